@@ -1,0 +1,85 @@
+/**
+ * The shape of a dataset specification. Specifications themselves are data
+ * (`src/catalogue/datasets/*.json`, code lists in `src/catalogue/code-lists/*.json`);
+ * this file only says what a specification may contain.
+ *
+ * From one specification two shapes follow (see `shapes.ts`):
+ * - the **inbound** (identifiable) extract an organisation produces: every field below;
+ * - the **accepted** (pseudonymised) file the warehouse takes: identifiers replaced by
+ *   what their `pseudonymise` rule says, everything else kept, plus `source_line`.
+ */
+
+export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' | 'time' | 'code' | 'boolean';
+
+/**
+ * What a field is, for privacy:
+ * - direct-identifier: names a person or place outright (NHS number, name, address,
+ *   full postcode, full date of birth, local patient id, phone); never enters the warehouse;
+ * - quasi-identifier: identifies in combination (sex, ethnicity, practice code, LSOA…);
+ * - token: a keyed pseudonym (person_token, uprn_token);
+ * - derived: computed by the agent from an identifier (age at event, birth year-month, IMD decile);
+ * - content: the clinical or administrative facts.
+ */
+export type PrivacyRole = 'direct-identifier' | 'quasi-identifier' | 'token' | 'derived' | 'content';
+
+/** What the de-identification agent does with a direct identifier. */
+export type PseudonymiseRule =
+  /** HMAC-SHA256(link key, normalised value) into the named token column (NHS number → person_token) */
+  | { method: 'token'; as: string; kind: 'nhs-number' | 'uprn' }
+  /** postcode → LSOA code and IMD decile, from the postcode lookup */
+  | { method: 'postcode-geography'; lsoa: string; imdDecile: string }
+  /** full date of birth → age in whole years at `eventDate` (a field of this dataset) and 'YYYY-MM' */
+  | { method: 'birth-date'; age: string; yearMonth: string; eventDate: string }
+  /** names, addresses, phone numbers, local patient identifiers: dropped */
+  | { method: 'drop' };
+
+export interface FieldSpec {
+  /** column name as in the NHS Data Dictionary or the SUS extract, e.g. `Admission_Method` */
+  name: string;
+  /** plain-English title for the data dictionary page */
+  title: string;
+  description?: string;
+  type: FieldType;
+  /** Data Dictionary format, e.g. `an2`, `n10`, `CCYY-MM-DD` */
+  format?: string;
+  required: boolean;
+  /** id of a code list in `code-lists/`; values must be one of its codes */
+  codeList?: string;
+  role: PrivacyRole;
+  /** for direct identifiers: what the agent replaces them with */
+  pseudonymise?: PseudonymiseRule;
+  /** longest value allowed, in characters */
+  maxLength?: number;
+}
+
+export interface DateOrderRule {
+  /** the earlier date field */
+  start: string;
+  /** the later date field; a row whose end is before its start fails `date-order` */
+  end: string;
+}
+
+export interface DatasetSpec {
+  id: string;
+  title: string;
+  description: string;
+  version: string;
+  /** the standard the dataset follows, e.g. "CDS 6.3 type 130 (SUS+ APC extract)" */
+  standard: string;
+  /** who the rows are about: patients carry person tokens, staff and households do not */
+  subject: 'patient' | 'staff' | 'household';
+  /** the kinds of organisation that supply it (acute, community, mental-health, gp, local-authority, fire-and-rescue) */
+  suppliers: string[];
+  /** the date field whose month is a row's reporting period */
+  periodField: string;
+  fields: FieldSpec[];
+  dateOrder: DateOrderRule[];
+}
+
+export interface CodeList {
+  id: string;
+  title: string;
+  /** where the codes come from: Data Dictionary page, SNOMED refset… */
+  source: string;
+  codes: { code: string; meaning: string }[];
+}

@@ -1,0 +1,121 @@
+import { Command, CommanderError } from 'commander';
+import os from 'node:os';
+import { resolveConfig, type ResolvedConfig } from '../config/config.ts';
+import { describeError, exitCodeFor, KernelError } from '../errors.ts';
+import { openStore } from '../store/open-store.ts';
+import type { CliContext, CliIo, GlobalFlags, RegisterCommands } from './cli-context.ts';
+import { registerAuditCommands } from './audit-command.ts';
+import { registerDatasetCommands } from './datasets-command.ts';
+import { registerFoundationCommands } from './foundation-command.ts';
+import { registerSynthCommands } from './synth-command.ts';
+import { registerKeyCommands } from './keys-command.ts';
+import { registerDeidCommands } from './deid-command.ts';
+import { registerLoadCommands } from './load-command.ts';
+import { registerServeCommands } from './serve-command.ts';
+import { registerUserCommands } from './users-command.ts';
+import { registerGovernanceCommands } from './governance-command.ts';
+
+/** Every command group, in the order `kernel --help` lists them. */
+const COMMAND_GROUPS: RegisterCommands[] = [
+  registerFoundationCommands,
+  registerDatasetCommands,
+  registerSynthCommands,
+  registerKeyCommands,
+  registerDeidCommands,
+  registerLoadCommands,
+  registerServeCommands,
+  registerUserCommands,
+  registerGovernanceCommands,
+  registerAuditCommands,
+];
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  isTTY: Boolean(process.stderr.isTTY),
+  stdin: process.stdin,
+};
+
+/** Builds the `kernel` program; `io` decides where it writes. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('kernel');
+  program
+    .description('Kernel: the shared health and care data warehouse of an integrated care system')
+    .option('--data <dir>', 'warehouse folder (default ./kernel-data)')
+    .option('--store <url>', "store: 'duckdb' (embedded, default) or postgres://user@host/db")
+    .option('--config <file>', 'config file (default ./kernel.config.json)')
+    .option('--debug', 'show stack traces for errors')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  let resolved: ResolvedConfig | undefined;
+  const context: CliContext = {
+    io,
+    actor: `cli:${safeUserName()}`,
+    config() {
+      // Global flags and each command's own flags (e.g. --port, --key) share one namespace.
+      resolved ??= resolveConfig(collectFlags(program));
+      return resolved;
+    },
+    async withStore(work) {
+      const store = await openStore(context.config().config);
+      try {
+        return await work(store);
+      } finally {
+        await store.close();
+      }
+    },
+  };
+  program.hook('preAction', () => {
+    resolved = undefined;
+  });
+  for (const register of COMMAND_GROUPS) register(program, context);
+  for (const command of program.commands) applyOutput(command, io);
+  return program;
+}
+
+function applyOutput(command: Command, io: CliIo): void {
+  command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  for (const sub of command.commands) applyOutput(sub, io);
+}
+
+function collectFlags(program: Command): GlobalFlags {
+  const flags: Record<string, unknown> = { ...program.opts() };
+  // The action's command is the innermost one that ran; its options may name config too.
+  const visit = (command: Command): void => {
+    for (const sub of command.commands) {
+      Object.assign(flags, Object.fromEntries(Object.entries(sub.opts()).filter(([, v]) => v !== undefined)));
+      visit(sub);
+    }
+  };
+  visit(program);
+  return flags as GlobalFlags;
+}
+
+function safeUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script); answers the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (and help where it applies).
+      return error.exitCode === 0 ? 0 : 64;
+    }
+    io.err(`kernel: ${describeError(error)}`);
+    if (debug && error instanceof Error && error.stack) io.err(error.stack);
+    if (!(error instanceof KernelError) && !debug) io.err('kernel: (this is a bug in Kernel, not in your input)');
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,193 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { KernelError } from '../errors.ts';
+
+/**
+ * Kernel's effective configuration. Each value comes from the first place that sets it:
+ * command-line flag, then environment variable, then the config file, then the default.
+ */
+export interface KernelConfig {
+  /** folder holding the embedded store, logs and server state */
+  dataDir: string;
+  /** 'duckdb' (the embedded file under dataDir) or a postgres:// URL */
+  store: string;
+  /** HTTP port for `kernel serve` */
+  port: number;
+  /** the link key file (key custodian, deid agent) */
+  keyPath: string | undefined;
+  /** this organisation's Ed25519 signing key (deid agent) */
+  signingKeyPath: string | undefined;
+  /** ONS-postcode-directory-layout lookup used by deid (postcode → LSOA, IMD decile) */
+  postcodeLookupPath: string | undefined;
+  /**
+   * Whether `kernel load` may pseudonymise an identifiable file in-process. Off by default:
+   * only a warehouse receiving identifiable data under a legal basis turns it on.
+   */
+  allowIdentifiableLoads: boolean;
+}
+
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export interface ResolvedConfig {
+  config: KernelConfig;
+  sources: Record<keyof KernelConfig, ConfigSource>;
+  /** the config file read, if any */
+  file: string | undefined;
+}
+
+export type ConfigFlags = Partial<{
+  data: string;
+  store: string;
+  port: string | number;
+  key: string;
+  signKey: string;
+  postcodes: string;
+  config: string;
+}>;
+
+interface Setting<K extends keyof KernelConfig> {
+  key: K;
+  flag: keyof ConfigFlags;
+  env: string;
+  parse(raw: string, from: string): KernelConfig[K];
+}
+
+const text = (raw: string): string => raw;
+const optionalText = (raw: string): string | undefined => raw;
+
+function port(raw: string, from: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new KernelError('config', `The port "${raw}" from ${from} is not a port number`, {
+      hint: 'Give a whole number from 0 to 65535',
+    });
+  }
+  return value;
+}
+
+function yesNo(raw: string, from: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new KernelError('config', `"${raw}" from ${from} is not true or false`, { hint: 'Use true or false' });
+}
+
+const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
+  dataDir: { key: 'dataDir', flag: 'data', env: 'KERNEL_DATA', parse: text },
+  store: { key: 'store', flag: 'store', env: 'KERNEL_STORE', parse: text },
+  port: { key: 'port', flag: 'port', env: 'KERNEL_PORT', parse: port },
+  keyPath: { key: 'keyPath', flag: 'key', env: 'KERNEL_KEY', parse: optionalText },
+  signingKeyPath: { key: 'signingKeyPath', flag: 'signKey', env: 'KERNEL_SIGNING_KEY', parse: optionalText },
+  postcodeLookupPath: {
+    key: 'postcodeLookupPath',
+    flag: 'postcodes',
+    env: 'KERNEL_POSTCODES',
+    parse: optionalText,
+  },
+  allowIdentifiableLoads: {
+    key: 'allowIdentifiableLoads',
+    flag: 'config', // no flag: a warehouse-wide switch, set in the file or the environment only
+    env: 'KERNEL_ALLOW_IDENTIFIABLE_LOADS',
+    parse: yesNo,
+  },
+};
+
+const DEFAULTS: KernelConfig = {
+  dataDir: 'kernel-data',
+  store: 'duckdb',
+  port: 8080,
+  keyPath: undefined,
+  signingKeyPath: undefined,
+  postcodeLookupPath: undefined,
+  allowIdentifiableLoads: false,
+};
+
+export const CONFIG_FILE_NAME = 'kernel.config.json';
+
+/** Resolves the configuration from flags, the environment and the file. */
+export function resolveConfig(
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): ResolvedConfig {
+  const fileName = flags.config ?? env.KERNEL_CONFIG ?? path.join(cwd, CONFIG_FILE_NAME);
+  const fileValues = readConfigFile(fileName, flags.config !== undefined || env.KERNEL_CONFIG !== undefined);
+  const config = { ...DEFAULTS } as Record<string, unknown>;
+  const sources = {} as Record<keyof KernelConfig, ConfigSource>;
+  for (const setting of Object.values(SETTINGS) as Setting<keyof KernelConfig>[]) {
+    const flagValue = setting.flag === 'config' ? undefined : flags[setting.flag];
+    const envValue = env[setting.env];
+    const fileValue = fileValues?.values[setting.key];
+    if (flagValue !== undefined) {
+      config[setting.key] = setting.parse(String(flagValue), `--${kebab(setting.flag)}`);
+      sources[setting.key] = 'flag';
+    } else if (envValue !== undefined && envValue !== '') {
+      config[setting.key] = setting.parse(envValue, setting.env);
+      sources[setting.key] = 'env';
+    } else if (fileValue !== undefined) {
+      config[setting.key] = setting.parse(String(fileValue), `${fileName} (${setting.key})`);
+      sources[setting.key] = 'file';
+    } else {
+      sources[setting.key] = 'default';
+    }
+  }
+  const resolved = config as unknown as KernelConfig;
+  resolved.dataDir = path.resolve(cwd, resolved.dataDir);
+  return { config: resolved, sources, file: fileValues ? fileName : undefined };
+}
+
+function readConfigFile(
+  fileName: string,
+  mustExist: boolean,
+): { values: Partial<Record<keyof KernelConfig, unknown>> } | undefined {
+  if (!existsSync(fileName)) {
+    if (mustExist) {
+      throw new KernelError('config', `The config file ${fileName} does not exist`, {
+        hint: 'Check the path given with --config or KERNEL_CONFIG',
+      });
+    }
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(fileName, 'utf8'));
+  } catch (error) {
+    throw new KernelError('config', `The config file is not valid JSON: ${(error as Error).message}`, {
+      where: { file: fileName },
+      hint: 'Fix the JSON, or remove the file to use the defaults',
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new KernelError('config', 'The config file must hold one JSON object', { where: { file: fileName } });
+  }
+  const known = new Set(Object.keys(SETTINGS));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) {
+      throw new KernelError('config', `Unknown setting "${key}" in the config file`, {
+        where: { file: fileName, field: key },
+        hint: `Known settings: ${[...known].join(', ')}`,
+      });
+    }
+  }
+  return { values: parsed as Partial<Record<keyof KernelConfig, unknown>> };
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The store URL with any password replaced, safe to print or log. */
+export function maskSecrets(value: string): string {
+  return value.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/, '$1****@');
+}
+
+/** Effective values for `kernel config`, with secrets masked. */
+export function describeConfig(resolved: ResolvedConfig): { key: string; value: string; source: ConfigSource }[] {
+  return (Object.keys(SETTINGS) as (keyof KernelConfig)[]).map((key) => {
+    const value = resolved.config[key];
+    return {
+      key,
+      value: key === 'store' ? maskSecrets(String(value)) : value === undefined ? '' : String(value),
+      source: resolved.sources[key],
+    };
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * Everything that differs between the two engines, named once with the reason.
+ * Callers ask the dialect ("which form of regex match?"), never "are you Postgres?".
+ */
+export interface Dialect {
+  readonly name: 'duckdb' | 'postgres';
+  /**
+   * SQL that makes the caller the only writer of the audit chain until its transaction
+   * ends. PostgreSQL has concurrent writers, so it takes a table lock; DuckDB's engine
+   * serialises every write transaction inside the one process that holds the file.
+   */
+  readonly lockAuditChain: string | null;
+  /** A boolean expression: `text` matches the POSIX regular expression `pattern`. */
+  regexMatch(text: string, pattern: string): string;
+  /**
+   * A DATE from 'YYYY-MM-DD' text, or NULL where the text is not a real date.
+   * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 001 defines
+   * kernel_try_date() for it.
+   */
+  tryDate(text: string): string;
+  /** Like tryDate, for integers. */
+  tryInteger(text: string): string;
+  /** Like tryDate, for decimals (DOUBLE PRECISION). */
+  tryNumber(text: string): string;
+  /** Like tryDate, for 'YYYY-MM-DDTHH:MM:SS' or 'YYYY-MM-DD HH:MM:SS' timestamps. */
+  tryTimestamp(text: string): string;
+}
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  lockAuditChain: null,
+  regexMatch: (text, pattern) => `regexp_full_match(${text}, ${pattern})`,
+  tryDate: (text) => `TRY_CAST(${text} AS DATE)`,
+  tryInteger: (text) => `TRY_CAST(${text} AS BIGINT)`,
+  tryNumber: (text) => `TRY_CAST(${text} AS DOUBLE)`,
+  tryTimestamp: (text) => `TRY_CAST(${text} AS TIMESTAMP)`,
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  lockAuditChain: 'LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE',
+  regexMatch: (text, pattern) => `(${text} ~ ('^(' || ${pattern} || ')$'))`,
+  tryDate: (text) => `kernel_try_date(${text})`,
+  tryInteger: (text) => `kernel_try_integer(${text})`,
+  tryNumber: (text) => `kernel_try_number(${text})`,
+  tryTimestamp: (text) => `kernel_try_timestamp(${text})`,
+};
