@@ -1,0 +1,144 @@
+/**
+ * The route-declaration format: every page and API route of `kernel serve` is one
+ * `RouteDeclaration`, and the whole server is the list of them (see `route-table.ts`).
+ *
+ * How to add routes from another domain (e.g. `maternity-routes.ts`, `governance-routes.ts`):
+ *
+ * ```ts
+ * import type { RouteDeclaration, ServerDeps } from './routes.ts';
+ * export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
+ *   return [
+ *     {
+ *       method: 'GET',
+ *       path: '/dashboards/maternity',
+ *       kind: 'page',
+ *       access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+ *       summary: 'Maternity dashboard',
+ *       handle: async (r) => r.render('maternity/dashboard.njk', { title: 'Maternity', ... }),
+ *     },
+ *     {
+ *       method: 'GET',
+ *       path: '/api/v1/dashboards/maternity',
+ *       kind: 'api',
+ *       access: 'signed-in',
+ *       summary: 'Maternity measures by provider and month',
+ *       query: [{ name: 'org', description: 'ODS code' }],
+ *       handle: async (r) => r.json(await maternityMeasures(deps.store, { org: r.query('org'), ... })),
+ *     },
+ *   ];
+ * }
+ * ```
+ *
+ * The rules the server applies from a declaration, so handlers never check them:
+ * - `access` decides who may call it: `'public'` (no sign-in), `'signed-in'` (any role),
+ *   or a list of roles. A page without a session redirects to `/sign-in`; an API route
+ *   answers 401; a signed-in user whose role is not listed gets 403.
+ * - `kind: 'page'` answers HTML through `r.render(template, vars)` (Nunjucks, autoescaped,
+ *   templates under `src/server/templates/`; extend `"layout.njk"`; put a domain's own
+ *   templates in a sub-folder, e.g. `templates/maternity/`). POST pages must be forms
+ *   with `<input type="hidden" name="csrf" value="{{ csrfToken }}">`: the guard checks the
+ *   synchronizer token before the handler runs.
+ * - `kind: 'api'` lives under `/api/v1`, answers JSON through `r.json(value)`, and is
+ *   listed in `/api/openapi.json` with its `summary`, `query`, `pathParams` and `body`.
+ *   Callers authenticate with `Authorization: Bearer <token>` (or the portal session;
+ *   then unsafe methods need the `X-CSRF-Token` header).
+ * - A thrown `KernelError` becomes the right status: JSON `errorBody()` for the API, an
+ *   error page for the portal. Handlers call domain functions; they hold no business rule.
+ * - `example` gives concrete path parameters so the route × role test can call the route.
+ */
+import type { Context } from 'hono';
+import type { KernelConfig } from '../config/config.ts';
+import type { Store } from '../store/store.ts';
+
+export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who may use a route. */
+export type Access = 'public' | 'signed-in' | readonly Role[];
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The person (or script, through an API token) making a request. */
+export interface Principal {
+  userId: string;
+  email: string;
+  role: Role;
+  /** the ODS code of a provider's organisation; null for roles without one */
+  org: string | null;
+  /** how they authenticated */
+  via: 'session' | 'token';
+  /** a one-time password is still in use: pages send them to change it first */
+  mustChangePassword: boolean;
+}
+
+/** What every route module receives once, when the app is built. */
+export interface ServerDeps {
+  store: Store;
+  config: KernelConfig;
+  /** the clock; tests pass a fixed one */
+  now?: () => Date;
+  /** one line per request, without secrets or identifiers; defaults to nothing in tests */
+  log?: (line: string) => void;
+}
+
+export interface ParamDoc {
+  name: string;
+  description: string;
+  required?: boolean;
+  /** JSON-schema type; default string */
+  type?: 'string' | 'integer' | 'boolean';
+}
+
+/** What a handler receives for one request. */
+export interface RouteRequest {
+  /** the Hono context, for anything not below */
+  c: Context;
+  deps: ServerDeps;
+  /** null only on public routes when nobody is signed in */
+  principal: Principal | null;
+  /** a path parameter (`/loads/:id` → `r.param('id')`) */
+  param(name: string): string;
+  /** a query-string value, or undefined */
+  query(name: string): string | undefined;
+  /** the parsed form body of a POST page (already CSRF-checked); files come back as `File` */
+  form(): Promise<Record<string, string | File>>;
+  /** renders a Nunjucks template inside the portal layout */
+  render(template: string, vars?: Record<string, unknown>, status?: number): Response;
+  json(value: unknown, status?: number): Response;
+  redirect(location: string): Response;
+  /** the actor string for `appendAudit` (`user:<id>`), never an email or a name */
+  actor: string;
+}
+
+export interface RouteDeclaration {
+  method: HttpMethod;
+  /** Hono path syntax: `/loads/:id` */
+  path: string;
+  kind: 'page' | 'api';
+  access: Access;
+  /** one line, plain English: shown in the OpenAPI document and the docs */
+  summary: string;
+  /** OpenAPI grouping, e.g. 'catalogue'; defaults to the first path segment */
+  tag?: string;
+  query?: readonly ParamDoc[];
+  pathParams?: readonly ParamDoc[];
+  /** request body of an API route, for the OpenAPI document */
+  body?: { contentType: 'application/json' | 'multipart/form-data'; description: string };
+  /** concrete values for path parameters, for the route × role test and the docs */
+  example?: Record<string, string>;
+  /** shown in the portal navigation with this label, for the roles that may use it */
+  nav?: string;
+  handle(r: RouteRequest): Response | Promise<Response>;
+}
+
+/** Whether `principal` may use a route declared with `access`. */
+export function mayUse(access: Access, principal: Principal | null): boolean {
+  if (access === 'public') return true;
+  if (!principal) return false;
+  if (access === 'signed-in') return true;
+  return access.includes(principal.role);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
