@@ -101,7 +101,9 @@ export function describeError(error: unknown): string {
 }
 
 /** A JSON body for the API: the same facts, machine-readable. */
-export function errorBody(error: unknown): { error: { code: ErrorCode; message: string; where?: ErrorLocation; hint?: string } } {
+export function errorBody(error: unknown): {
+  error: { code: ErrorCode; message: string; where?: ErrorLocation; hint?: string };
+} {
   if (error instanceof KernelError) {
     return {
       error: {

@@ -1,1 +1,286 @@
-export {};
+import { createHash } from 'node:crypto';
+import { KernelError } from '../errors.ts';
+import type { Queryable, Row, SqlValue, Store } from '../store/store.ts';
+
+/**
+ * The audit log: append-only and hash-chained. Each event's hash covers a canonical
+ * encoding of its sequence number, time, actor, action, target, purpose, details and the
+ * previous event's hash, so editing, deleting, inserting or reordering any event breaks
+ * the chain from that point (`verifyAudit`).
+ *
+ * An event is written with `appendAudit(tx, …)` inside the same transaction as the action
+ * it records: if the action rolls back, so does its event.
+ */
+
+export type AuditDetails = Record<string, string | number | boolean | null | string[] | number[]>;
+
+export interface AuditEntry {
+  /** who: `cli:<os user>`, `user:<email>`, `token:<id>`, `system` */
+  actor: string;
+  /** what, dotted: `warehouse.initialised`, `load.completed`, `usecase.approved` */
+  action: string;
+  /** on what: a load id, `org:RWF`, `dataset:apc`, `usecase:3` */
+  target: string;
+  /** under which use case or purpose, where one applies */
+  purpose?: string | null;
+  /** counts, ids and states; never an identifier, key, token or token-to-identity map */
+  details?: AuditDetails;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  purpose: string | null;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with keys sorted at every level, so the same details always encode the same way. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+  const encoded = JSON.stringify([
+    event.seq,
+    event.at,
+    event.actor,
+    event.action,
+    event.target,
+    event.purpose,
+    event.details,
+    event.prevHash,
+  ]);
+  return createHash('sha256').update(encoded).digest('hex');
+}
+
+// Shapes that must never reach an audit detail. The runtime guard is the real
+// enforcement; callers are expected never to try.
+const NHS_NUMBER_SHAPE = /(^|[^0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}([^0-9A-Za-z]|$)/;
+const POSTCODE_SHAPE = /\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b/i;
+const SECRET_KEY_NAMES =
+  /^(key|secret|password|linkKey|privateKey|salt|token|nhsNumber|name|address|postcode|dateOfBirth)$/i;
+
+export function assertSafeDetails(details: AuditDetails, where: string): void {
+  for (const [key, value] of Object.entries(details)) {
+    if (SECRET_KEY_NAMES.test(key)) {
+      throw new KernelError('internal', `Audit details for ${where} may not carry "${key}"`);
+    }
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (typeof item !== 'string') continue;
+      if (NHS_NUMBER_SHAPE.test(item) || POSTCODE_SHAPE.test(item)) {
+        throw new KernelError(
+          'internal',
+          `Audit details for ${where} hold a value shaped like an identifier ("${key}")`,
+        );
+      }
+    }
+  }
+}
+
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+async function chainHead(tx: Queryable): Promise<ChainHead> {
+  if (tx.dialect.lockAuditChain) await tx.exec(tx.dialect.lockAuditChain);
+  const [last] = await tx.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+  );
+  return last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+const COLUMNS = [
+  'seq',
+  'occurred_at',
+  'actor',
+  'action',
+  'target',
+  'purpose',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
+
+/**
+ * Appends one or more events, chained after the current head, inside `tx`. Many events
+ * go in one bulk insert, which is how a batch reaches tens of thousands a second.
+ */
+export async function appendAudit(tx: Queryable, entries: AuditEntry | AuditEntry[]): Promise<AuditEvent[]> {
+  const list = Array.isArray(entries) ? entries : [entries];
+  if (list.length === 0) return [];
+  let head = await chainHead(tx);
+  const at = new Date().toISOString();
+  const events: AuditEvent[] = list.map((entry) => {
+    const details = entry.details ?? {};
+    assertSafeDetails(details, entry.action);
+    const unhashed = {
+      seq: head.seq + 1,
+      at,
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      purpose: entry.purpose ?? null,
+      details: canonicalJson(details),
+      prevHash: head.hash,
+    };
+    const event = { ...unhashed, hash: hashEvent(unhashed) };
+    head = { seq: event.seq, hash: event.hash };
+    return event;
+  });
+  const rows = events.map((e): SqlValue[] => [
+    e.seq,
+    e.at,
+    e.actor,
+    e.action,
+    e.target,
+    e.purpose,
+    e.details,
+    e.prevHash,
+    e.hash,
+  ]);
+  if (rows.length === 1) {
+    await tx.run(
+      `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      rows[0],
+    );
+  } else {
+    await tx.insertRows('audit_events', COLUMNS, rows);
+  }
+  return events;
+}
+
+/** Runs `work` and records `entry` in the same transaction: both happen, or neither. */
+export async function auditedTransaction<T>(
+  store: Store,
+  entry: AuditEntry | ((result: T) => AuditEntry),
+  work: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  return store.transaction(async (tx) => {
+    const result = await work(tx);
+    await appendAudit(tx, typeof entry === 'function' ? entry(result) : entry);
+    return result;
+  });
+}
+
+export type AuditVerdict =
+  { ok: true; count: number; head: string } | { ok: false; count: number; brokenAt: number; reason: string };
+
+/**
+ * Walks the whole chain in order, streaming, and answers OK with the count or the first
+ * broken event: a gap in the sequence (deleted), a previous-hash mismatch (deleted,
+ * inserted or reordered), or a hash that does not match the event (edited).
+ */
+export async function verifyAudit(store: Queryable): Promise<AuditVerdict> {
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let count = 0;
+  for await (const chunk of store.stream<AuditRow>(
+    `SELECT ${COLUMNS.join(', ')} FROM audit_events ORDER BY seq`,
+  )) {
+    for (const row of chunk) {
+      const seq = Number(row.seq);
+      if (seq !== expectedSeq) {
+        return {
+          ok: false,
+          count,
+          brokenAt: expectedSeq,
+          reason: seq > expectedSeq ? `event ${expectedSeq} is missing` : `event ${seq} is out of order`,
+        };
+      }
+      if (row.prev_hash !== prevHash) {
+        return { ok: false, count, brokenAt: seq, reason: `event ${seq} does not follow event ${seq - 1}` };
+      }
+      const recomputed = hashEvent({
+        seq,
+        at: String(row.occurred_at),
+        actor: String(row.actor),
+        action: String(row.action),
+        target: String(row.target),
+        purpose: row.purpose === null ? null : String(row.purpose),
+        details: String(row.details),
+        prevHash: String(row.prev_hash),
+      });
+      if (recomputed !== row.hash) {
+        return { ok: false, count, brokenAt: seq, reason: `event ${seq} has been altered` };
+      }
+      prevHash = String(row.hash);
+      expectedSeq++;
+      count++;
+    }
+  }
+  return { ok: true, count, head: prevHash };
+}
+
+interface AuditRow extends Row {
+  seq: number;
+  occurred_at: string;
+  actor: string;
+  action: string;
+  target: string;
+  purpose: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  limit?: number;
+  actor?: string;
+  action?: string;
+  target?: string;
+  since?: string;
+  until?: string;
+}
+
+/** The latest events, newest first, narrowed by the filter. */
+export async function listAudit(store: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  const add = (sql: string, value: SqlValue): void => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filter.actor) add('actor = ?', filter.actor);
+  if (filter.action) add('action LIKE ?', `${filter.action}%`);
+  if (filter.target) add('target = ?', filter.target);
+  if (filter.since) add('occurred_at >= ?', filter.since);
+  if (filter.until) add('occurred_at < ?', filter.until);
+  params.push(Math.max(1, Math.min(filter.limit ?? 20, 10_000)));
+  const rows = await store.query<AuditRow>(
+    `SELECT ${COLUMNS.join(', ')} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY seq DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((row) => ({
+    seq: row.seq,
+    at: row.occurred_at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    purpose: row.purpose,
+    details: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }));
+}
+
+export async function countAudit(store: Queryable): Promise<number> {
+  const [row] = await store.query<{ n: number }>('SELECT count(*) AS n FROM audit_events');
+  return row?.n ?? 0;
+}

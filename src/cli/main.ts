@@ -115,7 +115,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     }
     io.err(`kernel: ${describeError(error)}`);
     if (debug && error instanceof Error && error.stack) io.err(error.stack);
-    if (!(error instanceof KernelError) && !debug) io.err('kernel: (this is a bug in Kernel, not in your input)');
+    if (!(error instanceof KernelError) && !debug)
+      io.err('kernel: (this is a bug in Kernel, not in your input)');
     return exitCodeFor(error);
   }
 }

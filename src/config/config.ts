@@ -68,7 +68,9 @@ function port(raw: string, from: string): number {
 function yesNo(raw: string, from: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new KernelError('config', `"${raw}" from ${from} is not true or false`, { hint: 'Use true or false' });
+  throw new KernelError('config', `"${raw}" from ${from} is not true or false`, {
+    hint: 'Use true or false',
+  });
 }
 
 const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
@@ -157,7 +159,9 @@ function readConfigFile(
     });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new KernelError('config', 'The config file must hold one JSON object', { where: { file: fileName } });
+    throw new KernelError('config', 'The config file must hold one JSON object', {
+      where: { file: fileName },
+    });
   }
   const known = new Set(Object.keys(SETTINGS));
   for (const key of Object.keys(parsed)) {
@@ -181,7 +185,9 @@ export function maskSecrets(value: string): string {
 }
 
 /** Effective values for `kernel config`, with secrets masked. */
-export function describeConfig(resolved: ResolvedConfig): { key: string; value: string; source: ConfigSource }[] {
+export function describeConfig(
+  resolved: ResolvedConfig,
+): { key: string; value: string; source: ConfigSource }[] {
   return (Object.keys(SETTINGS) as (keyof KernelConfig)[]).map((key) => {
     const value = resolved.config[key];
     return {

@@ -1,0 +1,284 @@
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBInstance,
+  DuckDBTypeId,
+  SQLNULL,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBResult,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { existsSync } from 'node:fs';
+import { KernelError } from '../../errors.ts';
+import { duckdbDialect } from '../dialect.ts';
+import type { CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
+import { quoteIdentifier, quoteLiteral, toStoreError } from '../sql.ts';
+
+/** Serialises async work: one statement at a time on a DuckDB connection. */
+class Queue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function bindType(value: SqlValue): DuckDBType {
+  if (value === null) return SQLNULL;
+  if (typeof value === 'string') return VARCHAR;
+  if (typeof value === 'boolean') return BOOLEAN;
+  // Whole numbers bind as BIGINT so `LIMIT $1` and integer comparisons stay integral.
+  return Number.isSafeInteger(value) ? BIGINT : DOUBLE;
+}
+
+function bindValue(value: SqlValue): DuckDBValue {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+}
+
+function bind(params: readonly SqlValue[]): { values: DuckDBValue[]; types: DuckDBType[] } {
+  return { values: params.map(bindValue), types: params.map(bindType) };
+}
+
+/** DuckDB values as Kernel's engine-neutral `SqlValue` (see `Row` in store.ts). */
+function toSqlValue(value: DuckDBValue, typeId: DuckDBTypeId): SqlValue {
+  if (value === null || value === undefined) return null;
+  switch (typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UHUGEINT:
+      return Number(value as bigint);
+    case DuckDBTypeId.DECIMAL:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      return Number(value);
+    case DuckDBTypeId.BOOLEAN:
+      return Boolean(value);
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_S:
+      return String(value).replace(' ', 'T');
+    default:
+      return String(value);
+  }
+}
+
+function chunkRows<T extends Row>(chunk: DuckDBDataChunk, names: string[], typeIds: DuckDBTypeId[]): T[] {
+  const columns = chunk.getColumns();
+  const rows: T[] = new Array(chunk.rowCount);
+  for (let r = 0; r < chunk.rowCount; r++) {
+    const row: Row = {};
+    for (let c = 0; c < names.length; c++) {
+      row[names[c] as string] = toSqlValue(
+        (columns[c] as DuckDBValue[])[r] as DuckDBValue,
+        typeIds[c] as DuckDBTypeId,
+      );
+    }
+    rows[r] = row as T;
+  }
+  return rows;
+}
+
+async function* readChunks<T extends Row>(result: DuckDBResult): AsyncIterable<T[]> {
+  const names = result.columnNames();
+  const typeIds = result.columnTypes().map((type) => type.typeId);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return;
+    yield chunkRows<T>(chunk, names, typeIds);
+  }
+}
+
+/** Statements on one DuckDB connection, in order. */
+class DuckDBQueryable implements Queryable {
+  readonly dialect = duckdbDialect;
+  constructor(
+    protected readonly connection: DuckDBConnection,
+    protected readonly queue: Queue = new Queue(),
+  ) {}
+
+  query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.queue.run(async () => {
+      try {
+        const { values, types } = bind(params);
+        const result = await this.connection.run(sql, values, types);
+        const rows: T[] = [];
+        for await (const chunk of readChunks<T>(result)) for (const row of chunk) rows.push(row);
+        return rows;
+      } catch (error) {
+        throw toStoreError(error, sql);
+      }
+    });
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.queue.run(async () => {
+      try {
+        const { values, types } = bind(params);
+        const result = await this.connection.run(sql, values, types);
+        return result.rowsChanged;
+      } catch (error) {
+        throw toStoreError(error, sql);
+      }
+    });
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.queue.run(async () => {
+      try {
+        await this.connection.run(sql);
+      } catch (error) {
+        throw toStoreError(error, sql);
+      }
+    });
+  }
+
+  insertRows(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
+  ): Promise<number> {
+    return this.queue.run(async () => {
+      // The appender writes whole rows in table order, so load into a text staging table
+      // with just these columns, then cast into the target in one INSERT…SELECT.
+      const staging = `kernel_append_${process.pid}_${Date.now()}`;
+      const columnList = columns.map(quoteIdentifier).join(', ');
+      try {
+        await this.connection.run(
+          `CREATE TEMP TABLE ${staging} (${columns.map((c) => `${quoteIdentifier(c)} VARCHAR`).join(', ')})`,
+        );
+        const appender = await this.connection.createAppender(staging);
+        let count = 0;
+        try {
+          for await (const row of rows) {
+            for (const value of row) {
+              if (value === null) appender.appendNull();
+              else appender.appendVarchar(String(value));
+            }
+            appender.endRow();
+            count++;
+          }
+        } finally {
+          appender.closeSync();
+        }
+        await this.connection.run(
+          `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM ${staging}`,
+        );
+        return count;
+      } catch (error) {
+        throw toStoreError(error, `insert into ${table}`);
+      } finally {
+        await this.connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+      }
+    });
+  }
+
+  copyCsv(table: string, source: CsvSource): Promise<number> {
+    return this.queue.run(async () => {
+      const columnList = source.columns.map(quoteIdentifier).join(', ');
+      const types = source.columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
+      // Every column read as text, no sniffing: the caller has already checked the file's
+      // structure and validates values itself (DuckDB docs, "CSV Import": auto_detect).
+      const sql =
+        `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM read_csv(` +
+        `${quoteLiteral(source.path)}, header = true, auto_detect = false, columns = {${types}}, ` +
+        `delim = ${quoteLiteral(source.delimiter ?? ',')}, quote = '"', escape = '"', ` +
+        `strict_mode = true, null_padding = false, all_varchar = true)`;
+      try {
+        const result = await this.connection.run(sql);
+        return result.rowsChanged;
+      } catch (error) {
+        throw toStoreError(error, `read_csv into ${table}`);
+      }
+    });
+  }
+
+  async *stream<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): AsyncIterable<T[]> {
+    let result: DuckDBResult;
+    try {
+      const { values, types } = bind(params);
+      result = await this.queue.run(() => this.connection.stream(sql, values, types));
+    } catch (error) {
+      throw toStoreError(error, sql);
+    }
+    yield* readChunks<T>(result);
+  }
+}
+
+/**
+ * The embedded engine: one DuckDB file. DuckDB lets one process open a file for writing,
+ * so a second process gets a clear `busy` error (the CLI then hands its command to the
+ * running server, see src/server/cli-forwarding.ts).
+ */
+class DuckDBStore extends DuckDBQueryable implements Store {
+  readonly description: string;
+  private readonly transactions = new Queue();
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    path: string,
+  ) {
+    super(connection);
+    this.description = `duckdb (${path})`;
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    // One write transaction at a time: DuckDB aborts concurrent writers on conflict, and
+    // Kernel's writes (loads, audit chain) are meant to be serial anyway.
+    return this.transactions.run(async () => {
+      const connection = await this.instance.connect();
+      const tx = new DuckDBQueryable(connection);
+      try {
+        await connection.run('BEGIN TRANSACTION');
+        const result = await work(tx);
+        await tx.exec('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        connection.closeSync();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.transactions.run(async () => undefined);
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+export async function openDuckDB(path: string): Promise<Store> {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, { threads: '2' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/lock/i.test(message)) {
+      throw new KernelError('busy', `The warehouse ${path} is open in another Kernel process`, {
+        hint: 'Stop that process (for example `kernel serve`), or run this command through it',
+      });
+    }
+    throw new KernelError('store', `Could not open the warehouse ${path}: ${message}`, {
+      hint: existsSync(path)
+        ? 'Check the file is a Kernel DuckDB warehouse'
+        : 'Check the data folder is writable',
+    });
+  }
+  const connection = await instance.connect();
+  return new DuckDBStore(instance, connection, path);
+}

@@ -1,0 +1,147 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testStores } from '../../test/stores.ts';
+import { KernelError } from '../errors.ts';
+import { listMigrations, migrate } from './migrate.ts';
+import type { Store } from './store.ts';
+
+// One body, every engine: what Kernel relies on a store for.
+describe.each(testStores())('store conformance on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+    await store.exec(
+      'CREATE TABLE things (id INTEGER PRIMARY KEY, label TEXT, day DATE, amount DOUBLE PRECISION, big BIGINT, flag BOOLEAN)',
+    );
+  });
+  afterAll(async () => store.close());
+
+  it('binds parameters and returns engine-neutral rows', async () => {
+    await store.run('INSERT INTO things VALUES ($1, $2, $3, $4, $5, $6)', [
+      1,
+      "O'Brien",
+      '2020-02-29',
+      1.25,
+      9_000_000_000,
+      true,
+    ]);
+    const rows = await store.query('SELECT * FROM things WHERE id = $1', [1]);
+    expect(rows).toEqual([
+      { id: 1, label: "O'Brien", day: '2020-02-29', amount: 1.25, big: 9_000_000_000, flag: true },
+    ]);
+  });
+
+  it('commits a transaction whole', async () => {
+    await store.transaction(async (tx) => {
+      await tx.run('INSERT INTO things (id, label) VALUES (2, $1)', ['a']);
+      await tx.run('INSERT INTO things (id, label) VALUES (3, $1)', ['b']);
+    });
+    const [row] = await store.query<{ n: number }>('SELECT count(*) AS n FROM things WHERE id IN (2, 3)');
+    expect(row?.n).toBe(2);
+  });
+
+  it('leaves nothing when a transaction fails part-way', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.run('INSERT INTO things (id, label) VALUES (4, $1)', ['c']);
+        await tx.insertRows(
+          'things',
+          ['id', 'label'],
+          [
+            [5, 'd'],
+            [6, 'e'],
+          ],
+        );
+        await tx.copyCsv('things', { path: csvFile('id,label\n7,f\n'), columns: ['id', 'label'] });
+        throw new Error('interrupted');
+      }),
+    ).rejects.toThrow('interrupted');
+    const [row] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM things WHERE id BETWEEN 4 AND 7',
+    );
+    expect(row?.n).toBe(0);
+  });
+
+  it('reports a broken uniqueness rule as a conflict', async () => {
+    const attempt = store.run('INSERT INTO things (id) VALUES (1)');
+    await expect(attempt).rejects.toBeInstanceOf(KernelError);
+    await expect(attempt).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('bulk-inserts many rows, casting text to the column types', async () => {
+    const rows = (function* () {
+      for (let i = 0; i < 20_000; i++) yield [1000 + i, `row ${i}`, '2021-03-01', i / 2, null, i % 2 === 0];
+    })();
+    const count = await store.insertRows('things', ['id', 'label', 'day', 'amount', 'big', 'flag'], rows);
+    expect(count).toBe(20_000);
+    const [sum] = await store.query<{ n: number; s: number; d: string }>(
+      'SELECT count(*) AS n, sum(amount) AS s, min(day) AS d FROM things WHERE id >= 1000',
+    );
+    expect(sum).toEqual({ n: 20_000, s: (19_999 * 20_000) / 4, d: '2021-03-01' });
+  });
+
+  it('loads a CSV file, quoted fields and all', async () => {
+    const file = csvFile('id,label,day\n50000,"has, comma",2022-01-31\n50001,"has ""quotes""",\n');
+    const count = await store.copyCsv('things', { path: file, columns: ['id', 'label', 'day'] });
+    expect(count).toBe(2);
+    const rows = await store.query('SELECT id, label, day FROM things WHERE id >= 50000 ORDER BY id');
+    expect(rows).toEqual([
+      { id: 50000, label: 'has, comma', day: '2022-01-31' },
+      { id: 50001, label: 'has "quotes"', day: null },
+    ]);
+  });
+
+  it('streams a large result in chunks', async () => {
+    let seen = 0;
+    let chunks = 0;
+    let last = 0;
+    for await (const chunk of store.stream<{ id: number }>(
+      'SELECT id FROM things WHERE id >= $1 ORDER BY id',
+      [1000],
+    )) {
+      chunks++;
+      for (const row of chunk) {
+        expect(row.id).toBeGreaterThan(last);
+        last = row.id;
+        seen++;
+      }
+    }
+    expect(seen).toBe(20_000 + 2);
+    expect(chunks).toBeGreaterThan(1);
+  });
+
+  it('has the non-throwing casts validation relies on', async () => {
+    const d = store.dialect;
+    const [row] = await store.query(
+      `SELECT ${d.tryDate("'2020-02-30'")} AS bad_date, ${d.tryDate("'2020-02-29'")} AS good_date, ` +
+        `${d.tryInteger("'12x'")} AS bad_int, ${d.tryInteger("'42'")} AS good_int, ` +
+        `${d.tryNumber("'1.5'")} AS num, ${d.tryTimestamp("'2020-01-01T10:11:12'")} AS ts, ` +
+        `${d.regexMatch("'ME16 9QQ'", "'[A-Z]{1,2}[0-9]{1,2} [0-9][A-Z]{2}'")} AS matched`,
+    );
+    expect(row).toEqual({
+      bad_date: null,
+      good_date: '2020-02-29',
+      bad_int: null,
+      good_int: 42,
+      num: 1.5,
+      ts: '2020-01-01T10:11:12',
+      matched: true,
+    });
+  });
+
+  it('applies migrations once and records them', async () => {
+    const again = await migrate(store);
+    expect(again.applied).toEqual([]);
+    expect(again.current).toBe(listMigrations(engine.engine).at(-1)?.version);
+    const recorded = await store.query('SELECT version FROM kernel_migrations ORDER BY version');
+    expect(recorded.length).toBe(listMigrations(engine.engine).length);
+  });
+});
+
+function csvFile(text: string): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kernel-csv-')), 'data.csv');
+  writeFileSync(file, text);
+  return file;
+}
