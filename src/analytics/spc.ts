@@ -1,0 +1,236 @@
+/**
+ * Statistical process control: the XmR (individuals and moving range) chart in the NHS
+ * "Making Data Count" (MDC) style (NHS England / NHS Improvement, "Making Data Count:
+ * strengthening your decisions", 2019; the NHS-R community's NHSRplotthedots package is
+ * the reference implementation the arithmetic below follows).
+ *
+ * - mean: the mean of the points shown;
+ * - moving range: |x(i) − x(i−1)| between neighbouring months that both have a value;
+ * - process limits: mean ± 2.66 × mean moving range (2.66 = 3 / d2, d2 = 1.128 for n = 2);
+ * - the "2 sigma" lines used by the two-in-three rule: mean ± (2/3) × 2.66 × mean moving range.
+ *
+ * Special-cause rules, each stated with the length used:
+ * 1. a point beyond a process limit;
+ * 2. a shift: `shiftLength` (7) or more consecutive points all above, or all below, the
+ *    mean (MDC: "7 or more consecutive points above or below the average"); a point exactly
+ *    on the mean breaks the run;
+ * 3. a trend: `trendLength` (6) or more consecutive points each higher, or each lower, than
+ *    the one before (the length this project's brief and earlier MDC material use;
+ *    NHSRplotthedots uses 7 — set `trendLength: 7` for that); an equal value breaks it;
+ * 4. two of three consecutive points beyond the same 2-sigma line (Western Electric rule 2,
+ *    MDC "two out of three points close to a process limit"); the points beyond it are flagged.
+ * Every point in a qualifying shift or trend is flagged, not only the last.
+ *
+ * A flagged point is high or low: beyond-limit, shift and two-in-three by its side of the
+ * mean; trend by the trend's direction. Where rules disagree, the first in the list above
+ * wins. The variation icon describes the latest point, as MDC's icons do.
+ */
+
+export type Polarity = 'higher-is-better' | 'lower-is-better' | 'neutral';
+
+export type SpecialCauseRule = 'beyond-limit' | 'shift' | 'trend' | 'two-of-three';
+
+export type VariationIcon =
+  | 'common-cause'
+  | 'improvement-high'
+  | 'improvement-low'
+  | 'concern-high'
+  | 'concern-low'
+  | 'neither-high'
+  | 'neither-low'
+  | 'none';
+
+export interface SpcOptions {
+  polarity: Polarity;
+  /** points in a run on one side of the mean that make a shift (MDC: 7) */
+  shiftLength?: number;
+  /** consecutive rising or falling points that make a trend (default 6) */
+  trendLength?: number;
+}
+
+export interface SpcPoint {
+  /** the value, or null where there is none (no data, or suppressed) */
+  value: number | null;
+  /** the rules this point is part of */
+  rules: SpecialCauseRule[];
+  /** the side a special cause points to, or null for common cause or no value */
+  direction: 'high' | 'low' | null;
+  /** improvement, concern or neither (neutral measures), or null for common cause */
+  meaning: 'improvement' | 'concern' | 'neither' | null;
+}
+
+export interface SpcResult {
+  mean: number | null;
+  meanMovingRange: number | null;
+  upperProcessLimit: number | null;
+  lowerProcessLimit: number | null;
+  upperTwoSigma: number | null;
+  lowerTwoSigma: number | null;
+  /** moving range per point (null for the first point and after a gap) */
+  movingRanges: (number | null)[];
+  points: SpcPoint[];
+  icon: VariationIcon;
+  /** the lengths actually used, to state on the output */
+  shiftLength: number;
+  trendLength: number;
+  /** MDC advises at least 15 points before limits are relied on */
+  fewPoints: boolean;
+}
+
+/** The MDC XmR limit constant: 3 / d2 with d2 = 1.128 for moving ranges of two points. */
+export const XMR_LIMIT_CONSTANT = 2.66;
+const MIN_POINTS_FOR_RELIABLE_LIMITS = 15;
+
+export function xmrChart(values: readonly (number | null)[], options: SpcOptions): SpcResult {
+  const shiftLength = options.shiftLength ?? 7;
+  const trendLength = options.trendLength ?? 6;
+  const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  const movingRanges: (number | null)[] = values.map((v, i) => {
+    const previous = i > 0 ? values[i - 1] : null;
+    return v === null || previous === null || previous === undefined ? null : Math.abs(v - previous);
+  });
+  const ranges = movingRanges.filter((r): r is number => r !== null);
+  const empty: SpcPoint[] = values.map((value) => ({ value, rules: [], direction: null, meaning: null }));
+  if (present.length === 0) {
+    return {
+      mean: null,
+      meanMovingRange: null,
+      upperProcessLimit: null,
+      lowerProcessLimit: null,
+      upperTwoSigma: null,
+      lowerTwoSigma: null,
+      movingRanges,
+      points: empty,
+      icon: 'none',
+      shiftLength,
+      trendLength,
+      fewPoints: true,
+    };
+  }
+  const mean = present.reduce((a, b) => a + b, 0) / present.length;
+  const meanMovingRange = ranges.length === 0 ? null : ranges.reduce((a, b) => a + b, 0) / ranges.length;
+  const spread = meanMovingRange === null ? null : XMR_LIMIT_CONSTANT * meanMovingRange;
+  const upper = spread === null ? null : mean + spread;
+  const lower = spread === null ? null : mean - spread;
+  const upper2 = spread === null ? null : mean + (2 / 3) * spread;
+  const lower2 = spread === null ? null : mean - (2 / 3) * spread;
+
+  const n = values.length;
+  const flags: Map<SpecialCauseRule, 'high' | 'low'>[] = values.map(() => new Map());
+  const side = (v: number | null): 1 | -1 | 0 => (v === null ? 0 : v > mean ? 1 : v < mean ? -1 : 0);
+
+  // Rule 1: beyond a process limit (no limits without at least one moving range).
+  if (upper !== null && lower !== null) {
+    values.forEach((v, i) => {
+      if (v !== null && (v > upper || v < lower)) flags[i]?.set('beyond-limit', v > upper ? 'high' : 'low');
+    });
+  }
+
+  // Rule 2: shift — a run of points on one side of the mean; gaps and points on the mean break it.
+  let runStart = 0;
+  for (let i = 0; i <= n; i++) {
+    const s = i < n ? side(values[i] ?? null) : 0;
+    const startSide = side(values[runStart] ?? null);
+    if (i === n || s === 0 || s !== startSide) {
+      if (startSide !== 0 && i - runStart >= shiftLength) {
+        for (let j = runStart; j < i; j++) flags[j]?.set('shift', startSide > 0 ? 'high' : 'low');
+      }
+      runStart = i;
+    }
+  }
+
+  // Rule 3: trend — each point higher (or lower) than the one before; gaps and ties break it.
+  let trendStart = 0;
+  let trendDirection = 0;
+  const closeTrend = (end: number): void => {
+    if (trendDirection !== 0 && end - trendStart + 1 >= trendLength) {
+      for (let j = trendStart; j <= end; j++) flags[j]?.set('trend', trendDirection > 0 ? 'high' : 'low');
+    }
+  };
+  for (let i = 1; i < n; i++) {
+    const a = values[i - 1] ?? null;
+    const b = values[i] ?? null;
+    const step = a === null || b === null ? 0 : Math.sign(b - a);
+    if (step !== 0 && step === trendDirection) continue;
+    closeTrend(i - 1);
+    trendDirection = step;
+    trendStart = step === 0 ? i : i - 1;
+  }
+  closeTrend(n - 1);
+
+  // Rule 4: two of three consecutive points beyond the same 2-sigma line.
+  if (upper2 !== null && lower2 !== null) {
+    const zone = (v: number | null): 1 | -1 | 0 => (v === null ? 0 : v > upper2 ? 1 : v < lower2 ? -1 : 0);
+    for (let i = 0; i + 2 < n; i++) {
+      for (const direction of [1, -1] as const) {
+        const window = [i, i + 1, i + 2].filter((j) => zone(values[j] ?? null) === direction);
+        if (window.length >= 2) {
+          for (const j of window) flags[j]?.set('two-of-three', direction > 0 ? 'high' : 'low');
+        }
+      }
+    }
+  }
+
+  const order: SpecialCauseRule[] = ['beyond-limit', 'shift', 'two-of-three', 'trend'];
+  const points: SpcPoint[] = values.map((value, i) => {
+    const pointFlags = flags[i] ?? new Map<SpecialCauseRule, 'high' | 'low'>();
+    const rules = order.filter((rule) => pointFlags.has(rule));
+    const first = rules[0];
+    const direction = first === undefined ? null : (pointFlags.get(first) ?? null);
+    return { value, rules, direction, meaning: meaningOf(direction, options.polarity) };
+  });
+
+  let last: SpcPoint | undefined;
+  for (let i = points.length - 1; i >= 0 && last === undefined; i--) {
+    if (points[i]?.value !== null) last = points[i];
+  }
+  return {
+    mean,
+    meanMovingRange,
+    upperProcessLimit: upper,
+    lowerProcessLimit: lower,
+    upperTwoSigma: upper2,
+    lowerTwoSigma: lower2,
+    movingRanges,
+    points,
+    icon: iconFor(last),
+    shiftLength,
+    trendLength,
+    fewPoints: present.length < MIN_POINTS_FOR_RELIABLE_LIMITS,
+  };
+}
+
+function meaningOf(direction: 'high' | 'low' | null, polarity: Polarity): SpcPoint['meaning'] {
+  if (direction === null) return null;
+  if (polarity === 'neutral') return 'neither';
+  const good = polarity === 'higher-is-better' ? 'high' : 'low';
+  return direction === good ? 'improvement' : 'concern';
+}
+
+function iconFor(last: SpcPoint | undefined): VariationIcon {
+  if (last === undefined) return 'none';
+  if (last.direction === null || last.meaning === null) return 'common-cause';
+  return `${last.meaning}-${last.direction}`;
+}
+
+/** Plain-English words for an icon, for the page, the alt text and the API. */
+export function describeIcon(icon: VariationIcon): string {
+  switch (icon) {
+    case 'common-cause':
+      return 'Common cause variation: no significant change';
+    case 'improvement-high':
+      return 'Special cause variation: improvement (higher values)';
+    case 'improvement-low':
+      return 'Special cause variation: improvement (lower values)';
+    case 'concern-high':
+      return 'Special cause variation: concern (higher values)';
+    case 'concern-low':
+      return 'Special cause variation: concern (lower values)';
+    case 'neither-high':
+      return 'Special cause variation: higher values (neither improvement nor concern)';
+    case 'neither-low':
+      return 'Special cause variation: lower values (neither improvement nor concern)';
+    case 'none':
+      return 'No data to chart';
+  }
+}
