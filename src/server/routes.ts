@@ -67,6 +67,8 @@ export interface Principal {
   org: string | null;
   /** how they authenticated */
   via: 'session' | 'token';
+  /** the API token's id (never the token), when `via` is 'token' */
+  tokenId?: string;
   /** a one-time password is still in use: pages send them to change it first */
   mustChangePassword: boolean;
 }
@@ -106,7 +108,7 @@ export interface RouteRequest {
   render(template: string, vars?: Record<string, unknown>, status?: number): Response;
   json(value: unknown, status?: number): Response;
   redirect(location: string): Response;
-  /** the actor string for `appendAudit` (`user:<id>`), never an email or a name */
+  /** the actor for `appendAudit`: `user:<email>` for a session, `token:<id>` for an API token */
   actor: string;
 }
 

@@ -1,0 +1,300 @@
+import { Hono, type Context } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
+import { principalForToken } from './auth/api-tokens.ts';
+import { randomSecret, sameSecret } from './auth/secrets.ts';
+import { readSession } from './auth/sessions.ts';
+import {
+  mayUse,
+  type Principal,
+  type RouteDeclaration,
+  type RouteRequest,
+  type ServerDeps,
+} from './routes.ts';
+import { securityHeaders, newNonce } from './security-headers.ts';
+import { readAsset } from './static-assets.ts';
+import { createViewEngine } from './view-engine.ts';
+
+export const SESSION_COOKIE = 'kernel_session';
+/** Carries the CSRF token of forms shown before sign-in (double-submit, OWASP CSRF Cheat Sheet). */
+export const PRESESSION_COOKIE = 'kernel_presession';
+
+export interface AppEnv {
+  Variables: {
+    nonce: string;
+    principal: Principal | null;
+    sessionId: string | undefined;
+    /** the synchronizer token of this session, or of the pre-session cookie */
+    csrfToken: string;
+  };
+}
+
+export interface AppOptions {
+  /** the route table; `buildRouteTable(deps)` by default */
+  routes: RouteDeclaration[];
+  /** extra Hono routes mounted before the table (the CLI forwarding endpoint) */
+  extend?: (app: Hono<AppEnv>) => void;
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Cookie attributes per RFC 6265bis: never readable by script, never sent cross-site. */
+export function sessionCookieOptions(maxAgeSeconds: number) {
+  return { path: '/', httpOnly: true, secure: true, sameSite: 'Lax' as const, maxAge: maxAgeSeconds };
+}
+
+/**
+ * The portal and API as a plain Hono app: call `app.request(...)` in a test, or serve it
+ * with `startServer`. The guard, CSRF check, security headers and error mapping all come
+ * from here and the route declarations; handlers only call domain functions.
+ */
+export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const views = createViewEngine();
+  const now = deps.now ?? (() => new Date());
+
+  // Request log: method, route path, status and time only — never the query string,
+  // cookies, headers or bodies, where tokens and identifiers could sit.
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log?.(
+      `${c.req.method} ${c.req.routePath === '/*' ? c.req.path : c.req.routePath} ${c.res.status} ${Math.round(performance.now() - started)}ms`,
+    );
+  });
+
+  app.use('*', async (c, next) => {
+    const nonce = newNonce();
+    c.set('nonce', nonce);
+    await next();
+    for (const [name, value] of Object.entries(securityHeaders(nonce))) c.res.headers.set(name, value);
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
+
+  app.get('/assets/*', (c) => {
+    const asset = readAsset(c.req.path.slice('/assets/'.length));
+    if (!asset) return c.text('Not found', 404);
+    return c.body(new Uint8Array(asset.body), 200, {
+      'Content-Type': asset.type,
+      'Cache-Control': 'public, max-age=3600',
+    });
+  });
+
+  app.use('*', async (c, next) => {
+    c.set('principal', null);
+    c.set('sessionId', undefined);
+    const authorization = c.req.header('Authorization');
+    if (authorization !== undefined) {
+      // RFC 6750 §2.1: `Authorization: Bearer <token>`.
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      const principal = match ? await principalForToken(deps.store, match[1] as string) : undefined;
+      if (!principal) {
+        return c.json(
+          errorBody(
+            new KernelError('unauthenticated', 'The API token is not valid or has been revoked', {
+              hint: 'Ask an administrator for a new token (kernel tokens new)',
+            }),
+          ),
+          401,
+          { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+        );
+      }
+      c.set('principal', principal);
+      c.set('csrfToken', '');
+    } else {
+      const sessionId = getCookie(c, SESSION_COOKIE);
+      const session = sessionId ? await readSession(deps.store, sessionId, now()) : undefined;
+      if (session && sessionId) {
+        c.set('principal', session.principal);
+        c.set('sessionId', sessionId);
+        c.set('csrfToken', session.csrfToken);
+      } else {
+        let presession = getCookie(c, PRESESSION_COOKIE);
+        if (!presession || presession.length < 32) {
+          presession = randomSecret();
+          setCookie(c, PRESESSION_COOKIE, presession, sessionCookieOptions(3600));
+        }
+        c.set('csrfToken', presession);
+      }
+    }
+    await next();
+  });
+
+  options.extend?.(app);
+
+  const render = (
+    c: Context<AppEnv>,
+    template: string,
+    vars: Record<string, unknown> = {},
+    status = 200,
+  ): Response => {
+    const principal = c.get('principal');
+    const nav = options.routes
+      .filter(
+        (route) =>
+          route.nav && route.kind === 'page' && route.method === 'GET' && mayUse(route.access, principal),
+      )
+      .filter((route) => route.access !== 'public' || !principal || route.path !== '/sign-in')
+      .map((route) => ({
+        href: route.path,
+        text: route.nav,
+        current: c.req.path === route.path,
+        active: route.path !== '/' && c.req.path.startsWith(`${route.path}/`),
+      }));
+    const html = views.render(template, {
+      ...vars,
+      principal,
+      csrfToken: c.get('csrfToken'),
+      cspNonce: c.get('nonce'),
+      nav,
+      currentPath: c.req.path,
+    });
+    return c.html(html, status as 200);
+  };
+
+  for (const route of options.routes) {
+    app.on(route.method, route.path, async (c) => {
+      const principal = c.get('principal');
+      const isApi = route.kind === 'api';
+      const fail = (error: unknown): Response => {
+        const status = httpStatusFor(error);
+        if (!(error instanceof KernelError)) {
+          console.error(
+            `kernel serve: ${route.method} ${route.path} failed:`,
+            error instanceof Error ? error.stack : error,
+          );
+        }
+        if (isApi) return c.json(errorBody(error), status as 400);
+        return render(
+          c,
+          'error.njk',
+          { title: titleFor(status), status, message: describeError(error) },
+          status,
+        );
+      };
+
+      if (!mayUse(route.access, principal)) {
+        if (!principal) {
+          if (isApi) {
+            return c.json(
+              errorBody(
+                new KernelError('unauthenticated', 'Sign in or send an API token', {
+                  hint: 'Send Authorization: Bearer <token>; get one with kernel tokens new',
+                }),
+              ),
+              401,
+              { 'WWW-Authenticate': 'Bearer' },
+            );
+          }
+          const next = route.method === 'GET' ? `?next=${encodeURIComponent(c.req.path)}` : '';
+          return c.redirect(`/sign-in${next}`, 302);
+        }
+        return fail(
+          new KernelError('forbidden', `Your role (${principal.role}) cannot use this page`, {
+            hint: 'Ask an administrator if you need it',
+          }),
+        );
+      }
+
+      if (
+        principal?.mustChangePassword &&
+        principal.via === 'session' &&
+        !isApi &&
+        !['/account/password', '/sign-out'].includes(route.path) &&
+        route.access !== 'public'
+      ) {
+        return c.redirect('/account/password', 302);
+      }
+
+      let formBody: Record<string, string | File> | undefined;
+      if (UNSAFE.has(route.method) && principal?.via !== 'token') {
+        // OWASP CSRF Cheat Sheet: a synchronizer token per session, checked on every
+        // state-changing request; SameSite cookies are the second line, not the only one.
+        let sent: string | undefined;
+        if (isApi) {
+          sent = c.req.header('X-CSRF-Token');
+        } else {
+          try {
+            formBody = normaliseForm(await c.req.parseBody());
+          } catch {
+            formBody = {};
+          }
+          const field = formBody.csrf;
+          sent = typeof field === 'string' ? field : undefined;
+        }
+        if (!sent || !sameSecret(sent, c.get('csrfToken'))) {
+          return fail(
+            new KernelError('forbidden', 'This form has expired or did not come from Kernel', {
+              hint: 'Go back, reload the page and try again',
+            }),
+          );
+        }
+      }
+
+      const request: RouteRequest = {
+        c,
+        deps,
+        principal,
+        actor: principal
+          ? principal.via === 'token'
+            ? `token:${principal.tokenId ?? principal.userId}`
+            : `user:${principal.email}`
+          : 'anonymous',
+        param: (name) => c.req.param(name) ?? '',
+        query: (name) => {
+          const value = c.req.query(name);
+          return value === undefined || value === '' ? undefined : value;
+        },
+        form: async () => (formBody ??= normaliseForm(await c.req.parseBody())),
+        render: (template, vars, status) => render(c, template, vars, status),
+        json: (value, status = 200) => c.json(value, status as 200),
+        redirect: (location) => c.redirect(location, 303),
+      };
+      try {
+        return await route.handle(request);
+      } catch (error) {
+        return fail(error);
+      }
+    });
+  }
+
+  app.notFound((c) => {
+    const error = new KernelError('not-found', `There is no page at ${c.req.path}`, {
+      hint: 'Check the address, or start from the home page',
+    });
+    if (c.req.path.startsWith('/api/')) return c.json(errorBody(error), 404);
+    return render(
+      c,
+      'error.njk',
+      { title: 'Page not found', status: 404, message: describeError(error) },
+      404,
+    );
+  });
+
+  app.onError((error, c) => {
+    console.error('kernel serve: unhandled error:', error instanceof Error ? error.stack : error);
+    if (c.req.path.startsWith('/api/')) return c.json(errorBody(error), 500);
+    return c.text('Sorry, there is a problem with the service', 500);
+  });
+
+  return app;
+}
+
+function normaliseForm(
+  body: Record<string, string | File | (string | File)[]>,
+): Record<string, string | File> {
+  const out: Record<string, string | File> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const single = Array.isArray(value) ? value[0] : value;
+    if (single !== undefined) out[key] = single;
+  }
+  return out;
+}
+
+function titleFor(status: number): string {
+  if (status === 401) return 'Sign in';
+  if (status === 403) return 'You cannot use this page';
+  if (status === 404) return 'Page not found';
+  if (status < 500) return 'There is a problem';
+  return 'Sorry, there is a problem with the service';
+}

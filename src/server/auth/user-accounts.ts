@@ -1,0 +1,280 @@
+import { appendAudit } from '../../audit/audit-log.ts';
+import { KernelError } from '../../errors.ts';
+import type { Queryable, Store } from '../../store/store.ts';
+import { isRole, ROLES, type Principal, type Role } from '../routes.ts';
+import { checkNewPassword, generateOneTimePassword, hashPassword, verifyPassword } from './passwords.ts';
+import { randomId } from './secrets.ts';
+
+/** A portal or API account. Never holds the password, only its Argon2id hash (not exposed). */
+export interface UserAccount {
+  id: string;
+  email: string;
+  role: Role;
+  org: string | null;
+  mustChangePassword: boolean;
+  lockedUntil: string | null;
+  createdAt: string;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  role: string;
+  org_code: string | null;
+  password_hash: string;
+  must_change_password: boolean;
+  failed_attempts: number;
+  locked_until: string | null;
+  created_at: string;
+  disabled_at: string | null;
+  [column: string]: string | number | boolean | null;
+}
+
+const USER_COLUMNS =
+  'id, email, role, org_code, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at';
+
+/** OWASP Authentication Cheat Sheet: lock an account after repeated failures, for a while. */
+export const LOCKOUT_THRESHOLD = 5;
+export const LOCKOUT_MINUTES = 15;
+
+// Deliberately loose (RFC 5321 allows far more); it catches typing mistakes, nothing else.
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// ODS organisation codes are 3 (trusts) to 6 (sites, practices) letters and digits.
+const ODS_SHAPE = /^[A-Z0-9]{3,6}$/;
+
+function toAccount(row: UserRow): UserAccount {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role as Role,
+    org: row.org_code,
+    mustChangePassword: Boolean(row.must_change_password),
+    lockedUntil: row.locked_until,
+    createdAt: row.created_at,
+  };
+}
+
+export function principalFor(user: UserAccount, via: Principal['via']): Principal {
+  return {
+    userId: user.id,
+    email: user.email,
+    role: user.role,
+    org: user.org,
+    via,
+    mustChangePassword: user.mustChangePassword,
+  };
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export interface NewUser {
+  email: string;
+  role: string;
+  org?: string | undefined;
+  /** a chosen password; when absent a one-time password is generated and returned */
+  password?: string | undefined;
+}
+
+/**
+ * Creates an account. Without a password it generates a one-time password, returned once
+ * and never stored in clear; either way the user must change it at first sign-in.
+ */
+export async function addUser(
+  store: Store,
+  input: NewUser,
+  actor: string,
+  now: Date = new Date(),
+): Promise<{ user: UserAccount; oneTimePassword: string | undefined }> {
+  const email = normaliseEmail(input.email);
+  if (!EMAIL_SHAPE.test(email)) {
+    throw new KernelError('usage', `"${input.email}" is not an email address`, {
+      where: { field: 'email' },
+      hint: 'Give the person’s work email, e.g. name@nhs.net',
+    });
+  }
+  if (!isRole(input.role)) {
+    throw new KernelError('usage', `"${input.role}" is not a role`, {
+      where: { field: 'role' },
+      hint: `Use one of: ${ROLES.join(', ')}`,
+    });
+  }
+  const org = input.org?.trim().toUpperCase() || null;
+  if (org !== null && !ODS_SHAPE.test(org)) {
+    throw new KernelError('usage', `"${input.org}" is not an ODS organisation code`, {
+      where: { field: 'org' },
+      hint: 'Give the ODS code, e.g. RWF for Maidstone and Tunbridge Wells',
+    });
+  }
+  if (input.role === 'provider' && org === null) {
+    throw new KernelError('usage', 'A provider account belongs to one organisation', {
+      where: { field: 'org' },
+      hint: 'Add --org with its ODS code, e.g. --org RWF',
+    });
+  }
+  const oneTimePassword = input.password === undefined ? generateOneTimePassword() : undefined;
+  const password = input.password ?? (oneTimePassword as string);
+  checkNewPassword(password);
+  const passwordHash = await hashPassword(password);
+  const id = randomId('u');
+  const createdAt = now.toISOString();
+  await store.transaction(async (tx) => {
+    const [existing] = await tx.query('SELECT id FROM users WHERE email = $1', [email]);
+    if (existing) {
+      throw new KernelError('conflict', `An account for ${email} exists already`, {
+        where: { field: 'email' },
+        hint: 'Use kernel users list to see accounts',
+      });
+    }
+    await tx.run(`INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 0, NULL, $7, NULL)`, [
+      id,
+      email,
+      input.role,
+      org,
+      passwordHash,
+      true,
+      createdAt,
+    ]);
+    await appendAudit(tx, {
+      actor,
+      action: 'user.created',
+      target: `user:${id}`,
+      details: { role: input.role, org, generatedPassword: oneTimePassword !== undefined },
+    });
+  });
+  const user = await getUser(store, id);
+  return { user, oneTimePassword };
+}
+
+export async function listUsers(store: Queryable): Promise<UserAccount[]> {
+  const rows = await store.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE disabled_at IS NULL ORDER BY email`,
+  );
+  return rows.map(toAccount);
+}
+
+export async function getUser(store: Queryable, id: string): Promise<UserAccount> {
+  const [row] = await store.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+  if (!row || row.disabled_at !== null) throw new KernelError('not-found', 'No such account');
+  return toAccount(row);
+}
+
+export async function findUserByEmail(store: Queryable, email: string): Promise<UserAccount | undefined> {
+  const [row] = await store.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE email = $1 AND disabled_at IS NULL`,
+    [normaliseEmail(email)],
+  );
+  return row ? toAccount(row) : undefined;
+}
+
+export type SignInResult =
+  { ok: true; user: UserAccount } | { ok: false; reason: 'invalid' | 'locked'; lockedUntil?: string };
+
+// Verified against when the email is unknown, so a wrong email takes as long as a wrong
+// password and the answer's timing does not reveal which accounts exist.
+let decoyHash: Promise<string> | undefined;
+
+/**
+ * Checks an email and password. Every outcome is audited (`auth.signed-in`,
+ * `auth.failed`, `auth.locked`) with the account id, never the email typed or the password.
+ * After `LOCKOUT_THRESHOLD` consecutive failures the account locks for `LOCKOUT_MINUTES`.
+ */
+export async function checkSignIn(
+  store: Store,
+  email: string,
+  password: string,
+  now: Date = new Date(),
+): Promise<SignInResult> {
+  const [row] = await store.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE email = $1 AND disabled_at IS NULL`,
+    [normaliseEmail(email)],
+  );
+  if (!row) {
+    decoyHash ??= hashPassword(generateOneTimePassword());
+    await verifyPassword(await decoyHash, password);
+    await store.transaction((tx) =>
+      appendAudit(tx, {
+        actor: 'anonymous',
+        action: 'auth.failed',
+        target: 'user:unknown',
+        details: { reason: 'no-account' },
+      }),
+    );
+    return { ok: false, reason: 'invalid' };
+  }
+  const target = `user:${row.id}`;
+  if (row.locked_until !== null && row.locked_until > now.toISOString()) {
+    await store.transaction((tx) =>
+      appendAudit(tx, { actor: 'anonymous', action: 'auth.failed', target, details: { reason: 'locked' } }),
+    );
+    return { ok: false, reason: 'locked', lockedUntil: row.locked_until };
+  }
+  if (await verifyPassword(row.password_hash, password)) {
+    await store.transaction(async (tx) => {
+      await tx.run('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1', [row.id]);
+      await appendAudit(tx, { actor: `user:${row.email}`, action: 'auth.signed-in', target });
+    });
+    return { ok: true, user: toAccount({ ...row, failed_attempts: 0, locked_until: null }) };
+  }
+  const failures = Number(row.failed_attempts) + 1;
+  const lock = failures >= LOCKOUT_THRESHOLD;
+  const lockedUntil = lock ? new Date(now.getTime() + LOCKOUT_MINUTES * 60_000).toISOString() : null;
+  await store.transaction(async (tx) => {
+    await tx.run('UPDATE users SET failed_attempts = $1, locked_until = $2 WHERE id = $3', [
+      lock ? 0 : failures,
+      lockedUntil,
+      row.id,
+    ]);
+    await appendAudit(tx, {
+      actor: 'anonymous',
+      action: 'auth.failed',
+      target,
+      details: { reason: 'password', failures },
+    });
+    if (lock) {
+      await appendAudit(tx, {
+        actor: 'system',
+        action: 'auth.locked',
+        target,
+        details: { minutes: LOCKOUT_MINUTES, failures },
+      });
+    }
+  });
+  return lock
+    ? { ok: false, reason: 'locked', lockedUntil: lockedUntil as string }
+    : { ok: false, reason: 'invalid' };
+}
+
+/** Replaces a password after checking the current one; clears the one-time flag. */
+export async function changePassword(
+  store: Store,
+  userId: string,
+  current: string,
+  next: string,
+  actor: string,
+): Promise<void> {
+  const [row] = await store.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [userId]);
+  if (!row) throw new KernelError('not-found', 'No such account');
+  if (!(await verifyPassword(row.password_hash, current))) {
+    throw new KernelError('invalid-input', 'The current password is not right', {
+      where: { field: 'current' },
+      hint: 'Type the password you signed in with',
+    });
+  }
+  checkNewPassword(next);
+  if (next === current) {
+    throw new KernelError('invalid-input', 'The new password must differ from the current one', {
+      where: { field: 'password' },
+    });
+  }
+  const passwordHash = await hashPassword(next);
+  await store.transaction(async (tx) => {
+    await tx.run('UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3', [
+      passwordHash,
+      false,
+      userId,
+    ]);
+    await appendAudit(tx, { actor, action: 'auth.password-changed', target: `user:${userId}` });
+  });
+}

@@ -1,0 +1,38 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+
+/** Portal templates: ours, and a domain's own in sub-folders (`templates/maternity/…`). */
+export const TEMPLATES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'templates');
+
+/** `node_modules/nhsuk-frontend/dist`, whose `nhsuk/…` templates and macros we render with. */
+export const NHSUK_DIST_DIR = path.resolve(
+  path.dirname(createRequire(import.meta.url).resolve('nhsuk-frontend')),
+  '..',
+);
+
+/**
+ * The Nunjucks environment. Autoescape is on, so every inserted value is HTML-escaped
+ * unless a template marks it `| safe` (only ever for markup built by NHS.UK macros).
+ */
+export function createViewEngine(): nunjucks.Environment {
+  const loader = new nunjucks.FileSystemLoader([TEMPLATES_DIR, NHSUK_DIST_DIR], { noCache: false });
+  const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false });
+  env.addFilter('number', (value: unknown) =>
+    typeof value === 'number'
+      ? value.toLocaleString('en-GB')
+      : value === null || value === undefined
+        ? ''
+        : value,
+  );
+  env.addFilter('percent', (value: unknown) =>
+    typeof value === 'number'
+      ? `${(value * 100).toLocaleString('en-GB', { maximumFractionDigits: 1 })}%`
+      : '',
+  );
+  env.addFilter('datetime', (value: unknown) =>
+    typeof value === 'string' ? value.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '',
+  );
+  return env;
+}
