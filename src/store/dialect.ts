@@ -24,6 +24,10 @@ export interface Dialect {
   tryNumber(text: string): string;
   /** Like tryDate, for 'YYYY-MM-DDTHH:MM:SS' or 'YYYY-MM-DD HH:MM:SS' timestamps. */
   tryTimestamp(text: string): string;
+  /** The length of text in UTF-8 bytes (DuckDB strlen; PostgreSQL octet_length). */
+  byteLength(text: string): string;
+  /** Lower-case hex SHA-256 of text's UTF-8 bytes (DuckDB sha256; PostgreSQL sha256 on bytea). */
+  sha256Hex(text: string): string;
 }
 
 export const duckdbDialect: Dialect = {
@@ -34,6 +38,8 @@ export const duckdbDialect: Dialect = {
   tryInteger: (text) => `TRY_CAST(${text} AS BIGINT)`,
   tryNumber: (text) => `TRY_CAST(${text} AS DOUBLE)`,
   tryTimestamp: (text) => `TRY_CAST(${text} AS TIMESTAMP)`,
+  byteLength: (text) => `strlen(${text})`,
+  sha256Hex: (text) => `sha256(${text})`,
 };
 
 export const postgresDialect: Dialect = {
@@ -44,4 +50,6 @@ export const postgresDialect: Dialect = {
   tryInteger: (text) => `kernel_try_integer(${text})`,
   tryNumber: (text) => `kernel_try_number(${text})`,
   tryTimestamp: (text) => `kernel_try_timestamp(${text})`,
+  byteLength: (text) => `octet_length(${text})`,
+  sha256Hex: (text) => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`,
 };

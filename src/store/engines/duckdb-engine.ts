@@ -225,6 +225,7 @@ class DuckDBQueryable implements Queryable {
 class DuckDBStore extends DuckDBQueryable implements Store {
   readonly description: string;
   private readonly transactions = new Queue();
+  private txConnection: DuckDBConnection | undefined;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -236,10 +237,12 @@ class DuckDBStore extends DuckDBQueryable implements Store {
   }
 
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    // One write transaction at a time: DuckDB aborts concurrent writers on conflict, and
-    // Kernel's writes (loads, audit chain) are meant to be serial anyway.
+    // One write transaction at a time, on a connection kept for them: DuckDB aborts
+    // concurrent writers on conflict, and Kernel's writes (loads, the audit chain) are
+    // meant to be serial anyway.
     return this.transactions.run(async () => {
-      const connection = await this.instance.connect();
+      this.txConnection ??= await this.instance.connect();
+      const connection = this.txConnection;
       const tx = new DuckDBQueryable(connection);
       try {
         await connection.run('BEGIN TRANSACTION');
@@ -249,14 +252,13 @@ class DuckDBStore extends DuckDBQueryable implements Store {
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         throw error;
-      } finally {
-        connection.closeSync();
       }
     });
   }
 
   async close(): Promise<void> {
     await this.transactions.run(async () => undefined);
+    this.txConnection?.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
   }
