@@ -1,4 +1,6 @@
+import os from 'node:os';
 import type { TestProject } from 'vitest/node';
+import { connectStore, openStore } from '../src/store/open-store.ts';
 import { startPostgres, type PostgresServer } from './postgres-server.ts';
 
 let server: PostgresServer | undefined;
@@ -12,6 +14,18 @@ declare module 'vitest' {
 /** Starts one real PostgreSQL for the whole run; each test file makes its own databases. */
 export async function setup(project: TestProject): Promise<void> {
   server = await startPostgres();
+  // Each test database is a copy of one migrated template: much faster than migrating each.
+  const template = await connectStore({
+    store: server.url.replace(/\/[^/]*$/, '/postgres'),
+    dataDir: os.tmpdir(),
+  });
+  await template.exec('CREATE DATABASE kernel_template');
+  await template.close();
+  const migrated = await openStore({
+    store: server.url.replace(/\/[^/]*$/, '/kernel_template'),
+    dataDir: os.tmpdir(),
+  });
+  await migrated.close();
   project.provide('pgUrl', server.url);
   process.env.KERNEL_TEST_PG_URL = server.url;
 }

@@ -26,7 +26,7 @@ async function createDatabase(): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(`CREATE DATABASE ${name} TEMPLATE kernel_template`);
   } finally {
     await client.end();
   }

@@ -1,0 +1,94 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open-store.ts';
+import { runCli, spawnCli } from '../cli.ts';
+import { testStores } from '../stores.ts';
+
+describe.each(testStores())('kernel init and audit on $engine', (engine) => {
+  it('migrates once, records it, and verifies the audit chain', async () => {
+    const target = await engine.fresh();
+    const flags = ['--data', target.dataDir, '--store', target.store];
+    const first = await runCli([...flags, 'init', '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ applied: [] }); // openStore migrated already
+    const again = await runCli([...flags, 'init']);
+    expect(again.stdout).toMatch(/is up to date at version \d+/);
+
+    const verify = await runCli([...flags, 'audit', 'verify']);
+    expect(verify).toMatchObject({ code: 0 });
+    expect(verify.stdout).toMatch(/^OK: \d+ events, chain intact/);
+
+    const store = await openStore({ dataDir: target.dataDir, store: target.store });
+    try {
+      await store.exec(
+        "INSERT INTO audit_events VALUES (1, '2020-01-01T00:00:00Z', 'x', 'y', 'z', NULL, '{}', 'bad', 'bad')",
+      );
+    } finally {
+      await store.close();
+    }
+    const broken = await runCli([...flags, 'audit', 'verify']);
+    expect(broken.code).toBe(65);
+    expect(broken.stdout).toContain('BROKEN at event 1');
+    expect(broken.stderr).toContain('The audit log is broken at event 1');
+  });
+});
+
+describe('kernel CLI edges', () => {
+  it('prints one clear line and a usage exit code for an unknown command, without a stack', async () => {
+    const result = await spawnCli(['frobnicate']);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain("unknown command 'frobnicate'");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says what is wrong with a bad store setting', async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'kernel-cli-'));
+    const result = await spawnCli(['--data', data, '--store', 'mysql://nope', 'init']);
+    expect(result.code).toBe(78);
+    expect(result.stderr.trim()).toBe(
+      `kernel: Unknown store "mysql://nope". Use 'duckdb' (the embedded store) or a postgres:// URL`,
+    );
+  });
+
+  it('shows the stack only with --debug', async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'kernel-cli-'));
+    const result = await spawnCli(['--debug', '--data', data, '--store', 'mysql://nope', 'init']);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('prints the effective configuration with the password masked', async () => {
+    const result = await runCli([
+      '--store',
+      'postgres://kernel:hunter2@db/kernel',
+      'config',
+      '--port',
+      '9999',
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    const settings = (
+      JSON.parse(result.stdout) as { settings: { key: string; value: string; source: string }[] }
+    ).settings;
+    expect(settings.find((s) => s.key === 'store')).toEqual({
+      key: 'store',
+      value: 'postgres://kernel:****@db/kernel',
+      source: 'flag',
+    });
+    expect(settings.find((s) => s.key === 'port')).toMatchObject({ value: '9999', source: 'flag' });
+    expect(result.stdout).not.toContain('hunter2');
+  });
+
+  it('answers a busy embedded store clearly when another process holds it', async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'kernel-cli-'));
+    const holder = await openStore({ dataDir: data, store: 'duckdb' });
+    try {
+      const result = await spawnCli(['--data', data, 'audit', 'tail']);
+      expect(result.code).toBe(75);
+      expect(result.stderr).toContain('is open in another Kernel process');
+    } finally {
+      await holder.close();
+    }
+  });
+});
