@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { KernelError } from '../errors.ts';
+import type { Queryable, Store } from '../store/store.ts';
+
+/**
+ * Values every governance record shares — purposes, organisation codes, periods and
+ * financial years — each checked in one place so the CLI, the API and the demo refuse the
+ * same mistakes with the same words.
+ */
+
+/** Why data is used (reference §9: the national data opt-out follows the purpose). */
+export const PURPOSES = ['direct-care', 'planning', 'research'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+export function parsePurpose(raw: string, field = 'purpose'): Purpose {
+  const value = raw.trim().toLowerCase().replace(/[_ ]/g, '-');
+  if ((PURPOSES as readonly string[]).includes(value)) return value as Purpose;
+  throw new KernelError('usage', `"${raw}" is not a purpose`, {
+    where: { field },
+    hint: `Use one of: ${PURPOSES.join(', ')}`,
+  });
+}
+
+/**
+ * ODS codes are 3–5 upper-case letters and digits (e.g. RWF, QKS, 91Q); GSS codes are a
+ * letter and eight digits (E10000016). Kernel also accepts short synthetic codes (KFRS).
+ * Codes are inlined into governed SQL, so nothing else may pass.
+ */
+const ORG_CODE = /^[A-Z0-9]{2,9}$/;
+
+export function parseOrgCode(raw: string, field = 'org'): string {
+  const value = raw.trim().toUpperCase();
+  if (!ORG_CODE.test(value)) {
+    throw new KernelError('usage', `"${raw}" is not an organisation code`, {
+      where: { field },
+      hint: 'Give an ODS code such as RWF, or a GSS code such as E10000016',
+    });
+  }
+  return value;
+}
+
+export function isOrgCode(value: string): boolean {
+  return ORG_CODE.test(value);
+}
+
+const DATASET_ID = /^[a-z][a-z0-9-]{0,39}$/;
+
+export function parseDatasetId(raw: string, field = 'dataset'): string {
+  const value = raw.trim();
+  if (!DATASET_ID.test(value)) {
+    throw new KernelError('usage', `"${raw}" is not a dataset id`, {
+      where: { field },
+      hint: 'Dataset ids are lower-case words joined by hyphens, e.g. msds-booking; see `kernel datasets`',
+    });
+  }
+  return value;
+}
+
+/** A reporting period, 'YYYY-MM'. */
+export function parsePeriod(raw: string, field = 'period'): string {
+  const value = raw.trim();
+  const match = /^(\d{4})-(\d{2})$/.exec(value);
+  const month = match ? Number(match[2]) : 0;
+  if (!match || month < 1 || month > 12) {
+    throw new KernelError('usage', `"${raw}" is not a month`, {
+      where: { field },
+      hint: 'Write months as YYYY-MM, e.g. 2021-04',
+    });
+  }
+  return value;
+}
+
+/** A calendar date, 'YYYY-MM-DD'. */
+export function parseDate(raw: string, field = 'date'): string {
+  const value = raw.trim();
+  const date = new Date(`${value}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+    Number.isNaN(date.getTime()) ||
+    date.toISOString().slice(0, 10) !== value
+  ) {
+    throw new KernelError('usage', `"${raw}" is not a date`, {
+      where: { field },
+      hint: 'Write dates as YYYY-MM-DD, e.g. 2021-04-01',
+    });
+  }
+  return value;
+}
+
+/**
+ * A financial year, April to March, written '2021/22' (the NHS convention). Answers the
+ * canonical form; also accepts '2021-22' and '2021'.
+ */
+export function parseFinancialYear(raw: string, field = 'year'): string {
+  const value = raw.trim();
+  const match = /^(\d{4})(?:[/-](\d{2}))?$/.exec(value);
+  const start = match ? Number(match[1]) : NaN;
+  const end = match?.[2];
+  if (!match || (end !== undefined && Number(end) !== (start + 1) % 100)) {
+    throw new KernelError('usage', `"${raw}" is not a financial year`, {
+      where: { field },
+      hint: 'Write financial years as 2021/22 (April 2021 to March 2022)',
+    });
+  }
+  return `${start}/${String((start + 1) % 100).padStart(2, '0')}`;
+}
+
+/** The first and last months of a financial year: '2021/22' → ['2021-04', '2022-03']. */
+export function financialYearMonths(year: string): { from: string; to: string } {
+  const start = Number(year.slice(0, 4));
+  return { from: `${start}-04`, to: `${start + 1}-03` };
+}
+
+/** Pence as '£1,234.56'. */
+export function formatPounds(pence: number): string {
+  const sign = pence < 0 ? '-' : '';
+  const abs = Math.abs(pence);
+  const pounds = Math.floor(abs / 100).toLocaleString('en-GB');
+  return `${sign}£${pounds}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** '£1,234.56', '1234.56' or '1234' as integer pence. */
+export function parsePounds(raw: string, field = 'amount'): number {
+  const value = raw.trim().replace(/^£/, '').replace(/,/g, '');
+  const match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(value);
+  if (!match) {
+    throw new KernelError('usage', `"${raw}" is not an amount of money`, {
+      where: { field },
+      hint: 'Write pounds, e.g. 250000 or 1234.56',
+    });
+  }
+  const pence = Number(match[1]) * 100 + Number((match[2] ?? '0').padEnd(2, '0'));
+  if (!Number.isSafeInteger(pence))
+    throw new KernelError('usage', `"${raw}" is too large`, { where: { field } });
+  return pence;
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export function newId(): string {
+  return randomUUID();
+}
+
+/** Reads a JSON text column written by this module, with a clear error if it is damaged. */
+export function parseJsonColumn<T>(raw: unknown, what: string): T {
+  try {
+    return JSON.parse(String(raw)) as T;
+  } catch {
+    throw new KernelError('store', `The stored ${what} is not valid JSON`, {
+      hint: 'The record was damaged outside Kernel; restore it from a backup',
+    });
+  }
+}
+
+/** `$1, $2, …` placeholders for an IN list starting after `offset` parameters. */
+export function placeholders(count: number, offset = 0): string {
+  return Array.from({ length: count }, (_, i) => `$${i + offset + 1}`).join(', ');
+}
+
+/**
+ * Runs `work` in one transaction: the store's own when given the store, or the caller's
+ * when given an open transaction (transactions do not nest, so a caller already inside
+ * one — the loader, the demo — passes its `tx` and the change commits with its work).
+ */
+export async function inTransaction<T>(q: Queryable, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  const maybeStore = q as Partial<Store>;
+  if (typeof maybeStore.transaction === 'function') return maybeStore.transaction(work);
+  return work(q);
+}

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../audit/audit-log.ts';
+import type { Store } from '../store/store.ts';
+import { testStores } from '../../test/stores.ts';
+import {
+  getOrganisation,
+  listOrganisations,
+  registerOrganisation,
+  seedOrganisations,
+  updateOrganisation,
+} from './organisations.ts';
+
+describe.each(testStores())('organisation register on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('seeds the Kent and Medway members once, keeping unverified codes marked', async () => {
+    const first = await seedOrganisations(store, 'test');
+    expect(first.added).toContain('RWF');
+    expect(first.added).toContain('E10000016');
+    const again = await seedOrganisations(store, 'test');
+    expect(again.added).toEqual([]);
+    expect(again.existing.length).toBe(first.added.length);
+    const orgs = await listOrganisations(store);
+    const byCode = new Map(orgs.map((o) => [o.code, o]));
+    expect(byCode.get('RWF')?.codeVerified).toBe(true);
+    expect(byCode.get('NQV')?.codeVerified).toBe(false);
+    expect(byCode.get('NQV')?.codeNote).toMatch(/conflicting/);
+    expect(byCode.get('IC24')?.codeVerified).toBe(false);
+    expect(byCode.get('E06000035')).toMatchObject({ codeSystem: 'gss', type: 'local-authority' });
+    expect(byCode.get('QKS')?.kernelRole).toBe('lead-controller');
+    expect((await verifyAudit(store)).ok).toBe(true);
+  });
+
+  it('refuses a duplicate code and a malformed one, and updates details with an audit event', async () => {
+    const org = await getOrganisation(store, 'rwf');
+    await expect(registerOrganisation(store, org, 'test')).rejects.toMatchObject({ code: 'conflict' });
+    await expect(registerOrganisation(store, { ...org, code: 'not a code' }, 'test')).rejects.toMatchObject({
+      code: 'usage',
+    });
+    await expect(getOrganisation(store, 'ZZZ')).rejects.toMatchObject({ code: 'not-found' });
+    const updated = await updateOrganisation(store, 'RWF', { population: 123 }, 'test');
+    expect(updated.population).toBe(123);
+    expect((await getOrganisation(store, 'RWF')).population).toBe(123);
+    const [event] = await store.query<{ action: string }>(
+      "SELECT action FROM audit_events WHERE action = 'org.updated'",
+    );
+    expect(event?.action).toBe('org.updated');
+  });
+});
