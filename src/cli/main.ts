@@ -3,6 +3,8 @@ import os from 'node:os';
 import { resolveConfig, type ResolvedConfig } from '../config/config.ts';
 import { describeError, exitCodeFor, KernelError } from '../errors.ts';
 import { openStore } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
+import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
 import type { CliContext, CliIo, GlobalFlags, RegisterCommands } from './cli-context.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerDatasetCommands } from './datasets-command.ts';
@@ -36,8 +38,13 @@ export const processIo: CliIo = {
   stdin: process.stdin,
 };
 
+/** `store`: an open store to use instead of opening one (a running server, on the CLI's behalf). */
+export interface MainOptions {
+  store?: Store;
+}
+
 /** Builds the `kernel` program; `io` decides where it writes. */
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
   const program = new Command('kernel');
   program
     .description('Kernel: the shared health and care data warehouse of an integrated care system')
@@ -59,6 +66,7 @@ export function buildProgram(io: CliIo): Command {
       return resolved;
     },
     async withStore(work) {
+      if (options.store) return work(options.store);
       const store = await openStore(context.config().config);
       try {
         return await work(store);
@@ -102,10 +110,19 @@ function safeUserName(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script); answers the exit code. */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
-  const program = buildProgram(io);
+export async function main(
+  argv: string[],
+  io: CliIo = processIo,
+  options: MainOptions = {},
+): Promise<number> {
+  const program = buildProgram(io, options);
   const debug = argv.includes('--debug');
   try {
+    // While `kernel serve` holds the DuckDB file, the command runs inside the server.
+    if (!options.store) {
+      const forwarded = await forwardToServer(dataDirFor(argv), argv, io);
+      if (forwarded !== undefined) return forwarded;
+    }
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {

@@ -1,4 +1,39 @@
+import { startServer } from '../server/start-server.ts';
 import type { RegisterCommands } from './cli-context.ts';
 
-// Filled in by its issue; registers no command until then.
-export const registerServeCommands: RegisterCommands = () => {};
+/** `kernel serve`: the portal and the API, until interrupted. */
+export const registerServeCommands: RegisterCommands = (program, context) => {
+  program
+    .command('serve')
+    .description('serve the portal and the API (the CLI keeps working: it hands commands to the server)')
+    .option('--port <port>', 'HTTP port (default 8080)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .action(async (options: { host?: string }) => {
+      const { config } = context.config();
+      await context.withStore(async (store) => {
+        const server = await startServer({
+          store,
+          config,
+          host: options.host,
+          log: (line) => context.io.err(`${new Date().toISOString()} ${line}`),
+        });
+        context.io.out(`Kernel is serving ${store.description} at ${server.url} (Ctrl-C to stop)`);
+        await waitForSignal();
+        context.io.out('Stopping…');
+        await server.close();
+      });
+    });
+};
+
+/** Resolves on SIGINT or SIGTERM, so the store closes cleanly and server.json is removed. */
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.removeListener('SIGINT', done);
+      process.removeListener('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}

@@ -1,4 +1,144 @@
-import type { RegisterCommands } from './cli-context.ts';
+import { KernelError } from '../errors.ts';
+import { createApiToken, listApiTokens, revokeApiToken } from '../server/auth/api-tokens.ts';
+import { addUser, listUsers } from '../server/auth/user-accounts.ts';
+import { ROLES } from '../server/routes.ts';
+import { formatTable, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
 
-// Filled in by its issue; registers no command until then.
-export const registerUserCommands: RegisterCommands = () => {};
+/** Reads a password from standard input: the first line, without its line ending. */
+async function readPasswordFromStdin(io: CliIo): Promise<string> {
+  let data = '';
+  for await (const chunk of io.stdin)
+    data += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+  const line = data.split(/\r?\n/)[0] ?? '';
+  if (!line) {
+    throw new KernelError('usage', 'No password came on standard input', {
+      hint: 'Pipe it in, e.g. printf %s "$PASSWORD" | kernel users add … --password-stdin',
+    });
+  }
+  return line;
+}
+
+/** `kernel users …` and `kernel tokens …`: portal and API accounts. */
+export const registerUserCommands: RegisterCommands = (program, context) => {
+  const users = program.command('users').description('portal and API accounts');
+
+  users
+    .command('add')
+    .description('create an account and print its one-time password (changed at first sign-in)')
+    .requiredOption('--email <email>', 'the person’s work email')
+    .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`)
+    .option('--org <ods>', 'their organisation’s ODS code (required for provider)')
+    .option('--password-stdin', 'read the initial password from standard input instead of generating one')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (options: {
+        email: string;
+        role: string;
+        org?: string;
+        passwordStdin?: boolean;
+        json?: boolean;
+      }) => {
+        const password = options.passwordStdin ? await readPasswordFromStdin(context.io) : undefined;
+        const { user, oneTimePassword } = await context.withStore((store) =>
+          addUser(
+            store,
+            { email: options.email, role: options.role, org: options.org, password },
+            context.actor,
+          ),
+        );
+        if (options.json) {
+          printJson(context.io, { ...user, ...(oneTimePassword ? { oneTimePassword } : {}) });
+          return;
+        }
+        context.io.out(
+          `Created ${user.role} account ${user.email}${user.org ? ` for ${user.org}` : ''} (${user.id})`,
+        );
+        if (oneTimePassword) {
+          context.io.out(`One-time password: ${oneTimePassword}`);
+          context.io.out(
+            'Give it to them privately; they must choose their own at first sign-in. It is not shown again.',
+          );
+        } else {
+          context.io.out('They must change this password at first sign-in.');
+        }
+      },
+    );
+
+  users
+    .command('list')
+    .description('list accounts')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const list = await context.withStore((store) => listUsers(store));
+      if (options.json) {
+        printJson(context.io, list);
+        return;
+      }
+      context.io.out(
+        formatTable(
+          ['email', 'role', 'org', 'id', 'created', 'state'],
+          list.map((u) => [
+            u.email,
+            u.role,
+            u.org,
+            u.id,
+            u.createdAt.slice(0, 10),
+            u.lockedUntil && u.lockedUntil > new Date().toISOString()
+              ? 'locked'
+              : u.mustChangePassword
+                ? 'must change password'
+                : 'active',
+          ]),
+        ),
+      );
+    });
+
+  const tokens = program.command('tokens').description('API tokens for scripts and BI tools');
+
+  tokens
+    .command('new')
+    .description('issue an API token for an account and print it once (only its hash is kept)')
+    .requiredOption('--email <email>', 'the account the token acts as')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { email: string; json?: boolean }) => {
+      const { id, token } = await context.withStore((store) =>
+        createApiToken(store, options.email, context.actor),
+      );
+      if (options.json) {
+        printJson(context.io, { id, token });
+        return;
+      }
+      context.io.out(`API token ${id} for ${options.email}:`);
+      context.io.out(token);
+      context.io.out(
+        'Send it as "Authorization: Bearer <token>". It is not shown again; revoke it with kernel tokens revoke.',
+      );
+    });
+
+  tokens
+    .command('revoke')
+    .description('revoke an API token by its id')
+    .argument('<id>', 'the token id, e.g. tok_…')
+    .action(async (id: string) => {
+      await context.withStore((store) => revokeApiToken(store, id, context.actor));
+      context.io.out(`Revoked API token ${id}`);
+    });
+
+  tokens
+    .command('list')
+    .description('list API tokens (ids and owners, never the tokens)')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const list = await context.withStore((store) => listApiTokens(store));
+      if (options.json) {
+        printJson(context.io, list);
+        return;
+      }
+      context.io.out(
+        formatTable(
+          ['id', 'email', 'created', 'revoked'],
+          list.map((t) => [t.id, t.email, t.createdAt.slice(0, 19), t.revokedAt?.slice(0, 19) ?? '']),
+        ),
+      );
+    });
+};

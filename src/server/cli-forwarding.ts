@@ -1,0 +1,183 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CliIo } from '../cli/cli-context.ts';
+import { resolveConfig } from '../config/config.ts';
+
+/**
+ * DuckDB lets one process write a database file. While `kernel serve` holds the warehouse,
+ * the CLI hands its command to the server instead of opening the file: the server runs the
+ * same `main(argv)` in its own process, on its open store, and streams the output back.
+ *
+ * The server advertises itself in `<data>/server.json` (pid, port, a random secret; mode
+ * 0600, so only the operating-system user who runs it can read it). The endpoint answers
+ * only loopback peers that present that secret.
+ */
+export const SERVER_FILE_NAME = 'server.json';
+export const FORWARD_PATH = '/internal/cli';
+export const SECRET_HEADER = 'X-Kernel-Cli-Secret';
+
+export interface ServerFile {
+  pid: number;
+  port: number;
+  secret: string;
+}
+
+/** Commands that never open the warehouse, or must not run inside the server. */
+const LOCAL_COMMANDS = new Set(['serve', 'demo', 'deid', 'keys', 'synth', 'config', 'help']);
+
+// Options whose value names a file or folder to write (it may not exist yet).
+const PATH_OPTIONS = new Set([
+  '--out',
+  '--output',
+  '--report',
+  '--to',
+  '--file',
+  '--dir',
+  '--manifest',
+  '--key',
+]);
+
+/** The running server for this data folder, or undefined when there is none (or it died). */
+export function readServerFile(dataDir: string): ServerFile | undefined {
+  const file = path.join(dataDir, SERVER_FILE_NAME);
+  if (!existsSync(file)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServerFile>;
+    if (
+      typeof parsed.pid !== 'number' ||
+      typeof parsed.port !== 'number' ||
+      typeof parsed.secret !== 'string'
+    ) {
+      return undefined;
+    }
+    if (parsed.pid === process.pid) return undefined;
+    process.kill(parsed.pid, 0); // throws when no such process: a stale file from a crash
+    return parsed as ServerFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a command line should go to a running server rather than open the store here. */
+export function shouldForward(argv: readonly string[]): boolean {
+  if (argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V')) return false;
+  const command = firstCommand(argv);
+  return command !== undefined && !LOCAL_COMMANDS.has(command);
+}
+
+function firstCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (['--data', '--store', '--config'].includes(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Paths on the command line are relative to the CLI's folder, not the server's: existing
+ * files and folders, and the values of options that name an output, become absolute.
+ */
+export function absolutePaths(argv: readonly string[], cwd: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = /^(--[a-z-]+)=(.*)$/.exec(arg);
+    if (eq && PATH_OPTIONS.has(eq[1] as string)) {
+      out.push(`${eq[1]}=${path.resolve(cwd, eq[2] as string)}`);
+      continue;
+    }
+    if (PATH_OPTIONS.has(arg) && i + 1 < argv.length) {
+      out.push(arg, path.resolve(cwd, argv[i + 1] as string));
+      i++;
+      continue;
+    }
+    if (!arg.startsWith('-') && arg !== '' && !path.isAbsolute(arg) && existsSync(path.resolve(cwd, arg))) {
+      out.push(path.resolve(cwd, arg));
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/** The data folder a command line points at (its --data/--config, the environment, the file). */
+export function dataDirFor(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string {
+  const flags: { data?: string; store?: string; config?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    for (const name of ['data', 'store', 'config'] as const) {
+      if (arg === `--${name}` && i + 1 < argv.length) flags[name] = argv[i + 1] as string;
+      else if (arg.startsWith(`--${name}=`)) flags[name] = arg.slice(name.length + 3);
+    }
+  }
+  return resolveConfig(flags, env, cwd).config.dataDir;
+}
+
+async function readAllStdin(io: CliIo): Promise<string> {
+  let data = '';
+  for await (const chunk of io.stdin)
+    data += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+  return data;
+}
+
+/**
+ * When a live `kernel serve` holds the store of `dataDir`, runs `argv` there and answers
+ * its exit code, having written its output to `io`; answers undefined when there is no
+ * such server (the caller then opens the store itself).
+ */
+export async function forwardToServer(
+  dataDir: string,
+  argv: readonly string[],
+  io: CliIo,
+  cwd: string = process.cwd(),
+): Promise<number | undefined> {
+  if (!shouldForward(argv)) return undefined;
+  const server = readServerFile(dataDir);
+  if (!server) return undefined;
+  // Standard input is read only where the command says it takes it, so an idle inherited
+  // pipe never blocks the CLI.
+  const stdin = argv.includes('--password-stdin') || argv.includes('-') ? await readAllStdin(io) : '';
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${server.port}${FORWARD_PATH}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', [SECRET_HEADER]: server.secret },
+      body: JSON.stringify({ argv: absolutePaths(argv, cwd), stdin }),
+    });
+  } catch {
+    return undefined; // the server is going down; the store will be free in a moment
+  }
+  if (!response.ok || !response.body) {
+    io.err(`kernel: the running server refused the command (HTTP ${response.status})`);
+    return 70;
+  }
+  let exit = 70;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  const handle = (line: string): void => {
+    if (!line) return;
+    const message = JSON.parse(line) as { out?: string; err?: string; exit?: number };
+    if (message.out !== undefined) io.out(message.out);
+    if (message.err !== undefined) io.err(message.err);
+    if (message.exit !== undefined) exit = message.exit;
+  };
+  for await (const chunk of response.body) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      handle(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+  handle(buffer.trim());
+  return exit;
+}

@@ -1,0 +1,127 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Hono } from 'hono';
+import type { CliIo } from '../cli/cli-context.ts';
+import type { KernelConfig } from '../config/config.ts';
+import type { Store } from '../store/store.ts';
+import { createApp, type AppEnv } from './app.ts';
+import { randomSecret, sameSecret } from './auth/secrets.ts';
+import { FORWARD_PATH, SECRET_HEADER, SERVER_FILE_NAME } from './cli-forwarding.ts';
+import { clientAddress, isLoopback } from './client-address.ts';
+import { buildRouteTable } from './route-table.ts';
+import type { ServerDeps } from './routes.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  store: Store;
+  config: KernelConfig;
+  /** 0 picks a free port; defaults to config.port */
+  port?: number;
+  /** the address to listen on; loopback unless told otherwise */
+  host?: string;
+  log?: (line: string) => void;
+}
+
+/** The store, lent to a forwarded CLI command: it may use it but must not close it. */
+function borrowed(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'close') return async () => undefined;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** Mounts the endpoint that runs a CLI command on the CLI's behalf (see cli-forwarding.ts). */
+function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): void {
+  // One command at a time, in arrival order, as if typed one after another.
+  let queue: Promise<unknown> = Promise.resolve();
+  app.post(FORWARD_PATH, async (c) => {
+    const sent = c.req.header(SECRET_HEADER) ?? '';
+    if (!isLoopback(clientAddress(c)) || !sameSecret(sent, secret))
+      return c.json({ error: 'forbidden' }, 403);
+    const body = (await c.req.json().catch(() => undefined)) as
+      { argv?: unknown; stdin?: unknown } | undefined;
+    const argv = body?.argv;
+    if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string'))
+      return c.json({ error: 'usage' }, 400);
+    const stdin = new PassThrough();
+    stdin.end(typeof body?.stdin === 'string' ? body.stdin : '');
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const send = (message: object) => controller.enqueue(encoder.encode(`${JSON.stringify(message)}\n`));
+        const io: CliIo = { out: (out) => send({ out }), err: (err) => send({ err }), isTTY: false, stdin };
+        const run = queue.then(async () => {
+          const { main } = await import('../cli/main.ts');
+          return main(argv as string[], io, { store: borrowed(store) });
+        });
+        queue = run.catch(() => undefined);
+        run.then(
+          (exit) => {
+            send({ exit });
+            controller.close();
+          },
+          () => {
+            send({ err: 'kernel: the server could not run the command', exit: 70 });
+            controller.close();
+          },
+        );
+      },
+    });
+    return c.body(stream, 200, { 'Content-Type': 'application/x-ndjson' });
+  });
+}
+
+/**
+ * Serves the portal and API on `port` (`kernel serve`, `kernel demo`). With the embedded
+ * store it writes `<data>/server.json` (mode 0600) so the CLI can hand commands over, and
+ * removes it on close.
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const deps: ServerDeps = { store: options.store, config: options.config, log: options.log };
+  const secret = randomSecret();
+  const app = createApp(deps, {
+    routes: buildRouteTable(deps),
+    extend: (hono) => mountCliForwarding(hono, options.store, secret),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? options.config.port, hostname: host }, () =>
+      resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const serverFile = path.join(options.config.dataDir, SERVER_FILE_NAME);
+  const advertise = options.store.dialect.name === 'duckdb';
+  if (advertise) {
+    writeFileSync(serverFile, JSON.stringify({ pid: process.pid, port, secret }), { mode: 0o600 });
+    chmodSync(serverFile, 0o600);
+  }
+  const removeFile = () => {
+    if (advertise) rmSync(serverFile, { force: true });
+  };
+  process.once('exit', removeFile);
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        removeFile();
+        process.removeListener('exit', removeFile);
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
