@@ -1,0 +1,473 @@
+/**
+ * A streaming CSV reader for feed files, written for speed and for precise complaints.
+ *
+ * It follows RFC 4180 (fields separated by commas, records by CRLF or LF, a field in double
+ * quotes may hold commas, line breaks and doubled quotes) and reads the file in chunks, so
+ * memory stays flat whatever the file's size. Each record comes back as raw byte ranges
+ * into the current chunk (`starts`/`ends`, quotes included), so a caller that only copies
+ * fields through (the de-identification agent) never decodes them, and one that needs the
+ * text asks `fieldText`.
+ *
+ * Every structural problem is one `KernelError('invalid-input')` naming the file, the
+ * physical line (counting line breaks inside quoted fields, as an editor does) and the
+ * column, with what to do. A UTF-8 byte-order mark is accepted and stripped; CRLF is
+ * accepted.
+ */
+import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import path from 'node:path';
+import { KernelError } from '../errors.ts';
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const NUL = 0x00;
+
+/** One record, valid only during the `onRecord` call that receives it. */
+export interface CsvRecord {
+  /** the bytes the ranges point into */
+  buf: Buffer;
+  /** raw field ranges, quotes included: field i is buf[starts[i], ends[i]) */
+  starts: Int32Array;
+  ends: Int32Array;
+  /** 1 where field i was quoted */
+  quoted: Uint8Array;
+  /** number of fields in this record */
+  count: number;
+  /** the physical line (1-based) the record starts on */
+  line: number;
+}
+
+export interface CsvReadOptions {
+  delimiter?: string;
+  /** longest field accepted, in bytes; a longer one is refused (default 1 MiB) */
+  maxFieldBytes?: number;
+  /** read size (default 1 MiB) */
+  chunkBytes?: number;
+  /** the name used in messages (default: the file's base name) */
+  displayName?: string;
+}
+
+export interface CsvHandlers {
+  /** the header's column names; throw to refuse the file */
+  onHeader(columns: string[], line: number): void;
+  /** each data record, already checked to have as many fields as the header */
+  onRecord(record: CsvRecord): void;
+  /** after each chunk: a place to wait for a writer to drain (backpressure) */
+  onChunk?(bytesRead: number): void | Promise<void>;
+  /** each chunk's raw bytes, in order (for a checksum of the whole file) */
+  onBytes?(bytes: Buffer): void;
+}
+
+export interface CsvReadResult {
+  columns: string[];
+  /** data records (the header not counted) */
+  rows: number;
+  bytes: number;
+  /** the file began with a UTF-8 byte-order mark, which was stripped */
+  bom: boolean;
+  crlf: boolean;
+}
+
+export const DEFAULT_MAX_FIELD_BYTES = 1024 * 1024;
+
+/** The text of field `i`: quotes removed and doubled quotes undone. */
+export function fieldText(record: CsvRecord, i: number): string {
+  const start = record.starts[i] ?? 0;
+  const end = record.ends[i] ?? 0;
+  if (record.quoted[i] === 1) {
+    const inner = record.buf.toString('utf8', start + 1, end - 1);
+    return inner.includes('""') ? inner.replaceAll('""', '"') : inner;
+  }
+  return record.buf.toString('utf8', start, end);
+}
+
+/** Reads `file` record by record. Throws a `KernelError` for the first structural problem. */
+export async function readCsv(
+  file: string,
+  handlers: CsvHandlers,
+  options: CsvReadOptions = {},
+): Promise<CsvReadResult> {
+  const parser = new CsvParser(file, handlers, options);
+  const stream = createReadStream(file, { highWaterMark: options.chunkBytes ?? 1024 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      parser.push(chunk, false);
+      if (handlers.onChunk) await handlers.onChunk(parser.bytes);
+    }
+  } catch (error) {
+    stream.destroy();
+    if (error instanceof KernelError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new KernelError('not-found', `The file ${file} does not exist`, { hint: 'Check the path' });
+    }
+    if (code === 'EISDIR') {
+      throw new KernelError('invalid-input', `${file} is a folder, not a file`, {
+        hint: 'Give the CSV file itself',
+      });
+    }
+    throw error;
+  }
+  parser.push(Buffer.alloc(0), true);
+  return parser.result();
+}
+
+class CsvParser {
+  private readonly name: string;
+  private readonly delimiter: number;
+  private readonly maxFieldBytes: number;
+  private carry: Buffer = Buffer.alloc(0);
+  private line = 1;
+  private header: string[] | undefined;
+  private rows = 0;
+  bytes = 0;
+  private bom = false;
+  private crlf = false;
+  private first = true;
+  private readonly record: CsvRecord;
+
+  constructor(
+    private readonly file: string,
+    private readonly handlers: CsvHandlers,
+    options: CsvReadOptions,
+  ) {
+    this.name = options.displayName ?? path.basename(file);
+    const delimiter = options.delimiter ?? ',';
+    if (Buffer.byteLength(delimiter) !== 1)
+      throw new KernelError('usage', 'A CSV delimiter must be one byte');
+    this.delimiter = delimiter.charCodeAt(0);
+    this.maxFieldBytes = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
+    this.record = {
+      buf: this.carry,
+      starts: new Int32Array(64),
+      ends: new Int32Array(64),
+      quoted: new Uint8Array(64),
+      count: 0,
+      line: 1,
+    };
+  }
+
+  private fail(message: string, line: number, hint: string, column?: number): never {
+    throw new KernelError('invalid-input', message, {
+      where: { file: this.name, line, ...(column === undefined ? {} : { column }) },
+      hint,
+    });
+  }
+
+  push(chunk: Buffer, last: boolean): void {
+    this.bytes += chunk.length;
+    if (chunk.length > 0) this.handlers.onBytes?.(chunk);
+    let buf =
+      this.carry.length === 0 ? chunk : chunk.length === 0 ? this.carry : Buffer.concat([this.carry, chunk]);
+    if (this.first) {
+      if (buf.length < 3 && !last) {
+        this.carry = buf;
+        return;
+      }
+      this.first = false;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        this.bom = true;
+        buf = buf.subarray(3);
+      } else if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+        this.fail(
+          'The file is UTF-16 text, not UTF-8',
+          1,
+          'Save or export the file as UTF-8 CSV and send it again',
+        );
+      }
+    }
+    if (last && buf.length === 0 && this.header === undefined) {
+      this.fail('The file is empty', 1, 'Send a CSV file with a header row and at least one data row');
+    }
+    // Checked before parsing, up to the last line break: a line break never falls inside a
+    // multi-byte UTF-8 sequence, so the rest is checked with the next chunk.
+    this.regionStart = this.consumed;
+    this.regionStartLine = this.line;
+    this.checkBytes(buf, last ? buf.length : buf.lastIndexOf(LF) + 1);
+    const consumed = this.parse(buf, last);
+    this.consumed += consumed;
+    this.carry = consumed === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(consumed));
+    if (last) {
+      if (this.header === undefined) {
+        this.fail('The file is empty', 1, 'Send a CSV file with a header row and at least one data row');
+      }
+      if (this.rows === 0) {
+        this.fail(
+          'The file has a header row but no data rows',
+          1,
+          'Check the extract ran for the right period',
+        );
+      }
+    }
+  }
+
+  result(): CsvReadResult {
+    return { columns: this.header ?? [], rows: this.rows, bytes: this.bytes, bom: this.bom, crlf: this.crlf };
+  }
+
+  /** NUL bytes and invalid UTF-8 in the records just parsed (buf[0, end)). */
+  private checkBytes(buf: Buffer, end: number): void {
+    const region = buf.subarray(0, end);
+    const nul = region.indexOf(NUL);
+    if (nul >= 0) {
+      this.fail(
+        `The file holds binary data (a NUL byte at byte ${this.offsetOf(buf, nul)})`,
+        this.lineAt(region, nul),
+        'Send the CSV text export, not a binary or compressed file',
+      );
+    }
+    if (!isUtf8(region)) {
+      const bad = firstInvalidUtf8(region);
+      this.fail(
+        `The file is not valid UTF-8 text (a bad byte 0x${(region[bad] ?? 0).toString(16).padStart(2, '0')} at byte ${this.offsetOf(buf, bad)})`,
+        this.lineAt(region, bad),
+        'Save or export the file as UTF-8 CSV (not Windows-1252 or Latin-1) and send it again',
+      );
+    }
+  }
+
+  // Offsets in messages are from the start of the file, so `head -c` or a hex editor finds them.
+  private regionStart = 0;
+  private regionStartLine = 1;
+  private consumed = 0;
+  private offsetOf(_buf: Buffer, at: number): number {
+    return this.regionStart + at + (this.bom ? 3 : 0);
+  }
+  private lineAt(region: Buffer, at: number): number {
+    let line = this.regionStartLine;
+    for (let i = region.indexOf(LF); i >= 0 && i < at; i = region.indexOf(LF, i + 1)) line++;
+    return line;
+  }
+
+  /** Parses whole records from buf; answers how many bytes were consumed. */
+  private parse(buf: Buffer, last: boolean): number {
+    const len = buf.length;
+    const delim = this.delimiter;
+    const max = this.maxFieldBytes;
+    const record = this.record;
+    record.buf = buf;
+    let i = 0;
+    while (i < len) {
+      const recordStart = i;
+      const recordLine = this.line;
+      let line = this.line;
+      let count = 0;
+      let complete = false;
+      // one record
+      for (;;) {
+        const fieldStart = i;
+        let quoted = 0;
+        if (buf[i] === QUOTE) {
+          quoted = 1;
+          i++;
+          for (;;) {
+            const q = buf.indexOf(QUOTE, i);
+            const stop = q < 0 ? len : q;
+            for (let n = buf.indexOf(LF, i); n >= 0 && n < stop; n = buf.indexOf(LF, n + 1)) line++;
+            if (stop - fieldStart > max) this.tooLong(recordLine, count + 1);
+            if (q < 0) {
+              if (last) {
+                this.fail(
+                  `A quoted field opened on line ${recordLine} is never closed`,
+                  recordLine,
+                  'Each " that opens a field must be matched by a closing "; a " inside a field is written ""',
+                  count + 1,
+                );
+              }
+              return this.incomplete(recordStart, recordLine);
+            }
+            if (q + 1 >= len && !last) return this.incomplete(recordStart, recordLine);
+            if (buf[q + 1] === QUOTE) {
+              i = q + 2;
+              continue;
+            }
+            i = q + 1;
+            break;
+          }
+          const next = buf[i];
+          if (i < len && next !== delim && next !== LF && next !== CR) {
+            this.fail(
+              'A character follows a closing quote',
+              line,
+              'A quoted field must end at the quote; a " inside a field is written ""',
+              count + 1,
+            );
+          }
+        } else {
+          let b = 0;
+          while (i < len) {
+            b = buf[i] as number;
+            if (b === delim || b === LF || b === CR) break;
+            if (b === QUOTE) {
+              this.fail(
+                'A double quote appears inside an unquoted field',
+                line,
+                'Put the whole field in double quotes and write each " inside it as ""',
+                count + 1,
+              );
+            }
+            i++;
+          }
+          if (i - fieldStart > max) this.tooLong(recordLine, count + 1);
+          if (i >= len && !last) return this.incomplete(recordStart, recordLine);
+        }
+        if (count === record.starts.length) this.grow();
+        record.starts[count] = fieldStart;
+        record.ends[count] = i;
+        record.quoted[count] = quoted;
+        count++;
+        if (i >= len) {
+          complete = true;
+          break;
+        }
+        const b = buf[i];
+        if (b === delim) {
+          i++;
+          if (i >= len && !last) return this.incomplete(recordStart, recordLine);
+          continue;
+        }
+        if (b === CR) {
+          if (i + 1 >= len && !last) return this.incomplete(recordStart, recordLine);
+          if (buf[i + 1] === LF) {
+            this.crlf = true;
+            i += 2;
+          } else {
+            i += 1;
+          }
+        } else {
+          i++; // LF
+        }
+        line++;
+        complete = true;
+        break;
+      }
+      if (!complete) return this.incomplete(recordStart, recordLine);
+      this.line = line;
+      record.count = count;
+      record.line = recordLine;
+      this.emit(record);
+    }
+    return len;
+  }
+
+  private incomplete(recordStart: number, recordLine: number): number {
+    this.line = recordLine;
+    return recordStart;
+  }
+
+  private tooLong(line: number, column: number): never {
+    this.fail(
+      `A field is longer than the limit of ${this.maxFieldBytes} bytes`,
+      line,
+      'Check the export: a field this long is usually a missing closing quote or a file that is not CSV',
+      column,
+    );
+  }
+
+  private grow(): void {
+    const size = this.record.starts.length * 2;
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    const quoted = new Uint8Array(size);
+    starts.set(this.record.starts);
+    ends.set(this.record.ends);
+    quoted.set(this.record.quoted);
+    this.record.starts = starts;
+    this.record.ends = ends;
+    this.record.quoted = quoted;
+  }
+
+  private emit(record: CsvRecord): void {
+    if (this.header === undefined) {
+      const columns: string[] = [];
+      for (let c = 0; c < record.count; c++) columns.push(fieldText(record, c));
+      this.checkHeader(columns, record.line);
+      this.header = columns;
+      this.handlers.onHeader(columns, record.line);
+      return;
+    }
+    const expected = this.header.length;
+    if (record.count !== expected) {
+      if (record.count === 1 && record.ends[0] === record.starts[0]) {
+        this.fail('The line is blank', record.line, 'Remove blank lines between rows');
+      }
+      this.fail(
+        `The row has ${record.count} columns but the header has ${expected}`,
+        record.line,
+        record.count > expected
+          ? 'Quote any field that contains a comma, or remove the extra columns'
+          : 'Fill in the missing columns (an empty value is fine), or check for a line break inside an unquoted field',
+        Math.min(record.count, expected) + 1,
+      );
+    }
+    this.rows++;
+    this.handlers.onRecord(record);
+  }
+
+  private checkHeader(columns: string[], line: number): void {
+    if (columns.length === 1) {
+      const only = columns[0] ?? '';
+      for (const [sign, name] of [
+        [';', 'semicolons'],
+        ['\t', 'tabs'],
+        ['|', 'vertical bars'],
+      ] as const) {
+        if (only.includes(sign)) {
+          this.fail(
+            `The header is one column separated by ${name}, not commas`,
+            line,
+            'Export the file as comma-separated CSV',
+          );
+        }
+      }
+    }
+    const seen = new Map<string, number>();
+    columns.forEach((name, index) => {
+      const before = seen.get(name);
+      if (before !== undefined) {
+        this.fail(
+          `The column name "${name}" appears twice in the header (columns ${before + 1} and ${index + 1})`,
+          line,
+          'Give each column a different name',
+          index + 1,
+        );
+      }
+      seen.set(name, index);
+    });
+  }
+}
+
+/** The offset of the first byte that breaks UTF-8 (RFC 3629 section 4), for the error message only. */
+function firstInvalidUtf8(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i] as number;
+    let need = 0;
+    let min = 0;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else {
+      return i;
+    }
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = buf[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return buf.length;
+}

@@ -1,0 +1,277 @@
+/**
+ * The load history (`loads`), each load's report, and its quarantined rows.
+ */
+import { createWriteStream } from 'node:fs';
+import os from 'node:os';
+import { KernelError } from '../errors.ts';
+import type { RuleId } from '../quality/row-rules.ts';
+import type { Queryable, Row } from '../store/store.ts';
+
+export type LoadStatus = 'running' | 'loaded' | 'superseded' | 'refused' | 'failed';
+
+export interface LoadFinding {
+  rule: RuleId;
+  field: string | null;
+  count: number;
+  /** the first line of the sender's extract with this problem */
+  firstLine: number | null;
+}
+
+export interface FieldCompleteness {
+  field: string;
+  filled: number;
+  /** filled ÷ rows kept, as a percentage to one decimal place */
+  percent: number;
+}
+
+/**
+ * What `kernel load --json` prints: exactly these keys (the issue's contract).
+ * `status` is `loaded`, `duplicate` or `refused`.
+ */
+export interface LoadReport {
+  status: 'loaded' | 'duplicate' | 'refused';
+  loadId: string | null;
+  org: string;
+  dataset: string;
+  period: string | null;
+  file: string;
+  sha256: string | null;
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsRejected: number;
+  findings: LoadFinding[];
+  seconds: number;
+}
+
+/** The fuller record `kernel loads show` prints. */
+export interface LoadDetails extends LoadReport {
+  /** where it stands now: a loaded load may since have been superseded */
+  state: LoadStatus;
+  rowsQuarantined: number;
+  rowsDropped: number;
+  completeness: FieldCompleteness[];
+  supersedes: string[];
+  supersededBy: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  actor: string;
+  error: string | null;
+}
+
+export const REPORT_KEYS = [
+  'status',
+  'loadId',
+  'org',
+  'dataset',
+  'period',
+  'file',
+  'sha256',
+  'rowsRead',
+  'rowsLoaded',
+  'rowsRejected',
+  'findings',
+  'seconds',
+] as const satisfies readonly (keyof LoadReport)[];
+
+/** Just the contract's keys, in order. */
+export function reportJson(report: LoadReport): LoadReport {
+  return Object.fromEntries(REPORT_KEYS.map((k) => [k, report[k]])) as unknown as LoadReport;
+}
+
+interface LoadRow extends Row {
+  load_id: string;
+  org_code: string;
+  dataset_id: string;
+  period: string | null;
+  file_name: string;
+  sha256: string | null;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  actor: string;
+  host: string;
+  pid: number;
+  rows_read: number | null;
+  rows_loaded: number | null;
+  rows_quarantined: number | null;
+  rows_dropped: number | null;
+  seconds: number | null;
+  superseded_by: string | null;
+  report: string | null;
+  error: string | null;
+}
+
+interface StoredReport {
+  findings: LoadFinding[];
+  completeness: FieldCompleteness[];
+  supersedes: string[];
+}
+
+function toDetails(row: LoadRow): LoadDetails {
+  const stored: StoredReport = row.report
+    ? (JSON.parse(row.report) as StoredReport)
+    : { findings: [], completeness: [], supersedes: [] };
+  const state = row.status as LoadStatus;
+  const quarantined = row.rows_quarantined ?? 0;
+  const dropped = row.rows_dropped ?? 0;
+  return {
+    status: state === 'loaded' || state === 'superseded' ? 'loaded' : 'refused',
+    loadId: row.load_id,
+    org: row.org_code,
+    dataset: row.dataset_id,
+    period: row.period,
+    file: row.file_name,
+    sha256: row.sha256,
+    rowsRead: row.rows_read ?? 0,
+    rowsLoaded: row.rows_loaded ?? 0,
+    rowsRejected: quarantined + dropped,
+    findings: stored.findings,
+    seconds: row.seconds ?? 0,
+    state,
+    rowsQuarantined: quarantined,
+    rowsDropped: dropped,
+    completeness: stored.completeness,
+    supersedes: stored.supersedes,
+    supersededBy: row.superseded_by,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    actor: row.actor,
+    error: row.error,
+  };
+}
+
+export function storedReport(report: StoredReport): string {
+  return JSON.stringify(report);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// A load on another machine that has run this long has surely died with it.
+const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Marks `running` loads whose process has gone as `failed`: the only trace a killed load
+ * leaves (its transaction rolled back with it). Answers how many were marked.
+ */
+export async function markStaleLoads(q: Queryable): Promise<number> {
+  const running = await q.query<LoadRow>("SELECT * FROM loads WHERE status = 'running'");
+  const host = os.hostname();
+  let marked = 0;
+  for (const row of running) {
+    const gone =
+      row.host === host
+        ? row.pid !== process.pid && !processAlive(row.pid)
+        : Date.now() - Date.parse(row.started_at) > STALE_AFTER_MS;
+    if (!gone) continue;
+    marked += await q.run(
+      "UPDATE loads SET status = 'failed', finished_at = $2, error = $3 WHERE load_id = $1 AND status = 'running'",
+      [
+        row.load_id,
+        new Date().toISOString(),
+        'The load stopped before it finished (its process ended); nothing was written',
+      ],
+    );
+  }
+  return marked;
+}
+
+export interface LoadFilter {
+  org?: string;
+  dataset?: string;
+  period?: string;
+  status?: LoadStatus;
+  limit?: number;
+}
+
+/** The load history, newest first. Marks dead `running` loads `failed` first. */
+export async function listLoads(q: Queryable, filter: LoadFilter = {}): Promise<LoadDetails[]> {
+  await markStaleLoads(q);
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [column, value] of [
+    ['org_code', filter.org],
+    ['dataset_id', filter.dataset],
+    ['period', filter.period],
+    ['status', filter.status],
+  ] as const) {
+    if (value === undefined) continue;
+    params.push(value);
+    where.push(`${column} = $${params.length}`);
+  }
+  params.push(filter.limit ?? 1000);
+  const rows = await q.query<LoadRow>(
+    `SELECT * FROM loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, load_id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(toDetails);
+}
+
+export async function getLoadReport(q: Queryable, loadId: string): Promise<LoadDetails> {
+  await markStaleLoads(q);
+  const [row] = await q.query<LoadRow>('SELECT * FROM loads WHERE load_id = $1', [loadId]);
+  if (!row) {
+    throw new KernelError('not-found', `There is no load ${loadId}`, {
+      hint: 'Run `kernel loads` to list the loads',
+    });
+  }
+  return toDetails(row);
+}
+
+/** A CSV field, quoted where RFC 4180 needs it. */
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * Writes a load's quarantined rows to `out` as CSV: line, rule, field, then the row's
+ * columns as the warehouse held them (tokens, never identifiers). Answers the row count.
+ */
+export async function writeQuarantine(q: Queryable, loadId: string, out: string): Promise<number> {
+  await getLoadReport(q, loadId);
+  const rows = await q.query<{ source_line: number; rule: string; field: string | null; row_json: string }>(
+    'SELECT source_line, rule, field, row_json FROM load_quarantine WHERE load_id = $1 ORDER BY source_line',
+    [loadId],
+  );
+  const stream = createWriteStream(out, { flags: 'wx' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new KernelError(
+      code === 'EEXIST' ? 'conflict' : 'config',
+      `Cannot write ${out}: ${code ?? 'error'}`,
+      {
+        hint:
+          code === 'EEXIST'
+            ? 'Choose another --out; Kernel will not overwrite a file'
+            : 'Check the folder exists',
+      },
+    );
+  }
+  const parsed = rows.map((r) => ({ ...r, values: JSON.parse(r.row_json) as Record<string, string | null> }));
+  const columns = parsed[0] ? Object.keys(parsed[0].values) : [];
+  const write = (text: string): Promise<void> =>
+    stream.write(text) ? Promise.resolve() : new Promise((resolve) => stream.once('drain', () => resolve()));
+  await write(`${['line', 'rule', 'field', ...columns].map(csvField).join(',')}\n`);
+  for (const row of parsed) {
+    const cells = [row.source_line, row.rule, row.field, ...columns.map((c) => row.values[c] ?? null)];
+    await write(`${cells.map(csvField).join(',')}\n`);
+  }
+  await new Promise<void>((resolve, reject) =>
+    stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
+  return rows.length;
+}

@@ -1,0 +1,164 @@
+/**
+ * The load's one pass over a pseudonymised file before anything is written: its SHA-256,
+ * its structure (the CSV reader's checks), its row count, and a hunt for identifiers that
+ * should have been removed at source (architecture §5): identifier columns by name, and
+ * values shaped like NHS numbers, full postcodes or full dates of birth in columns that
+ * should not hold them.
+ *
+ * A shape alone can be chance (about one random ten-digit number in eleven passes the
+ * NHS number check), so a column is refused when at least three of its values, or at least
+ * half of them, have an identifier's shape; the message names the column and the first line.
+ */
+import { createHash } from 'node:crypto';
+import { KernelError } from '../errors.ts';
+import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
+import { nhsNumberProblem } from '../privacy/nhs-number.ts';
+import { fieldText, readCsv, type CsvRecord } from './csv-reader.ts';
+
+export interface FeedScan {
+  sha256: string;
+  rows: number;
+  bytes: number;
+  columns: string[];
+}
+
+export interface ScanOptions {
+  displayName: string;
+  onProgress?: (bytesDone: number) => void;
+}
+
+type Shape = 'NHS numbers' | 'full postcodes' | 'full dates of birth';
+
+// The stricter UK postcode pattern from the reference digest §11.1, space optional.
+const POSTCODE =
+  /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|([A-HK-Y][0-9]([0-9]|[ABEHMNPRV-Y])?)|[0-9][A-HJKPS-UW]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
+const TOKEN = /^[0-9a-fA-F]{64}$/;
+
+interface ColumnWatch {
+  name: string;
+  index: number;
+  token: boolean;
+  datesAllowed: boolean;
+  nonEmpty: number;
+  hits: Map<Shape, { count: number; firstLine: number }>;
+}
+
+function hit(watch: ColumnWatch, shape: Shape, line: number): void {
+  const entry = watch.hits.get(shape);
+  if (entry) entry.count++;
+  else watch.hits.set(shape, { count: 1, firstLine: line });
+}
+
+function isDateShape(buf: Buffer, s: number): boolean {
+  for (let k = 0; k < 10; k++) {
+    const c = buf[s + k] as number;
+    if (k === 4 || k === 7) {
+      if (c !== 0x2d) return false;
+    } else if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
+  const i = watch.index;
+  let s = record.starts[i] ?? 0;
+  let e = record.ends[i] ?? 0;
+  if (record.quoted[i] === 1) {
+    s++;
+    e--;
+  }
+  const length = e - s;
+  if (length === 0) return;
+  watch.nonEmpty++;
+  const buf = record.buf;
+  if (watch.token) {
+    if (!TOKEN.test(buf.toString('latin1', s, e))) {
+      throw new KernelError('refused', `The column ${watch.name} holds a value that is not a token`, {
+        where: { file, line: record.line, field: watch.name },
+        hint: 'Send the file exactly as `kernel deid` wrote it; tokens are 64 hexadecimal digits',
+      });
+    }
+    return;
+  }
+  const first = buf[s] as number;
+  if (length >= 10 && length <= 12 && first >= 0x30 && first <= 0x39) {
+    const text = fieldText(record, i);
+    if (/^\d{3}[ -]?\d{3}[ -]?\d{4}$/.test(text) && nhsNumberProblem(text) === undefined) {
+      hit(watch, 'NHS numbers', record.line);
+    }
+  }
+  if (length >= 5 && length <= 8 && ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) {
+    if (POSTCODE.test(fieldText(record, i))) hit(watch, 'full postcodes', record.line);
+  }
+  if (!watch.datesAllowed && length === 10 && isDateShape(buf, s))
+    hit(watch, 'full dates of birth', record.line);
+}
+
+/** Scans `file` against the plan; throws `KernelError` for structure or identifiers. */
+export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOptions): Promise<FeedScan> {
+  const hash = createHash('sha256');
+  const byName = new Map<string, AcceptedColumn>(plan.columns.map((c) => [c.name, c] as const));
+  let watches: ColumnWatch[] = [];
+  const result = await readCsv(
+    file,
+    {
+      onBytes: (bytes) => hash.update(bytes),
+      onHeader(columns, line) {
+        const identifiers = columns.filter((c) => plan.identifierFields.includes(c) && !byName.has(c));
+        if (identifiers.length > 0) {
+          throw new KernelError(
+            'refused',
+            `The file still carries identifier columns: ${identifiers.join(', ')}`,
+            {
+              where: { file: options.displayName, line, field: identifiers[0] },
+              hint: 'Run the extract through `kernel deid` first and send its output',
+            },
+          );
+        }
+        const missing = plan.accepted.filter((c) => !columns.includes(c));
+        const unknown = columns.filter((c) => !plan.accepted.includes(c));
+        if (missing.length > 0 || unknown.length > 0 || columns.join(',') !== plan.accepted.join(',')) {
+          throw new KernelError(
+            'invalid-input',
+            `The file's columns are not the accepted shape of ${plan.spec.id} version ${plan.spec.version}` +
+              (missing.length > 0 ? `; missing ${missing.join(', ')}` : '') +
+              (unknown.length > 0 ? `; unknown ${unknown.join(', ')}` : '') +
+              (missing.length === 0 && unknown.length === 0 ? '; the columns are out of order' : ''),
+            {
+              where: { file: options.displayName, line },
+              hint: 'Send the file exactly as `kernel deid` wrote it',
+            },
+          );
+        }
+        watches = plan.columns.map((column, k) => ({
+          name: column.name,
+          index: k + 1,
+          token: column.kind === 'token',
+          datesAllowed: column.type === 'date' || column.type === 'datetime',
+          nonEmpty: 0,
+          hits: new Map(),
+        }));
+      },
+      onRecord(record) {
+        for (const watch of watches) inspect(watch, record, options.displayName);
+      },
+      onChunk: (bytesRead) => options.onProgress?.(bytesRead),
+    },
+    { displayName: options.displayName },
+  );
+  for (const watch of watches) {
+    for (const [shape, { count, firstLine }] of watch.hits) {
+      if (count >= 3 || count * 2 >= watch.nonEmpty) {
+        throw new KernelError(
+          'refused',
+          `The column ${watch.name} holds values shaped like ${shape} (${count} of ${watch.nonEmpty}, first on line ${firstLine})`,
+          {
+            where: { file: options.displayName, line: firstLine, field: watch.name },
+            hint: 'Remove the identifiers at source with `kernel deid`, or correct the extract so that column holds what its specification says',
+          },
+        );
+      }
+    }
+  }
+  return { sha256: hash.digest('hex'), rows: result.rows, bytes: result.bytes, columns: result.columns };
+}

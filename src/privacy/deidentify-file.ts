@@ -1,0 +1,432 @@
+/**
+ * The de-identification agent (`kernel deid`): an identifiable extract in, a pseudonymised
+ * file and its signed manifest out (architecture §5).
+ *
+ * It streams: the extract is read a chunk at a time, fields that pass through unchanged are
+ * copied byte for byte without being decoded, and the output is written as it goes, so
+ * memory stays flat whatever the file's size. It writes to `OUT.partial` and renames at the
+ * end, so a failed run leaves no half-written file for anyone to send.
+ */
+import { createHash } from 'node:crypto';
+import {
+  createWriteStream,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { KernelError } from '../errors.ts';
+import { fieldText, readCsv, type CsvRecord } from '../ingest/csv-reader.ts';
+import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
+import {
+  MANIFEST_FORMAT,
+  manifestPathFor,
+  signManifest,
+  type FeedManifest,
+  type ProblemCount,
+} from './manifest.ts';
+import { nhsCheckDigit, nhsNumberProblem, type NhsNumberProblem } from './nhs-number.ts';
+import { postcodeKey, type PostcodeLookup } from './postcode-lookup.ts';
+import type { Tokeniser } from './token-scheme.ts';
+
+export interface DeidentifyOptions {
+  spec: DatasetSpec;
+  /** the sending organisation's ODS code */
+  org: string;
+  input: string;
+  output: string;
+  tokeniser: Tokeniser;
+  /** postcode → LSOA and IMD decile; without it those columns are left empty */
+  postcodes?: PostcodeLookup;
+  /** the organisation's signing key; without it the manifest is unsigned (in-process loads only) */
+  signing?: { keyId: string; privateKey: KeyObject } | null;
+  /** the reporting month; by default the one month every row's period field falls in */
+  period?: string;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export interface DeidentifyResult {
+  manifest: FeedManifest;
+  output: string;
+  manifestFile: string;
+  rows: number;
+  /** the extract began with a byte-order mark (stripped) */
+  bom: boolean;
+  seconds: number;
+}
+
+let cachedVersion: string | undefined;
+export function toolVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version?: string;
+      };
+      cachedVersion = `kernel ${pkg.version ?? 'unknown'}`;
+    } catch {
+      cachedVersion = 'kernel unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+const COMMA = 0x2c;
+const LF = 0x0a;
+const OUT_CHUNK = 1 << 20;
+
+/** An output buffer flushed a megabyte at a time, hashing what it writes. */
+class OutputBuffer {
+  buf = Buffer.allocUnsafe(OUT_CHUNK);
+  pos = 0;
+  private full: Buffer[] = [];
+  readonly hash = createHash('sha256');
+  bytes = 0;
+
+  constructor(private readonly stream: WriteStream) {}
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.full.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(OUT_CHUNK, n));
+    this.pos = 0;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  ascii(text: string): void {
+    this.ensure(text.length);
+    this.pos += this.buf.write(text, this.pos, 'latin1');
+  }
+  copy(source: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    this.pos += source.copy(this.buf, this.pos, start, end);
+  }
+  /** Hands full chunks to the file, waiting when the disk is behind (backpressure). */
+  async drain(final = false): Promise<void> {
+    if (final && this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(0);
+      this.pos = 0;
+    }
+    const chunks = this.full;
+    this.full = [];
+    for (const chunk of chunks) {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      if (!this.stream.write(chunk)) {
+        await new Promise<void>((resolve, reject) => {
+          this.stream.once('drain', resolve);
+          this.stream.once('error', reject);
+        });
+      }
+    }
+  }
+}
+
+// A cache of recent tokens: people recur in activity data (many episodes, one person), and
+// one map lookup is cheaper than one HMAC. Bounded so memory stays flat; held only in
+// the agent's memory at the organisation, never written anywhere.
+const TOKEN_CACHE_LIMIT = 200_000;
+
+/** Fast path for the common case: ten ASCII digits, checked without building a string. */
+function tenDigitProblem(buf: Buffer, start: number): NhsNumberProblem | undefined {
+  let repeated = true;
+  for (let k = 0; k < 10; k++) {
+    const d = buf[start + k] as number;
+    if (d < 0x30 || d > 0x39) return 'format';
+    if (d !== buf[start]) repeated = false;
+  }
+  if (repeated) return 'repeated-digit';
+  return nhsCheckDigit(buf.toString('latin1', start, start + 9)) === (buf[start + 9] as number) - 0x30
+    ? undefined
+    : 'check-digit';
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** 'YYYY-MM-DD' bytes as [y, m, d], or undefined where the date does not exist. */
+function readDate(record: CsvRecord, index: number): [number, number, number] | undefined {
+  const buf = record.buf;
+  let s = record.starts[index] ?? 0;
+  let e = record.ends[index] ?? 0;
+  if (record.quoted[index] === 1) {
+    s++;
+    e--;
+  }
+  // Accept a date or a date-time ('YYYY-MM-DDTHH:MM…'): the first ten bytes are the date.
+  if (e - s < 10 || buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d) return undefined;
+  let y = 0;
+  let m = 0;
+  let d = 0;
+  for (const [from, to, set] of [
+    [0, 4, (v: number) => (y = v)],
+    [5, 7, (v: number) => (m = v)],
+    [8, 10, (v: number) => (d = v)],
+  ] as const) {
+    let v = 0;
+    for (let k = from; k < to; k++) {
+      const c = (buf[s + k] as number) - 0x30;
+      if (c < 0 || c > 9) return undefined;
+      v = v * 10 + c;
+    }
+    set(v);
+  }
+  if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return undefined;
+  return [y, m, d];
+}
+
+interface Counters {
+  nhs: Partial<Record<NhsNumberProblem, ProblemCount>>;
+  months: Map<string, number>;
+}
+
+function countProblem(counters: Counters, problem: NhsNumberProblem, line: number): void {
+  const entry = counters.nhs[problem];
+  if (entry) entry.count++;
+  else counters.nhs[problem] = { count: 1, firstLine: line };
+}
+
+type ColumnWriter = (record: CsvRecord, out: OutputBuffer) => void;
+
+function columnWriters(
+  plan: DeidPlan,
+  index: Map<string, number>,
+  options: DeidentifyOptions,
+  counters: Counters,
+): ColumnWriter[] {
+  const at = (name: string): number => index.get(name) as number;
+  const cache = new Map<string, string>();
+  const tokenFor = (value: string): string => {
+    let token = cache.get(value);
+    if (token === undefined) {
+      token = options.tokeniser.token(value);
+      if (cache.size >= TOKEN_CACHE_LIMIT) cache.clear();
+      cache.set(value, token);
+    }
+    return token;
+  };
+  const postcodeArea = (record: CsvRecord, i: number) =>
+    options.postcodes?.get(postcodeKey(fieldText(record, i)));
+  return plan.columns.map((column: AcceptedColumn): ColumnWriter => {
+    switch (column.kind) {
+      case 'copy': {
+        const i = at(column.name);
+        return (record, out) => out.copy(record.buf, record.starts[i] ?? 0, record.ends[i] ?? 0);
+      }
+      case 'token': {
+        const i = at(column.from);
+        if (column.tokenKind === 'nhs-number') {
+          return (record, out) => {
+            const s = record.starts[i] ?? 0;
+            const e = record.ends[i] ?? 0;
+            let problem: NhsNumberProblem | undefined;
+            let value: string;
+            if (record.quoted[i] === 0 && e - s === 10) {
+              problem = tenDigitProblem(record.buf, s);
+              value = record.buf.toString('latin1', s, e);
+            } else {
+              const raw = fieldText(record, i);
+              problem = nhsNumberProblem(raw);
+              value = raw.replace(/[\s-]/g, '');
+            }
+            if (problem === undefined) out.ascii(tokenFor(value));
+            else countProblem(counters, problem, record.line);
+          };
+        }
+        // UPRN: up to twelve digits (OS AddressBase); leading zeros are not significant.
+        return (record, out) => {
+          const raw = fieldText(record, i).trim();
+          if (/^\d{1,12}$/.test(raw)) out.ascii(tokenFor(`uprn:${String(Number(raw))}`));
+        };
+      }
+      case 'lsoa': {
+        const i = at(column.from);
+        return (record, out) => {
+          const area = postcodeArea(record, i);
+          if (area) out.ascii(area.lsoa);
+        };
+      }
+      case 'imd-decile': {
+        const i = at(column.from);
+        return (record, out) => {
+          const area = postcodeArea(record, i);
+          if (area) out.ascii(area.imdDecile);
+        };
+      }
+      case 'age': {
+        const birth = at(column.from);
+        const event = at(column.eventDate);
+        return (record, out) => {
+          const b = readDate(record, birth);
+          const e = readDate(record, event);
+          if (!b || !e) return;
+          const age = e[0] - b[0] - (e[1] < b[1] || (e[1] === b[1] && e[2] < b[2]) ? 1 : 0);
+          if (age >= 0) out.ascii(String(age));
+        };
+      }
+      case 'birth-month': {
+        const i = at(column.from);
+        return (record, out) => {
+          const b = readDate(record, i);
+          if (b) out.ascii(`${b[0]}-${String(b[1]).padStart(2, '0')}`);
+        };
+      }
+    }
+  });
+}
+
+/** Pseudonymises `options.input` into `options.output` and writes the signed manifest beside it. */
+export async function deidentifyFile(options: DeidentifyOptions): Promise<DeidentifyResult> {
+  const started = performance.now();
+  const plan = deidPlan(options.spec);
+  const inputName = path.basename(options.input);
+  let total = 0;
+  try {
+    total = statSync(options.input).size;
+  } catch {
+    throw new KernelError('not-found', `The extract ${options.input} does not exist`, {
+      hint: 'Check the path given with --in',
+    });
+  }
+  const partial = `${options.output}.partial`;
+  const stream = createWriteStream(partial);
+  const out = new OutputBuffer(stream);
+  const counters: Counters = { nhs: {}, months: new Map() };
+  let writers: ColumnWriter[] = [];
+  let periodIndex = -1;
+  let succeeded = false;
+  try {
+    out.ascii(`${plan.accepted.join(',')}\n`);
+    const read = await readCsv(
+      options.input,
+      {
+        onHeader(columns, line) {
+          const have = new Set(columns);
+          const want = new Set(plan.inbound);
+          const missing = plan.inbound.filter((c) => !have.has(c));
+          const unknown = columns.filter((c) => !want.has(c));
+          if (missing.length > 0 || unknown.length > 0) {
+            const parts = [
+              missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+              unknown.length > 0 ? `unknown ${unknown.join(', ')}` : '',
+            ].filter(Boolean);
+            throw new KernelError(
+              'invalid-input',
+              `The extract's header does not match the ${options.spec.id} specification version ${options.spec.version}: ${parts.join('; ')}`,
+              {
+                where: { file: inputName, line },
+                hint: `Run \`kernel datasets show ${options.spec.id}\` for the columns the extract must have`,
+              },
+            );
+          }
+          const index = new Map(columns.map((c, i) => [c, i] as const));
+          writers = columnWriters(plan, index, options, counters);
+          periodIndex = index.get(options.spec.periodField) ?? -1;
+        },
+        onRecord(record) {
+          out.ascii(String(record.line));
+          for (const write of writers) {
+            out.byte(COMMA);
+            write(record, out);
+          }
+          out.byte(LF);
+          if (periodIndex >= 0) {
+            const date = readDate(record, periodIndex);
+            if (date) {
+              const month = `${date[0]}-${String(date[1]).padStart(2, '0')}`;
+              counters.months.set(month, (counters.months.get(month) ?? 0) + 1);
+            }
+          }
+        },
+        async onChunk(bytesRead) {
+          await out.drain();
+          options.onProgress?.(bytesRead, total);
+        },
+      },
+      { displayName: inputName },
+    );
+    await out.drain(true);
+    await new Promise<void>((resolve, reject) =>
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    const period = choosePeriod(options, counters.months, inputName);
+    const base: FeedManifest = {
+      format: MANIFEST_FORMAT,
+      organisation: options.org,
+      dataset: options.spec.id,
+      specVersion: options.spec.version,
+      period,
+      file: path.basename(options.output),
+      rowCount: read.rows,
+      columns: plan.accepted,
+      sha256: out.hash.digest('hex'),
+      tokenScheme: options.tokeniser.scheme,
+      keyId: options.tokeniser.keyId,
+      nhsNumberProblems: counters.nhs,
+      nhsNumberField: plan.nhsNumberField,
+      toolVersion: toolVersion(),
+      createdAt: new Date().toISOString(),
+      signingKeyId: null,
+      signature: null,
+    };
+    const manifest = options.signing
+      ? signManifest(base, options.signing.keyId, options.signing.privateKey)
+      : base;
+    renameSync(partial, options.output);
+    const manifestFile = manifestPathFor(options.output);
+    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    succeeded = true;
+    return {
+      manifest,
+      output: options.output,
+      manifestFile,
+      rows: read.rows,
+      bom: read.bom,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    if (!succeeded) {
+      stream.destroy();
+      rmSync(partial, { force: true });
+    }
+  }
+}
+
+function choosePeriod(options: DeidentifyOptions, months: Map<string, number>, inputName: string): string {
+  if (options.period !== undefined) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
+      throw new KernelError('usage', `The period "${options.period}" is not a month`, {
+        hint: 'Write it as YYYY-MM',
+      });
+    }
+    return options.period;
+  }
+  const found = [...months.keys()].sort();
+  if (found.length === 1) return found[0] as string;
+  if (found.length === 0) {
+    throw new KernelError(
+      'invalid-input',
+      `No row has a valid ${options.spec.periodField}, so the period is unknown`,
+      {
+        where: { file: inputName, field: options.spec.periodField },
+        hint: 'Give the reporting month with --period YYYY-MM',
+      },
+    );
+  }
+  throw new KernelError(
+    'invalid-input',
+    `The rows span ${found.length} months (${found[0]} to ${found[found.length - 1]}) by ${options.spec.periodField}`,
+    {
+      where: { file: inputName, field: options.spec.periodField },
+      hint: 'Send one file per month, or give the reporting month with --period YYYY-MM',
+    },
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * The manifest the agent writes beside each pseudonymised file (`OUT.manifest.json`), and
+ * its Ed25519 signature. The signature covers the canonical JSON of every other field
+ * (keys sorted at every level, no white space; the same idea as RFC 8785 for the plain
+ * strings, integers and objects a manifest holds), so re-indenting the file does not break
+ * it but changing any value does.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { KernelError } from '../errors.ts';
+import type { NhsNumberProblem } from './nhs-number.ts';
+import { signBytes, verifyBytes } from './signing-key.ts';
+import type { TokenSchemeName } from './token-scheme.ts';
+
+export const MANIFEST_FORMAT = 'kernel-feed-manifest/1';
+
+export interface ProblemCount {
+  count: number;
+  /** the first line of the extract with this problem */
+  firstLine: number | null;
+}
+
+export interface FeedManifest {
+  format: typeof MANIFEST_FORMAT;
+  organisation: string;
+  dataset: string;
+  specVersion: string;
+  /** the reporting month, YYYY-MM */
+  period: string;
+  /** the pseudonymised file's base name */
+  file: string;
+  rowCount: number;
+  columns: string[];
+  sha256: string;
+  tokenScheme: TokenSchemeName;
+  /** the link key's id (or the salt's fingerprint), never the key */
+  keyId: string;
+  /** invalid or missing NHS numbers, by problem kind, found at source */
+  nhsNumberProblems: Partial<Record<NhsNumberProblem, ProblemCount>>;
+  /** the NHS number column of the extract, for reports */
+  nhsNumberField: string | null;
+  toolVersion: string;
+  createdAt: string;
+  /** the id of the signing key, and the signature over everything else */
+  signingKeyId: string | null;
+  signature: string | null;
+}
+
+export function manifestPathFor(file: string): string {
+  return `${file}.manifest.json`;
+}
+
+/** Canonical JSON: object keys sorted at every level, no white space. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+function signedBytes(manifest: FeedManifest): Buffer {
+  const { signature: _signature, ...rest } = manifest;
+  return Buffer.from(canonicalJson(rest), 'utf8');
+}
+
+export function signManifest(manifest: FeedManifest, keyId: string, privateKey: KeyObject): FeedManifest {
+  const unsigned: FeedManifest = { ...manifest, signingKeyId: keyId, signature: null };
+  return { ...unsigned, signature: signBytes(signedBytes(unsigned), privateKey) };
+}
+
+export function manifestSignatureValid(manifest: FeedManifest, publicKey: KeyObject): boolean {
+  if (!manifest.signature) return false;
+  return verifyBytes(signedBytes({ ...manifest, signature: null }), manifest.signature, publicKey);
+}
+
+/** Reads and shape-checks a manifest; a missing file answers undefined. */
+export function readManifest(file: string): FeedManifest | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const name = path.basename(file);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new KernelError('refused', 'The manifest is not valid JSON', {
+      where: { file: name },
+      hint: 'Send the manifest exactly as `kernel deid` wrote it',
+    });
+  }
+  const m = parsed as Partial<FeedManifest>;
+  const problems: string[] = [];
+  if (m.format !== MANIFEST_FORMAT) problems.push('format');
+  for (const key of [
+    'organisation',
+    'dataset',
+    'specVersion',
+    'period',
+    'file',
+    'sha256',
+    'keyId',
+    'toolVersion',
+  ] as const) {
+    if (typeof m[key] !== 'string') problems.push(key);
+  }
+  if (typeof m.rowCount !== 'number' || !Number.isInteger(m.rowCount)) problems.push('rowCount');
+  if (!Array.isArray(m.columns) || !m.columns.every((c) => typeof c === 'string')) problems.push('columns');
+  if (typeof m.nhsNumberProblems !== 'object' || m.nhsNumberProblems === null)
+    problems.push('nhsNumberProblems');
+  if (problems.length > 0) {
+    throw new KernelError(
+      'refused',
+      `The manifest is not a Kernel feed manifest (bad or missing: ${problems.join(', ')})`,
+      {
+        where: { file: name },
+        hint: 'Send the manifest exactly as `kernel deid` wrote it',
+      },
+    );
+  }
+  return m as FeedManifest;
+}
