@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'kernel-data/', 'coverage/', 'docs/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'kernel-data/', 'coverage/', 'docs/', '.tmp/', 'bench/out/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,7 +14,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**', 'bench/**', 'bin/**'],
+    files: ['**/*.test.ts', 'test/**', 'bench/**', 'bin/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // Plain JavaScript runs on Node; TypeScript files get their globals from @types/node.
+    files: ['**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );
