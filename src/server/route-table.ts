@@ -1,16 +1,31 @@
+import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { authRoutes } from './auth-routes.ts';
+import { catalogueRoutes } from './catalogue-routes.ts';
+import { homeRoutes } from './home-routes.ts';
+import { loadsRoutes } from './loads-routes.ts';
+import { maternityRoutes } from './maternity-routes.ts';
 import type { RouteDeclaration, ServerDeps } from './routes.ts';
+import { uploadRoutes } from './upload-routes.ts';
 
 /**
- * Every route of `kernel serve`, in one table: who may use each is declared here (in
- * each module's declarations), and the guard in app.ts enforces it. Domain modules that
- * add pages (maternity, governance) are listed here.
+ * Every route of `kernel serve`, in one table. Who may use each is in its declaration;
+ * the guard in app.ts enforces it, and test/e2e/portal-routes.test.ts walks the table with
+ * every role. Domain modules that add pages (maternity, governance) are listed here.
  */
 export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
   const table: RouteDeclaration[] = [];
-  table.push(...authRoutes(deps), ...auditRoutes(deps), ...apiRoutes(deps, () => table));
+  table.push(
+    ...homeRoutes(deps, () => listDatasets().length),
+    ...catalogueRoutes(deps),
+    ...loadsRoutes(deps),
+    ...uploadRoutes(deps),
+    ...maternityRoutes(deps),
+    ...auditRoutes(deps),
+    ...authRoutes(deps),
+    ...apiRoutes(deps, () => table),
+  );
   assertUnique(table);
   return table;
 }

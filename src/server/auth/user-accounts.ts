@@ -278,3 +278,26 @@ export async function changePassword(
     await appendAudit(tx, { actor, action: 'auth.password-changed', target: `user:${userId}` });
   });
 }
+
+/**
+ * Gives an account a new one-time password (forgotten password, or a demo run again):
+ * unlocks it, ends its sessions, and answers the password once.
+ */
+export async function resetPassword(store: Store, email: string, actor: string): Promise<string> {
+  const user = await findUserByEmail(store, email);
+  if (!user)
+    throw new KernelError('not-found', `No account for ${email}`, {
+      hint: 'Use kernel users list to see accounts',
+    });
+  const oneTimePassword = generateOneTimePassword();
+  const passwordHash = await hashPassword(oneTimePassword);
+  await store.transaction(async (tx) => {
+    await tx.run(
+      'UPDATE users SET password_hash = $1, must_change_password = $2, failed_attempts = 0, locked_until = NULL WHERE id = $3',
+      [passwordHash, true, user.id],
+    );
+    await tx.run('DELETE FROM sessions WHERE user_id = $1', [user.id]);
+    await appendAudit(tx, { actor, action: 'auth.password-reset', target: `user:${user.id}` });
+  });
+  return oneTimePassword;
+}

@@ -1,0 +1,165 @@
+import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
+import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { KernelError } from '../errors.ts';
+import { CoverageGridReader } from './coverage-grid.ts';
+import { narrowToOwnOrg } from './loads-routes.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+const ROLE_TEXT: Record<string, string> = {
+  'direct-identifier': 'Direct identifier: replaced at source, never held',
+  'quasi-identifier': 'Quasi-identifier',
+  token: 'Pseudonym (keyed token)',
+  derived: 'Derived at source',
+  content: 'Content',
+};
+
+function describeRule(field: DatasetSpec['fields'][number]): string {
+  const rule = field.pseudonymise;
+  if (!rule) return '';
+  switch (rule.method) {
+    case 'token':
+      return `Becomes ${rule.as}`;
+    case 'postcode-geography':
+      return `Becomes ${rule.lsoa} and ${rule.imdDecile}`;
+    case 'birth-date':
+      return `Becomes ${rule.age} and ${rule.yearMonth}`;
+    case 'drop':
+      return 'Dropped';
+  }
+}
+
+/** A dataset's data dictionary: its fields, and each code list a field uses. */
+export function dataDictionary(spec: DatasetSpec): {
+  spec: DatasetSpec;
+  fields: (DatasetSpec['fields'][number] & { roleText: string; ruleText: string })[];
+  codeLists: CodeList[];
+} {
+  const ids = [...new Set(spec.fields.map((f) => f.codeList).filter((id): id is string => id !== undefined))];
+  return {
+    spec,
+    fields: spec.fields.map((f) => ({
+      ...f,
+      roleText: ROLE_TEXT[f.role] ?? f.role,
+      ruleText: describeRule(f),
+    })),
+    codeLists: ids.map((id) => getCodeList(id)),
+  };
+}
+
+function datasetSummary(spec: DatasetSpec) {
+  return {
+    id: spec.id,
+    title: spec.title,
+    description: spec.description,
+    version: spec.version,
+    standard: spec.standard,
+    subject: spec.subject,
+    suppliers: spec.suppliers,
+    fields: spec.fields.length,
+  };
+}
+
+/** The catalogue: every dataset, its data dictionary, and the coverage grid. */
+export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const coverage = new CoverageGridReader(deps.store);
+  const readCoverage = (r: RouteRequest) =>
+    coverage.read(
+      narrowToOwnOrg(
+        { org: r.query('org')?.toUpperCase(), from: r.query('from'), to: r.query('to') },
+        // Coverage is metadata; a provider still sees only its own organisation's rows.
+        r.principal,
+      ),
+    );
+  return [
+    {
+      method: 'GET',
+      path: '/catalogue',
+      kind: 'page',
+      access: 'signed-in',
+      nav: 'Catalogue',
+      summary: 'Every dataset in the catalogue',
+      handle: (r) =>
+        r.render('catalogue.njk', { title: 'Catalogue', datasets: listDatasets().map(datasetSummary) }),
+    },
+    {
+      method: 'GET',
+      path: '/catalogue/coverage',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'Coverage grid: organisation × dataset × month, with each load’s state and the gaps',
+      handle: async (r) => {
+        try {
+          const grid = await readCoverage(r);
+          return r.render('coverage.njk', {
+            title: 'Coverage',
+            grid,
+            filter: { org: r.query('org') ?? '', from: grid.months[0] ?? '', to: grid.months.at(-1) ?? '' },
+            ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
+          });
+        } catch (error) {
+          if (!(error instanceof KernelError) || error.code !== 'usage') throw error;
+          const grid = await coverage.read(narrowToOwnOrg({}, r.principal));
+          return r.render(
+            'coverage.njk',
+            {
+              title: 'Coverage',
+              grid,
+              errors: [{ text: error.message, href: `#${error.where?.field ?? 'from'}` }],
+              filter: { org: r.query('org') ?? '', from: r.query('from') ?? '', to: r.query('to') ?? '' },
+            },
+            400,
+          );
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/catalogue/:dataset',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'A dataset’s data dictionary: fields, types, privacy roles and code lists',
+      example: { dataset: 'msds-delivery' },
+      handle: (r) => {
+        const dictionary = dataDictionary(getDataset(r.param('dataset')));
+        return r.render('dataset.njk', { title: dictionary.spec.title, ...dictionary });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/datasets',
+      kind: 'api',
+      access: 'signed-in',
+      tag: 'catalogue',
+      summary: 'Every dataset in the catalogue',
+      handle: (r) => r.json({ datasets: listDatasets().map(datasetSummary) }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/datasets/:dataset',
+      kind: 'api',
+      access: 'signed-in',
+      tag: 'catalogue',
+      summary: 'A dataset’s specification and the code lists its fields use',
+      pathParams: [{ name: 'dataset', description: 'dataset id, e.g. msds-delivery' }],
+      example: { dataset: 'msds-delivery' },
+      handle: (r) => {
+        const { spec, codeLists } = dataDictionary(getDataset(r.param('dataset')));
+        return r.json({ ...spec, codeLists });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/coverage',
+      kind: 'api',
+      access: 'signed-in',
+      tag: 'catalogue',
+      summary: 'Coverage grid: organisation × dataset × month (a provider sees only its own)',
+      query: [
+        { name: 'org', description: 'one organisation (ODS code)' },
+        { name: 'from', description: 'first month YYYY-MM (default 11 months before `to`)' },
+        { name: 'to', description: 'last month YYYY-MM (default the latest loaded)' },
+      ],
+      handle: async (r) => r.json(await readCoverage(r)),
+    },
+  ];
+}

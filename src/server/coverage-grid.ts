@@ -1,0 +1,162 @@
+import { KernelError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+
+/**
+ * The catalogue's coverage grid: organisation × dataset × month, from the load history.
+ * A read model over `loads` (metadata about loads, not warehouse rows), cached per
+ * organisation filter and recomputed when the load history changes (see `historyStamp`).
+ */
+
+export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap';
+
+export interface CoverageCell {
+  period: string;
+  state: CellState;
+  rows: number;
+  loadId: string | null;
+}
+
+export interface CoverageRow {
+  org: string;
+  cells: CoverageCell[];
+}
+
+export interface CoverageDataset {
+  dataset: string;
+  rows: CoverageRow[];
+}
+
+export interface CoverageGrid {
+  months: string[];
+  datasets: CoverageDataset[];
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+export function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  let [year, month] = from.split('-').map(Number) as [number, number];
+  const [endYear, endMonth] = to.split('-').map(Number) as [number, number];
+  while (year < endYear || (year === endYear && month <= endMonth)) {
+    out.push(`${year}-${String(month).padStart(2, '0')}`);
+    month += 1;
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
+    if (out.length > 120) break;
+  }
+  return out;
+}
+
+function addMonths(period: string, delta: number): string {
+  const [year, month] = period.split('-').map(Number) as [number, number];
+  const index = year * 12 + (month - 1) + delta;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+// A cell shows the load that stands: a loaded one over one in progress over a refusal.
+const RANK: Record<string, number> = { loaded: 4, running: 3, failed: 2, refused: 1 };
+
+interface LoadCellRow {
+  org_code: string;
+  dataset_id: string;
+  period: string;
+  status: string;
+  rows_loaded: number | null;
+  load_id: string;
+  [column: string]: string | number | null;
+}
+
+export interface CoverageQuery {
+  org?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+export class CoverageGridReader {
+  private readonly cache = new Map<string, { stamp: string; rows: LoadCellRow[] }>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Changes whenever a load starts, finishes or changes state. */
+  private async historyStamp(): Promise<string> {
+    const [row] = await this.store.query<{
+      n: number;
+      started: string | null;
+      finished: string | null;
+      loaded: number | null;
+    }>(
+      `SELECT count(*) AS n, max(started_at) AS started, max(finished_at) AS finished,
+              sum(CASE WHEN status = 'loaded' THEN 1 ELSE 0 END) AS loaded FROM loads`,
+    );
+    return `${row?.n}|${row?.started}|${row?.finished}|${row?.loaded}`;
+  }
+
+  private async rowsFor(org: string | undefined): Promise<LoadCellRow[]> {
+    const stamp = await this.historyStamp();
+    const key = org ?? '*';
+    const cached = this.cache.get(key);
+    if (cached && cached.stamp === stamp) return cached.rows;
+    const rows = await this.store.query<LoadCellRow>(
+      `SELECT org_code, dataset_id, period, status, rows_loaded, load_id FROM loads
+        WHERE period IS NOT NULL AND status <> 'superseded' ${org ? 'AND org_code = $1' : ''}
+        ORDER BY started_at`,
+      org ? [org] : [],
+    );
+    this.cache.set(key, { stamp, rows });
+    return rows;
+  }
+
+  async read(query: CoverageQuery = {}): Promise<CoverageGrid> {
+    for (const [field, value] of [
+      ['from', query.from],
+      ['to', query.to],
+    ] as const) {
+      if (value !== undefined && !MONTH.test(value)) {
+        throw new KernelError('usage', `"${value}" is not a month`, {
+          where: { field },
+          hint: 'Write it as YYYY-MM',
+        });
+      }
+    }
+    const rows = await this.rowsFor(query.org);
+    const latest = rows.reduce((max, r) => (r.period > max ? r.period : max), '');
+    const to = query.to ?? (latest || new Date().toISOString().slice(0, 7));
+    const from = query.from ?? addMonths(to, -11);
+    if (from > to) {
+      throw new KernelError('usage', `The first month (${from}) is after the last (${to})`, {
+        where: { field: 'from' },
+      });
+    }
+    const months = monthsBetween(from, to);
+    const best = new Map<string, LoadCellRow>();
+    const feeds = new Map<string, Set<string>>();
+    for (const row of rows) {
+      (feeds.get(row.dataset_id) ?? feeds.set(row.dataset_id, new Set()).get(row.dataset_id))!.add(
+        row.org_code,
+      );
+      const key = `${row.dataset_id}|${row.org_code}|${row.period}`;
+      const current = best.get(key);
+      if (!current || (RANK[row.status] ?? 0) >= (RANK[current.status] ?? 0)) best.set(key, row);
+    }
+    const datasets = [...feeds.keys()].sort().map((dataset) => ({
+      dataset,
+      rows: [...(feeds.get(dataset) ?? [])].sort().map((org) => ({
+        org,
+        cells: months.map((period): CoverageCell => {
+          const hit = best.get(`${dataset}|${org}|${period}`);
+          return hit
+            ? {
+                period,
+                state: hit.status as CellState,
+                rows: Number(hit.rows_loaded ?? 0),
+                loadId: hit.load_id,
+              }
+            : { period, state: 'gap', rows: 0, loadId: null };
+        }),
+      })),
+    }));
+    return { months, datasets };
+  }
+}

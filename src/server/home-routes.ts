@@ -1,0 +1,71 @@
+import { listLoads, type LoadFilter } from '../ingest/load-history.ts';
+import { listUsers } from './auth/user-accounts.ts';
+import { LOADS_ACCESS, narrowToOwnOrg } from './loads-routes.ts';
+import { mayUse, type RouteDeclaration, type ServerDeps } from './routes.ts';
+import { warehouseSummary } from './warehouse-summary.ts';
+
+interface ActionItem {
+  text: string;
+  href: string;
+}
+
+/** The home page: what the warehouse holds, the latest loads, what needs this person. */
+export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteDeclaration[] {
+  const now = deps.now ?? (() => new Date());
+  return [
+    {
+      method: 'GET',
+      path: '/',
+      kind: 'page',
+      access: 'signed-in',
+      nav: 'Home',
+      summary: 'Home: what the warehouse holds, the latest loads, anything needing your action',
+      handle: async (r) => {
+        const principal = r.principal;
+        const ownOrg = principal?.role === 'provider' ? (principal.org ?? '-') : null;
+        const seesLoads = mayUse(LOADS_ACCESS, principal);
+        const [summary, latest, problems] = await Promise.all([
+          warehouseSummary(deps.store, ownOrg),
+          seesLoads
+            ? listLoads(deps.store, narrowToOwnOrg<LoadFilter>({ limit: 5 }, principal))
+            : Promise.resolve([]),
+          seesLoads && (principal?.role === 'provider' || principal?.role === 'admin')
+            ? listLoads(deps.store, narrowToOwnOrg<LoadFilter>({ limit: 200 }, principal))
+            : Promise.resolve([]),
+        ]);
+        const actions: ActionItem[] = [];
+        const monthAgo = new Date(now().getTime() - 30 * 86_400_000).toISOString();
+        for (const load of problems) {
+          if ((load.state === 'refused' || load.state === 'failed') && load.startedAt >= monthAgo) {
+            actions.push({
+              text: `${load.org} ${load.dataset} ${load.period ?? ''}: load ${load.state}. Read the report, fix the file and send it again`,
+              href: `/loads/${load.loadId}`,
+            });
+          }
+          if (actions.length >= 10) break;
+        }
+        if (principal?.role === 'admin') {
+          const stamp = now().toISOString();
+          for (const user of await listUsers(deps.store)) {
+            if (user.lockedUntil && user.lockedUntil > stamp) {
+              actions.push({
+                text: `The account ${user.email} is locked after failed sign-ins`,
+                href: '/audit?action=auth.',
+              });
+            }
+          }
+        }
+        return r.render('home.njk', {
+          title: 'Home',
+          summary,
+          datasets: datasetCount(),
+          latest,
+          seesLoads,
+          actions,
+          ownOrg,
+          passwordChanged: r.query('password-changed') === '1',
+        });
+      },
+    },
+  ];
+}

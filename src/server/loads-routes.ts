@@ -1,0 +1,139 @@
+import { KernelError } from '../errors.ts';
+import {
+  getLoadReport,
+  listLoads,
+  type LoadDetails,
+  type LoadFilter,
+  type LoadStatus,
+} from '../ingest/load-history.ts';
+import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+/** Who may see load history: a provider only its own organisation's. */
+export const LOADS_ACCESS = ['admin', 'provider', 'analyst', 'ig-lead'] as const;
+
+const STATUSES: readonly LoadStatus[] = ['running', 'loaded', 'superseded', 'refused', 'failed'];
+
+export const LOAD_FILTERS = [
+  { name: 'org', description: 'sending organisation (ODS code); a provider always sees only its own' },
+  { name: 'dataset', description: 'dataset id, e.g. msds-delivery' },
+  { name: 'period', description: 'reporting month YYYY-MM' },
+  { name: 'status', description: `one of ${STATUSES.join(', ')}` },
+];
+
+/** The filter a request asks for, narrowed by who is asking. */
+export function loadFilterFor(r: RouteRequest): LoadFilter {
+  const filter: LoadFilter = { limit: 500 };
+  const org = r.query('org')?.trim().toUpperCase();
+  if (org) filter.org = org;
+  const dataset = r.query('dataset')?.trim();
+  if (dataset) filter.dataset = dataset;
+  const period = r.query('period')?.trim();
+  if (period) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) {
+      throw new KernelError('usage', `"${period}" is not a month`, {
+        where: { field: 'period' },
+        hint: 'Write it as YYYY-MM',
+      });
+    }
+    filter.period = period;
+  }
+  const status = r.query('status');
+  if (status) {
+    if (!(STATUSES as readonly string[]).includes(status)) {
+      throw new KernelError('usage', `"${status}" is not a load status`, {
+        where: { field: 'status' },
+        hint: `Use one of ${STATUSES.join(', ')}`,
+      });
+    }
+    filter.status = status as LoadStatus;
+  }
+  return narrowToOwnOrg(filter, r.principal);
+}
+
+/** A provider's view is its own organisation's, whatever it asks for. */
+export function narrowToOwnOrg<T extends { org?: string }>(filter: T, principal: Principal | null): T {
+  if (principal?.role === 'provider') return { ...filter, org: principal.org ?? '-' };
+  return filter;
+}
+
+/** One load, if this person may see it; otherwise not found (no hint that it exists). */
+export async function visibleLoad(deps: ServerDeps, r: RouteRequest, id: string): Promise<LoadDetails> {
+  const load = await getLoadReport(deps.store, id);
+  if (r.principal?.role === 'provider' && load.org !== r.principal.org) {
+    throw new KernelError('not-found', `There is no load ${id}`, { hint: 'Go back to the list of loads' });
+  }
+  return load;
+}
+
+/** Load history and each load's report. */
+export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
+  return [
+    {
+      method: 'GET',
+      path: '/loads',
+      kind: 'page',
+      access: LOADS_ACCESS,
+      nav: 'Loads',
+      summary: 'Load history with filters',
+      handle: async (r) => {
+        let errors: { text: string; href: string }[] = [];
+        let filter: LoadFilter;
+        try {
+          filter = loadFilterFor(r);
+        } catch (error) {
+          if (!(error instanceof KernelError)) throw error;
+          errors = [{ text: error.message, href: `#${error.where?.field ?? 'org'}` }];
+          filter = narrowToOwnOrg<LoadFilter>({ limit: 500 }, r.principal);
+        }
+        const loads = await listLoads(deps.store, filter);
+        return r.render(
+          'loads.njk',
+          {
+            title: 'Loads',
+            loads,
+            errors,
+            statuses: STATUSES,
+            filter: Object.fromEntries(LOAD_FILTERS.map((f) => [f.name, r.query(f.name) ?? ''])),
+            ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
+          },
+          errors.length ? 400 : 200,
+        );
+      },
+    },
+    {
+      method: 'GET',
+      path: '/loads/:id',
+      kind: 'page',
+      access: LOADS_ACCESS,
+      summary: 'One load’s report: findings, completeness and reconciliation',
+      example: { id: 'ld-none' },
+      handle: async (r) => {
+        const load = await visibleLoad(deps, r, r.param('id'));
+        return r.render('load-report.njk', {
+          title: `Load ${load.loadId}`,
+          load,
+          uploaded: r.query('uploaded') === '1',
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/loads',
+      kind: 'api',
+      access: LOADS_ACCESS,
+      summary: 'Load history, newest first (a provider sees only its own organisation’s)',
+      query: LOAD_FILTERS,
+      handle: async (r) => r.json({ loads: await listLoads(deps.store, loadFilterFor(r)) }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/loads/:id',
+      kind: 'api',
+      access: LOADS_ACCESS,
+      summary: 'One load’s report',
+      pathParams: [{ name: 'id', description: 'the load id, e.g. ld-…' }],
+      example: { id: 'ld-none' },
+      handle: async (r) => r.json(await visibleLoad(deps, r, r.param('id'))),
+    },
+  ];
+}

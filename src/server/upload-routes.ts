@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { listDatasets } from '../catalogue/catalogue.ts';
+import { KernelError } from '../errors.ts';
+import { loadFeed, LoadRefusedError } from '../ingest/load-feed.ts';
+import type { LoadReport } from '../ingest/load-history.ts';
+import { manifestPathFor } from '../privacy/manifest.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+const WHO = ['admin', 'provider'] as const;
+
+interface FormError {
+  text: string;
+  href: string;
+}
+
+interface UploadOutcome {
+  report: LoadReport | undefined;
+  error: KernelError | undefined;
+}
+
+/**
+ * Puts the uploaded file and its manifest side by side in a private temporary folder, as
+ * `kernel load` finds them on disk, and runs the same `loadFeed`. Nothing of the upload
+ * stays on disk afterwards.
+ */
+async function loadUpload(
+  deps: ServerDeps,
+  r: RouteRequest,
+  errors: FormError[],
+): Promise<UploadOutcome | undefined> {
+  const form = await r.form();
+  const dataset = typeof form.dataset === 'string' ? form.dataset.trim() : '';
+  const file = form.file;
+  const manifest = form.manifest;
+  const org =
+    r.principal?.role === 'provider'
+      ? (r.principal.org ?? '')
+      : typeof form.org === 'string'
+        ? form.org.trim().toUpperCase()
+        : '';
+  if (!dataset) errors.push({ text: 'Select the dataset the file holds', href: '#dataset' });
+  if (!org) errors.push({ text: 'Enter the sending organisation’s ODS code', href: '#org' });
+  if (!(file instanceof File) || file.size === 0)
+    errors.push({ text: 'Select the pseudonymised file', href: '#file' });
+  if (!(manifest instanceof File) || manifest.size === 0) {
+    errors.push({ text: 'Select the file’s manifest (.manifest.json)', href: '#manifest' });
+  }
+  if (errors.length || !(file instanceof File) || !(manifest instanceof File)) return undefined;
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-upload-'));
+  try {
+    // The stored name is fixed; the sender's own file name travels only as displayName.
+    const stored = path.join(dir, 'upload.csv');
+    writeFileSync(stored, Buffer.from(await file.arrayBuffer()), { mode: 0o600 });
+    writeFileSync(manifestPathFor(stored), Buffer.from(await manifest.arrayBuffer()), { mode: 0o600 });
+    const displayName = path.basename(file.name || 'upload.csv');
+    try {
+      const report = await loadFeed(deps.store, { org, dataset, file: stored, actor: r.actor, displayName });
+      return { report, error: undefined };
+    } catch (error) {
+      if (error instanceof LoadRefusedError) return { report: error.report, error };
+      if (error instanceof KernelError) return { report: undefined, error };
+      throw error;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Upload from the browser (and the API): the same load path as `kernel load`. */
+export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const datasets = () => listDatasets().map((d) => ({ id: d.id, title: d.title }));
+  const page = (r: RouteRequest, vars: Record<string, unknown>, status = 200) =>
+    r.render(
+      'upload.njk',
+      {
+        title: 'Upload a file',
+        datasets: datasets(),
+        ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
+        ...vars,
+      },
+      status,
+    );
+  return [
+    {
+      method: 'GET',
+      path: '/upload',
+      kind: 'page',
+      access: WHO,
+      nav: 'Upload',
+      summary: 'Upload a pseudonymised file and its manifest',
+      handle: (r) => page(r, { values: {} }),
+    },
+    {
+      method: 'POST',
+      path: '/upload',
+      kind: 'page',
+      access: WHO,
+      summary: 'Load an uploaded file and show its report',
+      handle: async (r) => {
+        const errors: FormError[] = [];
+        const outcome = await loadUpload(deps, r, errors);
+        const form = await r.form();
+        const values = { dataset: form.dataset, org: form.org };
+        if (!outcome) return page(r, { errors, values }, 400);
+        if (outcome.report?.loadId) return r.redirect(`/loads/${outcome.report.loadId}?uploaded=1`);
+        const error = outcome.error as KernelError;
+        const field = error.where?.field;
+        return page(
+          r,
+          {
+            errors: [
+              {
+                text: `The file was not loaded: ${error.message}${error.hint ? `. ${error.hint}` : ''}`,
+                href: field ? `#${field}` : '#file',
+              },
+            ],
+            values,
+          },
+          422,
+        );
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/loads',
+      kind: 'api',
+      access: WHO,
+      summary: 'Load a pseudonymised file with its manifest; answers the load report',
+      body: {
+        contentType: 'multipart/form-data',
+        description:
+          'fields: dataset, org (administrators only; a provider loads as its own organisation), file, manifest',
+      },
+      handle: async (r) => {
+        const errors: FormError[] = [];
+        const outcome = await loadUpload(deps, r, errors);
+        if (!outcome) {
+          const first = errors[0] as FormError;
+          throw new KernelError('usage', first.text, {
+            where: { field: first.href.slice(1) },
+            hint: 'Send multipart/form-data with dataset, file and manifest',
+          });
+        }
+        if (outcome.report) return r.json(outcome.report, outcome.error ? 422 : 200);
+        throw outcome.error;
+      },
+    },
+  ];
+}
