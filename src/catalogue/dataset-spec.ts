@@ -22,10 +22,16 @@ export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' |
  */
 export type PrivacyRole = 'direct-identifier' | 'quasi-identifier' | 'token' | 'derived' | 'content';
 
+/** What a token is made from; decides how the agent normalises the value before keying it. */
+export type TokenKind = 'nhs-number' | 'uprn' | 'staff-number';
+
 /** What the de-identification agent does with a direct identifier. */
 export type PseudonymiseRule =
-  /** HMAC-SHA256(link key, normalised value) into the named token column (NHS number → person_token) */
-  | { method: 'token'; as: string; kind: 'nhs-number' | 'uprn' }
+  /**
+   * HMAC-SHA256(link key, normalised value) into the named token column (NHS number →
+   * person_token, UPRN → uprn_token, ESR employee number → staff_token)
+   */
+  | { method: 'token'; as: string; kind: TokenKind }
   /** postcode → LSOA code and IMD decile, from the postcode lookup */
   | { method: 'postcode-geography'; lsoa: string; imdDecile: string }
   /** full date of birth → age in whole years at `eventDate` (a field of this dataset) and 'YYYY-MM' */
@@ -50,6 +56,15 @@ export interface FieldSpec {
   pseudonymise?: PseudonymiseRule;
   /** longest value allowed, in characters */
   maxLength?: number;
+  /**
+   * a regular expression the whole value must match (no anchors: callers anchor it), written
+   * in the subset JavaScript, DuckDB (RE2) and PostgreSQL (POSIX ARE) share: `[0-9]`, not `\d`
+   */
+  pattern?: string;
+  /** smallest value allowed, for integer and decimal fields */
+  minimum?: number;
+  /** largest value allowed, for integer and decimal fields */
+  maximum?: number;
 }
 
 export interface DateOrderRule {
@@ -81,5 +96,13 @@ export interface CodeList {
   title: string;
   /** where the codes come from: Data Dictionary page, SNOMED refset… */
   source: string;
+  /**
+   * true when the list holds only a few codes of a much larger scheme (ICD-10, OPCS-4,
+   * SNOMED CT): the codes Kernel's synthetic world uses and its pages name. A value outside
+   * the list is then valid when it matches `pattern`; see `isValidCode` in `catalogue.ts`.
+   */
+  subset?: boolean;
+  /** for a subset list: what any code of the whole scheme looks like (same regex rules as FieldSpec.pattern) */
+  pattern?: string;
   codes: { code: string; meaning: string }[];
 }
