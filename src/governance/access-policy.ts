@@ -1,0 +1,336 @@
+/**
+ * THE access policy: every read of warehouse data (`ds_*` tables) — dashboard, API,
+ * export, query — goes through here, under a use case.
+ *
+ * API:
+ * - `openGovernedRead(q, { user, useCaseId }, datasetId)` → `GovernedRead`. Decides,
+ *   and on a denial throws `KernelError('forbidden')` (after auditing `data.read-denied`).
+ *   On success it audits `data.read` (purpose = the use case id) and logs the read per
+ *   controller for transparency, in one transaction (the store's, or the caller's `tx`),
+ *   and answers `sql`: a parenthesised subquery to use in place of the table:
+ *
+ *   ```ts
+ *   const read = await openGovernedRead(store, { user, useCaseId: 'UC-004' }, 'msds-delivery');
+ *   const rows = await store.query(`SELECT org_code, count(*) AS n FROM ${read.sql} AS d GROUP BY org_code`);
+ *   ```
+ *
+ *   The subquery has no parameters (every value in it is checked and inlined), so it
+ *   composes with the caller's own `$1…`. It holds only permitted controllers' rows
+ *   (`org_code`), only permitted columns (`read.columns`), and — for planning and
+ *   research — no row of anyone on the national data opt-out list.
+ * - `decideAccess(q, access, datasetId)` → the decision alone (no audit, no SQL), for pages
+ *   that show what a user could read.
+ * - `readableUseCases(q, user)` → the active use cases the user belongs to.
+ *
+ * The rules (one function, `decide`):
+ * 1. the role must be one that reads data (`ROLE_TIERS`);
+ * 2. the use case must exist, be active, and today must fall within its dates;
+ * 3. the user must be one of its users (by id, or by `role:<role>`);
+ * 4. the dataset must be one of its datasets;
+ * 5. rows: its controllers, that have approved it, with an agreement in force covering the
+ *    dataset for its purpose — and for a provider, only its own organisation;
+ * 6. columns: record-level roles see every column; aggregate-only roles never see a
+ *    warehouse token — each token column is replaced by a use-case pseudonym
+ *    (md5 of the use case's secret salt and the token) so they can still count distinct
+ *    people and join datasets within the use case but match nothing outside it — and never
+ *    see quasi-identifiers (LSOA, birth year-month and the spec's quasi-identifier fields)
+ *    or `source_line`; quasi-identifiers that are record keys (UniqPregID, EC_Ident…) are
+ *    pseudonymised like tokens, so an aggregate can still join records;
+ * 7. opt-out: applies to planning and research, never to direct care (reference §9): a
+ *    row goes if any of its person tokens is on the list. Rows without a token cannot be
+ *    checked against the list and are kept (recorded as a decision in docs/governance.md).
+ */
+import { appendAudit } from '../audit/audit-log.ts';
+import { KernelError } from '../errors.ts';
+import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import { controllersWithAgreement } from './agreements.ts';
+import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
+import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
+import { findUseCase, listUseCases, useCaseSalt, type UseCase } from './use-cases.ts';
+
+/** Who is reading. `role` is a portal role; `org` is a provider's organisation. */
+export interface ReadUser {
+  id: string;
+  role: string;
+  org: string | null;
+}
+
+export interface ReadAccess {
+  user: ReadUser;
+  useCaseId: string;
+  /** the audit actor; defaults to `user:<id>` */
+  actor?: string;
+}
+
+export type ColumnTier = 'record-level' | 'aggregate-only';
+
+/**
+ * What each role may see of a row. Analysts and providers work with pseudonymised
+ * record-level data; everyone else sees aggregates built from de-tokenised rows.
+ */
+export const ROLE_TIERS: Record<string, ColumnTier> = {
+  analyst: 'record-level',
+  provider: 'record-level',
+  admin: 'aggregate-only',
+  'ig-lead': 'aggregate-only',
+  viewer: 'aggregate-only',
+};
+
+export interface HiddenColumn {
+  column: string;
+  reason: 'quasi-identifier' | 'source-line';
+}
+
+export interface AccessGrant {
+  allowed: true;
+  useCase: { id: string; title: string; purpose: Purpose };
+  datasetId: string;
+  table: string;
+  tier: ColumnTier;
+  /** organisations whose rows the read holds */
+  controllers: string[];
+  /** the columns the read exposes, in table order */
+  columns: string[];
+  /** columns whose values are use-case pseudonyms rather than warehouse tokens or record keys */
+  pseudonymised: string[];
+  hidden: HiddenColumn[];
+  optOutApplies: boolean;
+  /** the person-token columns the opt-out is checked against */
+  optOutColumns: string[];
+}
+
+export interface AccessDenial {
+  allowed: false;
+  reason: string;
+  hint: string;
+}
+
+export type AccessDecision = AccessGrant | AccessDenial;
+
+export interface GovernedRead extends AccessGrant {
+  /** a parenthesised subquery without parameters: use it where the table would go */
+  sql: string;
+}
+
+const deny = (reason: string, hint: string): AccessDenial => ({ allowed: false, reason, hint });
+
+function isMember(useCase: UseCase, user: ReadUser): boolean {
+  return useCase.users.includes(user.id) || useCase.users.includes(`role:${user.role}`);
+}
+
+async function tableColumns(q: Queryable, table: string): Promise<string[]> {
+  const rows = await q.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows.map((r) => r.column_name);
+}
+
+/** The policy decision, with everything the read needs; no side effects. */
+export async function decideAccess(
+  q: Queryable,
+  access: ReadAccess,
+  datasetId: string,
+  today: string = nowIso().slice(0, 10),
+): Promise<AccessDecision> {
+  const { user } = access;
+  const tier = ROLE_TIERS[user.role];
+  if (!tier)
+    return deny(
+      `The role "${user.role}" may not read warehouse data`,
+      'Ask an administrator for an analyst or viewer account',
+    );
+  const useCase = await findUseCase(q, access.useCaseId);
+  if (!useCase)
+    return deny(
+      `There is no use case ${access.useCaseId}`,
+      'Every read happens under a registered use case; see `kernel usecases list`',
+    );
+  if (useCase.state !== 'active') {
+    return deny(
+      `Use case ${useCase.id} is ${useCase.state}; data may be read only under an active use case`,
+      'Ask the programme team about its approval',
+    );
+  }
+  if (today < useCase.start || today > useCase.end) {
+    return deny(
+      `Use case ${useCase.id} runs from ${useCase.start} to ${useCase.end}, not today`,
+      'Ask the sponsor to extend it through the approval process',
+    );
+  }
+  if (!isMember(useCase, user)) {
+    return deny(`You are not a user of use case ${useCase.id}`, 'Ask its sponsor to add you to the use case');
+  }
+  if (!useCase.datasets.includes(datasetId)) {
+    return deny(
+      `Use case ${useCase.id} does not cover the dataset ${datasetId}`,
+      `It covers ${useCase.datasets.join(', ')}`,
+    );
+  }
+  const approved = new Set(useCase.approvals.map((a) => a.org));
+  const agreed = new Set(await controllersWithAgreement(q, datasetId, useCase.purpose));
+  let controllers = useCase.controllers.filter((c) => approved.has(c) && agreed.has(c) && isOrgCode(c));
+  if (user.role === 'provider') {
+    if (!user.org)
+      return deny(
+        'Your provider account belongs to no organisation',
+        'Ask an administrator to set your organisation',
+      );
+    controllers = controllers.filter((c) => c === user.org);
+    if (controllers.length === 0) {
+      return deny(
+        `Use case ${useCase.id} gives ${user.org} no rows of ${datasetId}`,
+        `A provider reads only its own organisation's data, and ${user.org} is not a controller of ${datasetId} under ${useCase.id}`,
+      );
+    }
+  }
+  if (controllers.length === 0) {
+    return deny(
+      `No controller's ${datasetId} data is available under use case ${useCase.id}`,
+      'Each controller needs a data sharing agreement in force for this dataset and purpose',
+    );
+  }
+
+  const spec = datasetSpec(datasetId);
+  const table = warehouseTable(datasetId);
+  const present = await tableColumns(q, table);
+  if (present.length === 0) {
+    return deny(`Nothing has been loaded into ${datasetId} yet`, 'Load a feed for it first (`kernel load`)');
+  }
+  const roles = columnRoles(spec);
+  const lower = (names: Set<string>): Set<string> => new Set([...names].map((n) => n.toLowerCase()));
+  const personTokens = lower(roles.personTokens);
+  const tokens = lower(roles.tokens);
+  const quasi = lower(roles.quasiIdentifiers);
+  const recordKeys = lower(roles.recordKeys);
+  const isToken = (c: string): boolean =>
+    tokens.has(c.toLowerCase()) || recordKeys.has(c.toLowerCase()) || /(^|_)token$/i.test(c);
+  const optOutApplies = useCase.optOutApplies;
+  const optOutColumns = present.filter(
+    (c) => personTokens.has(c.toLowerCase()) || /(^|_)person_token$/i.test(c),
+  );
+  const columns: string[] = [];
+  const pseudonymised: string[] = [];
+  const hidden: HiddenColumn[] = [];
+  for (const column of present) {
+    if (tier === 'aggregate-only' && quasi.has(column.toLowerCase()))
+      hidden.push({ column, reason: 'quasi-identifier' });
+    else if (tier === 'aggregate-only' && column.toLowerCase() === 'source_line')
+      hidden.push({ column, reason: 'source-line' });
+    else {
+      columns.push(column);
+      if (tier === 'aggregate-only' && isToken(column)) pseudonymised.push(column);
+    }
+  }
+  return {
+    allowed: true,
+    useCase: { id: useCase.id, title: useCase.title, purpose: useCase.purpose },
+    datasetId,
+    table,
+    tier,
+    controllers,
+    columns,
+    pseudonymised,
+    hidden,
+    optOutApplies,
+    optOutColumns: optOutApplies ? optOutColumns : [],
+  };
+}
+
+/** The subquery that enforces a grant; every inlined value is checked first. */
+function governedSql(grant: AccessGrant, salt: string): string {
+  if (!/^[0-9a-f]{32}$/.test(salt)) throw new KernelError('internal', 'A use case salt is malformed');
+  const select = grant.columns
+    .map((c) =>
+      grant.pseudonymised.includes(c)
+        ? `md5(${quoteLiteral(salt)} || CAST(t.${quoteIdentifier(c)} AS TEXT)) AS ${quoteIdentifier(c)}`
+        : `t.${quoteIdentifier(c)}`,
+    )
+    .join(', ');
+  const conditions = [`t.org_code IN (${grant.controllers.map((c) => quoteLiteral(c)).join(', ')})`];
+  for (const column of grant.optOutColumns) {
+    // NOT EXISTS rather than NOT IN: a NULL token must not make the whole test unknown.
+    conditions.push(`NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = t.${quoteIdentifier(column)})`);
+  }
+  return `(SELECT ${select} FROM ${quoteIdentifier(grant.table)} AS t WHERE ${conditions.join(' AND ')})`;
+}
+
+/**
+ * Decides, audits and answers the governed subquery for one dataset; throws
+ * `KernelError('forbidden')` on a denial. See the top of this file.
+ */
+export async function openGovernedRead(
+  q: Queryable,
+  access: ReadAccess,
+  datasetId: string,
+): Promise<GovernedRead> {
+  const actor = access.actor ?? `user:${access.user.id}`;
+  const decision = await decideAccess(q, access, datasetId);
+  if (!decision.allowed) {
+    // Denials are audited too: an IG lead sees attempts, not only reads.
+    await inTransaction(q, (tx) =>
+      appendAudit(tx, {
+        actor,
+        action: 'data.read-denied',
+        target: `dataset:${datasetId}`,
+        purpose: access.useCaseId,
+        details: { role: access.user.role, reason: decision.reason },
+      }),
+    );
+    throw new KernelError('forbidden', decision.reason, { hint: decision.hint });
+  }
+  const salt = await useCaseSalt(q, decision.useCase.id);
+  const sql = governedSql(decision, salt);
+  await inTransaction(q, async (tx) => {
+    const at = nowIso();
+    const accessId = newId();
+    await appendAudit(tx, {
+      actor,
+      action: 'data.read',
+      target: `dataset:${datasetId}`,
+      purpose: decision.useCase.id,
+      details: {
+        role: access.user.role,
+        purpose: decision.useCase.purpose,
+        tier: decision.tier,
+        controllers: decision.controllers,
+        optOutApplied: decision.optOutApplies,
+      },
+    });
+    await tx.insertRows(
+      'data_access_log',
+      [
+        'access_id',
+        'accessed_at',
+        'user_id',
+        'user_role',
+        'use_case_id',
+        'dataset_id',
+        'org_code',
+        'opt_out_applied',
+      ],
+      decision.controllers.map((org) => [
+        accessId,
+        at,
+        access.user.id,
+        access.user.role,
+        decision.useCase.id,
+        datasetId,
+        org,
+        decision.optOutApplies,
+      ]),
+    );
+  });
+  return { ...decision, sql };
+}
+
+/** The active use cases `user` belongs to, for pickers in the portal and the CLI. */
+export async function readableUseCases(q: Queryable | Store, user: ReadUser): Promise<UseCase[]> {
+  if (!ROLE_TIERS[user.role]) return [];
+  const today = nowIso().slice(0, 10);
+  return (await listUseCases(q, { state: ['active'] })).filter(
+    (u) => isMember(u, user) && u.start <= today && today <= u.end,
+  );
+}

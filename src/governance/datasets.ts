@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { KernelError } from '../errors.ts';
+import { parseDatasetId } from './governance-values.ts';
+
+// The catalogue's specifications, read from its data folder. (catalogue.ts, with its
+// checks, was not yet in the tree when this was written; switch to its getDataset and
+// listDatasets once it is.)
+const DATASETS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'catalogue', 'datasets');
+const cache = new Map<string, DatasetSpec>();
+
+function listDatasets(): DatasetSpec[] {
+  if (!existsSync(DATASETS_DIR)) return [];
+  return readdirSync(DATASETS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => getDataset(f.slice(0, -5)));
+}
+
+function getDataset(id: string): DatasetSpec {
+  const cached = cache.get(id);
+  if (cached) return cached;
+  const file = path.join(DATASETS_DIR, `${id}.json`);
+  if (!existsSync(file)) {
+    const known = existsSync(DATASETS_DIR)
+      ? readdirSync(DATASETS_DIR)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -5))
+      : [];
+    throw new KernelError('not-found', `There is no dataset "${id}"`, {
+      where: { field: 'dataset' },
+      hint: `Known datasets: ${known.join(', ')}`,
+    });
+  }
+  const spec = JSON.parse(readFileSync(file, 'utf8')) as DatasetSpec;
+  cache.set(id, spec);
+  return spec;
+}
+
+/**
+ * What governance needs to know about datasets, from the catalogue (the one place
+ * datasets are defined): whether an id exists, who supplies it, and which of its columns
+ * are tokens or quasi-identifiers for the access policy.
+ */
+
+/** Refuses ids the catalogue does not know (`getDataset` names the known ones). */
+export function checkDatasetIds(ids: readonly string[]): void {
+  for (const id of ids) getDataset(parseDatasetId(id));
+}
+
+export function datasetSpec(id: string): DatasetSpec {
+  return getDataset(parseDatasetId(id));
+}
+
+/** Catalogue datasets an organisation of this type supplies (`suppliers` in each spec). */
+export function datasetsSuppliedBy(orgType: string): string[] {
+  return listDatasets()
+    .filter((spec) => spec.suppliers.includes(orgType))
+    .map((spec) => spec.id);
+}
+
+/** The warehouse table of a dataset: `ds_<id with - as _>` (docs/engineering.md). */
+export function warehouseTable(datasetId: string): string {
+  return `ds_${parseDatasetId(datasetId).replace(/-/g, '_')}`;
+}
+
+export interface ColumnRoles {
+  /** keyed pseudonyms of people (person_token, mother_person_token): the opt-out applies to them */
+  personTokens: Set<string>;
+  /** every token column (people, households, staff) */
+  tokens: Set<string>;
+  /** columns that identify in combination: the spec's quasi-identifiers and the fine-grained derived ones */
+  quasiIdentifiers: Set<string>;
+  /**
+   * quasi-identifiers that are record keys (UniqPregID, EC_Ident, spell numbers…): an
+   * aggregate needs them to join records, never their values
+   */
+  recordKeys: Set<string>;
+}
+
+/**
+ * Column roles of a dataset's accepted (warehouse) shape, from its specification: a
+ * direct identifier's replacement columns come from its `pseudonymise` rule.
+ */
+export function columnRoles(spec: DatasetSpec): ColumnRoles {
+  const roles: ColumnRoles = {
+    personTokens: new Set(),
+    tokens: new Set(),
+    quasiIdentifiers: new Set(),
+    recordKeys: new Set(),
+  };
+  for (const field of spec.fields) {
+    const rule = field.pseudonymise;
+    if (field.role === 'quasi-identifier') {
+      if (/(id|ident|identifier|number)$/i.test(field.name)) roles.recordKeys.add(field.name);
+      else roles.quasiIdentifiers.add(field.name);
+    }
+    if (field.role === 'token') roles.tokens.add(field.name);
+    if (!rule) continue;
+    if (rule.method === 'token') {
+      roles.tokens.add(rule.as);
+      if (rule.kind === 'nhs-number') roles.personTokens.add(rule.as);
+    } else if (rule.method === 'postcode-geography') {
+      // An LSOA holds about 1,500 people: with age and sex it can single someone out.
+      roles.quasiIdentifiers.add(rule.lsoa);
+    } else if (rule.method === 'birth-date') {
+      roles.quasiIdentifiers.add(rule.yearMonth);
+    }
+  }
+  return roles;
+}
