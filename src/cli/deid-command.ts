@@ -1,4 +1,125 @@
-import type { RegisterCommands } from './cli-context.ts';
+import { readFileSync } from 'node:fs';
+import { KernelError } from '../errors.ts';
+import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
+import { deidentifyFile } from '../privacy/deidentify-file.ts';
+import { readLinkKeyFile } from '../privacy/link-key.ts';
+import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
+import { readSigningPrivateKey } from '../privacy/signing-key.ts';
+import { hmacTokeniser, openPseudonymiserTokeniser, type Tokeniser } from '../privacy/token-scheme.ts';
+import { deidPlan } from '../privacy/deid-plan.ts';
+import { printJson, type RegisterCommands } from './cli-context.ts';
+import { progressBar } from './load-command.ts';
 
-// Filled in by its issue; registers no command until then.
-export const registerDeidCommands: RegisterCommands = () => {};
+interface DeidOptions {
+  key?: string;
+  sign?: string;
+  org: string;
+  dataset: string;
+  in: string;
+  out: string;
+  period?: string;
+  postcodes?: string;
+  scheme: string;
+  saltFile?: string;
+  json?: boolean;
+}
+
+/** `kernel deid`: the de-identification agent each organisation runs on its own machine. */
+export const registerDeidCommands: RegisterCommands = (program, context) => {
+  program
+    .command('deid')
+    .description(
+      'pseudonymise an identifiable extract into a file the warehouse accepts, with a signed manifest',
+    )
+    .option('--key <file>', 'the link key (from the key custodian)')
+    .option('--sign <file>', "this organisation's signing key (kernel keys new-signing)")
+    .requiredOption('--org <ods>', "this organisation's ODS code")
+    .requiredOption('--dataset <id>', 'the dataset the extract is (kernel datasets)')
+    .requiredOption('--in <file>', 'the identifiable extract (CSV with a header row)')
+    .requiredOption(
+      '--out <file>',
+      'where to write the pseudonymised file; the manifest goes to OUT.manifest.json',
+    )
+    .option('--period <YYYY-MM>', 'the reporting month (default: the one month the rows fall in)')
+    .option('--postcodes <file>', 'postcode lookup in the ONS Postcode Directory layout (pcds, lsoa11, imd)')
+    .option('--scheme <scheme>', "'kernel' (HMAC-SHA256 with the link key) or 'openpseudonymiser'", 'kernel')
+    .option('--salt-file <file>', 'the salt, for --scheme openpseudonymiser')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (options: DeidOptions) => {
+      const config = context.config().config;
+      const spec = catalogueSpecs.spec(options.dataset);
+      const tokeniser = makeTokeniser(options, config.keyPath, deidPlan(spec).nhsNumberField ?? 'NHSNumber');
+      const signPath = options.sign ?? config.signingKeyPath;
+      if (!signPath) {
+        throw new KernelError('usage', 'No signing key given', {
+          hint: "Give --sign with this organisation's key (made by `kernel keys new-signing`)",
+        });
+      }
+      const signing = readSigningPrivateKey(signPath);
+      const postcodePath = options.postcodes ?? config.postcodeLookupPath;
+      const postcodes = postcodePath ? await readPostcodeLookup(postcodePath) : undefined;
+      const bar = progressBar(context.io, 'pseudonymise');
+      const result = await deidentifyFile({
+        spec,
+        org: options.org.trim().toUpperCase(),
+        input: options.in,
+        output: options.out,
+        tokeniser,
+        ...(postcodes ? { postcodes } : {}),
+        signing,
+        ...(options.period ? { period: options.period } : {}),
+        onProgress: (done, total) => bar.update(done, total),
+      });
+      bar.done();
+      if (options.json) {
+        printJson(context.io, result.manifest);
+        return;
+      }
+      const m = result.manifest;
+      const problems = Object.entries(m.nhsNumberProblems)
+        .map(([kind, p]) => `${p?.count ?? 0} ${kind} (first on line ${p?.firstLine ?? '?'})`)
+        .join(', ');
+      context.io.out(
+        `Pseudonymised ${m.rowCount} rows of ${m.dataset} for ${m.organisation}, period ${m.period}, in ${result.seconds.toFixed(1)} s.`,
+      );
+      if (result.bom) context.io.out('The extract began with a UTF-8 byte-order mark; it was ignored.');
+      context.io.out(`NHS numbers without a token: ${problems || 'none'}.`);
+      if (!postcodes && deidPlan(spec).columns.some((c) => c.kind === 'lsoa')) {
+        context.io.out('No postcode lookup was given (--postcodes), so LSOA and IMD decile are empty.');
+      }
+      context.io.out(
+        `Wrote ${result.output} and ${result.manifestFile} (signed with ${m.signingKeyId}, link key ${m.keyId}).`,
+      );
+    });
+};
+
+function makeTokeniser(options: DeidOptions, keyPath: string | undefined, nhsField: string): Tokeniser {
+  if (options.scheme === 'openpseudonymiser') {
+    if (!options.saltFile) {
+      throw new KernelError('usage', 'The OpenPseudonymiser scheme needs a salt', {
+        hint: 'Give --salt-file FILE',
+      });
+    }
+    let salt: string;
+    try {
+      salt = readFileSync(options.saltFile, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new KernelError('not-found', `Cannot read the salt file ${options.saltFile}`, {
+        hint: 'Check the path',
+      });
+    }
+    return openPseudonymiserTokeniser(nhsField, salt);
+  }
+  if (options.scheme !== 'kernel') {
+    throw new KernelError('usage', `Unknown scheme "${options.scheme}"`, {
+      hint: "Use 'kernel' or 'openpseudonymiser'",
+    });
+  }
+  const file = options.key ?? keyPath;
+  if (!file) {
+    throw new KernelError('usage', 'No link key given', {
+      hint: 'Give --key with the link key file from the key custodian',
+    });
+  }
+  return hmacTokeniser(readLinkKeyFile(file));
+}

@@ -1,4 +1,70 @@
-import type { RegisterCommands } from './cli-context.ts';
+import { readFileSync } from 'node:fs';
+import { KernelError } from '../errors.ts';
+import { newLinkKey, writeLinkKeyFile } from '../privacy/link-key.ts';
+import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
+import { trustSigningKey } from '../privacy/trusted-keys.ts';
+import { printJson, type RegisterCommands } from './cli-context.ts';
 
-// Filled in by its issue; registers no command until then.
-export const registerKeyCommands: RegisterCommands = () => {};
+/** `kernel keys`: the key custodian's link key, each agent's signing key, and trusting it. */
+export const registerKeyCommands: RegisterCommands = (program, context) => {
+  const keys = program.command('keys').description('link keys and agent signing keys');
+
+  keys
+    .command('new')
+    .description('make a new 256-bit link key (readable by its owner only; never overwrites)')
+    .requiredOption('--out <file>', 'where to write the key')
+    .option('--json', 'print the key id as JSON')
+    .action((options: { out: string; json?: boolean }) => {
+      const key = newLinkKey();
+      writeLinkKeyFile(options.out, key);
+      if (options.json) printJson(context.io, { keyId: key.keyId, file: options.out });
+      else {
+        context.io.out(`Link key ${key.keyId} written to ${options.out} (readable by you only).`);
+        context.io.out(
+          'Give a copy to each organisation\u2019s agent by a secure route; the warehouse never needs it.',
+        );
+      }
+    });
+
+  keys
+    .command('new-signing')
+    .description("make an Ed25519 key pair for one organisation's agent: FILE (private) and FILE.pub")
+    .requiredOption('--out <file>', 'where to write the private key; the public key goes to FILE.pub')
+    .option('--json', 'print the key id as JSON')
+    .action((options: { out: string; json?: boolean }) => {
+      const pair = newSigningKeyPair();
+      const { privateFile, publicFile } = writeSigningKeyPair(options.out, pair);
+      if (options.json) printJson(context.io, { keyId: pair.keyId, privateFile, publicFile });
+      else {
+        context.io.out(
+          `Signing key ${pair.keyId}: private key ${privateFile} (readable by you only), public key ${publicFile}.`,
+        );
+        context.io.out(
+          `Send ${publicFile} to the warehouse to register: kernel keys trust --org ODS ${publicFile}`,
+        );
+      }
+    });
+
+  keys
+    .command('trust')
+    .description("register an agent's public key for an organisation (audited)")
+    .requiredOption('--org <ods>', 'the organisation the key signs for')
+    .argument('<file>', 'the public key file (FILE.pub)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, options: { org: string; json?: boolean }) => {
+      let pem: string;
+      try {
+        pem = readFileSync(file, 'utf8');
+      } catch {
+        throw new KernelError('not-found', `Cannot read ${file}`, {
+          hint: 'Give the FILE.pub made by `kernel keys new-signing`',
+        });
+      }
+      const trusted = await context.withStore((store) =>
+        trustSigningKey(store, options.org, pem, context.actor),
+      );
+      if (options.json)
+        printJson(context.io, { org: trusted.org, keyId: trusted.keyId, trustedAt: trusted.trustedAt });
+      else context.io.out(`Key ${trusted.keyId} is trusted for ${trusted.org}.`);
+    });
+};

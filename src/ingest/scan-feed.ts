@@ -5,9 +5,11 @@
  * values shaped like NHS numbers, full postcodes or full dates of birth in columns that
  * should not hold them.
  *
- * A shape alone can be chance (about one random ten-digit number in eleven passes the
- * NHS number check), so a column is refused when at least three of its values, or at least
- * half of them, have an identifier's shape; the message names the column and the first line.
+ * A shape alone can be chance, so a column is refused when at least three of its values,
+ * or at least half of them, have an identifier's shape. For NHS numbers, where about one
+ * random ten-digit number in eleven passes the Modulus 11 check, it takes at least three
+ * that pass and at least half of the column's ten-digit values (or every value). The
+ * message names the column and the first line.
  */
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
@@ -40,6 +42,8 @@ interface ColumnWatch {
   token: boolean;
   datesAllowed: boolean;
   nonEmpty: number;
+  /** values of ten digits: about one in eleven passes the NHS number check by chance */
+  tenDigits: number;
   hits: Map<Shape, { count: number; firstLine: number }>;
 }
 
@@ -83,8 +87,9 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
   const first = buf[s] as number;
   if (length >= 10 && length <= 12 && first >= 0x30 && first <= 0x39) {
     const text = fieldText(record, i);
-    if (/^\d{3}[ -]?\d{3}[ -]?\d{4}$/.test(text) && nhsNumberProblem(text) === undefined) {
-      hit(watch, 'NHS numbers', record.line);
+    if (/^\d{3}[ -]?\d{3}[ -]?\d{4}$/.test(text)) {
+      watch.tenDigits++;
+      if (nhsNumberProblem(text) === undefined) hit(watch, 'NHS numbers', record.line);
     }
   }
   if (length >= 5 && length <= 8 && ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) {
@@ -136,6 +141,7 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
           token: column.kind === 'token',
           datesAllowed: column.type === 'date' || column.type === 'datetime',
           nonEmpty: 0,
+          tenDigits: 0,
           hits: new Map(),
         }));
       },
@@ -148,7 +154,11 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
   );
   for (const watch of watches) {
     for (const [shape, { count, firstLine }] of watch.hits) {
-      if (count >= 3 || count * 2 >= watch.nonEmpty) {
+      const suspicious =
+        shape === 'NHS numbers'
+          ? (count >= 3 && count * 2 >= watch.tenDigits) || count === watch.nonEmpty
+          : count >= 3 || count * 2 >= watch.nonEmpty;
+      if (suspicious) {
         throw new KernelError(
           'refused',
           `The column ${watch.name} holds values shaped like ${shape} (${count} of ${watch.nonEmpty}, first on line ${firstLine})`,

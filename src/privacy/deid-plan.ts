@@ -3,7 +3,7 @@
  * accepted columns it writes, in order, and from which inbound field each comes. The load
  * validates against the same plan, so the two sides cannot drift apart.
  */
-import type { DatasetSpec, FieldSpec, FieldType } from '../catalogue/dataset-spec.ts';
+import type { DatasetSpec, FieldSpec, FieldType, TokenKind } from '../catalogue/dataset-spec.ts';
 
 /** One column of the accepted (pseudonymised) file after `source_line`. */
 export type AcceptedColumn =
@@ -14,7 +14,7 @@ export type AcceptedColumn =
       type: 'string';
       required: false;
       from: string;
-      tokenKind: 'nhs-number' | 'uprn';
+      tokenKind: TokenKind;
     }
   | { kind: 'lsoa'; name: string; type: 'string'; required: false; from: string }
   | { kind: 'imd-decile'; name: string; type: 'integer'; required: false; from: string }

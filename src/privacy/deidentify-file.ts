@@ -241,10 +241,19 @@ function columnWriters(
             else countProblem(counters, problem, record.line);
           };
         }
-        // UPRN: up to twelve digits (OS AddressBase); leading zeros are not significant.
+        // Other identifiers are keyed with their kind as a prefix, so a UPRN or a staff
+        // number can never give the same token as an NHS number with the same digits.
+        if (column.tokenKind === 'uprn') {
+          // UPRN: up to twelve digits (OS AddressBase); leading zeros are not significant.
+          return (record, out) => {
+            const raw = fieldText(record, i).trim();
+            if (/^\d{1,12}$/.test(raw)) out.ascii(tokenFor(`uprn:${String(Number(raw))}`));
+          };
+        }
+        const prefix = `${column.tokenKind}:`;
         return (record, out) => {
-          const raw = fieldText(record, i).trim();
-          if (/^\d{1,12}$/.test(raw)) out.ascii(tokenFor(`uprn:${String(Number(raw))}`));
+          const raw = fieldText(record, i).replace(/\s+/g, '').toUpperCase();
+          if (raw !== '') out.ascii(tokenFor(prefix + raw));
         };
       }
       case 'lsoa': {

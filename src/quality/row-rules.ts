@@ -11,7 +11,7 @@
  * - `duplicate`  a row repeated within the file (counted and dropped; see load-feed.ts)
  * - `nhs-number` an invalid or missing NHS number, counted at source (from the manifest)
  */
-import type { FieldType } from '../catalogue/dataset-spec.ts';
+import type { CodeList, FieldType } from '../catalogue/dataset-spec.ts';
 import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
 import type { Dialect } from '../store/dialect.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
@@ -57,7 +57,7 @@ function notOfType(type: FieldType, v: string, dialect: Dialect): string | undef
 /** Every check for every accepted column, in field order: required, type, code, then date order. */
 export function rowChecks(
   plan: DeidPlan,
-  codes: (listId: string) => Iterable<string>,
+  codeList: (listId: string) => CodeList | undefined,
   dialect: Dialect,
 ): RowCheck[] {
   const checks: RowCheck[] = [];
@@ -65,13 +65,22 @@ export function rowChecks(
   for (const column of plan.columns) {
     typeOf.set(column.name, column.type);
     const v = valueOf(column.name);
+    const field = column.kind === 'copy' ? column.field : undefined;
     if (column.required) checks.push({ rule: 'required', field: column.name, condition: `${v} IS NULL` });
+    const conditions: string[] = [];
     const typeCondition = notOfType(column.type, v, dialect);
-    const maxLength = column.kind === 'copy' ? column.field.maxLength : undefined;
-    const conditions = [
-      typeCondition,
-      maxLength !== undefined ? `length(${v}) > ${maxLength}` : undefined,
-    ].filter((c): c is string => c !== undefined);
+    if (typeCondition) conditions.push(typeCondition);
+    if (field?.maxLength !== undefined) conditions.push(`length(${v}) > ${field.maxLength}`);
+    if (field?.pattern !== undefined)
+      conditions.push(`NOT ${dialect.regexMatch(v, quoteLiteral(field.pattern))}`);
+    const numeric =
+      column.type === 'integer'
+        ? dialect.tryInteger(v)
+        : column.type === 'decimal'
+          ? dialect.tryNumber(v)
+          : undefined;
+    if (numeric && field?.minimum !== undefined) conditions.push(`${numeric} < ${field.minimum}`);
+    if (numeric && field?.maximum !== undefined) conditions.push(`${numeric} > ${field.maximum}`);
     if (conditions.length > 0) {
       checks.push({
         rule: 'type',
@@ -79,16 +88,16 @@ export function rowChecks(
         condition: `(${v} IS NOT NULL AND (${conditions.join(' OR ')}))`,
       });
     }
-    const codeList = column.kind === 'copy' ? column.field.codeList : undefined;
-    if (codeList) {
-      const list = [...codes(codeList)];
-      if (list.length > 0) {
-        checks.push({
-          rule: 'code',
-          field: column.name,
-          condition: `(${v} IS NOT NULL AND ${v} NOT IN (${list.map(quoteLiteral).join(', ')}))`,
-        });
-      }
+    const list = field?.codeList ? codeList(field.codeList) : undefined;
+    if (list && list.codes.length > 0) {
+      // A subset list (a few codes of ICD-10, OPCS-4, SNOMED CT) also accepts any value
+      // shaped like a code of the whole scheme (CodeList.subset in dataset-spec.ts).
+      const outside = `${v} NOT IN (${list.codes.map((c) => quoteLiteral(c.code)).join(', ')})`;
+      const condition =
+        list.subset && list.pattern
+          ? `${outside} AND NOT ${dialect.regexMatch(v, quoteLiteral(list.pattern))}`
+          : outside;
+      checks.push({ rule: 'code', field: column.name, condition: `(${v} IS NOT NULL AND ${condition})` });
     }
   }
   for (const { start, end } of plan.spec.dateOrder) {

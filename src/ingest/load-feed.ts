@@ -1,0 +1,637 @@
+/**
+ * The load: a pseudonymised feed file into the warehouse, all or nothing.
+ *
+ *   loadFeed(store, { org, dataset, period?, file, actor, displayName?, identifiable? }, onProgress?)
+ *     → Promise<LoadReport>   status 'loaded' or 'duplicate'
+ *     throws LoadRefusedError (a KernelError with `.report`, status 'refused') when the file
+ *     is refused, and KernelError for a mistake in the request itself.
+ *
+ * The CLI (`kernel load`), the demo and the portal's upload page all call this; its
+ * signature is stable.
+ *
+ * Steps: the manifest is verified (signature from the organisation's trusted key, then the
+ * file's SHA-256 and row count); a file already loaded is reported `duplicate` and nothing
+ * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
+ * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then, at
+ * the same time: one pass over the file in JavaScript (structure, checksum, leftover
+ * identifiers: scan-feed.ts) and, inside ONE transaction, a bulk copy into a text staging
+ * table (DuckDB read_csv / PostgreSQL COPY), validation in SQL (quality/row-rules.ts),
+ * good rows into `ds_<id>`, bad rows into `load_quarantine`, the previous load of the same
+ * organisation, dataset and period superseded, the `loads` row and the audit event. The
+ * transaction commits only if the scan agreed with the manifest.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  closeSync,
+  rmSync,
+  statSync,
+  createReadStream,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { appendAudit } from '../audit/audit-log.ts';
+import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { KernelError } from '../errors.ts';
+import { assertAgreementInForce } from '../governance/agreements.ts';
+import { deidPlan, SOURCE_LINE, type DeidPlan } from '../privacy/deid-plan.ts';
+import { deidentifyFile } from '../privacy/deidentify-file.ts';
+import type { LinkKey } from '../privacy/link-key.ts';
+import {
+  manifestPathFor,
+  manifestSignatureValid,
+  readManifest,
+  type FeedManifest,
+} from '../privacy/manifest.ts';
+import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
+import { parsePublicKey } from '../privacy/signing-key.ts';
+import { hmacTokeniser } from '../privacy/token-scheme.ts';
+import { trustedKeys } from '../privacy/trusted-keys.ts';
+import { castValue, rowChecks, type RowCheck } from '../quality/row-rules.ts';
+import { quoteIdentifier } from '../store/sql.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import { catalogueSpecs } from './catalogue-specs.ts';
+import { ensureDatasetTable } from './dataset-table.ts';
+import {
+  markStaleLoads,
+  storedReport,
+  type FieldCompleteness,
+  type LoadFinding,
+  type LoadReport,
+} from './load-history.ts';
+import { scanFeedFile, type FeedScan } from './scan-feed.ts';
+
+export interface LoadRequest {
+  /** the sending organisation's ODS code */
+  org: string;
+  dataset: string;
+  /** the reporting month YYYY-MM; defaults to the manifest's */
+  period?: string;
+  file: string;
+  /** who is loading, for the audit log */
+  actor: string;
+  /** the file's name as the sender knows it (an upload's original name); default its base name */
+  displayName?: string;
+  /**
+   * Set only where configuration allows identifiable loads (`allowIdentifiableLoads`): an
+   * extract with no manifest is then pseudonymised in-process with this key before loading.
+   */
+  identifiable?: { linkKey: LinkKey; postcodes?: PostcodeLookup; workDir?: string };
+}
+
+export interface LoadProgress {
+  phase: 'pseudonymise' | 'check' | 'write';
+  done: number;
+  total: number;
+}
+
+/** How the load finds a dataset's specification and code lists (the catalogue, normally). */
+export interface SpecSource {
+  spec(datasetId: string): DatasetSpec;
+  codeList(listId: string): CodeList | undefined;
+}
+
+/** A refused load: the KernelError to show, with the report to print. */
+export class LoadRefusedError extends KernelError {
+  readonly report: LoadReport;
+  constructor(cause: KernelError, report: LoadReport) {
+    super(cause.code, cause.message, {
+      ...(cause.where ? { where: cause.where } : {}),
+      ...(cause.hint ? { hint: cause.hint } : {}),
+      cause,
+    });
+    this.report = report;
+  }
+}
+
+function newLoadId(): string {
+  return `ld-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
+    hash.update(chunk);
+  return hash.digest('hex');
+}
+
+function firstLineOf(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf
+      .subarray(0, n)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
+    return text.split(/\r?\n/)[0] ?? '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const refuse = (message: string, file: string, hint: string, field?: string): KernelError =>
+  new KernelError('refused', message, { where: { file, ...(field ? { field } : {}) }, hint });
+
+/** Loads one feed file with the specifications `specs` gives. See the top of this file. */
+export async function loadFeedWith(
+  specs: SpecSource,
+  store: Store,
+  request: LoadRequest,
+  onProgress?: (progress: LoadProgress) => void,
+): Promise<LoadReport> {
+  const started = performance.now();
+  const org = request.org.trim().toUpperCase();
+  const spec = specs.spec(request.dataset);
+  const plan = deidPlan(spec);
+  const displayName = request.displayName ?? path.basename(request.file);
+  const report: LoadReport = {
+    status: 'refused',
+    loadId: null,
+    org,
+    dataset: spec.id,
+    period: request.period ?? null,
+    file: displayName,
+    sha256: null,
+    rowsRead: 0,
+    rowsLoaded: 0,
+    rowsRejected: 0,
+    findings: [],
+    seconds: 0,
+  };
+  const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
+  if (request.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(request.period)) {
+    throw new KernelError('usage', `The period "${request.period}" is not a month`, {
+      hint: 'Write it as YYYY-MM',
+    });
+  }
+  if (!existsSync(request.file) || !statSync(request.file).isFile()) {
+    throw new KernelError('not-found', `The file ${request.file} does not exist`, { hint: 'Check the path' });
+  }
+
+  let file = request.file;
+  let workDir: string | undefined;
+  let loadId: string | null = null;
+  let pseudonymisedInProcess = false;
+  try {
+    // 1. The manifest, or (where allowed) pseudonymisation in-process.
+    let manifest = readManifest(manifestPathFor(request.file));
+    if (!manifest) {
+      const header = firstLineOf(request.file).split(',');
+      const carriesIdentifiers = plan.identifierFields.filter((f) => header.includes(f));
+      if (!request.identifiable) {
+        throw refuse(
+          carriesIdentifiers.length > 0
+            ? `The file has no manifest and still carries identifiers (${carriesIdentifiers.join(', ')})`
+            : 'The file has no manifest, so it is unsigned',
+          displayName,
+          'Run the extract through `kernel deid` and send its output with the .manifest.json written beside it',
+        );
+      }
+      report.sha256 = await sha256File(request.file);
+      if (await findDuplicate(store, org, spec.id, report.sha256)) {
+        return {
+          ...report,
+          status: 'duplicate',
+          loadId: await findDuplicate(store, org, spec.id, report.sha256),
+          seconds: elapsed(),
+        };
+      }
+      workDir = mkdtempSync(path.join(request.identifiable.workDir ?? os.tmpdir(), 'kernel-load-'));
+      file = path.join(workDir, `${spec.id}.csv`);
+      const result = await deidentifyFile({
+        spec,
+        org,
+        input: request.file,
+        output: file,
+        tokeniser: hmacTokeniser(request.identifiable.linkKey),
+        ...(request.identifiable.postcodes ? { postcodes: request.identifiable.postcodes } : {}),
+        ...(request.period ? { period: request.period } : {}),
+        onProgress: (done, total) => onProgress?.({ phase: 'pseudonymise', done, total }),
+      });
+      manifest = result.manifest;
+      pseudonymisedInProcess = true;
+    } else {
+      checkManifestAgainstRequest(manifest, org, spec, request.period, displayName);
+      await verifySignature(store, manifest, org, displayName);
+    }
+    report.period = manifest.period;
+    const fileSha = pseudonymisedInProcess ? (report.sha256 as string) : manifest.sha256;
+    report.sha256 = fileSha;
+
+    // 2. The same file again changes nothing.
+    const duplicateOf = await findDuplicate(store, org, spec.id, fileSha);
+    if (duplicateOf) {
+      if (!pseudonymisedInProcess && (await sha256File(file)) !== manifest.sha256) {
+        throw manifestForAnotherFile(displayName);
+      }
+      return { ...report, status: 'duplicate', loadId: duplicateOf, seconds: elapsed() };
+    }
+
+    // 3. A `running` record, committed on its own.
+    loadId = newLoadId();
+    report.loadId = loadId;
+    await store.transaction(async (tx) => {
+      await markStaleLoads(tx);
+      await tx.run(
+        `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, actor, host, pid, spec_version, key_id, signing_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          loadId,
+          org,
+          spec.id,
+          manifest.period,
+          displayName,
+          fileSha,
+          new Date().toISOString(),
+          request.actor,
+          os.hostname(),
+          process.pid,
+          manifest.specVersion,
+          manifest.keyId,
+          manifest.signingKeyId,
+        ],
+      );
+    });
+
+    // 4. Scan and load at once; commit only if the scan agrees.
+    const total = statSync(file).size;
+    const scanning = scanFeedFile(file, plan, {
+      displayName,
+      onProgress: (done) => onProgress?.({ phase: 'check', done, total }),
+    }).then((scan) => {
+      checkScanAgainstManifest(scan, manifest, displayName);
+      return scan;
+    });
+    scanning.catch(() => undefined);
+    const id = loadId;
+    const outcome = await store.transaction(async (tx) => {
+      await assertAgreementInForce(tx, org, spec.id, manifest.period);
+      return writeLoad(tx, specs, plan, {
+        loadId: id,
+        org,
+        period: manifest.period,
+        manifest,
+        file,
+        scanning,
+        actor: request.actor,
+        displayName,
+        pseudonymisedInProcess,
+        elapsed,
+        onProgress,
+      });
+    });
+    return {
+      ...report,
+      status: 'loaded',
+      rowsRead: outcome.rowsRead,
+      rowsLoaded: outcome.rowsLoaded,
+      rowsRejected: outcome.rowsQuarantined + outcome.rowsDropped,
+      findings: outcome.findings,
+      seconds: outcome.seconds,
+    };
+  } catch (error) {
+    const failure =
+      error instanceof KernelError
+        ? error
+        : new KernelError('internal', 'The load failed', {
+            cause: error,
+            hint: 'Run again with --debug to see why',
+          });
+    report.seconds = elapsed();
+    if (loadId !== null) await recordFailure(store, loadId, failure, request.actor, org, spec.id);
+    if (failure.code === 'internal' || failure.code === 'store' || failure.code === 'busy') throw error;
+    throw new LoadRefusedError(failure, report);
+  } finally {
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function manifestForAnotherFile(file: string): KernelError {
+  return refuse(
+    'The manifest is for another file: the file\u2019s SHA-256 is not the one the manifest records',
+    file,
+    'Send the file and the manifest `kernel deid` wrote together, unchanged',
+  );
+}
+
+function checkManifestAgainstRequest(
+  manifest: FeedManifest,
+  org: string,
+  spec: DatasetSpec,
+  period: string | undefined,
+  file: string,
+): void {
+  const mismatch = (what: string, said: string, asked: string): KernelError =>
+    refuse(
+      `The manifest is for ${what} ${said}, not ${asked}`,
+      file,
+      `Check --${what === 'organisation' ? 'org' : what} and the file`,
+    );
+  if (manifest.organisation.toUpperCase() !== org) throw mismatch('organisation', manifest.organisation, org);
+  if (manifest.dataset !== spec.id) throw mismatch('dataset', manifest.dataset, spec.id);
+  if (period !== undefined && manifest.period !== period) throw mismatch('period', manifest.period, period);
+}
+
+async function verifySignature(
+  store: Store,
+  manifest: FeedManifest,
+  org: string,
+  file: string,
+): Promise<void> {
+  if (!manifest.signature || !manifest.signingKeyId) {
+    throw refuse(
+      'The manifest is not signed',
+      file,
+      'Run `kernel deid` with --sign and the organisation\u2019s signing key',
+    );
+  }
+  const keys = await trustedKeys(store, org);
+  if (keys.length === 0) {
+    throw refuse(
+      `No signing key is trusted for ${org}`,
+      file,
+      `Register the agent\u2019s public key: kernel keys trust --org ${org} FILE.pub`,
+    );
+  }
+  const key = keys.find((k) => k.keyId === manifest.signingKeyId);
+  if (!key) {
+    throw refuse(
+      `The manifest is signed with key ${manifest.signingKeyId}, which is not trusted for ${org}`,
+      file,
+      `Sign with ${org}\u2019s registered key, or register this one: kernel keys trust --org ${org} FILE.pub`,
+    );
+  }
+  if (!manifestSignatureValid(manifest, parsePublicKey(key.publicKeyPem).publicKey)) {
+    throw refuse(
+      'The manifest\u2019s signature does not match its contents: it was altered after signing',
+      file,
+      'Send the manifest exactly as `kernel deid` wrote it',
+    );
+  }
+}
+
+function checkScanAgainstManifest(scan: FeedScan, manifest: FeedManifest, file: string): void {
+  if (scan.sha256 !== manifest.sha256) throw manifestForAnotherFile(file);
+  if (scan.rows !== manifest.rowCount) {
+    throw refuse(
+      `The file has ${scan.rows} rows but the manifest says ${manifest.rowCount}`,
+      file,
+      'Send the file and its manifest unchanged',
+    );
+  }
+}
+
+async function findDuplicate(
+  q: Queryable,
+  org: string,
+  dataset: string,
+  sha256: string,
+): Promise<string | null> {
+  const [row] = await q.query<{ load_id: string }>(
+    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND sha256 = $3 AND status = 'loaded' LIMIT 1",
+    [org, dataset, sha256],
+  );
+  return row?.load_id ?? null;
+}
+
+async function recordFailure(
+  store: Store,
+  loadId: string,
+  failure: KernelError,
+  actor: string,
+  org: string,
+  dataset: string,
+): Promise<void> {
+  const refused = failure.code !== 'internal' && failure.code !== 'store' && failure.code !== 'busy';
+  try {
+    await store.transaction(async (tx) => {
+      await tx.run(
+        "UPDATE loads SET status = $2, finished_at = $3, error = $4 WHERE load_id = $1 AND status = 'running'",
+        [loadId, refused ? 'refused' : 'failed', new Date().toISOString(), failure.message.slice(0, 500)],
+      );
+      await appendAudit(tx, {
+        actor,
+        action: refused ? 'load.refused' : 'load.failed',
+        target: loadId,
+        details: { org, dataset, reason: failure.code },
+      });
+    });
+  } catch {
+    // The load's own error is the one to report; a stale `running` row is marked later.
+  }
+}
+
+interface WriteContext {
+  loadId: string;
+  org: string;
+  period: string;
+  manifest: FeedManifest;
+  file: string;
+  scanning: Promise<FeedScan>;
+  actor: string;
+  displayName: string;
+  pseudonymisedInProcess: boolean;
+  elapsed: () => number;
+  onProgress: ((progress: LoadProgress) => void) | undefined;
+}
+
+interface WriteOutcome {
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsQuarantined: number;
+  rowsDropped: number;
+  findings: LoadFinding[];
+  seconds: number;
+}
+
+const QUARANTINE_BATCH = 20_000;
+
+async function writeLoad(
+  tx: Queryable,
+  specs: SpecSource,
+  plan: DeidPlan,
+  ctx: WriteContext,
+): Promise<WriteOutcome> {
+  const table = await ensureDatasetTable(tx, plan);
+  const safeId = ctx.loadId.replace(/[^a-z0-9]/gi, '_');
+  const stage = `kernel_stage_${safeId}`;
+  const checked = `kernel_checked_${safeId}`;
+  const q = quoteIdentifier;
+  const columns = plan.accepted;
+  await tx.exec(`CREATE TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
+  try {
+    await tx.copyCsv(stage, { path: ctx.file, columns });
+  } catch (error) {
+    // A structural fault the engine found first: the scan's message says where, so prefer it.
+    await ctx.scanning;
+    throw error;
+  }
+  const scan = await ctx.scanning;
+  ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
+
+  // Each row's first failing check (by index), and its copy number among identical rows.
+  const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
+  const firstFailure = checks.length
+    ? `CASE ${checks.map((c, k) => `WHEN ${c.condition} THEN ${k}`).join(' ')} END`
+    : 'CAST(NULL AS INTEGER)';
+  const content = plan.columns.map((c) => q(c.name)).join(', ');
+  await tx.exec(
+    `CREATE TABLE ${q(checked)} AS SELECT s.*, CAST(s.${q(SOURCE_LINE)} AS BIGINT) AS kernel_line, ${firstFailure} AS kernel_check, ` +
+      `row_number() OVER (PARTITION BY ${content} ORDER BY CAST(s.${q(SOURCE_LINE)} AS BIGINT)) AS kernel_copy FROM ${q(stage)} s`,
+  );
+
+  // Findings (every check, over first copies) and completeness, in one pass.
+  const aggregates = [
+    'count(*) AS rows_read',
+    'count(*) FILTER (WHERE kernel_copy > 1) AS dup_count',
+    'min(kernel_line) FILTER (WHERE kernel_copy > 1) AS dup_line',
+    'count(*) FILTER (WHERE kernel_copy = 1 AND kernel_check IS NULL) AS good',
+    'count(*) FILTER (WHERE kernel_copy = 1 AND kernel_check IS NOT NULL) AS bad',
+    ...checks.flatMap((c: RowCheck, k) => [
+      `count(*) FILTER (WHERE kernel_copy = 1 AND ${c.condition}) AS f${k}`,
+      `min(kernel_line) FILTER (WHERE kernel_copy = 1 AND ${c.condition}) AS l${k}`,
+    ]),
+    ...plan.columns.map(
+      (c, k) => `count(NULLIF(TRIM(${q(c.name)}), '')) FILTER (WHERE kernel_copy = 1) AS c${k}`,
+    ),
+  ];
+  const [totals] = await tx.query(`SELECT ${aggregates.join(', ')} FROM ${q(checked)}`);
+  const num = (key: string): number => Number(totals?.[key] ?? 0);
+  const rowsRead = num('rows_read');
+  const rowsDropped = num('dup_count');
+  const kept = rowsRead - rowsDropped;
+  const findings: LoadFinding[] = [];
+  checks.forEach((c, k) => {
+    const count = num(`f${k}`);
+    if (count > 0) findings.push({ rule: c.rule, field: c.field, count, firstLine: num(`l${k}`) });
+  });
+  if (rowsDropped > 0)
+    findings.push({ rule: 'duplicate', field: null, count: rowsDropped, firstLine: num('dup_line') });
+  const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
+  const nhsCount = nhsProblems.reduce((sum, p) => sum + (p?.count ?? 0), 0);
+  if (nhsCount > 0) {
+    const lines = nhsProblems.map((p) => p?.firstLine).filter((l): l is number => typeof l === 'number');
+    findings.push({
+      rule: 'nhs-number',
+      field: ctx.manifest.nhsNumberField,
+      count: nhsCount,
+      firstLine: lines.length ? Math.min(...lines) : null,
+    });
+  }
+  const completeness: FieldCompleteness[] = plan.columns.map((c, k) => ({
+    field: c.name,
+    filled: num(`c${k}`),
+    percent: kept > 0 ? Math.round((num(`c${k}`) * 1000) / kept) / 10 : 0,
+  }));
+
+  // Good rows, cast to their stored types.
+  const rowsLoaded = await tx.run(
+    `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content}) ` +
+      `SELECT $1, $2, kernel_line, ${plan.columns.map(castValue).join(', ')} FROM ${q(checked)} ` +
+      'WHERE kernel_check IS NULL AND kernel_copy = 1',
+    [ctx.loadId, ctx.org],
+  );
+
+  // Bad rows, as the warehouse would hold them, with the rule and field they failed.
+  const rowsQuarantined = num('bad');
+  for (let offset = 0; offset < rowsQuarantined; offset += QUARANTINE_BATCH) {
+    const bad = await tx.query(
+      `SELECT kernel_line, kernel_check, ${content} FROM ${q(checked)} WHERE kernel_check IS NOT NULL AND kernel_copy = 1 ` +
+        `ORDER BY kernel_line LIMIT ${QUARANTINE_BATCH} OFFSET ${offset}`,
+    );
+    await tx.insertRows(
+      'load_quarantine',
+      ['load_id', 'source_line', 'rule', 'field', 'row_json'],
+      bad.map((row) => {
+        const check = checks[Number(row.kernel_check)];
+        const values = Object.fromEntries(plan.columns.map((c) => [c.name, row[c.name] ?? null]));
+        return [
+          ctx.loadId,
+          Number(row.kernel_line),
+          check?.rule ?? 'type',
+          check?.field ?? null,
+          JSON.stringify(values),
+        ];
+      }),
+    );
+  }
+
+  // Supersede the previous load of the same feed, atomically with this one.
+  const previous = await tx.query<{ load_id: string }>(
+    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status = 'loaded' AND load_id <> $4",
+    [ctx.org, plan.spec.id, ctx.period, ctx.loadId],
+  );
+  const supersedes = previous.map((p) => p.load_id);
+  for (const old of supersedes) {
+    await tx.run(`DELETE FROM ${q(table)} WHERE load_id = $1`, [old]);
+    await tx.run("UPDATE loads SET status = 'superseded', superseded_by = $2 WHERE load_id = $1", [
+      old,
+      ctx.loadId,
+    ]);
+  }
+  await tx.exec(`DROP TABLE ${q(checked)}`);
+  await tx.exec(`DROP TABLE ${q(stage)}`);
+
+  const seconds = ctx.elapsed();
+  await tx.run(
+    `UPDATE loads SET status = 'loaded', finished_at = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5,
+       rows_dropped = $6, seconds = $7, report = $8 WHERE load_id = $1`,
+    [
+      ctx.loadId,
+      new Date().toISOString(),
+      rowsRead,
+      rowsLoaded,
+      rowsQuarantined,
+      rowsDropped,
+      seconds,
+      storedReport({ findings, completeness, supersedes }),
+    ],
+  );
+  const entries = [
+    {
+      actor: ctx.actor,
+      action: 'load.completed',
+      target: ctx.loadId,
+      details: {
+        org: ctx.org,
+        dataset: plan.spec.id,
+        period: ctx.period,
+        sha256: scan.sha256,
+        rowsRead,
+        rowsLoaded,
+        rowsQuarantined,
+        rowsDropped,
+        supersedes,
+        keyId: ctx.manifest.keyId,
+        pseudonymisedInProcess: ctx.pseudonymisedInProcess,
+      },
+    },
+  ];
+  if (ctx.pseudonymisedInProcess) {
+    entries.push({
+      ...entries[0]!,
+      action: 'load.pseudonymised-in-process',
+      details: {
+        org: ctx.org,
+        dataset: plan.spec.id,
+        period: ctx.period,
+      } as (typeof entries)[number]['details'],
+    });
+  }
+  await appendAudit(tx, entries);
+  return { rowsRead, rowsLoaded, rowsQuarantined, rowsDropped, findings, seconds };
+}
+
+/** Loads one feed file; the dataset comes from the catalogue. See the top of this file. */
+export async function loadFeed(
+  store: Store,
+  request: LoadRequest,
+  onProgress?: (progress: LoadProgress) => void,
+): Promise<LoadReport> {
+  return loadFeedWith(catalogueSpecs, store, request, onProgress);
+}

@@ -1,0 +1,260 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postcodeLookupCsv, writeExtract, type ExtractFaults } from '../../bench/ingest/extract-writer.ts';
+import { listAudit, verifyAudit } from '../../src/audit/audit-log.ts';
+import { KernelError } from '../../src/errors.ts';
+import { createAgreement } from '../../src/governance/agreements.ts';
+import { seedOrganisations } from '../../src/governance/organisations.ts';
+import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
+import { getLoadReport, listLoads, writeQuarantine } from '../../src/ingest/load-history.ts';
+import { loadFeed, LoadRefusedError, type LoadRequest } from '../../src/ingest/load-feed.ts';
+import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
+import { newLinkKey } from '../../src/privacy/link-key.ts';
+import {
+  canonicalJson,
+  manifestPathFor,
+  signManifest,
+  type FeedManifest,
+} from '../../src/privacy/manifest.ts';
+import { readPostcodeLookup, type PostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
+import {
+  newSigningKeyPair,
+  readSigningPrivateKey,
+  writeSigningKeyPair,
+} from '../../src/privacy/signing-key.ts';
+import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
+import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import type { Store } from '../../src/store/store.ts';
+import { testStores } from '../stores.ts';
+
+const spec = catalogueSpecs.spec('apc');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-feeds-'));
+const linkKey = newLinkKey();
+writeSigningKeyPair(path.join(dir, 'rwf.key'), newSigningKeyPair());
+const signing = readSigningPrivateKey(path.join(dir, 'rwf.key'));
+writeSigningKeyPair(path.join(dir, 'other.key'), newSigningKeyPair());
+const otherSigning = readSigningPrivateKey(path.join(dir, 'other.key'));
+writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
+let postcodes: PostcodeLookup;
+let fileNo = 0;
+
+/** An identifiable extract through the agent: answers the pseudonymised file. */
+async function feed(rows: number, faults: ExtractFaults = {}, seed = 1, period = '2025-04'): Promise<string> {
+  const name = `apc-${fileNo++}`;
+  const extract = path.join(dir, `${name}.extract.csv`);
+  await writeExtract({ spec, codeList: catalogueSpecs.codeList, file: extract, rows, period, seed, faults });
+  const out = path.join(dir, `${name}.csv`);
+  await deidentifyFile({
+    spec,
+    org: 'RWF',
+    input: extract,
+    output: out,
+    tokeniser: hmacTokeniser(linkKey),
+    postcodes,
+    signing,
+  });
+  return out;
+}
+
+function readManifestFile(file: string): FeedManifest {
+  return JSON.parse(readFileSync(manifestPathFor(file), 'utf8')) as FeedManifest;
+}
+
+async function refusal(work: Promise<unknown>): Promise<LoadRefusedError> {
+  try {
+    await work;
+  } catch (error) {
+    expect(error).toBeInstanceOf(LoadRefusedError);
+    return error as LoadRefusedError;
+  }
+  throw new Error('expected the load to be refused');
+}
+
+beforeAll(async () => {
+  postcodes = await readPostcodeLookup(path.join(dir, 'postcodes.csv'));
+});
+
+describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
+  let store: Store;
+  const request = (file: string, extra: Partial<LoadRequest> = {}): LoadRequest => ({
+    org: 'RWF',
+    dataset: 'apc',
+    file,
+    actor: 'test',
+    ...extra,
+  });
+  const rowsIn = async (): Promise<number> =>
+    Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_apc'))[0]?.n ?? 0);
+
+  beforeAll(async () => {
+    store = await engine.open();
+    await seedOrganisations(store, 'test');
+    await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
+    await trustSigningKey(store, 'RWF', readFileSync(path.join(dir, 'rwf.key.pub'), 'utf8'), 'test');
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  let first: string;
+  let firstLoadId: string;
+
+  it('loads a feed: good rows in, each rule found with its count and first line, all audited', async () => {
+    first = await feed(40, {
+      required: [3],
+      type: [5, 6],
+      code: [8],
+      dateOrder: [10],
+      duplicate: [12],
+      nhsMissing: [14],
+      nhsCheckDigit: [15, 16],
+    });
+    const report = await loadFeed(store, request(first));
+    expect(report.status).toBe('loaded');
+    firstLoadId = report.loadId as string;
+    // 40 rows plus one duplicate copy; the planted faults are on data rows (line = row + 1,
+    // shifted by one after the duplicate at row 12).
+    expect(report.rowsRead).toBe(41);
+    expect(report.rowsRejected).toBe(5 + 1);
+    expect(report.rowsLoaded).toBe(41 - 6);
+    const finding = (rule: string) => report.findings.filter((f) => f.rule === rule);
+    expect(finding('required')).toEqual([
+      { rule: 'required', field: 'Person_Stated_Gender_Code', count: 1, firstLine: 4 },
+    ]);
+    expect(finding('type')).toEqual([{ rule: 'type', field: 'Admission_Date', count: 2, firstLine: 6 }]);
+    expect(finding('code')).toEqual([
+      { rule: 'code', field: 'NHS_Number_Status_Indicator_Code', count: 1, firstLine: 9 },
+    ]);
+    expect(finding('date-order').map((f) => f.firstLine)).toContain(11);
+    expect(finding('duplicate')).toEqual([{ rule: 'duplicate', field: null, count: 1, firstLine: 14 }]);
+    expect(finding('nhs-number')).toEqual([
+      { rule: 'nhs-number', field: 'NHS_Number', count: 3, firstLine: 16 },
+    ]);
+    expect(await rowsIn()).toBe(35);
+    // rows with an NHS number problem are loaded, without a token
+    const [noToken] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM ds_apc WHERE person_token IS NULL',
+    );
+    expect(Number(noToken?.n)).toBe(3);
+    const [withArea] = await store.query<{ n: number }>(
+      "SELECT count(*) AS n FROM ds_apc WHERE lsoa_code LIKE 'E01%' AND imd_decile BETWEEN 1 AND 10 AND age_on_admission >= 0",
+    );
+    expect(Number(withArea?.n)).toBe(35);
+
+    const details = await getLoadReport(store, firstLoadId);
+    expect(details).toMatchObject({ state: 'loaded', rowsQuarantined: 5, rowsDropped: 1, period: '2025-04' });
+    expect(details.completeness.find((c) => c.field === 'person_token')?.filled).toBe(37);
+    const events = await listAudit(store, { action: 'load.completed' });
+    expect(events.at(-1)?.target).toBe(firstLoadId);
+    expect((await verifyAudit(store)).ok).toBe(true);
+
+    const out = path.join(dir, `quarantine-${engine.engine}.csv`);
+    expect(await writeQuarantine(store, firstLoadId, out)).toBe(5);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^line,rule,field,source_line,person_token,/);
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 3).join(','))).toEqual([
+      '4,required,Person_Stated_Gender_Code',
+      '6,type,Admission_Date',
+      '7,type,Admission_Date',
+      '9,code,NHS_Number_Status_Indicator_Code',
+      '11,date-order,Discharge_Date',
+    ]);
+  });
+
+  it('reports the same file again as a duplicate and changes nothing', async () => {
+    const loadsBefore = (await listLoads(store)).length;
+    const report = await loadFeed(store, request(first));
+    expect(report).toMatchObject({ status: 'duplicate', loadId: firstLoadId });
+    expect((await listLoads(store)).length).toBe(loadsBefore);
+    expect(await rowsIn()).toBe(35);
+  });
+
+  it('refuses an altered manifest, an unsigned file, another key, and a manifest for another file', async () => {
+    const before = await rowsIn();
+    const tampered = path.join(dir, `tampered-${engine.engine}.csv`);
+    copyFileSync(first, tampered);
+    const manifest = readManifestFile(first);
+    writeFileSync(manifestPathFor(tampered), JSON.stringify({ ...manifest, nhsNumberProblems: {} }));
+    expect((await refusal(loadFeed(store, request(tampered)))).message).toMatch(/altered after signing/);
+
+    writeFileSync(
+      manifestPathFor(tampered),
+      JSON.stringify({ ...manifest, signature: null, signingKeyId: null }),
+    );
+    expect((await refusal(loadFeed(store, request(tampered)))).message).toMatch(/not signed/);
+
+    writeFileSync(
+      manifestPathFor(tampered),
+      JSON.stringify(signManifest(manifest, otherSigning.keyId, otherSigning.privateKey)),
+    );
+    expect((await refusal(loadFeed(store, request(tampered)))).message).toMatch(/not trusted for RWF/);
+
+    const other = await feed(5, {}, 99);
+    copyFileSync(manifestPathFor(other), manifestPathFor(tampered));
+    const error = await refusal(loadFeed(store, request(tampered)));
+    expect(error.message).toMatch(/manifest is for another file/);
+    expect(error.report.status).toBe('refused');
+    expect(await rowsIn()).toBe(before);
+  });
+
+  it('refuses a file with no manifest, and one for an organisation with no agreement', async () => {
+    const bare = path.join(dir, `bare-${engine.engine}.csv`);
+    copyFileSync(first, bare);
+    expect((await refusal(loadFeed(store, request(bare)))).message).toMatch(/no manifest, so it is unsigned/);
+    const refused = await refusal(loadFeed(store, request(first, { org: 'RVV' })));
+    expect(refused.message).toMatch(/manifest is for organisation RWF, not RVV/);
+  });
+
+  it('refuses a signed file that still carries NHS numbers, naming the column', async () => {
+    const before = await rowsIn();
+    // A faulty agent: the NHS number copied into a content column, then signed.
+    const text = readFileSync(first, 'utf8').split('\n');
+    const header = (text[0] as string).split(',');
+    const column = header.indexOf('Hospital_Provider_Spell_Number');
+    const nhs = ['9990000018', '9990000026', '9990000034', '9990000042'];
+    const body = text.slice(1).map((line, i) => {
+      if (!line) return line;
+      const cells = line.split(',');
+      cells[column] = nhs[i % nhs.length] as string;
+      return cells.join(',');
+    });
+    const leaky = path.join(dir, `leaky-${engine.engine}.csv`);
+    writeFileSync(leaky, [text[0], ...body].join('\n'));
+    const { createHash } = await import('node:crypto');
+    const manifest = readManifestFile(first);
+    const sha256 = createHash('sha256').update(readFileSync(leaky)).digest('hex');
+    writeFileSync(
+      manifestPathFor(leaky),
+      JSON.stringify(signManifest({ ...manifest, sha256 }, signing.keyId, signing.privateKey)),
+    );
+    const error = await refusal(loadFeed(store, request(leaky)));
+    expect(error.message).toMatch(/Hospital_Provider_Spell_Number holds values shaped like NHS numbers/);
+    expect(error.where?.field).toBe('Hospital_Provider_Spell_Number');
+    expect(await rowsIn()).toBe(before);
+    const [last] = await listLoads(store, { status: 'refused' });
+    expect(last?.error).toMatch(/NHS numbers/);
+  });
+
+  it('supersedes the previous load of the same month atomically, keeping it in the history', async () => {
+    const second = await feed(20, {}, 7);
+    const report = await loadFeed(store, request(second));
+    expect(report.status).toBe('loaded');
+    expect(await rowsIn()).toBe(20);
+    const old = await getLoadReport(store, firstLoadId);
+    expect(old).toMatchObject({ state: 'superseded', supersededBy: report.loadId });
+    const [loadIds] = await store.query<{ n: number }>('SELECT count(DISTINCT load_id) AS n FROM ds_apc');
+    expect(Number(loadIds?.n)).toBe(1);
+    expect((await getLoadReport(store, report.loadId as string)).supersedes).toEqual([firstLoadId]);
+  });
+
+  it('refuses a month the agreement does not cover, writing nothing', async () => {
+    const outside = await feed(5, {}, 3, '2024-06');
+    const error = await refusal(loadFeed(store, request(outside)));
+    expect(error).toBeInstanceOf(KernelError);
+    expect(error.message).toMatch(/covers 2025-01 to 2025-12, not 2024-06/);
+    expect(await rowsIn()).toBe(20);
+    expect(canonicalJson(error.report.findings)).toBe('[]');
+  });
+});
