@@ -1,0 +1,447 @@
+/**
+ * The maternity dashboard: every measure of `maternity-measures.ts`, month by month, for
+ * one provider or for the whole system (and then for each provider too), each with its
+ * XmR chart (spc.ts) and under disclosure control (disclosure-control.ts).
+ *
+ *   maternityDashboard(store, access, { org?, from: 'YYYY-MM', to: 'YYYY-MM', useCaseId? })
+ *     → MaternityDashboard
+ *
+ * The portal page and `GET /api/v1/dashboards/maternity` both call it; neither holds a rule.
+ *
+ * Reads: the three MSDS tables are read only through the access policy
+ * (`openGovernedRead`), under a use case the user belongs to: it narrows rows to the
+ * controllers the use case and the user may see, removes people on the national data
+ * opt-out where the purpose needs it, and audits the read — on every request, cached or not.
+ *
+ * Cache: counts are computed once per (data version, controllers, opt-out, window) and
+ * kept in memory. The data version is the number of successful MSDS loads and the time
+ * the latest finished (`loads`), plus the latest opt-out list (`optout_batches`): any new
+ * load or opt-out list changes it, so the next request recomputes. Disclosure control and
+ * SPC are applied per request, from the cached counts, because they depend on who asks.
+ */
+import { KernelError } from '../errors.ts';
+import { openGovernedRead, readableUseCases, type ReadUser } from '../governance/access-policy.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import {
+  checkPolicy,
+  controlRate,
+  HES_2018,
+  describePolicy,
+  policyFor,
+  type ControlledCount,
+  type DisclosurePolicy,
+} from './disclosure-control.ts';
+import { MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
+import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
+import { describeIcon, xmrChart, type SpcResult, type SpecialCauseRule, type VariationIcon } from './spc.ts';
+
+export interface MaternityQuery {
+  /** a provider's ODS code; absent for the whole system */
+  org?: string;
+  /** first month shown, YYYY-MM */
+  from: string;
+  /** last month shown, YYYY-MM */
+  to: string;
+  /** the use case to read under; default the first the user may use that covers MSDS */
+  useCaseId?: string;
+}
+
+export interface DashboardAccess {
+  user: ReadUser;
+  /** the audit actor; default `user:<id>` */
+  actor?: string;
+}
+
+export interface MaternityPoint {
+  month: string;
+  numerator: ControlledCount;
+  denominator: ControlledCount;
+  /** the rate (or count) from the published numerator and denominator; '*' when suppressed */
+  value: number | '*' | null;
+  /** special-cause rules this point is part of */
+  rules: SpecialCauseRule[];
+  meaning: 'improvement' | 'concern' | 'neither' | null;
+}
+
+export interface MaternitySeries {
+  /** ODS code, or null for the whole system */
+  org: string | null;
+  label: string;
+  /** whether disclosure control was applied to this series */
+  controlled: boolean;
+  points: MaternityPoint[];
+  spc: {
+    mean: number | null;
+    upperProcessLimit: number | null;
+    lowerProcessLimit: number | null;
+    meanMovingRange: number | null;
+    icon: VariationIcon;
+    iconText: string;
+    shiftLength: number;
+    trendLength: number;
+    fewPoints: boolean;
+  };
+}
+
+export interface MaternityMeasureResult {
+  id: string;
+  nationalId: string | null;
+  title: string;
+  unit: MaternityMeasure['unit'];
+  windowMonths: number;
+  polarity: MaternityMeasure['polarity'];
+  counts: MaternityMeasure['counts'];
+  numerator: string;
+  denominator: string;
+  definition: string;
+  caveats: string[];
+  /** the chosen scope: the provider asked for, or the whole system */
+  series: MaternitySeries;
+  /** for the whole system, each provider's series too */
+  providers: MaternitySeries[];
+}
+
+export interface MaternityDashboard {
+  scope: { org: string | null; label: string };
+  from: string;
+  to: string;
+  months: string[];
+  useCase: { id: string; title: string; purpose: string };
+  /** organisations whose data the figures hold */
+  controllers: string[];
+  optOutApplied: boolean;
+  disclosure: { policy: string; threshold: number | null; base: number | null; text: string };
+  dataVersion: string;
+  cached: boolean;
+  measures: MaternityMeasureResult[];
+}
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const MAX_MONTHS = 60;
+
+export function monthIndex(month: string): number {
+  const m = MONTH.exec(month);
+  if (!m)
+    throw new KernelError('usage', `"${month}" is not a month`, {
+      hint: 'Write months as YYYY-MM, e.g. 2021-03',
+    });
+  return Number(m[1]) * 12 + Number(m[2]) - 1;
+}
+
+export function monthOf(index: number): string {
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+function checkQuery(query: MaternityQuery): { from: number; to: number } {
+  const check = (value: string, field: string): number => {
+    if (!MONTH.test(value)) {
+      throw new KernelError('usage', `"${value}" is not a month`, {
+        where: { field },
+        hint: 'Write months as YYYY-MM, e.g. 2021-03',
+      });
+    }
+    return monthIndex(value);
+  };
+  const from = check(query.from, 'from');
+  const to = check(query.to, 'to');
+  if (from > to)
+    throw new KernelError('usage', `The period starts (${query.from}) after it ends (${query.to})`, {
+      where: { field: 'from' },
+      hint: 'Swap from and to',
+    });
+  if (to - from + 1 > MAX_MONTHS) {
+    throw new KernelError(
+      'usage',
+      `The period covers ${to - from + 1} months; the dashboard shows at most ${MAX_MONTHS}`,
+      { where: { field: 'from' }, hint: 'Choose a shorter period' },
+    );
+  }
+  if (query.org !== undefined && !/^[A-Z0-9]{3,9}$/.test(query.org)) {
+    throw new KernelError('usage', `"${query.org}" is not an organisation code`, {
+      where: { field: 'org' },
+      hint: 'Use an ODS code such as RWF, or leave it empty for the whole system',
+    });
+  }
+  return { from, to };
+}
+
+/** Counts per measure, organisation (null = whole system) and month index. */
+type RawCounts = Map<string, Map<string | null, Map<number, { numerator: number; denominator: number }>>>;
+
+interface CacheEntry {
+  counts: RawCounts;
+  orgs: string[];
+}
+
+/** Bounded, so that many distinct windows cannot grow memory without limit. */
+const CACHE_LIMIT = 64;
+const cache = new Map<string, Promise<CacheEntry>>();
+
+/** Forgets every cached result (tests; and a server may call it after a restore). */
+export function clearMaternityCache(): void {
+  cache.clear();
+}
+
+/**
+ * The version of the data the dashboard reads: changes whenever an MSDS load succeeds
+ * (a new `loads` row, which also supersedes the previous load of its feed) or an opt-out
+ * list is loaded.
+ */
+export async function maternityDataVersion(q: Queryable): Promise<string> {
+  const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
+  const [loads] = await q.query<{ n: number; latest: string | null }>(
+    `SELECT COUNT(*) AS n, MAX(finished_at) AS latest FROM loads
+     WHERE dataset_id IN (${datasets}) AND status IN ('loaded', 'superseded')`,
+    [...MSDS_DATASETS],
+  );
+  const [optouts] = await q.query<{ n: number; latest: string | null }>(
+    'SELECT COUNT(*) AS n, MAX(loaded_at) AS latest FROM optout_batches',
+  );
+  return `loads:${loads?.n ?? 0}@${loads?.latest ?? '-'};optouts:${optouts?.n ?? 0}@${optouts?.latest ?? '-'}`;
+}
+
+/**
+ * The latest month with an MSDS feed loaded (the dashboard's default end), or last month
+ * when nothing is loaded yet. Reads load metadata only, no warehouse rows.
+ */
+export async function latestMaternityMonth(q: Queryable, today: Date = new Date()): Promise<string> {
+  const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
+  const [row] = await q.query<{ latest: string | null }>(
+    `SELECT MAX(period) AS latest FROM loads WHERE dataset_id IN (${datasets}) AND status = 'loaded'`,
+    [...MSDS_DATASETS],
+  );
+  if (row?.latest && MONTH.test(row.latest)) return row.latest;
+  return monthOf(today.getUTCFullYear() * 12 + today.getUTCMonth() - 1);
+}
+
+async function chooseUseCase(store: Store, user: ReadUser, wanted: string | undefined): Promise<string> {
+  if (wanted) return wanted;
+  const cases = await readableUseCases(store, user);
+  const covering = cases.find((u) => MSDS_DATASETS.every((d) => u.datasets.includes(d)));
+  if (!covering) {
+    throw new KernelError(
+      'forbidden',
+      'You are not a user of any active use case that covers the maternity datasets',
+      {
+        hint: 'Ask the programme team to add you to the maternity dashboard use case',
+      },
+    );
+  }
+  return covering.id;
+}
+
+export interface MaternityOptions {
+  /** the disclosure rule for everyone but a provider viewing its own figures; default HES 2018 */
+  disclosure?: DisclosurePolicy;
+}
+
+export async function maternityDashboard(
+  store: Store,
+  access: DashboardAccess,
+  query: MaternityQuery,
+  options: MaternityOptions = {},
+): Promise<MaternityDashboard> {
+  const rule = checkPolicy(options.disclosure ?? HES_2018);
+  const window = checkQuery(query);
+  const useCaseId = await chooseUseCase(store, access.user, query.useCaseId);
+  const readAccess = { user: access.user, useCaseId, ...(access.actor ? { actor: access.actor } : {}) };
+  // Every request is checked and audited by the policy, whether or not the counts are cached.
+  const reads = {} as Record<MsdsDataset, Awaited<ReturnType<typeof openGovernedRead>>>;
+  for (const dataset of MSDS_DATASETS) reads[dataset] = await openGovernedRead(store, readAccess, dataset);
+  const first = reads['msds-delivery'];
+  // Rows only from controllers every one of the three reads allows: a maternity joins them.
+  const controllers = MSDS_DATASETS.map((d) => reads[d].controllers).reduce((a, b) =>
+    a.filter((c) => b.includes(c)),
+  );
+  if (query.org !== undefined && !controllers.includes(query.org)) {
+    throw new KernelError(
+      'forbidden',
+      `Your access under use case ${useCaseId} does not include ${query.org}'s maternity data`,
+      {
+        where: { field: 'org' },
+        hint: controllers.length
+          ? `It covers ${controllers.join(', ')}`
+          : 'Ask the programme team about the use case',
+      },
+    );
+  }
+
+  const dataVersion = await maternityDataVersion(store);
+  const sources = Object.fromEntries(MSDS_DATASETS.map((d) => [d, reads[d].sql])) as Record<
+    MsdsDataset,
+    string
+  >;
+  const key = JSON.stringify([dataVersion, Object.values(sources), window.from, window.to]);
+  let cached = true;
+  let entry = cache.get(key);
+  if (!entry) {
+    cached = false;
+    entry = computeCounts(store, sources, controllers, window.from, window.to);
+    cache.set(key, entry);
+    entry.catch(() => cache.delete(key));
+    while (cache.size > CACHE_LIMIT) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+  const counts = await entry;
+
+  const months: string[] = [];
+  for (let i = window.from; i <= window.to; i++) months.push(monthOf(i));
+  const viewer = { role: access.user.role, org: access.user.org };
+  const scopeOrg = query.org ?? null;
+  const systemPolicy = policyFor(viewer, query.org, rule);
+  const measures = MATERNITY_MEASURES.map((measure): MaternityMeasureResult => {
+    const byOrg = counts.counts.get(measure.id);
+    const seriesFor = (org: string | null): MaternitySeries =>
+      buildSeries(
+        measure,
+        org,
+        byOrg?.get(org),
+        window.from,
+        window.to,
+        policyFor(viewer, org ?? undefined, rule),
+      );
+    return {
+      id: measure.id,
+      nationalId: measure.nationalId ?? null,
+      title: measure.title,
+      unit: measure.unit,
+      windowMonths: measure.windowMonths,
+      polarity: measure.polarity,
+      counts: measure.counts,
+      numerator: measure.numerator,
+      denominator: measure.denominator,
+      definition: measure.definition,
+      caveats: measure.caveats,
+      series: seriesFor(scopeOrg),
+      providers: scopeOrg === null ? controllers.map((org) => seriesFor(org)) : [],
+    };
+  });
+  return {
+    scope: { org: scopeOrg, label: scopeOrg ?? 'Whole system' },
+    from: query.from,
+    to: query.to,
+    months,
+    useCase: first.useCase,
+    controllers,
+    optOutApplied: first.optOutApplies,
+    disclosure: {
+      policy: systemPolicy.id,
+      threshold: systemPolicy.id === 'none' ? null : systemPolicy.threshold,
+      base: systemPolicy.id === 'none' ? null : systemPolicy.base,
+      text: describePolicy(systemPolicy),
+    },
+    dataVersion,
+    cached,
+    measures,
+  };
+}
+
+function buildSeries(
+  measure: MaternityMeasure,
+  org: string | null,
+  byMonth: Map<number, { numerator: number; denominator: number }> | undefined,
+  from: number,
+  to: number,
+  policy: DisclosurePolicy,
+): MaternitySeries {
+  const raw: {
+    month: string;
+    value: number | '*' | null;
+    numerator: ControlledCount;
+    denominator: ControlledCount;
+  }[] = [];
+  for (let i = from; i <= to; i++) {
+    const c = byMonth?.get(i) ?? { numerator: 0, denominator: 0 };
+    const rate = controlRate(c.numerator, c.denominator, measure.unit, policy);
+    raw.push({
+      month: monthOf(i),
+      value: rate.value,
+      numerator: rate.numerator,
+      denominator: rate.denominator,
+    });
+  }
+  // SPC runs on the published values only, so nothing it shows reveals a suppressed count.
+  const spc: SpcResult = xmrChart(
+    raw.map((p) => (typeof p.value === 'number' ? p.value : null)),
+    { polarity: measure.polarity },
+  );
+  return {
+    org,
+    label: org ?? 'Whole system',
+    controlled: policy.id !== 'none',
+    points: raw.map((p, i) => ({
+      ...p,
+      rules: spc.points[i]?.rules ?? [],
+      meaning: spc.points[i]?.meaning ?? null,
+    })),
+    spc: {
+      mean: spc.mean,
+      upperProcessLimit: spc.upperProcessLimit,
+      lowerProcessLimit: spc.lowerProcessLimit,
+      meanMovingRange: spc.meanMovingRange,
+      icon: spc.icon,
+      iconText: describeIcon(spc.icon),
+      shiftLength: spc.shiftLength,
+      trendLength: spc.trendLength,
+      fewPoints: spc.fewPoints,
+    },
+  };
+}
+
+/** One query for every measure, organisation and month; see maternity-measures.ts. */
+export function countsSql(sources: Record<MsdsDataset, string>, from: number, to: number): string {
+  const cohorts = MATERNITY_MEASURES.map(
+    (m) =>
+      `SELECT '${m.id}' AS measure_id, ${m.windowMonths} AS window_months, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
+  ).join('\n  UNION ALL\n  ');
+  const months: string[] = [];
+  for (let i = from; i <= to; i++) months.push(`(${i})`);
+  return `WITH ${baseTablesSql(sources, from - 2, to)},
+cohort AS (
+  ${cohorts}
+),
+months AS (SELECT month_index FROM (VALUES ${months.join(', ')}) AS t(month_index)),
+windowed AS (
+  SELECT c.measure_id, m.month_index AS point, c.org_code, c.subject, c.num, c.den
+  FROM cohort AS c JOIN months AS m
+    ON c.month_index BETWEEN m.month_index - c.window_months + 1 AND m.month_index
+)
+SELECT measure_id, point, org_code, GROUPING(org_code) AS whole_system,
+  COUNT(DISTINCT CASE WHEN num = 1 AND den = 1 THEN subject END) AS numerator,
+  COUNT(DISTINCT CASE WHEN den = 1 THEN subject END) AS denominator
+FROM windowed
+GROUP BY GROUPING SETS ((measure_id, point, org_code), (measure_id, point))`;
+}
+
+async function computeCounts(
+  store: Store,
+  sources: Record<MsdsDataset, string>,
+  controllers: string[],
+  from: number,
+  to: number,
+): Promise<CacheEntry> {
+  const rows = await store.query<{
+    measure_id: string;
+    point: number;
+    org_code: string | null;
+    whole_system: number;
+    numerator: number;
+    denominator: number;
+  }>(countsSql(sources, from, to));
+  const counts: RawCounts = new Map();
+  for (const row of rows) {
+    const org = Number(row.whole_system) === 1 ? null : row.org_code;
+    let byOrg = counts.get(row.measure_id);
+    if (!byOrg) counts.set(row.measure_id, (byOrg = new Map()));
+    let byMonth = byOrg.get(org);
+    if (!byMonth) byOrg.set(org, (byMonth = new Map()));
+    byMonth.set(Number(row.point), {
+      numerator: Number(row.numerator),
+      denominator: Number(row.denominator),
+    });
+  }
+  return { counts, orgs: controllers };
+}

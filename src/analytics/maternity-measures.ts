@@ -1,0 +1,279 @@
+/**
+ * The maternity dashboard's measures, as data: what each counts, over which window, and
+ * the SQL that counts it. Definitions follow the reference digest §3.3 ("National
+ * maternity measures: numerator and denominator", from NHS England's CQIM code for the
+ * Maternity Services Monthly Statistics); where the digest marks a definition [U]
+ * (uncertain) or [M] (from general knowledge), the measure carries that caveat.
+ *
+ * The SQL is written once, in the dialect both engines share, over three base tables the
+ * dashboard builds from governed reads of the warehouse (`ds_msds_booking`,
+ * `ds_msds_delivery`, `ds_msds_baby`; see `baseTablesSql`):
+ * - `bk`: one row per booking (mother), month of the booking appointment;
+ * - `mat`: one row per labour and delivery (a maternity), month of delivery, with what its
+ *   babies show (any birth, caesarean, vaginal, term);
+ * - `bb`: one row per baby, month of its delivery, with the delivery's singleton flag.
+ * Each measure's `cohortSql` selects `(org_code, month_index, subject, num, den)` from
+ * them: `subject` is the person counted (a mother's or a baby's token), `den` = 1 when the
+ * row belongs to the denominator, `num` = 1 when it also belongs to the numerator. The
+ * dashboard counts DISTINCT subjects over each window, so a person counts once however
+ * many rows they have (§3.3: "distinct mothers … distinct babies").
+ */
+import type { Polarity } from './spc.ts';
+import type { RateUnit } from './disclosure-control.ts';
+
+export interface MaternityMeasure {
+  id: string;
+  /** NHS England's measure id where there is one */
+  nationalId?: string;
+  title: string;
+  unit: RateUnit;
+  /** months counted in each point: 1, or a rolling 3 ending with the point's month */
+  windowMonths: 1 | 3;
+  polarity: Polarity;
+  counts: 'mothers' | 'babies';
+  numerator: string;
+  denominator: string;
+  /** where the definition comes from, quoted on the page */
+  definition: string;
+  /** what is uncertain about it ([U] and [M] marks in the reference digest) */
+  caveats: string[];
+  /** `SELECT org_code, month_index, subject, num, den FROM …` over bk, mat, bb */
+  cohortSql: string;
+}
+
+const BIRTH = `('01', '02', '03', '04')`;
+const STILLBIRTH = `('02', '03', '04')`;
+const TERM = 'BETWEEN 259 AND 315';
+
+const flag = (condition: string): string => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
+
+export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
+  {
+    id: 'births',
+    title: 'Births',
+    unit: 'count',
+    windowMonths: 1,
+    polarity: 'neutral',
+    counts: 'babies',
+    numerator: 'Babies born in the month, live or stillborn (PregOutcome 01–04)',
+    denominator: 'None: this is a count',
+    definition: '§3.2: CQIMs count PregOutcome 01–04 as "births" and 01 alone as "live births".',
+    caveats: ['[U] The PregOutcome codes are inferred from the CQIM SQL.'],
+    cohortSql: `SELECT org_code, month_index, subject, 1 AS num, 1 AS den FROM bb WHERE outcome IN ${BIRTH}`,
+  },
+  {
+    id: 'booking-by-10-weeks',
+    title: 'Booked by 10 weeks of pregnancy',
+    unit: 'percent',
+    windowMonths: 1,
+    polarity: 'higher-is-better',
+    counts: 'mothers',
+    numerator: 'Women whose booking appointment was at 70 days’ gestation or less (10+0 weeks)',
+    denominator: 'All women booked in the month with a valid GestAgeBooking (0 to 315 days)',
+    definition:
+      '§3.3: "women whose booking appointment was at ≤ 70 days\' gestation (10+0 weeks)" over "all women booked in period with a valid GestAgeBooking".',
+    caveats: [
+      '[U] The threshold: ≤ 70 or < 70 days is not confirmed; the older standard was ≤ 90 days (12+6).',
+      'Kernel takes a GestAgeBooking from 0 to 315 days (45+0 weeks) as valid.',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('gest_age <= 70')} AS num, 1 AS den
+      FROM bk WHERE gest_age BETWEEN 0 AND 315`,
+  },
+  {
+    id: 'smoking-at-booking',
+    nationalId: 'CQIMSmokingBooking',
+    title: 'Smoking at booking',
+    unit: 'percent',
+    windowMonths: 1,
+    polarity: 'lower-is-better',
+    counts: 'mothers',
+    numerator: 'Women booked in the month whose booking smoking status is Smoker',
+    denominator: 'Women booked in the month with a known smoking status (Smoker or Non-smoker / Ex-smoker)',
+    definition:
+      '§3.3 CQIMSmokingBooking: "women booked (AntenatalAppDate in period) whose derived booking smoking status = Smoker" over "women booked in period with a known derived status".',
+    caveats: [],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('smoking = 1')} AS num, 1 AS den FROM bk WHERE smoking IN (0, 1)`,
+  },
+  {
+    id: 'smoking-at-delivery',
+    nationalId: 'CQIMSmokingDelivery',
+    title: 'Smoking at time of delivery',
+    unit: 'percent',
+    windowMonths: 1,
+    polarity: 'lower-is-better',
+    counts: 'mothers',
+    numerator: 'Women giving birth in the month whose smoking status at delivery is Smoker',
+    denominator:
+      'Women giving birth (PregOutcome 01–04) with smoking status Smoker or Non-smoker / Ex-smoker',
+    definition:
+      '§3.3 CQIMSmokingDelivery: "women giving birth (PregOutcome 01–04) whose derived status at delivery = Smoker" over "those giving birth with status Smoker or Non/Ex-smoker"; window 1 month, lagged 1.',
+    caveats: [
+      'NHS England publishes this measure one month later than the others (lagged 1) because delivery records complete late; Kernel shows it against the month of delivery.',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('smoking = 1')} AS num, 1 AS den
+      FROM mat WHERE gave_birth = 1 AND smoking IN (0, 1)`,
+  },
+  {
+    id: 'breastfeeding-first-feed',
+    nationalId: 'CQIMBreastfeeding',
+    title: 'Breast milk at first feed',
+    unit: 'percent',
+    windowMonths: 1,
+    polarity: 'higher-is-better',
+    counts: 'babies',
+    numerator:
+      'Babies born in the month whose first feed included breast milk (BabyFirstFeedIndCode 01 or 02)',
+    denominator: 'Babies born in the month with a first-feed code 01, 02 or 03',
+    definition:
+      '§3.3 CQIMBreastfeeding: "babies born in period with first-feed code 01/02" over "babies born with first-feed code 01/02/03".',
+    caveats: ['[U] The first-feed codes are inferred from the CQIM SQL.'],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag(`first_feed IN ('01', '02')`)} AS num, 1 AS den
+      FROM bb WHERE first_feed IN ('01', '02', '03')`,
+  },
+  ...(
+    [
+      [
+        'caesarean-elective',
+        'Elective caesarean section rate',
+        'delivering by elective caesarean (delivery method 7)',
+        'elective = 1',
+      ],
+      [
+        'caesarean-emergency',
+        'Emergency caesarean section rate',
+        'delivering by emergency caesarean (delivery method 8)',
+        'emergency = 1',
+      ],
+      [
+        'caesarean-all',
+        'Caesarean section rate (all)',
+        'delivering by caesarean (delivery method 7 or 8)',
+        '(elective = 1 OR emergency = 1)',
+      ],
+    ] as const
+  ).map(([id, title, what, condition]): MaternityMeasure => ({
+    id,
+    title,
+    unit: 'percent',
+    windowMonths: 1,
+    polarity: 'neutral',
+    counts: 'mothers',
+    numerator: `Women giving birth in the month ${what}`,
+    denominator: 'All women giving birth in the month (maternities, PregOutcome 01–04)',
+    definition:
+      '§3.3 Caesarean rate: "women delivering by method 7 (elective) / 8 (emergency) / 7+8" over "all women giving birth (maternities)"; window month.',
+    caveats: [
+      '[M] This definition is from general knowledge, not re-checked against NHS England code.',
+      'Shown as neither improvement nor concern: there is no right caesarean rate for a population.',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag(condition)} AS num, 1 AS den FROM mat WHERE gave_birth = 1`,
+  })),
+  {
+    id: 'preterm-births',
+    nationalId: 'CQIMPreterm',
+    title: 'Preterm births',
+    unit: 'per-1000',
+    windowMonths: 1,
+    polarity: 'lower-is-better',
+    counts: 'babies',
+    numerator: 'Singleton live births at 154–258 days’ gestation (22+0 to 36+6 weeks)',
+    denominator: 'Singleton live births at 154–315 days’ gestation',
+    definition:
+      '§3.3 CQIMPreterm: "singleton live births at 154–258 days (22+0 to 36+6)" over "singleton live births at 154–315 days".',
+    caveats: [],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('gestation <= 258')} AS num, 1 AS den
+      FROM bb WHERE singleton = 1 AND outcome = '01' AND gestation BETWEEN 154 AND 315`,
+  },
+  {
+    id: 'pph-1500',
+    nationalId: 'CQIMPPH',
+    title: 'Postpartum haemorrhage of 1,500 ml or more',
+    unit: 'per-1000',
+    windowMonths: 3,
+    polarity: 'lower-is-better',
+    counts: 'mothers',
+    numerator: 'Women giving birth with a recorded blood loss of 1,500 ml or more',
+    denominator: 'All women giving birth (PregOutcome 01–04)',
+    definition:
+      '§3.3 CQIMPPH: "women giving birth with a blood-loss observation … whose value ≥ 1500" over "all women giving birth (PregOutcome 01–04)"; 3 months rolling.',
+    caveats: [
+      'The warehouse holds blood loss as one value in ml per delivery (the SNOMED observation set is resolved by the sender).',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('blood_loss >= 1500')} AS num, 1 AS den FROM mat WHERE gave_birth = 1`,
+  },
+  {
+    id: 'third-fourth-degree-tears',
+    nationalId: 'CQIMTears',
+    title: '3rd or 4th-degree perineal tears',
+    unit: 'per-1000',
+    windowMonths: 3,
+    polarity: 'lower-is-better',
+    counts: 'mothers',
+    numerator:
+      'Women in the cohort with a third-degree (10217006) or fourth-degree (399031001) perineal tear',
+    denominator:
+      'Women with a singleton, vaginal (delivery method 0–4, breech excluded), term (259–315 days) birth',
+    definition:
+      '§3.3 CQIMTears: "women with singleton, vaginal (method 0–4, i.e. breech excluded), term (259–315 days) birth with lesion 10217006 or 399031001" over "the same cohort regardless of tear"; 3 months.',
+    caveats: [],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag(`lesion IN ('10217006', '399031001')`)} AS num, 1 AS den
+      FROM mat WHERE gave_birth = 1 AND singleton = 1 AND vaginal = 1 AND term = 1`,
+  },
+  {
+    id: 'apgar-low-term',
+    nationalId: 'CQIMApgar',
+    title: '5-minute Apgar score 0–6 at term',
+    unit: 'per-1000',
+    windowMonths: 3,
+    polarity: 'lower-is-better',
+    counts: 'babies',
+    numerator: 'Term singleton babies with a 5-minute Apgar score of 0 to 6',
+    denominator:
+      'Term (259–315 days) singleton babies (PregOutcome 01–04) with a 5-minute Apgar score 0–10 recorded',
+    definition:
+      '§3.3 CQIMApgar: "term (259–315) singleton babies (PregOutcome 01–04) with 5-minute Apgar 0–6" over "same cohort with Apgar 0–10 recorded"; 3 months.',
+    caveats: [],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('apgar <= 6')} AS num, 1 AS den
+      FROM bb WHERE singleton = 1 AND outcome IN ${BIRTH} AND gestation ${TERM} AND apgar BETWEEN 0 AND 10`,
+  },
+  {
+    id: 'low-birthweight-term',
+    title: 'Low birthweight at term',
+    unit: 'percent',
+    windowMonths: 3,
+    polarity: 'lower-is-better',
+    counts: 'babies',
+    numerator: 'Live births at 37+0 weeks or more (259 days) weighing under 2,500 g',
+    denominator: 'Live births at 37+0 weeks or more with a stated birthweight',
+    definition:
+      '§3.3 Low birthweight at term: "live births at ≥ 37+0 weeks with birthweight < 2500 g" over "live births at ≥ 37+0 weeks with a stated weight (OHID Fingertips definition)"; annual/rolling.',
+    caveats: [
+      '[M] From general knowledge (OHID Fingertips), not re-checked.',
+      'OHID publishes it annually; Kernel uses a rolling 3 months so that monthly points can be charted.',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag('birthweight < 2500')} AS num, 1 AS den
+      FROM bb WHERE outcome = '01' AND gestation >= 259 AND birthweight > 0`,
+  },
+  {
+    id: 'stillbirth-rate',
+    title: 'Stillbirth rate',
+    unit: 'per-1000',
+    windowMonths: 3,
+    polarity: 'lower-is-better',
+    counts: 'babies',
+    numerator: 'Babies born with no signs of life at 24+0 weeks (168 days) or more (PregOutcome 02–04)',
+    denominator: 'Live births and stillbirths (total births)',
+    definition:
+      '§3.3 Stillbirth rate: "babies born with no signs of life at ≥ 24+0 weeks (ONS/MBRRACE definition; terminations excluded by MBRRACE)" over "live births + stillbirths"; usually annual.',
+    caveats: [
+      '[M] From general knowledge; [U] the PregOutcome stillbirth codes are inferred.',
+      'Usually published annually; Kernel uses a rolling 3 months so that monthly points can be charted. Terminations cannot be told apart in this feed.',
+    ],
+    cohortSql: `SELECT org_code, month_index, subject, ${flag(`outcome IN ${STILLBIRTH}`)} AS num, 1 AS den
+      FROM bb WHERE outcome = '01' OR (outcome IN ${STILLBIRTH} AND gestation >= 168)`,
+  },
+];
+
+export function findMeasure(id: string): MaternityMeasure | undefined {
+  return MATERNITY_MEASURES.find((m) => m.id === id);
+}

@@ -1,0 +1,181 @@
+/**
+ * An XmR chart as server-rendered SVG, in the Making Data Count look: the data line in
+ * grey, the mean as a solid line, the process limits dashed, special-cause points coloured
+ * (blue improvement, orange concern, purple neither) and shaped differently so colour is
+ * never the only cue (WCAG 2.2 SC 1.4.1). It needs no script: every point carries an SVG
+ * `<title>`, which browsers show as a tooltip, and the chart has a `<title>` and `<desc>`
+ * referenced by `aria-labelledby` (SVG Accessibility API Mappings). A data table under
+ * every chart carries the same figures for people who do not read charts.
+ *
+ * Colours are set with presentation attributes, not `style`, because the portal's Content
+ * Security Policy forbids inline styles; each meets 3:1 against white (WCAG 2.2 SC 1.4.11).
+ */
+import type { SpcPoint, SpcResult } from './spc.ts';
+
+/** What the chart draws: the limits and each point's value and meaning. */
+export type ChartSpc = Pick<SpcResult, 'mean' | 'upperProcessLimit' | 'lowerProcessLimit'> & {
+  points: readonly Pick<SpcPoint, 'value' | 'rules' | 'meaning'>[];
+};
+
+export interface ChartInput {
+  /** unique within the page, for the title and desc ids */
+  id: string;
+  title: string;
+  description: string;
+  /** x labels, one per point ('YYYY-MM') */
+  months: readonly string[];
+  spc: ChartSpc;
+  /** how a value is written: "12.5%", "3.1 per 1,000" */
+  format: (value: number) => string;
+}
+
+const WIDTH = 720;
+const HEIGHT = 300;
+const MARGIN = { top: 16, right: 24, bottom: 48, left: 64 };
+
+const COLOURS = {
+  line: '#768692', // NHS mid grey
+  mean: '#212b32', // NHS black
+  limit: '#4c6272', // NHS dark grey
+  common: '#4c6272',
+  improvement: '#005eb8', // NHS blue
+  concern: '#b35900', // darkened NHS orange, 4.6:1 on white
+  neither: '#330072', // NHS purple
+};
+
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function monthLabel(month: string): string {
+  const [year, m] = month.split('-');
+  return `${MONTH_NAMES[Number(m) - 1] ?? m} ${year}`;
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
+}
+
+const RULE_WORDS: Record<string, string> = {
+  'beyond-limit': 'beyond a process limit',
+  shift: 'part of a shift',
+  trend: 'part of a trend',
+  'two-of-three': 'two of three near a limit',
+};
+
+function niceStep(range: number): number {
+  const raw = range / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 2.5 ? 2.5 : unit <= 5 ? 5 : 10) * power;
+}
+
+function round(n: number): string {
+  return (Math.round(n * 10) / 10).toString();
+}
+
+export function spcChartSvg(input: ChartInput): string {
+  const { spc, months } = input;
+  const values = spc.points.map((p) => p.value);
+  const numbers = [
+    ...values.filter((v): v is number => v !== null),
+    ...[spc.upperProcessLimit, spc.lowerProcessLimit, spc.mean].filter((v): v is number => v !== null),
+  ];
+  const titleId = `${input.id}-title`;
+  const descId = `${input.id}-desc`;
+  const head = `<svg xmlns="http://www.w3.org/2000/svg" class="kernel-spc-chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" role="img" aria-labelledby="${titleId} ${descId}" focusable="false"><title id="${titleId}">${escapeXml(input.title)}</title><desc id="${descId}">${escapeXml(input.description)}</desc>`;
+  if (numbers.length === 0) {
+    return `${head}<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle" font-size="16" fill="${COLOURS.mean}">No figures to chart for this period</text></svg>`;
+  }
+  let low = Math.min(0, ...numbers);
+  let high = Math.max(...numbers);
+  if (high === low) high = low + 1;
+  const step = niceStep(high - low);
+  low = Math.floor(low / step) * step;
+  high = Math.ceil(high / step) * step;
+  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const x = (i: number): number =>
+    MARGIN.left + (months.length <= 1 ? plotW / 2 : (i * plotW) / (months.length - 1));
+  const y = (v: number): number => MARGIN.top + plotH - ((v - low) / (high - low)) * plotH;
+  const parts: string[] = [head];
+
+  // Axes and gridlines, with the y values written out.
+  for (let v = low; v <= high + step / 2; v += step) {
+    const yy = round(y(v));
+    parts.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="#d8dde0" stroke-width="1"/>`,
+    );
+    parts.push(
+      `<text x="${MARGIN.left - 8}" y="${yy}" dy="4" text-anchor="end" font-size="12" fill="${COLOURS.mean}">${escapeXml(input.format(Number(v.toPrecision(12))))}</text>`,
+    );
+  }
+  const labelEvery = Math.max(1, Math.ceil(months.length / 8));
+  months.forEach((month, i) => {
+    if (i % labelEvery !== 0 && i !== months.length - 1) return;
+    parts.push(
+      `<text x="${round(x(i))}" y="${HEIGHT - MARGIN.bottom + 20}" text-anchor="middle" font-size="12" fill="${COLOURS.mean}">${escapeXml(monthLabel(month))}</text>`,
+    );
+  });
+
+  // Mean and process limits.
+  const hline = (v: number | null, colour: string, dash: string | null, label: string): void => {
+    if (v === null) return;
+    const yy = round(y(v));
+    parts.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></line>`,
+    );
+  };
+  hline(
+    spc.upperProcessLimit,
+    COLOURS.limit,
+    '6 4',
+    `Upper process limit ${spc.upperProcessLimit === null ? '' : input.format(spc.upperProcessLimit)}`,
+  );
+  hline(
+    spc.lowerProcessLimit,
+    COLOURS.limit,
+    '6 4',
+    `Lower process limit ${spc.lowerProcessLimit === null ? '' : input.format(spc.lowerProcessLimit)}`,
+  );
+  hline(spc.mean, COLOURS.mean, null, `Mean ${spc.mean === null ? '' : input.format(spc.mean)}`);
+
+  // The data line, broken where a month has no value.
+  let path = '';
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const previous = i > 0 ? values[i - 1] : null;
+    path += `${previous === null || previous === undefined ? 'M' : 'L'}${round(x(i))},${round(y(v))} `;
+  });
+  if (path) parts.push(`<path d="${path.trim()}" fill="none" stroke="${COLOURS.line}" stroke-width="2"/>`);
+
+  // Points: circle for common cause, square for improvement, diamond for concern, triangle for neither.
+  spc.points.forEach((point, i) => {
+    if (point.value === null) return;
+    const cx = x(i);
+    const cy = y(point.value);
+    const rules = point.rules.map((r) => RULE_WORDS[r] ?? r).join(', ');
+    const label = `${monthLabel(months[i] ?? '')}: ${input.format(point.value)}${point.meaning ? ` — special cause (${point.meaning}): ${rules}` : ' — common cause'}`;
+    const title = `<title>${escapeXml(label)}</title>`;
+    if (point.meaning === 'improvement') {
+      parts.push(
+        `<rect x="${round(cx - 5)}" y="${round(cy - 5)}" width="10" height="10" fill="${COLOURS.improvement}">${title}</rect>`,
+      );
+    } else if (point.meaning === 'concern') {
+      parts.push(
+        `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy)} L${round(cx)},${round(cy + 7)} L${round(cx - 7)},${round(cy)} Z" fill="${COLOURS.concern}">${title}</path>`,
+      );
+    } else if (point.meaning === 'neither') {
+      parts.push(
+        `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy + 6)} L${round(cx - 7)},${round(cy + 6)} Z" fill="${COLOURS.neither}">${title}</path>`,
+      );
+    } else {
+      parts.push(
+        `<circle cx="${round(cx)}" cy="${round(cy)}" r="4" fill="${COLOURS.common}">${title}</circle>`,
+      );
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}

@@ -1,0 +1,221 @@
+/**
+ * The maternity dashboard: the portal page `/dashboards/maternity` and the API
+ * `GET /api/v1/dashboards/maternity`. Both call `maternityDashboard` (src/analytics/) and
+ * only format what it answers: the page draws an SPC chart (server-rendered SVG) and a
+ * data table per measure; the API returns the same figures as JSON.
+ */
+import {
+  latestMaternityMonth,
+  maternityDashboard,
+  monthOf,
+  monthIndex,
+  type MaternityDashboard,
+  type MaternitySeries,
+} from '../analytics/maternity-dashboard.ts';
+import { spcChartSvg, monthLabel } from '../analytics/spc-chart-svg.ts';
+import { KernelError } from '../errors.ts';
+import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+const WHO = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
+const DEFAULT_MONTHS = 24;
+
+const QUERY: ParamDoc[] = [
+  {
+    name: 'org',
+    description: 'a provider’s ODS code (e.g. RWF); leave out for the whole system and every provider',
+  },
+  { name: 'from', description: 'first month, YYYY-MM (default: 23 months before `to`)' },
+  { name: 'to', description: 'last month, YYYY-MM (default: the latest month loaded)' },
+  {
+    name: 'useCase',
+    description:
+      'the use case to read under (default: the first of yours that covers the maternity datasets)',
+  },
+];
+
+async function queryFrom(r: RouteRequest) {
+  const principal = r.principal;
+  if (!principal) throw new KernelError('unauthenticated', 'Sign in to see the maternity dashboard');
+  const to = r.query('to') ?? (await latestMaternityMonth(r.deps.store));
+  let from = r.query('from');
+  if (from === undefined) {
+    // An invalid `to` is reported by the domain; only derive `from` from a valid one.
+    from = /^\d{4}-(0[1-9]|1[0-2])$/.test(to) ? monthOf(monthIndex(to) - (DEFAULT_MONTHS - 1)) : to;
+  }
+  const org = r.query('org')?.trim().toUpperCase();
+  const useCaseId = r.query('useCase');
+  return {
+    access: { user: { id: principal.userId, role: principal.role, org: principal.org }, actor: r.actor },
+    query: { from, to, ...(org ? { org } : {}), ...(useCaseId ? { useCaseId } : {}) },
+  };
+}
+
+function formatValue(value: number, unit: string, decimals = 1): string {
+  const text = value.toLocaleString('en-GB', { maximumFractionDigits: decimals, minimumFractionDigits: 0 });
+  return unit === 'percent' ? `${text}%` : unit === 'per-1000' ? `${text} per 1,000` : text;
+}
+
+const RULE_WORDS: Record<string, string> = {
+  'beyond-limit': 'Beyond a process limit',
+  shift: 'Shift',
+  trend: 'Trend',
+  'two-of-three': 'Two of three near a limit',
+};
+
+const ICON_TAGS: Record<string, string> = {
+  'common-cause': 'nhsuk-tag--grey',
+  'improvement-high': 'nhsuk-tag--blue',
+  'improvement-low': 'nhsuk-tag--blue',
+  'concern-high': 'nhsuk-tag--orange',
+  'concern-low': 'nhsuk-tag--orange',
+  'neither-high': 'nhsuk-tag--purple',
+  'neither-low': 'nhsuk-tag--purple',
+  none: 'nhsuk-tag--white',
+};
+
+/** What the template needs: strings and markup only. */
+function dashboardView(result: MaternityDashboard) {
+  const seriesView = (
+    measure: MaternityDashboard['measures'][number],
+    series: MaternitySeries,
+    id: string,
+  ) => {
+    const format = (v: number): string => formatValue(v, measure.unit);
+    const show = (v: number | '*' | null): string => (v === null ? '–' : v === '*' ? '*' : format(v));
+    const count = (v: number | '*'): string => (v === '*' ? '*' : v.toLocaleString('en-GB'));
+    return {
+      label: series.label,
+      iconText: series.spc.iconText,
+      iconClass: ICON_TAGS[series.spc.icon] ?? 'nhsuk-tag--grey',
+      mean: series.spc.mean === null ? '–' : format(series.spc.mean),
+      upper: series.spc.upperProcessLimit === null ? '–' : format(series.spc.upperProcessLimit),
+      lower: series.spc.lowerProcessLimit === null ? '–' : format(series.spc.lowerProcessLimit),
+      fewPoints: series.spc.fewPoints,
+      chart: spcChartSvg({
+        id,
+        title: `${measure.title}, ${series.label}, ${monthLabel(result.from)} to ${monthLabel(result.to)}`,
+        description: `Statistical process control chart. ${series.spc.iconText}. Mean ${series.spc.mean === null ? 'not available' : format(series.spc.mean)}, upper process limit ${series.spc.upperProcessLimit === null ? 'not available' : format(series.spc.upperProcessLimit)}, lower process limit ${series.spc.lowerProcessLimit === null ? 'not available' : format(series.spc.lowerProcessLimit)}. The table below gives every value.`,
+        months: result.months,
+        spc: {
+          mean: series.spc.mean,
+          upperProcessLimit: series.spc.upperProcessLimit,
+          lowerProcessLimit: series.spc.lowerProcessLimit,
+          points: series.points.map((p) => ({
+            value: typeof p.value === 'number' ? p.value : null,
+            rules: p.rules,
+            meaning: p.meaning,
+          })),
+        },
+        format,
+      }),
+      rows: series.points.map((p) => ({
+        month: monthLabel(p.month),
+        numerator: count(p.numerator),
+        denominator: measure.unit === 'count' ? '–' : count(p.denominator),
+        value: show(p.value),
+        flags: p.rules.length
+          ? `${p.meaning === 'improvement' ? 'Improvement' : p.meaning === 'concern' ? 'Concern' : 'Special cause'}: ${p.rules.map((rule) => RULE_WORDS[rule] ?? rule).join(', ')}`
+          : '',
+      })),
+    };
+  };
+  return {
+    measures: result.measures.map((m) => ({
+      id: m.id,
+      title: m.title,
+      nationalId: m.nationalId,
+      unitText: m.unit === 'percent' ? 'per cent' : m.unit === 'per-1000' ? 'per 1,000' : 'count',
+      windowText:
+        m.windowMonths === 1 ? 'each month' : `rolling ${m.windowMonths} months ending with each month`,
+      countsText: m.counts === 'mothers' ? 'distinct mothers' : 'distinct babies',
+      polarityText:
+        m.polarity === 'higher-is-better'
+          ? 'Higher is better'
+          : m.polarity === 'lower-is-better'
+            ? 'Lower is better'
+            : 'Neither higher nor lower is better',
+      numerator: m.numerator,
+      denominator: m.denominator,
+      definition: m.definition,
+      caveats: m.caveats,
+      main: seriesView(m, m.series, `chart-${m.id}`),
+      providers: m.providers.map((p) => {
+        const last = [...p.points].reverse().find((point) => point.value !== null);
+        return {
+          label: p.label,
+          latestMonth: last ? monthLabel(last.month) : '–',
+          latest: last ? (last.value === '*' ? '*' : formatValue(last.value as number, m.unit)) : '–',
+          iconText: p.spc.iconText,
+          iconClass: ICON_TAGS[p.spc.icon] ?? 'nhsuk-tag--grey',
+        };
+      }),
+    })),
+  };
+}
+
+export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
+  return [
+    {
+      method: 'GET',
+      path: '/dashboards/maternity',
+      kind: 'page',
+      access: WHO,
+      nav: 'Maternity',
+      tag: 'dashboards',
+      summary:
+        'Maternity dashboard: national maternity measures as SPC charts, per provider and for the whole system',
+      query: QUERY,
+      handle: async (r) => {
+        const { access, query } = await queryFrom(r);
+        const filter = { org: query.org ?? '', from: query.from, to: query.to };
+        try {
+          const result = await maternityDashboard(deps.store, access, query);
+          return r.render('maternity/dashboard.njk', {
+            title: 'Maternity dashboard',
+            result,
+            view: dashboardView(result),
+            filter,
+            errors: [],
+            fromLabel: monthLabel(result.from),
+            toLabel: monthLabel(result.to),
+          });
+        } catch (error) {
+          // A mistake in the filters is shown on the page with the error summary pattern.
+          if (error instanceof KernelError && error.code === 'usage' && error.where?.field) {
+            return r.render(
+              'maternity/dashboard.njk',
+              {
+                title: 'Maternity dashboard',
+                result: null,
+                filter,
+                errors: [
+                  {
+                    text: error.message + (error.hint ? `. ${error.hint}` : ''),
+                    href: `#${error.where.field}`,
+                  },
+                ],
+                errorFor: { [error.where.field]: error.message },
+              },
+              400,
+            );
+          }
+          throw error;
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/dashboards/maternity',
+      kind: 'api',
+      access: WHO,
+      tag: 'dashboards',
+      summary:
+        'Maternity measures by month for a provider or the whole system, with SPC and disclosure control',
+      query: QUERY,
+      handle: async (r) => {
+        const { access, query } = await queryFrom(r);
+        return r.json(await maternityDashboard(deps.store, access, query));
+      },
+    },
+  ];
+}
