@@ -190,7 +190,7 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
           return c.redirect(`/sign-in${next}`, 302);
         }
         return fail(
-          new KernelError('forbidden', `Your role (${principal.role}) cannot use this page`, {
+          new KernelError('forbidden', `Your role (${principal.role}) may not use this page`, {
             hint: 'Ask an administrator if you need it',
           }),
         );
