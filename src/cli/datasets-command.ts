@@ -40,7 +40,8 @@ export const registerDatasetCommands: RegisterCommands = (program, context) => {
     .option('--json', 'print as JSON')
     .action((id: string, options: { json?: boolean }) => {
       const page = dataDictionary(id);
-      if (options.json) printJson(context.io, page);
+      // Commander gives `--json` after `show` to the parent `datasets`, which declares it too.
+      if (options.json || datasets.opts<{ json?: boolean }>().json) printJson(context.io, page);
       else context.io.out(renderDataDictionary(page));
     });
 };
