@@ -1,43 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
-import { KernelError } from '../errors.ts';
+import { tableName } from '../catalogue/shapes.ts';
 import { parseDatasetId } from './governance-values.ts';
-
-// The catalogue's specifications, read from its data folder. (catalogue.ts, with its
-// checks, was not yet in the tree when this was written; switch to its getDataset and
-// listDatasets once it is.)
-const DATASETS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'catalogue', 'datasets');
-const cache = new Map<string, DatasetSpec>();
-
-function listDatasets(): DatasetSpec[] {
-  if (!existsSync(DATASETS_DIR)) return [];
-  return readdirSync(DATASETS_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => getDataset(f.slice(0, -5)));
-}
-
-function getDataset(id: string): DatasetSpec {
-  const cached = cache.get(id);
-  if (cached) return cached;
-  const file = path.join(DATASETS_DIR, `${id}.json`);
-  if (!existsSync(file)) {
-    const known = existsSync(DATASETS_DIR)
-      ? readdirSync(DATASETS_DIR)
-          .filter((f) => f.endsWith('.json'))
-          .map((f) => f.slice(0, -5))
-      : [];
-    throw new KernelError('not-found', `There is no dataset "${id}"`, {
-      where: { field: 'dataset' },
-      hint: `Known datasets: ${known.join(', ')}`,
-    });
-  }
-  const spec = JSON.parse(readFileSync(file, 'utf8')) as DatasetSpec;
-  cache.set(id, spec);
-  return spec;
-}
 
 /**
  * What governance needs to know about datasets, from the catalogue (the one place
@@ -63,7 +27,7 @@ export function datasetsSuppliedBy(orgType: string): string[] {
 
 /** The warehouse table of a dataset: `ds_<id with - as _>` (docs/engineering.md). */
 export function warehouseTable(datasetId: string): string {
-  return `ds_${parseDatasetId(datasetId).replace(/-/g, '_')}`;
+  return tableName(parseDatasetId(datasetId));
 }
 
 export interface ColumnRoles {
