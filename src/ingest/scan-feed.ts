@@ -29,7 +29,8 @@ export interface ScanOptions {
   onProgress?: (bytesDone: number) => void;
 }
 
-type Shape = 'NHS numbers' | 'full postcodes' | 'full dates of birth';
+type Shape =
+  'NHS numbers' | 'full postcodes' | 'full postcodes written without a space' | 'full dates of birth';
 
 // The stricter UK postcode pattern from the reference digest §11.1, space optional.
 const POSTCODE =
@@ -93,7 +94,15 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
     }
   }
   if (length >= 5 && length <= 8 && ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) {
-    if (POSTCODE.test(fieldText(record, i))) hit(watch, 'full postcodes', record.line);
+    const text = fieldText(record, i);
+    // Without its space a postcode is easily mistaken for a code (`AB12CD`), so such values
+    // only count where they are most of the column (see `suspicious` below).
+    if (POSTCODE.test(text))
+      hit(
+        watch,
+        text.includes(' ') ? 'full postcodes' : 'full postcodes written without a space',
+        record.line,
+      );
   }
   if (!watch.datesAllowed && length === 10 && isDateShape(buf, s))
     hit(watch, 'full dates of birth', record.line);
@@ -157,7 +166,9 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
       const suspicious =
         shape === 'NHS numbers'
           ? (count >= 3 && count * 2 >= watch.tenDigits) || count === watch.nonEmpty
-          : count >= 3 || count * 2 >= watch.nonEmpty;
+          : shape === 'full postcodes written without a space'
+            ? count * 2 >= watch.nonEmpty
+            : count >= 3 || count * 2 >= watch.nonEmpty;
       if (suspicious) {
         throw new KernelError(
           'refused',

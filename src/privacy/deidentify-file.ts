@@ -104,8 +104,15 @@ class OutputBuffer {
     this.pos += this.buf.write(text, this.pos, 'latin1');
   }
   copy(source: Buffer, start: number, end: number): void {
-    this.ensure(end - start);
-    this.pos += source.copy(this.buf, this.pos, start, end);
+    const length = end - start;
+    this.ensure(length);
+    if (length < 48) {
+      // Buffer#copy's fixed cost outweighs a byte loop for short fields.
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let k = start; k < end; k++) buf[pos++] = source[k] as number;
+      this.pos = pos;
+    } else this.pos += source.copy(this.buf, this.pos, start, end);
   }
   /** Hands full chunks to the file, waiting when the disk is behind (backpressure). */
   async drain(final = false): Promise<void> {
@@ -121,8 +128,14 @@ class OutputBuffer {
       this.bytes += chunk.length;
       if (!this.stream.write(chunk)) {
         await new Promise<void>((resolve, reject) => {
-          this.stream.once('drain', resolve);
-          this.stream.once('error', reject);
+          const done = (error?: Error): void => {
+            this.stream.off('drain', done);
+            this.stream.off('error', done);
+            if (error) reject(error);
+            else resolve();
+          };
+          this.stream.on('drain', done);
+          this.stream.on('error', done);
         });
       }
     }
@@ -148,12 +161,25 @@ function tenDigitProblem(buf: Buffer, start: number): NhsNumberProblem | undefin
     : 'check-digit';
 }
 
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0)) return 29;
+  return DAYS_IN_MONTH[month] ?? 0;
 }
 
-/** 'YYYY-MM-DD' bytes as [y, m, d], or undefined where the date does not exist. */
-function readDate(record: CsvRecord, index: number): [number, number, number] | undefined {
+function digits(buf: Buffer, from: number, count: number): number {
+  let value = 0;
+  for (let k = 0; k < count; k++) {
+    const c = (buf[from + k] as number) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return value;
+}
+
+/** 'YYYY-MM-DD' bytes as y × 10000 + m × 100 + d, or -1 where the date does not exist. */
+function readDate(record: CsvRecord, index: number): number {
   const buf = record.buf;
   let s = record.starts[index] ?? 0;
   let e = record.ends[index] ?? 0;
@@ -162,30 +188,18 @@ function readDate(record: CsvRecord, index: number): [number, number, number] | 
     e--;
   }
   // Accept a date or a date-time ('YYYY-MM-DDTHH:MM…'): the first ten bytes are the date.
-  if (e - s < 10 || buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d) return undefined;
-  let y = 0;
-  let m = 0;
-  let d = 0;
-  for (const [from, to, set] of [
-    [0, 4, (v: number) => (y = v)],
-    [5, 7, (v: number) => (m = v)],
-    [8, 10, (v: number) => (d = v)],
-  ] as const) {
-    let v = 0;
-    for (let k = from; k < to; k++) {
-      const c = (buf[s + k] as number) - 0x30;
-      if (c < 0 || c > 9) return undefined;
-      v = v * 10 + c;
-    }
-    set(v);
-  }
-  if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return undefined;
-  return [y, m, d];
+  if (e - s < 10 || buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d) return -1;
+  const y = digits(buf, s, 4);
+  const m = digits(buf, s + 5, 2);
+  const d = digits(buf, s + 8, 2);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return -1;
+  return y * 10000 + m * 100 + d;
 }
 
 interface Counters {
   nhs: Partial<Record<NhsNumberProblem, ProblemCount>>;
-  months: Map<string, number>;
+  /** rows per reporting month, keyed YYYYMM */
+  months: Map<number, number>;
 }
 
 function countProblem(counters: Counters, problem: NhsNumberProblem, line: number): void {
@@ -215,12 +229,25 @@ function columnWriters(
   };
   const postcodeArea = (record: CsvRecord, i: number) =>
     options.postcodes?.get(postcodeKey(fieldText(record, i)));
-  return plan.columns.map((column: AcceptedColumn): ColumnWriter => {
+  // Consecutive pass-through columns that sit side by side in the extract are copied as
+  // one span, separators included: one copy instead of many.
+  const segments: (AcceptedColumn | { kind: 'span'; from: number; to: number })[] = [];
+  for (const column of plan.columns) {
+    const last = segments[segments.length - 1];
+    if (column.kind === 'copy') {
+      const i = at(column.name);
+      if (last && last.kind === 'span' && last.to === i - 1) last.to = i;
+      else segments.push({ kind: 'span', from: i, to: i });
+    } else segments.push(column);
+  }
+  return segments.map((column): ColumnWriter => {
     switch (column.kind) {
-      case 'copy': {
-        const i = at(column.name);
-        return (record, out) => out.copy(record.buf, record.starts[i] ?? 0, record.ends[i] ?? 0);
+      case 'span': {
+        const { from, to } = column;
+        return (record, out) => out.copy(record.buf, record.starts[from] ?? 0, record.ends[to] ?? 0);
       }
+      case 'copy':
+        throw new KernelError('internal', 'copy columns are grouped into spans');
       case 'token': {
         const i = at(column.from);
         if (column.tokenKind === 'nhs-number') {
@@ -276,8 +303,10 @@ function columnWriters(
         return (record, out) => {
           const b = readDate(record, birth);
           const e = readDate(record, event);
-          if (!b || !e) return;
-          const age = e[0] - b[0] - (e[1] < b[1] || (e[1] === b[1] && e[2] < b[2]) ? 1 : 0);
+          if (b < 0 || e < 0) return;
+          // Whole years: the difference of YYYYMMDD numbers, floored, is the age (it
+          // subtracts a year exactly when the birthday has not yet come round).
+          const age = Math.floor((e - b) / 10000);
           if (age >= 0) out.ascii(String(age));
         };
       }
@@ -285,7 +314,9 @@ function columnWriters(
         const i = at(column.from);
         return (record, out) => {
           const b = readDate(record, i);
-          if (b) out.ascii(`${b[0]}-${String(b[1]).padStart(2, '0')}`);
+          if (b < 0) return;
+          const month = Math.floor(b / 100) % 100;
+          out.ascii(`${Math.floor(b / 10000)}-${month < 10 ? '0' : ''}${month}`);
         };
       }
     }
@@ -349,8 +380,8 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
           out.byte(LF);
           if (periodIndex >= 0) {
             const date = readDate(record, periodIndex);
-            if (date) {
-              const month = `${date[0]}-${String(date[1]).padStart(2, '0')}`;
+            if (date >= 0) {
+              const month = Math.floor(date / 100);
               counters.months.set(month, (counters.months.get(month) ?? 0) + 1);
             }
           }
@@ -409,7 +440,10 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   }
 }
 
-function choosePeriod(options: DeidentifyOptions, months: Map<string, number>, inputName: string): string {
+function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, inputName: string): string {
+  const months = new Map(
+    [...byMonth].map(([m, n]) => [`${Math.floor(m / 100)}-${String(m % 100).padStart(2, '0')}`, n]),
+  );
   if (options.period !== undefined) {
     if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
       throw new KernelError('usage', `The period "${options.period}" is not a month`, {

@@ -153,7 +153,7 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
     const out = path.join(dir, `quarantine-${engine.engine}.csv`);
     expect(await writeQuarantine(store, firstLoadId, out)).toBe(5);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines[0]).toMatch(/^line,rule,field,source_line,person_token,/);
+    expect(lines[0]).toMatch(/^line,rule,field,person_token,NHS_Number_Status_Indicator_Code,/);
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 3).join(','))).toEqual([
       '4,required,Person_Stated_Gender_Code',
       '6,type,Admission_Date',

@@ -1,0 +1,193 @@
+/**
+ * The ingest benchmark: `npx tsx bench/ingest/run.ts [--rows 1000000]`.
+ *
+ * From one identifiable SUS APC extract it times, each as its own process (so each has its
+ * own peak memory, read from /usr/bin/time):
+ *   (a) DuckDB's own read_csv of the extract into a table: the floor;
+ *   (b) `kernel deid` of the extract;
+ *   (c) `kernel load` of deid's output on the DuckDB store;
+ *   (d) the same load on PostgreSQL (a throwaway server, started like the tests').
+ * and prints each, with the ratios b/a, c/a and d/a. Targets (the issue): b/a ≤ 1.5,
+ * c/a ≤ 1.5, peak memory of each under 1.5 GiB.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createAgreement } from '../../src/governance/agreements.ts';
+import { seedOrganisations } from '../../src/governance/organisations.ts';
+import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
+import { newLinkKey, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
+import { newSigningKeyPair, writeSigningKeyPair } from '../../src/privacy/signing-key.ts';
+import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { startPostgres } from '../../test/postgres-server.ts';
+import { postcodeLookupCsv, writeExtract } from './extract-writer.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KERNEL = path.join(ROOT, 'bin', 'kernel.js');
+
+function argument(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? (process.argv[at + 1] as string) : fallback;
+}
+
+interface Measured {
+  seconds: number;
+  peakMiB: number;
+  stdout: string;
+}
+
+/** Runs a process under /usr/bin/time: wall seconds and peak resident memory. */
+function measure(label: string, args: string[], env: NodeJS.ProcessEnv = {}): Measured {
+  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const match = /BENCH ([\d.]+) (\d+)/.exec(result.stderr);
+  if (result.status !== 0 || !match) {
+    throw new Error(`${label} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  }
+  return { seconds: Number(match[1]), peakMiB: Number(match[2]) / 1024, stdout: result.stdout };
+}
+
+async function prepareStore(config: { dataDir: string; store: string }, publicKeyPem: string): Promise<void> {
+  const store = await openStore(config);
+  try {
+    await seedOrganisations(store, 'bench');
+    await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'bench');
+    await trustSigningKey(store, 'RWF', publicKeyPem, 'bench');
+  } finally {
+    await store.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = Number(argument('rows', '1000000'));
+  const dir = mkdtempSync(path.join(argument('dir', os.tmpdir()), 'kernel-bench-ingest-'));
+  const spec = catalogueSpecs.spec('apc');
+  const extract = path.join(dir, 'apc-2025-04.extract.csv');
+  const out = path.join(dir, 'apc-2025-04.csv');
+  console.log(
+    `Ingest benchmark: ${rows.toLocaleString('en-GB')} rows of ${spec.id} (${spec.fields.length} columns), ${os.cpus().length} cores`,
+  );
+
+  let t = performance.now();
+  await writeExtract({
+    spec,
+    codeList: catalogueSpecs.codeList,
+    file: extract,
+    rows,
+    period: '2025-04',
+    seed: 42,
+  });
+  const extractMB = statSync(extract).size / 1e6;
+  console.log(
+    `extract written: ${extractMB.toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed below)`,
+  );
+  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
+  writeLinkKeyFile(path.join(dir, 'link.key'), newLinkKey());
+  const pair = newSigningKeyPair();
+  writeSigningKeyPair(path.join(dir, 'rwf.key'), pair);
+
+  // (a) the floor: DuckDB reading the same file into a table, in its own process.
+  const floorDb = path.join(dir, 'floor.duckdb');
+  const floorScript =
+    `import('@duckdb/node-api').then(async ({ DuckDBInstance }) => {` +
+    `const db = await DuckDBInstance.create(${JSON.stringify(floorDb)}); const c = await db.connect();` +
+    `await c.run("CREATE TABLE apc AS SELECT * FROM read_csv(${JSON.stringify(extract).replace(/"/g, "'")})"); c.closeSync(); })`;
+  const a = measure('read_csv', ['-e', floorScript]);
+  console.log(
+    `(a) DuckDB read_csv into a table   ${a.seconds.toFixed(2)} s   peak ${a.peakMiB.toFixed(0)} MiB`,
+  );
+
+  // (b) the agent.
+  const b = measure('deid', [
+    KERNEL,
+    'deid',
+    '--key',
+    path.join(dir, 'link.key'),
+    '--sign',
+    path.join(dir, 'rwf.key'),
+    '--org',
+    'RWF',
+    '--dataset',
+    'apc',
+    '--in',
+    extract,
+    '--out',
+    out,
+    '--postcodes',
+    path.join(dir, 'postcodes.csv'),
+  ]);
+  console.log(
+    `(b) kernel deid                    ${b.seconds.toFixed(2)} s   peak ${b.peakMiB.toFixed(0)} MiB   (${(statSync(out).size / 1e6).toFixed(0)} MB out)`,
+  );
+
+  // (c) load on DuckDB.
+  const duck = { dataDir: path.join(dir, 'warehouse'), store: 'duckdb' };
+  await prepareStore(duck, pair.publicKeyPem);
+  const c = measure('load duckdb', [
+    KERNEL,
+    '--data',
+    duck.dataDir,
+    'load',
+    '--org',
+    'RWF',
+    '--dataset',
+    'apc',
+    out,
+    '--json',
+  ]);
+  const cReport = JSON.parse(c.stdout) as { rowsLoaded: number; seconds: number };
+  console.log(
+    `(c) kernel load, DuckDB             ${c.seconds.toFixed(2)} s   peak ${c.peakMiB.toFixed(0)} MiB   (${cReport.rowsLoaded} rows loaded; ${cReport.seconds} s inside)`,
+  );
+
+  // (d) load on PostgreSQL.
+  const server = await startPostgres();
+  let d: Measured;
+  try {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await client.query('CREATE DATABASE bench');
+    await client.end();
+    const url = server.url.replace(/\/[^/]*$/, '/bench');
+    const pgConfig = { dataDir: path.join(dir, 'pg'), store: url };
+    await prepareStore(pgConfig, pair.publicKeyPem);
+    d = measure('load postgres', [
+      KERNEL,
+      '--data',
+      pgConfig.dataDir,
+      '--store',
+      url,
+      'load',
+      '--org',
+      'RWF',
+      '--dataset',
+      'apc',
+      out,
+      '--json',
+    ]);
+  } finally {
+    server.stop();
+  }
+  const dReport = JSON.parse(d.stdout) as { rowsLoaded: number; seconds: number };
+  console.log(
+    `(d) kernel load, PostgreSQL         ${d.seconds.toFixed(2)} s   peak ${d.peakMiB.toFixed(0)} MiB   (${dReport.rowsLoaded} rows loaded; ${dReport.seconds} s inside)`,
+  );
+  console.log('');
+  console.log(`b/a = ${(b.seconds / a.seconds).toFixed(2)}   (target ≤ 1.5)`);
+  console.log(`c/a = ${(c.seconds / a.seconds).toFixed(2)}   (target ≤ 1.5)`);
+  console.log(`d/a = ${(d.seconds / a.seconds).toFixed(2)}`);
+  const peak = Math.max(a.peakMiB, b.peakMiB, c.peakMiB, d.peakMiB);
+  console.log(`peak memory, largest of the four: ${peak.toFixed(0)} MiB   (target < 1536 MiB)`);
+  if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  else console.log(`kept ${dir}`);
+}
+
+await main();
