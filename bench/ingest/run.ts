@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     `Ingest benchmark: ${rows.toLocaleString('en-GB')} rows of ${spec.id} (${spec.fields.length} columns), ${os.cpus().length} cores`,
   );
 
-  let t = performance.now();
+  const t = performance.now();
   await writeExtract({
     spec,
     codeList: catalogueSpecs.codeList,
