@@ -14,7 +14,10 @@ export const registerAuditCommands: RegisterCommands = (program, context) => {
       const verdict = await context.withStore((store) => verifyAudit(store));
       if (options.json) printJson(context.io, verdict);
       else if (verdict.ok) context.io.out(`OK: ${verdict.count} events, chain intact`);
-      else context.io.out(`BROKEN at event ${verdict.brokenAt}: ${verdict.reason} (${verdict.count} events verified before it)`);
+      else
+        context.io.out(
+          `BROKEN at event ${verdict.brokenAt}: ${verdict.reason} (${verdict.count} events verified before it)`,
+        );
       if (!verdict.ok) {
         throw new KernelError('invalid-input', `The audit log is broken at event ${verdict.brokenAt}`, {
           hint: 'Treat this as a security incident: restore the store from a backup and investigate who changed it',

@@ -12,7 +12,7 @@ describe.each(testStores())('kernel init and audit on $engine', (engine) => {
     const flags = ['--data', target.dataDir, '--store', target.store];
     const first = await runCli([...flags, 'init', '--json']);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ applied: [] }); // openStore migrated already
+    expect(JSON.parse(first.stdout)).toMatchObject({ version: expect.any(Number) });
     const again = await runCli([...flags, 'init']);
     expect(again.stdout).toMatch(/is up to date at version \d+/);
 
@@ -23,15 +23,15 @@ describe.each(testStores())('kernel init and audit on $engine', (engine) => {
     const store = await openStore({ dataDir: target.dataDir, store: target.store });
     try {
       await store.exec(
-        "INSERT INTO audit_events VALUES (1, '2020-01-01T00:00:00Z', 'x', 'y', 'z', NULL, '{}', 'bad', 'bad')",
+        "INSERT INTO audit_events SELECT COALESCE(max(seq), 0) + 1, '2020-01-01T00:00:00Z', 'x', 'y', 'z', NULL, '{}', 'bad', 'bad' FROM audit_events",
       );
     } finally {
       await store.close();
     }
     const broken = await runCli([...flags, 'audit', 'verify']);
     expect(broken.code).toBe(65);
-    expect(broken.stdout).toContain('BROKEN at event 1');
-    expect(broken.stderr).toContain('The audit log is broken at event 1');
+    expect(broken.stdout).toMatch(/BROKEN at event \d+: event \d+ does not follow/);
+    expect(broken.stderr).toMatch(/The audit log is broken at event \d+/);
   });
 });
 
