@@ -2,8 +2,9 @@
  * The organisations of the synthetic world: the Kent and Medway members listed in the
  * reference digest §8, and synthetic GP practices.
  *
- * Practice codes are `Y9K` + three digits. A real practice code is a letter and five digits
- * (`G82001`), so a code with a letter in third place cannot be a real practice's.
+ * Practice codes are `Y99` + three digits: shaped like a practice code (a letter and five
+ * digits, as the catalogue's pattern requires) but in a block Kent and Medway practices
+ * (`G82…`) never use; check against the ODS epraccur file before mixing with real data.
  */
 import type { Geography } from './geography.ts';
 import { Random, WeightedTable } from './random.ts';
@@ -84,7 +85,7 @@ export function buildPractices(geography: Geography, people: number, seed: numbe
       const town = geography.postcodes[geography.livePostcodesByLa[la.index]?.[0] ?? 0]?.town ?? la.name;
       const style = random.pick(['Surgery', 'Medical Centre', 'Health Centre', 'Medical Practice']);
       practices.push({
-        code: `Y9K${String(index + 1).padStart(3, '0')}`,
+        code: `Y99${String(index + 1).padStart(3, '0')}`,
         name: `${random.pick([town, la.name, 'The Old Forge', 'Riverside', 'Oaks', 'Orchard', 'Castle', 'Harbour'])} ${style} ${index + 1} (synthetic)`,
         type: 'gp',
         codeStatus: 'synthetic',
@@ -95,6 +96,6 @@ export function buildPractices(geography: Geography, people: number, seed: numbe
     }
     byLa.push(new WeightedTable(entries));
   }
-  if (practices.length > 999) throw new Error('too many synthetic practices for the Y9K code range');
+  if (practices.length > 999) throw new Error('too many synthetic practices for the Y99 code range');
   return { practices, byLa };
 }

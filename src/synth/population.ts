@@ -289,7 +289,7 @@ interface BuildContext {
 }
 
 function placeHousehold(ctx: BuildContext, household: number, headAge: number): void {
-  const { random, geography, practices, population, window } = ctx;
+  const { random, geography, practices, window } = ctx;
   let la = geography.laTable.draw(random);
   let practice = practices.byLa[la]?.draw(random) ?? 0;
   let from = window.start - random.int(1, Math.max(2, Math.min(30, headAge - 17)) * 365);
@@ -321,7 +321,8 @@ function placeHousehold(ctx: BuildContext, household: number, headAge: number): 
 function addAddress(ctx: BuildContext, household: number, la: number, practice: number, from: number): void {
   const postcodes = ctx.geography.livePostcodesByLa[la] as Int32Array;
   const postcode = postcodes[Math.floor(ctx.random.next() * postcodes.length)] ?? 0;
-  const number = ((ctx.nextHouseNumber[postcode] ?? 0) % 65000) + 1;
+  // Numbering starts somewhere along the street, so small worlds do not all live at number 1.
+  const number = (ctx.nextHouseNumber[postcode] || 1 + (postcode % 37)) + 1;
   ctx.nextHouseNumber[postcode] = number;
   ctx.population.addAddress(household, postcode, number, practice, from);
 }

@@ -1,0 +1,176 @@
+/**
+ * Routes generated rows into feed files (`feeds/<ORG>/<dataset>/<YYYY-MM>.csv`), injects
+ * defects, and keeps the truth: which subject each line is about (`truth/records.csv`) and
+ * every defect (`truth/defects.csv`).
+ */
+import path from 'node:path';
+import { CsvFileWriter } from './csv-file-writer.ts';
+import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
+import { Random } from './random.ts';
+import { normaliseName, valueIndex } from './feed-rows.ts';
+
+export interface DatasetPlan {
+  id: string;
+  /** the inbound columns, in order: the header of every file */
+  columns: readonly string[];
+  shape: DefectShape;
+  /** the dataset's rows are about patients, staff or households */
+  subject: 'patient' | 'staff' | 'household';
+}
+
+export interface RowSubject {
+  type: 'person' | 'staff' | 'household';
+  id: number;
+  /** the address the row should carry (truth/addresses.csv), or -1 */
+  address: number;
+  /** false where the source system holds no NHS number for this subject (not a defect) */
+  nhsRecorded: boolean;
+}
+
+export const RECORD_COLUMNS = [
+  'file',
+  'line',
+  'subject_type',
+  'subject_id',
+  'address_id',
+  'nhs_number_recorded',
+] as const;
+export const DEFECT_COLUMNS = [
+  'file',
+  'line',
+  'field',
+  'kind',
+  'original_class',
+  'original',
+  'written',
+] as const;
+
+interface OpenFeed {
+  writer: CsvFileWriter;
+  relative: string;
+  plan: DatasetPlan;
+  random: Random;
+  /** the last row written without a defect, to drop a natural exact repeat */
+  last: string;
+}
+
+function pick(columns: readonly string[], values: Record<string, string>): Record<string, string> {
+  const index = valueIndex(values);
+  const picked: Record<string, string> = {};
+  for (const column of columns) picked[column] = values[column] ?? index.get(normaliseName(column)) ?? '';
+  return picked;
+}
+
+export class FeedRouter {
+  readonly rowsByDataset: Record<string, number> = {};
+  readonly defectsByKind: Record<string, number> = {};
+  files = 0;
+  rows = 0;
+  private readonly open = new Map<string, OpenFeed>();
+  private month = '';
+
+  constructor(
+    private readonly out: string,
+    private readonly seed: number,
+    private readonly rates: DefectRates,
+    private readonly plans: ReadonlyMap<string, DatasetPlan>,
+    private readonly records: CsvFileWriter,
+    private readonly defects: CsvFileWriter,
+  ) {}
+
+  /** Opens every supplied feed of a month, so a month with no rows still has its (header-only) file. */
+  startMonth(month: string, supplied: readonly (readonly [org: string, dataset: string])[]): void {
+    this.month = month;
+    for (const [org, dataset] of supplied) this.feed(org, dataset);
+  }
+
+  endMonth(): void {
+    for (const feed of this.open.values()) feed.writer.close();
+    this.open.clear();
+  }
+
+  has(dataset: string): boolean {
+    return this.plans.has(dataset);
+  }
+
+  private feed(org: string, dataset: string): OpenFeed | undefined {
+    const key = `${org}/${dataset}`;
+    let feed = this.open.get(key);
+    if (feed) return feed;
+    const plan = this.plans.get(dataset);
+    if (!plan) return undefined;
+    const relative = `feeds/${org}/${dataset}/${this.month}.csv`;
+    feed = {
+      writer: new CsvFileWriter(path.join(this.out, relative), plan.columns),
+      relative,
+      plan,
+      random: new Random(this.seed, 'defects', relative),
+      last: '',
+    };
+    this.open.set(key, feed);
+    this.files++;
+    this.rowsByDataset[dataset] ??= 0;
+    return feed;
+  }
+
+  /** Writes one row (by column name) for `org`'s `dataset`, perhaps with a defect. */
+  emit(
+    org: string,
+    dataset: string,
+    values: Record<string, string>,
+    subject: RowSubject,
+    oldAddress?: Record<string, string>,
+  ): void {
+    const feed = this.feed(org, dataset);
+    if (!feed) return;
+    // Builders name each value every way the field is spelt; keep exactly the catalogue's columns.
+    const draft: RowDraft = { values: pick(feed.plan.columns, values) };
+    if (oldAddress) draft.oldAddress = pick(feed.plan.columns, oldAddress);
+    values = draft.values;
+    // Two identical natural rows in a row (the same review coded twice on one day) would look
+    // like an injected duplicate; the source system would hold them once.
+    const natural = feed.plan.columns.map((column) => values[column] ?? '').join('\u0000');
+    if (natural === feed.last) return;
+    feed.last = natural;
+    const defect = injectDefect(draft, feed.plan.shape, this.rates, feed.random);
+    const row = feed.plan.columns.map((column) => values[column] ?? '');
+    const line = feed.writer.write(row);
+    this.record(feed, line, subject);
+    if (defect && defect.kind !== 'duplicate-row') this.defect(feed, line, defect);
+    if (defect?.kind === 'duplicate-row') {
+      const copy = feed.writer.write(row);
+      this.record(feed, copy, subject);
+      this.defect(feed, copy, defect);
+    }
+  }
+
+  private record(feed: OpenFeed, line: number, subject: RowSubject): void {
+    this.records.write([
+      feed.relative,
+      String(line),
+      subject.type,
+      String(subject.id),
+      subject.address < 0 ? '' : String(subject.address),
+      subject.nhsRecorded ? 'Y' : 'N',
+    ]);
+    this.rows++;
+    this.rowsByDataset[feed.plan.id] = (this.rowsByDataset[feed.plan.id] ?? 0) + 1;
+  }
+
+  private defect(
+    feed: OpenFeed,
+    line: number,
+    defect: { kind: string; field: string; originalClass: string; original: string; written: string },
+  ): void {
+    this.defects.write([
+      feed.relative,
+      String(line),
+      defect.field,
+      defect.kind,
+      defect.originalClass,
+      defect.original,
+      defect.written,
+    ]);
+    this.defectsByKind[defect.kind] = (this.defectsByKind[defect.kind] ?? 0) + 1;
+  }
+}

@@ -1,0 +1,980 @@
+/**
+ * Turns the world's events into rows. Each builder answers the row's values under every
+ * name the field goes by (SUS column, Data Dictionary element, MSDS item), so the router
+ * can fill exactly the catalogue's inbound columns: `valueFor(values, column)` matches
+ * names ignoring case, underscores and spaces.
+ */
+import type { ActivityEvent, ApcSpell, EdVisit } from './activity-model.ts';
+import { hashKey } from './random.ts';
+import { formatDateTime, formatDay, formatTime } from './synth-dates.ts';
+import { CONDITIONS, ETHNICITY_SHARES } from './synth-rates.ts';
+import { CLINICAL_CODES, laOfAddress, type World } from './world.ts';
+import { MALE, NO_DAY, type Pregnancy } from './population.ts';
+
+export type Values = Record<string, string>;
+
+export function normaliseName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Builds a lookup from normalised name to value, so a column finds its value whatever its spelling. */
+export function valueIndex(values: Values): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const [key, value] of Object.entries(values)) index.set(normaliseName(key), value);
+  return index;
+}
+
+function put(values: Values, names: readonly string[], value: string): void {
+  for (const name of names) values[name] = value;
+}
+
+export function localPatientId(org: string, person: number): string {
+  return `${org}${String(hashKey(org, person) % 10_000_000).padStart(7, '0')}`;
+}
+
+export interface AddressValues {
+  postcode: string;
+  line1: string;
+  town: string;
+  uprn: string;
+  practice: string;
+  lsoa: string;
+}
+
+export function addressValues(world: World, address: number): AddressValues {
+  const population = world.population;
+  const postcode = world.geography.postcodes[population.addressPostcode[address] ?? 0];
+  return {
+    postcode: postcode?.pcds ?? '',
+    line1: `${population.addressNumber[address] ?? 1} ${postcode?.street ?? 'High Street'}`,
+    town: postcode?.town ?? '',
+    uprn: population.uprn(address),
+    practice: world.practices.practices[population.addressPractice[address] ?? 0]?.code ?? '',
+    lsoa: world.geography.lsoas[postcode?.lsoa ?? 0]?.code ?? '',
+  };
+}
+
+const POSTCODE_NAMES = [
+  'Postcode',
+  'Postcode_Usual_Address',
+  'PostcodeUsualAddress',
+  'Patient_Postcode',
+  'Postcode_Of_Usual_Address',
+  'PostcodeMother',
+  'PostcodeBaby',
+  'Client_Postcode',
+  'Person_Postcode',
+];
+const ADDRESS_NAMES = [
+  'Address_Line_1',
+  'AddressLine1',
+  'Address1',
+  'Patient_Address_Line_1',
+  'Usual_Address_Line_1',
+  'Address',
+  'Street_Address',
+];
+const TOWN_NAMES = [
+  'Address_Line_2',
+  'AddressLine2',
+  'Address2',
+  'Town',
+  'Patient_Address_Line_2',
+  'Usual_Address_Line_2',
+  'Post_Town',
+];
+
+/** The address columns, postcode first: what an old-address defect swaps back. */
+export function addressBlock(a: AddressValues): Values {
+  const values: Values = {};
+  put(values, POSTCODE_NAMES, a.postcode);
+  put(values, ADDRESS_NAMES, a.line1);
+  put(values, TOWN_NAMES, a.town);
+  put(values, ['UPRN', 'Unique_Property_Reference_Number', 'Property_UPRN'], a.uprn);
+  return values;
+}
+
+export function ethnicCode(world: World, person: number): string {
+  return ETHNICITY_SHARES[world.population.ethnicity[person] ?? 0]?.[0] ?? 'Z';
+}
+
+/** The patient block common to SUS, ECDS, PMI and GP extracts (reference digest §2.2, §7). */
+export function patientBlock(
+  world: World,
+  person: number,
+  day: number,
+  org: string,
+  options: { nhs?: boolean } = {},
+): Values {
+  const population = world.population;
+  const address = population.addressAt(person, day);
+  const a = addressValues(world, address);
+  const values: Values = addressBlock(a);
+  const nhs = options.nhs === false ? '' : population.nhsNumber(person);
+  put(values, ['NHS_Number', 'NHSNumber', 'NHS_No', 'Patient_NHS_Number'], nhs);
+  put(
+    values,
+    [
+      'NHS_Number_Status_Indicator_Code',
+      'NHS_Number_Status',
+      'NHSNumberStatus',
+      'NHS_Number_Status_Indicator',
+    ],
+    nhs ? '01' : '07',
+  );
+  put(
+    values,
+    [
+      'Local_Patient_Identifier',
+      'Local_Patient_ID',
+      'LocalPatientID',
+      'Local_Patient_Identifier_Extended',
+      'MRN',
+      'Hospital_Number',
+      'LPID',
+    ],
+    localPatientId(org, person),
+  );
+  put(
+    values,
+    ['Given_Name', 'Forename', 'First_Name', 'GivenName', 'Person_Given_Name', 'Patient_Forename'],
+    world.names.given[population.given[person] ?? 0] ?? '',
+  );
+  put(
+    values,
+    ['Family_Name', 'Surname', 'Last_Name', 'FamilyName', 'Person_Family_Name', 'Patient_Surname'],
+    world.names.family[population.family[person] ?? 0] ?? '',
+  );
+  put(
+    values,
+    ['Date_Of_Birth', 'Person_Birth_Date', 'DOB', 'Birth_Date', 'PersonBirthDate', 'Date_of_Birth'],
+    formatDay(population.birth[person] ?? 0),
+  );
+  const sex = population.sex[person] === MALE ? '1' : '2';
+  put(
+    values,
+    [
+      'Sex',
+      'Gender',
+      'Person_Stated_Gender_Code',
+      'Stated_Gender',
+      'Gender_Code',
+      'Person_Gender_Code',
+      'PersonPhenSex',
+      'Sex_Code',
+    ],
+    sex,
+  );
+  put(
+    values,
+    ['Ethnic_Category', 'Ethnicity', 'EthnicCategory', 'Ethnic_Category_Code', 'Ethnic_Group', 'ETHNIC'],
+    ethnicCode(world, person),
+  );
+  put(
+    values,
+    [
+      'GP_Practice_Code',
+      'General_Medical_Practice_Code',
+      'Registered_GP_Practice',
+      'Practice_Code',
+      'GMP_Code',
+      'GP_Practice',
+      'Practice',
+      'OrgIDGPPrac',
+      'General_Medical_Practice_Code_Patient_Registration',
+    ],
+    a.practice,
+  );
+  put(
+    values,
+    [
+      'Provider_Code',
+      'Organisation_Code_Provider',
+      'Org_Code_Provider',
+      'OrgCodeProvider',
+      'Organisation_Identifier_Code_Of_Provider',
+      'Provider',
+    ],
+    org,
+  );
+  put(values, ['Site_Code', 'Site_Code_Of_Treatment', 'Treatment_Site_Code', 'OrgSiteID'], `${org}01`);
+  put(values, ['Commissioner_Code', 'Organisation_Code_Commissioner', 'Commissioner'], 'QKS');
+  const death = population.death[person] ?? NO_DAY;
+  put(
+    values,
+    ['Date_Of_Death', 'Person_Death_Date', 'Death_Date', 'DOD'],
+    death <= day ? formatDay(death) : '',
+  );
+  const age = Math.floor((day - (population.birth[person] ?? 0)) / 365.25);
+  put(values, ['Person_Title', 'Title'], age < 18 ? '' : sex === '1' ? 'Mr' : age < 30 ? 'Miss' : 'Mrs');
+  put(values, ['Address_Line_3', 'County'], 'Kent');
+  // Ofcom's drama range (01632 960000–960999) is never allocated to a real line.
+  put(
+    values,
+    ['Telephone_Number', 'Phone'],
+    `01632 960${String(hashKey('phone', population.household[person] ?? 0) % 1000).padStart(3, '0')}`,
+  );
+  put(
+    values,
+    ['GP_Registration_Date', 'Registration_Date', 'Reg_Date'],
+    formatDay(Math.max(population.birth[person] ?? 0, population.addressFrom[address] ?? 0)),
+  );
+  return values;
+}
+
+/** The address columns a row would carry at the person's previous address, for the old-address defect. */
+export function previousAddressBlock(world: World, person: number, day: number): Values | undefined {
+  const previous = world.population.previousAddress(person, day);
+  return previous < 0 ? undefined : addressBlock(addressValues(world, previous));
+}
+
+function spellNumber(org: string, person: number, admit: number): string {
+  return `${org}S${String(hashKey('spell', org, person, admit) % 100_000_000).padStart(8, '0')}`;
+}
+
+/** One row per consultant episode (CDS type 130), discharge fields on the last (reference digest §2.1). */
+export function apcRows(world: World, person: number, spell: ApcSpell): Values[] {
+  const rows: Values[] = [];
+  const spellId = spellNumber(spell.trust, person, spell.admit);
+  spell.episodes.forEach((episode, i) => {
+    const last = i === spell.episodes.length - 1;
+    const values = patientBlock(world, person, spell.admit, spell.trust);
+    const age = Math.floor((spell.admit - (world.population.birth[person] ?? 0)) / 365.25);
+    put(
+      values,
+      [
+        'Hospital_Provider_Spell_Number',
+        'Spell_Number',
+        'Hospital_Spell_Number',
+        'Spell_ID',
+        'Provider_Spell_Number',
+      ],
+      spellId,
+    );
+    put(values, ['Episode_Number', 'EpisodeNumber', 'Episode_No'], String(i + 1).padStart(2, '0'));
+    put(
+      values,
+      ['Last_Episode_In_Spell_Indicator', 'Last_Episode_In_Spell', 'Last_Episode_Indicator'],
+      last ? '1' : '2',
+    );
+    put(values, ['Administrative_Category', 'Administrative_Category_Code', 'Admin_Category'], '01');
+    put(
+      values,
+      [
+        'Admission_Method',
+        'Admission_Method_Code',
+        'Admission_Method_Hospital_Provider_Spell',
+        'Method_Of_Admission',
+      ],
+      spell.method,
+    );
+    put(
+      values,
+      [
+        'Admission_Source',
+        'Source_Of_Admission',
+        'Admission_Source_Code',
+        'Admission_Source_Hospital_Provider_Spell',
+      ],
+      spell.source,
+    );
+    put(
+      values,
+      ['Patient_Classification', 'Patient_Classification_Code', 'Patient_Class'],
+      spell.classification,
+    );
+    put(values, ['Intended_Management', 'Intended_Management_Code'], spell.intended);
+    put(
+      values,
+      ['Decided_To_Admit_Date', 'Decision_To_Admit_Date'],
+      spell.decidedToAdmit >= 0 ? formatDay(spell.decidedToAdmit) : '',
+    );
+    put(
+      values,
+      [
+        'Admission_Date',
+        'Start_Date_Hospital_Provider_Spell',
+        'Spell_Start_Date',
+        'Admission_Date_Hospital_Provider_Spell',
+      ],
+      formatDay(spell.admit),
+    );
+    put(
+      values,
+      ['Admission_Time', 'Start_Time_Hospital_Provider_Spell', 'Spell_Start_Time'],
+      formatTime(spell.admitTime),
+    );
+    put(values, ['Age_On_Admission', 'Age_At_Start_Of_Spell'], String(age));
+    put(
+      values,
+      ['Episode_Start_Date', 'Start_Date_Episode', 'Start_Date_Consultant_Episode'],
+      formatDay(episode.start),
+    );
+    put(
+      values,
+      ['Episode_End_Date', 'End_Date_Episode', 'End_Date_Consultant_Episode'],
+      formatDay(episode.end),
+    );
+    put(
+      values,
+      [
+        'Treatment_Function_Code',
+        'Activity_Treatment_Function_Code',
+        'Treatment_Function',
+        'Main_Specialty_Code',
+        'Care_Professional_Main_Specialty_Code',
+      ],
+      episode.treatmentFunction,
+    );
+    put(
+      values,
+      ['Consultant_Code', 'Consultant'],
+      `C${String(1000000 + (hashKey('consultant', spell.trust, episode.treatmentFunction) % 9000000))}`,
+    );
+    put(
+      values,
+      [
+        'Primary_Diagnosis',
+        'Primary_Diagnosis_ICD',
+        'Diagnosis_Primary',
+        'Primary_Diagnosis_Code',
+        'Diagnosis_1',
+        'ICD10_Primary_Diagnosis',
+      ],
+      spell.primaryDiagnosis,
+    );
+    for (let d = 0; d < 6; d++) {
+      const code = spell.secondaryDiagnoses[d] ?? '';
+      put(
+        values,
+        [
+          `Secondary_Diagnosis_${d + 1}`,
+          `Secondary_Diagnosis_ICD_${d + 1}`,
+          `Diagnosis_${d + 2}`,
+          `Secondary_Diagnosis_Code_${d + 1}`,
+        ],
+        code,
+      );
+    }
+    const procedureHere =
+      spell.procedure &&
+      spell.procedureDay >= episode.start &&
+      (spell.procedureDay <= episode.end || last) &&
+      (i === 0 || spell.procedureDay > (spell.episodes[i - 1]?.end ?? 0));
+    put(
+      values,
+      [
+        'Primary_Procedure',
+        'Primary_Procedure_OPCS',
+        'Procedure_1',
+        'Primary_Procedure_Code',
+        'OPCS_Primary_Procedure',
+      ],
+      procedureHere ? spell.procedure : '',
+    );
+    put(
+      values,
+      ['Primary_Procedure_Date', 'Procedure_Date', 'Procedure_Date_1', 'Primary_Procedure_Date_OPCS'],
+      procedureHere ? formatDay(Math.min(Math.max(spell.procedureDay, episode.start), episode.end)) : '',
+    );
+    put(
+      values,
+      ['Discharge_Date', 'Discharge_Date_Hospital_Provider_Spell', 'Spell_End_Date'],
+      last ? formatDay(spell.discharge) : '',
+    );
+    put(
+      values,
+      [
+        'Discharge_Method',
+        'Discharge_Method_Code',
+        'Discharge_Method_Hospital_Provider_Spell',
+        'Method_Of_Discharge',
+      ],
+      last ? spell.dischargeMethod : '8',
+    );
+    put(
+      values,
+      [
+        'Discharge_Destination',
+        'Discharge_Destination_Code',
+        'Discharge_Destination_Hospital_Provider_Spell',
+        'Destination_Of_Discharge',
+      ],
+      last ? spell.dischargeDestination : '98',
+    );
+    put(
+      values,
+      ['Length_Of_Stay', 'Spell_Length_Of_Stay'],
+      last ? String(spell.discharge - spell.admit) : '',
+    );
+    rows.push(values);
+  });
+  return rows;
+}
+
+const ACUITY_CODES = [
+  '1064891000000107',
+  '1064911000000105',
+  '1064901000000108',
+  '1077241000000103',
+  '1077251000000100',
+];
+
+/** One ECDS attendance (CDS type 011, reference digest §2.6). */
+export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
+  const values = patientBlock(world, person, visit.arrivalDay, visit.trust);
+  const day = visit.arrivalDay;
+  const ident = `${visit.trust}E${String(hashKey('ecds', visit.trust, person, day, visit.arrival) % 100_000_000).padStart(8, '0')}`;
+  const age = Math.floor((day - (world.population.birth[person] ?? 0)) / 365.25);
+  put(
+    values,
+    ['EC_Ident', 'Emergency_Care_Attendance_Identifier', 'Attendance_Identifier', 'EC_Attendance_Identifier'],
+    ident,
+  );
+  put(values, ['EC_Department_Type', 'Emergency_Care_Department_Type', 'Department_Type'], '01');
+  put(values, ['EC_Attendance_Category', 'Emergency_Care_Attendance_Category', 'Attendance_Category'], '1');
+  put(values, ['Arrival_Date', 'EC_Arrival_Date', 'Emergency_Care_Arrival_Date'], formatDay(day));
+  put(values, ['Arrival_Time', 'EC_Arrival_Time', 'Emergency_Care_Arrival_Time'], formatTime(visit.arrival));
+  put(
+    values,
+    ['Arrival_Date_Time', 'EC_Arrival_Date_Time', 'Der_EC_Arrival_Date_Time'],
+    formatDateTime(day, visit.arrival),
+  );
+  put(values, ['Age_At_Arrival'], String(age));
+  put(
+    values,
+    ['EC_Arrival_Mode_SNOMED_CT', 'Arrival_Mode', 'Emergency_Care_Arrival_Mode', 'EC_Arrival_Mode'],
+    visit.byAmbulance ? '1048031000000100' : '1048001000000106',
+  );
+  put(
+    values,
+    ['EC_Initial_Assessment_Date', 'Initial_Assessment_Date'],
+    formatDay(day + Math.floor(visit.assessment / 1440)),
+  );
+  put(
+    values,
+    ['EC_Initial_Assessment_Time', 'Initial_Assessment_Time', 'Emergency_Care_Initial_Assessment_Time'],
+    formatTime(visit.assessment),
+  );
+  put(
+    values,
+    ['EC_Initial_Assessment_Date_Time', 'Initial_Assessment_Date_Time'],
+    formatDateTime(day, visit.assessment),
+  );
+  put(
+    values,
+    ['EC_Acuity_SNOMED_CT', 'Acuity', 'Emergency_Care_Acuity', 'EC_Acuity'],
+    ACUITY_CODES[visit.acuity - 1] ?? '',
+  );
+  put(
+    values,
+    [
+      'EC_Chief_Complaint_SNOMED_CT',
+      'Chief_Complaint',
+      'Emergency_Care_Chief_Complaint',
+      'EC_Chief_Complaint',
+    ],
+    visit.complaint,
+  );
+  put(
+    values,
+    ['EC_Seen_For_Treatment_Date_Time', 'Seen_For_Treatment_Date_Time', 'Date_Time_Seen_For_Treatment'],
+    formatDateTime(day, visit.seen),
+  );
+  put(values, ['EC_Seen_For_Treatment_Time', 'Seen_For_Treatment_Time'], formatTime(visit.seen));
+  put(
+    values,
+    [
+      'EC_Diagnosis_01',
+      'EC_Diagnosis_SNOMED_CT',
+      'Diagnosis',
+      'Emergency_Care_Diagnosis',
+      'EC_Primary_Diagnosis',
+      'Primary_Diagnosis_SNOMED_CT',
+    ],
+    visit.diagnosis,
+  );
+  put(
+    values,
+    ['Decision_To_Admit_Date_Time', 'EC_Decision_To_Admit_Date_Time'],
+    visit.admitted
+      ? formatDateTime(day, Math.min(visit.departure, Math.max(visit.seen, visit.departure - 60)))
+      : '',
+  );
+  put(
+    values,
+    ['EC_Departure_Date', 'Departure_Date', 'Emergency_Care_Departure_Date'],
+    formatDay(day + Math.floor(visit.departure / 1440)),
+  );
+  put(
+    values,
+    ['EC_Departure_Time', 'Departure_Time', 'Emergency_Care_Departure_Time'],
+    formatTime(visit.departure),
+  );
+  put(
+    values,
+    ['EC_Departure_Date_Time', 'Departure_Date_Time', 'Der_EC_Departure_Date_Time'],
+    formatDateTime(day, visit.departure),
+  );
+  put(
+    values,
+    [
+      'EC_Discharge_Status_SNOMED_CT',
+      'Discharge_Status',
+      'Emergency_Care_Discharge_Status',
+      'EC_Discharge_Status',
+    ],
+    visit.admitted ? '1324201000000109' : '182992009',
+  );
+  put(
+    values,
+    [
+      'Discharge_Destination_SNOMED_CT',
+      'EC_Discharge_Destination_SNOMED_CT',
+      'Discharge_Destination',
+      'Emergency_Care_Discharge_Destination',
+      'EC_Discharge_Destination',
+    ],
+    visit.admitted ? '306706006' : '306689006',
+  );
+  put(
+    values,
+    ['EC_Discharge_Follow_Up_SNOMED_CT', 'Discharge_Follow_Up'],
+    visit.admitted ? '' : '989501000000106',
+  );
+  return values;
+}
+
+/** One outpatient appointment (CDS type 020, reference digest §2.5). */
+export function opRow(world: World, person: number, event: Extract<ActivityEvent, { kind: 'op' }>): Values {
+  const values = patientBlock(world, person, event.day, event.trust);
+  put(
+    values,
+    ['Attendance_Identifier', 'Attendance_ID', 'Appointment_Identifier', 'OP_Attendance_Identifier'],
+    `${event.trust}O${String(hashKey('op', event.trust, person, event.day, event.time) % 100_000_000).padStart(8, '0')}`,
+  );
+  put(values, ['Appointment_Date', 'Attendance_Date', 'Appointment_Date_OP'], formatDay(event.day));
+  put(values, ['Appointment_Time', 'Attendance_Time'], formatTime(event.time));
+  put(values, ['Expected_Duration_Of_Appointment', 'Appointment_Duration'], event.first ? '20' : '15');
+  put(values, ['Administrative_Category', 'Administrative_Category_Code'], '01');
+  put(
+    values,
+    [
+      'Attended_Or_Did_Not_Attend',
+      'Attended_Or_DNA',
+      'Attendance_Status',
+      'Attended_Or_Did_Not_Attend_Code',
+      'AttendOrDNACode',
+    ],
+    event.status,
+  );
+  put(
+    values,
+    ['First_Attendance', 'First_Attendance_Code', 'First_Or_Follow_Up'],
+    event.first ? (event.remote ? '3' : '1') : event.remote ? '4' : '2',
+  );
+  put(
+    values,
+    ['Consultation_Medium_Used', 'Consultation_Medium', 'Consultation_Mechanism'],
+    event.remote ? '02' : '01',
+  );
+  put(values, ['Outcome_Of_Attendance', 'Outcome_Of_Attendance_Code', 'Attendance_Outcome'], event.outcome);
+  put(values, ['Priority_Type', 'Priority_Type_Code', 'Referral_Priority'], event.priority);
+  put(
+    values,
+    [
+      'Source_Of_Referral',
+      'Source_Of_Referral_For_Outpatients',
+      'Referral_Source',
+      'Source_Of_Referral_Code',
+    ],
+    event.referralSource,
+  );
+  put(
+    values,
+    ['Referral_Request_Received_Date', 'Referral_Received_Date', 'Referral_Date'],
+    formatDay(event.referralDay),
+  );
+  put(
+    values,
+    [
+      'Treatment_Function_Code',
+      'Activity_Treatment_Function_Code',
+      'Treatment_Function',
+      'Main_Specialty_Code',
+    ],
+    event.treatmentFunction,
+  );
+  put(
+    values,
+    ['Consultant_Code', 'Consultant'],
+    `C${String(1000000 + (hashKey('consultant', event.trust, event.treatmentFunction) % 9000000))}`,
+  );
+  put(values, ['Operation_Status', 'Operation_Status_Code'], '8');
+  return values;
+}
+
+/** One GP coded event (GDPPR-like long format, reference digest §6). */
+export function gpEventRow(
+  world: World,
+  person: number,
+  event: Extract<ActivityEvent, { kind: 'gp' }>,
+): Values {
+  const practice = world.practices.practices[event.practice]?.code ?? '';
+  const values = patientBlock(world, person, event.day, practice);
+  const condition = CONDITIONS[event.condition] ?? 'diabetes';
+  const codes = CLINICAL_CODES.gpConditions[condition];
+  const code = event.type === 'diagnosis' ? (codes?.diagnosis ?? '') : (codes?.review ?? '');
+  put(
+    values,
+    ['Practice_Code', 'Practice', 'GP_Practice_Code', 'Organisation_Code', 'Registered_Practice'],
+    practice,
+  );
+  put(
+    values,
+    ['Event_Date', 'Date', 'Clinical_Event_Date', 'Effective_Date', 'Consultation_Date'],
+    formatDay(event.day),
+  );
+  put(
+    values,
+    ['Record_Date', 'Recorded_Date', 'Entry_Date'],
+    formatDay(event.day + (hashKey('record-date', person, event.day) % 3)),
+  );
+  put(
+    values,
+    [
+      'SNOMED_Code',
+      'Code',
+      'SNOMED_CT_Code',
+      'Concept_ID',
+      'SNOMED_Concept_ID',
+      'Event_Code',
+      'Clinical_Code',
+    ],
+    code,
+  );
+  put(
+    values,
+    ['Value', 'Value1', 'Numeric_Value', 'Value_1', 'Result_Value', 'Value1_Condition'],
+    event.value,
+  );
+  put(values, ['Unit', 'Units', 'Value_Unit', 'Unit_Of_Measure'], event.value ? (codes?.unit ?? '') : '');
+  put(values, ['Event_Type', 'Type'], event.type);
+  return values;
+}
+
+const ASC_SERVICES_OLDER = [
+  'ltc-home-care',
+  'ltc-home-care',
+  'ltc-residential',
+  'ltc-nursing',
+  'ltc-day-care',
+  'st-reablement',
+  'st-reablement',
+  'ltc-direct-payment',
+];
+const ASC_SERVICES_WORKING_AGE = [
+  'ltc-supported-living',
+  'ltc-direct-payment',
+  'ltc-day-care',
+  'ltc-home-care',
+  'carer-support',
+  'st-other',
+];
+const WEEKLY_COST: Record<string, number> = {
+  'ltc-residential': 720,
+  'ltc-nursing': 880,
+  'ltc-home-care': 310,
+  'ltc-direct-payment': 290,
+  'ltc-supported-living': 1150,
+  'ltc-day-care': 180,
+  'st-reablement': 240,
+  'st-other': 150,
+  'carer-support': 60,
+};
+
+/** One council adult social care support period (name, date of birth, address; a third without NHS number). */
+export function ascRow(
+  world: World,
+  person: number,
+  event: Extract<ActivityEvent, { kind: 'asc' }>,
+  hasNhsNumber: boolean,
+): Values {
+  const values = patientBlock(world, person, event.day, event.council, { nhs: hasNhsNumber });
+  const age = Math.floor((event.day - (world.population.birth[person] ?? 0)) / 365.25);
+  const h = hashKey('asc-support', person, event.day);
+  const service =
+    (age >= 65 ? ASC_SERVICES_OLDER : ASC_SERVICES_WORKING_AGE)[
+      h % (age >= 65 ? ASC_SERVICES_OLDER.length : ASC_SERVICES_WORKING_AGE.length)
+    ] ?? 'st-other';
+  const reason =
+    age >= 65
+      ? world.population.hasCondition(person, 5, event.day)
+        ? 'memory-cognition'
+        : ['physical-personal-care', 'physical-access-mobility', 'sensory-visual', 'social-isolation-other'][
+            (h >>> 8) % 4
+          ]
+      : ['learning-disability', 'mental-health', 'physical-personal-care', 'social-substance-misuse'][
+          (h >>> 8) % 4
+        ];
+  put(
+    values,
+    ['Person_ID_Local', 'Person_ID', 'Client_ID'],
+    `${event.council === 'E06000035' ? 'MC' : 'KCC'}${String(hashKey('asc', event.council, person) % 10_000_000).padStart(7, '0')}`,
+  );
+  put(values, ['Service_Type'], service);
+  put(values, ['Primary_Support_Reason'], reason ?? 'physical-personal-care');
+  put(values, ['Support_Start_Date'], formatDay(event.day));
+  const short = service.startsWith('st-');
+  const death = world.population.death[person] ?? NO_DAY;
+  const end = short ? event.day + 42 : death < NO_DAY ? death : NO_DAY;
+  put(values, ['Support_End_Date'], end < NO_DAY && end >= event.day ? formatDay(end) : '');
+  put(
+    values,
+    ['Cost_Per_Week'],
+    (Math.round((WEEKLY_COST[service] ?? 200) * (0.8 + ((h >>> 16) % 400) / 1000) * 100) / 100).toFixed(2),
+  );
+  put(values, ['Council_Code', 'Local_Authority'], event.council);
+  return values;
+}
+
+export interface PregnancyDetails {
+  smokingBooking: boolean;
+  smokingDelivery: boolean;
+  onset: string;
+  method: string;
+  bloodLoss: number;
+  tear: string;
+  previousCaesareans: number;
+  previousLiveBirths: number;
+}
+
+/** MSDS booking (MSD101), delivery (MSD301/302) and baby (MSD401/405) rows, reference digest §3. */
+export function msdsBookingRow(
+  world: World,
+  pregnancy: Pregnancy,
+  details: PregnancyDetails,
+  org: string,
+  bookingDay: number,
+): Values {
+  const mother = pregnancy.mother;
+  const values = motherBlock(world, mother, bookingDay, org);
+  put(values, ['UniqPregID', 'Pregnancy_ID', 'Pregnancy_Identifier'], pregnancyId(org, pregnancy));
+  put(
+    values,
+    ['AntenatalAppDate', 'Booking_Date', 'Antenatal_Booking_Date', 'Booking_Appointment_Date'],
+    formatDay(bookingDay),
+  );
+  put(
+    values,
+    ['GestAgeBooking', 'Gestation_At_Booking', 'Gestational_Age_At_Booking', 'Gestation_Days_At_Booking'],
+    String(pregnancy.bookingGestation),
+  );
+  put(
+    values,
+    ['LastMenstrualPeriodDate', 'LMP_Date'],
+    formatDay(pregnancy.delivery - pregnancy.gestation - 14 + 14),
+  );
+  put(
+    values,
+    ['EDDAgreed', 'Estimated_Delivery_Date', 'EDD'],
+    formatDay(bookingDay - pregnancy.bookingGestation + 280),
+  );
+  put(
+    values,
+    [
+      'SmokingStatusBooking',
+      'Smoking_Status_At_Booking',
+      'Smoking_At_Booking',
+      'SmokingStatusBooking_derived',
+    ],
+    details.smokingBooking ? 'Smoker' : 'Non-Smoker / Ex-Smoker',
+  );
+  put(
+    values,
+    ['PreviousCaesareanSections', 'Previous_Caesarean_Sections'],
+    String(details.previousCaesareans),
+  );
+  put(values, ['PreviousLiveBirths', 'Previous_Live_Births'], String(details.previousLiveBirths));
+  put(values, ['PreviousStillBirths', 'Previous_Still_Births'], '0');
+  put(values, ['OrgSiteIDBooking'], `${org}01`);
+  put(
+    values,
+    ['AgeAtBookingMother', 'Age_At_Booking'],
+    String(Math.floor((bookingDay - (world.population.birth[mother] ?? 0)) / 365.25)),
+  );
+  return values;
+}
+
+export function motherBlock(world: World, mother: number, day: number, org: string): Values {
+  const values = patientBlock(world, mother, day, org);
+  const copy: Values = { ...values };
+  for (const [key, value] of Object.entries(values)) copy[`${key}Mother`] = value;
+  put(copy, ['NHSNumberMother', 'NHS_Number_Mother', 'Mother_NHS_Number'], values.NHS_Number ?? '');
+  put(
+    copy,
+    ['PersonBirthDateMother', 'Mother_Date_Of_Birth', 'Date_Of_Birth_Mother'],
+    values.Date_Of_Birth ?? '',
+  );
+  put(copy, ['EthnicCategoryMother'], values.Ethnic_Category ?? '');
+  put(copy, ['Postcode', 'PostcodeMother', 'Mother_Postcode'], values.Postcode ?? '');
+  put(copy, ['LocalPatientIDMother', 'LPIDMother'], values.Local_Patient_Identifier ?? '');
+  return copy;
+}
+
+export function labourId(org: string, pregnancy: Pregnancy): string {
+  return `${org}L${String(hashKey('labour', org, pregnancy.mother, pregnancy.delivery) % 100_000_000).padStart(8, '0')}`;
+}
+
+export function pregnancyId(org: string, pregnancy: Pregnancy): string {
+  return `${org}P${String(hashKey('pregnancy', org, pregnancy.mother, pregnancy.delivery) % 100_000_000).padStart(8, '0')}`;
+}
+
+export function msdsDeliveryRow(
+  world: World,
+  pregnancy: Pregnancy,
+  details: PregnancyDetails,
+  org: string,
+): Values {
+  const values = motherBlock(world, pregnancy.mother, pregnancy.delivery, org);
+  put(values, ['UniqPregID', 'Pregnancy_ID', 'Pregnancy_Identifier'], pregnancyId(org, pregnancy));
+  put(values, ['LabourDeliveryID', 'Labour_Delivery_ID', 'Delivery_ID'], labourId(org, pregnancy));
+  put(
+    values,
+    ['BirthsPerLabandDel', 'Births_Per_Labour_And_Delivery', 'Number_Of_Babies'],
+    String(pregnancy.babies),
+  );
+  put(values, ['LabourOnsetMethod', 'Labour_Onset_Method', 'Onset_Of_Labour'], details.onset);
+  put(
+    values,
+    ['LabourOnsetDate', 'Labour_Onset_Date'],
+    details.onset === '5' ? '' : formatDay(pregnancy.delivery - (hashKey('onset', pregnancy.mother) % 2)),
+  );
+  put(
+    values,
+    ['CaesareanDate', 'Caesarean_Date'],
+    details.method === '7' || details.method === '8' ? formatDay(pregnancy.delivery) : '',
+  );
+  put(
+    values,
+    [
+      'DeliveryDate',
+      'Delivery_Date',
+      'StartDateMotherDeliveryHospProvSpell',
+      'Date_Of_Delivery',
+      'Birth_Date',
+    ],
+    formatDay(pregnancy.delivery),
+  );
+  put(values, ['DeliveryMethodCode', 'Delivery_Method', 'Delivery_Method_Code'], details.method);
+  put(
+    values,
+    [
+      'SmokingStatusDelivery',
+      'Smoking_Status_At_Delivery',
+      'Smoking_At_Delivery',
+      'SmokingStatusDelivery_derived',
+    ],
+    details.smokingDelivery ? 'Smoker' : 'Non-Smoker / Ex-Smoker',
+  );
+  put(
+    values,
+    ['BloodLossMl', 'BloodLoss', 'Blood_Loss_Ml', 'Blood_Loss', 'ObsValue', 'Estimated_Blood_Loss'],
+    String(details.bloodLoss),
+  );
+  put(
+    values,
+    ['GenitalTractTraumaticLesion', 'Perineal_Tear', 'Perineal_Trauma', 'Genital_Tract_Traumatic_Lesion'],
+    details.tear,
+  );
+  put(
+    values,
+    ['GestationLengthBirth', 'Gestation_At_Birth', 'Gestation_Length_At_Birth', 'Gestation_Days'],
+    String(pregnancy.gestation),
+  );
+  put(values, ['PreviousCaesareanSections'], String(details.previousCaesareans));
+  put(values, ['PreviousLiveBirths'], String(details.previousLiveBirths));
+  put(values, ['PreviousStillBirths'], '0');
+  return values;
+}
+
+export function msdsBabyRow(
+  world: World,
+  pregnancy: Pregnancy,
+  details: PregnancyDetails,
+  org: string,
+  baby: number,
+  order: number,
+  seedKey: number,
+): Values {
+  const population = world.population;
+  const values = motherBlock(world, pregnancy.mother, pregnancy.delivery, org);
+  const babyBlock = patientBlock(world, baby, pregnancy.delivery, org);
+  for (const [key, value] of Object.entries(babyBlock)) values[`${key}Baby`] = value;
+  // Baby rows are about the baby: its own identifiers take the unqualified names too.
+  Object.assign(values, babyBlock);
+  put(values, ['NHSNumberBaby', 'NHS_Number_Baby', 'Baby_NHS_Number'], population.nhsNumber(baby));
+  put(
+    values,
+    ['PersonBirthDateBaby', 'Baby_Date_Of_Birth', 'Date_Of_Birth_Baby'],
+    formatDay(pregnancy.delivery),
+  );
+  put(values, ['PersonPhenSex', 'Baby_Sex', 'Sex_Baby'], population.sex[baby] === MALE ? '1' : '2');
+  put(values, ['UniqPregID', 'Pregnancy_ID', 'Pregnancy_Identifier'], pregnancyId(org, pregnancy));
+  put(values, ['BirthOrderMaternitySUS', 'Birth_Order'], String(order));
+  put(values, ['LPIDBaby'], localPatientId(org, baby));
+  put(values, ['LabourDeliveryID'], labourId(org, pregnancy));
+  put(values, ['OrgSiteIDActualDelivery'], `${org}01`);
+  put(values, ['OrgCodeProvider'], org);
+  const stillborn = population.death[baby] === pregnancy.delivery;
+  put(values, ['PregOutcome', 'Pregnancy_Outcome', 'Birth_Outcome'], stillborn ? '02' : '01');
+  put(
+    values,
+    ['GestationLengthBirth', 'Gestation_At_Birth', 'Gestation_Length_At_Birth', 'Gestation_Days'],
+    String(pregnancy.gestation),
+  );
+  put(values, ['DeliveryMethodCode', 'Delivery_Method', 'Delivery_Method_Code'], details.method);
+  const h = hashKey(seedKey, 'baby', baby);
+  const weight = Math.round(
+    3400 +
+      (pregnancy.gestation - 280) * 22 +
+      ((h % 1000) / 1000 - 0.5) * 1300 -
+      (pregnancy.babies > 1 ? 700 : 0) -
+      (details.smokingDelivery ? 200 : 0),
+  );
+  put(
+    values,
+    ['Birthweight', 'BirthWeight', 'Birth_Weight', 'Birth_Weight_Grams'],
+    String(Math.max(400, weight)),
+  );
+  const lowApgar = (h >>> 10) % 1000 < 10 || stillborn;
+  put(
+    values,
+    ['ApgarScore', 'Apgar_Score', 'Apgar_Score_5_Minutes', 'Apgar_5'],
+    stillborn ? '0' : String(lowApgar ? 3 + ((h >>> 20) % 4) : 9 + ((h >>> 20) % 2)),
+  );
+  const breastMilk = ((h >>> 14) % 1000) / 1000 < 0.74 - (details.smokingDelivery ? 0.15 : 0);
+  put(
+    values,
+    ['BabyFirstFeedIndCode', 'First_Feed', 'Baby_First_Feed', 'First_Feed_Type'],
+    stillborn ? '' : breastMilk ? ((h >>> 24) % 3 === 0 ? '02' : '01') : '03',
+  );
+  put(
+    values,
+    ['FetusPresentation', 'Fetal_Presentation'],
+    details.method === '5' || details.method === '6' ? '02' : '01',
+  );
+  put(
+    values,
+    ['PersonDeathDateBaby', 'Baby_Death_Date'],
+    population.death[baby] !== NO_DAY ? formatDay(population.death[baby] ?? 0) : '',
+  );
+  return values;
+}
+
+/** The local authority of a person's address on a day, as its GSS code. */
+export function laCodeAt(world: World, person: number, day: number): string {
+  return (
+    world.geography.localAuthorities[laOfAddress(world, world.population.addressAt(person, day))]?.code ?? ''
+  );
+}
