@@ -172,10 +172,16 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
  * Records `org`'s approval. When every controller has approved, the use case becomes
  * approved in the same transaction.
  */
-export async function approveUseCase(q: Queryable, id: string, org: string, actor: string): Promise<UseCase> {
+export async function approveUseCase(
+  q: Queryable,
+  idRaw: string,
+  org: string,
+  actor: string,
+): Promise<UseCase> {
   const code = parseOrgCode(org);
   return inTransaction(q, async (tx) => {
-    const useCase = await getUseCase(tx, id);
+    const useCase = await getUseCase(tx, idRaw);
+    const id = useCase.id;
     if (!useCase.controllers.includes(code)) {
       throw new KernelError('refused', `${code} is not a controller of ${id}, so it cannot approve it`, {
         hint: `Its controllers are ${useCase.controllers.join(', ')}`,

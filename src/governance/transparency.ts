@@ -1,0 +1,140 @@
+/**
+ * Transparency: for each data controller, who read its data, when and under which use
+ * case (from `data_access_log`, written by the access policy with every read's audit
+ * event); and, for the public, what Kernel holds, for what and by whom.
+ */
+import type { Queryable } from '../store/store.ts';
+import { listAgreements } from './agreements.ts';
+import { datasetSpec } from './datasets.ts';
+import { parseDate, parseOrgCode } from './governance-values.ts';
+import { listOrganisations } from './organisations.ts';
+import { listUseCases } from './use-cases.ts';
+
+export interface AccessRecord {
+  at: string;
+  userId: string;
+  /** the reader's sign-in email, where the account still exists */
+  user: string;
+  role: string;
+  useCaseId: string;
+  useCaseTitle: string;
+  purpose: string;
+  datasetId: string;
+  org: string;
+  optOutApplied: boolean;
+}
+
+/** Reads of `org`'s data, newest first. */
+export async function accessesOf(
+  q: Queryable,
+  filter: { org: string; from?: string; to?: string; useCaseId?: string; limit?: number },
+): Promise<AccessRecord[]> {
+  const params: (string | number)[] = [parseOrgCode(filter.org)];
+  const where = ['l.org_code = $1'];
+  if (filter.from) {
+    params.push(parseDate(filter.from, 'from'));
+    where.push(`l.accessed_at >= $${params.length}`);
+  }
+  if (filter.to) {
+    // Inclusive of the whole last day: times are ISO text, so compare with the next day's start.
+    const next = new Date(`${parseDate(filter.to, 'to')}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    params.push(next.toISOString().slice(0, 10));
+    where.push(`l.accessed_at < $${params.length}`);
+  }
+  if (filter.useCaseId) {
+    params.push(filter.useCaseId);
+    where.push(`l.use_case_id = $${params.length}`);
+  }
+  params.push(Math.min(Math.max(filter.limit ?? 1000, 1), 100_000));
+  const rows = await q.query<{
+    accessed_at: string;
+    user_id: string;
+    email: string | null;
+    user_role: string;
+    use_case_id: string;
+    title: string | null;
+    purpose: string | null;
+    dataset_id: string;
+    org_code: string;
+    opt_out_applied: boolean;
+  }>(
+    `SELECT l.accessed_at, l.user_id, u.email, l.user_role, l.use_case_id, c.title, c.purpose, l.dataset_id, l.org_code, l.opt_out_applied
+     FROM data_access_log l
+     LEFT JOIN users u ON u.id = l.user_id
+     LEFT JOIN use_cases c ON c.use_case_id = l.use_case_id
+     WHERE ${where.join(' AND ')}
+     ORDER BY l.accessed_at DESC, l.dataset_id
+     LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => ({
+    at: r.accessed_at,
+    userId: r.user_id,
+    user: r.email ?? r.user_id,
+    role: r.user_role,
+    useCaseId: r.use_case_id,
+    useCaseTitle: r.title ?? '',
+    purpose: r.purpose ?? '',
+    datasetId: r.dataset_id,
+    org: r.org_code,
+    optOutApplied: Boolean(r.opt_out_applied),
+  }));
+}
+
+export interface PublicSite {
+  members: { code: string; name: string; type: string; role: string }[];
+  datasets: { id: string; title: string; description: string; controllers: string[] }[];
+  useCases: {
+    id: string;
+    title: string;
+    summary: string;
+    purpose: string;
+    sponsor: string;
+    legalBasis: string;
+    datasets: string[];
+    start: string;
+    end: string;
+    state: string;
+    optOutApplies: boolean;
+  }[];
+}
+
+/** What the public site shows: members, datasets held, every approved use case. */
+export async function publicSite(q: Queryable): Promise<PublicSite> {
+  const orgs = await listOrganisations(q);
+  const names = new Map(orgs.map((o) => [o.code, o.name]));
+  const agreements = (await listAgreements(q)).filter((a) => a.state === 'in-force');
+  const held = new Map<string, Set<string>>();
+  for (const agreement of agreements) {
+    for (const dataset of agreement.datasets) {
+      const set = held.get(dataset) ?? new Set<string>();
+      set.add(names.get(agreement.org) ?? agreement.org);
+      held.set(dataset, set);
+    }
+  }
+  const datasets = [...held.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([id, controllers]) => {
+      const spec = datasetSpec(id);
+      return { id, title: spec.title, description: spec.description, controllers: [...controllers].sort() };
+    });
+  const useCases = (await listUseCases(q, { state: ['approved', 'active', 'closed'] })).map((u) => ({
+    id: u.id,
+    title: u.title,
+    summary: u.summary,
+    purpose: u.purpose,
+    sponsor: names.get(u.sponsor) ?? u.sponsor,
+    legalBasis: u.legalBasis,
+    datasets: u.datasets,
+    start: u.start,
+    end: u.end,
+    state: u.state,
+    optOutApplies: u.optOutApplies,
+  }));
+  return {
+    members: orgs.map((o) => ({ code: o.code, name: o.name, type: o.type, role: o.kernelRole })),
+    datasets,
+    useCases,
+  };
+}
