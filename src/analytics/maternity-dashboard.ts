@@ -11,16 +11,30 @@
  * Reads: the three MSDS tables are read only through the access policy
  * (`openGovernedRead`), under a use case the user belongs to: it narrows rows to the
  * controllers the use case and the user may see, removes people on the national data
- * opt-out where the purpose needs it, and audits the read — on every request, cached or not.
+ * opt-out where the purpose needs it, and audits the read (`data.read`, and a row per
+ * controller in `data_access_log`).
  *
- * Cache: counts are computed once per (data version, controllers, opt-out, window) and
- * kept in memory. The data version is the number of successful MSDS loads and the time
- * the latest finished (`loads`), plus the latest opt-out list (`optout_batches`): any new
- * load or opt-out list changes it, so the next request recomputes. Disclosure control and
- * SPC are applied per request, from the cached counts, because they depend on who asks.
+ * Caches, both in memory, both exact:
+ * - the policy's grants per user, keyed by the governance version (a fingerprint of use
+ *   cases, members, approvals and agreements) and the date: any change to them, or a new
+ *   day, makes the policy decide again (and audit it);
+ * - the counts per (data version, the governed reads' SQL, window). The data version is
+ *   the number of successful MSDS loads and when the latest finished, plus the opt-out
+ *   lists loaded (`warehouseVersions`): a new load or opt-out list makes the next request
+ *   recompute, through fresh audited governed reads.
+ * A request answered from the caches is still checked (the grant is current) and recorded:
+ * `dashboard.viewed` in the audit log and a `data_access_log` row per controller, committed
+ * before the answer (group commit, view-audit.ts). Disclosure control and SPC run per
+ * request, because they depend on who asks.
  */
 import { KernelError } from '../errors.ts';
-import { openGovernedRead, readableUseCases, type ReadUser } from '../governance/access-policy.ts';
+import { createHash } from 'node:crypto';
+import {
+  openGovernedRead,
+  readableUseCases,
+  type GovernedRead,
+  type ReadUser,
+} from '../governance/access-policy.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import {
   checkPolicy,
@@ -33,6 +47,7 @@ import {
 } from './disclosure-control.ts';
 import { MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
 import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
+import { viewRecorder } from './view-audit.ts';
 import { describeIcon, xmrChart, type SpcResult, type SpecialCauseRule, type VariationIcon } from './spc.ts';
 
 export interface MaternityQuery {
@@ -168,36 +183,92 @@ function checkQuery(query: MaternityQuery): { from: number; to: number } {
 /** Counts per measure, organisation (null = whole system) and month index. */
 type RawCounts = Map<string, Map<string | null, Map<number, { numerator: number; denominator: number }>>>;
 
-interface CacheEntry {
-  counts: RawCounts;
-  orgs: string[];
+/** What the policy granted one user for the three datasets, under one use case. */
+interface Grants {
+  useCaseId: string;
+  reads: Record<MsdsDataset, GovernedRead>;
+  /** controllers every one of the three reads allows: a maternity joins them */
+  controllers: string[];
 }
 
-/** Bounded, so that many distinct windows cannot grow memory without limit. */
+/** Bounded, so that many distinct windows or users cannot grow memory without limit. */
 const CACHE_LIMIT = 64;
-const cache = new Map<string, Promise<CacheEntry>>();
+const GRANT_LIMIT = 1024;
+const countsCache = new Map<string, Promise<RawCounts>>();
+const grantsCache = new Map<string, Promise<Grants>>();
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.set(key, value);
+  while (map.size > limit) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
+  }
+}
 
 /** Forgets every cached result (tests; and a server may call it after a restore). */
 export function clearMaternityCache(): void {
-  cache.clear();
+  countsCache.clear();
+  grantsCache.clear();
+}
+
+export interface WarehouseVersions {
+  /** changes whenever an MSDS load succeeds or an opt-out list is loaded */
+  data: string;
+  /** changes whenever anything the access policy decides from changes */
+  governance: string;
 }
 
 /**
- * The version of the data the dashboard reads: changes whenever an MSDS load succeeds
- * (a new `loads` row, which also supersedes the previous load of its feed) or an opt-out
- * list is loaded.
+ * Both versions in one statement. The data version is the number of successful MSDS loads
+ * and when the latest finished (a load that supersedes another is itself a new row), and
+ * the opt-out lists loaded. The governance version is a fingerprint of the small tables
+ * the access policy reads: use cases (state, dates, members, datasets, controllers,
+ * approvals) and data sharing agreements (state, periods, datasets, purposes).
  */
-export async function maternityDataVersion(q: Queryable): Promise<string> {
+export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions> {
   const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
-  const [loads] = await q.query<{ n: number; latest: string | null }>(
-    `SELECT COUNT(*) AS n, MAX(finished_at) AS latest FROM loads
-     WHERE dataset_id IN (${datasets}) AND status IN ('loaded', 'superseded')`,
+  const count = (table: string): string => `(SELECT CAST(COUNT(*) AS TEXT) FROM ${table})`;
+  const [row] = await q.query<Record<string, string | null>>(
+    `SELECT
+       (SELECT CAST(COUNT(*) AS TEXT) || '@' || COALESCE(MAX(finished_at), '-') FROM loads
+         WHERE dataset_id IN (${datasets}) AND status IN ('loaded', 'superseded')) AS loads,
+       (SELECT CAST(COUNT(*) AS TEXT) || '@' || COALESCE(MAX(loaded_at), '-') FROM optout_batches) AS optouts,
+       (SELECT string_agg(use_case_id || ':' || state || ':' || start_date || ':' || end_date || ':' || updated_at, ',' ORDER BY use_case_id) FROM use_cases) AS use_cases,
+       (SELECT string_agg(use_case_id || ':' || member, ',' ORDER BY use_case_id, member) FROM use_case_users) AS members,
+       (SELECT string_agg(agreement_id || ':' || state || ':' || start_period || ':' || end_period, ',' ORDER BY agreement_id) FROM agreements) AS agreements,
+       ${count('use_case_datasets')} AS uc_datasets,
+       ${count('use_case_controllers')} AS uc_controllers,
+       ${count('use_case_approvals')} AS approvals,
+       ${count('agreement_datasets')} AS dsa_datasets,
+       ${count('agreement_purposes')} AS dsa_purposes`,
     [...MSDS_DATASETS],
   );
-  const [optouts] = await q.query<{ n: number; latest: string | null }>(
-    'SELECT COUNT(*) AS n, MAX(loaded_at) AS latest FROM optout_batches',
-  );
-  return `loads:${loads?.n ?? 0}@${loads?.latest ?? '-'};optouts:${optouts?.n ?? 0}@${optouts?.latest ?? '-'}`;
+  const v = (name: string): string => String(row?.[name] ?? '-');
+  return {
+    data: `loads:${v('loads')};optouts:${v('optouts')}`,
+    governance: createHash('sha256')
+      .update(
+        [
+          'use_cases',
+          'members',
+          'agreements',
+          'uc_datasets',
+          'uc_controllers',
+          'approvals',
+          'dsa_datasets',
+          'dsa_purposes',
+        ]
+          .map(v)
+          .join('|'),
+      )
+      .digest('hex'),
+  };
+}
+
+/** The data version alone (see `warehouseVersions`). */
+export async function maternityDataVersion(q: Queryable): Promise<string> {
+  return (await warehouseVersions(q)).data;
 }
 
 /**
@@ -230,6 +301,18 @@ async function chooseUseCase(store: Store, user: ReadUser, wanted: string | unde
   return covering.id;
 }
 
+/** The policy's decision for all three datasets; each `openGovernedRead` is audited. */
+async function openReads(store: Store, access: DashboardAccess, wanted: string | undefined): Promise<Grants> {
+  const useCaseId = await chooseUseCase(store, access.user, wanted);
+  const readAccess = { user: access.user, useCaseId, ...(access.actor ? { actor: access.actor } : {}) };
+  const reads = {} as Record<MsdsDataset, GovernedRead>;
+  for (const dataset of MSDS_DATASETS) reads[dataset] = await openGovernedRead(store, readAccess, dataset);
+  const controllers = MSDS_DATASETS.map((d) => reads[d].controllers).reduce((a, b) =>
+    a.filter((c) => b.includes(c)),
+  );
+  return { useCaseId, reads, controllers };
+}
+
 export interface MaternityOptions {
   /** the disclosure rule for everyone but a provider viewing its own figures; default HES 2018 */
   disclosure?: DisclosurePolicy;
@@ -243,16 +326,32 @@ export async function maternityDashboard(
 ): Promise<MaternityDashboard> {
   const rule = checkPolicy(options.disclosure ?? HES_2018);
   const window = checkQuery(query);
-  const useCaseId = await chooseUseCase(store, access.user, query.useCaseId);
-  const readAccess = { user: access.user, useCaseId, ...(access.actor ? { actor: access.actor } : {}) };
-  // Every request is checked and audited by the policy, whether or not the counts are cached.
-  const reads = {} as Record<MsdsDataset, Awaited<ReturnType<typeof openGovernedRead>>>;
-  for (const dataset of MSDS_DATASETS) reads[dataset] = await openGovernedRead(store, readAccess, dataset);
-  const first = reads['msds-delivery'];
-  // Rows only from controllers every one of the three reads allows: a maternity joins them.
-  const controllers = MSDS_DATASETS.map((d) => reads[d].controllers).reduce((a, b) =>
-    a.filter((c) => b.includes(c)),
-  );
+  const versions = await warehouseVersions(store);
+  const today = new Date().toISOString().slice(0, 10);
+  const { user } = access;
+
+  // The policy decides for this user whenever anything it decides from has changed (or a
+  // day has turned: use cases have dates); each decision is a governed, audited read.
+  const grantKey = JSON.stringify([
+    user.id,
+    user.role,
+    user.org,
+    query.useCaseId ?? '',
+    versions.governance,
+    today,
+  ]);
+  // Concurrent requests share one decision in flight; only its maker's reads are audited
+  // as such, the others record a view like any cached request.
+  let pending = grantsCache.get(grantKey);
+  let audited = false;
+  if (!pending) {
+    pending = openReads(store, access, query.useCaseId);
+    audited = true;
+    remember(grantsCache, grantKey, pending, GRANT_LIMIT);
+    pending.catch(() => grantsCache.delete(grantKey));
+  }
+  let grants = await pending;
+  const { controllers, useCaseId } = grants;
   if (query.org !== undefined && !controllers.includes(query.org)) {
     throw new KernelError(
       'forbidden',
@@ -266,26 +365,54 @@ export async function maternityDashboard(
     );
   }
 
-  const dataVersion = await maternityDataVersion(store);
-  const sources = Object.fromEntries(MSDS_DATASETS.map((d) => [d, reads[d].sql])) as Record<
-    MsdsDataset,
-    string
-  >;
-  const key = JSON.stringify([dataVersion, Object.values(sources), window.from, window.to]);
+  const sourcesOf = (g: Grants) =>
+    Object.fromEntries(MSDS_DATASETS.map((d) => [d, g.reads[d].sql])) as Record<MsdsDataset, string>;
+  const countsKey = JSON.stringify([versions.data, Object.values(sourcesOf(grants)), window.from, window.to]);
   let cached = true;
-  let entry = cache.get(key);
+  let entry = countsCache.get(countsKey);
   if (!entry) {
     cached = false;
-    entry = computeCounts(store, sources, controllers, window.from, window.to);
-    cache.set(key, entry);
-    entry.catch(() => cache.delete(key));
-    while (cache.size > CACHE_LIMIT) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
+    // The warehouse itself is read now: through fresh governed reads, each audited.
+    if (!audited) {
+      grants = await openReads(store, access, useCaseId);
+      audited = true;
     }
+    entry = computeCounts(store, sourcesOf(grants), window.from, window.to);
+    remember(countsCache, countsKey, entry, CACHE_LIMIT);
+    entry.catch(() => countsCache.delete(countsKey));
   }
   const counts = await entry;
+  const first = grants.reads['msds-delivery'];
+  if (!audited) {
+    // Figures from the cache: the view is still checked (above) and recorded, per controller.
+    await viewRecorder(store).record({
+      audit: {
+        actor: access.actor ?? `user:${user.id}`,
+        action: 'dashboard.viewed',
+        target: 'dashboard:maternity',
+        purpose: useCaseId,
+        details: {
+          role: user.role,
+          purpose: first.useCase.purpose,
+          scope: query.org ?? 'system',
+          from: query.from,
+          to: query.to,
+          controllers,
+          optOutApplied: first.optOutApplies,
+        },
+      },
+      access: MSDS_DATASETS.flatMap((datasetId) =>
+        controllers.map((org) => ({
+          userId: user.id,
+          role: user.role,
+          useCaseId,
+          datasetId,
+          org,
+          optOutApplied: first.optOutApplies,
+        })),
+      ),
+    });
+  }
 
   const months: string[] = [];
   for (let i = window.from; i <= window.to; i++) months.push(monthOf(i));
@@ -293,7 +420,7 @@ export async function maternityDashboard(
   const scopeOrg = query.org ?? null;
   const systemPolicy = policyFor(viewer, query.org, rule);
   const measures = MATERNITY_MEASURES.map((measure): MaternityMeasureResult => {
-    const byOrg = counts.counts.get(measure.id);
+    const byOrg = counts.get(measure.id);
     const seriesFor = (org: string | null): MaternitySeries =>
       buildSeries(
         measure,
@@ -333,7 +460,7 @@ export async function maternityDashboard(
       base: systemPolicy.id === 'none' ? null : systemPolicy.base,
       text: describePolicy(systemPolicy),
     },
-    dataVersion,
+    dataVersion: versions.data,
     cached,
     measures,
   };
@@ -419,10 +546,9 @@ GROUP BY GROUPING SETS ((measure_id, point, org_code), (measure_id, point))`;
 async function computeCounts(
   store: Store,
   sources: Record<MsdsDataset, string>,
-  controllers: string[],
   from: number,
   to: number,
-): Promise<CacheEntry> {
+): Promise<RawCounts> {
   const rows = await store.query<{
     measure_id: string;
     point: number;
@@ -443,5 +569,5 @@ async function computeCounts(
       denominator: Number(row.denominator),
     });
   }
-  return { counts, orgs: controllers };
+  return counts;
 }

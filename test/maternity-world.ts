@@ -1,0 +1,498 @@
+/**
+ * A small maternity world for tests, counted by hand: written straight into the warehouse
+ * tables the ingest module creates (the same accepted shape a load writes), with the
+ * organisations, data sharing agreements and an active planning use case the access
+ * policy needs. `EXPECTED` holds the hand counts the measures must reproduce.
+ */
+import { getDataset } from '../src/catalogue/catalogue.ts';
+import { createAgreement } from '../src/governance/agreements.ts';
+import { seedOrganisations } from '../src/governance/organisations.ts';
+import { activateUseCase, approveUseCase, proposeUseCase } from '../src/governance/use-cases.ts';
+import { ensureDatasetTable } from '../src/ingest/dataset-table.ts';
+import { deidPlan } from '../src/privacy/deid-plan.ts';
+import type { SqlValue, Store } from '../src/store/store.ts';
+import { MSDS_DATASETS } from '../src/analytics/maternity-tables.ts';
+import type { MaternityQuery } from '../src/analytics/maternity-dashboard.ts';
+
+type Fields = Record<string, SqlValue>;
+
+const booking = (
+  org: string,
+  mother: string,
+  date: string,
+  gest: number,
+  smoking: string | null,
+): [string, Fields] => [
+  org,
+  {
+    person_token: mother,
+    AntenatalAppDate: date,
+    GestAgeBooking: gest,
+    SmokingStatusBooking: smoking,
+    UniqPregID: `P-${mother}`,
+    OrgCodeProvider: org,
+  },
+];
+const delivery = (
+  org: string,
+  mother: string,
+  date: string,
+  births: number,
+  smoking: string | null,
+  bloodLoss: number | null,
+  lesion: string | null,
+): [string, Fields] => [
+  org,
+  {
+    person_token: mother,
+    DeliveryDate: date,
+    BirthsPerLabandDel: births,
+    SmokingStatusDelivery: smoking,
+    BloodLossMl: bloodLoss,
+    GenitalTractTraumaticLesion: lesion,
+    UniqPregID: `P-${mother}`,
+    LabourDeliveryID: `L-${mother}`,
+    LabourOnsetMethod: '1',
+    OrgCodeProvider: org,
+  },
+];
+export const baby = (
+  org: string,
+  token: string | null,
+  mother: string,
+  period: string,
+  b: {
+    outcome: string;
+    gest: number;
+    method: string;
+    apgar: number | null;
+    feed: string | null;
+    weight: number;
+  },
+): [string, Fields] => [
+  org,
+  {
+    person_token: token,
+    mother_person_token: mother,
+    RPStartDate: period,
+    PregOutcome: b.outcome,
+    GestationLengthBirth: b.gest,
+    DeliveryMethodCode: b.method,
+    ApgarScore: b.apgar,
+    BabyFirstFeedIndCode: b.feed,
+    BirthWeight: b.weight,
+    UniqPregID: `P-${mother}`,
+    LabourDeliveryID: `L-${mother}`,
+    PersonPhenSex: '2',
+    OrgCodeProvider: org,
+  },
+];
+
+export const WORLD: Record<string, [string, Fields][]> = {
+  'msds-booking': [
+    booking('RWF', 'm1', '2021-01-05', 60, 'Smoker'),
+    booking('RWF', 'm1', '2021-01-20', 60, 'Smoker'), // the same mother twice: counts once
+    booking('RWF', 'm2', '2021-01-07', 70, 'Non-Smoker / Ex-Smoker'),
+    booking('RWF', 'm3', '2021-01-09', 71, 'Non-Smoker / Ex-Smoker'),
+    booking('RWF', 'm4', '2021-01-11', 400, null), // invalid gestation, unknown smoking: in neither denominator
+    booking('RVV', 'm2', '2021-01-15', 80, 'Non-Smoker / Ex-Smoker'), // m2 at a second provider
+    booking('RVV', 'm5', '2021-02-03', 50, 'Smoker'),
+  ],
+  'msds-delivery': [
+    delivery('RWF', 'm1', '2021-02-02', 1, 'Smoker', 1600, '10217006'),
+    delivery('RWF', 'm2', '2021-02-10', 1, 'Non-Smoker / Ex-Smoker', 500, null),
+    delivery('RWF', 'm3', '2021-02-20', 2, null, 1500, null), // twins
+    delivery('RWF', 'm6', '2021-03-04', 1, 'Non-Smoker / Ex-Smoker', 300, '399031001'),
+    delivery('RWF', 'm7', '2021-03-15', 1, 'Smoker', 2000, null),
+    delivery('RVV', 'm5', '2021-02-25', 1, 'Smoker', 100, null),
+  ],
+  'msds-baby': [
+    baby('RWF', 'b1', 'm1', '2021-02-01', {
+      outcome: '01',
+      gest: 280,
+      method: '0',
+      apgar: 5,
+      feed: '01',
+      weight: 2400,
+    }),
+    baby('RWF', 'b2', 'm2', '2021-02-01', {
+      outcome: '01',
+      gest: 250,
+      method: '8',
+      apgar: 9,
+      feed: '03',
+      weight: 2000,
+    }),
+    baby('RWF', 'b3', 'm3', '2021-02-01', {
+      outcome: '01',
+      gest: 240,
+      method: '7',
+      apgar: 8,
+      feed: '02',
+      weight: 1800,
+    }),
+    baby('RWF', 'b4', 'm3', '2021-02-01', {
+      outcome: '02',
+      gest: 240,
+      method: '7',
+      apgar: 0,
+      feed: null,
+      weight: 1500,
+    }),
+    baby('RWF', 'b5', 'm6', '2021-03-01', {
+      outcome: '01',
+      gest: 300,
+      method: '2',
+      apgar: 9,
+      feed: '02',
+      weight: 3500,
+    }),
+    baby('RWF', 'b6', 'm7', '2021-03-01', {
+      outcome: '03',
+      gest: 200,
+      method: '0',
+      apgar: null,
+      feed: null,
+      weight: 900,
+    }),
+    // no baby token, and no delivery record for the mother: counts where no delivery fact is needed
+    baby('RWF', null, 'm8', '2021-03-01', {
+      outcome: '01',
+      gest: 275,
+      method: '0',
+      apgar: 10,
+      feed: '01',
+      weight: 3100,
+    }),
+    baby('RVV', 'b8', 'm5', '2021-02-01', {
+      outcome: '01',
+      gest: 270,
+      method: '1',
+      apgar: 6,
+      feed: '01',
+      weight: 2600,
+    }),
+  ],
+};
+
+/** Hand counts: measure → org ('ALL' = whole system) → [Jan, Feb, Mar] as [numerator, denominator]. */
+export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
+  births: {
+    RWF: [
+      [0, 0],
+      [4, 4],
+      [3, 3],
+    ],
+    RVV: [
+      [0, 0],
+      [1, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [5, 5],
+      [3, 3],
+    ],
+  },
+  'booking-by-10-weeks': {
+    RWF: [
+      [2, 3],
+      [0, 0],
+      [0, 0],
+    ],
+    RVV: [
+      [0, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [2, 3],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  'smoking-at-booking': {
+    RWF: [
+      [1, 3],
+      [0, 0],
+      [0, 0],
+    ],
+    RVV: [
+      [0, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [1, 3],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  'smoking-at-delivery': {
+    RWF: [
+      [0, 0],
+      [1, 2],
+      [1, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [1, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [2, 3],
+      [1, 2],
+    ],
+  },
+  'breastfeeding-first-feed': {
+    RWF: [
+      [0, 0],
+      [2, 3],
+      [2, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [1, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [3, 4],
+      [2, 2],
+    ],
+  },
+  'caesarean-elective': {
+    RWF: [
+      [0, 0],
+      [1, 3],
+      [0, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 4],
+      [0, 2],
+    ],
+  },
+  'caesarean-emergency': {
+    RWF: [
+      [0, 0],
+      [1, 3],
+      [0, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 4],
+      [0, 2],
+    ],
+  },
+  'caesarean-all': {
+    RWF: [
+      [0, 0],
+      [2, 3],
+      [0, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [2, 4],
+      [0, 2],
+    ],
+  },
+  'preterm-births': {
+    RWF: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 3],
+      [0, 1],
+    ],
+  },
+  // rolling 3 months: Feb = Dec–Feb, Mar = Jan–Mar
+  'pph-1500': {
+    RWF: [
+      [0, 0],
+      [2, 3],
+      [3, 5],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+    ],
+    ALL: [
+      [0, 0],
+      [2, 4],
+      [3, 6],
+    ],
+  },
+  'third-fourth-degree-tears': {
+    RWF: [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 2],
+      [2, 3],
+    ],
+  },
+  'apgar-low-term': {
+    RWF: [
+      [0, 0],
+      [1, 1],
+      [1, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+    ],
+    ALL: [
+      [0, 0],
+      [2, 2],
+      [2, 3],
+    ],
+  },
+  'low-birthweight-term': {
+    RWF: [
+      [0, 0],
+      [1, 1],
+      [1, 3],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 2],
+      [1, 4],
+    ],
+  },
+  'stillbirth-rate': {
+    RWF: [
+      [0, 0],
+      [1, 4],
+      [2, 7],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 5],
+      [2, 8],
+    ],
+  },
+};
+
+export const WINDOW: MaternityQuery = { from: '2021-01', to: '2021-03' };
+const ACTOR = 'test:maternity';
+
+/** Builds the world; answers the use case id. `users` are use-case members (`role:<role>` or user ids). */
+export async function buildWorld(
+  store: Store,
+  users: string[] = ['role:provider', 'role:analyst', 'role:viewer'],
+): Promise<string> {
+  await seedOrganisations(store, ACTOR);
+  for (const org of ['RWF', 'RVV']) {
+    await createAgreement(
+      store,
+      { org, datasets: [...MSDS_DATASETS], from: '2019-04', to: '2030-03' },
+      ACTOR,
+    );
+  }
+  const proposed = await proposeUseCase(
+    store,
+    {
+      title: 'Maternity dashboard (test)',
+      sponsor: 'QKS',
+      purpose: 'planning',
+      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+      datasets: [...MSDS_DATASETS],
+      controllers: ['RWF', 'RVV'],
+      users,
+      start: '2021-04-01',
+      end: '2099-03-31',
+    },
+    ACTOR,
+  );
+  for (const org of ['RWF', 'RVV']) await approveUseCase(store, proposed.id, org, ACTOR);
+  await activateUseCase(store, proposed.id, ACTOR);
+
+  for (const dataset of MSDS_DATASETS) {
+    const plan = deidPlan(getDataset(dataset));
+    const table = await ensureDatasetTable(store, plan);
+    const columns = ['load_id', 'org_code', ...plan.accepted];
+    const rows = (WORLD[dataset] ?? []).map(([org, fields], i) =>
+      columns.map((c) =>
+        c === 'load_id'
+          ? `L-${dataset}`
+          : c === 'org_code'
+            ? org
+            : c === 'source_line'
+              ? i + 2
+              : (fields[c] ?? null),
+      ),
+    );
+    await store.insertRows(table, columns, rows);
+    await recordLoad(store, `L-${dataset}`, dataset);
+  }
+  return proposed.id;
+}
+
+export async function recordLoad(
+  store: Store,
+  loadId: string,
+  dataset: string,
+  finishedAt = '2021-04-02T10:00:00Z',
+): Promise<void> {
+  await store.run(
+    `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, status, started_at, finished_at, actor, host, pid)
+     VALUES ($1, 'RWF', $2, '2021-03', 'test.csv', 'loaded', $3, $3, $4, 'test', 1)`,
+    [loadId, dataset, finishedAt, ACTOR],
+  );
+}
+
+/** Inserts one more baby, as a new load would. */
+export async function addBaby(store: Store, org: string, fields: Fields, loadId: string): Promise<void> {
+  const plan = deidPlan(getDataset('msds-baby'));
+  const columns = ['load_id', 'org_code', ...plan.accepted];
+  await store.insertRows('ds_msds_baby', columns, [
+    columns.map((c) =>
+      c === 'load_id' ? loadId : c === 'org_code' ? org : c === 'source_line' ? 2 : (fields[c] ?? null),
+    ),
+  ]);
+}
