@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CsvFileWriter } from './csv-file-writer.ts';
 import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
 import { Random } from './random.ts';
-import { normaliseName, valueIndex } from './feed-rows.ts';
+import { normaliseName } from './feed-rows.ts';
 
 export interface DatasetPlan {
   id: string;
@@ -54,10 +54,26 @@ interface OpenFeed {
   last: string;
 }
 
+/** For each dataset, which builder key lands in which column (names matched without case or underscores). */
+const keyColumns = new WeakMap<readonly string[], Map<string, string | null>>();
+
 function pick(columns: readonly string[], values: Record<string, string>): Record<string, string> {
-  const index = valueIndex(values);
+  let byKey = keyColumns.get(columns);
+  if (!byKey) {
+    byKey = new Map();
+    keyColumns.set(columns, byKey);
+  }
   const picked: Record<string, string> = {};
-  for (const column of columns) picked[column] = values[column] ?? index.get(normaliseName(column)) ?? '';
+  for (const key in values) {
+    let column = byKey.get(key);
+    if (column === undefined) {
+      const wanted = normaliseName(key);
+      column = columns.find((c) => normaliseName(c) === wanted) ?? null;
+      byKey.set(key, column);
+    }
+    if (column !== null) picked[column] = values[key] ?? '';
+  }
+  for (const column of columns) picked[column] = values[column] ?? picked[column] ?? '';
   return picked;
 }
 

@@ -13,8 +13,16 @@ import { MALE, NO_DAY, type Pregnancy } from './population.ts';
 
 export type Values = Record<string, string>;
 
+const normalised = new Map<string, string>();
+
+/** A field name without case, underscores or spaces (memoised: the same few hundred names recur on every row). */
 export function normaliseName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  let key = normalised.get(name);
+  if (key === undefined) {
+    key = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+    normalised.set(name, key);
+  }
+  return key;
 }
 
 /** Builds a lookup from normalised name to value, so a column finds its value whatever its spelling. */
