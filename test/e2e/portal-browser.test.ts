@@ -1,31 +1,24 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postcodeLookupCsv, writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { resolveConfig } from '../../src/config/config.ts';
-import { createAgreement } from '../../src/governance/agreements.ts';
-import { seedOrganisations } from '../../src/governance/organisations.ts';
-import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
 import { listLoads } from '../../src/ingest/load-history.ts';
-import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
-import { newLinkKey } from '../../src/privacy/link-key.ts';
-import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
-import {
-  newSigningKeyPair,
-  readSigningPrivateKey,
-  writeSigningKeyPair,
-} from '../../src/privacy/signing-key.ts';
-import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { buildRouteTable } from '../../src/server/route-table.ts';
 import { mayUse, type Role } from '../../src/server/routes.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { axeViolations, launchBrowser } from '../browser-setup.ts';
-import { accountsForEveryRole, PASSWORD, type TestAccount } from './portal-helpers.ts';
+import {
+  accountsForEveryRole,
+  PASSWORD,
+  prepareForFeed,
+  pseudonymisedFeed,
+  type PseudonymisedFeed,
+  type TestAccount,
+} from './portal-helpers.ts';
 
 /**
  * The portal in real Chromium against a real server on the embedded store: every page
@@ -33,37 +26,6 @@ import { accountsForEveryRole, PASSWORD, type TestAccount } from './portal-helpe
  * uploading work from the keyboard alone.
  */
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-browser-'));
-const spec = catalogueSpecs.spec('apc');
-
-async function pseudonymisedFeed(): Promise<{ file: string; manifest: string; publicKey: string }> {
-  writeSigningKeyPair(path.join(dir, 'rwf.key'), newSigningKeyPair());
-  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
-  const extract = path.join(dir, 'apc.extract.csv');
-  await writeExtract({
-    spec,
-    codeList: catalogueSpecs.codeList,
-    file: extract,
-    rows: 30,
-    period: '2025-04',
-    seed: 7,
-    faults: { code: [4] },
-  });
-  const file = path.join(dir, 'apc-2025-04.csv');
-  await deidentifyFile({
-    spec,
-    org: 'RWF',
-    input: extract,
-    output: file,
-    tokeniser: hmacTokeniser(newLinkKey()),
-    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
-    signing: readSigningPrivateKey(path.join(dir, 'rwf.key')),
-  });
-  return {
-    file,
-    manifest: `${file}.manifest.json`,
-    publicKey: readFileSync(path.join(dir, 'rwf.key.pub'), 'utf8'),
-  };
-}
 
 /** Presses Tab until the focused element matches, as a keyboard user would. */
 async function tabTo(page: Page, matches: string): Promise<void> {
@@ -84,7 +46,7 @@ describe('portal in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   let accounts: Record<Role, TestAccount>;
-  let feed: Awaited<ReturnType<typeof pseudonymisedFeed>>;
+  let feed: PseudonymisedFeed;
   const cspProblems: string[] = [];
 
   beforeAll(async () => {
@@ -92,10 +54,8 @@ describe('portal in Chromium', () => {
     const config = { ...resolveConfig({ data: dataDir }).config, dataDir, store: 'duckdb' };
     store = await openStore(config);
     accounts = await accountsForEveryRole(store);
-    await seedOrganisations(store, 'test');
-    await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
-    feed = await pseudonymisedFeed();
-    await trustSigningKey(store, 'RWF', feed.publicKey, 'test');
+    feed = await pseudonymisedFeed(dir);
+    await prepareForFeed(store, feed);
     server = await startServer({ store, config, port: 0 });
     browser = await launchBrowser();
   }, 120_000);

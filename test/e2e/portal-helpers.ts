@@ -1,4 +1,20 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Hono } from 'hono';
+import { postcodeLookupCsv, writeExtract } from '../../bench/ingest/extract-writer.ts';
+import { createAgreement } from '../../src/governance/agreements.ts';
+import { seedOrganisations } from '../../src/governance/organisations.ts';
+import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
+import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
+import { newLinkKey } from '../../src/privacy/link-key.ts';
+import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
+import {
+  newSigningKeyPair,
+  readSigningPrivateKey,
+  writeSigningKeyPair,
+} from '../../src/privacy/signing-key.ts';
+import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
+import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { resolveConfig } from '../../src/config/config.ts';
 import { createApp, SESSION_COOKIE, type AppEnv } from '../../src/server/app.ts';
 import { createApiToken } from '../../src/server/auth/api-tokens.ts';
@@ -56,4 +72,51 @@ export async function sessionFor(store: Store, userId: string): Promise<{ cookie
 /** A route's path with its example parameters filled in. */
 export function concretePath(route: RouteDeclaration): string {
   return route.path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => route.example?.[name] ?? 'example');
+}
+
+export interface PseudonymisedFeed {
+  /** the pseudonymised APC file for RWF, April 2025, 30 rows with one bad code */
+  file: string;
+  manifest: string;
+  /** RWF's agent's public key, for trustSigningKey */
+  publicKey: string;
+}
+
+/** A synthetic extract through the real de-identification agent, as `kernel deid` makes it. */
+export async function pseudonymisedFeed(dir: string): Promise<PseudonymisedFeed> {
+  const spec = catalogueSpecs.spec('apc');
+  writeSigningKeyPair(path.join(dir, 'rwf.key'), newSigningKeyPair());
+  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
+  const extract = path.join(dir, 'apc.extract.csv');
+  await writeExtract({
+    spec,
+    codeList: catalogueSpecs.codeList,
+    file: extract,
+    rows: 30,
+    period: '2025-04',
+    seed: 7,
+    faults: { code: [4] },
+  });
+  const file = path.join(dir, 'apc-2025-04.csv');
+  await deidentifyFile({
+    spec,
+    org: 'RWF',
+    input: extract,
+    output: file,
+    tokeniser: hmacTokeniser(newLinkKey()),
+    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
+    signing: readSigningPrivateKey(path.join(dir, 'rwf.key')),
+  });
+  return {
+    file,
+    manifest: `${file}.manifest.json`,
+    publicKey: readFileSync(path.join(dir, 'rwf.key.pub'), 'utf8'),
+  };
+}
+
+/** What a load of that feed needs in the warehouse: the organisations, an agreement, the trusted key. */
+export async function prepareForFeed(store: Store, feed: PseudonymisedFeed): Promise<void> {
+  await seedOrganisations(store, 'test');
+  await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
+  await trustSigningKey(store, 'RWF', feed.publicKey, 'test');
 }
