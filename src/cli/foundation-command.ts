@@ -2,7 +2,7 @@ import { describeConfig } from '../config/config.ts';
 import { migrate } from '../store/migrate.ts';
 import { connectStore } from '../store/open-store.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { runDemo } from '../demo/run-demo.ts';
+import { DEMO_WINDOW, runDemo } from '../demo/run-demo.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 export const registerFoundationCommands: RegisterCommands = (program, context) => {
@@ -74,8 +74,15 @@ export const registerFoundationCommands: RegisterCommands = (program, context) =
     )
     .option('--port <port>', 'HTTP port for the portal')
     .option('--people <n>', 'size of the synthetic population', '2000')
+    .option('--from <YYYY-MM>', 'first month of synthetic activity', DEMO_WINDOW.from)
+    .option('--to <YYYY-MM>', 'last month of synthetic activity', DEMO_WINDOW.to)
     .option('--no-serve', 'build and report, but do not start the portal')
-    .action(async (options: { people: string; serve: boolean }) => {
-      await runDemo(context, { people: Number(options.people), serve: options.serve });
+    .action(async (options: { people: string; serve: boolean; from: string; to: string }) => {
+      await runDemo(context, {
+        people: Number(options.people),
+        serve: options.serve,
+        from: options.from,
+        to: options.to,
+      });
     });
 };
