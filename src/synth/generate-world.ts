@@ -154,7 +154,7 @@ export function checkOptions(options: GenerateOptions): {
     rates[kind as DefectKind] = rate;
   }
   if (existsSync(options.out) && readdirSync(options.out).length > 0 && !options.force) {
-    throw new KernelError('conflict', `The folder ${options.out} is not empty`, {
+    throw new KernelError('conflict', 'The output folder is not empty', {
       where: { file: options.out },
       hint: 'Choose a new folder, or add --force to write over it',
     });
