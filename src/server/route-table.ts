@@ -3,6 +3,7 @@ import { apiRoutes } from './api-routes.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { catalogueRoutes } from './catalogue-routes.ts';
+import { governanceRoutes } from './governance-routes.ts';
 import { homeRoutes } from './home-routes.ts';
 import { loadsRoutes } from './loads-routes.ts';
 import { maternityRoutes } from './maternity-routes.ts';
@@ -22,6 +23,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...loadsRoutes(deps),
     ...uploadRoutes(deps),
     ...maternityRoutes(deps),
+    ...governanceRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),
     ...apiRoutes(deps, () => table),
