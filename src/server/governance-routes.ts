@@ -291,10 +291,16 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       path: '/funding/invoices.csv',
       kind: 'page',
       access: ADMIN,
-      query: [{ name: 'year', description: 'financial year' }],
+      query: [{ name: 'year', description: 'financial year, e.g. 2021/22', required: true }],
       summary: "Download a year's invoices as CSV",
       handle: async (r) => {
-        const year = yearOf(r);
+        // The year is required, so the bare path is a page (an error), never a surprise download.
+        const raw = r.query('year');
+        if (!raw)
+          throw new KernelError('usage', 'Name the financial year with ?year=, e.g. ?year=2021/22', {
+            where: { field: 'year' },
+          });
+        const year = yearOf(r, raw);
         return download(
           await invoicesCsv(store, await listInvoices(store, { year })),
           'text/csv; charset=utf-8',
