@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../audit/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
+import { openStore } from '../store/open-store.ts';
 import { addFundingSource, setFundingModel, yearShares } from './funding-model.ts';
 import { invoiceHtml, invoicePdf, invoicesCsv, subscriptionLetters } from './invoice-documents.ts';
 import {
@@ -153,3 +154,40 @@ describe.each(testStores())('subscriptions, funding and invoices on $engine', (e
     expect(rwf?.html).toMatch(/share is <strong>£[\d,]+\.\d\d<\/strong>/);
   });
 });
+
+// DuckDB has one writer per file (a second process gets `busy`), so only PostgreSQL can
+// have two raisers at once: their numbers must still come out 1, 2, 3 with no gap or twin.
+describe.each(testStores().filter((e) => e.engine === 'postgres'))(
+  'invoice numbers under concurrency on $engine',
+  (engine) => {
+    it('gives concurrent raisers consecutive numbers', async () => {
+      const target = await engine.fresh();
+      const stores = [await openStore(target), await openStore(target), await openStore(target)];
+      try {
+        const [first] = stores as [Store, ...Store[]];
+        await seedOrganisations(first, 'test');
+        for (const org of ['RWF', 'RPA', 'RVV'])
+          await setSubscription(first, { org, year: YEAR, state: 'confirmed' }, 'test');
+        await setFundingModel(
+          first,
+          { year: YEAR, costPence: 30_000_00, rule: { kind: 'population' } },
+          'test',
+        );
+        await draftInvoices(first, YEAR, 'test');
+        const raised = await Promise.all(
+          ['RWF', 'RPA', 'RVV'].map((org, i) =>
+            raiseInvoices(stores[i] as Store, YEAR, `test-${i}`, { org }),
+          ),
+        );
+        expect(
+          raised
+            .flat()
+            .map((inv) => inv.number)
+            .sort(),
+        ).toEqual(['KER-2122-0001', 'KER-2122-0002', 'KER-2122-0003']);
+      } finally {
+        for (const store of stores) await store.close();
+      }
+    });
+  },
+);
