@@ -133,6 +133,9 @@ export async function draftInvoices(q: Queryable, yearRaw: string, actor: string
 }
 
 async function nextNumber(tx: Queryable, year: string): Promise<{ seq: number; number: string }> {
+  // Take the audit chain's lock first, as appendAudit will: every numbering transaction then
+  // locks in the same order (audit chain, then series row), so two can never deadlock.
+  if (tx.dialect.lockAuditChain) await tx.exec(tx.dialect.lockAuditChain);
   await tx.run(
     'INSERT INTO invoice_series (financial_year, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING',
     [year],
