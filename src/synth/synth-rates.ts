@@ -66,9 +66,14 @@ export const STILLBIRTH_SHARE = 0.0035;
 
 /**
  * Annual rates per person by age band (0–4, 5–14, 15–24, 25–44, 45–64, 65–74, 75–84, 85+),
- * from HES APC and OP and ECDS annual statistics (England, 2018–19), rounded.
+ * from HES APC and OP and ECDS annual statistics (England, 2018–19), rounded. Emergency
+ * admission rates are for people without long-term conditions: CONDITION_EMERGENCY_FACTOR
+ * raises them, so the band averages come out near England's (about 150, 300 and 550 per
+ * 1,000 at 65–74, 75–84 and 85+).
  */
-export const EMERGENCY_ADMISSIONS_BY_BAND = [0.14, 0.035, 0.055, 0.06, 0.085, 0.15, 0.28, 0.5] as const;
+export const EMERGENCY_ADMISSIONS_BY_BAND = [0.14, 0.035, 0.055, 0.058, 0.07, 0.1, 0.18, 0.26] as const;
+/** The most the conditions of one person multiply their emergency admission rate by. */
+export const CONDITION_FACTOR_CAP = 4;
 export const ELECTIVE_ADMISSIONS_BY_BAND = [0.03, 0.03, 0.05, 0.08, 0.18, 0.33, 0.36, 0.25] as const;
 export const OUTPATIENT_FIRSTS_BY_BAND = [0.45, 0.25, 0.3, 0.4, 0.55, 0.8, 0.95, 0.9] as const;
 /** Follow-ups per first attendance (new:follow-up about 1:2, reference digest Appendix A). */

@@ -124,7 +124,7 @@ export function esrRows(member: Staff, month: Month, seed: number, serial: numbe
   const r = new Random(seed, 'sickness', serial, month.first);
   let sick = 0;
   // About 4.5% of FTE days are lost: most months none, some a short episode, a few long ones.
-  if (r.chance(0.14)) sick = r.chance(0.85) ? r.int(1, 5) : r.int(6, 31);
+  if (r.chance(0.2)) sick = r.chance(0.8) ? r.int(1, 5) : r.int(6, 31);
   sick = Math.min(sick, month.days);
   return [
     {

@@ -8,7 +8,7 @@ import { buildPractices, type PracticeSet } from './organisations.ts';
 import { buildPopulation, type NameBook, type Population, type Window } from './population.ts';
 import { WeightedTable } from './random.ts';
 import { dayOf, monthsBetween, type Month } from './synth-dates.ts';
-import { CONDITIONS, CONDITION_EMERGENCY_FACTOR } from './synth-rates.ts';
+import { CONDITIONS, CONDITION_EMERGENCY_FACTOR, CONDITION_FACTOR_CAP } from './synth-rates.ts';
 
 interface ClinicalCodes {
   emergencyDiagnoses: Record<'child' | 'adult' | 'older', [string, number][]>;
@@ -104,7 +104,7 @@ export function buildWorld(options: WorldOptions): World {
     CONDITIONS.forEach((condition, i) => {
       if (mask & (1 << i)) factor *= CONDITION_EMERGENCY_FACTOR[condition];
     });
-    conditionFactor[mask] = factor;
+    conditionFactor[mask] = Math.min(CONDITION_FACTOR_CAP, factor);
   }
   return {
     seed: options.seed,
