@@ -1,0 +1,69 @@
+/**
+ * Screenshots of the portal for docs/screenshots/: builds a small demo warehouse (or reuses
+ * the one in --data), signs in as the demo administrator in Chromium, and captures pages.
+ *
+ *   npx tsx scripts/screenshots.ts [--data DIR] [--people N]
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../src/cli/main.ts';
+import { resolveConfig } from '../src/config/config.ts';
+import { changePassword, findUserByEmail } from '../src/server/auth/user-accounts.ts';
+import { createDemoUsers } from '../src/server/demo-users.ts';
+import { startServer } from '../src/server/start-server.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { launchBrowser } from '../test/browser-setup.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'docs', 'screenshots');
+const PAGES = [
+  { path: '/', file: 'home.png' },
+  { path: '/dashboards/maternity', file: 'maternity-dashboard.png' },
+  { path: '/catalogue/coverage', file: 'coverage.png' },
+];
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function run(): Promise<void> {
+  const dataDir = flag('data') ?? mkdtempSync(path.join(os.tmpdir(), 'kernel-screenshots-'));
+  const people = flag('people') ?? '2000';
+  const built = await main(['demo', '--no-serve', '--people', people, '--data', dataDir]);
+  if (built !== 0) throw new Error(`kernel demo failed with exit code ${built}`);
+  const config = { ...resolveConfig({ data: dataDir }).config, dataDir };
+  const store = await openStore(config);
+  const accounts = await createDemoUsers(store, 'script:screenshots');
+  const admin = accounts.find((a) => a.role === 'admin');
+  const user = admin ? await findUserByEmail(store, admin.email) : undefined;
+  if (!admin || !user) throw new Error('no demo administrator');
+  const password = 'screenshots passphrase';
+  await changePassword(store, user.id, admin.oneTimePassword, password, 'script:screenshots');
+  const server = await startServer({ store, config, port: 0 });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ baseURL: server.url, viewport: { width: 1280, height: 900 } });
+    await page.goto('/sign-in');
+    await page.fill('#email', admin.email);
+    await page.fill('#password', password);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/'),
+      page.click('form[action="/sign-in"] button'),
+    ]);
+    mkdirSync(OUT, { recursive: true });
+    for (const shot of PAGES) {
+      await page.goto(shot.path);
+      await page.screenshot({ path: path.join(OUT, shot.file), fullPage: true });
+      process.stdout.write(`wrote docs/screenshots/${shot.file}\n`);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+    await store.close();
+  }
+}
+
+await run();
