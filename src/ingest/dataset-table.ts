@@ -3,17 +3,14 @@
  * specification: `load_id`, `org_code` and `source_line`, then the accepted columns with
  * their stored types (engineering.md, "Warehouse tables").
  */
+import { tableName } from '../catalogue/shapes.ts';
 import type { DeidPlan } from '../privacy/deid-plan.ts';
 import { storedType } from '../quality/row-rules.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 
-export function datasetTableName(datasetId: string): string {
-  return `ds_${datasetId.replace(/-/g, '_')}`;
-}
-
 export async function ensureDatasetTable(q: Queryable, plan: DeidPlan): Promise<string> {
-  const table = datasetTableName(plan.spec.id);
+  const table = tableName(plan.spec);
   const columns = [
     'load_id TEXT NOT NULL',
     'org_code TEXT NOT NULL',

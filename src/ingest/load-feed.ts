@@ -53,7 +53,7 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from '../privacy/trusted-keys.ts';
 import { castValue, rowChecks, type RowCheck } from '../quality/row-rules.ts';
 import { quoteIdentifier } from '../store/sql.ts';
-import type { Queryable, Store } from '../store/store.ts';
+import type { Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 import {
@@ -474,59 +474,73 @@ async function writeLoad(
   const scan = await ctx.scanning;
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
 
-  // Each row's first failing check (by index), and its copy number among identical rows.
+  // Each check evaluated once per row into a boolean column (k0, k1…); then each row's first
+  // failing check and its copy number among identical rows. Aggregating over the stored
+  // booleans keeps the statements small, which matters to the planner for small files.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const firstFailure = checks.length
-    ? `CASE ${checks.map((c, k) => `WHEN ${c.condition} THEN ${k}`).join(' ')} END`
-    : 'CAST(NULL AS INTEGER)';
   const content = plan.columns.map((c) => q(c.name)).join(', ');
+  const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
+  const firstFailure = checks.length
+    ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
+    : 'CAST(NULL AS INTEGER)';
   await tx.exec(
-    `CREATE TABLE ${q(checked)} AS SELECT s.*, CAST(s.${q(SOURCE_LINE)} AS BIGINT) AS kernel_line, ${firstFailure} AS kernel_check, ` +
-      `row_number() OVER (PARTITION BY ${content} ORDER BY CAST(s.${q(SOURCE_LINE)} AS BIGINT)) AS kernel_copy FROM ${q(stage)} s`,
+    `CREATE TABLE ${q(checked)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
+      `SELECT s.*, CAST(s.${q(SOURCE_LINE)} AS BIGINT) AS kernel_line, ${[...flags, ''].join(', ')}` +
+      `row_number() OVER (PARTITION BY ${content} ORDER BY CAST(s.${q(SOURCE_LINE)} AS BIGINT)) AS kernel_copy ` +
+      `FROM ${q(stage)} s) f`,
   );
 
-  // Findings (every check, over first copies) and completeness, in one pass.
-  const aggregates = [
-    'count(*) AS rows_read',
-    'count(*) FILTER (WHERE kernel_copy > 1) AS dup_count',
-    'min(kernel_line) FILTER (WHERE kernel_copy > 1) AS dup_line',
-    'count(*) FILTER (WHERE kernel_copy = 1 AND kernel_check IS NULL) AS good',
-    'count(*) FILTER (WHERE kernel_copy = 1 AND kernel_check IS NOT NULL) AS bad',
-    ...checks.flatMap((c: RowCheck, k) => [
-      `count(*) FILTER (WHERE kernel_copy = 1 AND ${c.condition}) AS f${k}`,
-      `min(kernel_line) FILTER (WHERE kernel_copy = 1 AND ${c.condition}) AS l${k}`,
-    ]),
-    ...plan.columns.map(
-      (c, k) => `count(NULLIF(TRIM(${q(c.name)}), '')) FILTER (WHERE kernel_copy = 1) AS c${k}`,
-    ),
-  ];
-  const [totals] = await tx.query(`SELECT ${aggregates.join(', ')} FROM ${q(checked)}`);
-  const num = (key: string): number => Number(totals?.[key] ?? 0);
-  const rowsRead = num('rows_read');
-  const rowsDropped = num('dup_count');
-  const kept = rowsRead - rowsDropped;
-  const findings: LoadFinding[] = [];
-  checks.forEach((c, k) => {
-    const count = num(`f${k}`);
-    if (count > 0) findings.push({ rule: c.rule, field: c.field, count, firstLine: num(`l${k}`) });
-  });
+  // Findings (every check, over first copies) and completeness. Plain sums over the stored
+  // booleans: DuckDB plans many FILTER or CASE aggregates slowly, and first lines are
+  // needed only for the few checks that failed.
+  const [totals] = await tx.query(
+    `SELECT count(*) AS kept, count(kernel_check) AS bad, ${[
+      ...checks.map((_c: RowCheck, k) => `sum(CAST(k${k} AS INTEGER)) AS f${k}`),
+      ...plan.columns.map((c, k) => `count(NULLIF(TRIM(${q(c.name)}), '')) AS c${k}`),
+    ].join(', ')} FROM ${q(checked)} WHERE kernel_copy = 1`,
+  );
+  const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
+  const failing = checks.map((_c, k) => k).filter((k) => num(totals, `f${k}`) > 0);
+  const [lines] = failing.length
+    ? await tx.query(
+        `SELECT ${failing.map((k) => `min(CASE WHEN k${k} THEN kernel_line END) AS l${k}`).join(', ')} ` +
+          `FROM ${q(checked)} WHERE kernel_copy = 1`,
+      )
+    : [];
+  const [copies] = await tx.query(
+    `SELECT count(*) AS n, min(kernel_line) AS first_line FROM ${q(checked)} WHERE kernel_copy > 1`,
+  );
+  const rowsRead = scan.rows;
+  const rowsDropped = num(copies, 'n');
+  const kept = num(totals, 'kept');
+  const findings: LoadFinding[] = failing.map((k) => ({
+    rule: (checks[k] as RowCheck).rule,
+    field: (checks[k] as RowCheck).field,
+    count: num(totals, `f${k}`),
+    firstLine: num(lines, `l${k}`),
+  }));
   if (rowsDropped > 0)
-    findings.push({ rule: 'duplicate', field: null, count: rowsDropped, firstLine: num('dup_line') });
+    findings.push({
+      rule: 'duplicate',
+      field: null,
+      count: rowsDropped,
+      firstLine: num(copies, 'first_line'),
+    });
   const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
   const nhsCount = nhsProblems.reduce((sum, p) => sum + (p?.count ?? 0), 0);
   if (nhsCount > 0) {
-    const lines = nhsProblems.map((p) => p?.firstLine).filter((l): l is number => typeof l === 'number');
+    const nhsLines = nhsProblems.map((p) => p?.firstLine).filter((l): l is number => typeof l === 'number');
     findings.push({
       rule: 'nhs-number',
       field: ctx.manifest.nhsNumberField,
       count: nhsCount,
-      firstLine: lines.length ? Math.min(...lines) : null,
+      firstLine: nhsLines.length ? Math.min(...nhsLines) : null,
     });
   }
   const completeness: FieldCompleteness[] = plan.columns.map((c, k) => ({
     field: c.name,
-    filled: num(`c${k}`),
-    percent: kept > 0 ? Math.round((num(`c${k}`) * 1000) / kept) / 10 : 0,
+    filled: num(totals, `c${k}`),
+    percent: kept > 0 ? Math.round((num(totals, `c${k}`) * 1000) / kept) / 10 : 0,
   }));
 
   // Good rows, cast to their stored types.
@@ -538,7 +552,7 @@ async function writeLoad(
   );
 
   // Bad rows, as the warehouse would hold them, with the rule and field they failed.
-  const rowsQuarantined = num('bad');
+  const rowsQuarantined = num(totals, 'bad');
   for (let offset = 0; offset < rowsQuarantined; offset += QUARANTINE_BATCH) {
     const bad = await tx.query(
       `SELECT kernel_line, kernel_check, ${content} FROM ${q(checked)} WHERE kernel_check IS NOT NULL AND kernel_copy = 1 ` +
