@@ -16,12 +16,14 @@
  * 4. `clients` concurrent loops, each a bounded `while` over plain `fetch`, call for
  *    `seconds` each: `GET /api/v1/dashboards/maternity` (every provider, 24 months) and
  *    the catalogue's coverage grid page. It prints requests per second, p50, p95 and p99
- *    latency and errors for each, against the target p95 < 150 ms with no errors.
+ *    latency and errors for each, against the target p95 < 150 ms with no errors; and the
+ *    same for `GET /api/v1/me` (authentication alone) as the server's floor on this machine.
  *
  * The world and the warehouse are kept in `--dir`, so a second run only serves and measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -304,7 +306,11 @@ async function main(): Promise<void> {
     ];
     console.log('');
     console.log(
-      `bench/portal: ${people.toLocaleString('en-GB')} people, ${clients} concurrent clients, ${seconds} s each, kernel serve on DuckDB`,
+      `bench/portal: ${people.toLocaleString('en-GB')} people, ${clients} concurrent clients, ${seconds} s each, ` +
+        `kernel serve on DuckDB; load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${os.cpus().length} cores`,
     );
     const lines: string[] = [];
     for (const r of results) {
