@@ -3,8 +3,10 @@
  * the one in --data), signs in as the demo administrator in Chromium, and captures pages.
  *
  *   npx tsx scripts/screenshots.ts [--data DIR] [--people N]
+ *
+ * With --data naming an existing warehouse (e.g. one `kernel demo` built), it only captures.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +15,16 @@ import { resolveConfig } from '../src/config/config.ts';
 import { changePassword, findUserByEmail } from '../src/server/auth/user-accounts.ts';
 import { createDemoUsers } from '../src/server/demo-users.ts';
 import { startServer } from '../src/server/start-server.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { DUCKDB_FILE_NAME, openStore } from '../src/store/open-store.ts';
 import { launchBrowser } from '../test/browser-setup.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
 const PAGES = [
-  { path: '/', file: 'home.png' },
-  { path: '/dashboards/maternity', file: 'maternity-dashboard.png' },
-  { path: '/catalogue/coverage', file: 'coverage.png' },
+  { path: '/', file: 'home.png', height: undefined },
+  // The dashboard is long (a chart and a table per measure): its top third is enough to show it.
+  { path: '/dashboards/maternity', file: 'maternity-dashboard.png', height: 3200 },
+  { path: '/catalogue/coverage', file: 'coverage.png', height: 2400 },
 ];
 
 function flag(name: string): string | undefined {
@@ -32,8 +35,11 @@ function flag(name: string): string | undefined {
 async function run(): Promise<void> {
   const dataDir = flag('data') ?? mkdtempSync(path.join(os.tmpdir(), 'kernel-screenshots-'));
   const people = flag('people') ?? '2000';
-  const built = await main(['demo', '--no-serve', '--people', people, '--data', dataDir]);
-  if (built !== 0) throw new Error(`kernel demo failed with exit code ${built}`);
+  // A warehouse already in --data is used as it is (the demo takes minutes to build).
+  if (!existsSync(path.join(dataDir, DUCKDB_FILE_NAME))) {
+    const built = await main(['demo', '--no-serve', '--people', people, '--data', dataDir]);
+    if (built !== 0) throw new Error(`kernel demo failed with exit code ${built}`);
+  }
   const config = { ...resolveConfig({ data: dataDir }).config, dataDir };
   const store = await openStore(config);
   const accounts = await createDemoUsers(store, 'script:screenshots');
@@ -56,7 +62,11 @@ async function run(): Promise<void> {
     mkdirSync(OUT, { recursive: true });
     for (const shot of PAGES) {
       await page.goto(shot.path);
-      await page.screenshot({ path: path.join(OUT, shot.file), fullPage: true });
+      await page.screenshot({
+        path: path.join(OUT, shot.file),
+        fullPage: true,
+        ...(shot.height ? { clip: { x: 0, y: 0, width: 1280, height: shot.height } } : {}),
+      });
       process.stdout.write(`wrote docs/screenshots/${shot.file}\n`);
     }
   } finally {

@@ -109,8 +109,9 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
         c.set('sessionId', sessionId);
         c.set('csrfToken', session.csrfToken);
       } else {
-        let presession = getCookie(c, PRESESSION_COOKIE);
-        if (!presession || presession.length < 32) {
+        let presession = getCookie(c, PRESESSION_COOKIE) ?? '';
+        // The API has no forms: it gets no pre-session cookie.
+        if (presession.length < 32 && !c.req.path.startsWith('/api/')) {
           presession = randomSecret();
           setCookie(c, PRESESSION_COOKIE, presession, sessionCookieOptions(3600));
         }

@@ -93,6 +93,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
           return r.render('coverage.njk', {
             title: 'Coverage',
             grid,
+            titles: Object.fromEntries(listDatasets().map((d) => [d.id, d.title])),
             filter: { org: r.query('org') ?? '', from: grid.months[0] ?? '', to: grid.months.at(-1) ?? '' },
             ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
           });
