@@ -62,8 +62,8 @@ export interface Defect {
 
 export interface RowDraft {
   values: Record<string, string>;
-  /** the same address columns at the subject's previous address, where one exists */
-  oldAddress?: Record<string, string>;
+  /** the same address columns at the subject's previous address, where one exists (made only when needed) */
+  oldAddress?: () => Record<string, string> | undefined;
 }
 
 const NAME_TYPOS = ['swap', 'drop', 'double', 'vowel'] as const;
@@ -166,7 +166,7 @@ export function injectDefect(
       }
       case 'old-address': {
         const fields = id.address ?? [];
-        const old = row.oldAddress;
+        const old = row.oldAddress?.();
         const postcodeField = fields[0];
         if (!old || !postcodeField || !values[postcodeField] || old[postcodeField] === values[postcodeField])
           return undefined;

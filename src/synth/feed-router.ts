@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CsvFileWriter } from './csv-file-writer.ts';
 import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
 import { Random } from './random.ts';
-import { normaliseName } from './feed-rows.ts';
+import { builderKey } from './feed-rows.ts';
 
 export interface DatasetPlan {
   id: string;
@@ -54,26 +54,28 @@ interface OpenFeed {
   last: string;
 }
 
-/** For each dataset, which builder key lands in which column (names matched without case or underscores). */
-const keyColumns = new WeakMap<readonly string[], Map<string, string | null>>();
+/** For each dataset's columns, the builder key each column reads (exact name first, then alias). */
+const resolved = new WeakMap<readonly string[], Map<string, string>>();
 
 function pick(columns: readonly string[], values: Record<string, string>): Record<string, string> {
-  let byKey = keyColumns.get(columns);
-  if (!byKey) {
-    byKey = new Map();
-    keyColumns.set(columns, byKey);
+  let keys = resolved.get(columns);
+  if (!keys) {
+    keys = new Map();
+    resolved.set(columns, keys);
   }
   const picked: Record<string, string> = {};
-  for (const key in values) {
-    let column = byKey.get(key);
-    if (column === undefined) {
-      const wanted = normaliseName(key);
-      column = columns.find((c) => normaliseName(c) === wanted) ?? null;
-      byKey.set(key, column);
+  for (const column of columns) {
+    let value = values[column];
+    if (value === undefined) {
+      let key = keys.get(column);
+      if (key === undefined) {
+        key = builderKey(column);
+        if (key !== undefined) keys.set(column, key);
+      }
+      value = key === undefined ? undefined : values[key];
     }
-    if (column !== null) picked[column] = values[key] ?? '';
+    picked[column] = value ?? '';
   }
-  for (const column of columns) picked[column] = values[column] ?? picked[column] ?? '';
   return picked;
 }
 
@@ -135,13 +137,18 @@ export class FeedRouter {
     dataset: string,
     values: Record<string, string>,
     subject: RowSubject,
-    oldAddress?: Record<string, string>,
+    oldAddress?: () => Record<string, string> | undefined,
   ): void {
     const feed = this.feed(org, dataset);
     if (!feed) return;
     // Builders name each value every way the field is spelt; keep exactly the catalogue's columns.
     const draft: RowDraft = { values: pick(feed.plan.columns, values) };
-    if (oldAddress) draft.oldAddress = pick(feed.plan.columns, oldAddress);
+    if (oldAddress) {
+      draft.oldAddress = () => {
+        const old = oldAddress();
+        return old ? pick(feed.plan.columns, old) : undefined;
+      };
+    }
     values = draft.values;
     // Two identical natural rows in a row (the same review coded twice on one day) would look
     // like an injected duplicate; the source system would hold them once.

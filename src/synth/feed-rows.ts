@@ -25,15 +25,28 @@ export function normaliseName(name: string): string {
   return key;
 }
 
-/** Builds a lookup from normalised name to value, so a column finds its value whatever its spelling. */
-export function valueIndex(values: Values): Map<string, string> {
-  const index = new Map<string, string>();
-  for (const [key, value] of Object.entries(values)) index.set(normaliseName(key), value);
-  return index;
+/** Every spelling a builder has given a field, normalised, to the one key its value is kept under. */
+const ALIASES = new Map<string, string>();
+
+/** The builder key a catalogue column takes its value from, if any builder has named it. */
+export function builderKey(column: string): string | undefined {
+  return ALIASES.get(normaliseName(column));
 }
 
+/** Sets a value under its first name, remembering the others as aliases (rows stay small). */
+const registered = new Set<string>();
+
 function put(values: Values, names: readonly string[], value: string): void {
-  for (const name of names) values[name] = value;
+  const key = names[0] as string;
+  values[key] = value;
+  // Each call site passes the same names every time: register them on first sight only.
+  const site = `${key}/${names.length}`;
+  if (registered.has(site)) return;
+  registered.add(site);
+  for (const name of names) {
+    const alias = normaliseName(name);
+    if (!ALIASES.has(alias)) ALIASES.set(alias, key);
+  }
 }
 
 export function localPatientId(org: string, person: number): string {

@@ -205,7 +205,13 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   const staff = buildStaff(world);
   const state: MonthState = { contacts: new Uint8Array(population.count) };
 
-  const emit = (org: string, dataset: string, values: Values, subject: RowSubject, old?: Values): void => {
+  const emit = (
+    org: string,
+    dataset: string,
+    values: Values,
+    subject: RowSubject,
+    old?: () => Values | undefined,
+  ): void => {
     if (!suppliedSet.has(`${org}/${dataset}`)) return;
     router.emit(org, dataset, values, subject, old);
   };
@@ -255,7 +261,13 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   };
 }
 
-type Emit = (org: string, dataset: string, values: Values, subject: RowSubject, old?: Values) => void;
+type Emit = (
+  org: string,
+  dataset: string,
+  values: Values,
+  subject: RowSubject,
+  old?: () => Values | undefined,
+) => void;
 type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
 
 function markContact(state: MonthState, person: number, org: string): void {
@@ -272,11 +284,7 @@ function writeSpell(
   state: MonthState,
 ): void {
   for (const values of apcRows(world, person, spell))
-    emit(
-      spell.trust,
-      'apc',
-      values,
-      subject(person, spell.admit),
+    emit(spell.trust, 'apc', values, subject(person, spell.admit), () =>
       previousAddressBlock(world, person, spell.admit),
     );
   markContact(state, person, spell.trust);
@@ -294,43 +302,28 @@ function writeEvent(
   switch (event.kind) {
     case 'apc':
       if (event.ed) {
-        emit(
-          event.ed.trust,
-          'ecds',
-          ecdsRow(world, person, event.ed),
-          subject(person, event.ed.arrivalDay),
-          previousAddressBlock(world, person, event.ed.arrivalDay),
+        const ed = event.ed;
+        emit(ed.trust, 'ecds', ecdsRow(world, person, ed), subject(person, ed.arrivalDay), () =>
+          previousAddressBlock(world, person, ed.arrivalDay),
         );
       }
       writeSpell(world, person, event.spell, emit, subject, state);
       break;
     case 'ed':
-      emit(
-        event.visit.trust,
-        'ecds',
-        ecdsRow(world, person, event.visit),
-        subject(person, event.day),
+      emit(event.visit.trust, 'ecds', ecdsRow(world, person, event.visit), subject(person, event.day), () =>
         previousAddressBlock(world, person, event.day),
       );
       markContact(state, person, event.visit.trust);
       break;
     case 'op':
-      emit(
-        event.trust,
-        'op',
-        opRow(world, person, event),
-        subject(person, event.day),
+      emit(event.trust, 'op', opRow(world, person, event), subject(person, event.day), () =>
         previousAddressBlock(world, person, event.day),
       );
       markContact(state, person, event.trust);
       break;
     case 'gp': {
       const practice = world.practices.practices[event.practice]?.code ?? '';
-      emit(
-        practice,
-        'gp-events',
-        gpEventRow(world, person, event),
-        subject(person, event.day),
+      emit(practice, 'gp-events', gpEventRow(world, person, event), subject(person, event.day), () =>
         previousAddressBlock(world, person, event.day),
       );
       break;
@@ -342,7 +335,7 @@ function writeEvent(
         'asc',
         ascRow(world, person, event, withNhs),
         subject(person, event.day, withNhs),
-        previousAddressBlock(world, person, event.day),
+        () => previousAddressBlock(world, person, event.day),
       );
       break;
     }
@@ -420,7 +413,7 @@ function writeMaternity(
         'msds-booking',
         msdsBookingRow(world, pregnancy, details, org, booking),
         subject(mother, booking),
-        previousAddressBlock(world, mother, booking),
+        () => previousAddressBlock(world, mother, booking),
       );
       markContact(state, mother, org);
     }
@@ -431,7 +424,7 @@ function writeMaternity(
       'msds-delivery',
       msdsDeliveryRow(world, pregnancy, details, org),
       subject(mother, pregnancy.delivery),
-      previousAddressBlock(world, mother, pregnancy.delivery),
+      () => previousAddressBlock(world, mother, pregnancy.delivery),
     );
     const r = new Random(world.seed, 'delivery-spell', mother, pregnancy.delivery);
     const caesarean = details.method === '7' || details.method === '8';
@@ -561,7 +554,7 @@ function writePmi(
       if (day >= 0) {
         const values = patientBlock(world, p, day, org);
         values.Record_Date = formatDay(day);
-        emit(org, 'pmi', values, subject(p, day), previousAddressBlock(world, p, day));
+        emit(org, 'pmi', values, subject(p, day), () => previousAddressBlock(world, p, day));
       }
     });
     // GP practices: registrations at birth and on moving to a new practice; updates otherwise.
@@ -571,7 +564,7 @@ function writePmi(
         world.practices.practices[population.addressPractice[population.addressAt(p, day)] ?? 0]?.code ?? '';
       const values = patientBlock(world, p, day, practice);
       values.Record_Date = formatDay(day);
-      emit(practice, 'pmi', values, subject(p, day), previousAddressBlock(world, p, day));
+      emit(practice, 'pmi', values, subject(p, day), () => previousAddressBlock(world, p, day));
     }
   }
 }
@@ -624,7 +617,13 @@ function writeFireVisits(world: World, month: Month, monthIndex: number, emit: E
         UPRN: population.uprn(previous),
       };
     }
-    emit(FIRE_SERVICE, 'fire-safety', values, { type: 'household', id: h, address, nhsRecorded: false }, old);
+    emit(
+      FIRE_SERVICE,
+      'fire-safety',
+      values,
+      { type: 'household', id: h, address, nhsRecorded: false },
+      () => old,
+    );
   }
 }
 

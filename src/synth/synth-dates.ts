@@ -6,9 +6,16 @@ export function dayOf(year: number, month: number, day: number): number {
   return Math.floor(Date.UTC(year, month - 1, day) / MS_PER_DAY);
 }
 
-/** 'YYYY-MM-DD' for a day number. */
+const formatted = new Map<number, string>();
+
+/** 'YYYY-MM-DD' for a day number (memoised: a run formats the same few thousand days). */
 export function formatDay(day: number): string {
-  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+  let text = formatted.get(day);
+  if (text === undefined) {
+    text = new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+    if (formatted.size < 200_000) formatted.set(day, text);
+  }
+  return text;
 }
 
 /** 'YYYY-MM-DDTHH:MM:SS' for a day number and minutes after midnight. */
