@@ -145,6 +145,24 @@ describe('kernel deid: bad input gets one clear line, a non-zero exit, and no ou
   });
 });
 
+describe('kernel deid --scheme openpseudonymiser', () => {
+  it('tokens are the upper-case SHA-256 of the NHS number then the salt, and the manifest says so', async () => {
+    writeFileSync(at('salt.txt'), 'hello\n');
+    const out = at('op.csv');
+    const args = deidArgs(at('extract.csv'), out).filter(
+      (a, i, all) => a !== '--key' && all[i - 1] !== '--key',
+    );
+    const result = await runCli([...args, '--scheme', 'openpseudonymiser', '--salt-file', at('salt.txt')]);
+    expect(result.stderr).toBe('');
+    const nhs = readFileSync(at('extract.csv'), 'utf8').split('\n')[1]?.split(',')[0] as string;
+    const expected = createHash('sha256').update(`${nhs}hello`).digest('hex').toUpperCase();
+    expect(readFileSync(out, 'utf8').split('\n')[1]?.split(',')[1]).toBe(expected);
+    const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
+    expect(manifest.tokenScheme).toBe('openpseudonymiser');
+    expect(JSON.stringify(manifest)).not.toContain('hello');
+  });
+});
+
 describe.each(testStores())('kernel deid, load and loads on $engine', (engine) => {
   let globals: string[];
   const out = at(`apc-${engine.engine}.csv`);

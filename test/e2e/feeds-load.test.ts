@@ -249,6 +249,34 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
     expect((await getLoadReport(store, report.loadId as string)).supersedes).toEqual([firstLoadId]);
   });
 
+  it('pseudonymises an identifiable file in-process only where configuration allows it, audited', async () => {
+    const extract = path.join(dir, `identifiable-${engine.engine}.csv`);
+    const { people } = await writeExtract({
+      spec,
+      codeList: catalogueSpecs.codeList,
+      file: extract,
+      rows: 12,
+      period: '2025-06',
+      seed: 5,
+    });
+    const refused = await refusal(loadFeed(store, request(extract)));
+    expect(refused.message).toMatch(
+      /no manifest and still carries identifiers \(NHS_Number, Local_Patient_Identifier/,
+    );
+    const report = await loadFeed(store, request(extract, { identifiable: { linkKey, postcodes } }));
+    expect(report).toMatchObject({ status: 'loaded', period: '2025-06', rowsRead: 12, rowsLoaded: 12 });
+    const tokens = await store.query<{ person_token: string }>(
+      'SELECT person_token FROM ds_apc WHERE load_id = $1',
+      [report.loadId],
+    );
+    const expected = new Set(people.map((p) => hmacTokeniser(linkKey).token(p.nhs)));
+    expect(tokens.every((t) => expected.has(t.person_token))).toBe(true);
+    const events = await listAudit(store, { action: 'load.pseudonymised-in-process' });
+    expect(events.map((e) => e.target)).toEqual([report.loadId]);
+    const again = await loadFeed(store, request(extract, { identifiable: { linkKey, postcodes } }));
+    expect(again).toMatchObject({ status: 'duplicate', loadId: report.loadId });
+  });
+
   it('refuses a month the agreement does not cover, writing nothing', async () => {
     const outside = await feed(5, {}, 3, '2024-06');
     const error = await refusal(loadFeed(store, request(outside)));
