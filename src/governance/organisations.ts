@@ -91,6 +91,12 @@ export function checkOrganisation(org: Organisation): Organisation {
       hint: `Use one of: ${ORG_TYPES.join(', ')}`,
     });
   }
+  if (!['ods', 'gss', 'local'].includes(org.codeSystem)) {
+    throw new KernelError('usage', `"${org.codeSystem}" is not a code system`, {
+      where: { field: 'codeSystem' },
+      hint: 'Use ods, gss or local',
+    });
+  }
   if (!(KERNEL_ROLES as readonly string[]).includes(org.kernelRole)) {
     throw new KernelError('usage', `"${org.kernelRole}" is not a role for Kernel`, {
       where: { field: 'role' },

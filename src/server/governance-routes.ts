@@ -4,7 +4,12 @@
  * public site at /public (no sign-in). Thin: every handler calls src/governance/.
  */
 import { KernelError } from '../errors.ts';
-import { createAgreement, listAgreements } from '../governance/agreements.ts';
+import {
+  createAgreement,
+  listAgreements,
+  setAgreementState,
+  type AgreementState,
+} from '../governance/agreements.ts';
 import {
   addFundingSource,
   findFundingModel,
@@ -17,7 +22,13 @@ import {
   parseOrgCode,
   parsePounds,
 } from '../governance/governance-values.ts';
-import { invoiceHtml, invoicePdf, invoicesCsv, toCsv } from '../governance/invoice-documents.ts';
+import {
+  invoiceHtml,
+  invoicePdf,
+  invoicesCsv,
+  subscriptionLetters,
+  toCsv,
+} from '../governance/invoice-documents.ts';
 import {
   cancelInvoice,
   draftInvoices,
@@ -30,7 +41,15 @@ import {
 } from '../governance/invoices.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from '../governance/onboarding.ts';
 import { loadOptOutTokens, optOutImpact, optOutStatus } from '../governance/optouts.ts';
-import { getOrganisation, listOrganisations } from '../governance/organisations.ts';
+import {
+  getOrganisation,
+  listOrganisations,
+  registerOrganisation,
+  seedOrganisations,
+  type CodeSystem,
+  type KernelRole,
+  type OrgType,
+} from '../governance/organisations.ts';
 import { listSubscriptions, parseSubscriptionState, setSubscription } from '../governance/subscriptions.ts';
 import { accessesOf, publicSite } from '../governance/transparency.ts';
 import {
@@ -40,6 +59,7 @@ import {
   getUseCase,
   listUseCases,
   proposeUseCase,
+  setUseCaseUsers,
   type NewUseCase,
 } from '../governance/use-cases.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -221,6 +241,53 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const org = await getOrganisation(store, r.param('code'));
         return r.json({ organisation: org, onboarding: await onboardingStatus(store, org.code) });
       },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/organisations',
+      kind: 'api',
+      access: ADMIN,
+      tag: 'governance',
+      body: {
+        contentType: 'application/json',
+        description:
+          '{"code": "RWF", "name": "…", "type": "acute", "kernelRole": "data-controller", "codeSystem": "ods", "codeVerified": true, "population": 560000, "income": "650000000"}',
+      },
+      summary: 'Register an organisation',
+      handle: async (r) => {
+        const body = await jsonBody(r);
+        const population = body.population;
+        if (population !== undefined && population !== null && typeof population !== 'number') {
+          throw new KernelError('usage', '"population" must be a number', { where: { field: 'population' } });
+        }
+        const income = text(body, 'income', false);
+        const org = await registerOrganisation(
+          store,
+          {
+            code: text(body, 'code') ?? '',
+            name: text(body, 'name') ?? '',
+            type: (text(body, 'type') ?? '') as OrgType,
+            kernelRole: (text(body, 'kernelRole', false) ?? 'data-controller') as KernelRole,
+            codeSystem: (text(body, 'codeSystem', false) ?? 'ods') as CodeSystem,
+            codeVerified: body.codeVerified !== false,
+            codeNote: text(body, 'codeNote', false) ?? null,
+            population: typeof population === 'number' ? population : null,
+            incomePence: income === undefined ? null : parsePounds(income, 'income'),
+            contacts: [],
+          },
+          r.actor,
+        );
+        return r.json(org, 201);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/organisations/seed',
+      kind: 'api',
+      access: ADMIN,
+      tag: 'governance',
+      summary: 'Register the Kent and Medway members not yet registered',
+      handle: async (r) => r.json(await seedOrganisations(store, r.actor)),
     },
     {
       method: 'POST',
@@ -596,6 +663,22 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
     },
 
+    {
+      method: 'POST',
+      path: '/api/v1/agreements/:id/state',
+      kind: 'api',
+      access: ADMIN,
+      tag: 'governance',
+      example: { id: 'DSA-RWF-001' },
+      pathParams: [{ name: 'id', description: 'agreement id, e.g. DSA-RWF-001' }],
+      body: { contentType: 'application/json', description: '{"state": "suspended" | "in-force" | "ended"}' },
+      summary: 'Suspend, reinstate or end an agreement (loads and reads follow at once)',
+      handle: async (r) => {
+        const state = text(await jsonBody(r), 'state') ?? '';
+        return r.json(await setAgreementState(store, r.param('id'), state as AgreementState, r.actor));
+      },
+    },
+
     // ---------------------------------------------------------------- use cases
     {
       method: 'GET',
@@ -727,6 +810,34 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       pathParams: [{ name: 'id', description: 'use case id' }],
       summary: 'Close a use case: reads under it stop',
       handle: async (r) => r.json(await closeUseCase(store, r.param('id'), r.actor)),
+    },
+
+    {
+      method: 'POST',
+      path: '/api/v1/use-cases/:id/users',
+      kind: 'api',
+      access: ADMIN,
+      tag: 'governance',
+      example: { id: 'UC-001' },
+      pathParams: [{ name: 'id', description: 'use case id' }],
+      body: { contentType: 'application/json', description: '{"users": ["role:analyst", "<user id>"]}' },
+      summary: 'Set who may use a use case',
+      handle: async (r) =>
+        r.json(await setUseCaseUsers(store, r.param('id'), strings(await jsonBody(r), 'users'), r.actor)),
+    },
+    {
+      method: 'GET',
+      path: '/funding/letters/:code',
+      kind: 'page',
+      access: ADMIN,
+      example: { code: 'RWF' },
+      query: [{ name: 'year', description: 'financial year, e.g. 2021/22' }],
+      summary: "The subscription letter to an organisation's chief executive, printable",
+      handle: async (r) => {
+        const [letter] = await subscriptionLetters(store, yearOf(r), { org: r.param('code') });
+        if (!letter) throw new KernelError('not-found', `No letter for ${r.param('code')}`);
+        return htmlDocument(letter.html);
+      },
     },
 
     // ---------------------------------------------------------------- opt-outs and transparency

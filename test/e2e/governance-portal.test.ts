@@ -175,4 +175,58 @@ describe.each(testStores())('governance in the portal and the API on $engine', (
       'The request body is not JSON',
     );
   });
+
+  it('registers organisations, changes agreement states and use-case users, and prints letters through the API and portal', async () => {
+    const admin = { Authorization: `Bearer ${accounts.admin.token}`, 'Content-Type': 'application/json' };
+    const added = await portal.app.request('/api/v1/organisations', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        code: 'y9k999',
+        name: 'Harbour Surgery (synthetic)',
+        type: 'gp',
+        codeSystem: 'local',
+        codeVerified: false,
+        population: 9000,
+      }),
+    });
+    expect(added.status).toBe(201);
+    expect(await added.json()).toMatchObject({ code: 'Y9K999', codeVerified: false });
+    const badType = await portal.app.request('/api/v1/organisations', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ code: 'ZZ1', name: 'X', type: 'spaceport' }),
+    });
+    expect(badType.status).toBe(400);
+    const seeded = await portal.app.request('/api/v1/organisations/seed', { method: 'POST', headers: admin });
+    expect(((await seeded.json()) as { added: string[] }).added).toEqual([]);
+
+    const suspended = await portal.app.request('/api/v1/agreements/DSA-KFRS-001/state', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ state: 'suspended' }),
+    });
+    expect(((await suspended.json()) as { state: string }).state).toBe('suspended');
+    const users = await portal.app.request('/api/v1/use-cases/UC-005/users', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ users: ['role:analyst'] }),
+    });
+    expect(((await users.json()) as { users: string[] }).users).toEqual(['role:analyst']);
+    const viewer = { Authorization: `Bearer ${accounts.viewer.token}`, 'Content-Type': 'application/json' };
+    expect(
+      (
+        await portal.app.request('/api/v1/use-cases/UC-005/users', {
+          method: 'POST',
+          headers: viewer,
+          body: '{}',
+        })
+      ).status,
+    ).toBe(403);
+
+    const letter = await page('/funding/letters/RWF?year=2021/22', accounts.admin);
+    expect(letter.status).toBe(200);
+    expect(letter.body).toContain('Dear Chief Executive');
+    expect(letter.body).toContain("Your organisation's subscription to Kernel, 2021/22");
+  });
 });
