@@ -460,9 +460,14 @@ async function writeLoad(
   const table = await ensureDatasetTable(tx, plan);
   const safeId = ctx.loadId.replace(/[^a-z0-9]/gi, '_');
   const stage = `kernel_stage_${safeId}`;
-  const checked = `kernel_checked_${safeId}`;
+  const groups = `kernel_dupgroups_${safeId}`;
+  const dropped = `kernel_dropped_${safeId}`;
+  const bad = `kernel_bad_${safeId}`;
+  const scratch = [stage, groups, dropped, bad];
   const q = quoteIdentifier;
   const columns = plan.accepted;
+  const content = plan.columns.map((c) => q(c.name));
+  const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
   await tx.exec(`CREATE TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
   try {
     await tx.copyCsv(stage, { path: ctx.file, columns });
@@ -473,59 +478,73 @@ async function writeLoad(
   }
   const scan = await ctx.scanning;
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
+  const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
 
-  // Each check evaluated once per row into a boolean column (k0, k1…); then each row's first
-  // failing check and its copy number among identical rows. Aggregating over the stored
-  // booleans keeps the statements small, which matters to the planner for small files.
+  // 1. Duplicates: rows equal in every column but source_line. A hash aggregate finds the
+  // repeated groups (usually none); only then are their later copies looked up.
+  await tx.exec(
+    `CREATE TABLE ${q(groups)} AS SELECT ${content.join(', ')}, min(${line}) AS kernel_first ` +
+      `FROM ${q(stage)} s GROUP BY ${content.join(', ')} HAVING count(*) > 1`,
+  );
+  const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
+  if (num(groupCount, 'n') > 0) {
+    await tx.exec(
+      `CREATE TABLE ${q(dropped)} AS SELECT ${line} AS kernel_line FROM ${q(stage)} s JOIN ${q(groups)} g ON ` +
+        `${content.map((c) => `s.${c} IS NOT DISTINCT FROM g.${c}`).join(' AND ')} WHERE ${line} <> g.kernel_first`,
+    );
+  } else {
+    await tx.exec(`CREATE TABLE ${q(dropped)} (kernel_line BIGINT)`);
+  }
+  const notDropped = (alias: string): string =>
+    `NOT EXISTS (SELECT 1 FROM ${q(dropped)} d WHERE d.kernel_line = ${alias})`;
+
+  // 2. Bad rows: every check once over the file; only failing rows are kept, each with a
+  // flag per check (k0, k1…) and its first failing check.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const content = plan.columns.map((c) => q(c.name)).join(', ');
+  const anyFailure = checks.length
+    ? `COALESCE(${checks.map((c) => `(${c.condition})`).join(' OR ')}, FALSE)`
+    : 'FALSE';
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
   await tx.exec(
-    `CREATE TABLE ${q(checked)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-      `SELECT s.*, CAST(s.${q(SOURCE_LINE)} AS BIGINT) AS kernel_line, ${[...flags, ''].join(', ')}` +
-      `row_number() OVER (PARTITION BY ${content} ORDER BY CAST(s.${q(SOURCE_LINE)} AS BIGINT)) AS kernel_copy ` +
-      `FROM ${q(stage)} s) f`,
+    `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
+      `SELECT ${content.map((c) => `s.${c}`).join(', ')}, ${line} AS kernel_line${flags.map((f) => `, ${f}`).join('')} ` +
+      `FROM ${q(stage)} s WHERE ${anyFailure}) f WHERE ${notDropped('f.kernel_line')}`,
   );
 
-  // Findings (every check, over first copies) and completeness. Plain sums over the stored
-  // booleans: DuckDB plans many FILTER or CASE aggregates slowly, and first lines are
-  // needed only for the few checks that failed.
+  // 3. Findings and completeness, from the small tables; completeness counts come from the
+  // scan, less what the dropped copies held.
   const [totals] = await tx.query(
-    `SELECT count(*) AS kept, count(kernel_check) AS bad, ${[
-      ...checks.map((_c: RowCheck, k) => `sum(CAST(k${k} AS INTEGER)) AS f${k}`),
-      ...plan.columns.map((c, k) => `count(NULLIF(TRIM(${q(c.name)}), '')) AS c${k}`),
-    ].join(', ')} FROM ${q(checked)} WHERE kernel_copy = 1`,
-  );
-  const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
-  const failing = checks.map((_c, k) => k).filter((k) => num(totals, `f${k}`) > 0);
-  const [lines] = failing.length
-    ? await tx.query(
-        `SELECT ${failing.map((k) => `min(CASE WHEN k${k} THEN kernel_line END) AS l${k}`).join(', ')} ` +
-          `FROM ${q(checked)} WHERE kernel_copy = 1`,
+    `SELECT count(*) AS bad${checks
+      .map(
+        (_c: RowCheck, k) =>
+          `, sum(CAST(k${k} AS INTEGER)) AS f${k}, min(CASE WHEN k${k} THEN kernel_line END) AS l${k}`,
       )
-    : [];
+      .join('')} FROM ${q(bad)}`,
+  );
   const [copies] = await tx.query(
-    `SELECT count(*) AS n, min(kernel_line) AS first_line FROM ${q(checked)} WHERE kernel_copy > 1`,
+    `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
+      .map((c, k) => `, count(NULLIF(TRIM(s.${q(c.name)}), '')) AS c${k}`)
+      .join('')} FROM ${q(dropped)} d JOIN ${q(stage)} s ON ${line} = d.kernel_line`,
   );
   const rowsRead = scan.rows;
   const rowsDropped = num(copies, 'n');
-  const kept = num(totals, 'kept');
-  const findings: LoadFinding[] = failing.map((k) => ({
-    rule: (checks[k] as RowCheck).rule,
-    field: (checks[k] as RowCheck).field,
-    count: num(totals, `f${k}`),
-    firstLine: num(lines, `l${k}`),
-  }));
-  if (rowsDropped > 0)
+  const kept = rowsRead - rowsDropped;
+  const findings: LoadFinding[] = [];
+  checks.forEach((c, k) => {
+    const count = num(totals, `f${k}`);
+    if (count > 0) findings.push({ rule: c.rule, field: c.field, count, firstLine: num(totals, `l${k}`) });
+  });
+  if (rowsDropped > 0) {
     findings.push({
       rule: 'duplicate',
       field: null,
       count: rowsDropped,
       firstLine: num(copies, 'first_line'),
     });
+  }
   const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
   const nhsCount = nhsProblems.reduce((sum, p) => sum + (p?.count ?? 0), 0);
   if (nhsCount > 0) {
@@ -537,31 +556,30 @@ async function writeLoad(
       firstLine: nhsLines.length ? Math.min(...nhsLines) : null,
     });
   }
-  const completeness: FieldCompleteness[] = plan.columns.map((c, k) => ({
-    field: c.name,
-    filled: num(totals, `c${k}`),
-    percent: kept > 0 ? Math.round((num(totals, `c${k}`) * 1000) / kept) / 10 : 0,
-  }));
+  const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
+    const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
+    return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };
+  });
 
-  // Good rows, cast to their stored types.
+  // 4. Good rows, cast to their stored types.
   const rowsLoaded = await tx.run(
-    `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content}) ` +
-      `SELECT $1, $2, kernel_line, ${plan.columns.map(castValue).join(', ')} FROM ${q(checked)} ` +
-      'WHERE kernel_check IS NULL AND kernel_copy = 1',
+    `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
+      `SELECT $1, $2, ${line}, ${plan.columns.map((c) => castValue(c, 's.')).join(', ')} FROM ${q(stage)} s ` +
+      `WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = ${line}) AND ${notDropped(line)}`,
     [ctx.loadId, ctx.org],
   );
 
-  // Bad rows, as the warehouse would hold them, with the rule and field they failed.
+  // 5. Bad rows, as the warehouse would hold them, with the rule and field they failed first.
   const rowsQuarantined = num(totals, 'bad');
   for (let offset = 0; offset < rowsQuarantined; offset += QUARANTINE_BATCH) {
-    const bad = await tx.query(
-      `SELECT kernel_line, kernel_check, ${content} FROM ${q(checked)} WHERE kernel_check IS NOT NULL AND kernel_copy = 1 ` +
+    const rows = await tx.query(
+      `SELECT kernel_line, kernel_check, ${content.join(', ')} FROM ${q(bad)} ` +
         `ORDER BY kernel_line LIMIT ${QUARANTINE_BATCH} OFFSET ${offset}`,
     );
     await tx.insertRows(
       'load_quarantine',
       ['load_id', 'source_line', 'rule', 'field', 'row_json'],
-      bad.map((row) => {
+      rows.map((row) => {
         const check = checks[Number(row.kernel_check)];
         const values = Object.fromEntries(plan.columns.map((c) => [c.name, row[c.name] ?? null]));
         return [
@@ -574,6 +592,7 @@ async function writeLoad(
       }),
     );
   }
+  for (const name of scratch.reverse()) await tx.exec(`DROP TABLE ${q(name)}`);
 
   // Supersede the previous load of the same feed, atomically with this one.
   const previous = await tx.query<{ load_id: string }>(
@@ -588,8 +607,6 @@ async function writeLoad(
       ctx.loadId,
     ]);
   }
-  await tx.exec(`DROP TABLE ${q(checked)}`);
-  await tx.exec(`DROP TABLE ${q(stage)}`);
 
   const seconds = ctx.elapsed();
   await tx.run(

@@ -22,6 +22,8 @@ export interface FeedScan {
   rows: number;
   bytes: number;
   columns: string[];
+  /** per accepted column after source_line: values that are not empty (completeness) */
+  filled: number[];
 }
 
 export interface ScanOptions {
@@ -72,10 +74,13 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
     s++;
     e--;
   }
+  const buf = record.buf;
+  // As SQL's TRIM: spaces at either end do not count (completeness, and row-rules.ts valueOf).
+  while (s < e && buf[s] === 0x20) s++;
+  while (e > s && buf[e - 1] === 0x20) e--;
   const length = e - s;
   if (length === 0) return;
   watch.nonEmpty++;
-  const buf = record.buf;
   if (watch.token) {
     if (!TOKEN.test(buf.toString('latin1', s, e))) {
       throw new KernelError('refused', `The column ${watch.name} holds a value that is not a token`, {
@@ -87,14 +92,14 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
   }
   const first = buf[s] as number;
   if (length >= 10 && length <= 12 && first >= 0x30 && first <= 0x39) {
-    const text = fieldText(record, i);
+    const text = fieldText(record, i).trim();
     if (/^\d{3}[ -]?\d{3}[ -]?\d{4}$/.test(text)) {
       watch.tenDigits++;
       if (nhsNumberProblem(text) === undefined) hit(watch, 'NHS numbers', record.line);
     }
   }
   if (length >= 5 && length <= 8 && ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) {
-    const text = fieldText(record, i);
+    const text = fieldText(record, i).trim();
     // Without its space a postcode is easily mistaken for a code (`AB12CD`), so such values
     // only count where they are most of the column (see `suspicious` below).
     if (POSTCODE.test(text))
@@ -181,5 +186,11 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
       }
     }
   }
-  return { sha256: hash.digest('hex'), rows: result.rows, bytes: result.bytes, columns: result.columns };
+  return {
+    sha256: hash.digest('hex'),
+    rows: result.rows,
+    bytes: result.bytes,
+    columns: result.columns,
+    filled: watches.map((w) => w.nonEmpty),
+  };
 }

@@ -26,8 +26,8 @@ export interface RowCheck {
 }
 
 /** A column's value as the rules see it: trimmed, with empty text as missing. */
-export function valueOf(column: string): string {
-  return `NULLIF(TRIM(${quoteIdentifier(column)}), '')`;
+export function valueOf(column: string, prefix = ''): string {
+  return `NULLIF(TRIM(${prefix}${quoteIdentifier(column)}), '')`;
 }
 
 const BOOLEAN_TEXT = ['true', 'false', 'TRUE', 'FALSE', '1', '0', 'Y', 'N', 'y', 'n'];
@@ -135,8 +135,8 @@ export function storedType(type: FieldType): string {
 }
 
 /** A validated value cast to its stored type. */
-export function castValue(column: AcceptedColumn): string {
-  const v = valueOf(column.name);
+export function castValue(column: AcceptedColumn, prefix = ''): string {
+  const v = valueOf(column.name, prefix);
   switch (column.type) {
     case 'integer':
       return `CAST(${v} AS BIGINT)`;
