@@ -303,6 +303,8 @@ async function main(): Promise<void> {
     const results = [
       await hammer('GET /api/v1/dashboards/maternity (all providers, 24 months)', api, auth),
       await hammer('GET /catalogue/coverage (page)', grid, { Cookie: cookie }),
+      // The floor: an authenticated API call that does nothing else, on the same server.
+      await hammer('GET /api/v1/me (baseline: authentication only)', `${base}/api/v1/me`, auth),
     ];
     console.log('');
     console.log(
