@@ -365,7 +365,7 @@ export function pregnancyDetails(world: World, pregnancy: Pregnancy): PregnancyD
   }
   const vaginal = Number(method) <= 6;
   const bloodLoss = Math.round(
-    Math.exp(r.normal(Math.log(MATERNITY.pphMedianMl * (vaginal ? 1 : 1.6)), 0.55)),
+    Math.exp(r.normal(Math.log(MATERNITY.pphMedianMl * (vaginal ? 1 : 1.6)), 0.72)),
   );
   const tear =
     vaginal && r.chance(MATERNITY.thirdFourthDegreeTear) ? (r.chance(0.9) ? '10217006' : '399031001') : '';
