@@ -16,6 +16,7 @@ import {
   maternityDashboard,
   type MaternityDashboard,
 } from '../analytics/maternity-dashboard.ts';
+import { dashboardJson } from './maternity-routes.ts';
 import type { Role } from './routes.ts';
 import type { Store } from '../store/store.ts';
 
@@ -52,6 +53,7 @@ describe.each(testStores())('maternity dashboard routes on $engine', (engine) =>
       WINDOW,
     );
     expect(body.measures).toEqual(direct.measures);
+    expect(dashboardJson(direct)).toBe(JSON.stringify(direct));
     expect(body.scope).toEqual({ org: null, label: 'Whole system' });
     expect(body.disclosure.policy).toBe('hes2018');
     expect(body.measures.map((m) => m.id)).toEqual(Object.keys(EXPECTED));
