@@ -36,7 +36,7 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** WCAG 2.0, 2.1 and 2.2, levels A and AA: the tags axe-core files its rules under. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
@@ -53,7 +53,7 @@ export interface AxeViolation {
  * not added as a <script>, so the page's CSP (which would rightly block it) stays on.
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(AXE_SOURCE);
+  if (!(await page.evaluate("typeof axe === 'object'"))) await page.evaluate(AXE_SOURCE);
   // A string, evaluated in the page: this file is type-checked without the DOM library.
   return page.evaluate(
     `axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG_TAGS)} } }).then((r) =>

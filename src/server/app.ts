@@ -241,6 +241,7 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
             ? `token:${principal.tokenId ?? principal.userId}`
             : `user:${principal.email}`
           : 'anonymous',
+        nonce: c.get('nonce'),
         param: (name) => c.req.param(name) ?? '',
         query: (name) => {
           const value = c.req.query(name);

@@ -108,6 +108,11 @@ export interface RouteRequest {
   render(template: string, vars?: Record<string, unknown>, status?: number): Response;
   json(value: unknown, status?: number): Response;
   redirect(location: string): Response;
+  /**
+   * This response's CSP nonce, for a handler that answers a whole HTML document itself
+   * (not through `render`): put it on its `<script nonce>` and `<style nonce>` elements.
+   */
+  nonce: string;
   /** the actor for `appendAudit`: `user:<email>` for a session, `token:<id>` for an API token */
   actor: string;
 }

@@ -16,7 +16,8 @@ export function securityHeaders(nonce: string): Record<string, string> {
     'Content-Security-Policy': [
       "default-src 'self'",
       `script-src 'self' 'nonce-${nonce}'`,
-      "style-src 'self'",
+      // A document that must carry its own <style> (a printable letter) marks it with the nonce.
+      `style-src 'self' 'nonce-${nonce}'`,
       "img-src 'self' data:",
       "font-src 'self'",
       "connect-src 'self'",
