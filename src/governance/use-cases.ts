@@ -305,24 +305,32 @@ async function hydrate(q: Queryable, rows: UseCaseRow[]): Promise<UseCase[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.use_case_id);
   const inList = placeholders(ids.length);
-  const [datasets, controllers, users, approvals] = [
-    await q.query<{ use_case_id: string; dataset_id: string }>(
-      `SELECT * FROM use_case_datasets WHERE use_case_id IN (${inList}) ORDER BY dataset_id`,
-      ids,
-    ),
-    await q.query<{ use_case_id: string; org_code: string }>(
-      `SELECT * FROM use_case_controllers WHERE use_case_id IN (${inList}) ORDER BY org_code`,
-      ids,
-    ),
-    await q.query<{ use_case_id: string; member: string }>(
-      `SELECT * FROM use_case_users WHERE use_case_id IN (${inList}) ORDER BY member`,
-      ids,
-    ),
-    await q.query<{ use_case_id: string; org_code: string; approved_by: string; approved_at: string }>(
-      `SELECT * FROM use_case_approvals WHERE use_case_id IN (${inList}) ORDER BY approved_at, org_code`,
-      ids,
-    ),
-  ];
+  // One round trip for the four child tables: on DuckDB each statement costs milliseconds,
+  // and the access policy hydrates a use case on every read it decides.
+  const children = await q.query<{
+    kind: string;
+    use_case_id: string;
+    value: string;
+    approved_by: string | null;
+    approved_at: string | null;
+  }>(
+    `SELECT 'd' AS kind, use_case_id, dataset_id AS value, NULL AS approved_by, NULL AS approved_at FROM use_case_datasets WHERE use_case_id IN (${inList})
+     UNION ALL SELECT 'c', use_case_id, org_code, NULL, NULL FROM use_case_controllers WHERE use_case_id IN (${inList})
+     UNION ALL SELECT 'u', use_case_id, member, NULL, NULL FROM use_case_users WHERE use_case_id IN (${inList})
+     UNION ALL SELECT 'a', use_case_id, org_code, approved_by, approved_at FROM use_case_approvals WHERE use_case_id IN (${inList})
+     ORDER BY kind, approved_at, value`,
+    ids,
+  );
+  const of = (kind: string) => children.filter((c) => c.kind === kind);
+  const datasets = of('d').map((c) => ({ use_case_id: c.use_case_id, dataset_id: c.value }));
+  const controllers = of('c').map((c) => ({ use_case_id: c.use_case_id, org_code: c.value }));
+  const users = of('u').map((c) => ({ use_case_id: c.use_case_id, member: c.value }));
+  const approvals = of('a').map((c) => ({
+    use_case_id: c.use_case_id,
+    org_code: c.value,
+    approved_by: c.approved_by ?? '',
+    approved_at: c.approved_at ?? '',
+  }));
   return rows.map((row) => {
     const id = row.use_case_id;
     const purpose = row.purpose as Purpose;
