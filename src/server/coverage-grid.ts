@@ -3,8 +3,10 @@ import type { Store } from '../store/store.ts';
 
 /**
  * The catalogue's coverage grid: organisation × dataset × month, from the load history.
- * A read model over `loads` (metadata about loads, not warehouse rows), cached per
- * organisation filter and recomputed when the load history changes (see `historyStamp`).
+ * A read model over `loads` (metadata about loads, not warehouse rows). The rows read and
+ * the grids built are cached, keyed by a stamp of the load history (`historyStamp`: count,
+ * latest start, latest finish, number loaded), which every request checks with one cheap
+ * aggregate: a load that starts, finishes or changes state invalidates them at once.
  */
 
 export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap';
@@ -93,8 +95,9 @@ export class CoverageGridReader {
     return `${row?.n}|${row?.started}|${row?.finished}|${row?.loaded}`;
   }
 
-  private async rowsFor(org: string | undefined): Promise<LoadCellRow[]> {
-    const stamp = await this.historyStamp();
+  private readonly grids = new Map<string, CoverageGrid>();
+
+  private async rowsFor(org: string | undefined, stamp: string): Promise<LoadCellRow[]> {
     const key = org ?? '*';
     const cached = this.cache.get(key);
     if (cached && cached.stamp === stamp) return cached.rows;
@@ -120,7 +123,11 @@ export class CoverageGridReader {
         });
       }
     }
-    const rows = await this.rowsFor(query.org);
+    const stamp = await this.historyStamp();
+    const gridKey = `${stamp}|${query.org ?? '*'}|${query.from ?? ''}|${query.to ?? ''}`;
+    const memo = this.grids.get(gridKey);
+    if (memo) return memo;
+    const rows = await this.rowsFor(query.org, stamp);
     const latest = rows.reduce((max, r) => (r.period > max ? r.period : max), '');
     const to = query.to ?? (latest || new Date().toISOString().slice(0, 7));
     const from = query.from ?? addMonths(to, -11);
@@ -157,6 +164,11 @@ export class CoverageGridReader {
         }),
       })),
     }));
-    return { months, datasets };
+    const grid = { months, datasets };
+    // Grids for an older history are never asked for again: drop them all when it changes.
+    if (this.grids.size >= 64 || ![...this.grids.keys()].every((k) => k.startsWith(`${stamp}|`)))
+      this.grids.clear();
+    this.grids.set(gridKey, grid);
+    return grid;
   }
 }
