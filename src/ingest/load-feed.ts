@@ -468,7 +468,9 @@ async function writeLoad(
   const columns = plan.accepted;
   const content = plan.columns.map((c) => q(c.name));
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  await tx.exec(`CREATE TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
+  // A temporary table: the engine keeps it out of the write-ahead log and drops it with the
+  // session if the process dies (PostgreSQL docs, CREATE TABLE TEMPORARY; DuckDB the same).
+  await tx.exec(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
   try {
     await tx.copyCsv(stage, { path: ctx.file, columns });
   } catch (error) {
@@ -480,17 +482,23 @@ async function writeLoad(
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
   const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
 
-  // 1. Duplicates: rows equal in every column but source_line. A hash aggregate finds the
-  // repeated groups (usually none); only then are their later copies looked up.
+  // 1. Duplicates: rows equal in every column but source_line. A hash aggregate over one
+  // MD5 per row (md5 and concat_ws mean the same on both engines) finds candidate groups,
+  // usually none; only their rows are then compared column by column, so a hash collision
+  // can never drop a row.
+  const rowDigest = `md5(concat_ws(chr(31), ${content.map((c) => `coalesce(s.${c}, chr(30))`).join(', ')}))`;
   await tx.exec(
-    `CREATE TABLE ${q(groups)} AS SELECT ${content.join(', ')}, min(${line}) AS kernel_first ` +
-      `FROM ${q(stage)} s GROUP BY ${content.join(', ')} HAVING count(*) > 1`,
+    `CREATE TABLE ${q(groups)} AS SELECT ${rowDigest} AS kernel_digest FROM ${q(stage)} s ` +
+      `GROUP BY ${rowDigest} HAVING count(*) > 1`,
   );
   const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
-  if (num(groupCount, 'n') > 0) {
+  const anyDuplicates = num(groupCount, 'n') > 0;
+  if (anyDuplicates) {
     await tx.exec(
-      `CREATE TABLE ${q(dropped)} AS SELECT ${line} AS kernel_line FROM ${q(stage)} s JOIN ${q(groups)} g ON ` +
-        `${content.map((c) => `s.${c} IS NOT DISTINCT FROM g.${c}`).join(' AND ')} WHERE ${line} <> g.kernel_first`,
+      `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ` +
+        `(SELECT s.*, ${line} AS kernel_line FROM ${q(stage)} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)})) a ` +
+        `JOIN (SELECT s.*, ${line} AS kernel_line FROM ${q(stage)} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)})) b ` +
+        `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
     );
   } else {
     await tx.exec(`CREATE TABLE ${q(dropped)} (kernel_line BIGINT)`);
@@ -524,11 +532,13 @@ async function writeLoad(
       )
       .join('')} FROM ${q(bad)}`,
   );
-  const [copies] = await tx.query(
-    `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
-      .map((c, k) => `, count(NULLIF(TRIM(s.${q(c.name)}), '')) AS c${k}`)
-      .join('')} FROM ${q(dropped)} d JOIN ${q(stage)} s ON ${line} = d.kernel_line`,
-  );
+  const [copies] = anyDuplicates
+    ? await tx.query(
+        `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
+          .map((c, k) => `, count(NULLIF(TRIM(s.${q(c.name)}), '')) AS c${k}`)
+          .join('')} FROM ${q(dropped)} d JOIN ${q(stage)} s ON ${line} = d.kernel_line`,
+      )
+    : [];
   const rowsRead = scan.rows;
   const rowsDropped = num(copies, 'n');
   const kept = rowsRead - rowsDropped;
@@ -565,7 +575,8 @@ async function writeLoad(
   const rowsLoaded = await tx.run(
     `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
       `SELECT $1, $2, ${line}, ${plan.columns.map((c) => castValue(c, 's.')).join(', ')} FROM ${q(stage)} s ` +
-      `WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = ${line}) AND ${notDropped(line)}`,
+      `WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = ${line})` +
+      (anyDuplicates ? ` AND ${notDropped(line)}` : ''),
     [ctx.loadId, ctx.org],
   );
 
