@@ -1,6 +1,6 @@
 import { KernelError } from '../errors.ts';
 import { createApiToken, listApiTokens, revokeApiToken } from '../server/auth/api-tokens.ts';
-import { addUser, listUsers } from '../server/auth/user-accounts.ts';
+import { addUser, listUsers, resetPassword } from '../server/auth/user-accounts.ts';
 import { ROLES } from '../server/routes.ts';
 import { formatTable, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
 
@@ -90,6 +90,20 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
                 : 'active',
           ]),
         ),
+      );
+    });
+
+  users
+    .command('reset-password')
+    .description('give an account a new one-time password (also unlocks it and ends its sessions)')
+    .requiredOption('--email <email>', 'the account')
+    .action(async (options: { email: string }) => {
+      const oneTimePassword = await context.withStore((store) =>
+        resetPassword(store, options.email, context.actor),
+      );
+      context.io.out(`One-time password for ${options.email}: ${oneTimePassword}`);
+      context.io.out(
+        'Give it to them privately; they must choose their own at sign-in. It is not shown again.',
       );
     });
 
