@@ -42,7 +42,11 @@ async function queryFrom(r: RouteRequest) {
     // An invalid `to` is reported by the domain; only derive `from` from a valid one.
     from = /^\d{4}-(0[1-9]|1[0-2])$/.test(to) ? monthOf(monthIndex(to) - (DEFAULT_MONTHS - 1)) : to;
   }
-  const org = r.query('org')?.trim().toUpperCase();
+  // A provider reads only its own organisation's rows (the access policy), so its own
+  // figures are where its dashboard starts.
+  const org =
+    r.query('org')?.trim().toUpperCase() ??
+    (principal.role === 'provider' ? (principal.org ?? undefined) : undefined);
   const useCaseId = r.query('useCase');
   return {
     access: { user: { id: principal.userId, role: principal.role, org: principal.org }, actor: r.actor },
