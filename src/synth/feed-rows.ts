@@ -39,10 +39,9 @@ const registered = new Set<string>();
 function put(values: Values, names: readonly string[], value: string): void {
   const key = names[0] as string;
   values[key] = value;
-  // Each call site passes the same names every time: register them on first sight only.
-  const site = `${key}/${names.length}`;
-  if (registered.has(site)) return;
-  registered.add(site);
+  // A key's spellings are registered the first time it is set; every call site agrees on them.
+  if (registered.has(key)) return;
+  registered.add(key);
   for (const name of names) {
     const alias = normaliseName(name);
     if (!ALIASES.has(alias)) ALIASES.set(alias, key);

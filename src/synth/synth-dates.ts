@@ -6,14 +6,17 @@ export function dayOf(year: number, month: number, day: number): number {
   return Math.floor(Date.UTC(year, month - 1, day) / MS_PER_DAY);
 }
 
-const formatted = new Map<number, string>();
+/** Day numbers from 1860 to 2130 are formatted once and kept (a run formats the same days over and over). */
+const FIRST_CACHED = -40_000;
+const formatted: (string | undefined)[] = [];
 
-/** 'YYYY-MM-DD' for a day number (memoised: a run formats the same few thousand days). */
+/** 'YYYY-MM-DD' for a day number. */
 export function formatDay(day: number): string {
-  let text = formatted.get(day);
+  const slot = day - FIRST_CACHED;
+  let text = slot >= 0 && slot < 100_000 ? formatted[slot] : undefined;
   if (text === undefined) {
     text = new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
-    if (formatted.size < 200_000) formatted.set(day, text);
+    if (slot >= 0 && slot < 100_000) formatted[slot] = text;
   }
   return text;
 }
