@@ -193,14 +193,8 @@ export async function loadFeedWith(
         );
       }
       report.sha256 = await sha256File(request.file);
-      if (await findDuplicate(store, org, spec.id, report.sha256)) {
-        return {
-          ...report,
-          status: 'duplicate',
-          loadId: await findDuplicate(store, org, spec.id, report.sha256),
-          seconds: elapsed(),
-        };
-      }
+      const earlier = await findDuplicate(store, org, spec.id, report.sha256);
+      if (earlier) return { ...report, status: 'duplicate', loadId: earlier, seconds: elapsed() };
       workDir = mkdtempSync(path.join(request.identifiable.workDir ?? os.tmpdir(), 'kernel-load-'));
       file = path.join(workDir, `${spec.id}.csv`);
       const result = await deidentifyFile({
@@ -304,7 +298,13 @@ export async function loadFeedWith(
           });
     report.seconds = elapsed();
     if (loadId !== null) await recordFailure(store, loadId, failure, request.actor, org, spec.id);
-    if (failure.code === 'internal' || failure.code === 'store' || failure.code === 'busy') throw error;
+    else if (isRefusal(failure)) {
+      // Refused before a load began (unsigned, altered, mis-addressed): still recorded and
+      // audited, so the programme sees every file that was turned away.
+      report.loadId = newLoadId();
+      await recordEarlyRefusal(store, report, failure, request.actor);
+    }
+    if (!isRefusal(failure)) throw error;
     throw new LoadRefusedError(failure, report);
   } finally {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -399,6 +399,48 @@ async function findDuplicate(
   return row?.load_id ?? null;
 }
 
+function isRefusal(failure: KernelError): boolean {
+  return failure.code !== 'internal' && failure.code !== 'store' && failure.code !== 'busy';
+}
+
+async function recordEarlyRefusal(
+  store: Store,
+  report: LoadReport,
+  failure: KernelError,
+  actor: string,
+): Promise<void> {
+  const now = new Date().toISOString();
+  try {
+    await store.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, finished_at, actor, host, pid, error)
+         VALUES ($1, $2, $3, $4, $5, $6, 'refused', $7, $7, $8, $9, $10, $11)`,
+        [
+          report.loadId,
+          report.org,
+          report.dataset,
+          report.period,
+          report.file,
+          report.sha256,
+          now,
+          actor,
+          os.hostname(),
+          process.pid,
+          failure.message.slice(0, 500),
+        ],
+      );
+      await appendAudit(tx, {
+        actor,
+        action: 'load.refused',
+        target: report.loadId ?? '',
+        details: { org: report.org, dataset: report.dataset, reason: failure.code },
+      });
+    });
+  } catch {
+    // The refusal itself is what the caller must see.
+  }
+}
+
 async function recordFailure(
   store: Store,
   loadId: string,
@@ -468,9 +510,9 @@ async function writeLoad(
   const columns = plan.accepted;
   const content = plan.columns.map((c) => q(c.name));
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  // A temporary table: the engine keeps it out of the write-ahead log and drops it with the
-  // session if the process dies (PostgreSQL docs, CREATE TABLE TEMPORARY; DuckDB the same).
-  await tx.exec(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
+  // A regular table, not TEMPORARY: DuckDB holds temporary tables in memory, and a large
+  // file must not make memory grow; it is dropped before commit and rolled back if killed.
+  await tx.exec(`CREATE TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
   try {
     await tx.copyCsv(stage, { path: ctx.file, columns });
   } catch (error) {
