@@ -1,3 +1,4 @@
+import { listUseCases } from '../governance/use-cases.ts';
 import { listLoads, type LoadFilter } from '../ingest/load-history.ts';
 import { listUsers } from './auth/user-accounts.ts';
 import { LOADS_ACCESS, narrowToOwnOrg } from './loads-routes.ts';
@@ -43,6 +44,18 @@ export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteD
             });
           }
           if (actions.length >= 10) break;
+        }
+        if (principal?.role === 'ig-lead' || principal?.role === 'admin') {
+          // An IG lead approves for its own organisation; an administrator sees every wait.
+          const own = principal.role === 'ig-lead' ? principal.org : null;
+          const proposed = await listUseCases(deps.store, { state: ['proposed'] });
+          for (const useCase of proposed) {
+            if (own !== null && !useCase.awaiting.includes(own)) continue;
+            actions.push({
+              text: `Use case ${useCase.id} “${useCase.title}” awaits approval from ${own ?? useCase.awaiting.join(', ')}`,
+              href: `/use-cases/${useCase.id}`,
+            });
+          }
         }
         if (principal?.role === 'admin') {
           const stamp = now().toISOString();

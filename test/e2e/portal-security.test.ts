@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit, verifyAudit } from '../../src/audit/audit-log.ts';
+import { seedOrganisations } from '../../src/governance/organisations.ts';
+import { proposeUseCase } from '../../src/governance/use-cases.ts';
 import { revokeApiToken, listApiTokens } from '../../src/server/auth/api-tokens.ts';
-import { addUser, LOCKOUT_THRESHOLD } from '../../src/server/auth/user-accounts.ts';
+import {
+  addUser,
+  changePassword,
+  findUserByEmail,
+  LOCKOUT_THRESHOLD,
+} from '../../src/server/auth/user-accounts.ts';
 import { ROLES, type Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
@@ -227,6 +234,42 @@ describe.each(testStores())('portal security on $engine', (engine) => {
       await portal.app.request('/api/v1/coverage?from=2025-01&to=2025-02', { headers: admin })
     ).json()) as typeof grid;
     expect(again.datasets[0]?.rows[0]?.cells.map((c) => c.state)).toEqual(['loaded', 'loaded']);
+  });
+
+  it('shows on the home page what needs each person: refused loads, use cases awaiting approval', async () => {
+    await seedOrganisations(store, 'test');
+    await addUser(
+      store,
+      { email: 'ig.rwf@portal.test', role: 'ig-lead', org: 'RWF', password: PASSWORD },
+      'test',
+    );
+    const igLead = await findUserByEmail(store, 'ig.rwf@portal.test');
+    await changePassword(store, igLead!.id, PASSWORD, `${PASSWORD} 2`, 'test');
+    const useCase = await proposeUseCase(
+      store,
+      {
+        title: 'Maternity outcomes',
+        sponsor: 'QKS',
+        purpose: 'planning',
+        legalBasis: 'GDPR 6(1)(e), 9(2)(h)',
+        datasets: ['msds-delivery'],
+        controllers: ['RWF'],
+        start: '2025-01-01',
+        end: '2025-12-31',
+      },
+      'test',
+    );
+    const home = async (userId: string) =>
+      (
+        await portal.app.request('/', { headers: { Cookie: (await sessionFor(store, userId)).cookie } })
+      ).text();
+    const forIgLead = await home(igLead!.id);
+    expect(forIgLead).toContain(`Use case ${useCase.id}`);
+    expect(forIgLead).toContain(`href="/use-cases/${useCase.id}"`);
+    const forProvider = await home(accounts.provider.userId);
+    expect(forProvider).toContain('href="/loads/ld-rwf-2"'); // its refused load
+    expect(forProvider).not.toContain('ld-rvv-1');
+    expect(forProvider).not.toContain(`Use case ${useCase.id}`);
   });
 
   it('renders a load report with findings, completeness and reconciliation', async () => {
