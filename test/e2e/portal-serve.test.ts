@@ -62,9 +62,9 @@ describe('kernel serve with the CLI alongside', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { status: string; rowsRead: number; loadId: string };
     expect(report).toMatchObject({ status: 'loaded', rowsRead: 30 });
-  });
+  }, 180_000);
 
-  it('runs kernel users add (with --password-stdin), users list and audit verify from other processes', async () => {
+  it('runs kernel users add (with --password-stdin) and users list from other processes', async () => {
     const add = await spawnCli(
       ['users', 'add', '--email', 'cli@serve.test', '--role', 'viewer', '--password-stdin', '--data', data],
       { stdin: 'a long enough password\n' },
@@ -75,15 +75,17 @@ describe('kernel serve with the CLI alongside', () => {
     expect(JSON.parse(list.stdout)).toEqual([
       expect.objectContaining({ email: 'cli@serve.test', role: 'viewer' }),
     ]);
+  }, 180_000);
+
+  it('runs kernel audit verify from another process, and a mistake comes back as one line and its exit code', async () => {
     const verify = await spawnCli(['audit', 'verify', '--data', data]);
     expect(verify.code, verify.stderr).toBe(0);
-    // A mistake still comes back as one line and the right exit code.
     const bad = await spawnCli(['users', 'add', '--email', 'x@serve.test', '--role', 'root', '--data', data]);
     expect(bad.code).toBe(64);
     expect(bad.stderr.trim()).toBe(
       'kernel: "root" is not a role (field role). Use one of: admin, provider, analyst, ig-lead, viewer',
     );
-  });
+  }, 180_000);
 
   it('refuses the forwarding endpoint without the secret', async () => {
     const response = await fetch(`${url}/internal/cli`, {
@@ -103,5 +105,5 @@ describe('kernel serve with the CLI alongside', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('cli@serve.test');
     expect(serverErr).not.toMatch(/a long enough password|kernel_[A-Za-z0-9_-]{20}/);
-  });
+  }, 180_000);
 });
