@@ -105,12 +105,15 @@ export function absolutePaths(argv: readonly string[], cwd: string): string[] {
   return out;
 }
 
-/** The data folder a command line points at (its --data/--config, the environment, the file). */
+/**
+ * The data folder a command line points at (its --data/--config, the environment, the
+ * file); undefined when the configuration cannot be read (the command reports that itself).
+ */
 export function dataDirFor(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
-): string {
+): string | undefined {
   const flags: { data?: string; store?: string; config?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -119,7 +122,11 @@ export function dataDirFor(
       else if (arg.startsWith(`--${name}=`)) flags[name] = arg.slice(name.length + 3);
     }
   }
-  return resolveConfig(flags, env, cwd).config.dataDir;
+  try {
+    return resolveConfig(flags, env, cwd).config.dataDir;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readAllStdin(io: CliIo): Promise<string> {
@@ -135,12 +142,12 @@ async function readAllStdin(io: CliIo): Promise<string> {
  * such server (the caller then opens the store itself).
  */
 export async function forwardToServer(
-  dataDir: string,
+  dataDir: string | undefined,
   argv: readonly string[],
   io: CliIo,
   cwd: string = process.cwd(),
 ): Promise<number | undefined> {
-  if (!shouldForward(argv)) return undefined;
+  if (dataDir === undefined || !shouldForward(argv)) return undefined;
   const server = readServerFile(dataDir);
   if (!server) return undefined;
   // Standard input is read only where the command says it takes it, so an idle inherited
