@@ -43,9 +43,20 @@ function invoiceVars(
   };
 }
 
-export async function invoiceHtml(q: Queryable, invoice: Invoice): Promise<string> {
+/**
+ * The invoice as a printable HTML document. `nonce` is the serving response's CSP nonce
+ * (CSP Level 3: the document's one inline style block must carry it); files need none.
+ */
+export async function invoiceHtml(
+  q: Queryable,
+  invoice: Invoice,
+  options: { nonce?: string } = {},
+): Promise<string> {
   const org = await getOrganisation(q, invoice.org);
-  return env.render('invoice.njk', invoiceVars(invoice, org, await host(q)));
+  return env.render('invoice.njk', {
+    ...invoiceVars(invoice, org, await host(q)),
+    nonce: options.nonce ?? '',
+  });
 }
 
 /** The invoice as a one-page A4 PDF. */
@@ -173,7 +184,7 @@ export interface SubscriptionLetter {
 export async function subscriptionLetters(
   q: Queryable,
   yearRaw: string,
-  options: { org?: string; date?: string } = {},
+  options: { org?: string; date?: string; nonce?: string } = {},
 ): Promise<SubscriptionLetter[]> {
   const year = parseFinancialYear(yearRaw);
   const model = await findFundingModel(q, year);
@@ -204,6 +215,7 @@ export async function subscriptionLetters(
       otherFunding: shares ? formatPounds(shares.otherFundingPence) : '',
       rule: model?.ruleDescription ?? '',
       subscriberCount: shares?.shares.length ?? subscriptions.length,
+      nonce: options.nonce ?? '',
     });
     letters.push({ org: org.code, recipient: recipient.name, html });
   }

@@ -137,6 +137,12 @@ function download(body: string | Buffer, type: string, filename: string): Respon
   });
 }
 
+/** This response's CSP nonce, for a standalone document's inline style block. */
+function nonceOf(r: RouteRequest): string {
+  const nonce: unknown = r.c.get('nonce');
+  return typeof nonce === 'string' ? nonce : '';
+}
+
 function htmlDocument(body: string): Response {
   return new Response(body, {
     headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
@@ -382,7 +388,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: ADMIN,
       example: { number: 'KER-2122-0001' },
       summary: 'One invoice, printable',
-      handle: async (r) => htmlDocument(await invoiceHtml(store, await getInvoice(store, r.param('number')))),
+      handle: async (r) =>
+        htmlDocument(
+          await invoiceHtml(store, await getInvoice(store, r.param('number')), { nonce: nonceOf(r) }),
+        ),
     },
     {
       method: 'GET',
@@ -834,7 +843,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22' }],
       summary: "The subscription letter to an organisation's chief executive, printable",
       handle: async (r) => {
-        const [letter] = await subscriptionLetters(store, yearOf(r), { org: r.param('code') });
+        const [letter] = await subscriptionLetters(store, yearOf(r), {
+          org: r.param('code'),
+          nonce: nonceOf(r),
+        });
         if (!letter) throw new KernelError('not-found', `No letter for ${r.param('code')}`);
         return htmlDocument(letter.html);
       },

@@ -227,6 +227,10 @@ describe.each(testStores())('governance in the portal and the API on $engine', (
     const letter = await page('/funding/letters/RWF?year=2021/22', accounts.admin);
     expect(letter.status).toBe(200);
     expect(letter.body).toContain('Dear Chief Executive');
+    // Its one inline style block carries this response's CSP nonce, so the policy allows it.
+    const nonce = /'nonce-([^']+)'/.exec(letter.headers.get('Content-Security-Policy') ?? '')?.[1];
+    expect(nonce).toBeTruthy();
+    expect(letter.body).toContain(`<style nonce="${nonce}">`);
     expect(letter.body).toContain("Your organisation's subscription to Kernel, 2021/22");
   });
 });
