@@ -22,24 +22,16 @@
  * The world and the warehouse are kept in `--dir`, so a second run only serves and measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getDataset } from '../../src/catalogue/catalogue.ts';
+import { listWorldFeeds, sendWorldFeeds, trustWorldSigningKeys } from '../../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { loadFeed } from '../../src/ingest/load-feed.ts';
-import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
-import {
-  newSigningKeyPair,
-  readSigningPrivateKey,
-  writeSigningKeyPair,
-} from '../../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { createApiToken } from '../../src/server/auth/api-tokens.ts';
 import { createSession } from '../../src/server/auth/sessions.ts';
 import { addUser, changePassword, findUserByEmail } from '../../src/server/auth/user-accounts.ts';
@@ -107,60 +99,23 @@ async function buildWarehouse(): Promise<{ token: string; cookie: string }> {
         ? 'governance: already seeded'
         : `governance: ${governance.useCases.length} use cases`,
     );
-    const feeds: { org: string; dataset: string; period: string; file: string }[] = [];
-    const feedsDir = path.join(worldDir, 'feeds');
-    for (const org of readdirSync(feedsDir).sort()) {
-      for (const dataset of MSDS) {
-        const folder = path.join(feedsDir, org, dataset);
-        if (!existsSync(folder)) continue;
-        for (const name of readdirSync(folder).sort()) {
-          const period = /^(\d{4}-\d{2})\.csv$/.exec(name)?.[1];
-          if (period) feeds.push({ org, dataset, period, file: path.join(folder, name) });
-        }
-      }
-    }
-    const orgs = [...new Set(feeds.map((f) => f.org))];
-    for (const org of orgs) {
-      const keyFile = path.join(keysDir, `${org}.key`);
-      if (!existsSync(keyFile)) writeSigningKeyPair(keyFile, newSigningKeyPair());
-      await trustSigningKey(store, org, readFileSync(`${keyFile}.pub`, 'utf8'), ACTOR);
-    }
-    let rows = 0;
-    let loaded = 0;
-    let refused = 0;
+    const feeds = listWorldFeeds(worldDir, MSDS);
+    await trustWorldSigningKeys(store, keysDir, [...new Set(feeds.map((f) => f.org))], ACTOR);
     const loadStarted = performance.now();
-    for (const feed of feeds) {
-      if (readFileSync(feed.file, 'utf8').trim().split('\n').length < 2) continue; // nil return
-      const out = path.join(outbox, feed.org, feed.dataset, `${feed.period}.csv`);
-      if (!existsSync(`${out}.manifest.json`)) {
-        mkdirSync(path.dirname(out), { recursive: true });
-        await deidentifyFile({
-          spec: getDataset(feed.dataset),
-          org: feed.org,
-          input: feed.file,
-          output: out,
-          tokeniser,
-          postcodes,
-          signing: readSigningPrivateKey(path.join(keysDir, `${feed.org}.key`)),
-          period: feed.period,
-        });
-      }
-      try {
-        const report = await loadFeed(store, {
-          org: feed.org,
-          dataset: feed.dataset,
-          period: feed.period,
-          file: out,
-          actor: ACTOR,
-        });
-        if (report.status !== 'duplicate') loaded++;
-        rows += report.rowsLoaded;
-      } catch (error) {
-        refused++;
-        if (refused <= 3)
-          log(`  refused ${feed.org}/${feed.dataset}/${feed.period}: ${(error as Error).message}`);
-      }
-    }
+    let refusalsShown = 0;
+    const sent = await sendWorldFeeds(store, {
+      feeds,
+      keysDir,
+      outbox,
+      tokeniser,
+      postcodes,
+      actor: ACTOR,
+      onRefused: (feed, error) => {
+        if (refusalsShown++ < 3)
+          log(`  refused ${feed.org}/${feed.dataset}/${feed.period}: ${error.message}`);
+      },
+    });
+    const { loaded, refused, rowsLoaded: rows } = sent;
     log(
       `maternity feeds: ${feeds.length} files, ${loaded} newly loaded, ${refused} refused, ` +
         `${rows.toLocaleString('en-GB')} rows in ${((performance.now() - loadStarted) / 1000).toFixed(1)}s`,

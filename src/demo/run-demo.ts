@@ -1,25 +1,26 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { appendAudit, countAudit } from '../audit/audit-log.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import type { CliContext } from '../cli/cli-context.ts';
 import { formatTable } from '../cli/cli-context.ts';
 import { KernelError } from '../errors.ts';
-import { seedDemoGovernance, type ExtraOrganisation } from '../governance/demo-governance.ts';
-import { loadFeed } from '../ingest/load-feed.ts';
+import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { listLoads } from '../ingest/load-history.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { trustSigningKey } from '../privacy/trusted-keys.ts';
-import { getDataset } from '../catalogue/catalogue.ts';
 import { createDemoUsers } from '../server/demo-users.ts';
 import { startServer } from '../server/start-server.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
+import {
+  listWorldFeeds,
+  sendWorldFeeds,
+  trustWorldSigningKeys,
+  worldGpPractices,
+} from './send-world-feeds.ts';
 
 export interface DemoOptions {
   people: number;
@@ -30,13 +31,6 @@ export interface DemoOptions {
 }
 
 export const DEMO_WINDOW = { from: '2019-04', to: '2021-03' } as const;
-
-interface Feed {
-  org: string;
-  dataset: string;
-  period: string;
-  file: string;
-}
 
 /**
  * `kernel demo` (what `npm start` runs): the whole pipeline on the embedded store, from
@@ -98,7 +92,7 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
       }),
     );
     const governance = await seedDemoGovernance(store, context.actor, {
-      extraOrganisations: worldOrganisations(worldDir),
+      extraOrganisations: worldGpPractices(worldDir),
     });
     step(
       governance.alreadySeeded
@@ -107,61 +101,35 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
             `${governance.useCases.length} use cases, ${governance.invoices.length} invoices raised`,
     );
 
-    const feeds = listFeeds(path.join(worldDir, 'feeds'));
+    const feeds = listWorldFeeds(worldDir);
     const orgs = [...new Set(feeds.map((f) => f.org))];
-    for (const org of orgs) await ensureSigningKey(store, keysDir, org, context.actor);
+    await trustWorldSigningKeys(store, keysDir, orgs, context.actor);
     step(`keys: one link key, ${orgs.length} organisations' signing keys trusted`);
 
-    const counts = { loaded: 0, duplicate: 0, refused: 0, nil: 0, rows: 0, quarantined: 0 };
     let lastShown = performance.now();
-    for (const [index, feed] of feeds.entries()) {
-      // A month with no activity is a nil return: nothing to send (a header-only file is refused).
-      if (!hasDataRows(feed.file)) {
-        counts.nil++;
-        continue;
-      }
-      try {
-        const out = path.join(outbox, feed.org, feed.dataset, `${feed.period}.csv`);
-        if (!existsSync(`${out}.manifest.json`)) {
-          mkdirSync(path.dirname(out), { recursive: true });
-          await deidentifyFile({
-            spec: getDataset(feed.dataset),
-            org: feed.org,
-            input: feed.file,
-            output: out,
-            tokeniser,
-            postcodes,
-            signing: readSigningPrivateKey(path.join(keysDir, `${feed.org}.key`)),
-            period: feed.period,
-          });
-        }
-        const report = await loadFeed(store, {
-          org: feed.org,
-          dataset: feed.dataset,
-          period: feed.period,
-          file: out,
-          actor: context.actor,
-        });
-        if (report.status === 'duplicate') counts.duplicate++;
-        else counts.loaded++;
-        counts.rows += report.rowsLoaded;
-        counts.quarantined += report.rowsRejected;
-      } catch (error) {
-        if (!(error instanceof KernelError)) throw error;
-        // A refused feed is part of the story: the sender gets the reason and the report.
-        counts.refused++;
-        if (counts.refused <= 3)
-          io.out(`  refused ${feed.org}/${feed.dataset}/${feed.period}: ${error.message}`);
-      }
-      if (performance.now() - lastShown > 5000) {
-        step(`feeds: ${index + 1} of ${feeds.length} de-identified and loaded`);
+    let refusalsShown = 0;
+    const sent = await sendWorldFeeds(store, {
+      feeds,
+      keysDir,
+      outbox,
+      tokeniser,
+      postcodes,
+      actor: context.actor,
+      onProgress(done, total) {
+        if (performance.now() - lastShown < 5000) return;
+        step(`feeds: ${done} of ${total} de-identified and loaded`);
         lastShown = performance.now();
-      }
-    }
+      },
+      onRefused(feed, error) {
+        // A refused feed is part of the story: the sender gets the reason and the report.
+        if (refusalsShown++ < 3)
+          io.out(`  refused ${feed.org}/${feed.dataset}/${feed.period}: ${error.message}`);
+      },
+    });
     step(
-      `feeds: ${counts.loaded} loaded, ${counts.duplicate} already loaded (duplicate), ${counts.refused} refused, ` +
-        `${counts.nil} nil returns; ` +
-        `${counts.rows.toLocaleString('en-GB')} rows in the warehouse, ${counts.quarantined.toLocaleString('en-GB')} quarantined with reasons`,
+      `feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded (duplicate), ${sent.refused} refused, ` +
+        `${sent.nil} nil returns; ${sent.rowsLoaded.toLocaleString('en-GB')} rows in the warehouse, ` +
+        `${sent.rowsRejected.toLocaleString('en-GB')} quarantined with reasons`,
     );
 
     await printSummary(store, context);
@@ -191,54 +159,10 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
   }
 }
 
-function hasDataRows(file: string): boolean {
-  const text = readFileSync(file, 'utf8');
-  const firstBreak = text.indexOf('\n');
-  return firstBreak >= 0 && text.slice(firstBreak + 1).trim().length > 0;
-}
-
-async function ensureSigningKey(store: Store, keysDir: string, org: string, actor: string): Promise<void> {
-  const file = path.join(keysDir, `${org}.key`);
-  if (!existsSync(file)) writeSigningKeyPair(file, newSigningKeyPair());
-  await trustSigningKey(store, org, readFileSync(`${file}.pub`, 'utf8'), actor);
-}
-
-/** Every feed file of the world, organisation by organisation, month by month. */
-function listFeeds(feedsDir: string): Feed[] {
-  const feeds: Feed[] = [];
-  for (const org of readdirSync(feedsDir).sort()) {
-    for (const dataset of readdirSync(path.join(feedsDir, org)).sort()) {
-      for (const name of readdirSync(path.join(feedsDir, org, dataset)).sort()) {
-        const match = /^(\d{4}-\d{2})\.csv$/.exec(name);
-        if (match?.[1])
-          feeds.push({ org, dataset, period: match[1], file: path.join(feedsDir, org, dataset, name) });
-      }
-    }
-  }
-  // Month by month across organisations, as feeds would arrive.
-  return feeds.sort((a, b) => a.period.localeCompare(b.period) || a.org.localeCompare(b.org));
-}
-
-/** The world's own organisations that the seed does not know (its synthetic GP practices). */
-function worldOrganisations(worldDir: string): ExtraOrganisation[] {
-  const text = readFileSync(path.join(worldDir, 'reference', 'organisations.csv'), 'utf8');
-  const [header, ...lines] = text.trim().split('\n');
-  const columns = (header ?? '').split(',');
-  const at = (name: string): number => columns.indexOf(name);
-  return lines
-    .map((line) => line.split(','))
-    .filter((cells) => cells[at('type')] === 'gp')
-    .map((cells) => ({
-      code: cells[at('ods_code')] ?? '',
-      name: cells[at('name')] ?? '',
-      type: 'gp' as const,
-    }));
-}
-
 async function printSummary(store: Store, context: CliContext): Promise<void> {
   const loads = await listLoads(store, {});
   const byStatus = new Map<string, number>();
-  for (const load of loads) byStatus.set(load.status, (byStatus.get(load.status) ?? 0) + 1);
+  for (const load of loads) byStatus.set(load.state, (byStatus.get(load.state) ?? 0) + 1);
   context.io.out('');
   context.io.out('What the warehouse holds:');
   context.io.out(

@@ -3,12 +3,18 @@
  * through `deid` and `load`, no NHS number, name, full postcode or full date of birth from
  * the extracts appears in any text column of any table of the warehouse store.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '../../src/catalogue/catalogue.ts';
-import { seedDemoGovernance, type ExtraOrganisation } from '../../src/governance/demo-governance.ts';
+import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
+import {
+  isNilReturn,
+  listWorldFeeds,
+  worldGpPractices,
+  type WorldFeed,
+} from '../../src/demo/send-world-feeds.ts';
 import { fieldText, readCsv } from '../../src/ingest/csv-reader.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
@@ -29,14 +35,7 @@ const outbox = path.join(dir, 'outbox');
 const linkKey = newLinkKey();
 const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
 
-interface Feed {
-  org: string;
-  dataset: string;
-  period: string;
-  file: string;
-}
-
-const feeds: Feed[] = [];
+const feeds: WorldFeed[] = [];
 const identifiers = {
   nhs: new Set<string>(),
   names: new Set<string>(),
@@ -45,24 +44,8 @@ const identifiers = {
 };
 let postcodes: PostcodeLookup;
 
-function gpPractices(): ExtraOrganisation[] {
-  const [header, ...lines] = readFileSync(path.join(world, 'reference', 'organisations.csv'), 'utf8')
-    .trim()
-    .split('\n');
-  const columns = (header ?? '').split(',');
-  const at = (name: string): number => columns.indexOf(name);
-  return lines
-    .map((line) => line.split(','))
-    .filter((cells) => cells[at('type')] === 'gp')
-    .map((cells) => ({
-      code: cells[at('ods_code')] ?? '',
-      name: cells[at('name')] ?? '',
-      type: 'gp' as const,
-    }));
-}
-
 /** Every identifier in an extract, by the role its specification gives the column. */
-async function collectIdentifiers(feed: Feed): Promise<number> {
+async function collectIdentifiers(feed: WorldFeed): Promise<number> {
   const spec = getDataset(feed.dataset);
   let kinds: ('nhs' | 'names' | 'postcodes' | 'births' | undefined)[] = [];
   const result = await readCsv(feed.file, {
@@ -93,18 +76,9 @@ async function collectIdentifiers(feed: Feed): Promise<number> {
 beforeAll(async () => {
   generateWorld({ out: world, people: 400, seed: 7, from: '2020-04', to: '2020-05' });
   postcodes = await readPostcodeLookup(path.join(world, 'reference', 'postcodes.csv'));
-  const feedsDir = path.join(world, 'feeds');
-  for (const org of readdirSync(feedsDir).sort()) {
-    for (const dataset of readdirSync(path.join(feedsDir, org)).sort()) {
-      for (const name of readdirSync(path.join(feedsDir, org, dataset)).sort()) {
-        const period = /^(\d{4}-\d{2})\.csv$/.exec(name)?.[1];
-        if (!period) continue;
-        const feed = { org, dataset, period, file: path.join(feedsDir, org, dataset, name) };
-        const text = readFileSync(feed.file, 'utf8');
-        if (text.indexOf('\n') === text.length - 1) continue; // a nil return: header only
-        if ((await collectIdentifiers(feed)) > 0) feeds.push(feed);
-      }
-    }
+  for (const feed of listWorldFeeds(world)) {
+    if (isNilReturn(feed.file)) continue;
+    if ((await collectIdentifiers(feed)) > 0) feeds.push(feed);
   }
   // Pseudonymise once, as each organisation's agent would; both engines load the same files.
   for (const feed of feeds) {
@@ -169,7 +143,7 @@ describe.each(testStores())('privacy after loading every synthetic feed on $engi
   let store: Store;
   beforeAll(async () => {
     store = await engine.open();
-    await seedDemoGovernance(store, 'test', { extraOrganisations: gpPractices() });
+    await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
     for (const [org, pair] of signingKeys)
       await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
   }, 60_000);

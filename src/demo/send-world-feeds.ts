@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getDataset } from '../catalogue/catalogue.ts';
+import { KernelError } from '../errors.ts';
+import type { ExtraOrganisation } from '../governance/demo-governance.ts';
+import { loadFeed } from '../ingest/load-feed.ts';
+import { deidentifyFile } from '../privacy/deidentify-file.ts';
+import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
+import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
+import type { Tokeniser } from '../privacy/token-scheme.ts';
+import { trustSigningKey } from '../privacy/trusted-keys.ts';
+import type { Store } from '../store/store.ts';
+
+/**
+ * A synthetic world's member organisations sending their feeds: each organisation's agent
+ * de-identifies its monthly extracts and signs them, and the warehouse loads them — the
+ * same calls `kernel deid` and `kernel load` make. Used by `kernel demo`, bench/portal
+ * and the end-to-end tests.
+ */
+
+export interface WorldFeed {
+  org: string;
+  dataset: string;
+  period: string;
+  /** the identifiable extract */
+  file: string;
+}
+
+/** Every feed file of a world (`<world>/feeds/<ORG>/<dataset>/<YYYY-MM>.csv`), month by month. */
+export function listWorldFeeds(worldDir: string, datasets?: readonly string[]): WorldFeed[] {
+  const feedsDir = path.join(worldDir, 'feeds');
+  const feeds: WorldFeed[] = [];
+  for (const org of readdirSync(feedsDir).sort()) {
+    for (const dataset of readdirSync(path.join(feedsDir, org)).sort()) {
+      if (datasets && !datasets.includes(dataset)) continue;
+      for (const name of readdirSync(path.join(feedsDir, org, dataset)).sort()) {
+        const period = /^(\d{4}-\d{2})\.csv$/.exec(name)?.[1];
+        if (period) feeds.push({ org, dataset, period, file: path.join(feedsDir, org, dataset, name) });
+      }
+    }
+  }
+  // Month by month across organisations, as feeds would arrive.
+  return feeds.sort((a, b) => a.period.localeCompare(b.period) || a.org.localeCompare(b.org));
+}
+
+/** A month with no activity is a nil return: a header and no rows, which is not sent. */
+export function isNilReturn(file: string): boolean {
+  const text = readFileSync(file, 'utf8');
+  const firstBreak = text.indexOf('\n');
+  return firstBreak < 0 || text.slice(firstBreak + 1).trim().length === 0;
+}
+
+/** The world's synthetic GP practices, which the governance seed does not know. */
+export function worldGpPractices(worldDir: string): ExtraOrganisation[] {
+  const [header, ...lines] = readFileSync(path.join(worldDir, 'reference', 'organisations.csv'), 'utf8')
+    .trim()
+    .split('\n');
+  const columns = (header ?? '').split(',');
+  const at = (name: string): number => columns.indexOf(name);
+  return lines
+    .map((line) => line.split(','))
+    .filter((cells) => cells[at('type')] === 'gp')
+    .map((cells) => ({
+      code: cells[at('ods_code')] ?? '',
+      name: cells[at('name')] ?? '',
+      type: 'gp' as const,
+    }));
+}
+
+/** Each organisation's signing key (made once, kept in `keysDir`), trusted by the warehouse. */
+export async function trustWorldSigningKeys(
+  store: Store,
+  keysDir: string,
+  orgs: readonly string[],
+  actor: string,
+): Promise<void> {
+  mkdirSync(keysDir, { recursive: true });
+  for (const org of orgs) {
+    const file = path.join(keysDir, `${org}.key`);
+    if (!existsSync(file)) writeSigningKeyPair(file, newSigningKeyPair());
+    await trustSigningKey(store, org, readFileSync(`${file}.pub`, 'utf8'), actor);
+  }
+}
+
+export interface SendFeedsOptions {
+  feeds: readonly WorldFeed[];
+  /** where each organisation's signing key is (see trustWorldSigningKeys) */
+  keysDir: string;
+  /** where the pseudonymised files and manifests are written (reused when present) */
+  outbox: string;
+  tokeniser: Tokeniser;
+  postcodes: PostcodeLookup;
+  actor: string;
+  onProgress?: (done: number, total: number) => void;
+  /** told of each refusal: the sender's side of the story */
+  onRefused?: (feed: WorldFeed, error: KernelError) => void;
+}
+
+export interface SendFeedsResult {
+  loaded: number;
+  duplicate: number;
+  refused: number;
+  nil: number;
+  rowsLoaded: number;
+  rowsRejected: number;
+}
+
+/** De-identifies and loads every feed; a refused feed is counted and reported, not fatal. */
+export async function sendWorldFeeds(store: Store, options: SendFeedsOptions): Promise<SendFeedsResult> {
+  const result: SendFeedsResult = {
+    loaded: 0,
+    duplicate: 0,
+    refused: 0,
+    nil: 0,
+    rowsLoaded: 0,
+    rowsRejected: 0,
+  };
+  for (const [index, feed] of options.feeds.entries()) {
+    options.onProgress?.(index, options.feeds.length);
+    if (isNilReturn(feed.file)) {
+      result.nil++;
+      continue;
+    }
+    try {
+      const out = path.join(options.outbox, feed.org, feed.dataset, `${feed.period}.csv`);
+      if (!existsSync(`${out}.manifest.json`)) {
+        mkdirSync(path.dirname(out), { recursive: true });
+        await deidentifyFile({
+          spec: getDataset(feed.dataset),
+          org: feed.org,
+          input: feed.file,
+          output: out,
+          tokeniser: options.tokeniser,
+          postcodes: options.postcodes,
+          signing: readSigningPrivateKey(path.join(options.keysDir, `${feed.org}.key`)),
+          period: feed.period,
+        });
+      }
+      const report = await loadFeed(store, {
+        org: feed.org,
+        dataset: feed.dataset,
+        period: feed.period,
+        file: out,
+        actor: options.actor,
+      });
+      if (report.status === 'duplicate') result.duplicate++;
+      else result.loaded++;
+      result.rowsLoaded += report.rowsLoaded;
+      result.rowsRejected += report.rowsRejected;
+    } catch (error) {
+      if (!(error instanceof KernelError)) throw error;
+      result.refused++;
+      options.onRefused?.(feed, error);
+    }
+  }
+  options.onProgress?.(options.feeds.length, options.feeds.length);
+  return result;
+}
