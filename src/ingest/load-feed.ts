@@ -551,18 +551,25 @@ async function writeLoad(
   // 2. Bad rows: every check once over the file; only failing rows are kept, each with a
   // flag per check (k0, k1…) and its first failing check.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const anyFailure = checks.length
-    ? `COALESCE(${checks.map((c) => `(${c.condition})`).join(' OR ')}, FALSE)`
-    : 'FALSE';
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
-  await tx.exec(
-    `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-      `SELECT ${content.map((c) => `s.${c}`).join(', ')}, ${line} AS kernel_line${flags.map((f) => `, ${f}`).join('')} ` +
-      `FROM ${q(stage)} s WHERE ${anyFailure}) f WHERE ${notDropped('f.kernel_line')}`,
-  );
+  // Each check is computed once, as a flag; the filter then reads the flags. The statement
+  // is a plain scan and projection, so it runs without the optimizer (see Dialect.skipOptimizer).
+  const anyFlag = checks.length ? checks.map((_c, k) => `f.k${k}`).join(' OR ') : 'FALSE';
+  const skip = tx.dialect.skipOptimizer;
+  if (skip) await tx.exec(skip.off);
+  try {
+    await tx.exec(
+      `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
+        `SELECT ${content.map((c) => `s.${c}`).join(', ')}, ${line} AS kernel_line${flags.map((f) => `, ${f}`).join('')} ` +
+        `FROM ${q(stage)} s) f WHERE (${anyFlag})` +
+        (anyDuplicates ? ` AND ${notDropped('f.kernel_line')}` : ''),
+    );
+  } finally {
+    if (skip) await tx.exec(skip.on);
+  }
 
   // 3. Findings and completeness, from the small tables; completeness counts come from the
   // scan, less what the dropped copies held.
