@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
 import type { Dialect } from '../store/dialect.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 import type { Queryable, Row, SqlValue, Store } from '../store/store.ts';
 
 /**
@@ -61,7 +62,8 @@ export function canonicalJson(value: unknown): string {
  * is how `verifyAudit` checks a million events in seconds.
  */
 export function encodeEvent(event: Omit<AuditEvent, 'hash'>): string {
-  const field = (value: string | null): string => (value === null ? '-' : `${Buffer.byteLength(value)}:${value}`);
+  const field = (value: string | null): string =>
+    value === null ? '-' : `${Buffer.byteLength(value)}:${value}`;
   return [
     String(event.seq),
     field(event.at),
@@ -265,22 +267,16 @@ export interface AuditFilter {
 
 /** The latest events, newest first, narrowed by the filter. */
 export async function listAudit(store: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
-  const where: string[] = [];
-  const params: SqlValue[] = [];
-  const add = (sql: string, value: SqlValue): void => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.actor) add('actor = ?', filter.actor);
-  if (filter.action) add('action LIKE ?', `${filter.action}%`);
-  if (filter.target) add('target = ?', filter.target);
-  if (filter.since) add('occurred_at >= ?', filter.since);
-  if (filter.until) add('occurred_at < ?', filter.until);
-  params.push(Math.max(1, Math.min(filter.limit ?? 20, 10_000)));
+  const sql = new SqlFilter();
+  if (filter.actor) sql.add('actor = ?', filter.actor);
+  if (filter.action) sql.add('action LIKE ?', `${filter.action}%`);
+  if (filter.target) sql.add('target = ?', filter.target);
+  if (filter.since) sql.add('occurred_at >= ?', filter.since);
+  if (filter.until) sql.add('occurred_at < ?', filter.until);
+  const limit = sql.next(Math.max(1, Math.min(filter.limit ?? 20, 10_000)));
   const rows = await store.query<AuditRow>(
-    `SELECT ${COLUMNS.join(', ')} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
-      `ORDER BY seq DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${COLUMNS.join(', ')} FROM audit_events ${sql.where()} ORDER BY seq DESC LIMIT ${limit}`,
+    sql.params,
   );
   return rows.map((row) => ({
     seq: row.seq,

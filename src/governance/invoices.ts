@@ -22,6 +22,7 @@ import {
   parseJsonColumn,
   parseOrgCode,
 } from './governance-values.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 
 export const INVOICE_STATES = ['draft', 'raised', 'paid', 'cancelled'] as const;
 export type InvoiceState = (typeof INVOICE_STATES)[number];
@@ -302,24 +303,14 @@ export async function listInvoices(
   q: Queryable,
   filter: { year?: string; org?: string; state?: InvoiceState } = {},
 ): Promise<Invoice[]> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (filter.year) {
-    params.push(parseFinancialYear(filter.year));
-    where.push(`financial_year = $${params.length}`);
-  }
-  if (filter.org) {
-    params.push(parseOrgCode(filter.org));
-    where.push(`org_code = $${params.length}`);
-  }
-  if (filter.state) {
-    params.push(filter.state);
-    where.push(`state = $${params.length}`);
-  }
+  const sql = new SqlFilter();
+  if (filter.year) sql.add('financial_year = ?', parseFinancialYear(filter.year));
+  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
+  if (filter.state) sql.add('state = ?', filter.state);
   const rows = await q.query<InvoiceRow>(
-    `SELECT * FROM invoices ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    `SELECT * FROM invoices ${sql.where()}
      ORDER BY financial_year, CASE WHEN seq IS NULL THEN 1 ELSE 0 END, seq, org_code`,
-    params,
+    sql.params,
   );
   return rows.map(fromRow);
 }

@@ -7,6 +7,7 @@ import { KernelError } from '../errors.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { inTransaction, nowIso, parseFinancialYear, parseOrgCode } from './governance-values.ts';
 import { getOrganisation, listOrganisations } from './organisations.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 
 export const SUBSCRIPTION_STATES = ['invited', 'confirmed', 'declined', 'lapsed'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
@@ -144,23 +145,13 @@ export async function listSubscriptions(
   q: Queryable,
   filter: { year?: string; org?: string; state?: SubscriptionState } = {},
 ): Promise<Subscription[]> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (filter.year) {
-    params.push(parseFinancialYear(filter.year));
-    where.push(`financial_year = $${params.length}`);
-  }
-  if (filter.org) {
-    params.push(parseOrgCode(filter.org));
-    where.push(`org_code = $${params.length}`);
-  }
-  if (filter.state) {
-    params.push(filter.state);
-    where.push(`state = $${params.length}`);
-  }
+  const sql = new SqlFilter();
+  if (filter.year) sql.add('financial_year = ?', parseFinancialYear(filter.year));
+  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
+  if (filter.state) sql.add('state = ?', filter.state);
   const rows = await q.query<SubscriptionRow>(
-    `SELECT * FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY financial_year, org_code`,
-    params,
+    `SELECT * FROM subscriptions ${sql.where()} ORDER BY financial_year, org_code`,
+    sql.params,
   );
   return rows.map(fromRow);
 }
