@@ -48,7 +48,12 @@ async function measure(name: string, store: Store): Promise<void> {
   started = performance.now();
   for (let done = 0; done < events; done += batch) {
     const size = Math.min(batch, events - done);
-    await store.transaction((tx) => appendAudit(tx, Array.from({ length: size }, (_, j) => entry(done + j))));
+    await store.transaction((tx) =>
+      appendAudit(
+        tx,
+        Array.from({ length: size }, (_, j) => entry(done + j)),
+      ),
+    );
   }
   const batchedSeconds = (performance.now() - started) / 1000;
 

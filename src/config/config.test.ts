@@ -21,7 +21,12 @@ describe('configuration', () => {
       store: 'postgres://file@h/db',
       allowIdentifiableLoads: false,
     });
-    expect(resolved.sources).toMatchObject({ dataDir: 'flag', port: 'env', store: 'file', keyPath: 'default' });
+    expect(resolved.sources).toMatchObject({
+      dataDir: 'flag',
+      port: 'env',
+      store: 'file',
+      keyPath: 'default',
+    });
   });
 
   it('uses the defaults with nothing set', () => {
@@ -32,14 +37,18 @@ describe('configuration', () => {
   });
 
   it('masks the password in a store URL', () => {
-    expect(maskSecrets('postgres://kernel:s3cret@db.example:5432/kernel')).toBe('postgres://kernel:****@db.example:5432/kernel');
+    expect(maskSecrets('postgres://kernel:s3cret@db.example:5432/kernel')).toBe(
+      'postgres://kernel:****@db.example:5432/kernel',
+    );
     const rows = describeConfig(resolveConfig({ store: 'postgres://u:pw@h/d' }, {}, folderWith()));
     expect(rows.find((r) => r.key === 'store')?.value).toBe('postgres://u:****@h/d');
     expect(JSON.stringify(rows)).not.toContain('pw@');
   });
 
   it('refuses a bad port with the place it came from', () => {
-    expect(() => resolveConfig({}, { KERNEL_PORT: 'eighty' }, folderWith())).toThrow(/"eighty" from KERNEL_PORT/);
+    expect(() => resolveConfig({}, { KERNEL_PORT: 'eighty' }, folderWith())).toThrow(
+      /"eighty" from KERNEL_PORT/,
+    );
   });
 
   it('refuses unknown settings and broken JSON in the file', () => {
@@ -50,6 +59,8 @@ describe('configuration', () => {
   });
 
   it('refuses a named config file that does not exist', () => {
-    expect(() => resolveConfig({ config: '/nowhere/kernel.json' }, {}, folderWith())).toThrow(/does not exist/);
+    expect(() => resolveConfig({ config: '/nowhere/kernel.json' }, {}, folderWith())).toThrow(
+      /does not exist/,
+    );
   });
 });
