@@ -14,9 +14,10 @@
  * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
  * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then, at
  * the same time: one pass over the file in JavaScript (structure, checksum, leftover
- * identifiers: scan-feed.ts) and, inside ONE transaction, a bulk copy into a text staging
- * table (DuckDB read_csv / PostgreSQL COPY), validation in SQL (quality/row-rules.ts),
- * good rows into `ds_<id>`, bad rows into `load_quarantine`, the previous load of the same
+ * identifiers: scan-feed.ts) and, inside ONE transaction, passes over the file in the
+ * engine (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
+ * scratch table): duplicates, validation in SQL (quality/row-rules.ts), good rows cast
+ * into `ds_<id>`, bad rows into `load_quarantine`, the previous load of the same
  * organisation, dataset and period superseded, the `loads` row and the audit event. The
  * transaction commits only if the scan agreed with the manifest.
  */
@@ -51,7 +52,7 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from '../privacy/trusted-keys.ts';
-import { castValue, rowChecks, type RowCheck } from '../quality/row-rules.ts';
+import { castValue, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
@@ -492,6 +493,8 @@ interface WriteOutcome {
 }
 
 const QUARANTINE_BATCH = 20_000;
+/** Files above this size get DuckDB's optimizer for the full passes (see writeLoad). */
+const OPTIMIZE_ABOVE_BYTES = 16 * 1024 * 1024;
 
 async function writeLoad(
   tx: Queryable,
@@ -501,45 +504,46 @@ async function writeLoad(
 ): Promise<WriteOutcome> {
   const table = await ensureDatasetTable(tx, plan);
   const safeId = ctx.loadId.replace(/[^a-z0-9]/gi, '_');
-  const stage = `kernel_stage_${safeId}`;
   const groups = `kernel_dupgroups_${safeId}`;
   const dropped = `kernel_dropped_${safeId}`;
   const bad = `kernel_bad_${safeId}`;
-  const scratch = [stage, groups, dropped, bad];
+  const scratch = [groups, dropped, bad];
   const q = quoteIdentifier;
-  const columns = plan.accepted;
   const content = plan.columns.map((c) => q(c.name));
-  const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  // A regular table, not TEMPORARY: DuckDB holds temporary tables in memory, and a large
-  // file must not make memory grow; it is dropped before commit and rolled back if killed.
-  await tx.exec(`CREATE TABLE ${q(stage)} (${columns.map((c) => `${q(c)} TEXT`).join(', ')})`);
-  try {
-    await tx.copyCsv(stage, { path: ctx.file, columns });
-  } catch (error) {
-    // A structural fault the engine found first: the scan's message says where, so prefer it.
-    await ctx.scanning;
-    throw error;
-  }
-  const scan = await ctx.scanning;
-  ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
   const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
+  // A structural fault the engine meets first: the scan's message says where, so prefer it.
+  const scanFirst = async <T>(work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (error) {
+      await ctx.scanning;
+      throw error;
+    }
+  };
+  // The file as a relation (DuckDB reads it in place; PostgreSQL copies it in), and the
+  // same with every value trimmed once, for the rules and the casts (row-rules.ts).
+  const source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
+  const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
+  const trimmed =
+    `(SELECT ${line} AS kernel_line, ` +
+    `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${source.sql} s)`;
 
   // 1. Duplicates: rows equal in every column but source_line. A hash aggregate over one
-  // MD5 per row (md5 and concat_ws mean the same on both engines) finds candidate groups,
-  // usually none; only their rows are then compared column by column, so a hash collision
-  // can never drop a row.
-  const rowDigest = `md5(concat_ws(chr(31), ${content.map((c) => `coalesce(s.${c}, chr(30))`).join(', ')}))`;
-  await tx.exec(
-    `CREATE TABLE ${q(groups)} AS SELECT ${rowDigest} AS kernel_digest FROM ${q(stage)} s ` +
-      `GROUP BY ${rowDigest} HAVING count(*) > 1`,
+  // digest per row finds candidate groups, usually none; only their rows are then compared
+  // column by column, so a digest collision can never drop a row.
+  const rowDigest = tx.dialect.rowDigest(content.map((c) => `s.${c}`));
+  await scanFirst(
+    tx.exec(
+      `CREATE TABLE ${q(groups)} AS SELECT ${rowDigest} AS kernel_digest FROM ${source.sql} s ` +
+        `GROUP BY ${rowDigest} HAVING count(*) > 1`,
+    ),
   );
   const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
   const anyDuplicates = num(groupCount, 'n') > 0;
   if (anyDuplicates) {
+    const candidates = `(SELECT s.*, ${line} AS kernel_line FROM ${source.sql} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)}))`;
     await tx.exec(
-      `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ` +
-        `(SELECT s.*, ${line} AS kernel_line FROM ${q(stage)} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)})) a ` +
-        `JOIN (SELECT s.*, ${line} AS kernel_line FROM ${q(stage)} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)})) b ` +
+      `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
         `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
     );
   } else {
@@ -548,31 +552,33 @@ async function writeLoad(
   const notDropped = (alias: string): string =>
     `NOT EXISTS (SELECT 1 FROM ${q(dropped)} d WHERE d.kernel_line = ${alias})`;
 
-  // 2. Bad rows: every check once over the file; only failing rows are kept, each with a
-  // flag per check (k0, k1…) and its first failing check.
+  // The two full passes below are wide scan-and-project statements: on a small file DuckDB's
+  // optimizer costs more than it saves, on a large one its common-subexpression pass pays.
+  const skip = statSync(ctx.file).size > OPTIMIZE_ABOVE_BYTES ? null : tx.dialect.skipOptimizer;
+  const unoptimized = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (skip) await tx.exec(skip.off);
+    try {
+      return await work();
+    } finally {
+      if (skip) await tx.exec(skip.on);
+    }
+  };
+
+  // 2. Bad rows: only rows failing some check are kept, each with a flag per check (k0,
+  // k1…, computed for those rows alone) and its first failing check.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
-  // Each check is computed once, as a flag; the filter then reads the flags. The statement
-  // is a plain scan and projection, so it runs without the optimizer (see Dialect.skipOptimizer).
-  const anyFlag = checks.length ? checks.map((_c, k) => `f.k${k}`).join(' OR ') : 'FALSE';
-  const skip = tx.dialect.skipOptimizer;
-  if (skip) await tx.exec(skip.off);
-  try {
-    await tx.exec(
+  const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
+  await unoptimized(() =>
+    tx.exec(
       `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-        `SELECT ${content.map((c) => `s.${c}`).join(', ')}, ${line} AS kernel_line${flags.map((f) => `, ${f}`).join('')} ` +
-        `FROM ${q(stage)} s) f WHERE (${anyFlag})` +
-        (anyDuplicates ? ` AND ${notDropped('f.kernel_line')}` : ''),
-    );
-  } finally {
-    if (skip) await tx.exec(skip.on);
-  }
-
-  // 3. Findings and completeness, from the small tables; completeness counts come from the
-  // scan, less what the dropped copies held.
+        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed} t WHERE ${anyFailure}) f` +
+        (anyDuplicates ? ` WHERE ${notDropped('f.kernel_line')}` : ''),
+    ),
+  );
   const [totals] = await tx.query(
     `SELECT count(*) AS bad${checks
       .map(
@@ -581,13 +587,38 @@ async function writeLoad(
       )
       .join('')} FROM ${q(bad)}`,
   );
+  const rowsQuarantined = num(totals, 'bad');
+
+  // 3. Good rows, cast to their stored types; the filter only where some row is left out.
+  const keep = [
+    ...(rowsQuarantined > 0
+      ? [`NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = t.kernel_line)`]
+      : []),
+    ...(anyDuplicates ? [notDropped('t.kernel_line')] : []),
+  ];
+  const unordered = tx.dialect.unorderedInsert;
+  if (unordered) await tx.exec(unordered.before);
+  const rowsLoaded = await unoptimized(() =>
+    tx.run(
+      `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
+        `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t` +
+        (keep.length ? ` WHERE ${keep.join(' AND ')}` : ''),
+      [ctx.loadId, ctx.org],
+    ),
+  ).finally(() => (unordered ? tx.exec(unordered.after) : undefined));
+
+  // 4. Findings and completeness: the scan must agree before anything counts. Completeness
+  // counts come from the scan, less what the dropped copies held.
+  const scan = await ctx.scanning;
+  ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
   const [copies] = anyDuplicates
     ? await tx.query(
         `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
-          .map((c, k) => `, count(NULLIF(TRIM(s.${q(c.name)}), '')) AS c${k}`)
-          .join('')} FROM ${q(dropped)} d JOIN ${q(stage)} s ON ${line} = d.kernel_line`,
+          .map((c, k) => `, count(${trimmedValue(c.name, 's.')}) AS c${k}`)
+          .join('')} FROM ${q(dropped)} d JOIN ${source.sql} s ON ${line} = d.kernel_line`,
       )
     : [];
+  await source.release();
   const rowsRead = scan.rows;
   const rowsDropped = num(copies, 'n');
   const kept = rowsRead - rowsDropped;
@@ -620,17 +651,7 @@ async function writeLoad(
     return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };
   });
 
-  // 4. Good rows, cast to their stored types.
-  const rowsLoaded = await tx.run(
-    `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
-      `SELECT $1, $2, ${line}, ${plan.columns.map((c) => castValue(c, 's.')).join(', ')} FROM ${q(stage)} s ` +
-      `WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = ${line})` +
-      (anyDuplicates ? ` AND ${notDropped(line)}` : ''),
-    [ctx.loadId, ctx.org],
-  );
-
   // 5. Bad rows, as the warehouse would hold them, with the rule and field they failed first.
-  const rowsQuarantined = num(totals, 'bad');
   for (let offset = 0; offset < rowsQuarantined; offset += QUARANTINE_BATCH) {
     const rows = await tx.query(
       `SELECT kernel_line, kernel_check, ${content.join(', ')} FROM ${q(bad)} ` +

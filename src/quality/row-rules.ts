@@ -1,6 +1,8 @@
 /**
- * The row rules a load checks, as SQL conditions over a staging table of text columns, so
+ * The row rules a load checks, as SQL conditions over the file's values as text, so
  * validation runs inside the engine at column speed rather than row by row in JavaScript.
+ * The conditions (and `castValue`) read a relation of trimmed values, `trimmedValue` of
+ * each column, so each value is trimmed once however many rules look at it.
  *
  * Rule ids (stable; senders see them in reports):
  * - `required`   a mandatory value is missing
@@ -25,9 +27,19 @@ export interface RowCheck {
   condition: string;
 }
 
-/** A column's value as the rules see it: trimmed, with empty text as missing. */
-export function valueOf(column: string, prefix = ''): string {
-  return `NULLIF(TRIM(${prefix}${quoteIdentifier(column)}), '')`;
+/**
+ * A column's value as the rules see it: trimmed of spaces, with empty text as missing.
+ * TRIM only where there is a space to trim: most values have none, and testing the ends
+ * costs a third of what TRIM does on every value (DuckDB, a million 32-column rows).
+ */
+export function trimmedValue(column: string, prefix = ''): string {
+  const c = `${prefix}${quoteIdentifier(column)}`;
+  return `CASE WHEN ${c} LIKE ' %' OR ${c} LIKE '% ' THEN NULLIF(TRIM(${c}), '') ELSE NULLIF(${c}, '') END`;
+}
+
+/** A column of the trimmed relation. */
+function valueOf(column: string, prefix = ''): string {
+  return `${prefix}${quoteIdentifier(column)}`;
 }
 
 const BOOLEAN_TEXT = ['true', 'false', 'TRUE', 'FALSE', '1', '0', 'Y', 'N', 'y', 'n'];
@@ -134,7 +146,7 @@ export function storedType(type: FieldType): string {
   }
 }
 
-/** A validated value cast to its stored type. */
+/** A validated value (from the trimmed relation) cast to its stored type. */
 export function castValue(column: AcceptedColumn, prefix = ''): string {
   const v = valueOf(column.name, prefix);
   switch (column.type) {

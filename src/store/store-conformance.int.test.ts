@@ -93,6 +93,19 @@ describe.each(testStores())('store conformance on $engine', (engine) => {
     ]);
   });
 
+  it('reads a CSV file as a relation, every column as text, and releases it', async () => {
+    const file = csvFile('id,label\n007,"has, comma"\n8,\n');
+    const rows = await store.transaction(async (tx) => {
+      const relation = await tx.csvRelation({ path: file, columns: ['id', 'label'] });
+      const read = await tx.query(`SELECT id, label FROM ${relation.sql} r ORDER BY id`);
+      // A second statement reads it again: the relation is not consumed.
+      const [again] = await tx.query(`SELECT count(*) AS n FROM ${relation.sql} r`);
+      await relation.release();
+      return [...read, again];
+    });
+    expect(rows).toEqual([{ id: '007', label: 'has, comma' }, { id: '8', label: null }, { n: 2 }]);
+  });
+
   it('streams a large result in chunks', async () => {
     let seen = 0;
     let chunks = 0;

@@ -20,6 +20,14 @@ export interface CsvSource {
   delimiter?: string;
 }
 
+/** See `Queryable.csvRelation`. */
+export interface CsvRelation {
+  /** SQL to put after FROM (give it an alias) */
+  readonly sql: string;
+  /** drops whatever the relation needed (PostgreSQL's scratch table) */
+  release(): Promise<void>;
+}
+
 /** What a statement can run against: the store itself, or one open transaction. */
 export interface Queryable {
   readonly dialect: Dialect;
@@ -44,6 +52,13 @@ export interface Queryable {
    * cast by the table's types): DuckDB's read_csv or PostgreSQL's COPY. Answers the row count.
    */
   copyCsv(table: string, source: CsvSource): Promise<number>;
+  /**
+   * A CSV file with a header row as a relation to SELECT from, every column as text. DuckDB
+   * reads the file where it lies (read_csv), so nothing is copied and each statement that
+   * uses the relation scans the file again; PostgreSQL's server cannot see the client's
+   * file, so it COPYs it into a scratch table first. Call `release()` when done.
+   */
+  csvRelation(source: CsvSource): Promise<CsvRelation>;
   /** Reads a large result chunk by chunk, so memory stays flat. */
   stream<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): AsyncIterable<T[]>;
 }

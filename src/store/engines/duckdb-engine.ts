@@ -15,8 +15,21 @@ import {
 import { existsSync } from 'node:fs';
 import { KernelError } from '../../errors.ts';
 import { duckdbDialect } from '../dialect.ts';
-import type { CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
+import type { CsvRelation, CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
 import { quoteIdentifier, quoteLiteral, toStoreError } from '../sql.ts';
+
+/**
+ * read_csv over a file, every column as text and nothing sniffed: the caller has already
+ * checked the file's structure and validates values itself (DuckDB docs, "CSV Import").
+ */
+function readCsvSql(source: CsvSource): string {
+  const types = source.columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
+  return (
+    `read_csv(${quoteLiteral(source.path)}, header = true, auto_detect = false, columns = {${types}}, ` +
+    `delim = ${quoteLiteral(source.delimiter ?? ',')}, quote = '"', escape = '"', ` +
+    `strict_mode = true, null_padding = false, all_varchar = true)`
+  );
+}
 
 /** Serialises async work: one statement at a time on a DuckDB connection. */
 class Queue {
@@ -188,14 +201,7 @@ class DuckDBQueryable implements Queryable {
   copyCsv(table: string, source: CsvSource): Promise<number> {
     return this.queue.run(async () => {
       const columnList = source.columns.map(quoteIdentifier).join(', ');
-      const types = source.columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
-      // Every column read as text, no sniffing: the caller has already checked the file's
-      // structure and validates values itself (DuckDB docs, "CSV Import": auto_detect).
-      const sql =
-        `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM read_csv(` +
-        `${quoteLiteral(source.path)}, header = true, auto_detect = false, columns = {${types}}, ` +
-        `delim = ${quoteLiteral(source.delimiter ?? ',')}, quote = '"', escape = '"', ` +
-        `strict_mode = true, null_padding = false, all_varchar = true)`;
+      const sql = `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM ${readCsvSql(source)}`;
       try {
         const result = await this.connection.run(sql);
         return result.rowsChanged;
@@ -203,6 +209,10 @@ class DuckDBQueryable implements Queryable {
         throw toStoreError(error, `read_csv into ${table}`);
       }
     });
+  }
+
+  csvRelation(source: CsvSource): Promise<CsvRelation> {
+    return Promise.resolve({ sql: readCsvSql(source), release: () => Promise.resolve() });
   }
 
   async *stream<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): AsyncIterable<T[]> {

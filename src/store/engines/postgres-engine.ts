@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { KernelError } from '../../errors.ts';
 import { maskSecrets } from '../../config/config.ts';
 import { postgresDialect } from '../dialect.ts';
-import type { CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
+import type { CsvRelation, CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
 import { quoteIdentifier, quoteLiteral, toStoreError } from '../sql.ts';
 
 // Rows look the same as DuckDB's (see `Row`): int8 and numeric as numbers, DATE and
@@ -91,6 +92,22 @@ class PostgresQueryable implements Queryable {
 
   async copyCsv(table: string, source: CsvSource): Promise<number> {
     return this.copy(table, source.columns, createReadStream(source.path), source.delimiter ?? ',', true);
+  }
+
+  async csvRelation(source: CsvSource): Promise<CsvRelation> {
+    // UNLOGGED: a scratch copy needs no write-ahead log; inside a transaction it vanishes
+    // with a rollback like any other table.
+    const table = `kernel_csv_${randomBytes(6).toString('hex')}`;
+    await this.exec(
+      `CREATE UNLOGGED TABLE ${table} (${source.columns.map((c) => `${quoteIdentifier(c)} TEXT`).join(', ')})`,
+    );
+    try {
+      await this.copyCsv(table, source);
+    } catch (error) {
+      await this.exec(`DROP TABLE ${table}`).catch(() => undefined);
+      throw error;
+    }
+    return { sql: table, release: () => this.exec(`DROP TABLE IF EXISTS ${table}`) };
   }
 
   private async copy(
