@@ -59,6 +59,7 @@ import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 import {
   markStaleLoads,
+  noteLoadHistoryChanged,
   storedReport,
   type FieldCompleteness,
   type LoadFinding,
@@ -252,6 +253,7 @@ export async function loadFeedWith(
         ],
       );
     });
+    noteLoadHistoryChanged();
 
     // 4. Scan and load at once; commit only if the scan agrees.
     const total = statSync(file).size;
@@ -308,6 +310,7 @@ export async function loadFeedWith(
     if (!isRefusal(failure)) throw error;
     throw new LoadRefusedError(failure, report);
   } finally {
+    noteLoadHistoryChanged();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,22 @@ import { KernelError } from '../errors.ts';
 import type { RuleId } from '../quality/row-rules.ts';
 import type { Queryable, Row } from '../store/store.ts';
 
+let historyChanges = 0;
+
+/**
+ * Counts the changes this process has made to the load history, so a reader that caches
+ * what it read from `loads` (the portal's coverage grid) knows at once when a load of its
+ * own has started or ended, without asking the store on every request.
+ */
+export function loadHistoryChanges(): number {
+  return historyChanges;
+}
+
+/** Called by the load whenever it writes to `loads`. */
+export function noteLoadHistoryChanged(): void {
+  historyChanges++;
+}
+
 export type LoadStatus = 'running' | 'loaded' | 'superseded' | 'refused' | 'failed';
 
 export interface LoadFinding {

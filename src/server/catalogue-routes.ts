@@ -1,9 +1,14 @@
 import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
-import { CoverageGridReader } from './coverage-grid.ts';
+import { CoverageGridReader, type CoverageGrid } from './coverage-grid.ts';
 import { narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { createViewEngine } from './view-engine.ts';
+
+function datasetTitles(): Record<string, string> {
+  return Object.fromEntries(listDatasets().map((d) => [d.id, d.title]));
+}
 
 const ROLE_TEXT: Record<string, string> = {
   'direct-identifier': 'Direct identifier: replaced at source, never held',
@@ -62,6 +67,18 @@ function datasetSummary(spec: DatasetSpec) {
 /** The catalogue: every dataset, its data dictionary, and the coverage grid. */
 export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
   const coverage = new CoverageGridReader(deps.store);
+  // The reader answers the same grid object until the load history changes, so its tables
+  // (most of the page) are rendered once per grid; the page around them is per request.
+  const views = createViewEngine();
+  const gridHtml = new WeakMap<CoverageGrid, string>();
+  const tablesFor = (grid: CoverageGrid): string => {
+    let html = gridHtml.get(grid);
+    if (html === undefined) {
+      html = views.render('coverage-grid.njk', { grid, titles: datasetTitles() });
+      gridHtml.set(grid, html);
+    }
+    return html;
+  };
   const readCoverage = (r: RouteRequest) =>
     coverage.read(
       narrowToOwnOrg(
@@ -92,8 +109,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
           const grid = await readCoverage(r);
           return r.render('coverage.njk', {
             title: 'Coverage',
-            grid,
-            titles: Object.fromEntries(listDatasets().map((d) => [d.id, d.title])),
+            gridHtml: tablesFor(grid),
             filter: { org: r.query('org') ?? '', from: grid.months[0] ?? '', to: grid.months.at(-1) ?? '' },
             ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
           });
@@ -104,7 +120,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
             'coverage.njk',
             {
               title: 'Coverage',
-              grid,
+              gridHtml: tablesFor(grid),
               errors: [{ text: error.message, href: `#${error.where?.field ?? 'from'}` }],
               filter: { org: r.query('org') ?? '', from: r.query('from') ?? '', to: r.query('to') ?? '' },
             },

@@ -1,12 +1,13 @@
 import { KernelError } from '../errors.ts';
+import { loadHistoryChanges } from '../ingest/load-history.ts';
 import type { Store } from '../store/store.ts';
 
 /**
  * The catalogue's coverage grid: organisation × dataset × month, from the load history.
  * A read model over `loads` (metadata about loads, not warehouse rows). The rows read and
  * the grids built are cached, keyed by a stamp of the load history (`historyStamp`: count,
- * latest start, latest finish, number loaded), which every request checks with one cheap
- * aggregate: a load that starts, finishes or changes state invalidates them at once.
+ * latest start, latest finish, number loaded), read with one cheap aggregate: a load in
+ * this process invalidates them at once, a load elsewhere within a second.
  */
 
 export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap';
@@ -32,6 +33,9 @@ export interface CoverageGrid {
   months: string[];
   datasets: CoverageDataset[];
 }
+
+/** How long a stamp read from the store is trusted for loads made by other processes. */
+const STAMP_MAX_AGE_MS = 1000;
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -81,8 +85,25 @@ export class CoverageGridReader {
 
   constructor(private readonly store: Store) {}
 
-  /** Changes whenever a load starts, finishes or changes state. */
-  private async historyStamp(): Promise<string> {
+  private stampMemo: { at: number; changes: number; stamp: Promise<string> } | undefined;
+
+  /**
+   * Changes whenever a load starts, finishes or changes state. Read again when this process
+   * has loaded something since (`loadHistoryChanges`), and otherwise at most once every
+   * `STAMP_MAX_AGE_MS`, for loads by other processes (PostgreSQL has several writers).
+   */
+  private historyStamp(): Promise<string> {
+    const now = performance.now();
+    const changes = loadHistoryChanges();
+    const memo = this.stampMemo;
+    if (memo && memo.changes === changes && now - memo.at <= STAMP_MAX_AGE_MS) return memo.stamp;
+    const stamp = this.readHistoryStamp();
+    this.stampMemo = { at: now, changes, stamp };
+    stamp.catch(() => (this.stampMemo = undefined));
+    return stamp;
+  }
+
+  private async readHistoryStamp(): Promise<string> {
     const [row] = await this.store.query<{
       n: number;
       started: string | null;

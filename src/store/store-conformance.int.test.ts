@@ -70,6 +70,22 @@ describe.each(testStores())('store conformance on $engine', (engine) => {
     await expect(attempt).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('bulk-inserts a few rows (one statement) with the same casts as many', async () => {
+    const rows = [
+      [900, 'few "a"', '2021-03-01', 1.5, null, true],
+      [901, null, null, 2, null, false],
+    ];
+    expect(await store.insertRows('things', ['id', 'label', 'day', 'amount', 'big', 'flag'], rows)).toBe(2);
+    expect(await store.insertRows('things', ['id'], [])).toBe(0);
+    const found = await store.query(
+      'SELECT id, label, day, amount, flag FROM things WHERE id IN (900, 901) ORDER BY id',
+    );
+    expect(found).toEqual([
+      { id: 900, label: 'few "a"', day: '2021-03-01', amount: 1.5, flag: true },
+      { id: 901, label: null, day: null, amount: 2, flag: false },
+    ]);
+  });
+
   it('bulk-inserts many rows, casting text to the column types', async () => {
     const rows = (function* () {
       for (let i = 0; i < 20_000; i++) yield [1000 + i, `row ${i}`, '2021-03-01', i / 2, null, i % 2 === 0];

@@ -3,7 +3,7 @@ import { KernelError } from '../../errors.ts';
 import type { Store } from '../../store/store.ts';
 import type { Principal } from '../routes.ts';
 import { randomId, randomSecret, sha256 } from './secrets.ts';
-import { findUserByEmail, getUser, principalFor } from './user-accounts.ts';
+import { activeAccount, findUserByEmail, principalFor, userColumns, type UserRow } from './user-accounts.ts';
 
 /** API tokens start with this, so secret scanners (and people) can recognise a leaked one. */
 export const TOKEN_PREFIX = 'kernel_';
@@ -76,18 +76,14 @@ export async function listApiTokens(store: Store): Promise<ApiTokenInfo[]> {
 /** The account a bearer token speaks for, or undefined when it is unknown or revoked. */
 export async function principalForToken(store: Store, token: string): Promise<Principal | undefined> {
   if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-  const [row] = await store.query<{ id: string; user_id: string; revoked_at: string | null }>(
-    'SELECT id, user_id, revoked_at FROM api_tokens WHERE token_hash = $1',
+  // One statement per request: the token and its account together.
+  const [row] = await store.query<UserRow & { token_id: string; revoked_at: string | null }>(
+    `SELECT t.id AS token_id, t.revoked_at, ${userColumns('u')}
+       FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`,
     [sha256(token)],
   );
   if (!row || row.revoked_at !== null) return undefined;
-  try {
-    return {
-      ...principalFor(await getUser(store, row.user_id), 'token'),
-      mustChangePassword: false,
-      tokenId: row.id,
-    };
-  } catch {
-    return undefined;
-  }
+  const user = activeAccount(row);
+  if (!user) return undefined;
+  return { ...principalFor(user, 'token'), mustChangePassword: false, tokenId: row.token_id };
 }

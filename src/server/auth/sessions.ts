@@ -2,7 +2,7 @@ import { appendAudit } from '../../audit/audit-log.ts';
 import type { Store } from '../../store/store.ts';
 import type { Principal } from '../routes.ts';
 import { randomSecret, sha256 } from './secrets.ts';
-import { getUser, principalFor } from './user-accounts.ts';
+import { activeAccount, principalFor, userColumns, type UserRow } from './user-accounts.ts';
 
 /** A working day: OWASP Session Management suggests short absolute lifetimes for sensitive data. */
 export const SESSION_HOURS = 8;
@@ -43,17 +43,15 @@ export async function readSession(
   sessionId: string,
   now: Date = new Date(),
 ): Promise<OpenSession | undefined> {
-  const [row] = await store.query<{ user_id: string; csrf_token: string; expires_at: string }>(
-    'SELECT user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1',
+  // One statement per request: the session and its account together.
+  const [row] = await store.query<UserRow & { csrf_token: string; expires_at: string }>(
+    `SELECT s.csrf_token, s.expires_at, ${userColumns('u')}
+       FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`,
     [sha256(sessionId)],
   );
   if (!row || row.expires_at <= now.toISOString()) return undefined;
-  try {
-    const user = await getUser(store, row.user_id);
-    return { principal: principalFor(user, 'session'), csrfToken: row.csrf_token };
-  } catch {
-    return undefined;
-  }
+  const user = activeAccount(row);
+  return user ? { principal: principalFor(user, 'session'), csrfToken: row.csrf_token } : undefined;
 }
 
 /** Ends a session and audits `auth.signed-out`. */

@@ -16,7 +16,7 @@ export interface UserAccount {
   createdAt: string;
 }
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   role: string;
@@ -41,6 +41,18 @@ export const LOCKOUT_MINUTES = 15;
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // ODS organisation codes are 3 (trusts) to 6 (sites, practices) letters and digits.
 const ODS_SHAPE = /^[A-Z0-9]{3,6}$/;
+
+/** The account columns, qualified by `alias`, for a query that joins `users` to a credential. */
+export function userColumns(alias: string): string {
+  return USER_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+}
+
+/** The account in a row selected with `userColumns`, or undefined when it is disabled. */
+export function activeAccount(row: UserRow): UserAccount | undefined {
+  return row.disabled_at === null ? toAccount(row) : undefined;
+}
 
 function toAccount(row: UserRow): UserAccount {
   return {

@@ -8,6 +8,7 @@ import {
   VARCHAR,
   type DuckDBConnection,
   type DuckDBDataChunk,
+  type DuckDBPreparedStatement,
   type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
@@ -30,6 +31,13 @@ function readCsvSql(source: CsvSource): string {
     `strict_mode = true, null_padding = false, all_varchar = true)`
   );
 }
+
+/** How many connections serve plain reads (see DuckDBStore); two cores, so a few suffice. */
+const READ_CONNECTIONS = 3;
+/** Up to this many rows, insertRows writes one INSERT…VALUES instead of using the appender. */
+const SMALL_INSERT_ROWS = 50;
+/** How many prepared statements a reader keeps; past it, it starts afresh. */
+const PREPARED_LIMIT = 200;
 
 /** Serialises async work: one statement at a time on a DuckDB connection. */
 class Queue {
@@ -117,16 +125,43 @@ async function* readChunks<T extends Row>(result: DuckDBResult): AsyncIterable<T
 /** Statements on one DuckDB connection, in order. */
 class DuckDBQueryable implements Queryable {
   readonly dialect = duckdbDialect;
+  /**
+   * Prepared statements kept for reuse, for a long-lived connection that runs the same few
+   * statements over and over (a reader: the portal's sign-in check runs on every request);
+   * preparing costs more than running such a small statement. DuckDB re-binds a kept
+   * statement itself when the tables it names change.
+   */
+  private readonly statements: Map<string, DuckDBPreparedStatement> | undefined;
+
   constructor(
     protected readonly connection: DuckDBConnection,
     protected readonly queue: Queue = new Queue(),
-  ) {}
+    options: { keepStatements?: boolean } = {},
+  ) {
+    this.statements = options.keepStatements ? new Map() : undefined;
+  }
+
+  /** Runs one statement; with `statements`, a parameterised one is prepared once and reused. */
+  private async execute(sql: string, params: readonly SqlValue[]): Promise<DuckDBResult> {
+    const { values, types } = bind(params);
+    if (!this.statements || params.length === 0) return this.connection.run(sql, values, types);
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      if (this.statements.size >= PREPARED_LIMIT) {
+        for (const old of this.statements.values()) old.destroySync();
+        this.statements.clear();
+      }
+      prepared = await this.connection.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    prepared.bind(values, types);
+    return prepared.run();
+  }
 
   query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.queue.run(async () => {
       try {
-        const { values, types } = bind(params);
-        const result = await this.connection.run(sql, values, types);
+        const result = await this.execute(sql, params);
         const rows: T[] = [];
         for await (const chunk of readChunks<T>(result)) for (const row of chunk) rows.push(row);
         return rows;
@@ -164,38 +199,77 @@ class DuckDBQueryable implements Queryable {
     rows: Iterable<readonly SqlValue[]> | AsyncIterable<readonly SqlValue[]>,
   ): Promise<number> {
     return this.queue.run(async () => {
-      // The appender writes whole rows in table order, so load into a text staging table
-      // with just these columns, then cast into the target in one INSERT…SELECT.
-      const staging = `kernel_append_${process.pid}_${Date.now()}`;
+      const iterator = Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : rows[Symbol.iterator]();
+      const first: (readonly SqlValue[])[] = [];
+      let next = await iterator.next();
+      while (!next.done && first.length < SMALL_INSERT_ROWS) {
+        first.push(next.value);
+        next = await iterator.next();
+      }
       const columnList = columns.map(quoteIdentifier).join(', ');
       try {
-        await this.connection.run(
-          `CREATE TEMP TABLE ${staging} (${columns.map((c) => `${quoteIdentifier(c)} VARCHAR`).join(', ')})`,
-        );
-        const appender = await this.connection.createAppender(staging);
-        let count = 0;
-        try {
-          for await (const row of rows) {
-            for (const value of row) {
-              if (value === null) appender.appendNull();
-              else appender.appendVarchar(String(value));
-            }
-            appender.endRow();
-            count++;
-          }
-        } finally {
-          appender.closeSync();
+        if (next.done) {
+          // A few rows (an audit batch): one INSERT…VALUES costs less than setting up the
+          // appender. Values are bound as text and cast by the table, as the appender's are.
+          if (first.length === 0) return 0;
+          let n = 0;
+          const tuples = first.map((row) => `(${row.map(() => `CAST($${++n} AS VARCHAR)`).join(', ')})`);
+          const values = first.flatMap((row) => row.map((v) => (v === null ? null : String(v))));
+          const { values: bound, types } = bind(values);
+          await this.connection.run(
+            `INSERT INTO ${quoteIdentifier(table)} (${columnList}) VALUES ${tuples.join(', ')}`,
+            bound,
+            types,
+          );
+          return first.length;
         }
-        await this.connection.run(
-          `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM ${staging}`,
-        );
-        return count;
+        return await this.append(table, columnList, columns, first, next.value, iterator);
       } catch (error) {
         throw toStoreError(error, `insert into ${table}`);
-      } finally {
-        await this.connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
       }
     });
+  }
+
+  /** Many rows: the appender, into a text staging table, then cast into `table`. */
+  private async append(
+    table: string,
+    columnList: string,
+    columns: readonly string[],
+    first: (readonly SqlValue[])[],
+    pending: readonly SqlValue[],
+    rest: Iterator<readonly SqlValue[]> | AsyncIterator<readonly SqlValue[]>,
+  ): Promise<number> {
+    // The appender writes whole rows in table order, so load into a text staging table
+    // with just these columns, then cast into the target in one INSERT…SELECT.
+    const staging = `kernel_append_${process.pid}_${Date.now()}`;
+    try {
+      await this.connection.run(
+        `CREATE TEMP TABLE ${staging} (${columns.map((c) => `${quoteIdentifier(c)} VARCHAR`).join(', ')})`,
+      );
+      const appender = await this.connection.createAppender(staging);
+      let count = 0;
+      const add = (row: readonly SqlValue[]): void => {
+        for (const value of row) {
+          if (value === null) appender.appendNull();
+          else appender.appendVarchar(String(value));
+        }
+        appender.endRow();
+        count++;
+      };
+      try {
+        for (const row of first) add(row);
+        add(pending);
+        for (let next = await rest.next(); !next.done; next = await rest.next()) add(next.value);
+      } finally {
+        appender.closeSync();
+      }
+      await this.connection.run(
+        `INSERT INTO ${quoteIdentifier(table)} (${columnList}) SELECT ${columnList} FROM ${staging}`,
+      );
+      return count;
+    } finally {
+      await this.connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+    }
   }
 
   copyCsv(table: string, source: CsvSource): Promise<number> {
@@ -213,6 +287,13 @@ class DuckDBQueryable implements Queryable {
 
   csvRelation(source: CsvSource): Promise<CsvRelation> {
     return Promise.resolve({ sql: readCsvSql(source), release: () => Promise.resolve() });
+  }
+
+  /** Closes the connection once the statements queued on it have run. */
+  async close(): Promise<void> {
+    await this.queue.run(async () => undefined);
+    for (const prepared of this.statements?.values() ?? []) prepared.destroySync();
+    this.connection.closeSync();
   }
 
   async *stream<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): AsyncIterable<T[]> {
@@ -236,6 +317,13 @@ class DuckDBStore extends DuckDBQueryable implements Store {
   readonly description: string;
   private readonly transactions = new Queue();
   private txConnection: DuckDBConnection | undefined;
+  /**
+   * Extra connections for plain reads, taken in turn: one connection runs one statement at
+   * a time, and the portal's concurrent requests (each a sign-in check and a read or two)
+   * would otherwise queue behind each other. Each sees every committed write.
+   */
+  private readonly readers: Promise<DuckDBQueryable>[] = [];
+  private nextReader = 0;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -244,6 +332,14 @@ class DuckDBStore extends DuckDBQueryable implements Store {
   ) {
     super(connection);
     this.description = `duckdb (${path})`;
+  }
+
+  override async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const turn = this.nextReader++ % READ_CONNECTIONS;
+    this.readers[turn] ??= this.instance
+      .connect()
+      .then((connection) => new DuckDBQueryable(connection, new Queue(), { keepStatements: true }));
+    return (await this.readers[turn]).query<T>(sql, params);
   }
 
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -269,6 +365,8 @@ class DuckDBStore extends DuckDBQueryable implements Store {
   async close(): Promise<void> {
     await this.transactions.run(async () => undefined);
     this.txConnection?.closeSync();
+    for (const reader of await Promise.all(this.readers)) await reader.close();
+    await this.queue.run(async () => undefined);
     this.connection.closeSync();
     this.instance.closeSync();
   }
