@@ -2,7 +2,7 @@ import { describeConfig } from '../config/config.ts';
 import { migrate } from '../store/migrate.ts';
 import { connectStore } from '../store/open-store.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { DEMO_WINDOW, runDemo } from '../demo/run-demo.ts';
+import { DEMO_WINDOW } from '../demo/demo-window.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 export const registerFoundationCommands: RegisterCommands = (program, context) => {
@@ -78,6 +78,8 @@ export const registerFoundationCommands: RegisterCommands = (program, context) =
     .option('--to <YYYY-MM>', 'last month of synthetic activity', DEMO_WINDOW.to)
     .option('--no-serve', 'build and report, but do not start the portal')
     .action(async (options: { people: string; serve: boolean; from: string; to: string }) => {
+      // Imported here: the demo pulls in the synthetic world and the server (see serve-command.ts).
+      const { runDemo } = await import('../demo/run-demo.ts');
       await runDemo(context, {
         people: Number(options.people),
         serve: options.serve,

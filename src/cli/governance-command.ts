@@ -22,13 +22,7 @@ import {
   yearShares,
 } from '../governance/funding-model.ts';
 import { formatPounds, parseFinancialYear, parsePounds } from '../governance/governance-values.ts';
-import {
-  invoiceHtml,
-  invoicePdf,
-  invoicesCsv,
-  subscriptionLetters,
-  toCsv,
-} from '../governance/invoice-documents.ts';
+import { toCsv } from '../governance/csv.ts';
 import {
   cancelInvoice,
   draftInvoices,
@@ -78,6 +72,9 @@ import {
   type UseCaseState,
 } from '../governance/use-cases.ts';
 import { formatTable, printJson, type CliContext, type CliIo, type RegisterCommands } from './cli-context.ts';
+
+/** Invoices and letters (Nunjucks, PDFKit), loaded only by the commands that print them. */
+const documents = () => import('../governance/invoice-documents.ts');
 
 /** Repeatable, comma-separated list options: `--dataset apc,op --dataset ecds`. */
 const list = (value: string, previous: string[] = []): string[] => [
@@ -585,6 +582,7 @@ function registerSubscriptions(program: Command, context: CliContext): void {
     .option('--org <code>', 'one organisation')
     .option('--json', 'print JSON')
     .action(async (opts: { year: string; out: string; org?: string; json?: boolean }) => {
+      const { subscriptionLetters } = await documents();
       const letters = await context.withStore((store) =>
         subscriptionLetters(store, opts.year, opts.org ? { org: opts.org } : {}),
       );
@@ -620,7 +618,7 @@ function registerInvoices(program: Command, context: CliContext): void {
             ...(opts.state ? { state: opts.state } : {}),
           });
           if (opts.csv) {
-            writeOut(opts.csv, await invoicesCsv(store, rows));
+            writeOut(opts.csv, await (await documents()).invoicesCsv(store, rows));
             io.out(`Wrote ${rows.length} invoices to ${opts.csv}`);
             return;
           }
@@ -713,8 +711,8 @@ function registerInvoices(program: Command, context: CliContext): void {
     .action(async (number: string, opts: { html?: string; pdf?: string; json?: boolean }) => {
       await context.withStore(async (store) => {
         const invoice = await getInvoice(store, number);
-        if (opts.html) writeOut(opts.html, await invoiceHtml(store, invoice));
-        if (opts.pdf) writeOut(opts.pdf, await invoicePdf(store, invoice));
+        if (opts.html) writeOut(opts.html, await (await documents()).invoiceHtml(store, invoice));
+        if (opts.pdf) writeOut(opts.pdf, await (await documents()).invoicePdf(store, invoice));
         if (opts.json) return printJson(io, invoice);
         io.out(
           formatTable(

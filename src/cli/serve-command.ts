@@ -1,4 +1,3 @@
-import { startServer } from '../server/start-server.ts';
 import type { RegisterCommands } from './cli-context.ts';
 
 /** `kernel serve`: the portal and the API, until interrupted. */
@@ -10,6 +9,9 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
     .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
     .action(async (options: { host?: string }) => {
       const { config } = context.config();
+      // Imported here, not at the top: the server (Hono, Nunjucks, the NHS.UK templates) is
+      // the heaviest part of Kernel, and every other command would pay to load it.
+      const { startServer } = await import('../server/start-server.ts');
       await context.withStore(async (store) => {
         const server = await startServer({
           store,

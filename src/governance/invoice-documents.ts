@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PDFDocument from 'pdfkit';
 import type { Queryable } from '../store/store.ts';
+import { toCsv } from './csv.ts';
 import { findFundingModel, yearShares } from './funding-model.ts';
 import { formatPounds, nowIso, parseFinancialYear } from './governance-values.ts';
 import type { Invoice } from './invoices.ts';
@@ -122,21 +123,6 @@ export async function invoicePdf(q: Queryable, invoice: Invoice): Promise<Buffer
   doc.text(`Please quote ${invoice.number ?? 'the invoice number'} with your payment.`);
   doc.end();
   return done;
-}
-
-/** One CSV cell per RFC 4180, with spreadsheet formula characters neutralised (OWASP CSV injection). */
-export function csvCell(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function toCsv(
-  headers: readonly string[],
-  rows: readonly (readonly (string | number | null | undefined)[])[],
-): string {
-  return [headers, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
 export async function invoicesCsv(q: Queryable, invoices: readonly Invoice[]): Promise<string> {

@@ -27,8 +27,8 @@ import {
   invoicePdf,
   invoicesCsv,
   subscriptionLetters,
-  toCsv,
 } from '../governance/invoice-documents.ts';
+import { toCsv } from '../governance/csv.ts';
 import {
   cancelInvoice,
   draftInvoices,
