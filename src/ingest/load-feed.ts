@@ -53,7 +53,7 @@ import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from '../privacy/trusted-keys.ts';
 import { castValue, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
-import { quoteIdentifier } from '../store/sql.ts';
+import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
@@ -531,30 +531,6 @@ async function writeLoad(
     `(SELECT ${line} AS kernel_line, ` +
     `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${source.sql} s)`;
 
-  // 1. Duplicates: rows equal in every column but source_line. A hash aggregate over one
-  // digest per row finds candidate groups, usually none; only their rows are then compared
-  // column by column, so a digest collision can never drop a row.
-  const rowDigest = tx.dialect.rowDigest(content.map((c) => `s.${c}`));
-  await scanFirst(
-    tx.exec(
-      `CREATE TABLE ${q(groups)} AS SELECT ${rowDigest} AS kernel_digest FROM ${source.sql} s ` +
-        `GROUP BY ${rowDigest} HAVING count(*) > 1`,
-    ),
-  );
-  const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
-  const anyDuplicates = num(groupCount, 'n') > 0;
-  if (anyDuplicates) {
-    const candidates = `(SELECT s.*, ${line} AS kernel_line FROM ${source.sql} s WHERE ${rowDigest} IN (SELECT kernel_digest FROM ${q(groups)}))`;
-    await tx.exec(
-      `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-        `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
-    );
-  } else {
-    await tx.exec(`CREATE TABLE ${q(dropped)} (kernel_line BIGINT)`);
-  }
-  const notDropped = (alias: string): string =>
-    `NOT EXISTS (SELECT 1 FROM ${q(dropped)} d WHERE d.kernel_line = ${alias})`;
-
   // The two full passes below are wide scan-and-project statements: on a small file DuckDB's
   // optimizer costs more than it saves, on a large one its common-subexpression pass pays.
   const skip = statSync(ctx.file).size > OPTIMIZE_ABOVE_BYTES ? null : tx.dialect.skipOptimizer;
@@ -567,7 +543,7 @@ async function writeLoad(
     }
   };
 
-  // 2. Bad rows: only rows failing some check are kept, each with a flag per check (k0,
+  // 1. Bad rows: only rows failing some check are kept, each with a flag per check (k0,
   // k1…, computed for those rows alone) and its first failing check.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
@@ -575,13 +551,85 @@ async function writeLoad(
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
   const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
-  await unoptimized(() =>
-    tx.exec(
-      `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed} t WHERE ${anyFailure}) f` +
-        (anyDuplicates ? ` WHERE ${notDropped('f.kernel_line')}` : ''),
+  await scanFirst(
+    unoptimized(() =>
+      tx.exec(
+        `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
+          `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed} t WHERE ${anyFailure}) f`,
+      ),
     ),
   );
+  const [badCount] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
+
+  // 2. Good rows, cast to their stored types; the filter only where some row is left out.
+  const unordered = tx.dialect.unorderedInsert;
+  if (unordered) await tx.exec(unordered.before);
+  let rowsLoaded = await unoptimized(() =>
+    tx.run(
+      `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
+        `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t` +
+        (num(badCount, 'n') > 0
+          ? ` WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = t.kernel_line)`
+          : ''),
+      [ctx.loadId, ctx.org],
+    ),
+  ).finally(() => (unordered ? tx.exec(unordered.after) : undefined));
+
+  // 3. Duplicates: rows whose values are all equal (source_line aside), found among the
+  // rows just loaded and among the bad rows (a row and its copy always land on the same
+  // side). A hash aggregate over one digest per row finds candidate groups, usually none,
+  // reading the typed table rather than the file again; only their rows are then compared
+  // column by column, so a digest collision can never drop a row. Every copy after the
+  // first is dropped: removed from where it landed, counted, never quarantined.
+  const thisLoad = `load_id = ${quoteLiteral(ctx.loadId)}`;
+  const sides = [
+    { from: q(table), where: thisLoad, lineColumn: 'source_line' },
+    { from: q(bad), where: 'TRUE', lineColumn: 'kernel_line' },
+  ];
+  const digestOf = (alias: string) => tx.dialect.rowDigest(content.map((c) => `${alias}.${c}`));
+  await tx.exec(
+    `CREATE TABLE ${q(groups)} AS ` +
+      sides
+        .map(
+          (side, k) =>
+            `SELECT ${k} AS kernel_side, ${digestOf('r')} AS kernel_digest FROM ${side.from} r WHERE ${side.where} ` +
+            `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
+        )
+        .join(' UNION ALL '),
+  );
+  const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
+  const anyDuplicates = num(groupCount, 'n') > 0;
+  const copies: Row[] = [];
+  if (anyDuplicates) {
+    await tx.exec(
+      `CREATE TABLE ${q(dropped)} AS ` +
+        sides
+          .map((side, k) => {
+            const candidates =
+              `(SELECT r.*, r.${side.lineColumn} AS kernel_row FROM ${side.from} r WHERE ${side.where} AND ` +
+              `${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)} WHERE kernel_side = ${k}))`;
+            return (
+              `SELECT DISTINCT ${k} AS kernel_side, a.kernel_row AS kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
+              `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_row < a.kernel_row`
+            );
+          })
+          .join(' UNION ALL '),
+    );
+    for (const [k, side] of sides.entries()) {
+      const dropHere = `SELECT kernel_line FROM ${q(dropped)} WHERE kernel_side = ${k}`;
+      // Completeness counts come from the scan, less what the dropped copies held.
+      const [counts] = await tx.query(
+        `SELECT count(*) AS n, min(r.${side.lineColumn}) AS first_line${plan.columns
+          .map((c, i) => `, count(r.${q(c.name)}) AS c${i}`)
+          .join('')} FROM ${side.from} r WHERE ${side.where} AND r.${side.lineColumn} IN (${dropHere})`,
+      );
+      if (counts) copies.push(counts);
+      const removed = await tx.run(
+        `DELETE FROM ${side.from} WHERE ${side.where} AND ${side.lineColumn} IN (${dropHere})`,
+      );
+      if (k === 0) rowsLoaded -= removed;
+    }
+  }
   const [totals] = await tx.query(
     `SELECT count(*) AS bad${checks
       .map(
@@ -592,38 +640,16 @@ async function writeLoad(
   );
   const rowsQuarantined = num(totals, 'bad');
 
-  // 3. Good rows, cast to their stored types; the filter only where some row is left out.
-  const keep = [
-    ...(rowsQuarantined > 0
-      ? [`NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = t.kernel_line)`]
-      : []),
-    ...(anyDuplicates ? [notDropped('t.kernel_line')] : []),
-  ];
-  const unordered = tx.dialect.unorderedInsert;
-  if (unordered) await tx.exec(unordered.before);
-  const rowsLoaded = await unoptimized(() =>
-    tx.run(
-      `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
-        `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t` +
-        (keep.length ? ` WHERE ${keep.join(' AND ')}` : ''),
-      [ctx.loadId, ctx.org],
-    ),
-  ).finally(() => (unordered ? tx.exec(unordered.after) : undefined));
-
-  // 4. Findings and completeness: the scan must agree before anything counts. Completeness
-  // counts come from the scan, less what the dropped copies held.
+  // 4. Findings and completeness: the scan must agree before anything counts.
   const scan = await ctx.scanning;
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
-  const [copies] = anyDuplicates
-    ? await tx.query(
-        `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
-          .map((c, k) => `, count(${trimmedValue(c.name, 's.')}) AS c${k}`)
-          .join('')} FROM ${q(dropped)} d JOIN ${source.sql} s ON ${line} = d.kernel_line`,
-      )
-    : [];
   await source.release();
+  const dropCount = (key: string): number => copies.reduce((sum, row) => sum + num(row, key), 0);
+  const firstDropped = Math.min(
+    ...copies.filter((row) => num(row, 'n') > 0).map((row) => num(row, 'first_line')),
+  );
   const rowsRead = scan.rows;
-  const rowsDropped = num(copies, 'n');
+  const rowsDropped = dropCount('n');
   const kept = rowsRead - rowsDropped;
   const findings: LoadFinding[] = [];
   checks.forEach((c, k) => {
@@ -635,7 +661,7 @@ async function writeLoad(
       rule: 'duplicate',
       field: null,
       count: rowsDropped,
-      firstLine: num(copies, 'first_line'),
+      firstLine: firstDropped,
     });
   }
   const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
@@ -650,7 +676,7 @@ async function writeLoad(
     });
   }
   const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
-    const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
+    const filled = (scan.filled[k] ?? 0) - dropCount(`c${k}`);
     return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };
   });
 
@@ -676,7 +702,7 @@ async function writeLoad(
       }),
     );
   }
-  for (const name of scratch.reverse()) await tx.exec(`DROP TABLE ${q(name)}`);
+  for (const name of scratch.reverse()) await tx.exec(`DROP TABLE IF EXISTS ${q(name)}`);
 
   // Supersede the previous load of the same feed, atomically with this one.
   const previous = await tx.query<{ load_id: string }>(

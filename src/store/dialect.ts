@@ -29,9 +29,10 @@ export interface Dialect {
   /** Lower-case hex SHA-256 of text's UTF-8 bytes (DuckDB sha256; PostgreSQL sha256 on bytea). */
   sha256Hex(text: string): string;
   /**
-   * A cheap digest of a row's values, equal for equal rows (NULL included), used only to
-   * find candidate duplicates that are then compared value by value. DuckDB's built-in
-   * 64-bit hash runs at twice the speed of md5; PostgreSQL has no row hash, so md5.
+   * A cheap digest of a row's values (of any types), equal for equal rows (NULL included),
+   * used only to find candidate duplicates that are then compared value by value. DuckDB's
+   * built-in 64-bit hash runs at twice the speed of md5; PostgreSQL has no row hash, so md5
+   * over the values as text.
    */
   rowDigest(values: readonly string[]): string;
   /**
@@ -80,7 +81,7 @@ export const postgresDialect: Dialect = {
   byteLength: (text) => `octet_length(${text})`,
   sha256Hex: (text) => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`,
   rowDigest: (values) =>
-    `md5(concat_ws(chr(31), ${values.map((v) => `coalesce(${v}, chr(30))`).join(', ')}))`,
+    `md5(concat_ws(chr(31), ${values.map((v) => `coalesce(CAST(${v} AS TEXT), chr(30))`).join(', ')}))`,
   skipOptimizer: null,
   unorderedInsert: null,
 };
