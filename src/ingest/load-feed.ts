@@ -266,22 +266,27 @@ export async function loadFeedWith(
     });
     scanning.catch(() => undefined);
     const id = loadId;
-    const outcome = await store.transaction(async (tx) => {
-      await assertAgreementInForce(tx, org, spec.id, manifest.period);
-      return writeLoad(tx, specs, plan, {
-        loadId: id,
-        org,
-        period: manifest.period,
-        manifest,
-        file,
-        scanning,
-        actor: request.actor,
-        displayName,
-        pseudonymisedInProcess,
-        elapsed,
-        onProgress,
-      });
-    });
+    // Settings for speed and bounded memory only: a load goes ahead without them.
+    const bulk = store.dialect.bulkLoad;
+    if (bulk) await store.exec(bulk.before).catch(() => undefined);
+    const outcome = await store
+      .transaction(async (tx) => {
+        await assertAgreementInForce(tx, org, spec.id, manifest.period);
+        return writeLoad(tx, specs, plan, {
+          loadId: id,
+          org,
+          period: manifest.period,
+          manifest,
+          file,
+          scanning,
+          actor: request.actor,
+          displayName,
+          pseudonymisedInProcess,
+          elapsed,
+          onProgress,
+        });
+      })
+      .finally(() => (bulk ? store.exec(bulk.after).catch(() => undefined) : undefined));
     return {
       ...report,
       status: 'loaded',
@@ -562,8 +567,6 @@ async function writeLoad(
   const [badCount] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
 
   // 2. Good rows, cast to their stored types; the filter only where some row is left out.
-  const unordered = tx.dialect.unorderedInsert;
-  if (unordered) await tx.exec(unordered.before);
   let rowsLoaded = await unoptimized(() =>
     tx.run(
       `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
@@ -573,7 +576,7 @@ async function writeLoad(
           : ''),
       [ctx.loadId, ctx.org],
     ),
-  ).finally(() => (unordered ? tx.exec(unordered.after) : undefined));
+  );
 
   // 3. Duplicates: rows whose values are all equal (source_line aside), found among the
   // rows just loaded and among the bad rows (a row and its copy always land on the same

@@ -34,12 +34,6 @@ function readCsvSql(source: CsvSource): string {
 
 /** How many connections serve plain reads (see DuckDBStore); two cores, so a few suffice. */
 const READ_CONNECTIONS = 3;
-/**
- * DuckDB's own memory, beyond which it spills to `<file>.tmp` beside the warehouse. Its
- * default is 80% of the machine's memory, and a ten-million-row load then takes 1.6 GiB where
- * a million took 0.7; with this, a load's memory stays flat whatever the file's size.
- */
-const DUCKDB_MEMORY_LIMIT = '1GB';
 /** Up to this many rows, insertRows writes one INSERT…VALUES instead of using the appender. */
 const SMALL_INSERT_ROWS = 50;
 /** How many prepared statements a reader keeps; past it, it starts afresh. */
@@ -381,7 +375,7 @@ class DuckDBStore extends DuckDBQueryable implements Store {
 export async function openDuckDB(path: string): Promise<Store> {
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path, { threads: '2', memory_limit: DUCKDB_MEMORY_LIMIT });
+    instance = await DuckDBInstance.create(path, { threads: '2' });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/lock/i.test(message)) {
