@@ -43,6 +43,25 @@ async function tabTo(page: Page, matches: string): Promise<void> {
   throw new Error(`Tab never reached ${matches}`);
 }
 
+/**
+ * Presses Space on the focused file input and picks `file` in the chooser it opens.
+ * Playwright turns on its interception of file choosers asynchronously, so a press that
+ * lands first opens a native dialog it never sees: a keyboard user would press again, and
+ * so does this, up to three times.
+ */
+async function chooseByKeyboard(page: Page, file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const opened = page.waitForEvent('filechooser', { timeout: 5_000 });
+    await page.keyboard.press('Space');
+    try {
+      await (await opened).setFiles(file);
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
 describe('portal in Chromium', () => {
   let store: Store;
   let server: RunningServer;
@@ -126,8 +145,7 @@ describe('portal in Chromium', () => {
     ] as const) {
       // Space on a focused file input opens the chooser, as it does for a keyboard user.
       await tabTo(page, `#${id}`);
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-      await chooser.setFiles(file);
+      await chooseByKeyboard(page, file);
     }
     await tabTo(page, 'form[action="/upload"] button:not([type="button"])');
     await Promise.all([page.waitForURL(/\/loads\/ld-/), page.keyboard.press('Enter')]);
