@@ -110,8 +110,13 @@ export class LoadRefusedError extends KernelError {
   }
 }
 
-function newLoadId(): string {
-  return `ld-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+/**
+ * A new load id: `ld-` and one run of letters and digits (time, then randomness). One run,
+ * because the ids go into audit details, which refuse anything shaped like a postcode or an
+ * NHS number, and a short random word (`a1c2ab`) can be shaped like a postcode.
+ */
+export function newLoadId(): string {
+  return `ld-${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
 }
 
 async function sha256File(file: string): Promise<string> {
