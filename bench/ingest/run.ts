@@ -66,6 +66,26 @@ async function prepareStore(config: { dataDir: string; store: string }, publicKe
   }
 }
 
+/** Times `kernel load` of the pseudonymised file on one store, and prints its line. */
+function measureLoad(label: string, storeArgs: string[], out: string): Measured {
+  const run = measure(label.trim(), [
+    KERNEL,
+    ...storeArgs,
+    'load',
+    '--org',
+    'RWF',
+    '--dataset',
+    'apc',
+    out,
+    '--json',
+  ]);
+  const report = JSON.parse(run.stdout) as { rowsLoaded: number; seconds: number };
+  console.log(
+    `${label} ${run.seconds.toFixed(2)} s   peak ${run.peakMiB.toFixed(0)} MiB   (${report.rowsLoaded} rows loaded; ${report.seconds} s inside)`,
+  );
+  return run;
+}
+
 /** (d): the same load on a throwaway PostgreSQL server, started like the tests'. */
 async function loadOnPostgres(publicKeyPem: string, dir: string, out: string): Promise<Measured> {
   const server = await startPostgres();
@@ -78,27 +98,10 @@ async function loadOnPostgres(publicKeyPem: string, dir: string, out: string): P
     const url = server.url.replace(/\/[^/]*$/, '/bench');
     const pgConfig = { dataDir: path.join(dir, 'pg'), store: url };
     await prepareStore(pgConfig, publicKeyPem);
-    d = measure('load postgres', [
-      KERNEL,
-      '--data',
-      pgConfig.dataDir,
-      '--store',
-      url,
-      'load',
-      '--org',
-      'RWF',
-      '--dataset',
-      'apc',
-      out,
-      '--json',
-    ]);
+    d = measureLoad('(d) kernel load, PostgreSQL        ', ['--data', pgConfig.dataDir, '--store', url], out);
   } finally {
     server.stop();
   }
-  const dReport = JSON.parse(d.stdout) as { rowsLoaded: number; seconds: number };
-  console.log(
-    `(d) kernel load, PostgreSQL         ${d.seconds.toFixed(2)} s   peak ${d.peakMiB.toFixed(0)} MiB   (${dReport.rowsLoaded} rows loaded; ${dReport.seconds} s inside)`,
-  );
   return d;
 }
 
@@ -167,22 +170,7 @@ async function main(): Promise<void> {
   // (c) load on DuckDB.
   const duck = { dataDir: path.join(dir, 'warehouse'), store: 'duckdb' };
   await prepareStore(duck, pair.publicKeyPem);
-  const c = measure('load duckdb', [
-    KERNEL,
-    '--data',
-    duck.dataDir,
-    'load',
-    '--org',
-    'RWF',
-    '--dataset',
-    'apc',
-    out,
-    '--json',
-  ]);
-  const cReport = JSON.parse(c.stdout) as { rowsLoaded: number; seconds: number };
-  console.log(
-    `(c) kernel load, DuckDB             ${c.seconds.toFixed(2)} s   peak ${c.peakMiB.toFixed(0)} MiB   (${cReport.rowsLoaded} rows loaded; ${cReport.seconds} s inside)`,
-  );
+  const c = measureLoad('(c) kernel load, DuckDB            ', ['--data', duck.dataDir], out);
 
   // (d) load on PostgreSQL (left out with --skip-postgres, for a quick look at DuckDB alone).
   let d: Measured | undefined;
