@@ -149,6 +149,22 @@ function htmlDocument(body: string): Response {
   });
 }
 
+/** `POST /api/v1/use-cases/:id/<action>`: one step in a use case's life, for the API. */
+function useCaseAction(
+  action: string,
+  route: Pick<RouteDeclaration, 'access' | 'summary' | 'handle' | 'body'>,
+): RouteDeclaration {
+  return {
+    method: 'POST',
+    path: `/api/v1/use-cases/:id/${action}`,
+    kind: 'api',
+    tag: 'governance',
+    example: { id: 'UC-001' },
+    pathParams: [{ name: 'id', description: 'use case id' }],
+    ...route,
+  };
+}
+
 export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
   const { store } = deps;
   return [
@@ -779,14 +795,8 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.json(await proposeUseCase(store, input, r.actor), 201);
       },
     },
-    {
-      method: 'POST',
-      path: '/api/v1/use-cases/:id/approve',
-      kind: 'api',
+    useCaseAction('approve', {
       access: ADMIN_IG,
-      tag: 'governance',
-      example: { id: 'UC-001' },
-      pathParams: [{ name: 'id', description: 'use case id' }],
       body: {
         contentType: 'application/json',
         description: '{"org": "RWF"} — an IG lead always approves for their own organisation',
@@ -797,43 +807,24 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const org = own ?? text(await jsonBody(r), 'org') ?? '';
         return r.json(await approveUseCase(store, r.param('id'), org, r.actor));
       },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/use-cases/:id/activate',
-      kind: 'api',
+    }),
+    useCaseAction('activate', {
       access: ADMIN,
-      tag: 'governance',
-      example: { id: 'UC-001' },
-      pathParams: [{ name: 'id', description: 'use case id' }],
       summary: 'Start an approved use case: reads under it are allowed',
       handle: async (r) => r.json(await activateUseCase(store, r.param('id'), r.actor)),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/use-cases/:id/close',
-      kind: 'api',
+    }),
+    useCaseAction('close', {
       access: ADMIN,
-      tag: 'governance',
-      example: { id: 'UC-001' },
-      pathParams: [{ name: 'id', description: 'use case id' }],
       summary: 'Close a use case: reads under it stop',
       handle: async (r) => r.json(await closeUseCase(store, r.param('id'), r.actor)),
-    },
-
-    {
-      method: 'POST',
-      path: '/api/v1/use-cases/:id/users',
-      kind: 'api',
+    }),
+    useCaseAction('users', {
       access: ADMIN,
-      tag: 'governance',
-      example: { id: 'UC-001' },
-      pathParams: [{ name: 'id', description: 'use case id' }],
       body: { contentType: 'application/json', description: '{"users": ["role:analyst", "<user id>"]}' },
       summary: 'Set who may use a use case',
       handle: async (r) =>
         r.json(await setUseCaseUsers(store, r.param('id'), strings(await jsonBody(r), 'users'), r.actor)),
-    },
+    }),
     {
       method: 'GET',
       path: '/funding/letters/:code',
