@@ -16,8 +16,9 @@
  * the same time: one pass over the file in JavaScript (structure, checksum, leftover
  * identifiers: scan-feed.ts) and, inside ONE transaction, passes over the file in the
  * engine (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
- * scratch table): duplicates, validation in SQL (quality/row-rules.ts), good rows cast
- * into `ds_<id>`, bad rows into `load_quarantine`, the previous load of the same
+ * scratch table): validation in SQL (quality/row-rules.ts), good rows cast into `ds_<id>`,
+ * duplicates found among the rows written and dropped, bad rows into `load_quarantine`,
+ * the previous load of the same
  * organisation, dataset and period superseded, the `loads` row and the audit event. The
  * transaction commits only if the scan agreed with the manifest.
  */
