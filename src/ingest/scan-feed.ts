@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
-import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
+import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid-plan.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { fieldText, readCsv, type CsvRecord } from './csv-reader.ts';
 
@@ -41,14 +41,34 @@ const POSTCODE =
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
+/** 1 for the bytes of hexadecimal digits: one table look-up a byte. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+
 /** 64 hexadecimal digits, checked on the bytes: a million tokens a file, no strings made. */
 function isToken(buf: Buffer, s: number, e: number): boolean {
   if (e - s !== 64) return false;
-  for (let k = s; k < e; k++) {
-    const c = buf[k] as number;
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
-  }
+  for (let k = s; k < e; k++) if (HEX[buf[k] as number] === 0) return false;
   return true;
+}
+
+/**
+ * Ten digits, perhaps grouped 3-3-4 by single spaces or hyphens: how NHS numbers are
+ * written. Checked on the bytes, because most values that begin with a digit are dates and
+ * numbers, and making each one a string would cost more than the rest of the hunt.
+ */
+function isNhsNumberShape(buf: Buffer, s: number, e: number): boolean {
+  let digits = 0;
+  let end = e;
+  while (end > s && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  for (let k = s; k < end; k++) {
+    const c = buf[k] as number;
+    if (isDigit(c)) digits++;
+    else if ((c === 0x20 || c === 0x2d) && (digits === 3 || digits === 6) && isDigit(buf[k - 1] as number))
+      continue;
+    else return false;
+  }
+  return digits === 10;
 }
 
 interface ColumnWatch {
@@ -103,12 +123,10 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
     return;
   }
   const first = buf[s] as number;
-  if (length >= 10 && length <= 12 && first >= 0x30 && first <= 0x39) {
-    const text = fieldText(record, i).trim();
-    if (/^\d{3}[ -]?\d{3}[ -]?\d{4}$/.test(text)) {
-      watch.tenDigits++;
-      if (nhsNumberProblem(text) === undefined) hit(watch, 'NHS numbers', record.line);
-    }
+  if (length >= 10 && length <= 12 && isDigit(first) && isNhsNumberShape(buf, s, e)) {
+    watch.tenDigits++;
+    if (nhsNumberProblem(buf.toString('latin1', s, e).trim()) === undefined)
+      hit(watch, 'NHS numbers', record.line);
   }
   if (
     length >= 5 &&
@@ -133,11 +151,46 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
     hit(watch, 'full dates of birth', record.line);
 }
 
+/**
+ * `source_line`, the line in the sender's extract that `kernel deid` wrote as the first
+ * column, must be a whole number above the one before: the load tells rows apart by it (the
+ * rows it set aside, the copies it dropped), so two rows sharing one could lose a row.
+ * Returns this record's line.
+ */
+function checkSourceLine(record: CsvRecord, previous: number, file: string): number {
+  const buf = record.buf;
+  const s = record.starts[0] ?? 0;
+  const e = record.ends[0] ?? 0;
+  let value = 0;
+  for (let k = s; k < e && value <= Number.MAX_SAFE_INTEGER; k++) {
+    const c = buf[k] as number;
+    if (!isDigit(c)) {
+      value = -1;
+      break;
+    }
+    value = value * 10 + (c - 0x30);
+  }
+  if (e === s || value <= previous || value > Number.MAX_SAFE_INTEGER) {
+    throw new KernelError(
+      'invalid-input',
+      value < 0 || e === s || value > Number.MAX_SAFE_INTEGER
+        ? `The ${SOURCE_LINE} "${fieldText(record, 0)}" is not a line number`
+        : `The ${SOURCE_LINE} ${value} does not come after the one before (${previous})`,
+      {
+        where: { file, line: record.line, field: SOURCE_LINE },
+        hint: `Send the file exactly as \`kernel deid\` wrote it: its ${SOURCE_LINE} counts up, one number a row`,
+      },
+    );
+  }
+  return value;
+}
+
 /** Scans `file` against the plan; throws `KernelError` for structure or identifiers. */
 export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOptions): Promise<FeedScan> {
   const hash = createHash('sha256');
   const byName = new Map<string, AcceptedColumn>(plan.columns.map((c) => [c.name, c] as const));
   let watches: ColumnWatch[] = [];
+  let previousLine = 0;
   const result = await readCsv(
     file,
     {
@@ -180,6 +233,7 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
         }));
       },
       onRecord(record) {
+        previousLine = checkSourceLine(record, previousLine, options.displayName);
         for (const watch of watches) inspect(watch, record, options.displayName);
       },
       onChunk: (bytesRead) => options.onProgress?.(bytesRead),

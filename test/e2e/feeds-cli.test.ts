@@ -257,6 +257,56 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     expect(loads.some((l) => l.state === 'refused' && l.period === '2025-05')).toBe(true);
   });
 
+  it('refuses a signed file whose source_line does not count up, since rows are told apart by it', async () => {
+    // A faulty agent again: a line number repeated, then one that is not a number.
+    const text = readFileSync(out, 'utf8').split('\n');
+    const withLine = (row: string, value: string): string => `${value}${row.slice(row.indexOf(','))}`;
+    const signedCopy = (name: string, lines: string[]): string => {
+      const file = at(name);
+      writeFileSync(file, lines.join('\n'));
+      const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
+      const { keyId, privateKey } = readSigningPrivateKey(at('rwf.key'));
+      const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+      writeFileSync(
+        manifestPathFor(file),
+        JSON.stringify(signManifest({ ...manifest, sha256, period: '2025-06' }, keyId, privateKey)),
+      );
+      return file;
+    };
+    const repeated = text.map((row, i) =>
+      i === 4 ? withLine(row, (text[3] as string).split(',')[0] as string) : row,
+    );
+    const result = await runCli([
+      ...globals,
+      'load',
+      '--org',
+      'RWF',
+      '--dataset',
+      'apc',
+      signedCopy(`repeated-line-${engine.engine}.csv`, repeated),
+    ]);
+    expect(result.code).toBe(65);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      /The source_line \d+ does not come after the one before .*line 5, field source_line/,
+    );
+    const lettered = text.map((row, i) => (i === 2 ? withLine(row, 'x2') : row));
+    const second = await runCli([
+      ...globals,
+      'load',
+      '--org',
+      'RWF',
+      '--dataset',
+      'apc',
+      signedCopy(`lettered-line-${engine.engine}.csv`, lettered),
+    ]);
+    expect(second.code).toBe(65);
+    expect(second.stderr).toMatch(/The source_line "x2" is not a line number .*line 3, field source_line/);
+    const list = await runCli([...globals, 'loads', '--json']);
+    const loads = JSON.parse(list.stdout) as { state: string; period: string }[];
+    expect(loads.some((l) => l.state === 'loaded' && l.period === '2025-06')).toBe(false);
+  });
+
   it('a manifest for another file, from a real process: one line, exit 67, no stack trace', async () => {
     const other = at(`other-${engine.engine}.csv`);
     writeFileSync(other, readFileSync(out, 'utf8').replace(/\n[^\n]*\n$/, '\n'));

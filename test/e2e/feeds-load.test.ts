@@ -209,11 +209,12 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
 
   it('refuses a signed file that still carries NHS numbers, naming the column', async () => {
     const before = await rowsIn();
-    // A faulty agent: the NHS number copied into a content column, then signed.
+    // A faulty agent: the NHS number copied into a content column, then signed; written
+    // every way people write them, and every one is seen.
     const text = readFileSync(first, 'utf8').split('\n');
     const header = (text[0] as string).split(',');
     const column = header.indexOf('Hospital_Provider_Spell_Number');
-    const nhs = ['9990000018', '9990000026', '9990000034', '9990000042'];
+    const nhs = ['9990000018', '999 000 0026', '999-000-0034', '9990000042 '];
     const body = text.slice(1).map((line, i) => {
       if (!line) return line;
       const cells = line.split(',');
@@ -231,6 +232,7 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
     );
     const error = await refusal(loadFeed(store, request(leaky)));
     expect(error.message).toMatch(/Hospital_Provider_Spell_Number holds values shaped like NHS numbers/);
+    expect(error.message).toMatch(/\((\d+) of \1, first on line 2\)/);
     expect(error.where?.field).toBe('Hospital_Provider_Spell_Number');
     expect(await rowsIn()).toBe(before);
     const [last] = await listLoads(store, { status: 'refused' });
