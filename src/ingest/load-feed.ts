@@ -13,14 +13,15 @@
  * file's SHA-256 and row count); a file already loaded is reported `duplicate` and nothing
  * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
  * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then, at
- * the same time: one pass over the file in JavaScript (structure, checksum, leftover
- * identifiers: scan-feed.ts) and, inside ONE transaction, passes over the file in the
- * engine (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
- * scratch table): validation in SQL (quality/row-rules.ts), good rows cast into `ds_<id>`,
- * duplicates found among the rows written and dropped, bad rows into `load_quarantine`,
- * the previous load of the same
- * organisation, dataset and period superseded, the `loads` row and the audit event. The
- * transaction commits only if the scan agreed with the manifest.
+ * the same time: one pass over the file in JavaScript (structure, checksum, line numbers,
+ * leftover identifiers: scan-feed.ts) and, inside ONE transaction, the engine's work on
+ * the file (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
+ * scratch table): every row that passes the checks in SQL (quality/row-rules.ts) cast into
+ * `ds_<id>` in one pass; only the rows it left out read again, to say which check each
+ * failed; duplicates found among the rows written and dropped; bad rows into
+ * `load_quarantine`; the previous load of the same organisation, dataset and period
+ * superseded; the `loads` row and the audit event. The transaction commits only if the
+ * scan agreed with the manifest and every row read was either loaded or set aside.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -261,16 +262,24 @@ export async function loadFeedWith(
     });
     noteLoadHistoryChanged();
 
-    // 4. Scan and load at once; commit only if the scan agrees.
+    // 4. Scan and load at once; commit only if the scan agrees. The scan starts with the
+    // engine's first pass over the file (writeLoad), not before: it keeps this thread busy,
+    // and would hold up each of the small statements the transaction runs first.
     const total = statSync(file).size;
-    const scanning = scanFeedFile(file, plan, {
-      displayName,
-      onProgress: (done) => onProgress?.({ phase: 'check', done, total }),
-    }).then((scan) => {
-      checkScanAgainstManifest(scan, manifest, displayName);
-      return scan;
-    });
-    scanning.catch(() => undefined);
+    let scanning: Promise<FeedScan> | undefined;
+    const startScan = (): Promise<FeedScan> => {
+      if (!scanning) {
+        scanning = scanFeedFile(file, plan, {
+          displayName,
+          onProgress: (done) => onProgress?.({ phase: 'check', done, total }),
+        }).then((scan) => {
+          checkScanAgainstManifest(scan, manifest, displayName);
+          return scan;
+        });
+        scanning.catch(() => undefined);
+      }
+      return scanning;
+    };
     const id = loadId;
     // Settings for speed and bounded memory only: a load goes ahead without them.
     const bulk = store.dialect.bulkLoad;
@@ -284,7 +293,7 @@ export async function loadFeedWith(
           period: manifest.period,
           manifest,
           file,
-          scanning,
+          startScan,
           actor: request.actor,
           displayName,
           pseudonymisedInProcess,
@@ -489,7 +498,8 @@ interface WriteContext {
   period: string;
   manifest: FeedManifest;
   file: string;
-  scanning: Promise<FeedScan>;
+  /** starts the scan of the file (once) and gives its outcome */
+  startScan: () => Promise<FeedScan>;
   actor: string;
   displayName: string;
   pseudonymisedInProcess: boolean;
@@ -525,12 +535,13 @@ async function writeLoad(
   const q = quoteIdentifier;
   const content = plan.columns.map((c) => q(c.name));
   const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
+  const scanning = ctx.startScan();
   // A structural fault the engine meets first: the scan's message says where, so prefer it.
   const scanFirst = async <T>(work: Promise<T>): Promise<T> => {
     try {
       return await work;
     } catch (error) {
-      await ctx.scanning;
+      await scanning;
       throw error;
     }
   };
@@ -538,9 +549,10 @@ async function writeLoad(
   // same with every value trimmed once, for the rules and the casts (row-rules.ts).
   const source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  const trimmed =
+  const trimmedFrom = (from: string): string =>
     `(SELECT ${line} AS kernel_line, ` +
-    `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${source.sql} s)`;
+    `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
+  const trimmed = trimmedFrom(source.sql);
 
   // The two full passes below are wide scan-and-project statements: on a small file DuckDB's
   // optimizer costs more than it saves, on a large one its common-subexpression pass pays.
@@ -554,35 +566,52 @@ async function writeLoad(
     }
   };
 
-  // 1. Bad rows: only rows failing some check are kept, each with a flag per check (k0,
-  // k1…, computed for those rows alone) and its first failing check.
+  // 1. Good rows, cast to their stored types, in one pass over the file: every row that
+  // passes every check. Most files are clean, so this is usually the only full pass.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
+  const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
+  let rowsLoaded = await scanFirst(
+    unoptimized(() =>
+      tx.run(
+        `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
+          `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t ` +
+          `WHERE (${anyFailure}) IS NOT TRUE`,
+        [ctx.loadId, ctx.org],
+      ),
+    ),
+  );
+
+  // 2. Bad rows: the rows the insert left out (none, usually), each with a flag per check
+  // (k0, k1…) and its first failing check. Told apart by line (the scan has checked the
+  // lines count up), so the checks run on those rows alone; then every row read must be
+  // either loaded or here. (The scan must agree before anything counts, so wait for it.)
+  const scan = await scanning;
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
-  const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
-  await scanFirst(
-    unoptimized(() =>
-      tx.exec(
-        `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-          `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed} t WHERE ${anyFailure}) f`,
-      ),
-    ),
-  );
-  const [badCount] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
-
-  // 2. Good rows, cast to their stored types; the filter only where some row is left out.
-  let rowsLoaded = await unoptimized(() =>
-    tx.run(
-      `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
-        `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t` +
-        (num(badCount, 'n') > 0
-          ? ` WHERE NOT EXISTS (SELECT 1 FROM ${q(bad)} b WHERE b.kernel_line = t.kernel_line)`
-          : ''),
-      [ctx.loadId, ctx.org],
-    ),
-  );
+  const thisLoad = `load_id = ${quoteLiteral(ctx.loadId)}`;
+  const leftOut =
+    `(SELECT s.* FROM ${source.sql} s WHERE NOT EXISTS ` +
+    `(SELECT 1 FROM ${q(table)} d WHERE d.${thisLoad} AND d.source_line = ${line}))`;
+  // With nothing left out the statement reads nothing and makes the empty table the steps
+  // below expect; DuckDB's optimizer is what sees that, so it runs optimized.
+  const someLeftOut = rowsLoaded !== scan.rows;
+  const badRows = (): Promise<void> =>
+    tx.exec(
+      `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
+        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmedFrom(leftOut)} t` +
+        `${someLeftOut ? '' : ' WHERE FALSE'}) f`,
+    );
+  await (someLeftOut ? unoptimized(badRows) : badRows());
+  const [setAside] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
+  if (rowsLoaded + num(setAside, 'n') !== scan.rows) {
+    throw new KernelError(
+      'internal',
+      `The load could not account for every row: ${scan.rows} read, ${rowsLoaded} loaded, ${num(setAside, 'n')} set aside`,
+      { hint: 'Nothing was loaded. Report this, with the load id, to the Kernel team' },
+    );
+  }
 
   // 3. Duplicates: rows whose values are all equal (source_line aside), found among the
   // rows just loaded and among the bad rows (a row and its copy always land on the same
@@ -590,7 +619,6 @@ async function writeLoad(
   // reading the typed table rather than the file again; only their rows are then compared
   // column by column, so a digest collision can never drop a row. Every copy after the
   // first is dropped: removed from where it landed, counted, never quarantined.
-  const thisLoad = `load_id = ${quoteLiteral(ctx.loadId)}`;
   const sides = [
     { from: q(table), where: thisLoad, lineColumn: 'source_line' },
     { from: q(bad), where: 'TRUE', lineColumn: 'kernel_line' },
@@ -649,8 +677,7 @@ async function writeLoad(
   );
   const rowsQuarantined = num(totals, 'bad');
 
-  // 4. Findings and completeness: the scan must agree before anything counts.
-  const scan = await ctx.scanning;
+  // 4. Findings and completeness.
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
   await source.release();
   const dropCount = (key: string): number => copies.reduce((sum, row) => sum + num(row, key), 0);
