@@ -1,7 +1,6 @@
 import { Option } from 'commander';
 import { KernelError } from '../errors.ts';
-import { generateWorld, type WorldSummary } from '../synth/generate-world.ts';
-import { auditWorld } from '../synth/truth-audit.ts';
+import type { WorldSummary } from '../synth/generate-world.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 function wholeNumber(flag: string, raw: string): number {
@@ -46,7 +45,7 @@ export const registerSynthCommands: RegisterCommands = (program, context) => {
     .option('--check', 'afterwards, re-count every defect in the files and compare with truth')
     .addOption(new Option('--json', 'print the summary as JSON'))
     .action(
-      (flags: {
+      async (flags: {
         out: string;
         people: string;
         seed: string;
@@ -56,6 +55,10 @@ export const registerSynthCommands: RegisterCommands = (program, context) => {
         check?: boolean;
         json?: boolean;
       }) => {
+        // Imported here, not above: the generator reads its reference data as it loads,
+        // which every other command would pay for at start-up.
+        const { generateWorld } = await import('../synth/generate-world.ts');
+        const { auditWorld } = await import('../synth/truth-audit.ts');
         const summary = generateWorld({
           out: flags.out,
           people: wholeNumber('--people', flags.people),

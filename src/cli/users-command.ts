@@ -1,6 +1,4 @@
 import { KernelError } from '../errors.ts';
-import { createApiToken, listApiTokens, revokeApiToken } from '../server/auth/api-tokens.ts';
-import { addUser, listUsers, resetPassword } from '../server/auth/user-accounts.ts';
 import { ROLES } from '../server/routes.ts';
 import { formatTable, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
 
@@ -17,6 +15,11 @@ async function readPasswordFromStdin(io: CliIo): Promise<string> {
   }
   return line;
 }
+
+// The account modules load a native password-hashing library: imported when a command
+// here runs, not when any command starts.
+const accounts = () => import('../server/auth/user-accounts.ts');
+const apiTokens = () => import('../server/auth/api-tokens.ts');
 
 /** `kernel users …` and `kernel tokens …`: portal and API accounts. */
 export const registerUserCommands: RegisterCommands = (program, context) => {
@@ -39,6 +42,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
         json?: boolean;
       }) => {
         const password = options.passwordStdin ? await readPasswordFromStdin(context.io) : undefined;
+        const { addUser } = await accounts();
         const { user, oneTimePassword } = await context.withStore((store) =>
           addUser(
             store,
@@ -69,6 +73,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .description('list accounts')
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
+      const { listUsers } = await accounts();
       const list = await context.withStore((store) => listUsers(store));
       if (options.json) {
         printJson(context.io, list);
@@ -98,6 +103,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .description('give an account a new one-time password (also unlocks it and ends its sessions)')
     .requiredOption('--email <email>', 'the account')
     .action(async (options: { email: string }) => {
+      const { resetPassword } = await accounts();
       const oneTimePassword = await context.withStore((store) =>
         resetPassword(store, options.email, context.actor),
       );
@@ -115,6 +121,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .requiredOption('--email <email>', 'the account the token acts as')
     .option('--json', 'print the result as JSON')
     .action(async (options: { email: string; json?: boolean }) => {
+      const { createApiToken } = await apiTokens();
       const { id, token } = await context.withStore((store) =>
         createApiToken(store, options.email, context.actor),
       );
@@ -134,6 +141,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .description('revoke an API token by its id')
     .argument('<id>', 'the token id, e.g. tok_…')
     .action(async (id: string) => {
+      const { revokeApiToken } = await apiTokens();
       await context.withStore((store) => revokeApiToken(store, id, context.actor));
       context.io.out(`Revoked API token ${id}`);
     });
@@ -143,6 +151,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .description('list API tokens (ids and owners, never the tokens)')
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
+      const { listApiTokens } = await apiTokens();
       const list = await context.withStore((store) => listApiTokens(store));
       if (options.json) {
         printJson(context.io, list);

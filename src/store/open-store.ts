@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { KernelConfig } from '../config/config.ts';
 import { KernelError } from '../errors.ts';
 import { openDuckDB } from './engines/duckdb-engine.ts';
-import { openPostgres } from './engines/postgres-engine.ts';
 import { migrate } from './migrate.ts';
 import type { Store } from './store.ts';
 
@@ -15,7 +14,11 @@ export async function connectStore(config: Pick<KernelConfig, 'store' | 'dataDir
     mkdirSync(config.dataDir, { recursive: true });
     return openDuckDB(path.join(config.dataDir, DUCKDB_FILE_NAME));
   }
-  if (/^postgres(ql)?:\/\//.test(config.store)) return openPostgres(config.store);
+  if (/^postgres(ql)?:\/\//.test(config.store)) {
+    // The PostgreSQL driver loads only for a PostgreSQL store: most runs use DuckDB.
+    const { openPostgres } = await import('./engines/postgres-engine.ts');
+    return openPostgres(config.store);
+  }
   throw new KernelError('config', `Unknown store "${config.store}"`, {
     hint: "Use 'duckdb' (the embedded store) or a postgres:// URL",
   });
