@@ -4,6 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/config.ts';
 import { describeError, exitCodeFor, KernelError } from '../errors.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
+import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
 import type { CliContext, CliIo, GlobalFlags, RegisterCommands } from './cli-context.ts';
 import { registerAuditCommands } from './audit-command.ts';
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
   const program = new Command('kernel');
   program
     .description('Kernel: the shared health and care data warehouse of an integrated care system')
+    .version(kernelVersion(), '-V, --version', 'print the version')
     .option('--data <dir>', 'warehouse folder (default ./kernel-data)')
     .option('--store <url>', "store: 'duckdb' (embedded, default) or postgres://user@host/db")
     .option('--config <file>', 'config file (default ./kernel.config.json)')

@@ -8,19 +8,12 @@
  * end, so a failed run leaves no half-written file for anyone to send.
  */
 import { createHash } from 'node:crypto';
-import {
-  createWriteStream,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  type WriteStream,
-} from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
+import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvRecord } from '../ingest/csv-reader.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import {
@@ -60,19 +53,8 @@ export interface DeidentifyResult {
   seconds: number;
 }
 
-let cachedVersion: string | undefined;
 export function toolVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-        version?: string;
-      };
-      cachedVersion = `kernel ${pkg.version ?? 'unknown'}`;
-    } catch {
-      cachedVersion = 'kernel unknown';
-    }
-  }
-  return cachedVersion;
+  return `kernel ${kernelVersion()}`;
 }
 
 const COMMA = 0x2c;

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.ts';
-import { runCli, spawnCli } from '../cli.ts';
+import { KERNEL_BIN, ROOT, runCli, spawnCli } from '../cli.ts';
 import { testStores } from '../stores.ts';
 
 describe.each(testStores())('kernel init and audit on $engine', (engine) => {
@@ -41,6 +42,24 @@ describe('kernel CLI edges', () => {
     expect(result.code).toBe(64);
     expect(result.stderr).toContain("unknown command 'frobnicate'");
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints its version, the one in package.json', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('stops quietly when its reader closes the pipe early, as `| head` does', async () => {
+    // Output well past a pipe's buffer, with the reading end closed at once.
+    const child = spawn(process.execPath, [KERNEL_BIN, 'datasets', '--json'], { cwd: ROOT });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('says what is wrong with a bad store setting', async () => {
