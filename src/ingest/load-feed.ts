@@ -17,8 +17,10 @@
  * leftover identifiers: scan-feed.ts) and, inside ONE transaction, the engine's work on
  * the file (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
  * scratch table): every row that passes the checks in SQL (quality/row-rules.ts) cast into
- * `ds_<id>` in one pass; only the rows it left out read again, to say which check each
- * failed; duplicates found among the rows written and dropped; bad rows into
+ * `ds_<id>` in one pass (less, on DuckDB, the lines that repeat another's, held back so a
+ * repeat is never a row the transaction must delete: CsvRelation.repeatedLines); only the
+ * rows it left out read again, to say which check each failed; duplicates found among
+ * them and among the rows written, and dropped; bad rows into
  * `load_quarantine`; the previous load of the same organisation, dataset and period
  * superseded; the `loads` row and the audit event. The transaction commits only if the
  * scan agreed with the manifest and every row read was either loaded or set aside.
@@ -531,17 +533,18 @@ async function writeLoad(
   const groups = `kernel_dupgroups_${safeId}`;
   const dropped = `kernel_dropped_${safeId}`;
   const bad = `kernel_bad_${safeId}`;
-  const scratch = [groups, dropped, bad];
+  const held = `kernel_held_${safeId}`;
+  /** scratch tables, dropped before the transaction ends */
+  const scratch = [bad, held];
   const q = quoteIdentifier;
   const content = plan.columns.map((c) => q(c.name));
   const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
-  const scanning = ctx.startScan();
   // A structural fault the engine meets first: the scan's message says where, so prefer it.
   const scanFirst = async <T>(work: Promise<T>): Promise<T> => {
     try {
       return await work;
     } catch (error) {
-      await scanning;
+      await ctx.startScan();
       throw error;
     }
   };
@@ -566,25 +569,43 @@ async function writeLoad(
     }
   };
 
+  // 0. Where the engine offers it, the lines that may be repeats are held back from the
+  // insert below (CsvRelation.repeatedLines says why); step 3 sorts them out.
+  let holding = false;
+  if (source.repeatedLines) {
+    await scanFirst(
+      tx.exec(`CREATE TABLE ${q(held)} AS SELECT DISTINCT line FROM ${source.repeatedLines} r`),
+    );
+    const [heldCount] = await tx.query(`SELECT count(*) AS n FROM ${q(held)}`);
+    holding = num(heldCount, 'n') > 0;
+  }
+
+  // The scan runs beside the insert, which leaves a core idle at times; the step above
+  // uses both, so it goes first.
+  const scanning = ctx.startScan();
   // 1. Good rows, cast to their stored types, in one pass over the file: every row that
-  // passes every check. Most files are clean, so this is usually the only full pass.
+  // passes every check (and is not held). Most files are clean, so this is usually the
+  // only full pass.
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
   const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
+  const castColumns = (alias: string): string => plan.columns.map((c) => castValue(c, alias)).join(', ');
+  const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
   let rowsLoaded = await scanFirst(
     unoptimized(() =>
       tx.run(
-        `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) ` +
-          `SELECT $1, $2, t.kernel_line, ${plan.columns.map((c) => castValue(c, 't.')).join(', ')} FROM ${trimmed} t ` +
-          `WHERE (${anyFailure}) IS NOT TRUE`,
+        `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
+          `WHERE (${anyFailure}) IS NOT TRUE` +
+          (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
         [ctx.loadId, ctx.org],
       ),
     ),
   );
 
   // 2. Bad rows: the rows the insert left out (none, usually), each with a flag per check
-  // (k0, k1…) and its first failing check. Told apart by line (the scan has checked the
-  // lines count up), so the checks run on those rows alone; then every row read must be
-  // either loaded or here. (The scan must agree before anything counts, so wait for it.)
+  // (k0, k1…) and its first failing check (none, for a held row that passes them all).
+  // Told apart by line (the scan has checked the lines count up), so the checks run on
+  // those rows alone; then every row read must be either loaded or here. (The scan must
+  // agree before anything counts, so wait for it.)
   const scan = await scanning;
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
@@ -614,59 +635,50 @@ async function writeLoad(
   }
 
   // 3. Duplicates: rows whose values are all equal (source_line aside), found among the
-  // rows just loaded and among the bad rows (a row and its copy always land on the same
-  // side). A hash aggregate over one digest per row finds candidate groups, usually none,
-  // reading the typed table rather than the file again; only their rows are then compared
-  // column by column, so a digest collision can never drop a row. Every copy after the
-  // first is dropped: removed from where it landed, counted, never quarantined.
-  const sides = [
-    { from: q(table), where: thisLoad, lineColumn: 'source_line' },
-    { from: q(bad), where: 'TRUE', lineColumn: 'kernel_line' },
-  ];
+  // rows set aside and then among the rows loaded (a row and its copy always land on the
+  // same side). A hash aggregate over one digest per row finds candidate groups, usually
+  // none, reading the typed table rather than the file again; only their rows are then
+  // compared column by column, so a digest collision can never drop a row. Every copy after
+  // the first is dropped: removed from where it landed, counted, never quarantined.
   const digestOf = (alias: string) => tx.dialect.rowDigest(content.map((c) => `${alias}.${c}`));
-  await tx.exec(
-    `CREATE TABLE ${q(groups)} AS ` +
-      sides
-        .map(
-          (side, k) =>
-            `SELECT ${k} AS kernel_side, ${digestOf('r')} AS kernel_digest FROM ${side.from} r WHERE ${side.where} ` +
-            `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
-        )
-        .join(' UNION ALL '),
-  );
-  const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${q(groups)}`);
-  const anyDuplicates = num(groupCount, 'n') > 0;
   const copies: Row[] = [];
-  if (anyDuplicates) {
+  const dropRepeats = async (side: { from: string; where: string; lineColumn: string }, k: number) => {
+    const groupsHere = q(`${groups}_${k}`);
+    const droppedHere = q(`${dropped}_${k}`);
+    scratch.push(`${groups}_${k}`, `${dropped}_${k}`);
     await tx.exec(
-      `CREATE TABLE ${q(dropped)} AS ` +
-        sides
-          .map((side, k) => {
-            const candidates =
-              `(SELECT r.*, r.${side.lineColumn} AS kernel_row FROM ${side.from} r WHERE ${side.where} AND ` +
-              `${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)} WHERE kernel_side = ${k}))`;
-            return (
-              `SELECT DISTINCT ${k} AS kernel_side, a.kernel_row AS kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-              `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_row < a.kernel_row`
-            );
-          })
-          .join(' UNION ALL '),
+      `CREATE TABLE ${groupsHere} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${side.from} r ` +
+        `WHERE ${side.where} GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
     );
-    for (const [k, side] of sides.entries()) {
-      const dropHere = `SELECT kernel_line FROM ${q(dropped)} WHERE kernel_side = ${k}`;
-      // Completeness counts come from the scan, less what the dropped copies held.
-      const [counts] = await tx.query(
-        `SELECT count(*) AS n, min(r.${side.lineColumn}) AS first_line${plan.columns
-          .map((c, i) => `, count(r.${q(c.name)}) AS c${i}`)
-          .join('')} FROM ${side.from} r WHERE ${side.where} AND r.${side.lineColumn} IN (${dropHere})`,
-      );
-      if (counts) copies.push(counts);
-      const removed = await tx.run(
-        `DELETE FROM ${side.from} WHERE ${side.where} AND ${side.lineColumn} IN (${dropHere})`,
-      );
-      if (k === 0) rowsLoaded -= removed;
-    }
+    const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${groupsHere}`);
+    if (num(groupCount, 'n') === 0) return 0;
+    const candidates =
+      `(SELECT r.*, r.${side.lineColumn} AS kernel_row FROM ${side.from} r WHERE ${side.where} AND ` +
+      `${digestOf('r')} IN (SELECT kernel_digest FROM ${groupsHere}))`;
+    await tx.exec(
+      `CREATE TABLE ${droppedHere} AS SELECT DISTINCT a.kernel_row AS kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
+        `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_row < a.kernel_row`,
+    );
+    const dropHere = `SELECT kernel_line FROM ${droppedHere}`;
+    // Completeness counts come from the scan, less what the dropped copies held.
+    const [counts] = await tx.query(
+      `SELECT count(*) AS n, min(r.${side.lineColumn}) AS first_line${plan.columns
+        .map((c, i) => `, count(r.${q(c.name)}) AS c${i}`)
+        .join('')} FROM ${side.from} r WHERE ${side.where} AND r.${side.lineColumn} IN (${dropHere})`,
+    );
+    if (counts) copies.push(counts);
+    return tx.run(`DELETE FROM ${side.from} WHERE ${side.where} AND ${side.lineColumn} IN (${dropHere})`);
+  };
+  await dropRepeats({ from: q(bad), where: 'TRUE', lineColumn: 'kernel_line' }, 1);
+  if (holding) {
+    // The held rows that pass every check, their repeats now dropped, join the loaded rows.
+    rowsLoaded += await tx.run(
+      `${insertInto}SELECT $1, $2, b.kernel_line, ${castColumns('b.')} FROM ${q(bad)} b WHERE b.kernel_check IS NULL`,
+      [ctx.loadId, ctx.org],
+    );
+    await tx.run(`DELETE FROM ${q(bad)} WHERE kernel_check IS NULL`);
   }
+  rowsLoaded -= await dropRepeats({ from: q(table), where: thisLoad, lineColumn: 'source_line' }, 0);
   const [totals] = await tx.query(
     `SELECT count(*) AS bad${checks
       .map(

@@ -32,6 +32,26 @@ function readCsvSql(source: CsvSource): string {
   );
 }
 
+/**
+ * See `CsvRelation.repeatedLines`. The file is read as whole lines: no quote character, and
+ * a control character no CSV text uses as the delimiter (a line that holds it anyway is cut
+ * short there, which can only add a candidate, never lose one). Each line's text after its
+ * first delimiter is hashed; lines sharing a hash are candidates, for the load to compare
+ * value by value.
+ */
+function repeatedLinesSql(source: CsvSource): string {
+  const delimiter = quoteLiteral(source.delimiter ?? ',');
+  const lines =
+    `read_csv(${quoteLiteral(source.path)}, header = true, auto_detect = false, columns = {'l': 'VARCHAR'}, ` +
+    `delim = '\u0001', quote = '', escape = '', strict_mode = false, all_varchar = true)`;
+  const split = `SELECT l, strpos(l, ${delimiter}) AS k FROM ${lines}`;
+  const hashed = `SELECT TRY_CAST(l[1:k - 1] AS BIGINT) AS line, hash(l[k + 1:]) AS h FROM (${split}) WHERE k > 0`;
+  return (
+    `(SELECT line FROM (SELECT line, count(*) OVER (PARTITION BY h) AS n FROM (${hashed})) ` +
+    `WHERE n > 1 AND line IS NOT NULL)`
+  );
+}
+
 /** How many connections serve plain reads (see DuckDBStore); two cores, so a few suffice. */
 const READ_CONNECTIONS = 3;
 /** Up to this many rows, insertRows writes one INSERT…VALUES instead of using the appender. */
@@ -286,7 +306,11 @@ class DuckDBQueryable implements Queryable {
   }
 
   csvRelation(source: CsvSource): Promise<CsvRelation> {
-    return Promise.resolve({ sql: readCsvSql(source), release: () => Promise.resolve() });
+    return Promise.resolve({
+      sql: readCsvSql(source),
+      repeatedLines: repeatedLinesSql(source),
+      release: () => Promise.resolve(),
+    });
   }
 
   /** Closes the connection once the statements queued on it have run. */

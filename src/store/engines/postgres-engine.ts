@@ -107,7 +107,7 @@ class PostgresQueryable implements Queryable {
       await this.exec(`DROP TABLE ${table}`).catch(() => undefined);
       throw error;
     }
-    return { sql: table, release: () => this.exec(`DROP TABLE IF EXISTS ${table}`) };
+    return { sql: table, repeatedLines: null, release: () => this.exec(`DROP TABLE IF EXISTS ${table}`) };
   }
 
   private async copy(
