@@ -166,6 +166,19 @@ describe('kernel deid --scheme openpseudonymiser', () => {
 describe.each(testStores())('kernel deid, load and loads on $engine', (engine) => {
   let globals: string[];
   const out = at(`apc-${engine.engine}.csv`);
+  /** `lines` written as `name` and signed as a faulty agent would, for `period`. */
+  const signedCopy = (name: string, lines: string[], period: string): string => {
+    const file = at(name);
+    writeFileSync(file, lines.join('\n'));
+    const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
+    const { keyId, privateKey } = readSigningPrivateKey(at('rwf.key'));
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    writeFileSync(
+      manifestPathFor(file),
+      JSON.stringify(signManifest({ ...manifest, sha256, period }, keyId, privateKey)),
+    );
+    return file;
+  };
 
   beforeAll(async () => {
     const config = await engine.fresh();
@@ -238,15 +251,7 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     // A faulty agent: a ragged row, signed as if good.
     const text = readFileSync(out, 'utf8').split('\n');
     text[5] = `${text[5]},extra`;
-    const bad = at(`ragged-${engine.engine}.csv`);
-    writeFileSync(bad, text.join('\n'));
-    const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
-    const { keyId, privateKey } = readSigningPrivateKey(at('rwf.key'));
-    const sha256 = createHash('sha256').update(readFileSync(bad)).digest('hex');
-    writeFileSync(
-      manifestPathFor(bad),
-      JSON.stringify(signManifest({ ...manifest, sha256, period: '2025-05' }, keyId, privateKey)),
-    );
+    const bad = signedCopy(`ragged-${engine.engine}.csv`, text, '2025-05');
     const result = await runCli([...globals, 'load', '--org', 'RWF', '--dataset', 'apc', bad]);
     expect(result.code).toBe(65);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -261,45 +266,19 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     // A faulty agent again: a line number repeated, then one that is not a number.
     const text = readFileSync(out, 'utf8').split('\n');
     const withLine = (row: string, value: string): string => `${value}${row.slice(row.indexOf(','))}`;
-    const signedCopy = (name: string, lines: string[]): string => {
-      const file = at(name);
-      writeFileSync(file, lines.join('\n'));
-      const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
-      const { keyId, privateKey } = readSigningPrivateKey(at('rwf.key'));
-      const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-      writeFileSync(
-        manifestPathFor(file),
-        JSON.stringify(signManifest({ ...manifest, sha256, period: '2025-06' }, keyId, privateKey)),
-      );
-      return file;
-    };
+    const loadCopy = (name: string, lines: string[]) =>
+      runCli([...globals, 'load', '--org', 'RWF', '--dataset', 'apc', signedCopy(name, lines, '2025-06')]);
     const repeated = text.map((row, i) =>
       i === 4 ? withLine(row, (text[3] as string).split(',')[0] as string) : row,
     );
-    const result = await runCli([
-      ...globals,
-      'load',
-      '--org',
-      'RWF',
-      '--dataset',
-      'apc',
-      signedCopy(`repeated-line-${engine.engine}.csv`, repeated),
-    ]);
+    const result = await loadCopy(`repeated-line-${engine.engine}.csv`, repeated);
     expect(result.code).toBe(65);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(
       /The source_line \d+ does not come after the one before .*line 5, field source_line/,
     );
     const lettered = text.map((row, i) => (i === 2 ? withLine(row, 'x2') : row));
-    const second = await runCli([
-      ...globals,
-      'load',
-      '--org',
-      'RWF',
-      '--dataset',
-      'apc',
-      signedCopy(`lettered-line-${engine.engine}.csv`, lettered),
-    ]);
+    const second = await loadCopy(`lettered-line-${engine.engine}.csv`, lettered);
     expect(second.code).toBe(65);
     expect(second.stderr).toMatch(/The source_line "x2" is not a line number .*line 3, field source_line/);
     const list = await runCli([...globals, 'loads', '--json']);
