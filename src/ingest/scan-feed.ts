@@ -171,11 +171,16 @@ function checkSourceLine(record: CsvRecord, previous: number, file: string): num
     value = value * 10 + (c - 0x30);
   }
   if (e === s || value <= previous || value > Number.MAX_SAFE_INTEGER) {
+    // The value is shown only when too short to be an identifier someone put in the wrong
+    // column (an NHS number, postcode or date of birth): the message is stored and printed.
+    const text = fieldText(record, 0);
+    const shownText = text.length <= 4 ? `"${text}"` : `(${text.length} characters)`;
+    const shownNumber = (n: number): string => (n < 10_000_000 ? String(n) : 'of more than 7 digits');
     throw new KernelError(
       'invalid-input',
       value < 0 || e === s || value > Number.MAX_SAFE_INTEGER
-        ? `The ${SOURCE_LINE} "${fieldText(record, 0)}" is not a line number`
-        : `The ${SOURCE_LINE} ${value} does not come after the one before (${previous})`,
+        ? `The ${SOURCE_LINE} ${shownText} is not a line number`
+        : `The ${SOURCE_LINE} ${shownNumber(value)} does not come after the one before (${shownNumber(previous)})`,
       {
         where: { file, line: record.line, field: SOURCE_LINE },
         hint: `Send the file exactly as \`kernel deid\` wrote it: its ${SOURCE_LINE} counts up, one number a row`,

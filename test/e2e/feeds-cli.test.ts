@@ -281,6 +281,18 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     const second = await loadCopy(`lettered-line-${engine.engine}.csv`, lettered);
     expect(second.code).toBe(65);
     expect(second.stderr).toMatch(/The source_line "x2" is not a line number .*line 3, field source_line/);
+    // An NHS number in the wrong column is never echoed back, as a number or as text.
+    const nhs = '9990000018';
+    for (const [name, value] of [
+      ['nhs-line', nhs],
+      ['nhs-text-line', `${nhs}x`],
+    ] as const) {
+      const leaky = text.map((row, i) => (i === 2 ? withLine(row, value) : row));
+      const third = await loadCopy(`${name}-${engine.engine}.csv`, leaky);
+      expect(third.code).toBe(65);
+      expect(third.stderr).toMatch(/The source_line .* line \d, field source_line/);
+      expect(third.stderr).not.toContain(nhs);
+    }
     const list = await runCli([...globals, 'loads', '--json']);
     const loads = JSON.parse(list.stdout) as { state: string; period: string }[];
     expect(loads.some((l) => l.state === 'loaded' && l.period === '2025-06')).toBe(false);
