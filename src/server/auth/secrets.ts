@@ -5,9 +5,13 @@ export function randomSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** A short random id for a record (not a secret). */
+/**
+ * A short random id for a record (not a secret). Lower-case hex after the prefix, never
+ * base64url: its '-' can cut out a word such as `ME11AB` that looks like a postcode, and ids
+ * go into audit details, which refuse anything shaped like an identifier.
+ */
 export function randomId(prefix: string): string {
-  return `${prefix}_${randomBytes(9).toString('base64url')}`;
+  return `${prefix}_${randomBytes(9).toString('hex')}`;
 }
 
 /**
