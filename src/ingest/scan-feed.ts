@@ -16,6 +16,7 @@ import { KernelError } from '../errors.ts';
 import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid-plan.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { fieldText, readCsv, type CsvRecord } from './csv-reader.ts';
+import { RowIndex } from './row-index.ts';
 
 export interface FeedScan {
   sha256: string;
@@ -24,6 +25,8 @@ export interface FeedScan {
   columns: string[];
   /** per accepted column after source_line: values that are not empty (completeness) */
   filled: number[];
+  /** where each row starts, by its source_line */
+  index: RowIndex;
 }
 
 export interface ScanOptions {
@@ -196,6 +199,7 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
   const byName = new Map<string, AcceptedColumn>(plan.columns.map((c) => [c.name, c] as const));
   let watches: ColumnWatch[] = [];
   let previousLine = 0;
+  const index = new RowIndex();
   const result = await readCsv(
     file,
     {
@@ -239,12 +243,14 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
       },
       onRecord(record) {
         previousLine = checkSourceLine(record, previousLine, options.displayName);
+        index.add(previousLine, record.offset);
         for (const watch of watches) inspect(watch, record, options.displayName);
       },
       onChunk: (bytesRead) => options.onProgress?.(bytesRead),
     },
     { displayName: options.displayName },
   );
+  index.end = result.bytes;
   for (const watch of watches) {
     for (const [shape, { count, firstLine }] of watch.hits) {
       const suspicious =
@@ -271,5 +277,6 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
     bytes: result.bytes,
     columns: result.columns,
     filled: watches.map((w) => w.nonEmpty),
+    index,
   };
 }
