@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `kernel` command. The source is TypeScript, run through tsx so that a checkout
-// needs no build step: `npx kernel …` works straight after `npm ci`.
-import { register } from 'tsx/esm/api';
+// The `kernel` command. The source is TypeScript and a checkout needs no build step:
+// `npx kernel …` works straight after `npm ci`. It runs a compiled copy that it keeps up to
+// date itself (compiled-cli.js), or the source through tsx if that copy cannot be made.
+import { compiledCli } from './compiled-cli.js';
 
 // A reader that stops early (`kernel loads | head`) closes the pipe: the output is no
 // longer wanted, which is not an error, so stop quietly rather than with a stack trace.
@@ -11,6 +12,13 @@ process.stdout.on('error', (error) => {
   process.exit(74);
 });
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const compiled = await compiledCli();
+let main;
+if (compiled) {
+  ({ main } = await import(compiled));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CACHE, sourceStamp } from '../../bin/compiled-cli.js';
 import { openStore } from '../../src/store/open-store.ts';
 import { KERNEL_BIN, ROOT, runCli, spawnCli } from '../cli.ts';
 import { testStores } from '../stores.ts';
@@ -49,6 +50,30 @@ describe('kernel CLI edges', () => {
       version: string;
     };
     expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('runs a compiled copy of the CLI that answers as the source does', async () => {
+    const compiled = await spawnCli(['datasets', '--json']);
+    const fromSource = await spawnCli(['datasets', '--json'], { env: { KERNEL_FROM_SOURCE: '1' } });
+    expect(compiled.code).toBe(0);
+    expect(compiled).toEqual(fromSource);
+    expect(existsSync(path.join(CACHE, sourceStamp(), 'main.js'))).toBe(true);
+  });
+
+  it('knows its compiled copy is stale when any source file changes, and only then', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'kernel-stamp-'));
+    mkdirSync(path.join(root, 'src', 'cli'), { recursive: true });
+    for (const file of ['package.json', 'tsconfig.json', 'src/cli/main.ts', 'src/cli/main.test.ts'])
+      writeFileSync(path.join(root, file), '{}');
+    const stamp = sourceStamp(root);
+    expect(sourceStamp(root)).toBe(stamp);
+    writeFileSync(path.join(root, 'src/cli/main.test.ts'), '{ "a test": true }');
+    expect(sourceStamp(root)).toBe(stamp);
+    writeFileSync(path.join(root, 'src/cli/main.ts'), '{ "changed": true }');
+    const changed = sourceStamp(root);
+    expect(changed).not.toBe(stamp);
+    writeFileSync(path.join(root, 'src/cli/more.ts'), '');
+    expect(sourceStamp(root)).not.toBe(changed);
   });
 
   it('stops quietly when its reader closes the pipe early, as `| head` does', async () => {

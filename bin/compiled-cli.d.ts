@@ -1,0 +1,4 @@
+/** Types for compiled-cli.js, for the tests that import it. */
+export declare const CACHE: string;
+export declare function sourceStamp(root?: string): string;
+export declare function compiledCli(): Promise<string | null>;
