@@ -17,10 +17,10 @@
  * leftover identifiers: scan-feed.ts) and, inside ONE transaction, the engine's work on
  * the file (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a
  * scratch table): every row that passes the checks in SQL (quality/row-rules.ts) cast into
- * `ds_<id>` in one pass (less, on DuckDB, the lines that repeat another's, held back so a
- * repeat is never a row the transaction must delete: CsvRelation.repeatedLines); only the
- * rows it left out read again, to say which check each failed; duplicates found among
- * them and among the rows written, and dropped; bad rows into
+ * `ds_<id>` in one pass, less the rows that may repeat another, held back so that a repeat
+ * is never a row the transaction must delete (CsvRelation.repeatedLines); only the rows it
+ * left out read again, to say which check each failed; repeats found among them and
+ * dropped, and the held rows that pass every check written after all; bad rows into
  * `load_quarantine`; the previous load of the same organisation, dataset and period
  * superseded; the `loads` row and the audit event. The transaction commits only if the
  * scan agreed with the manifest and every row read was either loaded or set aside.
@@ -579,16 +579,11 @@ async function writeLoad(
     }
   };
 
-  // 0. Where the engine offers it, the lines that may be repeats are held back from the
-  // insert below (CsvRelation.repeatedLines says why); step 3 sorts them out.
-  let holding = false;
-  if (source.repeatedLines) {
-    await scanFirst(
-      tx.exec(`CREATE TABLE ${q(held)} AS SELECT DISTINCT line FROM ${source.repeatedLines} r`),
-    );
-    const [heldCount] = await tx.query(`SELECT count(*) AS n FROM ${q(held)}`);
-    holding = num(heldCount, 'n') > 0;
-  }
+  // 0. The rows that may be repeats are held back from the insert below
+  // (CsvRelation.repeatedLines says why); step 3 sorts them out.
+  await scanFirst(tx.exec(`CREATE TABLE ${q(held)} AS SELECT DISTINCT line FROM ${source.repeatedLines} r`));
+  const [heldCount] = await tx.query(`SELECT count(*) AS n FROM ${q(held)}`);
+  const holding = num(heldCount, 'n') > 0;
 
   // The scan runs beside the insert, which leaves a core idle at times; the step above
   // uses both, so it goes first.
@@ -662,50 +657,38 @@ async function writeLoad(
     );
   }
 
-  // 3. Duplicates: rows whose values are all equal (source_line aside), found among the
-  // rows set aside and then among the rows loaded (a row and its copy always land on the
-  // same side). A hash aggregate over one digest per row finds candidate groups, usually
-  // none, reading the typed table rather than the file again; only their rows are then
+  // 3. Duplicates: rows whose values, each trimmed, are all equal to an earlier row's
+  // (source_line aside). Every repeat was held back in step 0, so with the rows that failed
+  // a check they are all here, among the rows set aside: none is among the rows loaded. A
+  // hash aggregate over one digest per row finds candidate groups; only their rows are then
   // compared column by column, so a digest collision can never drop a row. Every copy after
-  // the first is dropped: removed from where it landed, counted, never quarantined.
+  // the first is dropped: counted, never quarantined, never loaded.
   const digestOf = (alias: string) => tx.dialect.rowDigest(content.map((c) => `${alias}.${c}`));
-  const copies: Row[] = [];
-  const dropRepeats = async (side: { from: string; where: string; lineColumn: string }, k: number) => {
-    const groupsHere = q(`${groups}_${k}`);
-    const droppedHere = q(`${dropped}_${k}`);
-    scratch.push(`${groups}_${k}`, `${dropped}_${k}`);
-    await tx.exec(
-      `CREATE TABLE ${groupsHere} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${side.from} r ` +
-        `WHERE ${side.where} GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
-    );
-    const [groupCount] = await tx.query(`SELECT count(*) AS n FROM ${groupsHere}`);
-    if (num(groupCount, 'n') === 0) return 0;
-    const candidates =
-      `(SELECT r.*, r.${side.lineColumn} AS kernel_row FROM ${side.from} r WHERE ${side.where} AND ` +
-      `${digestOf('r')} IN (SELECT kernel_digest FROM ${groupsHere}))`;
-    await tx.exec(
-      `CREATE TABLE ${droppedHere} AS SELECT DISTINCT a.kernel_row AS kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-        `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_row < a.kernel_row`,
-    );
-    const dropHere = `SELECT kernel_line FROM ${droppedHere}`;
-    // Completeness counts come from the scan, less what the dropped copies held.
-    const [counts] = await tx.query(
-      `SELECT count(*) AS n, min(r.${side.lineColumn}) AS first_line${plan.columns
-        .map((c, i) => `, count(r.${q(c.name)}) AS c${i}`)
-        .join('')} FROM ${side.from} r WHERE ${side.where} AND r.${side.lineColumn} IN (${dropHere})`,
-    );
-    if (counts) copies.push(counts);
-    return tx.run(`DELETE FROM ${side.from} WHERE ${side.where} AND ${side.lineColumn} IN (${dropHere})`);
-  };
-  await dropRepeats({ from: q(bad), where: 'TRUE', lineColumn: 'kernel_line' }, 1);
-  // Rows set aside that pass every check join the loaded rows: held rows that are no
+  scratch.push(groups, dropped);
+  await tx.exec(
+    `CREATE TABLE ${q(groups)} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r ` +
+      `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
+  );
+  const candidates = `(SELECT r.* FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
+  await tx.exec(
+    `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
+      `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
+  );
+  const isCopy = `kernel_line IN (SELECT kernel_line FROM ${q(dropped)})`;
+  // Completeness counts come from the scan, less what the dropped copies held.
+  const [copies] = await tx.query(
+    `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
+      .map((c, i) => `, count(${q(c.name)}) AS c${i}`)
+      .join('')} FROM ${q(bad)} WHERE ${isCopy}`,
+  );
+  await tx.run(`DELETE FROM ${q(bad)} WHERE ${isCopy}`);
+  // The rows set aside that pass every check join the loaded rows: held rows that are no
   // repeats (and, should the scan ever read a row unlike the engine, a row that passes).
   rowsLoaded += await tx.run(
     `${insertInto}SELECT $1, $2, b.kernel_line, ${castColumns('b.')} FROM ${q(bad)} b WHERE b.kernel_check IS NULL`,
     [ctx.loadId, ctx.org],
   );
   await tx.run(`DELETE FROM ${q(bad)} WHERE kernel_check IS NULL`);
-  rowsLoaded -= await dropRepeats({ from: q(table), where: thisLoad, lineColumn: 'source_line' }, 0);
   const [totals] = await tx.query(
     `SELECT count(*) AS bad${checks
       .map(
@@ -719,12 +702,8 @@ async function writeLoad(
   // 4. Findings and completeness.
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
   await source.release();
-  const dropCount = (key: string): number => copies.reduce((sum, row) => sum + num(row, key), 0);
-  const firstDropped = Math.min(
-    ...copies.filter((row) => num(row, 'n') > 0).map((row) => num(row, 'first_line')),
-  );
   const rowsRead = scan.rows;
-  const rowsDropped = dropCount('n');
+  const rowsDropped = num(copies, 'n');
   const kept = rowsRead - rowsDropped;
   const findings: LoadFinding[] = [];
   checks.forEach((c, k) => {
@@ -736,7 +715,7 @@ async function writeLoad(
       rule: 'duplicate',
       field: null,
       count: rowsDropped,
-      firstLine: firstDropped,
+      firstLine: num(copies, 'first_line'),
     });
   }
   const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
@@ -751,7 +730,7 @@ async function writeLoad(
     });
   }
   const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
-    const filled = (scan.filled[k] ?? 0) - dropCount(`c${k}`);
+    const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
     return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };
   });
 

@@ -25,16 +25,15 @@ export interface CsvRelation {
   /** SQL to put after FROM (give it an alias) */
   readonly sql: string;
   /**
-   * SQL of a relation with one BIGINT column, `line`: the first field of each data line
-   * whose text after that field is the same as another line's, as a whole number. Every
-   * row repeated byte for byte is among them, and perhaps a few more (a record that spans
-   * lines is judged by its first line). DuckDB gives it, reading the file as whole lines
-   * at a fifth of the cost of parsing it, because a transaction that deletes rows it has
-   * itself inserted makes DuckDB write every one of them again at commit: a load holds
-   * these rows back rather than insert and then drop them. Null where deleting is cheap
-   * (PostgreSQL).
+   * SQL of a relation with one BIGINT column, `line`: the first field of each data row whose
+   * other values, each trimmed of spaces, are the same as another row's. Every repeated row
+   * is among them, perhaps with a few more (DuckDB judges a record that spans lines by its
+   * first line, and compares hashes), for the caller to compare value by value. A load holds
+   * these rows back from its first insert rather than insert and then drop the repeats: a
+   * DuckDB transaction that deletes rows it has itself inserted writes every one of them again
+   * at commit, and PostgreSQL would have to search the whole typed table for them.
    */
-  readonly repeatedLines: string | null;
+  readonly repeatedLines: string;
   /** drops whatever the relation needed (PostgreSQL's scratch table) */
   release(): Promise<void>;
 }

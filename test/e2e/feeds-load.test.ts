@@ -332,11 +332,12 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
     ]);
   });
 
-  it('drops exactly the repeated rows: a copy, a copy padded with spaces, never a record that only starts the same', async () => {
+  it('drops exactly the repeated rows: a copy, padded, quoted; never a record that only starts the same, nor one written otherwise', async () => {
     const made = await feed(4, {}, 9, '2025-07');
     const [header, ...rows] = readFileSync(made, 'utf8').trimEnd().split('\n') as [string, ...string[]];
     const columns = header.split(',');
     const spell = columns.indexOf('Hospital_Provider_Spell_Number');
+    const age = columns.indexOf('age_on_admission');
     const cells = rows.map((row) => row.split(','));
     const withLine = (line: number, values: string[], change: Record<number, string> = {}): string =>
       [String(line), ...values.slice(1).map((v, i) => change[i + 1] ?? v)].join(',');
@@ -349,6 +350,8 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
       withLine(6, c, { [spell]: '"AB\nCD"' }), // a value across two lines
       withLine(8, c, { [spell]: '"AB\nEF"' }), // its first line the same, its second not: kept
       withLine(10, d),
+      withLine(11, d, { [spell]: `"${d[spell]}"` }), // the same once unquoted: dropped
+      withLine(12, d, { [age]: `0${d[age]}` }), // the same age, written otherwise: kept
     ];
     const file = path.join(dir, `repeats-${engine.engine}.csv`);
     writeFileSync(file, [header, ...body].join('\n') + '\n');
@@ -357,19 +360,19 @@ describe.each(testStores())('feeds: deid and load on $engine', (engine) => {
     writeFileSync(
       manifestPathFor(file),
       JSON.stringify(
-        signManifest({ ...readManifestFile(made), sha256, rowCount: 7 }, signing.keyId, signing.privateKey),
+        signManifest({ ...readManifestFile(made), sha256, rowCount: 9 }, signing.keyId, signing.privateKey),
       ),
     );
     const report = await loadFeed(store, request(file));
-    expect(report).toMatchObject({ status: 'loaded', rowsRead: 7, rowsLoaded: 5, rowsRejected: 2 });
+    expect(report).toMatchObject({ status: 'loaded', rowsRead: 9, rowsLoaded: 6, rowsRejected: 3 });
     expect(report.findings.filter((f) => f.rule === 'duplicate')).toEqual([
-      { rule: 'duplicate', field: null, count: 2, firstLine: 3 },
+      { rule: 'duplicate', field: null, count: 3, firstLine: 3 },
     ]);
     const loaded = await store.query<{ source_line: number; spell: string }>(
       'SELECT source_line, "Hospital_Provider_Spell_Number" AS spell FROM ds_apc WHERE load_id = $1 ORDER BY source_line',
       [report.loadId],
     );
-    expect(loaded.map((r) => Number(r.source_line))).toEqual([2, 4, 6, 8, 10]);
+    expect(loaded.map((r) => Number(r.source_line))).toEqual([2, 4, 6, 8, 10, 12]);
     expect(loaded.map((r) => r.spell).slice(2, 4)).toEqual(['AB\nCD', 'AB\nEF']);
   });
 });
