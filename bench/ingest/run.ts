@@ -49,6 +49,8 @@ interface Measured {
 
 /** Runs a process under /usr/bin/time: wall seconds and peak resident memory. */
 function measure(label: string, args: string[], env: NodeJS.ProcessEnv = {}): Measured {
+  // What the step before wrote reaches the disk first, so no step pays for another's writes.
+  spawnSync('sync');
   const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', process.execPath, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
