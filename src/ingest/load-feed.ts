@@ -567,10 +567,12 @@ async function writeLoad(
     `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
   const trimmed = trimmedFrom(source.sql);
 
-  // The two full passes below are wide scan-and-project statements: on a small file DuckDB's
-  // optimizer costs more than it saves, on a large one its common-subexpression pass pays.
-  const skip = statSync(ctx.file).size > OPTIMIZE_ABOVE_BYTES ? null : tx.dialect.skipOptimizer;
-  const unoptimized = async <T>(work: () => Promise<T>): Promise<T> => {
+  // The validating statements below are wide scan-and-project statements: over a few rows
+  // DuckDB's optimizer costs more than it saves (a small file, or the rows read again), over
+  // a large file its common-subexpression pass pays.
+  const smallFile = statSync(ctx.file).size <= OPTIMIZE_ABOVE_BYTES;
+  const unoptimized = async <T>(work: () => Promise<T>, fewRows = smallFile): Promise<T> => {
+    const skip = fewRows ? tx.dialect.skipOptimizer : null;
     if (skip) await tx.exec(skip.off);
     try {
       return await work();
@@ -639,15 +641,14 @@ async function writeLoad(
     leftOut = q(leftOutText);
   }
   // With nothing left out the statement reads nothing and makes the empty table the steps
-  // below expect; DuckDB's optimizer is what sees that, so it runs optimized (as it does
-  // over the few rows read again: only the whole file's second parse goes without).
+  // below expect; DuckDB's optimizer is what sees that, so it runs optimized.
   const badRows = (): Promise<void> =>
     tx.exec(
       `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
         `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmedFrom(leftOut)} t` +
         `${leftOutCount > 0 ? '' : ' WHERE FALSE'}) f`,
     );
-  await (leftOutCount > 0 && !rereadRows ? unoptimized(badRows) : badRows());
+  await (leftOutCount > 0 ? unoptimized(badRows, smallFile || rereadRows) : badRows());
   const [setAside] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
   if (rowsLoaded + num(setAside, 'n') !== scan.rows) {
     throw new KernelError(

@@ -72,6 +72,14 @@ describe('the row index', () => {
     expect(all.map((r) => Number(r[0]))).toEqual(lines);
   });
 
+  it('reads a block whole when its rows lie too far apart to note each one', async () => {
+    const long = rows.map((r, i) => ({ ...r, b: `${'x'.repeat(3000)}${i}` }));
+    const { file, index } = await indexed(long);
+    const missing = [lines[30], lines[31], lines[200]] as number[];
+    const got = [...leftOutRows(file, ['source_line', 'a', 'b'], index, loadedAllBut(lines, missing))];
+    expect(got).toEqual(long.filter((r) => missing.includes(r.line)).map((r) => [String(r.line), r.a, r.b]));
+  });
+
   it('answers an empty value as null, as the engines read one', async () => {
     const { file, index } = await indexed([{ line: 2, a: '', b: 'x' }]);
     expect([...leftOutRows(file, ['source_line', 'a', 'b'], index, new Map())]).toEqual([['2', null, 'x']]);
