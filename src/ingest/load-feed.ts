@@ -519,7 +519,6 @@ interface WriteOutcome {
   seconds: number;
 }
 
-const QUARANTINE_BATCH = 20_000;
 /** Files above this size get DuckDB's optimizer for the full passes (see writeLoad). */
 const OPTIMIZE_ABOVE_BYTES = 16 * 1024 * 1024;
 /**
@@ -736,25 +735,15 @@ async function writeLoad(
   });
 
   // 5. Bad rows, as the warehouse would hold them, with the rule and field they failed first.
-  for (let offset = 0; offset < rowsQuarantined; offset += QUARANTINE_BATCH) {
-    const rows = await tx.query(
-      `SELECT kernel_line, kernel_check, ${content.join(', ')} FROM ${q(bad)} ` +
-        `ORDER BY kernel_line LIMIT ${QUARANTINE_BATCH} OFFSET ${offset}`,
-    );
-    await tx.insertRows(
-      'load_quarantine',
-      ['load_id', 'source_line', 'rule', 'field', 'row_json'],
-      rows.map((row) => {
-        const check = checks[Number(row.kernel_check)];
-        const values = Object.fromEntries(plan.columns.map((c) => [c.name, row[c.name] ?? null]));
-        return [
-          ctx.loadId,
-          Number(row.kernel_line),
-          check?.rule ?? 'type',
-          check?.field ?? null,
-          JSON.stringify(values),
-        ];
-      }),
+  if (rowsQuarantined > 0) {
+    const firstFailed = (of: (c: RowCheck) => string): string =>
+      `CASE kernel_check ${checks.map((c, k) => `WHEN ${k} THEN ${quoteLiteral(of(c))}`).join(' ')} END`;
+    const rowJson = tx.dialect.rowJson(plan.columns.map((c) => ({ name: c.name, value: `b.${q(c.name)}` })));
+    await tx.run(
+      `INSERT INTO load_quarantine (load_id, source_line, rule, field, row_json) ` +
+        `SELECT $1, b.kernel_line, ${firstFailed((c) => c.rule)}, ${firstFailed((c) => c.field)}, ${rowJson} ` +
+        `FROM ${q(bad)} b`,
+      [ctx.loadId],
     );
   }
   for (const name of scratch.reverse()) await tx.exec(`DROP TABLE IF EXISTS ${q(name)}`);

@@ -1,3 +1,5 @@
+import { quoteIdentifier, quoteLiteral } from './sql.ts';
+
 /**
  * Everything that differs between the two engines, named once with the reason.
  * Callers ask the dialect ("which form of regex match?"), never "are you Postgres?".
@@ -36,6 +38,12 @@ export interface Dialect {
    */
   rowDigest(values: readonly string[]): string;
   /**
+   * A row's values as a JSON object's text, keys in the order given, for storing a row as
+   * it was (a quarantined row). DuckDB builds a struct; PostgreSQL's row_to_json over a
+   * one-row subquery, since json_build_object takes at most 50 pairs.
+   */
+  rowJson(fields: readonly { name: string; value: string }[]): string;
+  /**
    * Statements that switch the query optimizer off and on again, for a wide scan-and-project
    * statement on a small input. DuckDB's optimizer spends ~0.3 s on the load's validation
    * statement even for a 20-row file, ten times the cost of running it (on a large file
@@ -65,6 +73,8 @@ export const duckdbDialect: Dialect = {
   byteLength: (text) => `strlen(${text})`,
   sha256Hex: (text) => `sha256(${text})`,
   rowDigest: (values) => `hash(${values.join(', ')})`,
+  rowJson: (fields) =>
+    `CAST(to_json({${fields.map((f) => `${quoteLiteral(f.name)}: ${f.value}`).join(', ')}}) AS VARCHAR)`,
   skipOptimizer: { off: 'PRAGMA disable_optimizer', on: 'PRAGMA enable_optimizer' },
   bulkLoad: {
     before: "SET preserve_insertion_order = false; SET memory_limit = '1GB'",
@@ -84,6 +94,10 @@ export const postgresDialect: Dialect = {
   sha256Hex: (text) => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`,
   rowDigest: (values) =>
     `md5(concat_ws(chr(31), ${values.map((v) => `coalesce(CAST(${v} AS TEXT), chr(30))`).join(', ')}))`,
+  rowJson: (fields) =>
+    `(SELECT CAST(row_to_json(r) AS TEXT) FROM (SELECT ${fields
+      .map((f) => `${f.value} AS ${quoteIdentifier(f.name)}`)
+      .join(', ')}) r)`,
   skipOptimizer: null,
   bulkLoad: null,
 };
