@@ -143,7 +143,7 @@ export function readCsvRanges(
         const length = Math.min(piece, end - at);
         const buf = Buffer.allocUnsafe(length);
         if (readSync(fd, buf, 0, length, at) !== length) {
-          throw new KernelError('internal', `The file ${parser.name} changed while it was being loaded`, {
+          throw new KernelError('conflict', `The file ${parser.name} changed while it was being loaded`, {
             hint: 'Load it again, and leave the file alone until the load ends',
           });
         }

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCsv } from './csv-reader.ts';
+import { KernelError } from '../errors.ts';
+import { readCsv, readCsvRanges } from './csv-reader.ts';
 import { BLOCK_LINES, leftOutRows, RowIndex } from './row-index.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-rowindex-'));
@@ -78,6 +79,17 @@ describe('the row index', () => {
     const missing = [lines[30], lines[31], lines[200]] as number[];
     const got = [...leftOutRows(file, ['source_line', 'a', 'b'], index, loadedAllBut(lines, missing))];
     expect(got).toEqual(long.filter((r) => missing.includes(r.line)).map((r) => [String(r.line), r.a, r.b]));
+  });
+
+  it('says the file changed, rather than read past its end, when it shrank after the scan', async () => {
+    const { file, index } = await indexed(rows);
+    truncateSync(file, 100);
+    const reading = (): unknown => [
+      ...leftOutRows(file, ['source_line', 'a', 'b'], index, loadedAllBut(lines, [lines[299] as number])),
+    ];
+    expect(reading).toThrow(KernelError);
+    expect(reading).toThrow(/changed while it was being loaded/);
+    expect(readCsvRanges(file, ['source_line', 'a', 'b'], [], () => undefined)).toBe(0);
   });
 
   it('answers an empty value as null, as the engines read one', async () => {
