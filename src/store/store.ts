@@ -24,16 +24,6 @@ export interface CsvSource {
 export interface CsvRelation {
   /** SQL to put after FROM (give it an alias) */
   readonly sql: string;
-  /**
-   * SQL of a relation with one BIGINT column, `line`: the first field of each data row whose
-   * other values, each trimmed of spaces, are the same as another row's. Every repeated row
-   * is among them, perhaps with a few more (DuckDB judges a record that spans lines by its
-   * first line, and compares hashes), for the caller to compare value by value. A load holds
-   * these rows back from its first insert rather than insert and then drop the repeats: a
-   * DuckDB transaction that deletes rows it has itself inserted writes every one of them again
-   * at commit, and PostgreSQL would have to search the whole typed table for them.
-   */
-  readonly repeatedLines: string;
   /** drops whatever the relation needed (PostgreSQL's scratch table) */
   release(): Promise<void>;
 }

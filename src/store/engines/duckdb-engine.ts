@@ -32,38 +32,6 @@ function readCsvSql(source: CsvSource): string {
   );
 }
 
-/**
- * See `CsvRelation.repeatedLines`. The file is read as whole lines, at a fifth of the cost of
- * parsing it: no quote character, and a control character no CSV text uses as the delimiter
- * (a line that holds it anyway is cut short there, which can only add a candidate, never
- * lose one). Each line's text after its first delimiter is hashed as it would read once its
- * values are trimmed: a line with a quote or a space beside a delimiter or at either end
- * loses its quotes and those spaces first (the rest, most lines, are hashed as they are).
- * Lines sharing a hash are the candidates.
- */
-function repeatedLinesSql(source: CsvSource): string {
-  const delimiter = source.delimiter ?? ',';
-  const lines =
-    `read_csv(${quoteLiteral(source.path)}, header = true, auto_detect = false, columns = {'l': 'VARCHAR'}, ` +
-    `delim = '\u0001', quote = '', escape = '', strict_mode = false, all_varchar = true)`;
-  const d = quoteLiteral(delimiter);
-  const split = `SELECT strpos(l, ${d}) AS k, l FROM ${lines}`;
-  const rest = 'l[k + 1:]';
-  // The delimiter as an RE2 escape, whatever byte it is.
-  const around = quoteLiteral(` *\\x{${delimiter.charCodeAt(0).toString(16)}} *`);
-  const untidy =
-    `contains(${rest}, '"') OR contains(${rest}, ' ' || ${d}) OR contains(${rest}, ${d} || ' ') OR ` +
-    `starts_with(${rest}, ' ') OR ends_with(${rest}, ' ') OR ends_with(${rest}, chr(13))`;
-  const tidied = `trim(regexp_replace(replace(${rest}, '"', ''), ${around}, ${d}, 'g'), ' ' || chr(13))`;
-  const hashed =
-    `SELECT TRY_CAST(l[1:k - 1] AS BIGINT) AS line, ` +
-    `hash(CASE WHEN ${untidy} THEN ${tidied} ELSE ${rest} END) AS h FROM (${split}) WHERE k > 0`;
-  return (
-    `(SELECT line FROM (SELECT line, count(*) OVER (PARTITION BY h) AS n FROM (${hashed})) ` +
-    `WHERE n > 1 AND line IS NOT NULL)`
-  );
-}
-
 /** How many connections serve plain reads (see DuckDBStore); two cores, so a few suffice. */
 const READ_CONNECTIONS = 3;
 /** Up to this many rows, insertRows writes one INSERT…VALUES instead of using the appender. */
@@ -320,7 +288,6 @@ class DuckDBQueryable implements Queryable {
   csvRelation(source: CsvSource): Promise<CsvRelation> {
     return Promise.resolve({
       sql: readCsvSql(source),
-      repeatedLines: repeatedLinesSql(source),
       release: () => Promise.resolve(),
     });
   }

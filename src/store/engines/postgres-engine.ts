@@ -38,19 +38,6 @@ function csvLine(row: readonly SqlValue[]): string {
   return `${line}\n`;
 }
 
-/**
- * See `CsvRelation.repeatedLines`: over the scratch copy, each row's values trimmed (an empty
- * one as null) and joined; rows sharing the digest are the candidates.
- */
-function repeatedRowsSql(table: string, columns: readonly string[]): string {
-  const [line = '', ...values] = columns.map(quoteIdentifier);
-  const digest = `md5(concat_ws(chr(31), ${values.map((c) => `coalesce(nullif(trim(${c}), ''), chr(30))`).join(', ')}))`;
-  return (
-    `(SELECT CAST(line AS BIGINT) AS line FROM (SELECT ${line} AS line, count(*) OVER (PARTITION BY ${digest}) AS n ` +
-    `FROM ${table}) r WHERE n > 1 AND line ~ '^[0-9]{1,15}$')`
-  );
-}
-
 class PostgresQueryable implements Queryable {
   readonly dialect = postgresDialect;
   constructor(protected readonly client: pg.Pool | pg.PoolClient) {}
@@ -122,7 +109,6 @@ class PostgresQueryable implements Queryable {
     }
     return {
       sql: table,
-      repeatedLines: repeatedRowsSql(table, source.columns),
       release: () => this.exec(`DROP TABLE IF EXISTS ${table}`),
     };
   }

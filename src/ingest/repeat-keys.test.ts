@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readCsv } from './csv-reader.ts';
+import { RepeatKeys } from './repeat-keys.ts';
+import { RowIndex } from './row-index.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-repeats-'));
+
+/** The candidates the scan would find in `body` (lines after the header, as written). */
+async function candidatesOf(body: string[], chunkBytes = 64): Promise<number[]> {
+  const file = path.join(dir, `f${Math.random().toString(36).slice(2)}.csv`);
+  writeFileSync(file, ['source_line,a,b,c', ...body].join('\n') + '\n');
+  const keys = new RepeatKeys();
+  const index = new RowIndex();
+  await readCsv(
+    file,
+    {
+      onHeader: () => undefined,
+      onRecord(record) {
+        index.add(Number(record.buf.toString('utf8', record.starts[0], record.ends[0])), record.offset);
+        keys.add(record);
+      },
+    },
+    { chunkBytes },
+  );
+  return keys.candidates(index.lines());
+}
+
+describe('RepeatKeys', () => {
+  it('finds rows whose values are the same once trimmed and unquoted, whatever the line', async () => {
+    expect(
+      await candidatesOf([
+        '2,x,1,2025-04-01',
+        '3,y,1,2025-04-01',
+        '4, x ,"1",2025-04-01 ', // padded and quoted: the same as line 2
+        '5,"a""b",,',
+        '6,"a""b","",', // a quoted quote, a quoted empty value: the same as line 5
+        '7,"a"",b",,', // a comma inside quotes: not the same as anything
+        '9,y,01,2025-04-01', // a number written otherwise: not the same as line 3
+      ]),
+    ).toEqual([2, 4, 5, 6]);
+  });
+
+  it('finds nothing in a file without repeats', async () => {
+    expect(await candidatesOf(['2,a,b,c', '3,a,b,d', '4,b,a,c', '5,ab,,c', '6,a,bc,'])).toEqual([]);
+  });
+
+  it('counts a row that only starts like another as different', async () => {
+    expect(await candidatesOf(['2,abcdefgh,1,2', '3,abcdefgh,1,23', '4,abcdefgh,1,2 '])).toEqual([2, 4]);
+  });
+
+  it('never misses a repeat, however the values are written (property)', async () => {
+    const value = fc.stringMatching(/^[a-z0-9 ",]{0,6}$/);
+    const writeAs = (v: string, how: number): string => {
+      const t = v.trim();
+      if (t.includes('"') || t.includes(',') || how === 1) return ` "${v.replaceAll('"', '""')}" `.trim();
+      return how === 2 ? ` ${t} ` : t;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(value, value, value), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(2), fc.nat(2), fc.nat(2)), { maxLength: 6 }),
+        async (rows, copies) => {
+          const body = rows.map((r) => r.map((v) => writeAs(v, 0)));
+          for (const [pick, h1, h2, h3] of copies) {
+            const r = rows[pick % rows.length] as [string, string, string];
+            body.push([writeAs(r[0], h1), writeAs(r[1], h2), writeAs(r[2], h3)]);
+          }
+          const lines = body.map((values, i) => `${i + 2},${values.join(',')}`);
+          const found = new Set(await candidatesOf(lines, 32));
+          // every row whose trimmed values another row shares must be a candidate
+          const norm = (values: string[]): string =>
+            JSON.stringify(
+              values.map((v) => {
+                const t = v.trim();
+                return t.startsWith('"') ? t.slice(1, -1).replaceAll('""', '"').trim() : t;
+              }),
+            );
+          const seen = new Map<string, number>();
+          for (const values of body) seen.set(norm(values), (seen.get(norm(values)) ?? 0) + 1);
+          body.forEach((values, i) => {
+            if ((seen.get(norm(values)) ?? 0) > 1) expect(found.has(i + 2)).toBe(true);
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
