@@ -13,7 +13,8 @@
  * column, with what to do. A UTF-8 byte-order mark is accepted and stripped; CRLF is
  * accepted.
  */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { KernelError } from '../errors.ts';
@@ -91,14 +92,19 @@ export async function readCsv(
   options: CsvReadOptions = {},
 ): Promise<CsvReadResult> {
   const parser = new CsvParser(file, handlers, options);
-  const stream = createReadStream(file, { highWaterMark: options.chunkBytes ?? 1024 * 1024 });
+  const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+  let handle: FileHandle | undefined;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      parser.push(chunk, false);
+    handle = await open(file, 'r');
+    for (let position = 0; ;) {
+      // Read straight in after the part-record carried from the last read: no copy of the chunk.
+      const { bytesRead } = await handle.read(parser.space(chunkBytes), parser.kept, chunkBytes, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      parser.filled(bytesRead, false);
       if (handlers.onChunk) await handlers.onChunk(parser.bytes);
     }
   } catch (error) {
-    stream.destroy();
     if (error instanceof KernelError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -110,6 +116,8 @@ export async function readCsv(
       });
     }
     throw error;
+  } finally {
+    await handle?.close();
   }
   parser.push(Buffer.alloc(0), true);
   return parser.result();
@@ -162,7 +170,9 @@ class CsvParser {
   readonly name: string;
   private readonly delimiter: number;
   private readonly maxFieldBytes: number;
-  private carry: Buffer = Buffer.alloc(0);
+  /** the bytes read: a part-record carried from the last read at [0, kept), then new bytes */
+  private work: Buffer = Buffer.alloc(0);
+  kept = 0;
   private line = 1;
   private header: string[] | undefined;
   private rows = 0;
@@ -184,7 +194,7 @@ class CsvParser {
     this.delimiter = delimiter.charCodeAt(0);
     this.maxFieldBytes = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
     this.record = {
-      buf: this.carry,
+      buf: this.work,
       starts: new Int32Array(64),
       ends: new Int32Array(64),
       quoted: new Uint8Array(64),
@@ -201,21 +211,39 @@ class CsvParser {
     });
   }
 
+  /** The buffer to read up to `bytes` more bytes into, at offset `kept`; then call `filled`. */
+  space(bytes: number): Buffer {
+    if (this.work.length < this.kept + bytes) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.kept + bytes, this.work.length * 2));
+      this.work.copy(bigger, 0, 0, this.kept);
+      this.work = bigger;
+    }
+    return this.work;
+  }
+
+  /** Takes `chunk` as the next bytes of the file (a copy: `space` and `filled` avoid it). */
   push(chunk: Buffer, last: boolean): void {
-    this.bytes += chunk.length;
-    if (chunk.length > 0) this.handlers.onBytes?.(chunk);
-    let buf =
-      this.carry.length === 0 ? chunk : chunk.length === 0 ? this.carry : Buffer.concat([this.carry, chunk]);
+    chunk.copy(this.space(chunk.length), this.kept);
+    this.filled(chunk.length, last);
+  }
+
+  /** Parses what it can of the bytes read so far, `bytes` of them new (after `kept`). */
+  filled(bytes: number, last: boolean): void {
+    this.bytes += bytes;
+    if (bytes > 0) this.handlers.onBytes?.(this.work.subarray(this.kept, this.kept + bytes));
+    let base = 0;
+    const length = this.kept + bytes;
     if (this.first) {
-      if (buf.length < 3 && !last) {
-        this.carry = buf;
+      if (length < 3 && !last) {
+        this.kept = length;
         return;
       }
       this.first = false;
-      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      const w = this.work;
+      if (w[0] === 0xef && w[1] === 0xbb && w[2] === 0xbf) {
         this.bom = true;
-        buf = buf.subarray(3);
-      } else if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+        base = 3;
+      } else if ((w[0] === 0xff && w[1] === 0xfe) || (w[0] === 0xfe && w[1] === 0xff)) {
         this.fail(
           'The file is UTF-16 text, not UTF-8',
           1,
@@ -223,6 +251,7 @@ class CsvParser {
         );
       }
     }
+    const buf = this.work.subarray(base, length);
     if (last && buf.length === 0 && this.header === undefined) {
       this.fail('The file is empty', 1, 'Send a CSV file with a header row and at least one data row');
     }
@@ -233,7 +262,9 @@ class CsvParser {
     this.checkBytes(buf, last ? buf.length : buf.lastIndexOf(LF) + 1);
     const consumed = this.parse(buf, last);
     this.consumed += consumed;
-    this.carry = consumed === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(consumed));
+    // What is left (part of a record) moves to the front, for the next read to follow.
+    this.work.copyWithin(0, base + consumed, length);
+    this.kept = length - base - consumed;
     if (last) {
       if (this.header === undefined) {
         this.fail('The file is empty', 1, 'Send a CSV file with a header row and at least one data row');
