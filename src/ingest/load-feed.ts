@@ -13,18 +13,18 @@
  * file's SHA-256 and row count); a file already loaded is reported `duplicate` and nothing
  * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
  * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then,
- * inside ONE transaction: one pass over the file in JavaScript (structure, checksum, line
- * numbers, leftover identifiers, the rows that may repeat another: scan-feed.ts) while the
- * engine gets the file ready (`Queryable.csvRelation`: DuckDB's read_csv in place,
- * PostgreSQL's COPY into a scratch table); every row that passes the checks in SQL
- * (quality/row-rules.ts) cast into `ds_<id>` in one pass, less the rows that may repeat
- * another, held back so that a repeat is never a row the transaction must delete
- * (repeat-keys.ts); only the rows it left out read again, to say which check each failed;
- * repeats found among them and dropped, and the held rows that pass every check written
- * after all; bad rows into `load_quarantine`; the previous load of the same organisation,
- * dataset and period superseded; the `loads` row and the audit event. The transaction
- * commits only if the scan agreed with the manifest and every row read was either loaded
- * or set aside.
+ * inside ONE transaction: the rows that may repeat another found (repeat-candidates.ts);
+ * and at the same time one pass over the file in JavaScript (structure, checksum, line
+ * numbers, leftover identifiers: scan-feed.ts) and the engine's work on the file
+ * (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a scratch
+ * table): every row that passes the checks in SQL (quality/row-rules.ts) cast into
+ * `ds_<id>` in one pass, less the rows that may repeat another, held back so that a repeat
+ * is never a row the transaction must delete; only the rows it left out read again, to say
+ * which check each failed; repeats found among them and dropped, and the held rows that
+ * pass every check written after all; bad rows into `load_quarantine`; the previous load
+ * of the same organisation, dataset and period superseded; the `loads` row and the audit
+ * event. The transaction commits only if the scan agreed with the manifest and every row
+ * read was either loaded or set aside.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -70,6 +70,7 @@ import {
   type LoadFinding,
   type LoadReport,
 } from './load-history.ts';
+import { repeatCandidates } from './repeat-candidates.ts';
 import { leftOutRows, loadedBlocksSql } from './row-index.ts';
 import { scanFeedFile, type FeedScan } from './scan-feed.ts';
 
@@ -266,9 +267,9 @@ export async function loadFeedWith(
     });
     noteLoadHistoryChanged();
 
-    // 4. Scan and load in one transaction; commit only if the scan agrees. The scan starts
-    // once the engine's work on the file does (writeLoad), not before: it keeps this thread
-    // busy, and would hold up each of the small statements the transaction runs first.
+    // 4. Scan and load at once; commit only if the scan agrees. The scan starts with the
+    // engine's first pass over the file (writeLoad), not before: it keeps this thread busy,
+    // and would hold up each of the small statements the transaction runs first.
     const total = statSync(file).size;
     let scanning: Promise<FeedScan> | undefined;
     const startScan = (): Promise<FeedScan> => {
@@ -558,12 +559,10 @@ async function writeLoad(
       throw error;
     }
   };
-  // The scan goes first: the insert must know which rows may be repeats, and a fault in the
-  // file's structure is best told by the scan, which says where. PostgreSQL copies the file
-  // into its scratch table meanwhile; DuckDB has nothing to do until then.
-  const scanning = ctx.startScan();
   // The file as a relation (DuckDB reads it in place; PostgreSQL copies it in), and the
   // same with every value trimmed once, for the rules and the casts (row-rules.ts).
+  const finding = repeatCandidates(ctx.file); // step 0, meanwhile
+  finding.catch(() => undefined);
   const source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
   const trimmedFrom = (from: string): string =>
@@ -585,20 +584,22 @@ async function writeLoad(
     }
   };
 
-  // 0. The rows that may be repeats (the scan found them: repeat-keys.ts, which says why)
-  // are held back from the insert below; step 3 sorts them out. (The scan must agree
-  // before anything counts.)
-  const scan = await scanning;
-  const holding = scan.repeatCandidates.length > 0;
+  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
+  // from the insert below; step 3 sorts them out.
+  const mayRepeat = await finding;
+  const holding = mayRepeat.length > 0;
   if (holding) {
     await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
     await tx.insertRows(
       held,
       ['line'],
-      scan.repeatCandidates.map((l) => [l]),
+      mayRepeat.map((l) => [l]),
     );
   }
 
+  // The scan runs beside the insert, which leaves a core idle at times; the step above
+  // uses every core, so it goes first.
+  const scanning = ctx.startScan();
   // 1. Good rows, cast to their stored types, in one pass over the file: every row that
   // passes every check (and is not held). Most files are clean, so this is usually the
   // only full pass.
@@ -606,19 +607,23 @@ async function writeLoad(
   const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
   const castColumns = (alias: string): string => plan.columns.map((c) => castValue(c, alias)).join(', ');
   const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
-  let rowsLoaded = await unoptimized(() =>
-    tx.run(
-      `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
-        `WHERE (${anyFailure}) IS NOT TRUE` +
-        (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
-      [ctx.loadId, ctx.org],
+  let rowsLoaded = await scanFirst(
+    unoptimized(() =>
+      tx.run(
+        `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
+          `WHERE (${anyFailure}) IS NOT TRUE` +
+          (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
+        [ctx.loadId, ctx.org],
+      ),
     ),
   );
 
   // 2. Bad rows: the rows the insert left out (none, usually), each with a flag per check
   // (k0, k1…) and its first failing check (none, for a held row that passes them all).
   // Told apart by line (the scan has checked the lines count up), so the checks run on
-  // those rows alone; then every row read must be either loaded or here.
+  // those rows alone; then every row read must be either loaded or here. (The scan must
+  // agree before anything counts, so wait for it.)
+  const scan = await scanning;
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`

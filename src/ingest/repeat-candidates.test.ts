@@ -3,33 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readCsv } from './csv-reader.ts';
-import { RepeatKeys } from './repeat-keys.ts';
-import { RowIndex } from './row-index.ts';
+import { repeatCandidates } from './repeat-candidates.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-repeats-'));
 
-/** The candidates the scan would find in `body` (lines after the header, as written). */
-async function candidatesOf(body: string[], chunkBytes = 64): Promise<number[]> {
+/** The candidates found in `body` (lines after the header, as written). */
+async function candidatesOf(
+  body: string[],
+  { eol = '\n', parallelAboveBytes = 1e9 } = {},
+): Promise<number[]> {
   const file = path.join(dir, `f${Math.random().toString(36).slice(2)}.csv`);
-  writeFileSync(file, ['source_line,a,b,c', ...body].join('\n') + '\n');
-  const keys = new RepeatKeys();
-  const index = new RowIndex();
-  await readCsv(
-    file,
-    {
-      onHeader: () => undefined,
-      onRecord(record) {
-        index.add(Number(record.buf.toString('utf8', record.starts[0], record.ends[0])), record.offset);
-        keys.add(record);
-      },
-    },
-    { chunkBytes },
-  );
-  return keys.candidates(index.lines());
+  writeFileSync(file, ['source_line,a,b,c', ...body].join(eol) + eol);
+  return repeatCandidates(file, { parallelAboveBytes });
 }
 
-describe('RepeatKeys', () => {
+describe('repeatCandidates', () => {
   it('finds rows whose values are the same once trimmed and unquoted, whatever the line', async () => {
     expect(
       await candidatesOf([
@@ -70,7 +58,7 @@ describe('RepeatKeys', () => {
             body.push([writeAs(r[0], h1), writeAs(r[1], h2), writeAs(r[2], h3)]);
           }
           const lines = body.map((values, i) => `${i + 2},${values.join(',')}`);
-          const found = new Set(await candidatesOf(lines, 32));
+          const found = new Set(await candidatesOf(lines));
           // every row whose trimmed values another row shares must be a candidate
           const norm = (values: string[]): string =>
             JSON.stringify(
@@ -88,5 +76,20 @@ describe('RepeatKeys', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('repeatCandidates, in parts', () => {
+  it('finds the same rows when worker threads key the file in parts, CRLF and all', async () => {
+    const body: string[] = [];
+    for (let i = 0; i < 3000; i++)
+      body.push(`${i + 2},${i % 1000 === 7 ? 'v7,x7' : `v${i},x${i % 13}`},2025-04-01`);
+    body.push('3002, v7 ,"x7",2025-04-01'); // the same as lines 9, 1009 and 2009 once tidied
+    body.push('3003,"multi\nline",b,c'); // a quoted line break: judged by its first line
+    body.push('3005,"multi\nline",b,c');
+    const whole = await candidatesOf(body, { eol: '\r\n' });
+    const parts = await candidatesOf(body, { eol: '\r\n', parallelAboveBytes: 1 });
+    expect(parts).toEqual(whole);
+    expect(whole).toEqual([9, 1009, 2009, 3002, 3003, 3005]);
   });
 });

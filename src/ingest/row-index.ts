@@ -41,15 +41,6 @@ export class RowIndex {
     this.distances[block * BLOCK_LINES + bit] = Math.min(offset - (this.offsets[block] as number), FAR);
   }
 
-  /** Every row's line, in file order. */
-  *lines(): Generator<number> {
-    for (let i = 0; i < this.length; i++) {
-      const key = this.keys[i] as number;
-      const present = this.masks[i] as number;
-      for (let bit = 0; bit < BLOCK_LINES; bit++) if (((present >>> bit) & 1) === 1) yield key + bit;
-    }
-  }
-
   /**
    * The byte ranges holding the rows the file has and `loaded` (block key → bits, as
    * `loadedBlocksSql` answers) lacks, and those rows' lines; neighbouring ranges merge up to

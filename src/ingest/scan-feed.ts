@@ -5,8 +5,7 @@
  * values shaped like NHS numbers, full postcodes or full dates of birth in columns that
  * should not hold them.
  *
- * It also notes where each row starts (row-index.ts) and which rows may repeat another
- * (repeat-keys.ts), so the load can hold those back and read a few rows again.
+ * It also notes where each row starts (row-index.ts), so the load can read a few rows again.
  *
  * A shape alone can be chance, so a column is refused when at least three of its values,
  * or at least half of them, have an identifier's shape. For NHS numbers, where about one
@@ -19,7 +18,6 @@ import { KernelError } from '../errors.ts';
 import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid-plan.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { fieldText, readCsv, type CsvRecord } from './csv-reader.ts';
-import { RepeatKeys } from './repeat-keys.ts';
 import { RowIndex } from './row-index.ts';
 
 export interface FeedScan {
@@ -31,8 +29,6 @@ export interface FeedScan {
   filled: number[];
   /** where each row starts, by its source_line */
   index: RowIndex;
-  /** the source_line of every row whose values may be the same as another row's (RepeatKeys) */
-  repeatCandidates: number[];
 }
 
 export interface ScanOptions {
@@ -206,7 +202,6 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
   let watches: ColumnWatch[] = [];
   let previousLine = 0;
   const index = new RowIndex();
-  const repeats = new RepeatKeys();
   const result = await readCsv(
     file,
     {
@@ -251,7 +246,6 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
       onRecord(record) {
         previousLine = checkSourceLine(record, previousLine, options.displayName);
         index.add(previousLine, record.offset);
-        repeats.add(record);
         for (const watch of watches) inspect(watch, record, options.displayName);
       },
       onChunk: (bytesRead) => options.onProgress?.(bytesRead),
@@ -286,6 +280,5 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
     columns: result.columns,
     filled: watches.map((w) => w.nonEmpty),
     index,
-    repeatCandidates: repeats.candidates(index.lines()),
   };
 }

@@ -1,0 +1,7 @@
+/** Types for line-keys.js. */
+export declare function lineKeys(
+  file: string,
+  start: number,
+  end: number,
+  delimiter: string,
+): { lines: Float64Array; keys: Uint32Array; count: number };
