@@ -153,9 +153,12 @@ export function lineKeys(file, start, end, delimiter) {
   return { lines, keys, count };
 }
 
-// As a worker: the part named in workerData, answered with the arrays handed over whole.
+// As a worker: the part named in workerData, answered with the arrays handed over whole
+// (and the keys sorted).
 if (!isMainThread && parentPort && workerData && workerData.kernelLineKeys) {
   const { file, start, end, delimiter } = workerData.kernelLineKeys;
   const result = lineKeys(file, start, end, delimiter);
-  parentPort.postMessage(result, [result.lines.buffer, result.keys.buffer]);
+  // Sorted here too, where it runs beside the other parts, so that the caller only merges.
+  const sorted = result.keys.slice(0, result.count).sort();
+  parentPort.postMessage({ ...result, sorted }, [result.lines.buffer, result.keys.buffer, sorted.buffer]);
 }

@@ -24,7 +24,7 @@ import { lineKeys } from './line-keys.js';
 export const PARALLEL_ABOVE_BYTES = 8 * 1024 * 1024;
 const MAX_PARTS = 4;
 
-type Keyed = ReturnType<typeof lineKeys>;
+type Keyed = ReturnType<typeof lineKeys> & { sorted: Uint32Array };
 
 /** The first byte after the first line break at or after `from` (or `size`). */
 function nextLineStart(fd: number, from: number, size: number): number {
@@ -88,27 +88,50 @@ export async function repeatCandidates(
     const parts = partsOf(file, parallel ? cores : 1);
     keyed = parallel
       ? await Promise.all(parts.map(([start, end]) => keyInWorker(file, start, end, delimiter)))
-      : parts.map(([start, end]) => lineKeys(file, start, end, delimiter));
+      : parts.map(([start, end]) => {
+          const keyed = lineKeys(file, start, end, delimiter);
+          return { ...keyed, sorted: keyed.keys.slice(0, keyed.count).sort() };
+        });
   } catch (error) {
     throw new KernelError('internal', 'The file could not be read to find repeated rows', {
       cause: error,
       hint: 'Check the file can be read, then load it again',
     });
   }
-  const total = keyed.reduce((n, k) => n + k.count, 0);
-  const sorted = new Uint32Array(total);
-  let at = 0;
-  for (const k of keyed) {
-    sorted.set(k.keys.subarray(0, k.count), at);
-    at += k.count;
-  }
-  sorted.sort();
-  const shared = new Set<number>();
-  for (let i = 1; i < total; i++) if (sorted[i] === sorted[i - 1]) shared.add(sorted[i] as number);
+  const shared = sharedKeys(keyed.map((k) => k.sorted));
   const found: number[] = [];
   if (shared.size === 0) return found;
+  // Most keys are not shared: a bit per low 16 bits of a key turns them away before the set.
+  const maybe = new Uint8Array(1 << 16);
+  for (const key of shared) maybe[key & 0xffff] = 1;
   for (const k of keyed) {
-    for (let i = 0; i < k.count; i++) if (shared.has(k.keys[i] as number)) found.push(k.lines[i] as number);
+    for (let i = 0; i < k.count; i++) {
+      const key = k.keys[i] as number;
+      if (maybe[key & 0xffff] === 1 && shared.has(key)) found.push(k.lines[i] as number);
+    }
   }
   return found;
+}
+
+/** The keys that occur more than once across `lists`, each sorted: one merge of them all. */
+function sharedKeys(lists: readonly Uint32Array[]): Set<number> {
+  const shared = new Set<number>();
+  const at = lists.map(() => 0);
+  let previous = -1;
+  for (;;) {
+    let pick = -1;
+    let least = Number.POSITIVE_INFINITY;
+    for (let l = 0; l < lists.length; l++) {
+      const list = lists[l] as Uint32Array;
+      const i = at[l] as number;
+      if (i < list.length && (list[i] as number) < least) {
+        least = list[i] as number;
+        pick = l;
+      }
+    }
+    if (pick < 0) return shared;
+    at[pick] = (at[pick] as number) + 1;
+    if (least === previous) shared.add(least);
+    previous = least;
+  }
 }

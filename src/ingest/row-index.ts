@@ -131,8 +131,16 @@ export function* leftOutRows(
     const rows: (string | null)[][] = [];
     readCsvRanges(file, header, batch, (record) => {
       if (!lines.has(Number(fieldText(record, 0)))) return;
-      const row: (string | null)[] = [];
-      for (let c = 0; c < record.count; c++) row.push(fieldText(record, c) || null);
+      // A row with no quoted field is decoded once and split, not field by field.
+      let quoted = false;
+      for (let c = 0; c < record.count && !quoted; c++) quoted = record.quoted[c] === 1;
+      const row: (string | null)[] = quoted
+        ? []
+        : record.buf
+            .toString('utf8', record.starts[0], record.ends[record.count - 1])
+            .split(',')
+            .map((v) => v || null);
+      if (quoted) for (let c = 0; c < record.count; c++) row.push(fieldText(record, c) || null);
       rows.push(row);
     });
     batch = [];
