@@ -5,3 +5,7 @@ export declare function lineKeys(
   end: number,
   delimiter: string,
 ): { lines: Float64Array; keys: Uint32Array; count: number };
+export declare function linesWithKeys(
+  keyed: { lines: Float64Array; keys: Uint32Array; count: number },
+  shared: Set<number>,
+): number[];

@@ -153,12 +153,34 @@ export function lineKeys(file, start, end, delimiter) {
   return { lines, keys, count };
 }
 
-// As a worker: the part named in workerData, answered with the arrays handed over whole
-// (and the keys sorted).
+/**
+ * The lines whose key is in `shared`: one pass over `lineKeys`' answer. Most keys are not
+ * shared, so a bit per low 16 bits of a key turns them away before the set.
+ * @param {{ lines: Float64Array, keys: Uint32Array, count: number }} keyed
+ * @param {Set<number>} shared
+ * @returns {number[]}
+ */
+export function linesWithKeys(keyed, shared) {
+  const found = [];
+  if (shared.size === 0) return found;
+  const maybe = new Uint8Array(1 << 16);
+  for (const key of shared) maybe[key & 0xffff] = 1;
+  for (let i = 0; i < keyed.count; i++) {
+    const key = keyed.keys[i];
+    if (maybe[key & 0xffff] === 1 && shared.has(key)) found.push(keyed.lines[i]);
+  }
+  return found;
+}
+
+// As a worker, in two rounds: the part named in workerData is keyed and its keys sent back
+// sorted (handed over whole, not copied); then, given the keys that any part shares, the
+// lines with them. Each row's line and key never leave the worker, whose memory goes when
+// it ends.
 if (!isMainThread && parentPort && workerData && workerData.kernelLineKeys) {
   const { file, start, end, delimiter } = workerData.kernelLineKeys;
-  const result = lineKeys(file, start, end, delimiter);
-  // Sorted here too, where it runs beside the other parts, so that the caller only merges.
-  const sorted = result.keys.slice(0, result.count).sort();
-  parentPort.postMessage({ ...result, sorted }, [result.lines.buffer, result.keys.buffer, sorted.buffer]);
+  const port = parentPort;
+  const keyed = lineKeys(file, start, end, delimiter);
+  const sorted = keyed.keys.slice(0, keyed.count).sort();
+  port.once('message', (shared) => port.postMessage(linesWithKeys(keyed, new Set(shared))));
+  port.postMessage(sorted, [sorted.buffer]);
 }

@@ -18,13 +18,11 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KernelError } from '../errors.ts';
-import { lineKeys } from './line-keys.js';
+import { lineKeys, linesWithKeys } from './line-keys.js';
 
 /** Below this size a file is keyed on this thread: a worker costs more than it saves. */
 export const PARALLEL_ABOVE_BYTES = 8 * 1024 * 1024;
 const MAX_PARTS = 4;
-
-type Keyed = ReturnType<typeof lineKeys> & { sorted: Uint32Array };
 
 /** The first byte after the first line break at or after `from` (or `size`). */
 function nextLineStart(fd: number, from: number, size: number): number {
@@ -61,17 +59,46 @@ function partsOf(file: string, parts: number): [number, number][] {
   }
 }
 
-function keyInWorker(file: string, start: number, end: number, delimiter: string): Promise<Keyed> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./line-keys.js', import.meta.url), {
-      workerData: { kernelLineKeys: { file, start, end, delimiter } },
-    });
-    worker.once('message', (result: Keyed) => resolve(result));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the line-key worker stopped with code ${code}`));
-    });
+/** A part of the file, keyed: its keys sorted, and the lines that have any of some keys. */
+interface KeyedPart {
+  sorted: Uint32Array;
+  linesWith(shared: Set<number>): Promise<number[]>;
+}
+
+function keyHere(file: string, start: number, end: number, delimiter: string): KeyedPart {
+  const keyed = lineKeys(file, start, end, delimiter);
+  const sorted = keyed.keys.slice(0, keyed.count).sort();
+  return { sorted, linesWith: (shared) => Promise.resolve(linesWithKeys(keyed, shared)) };
+}
+
+/** The same in a worker thread (line-keys.js answers in two rounds). */
+function keyInWorker(file: string, start: number, end: number, delimiter: string): Promise<KeyedPart> {
+  const worker = new Worker(new URL('./line-keys.js', import.meta.url), {
+    workerData: { kernelLineKeys: { file, start, end, delimiter } },
   });
+  // A worker that fails or stops fails the round it is in, and every round after.
+  let failure: Error | undefined;
+  let waiting: ((error: Error) => void) | undefined;
+  const fail = (error: Error): void => {
+    failure ??= error;
+    waiting?.(failure);
+  };
+  worker.once('error', fail);
+  worker.once('exit', (code) => fail(new Error(`the line-key worker stopped (code ${code})`)));
+  const next = <T>(): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiting = reject;
+      worker.once('message', resolve);
+    });
+  return next<Uint32Array>().then((sorted) => ({
+    sorted,
+    linesWith: (shared) => {
+      const lines = next<number[]>();
+      worker.postMessage([...shared]);
+      return lines;
+    },
+  }));
 }
 
 /** The source_line of every row of `file` that may repeat another, in file order. */
@@ -83,34 +110,19 @@ export async function repeatCandidates(
   const size = statSync(file).size;
   const cores = Math.min(MAX_PARTS, os.availableParallelism());
   const parallel = size > (options.parallelAboveBytes ?? PARALLEL_ABOVE_BYTES) && cores > 1;
-  let keyed: Keyed[];
   try {
-    const parts = partsOf(file, parallel ? cores : 1);
-    keyed = parallel
-      ? await Promise.all(parts.map(([start, end]) => keyInWorker(file, start, end, delimiter)))
-      : parts.map(([start, end]) => {
-          const keyed = lineKeys(file, start, end, delimiter);
-          return { ...keyed, sorted: keyed.keys.slice(0, keyed.count).sort() };
-        });
+    const parts = partsOf(file, parallel ? cores : 1).map(([start, end]) =>
+      parallel ? keyInWorker(file, start, end, delimiter) : keyHere(file, start, end, delimiter),
+    );
+    const keyed = await Promise.all(parts);
+    const shared = sharedKeys(keyed.map((k) => k.sorted));
+    return (await Promise.all(keyed.map((k) => k.linesWith(shared)))).flat();
   } catch (error) {
     throw new KernelError('internal', 'The file could not be read to find repeated rows', {
       cause: error,
       hint: 'Check the file can be read, then load it again',
     });
   }
-  const shared = sharedKeys(keyed.map((k) => k.sorted));
-  const found: number[] = [];
-  if (shared.size === 0) return found;
-  // Most keys are not shared: a bit per low 16 bits of a key turns them away before the set.
-  const maybe = new Uint8Array(1 << 16);
-  for (const key of shared) maybe[key & 0xffff] = 1;
-  for (const k of keyed) {
-    for (let i = 0; i < k.count; i++) {
-      const key = k.keys[i] as number;
-      if (maybe[key & 0xffff] === 1 && shared.has(key)) found.push(k.lines[i] as number);
-    }
-  }
-  return found;
 }
 
 /** The keys that occur more than once across `lists`, each sorted: one merge of them all. */
