@@ -4,7 +4,7 @@ export declare function lineKeys(
   start: number,
   end: number,
   delimiter: string,
-): { lines: Float64Array; keys: Uint32Array; count: number };
+): { lines: Float64Array; keys: Uint32Array; count: number; untidy: number };
 export declare function linesWithKeys(
   keyed: { lines: Float64Array; keys: Uint32Array; count: number },
   shared: Set<number>,

@@ -21,8 +21,9 @@ const READ_BYTES = 1 << 20;
 
 /**
  * The lines that start with a line number in bytes [start, end) of `file` (which must begin
- * at the start of a line), with each one's key. `delimiter` is one byte.
- * @returns {{ lines: Float64Array, keys: Uint32Array, count: number }}
+ * at the start of a line), with each one's key, and how many of them are not tidy (have a
+ * quote, or a space beside a delimiter or at either end). `delimiter` is one byte.
+ * @returns {{ lines: Float64Array, keys: Uint32Array, count: number, untidy: number }}
  */
 export function lineKeys(file, start, end, delimiter) {
   const delim = delimiter.charCodeAt(0);
@@ -35,6 +36,7 @@ export function lineKeys(file, start, end, delimiter) {
   let lines = new Float64Array(1 << 16);
   let keys = new Uint32Array(1 << 16);
   let count = 0;
+  let untidy = 0;
   // Where the next quote and the next space beside a delimiter are in the bytes read so far
   // (-1: not looked for yet): one search a chunk, not one a line.
   let filled = 0;
@@ -71,6 +73,7 @@ export function lineKeys(file, start, end, delimiter) {
     let n = 0;
     if (tidy) n = buf.copy(scratch, 0, k, e);
     else {
+      untidy++;
       let spaces = 0;
       let afterDelim = false;
       for (let j = k; j < e; j++) {
@@ -150,7 +153,7 @@ export function lineKeys(file, start, end, delimiter) {
   } finally {
     closeSync(fd);
   }
-  return { lines, keys, count };
+  return { lines, keys, count, untidy };
 }
 
 /**
@@ -182,5 +185,5 @@ if (!isMainThread && parentPort && workerData && workerData.kernelLineKeys) {
   const keyed = lineKeys(file, start, end, delimiter);
   const sorted = keyed.keys.slice(0, keyed.count).sort();
   port.once('message', (shared) => port.postMessage(linesWithKeys(keyed, new Set(shared))));
-  port.postMessage(sorted, [sorted.buffer]);
+  port.postMessage({ sorted, untidy: keyed.untidy }, [sorted.buffer]);
 }

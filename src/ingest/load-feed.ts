@@ -27,6 +27,7 @@
  * read was either loaded or set aside.
  */
 import { randomBytes } from 'node:crypto';
+
 import {
   existsSync,
   mkdtempSync,
@@ -57,7 +58,7 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from '../privacy/trusted-keys.ts';
-import { castValue, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
+import { castValue, emptyAsNull, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
@@ -559,15 +560,32 @@ async function writeLoad(
       throw error;
     }
   };
-  // The file as a relation (DuckDB reads it in place; PostgreSQL copies it in), and the
-  // same with every value trimmed once, for the rules and the casts (row-rules.ts).
-  const finding = repeatCandidates(ctx.file); // step 0, meanwhile
+  // Step 0 starts first, beside the engine's preparation of the file.
+  const finding = repeatCandidates(ctx.file);
   finding.catch(() => undefined);
+  // The file as a relation (DuckDB reads it in place; PostgreSQL copies it in).
   const source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
+
+  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
+  // from the insert below; step 3 sorts them out.
+  const mayRepeat = await finding;
+  const holding = mayRepeat.lines.length > 0;
+  if (holding) {
+    await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
+    await tx.insertRows(
+      held,
+      ['line'],
+      mayRepeat.lines.map((l) => [l]),
+    );
+  }
+
+  // The relation with every value trimmed once, for the rules and the casts (row-rules.ts);
+  // in a file with no padded or quoted value (most), only empty values need a look.
+  const asChecked = mayRepeat.tidy ? emptyAsNull : trimmedValue;
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
   const trimmedFrom = (from: string): string =>
     `(SELECT ${line} AS kernel_line, ` +
-    `${plan.columns.map((c) => `${trimmedValue(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
+    `${plan.columns.map((c) => `${asChecked(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
   const trimmed = trimmedFrom(source.sql);
 
   // The validating statements below are wide scan-and-project statements: over a few rows
@@ -583,19 +601,6 @@ async function writeLoad(
       if (skip) await tx.exec(skip.on);
     }
   };
-
-  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
-  // from the insert below; step 3 sorts them out.
-  const mayRepeat = await finding;
-  const holding = mayRepeat.length > 0;
-  if (holding) {
-    await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
-    await tx.insertRows(
-      held,
-      ['line'],
-      mayRepeat.map((l) => [l]),
-    );
-  }
 
   // The scan runs beside the insert, which leaves a core idle at times; the step above
   // uses every core, so it goes first.

@@ -14,7 +14,7 @@ async function candidatesOf(
 ): Promise<number[]> {
   const file = path.join(dir, `f${Math.random().toString(36).slice(2)}.csv`);
   writeFileSync(file, ['source_line,a,b,c', ...body].join(eol) + eol);
-  return repeatCandidates(file, { parallelAboveBytes });
+  return (await repeatCandidates(file, { parallelAboveBytes })).lines;
 }
 
 describe('repeatCandidates', () => {
@@ -91,5 +91,21 @@ describe('repeatCandidates, in parts', () => {
     const parts = await candidatesOf(body, { eol: '\r\n', parallelAboveBytes: 1 });
     expect(parts).toEqual(whole);
     expect(whole).toEqual([9, 1009, 2009, 3002, 3003, 3005]);
+  });
+});
+
+describe('repeatCandidates, tidy', () => {
+  const tidyOf = async (body: string[], parallelAboveBytes = 1e9): Promise<boolean> => {
+    const file = path.join(dir, `t${Math.random().toString(36).slice(2)}.csv`);
+    writeFileSync(file, ['source_line,a,b,c', ...body].join('\n') + '\n');
+    return (await repeatCandidates(file, { parallelAboveBytes })).tidy;
+  };
+
+  it('says a file needs no trimming only when no value is padded or quoted', async () => {
+    expect(await tidyOf(['2,a,b c,d', '3,,e,'])).toBe(true);
+    for (const padded of ['3, x,e,f', '3,x ,e,f', '3,x,e,f ', '3,x, ,f', '3,"x",e,f']) {
+      expect(await tidyOf(['2,a,b,c', padded])).toBe(false);
+      expect(await tidyOf(['2,a,b,c', padded], 1)).toBe(false);
+    }
   });
 });

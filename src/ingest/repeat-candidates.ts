@@ -62,13 +62,19 @@ function partsOf(file: string, parts: number): [number, number][] {
 /** A part of the file, keyed: its keys sorted, and the lines that have any of some keys. */
 interface KeyedPart {
   sorted: Uint32Array;
+  /** lines with a quote, or a space beside a delimiter or at either end */
+  untidy: number;
   linesWith(shared: Set<number>): Promise<number[]>;
 }
 
 function keyHere(file: string, start: number, end: number, delimiter: string): KeyedPart {
   const keyed = lineKeys(file, start, end, delimiter);
   const sorted = keyed.keys.slice(0, keyed.count).sort();
-  return { sorted, linesWith: (shared) => Promise.resolve(linesWithKeys(keyed, shared)) };
+  return {
+    sorted,
+    untidy: keyed.untidy,
+    linesWith: (shared) => Promise.resolve(linesWithKeys(keyed, shared)),
+  };
 }
 
 /** The same in a worker thread (line-keys.js answers in two rounds). */
@@ -91,8 +97,9 @@ function keyInWorker(file: string, start: number, end: number, delimiter: string
       waiting = reject;
       worker.once('message', resolve);
     });
-  return next<Uint32Array>().then((sorted) => ({
+  return next<{ sorted: Uint32Array; untidy: number }>().then(({ sorted, untidy }) => ({
     sorted,
+    untidy,
     linesWith: (shared) => {
       const lines = next<number[]>();
       worker.postMessage([...shared]);
@@ -101,11 +108,21 @@ function keyInWorker(file: string, start: number, end: number, delimiter: string
   }));
 }
 
-/** The source_line of every row of `file` that may repeat another, in file order. */
+export interface RepeatCandidates {
+  /** the source_line of every row that may repeat another, in file order */
+  lines: number[];
+  /**
+   * No value in the file has a space at either end, nor quotes: nothing needs trimming
+   * (lines with a space beside a delimiter or at either end, or a quote, were counted).
+   */
+  tidy: boolean;
+}
+
+/** The rows of `file` that may repeat another, and whether any value needs trimming. */
 export async function repeatCandidates(
   file: string,
   options: { delimiter?: string; parallelAboveBytes?: number } = {},
-): Promise<number[]> {
+): Promise<RepeatCandidates> {
   const delimiter = options.delimiter ?? ',';
   const size = statSync(file).size;
   const cores = Math.min(MAX_PARTS, os.availableParallelism());
@@ -116,7 +133,8 @@ export async function repeatCandidates(
     );
     const keyed = await Promise.all(parts);
     const shared = sharedKeys(keyed.map((k) => k.sorted));
-    return (await Promise.all(keyed.map((k) => k.linesWith(shared)))).flat();
+    const lines = (await Promise.all(keyed.map((k) => k.linesWith(shared)))).flat();
+    return { lines, tidy: keyed.every((k) => k.untidy === 0) };
   } catch (error) {
     throw new KernelError('internal', 'The file could not be read to find repeated rows', {
       cause: error,

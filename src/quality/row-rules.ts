@@ -34,7 +34,12 @@ export interface RowCheck {
  */
 export function trimmedValue(column: string, prefix = ''): string {
   const c = `${prefix}${quoteIdentifier(column)}`;
-  return `CASE WHEN ${c} LIKE ' %' OR ${c} LIKE '% ' THEN NULLIF(TRIM(${c}), '') ELSE NULLIF(${c}, '') END`;
+  return `CASE WHEN ${c} LIKE ' %' OR ${c} LIKE '% ' THEN NULLIF(TRIM(${c}), '') ELSE ${emptyAsNull(column, prefix)} END`;
+}
+
+/** The same for a value known to have no space at either end: empty text as missing. */
+export function emptyAsNull(column: string, prefix = ''): string {
+  return `NULLIF(${prefix}${quoteIdentifier(column)}, '')`;
 }
 
 /** A column of the trimmed relation. */
