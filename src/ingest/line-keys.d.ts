@@ -4,8 +4,8 @@ export declare function lineKeys(
   start: number,
   end: number,
   delimiter: string,
-): { lines: Float64Array; keys: Uint32Array; count: number; untidy: number };
+): { lines: Uint32Array | Float64Array; keys: Uint32Array; count: number; untidy: number };
 export declare function linesWithKeys(
-  keyed: { lines: Float64Array; keys: Uint32Array; count: number },
+  keyed: { lines: Uint32Array | Float64Array; keys: Uint32Array; count: number },
   shared: Set<number>,
 ): number[];

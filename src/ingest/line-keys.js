@@ -23,7 +23,7 @@ const READ_BYTES = 1 << 20;
  * The lines that start with a line number in bytes [start, end) of `file` (which must begin
  * at the start of a line), with each one's key, and how many of them are not tidy (have a
  * quote, or a space beside a delimiter or at either end). `delimiter` is one byte.
- * @returns {{ lines: Float64Array, keys: Uint32Array, count: number, untidy: number }}
+ * @returns {{ lines: Uint32Array | Float64Array, keys: Uint32Array, count: number, untidy: number }}
  */
 export function lineKeys(file, start, end, delimiter) {
   const delim = delimiter.charCodeAt(0);
@@ -33,10 +33,14 @@ export function lineKeys(file, start, end, delimiter) {
   // the line laid out at offset 0, to be read four bytes at a time
   let scratch = Buffer.alloc(64 * 1024);
   let words = new Int32Array(scratch.buffer, scratch.byteOffset, scratch.length >> 2);
-  let lines = new Float64Array(1 << 16);
+  // Line numbers fit four bytes in any real file; eight only if one does not.
+  /** @type {Uint32Array | Float64Array} */
+  let lines = new Uint32Array(1 << 16);
   let keys = new Uint32Array(1 << 16);
   let count = 0;
   let untidy = 0;
+  /** where the next read starts */
+  let at = start;
   // Where the next quote and the next space beside a delimiter are in the bytes read so far
   // (-1: not looked for yet): one search a chunk, not one a line.
   let filled = 0;
@@ -110,13 +114,19 @@ export function lineKeys(file, start, end, delimiter) {
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    if (count === keys.length) {
-      const moreLines = new Float64Array(count * 2);
-      moreLines.set(lines);
+    if (count === keys.length || (number > 0xffffffff && lines instanceof Uint32Array)) {
+      // Grown to the rows the whole part should hold at the rate so far, not by doubling.
+      const expected = Math.ceil((count * (end - start)) / Math.max(1, at - start)) + 1024;
+      const size = count === keys.length ? Math.max(count + (count >> 3) + 1024, expected) : keys.length;
+      const moreLines =
+        number > 0xffffffff || lines instanceof Float64Array ? new Float64Array(size) : new Uint32Array(size);
+      moreLines.set(lines.subarray(0, count));
       lines = moreLines;
-      const moreKeys = new Uint32Array(count * 2);
-      moreKeys.set(keys);
-      keys = moreKeys;
+      if (size > keys.length) {
+        const moreKeys = new Uint32Array(size);
+        moreKeys.set(keys.subarray(0, count));
+        keys = moreKeys;
+      }
     }
     lines[count] = number;
     keys[count] = h >>> 0;
@@ -125,7 +135,6 @@ export function lineKeys(file, start, end, delimiter) {
 
   const fd = openSync(file, 'r');
   try {
-    let at = start;
     let carry = 0;
     for (;;) {
       if (carry === buf.length) {
@@ -159,7 +168,7 @@ export function lineKeys(file, start, end, delimiter) {
 /**
  * The lines whose key is in `shared`: one pass over `lineKeys`' answer. Most keys are not
  * shared, so a bit per low 16 bits of a key turns them away before the set.
- * @param {{ lines: Float64Array, keys: Uint32Array, count: number }} keyed
+ * @param {{ lines: Uint32Array | Float64Array, keys: Uint32Array, count: number }} keyed
  * @param {Set<number>} shared
  * @returns {number[]}
  */

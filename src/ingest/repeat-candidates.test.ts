@@ -32,6 +32,12 @@ describe('repeatCandidates', () => {
     ).toEqual([2, 4, 5, 6]);
   });
 
+  it('keeps line numbers too large for four bytes', async () => {
+    expect(
+      await candidatesOf(['2,x,y,z', '4294967296,a,b,c', '4294967300,a,b,c', '9007199254740991,x,y,z']),
+    ).toEqual([2, 4294967296, 4294967300, 9007199254740991]);
+  });
+
   it('finds nothing in a file without repeats', async () => {
     expect(await candidatesOf(['2,a,b,c', '3,a,b,d', '4,b,a,c', '5,ab,,c', '6,a,bc,'])).toEqual([]);
   });
