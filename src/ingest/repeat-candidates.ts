@@ -20,8 +20,17 @@ import { Worker } from 'node:worker_threads';
 import { KernelError } from '../errors.ts';
 import { lineKeys, linesWithKeys } from './line-keys.js';
 
-/** Below this size a file is keyed on this thread: a worker costs more than it saves. */
+/**
+ * Below this size a file is keyed on this thread: a worker costs more than it saves.
+ * `KERNEL_PARALLEL_ABOVE_BYTES` sets another (the tests use it to run the workers on a
+ * small file, from the compiled CLI as from the source).
+ */
 export const PARALLEL_ABOVE_BYTES = 8 * 1024 * 1024;
+
+function parallelAboveBytes(): number {
+  const set = process.env.KERNEL_PARALLEL_ABOVE_BYTES;
+  return set !== undefined && /^\d+$/.test(set) ? Number(set) : PARALLEL_ABOVE_BYTES;
+}
 const MAX_PARTS = 4;
 
 /** The first byte after the first line break at or after `from` (or `size`). */
@@ -126,7 +135,7 @@ export async function repeatCandidates(
   const delimiter = options.delimiter ?? ',';
   const size = statSync(file).size;
   const cores = Math.min(MAX_PARTS, os.availableParallelism());
-  const parallel = size > (options.parallelAboveBytes ?? PARALLEL_ABOVE_BYTES) && cores > 1;
+  const parallel = size > (options.parallelAboveBytes ?? parallelAboveBytes()) && cores > 1;
   try {
     const parts = partsOf(file, parallel ? cores : 1).map(([start, end]) =>
       parallel ? keyInWorker(file, start, end, delimiter) : keyHere(file, start, end, delimiter),

@@ -167,7 +167,12 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
   let globals: string[];
   const out = at(`apc-${engine.engine}.csv`);
   /** `lines` written as `name` and signed as a faulty agent would, for `period`. */
-  const signedCopy = (name: string, lines: string[], period: string): string => {
+  const signedCopy = (
+    name: string,
+    lines: string[],
+    period: string,
+    changed: Partial<FeedManifest> = {},
+  ): string => {
     const file = at(name);
     writeFileSync(file, lines.join('\n'));
     const manifest = JSON.parse(readFileSync(manifestPathFor(out), 'utf8')) as FeedManifest;
@@ -175,7 +180,7 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     writeFileSync(
       manifestPathFor(file),
-      JSON.stringify(signManifest({ ...manifest, sha256, period }, keyId, privateKey)),
+      JSON.stringify(signManifest({ ...manifest, ...changed, sha256, period }, keyId, privateKey)),
     );
     return file;
   };
@@ -307,6 +312,28 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     expect(result.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^kernel: The manifest is for another file: .*Send the file and the manifest/),
     ]);
+  });
+
+  it('finds a repeated row with the line keys in worker threads, from the compiled CLI', async () => {
+    const rows = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    const last = Number(rows[rows.length - 1]?.split(',')[0]);
+    const copy = (rows[1] as string).replace(/^\d+,/, `${last + 1},`); // the first row again
+    const file = signedCopy(`workers-${engine.engine}.csv`, [...rows, copy], '2025-09', { rowCount: 31 });
+    const load = await spawnCli([...globals, 'load', '--org', 'RWF', '--dataset', 'apc', file, '--json'], {
+      env: { KERNEL_PARALLEL_ABOVE_BYTES: '1' },
+    });
+    expect(load.stderr).toBe('');
+    expect(load.code).toBe(0);
+    expect(JSON.parse(load.stdout)).toMatchObject({
+      status: 'loaded',
+      rowsRead: 31,
+      rowsLoaded: 29,
+      rowsRejected: 2,
+      findings: [
+        { rule: 'code', field: 'NHS_Number_Status_Indicator_Code', count: 1, firstLine: 3 },
+        { rule: 'duplicate', field: null, count: 1, firstLine: last + 1 },
+      ],
+    });
   });
 });
 
