@@ -10,9 +10,11 @@
  * pairs: ~120 in a million rows) or read alike once tidied; the load compares the
  * candidates value by value, so a chance match costs a little time and never a row.
  *
- * A large file is cut into parts at line breaks, one for each core, each keyed by a worker
- * thread: about a third of a second for a million rows on two cores, where an engine's own
- * pass over the file took a second or more of both.
+ * A large file is cut into parts at line breaks, one for each core (up to four), each keyed
+ * by a worker thread: about 0.6 s for a million rows on two cores, where DuckDB's own pass
+ * over the file as whole lines took 1.0–1.3 s of both (every substring it made was a copy).
+ * Keying the rows in the load's scan instead cost more: the scan would have to run before
+ * the insert rather than beside it.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +33,7 @@ function parallelAboveBytes(): number {
   const set = process.env.KERNEL_PARALLEL_ABOVE_BYTES;
   return set !== undefined && /^\d+$/.test(set) ? Number(set) : PARALLEL_ABOVE_BYTES;
 }
+
 const MAX_PARTS = 4;
 
 /** The first byte after the first line break at or after `from` (or `size`). */
@@ -86,11 +89,18 @@ function keyHere(file: string, start: number, end: number, delimiter: string): K
   };
 }
 
-/** The same in a worker thread (line-keys.js answers in two rounds). */
-function keyInWorker(file: string, start: number, end: number, delimiter: string): Promise<KeyedPart> {
+/** The same in a worker thread (line-keys.js answers in two rounds), noted in `workers`. */
+function keyInWorker(
+  file: string,
+  start: number,
+  end: number,
+  delimiter: string,
+  workers: Worker[],
+): Promise<KeyedPart> {
   const worker = new Worker(new URL('./line-keys.js', import.meta.url), {
     workerData: { kernelLineKeys: { file, start, end, delimiter } },
   });
+  workers.push(worker);
   // A worker that fails or stops fails the round it is in, and every round after.
   let failure: Error | undefined;
   let waiting: ((error: Error) => void) | undefined;
@@ -136,15 +146,18 @@ export async function repeatCandidates(
   const size = statSync(file).size;
   const cores = Math.min(MAX_PARTS, os.availableParallelism());
   const parallel = size > (options.parallelAboveBytes ?? parallelAboveBytes()) && cores > 1;
+  const workers: Worker[] = [];
   try {
     const parts = partsOf(file, parallel ? cores : 1).map(([start, end]) =>
-      parallel ? keyInWorker(file, start, end, delimiter) : keyHere(file, start, end, delimiter),
+      parallel ? keyInWorker(file, start, end, delimiter, workers) : keyHere(file, start, end, delimiter),
     );
     const keyed = await Promise.all(parts);
     const shared = sharedKeys(keyed.map((k) => k.sorted));
     const lines = (await Promise.all(keyed.map((k) => k.linesWith(shared)))).flat();
     return { lines, tidy: keyed.every((k) => k.untidy === 0) };
   } catch (error) {
+    // The other parts' workers would wait for a second round that never comes.
+    for (const worker of workers) void worker.terminate();
     throw new KernelError('internal', 'The file could not be read to find repeated rows', {
       cause: error,
       hint: 'Check the file can be read, then load it again',
