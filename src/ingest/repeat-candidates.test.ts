@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { KernelError } from '../errors.ts';
 import { repeatCandidates } from './repeat-candidates.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-repeats-'));
@@ -112,6 +113,19 @@ describe('repeatCandidates, tidy', () => {
     for (const padded of ['3, x,e,f', '3,x ,e,f', '3,x,e,f ', '3,x, ,f', '3,"x",e,f']) {
       expect(await tidyOf(['2,a,b,c', padded])).toBe(false);
       expect(await tidyOf(['2,a,b,c', padded], 1)).toBe(false);
+    }
+  });
+});
+
+describe('repeatCandidates, a file gone', () => {
+  it('is a conflict with one clear message, on this thread or in workers', async () => {
+    for (const parallelAboveBytes of [1e9, 1]) {
+      const error = await repeatCandidates(path.join(dir, 'gone.csv'), { parallelAboveBytes }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(KernelError);
+      expect(error).toMatchObject({ code: 'conflict' });
+      expect((error as Error).message).toBe('The file gone.csv could not be read while it was being loaded');
     }
   });
 });

@@ -18,6 +18,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { KernelError } from '../errors.ts';
 import { lineKeys, linesWithKeys } from './line-keys.js';
@@ -143,11 +144,11 @@ export async function repeatCandidates(
   options: { delimiter?: string; parallelAboveBytes?: number } = {},
 ): Promise<RepeatCandidates> {
   const delimiter = options.delimiter ?? ',';
-  const size = statSync(file).size;
   const cores = Math.min(MAX_PARTS, os.availableParallelism());
-  const parallel = size > (options.parallelAboveBytes ?? parallelAboveBytes()) && cores > 1;
   const workers: Worker[] = [];
   try {
+    const size = statSync(file).size;
+    const parallel = size > (options.parallelAboveBytes ?? parallelAboveBytes()) && cores > 1;
     const parts = partsOf(file, parallel ? cores : 1).map(([start, end]) =>
       parallel ? keyInWorker(file, start, end, delimiter, workers) : keyHere(file, start, end, delimiter),
     );
@@ -158,10 +159,15 @@ export async function repeatCandidates(
   } catch (error) {
     // The other parts' workers would wait for a second round that never comes.
     for (const worker of workers) void worker.terminate();
-    throw new KernelError('internal', 'The file could not be read to find repeated rows', {
-      cause: error,
-      hint: 'Check the file can be read, then load it again',
-    });
+    // The load has found the file already: it went or changed while being read.
+    throw new KernelError(
+      'conflict',
+      `The file ${path.basename(file)} could not be read while it was being loaded`,
+      {
+        cause: error,
+        hint: 'Load it again, and leave the file alone until the load ends',
+      },
+    );
   }
 }
 

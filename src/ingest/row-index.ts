@@ -132,16 +132,10 @@ export function* leftOutRows(
     readCsvRanges(file, header, batch, (record) => {
       if (!lines.has(Number(fieldText(record, 0)))) return;
       // A row with no quoted field is decoded once and split, not field by field.
-      let quoted = false;
-      for (let c = 0; c < record.count && !quoted; c++) quoted = record.quoted[c] === 1;
-      const row: (string | null)[] = quoted
-        ? []
-        : record.buf
-            .toString('utf8', record.starts[0], record.ends[record.count - 1])
-            .split(',')
-            .map((v) => v || null);
-      if (quoted) for (let c = 0; c < record.count; c++) row.push(fieldText(record, c) || null);
-      rows.push(row);
+      const values = record.quoted.subarray(0, record.count).includes(1)
+        ? Array.from({ length: record.count }, (_v, c) => fieldText(record, c))
+        : record.buf.toString('utf8', record.starts[0], record.ends[record.count - 1]).split(',');
+      rows.push(values.map((v) => v || null));
     });
     batch = [];
     bytes = 0;
