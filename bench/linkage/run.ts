@@ -19,9 +19,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blockPairs } from '../../src/linkage/blocking.ts';
-import { diceComparison, textOf, type LinkRecord } from '../../src/linkage/comparison.ts';
-import { blockBy } from '../../src/linkage/blocking.ts';
+import { blockOnKey, blockPairs } from '../../src/linkage/blocking.ts';
+import { diceComparison } from '../../src/linkage/comparison.ts';
+import { RecordColumns } from '../../src/linkage/record-columns.ts';
 import { febrlFolder, readFebrlFile, truePairsWithin } from '../../src/linkage/febrl-file.ts';
 import { runDedupe, runLink, THRESHOLD, type RunResult } from '../../src/linkage/febrl-evaluation.ts';
 import {
@@ -32,9 +32,9 @@ import {
 } from '../../src/linkage/febrl-models.ts';
 import { bindModel, trainModel } from '../../src/linkage/fellegi-sunter.ts';
 import { assignOneToOne, linkQuality } from '../../src/linkage/link-decisions.ts';
-import { BloomEncoder, type EncodingScheme } from '../../src/privacy/bloom-encoding.ts';
+import { BloomEncoder, type EncodingScheme, type PlainValues } from '../../src/privacy/bloom-encoding.ts';
 import { linkageSecretId, type LinkageSecret } from '../../src/privacy/linkage-secret.ts';
-import { scalePeople } from './scale-people.ts';
+import { scalePeople } from '../../src/linkage/synthetic-people.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -93,14 +93,20 @@ function scaleChild(count: number): void {
   const generated = clock();
   const encoder = new BloomEncoder(benchSecret(), SCALE_SCHEME);
   const cpu0 = cpuSeconds();
-  const left: LinkRecord[] = people.a.map((p) => encodedLinkRecord(encoder.encode(p)));
-  const right: LinkRecord[] = people.b.map((p) => encodedLinkRecord(encoder.encode(p)));
+  const encodeSide = (plain: PlainValues[]) => {
+    const side = new RecordColumns(plain.length);
+    plain.forEach((values, i) => {
+      side.setEncoded(i, encoder.encode(values));
+      plain[i] = {}; // the plain values go as they are encoded, as at source
+    });
+    return side;
+  };
+  const left = encodeSide(people.a);
+  const right = encodeSide(people.b);
   const encodeCpu = cpuSeconds() - cpu0;
   const encoded = clock();
   const truth = people.truthB;
-  (people as { a: unknown; b: unknown }).a = [];
-  (people as { a: unknown; b: unknown }).b = [];
-  const rule = (name: string, fields: string[]) => blockBy(name, fields, (r) => textOf(r, `block:${name}`));
+  const rule = (name: string, fields: string[]) => blockOnKey(name, `block:${name}`, fields);
   const comparisons = [
     diceComparison('given_name'),
     diceComparison('surname'),

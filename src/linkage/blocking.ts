@@ -5,13 +5,15 @@
  * no earlier rule also pairs it (Splink's way), so memory grows with the pairs kept.
  */
 import { KernelError } from '../errors.ts';
-import { textOf, type LinkRecord } from './comparison.ts';
+import type { LinkRecord } from './comparison.ts';
+import { fieldTexts, recordAt, type LinkSide } from './record-columns.ts';
 
 export interface BlockingRule {
   name: string;
   /** the fields the key reads: EM fixes the m of comparisons on these fields */
   fields: readonly string[];
-  key(record: LinkRecord): string | null;
+  /** each record's key on a side, null where the rule does not apply */
+  keys(side: LinkSide): (string | null)[];
 }
 
 /** A rule pairing records whose listed fields are all present and all equal. */
@@ -19,25 +21,40 @@ export function blockOn(fields: readonly string[], name = fields.join(' + ')): B
   return {
     name,
     fields,
-    key(record) {
-      let key = '';
-      for (const field of fields) {
-        const value = textOf(record, field);
-        if (value === null) return null;
-        key += `${value}\u0000`;
-      }
-      return key;
+    keys(side) {
+      const columns = fields.map((f) => fieldTexts(side, f));
+      return columns[0]!.map((_, i) => {
+        let key = '';
+        for (const column of columns) {
+          const value = column[i];
+          if (value === null || value === undefined) return null;
+          key += `${value}\u0000`;
+        }
+        return key;
+      });
     },
   };
 }
 
-/** A rule on a key computed from the record (a prefix, a swap, a keyed hash made at source). */
+/** A rule on a key computed from the record's `fields` (a prefix, names in either order). */
 export function blockBy(
   name: string,
   fields: readonly string[],
   key: (record: LinkRecord) => string | null,
 ): BlockingRule {
-  return { name, fields, key };
+  return {
+    name,
+    fields,
+    keys: (side) => Array.from({ length: side.length }, (_, i) => key(recordAt(side, i, fields))),
+  };
+}
+
+/**
+ * A rule on a key already in the records (`keyField`): a keyed blocking key made at source
+ * by the agent. `fields` names the plain fields it was made from, for EM.
+ */
+export function blockOnKey(name: string, keyField: string, fields: readonly string[]): BlockingRule {
+  return { name, fields, keys: (side) => fieldTexts(side, keyField) };
 }
 
 /** Candidate pairs: parallel arrays of left and right record indexes. */
@@ -100,8 +117,8 @@ class PairBuffer {
  * is null (deduplication: each pair once, i < j).
  */
 export function blockPairs(
-  left: readonly LinkRecord[],
-  right: readonly LinkRecord[] | null,
+  left: LinkSide,
+  right: LinkSide | null,
   rules: readonly BlockingRule[],
   options: { isMatch?: (i: number, j: number) => boolean; maxPairs?: number } = {},
 ): BlockingResult {
@@ -112,8 +129,8 @@ export function blockPairs(
   }
   const dedupe = right === null;
   const other = right ?? left;
-  const leftKeys = rules.map((rule) => left.map((r) => rule.key(r)));
-  const rightKeys = dedupe ? leftKeys : rules.map((rule) => other.map((r) => rule.key(r)));
+  const leftKeys = rules.map((rule) => rule.keys(left));
+  const rightKeys = dedupe ? leftKeys : rules.map((rule) => rule.keys(other));
   const buffer = new PairBuffer(options.maxPairs ?? 200_000_000);
   const reports: RuleReport[] = [];
   for (let k = 0; k < rules.length; k++) {

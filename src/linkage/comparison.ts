@@ -5,7 +5,9 @@
  * so that per-record work (parsing dates, counting a Bloom filter's bits, term frequencies)
  * is done once, not once per pair.
  */
-import { damerauLevenshtein, dice, jaroWinkler, popcount } from './string-metrics.ts';
+import { KernelError } from '../errors.ts';
+import { fieldFilters, fieldTexts, type LinkSide } from './record-columns.ts';
+import { damerauLevenshtein, jaroWinkler, popcount32 } from './string-metrics.ts';
 
 /** A record as the engine sees it: plain text fields, or Bloom-filter encodings. */
 export type LinkRecord = Readonly<Record<string, string | Uint32Array | null | undefined>>;
@@ -28,7 +30,7 @@ export interface Comparison {
   fields: readonly string[];
   /** level labels, best first, the last being "else" */
   levels: readonly string[];
-  bind(left: readonly LinkRecord[], right: readonly LinkRecord[]): BoundComparison;
+  bind(left: LinkSide, right: LinkSide): BoundComparison;
 }
 
 export function textOf(record: LinkRecord, field: string): string | null {
@@ -36,9 +38,7 @@ export function textOf(record: LinkRecord, field: string): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
-function texts(records: readonly LinkRecord[], field: string): (string | null)[] {
-  return records.map((r) => textOf(r, field));
-}
+const texts = fieldTexts;
 
 /** Shares of each value over both sides together (Splink's term-frequency table). */
 function termFrequencies(left: (string | null)[], right: (string | null)[]): Float64Array {
@@ -173,7 +173,7 @@ export function dateComparison(field: string): Comparison {
     fields: [field],
     levels: DATE_LEVELS,
     bind(left, right) {
-      const prepare = (records: readonly LinkRecord[]) => {
+      const prepare = (records: LinkSide) => {
         const text = texts(records, field).map((t) => (t === null ? null : t.replace(/-/g, '')));
         return { text, days: Float64Array.from(text, (t) => (t === null ? NaN : dayNumber(t))) };
       };
@@ -221,7 +221,7 @@ export function postcodeComparison(field: string): Comparison {
     fields: [field],
     levels: ['exact', 'same sector', 'same district', 'else'],
     bind(left, right) {
-      const prepare = (records: readonly LinkRecord[]) =>
+      const prepare = (records: LinkSide) =>
         texts(records, field).map((t) =>
           t === null ? null : { full: t.toUpperCase().replace(/\s+/g, ''), ...postcodeParts(t) },
         );
@@ -253,21 +253,34 @@ export function diceComparison(field: string, options: { bands?: readonly number
     fields: [field],
     levels: ['identical', ...bands.map((b) => `Dice >= ${b}`), 'else'],
     bind(left, right) {
-      const prepare = (records: readonly LinkRecord[]) => {
-        const bits = records.map((r) => {
-          const value = r[field];
-          return value instanceof Uint32Array ? value : null;
-        });
-        return { bits, counts: Int32Array.from(bits, (b) => (b === null ? 0 : popcount(b))) };
+      const prepare = (records: LinkSide) => {
+        const column = fieldFilters(records, field);
+        const counts = new Int32Array(column.present.length);
+        for (let i = 0; i < counts.length; i++) {
+          let n = 0;
+          for (let w = i * column.width; w < (i + 1) * column.width; w++) n += popcount32(column.words[w]!);
+          counts[i] = n;
+        }
+        return { ...column, counts };
       };
       const a = prepare(left);
       const b = left === right ? a : prepare(right);
+      if (a.width !== b.width && a.present.some((p) => p === 1) && b.present.some((p) => p === 1)) {
+        throw new KernelError('invalid-input', `The two sides' filters of ${field} differ in length`, {
+          where: { field },
+          hint: 'Encode both sides with one scheme',
+        });
+      }
+      const width = a.width;
       return {
         level(i, j) {
-          const x = a.bits[i]!;
-          const y = b.bits[j]!;
-          if (x === null || y === null) return NULL_LEVEL;
-          const similarity = dice(x, y, a.counts[i], b.counts[j]);
+          if (a.present[i] === 0 || b.present[j] === 0) return NULL_LEVEL;
+          const total = a.counts[i]! + b.counts[j]!;
+          let common = 0;
+          const x = i * width;
+          const y = j * width;
+          for (let w = 0; w < width; w++) common += popcount32(a.words[x + w]! & b.words[y + w]!);
+          const similarity = total === 0 ? 0 : (2 * common) / total;
           if (similarity >= 1) return 0;
           for (let k = 0; k < bands.length; k++) if (similarity >= bands[k]!) return k + 1;
           return bands.length + 1;

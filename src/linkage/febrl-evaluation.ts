@@ -3,9 +3,9 @@
  * only then, compare with the labels. Shared by bench/linkage/run.ts and the tests.
  */
 import { blockPairs, type RuleReport } from './blocking.ts';
-import type { LinkRecord } from './comparison.ts';
 import { bindModel, trainModel, type LinkageModel } from './fellegi-sunter.ts';
 import type { LinkageSetup } from './febrl-models.ts';
+import type { LinkSide } from './record-columns.ts';
 import {
   assignOneToOne,
   clusterRecords,
@@ -33,8 +33,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 /** Link file A to file B (one true partner each), deciding one to one. */
 export function runLink(
   setup: LinkageSetup,
-  left: readonly LinkRecord[],
-  right: readonly LinkRecord[],
+  left: LinkSide,
+  right: LinkSide,
   leftEntities: Int32Array,
   rightEntities: Int32Array,
 ): RunResult {
@@ -72,7 +72,7 @@ export function runLink(
 /** Deduplicate one file: pairwise links at the threshold, then clusters scored pairwise. */
 export function runDedupe(
   setup: LinkageSetup,
-  records: readonly LinkRecord[],
+  records: LinkSide,
   ids: readonly string[],
   entities: Int32Array,
   trueTotal: number,

@@ -4,7 +4,7 @@
  * in plain text and on Bloom-filter encodings made by `src/privacy/bloom-encoding.ts`.
  */
 import type { BlockingKeySpec, EncodingScheme } from '../privacy/bloom-encoding.ts';
-import { blockBy, blockOn, type BlockingRule } from './blocking.ts';
+import { blockBy, blockOn, blockOnKey, type BlockingRule } from './blocking.ts';
 import {
   dateComparison,
   diceComparison,
@@ -111,8 +111,7 @@ export function febrlEncodingScheme(hardened: boolean): EncodingScheme {
   };
 }
 
-const keyRule = (name: string, fields: readonly string[]) =>
-  blockBy(name, fields, (r) => textOf(r, `block:${name}`));
+const keyRule = (name: string, fields: readonly string[]) => blockOnKey(name, `block:${name}`, fields);
 
 /** The same model on encodings: Dice bands per field, blocking on the keyed keys made at source. */
 export function encodedSetup(hardened: boolean): LinkageSetup {

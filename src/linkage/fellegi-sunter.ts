@@ -13,7 +13,8 @@
  */
 import { KernelError } from '../errors.ts';
 import { blockPairs, type BlockingRule, type CandidatePairs } from './blocking.ts';
-import { NULL_LEVEL, type BoundComparison, type Comparison, type LinkRecord } from './comparison.ts';
+import { NULL_LEVEL, type BoundComparison, type Comparison } from './comparison.ts';
+import type { LinkSide } from './record-columns.ts';
 
 export interface LevelParameters {
   label: string;
@@ -66,11 +67,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function bindAll(
-  comparisons: readonly Comparison[],
-  left: readonly LinkRecord[],
-  right: readonly LinkRecord[],
-) {
+function bindAll(comparisons: readonly Comparison[], left: LinkSide, right: LinkSide) {
   return comparisons.map((c) => c.bind(left, right));
 }
 
@@ -103,8 +100,8 @@ function levelPatterns(bound: readonly BoundComparison[], pairs: CandidatePairs)
 }
 
 export function trainModel(
-  left: readonly LinkRecord[],
-  right: readonly LinkRecord[] | null,
+  left: LinkSide,
+  right: LinkSide | null,
   options: TrainingOptions,
 ): { model: LinkageModel; report: TrainingReport } {
   if (options.comparisons.length > 10 || options.comparisons.some((c) => c.levels.length > 31)) {
@@ -260,8 +257,8 @@ export interface PairScorer {
 export function bindModel(
   model: LinkageModel,
   comparisons: readonly Comparison[],
-  left: readonly LinkRecord[],
-  right: readonly LinkRecord[] | null,
+  left: LinkSide,
+  right: LinkSide | null,
 ): PairScorer {
   if (comparisons.length !== model.comparisons.length) {
     throw new KernelError('usage', 'The model and the comparisons given do not have the same fields', {

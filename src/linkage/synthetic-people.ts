@@ -1,5 +1,5 @@
 /**
- * Synthetic people for the scale run: names drawn by the public frequencies of the
+ * Synthetic people for the scale run and the attack suite: names drawn by the public frequencies of the
  * synthetic world's name list (`src/synth/data/names.json`, read only), dates of birth
  * 1925–2020, sex, and UK-shaped postcodes from a pool of about one per three people. File B
  * holds the same people in another order, with the errors council records carry: a typing
@@ -9,14 +9,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRandom } from '../../src/linkage/fellegi-sunter.ts';
-import type { PlainValues } from '../../src/privacy/bloom-encoding.ts';
+import { seededRandom } from './fellegi-sunter.ts';
+import type { PlainValues } from '../privacy/bloom-encoding.ts';
 
 type NameList = [string, number][];
-const namesFile = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../src/synth/data/names.json',
-);
+const namesFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../synth/data/names.json');
 
 export interface NameTables {
   female: NameList;
