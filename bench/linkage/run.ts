@@ -19,8 +19,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blockOnKey, blockPairs } from '../../src/linkage/blocking.ts';
-import { diceComparison } from '../../src/linkage/comparison.ts';
+import { blockPairs } from '../../src/linkage/blocking.ts';
+import { personLinkageSetup } from '../../src/linkage/person-linkage.ts';
 import { RecordColumns } from '../../src/linkage/record-columns.ts';
 import { febrlFolder, readFebrlFile, truePairsWithin } from '../../src/linkage/febrl-file.ts';
 import { runDedupe, runLink, THRESHOLD, type RunResult } from '../../src/linkage/febrl-evaluation.ts';
@@ -32,7 +32,8 @@ import {
 } from '../../src/linkage/febrl-models.ts';
 import { bindModel, trainModel } from '../../src/linkage/fellegi-sunter.ts';
 import { assignOneToOne, linkQuality } from '../../src/linkage/link-decisions.ts';
-import { BloomEncoder, type EncodingScheme, type PlainValues } from '../../src/privacy/bloom-encoding.ts';
+import { BloomEncoder, type PlainValues } from '../../src/privacy/bloom-encoding.ts';
+import { PERSON_ENCODING_SCHEME } from '../../src/privacy/person-encoding.ts';
 import { linkageSecretId, type LinkageSecret } from '../../src/privacy/linkage-secret.ts';
 import { scalePeople } from '../../src/linkage/synthetic-people.ts';
 
@@ -66,32 +67,12 @@ function vmHwmMb(): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-/** The scale scheme: the four fields a council record carries, names salted by year of birth. */
-export const SCALE_SCHEME: EncodingScheme = {
-  name: 'scale-hardened',
-  fields: [
-    { field: 'given_name', bits: 512, hashes: 20, q: 2, salted: true, normalise: 'letters' },
-    { field: 'surname', bits: 512, hashes: 20, q: 2, salted: true, normalise: 'letters' },
-    { field: 'date_of_birth', bits: 256, hashes: 16, q: 1, positional: true },
-    { field: 'sex', bits: 32, hashes: 4, q: 1, positional: true },
-    { field: 'postcode', bits: 256, hashes: 16, q: 1, positional: true },
-  ],
-  blockingKeys: [
-    { name: 'names_yob', fields: ['given_name', 'surname', 'year_of_birth'], unordered: true },
-    { name: 'dob_sex', fields: ['date_of_birth', 'sex'] },
-    { name: 'postcode_given', fields: ['postcode', 'given_name'] },
-    { name: 'postcode_surname', fields: ['postcode', 'surname'] },
-    { name: 'names_dob', fields: ['given_name', 'surname', 'date_of_birth'] },
-  ],
-  saltField: 'date_of_birth',
-};
-
 function scaleChild(count: number): void {
   const started = Number(process.hrtime.bigint()) / 1e9;
   const clock = () => Number(process.hrtime.bigint()) / 1e9 - started;
   const people = scalePeople(count, 7);
   const generated = clock();
-  const encoder = new BloomEncoder(benchSecret(), SCALE_SCHEME);
+  const encoder = new BloomEncoder(benchSecret(), PERSON_ENCODING_SCHEME);
   const cpu0 = cpuSeconds();
   const encodeSide = (plain: PlainValues[]) => {
     const side = new RecordColumns(plain.length);
@@ -106,27 +87,9 @@ function scaleChild(count: number): void {
   const encodeCpu = cpuSeconds() - cpu0;
   const encoded = clock();
   const truth = people.truthB;
-  const rule = (name: string, fields: string[]) => blockOnKey(name, `block:${name}`, fields);
-  const comparisons = [
-    diceComparison('given_name'),
-    diceComparison('surname'),
-    diceComparison('date_of_birth', { bands: [0.85, 0.7] }),
-    diceComparison('sex', { bands: [] }),
-    diceComparison('postcode', { bands: [0.8, 0.6] }),
-  ];
-  const blocking = [
-    rule('names_yob', ['given_name', 'surname', 'date_of_birth']),
-    rule('dob_sex', ['date_of_birth', 'sex']),
-    rule('postcode_given', ['postcode', 'given_name']),
-    rule('postcode_surname', ['postcode', 'surname']),
-  ];
-  const { model } = trainModel(left, right, {
-    comparisons,
-    deterministicRules: [rule('names_dob', ['given_name', 'surname', 'date_of_birth'])],
-    randomPairs: 1_000_000,
-    emRules: [blocking[1]!, blocking[2]!],
-    seed: 42,
-  });
+  const setup = personLinkageSetup();
+  const { comparisons, blocking } = setup;
+  const { model } = trainModel(left, right, { comparisons, ...setup.training });
   const trained = clock();
   const blocked = blockPairs(left, right, blocking);
   const pairs = blocked.pairs;

@@ -83,10 +83,9 @@ export function scalePeople(
     const dob = new Date(days * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     a.push({
       given_name: sex === 'F' ? female() : male(),
-      surname: family(),
+      family_name: family(),
       sex,
       date_of_birth: dob,
-      year_of_birth: dob.slice(0, 4),
       postcode: pool[Math.floor(random() * pool.length)]!,
     });
   }
@@ -98,7 +97,7 @@ export function scalePeople(
   const b = Array.from(order, (i) => {
     const person = { ...a[i]! } as Record<string, string | null>;
     if (random() < 0.15) {
-      const field = random() < 0.5 ? 'given_name' : 'surname';
+      const field = random() < 0.5 ? 'given_name' : 'family_name';
       person[field] = typo(person[field]!, random);
     }
     if (random() < 0.05) {
@@ -108,7 +107,6 @@ export function scalePeople(
         Number(day) <= 12 && day !== dob.slice(4, 6)
           ? dob.slice(0, 4) + day + dob.slice(4, 6)
           : typo(dob, random).replace(/[a-z]/g, '0');
-      person.year_of_birth = person.date_of_birth.slice(0, 4);
     }
     if (random() < 0.15) person.postcode = pool[Math.floor(random() * pool.length)]!;
     if (random() < 0.03) person.postcode = null;

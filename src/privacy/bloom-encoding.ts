@@ -37,6 +37,7 @@ export interface BloomFieldSpec {
 
 export interface BlockingKeySpec {
   name: string;
+  /** input fields; `year(F)` is the first four characters of F (the year of a YYYYMMDD date) */
   fields: readonly string[];
   /** the fields' values sorted first, so a key survives given and family names swapped */
   unordered?: boolean;
@@ -183,8 +184,10 @@ export class BloomEncoder {
   blockingKey(spec: BlockingKeySpec, values: PlainValues): string | null {
     const parts: string[] = [];
     for (const field of spec.fields) {
-      const raw = values[field];
-      const text = raw === null || raw === undefined ? '' : normalised(raw, 'alphanumeric');
+      const year = /^year\((.+)\)$/.exec(field);
+      const raw = values[year ? year[1]! : field];
+      const whole = raw === null || raw === undefined ? '' : normalised(raw, 'alphanumeric');
+      const text = year ? whole.slice(0, 4) : whole;
       if (text.length === 0) return null;
       parts.push(text);
     }
