@@ -1,0 +1,141 @@
+import { writeFileSync, existsSync } from 'node:fs';
+import { KernelError } from '../errors.ts';
+import { csvCell } from '../governance/csv.ts';
+import { encodePeopleFile, linkEncodedFiles } from '../linkage/linkage-files.ts';
+import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
+import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+
+function parseThreshold(text: string | undefined): number {
+  const value = text === undefined ? 0.5 : Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw new KernelError('usage', `--threshold must be a probability between 0 and 1, not ${text}`, {
+      hint: 'For example --threshold 0.5',
+    });
+  }
+  return value;
+}
+
+/** `kernel linkage`: encode people at source, link two encoded files, explain a pair's weight. */
+export const registerLinkageCommands: RegisterCommands = (program, context) => {
+  const linkage = program
+    .command('linkage')
+    .description('probabilistic linkage on Bloom-filter encodings made at source (docs/linkage.md)');
+
+  linkage
+    .command('encode')
+    .description(
+      "the agent: encode a CSV of people with the linkage secret (names never leave the file's owner)",
+    )
+    .requiredOption('--secret <file>', 'the linkage secret (kernel keys new-linkage)')
+    .requiredOption('--in <file>', 'CSV with given_name, family_name, date_of_birth, sex, postcode')
+    .requiredOption('--out <file>', 'the encoded CSV to write (never overwritten)')
+    .option('--id <column>', 'the column holding each record id (default record_id, else the row number)')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { secret: string; in: string; out: string; id?: string; json?: boolean }) => {
+      const secret = readLinkageSecretFile(options.secret);
+      const result = await encodePeopleFile({
+        secret,
+        input: options.in,
+        output: options.out,
+        ...(options.id ? { idColumn: options.id } : {}),
+      });
+      if (options.json) printJson(context.io, { ...result, file: options.out });
+      else
+        context.io.out(
+          `Encoded ${result.records} records with scheme ${result.scheme} under ${result.secretId} into ${options.out}.`,
+        );
+    });
+
+  linkage
+    .command('link')
+    .description('link two encoded files one to one (Fellegi–Sunter, trained by EM on the files)')
+    .requiredOption('--left <file>', 'an encoded file')
+    .requiredOption('--right <file>', 'another encoded file, under the same secret')
+    .option('--threshold <p>', 'the match probability a link needs (default 0.5)')
+    .option('--out <file>', 'write the links as CSV (left, right, weight, probability)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (options: { left: string; right: string; threshold?: string; out?: string; json?: boolean }) => {
+        const threshold = parseThreshold(options.threshold);
+        if (options.out && existsSync(options.out)) {
+          throw new KernelError('conflict', `${options.out} already exists; Kernel will not overwrite it`, {
+            hint: 'Choose another --out',
+          });
+        }
+        const result = await linkEncodedFiles({ left: options.left, right: options.right, threshold });
+        if (options.out) {
+          const lines = result.links.map((l) =>
+            [l.left, l.right, l.weight.toFixed(4), l.probability.toFixed(6)].map(csvCell).join(','),
+          );
+          writeFileSync(options.out, ['left,right,weight,probability', ...lines, ''].join('\n'));
+        }
+        if (options.json) {
+          printJson(context.io, {
+            threshold,
+            candidatePairs: result.candidatePairs,
+            links: options.out ? result.links.length : result.links,
+            lambda: result.model.lambda,
+            blocking: result.rules,
+          });
+          return;
+        }
+        context.io.out(
+          `${result.links.length} links at probability ≥ ${threshold} from ${result.candidatePairs} candidate pairs.`,
+        );
+        if (!options.out) {
+          context.io.out(
+            formatTable(
+              ['left', 'right', 'weight', 'probability'],
+              result.links.map((l) => [l.left, l.right, l.weight.toFixed(2), l.probability.toFixed(4)]),
+            ),
+          );
+        }
+      },
+    );
+
+  linkage
+    .command('explain')
+    .description("a pair's match weight as a waterfall, comparison by comparison")
+    .requiredOption('--left <file>', 'an encoded file')
+    .requiredOption('--right <file>', 'another encoded file, under the same secret')
+    .requiredOption('--pair <left,right>', 'the two record ids')
+    .option('--json', 'print the explanation as JSON')
+    .action(async (options: { left: string; right: string; pair: string; json?: boolean }) => {
+      const [leftId, rightId, ...rest] = options.pair.split(',');
+      if (!leftId || !rightId || rest.length > 0) {
+        throw new KernelError(
+          'usage',
+          `--pair must be two record ids separated by a comma, not ${options.pair}`,
+          {
+            hint: 'For example --pair A17,B204',
+          },
+        );
+      }
+      const result = await linkEncodedFiles({ left: options.left, right: options.right });
+      const explanation = result.explain(leftId, rightId);
+      if (options.json) {
+        printJson(context.io, explanation);
+        return;
+      }
+      const f = (x: number | null, digits: number) => (x === null ? '' : x.toFixed(digits));
+      context.io.out(
+        formatTable(
+          ['step', 'level', 'm', 'u', 'weight', 'running total'],
+          [
+            ['prior', '', '', '', f(explanation.priorWeight, 2), f(explanation.priorWeight, 2)],
+            ...explanation.steps.map((s) => [
+              s.comparison,
+              s.level,
+              f(s.m, 4),
+              f(s.u, 6),
+              f(s.weight, 2),
+              f(s.cumulative, 2),
+            ]),
+          ],
+        ),
+      );
+      context.io.out(
+        `match weight ${explanation.weight.toFixed(2)}, probability ${explanation.probability.toFixed(4)}`,
+      );
+    });
+};

@@ -1,0 +1,233 @@
+/**
+ * Linkage on files: the agent's encoding of a file of people (the privacy encoder applied
+ * row by row; the plain values never reach the output), and linking or explaining two
+ * encoded files. Encoded files are CSV: `record`, `secret_id`, `scheme`, one `bf_FIELD`
+ * column per Bloom filter (base64) and one `block_NAME` column per keyed blocking key.
+ */
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { KernelError } from '../errors.ts';
+import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import {
+  BloomEncoder,
+  filterFromBase64,
+  filterToBase64,
+  type PlainValues,
+} from '../privacy/bloom-encoding.ts';
+import type { LinkageSecret } from '../privacy/linkage-secret.ts';
+import { PERSON_ENCODING_SCHEME, PERSON_FIELDS } from '../privacy/person-encoding.ts';
+import { blockPairs } from './blocking.ts';
+import {
+  bindModel,
+  probabilityOf,
+  trainModel,
+  type LinkageModel,
+  type PairExplanation,
+} from './fellegi-sunter.ts';
+import { assignOneToOne } from './link-decisions.ts';
+import { personLinkageSetup } from './person-linkage.ts';
+import { RecordColumns } from './record-columns.ts';
+
+const scheme = PERSON_ENCODING_SCHEME;
+const filterColumns = scheme.fields.map((f) => `bf_${f.field}`);
+const keyColumns = scheme.blockingKeys.map((k) => `block_${k.name}`);
+const ENCODED_HEADER = ['record', 'secret_id', 'scheme', ...filterColumns, ...keyColumns];
+
+function refuseExisting(file: string): void {
+  if (existsSync(file)) {
+    throw new KernelError('conflict', `${file} already exists; Kernel will not overwrite it`, {
+      hint: 'Choose another --out',
+    });
+  }
+}
+
+/**
+ * Encode a CSV of people (columns among given_name, family_name, date_of_birth as
+ * YYYYMMDD or YYYY-MM-DD, sex, postcode, and an id column) into an encoded file.
+ */
+export async function encodePeopleFile(options: {
+  secret: LinkageSecret;
+  input: string;
+  output: string;
+  idColumn?: string;
+}): Promise<{ records: number; secretId: string; scheme: string }> {
+  refuseExisting(options.output);
+  const encoder = new BloomEncoder(options.secret, scheme);
+  const partial = `${options.output}.partial`;
+  const out = createWriteStream(partial, { mode: 0o600 });
+  out.write(`${ENCODED_HEADER.join(',')}\n`);
+  let positions: { field: string; at: number }[] = [];
+  let idAt = -1;
+  let records = 0;
+  try {
+    await readCsv(options.input, {
+      onHeader(columns, line) {
+        positions = PERSON_FIELDS.map((field) => ({ field, at: columns.indexOf(field) })).filter(
+          (p) => p.at >= 0,
+        );
+        if (positions.length === 0) {
+          throw new KernelError(
+            'invalid-input',
+            'The file has none of the columns a person is encoded from',
+            {
+              where: { file: options.input, line },
+              hint: `Name the columns ${PERSON_FIELDS.join(', ')}`,
+            },
+          );
+        }
+        const idColumn = options.idColumn ?? 'record_id';
+        idAt = columns.indexOf(idColumn);
+        if (options.idColumn && idAt < 0) {
+          throw new KernelError('invalid-input', `The file has no column ${idColumn}`, {
+            where: { file: options.input, line },
+            hint: 'Give the id column with --id',
+          });
+        }
+      },
+      onRecord(record) {
+        records++;
+        const values: Record<string, string | null> = {};
+        for (const { field, at } of positions) {
+          const text = fieldText(record, at).trim();
+          values[field] = text.length === 0 ? null : text;
+        }
+        const encoded = encoder.encode(values as PlainValues);
+        const id = idAt >= 0 ? fieldText(record, idAt) : String(records);
+        if (/[",\r\n]/.test(id)) {
+          throw new KernelError('invalid-input', 'A record id holds a comma, quote or line break', {
+            where: { file: options.input, line: record.line },
+            hint: 'Use plain ids (letters, digits, dashes)',
+          });
+        }
+        const cells = [
+          id,
+          encoder.secretId,
+          scheme.name,
+          ...scheme.fields.map((f) => {
+            const bits = encoded.filters[f.field];
+            return bits ? filterToBase64(bits) : '';
+          }),
+          ...scheme.blockingKeys.map((k) => encoded.blockingKeys[k.name] ?? ''),
+        ];
+        out.write(`${cells.join(',')}\n`);
+      },
+      onChunk: () =>
+        out.writableNeedDrain
+          ? new Promise<void>((resolve) => out.once('drain', () => resolve()))
+          : undefined,
+    });
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    renameSync(partial, options.output);
+  } catch (error) {
+    out.destroy();
+    rmSync(partial, { force: true });
+    throw error;
+  }
+  return { records, secretId: options.secret.keyId, scheme: scheme.name };
+}
+
+export interface EncodedFile {
+  ids: string[];
+  side: RecordColumns;
+  secretId: string;
+}
+
+export async function readEncodedFile(file: string): Promise<EncodedFile> {
+  const rows: string[][] = [];
+  await readCsv(file, {
+    onHeader(columns, line) {
+      if (columns.join(',') !== ENCODED_HEADER.join(',')) {
+        throw new KernelError('invalid-input', 'The file is not an encoded file of this scheme', {
+          where: { file, line },
+          hint: `Make it with \`kernel linkage encode\` (scheme ${scheme.name})`,
+        });
+      }
+    },
+    onRecord(record) {
+      rows.push(Array.from({ length: record.count }, (_, i) => fieldText(record, i)));
+    },
+  });
+  const side = new RecordColumns(rows.length);
+  const secrets = new Set<string>();
+  rows.forEach((cells, i) => {
+    secrets.add(cells[1]!);
+    scheme.fields.forEach((f, c) => {
+      const text = cells[3 + c]!;
+      side.setFilter(f.field, i, text.length === 0 ? null : filterFromBase64(text));
+    });
+    scheme.blockingKeys.forEach((k, c) => {
+      const text = cells[3 + scheme.fields.length + c]!;
+      side.setText(`block:${k.name}`, i, text.length === 0 ? null : text);
+    });
+  });
+  if (secrets.size > 1) {
+    throw new KernelError('invalid-input', 'The file mixes records encoded under different linkage secrets', {
+      where: { file },
+      hint: 'Encode every record with one secret',
+    });
+  }
+  return { ids: rows.map((r) => r[0]!), side, secretId: [...secrets][0] ?? '' };
+}
+
+export interface FileLink {
+  left: string;
+  right: string;
+  weight: number;
+  probability: number;
+}
+
+export interface FileLinkage {
+  model: LinkageModel;
+  candidatePairs: number;
+  rules: { name: string; pairs: number; newPairs: number }[];
+  links: FileLink[];
+  explain(leftId: string, rightId: string): PairExplanation;
+}
+
+/** Link two encoded files one to one at `threshold` (probability), training the model on them. */
+export async function linkEncodedFiles(options: {
+  left: string;
+  right: string;
+  threshold?: number;
+}): Promise<FileLinkage> {
+  const left = await readEncodedFile(options.left);
+  const right = await readEncodedFile(options.right);
+  if (left.ids.length === 0 || right.ids.length === 0) {
+    throw new KernelError('invalid-input', 'An encoded file has no records', {
+      hint: 'Encode a file with people in it',
+    });
+  }
+  if (left.secretId !== right.secretId) {
+    throw new KernelError('refused', 'The two files were encoded under different linkage secrets', {
+      hint: 'Both agents must use the same linkage secret (kernel keys new-linkage, made once)',
+    });
+  }
+  const setup = personLinkageSetup();
+  const { model } = trainModel(left.side, right.side, { comparisons: setup.comparisons, ...setup.training });
+  const blocked = blockPairs(left.side, right.side, setup.blocking);
+  const scorer = bindModel(model, setup.comparisons, left.side, right.side);
+  const weights = scorer.weights(blocked.pairs);
+  const kept = assignOneToOne(blocked.pairs, weights, options.threshold ?? 0.5);
+  const indexOf = (ids: string[], id: string, file: string) => {
+    const at = ids.indexOf(id);
+    if (at < 0)
+      throw new KernelError('not-found', `No record ${id} in ${file}`, {
+        hint: 'Give a record id from the file',
+      });
+    return at;
+  };
+  return {
+    model,
+    candidatePairs: blocked.pairs.length,
+    rules: blocked.rules,
+    links: Array.from(kept, (p) => ({
+      left: left.ids[blocked.pairs.left[p]!]!,
+      right: right.ids[blocked.pairs.right[p]!]!,
+      weight: weights[p]!,
+      probability: probabilityOf(weights[p]!),
+    })),
+    explain: (leftId, rightId) =>
+      scorer.explain(indexOf(left.ids, leftId, options.left), indexOf(right.ids, rightId, options.right)),
+  };
+}
