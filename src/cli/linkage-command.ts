@@ -1,9 +1,29 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
 import { csvCell } from '../governance/csv.ts';
-import { encodePeopleFile, linkEncodedFiles } from '../linkage/linkage-files.ts';
+import {
+  encodePeopleFile,
+  linkEncodedFiles,
+  readDecisionsFile,
+  type FileLink,
+} from '../linkage/linkage-files.ts';
 import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+
+function parseBand(text: string | undefined): [number, number] {
+  if (text === undefined) return [0.1, 0.9];
+  const [low, high, ...rest] = text.split(',').map(Number);
+  if (low === undefined || high === undefined || rest.length > 0 || !(low >= 0 && low < high && high <= 1)) {
+    throw new KernelError(
+      'usage',
+      `--review-band must be two probabilities LOW,HIGH with LOW < HIGH, not ${text}`,
+      {
+        hint: 'For example --review-band 0.1,0.9',
+      },
+    );
+  }
+  return [low, high];
+}
 
 function parseThreshold(text: string | undefined): number {
   const value = text === undefined ? 0.5 : Number(text);
@@ -53,34 +73,64 @@ export const registerLinkageCommands: RegisterCommands = (program, context) => {
     .requiredOption('--right <file>', 'another encoded file, under the same secret')
     .option('--threshold <p>', 'the match probability a link needs (default 0.5)')
     .option('--out <file>', 'write the links as CSV (left, right, weight, probability)')
+    .option('--review-out <file>', 'write the pairs in the uncertain band for clerical review')
+    .option('--review-band <low,high>', 'the uncertain band of match probability (default 0.1,0.9)')
+    .option('--decisions <file>', 'kept clerical decisions (left, right, decision: match or non-match)')
     .option('--json', 'print the result as JSON')
     .action(
-      async (options: { left: string; right: string; threshold?: string; out?: string; json?: boolean }) => {
+      async (options: {
+        left: string;
+        right: string;
+        threshold?: string;
+        out?: string;
+        reviewOut?: string;
+        reviewBand?: string;
+        decisions?: string;
+        json?: boolean;
+      }) => {
         const threshold = parseThreshold(options.threshold);
-        if (options.out && existsSync(options.out)) {
-          throw new KernelError('conflict', `${options.out} already exists; Kernel will not overwrite it`, {
-            hint: 'Choose another --out',
-          });
+        const reviewBand = parseBand(options.reviewBand);
+        for (const file of [options.out, options.reviewOut]) {
+          if (file && existsSync(file)) {
+            throw new KernelError('conflict', `${file} already exists; Kernel will not overwrite it`, {
+              hint: 'Choose another file',
+            });
+          }
         }
-        const result = await linkEncodedFiles({ left: options.left, right: options.right, threshold });
-        if (options.out) {
-          const lines = result.links.map((l) =>
-            [l.left, l.right, l.weight.toFixed(4), l.probability.toFixed(6)].map(csvCell).join(','),
+        const decisions = options.decisions ? await readDecisionsFile(options.decisions) : [];
+        const result = await linkEncodedFiles({
+          left: options.left,
+          right: options.right,
+          threshold,
+          reviewBand,
+          decisions,
+        });
+        const writeLinks = (file: string, links: FileLink[], decisionColumn: boolean) => {
+          const lines = links.map((l) =>
+            [l.left, l.right, l.weight.toFixed(4), l.probability.toFixed(6), ...(decisionColumn ? [''] : [])]
+              .map(csvCell)
+              .join(','),
           );
-          writeFileSync(options.out, ['left,right,weight,probability', ...lines, ''].join('\n'));
-        }
+          const header = `left,right,weight,probability${decisionColumn ? ',decision' : ''}`;
+          writeFileSync(file, [header, ...lines, ''].join('\n'));
+        };
+        if (options.out) writeLinks(options.out, result.links, false);
+        if (options.reviewOut) writeLinks(options.reviewOut, result.review, true);
         if (options.json) {
           printJson(context.io, {
             threshold,
             candidatePairs: result.candidatePairs,
             links: options.out ? result.links.length : result.links,
+            review: result.review.length,
+            reviewed: result.reviewed,
             lambda: result.model.lambda,
             blocking: result.rules,
           });
           return;
         }
         context.io.out(
-          `${result.links.length} links at probability ≥ ${threshold} from ${result.candidatePairs} candidate pairs.`,
+          `${result.links.length} links at probability ≥ ${threshold} from ${result.candidatePairs} candidate pairs; ` +
+            `${result.review.length} pairs await clerical review; ${result.reviewed.pairs} decisions applied.`,
         );
         if (!options.out) {
           context.io.out(

@@ -90,3 +90,75 @@ export function linkQuality(predictedTrue: number, predicted: number, trueTotal:
     f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
   };
 }
+
+/** A person's decision on a pair the model was unsure of. */
+export interface ClericalDecision {
+  left: number;
+  right: number;
+  match: boolean;
+}
+
+/** Candidate pairs whose probability lies in [low, high): the clerical review queue, surest first. */
+export function reviewQueue(
+  pairs: CandidatePairs,
+  weights: Float64Array,
+  low: number,
+  high: number,
+): Int32Array {
+  const queue: number[] = [];
+  for (let p = 0; p < pairs.length; p++) {
+    const probability = probabilityOf(weights[p]!);
+    if (probability >= low && probability < high) queue.push(p);
+  }
+  queue.sort((a, b) => weights[b]! - weights[a]! || a - b);
+  return Int32Array.from(queue);
+}
+
+/** The weight a clerical decision gives its pair: beyond anything the model can give. */
+export const DECIDED_WEIGHT = 1000;
+
+/**
+ * Applies kept clerical decisions before the links are decided: a pair decided a match
+ * weighs DECIDED_WEIGHT (added as a candidate if blocking missed it), one decided not a
+ * match weighs −DECIDED_WEIGHT, so reruns honour every decision. Returns the pairs and
+ * weights to decide on, and how the model's probabilities compare with the decisions on
+ * the pairs reviewed (the model's expected matches against people's count).
+ */
+export function applyDecisions(
+  pairs: CandidatePairs,
+  weights: Float64Array,
+  decisions: readonly ClericalDecision[],
+): {
+  pairs: CandidatePairs;
+  weights: Float64Array;
+  reviewed: { pairs: number; decidedMatches: number; modelExpectedMatches: number };
+} {
+  const index = new Map<string, number>();
+  for (let p = 0; p < pairs.length; p++) index.set(`${pairs.left[p]},${pairs.right[p]}`, p);
+  const extraLeft: number[] = [];
+  const extraRight: number[] = [];
+  const nextWeights = Array.from(weights);
+  let decidedMatches = 0;
+  let modelExpectedMatches = 0;
+  for (const decision of decisions) {
+    if (decision.match) decidedMatches++;
+    const p = index.get(`${decision.left},${decision.right}`);
+    if (p === undefined) {
+      if (decision.match) {
+        extraLeft.push(decision.left);
+        extraRight.push(decision.right);
+        nextWeights.push(DECIDED_WEIGHT);
+      }
+      continue;
+    }
+    modelExpectedMatches += probabilityOf(weights[p]!);
+    nextWeights[p] = decision.match ? DECIDED_WEIGHT : -DECIDED_WEIGHT;
+  }
+  const left = Int32Array.from([...pairs.left, ...extraLeft]);
+  const right = Int32Array.from([...pairs.right, ...extraRight]);
+  return {
+    pairs: { left, right, length: left.length },
+    weights: Float64Array.from(nextWeights),
+    reviewed: { pairs: decisions.length, decidedMatches, modelExpectedMatches },
+  };
+}

@@ -7,7 +7,7 @@ import { dateComparison, NULL_LEVEL, postcodeComparison, type LinkRecord } from 
 import { febrlFolder, readFebrlFile, truePairsWithin } from './febrl-file.ts';
 import { plainSetup } from './febrl-models.ts';
 import { bindModel, probabilityOf, trainModel } from './fellegi-sunter.ts';
-import { assignOneToOne, clusterRecords } from './link-decisions.ts';
+import { applyDecisions, assignOneToOne, clusterRecords, reviewQueue } from './link-decisions.ts';
 import { damerauLevenshtein, dice, jaroWinkler, popcount } from './string-metrics.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -140,5 +140,25 @@ describe('clusters', () => {
     const pairs2 = { left: Int32Array.of(3, 2), right: Int32Array.of(1, 1), length: 2 };
     expect(clusterRecords(reordered, pairs2, weights, 0.5)).toEqual(['r9', 'r1', 'r1', 'r1']);
     expect(clusterRecords(ids, pairs, Float64Array.of(-10, -10), 0.5)).toEqual(ids);
+  });
+});
+
+describe('clerical review', () => {
+  it('queues the uncertain band and applies decisions, adding a decided match blocking missed', () => {
+    const pairs = { left: Int32Array.of(0, 1, 2), right: Int32Array.of(0, 1, 2), length: 3 };
+    const weights = Float64Array.of(10, 0, -10); // probabilities ~1, 0.5, ~0
+    expect(Array.from(reviewQueue(pairs, weights, 0.1, 0.9))).toEqual([1]);
+    const decided = applyDecisions(pairs, weights, [
+      { left: 1, right: 1, match: false },
+      { left: 2, right: 0, match: true },
+    ]);
+    expect(decided.pairs.length).toBe(4);
+    expect(decided.reviewed).toEqual({ pairs: 2, decidedMatches: 1, modelExpectedMatches: 0.5 });
+    const kept = Array.from(assignOneToOne(decided.pairs, decided.weights, 0.5), (p) => [
+      decided.pairs.left[p],
+      decided.pairs.right[p],
+    ]);
+    // The decided match (2,0) outweighs the model's best pair (0,0), which then loses its right record.
+    expect(kept).toEqual([[2, 0]]);
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '../privacy/bloom-encoding.ts';
 import type { LinkageSecret } from '../privacy/linkage-secret.ts';
 import { PERSON_ENCODING_SCHEME, PERSON_FIELDS } from '../privacy/person-encoding.ts';
-import { blockPairs } from './blocking.ts';
+import { blockPairs, type CandidatePairs } from './blocking.ts';
 import {
   bindModel,
   probabilityOf,
@@ -23,7 +23,7 @@ import {
   type LinkageModel,
   type PairExplanation,
 } from './fellegi-sunter.ts';
-import { assignOneToOne } from './link-decisions.ts';
+import { applyDecisions, assignOneToOne, reviewQueue } from './link-decisions.ts';
 import { personLinkageSetup } from './person-linkage.ts';
 import { RecordColumns } from './record-columns.ts';
 
@@ -177,19 +177,36 @@ export interface FileLink {
   probability: number;
 }
 
+export interface FileDecision {
+  left: string;
+  right: string;
+  match: boolean;
+}
+
 export interface FileLinkage {
   model: LinkageModel;
   candidatePairs: number;
   rules: { name: string; pairs: number; newPairs: number }[];
   links: FileLink[];
+  /** pairs in the uncertain band with no decision yet, surest first */
+  review: FileLink[];
+  /** the decisions applied, and how the model's probabilities compare with them */
+  reviewed: { pairs: number; decidedMatches: number; modelExpectedMatches: number };
   explain(leftId: string, rightId: string): PairExplanation;
 }
 
-/** Link two encoded files one to one at `threshold` (probability), training the model on them. */
+/**
+ * Link two encoded files one to one at `threshold` (probability), training the model on
+ * them. Kept clerical decisions are applied first (and so honoured on every rerun); pairs
+ * still in the uncertain band are returned as the review queue.
+ */
 export async function linkEncodedFiles(options: {
   left: string;
   right: string;
   threshold?: number;
+  /** the uncertain band [low, high) of match probability that goes to clerical review */
+  reviewBand?: [number, number];
+  decisions?: readonly FileDecision[];
 }): Promise<FileLinkage> {
   const left = await readEncodedFile(options.left);
   const right = await readEncodedFile(options.right);
@@ -208,7 +225,6 @@ export async function linkEncodedFiles(options: {
   const blocked = blockPairs(left.side, right.side, setup.blocking);
   const scorer = bindModel(model, setup.comparisons, left.side, right.side);
   const weights = scorer.weights(blocked.pairs);
-  const kept = assignOneToOne(blocked.pairs, weights, options.threshold ?? 0.5);
   const indexOf = (ids: string[], id: string, file: string) => {
     const at = ids.indexOf(id);
     if (at < 0)
@@ -217,17 +233,76 @@ export async function linkEncodedFiles(options: {
       });
     return at;
   };
+  const decisions = (options.decisions ?? []).map((d) => ({
+    left: indexOf(left.ids, d.left, options.left),
+    right: indexOf(right.ids, d.right, options.right),
+    match: d.match,
+  }));
+  const decided = applyDecisions(blocked.pairs, weights, decisions);
+  const kept = assignOneToOne(decided.pairs, decided.weights, options.threshold ?? 0.5);
+  const [low, high] = options.reviewBand ?? [0.1, 0.9];
+  const asLink = (pairs: CandidatePairs, pairWeights: Float64Array, p: number): FileLink => ({
+    left: left.ids[pairs.left[p]!]!,
+    right: right.ids[pairs.right[p]!]!,
+    weight: pairWeights[p]!,
+    probability: probabilityOf(pairWeights[p]!),
+  });
   return {
     model,
     candidatePairs: blocked.pairs.length,
     rules: blocked.rules,
-    links: Array.from(kept, (p) => ({
-      left: left.ids[blocked.pairs.left[p]!]!,
-      right: right.ids[blocked.pairs.right[p]!]!,
-      weight: weights[p]!,
-      probability: probabilityOf(weights[p]!),
-    })),
+    links: Array.from(kept, (p) => asLink(decided.pairs, decided.weights, p)),
+    review: Array.from(reviewQueue(decided.pairs, decided.weights, low, high), (p) =>
+      asLink(decided.pairs, decided.weights, p),
+    ),
+    reviewed: decided.reviewed,
     explain: (leftId, rightId) =>
       scorer.explain(indexOf(left.ids, leftId, options.left), indexOf(right.ids, rightId, options.right)),
   };
+}
+
+/**
+ * Clerical decisions from a CSV with columns `left`, `right` and `decision` (`match` or
+ * `non-match`; other columns, such as the review queue's weight and probability, are
+ * ignored, and a row with no decision yet is skipped). The review queue file, once filled
+ * in, is such a file.
+ */
+export async function readDecisionsFile(file: string): Promise<FileDecision[]> {
+  const decisions: FileDecision[] = [];
+  let at = { left: -1, right: -1, decision: -1 };
+  await readCsv(file, {
+    onHeader(columns, line) {
+      at = {
+        left: columns.indexOf('left'),
+        right: columns.indexOf('right'),
+        decision: columns.indexOf('decision'),
+      };
+      if (at.left < 0 || at.right < 0 || at.decision < 0) {
+        throw new KernelError(
+          'invalid-input',
+          'A decisions file needs the columns left, right and decision',
+          {
+            where: { file, line },
+            hint: 'Fill in the decision column of the file written by --review-out',
+          },
+        );
+      }
+    },
+    onRecord(record) {
+      const decision = fieldText(record, at.decision).trim().toLowerCase();
+      if (decision === '') return;
+      if (decision !== 'match' && decision !== 'non-match') {
+        throw new KernelError('invalid-input', `A decision must be match or non-match, not ${decision}`, {
+          where: { file, line: record.line, field: 'decision' },
+          hint: 'Write match or non-match, or leave it empty to decide later',
+        });
+      }
+      decisions.push({
+        left: fieldText(record, at.left),
+        right: fieldText(record, at.right),
+        match: decision === 'match',
+      });
+    },
+  });
+  return decisions;
 }

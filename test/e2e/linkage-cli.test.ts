@@ -90,6 +90,76 @@ describe('kernel linkage', () => {
     expect(explained.stdout).toMatch(/match weight -?\d+\.\d\d, probability \d\.\d{4}/);
   }, 120_000);
 
+  it('queues the uncertain pairs for clerical review and honours the decisions on a rerun', async () => {
+    const trueLeft = new Map<string, string>();
+    const { truthB } = scalePeople(2_000, 11);
+    truthB.forEach((i, j) => trueLeft.set(`B${j}`, `A${i}`));
+    const first = await runCli([
+      'linkage',
+      'link',
+      '--left',
+      file('a.encoded.csv'),
+      '--right',
+      file('b.encoded.csv'),
+      '--review-out',
+      file('review.csv'),
+      '--review-band',
+      '0.01,0.99',
+      '--out',
+      file('links-before.csv'),
+    ]);
+    expect(first.code).toBe(0);
+    const queue = readFileSync(file('review.csv'), 'utf8').trim().split('\n');
+    expect(queue[0]).toBe('left,right,weight,probability,decision');
+    const rows = queue.slice(1).map((l) => l.split(','));
+    expect(rows.length).toBeGreaterThan(0);
+    // The reviewer fills in the decision column from what they know (here, the truth).
+    const decided = rows.map(([l, r, w, p]) => [l, r, w, p, trueLeft.get(r!) === l ? 'match' : 'non-match']);
+    writeFileSync(file('decisions.csv'), [queue[0], ...decided.map((r) => r.join(','))].join('\n') + '\n');
+    const again = await runCli([
+      'linkage',
+      'link',
+      '--left',
+      file('a.encoded.csv'),
+      '--right',
+      file('b.encoded.csv'),
+      '--decisions',
+      file('decisions.csv'),
+      '--review-band',
+      '0.01,0.99',
+      '--out',
+      file('links-after.csv'),
+      '--json',
+    ]);
+    expect(again.code).toBe(0);
+    const summary = JSON.parse(again.stdout) as {
+      review: number;
+      reviewed: { pairs: number; decidedMatches: number };
+    };
+    expect(summary.reviewed.pairs).toBe(decided.length);
+    expect(summary.review).toBe(0); // every uncertain pair has its decision
+    const after = new Set(
+      readFileSync(file('links-after.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',').slice(0, 2).join(',')),
+    );
+    for (const [l, r, , , decision] of decided) expect(after.has(`${l},${r}`)).toBe(decision === 'match');
+    const bad = await runCli([
+      'linkage',
+      'link',
+      '--left',
+      file('a.encoded.csv'),
+      '--right',
+      file('b.encoded.csv'),
+      '--decisions',
+      file('a.csv'),
+    ]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toMatch(/left, right and decision/);
+  }, 120_000);
+
   it('refuses files under different secrets, bad thresholds and unknown ids, with no stack trace', async () => {
     writeFileSync(file('c.csv'), 'record_id,given_name,family_name,date_of_birth\nC1,ann,lee,19800101\n');
     await runCli(['keys', 'new-linkage', '--out', file('other.secret')]);
