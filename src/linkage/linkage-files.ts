@@ -2,7 +2,8 @@
  * Linkage on files: the agent's encoding of a file of people (the privacy encoder applied
  * row by row; the plain values never reach the output), and linking or explaining two
  * encoded files. Encoded files are CSV: `record`, `secret_id`, `scheme`, one `bf_FIELD`
- * column per Bloom filter (base64) and one `block_NAME` column per keyed blocking key.
+ * column per Bloom filter (base64) and one `block_NAME` column per keyed blocking key; the
+ * linkage files `kernel deid` writes have `source_line` in place of `record`.
  */
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
@@ -137,7 +138,9 @@ export async function readEncodedFile(file: string): Promise<EncodedFile> {
   const rows: string[][] = [];
   await readCsv(file, {
     onHeader(columns, line) {
-      if (columns.join(',') !== ENCODED_HEADER.join(',')) {
+      // `kernel deid --linkage-secret` writes the same columns keyed by `source_line`.
+      const named = columns[0] === 'source_line' ? ['record', ...columns.slice(1)] : columns;
+      if (named.join(',') !== ENCODED_HEADER.join(',')) {
         throw new KernelError('invalid-input', 'The file is not an encoded file of this scheme', {
           where: { file, line },
           hint: `Make it with \`kernel linkage encode\` (scheme ${scheme.name})`,

@@ -218,6 +218,21 @@ describe('kernel linkage', () => {
     ]);
     expect(noColumns.code).toBe(65);
     expect(noColumns.stderr).toMatch(/none of the columns/);
+    const notAsked = await runCli([
+      'deid',
+      '--org',
+      'RWF',
+      '--dataset',
+      'apc',
+      '--in',
+      file('c.csv'),
+      '--out',
+      file('z.csv'),
+      '--linkage-secret',
+      file('other.secret'),
+    ]);
+    expect(notAsked.code).toBe(64);
+    expect(notAsked.stderr).toMatch(/does not ask for linkage encodings/);
     const linkKeyInstead = await runCli([
       'linkage',
       'encode',
