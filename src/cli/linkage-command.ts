@@ -7,6 +7,7 @@ import {
   readDecisionsFile,
   type FileLink,
 } from '../linkage/linkage-files.ts';
+import { loadLinkageFile } from '../linkage/linkage-store.ts';
 import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
@@ -140,6 +141,36 @@ export const registerLinkageCommands: RegisterCommands = (program, context) => {
             ),
           );
         }
+      },
+    );
+
+  linkage
+    .command('load')
+    .description(
+      "the warehouse: hold an agent's linkage file (kernel deid --linkage-secret) where only linkage reads it",
+    )
+    .requiredOption('--org <ods>', 'the organisation that sent it')
+    .requiredOption('--dataset <id>', 'its dataset (one whose specification declares linkageEncoding)')
+    .requiredOption('--period <YYYY-MM>', 'its reporting month; a new file for the month replaces the old')
+    .argument('<file>', 'OUT.linkage.csv')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (file: string, options: { org: string; dataset: string; period: string; json?: boolean }) => {
+        const load = await context.withStore((store) =>
+          loadLinkageFile(store, {
+            org: options.org.trim().toUpperCase(),
+            dataset: options.dataset,
+            period: options.period,
+            file,
+            actor: context.actor,
+          }),
+        );
+        if (options.json) printJson(context.io, load);
+        else
+          context.io.out(
+            `Held ${load.rows} linkage encodings of ${load.dataset} from ${load.org} for ${load.period}` +
+              `${load.replaced > 0 ? `, replacing ${load.replaced}` : ''} (secret ${load.secretId}).`,
+          );
       },
     );
 

@@ -121,6 +121,8 @@ export async function encodePeopleFile(options: {
     );
     renameSync(partial, options.output);
   } catch (error) {
+    // Writes still queued fail once the stream is destroyed; the run failed already.
+    out.on('error', () => undefined);
     out.destroy();
     rmSync(partial, { force: true });
     throw error;

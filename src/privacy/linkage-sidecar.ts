@@ -118,6 +118,7 @@ export class LinkageFileWriter {
 
   /** Removes what was written: the run failed, so no half-made file may be sent. */
   abort(): void {
+    this.stream.on('error', () => undefined); // queued writes fail once destroyed
     this.stream.destroy();
     rmSync(this.finished ? this.file : this.partial, { force: true });
   }

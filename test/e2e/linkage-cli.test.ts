@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scalePeople } from '../../src/linkage/synthetic-people.ts';
 import { runCli, spawnCli } from '../cli.ts';
+import { testStores } from '../stores.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-linkage-cli-'));
 const file = (name: string) => path.join(dir, name);
@@ -244,5 +245,45 @@ describe('kernel linkage', () => {
       file('y.csv'),
     ]);
     expect(linkKeyInstead.code).toBe(78);
+  }, 120_000);
+});
+
+describe.each(testStores())('kernel linkage load on $engine', (engine) => {
+  it('holds a deid linkage file in the store and refuses one for a dataset without encodings', async () => {
+    const target = await engine.fresh();
+    const flags = ['--data', target.dataDir, '--store', target.store];
+    const line = (n: number) =>
+      `${n},ls-0123456789abcdef,person-v1,${Buffer.alloc(64, n).toString('base64')},,,,,k${n},,,,`;
+    const header =
+      'source_line,secret_id,scheme,bf_given_name,bf_family_name,bf_date_of_birth,bf_sex,bf_postcode,block_names_yob,block_dob_sex,block_postcode_given,block_postcode_family,block_names_dob';
+    writeFileSync(file('held.linkage.csv'), [header, line(2), line(3)].join('\n') + '\n');
+    const held = await runCli([
+      ...flags,
+      'linkage',
+      'load',
+      '--org',
+      'e10000016',
+      '--dataset',
+      'asc',
+      '--period',
+      '2020-05',
+      file('held.linkage.csv'),
+      '--json',
+    ]);
+    expect(held.code).toBe(0);
+    expect(JSON.parse(held.stdout)).toMatchObject({ org: 'E10000016', rows: 2, replaced: 0 });
+    const refused = await runCli([
+      ...flags,
+      'linkage',
+      'load',
+      '--org',
+      'RWF',
+      '--dataset',
+      'apc',
+      '--period',
+      '2020-05',
+      file('held.linkage.csv'),
+    ]);
+    expect(refused.code).toBe(67);
   }, 120_000);
 });
