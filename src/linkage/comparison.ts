@@ -55,34 +55,58 @@ function termFrequencies(left: (string | null)[], right: (string | null)[]): Flo
   return Float64Array.from(left, (v) => (v === null ? 1 : (counts.get(v) ?? 1) / Math.max(total, 1)));
 }
 
+/**
+ * A comparison of one text field: missing on either side → NULL_LEVEL, equal → 0 (with its
+ * term frequency when asked), otherwise what `grade` says.
+ */
+function textComparison(
+  field: string,
+  levels: readonly string[],
+  grade: (x: string, y: string) => number,
+  termFrequency = false,
+): Comparison {
+  return {
+    name: field,
+    fields: [field],
+    levels,
+    bind(left, right) {
+      const a = texts(left, field);
+      const b = left === right ? a : texts(right, field);
+      const tf = termFrequency ? termFrequencies(a, b) : undefined;
+      return {
+        level(i, j) {
+          const x = a[i]!;
+          const y = b[j]!;
+          if (x === null || y === null) return NULL_LEVEL;
+          return x === y ? 0 : grade(x, y);
+        },
+        ...(tf ? { termFrequency: (i: number) => tf[i]! } : {}),
+      };
+    },
+  };
+}
+
+/** The level (from 1) of the first band `reached` accepts, or the "else" level after them. */
+function bandLevel(bands: readonly number[], reached: (band: number) => boolean): number {
+  for (let k = 0; k < bands.length; k++) if (reached(bands[k]!)) return k + 1;
+  return bands.length + 1;
+}
+
 /** Exact, then Jaro–Winkler bands (Splink's name comparison: 0.92, 0.88, 0.70). */
 export function nameComparison(
   field: string,
   options: { bands?: readonly number[]; termFrequency?: boolean } = {},
 ): Comparison {
   const bands = options.bands ?? [0.92, 0.88, 0.7];
-  return {
-    name: field,
-    fields: [field],
-    levels: ['exact', ...bands.map((b) => `Jaro-Winkler >= ${b}`), 'else'],
-    bind(left, right) {
-      const a = texts(left, field);
-      const b = left === right ? a : texts(right, field);
-      const tf = options.termFrequency ? termFrequencies(a, b) : undefined;
-      return {
-        level(i, j) {
-          const x = a[i]!;
-          const y = b[j]!;
-          if (x === null || y === null) return NULL_LEVEL;
-          if (x === y) return 0;
-          const similarity = jaroWinkler(x, y);
-          for (let k = 0; k < bands.length; k++) if (similarity >= bands[k]!) return k + 1;
-          return bands.length + 1;
-        },
-        ...(tf ? { termFrequency: (i: number) => tf[i]! } : {}),
-      };
+  return textComparison(
+    field,
+    ['exact', ...bands.map((b) => `Jaro-Winkler >= ${b}`), 'else'],
+    (x, y) => {
+      const similarity = jaroWinkler(x, y);
+      return bandLevel(bands, (band) => similarity >= band);
     },
-  };
+    options.termFrequency,
+  );
 }
 
 /** Exact, then Damerau–Levenshtein distance bands (for identifiers and street names). */
@@ -91,51 +115,20 @@ export function editDistanceComparison(
   options: { distances?: readonly number[]; termFrequency?: boolean } = {},
 ): Comparison {
   const distances = options.distances ?? [1, 2];
-  return {
-    name: field,
-    fields: [field],
-    levels: ['exact', ...distances.map((d) => `Damerau-Levenshtein <= ${d}`), 'else'],
-    bind(left, right) {
-      const a = texts(left, field);
-      const b = left === right ? a : texts(right, field);
-      const tf = options.termFrequency ? termFrequencies(a, b) : undefined;
-      return {
-        level(i, j) {
-          const x = a[i]!;
-          const y = b[j]!;
-          if (x === null || y === null) return NULL_LEVEL;
-          if (x === y) return 0;
-          const distance = damerauLevenshtein(x, y);
-          for (let k = 0; k < distances.length; k++) if (distance <= distances[k]!) return k + 1;
-          return distances.length + 1;
-        },
-        ...(tf ? { termFrequency: (i: number) => tf[i]! } : {}),
-      };
+  return textComparison(
+    field,
+    ['exact', ...distances.map((d) => `Damerau-Levenshtein <= ${d}`), 'else'],
+    (x, y) => {
+      const distance = damerauLevenshtein(x, y);
+      return bandLevel(distances, (band) => distance <= band);
     },
-  };
+    options.termFrequency,
+  );
 }
 
 /** Exact agreement only (sex, state), optionally term-frequency adjusted. */
 export function exactComparison(field: string, options: { termFrequency?: boolean } = {}): Comparison {
-  return {
-    name: field,
-    fields: [field],
-    levels: ['exact', 'else'],
-    bind(left, right) {
-      const a = texts(left, field);
-      const b = left === right ? a : texts(right, field);
-      const tf = options.termFrequency ? termFrequencies(a, b) : undefined;
-      return {
-        level(i, j) {
-          const x = a[i]!;
-          const y = b[j]!;
-          if (x === null || y === null) return NULL_LEVEL;
-          return x === y ? 0 : 1;
-        },
-        ...(tf ? { termFrequency: (i: number) => tf[i]! } : {}),
-      };
-    },
-  };
+  return textComparison(field, ['exact', 'else'], () => 1, options.termFrequency);
 }
 
 /** Days since 1970-01-01 of a `YYYYMMDD` or `YYYY-MM-DD` date, or NaN if it is not a real date. */
@@ -281,9 +274,7 @@ export function diceComparison(field: string, options: { bands?: readonly number
           const y = j * width;
           for (let w = 0; w < width; w++) common += popcount32(a.words[x + w]! & b.words[y + w]!);
           const similarity = total === 0 ? 0 : (2 * common) / total;
-          if (similarity >= 1) return 0;
-          for (let k = 0; k < bands.length; k++) if (similarity >= bands[k]!) return k + 1;
-          return bands.length + 1;
+          return similarity >= 1 ? 0 : bandLevel(bands, (band) => similarity >= band);
         },
       };
     },

@@ -2,7 +2,7 @@
  * One FEBRL run: train, block, score and decide at the threshold fixed below, then, and
  * only then, compare with the labels. Shared by bench/linkage/run.ts and the tests.
  */
-import { blockPairs, type RuleReport } from './blocking.ts';
+import { blockPairs, type BlockingResult, type CandidatePairs, type RuleReport } from './blocking.ts';
 import { bindModel, trainModel, type LinkageModel } from './fellegi-sunter.ts';
 import type { LinkageSetup } from './febrl-models.ts';
 import type { LinkSide } from './record-columns.ts';
@@ -30,14 +30,22 @@ export interface RunResult {
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
-/** Link file A to file B (one true partner each), deciding one to one. */
-export function runLink(
+/** Train, block and weigh, timing each step; `right` null deduplicates `left`. */
+function trainBlockScore(
   setup: LinkageSetup,
   left: LinkSide,
-  right: LinkSide,
+  right: LinkSide | null,
   leftEntities: Int32Array,
   rightEntities: Int32Array,
-): RunResult {
+): {
+  model: LinkageModel;
+  blocked: BlockingResult;
+  pairs: CandidatePairs;
+  weights: Float64Array;
+  isTrue: (p: number) => boolean;
+  blockedTrue: number;
+  seconds: RunResult['seconds'];
+} {
   const t0 = now();
   const { model } = trainModel(left, right, { comparisons: setup.comparisons, ...setup.training });
   const t1 = now();
@@ -49,12 +57,38 @@ export function runLink(
   const t3 = now();
   const pairs = blocked.pairs;
   const isTrue = (p: number) => leftEntities[pairs.left[p]!] === rightEntities[pairs.right[p]!];
+  let blockedTrue = 0;
+  for (let p = 0; p < pairs.length; p++) if (isTrue(p)) blockedTrue++;
+  return {
+    model,
+    blocked,
+    pairs,
+    weights,
+    isTrue,
+    blockedTrue,
+    seconds: { train: t1 - t0, block: t2 - t1, score: t3 - t2 },
+  };
+}
+
+/** Link file A to file B (one true partner each), deciding one to one. */
+export function runLink(
+  setup: LinkageSetup,
+  left: LinkSide,
+  right: LinkSide,
+  leftEntities: Int32Array,
+  rightEntities: Int32Array,
+): RunResult {
+  const { model, blocked, pairs, weights, isTrue, blockedTrue, seconds } = trainBlockScore(
+    setup,
+    left,
+    right,
+    leftEntities,
+    rightEntities,
+  );
   const countTrue = (kept: Int32Array) => kept.reduce((n, p) => n + (isTrue(p) ? 1 : 0), 0);
   // The true total: every entity present on both sides (FEBRL4: all 5,000).
   const rightSet = new Set(rightEntities);
   const trueTotal = new Set([...leftEntities].filter((e) => rightSet.has(e))).size;
-  let blockedTrue = 0;
-  for (let p = 0; p < pairs.length; p++) if (isTrue(p)) blockedTrue++;
   const above = pairsAbove(pairs, weights, THRESHOLD);
   const assigned = assignOneToOne(pairs, weights, THRESHOLD);
   return {
@@ -65,7 +99,7 @@ export function runLink(
     pairwise: linkQuality(countTrue(above), above.length, trueTotal),
     decided: linkQuality(countTrue(assigned), assigned.length, trueTotal),
     model,
-    seconds: { train: t1 - t0, block: t2 - t1, score: t3 - t2 },
+    seconds,
   };
 }
 
@@ -77,19 +111,13 @@ export function runDedupe(
   entities: Int32Array,
   trueTotal: number,
 ): RunResult {
-  const t0 = now();
-  const { model } = trainModel(records, null, { comparisons: setup.comparisons, ...setup.training });
-  const t1 = now();
-  const blocked = blockPairs(records, null, setup.blocking, {
-    isMatch: (i, j) => entities[i] === entities[j],
-  });
-  const t2 = now();
-  const weights = bindModel(model, setup.comparisons, records, null).weights(blocked.pairs);
-  const t3 = now();
-  const pairs = blocked.pairs;
-  const isTrue = (p: number) => entities[pairs.left[p]!] === entities[pairs.right[p]!];
-  let blockedTrue = 0;
-  for (let p = 0; p < pairs.length; p++) if (isTrue(p)) blockedTrue++;
+  const { model, blocked, pairs, weights, isTrue, blockedTrue, seconds } = trainBlockScore(
+    setup,
+    records,
+    null,
+    entities,
+    entities,
+  );
   const above = pairsAbove(pairs, weights, THRESHOLD);
   const aboveTrue = above.reduce((n, p) => n + (isTrue(p) ? 1 : 0), 0);
   // Clusters: every pair of records in the same cluster counts as a predicted link.
@@ -118,6 +146,6 @@ export function runDedupe(
     pairwise: linkQuality(aboveTrue, above.length, trueTotal),
     decided: linkQuality(predictedTrue, predicted, trueTotal),
     model,
-    seconds: { train: t1 - t0, block: t2 - t1, score: t3 - t2 },
+    seconds,
   };
 }

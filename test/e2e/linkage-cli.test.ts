@@ -8,6 +8,9 @@ import { testStores } from '../stores.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-linkage-cli-'));
 const file = (name: string) => path.join(dir, name);
+/** `kernel linkage VERB` on the two encoded files of the first test, with more flags. */
+const onBoth = (verb: string, ...flags: string[]) =>
+  runCli(['linkage', verb, '--left', file('a.encoded.csv'), '--right', file('b.encoded.csv'), ...flags]);
 
 /** Two files of the same 2,000 synthetic people, B with council-style errors and its own ids. */
 function writePeople(): Map<string, string> {
@@ -51,17 +54,7 @@ describe('kernel linkage', () => {
     expect(leaked).toEqual([]);
     expect(encodedText).not.toMatch(/,(19|20)\d{6},/);
 
-    const linked = await runCli([
-      'linkage',
-      'link',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
-      '--out',
-      file('links.csv'),
-      '--json',
-    ]);
+    const linked = await onBoth('link', '--out', file('links.csv'), '--json');
     expect(linked.code).toBe(0);
     const links = readFileSync(file('links.csv'), 'utf8')
       .trim()
@@ -74,16 +67,7 @@ describe('kernel linkage', () => {
     expect(new Set(links.map(([left]) => left)).size).toBe(links.length); // one to one
 
     const [left, right] = links[0]!;
-    const explained = await runCli([
-      'linkage',
-      'explain',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
-      '--pair',
-      `${left},${right}`,
-    ]);
+    const explained = await onBoth('explain', '--pair', `${left},${right}`);
     expect(explained.code).toBe(0);
     for (const step of ['prior', 'given_name', 'family_name', 'date_of_birth', 'sex', 'postcode']) {
       expect(explained.stdout).toContain(step);
@@ -95,20 +79,15 @@ describe('kernel linkage', () => {
     const trueLeft = new Map<string, string>();
     const { truthB } = scalePeople(2_000, 11);
     truthB.forEach((i, j) => trueLeft.set(`B${j}`, `A${i}`));
-    const first = await runCli([
-      'linkage',
+    const first = await onBoth(
       'link',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
       '--review-out',
       file('review.csv'),
       '--review-band',
       '0.01,0.99',
       '--out',
       file('links-before.csv'),
-    ]);
+    );
     expect(first.code).toBe(0);
     const queue = readFileSync(file('review.csv'), 'utf8').trim().split('\n');
     expect(queue[0]).toBe('left,right,weight,probability,decision');
@@ -117,13 +96,8 @@ describe('kernel linkage', () => {
     // The reviewer fills in the decision column from what they know (here, the truth).
     const decided = rows.map(([l, r, w, p]) => [l, r, w, p, trueLeft.get(r!) === l ? 'match' : 'non-match']);
     writeFileSync(file('decisions.csv'), [queue[0], ...decided.map((r) => r.join(','))].join('\n') + '\n');
-    const again = await runCli([
-      'linkage',
+    const again = await onBoth(
       'link',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
       '--decisions',
       file('decisions.csv'),
       '--review-band',
@@ -131,7 +105,7 @@ describe('kernel linkage', () => {
       '--out',
       file('links-after.csv'),
       '--json',
-    ]);
+    );
     expect(again.code).toBe(0);
     const summary = JSON.parse(again.stdout) as {
       review: number;
@@ -147,16 +121,7 @@ describe('kernel linkage', () => {
         .map((l) => l.split(',').slice(0, 2).join(',')),
     );
     for (const [l, r, , , decision] of decided) expect(after.has(`${l},${r}`)).toBe(decision === 'match');
-    const bad = await runCli([
-      'linkage',
-      'link',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
-      '--decisions',
-      file('a.csv'),
-    ]);
+    const bad = await onBoth('link', '--decisions', file('a.csv'));
     expect(bad.code).toBe(65);
     expect(bad.stderr).toMatch(/left, right and decision/);
   }, 120_000);
@@ -185,27 +150,9 @@ describe('kernel linkage', () => {
     expect(mixed.code).toBe(67);
     expect(mixed.stderr).toMatch(/different linkage secrets/);
     expect(mixed.stderr).not.toMatch(/ at .*\.ts:\d+/);
-    const threshold = await runCli([
-      'linkage',
-      'link',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
-      '--threshold',
-      '2',
-    ]);
+    const threshold = await onBoth('link', '--threshold', '2');
     expect(threshold.code).toBe(64);
-    const unknown = await runCli([
-      'linkage',
-      'explain',
-      '--left',
-      file('a.encoded.csv'),
-      '--right',
-      file('b.encoded.csv'),
-      '--pair',
-      'A1,nobody',
-    ]);
+    const unknown = await onBoth('explain', '--pair', 'A1,nobody');
     expect(unknown.code).toBe(66);
     const noColumns = await runCli([
       'linkage',
