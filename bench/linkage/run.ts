@@ -3,19 +3,20 @@
  * threshold fixed in code before the labels are read (src/linkage/febrl-evaluation.ts:
  * probability 0.5), then a scale run on synthetic encoded records.
  *
- *   npx tsx bench/linkage/run.ts [--rounds 3] [--scale 100000[,1000000]]
+ *   npx tsx bench/linkage/run.ts [--rounds 3] [--world 100000] [--scale 100000[,1000000]]
  *
  * Prints, per run, precision, recall and F1 (pairwise at the threshold, and after the
  * decision: one-to-one for FEBRL4, clusters for FEBRL3) with blocking recall; medians of
  * the rounds' seconds; encoding speed in records per CPU second; and for the scale run
- * wall-clock, CPU seconds and peak memory (VmHWM) of a child process of its own. The
+ * wall-clock, CPU seconds and peak memory (VmHWM) of a child process of its own; and the
+ * synthetic world's council records linked to its master index, scored by its truth. The
  * targets (issue 14): FEBRL4 plain F1 ≥ 0.998, without soc_sec_id ≥ 0.995, hardened
  * encodings ≥ 0.98 (unhardened ≥ 0.995), FEBRL3 ≥ 0.99, blocking recall ≥ 0.999; 1M × 1M
  * in ≤ 10 minutes and < 4 GiB; encoding ≥ 10,000 records/s per core.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,8 @@ import { BloomEncoder, type PlainValues } from '../../src/privacy/bloom-encoding
 import { PERSON_ENCODING_SCHEME } from '../../src/privacy/person-encoding.ts';
 import { linkageSecretId, type LinkageSecret } from '../../src/privacy/linkage-secret.ts';
 import { scalePeople } from '../../src/linkage/synthetic-people.ts';
+import { evaluateCouncilLinkage } from '../../src/linkage/council-evaluation.ts';
+import { generateWorld } from '../../src/synth/generate-world.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -194,12 +197,40 @@ function febrlRuns(rounds: number): void {
   check('encoding, hardened, records per CPU second', encodeRate, 10_000);
 }
 
+/** Council records against the master index in a synthetic world, scored by its truth. */
+async function worldRun(people: number): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-bench-linkage-'));
+  try {
+    const world = path.join(dir, 'world');
+    console.log(`\nsynthetic world: ${people} people, 2020-04..2021-03; load average ${loadAverage()}`);
+    generateWorld({ out: world, people, seed: 5, from: '2020-04', to: '2021-03' });
+    for (const index of ['whole-population', 'pmi-feeds'] as const) {
+      const started = Date.now();
+      const f = await evaluateCouncilLinkage({
+        world,
+        work: path.join(dir, index),
+        secret: benchSecret(),
+        index,
+      });
+      console.log(
+        `  council (asc) → ${index.padEnd(16)} index ${f.masterIndexRecords}, council ${f.councilRecords} ` +
+          `(linkable ${f.linkable}, without NHS number ${f.withoutNhsNumber}): ` +
+          `P ${fmt(f.all.precision)} R ${fmt(f.all.recall)}; without NHS number P ${fmt(f.noNhsNumber.precision)} ` +
+          `R ${fmt(f.noNhsNumber.recall)}  (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (args[0] === '--scale-child') {
   scaleChild(Number(args[1]));
 } else {
   const rounds = Number(option('--rounds', '3'));
   console.log(`bench/linkage on ${os.cpus().length} cores; load average ${loadAverage()}`);
   febrlRuns(rounds);
+  await worldRun(Number(option('--world', '100000')));
   const sizes = option('--scale', '100000')
     .split(',')
     .map(Number)

@@ -162,3 +162,22 @@ export function applyDecisions(
     reviewed: { pairs: decisions.length, decidedMatches, modelExpectedMatches },
   };
 }
+
+/**
+ * Many to one: each right record takes its heaviest pair above the threshold, while a left
+ * record may take many (a council's several records of one person, linked to one person of
+ * the master index). Returns, per right record, the pair's index or −1.
+ */
+export function bestForEachRight(
+  pairs: CandidatePairs,
+  weights: Float64Array,
+  threshold: number,
+  rightCount: number,
+): Int32Array {
+  const best = new Int32Array(rightCount).fill(-1);
+  for (const p of pairsAbove(pairs, weights, threshold)) {
+    const j = pairs.right[p]!;
+    if (best[j] === -1) best[j] = p;
+  }
+  return best;
+}

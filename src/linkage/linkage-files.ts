@@ -136,8 +136,7 @@ export interface EncodedFile {
   secretId: string;
 }
 
-export async function readEncodedFile(file: string): Promise<EncodedFile> {
-  const rows: string[][] = [];
+async function readEncodedRows(file: string, rows: string[][], prefixed: boolean): Promise<void> {
   await readCsv(file, {
     onHeader(columns, line) {
       // `kernel deid --linkage-secret` writes the same columns keyed by `source_line`.
@@ -150,9 +149,21 @@ export async function readEncodedFile(file: string): Promise<EncodedFile> {
       }
     },
     onRecord(record) {
-      rows.push(Array.from({ length: record.count }, (_, i) => fieldText(record, i)));
+      const cells = Array.from({ length: record.count }, (_, i) => fieldText(record, i));
+      if (prefixed) cells[0] = `${file}:${cells[0]}`;
+      rows.push(cells);
     },
   });
+}
+
+/**
+ * Reads one encoded file, or several as one side (ids then `FILE:ID`, so that the line
+ * numbers of different agents' files stay apart).
+ */
+export async function readEncodedFile(files: string | readonly string[]): Promise<EncodedFile> {
+  const many = typeof files !== 'string';
+  const rows: string[][] = [];
+  for (const file of many ? files : [files]) await readEncodedRows(file, rows, many);
   const side = new RecordColumns(rows.length);
   const secrets = new Set<string>();
   rows.forEach((cells, i) => {
@@ -167,8 +178,8 @@ export async function readEncodedFile(file: string): Promise<EncodedFile> {
     });
   });
   if (secrets.size > 1) {
-    throw new KernelError('invalid-input', 'The file mixes records encoded under different linkage secrets', {
-      where: { file },
+    throw new KernelError('invalid-input', 'The records were encoded under different linkage secrets', {
+      where: { file: many ? files.join(', ') : files },
       hint: 'Encode every record with one secret',
     });
   }
