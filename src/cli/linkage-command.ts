@@ -7,6 +7,7 @@ import {
   readDecisionsFile,
   type FileLink,
 } from '../linkage/linkage-files.ts';
+import { linkPeople } from '../linkage/link-people.ts';
 import { loadLinkageFile } from '../linkage/linkage-store.ts';
 import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
@@ -36,8 +37,33 @@ function parseThreshold(text: string | undefined): number {
   return value;
 }
 
-/** `kernel linkage`: encode people at source, link two encoded files, explain a pair's weight. */
+/** `kernel linkage`: encode people at source, link two encoded files, explain a pair's weight; `kernel link`. */
 export const registerLinkageCommands: RegisterCommands = (program, context) => {
+  program
+    .command('link')
+    .description('give records without an NHS number the person_token of the master-index record they match')
+    .requiredOption('--dataset <id>', 'a dataset whose specification declares linkageEncoding (asc)')
+    .option('--threshold <p>', 'the match probability a link needs (default 0.5)')
+    .option('--json', 'print the run as JSON')
+    .action(async (options: { dataset: string; threshold?: string; json?: boolean }) => {
+      const threshold = parseThreshold(options.threshold);
+      const run = await context.withStore((store) =>
+        linkPeople(store, { dataset: options.dataset, threshold, actor: context.actor }),
+      );
+      if (options.json) {
+        printJson(context.io, run);
+        return;
+      }
+      const estimate = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+      context.io.out(
+        `Run ${run.runId}: ${run.linked} of ${run.records} ${run.dataset} records without a person token linked ` +
+          `to the ${run.against} master index (${run.masterIndexRecords} records, ${run.candidatePairs} candidate pairs).`,
+      );
+      context.io.out(
+        `Model's estimate: precision ${estimate(run.estimatedPrecision)}, recall ${estimate(run.estimatedRecall)}.`,
+      );
+    });
+
   const linkage = program
     .command('linkage')
     .description('probabilistic linkage on Bloom-filter encodings made at source (docs/linkage.md)');

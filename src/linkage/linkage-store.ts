@@ -133,16 +133,8 @@ export async function loadLinkageFile(
   });
 }
 
-/** One side for the engine: the encodings of a dataset (optionally one organisation's). */
-export async function readLinkageEncodings(
-  q: Queryable,
-  filter: { dataset: string; org?: string },
-): Promise<{ keys: { org: string; period: string; sourceLine: number }[]; side: RecordColumns }> {
-  const rows = await q.query<Record<string, string | number | null>>(
-    `SELECT org_code, period, source_line, ${[...FILTERS, ...KEYS].join(', ')} FROM linkage_encodings
-     WHERE dataset = $1 ${filter.org ? 'AND org_code = $2' : ''} ORDER BY org_code, period, source_line`,
-    filter.org ? [filter.dataset, filter.org] : [filter.dataset],
-  );
+/** Rows of linkage_encodings (with at least the bf_ and block_ columns) as one side for the engine. */
+export function sideFromRows(rows: readonly Record<string, unknown>[]): RecordColumns {
   const side = new RecordColumns(rows.length);
   rows.forEach((row, i) => {
     scheme.fields.forEach((f, c) => {
@@ -154,12 +146,30 @@ export async function readLinkageEncodings(
       side.setText(`block:${k.name}`, i, typeof text === 'string' && text !== '' ? text : null);
     });
   });
+  return side;
+}
+
+/** The encoding columns, for a SELECT list (prefixed with a table alias if given). */
+export function encodingColumns(alias = ''): string {
+  return [...FILTERS, ...KEYS].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+}
+
+/** One side for the engine: the encodings of a dataset (optionally one organisation's). */
+export async function readLinkageEncodings(
+  q: Queryable,
+  filter: { dataset: string; org?: string },
+): Promise<{ keys: { org: string; period: string; sourceLine: number }[]; side: RecordColumns }> {
+  const rows = await q.query<Record<string, string | number | null>>(
+    `SELECT org_code, period, source_line, ${encodingColumns()} FROM linkage_encodings
+     WHERE dataset = $1 ${filter.org ? 'AND org_code = $2' : ''} ORDER BY org_code, period, source_line`,
+    filter.org ? [filter.dataset, filter.org] : [filter.dataset],
+  );
   return {
     keys: rows.map((r) => ({
       org: String(r.org_code),
       period: String(r.period),
       sourceLine: Number(r.source_line),
     })),
-    side,
+    side: sideFromRows(rows),
   };
 }

@@ -232,5 +232,10 @@ describe.each(testStores())('kernel linkage load on $engine', (engine) => {
       file('held.linkage.csv'),
     ]);
     expect(refused.code).toBe(67);
+    // kernel link needs the master index's encodings and a dataset linked by encodings.
+    const noIndex = await runCli([...flags, 'link', '--dataset', 'asc']);
+    expect(noIndex.code).toBe(66);
+    expect(noIndex.stderr).toMatch(/no master-index encodings/);
+    expect((await runCli([...flags, 'link', '--dataset', 'apc'])).code).toBe(64);
   }, 120_000);
 });
