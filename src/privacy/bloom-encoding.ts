@@ -102,7 +102,9 @@ function checkScheme(scheme: EncodingScheme): void {
  * per occurrence: that is what makes encoding fast (docs/linkage.md gives the rate).
  */
 export class BloomEncoder {
-  private readonly positions = new Map<string, Uint32Array>();
+  /** bit positions by field, then salt, then q-gram: short keys, so lookups stay cheap */
+  private readonly positions = new Map<string, Map<string, Map<string, Uint32Array>>>();
+  private remembered = 0;
   private readonly permutations = new Map<string, Uint32Array>();
 
   constructor(
@@ -117,17 +119,24 @@ export class BloomEncoder {
   }
 
   private bitPositions(spec: BloomFieldSpec, salt: string, gram: string): Uint32Array {
-    const memo = `${spec.field}\u0000${salt}\u0000${gram}`;
-    let found = this.positions.get(memo);
+    let bySalt = this.positions.get(spec.field);
+    if (!bySalt) this.positions.set(spec.field, (bySalt = new Map()));
+    let byGram = bySalt.get(salt);
+    if (!byGram) bySalt.set(salt, (byGram = new Map()));
+    let found = byGram.get(gram);
     if (found) return found;
-    const digest = createHmac('sha256', this.secret.key).update(`bloom\u0000${memo}`).digest();
+    const digest = createHmac('sha256', this.secret.key)
+      .update(`bloom\u0000${spec.field}\u0000${salt}\u0000${gram}`)
+      .digest();
     const h1 = digest.readUInt32BE(0);
     const h2 = digest.readUInt32BE(4) | 1;
     found = new Uint32Array(spec.hashes);
-    for (let k = 0; k < spec.hashes; k++) found[k] = (h1 + Math.imul(k, h2)) >>> 0;
-    for (let k = 0; k < spec.hashes; k++) found[k] = found[k]! % spec.bits;
-    if (this.positions.size > 2_000_000) this.positions.clear();
-    this.positions.set(memo, found);
+    for (let k = 0; k < spec.hashes; k++) found[k] = ((h1 + Math.imul(k, h2)) >>> 0) % spec.bits;
+    if (++this.remembered > 2_000_000) {
+      this.positions.clear();
+      this.remembered = 0;
+    }
+    byGram.set(gram, found);
     return found;
   }
 
