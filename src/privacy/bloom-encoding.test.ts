@@ -1,7 +1,7 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { dice } from '../linkage/string-metrics.ts';
 import {
   BloomEncoder,
@@ -14,6 +14,7 @@ import { newLinkKey, writeLinkKeyFile } from './link-key.ts';
 import { newLinkageSecret, readLinkageSecretFile, writeLinkageSecretFile } from './linkage-secret.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-bloom-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const scheme = (salted: boolean, balance = false): EncodingScheme => ({
   name: 'test',

@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { scalePeople } from '../../src/linkage/synthetic-people.ts';
 import { runCli, spawnCli } from '../cli.ts';
 import { testStores } from '../stores.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-linkage-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string) => path.join(dir, name);
 /** `kernel linkage VERB` on the two encoded files of the first test, with more flags. */
 const onBoth = (verb: string, ...flags: string[]) =>
