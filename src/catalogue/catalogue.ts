@@ -344,6 +344,22 @@ function checkDataset(raw: unknown, file: string, codeLists: ReadonlyMap<string,
     if (rule.start === rule.end) p.fail('A dateOrder rule compares a field with itself', rule.start);
   }
 
+  if (spec.linkageEncoding !== undefined) {
+    const encoding: unknown = spec.linkageEncoding;
+    if (!isObject(encoding) || encoding.scheme !== 'person-v1' || !isObject(encoding.fields)) {
+      p.fail("'linkageEncoding' must be { scheme: 'person-v1', fields: { given_name: FIELD, … } }");
+    }
+    const inputs = ['given_name', 'family_name', 'date_of_birth', 'sex', 'postcode'];
+    for (const [input, name] of Object.entries(encoding.fields)) {
+      if (!inputs.includes(input))
+        p.fail(`linkageEncoding has no input '${input}' (it takes ${inputs.join(', ')})`);
+      if (typeof name !== 'string' || !byName.has(name)) {
+        p.fail(`linkageEncoding's ${input} names '${String(name)}', which is not a field`);
+      }
+    }
+    if (spec.subject !== 'patient') p.fail('Only a patient dataset is linked to people by encodings');
+  }
+
   const tokens = spec.fields.flatMap((f) => (f.pseudonymise?.method === 'token' ? [f.pseudonymise] : []));
   if (spec.subject === 'patient' && !tokens.some((t) => t.kind === 'nhs-number' && t.as === 'person_token')) {
     p.fail(

@@ -74,6 +74,17 @@ export interface DateOrderRule {
   end: string;
 }
 
+/**
+ * For datasets whose records may lack an NHS number: the agent also encodes the person's
+ * name, date of birth, sex and postcode as Bloom filters under the linkage secret
+ * (docs/linkage.md), into a file of its own beside the accepted file. Each key names the
+ * dataset field the scheme's input comes from.
+ */
+export interface LinkageEncodingSpec {
+  scheme: 'person-v1';
+  fields: Partial<Record<'given_name' | 'family_name' | 'date_of_birth' | 'sex' | 'postcode', string>>;
+}
+
 export interface DatasetSpec {
   id: string;
   title: string;
@@ -89,6 +100,8 @@ export interface DatasetSpec {
   periodField: string;
   fields: FieldSpec[];
   dateOrder: DateOrderRule[];
+  /** Bloom-filter encodings for probabilistic linkage, made by the agent (optional) */
+  linkageEncoding?: LinkageEncodingSpec;
 }
 
 export interface CodeList {

@@ -3,6 +3,7 @@ import { KernelError } from '../errors.ts';
 import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { readLinkKeyFile } from '../privacy/link-key.ts';
+import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { readSigningPrivateKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser, openPseudonymiserTokeniser, type Tokeniser } from '../privacy/token-scheme.ts';
@@ -21,6 +22,7 @@ interface DeidOptions {
   postcodes?: string;
   scheme: string;
   saltFile?: string;
+  linkageSecret?: string;
   json?: boolean;
 }
 
@@ -44,10 +46,20 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
     .option('--postcodes <file>', 'postcode lookup in the ONS Postcode Directory layout (pcds, lsoa11, imd)')
     .option('--scheme <scheme>', "'kernel' (HMAC-SHA256 with the link key) or 'openpseudonymiser'", 'kernel')
     .option('--salt-file <file>', 'the salt, for --scheme openpseudonymiser')
+    .option(
+      '--linkage-secret <file>',
+      'the linkage secret: also write OUT.linkage.csv, Bloom-filter encodings for linkage without an NHS number',
+    )
     .option('--json', 'print the manifest as JSON')
     .action(async (options: DeidOptions) => {
       const config = context.config().config;
       const spec = catalogueSpecs.spec(options.dataset);
+      if (options.linkageSecret && !spec.linkageEncoding) {
+        throw new KernelError('usage', `The dataset ${spec.id} does not ask for linkage encodings`, {
+          hint: 'Leave out --linkage-secret, or use a dataset whose specification has linkageEncoding',
+        });
+      }
+      const linkageSecret = options.linkageSecret ? readLinkageSecretFile(options.linkageSecret) : undefined;
       const tokeniser = makeTokeniser(options, config.keyPath, deidPlan(spec).nhsNumberField ?? 'NHSNumber');
       const signPath = options.sign ?? config.signingKeyPath;
       if (!signPath) {
@@ -68,6 +80,7 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
         ...(postcodes ? { postcodes } : {}),
         signing,
         ...(options.period ? { period: options.period } : {}),
+        ...(linkageSecret ? { linkageSecret } : {}),
         onProgress: (done, total) => bar.update(done, total),
       });
       bar.done();
@@ -90,6 +103,11 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
       context.io.out(
         `Wrote ${result.output} and ${result.manifestFile} (signed with ${m.signingKeyId}, link key ${m.keyId}).`,
       );
+      if (result.linkage) {
+        context.io.out(
+          `Wrote ${result.linkage.file}: ${result.linkage.rows} linkage encodings (${result.linkage.scheme}, secret ${result.linkage.secretId}).`,
+        );
+      }
     });
 };
 

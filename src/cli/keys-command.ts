@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
 import { newLinkKey, writeLinkKeyFile } from '../privacy/link-key.ts';
+import { newLinkageSecret, writeLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { trustSigningKey } from '../privacy/trusted-keys.ts';
 import { printJson, type RegisterCommands } from './cli-context.ts';
@@ -22,6 +23,25 @@ export const registerKeyCommands: RegisterCommands = (program, context) => {
         context.io.out(`Link key ${key.keyId} written to ${options.out} (readable by you only).`);
         context.io.out(
           'Give a copy to each organisation\u2019s agent by a secure route; the warehouse never needs it.',
+        );
+      }
+    });
+
+  keys
+    .command('new-linkage')
+    .description(
+      'make a new 256-bit linkage secret for Bloom-filter encodings (agents only; never overwrites)',
+    )
+    .requiredOption('--out <file>', 'where to write the secret')
+    .option('--json', 'print the key id as JSON')
+    .action((options: { out: string; json?: boolean }) => {
+      const secret = newLinkageSecret();
+      writeLinkageSecretFile(options.out, secret);
+      if (options.json) printJson(context.io, { keyId: secret.keyId, file: options.out });
+      else {
+        context.io.out(`Linkage secret ${secret.keyId} written to ${options.out} (readable by you only).`);
+        context.io.out(
+          'Give a copy to each member\u2019s agent by a secure route; the warehouse must never hold it.',
         );
       }
     });

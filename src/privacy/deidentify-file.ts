@@ -25,6 +25,8 @@ import {
 } from './manifest.ts';
 import { nhsCheckDigit, nhsNumberProblem, type NhsNumberProblem } from './nhs-number.ts';
 import { postcodeKey, type PostcodeLookup } from './postcode-lookup.ts';
+import { LinkageFileWriter, type LinkageFileResult } from './linkage-sidecar.ts';
+import type { LinkageSecret } from './linkage-secret.ts';
 import type { Tokeniser } from './token-scheme.ts';
 
 export interface DeidentifyOptions {
@@ -41,6 +43,8 @@ export interface DeidentifyOptions {
   /** the reporting month; by default the one month every row's period field falls in */
   period?: string;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** the linkage secret: with it, a dataset with `linkageEncoding` also gets OUT.linkage.csv */
+  linkageSecret?: LinkageSecret;
 }
 
 export interface DeidentifyResult {
@@ -51,6 +55,8 @@ export interface DeidentifyResult {
   /** the extract began with a byte-order mark (stripped) */
   bom: boolean;
   seconds: number;
+  /** the Bloom-filter encodings file, when one was made */
+  linkage?: LinkageFileResult;
 }
 
 export function toolVersion(): string {
@@ -325,6 +331,11 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   let writers: ColumnWriter[] = [];
   let periodIndex = -1;
   let succeeded = false;
+  const encoding = options.spec.linkageEncoding;
+  const linkage =
+    options.linkageSecret && encoding
+      ? new LinkageFileWriter(options.linkageSecret, encoding, options.output)
+      : undefined;
   try {
     out.ascii(`${plan.accepted.join(',')}\n`);
     const read = await readCsv(
@@ -351,6 +362,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
           }
           const index = new Map(columns.map((c, i) => [c, i] as const));
           writers = columnWriters(plan, index, options, counters);
+          linkage?.header(index);
           periodIndex = index.get(options.spec.periodField) ?? -1;
         },
         onRecord(record) {
@@ -360,6 +372,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
             write(record, out);
           }
           out.byte(LF);
+          linkage?.record(record);
           if (periodIndex >= 0) {
             const date = readDate(record, periodIndex);
             if (date >= 0) {
@@ -370,6 +383,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         },
         async onChunk(bytesRead) {
           await out.drain();
+          await linkage?.drain();
           options.onProgress?.(bytesRead, total);
         },
       },
@@ -402,6 +416,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     const manifest = options.signing
       ? signManifest(base, options.signing.keyId, options.signing.privateKey)
       : base;
+    const linkageFile = await linkage?.finish();
     renameSync(partial, options.output);
     const manifestFile = manifestPathFor(options.output);
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -413,11 +428,13 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       rows: read.rows,
       bom: read.bom,
       seconds: (performance.now() - started) / 1000,
+      ...(linkageFile ? { linkage: linkageFile } : {}),
     };
   } finally {
     if (!succeeded) {
       stream.destroy();
       rmSync(partial, { force: true });
+      linkage?.abort();
     }
   }
 }

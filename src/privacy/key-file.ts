@@ -50,3 +50,58 @@ export function readKeyText(file: string, what: string, flag: string): string {
     });
   }
 }
+
+/** A 256-bit secret kept as JSON `{ [kind,] keyId, key (base64), created }`. */
+export interface SymmetricKeyKind {
+  /** in messages: 'link key', 'linkage secret' */
+  what: string;
+  /** the command that makes one, for hints */
+  command: string;
+  /** the flag that names the file, for hints */
+  flag: string;
+  /** written into the file and checked on reading, so one kind cannot stand for another */
+  kind?: string;
+  idOf(key: Buffer): string;
+}
+
+export function writeSymmetricKeyFile(
+  file: string,
+  kind: SymmetricKeyKind,
+  secret: { keyId: string; key: Buffer },
+): void {
+  const body = {
+    ...(kind.kind ? { kind: kind.kind } : {}),
+    keyId: secret.keyId,
+    key: secret.key.toString('base64'),
+    created: new Date().toISOString(),
+  };
+  writeSecretFile(file, `${JSON.stringify(body, null, 2)}\n`, kind.what);
+}
+
+export function readSymmetricKeyFile(file: string, kind: SymmetricKeyKind): { keyId: string; key: Buffer } {
+  const text = readKeyText(file, kind.what, kind.flag);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new KernelError('config', `The ${kind.what} file is not valid JSON`, {
+      where: { file },
+      hint: `Give the file made by \`${kind.command}\``,
+    });
+  }
+  const body = parsed as { kind?: unknown; keyId?: unknown; key?: unknown };
+  if (kind.kind !== undefined && body.kind !== kind.kind) {
+    throw new KernelError('config', `This file is not a ${kind.what} (a key of another kind)`, {
+      where: { file },
+      hint: `Give the file made by \`${kind.command}\``,
+    });
+  }
+  const key = typeof body.key === 'string' ? Buffer.from(body.key, 'base64') : Buffer.alloc(0);
+  if (typeof body.keyId !== 'string' || key.length !== 32 || kind.idOf(key) !== body.keyId) {
+    throw new KernelError('config', `The ${kind.what} file is damaged (its key and key id do not match)`, {
+      where: { file },
+      hint: `Ask the key custodian for a fresh copy of the file made by \`${kind.command}\``,
+    });
+  }
+  return { keyId: body.keyId, key };
+}

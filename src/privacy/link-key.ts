@@ -6,8 +6,7 @@
  * File format (JSON): `{ "keyId": "lk-…", "key": "<base64 of 32 bytes>", "created": ISO }`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { KernelError } from '../errors.ts';
-import { readKeyText, writeSecretFile } from './key-file.ts';
+import { readSymmetricKeyFile, writeSymmetricKeyFile, type SymmetricKeyKind } from './key-file.ts';
 
 export interface LinkKey {
   /** a public name for the key: safe to print, log and record in manifests */
@@ -31,33 +30,17 @@ export function linkKeyId(key: Buffer): string {
   return `lk-${createHash('sha256').update('kernel link key id\0').update(key).digest('hex').slice(0, 16)}`;
 }
 
+const LINK_KEY: SymmetricKeyKind = {
+  what: 'link key',
+  command: 'kernel keys new',
+  flag: '--key',
+  idOf: linkKeyId,
+};
+
 export function writeLinkKeyFile(file: string, linkKey: LinkKey): void {
-  const body = {
-    keyId: linkKey.keyId,
-    key: linkKey.key.toString('base64'),
-    created: new Date().toISOString(),
-  };
-  writeSecretFile(file, `${JSON.stringify(body, null, 2)}\n`, 'link key');
+  writeSymmetricKeyFile(file, LINK_KEY, linkKey);
 }
 
 export function readLinkKeyFile(file: string): LinkKey {
-  const text = readKeyText(file, 'link key', '--key');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new KernelError('config', 'The link key file is not valid JSON', {
-      where: { file },
-      hint: 'Give the file made by `kernel keys new`',
-    });
-  }
-  const body = parsed as { keyId?: unknown; key?: unknown };
-  const key = typeof body.key === 'string' ? Buffer.from(body.key, 'base64') : Buffer.alloc(0);
-  if (typeof body.keyId !== 'string' || key.length !== KEY_BYTES || linkKeyId(key) !== body.keyId) {
-    throw new KernelError('config', 'The link key file is damaged (its key and key id do not match)', {
-      where: { file },
-      hint: 'Ask the key custodian for a fresh copy of the file made by `kernel keys new`',
-    });
-  }
-  return { keyId: body.keyId, key };
+  return readSymmetricKeyFile(file, LINK_KEY);
 }

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newLinkageSecret } from '../privacy/linkage-secret.ts';
+import { generateWorld } from '../synth/generate-world.ts';
+import { evaluateCouncilLinkage } from './council-evaluation.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-council-linkage-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('council records linked to the master index on encodings, against the world truth', () => {
+  it('links council records with and without NHS numbers to a complete index, and to the PMI feeds as sent', async () => {
+    const world = path.join(dir, 'world');
+    generateWorld({ out: world, people: 20_000, seed: 5, from: '2020-04', to: '2020-06' });
+    const secret = newLinkageSecret();
+    const work = path.join(dir, 'work');
+    const complete = await evaluateCouncilLinkage({ world, work, secret, index: 'whole-population' });
+    expect(complete.linkable).toBe(complete.councilRecords);
+    expect(complete.withoutNhsNumber).toBeGreaterThan(0);
+    expect(complete.all.precision).toBeGreaterThanOrEqual(0.99);
+    expect(complete.all.recall).toBeGreaterThanOrEqual(0.99);
+    expect(complete.noNhsNumber.precision).toBeGreaterThanOrEqual(0.99);
+    expect(complete.noNhsNumber.recall).toBeGreaterThanOrEqual(0.98);
+    // Against the PMI feeds as sent, people absent from them can only be missed or mislinked.
+    const feeds = await evaluateCouncilLinkage({ world, work: path.join(dir, 'work2'), secret });
+    expect(feeds.linkable).toBeLessThan(feeds.councilRecords);
+    expect(feeds.all.recall).toBeGreaterThanOrEqual(0.95);
+  }, 120_000);
+});
