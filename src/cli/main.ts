@@ -17,6 +17,7 @@ import { registerLoadCommands } from './load-command.ts';
 import { registerServeCommands } from './serve-command.ts';
 import { registerUserCommands } from './users-command.ts';
 import { registerGovernanceCommands } from './governance-command.ts';
+import { registerKidCommands } from './kid-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -30,6 +31,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerUserCommands,
   registerGovernanceCommands,
   registerAuditCommands,
+  registerKidCommands,
 ];
 
 export const processIo: CliIo = {

@@ -1,0 +1,64 @@
+import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
+import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+
+function printBuild(build: SpineBuild, print: (text: string) => void): void {
+  print(
+    build.mode === 'unchanged'
+      ? `The Kent Integrated Dataset is up to date (version ${build.version}): no PMI load has landed since it was built. Add --full to rebuild anyway.`
+      : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows.`,
+  );
+  print(
+    formatTable(
+      ['measure', 'count'],
+      [
+        ['people on the spine', build.people],
+        ['registered with a Kent and Medway practice', build.gpRegistered],
+        ['GP registration periods', build.registrations],
+        ['residence periods', build.residences],
+      ],
+    ),
+  );
+  print(
+    formatTable(
+      ['field where sources disagree', 'people'],
+      Object.entries(build.disagreements).map(([field, people]) => [field, people]),
+    ),
+  );
+}
+
+/** `kernel kid`: the Kent Integrated Dataset (docs/kid.md). */
+export const registerKidCommands: RegisterCommands = (program, context) => {
+  const kid = program
+    .command('kid')
+    .description('the Kent Integrated Dataset: person spine and linked model');
+  kid
+    .command('build')
+    .description('build the person spine from the patient master index (only if PMI loads have landed)')
+    .option('--full', 'rebuild even when nothing has changed')
+    .option('--json', 'print the build summary as JSON')
+    .action(async (options: { full?: boolean; json?: boolean }) => {
+      const build = await context.withStore((store) =>
+        buildSpine(store, { full: options.full === true, actor: context.actor }),
+      );
+      if (options.json) printJson(context.io, build);
+      else printBuild(build, (text) => context.io.out(text));
+    });
+  kid
+    .command('status')
+    .description('the current version of the Kent Integrated Dataset and whether it is stale')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const status = await context.withStore((store) => spineStatus(store));
+      if (options.json) {
+        printJson(context.io, status);
+        return;
+      }
+      if (status.version === null) {
+        context.io.out('The Kent Integrated Dataset has not been built yet: run kernel kid build.');
+        return;
+      }
+      context.io.out(
+        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: PMI loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+      );
+    });
+};
