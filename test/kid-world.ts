@@ -43,14 +43,26 @@ export interface TruthAddress {
   practice: string;
 }
 
+/** One row of a feed as the truth knows it: who it is about and whether it had an NHS number. */
+export interface TruthRecord {
+  org: string;
+  dataset: string;
+  period: string;
+  line: number;
+  person: number | null;
+  nhsRecorded: boolean;
+}
+
 export interface KidWorld {
   dir: string;
   from: string;
   to: string;
+  /** indexed by the truth's person_id */
   people: TruthPerson[];
   addresses: TruthAddress[];
-  /** loads every de-identified feed of the given datasets into the store */
-  load(store: Store, datasets?: readonly string[]): Promise<number>;
+  records: TruthRecord[];
+  /** loads every de-identified feed of the given datasets (and organisations) into the store */
+  load(store: Store, datasets?: readonly string[], orgs?: (org: string) => boolean): Promise<number>;
 }
 
 function readTruthCsv(file: string): Record<string, string>[] {
@@ -123,19 +135,31 @@ export async function makeKidWorld(options: {
     lsoa: r.lsoa ?? '',
     practice: r.practice ?? '',
   }));
+  const records = readTruthCsv(path.join(world, 'truth', 'records.csv')).map((r) => {
+    const [, org, dataset, period] = /^feeds\/([^/]+)\/([^/]+)\/(\d{4}-\d{2})\.csv$/.exec(r.file ?? '') ?? [];
+    return {
+      org: org ?? '',
+      dataset: dataset ?? '',
+      period: period ?? '',
+      line: Number(r.line),
+      person: r.subject_type === 'person' ? Number(r.subject_id) : null,
+      nhsRecorded: r.nhs_number_recorded === 'Y',
+    };
+  });
   return {
     dir,
+    records,
     from: options.from,
     to: options.to,
     people,
     addresses,
-    async load(store, datasets = options.datasets) {
+    async load(store, datasets = options.datasets, orgs = () => true) {
       await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
       for (const [org, pair] of signing)
         await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
       let rows = 0;
       for (const feed of feeds) {
-        if (!datasets.includes(feed.dataset)) continue;
+        if (!datasets.includes(feed.dataset) || !orgs(feed.org)) continue;
         const report = await loadFeed(store, {
           org: feed.org,
           dataset: feed.dataset,

@@ -1,10 +1,11 @@
+import { linkageReport } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 function printBuild(build: SpineBuild, print: (text: string) => void): void {
   print(
     build.mode === 'unchanged'
-      ? `The Kent Integrated Dataset is up to date (version ${build.version}): no PMI load has landed since it was built. Add --full to rebuild anyway.`
+      ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
       : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows.`,
   );
   print(
@@ -33,7 +34,7 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description('the Kent Integrated Dataset: person spine and linked model');
   kid
     .command('build')
-    .description('build the person spine from the patient master index (only if PMI loads have landed)')
+    .description('build the person spine and linkage report (only if loads have landed since the last build)')
     .option('--full', 'rebuild even when nothing has changed')
     .option('--json', 'print the build summary as JSON')
     .action(async (options: { full?: boolean; json?: boolean }) => {
@@ -58,7 +59,54 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
         return;
       }
       context.io.out(
-        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: PMI loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+      );
+    });
+  kid
+    .command('linkage')
+    .description(
+      'how each dataset\u2019s rows reach the person spine, by provider and month, and why the rest do not',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const rows = await context.withStore((store) => linkageReport(store));
+      if (options.json) {
+        printJson(context.io, rows);
+        return;
+      }
+      if (rows.length === 0) {
+        context.io.out('No linkage report yet: run kernel kid build after loading feeds.');
+        return;
+      }
+      context.io.out(
+        formatTable(
+          [
+            'dataset',
+            'provider',
+            'month',
+            'rows',
+            'with token',
+            'on spine',
+            'matched',
+            'match %',
+            'no token',
+            'not on spine',
+            'not registered',
+          ],
+          rows.map((r) => [
+            r.dataset,
+            r.org,
+            r.month,
+            r.rows,
+            r.withToken,
+            r.onSpine,
+            r.matched,
+            (100 * r.matchRate).toFixed(1),
+            r.unmatched.noToken,
+            r.unmatched.notOnSpine,
+            r.unmatched.notRegistered,
+          ]),
+        ),
       );
     });
 };

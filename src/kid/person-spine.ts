@@ -13,6 +13,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
+import { buildLinkage } from './linkage-report.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
 export type SpineField = (typeof SPINE_FIELDS)[number];
@@ -41,10 +42,13 @@ export interface SpineStatus {
   builtAt: string | null;
   people: number;
   pmiRows: number;
-  /** true when PMI loads have arrived since the current version was built */
+  /** true when loads have landed since the current version was built */
   stale: boolean;
   disagreements: Record<string, number>;
 }
+
+/** Every table that holds rows of a build version (migrations 060–069). */
+const KID_TABLES = ['kid_person', 'kid_registration', 'kid_residence', 'kid_disagreements', 'kid_linkage'];
 
 const RANKED_PMI = `
   SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
@@ -68,10 +72,13 @@ async function pmiExists(q: Queryable): Promise<boolean> {
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
-/** What the spine is built from: the PMI loads, as a fingerprint that changes when one lands. */
+/**
+ * What a build is made from: the loads (the PMI for the spine, every linked dataset for the
+ * linkage report), as a fingerprint that changes when one lands.
+ */
 async function inputFingerprint(q: Queryable): Promise<string> {
   const rows = await q.query<{ n: number; last: string | null }>(
-    `SELECT count(*) AS n, max(finished_at) AS last FROM loads WHERE dataset_id = 'pmi' AND status = 'loaded'`,
+    `SELECT count(*) AS n, max(finished_at) AS last FROM loads WHERE status = 'loaded'`,
   );
   return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}`;
 }
@@ -85,7 +92,7 @@ async function currentBuild(q: Queryable): Promise<Row | undefined> {
 
 /**
  * Builds the spine as a new version and makes it current in one transaction. Unless `full`,
- * answers the current version unchanged when no PMI load has landed since it was built.
+ * answers the current version unchanged when no load has landed since it was built.
  */
 export async function buildSpine(
   store: Store,
@@ -213,6 +220,8 @@ export async function buildSpine(
     [version],
   );
 
+  await buildLinkage(store, version);
+
   const count = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
   const disagreements = Object.fromEntries(
@@ -249,8 +258,7 @@ export async function buildSpine(
     );
     await tx.run('DELETE FROM kid_current');
     await tx.run('INSERT INTO kid_current (id, version) VALUES (1, $1)', [version]);
-    for (const table of ['kid_person', 'kid_registration', 'kid_residence', 'kid_disagreements'])
-      await tx.run(`DELETE FROM ${table} WHERE version < $1`, [version]);
+    for (const table of KID_TABLES) await tx.run(`DELETE FROM ${table} WHERE version < $1`, [version]);
     await appendAudit(tx, {
       actor: options.actor ?? 'kernel',
       action: 'kid.built',
@@ -265,7 +273,7 @@ export async function buildSpine(
   return build;
 }
 
-/** The current version, how big it is, and whether PMI loads have landed since. */
+/** The current version, how big it is, and whether loads have landed since. */
 export async function spineStatus(store: Store): Promise<SpineStatus> {
   const current = await currentBuild(store);
   if (!current)

@@ -1,4 +1,4 @@
-/** `kernel kid build` and `kernel kid status` through the CLI, on a loaded warehouse. */
+/** `kernel kid build`, `status` and `linkage` through the CLI, on a loaded warehouse. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
@@ -49,5 +49,14 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
       stale: boolean;
     };
     expect(after).toMatchObject({ version: full.version, stale: false });
+    const linkage = JSON.parse((await runCli(['kid', 'linkage', '--json', ...flags])).stdout) as {
+      dataset: string;
+      rows: number;
+      matched: number;
+    }[];
+    const pmi = linkage.filter((r) => r.dataset === 'pmi');
+    expect(pmi.length).toBeGreaterThan(0);
+    expect(pmi.every((r) => r.matched === r.rows)).toBe(true);
+    expect((await runCli(['kid', 'linkage', ...flags])).stdout).toContain('not registered');
   }, 120_000);
 });
