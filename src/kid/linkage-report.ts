@@ -71,10 +71,11 @@ export async function buildLinkage(q: Queryable, version: number): Promise<numbe
   return cells;
 }
 
-/** The current version's linkage report, by dataset, provider and month. */
-export async function linkageReport(q: Queryable): Promise<LinkageRow[]> {
+/** The current version's linkage report, by dataset, provider and month (one provider's, given `org`). */
+export async function linkageReport(q: Queryable, filter: { org?: string } = {}): Promise<LinkageRow[]> {
   const rows = await q.query<Record<string, string | number>>(
-    `SELECT * FROM kid_linkage_current ORDER BY dataset_id, org_code, month`,
+    `SELECT * FROM kid_linkage_current WHERE $1 = '' OR org_code = $1 ORDER BY dataset_id, org_code, month`,
+    [filter.org ?? ''],
   );
   return rows.map((r) => {
     const total = Number(r.rows_total);
@@ -92,6 +93,38 @@ export async function linkageReport(q: Queryable): Promise<LinkageRow[]> {
         noToken: Number(r.no_token),
         notOnSpine: Number(r.not_on_spine),
         notRegistered: Number(r.not_registered),
+      },
+    };
+  });
+}
+
+/** The report grouped for reading: one table per dataset, with its totals. */
+export function linkageByDataset(
+  rows: readonly LinkageRow[],
+): { dataset: string; rows: LinkageRow[]; total: LinkageRow }[] {
+  const groups = new Map<string, LinkageRow[]>();
+  for (const row of rows) groups.set(row.dataset, [...(groups.get(row.dataset) ?? []), row]);
+  return [...groups].map(([dataset, list]) => {
+    const sum = (pick: (r: LinkageRow) => number): number => list.reduce((n, r) => n + pick(r), 0);
+    const total = sum((r) => r.rows);
+    const matched = sum((r) => r.matched);
+    return {
+      dataset,
+      rows: list,
+      total: {
+        dataset,
+        org: 'All',
+        month: 'All',
+        rows: total,
+        withToken: sum((r) => r.withToken),
+        onSpine: sum((r) => r.onSpine),
+        matched,
+        matchRate: total === 0 ? 0 : matched / total,
+        unmatched: {
+          noToken: sum((r) => r.unmatched.noToken),
+          notOnSpine: sum((r) => r.unmatched.notOnSpine),
+          notRegistered: sum((r) => r.unmatched.notRegistered),
+        },
       },
     };
   });
