@@ -41,6 +41,8 @@ export interface TruthAddress {
   to: string | null;
   lsoa: string;
   practice: string;
+  /** the household token the agent makes of this address's UPRN */
+  uprnToken: string;
 }
 
 /** One row of a feed as the truth knows it: who it is about and whether it had an NHS number. */
@@ -134,6 +136,7 @@ export async function makeKidWorld(options: {
     to: r.to_date || null,
     lsoa: r.lsoa ?? '',
     practice: r.practice ?? '',
+    uprnToken: tokeniser.token(`uprn:${String(Number(r.uprn))}`),
   }));
   const records = readTruthCsv(path.join(world, 'truth', 'records.csv')).map((r) => {
     const [, org, dataset, period] = /^feeds\/([^/]+)\/([^/]+)\/(\d{4}-\d{2})\.csv$/.exec(r.file ?? '') ?? [];

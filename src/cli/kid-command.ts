@@ -1,3 +1,4 @@
+import { householdMeasures } from '../kid/households.ts';
 import { linkageReport } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
@@ -107,6 +108,32 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
             r.unmatched.notRegistered,
           ]),
         ),
+      );
+    });
+  kid
+    .command('households')
+    .description(
+      'household measures on a day: people per household, people aged 75+ living alone, fire visits',
+    )
+    .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
+    .option('--json', 'print the measures as JSON')
+    .action(async (options: { date: string; json?: boolean }) => {
+      const m = await context.withStore((store) => householdMeasures(store, options.date));
+      if (options.json) {
+        printJson(context.io, m);
+        return;
+      }
+      context.io.out(
+        `On ${m.day}: ${m.people.toLocaleString('en-GB')} people in the population, ${m.peopleInHouseholds.toLocaleString('en-GB')} of them in ${m.households.toLocaleString('en-GB')} households; ${m.aged75LivingAlone.toLocaleString('en-GB')} people aged 75+ living alone.`,
+      );
+      context.io.out(
+        formatTable(
+          ['residents', 'households'],
+          m.bySize.map((s) => [s.size, s.households]),
+        ),
+      );
+      context.io.out(
+        `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
       );
     });
 };

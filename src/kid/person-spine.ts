@@ -13,6 +13,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
+import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
@@ -48,7 +49,14 @@ export interface SpineStatus {
 }
 
 /** Every table that holds rows of a build version (migrations 060–069). */
-const KID_TABLES = ['kid_person', 'kid_registration', 'kid_residence', 'kid_disagreements', 'kid_linkage'];
+const KID_TABLES = [
+  'kid_person',
+  'kid_registration',
+  'kid_residence',
+  'kid_disagreements',
+  'kid_linkage',
+  'kid_fire_visit',
+];
 
 const RANKED_PMI = `
   SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
@@ -65,12 +73,15 @@ function firstValue(column: string): string {
     THEN lpad(CAST(m.precedence AS TEXT), 12, '0') || CAST(${column} AS TEXT) END), 13)`;
 }
 
-async function pmiExists(q: Queryable): Promise<boolean> {
+export async function tableExists(q: Queryable, table: string): Promise<boolean> {
   const rows = await q.query<{ n: number }>(
-    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'ds_pmi'`,
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1`,
+    [table],
   );
   return Number(rows[0]?.n ?? 0) > 0;
 }
+
+const pmiExists = (q: Queryable): Promise<boolean> => tableExists(q, 'ds_pmi');
 
 /**
  * What a build is made from: the loads (the PMI for the spine, every linked dataset for the
@@ -198,16 +209,28 @@ export async function buildSpine(
     [version],
   );
 
-  // Residence: every provider's PMI row says where the person lived on its Record_Date (a
-  // GP's record first on a day both sent one); a period lasts until the address changes.
+  // Residence: every provider's PMI row says where the person lived on its Record_Date, and
+  // a council's social care record where they lived when support started (Support_Start_Date).
+  // On a day with more than one, a GP's record wins, then another provider's, then the
+  // council's; a period lasts until the LSOA or household changes.
+  const council = (await tableExists(store, 'ds_asc'))
+    ? `UNION ALL
+       SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a."Support_Start_Date", 2, a.load_id, a.source_line
+       FROM ds_asc a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
+    : '';
   await store.run(
     `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date)
-     WITH daily AS (
-       SELECT person_token, lsoa_code, imd_decile, uprn_token, "Record_Date" AS from_date,
-              ROW_NUMBER() OVER (PARTITION BY person_token, "Record_Date"
-                                 ORDER BY from_gp DESC, load_id DESC, source_line DESC) AS pick
+     WITH addresses (person_token, lsoa_code, imd_decile, uprn_token, from_date, source_rank, load_id, source_line) AS (
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, "Record_Date", 1 - from_gp, load_id, source_line
        FROM (${RANKED_PMI}) m
-       WHERE "Record_Date" IS NOT NULL AND (lsoa_code IS NOT NULL OR uprn_token IS NOT NULL)),
+       ${council}),
+     daily AS (
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
+              ROW_NUMBER() OVER (PARTITION BY person_token, from_date
+                                 ORDER BY source_rank, load_id DESC, source_line DESC) AS pick
+       FROM addresses
+       WHERE person_token IS NOT NULL AND from_date IS NOT NULL
+         AND (lsoa_code IS NOT NULL OR uprn_token IS NOT NULL)),
      changes AS (
        SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
               COALESCE(lsoa_code, '') || '|' || COALESCE(uprn_token, '') AS place,
@@ -219,6 +242,7 @@ export async function buildSpine(
      FROM changes WHERE before IS NULL OR before <> place`,
     [version],
   );
+  await buildFireVisits(store, version);
 
   await buildLinkage(store, version);
 
@@ -296,8 +320,10 @@ export async function spineStatus(store: Store): Promise<SpineStatus> {
   };
 }
 
-function checkDay(day: string): void {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+/** Refuses anything but a real calendar day 'YYYY-MM-DD' (JavaScript's Date rolls 30 February over). */
+export function checkDay(day: string): void {
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00Z`) : null;
+  if (!parsed || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== day)
     throw new KernelError('usage', `"${day}" is not a date`, {
       where: { field: 'date' },
       hint: 'Give a date as YYYY-MM-DD, e.g. 2020-04-01',

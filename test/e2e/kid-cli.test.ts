@@ -58,5 +58,16 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
     expect(pmi.length).toBeGreaterThan(0);
     expect(pmi.every((r) => r.matched === r.rows)).toBe(true);
     expect((await runCli(['kid', 'linkage', ...flags])).stdout).toContain('not registered');
+    const homes = JSON.parse(
+      (await runCli(['kid', 'households', '--date', '2020-04-01', '--json', ...flags])).stdout,
+    ) as {
+      people: number;
+      households: number;
+    };
+    expect(homes.people).toBeGreaterThan(100);
+    expect(homes.households).toBeGreaterThan(20);
+    const wrongDay = await runCli(['kid', 'households', '--date', '2020-02-30', ...flags]);
+    expect(wrongDay.code).not.toBe(0);
+    expect(wrongDay.stderr).toContain('is not a date');
   }, 120_000);
 });
