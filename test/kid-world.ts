@@ -34,6 +34,10 @@ export interface TruthPerson {
   deathDate: string | null;
   ethnicCategory: string;
   household: string;
+  /** the synthetic world's condition names held at the window's start */
+  conditionsAtStart: string[];
+  incident: string | null;
+  incidentDate: string | null;
 }
 export interface TruthAddress {
   household: string;
@@ -129,6 +133,9 @@ export async function makeKidWorld(options: {
     deathDate: r.death_date || null,
     ethnicCategory: r.ethnic_category ?? '',
     household: r.household_id ?? '',
+    conditionsAtStart: (r.conditions_at_start ?? '').split(';').filter(Boolean),
+    incident: r.incident_condition || null,
+    incidentDate: r.incident_date || null,
   }));
   const addresses = readTruthCsv(path.join(world, 'truth', 'addresses.csv')).map((r) => ({
     household: r.household_id ?? '',

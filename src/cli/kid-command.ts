@@ -1,3 +1,4 @@
+import { conditionSummary } from '../kid/conditions.ts';
 import { householdMeasures } from '../kid/households.ts';
 import { linkageReport } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
@@ -134,6 +135,33 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       );
       context.io.out(
         `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
+      );
+    });
+  kid
+    .command('conditions')
+    .description('long-term conditions on a day: prevalence, people by number of conditions, multimorbidity')
+    .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { date: string; json?: boolean }) => {
+      const summary = await context.withStore((store) => conditionSummary(store, options.date));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      context.io.out(
+        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people; ${summary.multimorbidity.toLocaleString('en-GB')} with 2+ conditions, ${summary.complexMultimorbidity.toLocaleString('en-GB')} with 4+.`,
+      );
+      context.io.out(
+        formatTable(
+          ['condition', 'people'],
+          summary.prevalence.map((p) => [p.title, p.people]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['conditions', 'people'],
+          summary.byCount.map((c) => [c.conditions, c.people]),
+        ),
       );
     });
 };

@@ -13,6 +13,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
+import { buildConditions } from './conditions.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 
@@ -56,6 +57,8 @@ const KID_TABLES = [
   'kid_disagreements',
   'kid_linkage',
   'kid_fire_visit',
+  'kid_code_list',
+  'kid_condition',
 ];
 
 const RANKED_PMI = `
@@ -243,6 +246,7 @@ export async function buildSpine(
     [version],
   );
   await buildFireVisits(store, version);
+  await buildConditions(store, version);
 
   await buildLinkage(store, version);
 

@@ -5,9 +5,10 @@
  * a practice's first extract to a new warehouse is its whole list.
  */
 import type { RowSubject } from './feed-router.ts';
-import { patientBlock, type Values } from './feed-rows.ts';
+import { gpEventRow, patientBlock, type Values } from './feed-rows.ts';
 import { NO_DAY } from './population.ts';
 import { formatDay, type Month } from './synth-dates.ts';
+import { CONDITIONS } from './synth-rates.ts';
 import type { World } from './world.ts';
 
 type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
@@ -27,5 +28,41 @@ export function writeGpRegisterBaseline(
     const values = patientBlock(world, p, day, practice);
     values.Record_Date = formatDay(day);
     emit(practice, 'pmi', values, subject(p, day));
+  }
+}
+
+/**
+ * The GP practices' problem lists at the start of the window: one diagnosis event for each
+ * long-term condition a living person already has, dated the window's first day (the
+ * synthetic world does not model when a prevalent condition was first coded). Without it,
+ * gp-events would show a prevalent condition only if a review happened to fall in the
+ * window, and the person-level model (src/kid/) could not find it.
+ */
+export function writeGpProblemListBaseline(
+  world: World,
+  month: Month,
+  emit: Emit,
+  subject: (person: number, day: number) => RowSubject,
+): void {
+  const population = world.population;
+  const day = month.first;
+  for (let p = 0; p < population.count; p++) {
+    if ((population.birth[p] ?? 0) >= day || (population.death[p] ?? NO_DAY) < day) continue;
+    const mask = population.conditions[p] ?? 0;
+    if (mask === 0) continue;
+    const practiceIndex = population.addressPractice[population.addressAt(p, day)] ?? 0;
+    const practice = world.practices.practices[practiceIndex]?.code ?? '';
+    CONDITIONS.forEach((_, condition) => {
+      if (!(mask & (1 << condition))) return;
+      const values = gpEventRow(world, p, {
+        kind: 'gp',
+        day,
+        practice: practiceIndex,
+        condition,
+        type: 'diagnosis',
+        value: '',
+      });
+      emit(practice, 'gp-events', values, subject(p, day));
+    });
   }
 }

@@ -66,6 +66,14 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
     };
     expect(homes.people).toBeGreaterThan(100);
     expect(homes.households).toBeGreaterThan(20);
+    const conditions = JSON.parse(
+      (await runCli(['kid', 'conditions', '--date', '2020-04-01', '--json', ...flags])).stdout,
+    ) as {
+      people: number;
+      prevalence: unknown[];
+    };
+    expect(conditions.people).toBe(homes.people);
+    expect(conditions.prevalence.length).toBeGreaterThanOrEqual(17);
     const wrongDay = await runCli(['kid', 'households', '--date', '2020-02-30', ...flags]);
     expect(wrongDay.code).not.toBe(0);
     expect(wrongDay.stderr).toContain('is not a date');

@@ -1,0 +1,124 @@
+/**
+ * Long-term conditions of the person-level model: a person has a condition from the first
+ * date a GP event (`gp-events`) carries a SNOMED CT code in that condition's code list. The
+ * code lists are data, one file per condition in `code-lists/`, each naming its source (a
+ * QOF business rules cluster); docs/kid.md lists them.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KernelError } from '../errors.ts';
+import type { Queryable } from '../store/store.ts';
+import { checkDay, populationOnSql } from './person-spine.ts';
+
+export const CODE_LISTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'code-lists');
+
+export interface ConditionList {
+  id: string;
+  title: string;
+  cluster: string;
+  source: string;
+  codes: { code: string; term: string }[];
+}
+
+/** Every condition's code list, checked: a bad file is a clear error naming the file and field. */
+export function conditionLists(dir: string = CODE_LISTS_DIR): ConditionList[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => {
+      const file = path.join(dir, name);
+      const bad = (field: string, what: string): KernelError =>
+        new KernelError('invalid-input', `The condition code list ${name} ${what}`, {
+          where: { file, field },
+          hint: 'Give id (the file name), title, cluster, source and codes: [{ code, term }] with SNOMED CT concept ids',
+        });
+      let list: ConditionList;
+      try {
+        list = JSON.parse(readFileSync(file, 'utf8')) as ConditionList;
+      } catch {
+        throw bad('(file)', 'is not JSON');
+      }
+      if (list.id !== name.slice(0, -5)) throw bad('id', 'has an id that is not its file name');
+      if (!list.source) throw bad('source', 'does not name its source');
+      if (!Array.isArray(list.codes) || list.codes.length === 0) throw bad('codes', 'has no codes');
+      for (const c of list.codes)
+        if (!/^\d{6,18}$/.test(String(c.code)))
+          throw bad('codes', `has "${c.code}", which is not a SNOMED CT id`);
+      return list;
+    });
+}
+
+/** Writes spine `version`'s code lists and each person's conditions (first date coded). */
+export async function buildConditions(q: Queryable, version: number): Promise<number> {
+  const lists = conditionLists();
+  await q.insertRows(
+    'kid_code_list',
+    ['version', 'condition', 'code'],
+    lists.flatMap((list) => list.codes.map((c) => [version, list.id, c.code] as const)),
+  );
+  const exists = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'ds_gp_events'`,
+  );
+  if (Number(exists[0]?.n ?? 0) === 0) return 0;
+  return q.run(
+    `INSERT INTO kid_condition (version, person_token, condition, first_date)
+     SELECT $1, g.person_token, c.condition, MIN(g."EVENT_DATE")
+     FROM ds_gp_events g
+     JOIN kid_code_list c ON c.version = $1 AND c.code = g."CODE"
+     JOIN kid_person p ON p.version = $1 AND p.person_token = g.person_token
+     WHERE g."EVENT_DATE" IS NOT NULL
+     GROUP BY g.person_token, c.condition`,
+    [version],
+  );
+}
+
+export interface ConditionSummary {
+  day: string;
+  people: number;
+  /** per condition: people in the population on the day with it coded by then */
+  prevalence: { condition: string; title: string; people: number }[];
+  /** people by number of conditions: '0'…'3', '4+' */
+  byCount: { conditions: string; people: number }[];
+  multimorbidity: number;
+  complexMultimorbidity: number;
+}
+
+/** Prevalence and the number of conditions among the population on `day`. */
+export async function conditionSummary(q: Queryable, day: string): Promise<ConditionSummary> {
+  checkDay(day);
+  const lists = conditionLists();
+  const perCondition = await q.query<{ condition: string; people: number }>(
+    `SELECT k.condition, count(DISTINCT k.person_token) AS people
+     FROM (${populationOnSql('$1')}) pop
+     JOIN kid_condition_current k ON k.person_token = pop.person_token AND k.first_date <= CAST($1 AS DATE)
+     GROUP BY k.condition`,
+    [day],
+  );
+  const counts = await q.query<{ conditions: number; people: number }>(
+    `SELECT conditions, count(*) AS people FROM (
+       SELECT pop.person_token, count(DISTINCT k.condition) AS conditions
+       FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$1')}) p0) pop
+       LEFT JOIN kid_condition_current k ON k.person_token = pop.person_token AND k.first_date <= CAST($1 AS DATE)
+       GROUP BY pop.person_token) per_person
+     GROUP BY conditions`,
+    [day],
+  );
+  const peopleWith = (test: (n: number) => boolean): number =>
+    counts.filter((c) => test(Number(c.conditions))).reduce((n, c) => n + Number(c.people), 0);
+  return {
+    day,
+    people: peopleWith(() => true),
+    prevalence: lists.map((list) => ({
+      condition: list.id,
+      title: list.title,
+      people: Number(perCondition.find((c) => c.condition === list.id)?.people ?? 0),
+    })),
+    byCount: ['0', '1', '2', '3', '4+'].map((label) => ({
+      conditions: label,
+      people: peopleWith((n) => (label === '4+' ? n >= 4 : n === Number(label))),
+    })),
+    multimorbidity: peopleWith((n) => n >= 2),
+    complexMultimorbidity: peopleWith((n) => n >= 4),
+  };
+}
