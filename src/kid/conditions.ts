@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelError } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
+import { openKidRead } from './kid-read.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
+import type { ReadAccess } from '../governance/access-policy.ts';
 
 export const CODE_LISTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'code-lists');
 
@@ -85,12 +87,16 @@ export interface ConditionSummary {
 }
 
 /** Prevalence and the number of conditions among the population on `day`. */
-export async function conditionSummary(q: Queryable, day: string): Promise<ConditionSummary> {
+export async function conditionSummary(
+  q: Queryable,
+  day: string,
+  options: { optOut?: boolean } = {},
+): Promise<ConditionSummary> {
   checkDay(day);
   const lists = conditionLists();
   const perCondition = await q.query<{ condition: string; people: number }>(
     `SELECT k.condition, count(DISTINCT k.person_token) AS people
-     FROM (${populationOnSql('$1')}) pop
+     FROM (${populationOnSql('$1', options)}) pop
      JOIN kid_condition_current k ON k.person_token = pop.person_token AND k.first_date <= CAST($1 AS DATE)
      GROUP BY k.condition`,
     [day],
@@ -98,7 +104,7 @@ export async function conditionSummary(q: Queryable, day: string): Promise<Condi
   const counts = await q.query<{ conditions: number; people: number }>(
     `SELECT conditions, count(*) AS people FROM (
        SELECT pop.person_token, count(DISTINCT k.condition) AS conditions
-       FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$1')}) p0) pop
+       FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$1', options)}) p0) pop
        LEFT JOIN kid_condition_current k ON k.person_token = pop.person_token AND k.first_date <= CAST($1 AS DATE)
        GROUP BY pop.person_token) per_person
      GROUP BY conditions`,
@@ -121,4 +127,15 @@ export async function conditionSummary(q: Queryable, day: string): Promise<Condi
     multimorbidity: peopleWith((n) => n >= 2),
     complexMultimorbidity: peopleWith((n) => n >= 4),
   };
+}
+
+/** `conditionSummary` read through the access policy: the use case must cover pmi and gp-events. */
+export async function readConditionSummary(
+  q: Queryable,
+  access: ReadAccess,
+  day: string,
+): Promise<ConditionSummary> {
+  checkDay(day);
+  const read = await openKidRead(q, access, ['population', 'conditions']);
+  return conditionSummary(q, day, { optOut: read.optOutApplies });
 }

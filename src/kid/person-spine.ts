@@ -339,9 +339,14 @@ export function checkDay(day: string): void {
  * registered with a Kent and Medway practice and alive (kid_population_periods). Every
  * measure asks through here so the rule lives in one place.
  */
-export function populationOnSql(param = '$1'): string {
+export function populationOnSql(param = '$1', options: { optOut?: boolean } = {}): string {
+  // The national data opt-out, where the read's purpose needs it (src/kid/kid-read.ts): the
+  // people on the list are not in the population a planning or research figure counts.
+  const optOut = options.optOut
+    ? ' AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = person_token)'
+    : '';
   return `SELECT DISTINCT person_token, practice_code FROM kid_population_periods
-          WHERE from_date <= CAST(${param} AS DATE) AND (to_date IS NULL OR to_date >= CAST(${param} AS DATE))`;
+          WHERE from_date <= CAST(${param} AS DATE) AND (to_date IS NULL OR to_date >= CAST(${param} AS DATE))${optOut}`;
 }
 
 /** Who was in the population on `day` ('YYYY-MM-DD'), with the practice they were registered with. */
