@@ -4,26 +4,23 @@
  * the demo governance, and its truth read back keyed by person token (the test holds the
  * link key, as only a test may).
  */
-import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getDataset } from '../src/catalogue/catalogue.ts';
 import {
-  isNilReturn,
   listWorldFeeds,
+  sendWorldFeeds,
+  trustWorldSigningKeys,
   worldGpPractices,
   type WorldFeed,
 } from '../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../src/governance/demo-governance.ts';
-import { loadFeed } from '../src/ingest/load-feed.ts';
-import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
-import { newSigningKeyPair, parsePublicKey } from '../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../src/privacy/trusted-keys.ts';
 import type { Store } from '../src/store/store.ts';
+import { buildSpine } from '../src/kid/person-spine.ts';
+import type { TestStore } from './stores.ts';
 import { DEFECT_KINDS, type DefectRates } from '../src/synth/defects.ts';
 import { generateWorld } from '../src/synth/generate-world.ts';
 
@@ -108,24 +105,8 @@ export async function makeKidWorld(options: {
   const postcodes = await readPostcodeLookup(path.join(world, 'reference', 'postcodes.csv'));
   const linkKey = newLinkKey();
   const tokeniser = hmacTokeniser(linkKey);
-  const signing = new Map<string, ReturnType<typeof newSigningKeyPair>>();
-  const feeds: WorldFeed[] = listWorldFeeds(world, options.datasets).filter((f) => !isNilReturn(f.file));
-  for (const feed of feeds) {
-    if (!signing.has(feed.org)) signing.set(feed.org, newSigningKeyPair());
-    const pair = signing.get(feed.org) as ReturnType<typeof newSigningKeyPair>;
-    const out = path.join(outbox, feed.org, feed.dataset, `${feed.period}.csv`);
-    mkdirSync(path.dirname(out), { recursive: true });
-    await deidentifyFile({
-      spec: getDataset(feed.dataset),
-      org: feed.org,
-      input: feed.file,
-      output: out,
-      tokeniser,
-      postcodes,
-      signing: { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) },
-      period: feed.period,
-    });
-  }
+  const keysDir = path.join(dir, 'keys');
+  const feeds: WorldFeed[] = listWorldFeeds(world, options.datasets);
   const people = readTruthCsv(path.join(world, 'truth', 'people.csv')).map((r) => ({
     token: tokeniser.token(r.nhs_number ?? ''),
     sex: r.sex ?? '',
@@ -165,21 +146,19 @@ export async function makeKidWorld(options: {
     addresses,
     async load(store, datasets = options.datasets, orgs = () => true) {
       await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-      for (const [org, pair] of signing)
-        await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-      let rows = 0;
-      for (const feed of feeds) {
-        if (!datasets.includes(feed.dataset) || !orgs(feed.org)) continue;
-        const report = await loadFeed(store, {
-          org: feed.org,
-          dataset: feed.dataset,
-          period: feed.period,
-          file: path.join(outbox, feed.org, feed.dataset, `${feed.period}.csv`),
-          actor: 'test',
-        });
-        rows += report.rowsLoaded;
-      }
-      return rows;
+      const chosen = feeds.filter((f) => datasets.includes(f.dataset) && orgs(f.org));
+      await trustWorldSigningKeys(store, keysDir, [...new Set(chosen.map((f) => f.org))], 'test');
+      // The agent's files are made once and reused by every store that loads them.
+      const sent = await sendWorldFeeds(store, {
+        feeds: chosen,
+        keysDir,
+        outbox,
+        tokeniser,
+        postcodes,
+        actor: 'test',
+      });
+      if (sent.refused > 0) throw new Error(`${sent.refused} feeds of the test world were refused`);
+      return sent.rowsLoaded;
     },
   };
 }
@@ -190,3 +169,15 @@ export function truthAddressOn(world: KidWorld, person: TruthPerson, day: string
     (a) => a.household === person.household && a.from <= day && (a.to === null || a.to >= day),
   );
 }
+
+/** A fresh store of `engine` with the world's feeds loaded and the KID built. */
+export async function builtKidStore(engine: TestStore, world: KidWorld): Promise<Store> {
+  const store = await engine.open();
+  await world.load(store);
+  await buildSpine(store);
+  return store;
+}
+
+/** Alive on `day` by the truth: born by then and not died before. */
+export const aliveOn = (person: TruthPerson, day: string): boolean =>
+  person.birthDate <= day && (person.deathDate === null || person.deathDate >= day);

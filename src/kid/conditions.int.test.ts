@@ -2,12 +2,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, type KidWorld, type TruthPerson } from '../../test/kid-world.ts';
+import {
+  aliveOn,
+  builtKidStore,
+  makeKidWorld,
+  type KidWorld,
+  type TruthPerson,
+} from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
 import { conditionLists, conditionSummary } from './conditions.ts';
-import { buildSpine } from './person-spine.ts';
 
 /** The synthetic world's condition names and the code list each falls in (frailty is the eFI's, not a long-term condition). */
 const LIST_OF: Record<string, string> = {
@@ -30,8 +35,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-const alive = (p: TruthPerson, day: string): boolean =>
-  p.birthDate <= day && (p.deathDate === null || p.deathDate >= day);
+const alive = aliveOn;
 function truthConditions(p: TruthPerson, day: string): Set<string> {
   const names = [
     ...p.conditionsAtStart,
@@ -74,9 +78,7 @@ describe('condition code lists', () => {
 describe.each(testStores())('long-term conditions on $engine', (engine) => {
   let store: Store;
   beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-    await buildSpine(store);
+    store = await builtKidStore(engine, world);
   }, 120_000);
   afterAll(async () => {
     await store.close();

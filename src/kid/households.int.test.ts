@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, truthAddressOn, type KidWorld, type TruthPerson } from '../../test/kid-world.ts';
+import {
+  aliveOn,
+  builtKidStore,
+  makeKidWorld,
+  truthAddressOn,
+  type KidWorld,
+  type TruthPerson,
+} from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { householdMeasures } from './households.ts';
-import { buildSpine } from './person-spine.ts';
 
 let world: KidWorld;
 beforeAll(async () => {
@@ -16,8 +22,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-const alive = (p: TruthPerson, day: string): boolean =>
-  p.birthDate <= day && (p.deathDate === null || p.deathDate >= day);
+const alive = aliveOn;
 /** 75 or over from the first day of the month of the 75th birthday (the warehouse has no day of birth). */
 const aged75 = (p: TruthPerson, day: string): boolean =>
   Number(day.slice(0, 4)) * 12 +
@@ -41,9 +46,7 @@ function truthHouseholds(day: string): Map<string, TruthPerson[]> {
 describe.each(testStores())('households on $engine', (engine) => {
   let store: Store;
   beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-    await buildSpine(store);
+    store = await builtKidStore(engine, world);
   }, 120_000);
   afterAll(async () => {
     await store.close();

@@ -13,22 +13,32 @@ import type { World } from './world.ts';
 
 type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
 
+/** Calls `visit` for each person alive and born before `day`, with their practice then. */
+function forEachRegistered(
+  world: World,
+  day: number,
+  visit: (person: number, practiceIndex: number, practice: string) => void,
+): void {
+  const population = world.population;
+  for (let p = 0; p < population.count; p++) {
+    if ((population.birth[p] ?? 0) >= day || (population.death[p] ?? NO_DAY) < day) continue;
+    const practiceIndex = population.addressPractice[population.addressAt(p, day)] ?? 0;
+    visit(p, practiceIndex, world.practices.practices[practiceIndex]?.code ?? '');
+  }
+}
+
 export function writeGpRegisterBaseline(
   world: World,
   month: Month,
   emit: Emit,
   subject: (person: number, day: number) => RowSubject,
 ): void {
-  const population = world.population;
   const day = month.first;
-  for (let p = 0; p < population.count; p++) {
-    if ((population.birth[p] ?? 0) >= day || (population.death[p] ?? NO_DAY) < day) continue;
-    const practice =
-      world.practices.practices[population.addressPractice[population.addressAt(p, day)] ?? 0]?.code ?? '';
+  forEachRegistered(world, day, (p, _, practice) => {
     const values = patientBlock(world, p, day, practice);
     values.Record_Date = formatDay(day);
     emit(practice, 'pmi', values, subject(p, day));
-  }
+  });
 }
 
 /**
@@ -44,14 +54,9 @@ export function writeGpProblemListBaseline(
   emit: Emit,
   subject: (person: number, day: number) => RowSubject,
 ): void {
-  const population = world.population;
   const day = month.first;
-  for (let p = 0; p < population.count; p++) {
-    if ((population.birth[p] ?? 0) >= day || (population.death[p] ?? NO_DAY) < day) continue;
-    const mask = population.conditions[p] ?? 0;
-    if (mask === 0) continue;
-    const practiceIndex = population.addressPractice[population.addressAt(p, day)] ?? 0;
-    const practice = world.practices.practices[practiceIndex]?.code ?? '';
+  forEachRegistered(world, day, (p, practiceIndex, practice) => {
+    const mask = world.population.conditions[p] ?? 0;
     CONDITIONS.forEach((_, condition) => {
       if (!(mask & (1 << condition))) return;
       const values = gpEventRow(world, p, {
@@ -64,5 +69,5 @@ export function writeGpProblemListBaseline(
       });
       emit(practice, 'gp-events', values, subject(p, day));
     });
-  }
+  });
 }
