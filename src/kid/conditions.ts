@@ -7,6 +7,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  controlCount,
+  controlRate,
+  describePolicy,
+  type ControlledCount,
+  type ControlledRate,
+  type DisclosurePolicy,
+} from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
 import { openKidRead } from './kid-read.ts';
@@ -138,4 +146,40 @@ export async function readConditionSummary(
   checkDay(day);
   const read = await openKidRead(q, access, ['population', 'conditions']);
   return conditionSummary(q, day, { optOut: read.optOutApplies });
+}
+
+/** A condition summary as published: every count and percentage under disclosure control. */
+export interface ControlledConditionSummary {
+  day: string;
+  rule: string;
+  people: ControlledCount;
+  prevalence: { condition: string; title: string; people: ControlledCount; percent: ControlledRate }[];
+  byCount: { conditions: string; people: ControlledCount; percent: ControlledRate }[];
+  multimorbidity: ControlledRate;
+  complexMultimorbidity: ControlledRate;
+}
+
+/** Applies disclosure control (src/analytics/disclosure-control.ts) to a whole-system summary. */
+export function controlConditionSummary(
+  summary: ConditionSummary,
+  policy: DisclosurePolicy,
+): ControlledConditionSummary {
+  const rate = (n: number): ControlledRate => controlRate(n, summary.people, 'percent', policy);
+  return {
+    day: summary.day,
+    rule: describePolicy(policy),
+    people: controlCount(summary.people, policy),
+    prevalence: summary.prevalence.map((p) => ({
+      ...p,
+      people: controlCount(p.people, policy),
+      percent: rate(p.people),
+    })),
+    byCount: summary.byCount.map((c) => ({
+      ...c,
+      people: controlCount(c.people, policy),
+      percent: rate(c.people),
+    })),
+    multimorbidity: rate(summary.multimorbidity),
+    complexMultimorbidity: rate(summary.complexMultimorbidity),
+  };
 }

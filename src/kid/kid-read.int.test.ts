@@ -8,6 +8,7 @@ import type { Purpose } from '../governance/governance-values.ts';
 import type { Store } from '../store/store.ts';
 import { conditionSummary, readConditionSummary } from './conditions.ts';
 import { buildSpine, populationOn } from './person-spine.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 
 let world: KidWorld;
 beforeAll(async () => {
@@ -112,5 +113,27 @@ describe.each(testStores())('reading the KID through the access policy on $engin
     await expect(
       readConditionSummary(store, { user: { id: 'x', role: 'viewer', org: null }, useCaseId: pmiOnly }, DAY),
     ).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('answers the API with every count disclosure-controlled, under a use case', async () => {
+    const planning = await useCase(store, 'planning', ['pmi', 'gp-events'], practices);
+    const accounts = await accountsForEveryRole(store);
+    const { app } = portalApp(store);
+    const get = (query: string) =>
+      app.request(`/api/v1/kid/conditions${query}`, {
+        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+      });
+    const response = await get(`?useCase=${planning}&date=${DAY}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      people: number | '*';
+      rule: string;
+      prevalence: { people: number | '*' }[];
+    };
+    expect(body.rule).toContain('*');
+    const counts = [body.people, ...body.prevalence.map((p) => p.people)];
+    expect(counts.every((n) => n === '*' || n === 0 || (typeof n === 'number' && n % 5 === 0))).toBe(true);
+    expect(counts.some((n) => n === '*' || (typeof n === 'number' && n > 0))).toBe(true);
+    expect((await get(`?date=${DAY}`)).status).toBe(400);
   });
 });
