@@ -64,6 +64,8 @@ export interface KidWorld {
   people: TruthPerson[];
   addresses: TruthAddress[];
   records: TruthRecord[];
+  /** IMD decile of each LSOA, from the world's reference data */
+  imdDecile: Map<string, number>;
   /** loads every de-identified feed of the given datasets (and organisations) into the store */
   load(store: Store, datasets?: readonly string[], orgs?: (org: string) => boolean): Promise<number>;
 }
@@ -137,9 +139,16 @@ export async function makeKidWorld(options: {
       nhsRecorded: r.nhs_number_recorded === 'Y',
     };
   });
+  const imdDecile = new Map(
+    readTruthCsv(path.join(world, 'reference', 'lsoa.csv')).map((r) => [
+      r.lsoa_code ?? '',
+      Number(r.imd_decile),
+    ]),
+  );
   return {
     dir,
     records,
+    imdDecile,
     from: options.from,
     to: options.to,
     people,

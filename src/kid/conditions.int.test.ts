@@ -6,13 +6,14 @@ import {
   aliveOn,
   builtKidStore,
   makeKidWorld,
+  truthAddressOn,
   type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
-import { conditionLists, conditionSummary } from './conditions.ts';
+import { AGE_BANDS, conditionLists, conditionSummary } from './conditions.ts';
 
 /** The synthetic world's condition names and the code list each falls in (frailty is the eFI's, not a long-term condition). */
 const LIST_OF: Record<string, string> = {
@@ -99,6 +100,32 @@ describe.each(testStores())('long-term conditions on $engine', (engine) => {
       expect(summary.multimorbidity).toBe(counts.filter((n) => n >= 2).length);
       expect(summary.multimorbidity).toBeGreaterThan(0);
       expect(summary.complexMultimorbidity).toBe(counts.filter((n) => n >= 4).length);
+    }
+    // By age band and by IMD decile, as the truth has them (age from the birth month).
+    const day = '2020-09-30';
+    const summary = await conditionSummary(store, day);
+    const living = world.people.filter((p) => alive(p, day));
+    const months = (p: TruthPerson): number =>
+      Number(day.slice(0, 4)) * 12 +
+      Number(day.slice(5, 7)) -
+      Number(p.birthDate.slice(0, 4)) * 12 -
+      Number(p.birthDate.slice(5, 7));
+    const bandOf = (p: TruthPerson): string => AGE_BANDS.find((b) => months(p) < b.below * 12)?.band ?? '85+';
+    for (const row of summary.byAgeBand) {
+      const inBand = living.filter((p) => bandOf(p) === row.band);
+      expect(row.people, row.band).toBe(inBand.length);
+      expect(row.multimorbidity, row.band).toBe(
+        inBand.filter((p) => truthConditions(p, day).size >= 2).length,
+      );
+    }
+    const decileOf = (p: TruthPerson): string =>
+      String(world.imdDecile.get(truthAddressOn(world, p, day)?.lsoa ?? '') ?? 'unknown');
+    for (const row of summary.byImdDecile) {
+      const inDecile = living.filter((p) => decileOf(p) === row.decile);
+      expect(row.people, `decile ${row.decile}`).toBe(inDecile.length);
+      expect(row.multimorbidity, `decile ${row.decile}`).toBe(
+        inDecile.filter((p) => truthConditions(p, day).size >= 2).length,
+      );
     }
     // Conditions diagnosed during the window count from their diagnosis date only.
     const start = await conditionSummary(store, '2020-04-01');

@@ -16,7 +16,9 @@ import {
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
+import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
+import { ageInMonthsSql } from './households.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
@@ -92,7 +94,20 @@ export interface ConditionSummary {
   byCount: { conditions: string; people: number }[];
   multimorbidity: number;
   complexMultimorbidity: number;
+  /** people, with 2+ and with 4+ conditions, by age band on the day (age from birth year-month) */
+  byAgeBand: { band: string; people: number; multimorbidity: number; complex: number }[];
+  /** the same by IMD decile of residence on the day (1 = most deprived) */
+  byImdDecile: { decile: string; people: number; multimorbidity: number; complex: number }[];
 }
+
+/** Age bands of the summary: each up to (not including) `below` years; 85+ above the last. */
+export const AGE_BANDS = [
+  { band: '0-17', below: 18 },
+  { band: '18-39', below: 40 },
+  { band: '40-64', below: 65 },
+  { band: '65-74', below: 75 },
+  { band: '75-84', below: 85 },
+] as const;
 
 /** Prevalence and the number of conditions among the population on `day`. */
 export async function conditionSummary(
@@ -109,15 +124,35 @@ export async function conditionSummary(
      GROUP BY k.condition`,
     [day],
   );
-  const counts = await q.query<{ conditions: number; people: number }>(
-    `SELECT conditions, count(*) AS people FROM (
-       SELECT pop.person_token, count(DISTINCT k.condition) AS conditions
+  const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($1 AS DATE)');
+  const bandCase = AGE_BANDS.map(
+    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
+  ).join(' ');
+  const counts = await q.query<{ conditions: number; decile: number | null; band: string; people: number }>(
+    `SELECT conditions, decile, band, count(*) AS people FROM (
+       SELECT pop.person_token, count(DISTINCT k.condition) AS conditions, max(h.imd_decile) AS decile,
+              max(CASE WHEN p.birth_year_month IS NULL THEN 'unknown' ${bandCase} ELSE '85+' END) AS band
        FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$1', options)}) p0) pop
+       JOIN kid_spine_person p ON p.person_token = pop.person_token
+       LEFT JOIN kid_spine_residence h ON h.person_token = pop.person_token
+         AND h.from_date <= CAST($1 AS DATE) AND (h.to_date IS NULL OR h.to_date >= CAST($1 AS DATE))
        LEFT JOIN kid_condition_current k ON k.person_token = pop.person_token AND k.first_date <= CAST($1 AS DATE)
        GROUP BY pop.person_token) per_person
-     GROUP BY conditions`,
+     GROUP BY conditions, decile, band`,
     [day],
   );
+  const breakdown = (keyOf: (c: (typeof counts)[number]) => string, keys: readonly string[]) =>
+    keys.map((key) => {
+      const rows = counts.filter((c) => keyOf(c) === key);
+      const sum = (test: (n: number) => boolean): number =>
+        rows.filter((c) => test(Number(c.conditions))).reduce((n, c) => n + Number(c.people), 0);
+      return {
+        key,
+        people: sum(() => true),
+        multimorbidity: sum((n) => n >= 2),
+        complex: sum((n) => n >= 4),
+      };
+    });
   const peopleWith = (test: (n: number) => boolean): number =>
     counts.filter((c) => test(Number(c.conditions))).reduce((n, c) => n + Number(c.people), 0);
   return {
@@ -134,6 +169,13 @@ export async function conditionSummary(
     })),
     multimorbidity: peopleWith((n) => n >= 2),
     complexMultimorbidity: peopleWith((n) => n >= 4),
+    byAgeBand: breakdown((c) => String(c.band), [...AGE_BANDS.map((b) => b.band), '85+', 'unknown']).map(
+      ({ key, ...rest }) => ({ band: key, ...rest }),
+    ),
+    byImdDecile: breakdown(
+      (c) => (c.decile === null ? 'unknown' : String(Number(c.decile))),
+      ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'unknown'],
+    ).map(({ key, ...rest }) => ({ decile: key, ...rest })),
   };
 }
 
@@ -157,6 +199,8 @@ export interface ControlledConditionSummary {
   byCount: { conditions: string; people: ControlledCount; percent: ControlledRate }[];
   multimorbidity: ControlledRate;
   complexMultimorbidity: ControlledRate;
+  byAgeBand: { band: string; people: ControlledCount; multimorbidity: ControlledRate }[];
+  byImdDecile: { decile: string; people: ControlledCount; multimorbidity: ControlledRate }[];
 }
 
 /** Applies disclosure control (src/analytics/disclosure-control.ts) to a whole-system summary. */
@@ -181,5 +225,15 @@ export function controlConditionSummary(
     })),
     multimorbidity: rate(summary.multimorbidity),
     complexMultimorbidity: rate(summary.complexMultimorbidity),
+    byAgeBand: summary.byAgeBand.map((b) => ({
+      band: b.band,
+      people: controlCount(b.people, policy),
+      multimorbidity: controlRate(b.multimorbidity, b.people, 'percent', policy),
+    })),
+    byImdDecile: summary.byImdDecile.map((d) => ({
+      decile: d.decile,
+      people: controlCount(d.people, policy),
+      multimorbidity: controlRate(d.multimorbidity, d.people, 'percent', policy),
+    })),
   };
 }

@@ -8,13 +8,18 @@ import type { Queryable } from '../store/store.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
 
 /**
- * SQL for "aged 75 or over on the day `dateSql`" from `birth_year_month` ('YYYY-MM'): the
- * warehouse never holds the day of birth, so a person counts as 75 from the first day of the
- * month they turn 75.
+ * SQL for a person's age in whole months on the day `dateSql`, from `birth_year_month`
+ * ('YYYY-MM'): the warehouse never holds the day of birth, so a person is counted a year
+ * older from the first day of their birthday month.
  */
-export function aged75PlusSql(birthYearMonth: string, dateSql: string): string {
+export function ageInMonthsSql(birthYearMonth: string, dateSql: string): string {
   return `(EXTRACT(YEAR FROM ${dateSql}) * 12 + EXTRACT(MONTH FROM ${dateSql})
-           - CAST(substr(${birthYearMonth}, 1, 4) AS INTEGER) * 12 - CAST(substr(${birthYearMonth}, 6, 2) AS INTEGER)) >= 900`;
+           - CAST(substr(${birthYearMonth}, 1, 4) AS INTEGER) * 12 - CAST(substr(${birthYearMonth}, 6, 2) AS INTEGER))`;
+}
+
+/** SQL for "aged 75 or over on the day `dateSql`" (see ageInMonthsSql). */
+export function aged75PlusSql(birthYearMonth: string, dateSql: string): string {
+  return `${ageInMonthsSql(birthYearMonth, dateSql)} >= 900`;
 }
 
 /** Links each home-safety visit of `ds_fire_safety` to its residents on the visit date. */
