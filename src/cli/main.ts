@@ -18,6 +18,7 @@ import { registerServeCommands } from './serve-command.ts';
 import { registerUserCommands } from './users-command.ts';
 import { registerGovernanceCommands } from './governance-command.ts';
 import { registerLinkageCommands } from './linkage-command.ts';
+import { registerKidCommands } from './kid-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -32,6 +33,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerGovernanceCommands,
   registerAuditCommands,
   registerLinkageCommands,
+  registerKidCommands,
 ];
 
 export const processIo: CliIo = {

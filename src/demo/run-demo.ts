@@ -20,6 +20,7 @@ import {
   trustWorldSigningKeys,
   worldGpPractices,
 } from './send-world-feeds.ts';
+import { buildSpine } from '../kid/person-spine.ts';
 
 export interface DemoOptions {
   people: number;
@@ -129,6 +130,11 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
       `feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded (duplicate), ${sent.refused} refused, ` +
         `${sent.nil} nil returns; ${sent.rowsLoaded.toLocaleString('en-GB')} rows in the warehouse, ` +
         `${sent.rowsRejected.toLocaleString('en-GB')} quarantined with reasons`,
+    );
+    const kid = await buildSpine(store, { actor: context.actor });
+    step(
+      `Kent Integrated Dataset: version ${kid.version}, ${kid.people.toLocaleString('en-GB')} people on the spine, ` +
+        `built in ${kid.seconds.toFixed(1)}s (kernel kid status, /catalogue/linkage)`,
     );
 
     await printSummary(store, context);

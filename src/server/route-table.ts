@@ -5,6 +5,7 @@ import { authRoutes } from './auth-routes.ts';
 import { catalogueRoutes } from './catalogue-routes.ts';
 import { governanceRoutes } from './governance-routes.ts';
 import { homeRoutes } from './home-routes.ts';
+import { kidRoutes } from './kid-routes.ts';
 import { loadsRoutes } from './loads-routes.ts';
 import { maternityRoutes } from './maternity-routes.ts';
 import type { RouteDeclaration, ServerDeps } from './routes.ts';
@@ -19,6 +20,8 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
   const table: RouteDeclaration[] = [];
   table.push(
     ...homeRoutes(deps, () => listDatasets().length),
+    // Before the catalogue's /catalogue/:dataset, which would otherwise take /catalogue/linkage.
+    ...kidRoutes(deps),
     ...catalogueRoutes(deps),
     ...loadsRoutes(deps),
     ...uploadRoutes(deps),

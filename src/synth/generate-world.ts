@@ -38,6 +38,7 @@ import {
 } from './organisations.ts';
 import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
+import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
 import { formatDay, parseMonth, type Month } from './synth-dates.ts';
 import {
@@ -232,6 +233,10 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
       for (const event of events) writeEvent(world, p, event, emit, personSubject, state, options.seed);
     }
     writeMaternity(world, month, emit, personSubject, state, options.seed);
+    if (monthIndex === 0) {
+      writeGpRegisterBaseline(world, month, emit, personSubject);
+      writeGpProblemListBaseline(world, month, emit, personSubject);
+    }
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);

@@ -28,12 +28,14 @@ describe('kernel demo', () => {
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
     expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
+    expect(first.stdout).toMatch(/Kent Integrated Dataset: version 1, [\d,]+ people on the spine/);
 
     // Running it again reuses the world and keys; every feed is a duplicate and nothing changes.
     const again = await runCli(argv);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`feeds: 0 loaded, ${fed?.[1]} already loaded (duplicate), 0 refused`);
     expect(again.stdout).toContain('governance: already seeded');
+    expect(again.stdout).toMatch(/Kent Integrated Dataset: version 1,/);
 
     const store = await openStore({ dataDir: data, store: 'duckdb' });
     try {

@@ -1,0 +1,170 @@
+/**
+ * bench/kid: how long the Kent Integrated Dataset takes to build, and how much memory, on a
+ * warehouse loaded by the real pipeline from a large synthetic world.
+ *
+ *   npx tsx bench/kid/run.ts [--people 100000] [--from 2019-08] [--to 2021-07] [--rounds 3]
+ *                            [--dir /tmp/kernel-bench-kid-100000]
+ *
+ * 1. `generateWorld` writes the world; the feeds the KID reads (pmi, gp-events, asc,
+ *    fire-safety, apc, ecds, op) of every month but the last go through the agent and the
+ *    load, under the demo's governance: the same calls as `kernel deid` and `kernel load`;
+ * 2. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
+ *    process's peak resident memory (DuckDB runs in-process, so its memory is counted);
+ * 3. the last month is loaded and the KID rebuilt once: the rebuild after one new month,
+ *    compared with the full build (target: no more than one fifth of it).
+ * The load average is printed before each run; the machine may be shared.
+ * The world and the warehouse are kept in `--dir`, so a second run only measures.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  listWorldFeeds,
+  sendWorldFeeds,
+  trustWorldSigningKeys,
+  worldGpPractices,
+  type WorldFeed,
+} from '../../src/demo/send-world-feeds.ts';
+import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
+import { buildSpine } from '../../src/kid/person-spine.ts';
+import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
+import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
+import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { generateWorld } from '../../src/synth/generate-world.ts';
+
+const { values } = parseArgs({
+  options: {
+    people: { type: 'string', default: '100000' },
+    from: { type: 'string', default: '2019-08' },
+    to: { type: 'string', default: '2021-07' },
+    rounds: { type: 'string', default: '3' },
+    dir: { type: 'string' },
+  },
+});
+const people = Number(values.people);
+const rounds = Number(values.rounds);
+const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-${people}`);
+const worldDir = path.join(dir, 'world');
+const keysDir = path.join(dir, 'keys');
+const ACTOR = 'bench-kid';
+const DATASETS = ['pmi', 'gp-events', 'asc', 'fire-safety', 'apc', 'ecds', 'op'];
+const TARGETS = { fullSeconds1_9M: 600, memoryBytes: 4 * 1024 ** 3, incrementalShare: 0.2 };
+
+const log = (text: string): void => console.log(text);
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
+
+/** Runs `work`, sampling the resident set every 50 ms: seconds and the peak seen. */
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRss: number }> {
+  let peakRss = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+  const started = performance.now();
+  try {
+    const result = await work();
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    return { result, seconds: (performance.now() - started) / 1000, peakRss };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function load(store: Store, feeds: readonly WorldFeed[]): Promise<void> {
+  const linkKeyFile = path.join(keysDir, 'link.key');
+  const started = performance.now();
+  const sent = await sendWorldFeeds(store, {
+    feeds,
+    keysDir,
+    outbox: path.join(dir, 'outbox'),
+    tokeniser: hmacTokeniser(readLinkKeyFile(linkKeyFile)),
+    postcodes: await readPostcodeLookup(path.join(worldDir, 'reference', 'postcodes.csv')),
+    actor: ACTOR,
+  });
+  log(
+    `  ${feeds.length} feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded, ${sent.refused} refused; ` +
+      `${sent.rowsLoaded.toLocaleString('en-GB')} rows in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+  );
+}
+
+async function main(): Promise<void> {
+  log(
+    `bench/kid: ${people.toLocaleString('en-GB')} people, ${values.from} to ${values.to}, ${rounds} rounds, in ${dir}`,
+  );
+  log(
+    `machine: ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB; load average ${loadAverage()}`,
+  );
+  if (!existsSync(path.join(worldDir, 'truth'))) {
+    const started = performance.now();
+    generateWorld({ out: worldDir, people, seed: 13, from: values.from, to: values.to, force: true });
+    log(`world generated in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  }
+  mkdirSync(keysDir, { recursive: true });
+  const linkKeyFile = path.join(keysDir, 'link.key');
+  if (!existsSync(linkKeyFile)) writeLinkKeyFile(linkKeyFile, newLinkKey());
+
+  const store = await openStore({ store: 'duckdb', dataDir: path.join(dir, 'data') });
+  try {
+    await seedDemoGovernance(store, ACTOR, { extraOrganisations: worldGpPractices(worldDir) });
+    const feeds = listWorldFeeds(worldDir, DATASETS);
+    await trustWorldSigningKeys(store, keysDir, [...new Set(feeds.map((f) => f.org))], ACTOR);
+    const lastMonth = values.to;
+    log(`loading every month but ${lastMonth} (load average ${loadAverage()})`);
+    await load(
+      store,
+      feeds.filter((f) => f.period !== lastMonth),
+    );
+
+    const full: { seconds: number; peakRss: number }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      log(`full build, round ${round}: load average ${loadAverage()}`);
+      const run = await measured(() => buildSpine(store, { full: true, actor: ACTOR }));
+      full.push(run);
+      log(
+        `  ${run.seconds.toFixed(1)}s, peak RSS ${(run.peakRss / 1024 ** 2).toFixed(0)} MiB; ` +
+          `${run.result.people.toLocaleString('en-GB')} people, ${run.result.pmiRows.toLocaleString('en-GB')} PMI rows`,
+      );
+    }
+
+    log(`loading ${lastMonth} (load average ${loadAverage()})`);
+    await load(
+      store,
+      feeds.filter((f) => f.period === lastMonth),
+    );
+    log(`rebuild after one new month: load average ${loadAverage()}`);
+    const after = await measured(() => buildSpine(store, { actor: ACTOR }));
+
+    const fullSeconds = median(full.map((r) => r.seconds));
+    const peak = Math.max(...full.map((r) => r.peakRss), after.peakRss);
+    log('');
+    log(
+      `full build: median ${fullSeconds.toFixed(1)}s over ${rounds} rounds; peak RSS ${(peak / 1024 ** 2).toFixed(0)} MiB`,
+    );
+    log(
+      `  target at 1.9M people: <= ${TARGETS.fullSeconds1_9M}s and < 4 GiB; ` +
+        `at ${people.toLocaleString('en-GB')} people, a linear share is ${((TARGETS.fullSeconds1_9M * people) / 1_900_000).toFixed(0)}s`,
+    );
+    log(
+      `rebuild after one new month: ${after.seconds.toFixed(1)}s (${after.result.mode}), ` +
+        `${((100 * after.seconds) / fullSeconds).toFixed(0)}% of the full build; target <= ${100 * TARGETS.incrementalShare}%`,
+    );
+    log(
+      '  the build rebuilds every person when any input changes: there is no people-only incremental build yet',
+    );
+    log('dashboard p95 for a practice view: not measured (the population health dashboard is not built yet)');
+  } finally {
+    await store.close();
+  }
+}
+
+await main();

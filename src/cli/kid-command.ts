@@ -1,0 +1,167 @@
+import { conditionSummary } from '../kid/conditions.ts';
+import { householdMeasures } from '../kid/households.ts';
+import { linkageReport } from '../kid/linkage-report.ts';
+import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
+import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+
+function printBuild(build: SpineBuild, print: (text: string) => void): void {
+  print(
+    build.mode === 'unchanged'
+      ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
+      : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows.`,
+  );
+  print(
+    formatTable(
+      ['measure', 'count'],
+      [
+        ['people on the spine', build.people],
+        ['registered with a Kent and Medway practice', build.gpRegistered],
+        ['GP registration periods', build.registrations],
+        ['residence periods', build.residences],
+      ],
+    ),
+  );
+  print(
+    formatTable(
+      ['field where sources disagree', 'people'],
+      Object.entries(build.disagreements).map(([field, people]) => [field, people]),
+    ),
+  );
+}
+
+/** `kernel kid`: the Kent Integrated Dataset (docs/kid.md). */
+export const registerKidCommands: RegisterCommands = (program, context) => {
+  const kid = program
+    .command('kid')
+    .description('the Kent Integrated Dataset: person spine and linked model');
+  kid
+    .command('build')
+    .description('build the person spine and linkage report (only if loads have landed since the last build)')
+    .option('--full', 'rebuild even when nothing has changed')
+    .option('--json', 'print the build summary as JSON')
+    .action(async (options: { full?: boolean; json?: boolean }) => {
+      const build = await context.withStore((store) =>
+        buildSpine(store, { full: options.full === true, actor: context.actor }),
+      );
+      if (options.json) printJson(context.io, build);
+      else printBuild(build, (text) => context.io.out(text));
+    });
+  kid
+    .command('status')
+    .description('the current version of the Kent Integrated Dataset and whether it is stale')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const status = await context.withStore((store) => spineStatus(store));
+      if (options.json) {
+        printJson(context.io, status);
+        return;
+      }
+      if (status.version === null) {
+        context.io.out('The Kent Integrated Dataset has not been built yet: run kernel kid build.');
+        return;
+      }
+      context.io.out(
+        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+      );
+    });
+  kid
+    .command('linkage')
+    .description(
+      'how each dataset\u2019s rows reach the person spine, by provider and month, and why the rest do not',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const rows = await context.withStore((store) => linkageReport(store));
+      if (options.json) {
+        printJson(context.io, rows);
+        return;
+      }
+      if (rows.length === 0) {
+        context.io.out('No linkage report yet: run kernel kid build after loading feeds.');
+        return;
+      }
+      context.io.out(
+        formatTable(
+          [
+            'dataset',
+            'provider',
+            'month',
+            'rows',
+            'with token',
+            'on spine',
+            'matched',
+            'match %',
+            'no token',
+            'not on spine',
+            'not registered',
+          ],
+          rows.map((r) => [
+            r.dataset,
+            r.org,
+            r.month,
+            r.rows,
+            r.withToken,
+            r.onSpine,
+            r.matched,
+            (100 * r.matchRate).toFixed(1),
+            r.unmatched.noToken,
+            r.unmatched.notOnSpine,
+            r.unmatched.notRegistered,
+          ]),
+        ),
+      );
+    });
+  kid
+    .command('households')
+    .description(
+      'household measures on a day: people per household, people aged 75+ living alone, fire visits',
+    )
+    .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
+    .option('--json', 'print the measures as JSON')
+    .action(async (options: { date: string; json?: boolean }) => {
+      const m = await context.withStore((store) => householdMeasures(store, options.date));
+      if (options.json) {
+        printJson(context.io, m);
+        return;
+      }
+      context.io.out(
+        `On ${m.day}: ${m.people.toLocaleString('en-GB')} people in the population, ${m.peopleInHouseholds.toLocaleString('en-GB')} of them in ${m.households.toLocaleString('en-GB')} households; ${m.aged75LivingAlone.toLocaleString('en-GB')} people aged 75+ living alone.`,
+      );
+      context.io.out(
+        formatTable(
+          ['residents', 'households'],
+          m.bySize.map((s) => [s.size, s.households]),
+        ),
+      );
+      context.io.out(
+        `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
+      );
+    });
+  kid
+    .command('conditions')
+    .description('long-term conditions on a day: prevalence, people by number of conditions, multimorbidity')
+    .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { date: string; json?: boolean }) => {
+      const summary = await context.withStore((store) => conditionSummary(store, options.date));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      context.io.out(
+        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people; ${summary.multimorbidity.toLocaleString('en-GB')} with 2+ conditions, ${summary.complexMultimorbidity.toLocaleString('en-GB')} with 4+.`,
+      );
+      context.io.out(
+        formatTable(
+          ['condition', 'people'],
+          summary.prevalence.map((p) => [p.title, p.people]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['conditions', 'people'],
+          summary.byCount.map((c) => [c.conditions, c.people]),
+        ),
+      );
+    });
+};

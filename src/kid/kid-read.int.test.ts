@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
+import { createAgreement } from '../governance/agreements.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
+import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import type { Purpose } from '../governance/governance-values.ts';
+import type { Store } from '../store/store.ts';
+import { conditionSummary, readConditionSummary } from './conditions.ts';
+import { buildSpine, populationOn } from './person-spine.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+
+let world: KidWorld;
+beforeAll(async () => {
+  world = await makeKidWorld({
+    people: 400,
+    from: '2020-04',
+    to: '2020-05',
+    datasets: ['pmi', 'gp-events'],
+    defects: 'none',
+  });
+}, 120_000);
+
+const DAY = '2020-05-15';
+const analyst = { id: 'u-analyst', role: 'analyst', org: null };
+
+async function useCase(
+  store: Store,
+  purpose: Purpose,
+  datasets: string[],
+  controllers: string[],
+): Promise<string> {
+  const proposed = await proposeUseCase(
+    store,
+    {
+      title: `KID ${purpose} ${datasets.join(' ')}`,
+      sponsor: 'QKS',
+      purpose,
+      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+      datasets,
+      controllers,
+      users: ['role:analyst'],
+      start: '2021-04-01',
+      end: '2099-03-31',
+    },
+    'test',
+  );
+  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
+  await activateUseCase(store, proposed.id, 'test');
+  return proposed.id;
+}
+
+describe.each(testStores())('reading the KID through the access policy on $engine', (engine) => {
+  let store: Store;
+  let practices: string[];
+  beforeAll(async () => {
+    store = await engine.open();
+    await world.load(store);
+    await buildSpine(store);
+    practices = [...new Set(world.addresses.map((a) => a.practice))].filter(Boolean);
+    for (const org of practices)
+      await createAgreement(
+        store,
+        { org, datasets: ['pmi', 'gp-events'], from: '2019-04', to: '2030-03' },
+        'test',
+      );
+  }, 120_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('leaves opted-out people out of planning reads, never out of direct care', async () => {
+    const planning = await useCase(store, 'planning', ['pmi', 'gp-events'], practices);
+    const directCare = await useCase(store, 'direct-care', ['pmi', 'gp-events'], practices);
+    const everyone = await conditionSummary(store, DAY);
+    // Opt out every fifth person in the population, among them people with conditions.
+    const population = await populationOn(store, DAY);
+    const optedOut = population.filter((_, i) => i % 5 === 0).map((p) => p.person_token);
+    await loadOptOutTokens(store, optedOut, 'test list', 'test');
+
+    const planned = await readConditionSummary(store, { user: analyst, useCaseId: planning }, DAY);
+    expect(planned.people).toBe(everyone.people - optedOut.length);
+    const [withConditions] = await store.query<{ n: number }>(
+      `SELECT count(DISTINCT k.person_token) AS n FROM kid_condition_current k
+       JOIN optouts o ON o.token = k.person_token WHERE k.first_date <= CAST($1 AS DATE)`,
+      [DAY],
+    );
+    expect(Number(withConditions?.n)).toBeGreaterThan(0);
+    const prevalence = (s: typeof everyone): number => s.prevalence.reduce((n, p) => n + p.people, 0);
+    expect(prevalence(planned)).toBeLessThan(prevalence(everyone));
+
+    const care = await readConditionSummary(store, { user: analyst, useCaseId: directCare }, DAY);
+    expect(care.people).toBe(everyone.people);
+
+    const [audited] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'kid:population+conditions'`,
+    );
+    expect(Number(audited?.n)).toBe(2);
+  });
+
+  it('refuses a read whose use case does not cover a dataset the fields derive from', async () => {
+    const pmiOnly = await useCase(store, 'planning', ['pmi'], practices);
+    await expect(
+      readConditionSummary(store, { user: analyst, useCaseId: pmiOnly }, DAY),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('derive from gp-events'),
+    });
+    const [denied] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read-denied' AND target = 'kid:population+conditions'`,
+    );
+    expect(Number(denied?.n)).toBe(1);
+    await expect(
+      readConditionSummary(store, { user: { id: 'x', role: 'viewer', org: null }, useCaseId: pmiOnly }, DAY),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('answers the API with every count disclosure-controlled, under a use case', async () => {
+    const planning = await useCase(store, 'planning', ['pmi', 'gp-events'], practices);
+    const accounts = await accountsForEveryRole(store);
+    const { app } = portalApp(store);
+    const get = (query: string) =>
+      app.request(`/api/v1/kid/conditions${query}`, {
+        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+      });
+    const response = await get(`?useCase=${planning}&date=${DAY}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      people: number | '*';
+      rule: string;
+      prevalence: { people: number | '*' }[];
+    };
+    expect(body.rule).toContain('*');
+    const counts = [body.people, ...body.prevalence.map((p) => p.people)];
+    expect(counts.every((n) => n === '*' || n === 0 || (typeof n === 'number' && n % 5 === 0))).toBe(true);
+    expect(counts.some((n) => n === '*' || (typeof n === 'number' && n > 0))).toBe(true);
+    expect((await get(`?date=${DAY}`)).status).toBe(400);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Reading the Kent Integrated Dataset through the access policy. Every field of the model
+ * is derived from source datasets (its lineage, below); a read of a field is allowed only
+ * when the use case covers every dataset it derives from — each checked by the policy's
+ * own `decideAccess` (role, active use case, membership, datasets, controllers with an
+ * agreement) — and for planning and research the national data opt-out removes the people
+ * on it from every figure. The read is audited (`data.read` on `kid:<fields>`), a denial too.
+ */
+import { appendAudit } from '../audit/audit-log.ts';
+import { KernelError } from '../errors.ts';
+import { decideAccess, type AccessGrant, type ReadAccess } from '../governance/access-policy.ts';
+import { inTransaction } from '../governance/governance-values.ts';
+import type { Queryable } from '../store/store.ts';
+
+/** Each field group of the model and the source datasets it is derived from (its lineage). */
+export const KID_LINEAGE = {
+  population: ['pmi'],
+  demographics: ['pmi'],
+  residence: ['pmi', 'asc'],
+  households: ['pmi', 'asc'],
+  'fire-visits': ['pmi', 'fire-safety'],
+  conditions: ['pmi', 'gp-events'],
+} as const satisfies Record<string, readonly string[]>;
+export type KidFieldGroup = keyof typeof KID_LINEAGE;
+
+export interface KidRead {
+  useCase: AccessGrant['useCase'];
+  fields: KidFieldGroup[];
+  datasets: string[];
+  /** true for planning and research: people on the national data opt-out are left out */
+  optOutApplies: boolean;
+  tier: AccessGrant['tier'];
+}
+
+/** Decides and audits a read of the model's `fields`; throws `forbidden` when any source is not covered. */
+export async function openKidRead(
+  q: Queryable,
+  access: ReadAccess,
+  fields: readonly KidFieldGroup[],
+): Promise<KidRead> {
+  const actor = access.actor ?? `user:${access.user.id}`;
+  const datasets = [...new Set(fields.flatMap((f) => KID_LINEAGE[f]))].sort();
+  const grants: AccessGrant[] = [];
+  for (const dataset of datasets) {
+    const decision = await decideAccess(q, access, dataset);
+    if (!decision.allowed) {
+      const field = fields.find((f) => (KID_LINEAGE[f] as readonly string[]).includes(dataset)) ?? fields[0];
+      await inTransaction(q, (tx) =>
+        appendAudit(tx, {
+          actor,
+          action: 'data.read-denied',
+          target: `kid:${fields.join('+')}`,
+          purpose: access.useCaseId,
+          details: { role: access.user.role, dataset, reason: decision.reason },
+        }),
+      );
+      throw new KernelError(
+        'forbidden',
+        `The model's ${field} derive from ${dataset}, and this read may not use it: ${decision.reason}`,
+        { hint: decision.hint },
+      );
+    }
+    grants.push(decision);
+  }
+  const first = grants[0] as AccessGrant;
+  const read: KidRead = {
+    useCase: first.useCase,
+    fields: [...fields],
+    datasets,
+    optOutApplies: grants.some((g) => g.optOutApplies),
+    tier: first.tier,
+  };
+  await inTransaction(q, (tx) =>
+    appendAudit(tx, {
+      actor,
+      action: 'data.read',
+      target: `kid:${fields.join('+')}`,
+      purpose: read.useCase.id,
+      details: {
+        role: access.user.role,
+        purpose: read.useCase.purpose,
+        datasets: datasets.join(','),
+        optOutApplied: read.optOutApplies,
+      },
+    }),
+  );
+  return read;
+}

@@ -1,0 +1,131 @@
+/**
+ * The linkage report: for every dataset whose rows carry a `person_token`, per provider and
+ * month of activity, how many rows reach the person spine, and why the rest do not — no
+ * token (the sender had no NHS number), a token the spine does not know (no PMI of any
+ * member holds the person), or a person not registered with a Kent and Medway practice
+ * (alive) on the activity date. Built with each spine version, so it reads as that version.
+ */
+import { listDatasets } from '../catalogue/catalogue.ts';
+import { tableName } from '../catalogue/shapes.ts';
+import { deidPlan } from '../privacy/deid-plan.ts';
+import { quoteIdentifier } from '../store/sql.ts';
+import type { Queryable } from '../store/store.ts';
+
+export interface LinkageRow {
+  dataset: string;
+  org: string;
+  month: string;
+  rows: number;
+  withToken: number;
+  onSpine: number;
+  matched: number;
+  /** matched ÷ rows, 0–1 */
+  matchRate: number;
+  unmatched: { noToken: number; notOnSpine: number; notRegistered: number };
+}
+
+async function existingTables(q: Queryable): Promise<Set<string>> {
+  const rows = await q.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'ds_%'`,
+  );
+  return new Set(rows.map((r) => r.table_name));
+}
+
+/** The datasets a linkage report covers: those whose accepted rows carry a person token. */
+export function linkedDatasets(): { id: string; table: string; activityDate: string }[] {
+  return listDatasets()
+    .filter((spec) => deidPlan(spec).columns.some((c) => c.name === 'person_token') && spec.periodField)
+    .map((spec) => ({ id: spec.id, table: tableName(spec), activityDate: spec.periodField as string }));
+}
+
+/** Writes the linkage report of spine `version` (before that version is made current). */
+export async function buildLinkage(q: Queryable, version: number): Promise<number> {
+  const tables = await existingTables(q);
+  let cells = 0;
+  for (const dataset of linkedDatasets()) {
+    if (!tables.has(dataset.table)) continue;
+    // Activity dates may be dates or date-times stored as ISO text: the first ten characters.
+    const day = q.dialect.tryDate(`substr(CAST(d.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
+    cells += await q.run(
+      `INSERT INTO kid_linkage (version, dataset_id, org_code, month, rows_total, rows_with_token,
+                                rows_on_spine, rows_matched, no_token, not_on_spine, not_registered)
+       SELECT $1, $2, org_code, month, count(*), count(person_token), count(spine_token),
+              sum(CASE WHEN registered THEN 1 ELSE 0 END),
+              sum(CASE WHEN person_token IS NULL THEN 1 ELSE 0 END),
+              sum(CASE WHEN person_token IS NOT NULL AND spine_token IS NULL THEN 1 ELSE 0 END),
+              sum(CASE WHEN spine_token IS NOT NULL AND NOT registered THEN 1 ELSE 0 END)
+       FROM (
+         SELECT d.org_code, COALESCE(substr(CAST(${day} AS TEXT), 1, 7), 'unknown') AS month,
+                d.person_token, p.person_token AS spine_token,
+                EXISTS (
+                  SELECT 1 FROM kid_registration r
+                  WHERE r.version = $1 AND r.person_token = d.person_token
+                    AND r.from_date <= ${day} AND (r.to_date IS NULL OR r.to_date >= ${day})
+                    AND (p.death_date IS NULL OR p.death_date >= ${day})) AS registered
+         FROM ${quoteIdentifier(dataset.table)} d
+         LEFT JOIN kid_person p ON p.version = $1 AND p.person_token = d.person_token) rows_by_month
+       GROUP BY org_code, month`,
+      [version, dataset.id],
+    );
+  }
+  return cells;
+}
+
+/** The current version's linkage report, by dataset, provider and month (one provider's, given `org`). */
+export async function linkageReport(q: Queryable, filter: { org?: string } = {}): Promise<LinkageRow[]> {
+  const rows = await q.query<Record<string, string | number>>(
+    `SELECT * FROM kid_linkage_current WHERE $1 = '' OR org_code = $1 ORDER BY dataset_id, org_code, month`,
+    [filter.org ?? ''],
+  );
+  return rows.map((r) => {
+    const total = Number(r.rows_total);
+    const matched = Number(r.rows_matched);
+    return {
+      dataset: String(r.dataset_id),
+      org: String(r.org_code),
+      month: String(r.month),
+      rows: total,
+      withToken: Number(r.rows_with_token),
+      onSpine: Number(r.rows_on_spine),
+      matched,
+      matchRate: total === 0 ? 0 : matched / total,
+      unmatched: {
+        noToken: Number(r.no_token),
+        notOnSpine: Number(r.not_on_spine),
+        notRegistered: Number(r.not_registered),
+      },
+    };
+  });
+}
+
+/** The report grouped for reading: one table per dataset, with its totals. */
+export function linkageByDataset(
+  rows: readonly LinkageRow[],
+): { dataset: string; rows: LinkageRow[]; total: LinkageRow }[] {
+  const groups = new Map<string, LinkageRow[]>();
+  for (const row of rows) groups.set(row.dataset, [...(groups.get(row.dataset) ?? []), row]);
+  return [...groups].map(([dataset, list]) => {
+    const sum = (pick: (r: LinkageRow) => number): number => list.reduce((n, r) => n + pick(r), 0);
+    const total = sum((r) => r.rows);
+    const matched = sum((r) => r.matched);
+    return {
+      dataset,
+      rows: list,
+      total: {
+        dataset,
+        org: 'All',
+        month: 'All',
+        rows: total,
+        withToken: sum((r) => r.withToken),
+        onSpine: sum((r) => r.onSpine),
+        matched,
+        matchRate: total === 0 ? 0 : matched / total,
+        unmatched: {
+          noToken: sum((r) => r.unmatched.noToken),
+          notOnSpine: sum((r) => r.unmatched.notOnSpine),
+          notRegistered: sum((r) => r.unmatched.notRegistered),
+        },
+      },
+    };
+  });
+}

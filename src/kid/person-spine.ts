@@ -1,0 +1,359 @@
+/**
+ * The person spine of the Kent Integrated Dataset: one row per person token the patient
+ * master index (`ds_pmi`) knows, with a GP registration history and a residence history
+ * (LSOA, IMD decile, household token), built as a new version and swapped in whole.
+ *
+ * Which source wins (docs/kid.md, "Which source wins"): for each field, the first record that
+ * has a value, in this order — records from a GP practice before records from any other
+ * provider (GP registration is the hub of the NHS's own demographics, as PDS is fed by it),
+ * then the most recent Record_Date, then the latest load, then the last line. Ethnic category
+ * Z ("not stated") counts as no value. A person whose records hold two or more different
+ * values for a field is one disagreement for that field, counted on every build.
+ */
+import { appendAudit } from '../audit/audit-log.ts';
+import { KernelError } from '../errors.ts';
+import type { Queryable, Row, Store } from '../store/store.ts';
+import { buildConditions } from './conditions.ts';
+import { buildFireVisits } from './households.ts';
+import { buildLinkage } from './linkage-report.ts';
+
+export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
+export type SpineField = (typeof SPINE_FIELDS)[number];
+
+const SOURCE_COLUMN: Record<SpineField, string> = {
+  sex: 'm."Person_Stated_Gender_Code"',
+  birth_year_month: 'm.birth_year_month',
+  death_date: 'm."Person_Death_Date"',
+  ethnic_category: `NULLIF(m."Ethnic_Category", 'Z')`,
+};
+
+export interface SpineBuild {
+  version: number;
+  mode: 'full' | 'unchanged';
+  pmiRows: number;
+  people: number;
+  gpRegistered: number;
+  registrations: number;
+  residences: number;
+  disagreements: Record<SpineField | 'registration_start', number>;
+  seconds: number;
+}
+
+export interface SpineStatus {
+  version: number | null;
+  builtAt: string | null;
+  people: number;
+  pmiRows: number;
+  /** true when loads have landed since the current version was built */
+  stale: boolean;
+  disagreements: Record<string, number>;
+}
+
+/** Every table that holds rows of a build version (migrations 060–069). */
+const KID_TABLES = [
+  'kid_person',
+  'kid_registration',
+  'kid_residence',
+  'kid_disagreements',
+  'kid_linkage',
+  'kid_fire_visit',
+  'kid_code_list',
+  'kid_condition',
+];
+
+const RANKED_PMI = `
+  SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
+         ROW_NUMBER() OVER (
+           PARTITION BY m.person_token
+           ORDER BY CASE WHEN o.org_type = 'gp' THEN 0 ELSE 1 END, m."Record_Date" DESC,
+                    m.load_id DESC, m.source_line DESC) AS precedence
+  FROM ds_pmi m LEFT JOIN organisations o ON o.org_code = m.org_code
+  WHERE m.person_token IS NOT NULL`;
+
+/** The value of the first record (by precedence) that has one: a portable "first non-null". */
+function firstValue(column: string): string {
+  return `substr(MIN(CASE WHEN ${column} IS NOT NULL
+    THEN lpad(CAST(m.precedence AS TEXT), 12, '0') || CAST(${column} AS TEXT) END), 13)`;
+}
+
+export async function tableExists(q: Queryable, table: string): Promise<boolean> {
+  const rows = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1`,
+    [table],
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+const pmiExists = (q: Queryable): Promise<boolean> => tableExists(q, 'ds_pmi');
+
+/**
+ * What a build is made from: the loads (the PMI for the spine, every linked dataset for the
+ * linkage report), as a fingerprint that changes when one lands.
+ */
+async function inputFingerprint(q: Queryable): Promise<string> {
+  const rows = await q.query<{ n: number; last: string | null }>(
+    `SELECT count(*) AS n, max(finished_at) AS last FROM loads WHERE status = 'loaded'`,
+  );
+  return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}`;
+}
+
+async function currentBuild(q: Queryable): Promise<Row | undefined> {
+  const rows = await q.query(
+    `SELECT b.* FROM kid_builds b JOIN kid_current c ON c.id = 1 AND c.version = b.version`,
+  );
+  return rows[0];
+}
+
+/**
+ * Builds the spine as a new version and makes it current in one transaction. Unless `full`,
+ * answers the current version unchanged when no load has landed since it was built.
+ */
+export async function buildSpine(
+  store: Store,
+  options: { full?: boolean; actor?: string } = {},
+): Promise<SpineBuild> {
+  const started = Date.now();
+  if (!(await pmiExists(store))) {
+    throw new KernelError(
+      'not-found',
+      'No patient master index has been loaded, so there is no spine to build',
+      {
+        where: { field: 'pmi' },
+        hint: 'Load the members\u2019 pmi feeds first (kernel load --dataset pmi …), then run kernel kid build',
+      },
+    );
+  }
+  const fingerprint = await inputFingerprint(store);
+  const current = await currentBuild(store);
+  if (!options.full && current && JSON.parse(String(current.details ?? '{}')).inputs === fingerprint) {
+    const summary = JSON.parse(String(current.details)) as SpineBuild;
+    return { ...summary, mode: 'unchanged', seconds: (Date.now() - started) / 1000 };
+  }
+
+  // A build that died before its swap leaves rows of a version nobody reads: clear them.
+  await store.run(
+    `DELETE FROM kid_person WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+  );
+  await store.run(
+    `DELETE FROM kid_registration WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+  );
+  await store.run(
+    `DELETE FROM kid_residence WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+  );
+  await store.run(
+    `DELETE FROM kid_disagreements WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+  );
+  await store.run(
+    `DELETE FROM kid_builds WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+  );
+  const [next] = await store.query<{ v: number }>(
+    'SELECT COALESCE(max(version), 0) + 1 AS v FROM kid_builds',
+  );
+  const version = Number(next?.v ?? 1);
+  await store.run(`INSERT INTO kid_builds (version, mode, started_at) VALUES ($1, 'full', $2)`, [
+    version,
+    new Date(started).toISOString(),
+  ]);
+
+  await store.run(
+    `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
+                             first_seen, gp_registered, sources)
+     SELECT $1, m.person_token,
+            ${firstValue(SOURCE_COLUMN.sex)},
+            ${firstValue(SOURCE_COLUMN.birth_year_month)},
+            CAST(${firstValue(SOURCE_COLUMN.death_date)} AS DATE),
+            ${firstValue(SOURCE_COLUMN.ethnic_category)},
+            MIN(m."Record_Date"), MAX(m.from_gp) = 1, COUNT(DISTINCT m.org_code)
+     FROM (${RANKED_PMI}) m
+     GROUP BY m.person_token`,
+    [version],
+  );
+  for (const field of SPINE_FIELDS) {
+    await store.run(
+      `INSERT INTO kid_disagreements (version, field, people)
+       SELECT $1, $2, count(*) FROM (
+         SELECT m.person_token FROM ds_pmi m WHERE m.person_token IS NOT NULL
+         GROUP BY m.person_token HAVING COUNT(DISTINCT ${SOURCE_COLUMN[field]}) > 1) d`,
+      [version, field],
+    );
+  }
+
+  // GP registrations: each GP practice's PMI rows give (practice, registration date); one
+  // registration per start date (the latest record wins, a clash counted), consecutive
+  // records at the same practice folded into one period, each ending the day before the next.
+  await store.run(
+    `INSERT INTO kid_registration (version, person_token, practice_code, from_date, to_date)
+     WITH reg AS (
+       SELECT m.person_token, m.org_code AS practice_code,
+              COALESCE(m."GP_Registration_Date", m."Record_Date") AS from_date,
+              ROW_NUMBER() OVER (
+                PARTITION BY m.person_token, COALESCE(m."GP_Registration_Date", m."Record_Date")
+                ORDER BY m."Record_Date" DESC, m.load_id DESC, m.source_line DESC) AS pick
+       FROM ds_pmi m JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
+       WHERE m.person_token IS NOT NULL
+         AND COALESCE(m."GP_Registration_Date", m."Record_Date") IS NOT NULL),
+     changes AS (
+       SELECT person_token, practice_code, from_date,
+              LAG(practice_code) OVER (PARTITION BY person_token ORDER BY from_date) AS before
+       FROM reg WHERE pick = 1)
+     SELECT $1, person_token, practice_code, from_date,
+            LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1
+     FROM changes WHERE before IS NULL OR before <> practice_code`,
+    [version],
+  );
+  await store.run(
+    `INSERT INTO kid_disagreements (version, field, people)
+     SELECT $1, 'registration_start', count(*) FROM (
+       SELECT m.person_token FROM ds_pmi m
+       JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
+       WHERE m.person_token IS NOT NULL
+       GROUP BY m.person_token, COALESCE(m."GP_Registration_Date", m."Record_Date")
+       HAVING COUNT(DISTINCT m.org_code) > 1) d`,
+    [version],
+  );
+
+  // Residence: every provider's PMI row says where the person lived on its Record_Date, and
+  // a council's social care record where they lived when support started (Support_Start_Date).
+  // On a day with more than one, a GP's record wins, then another provider's, then the
+  // council's; a period lasts until the LSOA or household changes.
+  const council = (await tableExists(store, 'ds_asc'))
+    ? `UNION ALL
+       SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a."Support_Start_Date", 2, a.load_id, a.source_line
+       FROM ds_asc a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
+    : '';
+  await store.run(
+    `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date)
+     WITH addresses (person_token, lsoa_code, imd_decile, uprn_token, from_date, source_rank, load_id, source_line) AS (
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, "Record_Date", 1 - from_gp, load_id, source_line
+       FROM (${RANKED_PMI}) m
+       ${council}),
+     daily AS (
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
+              ROW_NUMBER() OVER (PARTITION BY person_token, from_date
+                                 ORDER BY source_rank, load_id DESC, source_line DESC) AS pick
+       FROM addresses
+       WHERE person_token IS NOT NULL AND from_date IS NOT NULL
+         AND (lsoa_code IS NOT NULL OR uprn_token IS NOT NULL)),
+     changes AS (
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
+              COALESCE(lsoa_code, '') || '|' || COALESCE(uprn_token, '') AS place,
+              LAG(COALESCE(lsoa_code, '') || '|' || COALESCE(uprn_token, ''))
+                OVER (PARTITION BY person_token ORDER BY from_date) AS before
+       FROM daily WHERE pick = 1)
+     SELECT $1, person_token, lsoa_code, CAST(imd_decile AS INTEGER), uprn_token, from_date,
+            LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1
+     FROM changes WHERE before IS NULL OR before <> place`,
+    [version],
+  );
+  await buildFireVisits(store, version);
+  await buildConditions(store, version);
+
+  await buildLinkage(store, version);
+
+  const count = async (sql: string): Promise<number> =>
+    Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
+  const disagreements = Object.fromEntries(
+    (
+      await store.query<{ field: string; people: number }>(
+        'SELECT field, people FROM kid_disagreements WHERE version = $1',
+        [version],
+      )
+    ).map((r) => [r.field, Number(r.people)]),
+  ) as SpineBuild['disagreements'];
+  const build: SpineBuild = {
+    version,
+    mode: 'full',
+    pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
+    people: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1'),
+    gpRegistered: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1 AND gp_registered'),
+    registrations: await count('SELECT count(*) AS n FROM kid_registration WHERE version = $1'),
+    residences: await count('SELECT count(*) AS n FROM kid_residence WHERE version = $1'),
+    disagreements,
+    seconds: (Date.now() - started) / 1000,
+  };
+
+  // The swap: the new version becomes current and the old one goes, in one transaction.
+  await store.transaction(async (tx) => {
+    await tx.run(
+      `UPDATE kid_builds SET finished_at = $2, people = $3, pmi_rows = $4, details = $5 WHERE version = $1`,
+      [
+        version,
+        new Date().toISOString(),
+        build.people,
+        build.pmiRows,
+        JSON.stringify({ ...build, inputs: fingerprint }),
+      ],
+    );
+    await tx.run('DELETE FROM kid_current');
+    await tx.run('INSERT INTO kid_current (id, version) VALUES (1, $1)', [version]);
+    for (const table of KID_TABLES) await tx.run(`DELETE FROM ${table} WHERE version < $1`, [version]);
+    await appendAudit(tx, {
+      actor: options.actor ?? 'kernel',
+      action: 'kid.built',
+      target: `kid:v${version}`,
+      details: {
+        people: build.people,
+        pmiRows: build.pmiRows,
+        disagreements: Object.values(build.disagreements).reduce((a, b) => a + b, 0),
+      },
+    });
+  });
+  return build;
+}
+
+/** The current version, how big it is, and whether loads have landed since. */
+export async function spineStatus(store: Store): Promise<SpineStatus> {
+  const current = await currentBuild(store);
+  if (!current)
+    return {
+      version: null,
+      builtAt: null,
+      people: 0,
+      pmiRows: 0,
+      stale: await pmiExists(store),
+      disagreements: {},
+    };
+  const details = JSON.parse(String(current.details ?? '{}')) as SpineBuild & { inputs?: string };
+  return {
+    version: Number(current.version),
+    builtAt: String(current.finished_at),
+    people: Number(current.people ?? 0),
+    pmiRows: Number(current.pmi_rows ?? 0),
+    stale: details.inputs !== (await inputFingerprint(store)),
+    disagreements: details.disagreements ?? {},
+  };
+}
+
+/** Refuses anything but a real calendar day 'YYYY-MM-DD' (JavaScript's Date rolls 30 February over). */
+export function checkDay(day: string): void {
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00Z`) : null;
+  if (!parsed || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== day)
+    throw new KernelError('usage', `"${day}" is not a date`, {
+      where: { field: 'date' },
+      hint: 'Give a date as YYYY-MM-DD, e.g. 2020-04-01',
+    });
+}
+
+/**
+ * SQL (with the day as `$n`) for the tokens of everyone in the population on that day:
+ * registered with a Kent and Medway practice and alive (kid_population_periods). Every
+ * measure asks through here so the rule lives in one place.
+ */
+export function populationOnSql(param = '$1', options: { optOut?: boolean } = {}): string {
+  // The national data opt-out, where the read's purpose needs it (src/kid/kid-read.ts): the
+  // people on the list are not in the population a planning or research figure counts.
+  const optOut = options.optOut
+    ? ' AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = person_token)'
+    : '';
+  return `SELECT DISTINCT person_token, practice_code FROM kid_population_periods
+          WHERE from_date <= CAST(${param} AS DATE) AND (to_date IS NULL OR to_date >= CAST(${param} AS DATE))${optOut}`;
+}
+
+/** Who was in the population on `day` ('YYYY-MM-DD'), with the practice they were registered with. */
+export async function populationOn(
+  q: Queryable,
+  day: string,
+): Promise<{ person_token: string; practice_code: string }[]> {
+  checkDay(day);
+  return q.query<{ person_token: string; practice_code: string }>(populationOnSql(), [day]);
+}

@@ -1,0 +1,83 @@
+import { HES_2018 } from '../analytics/disclosure-control.ts';
+import { KernelError } from '../errors.ts';
+import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
+import { linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
+import { spineStatus } from '../kid/person-spine.ts';
+import { listDatasets } from '../catalogue/catalogue.ts';
+import { narrowToOwnOrg } from './loads-routes.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+/**
+ * The Kent Integrated Dataset's pages (docs/kid.md). The linkage report is counts per
+ * organisation and month, metadata like the coverage grid beside it: a provider sees only
+ * its own organisation's rows.
+ */
+export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const read = (r: RouteRequest) =>
+    linkageReport(deps.store, narrowToOwnOrg({ org: r.query('org')?.toUpperCase() }, r.principal));
+  return [
+    {
+      method: 'GET',
+      path: '/catalogue/linkage',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'Linkage: how each dataset’s rows reach the person spine, by provider and month',
+      handle: async (r) => {
+        const [rows, status] = await Promise.all([read(r), spineStatus(deps.store)]);
+        return r.render('kid/linkage.njk', {
+          title: 'Linkage',
+          groups: linkageByDataset(rows),
+          status,
+          titles: Object.fromEntries(listDatasets().map((d) => [d.id, d.title])),
+          ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/kid/linkage',
+      kind: 'api',
+      access: 'signed-in',
+      tag: 'catalogue',
+      summary:
+        'The linkage report: rows, tokens, matches and unmatched rows by reason (a provider sees only its own)',
+      query: [{ name: 'org', description: 'one organisation (ODS code)' }],
+      handle: async (r) => r.json({ status: await spineStatus(deps.store), rows: await read(r) }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/kid/conditions',
+      kind: 'api',
+      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+      tag: 'analytics',
+      summary:
+        'Long-term conditions on a day for the whole system, read under a use case that covers pmi and gp-events, disclosure-controlled',
+      query: [
+        { name: 'useCase', description: 'the use case to read under (required)' },
+        { name: 'date', description: 'the day, YYYY-MM-DD (required)' },
+      ],
+      handle: async (r) => {
+        const principal = r.principal;
+        const useCaseId = r.query('useCase');
+        const day = r.query('date');
+        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
+        if (!useCaseId || !day)
+          throw new KernelError('usage', 'Give the use case and the day', {
+            where: { field: useCaseId ? 'date' : 'useCase' },
+            hint: 'e.g. /api/v1/kid/conditions?useCase=UC-001&date=2021-03-31',
+          });
+        const summary = await readConditionSummary(
+          deps.store,
+          {
+            user: { id: principal.userId, role: principal.role, org: principal.org },
+            useCaseId,
+            actor: r.actor,
+          },
+          day,
+        );
+        // Whole-system figures combine every controller's data: controlled for every role.
+        return r.json(controlConditionSummary(summary, HES_2018));
+      },
+    },
+  ];
+}

@@ -1,0 +1,73 @@
+/**
+ * The GP practices' register at the start of the window: one PMI row for every person alive
+ * and registered on the window's first day. Without it, the GP PMI feed carries only changes
+ * (births, moves, deaths) and the person spine (src/kid/) would miss everyone who stayed put;
+ * a practice's first extract to a new warehouse is its whole list.
+ */
+import type { RowSubject } from './feed-router.ts';
+import { gpEventRow, patientBlock, type Values } from './feed-rows.ts';
+import { NO_DAY } from './population.ts';
+import { formatDay, type Month } from './synth-dates.ts';
+import { CONDITIONS } from './synth-rates.ts';
+import type { World } from './world.ts';
+
+type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
+
+/** Calls `visit` for each person alive and born before `day`, with their practice then. */
+function forEachRegistered(
+  world: World,
+  day: number,
+  visit: (person: number, practiceIndex: number, practice: string) => void,
+): void {
+  const population = world.population;
+  for (let p = 0; p < population.count; p++) {
+    if ((population.birth[p] ?? 0) >= day || (population.death[p] ?? NO_DAY) < day) continue;
+    const practiceIndex = population.addressPractice[population.addressAt(p, day)] ?? 0;
+    visit(p, practiceIndex, world.practices.practices[practiceIndex]?.code ?? '');
+  }
+}
+
+export function writeGpRegisterBaseline(
+  world: World,
+  month: Month,
+  emit: Emit,
+  subject: (person: number, day: number) => RowSubject,
+): void {
+  const day = month.first;
+  forEachRegistered(world, day, (p, _, practice) => {
+    const values = patientBlock(world, p, day, practice);
+    values.Record_Date = formatDay(day);
+    emit(practice, 'pmi', values, subject(p, day));
+  });
+}
+
+/**
+ * The GP practices' problem lists at the start of the window: one diagnosis event for each
+ * long-term condition a living person already has, dated the window's first day (the
+ * synthetic world does not model when a prevalent condition was first coded). Without it,
+ * gp-events would show a prevalent condition only if a review happened to fall in the
+ * window, and the person-level model (src/kid/) could not find it.
+ */
+export function writeGpProblemListBaseline(
+  world: World,
+  month: Month,
+  emit: Emit,
+  subject: (person: number, day: number) => RowSubject,
+): void {
+  const day = month.first;
+  forEachRegistered(world, day, (p, practiceIndex, practice) => {
+    const mask = world.population.conditions[p] ?? 0;
+    CONDITIONS.forEach((_, condition) => {
+      if (!(mask & (1 << condition))) return;
+      const values = gpEventRow(world, p, {
+        kind: 'gp',
+        day,
+        practice: practiceIndex,
+        condition,
+        type: 'diagnosis',
+        value: '',
+      });
+      emit(practice, 'gp-events', values, subject(p, day));
+    });
+  });
+}

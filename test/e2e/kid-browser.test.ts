@@ -1,0 +1,81 @@
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/config.ts';
+import { buildSpine } from '../../src/kid/person-spine.ts';
+import type { Role } from '../../src/server/routes.ts';
+import { startServer, type RunningServer } from '../../src/server/start-server.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { axeViolations, launchBrowser } from '../browser-setup.ts';
+import { makeKidWorld } from '../kid-world.ts';
+import { accountsForEveryRole, sessionFor, type TestAccount } from './portal-helpers.ts';
+
+/**
+ * The Linkage page in real Chromium on a small loaded world: it passes axe-core's WCAG 2.2
+ * AA rules, shows each dataset's table with its reasons, and a provider sees only its own
+ * organisation (page and API alike).
+ */
+describe('the Linkage page in Chromium', () => {
+  let store: Store;
+  let server: RunningServer;
+  let browser: Browser;
+  let accounts: Record<Role, TestAccount>;
+
+  beforeAll(async () => {
+    const world = await makeKidWorld({
+      people: 200,
+      from: '2020-04',
+      to: '2020-05',
+      datasets: ['pmi', 'apc', 'ecds', 'asc'],
+      defects: 'none',
+    });
+    const dataDir = path.join(world.dir, 'data');
+    const config = { ...resolveConfig({ data: dataDir }).config, dataDir, store: 'duckdb' };
+    store = await openStore(config);
+    accounts = await accountsForEveryRole(store, 'RWF');
+    await world.load(store);
+    await buildSpine(store);
+    server = await startServer({ store, config, port: 0 });
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await store?.close();
+  });
+
+  async function pageAs(account: TestAccount): Promise<Page> {
+    const context = await browser.newContext({ baseURL: server.url });
+    const { cookie } = await sessionFor(store, account.userId);
+    const [name, value] = cookie.split('=') as [string, string];
+    await context.addCookies([{ name, value, url: server.url }]);
+    return context.newPage();
+  }
+
+  it('shows every linked dataset with its reasons, accessibly', async () => {
+    const page = await pageAs(accounts.analyst);
+    const response = await page.goto('/catalogue/linkage');
+    expect(response?.status()).toBe(200);
+    for (const dataset of ['pmi', 'apc', 'ecds', 'asc'])
+      expect(await page.locator(`h2#linkage-${dataset}`).count()).toBe(1);
+    expect(await page.locator('th', { hasText: 'Not registered' }).count()).toBe(4);
+    const violations = await axeViolations(page);
+    expect(violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('shows a provider only its own organisation', async () => {
+    const page = await pageAs(accounts.provider);
+    await page.goto('/catalogue/linkage');
+    const providers = await page.locator('tbody th[scope="row"]').allTextContents();
+    expect(providers.length).toBeGreaterThan(0);
+    expect(new Set(providers.map((p) => p.trim()))).toEqual(new Set(['RWF', 'All']));
+    const api = await fetch(`${server.url}/api/v1/kid/linkage?org=RYY`, {
+      headers: { Authorization: `Bearer ${accounts.provider.token}` },
+    });
+    const body = (await api.json()) as { rows: { org: string }[] };
+    expect(body.rows.every((r) => r.org === 'RWF')).toBe(true);
+    await page.context().close();
+  }, 60_000);
+});

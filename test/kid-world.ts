@@ -1,0 +1,192 @@
+/**
+ * A small synthetic world for the Kent Integrated Dataset's tests: generated once per test
+ * file, its feeds de-identified once by each organisation's "agent", loaded into a store with
+ * the demo governance, and its truth read back keyed by person token (the test holds the
+ * link key, as only a test may).
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  listWorldFeeds,
+  sendWorldFeeds,
+  trustWorldSigningKeys,
+  worldGpPractices,
+  type WorldFeed,
+} from '../src/demo/send-world-feeds.ts';
+import { seedDemoGovernance } from '../src/governance/demo-governance.ts';
+import { newLinkKey } from '../src/privacy/link-key.ts';
+import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
+import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
+import type { Store } from '../src/store/store.ts';
+import { buildSpine } from '../src/kid/person-spine.ts';
+import type { TestStore } from './stores.ts';
+import { DEFECT_KINDS, type DefectRates } from '../src/synth/defects.ts';
+import { generateWorld } from '../src/synth/generate-world.ts';
+
+export interface TruthPerson {
+  token: string;
+  sex: string;
+  birthDate: string;
+  deathDate: string | null;
+  ethnicCategory: string;
+  household: string;
+  /** the synthetic world's condition names held at the window's start */
+  conditionsAtStart: string[];
+  incident: string | null;
+  incidentDate: string | null;
+}
+export interface TruthAddress {
+  household: string;
+  from: string;
+  to: string | null;
+  lsoa: string;
+  practice: string;
+  /** the household token the agent makes of this address's UPRN */
+  uprnToken: string;
+}
+
+/** One row of a feed as the truth knows it: who it is about and whether it had an NHS number. */
+export interface TruthRecord {
+  org: string;
+  dataset: string;
+  period: string;
+  line: number;
+  person: number | null;
+  nhsRecorded: boolean;
+}
+
+export interface KidWorld {
+  dir: string;
+  from: string;
+  to: string;
+  /** indexed by the truth's person_id */
+  people: TruthPerson[];
+  addresses: TruthAddress[];
+  records: TruthRecord[];
+  /** IMD decile of each LSOA, from the world's reference data */
+  imdDecile: Map<string, number>;
+  /** loads every de-identified feed of the given datasets (and organisations) into the store */
+  load(store: Store, datasets?: readonly string[], orgs?: (org: string) => boolean): Promise<number>;
+}
+
+function readTruthCsv(file: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+  const columns = (header ?? '').split(',');
+  // Truth files hold no quoted commas in the columns read here (ids, codes, dates).
+  return lines.map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? '']));
+  });
+}
+
+export async function makeKidWorld(options: {
+  people: number;
+  from: string;
+  to: string;
+  datasets: readonly string[];
+  defects: 'none' | 'default' | Partial<DefectRates>;
+}): Promise<KidWorld> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-kid-'));
+  const world = path.join(dir, 'world');
+  const outbox = path.join(dir, 'outbox');
+  const defectRates =
+    options.defects === 'none'
+      ? (Object.fromEntries(DEFECT_KINDS.map((k) => [k, 0])) as DefectRates)
+      : options.defects === 'default'
+        ? undefined
+        : options.defects;
+  generateWorld({
+    out: world,
+    people: options.people,
+    seed: 13,
+    from: options.from,
+    to: options.to,
+    defectRates,
+  });
+  const postcodes = await readPostcodeLookup(path.join(world, 'reference', 'postcodes.csv'));
+  const linkKey = newLinkKey();
+  const tokeniser = hmacTokeniser(linkKey);
+  const keysDir = path.join(dir, 'keys');
+  const feeds: WorldFeed[] = listWorldFeeds(world, options.datasets);
+  const people = readTruthCsv(path.join(world, 'truth', 'people.csv')).map((r) => ({
+    token: tokeniser.token(r.nhs_number ?? ''),
+    sex: r.sex ?? '',
+    birthDate: r.birth_date ?? '',
+    deathDate: r.death_date || null,
+    ethnicCategory: r.ethnic_category ?? '',
+    household: r.household_id ?? '',
+    conditionsAtStart: (r.conditions_at_start ?? '').split(';').filter(Boolean),
+    incident: r.incident_condition || null,
+    incidentDate: r.incident_date || null,
+  }));
+  const addresses = readTruthCsv(path.join(world, 'truth', 'addresses.csv')).map((r) => ({
+    household: r.household_id ?? '',
+    from: r.from_date ?? '',
+    to: r.to_date || null,
+    lsoa: r.lsoa ?? '',
+    practice: r.practice ?? '',
+    uprnToken: tokeniser.token(`uprn:${String(Number(r.uprn))}`),
+  }));
+  const records = readTruthCsv(path.join(world, 'truth', 'records.csv')).map((r) => {
+    const [, org, dataset, period] = /^feeds\/([^/]+)\/([^/]+)\/(\d{4}-\d{2})\.csv$/.exec(r.file ?? '') ?? [];
+    return {
+      org: org ?? '',
+      dataset: dataset ?? '',
+      period: period ?? '',
+      line: Number(r.line),
+      person: r.subject_type === 'person' ? Number(r.subject_id) : null,
+      nhsRecorded: r.nhs_number_recorded === 'Y',
+    };
+  });
+  const imdDecile = new Map(
+    readTruthCsv(path.join(world, 'reference', 'lsoa.csv')).map((r) => [
+      r.lsoa_code ?? '',
+      Number(r.imd_decile),
+    ]),
+  );
+  return {
+    dir,
+    records,
+    imdDecile,
+    from: options.from,
+    to: options.to,
+    people,
+    addresses,
+    async load(store, datasets = options.datasets, orgs = () => true) {
+      await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
+      const chosen = feeds.filter((f) => datasets.includes(f.dataset) && orgs(f.org));
+      await trustWorldSigningKeys(store, keysDir, [...new Set(chosen.map((f) => f.org))], 'test');
+      // The agent's files are made once and reused by every store that loads them.
+      const sent = await sendWorldFeeds(store, {
+        feeds: chosen,
+        keysDir,
+        outbox,
+        tokeniser,
+        postcodes,
+        actor: 'test',
+      });
+      if (sent.refused > 0) throw new Error(`${sent.refused} feeds of the test world were refused`);
+      return sent.rowsLoaded;
+    },
+  };
+}
+
+/** The truth address a person lived at on `day`: their household's address then. */
+export function truthAddressOn(world: KidWorld, person: TruthPerson, day: string): TruthAddress | undefined {
+  return world.addresses.find(
+    (a) => a.household === person.household && a.from <= day && (a.to === null || a.to >= day),
+  );
+}
+
+/** A fresh store of `engine` with the world's feeds loaded and the KID built. */
+export async function builtKidStore(engine: TestStore, world: KidWorld): Promise<Store> {
+  const store = await engine.open();
+  await world.load(store);
+  await buildSpine(store);
+  return store;
+}
+
+/** Alive on `day` by the truth: born by then and not died before. */
+export const aliveOn = (person: TruthPerson, day: string): boolean =>
+  person.birthDate <= day && (person.deathDate === null || person.deathDate >= day);
