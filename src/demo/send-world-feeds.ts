@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
@@ -10,6 +10,9 @@ import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '.
 import type { Tokeniser } from '../privacy/token-scheme.ts';
 import { trustSigningKey } from '../privacy/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
+import { isNilReturn, type WorldFeed } from '../synth/world-feeds.ts';
+
+export { isNilReturn, listWorldFeeds, type WorldFeed } from '../synth/world-feeds.ts';
 
 /**
  * A synthetic world's member organisations sending their feeds: each organisation's agent
@@ -17,38 +20,6 @@ import type { Store } from '../store/store.ts';
  * same calls `kernel deid` and `kernel load` make. Used by `kernel demo`, bench/portal
  * and the end-to-end tests.
  */
-
-export interface WorldFeed {
-  org: string;
-  dataset: string;
-  period: string;
-  /** the identifiable extract */
-  file: string;
-}
-
-/** Every feed file of a world (`<world>/feeds/<ORG>/<dataset>/<YYYY-MM>.csv`), month by month. */
-export function listWorldFeeds(worldDir: string, datasets?: readonly string[]): WorldFeed[] {
-  const feedsDir = path.join(worldDir, 'feeds');
-  const feeds: WorldFeed[] = [];
-  for (const org of readdirSync(feedsDir).sort()) {
-    for (const dataset of readdirSync(path.join(feedsDir, org)).sort()) {
-      if (datasets && !datasets.includes(dataset)) continue;
-      for (const name of readdirSync(path.join(feedsDir, org, dataset)).sort()) {
-        const period = /^(\d{4}-\d{2})\.csv$/.exec(name)?.[1];
-        if (period) feeds.push({ org, dataset, period, file: path.join(feedsDir, org, dataset, name) });
-      }
-    }
-  }
-  // Month by month across organisations, as feeds would arrive.
-  return feeds.sort((a, b) => a.period.localeCompare(b.period) || a.org.localeCompare(b.org));
-}
-
-/** A month with no activity is a nil return: a header and no rows, which is not sent. */
-export function isNilReturn(file: string): boolean {
-  const text = readFileSync(file, 'utf8');
-  const firstBreak = text.indexOf('\n');
-  return firstBreak < 0 || text.slice(firstBreak + 1).trim().length === 0;
-}
 
 /** The world's synthetic GP practices, which the governance seed does not know. */
 export function worldGpPractices(worldDir: string): ExtraOrganisation[] {

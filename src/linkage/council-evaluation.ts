@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { getDataset } from '../catalogue/catalogue.ts';
-import { listWorldFeeds } from '../demo/send-world-feeds.ts';
+import { listWorldFeeds } from '../synth/world-feeds.ts';
 import { fieldText, readCsv } from '../ingest/csv-reader.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';

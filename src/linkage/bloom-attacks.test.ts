@@ -8,11 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { febrlEncodingScheme } from '../linkage/febrl-models.ts';
-import { publicNameTables, scalePeople } from '../linkage/synthetic-people.ts';
-import { BloomEncoder, type BloomFieldSpec } from './bloom-encoding.ts';
+import { febrlEncodingScheme } from './febrl-models.ts';
+import { publicNameTables, scalePeople } from './synthetic-people.ts';
+import { BloomEncoder, type BloomFieldSpec } from '../privacy/bloom-encoding.ts';
 import { frequencyAttack, patternMiningAttack, type AttackResult } from './bloom-attacks.ts';
-import { linkageSecretId } from './linkage-secret.ts';
+import { linkageSecretId } from '../privacy/linkage-secret.ts';
 
 const people = scalePeople(20_000, 3).a;
 const tables = publicNameTables();

@@ -14,8 +14,8 @@
  *   when it has positive evidence (two or more q-grams found) and one clear best.
  * A record counts as re-identified when the attack names it correctly.
  */
-import { popcount32 } from '../linkage/string-metrics.ts';
-import { qGrams } from './bloom-encoding.ts';
+import { popcount32 } from './string-metrics.ts';
+import { qGrams } from '../privacy/bloom-encoding.ts';
 
 export interface AttackResult {
   records: number;
