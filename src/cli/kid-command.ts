@@ -94,6 +94,7 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
             'no token',
             'not on spine',
             'not registered',
+            'linked by encodings',
           ],
           rows.map((r) => [
             r.dataset,
@@ -107,6 +108,7 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
             r.unmatched.noToken,
             r.unmatched.notOnSpine,
             r.unmatched.notRegistered,
+            r.linkedProbabilistically,
           ]),
         ),
       );

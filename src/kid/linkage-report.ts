@@ -3,7 +3,9 @@
  * month of activity, how many rows reach the person spine, and why the rest do not — no
  * token (the sender had no NHS number), a token the spine does not know (no PMI of any
  * member holds the person), or a person not registered with a Kent and Medway practice
- * (alive) on the activity date. Built with each spine version, so it reads as that version.
+ * (alive) on the activity date. Rows with no token that the dataset's latest `kernel link`
+ * run linked by their encodings to a person on the spine are counted beside (linked
+ * probabilistically). Built with each spine version, so it reads as that version.
  */
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { tableName } from '../catalogue/shapes.ts';
@@ -22,6 +24,11 @@ export interface LinkageRow {
   /** matched ÷ rows, 0–1 */
   matchRate: number;
   unmatched: { noToken: number; notOnSpine: number; notRegistered: number };
+  /**
+   * of the rows with no token, those the dataset's latest `kernel link` run linked by their
+   * encodings to a person on the spine (docs/linkage.md); not counted in `matched`
+   */
+  linkedProbabilistically: number;
 }
 
 async function existingTables(q: Queryable): Promise<Set<string>> {
@@ -48,12 +55,14 @@ export async function buildLinkage(q: Queryable, version: number): Promise<numbe
     const day = q.dialect.tryDate(`substr(CAST(d.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
     cells += await q.run(
       `INSERT INTO kid_linkage (version, dataset_id, org_code, month, rows_total, rows_with_token,
-                                rows_on_spine, rows_matched, no_token, not_on_spine, not_registered)
+                                rows_on_spine, rows_matched, no_token, not_on_spine, not_registered,
+                                linked_probabilistically)
        SELECT $1, $2, org_code, month, count(*), count(person_token), count(spine_token),
               sum(CASE WHEN registered THEN 1 ELSE 0 END),
               sum(CASE WHEN person_token IS NULL THEN 1 ELSE 0 END),
               sum(CASE WHEN person_token IS NOT NULL AND spine_token IS NULL THEN 1 ELSE 0 END),
-              sum(CASE WHEN spine_token IS NOT NULL AND NOT registered THEN 1 ELSE 0 END)
+              sum(CASE WHEN spine_token IS NOT NULL AND NOT registered THEN 1 ELSE 0 END),
+              sum(CASE WHEN person_token IS NULL AND linked THEN 1 ELSE 0 END)
        FROM (
          SELECT d.org_code, COALESCE(substr(CAST(${day} AS TEXT), 1, 7), 'unknown') AS month,
                 d.person_token, p.person_token AS spine_token,
@@ -61,7 +70,13 @@ export async function buildLinkage(q: Queryable, version: number): Promise<numbe
                   SELECT 1 FROM kid_registration r
                   WHERE r.version = $1 AND r.person_token = d.person_token
                     AND r.from_date <= ${day} AND (r.to_date IS NULL OR r.to_date >= ${day})
-                    AND (p.death_date IS NULL OR p.death_date >= ${day})) AS registered
+                    AND (p.death_date IS NULL OR p.death_date >= ${day})) AS registered,
+                EXISTS (
+                  SELECT 1 FROM person_links pl
+                  JOIN kid_person lp ON lp.version = $1 AND lp.person_token = pl.person_token
+                  WHERE pl.load_id = d.load_id AND pl.source_line = d.source_line
+                    AND pl.run_id = (SELECT run_id FROM link_runs WHERE dataset = $2
+                                     ORDER BY started_at DESC, run_id DESC LIMIT 1)) AS linked
          FROM ${quoteIdentifier(dataset.table)} d
          LEFT JOIN kid_person p ON p.version = $1 AND p.person_token = d.person_token) rows_by_month
        GROUP BY org_code, month`,
@@ -94,6 +109,7 @@ export async function linkageReport(q: Queryable, filter: { org?: string } = {})
         notOnSpine: Number(r.not_on_spine),
         notRegistered: Number(r.not_registered),
       },
+      linkedProbabilistically: Number(r.linked_probabilistically ?? 0),
     };
   });
 }
@@ -125,6 +141,7 @@ export function linkageByDataset(
           notOnSpine: sum((r) => r.unmatched.notOnSpine),
           notRegistered: sum((r) => r.unmatched.notRegistered),
         },
+        linkedProbabilistically: sum((r) => r.linkedProbabilistically),
       },
     };
   });

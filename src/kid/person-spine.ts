@@ -94,7 +94,11 @@ async function inputFingerprint(q: Queryable): Promise<string> {
   const rows = await q.query<{ n: number; last: string | null }>(
     `SELECT count(*) AS n, max(finished_at) AS last FROM loads WHERE status = 'loaded'`,
   );
-  return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}`;
+  // A new `kernel link` run changes the linkage report's probabilistic links.
+  const runs = await q.query<{ n: number; last: string | null }>(
+    `SELECT count(*) AS n, max(started_at) AS last FROM link_runs`,
+  );
+  return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}|${Number(runs[0]?.n ?? 0)}|${runs[0]?.last ?? ''}`;
 }
 
 async function currentBuild(q: Queryable): Promise<Row | undefined> {

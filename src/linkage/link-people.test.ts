@@ -18,6 +18,8 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustSigningKey } from '../privacy/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
+import { buildSpine } from '../kid/person-spine.ts';
+import { linkageReport } from '../kid/linkage-report.ts';
 import { linkPeople } from './link-people.ts';
 import { loadLinkageFile } from './linkage-store.ts';
 
@@ -123,6 +125,19 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     expect(await linksOf(again.runId)).toEqual(links);
     const events = (await listAudit(store)).filter((e) => e.action === 'linkage.people-linked');
     expect(events).toHaveLength(2);
+
+    // The KID linkage report counts the latest run's links to people on the spine.
+    await buildSpine(store, { actor: 'cli:test' });
+    const spine = new Set(
+      (await store.query<{ person_token: string }>('SELECT person_token FROM kid_spine_person')).map(
+        (r) => r.person_token,
+      ),
+    );
+    const onSpine = [...(await linksOf(again.runId)).values()].filter((t) => spine.has(t)).length;
+    expect(onSpine).toBeGreaterThan(0);
+    const asc = (await linkageReport(store)).filter((r) => r.dataset === 'asc');
+    expect(asc.reduce((n, r) => n + r.linkedProbabilistically, 0)).toBe(onSpine);
+    for (const row of asc) expect(row.linkedProbabilistically).toBeLessThanOrEqual(row.unmatched.noToken);
   });
 
   it('refuses a dataset that is not linked by encodings', async () => {
