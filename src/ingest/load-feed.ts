@@ -65,6 +65,7 @@ import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 import {
   markStaleLoads,
+  removeRowsOfLoad,
   noteLoadHistoryChanged,
   storedReport,
   type FieldCompleteness,
@@ -770,6 +771,13 @@ async function writeLoad(
     [ctx.org, plan.spec.id, ctx.period, ctx.loadId],
   );
   const supersedes = previous.map((p) => p.load_id);
+  // Rows an earlier failed attempt at this feed may have left (see removeRowsOfLoad) go too,
+  // so a reload always leaves the month counted once.
+  const failedBefore = await tx.query<{ load_id: string }>(
+    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status IN ('failed', 'refused')",
+    [ctx.org, plan.spec.id, ctx.period],
+  );
+  for (const failed of failedBefore) await removeRowsOfLoad(tx, failed.load_id, plan.spec.id);
   for (const old of supersedes) {
     await tx.run(`DELETE FROM ${q(table)} WHERE load_id = $1`, [old]);
     await tx.run("UPDATE loads SET status = 'superseded', superseded_by = $2 WHERE load_id = $1", [

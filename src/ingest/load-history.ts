@@ -3,9 +3,11 @@
  */
 import { createWriteStream } from 'node:fs';
 import os from 'node:os';
+import { appendAudit } from '../audit/audit-log.ts';
+import { tableName } from '../catalogue/shapes.ts';
 import { KernelError } from '../errors.ts';
 import type { RuleId } from '../quality/row-rules.ts';
-import type { Queryable, Row } from '../store/store.ts';
+import type { Queryable, Row, Store } from '../store/store.ts';
 
 let historyChanges = 0;
 
@@ -173,8 +175,29 @@ function processAlive(pid: number): boolean {
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Marks `running` loads whose process has gone as `failed`: the only trace a killed load
- * leaves (its transaction rolled back with it). Answers how many were marked.
+ * Removes whatever rows a load that is not `loaded` left in its dataset's table and in the
+ * quarantine. A load writes its rows and its `loaded` status in one transaction, but a
+ * process killed while the engine writes its commit has been seen to leave the rows without
+ * the status (issue 23, C1): every read would then count the month twice. So the rows of a
+ * failed load are never trusted to be absent; they are deleted.
+ */
+export async function removeRowsOfLoad(q: Queryable, loadId: string, datasetId: string): Promise<number> {
+  const table = tableName(datasetId);
+  const exists = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1',
+    [table],
+  );
+  let removed = 0;
+  if (Number(exists[0]?.n ?? 0) > 0)
+    removed = await q.run(`DELETE FROM "${table}" WHERE load_id = $1`, [loadId]);
+  await q.run('DELETE FROM load_quarantine WHERE load_id = $1', [loadId]);
+  return removed;
+}
+
+/**
+ * Marks `running` loads whose process has gone as `failed`, deletes any rows they left
+ * (see removeRowsOfLoad) and records `load.interrupted`, all in one transaction. Answers how
+ * many were marked.
  */
 export async function markStaleLoads(q: Queryable): Promise<number> {
   const running = await q.query<LoadRow>("SELECT * FROM loads WHERE status = 'running'");
@@ -186,14 +209,27 @@ export async function markStaleLoads(q: Queryable): Promise<number> {
         ? row.pid !== process.pid && !processAlive(row.pid)
         : Date.now() - Date.parse(row.started_at) > STALE_AFTER_MS;
     if (!gone) continue;
-    marked += await q.run(
-      "UPDATE loads SET status = 'failed', finished_at = $2, error = $3 WHERE load_id = $1 AND status = 'running'",
-      [
-        row.load_id,
-        new Date().toISOString(),
-        'The load stopped before it finished (its process ended); nothing was written',
-      ],
-    );
+    const recover = async (tx: Queryable): Promise<number> => {
+      const changed = await tx.run(
+        "UPDATE loads SET status = 'failed', finished_at = $2, error = $3 WHERE load_id = $1 AND status = 'running'",
+        [
+          row.load_id,
+          new Date().toISOString(),
+          'The load stopped before it finished (its process ended); nothing it wrote is kept',
+        ],
+      );
+      if (changed === 0) return 0;
+      const rowsRemoved = await removeRowsOfLoad(tx, row.load_id, row.dataset_id);
+      await appendAudit(tx, {
+        actor: 'system',
+        action: 'load.interrupted',
+        target: row.load_id,
+        details: { dataset: row.dataset_id, org: row.org_code, period: row.period, rowsRemoved },
+      });
+      return changed;
+    };
+    // Inside a caller's transaction, recover there; on the store, in a transaction of its own.
+    marked += 'transaction' in q ? await (q as Store).transaction(recover) : await recover(q);
   }
   return marked;
 }
