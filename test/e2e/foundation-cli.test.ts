@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,5 +142,34 @@ describe('kernel CLI edges', () => {
     } finally {
       await holder.close();
     }
+  });
+});
+
+describe('the data folder (issue 23, H3)', () => {
+  it('is made owner-only with the store file in it', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'kernel-h3-')), 'data');
+    expect((await runCli(['--data', dataDir, 'init'])).code).toBe(0);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dataDir, 'kernel.duckdb')).mode & 0o777).toBe(0o600);
+  });
+
+  it('is refused when other accounts can write to it, with what to do', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kernel-h3-'));
+    chmodSync(dataDir, 0o777);
+    const result = await runCli(['--data', dataDir, 'init']);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/can be written by other accounts/);
+    expect(result.stderr).toMatch(/chmod 700/);
+    expect(result.stderr).not.toMatch(/bug in Kernel|\n\s+at /);
+    expect(existsSync(path.join(dataDir, 'kernel.duckdb'))).toBe(false);
+  });
+
+  it('that cannot be created gets a clear message, not "a bug in Kernel"', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kernel-h3-')), 'a-file');
+    writeFileSync(file, 'not a folder');
+    const result = await runCli(['--data', path.join(file, 'data'), 'init']);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/cannot create or use the data folder/);
+    expect(result.stderr).not.toMatch(/bug in Kernel|\n\s+at /);
   });
 });
