@@ -201,7 +201,9 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
     .argument('<load>', 'the load id')
     .requiredOption('--out <file>', 'the CSV file to write (never overwritten)')
     .action(async (loadId: string, options: { out: string }) => {
-      const count = await context.withStore((store) => writeQuarantine(store, loadId, options.out));
+      const count = await context.withStore((store) =>
+        writeQuarantine(store, loadId, options.out, context.actor),
+      );
       context.io.out(`Wrote ${count} quarantined rows of ${loadId} to ${options.out}.`);
     });
 };

@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import { appendAudit } from '../audit/audit-log.ts';
 import { tableName } from '../catalogue/shapes.ts';
+import { csvCell } from '../governance/csv.ts';
 import { KernelError } from '../errors.ts';
 import type { RuleId } from '../quality/row-rules.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
@@ -276,18 +277,18 @@ export async function getLoadReport(q: Queryable, loadId: string): Promise<LoadD
   return toDetails(row);
 }
 
-/** A CSV field, quoted where RFC 4180 needs it. */
-function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /**
  * Writes a load's quarantined rows to `out` as CSV: line, rule, field, then the row's
- * columns as the warehouse held them (tokens, never identifiers). Answers the row count.
+ * columns as the warehouse held them (tokens, never identifiers), with spreadsheet formulas
+ * neutralised, and records the export (`load.quarantine-exported`, counts only). Answers
+ * the row count.
  */
-export async function writeQuarantine(q: Queryable, loadId: string, out: string): Promise<number> {
+export async function writeQuarantine(
+  q: Store,
+  loadId: string,
+  out: string,
+  actor = 'system',
+): Promise<number> {
   await getLoadReport(q, loadId);
   const rows = await q.query<{ source_line: number; rule: string; field: string | null; row_json: string }>(
     'SELECT source_line, rule, field, row_json FROM load_quarantine WHERE load_id = $1 ORDER BY source_line',
@@ -317,13 +318,22 @@ export async function writeQuarantine(q: Queryable, loadId: string, out: string)
   const columns = parsed[0] ? Object.keys(parsed[0].values) : [];
   const write = (text: string): Promise<void> =>
     stream.write(text) ? Promise.resolve() : new Promise((resolve) => stream.once('drain', () => resolve()));
-  await write(`${['line', 'rule', 'field', ...columns].map(csvField).join(',')}\n`);
+  // A sender opens this in a spreadsheet: a value such as `=HYPERLINK(…)` must stay text.
+  await write(`${['line', 'rule', 'field', ...columns].map(csvCell).join(',')}\n`);
   for (const row of parsed) {
     const cells = [row.source_line, row.rule, row.field, ...columns.map((c) => row.values[c] ?? null)];
-    await write(`${cells.map(csvField).join(',')}\n`);
+    await write(`${cells.map(csvCell).join(',')}\n`);
   }
   await new Promise<void>((resolve, reject) =>
     stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
+  await q.transaction((tx) =>
+    appendAudit(tx, {
+      actor,
+      action: 'load.quarantine-exported',
+      target: loadId,
+      details: { rows: rows.length },
+    }),
   );
   return rows.length;
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { listAudit, verifyAudit } from '../../src/audit/audit-log.ts';
 import { createAgreement } from '../../src/governance/agreements.ts';
 import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
-import { listLoads } from '../../src/ingest/load-history.ts';
+import { listLoads, writeQuarantine } from '../../src/ingest/load-history.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
@@ -111,6 +111,36 @@ describe.each(testStores())('rows a cut-short commit left behind, on $engine', (
       expect(
         await count(store, 'SELECT count(*) AS n FROM ds_apc WHERE load_id <> $1', [reload.loadId!]),
       ).toBe(0);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
+describe.each(testStores())("a load's quarantined rows exported on $engine (issue 23, low)", (engine) => {
+  it('keep spreadsheet formulas as text, and the export is audited', async () => {
+    const file = await makeFeed('quarantine', 3);
+    const config = await engine.fresh();
+    const store = await openStore(config);
+    try {
+      await seedOrganisations(store, 'test');
+      await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
+      await trustSigningKey(store, 'RWF', pair.publicKeyPem, 'test');
+      const loaded = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+      await store.run('DELETE FROM load_quarantine WHERE load_id = $1', [loaded.loadId!]);
+      await store.run(
+        "INSERT INTO load_quarantine (load_id, source_line, rule, field, row_json) VALUES ($1, 7, 'code', 'Admission_Method', $2)",
+        [loaded.loadId!, JSON.stringify({ Admission_Method: '=HYPERLINK("http://x","y")', Note: '+1' })],
+      );
+      const out = path.join(dir, `quarantine-${engine.engine}.csv`);
+      expect(await writeQuarantine(store, loaded.loadId!, out, 'cli:tester')).toBe(1);
+      const [header, line] = readFileSync(out, 'utf8').trim().split('\n');
+      expect(header).toBe('line,rule,field,Admission_Method,Note');
+      expect(line).toBe(`7,code,Admission_Method,"'=HYPERLINK(""http://x"",""y"")",'+1`);
+      const events = (await listAudit(store)).filter((e) => e.action === 'load.quarantine-exported');
+      expect(events.map((e) => [e.actor, e.target, JSON.parse(String(e.details))])).toEqual([
+        ['cli:tester', loaded.loadId, { rows: 1 }],
+      ]);
     } finally {
       await store.close();
     }
