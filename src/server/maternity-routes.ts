@@ -13,6 +13,7 @@ import {
   type MaternitySeries,
 } from '../analytics/maternity-dashboard.ts';
 import { spcChartSvg, monthLabel } from '../analytics/spc-chart-svg.ts';
+import { DEFAULT_RUN_LENGTH } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
 import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -198,6 +199,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           return r.render('maternity/dashboard.njk', {
             title: 'Maternity dashboard',
             result,
+            runLengths: { shift: DEFAULT_RUN_LENGTH, trend: DEFAULT_RUN_LENGTH },
             view: dashboardView(result),
             filter,
             errors: [],
