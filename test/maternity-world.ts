@@ -330,90 +330,90 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
       [0, 1],
     ],
   },
-  // rolling 3 months: Feb = Dec–Feb, Mar = Jan–Mar
+  // every measure counts each month on its own (no rolling windows: SPC needs independent points)
   'pph-1500': {
     RWF: [
       [0, 0],
       [2, 3],
-      [3, 5],
+      [1, 2],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [0, 0],
     ],
     ALL: [
       [0, 0],
       [2, 4],
-      [3, 6],
+      [1, 2],
     ],
   },
   'third-fourth-degree-tears': {
     RWF: [
       [0, 0],
       [1, 1],
-      [2, 2],
+      [1, 1],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [0, 0],
     ],
     ALL: [
       [0, 0],
       [1, 2],
-      [2, 3],
+      [1, 1],
     ],
   },
   'apgar-low-term': {
     RWF: [
       [0, 0],
       [1, 1],
-      [1, 2],
+      [0, 1],
     ],
     RVV: [
       [0, 0],
       [1, 1],
-      [1, 1],
+      [0, 0],
     ],
     ALL: [
       [0, 0],
       [2, 2],
-      [2, 3],
+      [0, 1],
     ],
   },
   'low-birthweight-term': {
     RWF: [
       [0, 0],
       [1, 1],
-      [1, 3],
+      [0, 2],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [0, 0],
     ],
     ALL: [
       [0, 0],
       [1, 2],
-      [1, 4],
+      [0, 2],
     ],
   },
   'stillbirth-rate': {
     RWF: [
       [0, 0],
       [1, 4],
-      [2, 7],
+      [1, 3],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [0, 0],
     ],
     ALL: [
       [0, 0],
       [1, 5],
-      [2, 8],
+      [1, 3],
     ],
   },
 };

@@ -47,7 +47,8 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
     const booked = result.measures.find((m) => m.id === 'booking-by-10-weeks');
     expect(booked?.series.points[0]?.value).toBe(66.7);
     const pph = result.measures.find((m) => m.id === 'pph-1500');
-    expect(pph?.series.points[2]?.value).toBe(600); // 3 of 5 per 1,000
+    expect(pph?.series.points[2]?.value).toBe(500); // 1 of 2 per 1,000 in March alone (no rolling window)
+    expect(pph?.windowMonths).toBe(1);
     expect(result.measures.find((m) => m.id === 'births')?.series.points[1]?.value).toBe(4);
   });
 

@@ -561,19 +561,18 @@ function buildSeries(
 export function countsSql(sources: Record<MsdsDataset, string>, from: number, to: number): string {
   const cohorts = MATERNITY_MEASURES.map(
     (m) =>
-      `SELECT '${m.id}' AS measure_id, ${m.windowMonths} AS window_months, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
+      `SELECT '${m.id}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
   ).join('\n  UNION ALL\n  ');
   const months: string[] = [];
   for (let i = from; i <= to; i++) months.push(`(${i})`);
-  return `WITH ${baseTablesSql(sources, from - 2, to)},
+  return `WITH ${baseTablesSql(sources, from, to)},
 cohort AS (
   ${cohorts}
 ),
 months AS (SELECT month_index FROM (VALUES ${months.join(', ')}) AS t(month_index)),
 windowed AS (
   SELECT c.measure_id, m.month_index AS point, c.org_code, c.subject, c.num, c.den
-  FROM cohort AS c JOIN months AS m
-    ON c.month_index BETWEEN m.month_index - c.window_months + 1 AND m.month_index
+  FROM cohort AS c JOIN months AS m ON c.month_index = m.month_index
 )
 SELECT measure_id, point, org_code, GROUPING(org_code) AS whole_system,
   COUNT(DISTINCT CASE WHEN num = 1 AND den = 1 THEN subject END) AS numerator,

@@ -73,7 +73,7 @@ const smokingFlag = (expr: string): string =>
 
 /**
  * The base tables' CTE definitions (without `WITH`), keeping rows whose month index falls
- * in [fromIndex, toIndex]: callers widen `fromIndex` by a rolling window's extra months.
+ * in [fromIndex, toIndex].
  */
 export function baseTablesSql(
   sources: Record<MsdsDataset, string>,

@@ -130,8 +130,7 @@ function dashboardView(result: MaternityDashboard) {
       title: m.title,
       nationalId: m.nationalId,
       unitText: m.unit === 'percent' ? 'per cent' : m.unit === 'per-1000' ? 'per 1,000' : 'count',
-      windowText:
-        m.windowMonths === 1 ? 'each month' : `rolling ${m.windowMonths} months ending with each month`,
+      windowText: 'each month',
       countsText: m.counts === 'mothers' ? 'distinct mothers' : 'distinct babies',
       polarityText:
         m.polarity === 'higher-is-better'
