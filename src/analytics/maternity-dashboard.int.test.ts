@@ -75,6 +75,32 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
     }
   });
 
+  it('leaves months with no submission as gaps: no zero, no value, no flag', async () => {
+    // RVV submitted nothing for March 2021, nor for the six months before the window
+    const result = await maternityDashboard(store, analyst, { from: '2020-07', to: '2021-03' });
+    for (const m of result.measures) {
+      const rvv = m.providers.find((p) => p.org === 'RVV');
+      for (const series of [m.series, ...(rvv ? [rvv] : [])]) {
+        for (const p of series.points.slice(0, 6)) {
+          expect([m.id, series.label, p]).toEqual([
+            m.id,
+            series.label,
+            { month: p.month, value: null, numerator: null, denominator: null, rules: [], meaning: null },
+          ]);
+        }
+      }
+      expect(rvv?.points[6]?.denominator).not.toBeNull();
+      expect([m.id, rvv?.points[8]?.value, rvv?.points[8]?.numerator, rvv?.points[8]?.rules]).toEqual([
+        m.id,
+        null,
+        null,
+        [],
+      ]);
+      // the whole system submitted from January to March: zeros there are real zeros
+      expect(m.series.points.slice(6).every((p) => p.numerator !== null)).toBe(true);
+    }
+  });
+
   it('suppresses small counts for everyone else (HES 2018: 0 shown, 1–7 as *)', async () => {
     const result = await maternityDashboard(store, analyst, WINDOW);
     expect(result.disclosure.policy).toBe('hes2018');

@@ -70,8 +70,9 @@ export interface DashboardAccess {
 
 export interface MaternityPoint {
   month: string;
-  numerator: ControlledCount;
-  denominator: ControlledCount;
+  /** null where nothing was submitted for the month: a gap, never a zero */
+  numerator: ControlledCount | null;
+  denominator: ControlledCount | null;
   /** the rate (or count) from the published numerator and denominator; '*' when suppressed */
   value: number | '*' | null;
   /** special-cause rules this point is part of */
@@ -314,6 +315,19 @@ export async function latestMaternityMonth(q: Queryable, today: Date = new Date(
   return monthOf(today.getUTCFullYear() * 12 + today.getUTCMonth() - 1);
 }
 
+/**
+ * The earliest month with an MSDS feed loaded, or null when nothing is loaded: the
+ * dashboard's default window starts no earlier, so months before the data are not drawn.
+ */
+export async function earliestMaternityMonth(q: Queryable): Promise<string | null> {
+  const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
+  const [row] = await q.query<{ earliest: string | null }>(
+    `SELECT MIN(period) AS earliest FROM loads WHERE dataset_id IN (${datasets}) AND status = 'loaded'`,
+    [...MSDS_DATASETS],
+  );
+  return row?.earliest && MONTH.test(row.earliest) ? row.earliest : null;
+}
+
 async function chooseUseCase(store: Store, user: ReadUser, wanted: string | undefined): Promise<string> {
   if (wanted) return wanted;
   const cases = await readableUseCases(store, user);
@@ -464,6 +478,7 @@ export async function maternityDashboard(
           measure,
           org,
           byOrg?.get(org),
+          counts.get(SUBMITTED)?.get(org),
           window.from,
           window.to,
           policyFor(viewer, org ?? undefined, rule),
@@ -509,6 +524,7 @@ function buildSeries(
   measure: MaternityMeasure,
   org: string | null,
   byMonth: Map<number, { numerator: number; denominator: number }> | undefined,
+  submitted: Map<number, unknown> | undefined,
   from: number,
   to: number,
   policy: DisclosurePolicy,
@@ -516,10 +532,16 @@ function buildSeries(
   const raw: {
     month: string;
     value: number | '*' | null;
-    numerator: ControlledCount;
-    denominator: ControlledCount;
+    numerator: ControlledCount | null;
+    denominator: ControlledCount | null;
   }[] = [];
   for (let i = from; i <= to; i++) {
+    // A month with no MSDS record at all for the scope was not submitted: a gap (no value,
+    // no flag, no moving range across it), never a zero that SPC would call special cause.
+    if (!submitted?.has(i)) {
+      raw.push({ month: monthOf(i), value: null, numerator: null, denominator: null });
+      continue;
+    }
     const c = byMonth?.get(i) ?? { numerator: 0, denominator: 0 };
     const rate = controlRate(c.numerator, c.denominator, measure.unit, policy);
     raw.push({
@@ -557,17 +579,25 @@ function buildSeries(
   };
 }
 
+/** The pseudo-measure whose rows mark the months with a submission. */
+const SUBMITTED = '_submitted';
+
 /** One query for every measure, organisation and month; see maternity-measures.ts. */
 export function countsSql(sources: Record<MsdsDataset, string>, from: number, to: number): string {
   const cohorts = MATERNITY_MEASURES.map(
     (m) =>
       `SELECT '${m.id}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
   ).join('\n  UNION ALL\n  ');
+  // The months each organisation submitted anything for (any MSDS record), counted through
+  // the same grouping: the whole system has a month where any provider does.
+  const submitted = `SELECT '${SUBMITTED}' AS measure_id, s.org_code, s.month_index, s.org_code AS subject, 1 AS num, 1 AS den FROM (SELECT org_code, month_index FROM bk UNION ALL SELECT org_code, month_index FROM dl UNION ALL SELECT org_code, month_index FROM bb) AS s`;
   const months: string[] = [];
   for (let i = from; i <= to; i++) months.push(`(${i})`);
   return `WITH ${baseTablesSql(sources, from, to)},
 cohort AS (
   ${cohorts}
+  UNION ALL
+  ${submitted}
 ),
 months AS (SELECT month_index FROM (VALUES ${months.join(', ')}) AS t(month_index)),
 windowed AS (

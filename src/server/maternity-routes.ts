@@ -5,6 +5,7 @@
  * data table per measure; the API returns the same figures as JSON.
  */
 import {
+  earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
   monthOf,
@@ -41,7 +42,15 @@ async function queryFrom(r: RouteRequest) {
   let from = r.query('from');
   if (from === undefined) {
     // An invalid `to` is reported by the domain; only derive `from` from a valid one.
-    from = /^\d{4}-(0[1-9]|1[0-2])$/.test(to) ? monthOf(monthIndex(to) - (DEFAULT_MONTHS - 1)) : to;
+    // The window defaults to the months loaded (at most DEFAULT_MONTHS), not to months
+    // before the first submission.
+    if (/^\d{4}-(0[1-9]|1[0-2])$/.test(to)) {
+      const earliest = await earliestMaternityMonth(r.deps.store);
+      const start = monthIndex(to) - (DEFAULT_MONTHS - 1);
+      from = monthOf(
+        earliest === null ? start : Math.min(monthIndex(to), Math.max(start, monthIndex(earliest))),
+      );
+    } else from = to;
   }
   // A provider reads only its own organisation's rows (the access policy), so its own
   // figures are where its dashboard starts.
@@ -87,7 +96,8 @@ function dashboardView(result: MaternityDashboard) {
   ) => {
     const format = (v: number): string => formatValue(v, measure.unit);
     const show = (v: number | '*' | null): string => (v === null ? '–' : v === '*' ? '*' : format(v));
-    const count = (v: number | '*'): string => (v === '*' ? '*' : v.toLocaleString('en-GB'));
+    const count = (v: number | '*' | null): string =>
+      v === null ? 'not submitted' : v === '*' ? '*' : v.toLocaleString('en-GB');
     return {
       label: series.label,
       iconText: series.spc.iconText,
