@@ -45,6 +45,7 @@ import {
   policyFor,
   type ControlledCount,
   type DisclosurePolicy,
+  unitScale,
 } from './disclosure-control.ts';
 import { MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
 import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
@@ -535,14 +536,24 @@ function buildSeries(
     numerator: ControlledCount | null;
     denominator: ControlledCount | null;
   }[] = [];
+  // The true (unrounded) value of each month, for SPC only: it never leaves this function.
+  const trueValues: (number | null)[] = [];
   for (let i = from; i <= to; i++) {
     // A month with no MSDS record at all for the scope was not submitted: a gap (no value,
     // no flag, no moving range across it), never a zero that SPC would call special cause.
     if (!submitted?.has(i)) {
       raw.push({ month: monthOf(i), value: null, numerator: null, denominator: null });
+      trueValues.push(null);
       continue;
     }
     const c = byMonth?.get(i) ?? { numerator: 0, denominator: 0 };
+    trueValues.push(
+      measure.unit === 'count'
+        ? c.numerator
+        : c.denominator > 0
+          ? (c.numerator * unitScale(measure.unit)) / c.denominator
+          : null,
+    );
     const rate = controlRate(c.numerator, c.denominator, measure.unit, policy);
     raw.push({
       month: monthOf(i),
@@ -551,25 +562,27 @@ function buildSeries(
       denominator: rate.denominator,
     });
   }
-  // SPC runs on the published values only, so nothing it shows reveals a suppressed count.
-  const spc: SpcResult = xmrChart(
-    raw.map((p) => (typeof p.value === 'number' ? p.value : null)),
-    { polarity: measure.polarity },
-  );
+  // SPC runs on the true values (rounded ones make limits and runs meaningless for small
+  // rates); disclosure control applies to what leaves: the points keep their controlled
+  // values, a suppressed point shows no flag (a flag would say on which side of the mean it
+  // lies), and the mean, limits and mean moving range are rounded (see shownStatistic).
+  const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity });
+  const controlled = policy.id !== 'none';
+  const stat = (v: number | null): number | null => shownStatistic(v, measure.unit, controlled);
   return {
     org,
     label: org ?? 'Whole system',
-    controlled: policy.id !== 'none',
+    controlled,
     points: raw.map((p, i) => ({
       ...p,
-      rules: spc.points[i]?.rules ?? [],
-      meaning: spc.points[i]?.meaning ?? null,
+      rules: p.value === '*' ? [] : (spc.points[i]?.rules ?? []),
+      meaning: p.value === '*' ? null : (spc.points[i]?.meaning ?? null),
     })),
     spc: {
-      mean: spc.mean,
-      upperProcessLimit: spc.upperProcessLimit,
-      lowerProcessLimit: spc.lowerProcessLimit,
-      meanMovingRange: spc.meanMovingRange,
+      mean: stat(spc.mean),
+      upperProcessLimit: stat(spc.upperProcessLimit),
+      lowerProcessLimit: stat(spc.lowerProcessLimit),
+      meanMovingRange: stat(spc.meanMovingRange),
       icon: spc.icon,
       iconText: describeIcon(spc.icon),
       shiftLength: spc.shiftLength,
@@ -577,6 +590,24 @@ function buildSeries(
       fewPoints: spc.fewPoints,
     },
   };
+}
+
+/**
+ * A mean, limit or moving range as shown. Under disclosure control it is rounded to a whole
+ * unit (a count to the rounding base of 5): each is an average over many months, so one
+ * month moves it by 1/n of its value, and after rounding it cannot be differenced against
+ * the other, rounded, months to work a suppressed count back. A provider's own figures keep
+ * one decimal place.
+ */
+function shownStatistic(
+  value: number | null,
+  unit: MaternityMeasure['unit'],
+  controlled: boolean,
+): number | null {
+  if (value === null) return null;
+  // `+ 0` turns a rounded −0 into 0, which JSON cannot tell apart anyway.
+  if (!controlled) return Math.round(value * 10) / 10 + 0;
+  return (unit === 'count' ? Math.round(value / 5) * 5 : Math.round(value)) + 0;
 }
 
 /** The pseudo-measure whose rows mark the months with a submission. */
