@@ -122,6 +122,9 @@ function dashboardView(result: MaternityDashboard) {
           })),
         },
         format,
+        yTitle:
+          measure.unit === 'percent' ? 'Per cent' : measure.unit === 'per-1000' ? 'Rate per 1,000' : 'Number',
+        xTitle: 'Month',
       }),
       rows: series.points.map((p) => ({
         month: monthLabel(p.month),
