@@ -113,6 +113,11 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
       else expect(Math.abs((m.series.spc.mean ?? NaN) - ownMean)).toBeLessThanOrEqual(0.55);
       expect(Number.isInteger(m.series.spc.mean ?? 0)).toBe(true);
       for (const p of m.series.points) if (p.value === '*') expect([p.rules, p.meaning]).toEqual([[], null]);
+      // the icon speaks only of the latest month shown as a number
+      const latest = [...m.series.points].reverse().find((p) => typeof p.value === 'number');
+      if (latest === undefined) expect(m.series.spc.icon).toBe('none');
+      else if (latest.meaning === null) expect(m.series.spc.icon).toBe('common-cause');
+      else expect(m.series.spc.icon.startsWith(latest.meaning)).toBe(true);
     }
     const booked = seen.measures.find((m) => m.id === 'booking-by-10-weeks');
     expect(booked?.series.points.some((p) => p.value === '*')).toBe(true);

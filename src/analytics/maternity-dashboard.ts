@@ -569,6 +569,20 @@ function buildSeries(
   const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity });
   const controlled = policy.id !== 'none';
   const stat = (v: number | null): number | null => shownStatistic(v, measure.unit, controlled);
+  // The icon describes the latest month shown as a number: a suppressed latest month must
+  // not say, through the icon, which side of a limit its hidden value lies.
+  let icon: VariationIcon = spc.icon;
+  if (controlled) {
+    let latest = -1;
+    for (let i = raw.length - 1; i >= 0 && latest < 0; i--) if (typeof raw[i]?.value === 'number') latest = i;
+    const point = spc.points[latest];
+    icon =
+      point === undefined
+        ? 'none'
+        : point.meaning === null || point.direction === null
+          ? 'common-cause'
+          : `${point.meaning}-${point.direction}`;
+  }
   return {
     org,
     label: org ?? 'Whole system',
@@ -583,8 +597,8 @@ function buildSeries(
       upperProcessLimit: stat(spc.upperProcessLimit),
       lowerProcessLimit: stat(spc.lowerProcessLimit),
       meanMovingRange: stat(spc.meanMovingRange),
-      icon: spc.icon,
-      iconText: describeIcon(spc.icon),
+      icon,
+      iconText: describeIcon(icon),
       shiftLength: spc.shiftLength,
       trendLength: spc.trendLength,
       fewPoints: spc.fewPoints,
