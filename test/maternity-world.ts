@@ -115,6 +115,17 @@ export const WORLD: Record<string, [string, Fields][]> = {
       feed: '01',
       weight: 2400,
     }),
+    // b1 sent again in March's submission (born 2 February): it supersedes the February
+    // record and still counts once, in February, its month of birth — the hand counts below
+    // are the same as without it
+    baby('RWF', 'b1', 'm1', '2021-03-01', {
+      outcome: '01',
+      gest: 280,
+      method: '0',
+      apgar: 5,
+      feed: '01',
+      weight: 2400,
+    }),
     baby('RWF', 'b2', 'm2', '2021-02-01', {
       outcome: '01',
       gest: 250,
