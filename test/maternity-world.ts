@@ -88,6 +88,9 @@ export const baby = (
   },
 ];
 
+/** Baby b1, sent in February's submission and again, unchanged, in March's. */
+const B1 = { outcome: '01', gest: 280, method: '0', apgar: 5, feed: '01', weight: 2400 };
+
 export const WORLD: Record<string, [string, Fields][]> = {
   'msds-booking': [
     booking('RWF', 'm1', '2021-01-05', 60, 'Smoker'),
@@ -107,25 +110,11 @@ export const WORLD: Record<string, [string, Fields][]> = {
     delivery('RVV', 'm5', '2021-02-25', 1, 'Smoker', 100, null),
   ],
   'msds-baby': [
-    baby('RWF', 'b1', 'm1', '2021-02-01', {
-      outcome: '01',
-      gest: 280,
-      method: '0',
-      apgar: 5,
-      feed: '01',
-      weight: 2400,
-    }),
+    baby('RWF', 'b1', 'm1', '2021-02-01', B1),
     // b1 sent again in March's submission (born 2 February): it supersedes the February
     // record and still counts once, in February, its month of birth — the hand counts below
     // are the same as without it
-    baby('RWF', 'b1', 'm1', '2021-03-01', {
-      outcome: '01',
-      gest: 280,
-      method: '0',
-      apgar: 5,
-      feed: '01',
-      weight: 2400,
-    }),
+    baby('RWF', 'b1', 'm1', '2021-03-01', B1),
     baby('RWF', 'b2', 'm2', '2021-02-01', {
       outcome: '01',
       gest: 250,
