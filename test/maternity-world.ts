@@ -88,6 +88,9 @@ export const baby = (
   },
 ];
 
+/** Baby b1, sent in February's submission and again, unchanged, in March's. */
+const B1 = { outcome: '01', gest: 280, method: '0', apgar: 5, feed: '01', weight: 2400 };
+
 export const WORLD: Record<string, [string, Fields][]> = {
   'msds-booking': [
     booking('RWF', 'm1', '2021-01-05', 60, 'Smoker'),
@@ -107,14 +110,11 @@ export const WORLD: Record<string, [string, Fields][]> = {
     delivery('RVV', 'm5', '2021-02-25', 1, 'Smoker', 100, null),
   ],
   'msds-baby': [
-    baby('RWF', 'b1', 'm1', '2021-02-01', {
-      outcome: '01',
-      gest: 280,
-      method: '0',
-      apgar: 5,
-      feed: '01',
-      weight: 2400,
-    }),
+    baby('RWF', 'b1', 'm1', '2021-02-01', B1),
+    // b1 sent again in March's submission (born 2 February): it supersedes the February
+    // record and still counts once, in February, its month of birth — the hand counts below
+    // are the same as without it
+    baby('RWF', 'b1', 'm1', '2021-03-01', B1),
     baby('RWF', 'b2', 'm2', '2021-02-01', {
       outcome: '01',
       gest: 250,
@@ -176,7 +176,8 @@ export const WORLD: Record<string, [string, Fields][]> = {
 };
 
 /** Hand counts: measure → org ('ALL' = whole system) → [Jan, Feb, Mar] as [numerator, denominator]. */
-export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
+/** [numerator, denominator] per month, January to March 2021; [null, null] is a month with no submission (a gap). RVV submitted nothing for March. */
+export const EXPECTED: Record<string, Record<string, ([number, number] | [null, null])[]>> = {
   births: {
     RWF: [
       [0, 0],
@@ -186,7 +187,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [1, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -203,7 +204,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 1],
       [1, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [2, 3],
@@ -220,7 +221,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 1],
       [1, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [1, 3],
@@ -237,7 +238,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [1, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -254,7 +255,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [1, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -271,7 +272,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -288,7 +289,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -305,7 +306,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -322,7 +323,7 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 0],
+      [null, null],
     ],
     ALL: [
       [0, 0],
@@ -330,90 +331,90 @@ export const EXPECTED: Record<string, Record<string, [number, number][]>> = {
       [0, 1],
     ],
   },
-  // rolling 3 months: Feb = Dec–Feb, Mar = Jan–Mar
+  // every measure counts each month on its own (no rolling windows: SPC needs independent points)
   'pph-1500': {
     RWF: [
       [0, 0],
       [2, 3],
-      [3, 5],
+      [1, 2],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [null, null],
     ],
     ALL: [
       [0, 0],
       [2, 4],
-      [3, 6],
+      [1, 2],
     ],
   },
   'third-fourth-degree-tears': {
     RWF: [
       [0, 0],
       [1, 1],
-      [2, 2],
+      [1, 1],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [null, null],
     ],
     ALL: [
       [0, 0],
       [1, 2],
-      [2, 3],
+      [1, 1],
     ],
   },
   'apgar-low-term': {
     RWF: [
       [0, 0],
       [1, 1],
-      [1, 2],
+      [0, 1],
     ],
     RVV: [
       [0, 0],
       [1, 1],
-      [1, 1],
+      [null, null],
     ],
     ALL: [
       [0, 0],
       [2, 2],
-      [2, 3],
+      [0, 1],
     ],
   },
   'low-birthweight-term': {
     RWF: [
       [0, 0],
       [1, 1],
-      [1, 3],
+      [0, 2],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [null, null],
     ],
     ALL: [
       [0, 0],
       [1, 2],
-      [1, 4],
+      [0, 2],
     ],
   },
   'stillbirth-rate': {
     RWF: [
       [0, 0],
       [1, 4],
-      [2, 7],
+      [1, 3],
     ],
     RVV: [
       [0, 0],
       [0, 1],
-      [0, 1],
+      [null, null],
     ],
     ALL: [
       [0, 0],
       [1, 5],
-      [2, 8],
+      [1, 3],
     ],
   },
 };

@@ -47,7 +47,8 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
     const booked = result.measures.find((m) => m.id === 'booking-by-10-weeks');
     expect(booked?.series.points[0]?.value).toBe(66.7);
     const pph = result.measures.find((m) => m.id === 'pph-1500');
-    expect(pph?.series.points[2]?.value).toBe(600); // 3 of 5 per 1,000
+    expect(pph?.series.points[2]?.value).toBe(500); // 1 of 2 per 1,000 in March alone (no rolling window)
+    expect(pph?.windowMonths).toBe(1);
     expect(result.measures.find((m) => m.id === 'births')?.series.points[1]?.value).toBe(4);
   });
 
@@ -69,6 +70,106 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
             org,
             byOrg[org],
           ]);
+        }
+      }
+    }
+  });
+
+  it('leaves months with no submission as gaps: no zero, no value, no flag', async () => {
+    // RVV submitted nothing for March 2021, nor for the six months before the window
+    const result = await maternityDashboard(store, analyst, { from: '2020-07', to: '2021-03' });
+    for (const m of result.measures) {
+      const rvv = m.providers.find((p) => p.org === 'RVV');
+      for (const series of [m.series, ...(rvv ? [rvv] : [])]) {
+        for (const p of series.points.slice(0, 6)) {
+          expect([m.id, series.label, p]).toEqual([
+            m.id,
+            series.label,
+            { month: p.month, value: null, numerator: null, denominator: null, rules: [], meaning: null },
+          ]);
+        }
+      }
+      expect(rvv?.points[6]?.denominator).not.toBeNull();
+      expect([m.id, rvv?.points[8]?.value, rvv?.points[8]?.numerator, rvv?.points[8]?.rules]).toEqual([
+        m.id,
+        null,
+        null,
+        [],
+      ]);
+      // the whole system submitted from January to March: zeros there are real zeros
+      expect(m.series.points.slice(6).every((p) => p.numerator !== null)).toBe(true);
+    }
+  });
+
+  it('computes SPC on true counts but shows only controlled figures', async () => {
+    const own = await maternityDashboard(store, provider, { ...WINDOW, org: 'RWF' });
+    const seen = await maternityDashboard(store, analyst, { ...WINDOW, org: 'RWF' });
+    for (const m of seen.measures) {
+      const ownMean = own.measures.find((o) => o.id === m.id)?.series.spc.mean ?? null;
+      // limits from the true values even where every shown point is suppressed; rounded
+      if (ownMean === null) expect(m.series.spc.mean).toBeNull();
+      else if (m.unit === 'count')
+        expect(Math.abs((m.series.spc.mean ?? NaN) - ownMean)).toBeLessThanOrEqual(2.55);
+      else expect(Math.abs((m.series.spc.mean ?? NaN) - ownMean)).toBeLessThanOrEqual(0.55);
+      expect(Number.isInteger(m.series.spc.mean ?? 0)).toBe(true);
+      for (const p of m.series.points) if (p.value === '*') expect([p.rules, p.meaning]).toEqual([[], null]);
+      // the icon speaks only of the latest month shown as a number
+      const latest = [...m.series.points].reverse().find((p) => typeof p.value === 'number');
+      if (latest === undefined) expect(m.series.spc.icon).toBe('none');
+      else if (latest.meaning === null) expect(m.series.spc.icon).toBe('common-cause');
+      else expect(m.series.spc.icon.startsWith(latest.meaning)).toBe(true);
+    }
+    const booked = seen.measures.find((m) => m.id === 'booking-by-10-weeks');
+    expect(booked?.series.points.some((p) => p.value === '*')).toBe(true);
+    expect(booked?.series.spc.mean).toBe(67); // 2 of 3 in January, the only month with bookings
+  });
+
+  it('never shows a count of 1–7, nor lets one be worked back across org, from and to', async () => {
+    const whole = await maternityDashboard(store, viewer, WINDOW);
+    const byWindow = [
+      whole,
+      await maternityDashboard(store, viewer, { from: '2021-02', to: '2021-03' }),
+      await maternityDashboard(store, viewer, { from: '2021-03', to: '2021-03' }),
+    ];
+    const shown = (n: unknown): void => {
+      if (typeof n === 'number') expect(n === 0 || n > 7).toBe(true);
+    };
+    // the possible true counts behind a shown count (rounded to 5, or 1–7 when suppressed)
+    const range = (n: unknown): [number, number] =>
+      n === '*' ? [1, 7] : n === 0 ? [0, 0] : typeof n === 'number' ? [n - 2, n + 2] : [0, 0];
+    for (const result of byWindow) {
+      for (const m of result.measures) {
+        for (const series of [m.series, ...m.providers]) {
+          for (const p of series.points) {
+            shown(p.numerator);
+            shown(p.denominator);
+          }
+        }
+        // system minus the other providers: a suppressed cell stays at least two values wide
+        for (const [i, p] of m.series.points.entries()) {
+          for (const field of ['numerator', 'denominator'] as const) {
+            const system = range(p[field]);
+            for (const target of m.providers) {
+              if (target.points[i]?.[field] !== '*') continue;
+              const others = m.providers.filter((o) => o !== target).map((o) => range(o.points[i]?.[field]));
+              const low = Math.max(1, system[0] - others.reduce((a, r) => a + r[1], 0));
+              const high = Math.min(7, system[1] - others.reduce((a, r) => a + r[0], 0));
+              expect([m.id, target.label, i, field, high - low >= 1]).toEqual([
+                m.id,
+                target.label,
+                i,
+                field,
+                true,
+              ]);
+            }
+          }
+        }
+        // one window minus another: each month is counted on its own, so the same month
+        // shows the same figures in every window and a difference reveals nothing
+        const inWhole = whole.measures.find((w) => w.id === m.id);
+        for (const p of m.series.points) {
+          const same = inWhole?.series.points.find((w) => w.month === p.month);
+          expect([p.numerator, p.denominator]).toEqual([same?.numerator, same?.denominator]);
         }
       }
     }

@@ -45,6 +45,7 @@ import {
   policyFor,
   type ControlledCount,
   type DisclosurePolicy,
+  unitScale,
 } from './disclosure-control.ts';
 import { MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
 import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
@@ -70,8 +71,9 @@ export interface DashboardAccess {
 
 export interface MaternityPoint {
   month: string;
-  numerator: ControlledCount;
-  denominator: ControlledCount;
+  /** null where nothing was submitted for the month: a gap, never a zero */
+  numerator: ControlledCount | null;
+  denominator: ControlledCount | null;
   /** the rate (or count) from the published numerator and denominator; '*' when suppressed */
   value: number | '*' | null;
   /** special-cause rules this point is part of */
@@ -314,6 +316,19 @@ export async function latestMaternityMonth(q: Queryable, today: Date = new Date(
   return monthOf(today.getUTCFullYear() * 12 + today.getUTCMonth() - 1);
 }
 
+/**
+ * The earliest month with an MSDS feed loaded, or null when nothing is loaded: the
+ * dashboard's default window starts no earlier, so months before the data are not drawn.
+ */
+export async function earliestMaternityMonth(q: Queryable): Promise<string | null> {
+  const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
+  const [row] = await q.query<{ earliest: string | null }>(
+    `SELECT MIN(period) AS earliest FROM loads WHERE dataset_id IN (${datasets}) AND status = 'loaded'`,
+    [...MSDS_DATASETS],
+  );
+  return row?.earliest && MONTH.test(row.earliest) ? row.earliest : null;
+}
+
 async function chooseUseCase(store: Store, user: ReadUser, wanted: string | undefined): Promise<string> {
   if (wanted) return wanted;
   const cases = await readableUseCases(store, user);
@@ -464,6 +479,7 @@ export async function maternityDashboard(
           measure,
           org,
           byOrg?.get(org),
+          counts.get(SUBMITTED)?.get(org),
           window.from,
           window.to,
           policyFor(viewer, org ?? undefined, rule),
@@ -509,6 +525,7 @@ function buildSeries(
   measure: MaternityMeasure,
   org: string | null,
   byMonth: Map<number, { numerator: number; denominator: number }> | undefined,
+  submitted: Map<number, unknown> | undefined,
   from: number,
   to: number,
   policy: DisclosurePolicy,
@@ -516,11 +533,27 @@ function buildSeries(
   const raw: {
     month: string;
     value: number | '*' | null;
-    numerator: ControlledCount;
-    denominator: ControlledCount;
+    numerator: ControlledCount | null;
+    denominator: ControlledCount | null;
   }[] = [];
+  // The true (unrounded) value of each month, for SPC only: it never leaves this function.
+  const trueValues: (number | null)[] = [];
   for (let i = from; i <= to; i++) {
+    // A month with no MSDS record at all for the scope was not submitted: a gap (no value,
+    // no flag, no moving range across it), never a zero that SPC would call special cause.
+    if (!submitted?.has(i)) {
+      raw.push({ month: monthOf(i), value: null, numerator: null, denominator: null });
+      trueValues.push(null);
+      continue;
+    }
     const c = byMonth?.get(i) ?? { numerator: 0, denominator: 0 };
+    trueValues.push(
+      measure.unit === 'count'
+        ? c.numerator
+        : c.denominator > 0
+          ? (c.numerator * unitScale(measure.unit)) / c.denominator
+          : null,
+    );
     const rate = controlRate(c.numerator, c.denominator, measure.unit, policy);
     raw.push({
       month: monthOf(i),
@@ -529,27 +562,43 @@ function buildSeries(
       denominator: rate.denominator,
     });
   }
-  // SPC runs on the published values only, so nothing it shows reveals a suppressed count.
-  const spc: SpcResult = xmrChart(
-    raw.map((p) => (typeof p.value === 'number' ? p.value : null)),
-    { polarity: measure.polarity },
-  );
+  // SPC runs on the true values (rounded ones make limits and runs meaningless for small
+  // rates); disclosure control applies to what leaves: the points keep their controlled
+  // values, a suppressed point shows no flag (a flag would say on which side of the mean it
+  // lies), and the mean, limits and mean moving range are rounded (see shownStatistic).
+  const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity });
+  const controlled = policy.id !== 'none';
+  const stat = (v: number | null): number | null => shownStatistic(v, measure.unit, controlled);
+  // The icon describes the latest month shown as a number: a suppressed latest month must
+  // not say, through the icon, which side of a limit its hidden value lies.
+  let icon: VariationIcon = spc.icon;
+  if (controlled) {
+    let latest = -1;
+    for (let i = raw.length - 1; i >= 0 && latest < 0; i--) if (typeof raw[i]?.value === 'number') latest = i;
+    const point = spc.points[latest];
+    icon =
+      point === undefined
+        ? 'none'
+        : point.meaning === null || point.direction === null
+          ? 'common-cause'
+          : `${point.meaning}-${point.direction}`;
+  }
   return {
     org,
     label: org ?? 'Whole system',
-    controlled: policy.id !== 'none',
+    controlled,
     points: raw.map((p, i) => ({
       ...p,
-      rules: spc.points[i]?.rules ?? [],
-      meaning: spc.points[i]?.meaning ?? null,
+      rules: p.value === '*' ? [] : (spc.points[i]?.rules ?? []),
+      meaning: p.value === '*' ? null : (spc.points[i]?.meaning ?? null),
     })),
     spc: {
-      mean: spc.mean,
-      upperProcessLimit: spc.upperProcessLimit,
-      lowerProcessLimit: spc.lowerProcessLimit,
-      meanMovingRange: spc.meanMovingRange,
-      icon: spc.icon,
-      iconText: describeIcon(spc.icon),
+      mean: stat(spc.mean),
+      upperProcessLimit: stat(spc.upperProcessLimit),
+      lowerProcessLimit: stat(spc.lowerProcessLimit),
+      meanMovingRange: stat(spc.meanMovingRange),
+      icon,
+      iconText: describeIcon(icon),
       shiftLength: spc.shiftLength,
       trendLength: spc.trendLength,
       fewPoints: spc.fewPoints,
@@ -557,23 +606,48 @@ function buildSeries(
   };
 }
 
+/**
+ * A mean, limit or moving range as shown. Under disclosure control it is rounded to a whole
+ * unit (a count to the rounding base of 5): each is an average over many months, so one
+ * month moves it by 1/n of its value, and after rounding it cannot be differenced against
+ * the other, rounded, months to work a suppressed count back. A provider's own figures keep
+ * one decimal place.
+ */
+function shownStatistic(
+  value: number | null,
+  unit: MaternityMeasure['unit'],
+  controlled: boolean,
+): number | null {
+  if (value === null) return null;
+  // `+ 0` turns a rounded −0 into 0, which JSON cannot tell apart anyway.
+  if (!controlled) return Math.round(value * 10) / 10 + 0;
+  return (unit === 'count' ? Math.round(value / 5) * 5 : Math.round(value)) + 0;
+}
+
+/** The pseudo-measure whose rows mark the months with a submission. */
+const SUBMITTED = '_submitted';
+
 /** One query for every measure, organisation and month; see maternity-measures.ts. */
 export function countsSql(sources: Record<MsdsDataset, string>, from: number, to: number): string {
   const cohorts = MATERNITY_MEASURES.map(
     (m) =>
-      `SELECT '${m.id}' AS measure_id, ${m.windowMonths} AS window_months, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
+      `SELECT '${m.id}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
   ).join('\n  UNION ALL\n  ');
+  // The months each organisation submitted anything for (any MSDS record), counted through
+  // the same grouping: the whole system has a month where any provider does.
+  const submitted = `SELECT '${SUBMITTED}' AS measure_id, s.org_code, s.month_index, s.org_code AS subject, 1 AS num, 1 AS den FROM (SELECT org_code, month_index FROM bk UNION ALL SELECT org_code, month_index FROM dl UNION ALL SELECT org_code, month_index FROM bb) AS s`;
   const months: string[] = [];
   for (let i = from; i <= to; i++) months.push(`(${i})`);
-  return `WITH ${baseTablesSql(sources, from - 2, to)},
+  return `WITH ${baseTablesSql(sources, from, to)},
 cohort AS (
   ${cohorts}
+  UNION ALL
+  ${submitted}
 ),
 months AS (SELECT month_index FROM (VALUES ${months.join(', ')}) AS t(month_index)),
 windowed AS (
   SELECT c.measure_id, m.month_index AS point, c.org_code, c.subject, c.num, c.den
-  FROM cohort AS c JOIN months AS m
-    ON c.month_index BETWEEN m.month_index - c.window_months + 1 AND m.month_index
+  FROM cohort AS c JOIN months AS m ON c.month_index = m.month_index
 )
 SELECT measure_id, point, org_code, GROUPING(org_code) AS whole_system,
   COUNT(DISTINCT CASE WHEN num = 1 AND den = 1 THEN subject END) AS numerator,

@@ -27,8 +27,12 @@ export interface MaternityMeasure {
   nationalId?: string;
   title: string;
   unit: RateUnit;
-  /** months counted in each point: 1, or a rolling 3 ending with the point's month */
-  windowMonths: 1 | 3;
+  /**
+   * Months counted in each point: always 1. NHS England publishes PPH, tears and Apgar over
+   * rolling 3 months, but overlapping windows are not independent points and an XmR chart
+   * over them raises false alarms on most stable processes (docs/maternity-dashboard.md).
+   */
+  windowMonths: 1;
   polarity: Polarity;
   counts: 'mothers' | 'babies';
   numerator: string;
@@ -189,7 +193,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     nationalId: 'CQIMPPH',
     title: 'Postpartum haemorrhage of 1,500 ml or more',
     unit: 'per-1000',
-    windowMonths: 3,
+    windowMonths: 1,
     polarity: 'lower-is-better',
     counts: 'mothers',
     numerator: 'Women giving birth with a recorded blood loss of 1,500 ml or more',
@@ -206,7 +210,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     nationalId: 'CQIMTears',
     title: '3rd or 4th-degree perineal tears',
     unit: 'per-1000',
-    windowMonths: 3,
+    windowMonths: 1,
     polarity: 'lower-is-better',
     counts: 'mothers',
     numerator:
@@ -224,7 +228,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     nationalId: 'CQIMApgar',
     title: '5-minute Apgar score 0–6 at term',
     unit: 'per-1000',
-    windowMonths: 3,
+    windowMonths: 1,
     polarity: 'lower-is-better',
     counts: 'babies',
     numerator: 'Term singleton babies with a 5-minute Apgar score of 0 to 6',
@@ -240,7 +244,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     id: 'low-birthweight-term',
     title: 'Low birthweight at term',
     unit: 'percent',
-    windowMonths: 3,
+    windowMonths: 1,
     polarity: 'lower-is-better',
     counts: 'babies',
     numerator: 'Live births at 37+0 weeks or more (259 days) weighing under 2,500 g',
@@ -249,7 +253,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
       '§3.3 Low birthweight at term: "live births at ≥ 37+0 weeks with birthweight < 2500 g" over "live births at ≥ 37+0 weeks with a stated weight (OHID Fingertips definition)"; annual/rolling.',
     caveats: [
       '[M] From general knowledge (OHID Fingertips), not re-checked.',
-      'OHID publishes it annually; Kernel uses a rolling 3 months so that monthly points can be charted.',
+      'OHID publishes it annually; Kernel charts each month (small monthly counts give wide limits).',
     ],
     cohortSql: `SELECT org_code, month_index, subject, ${flag('birthweight < 2500')} AS num, 1 AS den
       FROM bb WHERE outcome = '01' AND gestation >= 259 AND birthweight > 0`,
@@ -258,7 +262,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     id: 'stillbirth-rate',
     title: 'Stillbirth rate',
     unit: 'per-1000',
-    windowMonths: 3,
+    windowMonths: 1,
     polarity: 'lower-is-better',
     counts: 'babies',
     numerator: 'Babies born with no signs of life at 24+0 weeks (168 days) or more (PregOutcome 02–04)',
@@ -267,7 +271,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
       '§3.3 Stillbirth rate: "babies born with no signs of life at ≥ 24+0 weeks (ONS/MBRRACE definition; terminations excluded by MBRRACE)" over "live births + stillbirths"; usually annual.',
     caveats: [
       '[M] From general knowledge; [U] the PregOutcome stillbirth codes are inferred.',
-      'Usually published annually; Kernel uses a rolling 3 months so that monthly points can be charted. Terminations cannot be told apart in this feed.',
+      'Usually published annually; Kernel charts each month (small monthly counts give wide limits). Terminations cannot be told apart in this feed.',
     ],
     cohortSql: `SELECT org_code, month_index, subject, ${flag(`outcome IN ${STILLBIRTH}`)} AS num, 1 AS den
       FROM bb WHERE outcome = '01' OR (outcome IN ${STILLBIRTH} AND gestation >= 168)`,

@@ -10,8 +10,11 @@
  * - `dl`: a labour and delivery: `org_code, token, subject, month_index, singleton,
  *   smoking, blood_loss, lesion`, month of delivery;
  * - `bb`: a baby: `org_code, subject, mother, month_index, singleton, outcome, gestation,
- *   method, apgar, first_feed, birthweight`, in the month of its record's reporting period
- *   (`RPStartDate`), with its delivery's singleton flag;
+ *   method, apgar, first_feed, birthweight`, in its month of birth: the month of its
+ *   mother's latest delivery at the provider up to the record's reporting period, or the
+ *   reporting period where there is none. A baby sent again in a later period (the same
+ *   token at the same provider) is counted once, from its latest record, which supersedes
+ *   the earlier (`RPStartDate` orders them); with its delivery's singleton flag;
  * - `mat`: a maternity (one row per delivery) with what its babies show: `gave_birth`
  *   (any baby PregOutcome 01–04), `elective` (method 7), `emergency` (8), `vaginal`
  *   (0–4), `term` (259–315 days).
@@ -73,7 +76,7 @@ const smokingFlag = (expr: string): string =>
 
 /**
  * The base tables' CTE definitions (without `WITH`), keeping rows whose month index falls
- * in [fromIndex, toIndex]: callers widen `fromIndex` by a rolling window's extra months.
+ * in [fromIndex, toIndex].
  */
 export function baseTablesSql(
   sources: Record<MsdsDataset, string>,
@@ -100,9 +103,7 @@ bk AS (
   SELECT org_code, ${subject('token', 'booking')} AS subject, month_index, gest_age, smoking
   FROM bk_rows WHERE ${range('month_index')}
 ),
-dl AS (
-  SELECT org_code, token, row_id, ${subject('token', 'delivery')} AS subject, month_index, singleton, smoking, blood_loss, lesion
-  FROM (
+dl_all AS (
     SELECT s.org_code, ${col('s', d.mother)} AS token, ROW_NUMBER() OVER () AS row_id,
       ${monthOfDate(col('s', d.deliveryDate))} AS month_index,
       CASE WHEN ${col('s', d.birthsPerDelivery)} = 1 THEN 1 ELSE 0 END AS singleton,
@@ -111,24 +112,42 @@ dl AS (
       ${col('s', d.lesion)} AS lesion
     FROM ${sources['msds-delivery']} AS s
     WHERE ${col('s', d.deliveryDate)} IS NOT NULL
-  ) AS x
+),
+dl AS (
+  SELECT org_code, token, row_id, ${subject('token', 'delivery')} AS subject, month_index, singleton, smoking, blood_loss, lesion
+  FROM dl_all
   WHERE ${range('month_index')}
+),
+bb_rows AS (
+  SELECT s.org_code, ${col('s', y.baby)} AS token, ${col('s', y.mother)} AS mother, ROW_NUMBER() OVER () AS row_id,
+    ${monthOfDate(col('s', y.reportingPeriod))} AS period_index,
+    ${col('s', y.outcome)} AS outcome,
+    CAST(${col('s', y.gestation)} AS INTEGER) AS gestation,
+    ${col('s', y.method)} AS method,
+    CAST(${col('s', y.apgar)} AS INTEGER) AS apgar,
+    ${col('s', y.firstFeed)} AS first_feed,
+    CAST(${col('s', y.birthweight)} AS INTEGER) AS birthweight
+  FROM ${sources['msds-baby']} AS s
+  WHERE ${col('s', y.reportingPeriod)} IS NOT NULL
+),
+bb_latest AS (
+  SELECT r.*, ROW_NUMBER() OVER (
+    PARTITION BY r.org_code, COALESCE(r.token, 'row:' || CAST(r.row_id AS TEXT))
+    ORDER BY r.period_index DESC, r.row_id DESC) AS version
+  FROM bb_rows AS r
+),
+bb_born AS (
+  SELECT x.*, COALESCE((
+    SELECT MAX(a.month_index) FROM dl_all AS a
+    WHERE a.org_code = x.org_code AND a.token = x.mother AND a.month_index <= x.period_index
+  ), x.period_index) AS month_index
+  FROM bb_latest AS x
+  WHERE x.version = 1
 ),
 bb AS (
   SELECT x.org_code, ${subject('x.token', 'baby', 'x.row_id')} AS subject, x.mother, x.month_index,
     dl.singleton, x.outcome, x.gestation, x.method, x.apgar, x.first_feed, x.birthweight
-  FROM (
-    SELECT s.org_code, ${col('s', y.baby)} AS token, ${col('s', y.mother)} AS mother, ROW_NUMBER() OVER () AS row_id,
-      ${monthOfDate(col('s', y.reportingPeriod))} AS month_index,
-      ${col('s', y.outcome)} AS outcome,
-      CAST(${col('s', y.gestation)} AS INTEGER) AS gestation,
-      ${col('s', y.method)} AS method,
-      CAST(${col('s', y.apgar)} AS INTEGER) AS apgar,
-      ${col('s', y.firstFeed)} AS first_feed,
-      CAST(${col('s', y.birthweight)} AS INTEGER) AS birthweight
-    FROM ${sources['msds-baby']} AS s
-    WHERE ${col('s', y.reportingPeriod)} IS NOT NULL
-  ) AS x
+  FROM bb_born AS x
   LEFT JOIN dl ON dl.org_code = x.org_code AND dl.token = x.mother AND dl.month_index = x.month_index
   WHERE ${range('x.month_index')}
 ),

@@ -27,11 +27,29 @@ export interface ChartInput {
   spc: ChartSpc;
   /** how a value is written: "12.5%", "3.1 per 1,000" */
   format: (value: number) => string;
+  /** the y axis title, e.g. "Rate per 1,000 women giving birth" */
+  yTitle: string;
+  /** the x axis title; default "Month" */
+  xTitle?: string;
 }
 
 const WIDTH = 720;
 const HEIGHT = 300;
-const MARGIN = { top: 16, right: 24, bottom: 48, left: 64 };
+const MARGIN = { top: 16, right: 24, bottom: 60 };
+const FONT_SIZE = 12;
+/**
+ * A generous average advance of a 12 px sans-serif character (digits and most letters in
+ * Frutiger and Arial are 0.5–0.6 em): labels are measured with it, so none is clipped.
+ */
+const CHAR_WIDTH = 0.62 * FONT_SIZE;
+/** room for the rotated y axis title, left of the labels */
+const Y_TITLE_SPACE = 28;
+const LABEL_GAP = 8;
+
+/** The width a label needs at the chart's font size, in viewBox units. */
+export function labelWidth(text: string): number {
+  return Math.ceil(text.length * CHAR_WIDTH);
+}
 
 const COLOURS = {
   line: '#768692', // NHS mid grey
@@ -94,21 +112,28 @@ export function spcChartSvg(input: ChartInput): string {
   const step = niceStep(high - low);
   low = Math.floor(low / step) * step;
   high = Math.ceil(high / step) * step;
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const ticks: { v: number; text: string }[] = [];
+  for (let v = low; v <= high + step / 2; v += step) {
+    ticks.push({ v, text: input.format(Number(v.toPrecision(12))) });
+  }
+  // The left margin fits the widest y label and the axis title: "0.8 per 1,000" is never clipped.
+  const left = Y_TITLE_SPACE + LABEL_GAP + Math.max(...ticks.map((t) => labelWidth(t.text)));
+  const MARGIN_LEFT = Math.min(left, WIDTH / 2);
+  const plotW = WIDTH - MARGIN_LEFT - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (i: number): number =>
-    MARGIN.left + (months.length <= 1 ? plotW / 2 : (i * plotW) / (months.length - 1));
+    MARGIN_LEFT + (months.length <= 1 ? plotW / 2 : (i * plotW) / (months.length - 1));
   const y = (v: number): number => MARGIN.top + plotH - ((v - low) / (high - low)) * plotH;
   const parts: string[] = [head];
 
   // Axes and gridlines, with the y values written out.
-  for (let v = low; v <= high + step / 2; v += step) {
+  for (const { v, text } of ticks) {
     const yy = round(y(v));
     parts.push(
-      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="#d8dde0" stroke-width="1"/>`,
+      `<line x1="${MARGIN_LEFT}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="#d8dde0" stroke-width="1"/>`,
     );
     parts.push(
-      `<text x="${MARGIN.left - 8}" y="${yy}" dy="4" text-anchor="end" font-size="12" fill="${COLOURS.mean}">${escapeXml(input.format(Number(v.toPrecision(12))))}</text>`,
+      `<text x="${MARGIN_LEFT - 8}" y="${yy}" dy="4" text-anchor="end" font-size="${FONT_SIZE}" fill="${COLOURS.mean}">${escapeXml(text)}</text>`,
     );
   }
   const labelEvery = Math.max(1, Math.ceil(months.length / 8));
@@ -119,12 +144,20 @@ export function spcChartSvg(input: ChartInput): string {
     );
   });
 
+  // Axis titles.
+  parts.push(
+    `<text class="kernel-spc-axis-title" x="${round(MARGIN_LEFT + plotW / 2)}" y="${HEIGHT - 12}" text-anchor="middle" font-size="${FONT_SIZE}" font-weight="bold" fill="${COLOURS.mean}">${escapeXml(input.xTitle ?? 'Month')}</text>`,
+  );
+  parts.push(
+    `<text class="kernel-spc-axis-title" transform="translate(16 ${round(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="${FONT_SIZE}" font-weight="bold" fill="${COLOURS.mean}">${escapeXml(input.yTitle)}</text>`,
+  );
+
   // Mean and process limits.
   const hline = (v: number | null, colour: string, dash: string | null, label: string): void => {
     if (v === null) return;
     const yy = round(y(v));
     parts.push(
-      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></line>`,
+      `<line x1="${MARGIN_LEFT}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></line>`,
     );
   };
   hline(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KernelError } from '../errors.ts';
 import { describeIcon, xmrChart, XMR_LIMIT_CONSTANT } from './spc.ts';
 
 /** Indexes of points a rule flagged. */
@@ -24,6 +25,25 @@ describe('XmR arithmetic', () => {
     expect(result.upperTwoSigma).toBeCloseTo(11.6 + (2 / 3) * 2.66 * 1.5, 10);
     expect(XMR_LIMIT_CONSTANT).toBe(2.66);
     expect(result.fewPoints).toBe(true);
+  });
+
+  it('screens moving ranges above 3.267 × their mean out of the limits', () => {
+    // 19 moving ranges of 1 and two of 40 (into and out of the outlier): raw mean MR 4.67,
+    // 3.267 × 4.67 = 15.2, so the two ranges of 40 are left out and the mean MR is 1.
+    const values = [
+      ...Array.from({ length: 10 }, (_, i) => (i % 2 ? 11 : 10)),
+      50,
+      ...Array.from({ length: 10 }, (_, i) => (i % 2 ? 10 : 11)),
+    ];
+    const screened = xmrChart(values, { polarity: 'neutral' });
+    expect(screened.meanMovingRange).toBeCloseTo(1, 10);
+    expect(screened.movingRanges.filter((r) => r === 40 || r === 39)).toHaveLength(2);
+    const unscreened = xmrChart(values, { polarity: 'neutral', screenMovingRanges: false });
+    expect(unscreened.meanMovingRange).toBeGreaterThan(4);
+    // limits 2.66 wide about the mean, not 12: a month of 17 is special cause only when screened
+    const probe = [...values.slice(0, 20), 17];
+    expect(xmrChart(probe, { polarity: 'neutral' }).points[20]?.rules).toContain('beyond-limit');
+    expect(xmrChart(probe, { polarity: 'neutral', screenMovingRanges: false }).points[20]?.rules).toEqual([]);
   });
 
   it('skips moving ranges across a gap and leaves gaps unflagged', () => {
@@ -71,17 +91,17 @@ describe('special-cause rules', () => {
     expect(xmrChart(values, { polarity: 'neutral', shiftLength: 6 }).points[12]?.rules).toContain('shift');
   });
 
-  it('flags a trend of 6 rising or falling points, not 5, and honours trendLength', () => {
-    const rising = [10, 9, 11, 10, 11, 12, 13, 14, 15, 11, 10];
-    expect(flagged(rising, 'trend')).toEqual([3, 4, 5, 6, 7, 8]);
+  it('flags a trend of 7 rising or falling points, not 6, and honours trendLength', () => {
+    const rising = [10, 9, 11, 10, 11, 12, 13, 14, 15, 16, 11, 10];
+    expect(flagged(rising, 'trend')).toEqual([3, 4, 5, 6, 7, 8, 9]);
     const falling = rising.map((v) => 30 - v);
-    expect(flagged(falling, 'trend')).toEqual([3, 4, 5, 6, 7, 8]);
-    expect(xmrChart(falling, { polarity: 'higher-is-better' }).points[8]?.direction).toBe('low');
-    const five = [10, 9, 11, 10, 11, 12, 13, 14, 11, 10];
-    expect(flagged(five, 'trend')).toEqual([]);
-    expect(
-      xmrChart(rising, { polarity: 'neutral', trendLength: 7 }).points.some((p) => p.rules.includes('trend')),
-    ).toBe(false);
+    expect(flagged(falling, 'trend')).toEqual([3, 4, 5, 6, 7, 8, 9]);
+    expect(xmrChart(falling, { polarity: 'higher-is-better' }).points[9]?.direction).toBe('low');
+    const six = [10, 9, 11, 10, 11, 12, 13, 14, 15, 11, 10];
+    expect(flagged(six, 'trend')).toEqual([]);
+    expect(xmrChart(six, { polarity: 'neutral', trendLength: 6 }).points[8]?.rules).toContain('trend');
+    expect(xmrChart(six, { polarity: 'neutral' }).trendLength).toBe(7);
+    expect(() => xmrChart(six, { polarity: 'neutral', trendLength: 1 })).toThrow(KernelError);
   });
 
   it('lets a repeated value break a trend', () => {
@@ -122,5 +142,60 @@ describe('variation icon', () => {
     expect(result.points[3]?.meaning).toBe('improvement');
     expect(result.icon).toBe('common-cause');
     expect(describeIcon(result.icon)).toMatch(/common cause/i);
+  });
+});
+
+/** A seeded generator (mulberry32) and normal deviates (Box–Muller), so the figures repeat. */
+function normalSource(seed: number): () => number {
+  let state = seed;
+  const uniform = (): number => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+describe('false alarms and detection on simulated processes', () => {
+  const CHARTS = 4000;
+  const MONTHS = 24;
+  /**
+   * The rules' design: the four rules applied with the process's true mean and sigma (no
+   * estimation) to 24 independent normal points raise a false alarm on 23.4% of charts
+   * (simulated, 20,000 charts, seed 17). A chart of monthly points must do no worse.
+   */
+  const DESIGN_FALSE_ALARM_RATE = 0.234;
+  const alarmed = (values: number[]): boolean =>
+    xmrChart(values, { polarity: 'neutral' }).points.some((p) => p.rules.length > 0);
+
+  it('gives a stable monthly process no more false alarms per 24-month chart than the design', () => {
+    const normal = normalSource(2026);
+    let monthly = 0;
+    let rolling = 0;
+    for (let k = 0; k < CHARTS; k++) {
+      const months = Array.from({ length: MONTHS + 2 }, () => 100 + 10 * normal());
+      if (alarmed(months.slice(2))) monthly++;
+      // the old chart: overlapping rolling 3-month sums of the same months
+      if (alarmed(months.slice(2).map((v, i) => v + (months[i] ?? 0) + (months[i + 1] ?? 0)))) rolling++;
+    }
+    expect(monthly / CHARTS).toBeLessThanOrEqual(DESIGN_FALSE_ALARM_RATE);
+    // overlapping windows are not independent points: far more false alarms (why they went)
+    expect(rolling / CHARTS).toBeGreaterThan(2 * DESIGN_FALSE_ALARM_RATE);
+  });
+
+  it('flags a real shift of 3 sigma within the run length of 7 months', () => {
+    const normal = normalSource(17);
+    let detected = 0;
+    for (let k = 0; k < CHARTS / 4; k++) {
+      // 17 stable months, then 7 after a shift of 3 sigma: the month the run length is reached
+      const values = Array.from(
+        { length: MONTHS },
+        (_, i) => 100 + (i >= MONTHS - 7 ? 30 : 0) + 10 * normal(),
+      );
+      const points = xmrChart(values, { polarity: 'higher-is-better' }).points.slice(MONTHS - 7);
+      if (points.some((p) => p.direction === 'high')) detected++;
+    }
+    expect(detected / (CHARTS / 4)).toBeGreaterThanOrEqual(0.95);
   });
 });

@@ -6,6 +6,10 @@
  *
  * - mean: the mean of the points shown;
  * - moving range: |x(i) − x(i−1)| between neighbouring months that both have a value;
+ * - moving-range screening: moving ranges above 3.267 × the mean moving range (3.267 = D4,
+ *   the upper range limit for n = 2) are left out and the mean moving range taken again
+ *   from the rest, so one wild month does not widen the limits (NHSRplotthedots
+ *   `screen_outliers`, on by default); screening can be turned off with `screenMovingRanges`;
  * - process limits: mean ± 2.66 × mean moving range (2.66 = 3 / d2, d2 = 1.128 for n = 2);
  * - the "2 sigma" lines used by the two-in-three rule: mean ± (2/3) × 2.66 × mean moving range.
  *
@@ -14,9 +18,9 @@
  * 2. a shift: `shiftLength` (7) or more consecutive points all above, or all below, the
  *    mean (MDC: "7 or more consecutive points above or below the average"); a point exactly
  *    on the mean breaks the run;
- * 3. a trend: `trendLength` (6) or more consecutive points each higher, or each lower, than
- *    the one before (the length this project's brief and earlier MDC material use;
- *    NHSRplotthedots uses 7 — set `trendLength: 7` for that); an equal value breaks it;
+ * 3. a trend: `trendLength` (7) or more consecutive points each higher, or each lower, than
+ *    the one before (NHSRplotthedots and MDC's published tools use 7; earlier material used 6,
+ *    which raises false alarms); an equal value breaks it;
  * 4. two of three consecutive points beyond the same 2-sigma line (Western Electric rule 2,
  *    MDC "two out of three points close to a process limit"); the points beyond it are flagged.
  * Every point in a qualifying shift or trend is flagged, not only the last.
@@ -25,6 +29,8 @@
  * mean; trend by the trend's direction. Where rules disagree, the first in the list above
  * wins. The variation icon describes the latest point, as MDC's icons do.
  */
+
+import { KernelError } from '../errors.ts';
 
 export type Polarity = 'higher-is-better' | 'lower-is-better' | 'neutral';
 
@@ -44,8 +50,10 @@ export interface SpcOptions {
   polarity: Polarity;
   /** points in a run on one side of the mean that make a shift (MDC: 7) */
   shiftLength?: number;
-  /** consecutive rising or falling points that make a trend (default 6) */
+  /** consecutive rising or falling points that make a trend (MDC: 7) */
   trendLength?: number;
+  /** leave moving ranges above 3.267 × their mean out of the limits (default true) */
+  screenMovingRanges?: boolean;
 }
 
 export interface SpcPoint {
@@ -79,11 +87,27 @@ export interface SpcResult {
 
 /** The MDC XmR limit constant: 3 / d2 with d2 = 1.128 for moving ranges of two points. */
 export const XMR_LIMIT_CONSTANT = 2.66;
+/** D4 for ranges of two points: moving ranges above this × their mean are screened out. */
+export const MOVING_RANGE_SCREEN_CONSTANT = 3.267;
+/** The run lengths MDC's published tools use, for shifts and for trends. */
+export const DEFAULT_RUN_LENGTH = 7;
 const MIN_POINTS_FOR_RELIABLE_LIMITS = 15;
 
 export function xmrChart(values: readonly (number | null)[], options: SpcOptions): SpcResult {
-  const shiftLength = options.shiftLength ?? 7;
-  const trendLength = options.trendLength ?? 6;
+  const shiftLength = options.shiftLength ?? DEFAULT_RUN_LENGTH;
+  const trendLength = options.trendLength ?? DEFAULT_RUN_LENGTH;
+  if (
+    !Number.isInteger(shiftLength) ||
+    shiftLength < 2 ||
+    !Number.isInteger(trendLength) ||
+    trendLength < 2
+  ) {
+    throw new KernelError(
+      'config',
+      `SPC run lengths must be whole numbers of at least 2, not shift ${shiftLength} and trend ${trendLength}`,
+      { where: { field: 'shiftLength, trendLength' }, hint: 'Making Data Count uses 7 for both' },
+    );
+  }
   const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
   const movingRanges: (number | null)[] = values.map((v, i) => {
     const previous = i > 0 ? values[i - 1] : null;
@@ -108,7 +132,7 @@ export function xmrChart(values: readonly (number | null)[], options: SpcOptions
     };
   }
   const mean = present.reduce((a, b) => a + b, 0) / present.length;
-  const meanMovingRange = ranges.length === 0 ? null : ranges.reduce((a, b) => a + b, 0) / ranges.length;
+  const meanMovingRange = screenedMeanMovingRange(ranges, options.screenMovingRanges ?? true);
   const spread = meanMovingRange === null ? null : XMR_LIMIT_CONSTANT * meanMovingRange;
   const upper = spread === null ? null : mean + spread;
   const lower = spread === null ? null : mean - spread;
@@ -198,6 +222,15 @@ export function xmrChart(values: readonly (number | null)[], options: SpcOptions
     trendLength,
     fewPoints: present.length < MIN_POINTS_FOR_RELIABLE_LIMITS,
   };
+}
+
+/** The mean moving range, after leaving out ranges above 3.267 × the first mean when screening. */
+function screenedMeanMovingRange(ranges: readonly number[], screen: boolean): number | null {
+  if (ranges.length === 0) return null;
+  const rawMean = ranges.reduce((a, b) => a + b, 0) / ranges.length;
+  if (!screen) return rawMean;
+  const kept = ranges.filter((r) => r <= MOVING_RANGE_SCREEN_CONSTANT * rawMean);
+  return kept.length === 0 ? rawMean : kept.reduce((a, b) => a + b, 0) / kept.length;
 }
 
 function meaningOf(direction: 'high' | 'low' | null, polarity: Polarity): SpcPoint['meaning'] {

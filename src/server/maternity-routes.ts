@@ -5,6 +5,7 @@
  * data table per measure; the API returns the same figures as JSON.
  */
 import {
+  earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
   monthOf,
@@ -13,6 +14,7 @@ import {
   type MaternitySeries,
 } from '../analytics/maternity-dashboard.ts';
 import { spcChartSvg, monthLabel } from '../analytics/spc-chart-svg.ts';
+import { DEFAULT_RUN_LENGTH } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
 import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -40,7 +42,15 @@ async function queryFrom(r: RouteRequest) {
   let from = r.query('from');
   if (from === undefined) {
     // An invalid `to` is reported by the domain; only derive `from` from a valid one.
-    from = /^\d{4}-(0[1-9]|1[0-2])$/.test(to) ? monthOf(monthIndex(to) - (DEFAULT_MONTHS - 1)) : to;
+    // The window defaults to the months loaded (at most DEFAULT_MONTHS), not to months
+    // before the first submission.
+    if (/^\d{4}-(0[1-9]|1[0-2])$/.test(to)) {
+      const earliest = await earliestMaternityMonth(r.deps.store);
+      const start = monthIndex(to) - (DEFAULT_MONTHS - 1);
+      from = monthOf(
+        earliest === null ? start : Math.min(monthIndex(to), Math.max(start, monthIndex(earliest))),
+      );
+    } else from = to;
   }
   // A provider reads only its own organisation's rows (the access policy), so its own
   // figures are where its dashboard starts.
@@ -86,7 +96,8 @@ function dashboardView(result: MaternityDashboard) {
   ) => {
     const format = (v: number): string => formatValue(v, measure.unit);
     const show = (v: number | '*' | null): string => (v === null ? '–' : v === '*' ? '*' : format(v));
-    const count = (v: number | '*'): string => (v === '*' ? '*' : v.toLocaleString('en-GB'));
+    const count = (v: number | '*' | null): string =>
+      v === null ? 'not submitted' : v === '*' ? '*' : v.toLocaleString('en-GB');
     return {
       label: series.label,
       iconText: series.spc.iconText,
@@ -111,6 +122,9 @@ function dashboardView(result: MaternityDashboard) {
           })),
         },
         format,
+        yTitle:
+          measure.unit === 'percent' ? 'Per cent' : measure.unit === 'per-1000' ? 'Rate per 1,000' : 'Number',
+        xTitle: 'Month',
       }),
       rows: series.points.map((p) => ({
         month: monthLabel(p.month),
@@ -129,8 +143,7 @@ function dashboardView(result: MaternityDashboard) {
       title: m.title,
       nationalId: m.nationalId,
       unitText: m.unit === 'percent' ? 'per cent' : m.unit === 'per-1000' ? 'per 1,000' : 'count',
-      windowText:
-        m.windowMonths === 1 ? 'each month' : `rolling ${m.windowMonths} months ending with each month`,
+      windowText: 'each month',
       countsText: m.counts === 'mothers' ? 'distinct mothers' : 'distinct babies',
       polarityText:
         m.polarity === 'higher-is-better'
@@ -198,6 +211,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           return r.render('maternity/dashboard.njk', {
             title: 'Maternity dashboard',
             result,
+            runLengths: { shift: DEFAULT_RUN_LENGTH, trend: DEFAULT_RUN_LENGTH },
             view: dashboardView(result),
             filter,
             errors: [],
