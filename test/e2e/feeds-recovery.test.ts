@@ -78,15 +78,20 @@ async function leaveOrphans(store: Store, from: string, orphan: string, status: 
   );
 }
 
+/** A store where RWF may send APC with the fixtures' signing key. */
+async function storeForRwf(config: { dataDir: string; store: string }): Promise<Store> {
+  const store = await openStore(config);
+  await seedOrganisations(store, 'test');
+  await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
+  await trustSigningKey(store, 'RWF', pair.publicKeyPem, 'test');
+  return store;
+}
+
 describe.each(testStores())('rows a cut-short commit left behind, on $engine', (engine) => {
   it('are deleted when the dead load is recovered, with an audit event, and a reload removes older ones', async () => {
     const [first, second] = [await makeFeed('first', 1), await makeFeed('second', 2)];
-    const config = await engine.fresh();
-    const store = await openStore(config);
+    const store = await storeForRwf(await engine.fresh());
     try {
-      await seedOrganisations(store, 'test');
-      await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
-      await trustSigningKey(store, 'RWF', pair.publicKeyPem, 'test');
       const loaded = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: first, actor: 'test' });
       expect(loaded.status).toBe('loaded');
       const month = loaded.rowsLoaded;
@@ -120,12 +125,8 @@ describe.each(testStores())('rows a cut-short commit left behind, on $engine', (
 describe.each(testStores())("a load's quarantined rows exported on $engine (issue 23, low)", (engine) => {
   it('keep spreadsheet formulas as text, and the export is audited', async () => {
     const file = await makeFeed('quarantine', 3);
-    const config = await engine.fresh();
-    const store = await openStore(config);
+    const store = await storeForRwf(await engine.fresh());
     try {
-      await seedOrganisations(store, 'test');
-      await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
-      await trustSigningKey(store, 'RWF', pair.publicKeyPem, 'test');
       const loaded = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
       await store.run('DELETE FROM load_quarantine WHERE load_id = $1', [loaded.loadId!]);
       await store.run(
