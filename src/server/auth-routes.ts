@@ -6,6 +6,7 @@ import { SignInLimiter } from './auth/sign-in-limiter.ts';
 import { changePassword, checkSignIn } from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
 import type { RouteDeclaration, ServerDeps } from './routes.ts';
+import { safeNext } from './safe-next.ts';
 
 interface FormError {
   text: string;
@@ -13,10 +14,6 @@ interface FormError {
 }
 
 /** Only same-site paths: an open redirect after sign-in would help phishing. */
-function safeNext(raw: unknown): string {
-  return typeof raw === 'string' && /^\/(?![/\\])/.test(raw) ? raw : '/';
-}
-
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
