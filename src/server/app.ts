@@ -197,13 +197,21 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
         );
       }
 
+      // A one-time password opens nothing but the page that replaces it: not the pages, and
+      // not the API either (issue 23, M1).
       if (
         principal?.mustChangePassword &&
         principal.via === 'session' &&
-        !isApi &&
         !['/account/password', '/sign-out'].includes(route.path) &&
         route.access !== 'public'
       ) {
+        if (isApi) {
+          return fail(
+            new KernelError('forbidden', 'Choose a new password before using Kernel', {
+              hint: 'You signed in with a one-time password: open /account/password in the portal and choose your own',
+            }),
+          );
+        }
         return c.redirect('/account/password', 302);
       }
 

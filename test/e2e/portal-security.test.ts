@@ -330,3 +330,33 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     expect(log).not.toMatch(/kernel_[A-Za-z0-9_-]{20,}|@portal\.test|passphrase|kernel_session|\?/);
   });
 });
+
+describe.each(testStores())(
+  'a session signed in with a one-time password on $engine (issue 23, M1)',
+  (engine) => {
+    it('reaches nothing in the API or the portal until the password is changed', async () => {
+      const store = await engine.open();
+      try {
+        const { user } = await addUser(
+          store,
+          { email: 'otp@portal.test', role: 'admin', password: `${PASSWORD} 0` },
+          'test',
+        );
+        const session = await sessionFor(store, user.id);
+        const portal = portalApp(store);
+        const api = await portal.app.request('/api/v1/loads', { headers: { Cookie: session.cookie } });
+        expect(api.status).toBe(403);
+        expect(await api.text()).toMatch(/Choose a new password/);
+        const page = await portal.app.request('/loads', { headers: { Cookie: session.cookie } });
+        expect(page.status).toBe(302);
+        expect(page.headers.get('Location')).toBe('/account/password');
+
+        await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+        const after = await portal.app.request('/api/v1/loads', { headers: { Cookie: session.cookie } });
+        expect(after.status).toBe(200);
+      } finally {
+        await store.close();
+      }
+    });
+  },
+);
