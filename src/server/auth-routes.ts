@@ -129,7 +129,9 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           errors.push({ text: 'The new passwords do not match', href: '#confirm' });
         if (!errors.length && r.principal) {
           try {
-            await changePassword(deps.store, r.principal.userId, current, password, r.actor);
+            await changePassword(deps.store, r.principal.userId, current, password, r.actor, {
+              keepSessionId: r.c.get('sessionId') as string | undefined,
+            });
             return r.redirect('/?password-changed=1');
           } catch (error) {
             if (!(error instanceof KernelError)) throw error;

@@ -351,7 +351,9 @@ describe.each(testStores())(
         expect(page.status).toBe(302);
         expect(page.headers.get('Location')).toBe('/account/password');
 
-        await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+        await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test', {
+          keepSessionId: session.cookie.split('=')[1],
+        });
         const after = await portal.app.request('/api/v1/loads', { headers: { Cookie: session.cookie } });
         expect(after.status).toBe(200);
       } finally {
@@ -360,3 +362,27 @@ describe.each(testStores())(
     });
   },
 );
+
+describe.each(testStores())('changing a password on $engine (issue 23, M2)', (engine) => {
+  it('ends the account’s other sessions and revokes its API tokens, keeping the session it was made from', async () => {
+    const store = await engine.open();
+    try {
+      const accounts = await accountsForEveryRole(store);
+      const { userId, token } = accounts.analyst;
+      const [here, elsewhere] = [await sessionFor(store, userId), await sessionFor(store, userId)];
+      const portal = portalApp(store);
+      const loads = (headers: Record<string, string>) => portal.app.request('/api/v1/loads', { headers });
+      expect((await loads({ Authorization: `Bearer ${token}` })).status).toBe(200);
+
+      const keep = here.cookie.split('=')[1];
+      await changePassword(store, userId, PASSWORD, `${PASSWORD} new`, 'test', { keepSessionId: keep });
+      expect((await loads({ Cookie: here.cookie })).status).toBe(200);
+      expect((await loads({ Cookie: elsewhere.cookie })).status).toBe(401);
+      expect((await loads({ Authorization: `Bearer ${token}` })).status).toBe(401);
+      const [event] = await listAudit(store, { action: 'auth.password-changed', limit: 1 });
+      expect(JSON.parse(String(event?.details))).toEqual({ sessionsEnded: 1, tokensRevoked: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});

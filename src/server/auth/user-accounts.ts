@@ -3,7 +3,7 @@ import { KernelError } from '../../errors.ts';
 import type { Queryable, Store } from '../../store/store.ts';
 import { isRole, ROLES, type Principal, type Role } from '../routes.ts';
 import { checkNewPassword, generateOneTimePassword, hashPassword, verifyPassword } from './passwords.ts';
-import { randomId } from './secrets.ts';
+import { randomId, sha256 } from './secrets.ts';
 
 /** A portal or API account. Never holds the password, only its Argon2id hash (not exposed). */
 export interface UserAccount {
@@ -258,13 +258,19 @@ export async function checkSignIn(
     : { ok: false, reason: 'invalid' };
 }
 
-/** Replaces a password after checking the current one; clears the one-time flag. */
+/**
+ * Replaces a password after checking the current one; clears the one-time flag. Whoever
+ * knew the old password may hold a session or an API token made with it, so every other
+ * session of the account ends and every token is revoked (issue 23, M2); the session the
+ * change was made from (`keepSessionId`) stays signed in.
+ */
 export async function changePassword(
   store: Store,
   userId: string,
   current: string,
   next: string,
   actor: string,
+  options: { keepSessionId?: string } = {},
 ): Promise<void> {
   const [row] = await store.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [userId]);
   if (!row) throw new KernelError('not-found', 'No such account');
@@ -287,7 +293,20 @@ export async function changePassword(
       false,
       userId,
     ]);
-    await appendAudit(tx, { actor, action: 'auth.password-changed', target: `user:${userId}` });
+    const sessionsEnded = await tx.run('DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2', [
+      userId,
+      options.keepSessionId ? sha256(options.keepSessionId) : '',
+    ]);
+    const tokensRevoked = await tx.run(
+      'UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
+      [userId, new Date().toISOString()],
+    );
+    await appendAudit(tx, {
+      actor,
+      action: 'auth.password-changed',
+      target: `user:${userId}`,
+      details: { sessionsEnded, tokensRevoked },
+    });
   });
 }
 
