@@ -58,10 +58,18 @@ export function narrowToOwnOrg<T extends { org?: string }>(filter: T, principal:
 
 /** One load, if this person may see it; otherwise not found (no hint that it exists). */
 export async function visibleLoad(deps: ServerDeps, r: RouteRequest, id: string): Promise<LoadDetails> {
-  const load = await getLoadReport(deps.store, id);
-  if (r.principal?.role === 'provider' && load.org !== r.principal.org) {
-    throw new KernelError('not-found', `There is no load ${id}`, { hint: 'Go back to the list of loads' });
+  // One answer, word for word, for a load that does not exist and for another
+  // organisation's (issue 23: a different hint told a provider the load existed).
+  const hidden = new KernelError('not-found', `There is no load ${id}`, {
+    hint: 'Go back to the list of loads',
+  });
+  let load: LoadDetails;
+  try {
+    load = await getLoadReport(deps.store, id);
+  } catch (error) {
+    throw error instanceof KernelError && error.code === 'not-found' ? hidden : error;
   }
+  if (r.principal?.role === 'provider' && load.org !== r.principal.org) throw hidden;
   return load;
 }
 

@@ -214,6 +214,12 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     };
     expect(mine.loads.map((l) => l.org)).toEqual(['RWF', 'RWF']);
     expect((await portal.app.request('/api/v1/loads/ld-rvv-1', { headers })).status).toBe(404);
+    // Another organisation's load reads exactly as one that does not exist.
+    const other = await (await portal.app.request('/api/v1/loads/ld-rvv-1', { headers })).json();
+    const none = await (await portal.app.request('/api/v1/loads/ld-none-1', { headers })).json();
+    expect(JSON.stringify(other).replace('ld-rvv-1', 'ID')).toBe(
+      JSON.stringify(none).replace('ld-none-1', 'ID'),
+    );
     expect((await portal.app.request('/api/v1/loads/ld-rwf-1', { headers })).status).toBe(200);
     const grid = (await (
       await portal.app.request('/api/v1/coverage?from=2025-01&to=2025-04', { headers })
