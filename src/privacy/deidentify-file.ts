@@ -432,7 +432,14 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     };
   } finally {
     if (!succeeded) {
-      stream.destroy();
+      // The stream opens its file asynchronously: a failure on the first line can come before
+      // the open, which would then create OUT.partial after it was removed. Wait for close.
+      if (!stream.closed) {
+        await new Promise<void>((resolve) => {
+          stream.once('close', () => resolve());
+          stream.destroy();
+        });
+      }
       rmSync(partial, { force: true });
       linkage?.abort();
     }
