@@ -94,7 +94,8 @@ const fromRow = (r: RaidRow): RaidItem => {
 };
 
 export function parseRaidKind(raw: string): RaidKind {
-  const value = raw.trim().toLowerCase().replace(/s$/, '');
+  // Plurals too, as people say them: risks, issues, assumptions, dependencies.
+  const value = raw.trim().toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
   if ((RAID_KINDS as readonly string[]).includes(value)) return value as RaidKind;
   throw new KernelError('usage', `"${raw}" is not a kind of RAID item`, {
     where: { field: 'kind' },
