@@ -17,6 +17,7 @@ import { registerLoadCommands } from './load-command.ts';
 import { registerServeCommands } from './serve-command.ts';
 import { registerUserCommands } from './users-command.ts';
 import { registerGovernanceCommands } from './governance-command.ts';
+import { registerProgrammeCommands } from './programme-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -29,6 +30,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerServeCommands,
   registerUserCommands,
   registerGovernanceCommands,
+  registerProgrammeCommands,
   registerAuditCommands,
 ];
 

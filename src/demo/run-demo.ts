@@ -6,6 +6,7 @@ import type { CliContext } from '../cli/cli-context.ts';
 import { formatTable } from '../cli/cli-context.ts';
 import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
+import { seedDemoProgramme } from '../reporting/demo-programme.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
@@ -129,6 +130,15 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
       `feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded (duplicate), ${sent.refused} refused, ` +
         `${sent.nil} nil returns; ${sent.rowsLoaded.toLocaleString('en-GB')} rows in the warehouse, ` +
         `${sent.rowsRejected.toLocaleString('en-GB')} quarantined with reasons`,
+    );
+
+    // The programme office's 2021 plan and RAID log, checked against what was just loaded.
+    const programme = await seedDemoProgramme(store, context.actor);
+    step(
+      programme.alreadySeeded
+        ? 'programme: plan already seeded'
+        : `programme: ${programme.workstreams} workstreams, ${programme.milestones} milestones, ${programme.raidItems} RAID items; ` +
+            'try kernel report monthly --month 2021-07',
     );
 
     await printSummary(store, context);

@@ -141,6 +141,7 @@ export function chartLayout(chart: PlanChart): ChartLayout {
       });
   });
 
+  const marks: Shape[] = [];
   chart.rows.forEach((r, i) => {
     const top = header + i * row;
     shapes.push({ kind: 'text', x: 4, y: top + 15, text: r.title, size: 12, bold: true });
@@ -164,9 +165,9 @@ export function chartLayout(chart: PlanChart): ChartLayout {
       if (!chart.months.includes(m.month)) continue;
       const n = seen.get(m.month) ?? 0;
       seen.set(m.month, n + 1);
-      shapes.push({
+      marks.push({
         kind: 'diamond',
-        cx: x(m.month) + column / 2 + (n % 2 === 0 ? 1 : -1) * Math.ceil(n / 2) * 16,
+        cx: x(m.month) + column / 2 + (n % 2 === 0 ? 1 : -1) * Math.ceil(n / 2) * 18,
         cy: top + row / 2,
         r: 10,
         fill: STATE_FILL[m.state],
@@ -176,19 +177,26 @@ export function chartLayout(chart: PlanChart): ChartLayout {
     }
   });
 
+  // The line for now goes over the bars and under the milestones, so it never hides an M.
   if (chart.now) {
     const cx = x(chart.now) + column / 2;
-    const bottom = header + chart.rows.length * row;
     shapes.push({
       kind: 'line',
       x1: cx,
       y1: header - 4,
       x2: cx,
-      y2: bottom,
+      y2: header + chart.rows.length * row,
       stroke: COLOURS.text,
       dash: true,
       width: 2,
     });
+  }
+
+  shapes.push(...marks);
+
+  if (chart.now) {
+    const cx = x(chart.now) + column / 2;
+    const bottom = header + chart.rows.length * row;
     shapes.push({ kind: 'rect', x: cx - 20, y: bottom + 2, w: 40, h: 14, fill: COLOURS.now });
     shapes.push({ kind: 'text', x: cx, y: bottom + 13, text: 'Now', size: 10, bold: true, anchor: 'middle' });
   }
