@@ -120,6 +120,40 @@ function raidChange(input: Record<string, unknown>): RaidChange {
   return out;
 }
 
+/** The fields of a new workstream, from a form (supplier "yes") or JSON (supplier true). */
+const workstreamInput = (input: Record<string, unknown>) => ({
+  title: need(input, 'title'),
+  owner: need(input, 'owner'),
+  supplier: input.supplier === true || input.supplier === 'yes',
+  from: need(input, 'from'),
+  to: need(input, 'to'),
+});
+
+const milestoneInput = (input: Record<string, unknown>) => ({
+  workstream: need(input, 'workstream'),
+  title: need(input, 'title'),
+  due: need(input, 'due'),
+  tie: field(input, 'tie') ?? null,
+});
+
+function raidInput(input: Record<string, unknown>) {
+  const raised = field(input, 'raised');
+  return {
+    kind: need(input, 'kind'),
+    title: need(input, 'title'),
+    owner: need(input, 'owner'),
+    ...raidChange(input),
+    ...(raised ? { raisedOn: raised } : {}),
+  };
+}
+
+const entryInput = (input: Record<string, unknown>, month: string) => ({
+  month,
+  section: need(input, 'section'),
+  text: need(input, 'text'),
+  href: field(input, 'href') ?? null,
+});
+
 function raidFilter(r: RouteRequest): RaidFilter {
   const kind = r.query('kind');
   const state = r.query('state');
@@ -184,16 +218,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Add a milestone to a workstream',
       handle: async (r) => {
         const input = await inputOf(r, 'page');
-        const m = await addMilestone(
-          store,
-          {
-            workstream: need(input, 'workstream'),
-            title: need(input, 'title'),
-            due: need(input, 'due'),
-            tie: field(input, 'tie') ?? null,
-          },
-          callerOf(r),
-        );
+        const m = await addMilestone(store, milestoneInput(input), callerOf(r));
         return r.redirect(`/programme?saved=${encodeURIComponent(m.id)}#${m.id}`);
       },
     },
@@ -241,20 +266,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Add a workstream',
       handle: async (r) => {
         const input = await inputOf(r, 'api');
-        return r.json(
-          await addWorkstream(
-            store,
-            {
-              title: need(input, 'title'),
-              owner: need(input, 'owner'),
-              supplier: input.supplier === true,
-              from: need(input, 'from'),
-              to: need(input, 'to'),
-            },
-            callerOf(r),
-          ),
-          201,
-        );
+        return r.json(await addWorkstream(store, workstreamInput(input), callerOf(r)), 201);
       },
     },
     {
@@ -296,19 +308,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Add a milestone, optionally tied to the Kernel fact that completes it',
       handle: async (r) => {
         const input = await inputOf(r, 'api');
-        return r.json(
-          await addMilestone(
-            store,
-            {
-              workstream: need(input, 'workstream'),
-              title: need(input, 'title'),
-              due: need(input, 'due'),
-              tie: field(input, 'tie') ?? null,
-            },
-            callerOf(r),
-          ),
-          201,
-        );
+        return r.json(await addMilestone(store, milestoneInput(input), callerOf(r)), 201);
       },
     },
     {
@@ -381,16 +381,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Raise a risk, issue, assumption or dependency',
       handle: async (r) => {
         const input = await inputOf(r, 'page');
-        const item = await raiseRaidItem(
-          store,
-          {
-            kind: need(input, 'kind'),
-            title: need(input, 'title'),
-            owner: need(input, 'owner'),
-            ...raidChange(input),
-          },
-          callerOf(r),
-        );
+        const item = await raiseRaidItem(store, raidInput(input), callerOf(r));
         return r.redirect(`/programme/raid/${encodeURIComponent(item.id)}`);
       },
     },
@@ -451,21 +442,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Raise a risk, issue, assumption or dependency',
       handle: async (r) => {
         const input = await inputOf(r, 'api');
-        const raised = field(input, 'raised');
-        return r.json(
-          await raiseRaidItem(
-            store,
-            {
-              kind: need(input, 'kind'),
-              title: need(input, 'title'),
-              owner: need(input, 'owner'),
-              ...raidChange(input),
-              ...(raised ? { raisedOn: raised } : {}),
-            },
-            callerOf(r),
-          ),
-          201,
-        );
+        return r.json(await raiseRaidItem(store, raidInput(input), callerOf(r)), 201);
       },
     },
     {
@@ -594,16 +571,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Add the team’s own line to a draft update',
       handle: async (r) => {
         const input = await inputOf(r, 'page');
-        await addUpdateEntry(
-          store,
-          {
-            month: r.param('month'),
-            section: need(input, 'section'),
-            text: need(input, 'text'),
-            href: field(input, 'href') ?? null,
-          },
-          callerOf(r),
-        );
+        await addUpdateEntry(store, entryInput(input, r.param('month')), callerOf(r));
         return r.redirect(`/programme/updates/${parseMonth(r.param('month'))}`);
       },
     },
@@ -666,19 +634,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Add the team’s own line to a draft update',
       handle: async (r) => {
         const input = await inputOf(r, 'api');
-        return r.json(
-          await addUpdateEntry(
-            store,
-            {
-              month: r.param('month'),
-              section: need(input, 'section'),
-              text: need(input, 'text'),
-              href: field(input, 'href') ?? null,
-            },
-            callerOf(r),
-          ),
-          201,
-        );
+        return r.json(await addUpdateEntry(store, entryInput(input, r.param('month')), callerOf(r)), 201);
       },
     },
     {
