@@ -217,3 +217,29 @@ describe.each(testStores())('kernel plan, raid and report on $engine', (engine) 
     expect(missing.stderr).not.toMatch(/\n\s+at /);
   }, 120_000);
 });
+
+describe('kernel report and plan while a server holds the store', () => {
+  it('write their documents where the CLI was run, not where the server was started', async () => {
+    const { absolutePaths } = await import('../../src/server/cli-forwarding.ts');
+    expect(
+      absolutePaths(
+        ['report', 'monthly', '--month', '2021-07', '--pdf', 'july.pdf', '--html=july.html'],
+        '/home/pm',
+      ),
+    ).toEqual([
+      'report',
+      'monthly',
+      '--month',
+      '2021-07',
+      '--pdf',
+      '/home/pm/july.pdf',
+      '--html=/home/pm/july.html',
+    ]);
+    expect(absolutePaths(['plan', 'chart', '--svg', 'plan.svg'], '/home/pm')).toEqual([
+      'plan',
+      'chart',
+      '--svg',
+      '/home/pm/plan.svg',
+    ]);
+  });
+});
