@@ -113,12 +113,21 @@ export async function monthlyUpdatePdf(
       doc.fillColor(GREY).text(empty);
       return;
     }
+    const left = doc.page.margins.left;
+    const width = doc.page.width - left - doc.page.margins.right;
     for (const line of lines) {
       const url = lineUrl(line.href, options.baseUrl);
       const absolute = url !== null && /^https?:\/\//.test(url);
+      // A hanging indent: the bullet in the margin, every line of the text aligned after it.
+      const top = doc.y;
+      doc.fillColor(TEXT).text('•', left, top, { lineBreak: false });
       doc
         .fillColor(absolute ? BLUE : TEXT)
-        .text(`•  ${line.text}`, { indent: 0, ...(absolute ? { link: url, underline: true } : {}) });
+        .text(line.text, left + 12, top, {
+          width: width - 12,
+          ...(absolute ? { link: url, underline: true } : {}),
+        });
+      doc.x = left;
       doc.moveDown(0.15);
     }
   };
