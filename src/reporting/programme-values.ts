@@ -146,10 +146,15 @@ export async function appendHistory(
   subject: string,
   entry: Omit<HistoryEntry, 'at'> & { at?: string },
 ): Promise<void> {
+  const [last] = await tx.query<{ seq: number | null }>(
+    'SELECT max(seq) AS seq FROM programme_history WHERE subject_id = $1',
+    [subject],
+  );
   await tx.run(
-    'INSERT INTO programme_history (subject_id, changed_at, actor, action, changes, note) VALUES ($1, $2, $3, $4, $5, $6)',
+    'INSERT INTO programme_history (subject_id, seq, changed_at, actor, action, changes, note) VALUES ($1, $2, $3, $4, $5, $6, $7)',
     [
       subject,
+      Number(last?.seq ?? 0) + 1,
       entry.at ?? new Date().toISOString(),
       entry.actor,
       entry.action,
@@ -167,7 +172,7 @@ export async function historyOf(q: Queryable, subject: string): Promise<HistoryE
     changes: string;
     note: string | null;
   }>(
-    'SELECT changed_at AS at, actor, action, changes, note FROM programme_history WHERE subject_id = $1 ORDER BY changed_at, action',
+    'SELECT changed_at AS at, actor, action, changes, note FROM programme_history WHERE subject_id = $1 ORDER BY seq',
     [subject],
   );
   return rows.map((r) => ({

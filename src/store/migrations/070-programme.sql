@@ -59,6 +59,8 @@ CREATE TABLE raid_items (
 -- Every change to a RAID item or milestone: who, when, what (a small JSON object).
 CREATE TABLE programme_history (
   subject_id TEXT NOT NULL,
+  -- 1, 2, 3… per subject: the order of changes, which times alone may not give (two in a millisecond)
+  seq INTEGER NOT NULL,
   changed_at TEXT NOT NULL,
   actor TEXT NOT NULL,
   action TEXT NOT NULL,
