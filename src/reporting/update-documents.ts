@@ -121,12 +121,10 @@ export async function monthlyUpdatePdf(
       // A hanging indent: the bullet in the margin, every line of the text aligned after it.
       const top = doc.y;
       doc.fillColor(TEXT).text('•', left, top, { lineBreak: false });
-      doc
-        .fillColor(absolute ? BLUE : TEXT)
-        .text(line.text, left + 12, top, {
-          width: width - 12,
-          ...(absolute ? { link: url, underline: true } : {}),
-        });
+      doc.fillColor(absolute ? BLUE : TEXT).text(line.text, left + 12, top, {
+        width: width - 12,
+        ...(absolute ? { link: url, underline: true } : {}),
+      });
       doc.x = left;
       doc.moveDown(0.15);
     }
