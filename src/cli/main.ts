@@ -19,6 +19,7 @@ import { registerUserCommands } from './users-command.ts';
 import { registerGovernanceCommands } from './governance-command.ts';
 import { registerLinkageCommands } from './linkage-command.ts';
 import { registerKidCommands } from './kid-command.ts';
+import { registerProgrammeCommands } from './programme-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -31,6 +32,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerServeCommands,
   registerUserCommands,
   registerGovernanceCommands,
+  registerProgrammeCommands,
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,

@@ -6,6 +6,7 @@ import type { CliContext } from '../cli/cli-context.ts';
 import { formatTable } from '../cli/cli-context.ts';
 import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
+import { seedDemoProgramme } from '../reporting/demo-programme.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
@@ -135,6 +136,15 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
     step(
       `Kent Integrated Dataset: version ${kid.version}, ${kid.people.toLocaleString('en-GB')} people on the spine, ` +
         `built in ${kid.seconds.toFixed(1)}s (kernel kid status, /catalogue/linkage)`,
+    );
+
+    // The programme office's 2021 plan and RAID log, checked against what was just loaded.
+    const programme = await seedDemoProgramme(store, context.actor);
+    step(
+      programme.alreadySeeded
+        ? 'programme: plan already seeded'
+        : `programme: ${programme.workstreams} workstreams, ${programme.milestones} milestones, ${programme.raidItems} RAID items; ` +
+            'try kernel report monthly --month 2021-07',
     );
 
     await printSummary(store, context);

@@ -35,6 +35,10 @@ const PATH_OPTIONS = new Set([
   '--dir',
   '--manifest',
   '--key',
+  // documents a command writes (kernel report monthly, kernel plan chart, kernel invoices show)
+  '--html',
+  '--pdf',
+  '--svg',
 ]);
 
 /** The running server for this data folder, or undefined when there is none (or it died). */

@@ -16,6 +16,7 @@ export const DEMO_ACCOUNTS: readonly { email: string; role: Role; org?: string }
   { email: 'analyst@kernel.example', role: 'analyst' },
   { email: 'ig-lead@kernel.example', role: 'ig-lead', org: 'QKS' },
   { email: 'viewer@kernel.example', role: 'viewer' },
+  { email: 'programme@kernel.example', role: 'programme' },
 ];
 
 /**

@@ -8,6 +8,7 @@ import { homeRoutes } from './home-routes.ts';
 import { kidRoutes } from './kid-routes.ts';
 import { loadsRoutes } from './loads-routes.ts';
 import { maternityRoutes } from './maternity-routes.ts';
+import { programmeRoutes } from './programme-routes.ts';
 import type { RouteDeclaration, ServerDeps } from './routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
@@ -27,6 +28,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...uploadRoutes(deps),
     ...maternityRoutes(deps),
     ...governanceRoutes(deps),
+    ...programmeRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),
     ...apiRoutes(deps, () => table),

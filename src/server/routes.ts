@@ -50,7 +50,7 @@ import type { Context } from 'hono';
 import type { KernelConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 
-export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
+export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer', 'programme'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who may use a route. */
