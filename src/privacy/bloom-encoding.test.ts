@@ -60,7 +60,16 @@ describe('Bloom-filter encodings', () => {
     const f = (surname: string) => encoder.encode({ surname, date_of_birth: '19800412' }).filters.surname!;
     expect(dice(f('Smith'), f('smith'))).toBe(1);
     expect(dice(f('smith'), f('smyth'))).toBeGreaterThan(0.6);
-    expect(dice(f('smith'), f('okonkwo'))).toBeLessThan(0.3);
+    // Names with no bigram in common share only the bits their hashes happen to collide on
+    // (about 0.23 by chance at 512 bits and 20 hashes): judged over many secrets, since one
+    // secret alone lands above 0.3 now and then.
+    const unrelated = Array.from({ length: 30 }, () => {
+      const e = new BloomEncoder(newLinkageSecret(), scheme(false));
+      const h = (surname: string) => e.encode({ surname, date_of_birth: '19800412' }).filters.surname!;
+      expect(dice(h('smith'), h('smyth'))).toBeGreaterThan(dice(h('smith'), h('okonkwo')));
+      return dice(h('smith'), h('okonkwo'));
+    });
+    expect(unrelated.reduce((a, b) => a + b, 0) / unrelated.length).toBeLessThan(0.3);
     const other = new BloomEncoder(newLinkageSecret(), scheme(false));
     const g = other.encode({ surname: 'smith', date_of_birth: '19800412' }).filters.surname!;
     expect(dice(f('smith'), g)).toBeLessThan(0.5);
