@@ -142,3 +142,29 @@ export function describePolicy(policy: DisclosurePolicy): string {
     `from the rounded numerator and denominator, and shown as * when either is suppressed.`
   );
 }
+
+/**
+ * The policy for counts in operational metadata about an organisation's data (load reports,
+ * the coverage grid, the linkage report: issue 23, H1). The rows counted are patients'
+ * records, so a count of 1–7 babies in a month discloses as much here as on a dashboard.
+ * Exact for a provider's own organisation (as `policyFor`) and for an admin, who runs the
+ * feeds and must reconcile a load with its sender row for row; controlled for every other role.
+ */
+export function metadataPolicyFor(
+  viewer: Viewer,
+  scopeOrg: string | undefined,
+  policy: DisclosurePolicy = HES_2018,
+): DisclosurePolicy {
+  return viewer.role === 'admin' ? NO_DISCLOSURE_CONTROL : policyFor(viewer, scopeOrg, policy);
+}
+
+/** A copy of `record` with the named counts under the policy. */
+export function controlCounts<T extends object, K extends keyof T>(
+  record: T,
+  keys: readonly K[],
+  policy: DisclosurePolicy,
+): Omit<T, K> & Record<K, ControlledCount> {
+  const out: Record<string, unknown> = { ...(record as Record<string, unknown>) };
+  for (const key of keys) out[key as string] = controlCount(Number(record[key]), policy);
+  return out as Omit<T, K> & Record<K, ControlledCount>;
+}

@@ -97,6 +97,11 @@ const POSTCODE_SHAPE = /\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b/i;
 const SECRET_KEY_NAMES =
   /^(key|secret|password|linkKey|privateKey|salt|token|nhsNumber|name|address|postcode|dateOfBirth)$/i;
 
+/** True when `value` has the shape of an NHS number or a postcode (never written to the log). */
+export function looksLikeIdentifier(value: string): boolean {
+  return NHS_NUMBER_SHAPE.test(value) || POSTCODE_SHAPE.test(value);
+}
+
 export function assertSafeDetails(details: AuditDetails, where: string): void {
   for (const [key, value] of Object.entries(details)) {
     if (SECRET_KEY_NAMES.test(key)) {
@@ -105,7 +110,7 @@ export function assertSafeDetails(details: AuditDetails, where: string): void {
     const values = Array.isArray(value) ? value : [value];
     for (const item of values) {
       if (typeof item !== 'string') continue;
-      if (NHS_NUMBER_SHAPE.test(item) || POSTCODE_SHAPE.test(item)) {
+      if (looksLikeIdentifier(item)) {
         throw new KernelError(
           'internal',
           `Audit details for ${where} hold a value shaped like an identifier ("${key}")`,

@@ -7,6 +7,12 @@
  * run linked by their encodings to a person on the spine are counted beside (linked
  * probabilistically). Built with each spine version, so it reads as that version.
  */
+import {
+  controlCount,
+  controlRate,
+  type ControlledCount,
+  type DisclosurePolicy,
+} from '../analytics/disclosure-control.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { tableName } from '../catalogue/shapes.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
@@ -145,4 +151,45 @@ export function linkageByDataset(
       },
     };
   });
+}
+
+/** A linkage row as a viewer may see it: counts under disclosure control. */
+export interface ControlledLinkageRow {
+  dataset: string;
+  org: string;
+  month: string;
+  rows: ControlledCount;
+  withToken: ControlledCount;
+  onSpine: ControlledCount;
+  matched: ControlledCount;
+  /** 0–1 from the controlled counts; `*` where either is suppressed */
+  matchRate: number | '*';
+  unmatched: { noToken: ControlledCount; notOnSpine: ControlledCount; notRegistered: ControlledCount };
+  linkedProbabilistically: ControlledCount;
+}
+
+/**
+ * The row's counts under `policy` (issue 23, H1): rows per provider and month are counts of
+ * patients' records, as small in a month of baby records as any dashboard cell. The match
+ * rate is worked from the controlled counts, as a published percentage is.
+ */
+export function controlLinkageRow(row: LinkageRow, policy: DisclosurePolicy): ControlledLinkageRow {
+  const c = (n: number) => controlCount(n, policy);
+  const rate = controlRate(row.matched, row.rows, 'percent', policy).value;
+  return {
+    dataset: row.dataset,
+    org: row.org,
+    month: row.month,
+    rows: c(row.rows),
+    withToken: c(row.withToken),
+    onSpine: c(row.onSpine),
+    matched: c(row.matched),
+    matchRate: policy.id === 'none' ? row.matchRate : rate === '*' ? '*' : (rate ?? 0) / 100,
+    unmatched: {
+      noToken: c(row.unmatched.noToken),
+      notOnSpine: c(row.unmatched.notOnSpine),
+      notRegistered: c(row.unmatched.notRegistered),
+    },
+    linkedProbabilistically: c(row.linkedProbabilistically),
+  };
 }

@@ -1,8 +1,15 @@
 import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
-import { CoverageGridReader, type CoverageGrid } from './coverage-grid.ts';
-import { narrowToOwnOrg } from './loads-routes.ts';
+import { describePolicy, metadataPolicyFor } from '../analytics/disclosure-control.ts';
+import { auditMetadataRead } from '../audit/metadata-read.ts';
+import {
+  controlCoverage,
+  CoverageGridReader,
+  type CoverageGrid,
+  type CoverageQuery,
+} from './coverage-grid.ts';
+import { narrowToOwnOrg, viewerOf } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { createViewEngine } from './view-engine.ts';
 
@@ -79,14 +86,32 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
     }
     return html;
   };
-  const readCoverage = (r: RouteRequest) =>
-    coverage.read(
-      narrowToOwnOrg(
-        { org: r.query('org')?.toUpperCase(), from: r.query('from'), to: r.query('to') },
-        // Coverage is metadata; a provider still sees only its own organisation's rows.
-        r.principal,
-      ),
-    );
+  // Coverage is metadata, but its counts are of patients' records: a provider sees only its
+  // own organisation's rows, counts are disclosure-controlled, and the read is audited.
+  const readCoverage = async (
+    r: RouteRequest,
+    asked: CoverageQuery = {
+      org: r.query('org')?.trim().toUpperCase() || undefined,
+      from: r.query('from'),
+      to: r.query('to'),
+    },
+  ): Promise<{ grid: CoverageGrid; note: string | null }> => {
+    const query = narrowToOwnOrg(asked, r.principal);
+    const grid = await coverage.read(query);
+    const viewer = viewerOf(r.principal);
+    const policy = metadataPolicyFor(viewer, query.org);
+    await auditMetadataRead(deps.store, {
+      actor: r.actor,
+      role: viewer.role,
+      target: 'coverage',
+      filter: { org: query.org, from: grid.months[0], to: grid.months.at(-1) },
+      disclosure: policy.id,
+    });
+    return {
+      grid: controlCoverage(grid, policy),
+      note: policy.id === 'none' ? null : describePolicy(policy),
+    };
+  };
   return [
     {
       method: 'GET',
@@ -106,22 +131,24 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Coverage grid: organisation × dataset × month, with each load’s state and the gaps',
       handle: async (r) => {
         try {
-          const grid = await readCoverage(r);
+          const { grid, note } = await readCoverage(r);
           return r.render('coverage.njk', {
             title: 'Coverage',
             gridHtml: tablesFor(grid),
             filter: { org: r.query('org') ?? '', from: grid.months[0] ?? '', to: grid.months.at(-1) ?? '' },
             ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
+            disclosureNote: note,
           });
         } catch (error) {
           if (!(error instanceof KernelError) || error.code !== 'usage') throw error;
-          const grid = await coverage.read(narrowToOwnOrg({}, r.principal));
+          const { grid, note } = await readCoverage(r, {});
           return r.render(
             'coverage.njk',
             {
               title: 'Coverage',
               gridHtml: tablesFor(grid),
               errors: [{ text: error.message, href: `#${error.where?.field ?? 'from'}` }],
+              disclosureNote: note,
               filter: { org: r.query('org') ?? '', from: r.query('from') ?? '', to: r.query('to') ?? '' },
             },
             400,
@@ -176,7 +203,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
         { name: 'from', description: 'first month YYYY-MM (default 11 months before `to`)' },
         { name: 'to', description: 'last month YYYY-MM (default the latest loaded)' },
       ],
-      handle: async (r) => r.json(await readCoverage(r)),
+      handle: async (r) => r.json((await readCoverage(r)).grid),
     },
   ];
 }

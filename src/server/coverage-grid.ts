@@ -1,3 +1,8 @@
+import {
+  controlCount,
+  type ControlledCount,
+  type DisclosurePolicy,
+} from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import { loadHistoryChanges } from '../ingest/load-history.ts';
 import type { Store } from '../store/store.ts';
@@ -15,7 +20,8 @@ export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap';
 export interface CoverageCell {
   period: string;
   state: CellState;
-  rows: number;
+  /** rows loaded; `*` where disclosure control suppresses it (`controlCoverage`) */
+  rows: ControlledCount;
   loadId: string | null;
 }
 
@@ -38,6 +44,12 @@ export interface CoverageGrid {
 const STAMP_MAX_AGE_MS = 1000;
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** An ODS code: 3 to 6 letters and digits (trusts RWF, sites RWF01, practices G82001). */
+const ODS_CODE = /^[A-Z0-9]{3,6}$/;
+
+/** Organisations whose load rows are kept: one per organisation asked for, then the oldest go. */
+const MAX_CACHED_ORGS = 256;
 
 export function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
@@ -128,7 +140,11 @@ export class CoverageGridReader {
         ORDER BY started_at`,
       org ? [org] : [],
     );
+    this.cache.delete(key);
     this.cache.set(key, { stamp, rows });
+    // Bounded (issue 23, H2): every `org` asked for is a key, so a loop of made-up codes
+    // must not grow the process without limit. Map keeps insertion order: oldest first.
+    while (this.cache.size > MAX_CACHED_ORGS) this.cache.delete(this.cache.keys().next().value as string);
     return rows;
   }
 
@@ -143,6 +159,12 @@ export class CoverageGridReader {
           hint: 'Write it as YYYY-MM',
         });
       }
+    }
+    if (query.org !== undefined && !ODS_CODE.test(query.org)) {
+      throw new KernelError('usage', `"${query.org.slice(0, 20)}" is not an organisation code`, {
+        where: { field: 'org' },
+        hint: 'Use an ODS code of 3 to 6 letters and digits, for example RWF',
+      });
     }
     const stamp = await this.historyStamp();
     const gridKey = `${stamp}|${query.org ?? '*'}|${query.from ?? ''}|${query.to ?? ''}`;
@@ -192,4 +214,31 @@ export class CoverageGridReader {
     this.grids.set(gridKey, grid);
     return grid;
   }
+}
+
+const controlled = new WeakMap<CoverageGrid, Map<string, CoverageGrid>>();
+
+/**
+ * The grid with each cell's row count under `policy` (issue 23, H1: coverage counts are
+ * counts of patients' records, 1–7 babies in a month as much as on a dashboard). Kept per
+ * grid, so a page's tables are still rendered once per load history and policy.
+ */
+export function controlCoverage(grid: CoverageGrid, policy: DisclosurePolicy): CoverageGrid {
+  if (policy.id === 'none') return grid;
+  const byPolicy = controlled.get(grid) ?? new Map<string, CoverageGrid>();
+  controlled.set(grid, byPolicy);
+  const memo = byPolicy.get(policy.id);
+  if (memo) return memo;
+  const out: CoverageGrid = {
+    months: grid.months,
+    datasets: grid.datasets.map((d) => ({
+      dataset: d.dataset,
+      rows: d.rows.map((row) => ({
+        org: row.org,
+        cells: row.cells.map((c) => ({ ...c, rows: controlCount(Number(c.rows), policy) })),
+      })),
+    })),
+  };
+  byPolicy.set(policy.id, out);
+  return out;
 }

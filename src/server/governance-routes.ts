@@ -66,6 +66,8 @@ import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const ADMIN = ['admin'] as const;
 const ADMIN_IG = ['admin', 'ig-lead'] as const;
+/** Funding is read by the programme team too: the monthly update links to it as evidence. */
+const FUNDING_READERS = ['admin', 'programme'] as const;
 const DEFAULT_YEAR = '2021/22';
 
 /** A JSON request body as an object, or a clear 400. */
@@ -340,7 +342,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/funding',
       kind: 'page',
-      access: ADMIN,
+      access: FUNDING_READERS,
       nav: 'Funding',
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22' }],
       summary: "A year's subscriptions, funding model, shares and invoices",
@@ -379,7 +381,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/funding/invoices.csv',
       kind: 'page',
-      access: ADMIN,
+      access: FUNDING_READERS,
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22', required: true }],
       summary: "Download a year's invoices as CSV",
       handle: async (r) => {
@@ -401,7 +403,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/funding/invoices/:number',
       kind: 'page',
-      access: ADMIN,
+      access: FUNDING_READERS,
       example: { number: 'KER-2122-0001' },
       summary: 'One invoice, printable',
       handle: async (r) =>
@@ -413,7 +415,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/funding/invoices/:number/pdf',
       kind: 'page',
-      access: ADMIN,
+      access: FUNDING_READERS,
       example: { number: 'KER-2122-0001' },
       summary: 'One invoice as PDF',
       handle: async (r) => {

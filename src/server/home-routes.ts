@@ -1,7 +1,7 @@
 import { listUseCases } from '../governance/use-cases.ts';
 import { listLoads, type LoadFilter } from '../ingest/load-history.ts';
 import { listUsers } from './auth/user-accounts.ts';
-import { LOADS_ACCESS, narrowToOwnOrg } from './loads-routes.ts';
+import { LOADS_ACCESS, narrowToOwnOrg, readLoads } from './loads-routes.ts';
 import { mayUse, type RouteDeclaration, type ServerDeps } from './routes.ts';
 import { warehouseSummary } from './warehouse-summary.ts';
 
@@ -28,7 +28,7 @@ export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteD
         const [summary, latest, problems] = await Promise.all([
           warehouseSummary(deps.store, ownOrg),
           seesLoads
-            ? listLoads(deps.store, narrowToOwnOrg<LoadFilter>({ limit: 5 }, principal))
+            ? readLoads(deps, r, narrowToOwnOrg<LoadFilter>({ limit: 5 }, principal))
             : Promise.resolve([]),
           seesLoads && (principal?.role === 'provider' || principal?.role === 'admin')
             ? listLoads(deps.store, narrowToOwnOrg<LoadFilter>({ limit: 200 }, principal))

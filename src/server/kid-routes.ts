@@ -1,10 +1,11 @@
-import { HES_2018 } from '../analytics/disclosure-control.ts';
+import { describePolicy, HES_2018, metadataPolicyFor } from '../analytics/disclosure-control.ts';
+import { auditMetadataRead } from '../audit/metadata-read.ts';
 import { KernelError } from '../errors.ts';
 import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
-import { linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
+import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
-import { narrowToOwnOrg } from './loads-routes.ts';
+import { narrowToOwnOrg, viewerOf } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 /**
@@ -13,8 +14,22 @@ import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
  * its own organisation's rows.
  */
 export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
-  const read = (r: RouteRequest) =>
-    linkageReport(deps.store, narrowToOwnOrg({ org: r.query('org')?.toUpperCase() }, r.principal));
+  // Counts of patients' records by provider and month: disclosure-controlled for all but an
+  // admin and a provider's own (issue 23, H1), and every read audited.
+  const read = async (r: RouteRequest) => {
+    const query = narrowToOwnOrg({ org: r.query('org')?.trim().toUpperCase() || undefined }, r.principal);
+    const rows = await linkageReport(deps.store, query);
+    const viewer = viewerOf(r.principal);
+    const policy = metadataPolicyFor(viewer, query.org);
+    await auditMetadataRead(deps.store, {
+      actor: r.actor,
+      role: viewer.role,
+      target: 'linkage',
+      filter: { org: query.org },
+      disclosure: policy.id,
+    });
+    return { rows, policy, note: policy.id === 'none' ? null : describePolicy(policy) };
+  };
   return [
     {
       method: 'GET',
@@ -23,10 +38,15 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: 'signed-in',
       summary: 'Linkage: how each dataset’s rows reach the person spine, by provider and month',
       handle: async (r) => {
-        const [rows, status] = await Promise.all([read(r), spineStatus(deps.store)]);
+        const [{ rows, policy, note }, status] = await Promise.all([read(r), spineStatus(deps.store)]);
         return r.render('kid/linkage.njk', {
           title: 'Linkage',
-          groups: linkageByDataset(rows),
+          groups: linkageByDataset(rows).map((g) => ({
+            dataset: g.dataset,
+            rows: g.rows.map((row) => controlLinkageRow(row, policy)),
+            total: controlLinkageRow(g.total, policy),
+          })),
+          disclosureNote: note,
           status,
           titles: Object.fromEntries(listDatasets().map((d) => [d.id, d.title])),
           ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
@@ -42,7 +62,13 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary:
         'The linkage report: rows, tokens, matches and unmatched rows by reason (a provider sees only its own)',
       query: [{ name: 'org', description: 'one organisation (ODS code)' }],
-      handle: async (r) => r.json({ status: await spineStatus(deps.store), rows: await read(r) }),
+      handle: async (r) => {
+        const { rows, policy } = await read(r);
+        return r.json({
+          status: await spineStatus(deps.store),
+          rows: rows.map((row) => controlLinkageRow(row, policy)),
+        });
+      },
     },
     {
       method: 'GET',

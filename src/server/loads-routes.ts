@@ -1,4 +1,7 @@
+import { describePolicy, metadataPolicyFor, type Viewer } from '../analytics/disclosure-control.ts';
+import { auditMetadataRead } from '../audit/metadata-read.ts';
 import { KernelError } from '../errors.ts';
+import { controlLoad, type ControlledLoad } from '../ingest/load-disclosure.ts';
 import {
   getLoadReport,
   listLoads,
@@ -8,8 +11,12 @@ import {
 } from '../ingest/load-history.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
-/** Who may see load history: a provider only its own organisation's. */
-export const LOADS_ACCESS = ['admin', 'provider', 'analyst', 'ig-lead'] as const;
+/**
+ * Who may see load history: a provider only its own organisation's; the programme team
+ * for the monthly update's evidence. Counts are disclosure-controlled for all but an admin
+ * and a provider's own (`metadataPolicyFor`).
+ */
+export const LOADS_ACCESS = ['admin', 'provider', 'analyst', 'ig-lead', 'programme'] as const;
 
 const STATUSES: readonly LoadStatus[] = ['running', 'loaded', 'superseded', 'refused', 'failed'];
 
@@ -56,6 +63,48 @@ export function narrowToOwnOrg<T extends { org?: string }>(filter: T, principal:
   return filter;
 }
 
+/** Who is looking, for disclosure control. */
+export function viewerOf(principal: Principal | null): Viewer {
+  return { role: principal?.role ?? 'viewer', org: principal?.org ?? null };
+}
+
+/** The plain-English rule for counts shown under `metadataPolicyFor`, or null when exact. */
+export function metadataDisclosureNote(r: RouteRequest, org: string | undefined): string | null {
+  const policy = metadataPolicyFor(viewerOf(r.principal), org);
+  return policy.id === 'none' ? null : describePolicy(policy);
+}
+
+/** Load history as this person may see it (counts controlled), the read audited. */
+export async function readLoads(
+  deps: ServerDeps,
+  r: RouteRequest,
+  filter: LoadFilter,
+): Promise<ControlledLoad[]> {
+  const viewer = viewerOf(r.principal);
+  const loads = (await listLoads(deps.store, filter)).map((load) => controlLoad(load, viewer));
+  await auditMetadataRead(deps.store, {
+    actor: r.actor,
+    role: viewer.role,
+    target: 'loads',
+    filter: { org: filter.org, dataset: filter.dataset, period: filter.period, status: filter.status },
+    disclosure: metadataPolicyFor(viewer, filter.org).id,
+  });
+  return loads;
+}
+
+/** One load's report as this person may see it, the read audited. */
+async function readLoad(deps: ServerDeps, r: RouteRequest, id: string): Promise<ControlledLoad> {
+  const load = controlLoad(await visibleLoad(deps, r, id), viewerOf(r.principal));
+  await auditMetadataRead(deps.store, {
+    actor: r.actor,
+    role: viewerOf(r.principal).role,
+    target: `load:${load.loadId}`,
+    filter: { org: load.org, dataset: load.dataset, period: load.period ?? undefined },
+    disclosure: load.disclosure,
+  });
+  return load;
+}
+
 /** One load, if this person may see it; otherwise not found (no hint that it exists). */
 export async function visibleLoad(deps: ServerDeps, r: RouteRequest, id: string): Promise<LoadDetails> {
   // One answer, word for word, for a load that does not exist and for another
@@ -93,12 +142,13 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
           errors = [{ text: error.message, href: `#${error.where?.field ?? 'org'}` }];
           filter = narrowToOwnOrg<LoadFilter>({ limit: 500 }, r.principal);
         }
-        const loads = await listLoads(deps.store, filter);
+        const loads = await readLoads(deps, r, filter);
         return r.render(
           'loads.njk',
           {
             title: 'Loads',
             loads,
+            disclosureNote: metadataDisclosureNote(r, filter.org),
             errors,
             statuses: STATUSES,
             filter: Object.fromEntries(LOAD_FILTERS.map((f) => [f.name, r.query(f.name) ?? ''])),
@@ -116,10 +166,11 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One load’s report: findings, completeness and reconciliation',
       example: { id: 'ld-none' },
       handle: async (r) => {
-        const load = await visibleLoad(deps, r, r.param('id'));
+        const load = await readLoad(deps, r, r.param('id'));
         return r.render('load-report.njk', {
           title: `Load ${load.loadId}`,
           load,
+          disclosureNote: metadataDisclosureNote(r, load.org),
           uploaded: r.query('uploaded') === '1',
         });
       },
@@ -131,7 +182,7 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: LOADS_ACCESS,
       summary: 'Load history, newest first (a provider sees only its own organisation’s)',
       query: LOAD_FILTERS,
-      handle: async (r) => r.json({ loads: await listLoads(deps.store, loadFilterFor(r)) }),
+      handle: async (r) => r.json({ loads: await readLoads(deps, r, loadFilterFor(r)) }),
     },
     {
       method: 'GET',
@@ -141,7 +192,7 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One load’s report',
       pathParams: [{ name: 'id', description: 'the load id, e.g. ld-…' }],
       example: { id: 'ld-none' },
-      handle: async (r) => r.json(await visibleLoad(deps, r, r.param('id'))),
+      handle: async (r) => r.json(await readLoad(deps, r, r.param('id'))),
     },
   ];
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.ts';
+import { linkageReport } from '../../src/kid/linkage-report.ts';
 import { buildSpine } from '../../src/kid/person-spine.ts';
 import type { Role } from '../../src/server/routes.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
@@ -76,6 +77,37 @@ describe('the Linkage page in Chromium', () => {
     });
     const body = (await api.json()) as { rows: { org: string }[] };
     expect(body.rows.every((r) => r.org === 'RWF')).toBe(true);
+    // Its own figures, exactly as the report holds them (issue 23, H1).
+    expect(body.rows).toEqual(JSON.parse(JSON.stringify(await linkageReport(store, { org: 'RWF' }))));
     await page.context().close();
+  }, 60_000);
+
+  it('shows every other role the counts under disclosure control, and audits the read (issue 23, H1)', async () => {
+    const api = await fetch(`${server.url}/api/v1/kid/linkage`, {
+      headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+    });
+    const body = (await api.json()) as { rows: Record<string, unknown>[] };
+    const exact = await linkageReport(store, {});
+    expect(body.rows).toHaveLength(exact.length);
+    const counts = body.rows.flatMap((r) => [
+      r.rows,
+      r.withToken,
+      r.onSpine,
+      r.matched,
+      r.linkedProbabilistically,
+      ...Object.values(r.unmatched as Record<string, unknown>),
+    ]);
+    expect(counts.every((n) => n === '*' || (typeof n === 'number' && n % 5 === 0))).toBe(true);
+    // A small world has small months: some are suppressed that the report holds exactly.
+    expect(counts).toContain('*');
+    expect(exact.some((r) => r.rows >= 1 && r.rows <= 7)).toBe(true);
+    const page = await pageAs(accounts.viewer);
+    await page.goto('/catalogue/linkage');
+    expect(await page.locator('main').textContent()).toContain('Small numbers are controlled');
+    await page.context().close();
+    const audit = await store.query<{ n: number }>(
+      "SELECT count(*) AS n FROM audit_events WHERE action = 'metadata.read' AND target = 'linkage'",
+    );
+    expect(Number(audit[0]?.n)).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });

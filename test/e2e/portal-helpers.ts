@@ -120,3 +120,35 @@ export async function prepareForFeed(store: Store, feed: PseudonymisedFeed): Pro
   await createAgreement(store, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
   await trustSigningKey(store, 'RWF', feed.publicKey, 'test');
 }
+
+/**
+ * A load record as a finished load leaves it, without loading rows: 10 read, 9 loaded, 1
+ * quarantined (counts a viewer may not see exactly), one finding and one field's filled count.
+ */
+export async function insertLoad(
+  store: Store,
+  id: string,
+  org: string,
+  dataset: string,
+  period: string,
+  status: string,
+): Promise<void> {
+  await store.run(
+    `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, finished_at,
+       actor, host, pid, rows_read, rows_loaded, rows_quarantined, rows_dropped, seconds, report)
+     VALUES ($1, $2, $3, $4, 'f.csv', NULL, $5, $6, $6, 'test', 'h', 1, 10, 9, 1, 0, 0.5, $7)`,
+    [
+      id,
+      org,
+      dataset,
+      period,
+      status,
+      `${period}-02T10:00:00.000Z`,
+      JSON.stringify({
+        findings: [{ rule: 'code-list', field: 'Delivery_Method', count: 1, firstLine: 7 }],
+        completeness: [{ field: 'Delivery_Method', filled: 9, percent: 100 }],
+        supersedes: [],
+      }),
+    ],
+  );
+}

@@ -13,7 +13,14 @@ import {
 import { ROLES, type Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
-import { accountsForEveryRole, PASSWORD, portalApp, sessionFor, type TestAccount } from './portal-helpers.ts';
+import {
+  accountsForEveryRole,
+  insertLoad,
+  PASSWORD,
+  portalApp,
+  sessionFor,
+  type TestAccount,
+} from './portal-helpers.ts';
 
 /** Signs in through the form, as a browser would; answers the response and the session cookie. */
 async function signIn(app: ReturnType<typeof portalApp>['app'], email: string, password: string) {
@@ -27,34 +34,6 @@ async function signIn(app: ReturnType<typeof portalApp>['app'], email: string, p
   });
   const cookie = /kernel_session=[^;]+/.exec(response.headers.get('Set-Cookie') ?? '')?.[0];
   return { response, cookie, setCookie: response.headers.get('Set-Cookie') ?? '' };
-}
-
-async function insertLoad(
-  store: Store,
-  id: string,
-  org: string,
-  dataset: string,
-  period: string,
-  status: string,
-) {
-  await store.run(
-    `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, finished_at,
-       actor, host, pid, rows_read, rows_loaded, rows_quarantined, rows_dropped, seconds, report)
-     VALUES ($1, $2, $3, $4, 'f.csv', NULL, $5, $6, $6, 'test', 'h', 1, 10, 9, 1, 0, 0.5, $7)`,
-    [
-      id,
-      org,
-      dataset,
-      period,
-      status,
-      `${period}-02T10:00:00.000Z`,
-      JSON.stringify({
-        findings: [{ rule: 'code-list', field: 'Delivery_Method', count: 1, firstLine: 7 }],
-        completeness: [{ field: 'Delivery_Method', filled: 9, percent: 100 }],
-        supersedes: [],
-      }),
-    ],
-  );
 }
 
 describe.each(testStores())('portal security on $engine', (engine) => {
