@@ -268,6 +268,8 @@ export interface AuditFilter {
   target?: string;
   since?: string;
   until?: string;
+  /** only events before this sequence number (to page back through the log) */
+  beforeSeq?: number;
 }
 
 /** The latest events, newest first, narrowed by the filter. */
@@ -278,6 +280,7 @@ export async function listAudit(store: Queryable, filter: AuditFilter = {}): Pro
   if (filter.target) sql.add('target = ?', filter.target);
   if (filter.since) sql.add('occurred_at >= ?', filter.since);
   if (filter.until) sql.add('occurred_at < ?', filter.until);
+  if (filter.beforeSeq !== undefined) sql.add('seq < ?', filter.beforeSeq);
   const limit = sql.next(Math.max(1, Math.min(filter.limit ?? 20, 10_000)));
   const rows = await store.query<AuditRow>(
     `SELECT ${COLUMNS.join(', ')} FROM audit_events ${sql.where()} ORDER BY seq DESC LIMIT ${limit}`,

@@ -1,4 +1,5 @@
-import { listAudit, verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
+import { verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
+import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { KernelError } from '../errors.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -48,7 +49,11 @@ function filterFrom(r: RouteRequest): AuditFilter {
   return filter;
 }
 
-/** The audit log and its verification: IG leads and administrators. */
+function readerOf(r: RouteRequest) {
+  return { role: r.principal?.role ?? 'viewer', org: r.principal?.org ?? null };
+}
+
+/** The audit log and its verification: administrators, and IG leads for their own organisation. */
 export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
   return [
     {
@@ -68,7 +73,10 @@ export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
           errors = [{ text: error.message, href: `#${error.where?.field ?? 'action'}` }];
           filter = { limit: 100 };
         }
-        const [events, verdict] = await Promise.all([listAudit(deps.store, filter), verifyAudit(deps.store)]);
+        const [events, verdict] = await Promise.all([
+          auditVisibleTo(deps.store, readerOf(r), filter),
+          verifyAudit(deps.store),
+        ]);
         return r.render(
           'audit.njk',
           {
@@ -89,7 +97,7 @@ export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: WHO,
       summary: 'Audit events, newest first',
       query: FILTERS,
-      handle: async (r) => r.json({ events: await listAudit(deps.store, filterFrom(r)) }),
+      handle: async (r) => r.json({ events: await auditVisibleTo(deps.store, readerOf(r), filterFrom(r)) }),
     },
     {
       method: 'GET',

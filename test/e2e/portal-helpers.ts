@@ -53,7 +53,13 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
     const email = `${role}@portal.test`;
     const { user } = await addUser(
       store,
-      { email, role, org: role === 'provider' ? org : undefined, password: `${PASSWORD} 0` },
+      // A provider and an IG lead each belong to one organisation.
+      {
+        email,
+        role,
+        org: role === 'provider' || role === 'ig-lead' ? org : undefined,
+        password: `${PASSWORD} 0`,
+      },
       'test',
     );
     await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
