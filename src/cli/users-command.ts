@@ -74,7 +74,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
       const { listUsers } = await accounts();
-      const list = await context.withStore((store) => listUsers(store));
+      const list = await context.withStore((store) => listUsers(store, { includeDisabled: true }));
       if (options.json) {
         printJson(context.io, list);
         return;
@@ -88,11 +88,13 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
             u.org,
             u.id,
             u.createdAt.slice(0, 10),
-            u.lockedUntil && u.lockedUntil > new Date().toISOString()
-              ? 'locked'
-              : u.mustChangePassword
-                ? 'must change password'
-                : 'active',
+            u.disabledAt
+              ? 'disabled'
+              : u.lockedUntil && u.lockedUntil > new Date().toISOString()
+                ? 'locked'
+                : u.mustChangePassword
+                  ? 'must change password'
+                  : 'active',
           ]),
         ),
       );
@@ -111,6 +113,26 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
       context.io.out(
         'Give it to them privately; they must choose their own at sign-in. It is not shown again.',
       );
+    });
+
+  users
+    .command('disable')
+    .description('stop an account signing in: ends its sessions and revokes its API tokens')
+    .requiredOption('--email <email>', 'the account')
+    .action(async (options: { email: string }) => {
+      const { disableUser } = await accounts();
+      await context.withStore((store) => disableUser(store, options.email, context.actor));
+      context.io.out(`Disabled ${options.email}: its sessions are ended and its API tokens revoked.`);
+    });
+
+  users
+    .command('enable')
+    .description('let a disabled account sign in again (it needs new API tokens)')
+    .requiredOption('--email <email>', 'the account')
+    .action(async (options: { email: string }) => {
+      const { enableUser } = await accounts();
+      await context.withStore((store) => enableUser(store, options.email, context.actor));
+      context.io.out(`Enabled ${options.email}: it may sign in again with its password.`);
     });
 
   const tokens = program.command('tokens').description('API tokens for scripts and BI tools');

@@ -46,6 +46,19 @@ describe('kernel users and kernel tokens', () => {
     const again = await runCli(['tokens', 'revoke', id, ...data]);
     expect(again.code).toBe(75);
     expect(again.stderr).toBe(`kernel: The API token ${id} is revoked already\n`);
+
+    // Someone leaves: disable the account (issue 23, M2), see it listed so, and enable it.
+    const disable = await runCli(['users', 'disable', '--email', 'ana@example.nhs.uk', ...data]);
+    expect(disable.code, disable.stderr).toBe(0);
+    expect(disable.stdout).toContain('Disabled ana@example.nhs.uk');
+    expect((await runCli(['users', 'list', ...data])).stdout).toMatch(/ana@example\.nhs\.uk.*disabled/);
+    const twice = await runCli(['users', 'disable', '--email', 'ana@example.nhs.uk', ...data]);
+    expect(twice.code).toBe(75);
+    expect(twice.stderr).toBe(
+      'kernel: The account ana@example.nhs.uk is disabled already. Use kernel users enable to let it sign in again\n',
+    );
+    expect((await runCli(['users', 'enable', '--email', 'ana@example.nhs.uk', ...data])).code).toBe(0);
+    expect((await runCli(['users', 'list', ...data])).stdout).not.toMatch(/disabled/);
   });
 
   it('says what is wrong in one line, with the exit code for a usage mistake', async () => {

@@ -14,6 +14,8 @@ export interface UserAccount {
   mustChangePassword: boolean;
   lockedUntil: string | null;
   createdAt: string;
+  /** when an administrator disabled it (`kernel users disable`); null while it may sign in */
+  disabledAt: string | null;
 }
 
 export interface UserRow {
@@ -63,6 +65,7 @@ function toAccount(row: UserRow): UserAccount {
     mustChangePassword: Boolean(row.must_change_password),
     lockedUntil: row.locked_until,
     createdAt: row.created_at,
+    disabledAt: row.disabled_at,
   };
 }
 
@@ -159,9 +162,13 @@ export async function addUser(
   return { user, oneTimePassword };
 }
 
-export async function listUsers(store: Queryable): Promise<UserAccount[]> {
+/** The accounts that may sign in; with `includeDisabled`, the disabled ones too. */
+export async function listUsers(
+  store: Queryable,
+  options: { includeDisabled?: boolean } = {},
+): Promise<UserAccount[]> {
   const rows = await store.query<UserRow>(
-    `SELECT ${USER_COLUMNS} FROM users WHERE disabled_at IS NULL ORDER BY email`,
+    `SELECT ${USER_COLUMNS} FROM users ${options.includeDisabled ? '' : 'WHERE disabled_at IS NULL'} ORDER BY email`,
   );
   return rows.map(toAccount);
 }
@@ -331,4 +338,66 @@ export async function resetPassword(store: Store, email: string, actor: string):
     await appendAudit(tx, { actor, action: 'auth.password-reset', target: `user:${user.id}` });
   });
   return oneTimePassword;
+}
+
+/**
+ * Disables an account (issue 23, M2): someone has left, or an account is thought taken over.
+ * It can no longer sign in; its sessions end and its API tokens are revoked at once, in the
+ * same transaction as the audit event (`auth.disabled`, with the counts). The row is kept:
+ * the audit log names accounts by id, and `enableUser` can let the person back.
+ */
+export async function disableUser(store: Store, email: string, actor: string): Promise<void> {
+  const row = await accountRow(store, email);
+  if (row.disabled_at !== null) {
+    throw new KernelError('conflict', `The account ${row.email} is disabled already`, {
+      hint: 'Use kernel users enable to let it sign in again',
+    });
+  }
+  await store.transaction(async (tx) => {
+    await tx.run('UPDATE users SET disabled_at = $2 WHERE id = $1', [row.id, new Date().toISOString()]);
+    const sessionsEnded = await tx.run('DELETE FROM sessions WHERE user_id = $1', [row.id]);
+    const tokensRevoked = await tx.run(
+      'UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
+      [row.id, new Date().toISOString()],
+    );
+    await appendAudit(tx, {
+      actor,
+      action: 'auth.disabled',
+      target: `user:${row.id}`,
+      details: { sessionsEnded, tokensRevoked },
+    });
+  });
+}
+
+/**
+ * Lets a disabled account sign in again with the password it had (`auth.enabled`). Its old
+ * sessions and tokens stay ended: the person signs in afresh and asks for new tokens.
+ */
+export async function enableUser(store: Store, email: string, actor: string): Promise<void> {
+  const row = await accountRow(store, email);
+  if (row.disabled_at === null) {
+    throw new KernelError('conflict', `The account ${row.email} is not disabled`, {
+      hint: 'Use kernel users list to see which accounts are disabled',
+    });
+  }
+  await store.transaction(async (tx) => {
+    await tx.run(
+      'UPDATE users SET disabled_at = NULL, failed_attempts = 0, locked_until = NULL WHERE id = $1',
+      [row.id],
+    );
+    await appendAudit(tx, { actor, action: 'auth.enabled', target: `user:${row.id}` });
+  });
+}
+
+/** The account's row, disabled or not; not found says how to see the accounts. */
+async function accountRow(store: Queryable, email: string): Promise<UserRow> {
+  const [row] = await store.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [
+    normaliseEmail(email),
+  ]);
+  if (!row) {
+    throw new KernelError('not-found', `No account for ${email}`, {
+      hint: 'Use kernel users list to see accounts',
+    });
+  }
+  return row;
 }
