@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CliIo } from '../cli/cli-context.ts';
 import { resolveConfig } from '../config/config.ts';
@@ -9,12 +10,28 @@ import { resolveConfig } from '../config/config.ts';
  * same `main(argv)` in its own process, on its open store, and streams the output back.
  *
  * The server advertises itself in `<data>/server.json` (pid, port, a random secret; mode
- * 0600, so only the operating-system user who runs it can read it). The endpoint answers
- * only loopback peers that present that secret.
+ * 0600, so only the operating-system user who runs it can read it). The CLI trusts the file
+ * only when that user wrote it and no one else could have (issue 23, M5: a planted file once
+ * captured an admin's password), and the secret itself never crosses the socket: the server
+ * first proves it knows it (an HMAC of the CLI's fresh nonce) before the CLI sends anything,
+ * and the CLI proves it in turn with an HMAC over the nonce and its request. The endpoint
+ * answers only loopback peers.
  */
 export const SERVER_FILE_NAME = 'server.json';
 export const FORWARD_PATH = '/internal/cli';
-export const SECRET_HEADER = 'X-Kernel-Cli-Secret';
+export const HELLO_PATH = '/internal/cli/hello';
+export const NONCE_HEADER = 'X-Kernel-Cli-Nonce';
+export const PROOF_HEADER = 'X-Kernel-Cli-Proof';
+
+/** The server's answer to a CLI's nonce: it holds the secret in server.json. */
+export function serverProof(secret: string, nonce: string): string {
+  return createHmac('sha256', secret).update(`server|${nonce}`).digest('base64url');
+}
+
+/** The CLI's proof for one request: it read the secret, and this body is the one it sent. */
+export function cliProof(secret: string, nonce: string, body: string): string {
+  return createHmac('sha256', secret).update(`cli|${nonce}|`).update(body).digest('base64url');
+}
 
 export interface ServerFile {
   pid: number;
@@ -41,11 +58,43 @@ const PATH_OPTIONS = new Set([
   '--svg',
 ]);
 
-/** The running server for this data folder, or undefined when there is none (or it died). */
-export function readServerFile(dataDir: string): ServerFile | undefined {
+/**
+ * Why `server.json` cannot be trusted, or undefined when it can: it must be a plain file
+ * (not a link) owned by the user running the CLI, readable and writable by that user alone,
+ * in a folder only that user can write to (where POSIX owners exist).
+ */
+export function untrustedServerFile(dataDir: string): string | undefined {
   const file = path.join(dataDir, SERVER_FILE_NAME);
-  if (!existsSync(file)) return undefined;
+  const uid = process.getuid?.();
+  const stat = lstatSync(file);
+  if (!stat.isFile()) return 'it is not a plain file';
+  if (uid === undefined) return undefined; // Windows: no owners or modes to check
+  if (stat.uid !== uid) return 'another user owns it';
+  if ((stat.mode & 0o077) !== 0) return 'other users can read or write it';
+  const folder = statSync(dataDir);
+  if (folder.uid !== uid || (folder.mode & 0o022) !== 0) {
+    return 'its folder is not yours alone to write to';
+  }
+  return undefined;
+}
+
+/**
+ * The running server for this data folder, or undefined when there is none (or it died).
+ * A file that cannot be trusted is ignored, with why told to `warn`.
+ */
+export function readServerFile(dataDir: string, warn?: (message: string) => void): ServerFile | undefined {
+  const file = path.join(dataDir, SERVER_FILE_NAME);
   try {
+    lstatSync(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    const distrust = untrustedServerFile(dataDir);
+    if (distrust) {
+      warn?.(`kernel: ignoring ${file}: ${distrust}. Remove it; a running kernel serve writes a new one.`);
+      return undefined;
+    }
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServerFile>;
     if (
       typeof parsed.pid !== 'number' ||
@@ -152,17 +201,39 @@ export async function forwardToServer(
   cwd: string = process.cwd(),
 ): Promise<number | undefined> {
   if (dataDir === undefined || !shouldForward(argv)) return undefined;
-  const server = readServerFile(dataDir);
+  const server = readServerFile(dataDir, io.err);
   if (!server) return undefined;
+  const base = `http://127.0.0.1:${server.port}`;
+  // The listener proves it holds the secret before it is sent anything (a password on
+  // standard input above all): another process on the port cannot answer.
+  const nonce = randomBytes(24).toString('base64url');
+  let hello: Response;
+  try {
+    hello = await fetch(`${base}${HELLO_PATH}`, { headers: { [NONCE_HEADER]: nonce } });
+  } catch {
+    return undefined; // the server is going down; the store will be free in a moment
+  }
+  const answer = (await hello.json().catch(() => ({}))) as { proof?: unknown };
+  if (!hello.ok || answer.proof !== serverProof(server.secret, nonce)) {
+    io.err(
+      `kernel: the process on port ${server.port} named in ${path.join(dataDir, SERVER_FILE_NAME)} did not prove it is this warehouse's server, so the command was not sent. If no kernel serve is running, remove that file.`,
+    );
+    return 69;
+  }
   // Standard input is read only where the command says it takes it, so an idle inherited
   // pipe never blocks the CLI.
   const stdin = argv.includes('--password-stdin') || argv.includes('-') ? await readAllStdin(io) : '';
+  const body = JSON.stringify({ argv: absolutePaths(argv, cwd), stdin });
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${server.port}${FORWARD_PATH}`, {
+    response = await fetch(`${base}${FORWARD_PATH}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', [SECRET_HEADER]: server.secret },
-      body: JSON.stringify({ argv: absolutePaths(argv, cwd), stdin }),
+      headers: {
+        'Content-Type': 'application/json',
+        [NONCE_HEADER]: nonce,
+        [PROOF_HEADER]: cliProof(server.secret, nonce, body),
+      },
+      body,
     });
   } catch {
     return undefined; // the server is going down; the store will be free in a moment

@@ -9,7 +9,15 @@ import type { KernelConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import { createApp, type AppEnv } from './app.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
-import { FORWARD_PATH, SECRET_HEADER, SERVER_FILE_NAME } from './cli-forwarding.ts';
+import {
+  cliProof,
+  FORWARD_PATH,
+  HELLO_PATH,
+  NONCE_HEADER,
+  PROOF_HEADER,
+  SERVER_FILE_NAME,
+  serverProof,
+} from './cli-forwarding.ts';
 import { clientAddress, isLoopback } from './client-address.ts';
 import { buildRouteTable } from './route-table.ts';
 import type { ServerDeps } from './routes.ts';
@@ -45,12 +53,25 @@ function borrowed(store: Store): Store {
 function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): void {
   // One command at a time, in arrival order, as if typed one after another.
   let queue: Promise<unknown> = Promise.resolve();
-  app.post(FORWARD_PATH, async (c) => {
-    const sent = c.req.header(SECRET_HEADER) ?? '';
-    if (!isLoopback(clientAddress(c)) || !sameSecret(sent, secret))
+  // The CLI's challenge: answering it proves this process holds server.json's secret.
+  app.get(HELLO_PATH, (c) => {
+    const nonce = c.req.header(NONCE_HEADER) ?? '';
+    if (!isLoopback(clientAddress(c)) || nonce.length < 16 || nonce.length > 128)
       return c.json({ error: 'forbidden' }, 403);
-    const body = (await c.req.json().catch(() => undefined)) as
-      { argv?: unknown; stdin?: unknown } | undefined;
+    return c.json({ proof: serverProof(secret, nonce) });
+  });
+  app.post(FORWARD_PATH, async (c) => {
+    if (!isLoopback(clientAddress(c))) return c.json({ error: 'forbidden' }, 403);
+    const nonce = c.req.header(NONCE_HEADER) ?? '';
+    const text = await c.req.text();
+    if (nonce.length < 16 || !sameSecret(c.req.header(PROOF_HEADER) ?? '', cliProof(secret, nonce, text)))
+      return c.json({ error: 'forbidden' }, 403);
+    let body: { argv?: unknown; stdin?: unknown } | undefined;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      body = undefined;
+    }
     const argv = body?.argv;
     if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string'))
       return c.json({ error: 'usage' }, 400);
