@@ -435,6 +435,31 @@ function registerRaid(program: Command, context: CliContext): void {
       );
       printHistory(context, result.history);
     });
+
+  group
+    .command('rules')
+    .description(
+      'the rules Kernel raises issues by; --sign-off-weeks N changes how long a first load may wait',
+    )
+    .option('--sign-off-weeks <n>', 'weeks a first load may wait for sign-off before it is an issue')
+    .option('--json', 'print JSON')
+    .action(async (opts: { signOffWeeks?: string; json?: boolean }) => {
+      const { readRuleOptions, setSignOffWeeks } = await import('../reporting/raid-rules.ts');
+      const rules = await context.withStore((store) =>
+        opts.signOffWeeks === undefined
+          ? readRuleOptions(store)
+          : setSignOffWeeks(store, opts.signOffWeeks, callerOf(context)),
+      );
+      if (opts.json) return printJson(io, rules);
+      io.out(
+        [
+          'Kernel raises an issue when:',
+          '- a member’s regular feed has no completed load for the two latest months due;',
+          `- a member’s first load waits for sign-off more than ${rules.signOffWeeks} weeks;`,
+          '- a financial year has begun with subscriptions still unconfirmed.',
+        ].join('\n'),
+      );
+    });
 }
 
 function printUpdate(context: CliContext, update: MonthlyUpdate): void {

@@ -16,7 +16,7 @@ import { readPlan, writeMilestone, type Milestone } from './programme-plan.ts';
 import { appendHistory, SYSTEM } from './programme-values.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { changeRaidItem, findAutoItem, listRaidItems, raiseRaidItem } from './raid-log.ts';
-import { autoConditions, DEFAULT_RULE_OPTIONS, type AutoCondition, type RuleOptions } from './raid-rules.ts';
+import { autoConditions, readRuleOptions, type AutoCondition, type RuleOptions } from './raid-rules.ts';
 
 export interface RefreshOptions {
   /** the clock; tests and the demo's replay pass one */
@@ -75,7 +75,7 @@ async function pending(q: Queryable, now: Date, rules: RuleOptions): Promise<Pen
 
 export async function refreshProgramme(q: Queryable, options: RefreshOptions = {}): Promise<RefreshResult> {
   const now = options.now ?? new Date();
-  const rules = options.rules ?? DEFAULT_RULE_OPTIONS;
+  const rules = options.rules ?? (await readRuleOptions(q));
   const result: RefreshResult = {
     milestonesDone: [],
     milestonesSlipped: [],

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.ts';
 import { feedWorld, type FeedWorld } from '../../test/programme-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { refreshProgramme } from './programme-refresh.ts';
+import { readRuleOptions, setSignOffWeeks } from './raid-rules.ts';
 import type { ProgrammeCaller } from './programme-values.ts';
 import {
   changeRaidItem,
@@ -166,6 +167,29 @@ describe.each(testStores())('the RAID log on $engine', (engine) => {
     expect((await listRaidItems(store, { automatic: true, state: 'open' })).map((i) => i.autoKey)).toEqual(
       [],
     );
+  });
+
+  it('waits as many weeks as the programme team set, for every refresh, and audits the change', async () => {
+    // RVV's first load finished today: at seven weeks it is not yet late under a ten-week rule.
+    const sevenWeeks = new Date(Date.now() + 7 * 7 * 86_400_000);
+    await expect(setSignOffWeeks(store, 'ten', team)).rejects.toMatchObject({ code: 'usage' });
+    await expect(
+      setSignOffWeeks(store, 10, { actor: 'user:v@x.test', role: 'viewer' }),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    expect(await setSignOffWeeks(store, 10, team)).toEqual({ signOffWeeks: 10 });
+    expect(await readRuleOptions(store)).toEqual({ signOffWeeks: 10 });
+    await refreshProgramme(store, { now: sevenWeeks });
+    expect(await findAutoItem(store, 'signoff-wait:RVV')).toBeUndefined();
+    await setSignOffWeeks(store, 6, team);
+    const changes = await store.query<{ details: string }>(
+      "SELECT details FROM audit_events WHERE action = 'raid.rules-changed' ORDER BY seq",
+    );
+    expect(changes.map((c) => JSON.parse(c.details) as unknown)).toEqual([
+      { from: 6, to: 10 },
+      { from: 10, to: 6 },
+    ]);
   });
 
   it('opens an issue when a member waits for sign-off more than the weeks allowed, and closes it once signed off', async () => {

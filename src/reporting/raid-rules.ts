@@ -15,10 +15,13 @@
  *
  * One item per member (or per year), keyed by the rule, so the same state reopens it.
  */
+import { appendAudit } from '../audit/audit-log.ts';
+import { KernelError } from '../errors.ts';
+import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 import { ONBOARDING_STEPS } from '../governance/onboarding.ts';
 import { COMPLETED_LOAD } from './kernel-facts.ts';
-import { addMonths, monthsBetween } from './programme-values.ts';
+import { addMonths, assertProgrammeCaller, monthsBetween, type ProgrammeCaller } from './programme-values.ts';
 
 export interface RuleOptions {
   /** weeks a first load may wait for sign-off before it is an issue */
@@ -26,6 +29,51 @@ export interface RuleOptions {
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = { signOffWeeks: 6 };
+
+const SIGN_OFF_WEEKS = 'sign-off-weeks';
+
+/**
+ * The rules as the programme team set them (`kernel raid rules`), the defaults otherwise.
+ * Kept in the store, so the portal, the API, the CLI and the monthly update all apply the same.
+ */
+export async function readRuleOptions(q: Queryable): Promise<RuleOptions> {
+  const rows = await q.query<{ value: string }>('SELECT value FROM programme_settings WHERE name = $1', [
+    SIGN_OFF_WEEKS,
+  ]);
+  const weeks = Number(rows[0]?.value);
+  return { signOffWeeks: Number.isInteger(weeks) && weeks > 0 ? weeks : DEFAULT_RULE_OPTIONS.signOffWeeks };
+}
+
+/** Sets how many weeks a first load may wait for sign-off before Kernel raises an issue. */
+export async function setSignOffWeeks(
+  q: Queryable,
+  raw: string | number,
+  caller: ProgrammeCaller,
+): Promise<RuleOptions> {
+  assertProgrammeCaller(caller, 'change the rules Kernel raises issues by');
+  const weeks = Number(raw);
+  if (!Number.isInteger(weeks) || weeks < 1 || weeks > 52) {
+    throw new KernelError('usage', `"${raw}" is not a number of weeks from 1 to 52`, {
+      where: { field: 'sign-off-weeks' },
+      hint: 'Give a whole number of weeks, e.g. 6',
+    });
+  }
+  return inTransaction(q, async (tx) => {
+    const before = await readRuleOptions(tx);
+    await tx.run('DELETE FROM programme_settings WHERE name = $1', [SIGN_OFF_WEEKS]);
+    await tx.run(
+      'INSERT INTO programme_settings (name, value, changed_at, changed_by) VALUES ($1, $2, $3, $4)',
+      [SIGN_OFF_WEEKS, String(weeks), new Date().toISOString(), caller.actor],
+    );
+    await appendAudit(tx, {
+      actor: caller.actor,
+      action: 'raid.rules-changed',
+      target: `setting:${SIGN_OFF_WEEKS}`,
+      details: { from: before.signOffWeeks, to: weeks },
+    });
+    return { signOffWeeks: weeks };
+  });
+}
 
 /** A condition that holds now: the issue it should keep open. */
 export interface AutoCondition {

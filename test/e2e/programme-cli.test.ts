@@ -20,6 +20,14 @@ describe.each(testStores())('kernel plan, raid and report on $engine', (engine) 
 
     await ok('orgs', 'seed');
     expect(await ok('plan')).toContain('The plan is empty');
+    expect(await ok('raid', 'rules')).toContain('waits for sign-off more than 6 weeks');
+    expect(await ok('raid', 'rules', '--sign-off-weeks', '8')).toContain('more than 8 weeks');
+    expect(JSON.parse(await ok('raid', 'rules', '--json'))).toEqual({ signOffWeeks: 8 });
+    const badWeeks = await k('raid', 'rules', '--sign-off-weeks', '0');
+    expect([badWeeks.code, badWeeks.stderr.trim()]).toEqual([
+      64,
+      'kernel: "0" is not a number of weeks from 1 to 52 (field sign-off-weeks). Give a whole number of weeks, e.g. 6',
+    ]);
     expect(
       await ok(
         'plan',
