@@ -206,7 +206,7 @@ async function composeUpdate(
     .filter((m) => m.doneOn !== null && m.doneOn.slice(0, 7) === month)
     .map((m): UpdateLine => ({
       text: `${m.id} ${m.title} (${m.workstreamTitle}), done ${m.doneOn ?? ''}${m.evidence ? `: ${m.evidence}` : ''}`,
-      href: m.evidenceHref ?? `/programme/plan#${m.id}`,
+      href: m.evidenceHref ?? `/programme#${m.id}`,
       source: 'milestone',
       refs: [m.id],
     }));
@@ -221,7 +221,7 @@ async function composeUpdate(
     .sort((a, b) => a.m.due.localeCompare(b.m.due) || a.m.id.localeCompare(b.m.id))
     .map(({ m, as }): UpdateLine => ({
       text: `${m.id} ${m.title} (${m.workstreamTitle}): due ${monthName(m.due)}${as.state === 'slipped' ? ', slipped' : ''}`,
-      href: `/programme/plan#${m.id}`,
+      href: `/programme#${m.id}`,
       source: 'milestone',
       refs: [m.id],
     }));

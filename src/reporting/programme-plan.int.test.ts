@@ -61,7 +61,7 @@ describe.each(testStores())('the programme plan on $engine', (engine) => {
     const done = await changeMilestone(
       store,
       'M-01',
-      { state: 'done', doneOn: '2021-03-26', evidence: 'Board minutes', evidenceHref: '/programme/plan' },
+      { state: 'done', doneOn: '2021-03-26', evidence: 'Board minutes', evidenceHref: '/programme' },
       team,
     );
     expect(done).toMatchObject({ state: 'done', doneOn: '2021-03-26', evidence: 'Board minutes' });

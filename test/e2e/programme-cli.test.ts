@@ -163,7 +163,7 @@ describe.each(testStores())('kernel plan, raid and report on $engine', (engine) 
     const text = await ok('report', 'monthly', '--month', '2021-07');
     expect(text).toContain('Kernel Development Group – Update: July 2021 (draft)');
     expect(text).toContain(
-      'M-01 Website live (Website), done 2021-07-19: The public site  [/programme/plan#M-01]',
+      'M-01 Website live (Website), done 2021-07-19: The public site  [/programme#M-01]',
     );
     expect(text).toContain('Kernel Development Group, 12 August 2021');
     expect(text).toMatch(/Key risks\n {2}- R-001 BI teams lack time/);
@@ -184,7 +184,7 @@ describe.each(testStores())('kernel plan, raid and report on $engine', (engine) 
         'https://kernel.test',
       ),
     ).toContain(`Wrote the draft update for July 2021: ${html}, ${pdf}`);
-    expect(readFileSync(html, 'utf8')).toContain('<a href="https://kernel.test/programme/plan#M-01">');
+    expect(readFileSync(html, 'utf8')).toContain('<a href="https://kernel.test/programme#M-01">');
     const read = await extractText(await getDocumentProxy(new Uint8Array(readFileSync(pdf))), {
       mergePages: true,
     });

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MonthlyUpdate } from '../../src/reporting/monthly-update.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
+import { accountsForEveryRole, portalApp, sessionFor } from './portal-helpers.ts';
 
 describe('the demo’s programme office', () => {
   it('seeds the 2021 plan and RAID log once, so the July 2021 update is drafted from the demo’s state', async () => {
@@ -75,6 +77,29 @@ describe('the demo’s programme office', () => {
       state: 'done',
       doneOn: '2021-03-15',
     });
+
+    // Every line's evidence opens for the programme team, who read the update.
+    const store = await openStore({ dataDir: data, store: 'duckdb' });
+    try {
+      const accounts = await accountsForEveryRole(store, 'QKS');
+      const { cookie } = await sessionFor(store, accounts.programme.userId);
+      const portal = portalApp(store, data);
+      const hrefs = new Set(
+        [...july.completed.flatMap((g) => g.lines), ...july.keyIssues, ...july.outstanding, ...july.keyRisks]
+          .map((l) => l.href)
+          .filter((h): h is string => typeof h === 'string' && h.startsWith('/')),
+      );
+      for (const fact of july.facts) hrefs.add(fact.href);
+      expect(hrefs.size).toBeGreaterThan(3);
+      for (const href of hrefs) {
+        const response = await portal.app.request(href.split('#')[0] as string, {
+          headers: { Cookie: cookie },
+        });
+        expect(response.status, href).toBe(200);
+      }
+    } finally {
+      await store.close();
+    }
 
     const again = await runCli(argv);
     expect(again.code, again.stderr).toBe(0);
