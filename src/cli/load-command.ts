@@ -2,11 +2,14 @@ import { KernelError } from '../errors.ts';
 import { loadFeed, LoadRefusedError, type LoadRequest } from '../ingest/load-feed.ts';
 import {
   getLoadReport,
-  listLoads,
+  LOAD_STATUSES,
+  pageOfLoads,
   reportJson,
   writeQuarantine,
   type LoadDetails,
+  type LoadFilter,
   type LoadReport,
+  type LoadStatus,
 } from '../ingest/load-history.ts';
 import { readLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
@@ -147,42 +150,58 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
 
   const loads = program
     .command('loads')
-    .description('the load history; `loads show ID`, `loads quarantine ID --out FILE`')
+    .description(
+      'the load history, newest first, a page at a time; `loads show ID`, `loads quarantine ID --out FILE`',
+    )
     .option('--org <ods>', 'only this organisation')
     .option('--dataset <id>', 'only this dataset')
-    .option('--json', 'print the loads as JSON')
-    .action(async (options: { org?: string; dataset?: string; json?: boolean }) => {
-      const rows = await context.withStore((store) =>
-        listLoads(store, {
-          ...(options.org ? { org: options.org.toUpperCase() } : {}),
-          ...(options.dataset ? { dataset: options.dataset } : {}),
-        }),
-      );
-      if (options.json) {
-        printJson(context.io, rows);
-        return;
-      }
-      if (rows.length === 0) {
-        context.io.out('No loads yet.');
-        return;
-      }
-      context.io.out(
-        formatTable(
-          ['load', 'org', 'dataset', 'period', 'state', 'read', 'loaded', 'rejected', 'started'],
-          rows.map((r) => [
-            r.loadId,
-            r.org,
-            r.dataset,
-            r.period,
-            r.state,
-            r.rowsRead,
-            r.rowsLoaded,
-            r.rowsRejected,
-            r.startedAt,
-          ]),
-        ),
-      );
-    });
+    .option('--period <YYYY-MM>', 'only this reporting month')
+    .option('--status <state>', `only loads in this state: ${LOAD_STATUSES.join(', ')}`)
+    .option('--limit <n>', 'loads per page, 1 to 1000', '50')
+    .option('--before <cursor>', 'the next page: the cursor the page before printed')
+    .option('--json', 'print the page as JSON: {loads, total, next}')
+    .action(
+      async (options: {
+        org?: string;
+        dataset?: string;
+        period?: string;
+        status?: string;
+        limit: string;
+        before?: string;
+        json?: boolean;
+      }) => {
+        const page = await context.withStore((store) => pageOfLoads(store, loadFilterOf(options)));
+        if (options.json) {
+          printJson(context.io, page);
+          return;
+        }
+        if (page.total === 0) {
+          context.io.out('No loads match.');
+          return;
+        }
+        context.io.out(
+          formatTable(
+            ['load', 'org', 'dataset', 'period', 'state', 'read', 'loaded', 'rejected', 'started'],
+            page.loads.map((r) => [
+              r.loadId,
+              r.org,
+              r.dataset,
+              r.period,
+              r.state,
+              r.rowsRead,
+              r.rowsLoaded,
+              r.rowsRejected,
+              r.startedAt,
+            ]),
+          ),
+        );
+        context.io.out(
+          page.next
+            ? `${page.loads.length} of ${page.total} loads. Older: add --before ${page.next}`
+            : `${page.total} ${page.total === 1 ? 'load' : 'loads'}${options.before ? ' (last page)' : ''}.`,
+        );
+      },
+    );
 
   loads
     .command('show')
@@ -207,3 +226,40 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
       context.io.out(`Wrote ${count} quarantined rows of ${loadId} to ${options.out}.`);
     });
 };
+
+/** The command line's filter, checked, as `pageOfLoads` takes it. */
+function loadFilterOf(options: {
+  org?: string;
+  dataset?: string;
+  period?: string;
+  status?: string;
+  limit: string;
+  before?: string;
+}): LoadFilter {
+  const limit = Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new KernelError('usage', `"${options.limit}" is not a number of loads from 1 to 1000`, {
+      where: { field: 'limit' },
+    });
+  }
+  if (options.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
+    throw new KernelError('usage', `"${options.period}" is not a month`, {
+      where: { field: 'period' },
+      hint: 'Write it as YYYY-MM',
+    });
+  }
+  if (options.status !== undefined && !(LOAD_STATUSES as readonly string[]).includes(options.status)) {
+    throw new KernelError('usage', `"${options.status}" is not a load state`, {
+      where: { field: 'status' },
+      hint: `Use one of ${LOAD_STATUSES.join(', ')}`,
+    });
+  }
+  return {
+    limit,
+    ...(options.org ? { org: options.org.toUpperCase() } : {}),
+    ...(options.dataset ? { dataset: options.dataset } : {}),
+    ...(options.period ? { period: options.period } : {}),
+    ...(options.status ? { status: options.status as LoadStatus } : {}),
+    ...(options.before ? { before: options.before } : {}),
+  };
+}

@@ -26,7 +26,9 @@ export function noteLoadHistoryChanged(): void {
   historyChanges++;
 }
 
-export type LoadStatus = 'running' | 'loaded' | 'superseded' | 'refused' | 'failed';
+/** Where a load stands, in the order a list of them offers as filters. */
+export const LOAD_STATUSES = ['running', 'loaded', 'superseded', 'refused', 'failed'] as const;
+export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
 export interface LoadFinding {
   rule: RuleId;
@@ -241,11 +243,36 @@ export interface LoadFilter {
   period?: string;
   status?: LoadStatus;
   limit?: number;
+  /** only loads older than this cursor: a page's `next` */
+  before?: string;
 }
 
-/** The load history, newest first. Marks dead `running` loads `failed` first. */
-export async function listLoads(q: Queryable, filter: LoadFilter = {}): Promise<LoadDetails[]> {
-  await markStaleLoads(q);
+/** One page of the load history: the loads, how many match in all, and the next page's cursor. */
+export interface LoadPage {
+  loads: LoadDetails[];
+  total: number;
+  /** the cursor for the next (older) page, or null on the last */
+  next: string | null;
+}
+
+/** A cursor names the last load of a page by its start and id, the order the history is read in. */
+function encodeCursor(row: LoadRow): string {
+  return Buffer.from(`${row.started_at}|${row.load_id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  const [startedAt, loadId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!startedAt || !loadId || Number.isNaN(Date.parse(startedAt))) {
+    throw new KernelError('usage', 'That page of loads does not exist', {
+      where: { field: 'before' },
+      hint: 'Start again from the first page (without before)',
+    });
+  }
+  return [startedAt, loadId];
+}
+
+/** The WHERE clause of a filter, without the cursor, and its parameters. */
+function filterSql(filter: LoadFilter): { where: string[]; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   for (const [column, value] of [
@@ -258,12 +285,48 @@ export async function listLoads(q: Queryable, filter: LoadFilter = {}): Promise<
     params.push(value);
     where.push(`${column} = $${params.length}`);
   }
-  params.push(filter.limit ?? 1000);
-  const rows = await q.query<LoadRow>(
+  return { where, params };
+}
+
+async function selectLoads(q: Queryable, filter: LoadFilter, limit: number): Promise<LoadRow[]> {
+  const { where, params } = filterSql(filter);
+  if (filter.before !== undefined) {
+    const [startedAt, loadId] = decodeCursor(filter.before);
+    params.push(startedAt, loadId);
+    const [a, b] = [params.length - 1, params.length];
+    where.push(`(started_at < $${a} OR (started_at = $${a} AND load_id < $${b}))`);
+  }
+  params.push(limit);
+  return q.query<LoadRow>(
     `SELECT * FROM loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, load_id DESC LIMIT $${params.length}`,
     params,
   );
-  return rows.map(toDetails);
+}
+
+/** The load history, newest first. Marks dead `running` loads `failed` first. */
+export async function listLoads(q: Queryable, filter: LoadFilter = {}): Promise<LoadDetails[]> {
+  await markStaleLoads(q);
+  return (await selectLoads(q, filter, filter.limit ?? 1000)).map(toDetails);
+}
+
+/** A page of the load history, newest first, with the total matching and the next page's cursor. */
+export async function pageOfLoads(q: Queryable, filter: LoadFilter = {}): Promise<LoadPage> {
+  await markStaleLoads(q);
+  const limit = filter.limit ?? 100;
+  // One more than the page, to know whether another page follows.
+  const rows = await selectLoads(q, filter, limit + 1);
+  const { where, params } = filterSql(filter);
+  const [count] = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+    params,
+  );
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    loads: page.map(toDetails),
+    total: Number(count?.n ?? 0),
+    next: rows.length > limit && last ? encodeCursor(last) : null,
+  };
 }
 
 export async function getLoadReport(q: Queryable, loadId: string): Promise<LoadDetails> {

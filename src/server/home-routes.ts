@@ -28,7 +28,9 @@ export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteD
         const [summary, latest, problems] = await Promise.all([
           warehouseSummary(deps.store, ownOrg),
           seesLoads
-            ? readLoads(deps, r, narrowToOwnOrg<LoadFilter>({ limit: 5 }, principal))
+            ? readLoads(deps, r, narrowToOwnOrg<LoadFilter>({ limit: 5 }, principal)).then(
+                (page) => page.loads,
+              )
             : Promise.resolve([]),
           seesLoads && (principal?.role === 'provider' || principal?.role === 'admin')
             ? listLoads(deps.store, narrowToOwnOrg<LoadFilter>({ limit: 200 }, principal))

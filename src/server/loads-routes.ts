@@ -4,7 +4,8 @@ import { KernelError } from '../errors.ts';
 import { controlLoad, type ControlledLoad } from '../ingest/load-disclosure.ts';
 import {
   getLoadReport,
-  listLoads,
+  LOAD_STATUSES,
+  pageOfLoads,
   type LoadDetails,
   type LoadFilter,
   type LoadStatus,
@@ -18,18 +19,34 @@ import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './ro
  */
 export const LOADS_ACCESS = ['admin', 'provider', 'analyst', 'ig-lead', 'programme'] as const;
 
-const STATUSES: readonly LoadStatus[] = ['running', 'loaded', 'superseded', 'refused', 'failed'];
+const STATUSES: readonly LoadStatus[] = LOAD_STATUSES;
 
 export const LOAD_FILTERS = [
   { name: 'org', description: 'sending organisation (ODS code); a provider always sees only its own' },
   { name: 'dataset', description: 'dataset id, e.g. msds-delivery' },
   { name: 'period', description: 'reporting month YYYY-MM' },
   { name: 'status', description: `one of ${STATUSES.join(', ')}` },
+  { name: 'limit', description: 'loads per page, 1 to 500 (default 100)', type: 'integer' as const },
+  { name: 'before', description: 'the `next` cursor of the page before, for the next (older) page' },
 ];
+
+/** Loads a page shows unless asked for another number. */
+const PAGE_SIZE = 100;
 
 /** The filter a request asks for, narrowed by who is asking. */
 export function loadFilterFor(r: RouteRequest): LoadFilter {
-  const filter: LoadFilter = { limit: 500 };
+  const filter: LoadFilter = { limit: PAGE_SIZE };
+  const limit = r.query('limit');
+  if (limit !== undefined && limit !== '') {
+    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 500) {
+      throw new KernelError('usage', `"${limit}" is not a number of loads from 1 to 500`, {
+        where: { field: 'limit' },
+      });
+    }
+    filter.limit = Number(limit);
+  }
+  const before = r.query('before');
+  if (before) filter.before = before;
   const org = r.query('org')?.trim().toUpperCase();
   if (org) filter.org = org;
   const dataset = r.query('dataset')?.trim();
@@ -74,14 +91,15 @@ export function metadataDisclosureNote(r: RouteRequest, org: string | undefined)
   return policy.id === 'none' ? null : describePolicy(policy);
 }
 
-/** Load history as this person may see it (counts controlled), the read audited. */
+/** A page of load history as this person may see it (counts controlled), the read audited. */
 export async function readLoads(
   deps: ServerDeps,
   r: RouteRequest,
   filter: LoadFilter,
-): Promise<ControlledLoad[]> {
+): Promise<{ loads: ControlledLoad[]; total: number; next: string | null }> {
   const viewer = viewerOf(r.principal);
-  const loads = (await listLoads(deps.store, filter)).map((load) => controlLoad(load, viewer));
+  const page = await pageOfLoads(deps.store, filter);
+  const loads = page.loads.map((load) => controlLoad(load, viewer));
   await auditMetadataRead(deps.store, {
     actor: r.actor,
     role: viewer.role,
@@ -89,7 +107,7 @@ export async function readLoads(
     filter: { org: filter.org, dataset: filter.dataset, period: filter.period, status: filter.status },
     disclosure: metadataPolicyFor(viewer, filter.org).id,
   });
-  return loads;
+  return { loads, total: page.total, next: page.next };
 }
 
 /** One load's report as this person may see it, the read audited. */
@@ -140,14 +158,25 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
         } catch (error) {
           if (!(error instanceof KernelError)) throw error;
           errors = [{ text: error.message, href: `#${error.where?.field ?? 'org'}` }];
-          filter = narrowToOwnOrg<LoadFilter>({ limit: 500 }, r.principal);
+          filter = narrowToOwnOrg<LoadFilter>({ limit: PAGE_SIZE }, r.principal);
         }
-        const loads = await readLoads(deps, r, filter);
+        const { loads, total, next } = await readLoads(deps, r, filter);
+        const asked = Object.fromEntries(
+          LOAD_FILTERS.filter((f) => f.name !== 'before').map((f) => [f.name, r.query(f.name) ?? '']),
+        );
+        const older = next
+          ? `/loads?${new URLSearchParams({ ...Object.fromEntries(Object.entries(asked).filter(([, v]) => v)), before: next }).toString()}`
+          : null;
         return r.render(
           'loads.njk',
           {
             title: 'Loads',
             loads,
+            total,
+            older,
+            first: filter.before
+              ? `/loads?${new URLSearchParams(Object.fromEntries(Object.entries(asked).filter(([, v]) => v))).toString()}`
+              : null,
             disclosureNote: metadataDisclosureNote(r, filter.org),
             errors,
             statuses: STATUSES,
@@ -182,7 +211,7 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: LOADS_ACCESS,
       summary: 'Load history, newest first (a provider sees only its own organisation’s)',
       query: LOAD_FILTERS,
-      handle: async (r) => r.json({ loads: await readLoads(deps, r, loadFilterFor(r)) }),
+      handle: async (r) => r.json(await readLoads(deps, r, loadFilterFor(r))),
     },
     {
       method: 'GET',

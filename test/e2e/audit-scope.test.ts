@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 import {
   accountsForEveryRole,
+  igLeadOf,
   insertLoad,
   portalApp,
   sessionFor,
@@ -28,11 +29,13 @@ const read = (controllers: string[], useCase: string): AuditEntry => ({
 describe.each(testStores())('the audit log as an IG lead reads it on $engine (issue 23, M3)', (engine) => {
   let store: Store;
   let accounts: Record<Role, TestAccount>;
+  let igRwf: TestAccount;
   let portal: ReturnType<typeof portalApp>;
 
   beforeAll(async () => {
     store = await engine.open();
-    accounts = await accountsForEveryRole(store, 'RWF'); // the IG lead speaks for RWF
+    accounts = await accountsForEveryRole(store, 'RWF');
+    igRwf = { role: 'ig-lead', email: 'ig-rwf@portal.test', ...(await igLeadOf(store, 'RWF')) };
     portal = portalApp(store);
     await insertLoad(store, 'ld-rvv-9', 'RVV', 'apc', '2025-01', 'loaded');
     await insertLoad(store, 'ld-rwf-9', 'RWF', 'apc', '2025-01', 'loaded');
@@ -65,7 +68,7 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
   };
 
   it('shows an IG lead the reads of its own data only, and an admin every read', async () => {
-    const mine = await api('/api/v1/audit?action=data.read', accounts['ig-lead']);
+    const mine = await api('/api/v1/audit?action=data.read', igRwf);
     expect(mine.status).toBe(200);
     expect(mine.body.events.map((e) => e.purpose).sort()).toEqual(['uc-1', 'uc-3']);
     const all = await api('/api/v1/audit?action=data.read', accounts.admin);
@@ -73,7 +76,7 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
   });
 
   it('shows an IG lead events about its organisation, its loads and its people, not another’s', async () => {
-    const { body } = await api('/api/v1/audit?limit=1000', accounts['ig-lead']);
+    const { body } = await api('/api/v1/audit?limit=1000', igRwf);
     const targets = body.events.map((e) => e.target);
     expect(targets).toEqual(expect.arrayContaining(['org:RWF', 'ld-rwf-9']));
     expect(targets).not.toContain('org:RVV');
@@ -85,7 +88,7 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
   });
 
   it('narrows the portal page the same way', async () => {
-    const { cookie } = await sessionFor(store, accounts['ig-lead'].userId);
+    const { cookie } = await sessionFor(store, igRwf.userId);
     const html = await (await portal.app.request('/audit?action=', { headers: { Cookie: cookie } })).text();
     expect(html).toContain('org:RWF');
     expect(html).not.toContain('org:RVV');

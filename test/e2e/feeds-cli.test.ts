@@ -262,7 +262,7 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/The row has \d+ columns but the header has \d+ \(ragged-\w+\.csv, line 6/);
     const list = await runCli([...globals, 'loads', '--json']);
-    const loads = JSON.parse(list.stdout) as { state: string; period: string }[];
+    const { loads } = JSON.parse(list.stdout) as { loads: { state: string; period: string }[] };
     expect(loads.filter((l) => l.state === 'loaded').map((l) => l.period)).toEqual(['2025-04']);
     expect(loads.some((l) => l.state === 'refused' && l.period === '2025-05')).toBe(true);
   });
@@ -299,7 +299,7 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
       expect(third.stderr).not.toContain(nhs);
     }
     const list = await runCli([...globals, 'loads', '--json']);
-    const loads = JSON.parse(list.stdout) as { state: string; period: string }[];
+    const { loads } = JSON.parse(list.stdout) as { loads: { state: string; period: string }[] };
     expect(loads.some((l) => l.state === 'loaded' && l.period === '2025-06')).toBe(false);
   });
 

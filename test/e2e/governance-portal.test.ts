@@ -2,21 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadUser } from '../../src/governance/access-policy.ts';
 import { openGovernedRead } from '../../src/governance/access-policy.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { createApiToken } from '../../src/server/auth/api-tokens.ts';
-import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
-import { accountsForEveryRole, PASSWORD, portalApp, sessionFor, type TestAccount } from './portal-helpers.ts';
-
-/** An IG lead who belongs to an organisation, as `kernel users add --role ig-lead --org ODS` makes one. */
-async function igLeadOf(store: Store, org: string): Promise<{ userId: string; token: string }> {
-  const email = `ig-${org.toLowerCase()}@portal.test`;
-  const { user } = await addUser(store, { email, role: 'ig-lead', org, password: `${PASSWORD} 0` }, 'test');
-  await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
-  const { token } = await createApiToken(store, email, 'test');
-  return { userId: user.id, token };
-}
+import {
+  accountsForEveryRole,
+  igLeadOf,
+  portalApp,
+  sessionFor,
+  type TestAccount,
+} from './portal-helpers.ts';
 
 describe.each(testStores())('governance in the portal and the API on $engine', (engine) => {
   let store: Store;

@@ -53,13 +53,7 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
     const email = `${role}@portal.test`;
     const { user } = await addUser(
       store,
-      // A provider and an IG lead each belong to one organisation.
-      {
-        email,
-        role,
-        org: role === 'provider' || role === 'ig-lead' ? org : undefined,
-        password: `${PASSWORD} 0`,
-      },
+      { email, role, org: role === 'provider' ? org : undefined, password: `${PASSWORD} 0` },
       'test',
     );
     await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
@@ -67,6 +61,15 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
     out[role] = { role, email, userId: user.id, token };
   }
   return out;
+}
+
+/** An IG lead who belongs to an organisation, as `kernel users add --role ig-lead --org ODS` makes one. */
+export async function igLeadOf(store: Store, org: string): Promise<{ userId: string; token: string }> {
+  const email = `ig-${org.toLowerCase()}@portal.test`;
+  const { user } = await addUser(store, { email, role: 'ig-lead', org, password: `${PASSWORD} 0` }, 'test');
+  await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+  const { token } = await createApiToken(store, email, 'test');
+  return { userId: user.id, token };
 }
 
 /** A fresh session for an account: the cookie header and the session's CSRF token. */
