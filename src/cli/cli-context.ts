@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { csvCell } from '../governance/csv.ts';
 import type { ConfigFlags, ResolvedConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 
@@ -32,8 +33,19 @@ export type RegisterCommands = (program: Command, context: CliContext) => void;
 
 export type GlobalFlags = ConfigFlags & { debug?: boolean };
 
-/** Prints rows as an aligned plain-text table. */
+let tablesAsCsv = false;
+
+/**
+ * Whether this run prints its tables as CSV (`--csv`, for a spreadsheet or a script). Set by
+ * `main` for the one command it runs; commands run one at a time, in the server too.
+ */
+export function printTablesAsCsv(on: boolean): void {
+  tablesAsCsv = on;
+}
+
+/** Prints rows as an aligned plain-text table, or as CSV when the run asked for `--csv`. */
 export function formatTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  if (tablesAsCsv) return [headers, ...rows].map((row) => row.map(csvCell).join(',')).join('\n');
   const cells = [
     headers,
     ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell)))),

@@ -1,12 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import os from 'node:os';
 import { resolveConfig, type ResolvedConfig } from '../config/config.ts';
-import { describeError, exitCodeFor, KernelError } from '../errors.ts';
-import { openStore } from '../store/open-store.ts';
+import { describeError, errorBody, exitCodeFor, KernelError } from '../errors.ts';
+import { openExistingStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
-import type { CliContext, CliIo, GlobalFlags, RegisterCommands } from './cli-context.ts';
+import {
+  printTablesAsCsv,
+  type CliContext,
+  type CliIo,
+  type GlobalFlags,
+  type RegisterCommands,
+} from './cli-context.ts';
 import { registerAuditCommands } from './audit-command.ts';
 import { registerDatasetCommands } from './datasets-command.ts';
 import { registerFoundationCommands } from './foundation-command.ts';
@@ -75,7 +81,7 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
     },
     async withStore(work) {
       if (options.store) return work(options.store);
-      const store = await openStore(context.config().config);
+      const store = await openExistingStore(context.config().config);
       try {
         return await work(store);
       } finally {
@@ -83,12 +89,28 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
       }
     },
   };
-  program.hook('preAction', () => {
+  program.hook('preAction', (_program, action) => {
     resolved = undefined;
+    printTablesAsCsv(action.opts().csv === true);
   });
   for (const register of COMMAND_GROUPS) register(program, context);
+  offerCsv(program);
   for (const command of program.commands) applyOutput(command, io);
   return program;
+}
+
+/**
+ * Every command that can print JSON can print its tables as CSV too (`--csv`, for a
+ * spreadsheet), unless it already has a `--csv` of its own (`invoices list --csv FILE`).
+ */
+function offerCsv(command: Command): void {
+  for (const sub of command.commands) {
+    const flags = sub.options.map((o) => o.long);
+    if (sub.commands.length === 0 && flags.includes('--json') && !flags.includes('--csv')) {
+      sub.option('--csv', 'print tables as CSV rather than aligned columns');
+    }
+    offerCsv(sub);
+  }
 }
 
 function applyOutput(command: Command, io: CliIo): void {
@@ -138,10 +160,14 @@ export async function main(
       // Commander has already printed its message (and help where it applies).
       return error.exitCode === 0 ? 0 : 64;
     }
-    io.err(`kernel: ${describeError(error)}`);
+    // A script that asked for JSON reads its errors as JSON too: the API's error body, one line.
+    if (argv.includes('--json')) io.err(JSON.stringify({ ...errorBody(error), exit: exitCodeFor(error) }));
+    else io.err(`kernel: ${describeError(error)}`);
     if (debug && error instanceof Error && error.stack) io.err(error.stack);
-    if (!(error instanceof KernelError) && !debug)
+    if (!(error instanceof KernelError) && !debug && !argv.includes('--json'))
       io.err('kernel: (this is a bug in Kernel, not in your input)');
     return exitCodeFor(error);
+  } finally {
+    printTablesAsCsv(false);
   }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { KernelConfig } from '../config/config.ts';
 import { KernelError } from '../errors.ts';
@@ -74,4 +74,36 @@ export async function openStore(config: Pick<KernelConfig, 'store' | 'dataDir'>)
     throw error;
   }
   return store;
+}
+
+/**
+ * Opens a warehouse that exists (issue 22, item 8): a mistyped `--data` must not quietly
+ * start a new, empty warehouse beside the real one. Only `kernel init` (and the demo) create
+ * one; an empty folder made for it is taken as the place to create it.
+ */
+export async function openExistingStore(config: Pick<KernelConfig, 'store' | 'dataDir'>): Promise<Store> {
+  if (config.store === 'duckdb' && !existsSync(path.join(config.dataDir, DUCKDB_FILE_NAME))) {
+    const hint = `Check --data (or KERNEL_DATA); to create a warehouse there, run kernel init --data ${config.dataDir}`;
+    if (!existsSync(config.dataDir)) {
+      throw new KernelError(
+        'not-found',
+        `There is no warehouse at ${config.dataDir}: the folder does not exist`,
+        {
+          where: { file: config.dataDir },
+          hint,
+        },
+      );
+    }
+    if (statSync(config.dataDir).isDirectory() && readdirSync(config.dataDir).length > 0) {
+      throw new KernelError(
+        'not-found',
+        `There is no warehouse in ${config.dataDir} (it holds no ${DUCKDB_FILE_NAME})`,
+        {
+          where: { file: config.dataDir },
+          hint,
+        },
+      );
+    }
+  }
+  return openStore(config);
 }

@@ -48,6 +48,7 @@ export function portalApp(store: Store, dataDir = '/tmp') {
 
 /** One ready account per role (password changed, so no redirect), with an API token. */
 export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<Record<Role, TestAccount>> {
+  await seedOrganisations(store, 'test'); // an account's organisation must be a member
   const out = {} as Record<Role, TestAccount>;
   for (const role of ROLES) {
     const email = `${role}@portal.test`;
@@ -65,6 +66,7 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
 
 /** An IG lead who belongs to an organisation, as `kernel users add --role ig-lead --org ODS` makes one. */
 export async function igLeadOf(store: Store, org: string): Promise<{ userId: string; token: string }> {
+  await seedOrganisations(store, 'test');
   const email = `ig-${org.toLowerCase()}@portal.test`;
   const { user } = await addUser(store, { email, role: 'ig-lead', org, password: `${PASSWORD} 0` }, 'test');
   await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');

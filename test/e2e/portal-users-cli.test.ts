@@ -9,6 +9,8 @@ describe('kernel users and kernel tokens', () => {
   const data = ['--data', mkdtempSync(path.join(os.tmpdir(), 'kernel-users-'))];
 
   it('adds accounts with a one-time password, lists them, resets a password, and issues and revokes tokens', async () => {
+    expect((await runCli(['init', ...data])).code).toBe(0);
+    expect((await runCli(['orgs', 'seed', ...data])).code).toBe(0);
     const add = await runCli([
       'users',
       'add',

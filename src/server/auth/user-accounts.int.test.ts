@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../../test/stores.ts';
 import { listAudit, verifyAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
+import { seedOrganisations } from '../../governance/organisations.ts';
 import type { Store } from '../../store/store.ts';
 import { createApiToken, principalForToken, revokeApiToken } from './api-tokens.ts';
 import { createSession, endSession, readSession } from './sessions.ts';
@@ -12,6 +13,7 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
   let store: Store;
   beforeAll(async () => {
     store = await engine.open();
+    await seedOrganisations(store, 'test');
   });
   afterAll(async () => {
     await store.close();
@@ -52,6 +54,10 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
     await expect(addUser(store, { email: 'not-an-email', role: 'viewer' }, 'cli:test')).rejects.toThrow(
       /not an email/,
     );
+    // An organisation no member has is a typing mistake (issue 22, item 8).
+    await expect(
+      addUser(store, { email: 'nope@example.nhs.uk', role: 'provider', org: 'NOPE' }, 'cli:test'),
+    ).rejects.toMatchObject({ code: 'usage', message: 'NOPE is not a registered organisation' });
     await expect(
       addUser(
         store,

@@ -135,6 +135,16 @@ export async function addUser(
   const id = randomId('u');
   const createdAt = now.toISOString();
   await store.transaction(async (tx) => {
+    // An account speaks for a member: a code no member has is a typing mistake (issue 22, item 8).
+    if (org !== null) {
+      const [member] = await tx.query('SELECT org_code FROM organisations WHERE org_code = $1', [org]);
+      if (!member) {
+        throw new KernelError('usage', `${org} is not a registered organisation`, {
+          where: { field: 'org' },
+          hint: 'Use kernel orgs list to see the members (kernel orgs seed registers Kent and Medway’s)',
+        });
+      }
+    }
     const [existing] = await tx.query('SELECT id FROM users WHERE email = $1', [email]);
     if (existing) {
       throw new KernelError('conflict', `An account for ${email} exists already`, {
