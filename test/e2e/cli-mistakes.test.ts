@@ -84,7 +84,7 @@ describe('CLI mistakes (issue 22, item 8)', () => {
     });
   });
 
-  it('prints lists as CSV with --csv, and keeps a command's own --csv FILE', async () => {
+  it('prints lists as CSV with --csv, and keeps a command’s own --csv FILE', async () => {
     const csv = await runCli(['users', 'list', '--csv', '--data', data]);
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
