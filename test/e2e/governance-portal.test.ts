@@ -5,13 +5,7 @@ import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
-import {
-  accountsForEveryRole,
-  igLeadOf,
-  portalApp,
-  sessionFor,
-  type TestAccount,
-} from './portal-helpers.ts';
+import { accountsForEveryRole, igLeadOf, portalApp, sessionFor, type TestAccount } from './portal-helpers.ts';
 
 describe.each(testStores())('governance in the portal and the API on $engine', (engine) => {
   let store: Store;
