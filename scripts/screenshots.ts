@@ -1,6 +1,7 @@
 /**
- * Screenshots of the portal for docs/screenshots/: builds a small demo warehouse (or reuses
- * the one in --data), signs in as the demo administrator in Chromium, and captures pages.
+ * Screenshots of the portal for docs/screenshots/: builds the demo warehouse `npm start`
+ * builds (or reuses the one in --data), signs in as the demo administrator in Chromium, and
+ * captures pages.
  *
  *   npx tsx scripts/screenshots.ts [--data DIR] [--people N]
  *
@@ -34,10 +35,17 @@ function flag(name: string): string | undefined {
 
 async function run(): Promise<void> {
   const dataDir = flag('data') ?? mkdtempSync(path.join(os.tmpdir(), 'kernel-screenshots-'));
-  const people = flag('people') ?? '2000';
-  // A warehouse already in --data is used as it is (the demo takes minutes to build).
+  // Without --people, the warehouse `npm start` builds (the demo's defaults), so the
+  // screenshots show what a newcomer sees. One already in --data is used as it is.
+  const people = flag('people');
   if (!existsSync(path.join(dataDir, DUCKDB_FILE_NAME))) {
-    const built = await main(['demo', '--no-serve', '--people', people, '--data', dataDir]);
+    const built = await main([
+      'demo',
+      '--no-serve',
+      ...(people ? ['--people', people] : []),
+      '--data',
+      dataDir,
+    ]);
     if (built !== 0) throw new Error(`kernel demo failed with exit code ${built}`);
   }
   const config = { ...resolveConfig({ data: dataDir }).config, dataDir };

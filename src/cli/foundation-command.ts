@@ -2,7 +2,7 @@ import { describeConfig } from '../config/config.ts';
 import { migrate } from '../store/migrate.ts';
 import { connectStore } from '../store/open-store.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { DEMO_WINDOW } from '../demo/demo-window.ts';
+import { DEMO_PEOPLE, DEMO_WINDOW } from '../demo/demo-window.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 export const registerFoundationCommands: RegisterCommands = (program, context) => {
@@ -73,7 +73,7 @@ export const registerFoundationCommands: RegisterCommands = (program, context) =
       'build a warehouse from the synthetic Kent and Medway world and serve the portal (what `npm start` runs)',
     )
     .option('--port <port>', 'HTTP port for the portal')
-    .option('--people <n>', 'size of the synthetic population', '5000')
+    .option('--people <n>', 'size of the synthetic population', String(DEMO_PEOPLE))
     .option('--from <YYYY-MM>', 'first month of synthetic activity', DEMO_WINDOW.from)
     .option('--to <YYYY-MM>', 'last month of synthetic activity', DEMO_WINDOW.to)
     .option('--no-serve', 'build and report, but do not start the portal')
