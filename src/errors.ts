@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not-found' // the thing named does not exist
   | 'conflict' // it exists already, or the state forbids the change
   | 'invalid-input' // a file or value failed validation
+  | 'too-large' // a request body beyond the limit
   | 'refused' // a policy refused it (identifiers present, no agreement, unsigned…)
   | 'unauthenticated' // no valid session or token
   | 'forbidden' // signed in, but the access policy says no
@@ -48,6 +49,7 @@ export class KernelError extends Error {
 const EXIT_CODES: Record<ErrorCode, number> = {
   usage: 64,
   'invalid-input': 65,
+  'too-large': 65,
   'not-found': 66,
   refused: 67,
   unauthenticated: 77,
@@ -62,6 +64,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
 const HTTP_STATUSES: Record<ErrorCode, number> = {
   usage: 400,
   'invalid-input': 422,
+  'too-large': 413,
   'not-found': 404,
   refused: 422,
   unauthenticated: 401,

@@ -29,6 +29,29 @@ describe('configuration', () => {
     });
   });
 
+  it('reads the upload limit and the trusted proxies, from the environment or the file (issue 23)', () => {
+    const dir = folderWith({ trustedProxies: ['10.0.0.5', '::1'], uploadLimitMb: 64 });
+    expect(resolveConfig({}, {}, dir).config).toMatchObject({
+      uploadLimitMb: 64,
+      trustedProxies: ['10.0.0.5', '::1'],
+    });
+    const env = { KERNEL_UPLOAD_LIMIT_MB: '2048', KERNEL_TRUSTED_PROXIES: '127.0.0.1, 10.1.2.3' };
+    expect(resolveConfig({}, env, folderWith()).config).toMatchObject({
+      uploadLimitMb: 2048,
+      trustedProxies: ['127.0.0.1', '10.1.2.3'],
+    });
+    expect(resolveConfig({}, {}, folderWith()).config).toMatchObject({
+      uploadLimitMb: 1024,
+      trustedProxies: [],
+    });
+    expect(() => resolveConfig({}, { KERNEL_UPLOAD_LIMIT_MB: 'lots' }, folderWith())).toThrow(
+      /not a size in MiB/,
+    );
+    expect(() => resolveConfig({}, { KERNEL_TRUSTED_PROXIES: 'proxy.example' }, folderWith())).toThrow(
+      /not an IP address/,
+    );
+  });
+
   it('uses the defaults with nothing set', () => {
     const dir = folderWith();
     const { config, file } = resolveConfig({}, {}, dir);

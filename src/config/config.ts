@@ -24,6 +24,13 @@ export interface KernelConfig {
    * only a warehouse receiving identifiable data under a legal basis turns it on.
    */
   allowIdentifiableLoads: boolean;
+  /** the largest file the portal and API accept as an upload, in MiB (issue 23, H2) */
+  uploadLimitMb: number;
+  /**
+   * Addresses of the reverse proxies in front of `kernel serve`, whose `X-Forwarded-For`
+   * names the real client (for the sign-in limiter). Empty: the TCP peer is the client.
+   */
+  trustedProxies: string[];
 }
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
@@ -65,6 +72,32 @@ function port(raw: string, from: string): number {
   return value;
 }
 
+function mebibytes(raw: string, from: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65536) {
+    throw new KernelError('config', `"${raw}" from ${from} is not a size in MiB`, {
+      hint: 'Give a whole number of MiB from 1 to 65536, e.g. 1024',
+    });
+  }
+  return value;
+}
+
+/** A comma-separated list of IP addresses (IPv4 or IPv6), as a proxy's peer address reads. */
+function addresses(raw: string, from: string): string[] {
+  const list = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const address of list) {
+    if (!/^[0-9a-fA-F:.]+$/.test(address)) {
+      throw new KernelError('config', `"${address}" from ${from} is not an IP address`, {
+        hint: 'List the reverse proxies by address, separated by commas, e.g. 127.0.0.1,10.0.0.5',
+      });
+    }
+  }
+  return list;
+}
+
 function yesNo(raw: string, from: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -91,6 +124,8 @@ const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
     env: 'KERNEL_ALLOW_IDENTIFIABLE_LOADS',
     parse: yesNo,
   },
+  uploadLimitMb: { key: 'uploadLimitMb', flag: 'config', env: 'KERNEL_UPLOAD_LIMIT_MB', parse: mebibytes },
+  trustedProxies: { key: 'trustedProxies', flag: 'config', env: 'KERNEL_TRUSTED_PROXIES', parse: addresses },
 };
 
 const DEFAULTS: KernelConfig = {
@@ -101,6 +136,8 @@ const DEFAULTS: KernelConfig = {
   signingKeyPath: undefined,
   postcodeLookupPath: undefined,
   allowIdentifiableLoads: false,
+  uploadLimitMb: 1024,
+  trustedProxies: [],
 };
 
 export const CONFIG_FILE_NAME = 'kernel.config.json';
@@ -126,7 +163,8 @@ export function resolveConfig(
       config[setting.key] = setting.parse(envValue, setting.env);
       sources[setting.key] = 'env';
     } else if (fileValue !== undefined) {
-      config[setting.key] = setting.parse(String(fileValue), `${fileName} (${setting.key})`);
+      const raw = Array.isArray(fileValue) ? fileValue.join(',') : String(fileValue);
+      config[setting.key] = setting.parse(raw, `${fileName} (${setting.key})`);
       sources[setting.key] = 'file';
     } else {
       sources[setting.key] = 'default';
@@ -192,7 +230,14 @@ export function describeConfig(
     const value = resolved.config[key];
     return {
       key,
-      value: key === 'store' ? maskSecrets(String(value)) : value === undefined ? '' : String(value),
+      value:
+        key === 'store'
+          ? maskSecrets(String(value))
+          : value === undefined
+            ? ''
+            : Array.isArray(value)
+              ? value.join(',')
+              : String(value),
       source: resolved.sources[key],
     };
   });

@@ -3,6 +3,7 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
 import { principalForToken } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
+import { FORM_LIMIT_BYTES, readForm, readTextBody, uploadFolder, type FormFields } from './request-body.ts';
 import { readSession } from './auth/sessions.ts';
 import {
   mayUse,
@@ -215,55 +216,73 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
         return c.redirect('/account/password', 302);
       }
 
-      let formBody: Record<string, string | File> | undefined;
-      if (UNSAFE.has(route.method) && principal?.via !== 'token') {
-        // OWASP CSRF Cheat Sheet: a synchronizer token per session, checked on every
-        // state-changing request; SameSite cookies are the second line, not the only one.
-        let sent: string | undefined;
-        if (isApi) {
-          sent = c.req.header('X-CSRF-Token');
-        } else {
-          try {
-            formBody = normaliseForm(await c.req.parseBody());
-          } catch {
-            formBody = {};
-          }
-          const field = formBody.csrf;
-          sent = typeof field === 'string' ? field : undefined;
-        }
-        if (!sent || !sameSecret(sent, c.get('csrfToken'))) {
-          return fail(
-            new KernelError('forbidden', 'This form has expired or did not come from Kernel', {
-              hint: 'Go back, reload the page and try again',
-            }),
-          );
-        }
-      }
-
-      const request: RouteRequest = {
-        c,
-        deps,
-        principal,
-        actor: principal
-          ? principal.via === 'token'
-            ? `token:${principal.tokenId ?? principal.userId}`
-            : `user:${principal.email}`
-          : 'anonymous',
-        nonce: c.get('nonce'),
-        param: (name) => c.req.param(name) ?? '',
-        query: (name) => {
-          const value = c.req.query(name);
-          return value === undefined || value === '' ? undefined : value;
-        },
-        form: async () => (formBody ??= normaliseForm(await c.req.parseBody())),
-        render: (template, vars, status) => render(c, template, vars, status),
-        json: (value, status = 200) => c.json(value, status as 200),
-        redirect: (location) => c.redirect(location, 303),
-      };
+      // Bodies are bounded (issue 23, H2): a file route may take up to the upload limit, its
+      // files streamed to disk; every other route a small form.
+      const uploads = route.takesFile ? uploadFolder() : undefined;
+      const limitBytes = route.takesFile ? deps.config.uploadLimitMb * 1024 * 1024 : FORM_LIMIT_BYTES;
+      let formBody: Promise<FormFields> | undefined;
+      const readFormBody = (): Promise<FormFields> =>
+        (formBody ??= readForm(c.req.raw, { limitBytes, ...(uploads ? { uploads: uploads.folder } : {}) }));
       try {
+        if (UNSAFE.has(route.method) && principal?.via !== 'token') {
+          // OWASP CSRF Cheat Sheet: a synchronizer token per session, checked on every
+          // state-changing request; SameSite cookies are the second line, not the only one.
+          let sent: string | undefined;
+          if (isApi) {
+            sent = c.req.header('X-CSRF-Token');
+          } else {
+            const field = (await readFormBody()).csrf;
+            sent = typeof field === 'string' ? field : undefined;
+          }
+          if (!sent || !sameSecret(sent, c.get('csrfToken'))) {
+            return fail(
+              new KernelError('forbidden', 'This form has expired or did not come from Kernel', {
+                hint: 'Go back, reload the page and try again',
+              }),
+            );
+          }
+        }
+
+        const request: RouteRequest = {
+          c,
+          deps,
+          principal,
+          actor: principal
+            ? principal.via === 'token'
+              ? `token:${principal.tokenId ?? principal.userId}`
+              : `user:${principal.email}`
+            : 'anonymous',
+          nonce: c.get('nonce'),
+          param: (name) => c.req.param(name) ?? '',
+          query: (name) => {
+            const value = c.req.query(name);
+            return value === undefined || value === '' ? undefined : value;
+          },
+          form: readFormBody,
+          jsonObject: async () => {
+            let body: unknown;
+            try {
+              body = JSON.parse(await readTextBody(c.req.raw, limitBytes));
+            } catch (error) {
+              if (error instanceof KernelError) throw error;
+              throw new KernelError('usage', 'The request body is not JSON', {
+                hint: 'Send Content-Type: application/json with a JSON object',
+              });
+            }
+            if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+              throw new KernelError('usage', 'The request body must be a JSON object');
+            }
+            return body as Record<string, unknown>;
+          },
+          render: (template, vars, status) => render(c, template, vars, status),
+          json: (value, status = 200) => c.json(value, status as 200),
+          redirect: (location) => c.redirect(location, 303),
+        };
         return await route.handle(request);
       } catch (error) {
         return fail(error);
+      } finally {
+        uploads?.remove();
       }
     });
   }
@@ -288,17 +307,6 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
   });
 
   return app;
-}
-
-function normaliseForm(
-  body: Record<string, string | File | (string | File)[]>,
-): Record<string, string | File> {
-  const out: Record<string, string | File> = {};
-  for (const [key, value] of Object.entries(body)) {
-    const single = Array.isArray(value) ? value[0] : value;
-    if (single !== undefined) out[key] = single;
-  }
-  return out;
 }
 
 function titleFor(status: number): string {

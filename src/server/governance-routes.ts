@@ -70,22 +70,6 @@ const ADMIN_IG = ['admin', 'ig-lead'] as const;
 const FUNDING_READERS = ['admin', 'programme'] as const;
 const DEFAULT_YEAR = '2021/22';
 
-/** A JSON request body as an object, or a clear 400. */
-async function jsonBody(r: RouteRequest): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = await r.c.req.json();
-  } catch {
-    throw new KernelError('usage', 'The request body is not JSON', {
-      hint: 'Send Content-Type: application/json with a JSON object',
-    });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new KernelError('usage', 'The request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
 function text(body: Record<string, unknown>, field: string, required = true): string | undefined {
   const value = body[field];
   if (value === undefined || value === null || value === '') {
@@ -279,7 +263,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       summary: 'Register an organisation',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const population = body.population;
         if (population !== undefined && population !== null && typeof population !== 'number') {
           throw new KernelError('usage', '"population" must be a number', { where: { field: 'population' } });
@@ -324,7 +308,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"step": "dpia-reviewed", "note": "optional"}' },
       summary: 'Mark an onboarding step done (only the next one can be)',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         return r.json(
           await completeStep(
             store,
@@ -461,7 +445,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       summary: "Set an organisation's subscription for a year",
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const state = text(body, 'state', false);
         const tier = text(body, 'tier', false);
         return r.json(
@@ -510,7 +494,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: "Set the year's cost, rule or another funding source; draft invoices follow",
       handle: async (r) => {
         const year = parseFinancialYear(r.param('year'));
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const cost = text(body, 'cost', false);
         if (cost !== undefined || body.rule !== undefined) {
           await setFundingModel(
@@ -577,7 +561,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"year": "2021/22"}' },
       summary: 'Draft invoices for every confirmed subscriber from the funding model',
       handle: async (r) =>
-        r.json({ invoices: await draftInvoices(store, text(await jsonBody(r), 'year') ?? '', r.actor) }),
+        r.json({ invoices: await draftInvoices(store, text(await r.jsonObject(), 'year') ?? '', r.actor) }),
     },
     {
       method: 'POST',
@@ -588,7 +572,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"year": "2021/22", "org": "optional"}' },
       summary: "Raise the year's draft invoices, numbering them without gaps",
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const org = text(body, 'org', false);
         return r.json({
           invoices: await raiseInvoices(store, text(body, 'year') ?? '', r.actor, org ? { org } : {}),
@@ -606,7 +590,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"on": "2021-06-30"} (optional)' },
       summary: 'Record payment of a raised invoice',
       handle: async (r) =>
-        r.json(await payInvoice(store, r.param('number'), r.actor, text(await jsonBody(r), 'on', false))),
+        r.json(await payInvoice(store, r.param('number'), r.actor, text(await r.jsonObject(), 'on', false))),
     },
     {
       method: 'POST',
@@ -619,7 +603,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"reason": "…", "replace": true}' },
       summary: 'Cancel a raised invoice, optionally raising its replacement',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         return r.json(
           await cancelInvoice(store, r.param('number'), text(body, 'reason') ?? '', r.actor, {
             replace: body.replace === true,
@@ -670,7 +654,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       summary: 'Record a signed data sharing agreement',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const purposes = strings(body, 'purposes');
         const signedBy = text(body, 'signedBy', false);
         return r.json(
@@ -701,7 +685,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"state": "suspended" | "in-force" | "ended"}' },
       summary: 'Suspend, reinstate or end an agreement (loads and reads follow at once)',
       handle: async (r) => {
-        const state = text(await jsonBody(r), 'state') ?? '';
+        const state = text(await r.jsonObject(), 'state') ?? '';
         return r.json(await setAgreementState(store, r.param('id'), state as AgreementState, r.actor));
       },
     },
@@ -781,7 +765,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       summary: 'Propose a use case',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const input: NewUseCase = {
           title: text(body, 'title') ?? '',
           summary: text(body, 'summary', false) ?? '',
@@ -806,7 +790,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: "Record a controller's approval; approved once every controller has",
       handle: async (r) => {
         const own = r.principal?.role === 'ig-lead' ? controllerFor(r) : undefined;
-        const org = own ?? text(await jsonBody(r), 'org') ?? '';
+        const org = own ?? text(await r.jsonObject(), 'org') ?? '';
         return r.json(await approveUseCase(store, r.param('id'), org, r.actor));
       },
     }),
@@ -825,7 +809,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: { contentType: 'application/json', description: '{"users": ["role:analyst", "<user id>"]}' },
       summary: 'Set who may use a use case',
       handle: async (r) =>
-        r.json(await setUseCaseUsers(store, r.param('id'), strings(await jsonBody(r), 'users'), r.actor)),
+        r.json(await setUseCaseUsers(store, r.param('id'), strings(await r.jsonObject(), 'users'), r.actor)),
     }),
     {
       method: 'GET',
@@ -974,7 +958,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       summary: 'Replace the opt-out list with these tokens (never NHS numbers)',
       handle: async (r) => {
-        const body = await jsonBody(r);
+        const body = await r.jsonObject();
         const tokens = strings(body, 'tokens');
         if (tokens.length === 0)
           throw new KernelError('usage', '"tokens" must list at least one token', {

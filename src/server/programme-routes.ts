@@ -53,19 +53,7 @@ function callerOf(r: RouteRequest): ProgrammeCaller {
 
 /** The request's input: a JSON object for the API, the form for pages. */
 async function inputOf(r: RouteRequest, kind: 'api' | 'page'): Promise<Record<string, unknown>> {
-  if (kind === 'page') return r.form();
-  let body: unknown;
-  try {
-    body = await r.c.req.json();
-  } catch {
-    throw new KernelError('usage', 'The request body is not JSON', {
-      hint: 'Send Content-Type: application/json with a JSON object',
-    });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new KernelError('usage', 'The request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
+  return kind === 'page' ? r.form() : r.jsonObject();
 }
 
 /** A field given as text (or a number, for ratings); empty form fields count as absent. */

@@ -49,6 +49,7 @@
 import type { Context } from 'hono';
 import type { KernelConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
+import type { FormFields } from './request-body.ts';
 
 export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer', 'programme'] as const;
 export type Role = (typeof ROLES)[number];
@@ -102,8 +103,13 @@ export interface RouteRequest {
   param(name: string): string;
   /** a query-string value, or undefined */
   query(name: string): string | undefined;
-  /** the parsed form body of a POST page (already CSRF-checked); files come back as `File` */
-  form(): Promise<Record<string, string | File>>;
+  /**
+   * the parsed form body of a POST page (already CSRF-checked), bounded; a route that
+   * `takesFile` gets its files streamed to disk (`UploadedFile`), removed after the response
+   */
+  form(): Promise<FormFields>;
+  /** the JSON object an API request sent (bounded), or a clear 400 */
+  jsonObject(): Promise<Record<string, unknown>>;
   /** renders a Nunjucks template inside the portal layout */
   render(template: string, vars?: Record<string, unknown>, status?: number): Response;
   json(value: unknown, status?: number): Response;
@@ -129,6 +135,11 @@ export interface RouteDeclaration {
   tag?: string;
   query?: readonly ParamDoc[];
   pathParams?: readonly ParamDoc[];
+  /**
+   * the route receives a file (multipart): its body may be as large as `uploadLimitMb` and
+   * its files are streamed to disk; every other route's body is limited to a small form
+   */
+  takesFile?: boolean;
   /** request body of an API route, for the OpenAPI document */
   body?: { contentType: 'application/json' | 'multipart/form-data'; description: string };
   /** concrete values for path parameters, for the route × role test and the docs */

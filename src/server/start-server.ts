@@ -19,6 +19,7 @@ import {
   serverProof,
 } from './cli-forwarding.ts';
 import { clientAddress, isLoopback } from './client-address.ts';
+import { FORM_LIMIT_BYTES, readTextBody } from './request-body.ts';
 import { buildRouteTable } from './route-table.ts';
 import type { ServerDeps } from './routes.ts';
 
@@ -63,7 +64,13 @@ function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): vo
   app.post(FORWARD_PATH, async (c) => {
     if (!isLoopback(clientAddress(c))) return c.json({ error: 'forbidden' }, 403);
     const nonce = c.req.header(NONCE_HEADER) ?? '';
-    const text = await c.req.text();
+    // Bounded like every body (issue 23, H2): a command line and a password, never more.
+    let text: string;
+    try {
+      text = await readTextBody(c.req.raw, FORM_LIMIT_BYTES);
+    } catch {
+      return c.json({ error: 'too-large' }, 413);
+    }
     if (nonce.length < 16 || !sameSecret(c.req.header(PROOF_HEADER) ?? '', cliProof(secret, nonce, text)))
       return c.json({ error: 'forbidden' }, 403);
     let body: { argv?: unknown; stdin?: unknown } | undefined;

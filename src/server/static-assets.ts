@@ -29,24 +29,33 @@ interface Asset {
   type: string;
 }
 
-const cache = new Map<string, Asset | null>();
+const cache = new Map<string, Asset>();
 
-/** The asset at `/assets/<name>`, or undefined. Only names we know map to files: no path walking. */
+/**
+ * The asset at `/assets/<name>`, or undefined. Only names we know map to files: no path
+ * walking. Only files that exist are cached (issue 23, H2): a name that maps to nothing is
+ * answered without being kept, so no stream of made-up names can grow the cache.
+ */
 export function readAsset(name: string): Asset | undefined {
-  if (cache.has(name)) return cache.get(name) ?? undefined;
+  const cached = cache.get(name);
+  if (cached) return cached;
   const file = resolveAsset(name);
-  let asset: Asset | null = null;
-  if (file) {
-    try {
-      let body = readFileSync(file);
-      if (name === 'nhsuk-frontend.min.css') body = Buffer.from(withoutRemoteFonts(body.toString('utf8')));
-      asset = { body, type: TYPES[path.extname(file)] ?? 'application/octet-stream' };
-    } catch {
-      asset = null;
-    }
+  if (!file) return undefined;
+  let body: Buffer;
+  try {
+    body = readFileSync(file);
+  } catch {
+    return undefined;
   }
+  if (name === 'nhsuk-frontend.min.css') body = Buffer.from(withoutRemoteFonts(body.toString('utf8')));
+  const asset = { body, type: TYPES[path.extname(file)] ?? 'application/octet-stream' };
   cache.set(name, asset);
-  return asset ?? undefined;
+  return asset;
+}
+
+/** How many assets are cached (for the test that the cache stays bounded). */
+export function cachedAssetCount(): number {
+  return cache.size;
 }
 
 function resolveAsset(name: string): string | undefined {

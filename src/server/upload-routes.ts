@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listDatasets } from '../catalogue/catalogue.ts';
@@ -6,6 +6,7 @@ import { KernelError } from '../errors.ts';
 import { loadFeed, LoadRefusedError } from '../ingest/load-feed.ts';
 import type { LoadReport } from '../ingest/load-history.ts';
 import { manifestPathFor } from '../privacy/manifest.ts';
+import { isUploadedFile, type UploadedFile } from './request-body.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'provider'] as const;
@@ -42,19 +43,20 @@ async function loadUpload(
         : '';
   if (!dataset) errors.push({ text: 'Select the dataset the file holds', href: '#dataset' });
   if (!org) errors.push({ text: 'Enter the sending organisation’s ODS code', href: '#org' });
-  if (!(file instanceof File) || file.size === 0)
+  if (!isUploadedFile(file) || file.size === 0)
     errors.push({ text: 'Select the pseudonymised file', href: '#file' });
-  if (!(manifest instanceof File) || manifest.size === 0) {
+  if (!isUploadedFile(manifest) || manifest.size === 0) {
     errors.push({ text: 'Select the file’s manifest (.manifest.json)', href: '#manifest' });
   }
-  if (errors.length || !(file instanceof File) || !(manifest instanceof File)) return undefined;
+  if (errors.length || !isUploadedFile(file) || !isUploadedFile(manifest)) return undefined;
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-upload-'));
   try {
-    // The stored name is fixed; the sender's own file name travels only as displayName.
+    // The upload already streamed to disk; it is moved beside its manifest under fixed names,
+    // and the sender's own file name travels only as displayName.
     const stored = path.join(dir, 'upload.csv');
-    writeFileSync(stored, Buffer.from(await file.arrayBuffer()), { mode: 0o600 });
-    writeFileSync(manifestPathFor(stored), Buffer.from(await manifest.arrayBuffer()), { mode: 0o600 });
+    moveFile(file, stored);
+    moveFile(manifest, manifestPathFor(stored));
     const displayName = path.basename(file.name || 'upload.csv');
     try {
       const report = await loadFeed(deps.store, { org, dataset, file: stored, actor: r.actor, displayName });
@@ -66,6 +68,15 @@ async function loadUpload(
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Moves an uploaded file (copies it where a rename cannot cross file systems). */
+function moveFile(file: UploadedFile, to: string): void {
+  try {
+    renameSync(file.path, to);
+  } catch {
+    copyFileSync(file.path, to);
   }
 }
 
@@ -98,6 +109,7 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
       path: '/upload',
       kind: 'page',
       access: WHO,
+      takesFile: true,
       summary: 'Load an uploaded file and show its report',
       handle: async (r) => {
         const errors: FormError[] = [];
@@ -129,6 +141,7 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
       kind: 'api',
       access: WHO,
       summary: 'Load a pseudonymised file with its manifest; answers the load report',
+      takesFile: true,
       body: {
         contentType: 'multipart/form-data',
         description:
