@@ -3,7 +3,7 @@ import { KernelError } from '../errors.ts';
 import { PRESESSION_COOKIE, SESSION_COOKIE, sessionCookieOptions } from './app.ts';
 import { createSession, endSession, SESSION_HOURS } from './auth/sessions.ts';
 import { SignInLimiter } from './auth/sign-in-limiter.ts';
-import { changePassword, checkSignIn } from './auth/user-accounts.ts';
+import { changePassword, checkSignIn, refuseWithoutChecking } from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
 import type { RouteDeclaration, ServerDeps } from './routes.ts';
 import { safeNext } from './safe-next.ts';
@@ -54,27 +54,28 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         const again = (status: number, list: FormError[]) =>
           r.render('sign-in.njk', { title: 'Sign in', errors: list, email, next }, status);
         if (errors.length) return again(400, errors);
-        const wait = limiter.attempt(clientAddress(r.c));
+        const address = clientAddress(r.c, deps.config.trustedProxies);
+        const wait = limiter.addressWait(address);
         if (wait > 0) {
           r.c.header('Retry-After', String(wait));
           return again(429, [
             {
-              text: `Too many sign-in attempts. Wait ${Math.ceil(wait / 60)} minutes and try again`,
+              text: `Too many failed sign-ins from your network. Wait ${Math.ceil(wait / 60)} minutes and try again`,
               href: '#email',
             },
           ]);
         }
-        const result = await checkSignIn(deps.store, email, password, now());
+        // One answer for a wrong password, an unknown email, a locked account and an address
+        // that has used up its tries at this email: none tells a guesser which accounts exist
+        // (issue 23, M7). Each costs one password hash, so timing says no more than words.
+        const result = limiter.pairBlocked(email, address)
+          ? await refuseWithoutChecking(deps.store, password)
+          : await checkSignIn(deps.store, email, password, now());
         if (!result.ok) {
-          return again(401, [
-            result.reason === 'locked'
-              ? {
-                  text: 'This account is locked after too many failed attempts. Try again in 15 minutes',
-                  href: '#email',
-                }
-              : { text: 'Enter a correct email address and password', href: '#email' },
-          ]);
+          limiter.failed(email, address);
+          return again(401, [{ text: 'Enter a correct email address and password', href: '#email' }]);
         }
+        limiter.succeeded(email, address);
         // A new session id at every sign-in, so a planted cookie cannot be fixed on a victim.
         const { sessionId } = await createSession(deps.store, result.user.id, now());
         setCookie(r.c, SESSION_COOKIE, sessionId, sessionCookieOptions(SESSION_HOURS * 3600));

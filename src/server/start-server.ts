@@ -18,7 +18,7 @@ import {
   SERVER_FILE_NAME,
   serverProof,
 } from './cli-forwarding.ts';
-import { clientAddress, isLoopback } from './client-address.ts';
+import { isLoopback, peerAddress } from './client-address.ts';
 import { FORM_LIMIT_BYTES, readTextBody } from './request-body.ts';
 import { buildRouteTable } from './route-table.ts';
 import type { ServerDeps } from './routes.ts';
@@ -57,12 +57,12 @@ function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): vo
   // The CLI's challenge: answering it proves this process holds server.json's secret.
   app.get(HELLO_PATH, (c) => {
     const nonce = c.req.header(NONCE_HEADER) ?? '';
-    if (!isLoopback(clientAddress(c)) || nonce.length < 16 || nonce.length > 128)
+    if (!isLoopback(peerAddress(c)) || nonce.length < 16 || nonce.length > 128)
       return c.json({ error: 'forbidden' }, 403);
     return c.json({ proof: serverProof(secret, nonce) });
   });
   app.post(FORWARD_PATH, async (c) => {
-    if (!isLoopback(clientAddress(c))) return c.json({ error: 'forbidden' }, 403);
+    if (!isLoopback(peerAddress(c))) return c.json({ error: 'forbidden' }, 403);
     const nonce = c.req.header(NONCE_HEADER) ?? '';
     // Bounded like every body (issue 23, H2): a command line and a password, never more.
     let text: string;

@@ -4,12 +4,7 @@ import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { noteLoadHistoryChanged } from '../../src/ingest/load-history.ts';
 import { proposeUseCase } from '../../src/governance/use-cases.ts';
 import { revokeApiToken, listApiTokens } from '../../src/server/auth/api-tokens.ts';
-import {
-  addUser,
-  changePassword,
-  findUserByEmail,
-  LOCKOUT_THRESHOLD,
-} from '../../src/server/auth/user-accounts.ts';
+import { addUser, changePassword, findUserByEmail } from '../../src/server/auth/user-accounts.ts';
 import { ROLES, type Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
@@ -135,7 +130,7 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     expect(bare.status).toBe(403);
   });
 
-  it('shows an error summary for a wrong password, locks the account after repeated failures, and audits both', async () => {
+  it('shows an error summary for a wrong password, and audits it without the password', async () => {
     await addUser(store, { email: 'victim@portal.test', role: 'viewer', password: PASSWORD }, 'test');
     const first = await signIn(portal.app, 'victim@portal.test', 'not the password');
     expect(first.response.status).toBe(401);
@@ -143,24 +138,24 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     expect(html).toContain('nhsuk-error-summary');
     expect(html).toContain('Enter a correct email address and password');
     expect(html).not.toContain('not the password');
-    for (let i = 1; i < LOCKOUT_THRESHOLD; i++) await signIn(portal.app, 'victim@portal.test', `guess ${i}`);
-    const locked = await signIn(portal.app, 'victim@portal.test', PASSWORD);
-    expect(locked.response.status).toBe(401);
-    expect(await locked.response.text()).toContain('This account is locked');
-    expect(locked.cookie).toBeUndefined();
+    expect(first.cookie).toBeUndefined();
     const events = await listAudit(store, { action: 'auth.', limit: 100 });
-    expect(events.some((e) => e.action === 'auth.locked')).toBe(true);
-    expect(JSON.stringify(events)).not.toMatch(/not the password|guess \d|portal test passphrase/);
+    expect(events.some((e) => e.action === 'auth.failed')).toBe(true);
+    expect(JSON.stringify(events)).not.toMatch(/not the password|portal test passphrase/);
     expect((await verifyAudit(store)).ok).toBe(true);
   });
 
-  it('rate-limits sign-in attempts from one client', async () => {
+  it('rate-limits failed sign-ins from one client, and counts no successes', async () => {
     const fresh = portalApp(store);
+    // Successes never count: thirty people behind one proxy sign in.
+    for (let i = 0; i < 30; i++) {
+      expect((await signIn(fresh.app, accounts.viewer.email, PASSWORD)).response.status).toBe(303);
+    }
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++)
+    for (let i = 0; i < 22; i++)
       statuses.push((await signIn(fresh.app, `nobody${i}@portal.test`, 'x')).response.status);
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(10)).toEqual([429, 429]);
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20)).toEqual([429, 429]);
   });
 
   it('takes bearer tokens for the API, and refuses unknown and revoked ones', async () => {

@@ -1,33 +1,73 @@
 /**
- * Rate limit on sign-in attempts per client address (OWASP Authentication Cheat Sheet:
- * throttle guessing, alongside the per-account lock-out in user-accounts.ts). In memory:
- * one server process serves one warehouse, and a restart forgetting counts is harmless
- * next to the lock-out, which is kept in the store.
+ * Throttling of sign-in guesses (OWASP Authentication Cheat Sheet; issue 23, M7). Only
+ * failures count, so people signing in behind one proxy never crowd each other out:
+ *
+ * - **per address**: `maxAddressFailures` failed sign-ins from one client address in the
+ *   window, and that address waits (HTTP 429 with `Retry-After`). It says nothing of any
+ *   account, so it tells an attacker nothing about which exist.
+ * - **per account and address**: `maxPairFailures` failures for one email from one address,
+ *   and that address may not try that email again for the window. It is answered exactly as
+ *   a wrong password is (same words, same status, a password hash checked all the same), and
+ *   counted the same for an email no account has, so it cannot reveal whether one exists;
+ *   and it shuts out only the address that failed, so a stranger cannot lock a person out
+ *   from their own address.
+ *
+ * The account-wide lock kept in the store (`user-accounts.ts`) stays as the backstop against
+ * guessing spread over many addresses. In memory: one server process serves one warehouse,
+ * and a restart forgetting counts is harmless next to that lock. Every map is bounded.
  */
 export class SignInLimiter {
-  private readonly attempts = new Map<string, number[]>();
+  private readonly byAddress = new Map<string, number[]>();
+  private readonly byPair = new Map<string, number[]>();
 
   constructor(
-    readonly maxAttempts = 10,
-    readonly windowMs = 5 * 60_000,
+    readonly maxAddressFailures = 20,
+    readonly maxPairFailures = 5,
+    readonly windowMs = 15 * 60_000,
+    /** addresses and account-address pairs remembered at most; the oldest are forgotten first */
+    readonly maxKeys = 50_000,
   ) {}
 
-  /** Records an attempt; answers how many seconds to wait, or 0 when it may go ahead. */
-  attempt(client: string, now: number = Date.now()): number {
-    const recent = (this.attempts.get(client) ?? []).filter((t) => now - t < this.windowMs);
-    if (recent.length >= this.maxAttempts) {
-      this.attempts.set(client, recent);
-      return Math.ceil(((recent[0] as number) + this.windowMs - now) / 1000);
-    }
-    recent.push(now);
-    this.attempts.set(client, recent);
-    if (this.attempts.size > 10_000) this.prune(now);
-    return 0;
+  /** Seconds this address must wait before any sign-in, or 0. */
+  addressWait(address: string, now: number = Date.now()): number {
+    return this.wait(this.byAddress, address, this.maxAddressFailures, now);
   }
 
-  private prune(now: number): void {
-    for (const [client, times] of this.attempts) {
-      if (times.every((t) => now - t >= this.windowMs)) this.attempts.delete(client);
-    }
+  /** Whether this address has used up its tries at this email for now. */
+  pairBlocked(email: string, address: string, now: number = Date.now()): boolean {
+    return this.wait(this.byPair, pairKey(email, address), this.maxPairFailures, now) > 0;
   }
+
+  /** Records a failed sign-in. */
+  failed(email: string, address: string, now: number = Date.now()): void {
+    this.record(this.byAddress, address, now);
+    this.record(this.byPair, pairKey(email, address), now);
+  }
+
+  /** A successful sign-in clears that address's failures at that email. */
+  succeeded(email: string, address: string): void {
+    this.byPair.delete(pairKey(email, address));
+  }
+
+  private wait(map: Map<string, number[]>, key: string, max: number, now: number): number {
+    const recent = (map.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (recent.length === 0) {
+      map.delete(key);
+      return 0;
+    }
+    map.set(key, recent);
+    return recent.length >= max ? Math.ceil(((recent[0] as number) + this.windowMs - now) / 1000) : 0;
+  }
+
+  private record(map: Map<string, number[]>, key: string, now: number): void {
+    const recent = (map.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    recent.push(now);
+    map.delete(key); // re-inserted last: Map order is then oldest activity first
+    map.set(key, recent);
+    while (map.size > this.maxKeys) map.delete(map.keys().next().value as string);
+  }
+}
+
+function pairKey(email: string, address: string): string {
+  return `${email.trim().toLowerCase()}\n${address}`;
 }

@@ -35,8 +35,13 @@ export interface UserRow {
 const USER_COLUMNS =
   'id, email, role, org_code, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at';
 
-/** OWASP Authentication Cheat Sheet: lock an account after repeated failures, for a while. */
-export const LOCKOUT_THRESHOLD = 5;
+/**
+ * OWASP Authentication Cheat Sheet: lock an account after repeated failures, for a while.
+ * The backstop against guessing spread over many addresses: the sign-in limiter already stops
+ * any one address after five tries at an account (`sign-in-limiter.ts`), so only failures
+ * from several addresses reach this, and one stranger cannot keep a person locked out.
+ */
+export const LOCKOUT_THRESHOLD = 20;
 export const LOCKOUT_MINUTES = 15;
 
 // Deliberately loose (RFC 5321 allows far more); it catches typing mistakes, nothing else.
@@ -204,6 +209,28 @@ export type SignInResult =
 // password and the answer's timing does not reveal which accounts exist.
 let decoyHash: Promise<string> | undefined;
 
+async function checkDecoy(password: string): Promise<void> {
+  decoyHash ??= hashPassword(generateOneTimePassword());
+  await verifyPassword(await decoyHash, password);
+}
+
+/**
+ * A refusal that takes as long as checking a password, for a sign-in refused before any
+ * account is looked at (the limiter's per-account throttle): audited without an account.
+ */
+export async function refuseWithoutChecking(store: Store, password: string): Promise<SignInResult> {
+  await checkDecoy(password);
+  await store.transaction((tx) =>
+    appendAudit(tx, {
+      actor: 'anonymous',
+      action: 'auth.failed',
+      target: 'user:unknown',
+      details: { reason: 'throttled' },
+    }),
+  );
+  return { ok: false, reason: 'invalid' };
+}
+
 /**
  * Checks an email and password. Every outcome is audited (`auth.signed-in`,
  * `auth.failed`, `auth.locked`) with the account id, never the email typed or the password.
@@ -220,8 +247,7 @@ export async function checkSignIn(
     [normaliseEmail(email)],
   );
   if (!row) {
-    decoyHash ??= hashPassword(generateOneTimePassword());
-    await verifyPassword(await decoyHash, password);
+    await checkDecoy(password);
     await store.transaction((tx) =>
       appendAudit(tx, {
         actor: 'anonymous',
@@ -234,6 +260,8 @@ export async function checkSignIn(
   }
   const target = `user:${row.id}`;
   if (row.locked_until !== null && row.locked_until > now.toISOString()) {
+    // As long as a real check, so a locked account answers no faster than any other.
+    await verifyPassword(row.password_hash, password);
     await store.transaction((tx) =>
       appendAudit(tx, { actor: 'anonymous', action: 'auth.failed', target, details: { reason: 'locked' } }),
     );
