@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { looksLikeIdentifier } from '../audit/audit-log.ts';
 import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
 import { principalForToken } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
@@ -60,7 +61,7 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     const started = performance.now();
     await next();
     deps.log?.(
-      `${c.req.method} ${c.req.routePath === '/*' ? c.req.path : c.req.routePath} ${c.res.status} ${Math.round(performance.now() - started)}ms`,
+      `${c.req.method} ${c.req.routePath === '/*' ? redactedPath(c.req.path) : c.req.routePath} ${c.res.status} ${Math.round(performance.now() - started)}ms`,
     );
   });
 
@@ -307,6 +308,25 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * A path no route matched, fit for the log (issue 23): anyone can type anything into a URL,
+ * an NHS number or a postcode included, so each segment that is not a plain word is replaced.
+ */
+export function redactedPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      let text = segment;
+      try {
+        text = decodeURIComponent(segment);
+      } catch {
+        return '…';
+      }
+      return /^[A-Za-z-]{0,40}$/.test(text) && !looksLikeIdentifier(text) ? text : '…';
+    })
+    .join('/');
 }
 
 function titleFor(status: number): string {

@@ -304,7 +304,20 @@ describe.each(testStores())('portal security on $engine', (engine) => {
       });
     }
     await signIn(portal.app, accounts.admin.email, PASSWORD);
+    // Paths no route matches are logged with anything but plain words replaced (issue 23):
+    // an NHS number or a postcode typed into a URL never reaches the log.
+    for (const path of [
+      '/9991234567',
+      '/patients/999%20123%204567',
+      '/find/ME14%201AA',
+      '/x/ME141AA/notes',
+    ]) {
+      expect((await portal.app.request(path)).status).toBe(404);
+    }
     const log = portal.lines.join('\n');
+    expect(log).toContain('GET /patients/… 404');
+    expect(log).toContain('GET /x/…/notes 404');
+    expect(log).not.toMatch(/999|ME14|1AA/);
     expect(portal.lines.length).toBeGreaterThan(10);
     for (const line of portal.lines) expect(line).toMatch(/^[A-Z]+ \/\S* \d{3} \d+ms$/);
     expect(log).not.toMatch(/kernel_[A-Za-z0-9_-]{20,}|@portal\.test|passphrase|kernel_session|\?/);
