@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import os from 'node:os';
 import { resolveConfig, type ResolvedConfig } from '../config/config.ts';
 import { describeError, errorBody, exitCodeFor, KernelError } from '../errors.ts';
+import { markStaleLoads } from '../ingest/load-history.ts';
 import { openExistingStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { kernelVersion } from '../version.ts';
@@ -83,6 +84,9 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
       if (options.store) return work(options.store);
       const store = await openExistingStore(context.config().config);
       try {
+        // A load killed mid-commit may have left rows behind (issue 23, C1): they go before
+        // any command reads, so no read ever counts a month twice.
+        await markStaleLoads(store);
         return await work(store);
       } finally {
         await store.close();

@@ -95,7 +95,8 @@ export interface LoadRequest {
 }
 
 export interface LoadProgress {
-  phase: 'pseudonymise' | 'check' | 'write';
+  /** `commit`: everything is written and the transaction is about to commit */
+  phase: 'pseudonymise' | 'check' | 'write' | 'commit';
   done: number;
   total: number;
 }
@@ -833,6 +834,7 @@ async function writeLoad(
     });
   }
   await appendAudit(tx, entries);
+  ctx.onProgress?.({ phase: 'commit', done: 0, total: 1 });
   return { rowsRead, rowsLoaded, rowsQuarantined, rowsDropped, findings, seconds };
 }
 

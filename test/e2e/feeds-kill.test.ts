@@ -1,93 +1,28 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+/**
+ * Issue 23, C1: a load killed with SIGKILL at any point — while it checks, while it writes,
+ * just before and during its commit — leaves the month counted once. Each case kills a real
+ * load in a child process, reopens the store as the CLI does (recovering first), counts rows,
+ * and loads again.
+ */
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { postcodeLookupCsv, writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { verifyAudit } from '../../src/audit/audit-log.ts';
-import { createAgreement } from '../../src/governance/agreements.ts';
-import { seedOrganisations } from '../../src/governance/organisations.ts';
-import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
-import { listLoads } from '../../src/ingest/load-history.ts';
+import { listLoads, markStaleLoads } from '../../src/ingest/load-history.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
-import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
-import { newLinkKey } from '../../src/privacy/link-key.ts';
-import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
-import {
-  newSigningKeyPair,
-  readSigningPrivateKey,
-  writeSigningKeyPair,
-} from '../../src/privacy/signing-key.ts';
-import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { ROOT } from '../cli.ts';
+import { apcFeed, killLoadAt, prepareForApc } from '../kill-load.ts';
 import { testStores } from '../stores.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-kill-'));
-const spec = catalogueSpecs.spec('apc');
-
-async function makeFeed(): Promise<string> {
-  const extract = path.join(dir, 'extract.csv');
-  const out = path.join(dir, 'apc.csv');
-  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
-  await writeExtract({
-    spec,
-    codeList: catalogueSpecs.codeList,
-    file: extract,
-    rows: 3000,
-    period: '2025-04',
-  });
-  writeSigningKeyPair(path.join(dir, 'rwf.key'), newSigningKeyPair());
-  await deidentifyFile({
-    spec,
-    org: 'RWF',
-    input: extract,
-    output: out,
-    tokeniser: hmacTokeniser(newLinkKey()),
-    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
-    signing: readSigningPrivateKey(path.join(dir, 'rwf.key')),
-  });
-  return out;
-}
-const feed = makeFeed();
-
-/** Starts a load in a child process, kills it (SIGKILL) when it reaches `phase`. */
-function killLoadAt(
-  config: { dataDir: string; store: string },
-  file: string,
-  phase: string,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(ROOT, 'test', 'e2e', 'feeds-kill-child.ts'),
-        config.dataDir,
-        config.store,
-        file,
-        phase,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes(`AT ${phase}`)) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (_code, signal) =>
-      signal === 'SIGKILL'
-        ? resolve(stdout)
-        : reject(new Error(`the load was not killed: ${stdout} ${stderr}`)),
-    );
-  });
-}
+// Two submissions of the same month (different rows), so each can supersede the other.
+const feeds = (async () => {
+  const first = await apcFeed(dir, 'apc-a', 1500, '2025-04', 1);
+  const second = await apcFeed(dir, 'apc-b', 1700, '2025-04', 2);
+  return [first, second] as const;
+})();
 
 async function rowsIn(store: Store): Promise<number> {
   try {
@@ -97,21 +32,26 @@ async function rowsIn(store: Store): Promise<number> {
   }
 }
 
+/** Opens the store as every CLI command does: a dead load's leftovers go before any read. */
+async function reopen(config: { dataDir: string; store: string }): Promise<Store> {
+  const store = await openStore(config);
+  await markStaleLoads(store);
+  return store;
+}
+
 describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
-  it.each(['check', 'write'])(
-    'killed during %s: leaves only a failed-load record, and the next load succeeds',
+  it.each(['check', 'write', 'commit'])(
+    'killed during %s of a first load: leaves only a failed-load record, and the next load succeeds',
     async (phase) => {
-      const file = await feed;
+      const [file] = await feeds;
       const config = await engine.fresh();
       const setup = await openStore(config);
-      await seedOrganisations(setup, 'test');
-      await createAgreement(setup, { org: 'RWF', datasets: ['apc'], from: '2025-01', to: '2025-12' }, 'test');
-      await trustSigningKey(setup, 'RWF', readFileSync(path.join(dir, 'rwf.key.pub'), 'utf8'), 'test');
+      await prepareForApc(setup, dir);
       await setup.close();
 
-      expect(await killLoadAt(config, file, phase)).toContain(`AT ${phase}`);
+      expect((await killLoadAt(config, file, phase)).stdout).toContain(`AT ${phase}`);
 
-      const store = await openStore(config);
+      const store = await reopen(config);
       try {
         expect(await rowsIn(store)).toBe(0);
         const loads = await listLoads(store);
@@ -121,7 +61,7 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
         expect((await verifyAudit(store)).ok).toBe(true);
 
         const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
-        expect(report).toMatchObject({ status: 'loaded', rowsRead: 3000 });
+        expect(report).toMatchObject({ status: 'loaded', rowsRead: 1500 });
         expect(await rowsIn(store)).toBe(report.rowsLoaded);
         expect((await listLoads(store)).map((l) => l.state)).toEqual(['loaded', 'failed']);
       } finally {
@@ -130,4 +70,61 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
     },
     60_000,
   );
+
+  it('a resubmission killed at many points of its commit never leaves the month counted twice', async () => {
+    const files = await feeds;
+    const config = await engine.fresh();
+    const store = await openStore(config);
+    await prepareForApc(store, dir);
+    const rowsOf = new Map<string, number>();
+    for (const file of files) {
+      const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+      rowsOf.set(file, report.rowsLoaded);
+    }
+    // `files[1]` stands; the month is resubmitted again and again, killed each time.
+    let standing: string = files[1];
+    await store.close();
+    const points: [string, 'block' | 'continue', number][] = [
+      ['write', 'block', 0],
+      ['commit', 'block', 0],
+      // A moment after the commit began: before, inside and after the engine writes it.
+      ...[0, 1, 2, 4, 8, 12, 18, 25, 40].map((ms): [string, 'continue', number] => [
+        'commit',
+        'continue',
+        ms,
+      ]),
+    ];
+    const outcomes: string[] = [];
+    for (const [phase, mode, delayMs] of points) {
+      const resubmitted = standing === files[0] ? files[1] : files[0];
+      const { killed } = await killLoadAt(config, resubmitted, phase, { mode, delayMs });
+      const after = await reopen(config);
+      try {
+        const month = (await listLoads(after)).filter((l) => l.period === '2025-04');
+        const loaded = month.filter((l) => l.state === 'loaded');
+        // Exactly one submission stands, and the table holds exactly its rows: never both.
+        expect(loaded, `${phase} +${delayMs}ms`).toHaveLength(1);
+        if (loaded[0]?.rowsLoaded === rowsOf.get(resubmitted)) standing = resubmitted;
+        expect(await rowsIn(after), `${phase} +${delayMs}ms`).toBe(rowsOf.get(standing));
+        expect(month.filter((l) => l.state === 'running')).toEqual([]);
+        expect((await verifyAudit(after)).ok).toBe(true);
+        outcomes.push(
+          `${phase}+${delayMs}ms: ${killed ? 'killed' : 'finished'}, ${standing === resubmitted ? 'new' : 'old'} stands`,
+        );
+      } finally {
+        await after.close();
+      }
+    }
+    // Whatever the kills left, one more load of the other submission leaves one copy.
+    const last = await reopen(config);
+    try {
+      const other = standing === files[0] ? files[1] : files[0];
+      const report = await loadFeed(last, { org: 'RWF', dataset: 'apc', file: other, actor: 'test' });
+      expect(report.status).toBe('loaded');
+      expect(await rowsIn(last)).toBe(rowsOf.get(other));
+    } finally {
+      await last.close();
+    }
+    expect(outcomes).toHaveLength(points.length);
+  }, 120_000);
 });
