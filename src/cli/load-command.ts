@@ -53,9 +53,11 @@ export function formatLoadReport(report: LoadReport | LoadDetails): string {
   const headline =
     report.status === 'duplicate'
       ? `Duplicate: this file was already loaded as ${report.loadId}; nothing changed.`
-      : report.status === 'refused'
-        ? `Refused: ${report.dataset} from ${report.org}${report.loadId ? ` (load ${report.loadId})` : ''}; nothing was loaded.`
-        : `Loaded ${report.dataset} from ${report.org} for ${report.period ?? '?'} as ${report.loadId}${details && details.state !== 'loaded' ? ` (now ${details.state}${details.supersededBy ? ` by ${details.supersededBy}` : ''})` : ''}.`;
+      : details?.interrupted
+        ? `Interrupted: ${report.dataset} from ${report.org} (load ${report.loadId}) stopped before it finished; nothing it wrote is kept.`
+        : report.status === 'refused'
+          ? `Refused: ${report.dataset} from ${report.org}${report.loadId ? ` (load ${report.loadId})` : ''}; nothing was loaded.`
+          : `Loaded ${report.dataset} from ${report.org} for ${report.period ?? '?'} as ${report.loadId}${details && details.state !== 'loaded' ? ` (now ${details.state}${details.supersededBy ? ` by ${details.supersededBy}` : ''})` : ''}.`;
   lines.push(headline);
   lines.push(`File: ${report.file}${report.sha256 ? ` (SHA-256 ${report.sha256.slice(0, 16)}…)` : ''}`);
   if (details?.error) lines.push(`Reason: ${details.error}`);
@@ -187,7 +189,7 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
               r.org,
               r.dataset,
               r.period,
-              r.state,
+              r.interrupted ? 'interrupted' : r.state,
               r.rowsRead,
               r.rowsLoaded,
               r.rowsRejected,

@@ -77,7 +77,16 @@ export interface LoadDetails extends LoadReport {
   finishedAt: string | null;
   actor: string;
   error: string | null;
+  /**
+   * the load's process ended before it finished (killed, or the machine stopped): its record
+   * is `failed` and what it wrote was removed (issue 23, C1). Shown as "interrupted".
+   */
+  interrupted: boolean;
 }
+
+/** The reason recorded for a load whose process ended before it finished. */
+export const INTERRUPTED_ERROR =
+  'The load stopped before it finished (its process ended); nothing it wrote is kept';
 
 export const REPORT_KEYS = [
   'status',
@@ -158,6 +167,7 @@ function toDetails(row: LoadRow): LoadDetails {
     finishedAt: row.finished_at,
     actor: row.actor,
     error: row.error,
+    interrupted: state === 'failed' && row.error === INTERRUPTED_ERROR,
   };
 }
 
@@ -215,11 +225,7 @@ export async function markStaleLoads(q: Queryable): Promise<number> {
     const recover = async (tx: Queryable): Promise<number> => {
       const changed = await tx.run(
         "UPDATE loads SET status = 'failed', finished_at = $2, error = $3 WHERE load_id = $1 AND status = 'running'",
-        [
-          row.load_id,
-          new Date().toISOString(),
-          'The load stopped before it finished (its process ended); nothing it wrote is kept',
-        ],
+        [row.load_id, new Date().toISOString(), INTERRUPTED_ERROR],
       );
       if (changed === 0) return 0;
       const rowsRemoved = await removeRowsOfLoad(tx, row.load_id, row.dataset_id);

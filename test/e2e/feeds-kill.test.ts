@@ -55,8 +55,12 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
       try {
         expect(await rowsIn(store)).toBe(0);
         const loads = await listLoads(store);
-        expect(loads.map((l) => l.state)).toEqual(['failed']);
+        expect(loads.map((l) => [l.state, l.interrupted])).toEqual([['failed', true]]);
         expect(loads[0]?.error).toMatch(/stopped before it finished/);
+        const interrupted = await store.query<{ details: string }>(
+          "SELECT details FROM audit_events WHERE action = 'load.interrupted'",
+        );
+        expect(interrupted).toHaveLength(1);
         expect((await store.query('SELECT * FROM load_quarantine')).length).toBe(0);
         expect((await verifyAudit(store)).ok).toBe(true);
 

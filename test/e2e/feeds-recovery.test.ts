@@ -18,7 +18,9 @@ import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { formatLoadReport } from '../../src/cli/load-command.ts';
 import { testStores } from '../stores.ts';
+import { accountsForEveryRole, portalApp, sessionFor } from './portal-helpers.ts';
 
 // Issue 23, C1: a process killed while the engine writes a load's commit has been seen to
 // leave the load's rows in its table with its record `running` (then `failed`), so every
@@ -106,6 +108,19 @@ describe.each(testStores())('rows a cut-short commit left behind, on $engine', (
       expect(interrupted).toHaveLength(1);
       expect(JSON.parse(String(interrupted[0]?.details))).toMatchObject({ rowsRemoved: month });
       expect((await verifyAudit(store)).ok).toBe(true);
+      // Shown as interrupted, not refused: in the API, the portal and the CLI.
+      const killed = loads.find((l) => l.loadId === 'killed-load-1');
+      expect(killed).toMatchObject({ state: 'failed', interrupted: true });
+      expect(formatLoadReport(killed!)).toMatch(
+        /^Interrupted: apc from RWF \(load killed-load-1\) stopped before it finished/,
+      );
+      const accounts = await accountsForEveryRole(store);
+      const { cookie } = await sessionFor(store, accounts.admin.userId);
+      const page = await (
+        await portalApp(store).app.request('/loads/killed-load-1', { headers: { Cookie: cookie } })
+      ).text();
+      expect(page).toContain('This load was interrupted');
+      expect(page).toMatch(/nhsuk-tag--orange">\s*Interrupted/);
 
       // Rows of a load already marked failed (before recovery deleted them): a reload of the
       // same feed removes them as it supersedes the standing load.
