@@ -85,7 +85,7 @@ for (const [phase, mode, delayMs] of points) {
   const recovery = (performance.now() - t) / 1000;
   recoveries.push(recovery);
   const loaded = (await listLoads(after)).filter((l) => l.period === '2025-04' && l.state === 'loaded');
-  if (loaded[0]?.rowsLoaded === rowsOf.get(resubmitted)) standing = resubmitted;
+  if (loaded[0]?.file === path.basename(resubmitted)) standing = resubmitted;
   const [count] = await after.query<{ n: number }>('SELECT count(*) AS n FROM ds_apc');
   const counted = Number(count?.n ?? 0);
   const expected = rowsOf.get(standing) ?? -1;

@@ -108,8 +108,13 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
         const loaded = month.filter((l) => l.state === 'loaded');
         // Exactly one submission stands, and the table holds exactly its rows: never both.
         expect(loaded, `${phase} +${delayMs}ms`).toHaveLength(1);
-        if (loaded[0]?.rowsLoaded === rowsOf.get(resubmitted)) standing = resubmitted;
+        if (loaded[0]?.file === path.basename(resubmitted)) standing = resubmitted;
         expect(await rowsIn(after), `${phase} +${delayMs}ms`).toBe(rowsOf.get(standing));
+        const strays = await after.query<{ n: number }>(
+          'SELECT count(*) AS n FROM ds_apc WHERE load_id <> $1',
+          [loaded[0]!.loadId!],
+        );
+        expect(Number(strays[0]?.n), `${phase} +${delayMs}ms`).toBe(0);
         expect(month.filter((l) => l.state === 'running')).toEqual([]);
         expect((await verifyAudit(after)).ok).toBe(true);
         outcomes.push(
