@@ -14,6 +14,7 @@ import {
   type ServerDeps,
 } from './routes.ts';
 import { securityHeaders, newNonce } from './security-headers.ts';
+import { refreshOrganisationNames } from './organisation-names.ts';
 import { readAsset } from './static-assets.ts';
 import { createViewEngine } from './view-engine.ts';
 
@@ -83,9 +84,16 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
   });
 
   app.use('*', async (c, next) => {
+    // Pages show members' names beside their codes (issue 22, item 7).
+    if (!c.req.path.startsWith('/api/') && !c.req.path.startsWith('/assets/')) {
+      await refreshOrganisationNames(deps.store);
+    }
     c.set('principal', null);
     c.set('sessionId', undefined);
-    const authorization = c.req.header('Authorization');
+    // An empty header, or `Bearer` with nothing after it, is no credential at all: the caller
+    // is anonymous, as without the header (issue 22, item 7), rather than refused everywhere.
+    const sent = c.req.header('Authorization')?.trim();
+    const authorization = sent && !/^Bearer$/i.test(sent) ? sent : undefined;
     if (authorization !== undefined) {
       // RFC 6750 §2.1: `Authorization: Bearer <token>`.
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -193,9 +201,11 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
           return c.redirect(`/sign-in${next}`, 302);
         }
         return fail(
-          new KernelError('forbidden', `Your role (${principal.role}) may not use this page`, {
-            hint: 'Ask an administrator if you need it',
-          }),
+          new KernelError(
+            'forbidden',
+            `Your role (${principal.role}) may not use this ${isApi ? 'API operation' : 'page'}`,
+            { hint: 'Ask an administrator if you need it' },
+          ),
         );
       }
 

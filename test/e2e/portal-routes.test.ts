@@ -78,7 +78,12 @@ describe.each(testStores())('every route with every role on $engine', (engine) =
         const location = response.headers.get('Location') ?? '';
         const label = `${route.method} ${path} as ${role ?? 'nobody'}: ${status} ${location}`;
         // The guard's own refusal, as opposed to a domain's (e.g. no approved use case).
-        const guardRefused = status === 403 && (await response.text()).includes('may not use this page');
+        // Pages say "page"; the API says "API operation" (issue 22, item 7).
+        const guardRefused =
+          status === 403 &&
+          (await response.text()).includes(
+            `may not use this ${route.kind === 'api' ? 'API operation' : 'page'}`,
+          );
         const sentToSignIn = status === 302 && location.startsWith('/sign-in');
         if (status >= 500) failures.push(`${label} (server error)`);
         else if (allowed) {
