@@ -152,7 +152,15 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
         current: c.req.path === route.path,
         active: route.path !== '/' && c.req.path.startsWith(`${route.path}/`),
       }));
+    const errors = Array.isArray(vars.errors) ? (vars.errors as { href?: unknown; text?: unknown }[]) : [];
     const html = views.render(template, {
+      // Each field's own message by field id, from the error summary's links: a field with
+      // none is not drawn in the error state (issue 22, item 4).
+      fieldErrors: Object.fromEntries(
+        errors
+          .filter((e) => typeof e.href === 'string' && typeof e.text === 'string')
+          .map((e) => [(e.href as string).replace(/^#/, ''), e.text]),
+      ),
       ...vars,
       principal,
       csrfToken: c.get('csrfToken'),

@@ -83,7 +83,11 @@ function moveFile(file: UploadedFile, to: string): void {
 /** Upload from the browser (and the API): the same load path as `kernel load`. */
 export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
   const datasets = () => listDatasets().map((d) => ({ id: d.id, title: d.title }));
-  const page = (r: RouteRequest, vars: Record<string, unknown>, status = 200) =>
+  const page = (
+    r: RouteRequest,
+    vars: { errors?: FormError[]; values: Record<string, unknown> },
+    status = 200,
+  ) =>
     r.render(
       'upload.njk',
       {

@@ -136,6 +136,22 @@ describe('portal in Chromium', () => {
     await signInByKeyboard(page, accounts.provider);
     await page.goto('/upload');
     await expectAccessible(page, '/upload');
+    // It opens clean: no field in the error state, no empty "Error:" for a screen reader
+    // (issue 22, item 4). Sent empty, every missing field says what it needs.
+    expect(await page.locator('.nhsuk-form-group--error, .nhsuk-error-message').count()).toBe(0);
+    await Promise.all([
+      page.waitForLoadState(),
+      page.click('form[action="/upload"] button:not([type="button"])'),
+    ]);
+    expect(await page.locator('.nhsuk-error-summary').count()).toBe(1);
+    const messages = await page.locator('.nhsuk-error-message').allTextContents();
+    expect(messages.map((m) => m.replace(/\s+/g, ' ').trim())).toEqual([
+      'Error: Select the dataset the file holds',
+      'Error: Select the pseudonymised file',
+      'Error: Select the file’s manifest (.manifest.json)',
+    ]);
+    await expectAccessible(page, '/upload with errors');
+    await page.goto('/upload');
     await tabTo(page, '#dataset');
     await page.keyboard.type('Admitted');
     expect(await page.inputValue('#dataset')).toBe('apc');

@@ -78,4 +78,30 @@ describe.each(testStores())('what users read first on $engine (issue 22, item 7)
       401,
     );
   });
+
+  it('opens forms clean, and marks only the fields with a problem (issue 22, item 4)', async () => {
+    const { cookie: session, csrf } = await sessionFor(store, accounts.analyst.userId);
+    const blank = await (
+      await portal.app.request('/account/password', { headers: { Cookie: session } })
+    ).text();
+    expect(blank).not.toMatch(/nhsuk-form-group--error|nhsuk-error-message/);
+    const sent = await portal.app.request('/account/password', {
+      method: 'POST',
+      headers: { Cookie: session, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf,
+        current: 'wrong',
+        password: 'a new long passphrase',
+        confirm: 'another one',
+      }).toString(),
+    });
+    const html = await sent.text();
+    expect(sent.status).toBe(400);
+    expect((html.match(/nhsuk-form-group--error/g) ?? []).length).toBeGreaterThan(0);
+    expect(html).not.toMatch(
+      /<span class="nhsuk-error-message"[^>]*>\s*<span class="nhsuk-u-visually-hidden">Error:<\/span>\s*<\/span>/,
+    );
+    const upload = await (await portal.app.request('/upload', { headers: { Cookie: cookie } })).text();
+    expect(upload).not.toMatch(/nhsuk-form-group--error|nhsuk-error-message/);
+  });
 });
