@@ -272,8 +272,8 @@ export interface AuditFilter {
   beforeSeq?: number;
 }
 
-/** The latest events, newest first, narrowed by the filter. */
-export async function listAudit(store: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+/** The filter's conditions (not its limit), for a listing and its count alike. */
+function auditConditions(filter: AuditFilter): SqlFilter {
   const sql = new SqlFilter();
   if (filter.actor) sql.add('actor = ?', filter.actor);
   if (filter.action) sql.add('action LIKE ?', `${filter.action}%`);
@@ -281,6 +281,12 @@ export async function listAudit(store: Queryable, filter: AuditFilter = {}): Pro
   if (filter.since) sql.add('occurred_at >= ?', filter.since);
   if (filter.until) sql.add('occurred_at < ?', filter.until);
   if (filter.beforeSeq !== undefined) sql.add('seq < ?', filter.beforeSeq);
+  return sql;
+}
+
+/** The latest events, newest first, narrowed by the filter. */
+export async function listAudit(store: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+  const sql = auditConditions(filter);
   const limit = sql.next(Math.max(1, Math.min(filter.limit ?? 20, 10_000)));
   const rows = await store.query<AuditRow>(
     `SELECT ${COLUMNS.join(', ')} FROM audit_events ${sql.where()} ORDER BY seq DESC LIMIT ${limit}`,
@@ -297,6 +303,17 @@ export async function listAudit(store: Queryable, filter: AuditFilter = {}): Pro
     prevHash: row.prev_hash,
     hash: row.hash,
   }));
+}
+
+/** How many events the filter matches (its limit and cursor aside). */
+export async function countMatchingAudit(store: Queryable, filter: AuditFilter = {}): Promise<number> {
+  const { beforeSeq: _cursor, limit: _limit, ...conditions } = filter;
+  const sql = auditConditions(conditions);
+  const [row] = await store.query<{ n: number }>(
+    `SELECT count(*) AS n FROM audit_events ${sql.where()}`,
+    sql.params,
+  );
+  return Number(row?.n ?? 0);
 }
 
 export async function countAudit(store: Queryable): Promise<number> {

@@ -1,6 +1,6 @@
 import { KernelError } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
-import { listAudit, type AuditEvent, type AuditFilter } from './audit-log.ts';
+import { countMatchingAudit, listAudit, type AuditEvent, type AuditFilter } from './audit-log.ts';
 
 /** Who is reading the audit log. */
 export interface AuditReader {
@@ -25,35 +25,91 @@ export async function auditVisibleTo(
   reader: AuditReader,
   filter: AuditFilter = {},
 ): Promise<AuditEvent[]> {
-  if (reader.role === 'admin') return listAudit(store, filter);
+  return (await auditPage(store, reader, filter, { total: false })).events;
+}
+
+/** One page of the audit log a reader may see: its events, how many in all, the next page's cursor. */
+export interface AuditPage {
+  events: AuditEvent[];
+  /** every event the filter matches that the reader may see */
+  total: number;
+  /** `beforeSeq` for the next (older) page, or null on the last */
+  next: number | null;
+}
+
+/** A page of `auditVisibleTo`, with the total and the cursor for the next page. */
+export async function auditPage(
+  store: Queryable,
+  reader: AuditReader,
+  filter: AuditFilter = {},
+  options: { total?: boolean } = {},
+): Promise<AuditPage> {
+  const limit = filter.limit ?? 20;
+  const concerns = await readerScope(store, reader);
+  if (concerns === 'everything') {
+    const page = await listAudit(store, { ...filter, limit: limit + 1 });
+    const events = page.slice(0, limit);
+    return {
+      events,
+      total: options.total === false ? events.length : await countMatchingAudit(store, filter),
+      next: page.length > limit ? (events.at(-1)?.seq ?? null) : null,
+    };
+  }
+  // Narrowed by organisation, which SQL cannot see inside the details: page back through the
+  // filter's events, keeping those that concern the reader (and counting them all for the total).
+  const events: AuditEvent[] = [];
+  let total = 0;
+  let more = false;
+  const { beforeSeq: start, ...conditions } = filter;
+  let beforeSeq: number | undefined;
+  for (;;) {
+    const page = await listAudit(store, {
+      ...conditions,
+      limit: PAGE,
+      ...(beforeSeq === undefined ? {} : { beforeSeq }),
+    });
+    for (const event of page) {
+      if (!concerns(event)) continue;
+      total += 1;
+      if (start !== undefined && event.seq >= start) continue;
+      if (events.length < limit) events.push(event);
+      else more = true;
+    }
+    if (page.length < PAGE || (options.total === false && (more || events.length >= limit))) break;
+    beforeSeq = page.at(-1)?.seq;
+  }
+  return { events, total, next: more ? (events.at(-1)?.seq ?? null) : null };
+}
+
+/** One event, if the reader may see it; otherwise not found, as for one that does not exist. */
+export async function auditEventFor(store: Queryable, reader: AuditReader, seq: number): Promise<AuditEvent> {
+  const concerns = await readerScope(store, reader);
+  const [event] = await listAudit(store, { beforeSeq: seq + 1, limit: 1 });
+  if (!event || event.seq !== seq || (concerns !== 'everything' && !concerns(event))) {
+    throw new KernelError('not-found', `There is no audit event ${seq}`, {
+      hint: 'Go back to the audit log',
+    });
+  }
+  return event;
+}
+
+/** What a reader may see: everything (an administrator), or the events of their organisation. */
+async function readerScope(
+  store: Queryable,
+  reader: AuditReader,
+): Promise<'everything' | ((event: AuditEvent) => boolean)> {
+  if (reader.role === 'admin') return 'everything';
   if (reader.role !== 'ig-lead') {
     throw new KernelError('forbidden', 'The audit log is for administrators and IG leads', {
       hint: 'Ask your IG lead for what you need from it',
     });
   }
-  const org = reader.org;
-  if (!org) {
+  if (!reader.org) {
     throw new KernelError('forbidden', 'Your IG lead account belongs to no organisation', {
       hint: 'Ask an administrator to set your organisation',
     });
   }
-  const concerns = await concernsOf(store, org);
-  const limit = filter.limit ?? 20;
-  const out: AuditEvent[] = [];
-  let beforeSeq = filter.beforeSeq;
-  for (;;) {
-    const page = await listAudit(store, {
-      ...filter,
-      limit: PAGE,
-      ...(beforeSeq === undefined ? {} : { beforeSeq }),
-    });
-    for (const event of page) {
-      if (concerns(event)) out.push(event);
-      if (out.length >= limit) return out;
-    }
-    if (page.length < PAGE) return out;
-    beforeSeq = page.at(-1)?.seq;
-  }
+  return concernsOf(store, reader.org);
 }
 
 /** A test for "does this event concern organisation `org`", from its people and its loads. */

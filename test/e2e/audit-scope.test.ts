@@ -113,4 +113,38 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
       /belongs to no organisation/,
     );
   }, 60_000);
+
+  it('pages the log with the total the reader may see, and opens an event only to a reader who may see it (issue 22, item 3)', async () => {
+    const all = (await api('/api/v1/audit?action=data.read', accounts.admin)).body as unknown as {
+      total: number;
+    };
+    const mine = (await api('/api/v1/audit?action=data.read&limit=1', igRwf)).body as unknown as {
+      events: { seq: number; purpose: string }[];
+      total: number;
+      next: number | null;
+    };
+    expect(mine.total).toBe(3); // uc-1, uc-3 and uc-old
+    expect(all.total).toBe(4);
+    expect(mine.events).toHaveLength(1);
+    const second = (await api(`/api/v1/audit?action=data.read&limit=1&before=${mine.next}`, igRwf))
+      .body as unknown as { events: { seq: number }[] };
+    expect(second.events[0]!.seq).toBeLessThan(mine.events[0]!.seq);
+    const own = await portal.app.request(`/api/v1/audit/events/${mine.events[0]!.seq}`, {
+      headers: { Authorization: `Bearer ${igRwf.token}` },
+    });
+    expect(own.status).toBe(200);
+    const [foreign] = await store.query<{ seq: number }>(
+      "SELECT seq FROM audit_events WHERE action = 'data.read' AND purpose = 'uc-2'",
+    );
+    const hidden = await portal.app.request(`/api/v1/audit/events/${foreign!.seq}`, {
+      headers: { Authorization: `Bearer ${igRwf.token}` },
+    });
+    expect(hidden.status).toBe(404);
+    const { cookie } = await sessionFor(store, accounts.admin.userId);
+    const page = await (
+      await portal.app.request(`/audit/events/${foreign!.seq}`, { headers: { Cookie: cookie } })
+    ).text();
+    expect(page).toContain('uc-2');
+    expect(page).toContain('This event&#39;s hash');
+  });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.ts';
+import { appendAudit } from '../../src/audit/audit-log.ts';
 import { listLoads } from '../../src/ingest/load-history.ts';
 import { SESSION_COOKIE } from '../../src/server/app.ts';
 import { createSession } from '../../src/server/auth/sessions.ts';
@@ -180,6 +181,56 @@ describe('portal in Chromium', () => {
     });
     await page.context().close();
   }, 180_000);
+
+  it('shows the audit log as a readable, paged list, each event whole on its own page (issue 22, item 3)', async () => {
+    // Events with long details, as loads and reads leave them.
+    await store.transaction((tx) =>
+      appendAudit(
+        tx,
+        Array.from({ length: 150 }, (_, i) => ({
+          actor: 'cli:ops',
+          action: 'load.completed',
+          target: `ld-long-${i}`,
+          details: {
+            org: 'RWF',
+            dataset: 'apc',
+            period: '2025-04',
+            sha256: 'f'.repeat(64),
+            rowsRead: 1000,
+            rowsLoaded: 990,
+            supersedes: ['ld-a', 'ld-b', 'ld-c'],
+          },
+        })),
+      ),
+    );
+    const page = await pageFor();
+    await signInByKeyboard(page, accounts.admin);
+    await page.goto('/audit');
+    await expectAccessible(page, '/audit');
+    const height = Number(await page.evaluate('document.documentElement.scrollHeight'));
+    expect(height).toBeLessThan(20_000);
+    const tallest = await page.$$eval('main tbody tr', (rows) =>
+      Math.max(...rows.map((r) => r.getBoundingClientRect().height)),
+    );
+    expect(tallest).toBeLessThan(160); // it was 873 px, with the details squeezed to 73 px
+    const narrowest = await page.$$eval('td.kernel-audit-summary', (cells) =>
+      Math.min(...cells.map((c) => c.getBoundingClientRect().width)),
+    );
+    expect(narrowest).toBeGreaterThan(200);
+    expect(await page.textContent('caption')).toMatch(/^100 of [\d,]+ events, newest first$/);
+    expect(await page.locator('main tbody tr', { hasText: 'ld-long-149' }).textContent()).toContain(
+      'rowsRead: 1000',
+    );
+    await Promise.all([page.waitForURL(/\/audit\?before=\d+/), page.click('text=Older events')]);
+    expect(await page.locator('main tbody tr').count()).toBeGreaterThan(0);
+    await Promise.all([
+      page.waitForURL(/\/audit\/events\/\d+/),
+      page.locator('main tbody tr a').first().click(),
+    ]);
+    await expectAccessible(page, 'an audit event');
+    expect(await page.textContent('pre')).toMatch(/"sha256": "f{64}"/);
+    await page.context().close();
+  }, 120_000);
 
   it('passes axe (WCAG 2.2 AA) on every page of the route table, with no CSP violation', async () => {
     const routes = buildRouteTable({ store, config: resolveConfig({}).config });
