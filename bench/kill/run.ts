@@ -69,7 +69,11 @@ const points: [string, 'block' | 'continue', number][] = [
   ['check', 'block', 0],
   ['write', 'block', 0],
   ['commit', 'block', 0],
-  ...[0, 10, 20, 25, 30, 35, 40, 45, 50, 100, 200].map((ms): [string, 'continue', number] => ['commit', 'continue', ms]),
+  ...[0, 10, 20, 25, 30, 35, 40, 45, 50, 100, 200].map((ms): [string, 'continue', number] => [
+    'commit',
+    'continue',
+    ms,
+  ]),
 ];
 const recoveries: number[] = [];
 let doubles = 0;
