@@ -24,11 +24,10 @@ export interface AccessRecord {
   optOutApplied: boolean;
 }
 
-/** Reads of `org`'s data, newest first. */
-export async function accessesOf(
-  q: Queryable,
-  filter: { org: string; from?: string; to?: string; useCaseId?: string; limit?: number },
-): Promise<AccessRecord[]> {
+type AccessFilter = { org: string; from?: string; to?: string; useCaseId?: string; limit?: number };
+
+/** The filter's conditions on `data_access_log l`, for a listing and its count alike. */
+function accessConditions(filter: AccessFilter): { where: string[]; params: (string | number)[] } {
   const params: (string | number)[] = [parseOrgCode(filter.org)];
   const where = ['l.org_code = $1'];
   if (filter.from) {
@@ -46,6 +45,22 @@ export async function accessesOf(
     params.push(filter.useCaseId);
     where.push(`l.use_case_id = $${params.length}`);
   }
+  return { where, params };
+}
+
+/** How many reads of `org`'s data the filter matches (its limit aside). */
+export async function countAccessesOf(q: Queryable, filter: AccessFilter): Promise<number> {
+  const { where, params } = accessConditions(filter);
+  const [row] = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM data_access_log l WHERE ${where.join(' AND ')}`,
+    params,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Reads of `org`'s data, newest first. */
+export async function accessesOf(q: Queryable, filter: AccessFilter): Promise<AccessRecord[]> {
+  const { where, params } = accessConditions(filter);
   params.push(Math.min(Math.max(filter.limit ?? 1000, 1), 100_000));
   const rows = await q.query<{
     accessed_at: string;

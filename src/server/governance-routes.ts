@@ -51,7 +51,7 @@ import {
   type OrgType,
 } from '../governance/organisations.ts';
 import { listSubscriptions, parseSubscriptionState, setSubscription } from '../governance/subscriptions.ts';
-import { accessesOf, publicSite } from '../governance/transparency.ts';
+import { accessesOf, countAccessesOf, publicSite } from '../governance/transparency.ts';
 import {
   activateUseCase,
   approveUseCase,
@@ -846,15 +846,17 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const org = controllerFor(r);
         const from = r.query('from') || undefined;
         const to = r.query('to') || undefined;
-        const reads = org
-          ? await accessesOf(store, { org, ...(from ? { from } : {}), ...(to ? { to } : {}), limit: 500 })
-          : [];
+        const asked = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+        // The page shows the latest 500 and says how many there are; the CSV has them all.
+        const reads = org ? await accessesOf(store, { org, ...asked, limit: 500 }) : [];
+        const totalReads = org ? await countAccessesOf(store, { org, ...asked }) : 0;
         const impact = org ? await optOutImpact(store, { controller: org, actor: r.actor }) : [];
         return r.render('governance/transparency.njk', {
           title: 'Transparency',
           org,
           orgs: r.principal?.role === 'admin' ? await listOrganisations(store) : [],
           reads,
+          totalReads,
           impact,
           optOuts: await optOutStatus(store),
           filter: { from: from ?? '', to: to ?? '' },

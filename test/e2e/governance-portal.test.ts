@@ -110,6 +110,35 @@ describe.each(testStores())('governance in the portal and the API on $engine', (
     expect(csv.body).toContain(',UC-004,Maternity dashboard,planning,msds-booking,RWF,yes');
     const orphan = await page('/transparency', accounts['ig-lead']);
     expect(orphan.status).toBe(403);
+    // Past 500 reads the page says how many there are and that the CSV has them all
+    // (issue 22, item 2: lists never stop silently).
+    const before = Number(/(\d+) reads, newest first/.exec((await page('/transparency', igRwf)).body)?.[1]);
+    await store.insertRows(
+      'data_access_log',
+      [
+        'access_id',
+        'accessed_at',
+        'user_id',
+        'user_role',
+        'use_case_id',
+        'dataset_id',
+        'org_code',
+        'opt_out_applied',
+      ],
+      Array.from({ length: 520 }, (_, i) => [
+        `a-${i}`,
+        '2021-01-01T00:00:00.000Z',
+        'u-x',
+        'analyst',
+        'UC-004',
+        'msds-booking',
+        'RWF',
+        true,
+      ]),
+    );
+    expect((await page('/transparency', igRwf)).body).toContain(
+      `The latest 500 of ${(before + 520).toLocaleString('en-GB')} reads (the CSV has them all), newest first`,
+    );
   });
 
   it('takes use cases through the API: propose, approve per controller (IG leads for their own), activate', async () => {
