@@ -1,0 +1,131 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit, verifyAudit } from '../audit/audit-log.ts';
+import { loadFeed } from '../ingest/load-feed.ts';
+import type { Store } from '../store/store.ts';
+import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
+import { testStores } from '../../test/stores.ts';
+import { signOffPack } from './sign-off-pack.ts';
+import { decide, listSignOffs, type SignOffCaller } from './sign-off.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-signoff-'));
+// RWF's APC for three months, then March sent again with far fewer rows.
+const feeds = (async () => ({
+  jan: await apcFeed(dir, 'apc-2025-01', 400, '2025-01', 1),
+  feb: await apcFeed(dir, 'apc-2025-02', 420, '2025-02', 2),
+  mar: await apcFeed(dir, 'apc-2025-03', 410, '2025-03', 3),
+  marAgain: await apcFeed(dir, 'apc-2025-03-again', 150, '2025-03', 4),
+}))();
+
+const biLead: SignOffCaller = { actor: 'user:bi@rwf.test', role: 'provider', org: 'RWF' };
+const otherTrust: SignOffCaller = { actor: 'user:bi@rvv.test', role: 'provider', org: 'RVV' };
+const admin: SignOffCaller = { actor: 'user:admin@kernel.test', role: 'admin', org: null };
+const analyst: SignOffCaller = { actor: 'user:an@kernel.test', role: 'analyst', org: null };
+const MARCH = { org: 'RWF', dataset: 'apc', period: '2025-03' };
+
+describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+    await prepareForApc(store, dir);
+    const f = await feeds;
+    for (const file of [f.jan, f.feb, f.mar]) {
+      expect((await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' })).status).toBe(
+        'loaded',
+      );
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('lists each loaded month as loaded, and shows a provider only its own organisation', async () => {
+    const months = await listSignOffs(store, biLead);
+    expect(months.map((m) => [m.period, m.state])).toEqual([
+      ['2025-03', 'loaded'],
+      ['2025-02', 'loaded'],
+      ['2025-01', 'loaded'],
+    ]);
+    expect(await listSignOffs(store, otherTrust)).toEqual([]);
+    await expect(listSignOffs(store, analyst)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(signOffPack(store, otherTrust, 'RWF', 'apc', '2025-03')).rejects.toMatchObject({
+      code: 'not-found',
+    });
+  });
+
+  it('runs the pack’s checks when the BI lead opens it, and the month is checked', async () => {
+    const pack = await signOffPack(store, biLead, 'RWF', 'apc', '2025-03');
+    expect(pack.month.state).toBe('checked');
+    expect(pack.volume.months).toEqual(['2025-01', '2025-02', '2025-03']);
+    expect(pack.checks.find((c) => c.id === 'reconciliation')?.status).toBe('pass');
+    expect(pack.checks.find((c) => c.id === 'volume')?.status).toBe('pass');
+    // The extracts carry the world's injected faults: each finding names its line.
+    for (const check of pack.checks.filter((c) => c.id.startsWith('finding-'))) {
+      expect(check.detail).toMatch(/ rows \(\d+\.\d%\), first at line \d+$/);
+    }
+    expect(pack.checks.map((c) => c.status)).toEqual(
+      [...pack.checks.map((c) => c.status)].sort(
+        (a, b) => ['fail', 'warn', 'pass'].indexOf(a) - ['fail', 'warn', 'pass'].indexOf(b),
+      ),
+    );
+  });
+
+  it('lets only the sending organisation sign off, needs reasons to reject, and an administrator to publish', async () => {
+    await expect(decide(store, otherTrust, { ...MARCH, decision: 'sign-off' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(decide(store, biLead, { ...MARCH, decision: 'reject' })).rejects.toMatchObject({
+      code: 'usage',
+    });
+    const signed = await decide(store, biLead, {
+      ...MARCH,
+      decision: 'sign-off',
+      note: 'Matches our own totals',
+    });
+    expect(signed).toMatchObject({
+      state: 'signed-off',
+      changedBy: 'user:bi@rwf.test',
+      note: 'Matches our own totals',
+    });
+    await expect(decide(store, biLead, { ...MARCH, decision: 'publish' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    expect(await decide(store, admin, { ...MARCH, decision: 'publish' })).toMatchObject({
+      state: 'published',
+    });
+    await expect(decide(store, admin, { ...MARCH, decision: 'sign-off' })).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    const events = (await listAudit(store, { action: 'signoff.', limit: 10 })).map((e) => e.action).reverse();
+    expect(events).toEqual(['signoff.checked', 'signoff.signed-off', 'signoff.published']);
+    expect((await verifyAudit(store)).ok).toBe(true);
+  });
+
+  it('starts a resubmitted month afresh, refuses a decision about the load it replaced, and warns of the fall in volume', async () => {
+    const before = (await listSignOffs(store, biLead)).find((m) => m.period === '2025-03')!;
+    const again = await loadFeed(store, {
+      org: 'RWF',
+      dataset: 'apc',
+      file: (await feeds).marAgain,
+      actor: 'test',
+    });
+    expect(again.status).toBe('loaded');
+    const month = (await listSignOffs(store, biLead)).find((m) => m.period === '2025-03')!;
+    expect([month.state, month.loadId]).toEqual(['loaded', again.loadId]);
+    await expect(
+      decide(store, biLead, { ...MARCH, decision: 'sign-off', loadId: before.loadId }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+    const pack = await signOffPack(store, biLead, 'RWF', 'apc', '2025-03');
+    expect(pack.checks.find((c) => c.id === 'volume')).toMatchObject({ status: 'warn' });
+    const rejected = await decide(store, biLead, {
+      ...MARCH,
+      decision: 'reject',
+      note: 'Only 150 rows: the extract stopped early',
+      loadId: again.loadId!,
+    });
+    expect(rejected.state).toBe('rejected');
+    expect(pack.history.map((h) => h.state)).toEqual(['checked', 'signed-off', 'published', 'checked']);
+  });
+});
