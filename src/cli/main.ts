@@ -27,6 +27,7 @@ import { registerGovernanceCommands } from './governance-command.ts';
 import { registerLinkageCommands } from './linkage-command.ts';
 import { registerKidCommands } from './kid-command.ts';
 import { registerProgrammeCommands } from './programme-command.ts';
+import { registerSignoffCommands } from './signoff-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -40,6 +41,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerUserCommands,
   registerGovernanceCommands,
   registerProgrammeCommands,
+  registerSignoffCommands,
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,

@@ -7,6 +7,7 @@ import { formatTable } from '../cli/cli-context.ts';
 import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { seedDemoProgramme } from '../reporting/demo-programme.ts';
+import { seedDemoSignOff } from '../signoff/demo-signoff.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
@@ -146,6 +147,14 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
         : `programme: ${programme.workstreams} workstreams, ${programme.milestones} milestones, ${programme.raidItems} RAID items; ` +
             'try kernel report monthly --month 2021-07',
     );
+
+    const signOff = await seedDemoSignOff(store, context.actor);
+    if (signOff) {
+      step(
+        `sign-off: ${signOff.feed} for ${signOff.published} signed off and published; ${signOff.waiting} waits for ` +
+          'provider.rwf@kernel.example (kernel signoff list, /signoff)',
+      );
+    }
 
     await printSummary(store, context);
     if (!options.serve) return;

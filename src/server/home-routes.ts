@@ -1,3 +1,4 @@
+import { listSignOffs } from '../signoff/sign-off.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { listLoads, type LoadFilter } from '../ingest/load-history.ts';
 import { listUsers } from './auth/user-accounts.ts';
@@ -46,6 +47,21 @@ export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteD
             });
           }
           if (actions.length >= 10) break;
+        }
+        // Months waiting for the person: a BI lead's own to sign off, an administrator's to publish.
+        if (principal?.role === 'provider' || principal?.role === 'admin') {
+          const caller = { actor: r.actor, role: principal.role, org: principal.org };
+          const waiting = (await listSignOffs(deps.store, caller)).filter((m) =>
+            principal.role === 'provider'
+              ? m.state === 'loaded' || m.state === 'checked'
+              : m.state === 'signed-off',
+          );
+          for (const m of waiting.slice(0, 10)) {
+            actions.push({
+              text: `${m.dataset} from ${m.org} for ${m.period} waits for ${principal.role === 'provider' ? 'your sign-off' : 'publishing'}`,
+              href: `/signoff/${m.org}/${m.dataset}/${m.period}`,
+            });
+          }
         }
         if (principal?.role === 'ig-lead' || principal?.role === 'admin') {
           // An IG lead approves for its own organisation; an administrator sees every wait.

@@ -1,3 +1,4 @@
+import { signoffRoutes } from './signoff-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
 import { auditRoutes } from './audit-routes.ts';
@@ -25,6 +26,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...kidRoutes(deps),
     ...catalogueRoutes(deps),
     ...loadsRoutes(deps),
+    ...signoffRoutes(deps),
     ...uploadRoutes(deps),
     ...maternityRoutes(deps),
     ...governanceRoutes(deps),

@@ -29,6 +29,10 @@ describe('kernel demo', () => {
     expect(Number(fed?.[1])).toBeGreaterThan(20);
     expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
     expect(first.stdout).toMatch(/Kent Integrated Dataset: version 1, [\d,]+ people on the spine/);
+    // One month signed off and published, the latest waiting for the demo's BI lead (issue 16).
+    expect(first.stdout).toMatch(
+      /sign-off: RWF's [a-z-]+ for 2021-01 signed off and published; 2021-02 waits for provider\.rwf@kernel\.example/,
+    );
 
     // Running it again reuses the world and keys; every feed is a duplicate and nothing changes.
     const again = await runCli(argv);
@@ -43,6 +47,10 @@ describe('kernel demo', () => {
         "SELECT count(*) AS n FROM loads WHERE status = 'loaded'",
       );
       expect(loads?.n).toBe(Number(fed?.[1]));
+      const states = await store.query<{ period: string; state: string }>(
+        'SELECT period, state FROM signoffs ORDER BY period',
+      );
+      expect(states).toEqual([{ period: '2021-01', state: 'published' }]);
       expect(await verifyAudit(store)).toMatchObject({ ok: true });
     } finally {
       await store.close();

@@ -1,0 +1,189 @@
+import { spcChartSvg } from '../analytics/spc-chart-svg.ts';
+import { KernelError } from '../errors.ts';
+import { signOffPack } from '../signoff/sign-off-pack.ts';
+import {
+  decide,
+  listSignOffs,
+  SIGNOFF_STATES,
+  type SignOffCaller,
+  type SignOffDecision,
+  type SignOffState,
+} from '../signoff/sign-off.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+/** The sending organisations' BI leads (provider accounts) and administrators. */
+const WHO = ['admin', 'provider'] as const;
+
+function callerOf(r: RouteRequest): SignOffCaller {
+  return { actor: r.actor, role: r.principal?.role ?? 'anonymous', org: r.principal?.org ?? null };
+}
+
+function stateOf(r: RouteRequest): SignOffState | undefined {
+  const state = r.query('state');
+  if (state === undefined) return undefined;
+  if (!(SIGNOFF_STATES as readonly string[]).includes(state)) {
+    throw new KernelError('usage', `"${state}" is not a sign-off state`, {
+      where: { field: 'state' },
+      hint: `Use one of ${SIGNOFF_STATES.join(', ')}`,
+    });
+  }
+  return state as SignOffState;
+}
+
+const monthOf = (r: RouteRequest) => ({
+  org: r.param('org').toUpperCase(),
+  dataset: r.param('dataset'),
+  period: r.param('period'),
+});
+
+/** Sign-off: what waits, each month's pack, and the decisions on it (docs/signoff.md). */
+export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const store = deps.store;
+  const decision = (name: SignOffDecision, summary: string): RouteDeclaration[] => [
+    {
+      method: 'POST',
+      path: `/signoff/:org/:dataset/:period/${name}`,
+      kind: 'page',
+      access: WHO,
+      summary,
+      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      handle: async (r) => {
+        const form = await r.form();
+        const month = monthOf(r);
+        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+        try {
+          await decide(store, callerOf(r), {
+            ...month,
+            decision: name,
+            ...(text(form.note) ? { note: text(form.note) as string } : {}),
+            ...(text(form.loadId) ? { loadId: text(form.loadId) as string } : {}),
+          });
+        } catch (error) {
+          if (!(error instanceof KernelError) || !['usage', 'conflict'].includes(error.code)) throw error;
+          return renderPack(r, month, [{ text: error.message, href: '#note' }], 400);
+        }
+        return r.redirect(`/signoff/${month.org}/${month.dataset}/${month.period}?done=${name}`);
+      },
+    },
+    {
+      method: 'POST',
+      path: `/api/v1/signoff/:org/:dataset/:period/${name}`,
+      kind: 'api',
+      access: WHO,
+      tag: 'signoff',
+      summary,
+      pathParams: [
+        { name: 'org', description: 'the sending organisation (ODS code)' },
+        { name: 'dataset', description: 'dataset id, e.g. apc' },
+        { name: 'period', description: 'reporting month YYYY-MM' },
+      ],
+      body: {
+        contentType: 'application/json',
+        description: '{"note": "…", "loadId": "the load you checked"}',
+      },
+      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      handle: async (r) => {
+        const body = await r.jsonObject();
+        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+        return r.json(
+          await decide(store, callerOf(r), {
+            ...monthOf(r),
+            decision: name,
+            ...(text(body.note) ? { note: text(body.note) as string } : {}),
+            ...(text(body.loadId) ? { loadId: text(body.loadId) as string } : {}),
+          }),
+        );
+      },
+    },
+  ];
+
+  const renderPack = async (
+    r: RouteRequest,
+    month: { org: string; dataset: string; period: string },
+    errors: { text: string; href: string }[] = [],
+    status = 200,
+  ) => {
+    const pack = await signOffPack(store, callerOf(r), month.org, month.dataset, month.period);
+    return r.render(
+      'signoff/pack.njk',
+      {
+        title: `Sign-off: ${month.dataset} from ${month.org}, ${month.period}`,
+        pack,
+        errors,
+        done: r.query('done') ?? null,
+        chart: spcChartSvg({
+          id: 'volume',
+          title: `Rows loaded each month: ${month.dataset} from ${month.org}`,
+          description: `An XmR chart of the rows loaded each month from ${pack.volume.months[0]} to ${month.period}, with the mean and process limits.`,
+          months: pack.volume.months,
+          spc: pack.volume.spc,
+          format: (v) => Math.round(v).toLocaleString('en-GB'),
+          yTitle: 'Rows loaded',
+        }),
+      },
+      status,
+    );
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/signoff',
+      kind: 'page',
+      access: WHO,
+      nav: 'Sign-off',
+      summary: 'Months waiting for sign-off, and where each stands',
+      query: [{ name: 'state', description: `one of ${SIGNOFF_STATES.join(', ')}` }],
+      handle: async (r) =>
+        r.render('signoff/list.njk', {
+          title: 'Sign-off',
+          months: await listSignOffs(store, callerOf(r), { ...(stateOf(r) ? { state: stateOf(r) } : {}) }),
+          state: r.query('state') ?? '',
+          states: SIGNOFF_STATES,
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/signoff/:org/:dataset/:period',
+      kind: 'page',
+      access: WHO,
+      summary: 'A month’s sign-off pack: its checks, volume and completeness, and the decision',
+      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      handle: (r) => renderPack(r, monthOf(r)),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/signoff',
+      kind: 'api',
+      access: WHO,
+      tag: 'signoff',
+      summary: 'Months and where each stands in sign-off (a provider sees its own)',
+      query: [{ name: 'state', description: `one of ${SIGNOFF_STATES.join(', ')}` }],
+      handle: async (r) =>
+        r.json({
+          months: await listSignOffs(store, callerOf(r), { ...(stateOf(r) ? { state: stateOf(r) } : {}) }),
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/signoff/:org/:dataset/:period',
+      kind: 'api',
+      access: WHO,
+      tag: 'signoff',
+      summary: 'A month’s sign-off pack',
+      pathParams: [
+        { name: 'org', description: 'the sending organisation (ODS code)' },
+        { name: 'dataset', description: 'dataset id, e.g. apc' },
+        { name: 'period', description: 'reporting month YYYY-MM' },
+      ],
+      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      handle: async (r) => {
+        const month = monthOf(r);
+        return r.json(await signOffPack(store, callerOf(r), month.org, month.dataset, month.period));
+      },
+    },
+    ...decision('sign-off', 'Sign a month off: its data are right'),
+    ...decision('reject', 'Reject a month, with the reasons the sender reads'),
+    ...decision('publish', 'Publish a signed-off month (administrators)'),
+  ];
+}

@@ -1,0 +1,36 @@
+import type { Queryable } from '../store/store.ts';
+import { decide, listSignOffs, OPERATOR, type SignOffMonth } from './sign-off.ts';
+
+/**
+ * The demo's sign-off (docs/signoff.md): one of RWF's feeds with two months loaded (admitted
+ * patient care where it has them) has the earlier month signed off by RWF's BI lead and
+ * published, so the demo shows a finished month; the later month is left for the demo
+ * provider account to sign off from its home page. Run again, it changes nothing.
+ */
+export async function seedDemoSignOff(
+  q: Queryable,
+  actor: string,
+): Promise<{ feed: string; published: string; waiting: string; alreadySeeded: boolean } | null> {
+  const operator = { actor, role: OPERATOR, org: null };
+  const months = await listSignOffs(q, operator, { org: 'RWF' });
+  const byDataset = new Map<string, SignOffMonth[]>();
+  for (const m of months) byDataset.set(m.dataset, [...(byDataset.get(m.dataset) ?? []), m]);
+  const candidates = [...byDataset.entries()].filter(([, list]) => list.length >= 2);
+  const chosen = candidates.find(([dataset]) => dataset === 'apc') ?? candidates[0];
+  if (!chosen) return null;
+  const [dataset, [latest, before]] = chosen as [string, [SignOffMonth, SignOffMonth]];
+  const feed = `RWF's ${dataset}`;
+  if (months.some((m) => m.state !== 'loaded')) {
+    return { feed, published: before.period, waiting: latest.period, alreadySeeded: true };
+  }
+  const month = { org: 'RWF', dataset, period: before.period };
+  const biLead = { actor: 'user:provider.rwf@kernel.example', role: 'provider', org: 'RWF' };
+  await decide(q, biLead, { ...month, decision: 'check' });
+  await decide(q, biLead, {
+    ...month,
+    decision: 'sign-off',
+    note: 'Agrees with our own totals for the month',
+  });
+  await decide(q, operator, { ...month, decision: 'publish' });
+  return { feed, published: before.period, waiting: latest.period, alreadySeeded: false };
+}

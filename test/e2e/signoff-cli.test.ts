@@ -1,0 +1,47 @@
+/** `kernel signoff …` on both engines: list, the pack, sign off, publish, and a clear refusal. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadFeed } from '../../src/ingest/load-feed.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { runCli } from '../cli.ts';
+import { apcFeed, prepareForApc } from '../kill-load.ts';
+import { testStores } from '../stores.ts';
+
+describe.each(testStores())('kernel signoff on $engine (issue 16)', (engine) => {
+  it('lists months, shows a pack, signs off and publishes, and refuses a rejection without reasons', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-signoff-cli-'));
+    const file = await apcFeed(dir, 'apc-2025-05', 200, '2025-05', 5);
+    const target = await engine.fresh();
+    const store = await openStore(target);
+    await prepareForApc(store, dir);
+    expect((await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' })).status).toBe(
+      'loaded',
+    );
+    await store.close();
+    const k = (...args: string[]) => runCli(['--data', target.dataDir, '--store', target.store, ...args]);
+
+    const list = await k('signoff', 'list');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/2025-05\s+RWF\s+apc\s+loaded/);
+    const show = await k('signoff', 'show', 'rwf', 'apc', '2025-05');
+    expect(show.stdout).toMatch(/^apc from RWF for 2025-05: checked \(load ld-/);
+    expect(show.stdout).toContain('Every row read is loaded, quarantined or dropped');
+    const bare = await k('signoff', 'reject', 'RWF', 'apc', '2025-05');
+    expect([bare.code, bare.stderr.trim()]).toEqual([
+      64,
+      'kernel: Say why the month is rejected: the sender reads it to fix the file (field note)',
+    ]);
+    expect(
+      (await k('signoff', 'approve', 'RWF', 'apc', '2025-05', '--note', 'Checked against PAS')).stdout,
+    ).toMatch(/is now signed-off\.$/m);
+    expect((await k('signoff', 'publish', 'RWF', 'apc', '2025-05')).stdout).toMatch(/is now published\.$/m);
+    const months = JSON.parse((await k('signoff', 'list', '--state', 'published', '--json')).stdout) as {
+      period: string;
+    }[];
+    expect(months.map((m) => m.period)).toEqual(['2025-05']);
+    const twice = await k('signoff', 'publish', 'RWF', 'apc', '2025-05');
+    expect(twice.code).toBe(75);
+  }, 60_000);
+});
