@@ -14,7 +14,8 @@ export interface PostgresServer {
   stop(): void;
 }
 
-function findBinDir(): string | undefined {
+/** The folder of this machine's PostgreSQL binaries (pg_ctl, psql), if it has them. */
+export function findBinDir(): string | undefined {
   const fromPath = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' }).stdout.trim();
   if (fromPath) return path.dirname(fromPath);
   const root = '/usr/lib/postgresql';

@@ -68,7 +68,8 @@ export const duckdbDialect: Dialect = {
   regexMatch: (text, pattern) => `regexp_full_match(${text}, ${pattern})`,
   tryDate: (text) => `TRY_CAST(${text} AS DATE)`,
   tryInteger: (text) => `TRY_CAST(${text} AS BIGINT)`,
-  tryNumber: (text) => `TRY_CAST(${text} AS DOUBLE)`,
+  // TRY_CAST reads 'NaN', 'inf' and 1e400 (as infinity) as doubles; none is a measurement.
+  tryNumber: (text) => `CASE WHEN isfinite(TRY_CAST(${text} AS DOUBLE)) THEN TRY_CAST(${text} AS DOUBLE) END`,
   tryTimestamp: (text) => `TRY_CAST(${text} AS TIMESTAMP)`,
   byteLength: (text) => `strlen(${text})`,
   sha256Hex: (text) => `sha256(${text})`,

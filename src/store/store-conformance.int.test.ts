@@ -160,6 +160,45 @@ describe.each(testStores())('store conformance on $engine', (engine) => {
     });
   });
 
+  it('never throws on hostile text, and answers only real values (issue 21: plain SQL, no subtransactions)', async () => {
+    const d = store.dialect;
+    const cases: [
+      keyof typeof d & ('tryDate' | 'tryInteger' | 'tryNumber' | 'tryTimestamp'),
+      string,
+      unknown,
+    ][] = [
+      ['tryDate', '2021-02-29', null],
+      ['tryDate', '2024-02-29', '2024-02-29'],
+      ['tryDate', '1900-02-29', null],
+      ['tryDate', '2000-02-29', '2000-02-29'],
+      ['tryDate', '2021-04-31', null],
+      ['tryDate', '2021-13-01', null],
+      ['tryDate', 'not a date', null],
+      ['tryInteger', '9007199254740991', 9007199254740991],
+      ['tryInteger', '9223372036854775808', null],
+      ['tryInteger', '99999999999999999999', null],
+      ['tryInteger', '-42', -42],
+      ['tryInteger', ' 17 ', 17],
+      ['tryNumber', '1e400', null],
+      ['tryNumber', 'NaN', null],
+      ['tryNumber', '-2.5e3', -2500],
+      ['tryNumber', '.5', 0.5],
+      ['tryNumber', '1.2.3', null],
+      ['tryTimestamp', '2020-01-01 25:00:00', null],
+      ['tryTimestamp', '2020-01-01 10:61:00', null],
+      ['tryTimestamp', '2020-02-30T10:00:00', null],
+      ['tryTimestamp', '2020-01-01T23:59:59', '2020-01-01T23:59:59'],
+    ];
+    const columns = cases.map(([fn, text], i) => `${d[fn](`'${text}'`)} AS c${i}`).join(', ');
+    const [row] = await store.query(`SELECT ${columns}`);
+    cases.forEach(([fn, text, expected], i) => {
+      const got = row?.[`c${i}`];
+      // BIGINTs come back as bigint or number by engine and size: compare as text.
+      const same = (v: unknown) => (v === null || v === undefined ? null : String(v));
+      expect(same(got), `${fn}('${text}')`).toBe(same(expected));
+    });
+  });
+
   it('applies migrations once and records them', async () => {
     const again = await migrate(store);
     expect(again.applied).toEqual([]);
