@@ -18,7 +18,7 @@
  * rounds and takes the ratios from their medians (this machine's neighbours are noisy).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,7 +142,9 @@ async function plainCopy(url: string, file: string): Promise<number> {
     `CREATE TABLE copy_baseline (${header.map((h, i) => `"c${i}_${h.replace(/[^a-z0-9_]/gi, '')}" TEXT`).join(', ')})`,
   );
   await client.end();
-  const psql = path.join(findBinDir() ?? '/usr/bin', 'psql');
+  // psql comes with the client package (/usr/bin/psql on Debian), not always beside pg_ctl.
+  const beside = path.join(findBinDir() ?? '', 'psql');
+  const psql = existsSync(beside) ? beside : 'psql';
   const started = performance.now();
   const run = spawnSync(
     psql,
@@ -158,7 +160,7 @@ async function plainCopy(url: string, file: string): Promise<number> {
     },
   );
   const seconds = (performance.now() - started) / 1000;
-  if (run.status !== 0) throw new Error(`psql \\copy failed: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`psql \\copy failed: ${run.error?.message ?? run.stderr}`);
   return seconds;
 }
 
