@@ -218,14 +218,19 @@ async function checkDecoy(password: string): Promise<void> {
  * A refusal that takes as long as checking a password, for a sign-in refused before any
  * account is looked at (the limiter's per-account throttle): audited without an account.
  */
-export async function refuseWithoutChecking(store: Store, password: string): Promise<SignInResult> {
+export function refuseWithoutChecking(store: Store, password: string): Promise<SignInResult> {
+  return refuseUnknown(store, password, 'throttled');
+}
+
+/** A refusal with no account to name: a decoy hash checked, and `auth.failed` for `user:unknown`. */
+async function refuseUnknown(store: Store, password: string, reason: string): Promise<SignInResult> {
   await checkDecoy(password);
   await store.transaction((tx) =>
     appendAudit(tx, {
       actor: 'anonymous',
       action: 'auth.failed',
       target: 'user:unknown',
-      details: { reason: 'throttled' },
+      details: { reason },
     }),
   );
   return { ok: false, reason: 'invalid' };
@@ -246,18 +251,7 @@ export async function checkSignIn(
     `SELECT ${USER_COLUMNS} FROM users WHERE email = $1 AND disabled_at IS NULL`,
     [normaliseEmail(email)],
   );
-  if (!row) {
-    await checkDecoy(password);
-    await store.transaction((tx) =>
-      appendAudit(tx, {
-        actor: 'anonymous',
-        action: 'auth.failed',
-        target: 'user:unknown',
-        details: { reason: 'no-account' },
-      }),
-    );
-    return { ok: false, reason: 'invalid' };
-  }
+  if (!row) return refuseUnknown(store, password, 'no-account');
   const target = `user:${row.id}`;
   if (row.locked_until !== null && row.locked_until > now.toISOString()) {
     // As long as a real check, so a locked account answers no faster than any other.
