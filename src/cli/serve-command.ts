@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { RegisterCommands } from './cli-context.ts';
 
 /** `kernel serve`: the portal and the API, until interrupted. */
@@ -7,7 +8,11 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
     .description('serve the portal and the API (the CLI keeps working: it hands commands to the server)')
     .option('--port <port>', 'HTTP port (default 8080)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
-    .action(async (options: { host?: string }) => {
+    .option(
+      '--landing <dir>',
+      'a folder to watch: each file and signed manifest dropped there is loaded once',
+    )
+    .action(async (options: { host?: string; landing?: string }) => {
       const { config } = context.config();
       // Imported here, not at the top: the server (Hono, Nunjucks, the NHS.UK templates) is
       // the heaviest part of Kernel, and every other command would pay to load it.
@@ -17,6 +22,7 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
           store,
           config,
           host: options.host,
+          ...(options.landing ? { landing: path.resolve(options.landing) } : {}),
           log: (line) => context.io.err(`${new Date().toISOString()} ${line}`),
         });
         context.io.out(`Kernel is serving ${store.description} at ${server.url} (Ctrl-C to stop)`);

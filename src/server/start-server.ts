@@ -1,11 +1,12 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Hono } from 'hono';
 import type { CliIo } from '../cli/cli-context.ts';
 import type { KernelConfig } from '../config/config.ts';
+import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import type { Store } from '../store/store.ts';
 import { createApp, type AppEnv } from './app.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
@@ -37,6 +38,10 @@ export interface StartServerOptions {
   /** the address to listen on; loopback unless told otherwise */
   host?: string;
   log?: (line: string) => void;
+  /** a landing folder to watch for feeds (`kernel serve --landing DIR`; docs/feeds.md) */
+  landing?: string;
+  /** how often the landing folder is swept; a pair must be unchanged for one sweep */
+  landingEveryMs?: number;
 }
 
 /** The store, lent to a forwarded CLI command: it may use it but must not close it. */
@@ -111,6 +116,36 @@ function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): vo
 }
 
 /**
+ * Sweeps the landing folder every `everyMs`, one sweep at a time, logging what it loaded;
+ * answers a function that stops it. A failed sweep is logged and the next one tries again.
+ */
+function watchLandingFolder(
+  store: Store,
+  dir: string,
+  everyMs: number,
+  log: ((line: string) => void) | undefined,
+): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const memory: LandingMemory = new Map();
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepLandingFolder(store, dir, memory)
+      .then((outcomes) => {
+        for (const o of outcomes)
+          log?.(`landing: ${o.file} ${o.status}${o.loadId ? ` as ${o.loadId}` : ''}, moved to ${o.movedTo}/`);
+      })
+      .catch((error: unknown) =>
+        log?.(`landing: the sweep failed (${error instanceof Error ? error.message : 'unknown'})`),
+      )
+      .finally(() => (sweeping = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
  * Serves the portal and API on `port` (`kernel serve`, `kernel demo`). With the embedded
  * store it writes `<data>/server.json` (mode 0600) so the CLI can hand commands over, and
  * removes it on close.
@@ -140,12 +175,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (advertise) rmSync(serverFile, { force: true });
   };
   process.once('exit', removeFile);
+  const stopLanding = options.landing
+    ? watchLandingFolder(options.store, options.landing, options.landingEveryMs ?? 2000, options.log)
+    : () => undefined;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        stopLanding();
         removeFile();
         process.removeListener('exit', removeFile);
         server.close(() => resolve());

@@ -1,0 +1,134 @@
+/**
+ * The landing folder (issue 16: feeds that arrive by themselves): a member's agent, or a file
+ * transfer, drops a pseudonymised file and its signed manifest into a folder the server
+ * watches (`kernel serve --landing DIR`). Each pair is loaded once through the same
+ * `loadFeed` as `kernel load` — the manifest names the organisation and dataset, and its
+ * signature must verify with that organisation's trusted key — then moved to `done/` or
+ * `failed/` with its report beside it (`NAME.report.json`).
+ *
+ * A file still being written is never picked up: a pair is loaded only when neither file has
+ * changed size or time since the sweep before (so at least one sweep interval apart), and
+ * names a transfer uses while writing (`.part`, `.tmp`, `.partial`, dot files) are left alone.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorBody, KernelError } from '../errors.ts';
+import { manifestPathFor } from '../privacy/manifest.ts';
+import type { Store } from '../store/store.ts';
+import { LoadRefusedError, loadFeed } from './load-feed.ts';
+import { reportJson } from './load-history.ts';
+
+export interface LandingOutcome {
+  /** the data file's name in the landing folder */
+  file: string;
+  /** loaded, duplicate or refused (a report), or failed (no load: the pair could not be read) */
+  status: 'loaded' | 'duplicate' | 'refused' | 'failed';
+  loadId: string | null;
+  /** where the pair went: `done` or `failed` */
+  movedTo: 'done' | 'failed';
+}
+
+/** What a landing folder remembers between sweeps: each waiting pair's size and time. */
+export type LandingMemory = Map<string, string>;
+
+const IN_FLIGHT = /(^\.)|\.(part|partial|tmp|filepart)$/i;
+
+/**
+ * One sweep of `dir`: every settled pair is loaded and moved; every new or changing one is
+ * remembered for the next sweep. Answers what was done, in name order.
+ */
+export async function sweepLandingFolder(
+  store: Store,
+  dir: string,
+  memory: LandingMemory,
+  actor = `landing:${path.basename(dir)}`,
+): Promise<LandingOutcome[]> {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !IN_FLIGHT.test(e.name) && !e.name.endsWith('.manifest.json'))
+    .filter((e) => !e.name.endsWith('.report.json'))
+    .map((e) => e.name)
+    .sort();
+  const outcomes: LandingOutcome[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const manifest = manifestPathFor(file);
+    const stamp = stampOf(file, manifest);
+    if (stamp === null) continue; // no manifest yet, or the pair moved meanwhile
+    if (memory.get(name) !== stamp) {
+      memory.set(name, stamp);
+      continue;
+    }
+    memory.delete(name);
+    outcomes.push(await landOne(store, dir, name, actor));
+  }
+  // Forget pairs that went away without being loaded.
+  for (const name of memory.keys()) if (!names.includes(name)) memory.delete(name);
+  return outcomes;
+}
+
+function stampOf(file: string, manifest: string): string | null {
+  try {
+    const [a, b] = [statSync(file), statSync(manifest)];
+    return `${a.size}:${a.mtimeMs}|${b.size}:${b.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+async function landOne(store: Store, dir: string, name: string, actor: string): Promise<LandingOutcome> {
+  const file = path.join(dir, name);
+  let report: unknown;
+  let outcome: Omit<LandingOutcome, 'movedTo'>;
+  try {
+    const manifest = readManifestHeader(manifestPathFor(file));
+    const loaded = await loadFeed(store, {
+      org: manifest.organisation,
+      dataset: manifest.dataset,
+      file,
+      actor,
+      displayName: name,
+    });
+    report = reportJson(loaded);
+    outcome = { file: name, status: loaded.status, loadId: loaded.loadId };
+  } catch (error) {
+    if (error instanceof LoadRefusedError) {
+      report = reportJson(error.report);
+      outcome = { file: name, status: 'refused', loadId: error.report.loadId };
+    } else if (error instanceof KernelError) {
+      report = errorBody(error);
+      outcome = { file: name, status: 'failed', loadId: null };
+    } else {
+      throw error;
+    }
+  }
+  const movedTo = outcome.status === 'loaded' || outcome.status === 'duplicate' ? 'done' : 'failed';
+  const into = path.join(dir, movedTo);
+  mkdirSync(into, { recursive: true, mode: 0o700 });
+  renameSync(file, path.join(into, name));
+  renameSync(manifestPathFor(file), manifestPathFor(path.join(into, name)));
+  writeFileSync(path.join(into, `${name}.report.json`), `${JSON.stringify(report, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  return { ...outcome, movedTo };
+}
+
+/** The manifest's organisation and dataset; the load itself verifies the rest and its signature. */
+function readManifestHeader(file: string): { organisation: string; dataset: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new KernelError('invalid-input', 'The manifest is not JSON', {
+      where: { file: path.basename(file) },
+      hint: 'Send the manifest kernel deid wrote beside the file',
+    });
+  }
+  const m = parsed as { organisation?: unknown; dataset?: unknown };
+  if (typeof m.organisation !== 'string' || typeof m.dataset !== 'string') {
+    throw new KernelError('invalid-input', 'The manifest names no organisation or dataset', {
+      where: { file: path.basename(file) },
+      hint: 'Send the manifest kernel deid wrote beside the file',
+    });
+  }
+  return { organisation: m.organisation, dataset: m.dataset };
+}
