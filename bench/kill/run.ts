@@ -85,8 +85,18 @@ for (const [phase, mode, delayMs] of points) {
   const { killed } = await killLoadAt(config, resubmitted, phase, { mode, delayMs });
   t = performance.now();
   const after = await openStore(config);
+  const [{ seq: lastSeq = 0 } = {}] = await after.query<{ seq: number }>(
+    'SELECT max(seq) AS seq FROM audit_events',
+  );
   await markStaleLoads(after);
   const recovery = (performance.now() - t) / 1000;
+  // What recovery deleted: rows the killed load had left in ds_apc (the finding's orphans).
+  const removed = (
+    await after.query<{ details: string }>(
+      "SELECT details FROM audit_events WHERE action = 'load.interrupted' AND seq > $1",
+      [Number(lastSeq)],
+    )
+  ).reduce((n, e) => n + Number((JSON.parse(e.details) as { rowsRemoved?: number }).rowsRemoved ?? 0), 0);
   recoveries.push(recovery);
   const loaded = (await listLoads(after)).filter((l) => l.period === '2025-04' && l.state === 'loaded');
   if (loaded[0]?.file === path.basename(resubmitted)) standing = resubmitted;
@@ -98,7 +108,7 @@ for (const [phase, mode, delayMs] of points) {
     `${phase}${mode === 'continue' ? ` +${delayMs} ms` : ''}: ${killed ? 'killed' : 'finished first'}, ` +
       `${standing === resubmitted ? 'the resubmission' : 'the standing month'} stands; ` +
       `${counted.toLocaleString('en-GB')} rows counted (expected ${expected.toLocaleString('en-GB')}), ` +
-      `${loaded.length} loaded; reopened and recovered in ${recovery.toFixed(2)} s`,
+      `${loaded.length} loaded; recovery removed ${removed.toLocaleString('en-GB')} orphan rows; reopened and recovered in ${recovery.toFixed(2)} s`,
   );
   await after.close();
 }
