@@ -71,7 +71,10 @@ describe('the Linkage page in Chromium', () => {
     await page.goto('/catalogue/linkage');
     const providers = await page.locator('tbody th[scope="row"]').allTextContents();
     expect(providers.length).toBeGreaterThan(0);
-    expect(new Set(providers.map((p) => p.trim()))).toEqual(new Set(['RWF', 'All']));
+    // Shown by name with the code (issue 22, item 7): "Maidstone and Tunbridge Wells NHS Trust (RWF)".
+    const codes = providers.map((p) => /\(([A-Z0-9]{3,6})\)$/.exec(p.trim())?.[1] ?? p.trim());
+    expect(new Set(codes)).toEqual(new Set(['RWF', 'All']));
+    expect(providers.some((p) => p.includes('Maidstone and Tunbridge Wells'))).toBe(true);
     const api = await fetch(`${server.url}/api/v1/kid/linkage?org=RYY`, {
       headers: { Authorization: `Bearer ${accounts.provider.token}` },
     });
