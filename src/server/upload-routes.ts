@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listDatasets } from '../catalogue/catalogue.ts';
@@ -30,17 +30,34 @@ async function loadUpload(
   deps: ServerDeps,
   r: RouteRequest,
   errors: FormError[],
+  options: { fromManifest?: boolean } = {},
 ): Promise<UploadOutcome | undefined> {
   const form = await r.form();
-  const dataset = typeof form.dataset === 'string' ? form.dataset.trim() : '';
+  let dataset = typeof form.dataset === 'string' ? form.dataset.trim() : '';
   const file = form.file;
   const manifest = form.manifest;
-  const org =
+  let org =
     r.principal?.role === 'provider'
       ? (r.principal.org ?? '')
       : typeof form.org === 'string'
         ? form.org.trim().toUpperCase()
         : '';
+  if (options.fromManifest && isUploadedFile(manifest)) {
+    // A pushing system sends the pair alone: the signed manifest says whose feed it is and of
+    // what. A provider's token sends only its own organisation's feeds.
+    const named = manifestNames(manifest);
+    dataset ||= named.dataset;
+    if (r.principal?.role !== 'provider') org ||= named.organisation;
+    else if (named.organisation && named.organisation !== org) {
+      throw new KernelError(
+        'forbidden',
+        `This token sends ${org}'s feeds, and the manifest is ${named.organisation}'s`,
+        {
+          hint: `Send it with a token of ${named.organisation}`,
+        },
+      );
+    }
+  }
   if (!dataset) errors.push({ text: 'Select the dataset the file holds', href: '#dataset' });
   if (!org) errors.push({ text: 'Enter the sending organisation’s ODS code', href: '#org' });
   if (!isUploadedFile(file) || file.size === 0)
@@ -71,6 +88,22 @@ async function loadUpload(
   }
 }
 
+/** The organisation and dataset a manifest names, or empty strings where it names none. */
+function manifestNames(manifest: UploadedFile): { organisation: string; dataset: string } {
+  try {
+    const parsed = JSON.parse(readFileSync(manifest.path, 'utf8')) as {
+      organisation?: unknown;
+      dataset?: unknown;
+    };
+    return {
+      organisation: typeof parsed.organisation === 'string' ? parsed.organisation : '',
+      dataset: typeof parsed.dataset === 'string' ? parsed.dataset : '',
+    };
+  } catch {
+    return { organisation: '', dataset: '' }; // the load itself says what is wrong with it
+  }
+}
+
 /** Moves an uploaded file (copies it where a rename cannot cross file systems). */
 function moveFile(file: UploadedFile, to: string): void {
   try {
@@ -98,6 +131,22 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       status,
     );
+  /** An API load: the report, 422 with it when refused, or a clear 400 for a missing field. */
+  const apiLoad =
+    (fromManifest: boolean) =>
+    async (r: RouteRequest): Promise<Response> => {
+      const errors: FormError[] = [];
+      const outcome = await loadUpload(deps, r, errors, { fromManifest });
+      if (!outcome) {
+        const first = errors[0] as FormError;
+        throw new KernelError('usage', first.text, {
+          where: { field: first.href.slice(1) },
+          hint: `Send multipart/form-data with ${fromManifest ? 'the file and its manifest' : 'dataset, file and manifest'}`,
+        });
+      }
+      if (outcome.report) return r.json(outcome.report, outcome.error ? 422 : 200);
+      throw outcome.error;
+    };
   return [
     {
       method: 'GET',
@@ -151,19 +200,18 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
         description:
           'fields: dataset, org (administrators only; a provider loads as its own organisation), file, manifest',
       },
-      handle: async (r) => {
-        const errors: FormError[] = [];
-        const outcome = await loadUpload(deps, r, errors);
-        if (!outcome) {
-          const first = errors[0] as FormError;
-          throw new KernelError('usage', first.text, {
-            where: { field: first.href.slice(1) },
-            hint: 'Send multipart/form-data with dataset, file and manifest',
-          });
-        }
-        if (outcome.report) return r.json(outcome.report, outcome.error ? 422 : 200);
-        throw outcome.error;
-      },
+      handle: apiLoad(false),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/feeds',
+      kind: 'api',
+      access: WHO,
+      summary:
+        'A system pushes a feed: the pseudonymised file and its signed manifest, which names the organisation and dataset (a provider’s token sends only its own organisation’s feeds)',
+      takesFile: true,
+      body: { contentType: 'multipart/form-data', description: 'fields: file, manifest' },
+      handle: apiLoad(true),
     },
   ];
 }

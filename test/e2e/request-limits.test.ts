@@ -10,10 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLoads } from '../../src/ingest/load-history.ts';
 import type { Role } from '../../src/server/routes.ts';
 import { cachedAssetCount } from '../../src/server/static-assets.ts';
+import { createApiToken } from '../../src/server/auth/api-tokens.ts';
+import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 import {
   accountsForEveryRole,
+  PASSWORD,
   portalApp,
   prepareForFeed,
   pseudonymisedFeed,
@@ -105,6 +108,36 @@ describe.each(testStores())('request bodies on $engine (issue 23, H2)', (engine)
       dataset: 'apc',
     });
     expect(uploadsLeft()).toBe(before);
+  });
+
+  it('takes a feed a system pushes, whose manifest says whose it is, and only with that organisation’s token (issue 16)', async () => {
+    const push = (token: string) => {
+      const form = new FormData();
+      form.set('file', new Blob([readFileSync(feed.file)]), 'apc-2025-04.csv');
+      form.set('manifest', new Blob([readFileSync(feed.manifest)]), 'apc-2025-04.csv.manifest.json');
+      return portal.app.request('/api/v1/feeds', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+        body: form,
+      });
+    };
+    const { user } = await addUser(
+      store,
+      { email: 'bi@rvv.test', role: 'provider', org: 'RVV', password: `${PASSWORD} 0` },
+      'test',
+    );
+    await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+    const { token: rvv } = await createApiToken(store, 'bi@rvv.test', 'test');
+    const other = await push(rvv);
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { message: string } }).error.message).toBe(
+      "This token sends RVV's feeds, and the manifest is RWF's",
+    );
+    // RWF's own token: the dataset and organisation come from the manifest (the file was
+    // loaded above, so this push is a duplicate of it).
+    const own = await push(accounts.provider.token);
+    expect(own.status).toBe(200);
+    expect(await own.json()).toMatchObject({ status: 'duplicate', org: 'RWF', dataset: 'apc' });
   });
 
   it('refuses an upload over the configured limit while it streams, loading nothing and leaving nothing', async () => {
