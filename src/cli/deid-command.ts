@@ -23,6 +23,8 @@ interface DeidOptions {
   scheme: string;
   saltFile?: string;
   linkageSecret?: string;
+  send?: string;
+  tokenFile?: string;
   json?: boolean;
 }
 
@@ -50,8 +52,18 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
       '--linkage-secret <file>',
       'the linkage secret: also write OUT.linkage.csv, Bloom-filter encodings for linkage without an NHS number',
     )
+    .option(
+      '--send <url>',
+      'then push the file and its manifest to the warehouse at this address (POST /api/v1/feeds)',
+    )
+    .option(
+      '--token-file <file>',
+      "the file holding this organisation's API token for --send (or KERNEL_FEED_TOKEN)",
+    )
     .option('--json', 'print the manifest as JSON')
     .action(async (options: DeidOptions) => {
+      // Checked before the work: a feed made to be sent and then not sendable helps no one.
+      const token = options.send ? feedToken(options.tokenFile) : undefined;
       const config = context.config().config;
       const spec = catalogueSpecs.spec(options.dataset);
       if (options.linkageSecret && !spec.linkageEncoding) {
@@ -108,8 +120,42 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
           `Wrote ${result.linkage.file}: ${result.linkage.rows} linkage encodings (${result.linkage.scheme}, secret ${result.linkage.secretId}).`,
         );
       }
+      if (options.send && token) {
+        const { sendFeed } = await import('../privacy/send-feed.ts');
+        const sent = await sendFeed(options.send, token, result.output);
+        const r = sent.report;
+        context.io.out(
+          `Sent to ${options.send}: ${r.status}${r.loadId ? ` as ${r.loadId}` : ''}` +
+            `${r.status === 'loaded' ? ` (${r.rowsLoaded} of ${r.rowsRead} rows loaded)` : ''}.`,
+        );
+        if (r.status === 'refused') {
+          throw new KernelError('refused', 'The warehouse refused the feed: its report says why', {
+            hint: `Read it with kernel loads show ${r.loadId ?? ''} at the warehouse, or on its portal`,
+          });
+        }
+      }
     });
 };
+
+/** The organisation's API token for --send, from the file named or KERNEL_FEED_TOKEN; never printed. */
+function feedToken(file: string | undefined): string {
+  const token = (file ? readTokenFile(file) : process.env.KERNEL_FEED_TOKEN)?.trim();
+  if (!token) {
+    throw new KernelError('usage', '--send needs the organisation’s API token', {
+      where: { field: 'token-file' },
+      hint: 'Give --token-file FILE (the token kernel tokens new printed) or set KERNEL_FEED_TOKEN',
+    });
+  }
+  return token;
+}
+
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new KernelError('not-found', `Cannot read the token file ${file}`, { where: { file } });
+  }
+}
 
 function makeTokeniser(options: DeidOptions, keyPath: string | undefined, nhsField: string): Tokeniser {
   if (options.scheme === 'openpseudonymiser') {
