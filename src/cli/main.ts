@@ -28,6 +28,7 @@ import { registerLinkageCommands } from './linkage-command.ts';
 import { registerKidCommands } from './kid-command.ts';
 import { registerProgrammeCommands } from './programme-command.ts';
 import { registerSignoffCommands } from './signoff-command.ts';
+import { registerFeedsCommands } from './feeds-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -42,6 +43,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerGovernanceCommands,
   registerProgrammeCommands,
   registerSignoffCommands,
+  registerFeedsCommands,
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,

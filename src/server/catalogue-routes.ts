@@ -5,12 +5,14 @@ import { describePolicy, metadataPolicyFor } from '../analytics/disclosure-contr
 import { auditMetadataRead } from '../audit/metadata-read.ts';
 import {
   controlCoverage,
+  markLateFeeds,
   CoverageGridReader,
   type CoverageGrid,
   type CoverageQuery,
 } from './coverage-grid.ts';
 import { narrowToOwnOrg, viewerOf } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { scheduledMonths } from '../signoff/feed-schedules.ts';
 import { createViewEngine } from './view-engine.ts';
 
 function datasetTitles(): Record<string, string> {
@@ -107,8 +109,14 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       filter: { org: query.org, from: grid.months[0], to: grid.months.at(-1) },
       disclosure: policy.id,
     });
+    // Months a feed schedule says are overdue show as late, not as a plain gap (issue 16).
+    const late = new Set(
+      (await scheduledMonths(deps.store, new Date(), query.org))
+        .filter((m) => m.state === 'late')
+        .map((m) => `${m.dataset}|${m.org}|${m.period}`),
+    );
     return {
-      grid: controlCoverage(grid, policy),
+      grid: markLateFeeds(controlCoverage(grid, policy), late),
       note: policy.id === 'none' ? null : describePolicy(policy),
     };
   };

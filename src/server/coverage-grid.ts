@@ -15,7 +15,8 @@ import type { Store } from '../store/store.ts';
  * this process invalidates them at once, a load elsewhere within a second.
  */
 
-export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap';
+/** `late`: nothing loaded for a month whose scheduled due day has passed (feed schedules). */
+export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap' | 'late';
 
 export interface CoverageCell {
   period: string;
@@ -240,5 +241,34 @@ export function controlCoverage(grid: CoverageGrid, policy: DisclosurePolicy): C
     })),
   };
   byPolicy.set(policy.id, out);
+  return out;
+}
+
+const withLate = new WeakMap<CoverageGrid, { key: string; grid: CoverageGrid }>();
+
+/**
+ * The grid with each gap whose scheduled month is overdue shown as `late` (`late` holds
+ * `dataset|org|period` keys). Kept per grid and set of late months, as `controlCoverage` is.
+ */
+export function markLateFeeds(grid: CoverageGrid, late: ReadonlySet<string>): CoverageGrid {
+  if (late.size === 0) return grid;
+  const key = [...late].sort().join(',');
+  const memo = withLate.get(grid);
+  if (memo && memo.key === key) return memo.grid;
+  const out: CoverageGrid = {
+    months: grid.months,
+    datasets: grid.datasets.map((d) => ({
+      dataset: d.dataset,
+      rows: d.rows.map((row) => ({
+        org: row.org,
+        cells: row.cells.map((c) =>
+          c.state === 'gap' && late.has(`${d.dataset}|${row.org}|${c.period}`)
+            ? { ...c, state: 'late' as const }
+            : c,
+        ),
+      })),
+    })),
+  };
+  withLate.set(grid, { key, grid: out });
   return out;
 }

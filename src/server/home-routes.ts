@@ -1,3 +1,4 @@
+import { scheduledMonths } from '../signoff/feed-schedules.ts';
 import { listSignOffs } from '../signoff/sign-off.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { listLoads, type LoadFilter } from '../ingest/load-history.ts';
@@ -47,6 +48,17 @@ export function homeRoutes(deps: ServerDeps, datasetCount: () => number): RouteD
             });
           }
           if (actions.length >= 10) break;
+        }
+        // Late feeds: a provider's own, every one for an administrator (issue 16).
+        if (principal?.role === 'provider' || principal?.role === 'admin') {
+          const own = principal.role === 'provider' ? (principal.org ?? '-') : undefined;
+          const late = (await scheduledMonths(deps.store, now(), own)).filter((m) => m.state === 'late');
+          for (const m of late.slice(0, 10)) {
+            actions.push({
+              text: `${m.dataset} from ${m.org} for ${m.period} is late: it was due by ${m.dueOn}`,
+              href: `/catalogue/coverage?org=${m.org}`,
+            });
+          }
         }
         // Months waiting for the person: a BI lead's own to sign off, an administrator's to publish.
         if (principal?.role === 'provider' || principal?.role === 'admin') {
