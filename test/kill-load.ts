@@ -12,6 +12,7 @@ import { seedOrganisations } from '../src/governance/organisations.ts';
 import { catalogueSpecs } from '../src/ingest/catalogue-specs.ts';
 import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../src/privacy/link-key.ts';
+import type { ControlTotals } from '../src/privacy/manifest.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
@@ -28,6 +29,8 @@ export async function apcFeed(
   rows: number,
   period: string,
   seed: number,
+  /** the sender's own totals, carried in the signed manifest */
+  controlTotals?: ControlTotals,
 ): Promise<string> {
   const extract = path.join(dir, `${name}.extract.csv`);
   const out = path.join(dir, `${name}.csv`);
@@ -47,6 +50,7 @@ export async function apcFeed(
     tokeniser: hmacTokeniser(newLinkKey()),
     postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
     signing: readSigningPrivateKey(keyFile),
+    ...(controlTotals ? { controlTotals } : {}),
   });
   return out;
 }

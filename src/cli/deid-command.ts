@@ -8,6 +8,7 @@ import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { readSigningPrivateKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser, openPseudonymiserTokeniser, type Tokeniser } from '../privacy/token-scheme.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
+import { validControlTotals, type ControlTotals } from '../privacy/manifest.ts';
 import { printJson, type RegisterCommands } from './cli-context.ts';
 import { progressBar } from './load-command.ts';
 
@@ -25,6 +26,7 @@ interface DeidOptions {
   linkageSecret?: string;
   send?: string;
   tokenFile?: string;
+  controlTotals?: string;
   json?: boolean;
 }
 
@@ -60,6 +62,10 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
       '--token-file <file>',
       "the file holding this organisation's API token for --send (or KERNEL_FEED_TOKEN)",
     )
+    .option(
+      '--control-totals <file>',
+      'JSON of your own system’s totals for the extract, {"rows": N, "sums": {"field": total}}, for the load to check',
+    )
     .option('--json', 'print the manifest as JSON')
     .action(async (options: DeidOptions) => {
       // Checked before the work: a feed made to be sent and then not sendable helps no one.
@@ -93,6 +99,7 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
         signing,
         ...(options.period ? { period: options.period } : {}),
         ...(linkageSecret ? { linkageSecret } : {}),
+        ...(options.controlTotals ? { controlTotals: readControlTotals(options.controlTotals) } : {}),
         onProgress: (done, total) => bar.update(done, total),
       });
       bar.done();
@@ -186,4 +193,28 @@ function makeTokeniser(options: DeidOptions, keyPath: string | undefined, nhsFie
     });
   }
   return hmacTokeniser(readLinkKeyFile(file));
+}
+
+/** The sender's own totals for the extract, checked before anything is written. */
+function readControlTotals(file: string): ControlTotals {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new KernelError('invalid-input', `The control totals in ${file} are not JSON`, {
+      where: { file },
+      hint: 'Write {"rows": 1234, "sums": {"Cost": 5678.9}}',
+    });
+  }
+  if (!validControlTotals(parsed)) {
+    throw new KernelError(
+      'invalid-input',
+      'Control totals are {"rows": a whole number, "sums": {field: number}}',
+      {
+        where: { file },
+        hint: 'Write {"rows": 1234, "sums": {"Cost": 5678.9}}',
+      },
+    );
+  }
+  return parsed;
 }

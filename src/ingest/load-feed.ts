@@ -747,6 +747,34 @@ async function writeLoad(
       firstLine: nhsLines.length ? Math.min(...nhsLines) : null,
     });
   }
+  // Reconciliation with the sender's own totals (issue 16), where the manifest carries them.
+  const sent = ctx.manifest.controlTotals;
+  if (sent?.rows !== undefined && sent.rows !== rowsRead) {
+    findings.push({
+      rule: 'control-total',
+      field: null,
+      count: Math.abs(sent.rows - rowsRead),
+      firstLine: null,
+      expected: sent.rows,
+      actual: rowsRead,
+    });
+  }
+  for (const [field, expected] of Object.entries(sent?.sums ?? {})) {
+    const column = plan.columns.find((c) => c.name === field);
+    if (!column) {
+      findings.push({ rule: 'control-total', field, count: 1, firstLine: null, expected, actual: 0 });
+      continue;
+    }
+    // The rows loaded hold the file's values as typed; quarantined rows are not counted in.
+    const [sum] = await tx.query<{ total: number | null }>(
+      `SELECT sum(CAST(${q(field)} AS DOUBLE PRECISION)) AS total FROM ${q(table)} WHERE load_id = $1`,
+      [ctx.loadId],
+    );
+    const actual = Math.round(Number(sum?.total ?? 0) * 100) / 100;
+    if (Math.abs(actual - expected) > 0.005) {
+      findings.push({ rule: 'control-total', field, count: 1, firstLine: null, expected, actual });
+    }
+  }
   const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
     const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
     return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };

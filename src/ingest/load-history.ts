@@ -36,6 +36,9 @@ export interface LoadFinding {
   count: number;
   /** the first line of the sender's extract with this problem */
   firstLine: number | null;
+  /** for a control total: the sender's own figure, and the load's */
+  expected?: number;
+  actual?: number;
 }
 
 export interface FieldCompleteness {

@@ -20,6 +20,7 @@ import {
   MANIFEST_FORMAT,
   manifestPathFor,
   signManifest,
+  type ControlTotals,
   type FeedManifest,
   type ProblemCount,
 } from './manifest.ts';
@@ -45,6 +46,8 @@ export interface DeidentifyOptions {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /** the linkage secret: with it, a dataset with `linkageEncoding` also gets OUT.linkage.csv */
   linkageSecret?: LinkageSecret;
+  /** the sender's own totals for the extract, carried in the signed manifest for the load to check */
+  controlTotals?: ControlTotals;
 }
 
 export interface DeidentifyResult {
@@ -412,6 +415,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       createdAt: new Date().toISOString(),
       signingKeyId: null,
       signature: null,
+      ...(options.controlTotals ? { controlTotals: options.controlTotals } : {}),
     };
     const manifest = options.signing
       ? signManifest(base, options.signing.keyId, options.signing.privateKey)

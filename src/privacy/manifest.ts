@@ -21,6 +21,15 @@ export interface ProblemCount {
   firstLine: number | null;
 }
 
+/**
+ * Totals the sender's own system computed for the extract (issue 16: reconciliation), which
+ * the load checks: the rows it holds, and sums of numeric fields (e.g. a cost).
+ */
+export interface ControlTotals {
+  rows?: number;
+  sums?: Record<string, number>;
+}
+
 export interface FeedManifest {
   format: typeof MANIFEST_FORMAT;
   organisation: string;
@@ -45,6 +54,8 @@ export interface FeedManifest {
   /** the id of the signing key, and the signature over everything else */
   signingKeyId: string | null;
   signature: string | null;
+  /** the sender's own totals for the extract, where it gave them (`kernel deid --control-totals`) */
+  controlTotals?: ControlTotals;
 }
 
 export function manifestPathFor(file: string): string {
@@ -113,6 +124,7 @@ export function readManifest(file: string): FeedManifest | undefined {
   if (!Array.isArray(m.columns) || !m.columns.every((c) => typeof c === 'string')) problems.push('columns');
   if (typeof m.nhsNumberProblems !== 'object' || m.nhsNumberProblems === null)
     problems.push('nhsNumberProblems');
+  if (m.controlTotals !== undefined && !validControlTotals(m.controlTotals)) problems.push('controlTotals');
   if (problems.length > 0) {
     throw new KernelError(
       'refused',
@@ -124,4 +136,16 @@ export function readManifest(file: string): FeedManifest | undefined {
     );
   }
   return m as FeedManifest;
+}
+
+/** Whether `value` is a ControlTotals: a whole number of rows, and finite sums by field name. */
+export function validControlTotals(value: unknown): value is ControlTotals {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const t = value as Record<string, unknown>;
+  if (Object.keys(t).some((k) => k !== 'rows' && k !== 'sums')) return false;
+  if (t.rows !== undefined && !(typeof t.rows === 'number' && Number.isInteger(t.rows) && t.rows >= 0))
+    return false;
+  if (t.sums === undefined) return true;
+  if (typeof t.sums !== 'object' || t.sums === null || Array.isArray(t.sums)) return false;
+  return Object.values(t.sums).every((v) => typeof v === 'number' && Number.isFinite(v));
 }

@@ -18,10 +18,12 @@ import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
 import type { Dialect } from '../store/dialect.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 
-export type RuleId = 'required' | 'type' | 'code' | 'date-order' | 'duplicate' | 'nhs-number';
+/** `control-total`: the load disagrees with a total the sender's own system computed (manifest). */
+export type RuleId =
+  'required' | 'type' | 'code' | 'date-order' | 'duplicate' | 'nhs-number' | 'control-total';
 
 export interface RowCheck {
-  rule: Exclude<RuleId, 'duplicate' | 'nhs-number'>;
+  rule: Exclude<RuleId, 'duplicate' | 'nhs-number' | 'control-total'>;
   field: string;
   /** true where the row fails */
   condition: string;

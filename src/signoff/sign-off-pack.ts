@@ -115,6 +115,14 @@ function findingChecks(load: LoadDetails): PackCheck[] {
     ];
   }
   return load.findings.map((f) => {
+    if (f.rule === 'control-total') {
+      return {
+        id: `control-total-${f.field ?? 'rows'}`,
+        status: 'fail' as const,
+        title: `The sender's own ${f.field ? `total of ${f.field}` : 'row count'} differs from the load`,
+        detail: `${f.expected ?? '?'} by the sender's system, ${f.actual ?? '?'} in the load${f.field ? ' (rows loaded)' : ' (rows read)'}`,
+      };
+    }
     const share = load.rowsRead > 0 ? f.count / load.rowsRead : 1;
     const where = f.firstLine !== null ? `, first at line ${f.firstLine}` : '';
     return {

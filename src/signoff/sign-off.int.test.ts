@@ -128,4 +128,28 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
     expect(rejected.state).toBe('rejected');
     expect(pack.history.map((h) => h.state)).toEqual(['checked', 'signed-off', 'published', 'checked']);
   });
+
+  it('reconciles a load with the sender’s own totals, and the pack fails on a difference (issue 16)', async () => {
+    const file = await apcFeed(dir, 'apc-2025-06', 300, '2025-06', 6, {
+      rows: 299,
+      sums: { age_on_admission: 1 },
+    });
+    const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    expect(report.status).toBe('loaded');
+    const control = report.findings.filter((f) => f.rule === 'control-total');
+    expect(control.map((f) => [f.field, f.expected])).toEqual([
+      [null, 299],
+      ['age_on_admission', 1],
+    ]);
+    expect(control[0]?.actual).toBe(300);
+    expect(control[1]?.actual).toBeGreaterThan(1000);
+    const pack = await signOffPack(store, biLead, 'RWF', 'apc', '2025-06');
+    const failing = pack.checks.filter((c) => c.id.startsWith('control-total'));
+    expect(failing.map((c) => c.status)).toEqual(['fail', 'fail']);
+    expect(failing[0]?.detail).toBe("299 by the sender's system, 300 in the load (rows read)");
+    // Totals that agree leave no finding.
+    const agreeing = await apcFeed(dir, 'apc-2025-07', 200, '2025-07', 7, { rows: 200 });
+    const ok = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: agreeing, actor: 'test' });
+    expect(ok.findings.filter((f) => f.rule === 'control-total')).toEqual([]);
+  });
 });

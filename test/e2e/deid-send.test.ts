@@ -75,6 +75,20 @@ describe('kernel deid --send', () => {
     expect(load).toMatchObject({ org: 'RWF', dataset: 'apc', period: '2025-06', state: 'loaded' });
   });
 
+  it('carries the sender’s own totals in the signed manifest, and refuses totals that are not totals', async () => {
+    writeFileSync(at('totals.json'), JSON.stringify({ rows: 41 }));
+    const sent = await deid('apc-totals.csv', '--control-totals', at('totals.json'));
+    expect(sent.code, sent.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(at('apc-totals.csv.manifest.json'), 'utf8')) as {
+      controlTotals?: unknown;
+    };
+    expect(manifest.controlTotals).toEqual({ rows: 41 });
+    writeFileSync(at('bad-totals.json'), JSON.stringify({ rows: 'many' }));
+    const bad = await deid('apc-bad.csv', '--control-totals', at('bad-totals.json'));
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain('Control totals are {"rows": a whole number, "sums": {field: number}}');
+  });
+
   it('refuses plain HTTP to another machine, a missing token, and a token that may not load', async () => {
     const plain = await deid(
       'b.csv',
