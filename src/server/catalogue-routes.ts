@@ -1,8 +1,6 @@
 import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
-import { describePolicy, metadataPolicyFor } from '../analytics/disclosure-control.ts';
-import { auditMetadataRead } from '../audit/metadata-read.ts';
 import {
   controlCoverage,
   markLateFeeds,
@@ -10,7 +8,7 @@ import {
   type CoverageGrid,
   type CoverageQuery,
 } from './coverage-grid.ts';
-import { narrowToOwnOrg, viewerOf } from './loads-routes.ts';
+import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { scheduledMonths } from '../signoff/feed-schedules.ts';
 import { createViewEngine } from './view-engine.ts';
@@ -100,14 +98,10 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
   ): Promise<{ grid: CoverageGrid; note: string | null }> => {
     const query = narrowToOwnOrg(asked, r.principal);
     const grid = await coverage.read(query);
-    const viewer = viewerOf(r.principal);
-    const policy = metadataPolicyFor(viewer, query.org);
-    await auditMetadataRead(deps.store, {
-      actor: r.actor,
-      role: viewer.role,
-      target: 'coverage',
-      filter: { org: query.org, from: grid.months[0], to: grid.months.at(-1) },
-      disclosure: policy.id,
+    const { policy, note } = await auditedMetadataPolicy(deps, r, 'coverage', {
+      org: query.org,
+      from: grid.months[0],
+      to: grid.months.at(-1),
     });
     // Months a feed schedule says are overdue show as late, not as a plain gap (issue 16).
     const late = new Set(
@@ -117,7 +111,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
     );
     return {
       grid: markLateFeeds(controlCoverage(grid, policy), late),
-      note: policy.id === 'none' ? null : describePolicy(policy),
+      note,
     };
   };
   return [

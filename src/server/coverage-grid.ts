@@ -230,16 +230,7 @@ export function controlCoverage(grid: CoverageGrid, policy: DisclosurePolicy): C
   controlled.set(grid, byPolicy);
   const memo = byPolicy.get(policy.id);
   if (memo) return memo;
-  const out: CoverageGrid = {
-    months: grid.months,
-    datasets: grid.datasets.map((d) => ({
-      dataset: d.dataset,
-      rows: d.rows.map((row) => ({
-        org: row.org,
-        cells: row.cells.map((c) => ({ ...c, rows: controlCount(Number(c.rows), policy) })),
-      })),
-    })),
-  };
+  const out = mapCells(grid, (c) => ({ ...c, rows: controlCount(Number(c.rows), policy) }));
   byPolicy.set(policy.id, out);
   return out;
 }
@@ -255,20 +246,26 @@ export function markLateFeeds(grid: CoverageGrid, late: ReadonlySet<string>): Co
   const key = [...late].sort().join(',');
   const memo = withLate.get(grid);
   if (memo && memo.key === key) return memo.grid;
-  const out: CoverageGrid = {
+  const out = mapCells(grid, (c, dataset, org) =>
+    c.state === 'gap' && late.has(`${dataset}|${org}|${c.period}`) ? { ...c, state: 'late' as const } : c,
+  );
+  withLate.set(grid, { key, grid: out });
+  return out;
+}
+
+/** A copy of the grid with each cell replaced by `change(cell, dataset, org)`. */
+function mapCells(
+  grid: CoverageGrid,
+  change: (cell: CoverageCell, dataset: string, org: string) => CoverageCell,
+): CoverageGrid {
+  return {
     months: grid.months,
     datasets: grid.datasets.map((d) => ({
       dataset: d.dataset,
       rows: d.rows.map((row) => ({
         org: row.org,
-        cells: row.cells.map((c) =>
-          c.state === 'gap' && late.has(`${d.dataset}|${row.org}|${c.period}`)
-            ? { ...c, state: 'late' as const }
-            : c,
-        ),
+        cells: row.cells.map((c) => change(c, d.dataset, row.org)),
       })),
     })),
   };
-  withLate.set(grid, { key, grid: out });
-  return out;
 }

@@ -1,11 +1,10 @@
-import { describePolicy, HES_2018, metadataPolicyFor } from '../analytics/disclosure-control.ts';
-import { auditMetadataRead } from '../audit/metadata-read.ts';
+import { HES_2018 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
-import { narrowToOwnOrg, viewerOf } from './loads-routes.ts';
+import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 /**
@@ -19,16 +18,8 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
   const read = async (r: RouteRequest) => {
     const query = narrowToOwnOrg({ org: r.query('org')?.trim().toUpperCase() || undefined }, r.principal);
     const rows = await linkageReport(deps.store, query);
-    const viewer = viewerOf(r.principal);
-    const policy = metadataPolicyFor(viewer, query.org);
-    await auditMetadataRead(deps.store, {
-      actor: r.actor,
-      role: viewer.role,
-      target: 'linkage',
-      filter: { org: query.org },
-      disclosure: policy.id,
-    });
-    return { rows, policy, note: policy.id === 'none' ? null : describePolicy(policy) };
+    const { policy, note } = await auditedMetadataPolicy(deps, r, 'linkage', { org: query.org });
+    return { rows, policy, note };
   };
   return [
     {

@@ -1,4 +1,9 @@
-import { describePolicy, metadataPolicyFor, type Viewer } from '../analytics/disclosure-control.ts';
+import {
+  describePolicy,
+  metadataPolicyFor,
+  type DisclosurePolicy,
+  type Viewer,
+} from '../analytics/disclosure-control.ts';
 import { auditMetadataRead } from '../audit/metadata-read.ts';
 import { KernelError } from '../errors.ts';
 import { controlLoad, type ControlledLoad } from '../ingest/load-disclosure.ts';
@@ -85,6 +90,29 @@ export function viewerOf(principal: Principal | null): Viewer {
   return { role: principal?.role ?? 'viewer', org: principal?.org ?? null };
 }
 
+/**
+ * The disclosure rule for this person reading counts about `filter.org` (every organisation
+ * when absent), and the read audited as `metadata.read` (issue 23, H1): one place for the
+ * loads, coverage and linkage reads.
+ */
+export async function auditedMetadataPolicy(
+  deps: ServerDeps,
+  r: RouteRequest,
+  target: string,
+  filter: Record<string, string | undefined> & { org?: string | undefined },
+): Promise<{ policy: DisclosurePolicy; note: string | null }> {
+  const viewer = viewerOf(r.principal);
+  const policy = metadataPolicyFor(viewer, filter.org);
+  await auditMetadataRead(deps.store, {
+    actor: r.actor,
+    role: viewer.role,
+    target,
+    filter,
+    disclosure: policy.id,
+  });
+  return { policy, note: policy.id === 'none' ? null : describePolicy(policy) };
+}
+
 /** The plain-English rule for counts shown under `metadataPolicyFor`, or null when exact. */
 export function metadataDisclosureNote(r: RouteRequest, org: string | undefined): string | null {
   const policy = metadataPolicyFor(viewerOf(r.principal), org);
@@ -97,28 +125,20 @@ export async function readLoads(
   r: RouteRequest,
   filter: LoadFilter,
 ): Promise<{ loads: ControlledLoad[]; total: number; next: string | null }> {
-  const viewer = viewerOf(r.principal);
   const page = await pageOfLoads(deps.store, filter);
-  const loads = page.loads.map((load) => controlLoad(load, viewer));
-  await auditMetadataRead(deps.store, {
-    actor: r.actor,
-    role: viewer.role,
-    target: 'loads',
-    filter: { org: filter.org, dataset: filter.dataset, period: filter.period, status: filter.status },
-    disclosure: metadataPolicyFor(viewer, filter.org).id,
-  });
+  const loads = page.loads.map((load) => controlLoad(load, viewerOf(r.principal)));
+  const { org, dataset, period, status } = filter;
+  await auditedMetadataPolicy(deps, r, 'loads', { org, dataset, period, status });
   return { loads, total: page.total, next: page.next };
 }
 
 /** One load's report as this person may see it, the read audited. */
 async function readLoad(deps: ServerDeps, r: RouteRequest, id: string): Promise<ControlledLoad> {
   const load = controlLoad(await visibleLoad(deps, r, id), viewerOf(r.principal));
-  await auditMetadataRead(deps.store, {
-    actor: r.actor,
-    role: viewerOf(r.principal).role,
-    target: `load:${load.loadId}`,
-    filter: { org: load.org, dataset: load.dataset, period: load.period ?? undefined },
-    disclosure: load.disclosure,
+  await auditedMetadataPolicy(deps, r, `load:${load.loadId}`, {
+    org: load.org,
+    dataset: load.dataset,
+    period: load.period ?? undefined,
   });
   return load;
 }
