@@ -15,21 +15,31 @@ export const registerFeedsCommands: RegisterCommands = (program, context) => {
     .requiredOption('--dataset <id>', 'the dataset, e.g. apc')
     .requiredOption('--due-day <n>', 'the working day of the following month by which it is due (1 to 20)')
     .requiredOption('--from <YYYY-MM>', 'the first month the schedule covers')
+    .option('--until <YYYY-MM>', 'the last month it covers (default: it runs on)')
     .option('--json', 'print JSON')
-    .action(async (opts: { org: string; dataset: string; dueDay: string; from: string; json?: boolean }) => {
-      const { setFeedSchedule } = await schedules();
-      const schedule = await context.withStore((store) =>
-        setFeedSchedule(
-          store,
-          { org: opts.org, dataset: opts.dataset, dueWorkingDay: opts.dueDay, from: opts.from },
-          context.actor,
-        ),
-      );
-      if (opts.json) return printJson(context.io, schedule);
-      context.io.out(
-        `${schedule.org}'s ${schedule.dataset} is due monthly by working day ${schedule.dueWorkingDay} of the month after, from ${schedule.from}.`,
-      );
-    });
+    .action(
+      async (opts: {
+        org: string;
+        dataset: string;
+        dueDay: string;
+        from: string;
+        until?: string;
+        json?: boolean;
+      }) => {
+        const { setFeedSchedule } = await schedules();
+        const schedule = await context.withStore((store) =>
+          setFeedSchedule(
+            store,
+            { org: opts.org, dataset: opts.dataset, dueWorkingDay: opts.dueDay, from: opts.from },
+            context.actor,
+          ),
+        );
+        if (opts.json) return printJson(context.io, schedule);
+        context.io.out(
+          `${schedule.org}'s ${schedule.dataset} is due monthly by working day ${schedule.dueWorkingDay} of the month after, from ${schedule.from}${schedule.until ? ` until ${schedule.until}` : ''}.`,
+        );
+      },
+    );
 
   group
     .command('late', { isDefault: true })

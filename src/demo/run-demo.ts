@@ -152,7 +152,8 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
     if (signOff) {
       step(
         `sign-off: ${signOff.feed} for ${signOff.published} signed off and published; ${signOff.waiting} waits for ` +
-          'provider.rwf@kernel.example (kernel signoff list, /signoff)',
+          'provider.rwf@kernel.example (kernel signoff list, /signoff)' +
+          (signOff.late ? `; ${signOff.late} is late (kernel feeds late)` : ''),
       );
     }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/store.ts';
+import { scheduledMonths, setFeedSchedule } from './feed-schedules.ts';
 import { decide, listSignOffs, OPERATOR, type SignOffMonth } from './sign-off.ts';
 
 /**
@@ -10,7 +11,13 @@ import { decide, listSignOffs, OPERATOR, type SignOffMonth } from './sign-off.ts
 export async function seedDemoSignOff(
   q: Queryable,
   actor: string,
-): Promise<{ feed: string; published: string; waiting: string; alreadySeeded: boolean } | null> {
+): Promise<{
+  feed: string;
+  published: string;
+  waiting: string;
+  late: string | null;
+  alreadySeeded: boolean;
+} | null> {
   const operator = { actor, role: OPERATOR, org: null };
   const months = await listSignOffs(q, operator, { org: 'RWF' });
   const byDataset = new Map<string, SignOffMonth[]>();
@@ -20,9 +27,23 @@ export async function seedDemoSignOff(
   if (!chosen) return null;
   const [dataset, [latest, before]] = chosen as [string, [SignOffMonth, SignOffMonth]];
   const feed = `RWF's ${dataset}`;
+  // The feed is scheduled through the month after the demo's last, which never comes: one
+  // late feed to see on the coverage grid and the home page.
+  const lateMonth = nextMonth(latest.period);
+  const late = async () =>
+    (await scheduledMonths(q, new Date(), 'RWF')).find((m) => m.dataset === dataset && m.state === 'late')
+      ?.period ?? null;
   if (months.some((m) => m.state !== 'loaded')) {
-    return { feed, published: before.period, waiting: latest.period, alreadySeeded: true };
+    return {
+      feed,
+      published: before.period,
+      waiting: latest.period,
+      late: await late(),
+      alreadySeeded: true,
+    };
   }
+  const first = months.at(-1)?.period ?? before.period;
+  await setFeedSchedule(q, { org: 'RWF', dataset, dueWorkingDay: 10, from: first, until: lateMonth }, actor);
   const month = { org: 'RWF', dataset, period: before.period };
   const biLead = { actor: 'user:provider.rwf@kernel.example', role: 'provider', org: 'RWF' };
   await decide(q, biLead, { ...month, decision: 'check' });
@@ -32,5 +53,10 @@ export async function seedDemoSignOff(
     note: 'Agrees with our own totals for the month',
   });
   await decide(q, operator, { ...month, decision: 'publish' });
-  return { feed, published: before.period, waiting: latest.period, alreadySeeded: false };
+  return { feed, published: before.period, waiting: latest.period, late: await late(), alreadySeeded: false };
+}
+
+function nextMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }

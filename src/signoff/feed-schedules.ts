@@ -18,6 +18,8 @@ export interface FeedSchedule {
   dueWorkingDay: number;
   /** the first month the schedule covers, YYYY-MM */
   from: string;
+  /** the last month it covers, or null while it runs on */
+  until: string | null;
 }
 
 export interface ScheduledMonth {
@@ -32,11 +34,17 @@ export interface ScheduledMonth {
 /** Adds or changes a feed's schedule (`feed.scheduled` in the audit log). */
 export async function setFeedSchedule(
   q: Queryable,
-  input: { org: string; dataset: string; dueWorkingDay: number | string; from: string },
+  input: { org: string; dataset: string; dueWorkingDay: number | string; from: string; until?: string },
   actor: string,
 ): Promise<FeedSchedule> {
   const org = parseOrgCode(input.org);
   const from = parsePeriod(input.from, 'from');
+  const until = input.until ? parsePeriod(input.until, 'until') : null;
+  if (until !== null && until < from) {
+    throw new KernelError('usage', `The schedule ends (${until}) before it begins (${from})`, {
+      where: { field: 'until' },
+    });
+  }
   const day = Number(input.dueWorkingDay);
   if (!Number.isInteger(day) || day < 1 || day > 20) {
     throw new KernelError('usage', `"${input.dueWorkingDay}" is not a working day from 1 to 20`, {
@@ -51,17 +59,17 @@ export async function setFeedSchedule(
   return inTransaction(q, async (tx) => {
     await tx.run('DELETE FROM feed_schedules WHERE org_code = $1 AND dataset_id = $2', [org, dataset]);
     await tx.run(
-      `INSERT INTO feed_schedules (org_code, dataset_id, frequency, due_working_day, from_period, changed_at, changed_by)
-       VALUES ($1, $2, 'monthly', $3, $4, $5, $6)`,
-      [org, dataset, day, from, new Date().toISOString(), actor],
+      `INSERT INTO feed_schedules (org_code, dataset_id, frequency, due_working_day, from_period, until_period, changed_at, changed_by)
+       VALUES ($1, $2, 'monthly', $3, $4, $5, $6, $7)`,
+      [org, dataset, day, from, until, new Date().toISOString(), actor],
     );
     await appendAudit(tx, {
       actor,
       action: 'feed.scheduled',
       target: `org:${org}`,
-      details: { dataset, dueWorkingDay: day, from },
+      details: { dataset, dueWorkingDay: day, from, until },
     });
-    return { org, dataset, frequency: 'monthly', dueWorkingDay: day, from };
+    return { org, dataset, frequency: 'monthly', dueWorkingDay: day, from, until };
   });
 }
 
@@ -71,8 +79,9 @@ export async function listFeedSchedules(q: Queryable, org?: string): Promise<Fee
     dataset_id: string;
     due_working_day: number;
     from_period: string;
+    until_period: string | null;
   }>(
-    `SELECT org_code, dataset_id, due_working_day, from_period FROM feed_schedules
+    `SELECT org_code, dataset_id, due_working_day, from_period, until_period FROM feed_schedules
       ${org ? 'WHERE org_code = $1' : ''} ORDER BY org_code, dataset_id`,
     org ? [org] : [],
   );
@@ -82,6 +91,7 @@ export async function listFeedSchedules(q: Queryable, org?: string): Promise<Fee
     frequency: 'monthly',
     dueWorkingDay: Number(r.due_working_day),
     from: r.from_period,
+    until: r.until_period,
   }));
 }
 
@@ -127,7 +137,8 @@ export async function scheduledMonths(
   })();
   const out: ScheduledMonth[] = [];
   for (const s of schedules) {
-    for (let period = s.from; period <= lastMonth && out.length < 100_000; period = nextMonth(period)) {
+    const last = s.until !== null && s.until < lastMonth ? s.until : lastMonth;
+    for (let period = s.from; period <= last && out.length < 100_000; period = nextMonth(period)) {
       const dueOn = workingDay(nextMonth(period), s.dueWorkingDay);
       const state = received.has(`${s.org}|${s.dataset}|${period}`)
         ? 'received'

@@ -31,7 +31,7 @@ describe('kernel demo', () => {
     expect(first.stdout).toMatch(/Kent Integrated Dataset: version 1, [\d,]+ people on the spine/);
     // One month signed off and published, the latest waiting for the demo's BI lead (issue 16).
     expect(first.stdout).toMatch(
-      /sign-off: RWF's [a-z-]+ for 2021-01 signed off and published; 2021-02 waits for provider\.rwf@kernel\.example/,
+      /sign-off: RWF's [a-z-]+ for 2021-01 signed off and published; 2021-02 waits for provider\.rwf@kernel\.example \(kernel signoff list, \/signoff\); 2021-03 is late/,
     );
 
     // Running it again reuses the world and keys; every feed is a duplicate and nothing changes.

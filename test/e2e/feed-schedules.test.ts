@@ -52,7 +52,24 @@ describe.each(testStores())('feed schedules on $engine', (engine) => {
       ]);
       expect((await states('2025-06-16')).at(-1)).toEqual(['2025-05', '2025-06-13', 'late']);
       const [event] = await listAudit(store, { action: 'feed.scheduled', limit: 1 });
-      expect(JSON.parse(event!.details)).toEqual({ dataset: 'apc', dueWorkingDay: 10, from: '2025-03' });
+      expect(JSON.parse(event!.details)).toEqual({
+        dataset: 'apc',
+        dueWorkingDay: 10,
+        from: '2025-03',
+        until: null,
+      });
+      // A schedule that ended covers no month after its end.
+      await setFeedSchedule(
+        store,
+        { org: 'RWF', dataset: 'ecds', dueWorkingDay: 5, from: '2025-03', until: '2025-04' },
+        'test',
+      );
+      expect(
+        (await scheduledMonths(store, new Date('2025-09-01T12:00:00Z'), 'RWF'))
+          .filter((m) => m.dataset === 'ecds')
+          .map((m) => m.period),
+      ).toEqual(['2025-03', '2025-04']);
+      await store.run("DELETE FROM feed_schedules WHERE dataset_id = 'ecds'");
 
       // Where people look: the coverage grid marks the overdue gaps; the home page lists them.
       const accounts = await accountsForEveryRole(store, 'RWF');

@@ -7,6 +7,8 @@ CREATE TABLE feed_schedules (
   frequency TEXT NOT NULL,
   due_working_day INTEGER NOT NULL,
   from_period TEXT NOT NULL,
+  -- the last month the schedule covers, or NULL while it runs on
+  until_period TEXT,
   changed_at TEXT NOT NULL,
   changed_by TEXT NOT NULL,
   PRIMARY KEY (org_code, dataset_id)
