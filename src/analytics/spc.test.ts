@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../errors.ts';
-import { describeIcon, xmrChart, XMR_LIMIT_CONSTANT } from './spc.ts';
+import { assuranceIcon, describeAssurance, describeIcon, xmrChart, XMR_LIMIT_CONSTANT } from './spc.ts';
 
 /** Indexes of points a rule flagged. */
 function flagged(
@@ -142,6 +142,74 @@ describe('variation icon', () => {
     expect(result.points[3]?.meaning).toBe('improvement');
     expect(result.icon).toBe('common-cause');
     expect(describeIcon(result.icon)).toMatch(/common cause/i);
+  });
+});
+
+describe('rebasing at a recorded change', () => {
+  // twelve months around 50, then a new pathway: twelve around 80
+  const before = [50, 52, 49, 51, 50, 48, 51, 50, 52, 49, 50, 51];
+  const after = [80, 82, 79, 81, 80, 78, 81, 80, 82, 79, 80, 81];
+
+  it('takes the mean and limits of each period from its own points, and the chart’s from the latest', () => {
+    const result = xmrChart([...before, ...after], { polarity: 'higher-is-better', breaks: [12] });
+    expect(result.segments.map((s) => [s.start, s.end])).toEqual([
+      [0, 11],
+      [12, 23],
+    ]);
+    expect(result.segments[0]?.mean).toBeCloseTo(50.25, 10);
+    expect(result.segments[1]?.mean).toBeCloseTo(80.25, 10);
+    expect(result.mean).toBeCloseTo(80.25, 10);
+    // no moving range crosses the rebase: the jump of 29 would have widened the limits
+    expect(result.movingRanges[12]).toBeNull();
+    expect(result.meanMovingRange).toBeCloseTo(
+      xmrChart(after, { polarity: 'higher-is-better' }).meanMovingRange ?? NaN,
+      10,
+    );
+    // after rebasing the new level is common cause; unrebased, it is a shift and beyond the limits
+    expect(result.points.every((p) => p.rules.length === 0)).toBe(true);
+    expect(result.icon).toBe('common-cause');
+    const unrebased = xmrChart([...before, ...after], { polarity: 'higher-is-better' });
+    expect(unrebased.points[23]?.rules).toContain('shift');
+    expect(unrebased.segments).toHaveLength(1);
+  });
+
+  it('keeps runs inside their period', () => {
+    // four high points before the break and four after: no run of 7 within either period
+    const values = [10, 11, 10, 11, 10, 11, 10, 11, 14, 14, 14, 14, 14, 14, 14, 14, 10, 11, 10, 11];
+    expect(xmrChart(values, { polarity: 'neutral' }).points[11]?.rules).toContain('shift');
+    expect(xmrChart(values, { polarity: 'neutral', breaks: [12] }).points[11]?.rules).not.toContain('shift');
+  });
+
+  it('refuses a rebase outside the chart or out of order', () => {
+    for (const breaks of [[0], [24], [5, 5], [8, 4], [1.5]]) {
+      expect(() => xmrChart([...before, ...after], { polarity: 'neutral', breaks })).toThrow(KernelError);
+    }
+  });
+});
+
+describe('assurance against a target', () => {
+  // mean 50.25, mean moving range 21/11, limits about 45.2 and 55.3
+  const stable = [50, 52, 49, 51, 50, 48, 51, 50, 52, 49, 50, 51];
+  const chart = xmrChart(stable, { polarity: 'higher-is-better' });
+
+  it('passes, hits and misses, or fails by where the target sits against the limits', () => {
+    expect(chart.lowerProcessLimit).toBeGreaterThan(44);
+    expect(chart.upperProcessLimit).toBeLessThan(57);
+    expect(assuranceIcon(chart, 44, 'higher-is-better')).toBe('consistently-passing');
+    expect(assuranceIcon(chart, 50, 'higher-is-better')).toBe('hit-and-miss');
+    expect(assuranceIcon(chart, 57, 'higher-is-better')).toBe('consistently-failing');
+    expect(assuranceIcon(chart, 44, 'lower-is-better')).toBe('consistently-failing');
+    expect(assuranceIcon(chart, 57, 'lower-is-better')).toBe('consistently-passing');
+    expect(assuranceIcon(chart, chart.lowerProcessLimit, 'higher-is-better')).toBe('hit-and-miss');
+  });
+
+  it('gives none without a target, for a neutral measure, or without limits', () => {
+    expect(assuranceIcon(chart, null, 'higher-is-better')).toBe('none');
+    expect(assuranceIcon(chart, 50, 'neutral')).toBe('none');
+    expect(assuranceIcon(xmrChart([50], { polarity: 'higher-is-better' }), 50, 'higher-is-better')).toBe(
+      'none',
+    );
+    expect(describeAssurance('hit-and-miss')).toMatch(/hit and missed/);
   });
 });
 

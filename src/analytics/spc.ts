@@ -28,6 +28,15 @@
  * A flagged point is high or low: beyond-limit, shift and two-in-three by its side of the
  * mean; trend by the trend's direction. Where rules disagree, the first in the list above
  * wins. The variation icon describes the latest point, as MDC's icons do.
+ *
+ * Rebasing: at a recorded change in the process (a new pathway, a new definition), MDC
+ * recalculates the limits from that point on. `breaks` lists the points where a new period
+ * begins; each period has its own mean, moving ranges and limits, no moving range or run
+ * crosses a break, and the figures of the latest period are the chart's.
+ *
+ * Assurance (`assuranceIcon`): against a target, the latest period's process limits say
+ * whether the process will consistently pass it (both limits on the right side), hit and
+ * miss it (the target between the limits), or consistently fail it.
  */
 
 import { KernelError } from '../errors.ts';
@@ -54,6 +63,18 @@ export interface SpcOptions {
   trendLength?: number;
   /** leave moving ranges above 3.267 × their mean out of the limits (default true) */
   screenMovingRanges?: boolean;
+  /** indexes of the points where a new period begins (a rebase), in increasing order */
+  breaks?: readonly number[];
+}
+
+/** One period of a rebased chart: points start…end (inclusive) and their own limits. */
+export interface SpcSegment {
+  start: number;
+  end: number;
+  mean: number | null;
+  meanMovingRange: number | null;
+  upperProcessLimit: number | null;
+  lowerProcessLimit: number | null;
 }
 
 export interface SpcPoint {
@@ -81,8 +102,10 @@ export interface SpcResult {
   /** the lengths actually used, to state on the output */
   shiftLength: number;
   trendLength: number;
-  /** MDC advises at least 15 points before limits are relied on */
+  /** MDC advises at least 15 points before limits are relied on (in the latest period) */
   fewPoints: boolean;
+  /** the periods, one unless the chart was rebased; the chart's own figures are the last's */
+  segments: SpcSegment[];
 }
 
 /** The MDC XmR limit constant: 3 / d2 with d2 = 1.128 for moving ranges of two points. */
@@ -94,6 +117,42 @@ export const DEFAULT_RUN_LENGTH = 7;
 const MIN_POINTS_FOR_RELIABLE_LIMITS = 15;
 
 export function xmrChart(values: readonly (number | null)[], options: SpcOptions): SpcResult {
+  const breaks = [...(options.breaks ?? [])];
+  breaks.forEach((b, i) => {
+    if (!Number.isInteger(b) || b <= 0 || b >= values.length || (i > 0 && b <= (breaks[i - 1] ?? 0))) {
+      throw new KernelError(
+        'config',
+        `A rebase must fall inside the chart, after its first point and in order, not at point ${b} of ${values.length}`,
+        { where: { field: 'breaks' }, hint: 'Give each rebase as the first month of its new period' },
+      );
+    }
+  });
+  if (breaks.length === 0) return onePeriod(values, options);
+  const starts = [0, ...breaks];
+  const periods = starts.map((start, i) => {
+    const end = (starts[i + 1] ?? values.length) - 1;
+    return { start, result: onePeriod(values.slice(start, end + 1), options) };
+  });
+  const latest = periods[periods.length - 1]?.result as SpcResult;
+  const points = periods.flatMap((p) => p.result.points);
+  let last: SpcPoint | undefined;
+  for (let i = points.length - 1; i >= 0 && last === undefined; i--) {
+    if (points[i]?.value !== null) last = points[i];
+  }
+  return {
+    ...latest,
+    movingRanges: periods.flatMap((p) => p.result.movingRanges),
+    points,
+    icon: iconFor(last),
+    segments: periods.map((p) => ({
+      ...(p.result.segments[0] as SpcSegment),
+      start: p.start,
+      end: p.start + (p.result.points.length - 1),
+    })),
+  };
+}
+
+function onePeriod(values: readonly (number | null)[], options: SpcOptions): SpcResult {
   const shiftLength = options.shiftLength ?? DEFAULT_RUN_LENGTH;
   const trendLength = options.trendLength ?? DEFAULT_RUN_LENGTH;
   if (
@@ -129,6 +188,16 @@ export function xmrChart(values: readonly (number | null)[], options: SpcOptions
       shiftLength,
       trendLength,
       fewPoints: true,
+      segments: [
+        {
+          start: 0,
+          end: values.length - 1,
+          mean: null,
+          meanMovingRange: null,
+          upperProcessLimit: null,
+          lowerProcessLimit: null,
+        },
+      ],
     };
   }
   const mean = present.reduce((a, b) => a + b, 0) / present.length;
@@ -221,7 +290,54 @@ export function xmrChart(values: readonly (number | null)[], options: SpcOptions
     shiftLength,
     trendLength,
     fewPoints: present.length < MIN_POINTS_FOR_RELIABLE_LIMITS,
+    segments: [
+      {
+        start: 0,
+        end: values.length - 1,
+        mean,
+        meanMovingRange,
+        upperProcessLimit: upper,
+        lowerProcessLimit: lower,
+      },
+    ],
   };
+}
+
+export type AssuranceIcon = 'consistently-passing' | 'hit-and-miss' | 'consistently-failing' | 'none';
+
+/**
+ * Whether the process, as its latest period's limits describe it, will meet a target. None
+ * for a measure with no target or no direction (a neutral measure has no pass or fail),
+ * or a chart without limits. A limit exactly on the target counts as hit and miss.
+ */
+export function assuranceIcon(
+  result: Pick<SpcResult, 'upperProcessLimit' | 'lowerProcessLimit'>,
+  target: number | null | undefined,
+  polarity: Polarity,
+): AssuranceIcon {
+  const { upperProcessLimit: upper, lowerProcessLimit: lower } = result;
+  if (target === null || target === undefined || polarity === 'neutral' || upper === null || lower === null) {
+    return 'none';
+  }
+  const above = lower > target; // every point expected above the target
+  const below = upper < target; // every point expected below it
+  if (!above && !below) return 'hit-and-miss';
+  const passing = polarity === 'higher-is-better' ? above : below;
+  return passing ? 'consistently-passing' : 'consistently-failing';
+}
+
+/** Plain-English words for an assurance icon. */
+export function describeAssurance(icon: AssuranceIcon): string {
+  switch (icon) {
+    case 'consistently-passing':
+      return 'The process limits are on the right side of the target: it will consistently pass';
+    case 'hit-and-miss':
+      return 'The target lies between the process limits: it will be hit and missed at random';
+    case 'consistently-failing':
+      return 'The process limits are on the wrong side of the target: it will consistently fail until the process changes';
+    case 'none':
+      return 'No target, or no assurance to give';
+  }
 }
 
 /** The mean moving range, after leaving out ranges above 3.267 × the first mean when screening. */
