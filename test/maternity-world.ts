@@ -33,6 +33,16 @@ const booking = (
     OrgCodeProvider: org,
   },
 ];
+/** What the Robson groups, VBAC, births without intervention and induction read from a delivery. */
+interface Labour {
+  onset: string;
+  previousCs: number;
+  previousLive: number;
+  episiotomy: boolean | null;
+  anaesthesia: string | null;
+  arom: boolean | null;
+  oxytocin: boolean | null;
+}
 const delivery = (
   org: string,
   mother: string,
@@ -41,6 +51,7 @@ const delivery = (
   smoking: string | null,
   bloodLoss: number | null,
   lesion: string | null,
+  labour: Labour,
 ): [string, Fields] => [
   org,
   {
@@ -52,10 +63,27 @@ const delivery = (
     GenitalTractTraumaticLesion: lesion,
     UniqPregID: `P-${mother}`,
     LabourDeliveryID: `L-${mother}`,
-    LabourOnsetMethod: '1',
+    LabourOnsetMethod: labour.onset,
+    PreviousCaesareanSections: labour.previousCs,
+    PreviousLiveBirths: labour.previousLive,
+    PreviousStillBirths: 0,
+    Episiotomy: labour.episiotomy,
+    LabourAnaesthesiaType: labour.anaesthesia,
+    AROM: labour.arom,
+    OxytocinAdministeredInd: labour.oxytocin,
     OrgCodeProvider: org,
   },
 ];
+/** A first birth, labour begun by itself, with no intervention recorded. */
+const NATURAL: Labour = {
+  onset: '1',
+  previousCs: 0,
+  previousLive: 0,
+  episiotomy: false,
+  anaesthesia: 'N',
+  arom: false,
+  oxytocin: false,
+};
 export const baby = (
   org: string,
   token: string | null,
@@ -68,6 +96,9 @@ export const baby = (
     apgar: number | null;
     feed: string | null;
     weight: number;
+    presentation?: string | null;
+    neonatalUnit?: boolean | null;
+    ageAtDeath?: number | null;
   },
 ): [string, Fields] => [
   org,
@@ -81,6 +112,9 @@ export const baby = (
     ApgarScore: b.apgar,
     BabyFirstFeedIndCode: b.feed,
     BirthWeight: b.weight,
+    FetusPresentation: b.presentation === undefined ? '01' : b.presentation,
+    NeonatalAdmission: b.neonatalUnit ?? null,
+    AgeAtDeathBaby: b.ageAtDeath ?? null,
     UniqPregID: `P-${mother}`,
     LabourDeliveryID: `L-${mother}`,
     PersonPhenSex: '2',
@@ -89,7 +123,15 @@ export const baby = (
 ];
 
 /** Baby b1, sent in February's submission and again, unchanged, in March's. */
-const B1 = { outcome: '01', gest: 280, method: '0', apgar: 5, feed: '01', weight: 2400 };
+const B1 = {
+  outcome: '01',
+  gest: 280,
+  method: '0',
+  apgar: 5,
+  feed: '01',
+  weight: 2400,
+  neonatalUnit: false,
+};
 
 export const WORLD: Record<string, [string, Fields][]> = {
   'msds-booking': [
@@ -102,14 +144,57 @@ export const WORLD: Record<string, [string, Fields][]> = {
     booking('RVV', 'm5', '2021-02-03', 50, 'Smoker'),
   ],
   'msds-delivery': [
-    delivery('RWF', 'm1', '2021-02-02', 1, 'Smoker', 1600, '10217006'),
-    delivery('RWF', 'm2', '2021-02-10', 1, 'Non-Smoker / Ex-Smoker', 500, null),
-    delivery('RWF', 'm3', '2021-02-20', 2, null, 1500, null), // twins
-    delivery('RWF', 'm6', '2021-03-04', 1, 'Non-Smoker / Ex-Smoker', 300, '399031001'),
-    delivery('RWF', 'm7', '2021-03-15', 1, 'Smoker', 2000, null),
-    delivery('RVV', 'm5', '2021-02-25', 1, 'Smoker', 100, null),
+    // m9: a first birth, induced, by emergency caesarean at term (Robson group 2)
+    delivery('RWF', 'm9', '2021-01-20', 1, 'Non-Smoker / Ex-Smoker', 800, null, {
+      ...NATURAL,
+      onset: '3',
+      anaesthesia: 'S',
+      arom: true,
+    }),
+    delivery('RWF', 'm1', '2021-02-02', 1, 'Smoker', 1600, '10217006', NATURAL), // Robson 1; a tear, so not without intervention
+    delivery('RWF', 'm2', '2021-02-10', 1, 'Non-Smoker / Ex-Smoker', 500, null, {
+      ...NATURAL,
+      onset: '3',
+      anaesthesia: 'S',
+      arom: true,
+    }),
+    // twins, caesarean before labour, after one earlier caesarean
+    delivery('RWF', 'm3', '2021-02-20', 2, null, 1500, null, {
+      ...NATURAL,
+      onset: '2',
+      previousCs: 1,
+      previousLive: 1,
+      anaesthesia: 'S',
+    }),
+    // one earlier caesarean and one earlier birth, now a forceps birth at term: Robson 5 and VBAC
+    delivery('RWF', 'm6', '2021-03-04', 1, 'Non-Smoker / Ex-Smoker', 300, '399031001', {
+      ...NATURAL,
+      previousCs: 1,
+      previousLive: 1,
+      episiotomy: true,
+      anaesthesia: 'E',
+    }),
+    delivery('RWF', 'm7', '2021-03-15', 1, 'Smoker', 2000, null, {
+      onset: '4',
+      previousCs: 0,
+      previousLive: 2,
+      episiotomy: null,
+      anaesthesia: null,
+      arom: null,
+      oxytocin: null,
+    }),
+    delivery('RVV', 'm5', '2021-02-25', 1, 'Smoker', 100, null, NATURAL), // born without intervention
   ],
   'msds-baby': [
+    baby('RWF', 'b9', 'm9', '2021-01-01', {
+      outcome: '01',
+      gest: 285,
+      method: '8',
+      apgar: 9,
+      feed: '01',
+      weight: 3300,
+      neonatalUnit: true,
+    }),
     baby('RWF', 'b1', 'm1', '2021-02-01', B1),
     // b1 sent again in March's submission (born 2 February): it supersedes the February
     // record and still counts once, in February, its month of birth — the hand counts below
@@ -122,6 +207,8 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 9,
       feed: '03',
       weight: 2000,
+      neonatalUnit: true,
+      ageAtDeath: 3, // a neonatal death
     }),
     baby('RWF', 'b3', 'm3', '2021-02-01', {
       outcome: '01',
@@ -130,6 +217,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 8,
       feed: '02',
       weight: 1800,
+      neonatalUnit: true,
     }),
     baby('RWF', 'b4', 'm3', '2021-02-01', {
       outcome: '02',
@@ -138,6 +226,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 0,
       feed: null,
       weight: 1500,
+      presentation: '02',
     }),
     baby('RWF', 'b5', 'm6', '2021-03-01', {
       outcome: '01',
@@ -146,6 +235,8 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 9,
       feed: '02',
       weight: 3500,
+      neonatalUnit: false,
+      ageAtDeath: 40, // died, but after the neonatal period
     }),
     baby('RWF', 'b6', 'm7', '2021-03-01', {
       outcome: '03',
@@ -154,6 +245,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: null,
       feed: null,
       weight: 900,
+      presentation: null,
     }),
     // no baby token, and no delivery record for the mother: counts where no delivery fact is needed
     baby('RWF', null, 'm8', '2021-03-01', {
@@ -163,6 +255,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 10,
       feed: '01',
       weight: 3100,
+      neonatalUnit: true,
     }),
     baby('RVV', 'b8', 'm5', '2021-02-01', {
       outcome: '01',
@@ -171,6 +264,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
       apgar: 6,
       feed: '01',
       weight: 2600,
+      neonatalUnit: false,
     }),
   ],
 };
@@ -180,7 +274,7 @@ export const WORLD: Record<string, [string, Fields][]> = {
 export const EXPECTED: Record<string, Record<string, ([number, number] | [null, null])[]>> = {
   births: {
     RWF: [
-      [0, 0],
+      [1, 1],
       [4, 4],
       [3, 3],
     ],
@@ -190,7 +284,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [1, 1],
       [5, 5],
       [3, 3],
     ],
@@ -231,7 +325,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
   },
   'smoking-at-delivery': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 2],
       [1, 2],
     ],
@@ -241,14 +335,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [2, 3],
       [1, 2],
     ],
   },
   'breastfeeding-first-feed': {
     RWF: [
-      [0, 0],
+      [1, 1],
       [2, 3],
       [2, 2],
     ],
@@ -258,14 +352,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [1, 1],
       [3, 4],
       [2, 2],
     ],
   },
   'caesarean-elective': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 3],
       [0, 2],
     ],
@@ -275,14 +369,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [1, 4],
       [0, 2],
     ],
   },
   'caesarean-emergency': {
     RWF: [
-      [0, 0],
+      [1, 1],
       [1, 3],
       [0, 2],
     ],
@@ -292,14 +386,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [1, 1],
       [1, 4],
       [0, 2],
     ],
   },
   'caesarean-all': {
     RWF: [
-      [0, 0],
+      [1, 1],
       [2, 3],
       [0, 2],
     ],
@@ -309,14 +403,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [1, 1],
       [2, 4],
       [0, 2],
     ],
   },
   'preterm-births': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 2],
       [0, 1],
     ],
@@ -326,7 +420,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [1, 3],
       [0, 1],
     ],
@@ -334,7 +428,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
   // every measure counts each month on its own (no rolling windows: SPC needs independent points)
   'pph-1500': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [2, 3],
       [1, 2],
     ],
@@ -344,7 +438,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [2, 4],
       [1, 2],
     ],
@@ -368,7 +462,7 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
   },
   'apgar-low-term': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 1],
       [0, 1],
     ],
@@ -378,14 +472,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [2, 2],
       [0, 1],
     ],
   },
   'low-birthweight-term': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 1],
       [0, 2],
     ],
@@ -395,14 +489,14 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [1, 2],
       [0, 2],
     ],
   },
   'stillbirth-rate': {
     RWF: [
-      [0, 0],
+      [0, 1],
       [1, 4],
       [1, 3],
     ],
@@ -412,9 +506,146 @@ export const EXPECTED: Record<string, Record<string, ([number, number] | [null, 
       [null, null],
     ],
     ALL: [
-      [0, 0],
+      [0, 1],
       [1, 5],
       [1, 3],
+    ],
+  },
+  // the measures an LMNS reads (issue 17), counted by hand from the rows above
+  'robson-1': {
+    RWF: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [null, null],
+    ],
+    ALL: [
+      [0, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
+  'robson-2': {
+    RWF: [
+      [1, 1],
+      [0, 0],
+      [0, 0],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 0],
+      [null, null],
+    ],
+    ALL: [
+      [1, 1],
+      [0, 0],
+      [0, 0],
+    ],
+  },
+  'robson-5': {
+    RWF: [
+      [0, 0],
+      [0, 0],
+      [0, 1],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 0],
+      [null, null],
+    ],
+    ALL: [
+      [0, 0],
+      [0, 0],
+      [0, 1],
+    ],
+  },
+  vbac: {
+    RWF: [
+      [0, 0],
+      [0, 0],
+      [1, 1],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 0],
+      [null, null],
+    ],
+    ALL: [
+      [0, 0],
+      [0, 0],
+      [1, 1],
+    ],
+  },
+  'birth-without-intervention': {
+    RWF: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    RVV: [
+      [0, 0],
+      [1, 1],
+      [null, null],
+    ],
+    ALL: [
+      [0, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
+  'induction-of-labour': {
+    RWF: [
+      [1, 1],
+      [1, 3],
+      [1, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [null, null],
+    ],
+    ALL: [
+      [1, 1],
+      [1, 4],
+      [1, 2],
+    ],
+  },
+  'term-admissions-neonatal': {
+    RWF: [
+      [1, 1],
+      [0, 1],
+      [1, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [null, null],
+    ],
+    ALL: [
+      [1, 1],
+      [0, 2],
+      [1, 2],
+    ],
+  },
+  'neonatal-deaths': {
+    RWF: [
+      [0, 1],
+      [1, 3],
+      [0, 2],
+    ],
+    RVV: [
+      [0, 0],
+      [0, 1],
+      [null, null],
+    ],
+    ALL: [
+      [0, 1],
+      [1, 4],
+      [0, 2],
     ],
   },
 };

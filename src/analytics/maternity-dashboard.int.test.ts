@@ -180,12 +180,14 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
     expect(result.disclosure.policy).toBe('hes2018');
     expect(result.disclosure.text).toMatch(/1 to 7 are shown as \*/);
     expect(pairs(result, 'births', null)).toEqual([
-      [0, 0],
+      ['*', '*'],
       ['*', '*'],
       ['*', '*'],
     ]);
+    // a zero is shown as 0: January has no vaginal birth to count tears in
+    expect(pairs(result, 'third-fourth-degree-tears', null)[0]).toEqual([0, 0]);
     const stillbirths = result.measures.find((m) => m.id === 'stillbirth-rate');
-    expect(stillbirths?.series.points.map((p) => p.value)).toEqual([null, '*', '*']);
+    expect(stillbirths?.series.points.map((p) => p.value)).toEqual(['*', '*', '*']);
     // A provider sees other providers' figures, and the whole system's, controlled too.
     const own = await maternityDashboard(store, provider, { ...WINDOW, org: 'RWF' });
     expect(own.measures[0]?.series.controlled).toBe(false);

@@ -47,10 +47,21 @@ import {
   type DisclosurePolicy,
   unitScale,
 } from './disclosure-control.ts';
-import { MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
+import { FUNNEL_REASON, MATERNITY_MEASURES, type MaternityMeasure } from './maternity-measures.ts';
+import { readChartSettings, rebasesFor, targetFor, type ChartSettings } from './chart-settings.ts';
+import { funnelLimits, funnelPlot, type FunnelPoint } from './funnel.ts';
 import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
 import { viewRecorder } from './view-audit.ts';
-import { describeIcon, xmrChart, type SpcResult, type SpecialCauseRule, type VariationIcon } from './spc.ts';
+import {
+  assuranceIcon,
+  describeAssurance,
+  describeIcon,
+  xmrChart,
+  type AssuranceIcon,
+  type SpcResult,
+  type SpecialCauseRule,
+  type VariationIcon,
+} from './spc.ts';
 
 export interface MaternityQuery {
   /** a provider's ODS code; absent for the whole system */
@@ -98,7 +109,34 @@ export interface MaternitySeries {
     shiftLength: number;
     trendLength: number;
     fewPoints: boolean;
+    /** the periods of a rebased chart, each with its own (shown) mean and limits */
+    segments: {
+      from: string;
+      to: string;
+      mean: number | null;
+      upperProcessLimit: number | null;
+      lowerProcessLimit: number | null;
+    }[];
+    /** the rebases applied, in month order */
+    rebases: { month: string; reason: string }[];
+    /** the target this series is held to, if any */
+    target: number | null;
+    assurance: AssuranceIcon;
+    assuranceText: string;
   };
+  /** the companion data-quality measure: the share of records with the fields needed, each month */
+  dataQuality: { month: string; value: number | '*' | null }[];
+}
+
+/** One provider on a funnel plot, over the whole window, under disclosure control. */
+export interface FunnelProvider {
+  org: string;
+  numerator: ControlledCount;
+  denominator: ControlledCount;
+  /** '*' when suppressed, null with no denominator: neither is drawn */
+  value: number | '*' | null;
+  band: FunnelPoint['band'] | null;
+  meaning: FunnelPoint['meaning'];
 }
 
 export interface MaternityMeasureResult {
@@ -113,6 +151,22 @@ export interface MaternityMeasureResult {
   denominator: string;
   definition: string;
   caveats: string[];
+  /** the chart drawn: monthly XmR, or (rare events) a funnel plot of providers over the window */
+  chart: MaternityMeasure['chart'];
+  /** why a funnel plot, for rare events; null for XmR */
+  chartReason: string | null;
+  dataQuality: { numerator: string; denominator: string };
+  /**
+   * For a funnel measure viewed for the whole system: each provider's totals over the
+   * window against the pooled rate, with 95% and 99.8% limits by volume. Null otherwise.
+   */
+  funnel: {
+    /** the pooled rate, shown as the means are (rounded under disclosure control) */
+    target: number | null;
+    providers: FunnelProvider[];
+    /** limit curves drawn from the shown target, at volumes from 1 to past the largest */
+    curve: { denominator: number; lower95: number; upper95: number; lower998: number; upper998: number }[];
+  } | null;
   /** the chosen scope: the provider asked for, or the whole system */
   series: MaternitySeries;
   /** for the whole system, each provider's series too */
@@ -281,21 +335,34 @@ export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions
  * dashboard within a second. Set `versionMaxAgeMs: 0` to read them on every request.
  */
 export const VERSION_MAX_AGE_MS = 1000;
-const versionMemo = new WeakMap<
-  Queryable,
-  { at: number; generation: number; versions: Promise<WarehouseVersions> }
->();
+interface Current {
+  versions: WarehouseVersions;
+  /** the maternity charts' rebases and targets (chart-settings.ts) */
+  charts: ChartSettings;
+}
+const versionMemo = new WeakMap<Queryable, { at: number; generation: number; current: Promise<Current> }>();
 let generation = 0;
 
-async function currentVersions(q: Queryable, maxAgeMs: number): Promise<WarehouseVersions> {
+async function readCurrent(q: Queryable): Promise<Current> {
+  return { versions: await warehouseVersions(q), charts: await readChartSettings(q, CHART_PREFIX) };
+}
+
+async function currentVersions(q: Queryable, maxAgeMs: number): Promise<Current> {
   const memo = versionMemo.get(q);
   const now = performance.now();
-  if (memo && memo.generation === generation && now - memo.at <= maxAgeMs) return memo.versions;
-  const versions = warehouseVersions(q);
-  versionMemo.set(q, { at: now, generation, versions });
-  versions.catch(() => versionMemo.delete(q));
-  return versions;
+  if (memo && memo.generation === generation && now - memo.at <= maxAgeMs) return memo.current;
+  const current = readCurrent(q);
+  versionMemo.set(q, { at: now, generation, current });
+  current.catch(() => versionMemo.delete(q));
+  return current;
 }
+
+/** Charts on this dashboard are named `maternity/<measure id>` (chart-settings.ts). */
+export const CHART_PREFIX = 'maternity/';
+
+/** Whether a chart name is one of this dashboard's measures. */
+export const isMaternityChart = (chart: string): boolean =>
+  chart.startsWith(CHART_PREFIX) && MATERNITY_MEASURES.some((m) => `${CHART_PREFIX}${m.id}` === chart);
 
 /** The data version alone (see `warehouseVersions`). */
 export async function maternityDataVersion(q: Queryable): Promise<string> {
@@ -372,7 +439,7 @@ export async function maternityDashboard(
 ): Promise<MaternityDashboard> {
   const rule = checkPolicy(options.disclosure ?? HES_2018);
   const window = checkQuery(query);
-  const versions = await currentVersions(store, options.versionMaxAgeMs ?? VERSION_MAX_AGE_MS);
+  const { versions, charts } = await currentVersions(store, options.versionMaxAgeMs ?? VERSION_MAX_AGE_MS);
   const today = new Date().toISOString().slice(0, 10);
   const { user } = access;
 
@@ -468,22 +535,25 @@ export async function maternityDashboard(
   // The figures depend on the counts, the scope, the rule, and whether the viewer is a
   // provider (its own organisation's series are not controlled): built once for each.
   const exempt = viewer.role === 'provider' ? viewer.org : null;
-  const measuresKey = JSON.stringify([countsKey, scopeOrg, controllers, rule, exempt]);
+  const measuresKey = JSON.stringify([countsKey, scopeOrg, controllers, rule, exempt, charts]);
   const measures = measuresCache.get(measuresKey) ?? buildMeasures();
   remember(measuresCache, measuresKey, measures, CACHE_LIMIT * 4);
   function buildMeasures(): MaternityMeasureResult[] {
     return MATERNITY_MEASURES.map((measure): MaternityMeasureResult => {
       const byOrg = counts.get(measure.id);
+      const chart = `${CHART_PREFIX}${measure.id}`;
       const seriesFor = (org: string | null): MaternitySeries =>
-        buildSeries(
-          measure,
+        buildSeries(measure, {
           org,
-          byOrg?.get(org),
-          counts.get(SUBMITTED)?.get(org),
-          window.from,
-          window.to,
-          policyFor(viewer, org ?? undefined, rule),
-        );
+          byMonth: byOrg?.get(org),
+          quality: counts.get(`${measure.id}${DATA_QUALITY}`)?.get(org),
+          submitted: counts.get(SUBMITTED)?.get(org),
+          from: window.from,
+          to: window.to,
+          policy: policyFor(viewer, org ?? undefined, rule),
+          rebases: rebasesFor(charts, chart, org),
+          target: targetFor(charts, chart, org)?.target ?? null,
+        });
       return {
         id: measure.id,
         nationalId: measure.nationalId ?? null,
@@ -496,6 +566,16 @@ export async function maternityDashboard(
         denominator: measure.denominator,
         definition: measure.definition,
         caveats: measure.caveats,
+        chart: measure.chart,
+        chartReason: measure.chart === 'funnel' ? FUNNEL_REASON : null,
+        dataQuality: {
+          numerator: measure.dataQuality.numerator,
+          denominator: measure.dataQuality.denominator,
+        },
+        funnel:
+          measure.chart === 'funnel' && scopeOrg === null
+            ? buildFunnel(measure, byOrg, controllers, window.from, window.to, viewer, rule)
+            : null,
         series: seriesFor(scopeOrg),
         providers: scopeOrg === null ? controllers.map((org) => seriesFor(org)) : [],
       };
@@ -521,15 +601,23 @@ export async function maternityDashboard(
   };
 }
 
-function buildSeries(
-  measure: MaternityMeasure,
-  org: string | null,
-  byMonth: Map<number, { numerator: number; denominator: number }> | undefined,
-  submitted: Map<number, unknown> | undefined,
-  from: number,
-  to: number,
-  policy: DisclosurePolicy,
-): MaternitySeries {
+type MonthCounts = Map<number, { numerator: number; denominator: number }>;
+
+interface SeriesInput {
+  org: string | null;
+  byMonth: MonthCounts | undefined;
+  /** the data-quality companion's counts */
+  quality: MonthCounts | undefined;
+  submitted: Map<number, unknown> | undefined;
+  from: number;
+  to: number;
+  policy: DisclosurePolicy;
+  rebases: { period: string; reason: string }[];
+  target: number | null;
+}
+
+function buildSeries(measure: MaternityMeasure, input: SeriesInput): MaternitySeries {
+  const { org, byMonth, quality, submitted, from, to, policy } = input;
   const raw: {
     month: string;
     value: number | '*' | null;
@@ -566,7 +654,10 @@ function buildSeries(
   // rates); disclosure control applies to what leaves: the points keep their controlled
   // values, a suppressed point shows no flag (a flag would say on which side of the mean it
   // lies), and the mean, limits and mean moving range are rounded (see shownStatistic).
-  const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity });
+  // A rebase inside the window starts a new period; one before it changes nothing shown.
+  const rebases = input.rebases.filter((r) => monthIndex(r.period) > from && monthIndex(r.period) <= to);
+  const breaks = [...new Set(rebases.map((r) => monthIndex(r.period) - from))];
+  const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity, breaks });
   const controlled = policy.id !== 'none';
   const stat = (v: number | null): number | null => shownStatistic(v, measure.unit, controlled);
   // The icon describes the latest month shown as a number: a suppressed latest month must
@@ -602,7 +693,79 @@ function buildSeries(
       shiftLength: spc.shiftLength,
       trendLength: spc.trendLength,
       fewPoints: spc.fewPoints,
+      segments: spc.segments.map((segment) => ({
+        from: monthOf(from + segment.start),
+        to: monthOf(from + segment.end),
+        mean: stat(segment.mean),
+        upperProcessLimit: stat(segment.upperProcessLimit),
+        lowerProcessLimit: stat(segment.lowerProcessLimit),
+      })),
+      rebases: rebases.map((r) => ({ month: r.period, reason: r.reason })),
+      target: input.target,
+      // Assurance compares the true limits with the target, as the flags use true values.
+      assurance: assuranceIcon(spc, input.target, measure.polarity),
+      assuranceText: describeAssurance(assuranceIcon(spc, input.target, measure.polarity)),
     },
+    dataQuality: raw.map((p, i) => {
+      if (p.value === null) return { month: p.month, value: null };
+      const c = quality?.get(from + i) ?? { numerator: 0, denominator: 0 };
+      return { month: p.month, value: controlRate(c.numerator, c.denominator, 'percent', policy).value };
+    }),
+  };
+}
+
+/**
+ * A rare-event measure's funnel plot: each provider's totals over the window (the sum of its
+ * monthly counts) against the pooled rate. Bands come from the true counts, as SPC flags do;
+ * what is shown is controlled: a provider whose count is suppressed is listed with '*' and
+ * not placed, and the pooled rate and the limit curves drawn from it are rounded as means are.
+ */
+function buildFunnel(
+  measure: MaternityMeasure,
+  byOrg: Map<string | null, MonthCounts> | undefined,
+  controllers: readonly string[],
+  from: number,
+  to: number,
+  viewer: { role: string; org: string | null },
+  rule: DisclosurePolicy,
+): MaternityMeasureResult['funnel'] {
+  const totals = controllers.map((org) => {
+    let numerator = 0;
+    let denominator = 0;
+    for (let i = from; i <= to; i++) {
+      const c = byOrg?.get(org)?.get(i);
+      numerator += c?.numerator ?? 0;
+      denominator += c?.denominator ?? 0;
+    }
+    return { id: org, numerator, denominator };
+  });
+  const scale = unitScale(measure.unit);
+  const plot = funnelPlot(totals, { polarity: measure.polarity, scale });
+  const systemControlled = policyFor(viewer, undefined, rule).id !== 'none';
+  const target = shownStatistic(plot.target, measure.unit, systemControlled, 1);
+  return {
+    target,
+    providers: totals.map((unit) => {
+      const policy = policyFor(viewer, unit.id, rule);
+      const rate = controlRate(unit.numerator, unit.denominator, measure.unit, policy);
+      const point = plot.points.find((p) => p.id === unit.id);
+      const hidden = typeof rate.value !== 'number' || point === undefined;
+      return {
+        org: unit.id,
+        numerator: rate.numerator,
+        denominator: rate.denominator,
+        value: rate.value,
+        band: hidden ? null : point.band,
+        meaning: hidden ? null : point.meaning,
+      };
+    }),
+    curve:
+      target === null
+        ? []
+        : plot.curve.map(({ denominator }) => ({
+            denominator,
+            ...funnelLimits(target / scale, denominator, scale),
+          })),
   };
 }
 
@@ -617,22 +780,26 @@ function shownStatistic(
   value: number | null,
   unit: MaternityMeasure['unit'],
   controlled: boolean,
+  controlledDecimals = 0,
 ): number | null {
   if (value === null) return null;
   // `+ 0` turns a rounded −0 into 0, which JSON cannot tell apart anyway.
   if (!controlled) return Math.round(value * 10) / 10 + 0;
-  return (unit === 'count' ? Math.round(value / 5) * 5 : Math.round(value)) + 0;
+  const places = 10 ** controlledDecimals;
+  return (unit === 'count' ? Math.round(value / 5) * 5 : Math.round(value * places) / places) + 0;
 }
 
 /** The pseudo-measure whose rows mark the months with a submission. */
 const SUBMITTED = '_submitted';
+/** The suffix of a measure's data-quality companion in the counts. */
+const DATA_QUALITY = '#data-quality';
 
 /** One query for every measure, organisation and month; see maternity-measures.ts. */
 export function countsSql(sources: Record<MsdsDataset, string>, from: number, to: number): string {
-  const cohorts = MATERNITY_MEASURES.map(
-    (m) =>
-      `SELECT '${m.id}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
-  ).join('\n  UNION ALL\n  ');
+  const cohorts = MATERNITY_MEASURES.flatMap((m) => [
+    `SELECT '${m.id}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.cohortSql}) AS c`,
+    `SELECT '${m.id}${DATA_QUALITY}' AS measure_id, c.org_code, c.month_index, c.subject, c.num, c.den FROM (${m.dataQuality.cohortSql}) AS c`,
+  ]).join('\n  UNION ALL\n  ');
   // The months each organisation submitted anything for (any MSDS record), counted through
   // the same grouping: the whole system has a month where any provider does.
   const submitted = `SELECT '${SUBMITTED}' AS measure_id, s.org_code, s.month_index, s.org_code AS subject, 1 AS num, 1 AS den FROM (SELECT org_code, month_index FROM bk UNION ALL SELECT org_code, month_index FROM dl UNION ALL SELECT org_code, month_index FROM bb) AS s`;

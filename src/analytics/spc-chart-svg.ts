@@ -15,6 +15,21 @@ import type { SpcPoint, SpcResult } from './spc.ts';
 /** What the chart draws: the limits and each point's value and meaning. */
 export type ChartSpc = Pick<SpcResult, 'mean' | 'upperProcessLimit' | 'lowerProcessLimit'> & {
   points: readonly Pick<SpcPoint, 'value' | 'rules' | 'meaning'>[];
+  /**
+   * A rebased chart's periods, by point index, each with its own mean and limits; drawn in
+   * place of the single mean and limits, with a marker where each new period begins.
+   */
+  segments?: readonly {
+    start: number;
+    end: number;
+    mean: number | null;
+    upperProcessLimit: number | null;
+    lowerProcessLimit: number | null;
+    /** why the period begins (a rebase's reason); none for the first */
+    reason?: string;
+  }[];
+  /** the target, drawn as a dotted line */
+  target?: number | null;
 };
 
 export interface ChartInput {
@@ -59,6 +74,7 @@ const COLOURS = {
   improvement: '#005eb8', // NHS blue
   concern: '#b35900', // darkened NHS orange, 4.6:1 on white
   neither: '#330072', // NHS purple
+  target: '#d5281b', // NHS red, 4.5:1 on white
 };
 
 const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -98,7 +114,12 @@ export function spcChartSvg(input: ChartInput): string {
   const values = spc.points.map((p) => p.value);
   const numbers = [
     ...values.filter((v): v is number => v !== null),
-    ...[spc.upperProcessLimit, spc.lowerProcessLimit, spc.mean].filter((v): v is number => v !== null),
+    ...[spc.upperProcessLimit, spc.lowerProcessLimit, spc.mean, spc.target ?? null].filter(
+      (v): v is number => v !== null,
+    ),
+    ...(spc.segments ?? []).flatMap((g) =>
+      [g.upperProcessLimit, g.lowerProcessLimit, g.mean].filter((v): v is number => v !== null),
+    ),
   ];
   const titleId = `${input.id}-title`;
   const descId = `${input.id}-desc`;
@@ -152,27 +173,59 @@ export function spcChartSvg(input: ChartInput): string {
     `<text class="kernel-spc-axis-title" transform="translate(16 ${round(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="${FONT_SIZE}" font-weight="bold" fill="${COLOURS.mean}">${escapeXml(input.yTitle)}</text>`,
   );
 
-  // Mean and process limits.
-  const hline = (v: number | null, colour: string, dash: string | null, label: string): void => {
+  // Mean and process limits: across the chart, or per period of a rebased chart (each
+  // period's lines span its own points, half a month either side of them).
+  const hline = (
+    v: number | null,
+    colour: string,
+    dash: string | null,
+    label: string,
+    x1 = MARGIN_LEFT,
+    x2 = WIDTH - MARGIN.right,
+  ): void => {
     if (v === null) return;
     const yy = round(y(v));
     parts.push(
-      `<line x1="${MARGIN_LEFT}" x2="${WIDTH - MARGIN.right}" y1="${yy}" y2="${yy}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></line>`,
+      `<line x1="${round(x1)}" x2="${round(x2)}" y1="${yy}" y2="${yy}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></line>`,
     );
   };
-  hline(
-    spc.upperProcessLimit,
-    COLOURS.limit,
-    '6 4',
-    `Upper process limit ${spc.upperProcessLimit === null ? '' : input.format(spc.upperProcessLimit)}`,
-  );
-  hline(
-    spc.lowerProcessLimit,
-    COLOURS.limit,
-    '6 4',
-    `Lower process limit ${spc.lowerProcessLimit === null ? '' : input.format(spc.lowerProcessLimit)}`,
-  );
-  hline(spc.mean, COLOURS.mean, null, `Mean ${spc.mean === null ? '' : input.format(spc.mean)}`);
+  const half = months.length <= 1 ? plotW / 2 : plotW / (months.length - 1) / 2;
+  const periods =
+    spc.segments && spc.segments.length > 1
+      ? spc.segments
+      : [{ start: 0, end: months.length - 1, ...spc, reason: undefined }];
+  for (const period of periods) {
+    const x1 = period.start === 0 ? MARGIN_LEFT : x(period.start) - half;
+    const x2 = period.end >= months.length - 1 ? WIDTH - MARGIN.right : x(period.end) + half;
+    const from = periods.length > 1 ? ` from ${monthLabel(months[period.start] ?? '')}` : '';
+    const { upperProcessLimit: upper, lowerProcessLimit: lower, mean } = period;
+    hline(
+      upper,
+      COLOURS.limit,
+      '6 4',
+      `Upper process limit${from} ${upper === null ? '' : input.format(upper)}`,
+      x1,
+      x2,
+    );
+    hline(
+      lower,
+      COLOURS.limit,
+      '6 4',
+      `Lower process limit${from} ${lower === null ? '' : input.format(lower)}`,
+      x1,
+      x2,
+    );
+    hline(mean, COLOURS.mean, null, `Mean${from} ${mean === null ? '' : input.format(mean)}`, x1, x2);
+    if (period.start > 0) {
+      // The rebase: a vertical rule where the new period begins, its reason as its title.
+      parts.push(
+        `<line class="kernel-spc-rebase" x1="${round(x1)}" x2="${round(x1)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${COLOURS.mean}" stroke-width="1" stroke-dasharray="2 3"><title>${escapeXml(`Rebased from ${monthLabel(months[period.start] ?? '')}${period.reason ? `: ${period.reason}` : ''}`)}</title></line>`,
+      );
+    }
+  }
+  if (spc.target !== undefined && spc.target !== null) {
+    hline(spc.target, COLOURS.target, '1 3', `Target ${input.format(spc.target)}`);
+  }
 
   // The data line, broken where a month has no value.
   let path = '';

@@ -100,7 +100,17 @@ describe.each(testStores())('maternity dashboard routes on $engine', (engine) =>
     expect(response.status).toBe(200);
     const html = await response.text();
     const measures = Object.keys(EXPECTED);
-    expect(html.match(/<svg [^>]*class="kernel-spc-chart"/g)?.length).toBe(measures.length);
+    // rare events are drawn as funnel plots comparing providers, the rest as XmR charts
+    const rare = ['third-fourth-degree-tears', 'apgar-low-term', 'stillbirth-rate', 'neonatal-deaths'];
+    expect(html.match(/<svg [^>]*class="kernel-spc-chart"/g)?.length).toBe(measures.length - rare.length);
+    expect(html.match(/<svg [^>]*class="kernel-funnel-chart"/g)?.length).toBe(rare.length);
+    for (const id of rare) expect(html).toContain(`aria-labelledby="funnel-${id}-title funnel-${id}-desc"`);
+    expect(html).toContain('Why a funnel plot.');
+    // the icons table: every measure, with its variation and assurance
+    const icons = /<table class="nhsuk-table kernel-icons-table">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+    for (const id of measures) expect(icons).toContain(`href="#${id}"`);
+    expect(icons).toContain('Assurance');
+    expect(icons).toContain('Records complete');
     expect(html.match(/<table class="nhsuk-table">/g)?.length).toBeGreaterThanOrEqual(measures.length);
     for (const id of measures) expect(html).toContain(`id="${id}"`);
     expect(html).toContain('aria-labelledby="chart-births-title chart-births-desc"');

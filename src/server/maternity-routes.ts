@@ -14,6 +14,7 @@ import {
   type MaternitySeries,
 } from '../analytics/maternity-dashboard.ts';
 import { spcChartSvg, monthLabel } from '../analytics/spc-chart-svg.ts';
+import { funnelChartSvg } from '../analytics/funnel-chart-svg.ts';
 import { DEFAULT_RUN_LENGTH } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
 import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -76,6 +77,39 @@ const RULE_WORDS: Record<string, string> = {
   'two-of-three': 'Two of three near a limit',
 };
 
+const ASSURANCE_TAGS: Record<string, string> = {
+  'consistently-passing': 'nhsuk-tag--blue',
+  'hit-and-miss': 'nhsuk-tag--grey',
+  'consistently-failing': 'nhsuk-tag--orange',
+  none: 'nhsuk-tag--white',
+};
+
+const ASSURANCE_SHORT: Record<string, string> = {
+  'consistently-passing': 'Consistently passing',
+  'hit-and-miss': 'Hit and miss',
+  'consistently-failing': 'Consistently failing',
+  none: 'No target',
+};
+
+const ICON_SHORT: Record<string, string> = {
+  'common-cause': 'Common cause',
+  'improvement-high': 'Improvement (high)',
+  'improvement-low': 'Improvement (low)',
+  'concern-high': 'Concern (high)',
+  'concern-low': 'Concern (low)',
+  'neither-high': 'Special cause (high)',
+  'neither-low': 'Special cause (low)',
+  none: 'No data',
+};
+
+const BAND_WORDS: Record<string, string> = {
+  within: 'Within the 95% limits',
+  'above-95': 'Above the 95% limit (within 99.8%)',
+  'below-95': 'Below the 95% limit (within 99.8%)',
+  'above-99.8': 'Above the 99.8% limit: special cause',
+  'below-99.8': 'Below the 99.8% limit: special cause',
+};
+
 const ICON_TAGS: Record<string, string> = {
   'common-cause': 'nhsuk-tag--grey',
   'improvement-high': 'nhsuk-tag--blue',
@@ -98,8 +132,38 @@ function dashboardView(result: MaternityDashboard) {
     const show = (v: number | '*' | null): string => (v === null ? '–' : v === '*' ? '*' : format(v));
     const count = (v: number | '*' | null): string =>
       v === null ? 'not submitted' : v === '*' ? '*' : v.toLocaleString('en-GB');
+    const segments = series.spc.segments.map((g) => ({
+      start: result.months.indexOf(g.from),
+      end: result.months.indexOf(g.to),
+      mean: g.mean,
+      upperProcessLimit: g.upperProcessLimit,
+      lowerProcessLimit: g.lowerProcessLimit,
+      reason: series.spc.rebases.find((r) => r.month === g.from)?.reason,
+    }));
+    const lastIndex = (() => {
+      for (let i = series.points.length - 1; i >= 0; i--) if (series.points[i]?.value !== null) return i;
+      return -1;
+    })();
+    const latest = series.points[lastIndex];
     return {
       label: series.label,
+      latestMonth: latest ? monthLabel(latest.month) : '–',
+      latest: latest ? show(latest.value) : '–',
+      iconShort: ICON_SHORT[series.spc.icon] ?? series.spc.icon,
+      target: series.spc.target === null ? null : format(series.spc.target),
+      assurance: series.spc.assurance,
+      assuranceShort: ASSURANCE_SHORT[series.spc.assurance] ?? series.spc.assurance,
+      assuranceText: series.spc.assuranceText,
+      assuranceClass: ASSURANCE_TAGS[series.spc.assurance] ?? 'nhsuk-tag--white',
+      rebases: series.spc.rebases.map((r) => ({ month: monthLabel(r.month), reason: r.reason })),
+      dataQualityLatest: (() => {
+        const q = lastIndex >= 0 ? series.dataQuality[lastIndex] : undefined;
+        return q === undefined || q.value === null
+          ? '–'
+          : q.value === '*'
+            ? '*'
+            : formatValue(q.value, 'percent');
+      })(),
       iconText: series.spc.iconText,
       iconClass: ICON_TAGS[series.spc.icon] ?? 'nhsuk-tag--grey',
       mean: series.spc.mean === null ? '–' : format(series.spc.mean),
@@ -115,6 +179,8 @@ function dashboardView(result: MaternityDashboard) {
           mean: series.spc.mean,
           upperProcessLimit: series.spc.upperProcessLimit,
           lowerProcessLimit: series.spc.lowerProcessLimit,
+          segments,
+          target: series.spc.target,
           points: series.points.map((p) => ({
             value: typeof p.value === 'number' ? p.value : null,
             rules: p.rules,
@@ -126,8 +192,19 @@ function dashboardView(result: MaternityDashboard) {
           measure.unit === 'percent' ? 'Per cent' : measure.unit === 'per-1000' ? 'Rate per 1,000' : 'Number',
         xTitle: 'Month',
       }),
-      rows: series.points.map((p) => ({
+      rows: series.points.map((p, i) => ({
         month: monthLabel(p.month),
+        dataQuality: (() => {
+          const q = series.dataQuality[i]?.value ?? null;
+          return q === null ? '–' : q === '*' ? '*' : formatValue(q, 'percent');
+        })(),
+        ...(() => {
+          // the limits of the period this month belongs to
+          const g = segments.find((x) => i >= x.start && i <= x.end);
+          const f = (v: number | null | undefined): string =>
+            v === null || v === undefined ? '–' : format(v);
+          return { lower: f(g?.lowerProcessLimit), mean: f(g?.mean), upper: f(g?.upperProcessLimit) };
+        })(),
         numerator: count(p.numerator),
         denominator: measure.unit === 'count' ? '–' : count(p.denominator),
         value: show(p.value),
@@ -155,6 +232,10 @@ function dashboardView(result: MaternityDashboard) {
       denominator: m.denominator,
       definition: m.definition,
       caveats: m.caveats,
+      chartKind: m.chart,
+      chartReason: m.chartReason,
+      dataQuality: m.dataQuality,
+      funnel: m.funnel === null ? null : funnelView(m, result),
       main: seriesView(m, m.series, `chart-${m.id}`),
       providers: m.providers.map((p) => {
         const last = [...p.points].reverse().find((point) => point.value !== null);
@@ -166,6 +247,54 @@ function dashboardView(result: MaternityDashboard) {
           iconClass: ICON_TAGS[p.spc.icon] ?? 'nhsuk-tag--grey',
         };
       }),
+    })),
+  };
+}
+
+/** A rare-event measure's funnel plot and its table, for the page. */
+function funnelView(measure: MaternityDashboard['measures'][number], result: MaternityDashboard) {
+  const funnel = measure.funnel;
+  if (funnel === null) return null;
+  const format = (v: number): string => formatValue(v, measure.unit);
+  const count = (v: number | '*'): string => (v === '*' ? '*' : v.toLocaleString('en-GB'));
+  const placed = funnel.providers.filter(
+    (p): p is typeof p & { value: number; numerator: number; denominator: number } =>
+      typeof p.value === 'number' && typeof p.numerator === 'number' && typeof p.denominator === 'number',
+  );
+  const outside = placed.filter((p) => p.band === 'above-99.8' || p.band === 'below-99.8');
+  return {
+    summary:
+      funnel.target === null
+        ? 'No figures for this period'
+        : outside.length === 0
+          ? 'Every provider shown is within the 99.8% limits'
+          : `${outside.map((p) => p.org).join(', ')} outside the 99.8% limits`,
+    target: funnel.target === null ? '–' : format(funnel.target),
+    chart: funnelChartSvg({
+      id: `funnel-${measure.id}`,
+      title: `${measure.title}: providers compared, ${monthLabel(result.from)} to ${monthLabel(result.to)}`,
+      target: funnel.target,
+      curve: funnel.curve,
+      points: placed.map((p) => ({
+        id: p.org,
+        denominator: p.denominator,
+        value: p.value,
+        band: p.band ?? 'within',
+        meaning: p.meaning,
+      })),
+      format,
+      xTitle:
+        measure.counts === 'mothers'
+          ? 'Women in the denominator, over the period'
+          : 'Babies in the denominator, over the period',
+      yTitle: measure.unit === 'percent' ? 'Per cent' : 'Rate per 1,000',
+    }),
+    rows: funnel.providers.map((p) => ({
+      org: p.org,
+      numerator: count(p.numerator),
+      denominator: count(p.denominator),
+      value: p.value === null ? '–' : p.value === '*' ? '*' : format(p.value),
+      band: p.band === null ? 'Not shown (small numbers)' : (BAND_WORDS[p.band] ?? p.band),
     })),
   };
 }

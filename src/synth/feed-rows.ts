@@ -7,7 +7,7 @@
 import type { ActivityEvent, ApcSpell, EdVisit } from './activity-model.ts';
 import { hashKey } from './random.ts';
 import { formatDateTime, formatDay, formatTime } from './synth-dates.ts';
-import { CONDITIONS, ETHNICITY_SHARES } from './synth-rates.ts';
+import { CONDITIONS, ETHNICITY_SHARES, MATERNITY } from './synth-rates.ts';
 import { CLINICAL_CODES, laOfAddress, type World } from './world.ts';
 import { MALE, NO_DAY, type Pregnancy } from './population.ts';
 
@@ -767,6 +767,11 @@ export interface PregnancyDetails {
   tear: string;
   previousCaesareans: number;
   previousLiveBirths: number;
+  episiotomy: boolean;
+  /** grouped: N none, E epidural, S spinal, G general, 9 not known */
+  anaesthesia: string;
+  arom: boolean;
+  oxytocin: boolean;
 }
 
 /** MSDS booking (MSD101), delivery (MSD301/302) and baby (MSD401/405) rows, reference digest §3. */
@@ -915,6 +920,10 @@ export function msdsDeliveryRow(
   put(values, ['PreviousCaesareanSections'], String(details.previousCaesareans));
   put(values, ['PreviousLiveBirths'], String(details.previousLiveBirths));
   put(values, ['PreviousStillBirths'], '0');
+  put(values, ['Episiotomy'], details.episiotomy ? 'Y' : 'N');
+  put(values, ['LabourAnaesthesiaType', 'Anaesthesia_In_Labour'], details.anaesthesia);
+  put(values, ['AROM', 'Artificial_Rupture_Of_Membranes'], details.arom ? 'Y' : 'N');
+  put(values, ['OxytocinAdministeredInd', 'Oxytocin_Given'], details.oxytocin ? 'Y' : 'N');
   return values;
 }
 
@@ -988,6 +997,20 @@ export function msdsBabyRow(
     values,
     ['PersonDeathDateBaby', 'Baby_Death_Date'],
     population.death[baby] !== NO_DAY ? formatDay(population.death[baby] ?? 0) : '',
+  );
+  const death = population.death[baby] ?? NO_DAY;
+  put(
+    values,
+    ['AgeAtDeathBaby', 'Age_At_Death_Days'],
+    !stillborn && death !== NO_DAY ? String(death - pregnancy.delivery) : '',
+  );
+  const admitted =
+    ((hashKey(seedKey, 'neonatal-unit', baby) % 10_000) / 10_000) <
+    (pregnancy.gestation >= 259 ? MATERNITY.termNeonatalAdmission : MATERNITY.pretermNeonatalAdmission);
+  put(
+    values,
+    ['NeonatalAdmission', 'Neonatal_Unit_Admission'],
+    stillborn ? '' : admitted ? 'Y' : 'N',
   );
   return values;
 }

@@ -376,6 +376,21 @@ export function pregnancyDetails(world: World, pregnancy: Pregnancy): PregnancyD
     vaginal && r.chance(MATERNITY.thirdFourthDegreeTear) ? (r.chance(0.9) ? '10217006' : '399031001') : '';
   const age = Math.floor((pregnancy.delivery - (world.population.birth[pregnancy.mother] ?? 0)) / 365.25);
   const previousLiveBirths = Math.max(0, Math.min(6, r.poisson(Math.max(0, (age - 22) / 8))));
+  // Interventions in labour come from a stream of their own, so adding them left every
+  // earlier draw (and every figure built on it) as it was.
+  const labour = new Random(world.seed, 'labour-interventions', pregnancy.mother, pregnancy.delivery);
+  const caesarean = method === '7' || method === '8';
+  const instrumental = method === '2' || method === '3' || method === '4';
+  const induced = onset === '3' || onset === '4' || onset === '5';
+  const anaesthesia = caesarean
+    ? labour.chance(0.08)
+      ? 'G'
+      : 'S'
+    : labour.chance(MATERNITY.epidural + (induced ? 0.15 : 0))
+      ? 'E'
+      : labour.chance(0.02)
+        ? '9'
+        : 'N';
   return {
     smokingBooking,
     smokingDelivery,
@@ -385,6 +400,10 @@ export function pregnancyDetails(world: World, pregnancy: Pregnancy): PregnancyD
     tear,
     previousCaesareans: previousLiveBirths > 0 && r.chance(0.2) ? 1 : 0,
     previousLiveBirths,
+    episiotomy: vaginal && labour.chance(instrumental ? 0.7 : MATERNITY.episiotomy),
+    anaesthesia,
+    arom: onset !== '5' && labour.chance(MATERNITY.arom),
+    oxytocin: onset !== '5' && !caesarean && labour.chance(MATERNITY.oxytocin + (induced ? 0.3 : 0)),
   };
 }
 

@@ -278,6 +278,14 @@ export const MATERNITY = {
   breastMilkFirstFeed: 0.74,
   lowApgar: 0.01,
   bookedBy70DaysTarget: 0.6,
+  /** of labours: epidural (more when induced), episiotomy in unassisted vaginal births, artificial rupture of membranes, oxytocin (more when induced) */
+  epidural: 0.25,
+  episiotomy: 0.1,
+  arom: 0.3,
+  oxytocin: 0.12,
+  /** term live births admitted to a neonatal unit (ATAIN: about 5%); preterm ones far more often */
+  termNeonatalAdmission: 0.05,
+  pretermNeonatalAdmission: 0.6,
 } as const;
 
 /** ESR: staff per 1,000 residents served, and monthly dynamics (NHS workforce statistics magnitudes). */

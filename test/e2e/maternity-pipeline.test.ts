@@ -124,6 +124,39 @@ function independentCounts(): Record<string, Record<string, [number, number][]>>
     (d) => babiesOf(d).some((b) => b.DeliveryMethodCode === '7' || b.DeliveryMethodCode === '8'),
   );
   count(
+    'induction-of-labour',
+    deliveries,
+    (r) => r.DeliveryDate!.slice(0, 7),
+    (r) => r.NHSNumberMother!,
+    (d) => gaveBirth(d) && ['1', '2', '3', '4', '5'].includes(d.LabourOnsetMethod!),
+    (d) => ['3', '4', '5'].includes(d.LabourOnsetMethod!),
+  );
+  // Robson group 2: a first birth, one baby, head first, at term, induced or caesarean before labour
+  const term = (b: Row): boolean =>
+    Number(b.GestationLengthBirth) >= 259 && Number(b.GestationLengthBirth) <= 315;
+  count(
+    'robson-2',
+    deliveries,
+    (r) => r.DeliveryDate!.slice(0, 7),
+    (r) => r.NHSNumberMother!,
+    (d) =>
+      gaveBirth(d) &&
+      d.BirthsPerLabandDel === '1' &&
+      babiesOf(d).every((b) => b.FetusPresentation === '01') &&
+      babiesOf(d).some(term) &&
+      Number(d.PreviousLiveBirths) + Number(d.PreviousStillBirths) === 0 &&
+      ['2', '3', '4', '5'].includes(d.LabourOnsetMethod!),
+    (d) => babiesOf(d).some((b) => b.DeliveryMethodCode === '7' || b.DeliveryMethodCode === '8'),
+  );
+  count(
+    'term-admissions-neonatal',
+    babies,
+    (r) => r.RPStartDate!.slice(0, 7),
+    (r) => r.NHSNumberBaby!,
+    (r) => r.PregOutcome === '01' && term(r),
+    (r) => r.NeonatalAdmission === 'Y',
+  );
+  count(
     'breastfeeding-first-feed',
     babies,
     (r) => r.RPStartDate!.slice(0, 7),
