@@ -30,7 +30,13 @@ export const registerFeedsCommands: RegisterCommands = (program, context) => {
         const schedule = await context.withStore((store) =>
           setFeedSchedule(
             store,
-            { org: opts.org, dataset: opts.dataset, dueWorkingDay: opts.dueDay, from: opts.from },
+            {
+              org: opts.org,
+              dataset: opts.dataset,
+              dueWorkingDay: opts.dueDay,
+              from: opts.from,
+              ...(opts.until ? { until: opts.until } : {}),
+            },
             context.actor,
           ),
         );

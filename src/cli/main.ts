@@ -29,6 +29,7 @@ import { registerKidCommands } from './kid-command.ts';
 import { registerProgrammeCommands } from './programme-command.ts';
 import { registerSignoffCommands } from './signoff-command.ts';
 import { registerFeedsCommands } from './feeds-command.ts';
+import { registerChartsCommands } from './charts-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -44,6 +45,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerProgrammeCommands,
   registerSignoffCommands,
   registerFeedsCommands,
+  registerChartsCommands,
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,

@@ -38,9 +38,11 @@ describe.each(testStores())('dataset tables on $engine', (engine) => {
 
     await ensureDatasetTable(store, current);
     for (const name of added) expect(await columnsOf()).toContain(name);
-    const [row] = await store.query<Record<string, unknown>>(
-      `SELECT "PregOutcome", "NeonatalAdmission", "AgeAtDeathBaby" FROM ${table}`,
-    );
+    const [row] = await store.query<{
+      PregOutcome: string;
+      NeonatalAdmission: boolean | null;
+      AgeAtDeathBaby: number | null;
+    }>(`SELECT "PregOutcome", "NeonatalAdmission", "AgeAtDeathBaby" FROM ${table}`);
     expect(row).toEqual({ PregOutcome: '01', NeonatalAdmission: null, AgeAtDeathBaby: null });
     // and again changes nothing
     await ensureDatasetTable(store, current);

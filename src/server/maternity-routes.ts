@@ -4,7 +4,11 @@
  * only format what it answers: the page draws an SPC chart (server-rendered SVG) and a
  * data table per measure; the API returns the same figures as JSON.
  */
+import { readChartSettings, recordRebase, setTarget } from '../analytics/chart-settings.ts';
+import { MATERNITY_MEASURES } from '../analytics/maternity-measures.ts';
 import {
+  CHART_PREFIX,
+  isMaternityChart,
   earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
@@ -320,8 +324,93 @@ export function dashboardJson(result: MaternityDashboard): Buffer {
   ]);
 }
 
+/** Who may rebase a chart or set its target: what a board sees is the programme's to set. */
+const CHART_OWNERS = ['admin', 'programme'] as const;
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
 export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
   return [
+    {
+      method: 'GET',
+      path: '/api/v1/charts',
+      kind: 'api',
+      access: WHO,
+      tag: 'dashboards',
+      summary: 'The maternity charts, with the rebases and targets recorded for them',
+      handle: async (r) =>
+        r.json({
+          charts: MATERNITY_MEASURES.map((m) => ({
+            chart: `${CHART_PREFIX}${m.id}`,
+            title: m.title,
+            kind: m.chart,
+          })),
+          ...(await readChartSettings(deps.store, CHART_PREFIX)),
+        }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/charts/rebases',
+      kind: 'api',
+      access: CHART_OWNERS,
+      tag: 'dashboards',
+      summary:
+        'Record that a chart’s process changed in a month, so its limits are calculated afresh from it (audited)',
+      body: {
+        contentType: 'application/json',
+        description:
+          '{"chart": "maternity/robson-1", "from": "YYYY-MM", "reason": "…", "scope": "all or an ODS code"}',
+      },
+      handle: async (r) => {
+        const body = await r.jsonObject();
+        const rebase = await recordRebase(
+          deps.store,
+          {
+            chart: text(body.chart) ?? '',
+            period: text(body.from) ?? '',
+            reason: text(body.reason) ?? '',
+            ...(text(body.scope) ? { scope: text(body.scope) as string } : {}),
+          },
+          r.actor,
+          isMaternityChart,
+        );
+        return r.json(rebase, 201);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/charts/targets',
+      kind: 'api',
+      access: CHART_OWNERS,
+      tag: 'dashboards',
+      summary: 'Set (or, with "target": null, clear) a chart’s target, in the measure’s own unit (audited)',
+      body: {
+        contentType: 'application/json',
+        description:
+          '{"chart": "maternity/booking-by-10-weeks", "target": 75, "reason": "…", "scope": "all or an ODS code"}',
+      },
+      handle: async (r) => {
+        const body = await r.jsonObject();
+        const value = body.target;
+        if (value !== null && typeof value !== 'number' && typeof value !== 'string') {
+          throw new KernelError('usage', 'Give the target as a number, or null to clear it', {
+            where: { field: 'target' },
+          });
+        }
+        const target = await setTarget(
+          deps.store,
+          {
+            chart: text(body.chart) ?? '',
+            target: value,
+            reason: text(body.reason) ?? '',
+            ...(text(body.scope) ? { scope: text(body.scope) as string } : {}),
+          },
+          r.actor,
+          isMaternityChart,
+        );
+        return r.json({ target }, 200);
+      },
+    },
     {
       method: 'GET',
       path: '/dashboards/maternity',
