@@ -601,9 +601,9 @@ export async function maternityDashboard(
   };
 }
 
-type MonthCounts = Map<number, { numerator: number; denominator: number }>;
+export type MonthCounts = Map<number, { numerator: number; denominator: number }>;
 
-interface SeriesInput {
+export interface SeriesInput {
   org: string | null;
   byMonth: MonthCounts | undefined;
   /** the data-quality companion's counts */
@@ -616,7 +616,11 @@ interface SeriesInput {
   target: number | null;
 }
 
-function buildSeries(measure: MaternityMeasure, input: SeriesInput): MaternitySeries {
+/**
+ * One series of a measure from its counts: SPC on the true values, disclosure control on
+ * what is shown. Exported so that simulations can drive every measure through it.
+ */
+export function buildSeries(measure: MaternityMeasure, input: SeriesInput): MaternitySeries {
   const { org, byMonth, quality, submitted, from, to, policy } = input;
   const raw: {
     month: string;
