@@ -6,7 +6,7 @@
  * Memory holds the people table and nothing that grows with the months: activity is drawn
  * and written month by month, each file streamed to disk as its rows are made.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KernelError } from '../errors.ts';
 import { personMonth, type ActivityEvent, type ApcSpell } from './activity-model.ts';
@@ -40,7 +40,7 @@ import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
 import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
-import { formatDay, parseMonth, type Month } from './synth-dates.ts';
+import { dayOf, formatDay, parseMonth, type Month } from './synth-dates.ts';
 import {
   ACUTE_KNOWN_AT_START,
   ASC_WITHOUT_NHS_NUMBER,
@@ -64,9 +64,23 @@ export interface GenerateOptions {
   /** last month, 'YYYY-MM' */
   to: string;
   defectRates?: Partial<DefectRates>;
+  /** known changes in a process from a month on (written to truth/changes.json) */
+  changes?: ProcessChange[];
   force?: boolean;
   /** called after each month, for progress */
   onMonth?: (month: string, rows: number) => void;
+}
+
+/**
+ * A change injected into the world from a month on, so that a chart can be shown to find a
+ * real change (issue 17): from `from`, `share` of labours are induced (about 33% before),
+ * taken from spontaneous onsets; caesareans before labour stay at 12%.
+ */
+export interface ProcessChange {
+  kind: 'induction-of-labour';
+  /** the first month changed, YYYY-MM */
+  from: string;
+  share: number;
 }
 
 export interface WorldSummary {
@@ -160,6 +174,19 @@ export function checkOptions(options: GenerateOptions): {
       hint: 'Choose a new folder, or add --force to write over it',
     });
   }
+  for (const change of options.changes ?? []) {
+    if (
+      change.kind !== 'induction-of-labour' ||
+      !parseMonth(change.from) ||
+      !(change.share >= 0 && change.share <= 0.88)
+    ) {
+      throw usage(
+        `The change ${JSON.stringify(change)} is not one the world can make`,
+        'changes',
+        'Give { kind: "induction-of-labour", from: "YYYY-MM", share: 0 to 0.88 }',
+      );
+    }
+  }
   return { from, to, rates };
 }
 
@@ -175,6 +202,10 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   const { from, to, rates } = checkOptions(options);
   mkdirSync(options.out, { recursive: true });
   const world = buildWorld({ people: options.people, seed: options.seed, from, to });
+  world.changes = (options.changes ?? []).map((c) => {
+    const month = parseMonth(c.from) as { year: number; month: number };
+    return { kind: c.kind, fromDay: dayOf(month.year, month.month, 1), share: c.share };
+  });
   const { plans, specs } = cataloguePlans();
 
   // Which organisation supplies which dataset: our table, narrowed to what the catalogue holds.
@@ -246,6 +277,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   records.close();
   defects.close();
   writeTruthPeople(world, staff, truthDir);
+  writeFileSync(path.join(truthDir, 'changes.json'), `${JSON.stringify(options.changes ?? [], null, 2)}\n`);
   writeReference(world, path.join(options.out, 'reference'));
 
   return {
@@ -356,7 +388,12 @@ export function pregnancyDetails(world: World, pregnancy: Pregnancy): PregnancyD
     ? r.chance(MATERNITY.smokingContinues)
     : r.chance(MATERNITY.smokingStarts);
   const onsetDraw = r.next();
-  let onset = onsetDraw < 0.55 ? '1' : onsetDraw < 0.88 ? '3' : '5';
+  // An injected change moves the induced share; the same draw decides, so nothing else moves.
+  const change = world.changes?.find(
+    (c) => c.kind === 'induction-of-labour' && pregnancy.delivery >= c.fromDay,
+  );
+  const spontaneous = change ? 0.88 - change.share : 0.55;
+  let onset = onsetDraw < spontaneous ? '1' : onsetDraw < 0.88 ? '3' : '5';
   let method: string;
   if (onset === '5') method = '7';
   else if (r.chance(MATERNITY.emergencyCaesareanInLabour)) method = '8';

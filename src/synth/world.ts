@@ -72,6 +72,8 @@ export interface World {
   clinical: ClinicalTables;
   /** emergency-admission multiplier for each combination of conditions (bitmask) */
   conditionFactor: Float64Array;
+  /** changes injected from a day on (generate-world.ts `ProcessChange`) */
+  changes?: { kind: 'induction-of-labour'; fromDay: number; share: number }[];
 }
 
 export interface WorldOptions {
