@@ -164,6 +164,36 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
             }
           }
         }
+        // a rare event's funnel: each provider's window totals, under the same control
+        if (m.funnel) {
+          for (const f of m.funnel.providers) {
+            shown(f.numerator);
+            shown(f.denominator);
+            // a provider whose count is hidden is not placed on the plot
+            if (f.value === '*') expect(f.band).toBeNull();
+            // its total minus its own shown months: a hidden month stays at least two values wide
+            const months = m.providers.find((p) => p.org === f.org)?.points ?? [];
+            for (const field of ['numerator', 'denominator'] as const) {
+              const total = range(f[field]);
+              for (const [j, hidden] of months.entries()) {
+                if (hidden[field] !== '*' || f[field] === '*') continue;
+                const others = months.filter((_, i) => i !== j).map((o) => range(o[field]));
+                const low = Math.max(1, total[0] - others.reduce((a, r) => a + r[1], 0));
+                const high = Math.min(7, total[1] - others.reduce((a, r) => a + r[0], 0));
+                expect([m.id, f.org, j, field, 'funnel', high - low >= 1]).toEqual([
+                  m.id,
+                  f.org,
+                  j,
+                  field,
+                  'funnel',
+                  true,
+                ]);
+              }
+            }
+          }
+          // the pooled rate is shown to one decimal place, as limits and means are rounded
+          if (m.funnel.target !== null) expect(Math.round(m.funnel.target * 10)).toBe(m.funnel.target * 10);
+        }
         // one window minus another: each month is counted on its own, so the same month
         // shows the same figures in every window and a difference reveals nothing
         const inWhole = whole.measures.find((w) => w.id === m.id);

@@ -724,7 +724,7 @@ export function buildSeries(measure: MaternityMeasure, input: SeriesInput): Mate
  * what is shown is controlled: a provider whose count is suppressed is listed with '*' and
  * not placed, and the pooled rate and the limit curves drawn from it are rounded as means are.
  */
-function buildFunnel(
+export function buildFunnel(
   measure: MaternityMeasure,
   byOrg: Map<string | null, MonthCounts> | undefined,
   controllers: readonly string[],

@@ -36,3 +36,49 @@ describe('false alarms on stable processes, through every measure', () => {
     expect(funnelAlarmRate(stillbirths, 1000, 5, 2)).toBeGreaterThanOrEqual(0.9);
   });
 });
+
+describe('a funnel under disclosure control', () => {
+  it('shows window totals rounded, hides a small one and does not place it', async () => {
+    const { buildFunnel } = await import('./maternity-dashboard.ts');
+    const { HES_2018 } = await import('./disclosure-control.ts');
+    const stillbirths = MATERNITY_MEASURES.find((m) => m.id === 'stillbirth-rate')!;
+    const months = (counts: [number, number][]) =>
+      new Map(counts.map(([numerator, denominator], i) => [i, { numerator, denominator }]));
+    const byOrg = new Map([
+      [
+        'RWF',
+        months([
+          [6, 900],
+          [7, 880],
+          [3, 910],
+        ]),
+      ], // 16 of 2,690
+      [
+        'RVV',
+        months([
+          [1, 400],
+          [2, 390],
+          [0, 405],
+        ]),
+      ], // 3 of 1,195: hidden
+      [
+        'RPA',
+        months([
+          [30, 700],
+          [28, 690],
+          [31, 720],
+        ]),
+      ], // 89 of 2,110: far above
+    ]);
+    const viewer = { role: 'analyst', org: null };
+    const funnel = buildFunnel(stillbirths, byOrg, ['RWF', 'RVV', 'RPA'], 0, 2, viewer, HES_2018)!;
+    const row = (org: string) => funnel.providers.find((p) => p.org === org)!;
+    expect([row('RWF').numerator, row('RWF').denominator]).toEqual([15, 2690]);
+    expect([row('RVV').numerator, row('RVV').value, row('RVV').band]).toEqual(['*', '*', null]);
+    expect(row('RPA').band).toBe('above-99.8');
+    expect(row('RPA').meaning).toBe('concern');
+    // the pooled rate (108 of 5,995 = 18.01 per 1,000) is shown to one decimal place
+    expect(funnel.target).toBe(18);
+    expect(funnel.curve.length).toBeGreaterThan(10);
+  });
+});
