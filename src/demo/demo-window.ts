@@ -13,3 +13,10 @@ export const DEMO_WINDOW = { from: '2020-01', to: '2021-03' } as const;
  * size a laptop builds: their monthly numerators are under 8 even for the whole system.
  */
 export const DEMO_PEOPLE = 100_000;
+
+/**
+ * A known change in the demo world, so the dashboard has a real one to show: from September
+ * 2020 half of labours are induced (about a third before), as a new induction pathway would
+ * do. The demo records it as a rebase of the induction chart (demo-charts.ts).
+ */
+export const DEMO_CHANGES = [{ kind: 'induction-of-labour', from: '2020-09', share: 0.5 }] as const;

@@ -8,6 +8,8 @@ import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { seedDemoProgramme } from '../reporting/demo-programme.ts';
 import { seedDemoSignOff } from '../signoff/demo-signoff.ts';
+import { seedDemoCharts } from '../analytics/demo-charts.ts';
+import { DEMO_CHANGES } from './demo-window.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
@@ -67,6 +69,7 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
       seed: 1,
       from: options.from,
       to: options.to,
+      changes: DEMO_CHANGES.map((c) => ({ ...c })),
     });
     step(
       `synthetic world: ${world.people.toLocaleString('en-GB')} people, ${world.files} feed files, ` +
@@ -154,6 +157,13 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
         `sign-off: ${signOff.feed} for ${signOff.published} signed off and published; ${signOff.waiting} waits for ` +
           'provider.rwf@kernel.example (kernel signoff list, /signoff)' +
           (signOff.late ? `; ${signOff.late} is late (kernel feeds late)` : ''),
+      );
+    }
+
+    const charts = await seedDemoCharts(store, context.actor);
+    if (charts) {
+      step(
+        `charts: the induction chart rebased at the demo world's change, ${charts.targets} targets set (kernel charts, /dashboards/maternity)`,
       );
     }
 

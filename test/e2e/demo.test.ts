@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,14 @@ describe('kernel demo', () => {
       /sign-off: RWF's [a-z-]+ for 2021-01 signed off and published; 2021-02 waits for provider\.rwf@kernel\.example \(kernel signoff list, \/signoff\); 2021-03 is late/,
     );
 
+    // The induction chart rebased at the demo world's known change, and two targets (issue 17).
+    expect(first.stdout).toMatch(
+      /charts: the induction chart rebased at the demo world's change, 2 targets set/,
+    );
+    expect(readFileSync(path.join(data, 'demo', 'world', 'truth', 'changes.json'), 'utf8')).toContain(
+      '"induction-of-labour"',
+    );
+
     // Running it again reuses the world and keys; every feed is a duplicate and nothing changes.
     const again = await runCli(argv);
     expect(again.code, again.stderr).toBe(0);
@@ -51,6 +59,10 @@ describe('kernel demo', () => {
         'SELECT period, state FROM signoffs ORDER BY period',
       );
       expect(states).toEqual([{ period: '2021-01', state: 'published' }]);
+      const charts = await store.query<{ chart: string; period: string }>(
+        'SELECT chart, period FROM chart_rebases',
+      );
+      expect(charts).toEqual([{ chart: 'maternity/induction-of-labour', period: '2020-09' }]);
       expect(await verifyAudit(store)).toMatchObject({ ok: true });
     } finally {
       await store.close();
