@@ -661,13 +661,16 @@ export function buildSeries(measure: MaternityMeasure, input: SeriesInput): Mate
   // A rebase inside the window starts a new period; one before it changes nothing shown.
   const rebases = input.rebases.filter((r) => monthIndex(r.period) > from && monthIndex(r.period) <= to);
   const breaks = [...new Set(rebases.map((r) => monthIndex(r.period) - from))];
-  const spc: SpcResult = xmrChart(trueValues, { polarity: measure.polarity, breaks });
+  // A rare event is compared on a funnel plot instead: its monthly points get no XmR limits
+  // or flags, which would mean little on a handful of events a month (FUNNEL_REASON).
+  const charted = measure.chart === 'xmr' ? trueValues : trueValues.map(() => null);
+  const spc: SpcResult = xmrChart(charted, { polarity: measure.polarity, breaks });
   const controlled = policy.id !== 'none';
   const stat = (v: number | null): number | null => shownStatistic(v, measure.unit, controlled);
   // The icon describes the latest month shown as a number: a suppressed latest month must
   // not say, through the icon, which side of a limit its hidden value lies.
   let icon: VariationIcon = spc.icon;
-  if (controlled) {
+  if (controlled && measure.chart === 'xmr') {
     let latest = -1;
     for (let i = raw.length - 1; i >= 0 && latest < 0; i--) if (typeof raw[i]?.value === 'number') latest = i;
     const point = spc.points[latest];
