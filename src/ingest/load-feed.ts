@@ -63,6 +63,7 @@ import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
+import { profileLoad, storeProfile } from '../quality/load-profile.ts';
 import {
   markStaleLoads,
   removeRowsOfLoad,
@@ -814,6 +815,19 @@ async function writeLoad(
       ctx.loadId,
     ]);
   }
+
+  // The month's profile, for the check catalogue (src/quality/), in this same transaction.
+  const profile = await profileLoad(tx, {
+    plan,
+    table,
+    loadId: ctx.loadId,
+    rowsRead,
+    rowsKept: kept,
+    rowsLoaded,
+    findings,
+    completeness,
+  });
+  await storeProfile(tx, ctx.loadId, profile);
 
   const seconds = ctx.elapsed();
   await tx.run(

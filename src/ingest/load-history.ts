@@ -207,6 +207,7 @@ export async function removeRowsOfLoad(q: Queryable, loadId: string, datasetId: 
   if (Number(exists[0]?.n ?? 0) > 0)
     removed = await q.run(`DELETE FROM "${table}" WHERE load_id = $1`, [loadId]);
   await q.run('DELETE FROM load_quarantine WHERE load_id = $1', [loadId]);
+  await q.run('DELETE FROM load_profiles WHERE load_id = $1', [loadId]);
   return removed;
 }
 

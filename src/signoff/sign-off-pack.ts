@@ -9,6 +9,8 @@
 import { xmrChart, type SpcResult } from '../analytics/spc.ts';
 import { getLoadReport, type LoadDetails } from '../ingest/load-history.ts';
 import type { Queryable } from '../store/store.ts';
+import { catalogueResults, type CatalogueResults } from '../quality/check-results.ts';
+import { sampleRows, type SampleRows } from './sample-rows.ts';
 import {
   decide,
   mayDecide,
@@ -18,7 +20,7 @@ import {
   type SignOffMonth,
 } from './sign-off.ts';
 
-export type CheckStatus = 'fail' | 'warn' | 'pass';
+export type CheckStatus = 'fail' | 'warn' | 'pass' | 'not-applicable';
 
 export interface PackCheck {
   id: string;
@@ -35,6 +37,10 @@ export interface SignOffPack {
   volume: { months: string[]; values: (number | null)[]; spc: SpcResult };
   completeness: { field: string; percent: number; previous: number | null }[];
   history: Awaited<ReturnType<typeof signOffHistory>>;
+  /** the check catalogue's results for the month (src/quality/) */
+  catalogue: CatalogueResults;
+  /** a few random rows to eyeball: for the sending organisation's own people only (null otherwise) */
+  sample: SampleRows | null;
   /** whether the caller may sign off or reject it, and publish it */
   mayDecide: boolean;
   mayPublish: boolean;
@@ -47,7 +53,7 @@ const VOLUME_CHANGE_WARN = 0.3;
 /** A field whose completeness falls by more than this many points is worth a look. */
 const COMPLETENESS_DROP_WARN = 10;
 
-const ORDER: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2 };
+const ORDER: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, 'not-applicable': 3 };
 
 export async function signOffPack(
   q: Queryable,
@@ -81,11 +87,18 @@ export async function signOffPack(
     percent: c.percent,
     previous: previousCompleteness.get(c.field) ?? null,
   }));
+  const catalogue = await catalogueResults(q, { loadId: month.loadId, org, dataset, period });
+  // The catalogue's failures and warnings join the pack's own checks, so the pack names every
+  // failing check in one list; all its results are in `catalogue`.
+  const flagged = catalogue.results
+    .filter((r) => r.status === 'fail' || r.status === 'warn')
+    .map((r): PackCheck => ({ id: `dq:${r.id}`, status: r.status, title: r.title, detail: r.detail }));
   const checks = [
     ...findingChecks(load),
     reconciliationCheck(load),
     volumeCheck(months, values, spc, previous ? Number(previous.rows_loaded) : null),
     ...completenessChecks(completeness),
+    ...flagged,
   ].sort((a, b) => ORDER[a.status] - ORDER[b.status]);
   // The checks have run and are in front of someone who decides: the month is checked.
   if (month.state === 'loaded' && mayDecide(caller, org)) {
@@ -98,6 +111,8 @@ export async function signOffPack(
     volume: { months, values, spc },
     completeness,
     history: await signOffHistory(q, caller, org, dataset, period),
+    catalogue,
+    sample: await sampleRows(q, caller, month),
     mayDecide: mayDecide(caller, org),
     mayPublish: caller.role === 'admin' || caller.role === 'operator',
   };

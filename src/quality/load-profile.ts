@@ -1,0 +1,161 @@
+/**
+ * A load's profile (issue 16; docs/data-quality.md): what the check catalogue needs to judge
+ * the month, and to compare it with the month before and the same month last year, stored
+ * with the load (`load_profiles`, in the load's own transaction) so no check ever reads the
+ * warehouse rows again:
+ *
+ * - rows read, kept and loaded; rows quarantined per field (from the load's findings);
+ * - filled values per accepted field (completeness);
+ * - smallest, largest and mean of every number and date field;
+ * - the five most frequent values of every code field, with counts;
+ * - rows breaking each plausibility rule, and rows repeating each unique key, of checks.json.
+ *
+ * Two statements over the load's rows: one aggregate for ranges, plausibility and keys, one
+ * for the code fields' frequencies.
+ */
+import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
+import { quoteIdentifier } from '../store/sql.ts';
+import type { Queryable } from '../store/store.ts';
+import type { FieldCompleteness, LoadFinding } from '../ingest/load-history.ts';
+import { datasetEntry, type LoadProfile } from './check-catalogue.ts';
+
+const q = quoteIdentifier;
+const TOP_VALUES = 5;
+
+const isNumber = (c: AcceptedColumn): boolean => c.type === 'integer' || c.type === 'decimal';
+const isCode = (c: AcceptedColumn): boolean => c.type === 'code' || c.type === 'boolean';
+
+export interface ProfileInput {
+  plan: DeidPlan;
+  table: string;
+  loadId: string;
+  rowsRead: number;
+  rowsKept: number;
+  rowsLoaded: number;
+  findings: readonly LoadFinding[];
+  completeness: readonly FieldCompleteness[];
+}
+
+export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<LoadProfile> {
+  const { plan, table, loadId } = input;
+  const entry = datasetEntry(plan.spec.id);
+  const columns = new Map(plan.columns.map((c) => [c.name, c]));
+  const has = (name: string): boolean => columns.has(name);
+  const parts: string[] = ['COUNT(*) AS kernel_rows'];
+  const ranged = plan.columns.filter((c) => isNumber(c) || c.type === 'date');
+  ranged.forEach((c, k) => {
+    parts.push(`MIN(${q(c.name)}) AS min${k}`, `MAX(${q(c.name)}) AS max${k}`);
+    if (isNumber(c)) parts.push(`AVG(CAST(${q(c.name)} AS DOUBLE PRECISION)) AS mean${k}`);
+  });
+  const plausibility = (entry.plausibility ?? []).filter((r) =>
+    r.kind === 'range' ? has(r.field) : has(r.from) && has(r.to),
+  );
+  plausibility.forEach((rule, k) => {
+    const condition =
+      rule.kind === 'range'
+        ? `${q(rule.field)} < ${Number(rule.min)} OR ${q(rule.field)} > ${Number(rule.max)}`
+        : `CAST(${q(rule.to)} AS DATE) - CAST(${q(rule.from)} AS DATE) > ${Number(rule.max)}`;
+    parts.push(`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END) AS p${k}`);
+  });
+  const unique = (entry.unique ?? []).filter((u) => u.fields.every(has));
+  unique.forEach((u, k) => {
+    const key = u.fields.map((f) => `COALESCE(CAST(${q(f)} AS TEXT), '')`).join(` || '|' || `);
+    parts.push(`COUNT(*) - COUNT(DISTINCT ${key}) AS u${k}`);
+  });
+  const [row] = await tx.query<Record<string, number | string | null>>(
+    `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
+    [loadId],
+  );
+  const value = (v: unknown): number | string | null =>
+    v === null || v === undefined
+      ? null
+      : typeof v === 'number' || typeof v === 'bigint'
+        ? Number(v)
+        : String(v).slice(0, 10);
+  const ranges: LoadProfile['ranges'] = {};
+  ranged.forEach((c, k) => {
+    ranges[c.name] = {
+      min: value(row?.[`min${k}`]),
+      max: value(row?.[`max${k}`]),
+      ...(isNumber(c)
+        ? { mean: row?.[`mean${k}`] == null ? null : Math.round(Number(row[`mean${k}`]) * 100) / 100 }
+        : {}),
+    };
+  });
+
+  const codes = plan.columns.filter(isCode);
+  const top: LoadProfile['top'] = {};
+  if (codes.length > 0) {
+    const frequencies = codes
+      .map(
+        (c, k) =>
+          `SELECT ${k} AS f, CAST(${q(c.name)} AS TEXT) AS v, COUNT(*) AS n FROM ${q(table)} WHERE load_id = $1 AND ${q(c.name)} IS NOT NULL GROUP BY ${q(c.name)}`,
+      )
+      .join(' UNION ALL ');
+    const rows = await tx.query<{ f: number; v: string; n: number }>(
+      `SELECT f, v, n FROM (SELECT f, v, n, ROW_NUMBER() OVER (PARTITION BY f ORDER BY n DESC, v) AS r FROM (${frequencies}) AS x) AS y
+       WHERE r <= ${TOP_VALUES} ORDER BY f, r`,
+      [loadId],
+    );
+    for (const r of rows) {
+      const name = codes[Number(r.f)]?.name;
+      if (name) (top[name] ??= []).push({ value: String(r.v), count: Number(r.n) });
+    }
+  }
+
+  const quarantinedByField: Record<string, number> = {};
+  for (const f of input.findings) {
+    if (f.field === null || f.rule === 'duplicate' || f.rule === 'control-total' || f.rule === 'nhs-number')
+      continue;
+    quarantinedByField[f.field] = (quarantinedByField[f.field] ?? 0) + f.count;
+  }
+  return {
+    rowsRead: input.rowsRead,
+    rowsKept: input.rowsKept,
+    rowsLoaded: input.rowsLoaded,
+    quarantinedByField,
+    filled: Object.fromEntries(input.completeness.map((c) => [c.field, c.filled])),
+    ranges,
+    top,
+    implausible: Object.fromEntries(plausibility.map((r, k) => [r.id, Number(row?.[`p${k}`] ?? 0)])),
+    duplicates: Object.fromEntries(unique.map((u, k) => [u.id, Number(row?.[`u${k}`] ?? 0)])),
+  };
+}
+
+/** Stores a load's profile, in the load's transaction. */
+export async function storeProfile(tx: Queryable, loadId: string, profile: LoadProfile): Promise<void> {
+  await tx.run('INSERT INTO load_profiles (load_id, profile) VALUES ($1, $2)', [
+    loadId,
+    JSON.stringify(profile),
+  ]);
+}
+
+/**
+ * A profile for a load that has none (loaded before profiles were kept): what its stored
+ * report says — rows and completeness — and nothing of ranges, values or rules.
+ */
+export function profileFromReport(load: {
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsDropped: number;
+  findings: readonly LoadFinding[];
+  completeness: readonly FieldCompleteness[];
+}): LoadProfile {
+  const quarantinedByField: Record<string, number> = {};
+  for (const f of load.findings) {
+    if (f.field !== null && !['duplicate', 'control-total', 'nhs-number'].includes(f.rule)) {
+      quarantinedByField[f.field] = (quarantinedByField[f.field] ?? 0) + f.count;
+    }
+  }
+  return {
+    rowsRead: load.rowsRead,
+    rowsKept: load.rowsRead - load.rowsDropped,
+    rowsLoaded: load.rowsLoaded,
+    quarantinedByField,
+    filled: Object.fromEntries(load.completeness.map((c) => [c.field, c.filled])),
+    ranges: {},
+    top: {},
+    implausible: {},
+    duplicates: {},
+  };
+}
