@@ -7,8 +7,7 @@
  * memory stays flat whatever the file's size. It writes to `OUT.partial` and renames at the
  * end, so a failed run leaves no half-written file for anyone to send.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
@@ -16,6 +15,7 @@ import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvRecord } from '../ingest/csv-reader.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
+import { OutputBuffer } from './output-buffer.ts';
 import {
   MANIFEST_FORMAT,
   manifestPathFor,
@@ -68,71 +68,6 @@ export function toolVersion(): string {
 
 const COMMA = 0x2c;
 const LF = 0x0a;
-const OUT_CHUNK = 1 << 20;
-
-/** An output buffer flushed a megabyte at a time, hashing what it writes. */
-class OutputBuffer {
-  buf = Buffer.allocUnsafe(OUT_CHUNK);
-  pos = 0;
-  private full: Buffer[] = [];
-  readonly hash = createHash('sha256');
-  bytes = 0;
-
-  constructor(private readonly stream: WriteStream) {}
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.full.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(OUT_CHUNK, n));
-    this.pos = 0;
-  }
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-  ascii(text: string): void {
-    this.ensure(text.length);
-    this.pos += this.buf.write(text, this.pos, 'latin1');
-  }
-  copy(source: Buffer, start: number, end: number): void {
-    const length = end - start;
-    this.ensure(length);
-    if (length < 48) {
-      // Buffer#copy's fixed cost outweighs a byte loop for short fields.
-      const buf = this.buf;
-      let pos = this.pos;
-      for (let k = start; k < end; k++) buf[pos++] = source[k] as number;
-      this.pos = pos;
-    } else this.pos += source.copy(this.buf, this.pos, start, end);
-  }
-  /** Hands full chunks to the file, waiting when the disk is behind (backpressure). */
-  async drain(final = false): Promise<void> {
-    if (final && this.pos > 0) {
-      this.full.push(this.buf.subarray(0, this.pos));
-      this.buf = Buffer.allocUnsafe(0);
-      this.pos = 0;
-    }
-    const chunks = this.full;
-    this.full = [];
-    for (const chunk of chunks) {
-      this.hash.update(chunk);
-      this.bytes += chunk.length;
-      if (!this.stream.write(chunk)) {
-        await new Promise<void>((resolve, reject) => {
-          const done = (error?: Error): void => {
-            this.stream.off('drain', done);
-            this.stream.off('error', done);
-            if (error) reject(error);
-            else resolve();
-          };
-          this.stream.on('drain', done);
-          this.stream.on('error', done);
-        });
-      }
-    }
-  }
-}
-
 // A cache of recent tokens: people recur in activity data (many episodes, one person), and
 // one map lookup is cheaper than one HMAC. Bounded so memory stays flat; held only in
 // the agent's memory at the organisation, never written anywhere.
