@@ -90,14 +90,24 @@ export const registerSignoffCommands: RegisterCommands = (program, context) => {
     .argument('<dataset>', 'dataset id, e.g. apc')
     .argument('<period>', 'reporting month YYYY-MM')
     .option('--json', 'print JSON')
-    .action(async (org: string, dataset: string, period: string, opts: { json?: boolean }) => {
+    .option('--pdf <file>', 'also write the pack as a PDF (no rows in it)')
+    .action(async (org: string, dataset: string, period: string, opts: { json?: boolean; pdf?: string }) => {
       const { signOffPack } = await packs();
       const pack = await context.withStore((store) =>
         signOffPack(store, callerOf(context), org.toUpperCase(), dataset, period),
       );
+      if (opts.pdf) {
+        const { packPdf } = await import('../signoff/pack-pdf.ts');
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.pdf, await packPdf(pack));
+      }
       if (opts.json) return printJson(context.io, pack);
+      const c = pack.catalogue.counts;
       context.io.out(
         `${pack.month.dataset} from ${pack.month.org} for ${pack.month.period}: ${pack.month.state} (load ${pack.month.loadId})`,
+      );
+      context.io.out(
+        `The check catalogue: ${pack.catalogue.results.length} checks, ${c.fail} failing, ${c.warn} to look at, ${c.pass} passing, ${c['not-applicable']} not applicable.`,
       );
       context.io.out(
         formatTable(

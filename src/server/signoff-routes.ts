@@ -1,4 +1,5 @@
 import { spcChartSvg } from '../analytics/spc-chart-svg.ts';
+import { packPdf } from '../signoff/pack-pdf.ts';
 import { KernelError } from '../errors.ts';
 import { signOffPack } from '../signoff/sign-off-pack.ts';
 import {
@@ -150,6 +151,25 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'A month’s sign-off pack: its checks, volume and completeness, and the decision',
       example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
       handle: (r) => renderPack(r, monthOf(r)),
+    },
+    {
+      method: 'GET',
+      path: '/signoff/:org/:dataset/:period/pdf',
+      kind: 'page',
+      access: WHO,
+      summary: 'A month’s sign-off pack as a PDF (no rows in it)',
+      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      handle: async (r) => {
+        const month = monthOf(r);
+        const pack = await signOffPack(store, callerOf(r), month.org, month.dataset, month.period);
+        return new Response(new Uint8Array(await packPdf(pack)), {
+          headers: {
+            'Content-Type': 'application/pdf',
+            'Content-Disposition': `attachment; filename="kernel-signoff-${pack.month.org}-${pack.month.dataset}-${pack.month.period}.pdf"`,
+            'Cache-Control': 'no-store',
+          },
+        });
+      },
     },
     {
       method: 'GET',

@@ -1,7 +1,8 @@
 /** `kernel signoff …` on both engines: list, the pack, sign off, publish, and a clear refusal. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { extractText, getDocumentProxy } from 'unpdf';
 import { describe, expect, it } from 'vitest';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -25,9 +26,20 @@ describe.each(testStores())('kernel signoff on $engine (issue 16)', (engine) => 
     const list = await k('signoff', 'list');
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/2025-05\s+RWF\s+apc\s+loaded/);
-    const show = await k('signoff', 'show', 'rwf', 'apc', '2025-05');
+    const pdf = path.join(dir, 'pack.pdf');
+    const show = await k('signoff', 'show', 'rwf', 'apc', '2025-05', '--pdf', pdf);
     expect(show.stdout).toMatch(/^apc from RWF for 2025-05: checked \(load ld-/);
     expect(show.stdout).toContain('Every row read is loaded, quarantined or dropped');
+    expect(show.stdout).toMatch(/The check catalogue: \d+ checks, \d+ failing/);
+    // the pack as a PDF: the month, its checks and the catalogue, and no rows
+    const read = await extractText(await getDocumentProxy(new Uint8Array(readFileSync(pdf))), {
+      mergePages: true,
+    });
+    const text = read.text.replace(/\s+/g, ' ');
+    expect(text).toContain('Sign-off pack: apc from RWF, 2025-05');
+    expect(text).toContain('Every row read is loaded, quarantined or dropped');
+    expect(text).toMatch(/The check catalogue: \d+ checks/);
+    expect(text).toContain('no row leaves in this document');
     const bare = await k('signoff', 'reject', 'RWF', 'apc', '2025-05');
     expect([bare.code, bare.stderr.trim()]).toEqual([
       64,
