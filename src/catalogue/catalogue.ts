@@ -164,7 +164,8 @@ function jsonFiles(dir: string): string[] {
     .map((name) => path.join(dir, name));
 }
 
-function readJson(file: string): unknown {
+/** Reads a JSON file; a syntax error becomes a `KernelError` naming the file, line and column. */
+export function readJson(file: string): unknown {
   const text = fs.readFileSync(file, 'utf8');
   try {
     return JSON.parse(text) as unknown;
@@ -186,7 +187,8 @@ function readJson(file: string): unknown {
   }
 }
 
-function displayPath(file: string): string {
+/** `file` relative to the working folder when it lies inside it, as messages show it. */
+export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative.startsWith('..') ? file : relative;
 }

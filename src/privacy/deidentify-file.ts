@@ -13,9 +13,10 @@ import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
-import { fieldText, readCsv, type CsvRecord } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../ingest/csv-reader.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
+import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
 import {
   MANIFEST_FORMAT,
   manifestPathFor,
@@ -48,6 +49,8 @@ export interface DeidentifyOptions {
   linkageSecret?: LinkageSecret;
   /** the sender's own totals for the extract, carried in the signed manifest for the load to check */
   controlTotals?: ControlTotals;
+  /** the organisation's source mapping: the extract is in its local layout, mapped as it is read */
+  mapping?: SourceMapping;
 }
 
 export interface DeidentifyResult {
@@ -60,6 +63,8 @@ export interface DeidentifyResult {
   seconds: number;
   /** the Bloom-filter encodings file, when one was made */
   linkage?: LinkageFileResult;
+  /** what the source mapping could not map, when one was given */
+  mapping?: MappingReport;
 }
 
 export function toolVersion(): string {
@@ -254,6 +259,9 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   const started = performance.now();
   const plan = deidPlan(options.spec);
   const inputName = path.basename(options.input);
+  // A local extract is mapped to the national shape as it is read, before anything is tokenised.
+  if (options.mapping) refuseOtherFeed(options.mapping, options.org, options.spec.id);
+  const mapping = options.mapping ? new MappingPass(options.mapping, options.spec, inputName) : undefined;
   let total = 0;
   try {
     total = statSync(options.input).size;
@@ -276,57 +284,56 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       : undefined;
   try {
     out.ascii(`${plan.accepted.join(',')}\n`);
-    const read = await readCsv(
-      options.input,
-      {
-        onHeader(columns, line) {
-          const have = new Set(columns);
-          const want = new Set(plan.inbound);
-          const missing = plan.inbound.filter((c) => !have.has(c));
-          const unknown = columns.filter((c) => !want.has(c));
-          if (missing.length > 0 || unknown.length > 0) {
-            const parts = [
-              missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-              unknown.length > 0 ? `unknown ${unknown.join(', ')}` : '',
-            ].filter(Boolean);
-            throw new KernelError(
-              'invalid-input',
-              `The extract's header does not match the ${options.spec.id} specification version ${options.spec.version}: ${parts.join('; ')}`,
-              {
-                where: { file: inputName, line },
-                hint: `Run \`kernel datasets show ${options.spec.id}\` for the columns the extract must have`,
-              },
-            );
-          }
-          const index = new Map(columns.map((c, i) => [c, i] as const));
-          writers = columnWriters(plan, index, options, counters);
-          linkage?.header(index);
-          periodIndex = index.get(options.spec.periodField) ?? -1;
-        },
-        onRecord(record) {
-          out.ascii(String(record.line));
-          for (const write of writers) {
-            out.byte(COMMA);
-            write(record, out);
-          }
-          out.byte(LF);
-          linkage?.record(record);
-          if (periodIndex >= 0) {
-            const date = readDate(record, periodIndex);
-            if (date >= 0) {
-              const month = Math.floor(date / 100);
-              counters.months.set(month, (counters.months.get(month) ?? 0) + 1);
-            }
-          }
-        },
-        async onChunk(bytesRead) {
-          await out.drain();
-          await linkage?.drain();
-          options.onProgress?.(bytesRead, total);
-        },
+    const handlers: CsvHandlers = {
+      onHeader(columns, line) {
+        const have = new Set(columns);
+        const want = new Set(plan.inbound);
+        const missing = plan.inbound.filter((c) => !have.has(c));
+        const unknown = columns.filter((c) => !want.has(c));
+        if (missing.length > 0 || unknown.length > 0) {
+          const parts = [
+            missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+            unknown.length > 0 ? `unknown ${unknown.join(', ')}` : '',
+          ].filter(Boolean);
+          throw new KernelError(
+            'invalid-input',
+            `The extract's header does not match the ${options.spec.id} specification version ${options.spec.version}: ${parts.join('; ')}`,
+            {
+              where: { file: inputName, line },
+              hint: `Run \`kernel datasets show ${options.spec.id}\` for the columns the extract must have`,
+            },
+          );
+        }
+        const index = new Map(columns.map((c, i) => [c, i] as const));
+        writers = columnWriters(plan, index, options, counters);
+        linkage?.header(index);
+        periodIndex = index.get(options.spec.periodField) ?? -1;
       },
-      { displayName: inputName },
-    );
+      onRecord(record) {
+        out.ascii(String(record.line));
+        for (const write of writers) {
+          out.byte(COMMA);
+          write(record, out);
+        }
+        out.byte(LF);
+        linkage?.record(record);
+        if (periodIndex >= 0) {
+          const date = readDate(record, periodIndex);
+          if (date >= 0) {
+            const month = Math.floor(date / 100);
+            counters.months.set(month, (counters.months.get(month) ?? 0) + 1);
+          }
+        }
+      },
+      async onChunk(bytesRead) {
+        await out.drain();
+        await linkage?.drain();
+        options.onProgress?.(bytesRead, total);
+      },
+    };
+    const read = await readCsv(options.input, mapping ? mapping.wrap(handlers) : handlers, {
+      displayName: inputName,
+    });
     await out.drain(true);
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -368,6 +375,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       bom: read.bom,
       seconds: (performance.now() - started) / 1000,
       ...(linkageFile ? { linkage: linkageFile } : {}),
+      ...(mapping ? { mapping: mapping.report() } : {}),
     };
   } finally {
     if (!succeeded) {
