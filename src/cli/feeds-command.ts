@@ -48,6 +48,34 @@ export const registerFeedsCommands: RegisterCommands = (program, context) => {
     );
 
   group
+    .command('notify')
+    .description(
+      'email what is due: reminders for months waiting for sign-off, notices of late feeds (each once; run it from cron)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = context.config();
+      const { KernelError } = await import('../errors.ts');
+      if (!config.smtpUrl) {
+        throw new KernelError('config', 'No mail server is configured, so nothing can be sent', {
+          hint: 'Set smtpUrl in kernel.config.json or KERNEL_SMTP_URL, e.g. smtp://mail.example.nhs.uk:25',
+        });
+      }
+      const { sendNotices } = await import('../signoff/notifications.ts');
+      const { smtpMailer } = await import('../signoff/smtp-mailer.ts');
+      const mailer = smtpMailer(config.smtpUrl, config.mailFrom);
+      const result = await context.withStore((store) =>
+        sendNotices(store, mailer, { reminderWorkingDays: config.reminderWorkingDays, actor: context.actor }),
+      );
+      if (opts.json) return printJson(context.io, result);
+      context.io.out(
+        `${result.sent} email${result.sent === 1 ? '' : 's'} sent` +
+          (result.unaddressed ? `; ${result.unaddressed} notice(s) had no BI lead account to go to` : '') +
+          '.',
+      );
+    });
+
+  group
     .command('late', { isDefault: true })
     .description('scheduled months with nothing loaded past their due day')
     .option('--org <ods>', 'one organisation')

@@ -31,6 +31,15 @@ export interface KernelConfig {
    * names the real client (for the sign-in limiter). Empty: the TCP peer is the client.
    */
   trustedProxies: string[];
+  /**
+   * Where Kernel sends email (sign-off reminders, late-feed notices): an smtp:// or smtps://
+   * URL, e.g. smtp://mail.example.nhs.uk:25. Unset: no email is sent.
+   */
+  smtpUrl: string | undefined;
+  /** the From address of Kernel's email */
+  mailFrom: string;
+  /** working days a loaded month may wait for sign-off before its BI leads are reminded */
+  reminderWorkingDays: number;
 }
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
@@ -98,6 +107,47 @@ function addresses(raw: string, from: string): string[] {
   return list;
 }
 
+function smtpUrl(raw: string, from: string): string | undefined {
+  const value = raw.trim();
+  if (value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) {
+    throw new KernelError(
+      'config',
+      `The mail server "${value}" from ${from} is not an smtp:// or smtps:// URL`,
+      {
+        hint: 'e.g. smtp://mail.example.nhs.uk:25',
+      },
+    );
+  }
+  return value;
+}
+
+function emailAddress(raw: string, from: string): string {
+  const value = raw.trim();
+  if (!/^[^@\s]+@[^@\s]+$/.test(value)) {
+    throw new KernelError('config', `"${value}" from ${from} is not an email address`, {
+      hint: 'e.g. kernel@example.nhs.uk',
+    });
+  }
+  return value;
+}
+
+function workingDays(raw: string, from: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 60) {
+    throw new KernelError('config', `"${raw}" from ${from} is not a number of working days from 1 to 60`, {
+      hint: 'e.g. 5',
+    });
+  }
+  return n;
+}
+
 function yesNo(raw: string, from: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -126,6 +176,14 @@ const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
   },
   uploadLimitMb: { key: 'uploadLimitMb', flag: 'config', env: 'KERNEL_UPLOAD_LIMIT_MB', parse: mebibytes },
   trustedProxies: { key: 'trustedProxies', flag: 'config', env: 'KERNEL_TRUSTED_PROXIES', parse: addresses },
+  smtpUrl: { key: 'smtpUrl', flag: 'config', env: 'KERNEL_SMTP_URL', parse: smtpUrl },
+  mailFrom: { key: 'mailFrom', flag: 'config', env: 'KERNEL_MAIL_FROM', parse: emailAddress },
+  reminderWorkingDays: {
+    key: 'reminderWorkingDays',
+    flag: 'config',
+    env: 'KERNEL_REMINDER_WORKING_DAYS',
+    parse: workingDays,
+  },
 };
 
 const DEFAULTS: KernelConfig = {
@@ -138,6 +196,9 @@ const DEFAULTS: KernelConfig = {
   allowIdentifiableLoads: false,
   uploadLimitMb: 1024,
   trustedProxies: [],
+  smtpUrl: undefined,
+  mailFrom: 'kernel@localhost',
+  reminderWorkingDays: 5,
 };
 
 export const CONFIG_FILE_NAME = 'kernel.config.json';

@@ -37,6 +37,7 @@ describe('the check catalogue', () => {
         ...Object.keys(entry.completeness ?? {}),
         ...(entry.plausibility ?? []).flatMap((r) => (r.kind === 'range' ? [r.field] : [r.from, r.to])),
         ...(entry.unique ?? []).flatMap((u) => u.fields),
+        ...(entry.keyFields ?? []),
       ];
       for (const name of named) expect([spec.id, name, columns.has(name)]).toEqual([spec.id, name, true]);
     }

@@ -75,6 +75,8 @@ interface Thresholds {
 }
 
 interface DatasetEntry {
+  /** the code fields whose distributions each profile keeps */
+  keyFields?: string[];
   completeness?: Record<string, number>;
   plausibility?: PlausibilityRule[];
   unique?: UniqueRule[];

@@ -7,11 +7,11 @@
  * - rows read, kept and loaded; rows quarantined per field (from the load's findings);
  * - filled values per accepted field (completeness);
  * - smallest, largest and mean of every number and date field;
- * - the five most frequent values of every code field, with counts;
+ * - the five most frequent values of each key field (checks.json `keyFields`), with counts;
  * - rows breaking each plausibility rule, and rows repeating each unique key, of checks.json.
  *
- * Two statements over the load's rows: one aggregate for ranges, plausibility and keys, one
- * for the code fields' frequencies.
+ * One aggregate over the load's rows for ranges and plausibility, one grouping-sets scan for
+ * the key fields' frequencies, and one hash aggregation per unique key.
  */
 import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier } from '../store/sql.ts';
@@ -23,7 +23,6 @@ const q = quoteIdentifier;
 const TOP_VALUES = 5;
 
 const isNumber = (c: AcceptedColumn): boolean => c.type === 'integer' || c.type === 'decimal';
-const isCode = (c: AcceptedColumn): boolean => c.type === 'code' || c.type === 'boolean';
 
 export interface ProfileInput {
   plan: DeidPlan;
@@ -57,11 +56,6 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
         : `CAST(${q(rule.to)} AS DATE) - CAST(${q(rule.from)} AS DATE) > ${Number(rule.max)}`;
     parts.push(`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END) AS p${k}`);
   });
-  const unique = (entry.unique ?? []).filter((u) => u.fields.every(has));
-  unique.forEach((u, k) => {
-    const key = u.fields.map((f) => `COALESCE(CAST(${q(f)} AS TEXT), '')`).join(` || '|' || `);
-    parts.push(`COUNT(*) - COUNT(DISTINCT ${key}) AS u${k}`);
-  });
   const [row] = await tx.query<Record<string, number | string | null>>(
     `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
     [loadId],
@@ -83,23 +77,41 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
     };
   });
 
-  const codes = plan.columns.filter(isCode);
-  const top: LoadProfile['top'] = {};
-  if (codes.length > 0) {
-    const frequencies = codes
-      .map(
-        (c, k) =>
-          `SELECT ${k} AS f, CAST(${q(c.name)} AS TEXT) AS v, COUNT(*) AS n FROM ${q(table)} WHERE load_id = $1 AND ${q(c.name)} IS NOT NULL GROUP BY ${q(c.name)}`,
-      )
-      .join(' UNION ALL ');
-    const rows = await tx.query<{ f: number; v: string; n: number }>(
-      `SELECT f, v, n FROM (SELECT f, v, n, ROW_NUMBER() OVER (PARTITION BY f ORDER BY n DESC, v) AS r FROM (${frequencies}) AS x) AS y
-       WHERE r <= ${TOP_VALUES} ORDER BY f, r`,
+  // Repeated keys: rows beyond the first of each key, by hash aggregation (cheaper than
+  // COUNT(DISTINCT) on PostgreSQL, which sorts).
+  const duplicates: Record<string, number> = {};
+  for (const u of (entry.unique ?? []).filter((r) => r.fields.every(has))) {
+    const key = u.fields.map((f) => q(f)).join(', ');
+    const [d] = await tx.query<{ extra: number | null }>(
+      `SELECT SUM(n - 1) AS extra FROM (SELECT COUNT(*) AS n FROM ${q(table)} WHERE load_id = $1 GROUP BY ${key} HAVING COUNT(*) > 1) AS k`,
       [loadId],
     );
+    duplicates[u.id] = Number(d?.extra ?? 0);
+  }
+
+  // The key fields' distributions, in one scan: a grouping set per field.
+  const keyFields = (entry.keyFields ?? []).filter(has);
+  const top: LoadProfile['top'] = {};
+  if (keyFields.length > 0) {
+    const which = keyFields.map((f, k) => `WHEN GROUPING(${q(f)}) = 0 THEN ${k}`).join(' ');
+    const value = keyFields.map((f) => `CAST(${q(f)} AS TEXT)`).join(', ');
+    const rows = await tx.query<{ f: number; v: string | null; n: number }>(
+      `SELECT CASE ${which} END AS f, COALESCE(${value}) AS v, COUNT(*) AS n FROM ${q(table)} WHERE load_id = $1
+        GROUP BY GROUPING SETS (${keyFields.map((f) => `(${q(f)})`).join(', ')})`,
+      [loadId],
+    );
+    const byField = new Map<string, { value: string; count: number }[]>();
     for (const r of rows) {
-      const name = codes[Number(r.f)]?.name;
-      if (name) (top[name] ??= []).push({ value: String(r.v), count: Number(r.n) });
+      const name = keyFields[Number(r.f)];
+      if (name === undefined || r.v === null) continue; // the field's empty values
+      const list = byField.get(name) ?? [];
+      list.push({ value: String(r.v), count: Number(r.n) });
+      byField.set(name, list);
+    }
+    for (const [name, list] of byField) {
+      top[name] = list
+        .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
+        .slice(0, TOP_VALUES);
     }
   }
 
@@ -118,7 +130,7 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
     ranges,
     top,
     implausible: Object.fromEntries(plausibility.map((r, k) => [r.id, Number(row?.[`p${k}`] ?? 0)])),
-    duplicates: Object.fromEntries(unique.map((u, k) => [u.id, Number(row?.[`u${k}`] ?? 0)])),
+    duplicates,
   };
 }
 

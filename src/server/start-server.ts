@@ -7,6 +7,8 @@ import type { Hono } from 'hono';
 import type { CliIo } from '../cli/cli-context.ts';
 import type { KernelConfig } from '../config/config.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
+import { sendNotices } from '../signoff/notifications.ts';
+import { smtpMailer } from '../signoff/smtp-mailer.ts';
 import type { Store } from '../store/store.ts';
 import { createApp, type AppEnv } from './app.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
@@ -42,6 +44,8 @@ export interface StartServerOptions {
   landing?: string;
   /** how often the landing folder is swept; a pair must be unchanged for one sweep */
   landingEveryMs?: number;
+  /** how often due notices are emailed, when `smtpUrl` is set (default hourly) */
+  notifyEveryMs?: number;
 }
 
 /** The store, lent to a forwarded CLI command: it may use it but must not close it. */
@@ -116,9 +120,30 @@ function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): vo
 }
 
 /**
- * Sweeps the landing folder every `everyMs`, one sweep at a time, logging what it loaded;
- * answers a function that stops it. A failed sweep is logged and the next one tries again.
+ * Runs `work` every `everyMs`, one run at a time; a failed run is logged and the next one
+ * tries again. Answers a function that stops it.
  */
+function every(
+  everyMs: number,
+  work: () => Promise<void>,
+  label: string,
+  log: ((line: string) => void) | undefined,
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    work()
+      .catch((error: unknown) =>
+        log?.(`${label}: the run failed (${error instanceof Error ? error.message : 'unknown'})`),
+      )
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Sweeps the landing folder every `everyMs`, logging what it loaded. */
 function watchLandingFolder(
   store: Store,
   dir: string,
@@ -127,23 +152,43 @@ function watchLandingFolder(
 ): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const memory: LandingMemory = new Map();
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweepLandingFolder(store, dir, memory)
-      .then((outcomes) => {
-        for (const o of outcomes)
-          log?.(`landing: ${o.file} ${o.status}${o.loadId ? ` as ${o.loadId}` : ''}, moved to ${o.movedTo}/`);
-      })
-      .catch((error: unknown) =>
-        log?.(`landing: the sweep failed (${error instanceof Error ? error.message : 'unknown'})`),
-      )
-      .finally(() => (sweeping = false));
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(
+    everyMs,
+    async () => {
+      for (const o of await sweepLandingFolder(store, dir, memory))
+        log?.(`landing: ${o.file} ${o.status}${o.loadId ? ` as ${o.loadId}` : ''}, moved to ${o.movedTo}/`);
+    },
+    'landing',
+    log,
+  );
 }
+
+/** Emails what is due (notifications.ts) every `everyMs`, when a mail server is configured. */
+function sendNoticesRegularly(
+  store: Store,
+  config: KernelConfig,
+  everyMs: number,
+  log: ((line: string) => void) | undefined,
+): () => void {
+  const { smtpUrl } = config;
+  if (!smtpUrl) return () => undefined;
+  const mailer = smtpMailer(smtpUrl, config.mailFrom);
+  return every(
+    everyMs,
+    async () => {
+      const result = await sendNotices(store, mailer, {
+        reminderWorkingDays: config.reminderWorkingDays,
+        actor: 'kernel:notify',
+      });
+      if (result.sent > 0) log?.(`notify: ${result.sent} email(s) sent`);
+    },
+    'notify',
+    log,
+  );
+}
+
+/** Due notices go out hourly: reminders count working days, so an hour late is no matter. */
+const NOTIFY_EVERY_MS = 60 * 60 * 1000;
 
 /**
  * Serves the portal and API on `port` (`kernel serve`, `kernel demo`). With the embedded
@@ -178,6 +223,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const stopLanding = options.landing
     ? watchLandingFolder(options.store, options.landing, options.landingEveryMs ?? 2000, options.log)
     : () => undefined;
+  const stopNotices = sendNoticesRegularly(
+    options.store,
+    options.config,
+    options.notifyEveryMs ?? NOTIFY_EVERY_MS,
+    options.log,
+  );
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
@@ -185,6 +236,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: () =>
       new Promise<void>((resolve) => {
         stopLanding();
+        stopNotices();
         removeFile();
         process.removeListener('exit', removeFile);
         server.close(() => resolve());
