@@ -8,6 +8,7 @@ import { CsvFileWriter } from './csv-file-writer.ts';
 import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
 import { Random } from './random.ts';
 import { builderKey } from './feed-rows.ts';
+import type { LocalWriter } from './local-layouts.ts';
 
 export interface DatasetPlan {
   id: string;
@@ -52,6 +53,8 @@ interface OpenFeed {
   random: Random;
   /** the last row written without a defect, to drop a natural exact repeat */
   last: string;
+  /** the organisation's own layout, where it has one: rows are drafted nationally, written locally */
+  local?: LocalWriter;
 }
 
 /** For each dataset's columns, the builder key each column reads (exact name first, then alias). */
@@ -94,6 +97,8 @@ export class FeedRouter {
     private readonly plans: ReadonlyMap<string, DatasetPlan>,
     private readonly records: CsvFileWriter,
     private readonly defects: CsvFileWriter,
+    /** local layouts by `ORG/dataset` (truth/defects.csv records their values in the national form) */
+    private readonly layouts: ReadonlyMap<string, LocalWriter> = new Map(),
   ) {}
 
   /** Opens every supplied feed of a month, so a month with no rows still has its (header-only) file. */
@@ -115,15 +120,22 @@ export class FeedRouter {
     const key = `${org}/${dataset}`;
     let feed = this.open.get(key);
     if (feed) return feed;
-    const plan = this.plans.get(dataset);
+    let plan = this.plans.get(dataset);
     if (!plan) return undefined;
     const relative = `feeds/${org}/${dataset}/${this.month}.csv`;
+    const local = this.layouts.get(key);
+    if (local) {
+      // A field the local extract does not carry (its mapping's constant) cannot go missing in it.
+      const required = new Set([...plan.shape.required].filter((f) => !local.constants.has(f)));
+      plan = { ...plan, shape: { ...plan.shape, required } };
+    }
     feed = {
-      writer: new CsvFileWriter(path.join(this.out, relative), plan.columns),
+      writer: new CsvFileWriter(path.join(this.out, relative), local ? local.header : plan.columns),
       relative,
       plan,
       random: new Random(this.seed, 'defects', relative),
       last: '',
+      ...(local ? { local } : {}),
     };
     this.open.set(key, feed);
     this.files++;
@@ -156,7 +168,8 @@ export class FeedRouter {
     if (natural === feed.last) return;
     feed.last = natural;
     const defect = injectDefect(draft, feed.plan.shape, this.rates, feed.random);
-    const row = feed.plan.columns.map((column) => values[column] ?? '');
+    const national = feed.plan.columns.map((column) => values[column] ?? '');
+    const row = feed.local ? feed.local.toLocal(national) : national;
     const line = feed.writer.write(row);
     this.record(feed, line, subject);
     if (defect && defect.kind !== 'duplicate-row') this.defect(feed, line, defect);

@@ -9,7 +9,10 @@ import { KernelError } from '../errors.ts';
 import { parseCsv } from './csv-file-writer.ts';
 import { DEFECT_KINDS } from './defects.ts';
 import { generateWorld, type GenerateOptions } from './generate-world.ts';
+import { checkSourceMapping, readSourceMapping } from '../privacy/source-mapping.ts';
+import { localLayoutFor, mappingFileName } from './local-layouts.ts';
 import { auditWorld } from './truth-audit.ts';
+import { isNilReturn, listWorldFeeds } from './world-feeds.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kernel-synth-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -74,11 +77,38 @@ describe('generateWorld', () => {
       expect(feeds).toContain(path.join(org ?? '', dataset ?? '', '2019-04.csv'));
     }
     for (const file of feeds) {
-      const dataset = file.split(path.sep)[1] ?? '';
+      const [org = '', dataset = ''] = file.split(path.sep);
       const text = readFileSync(path.join(first, 'feeds', file), 'utf8');
-      expect(text.split('\n')[0]).toBe(inboundColumns(getDataset(dataset)).join(','));
+      const local = localLayoutFor(org, dataset);
+      expect(text.split('\n')[0]).toBe(
+        (local ? Object.keys(local.mapping.columns) : inboundColumns(getDataset(dataset))).join(','),
+      );
       expect(text).not.toContain('\r');
     }
+  });
+
+  it("writes two trusts' maternity feeds in layouts of their own, each with its mapping, which maps every row back", async () => {
+    const layouts = ['RPA', 'RN7'].flatMap((org) =>
+      ['msds-booking', 'msds-delivery', 'msds-baby'].map((dataset) => ({ org, dataset })),
+    );
+    expect(readdirSync(path.join(first, 'mappings')).sort()).toEqual(
+      layouts.map((l) => mappingFileName(l.org, l.dataset)).sort(),
+    );
+    const feeds = listWorldFeeds(first, ['msds-booking', 'msds-delivery', 'msds-baby']);
+    let checked = 0;
+    for (const feed of feeds) {
+      expect(Boolean(feed.mapping), `${feed.org}/${feed.dataset}`).toBe(
+        feed.org === 'RPA' || feed.org === 'RN7',
+      );
+      if (!feed.mapping || isNilReturn(feed.file)) continue;
+      const text = readFileSync(feed.file, 'utf8');
+      expect(text).toMatch(/,\d{2}\/\d{2}\/\d{4},/);
+      expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+      const report = await checkSourceMapping(readSourceMapping(feed.mapping), feed.file);
+      expect(report.complete, `${feed.file}: ${JSON.stringify(report)}`).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(6);
   });
 
   it('writes the reference geography in the ONS Postcode Directory layout, with synthetic LSOAs', () => {

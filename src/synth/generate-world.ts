@@ -1,7 +1,8 @@
 /**
  * `generateWorld`: builds the synthetic Kent and Medway world and writes every member
- * organisation's identifiable extracts (`feeds/`), the ground truth (`truth/`) and the
- * reference geography and organisations (`reference/`).
+ * organisation's identifiable extracts (`feeds/`), the source mappings of those in a local
+ * layout (`mappings/`), the ground truth (`truth/`) and the reference geography and
+ * organisations (`reference/`).
  *
  * Memory holds the people table and nothing that grows with the months: activity is drawn
  * and written month by month, each file streamed to disk as its rows are made.
@@ -14,6 +15,7 @@ import { cataloguePlans } from './catalogue-plans.ts';
 import { CsvFileWriter } from './csv-file-writer.ts';
 import { DEFAULT_DEFECT_RATES, DEFECT_KINDS, type DefectKind, type DefectRates } from './defects.ts';
 import { DEFECT_COLUMNS, FeedRouter, RECORD_COLUMNS, type RowSubject } from './feed-router.ts';
+import { LOCAL_LAYOUTS, localWriter, mappingFileName, type LocalWriter } from './local-layouts.ts';
 import {
   apcRows,
   ascRow,
@@ -222,7 +224,18 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   const truthDir = path.join(options.out, 'truth');
   const records = new CsvFileWriter(path.join(truthDir, 'records.csv'), RECORD_COLUMNS);
   const defects = new CsvFileWriter(path.join(truthDir, 'defects.csv'), DEFECT_COLUMNS);
-  const router = new FeedRouter(options.out, options.seed, rates, plans, records, defects);
+  // Two trusts' maternity systems export in layouts of their own, each with its source mapping.
+  const layouts = new Map<string, LocalWriter>();
+  for (const layout of LOCAL_LAYOUTS) {
+    const { org, dataset } = layout.mapping;
+    const spec = specs.get(dataset);
+    if (!spec || !suppliedSet.has(`${org}/${dataset}`)) continue;
+    layouts.set(`${org}/${dataset}`, localWriter(layout, spec));
+    const file = path.join(options.out, 'mappings', mappingFileName(org, dataset));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(layout.mapping, null, 2)}\n`);
+  }
+  const router = new FeedRouter(options.out, options.seed, rates, plans, records, defects, layouts);
   const population = world.population;
   const known = new Uint8Array(population.count);
   for (let p = 0; p < population.count; p++) {

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCsv } from './csv-file-writer.ts';
+import { nationalFeedTable } from './world-feeds.ts';
 import { AGE_BANDS, ageBandLabel } from './synth-rates.ts';
 
 export interface HeadlineRates {
@@ -35,6 +36,12 @@ function rows(file: string): Record<string, string>[] {
   return data.map((row) => Object.fromEntries(header.map((h, i) => [h, row[i] ?? ''])));
 }
 
+/** A feed file's rows by the specification's names (a local layout read through its mapping). */
+function feedFileRows(dir: string, file: string): Record<string, string>[] {
+  const { header, rows: data } = nationalFeedTable(dir, file);
+  return data.map((row) => Object.fromEntries(header.map((h, i) => [h, row[i] ?? ''])));
+}
+
 function feedRows(dir: string, dataset: string): Record<string, string>[] {
   const all: Record<string, string>[] = [];
   const feeds = path.join(dir, 'feeds');
@@ -45,7 +52,8 @@ function feedRows(dir: string, dataset: string): Record<string, string>[] {
     } catch {
       continue;
     }
-    for (const month of months.sort()) all.push(...rows(path.join(feeds, org, dataset, month)));
+    for (const month of months.sort())
+      all.push(...feedFileRows(dir, path.join('feeds', org, dataset, month)));
   }
   return all;
 }

@@ -10,6 +10,7 @@ import { getDataset, isValidCode } from '../catalogue/catalogue.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { planFor } from './catalogue-plans.ts';
 import { parseCsv } from './csv-file-writer.ts';
+import { nationalFeedTable } from './world-feeds.ts';
 
 export interface Finding {
   file: string;
@@ -64,7 +65,7 @@ export function auditWorld(dir: string): AuditResult {
     const spec = getDataset(dataset);
     const plan = planFor(spec);
     const id = plan.shape.identity;
-    const { header, rows: lines } = table(path.join(dir, file));
+    const { header, rows: lines } = nationalFeedTable(dir, file);
     const col = (name: string | undefined): number => (name === undefined ? -1 : header.indexOf(name));
     const sexField = spec.fields.find((f) => f.codeList === 'sex')?.name;
     const practiceField = spec.fields.find((f) => /practice/i.test(f.name) && f.pattern)?.name;

@@ -16,12 +16,13 @@ import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair } from '../../src/privacy/signing-key.ts';
+import { readSourceMapping, type SourceMapping } from '../../src/privacy/source-mapping.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import type { Store } from '../../src/store/store.ts';
-import { parseCsv } from '../../src/synth/csv-file-writer.ts';
 import { DEFECT_KINDS } from '../../src/synth/defects.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { nationalFeedTable, worldMappingFile } from '../../src/synth/world-feeds.ts';
 import { testStores } from '../stores.ts';
 
 /**
@@ -41,12 +42,18 @@ const worldDir = path.join(dir, 'world');
 type Row = Record<string, string>;
 const MONTHS = ['2020-01', '2020-02', '2020-03', '2020-04'];
 
+const mappingOf = (org: string, dataset: string): { mapping?: SourceMapping } => {
+  const file = worldMappingFile(worldDir, org, dataset);
+  return file ? { mapping: readSourceMapping(file) } : {};
+};
+
 function readFeeds(dataset: string): Row[] {
   const rows: Row[] = [];
   for (const org of ACUTE) {
     const folder = path.join(worldDir, 'feeds', org, dataset);
     for (const name of readdirSync(folder)) {
-      const [header, ...lines] = parseCsv(readFileSync(path.join(folder, name), 'utf8'));
+      // RPA's and RN7's own layouts are read through their source mappings, by national names.
+      const { header, rows: lines } = nationalFeedTable(worldDir, path.join('feeds', org, dataset, name));
       for (const cells of lines) {
         if (cells.length < 2) continue;
         rows.push(Object.fromEntries((header ?? []).map((h, i) => [h, cells[i] ?? ''])));
@@ -208,6 +215,8 @@ describe.each(testStores())('maternity measures through the real pipeline on $en
             postcodes,
             signing,
             period,
+            // RPA and RN7 export in layouts of their own: the agent maps them first.
+            ...mappingOf(org, dataset),
           });
           const report = await loadFeed(store, { org, dataset, period, file: output, actor: 'test' });
           expect(report.rowsRejected, `${org}/${dataset}/${period}`).toBe(0);

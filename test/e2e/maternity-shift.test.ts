@@ -21,10 +21,12 @@ import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair } from '../../src/privacy/signing-key.ts';
+import { readSourceMapping, type SourceMapping } from '../../src/privacy/source-mapping.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { DEFECT_KINDS } from '../../src/synth/defects.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { worldMappingFile } from '../../src/synth/world-feeds.ts';
 import { testStores } from '../stores.ts';
 
 const FROM = '2020-01';
@@ -35,6 +37,10 @@ const ACUTE = ['RN7', 'RPA', 'RVV', 'RWF'];
 describe('a change injected into the synthetic world', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-maternity-shift-'));
   const worldDir = path.join(dir, 'world');
+  const mappingOf = (org: string, dataset: string): { mapping?: SourceMapping } => {
+    const file = worldMappingFile(worldDir, org, dataset);
+    return file ? { mapping: readSourceMapping(file) } : {};
+  };
 
   it.each(testStores().filter((s) => s.engine === 'duckdb'))(
     'is flagged within the run length on the induction chart ($engine)',
@@ -77,6 +83,8 @@ describe('a change injected into the synthetic world', () => {
                 postcodes,
                 signing,
                 period,
+                // RPA and RN7 export in layouts of their own: the agent maps them first.
+                ...mappingOf(org, dataset),
               });
               await loadFeed(store, { org, dataset, period, file: output, actor: 'test' });
             }
