@@ -136,6 +136,14 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
         `${sent.nil} nil returns; ${sent.rowsLoaded.toLocaleString('en-GB')} rows in the warehouse, ` +
         `${sent.rowsRejected.toLocaleString('en-GB')} quarantined with reasons`,
     );
+    const mappedOrgs = [...new Set(feeds.filter((f) => f.mapping).map((f) => f.org))].sort();
+    if (mappedOrgs.length > 0) {
+      step(
+        `source mappings: ${sent.mapped} maternity feeds of ${mappedOrgs.join(' and ')} mapped from their own layouts ` +
+          `before de-identification, ${sent.mappedWithGaps} with something unmapped ` +
+          `(${path.join(worldDir, 'mappings')}; kernel mappings check)`,
+      );
+    }
     const kid = await buildSpine(store, { actor: context.actor });
     step(
       `Kent Integrated Dataset: version ${kid.version}, ${kid.people.toLocaleString('en-GB')} people on the spine, ` +

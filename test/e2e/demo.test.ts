@@ -28,6 +28,10 @@ describe('kernel demo', () => {
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
     expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
+    // Two trusts' maternity feeds come in layouts of their own, through their source mappings (issue 16).
+    expect(first.stdout).toMatch(
+      /source mappings: \d+ maternity feeds of RN7 and RPA mapped from their own layouts before de-identification/,
+    );
     expect(first.stdout).toMatch(/Kent Integrated Dataset: version 1, [\d,]+ people on the spine/);
     // One month signed off and published, the latest waiting for the demo's BI lead (issue 16).
     expect(first.stdout).toMatch(
