@@ -6,11 +6,13 @@ import { readLinkKeyFile } from '../privacy/link-key.ts';
 import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { readSigningPrivateKey } from '../privacy/signing-key.ts';
+import { readSourceMapping } from '../privacy/source-mapping.ts';
 import { hmacTokeniser, openPseudonymiserTokeniser, type Tokeniser } from '../privacy/token-scheme.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { validControlTotals, type ControlTotals } from '../privacy/manifest.ts';
 import { printJson, type RegisterCommands } from './cli-context.ts';
 import { progressBar } from './load-command.ts';
+import { formatMappingReport } from './mappings-command.ts';
 
 interface DeidOptions {
   key?: string;
@@ -27,6 +29,7 @@ interface DeidOptions {
   send?: string;
   tokenFile?: string;
   controlTotals?: string;
+  mapping?: string;
   json?: boolean;
 }
 
@@ -66,12 +69,20 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
       '--control-totals <file>',
       'JSON of your own system’s totals for the extract, {"rows": N, "sums": {"field": total}}, for the load to check',
     )
-    .option('--json', 'print the manifest as JSON')
+    .option(
+      '--mapping <file>',
+      "this organisation's source mapping: the extract is in its local layout (kernel mappings check)",
+    )
+    .option(
+      '--json',
+      'print the manifest as JSON (with the mapping report as "mapping" when --mapping is given)',
+    )
     .action(async (options: DeidOptions) => {
       // Checked before the work: a feed made to be sent and then not sendable helps no one.
       const token = options.send ? feedToken(options.tokenFile) : undefined;
       const config = context.config().config;
       const spec = catalogueSpecs.spec(options.dataset);
+      const mapping = options.mapping ? readSourceMapping(options.mapping) : undefined;
       if (options.linkageSecret && !spec.linkageEncoding) {
         throw new KernelError('usage', `The dataset ${spec.id} does not ask for linkage encodings`, {
           hint: 'Leave out --linkage-secret, or use a dataset whose specification has linkageEncoding',
@@ -100,13 +111,18 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
         ...(options.period ? { period: options.period } : {}),
         ...(linkageSecret ? { linkageSecret } : {}),
         ...(options.controlTotals ? { controlTotals: readControlTotals(options.controlTotals) } : {}),
+        ...(mapping ? { mapping } : {}),
         onProgress: (done, total) => bar.update(done, total),
       });
       bar.done();
       if (options.json) {
-        printJson(context.io, result.manifest);
+        printJson(
+          context.io,
+          result.mapping ? { ...result.manifest, mapping: result.mapping } : result.manifest,
+        );
         return;
       }
+      if (result.mapping) context.io.out(formatMappingReport(result.mapping));
       const m = result.manifest;
       const problems = Object.entries(m.nhsNumberProblems)
         .map(([kind, p]) => `${p?.count ?? 0} ${kind} (first on line ${p?.firstLine ?? '?'})`)

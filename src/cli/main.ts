@@ -20,6 +20,7 @@ import { registerFoundationCommands } from './foundation-command.ts';
 import { registerSynthCommands } from './synth-command.ts';
 import { registerKeyCommands } from './keys-command.ts';
 import { registerDeidCommands } from './deid-command.ts';
+import { registerMappingsCommands } from './mappings-command.ts';
 import { registerLoadCommands } from './load-command.ts';
 import { registerServeCommands } from './serve-command.ts';
 import { registerUserCommands } from './users-command.ts';
@@ -38,6 +39,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerSynthCommands,
   registerKeyCommands,
   registerDeidCommands,
+  registerMappingsCommands,
   registerLoadCommands,
   registerServeCommands,
   registerUserCommands,
