@@ -678,6 +678,8 @@ export async function buildWorld(
       users,
       start: '2021-04-01',
       end: '2099-03-31',
+      // the world's months are loaded, never signed off: the use case reads them as loaded
+      months: 'loaded',
     },
     ACTOR,
   );

@@ -178,7 +178,7 @@ export interface MaternityDashboard {
   from: string;
   to: string;
   months: string[];
-  useCase: { id: string; title: string; purpose: string };
+  useCase: { id: string; title: string; purpose: string; months: 'published' | 'loaded' };
   /** organisations whose data the figures hold */
   controllers: string[];
   optOutApplied: boolean;
@@ -282,7 +282,8 @@ export interface WarehouseVersions {
 /**
  * Both versions in one statement. The data version is the number of successful MSDS loads
  * and when the latest finished (a load that supersedes another is itself a new row), and
- * the opt-out lists loaded. The governance version is a fingerprint of the small tables
+ * the opt-out lists loaded, and the sign-off decisions (what a published-only use case reads).
+ * The governance version is a fingerprint of the small tables
  * the access policy reads: use cases (state, dates, members, datasets, controllers,
  * approvals) and data sharing agreements (state, periods, datasets, purposes).
  */
@@ -301,6 +302,10 @@ export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions
   );
   const optouts = await one(
     `SELECT CAST(COUNT(*) AS TEXT) || '@' || COALESCE(MAX(loaded_at), '-') AS v FROM optout_batches`,
+  );
+  // a month published (or a decision taken back) changes what a published-only use case reads
+  const signoffs = await one(
+    `SELECT CAST(COUNT(*) AS TEXT) || '@' || COALESCE(MAX(changed_at), '-') AS v FROM signoffs`,
   );
   const governance = [
     await one(
@@ -323,7 +328,7 @@ export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions
     governance.push(await one(`SELECT CAST(COUNT(*) AS TEXT) AS v FROM ${table}`));
   }
   return {
-    data: `loads:${loads};optouts:${optouts}`,
+    data: `loads:${loads};optouts:${optouts};signoffs:${signoffs}`,
     governance: createHash('sha256').update(governance.join('|')).digest('hex'),
   };
 }

@@ -891,6 +891,10 @@ function registerUseCases(program: Command, context: CliContext): void {
             ['controllers', u.controllers.join(', ')],
             ['users', u.users.join(', ')],
             ['dates', `${u.start} to ${u.end}`],
+            [
+              'months read',
+              u.months === 'published' ? 'published (signed off and published)' : 'every month loaded',
+            ],
             ['approved by', u.approvals.map((a) => `${a.org} (${a.by}, ${a.at.slice(0, 10)})`).join('; ')],
             ['awaiting', u.awaiting.join(', ')],
           ],
@@ -911,9 +915,14 @@ function registerUseCases(program: Command, context: CliContext): void {
     .requiredOption('--start <date>', 'first day, YYYY-MM-DD')
     .requiredOption('--end <date>', 'last day, YYYY-MM-DD')
     .option('--summary <text>', 'one paragraph, shown on the public site')
+    .option(
+      '--months <which>',
+      'published (default: months signed off and published) or loaded (every month loaded)',
+    )
     .option('--json', 'print JSON')
     .action(
       async (opts: {
+        months?: string;
         title: string;
         sponsor: string;
         purpose: string;
@@ -940,6 +949,7 @@ function registerUseCases(program: Command, context: CliContext): void {
               start: opts.start,
               end: opts.end,
               ...(opts.summary ? { summary: opts.summary } : {}),
+              ...(opts.months ? { months: opts.months } : {}),
             },
             context.actor,
           ),

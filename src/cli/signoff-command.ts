@@ -120,4 +120,28 @@ export const registerSignoffCommands: RegisterCommands = (program, context) => {
   registerDecision(group, context, 'sign-off', 'sign a month off: its data are right');
   registerDecision(group, context, 'reject', 'reject a month, with the reasons the sender reads (--note)');
   registerDecision(group, context, 'publish', 'publish a signed-off month');
+
+  group
+    .command('publish-backlog')
+    .description(
+      'publish every month loaded before a month that has no decision yet: the history a member brings',
+    )
+    .requiredOption('--before <YYYY-MM>', 'publish months before this one')
+    .requiredOption('--note <text>', 'why they are published without their own sign-off')
+    .option('--org <ods>', 'one organisation only')
+    .option('--json', 'print JSON')
+    .action(async (opts: { before: string; note: string; org?: string; json?: boolean }) => {
+      const { publishBacklog } = await import('../signoff/sign-off.ts');
+      const { parsePeriod } = await import('../governance/governance-values.ts');
+      const before = parsePeriod(opts.before, 'before');
+      const published = await context.withStore((store) =>
+        publishBacklog(store, callerOf(context), {
+          before,
+          note: opts.note,
+          ...(opts.org ? { org: opts.org.toUpperCase() } : {}),
+        }),
+      );
+      if (opts.json) return printJson(context.io, { published });
+      context.io.out(`${published} month${published === 1 ? '' : 's'} published from the backlog.`);
+    });
 };

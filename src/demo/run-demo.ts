@@ -98,6 +98,8 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
     );
     const governance = await seedDemoGovernance(store, context.actor, {
       extraOrganisations: worldGpPractices(worldDir),
+      // the demo's use cases read published months only, as a new use case does
+      months: 'published',
     });
     step(
       governance.alreadySeeded

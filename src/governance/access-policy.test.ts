@@ -158,6 +158,8 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
           users: uc.users,
           start: uc.start,
           end: uc.end,
+          // the fixture's rows are loaded, never signed off
+          months: 'loaded',
         },
         'test',
       );
@@ -333,6 +335,7 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
         users: ['analyst-1'],
         start: '2020-01-01',
         end: '2099-12-31',
+        months: 'loaded',
       },
       'test',
     );
@@ -428,6 +431,51 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
       [useCaseId],
     );
     expect(new Set(logged.map((r) => r.org_code))).toEqual(new Set(['RPA', 'RWF']));
+  });
+
+  it('reads only published months under a use case that says so, which is the default', async () => {
+    const proposed = await proposeUseCase(
+      store,
+      {
+        title: 'Published months only',
+        sponsor: 'QKS',
+        purpose: 'planning',
+        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+        datasets: ['msds-booking'],
+        controllers: ['RWF'],
+        users: ['analyst-1'],
+        start: '2020-01-01',
+        end: '2099-12-31',
+      },
+      'test',
+    );
+    expect(proposed.months).toBe('published');
+    await approveUseCase(store, proposed.id, 'RWF', 'test');
+    await activateUseCase(store, proposed.id, 'test');
+    const rows = async (): Promise<number> => {
+      const read = await openGovernedRead(
+        store,
+        { user: USERS[0] as ReadUser, useCaseId: proposed.id },
+        'msds-booking',
+      );
+      const [n] = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${read.sql} AS r`);
+      return Number(n?.n);
+    };
+    expect(await rows()).toBe(0); // loaded, not yet signed off and published
+    const decide = (state: string) =>
+      store.run(
+        `INSERT INTO signoffs (org_code, dataset_id, period, load_id, state, changed_at, changed_by) VALUES ('RWF', 'msds-booking', '2021-03', 'load-1', $1, $2, 'test')`,
+        [state, new Date().toISOString()],
+      );
+    await decide('signed-off');
+    expect(await rows()).toBe(0); // signed off is not yet published
+    await store.run("DELETE FROM signoffs WHERE org_code = 'RWF'");
+    await decide('published');
+    expect(await rows()).toBe(2); // RWF's people, less the one who opted out
+    await store.run("DELETE FROM signoffs WHERE org_code = 'RWF'");
+    await expect(
+      proposeUseCase(store, { ...proposed, sponsor: 'QKS', legalBasis: 'x', months: 'some' }, 'test'),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'months' } });
   });
 
   it('lists the use cases a user can read under', async () => {

@@ -47,7 +47,7 @@ import type { Queryable, Store } from '../store/store.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
-import { findUseCase, listUseCases, useCaseSalt, type UseCase } from './use-cases.ts';
+import { findUseCase, listUseCases, useCaseSalt, type UseCase, type UseCaseMonths } from './use-cases.ts';
 
 /** Who is reading. `role` is a portal role; `org` is a provider's organisation. */
 export interface ReadUser {
@@ -84,7 +84,8 @@ export interface HiddenColumn {
 
 export interface AccessGrant {
   allowed: true;
-  useCase: { id: string; title: string; purpose: Purpose };
+  /** `months`: only published months, or every month loaded (use-cases.ts) */
+  useCase: { id: string; title: string; purpose: Purpose; months: UseCaseMonths };
   datasetId: string;
   table: string;
   tier: ColumnTier;
@@ -226,7 +227,7 @@ export async function decideAccess(
   }
   return {
     allowed: true,
-    useCase: { id: useCase.id, title: useCase.title, purpose: useCase.purpose },
+    useCase: { id: useCase.id, title: useCase.title, purpose: useCase.purpose, months: useCase.months },
     datasetId,
     table,
     tier,
@@ -250,6 +251,12 @@ function governedSql(grant: AccessGrant, salt: string): string {
     )
     .join(', ');
   const conditions = [`t.org_code IN (${grant.controllers.map((c) => quoteLiteral(c)).join(', ')})`];
+  if (grant.useCase.months === 'published') {
+    // Only the loads standing for months their sender signed off and the programme published.
+    conditions.push(
+      `t.load_id IN (SELECT s.load_id FROM signoffs s WHERE s.state = 'published' AND s.dataset_id = ${quoteLiteral(grant.datasetId)})`,
+    );
+  }
   for (const column of grant.optOutColumns) {
     // NOT EXISTS rather than NOT IN: a NULL token must not make the whole test unknown.
     conditions.push(`NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = t.${quoteIdentifier(column)})`);

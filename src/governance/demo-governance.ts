@@ -69,7 +69,15 @@ const TIER_BY_TYPE: Partial<Record<OrgType, string>> = {
 export async function seedDemoGovernance(
   store: Store | Queryable,
   actor: string,
-  options: { extraOrganisations?: readonly ExtraOrganisation[] } = {},
+  options: {
+    extraOrganisations?: readonly ExtraOrganisation[];
+    /**
+     * which months the demo's use cases read: `published` for the demo itself (its history is
+     * signed off and published), `loaded` (the default here) for worlds that load feeds and
+     * read them straight away, with no sign-off in between
+     */
+    months?: 'published' | 'loaded';
+  } = {},
 ): Promise<DemoGovernanceSummary> {
   const run = async (tx: Queryable): Promise<DemoGovernanceSummary> => {
     if ((await listUseCases(tx)).length > 0) {
@@ -238,7 +246,11 @@ export async function seedDemoGovernance(
       // Keep only controllers that supply at least one of the use case's datasets.
       const controllers = [...new Set(input.datasets.flatMap((d) => keep([...input.controllers], d)))];
       if (controllers.length === 0) continue;
-      const proposed = await proposeUseCase(tx, { ...input, controllers }, actor);
+      const proposed = await proposeUseCase(
+        tx,
+        { ...input, controllers, months: options.months ?? 'loaded' },
+        actor,
+      );
       for (const org of controllers) await approveUseCase(tx, proposed.id, org, actor);
       await activateUseCase(tx, proposed.id, actor);
       ids.push(proposed.id);

@@ -48,6 +48,25 @@ export interface UseCase {
   awaiting: string[];
   /** the national data opt-out applies to planning and research, never to direct care (reference §9) */
   optOutApplies: boolean;
+  /**
+   * which months its analysts read: only those published after sign-off (the default), or
+   * every month loaded (a use case that must see data before sign-off, e.g. checking feeds)
+   */
+  months: UseCaseMonths;
+}
+
+export const USE_CASE_MONTHS = ['published', 'loaded'] as const;
+export type UseCaseMonths = (typeof USE_CASE_MONTHS)[number];
+
+function parseMonths(raw: string | undefined): UseCaseMonths {
+  const value = (raw ?? 'published').trim();
+  if (!(USE_CASE_MONTHS as readonly string[]).includes(value)) {
+    throw new KernelError('usage', `"${raw}" is not which months a use case reads`, {
+      where: { field: 'months' },
+      hint: 'published (months signed off and published; the default) or loaded (every month loaded)',
+    });
+  }
+  return value as UseCaseMonths;
 }
 
 export interface NewUseCase {
@@ -61,6 +80,8 @@ export interface NewUseCase {
   users?: readonly string[];
   start: string;
   end: string;
+  /** which months its analysts read; default published */
+  months?: UseCaseMonths | string;
 }
 
 /** Reference §9: the opt-out covers purposes beyond individual care. */
@@ -78,6 +99,7 @@ interface UseCaseRow extends Row {
   start_date: string;
   end_date: string;
   state: string;
+  months: string | null;
 }
 
 function checkMember(member: string): string {
@@ -101,6 +123,7 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
     });
   }
   const purpose = parsePurpose(input.purpose);
+  const months = parseMonths(input.months);
   const sponsor = parseOrgCode(input.sponsor, 'sponsor');
   const start = parseDate(input.start, 'start');
   const end = parseDate(input.end, 'end');
@@ -126,8 +149,8 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
     const at = nowIso();
     await tx.run(
       `INSERT INTO use_cases (use_case_id, title, summary, sponsor_org, purpose, legal_basis, start_date, end_date, state,
-         pseudonym_salt, created_at, created_by, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10, $11, $10)`,
+         pseudonym_salt, created_at, created_by, updated_at, months)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10, $11, $10, $12)`,
       [
         id,
         title,
@@ -140,6 +163,7 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
         randomBytes(16).toString('hex'),
         at,
         actor,
+        months,
       ],
     );
     await tx.insertRows(
@@ -162,7 +186,7 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
       action: 'usecase.proposed',
       target: `usecase:${id}`,
       purpose: purpose,
-      details: { sponsor, purpose, datasets, controllers, users: users.length },
+      details: { sponsor, purpose, datasets, controllers, users: users.length, months },
     });
     return getUseCase(tx, id);
   });
@@ -354,6 +378,7 @@ async function hydrate(q: Queryable, rows: UseCaseRow[]): Promise<UseCase[]> {
       approvals: mine,
       awaiting: controllerCodes.filter((c) => !mine.some((a) => a.org === c)),
       optOutApplies: optOutAppliesTo(purpose),
+      months: row.months === 'published' ? 'published' : 'loaded',
     };
   });
 }

@@ -761,7 +761,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       body: {
         contentType: 'application/json',
         description:
-          '{"title", "summary", "sponsor", "purpose": "planning", "legalBasis", "datasets": [], "controllers": [], "users": ["role:analyst"], "start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}',
+          '{"title", "summary", "sponsor", "purpose": "planning", "legalBasis", "datasets": [], "controllers": [], "users": ["role:analyst"], "start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "months": "published (default) or loaded"}',
       },
       summary: 'Propose a use case',
       handle: async (r) => {
@@ -777,6 +777,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           users: strings(body, 'users'),
           start: text(body, 'start') ?? '',
           end: text(body, 'end') ?? '',
+          ...(text(body, 'months', false) ? { months: text(body, 'months', false) as string } : {}),
         };
         return r.json(await proposeUseCase(store, input, r.actor), 201);
       },

@@ -1,12 +1,13 @@
 import type { Queryable } from '../store/store.ts';
 import { scheduledMonths, setFeedSchedule } from './feed-schedules.ts';
-import { decide, listSignOffs, OPERATOR, type SignOffMonth } from './sign-off.ts';
+import { decide, listSignOffs, OPERATOR, publishBacklog, type SignOffMonth } from './sign-off.ts';
 
 /**
  * The demo's sign-off (docs/signoff.md): one of RWF's feeds with two months loaded (admitted
  * patient care where it has them) has the earlier month signed off by RWF's BI lead and
  * published, so the demo shows a finished month; the later month is left for the demo
- * provider account to sign off from its home page. Run again, it changes nothing.
+ * provider account to sign off from its home page; every other month loaded is published as
+ * the backlog from before sign-off began. Run again, it changes nothing.
  */
 export async function seedDemoSignOff(
   q: Queryable,
@@ -53,6 +54,13 @@ export async function seedDemoSignOff(
     note: 'Agrees with our own totals for the month',
   });
   await decide(q, operator, { ...month, decision: 'publish' });
+  // The rest of the demo's history is published as a backlog, so the use cases that read
+  // only published months (the demo's) see it; RWF's latest month waits for its BI lead.
+  await publishBacklog(q, operator, {
+    before: '9999-12',
+    note: 'Published as the backlog from before sign-off began (demo)',
+    keep: [{ org: 'RWF', dataset, period: latest.period }],
+  });
   return { feed, published: before.period, waiting: latest.period, late: await late(), alreadySeeded: false };
 }
 

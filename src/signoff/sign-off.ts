@@ -270,3 +270,80 @@ export async function signOffHistory(
     note: r.note,
   }));
 }
+
+/**
+ * Publishes, in one transaction, every month loaded before `before` that has no decision yet:
+ * the backlog a member brings when it starts signing off (and the demo's history). For
+ * administrators (and the operator at the CLI) only; each month is recorded in the history
+ * and the audit log as published from its backlog, with `note`.
+ */
+export async function publishBacklog(
+  q: Queryable,
+  caller: SignOffCaller,
+  input: {
+    before: string;
+    org?: string;
+    note: string;
+    /** months to leave for their BI leads */
+    keep?: readonly { org: string; dataset: string; period: string }[];
+  },
+): Promise<number> {
+  if (!isAdmin(caller)) {
+    throw new KernelError('forbidden', 'Only administrators may publish a backlog of months');
+  }
+  const note = input.note.trim();
+  if (!note) {
+    throw new KernelError('usage', 'Say why the months are published without their own sign-off', {
+      where: { field: 'note' },
+    });
+  }
+  return inTransaction(q, async (tx) => {
+    const months = (await listSignOffs(tx, caller, input.org ? { org: input.org } : {})).filter(
+      (m) =>
+        m.period < input.before &&
+        m.state === 'loaded' &&
+        !(input.keep ?? []).some((k) => k.org === m.org && k.dataset === m.dataset && k.period === m.period),
+    );
+    if (months.length === 0) return 0;
+    const at = new Date().toISOString();
+    const rows = months.map((m) => [
+      m.org,
+      m.dataset,
+      m.period,
+      m.loadId,
+      'published',
+      at,
+      caller.actor,
+      note,
+    ]);
+    const columns = [
+      'org_code',
+      'dataset_id',
+      'period',
+      'load_id',
+      'state',
+      'changed_at',
+      'changed_by',
+      'note',
+    ];
+    await tx.insertRows('signoffs', columns, rows);
+    await tx.insertRows('signoff_history', columns, rows);
+    await appendAudit(
+      tx,
+      months.map((m) => ({
+        actor: caller.actor,
+        action: 'signoff.published',
+        target: m.loadId,
+        details: {
+          org: m.org,
+          dataset: m.dataset,
+          period: m.period,
+          from: 'loaded',
+          noted: true,
+          backlog: true,
+        },
+      })),
+    );
+    return months.length;
+  });
+}

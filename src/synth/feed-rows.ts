@@ -1005,13 +1005,9 @@ export function msdsBabyRow(
     !stillborn && death !== NO_DAY ? String(death - pregnancy.delivery) : '',
   );
   const admitted =
-    ((hashKey(seedKey, 'neonatal-unit', baby) % 10_000) / 10_000) <
+    (hashKey(seedKey, 'neonatal-unit', baby) % 10_000) / 10_000 <
     (pregnancy.gestation >= 259 ? MATERNITY.termNeonatalAdmission : MATERNITY.pretermNeonatalAdmission);
-  put(
-    values,
-    ['NeonatalAdmission', 'Neonatal_Unit_Admission'],
-    stillborn ? '' : admitted ? 'Y' : 'N',
-  );
+  put(values, ['NeonatalAdmission', 'Neonatal_Unit_Admission'], stillborn ? '' : admitted ? 'Y' : 'N');
   return values;
 }
 

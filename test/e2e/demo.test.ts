@@ -59,10 +59,26 @@ describe('kernel demo', () => {
         "SELECT count(*) AS n FROM loads WHERE status = 'loaded'",
       );
       expect(loads?.n).toBe(Number(fed?.[1]));
-      const states = await store.query<{ period: string; state: string }>(
-        'SELECT period, state FROM signoffs ORDER BY period',
+      // RWF's story month signed off and published, its next month waiting; the rest of the
+      // history published as the backlog, so the demo's published-only use cases read it
+      const story = await store.query<{ period: string; state: string }>(
+        "SELECT period, state FROM signoff_history WHERE org_code = 'RWF' AND state <> 'published' ORDER BY period, changed_at",
       );
-      expect(states).toEqual([{ period: '2021-01', state: 'published' }]);
+      expect(story).toEqual([
+        { period: '2021-01', state: 'checked' },
+        { period: '2021-01', state: 'signed-off' },
+      ]);
+      const [counts] = await store.query<{ published: number; waiting: number }>(
+        `SELECT (SELECT count(*) FROM signoffs WHERE state = 'published') AS published,
+                (SELECT count(*) FROM loads l WHERE l.status = 'loaded' AND l.period IS NOT NULL AND NOT EXISTS
+                   (SELECT 1 FROM signoffs s WHERE s.load_id = l.load_id)) AS waiting`,
+      );
+      expect(Number(counts?.waiting)).toBe(1);
+      expect(Number(counts?.published)).toBeGreaterThan(20);
+      const [useCases] = await store.query<{ n: number }>(
+        "SELECT count(*) AS n FROM use_cases WHERE months = 'published'",
+      );
+      expect(Number(useCases?.n)).toBe(5);
       const charts = await store.query<{ chart: string; period: string }>(
         'SELECT chart, period FROM chart_rebases',
       );

@@ -56,4 +56,37 @@ describe.each(testStores())('kernel signoff on $engine (issue 16)', (engine) => 
     const twice = await k('signoff', 'publish', 'RWF', 'apc', '2025-05');
     expect(twice.code).toBe(75);
   }, 60_000);
+
+  it('publishes the backlog of months before a month, leaving the rest for their BI leads', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-signoff-backlog-'));
+    const april = await apcFeed(dir, 'apc-2025-04', 60, '2025-04', 4);
+    const may = await apcFeed(dir, 'apc-2025-05', 60, '2025-05', 5);
+    const target = await engine.fresh();
+    const store = await openStore(target);
+    await prepareForApc(store, dir);
+    for (const file of [april, may])
+      await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    await store.close();
+    const k = (...args: string[]) => runCli(['--data', target.dataDir, '--store', target.store, ...args]);
+    const backlog = await k(
+      'signoff',
+      'publish-backlog',
+      '--before',
+      '2025-05',
+      '--note',
+      'History from before sign-off',
+    );
+    expect([backlog.code, backlog.stdout]).toEqual([0, '1 month published from the backlog.\n']);
+    const months = JSON.parse((await k('signoff', 'list', '--json')).stdout) as {
+      period: string;
+      state: string;
+    }[];
+    expect(months.map((m) => [m.period, m.state])).toEqual([
+      ['2025-05', 'loaded'],
+      ['2025-04', 'published'],
+    ]);
+    expect((await k('signoff', 'publish-backlog', '--before', '2025-05', '--note', 'Again')).stdout).toBe(
+      '0 months published from the backlog.\n',
+    );
+  }, 60_000);
 });
