@@ -225,7 +225,7 @@ function readControlTotals(file: string): ControlTotals {
   if (!validControlTotals(parsed)) {
     throw new KernelError(
       'invalid-input',
-      'Control totals are {"rows": a whole number, "sums": {field: number}}',
+      'Control totals are {"rows": a whole number, "sums": {field: number}, "distinctPeople": a whole number, "byMonth": {"field": date field, "rows": {"YYYY-MM": a whole number}}}',
       {
         where: { file },
         hint: 'Write {"rows": 1234, "sums": {"Cost": 5678.9}}',

@@ -776,6 +776,54 @@ async function writeLoad(
       findings.push({ rule: 'control-total', field, count: 1, firstLine: null, expected, actual });
     }
   }
+  // Distinct patients in the rows loaded, against the sender's count of its extract's.
+  const personColumn = plan.columns.find((c) => c.kind === 'token' && c.tokenKind === 'nhs-number');
+  if (sent?.distinctPeople !== undefined && personColumn) {
+    const [people] = await tx.query<{ n: number }>(
+      `SELECT count(DISTINCT ${q(personColumn.name)}) AS n FROM ${q(table)} WHERE load_id = $1`,
+      [ctx.loadId],
+    );
+    const actual = Number(people?.n ?? 0);
+    if (actual !== sent.distinctPeople) {
+      findings.push({
+        rule: 'control-total',
+        field: `distinct:${personColumn.name}`,
+        count: Math.abs(actual - sent.distinctPeople),
+        firstLine: null,
+        expected: sent.distinctPeople,
+        actual,
+      });
+    }
+  }
+  // Rows by month of a date field, against the sender's counts.
+  if (sent?.byMonth) {
+    const field = sent.byMonth.field;
+    const column = plan.columns.find((c) => c.name === field && c.type === 'date');
+    const counted = new Map<string, number>();
+    if (column) {
+      const rows = await tx.query<{ y: number; m: number; n: number }>(
+        `SELECT CAST(EXTRACT(YEAR FROM ${q(field)}) AS INTEGER) AS y, CAST(EXTRACT(MONTH FROM ${q(field)}) AS INTEGER) AS m, count(*) AS n
+           FROM ${q(table)} WHERE load_id = $1 AND ${q(field)} IS NOT NULL GROUP BY 1, 2`,
+        [ctx.loadId],
+      );
+      for (const r of rows) counted.set(`${r.y}-${String(r.m).padStart(2, '0')}`, Number(r.n));
+    }
+    const months = new Set([...Object.keys(sent.byMonth.rows), ...counted.keys()]);
+    for (const month of [...months].sort()) {
+      const expected = sent.byMonth.rows[month] ?? 0;
+      const actual = counted.get(month) ?? 0;
+      if (!column || expected !== actual) {
+        findings.push({
+          rule: 'control-total',
+          field: `month:${month}:${field}`,
+          count: Math.abs(actual - expected),
+          firstLine: null,
+          expected,
+          actual,
+        });
+      }
+    }
+  }
   const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
     const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
     return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };

@@ -27,7 +27,12 @@ export interface ProblemCount {
  */
 export interface ControlTotals {
   rows?: number;
+  /** each field's total, as the sender's system sums it */
   sums?: Record<string, number>;
+  /** distinct patients (distinct NHS numbers) in the extract */
+  distinctPeople?: number;
+  /** rows by month of a date field (e.g. episodes by month of their end) */
+  byMonth?: { field: string; rows: Record<string, number> };
 }
 
 export interface FeedManifest {
@@ -142,10 +147,19 @@ export function readManifest(file: string): FeedManifest | undefined {
 export function validControlTotals(value: unknown): value is ControlTotals {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const t = value as Record<string, unknown>;
-  if (Object.keys(t).some((k) => k !== 'rows' && k !== 'sums')) return false;
-  if (t.rows !== undefined && !(typeof t.rows === 'number' && Number.isInteger(t.rows) && t.rows >= 0))
-    return false;
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const record = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (Object.keys(t).some((k) => !['rows', 'sums', 'distinctPeople', 'byMonth'].includes(k))) return false;
+  if (t.rows !== undefined && !count(t.rows)) return false;
+  if (t.distinctPeople !== undefined && !count(t.distinctPeople)) return false;
+  if (t.byMonth !== undefined) {
+    if (!record(t.byMonth) || typeof t.byMonth.field !== 'string' || !record(t.byMonth.rows)) return false;
+    const months = t.byMonth.rows;
+    if (!Object.entries(months).every(([m, n]) => /^\d{4}-(0[1-9]|1[0-2])$/.test(m) && count(n)))
+      return false;
+  }
   if (t.sums === undefined) return true;
-  if (typeof t.sums !== 'object' || t.sums === null || Array.isArray(t.sums)) return false;
+  if (!record(t.sums)) return false;
   return Object.values(t.sums).every((v) => typeof v === 'number' && Number.isFinite(v));
 }

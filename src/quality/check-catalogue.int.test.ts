@@ -23,6 +23,7 @@ import type { Store } from '../store/store.ts';
 import { parseCsv } from '../synth/csv-file-writer.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { testStores } from '../../test/stores.ts';
+import { accountsForEveryRole, portalApp, sessionFor } from '../../test/e2e/portal-helpers.ts';
 import { checksFor, type LoadProfile } from './check-catalogue.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-checks-'));
@@ -129,10 +130,36 @@ describe.each(testStores())('the check catalogue on $engine (issue 16)', (engine
     const failing = catalogue.results.filter((r) => r.status === 'fail').map((r) => `dq:${r.id}`);
     expect(failing.length).toBe(catalogue.counts.fail);
     for (const id of failing) expect(pack.checks.map((c) => c.id)).toContain(id);
+    // the flagged rate, month by month, with the XmR chart the check read
+    const ethnicity = catalogue.rates.find((r) => r.field === 'Ethnic_Category');
+    expect(ethnicity?.months).toEqual(['2025-01', '2025-02', '2025-03']);
+    expect(ethnicity?.values.at(-1)).toBe(0);
+    expect(ethnicity?.values[0]).toBeGreaterThan(50);
+    expect(ethnicity?.spc.points).toHaveLength(3);
     // January had nothing before it
     const january = await signOffPack(store, biLead, 'RWF', 'apc', '2025-01');
     expect(january.catalogue.results.find((r) => r.id === 'apc/volume/rows')?.status).toBe('not-applicable');
     expect(january.catalogue.counts.fail).toBe(0);
+  });
+
+  it('draws the flagged rate on the pack page, with the catalogue and the sample', async () => {
+    const accounts = await accountsForEveryRole(store, 'RWF');
+    const portal = portalApp(store, dir);
+    const { cookie } = await sessionFor(store, accounts.provider.userId);
+    const page = await portal.app.request('/signoff/RWF/apc/2025-03', { headers: { Cookie: cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("Ethnic_Category: completeness over the feed's months");
+    expect(html).toMatch(/aria-labelledby="rate-0-title rate-0-desc"/);
+    expect(html).toContain('Every check of the catalogue');
+    expect(html).toContain("A sample of the month's rows");
+    const pdf = await portal.app.request('/signoff/RWF/apc/2025-03/pdf', { headers: { Cookie: cookie } });
+    expect(pdf.headers.get('Content-Type')).toBe('application/pdf');
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
   });
 
   it('shows the sending organisation a few rows, without tokens, and records each look; others see none', async () => {

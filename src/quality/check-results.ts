@@ -3,6 +3,7 @@
  * (the loads standing for each earlier month, oldest first), through `evaluateChecks`.
  * Reads load metadata only (loads, load_profiles), never warehouse rows.
  */
+import { xmrChart, type SpcResult } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
 import type { FieldCompleteness, LoadFinding } from '../ingest/load-history.ts';
 import type { Queryable } from '../store/store.ts';
@@ -22,7 +23,14 @@ export interface CatalogueResults {
   results: CheckResult[];
   /** the months compared with */
   compared: { previous: string | null; sameMonthLastYear: string | null };
+  /**
+   * for each field whose completeness over time fails or warns (at most four), its
+   * completeness month by month with the XmR chart the check read
+   */
+  rates: { field: string; months: string[]; values: number[]; spc: SpcResult }[];
 }
+
+const MAX_RATE_CHARTS = 4;
 
 type ProfiledLoad = {
   load_id: string;
@@ -67,12 +75,31 @@ export async function catalogueResults(
     )
   ).map((row) => ({ period: row.period, profile: profileOf(row) }));
   const results = evaluateChecks(load.dataset, load.period, profile, earlier);
+  const history = [...earlier, { period: load.period, profile }];
+  const rates = results
+    .filter(
+      (r) => r.kind === 'completeness-over-time' && (r.status === 'fail' || r.status === 'warn') && r.field,
+    )
+    .slice(0, MAX_RATE_CHARTS)
+    .map((r) => {
+      const field = r.field as string;
+      const values = history.map(
+        (h) => Math.round(((h.profile.filled[field] ?? 0) * 1000) / Math.max(1, h.profile.rowsKept)) / 10,
+      );
+      return {
+        field,
+        months: history.map((h) => h.period),
+        values,
+        spc: xmrChart(values, { polarity: 'higher-is-better' }),
+      };
+    });
   const counts: Record<CheckStatus, number> = { fail: 0, warn: 0, pass: 0, 'not-applicable': 0 };
   for (const r of results) counts[r.status]++;
   const lastYear = `${Number(load.period.slice(0, 4)) - 1}${load.period.slice(4)}`;
   return {
     counts,
     results,
+    rates,
     compared: {
       previous: earlier.at(-1)?.period ?? null,
       sameMonthLastYear: earlier.some((e) => e.period === lastYear) ? lastYear : null,

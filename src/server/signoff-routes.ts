@@ -112,6 +112,18 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
         pack,
         errors,
         done: r.query('done') ?? null,
+        rateCharts: pack.catalogue.rates.map((rate, i) => ({
+          field: rate.field,
+          chart: spcChartSvg({
+            id: `rate-${i}`,
+            title: `${rate.field}: share of rows filled each month, ${month.dataset} from ${month.org}`,
+            description: `An XmR chart of how complete ${rate.field} was each month from ${rate.months[0]} to ${month.period}; its completeness over time is flagged.`,
+            months: rate.months,
+            spc: rate.spc,
+            format: (v) => `${Math.round(v * 10) / 10}%`,
+            yTitle: 'Rows with the field filled (%)',
+          }),
+        })),
         chart: spcChartSvg({
           id: 'volume',
           title: `Rows loaded each month: ${month.dataset} from ${month.org}`,

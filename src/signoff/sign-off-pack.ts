@@ -131,10 +131,19 @@ function findingChecks(load: LoadDetails): PackCheck[] {
   }
   return load.findings.map((f) => {
     if (f.rule === 'control-total') {
+      const [kind, a, b] = (f.field ?? '').split(':');
+      const what =
+        f.field === null
+          ? 'row count'
+          : kind === 'distinct'
+            ? 'count of distinct patients'
+            : kind === 'month'
+              ? `rows for ${a} (by ${b})`
+              : `total of ${f.field}`;
       return {
         id: `control-total-${f.field ?? 'rows'}`,
         status: 'fail' as const,
-        title: `The sender's own ${f.field ? `total of ${f.field}` : 'row count'} differs from the load`,
+        title: `The sender's own ${what} differs from the load`,
         detail: `${f.expected ?? '?'} by the sender's system, ${f.actual ?? '?'} in the load${f.field ? ' (rows loaded)' : ' (rows read)'}`,
       };
     }

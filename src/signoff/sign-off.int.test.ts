@@ -151,5 +151,29 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
     const agreeing = await apcFeed(dir, 'apc-2025-07', 200, '2025-07', 7, { rows: 200 });
     const ok = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: agreeing, actor: 'test' });
     expect(ok.findings.filter((f) => f.rule === 'control-total')).toEqual([]);
+    // Distinct patients and rows by month: the sender counts 1 person too many, and puts a
+    // row in the month before that the load does not have.
+    const people = await store.query<{ n: number }>(
+      'SELECT count(DISTINCT person_token) AS n FROM ds_apc WHERE load_id = $1',
+      [ok.loadId],
+    );
+    const distinct = Number(people[0]?.n);
+    const byMonthFile = await apcFeed(dir, 'apc-2025-08', 200, '2025-08', 7, {
+      distinctPeople: distinct + 1,
+      byMonth: { field: 'Episode_End_Date', rows: { '2025-07': 1, '2025-08': 200 } },
+    });
+    const counted = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: byMonthFile, actor: 'test' });
+    const more = counted.findings.filter((f) => f.rule === 'control-total');
+    expect(more.map((f) => [f.field, f.expected, f.actual])).toEqual([
+      ['distinct:person_token', distinct + 1, distinct],
+      ['month:2025-07:Episode_End_Date', 1, 0],
+    ]);
+    const august = await signOffPack(store, biLead, 'RWF', 'apc', '2025-08');
+    expect(august.checks.map((c) => c.title)).toEqual(
+      expect.arrayContaining([
+        "The sender's own count of distinct patients differs from the load",
+        "The sender's own rows for 2025-07 (by Episode_End_Date) differs from the load",
+      ]),
+    );
   });
 });

@@ -86,7 +86,20 @@ describe('kernel deid --send', () => {
     writeFileSync(at('bad-totals.json'), JSON.stringify({ rows: 'many' }));
     const bad = await deid('apc-bad.csv', '--control-totals', at('bad-totals.json'));
     expect(bad.code).toBe(65);
-    expect(bad.stderr).toContain('Control totals are {"rows": a whole number, "sums": {field: number}}');
+    expect(bad.stderr).toContain(
+      'Control totals are {"rows": a whole number, "sums": {field: number}, "distinctPeople": a whole number, "byMonth": {"field": date field, "rows": {"YYYY-MM": a whole number}}}',
+    );
+    // distinct patients and rows by month are carried too
+    writeFileSync(
+      at('more-totals.json'),
+      JSON.stringify({ distinctPeople: 12, byMonth: { field: 'Episode_End_Date', rows: { '2025-04': 41 } } }),
+    );
+    const more = await deid('apc-more.csv', '--control-totals', at('more-totals.json'));
+    expect(more.code, more.stderr).toBe(0);
+    expect(
+      (JSON.parse(readFileSync(at('apc-more.csv.manifest.json'), 'utf8')) as { controlTotals?: unknown })
+        .controlTotals,
+    ).toEqual({ distinctPeople: 12, byMonth: { field: 'Episode_End_Date', rows: { '2025-04': 41 } } });
   });
 
   it('refuses plain HTTP to another machine, a missing token, and a token that may not load', async () => {
