@@ -40,7 +40,7 @@ export interface ServerFile {
 }
 
 /** Commands that never open the warehouse, or must not run inside the server. */
-const LOCAL_COMMANDS = new Set(['serve', 'demo', 'deid', 'keys', 'synth', 'config', 'help']);
+const LOCAL_COMMANDS = new Set(['serve', 'demo', 'deid', 'mappings', 'keys', 'synth', 'config', 'help']);
 
 // Options whose value names a file or folder to write (it may not exist yet).
 const PATH_OPTIONS = new Set([
