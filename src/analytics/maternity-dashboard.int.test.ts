@@ -11,6 +11,7 @@ import { testStores } from '../../test/stores.ts';
 import { closeUseCase } from '../governance/use-cases.ts';
 import { clearMaternityCache, maternityDashboard, type MaternityDashboard } from './maternity-dashboard.ts';
 import { MSDS_COLUMNS, MSDS_DATASETS } from './maternity-tables.ts';
+import { MATERNITY_MEASURES } from './maternity-measures.ts';
 import { NO_DISCLOSURE_CONTROL } from './disclosure-control.ts';
 
 function pairs(result: MaternityDashboard, measure: string, org: string | null): [unknown, unknown][] {
@@ -316,6 +317,15 @@ describe.each(testStores())('maternity measures on $engine', (engine) => {
       const accepted = new Set(deidPlan(getDataset(dataset)).accepted);
       for (const column of Object.values(MSDS_COLUMNS[dataset]))
         expect([dataset, column, accepted.has(column)]).toEqual([dataset, column, true]);
+    }
+  });
+
+  it('says which MSDS fields each measure reads, each one a field of the maternity datasets', () => {
+    const known = new Set(MSDS_DATASETS.flatMap((d) => getDataset(d).fields.map((f) => f.name)));
+    for (const measure of MATERNITY_MEASURES) {
+      expect(measure.fields.length).toBeGreaterThan(0);
+      for (const field of measure.fields)
+        expect([measure.id, field, known.has(field)]).toEqual([measure.id, field, true]);
     }
   });
   it('decides again when governance changes: a closed use case stops the dashboard at once', async () => {

@@ -150,6 +150,8 @@ export interface MaternityMeasureResult {
   numerator: string;
   denominator: string;
   definition: string;
+  /** the MSDS fields it reads */
+  fields: readonly string[];
   caveats: string[];
   /** the chart drawn: monthly XmR, or (rare events) a funnel plot of providers over the window */
   chart: MaternityMeasure['chart'];
@@ -570,6 +572,7 @@ export async function maternityDashboard(
         numerator: measure.numerator,
         denominator: measure.denominator,
         definition: measure.definition,
+        fields: measure.fields,
         caveats: measure.caveats,
         chart: measure.chart,
         chartReason: measure.chart === 'funnel' ? FUNNEL_REASON : null,

@@ -39,6 +39,8 @@ export interface MaternityMeasure {
   denominator: string;
   /** where the definition comes from, quoted on the page */
   definition: string;
+  /** the MSDS fields it reads (catalogue names; a test checks each exists) */
+  fields: readonly string[];
   /** what is uncertain about it ([U] and [M] marks in the reference digest) */
   caveats: string[];
   /** `SELECT org_code, month_index, subject, num, den FROM …` over bk, mat, bb */
@@ -104,6 +106,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Babies born in the month, live or stillborn (PregOutcome 01–04)',
     denominator: 'None: this is a count',
+    fields: ['PregOutcome', 'RPStartDate', 'DeliveryDate'],
     definition: '§3.2: CQIMs count PregOutcome 01–04 as "births" and 01 alone as "live births".',
     caveats: ['[U] The PregOutcome codes are inferred from the CQIM SQL.'],
     chart: 'xmr',
@@ -124,6 +127,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: 'Women whose booking appointment was at 70 days’ gestation or less (10+0 weeks)',
     denominator: 'All women booked in the month with a valid GestAgeBooking (0 to 315 days)',
+    fields: ['AntenatalAppDate', 'GestAgeBooking'],
     definition:
       '§3.3: "women whose booking appointment was at ≤ 70 days\' gestation (10+0 weeks)" over "all women booked in period with a valid GestAgeBooking".',
     caveats: [
@@ -150,6 +154,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: 'Women booked in the month whose booking smoking status is Smoker',
     denominator: 'Women booked in the month with a known smoking status (Smoker or Non-smoker / Ex-smoker)',
+    fields: ['AntenatalAppDate', 'SmokingStatusBooking'],
     definition:
       '§3.3 CQIMSmokingBooking: "women booked (AntenatalAppDate in period) whose derived booking smoking status = Smoker" over "women booked in period with a known derived status".',
     caveats: [],
@@ -173,6 +178,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     numerator: 'Women giving birth in the month whose smoking status at delivery is Smoker',
     denominator:
       'Women giving birth (PregOutcome 01–04) with smoking status Smoker or Non-smoker / Ex-smoker',
+    fields: ['DeliveryDate', 'SmokingStatusDelivery', 'PregOutcome'],
     definition:
       '§3.3 CQIMSmokingDelivery: "women giving birth (PregOutcome 01–04) whose derived status at delivery = Smoker" over "those giving birth with status Smoker or Non/Ex-smoker"; window 1 month, lagged 1.',
     caveats: [
@@ -199,6 +205,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     numerator:
       'Babies born in the month whose first feed included breast milk (BabyFirstFeedIndCode 01 or 02)',
     denominator: 'Babies born in the month with a first-feed code 01, 02 or 03',
+    fields: ['PregOutcome', 'BabyFirstFeedIndCode'],
     definition:
       '§3.3 CQIMBreastfeeding: "babies born in period with first-feed code 01/02" over "babies born with first-feed code 01/02/03".',
     caveats: ['[U] The first-feed codes are inferred from the CQIM SQL.'],
@@ -242,6 +249,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: `Women giving birth in the month ${what}`,
     denominator: 'All women giving birth in the month (maternities, PregOutcome 01–04)',
+    fields: ['DeliveryDate', 'PregOutcome', 'DeliveryMethodCode'],
     definition:
       '§3.3 Caesarean rate: "women delivering by method 7 (elective) / 8 (emergency) / 7+8" over "all women giving birth (maternities)"; window month.',
     caveats: [
@@ -267,6 +275,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Singleton live births at 154–258 days’ gestation (22+0 to 36+6 weeks)',
     denominator: 'Singleton live births at 154–315 days’ gestation',
+    fields: ['PregOutcome', 'GestationLengthBirth', 'BirthsPerLabandDel'],
     definition:
       '§3.3 CQIMPreterm: "singleton live births at 154–258 days (22+0 to 36+6)" over "singleton live births at 154–315 days".',
     caveats: [],
@@ -290,6 +299,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: 'Women giving birth with a recorded blood loss of 1,500 ml or more',
     denominator: 'All women giving birth (PregOutcome 01–04)',
+    fields: ['DeliveryDate', 'PregOutcome', 'BloodLossMl'],
     definition:
       '§3.3 CQIMPPH: "women giving birth with a blood-loss observation … whose value ≥ 1500" over "all women giving birth (PregOutcome 01–04)"; 3 months rolling.',
     caveats: [
@@ -316,6 +326,12 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
       'Women in the cohort with a third-degree (10217006) or fourth-degree (399031001) perineal tear',
     denominator:
       'Women with a singleton, vaginal (delivery method 0–4, breech excluded), term (259–315 days) birth',
+    fields: [
+      'GenitalTractTraumaticLesion',
+      'BirthsPerLabandDel',
+      'DeliveryMethodCode',
+      'GestationLengthBirth',
+    ],
     definition:
       '§3.3 CQIMTears: "women with singleton, vaginal (method 0–4, i.e. breech excluded), term (259–315 days) birth with lesion 10217006 or 399031001" over "the same cohort regardless of tear"; 3 months.',
     caveats: [],
@@ -340,6 +356,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     numerator: 'Term singleton babies with a 5-minute Apgar score of 0 to 6',
     denominator:
       'Term (259–315 days) singleton babies (PregOutcome 01–04) with a 5-minute Apgar score 0–10 recorded',
+    fields: ['ApgarScore', 'PregOutcome', 'GestationLengthBirth', 'BirthsPerLabandDel'],
     definition:
       '§3.3 CQIMApgar: "term (259–315) singleton babies (PregOutcome 01–04) with 5-minute Apgar 0–6" over "same cohort with Apgar 0–10 recorded"; 3 months.',
     caveats: [],
@@ -362,6 +379,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Live births at 37+0 weeks or more (259 days) weighing under 2,500 g',
     denominator: 'Live births at 37+0 weeks or more with a stated birthweight',
+    fields: ['BirthWeight', 'GestationLengthBirth', 'PregOutcome'],
     definition:
       '§3.3 Low birthweight at term: "live births at ≥ 37+0 weeks with birthweight < 2500 g" over "live births at ≥ 37+0 weeks with a stated weight (OHID Fingertips definition)"; annual/rolling.',
     caveats: [
@@ -387,6 +405,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Babies born with no signs of life at 24+0 weeks (168 days) or more (PregOutcome 02–04)',
     denominator: 'Live births and stillbirths (total births)',
+    fields: ['PregOutcome', 'GestationLengthBirth'],
     definition:
       '§3.3 Stillbirth rate: "babies born with no signs of life at ≥ 24+0 weeks (ONS/MBRRACE definition; terminations excluded by MBRRACE)" over "live births + stillbirths"; usually annual.',
     caveats: [
@@ -437,6 +456,16 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: `Women in ${group.split(':')[0]} delivering by caesarean (delivery method 7 or 8)`,
     denominator: `All women in ${group}`,
+    fields: [
+      'PreviousLiveBirths',
+      'PreviousStillBirths',
+      'PreviousCaesareanSections',
+      'LabourOnsetMethod',
+      'FetusPresentation',
+      'GestationLengthBirth',
+      'BirthsPerLabandDel',
+      'DeliveryMethodCode',
+    ],
     definition: `§3.3 ${nationalId}: ${group}, delivered by caesarean (7/8), over all of the group; 3 months.`,
     caveats: [
       MONTHLY_NOT_ROLLING,
@@ -459,6 +488,14 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     numerator: 'Women in the cohort delivering vaginally (delivery method 0–4)',
     denominator:
       'Women with exactly one previous caesarean and one previous birth, giving birth to a term singleton, with any delivery method (0–9)',
+    fields: [
+      'PreviousCaesareanSections',
+      'PreviousLiveBirths',
+      'PreviousStillBirths',
+      'GestationLengthBirth',
+      'BirthsPerLabandDel',
+      'DeliveryMethodCode',
+    ],
     definition:
       '§3.3 CQIMVBAC: "women with exactly one previous caesarean and one previous birth, term singleton, delivering vaginally (0–4)" over "same group, any method (0–9)"; 3 months.',
     caveats: [
@@ -482,6 +519,18 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
       'Women in the cohort whose labour began spontaneously (onset 1) with no genital tract trauma, episiotomy, epidural, spinal or general anaesthesia, artificial rupture of membranes or oxytocin',
     denominator:
       'Women giving birth to a term singleton, cephalic baby by spontaneous vaginal delivery (delivery method 0 or 1)',
+    fields: [
+      'LabourOnsetMethod',
+      'GenitalTractTraumaticLesion',
+      'Episiotomy',
+      'LabourAnaesthesiaType',
+      'AROM',
+      'OxytocinAdministeredInd',
+      'FetusPresentation',
+      'GestationLengthBirth',
+      'BirthsPerLabandDel',
+      'DeliveryMethodCode',
+    ],
     definition:
       '§3.3 CQIMBWOI: "term singleton cephalic spontaneous vaginal births (0/1) that also meet the exclusions for induction, genital-tract trauma/episiotomy, anaesthesia type, AROM and oxytocin" over "term singleton cephalic spontaneous vaginal births (0/1)"; 1 month.',
     caveats: [
@@ -510,6 +559,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'mothers',
     numerator: 'Women giving birth in the month whose labour was induced (onset 3, 4 or 5)',
     denominator: 'Women giving birth in the month with a known onset of labour (onset 1–5)',
+    fields: ['LabourOnsetMethod', 'PregOutcome', 'DeliveryDate'],
     definition:
       'NHS Maternity Statistics: deliveries with onset of labour induced (surgical, medical or both) over deliveries with a known onset; Kernel reads LabourOnsetMethod 3–5 as induced [U: the terms of codes 2–5].',
     caveats: [
@@ -535,6 +585,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Live births at 37+0 weeks or more (259 days) admitted to a neonatal unit',
     denominator: 'Live births at 37+0 weeks or more',
+    fields: ['NeonatalAdmission', 'GestationLengthBirth', 'PregOutcome'],
     definition:
       'NHS England ATAIN (Avoiding Term Admissions Into Neonatal units): term babies admitted to a neonatal unit within 28 days of birth over term live births.',
     caveats: [
@@ -559,6 +610,7 @@ export const MATERNITY_MEASURES: readonly MaternityMeasure[] = [
     counts: 'babies',
     numerator: 'Live births who died aged 0 to 27 days (AgeAtDeathBaby)',
     denominator: 'Live births (PregOutcome 01)',
+    fields: ['AgeAtDeathBaby', 'PregOutcome'],
     definition:
       'ONS and MBRRACE-UK: deaths in the first 28 days of life (0–27 completed days) per 1,000 live births, in the month of birth.',
     caveats: [

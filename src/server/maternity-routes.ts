@@ -235,6 +235,7 @@ function dashboardView(result: MaternityDashboard) {
       numerator: m.numerator,
       denominator: m.denominator,
       definition: m.definition,
+      fields: m.fields.join(', '),
       caveats: m.caveats,
       chartKind: m.chart,
       chartReason: m.chartReason,
