@@ -31,6 +31,8 @@ export async function apcFeed(
   seed: number,
   /** the sender's own totals, carried in the signed manifest */
   controlTotals?: ControlTotals,
+  /** changes the identifiable extract before the agent reads it (a test's faults) */
+  spoil?: (extract: string) => void,
 ): Promise<string> {
   const extract = path.join(dir, `${name}.extract.csv`);
   const out = path.join(dir, `${name}.csv`);
@@ -42,6 +44,7 @@ export async function apcFeed(
     writeSigningKeyPair(keyFile, newSigningKeyPair());
   }
   await writeExtract({ spec, codeList: catalogueSpecs.codeList, file: extract, rows, period, seed });
+  spoil?.(extract);
   await deidentifyFile({
     spec,
     org: 'RWF',

@@ -5,7 +5,7 @@
 import nunjucks from 'nunjucks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import PDFDocument from 'pdfkit';
+import { pdfDocument } from '../documents/pdf-document.ts';
 import type { Queryable } from '../store/store.ts';
 import { toCsv } from './csv.ts';
 import { findFundingModel, yearShares } from './funding-model.ts';
@@ -65,17 +65,7 @@ export async function invoicePdf(q: Queryable, invoice: Invoice): Promise<Buffer
   const org = await getOrganisation(q, invoice.org);
   const hostOrg = await host(q);
   const v = invoiceVars(invoice, org, hostOrg);
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 56,
-    info: { Title: `Invoice ${invoice.number ?? '(draft)'}`, Author: 'Kernel' },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = pdfDocument({ Title: `Invoice ${invoice.number ?? '(draft)'}` }, 56);
   doc
     .font('Helvetica-Bold')
     .fontSize(11)

@@ -8,15 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postcodeLookupCsv, writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { listAudit } from '../audit/audit-log.ts';
-import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { readSigningPrivateKey } from '../privacy/signing-key.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { signOffPack } from '../signoff/sign-off-pack.ts';
 import type { SignOffCaller } from '../signoff/sign-off.ts';
 import type { Store } from '../store/store.ts';
@@ -27,22 +20,12 @@ import { accountsForEveryRole, portalApp, sessionFor } from '../../test/e2e/port
 import { checksFor, type LoadProfile } from './check-catalogue.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-checks-'));
-const spec = catalogueSpecs.spec('apc');
 const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 const shiftDays = (day: string, by: number): string =>
   new Date(Date.parse(`${day}T00:00:00Z`) + by * 86_400_000).toISOString().slice(0, 10);
 
 /** March, spoiled: see the file's comment. */
-async function spoiledMarch(): Promise<string> {
-  const extract = path.join(dir, 'apc-2025-03.extract.csv');
-  await writeExtract({
-    spec,
-    codeList: catalogueSpecs.codeList,
-    file: extract,
-    rows: 410,
-    period: '2025-03',
-    seed: 3,
-  });
+function spoil(extract: string): void {
   const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
   const at = (name: string): number => header.indexOf(name);
   for (const [i, row] of rows.entries()) {
@@ -54,25 +37,13 @@ async function spoiledMarch(): Promise<string> {
     }
   }
   writeFileSync(extract, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
-  const out = path.join(dir, 'apc-2025-03.csv');
-  await deidentifyFile({
-    spec,
-    org: 'RWF',
-    input: extract,
-    output: out,
-    tokeniser: hmacTokeniser(newLinkKey()),
-    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
-    signing: readSigningPrivateKey(path.join(dir, 'rwf.key')),
-  });
-  return out;
 }
 
-const feeds = (async () => {
-  const jan = await apcFeed(dir, 'apc-2025-01', 400, '2025-01', 1);
-  const feb = await apcFeed(dir, 'apc-2025-02', 420, '2025-02', 2);
-  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
-  return { jan, feb, mar: await spoiledMarch() };
-})();
+const feeds = (async () => ({
+  jan: await apcFeed(dir, 'apc-2025-01', 400, '2025-01', 1),
+  feb: await apcFeed(dir, 'apc-2025-02', 420, '2025-02', 2),
+  mar: await apcFeed(dir, 'apc-2025-03', 410, '2025-03', 3, undefined, spoil),
+}))();
 
 const biLead: SignOffCaller = { actor: 'user:bi@rwf.test', role: 'provider', org: 'RWF' };
 const admin: SignOffCaller = { actor: 'user:admin@kernel.test', role: 'admin', org: null };

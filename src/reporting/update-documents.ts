@@ -7,7 +7,7 @@
 import nunjucks from 'nunjucks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import PDFDocument from 'pdfkit';
+import { pdfDocument } from '../documents/pdf-document.ts';
 import type { MonthlyUpdate, UpdateGroup, UpdateLine } from './monthly-update.ts';
 import { chartLayout, planChartSvg, type Shape } from './plan-chart.ts';
 
@@ -60,21 +60,10 @@ export async function monthlyUpdatePdf(
   update: MonthlyUpdate,
   options: DocumentOptions = {},
 ): Promise<Buffer> {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 50,
-    info: {
-      Title: `${update.title}: ${update.monthName}`,
-      Author: 'Kernel',
-      Subject: `Programme update, ${update.month}`,
-    },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = pdfDocument(
+    { Title: `${update.title}: ${update.monthName}`, Subject: `Programme update, ${update.month}` },
+    50,
+  );
 
   doc
     .font('Helvetica-Bold')

@@ -4,24 +4,14 @@
  * warnings), the catalogue's counts, and the month's volume against the feed's history. No
  * row leaves in it: the sample of rows stays on the portal page.
  */
-import PDFDocument from 'pdfkit';
+import { pdfDocument } from '../documents/pdf-document.ts';
 import type { SignOffPack } from './sign-off-pack.ts';
 
 const WORDS = { fail: 'FAILS', warn: 'LOOK', pass: 'passes', 'not-applicable': 'n/a' } as const;
 
 export async function packPdf(pack: SignOffPack): Promise<Buffer> {
   const m = pack.month;
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 48,
-    info: { Title: `Sign-off pack: ${m.dataset} from ${m.org}, ${m.period}`, Author: 'Kernel' },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = pdfDocument({ Title: `Sign-off pack: ${m.dataset} from ${m.org}, ${m.period}` }, 48);
   doc
     .font('Helvetica-Bold')
     .fontSize(11)

@@ -1,5 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,21 +8,13 @@ import {
   maternityDashboard,
   type MaternityDashboard,
 } from '../../src/analytics/maternity-dashboard.ts';
-import { getDataset } from '../../src/catalogue/catalogue.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { loadFeed } from '../../src/ingest/load-feed.ts';
-import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
-import { newLinkKey } from '../../src/privacy/link-key.ts';
-import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
-import { newSigningKeyPair } from '../../src/privacy/signing-key.ts';
-import { readSourceMapping, type SourceMapping } from '../../src/privacy/source-mapping.ts';
-import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import type { Store } from '../../src/store/store.ts';
 import { DEFECT_KINDS } from '../../src/synth/defects.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
-import { nationalFeedTable, worldMappingFile } from '../../src/synth/world-feeds.ts';
+import { nationalFeedTable } from '../../src/synth/world-feeds.ts';
 import { testStores } from '../stores.ts';
+import { loadWorldFeeds } from '../world-feeds.ts';
 
 /**
  * The maternity measures on a synthetic world loaded through the real pipeline
@@ -41,11 +32,6 @@ const worldDir = path.join(dir, 'world');
 
 type Row = Record<string, string>;
 const MONTHS = ['2020-01', '2020-02', '2020-03', '2020-04'];
-
-const mappingOf = (org: string, dataset: string): { mapping?: SourceMapping } => {
-  const file = worldMappingFile(worldDir, org, dataset);
-  return file ? { mapping: readSourceMapping(file) } : {};
-};
 
 function readFeeds(dataset: string): Row[] {
   const rows: Row[] = [];
@@ -192,37 +178,13 @@ describe.each(testStores())('maternity measures through the real pipeline on $en
     }
     store = await engine.open();
     await seedDemoGovernance(store, 'test');
-    const tokeniser = hmacTokeniser(newLinkKey());
-    const postcodes = await readPostcodeLookup(path.join(worldDir, 'reference', 'postcodes.csv'));
-    const out = path.join(dir, `outbox-${engine.engine}`);
-    for (const org of ACUTE) {
-      const pair = newSigningKeyPair();
-      const signing = { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) };
-      await trustSigningKey(store, org, pair.publicKeyPem, 'test');
-      for (const dataset of MSDS) {
-        for (const name of readdirSync(path.join(worldDir, 'feeds', org, dataset)).sort()) {
-          const input = path.join(worldDir, 'feeds', org, dataset, name);
-          if (readFileSync(input, 'utf8').trim().split('\n').length < 2) continue;
-          const output = path.join(out, org, dataset, name);
-          mkdirSync(path.dirname(output), { recursive: true });
-          const period = name.slice(0, 7);
-          await deidentifyFile({
-            spec: getDataset(dataset),
-            org,
-            input,
-            output,
-            tokeniser,
-            postcodes,
-            signing,
-            period,
-            // RPA and RN7 export in layouts of their own: the agent maps them first.
-            ...mappingOf(org, dataset),
-          });
-          const report = await loadFeed(store, { org, dataset, period, file: output, actor: 'test' });
-          expect(report.rowsRejected, `${org}/${dataset}/${period}`).toBe(0);
-        }
-      }
-    }
+    const loaded = await loadWorldFeeds(store, {
+      worldDir,
+      outbox: path.join(dir, `outbox-${engine.engine}`),
+      orgs: ACUTE,
+      datasets: MSDS,
+    });
+    for (const { feed, report } of loaded) expect(report.rowsRejected, feed).toBe(0);
     result = await maternityDashboard(
       store,
       { user: { id: 'u-analyst', role: 'analyst', org: null } },

@@ -7,27 +7,17 @@
  * may be flagged low: the chart's mean includes the raised months, as it would for a board
  * until the chart is rebased at the change.)
  */
-import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NO_DISCLOSURE_CONTROL } from '../../src/analytics/disclosure-control.ts';
 import { clearMaternityCache, maternityDashboard } from '../../src/analytics/maternity-dashboard.ts';
-import { getDataset } from '../../src/catalogue/catalogue.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { loadFeed } from '../../src/ingest/load-feed.ts';
-import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
-import { newLinkKey } from '../../src/privacy/link-key.ts';
-import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
-import { newSigningKeyPair } from '../../src/privacy/signing-key.ts';
-import { readSourceMapping, type SourceMapping } from '../../src/privacy/source-mapping.ts';
-import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
 import { DEFECT_KINDS } from '../../src/synth/defects.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
-import { worldMappingFile } from '../../src/synth/world-feeds.ts';
 import { testStores } from '../stores.ts';
+import { loadWorldFeeds } from '../world-feeds.ts';
 
 const FROM = '2020-01';
 const TO = '2021-12';
@@ -37,11 +27,6 @@ const ACUTE = ['RN7', 'RPA', 'RVV', 'RWF'];
 describe('a change injected into the synthetic world', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-maternity-shift-'));
   const worldDir = path.join(dir, 'world');
-  const mappingOf = (org: string, dataset: string): { mapping?: SourceMapping } => {
-    const file = worldMappingFile(worldDir, org, dataset);
-    return file ? { mapping: readSourceMapping(file) } : {};
-  };
-
   it.each(testStores().filter((s) => s.engine === 'duckdb'))(
     'is flagged within the run length on the induction chart ($engine)',
     async (engine) => {
@@ -61,35 +46,12 @@ describe('a change injected into the synthetic world', () => {
       const store = await engine.open();
       try {
         await seedDemoGovernance(store, 'test');
-        const tokeniser = hmacTokeniser(newLinkKey());
-        const postcodes = await readPostcodeLookup(path.join(worldDir, 'reference', 'postcodes.csv'));
-        for (const org of ACUTE) {
-          const pair = newSigningKeyPair();
-          const signing = { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) };
-          await trustSigningKey(store, org, pair.publicKeyPem, 'test');
-          for (const dataset of ['msds-booking', 'msds-delivery', 'msds-baby']) {
-            for (const name of readdirSync(path.join(worldDir, 'feeds', org, dataset)).sort()) {
-              const input = path.join(worldDir, 'feeds', org, dataset, name);
-              if (readFileSync(input, 'utf8').trim().split('\n').length < 2) continue;
-              const output = path.join(dir, 'outbox', org, dataset, name);
-              mkdirSync(path.dirname(output), { recursive: true });
-              const period = name.slice(0, 7);
-              await deidentifyFile({
-                spec: getDataset(dataset),
-                org,
-                input,
-                output,
-                tokeniser,
-                postcodes,
-                signing,
-                period,
-                // RPA and RN7 export in layouts of their own: the agent maps them first.
-                ...mappingOf(org, dataset),
-              });
-              await loadFeed(store, { org, dataset, period, file: output, actor: 'test' });
-            }
-          }
-        }
+        await loadWorldFeeds(store, {
+          worldDir,
+          outbox: path.join(dir, 'outbox'),
+          orgs: ACUTE,
+          datasets: ['msds-booking', 'msds-delivery', 'msds-baby'],
+        });
         const result = await maternityDashboard(
           store,
           { user: { id: 'u-analyst', role: 'analyst', org: null } },
