@@ -6,6 +6,7 @@ import {
   checksFor,
   datasetEntry,
   evaluateChecks,
+  thresholdsFor,
   type LoadProfile,
 } from './check-catalogue.ts';
 
@@ -38,6 +39,7 @@ describe('the check catalogue', () => {
         ...(entry.plausibility ?? []).flatMap((r) => (r.kind === 'range' ? [r.field] : [r.from, r.to])),
         ...(entry.unique ?? []).flatMap((u) => u.fields),
         ...(entry.keyFields ?? []),
+        ...Object.keys(entry.fieldThresholds ?? {}),
       ];
       for (const name of named) expect([spec.id, name, columns.has(name)]).toEqual([spec.id, name, true]);
     }
@@ -81,7 +83,7 @@ describe('judging a month', () => {
     month.filled.SmokingStatusDelivery = 700; // 70% against 90% expected: 20 points below
     month.filled.BloodLossMl = 870; // 87% against 90%: 3 points below, a warning
     month.quarantinedByField.DeliveryDate = 20; // 2% of rows quarantined on a field
-    month.implausible['age-at-delivery'] = 2; // 0.2%: a warning
+    month.implausible['age-at-delivery'] = 6; // 0.6%: a warning (msds-delivery's own threshold is 0.5%)
     month.duplicates['one-delivery-per-pregnancy'] = 10; // 1%: two deliveries for one pregnancy
     const before = { period: '2021-02', profile: cleanProfile() };
     const results = evaluateChecks('msds-delivery', '2021-03', month, [before]);
@@ -94,6 +96,26 @@ describe('judging a month', () => {
     // failing first
     expect(results[0]?.status).toBe('fail');
     expect(results.at(-1)?.status).toBe('not-applicable');
+  });
+
+  it('takes a dataset’s and a field’s own thresholds over the catalogue’s', () => {
+    // msds-delivery sets plausibility at 0.5% (warn): 0.2% passes there, where 0.1% would warn
+    const month = cleanProfile();
+    month.implausible['age-at-delivery'] = 2;
+    expect(
+      status(
+        evaluateChecks('msds-delivery', '2021-03', month, []),
+        'msds-delivery/plausibility/age-at-delivery',
+      ),
+    ).toBe('pass');
+    expect(thresholdsFor(datasetEntry('msds-booking'), null).plausibility.warnAbovePercent).toBe(0.1);
+    // apc's Primary_Diagnosis_ICD warns on any quarantined row; another field not at 0.1%
+    const apc = thresholdsFor(datasetEntry('apc'), 'Primary_Diagnosis_ICD');
+    expect(apc.conformance).toEqual({ warnAbovePercent: 0, failAbovePercent: 0.5 });
+    expect(thresholdsFor(datasetEntry('apc'), 'Admission_Method').conformance).toEqual({
+      warnAbovePercent: 0.1,
+      failAbovePercent: 1,
+    });
   });
 
   it('compares volume with the same month last year before the month before', () => {

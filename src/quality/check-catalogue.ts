@@ -75,6 +75,10 @@ interface Thresholds {
 }
 
 interface DatasetEntry {
+  /** thresholds for this dataset, over the catalogue's (any kind, any part of one) */
+  thresholds?: Partial<{ [K in keyof Thresholds]: Partial<Thresholds[K]> }>;
+  /** thresholds for one field of this dataset, over the dataset's */
+  fieldThresholds?: Record<string, Partial<{ [K in keyof Thresholds]: Partial<Thresholds[K]> }>>;
   /** the code fields whose distributions each profile keeps */
   keyFields?: string[];
   completeness?: Record<string, number>;
@@ -223,10 +227,11 @@ export function evaluateChecks(
   profile: LoadProfile,
   earlier: readonly EarlierProfile[],
 ): CheckResult[] {
-  const t = THRESHOLDS;
+  const entry = datasetEntry(dataset);
   const previous = earlier.at(-1);
   const lastYear = earlier.find((e) => e.period === sameMonthLastYear(period));
   const results = checksFor(dataset).map((check): CheckResult => {
+    const t = thresholdsFor(entry, check.field);
     const base = {
       id: check.id,
       kind: check.kind,
@@ -370,6 +375,18 @@ export function evaluateChecks(
   });
   const order: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, 'not-applicable': 3 };
   return results.sort((a, b) => order[a.status] - order[b.status]);
+}
+
+/** The thresholds for a check: the field's, over the dataset's, over the catalogue's. */
+export function thresholdsFor(entry: DatasetEntry, field: string | null): Thresholds {
+  const layers = [entry.thresholds, field === null ? undefined : entry.fieldThresholds?.[field]];
+  const out = structuredClone(THRESHOLDS) as unknown as Record<string, Record<string, number>>;
+  for (const layer of layers) {
+    for (const [kind, values] of Object.entries(layer ?? {})) {
+      Object.assign((out[kind] ??= {}), values);
+    }
+  }
+  return out as unknown as Thresholds;
 }
 
 export function sameMonthLastYear(period: string): string {
