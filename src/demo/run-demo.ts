@@ -8,7 +8,7 @@ import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { seedDemoProgramme } from '../reporting/demo-programme.ts';
 import { seedDemoSignOff } from '../signoff/demo-signoff.ts';
-import { seedDemoCharts } from '../analytics/demo-charts.ts';
+import { seedDemoCharts } from './demo-charts.ts';
 import { DEMO_CHANGES } from './demo-window.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';

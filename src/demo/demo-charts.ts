@@ -3,10 +3,10 @@
  * known change, and two illustrative targets, so the dashboard shows a rebased chart and
  * assurance icons. Recorded through chart-settings.ts like any other, so audited; done once.
  */
-import { DEMO_CHANGES } from '../demo/demo-window.ts';
+import { DEMO_CHANGES } from './demo-window.ts';
 import type { Queryable } from '../store/store.ts';
-import { readChartSettings, recordRebase, setTarget } from './chart-settings.ts';
-import { CHART_PREFIX, isMaternityChart } from './maternity-dashboard.ts';
+import { readChartSettings, recordRebase, setTarget } from '../analytics/chart-settings.ts';
+import { CHART_PREFIX, isMaternityChart } from '../analytics/maternity-dashboard.ts';
 
 export interface DemoCharts {
   rebases: number;
