@@ -29,9 +29,9 @@
  * request, because they depend on who asks.
  */
 import { KernelError } from '../errors.ts';
-import { createHash } from 'node:crypto';
 import {
   openGovernedRead,
+  policyVersion,
   readableUseCases,
   type GovernedRead,
   type ReadUser,
@@ -282,12 +282,11 @@ export interface WarehouseVersions {
 }
 
 /**
- * Both versions in one statement. The data version is the number of successful MSDS loads
+ * Both versions, from a few small statements. The data version is the number of successful MSDS loads
  * and when the latest finished (a load that supersedes another is itself a new row), and
  * the opt-out lists loaded, and the sign-off decisions (what a published-only use case reads).
- * The governance version is a fingerprint of the small tables
- * the access policy reads: use cases (state, dates, members, datasets, controllers,
- * approvals) and data sharing agreements (state, periods, datasets, purposes).
+ * The governance version is the access policy's own (`policyVersion`): every row and column
+ * of the tables it decides from, so a new input can never leave the grant cache stale.
  */
 export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions> {
   const datasets = MSDS_DATASETS.map((_, i) => `$${i + 1}`).join(', ');
@@ -309,29 +308,9 @@ export async function warehouseVersions(q: Queryable): Promise<WarehouseVersions
   const signoffs = await one(
     `SELECT CAST(COUNT(*) AS TEXT) || '@' || COALESCE(MAX(changed_at), '-') AS v FROM signoffs`,
   );
-  const governance = [
-    await one(
-      `SELECT string_agg(use_case_id || ':' || state || ':' || start_date || ':' || end_date || ':' || updated_at, ',' ORDER BY use_case_id) AS v FROM use_cases`,
-    ),
-    await one(
-      `SELECT string_agg(use_case_id || ':' || member, ',' ORDER BY use_case_id, member) AS v FROM use_case_users`,
-    ),
-    await one(
-      `SELECT string_agg(agreement_id || ':' || state || ':' || start_period || ':' || end_period, ',' ORDER BY agreement_id) AS v FROM agreements`,
-    ),
-  ];
-  for (const table of [
-    'use_case_datasets',
-    'use_case_controllers',
-    'use_case_approvals',
-    'agreement_datasets',
-    'agreement_purposes',
-  ]) {
-    governance.push(await one(`SELECT CAST(COUNT(*) AS TEXT) AS v FROM ${table}`));
-  }
   return {
     data: `loads:${loads};optouts:${optouts};signoffs:${signoffs}`,
-    governance: createHash('sha256').update(governance.join('|')).digest('hex'),
+    governance: await policyVersion(q),
   };
 }
 

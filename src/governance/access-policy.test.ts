@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
-import { openGovernedRead, readableUseCases, ROLE_TIERS, type ReadUser } from './access-policy.ts';
+import {
+  openGovernedRead,
+  policyVersion,
+  readableUseCases,
+  ROLE_TIERS,
+  type ReadUser,
+} from './access-policy.ts';
 import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
 import { loadOptOutTokens, optOutImpact } from './optouts.ts';
@@ -476,6 +482,32 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
     await expect(
       proposeUseCase(store, { ...proposed, sponsor: 'QKS', legalBasis: 'x', months: 'some' }, 'test'),
     ).rejects.toMatchObject({ code: 'usage', where: { field: 'months' } });
+  });
+
+  it('publishes its own version, which any change to what it decides from changes', async () => {
+    const before = await policyVersion(store);
+    expect(await policyVersion(store)).toBe(before);
+    const [one] = await store.query<{ id: string }>(
+      'SELECT use_case_id AS id FROM use_cases ORDER BY use_case_id LIMIT 1',
+    );
+    const id = one?.id ?? '';
+    const months = await store.query<{ months: string | null }>(
+      'SELECT months FROM use_cases WHERE use_case_id = $1',
+      [id],
+    );
+    // a column added after the caches were written (months) is in the version all the same
+    await store.run("UPDATE use_cases SET months = 'published' WHERE use_case_id = $1", [id]);
+    const changed = await policyVersion(store);
+    expect(changed).not.toBe(before);
+    await store.run('UPDATE use_cases SET months = $2 WHERE use_case_id = $1', [
+      id,
+      months[0]?.months ?? null,
+    ]);
+    expect(await policyVersion(store)).toBe(before);
+    await store.run(
+      "UPDATE agreements SET end_period = '2098-12' WHERE agreement_id = (SELECT MIN(agreement_id) FROM agreements)",
+    );
+    expect(await policyVersion(store)).not.toBe(before);
   });
 
   it('lists the use cases a user can read under', async () => {

@@ -40,6 +40,7 @@
  *    row goes if any of its person tokens is on the list. Rows without a token cannot be
  *    checked against the list and are kept (recorded as a decision in docs/governance.md).
  */
+import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
@@ -340,4 +341,46 @@ export async function readableUseCases(q: Queryable | Store, user: ReadUser): Pr
   return (await listUseCases(q, { state: ['active'] })).filter(
     (u) => isMember(u, user) && u.start <= today && today <= u.end,
   );
+}
+
+/** The tables the policy decides from: a change to any row or column of them is a new version. */
+export const POLICY_INPUTS = [
+  'use_cases',
+  'use_case_datasets',
+  'use_case_controllers',
+  'use_case_users',
+  'use_case_approvals',
+  'agreements',
+  'agreement_datasets',
+  'agreement_purposes',
+] as const;
+
+/**
+ * The policy's own version, for caches to key on: a fingerprint of every row and every column
+ * of the tables it decides from (`POLICY_INPUTS`), columns read from the catalogue of the
+ * store itself, so a column added later (a use case's `months`, say) is in it without anyone
+ * remembering to add it. The date matters too (use cases and agreements have periods): a
+ * cache keys on the day as well.
+ */
+export async function policyVersion(q: Queryable): Promise<string> {
+  const hash = createHash('sha256');
+  for (const table of POLICY_INPUTS) {
+    const columns = (
+      await q.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name`,
+        [table],
+      )
+    ).map((c) => c.column_name);
+    if (columns.length === 0) continue;
+    // pseudonym_salt is a secret of the use case: its hash would still be derived from it, so it stays out
+    const row = columns
+      .filter((c) => c !== 'pseudonym_salt')
+      .map((c) => `COALESCE(CAST(${quoteIdentifier(c)} AS TEXT), '~')`)
+      .join(` || '|' || `);
+    const [result] = await q.query<{ v: string | null }>(
+      `SELECT string_agg(r, '\n' ORDER BY r) AS v FROM (SELECT ${row} AS r FROM ${quoteIdentifier(table)}) AS t`,
+    );
+    hash.update(`${table}:${columns.join(',')}:${result?.v ?? ''}\n`);
+  }
+  return hash.digest('hex');
 }
