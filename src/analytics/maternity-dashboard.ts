@@ -51,7 +51,7 @@ import { FUNNEL_REASON, MATERNITY_MEASURES, type MaternityMeasure } from './mate
 import { readChartSettings, rebasesFor, targetFor, type ChartSettings } from './chart-settings.ts';
 import { funnelLimits, funnelPlot, type FunnelPoint } from './funnel.ts';
 import { baseTablesSql, MSDS_DATASETS, type MsdsDataset } from './maternity-tables.ts';
-import { viewRecorder } from './view-audit.ts';
+import { viewRecorder } from '../audit/view-audit.ts';
 import {
   assuranceIcon,
   describeAssurance,

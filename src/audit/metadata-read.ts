@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.ts';
-import { appendAudit, looksLikeIdentifier } from './audit-log.ts';
+import { looksLikeIdentifier } from './audit-log.ts';
+import { viewRecorder } from './view-audit.ts';
 
 /** What a person read about the data rather than the data: loads, coverage, linkage. */
 export interface MetadataRead {
@@ -31,12 +32,15 @@ export async function auditMetadataRead(store: Store, read: MetadataRead): Promi
         SAFE_VALUE.test(value) && !looksLikeIdentifier(value) ? value : '(withheld)',
       ]),
   );
-  await store.transaction((tx) =>
-    appendAudit(tx, {
+  // Group commit: concurrent reads share one transaction, and none is answered before its
+  // record is committed (view-audit.ts).
+  await viewRecorder(store).record({
+    audit: {
       actor: read.actor,
       action: 'metadata.read',
       target: read.target,
       details: { role: read.role, disclosure: read.disclosure, ...filter },
-    }),
-  );
+    },
+    access: [],
+  });
 }

@@ -41,6 +41,8 @@ function describeRule(field: DatasetSpec['fields'][number]): string {
 }
 
 /** A dataset's data dictionary: its fields, and each code list a field uses. */
+const LATE_MAX_AGE_MS = 1000;
+
 export function dataDictionary(spec: DatasetSpec): {
   spec: DatasetSpec;
   fields: (DatasetSpec['fields'][number] & { roleText: string; ruleText: string })[];
@@ -88,6 +90,21 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
   };
   // Coverage is metadata, but its counts are of patients' records: a provider sees only its
   // own organisation's rows, counts are disclosure-controlled, and the read is audited.
+  // The late months, reread at most once a second: under load, every view of the grid would
+  // otherwise read the schedules and the load history again.
+  const lateMemo = new Map<string, { at: number; months: Promise<Set<string>> }>();
+  const lateMonths = (org: string | undefined): Promise<Set<string>> => {
+    const key = org ?? '';
+    const memo = lateMemo.get(key);
+    if (memo && performance.now() - memo.at < LATE_MAX_AGE_MS) return memo.months;
+    const months = scheduledMonths(deps.store, new Date(), org).then(
+      (all) => new Set(all.filter((m) => m.state === 'late').map((m) => `${m.dataset}|${m.org}|${m.period}`)),
+    );
+    lateMemo.set(key, { at: performance.now(), months });
+    months.catch(() => lateMemo.delete(key));
+    while (lateMemo.size > 64) lateMemo.delete(lateMemo.keys().next().value as string);
+    return months;
+  };
   const readCoverage = async (
     r: RouteRequest,
     asked: CoverageQuery = {
@@ -104,11 +121,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       to: grid.months.at(-1),
     });
     // Months a feed schedule says are overdue show as late, not as a plain gap (issue 16).
-    const late = new Set(
-      (await scheduledMonths(deps.store, new Date(), query.org))
-        .filter((m) => m.state === 'late')
-        .map((m) => `${m.dataset}|${m.org}|${m.period}`),
-    );
+    const late = await lateMonths(query.org);
     return {
       grid: markLateFeeds(controlCoverage(grid, policy), late),
       note,

@@ -11,7 +11,7 @@
  * transaction instead of twenty.
  */
 import { randomUUID } from 'node:crypto';
-import { appendAudit, type AuditEntry } from '../audit/audit-log.ts';
+import { appendAudit, type AuditEntry } from './audit-log.ts';
 import type { SqlValue, Store } from '../store/store.ts';
 
 export interface ViewRecord {
