@@ -189,6 +189,13 @@ describe('a broken catalogue', () => {
       field: 'Admission_Method',
     },
     {
+      name: 'a record key that is not a quasi-identifier',
+      id: 'apc',
+      edit: (s) => void (field(s, 'Admission_Method').recordKey = true),
+      message: /Only a quasi-identifier can be a record key/,
+      field: 'Admission_Method',
+    },
+    {
       name: 'a direct identifier with no pseudonymise rule',
       id: 'pmi',
       edit: (s) => void delete field(s, 'Person_Family_Name').pseudonymise,

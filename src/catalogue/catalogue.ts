@@ -438,6 +438,12 @@ function checkField(
   optionalText(p, raw, 'pattern', name);
   if (typeof raw.pattern === 'string') checkPattern(p, raw.pattern, name);
 
+  if (raw.recordKey !== undefined) {
+    if (typeof raw.recordKey !== 'boolean') p.fail("'recordKey' must be true or false", name);
+    if (raw.recordKey === true && role !== 'quasi-identifier') {
+      p.fail(`Only a quasi-identifier can be a record key (this field's role is ${role})`, name);
+    }
+  }
   const rule = raw.pseudonymise;
   if (role === 'direct-identifier' && rule === undefined) {
     p.fail(

@@ -54,6 +54,12 @@ export interface FieldSpec {
   role: PrivacyRole;
   /** for direct identifiers: what the agent replaces them with */
   pseudonymise?: PseudonymiseRule;
+  /**
+   * a quasi-identifier that names a record (a spell, a pregnancy, an attendance), not a
+   * person: an aggregate-only role may need it to join records, never its value, so the
+   * access policy gives such roles a use-case pseudonym of it (governance/datasets.ts)
+   */
+  recordKey?: boolean;
   /** longest value allowed, in characters */
   maxLength?: number;
   /**

@@ -33,6 +33,8 @@ export function warehouseTable(datasetId: string): string {
 export interface ColumnRoles {
   /** keyed pseudonyms of people (person_token, mother_person_token): the opt-out applies to them */
   personTokens: Set<string>;
+  /** keyed pseudonyms of addresses (uprn_token): households */
+  householdTokens: Set<string>;
   /** every token column (people, households, staff) */
   tokens: Set<string>;
   /** columns that identify in combination: the spec's quasi-identifiers and the fine-grained derived ones */
@@ -45,20 +47,23 @@ export interface ColumnRoles {
 }
 
 /**
- * Column roles of a dataset's accepted (warehouse) shape, from its specification: a
- * direct identifier's replacement columns come from its `pseudonymise` rule.
+ * Column roles of a dataset's accepted (warehouse) shape, as its specification declares
+ * them: a direct identifier's replacement columns and their kinds (person, household, staff)
+ * from its `pseudonymise` rule, record keys from `recordKey`. Nothing is guessed from names.
  */
 export function columnRoles(spec: DatasetSpec): ColumnRoles {
   const roles: ColumnRoles = {
     personTokens: new Set(),
+    householdTokens: new Set(),
     tokens: new Set(),
     quasiIdentifiers: new Set(),
     recordKeys: new Set(),
   };
   for (const field of spec.fields) {
     const rule = field.pseudonymise;
+    // Declared in the specification (`recordKey`), never guessed from the field's name.
     if (field.role === 'quasi-identifier') {
-      if (/(id|ident|identifier|number)$/i.test(field.name)) roles.recordKeys.add(field.name);
+      if (field.recordKey === true) roles.recordKeys.add(field.name);
       else roles.quasiIdentifiers.add(field.name);
     }
     if (field.role === 'token') roles.tokens.add(field.name);
@@ -66,6 +71,7 @@ export function columnRoles(spec: DatasetSpec): ColumnRoles {
     if (rule.method === 'token') {
       roles.tokens.add(rule.as);
       if (rule.kind === 'nhs-number') roles.personTokens.add(rule.as);
+      if (rule.kind === 'uprn') roles.householdTokens.add(rule.as);
     } else if (rule.method === 'postcode-geography') {
       // An LSOA holds about 1,500 people: with age and sex it can single someone out.
       roles.quasiIdentifiers.add(rule.lsoa);
