@@ -1,0 +1,70 @@
+/**
+ * Issue 12: "every read goes through the access policy" made a rule the build checks, not a
+ * convention. Code names a warehouse table (`ds_…`, or through `tableName` /
+ * `warehouseTable`) only in the modules below, each for a stated reason; anything else reads
+ * warehouse data through the governed reader (`openGovernedRead` in access-policy.ts). A new
+ * file that names a warehouse table fails this test until it reads through the reader, or its
+ * reason is argued here in review.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where naming a warehouse table is allowed, and why. */
+const ALLOWED: Record<string, string> = {
+  'catalogue/shapes.ts': 'defines the table name of a dataset',
+  'catalogue/data-dictionary.ts': 'shows the table name on the data dictionary page (metadata)',
+  'cli/datasets-command.ts': 'prints the table name beside each dataset (metadata)',
+  'governance/datasets.ts': 'the governance module’s name for a dataset’s table',
+  'governance/access-policy.ts': 'the governed reader itself',
+  'governance/optouts.ts':
+    'opt-out impact counts rows per use case for IG leads (aggregate, audited); to move behind the reader',
+  'ingest/dataset-table.ts': 'the load path: makes the table a load writes',
+  'ingest/load-history.ts': 'the load path: removes the rows of a failed or interrupted load',
+  'signoff/sample-rows.ts': 'the sender’s own rows at sign-off, for its own BI lead, audited',
+  'kid/person-spine.ts': 'system code: builds the person spine from the loaded feeds',
+  'kid/households.ts': 'system code: builds households from the loaded feeds',
+  'kid/conditions.ts': 'system code: derives conditions from the loaded feeds',
+  'kid/linkage-report.ts': 'system code: counts each feed’s rows that reach the spine (metadata)',
+  'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) return sourceFiles(file);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [file] : [];
+  });
+}
+
+/** The code of a file without its comments (a comment may name a table: it reads nothing). */
+function code(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+}
+
+const NAMES_A_TABLE = /\bds_[a-z][a-z_]*\b|\btableName\(|\bwarehouseTable\(/;
+
+describe('reads of warehouse tables', () => {
+  const naming = sourceFiles(SRC)
+    .filter((file) => NAMES_A_TABLE.test(code(readFileSync(file, 'utf8'))))
+    .map((file) => path.relative(SRC, file).split(path.sep).join('/'))
+    .sort();
+
+  it('happen only in the modules allowed to name a warehouse table', () => {
+    expect(naming.filter((file) => !(file in ALLOWED))).toEqual([]);
+  });
+
+  it('keeps the list true: every module allowed still needs to be', () => {
+    expect(Object.keys(ALLOWED).filter((file) => !naming.includes(file))).toEqual([]);
+  });
+
+  it('would catch a new read', () => {
+    expect(NAMES_A_TABLE.test(code('const rows = await q.query(`SELECT * FROM ds_apc`);'))).toBe(true);
+    expect(NAMES_A_TABLE.test(code('const t = tableName(spec);'))).toBe(true);
+    expect(NAMES_A_TABLE.test(code('/** reads ds_apc through the reader */\nconst x = 1;'))).toBe(false);
+    expect(NAMES_A_TABLE.test(code("const code = cells[at('ods_code')];"))).toBe(false);
+  });
+});
