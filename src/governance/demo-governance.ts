@@ -5,6 +5,7 @@
  */
 import type { Queryable, Store } from '../store/store.ts';
 import { createAgreement } from './agreements.ts';
+import { findMember } from '../catalogue/members.ts';
 import { datasetsSuppliedBy } from './datasets.ts';
 import { setFundingModel, addFundingSource } from './funding-model.ts';
 import { parsePounds } from './governance-values.ts';
@@ -44,11 +45,15 @@ export interface DemoGovernanceSummary {
   alreadySeeded: boolean;
 }
 
-/** Which datasets an organisation supplies: the catalogue's `suppliers`, less what it cannot lawfully send. */
+/**
+ * Which datasets an organisation supplies: a member's, from the one list of members
+ * (src/catalogue/members.json); another organisation's (the world's GP practices), what the
+ * catalogue says its type may send. In the catalogue's order either way.
+ */
 function supplies(org: Organisation): string[] {
-  // District councils are not social services authorities (reference §8): no adult social care feed.
-  if (org.code.startsWith('E07')) return [];
-  return datasetsSuppliedBy(org.type);
+  const member = findMember(org.code);
+  const mayers = datasetsSuppliedBy(org.type);
+  return member ? mayers.filter((d) => member.supplies.includes(d)) : mayers;
 }
 
 const TIER_BY_TYPE: Partial<Record<OrgType, string>> = {

@@ -36,7 +36,7 @@ import {
   FIRE_SERVICE,
   MEMBER_ORGANISATIONS,
   MENTAL_HEALTH_TRUST,
-  type OrganisationType,
+  suppliesOf,
 } from './organisations.ts';
 import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
@@ -103,16 +103,6 @@ export interface WorldSummary {
 }
 
 /** Which datasets each kind of organisation supplies (the catalogue's `suppliers` must agree). */
-export const SUPPLIES: Record<OrganisationType, readonly string[]> = {
-  acute: ['pmi', 'apc', 'op', 'ecds', 'msds-booking', 'msds-delivery', 'msds-baby', 'esr'],
-  community: ['pmi', 'esr'],
-  'mental-health': ['pmi', 'esr'],
-  gp: ['pmi', 'gp-events'],
-  'local-authority': ['asc'],
-  'fire-and-rescue': ['fire-safety'],
-  icb: [],
-};
-
 export const MAX_PEOPLE = 5_000_000;
 
 function usage(message: string, field: string, hint: string): KernelError {
@@ -214,7 +204,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   const supplied: [string, string][] = [];
   const orgs = [...MEMBER_ORGANISATIONS, ...world.practices.practices];
   for (const org of orgs) {
-    for (const dataset of SUPPLIES[org.type]) {
+    for (const dataset of suppliesOf(org)) {
       const spec = specs.get(dataset);
       if (spec && spec.suppliers.includes(org.type)) supplied.push([org.code, dataset]);
     }

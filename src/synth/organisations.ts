@@ -6,6 +6,7 @@
  * digits, as the catalogue's pattern requires) but in a block Kent and Medway practices
  * (`G82…`) never use; check against the ODS epraccur file before mixing with real data.
  */
+import { findMember, GP_PRACTICE_SUPPLIES, MEMBERS } from '../catalogue/members.ts';
 import type { Geography } from './geography.ts';
 import { Random, WeightedTable } from './random.ts';
 
@@ -20,39 +21,31 @@ export interface Organisation {
   codeStatus: 'verified' | 'unverified' | 'gss-code' | 'synthetic';
 }
 
-/** Reference digest §8: the codes marked verified there are verified here, and no others. */
-export const MEMBER_ORGANISATIONS: readonly Organisation[] = [
-  { code: 'RWF', name: 'Maidstone and Tunbridge Wells NHS Trust', type: 'acute', codeStatus: 'verified' },
-  {
-    code: 'RVV',
-    name: 'East Kent Hospitals University NHS Foundation Trust',
-    type: 'acute',
-    codeStatus: 'verified',
-  },
-  { code: 'RPA', name: 'Medway NHS Foundation Trust', type: 'acute', codeStatus: 'verified' },
-  { code: 'RN7', name: 'Dartford and Gravesham NHS Trust', type: 'acute', codeStatus: 'verified' },
-  {
-    code: 'RYY',
-    name: 'Kent Community Health NHS Foundation Trust',
-    type: 'community',
-    codeStatus: 'verified',
-  },
-  {
-    code: 'RXY',
-    name: 'Kent and Medway NHS and Social Care Partnership Trust',
-    type: 'mental-health',
-    codeStatus: 'verified',
-  },
-  { code: 'QKS', name: 'NHS Kent and Medway Integrated Care Board', type: 'icb', codeStatus: 'verified' },
-  { code: 'E10000016', name: 'Kent County Council', type: 'local-authority', codeStatus: 'gss-code' },
-  { code: 'E06000035', name: 'Medway Council', type: 'local-authority', codeStatus: 'gss-code' },
-  {
-    code: 'KFRS',
-    name: 'Kent Fire and Rescue Service (synthetic code)',
-    type: 'fire-and-rescue',
-    codeStatus: 'synthetic',
-  },
-];
+/**
+ * The members the synthetic world makes, from the one list of members
+ * (src/catalogue/members.json, reference digest §8): the codes marked verified there are
+ * verified here, and no others.
+ */
+export const MEMBER_ORGANISATIONS: readonly Organisation[] = MEMBERS.filter((m) => m.syntheticWorld).map(
+  (m) => ({
+    code: m.code,
+    name: m.name,
+    type: m.type as OrganisationType,
+    codeStatus:
+      m.codeSystem === 'gss'
+        ? 'gss-code'
+        : m.codeSystem === 'local'
+          ? 'synthetic'
+          : m.codeVerified
+            ? 'verified'
+            : 'unverified',
+  }),
+);
+
+/** What each organisation of the world sends: a member's own list, a practice's the practices'. */
+export function suppliesOf(org: Organisation): readonly string[] {
+  return org.type === 'gp' ? GP_PRACTICE_SUPPLIES : (findMember(org.code)?.supplies ?? []);
+}
 
 export const ACUTE_TRUSTS = ['RWF', 'RVV', 'RPA', 'RN7'] as const;
 export const COMMUNITY_TRUST = 'RYY';
