@@ -16,7 +16,7 @@ import type { ControlTotals } from '../src/privacy/manifest.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../src/ingest/trusted-keys.ts';
 import type { Store } from '../src/store/store.ts';
 import { ROOT } from './cli.ts';
 

@@ -11,7 +11,7 @@ import { newLinkKey } from '../src/privacy/link-key.ts';
 import { readPostcodeLookup, type PostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../src/privacy/signing-key.ts';
 import { hmacTokeniser, type Tokeniser } from '../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../src/ingest/trusted-keys.ts';
 import type { Store } from '../src/store/store.ts';
 
 /**

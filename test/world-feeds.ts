@@ -16,7 +16,7 @@ import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair } from '../src/privacy/signing-key.ts';
 import { readSourceMapping } from '../src/privacy/source-mapping.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../src/ingest/trusted-keys.ts';
 import type { Store } from '../src/store/store.ts';
 import { worldMappingFile } from '../src/synth/world-feeds.ts';
 

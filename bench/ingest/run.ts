@@ -29,7 +29,7 @@ import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
 import { newLinkKey, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../../src/privacy/signing-key.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { findBinDir, startPostgres } from '../../test/postgres-server.ts';
 import { postcodeLookupCsv, writeExtract, type ExtractFaults } from './extract-writer.ts';

@@ -80,11 +80,13 @@ export const registerFoundationCommands: RegisterCommands = (program, context) =
     .action(async (options: { people: string; serve: boolean; from: string; to: string }) => {
       // Imported here: the demo pulls in the synthetic world and the server (see serve-command.ts).
       const { runDemo } = await import('../demo/run-demo.ts');
+      const { runInServer } = await import('./serve-command.ts');
       await runDemo(context, {
         people: Number(options.people),
         serve: options.serve,
         from: options.from,
         to: options.to,
+        runCommand: runInServer,
       });
     });
 };

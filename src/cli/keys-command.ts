@@ -3,7 +3,7 @@ import { KernelError } from '../errors.ts';
 import { newLinkKey, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { newLinkageSecret, writeLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
-import { trustSigningKey } from '../privacy/trusted-keys.ts';
+import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import { printJson, type RegisterCommands } from './cli-context.ts';
 
 /** `kernel keys`: the key custodian's link key, each agent's signing key, and trusting it. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { CommandRunner } from '../server/start-server.ts';
 import type { RegisterCommands } from './cli-context.ts';
 
 /** `kernel serve`: the portal and the API, until interrupted. */
@@ -24,6 +25,7 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
           host: options.host,
           ...(options.landing ? { landing: path.resolve(options.landing) } : {}),
           log: (line) => context.io.err(`${new Date().toISOString()} ${line}`),
+          runCommand: runInServer,
         });
         context.io.out(`Kernel is serving ${store.description} at ${server.url} (Ctrl-C to stop)`);
         await waitForSignal();
@@ -31,6 +33,15 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
         await server.close();
       });
     });
+};
+
+/**
+ * What the server runs for a command the CLI hands it: this CLI's own `main`, against the
+ * server's store. Passed in, so the server never imports the CLI.
+ */
+export const runInServer: CommandRunner = async (argv, io, store) => {
+  const { main } = await import('./main.ts');
+  return main(argv, io, { store });
 };
 
 /** Resolves on SIGINT or SIGTERM, so the store closes cleanly and server.json is removed. */

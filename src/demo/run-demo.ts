@@ -2,8 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { appendAudit, countAudit } from '../audit/audit-log.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
-import type { CliContext } from '../cli/cli-context.ts';
-import { formatTable } from '../cli/cli-context.ts';
+import { formatTable, type CliIo } from '../console/console.ts';
+import type { ResolvedConfig } from '../config/config.ts';
 import { KernelError } from '../errors.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { seedDemoProgramme } from '../reporting/demo-programme.ts';
@@ -14,7 +14,7 @@ import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-k
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { createDemoUsers } from '../server/demo-users.ts';
-import { startServer } from '../server/start-server.ts';
+import { startServer, type CommandRunner } from '../server/start-server.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
@@ -32,6 +32,8 @@ export interface DemoOptions {
   /** the synthetic world's first and last month */
   from: string;
   to: string;
+  /** how the served portal runs CLI commands handed to it (the CLI passes its own) */
+  runCommand?: CommandRunner;
 }
 
 export { DEMO_WINDOW } from './demo-window.ts';
@@ -43,7 +45,14 @@ export { DEMO_WINDOW } from './demo-window.ts';
  * matching CLI command makes. Running it again reuses the world and the keys, and every
  * load comes back `duplicate`: loads are idempotent.
  */
-export async function runDemo(context: CliContext, options: DemoOptions): Promise<void> {
+/** What the demo needs from whoever runs it (the CLI's context has it all). */
+export interface DemoContext {
+  io: CliIo;
+  config(): ResolvedConfig;
+  actor: string;
+}
+
+export async function runDemo(context: DemoContext, options: DemoOptions): Promise<void> {
   const { config } = context.config();
   const io = context.io;
   if (!Number.isInteger(options.people) || options.people < 100 || options.people > 2_000_000) {
@@ -181,7 +190,11 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
     if (!options.serve) return;
 
     const accounts = await createDemoUsers(store, context.actor);
-    const server = await startServer({ store, config });
+    const server = await startServer({
+      store,
+      config,
+      ...(options.runCommand ? { runCommand: options.runCommand } : {}),
+    });
     keepOpen = true;
     io.out('');
     io.out(`The portal is at ${server.url} — sign in with one of these demo accounts:`);
@@ -204,7 +217,7 @@ export async function runDemo(context: CliContext, options: DemoOptions): Promis
   }
 }
 
-async function printSummary(store: Store, context: CliContext): Promise<void> {
+async function printSummary(store: Store, context: DemoContext): Promise<void> {
   const byStatus = await store.query<{ status: string; n: number }>(
     'SELECT status, count(*) AS n FROM loads GROUP BY status ORDER BY status',
   );

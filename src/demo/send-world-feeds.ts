@@ -9,7 +9,7 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { readSourceMapping } from '../privacy/source-mapping.ts';
 import type { Tokeniser } from '../privacy/token-scheme.ts';
-import { trustSigningKey } from '../privacy/trusted-keys.ts';
+import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
 import { isNilReturn, type WorldFeed } from '../synth/world-feeds.ts';
 

@@ -57,7 +57,7 @@ import {
 import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { trustedKeys } from '../privacy/trusted-keys.ts';
+import { trustedKeys } from './trusted-keys.ts';
 import { castValue, emptyAsNull, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';

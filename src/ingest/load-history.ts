@@ -7,7 +7,6 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { tableName } from '../catalogue/shapes.ts';
 import { csvCell } from '../governance/csv.ts';
 import { KernelError } from '../errors.ts';
-import type { RuleId } from '../quality/row-rules.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 
 let historyChanges = 0;
@@ -30,23 +29,9 @@ export function noteLoadHistoryChanged(): void {
 export const LOAD_STATUSES = ['running', 'loaded', 'superseded', 'refused', 'failed'] as const;
 export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
-export interface LoadFinding {
-  rule: RuleId;
-  field: string | null;
-  count: number;
-  /** the first line of the sender's extract with this problem */
-  firstLine: number | null;
-  /** for a control total: the sender's own figure, and the load's */
-  expected?: number;
-  actual?: number;
-}
+import type { FieldCompleteness, LoadFinding } from '../quality/load-findings.ts';
 
-export interface FieldCompleteness {
-  field: string;
-  filled: number;
-  /** filled ÷ rows kept, as a percentage to one decimal place */
-  percent: number;
-}
+export type { FieldCompleteness, LoadFinding };
 
 /**
  * What `kernel load --json` prints: exactly these keys (the issue's contract).

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../errors.ts';
-import { readCsv, readCsvRanges } from './csv-reader.ts';
+import { readCsv, readCsvRanges } from '../files/csv-reader.ts';
 import { BLOCK_LINES, leftOutRows, RowIndex } from './row-index.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-rowindex-'));

@@ -9,7 +9,7 @@
  * file has and the table lacks is a row left out, and its bytes are all that need reading
  * (`RowIndex.leftOut`).
  */
-import { fieldText, readCsvRanges } from './csv-reader.ts';
+import { fieldText, readCsvRanges } from '../files/csv-reader.ts';
 
 export const BLOCK_LINES = 32;
 /** a row's distance from its block's start that does not fit in two bytes */

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
 import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid-plan.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
-import { fieldText, readCsv, type CsvRecord } from './csv-reader.ts';
+import { fieldText, readCsv, type CsvRecord } from '../files/csv-reader.ts';
 import { RowIndex } from './row-index.ts';
 
 export interface FeedScan {

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { listWorldFeeds } from '../synth/world-feeds.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { LinkageSecret } from '../privacy/linkage-secret.ts';

@@ -7,7 +7,7 @@
  */
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 import {
   BloomEncoder,
   filterFromBase64,

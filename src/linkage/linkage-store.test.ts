@@ -8,7 +8,7 @@ import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { listWorldFeeds } from '../demo/send-world-feeds.ts';
 import { datasetSpec } from '../governance/datasets.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import { newLinkageSecret } from '../privacy/linkage-secret.ts';

@@ -8,7 +8,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { filterFromBase64 } from '../privacy/bloom-encoding.ts';
 import { PERSON_ENCODING_SCHEME } from '../privacy/person-encoding.ts';
 import type { Queryable, Store } from '../store/store.ts';

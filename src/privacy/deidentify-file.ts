@@ -13,7 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
-import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { listWorldFeeds } from '../demo/send-world-feeds.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { linkEncodedFiles } from '../linkage/linkage-files.ts';
 import { generateWorld } from '../synth/generate-world.ts';
 import { deidentifyFile } from './deidentify-file.ts';

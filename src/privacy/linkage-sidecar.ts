@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import type { LinkageEncodingSpec } from '../catalogue/dataset-spec.ts';
-import { fieldText, type CsvRecord } from '../ingest/csv-reader.ts';
+import { fieldText, type CsvRecord } from '../files/csv-reader.ts';
 import { BloomEncoder, filterToBase64 } from './bloom-encoding.ts';
 import type { LinkageSecret } from './linkage-secret.ts';
 import { PERSON_ENCODING_SCHEME } from './person-encoding.ts';

@@ -6,7 +6,7 @@
  * split into ten equal groups, decile 1 the most deprived (§11.3).
  */
 import { KernelError } from '../errors.ts';
-import { fieldText, readCsv } from '../ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../files/csv-reader.ts';
 
 export const LSOA11_COUNT = 32844;
 

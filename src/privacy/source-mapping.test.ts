@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { inboundColumns } from '../catalogue/shapes.ts';
 import { KernelError } from '../errors.ts';
-import { parseCsv } from '../synth/csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { deidentifyFile } from './deidentify-file.ts';
 import { newLinkKey } from './link-key.ts';
 import {

@@ -35,8 +35,8 @@ import {
 import type { DatasetSpec, FieldSpec } from '../catalogue/dataset-spec.ts';
 import { inboundColumns } from '../catalogue/shapes.ts';
 import { KernelError } from '../errors.ts';
-import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../ingest/csv-reader.ts';
-import { csvField } from '../synth/csv-file-writer.ts';
+import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
+import { csvField } from '../files/csv-file-writer.ts';
 import { OutputBuffer } from './output-buffer.ts';
 
 export interface SourceMapping {

@@ -13,7 +13,7 @@ import { loadFeed } from '../ingest/load-feed.ts';
 import { signOffPack } from '../signoff/sign-off-pack.ts';
 import type { SignOffCaller } from '../signoff/sign-off.ts';
 import type { Store } from '../store/store.ts';
-import { parseCsv } from '../synth/csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { testStores } from '../../test/stores.ts';
 import { accountsForEveryRole, portalApp, sessionFor } from '../../test/e2e/portal-helpers.ts';

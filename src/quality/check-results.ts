@@ -5,7 +5,7 @@
  */
 import { xmrChart, type SpcResult } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
-import type { FieldCompleteness, LoadFinding } from '../ingest/load-history.ts';
+import type { FieldCompleteness, LoadFinding } from './load-findings.ts';
 import type { Queryable } from '../store/store.ts';
 import {
   evaluateChecks,

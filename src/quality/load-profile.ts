@@ -16,7 +16,7 @@
 import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
-import type { FieldCompleteness, LoadFinding } from '../ingest/load-history.ts';
+import type { FieldCompleteness, LoadFinding } from './load-findings.ts';
 import { datasetEntry, type LoadProfile } from './check-catalogue.ts';
 
 const q = quoteIdentifier;

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { CliIo } from '../cli/cli-context.ts';
+import type { CliIo } from '../console/console.ts';
 import { resolveConfig } from '../config/config.ts';
 
 /**

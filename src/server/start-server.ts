@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Hono } from 'hono';
-import type { CliIo } from '../cli/cli-context.ts';
+import type { CliIo } from '../console/console.ts';
 import type { KernelConfig } from '../config/config.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { sendNotices } from '../signoff/notifications.ts';
@@ -46,6 +46,12 @@ export interface StartServerOptions {
   landingEveryMs?: number;
   /** how often due notices are emailed, when `smtpUrl` is set (default hourly) */
   notifyEveryMs?: number;
+  /**
+   * Runs a CLI command in this process, on the CLI's behalf (cli-forwarding.ts): the CLI
+   * passes its own `main`, so the server never imports the CLI. Without it, commands are
+   * not handed over and no server.json is written.
+   */
+  runCommand?: CommandRunner;
 }
 
 /** The store, lent to a forwarded CLI command: it may use it but must not close it. */
@@ -59,8 +65,16 @@ function borrowed(store: Store): Store {
   });
 }
 
+/** Runs one CLI command against the server's store, writing to `io`; answers the exit code. */
+export type CommandRunner = (argv: string[], io: CliIo, store: Store) => Promise<number>;
+
 /** Mounts the endpoint that runs a CLI command on the CLI's behalf (see cli-forwarding.ts). */
-function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): void {
+function mountCliForwarding(
+  app: Hono<AppEnv>,
+  store: Store,
+  secret: string,
+  runCommand: CommandRunner,
+): void {
   // One command at a time, in arrival order, as if typed one after another.
   let queue: Promise<unknown> = Promise.resolve();
   // The CLI's challenge: answering it proves this process holds server.json's secret.
@@ -98,10 +112,7 @@ function mountCliForwarding(app: Hono<AppEnv>, store: Store, secret: string): vo
       start(controller) {
         const send = (message: object) => controller.enqueue(encoder.encode(`${JSON.stringify(message)}\n`));
         const io: CliIo = { out: (out) => send({ out }), err: (err) => send({ err }), isTTY: false, stdin };
-        const run = queue.then(async () => {
-          const { main } = await import('../cli/main.ts');
-          return main(argv as string[], io, { store: borrowed(store) });
-        });
+        const run = queue.then(() => runCommand(argv as string[], io, borrowed(store)));
         queue = run.catch(() => undefined);
         run.then(
           (exit) => {
@@ -200,7 +211,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const secret = randomSecret();
   const app = createApp(deps, {
     routes: buildRouteTable(deps),
-    extend: (hono) => mountCliForwarding(hono, options.store, secret),
+    extend: (hono) => {
+      if (options.runCommand) mountCliForwarding(hono, options.store, secret, options.runCommand);
+    },
   });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -211,7 +224,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
   const port = (server.address() as AddressInfo).port;
   const serverFile = path.join(options.config.dataDir, SERVER_FILE_NAME);
-  const advertise = options.store.dialect.name === 'duckdb';
+  const advertise = options.store.dialect.name === 'duckdb' && options.runCommand !== undefined;
   if (advertise) {
     writeFileSync(serverFile, JSON.stringify({ pid: process.pid, port, secret }), { mode: 0o600 });
     chmodSync(serverFile, 0o600);

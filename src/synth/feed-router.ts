@@ -4,7 +4,7 @@
  * every defect (`truth/defects.csv`).
  */
 import path from 'node:path';
-import { CsvFileWriter } from './csv-file-writer.ts';
+import { CsvFileWriter } from '../files/csv-file-writer.ts';
 import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
 import { Random } from './random.ts';
 import { builderKey } from './feed-rows.ts';

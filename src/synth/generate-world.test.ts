@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inboundColumns } from '../catalogue/shapes.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
-import { parseCsv } from './csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { DEFECT_KINDS } from './defects.ts';
 import { generateWorld, type GenerateOptions } from './generate-world.ts';
 import { checkSourceMapping, readSourceMapping } from '../privacy/source-mapping.ts';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KernelError } from '../errors.ts';
 import { personMonth, type ActivityEvent, type ApcSpell } from './activity-model.ts';
 import { cataloguePlans } from './catalogue-plans.ts';
-import { CsvFileWriter } from './csv-file-writer.ts';
+import { CsvFileWriter } from '../files/csv-file-writer.ts';
 import { DEFAULT_DEFECT_RATES, DEFECT_KINDS, type DefectKind, type DefectRates } from './defects.ts';
 import { DEFECT_COLUMNS, FeedRouter, RECORD_COLUMNS, type RowSubject } from './feed-router.ts';
 import { LOCAL_LAYOUTS, localWriter, mappingFileName, type LocalWriter } from './local-layouts.ts';

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseCsv } from './csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { nationalFeedTable } from './world-feeds.ts';
 import { AGE_BANDS, ageBandLabel } from './synth-rates.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { getDataset, isValidCode } from '../catalogue/catalogue.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { planFor } from './catalogue-plans.ts';
-import { parseCsv } from './csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { nationalFeedTable } from './world-feeds.ts';
 
 export interface Finding {

@@ -4,7 +4,7 @@
  * Truth is synthetic and never loaded into the warehouse.
  */
 import path from 'node:path';
-import { CsvFileWriter } from './csv-file-writer.ts';
+import { CsvFileWriter } from '../files/csv-file-writer.ts';
 import { pcd7 } from './geography.ts';
 import { MEMBER_ORGANISATIONS } from './organisations.ts';
 import { MALE, NO_DAY } from './population.ts';

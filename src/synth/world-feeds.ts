@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { readSourceMapping, SourceMapper } from '../privacy/source-mapping.ts';
-import { parseCsv } from './csv-file-writer.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
 import { mappingFileName } from './local-layouts.ts';
 
 /**

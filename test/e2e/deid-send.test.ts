@@ -16,7 +16,7 @@ import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
 import { listLoads } from '../../src/ingest/load-history.ts';
 import { sendFeed } from '../../src/privacy/send-feed.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';

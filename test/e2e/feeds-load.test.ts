@@ -30,7 +30,7 @@ import {
   writeSigningKeyPair,
 } from '../../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 

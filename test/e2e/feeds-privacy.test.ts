@@ -15,14 +15,14 @@ import {
   worldGpPractices,
   type WorldFeed,
 } from '../../src/demo/send-world-feeds.ts';
-import { fieldText, readCsv } from '../../src/ingest/csv-reader.ts';
+import { fieldText, readCsv } from '../../src/files/csv-reader.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup, type PostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair, parsePublicKey } from '../../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { createPrivateKey } from 'node:crypto';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 import { quoteIdentifier } from '../../src/store/sql.ts';

@@ -15,7 +15,7 @@ import { newLinkKey } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair } from '../../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { formatLoadReport } from '../../src/cli/load-command.ts';

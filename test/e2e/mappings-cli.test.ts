@@ -7,7 +7,7 @@ import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { manifestPathFor } from '../../src/privacy/manifest.ts';
 import type { MappingReport } from '../../src/privacy/source-mapping.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { parseCsv } from '../../src/synth/csv-file-writer.ts';
+import { parseCsv } from '../../src/files/csv-file-writer.ts';
 import { DEFECT_KINDS } from '../../src/synth/defects.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 import { runCli } from '../cli.ts';

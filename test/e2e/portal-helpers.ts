@@ -14,7 +14,7 @@ import {
   writeSigningKeyPair,
 } from '../../src/privacy/signing-key.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
-import { trustSigningKey } from '../../src/privacy/trusted-keys.ts';
+import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { resolveConfig } from '../../src/config/config.ts';
 import { createApp, SESSION_COOKIE, type AppEnv } from '../../src/server/app.ts';
 import { createApiToken } from '../../src/server/auth/api-tokens.ts';

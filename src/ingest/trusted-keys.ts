@@ -5,7 +5,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Store } from '../store/store.ts';
-import { parsePublicKey } from './signing-key.ts';
+import { parsePublicKey } from '../privacy/signing-key.ts';
 
 export interface TrustedKey {
   org: string;
