@@ -39,7 +39,8 @@ import {
   onboardingStatus,
   type OnboardingStatus,
 } from '../governance/onboarding.ts';
-import { loadOptOutFile, optOutImpact, optOutStatus } from '../governance/optouts.ts';
+import { optOutImpact } from '../governance/access-policy.ts';
+import { loadOptOutFile, optOutStatus } from '../governance/optouts.ts';
 import {
   getOrganisation,
   KERNEL_ROLES,

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
 import {
   openGovernedRead,
+  optOutImpact,
   policyVersion,
   readableUseCases,
   ROLE_TIERS,
@@ -11,7 +12,7 @@ import {
 } from './access-policy.ts';
 import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
-import { loadOptOutTokens, optOutImpact } from './optouts.ts';
+import { loadOptOutTokens } from './optouts.ts';
 import { seedOrganisations } from './organisations.ts';
 import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase } from './use-cases.ts';
 

@@ -48,7 +48,14 @@ import type { Queryable, Store } from '../store/store.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
-import { findUseCase, listUseCases, useCaseSalt, type UseCase, type UseCaseMonths } from './use-cases.ts';
+import {
+  findUseCase,
+  getUseCase,
+  listUseCases,
+  useCaseSalt,
+  type UseCase,
+  type UseCaseMonths,
+} from './use-cases.ts';
 
 /** Who is reading. `role` is a portal role; `org` is a provider's organisation. */
 export interface ReadUser {
@@ -383,4 +390,89 @@ export async function policyVersion(q: Queryable): Promise<string> {
     hash.update(`${table}:${columns.join(',')}:${result?.v ?? ''}\n`);
   }
   return hash.digest('hex');
+}
+
+export interface OptOutImpactRow {
+  useCaseId: string;
+  title: string;
+  purpose: string;
+  optOutApplies: boolean;
+  datasetId: string;
+  org: string;
+  /** rows the use case could see without the opt-out */
+  records: number;
+  /** rows it loses to the opt-out (0 for direct care, where it never applies) */
+  lost: number;
+}
+
+async function tableExists(q: Queryable, table: string): Promise<boolean> {
+  const [row] = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1 AND table_schema = current_schema()',
+    [table],
+  );
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
+ * How many records each use case (optionally one, optionally only one controller's)
+ * loses to the opt-out, per dataset and controller: the policy saying what its opt-out rule
+ * removes, for IG leads. Counts only, audited. It lives with the policy because it counts
+ * the rows the policy would give each use case, before and after the opt-out.
+ */
+export async function optOutImpact(
+  q: Queryable,
+  options: { useCaseId?: string; controller?: string; actor: string },
+): Promise<OptOutImpactRow[]> {
+  const useCases = options.useCaseId
+    ? [await getUseCase(q, options.useCaseId)]
+    : await listUseCases(q, {
+        state: ['approved', 'active'],
+        ...(options.controller ? { controller: options.controller } : {}),
+      });
+  const out: OptOutImpactRow[] = [];
+  for (const useCase of useCases) {
+    for (const datasetId of useCase.datasets) {
+      const table = warehouseTable(datasetId);
+      if (!(await tableExists(q, table))) continue;
+      const agreed = new Set(await controllersWithAgreement(q, datasetId, useCase.purpose));
+      const controllers = useCase.controllers.filter(
+        (c) => agreed.has(c) && (!options.controller || c === options.controller),
+      );
+      if (controllers.length === 0) continue;
+      const personTokens = [...columnRoles(datasetSpec(datasetId)).personTokens];
+      const optedOut = personTokens.length
+        ? personTokens
+            .map((c) => `EXISTS (SELECT 1 FROM optouts o WHERE o.token = t.${quoteIdentifier(c)})`)
+            .join(' OR ')
+        : 'FALSE';
+      const rows = await q.query<{ org_code: string; records: number; lost: number }>(
+        `SELECT t.org_code, count(*) AS records, sum(CASE WHEN ${optedOut} THEN 1 ELSE 0 END) AS lost
+         FROM ${quoteIdentifier(table)} AS t WHERE t.org_code IN (${controllers.map(quoteLiteral).join(', ')})
+         GROUP BY t.org_code ORDER BY t.org_code`,
+      );
+      for (const org of controllers) {
+        const row = rows.find((r) => r.org_code === org);
+        const records = Number(row?.records ?? 0);
+        out.push({
+          useCaseId: useCase.id,
+          title: useCase.title,
+          purpose: useCase.purpose,
+          optOutApplies: useCase.optOutApplies,
+          datasetId,
+          org,
+          records,
+          lost: useCase.optOutApplies ? Number(row?.lost ?? 0) : 0,
+        });
+      }
+    }
+  }
+  await inTransaction(q, (tx) =>
+    appendAudit(tx, {
+      actor: options.actor,
+      action: 'optouts.impact-viewed',
+      target: options.useCaseId ? `usecase:${options.useCaseId}` : 'optouts',
+      details: { useCases: useCases.length, rows: out.length, controller: options.controller ?? null },
+    }),
+  );
+  return out;
 }

@@ -20,8 +20,6 @@ const ALLOWED: Record<string, string> = {
   'cli/datasets-command.ts': 'prints the table name beside each dataset (metadata)',
   'governance/datasets.ts': 'the governance module’s name for a dataset’s table',
   'governance/access-policy.ts': 'the governed reader itself',
-  'governance/optouts.ts':
-    'opt-out impact counts rows per use case for IG leads (aggregate, audited); to move behind the reader',
   'ingest/dataset-table.ts': 'the load path: makes the table a load writes',
   'ingest/load-history.ts': 'the load path: removes the rows of a failed or interrupted load',
   'signoff/sample-rows.ts': 'the sender’s own rows at sign-off, for its own BI lead, audited',

@@ -40,7 +40,8 @@ import {
   type InvoiceState,
 } from '../governance/invoices.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from '../governance/onboarding.ts';
-import { loadOptOutTokens, optOutImpact, optOutStatus } from '../governance/optouts.ts';
+import { optOutImpact } from '../governance/access-policy.ts';
+import { loadOptOutTokens, optOutStatus } from '../governance/optouts.ts';
 import {
   getOrganisation,
   listOrganisations,
