@@ -330,8 +330,110 @@ const CHART_OWNERS = ['admin', 'programme'] as const;
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** The chart settings page: every chart, its target and rebases, and forms to change them. */
+async function renderChartSettings(
+  r: RouteRequest,
+  deps: ServerDeps,
+  errors: { text: string; href: string }[] = [],
+  status = 200,
+) {
+  const settings = await readChartSettings(deps.store, CHART_PREFIX);
+  return r.render(
+    'maternity/charts.njk',
+    {
+      title: 'Chart targets and rebases',
+      charts: MATERNITY_MEASURES.map((m) => {
+        const chart = `${CHART_PREFIX}${m.id}`;
+        return {
+          chart,
+          title: m.title,
+          kind: m.chart,
+          unit: m.unit === 'percent' ? '%' : m.unit === 'per-1000' ? 'per 1,000' : 'count',
+          polarity: m.polarity,
+          targets: settings.targets.filter((t) => t.chart === chart),
+          rebases: settings.rebases.filter((b) => b.chart === chart),
+        };
+      }),
+      errors,
+      done: r.query('done') ?? null,
+    },
+    status,
+  );
+}
+
 export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const chartForm = (
+    path: string,
+    summary: string,
+    act: (form: Record<string, string>, actor: string) => Promise<unknown>,
+    done: string,
+    /** the form's field ids, where they differ from the field names (two forms on one page) */
+    ids: Record<string, string> = {},
+  ): RouteDeclaration => ({
+    method: 'POST',
+    path,
+    kind: 'page',
+    access: CHART_OWNERS,
+    summary,
+    handle: async (r) => {
+      const raw = await r.form();
+      const form = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : '']),
+      ) as Record<string, string>;
+      try {
+        await act(form, r.actor);
+      } catch (error) {
+        if (!(error instanceof KernelError) || !['usage', 'not-found'].includes(error.code)) throw error;
+        const field = error.where?.field ?? 'chart';
+        return renderChartSettings(r, deps, [{ text: error.message, href: `#${ids[field] ?? field}` }], 400);
+      }
+      return r.redirect(`/dashboards/maternity/charts?done=${done}`);
+    },
+  });
   return [
+    {
+      method: 'GET',
+      path: '/dashboards/maternity/charts',
+      kind: 'page',
+      access: CHART_OWNERS,
+      summary: 'The maternity charts’ targets and rebases, and forms to set them',
+      handle: (r) => renderChartSettings(r, deps),
+    },
+    chartForm(
+      '/dashboards/maternity/charts/target',
+      'Set or clear a chart’s target (audited)',
+      (form, actor) =>
+        setTarget(
+          deps.store,
+          {
+            chart: form.chart ?? '',
+            target: form.clear === 'yes' ? null : (form.target ?? ''),
+            reason: form.reason ?? '',
+            ...(form.scope ? { scope: form.scope } : {}),
+          },
+          actor,
+          isMaternityChart,
+        ),
+      'target',
+    ),
+    chartForm(
+      '/dashboards/maternity/charts/rebase',
+      'Record a rebase of a chart at a known change (audited)',
+      (form, actor) =>
+        recordRebase(
+          deps.store,
+          {
+            chart: form.chart ?? '',
+            period: form.from ?? '',
+            reason: form.reason ?? '',
+            ...(form.scope ? { scope: form.scope } : {}),
+          },
+          actor,
+          isMaternityChart,
+        ),
+      'rebase',
+      { chart: 'rebase-chart', scope: 'rebase-scope', reason: 'rebase-reason' },
+    ),
     {
       method: 'GET',
       path: '/api/v1/charts',
@@ -431,6 +533,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
             title: 'Maternity dashboard',
             result,
             runLengths: { shift: DEFAULT_RUN_LENGTH, trend: DEFAULT_RUN_LENGTH },
+            mayChangeCharts: (CHART_OWNERS as readonly string[]).includes(r.principal?.role ?? ''),
             view: dashboardView(result),
             filter,
             errors: [],

@@ -135,6 +135,66 @@ describe.each(testStores())('chart rebases and targets on $engine', (engine) => 
       expect(html).toContain('From Feb 2021: New induction pathway');
       expect(html).toMatch(/Target 30%/);
 
+      // the portal: the programme team sets a target and records a rebase through forms
+      const team = await sessionFor(store, accounts.programme.userId);
+      const page = await portal.app.request('/dashboards/maternity/charts', {
+        headers: { Cookie: team.cookie },
+      });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('New induction pathway');
+      const send = (path: string, fields: Record<string, string>) =>
+        portal.app.request(path, {
+          method: 'POST',
+          headers: { Cookie: team.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf: team.csrf, ...fields }).toString(),
+        });
+      const noFormReason = await send('/dashboards/maternity/charts/target', {
+        chart: 'maternity/booking-by-10-weeks',
+        target: '60',
+        scope: 'all',
+        reason: '',
+      });
+      expect(noFormReason.status).toBe(400);
+      expect(await noFormReason.text()).toContain('Say why, in 5 to 500 characters');
+      const set2 = await send('/dashboards/maternity/charts/target', {
+        chart: 'maternity/booking-by-10-weeks',
+        target: '60',
+        scope: 'all',
+        reason: 'Local ambition for early booking',
+      });
+      expect([set2.status, set2.headers.get('Location')]).toEqual([
+        303,
+        '/dashboards/maternity/charts?done=target',
+      ]);
+      const rebased = await send('/dashboards/maternity/charts/rebase', {
+        chart: 'maternity/smoking-at-booking',
+        from: '2021-03',
+        scope: 'RWF',
+        reason: 'New smoking cessation service at RWF',
+      });
+      expect(rebased.status).toBe(303);
+      const analystSession = await sessionFor(store, accounts.analyst.userId);
+      expect(
+        (
+          await portal.app.request('/dashboards/maternity/charts', {
+            headers: { Cookie: analystSession.cookie },
+          })
+        ).status,
+      ).toBe(403);
+      const settled = await maternityDashboard(store, analyst, WINDOW, {
+        disclosure: NO_DISCLOSURE_CONTROL,
+        versionMaxAgeMs: 0,
+      });
+      expect(settled.measures.find((m) => m.id === 'booking-by-10-weeks')?.series.spc.target).toBe(60);
+      const rwfSmoking = settled.measures
+        .find((m) => m.id === 'smoking-at-booking')
+        ?.providers.find((p) => p.org === 'RWF');
+      expect(rwfSmoking?.spc.rebases).toEqual([
+        { month: '2021-03', reason: 'New smoking cessation service at RWF' },
+      ]);
+      // a rebase for one provider leaves the whole system's series alone
+      expect(settled.measures.find((m) => m.id === 'smoking-at-booking')?.series.spc.rebases).toEqual([]);
+
       const actions = (await listAudit(store, { limit: 50 })).map((e) => e.action);
       expect(actions).toContain('chart.rebased');
       expect(actions).toContain('chart.target-set');
@@ -148,8 +208,8 @@ describe.each(testStores())('chart rebases and targets on $engine', (engine) => 
         targets: unknown[];
       };
       expect(listed.charts.map((c) => c.chart)).toContain('maternity/neonatal-deaths');
-      expect(listed.rebases).toHaveLength(1);
-      expect(listed.targets).toHaveLength(1);
+      expect(listed.rebases).toHaveLength(2);
+      expect(listed.targets).toHaveLength(2);
       expect(
         (
           await k(

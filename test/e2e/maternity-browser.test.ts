@@ -84,6 +84,15 @@ describe('maternity dashboard in Chromium', () => {
 
     await page.goto('/dashboards/maternity?from=2021-13&to=2021-03');
     await expectAccessible(page, 'filter error');
+
+    // the chart settings page, for the people who set targets and rebases
+    const admin = await pageAs(accounts.admin);
+    expect((await admin.goto('/dashboards/maternity/charts'))?.status()).toBe(200);
+    await expectAccessible(admin, 'chart settings');
+    await admin.getByRole('button', { name: 'Set the target' }).click();
+    await admin.waitForURL('**/dashboards/maternity/charts/target');
+    await expectAccessible(admin, 'chart settings with an error');
+    await admin.context().close();
     expect(cspProblems).toEqual([]);
     await page.context().close();
     await provider.context().close();
