@@ -396,6 +396,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
       path: '/dashboards/maternity/charts',
       kind: 'page',
       access: CHART_OWNERS,
+      nav: 'Chart targets',
       summary: 'The maternity charts’ targets and rebases, and forms to set them',
       handle: (r) => renderChartSettings(r, deps),
     },
