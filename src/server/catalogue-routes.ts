@@ -3,7 +3,8 @@ import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import {
   controlCoverage,
-  markLateFeeds,
+  markFeedStates,
+  type FeedStates,
   CoverageGridReader,
   type CoverageGrid,
   type CoverageQuery,
@@ -41,7 +42,7 @@ function describeRule(field: DatasetSpec['fields'][number]): string {
 }
 
 /** A dataset's data dictionary: its fields, and each code list a field uses. */
-const LATE_MAX_AGE_MS = 1000;
+const FEED_STATES_MAX_AGE_MS = 1000;
 
 export function dataDictionary(spec: DatasetSpec): {
   spec: DatasetSpec;
@@ -90,20 +91,33 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
   };
   // Coverage is metadata, but its counts are of patients' records: a provider sees only its
   // own organisation's rows, counts are disclosure-controlled, and the read is audited.
-  // The late months, reread at most once a second: under load, every view of the grid would
-  // otherwise read the schedules and the load history again.
-  const lateMemo = new Map<string, { at: number; months: Promise<Set<string>> }>();
-  const lateMonths = (org: string | undefined): Promise<Set<string>> => {
+  // What the schedules and sign-off say, reread at most once a second: under load, every view
+  // of the grid would otherwise read the schedules, the load history and the decisions again.
+  const statesMemo = new Map<string, { at: number; states: Promise<FeedStates> }>();
+  const feedStates = (org: string | undefined): Promise<FeedStates> => {
     const key = org ?? '';
-    const memo = lateMemo.get(key);
-    if (memo && performance.now() - memo.at < LATE_MAX_AGE_MS) return memo.months;
-    const months = scheduledMonths(deps.store, new Date(), org).then(
-      (all) => new Set(all.filter((m) => m.state === 'late').map((m) => `${m.dataset}|${m.org}|${m.period}`)),
-    );
-    lateMemo.set(key, { at: performance.now(), months });
-    months.catch(() => lateMemo.delete(key));
-    while (lateMemo.size > 64) lateMemo.delete(lateMemo.keys().next().value as string);
-    return months;
+    const memo = statesMemo.get(key);
+    if (memo && performance.now() - memo.at < FEED_STATES_MAX_AGE_MS) return memo.states;
+    const states = (async (): Promise<FeedStates> => {
+      const scheduled = new Map<string, 'late' | 'expected'>();
+      for (const m of await scheduledMonths(deps.store, new Date(), org)) {
+        if (m.state !== 'received') scheduled.set(`${m.dataset}|${m.org}|${m.period}`, m.state);
+      }
+      const decided = await deps.store.query<{ load_id: string; state: 'signed-off' | 'published' }>(
+        `SELECT load_id, state FROM signoffs WHERE state IN ('signed-off', 'published')${org ? ' AND org_code = $1' : ''}`,
+        org ? [org] : [],
+      );
+      const signOffs = new Map(decided.map((d) => [d.load_id, d.state] as const));
+      const stamp = `${[...scheduled].map((e) => e.join('=')).join(',')};${decided
+        .map((d) => `${d.load_id}=${d.state}`)
+        .sort()
+        .join(',')}`;
+      return { scheduled, signOffs, stamp };
+    })();
+    statesMemo.set(key, { at: performance.now(), states });
+    states.catch(() => statesMemo.delete(key));
+    while (statesMemo.size > 64) statesMemo.delete(statesMemo.keys().next().value as string);
+    return states;
   };
   const readCoverage = async (
     r: RouteRequest,
@@ -120,10 +134,11 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       from: grid.months[0],
       to: grid.months.at(-1),
     });
-    // Months a feed schedule says are overdue show as late, not as a plain gap (issue 16).
-    const late = await lateMonths(query.org);
+    // Scheduled months show as late or expected, not as plain gaps, and signed-off months
+    // say so (issue 16).
+    const states = await feedStates(query.org);
     return {
-      grid: markLateFeeds(controlCoverage(grid, policy), late),
+      grid: markFeedStates(controlCoverage(grid, policy), states),
       note,
     };
   };

@@ -15,8 +15,11 @@ import type { Store } from '../store/store.ts';
  * this process invalidates them at once, a load elsewhere within a second.
  */
 
-/** `late`: nothing loaded for a month whose scheduled due day has passed (feed schedules). */
-export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap' | 'late';
+/**
+ * `late`: nothing loaded for a month whose scheduled due day has passed; `expected`: nothing
+ * loaded yet for a scheduled month still before its due day (feed schedules).
+ */
+export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap' | 'late' | 'expected';
 
 export interface CoverageCell {
   period: string;
@@ -24,6 +27,8 @@ export interface CoverageCell {
   /** rows loaded; `*` where disclosure control suppresses it (`controlCoverage`) */
   rows: ControlledCount;
   loadId: string | null;
+  /** where a loaded month stands in sign-off, once its BI lead has signed it off */
+  signOff?: 'signed-off' | 'published';
 }
 
 export interface CoverageRow {
@@ -235,22 +240,70 @@ export function controlCoverage(grid: CoverageGrid, policy: DisclosurePolicy): C
   return out;
 }
 
-const withLate = new WeakMap<CoverageGrid, { key: string; grid: CoverageGrid }>();
+/** What the feed schedules and sign-off say about the grid's months. */
+export interface FeedStates {
+  /** `dataset|org|period` → a scheduled month with nothing loaded: late or expected */
+  scheduled: ReadonlyMap<string, 'late' | 'expected'>;
+  /** load id → where its month stands in sign-off */
+  signOffs: ReadonlyMap<string, 'signed-off' | 'published'>;
+  /** changes whenever either does: the grids marked are kept per grid and stamp */
+  stamp: string;
+}
+
+const withStates = new WeakMap<CoverageGrid, { stamp: string; grid: CoverageGrid }>();
 
 /**
- * The grid with each gap whose scheduled month is overdue shown as `late` (`late` holds
- * `dataset|org|period` keys). Kept per grid and set of late months, as `controlCoverage` is.
+ * The grid as a feed's lifecycle shows it (issue 16): each gap whose month is scheduled shown
+ * as `late` or `expected`, and each loaded month its BI lead has signed off (or the programme
+ * published) marked so. Kept per grid and stamp, as `controlCoverage` is.
  */
-export function markLateFeeds(grid: CoverageGrid, late: ReadonlySet<string>): CoverageGrid {
-  if (late.size === 0) return grid;
-  const key = [...late].sort().join(',');
-  const memo = withLate.get(grid);
-  if (memo && memo.key === key) return memo.grid;
-  const out = mapCells(grid, (c, dataset, org) =>
-    c.state === 'gap' && late.has(`${dataset}|${org}|${c.period}`) ? { ...c, state: 'late' as const } : c,
-  );
-  withLate.set(grid, { key, grid: out });
+export function markFeedStates(grid: CoverageGrid, states: FeedStates): CoverageGrid {
+  if (states.scheduled.size === 0 && states.signOffs.size === 0) return grid;
+  const memo = withStates.get(grid);
+  if (memo && memo.stamp === states.stamp) return memo.grid;
+  const out = mapCells(withScheduledFeeds(grid, states.scheduled), (c, dataset, org) => {
+    const scheduled = c.state === 'gap' ? states.scheduled.get(`${dataset}|${org}|${c.period}`) : undefined;
+    if (scheduled) return { ...c, state: scheduled };
+    const signOff = c.loadId ? states.signOffs.get(c.loadId) : undefined;
+    return signOff ? { ...c, signOff } : c;
+  });
+  withStates.set(grid, { stamp: states.stamp, grid: out });
   return out;
+}
+
+/**
+ * The grid with a row of gaps for every scheduled feed that has loaded nothing yet (a member
+ * just onboarded): its late and expected months are exactly what its grid should show.
+ */
+function withScheduledFeeds(
+  grid: CoverageGrid,
+  scheduled: ReadonlyMap<string, 'late' | 'expected'>,
+): CoverageGrid {
+  const missing = new Map<string, Set<string>>();
+  for (const key of scheduled.keys()) {
+    const [dataset = '', org = '', period = ''] = key.split('|');
+    if (!grid.months.includes(period)) continue;
+    const rows = grid.datasets.find((d) => d.dataset === dataset)?.rows;
+    if (rows?.some((r) => r.org === org)) continue;
+    (missing.get(dataset) ?? missing.set(dataset, new Set()).get(dataset))?.add(org);
+  }
+  if (missing.size === 0) return grid;
+  const gaps = (org: string): CoverageRow => ({
+    org,
+    cells: grid.months.map((period) => ({ period, state: 'gap', rows: 0, loadId: null })),
+  });
+  const datasets = grid.datasets.map((d) => ({
+    dataset: d.dataset,
+    rows: [...d.rows, ...[...(missing.get(d.dataset) ?? [])].map(gaps)].sort((a, b) =>
+      a.org.localeCompare(b.org),
+    ),
+  }));
+  for (const [dataset, orgs] of missing) {
+    if (!datasets.some((d) => d.dataset === dataset)) {
+      datasets.push({ dataset, rows: [...orgs].sort().map(gaps) });
+    }
+  }
+  return { months: grid.months, datasets: datasets.sort((a, b) => a.dataset.localeCompare(b.dataset)) };
 }
 
 /** A copy of the grid with each cell replaced by `change(cell, dataset, org)`. */

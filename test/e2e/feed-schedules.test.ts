@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit-log.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { scheduledMonths, setFeedSchedule, workingDay } from '../../src/signoff/feed-schedules.ts';
+import { decide } from '../../src/signoff/sign-off.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
 import { apcFeed, prepareForApc } from '../kill-load.ts';
@@ -83,6 +84,52 @@ describe.each(testStores())('feed schedules on $engine', (engine) => {
       const { cookie } = await sessionFor(store, accounts.provider.userId);
       const home = await (await portal.app.request('/', { headers: { Cookie: cookie } })).text();
       expect(home).toContain('apc from RWF for 2025-03 is late: it was due by 2025-04-14');
+
+      // April signed off and published shows so on the grid; a month still before its due day
+      // shows as expected rather than as a gap
+      const biLead = { actor: 'user:bi@rwf.test', role: 'provider', org: 'RWF' };
+      const aprilMonth = { org: 'RWF', dataset: 'apc', period: '2025-04' };
+      await decide(store, biLead, { ...aprilMonth, decision: 'sign-off' });
+      await decide(
+        store,
+        { actor: 'user:admin@kernel.test', role: 'admin', org: null },
+        { ...aprilMonth, decision: 'publish' },
+      );
+      const now = new Date();
+      const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1))
+        .toISOString()
+        .slice(0, 7);
+      await setFeedSchedule(
+        store,
+        { org: 'RWF', dataset: 'op', dueWorkingDay: 20, from: lastMonth, until: lastMonth },
+        'test',
+      );
+      const due = (await scheduledMonths(store, now, 'RWF')).find((m) => m.dataset === 'op')?.state;
+      // a fresh portal: the grid rereads schedules and decisions at most once a second
+      const later = portalApp(store, target.dataDir);
+      const read = async (from: string, to: string) =>
+        (await (
+          await later.app.request(`/api/v1/coverage?org=RWF&from=${from}&to=${to}`, {
+            headers: { Authorization: `Bearer ${accounts.admin.token}` },
+          })
+        ).json()) as {
+          datasets: { dataset: string; rows: { cells: { state: string; signOff?: string }[] }[] }[];
+        };
+      const apc = (await read('2025-03', '2025-05')).datasets.find((d) => d.dataset === 'apc');
+      expect(apc?.rows[0]?.cells.map((c) => [c.state, c.signOff ?? null])).toEqual([
+        ['late', null],
+        ['loaded', 'published'],
+        ['late', null],
+      ]);
+      const op = (await read(lastMonth, lastMonth)).datasets.find((d) => d.dataset === 'op');
+      expect(['late', 'expected']).toContain(due);
+      expect(op?.rows[0]?.cells[0]?.state).toBe(due);
+      const page = await (
+        await later.app.request(`/catalogue/coverage?org=RWF&from=2025-03&to=2025-05`, {
+          headers: { Cookie: cookie },
+        })
+      ).text();
+      expect(page).toContain('Published');
     } finally {
       await store.close();
     }
