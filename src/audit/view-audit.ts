@@ -33,7 +33,8 @@ interface Pending {
   failed: (error: unknown) => void;
 }
 
-const ACCESS_COLUMNS = [
+/** The columns of `data_access_log`, in the order every writer of it gives them. */
+export const ACCESS_COLUMNS = [
   'access_id',
   'accessed_at',
   'user_id',

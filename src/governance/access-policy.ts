@@ -42,6 +42,7 @@
  */
 import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
+import { ACCESS_COLUMNS } from '../audit/view-audit.ts';
 import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable, Store } from '../store/store.ts';
@@ -316,16 +317,7 @@ export async function openGovernedRead(
     });
     await tx.insertRows(
       'data_access_log',
-      [
-        'access_id',
-        'accessed_at',
-        'user_id',
-        'user_role',
-        'use_case_id',
-        'dataset_id',
-        'org_code',
-        'opt_out_applied',
-      ],
+      ACCESS_COLUMNS,
       decision.controllers.map((org) => [
         accessId,
         at,

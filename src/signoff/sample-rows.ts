@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
+import { ACCESS_COLUMNS } from '../audit/view-audit.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { tableName } from '../catalogue/shapes.ts';
 import { inTransaction } from '../governance/governance-values.ts';
@@ -50,11 +51,18 @@ export async function sampleRows(
       purpose: 'sign-off',
       details: { dataset: month.dataset, period: month.period, loadId: month.loadId, rows: rows.length },
     });
-    await tx.run(
-      `INSERT INTO data_access_log (access_id, accessed_at, user_id, user_role, use_case_id, dataset_id, org_code, opt_out_applied)
-       VALUES ($1, $2, $3, $4, 'sign-off', $5, $6, FALSE)`,
-      [randomUUID(), new Date().toISOString(), caller.actor, caller.role, month.dataset, month.org],
-    );
+    await tx.insertRows('data_access_log', ACCESS_COLUMNS, [
+      [
+        randomUUID(),
+        new Date().toISOString(),
+        caller.actor,
+        caller.role,
+        'sign-off',
+        month.dataset,
+        month.org,
+        false,
+      ],
+    ]);
     return {
       columns,
       rows: rows.map((r) => columns.map((c) => r[c] ?? null)),
