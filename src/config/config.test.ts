@@ -29,6 +29,30 @@ describe('configuration', () => {
     });
   });
 
+  it('reads the mail settings, and refuses ones that are not (issue 16)', () => {
+    const env = {
+      KERNEL_SMTP_URL: 'smtp://mail.example.nhs.uk:25',
+      KERNEL_MAIL_FROM: 'kernel@example.nhs.uk',
+      KERNEL_REMINDER_WORKING_DAYS: '3',
+    };
+    expect(resolveConfig({}, env, folderWith()).config).toMatchObject({
+      smtpUrl: 'smtp://mail.example.nhs.uk:25',
+      mailFrom: 'kernel@example.nhs.uk',
+      reminderWorkingDays: 3,
+    });
+    expect(resolveConfig({}, {}, folderWith()).config).toMatchObject({
+      smtpUrl: undefined,
+      reminderWorkingDays: 5,
+    });
+    for (const [name, value, message] of [
+      ['KERNEL_SMTP_URL', 'http://mail.example.nhs.uk', /not an smtp:\/\/ or smtps:\/\/ URL/],
+      ['KERNEL_MAIL_FROM', 'kernel', /not an email address/],
+      ['KERNEL_REMINDER_WORKING_DAYS', '0', /not a number of working days from 1 to 60/],
+    ] as const) {
+      expect(() => resolveConfig({}, { [name]: value }, folderWith())).toThrow(message);
+    }
+  });
+
   it('reads the upload limit and the trusted proxies, from the environment or the file (issue 23)', () => {
     const dir = folderWith({ trustedProxies: ['10.0.0.5', '::1'], uploadLimitMb: 64 });
     expect(resolveConfig({}, {}, dir).config).toMatchObject({

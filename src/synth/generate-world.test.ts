@@ -166,5 +166,13 @@ describe('generateWorld', () => {
     expect((bad({ to: '2019-01' }) as KernelError).message).toContain('before');
     expect((bad({ out: first }) as KernelError).code).toBe('conflict');
     expect((bad({ defectRates: { 'not-a-kind': 0.1 } as never }) as KernelError).code).toBe('usage');
+    // a change the world cannot make: a share of labours induced above what onsets allow
+    const change = bad({
+      changes: [{ kind: 'induction-of-labour', from: '2019-04', share: 0.95 }],
+    }) as KernelError;
+    expect([change.code, change.where?.field]).toEqual(['usage', 'changes']);
+    expect(
+      (bad({ changes: [{ kind: 'induction-of-labour', from: 'April', share: 0.5 }] }) as KernelError).code,
+    ).toBe('usage');
   });
 });
