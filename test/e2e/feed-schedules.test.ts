@@ -134,41 +134,29 @@ describe.each(testStores())('feed schedules on $engine', (engine) => {
       await store.close();
     }
     const k = (...args: string[]) => runCli(['--data', target.dataDir, '--store', target.store, ...args]);
-    expect(
-      (
-        await k(
-          'feeds',
-          'schedule',
-          '--org',
-          'RWF',
-          '--dataset',
-          'apc',
-          '--due-day',
-          '8',
-          '--from',
-          '2025-04',
-        )
-      ).stdout,
-    ).toBe("RWF's apc is due monthly by working day 8 of the month after, from 2025-04.\n");
+    const schedule = (...more: string[]) =>
+      k(
+        'feeds',
+        'schedule',
+        '--org',
+        'RWF',
+        '--dataset',
+        'apc',
+        '--due-day',
+        '8',
+        '--from',
+        '2025-04',
+        ...more,
+      );
+    expect((await schedule()).stdout).toBe(
+      "RWF's apc is due monthly by working day 8 of the month after, from 2025-04.\n",
+    );
     const late = await k('feeds', 'late');
     expect(late.code, late.stderr).toBe(0);
     expect(late.stdout).toMatch(/RWF\s+apc\s+2025-05\s+2025-06-11\s+late/);
     expect(late.stdout).not.toMatch(/2025-04\s/);
     // --until ends a schedule from the CLI too
-    const ended = await k(
-      'feeds',
-      'schedule',
-      '--org',
-      'RWF',
-      '--dataset',
-      'apc',
-      '--due-day',
-      '8',
-      '--from',
-      '2025-04',
-      '--until',
-      '2025-04',
-    );
+    const ended = await schedule('--until', '2025-04');
     expect(ended.stdout).toBe(
       "RWF's apc is due monthly by working day 8 of the month after, from 2025-04 until 2025-04.\n",
     );
