@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { FieldNamer, Operation } from '../operations/operation.ts';
 import type { ConfigFlags, ResolvedConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import type { CliIo } from '../console/console.ts';
@@ -16,6 +18,15 @@ export interface CliContext {
   withStore<T>(work: (store: Store) => Promise<T>): Promise<T>;
   /** who is acting, for the audit log: the operating-system user running the CLI */
   actor: string;
+  /**
+   * Runs an operation on the store as the CLI's principal: the user whose API token is in
+   * KERNEL_TOKEN, or else the operator (an administrator: they hold the warehouse's files).
+   */
+  run<O>(
+    operation: Operation<z.ZodObject, z.ZodType<O>>,
+    input: Record<string, unknown>,
+    nameOf?: FieldNamer,
+  ): Promise<O>;
 }
 
 /** Each command group (one file in src/cli/) exports one of these. */

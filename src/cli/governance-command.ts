@@ -9,20 +9,12 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { KernelError } from '../errors.ts';
 import {
-  assertAgreementInForce,
-  createAgreement,
-  listAgreements,
-  setAgreementState,
-  type AgreementState,
-} from '../governance/agreements.ts';
-import {
   addFundingSource,
   findFundingModel,
   setFundingModel,
   yearShares,
 } from '../governance/funding-model.ts';
 import { formatPounds, parseFinancialYear, parsePounds } from '../governance/governance-values.ts';
-import { toCsv } from '../governance/csv.ts';
 import {
   cancelInvoice,
   draftInvoices,
@@ -33,46 +25,24 @@ import {
   raiseInvoices,
   type InvoiceState,
 } from '../governance/invoices.ts';
-import {
-  completeStep,
-  onboardingOverview,
-  onboardingStatus,
-  type OnboardingStatus,
-} from '../governance/onboarding.ts';
-import { optOutImpact } from '../governance/access-policy.ts';
-import { loadOptOutFile, optOutStatus } from '../governance/optouts.ts';
-import {
-  getOrganisation,
-  KERNEL_ROLES,
-  listOrganisations,
-  ORG_TYPES,
-  registerOrganisation,
-  seedOrganisations,
-  updateOrganisation,
-  type Contact,
-  type KernelRole,
-  type OrgType,
-} from '../governance/organisations.ts';
+import { completeStep, onboardingStatus } from '../governance/onboarding.ts';
+import { loadOptOutFile } from '../governance/optouts.ts';
+import { updateOrganisation, type Contact } from '../governance/organisations.ts';
 import {
   inviteMembers,
   listSubscriptions,
   parseSubscriptionState,
   setSubscription,
 } from '../governance/subscriptions.ts';
-import { accessesOf } from '../governance/transparency.ts';
 import {
-  activateUseCase,
-  approveUseCase,
-  closeUseCase,
-  getUseCase,
-  listUseCases,
-  proposeUseCase,
-  setUseCaseUsers,
-  USE_CASE_STATES,
-  type UseCase,
-  type UseCaseState,
-} from '../governance/use-cases.ts';
-import { formatTable, printJson, type CliContext, type CliIo, type RegisterCommands } from './cli-context.ts';
+  controllerReadsOperation,
+  GOVERNANCE_OPERATIONS,
+  onboardingLines,
+  setAgreementStateOperation,
+} from '../governance/governance-operations.ts';
+import { readsCsv } from '../governance/transparency.ts';
+import { commandFor, registerOperationCommands } from './operation-commands.ts';
+import { formatTable, printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
 
 /** Invoices and letters (Nunjucks, PDFKit), loaded only by the commands that print them. */
 const documents = () => import('../governance/invoice-documents.ts');
@@ -110,149 +80,9 @@ function writeOut(file: string, content: string | Buffer): void {
   writeFileSync(file, content);
 }
 
-function printOnboarding(io: CliIo, status: OnboardingStatus): void {
-  io.out(`Onboarding ${status.name} (${status.org}): ${status.done} of ${status.total} steps done`);
-  for (const step of status.steps) {
-    const mark = step.done ? '[x]' : '[ ]';
-    const who = step.done
-      ? ` — ${step.by ?? ''}, ${step.at?.slice(0, 10) ?? ''}`
-      : status.next?.id === step.id
-        ? '  ← next'
-        : '';
-    io.out(`  ${mark} ${step.title}${who}`);
-  }
-}
-
-function useCaseRows(useCases: UseCase[]): (string | number)[][] {
-  return useCases.map((u) => [
-    u.id,
-    u.state,
-    u.purpose,
-    u.sponsor,
-    u.datasets.join(','),
-    `${u.approvals.length}/${u.controllers.length}`,
-    u.title,
-  ]);
-}
-
 function registerOrgs(program: Command, context: CliContext): void {
   const { io } = context;
-  const orgs = program.command('orgs').description('the organisation register and onboarding');
-
-  orgs
-    .command('list')
-    .description('list registered organisations')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const all = await context.withStore((store) => listOrganisations(store));
-      if (opts.json) return printJson(io, all);
-      io.out(
-        formatTable(
-          ['code', 'name', 'type', 'role', 'code verified'],
-          all.map((o) => [
-            o.code,
-            o.name,
-            o.type,
-            o.kernelRole,
-            o.codeVerified ? 'yes' : `no${o.codeNote ? ` (${o.codeNote})` : ''}`,
-          ]),
-        ),
-      );
-    });
-
-  orgs
-    .command('show <code>')
-    .description("one organisation's entry and onboarding")
-    .option('--json', 'print JSON')
-    .action(async (code: string, opts: { json?: boolean }) => {
-      const result = await context.withStore(async (store) => ({
-        organisation: await getOrganisation(store, code),
-        onboarding: await onboardingStatus(store, code),
-      }));
-      if (opts.json) return printJson(io, result);
-      const o = result.organisation;
-      io.out(
-        formatTable(
-          ['field', 'value'],
-          [
-            ['code', `${o.code} (${o.codeSystem}${o.codeVerified ? ', verified' : ', UNVERIFIED'})`],
-            ['note', o.codeNote],
-            ['name', o.name],
-            ['type', o.type],
-            ['role', o.kernelRole],
-            ['population', o.population],
-            ['income', o.incomePence === null ? '' : formatPounds(o.incomePence)],
-            ...o.contacts.map((c) => [c.role, `${c.name} <${c.email}>`]),
-          ],
-        ),
-      );
-      printOnboarding(io, result.onboarding);
-    });
-
-  orgs
-    .command('seed')
-    .description('register the Kent and Medway members (reference §8)')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const result = await context.withStore((store) => seedOrganisations(store, context.actor));
-      if (opts.json) return printJson(io, result);
-      io.out(
-        `Registered ${result.added.length} organisations; ${result.existing.length} were already registered.`,
-      );
-    });
-
-  orgs
-    .command('add')
-    .description('register an organisation')
-    .requiredOption('--code <code>', 'ODS code (or GSS code for a council)')
-    .requiredOption('--name <name>', 'name')
-    .addOption(new Option('--type <type>', 'kind of organisation').choices(ORG_TYPES).makeOptionMandatory())
-    .addOption(
-      new Option('--role <role>', 'role for Kernel').choices(KERNEL_ROLES).default('data-controller'),
-    )
-    .addOption(
-      new Option('--code-system <system>', 'where the code comes from')
-        .choices(['ods', 'gss', 'local'])
-        .default('ods'),
-    )
-    .option('--unverified', 'the code is not yet confirmed in ODS')
-    .option('--population <n>', 'population, for funding by population')
-    .option('--income <pounds>', 'annual income, for funding by income')
-    .option('--json', 'print JSON')
-    .action(
-      async (opts: {
-        code: string;
-        name: string;
-        type: OrgType;
-        role: KernelRole;
-        codeSystem: 'ods' | 'gss' | 'local';
-        unverified?: boolean;
-        population?: string;
-        income?: string;
-        json?: boolean;
-      }) => {
-        const org = await context.withStore((store) =>
-          registerOrganisation(
-            store,
-            {
-              code: opts.code,
-              codeSystem: opts.codeSystem,
-              codeVerified: !opts.unverified,
-              codeNote: null,
-              name: opts.name,
-              type: opts.type,
-              kernelRole: opts.role,
-              population: opts.population === undefined ? null : wholeNumber(opts.population, 'population'),
-              incomePence: opts.income === undefined ? null : parsePounds(opts.income, 'income'),
-              contacts: [],
-            },
-            context.actor,
-          ),
-        );
-        if (opts.json) return printJson(io, org);
-        io.out(`Registered ${org.name} (${org.code}).`);
-      },
-    );
+  const orgs = commandFor(program, ['orgs']).description('the organisation register and onboarding');
 
   orgs
     .command('set <code>')
@@ -321,11 +151,11 @@ function registerOrgs(program: Command, context: CliContext): void {
         if (opts.step) {
           const status = await completeStep(store, code, opts.step, context.actor, opts.note);
           if (opts.json) return printJson(io, status);
-          return printOnboarding(io, status);
+          return io.out(onboardingLines(status));
         }
         let status = await onboardingStatus(store, code);
         if (opts.json) return printJson(io, status);
-        printOnboarding(io, status);
+        io.out(onboardingLines(status));
         const lines = readline.createInterface({ input: context.io.stdin, terminal: false });
         const answers = lines[Symbol.asyncIterator]();
         try {
@@ -348,21 +178,6 @@ function registerOrgs(program: Command, context: CliContext): void {
     });
 
   orgs
-    .command('onboarding')
-    .description("every member's onboarding progress")
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const all = await context.withStore((store) => onboardingOverview(store));
-      if (opts.json) return printJson(io, all);
-      io.out(
-        formatTable(
-          ['code', 'name', 'done', 'next step'],
-          all.map((s) => [s.org, s.name, `${s.done}/${s.total}`, s.next?.title ?? 'complete']),
-        ),
-      );
-    });
-
-  orgs
     .command('reads <code>')
     .description("who read this organisation's data, when, under which use case")
     .option('--from <date>', 'first day, YYYY-MM-DD')
@@ -375,43 +190,16 @@ function registerOrgs(program: Command, context: CliContext): void {
         code: string,
         opts: { from?: string; to?: string; usecase?: string; csv?: string; json?: boolean },
       ) => {
-        const rows = await context.withStore((store) =>
-          accessesOf(store, {
-            org: code,
-            ...(opts.from ? { from: opts.from } : {}),
-            ...(opts.to ? { to: opts.to } : {}),
-            ...(opts.usecase ? { useCaseId: opts.usecase } : {}),
-            limit: 100_000,
-          }),
-        );
+        // Through the operation: an IG lead with their token gets their own organisation's only.
+        const { reads: rows } = await context.run(controllerReadsOperation, {
+          org: code,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.to ? { to: opts.to } : {}),
+          ...(opts.usecase ? { useCase: opts.usecase } : {}),
+          limit: 100_000,
+        });
         if (opts.csv) {
-          writeOut(
-            opts.csv,
-            toCsv(
-              [
-                'accessed_at',
-                'user',
-                'role',
-                'use_case',
-                'use_case_title',
-                'purpose',
-                'dataset',
-                'org_code',
-                'opt_out_applied',
-              ],
-              rows.map((r) => [
-                r.at,
-                r.user,
-                r.role,
-                r.useCaseId,
-                r.useCaseTitle,
-                r.purpose,
-                r.datasetId,
-                r.org,
-                r.optOutApplied ? 'yes' : 'no',
-              ]),
-            ),
-          );
+          writeOut(opts.csv, readsCsv(rows));
           io.out(`Wrote ${rows.length} reads to ${opts.csv}`);
           return;
         }
@@ -736,76 +524,7 @@ function registerInvoices(program: Command, context: CliContext): void {
 
 function registerAgreements(program: Command, context: CliContext): void {
   const { io } = context;
-  const agreements = program.command('agreements').description('data sharing agreements');
-
-  agreements
-    .command('list')
-    .description('list agreements')
-    .option('--org <code>', 'one organisation')
-    .option('--dataset <id>', 'one dataset')
-    .option('--json', 'print JSON')
-    .action(async (opts: { org?: string; dataset?: string; json?: boolean }) => {
-      const rows = await context.withStore((store) =>
-        listAgreements(store, {
-          ...(opts.org ? { org: opts.org } : {}),
-          ...(opts.dataset ? { dataset: opts.dataset } : {}),
-        }),
-      );
-      if (opts.json) return printJson(io, rows);
-      io.out(
-        formatTable(
-          ['id', 'org', 'state', 'from', 'to', 'datasets', 'purposes'],
-          rows.map((a) => [a.id, a.org, a.state, a.from, a.to, a.datasets.join(','), a.purposes.join(',')]),
-        ),
-      );
-    });
-
-  agreements
-    .command('add')
-    .description('record a signed data sharing agreement')
-    .requiredOption('--org <code>', 'the controller')
-    .requiredOption('--dataset <ids>', 'datasets covered (comma-separated or repeated)', list)
-    .requiredOption('--from <YYYY-MM>', 'first month covered')
-    .requiredOption('--to <YYYY-MM>', 'last month covered')
-    .option('--purpose <purposes>', 'purposes covered (default all: direct-care, planning, research)', list)
-    .option('--title <title>', 'title')
-    .option('--signed-by <who>', 'who signed for the controller')
-    .option('--signed-on <date>', 'date signed, YYYY-MM-DD')
-    .option('--json', 'print JSON')
-    .action(
-      async (opts: {
-        org: string;
-        dataset: string[];
-        from: string;
-        to: string;
-        purpose?: string[];
-        title?: string;
-        signedBy?: string;
-        signedOn?: string;
-        json?: boolean;
-      }) => {
-        const agreement = await context.withStore((store) =>
-          createAgreement(
-            store,
-            {
-              org: opts.org,
-              datasets: opts.dataset,
-              from: opts.from,
-              to: opts.to,
-              ...(opts.purpose ? { purposes: opts.purpose } : {}),
-              ...(opts.title ? { title: opts.title } : {}),
-              ...(opts.signedBy ? { signedBy: opts.signedBy } : {}),
-              ...(opts.signedOn ? { signedOn: opts.signedOn } : {}),
-            },
-            context.actor,
-          ),
-        );
-        if (opts.json) return printJson(io, agreement);
-        io.out(
-          `Recorded ${agreement.id}: ${agreement.org} sends ${agreement.datasets.join(', ')} from ${agreement.from} to ${agreement.to}.`,
-        );
-      },
-    );
+  const agreements = commandFor(program, ['agreements']).description('data sharing agreements');
 
   for (const [name, state, what] of [
     ['suspend', 'suspended', 'suspend an agreement (loads and reads stop)'],
@@ -817,196 +536,16 @@ function registerAgreements(program: Command, context: CliContext): void {
       .description(what)
       .option('--json', 'print JSON')
       .action(async (id: string, opts: { json?: boolean }) => {
-        const agreement = await context.withStore((store) =>
-          setAgreementState(store, id, state as AgreementState, context.actor),
-        );
+        const agreement = await context.run(setAgreementStateOperation, { id, state });
         if (opts.json) return printJson(io, agreement);
         io.out(`Agreement ${agreement.id} is ${agreement.state}.`);
       });
   }
-
-  agreements
-    .command('check')
-    .description('would a feed be accepted under the agreements?')
-    .requiredOption('--org <code>', 'sender')
-    .requiredOption('--dataset <id>', 'dataset')
-    .requiredOption('--period <YYYY-MM>', 'month of the feed')
-    .option('--json', 'print JSON')
-    .action(async (opts: { org: string; dataset: string; period: string; json?: boolean }) => {
-      await context.withStore((store) => assertAgreementInForce(store, opts.org, opts.dataset, opts.period));
-      if (opts.json)
-        return printJson(io, { inForce: true, org: opts.org, dataset: opts.dataset, period: opts.period });
-      io.out(
-        `An agreement in force covers ${opts.org.toUpperCase()} sending ${opts.dataset} for ${opts.period}.`,
-      );
-    });
-}
-
-function registerUseCases(program: Command, context: CliContext): void {
-  const { io } = context;
-  const usecases = program.command('usecases').description('the use-case register');
-
-  usecases
-    .command('list')
-    .description('list use cases')
-    .addOption(new Option('--state <state>', 'one state').choices(USE_CASE_STATES))
-    .option('--controller <code>', 'use cases using this controller’s data')
-    .option('--json', 'print JSON')
-    .action(async (opts: { state?: UseCaseState; controller?: string; json?: boolean }) => {
-      const rows = await context.withStore((store) =>
-        listUseCases(store, {
-          ...(opts.state ? { state: [opts.state] } : {}),
-          ...(opts.controller ? { controller: opts.controller } : {}),
-        }),
-      );
-      if (opts.json) return printJson(io, rows);
-      io.out(
-        formatTable(
-          ['id', 'state', 'purpose', 'sponsor', 'datasets', 'approved', 'title'],
-          useCaseRows(rows),
-        ),
-      );
-    });
-
-  usecases
-    .command('show <id>')
-    .description('one use case with its approvals')
-    .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
-      const u = await context.withStore((store) => getUseCase(store, id));
-      if (opts.json) return printJson(io, u);
-      io.out(
-        formatTable(
-          ['field', 'value'],
-          [
-            ['id', u.id],
-            ['title', u.title],
-            ['state', u.state],
-            [
-              'purpose',
-              `${u.purpose} (national data opt-out ${u.optOutApplies ? 'applies' : 'does not apply'})`,
-            ],
-            ['legal basis', u.legalBasis],
-            ['sponsor', u.sponsor],
-            ['datasets', u.datasets.join(', ')],
-            ['controllers', u.controllers.join(', ')],
-            ['users', u.users.join(', ')],
-            ['dates', `${u.start} to ${u.end}`],
-            [
-              'months read',
-              u.months === 'published' ? 'published (signed off and published)' : 'every month loaded',
-            ],
-            ['approved by', u.approvals.map((a) => `${a.org} (${a.by}, ${a.at.slice(0, 10)})`).join('; ')],
-            ['awaiting', u.awaiting.join(', ')],
-          ],
-        ),
-      );
-    });
-
-  usecases
-    .command('propose')
-    .description('propose a use case')
-    .requiredOption('--title <title>', 'title')
-    .requiredOption('--sponsor <code>', 'sponsoring organisation')
-    .requiredOption('--purpose <purpose>', 'direct-care, planning or research')
-    .requiredOption('--legal-basis <text>', 'legal basis')
-    .requiredOption('--dataset <ids>', 'datasets (comma-separated or repeated)', list)
-    .requiredOption('--controller <codes>', 'controllers whose data it uses', list)
-    .option('--user <ids>', 'users: user ids or role:<role>', list)
-    .requiredOption('--start <date>', 'first day, YYYY-MM-DD')
-    .requiredOption('--end <date>', 'last day, YYYY-MM-DD')
-    .option('--summary <text>', 'one paragraph, shown on the public site')
-    .option(
-      '--months <which>',
-      'published (default: months signed off and published) or loaded (every month loaded)',
-    )
-    .option('--json', 'print JSON')
-    .action(
-      async (opts: {
-        months?: string;
-        title: string;
-        sponsor: string;
-        purpose: string;
-        legalBasis: string;
-        dataset: string[];
-        controller: string[];
-        user?: string[];
-        start: string;
-        end: string;
-        summary?: string;
-        json?: boolean;
-      }) => {
-        const u = await context.withStore((store) =>
-          proposeUseCase(
-            store,
-            {
-              title: opts.title,
-              sponsor: opts.sponsor,
-              purpose: opts.purpose,
-              legalBasis: opts.legalBasis,
-              datasets: opts.dataset,
-              controllers: opts.controller,
-              users: opts.user ?? [],
-              start: opts.start,
-              end: opts.end,
-              ...(opts.summary ? { summary: opts.summary } : {}),
-              ...(opts.months ? { months: opts.months } : {}),
-            },
-            context.actor,
-          ),
-        );
-        if (opts.json) return printJson(io, u);
-        io.out(`Proposed ${u.id}; awaiting approval from ${u.awaiting.join(', ')}.`);
-      },
-    );
-
-  usecases
-    .command('approve <id>')
-    .description("record a controller's approval")
-    .requiredOption('--org <code>', 'the approving controller')
-    .option('--json', 'print JSON')
-    .action(async (id: string, opts: { org: string; json?: boolean }) => {
-      const u = await context.withStore((store) => approveUseCase(store, id, opts.org, context.actor));
-      if (opts.json) return printJson(io, u);
-      io.out(
-        u.state === 'approved'
-          ? `${u.id} is approved by every controller.`
-          : `Recorded. ${u.id} still awaits ${u.awaiting.join(', ')}.`,
-      );
-    });
-
-  for (const [name, run] of [
-    ['activate', activateUseCase],
-    ['close', closeUseCase],
-  ] as const) {
-    usecases
-      .command(`${name} <id>`)
-      .description(
-        name === 'activate' ? 'start an approved use case (reads allowed)' : 'close a use case (reads stop)',
-      )
-      .option('--json', 'print JSON')
-      .action(async (id: string, opts: { json?: boolean }) => {
-        const u = await context.withStore((store) => run(store, id, context.actor));
-        if (opts.json) return printJson(io, u);
-        io.out(`${u.id} is ${u.state}.`);
-      });
-  }
-
-  usecases
-    .command('users <id>')
-    .description('set who may use a use case')
-    .requiredOption('--set <ids>', 'user ids or role:<role>, comma-separated', list)
-    .option('--json', 'print JSON')
-    .action(async (id: string, opts: { set: string[]; json?: boolean }) => {
-      const u = await context.withStore((store) => setUseCaseUsers(store, id, opts.set, context.actor));
-      if (opts.json) return printJson(io, u);
-      io.out(`${u.id} users: ${u.users.join(', ')}`);
-    });
 }
 
 function registerOptOuts(program: Command, context: CliContext): void {
   const { io } = context;
-  const optouts = program.command('optouts').description('the national data opt-out, as tokens');
+  const optouts = commandFor(program, ['optouts']).description('the national data opt-out, as tokens');
 
   optouts
     .command('load <file>')
@@ -1017,57 +556,15 @@ function registerOptOuts(program: Command, context: CliContext): void {
       if (opts.json) return printJson(io, result);
       io.out(`Loaded ${result.tokens} opt-out tokens (replacing ${result.replaced}).`);
     });
-
-  optouts
-    .command('status')
-    .description('how many tokens are held and when they were loaded')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const status = await context.withStore((store) => optOutStatus(store));
-      if (opts.json) return printJson(io, status);
-      io.out(
-        status.lastLoad
-          ? `${status.tokens} tokens, loaded ${status.lastLoad.loadedAt} by ${status.lastLoad.loadedBy} from ${status.lastLoad.source}.`
-          : 'No opt-out list has been loaded.',
-      );
-    });
-
-  optouts
-    .command('impact')
-    .description('records each use case loses to the opt-out, per dataset and controller')
-    .option('--usecase <id>', 'one use case')
-    .option('--org <code>', 'one controller')
-    .option('--json', 'print JSON')
-    .action(async (opts: { usecase?: string; org?: string; json?: boolean }) => {
-      const rows = await context.withStore((store) =>
-        optOutImpact(store, {
-          actor: context.actor,
-          ...(opts.usecase ? { useCaseId: opts.usecase } : {}),
-          ...(opts.org ? { controller: opts.org } : {}),
-        }),
-      );
-      if (opts.json) return printJson(io, rows);
-      io.out(
-        formatTable(
-          ['use case', 'purpose', 'dataset', 'org', 'records', 'lost'],
-          rows.map((r) => [
-            r.useCaseId,
-            r.purpose,
-            r.datasetId,
-            r.org,
-            r.records,
-            r.optOutApplies ? r.lost : 'n/a (direct care)',
-          ]),
-        ),
-      );
-    });
 }
 
 export const registerGovernanceCommands: RegisterCommands = (program, context) => {
+  // Generated from the operations first, so each group lists its reading commands first.
+  registerOperationCommands(program, context, GOVERNANCE_OPERATIONS);
+  commandFor(program, ['usecases']).description('the use-case register');
   registerOrgs(program, context);
   registerSubscriptions(program, context);
   registerInvoices(program, context);
   registerAgreements(program, context);
-  registerUseCases(program, context);
   registerOptOuts(program, context);
 };

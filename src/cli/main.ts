@@ -7,6 +7,9 @@ import { openExistingStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
+import { principalForToken } from '../server/auth/api-tokens.ts';
+import { runOperation } from '../operations/operation.ts';
+import { operatorPrincipal, type Principal } from '../operations/principal.ts';
 import {
   printTablesAsCsv,
   type CliContext,
@@ -63,7 +66,12 @@ export const processIo: CliIo = {
 /** `store`: an open store to use instead of opening one (a running server, on the CLI's behalf). */
 export interface MainOptions {
   store?: Store;
+  /** the API token a forwarded command was sent with (the CLI's KERNEL_TOKEN) */
+  token?: string;
 }
+
+/** Flags are how the CLI names an input field in a message. */
+const cliFieldName = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Builds the `kernel` program; `io` decides where it writes. */
 export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
@@ -87,6 +95,15 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
       // Global flags and each command's own flags (e.g. --port, --key) share one namespace.
       resolved ??= resolveConfig(collectFlags(program));
       return resolved;
+    },
+    run(operation, input, nameOf = cliFieldName) {
+      return context.withStore(async (store) => {
+        const token = options.store ? options.token : process.env.KERNEL_TOKEN;
+        const principal = token
+          ? await principalForCliToken(store, token)
+          : operatorPrincipal(safeUserName());
+        return runOperation(operation, { store, config: context.config().config, principal }, input, nameOf);
+      });
     },
     async withStore(work) {
       if (options.store) return work(options.store);
@@ -141,6 +158,16 @@ function collectFlags(program: Command): GlobalFlags {
   };
   visit(program);
   return flags as GlobalFlags;
+}
+
+async function principalForCliToken(store: Store, token: string): Promise<Principal> {
+  const principal = await principalForToken(store, token.trim());
+  if (!principal) {
+    throw new KernelError('unauthenticated', 'KERNEL_TOKEN is not a valid API token', {
+      hint: 'It may have been revoked; ask an administrator for a new one (kernel tokens new), or unset KERNEL_TOKEN to act as the operator',
+    });
+  }
+  return principal;
 }
 
 function safeUserName(): string {

@@ -39,9 +39,9 @@ export const registerServeCommands: RegisterCommands = (program, context) => {
  * What the server runs for a command the CLI hands it: this CLI's own `main`, against the
  * server's store. Passed in, so the server never imports the CLI.
  */
-export const runInServer: CommandRunner = async (argv, io, store) => {
+export const runInServer: CommandRunner = async (argv, io, store, token) => {
   const { main } = await import('./main.ts');
-  return main(argv, io, { store });
+  return main(argv, io, { store, ...(token ? { token } : {}) });
 };
 
 /** Resolves on SIGINT or SIGTERM, so the store closes cleanly and server.json is removed. */

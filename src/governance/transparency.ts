@@ -3,6 +3,7 @@
  * case (from `data_access_log`, written by the access policy with every read's audit
  * event); and, for the public, what Kernel holds, for what and by whom.
  */
+import { toCsv } from './csv.ts';
 import type { Queryable } from '../store/store.ts';
 import { listAgreements } from './agreements.ts';
 import { datasetSpec } from './datasets.ts';
@@ -152,4 +153,32 @@ export async function publicSite(q: Queryable): Promise<PublicSite> {
     datasets,
     useCases,
   };
+}
+
+/** The transparency record as CSV, for a spreadsheet (the portal's download and `kernel orgs reads --csv`). */
+export function readsCsv(reads: readonly AccessRecord[]): string {
+  return toCsv(
+    [
+      'accessed_at',
+      'user',
+      'role',
+      'use_case',
+      'use_case_title',
+      'purpose',
+      'dataset',
+      'org_code',
+      'opt_out_applied',
+    ],
+    reads.map((x) => [
+      x.at,
+      x.user,
+      x.role,
+      x.useCaseId,
+      x.useCaseTitle,
+      x.purpose,
+      x.datasetId,
+      x.org,
+      x.optOutApplied ? 'yes' : 'no',
+    ]),
+  );
 }

@@ -2,6 +2,8 @@ import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { looksLikeIdentifier } from '../audit/audit-log.ts';
 import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
+import { runOperation } from '../operations/operation.ts';
+import { actorOf } from '../operations/principal.ts';
 import { principalForToken } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
 import { FORM_LIMIT_BYTES, readForm, readTextBody, uploadFolder, type FormFields } from './request-body.ts';
@@ -266,11 +268,11 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
           c,
           deps,
           principal,
-          actor: principal
-            ? principal.via === 'token'
-              ? `token:${principal.tokenId ?? principal.userId}`
-              : `user:${principal.email}`
-            : 'anonymous',
+          actor: actorOf(principal),
+          run: async (operation, input) => {
+            if (!principal) throw new KernelError('unauthenticated', 'Sign in first');
+            return runOperation(operation, { store: deps.store, config: deps.config, principal }, input);
+          },
           nonce: c.get('nonce'),
           param: (name) => c.req.param(name) ?? '',
           query: (name) => {
@@ -278,10 +280,12 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
             return value === undefined || value === '' ? undefined : value;
           },
           form: readFormBody,
-          jsonObject: async () => {
+          jsonObject: async (options) => {
             let body: unknown;
             try {
-              body = JSON.parse(await readTextBody(c.req.raw, limitBytes));
+              const text = await readTextBody(c.req.raw, limitBytes);
+              if (options?.emptyIsObject && text.trim() === '') return {};
+              body = JSON.parse(text);
             } catch (error) {
               if (error instanceof KernelError) throw error;
               throw new KernelError('usage', 'The request body is not JSON', {

@@ -223,7 +223,9 @@ export async function forwardToServer(
   // Standard input is read only where the command says it takes it, so an idle inherited
   // pipe never blocks the CLI.
   const stdin = argv.includes('--password-stdin') || argv.includes('-') ? await readAllStdin(io) : '';
-  const body = JSON.stringify({ argv: absolutePaths(argv, cwd), stdin });
+  // The CLI's API token goes with the command, so it runs as that user in the server too.
+  const token = process.env.KERNEL_TOKEN;
+  const body = JSON.stringify({ argv: absolutePaths(argv, cwd), stdin, ...(token ? { token } : {}) });
   let response: Response;
   try {
     response = await fetch(`${base}${FORWARD_PATH}`, {

@@ -4,31 +4,20 @@
  * public site at /public (no sign-in). Thin: every handler calls src/governance/.
  */
 import { KernelError } from '../errors.ts';
-import {
-  createAgreement,
-  listAgreements,
-  setAgreementState,
-  type AgreementState,
-} from '../governance/agreements.ts';
+import { listAgreements } from '../governance/agreements.ts';
 import {
   addFundingSource,
   findFundingModel,
   setFundingModel,
   yearShares,
 } from '../governance/funding-model.ts';
-import {
-  formatPounds,
-  parseFinancialYear,
-  parseOrgCode,
-  parsePounds,
-} from '../governance/governance-values.ts';
+import { formatPounds, parseFinancialYear, parsePounds } from '../governance/governance-values.ts';
 import {
   invoiceHtml,
   invoicePdf,
   invoicesCsv,
   subscriptionLetters,
 } from '../governance/invoice-documents.ts';
-import { toCsv } from '../governance/csv.ts';
 import {
   cancelInvoice,
   draftInvoices,
@@ -40,29 +29,19 @@ import {
   type InvoiceState,
 } from '../governance/invoices.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from '../governance/onboarding.ts';
-import { optOutImpact } from '../governance/access-policy.ts';
-import { loadOptOutTokens, optOutStatus } from '../governance/optouts.ts';
-import {
-  getOrganisation,
-  listOrganisations,
-  registerOrganisation,
-  seedOrganisations,
-  type CodeSystem,
-  type KernelRole,
-  type OrgType,
-} from '../governance/organisations.ts';
+import { optOutStatus } from '../governance/optouts.ts';
+import { getOrganisation, listOrganisations } from '../governance/organisations.ts';
 import { listSubscriptions, parseSubscriptionState, setSubscription } from '../governance/subscriptions.ts';
-import { accessesOf, countAccessesOf, publicSite } from '../governance/transparency.ts';
+import { countAccessesOf, publicSite, readsCsv } from '../governance/transparency.ts';
+import { getUseCase, listUseCases } from '../governance/use-cases.ts';
+import { controllerScope } from '../governance/controller-scope.ts';
 import {
-  activateUseCase,
-  approveUseCase,
-  closeUseCase,
-  getUseCase,
-  listUseCases,
-  proposeUseCase,
-  setUseCaseUsers,
-  type NewUseCase,
-} from '../governance/use-cases.ts';
+  approveUseCaseOperation,
+  controllerReadsOperation,
+  GOVERNANCE_OPERATIONS,
+  optOutImpactOperation,
+} from '../governance/governance-operations.ts';
+import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const ADMIN = ['admin'] as const;
@@ -82,35 +61,14 @@ function text(body: Record<string, unknown>, field: string, required = true): st
   return value;
 }
 
-function strings(body: Record<string, unknown>, field: string): string[] {
-  const value = body[field];
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw new KernelError('usage', `"${field}" must be a list of strings`, { where: { field } });
-  }
-  return value as string[];
-}
-
 function yearOf(r: RouteRequest, raw?: string): string {
   return parseFinancialYear(raw ?? r.query('year') ?? DEFAULT_YEAR);
 }
 
-/**
- * Whose data an IG lead may see: their own organisation's. An administrator names one
- * with ?org=. Anything else is refused, so no page or export leaks another controller's.
- */
+/** The controller a page asks about: an IG lead always gets their own (src/governance/controller-scope.ts). */
 function controllerFor(r: RouteRequest): string | undefined {
-  const principal = r.principal;
-  if (principal?.role === 'ig-lead') {
-    if (!principal.org) {
-      throw new KernelError('forbidden', 'Your IG lead account belongs to no organisation', {
-        hint: 'Ask an administrator to set your organisation',
-      });
-    }
-    return principal.org;
-  }
-  const org = r.query('org');
-  return org ? parseOrgCode(org) : undefined;
+  if (!r.principal) return undefined;
+  return controllerScope(r.principal, r.query('org'));
 }
 
 function download(body: string | Buffer, type: string, filename: string): Response {
@@ -136,22 +94,6 @@ function htmlDocument(body: string): Response {
   });
 }
 
-/** `POST /api/v1/use-cases/:id/<action>`: one step in a use case's life, for the API. */
-function useCaseAction(
-  action: string,
-  route: Pick<RouteDeclaration, 'access' | 'summary' | 'handle' | 'body'>,
-): RouteDeclaration {
-  return {
-    method: 'POST',
-    path: `/api/v1/use-cases/:id/${action}`,
-    kind: 'api',
-    tag: 'governance',
-    example: { id: 'UC-001' },
-    pathParams: [{ name: 'id', description: 'use case id' }],
-    ...route,
-  };
-}
-
 export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
   const { store } = deps;
   return [
@@ -168,15 +110,6 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           title: 'About the data Kernel holds',
           site: await publicSite(store),
         }),
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/public',
-      kind: 'api',
-      access: 'public',
-      tag: 'governance',
-      summary: 'The public transparency record: members, datasets held, approved use cases',
-      handle: async (r) => r.json(await publicSite(store)),
     },
 
     // ---------------------------------------------------------------- members and onboarding
@@ -225,99 +158,6 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const status = await completeStep(store, r.param('code'), step, r.actor, note);
         return r.redirect(
           `/organisations/${encodeURIComponent(status.org)}?done=${encodeURIComponent(step)}`,
-        );
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/organisations',
-      kind: 'api',
-      access: 'signed-in',
-      tag: 'governance',
-      summary: 'The organisation register',
-      handle: async (r) => r.json({ organisations: await listOrganisations(store) }),
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/organisations/:code',
-      kind: 'api',
-      access: 'signed-in',
-      tag: 'governance',
-      example: { code: 'RWF' },
-      pathParams: [{ name: 'code', description: 'ODS (or GSS) code' }],
-      summary: 'One organisation with its onboarding checklist',
-      handle: async (r) => {
-        const org = await getOrganisation(store, r.param('code'));
-        return r.json({ organisation: org, onboarding: await onboardingStatus(store, org.code) });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/organisations',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: {
-        contentType: 'application/json',
-        description:
-          '{"code": "RWF", "name": "…", "type": "acute", "kernelRole": "data-controller", "codeSystem": "ods", "codeVerified": true, "population": 560000, "income": "650000000"}',
-      },
-      summary: 'Register an organisation',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const population = body.population;
-        if (population !== undefined && population !== null && typeof population !== 'number') {
-          throw new KernelError('usage', '"population" must be a number', { where: { field: 'population' } });
-        }
-        const income = text(body, 'income', false);
-        const org = await registerOrganisation(
-          store,
-          {
-            code: text(body, 'code') ?? '',
-            name: text(body, 'name') ?? '',
-            type: (text(body, 'type') ?? '') as OrgType,
-            kernelRole: (text(body, 'kernelRole', false) ?? 'data-controller') as KernelRole,
-            codeSystem: (text(body, 'codeSystem', false) ?? 'ods') as CodeSystem,
-            codeVerified: body.codeVerified !== false,
-            codeNote: text(body, 'codeNote', false) ?? null,
-            population: typeof population === 'number' ? population : null,
-            incomePence: income === undefined ? null : parsePounds(income, 'income'),
-            contacts: [],
-          },
-          r.actor,
-        );
-        return r.json(org, 201);
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/organisations/seed',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      summary: 'Register the Kent and Medway members not yet registered',
-      handle: async (r) => r.json(await seedOrganisations(store, r.actor)),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/organisations/:code/onboarding',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { code: 'RWF' },
-      pathParams: [{ name: 'code', description: 'ODS (or GSS) code' }],
-      body: { contentType: 'application/json', description: '{"step": "dpia-reviewed", "note": "optional"}' },
-      summary: 'Mark an onboarding step done (only the next one can be)',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        return r.json(
-          await completeStep(
-            store,
-            r.param('code'),
-            text(body, 'step') ?? '',
-            r.actor,
-            text(body, 'note', false),
-          ),
         );
       },
     },
@@ -629,67 +469,6 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         });
       },
     },
-    {
-      method: 'GET',
-      path: '/api/v1/agreements',
-      kind: 'api',
-      access: ADMIN_IG,
-      tag: 'governance',
-      query: [{ name: 'org', description: 'one organisation (IG leads always see their own)' }],
-      summary: 'Data sharing agreements',
-      handle: async (r) => {
-        const org = controllerFor(r);
-        return r.json({ agreements: await listAgreements(store, org ? { org } : {}) });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/agreements',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: {
-        contentType: 'application/json',
-        description:
-          '{"org": "RWF", "datasets": ["apc"], "purposes": ["planning"], "from": "2019-04", "to": "2022-03"}',
-      },
-      summary: 'Record a signed data sharing agreement',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const purposes = strings(body, 'purposes');
-        const signedBy = text(body, 'signedBy', false);
-        return r.json(
-          await createAgreement(
-            store,
-            {
-              org: text(body, 'org') ?? '',
-              datasets: strings(body, 'datasets'),
-              from: text(body, 'from') ?? '',
-              to: text(body, 'to') ?? '',
-              ...(purposes.length ? { purposes } : {}),
-              ...(signedBy ? { signedBy } : {}),
-            },
-            r.actor,
-          ),
-        );
-      },
-    },
-
-    {
-      method: 'POST',
-      path: '/api/v1/agreements/:id/state',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { id: 'DSA-RWF-001' },
-      pathParams: [{ name: 'id', description: 'agreement id, e.g. DSA-RWF-001' }],
-      body: { contentType: 'application/json', description: '{"state": "suspended" | "in-force" | "ended"}' },
-      summary: 'Suspend, reinstate or end an agreement (loads and reads follow at once)',
-      handle: async (r) => {
-        const state = text(await r.jsonObject(), 'state') ?? '';
-        return r.json(await setAgreementState(store, r.param('id'), state as AgreementState, r.actor));
-      },
-    },
 
     // ---------------------------------------------------------------- use cases
     {
@@ -728,91 +507,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { id: 'UC-001' },
       summary: "Approve a use case for the IG lead's own organisation",
       handle: async (r) => {
-        const org = controllerFor(r) ?? '';
-        const useCase = await approveUseCase(store, r.param('id'), org, r.actor);
+        const useCase = await r.run(approveUseCaseOperation, { id: r.param('id') });
         return r.redirect(`/use-cases/${encodeURIComponent(useCase.id)}`);
       },
     },
-    {
-      method: 'GET',
-      path: '/api/v1/use-cases',
-      kind: 'api',
-      access: 'signed-in',
-      tag: 'governance',
-      summary: 'The use-case register',
-      handle: async (r) => r.json({ useCases: await listUseCases(store) }),
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/use-cases/:id',
-      kind: 'api',
-      access: 'signed-in',
-      tag: 'governance',
-      example: { id: 'UC-001' },
-      pathParams: [{ name: 'id', description: 'use case id, e.g. UC-001' }],
-      summary: 'One use case with its approvals',
-      handle: async (r) => r.json(await getUseCase(store, r.param('id'))),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/use-cases',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: {
-        contentType: 'application/json',
-        description:
-          '{"title", "summary", "sponsor", "purpose": "planning", "legalBasis", "datasets": [], "controllers": [], "users": ["role:analyst"], "start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "months": "published (default) or loaded"}',
-      },
-      summary: 'Propose a use case',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const input: NewUseCase = {
-          title: text(body, 'title') ?? '',
-          summary: text(body, 'summary', false) ?? '',
-          sponsor: text(body, 'sponsor') ?? '',
-          purpose: text(body, 'purpose') ?? '',
-          legalBasis: text(body, 'legalBasis') ?? '',
-          datasets: strings(body, 'datasets'),
-          controllers: strings(body, 'controllers'),
-          users: strings(body, 'users'),
-          start: text(body, 'start') ?? '',
-          end: text(body, 'end') ?? '',
-          ...(text(body, 'months', false) ? { months: text(body, 'months', false) as string } : {}),
-        };
-        return r.json(await proposeUseCase(store, input, r.actor), 201);
-      },
-    },
-    useCaseAction('approve', {
-      access: ADMIN_IG,
-      body: {
-        contentType: 'application/json',
-        description: '{"org": "RWF"} — an IG lead always approves for their own organisation',
-      },
-      summary: "Record a controller's approval; approved once every controller has",
-      handle: async (r) => {
-        const own = r.principal?.role === 'ig-lead' ? controllerFor(r) : undefined;
-        const org = own ?? text(await r.jsonObject(), 'org') ?? '';
-        return r.json(await approveUseCase(store, r.param('id'), org, r.actor));
-      },
-    }),
-    useCaseAction('activate', {
-      access: ADMIN,
-      summary: 'Start an approved use case: reads under it are allowed',
-      handle: async (r) => r.json(await activateUseCase(store, r.param('id'), r.actor)),
-    }),
-    useCaseAction('close', {
-      access: ADMIN,
-      summary: 'Close a use case: reads under it stop',
-      handle: async (r) => r.json(await closeUseCase(store, r.param('id'), r.actor)),
-    }),
-    useCaseAction('users', {
-      access: ADMIN,
-      body: { contentType: 'application/json', description: '{"users": ["role:analyst", "<user id>"]}' },
-      summary: 'Set who may use a use case',
-      handle: async (r) =>
-        r.json(await setUseCaseUsers(store, r.param('id'), strings(await r.jsonObject(), 'users'), r.actor)),
-    }),
     {
       method: 'GET',
       path: '/funding/letters/:code',
@@ -850,9 +548,9 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const to = r.query('to') || undefined;
         const asked = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
         // The page shows the latest 500 and says how many there are; the CSV has them all.
-        const reads = org ? await accessesOf(store, { org, ...asked, limit: 500 }) : [];
+        const reads = org ? (await r.run(controllerReadsOperation, { org, ...asked, limit: 500 })).reads : [];
         const totalReads = org ? await countAccessesOf(store, { org, ...asked }) : 0;
-        const impact = org ? await optOutImpact(store, { controller: org, actor: r.actor }) : [];
+        const impact = org ? (await r.run(optOutImpactOperation, { org })).impact : [];
         return r.render('governance/transparency.njk', {
           title: 'Transparency',
           org,
@@ -877,122 +575,17 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       ],
       summary: "Download who read a controller's data as CSV",
       handle: async (r) => {
-        const org = controllerFor(r);
-        if (!org)
-          throw new KernelError('usage', 'Name the controller with ?org=', { where: { field: 'org' } });
-        const from = r.query('from') || undefined;
-        const to = r.query('to') || undefined;
-        const reads = await accessesOf(store, {
-          org,
+        const from = r.query('from');
+        const to = r.query('to');
+        const { org, reads } = await r.run(controllerReadsOperation, {
+          org: r.query('org'),
           ...(from ? { from } : {}),
           ...(to ? { to } : {}),
           limit: 100_000,
         });
-        return download(
-          toCsv(
-            [
-              'accessed_at',
-              'user',
-              'role',
-              'use_case',
-              'use_case_title',
-              'purpose',
-              'dataset',
-              'org_code',
-              'opt_out_applied',
-            ],
-            reads.map((x) => [
-              x.at,
-              x.user,
-              x.role,
-              x.useCaseId,
-              x.useCaseTitle,
-              x.purpose,
-              x.datasetId,
-              x.org,
-              x.optOutApplied ? 'yes' : 'no',
-            ]),
-          ),
-          'text/csv; charset=utf-8',
-          `reads-${org}.csv`,
-        );
+        return download(readsCsv(reads), 'text/csv; charset=utf-8', `reads-${org}.csv`);
       },
     },
-    {
-      method: 'GET',
-      path: '/api/v1/transparency/reads',
-      kind: 'api',
-      access: ADMIN_IG,
-      tag: 'governance',
-      query: [
-        { name: 'org', description: 'controller (administrators only; IG leads get their own)' },
-        { name: 'from', description: 'first day, YYYY-MM-DD' },
-        { name: 'to', description: 'last day, YYYY-MM-DD' },
-      ],
-      summary: "Who read a controller's data, when and under which use case",
-      handle: async (r) => {
-        const org = controllerFor(r);
-        if (!org)
-          throw new KernelError('usage', 'Name the controller with ?org=', { where: { field: 'org' } });
-        const from = r.query('from') || undefined;
-        const to = r.query('to') || undefined;
-        return r.json({
-          reads: await accessesOf(store, { org, ...(from ? { from } : {}), ...(to ? { to } : {}) }),
-        });
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/optouts',
-      kind: 'api',
-      access: ADMIN_IG,
-      tag: 'governance',
-      summary: 'How many opt-out tokens are held, and when they were loaded',
-      handle: async (r) => r.json(await optOutStatus(store)),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/optouts',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: {
-        contentType: 'application/json',
-        description: '{"tokens": ["<64 hex>", …], "source": "name of the list"} — replaces the list',
-      },
-      summary: 'Replace the opt-out list with these tokens (never NHS numbers)',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const tokens = strings(body, 'tokens');
-        if (tokens.length === 0)
-          throw new KernelError('usage', '"tokens" must list at least one token', {
-            where: { field: 'tokens' },
-          });
-        return r.json(await loadOptOutTokens(store, tokens, text(body, 'source', false) ?? 'api', r.actor));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/optouts/impact',
-      kind: 'api',
-      access: ADMIN_IG,
-      tag: 'governance',
-      query: [
-        { name: 'useCase', description: 'one use case' },
-        { name: 'org', description: 'controller (administrators only; IG leads get their own)' },
-      ],
-      summary: 'Records each use case loses to the opt-out, per dataset and controller',
-      handle: async (r) => {
-        const org = controllerFor(r);
-        const useCaseId = r.query('useCase');
-        return r.json({
-          impact: await optOutImpact(store, {
-            actor: r.actor,
-            ...(org ? { controller: org } : {}),
-            ...(useCaseId ? { useCaseId } : {}),
-          }),
-        });
-      },
-    },
+    ...operationRoutes(GOVERNANCE_OPERATIONS, deps),
   ];
 }

@@ -49,31 +49,14 @@
 import type { Context } from 'hono';
 import type { KernelConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
+import type { z } from 'zod';
+import type { AnyOperation, HttpMethod, Operation } from '../operations/operation.ts';
+import type { Access, Principal } from '../operations/principal.ts';
 import type { FormFields } from './request-body.ts';
 
-export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer', 'programme'] as const;
-export type Role = (typeof ROLES)[number];
+export type { HttpMethod };
 
-/** Who may use a route. */
-export type Access = 'public' | 'signed-in' | readonly Role[];
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** The person (or script, through an API token) making a request. */
-export interface Principal {
-  userId: string;
-  email: string;
-  role: Role;
-  /** the ODS code of a provider's organisation; null for roles without one */
-  org: string | null;
-  /** how they authenticated */
-  via: 'session' | 'token';
-  /** the API token's id (never the token), when `via` is 'token' */
-  tokenId?: string;
-  /** a one-time password is still in use: pages send them to change it first */
-  mustChangePassword: boolean;
-}
-
+export { ROLES, isRole, mayUse, type Access, type Principal, type Role } from '../operations/principal.ts';
 /** What every route module receives once, when the app is built. */
 export interface ServerDeps {
   store: Store;
@@ -108,8 +91,11 @@ export interface RouteRequest {
    * `takesFile` gets its files streamed to disk (`UploadedFile`), removed after the response
    */
   form(): Promise<FormFields>;
-  /** the JSON object an API request sent (bounded), or a clear 400 */
-  jsonObject(): Promise<Record<string, unknown>>;
+  /**
+   * the JSON object an API request sent (bounded), or a clear 400; with `emptyIsObject`, no
+   * body at all reads as `{}` (an operation whose input is all optional, or in the path)
+   */
+  jsonObject(options?: { emptyIsObject?: boolean }): Promise<Record<string, unknown>>;
   /** renders a Nunjucks template inside the portal layout */
   render(template: string, vars?: Record<string, unknown>, status?: number): Response;
   json(value: unknown, status?: number): Response;
@@ -119,6 +105,11 @@ export interface RouteRequest {
    * (not through `render`): put it on its `<script nonce>` and `<style nonce>` elements.
    */
   nonce: string;
+  /**
+   * runs an operation as this request's principal (pages are hand-written templates over
+   * the same operations the API and CLI run, so they apply the same rules)
+   */
+  run<O>(operation: Operation<z.ZodObject, z.ZodType<O>>, input: Record<string, unknown>): Promise<O>;
   /** the actor for `appendAudit`: `user:<email>` for a session, `token:<id>` for an API token */
   actor: string;
 }
@@ -140,6 +131,13 @@ export interface RouteDeclaration {
    * its files are streamed to disk; every other route's body is limited to a small form
    */
   takesFile?: boolean;
+  /** the operation this route was generated from (operation-routes.ts): its schemas document it */
+  operation?: AnyOperation;
+  /**
+   * what a hand-written API route answers with (JSON), for the OpenAPI document and the test
+   * that checks every answer against it; generated routes take it from their operation
+   */
+  response?: z.ZodType;
   /** request body of an API route, for the OpenAPI document */
   body?: { contentType: 'application/json' | 'multipart/form-data'; description: string };
   /** concrete values for path parameters, for the route × role test and the docs */
@@ -147,16 +145,4 @@ export interface RouteDeclaration {
   /** shown in the portal navigation with this label, for the roles that may use it */
   nav?: string;
   handle(r: RouteRequest): Response | Promise<Response>;
-}
-
-/** Whether `principal` may use a route declared with `access`. */
-export function mayUse(access: Access, principal: Principal | null): boolean {
-  if (access === 'public') return true;
-  if (!principal) return false;
-  if (access === 'signed-in') return true;
-  return access.includes(principal.role);
-}
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }

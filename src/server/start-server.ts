@@ -66,7 +66,8 @@ function borrowed(store: Store): Store {
 }
 
 /** Runs one CLI command against the server's store, writing to `io`; answers the exit code. */
-export type CommandRunner = (argv: string[], io: CliIo, store: Store) => Promise<number>;
+/** `token`: the API token the CLI acts with (KERNEL_TOKEN), so a forwarded command keeps its principal. */
+export type CommandRunner = (argv: string[], io: CliIo, store: Store, token?: string) => Promise<number>;
 
 /** Mounts the endpoint that runs a CLI command on the CLI's behalf (see cli-forwarding.ts). */
 function mountCliForwarding(
@@ -96,7 +97,7 @@ function mountCliForwarding(
     }
     if (nonce.length < 16 || !sameSecret(c.req.header(PROOF_HEADER) ?? '', cliProof(secret, nonce, text)))
       return c.json({ error: 'forbidden' }, 403);
-    let body: { argv?: unknown; stdin?: unknown } | undefined;
+    let body: { argv?: unknown; stdin?: unknown; token?: unknown } | undefined;
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -112,7 +113,8 @@ function mountCliForwarding(
       start(controller) {
         const send = (message: object) => controller.enqueue(encoder.encode(`${JSON.stringify(message)}\n`));
         const io: CliIo = { out: (out) => send({ out }), err: (err) => send({ err }), isTTY: false, stdin };
-        const run = queue.then(() => runCommand(argv as string[], io, borrowed(store)));
+        const token = typeof body?.token === 'string' ? body.token : undefined;
+        const run = queue.then(() => runCommand(argv as string[], io, borrowed(store), token));
         queue = run.catch(() => undefined);
         run.then(
           (exit) => {

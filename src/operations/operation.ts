@@ -1,0 +1,200 @@
+/**
+ * The operation registry's declaration format. An operation — register an organisation,
+ * approve a use case, list the reads of a controller's data — is declared once: its input
+ * and output as zod schemas, who may run it, and a domain function that receives the
+ * principal. The CLI's commands (`src/cli/operation-commands.ts`), the API's routes
+ * (`src/server/operation-routes.ts`), input validation, error messages and the OpenAPI
+ * document are all generated from the declaration, so they cannot disagree.
+ *
+ * See docs/engineering.md, "Adding an operation", for a worked example.
+ */
+import { z } from 'zod';
+import type { KernelConfig } from '../config/config.ts';
+import { KernelError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import { actorOf, mayUse, type Access, type Principal } from './principal.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What an operation's domain function receives besides its input. */
+export interface OperationContext {
+  store: Store;
+  principal: Principal;
+  /** the audit log's name for the principal: `user:<email>`, `token:<id>`, `cli:<user>` */
+  actor: string;
+  config?: KernelConfig;
+}
+
+/** How an operation appears in the CLI: `kernel usecases approve <id> --org RWF`. */
+export interface CliShape<Input, Output> {
+  /** the command's words, e.g. `['usecases', 'approve']` */
+  command: readonly string[];
+  /** input fields taken as positional arguments, in order: `['id']` → `approve <id>` */
+  args?: readonly (keyof Input & string)[];
+  /**
+   * a field's flag when it is not the field's name in kebab case (`datasets` → `dataset`,
+   * repeatable); `negate` makes a boolean that defaults to true a flag that sets it false
+   */
+  flags?: Partial<Record<keyof Input & string, string | { flag: string; negate: true }>>;
+  description?: string;
+  /** the human-readable lines; `--json` prints `json(output)` instead */
+  print(output: Output): string;
+  /** what `--json` prints, when the CLI has always printed less than the API answers */
+  json?(output: Output): unknown;
+}
+
+/** How an operation appears in the API: `POST /api/v1/use-cases/{id}/approve`. */
+export interface HttpShape {
+  method: HttpMethod;
+  /** Hono path syntax; each `:param` is an input field */
+  path: string;
+  /** 201 for operations that create something */
+  status?: 200 | 201;
+  /** concrete path parameters, for the route × role test and the docs */
+  example?: Record<string, string>;
+}
+
+export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+  /** stable dotted name, e.g. `use-cases.approve` */
+  name: string;
+  /** one line, plain English: the OpenAPI summary and the command's description */
+  summary: string;
+  /** the OpenAPI grouping */
+  tag: string;
+  access: Access;
+  input: I;
+  output: O;
+  http?: HttpShape;
+  cli?: CliShape<z.output<I>, z.output<O>>;
+  run(context: OperationContext, input: z.output<I>): Promise<z.input<O>> | z.input<O>;
+}
+
+/** Declares an operation; the types of `run`, `print` and the schemas are checked together. */
+export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(
+  operation: Operation<I, O>,
+): Operation<I, O> {
+  return operation;
+}
+
+/** The common type of a list of operations of different schemas. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOperation = Operation<any, any>;
+
+/** How an entry point names an input field in a message: `"org"` in the API, `--org` in the CLI. */
+export type FieldNamer = (field: string) => string;
+
+export const apiFieldName: FieldNamer = (field) => `"${field}"`;
+
+/**
+ * Checks the principal may run it, validates the input, and runs it. Every entry point
+ * comes through here, so none can skip a check.
+ */
+export async function runOperation<I extends z.ZodObject, O extends z.ZodType>(
+  operation: Operation<I, O>,
+  context: Omit<OperationContext, 'actor'>,
+  raw: Record<string, unknown>,
+  nameOf: FieldNamer = apiFieldName,
+): Promise<z.output<O>> {
+  const { principal } = context;
+  if (!mayUse(operation.access, principal)) {
+    throw new KernelError(
+      'forbidden',
+      `Your role (${principal.role}) may not ${operation.summary.toLowerCase()}`,
+      {
+        hint: 'Ask an administrator if you need it',
+      },
+    );
+  }
+  const input = parseInput(operation.input, raw, nameOf);
+  const output = await operation.run({ ...context, actor: actorOf(principal) }, input);
+  return output as z.output<O>;
+}
+
+/** Validates `raw` against `schema`, with a message that names the field as the caller wrote it. */
+export function parseInput<I extends z.ZodObject>(
+  schema: I,
+  raw: Record<string, unknown>,
+  nameOf: FieldNamer = apiFieldName,
+): z.output<I> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  const field = issue?.path.map(String).join('.') ?? '';
+  throw new KernelError('usage', describeIssue(issue, field ? nameOf(field) : 'The input'), {
+    ...(field ? { where: { field } } : {}),
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined, name: string): string {
+  if (!issue) return `${name} is not valid`;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined || issue.input === null || issue.input === ''
+        ? `${name} is required`
+        : `${name} must be ${article(issue.expected)}`;
+    case 'invalid_value':
+      return `${name} must be one of: ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      if (issue.minimum === 1 && issue.origin === 'string') return `${name} is required`;
+      if (issue.minimum === 1 && issue.origin === 'array') return `${name} must list at least one`;
+      return `${name}: ${issue.message}`;
+    case 'unrecognized_keys':
+      return `${name} has fields Kernel does not know: ${issue.keys.join(', ')}`;
+    default:
+      // zod's own message says the rule (too small, wrong format…); name the field before it.
+      return `${name}: ${issue.message}`;
+  }
+}
+
+function article(expected: string): string {
+  if (expected === 'array') return 'a list';
+  if (expected === 'object') return 'an object';
+  if (expected === 'int') return 'a whole number';
+  return `a ${expected}`;
+}
+
+/** JSON Schema (2020-12, as OpenAPI 3.1 uses) for a request or a response body. */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** The zod type name under optional, default and nullable wrappers: 'string', 'number', 'array'… */
+export function baseTypeOf(schema: z.ZodType): string {
+  let current = schema as z.core.$ZodType;
+  for (;;) {
+    const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if (def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = def.in;
+    else return def.type;
+  }
+}
+
+/**
+ * Input that arrives as text — command-line flags, query strings, path parameters — turned
+ * into what the schema expects (a number, a list), so one schema serves every entry point.
+ * A value that cannot be converted is passed on as it is, for the schema to refuse by name.
+ */
+export function fromText(schema: z.ZodObject, raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const fieldSchema = schema.shape[field] as z.ZodType | undefined;
+    const type = fieldSchema ? baseTypeOf(fieldSchema) : 'unknown';
+    if (typeof value === 'string' && type === 'number') {
+      const number = Number(value.replace(/[,_]/g, ''));
+      out[field] = value.trim() !== '' && Number.isFinite(number) ? number : value;
+    } else if (typeof value === 'string' && type === 'boolean') {
+      out[field] = value === 'true' ? true : value === 'false' ? false : value;
+    } else if (typeof value === 'string' && type === 'array') {
+      out[field] = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+    } else {
+      out[field] = value;
+    }
+  }
+  return out;
+}
