@@ -8,38 +8,24 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { KernelError } from '../errors.ts';
-import {
-  addFundingSource,
-  findFundingModel,
-  setFundingModel,
-  yearShares,
-} from '../governance/funding-model.ts';
 import { formatPounds, parseFinancialYear, parsePounds } from '../governance/governance-values.ts';
-import {
-  cancelInvoice,
-  draftInvoices,
-  getInvoice,
-  INVOICE_STATES,
-  listInvoices,
-  payInvoice,
-  raiseInvoices,
-  type InvoiceState,
-} from '../governance/invoices.ts';
+import { INVOICE_STATES, type InvoiceState } from '../governance/invoices.ts';
 import { completeStep, onboardingStatus } from '../governance/onboarding.ts';
 import { loadOptOutFile } from '../governance/optouts.ts';
 import { updateOrganisation, type Contact } from '../governance/organisations.ts';
-import {
-  inviteMembers,
-  listSubscriptions,
-  parseSubscriptionState,
-  setSubscription,
-} from '../governance/subscriptions.ts';
 import {
   controllerReadsOperation,
   GOVERNANCE_OPERATIONS,
   onboardingLines,
   setAgreementStateOperation,
 } from '../governance/governance-operations.ts';
+import {
+  FUNDING_OPERATIONS,
+  listInvoicesOperation,
+  setFundingOperation,
+  showFundingOperation,
+  showInvoiceOperation,
+} from '../governance/funding-operations.ts';
 import { readsCsv } from '../governance/transparency.ts';
 import { commandFor, registerOperationCommands } from './operation-commands.ts';
 import { formatTable, printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
@@ -216,68 +202,9 @@ function registerOrgs(program: Command, context: CliContext): void {
 
 function registerSubscriptions(program: Command, context: CliContext): void {
   const { io } = context;
-  const subs = program
-    .command('subscriptions')
-    .description('subscriptions, the funding model and subscription letters');
-
-  subs
-    .command('list')
-    .description('list subscriptions')
-    .option('--year <year>', 'financial year, e.g. 2021/22')
-    .option('--org <code>', 'one organisation')
-    .option('--json', 'print JSON')
-    .action(async (opts: { year?: string; org?: string; json?: boolean }) => {
-      const rows = await context.withStore((store) =>
-        listSubscriptions(store, {
-          ...(opts.year ? { year: opts.year } : {}),
-          ...(opts.org ? { org: opts.org } : {}),
-        }),
-      );
-      if (opts.json) return printJson(io, rows);
-      io.out(
-        formatTable(
-          ['year', 'org', 'state', 'tier', 'updated'],
-          rows.map((s) => [s.year, s.org, s.state, s.tier, s.updatedAt.slice(0, 10)]),
-        ),
-      );
-    });
-
-  subs
-    .command('set <org>')
-    .description("set an organisation's subscription for a year")
-    .requiredOption('--year <year>', 'financial year, e.g. 2021/22')
-    .option('--state <state>', 'invited, confirmed, declined or lapsed')
-    .option('--tier <tier>', 'funding tier, for tiered funding')
-    .option('--json', 'print JSON')
-    .action(async (org: string, opts: { year: string; state?: string; tier?: string; json?: boolean }) => {
-      const sub = await context.withStore((store) =>
-        setSubscription(
-          store,
-          {
-            org,
-            year: opts.year,
-            ...(opts.state ? { state: parseSubscriptionState(opts.state) } : {}),
-            ...(opts.tier ? { tier: opts.tier } : {}),
-          },
-          context.actor,
-        ),
-      );
-      if (opts.json) return printJson(io, sub);
-      io.out(
-        `${sub.org}'s subscription for ${sub.year} is ${sub.state}${sub.tier ? ` (tier ${sub.tier})` : ''}.`,
-      );
-    });
-
-  subs
-    .command('invite')
-    .description('invite every member without a subscription for the year')
-    .requiredOption('--year <year>', 'financial year')
-    .option('--json', 'print JSON')
-    .action(async (opts: { year: string; json?: boolean }) => {
-      const invited = await context.withStore((store) => inviteMembers(store, opts.year, context.actor));
-      if (opts.json) return printJson(io, invited);
-      io.out(`Invited ${invited.length} organisations for ${parseFinancialYear(opts.year)}.`);
-    });
+  const subs = commandFor(program, ['subscriptions']).description(
+    'subscriptions, the funding model and subscription letters',
+  );
 
   subs
     .command('funding')
@@ -295,46 +222,20 @@ function registerSubscriptions(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       async (opts: { year: string; cost?: string; rule?: string; addSource?: string; json?: boolean }) => {
-        const model = await context.withStore(async (store) => {
-          if (opts.cost !== undefined || opts.rule !== undefined) {
-            await setFundingModel(
-              store,
-              {
-                year: opts.year,
-                ...(opts.cost !== undefined ? { costPence: parsePounds(opts.cost, 'cost') } : {}),
-                ...(opts.rule !== undefined ? { rule: parseJsonFlag(opts.rule, 'rule') } : {}),
-              },
-              context.actor,
-            );
-          }
-          if (opts.addSource) {
-            const match = /^(.+)=([^=]+)$/.exec(opts.addSource);
-            if (!match)
-              throw new KernelError('usage', '--add-source must be NAME=POUNDS', {
-                where: { field: 'add-source' },
-              });
-            await addFundingSource(
-              store,
-              {
-                year: opts.year,
-                name: match[1] as string,
-                amountPence: parsePounds(match[2] as string, 'add-source'),
-              },
-              context.actor,
-            );
-          }
-          const found = await findFundingModel(store, opts.year);
-          if (!found) {
-            throw new KernelError(
-              'not-found',
-              `No funding model is set for ${parseFinancialYear(opts.year)}`,
-              {
-                hint: 'Give --cost and --rule to set one',
-              },
-            );
-          }
-          return found;
-        });
+        const source = opts.addSource === undefined ? undefined : /^(.+)=([^=]+)$/.exec(opts.addSource);
+        if (source === null)
+          throw new KernelError('usage', '--add-source must be NAME=POUNDS', {
+            where: { field: 'add-source' },
+          });
+        const changes = {
+          ...(opts.cost !== undefined ? { cost: opts.cost } : {}),
+          ...(opts.rule !== undefined ? { rule: parseJsonFlag(opts.rule, 'rule') } : {}),
+          ...(source ? { source: { name: source[1], amount: source[2] } } : {}),
+        };
+        const { model } =
+          Object.keys(changes).length > 0
+            ? await context.run(setFundingOperation, { year: opts.year, ...changes })
+            : await context.run(showFundingOperation, { year: opts.year });
         if (opts.json) return printJson(io, model);
         io.out(
           `Funding model ${model.year}: cost ${formatPounds(model.costPence)}, ${model.ruleDescription}`,
@@ -342,26 +243,6 @@ function registerSubscriptions(program: Command, context: CliContext): void {
         for (const s of model.sources) io.out(`  other funding: ${s.name} ${formatPounds(s.amountPence)}`);
       },
     );
-
-  subs
-    .command('shares')
-    .description("each confirmed subscriber's share of the year's cost")
-    .requiredOption('--year <year>', 'financial year')
-    .option('--json', 'print JSON')
-    .action(async (opts: { year: string; json?: boolean }) => {
-      const result = await context.withStore((store) => yearShares(store, opts.year));
-      if (opts.json) return printJson(io, result);
-      io.out(
-        formatTable(
-          ['org', 'weight', 'share'],
-          [
-            ...result.shares.map((s) => [s.org, s.weight, formatPounds(s.sharePence)]),
-            ['total', result.totalWeight, formatPounds(result.netPence)],
-          ],
-        ),
-      );
-      io.out(result.basis);
-    });
 
   subs
     .command('letters')
@@ -388,7 +269,7 @@ function registerSubscriptions(program: Command, context: CliContext): void {
 
 function registerInvoices(program: Command, context: CliContext): void {
   const { io } = context;
-  const invoices = program.command('invoices').description('invoices to subscribers');
+  const invoices = commandFor(program, ['invoices']).description('invoices to subscribers');
 
   invoices
     .command('list')
@@ -401,7 +282,7 @@ function registerInvoices(program: Command, context: CliContext): void {
     .action(
       async (opts: { year?: string; org?: string; state?: InvoiceState; csv?: string; json?: boolean }) => {
         await context.withStore(async (store) => {
-          const rows = await listInvoices(store, {
+          const { invoices: rows } = await context.run(listInvoicesOperation, {
             ...(opts.year ? { year: opts.year } : {}),
             ...(opts.org ? { org: opts.org } : {}),
             ...(opts.state ? { state: opts.state } : {}),
@@ -430,68 +311,6 @@ function registerInvoices(program: Command, context: CliContext): void {
     );
 
   invoices
-    .command('draft')
-    .description('draft invoices for every confirmed subscriber from the funding model')
-    .requiredOption('--year <year>', 'financial year')
-    .option('--json', 'print JSON')
-    .action(async (opts: { year: string; json?: boolean }) => {
-      const drafts = await context.withStore((store) => draftInvoices(store, opts.year, context.actor));
-      if (opts.json) return printJson(io, drafts);
-      io.out(
-        formatTable(
-          ['org', 'amount'],
-          drafts.map((d) => [d.org, formatPounds(d.amountPence)]),
-        ),
-      );
-    });
-
-  invoices
-    .command('raise')
-    .description("raise the year's draft invoices (numbers them)")
-    .requiredOption('--year <year>', 'financial year')
-    .option('--org <code>', 'one organisation')
-    .option('--json', 'print JSON')
-    .action(async (opts: { year: string; org?: string; json?: boolean }) => {
-      const raised = await context.withStore((store) =>
-        raiseInvoices(store, opts.year, context.actor, opts.org ? { org: opts.org } : {}),
-      );
-      if (opts.json) return printJson(io, raised);
-      io.out(
-        formatTable(
-          ['number', 'org', 'amount'],
-          raised.map((i) => [i.number, i.org, formatPounds(i.amountPence)]),
-        ),
-      );
-    });
-
-  invoices
-    .command('pay <number>')
-    .description('record payment of a raised invoice')
-    .option('--on <date>', 'date paid, YYYY-MM-DD (default today)')
-    .option('--json', 'print JSON')
-    .action(async (number: string, opts: { on?: string; json?: boolean }) => {
-      const invoice = await context.withStore((store) => payInvoice(store, number, context.actor, opts.on));
-      if (opts.json) return printJson(io, invoice);
-      io.out(`Invoice ${number} is paid.`);
-    });
-
-  invoices
-    .command('cancel <number>')
-    .description('cancel a raised invoice (and raise its replacement with --replace)')
-    .requiredOption('--reason <text>', 'why')
-    .option('--replace', "raise a replacement for the organisation's current share")
-    .option('--json', 'print JSON')
-    .action(async (number: string, opts: { reason: string; replace?: boolean; json?: boolean }) => {
-      const result = await context.withStore((store) =>
-        cancelInvoice(store, number, opts.reason, context.actor, { replace: Boolean(opts.replace) }),
-      );
-      if (opts.json) return printJson(io, result);
-      io.out(
-        `Invoice ${number} is cancelled.${result.replacement ? ` Replacement: ${result.replacement.number} for ${formatPounds(result.replacement.amountPence)}.` : ''}`,
-      );
-    });
-
-  invoices
     .command('show <number>')
     .description('one invoice; write it as HTML or PDF')
     .option('--html <file>', 'write printable HTML')
@@ -499,7 +318,7 @@ function registerInvoices(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (number: string, opts: { html?: string; pdf?: string; json?: boolean }) => {
       await context.withStore(async (store) => {
-        const invoice = await getInvoice(store, number);
+        const invoice = await context.run(showInvoiceOperation, { number });
         if (opts.html) writeOut(opts.html, await (await documents()).invoiceHtml(store, invoice));
         if (opts.pdf) writeOut(opts.pdf, await (await documents()).invoicePdf(store, invoice));
         if (opts.json) return printJson(io, invoice);
@@ -560,7 +379,7 @@ function registerOptOuts(program: Command, context: CliContext): void {
 
 export const registerGovernanceCommands: RegisterCommands = (program, context) => {
   // Generated from the operations first, so each group lists its reading commands first.
-  registerOperationCommands(program, context, GOVERNANCE_OPERATIONS);
+  registerOperationCommands(program, context, [...GOVERNANCE_OPERATIONS, ...FUNDING_OPERATIONS]);
   commandFor(program, ['usecases']).description('the use-case register');
   registerOrgs(program, context);
   registerSubscriptions(program, context);

@@ -116,11 +116,14 @@ export function parseInput<I extends z.ZodObject>(
   raw: Record<string, unknown>,
   nameOf: FieldNamer = apiFieldName,
 ): z.output<I> {
-  const parsed = schema.safeParse(raw);
+  // reportInput: a message can then tell a missing field from one of the wrong type.
+  const parsed = schema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   const [issue] = parsed.error.issues;
   const field = issue?.path.map(String).join('.') ?? '';
-  throw new KernelError('usage', describeIssue(issue, field ? nameOf(field) : 'The input'), {
+  // A nested field is named by the top-level one the caller wrote (`--rule`, `"source"`).
+  const top = issue?.path[0] === undefined ? '' : String(issue.path[0]);
+  throw new KernelError('usage', describeIssue(issue, top ? nameOf(top) : 'The input'), {
     ...(field ? { where: { field } } : {}),
   });
 }
@@ -138,6 +141,15 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, name: string): strin
       if (issue.minimum === 1 && issue.origin === 'string') return `${name} is required`;
       if (issue.minimum === 1 && issue.origin === 'array') return `${name} must list at least one`;
       return `${name}: ${issue.message}`;
+    case 'invalid_union': {
+      const discriminator = (issue as { discriminator?: string }).discriminator;
+      const options = (issue as { options?: unknown[] }).options ?? [];
+      if (!discriminator) return `${name}: ${issue.message}`;
+      const given = (issue.input as Record<string, unknown> | undefined)?.[discriminator];
+      // Echo what was given only when it is plainly a word, never something that could identify.
+      const shown = typeof given === 'string' && /^[A-Za-z-]{1,30}$/.test(given) ? ` "${given}"` : '';
+      return `${name}: unknown ${discriminator}${shown}; expected ${options.map(String).join(', ')}`;
+    }
     case 'unrecognized_keys':
       return `${name} has fields Kernel does not know: ${issue.keys.join(', ')}`;
     default:

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { looksLikeIdentifier } from '../audit/audit-log.ts';
 import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
-import { runOperation } from '../operations/operation.ts';
+import { parseInput, runOperation } from '../operations/operation.ts';
 import { actorOf } from '../operations/principal.ts';
 import { principalForToken } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
@@ -295,7 +295,8 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
             if (typeof body !== 'object' || body === null || Array.isArray(body)) {
               throw new KernelError('usage', 'The request body must be a JSON object');
             }
-            return body as Record<string, unknown>;
+            const object = body as Record<string, unknown>;
+            return route.request ? parseInput(route.request, object) : object;
           },
           render: (template, vars, status) => render(c, template, vars, status),
           json: (value, status = 200) => c.json(value, status as 200),

@@ -5,33 +5,19 @@
  */
 import { KernelError } from '../errors.ts';
 import { listAgreements } from '../governance/agreements.ts';
-import {
-  addFundingSource,
-  findFundingModel,
-  setFundingModel,
-  yearShares,
-} from '../governance/funding-model.ts';
-import { formatPounds, parseFinancialYear, parsePounds } from '../governance/governance-values.ts';
+import { findFundingModel, yearShares } from '../governance/funding-model.ts';
+import { formatPounds, parseFinancialYear } from '../governance/governance-values.ts';
 import {
   invoiceHtml,
   invoicePdf,
   invoicesCsv,
   subscriptionLetters,
 } from '../governance/invoice-documents.ts';
-import {
-  cancelInvoice,
-  draftInvoices,
-  getInvoice,
-  INVOICE_STATES,
-  listInvoices,
-  payInvoice,
-  raiseInvoices,
-  type InvoiceState,
-} from '../governance/invoices.ts';
+import { getInvoice, listInvoices } from '../governance/invoices.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from '../governance/onboarding.ts';
 import { optOutStatus } from '../governance/optouts.ts';
 import { getOrganisation, listOrganisations } from '../governance/organisations.ts';
-import { listSubscriptions, parseSubscriptionState, setSubscription } from '../governance/subscriptions.ts';
+import { listSubscriptions } from '../governance/subscriptions.ts';
 import { countAccessesOf, publicSite, readsCsv } from '../governance/transparency.ts';
 import { getUseCase, listUseCases } from '../governance/use-cases.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
@@ -41,6 +27,7 @@ import {
   GOVERNANCE_OPERATIONS,
   optOutImpactOperation,
 } from '../governance/governance-operations.ts';
+import { FUNDING_OPERATIONS } from '../governance/funding-operations.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -49,17 +36,6 @@ const ADMIN_IG = ['admin', 'ig-lead'] as const;
 /** Funding is read by the programme team too: the monthly update links to it as evidence. */
 const FUNDING_READERS = ['admin', 'programme'] as const;
 const DEFAULT_YEAR = '2021/22';
-
-function text(body: Record<string, unknown>, field: string, required = true): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null || value === '') {
-    if (required) throw new KernelError('usage', `"${field}" is required`, { where: { field } });
-    return undefined;
-  }
-  if (typeof value !== 'string')
-    throw new KernelError('usage', `"${field}" must be a string`, { where: { field } });
-  return value;
-}
 
 function yearOf(r: RouteRequest, raw?: string): string {
   return parseFinancialYear(raw ?? r.query('year') ?? DEFAULT_YEAR);
@@ -252,206 +228,6 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         );
       },
     },
-    {
-      method: 'GET',
-      path: '/api/v1/subscriptions',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      query: [
-        { name: 'year', description: 'financial year, e.g. 2021/22' },
-        { name: 'org', description: 'one organisation' },
-      ],
-      summary: 'Subscriptions per organisation per financial year',
-      handle: async (r) => {
-        const year = r.query('year');
-        const org = r.query('org');
-        return r.json({
-          subscriptions: await listSubscriptions(store, {
-            ...(year ? { year } : {}),
-            ...(org ? { org } : {}),
-          }),
-        });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/subscriptions',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: {
-        contentType: 'application/json',
-        description: '{"org": "RWF", "year": "2021/22", "state": "confirmed", "tier": "large"}',
-      },
-      summary: "Set an organisation's subscription for a year",
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const state = text(body, 'state', false);
-        const tier = text(body, 'tier', false);
-        return r.json(
-          await setSubscription(
-            store,
-            {
-              org: text(body, 'org') ?? '',
-              year: text(body, 'year') ?? '',
-              ...(state ? { state: parseSubscriptionState(state) } : {}),
-              ...(tier ? { tier } : {}),
-            },
-            r.actor,
-          ),
-        );
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/funding/:year',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { year: '2021-22' },
-      pathParams: [{ name: 'year', description: 'financial year, e.g. 2021-22' }],
-      summary: "The year's funding model and each confirmed subscriber's share",
-      handle: async (r) => {
-        const year = parseFinancialYear(r.param('year'));
-        const model = await findFundingModel(store, year);
-        if (!model) throw new KernelError('not-found', `No funding model is set for ${year}`);
-        return r.json({ model, shares: await yearShares(store, year) });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/funding/:year',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { year: '2021-22' },
-      pathParams: [{ name: 'year', description: 'financial year, e.g. 2021-22' }],
-      body: {
-        contentType: 'application/json',
-        description:
-          '{"cost": "1250000", "rule": {"kind": "population"}, "source": {"name": "One-off allocation", "amount": "250000"}} — any of them',
-      },
-      summary: "Set the year's cost, rule or another funding source; draft invoices follow",
-      handle: async (r) => {
-        const year = parseFinancialYear(r.param('year'));
-        const body = await r.jsonObject();
-        const cost = text(body, 'cost', false);
-        if (cost !== undefined || body.rule !== undefined) {
-          await setFundingModel(
-            store,
-            {
-              year,
-              ...(cost !== undefined ? { costPence: parsePounds(cost, 'cost') } : {}),
-              ...(body.rule !== undefined ? { rule: body.rule } : {}),
-            },
-            r.actor,
-          );
-        }
-        const source = body.source as Record<string, unknown> | undefined;
-        if (source !== undefined) {
-          if (typeof source !== 'object' || source === null)
-            throw new KernelError('usage', '"source" must be an object', { where: { field: 'source' } });
-          await addFundingSource(
-            store,
-            {
-              year,
-              name: text(source, 'name') ?? '',
-              amountPence: parsePounds(text(source, 'amount') ?? '', 'amount'),
-            },
-            r.actor,
-          );
-        }
-        return r.json({ model: await findFundingModel(store, year) });
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/invoices',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      query: [
-        { name: 'year', description: 'financial year' },
-        { name: 'org', description: 'one organisation' },
-        { name: 'state', description: INVOICE_STATES.join(', ') },
-      ],
-      summary: 'Invoices',
-      handle: async (r) => {
-        const year = r.query('year');
-        const org = r.query('org');
-        const state = r.query('state');
-        if (state && !(INVOICE_STATES as readonly string[]).includes(state)) {
-          throw new KernelError('usage', `"${state}" is not an invoice state`, { where: { field: 'state' } });
-        }
-        return r.json({
-          invoices: await listInvoices(store, {
-            ...(year ? { year } : {}),
-            ...(org ? { org } : {}),
-            ...(state ? { state: state as InvoiceState } : {}),
-          }),
-        });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/invoices/draft',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: { contentType: 'application/json', description: '{"year": "2021/22"}' },
-      summary: 'Draft invoices for every confirmed subscriber from the funding model',
-      handle: async (r) =>
-        r.json({ invoices: await draftInvoices(store, text(await r.jsonObject(), 'year') ?? '', r.actor) }),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/invoices/raise',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      body: { contentType: 'application/json', description: '{"year": "2021/22", "org": "optional"}' },
-      summary: "Raise the year's draft invoices, numbering them without gaps",
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        const org = text(body, 'org', false);
-        return r.json({
-          invoices: await raiseInvoices(store, text(body, 'year') ?? '', r.actor, org ? { org } : {}),
-        });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/invoices/:number/pay',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { number: 'KER-2122-0001' },
-      pathParams: [{ name: 'number', description: 'invoice number' }],
-      body: { contentType: 'application/json', description: '{"on": "2021-06-30"} (optional)' },
-      summary: 'Record payment of a raised invoice',
-      handle: async (r) =>
-        r.json(await payInvoice(store, r.param('number'), r.actor, text(await r.jsonObject(), 'on', false))),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/invoices/:number/cancel',
-      kind: 'api',
-      access: ADMIN,
-      tag: 'governance',
-      example: { number: 'KER-2122-0001' },
-      pathParams: [{ name: 'number', description: 'invoice number' }],
-      body: { contentType: 'application/json', description: '{"reason": "…", "replace": true}' },
-      summary: 'Cancel a raised invoice, optionally raising its replacement',
-      handle: async (r) => {
-        const body = await r.jsonObject();
-        return r.json(
-          await cancelInvoice(store, r.param('number'), text(body, 'reason') ?? '', r.actor, {
-            replace: body.replace === true,
-          }),
-        );
-      },
-    },
 
     // ---------------------------------------------------------------- agreements
     {
@@ -586,6 +362,6 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         return download(readsCsv(reads), 'text/csv; charset=utf-8', `reads-${org}.csv`);
       },
     },
-    ...operationRoutes(GOVERNANCE_OPERATIONS, deps),
+    ...operationRoutes([...GOVERNANCE_OPERATIONS, ...FUNDING_OPERATIONS], deps),
   ];
 }

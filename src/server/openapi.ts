@@ -1,4 +1,51 @@
+import type { z } from 'zod';
+import { jsonSchemaOf } from '../operations/operation.ts';
+import { pathParamNames } from './operation-routes.ts';
 import type { ParamDoc, RouteDeclaration } from './routes.ts';
+
+/** What a route answers with: its operation's output, or the hand-written route's own schema. */
+export function responseSchemaOf(route: RouteDeclaration): z.ZodType | undefined {
+  return route.operation ? (route.operation.output as z.ZodType) : route.response;
+}
+
+/** The JSON body a route takes: its operation's input less the path, or the route's own schema. */
+export function requestSchemaOf(route: RouteDeclaration): z.ZodObject | undefined {
+  if (route.method === 'GET') return undefined;
+  if (route.operation) {
+    const input = route.operation.input as z.ZodObject;
+    const inPath = Object.fromEntries(pathParamNames(route.path).map((name) => [name, true as const]));
+    return input.omit(inPath as never);
+  }
+  return route.request;
+}
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query';
+  required: boolean;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+/** An operation's path and query parameters, each with its field's schema. */
+function operationParameters(route: RouteDeclaration): Parameter[] {
+  const input = (route.operation?.input as z.ZodObject).shape as Record<string, z.ZodType>;
+  const inPath = pathParamNames(route.path);
+  const fields = route.method === 'GET' ? Object.keys(input) : inPath;
+  return fields.map((name) => {
+    const field = input[name] as z.ZodType;
+    const schema = jsonSchemaOf(field, 'input');
+    const { description, ...rest } = schema;
+    const where = inPath.includes(name) ? 'path' : 'query';
+    return {
+      name,
+      in: where,
+      required: where === 'path' || !field.safeParse(undefined).success,
+      description: typeof description === 'string' ? description : name,
+      schema: rest,
+    };
+  });
+}
 
 /** The OpenAPI path template for a Hono path (`/loads/:id` → `/loads/{id}`). */
 export function openApiPath(path: string): string {
@@ -55,36 +102,48 @@ export function buildOpenApi(
   for (const route of routes) {
     if (route.kind !== 'api') continue;
     const key = openApiPath(route.path);
-    const parameters = [
-      ...pathParamsOf(route).map((p) => ({
-        name: p.name,
-        in: 'path',
-        required: true,
-        description: p.description,
-        schema: { type: p.type ?? 'string' },
-      })),
-      ...(route.query ?? []).map((p) => ({
-        name: p.name,
-        in: 'query',
-        required: p.required ?? false,
-        description: p.description,
-        schema: { type: p.type ?? 'string' },
-      })),
-    ];
+    const parameters: Parameter[] = route.operation
+      ? operationParameters(route)
+      : [
+          ...pathParamsOf(route).map((p) => ({
+            name: p.name,
+            in: 'path' as const,
+            required: true,
+            description: p.description,
+            schema: { type: p.type ?? 'string' },
+          })),
+          ...(route.query ?? []).map((p) => ({
+            name: p.name,
+            in: 'query' as const,
+            required: p.required ?? false,
+            description: p.description,
+            schema: { type: p.type ?? 'string' },
+          })),
+        ];
     const errorResponse = (description: string) => ({
       description,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     });
+    const answer = responseSchemaOf(route);
+    const status = String(route.operation?.http?.status ?? 200);
     const responses: Record<string, unknown> = {
-      '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+      [status]: {
+        description: status === '201' ? 'Created' : 'OK',
+        content: {
+          'application/json': { schema: answer ? jsonSchemaOf(answer, 'output') : { type: 'object' } },
+        },
+      },
       '400': errorResponse('The request was malformed'),
     };
     if (route.access !== 'public') {
       responses['401'] = errorResponse('No valid API token or session');
       responses['403'] = errorResponse('Your role may not use this operation');
     }
+    if (pathParamNames(route.path).length > 0) responses['404'] = errorResponse('There is no such thing');
     const operation: Record<string, unknown> = {
-      operationId: `${route.method.toLowerCase()}${key.replace(/[{}]/g, '').replace(/(^|[/-])([a-z0-9])/g, (_, _s, ch: string) => ch.toUpperCase())}`,
+      operationId:
+        route.operation?.name ??
+        `${route.method.toLowerCase()}${key.replace(/[{}]/g, '').replace(/(^|[/-])([a-z0-9])/g, (_, _s, ch: string) => ch.toUpperCase())}`,
       summary: route.summary,
       description: whoMay(route),
       tags: [route.tag ?? route.path.split('/')[3] ?? 'general'],
@@ -92,7 +151,20 @@ export function buildOpenApi(
       responses,
       security: route.access === 'public' ? [] : [{ bearerAuth: [] }],
     };
-    if (route.body) {
+    const body = requestSchemaOf(route);
+    if (body && Object.keys(body.shape).length > 0) {
+      operation.requestBody = {
+        required: !body.safeParse({}).success,
+        ...(route.body ? { description: route.body.description } : {}),
+        content: { 'application/json': { schema: jsonSchemaOf(body, 'input') } },
+      };
+    } else if (route.body?.contentType === 'multipart/form-data') {
+      operation.requestBody = {
+        required: true,
+        description: route.body.description,
+        content: { 'multipart/form-data': { schema: multipartSchema(route.body.description) } },
+      };
+    } else if (route.body) {
       operation.requestBody = {
         required: true,
         description: route.body.description,
@@ -116,5 +188,15 @@ export function buildOpenApi(
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
       schemas: { Error: ERROR_SCHEMA },
     },
+  };
+}
+
+/** A multipart upload: its fields are described in prose, its file is binary. */
+function multipartSchema(description: string): Record<string, unknown> {
+  return {
+    type: 'object',
+    description,
+    properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } },
+    required: ['file'],
   };
 }

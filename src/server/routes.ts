@@ -138,6 +138,11 @@ export interface RouteDeclaration {
    * that checks every answer against it; generated routes take it from their operation
    */
   response?: z.ZodType;
+  /**
+   * the JSON body a hand-written API route takes: `r.jsonObject()` answers it validated
+   * (a clear 400 naming the field otherwise), and the OpenAPI document shows it
+   */
+  request?: z.ZodObject;
   /** request body of an API route, for the OpenAPI document */
   body?: { contentType: 'application/json' | 'multipart/form-data'; description: string };
   /** concrete values for path parameters, for the route × role test and the docs */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayUse, ROLES, type Principal, type Role } from '../../src/server/routes.ts';
+import { responseSchemaOf } from '../../src/server/openapi.ts';
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 import {
@@ -85,6 +86,13 @@ describe.each(testStores())('every route with every role on $engine', (engine) =
             `may not use this ${route.kind === 'api' ? 'API operation' : 'page'}`,
           );
         const sentToSignIn = status === 302 && location.startsWith('/sign-in');
+        // Every answer the API gives matches the schema its OpenAPI document declares.
+        const declared = responseSchemaOf(route);
+        if (route.kind === 'api' && (status === 200 || status === 201) && declared) {
+          const checked = declared.safeParse(await response.json());
+          if (!checked.success)
+            failures.push(`${label} (answer does not match its schema: ${checked.error.message})`);
+        }
         if (status >= 500) failures.push(`${label} (server error)`);
         else if (allowed) {
           if (status === 401 || guardRefused || sentToSignIn) failures.push(`${label} (should be allowed)`);

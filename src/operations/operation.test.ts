@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { KernelError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import { defineOperation, fromText, jsonSchemaOf, parseInput, runOperation } from './operation.ts';
+import { actorOf, operatorPrincipal, type Principal } from './principal.ts';
+
+const input = z.object({
+  title: z.string().trim().min(1),
+  count: z.number().int().optional(),
+  purpose: z.enum(['planning', 'research']).optional(),
+  datasets: z.array(z.string()).min(1).optional(),
+  rule: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('population') }),
+      z.object({ kind: z.literal('income') }),
+    ])
+    .optional(),
+});
+
+function messageOf(work: () => unknown): string {
+  try {
+    work();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KernelError);
+    expect((error as KernelError).code).toBe('usage');
+    return (error as KernelError).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('parseInput', () => {
+  it('names the field as the caller wrote it, and says what is wrong', () => {
+    expect(messageOf(() => parseInput(input, {}))).toBe('"title" is required');
+    expect(messageOf(() => parseInput(input, { title: '  ' }))).toBe('"title" is required');
+    expect(messageOf(() => parseInput(input, { title: 'x', count: 'many' }))).toBe(
+      '"count" must be a number',
+    );
+    expect(messageOf(() => parseInput(input, { title: 'x', purpose: 'sales' }))).toBe(
+      '"purpose" must be one of: planning, research',
+    );
+    expect(messageOf(() => parseInput(input, { title: 'x', datasets: [] }))).toBe(
+      '"datasets" must list at least one',
+    );
+    expect(messageOf(() => parseInput(input, { title: 'x', rule: { kind: 'vibes' } }))).toBe(
+      '"rule": unknown kind "vibes"; expected population, income',
+    );
+    expect(messageOf(() => parseInput(input, { count: 1 }, (f) => `--${f}`))).toBe('--title is required');
+  });
+
+  it('never echoes a value that could identify someone', () => {
+    const message = messageOf(() => parseInput(input, { title: 'x', rule: { kind: '9990000026' } }));
+    expect(message).not.toContain('9990000026');
+  });
+});
+
+describe('fromText', () => {
+  it('turns flags and query strings into what the schema expects, and leaves the rest for it to refuse', () => {
+    expect(fromText(input, { title: 't', count: '1,200', datasets: 'apc, op', purpose: undefined })).toEqual({
+      title: 't',
+      count: 1200,
+      datasets: ['apc', 'op'],
+    });
+    expect(fromText(input, { count: 'lots' })).toEqual({ count: 'lots' });
+  });
+});
+
+describe('runOperation', () => {
+  const ran: { actor: string; title: string }[] = [];
+  const operation = defineOperation({
+    name: 'test.echo',
+    summary: 'Echo a title',
+    tag: 'test',
+    access: ['admin', 'programme'],
+    input,
+    output: z.object({ title: z.string() }),
+    run: ({ actor }, { title }) => {
+      ran.push({ actor, title });
+      return { title };
+    },
+  });
+  const store = {} as Store;
+  const analyst: Principal = {
+    userId: 'u1',
+    email: 'a@example.org',
+    role: 'analyst',
+    org: null,
+    via: 'token',
+    tokenId: 't1',
+    mustChangePassword: false,
+  };
+
+  it('refuses a role the declaration does not list, before validating or running anything', async () => {
+    await expect(runOperation(operation, { store, principal: analyst }, {})).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'Your role (analyst) may not echo a title',
+    });
+    expect(ran).toEqual([]);
+  });
+
+  it('runs as the operator at the command line, audited under their operating-system name', async () => {
+    const principal = operatorPrincipal('kent');
+    expect(await runOperation(operation, { store, principal }, { title: ' hello ' })).toEqual({
+      title: 'hello',
+    });
+    expect(ran).toEqual([{ actor: 'cli:kent', title: 'hello' }]);
+    expect(actorOf(analyst)).toBe('token:t1');
+  });
+
+  it('describes its input as JSON Schema with enums and required fields', () => {
+    const schema = jsonSchemaOf(input, 'input') as {
+      required: string[];
+      properties: Record<string, { enum?: string[] }>;
+    };
+    expect(schema.required).toEqual(['title']);
+    expect(schema.properties.purpose?.enum).toEqual(['planning', 'research']);
+  });
+});
