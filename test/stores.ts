@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 
@@ -61,4 +61,24 @@ const ENGINES: Record<EngineName, TestStore> = {
 export function testStores(): TestStore[] {
   const wanted = (process.env.KERNEL_TEST_ENGINES ?? 'duckdb,postgres').split(',').map((s) => s.trim());
   return (Object.keys(ENGINES) as EngineName[]).filter((e) => wanted.includes(e)).map((e) => ENGINES[e]);
+}
+
+/**
+ * A store for one suite: opened (and prepared, e.g. with the members registered) before its
+ * tests, closed after them. `use` receives it: `openForSuite(engine, (s) => (store = s), seed)`.
+ */
+export function openForSuite(
+  engine: TestStore,
+  use: (store: Store) => void,
+  prepare: (store: Store) => Promise<unknown> = async () => undefined,
+): void {
+  let opened: Store | undefined;
+  beforeAll(async () => {
+    opened = await engine.open();
+    await prepare(opened);
+    use(opened);
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
 }

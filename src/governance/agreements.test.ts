@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import {
   assertAgreementInForce,
   controllersWithAgreement,
@@ -12,13 +12,11 @@ import { seedOrganisations } from './organisations.ts';
 
 describe.each(testStores())('data sharing agreements on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await seedOrganisations(store, 'test');
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => seedOrganisations(s, 'test'),
+  );
 
   it('refuses a feed with no agreement, naming the organisation, the dataset and the command', async () => {
     const error = await assertAgreementInForce(store, 'RWF', 'apc', '2021-05').catch((e: unknown) => e);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../audit/audit-log.ts';
 import type { Store } from '../store/store.ts';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import {
   getOrganisation,
   listOrganisations,
@@ -12,12 +12,7 @@ import {
 
 describe.each(testStores())('organisation register on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('seeds the Kent and Medway members once, keeping unverified codes marked', async () => {
     const first = await seedOrganisations(store, 'test');

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import { createAgreement } from './agreements.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from './onboarding.ts';
 import { seedOrganisations } from './organisations.ts';
@@ -15,13 +15,11 @@ import {
 
 describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await seedOrganisations(store, 'test');
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => seedOrganisations(s, 'test'),
+  );
 
   it('approves a use case only when every controller has approved, recording each approval', async () => {
     const proposed = await proposeUseCase(

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { listWorldFeeds } from '../demo/send-world-feeds.ts';
@@ -61,12 +61,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.each(testStores())('linkage encodings in the store on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('loads a linkage file, audited, and a second file for the month replaces the first', async () => {
     const first = await loadLinkageFile(store, {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStores } from '../../../test/stores.ts';
+import { describe, expect, it } from 'vitest';
+import { openForSuite, testStores } from '../../../test/stores.ts';
 import { listAudit, verifyAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
 import { seedOrganisations } from '../../governance/organisations.ts';
@@ -11,13 +11,11 @@ import { addUser, changePassword, checkSignIn, LOCKOUT_THRESHOLD } from './user-
 
 describe.each(testStores())('accounts, sessions and tokens on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await seedOrganisations(store, 'test');
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => seedOrganisations(s, 'test'),
+  );
 
   it('creates an account with an Argon2id hash and a one-time password it must change', async () => {
     const { user, oneTimePassword } = await addUser(
