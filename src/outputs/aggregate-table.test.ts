@@ -92,7 +92,13 @@ describe('aggregateTable', () => {
 
   it('refuses no rows, and a spec that names a field twice or not at all', () => {
     expect(refusal([]).message).toBe('The result for table "by-sex" has no rows');
-    expect(refusal([{ practice: 'A1', people: 1 }], { ...SPEC, columns: 'practice' }).code).toBe('usage');
+    expect(refusal([{ practice: 'A1', people: 1 }], { ...SPEC, columns: 'practice' })).toMatchObject({
+      code: 'usage',
+      message: 'Table "by-sex" uses the field "practice" twice',
+    });
+    expect(refusal([{ practice: 'A1', people: 1 }], { ...SPEC, count: 'sex' }).where).toEqual({
+      field: 'sex',
+    });
     expect(refusal([{ practice: 'A1', people: 1 }], { ...SPEC, count: '' }).where).toEqual({
       field: 'count',
     });

@@ -103,10 +103,12 @@ function checkSpec(spec: AggregateTableSpec): void {
       });
     }
   }
-  const fields = [spec.rows, spec.columns, spec.count];
-  if (new Set(fields).size !== fields.length) {
-    throw new KernelError('usage', `Table "${spec.name}" uses the field "${spec.rows}" twice`, {
-      where: { field: spec.rows === spec.columns ? spec.columns : spec.count },
+  const twice = [spec.columns, spec.count].find((field, i) =>
+    [spec.rows, spec.columns].slice(0, i + 1).includes(field),
+  );
+  if (twice !== undefined) {
+    throw new KernelError('usage', `Table "${spec.name}" uses the field "${twice}" twice`, {
+      where: { field: twice },
       hint: 'Rows, columns and count must be three different fields',
     });
   }
@@ -160,7 +162,7 @@ function countValue(record: ResultRecord, field: string, at: FieldLocation): num
           ? Number(value)
           : NaN;
   if (Number.isSafeInteger(count) && count >= 0) return count;
-  throw new KernelError('invalid-input', `The ${field} on ${at.phrase} is ${describe(value)}, not a count`, {
+  throw new KernelError('invalid-input', `The ${field} on ${at.phrase} is ${quoted(value)}, not a count`, {
     where: at.where,
     hint: countHint(value),
   });
@@ -176,7 +178,7 @@ function countHint(value: unknown): string {
   return 'A count is a whole number of 0 or more';
 }
 
-function describe(value: unknown): string {
+function quoted(value: unknown): string {
   if (value === null || value === undefined || value === '') return 'empty';
   return `"${String(value).slice(0, 40)}"`;
 }
