@@ -1,6 +1,6 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
-import { csvCell } from '../governance/csv.ts';
+import { csvCell } from '../files/spreadsheet-csv.ts';
 import {
   encodePeopleFile,
   linkEncodedFiles,

@@ -3,7 +3,7 @@
  * commands on the CLI's behalf: where output goes (`CliIo`), and tables and JSON written the
  * same way everywhere. Depends on nothing of the warehouse's.
  */
-import { csvCell } from '../governance/csv.ts';
+import { csvCell } from '../files/spreadsheet-csv.ts';
 
 /**
  * Where a command writes. Commands never touch `console` or `process.stdout` directly, so

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pdfDocument } from '../documents/pdf-document.ts';
 import type { Queryable } from '../store/store.ts';
-import { toCsv } from './csv.ts';
+import { toCsv } from '../files/spreadsheet-csv.ts';
 import { findFundingModel, yearShares } from './funding-model.ts';
 import { formatPounds, nowIso, parseFinancialYear } from './governance-values.ts';
 import type { Invoice } from './invoices.ts';

@@ -3,7 +3,7 @@
  * case (from `data_access_log`, written by the access policy with every read's audit
  * event); and, for the public, what Kernel holds, for what and by whom.
  */
-import { toCsv } from './csv.ts';
+import { toCsv } from '../files/spreadsheet-csv.ts';
 import type { Queryable } from '../store/store.ts';
 import { listAgreements } from './agreements.ts';
 import { datasetSpec } from './datasets.ts';

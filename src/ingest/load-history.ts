@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import { appendAudit } from '../audit/audit-log.ts';
 import { tableName } from '../catalogue/shapes.ts';
-import { csvCell } from '../governance/csv.ts';
+import { csvCell } from '../files/spreadsheet-csv.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 
