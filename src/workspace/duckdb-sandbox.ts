@@ -1,0 +1,289 @@
+/**
+ * The locked-down DuckDB an analyst's SQL runs in: a second instance, opened read-only on a
+ * workspace snapshot (duckdb-snapshot.ts) that holds nothing but the workspace's views, with
+ * everything that reaches outside it switched off before the first statement and the
+ * configuration then locked (DuckDB docs, "Securing DuckDB"):
+ *
+ * - `enable_external_access=false`: no file, URL or other database (read_csv, COPY … TO,
+ *   ATTACH, glob, INSTALL all fail with a Permission Error);
+ * - no extension is installed or loaded, known or community (`autoinstall_known_extensions`,
+ *   `autoload_known_extensions`, `allow_community_extensions`, `allow_unsigned_extensions`);
+ * - memory, threads and spill to disk bounded (`memory_limit`, `threads`,
+ *   `max_temp_directory_size`);
+ * - `lock_configuration=true`: SET, RESET and PRAGMA cannot undo any of it.
+ *
+ * Only one SELECT runs per call (select-statement.ts), on a prepared statement, which DuckDB
+ * refuses to make from two statements; the engine's READ_ONLY mode refuses any write besides.
+ */
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { KernelError } from '../errors.ts';
+import type { SqlValue } from '../store/store.ts';
+import { checkSingleSelect } from './select-statement.ts';
+import type { WorkspaceLimits } from './workspace-limits.ts';
+
+export interface WorkspaceColumn {
+  name: string;
+  /** DuckDB's name for the column's type, e.g. BIGINT, VARCHAR, DATE */
+  type: string;
+}
+
+export interface WorkspaceResult {
+  columns: WorkspaceColumn[];
+  /** one array per row, values in column order (a SELECT may repeat a column's name) */
+  rows: SqlValue[][];
+  /** how long the query took, in milliseconds */
+  ms: number;
+}
+
+/**
+ * Settings given when the instance is created, so no statement ever runs without them. DuckDB
+ * applies them in this order, and order matters: the spill folder is a path, which it refuses
+ * to set once external access is off, and the lock comes last.
+ */
+function lockedDownConfig(limits: WorkspaceLimits, spillDir: string): Record<string, string> {
+  return {
+    access_mode: 'READ_ONLY',
+    temp_directory: spillDir,
+    max_temp_directory_size: limits.spill,
+    memory_limit: limits.memory,
+    threads: String(limits.threads),
+    enable_external_access: 'false',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    allow_community_extensions: 'false',
+    allow_unsigned_extensions: 'false',
+    lock_configuration: 'true',
+  };
+}
+
+/** The settings the sandbox must show once open; any other value means it is not locked down. */
+const REQUIRED_SETTINGS: Record<string, string> = {
+  enable_external_access: 'false',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  allow_community_extensions: 'false',
+  lock_configuration: 'true',
+  access_mode: 'read_only',
+};
+
+/** Refuses to serve from an instance whose settings are not what was asked for. */
+async function assertLockedDown(connection: DuckDBConnection): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `SELECT name, lower(CAST(value AS VARCHAR)) FROM duckdb_settings() WHERE name IN (${Object.keys(
+      REQUIRED_SETTINGS,
+    )
+      .map((name) => `'${name}'`)
+      .join(', ')})`,
+  );
+  const actual = new Map(reader.getRows().map(([name, value]) => [String(name), String(value)]));
+  for (const [name, wanted] of Object.entries(REQUIRED_SETTINGS)) {
+    if (actual.get(name) !== wanted) {
+      throw new KernelError('internal', `The workspace sandbox did not take the setting ${name}=${wanted}`);
+    }
+  }
+}
+
+const NUMERIC_AS_TEXT = new Set<DuckDBTypeId>([
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.DECIMAL,
+]);
+const TIMESTAMPS = new Set<DuckDBTypeId>([
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_TZ,
+  DuckDBTypeId.TIMESTAMP_MS,
+  DuckDBTypeId.TIMESTAMP_S,
+  DuckDBTypeId.TIMESTAMP_NS,
+]);
+
+/**
+ * A value of DuckDB's JSON form as Kernel's `SqlValue` (see `Row` in store/store.ts): whole
+ * numbers as numbers while exact, timestamps in ISO form, lists and structs as JSON text.
+ */
+function toSqlValue(value: unknown, typeId: DuckDBTypeId): SqlValue {
+  if (value === null || value === undefined) return null;
+  if (NUMERIC_AS_TEXT.has(typeId)) {
+    const number = Number(value);
+    return typeId === DuckDBTypeId.DECIMAL || Number.isSafeInteger(number) ? number : String(value);
+  }
+  if (TIMESTAMPS.has(typeId)) return String(value).replace(' ', 'T');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value as SqlValue;
+}
+
+/** Calls `onExpiry` once, `seconds` from now, unless cleared first. */
+class Deadline {
+  expired = false;
+  private readonly timer: NodeJS.Timeout;
+  constructor(seconds: number, onExpiry: () => void) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      onExpiry();
+    }, seconds * 1000);
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** Serialises async work: one statement at a time on a connection. */
+class Queue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * DuckDB's error, for the person who wrote the query: what was refused or wrong, and what to
+ * do. Messages come from the sandbox, which holds only the workspace's own views, so they name
+ * nothing the analyst could not already see.
+ */
+function sandboxError(
+  error: unknown,
+  context: { timedOut: boolean; limits: WorkspaceLimits; views: string[] },
+) {
+  if (error instanceof KernelError) return error;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const { limits, views } = context;
+  if (context.timedOut || /^INTERRUPT/.test(message)) {
+    return new KernelError(
+      'too-large',
+      `The query ran past the workspace's ${limits.seconds}-second limit and was stopped`,
+      {
+        hint: 'Narrow it (fewer rows, fewer joins) or aggregate sooner',
+      },
+    );
+  }
+  if (/^Out of Memory Error/.test(message)) {
+    return new KernelError(
+      'too-large',
+      `The query needed more than the workspace's ${limits.memory} of memory and was stopped`,
+      {
+        hint: 'Aggregate before joining, or select fewer columns',
+      },
+    );
+  }
+  if (/^Permission Error/.test(message) || /read-only mode/.test(message)) {
+    return new KernelError('refused', `The workspace refused the query: ${message}`, {
+      hint: 'A workspace reads its own views only: no files, URLs, other databases, extensions or writes',
+    });
+  }
+  if (/configuration has been locked/.test(message)) {
+    return new KernelError('refused', `The workspace refused the query: ${message}`, {
+      hint: "A workspace's settings are fixed",
+    });
+  }
+  if (/^Catalog Error/.test(message)) {
+    return new KernelError('invalid-input', `${message.replace(/!$/, '')}: it is not in this workspace`, {
+      hint: `This workspace holds ${views.join(', ')}`,
+    });
+  }
+  return new KernelError('invalid-input', `The query failed: ${message}`, {
+    hint: 'Check the SQL (DuckDB dialect)',
+  });
+}
+
+/** One analyst session's connection to a sandbox: one query at a time, each bounded. */
+export class SandboxConnection {
+  private readonly queue = new Queue();
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly views: string[],
+  ) {}
+
+  /** Runs one SELECT within `limits`; throws a `KernelError` saying which limit or rule stopped it. */
+  query(sql: string, limits: WorkspaceLimits): Promise<WorkspaceResult> {
+    return this.queue.run(async () => {
+      const started = performance.now();
+      const deadline = new Deadline(limits.seconds, () => this.connection.interrupt());
+      try {
+        await checkSingleSelect(this.connection, sql);
+        const result = await this.readWithin(sql, limits);
+        return { ...result, ms: Math.round(performance.now() - started) };
+      } catch (error) {
+        throw sandboxError(error, { timedOut: deadline.expired, limits, views: this.views });
+      } finally {
+        deadline.clear();
+      }
+    });
+  }
+
+  private async readWithin(sql: string, limits: WorkspaceLimits): Promise<Omit<WorkspaceResult, 'ms'>> {
+    const prepared = await this.connection.prepare(sql);
+    try {
+      // The parser check said SELECT; the binder agrees before anything runs.
+      if (prepared.statementType !== StatementType.SELECT) {
+        throw new KernelError('refused', 'A workspace runs SELECT statements only');
+      }
+      // Streaming reads chunk by chunk, so a result over the limit stops one row past it.
+      const reader = await prepared.streamAndReadUntil(limits.rows + 1);
+      if (reader.currentRowCount > limits.rows) {
+        throw new KernelError(
+          'too-large',
+          `The query returns more than the workspace's limit of ${limits.rows} rows`,
+          {
+            hint: 'Aggregate, filter, or add LIMIT',
+          },
+        );
+      }
+      const typeIds = reader.columnTypes().map((type) => type.typeId);
+      return {
+        columns: reader.columnNames().map((name, i) => ({ name, type: String(reader.columnTypes()[i]) })),
+        rows: reader
+          .getRowsJson()
+          .map((row) => row.map((value, i) => toSqlValue(value, typeIds[i] as DuckDBTypeId))),
+      };
+    } finally {
+      prepared.destroySync();
+    }
+  }
+
+  /** Closes the connection once its running query, if any, has finished. */
+  close(): Promise<void> {
+    return this.queue.run(async () => this.connection.closeSync());
+  }
+}
+
+/** A sandbox instance over one snapshot file; sessions with the same views share it. */
+export class DuckDBSandbox {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly views: string[],
+  ) {}
+
+  static async open(
+    file: string,
+    spillDir: string,
+    views: string[],
+    limits: WorkspaceLimits,
+  ): Promise<DuckDBSandbox> {
+    const instance = await DuckDBInstance.create(file, lockedDownConfig(limits, spillDir));
+    const sandbox = new DuckDBSandbox(instance, views);
+    try {
+      const connection = await instance.connect();
+      try {
+        await assertLockedDown(connection);
+      } finally {
+        connection.closeSync();
+      }
+    } catch (error) {
+      sandbox.close();
+      throw error;
+    }
+    return sandbox;
+  }
+
+  async connect(): Promise<SandboxConnection> {
+    return new SandboxConnection(await this.instance.connect(), this.views);
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,371 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../audit/audit-log.ts';
+import { KernelError } from '../errors.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
+import { closeUseCase } from '../governance/use-cases.ts';
+import type { Store } from '../store/store.ts';
+import { testStores } from '../../test/stores.ts';
+import type { ReadAccess } from '../governance/access-policy.ts';
+import { auditableSql } from './query-audit.ts';
+import { DuckDBWorkspaces } from './workspace-sessions.ts';
+import { buildWorkspaceWorld, personToken, type WorkspaceWorld } from './workspace-world.ts';
+
+const duckdb = testStores().filter((engine) => engine.engine === 'duckdb');
+
+/** Runs `work` and answers the KernelError it throws (failing the test if it throws none). */
+async function refusal(work: Promise<unknown>): Promise<KernelError> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, 'expected the query to be refused').toBeInstanceOf(KernelError);
+  return error as KernelError;
+}
+
+describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
+  let store: Store;
+  let world: WorkspaceWorld;
+  let workspaces: DuckDBWorkspaces;
+  let scratchDir: string;
+  let planning: ReadAccess;
+
+  beforeAll(async () => {
+    store = await engine.open();
+    world = await buildWorkspaceWorld(store, 'duck');
+    scratchDir = mkdtempSync(path.join(os.tmpdir(), 'kernel-ws-test-'));
+    workspaces = new DuckDBWorkspaces(store, { scratchDir });
+    planning = { user: world.users.analyst1, useCaseId: world.useCases.planning };
+  });
+
+  afterAll(async () => {
+    await workspaces.close();
+    await store.close();
+  });
+
+  it('names each view as the catalogue names its dataset, and says why a dataset is missing', async () => {
+    const summary = await workspaces.open(planning);
+    expect(summary.views.map((v) => v.name)).toEqual(['msds_booking', 'msds_delivery']);
+    expect(summary.views[0]?.controllers).toEqual(['RVV', 'RWF']);
+    expect(summary.unavailable).toEqual([
+      {
+        datasetId: 'apc',
+        reason: `No controller's apc data is available under use case ${world.useCases.planning}`,
+      },
+    ]);
+    const result = await workspaces.query(
+      planning,
+      'SELECT org_code, count(*) AS n FROM msds_booking GROUP BY 1 ORDER BY 1',
+    );
+    // 4 people × 2 months per trust, less the opted-out person's 2 rows; RPA shares for direct care only
+    expect(result.rows).toEqual([
+      ['RVV', 6],
+      ['RWF', 6],
+    ]);
+    expect(result.columns).toEqual([
+      { name: 'org_code', type: 'VARCHAR' },
+      { name: 'n', type: 'BIGINT' },
+    ]);
+  });
+
+  it('shows the analyst only the views, in the system tables too', async () => {
+    const tables = await workspaces.query(planning, 'SELECT table_name FROM duckdb_tables() ORDER BY 1');
+    expect(tables.rows).toEqual([['msds_booking'], ['msds_delivery']]);
+    const schema = await workspaces.query(
+      planning,
+      'SELECT table_name FROM information_schema.tables ORDER BY 1',
+    );
+    expect(schema.rows).toEqual([['msds_booking'], ['msds_delivery']]);
+    const views = await workspaces.query(planning, 'SELECT count(*) FROM duckdb_views() WHERE NOT internal');
+    expect(views.rows).toEqual([[0]]);
+  });
+
+  it('shows the locked settings, which no statement can change', async () => {
+    const settings = await workspaces.query(
+      planning,
+      `SELECT name, lower(CAST(value AS VARCHAR)) FROM duckdb_settings()
+       WHERE name IN ('enable_external_access', 'lock_configuration', 'autoload_known_extensions', 'access_mode', 'threads')
+       ORDER BY name`,
+    );
+    expect(settings.rows).toEqual([
+      ['access_mode', 'read_only'],
+      ['autoload_known_extensions', 'false'],
+      ['enable_external_access', 'false'],
+      ['lock_configuration', 'true'],
+      ['threads', '1'],
+    ]);
+  });
+
+  const ESCAPES: { attempt: string; sql: string; code: string; message: RegExp }[] = [
+    {
+      attempt: 'read a file',
+      sql: "SELECT * FROM read_csv('/etc/passwd')",
+      code: 'refused',
+      message: /file system operations are disabled/,
+    },
+    {
+      attempt: 'read a file as text',
+      sql: "SELECT * FROM read_text('/etc/passwd')",
+      code: 'refused',
+      message: /file system operations are disabled/,
+    },
+    {
+      attempt: 'list files',
+      sql: "SELECT * FROM glob('/*')",
+      code: 'refused',
+      message: /file system operations are disabled/,
+    },
+    {
+      attempt: 'read a URL',
+      sql: "SELECT * FROM read_parquet('https://example.org/x.parquet')",
+      code: 'refused',
+      message: /disabled/,
+    },
+    {
+      attempt: 'attach the warehouse',
+      sql: "ATTACH 'kernel.duckdb' AS warehouse",
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'attach from inside a SELECT',
+      sql: "SELECT * FROM query('ATTACH ''kernel.duckdb''')",
+      code: 'invalid-input',
+      message: /single SELECT/,
+    },
+    {
+      attempt: 'write a file',
+      sql: "COPY msds_booking TO '/tmp/out.csv'",
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'change a setting',
+      sql: 'SET enable_external_access = true',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'reset a setting',
+      sql: 'RESET memory_limit',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'set through PRAGMA',
+      sql: 'PRAGMA threads = 2',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'install an extension',
+      sql: 'INSTALL httpfs',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    { attempt: 'load an extension', sql: 'LOAD httpfs', code: 'refused', message: /SELECT statements only/ },
+    {
+      attempt: 'write a table',
+      sql: 'CREATE TABLE mine AS SELECT * FROM msds_booking',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'write a temporary table',
+      sql: 'CREATE TEMP TABLE mine AS SELECT 1',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'a second statement that writes',
+      sql: 'SELECT 1; DROP TABLE msds_booking',
+      code: 'refused',
+      message: /SELECT statements only/,
+    },
+    {
+      attempt: 'a second SELECT',
+      sql: 'SELECT 1; SELECT * FROM msds_delivery',
+      code: 'refused',
+      message: /one statement at a time, and this text holds 2/,
+    },
+    {
+      attempt: 'a base table',
+      sql: 'SELECT * FROM ds_msds_booking',
+      code: 'invalid-input',
+      message: /ds_msds_booking does not exist: it is not in this workspace/,
+    },
+    {
+      attempt: 'a base table by query()',
+      sql: "SELECT * FROM query('SELECT * FROM ds_msds_booking')",
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    {
+      attempt: 'the audit log',
+      sql: 'SELECT * FROM audit_events',
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    {
+      attempt: 'the encodings',
+      sql: 'SELECT * FROM linkage_encodings',
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    {
+      attempt: 'the opt-out list',
+      sql: 'SELECT * FROM optouts',
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    {
+      attempt: 'the use cases and their salts',
+      sql: 'SELECT pseudonym_salt FROM use_cases',
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    {
+      attempt: 'the environment',
+      sql: "SELECT getenv('HOME')",
+      code: 'invalid-input',
+      message: /getenv does not exist/,
+    },
+    {
+      attempt: 'a file named as a table',
+      sql: "FROM '/etc/passwd'",
+      code: 'invalid-input',
+      message: /not in this workspace/,
+    },
+    { attempt: 'nonsense', sql: 'SELEC 1', code: 'invalid-input', message: /does not parse/ },
+  ];
+
+  it.each(ESCAPES)('refuses to $attempt with a clear message', async ({ sql, code, message }) => {
+    const error = await refusal(workspaces.query(planning, sql));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+    expect(error.hint).toBeTruthy();
+  });
+
+  it("refuses another use case's view: a workspace holds only its own use case's datasets and rows", async () => {
+    const directCare = { user: world.users.analyst2, useCaseId: world.useCases.directCare };
+    const error = await refusal(workspaces.query(directCare, 'SELECT * FROM msds_delivery'));
+    expect(error.message).toMatch(/msds_delivery does not exist: it is not in this workspace/);
+    expect(error.hint).toBe('This workspace holds msds_booking');
+    // Same view name, other use case's rows: direct care keeps the opted-out and takes RPA.
+    const count = 'SELECT org_code, count(*) FROM msds_booking GROUP BY 1 ORDER BY 1';
+    expect((await workspaces.query(directCare, count)).rows).toEqual([
+      ['RPA', 8],
+      ['RWF', 8],
+    ]);
+    // analyst-1 is no user of the direct care use case at all
+    const refused = await refusal(workspaces.query({ ...directCare, user: world.users.analyst1 }, count));
+    expect(refused.code).toBe('forbidden');
+    expect(refused.message).toMatch(/You are not a user of use case/);
+  });
+
+  it('gives no workspace to an aggregate-only role, a role that reads nothing, or a provider with no rows', async () => {
+    const viewer = await refusal(
+      workspaces.open({ user: world.users.viewer, useCaseId: world.useCases.planning }),
+    );
+    expect(viewer.code).toBe('forbidden');
+    expect(viewer.message).toMatch(/record-level SQL, and the role "viewer" sees aggregates only/);
+    const guest = await refusal(
+      workspaces.open({ user: world.users.guest, useCaseId: world.useCases.planning }),
+    );
+    expect(guest.message).toMatch(/The role "public" may not read warehouse data/);
+    const rpa = await refusal(
+      workspaces.open({ user: world.users.providerRpa, useCaseId: world.useCases.planning }),
+    );
+    expect(rpa.message).toMatch(/gives RPA no rows of /);
+    const events = await listAudit(store, { action: 'workspace.refused', limit: 10 });
+    expect(events.some((e) => e.actor === `user:${world.users.viewer.id}`)).toBe(true);
+    const denied = await listAudit(store, { action: 'data.read-denied', limit: 10 });
+    expect(denied.some((e) => e.actor === `user:${world.users.providerRpa.id}`)).toBe(true);
+  });
+
+  it('stops a query that runs past the time limit', async () => {
+    const quick = new DuckDBWorkspaces(store, { scratchDir, limits: { seconds: 1 } });
+    try {
+      const started = Date.now();
+      const error = await refusal(
+        quick.query(planning, 'SELECT count(*) FROM range(1000000000) a, range(1000) b'),
+      );
+      expect(error.code).toBe('too-large');
+      expect(error.message).toBe("The query ran past the workspace's 1-second limit and was stopped");
+      expect(Date.now() - started).toBeLessThan(15_000);
+      // the session is still usable afterwards
+      expect((await quick.query(planning, 'SELECT 42 AS answer')).rows).toEqual([[42]]);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('stops a query that returns more rows than the limit, and one that needs more memory', async () => {
+    const small = new DuckDBWorkspaces(store, {
+      scratchDir,
+      limits: { rows: 5, memory: '64MB', spill: '0B' },
+    });
+    try {
+      const error = await refusal(small.query(planning, 'SELECT * FROM msds_booking'));
+      expect(error.code).toBe('too-large');
+      expect(error.message).toBe("The query returns more than the workspace's limit of 5 rows");
+      expect((await small.query(planning, 'SELECT * FROM msds_booking LIMIT 5')).rows).toHaveLength(5);
+      const memory = await refusal(small.query(planning, 'SELECT list(i) FROM range(100000000) t(i)'));
+      expect(memory.code).toBe('too-large');
+      expect(memory.message).toMatch(/more than the workspace's 64MB of memory/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('audits every query with its use case, SQL text, rows and time, never a token', async () => {
+    const token = personToken('RWF', 'p2');
+    await workspaces.query(planning, `SELECT count(*) FROM msds_booking WHERE person_token = '${token}'`);
+    await refusal(workspaces.query(planning, "SELECT * FROM read_csv('/etc/passwd')"));
+    const [refused, ok] = await listAudit(store, { action: 'workspace.query', limit: 2 });
+    expect(ok?.purpose).toBe(world.useCases.planning);
+    expect(ok?.target).toBe(`usecase:${world.useCases.planning}`);
+    expect(ok?.actor).toBe(`user:${world.users.analyst1.id}`);
+    const details = JSON.parse(ok?.details ?? '{}') as Record<string, unknown>;
+    expect(details).toMatchObject({
+      engine: 'duckdb',
+      sql: "SELECT count(*) FROM msds_booking WHERE person_token = '<token>'",
+      rows: 1,
+      outcome: 'ok',
+    });
+    expect(details.ms).toEqual(expect.any(Number));
+    expect(ok?.details).not.toContain(token);
+    expect(JSON.parse(refused?.details ?? '{}')).toMatchObject({ rows: null, outcome: 'refused' });
+    expect(auditableSql("WHERE nhs = '943 476 5919' OR pc = 'ME14 1XX'")).toBe(
+      "WHERE nhs = '<number>' OR pc = '<postcode>'",
+    );
+  });
+
+  it('remakes the workspace when the data or the policy changes: a new opt-out at once, a closed use case refused', async () => {
+    const count = 'SELECT count(*) FROM msds_booking';
+    expect((await workspaces.query(planning, count)).rows).toEqual([[12]]);
+    await loadOptOutTokens(
+      store,
+      ['RWF', 'RVV', 'RPA'].flatMap((org) => [personToken(org, 'p1'), personToken(org, 'p2')]),
+      'workspace-optouts-2.dat',
+      'test',
+    );
+    expect((await workspaces.query(planning, count)).rows).toEqual([[8]]);
+    await closeUseCase(store, world.useCases.planning, 'test');
+    const error = await refusal(workspaces.query(planning, count));
+    expect(error.code).toBe('forbidden');
+    expect(error.message).toMatch(/is closed/);
+  });
+
+  it('removes its snapshots when closed', async () => {
+    const own = mkdtempSync(path.join(os.tmpdir(), 'kernel-ws-close-'));
+    const temporary = new DuckDBWorkspaces(store, { scratchDir: own });
+    await temporary.open({ user: world.users.analyst1, useCaseId: world.useCases.published });
+    expect(readdirSync(own)).toHaveLength(1);
+    await temporary.close();
+    expect(readdirSync(own)).toHaveLength(0);
+    expect(existsSync(own)).toBe(true);
+  });
+});
