@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
@@ -14,7 +14,7 @@ import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
 import { loadOptOutTokens } from './optouts.ts';
 import { seedOrganisations } from './organisations.ts';
-import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase } from './use-cases.ts';
+import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase, useCaseSalt } from './use-cases.ts';
 
 /** A synthetic person token: the shape of Kernel's HMAC tokens, from a made-up seed. */
 const token = (seed: string): string => createHash('sha256').update(`test-person-${seed}`).digest('hex');
@@ -524,5 +524,28 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
     expect(rwf).toMatchObject({ records: 3, lost: 1, optOutApplies: true });
     const care = await optOutImpact(store, { useCaseId: ids.get('direct-care') as string, actor: 'test' });
     expect(care.every((r) => r.lost === 0 && !r.optOutApplies)).toBe(true);
+  });
+
+  it('makes pseudonyms with HMAC-SHA256 under the use case’s own key, as RFC 2104 defines it, on this engine', async () => {
+    // RFC 4231, test case 2: the engine's SQL HMAC agrees with the standard.
+    const [vector] = await store.query<{ mac: string }>(
+      `SELECT ${store.dialect.hmacSha256Hex('4a656665', "'what do ya want for nothing?'")} AS mac`,
+    );
+    expect(vector?.mac).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    const useCaseId = ids.get('planning') as string;
+    const viewer = await openGovernedRead(store, { user: USERS[2] as ReadUser, useCaseId }, 'msds-booking');
+    const rows = await store.query<{ person_token: string }>(`SELECT person_token FROM ${viewer.sql} AS v`);
+    const key = Buffer.from(await useCaseSalt(store, useCaseId), 'hex');
+    const expected = new Set(
+      CONTROLLERS.flatMap((org) =>
+        PEOPLE.map((p) =>
+          createHmac('sha256', key)
+            .update(token(`${org}-${p}`))
+            .digest('hex'),
+        ),
+      ),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => expected.has(r.person_token))).toBe(true);
   });
 });

@@ -31,7 +31,7 @@
  *    dataset for its purpose — and for a provider, only its own organisation;
  * 6. columns: record-level roles see every column; aggregate-only roles never see a
  *    warehouse token — each token column is replaced by a use-case pseudonym
- *    (md5 of the use case's secret salt and the token) so they can still count distinct
+ *    (HMAC-SHA256 of the token under the use case's own secret key) so they can still count distinct
  *    people and join datasets within the use case but match nothing outside it — and never
  *    see quasi-identifiers (LSOA, birth year-month and the spec's quasi-identifier fields)
  *    or `source_line`; quasi-identifiers that are record keys (UniqPregID, EC_Ident…) are
@@ -45,6 +45,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { ACCESS_COLUMNS } from '../audit/view-audit.ts';
 import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
+import type { Dialect } from '../store/dialect.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
@@ -250,12 +251,12 @@ export async function decideAccess(
 }
 
 /** The subquery that enforces a grant; every inlined value is checked first. */
-function governedSql(grant: AccessGrant, salt: string): string {
-  if (!/^[0-9a-f]{32}$/.test(salt)) throw new KernelError('internal', 'A use case salt is malformed');
+function governedSql(grant: AccessGrant, useCaseKey: string, dialect: Dialect): string {
+  if (!/^[0-9a-f]{32}$/.test(useCaseKey)) throw new KernelError('internal', 'A use case key is malformed');
   const select = grant.columns
     .map((c) =>
       grant.pseudonymised.includes(c)
-        ? `md5(${quoteLiteral(salt)} || CAST(t.${quoteIdentifier(c)} AS TEXT)) AS ${quoteIdentifier(c)}`
+        ? `${dialect.hmacSha256Hex(useCaseKey, `CAST(t.${quoteIdentifier(c)} AS TEXT)`)} AS ${quoteIdentifier(c)}`
         : `t.${quoteIdentifier(c)}`,
     )
     .join(', ');
@@ -297,8 +298,7 @@ export async function openGovernedRead(
     );
     throw new KernelError('forbidden', decision.reason, { hint: decision.hint });
   }
-  const salt = await useCaseSalt(q, decision.useCase.id);
-  const sql = governedSql(decision, salt);
+  const sql = governedSql(decision, await useCaseSalt(q, decision.useCase.id), q.dialect);
   await inTransaction(q, async (tx) => {
     const at = nowIso();
     const accessId = newId();

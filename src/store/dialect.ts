@@ -31,6 +31,12 @@ export interface Dialect {
   /** Lower-case hex SHA-256 of text's UTF-8 bytes (DuckDB sha256; PostgreSQL sha256 on bytea). */
   sha256Hex(text: string): string;
   /**
+   * Lower-case hex HMAC-SHA256 (RFC 2104) of text under a key given as hex: neither engine
+   * has an HMAC built in (PostgreSQL's is in pgcrypto, an extension), so it is built from
+   * SHA-256 over bytes, the key's inner and outer pads made here. NULL text gives NULL.
+   */
+  hmacSha256Hex(keyHex: string, text: string): string;
+  /**
    * A cheap digest of a row's values (of any types), equal for equal rows (NULL included),
    * used only to find candidate duplicates that are then compared value by value. DuckDB's
    * built-in 64-bit hash runs at twice the speed of md5; PostgreSQL has no row hash, so md5
@@ -62,6 +68,15 @@ export interface Dialect {
   readonly bulkLoad: { before: string; after: string } | null;
 }
 
+/** SHA-256's block is 64 bytes: a key no longer than that is zero-padded to it (RFC 2104 §2). */
+function hmacPads(keyHex: string): { inner: string; outer: string } {
+  if (!/^([0-9a-f]{2}){1,64}$/.test(keyHex)) throw new Error('An HMAC key must be 1 to 64 bytes of hex');
+  const block = Buffer.alloc(64);
+  Buffer.from(keyHex, 'hex').copy(block);
+  const pad = (byte: number) => Buffer.from(block.map((b) => b ^ byte)).toString('hex');
+  return { inner: pad(0x36), outer: pad(0x5c) };
+}
+
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   lockAuditChain: null,
@@ -73,6 +88,10 @@ export const duckdbDialect: Dialect = {
   tryTimestamp: (text) => `TRY_CAST(${text} AS TIMESTAMP)`,
   byteLength: (text) => `strlen(${text})`,
   sha256Hex: (text) => `sha256(${text})`,
+  hmacSha256Hex: (keyHex, text) => {
+    const { inner, outer } = hmacPads(keyHex);
+    return `sha256(unhex('${outer}') || unhex(sha256(unhex('${inner}') || encode(${text}))))`;
+  },
   rowDigest: (values) => `hash(${values.join(', ')})`,
   rowJson: (fields) =>
     `CAST(to_json({${fields.map((f) => `${quoteLiteral(f.name)}: ${f.value}`).join(', ')}}) AS VARCHAR)`,
@@ -93,6 +112,10 @@ export const postgresDialect: Dialect = {
   tryTimestamp: (text) => `kernel_try_timestamp(${text})`,
   byteLength: (text) => `octet_length(${text})`,
   sha256Hex: (text) => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`,
+  hmacSha256Hex: (keyHex, text) => {
+    const { inner, outer } = hmacPads(keyHex);
+    return `encode(sha256(decode('${outer}', 'hex') || sha256(decode('${inner}', 'hex') || convert_to(${text}, 'UTF8'))), 'hex')`;
+  },
   rowDigest: (values) =>
     `md5(concat_ws(chr(31), ${values.map((v) => `coalesce(CAST(${v} AS TEXT), chr(30))`).join(', ')}))`,
   rowJson: (fields) =>
