@@ -4,7 +4,15 @@
  * narrows what a principal may do (an IG lead to their own organisation) from this alone,
  * so every entry point applies the same rules.
  */
-export const ROLES = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer', 'programme'] as const;
+export const ROLES = [
+  'admin',
+  'provider',
+  'analyst',
+  'ig-lead',
+  'viewer',
+  'programme',
+  'output-checker',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who may use an operation or a route. */

@@ -17,6 +17,9 @@ export const DEMO_ACCOUNTS: readonly { email: string; role: Role; org?: string }
   { email: 'ig-lead@kernel.example', role: 'ig-lead', org: 'QKS' },
   { email: 'viewer@kernel.example', role: 'viewer' },
   { email: 'programme@kernel.example', role: 'programme' },
+  // Two output checkers from different organisations: an output leaves only when both approve.
+  { email: 'checker.icb@kernel.example', role: 'output-checker', org: 'QKS' },
+  { email: 'checker.rwf@kernel.example', role: 'output-checker', org: 'RWF' },
 ];
 
 /**
