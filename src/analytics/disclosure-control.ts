@@ -14,8 +14,11 @@
  */
 import { KernelError } from '../errors.ts';
 
+/** The disclosure rules Kernel applies: the HES 2018 method, or none (a provider's own figures). */
+export const DISCLOSURE_POLICY_IDS = ['hes2018', 'none'] as const;
+
 export interface DisclosurePolicy {
-  id: 'hes2018' | 'none';
+  id: (typeof DISCLOSURE_POLICY_IDS)[number];
   /** counts from 1 to this value inclusive are suppressed */
   threshold: number;
   /** other counts are rounded to the nearest multiple of this */
@@ -63,7 +66,8 @@ export function controlCount(count: number, policy: DisclosurePolicy): Controlle
   return Math.floor(count / policy.base + 0.5) * policy.base;
 }
 
-export type RateUnit = 'percent' | 'per-1000' | 'count';
+export const RATE_UNITS = ['percent', 'per-1000', 'count'] as const;
+export type RateUnit = (typeof RATE_UNITS)[number];
 
 export function unitScale(unit: RateUnit): number {
   return unit === 'percent' ? 100 : unit === 'per-1000' ? 1000 : 1;

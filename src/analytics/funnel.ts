@@ -36,7 +36,8 @@ export interface FunnelOptions {
   scale: number;
 }
 
-export type FunnelBand = 'within' | 'above-95' | 'below-95' | 'above-99.8' | 'below-99.8';
+export const FUNNEL_BANDS = ['within', 'above-95', 'below-95', 'above-99.8', 'below-99.8'] as const;
+export type FunnelBand = (typeof FUNNEL_BANDS)[number];
 
 export interface FunnelPoint {
   id: string;

@@ -41,19 +41,23 @@
 
 import { KernelError } from '../errors.ts';
 
-export type Polarity = 'higher-is-better' | 'lower-is-better' | 'neutral';
+export const POLARITIES = ['higher-is-better', 'lower-is-better', 'neutral'] as const;
+export type Polarity = (typeof POLARITIES)[number];
 
-export type SpecialCauseRule = 'beyond-limit' | 'shift' | 'trend' | 'two-of-three';
+export const SPECIAL_CAUSE_RULES = ['beyond-limit', 'shift', 'trend', 'two-of-three'] as const;
+export type SpecialCauseRule = (typeof SPECIAL_CAUSE_RULES)[number];
 
-export type VariationIcon =
-  | 'common-cause'
-  | 'improvement-high'
-  | 'improvement-low'
-  | 'concern-high'
-  | 'concern-low'
-  | 'neither-high'
-  | 'neither-low'
-  | 'none';
+export const VARIATION_ICONS = [
+  'common-cause',
+  'improvement-high',
+  'improvement-low',
+  'concern-high',
+  'concern-low',
+  'neither-high',
+  'neither-low',
+  'none',
+] as const;
+export type VariationIcon = (typeof VARIATION_ICONS)[number];
 
 export interface SpcOptions {
   polarity: Polarity;
@@ -303,7 +307,13 @@ function onePeriod(values: readonly (number | null)[], options: SpcOptions): Spc
   };
 }
 
-export type AssuranceIcon = 'consistently-passing' | 'hit-and-miss' | 'consistently-failing' | 'none';
+export const ASSURANCE_ICONS = [
+  'consistently-passing',
+  'hit-and-miss',
+  'consistently-failing',
+  'none',
+] as const;
+export type AssuranceIcon = (typeof ASSURANCE_ICONS)[number];
 
 /**
  * Whether the process, as its latest period's limits describe it, will meet a target. None

@@ -9,7 +9,17 @@
  *   what their `pseudonymise` rule says, everything else kept, plus `source_line`.
  */
 
-export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' | 'time' | 'code' | 'boolean';
+export const FIELD_TYPES = [
+  'string',
+  'integer',
+  'decimal',
+  'date',
+  'datetime',
+  'time',
+  'code',
+  'boolean',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
 
 /**
  * What a field is, for privacy:
@@ -20,10 +30,18 @@ export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' |
  * - derived: computed by the agent from an identifier (age at event, birth year-month, IMD decile);
  * - content: the clinical or administrative facts.
  */
-export type PrivacyRole = 'direct-identifier' | 'quasi-identifier' | 'token' | 'derived' | 'content';
+export const PRIVACY_ROLES = [
+  'direct-identifier',
+  'quasi-identifier',
+  'token',
+  'derived',
+  'content',
+] as const;
+export type PrivacyRole = (typeof PRIVACY_ROLES)[number];
 
 /** What a token is made from; decides how the agent normalises the value before keying it. */
-export type TokenKind = 'nhs-number' | 'uprn' | 'staff-number';
+export const TOKEN_KINDS = ['nhs-number', 'uprn', 'staff-number'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 /** What the de-identification agent does with a direct identifier. */
 export type PseudonymiseRule =
@@ -91,6 +109,8 @@ export interface LinkageEncodingSpec {
   fields: Partial<Record<'given_name' | 'family_name' | 'date_of_birth' | 'sex' | 'postcode', string>>;
 }
 
+export const DATASET_SUBJECTS = ['patient', 'staff', 'household'] as const;
+
 export interface DatasetSpec {
   id: string;
   title: string;
@@ -99,7 +119,7 @@ export interface DatasetSpec {
   /** the standard the dataset follows, e.g. "CDS 6.3 type 130 (SUS+ APC extract)" */
   standard: string;
   /** who the rows are about: patients carry person tokens, staff and households do not */
-  subject: 'patient' | 'staff' | 'household';
+  subject: (typeof DATASET_SUBJECTS)[number];
   /** the kinds of organisation that supply it (acute, community, mental-health, gp, local-authority, fire-and-rescue) */
   suppliers: string[];
   /** the date field whose month is a row's reporting period */

@@ -25,10 +25,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type CheckCategory = 'conformance' | 'completeness' | 'plausibility' | 'consistency';
-export type CheckKind =
-  'conformance' | 'completeness' | 'plausibility' | 'uniqueness' | 'volume' | 'completeness-over-time';
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'not-applicable';
+export const CHECK_CATEGORIES = ['conformance', 'completeness', 'plausibility', 'consistency'] as const;
+export type CheckCategory = (typeof CHECK_CATEGORIES)[number];
+export const CHECK_KINDS = [
+  'conformance',
+  'completeness',
+  'plausibility',
+  'uniqueness',
+  'volume',
+  'completeness-over-time',
+] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+export const CHECK_STATUSES = ['pass', 'warn', 'fail', 'not-applicable'] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
 export type PlausibilityRule =
   | { id: string; title: string; kind: 'range'; field: string; min: number; max: number }

@@ -19,8 +19,16 @@ import type { Dialect } from '../store/dialect.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 
 /** `control-total`: the load disagrees with a total the sender's own system computed (manifest). */
-export type RuleId =
-  'required' | 'type' | 'code' | 'date-order' | 'duplicate' | 'nhs-number' | 'control-total';
+export const RULE_IDS = [
+  'required',
+  'type',
+  'code',
+  'date-order',
+  'duplicate',
+  'nhs-number',
+  'control-total',
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
 
 export interface RowCheck {
   rule: Exclude<RuleId, 'duplicate' | 'nhs-number' | 'control-total'>;

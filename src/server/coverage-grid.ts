@@ -19,7 +19,8 @@ import type { Store } from '../store/store.ts';
  * `late`: nothing loaded for a month whose scheduled due day has passed; `expected`: nothing
  * loaded yet for a scheduled month still before its due day (feed schedules).
  */
-export type CellState = 'loaded' | 'running' | 'refused' | 'failed' | 'gap' | 'late' | 'expected';
+export const CELL_STATES = ['loaded', 'running', 'refused', 'failed', 'gap', 'late', 'expected'] as const;
+export type CellState = (typeof CELL_STATES)[number];
 
 export interface CoverageCell {
   period: string;

@@ -20,7 +20,8 @@ import {
   type SignOffMonth,
 } from './sign-off.ts';
 
-export type CheckStatus = 'fail' | 'warn' | 'pass' | 'not-applicable';
+export const PACK_CHECK_STATUSES = ['fail', 'warn', 'pass', 'not-applicable'] as const;
+export type CheckStatus = (typeof PACK_CHECK_STATUSES)[number];
 
 export interface PackCheck {
   id: string;
