@@ -15,6 +15,7 @@ import {
   type LoadFilter,
   type LoadStatus,
 } from '../ingest/load-history.ts';
+import { controlledLoadSchema, loadPageSchema } from '../ingest/load-schemas.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 /**
@@ -231,6 +232,7 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: LOADS_ACCESS,
       summary: 'Load history, newest first (a provider sees only its own organisation’s)',
       query: LOAD_FILTERS,
+      response: loadPageSchema,
       handle: async (r) => r.json(await readLoads(deps, r, loadFilterFor(r))),
     },
     {
@@ -241,6 +243,7 @@ export function loadsRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One load’s report',
       pathParams: [{ name: 'id', description: 'the load id, e.g. ld-…' }],
       example: { id: 'ld-none' },
+      response: controlledLoadSchema,
       handle: async (r) => r.json(await readLoad(deps, r, r.param('id'))),
     },
   ];

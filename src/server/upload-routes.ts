@@ -5,6 +5,7 @@ import { listDatasets } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
 import { loadFeed, LoadRefusedError } from '../ingest/load-feed.ts';
 import type { LoadReport } from '../ingest/load-history.ts';
+import { loadReportSchema } from '../ingest/load-schemas.ts';
 import { manifestPathFor } from '../privacy/manifest.ts';
 import { isUploadedFile, type UploadedFile } from './request-body.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -200,6 +201,7 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
         description:
           'fields: dataset, org (administrators only; a provider loads as its own organisation), file, manifest',
       },
+      response: loadReportSchema,
       handle: apiLoad(false),
     },
     {
@@ -211,6 +213,7 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
         'A system pushes a feed: the pseudonymised file and its signed manifest, which names the organisation and dataset (a provider’s token sends only its own organisation’s feeds)',
       takesFile: true,
       body: { contentType: 'multipart/form-data', description: 'fields: file, manifest' },
+      response: loadReportSchema,
       handle: apiLoad(true),
     },
   ];
