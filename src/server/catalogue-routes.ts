@@ -1,4 +1,5 @@
 import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
+import { datasetDictionarySchema, datasetListSchema } from '../catalogue/catalogue-schemas.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import {
@@ -9,6 +10,7 @@ import {
   type CoverageGrid,
   type CoverageQuery,
 } from './coverage-grid.ts';
+import { coverageGridSchema } from './coverage-schemas.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { scheduledMonths } from '../signoff/feed-schedules.ts';
@@ -205,6 +207,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: 'signed-in',
       tag: 'catalogue',
       summary: 'Every dataset in the catalogue',
+      response: datasetListSchema,
       handle: (r) => r.json({ datasets: listDatasets().map(datasetSummary) }),
     },
     {
@@ -216,6 +219,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'A dataset’s specification and the code lists its fields use',
       pathParams: [{ name: 'dataset', description: 'dataset id, e.g. msds-delivery' }],
       example: { dataset: 'msds-delivery' },
+      response: datasetDictionarySchema,
       handle: (r) => {
         const { spec, codeLists } = dataDictionary(getDataset(r.param('dataset')));
         return r.json({ ...spec, codeLists });
@@ -233,6 +237,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
         { name: 'from', description: 'first month YYYY-MM (default 11 months before `to`)' },
         { name: 'to', description: 'last month YYYY-MM (default the latest loaded)' },
       ],
+      response: coverageGridSchema,
       handle: async (r) => r.json((await readCoverage(r)).grid),
     },
   ];

@@ -1,6 +1,7 @@
 import { HES_2018 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
+import { conditionSummarySchema, linkageAnswerSchema } from '../kid/kid-schemas.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
@@ -53,6 +54,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary:
         'The linkage report: rows, tokens, matches and unmatched rows by reason (a provider sees only its own)',
       query: [{ name: 'org', description: 'one organisation (ODS code)' }],
+      response: linkageAnswerSchema,
       handle: async (r) => {
         const { rows, policy } = await read(r);
         return r.json({
@@ -73,6 +75,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         { name: 'useCase', description: 'the use case to read under (required)' },
         { name: 'date', description: 'the day, YYYY-MM-DD (required)' },
       ],
+      response: conditionSummarySchema,
       handle: async (r) => {
         const principal = r.principal;
         const useCaseId = r.query('useCase');

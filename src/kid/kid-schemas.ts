@@ -1,0 +1,84 @@
+/**
+ * What the Kent Integrated Dataset's API answers, as zod schemas: the linkage report and the
+ * long-term conditions summary. Each is typed against its domain interface, so the compiler
+ * fails if the two drift apart.
+ */
+import { z } from 'zod';
+import { controlledCountSchema, controlledRateSchema } from '../analytics/disclosure-schemas.ts';
+import type { ControlledConditionSummary } from './conditions.ts';
+import type { ControlledLinkageRow } from './linkage-report.ts';
+import type { SpineStatus } from './person-spine.ts';
+
+const count = controlledCountSchema;
+
+export const spineStatusSchema: z.ZodType<SpineStatus> = z.object({
+  version: z
+    .number()
+    .int()
+    .nullable()
+    .describe('the current build of the person spine; null before the first'),
+  builtAt: z.string().nullable().describe('ISO 8601 date and time'),
+  people: z.number().int(),
+  pmiRows: z.number().int(),
+  stale: z.boolean().describe('loads have landed since the current version was built'),
+  disagreements: z
+    .record(z.string(), z.number().int())
+    .describe('per spine field, people whose sources disagree on it'),
+});
+
+export const linkageRowSchema: z.ZodType<ControlledLinkageRow> = z.object({
+  dataset: z.string(),
+  org: z.string(),
+  month: z.string().describe('YYYY-MM of activity, or unknown'),
+  rows: count,
+  withToken: count,
+  onSpine: count,
+  matched: count.describe('rows on the spine whose person was registered on the activity date'),
+  matchRate: z
+    .union([z.number(), z.literal('*')])
+    .describe('matched ÷ rows, 0–1, from the published counts; * where either is suppressed'),
+  unmatched: z.object({
+    noToken: count.describe('the sender had no NHS number'),
+    notOnSpine: count.describe('no member’s PMI holds the person'),
+    notRegistered: count.describe('not registered with a Kent and Medway practice on the day'),
+  }),
+  linkedProbabilistically: count.describe(
+    'of the rows with no token, those the latest kernel link run linked to a person on the spine',
+  ),
+});
+
+/** `GET /api/v1/kid/linkage` */
+export const linkageAnswerSchema = z.object({
+  status: spineStatusSchema,
+  rows: z.array(linkageRowSchema),
+});
+
+const breakdown = { people: count, multimorbidity: controlledRateSchema.describe('people with 2 or more') };
+
+/** `GET /api/v1/kid/conditions` */
+export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.object({
+  day: z.string().describe('YYYY-MM-DD'),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  people: count.describe('the population on the day'),
+  prevalence: z.array(
+    z.object({
+      condition: z.string(),
+      title: z.string(),
+      people: count,
+      percent: controlledRateSchema,
+    }),
+  ),
+  byCount: z.array(
+    z.object({
+      conditions: z.string().describe("number of conditions: '0' to '3', or '4+'"),
+      people: count,
+      percent: controlledRateSchema,
+    }),
+  ),
+  multimorbidity: controlledRateSchema.describe('people with 2 or more conditions'),
+  complexMultimorbidity: controlledRateSchema.describe('people with 4 or more conditions'),
+  byAgeBand: z.array(z.object({ band: z.string().describe('e.g. 18-39, 85+, unknown'), ...breakdown })),
+  byImdDecile: z.array(
+    z.object({ decile: z.string().describe('1 (most deprived) to 10, or unknown'), ...breakdown }),
+  ),
+});
