@@ -10,6 +10,12 @@ import {
   type SignOffDecision,
   type SignOffState,
 } from '../signoff/sign-off.ts';
+import {
+  decisionRequestSchema,
+  signOffListSchema,
+  signOffMonthSchema,
+  signOffPackSchema,
+} from '../signoff/signoff-schemas.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 /** The sending organisations' BI leads (provider accounts) and administrators. */
@@ -82,6 +88,8 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
         contentType: 'application/json',
         description: '{"note": "…", "loadId": "the load you checked"}',
       },
+      request: decisionRequestSchema,
+      response: signOffMonthSchema,
       example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
       handle: async (r) => {
         const body = await r.jsonObject();
@@ -191,6 +199,7 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       tag: 'signoff',
       summary: 'Months and where each stands in sign-off (a provider sees its own)',
       query: [{ name: 'state', description: `one of ${SIGNOFF_STATES.join(', ')}` }],
+      response: signOffListSchema,
       handle: async (r) =>
         r.json({
           months: await listSignOffs(store, callerOf(r), { ...(stateOf(r) ? { state: stateOf(r) } : {}) }),
@@ -203,6 +212,7 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: WHO,
       tag: 'signoff',
       summary: 'A month’s sign-off pack',
+      response: signOffPackSchema,
       pathParams: [
         { name: 'org', description: 'the sending organisation (ODS code)' },
         { name: 'dataset', description: 'dataset id, e.g. apc' },
