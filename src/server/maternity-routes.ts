@@ -19,6 +19,14 @@ import {
 } from '../analytics/maternity-dashboard.ts';
 import { spcChartSvg, monthLabel } from '../analytics/spc-chart-svg.ts';
 import { funnelChartSvg } from '../analytics/funnel-chart-svg.ts';
+import {
+  chartListSchema,
+  chartRebaseSchema,
+  maternityDashboardSchema,
+  rebaseRequestSchema,
+  targetAnswerSchema,
+  targetRequestSchema,
+} from '../analytics/maternity-schemas.ts';
 import { DEFAULT_RUN_LENGTH } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
 import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -442,6 +450,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: WHO,
       tag: 'dashboards',
       summary: 'The maternity charts, with the rebases and targets recorded for them',
+      response: chartListSchema,
       handle: async (r) =>
         r.json({
           charts: MATERNITY_MEASURES.map((m) => ({
@@ -465,6 +474,8 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
         description:
           '{"chart": "maternity/robson-1", "from": "YYYY-MM", "reason": "…", "scope": "all or an ODS code"}',
       },
+      request: rebaseRequestSchema,
+      response: chartRebaseSchema,
       handle: async (r) => {
         const body = await r.jsonObject();
         const rebase = await recordRebase(
@@ -493,6 +504,8 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
         description:
           '{"chart": "maternity/booking-by-10-weeks", "target": 75, "reason": "…", "scope": "all or an ODS code"}',
       },
+      request: targetRequestSchema,
+      response: targetAnswerSchema,
       handle: async (r) => {
         const body = await r.jsonObject();
         const value = body.target;
@@ -574,6 +587,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary:
         'Maternity measures by month for a provider or the whole system, with SPC and disclosure control',
       query: QUERY,
+      response: maternityDashboardSchema,
       handle: async (r) => {
         const { access, query } = await queryFrom(r);
         const result = await maternityDashboard(deps.store, access, query);
