@@ -24,6 +24,27 @@ import {
   type MilestoneChange,
 } from '../reporting/programme-plan.ts';
 import { planChartSvg } from '../reporting/plan-chart.ts';
+import {
+  entryRequestSchema,
+  milestoneChangeRequestSchema,
+  milestoneRequestSchema,
+  milestoneSchema,
+  milestoneViewSchema,
+  monthlyUpdateSchema,
+  raidChangeRequestSchema,
+  raidItemSchema,
+  raidItemViewSchema,
+  raidListSchema,
+  raidRequestSchema,
+  refreshResultSchema,
+  summaryRequestSchema,
+  updateEntrySchema,
+  updateListSchema,
+  planViewSchema,
+  workstreamChangeRequestSchema,
+  workstreamRequestSchema,
+  workstreamSchema,
+} from '../reporting/programme-schemas.ts';
 import { parseMonth, PROGRAMME_ROLES, type ProgrammeCaller } from '../reporting/programme-values.ts';
 import {
   milestoneView,
@@ -235,6 +256,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       tag: TAG,
       query: [{ name: 'month', description: 'the month the chart is drawn as now (default this month)' }],
       summary: 'The plan, brought up to date with Kernel’s records, with its chart as SVG',
+      response: planViewSchema,
       handle: async (r) => {
         const month = r.query('month');
         return r.json(await planView(store, callerOf(r), { now: now(), ...(month ? { month } : {}) }));
@@ -252,6 +274,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
           '{"title": "Maternity dashboard", "owner": "QKS", "supplier": false, "from": "2021-07", "to": "2021-10"}',
       },
       summary: 'Add a workstream',
+      request: workstreamRequestSchema,
+      response: workstreamSchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         return r.json(await addWorkstream(store, workstreamInput(input), callerOf(r)), 201);
@@ -270,6 +294,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         description: '{"title", "owner", "supplier", "from", "to"}: any of them',
       },
       summary: 'Change a workstream',
+      request: workstreamChangeRequestSchema,
+      response: workstreamSchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         const change = {
@@ -294,6 +320,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
           '{"workstream": "WS-04", "title": "SUS loads completed for MTW", "due": "2021-09", "tie": "loads:RWF:apc+op+ecds"}',
       },
       summary: 'Add a milestone, optionally tied to the Kernel fact that completes it',
+      request: milestoneRequestSchema,
+      response: milestoneSchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         return r.json(await addMilestone(store, milestoneInput(input), callerOf(r)), 201);
@@ -308,6 +336,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { id: 'M-01' },
       pathParams: [{ name: 'id', description: 'milestone id, e.g. M-01' }],
       summary: 'A milestone with its history',
+      response: milestoneViewSchema,
       handle: async (r) => r.json(await milestoneView(store, r.param('id'), callerOf(r))),
     },
     {
@@ -324,6 +353,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
           '{"state": "done", "on": "2021-07-19", "evidence": "…", "href": "/public", "title", "due", "tie" (null to remove), "note"}: any of them',
       },
       summary: 'Change a milestone: done (with the day and evidence), slipped, planned, or re-planned',
+      request: milestoneChangeRequestSchema,
+      response: milestoneSchema,
       handle: async (r) =>
         r.json(
           await changeMilestone(store, r.param('id'), milestoneChange(await inputOf(r, 'api')), callerOf(r)),
@@ -336,6 +367,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: TEAM,
       tag: TAG,
       summary: 'Check tied milestones and automatic RAID issues against Kernel’s records now',
+      response: refreshResultSchema,
       handle: async (r) => r.json(await refreshNow(store, callerOf(r), { now: now() })),
     },
 
@@ -413,6 +445,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         { name: 'state', description: 'open or closed' },
       ],
       summary: 'The RAID log, brought up to date with Kernel’s records',
+      response: raidListSchema,
       handle: async (r) =>
         r.json({ items: await raidLogView(store, callerOf(r), raidFilter(r), { now: now() }) }),
     },
@@ -428,6 +461,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
           '{"kind": "risk", "title", "owner", "likelihood": 4, "impact": 4, "mitigation", "review": "2021-08-01", "raised": "2021-02-10", "description", "href"}',
       },
       summary: 'Raise a risk, issue, assumption or dependency',
+      request: raidRequestSchema,
+      response: raidItemSchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         return r.json(await raiseRaidItem(store, raidInput(input), callerOf(r)), 201);
@@ -442,6 +477,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { id: 'R-001' },
       pathParams: [{ name: 'id', description: 'item id, e.g. R-001' }],
       summary: 'One RAID item with its history',
+      response: raidItemViewSchema,
       handle: async (r) => r.json(await raidItemView(store, r.param('id'), callerOf(r))),
     },
     {
@@ -457,6 +493,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         description: '{"state": "closed", "on": "2021-09-30", "note": "…", or any field of the item}',
       },
       summary: 'Change, close or reopen a RAID item',
+      request: raidChangeRequestSchema,
+      response: raidItemSchema,
       handle: async (r) =>
         r.json(await changeRaidItem(store, r.param('id'), raidChange(await inputOf(r, 'api')), callerOf(r))),
     },
@@ -594,6 +632,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: TEAM,
       tag: TAG,
       summary: 'The monthly updates begun or issued',
+      response: updateListSchema,
       handle: async (r) => r.json({ updates: await listMonthlyUpdates(store, callerOf(r)) }),
     },
     {
@@ -605,6 +644,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { month: '2021-07' },
       pathParams: [monthParam],
       summary: 'The update for a month: drafted from Kernel’s records, or exactly as issued',
+      response: monthlyUpdateSchema,
       handle: async (r) => r.json(await monthlyUpdate(store, r.param('month'), callerOf(r), { now: now() })),
     },
     {
@@ -620,6 +660,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         description: `{"section": "${ENTRY_SECTIONS.join(' | ')}", "text": "…", "href": "/optional/portal/path"}`,
       },
       summary: 'Add the team’s own line to a draft update',
+      request: entryRequestSchema,
+      response: updateEntrySchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         return r.json(await addUpdateEntry(store, entryInput(input, r.param('month')), callerOf(r)), 201);
@@ -634,6 +676,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { month: '2021-07', id: 'E-00000000' },
       pathParams: [monthParam, { name: 'id', description: 'entry id, e.g. E-1a2b3c4d' }],
       summary: 'Remove one of the team’s lines from a draft update',
+      response: updateEntrySchema,
       handle: async (r) => r.json(await removeUpdateEntry(store, r.param('id'), callerOf(r))),
     },
     {
@@ -646,6 +689,8 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       pathParams: [monthParam],
       body: { contentType: 'application/json', description: '{"summary": "…"}' },
       summary: 'Set the summary of a draft update',
+      request: summaryRequestSchema,
+      response: monthlyUpdateSchema,
       handle: async (r) => {
         const input = await inputOf(r, 'api');
         await setUpdateSummary(
@@ -665,6 +710,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       example: { month: '2021-07' },
       pathParams: [monthParam],
       summary: 'Issue the update for a month that has ended; it is kept exactly as issued',
+      response: monthlyUpdateSchema,
       handle: async (r) =>
         r.json(await issueMonthlyUpdate(store, r.param('month'), callerOf(r), { now: now() })),
     },
