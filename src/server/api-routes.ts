@@ -1,5 +1,23 @@
-import type { RouteDeclaration, ServerDeps } from './routes.ts';
+import { z } from 'zod';
+import type { Dialect } from '../store/dialect.ts';
+import { ROLES, type Principal, type RouteDeclaration, type ServerDeps } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
+
+const healthSchema: z.ZodType<{ status: 'ok'; store: Dialect['name'] }> = z.object({
+  status: z.literal('ok'),
+  store: z.enum(['duckdb', 'postgres']).describe('the store engine the warehouse runs on'),
+});
+
+/** The signed-in principal, without its user id or token id. */
+const meSchema: z.ZodType<Pick<Principal, 'email' | 'role' | 'org' | 'via'>> = z.object({
+  email: z.string(),
+  role: z.enum(ROLES),
+  org: z
+    .string()
+    .nullable()
+    .describe('the ODS code of the account’s organisation; null for roles without one'),
+  via: z.enum(['session', 'token', 'operator']).describe('how the request authenticated'),
+});
 
 function whoMay(route: RouteDeclaration): string {
   if (route.access === 'public') return 'Anyone';
@@ -20,6 +38,7 @@ export function apiRoutes(deps: ServerDeps, table: () => readonly RouteDeclarati
       access: 'public',
       tag: 'service',
       summary: 'Whether the service and its store answer',
+      response: healthSchema,
       handle: async (r) => {
         await deps.store.query('SELECT 1 AS ok');
         return r.json({ status: 'ok', store: deps.store.dialect.name });
@@ -32,6 +51,7 @@ export function apiRoutes(deps: ServerDeps, table: () => readonly RouteDeclarati
       access: 'signed-in',
       tag: 'service',
       summary: 'The account the token or session belongs to',
+      response: meSchema,
       handle: (r) => {
         const p = r.principal;
         return r.json(p ? { email: p.email, role: p.role, org: p.org, via: p.via } : null);

@@ -1,4 +1,5 @@
 import { verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
+import { auditEventSchema, auditPageSchema, auditVerdictSchema } from '../audit/audit-schemas.ts';
 import { auditEventFor, auditPage } from '../audit/audit-scope.ts';
 import { KernelError } from '../errors.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -155,6 +156,7 @@ export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: WHO,
       summary: 'Audit events, newest first',
       query: FILTERS,
+      response: auditPageSchema,
       handle: async (r) => r.json(await auditPage(deps.store, readerOf(r), filterFrom(r))),
     },
     {
@@ -181,6 +183,7 @@ export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One audit event in full',
       pathParams: [{ name: 'seq', description: 'the event’s sequence number' }],
       example: { seq: '1' },
+      response: auditEventSchema,
       handle: async (r) => r.json(await auditEventFor(deps.store, readerOf(r), seqOf(r))),
     },
     {
@@ -189,6 +192,7 @@ export function auditRoutes(deps: ServerDeps): RouteDeclaration[] {
       kind: 'api',
       access: WHO,
       summary: 'Walks the hash chain: ok with the count, or the first broken event',
+      response: auditVerdictSchema,
       handle: async (r) => r.json(await verifyAudit(deps.store)),
     },
   ];
