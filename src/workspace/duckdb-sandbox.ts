@@ -13,10 +13,12 @@
  * - `lock_configuration=true`: SET, RESET and PRAGMA cannot undo any of it.
  *
  * Only one SELECT runs per call (select-statement.ts), on a prepared statement, which DuckDB
- * refuses to make from two statements; the engine's READ_ONLY mode refuses any write besides.
+ * refuses to make from two statements (`connection.run` would run every statement of the text
+ * in turn); the engine's READ_ONLY mode refuses any write besides.
  */
 import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { KernelError } from '../errors.ts';
+import { quoteLiteral } from '../store/sql.ts';
 import type { SqlValue } from '../store/store.ts';
 import { checkSingleSelect } from './select-statement.ts';
 import type { WorkspaceLimits } from './workspace-limits.ts';
@@ -68,12 +70,9 @@ const REQUIRED_SETTINGS: Record<string, string> = {
 
 /** Refuses to serve from an instance whose settings are not what was asked for. */
 async function assertLockedDown(connection: DuckDBConnection): Promise<void> {
+  const names = Object.keys(REQUIRED_SETTINGS).map(quoteLiteral).join(', ');
   const reader = await connection.runAndReadAll(
-    `SELECT name, lower(CAST(value AS VARCHAR)) FROM duckdb_settings() WHERE name IN (${Object.keys(
-      REQUIRED_SETTINGS,
-    )
-      .map((name) => `'${name}'`)
-      .join(', ')})`,
+    `SELECT name, lower(CAST(value AS VARCHAR)) FROM duckdb_settings() WHERE name IN (${names})`,
   );
   const actual = new Map(reader.getRows().map(([name, value]) => [String(name), String(value)]));
   for (const [name, wanted] of Object.entries(REQUIRED_SETTINGS)) {
@@ -146,7 +145,7 @@ class Queue {
 function sandboxError(
   error: unknown,
   context: { timedOut: boolean; limits: WorkspaceLimits; views: string[] },
-) {
+): KernelError {
   if (error instanceof KernelError) return error;
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
   const { limits, views } = context;
@@ -191,6 +190,7 @@ function sandboxError(
 /** One analyst session's connection to a sandbox: one query at a time, each bounded. */
 export class SandboxConnection {
   private readonly queue = new Queue();
+  private closed = false;
 
   constructor(
     private readonly connection: DuckDBConnection,
@@ -200,6 +200,15 @@ export class SandboxConnection {
   /** Runs one SELECT within `limits`; throws a `KernelError` saying which limit or rule stopped it. */
   query(sql: string, limits: WorkspaceLimits): Promise<WorkspaceResult> {
     return this.queue.run(async () => {
+      if (this.closed) {
+        throw new KernelError(
+          'busy',
+          'The workspace was remade while this query waited: the policy or the data changed',
+          {
+            hint: 'Run the query again',
+          },
+        );
+      }
       const started = performance.now();
       const deadline = new Deadline(limits.seconds, () => this.connection.interrupt());
       try {
@@ -219,9 +228,11 @@ export class SandboxConnection {
     try {
       // The parser check said SELECT; the binder agrees before anything runs.
       if (prepared.statementType !== StatementType.SELECT) {
-        throw new KernelError('refused', 'A workspace runs SELECT statements only');
+        throw new KernelError('refused', 'A workspace runs SELECT statements only', {
+          hint: 'Write one SELECT (or WITH … SELECT)',
+        });
       }
-      // Streaming reads chunk by chunk, so a result over the limit stops one row past it.
+      // Streamed a chunk (2,048 rows) at a time: a result over the limit stops within a chunk of it.
       const reader = await prepared.streamAndReadUntil(limits.rows + 1);
       if (reader.currentRowCount > limits.rows) {
         throw new KernelError(
@@ -232,12 +243,12 @@ export class SandboxConnection {
           },
         );
       }
-      const typeIds = reader.columnTypes().map((type) => type.typeId);
+      const types = reader.columnTypes();
       return {
-        columns: reader.columnNames().map((name, i) => ({ name, type: String(reader.columnTypes()[i]) })),
+        columns: reader.columnNames().map((name, i) => ({ name, type: String(types[i]) })),
         rows: reader
           .getRowsJson()
-          .map((row) => row.map((value, i) => toSqlValue(value, typeIds[i] as DuckDBTypeId))),
+          .map((row) => row.map((value, i) => toSqlValue(value, types[i]?.typeId as DuckDBTypeId))),
       };
     } finally {
       prepared.destroySync();
@@ -246,7 +257,10 @@ export class SandboxConnection {
 
   /** Closes the connection once its running query, if any, has finished. */
   close(): Promise<void> {
-    return this.queue.run(async () => this.connection.closeSync());
+    return this.queue.run(async () => {
+      this.closed = true;
+      this.connection.closeSync();
+    });
   }
 }
 

@@ -18,7 +18,7 @@
  *   393 MB) and the sandbox opens it read-only in 80 ms, reading through a buffer pool bounded
  *   by its memory limit, so many workspaces fit where one in-memory copy would not. A query
  *   on it ran as fast as on the in-memory copy (55 ms warm for a grouped count).
- * The snapshot is as of the moment it was made; workspace-sessions.ts remakes it whenever the
+ * The snapshot is as of the moment it was made; duckdb-workspaces.ts remakes it whenever the
  * policy or the data it was made from changes (workspace-version.ts).
  */
 import { randomBytes } from 'node:crypto';

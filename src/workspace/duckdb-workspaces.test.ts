@@ -10,7 +10,7 @@ import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { auditableSql } from './query-audit.ts';
-import { DuckDBWorkspaces } from './workspace-sessions.ts';
+import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
 import { buildWorkspaceWorld, personToken, type WorkspaceWorld } from './workspace-world.ts';
 
 const duckdb = testStores().filter((engine) => engine.engine === 'duckdb');

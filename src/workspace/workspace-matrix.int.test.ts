@@ -18,7 +18,7 @@ import {
   type ProvisionedWorkspaces,
 } from './postgres-workspaces.ts';
 import { viewName } from './workspace-plan.ts';
-import { DuckDBWorkspaces } from './workspace-sessions.ts';
+import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
 import {
   buildWorkspaceWorld,
   WORLD_DATASETS,
