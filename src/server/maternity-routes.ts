@@ -464,6 +464,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
     {
       method: 'POST',
       path: '/api/v1/charts/rebases',
+      status: 201,
       kind: 'api',
       access: CHART_OWNERS,
       tag: 'dashboards',

@@ -125,7 +125,7 @@ export function buildOpenApi(
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     });
     const answer = responseSchemaOf(route);
-    const status = String(route.operation?.http?.status ?? 200);
+    const status = String(route.operation?.http?.status ?? route.status ?? 200);
     const responses: Record<string, unknown> = {
       [status]: {
         description: status === '201' ? 'Created' : 'OK',

@@ -265,6 +265,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
     {
       method: 'POST',
       path: '/api/v1/plan/workstreams',
+      status: 201,
       kind: 'api',
       access: TEAM,
       tag: TAG,
@@ -311,6 +312,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
     {
       method: 'POST',
       path: '/api/v1/plan/milestones',
+      status: 201,
       kind: 'api',
       access: TEAM,
       tag: TAG,
@@ -452,6 +454,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
     {
       method: 'POST',
       path: '/api/v1/raid',
+      status: 201,
       kind: 'api',
       access: TEAM,
       tag: TAG,
@@ -650,6 +653,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
     {
       method: 'POST',
       path: '/api/v1/reports/monthly/:month/entries',
+      status: 201,
       kind: 'api',
       access: TEAM,
       tag: TAG,

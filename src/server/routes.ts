@@ -143,6 +143,8 @@ export interface RouteDeclaration {
    * (a clear 400 naming the field otherwise), and the OpenAPI document shows it
    */
   request?: z.ZodObject;
+  /** the status a hand-written API route answers with on success, when not 200 (201: created) */
+  status?: 201;
   /** request body of an API route, for the OpenAPI document */
   body?: { contentType: 'application/json' | 'multipart/form-data'; description: string };
   /** concrete values for path parameters, for the route × role test and the docs */

@@ -156,7 +156,7 @@ export async function insertLoad(
       status,
       `${period}-02T10:00:00.000Z`,
       JSON.stringify({
-        findings: [{ rule: 'code-list', field: 'Delivery_Method', count: 1, firstLine: 7 }],
+        findings: [{ rule: 'code', field: 'Delivery_Method', count: 1, firstLine: 7 }],
         completeness: [{ field: 'Delivery_Method', filled: 9, percent: 100 }],
         supersedes: [],
       }),

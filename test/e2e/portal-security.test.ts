@@ -269,7 +269,8 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     ).text();
     for (const text of [
       'Reconciliation',
-      'code-list',
+      // The fixture's finding is a code-list failure, whose rule id is `code` (RULE_IDS).
+      '<td class="nhsuk-table__cell">code</td>',
       'Delivery_Method',
       'Quarantined',
       'Completeness',
