@@ -155,6 +155,14 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'ws\\_%' AND c.relkind = 'v'`,
     );
     expect(views.length).toBe(6);
+    // PostgreSQL lets any login read view definitions (pg_views): a record-level view holds no
+    // secret, since only aggregate-only reads inline the use case's pseudonym salt, and those
+    // roles get no workspace
+    const definitions = await store.query<{ definition: string }>(
+      "SELECT definition FROM pg_views WHERE schemaname LIKE 'ws\\_%'",
+    );
+    expect(definitions).toHaveLength(6);
+    expect(definitions.some((d) => /md5\(/.test(d.definition))).toBe(false);
     expect(new Set(views.map((v) => `${v.owner} ${v.options}`))).toEqual(
       new Set([`${WORKSPACE_OWNER_ROLE} security_barrier=true`]),
     );
