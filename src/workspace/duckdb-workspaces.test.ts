@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,7 @@ describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
   afterAll(async () => {
     await workspaces.close();
     await store.close();
+    rmSync(scratchDir, { recursive: true, force: true });
   });
 
   it('names each view as the catalogue names its dataset, and says why a dataset is missing', async () => {
@@ -367,5 +368,6 @@ describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
     await temporary.close();
     expect(readdirSync(own)).toHaveLength(0);
     expect(existsSync(own)).toBe(true);
+    rmSync(own, { recursive: true });
   });
 });
