@@ -89,6 +89,8 @@ export interface OutputPlace {
 }
 
 const TOKEN_LIKE = /^[0-9a-f]{64}$/;
+/** How many of a file's rows its checkers see on the page (they check the whole file's shape). */
+export const PREVIEW_ROWS = 200;
 
 /**
  * A record-level result with every token-like value (64 hex digits: a warehouse token or a
@@ -178,8 +180,8 @@ export async function requestOutput(
   await inTransaction(q, async (tx) => {
     await tx.query(
       `INSERT INTO output_requests (request_id, use_case_id, requested_by, requester_org, title, description,
-         kind, format, state, file_sha256, file_bytes, rows_out, disclosure_note, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10, $11, $12, $13)`,
+         kind, format, state, file_sha256, file_bytes, rows_out, disclosure_note, preview_json, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10, $11, $12, $13, $14)`,
       [
         id,
         input.useCaseId,
@@ -193,6 +195,7 @@ export async function requestOutput(
         bytes.length,
         made.table.rows.length,
         made.note,
+        JSON.stringify({ columns: made.table.columns, rows: made.table.rows.slice(0, PREVIEW_ROWS) }),
         now,
       ],
     );
@@ -343,6 +346,16 @@ export async function visibleOutputRequest(
     throw new KernelError('not-found', `There is no output request ${id}`);
   }
   return request;
+}
+
+/** The first rows of the file, as its checkers and requester see them on the page. */
+export async function outputPreview(q: Queryable, principal: Principal, id: string): Promise<ResultTable> {
+  await visibleOutputRequest(q, principal, id);
+  const [row] = await q.query<{ preview_json: string }>(
+    'SELECT preview_json FROM output_requests WHERE request_id = $1',
+    [id],
+  );
+  return JSON.parse(row?.preview_json ?? '{"columns":[],"rows":[]}') as ResultTable;
 }
 
 /** Organisations with an active output checker: independence is required where two exist. */

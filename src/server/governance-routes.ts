@@ -28,6 +28,7 @@ import {
   optOutImpactOperation,
 } from '../governance/governance-operations.ts';
 import { FUNDING_OPERATIONS } from '../governance/funding-operations.ts';
+import { releasedOutputs } from '../outputs/output-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -85,6 +86,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         r.render('governance/public.njk', {
           title: 'About the data Kernel holds',
           site: await publicSite(store),
+          released: await releasedOutputs(store),
         }),
     },
 

@@ -1,3 +1,4 @@
+import { outputsRoutes } from './outputs-routes.ts';
 import { signoffRoutes } from './signoff-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
@@ -31,6 +32,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...maternityRoutes(deps),
     ...governanceRoutes(deps),
     ...programmeRoutes(deps),
+    ...outputsRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),
     ...apiRoutes(deps, () => table),

@@ -17,6 +17,8 @@ CREATE TABLE output_requests (
   file_bytes BIGINT NOT NULL,
   rows_out BIGINT NOT NULL,
   disclosure_note TEXT NOT NULL,
+  -- the file's first rows as JSON, for the checkers' page whatever the format
+  preview_json TEXT NOT NULL,
   created_at TEXT NOT NULL,
   decided_at TEXT,
   downloaded_at TEXT

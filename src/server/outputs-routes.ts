@@ -1,0 +1,120 @@
+/**
+ * Output requests in the portal: the list, one request with its checks (and the checker's
+ * form), and the requester's download once released. Thin: pages run the same operations
+ * as the API and the CLI (src/outputs/output-operations.ts).
+ */
+import path from 'node:path';
+import { CONTENT_TYPES } from '../files/output-files.ts';
+import {
+  checkOutputOperation,
+  listOutputsOperation,
+  OUTPUT_OPERATIONS,
+  showOutputOperation,
+} from '../outputs/output-operations.ts';
+import { downloadOutput, outputPreview } from '../outputs/output-requests.ts';
+import { operationRoutes } from './operation-routes.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+/** Where output files live: beside the warehouse, never inside a web folder. */
+export function outputsFolder(dataDir: string): string {
+  return path.join(dataDir, 'outputs');
+}
+
+function field(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function principalOf(r: RouteRequest) {
+  if (!r.principal) throw new Error('The guard admits only signed-in users here');
+  return r.principal;
+}
+
+export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const { store } = deps;
+  return [
+    {
+      method: 'GET',
+      path: '/outputs',
+      kind: 'page',
+      access: 'signed-in',
+      nav: 'Outputs',
+      summary: 'Output requests from the workspace: your own, or all of them for an output checker',
+      handle: async (r) => {
+        const { outputs } = await r.run(listOutputsOperation, {});
+        return r.render('outputs/outputs.njk', {
+          title: 'Outputs',
+          outputs,
+          isChecker: r.principal?.role === 'output-checker',
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/outputs/:id',
+      kind: 'page',
+      access: 'signed-in',
+      example: { id: 'OUT-0000000000' },
+      summary: 'One output request: what it holds, its checks, and the checker’s form',
+      handle: async (r) => {
+        const output = await r.run(showOutputOperation, { id: r.param('id') });
+        const principal = principalOf(r);
+        const mine = output.requestedBy === principal.userId;
+        const canCheck =
+          principal.role === 'output-checker' &&
+          !mine &&
+          output.state === 'submitted' &&
+          !output.checks.some((c) => c.checkerId === principal.userId);
+        return r.render('outputs/output.njk', {
+          title: output.title,
+          output,
+          preview: await outputPreview(store, principal, output.id),
+          canCheck,
+          canDownload: mine && output.state === 'released',
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/outputs/:id/check',
+      kind: 'page',
+      access: ['output-checker'],
+      example: { id: 'OUT-0000000000' },
+      summary: 'Record an output checker’s decision',
+      handle: async (r) => {
+        const form = await r.form();
+        const output = await r.run(checkOutputOperation, {
+          id: r.param('id'),
+          decision: field(form.decision),
+          comment: field(form.comment),
+        });
+        return r.redirect(`/outputs/${encodeURIComponent(output.id)}`);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/outputs/:id/download',
+      kind: 'page',
+      access: 'signed-in',
+      example: { id: 'OUT-0000000000' },
+      summary: 'Download a released output (its requester only; the file exactly as checked)',
+      handle: async (r) => {
+        const { request, bytes } = await downloadOutput(
+          store,
+          principalOf(r),
+          r.param('id'),
+          outputsFolder(deps.config.dataDir),
+          r.actor,
+        );
+        return new Response(new Uint8Array(bytes), {
+          headers: {
+            'Content-Type': CONTENT_TYPES[request.format],
+            'Content-Disposition': `attachment; filename="${request.id}.${request.format}"`,
+            'Cache-Control': 'no-store',
+            'X-Content-SHA256': request.sha256,
+          },
+        });
+      },
+    },
+    ...operationRoutes(OUTPUT_OPERATIONS, deps),
+  ];
+}
