@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import type { FieldNamer, Operation } from '../operations/operation.ts';
+import type { Principal } from '../operations/principal.ts';
 import type { ConfigFlags, ResolvedConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import type { CliIo } from '../console/console.ts';
@@ -22,6 +23,8 @@ export interface CliContext {
    * Runs an operation on the store as the CLI's principal: the user whose API token is in
    * KERNEL_TOKEN, or else the operator (an administrator: they hold the warehouse's files).
    */
+  /** Like `run`, for work that is not an operation (a file to write): the store and the principal. */
+  withPrincipal<T>(work: (store: Store, principal: Principal, actor: string) => Promise<T>): Promise<T>;
   run<O>(
     operation: Operation<z.ZodObject, z.ZodType<O>>,
     input: Record<string, unknown>,

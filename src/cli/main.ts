@@ -9,7 +9,7 @@ import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
 import { principalForToken } from '../server/auth/api-tokens.ts';
 import { runOperation } from '../operations/operation.ts';
-import { operatorPrincipal, type Principal } from '../operations/principal.ts';
+import { actorOf, operatorPrincipal, type Principal } from '../operations/principal.ts';
 import {
   printTablesAsCsv,
   type CliContext,
@@ -34,6 +34,7 @@ import { registerProgrammeCommands } from './programme-command.ts';
 import { registerSignoffCommands } from './signoff-command.ts';
 import { registerFeedsCommands } from './feeds-command.ts';
 import { registerChartsCommands } from './charts-command.ts';
+import { registerOutputsCommands } from './outputs-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -51,6 +52,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerSignoffCommands,
   registerFeedsCommands,
   registerChartsCommands,
+  registerOutputsCommands,
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,
@@ -96,14 +98,19 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
       resolved ??= resolveConfig(collectFlags(program));
       return resolved;
     },
-    run(operation, input, nameOf = cliFieldName) {
+    withPrincipal(work) {
       return context.withStore(async (store) => {
         const token = options.store ? options.token : process.env.KERNEL_TOKEN;
         const principal = token
           ? await principalForCliToken(store, token)
           : operatorPrincipal(safeUserName());
-        return runOperation(operation, { store, config: context.config().config, principal }, input, nameOf);
+        return work(store, principal, actorOf(principal));
       });
+    },
+    run(operation, input, nameOf = cliFieldName) {
+      return context.withPrincipal((store, principal) =>
+        runOperation(operation, { store, config: context.config().config, principal }, input, nameOf),
+      );
     },
     async withStore(work) {
       if (options.store) return work(options.store);

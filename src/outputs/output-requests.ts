@@ -88,6 +88,11 @@ export interface OutputPlace {
   useCaseKey: string;
 }
 
+/** Where output files live: beside the warehouse, never inside a web folder. */
+export function outputsFolder(dataDir: string): string {
+  return path.join(dataDir, 'outputs');
+}
+
 const TOKEN_LIKE = /^[0-9a-f]{64}$/;
 /** How many of a file's rows its checkers see on the page (they check the whole file's shape). */
 export const PREVIEW_ROWS = 200;

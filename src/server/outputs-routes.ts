@@ -3,7 +3,6 @@
  * form), and the requester's download once released. Thin: pages run the same operations
  * as the API and the CLI (src/outputs/output-operations.ts).
  */
-import path from 'node:path';
 import { CONTENT_TYPES } from '../files/output-files.ts';
 import {
   checkOutputOperation,
@@ -11,14 +10,9 @@ import {
   OUTPUT_OPERATIONS,
   showOutputOperation,
 } from '../outputs/output-operations.ts';
-import { downloadOutput, outputPreview } from '../outputs/output-requests.ts';
+import { downloadOutput, outputPreview, outputsFolder } from '../outputs/output-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-
-/** Where output files live: beside the warehouse, never inside a web folder. */
-export function outputsFolder(dataDir: string): string {
-  return path.join(dataDir, 'outputs');
-}
 
 function field(value: unknown): string {
   return typeof value === 'string' ? value : '';
