@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../audit/audit-log.ts';
 import { closeUseCase } from '../governance/use-cases.ts';
@@ -73,12 +74,24 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
     if (!found) throw new Error(`no login for ${userId}`);
     return found;
   };
-  const psql = (userId: string, sql: string): PsqlOutcome => {
+  const psqlOnce = (userId: string, sql: string): PsqlOutcome => {
     const result = spawnSync(PSQL, psqlArgs(provisioned, login(userId), sql), {
       encoding: 'utf8',
       env: psqlEnv(passwords.get(userId) ?? ''),
     });
     return { status: result.status, out: result.stdout.trim(), err: result.stderr.trim() };
+  };
+  /**
+   * psql, waiting for a free connection: the server process of a psql that has just exited
+   * can outlive it by a moment and hold one of the login's few slots (CONNECTION LIMIT)
+   * until it goes; the limit itself has a test of its own below.
+   */
+  const psql = (userId: string, sql: string): PsqlOutcome => {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = psqlOnce(userId, sql);
+      if (!/too many connections for role/.test(outcome.err) || attempt === 50) return outcome;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
   };
 
   beforeAll(async () => {
@@ -268,6 +281,23 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
     const outcome = psql(world.users.analyst1.id, sql());
     expect(outcome.status).not.toBe(0);
     expect(outcome.err).toMatch(error);
+  });
+
+  it('holds a login to its connection limit', async () => {
+    const analyst = login(world.users.analyst1.id);
+    const url = new URL(`postgres://${provisioned.connection.host}:${provisioned.connection.port}`);
+    url.pathname = `/${provisioned.connection.database}`;
+    url.username = analyst.role;
+    url.password = passwords.get(analyst.userId) ?? '';
+    const held = [new pg.Client(url.toString()), new pg.Client(url.toString())];
+    try {
+      for (const client of held) await client.connect();
+      const outcome = psqlOnce(analyst.userId, 'SELECT 1');
+      expect(outcome.status).not.toBe(0);
+      expect(outcome.err).toMatch(new RegExp(`too many connections for role "${analyst.role}"`));
+    } finally {
+      for (const client of held) await client.end();
+    }
   });
 
   it('gives a provider only its own organisation', () => {

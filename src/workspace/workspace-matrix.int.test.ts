@@ -92,30 +92,37 @@ async function postgresReader(
   const provisioned: ProvisionedWorkspaces = await provisionPostgresWorkspaces(store, {
     actor: 'test:admin',
   });
+  // One connection per login, kept: a login has only a few (CONNECTION LIMIT)
+  const clients = new Map<string, pg.Client>();
+  const clientFor = async (role: string, password: string): Promise<pg.Client> => {
+    const existing = clients.get(role);
+    if (existing) return existing;
+    const asLogin = new URL(url);
+    asLogin.username = role;
+    asLogin.password = password;
+    const client = new pg.Client({ connectionString: asLogin.toString() });
+    await client.connect();
+    clients.set(role, client);
+    return client;
+  };
   return {
     async read(access, datasetId) {
       const login = provisioned.logins.find((l) => l.userId === access.user.id);
       const schema = schemaName(access.useCaseId, access.user);
       if (!login || !login.schemas.includes(schema)) return 'refused';
-      const asLogin = new URL(url);
-      asLogin.username = login.role;
-      asLogin.password = login.password ?? '';
-      const client = new pg.Client({ connectionString: asLogin.toString() });
-      await client.connect();
-      try {
-        const view = `${schema}.${viewName(datasetId)}`;
-        const exists = await client.query('SELECT to_regclass($1) AS v', [view]);
-        if (exists.rows[0]?.v === null) return 'refused';
-        // row_to_json on both sides: the same text for the same values, whatever the client's type parsers
-        const result = await client.query<{ r: string }>(
-          `SELECT CAST(row_to_json(g) AS TEXT) AS r FROM ${view} AS g`,
-        );
-        return result.rows.map((row) => JSON.stringify(JSON.parse(row.r))).sort();
-      } finally {
-        await client.end();
-      }
+      const client = await clientFor(login.role, login.password ?? '');
+      const view = `${schema}.${viewName(datasetId)}`;
+      const exists = await client.query('SELECT to_regclass($1) AS v', [view]);
+      if (exists.rows[0]?.v === null) return 'refused';
+      // row_to_json on both sides: the same text for the same values, whatever the client's type parsers
+      const result = await client.query<{ r: string }>(
+        `SELECT CAST(row_to_json(g) AS TEXT) AS r FROM ${view} AS g`,
+      );
+      return result.rows.map((row) => JSON.stringify(JSON.parse(row.r))).sort();
     },
-    close: async () => undefined,
+    async close() {
+      for (const client of clients.values()) await client.end();
+    },
   };
 }
 
