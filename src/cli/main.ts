@@ -9,6 +9,7 @@ import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
 import { principalForToken } from '../server/auth/api-tokens.ts';
 import { runOperation } from '../operations/operation.ts';
+import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { actorOf, operatorPrincipal, type Principal } from '../operations/principal.ts';
 import {
   printTablesAsCsv,
@@ -35,6 +36,7 @@ import { registerSignoffCommands } from './signoff-command.ts';
 import { registerFeedsCommands } from './feeds-command.ts';
 import { registerChartsCommands } from './charts-command.ts';
 import { registerOutputsCommands } from './outputs-command.ts';
+import { registerWorkspaceCommands } from './workspace-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -52,6 +54,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerSignoffCommands,
   registerFeedsCommands,
   registerChartsCommands,
+  registerWorkspaceCommands,
   registerOutputsCommands,
   registerAuditCommands,
   registerLinkageCommands,
@@ -121,6 +124,8 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
         await markStaleLoads(store);
         return await work(store);
       } finally {
+        // A command's workspace snapshots (governed rows) go before the store closes.
+        await closeWorkspaces(store);
         await store.close();
       }
     },

@@ -1,4 +1,5 @@
 import { outputsRoutes } from './outputs-routes.ts';
+import { workspaceRoutes } from './workspace-routes.ts';
 import { signoffRoutes } from './signoff-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
@@ -32,6 +33,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...maternityRoutes(deps),
     ...governanceRoutes(deps),
     ...programmeRoutes(deps),
+    ...workspaceRoutes(deps),
     ...outputsRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),

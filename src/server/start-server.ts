@@ -1,3 +1,4 @@
+import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -248,14 +249,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         stopLanding();
         stopNotices();
         removeFile();
         process.removeListener('exit', removeFile);
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+      });
+      // The workspaces' snapshots hold governed rows: none outlives the server.
+      await closeWorkspaces(options.store);
+    },
   };
 }
