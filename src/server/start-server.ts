@@ -1,3 +1,5 @@
+import { stopOverrunningWorkspaceQueries } from '../workspace/postgres-workspaces.ts';
+import { DEFAULT_POSTGRES_LOGIN_LIMITS } from '../workspace/workspace-limits.ts';
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -245,6 +247,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     options.notifyEveryMs ?? NOTIFY_EVERY_MS,
     options.log,
   );
+  const stopWatchdog = watchWorkspaceQueries(options.store, options.log);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
@@ -253,6 +256,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await new Promise<void>((resolve) => {
         stopLanding();
         stopNotices();
+        stopWatchdog();
         removeFile();
         process.removeListener('exit', removeFile);
         server.close(() => resolve());
@@ -262,4 +266,23 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await closeWorkspaces(options.store);
     },
   };
+}
+
+/**
+ * On PostgreSQL, analysts' own logins can SET their statement timeout away, so the server
+ * cancels any workspace query past the limit every few seconds (postgres-workspaces.ts).
+ */
+function watchWorkspaceQueries(store: Store, log?: (line: string) => void): () => void {
+  if (store.dialect.name !== 'postgres') return () => undefined;
+  const timer = setInterval(() => {
+    stopOverrunningWorkspaceQueries(store, DEFAULT_POSTGRES_LOGIN_LIMITS.seconds).then(
+      (cancelled) => {
+        if (cancelled > 0)
+          log?.(`workspace: cancelled ${cancelled} queries past ${DEFAULT_POSTGRES_LOGIN_LIMITS.seconds} s`);
+      },
+      () => log?.('workspace: the query watchdog could not run this time'),
+    );
+  }, 5_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,0 +1,100 @@
+/**
+ * Issue 15 at the command line. On the embedded store, an analyst with their API token in
+ * KERNEL_TOKEN queries their workspace and requests an output; the operator (an
+ * administrator, who sees aggregates only) holds no workspace. On PostgreSQL, the operator
+ * makes the analysts' own logins, each new password printed once and never again.
+ */
+import { describe, expect, it } from 'vitest';
+import { createApiToken } from '../../src/server/auth/api-tokens.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { buildWorkspaceWorld } from '../../src/workspace/workspace-world.ts';
+import { runCli } from '../cli.ts';
+import { testStores } from '../stores.ts';
+
+async function asUser<T>(token: string | undefined, work: () => Promise<T>): Promise<T> {
+  const before = process.env.KERNEL_TOKEN;
+  if (token) process.env.KERNEL_TOKEN = token;
+  else delete process.env.KERNEL_TOKEN;
+  try {
+    return await work();
+  } finally {
+    if (before === undefined) delete process.env.KERNEL_TOKEN;
+    else process.env.KERNEL_TOKEN = before;
+  }
+}
+
+describe.each(testStores())('the workspace from the CLI on $engine', (engine) => {
+  it('serves the analyst with a token, and refuses what it must', async () => {
+    const where = await engine.fresh();
+    const store = await openStore(where);
+    const world = await buildWorkspaceWorld(store, 'cli');
+    const { token } = await createApiToken(store, `${world.users.analyst1.id}@example.org`, 'test');
+    await store.close();
+    const flags = ['--data', where.dataDir, '--store', where.store];
+    const useCase = world.useCases.planning;
+
+    if (engine.engine === 'duckdb') {
+      const result = await asUser(token, () =>
+        runCli([
+          'query',
+          '--usecase',
+          useCase,
+          '--sql',
+          'SELECT org_code, count(*) AS n FROM msds_booking GROUP BY 1 ORDER BY 1',
+          '--json',
+          ...flags,
+        ]),
+      );
+      expect(result.stderr).toBe('');
+      const answer = JSON.parse(result.stdout) as { columns: { name: string }[]; total: number };
+      expect(answer.columns.map((c) => c.name)).toEqual(['org_code', 'n']);
+      expect(answer.total).toBeGreaterThan(0);
+
+      const escape = await asUser(token, () =>
+        runCli(['query', '--usecase', useCase, '--sql', "SELECT * FROM read_csv('/etc/passwd')", ...flags]),
+      );
+      expect(escape.code).not.toBe(0);
+      expect(escape.stderr).toMatch(/^kernel: /);
+
+      const operator = await asUser(undefined, () =>
+        runCli(['query', '--usecase', useCase, '--sql', 'SELECT 1', ...flags]),
+      );
+      expect(operator.code).toBe(77);
+      expect(operator.stderr).toContain('Your role (admin) may not run one select');
+
+      const requested = await asUser(token, () =>
+        runCli([
+          'outputs',
+          'request',
+          '--usecase',
+          useCase,
+          '--sql',
+          'SELECT org_code, count(*) AS n FROM msds_booking GROUP BY 1',
+          '--title',
+          'Bookings',
+          '--description',
+          'By trust',
+          '--rows',
+          'org_code',
+          '--count',
+          'n',
+          '--json',
+          ...flags,
+        ]),
+      );
+      expect(requested.stderr).toBe('');
+      expect(JSON.parse(requested.stdout)).toMatchObject({ kind: 'aggregate', state: 'submitted' });
+    } else {
+      const first = await asUser(undefined, () => runCli(['workspace', 'logins', '--json', ...flags]));
+      expect(first.stderr).toBe('');
+      const made = JSON.parse(first.stdout) as { logins: { userId: string; password: string | null }[] };
+      const analyst = made.logins.find((l) => l.userId === world.users.analyst1.id);
+      expect(analyst?.password).toMatch(/.{20,}/);
+      const again = await asUser(undefined, () => runCli(['workspace', 'logins', '--json', ...flags]));
+      const kept = JSON.parse(again.stdout) as { logins: { userId: string; password: string | null }[] };
+      expect(kept.logins.every((l) => l.password === null)).toBe(true);
+      const refused = await asUser(token, () => runCli(['workspace', 'logins', ...flags]));
+      expect(refused.code).toBe(77);
+    }
+  }, 120_000);
+});
