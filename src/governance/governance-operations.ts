@@ -51,7 +51,7 @@ import {
   registerOrganisation,
   seedOrganisations,
 } from './organisations.ts';
-import { accessesOf, publicSite } from './transparency.ts';
+import { accessesOf, publicSite, workspaceQueriesOver } from './transparency.ts';
 import {
   activateUseCase,
   approveUseCase,
@@ -325,6 +325,37 @@ export const controllerReadsOperation = defineOperation({
       ...(input.useCase ? { useCaseId: input.useCase } : {}),
     });
     return { org, reads };
+  },
+});
+
+export const controllerQueriesOperation = defineOperation({
+  name: 'transparency.queries',
+  summary: "The workspace queries run under use cases that use a controller's data",
+  tag: TAG,
+  access: ADMIN_IG,
+  input: z.object({
+    org: orgCode('controller (administrators only; IG leads get their own)').optional(),
+    limit: z.number().int().min(1).max(10_000).default(200).describe('at most this many, newest first'),
+  }),
+  output: z.object({
+    org: z.string(),
+    queries: z.array(
+      z.object({
+        at: z.string(),
+        actor: z.string(),
+        useCaseId: z.string(),
+        sql: z.string().describe('as the audit keeps it: token, NHS number and postcode shapes masked'),
+        rows: z.number().int().nullable(),
+        ms: z.number(),
+        outcome: z.string(),
+      }),
+    ),
+  }),
+  http: { method: 'GET', path: '/api/v1/transparency/queries' },
+  run: async ({ store, principal }, input) => {
+    const org = controllerScope(principal, input.org);
+    if (!org) throw new KernelError('usage', 'Name the controller (org)', { where: { field: 'org' } });
+    return { org, queries: await workspaceQueriesOver(store, org, input.limit) };
   },
 });
 
@@ -693,6 +724,7 @@ export const GOVERNANCE_OPERATIONS: readonly AnyOperation[] = [
   completeOnboardingStepOperation,
   onboardingOverviewOperation,
   controllerReadsOperation,
+  controllerQueriesOperation,
   listAgreementsOperation,
   createAgreementOperation,
   setAgreementStateOperation,

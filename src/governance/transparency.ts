@@ -182,3 +182,52 @@ export function readsCsv(reads: readonly AccessRecord[]): string {
     ]),
   );
 }
+
+/** One workspace query over a controller's data, as the audit recorded it. */
+export interface WorkspaceQueryRecord {
+  at: string;
+  actor: string;
+  useCaseId: string;
+  /** the SQL as the audit keeps it: identifier shapes masked */
+  sql: string;
+  rows: number | null;
+  ms: number;
+  outcome: string;
+}
+
+/**
+ * The analyst workspace's queries under use cases that use `org`'s data, newest first: a
+ * controller sees what was asked of its data, not only which datasets were read.
+ */
+export async function workspaceQueriesOver(
+  q: Queryable,
+  org: string,
+  limit = 200,
+): Promise<WorkspaceQueryRecord[]> {
+  const code = parseOrgCode(org);
+  const useCases = (await listUseCases(q)).filter((u) => u.controllers.includes(code)).map((u) => u.id);
+  if (useCases.length === 0) return [];
+  const rows = await q.query<{ occurred_at: string; actor: string; purpose: string; details: string }>(
+    `SELECT occurred_at, actor, purpose, details FROM audit_events
+      WHERE action = 'workspace.query' AND purpose IN (${useCases.map((_, i) => `$${i + 1}`).join(', ')})
+      ORDER BY seq DESC LIMIT ${Math.min(Math.max(Math.trunc(limit), 1), 10_000)}`,
+    useCases,
+  );
+  return rows.map((r) => {
+    const details = JSON.parse(r.details) as {
+      sql?: string;
+      rows?: number | null;
+      ms?: number;
+      outcome?: string;
+    };
+    return {
+      at: r.occurred_at,
+      actor: r.actor,
+      useCaseId: r.purpose,
+      sql: details.sql ?? '',
+      rows: details.rows ?? null,
+      ms: details.ms ?? 0,
+      outcome: details.outcome ?? '',
+    };
+  });
+}

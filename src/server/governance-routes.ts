@@ -23,6 +23,7 @@ import { getUseCase, listUseCases } from '../governance/use-cases.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import {
   approveUseCaseOperation,
+  controllerQueriesOperation,
   controllerReadsOperation,
   GOVERNANCE_OPERATIONS,
   optOutImpactOperation,
@@ -329,6 +330,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const reads = org ? (await r.run(controllerReadsOperation, { org, ...asked, limit: 500 })).reads : [];
         const totalReads = org ? await countAccessesOf(store, { org, ...asked }) : 0;
         const impact = org ? (await r.run(optOutImpactOperation, { org })).impact : [];
+        const queries = org ? (await r.run(controllerQueriesOperation, { org, limit: 100 })).queries : [];
         return r.render('governance/transparency.njk', {
           title: 'Transparency',
           org,
@@ -336,6 +338,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           reads,
           totalReads,
           impact,
+          queries,
           optOuts: await optOutStatus(store),
           filter: { from: from ?? '', to: to ?? '' },
         });

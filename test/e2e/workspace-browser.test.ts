@@ -131,5 +131,18 @@ describe('the analyst workspace in Chromium', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256);
     expect(bytes.toString('utf8').split('\r\n')[0]).toBe('org_code,bookings');
     await analyst.context.close();
+
+    // The controller sees the queries asked of its data on its transparency page.
+    const { user: ig } = await addUser(
+      store,
+      { email: 'ig.rwf@workspace.test', role: 'ig-lead', org: 'RWF', password: 'a long test passphrase 1' },
+      'test',
+    );
+    await changePassword(store, ig.id, 'a long test passphrase 1', 'a long test passphrase 2', 'test');
+    const controller = await signedIn(ig.id);
+    await controller.page.goto('/transparency');
+    expect(await controller.page.textContent('main')).toContain('FROM msds_booking GROUP BY org_code');
+    await accessible(controller.page, 'the transparency page with workspace queries');
+    await controller.context.close();
   }, 120_000);
 });
