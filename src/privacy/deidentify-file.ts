@@ -359,10 +359,20 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       signature: null,
       ...(options.controlTotals ? { controlTotals: options.controlTotals } : {}),
     };
+    // The linkage file is finished first, so the signed manifest can name it and its SHA-256.
+    const linkageFile = await linkage?.finish();
+    if (linkageFile) {
+      base.linkage = {
+        file: path.basename(linkageFile.file),
+        sha256: linkageFile.sha256,
+        rows: linkageFile.rows,
+        secretId: linkageFile.secretId,
+        scheme: linkageFile.scheme,
+      };
+    }
     const manifest = options.signing
       ? signManifest(base, options.signing.keyId, options.signing.privateKey)
       : base;
-    const linkageFile = await linkage?.finish();
     renameSync(partial, options.output);
     const manifestFile = manifestPathFor(options.output);
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { generateWorld } from '../synth/generate-world.ts';
 import { deidentifyFile } from './deidentify-file.ts';
 import { newLinkKey } from './link-key.ts';
 import { newLinkageSecret } from './linkage-secret.ts';
+import { manifestSignatureValid, readManifest } from './manifest.ts';
 import { newSigningKeyPair } from './signing-key.ts';
 import { hmacTokeniser } from './token-scheme.ts';
 
@@ -85,6 +86,24 @@ describe('kernel deid --linkage-secret', () => {
     );
     const cells = new Set(text.split(/[,\n]/));
     expect([...values].filter((v) => cells.has(v))).toEqual([]);
+  });
+
+  it('names the linkage file and its SHA-256 in the signed manifest', async () => {
+    const encoded = await deid('asc', true);
+    const linkage = encoded.result.linkage!;
+    const manifest = readManifest(encoded.result.manifestFile)!;
+    expect(manifest.linkage).toEqual({
+      file: path.basename(linkage.file),
+      sha256: createHash('sha256').update(readFileSync(linkage.file)).digest('hex'),
+      rows: linkage.rows,
+      secretId: secret.keyId,
+      scheme: linkage.scheme,
+    });
+    const publicKey = createPublicKey(pair.publicKeyPem);
+    expect(manifestSignatureValid(manifest, publicKey)).toBe(true);
+    const altered = { ...manifest, linkage: { ...manifest.linkage!, sha256: '0'.repeat(64) } };
+    expect(manifestSignatureValid(altered, publicKey)).toBe(false);
+    expect((await deid('asc', false)).result.manifest.linkage).toBeUndefined();
   });
 
   it('fails whole with the extract: no linkage file is left behind', async () => {

@@ -61,6 +61,19 @@ export interface FeedManifest {
   signature: string | null;
   /** the sender's own totals for the extract, where it gave them (`kernel deid --control-totals`) */
   controlTotals?: ControlTotals;
+  /** the linkage file written beside it (`kernel deid --linkage-secret`), signed with the rest */
+  linkage?: LinkageFileEntry;
+}
+
+/** The manifest's word on `OUT.linkage.csv`: which file, its SHA-256, rows, secret id and scheme. */
+export interface LinkageFileEntry {
+  /** the linkage file's base name, beside the pseudonymised file */
+  file: string;
+  sha256: string;
+  rows: number;
+  /** the linkage secret's key id (`ls-…`), never the secret */
+  secretId: string;
+  scheme: string;
 }
 
 export function manifestPathFor(file: string): string {
@@ -130,6 +143,7 @@ export function readManifest(file: string): FeedManifest | undefined {
   if (typeof m.nhsNumberProblems !== 'object' || m.nhsNumberProblems === null)
     problems.push('nhsNumberProblems');
   if (m.controlTotals !== undefined && !validControlTotals(m.controlTotals)) problems.push('controlTotals');
+  if (m.linkage !== undefined && !validLinkageEntry(m.linkage)) problems.push('linkage');
   if (problems.length > 0) {
     throw new KernelError(
       'refused',
@@ -141,6 +155,24 @@ export function readManifest(file: string): FeedManifest | undefined {
     );
   }
   return m as FeedManifest;
+}
+
+/** Whether `value` names a linkage file: a plain base name, a SHA-256 in hex, a row count, ids. */
+function validLinkageEntry(value: unknown): value is LinkageFileEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.file === 'string' &&
+    e.file === path.basename(e.file) &&
+    e.file.endsWith('.linkage.csv') &&
+    typeof e.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(e.sha256) &&
+    typeof e.rows === 'number' &&
+    Number.isInteger(e.rows) &&
+    e.rows >= 0 &&
+    typeof e.secretId === 'string' &&
+    typeof e.scheme === 'string'
+  );
 }
 
 /** Whether `value` is a ControlTotals: a whole number of rows, and finite sums by field name. */
