@@ -1,6 +1,6 @@
 import { conditionSummary } from '../kid/conditions.ts';
 import { householdMeasures } from '../kid/households.ts';
-import { linkageReport } from '../kid/linkage-report.ts';
+import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
@@ -25,6 +25,43 @@ function printBuild(build: SpineBuild, print: (text: string) => void): void {
     formatTable(
       ['field where sources disagree', 'people'],
       Object.entries(build.disagreements).map(([field, people]) => [field, people]),
+    ),
+  );
+}
+
+/** The estimates of the latest link runs, one row per dataset and organisation. */
+export function printEstimates(estimates: readonly LinkageEstimate[], print: (text: string) => void): void {
+  if (estimates.length === 0) {
+    print(
+      'No kernel link run yet: links are made after each load of a dataset linked by encodings, or by kernel link.',
+    );
+    return;
+  }
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  print(
+    formatTable(
+      [
+        'dataset',
+        'provider',
+        'records',
+        'linked',
+        'model precision',
+        'model recall',
+        'pairs reviewed',
+        'clerical precision',
+        'clerical recall',
+      ],
+      estimates.map((e) => [
+        e.dataset,
+        e.org,
+        e.records,
+        e.linked,
+        f(e.model.precision),
+        f(e.model.recall),
+        e.clerical.reviewedPairs,
+        f(e.clerical.precision),
+        f(e.clerical.recall),
+      ]),
     ),
   );
 }
@@ -69,8 +106,18 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description(
       'how each dataset\u2019s rows reach the person spine, by provider and month, and why the rest do not',
     )
+    .option(
+      '--estimates',
+      'instead, the estimated precision and recall of each dataset\u2019s latest kernel link run',
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; estimates?: boolean }) => {
+      if (options.estimates) {
+        const estimates = await context.withStore((store) => linkageEstimates(store));
+        if (options.json) printJson(context.io, estimates);
+        else printEstimates(estimates, (text) => context.io.out(text));
+        return;
+      }
       const rows = await context.withStore((store) => linkageReport(store));
       if (options.json) {
         printJson(context.io, rows);

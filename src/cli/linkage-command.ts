@@ -7,7 +7,10 @@ import {
   readDecisionsFile,
   type FileLink,
 } from '../linkage/linkage-files.ts';
+import type { PairExplanation } from '../linkage/fellegi-sunter.ts';
 import { linkPeople } from '../linkage/link-people.ts';
+import { decidePair, explainQueuedPair, reviewQueue } from '../linkage/link-review.ts';
+import { printEstimates } from './kid-command.ts';
 import { loadLinkageFile } from '../linkage/linkage-store.ts';
 import { readLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
@@ -37,6 +40,28 @@ function parseThreshold(text: string | undefined): number {
   return value;
 }
 
+/** A pair's waterfall: the prior, each comparison's level, m, u, weight and running total. */
+function printWaterfall(explanation: PairExplanation, print: (text: string) => void): void {
+  const f = (x: number | null, digits: number) => (x === null ? '' : x.toFixed(digits));
+  print(
+    formatTable(
+      ['step', 'level', 'm', 'u', 'weight', 'running total'],
+      [
+        ['prior', '', '', '', f(explanation.priorWeight, 2), f(explanation.priorWeight, 2)],
+        ...explanation.steps.map((s) => [
+          s.comparison,
+          s.level,
+          f(s.m, 4),
+          f(s.u, 6),
+          f(s.weight, 2),
+          f(s.cumulative, 2),
+        ]),
+      ],
+    ),
+  );
+  print(`match weight ${explanation.weight.toFixed(2)}, probability ${explanation.probability.toFixed(4)}`);
+}
+
 /** `kernel linkage`: encode people at source, link two encoded files, explain a pair's weight; `kernel link`. */
 export const registerLinkageCommands: RegisterCommands = (program, context) => {
   program
@@ -57,10 +82,30 @@ export const registerLinkageCommands: RegisterCommands = (program, context) => {
       const estimate = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
       context.io.out(
         `Run ${run.runId}: ${run.linked} of ${run.records} ${run.dataset} records without a person token linked ` +
-          `to the ${run.against} master index (${run.masterIndexRecords} records, ${run.candidatePairs} candidate pairs).`,
+          `to the person spine (version ${run.spineVersion}; ${run.masterIndexRecords} master-index records, ${run.candidatePairs} candidate pairs).`,
       );
       context.io.out(
-        `Model's estimate: precision ${estimate(run.estimatedPrecision)}, recall ${estimate(run.estimatedRecall)}.`,
+        `Model's estimate: precision ${estimate(run.estimatedPrecision)}, recall ${estimate(run.estimatedRecall)}. ` +
+          `${run.decisionsApplied} clerical decisions applied; ${run.reviewQueue} pairs await review (kernel linkage review --dataset ${run.dataset}).`,
+      );
+      printEstimates(
+        run.estimates.map((e) => ({
+          dataset: run.dataset,
+          org: e.org,
+          runId: run.runId,
+          runStartedAt: '',
+          spineVersion: run.spineVersion,
+          records: e.records,
+          linked: e.linked,
+          model: { precision: e.modelPrecision, recall: e.modelRecall },
+          clerical: {
+            reviewedPairs: e.reviewedPairs,
+            decidedMatches: e.decidedMatches,
+            precision: e.clericalPrecision,
+            recall: e.clericalRecall,
+          },
+        })),
+        (text) => context.io.out(text),
       );
     });
 
@@ -201,6 +246,104 @@ export const registerLinkageCommands: RegisterCommands = (program, context) => {
     );
 
   linkage
+    .command('review')
+    .description(
+      "clerical review of kernel link's uncertain pairs: list the queue, explain a pair, or decide it",
+    )
+    .option('--dataset <id>', 'the dataset whose queue to list (default asc)')
+    .option('--org <ods>', 'only the records this organisation sent')
+    .option('--pair <id>', 'a pair id from the queue: explain it, or decide it with --decision')
+    .option(
+      '--decision <match|non-match>',
+      'the record is (match) or is not (non-match) the pair\u2019s person',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (options: {
+        dataset?: string;
+        org?: string;
+        pair?: string;
+        decision?: string;
+        json?: boolean;
+      }) => {
+        if (options.decision !== undefined) {
+          if (!options.pair) {
+            throw new KernelError('usage', '--decision needs --pair: which pair is decided', {
+              hint: 'For example kernel linkage review --pair pr-… --decision match',
+            });
+          }
+          if (options.decision !== 'match' && options.decision !== 'non-match') {
+            throw new KernelError('usage', `--decision must be match or non-match, not ${options.decision}`, {
+              where: { field: 'decision' },
+              hint: 'For example --decision non-match',
+            });
+          }
+          const pairId = options.pair;
+          const match = options.decision === 'match';
+          const decision = await context.withStore((store) =>
+            decidePair(store, { pairId, match, actor: context.actor }),
+          );
+          if (options.json) printJson(context.io, decision);
+          else
+            context.io.out(
+              `Decided ${decision.pairId}: ${match ? 'a match' : 'not a match'} (the model said ${decision.modelProbability.toFixed(4)}). ` +
+                `The next kernel link run of ${decision.dataset} honours it.`,
+            );
+          return;
+        }
+        if (options.pair) {
+          const pairId = options.pair;
+          const waterfall = await context.withStore((store) => explainQueuedPair(store, pairId));
+          if (options.json) {
+            printJson(context.io, waterfall);
+            return;
+          }
+          context.io.out(
+            `${waterfall.pair.pairId}: ${waterfall.pair.dataset} record from ${waterfall.pair.org}, ${waterfall.pair.period} line ${waterfall.pair.sourceLine}` +
+              `${waterfall.pair.linked ? ', linked by the run' : ', not linked by the run'}.`,
+          );
+          printWaterfall(waterfall, (text) => context.io.out(text));
+          const last = waterfall.decisions.at(-1);
+          if (last) context.io.out(`Decided ${last.match ? 'a match' : 'not a match'} on ${last.decidedAt}.`);
+          return;
+        }
+        const queue = await context.withStore((store) =>
+          reviewQueue(store, {
+            dataset: options.dataset ?? 'asc',
+            ...(options.org ? { org: options.org.trim().toUpperCase() } : {}),
+          }),
+        );
+        if (options.json) {
+          printJson(context.io, queue);
+          return;
+        }
+        if (queue.runId === null) {
+          context.io.out(`No kernel link run of ${queue.dataset} yet, so nothing to review.`);
+          return;
+        }
+        context.io.out(
+          `${queue.pairs.length} pairs of ${queue.dataset} await review from run ${queue.runId}` +
+            `${queue.band ? ` (match probability ${queue.band[0]} to ${queue.band[1]})` : ''}.`,
+        );
+        if (queue.pairs.length > 0)
+          context.io.out(
+            formatTable(
+              ['pair', 'provider', 'month', 'line', 'probability', 'weight', 'linked'],
+              queue.pairs.map((p) => [
+                p.pairId,
+                p.org,
+                p.period,
+                p.sourceLine,
+                p.probability.toFixed(4),
+                p.weight.toFixed(2),
+                p.linked ? 'yes' : 'no',
+              ]),
+            ),
+          );
+      },
+    );
+
+  linkage
     .command('explain')
     .description("a pair's match weight as a waterfall, comparison by comparison")
     .requiredOption('--left <file>', 'an encoded file')
@@ -224,25 +367,6 @@ export const registerLinkageCommands: RegisterCommands = (program, context) => {
         printJson(context.io, explanation);
         return;
       }
-      const f = (x: number | null, digits: number) => (x === null ? '' : x.toFixed(digits));
-      context.io.out(
-        formatTable(
-          ['step', 'level', 'm', 'u', 'weight', 'running total'],
-          [
-            ['prior', '', '', '', f(explanation.priorWeight, 2), f(explanation.priorWeight, 2)],
-            ...explanation.steps.map((s) => [
-              s.comparison,
-              s.level,
-              f(s.m, 4),
-              f(s.u, 6),
-              f(s.weight, 2),
-              f(s.cumulative, 2),
-            ]),
-          ],
-        ),
-      );
-      context.io.out(
-        `match weight ${explanation.weight.toFixed(2)}, probability ${explanation.probability.toFixed(4)}`,
-      );
+      printWaterfall(explanation, (text) => context.io.out(text));
     });
 };

@@ -74,6 +74,8 @@ import {
   type LoadReport,
 } from './load-history.ts';
 import { repeatCandidates } from './repeat-candidates.ts';
+import { linkAfterLoad } from '../linkage/link-people.ts';
+import { replaceEncodingsOfLoad } from '../linkage/linkage-store.ts';
 import { leftOutRows, loadedBlocksSql } from './row-index.ts';
 import { scanFeedFile, type FeedScan } from './scan-feed.ts';
 
@@ -232,6 +234,9 @@ export async function loadFeedWith(
       await verifySignature(store, manifest, org, displayName);
     }
     report.period = manifest.period;
+    const linkage = spec.linkageEncoding
+      ? await linkageFileOf(manifest, request.file, displayName)
+      : undefined;
     const fileSha = pseudonymisedInProcess ? (report.sha256 as string) : manifest.sha256;
     report.sha256 = fileSha;
 
@@ -308,9 +313,13 @@ export async function loadFeedWith(
           pseudonymisedInProcess,
           elapsed,
           onProgress,
+          linkage,
         });
       })
       .finally(() => (bulk ? store.exec(bulk.after).catch(() => undefined) : undefined));
+    // The load has committed. Linking its records runs after, on its own: a failure there is
+    // recorded (audited) and never undoes the load (src/linkage/link-people.ts).
+    if (linkage?.file) await linkAfterLoad(store, { dataset: spec.id, loadId: id, actor: request.actor });
     return {
       ...report,
       status: 'loaded',
@@ -368,6 +377,29 @@ function checkManifestAgainstRequest(
   if (manifest.organisation.toUpperCase() !== org) throw mismatch('organisation', manifest.organisation, org);
   if (manifest.dataset !== spec.id) throw mismatch('dataset', manifest.dataset, spec.id);
   if (period !== undefined && manifest.period !== period) throw mismatch('period', manifest.period, period);
+}
+
+/**
+ * The linkage file a signed manifest names (`kernel deid --linkage-secret`), beside the feed
+ * file: null when the manifest names none or it was not sent (the feed loads without
+ * encodings); refused when it was sent altered (its SHA-256 is not the manifest's).
+ */
+async function linkageFileOf(
+  manifest: FeedManifest,
+  feedFile: string,
+  displayName: string,
+): Promise<{ file: string | null; expected?: { rows: number; secretId: string } }> {
+  if (!manifest.linkage) return { file: null };
+  const file = path.join(path.dirname(feedFile), manifest.linkage.file);
+  if (!existsSync(file)) return { file: null };
+  if ((await sha256File(file)) !== manifest.linkage.sha256) {
+    throw refuse(
+      'The linkage file is not the one its manifest names: its SHA-256 differs',
+      manifest.linkage.file,
+      `Send ${displayName}, its manifest and its linkage file exactly as kernel deid wrote them`,
+    );
+  }
+  return { file, expected: { rows: manifest.linkage.rows, secretId: manifest.linkage.secretId } };
 }
 
 async function verifySignature(
@@ -514,6 +546,11 @@ interface WriteContext {
   pseudonymisedInProcess: boolean;
   elapsed: () => number;
   onProgress: ((progress: LoadProgress) => void) | undefined;
+  /**
+   * For a dataset linked by encodings (`linkageEncoding`): the linkage file the signed
+   * manifest names, checked against its SHA-256, or null when the feed came without one.
+   */
+  linkage: { file: string | null; expected?: { rows: number; secretId: string } } | undefined;
 }
 
 interface WriteOutcome {
@@ -862,6 +899,17 @@ async function writeLoad(
       old,
       ctx.loadId,
     ]);
+  }
+  // The month's linkage encodings become this load's (or none), with it or not at all.
+  if (ctx.linkage) {
+    await replaceEncodingsOfLoad(tx, {
+      org: ctx.org,
+      dataset: plan.spec.id,
+      period: ctx.period,
+      loadId: ctx.loadId,
+      actor: ctx.actor,
+      ...ctx.linkage,
+    });
   }
 
   // The month's profile, for the check catalogue (src/quality/), in this same transaction.

@@ -58,6 +58,12 @@ export async function buildLinkage(q: Queryable, version: number): Promise<numbe
   for (const dataset of linkedDatasets()) {
     if (!tables.has(dataset.table)) continue;
     // Activity dates may be dates or date-times stored as ISO text: the first ten characters.
+    // The dataset's latest kernel link run, looked up once: as a correlated subquery in the
+    // statement below, PostgreSQL ran it row by row.
+    const latestRun = await q.query<{ run_id: string }>(
+      'SELECT run_id FROM link_runs WHERE dataset = $1 ORDER BY started_at DESC, run_id DESC LIMIT 1',
+      [dataset.id],
+    );
     const day = q.dialect.tryDate(`substr(CAST(d.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
     cells += await q.run(
       `INSERT INTO kid_linkage (version, dataset_id, org_code, month, rows_total, rows_with_token,
@@ -77,16 +83,16 @@ export async function buildLinkage(q: Queryable, version: number): Promise<numbe
                   WHERE r.version = $1 AND r.person_token = d.person_token
                     AND r.from_date <= ${day} AND (r.to_date IS NULL OR r.to_date >= ${day})
                     AND (p.death_date IS NULL OR p.death_date >= ${day})) AS registered,
-                EXISTS (
-                  SELECT 1 FROM person_links pl
-                  JOIN kid_person lp ON lp.version = $1 AND lp.person_token = pl.person_token
-                  WHERE pl.load_id = d.load_id AND pl.source_line = d.source_line
-                    AND pl.run_id = (SELECT run_id FROM link_runs WHERE dataset = $2
-                                     ORDER BY started_at DESC, run_id DESC LIMIT 1)) AS linked
+                lk.load_id IS NOT NULL AS linked
          FROM ${quoteIdentifier(dataset.table)} d
-         LEFT JOIN kid_person p ON p.version = $1 AND p.person_token = d.person_token) rows_by_month
+         LEFT JOIN kid_person p ON p.version = $1 AND p.person_token = d.person_token
+         LEFT JOIN (
+           SELECT DISTINCT pl.load_id, pl.source_line FROM person_links pl
+           JOIN kid_person lp ON lp.version = $1 AND lp.person_token = pl.person_token
+           WHERE pl.run_id = $3) lk ON lk.load_id = d.load_id AND lk.source_line = d.source_line
+       ) rows_by_month
        GROUP BY org_code, month`,
-      [version, dataset.id],
+      [version, dataset.id, latestRun[0]?.run_id ?? ''],
     );
   }
   return cells;
@@ -192,4 +198,69 @@ export function controlLinkageRow(row: LinkageRow, policy: DisclosurePolicy): Co
     },
     linkedProbabilistically: c(row.linkedProbabilistically),
   };
+}
+
+/**
+ * The estimated precision and recall of one `kernel link` run's links, for one dataset and
+ * sending organisation (docs/linkage.md, "How good the links are"): the model's own estimate
+ * (the links' mean probability; their probability mass over that of every record's best
+ * candidate) and, where people reviewed pairs, the clerical one (of the reviewed pairs the
+ * model alone linked, the share people called a match; of those people called a match, the
+ * share the model alone linked). Null where there is nothing to divide by.
+ */
+export interface LinkageEstimate {
+  dataset: string;
+  org: string;
+  runId: string;
+  runStartedAt: string;
+  /** the spine version the run linked into */
+  spineVersion: number | null;
+  records: number;
+  linked: number;
+  model: { precision: number | null; recall: number | null };
+  clerical: {
+    reviewedPairs: number;
+    decidedMatches: number;
+    precision: number | null;
+    recall: number | null;
+  };
+}
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * Each run's estimates per dataset and organisation, latest run first (only each dataset's
+ * latest run unless `allRuns`; one organisation's, given `org`).
+ */
+export async function linkageEstimates(
+  q: Queryable,
+  filter: { org?: string; allRuns?: boolean } = {},
+): Promise<LinkageEstimate[]> {
+  const latestOnly = filter.allRuns
+    ? ''
+    : `AND r.run_id = (SELECT x.run_id FROM link_runs x WHERE x.dataset = r.dataset
+                       ORDER BY x.started_at DESC, x.run_id DESC LIMIT 1)`;
+  const rows = await q.query(
+    `SELECT e.*, r.started_at, r.spine_version FROM link_run_estimates e
+     JOIN link_runs r ON r.run_id = e.run_id
+     WHERE ($1 = '' OR e.org_code = $1) ${latestOnly}
+     ORDER BY r.started_at DESC, r.run_id DESC, e.dataset, e.org_code`,
+    [filter.org ?? ''],
+  );
+  return rows.map((r) => ({
+    dataset: String(r.dataset),
+    org: String(r.org_code),
+    runId: String(r.run_id),
+    runStartedAt: String(r.started_at),
+    spineVersion: numberOrNull(r.spine_version),
+    records: Number(r.records),
+    linked: Number(r.linked),
+    model: { precision: numberOrNull(r.model_precision), recall: numberOrNull(r.model_recall) },
+    clerical: {
+      reviewedPairs: Number(r.reviewed_pairs),
+      decidedMatches: Number(r.decided_matches),
+      precision: numberOrNull(r.clerical_precision),
+      recall: numberOrNull(r.clerical_recall),
+    },
+  }));
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +19,10 @@ import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
 import { buildSpine } from '../kid/person-spine.ts';
-import { linkageReport } from '../kid/linkage-report.ts';
-import { linkPeople } from './link-people.ts';
-import { loadLinkageFile } from './linkage-store.ts';
+import { linkageEstimates, linkageReport } from '../kid/linkage-report.ts';
+import { linkPeople, pairIdOf } from './link-people.ts';
+import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
+import { encodingColumns, loadLinkageFile } from './linkage-store.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-link-people-'));
 const world = path.join(dir, 'world');
@@ -31,6 +32,32 @@ const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
 const sent: { org: string; dataset: string; period: string; file: string; linkage: string }[] = [];
 /** `org:period:line` of each council row sent without an NHS number → its person's token */
 const truth = new Map<string, string>();
+/** the extract each council feed was made from, by its pseudonymised file */
+const extractOf = new Map<string, string>();
+
+/**
+ * A council feed sent again with its last row gone (as a corrected resend would be): a new
+ * file for the month, through the agent with the linkage secret, into its own folder.
+ */
+async function resend(feed: (typeof sent)[number], folder: string) {
+  const out = path.join(dir, folder);
+  mkdirSync(out, { recursive: true });
+  const extract = path.join(out, 'extract.csv');
+  const lines = readFileSync(extractOf.get(feed.file)!, 'utf8').trimEnd().split('\n');
+  writeFileSync(extract, `${lines.slice(0, -1).join('\n')}\n`);
+  const pair = signingKeys.get(feed.org)!;
+  const result = await deidentifyFile({
+    spec: getDataset(feed.dataset),
+    org: feed.org,
+    input: extract,
+    output: path.join(out, `${feed.period}.csv`),
+    tokeniser,
+    signing: { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) },
+    period: feed.period,
+    linkageSecret: secret,
+  });
+  return { ...feed, file: result.output, linkage: result.linkage!.file };
+}
 
 beforeAll(async () => {
   generateWorld({ out: world, people: 20_000, seed: 5, from: '2020-04', to: '2020-06' });
@@ -51,6 +78,7 @@ beforeAll(async () => {
         linkageSecret: secret,
       });
       sent.push({ ...feed, file: output, linkage: result.linkage!.file });
+      extractOf.set(output, feed.file);
     } catch {
       // a header-only (nil) return: nothing to send
     }
@@ -88,6 +116,8 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
       expect(report.status).toBe('loaded');
       await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
     }
+    // kernel link links into the person spine: build it from the PMI feeds loaded.
+    await buildSpine(store, { actor: 'test' });
   }, 120_000);
   afterAll(async () => {
     await store.close();
@@ -138,6 +168,128 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     const asc = (await linkageReport(store)).filter((r) => r.dataset === 'asc');
     expect(asc.reduce((n, r) => n + r.linkedProbabilistically, 0)).toBe(onSpine);
     for (const row of asc) expect(row.linkedProbabilistically).toBeLessThanOrEqual(row.unmatched.noToken);
+  });
+
+  it('keeps clerical decisions in the store, audited, and the next run honours them', async () => {
+    // A wide band queues nearly every candidate pair, so there are sure links to overrule.
+    const run = await linkPeople(store, { dataset: 'asc', actor: 'cli:test', reviewBand: [1e-6, 1] });
+    const queue = await reviewQueue(store, { dataset: 'asc' });
+    expect(queue.runId).toBe(run.runId);
+    expect(queue.pairs.length).toBe(run.reviewQueue);
+    const linkedPair = queue.pairs.find((p) => p.linked)!;
+    const unlinkedPair = queue.pairs.find((p) => !p.linked && p.sourceLine !== linkedPair.sourceLine)!;
+    expect(linkedPair && unlinkedPair).toBeTruthy();
+
+    // The waterfall from the run's stored model agrees with the weight the run gave the pair.
+    const waterfall = await explainQueuedPair(store, linkedPair.pairId);
+    expect(waterfall.steps).toHaveLength(5);
+    expect(waterfall.weight).toBeCloseTo(linkedPair.weight, 6);
+    const encodings = await store.query<Record<string, string | null>>(
+      `SELECT ${encodingColumns()} FROM linkage_encodings`,
+    );
+    const shown = JSON.stringify([waterfall, queue]);
+    for (const row of encodings.slice(0, 200))
+      for (const value of Object.values(row)) if (value) expect(shown).not.toContain(value);
+
+    await decidePair(store, { pairId: linkedPair.pairId, match: false, actor: 'cli:test' });
+    await decidePair(store, { pairId: unlinkedPair.pairId, match: true, actor: 'cli:test' });
+    const after = await reviewQueue(store, { dataset: 'asc' });
+    expect(after.pairs.map((p) => p.pairId)).not.toContain(linkedPair.pairId);
+
+    const next = await linkPeople(store, { dataset: 'asc', actor: 'cli:test' });
+    expect(next.decisionsApplied).toBe(2);
+    const links = await store.query<{ pair: string }>(
+      `SELECT p.load_id || ':' || CAST(p.source_line AS TEXT) || ':' || p.person_token AS pair
+       FROM person_links p WHERE p.run_id = $1`,
+      [next.runId],
+    );
+    const linkedPairs = new Set(
+      links.map((l) => {
+        const [load, line, token] = l.pair.split(':');
+        return pairIdOf('asc', load!, Number(line), token!);
+      }),
+    );
+    expect(linkedPairs.has(linkedPair.pairId)).toBe(false);
+    expect(linkedPairs.has(unlinkedPair.pairId)).toBe(true);
+
+    // The report's estimates: the model's, and the clerical ones from the two decisions.
+    const estimates = await linkageEstimates(store);
+    expect(estimates.every((e) => e.runId === next.runId && e.dataset === 'asc')).toBe(true);
+    expect(estimates.reduce((n, e) => n + e.linked, 0)).toBe(next.linked);
+    expect(estimates.reduce((n, e) => n + e.clerical.reviewedPairs, 0)).toBe(2);
+    const reviewed = estimates.filter((e) => e.clerical.reviewedPairs > 0);
+    // The model alone linked the pair people called a non-match, and not the one they called a match.
+    expect(reviewed.map((e) => e.clerical.precision).filter((x) => x !== null)).toEqual(
+      reviewed.filter((e) => e.clerical.precision !== null).map(() => 0),
+    );
+    expect(reviewed.map((e) => e.clerical.recall).filter((x) => x !== null)).toEqual(
+      reviewed.filter((e) => e.clerical.recall !== null).map(() => 0),
+    );
+    for (const e of estimates.filter((x) => x.linked > 0)) {
+      expect(e.model.precision).toBeGreaterThan(0.9);
+      expect(e.model.recall).toBeGreaterThan(0.9);
+    }
+    const decided = (await listAudit(store)).filter((e) => e.action === 'linkage.pair-decided');
+    expect(decided).toHaveLength(2);
+    const tokens = (
+      await store.query<{ person_token: string }>('SELECT person_token FROM link_decisions')
+    ).map((r) => r.person_token);
+    for (const event of decided) for (const token of tokens) expect(event.details).not.toContain(token);
+  });
+
+  it('links after each load of a council feed, once the spine exists; the load never waits on it', async () => {
+    const feed = await resend(sent.filter((f) => f.dataset === 'asc').at(-1)!, `resend-${engine.engine}`);
+    const report = await loadFeed(store, { ...feed, actor: 'test' });
+    expect(report.status).toBe('loaded');
+    const runs = await store.query<{ run_id: string; started_by_load: string; spine_version: number }>(
+      'SELECT run_id, started_by_load, spine_version FROM link_runs WHERE started_by_load = $1',
+      [report.loadId],
+    );
+    expect(runs).toHaveLength(1);
+    const held = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM linkage_encodings WHERE load_id = $1',
+      [report.loadId],
+    );
+    expect(Number(held[0]?.n)).toBeGreaterThan(0);
+  });
+
+  it('refuses a linkage file altered after signing, and deletes the encodings of a load withdrawn', async () => {
+    const feed = await resend(sent.filter((f) => f.dataset === 'asc').at(-2)!, `resend-2-${engine.engine}`);
+    const altered = path.join(dir, 'altered', engine.engine);
+    mkdirSync(altered, { recursive: true });
+    const copy = path.join(altered, path.basename(feed.file));
+    copyFileSync(feed.file, copy);
+    copyFileSync(`${feed.file}.manifest.json`, `${copy}.manifest.json`);
+    const linkageCopy = path.join(altered, path.basename(feed.linkage));
+    writeFileSync(linkageCopy, readFileSync(feed.linkage, 'utf8').replace(/\n(\d+),/, '\n9$1,'));
+    await expect(loadFeed(store, { ...feed, file: copy, actor: 'test' })).rejects.toThrow(/SHA-256 differs/);
+
+    // No operation withdraws a load yet; any status but 'loaded' means its records are gone.
+    const [victim] = await store.query<{ load_id: string }>(
+      `SELECT DISTINCT load_id FROM linkage_encodings WHERE dataset = 'asc' AND load_id IS NOT NULL ORDER BY load_id LIMIT 1`,
+    );
+    await store.run("UPDATE loads SET status = 'failed' WHERE load_id = $1", [victim!.load_id]);
+    await linkPeople(store, { dataset: 'asc', actor: 'cli:test' });
+    const left = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM linkage_encodings WHERE load_id = $1',
+      [victim!.load_id],
+    );
+    expect(Number(left[0]?.n)).toBe(0);
+    expect((await listAudit(store)).some((e) => e.action === 'linkage.encodings-deleted')).toBe(true);
+  });
+
+  it('records a failed link after a load and keeps the load', async () => {
+    const feed = await resend(sent.filter((f) => f.dataset === 'asc').at(-2)!, `resend-2-${engine.engine}`);
+    await store.run("DELETE FROM linkage_encodings WHERE dataset = 'pmi'");
+    const report = await loadFeed(store, { ...feed, actor: 'test' });
+    expect(report.status).toBe('loaded');
+    const failed = (await listAudit(store)).filter((e) => e.action === 'linkage.link-failed');
+    expect(failed).toHaveLength(1);
+    expect(JSON.parse(failed[0]!.details)).toEqual({ load: report.loadId, code: 'not-found' });
+    const [load] = await store.query<{ status: string }>('SELECT status FROM loads WHERE load_id = $1', [
+      report.loadId,
+    ]);
+    expect(load?.status).toBe('loaded');
   });
 
   it('refuses a dataset that is not linked by encodings', async () => {

@@ -238,5 +238,25 @@ describe.each(testStores())('kernel linkage load on $engine', (engine) => {
     expect(noIndex.code).toBe(66);
     expect(noIndex.stderr).toMatch(/no master-index encodings/);
     expect((await runCli([...flags, 'link', '--dataset', 'apc'])).code).toBe(64);
+    // The clerical review queue: empty before any run; a pair must be named properly.
+    const queue = await runCli([...flags, 'linkage', 'review', '--dataset', 'asc']);
+    expect(queue.code).toBe(0);
+    expect(queue.stdout).toMatch(/No kernel link run of asc yet/);
+    const badPair = await runCli([...flags, 'linkage', 'review', '--pair', 'A17', '--decision', 'match']);
+    expect(badPair.code).toBe(64);
+    expect(badPair.stderr).toMatch(/not a pair id/);
+    const unknown = await runCli([...flags, 'linkage', 'review', '--pair', `pr-${'0'.repeat(20)}`]);
+    expect(unknown.code).toBe(66);
+    expect(unknown.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const badDecision = await runCli([
+      ...flags,
+      'linkage',
+      'review',
+      '--pair',
+      `pr-${'0'.repeat(20)}`,
+      '--decision',
+      'maybe',
+    ]);
+    expect(badDecision.code).toBe(64);
   }, 120_000);
 });
