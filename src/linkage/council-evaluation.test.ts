@@ -22,6 +22,14 @@ describe('council records linked to the master index on encodings, against the w
     expect(complete.all.recall).toBeGreaterThanOrEqual(0.99);
     expect(complete.noNhsNumber.precision).toBeGreaterThanOrEqual(0.99);
     expect(complete.noNhsNumber.recall).toBeGreaterThanOrEqual(0.98);
+    // The council feeds carry the identity errors councils make (COUNCIL_DEFECT_RATES), and
+    // records with them still link to the right person.
+    const errors = ['mistyped-name', 'nickname', 'old-address'];
+    for (const kind of errors) expect(complete.byError[kind]?.records ?? 0, kind).toBeGreaterThan(0);
+    const withErrors = errors.map((k) => complete.byError[k]!.quality);
+    const right = withErrors.reduce((n, q) => n + q.truePositives, 0);
+    const linkable = withErrors.reduce((n, q) => n + q.truePositives + q.falseNegatives, 0);
+    expect(right / linkable).toBeGreaterThanOrEqual(0.9);
     // Against the PMI feeds as sent: GP practices send their whole register in the first
     // month (the person spine's baseline), so every council person is in them to be found.
     const feeds = await evaluateCouncilLinkage({ world, work: path.join(dir, 'work2'), secret });

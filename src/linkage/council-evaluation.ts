@@ -34,6 +34,12 @@ export interface CouncilLinkageFigures {
   all: LinkQuality;
   /** the same, for the records without an NHS number: the ones this linkage is for */
   noNhsNumber: LinkQuality;
+  /**
+   * by the identity error truth records on the council record (`truth/defects.csv`; `none`
+   * for a clean record, and other kinds — a missing mandatory value… — under their names):
+   * how many council records carry it, and the links' quality among them
+   */
+  byError: Record<string, { records: number; quality: LinkQuality }>;
 }
 
 /** Every person of the world as a complete master index would hold them: id, name, date of birth, sex, current postcode. */
@@ -124,6 +130,19 @@ export async function evaluateCouncilLinkage(options: {
       truth.set(`${file}:${line}`, { person: person!, nhsNumber: recorded === 'Y' });
     },
   });
+  /** `file:line` → the defect truth records on that line of a council feed */
+  const defectOf = new Map<string, string>();
+  await readCsv(path.join(options.world, 'truth', 'defects.csv'), {
+    onHeader: (columns) => void (at = ['file', 'line', 'kind'].map((c) => columns.indexOf(c))),
+    onRecord(record) {
+      const [file, line, kind] = at.map((i) => fieldText(record, i));
+      if (/\/asc\//.test(file!)) defectOf.set(`${file}:${line}`, kind!);
+    },
+  });
+  const defectOfRecord = (id: string): string => {
+    const split = id.lastIndexOf(':');
+    return defectOf.get(`${feedOf.get(id.slice(0, split))}:${id.slice(split + 1)}`) ?? 'none';
+  };
   const truthOf = (id: string) => {
     const split = id.lastIndexOf(':');
     return truth.get(`${feedOf.get(id.slice(0, split))}:${id.slice(split + 1)}`);
@@ -145,10 +164,15 @@ export async function evaluateCouncilLinkage(options: {
   const best = bestForEachRight(pairs, weights, options.threshold ?? 0.5, right.ids.length);
   const inIndex = new Set(left.ids.map(personOf));
   const tally = { all: [0, 0, 0], none: [0, 0, 0] }; // correct, linked, linkable
+  const byError = new Map<string, number[]>(); // correct, linked, linkable, records
   let withoutNhsNumber = 0;
   right.ids.forEach((id, j) => {
     const council = truthOf(id);
-    const counts = [tally.all, ...(council?.nhsNumber === false ? [tally.none] : [])];
+    const kind = defectOfRecord(id);
+    if (!byError.has(kind)) byError.set(kind, [0, 0, 0, 0]);
+    const errorTally = byError.get(kind)!;
+    errorTally[3]!++;
+    const counts = [tally.all, errorTally, ...(council?.nhsNumber === false ? [tally.none] : [])];
     if (council?.nhsNumber === false) withoutNhsNumber++;
     const p = best[j]!;
     for (const c of counts) {
@@ -165,5 +189,10 @@ export async function evaluateCouncilLinkage(options: {
     withoutNhsNumber,
     all: linkQuality(tally.all[0]!, tally.all[1]!, tally.all[2]!),
     noNhsNumber: linkQuality(tally.none[0]!, tally.none[1]!, tally.none[2]!),
+    byError: Object.fromEntries(
+      [...byError]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([kind, t]) => [kind, { records: t[3]!, quality: linkQuality(t[0]!, t[1]!, t[2]!) }]),
+    ),
   };
 }

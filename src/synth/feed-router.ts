@@ -99,6 +99,8 @@ export class FeedRouter {
     private readonly defects: CsvFileWriter,
     /** local layouts by `ORG/dataset` (truth/defects.csv records their values in the national form) */
     private readonly layouts: ReadonlyMap<string, LocalWriter> = new Map(),
+    /** rates of their own for some datasets' feeds (councils': COUNCIL_DEFECT_RATES) */
+    private readonly datasetRates: ReadonlyMap<string, DefectRates> = new Map(),
   ) {}
 
   /** Opens every supplied feed of a month, so a month with no rows still has its (header-only) file. */
@@ -167,7 +169,8 @@ export class FeedRouter {
     const natural = feed.plan.columns.map((column) => values[column] ?? '').join('\u0000');
     if (natural === feed.last) return;
     feed.last = natural;
-    const defect = injectDefect(draft, feed.plan.shape, this.rates, feed.random);
+    const rates = this.datasetRates.get(dataset) ?? this.rates;
+    const defect = injectDefect(draft, feed.plan.shape, rates, feed.random);
     const national = feed.plan.columns.map((column) => values[column] ?? '');
     const row = feed.local ? feed.local.toLocal(national) : national;
     const line = feed.writer.write(row);

@@ -13,7 +13,14 @@ import { KernelError } from '../errors.ts';
 import { personMonth, type ActivityEvent, type ApcSpell } from './activity-model.ts';
 import { cataloguePlans } from './catalogue-plans.ts';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
-import { DEFAULT_DEFECT_RATES, DEFECT_KINDS, type DefectKind, type DefectRates } from './defects.ts';
+import {
+  COUNCIL_DATASETS,
+  COUNCIL_DEFECT_RATES,
+  DEFAULT_DEFECT_RATES,
+  DEFECT_KINDS,
+  type DefectKind,
+  type DefectRates,
+} from './defects.ts';
 import { DEFECT_COLUMNS, FeedRouter, RECORD_COLUMNS, type RowSubject } from './feed-router.ts';
 import { LOCAL_LAYOUTS, localWriter, mappingFileName, type LocalWriter } from './local-layouts.ts';
 import {
@@ -225,7 +232,22 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify(layout.mapping, null, 2)}\n`);
   }
-  const router = new FeedRouter(options.out, options.seed, rates, plans, records, defects, layouts);
+  // Councils' feeds carry their own, higher identity error rates unless the caller set rates.
+  const councilRates = new Map<string, DefectRates>(
+    options.defectRates === undefined
+      ? COUNCIL_DATASETS.map((d) => [d, { ...rates, ...COUNCIL_DEFECT_RATES }] as const)
+      : [],
+  );
+  const router = new FeedRouter(
+    options.out,
+    options.seed,
+    rates,
+    plans,
+    records,
+    defects,
+    layouts,
+    councilRates,
+  );
   const population = world.population;
   const known = new Uint8Array(population.count);
   for (let p = 0; p < population.count; p++) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { getDataset, isValidCode } from '../catalogue/catalogue.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { planFor } from './catalogue-plans.ts';
+import { NICKNAMES } from './defects.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { nationalFeedTable } from './world-feeds.ts';
 
@@ -107,7 +108,10 @@ export function auditWorld(dir: string): AuditResult {
       if (truth) {
         const given = value(id.givenName);
         const family = value(id.familyName);
-        if ((given && given !== truth[2]) || (family && family !== truth[3])) kinds.add('mistyped-name');
+        const nickname = given !== '' && given !== truth[2] && NICKNAMES[truth[2] ?? ''] === given;
+        if (nickname) kinds.add('nickname');
+        if ((given && given !== truth[2] && !nickname) || (family && family !== truth[3]))
+          kinds.add('mistyped-name');
         const birth = value(id.birthDate);
         if (birth && isRealDate(birth) && birth !== truth[5]) kinds.add('dob-day-month-swap');
         if (nhs && nhsNumberProblem(nhs) === undefined && nhs !== truth[1]) kinds.add('wrong-person');
