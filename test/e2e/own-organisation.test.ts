@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_COLUMNS } from '../../src/audit/view-audit.ts';
 import { createAgreement } from '../../src/governance/agreements.ts';
 import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { resolveConfig } from '../../src/config/config.ts';
@@ -16,17 +17,6 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { spawnCli } from '../cli.ts';
 import { accountsForEveryRole, igLeadOf } from './portal-helpers.ts';
-
-const ACCESS_COLUMNS = [
-  'access_id',
-  'accessed_at',
-  'user_id',
-  'user_role',
-  'use_case_id',
-  'dataset_id',
-  'org_code',
-  'opt_out_applied',
-];
 
 describe('an IG lead reads their own organisation only, by API and by CLI', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-own-org-'));

@@ -83,7 +83,7 @@ describe('kernel serve with the CLI alongside', () => {
     const bad = await spawnCli(['users', 'add', '--email', 'x@serve.test', '--role', 'root', '--data', data]);
     expect(bad.code).toBe(64);
     expect(bad.stderr.trim()).toBe(
-      'kernel: "root" is not a role (field role). Use one of: admin, provider, analyst, ig-lead, viewer, programme',
+      'kernel: "root" is not a role (field role). Use one of: admin, provider, analyst, ig-lead, viewer, programme, output-checker',
     );
   }, 180_000);
 
