@@ -1,0 +1,451 @@
+/**
+ * The cohort builder against a synthetic world on both engines: membership under each
+ * criterion, and their combinations, equals what the world's truth says (who is alive and
+ * registered where, their sex, birth month, address, conditions, and emergency spells read
+ * from the APC feeds themselves); counts are disclosure-controlled with secondary suppression;
+ * a user without the use case is refused and the refusal audited; a saved cohort round-trips.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  aliveOn,
+  makeKidWorld,
+  truthAddressOn,
+  type KidWorld,
+  type TruthPerson,
+} from '../../test/kid-world.ts';
+import { accountsForEveryRole, sessionFor, type TestAccount } from '../../test/e2e/portal-helpers.ts';
+import { testStores } from '../../test/stores.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
+import type { ReadAccess } from '../governance/access-policy.ts';
+import { createAgreement } from '../governance/agreements.ts';
+import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import type { Purpose } from '../governance/governance-values.ts';
+import { AGE_BANDS } from '../kid/conditions.ts';
+import { buildSpine } from '../kid/person-spine.ts';
+import { buildRouteTable } from '../server/route-table.ts';
+import { createApp } from '../server/app.ts';
+import { cohortRoutes } from '../server/cohort-routes.ts';
+import { resolveConfig } from '../config/config.ts';
+import type { ServerDeps } from '../server/routes.ts';
+import type { Store } from '../store/store.ts';
+import { cohortDefinitionSchema, windowStart, type CohortDefinition } from './cohort-definition.ts';
+import { cohortTables, countCohort, openCohort, type CohortCounts } from './cohort-counts.ts';
+import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
+
+const DAY = '2020-05-31';
+/** The synthetic world's condition names that fall in a KID code list (as conditions.int.test.ts). */
+const LIST_OF: Record<string, string> = {
+  diabetes: 'diabetes',
+  hypertension: 'hypertension',
+  copd: 'copd',
+  asthma: 'asthma',
+  chd: 'chd',
+  dementia: 'dementia',
+};
+
+let world: KidWorld;
+/** emergency spells (org|spell number) of each person token, with their admission dates */
+let emergencySpells: Map<string, Map<string, string>>;
+beforeAll(async () => {
+  world = await makeKidWorld({
+    people: 900,
+    from: '2019-06',
+    to: '2020-05',
+    datasets: ['pmi', 'gp-events', 'apc', 'asc'],
+    defects: 'none',
+  });
+  emergencySpells = readEmergencySpells(world);
+}, 180_000);
+
+/** Every APC row of the world's feeds whose admission method is an emergency, per person token. */
+function readEmergencySpells(w: KidWorld): Map<string, Map<string, string>> {
+  const root = path.join(w.dir, 'world');
+  const who = new Map(w.records.map((r) => [`${r.org}/${r.dataset}/${r.period}:${r.line}`, r.person]));
+  const spells = new Map<string, Map<string, string>>();
+  for (const org of readdirSync(path.join(root, 'feeds'))) {
+    const folder = path.join(root, 'feeds', org, 'apc');
+    let files: string[];
+    try {
+      files = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      const [header, ...rows] = parseCsv(readFileSync(path.join(folder, file), 'utf8'));
+      const at = (name: string) => (header ?? []).indexOf(name);
+      rows.forEach((row, i) => {
+        const method = row[at('Admission_Method')] ?? '';
+        const person = who.get(`${org}/apc/${file.slice(0, 7)}:${i + 2}`);
+        if (!/^2/.test(method) || person === null || person === undefined) return;
+        const token = (w.people[person] as TruthPerson).token;
+        const mine = spells.get(token) ?? new Map<string, string>();
+        mine.set(`${org}|${row[at('Hospital_Provider_Spell_Number')]}`, row[at('Admission_Date')] ?? '');
+        spells.set(token, mine);
+      });
+    }
+  }
+  return spells;
+}
+
+// ---------------------------------------------------------------- the truth
+
+interface TruthRow {
+  token: string;
+  practice: string;
+  sex: string;
+  months: number;
+  imd: number | undefined;
+  conditions: Set<string>;
+  emergencies: number;
+}
+
+function truthOn(day: string, admissionMonths = 12): TruthRow[] {
+  const from = windowStart(day, admissionMonths);
+  return world.people
+    .filter((p) => aliveOn(p, day))
+    .flatMap((p) => {
+      const address = truthAddressOn(world, p, day);
+      if (!address?.practice) return [];
+      const names = [
+        ...p.conditionsAtStart,
+        ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
+      ];
+      const spells = [...(emergencySpells.get(p.token)?.values() ?? [])];
+      return [
+        {
+          token: p.token,
+          practice: address.practice,
+          sex: p.sex === '2' ? 'female' : p.sex === '1' ? 'male' : 'other',
+          months:
+            Number(day.slice(0, 4)) * 12 +
+            Number(day.slice(5, 7)) -
+            Number(p.birthDate.slice(0, 4)) * 12 -
+            Number(p.birthDate.slice(5, 7)),
+          imd: world.imdDecile.get(address.lsoa),
+          conditions: new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined)),
+          emergencies: spells.filter((d) => d > from && d <= day).length,
+        },
+      ];
+    });
+}
+
+const definition = (criteria: Record<string, unknown>): CohortDefinition =>
+  cohortDefinitionSchema.parse(criteria);
+
+// ---------------------------------------------------------------- governance
+
+async function useCase(store: Store, purpose: Purpose, datasets: string[], users: string[]): Promise<string> {
+  const controllers = [...new Set(world.records.map((r) => r.org))].filter(Boolean);
+  const proposed = await proposeUseCase(
+    store,
+    {
+      title: `Cohorts ${purpose} ${datasets.join(' ')}`,
+      sponsor: 'QKS',
+      purpose,
+      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+      datasets,
+      controllers,
+      users,
+      start: '2021-04-01',
+      end: '2099-03-31',
+      months: 'loaded',
+    },
+    'test',
+  );
+  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
+  await activateUseCase(store, proposed.id, 'test');
+  return proposed.id;
+}
+
+describe.each(testStores())('the cohort builder on $engine', (engine) => {
+  let store: Store;
+  let planning: string;
+  let care: string;
+  let noApc: string;
+  let accounts: Record<string, TestAccount>;
+  const analyst = (useCaseId: string): ReadAccess => ({
+    user: { id: accounts.analyst?.userId ?? 'analyst', role: 'analyst', org: null },
+    useCaseId,
+  });
+  const members = async (access: ReadAccess, d: CohortDefinition, day = DAY): Promise<string[]> => {
+    const cohort = await openCohort(store, access, d, day);
+    const rows = await store.query<{ person_token: string }>(cohort.membersSql, cohort.params);
+    return rows.map((r) => r.person_token).sort();
+  };
+  const truthTokens = (test: (t: TruthRow) => boolean, day = DAY) =>
+    truthOn(day)
+      .filter(test)
+      .map((t) => t.token)
+      .sort();
+
+  beforeAll(async () => {
+    store = await engine.open();
+    await world.load(store);
+    await buildSpine(store);
+    const byOrg = new Map<string, Set<string>>();
+    for (const r of world.records) byOrg.set(r.org, (byOrg.get(r.org) ?? new Set()).add(r.dataset));
+    for (const [org, datasets] of byOrg) {
+      const wanted = [...datasets].filter((d) => ['pmi', 'gp-events', 'apc', 'asc'].includes(d));
+      if (wanted.length > 0)
+        await createAgreement(store, { org, datasets: wanted, from: '2019-04', to: '2030-03' }, 'test');
+    }
+    accounts = await accountsForEveryRole(store);
+    const users = [`${accounts.analyst?.userId}`, `${accounts.viewer?.userId}`];
+    planning = await useCase(store, 'planning', ['pmi', 'gp-events', 'apc', 'asc'], users);
+    care = await useCase(store, 'direct-care', ['pmi', 'gp-events', 'apc', 'asc'], users);
+    noApc = await useCase(store, 'planning', ['pmi', 'gp-events'], users);
+  }, 240_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('counts everyone in the population on the day, at their practice, when no criterion is chosen', async () => {
+    const truth = truthOn(DAY);
+    expect(await members(analyst(care), definition({}))).toEqual(truth.map((t) => t.token).sort());
+    const tables = await cohortTables(store, await openCohort(store, analyst(care), definition({}), DAY));
+    expect(tables.population).toBe(truth.length);
+    for (const [r, practice] of tables.byPractice.rowKeys.entries())
+      expect(
+        tables.byPractice.counts[r]?.reduce((a, b) => a + b, 0),
+        practice,
+      ).toBe(truth.filter((t) => t.practice === practice).length);
+    for (const [r, band] of tables.bySegment.rowKeys.entries()) {
+      const inBand = truth.filter(
+        (t) => (AGE_BANDS.find((b) => t.months < b.below * 12)?.band ?? '85+') === band,
+      );
+      expect(tables.bySegment.counts[r], band).toEqual(
+        ['female', 'male', 'other'].map((s) => inBand.filter((t) => t.sex === s).length),
+      );
+    }
+  });
+
+  it('combines conditions (all, any, at least n), age band, sex, IMD and practice as the truth has them', async () => {
+    const truth = truthOn(DAY);
+    const cases: [Record<string, unknown>, (t: TruthRow) => boolean][] = [
+      [
+        { conditions: ['diabetes', 'hypertension'], ageFrom: 40, ageTo: 79, sexes: ['female'] },
+        (t) =>
+          t.conditions.has('diabetes') &&
+          t.conditions.has('hypertension') &&
+          t.months >= 40 * 12 &&
+          t.months < 80 * 12 &&
+          t.sex === 'female',
+      ],
+      [
+        { conditions: ['copd', 'asthma'], conditionsMatch: 'any', imdDeciles: [1, 2, 3, 4, 5] },
+        (t) =>
+          (t.conditions.has('copd') || t.conditions.has('asthma')) && (t.imd ?? 0) >= 1 && (t.imd ?? 99) <= 5,
+      ],
+      [{ minConditions: 2, ageFrom: 65 }, (t) => t.conditions.size >= 2 && t.months >= 65 * 12],
+      [
+        { practices: [truth[0]?.practice, truth[truth.length - 1]?.practice], sexes: ['male', 'other'] },
+        (t) =>
+          [truth[0]?.practice, truth[truth.length - 1]?.practice].includes(t.practice) && t.sex !== 'female',
+      ],
+    ];
+    for (const [criteria, test] of cases) {
+      const expected = truthTokens(test);
+      expect(expected.length, JSON.stringify(criteria)).toBeGreaterThan(0);
+      expect(await members(analyst(care), definition(criteria)), JSON.stringify(criteria)).toEqual(expected);
+    }
+  });
+
+  it('counts emergency admissions (spells with an emergency admission method) in the months to the day', async () => {
+    const once = truthTokens((t) => t.emergencies >= 1);
+    const twice = truthTokens((t) => t.emergencies >= 2);
+    expect(once.length).toBeGreaterThan(twice.length);
+    expect(twice.length).toBeGreaterThan(0);
+    expect(await members(analyst(care), definition({ emergencyAdmissions: 1 }))).toEqual(once);
+    expect(await members(analyst(care), definition({ emergencyAdmissions: 2 }))).toEqual(twice);
+    const older = truthTokens((t) => t.emergencies >= 1 && t.months >= 60 * 12);
+    expect(await members(analyst(care), definition({ emergencyAdmissions: 1, ageFrom: 60 }))).toEqual(older);
+    const shorter = truthOn(DAY, 3)
+      .filter((t) => t.emergencies >= 1)
+      .map((t) => t.token)
+      .sort();
+    expect(await members(analyst(care), definition({ emergencyAdmissions: 1, admissionMonths: 3 }))).toEqual(
+      shorter,
+    );
+    // A viewer sees the use case's pseudonyms of APC tokens, never the tokens: the join still holds.
+    const viewer: ReadAccess = {
+      user: { id: accounts.viewer?.userId ?? 'viewer', role: 'viewer', org: null },
+      useCaseId: care,
+    };
+    const asViewer = await cohortTables(
+      store,
+      await openCohort(store, viewer, definition({ emergencyAdmissions: 1 }), DAY),
+    );
+    expect(asViewer.bySegment.counts.flat().reduce((a, b) => a + b, 0)).toBe(once.length);
+  });
+
+  it('leaves people on the national data opt-out out of a planning cohort, never out of direct care', async () => {
+    const { loadOptOutTokens } = await import('../governance/optouts.ts');
+    const everyone = await members(analyst(care), definition({ minConditions: 1 }));
+    const optedOut = everyone.filter((_, i) => i % 4 === 0);
+    await loadOptOutTokens(store, optedOut, 'cohort test list', 'test');
+    expect(await members(analyst(planning), definition({ minConditions: 1 }))).toEqual(
+      everyone.filter((t) => !optedOut.includes(t)),
+    );
+    expect(await members(analyst(care), definition({ minConditions: 1 }))).toEqual(everyone);
+  });
+
+  it('publishes counts under HES 2018 with secondary suppression across practice and segment', async () => {
+    const d = definition({ conditions: ['diabetes'] });
+    const truth = await cohortTables(store, await openCohort(store, analyst(care), d, DAY));
+    const counts: CohortCounts = await countCohort(store, analyst(care), d, DAY);
+    expect(counts.note).toMatch(/1 to 7 are shown as \*/);
+    const published = [counts.byPractice, counts.bySegment];
+    const all = published.flatMap((t) => [
+      ...t.cells.flat(),
+      ...t.rowTotals,
+      ...t.columnTotals,
+      t.grandTotal,
+    ]);
+    expect(all.every((v) => v === '*' || v === 0 || v % 5 === 0)).toBe(true);
+    let small = 0;
+    for (const [t, table] of [truth.byPractice, truth.bySegment].entries()) {
+      const released = published[t];
+      table.counts.forEach((row, r) =>
+        row.forEach((n, c) => {
+          if (n < 1 || n > 7) return;
+          small += 1;
+          expect(released?.cells[r]?.[c], `${table.name} ${table.rowKeys[r]} ${table.columnKeys[c]}`).toBe(
+            '*',
+          );
+          // Secondary suppression: the row and the column each hide a second figure, so the
+          // small count cannot be had from its total by subtraction.
+          const rowFigures = [...(released?.cells[r] ?? []), released?.rowTotals[r]];
+          const columnFigures = [...(released?.cells.map((x) => x[c]) ?? []), released?.columnTotals[c]];
+          expect(rowFigures.filter((v) => v === '*').length).toBeGreaterThanOrEqual(2);
+          expect(columnFigures.filter((v) => v === '*').length).toBeGreaterThanOrEqual(2);
+        }),
+      );
+    }
+    expect(small).toBeGreaterThan(0);
+  });
+
+  it('refuses a user who is not on the use case, and a criterion whose dataset it does not cover, with audits', async () => {
+    const outsider: ReadAccess = {
+      user: { id: 'u-outsider', role: 'analyst', org: null },
+      useCaseId: planning,
+    };
+    await expect(countCohort(store, outsider, definition({}), DAY)).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    const [denied] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read-denied' AND actor = 'user:u-outsider'
+         AND target = 'kid:population+demographics'`,
+    );
+    expect(Number(denied?.n)).toBe(1);
+    await expect(
+      countCohort(store, analyst(noApc), definition({ emergencyAdmissions: 2 }), DAY),
+    ).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('apc') });
+    // IMD comes from the residence history, which derives from pmi and asc (the KID's lineage).
+    await expect(
+      countCohort(store, analyst(noApc), definition({ imdDeciles: [1] }), DAY),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('asc'),
+    });
+    const [apc] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read-denied' AND target = 'dataset:apc' AND purpose = $1`,
+      [noApc],
+    );
+    expect(Number(apc?.n)).toBe(1);
+    await expect(saveCohort(store, outsider, 'Not mine', definition({}))).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    const [refused] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'cohort.refused' AND actor = 'user:u-outsider'`,
+    );
+    expect(Number(refused?.n)).toBe(1);
+  });
+
+  it('saves a definition (not its members) that round-trips and counts the same as its criteria', async () => {
+    const criteria = {
+      conditions: ['hypertension', 'diabetes'],
+      conditionsMatch: 'any',
+      ageFrom: 50,
+      emergencyAdmissions: 1,
+    };
+    const saved = await saveCohort(
+      store,
+      analyst(care),
+      'Older, cardiometabolic, admitted',
+      definition(criteria),
+    );
+    const user = { id: accounts.analyst?.userId ?? '', role: 'analyst', org: null };
+    const shown = await getCohort(store, user, saved.id);
+    expect(shown.definition).toEqual(saved.definition);
+    expect(shown.definition).toEqual({ ...definition(criteria), conditions: ['diabetes', 'hypertension'] });
+    expect((await listCohorts(store, user, care)).map((c) => c.id)).toContain(saved.id);
+    const [row] = await store.query<{ definition_json: string }>(
+      'SELECT definition_json FROM cohorts WHERE cohort_id = $1',
+      [saved.id],
+    );
+    expect(row?.definition_json).not.toMatch(/[0-9a-f]{64}/);
+    await expect(saveCohort(store, analyst(care), saved.name, definition({}))).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    await expect(
+      getCohort(store, { id: 'u-outsider', role: 'analyst', org: null }, saved.id),
+    ).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    const [audited] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'cohort.saved' AND target = $1`,
+      [`cohort:${saved.id}`],
+    );
+    expect(Number(audited?.n)).toBe(1);
+  });
+
+  it('answers the API and the portal page, generated from the operations', async () => {
+    const deps: ServerDeps = {
+      store,
+      config: { ...resolveConfig({ data: '/tmp' }).config, dataDir: '/tmp' },
+    };
+    const app = createApp(deps, { routes: [...buildRouteTable(deps), ...cohortRoutes(deps)] });
+    const token = accounts.analyst?.token ?? '';
+    const get = (url: string, bearer = token) =>
+      app.request(url, { headers: { Authorization: `Bearer ${bearer}` } });
+    const counted = await get(
+      `/api/v1/cohorts/counts?useCase=${care}&date=${DAY}&conditions=diabetes&sexes=female`,
+    );
+    expect(counted.status).toBe(200);
+    const body = (await counted.json()) as CohortCounts;
+    expect(body.criteria).toEqual(['Has Diabetes mellitus', 'Sex: Female']);
+    expect(body.people === '*' || typeof body.people === 'number').toBe(true);
+    const saved = await app.request('/api/v1/cohorts', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ useCase: care, name: 'Diabetes', conditions: ['diabetes'] }),
+    });
+    expect(saved.status).toBe(201);
+    const { id } = (await saved.json()) as { id: string };
+    expect((await get(`/api/v1/cohorts/${id}`)).status).toBe(200);
+    const bySaved = await get(`/api/v1/cohorts/counts?useCase=${care}&date=${DAY}&cohort=${id}`);
+    expect(((await bySaved.json()) as CohortCounts).byPractice).toEqual(
+      (
+        (await (
+          await get(`/api/v1/cohorts/counts?useCase=${care}&date=${DAY}&conditions=diabetes`)
+        ).json()) as CohortCounts
+      ).byPractice,
+    );
+    expect((await get(`/api/v1/cohorts/counts?useCase=${care}&date=${DAY}&conditions=gout`)).status).toBe(
+      400,
+    );
+    expect(
+      (await get(`/api/v1/cohorts/counts?useCase=${care}&date=${DAY}`, accounts.programme?.token)).status,
+    ).toBe(403);
+    const { cookie } = await sessionFor(store, accounts.analyst?.userId ?? '');
+    const page = await app.request(`/cohorts?useCase=${care}&cohort=${id}&date=${DAY}`, {
+      headers: { Cookie: cookie },
+    });
+    const html = await page.text();
+    expect(page.status, html.slice(0, 500)).toBe(200);
+    expect(html).toContain('People in the cohort by practice and sex');
+    expect(html).toContain('Has Diabetes mellitus');
+  });
+});

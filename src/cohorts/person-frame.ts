@@ -1,0 +1,74 @@
+/**
+ * The person-level frame a cohort is cut from: one row per person in the population on a day
+ * (registered with a Kent and Medway practice and alive), with their practice, sex, age in
+ * months and — when a criterion needs them — IMD decile of residence and long-term conditions.
+ *
+ * This is the one file of src/cohorts/ that names the KID's views (`kid_spine_person`,
+ * `kid_spine_residence`, `kid_condition_current`). It belongs in src/kid/ beside
+ * `populationOnSql` (docs/cohorts.md, "Open points"), and like that function it answers SQL
+ * only: every caller first opens the read with `openKidRead` (src/kid/kid-read.ts), which
+ * checks the use case covers each dataset the fields derive from and audits the read.
+ */
+import { quoteLiteral } from '../store/sql.ts';
+import { AGE_BANDS } from '../kid/conditions.ts';
+import { ageInMonthsSql } from '../kid/households.ts';
+import { populationOnSql } from '../kid/person-spine.ts';
+
+export interface FrameOptions {
+  /** planning and research: people on the national data opt-out are not in the frame */
+  optOut: boolean;
+  /** add `imd_decile` (residence on the day); only when the read covers residence */
+  residence: boolean;
+}
+
+/**
+ * SQL with the columns person_token, practice_code, sex_key ('female', 'male', 'other'),
+ * age_months (NULL without a birth month), band (the KID's age bands, 'unknown') and, with
+ * `residence`, imd_decile. `dayParam` is the placeholder holding the day ('YYYY-MM-DD').
+ */
+export function personFrameSql(dayParam: string, options: FrameOptions): string {
+  const day = `CAST(${dayParam} AS DATE)`;
+  const ageMonths = ageInMonthsSql('p.birth_year_month', day);
+  const bandCase = AGE_BANDS.map(
+    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
+  ).join(' ');
+  const residence = options.residence
+    ? `LEFT JOIN (SELECT person_token, max(imd_decile) AS imd_decile FROM kid_spine_residence
+                  WHERE from_date <= ${day} AND (to_date IS NULL OR to_date >= ${day})
+                  GROUP BY person_token) h ON h.person_token = pop.person_token`
+    : '';
+  // A person is counted once: where two registrations touch the day, the lower practice code.
+  return `SELECT pop.person_token, pop.practice_code,
+            CASE p.sex WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END AS sex_key,
+            CASE WHEN p.birth_year_month IS NULL THEN NULL ELSE ${ageMonths} END AS age_months,
+            CASE WHEN p.birth_year_month IS NULL THEN 'unknown' ${bandCase} ELSE '85+' END AS band
+            ${options.residence ? ', h.imd_decile' : ''}
+          FROM (SELECT person_token, min(practice_code) AS practice_code
+                FROM (${populationOnSql(dayParam, { optOut: options.optOut })}) p0
+                GROUP BY person_token) pop
+          JOIN kid_spine_person p ON p.person_token = pop.person_token
+          ${residence}`;
+}
+
+/**
+ * A condition for the frame's person `personColumn` on the day: has every one (`all`) or any
+ * one (`any`) of `conditions` coded by then. The ids must already be checked against the
+ * register (cohort-definition.ts); they are inlined as literals.
+ */
+export function hasConditionsSql(
+  personColumn: string,
+  dayParam: string,
+  conditions: readonly string[],
+  match: 'all' | 'any',
+): string {
+  const exists = (list: readonly string[]) =>
+    `EXISTS (SELECT 1 FROM kid_condition_current k WHERE k.person_token = ${personColumn}
+             AND k.first_date <= CAST(${dayParam} AS DATE) AND k.condition IN (${list.map(quoteLiteral).join(', ')}))`;
+  return match === 'any' ? exists(conditions) : conditions.map((c) => exists([c])).join(' AND ');
+}
+
+/** A condition: at least `n` of the register's conditions coded by the day. */
+export function atLeastConditionsSql(personColumn: string, dayParam: string, n: number): string {
+  return `(SELECT count(DISTINCT k.condition) FROM kid_condition_current k
+           WHERE k.person_token = ${personColumn} AND k.first_date <= CAST(${dayParam} AS DATE)) >= ${Math.trunc(n)}`;
+}
