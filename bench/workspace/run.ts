@@ -190,7 +190,7 @@ function analystQueries(): AnalystQuery[] {
       name: 'apc-join-pmi',
       sql: `WITH person AS (
               SELECT person_token, "GP_Practice_Code" AS practice, imd_decile,
-                row_number() OVER (PARTITION BY person_token ORDER BY "Record_Date" DESC) AS newest
+                row_number() OVER (PARTITION BY person_token ORDER BY "Record_Date" DESC, "GP_Practice_Code", imd_decile) AS newest
               FROM pmi
             )
             SELECT p.practice, p.imd_decile, count(*) AS episodes, count(DISTINCT a.person_token) AS people
