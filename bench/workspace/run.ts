@@ -361,9 +361,18 @@ async function ensureAnalyst(store: Store): Promise<Principal> {
 
 interface Timing {
   name: string;
+  /** each round's wall time, as the caller waits for it */
   ms: number[];
+  /** each round's time inside the engine, where it says (the DuckDB sandbox's own `ms`) */
+  engineMs: number[];
   rows: number;
   error?: string;
+}
+
+/** What one run of a query answers: rows, and the engine's own time where it reports one. */
+interface Ran {
+  rows: number;
+  engineMs?: number;
 }
 
 /** Nearest rank: the smallest value with at least p% of the values at or below it. */
@@ -374,16 +383,26 @@ function percentile(values: number[], p: number): number {
 }
 
 /** A warm-up, then `rounds` rounds of every query in turn; a query that fails is reported, not retried. */
-async function measure(engine: string, run: (sql: string) => Promise<number>): Promise<Timing[]> {
-  const timings = analystQueries().map((q) => ({ name: q.name, sql: q.sql, ms: [] as number[], rows: 0 }));
+async function measure(engine: string, run: (sql: string) => Promise<Ran>): Promise<Timing[]> {
+  const timings = analystQueries().map((q) => ({
+    name: q.name,
+    sql: q.sql,
+    ms: [] as number[],
+    engineMs: [] as number[],
+    rows: 0,
+  }));
   for (let round = 0; round <= rounds; round++) {
     log(`${engine} ${round === 0 ? 'warm-up' : `round ${round}`}: load average ${loadAverage()}`);
     for (const timing of timings as (Timing & { sql: string })[]) {
       if (timing.error) continue;
       const started = performance.now();
       try {
-        timing.rows = await run(timing.sql);
-        if (round > 0) timing.ms.push(performance.now() - started);
+        const ran = await run(timing.sql);
+        timing.rows = ran.rows;
+        if (round > 0) {
+          timing.ms.push(performance.now() - started);
+          if (ran.engineMs !== undefined) timing.engineMs.push(ran.engineMs);
+        }
       } catch (error) {
         timing.error = `${(error as Error).message} (after ${seconds(started)})`;
         log(`  ${timing.name}: ${timing.error}`);
@@ -399,7 +418,8 @@ function report(engine: 'duckdb' | 'postgres', timings: Timing[], loadBefore: st
     '',
     `${engine === 'duckdb' ? 'DuckDB' : 'PostgreSQL'}, ${people.toLocaleString('en-GB')} people, ${values.from} to ${values.to}; ` +
       `${rounds} rounds after a warm-up; load average before ${loadBefore}, after ${loadAverage()} (${os.cpus().length} cores)`,
-    `${'query'.padEnd(30)} ${'rows'.padStart(6)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)}  target p95 <= ${target} ms`,
+    `${'query'.padEnd(30)} ${'rows'.padStart(6)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)}  ` +
+      `${'target'.padEnd(7)}  ${engine === 'duckdb' ? 'p50 in the sandbox' : ''}`,
   ];
   for (const t of timings) {
     if (t.error) {
@@ -408,12 +428,20 @@ function report(engine: 'duckdb' | 'postgres', timings: Timing[], loadBefore: st
     }
     const p95 = percentile(t.ms, 95);
     lines.push(
-      `${t.name.padEnd(30)} ${String(t.rows).padStart(6)} ${percentile(t.ms, 50).toFixed(0).padStart(9)} ${p95.toFixed(0).padStart(9)}  ${p95 <= target ? 'met' : 'NOT met'}`,
+      `${t.name.padEnd(30)} ${String(t.rows).padStart(6)} ${percentile(t.ms, 50).toFixed(0).padStart(9)} ` +
+        `${p95.toFixed(0).padStart(9)}  ${(p95 <= target ? 'met' : 'NOT met').padEnd(7)}` +
+        (t.engineMs.length ? `  ${percentile(t.engineMs, 50).toFixed(0).padStart(9)}` : ''),
     );
   }
   const met = timings.filter((t) => !t.error && percentile(t.ms, 95) <= target).length;
-  lines.push(`${met} of ${timings.length} queries meet the target`);
-  return lines.join('\n');
+  lines.push(`${met} of ${timings.length} queries meet the target, p95 <= ${target} ms`);
+  if (engine === 'duckdb') {
+    lines.push(
+      '(p50 in the sandbox: the query alone; the rest is the operation around it: the workspace version ' +
+        'checked, the query audited and put in the history)',
+    );
+  }
+  return lines.map((l) => l.trimEnd()).join('\n');
 }
 
 // ---------------------------------------------------------------- DuckDB
@@ -439,7 +467,7 @@ async function benchDuckDB(): Promise<string> {
     const loadBefore = loadAverage();
     const timings = await measure('duckdb', async (sql) => {
       const result = await runOperation(runQueryOperation, context, { useCase: useCaseId, sql });
-      return result.total;
+      return { rows: result.total, engineMs: result.ms };
     });
     return report('duckdb', timings, loadBefore);
   } finally {
@@ -596,7 +624,9 @@ async function benchPostgres(): Promise<string> {
         `  connected as ${login.role}: statement_timeout ${settings?.timeout}, search_path ${settings?.path}`,
       );
       const loadBefore = loadAverage();
-      const timings = await measure('postgres', async (sql) => (await client.query(sql)).rowCount ?? 0);
+      const timings = await measure('postgres', async (sql) => ({
+        rows: (await client.query(sql)).rowCount ?? 0,
+      }));
       return report('postgres', timings, loadBefore);
     } finally {
       await client.end();
