@@ -10,7 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelError } from '../errors.ts';
-import type { CodeList, DatasetSpec, FieldSpec, FieldType, PrivacyRole } from './dataset-spec.ts';
+import {
+  FIELD_TYPES,
+  type CodeList,
+  type DatasetSpec,
+  type FieldSpec,
+  type FieldType,
+  type PrivacyRole,
+} from './dataset-spec.ts';
 import { acceptedFields, RESERVED_COLUMNS } from './shapes.ts';
 
 export interface Catalogue {
@@ -22,16 +29,6 @@ export interface Catalogue {
 
 const DEFAULT_DIR = path.dirname(fileURLToPath(import.meta.url));
 
-const FIELD_TYPES: readonly FieldType[] = [
-  'string',
-  'integer',
-  'decimal',
-  'date',
-  'datetime',
-  'time',
-  'code',
-  'boolean',
-];
 const ROLES: readonly PrivacyRole[] = [
   'direct-identifier',
   'quasi-identifier',
