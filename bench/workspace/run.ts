@@ -253,8 +253,16 @@ function analystQueries(): AnalystQuery[] {
 
 // ---------------------------------------------------------------- the world and its load
 
+/**
+ * Generates the world unless a finished one is in `--dir`: the marker is written after the
+ * last file, so a run stopped half-way generates afresh (a load marker also says the world
+ * was finished, since a load follows it).
+ */
 function ensureWorld(): void {
-  if (existsSync(path.join(worldDir, 'truth'))) {
+  const finished = ['world.done', 'duckdb.loaded', 'postgres.loaded'].some((m) =>
+    existsSync(path.join(dir, m)),
+  );
+  if (finished) {
     log(`reusing the world in ${worldDir}`);
     return;
   }
@@ -268,6 +276,10 @@ function ensureWorld(): void {
     force: true,
   });
   log(`  ${world.files} files, ${world.rows.toLocaleString('en-GB')} rows in ${world.seconds.toFixed(1)}s`);
+  writeFileSync(
+    path.join(dir, 'world.done'),
+    `${JSON.stringify({ people, from: values.from, to: values.to })}\n`,
+  );
 }
 
 /** Loads the world into `store` once (a marker in `--dir` says it was done), with governance and the analyst. */
