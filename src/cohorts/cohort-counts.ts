@@ -43,7 +43,7 @@ export interface OpenedCohort {
   populationSql: string;
   /** the members: the same columns, one row a person */
   membersSql: string;
-  /** the parameters both take ($1 the day; $2 the admissions window's start, when used) */
+  /** the parameters both take ($1 the day; $2 the admissions window's start, when used); none when inlined */
   params: string[];
   /** the datasets the reads covered */
   datasets: string[];
@@ -58,11 +58,15 @@ export async function openCohort(
   access: ReadAccess,
   definition: CohortDefinition,
   day: string,
+  options: { inline?: boolean } = {},
 ): Promise<OpenedCohort> {
   checkDay(day);
   const kid = await openKidRead(q, access, kidFieldsOf(definition));
-  const params = [day];
-  const frame = personFrameSql('$1', { optOut: kid.optOutApplies, residence: usesResidence(definition) });
+  // Inlined, the SQL takes no parameters and can stand in a view; the day is checked above.
+  const from = windowStart(day, definition.admissionMonths);
+  const [dayRef, fromRef] = options.inline ? [quoteLiteral(day), quoteLiteral(from)] : ['$1', '$2'];
+  const params = options.inline ? [] : [day];
+  const frame = personFrameSql(dayRef, { optOut: kid.optOutApplies, residence: usesResidence(definition) });
   const where: string[] = [];
   if (definition.ageFrom !== undefined) where.push(`f.age_months >= ${definition.ageFrom * 12}`);
   if (definition.ageTo !== undefined) where.push(`f.age_months < ${(definition.ageTo + 1) * 12}`);
@@ -73,16 +77,16 @@ export async function openCohort(
   if (definition.practices.length > 0)
     where.push(`f.practice_code IN (${definition.practices.map(quoteLiteral).join(', ')})`);
   if (definition.conditions.length > 0)
-    where.push(hasConditionsSql('f.person_token', '$1', definition.conditions, definition.conditionsMatch));
+    where.push(hasConditionsSql('f.person_token', dayRef, definition.conditions, definition.conditionsMatch));
   if (definition.minConditions !== undefined)
-    where.push(atLeastConditionsSql('f.person_token', '$1', definition.minConditions));
+    where.push(atLeastConditionsSql('f.person_token', dayRef, definition.minConditions));
 
   let admissions = '';
   const datasets = new Set(kid.datasets);
   if (usesAdmissions(definition)) {
     const apc = await openGovernedRead(q, access, 'apc');
     datasets.add('apc');
-    params.push(windowStart(day, definition.admissionMonths));
+    if (!options.inline) params.push(from);
     // Aggregate-only roles see the use case's pseudonym of a token, not the token (the access
     // policy, rule 6): the frame's token is pseudonymised the same way to join within the use case.
     const token = apc.pseudonymised.includes('person_token')
@@ -96,7 +100,7 @@ export async function openCohort(
                                                              CAST(a."Admission_Date" AS TEXT))) AS admissions
         FROM ${apc.sql} AS a
         WHERE a.person_token IS NOT NULL AND a."Admission_Method" IN (${methods})
-          AND a."Admission_Date" > CAST($2 AS DATE) AND a."Admission_Date" <= CAST($1 AS DATE)
+          AND a."Admission_Date" > CAST(${fromRef} AS DATE) AND a."Admission_Date" <= CAST(${dayRef} AS DATE)
         GROUP BY a.person_token) e
       ON e.token = ${token} AND e.admissions >= ${Math.trunc(definition.emergencyAdmissions ?? 1)}`;
   }

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { criteriaFromForm } from '../server/cohort-routes.ts';
 import {
-  cohortDefinitionSchema,
   datasetsOf,
   describeDefinition,
   emergencyAdmissionMethods,
@@ -76,28 +74,6 @@ describe('a cohort definition', () => {
       'Sex: Female',
       '2 or more emergency admissions in the 12 months to the day',
     ]);
-  });
-
-  it('is read from the portal’s form, one named checkbox a value', () => {
-    const criteria = criteriaFromForm({
-      'condition-diabetes': 'yes',
-      'sex-female': 'yes',
-      'imd-1': 'yes',
-      'imd-10': 'yes',
-      practices: 'G82001, g82002',
-      ageFrom: '65',
-      ageTo: '',
-      emergencyAdmissions: '2',
-    });
-    expect(cohortDefinitionSchema.parse(criteria)).toMatchObject({
-      conditions: ['diabetes'],
-      sexes: ['female'],
-      imdDeciles: [1, 10],
-      practices: ['G82001', 'G82002'],
-      ageFrom: 65,
-      emergencyAdmissions: 2,
-    });
-    expect(cohortDefinitionSchema.parse(criteria).ageTo).toBeUndefined();
   });
 });
 

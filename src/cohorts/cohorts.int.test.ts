@@ -32,6 +32,7 @@ import type { ServerDeps } from '../server/routes.ts';
 import type { Store } from '../store/store.ts';
 import { cohortDefinitionSchema, windowStart, type CohortDefinition } from './cohort-definition.ts';
 import { cohortTables, countCohort, openCohort, type CohortCounts } from './cohort-counts.ts';
+import { openCohortView } from './cohort-views.ts';
 import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
 
 const DAY = '2020-05-31';
@@ -399,6 +400,25 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
       [`cohort:${saved.id}`],
     );
     expect(Number(audited?.n)).toBe(1);
+  });
+
+  it('offers a saved cohort as a view of its members on a day, for the workspace (record-level roles only)', async () => {
+    const criteria = { minConditions: 1, emergencyAdmissions: 1 };
+    const saved = await saveCohort(store, analyst(care), 'Admitted with a condition', definition(criteria));
+    const view = await openCohortView(store, analyst(care), saved.id, DAY);
+    expect(view.name).toBe('cohort_admitted_with_a_condition');
+    const rows = await store.query<{ person_token: string }>(`SELECT person_token FROM ${view.sql} AS v`);
+    const expected = await members(analyst(care), definition(criteria));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.person_token).sort()).toEqual(expected);
+    const viewer: ReadAccess = {
+      user: { id: accounts.viewer?.userId ?? 'viewer', role: 'viewer', org: null },
+      useCaseId: care,
+    };
+    await expect(openCohortView(store, viewer, saved.id, DAY)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(openCohortView(store, analyst(planning), saved.id, DAY)).rejects.toMatchObject({
+      code: 'forbidden',
+    });
   });
 
   it('answers the API and the portal page, generated from the operations', async () => {
