@@ -29,11 +29,12 @@ import {
   kidFieldsOf,
   SEGMENT_BANDS,
   usesAdmissions,
+  usesConditions,
   usesResidence,
   windowStart,
   type CohortDefinition,
 } from './cohort-definition.ts';
-import { atLeastConditionsSql, hasConditionsSql, personFrameSql } from './person-frame.ts';
+import { conditionsJoinSql, personFrameSql } from './person-frame.ts';
 
 export interface OpenedCohort {
   useCase: KidRead['useCase'];
@@ -76,10 +77,13 @@ export async function openCohort(
     where.push(`f.imd_decile IN (${definition.imdDeciles.map((d) => String(Math.trunc(d))).join(', ')})`);
   if (definition.practices.length > 0)
     where.push(`f.practice_code IN (${definition.practices.map(quoteLiteral).join(', ')})`);
-  if (definition.conditions.length > 0)
-    where.push(hasConditionsSql('f.person_token', dayRef, definition.conditions, definition.conditionsMatch));
-  if (definition.minConditions !== undefined)
-    where.push(atLeastConditionsSql('f.person_token', dayRef, definition.minConditions));
+  const { conditions, conditionsMatch, minConditions } = definition;
+  const conditionJoin = usesConditions(definition) ? conditionsJoinSql(dayRef, conditions) : '';
+  if (conditions.length > 0) {
+    const has = conditions.map((_, i) => `c.has_${i} = 1`);
+    where.push(conditionsMatch === 'all' ? has.join(' AND ') : `(${has.join(' OR ')})`);
+  }
+  if (minConditions !== undefined) where.push(`COALESCE(c.conditions, 0) >= ${Math.trunc(minConditions)}`);
 
   let admissions = '';
   const datasets = new Set(kid.datasets);
@@ -110,7 +114,7 @@ export async function openCohort(
     tier: kid.tier,
     optOutApplied: kid.optOutApplies,
     populationSql: `SELECT ${columns} FROM (${frame}) f`,
-    membersSql: `SELECT ${columns} FROM (${frame}) f ${admissions}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    membersSql: `SELECT ${columns} FROM (${frame}) f ${conditionJoin} ${admissions}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
     params,
     datasets: [...datasets].sort(),
   };

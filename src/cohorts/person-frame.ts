@@ -51,24 +51,17 @@ export function personFrameSql(dayParam: string, options: FrameOptions): string 
 }
 
 /**
- * A condition for the frame's person `personColumn` on the day: has every one (`all`) or any
- * one (`any`) of `conditions` coded by then. The ids must already be checked against the
- * register (cohort-definition.ts); they are inlined as literals.
+ * A LEFT JOIN giving each person of the frame `f` their conditions coded by the day, as `c`:
+ * `c.conditions` (how many of the register's) and `c.has_<i>` (1 when `conditions[i]` is one
+ * of them). One grouped pass over the conditions rather than a subquery per person, which
+ * PostgreSQL cannot decorrelate. The ids must already be checked against the register
+ * (cohort-definition.ts); they are inlined as literals.
  */
-export function hasConditionsSql(
-  personColumn: string,
-  dayParam: string,
-  conditions: readonly string[],
-  match: 'all' | 'any',
-): string {
-  const exists = (list: readonly string[]) =>
-    `EXISTS (SELECT 1 FROM kid_condition_current k WHERE k.person_token = ${personColumn}
-             AND k.first_date <= CAST(${dayParam} AS DATE) AND k.condition IN (${list.map(quoteLiteral).join(', ')}))`;
-  return match === 'any' ? exists(conditions) : conditions.map((c) => exists([c])).join(' AND ');
-}
-
-/** A condition: at least `n` of the register's conditions coded by the day. */
-export function atLeastConditionsSql(personColumn: string, dayParam: string, n: number): string {
-  return `(SELECT count(DISTINCT k.condition) FROM kid_condition_current k
-           WHERE k.person_token = ${personColumn} AND k.first_date <= CAST(${dayParam} AS DATE)) >= ${Math.trunc(n)}`;
+export function conditionsJoinSql(dayParam: string, conditions: readonly string[]): string {
+  const flags = conditions.map(
+    (id, i) => `, max(CASE WHEN k.condition = ${quoteLiteral(id)} THEN 1 ELSE 0 END) AS has_${i}`,
+  );
+  return `LEFT JOIN (SELECT k.person_token, count(DISTINCT k.condition) AS conditions${flags.join('')}
+                     FROM kid_condition_current k WHERE k.first_date <= CAST(${dayParam} AS DATE)
+                     GROUP BY k.person_token) c ON c.person_token = f.person_token`;
 }
