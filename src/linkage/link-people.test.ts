@@ -20,6 +20,13 @@ import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
 import { buildSpine } from '../kid/person-spine.ts';
 import { linkageEstimates, linkageReport } from '../kid/linkage-report.ts';
+import { resolveConfig } from '../config/config.ts';
+import { createApp } from '../server/app.ts';
+import { sessionFor } from '../../test/e2e/portal-helpers.ts';
+import { addUser, changePassword } from '../server/auth/user-accounts.ts';
+import { linkageReviewRoutes } from '../server/linkage-review-routes.ts';
+import { buildRouteTable } from '../server/route-table.ts';
+import type { ServerDeps } from '../server/routes.ts';
 import { linkPeople, pairIdOf } from './link-people.ts';
 import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
 import { encodingColumns, loadLinkageFile } from './linkage-store.ts';
@@ -235,6 +242,76 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
       await store.query<{ person_token: string }>('SELECT person_token FROM link_decisions')
     ).map((r) => r.person_token);
     for (const event of decided) for (const token of tokens) expect(event.details).not.toContain(token);
+  });
+
+  it('shows the queue and a pair in the portal, and keeps the decision made there', async () => {
+    await linkPeople(store, { dataset: 'asc', actor: 'cli:test', reviewBand: [1e-6, 1] });
+    const queue = await reviewQueue(store, { dataset: 'asc' });
+    const pair = queue.pairs[0]!;
+    const deps: ServerDeps = { store, config: { ...resolveConfig({ data: dir }).config, dataDir: dir } };
+    const app = createApp(deps, { routes: [...buildRouteTable(deps), ...linkageReviewRoutes(deps)] });
+    const account = async (role: 'admin' | 'provider', org?: string) => {
+      const { user } = await addUser(
+        store,
+        {
+          email: `${role}-review@portal.test`,
+          role,
+          ...(org ? { org } : {}),
+          password: 'portal test passphrase 0',
+        },
+        'test',
+      );
+      await changePassword(store, user.id, 'portal test passphrase 0', 'portal test passphrase', 'test');
+      return sessionFor(store, user.id);
+    };
+    const admin = await account('admin');
+    const provider = await account('provider', 'RWF');
+    const get = (url: string, session: { cookie: string }) =>
+      app.request(url, { headers: { Cookie: session.cookie } });
+
+    const list = await get('/linkage/review?dataset=asc', admin);
+    expect(list.status).toBe(200);
+    expect(await list.text()).toContain(pair.pairId);
+    // A provider reviews only what its own organisation sent.
+    expect(await (await get('/linkage/review?dataset=asc', provider)).text()).not.toContain(pair.pairId);
+    expect((await get(`/linkage/review/${pair.pairId}`, provider)).status).toBe(404);
+
+    const detail = await get(`/linkage/review/${pair.pairId}`, admin);
+    expect(detail.status).toBe(200);
+    const html = await detail.text();
+    expect(html).toContain('How the match weight builds up');
+    const [queued] = await store.query<{ person_token: string }>(
+      'SELECT person_token FROM link_review WHERE pair_id = $1 LIMIT 1',
+      [pair.pairId],
+    );
+    expect(html).not.toContain(queued!.person_token);
+    for (const row of await store.query<Record<string, string | null>>(
+      `SELECT ${encodingColumns()} FROM linkage_encodings LIMIT 200`,
+    ))
+      for (const value of Object.values(row)) if (value) expect(html).not.toContain(value);
+
+    const post = (body: Record<string, string>) =>
+      app.request(`/linkage/review/${pair.pairId}`, {
+        method: 'POST',
+        headers: { Cookie: admin.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: admin.csrf, ...body }).toString(),
+        redirect: 'manual',
+      });
+    const missing = await post({});
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toContain('Choose whether the record is this person');
+    const decided = await post({ decision: 'non-match' });
+    expect([302, 303]).toContain(decided.status);
+    expect(decided.headers.get('location')).toContain(`decided=${pair.pairId}`);
+    const kept = await store.query<{ is_match: boolean; actor: string }>(
+      'SELECT is_match, actor FROM link_decisions WHERE pair_id = $1',
+      [pair.pairId],
+    );
+    expect(kept.map((k) => String(k.is_match))).toEqual(['false']);
+    expect(kept[0]!.actor).toMatch(/^user:/);
+    expect((await reviewQueue(store, { dataset: 'asc' })).pairs.map((p) => p.pairId)).not.toContain(
+      pair.pairId,
+    );
   });
 
   it('links after each load of a council feed, once the spine exists; the load never waits on it', async () => {

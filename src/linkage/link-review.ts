@@ -86,8 +86,12 @@ export async function reviewQueue(
   };
 }
 
-/** The latest queued row of a pair (any run), or a not-found error naming what to do. */
-async function queuedPair(q: Queryable, pairId: string): Promise<Record<string, unknown>> {
+/**
+ * The latest queued row of a pair (any run), or a not-found error naming what to do. Given
+ * `org`, a pair whose record another organisation sent is not found either: a sender reviews
+ * only its own records.
+ */
+async function queuedPair(q: Queryable, pairId: string, org?: string): Promise<Record<string, unknown>> {
   if (!/^pr-[0-9a-f]{20}$/.test(pairId)) {
     throw new KernelError('usage', `"${pairId}" is not a pair id`, {
       where: { field: 'pair' },
@@ -101,7 +105,7 @@ async function queuedPair(q: Queryable, pairId: string): Promise<Record<string, 
      WHERE r.pair_id = $1 ORDER BY k.started_at DESC, k.run_id DESC LIMIT 1`,
     [pairId],
   );
-  if (!rows[0]) {
+  if (!rows[0] || (org !== undefined && rows[0].org_code !== org)) {
     throw new KernelError('not-found', `No run queued the pair ${pairId} for review`, {
       where: { field: 'pair' },
       hint: 'Run kernel linkage review to list the pairs awaiting a decision',
@@ -126,10 +130,10 @@ export interface PairDecision {
  */
 export async function decidePair(
   store: Store,
-  options: { pairId: string; match: boolean; actor: string },
+  options: { pairId: string; match: boolean; actor: string; org?: string },
 ): Promise<PairDecision> {
   return store.transaction(async (tx) => {
-    const row = await queuedPair(tx, options.pairId);
+    const row = await queuedPair(tx, options.pairId, options.org);
     const decision: PairDecision = {
       decisionId: `dc-${randomUUID().replace(/-/g, '')}`,
       pairId: options.pairId,
@@ -197,8 +201,12 @@ export interface PairWaterfall extends PairExplanation {
  * u, weight and running total), from the model of the run that queued it and the two
  * records' encodings, read here and not returned.
  */
-export async function explainQueuedPair(q: Queryable, pairId: string): Promise<PairWaterfall> {
-  const row = await queuedPair(q, pairId);
+export async function explainQueuedPair(
+  q: Queryable,
+  pairId: string,
+  filter: { org?: string } = {},
+): Promise<PairWaterfall> {
+  const row = await queuedPair(q, pairId, filter.org);
   if (!row.model) {
     throw new KernelError('not-found', `The run that queued ${pairId} kept no model`, {
       hint: 'Run kernel link again, then review the new queue',
