@@ -1,0 +1,30 @@
+/**
+ * Kernel's own Ed25519 key for signing re-identification releases, kept in the data folder
+ * (`<data>/keys/reid-signing.key`, mode 0600; never in the store, its logs or the audit log).
+ * Made on first use. Controllers' agents check releases against its public half, which the
+ * operator hands them (`kernel reidentification kernel-key --out kernel-reid.pub`).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
+
+export function kernelSigningKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'keys', 'reid-signing.key');
+}
+
+/** The key, made (with its `.pub`) if the data folder has none yet. */
+export function kernelSigningKey(dataDir: string): {
+  keyId: string;
+  privateKey: KeyObject;
+  publicKeyPem: string;
+} {
+  const file = kernelSigningKeyFile(dataDir);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeSigningKeyPair(file, newSigningKeyPair());
+  }
+  const { keyId, privateKey } = readSigningPrivateKey(file);
+  const publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+  return { keyId, privateKey, publicKeyPem };
+}

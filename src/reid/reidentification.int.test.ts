@@ -1,0 +1,331 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testStores } from '../../test/stores.ts';
+import { openStore } from '../store/open-store.ts';
+import { listAudit } from '../audit/audit-log.ts';
+import { parseCsv } from '../files/csv-file-writer.ts';
+import { createAgreement } from '../governance/agreements.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
+import { seedOrganisations } from '../governance/organisations.ts';
+import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import type { Principal } from '../operations/principal.ts';
+import { newEncryptionKeyPair, type EncryptionKeyPair } from '../privacy/encryption-key.ts';
+import { newLinkKey } from '../privacy/link-key.ts';
+import { isValidNhsNumber, testRangeNhsNumber } from '../privacy/nhs-number.ts';
+import { reidentifyExtract } from '../privacy/reidentify-extract.ts';
+import { openRelease, parseSealedRelease } from '../privacy/sealed-release.ts';
+import { hmacTokeniser } from '../privacy/token-scheme.ts';
+import type { Store } from '../store/store.ts';
+import { kernelSigningKey, kernelSigningKeyFile } from './kernel-signing-key.ts';
+import {
+  controllerReidRequests,
+  decideReidentification,
+  downloadSealedRelease,
+  listReidRequests,
+  reidMonthlyCounts,
+  requestReidentification,
+  setReidSettings,
+  trustEncryptionKey,
+} from './reid-requests.ts';
+
+function principal(userId: string, role: Principal['role'], org: string | null): Principal {
+  return { userId, email: `${userId}@reid.test`, role, org, via: 'session', mustChangePassword: false };
+}
+
+/** People of the 999 test range (valid check digits only): the first twelve serials that have one. */
+const PEOPLE: string[] = [];
+for (let serial = 1; PEOPLE.length < 12; serial++) {
+  const n = testRangeNhsNumber(serial);
+  if (n) PEOPLE.push(n);
+}
+const nhs = (i: number): string => PEOPLE[i] as string;
+
+const linkKey = newLinkKey();
+const tokenOf = (nhsNumber: string): string => hmacTokeniser(linkKey).token(nhsNumber);
+/** RWF holds people 0–6 in the warehouse; RPA holds people 7–9. */
+const RWF_PEOPLE = [0, 1, 2, 3, 4, 5, 6];
+const RPA_PEOPLE = [7, 8, 9];
+
+const analyst = principal('u-analyst', 'analyst', null);
+const igLeadRwf = principal('u-ig-rwf', 'ig-lead', 'RWF');
+const igLeadRwf2 = principal('u-ig-rwf-2', 'ig-lead', 'RWF');
+const igLeadRpa = principal('u-ig-rpa', 'ig-lead', 'RPA');
+const admin = principal('u-admin', 'admin', null);
+
+describe.each(testStores())('re-identification for direct care on $engine', (engine) => {
+  let store: Store;
+  /** the warehouse's data folder: its store (DuckDB) and Kernel's signing key */
+  let dataDir = '';
+  const work = mkdtempSync(path.join(os.tmpdir(), 'kernel-reid-agent-'));
+  const keys: Record<string, EncryptionKeyPair> = {
+    RWF: newEncryptionKeyPair(),
+    RPA: newEncryptionKeyPair(),
+  };
+  const ids = { direct: '', planning: '' };
+  afterAll(() => store.close());
+  beforeAll(async () => {
+    const place = await engine.fresh();
+    dataDir = place.dataDir;
+    const s = (store = await openStore(place));
+    {
+      await seedOrganisations(s, 'test');
+      for (const org of ['RWF', 'RPA']) {
+        await createAgreement(
+          s,
+          {
+            org,
+            datasets: ['msds-booking'],
+            purposes: ['direct-care', 'planning'],
+            from: '2019-04',
+            to: '2022-03',
+          },
+          'test',
+        );
+        await trustEncryptionKey(s, org, keys[org]?.publicKeyPem ?? '', 'test');
+      }
+      for (const purpose of ['direct-care', 'planning'] as const) {
+        const uc = await proposeUseCase(
+          s,
+          {
+            title: `Frailty case finding (${purpose})`,
+            sponsor: 'QKS',
+            purpose,
+            legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+            datasets: ['msds-booking'],
+            controllers: ['RWF', 'RPA'],
+            users: ['role:analyst'],
+            start: '2020-01-01',
+            end: '2099-12-31',
+            months: 'loaded',
+          },
+          'test',
+        );
+        for (const org of ['RWF', 'RPA']) await approveUseCase(s, uc.id, org, 'test');
+        await activateUseCase(s, uc.id, 'test');
+        ids[purpose === 'direct-care' ? 'direct' : 'planning'] = uc.id;
+      }
+      // The warehouse table in the accepted shape the ingest module makes: tokens, never numbers.
+      await s.exec(
+        'CREATE TABLE ds_msds_booking (load_id TEXT NOT NULL, org_code TEXT NOT NULL, source_line BIGINT NOT NULL, person_token TEXT, "UniqPregID" TEXT)',
+      );
+      await s.insertRows(
+        'ds_msds_booking',
+        ['load_id', 'org_code', 'source_line', 'person_token', 'UniqPregID'],
+        [
+          ...RWF_PEOPLE.map((p, i) => ['load-1', 'RWF', i + 2, tokenOf(nhs(p)), `PREG-RWF-${p}`]),
+          ...RPA_PEOPLE.map((p, i) => ['load-2', 'RPA', i + 2, tokenOf(nhs(p)), `PREG-RPA-${p}`]),
+        ],
+      );
+    }
+  });
+
+  const ask = (tokens: string[], over: Partial<{ useCaseId: string; controller: string }> = {}) =>
+    requestReidentification(
+      store,
+      analyst,
+      {
+        useCaseId: over.useCaseId ?? ids.direct,
+        controller: over.controller ?? 'RWF',
+        reason: 'Frailty case finding: the practice will offer a review to each',
+        fields: ['given_name', 'family_name', 'phone'],
+        tokens,
+      },
+      'user:analyst',
+    );
+
+  it('refuses a planning use case, and audits the attempt', async () => {
+    await expect(ask([tokenOf(nhs(0))], { useCaseId: ids.planning })).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringContaining('direct care only') as string,
+    });
+    const refused = await listAudit(store, { action: 'reid.request-refused' });
+    expect(refused.some((e) => e.purpose === ids.planning)).toBe(true);
+  });
+
+  it('refuses tokens that are not the controller’s, malformed tokens, and a cohort above the size limit', async () => {
+    await expect(ask([tokenOf(nhs(0)), tokenOf(nhs(7))])).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringContaining('1 of the cohort have no RWF record') as string,
+    });
+    await expect(ask([nhs(0)])).rejects.toMatchObject({ code: 'invalid-input' });
+    await setReidSettings(store, admin, { useCaseId: ids.direct, sizeLimit: 2 }, 'user:admin');
+    await expect(ask(RWF_PEOPLE.slice(0, 3).map((p) => tokenOf(nhs(p))))).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringContaining('at most 2') as string,
+    });
+    await setReidSettings(store, admin, { useCaseId: ids.direct, sizeLimit: 500 }, 'user:admin');
+  });
+
+  it('refuses people on the opt-out list where the use case honours it, and only then', async () => {
+    await loadOptOutTokens(store, [tokenOf(nhs(4))], 'optouts.dat', 'test');
+    await setReidSettings(store, admin, { useCaseId: ids.direct, honourOptOut: true }, 'user:admin');
+    await expect(ask([tokenOf(nhs(3)), tokenOf(nhs(4))])).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringContaining('on the opt-out list') as string,
+    });
+    await setReidSettings(store, admin, { useCaseId: ids.direct, honourOptOut: false }, 'user:admin');
+    const request = await ask([tokenOf(nhs(3)), tokenOf(nhs(4))]);
+    expect(request.state).toBe('awaiting-approval');
+  });
+
+  it('needs two approvals by two people, neither the requester; then seals the tokens to the controller only', async () => {
+    // The requester is named a second approver: still cannot approve their own request.
+    await setReidSettings(store, admin, { useCaseId: ids.direct, approvers: [analyst.userId] }, 'user:admin');
+    // The cohort: RWF people 0, 1, 2 and 6 (6 is not in RWF's extract below).
+    const cohort = [0, 1, 2, 6].map((p) => tokenOf(nhs(p)));
+    const request = await ask(cohort);
+    expect(request).toMatchObject({ state: 'awaiting-approval', cohortSize: 4, controller: 'RWF' });
+    const decide = (who: Principal, decision: 'approve' | 'refuse' = 'approve', comment = '') =>
+      decideReidentification(store, who, request.id, decision, comment, `user:${who.userId}`, dataDir);
+
+    await expect(decide(analyst)).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'You cannot approve a request you made',
+    });
+    await expect(decide(igLeadRpa)).rejects.toMatchObject({ code: 'forbidden' });
+
+    const once = await decide(igLeadRwf);
+    expect(once.state).toBe('awaiting-approval');
+    expect(once.approvals).toHaveLength(1);
+    await expect(downloadSealedRelease(store, igLeadRwf, request.id, 'x')).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    await expect(decide(igLeadRwf)).rejects.toMatchObject({ code: 'conflict' });
+    // A second IG lead of the same organisation is not a second approver.
+    await expect(decide(igLeadRwf2)).rejects.toMatchObject({ code: 'conflict' });
+
+    const twice = await decide(admin);
+    expect(twice.state).toBe('released');
+    expect(twice.recipientKeyId).toMatch(/^ek-/);
+
+    // Only the controller's IG lead (or an administrator) downloads it.
+    await expect(downloadSealedRelease(store, igLeadRpa, request.id, 'x')).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    await expect(downloadSealedRelease(store, analyst, request.id, 'x')).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    const { bytes } = await downloadSealedRelease(store, igLeadRwf, request.id, 'user:ig-rwf');
+    const sealedFile = path.join(work, `${request.id}.reid.json`);
+    writeFileSync(sealedFile, bytes);
+    const release = parseSealedRelease(bytes.toString('utf8'));
+    const kernelPub = createPublicKey(kernelSigningKey(dataDir).publicKeyPem);
+
+    // Decrypts only with RWF's key; not with RPA's; not once changed; not under another Kernel key.
+    expect(openRelease(release, kernelPub, createPrivateKey(keys.RWF?.privateKeyPem ?? '')).tokens).toEqual(
+      cohort,
+    );
+    expect(() => openRelease(release, kernelPub, createPrivateKey(keys.RPA?.privateKeyPem ?? ''))).toThrow(
+      /sealed for another/,
+    );
+    const changed = { ...release, fields: [...release.fields, 'date_of_birth'] };
+    expect(() => openRelease(changed, kernelPub, createPrivateKey(keys.RWF?.privateKeyPem ?? ''))).toThrow(
+      /does not verify/,
+    );
+    const otherKernel = generateKeyPairSync('ed25519').publicKey;
+    expect(() => openRelease(release, otherKernel, createPrivateKey(keys.RWF?.privateKeyPem ?? ''))).toThrow(
+      /not signed by the Kernel key/,
+    );
+
+    // RWF's agent: its own extract holds people 0–5 (not 6), one without a valid number.
+    const extract = path.join(work, 'rwf-patients.csv');
+    const lines = ['NHS_Number,given_name,family_name,phone,date_of_birth'];
+    for (const p of [0, 1, 2, 3, 4, 5])
+      lines.push(`${nhs(p)},Given${p},Family${p},0700000000${p},1950-01-0${p + 1}`);
+    lines.push('9990000000,Nobody,Invalid,070,1950-01-01');
+    writeFileSync(extract, `${lines.join('\n')}\n`);
+    writeFileSync(path.join(work, 'rwf.enc.key'), keys.RWF?.privateKeyPem ?? '');
+    writeFileSync(path.join(work, 'kernel.pub'), kernelSigningKey(dataDir).publicKeyPem);
+    const out = path.join(work, 'rwf-reidentified.csv');
+    const result = await reidentifyExtract({
+      requestFile: sealedFile,
+      decryptKeyFile: path.join(work, 'rwf.enc.key'),
+      kernelKeyFile: path.join(work, 'kernel.pub'),
+      linkKey,
+      lookupFile: extract,
+      outFile: out,
+    });
+    expect(result).toMatchObject({ requested: 4, matched: 3, unmatched: 1, extractRowsWithoutNhsNumber: 1 });
+    const rows = parseCsv(readFileSync(out, 'utf8'));
+    expect(rows[0]).toEqual(['NHS_Number', 'given_name', 'family_name', 'phone']);
+    expect(rows.slice(1)).toEqual(
+      [0, 1, 2].map((p) => [nhs(p), `Given${p}`, `Family${p}`, `0700000000${p}`]),
+    );
+    for (const row of rows.slice(1)) {
+      expect(row[0]).toMatch(/^999\d{7}$/);
+      expect(isValidNhsNumber(row[0])).toBe(true);
+    }
+    // The output is readable by its owner only, and never overwritten.
+    expect(statSync(out).mode & 0o077).toBe(0);
+    await expect(
+      reidentifyExtract({
+        requestFile: sealedFile,
+        decryptKeyFile: path.join(work, 'rwf.enc.key'),
+        kernelKeyFile: path.join(work, 'kernel.pub'),
+        linkKey,
+        lookupFile: extract,
+        outFile: out,
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+
+    // Every step audited; the transparency record and the public count see it.
+    const actions = (await listAudit(store, { target: `reid:${request.id}` })).map((e) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(['reid.requested', 'reid.approved', 'reid.released', 'reid.downloaded']),
+    );
+    const rwf = await controllerReidRequests(store, 'RWF');
+    expect(rwf.find((r) => r.id === request.id)).toMatchObject({ state: 'released', cohortSize: 4 });
+    expect(await controllerReidRequests(store, 'RPA')).toEqual([]);
+    expect((await listReidRequests(store, igLeadRpa)).map((r) => r.id)).not.toContain(request.id);
+    const month = new Date().toISOString().slice(0, 7);
+    expect((await reidMonthlyCounts(store)).find((m) => m.month === month)).toMatchObject({ released: 1 });
+  });
+
+  it('a refusal ends a request, and needs a reason', async () => {
+    const request = await ask([tokenOf(nhs(5))]);
+    await expect(
+      decideReidentification(store, igLeadRwf, request.id, 'refuse', '', 'x', dataDir),
+    ).rejects.toMatchObject({ code: 'usage' });
+    const refused = await decideReidentification(
+      store,
+      igLeadRwf,
+      request.id,
+      'refuse',
+      'Not a direct-care need for this practice',
+      'x',
+      dataDir,
+    );
+    expect(refused.state).toBe('refused');
+    await expect(
+      decideReidentification(store, admin, request.id, 'approve', '', 'x', dataDir),
+    ).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('leaves no NHS number anywhere in the warehouse store, its audit log or its data folder', async () => {
+    const tables = await store.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,
+    );
+    expect(tables.map((t) => t.table_name)).toEqual(
+      expect.arrayContaining(['reid_requests', 'audit_events']),
+    );
+    let text = '';
+    for (const { table_name } of tables) {
+      const rows = await store.query(`SELECT * FROM "${table_name}"`);
+      text += JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    }
+    for (const file of readdirSync(dataDir, { recursive: true }) as string[]) {
+      const full = path.join(dataDir, file);
+      if (statSync(full).isFile()) text += readFileSync(full, 'latin1');
+    }
+    expect(text.length).toBeGreaterThan(1000);
+    for (const n of PEOPLE) {
+      expect(text).not.toContain(n);
+      expect(text).not.toContain(`${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`);
+    }
+    expect(text).not.toMatch(/(^|[^0-9A-Za-z])999\d{7}([^0-9A-Za-z]|$)/);
+    expect(readFileSync(kernelSigningKeyFile(dataDir), 'utf8')).toContain('PRIVATE KEY');
+  });
+});
