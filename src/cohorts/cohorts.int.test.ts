@@ -467,5 +467,27 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     expect(page.status, html.slice(0, 500)).toBe(200);
     expect(html).toContain('People in the cohort by practice and sex');
     expect(html).toContain('Has Diabetes mellitus');
+    // The form: each ticked box is a field of its own; the page counts, and saves.
+    const { cookie: formCookie, csrf } = await sessionFor(store, accounts.analyst?.userId ?? '');
+    const post = (fields: Record<string, string>) =>
+      app.request('/cohorts', {
+        method: 'POST',
+        headers: { Cookie: formCookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, useCase: care, date: DAY, ...fields }).toString(),
+      });
+    const countedPage = await (
+      await post({ 'condition-diabetes': 'yes', 'sex-female': 'yes', ageFrom: '40' })
+    ).text();
+    expect(countedPage).toContain('People in the cohort by age band and sex');
+    expect(countedPage).toContain('Aged 40 or over');
+    expect(countedPage).toMatch(/id="condition-diabetes"[^>]*checked/);
+    const savedPage = await (
+      await post({ 'condition-copd': 'yes', action: 'save', name: 'COPD from the form' })
+    ).text();
+    expect(savedPage).toContain('Saved “COPD from the form”');
+    const mistake = await (await post({ ageFrom: '70', ageTo: '60' })).text();
+    expect(mistake).toContain('nhsuk-error-summary');
+    const chooser = await app.request('/cohorts', { headers: { Cookie: formCookie } });
+    expect(await chooser.text()).toContain(`/cohorts?useCase=${care}`);
   });
 });
