@@ -16,6 +16,7 @@ import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
+import { relinkIntoSpine } from '../linkage/link-people.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
 export type SpineField = (typeof SPINE_FIELDS)[number];
@@ -91,14 +92,22 @@ const pmiExists = (q: Queryable): Promise<boolean> => tableExists(q, 'ds_pmi');
  * linkage report), as a fingerprint that changes when one lands.
  */
 async function inputFingerprint(q: Queryable): Promise<string> {
+  return `${await loadsFingerprint(q)}|${await linkRunsFingerprint(q)}`;
+}
+
+async function loadsFingerprint(q: Queryable): Promise<string> {
   const rows = await q.query<{ n: number; last: string | null }>(
     `SELECT count(*) AS n, max(finished_at) AS last FROM loads WHERE status = 'loaded'`,
   );
-  // A new `kernel link` run changes the linkage report's probabilistic links.
+  return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}`;
+}
+
+/** A new `kernel link` run changes the linkage report's probabilistic links. */
+async function linkRunsFingerprint(q: Queryable): Promise<string> {
   const runs = await q.query<{ n: number; last: string | null }>(
     `SELECT count(*) AS n, max(started_at) AS last FROM link_runs`,
   );
-  return `${Number(rows[0]?.n ?? 0)}|${rows[0]?.last ?? ''}|${Number(runs[0]?.n ?? 0)}|${runs[0]?.last ?? ''}`;
+  return `${Number(runs[0]?.n ?? 0)}|${runs[0]?.last ?? ''}`;
 }
 
 async function currentBuild(q: Queryable): Promise<Row | undefined> {
@@ -127,7 +136,8 @@ export async function buildSpine(
       },
     );
   }
-  const fingerprint = await inputFingerprint(store);
+  const loadsSeen = await loadsFingerprint(store);
+  const fingerprint = `${loadsSeen}|${await linkRunsFingerprint(store)}`;
   const current = await currentBuild(store);
   if (!options.full && current && JSON.parse(String(current.details ?? '{}')).inputs === fingerprint) {
     const summary = JSON.parse(String(current.details)) as SpineBuild;
@@ -252,6 +262,11 @@ export async function buildSpine(
   await buildFireVisits(store, version);
   await buildConditions(store, version);
 
+  // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
+  // so the linkage report below counts links into the spine it describes.
+  await relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' });
+  // The loads as they were when the build began, and the link runs including those just made.
+  const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}`;
   await buildLinkage(store, version);
 
   const count = async (sql: string): Promise<number> =>
@@ -280,13 +295,7 @@ export async function buildSpine(
   await store.transaction(async (tx) => {
     await tx.run(
       `UPDATE kid_builds SET finished_at = $2, people = $3, pmi_rows = $4, details = $5 WHERE version = $1`,
-      [
-        version,
-        new Date().toISOString(),
-        build.people,
-        build.pmiRows,
-        JSON.stringify({ ...build, inputs: fingerprint }),
-      ],
+      [version, new Date().toISOString(), build.people, build.pmiRows, JSON.stringify({ ...build, inputs })],
     );
     await tx.run('DELETE FROM kid_current');
     await tx.run('INSERT INTO kid_current (id, version) VALUES (1, $1)', [version]);

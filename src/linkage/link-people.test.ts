@@ -18,7 +18,7 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
-import { buildSpine } from '../kid/person-spine.ts';
+import { buildSpine, spineStatus } from '../kid/person-spine.ts';
 import { linkageEstimates, linkageReport } from '../kid/linkage-report.ts';
 import { resolveConfig } from '../config/config.ts';
 import { createApp } from '../server/app.ts';
@@ -312,6 +312,22 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     expect((await reviewQueue(store, { dataset: 'asc' })).pairs.map((p) => p.pairId)).not.toContain(
       pair.pairId,
     );
+  });
+
+  it('links the datasets linked before into each new spine version, before the version is current', async () => {
+    const build = await buildSpine(store, { full: true, actor: 'cli:test' });
+    const [run] = await store.query<{ run_id: string; spine_version: number; dataset: string }>(
+      'SELECT run_id, spine_version, dataset FROM link_runs ORDER BY started_at DESC, run_id DESC LIMIT 1',
+    );
+    expect(run?.dataset).toBe('asc');
+    expect(Number(run?.spine_version)).toBe(build.version);
+    expect((await spineStatus(store)).stale).toBe(false);
+    const [links] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM person_links WHERE run_id = $1',
+      [run!.run_id],
+    );
+    const asc = (await linkageReport(store)).filter((r) => r.dataset === 'asc');
+    expect(asc.reduce((n, r) => n + r.linkedProbabilistically, 0)).toBe(Number(links?.n));
   });
 
   it('links after each load of a council feed, once the spine exists; the load never waits on it', async () => {

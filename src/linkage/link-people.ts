@@ -84,15 +84,17 @@ export async function currentSpineVersion(q: Queryable): Promise<number | null> 
 
 type EncodedRow = Record<string, string | number | null>;
 
-/** The master index: pmi encodings of current loads whose person is on the current spine. */
-async function indexRows(q: Queryable): Promise<EncodedRow[]> {
+/** The master index: pmi encodings of current loads whose person is on spine `version`. */
+async function indexRows(q: Queryable, version: number): Promise<EncodedRow[]> {
   if (!(await hasLoads(q, INDEX_DATASET))) return [];
   // The spine's people filter in JavaScript: joined in SQL, PostgreSQL's planner (before
   // ANALYZE has seen fresh tables) chose a nested loop over ds_pmi × kid_person, 40 s here.
   const spine = new Set(
-    (await q.query<{ person_token: string }>('SELECT person_token FROM kid_spine_person')).map(
-      (r) => r.person_token,
-    ),
+    (
+      await q.query<{ person_token: string }>('SELECT person_token FROM kid_person WHERE version = $1', [
+        version,
+      ])
+    ).map((r) => r.person_token),
   );
   const rows = await q.query<EncodedRow>(
     `SELECT l.load_id, e.source_line, d.person_token, ${encodingColumns('e')}
@@ -176,6 +178,8 @@ export async function linkPeople(
     reviewBand?: readonly [number, number];
     /** the load whose commit started this run, if one did */
     startedByLoad?: string;
+    /** the spine version to link into (a build about to make it current); default the current one */
+    spineVersion?: number;
   },
 ): Promise<LinkRunReport> {
   const spec = linkableDataset(options.dataset);
@@ -183,8 +187,8 @@ export async function linkPeople(
   const [low, high] = options.reviewBand ?? DEFAULT_REVIEW_BAND;
   // Encodings whose load was withdrawn or failed are no one's: they go before anything reads.
   await store.transaction((tx) => deleteOrphanEncodings(tx, options.actor));
-  const spineVersion = await currentSpineVersion(store);
-  const index = spineVersion === null ? [] : await indexRows(store);
+  const spineVersion = options.spineVersion ?? (await currentSpineVersion(store));
+  const index = spineVersion === null ? [] : await indexRows(store, spineVersion);
   if (spineVersion === null || index.length === 0) {
     throw new KernelError(
       'not-found',
@@ -556,4 +560,40 @@ export async function linkAfterLoad(
       .catch(() => undefined);
     return { status: 'failed', code };
   }
+}
+
+/**
+ * A new spine version changes who can be linked to: every dataset linked before is linked
+ * again into `version` (called by the spine build before it makes the version current, so
+ * its linkage report counts links into itself). A dataset never linked waits for its next
+ * load or `kernel link`. A failure is audited and answered, never thrown: the build stands.
+ */
+export async function relinkIntoSpine(
+  store: Store,
+  options: { version: number; actor: string },
+): Promise<{ dataset: string; status: 'linked' | 'failed'; code?: string }[]> {
+  const linked = await store.query<{ dataset: string }>(
+    'SELECT DISTINCT dataset FROM link_runs ORDER BY dataset',
+  );
+  const outcomes: { dataset: string; status: 'linked' | 'failed'; code?: string }[] = [];
+  for (const { dataset } of linked) {
+    try {
+      await linkPeople(store, { dataset, actor: options.actor, spineVersion: options.version });
+      outcomes.push({ dataset, status: 'linked' });
+    } catch (error) {
+      const code = error instanceof KernelError ? error.code : 'internal';
+      await store
+        .transaction((tx) =>
+          appendAudit(tx, {
+            actor: options.actor,
+            action: 'linkage.link-failed',
+            target: `dataset:${dataset}`,
+            details: { spineVersion: options.version, code },
+          }),
+        )
+        .catch(() => undefined);
+      outcomes.push({ dataset, status: 'failed', code });
+    }
+  }
+  return outcomes;
 }
