@@ -1,0 +1,188 @@
+/**
+ * Re-identification in the portal: the list, a request form for analysts in a direct-care
+ * use case, one request with the approvers' form, and the sealed file for the controller's
+ * IG lead. Thin: pages run the same operations as the API and the CLI
+ * (src/reid/reid-operations.ts); the rules live in src/reid/reid-requests.ts.
+ */
+import { describeError, KernelError } from '../errors.ts';
+import { readableUseCases } from '../governance/access-policy.ts';
+import {
+  decideReidOperation,
+  listReidOperation,
+  REID_OPERATIONS,
+  requestReidOperation,
+  showReidOperation,
+} from '../reid/reid-operations.ts';
+import { approverCapacity, downloadSealedRelease, REQUESTER_ROLES } from '../reid/reid-requests.ts';
+import { operationRoutes } from './operation-routes.ts';
+import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+function field(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function principalOf(r: RouteRequest): Principal {
+  if (!r.principal) throw new Error('The guard admits only signed-in users here');
+  return r.principal;
+}
+
+/** Tokens pasted one a line, or separated by commas or spaces. */
+function tokenList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter(Boolean);
+}
+
+function nameList(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
+  const { store } = deps;
+
+  const formPage = async (
+    r: RouteRequest,
+    values: Record<string, string> = {},
+    error?: { text: string; href: string },
+  ) => {
+    const principal = principalOf(r);
+    const useCases = (
+      await readableUseCases(store, { id: principal.userId, role: principal.role, org: principal.org })
+    ).filter((uc) => uc.purpose === 'direct-care');
+    return r.render(
+      'reid/new.njk',
+      {
+        title: error ? 'Error: Ask for re-identification' : 'Ask for re-identification',
+        useCases,
+        values,
+        errors: error ? [error] : [],
+      },
+      error ? 400 : 200,
+    );
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/reidentification',
+      kind: 'page',
+      access: 'signed-in',
+      nav: 'Re-identification',
+      summary: 'Re-identification requests for direct care: your own, your organisation’s, or all',
+      handle: async (r) => {
+        const { requests } = await r.run(listReidOperation, {});
+        const role = principalOf(r).role;
+        return r.render('reid/requests.njk', {
+          title: 'Re-identification',
+          requests,
+          mayRequest: (REQUESTER_ROLES as readonly string[]).includes(role),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/reidentification/new',
+      kind: 'page',
+      access: REQUESTER_ROLES,
+      summary: 'The form to ask for a direct-care cohort to be re-identified',
+      handle: (r) => formPage(r),
+    },
+    {
+      method: 'POST',
+      path: '/reidentification/new',
+      kind: 'page',
+      access: REQUESTER_ROLES,
+      summary: 'Ask for a direct-care cohort to be re-identified by one controller',
+      handle: async (r) => {
+        const form = await r.form();
+        const values = {
+          useCaseId: field(form.useCaseId),
+          controller: field(form.controller).trim().toUpperCase(),
+          reason: field(form.reason),
+          fields: field(form.fields),
+          tokens: field(form.tokens),
+        };
+        try {
+          const request = await r.run(requestReidOperation, {
+            useCaseId: values.useCaseId,
+            controller: values.controller,
+            reason: values.reason,
+            fields: nameList(values.fields),
+            tokens: tokenList(values.tokens),
+          });
+          return r.redirect(`/reidentification/${encodeURIComponent(request.id)}`);
+        } catch (error) {
+          if (!(error instanceof KernelError) || error.code === 'internal') throw error;
+          const at = error.where?.field;
+          const href = `#${at && at in values ? at : 'useCaseId'}`;
+          return formPage(r, values, { text: describeError(error), href });
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/reidentification/:id',
+      kind: 'page',
+      access: 'signed-in',
+      example: { id: 'REID-BCDFGHJKLM' },
+      summary: 'One re-identification request: its approvals, the approvers’ form, the sealed file',
+      handle: async (r) => {
+        const request = await r.run(showReidOperation, { id: r.param('id') });
+        const principal = principalOf(r);
+        const may = await approverCapacity(store, principal, request);
+        return r.render('reid/request.njk', {
+          title: `Re-identification ${request.id}`,
+          request,
+          capacity: 'capacity' in may ? may.capacity : null,
+          canDownload:
+            request.state === 'released' &&
+            (principal.role === 'admin' ||
+              (principal.role === 'ig-lead' && principal.org === request.controller)),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/reidentification/:id/decision',
+      kind: 'page',
+      access: 'signed-in',
+      example: { id: 'REID-BCDFGHJKLM' },
+      summary: 'Record an approver’s decision on a re-identification request',
+      handle: async (r) => {
+        const form = await r.form();
+        const request = await r.run(decideReidOperation, {
+          id: r.param('id'),
+          decision: field(form.decision),
+          comment: field(form.comment),
+        });
+        return r.redirect(`/reidentification/${encodeURIComponent(request.id)}`);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/reidentification/:id/sealed',
+      kind: 'page',
+      access: ['ig-lead', 'admin'],
+      example: { id: 'REID-BCDFGHJKLM' },
+      summary: 'Download the sealed file of a released request (the controller’s IG lead)',
+      handle: async (r) => {
+        const { bytes, fileName, request } = await downloadSealedRelease(
+          store,
+          principalOf(r),
+          r.param('id'),
+          r.actor,
+        );
+        return new Response(new Uint8Array(bytes), {
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Disposition': `attachment; filename="${fileName}"`,
+            'Cache-Control': 'no-store',
+            'X-Content-SHA256': request.sealedSha256 ?? '',
+          },
+        });
+      },
+    },
+    ...operationRoutes(REID_OPERATIONS, deps),
+  ];
+}
