@@ -37,6 +37,7 @@ import { registerFeedsCommands } from './feeds-command.ts';
 import { registerChartsCommands } from './charts-command.ts';
 import { registerOutputsCommands } from './outputs-command.ts';
 import { registerWorkspaceCommands } from './workspace-command.ts';
+import { registerCohortsCommands } from './cohorts-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -55,6 +56,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerFeedsCommands,
   registerChartsCommands,
   registerWorkspaceCommands,
+  registerCohortsCommands,
   registerOutputsCommands,
   registerAuditCommands,
   registerLinkageCommands,

@@ -1,5 +1,7 @@
 import { outputsRoutes } from './outputs-routes.ts';
 import { workspaceRoutes } from './workspace-routes.ts';
+import { cohortRoutes } from './cohort-routes.ts';
+import { linkageReviewRoutes } from './linkage-review-routes.ts';
 import { signoffRoutes } from './signoff-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
@@ -34,6 +36,8 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...governanceRoutes(deps),
     ...programmeRoutes(deps),
     ...workspaceRoutes(deps),
+    ...cohortRoutes(deps),
+    ...linkageReviewRoutes(deps),
     ...outputsRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),
