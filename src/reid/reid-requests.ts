@@ -716,6 +716,9 @@ export async function approverCapacity(
 /**
  * One approver's decision. The IG lead's and the second approver's approvals together
  * release the tokens, sealed to the controller and signed by Kernel; a refusal ends it.
+ * Decided in one transaction that first locks the request's row, so two approvers acting at
+ * the same moment cannot both miss the other's approval (PostgreSQL waits; DuckDB refuses the
+ * later writer), and `UNIQUE (request_id, capacity)` keeps one approval per capacity.
  */
 export async function decideReidentification(
   q: Queryable,
@@ -726,61 +729,27 @@ export async function decideReidentification(
   actor: string,
   dataDir: string | undefined,
 ): Promise<ReidRequest> {
-  const request = await getReidRequest(q, id);
-  const may = await approverCapacity(q, principal, request);
-  if ('refused' in may) {
-    const code =
-      request.state !== 'awaiting-approval' || may.refused.includes('already') ? 'conflict' : 'forbidden';
-    throw new KernelError(code, may.refused);
-  }
   const note = comment.trim();
-  if (decision === 'refuse' && note === '') {
-    throw new KernelError('usage', 'Say why you refuse, for the requester', { where: { field: 'comment' } });
-  }
   if (NHS_NUMBER_LIKE.test(note)) {
     throw new KernelError('usage', 'A comment must not hold an NHS number', { where: { field: 'comment' } });
   }
-  const releases = decision === 'approve' && request.approvals.some((a) => a.decision === 'approve');
-  const now = nowIso();
-  let sealed: { json: string; sha256: string; recipientKeyId: string; signerKeyId: string } | undefined;
-  if (releases) {
-    if (!dataDir)
-      throw new KernelError('config', 'Releasing needs the data folder, where Kernel’s signing key is kept');
-    const recipient = await currentEncryptionKey(q, request.controller);
-    if (!recipient) {
-      throw new KernelError('conflict', `${request.controller} has no agent encryption key registered`, {
-        hint: `kernel keys trust-encryption --org ${request.controller} FILE.pub`,
+  await inTransaction(q, async (tx) => {
+    await tx.query('UPDATE reid_requests SET state = state WHERE request_id = $1', [id]);
+    const request = await getReidRequest(tx, id);
+    const may = await approverCapacity(tx, principal, request);
+    if ('refused' in may) {
+      const code =
+        request.state !== 'awaiting-approval' || may.refused.includes('already') ? 'conflict' : 'forbidden';
+      throw new KernelError(code, may.refused);
+    }
+    if (decision === 'refuse' && note === '') {
+      throw new KernelError('usage', 'Say why you refuse, for the requester', {
+        where: { field: 'comment' },
       });
     }
-    const tokens = (
-      await q.query<{ person_token: string }>(
-        'SELECT person_token FROM reid_request_tokens WHERE request_id = $1 ORDER BY position',
-        [id],
-      )
-    ).map((r) => r.person_token);
-    const signer = kernelSigningKey(dataDir);
-    const release = sealRelease(
-      {
-        requestId: id,
-        controller: request.controller,
-        useCaseId: request.useCaseId,
-        fields: request.fields,
-        releasedAt: now,
-      },
-      tokens,
-      createPublicKey(recipient.publicKeyPem),
-      signer.privateKey,
-    );
-    const json = `${JSON.stringify(release, null, 2)}\n`;
-    sealed = {
-      json,
-      sha256: createHash('sha256').update(json).digest('hex'),
-      recipientKeyId: release.recipientKeyId,
-      signerKeyId: release.signerKeyId,
-    };
-  }
-  const state: ReidState = decision === 'refuse' ? 'refused' : releases ? 'released' : 'awaiting-approval';
-  await inTransaction(q, async (tx) => {
+    const releases = decision === 'approve' && request.approvals.some((a) => a.decision === 'approve');
+    const now = nowIso();
+    const state: ReidState = decision === 'refuse' ? 'refused' : releases ? 'released' : 'awaiting-approval';
     await tx.query(
       `INSERT INTO reid_approvals (request_id, approver_id, approver_role, approver_org, capacity, decision, comment, decided_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -799,28 +768,66 @@ export async function decideReidentification(
         id,
       ]);
     }
-    if (sealed) {
-      await tx.query(
-        `UPDATE reid_requests SET state = 'released', decided_at = $1, sealed_json = $2, sealed_sha256 = $3,
-           recipient_key_id = $4, signer_key_id = $5 WHERE request_id = $6`,
-        [now, sealed.json, sealed.sha256, sealed.recipientKeyId, sealed.signerKeyId, id],
-      );
-      await appendAudit(tx, {
-        actor,
-        action: 'reid.released',
-        target: `reid:${id}`,
-        purpose: request.useCaseId,
-        details: {
-          controller: request.controller,
-          tokens: request.cohortSize,
-          recipientKeyId: sealed.recipientKeyId,
-          signerKeyId: sealed.signerKeyId,
-          sha256: sealed.sha256,
-        },
-      });
-    }
+    if (state === 'released') await release(tx, request, now, actor, dataDir);
   });
   return getReidRequest(q, id);
+}
+
+/** Seals the cohort's tokens to the controller's current key, signs it, and records it (audited). */
+async function release(
+  tx: Queryable,
+  request: ReidRequest,
+  now: string,
+  actor: string,
+  dataDir: string | undefined,
+): Promise<void> {
+  if (!dataDir) {
+    throw new KernelError('config', 'Releasing needs the data folder, where Kernel’s signing key is kept');
+  }
+  const recipient = await currentEncryptionKey(tx, request.controller);
+  if (!recipient) {
+    throw new KernelError('conflict', `${request.controller} has no agent encryption key registered`, {
+      hint: `kernel keys trust-encryption --org ${request.controller} FILE.pub`,
+    });
+  }
+  const tokens = (
+    await tx.query<{ person_token: string }>(
+      'SELECT person_token FROM reid_request_tokens WHERE request_id = $1 ORDER BY position',
+      [request.id],
+    )
+  ).map((r) => r.person_token);
+  const sealed = sealRelease(
+    {
+      requestId: request.id,
+      controller: request.controller,
+      useCaseId: request.useCaseId,
+      fields: request.fields,
+      releasedAt: now,
+    },
+    tokens,
+    createPublicKey(recipient.publicKeyPem),
+    kernelSigningKey(dataDir).privateKey,
+  );
+  const json = `${JSON.stringify(sealed, null, 2)}\n`;
+  const sha256 = createHash('sha256').update(json).digest('hex');
+  await tx.query(
+    `UPDATE reid_requests SET state = 'released', decided_at = $1, sealed_json = $2, sealed_sha256 = $3,
+       recipient_key_id = $4, signer_key_id = $5 WHERE request_id = $6`,
+    [now, json, sha256, sealed.recipientKeyId, sealed.signerKeyId, request.id],
+  );
+  await appendAudit(tx, {
+    actor,
+    action: 'reid.released',
+    target: `reid:${request.id}`,
+    purpose: request.useCaseId,
+    details: {
+      controller: request.controller,
+      tokens: tokens.length,
+      recipientKeyId: sealed.recipientKeyId,
+      signerKeyId: sealed.signerKeyId,
+      sha256,
+    },
+  });
 }
 
 /** The sealed file, for the controller's IG lead (or an administrator to pass on): audited. */

@@ -304,6 +304,19 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     ).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('two approvers deciding at the same moment never leave two approvals unreleased', async () => {
+    const request = await ask([tokenOf(nhs(1))]);
+    await Promise.allSettled(
+      [igLeadRwf, admin].map((who) =>
+        decideReidentification(store, who, request.id, 'approve', '', `user:${who.userId}`, dataDir),
+      ),
+    );
+    const [after] = (await listReidRequests(store, admin)).filter((r) => r.id === request.id);
+    const approvals = after?.approvals.filter((a) => a.decision === 'approve').length ?? 0;
+    expect(after?.state).toBe(approvals === 2 ? 'released' : 'awaiting-approval');
+    expect(approvals).toBeGreaterThanOrEqual(1);
+  });
+
   it('leaves no NHS number anywhere in the warehouse store, its audit log or its data folder', async () => {
     const tables = await store.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,

@@ -66,5 +66,7 @@ CREATE TABLE reid_approvals (
   decision TEXT NOT NULL,
   comment TEXT NOT NULL,
   decided_at TEXT NOT NULL,
-  PRIMARY KEY (request_id, approver_id)
+  PRIMARY KEY (request_id, approver_id),
+  -- one approval (or refusal) per capacity: two IG leads never make two approvals
+  UNIQUE (request_id, capacity)
 );
