@@ -20,6 +20,7 @@ async function readPasswordFromStdin(io: CliIo): Promise<string> {
 // here runs, not when any command starts.
 const accounts = () => import('../server/auth/user-accounts.ts');
 const apiTokens = () => import('../server/auth/api-tokens.ts');
+const secondFactor = () => import('../server/auth/second-factor.ts');
 
 /** `kernel users …` and `kernel tokens …`: portal and API accounts. */
 export const registerUserCommands: RegisterCommands = (program, context) => {
@@ -116,6 +117,26 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     });
 
   users
+    .command('reset-mfa')
+    .description(
+      'forget an account’s authenticator and recovery codes (a lost phone): ends its sessions; it sets up a new one at next sign-in',
+    )
+    .argument('[email]', 'the account')
+    .option('--email <email>', 'the account')
+    .action(async (positional: string | undefined, options: { email?: string }) => {
+      const email = options.email ?? positional;
+      if (!email) {
+        throw new KernelError('usage', 'Name the account', { hint: 'kernel users reset-mfa ana@nhs.net' });
+      }
+      const { resetSecondFactor } = await secondFactor();
+      await context.withStore((store) => resetSecondFactor(store, email, context.actor));
+      context.io.out(
+        `Reset the authenticator of ${email}: its recovery codes no longer work and its sessions are ended.`,
+      );
+      context.io.out('At their next sign-in they set up a new authenticator app.');
+    });
+
+  users
     .command('disable')
     .description('stop an account signing in: ends its sessions and revokes its API tokens')
     .requiredOption('--email <email>', 'the account')
@@ -141,17 +162,31 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .command('new')
     .description('issue an API token for an account and print it once (only its hash is kept)')
     .requiredOption('--email <email>', 'the account the token acts as')
+    .option('--expires <lifetime>', 'how long it lasts: days or weeks, e.g. 90d or 12w (at most 366d)', '90d')
+    .option(
+      '--scope <scope>',
+      'full (what the account may do), read-only (no changes) or feeds-only (only sending feeds)',
+      'full',
+    )
     .option('--json', 'print the result as JSON')
-    .action(async (options: { email: string; json?: boolean }) => {
-      const { createApiToken } = await apiTokens();
-      const { id, token } = await context.withStore((store) =>
-        createApiToken(store, options.email, context.actor),
+    .action(async (options: { email: string; expires: string; scope: string; json?: boolean }) => {
+      const { createApiToken, isTokenScope, parseTokenLifetime, TOKEN_SCOPES } = await apiTokens();
+      const scope = options.scope;
+      if (!isTokenScope(scope)) {
+        throw new KernelError('usage', `"${scope}" is not a token scope`, {
+          where: { field: 'scope' },
+          hint: `Use one of: ${TOKEN_SCOPES.join(', ')}`,
+        });
+      }
+      const days = parseTokenLifetime(options.expires);
+      const { id, token, expiresAt } = await context.withStore((store) =>
+        createApiToken(store, options.email, context.actor, new Date(), { scope, days }),
       );
       if (options.json) {
-        printJson(context.io, { id, token });
+        printJson(context.io, { id, token, scope, expiresAt });
         return;
       }
-      context.io.out(`API token ${id} for ${options.email}:`);
+      context.io.out(`API token ${id} for ${options.email} (${scope}, expires ${expiresAt.slice(0, 10)}):`);
       context.io.out(token);
       context.io.out(
         'Send it as "Authorization: Bearer <token>". It is not shown again; revoke it with kernel tokens revoke.',
@@ -181,8 +216,15 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
       }
       context.io.out(
         formatTable(
-          ['id', 'email', 'created', 'revoked'],
-          list.map((t) => [t.id, t.email, t.createdAt.slice(0, 19), t.revokedAt?.slice(0, 19) ?? '']),
+          ['id', 'email', 'scope', 'created', 'expires', 'revoked'],
+          list.map((t) => [
+            t.id,
+            t.email,
+            t.scope,
+            t.createdAt.slice(0, 19),
+            t.expiresAt?.slice(0, 19) ?? 'never',
+            t.revokedAt?.slice(0, 19) ?? '',
+          ]),
         ),
       );
     });

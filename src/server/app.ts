@@ -4,10 +4,10 @@ import { looksLikeIdentifier } from '../audit/audit-log.ts';
 import { describeError, errorBody, httpStatusFor, KernelError } from '../errors.ts';
 import { parseInput, runOperation } from '../operations/operation.ts';
 import { actorOf } from '../operations/principal.ts';
-import { principalForToken } from './auth/api-tokens.ts';
+import { credentialForToken, scopeRefusal, type TokenScope } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
 import { FORM_LIMIT_BYTES, readForm, readTextBody, uploadFolder, type FormFields } from './request-body.ts';
-import { readSession } from './auth/sessions.ts';
+import { readSession, sessionLimitsFrom } from './auth/sessions.ts';
 import {
   mayUse,
   type Principal,
@@ -29,6 +29,8 @@ export interface AppEnv {
     nonce: string;
     principal: Principal | null;
     sessionId: string | undefined;
+    /** what the bearer token may do, when the request came with one */
+    tokenScope: TokenScope | undefined;
     /** the synchronizer token of this session, or of the pre-session cookie */
     csrfToken: string;
   };
@@ -57,6 +59,7 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const views = createViewEngine();
   const now = deps.now ?? (() => new Date());
+  const sessionLimits = sessionLimitsFrom(deps.config);
 
   // Request log: method, route path, status and time only — never the query string,
   // cookies, headers or bodies, where tokens and identifiers could sit.
@@ -92,6 +95,7 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     }
     c.set('principal', null);
     c.set('sessionId', undefined);
+    c.set('tokenScope', undefined);
     // An empty header, or `Bearer` with nothing after it, is no credential at all: the caller
     // is anonymous, as without the header (issue 22, item 7), rather than refused everywhere.
     const sent = c.req.header('Authorization')?.trim();
@@ -99,23 +103,28 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     if (authorization !== undefined) {
       // RFC 6750 §2.1: `Authorization: Bearer <token>`.
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-      const principal = match ? await principalForToken(deps.store, match[1] as string) : undefined;
-      if (!principal) {
+      const credential = match ? await credentialForToken(deps.store, match[1] as string, now()) : undefined;
+      if (!credential) {
         return c.json(
           errorBody(
-            new KernelError('unauthenticated', 'The API token is not valid or has been revoked', {
-              hint: 'Ask an administrator for a new token (kernel tokens new)',
-            }),
+            new KernelError(
+              'unauthenticated',
+              'The API token is not valid, has expired or has been revoked',
+              {
+                hint: 'Ask an administrator for a new token (kernel tokens new)',
+              },
+            ),
           ),
           401,
           { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
         );
       }
-      c.set('principal', principal);
+      c.set('principal', credential.principal);
+      c.set('tokenScope', credential.scope);
       c.set('csrfToken', '');
     } else {
       const sessionId = getCookie(c, SESSION_COOKIE);
-      const session = sessionId ? await readSession(deps.store, sessionId, now()) : undefined;
+      const session = sessionId ? await readSession(deps.store, sessionId, now(), sessionLimits) : undefined;
       if (session && sessionId) {
         c.set('principal', session.principal);
         c.set('sessionId', sessionId);
@@ -193,6 +202,18 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
           status,
         );
       };
+
+      // A scoped API token reaches only what its scope allows (issue 19).
+      const scope = c.get('tokenScope');
+      const refusal =
+        scope && principal?.via === 'token' ? scopeRefusal(scope, route.method, route.path) : undefined;
+      if (refusal) {
+        return fail(
+          new KernelError('forbidden', refusal, {
+            hint: 'Use a token with a wider scope (kernel tokens new --scope)',
+          }),
+        );
+      }
 
       if (!mayUse(route.access, principal)) {
         if (!principal) {

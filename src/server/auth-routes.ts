@@ -1,11 +1,35 @@
-import { deleteCookie, setCookie } from 'hono/cookie';
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { KernelError } from '../errors.ts';
 import { PRESESSION_COOKIE, SESSION_COOKIE, sessionCookieOptions } from './app.ts';
-import { createSession, endSession, SESSION_HOURS } from './auth/sessions.ts';
+import {
+  giveSecondFactor,
+  PENDING_MINUTES,
+  readPendingSignIn,
+  startPendingSignIn,
+} from './auth/pending-sign-ins.ts';
+import {
+  checkSecondFactor,
+  hasAuthenticator,
+  needsSecondFactor,
+  recoveryCodesLeft,
+  renewRecoveryCodes,
+} from './auth/second-factor.ts';
+import {
+  browserLabel,
+  createSession,
+  endAllSessions,
+  endSession,
+  endSessionByHandle,
+  listSessions,
+  sessionHandle,
+  sessionLimitsFrom,
+} from './auth/sessions.ts';
+import { otpauthUri } from './auth/totp.ts';
 import { SignInLimiter } from './auth/sign-in-limiter.ts';
 import { changePassword, checkSignIn, refuseWithoutChecking } from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
-import type { RouteDeclaration, ServerDeps } from './routes.ts';
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { safeNext } from './safe-next.ts';
 
 interface FormError {
@@ -13,14 +37,81 @@ interface FormError {
   href: string;
 }
 
-/** Only same-site paths: an open redirect after sign-in would help phishing. */
+/** The cookie of a sign-in waiting for its second factor (`pending-sign-ins.ts`). */
+export const PENDING_COOKIE = 'kernel_signin';
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
+}
+
+/** A secret in groups of four, easier to type into an authenticator app by hand. */
+function grouped(secret: string): string {
+  return secret.match(/.{1,4}/g)?.join(' ') ?? secret;
 }
 
 /** Sign-in, sign-out and changing a password. */
 export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): RouteDeclaration[] {
   const now = deps.now ?? (() => new Date());
+  const limits = sessionLimitsFrom(deps.config);
+
+  /** Starts the session of a complete sign-in: a new id every time, so a planted cookie cannot be fixed on a victim. */
+  const beginSession = async (c: Context, userId: string, secondFactor?: string) => {
+    const { sessionId } = await createSession(deps.store, userId, now(), {
+      secondFactor,
+      label: browserLabel(c.req.header('User-Agent')),
+      limits,
+    });
+    setCookie(c, SESSION_COOKIE, sessionId, sessionCookieOptions(limits.absoluteHours * 3600));
+    deleteCookie(c, PRESESSION_COOKIE, { path: '/', secure: true });
+    deleteCookie(c, PENDING_COOKIE, { path: '/', secure: true });
+  };
+
+  /** The account's sign-in page: authenticator, recovery codes left, sessions with this one marked. */
+  const securityPage = async (r: RouteRequest, vars: Record<string, unknown> = {}, status = 200) => {
+    const principal = r.principal as NonNullable<typeof r.principal>;
+    const current = r.c.get('sessionId') as string | undefined;
+    const sessions = await listSessions(deps.store, principal.userId, now(), limits);
+    return r.render(
+      'account/security.njk',
+      {
+        title: 'Your sign-in and sessions',
+        enrolled: await hasAuthenticator(deps.store, principal.userId),
+        recoveryCodesLeft: await recoveryCodesLeft(deps.store, principal.userId),
+        sessions: sessions.map((s) => ({
+          ...s,
+          current: current !== undefined && s.handle === sessionHandle(current),
+        })),
+        limits,
+        ...vars,
+      },
+      status,
+    );
+  };
+
+  /** The second-factor page: enrolment (secret and otpauth URI) or a code, with any errors. */
+  const twoFactorPage = async (
+    r: RouteRequest,
+    pendingId: string,
+    next: string,
+    errors: FormError[] = [],
+    status = 200,
+  ) => {
+    const pending = await readPendingSignIn(deps.store, pendingId, now());
+    if (!pending) return r.redirect('/sign-in');
+    const enrolling = pending.enrolSecret !== null;
+    return r.render(
+      'sign-in/two-factor.njk',
+      {
+        title: enrolling ? 'Set up your authenticator app' : 'Enter the code from your authenticator app',
+        enrolling,
+        secret: enrolling ? grouped(pending.enrolSecret as string) : undefined,
+        uri: enrolling ? otpauthUri(pending.enrolSecret as string, pending.user.email) : undefined,
+        next,
+        errors,
+      },
+      status,
+    );
+  };
   return [
     {
       method: 'GET',
@@ -76,11 +167,152 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           return again(401, [{ text: 'Enter a correct email address and password', href: '#email' }]);
         }
         limiter.succeeded(email, address);
-        // A new session id at every sign-in, so a planted cookie cannot be fixed on a victim.
-        const { sessionId } = await createSession(deps.store, result.user.id, now());
-        setCookie(r.c, SESSION_COOKIE, sessionId, sessionCookieOptions(SESSION_HOURS * 3600));
-        deleteCookie(r.c, PRESESSION_COOKIE, { path: '/', secure: true });
+        // Issue 19: a password alone opens no role that reads record-level data or approves.
+        // The session waits for the second factor; until then there is none.
+        if (await needsSecondFactor(deps.store, result.user)) {
+          const enrolling = !(await hasAuthenticator(deps.store, result.user.id));
+          const pendingId = await startPendingSignIn(deps.store, result.user.id, enrolling, now());
+          setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
+          return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(next)}`);
+        }
+        await beginSession(r.c, result.user.id);
         return r.redirect(result.user.mustChangePassword ? '/account/password' : next);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sign-in/two-factor',
+      kind: 'page',
+      access: 'public',
+      summary: 'Second step of signing in: the authenticator code, or setting the authenticator up',
+      handle: async (r) => {
+        if (r.principal) return r.redirect('/');
+        const pendingId = getCookie(r.c, PENDING_COOKIE);
+        if (!pendingId) return r.redirect('/sign-in');
+        return twoFactorPage(r, pendingId, safeNext(r.query('next')));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sign-in/two-factor',
+      kind: 'page',
+      access: 'public',
+      summary: 'Give the authenticator code (or a recovery code)',
+      handle: async (r) => {
+        const form = await r.form();
+        const next = safeNext(form.next);
+        const pendingId = getCookie(r.c, PENDING_COOKIE);
+        if (!pendingId) return r.redirect('/sign-in');
+        const code = text(form.code).trim();
+        if (!code) {
+          return twoFactorPage(r, pendingId, next, [{ text: 'Enter the code', href: '#code' }], 400);
+        }
+        let outcome;
+        try {
+          outcome = await giveSecondFactor(deps.store, pendingId, code, now());
+        } catch (error) {
+          if (!(error instanceof KernelError)) throw error;
+          outcome = { ok: false as const, reason: 'expired' as const };
+        }
+        if (!outcome.ok) {
+          if (outcome.reason === 'expired') {
+            deleteCookie(r.c, PENDING_COOKIE, { path: '/', secure: true });
+            return r.render(
+              'sign-in.njk',
+              {
+                title: 'Sign in',
+                next,
+                errors: [{ text: 'Your sign-in has expired. Sign in again', href: '#email' }],
+              },
+              401,
+            );
+          }
+          return twoFactorPage(
+            r,
+            pendingId,
+            next,
+            [{ text: 'Enter the code your authenticator app shows now', href: '#code' }],
+            401,
+          );
+        }
+        await beginSession(r.c, outcome.user.id, outcome.secondFactor);
+        const after = outcome.user.mustChangePassword ? '/account/password' : next;
+        if (outcome.recoveryCodes) {
+          return r.render('sign-in/recovery-codes.njk', {
+            title: 'Your recovery codes',
+            codes: outcome.recoveryCodes,
+            next: after,
+          });
+        }
+        return r.redirect(after);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/account/security',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'Your sign-in: authenticator, recovery codes and active sessions',
+      handle: (r) => securityPage(r, { ended: r.query('ended') === '1' }),
+    },
+    {
+      method: 'POST',
+      path: '/account/sessions/end',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'Sign out one of your sessions',
+      handle: async (r) => {
+        const principal = r.principal as NonNullable<typeof r.principal>;
+        const handle = text((await r.form()).session);
+        await endSessionByHandle(deps.store, principal.userId, handle, r.actor);
+        const current = r.c.get('sessionId') as string | undefined;
+        if (current && sessionHandle(current) === handle) {
+          deleteCookie(r.c, SESSION_COOKIE, { path: '/', secure: true });
+          return r.redirect('/sign-in?signed-out=1');
+        }
+        return r.redirect('/account/security?ended=1');
+      },
+    },
+    {
+      method: 'POST',
+      path: '/account/sessions/end-all',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'Sign out everywhere',
+      handle: async (r) => {
+        const principal = r.principal as NonNullable<typeof r.principal>;
+        await endAllSessions(deps.store, principal.userId, r.actor);
+        deleteCookie(r.c, SESSION_COOKIE, { path: '/', secure: true });
+        return r.redirect('/sign-in?signed-out=1');
+      },
+    },
+    {
+      method: 'POST',
+      path: '/account/recovery-codes',
+      kind: 'page',
+      access: 'signed-in',
+      summary: 'New recovery codes (the old ones stop working)',
+      handle: async (r) => {
+        const principal = r.principal as NonNullable<typeof r.principal>;
+        const code = text((await r.form()).code).trim();
+        // A session left open is not enough to replace the codes: the authenticator is asked again.
+        // Digits only, so a recovery code typed here by mistake is not used up.
+        const given = /^\d[\d\s]*$/.test(code)
+          ? await checkSecondFactor(deps.store, principal.userId, code, now())
+          : undefined;
+        if (given !== 'totp') {
+          return securityPage(
+            r,
+            { errors: [{ text: 'Enter the code your authenticator app shows now', href: '#code' }] },
+            400,
+          );
+        }
+        const codes = await renewRecoveryCodes(deps.store, principal.userId, r.actor, now());
+        return r.render('sign-in/recovery-codes.njk', {
+          title: 'Your recovery codes',
+          codes,
+          next: '/account/security',
+        });
       },
     },
     {

@@ -22,6 +22,7 @@ import {
   type PseudonymisedFeed,
   type TestAccount,
 } from './portal-helpers.ts';
+import { enrolTestAuthenticator, nextTotpCode } from './two-factor-helpers.ts';
 
 /**
  * The portal in real Chromium against a real server on the embedded store: every page
@@ -70,12 +71,17 @@ describe('portal in Chromium', () => {
   let accounts: Record<Role, TestAccount>;
   let feed: PseudonymisedFeed;
   const cspProblems: string[] = [];
+  /** the authenticators of the accounts that sign in by keyboard (issue 19: a second factor) */
+  const authenticators = new Map<string, string>();
 
   beforeAll(async () => {
     const dataDir = path.join(dir, 'data');
     const config = { ...resolveConfig({ data: dataDir }).config, dataDir, store: 'duckdb' };
     store = await openStore(config);
     accounts = await accountsForEveryRole(store);
+    for (const role of ['analyst', 'provider', 'admin'] as const) {
+      authenticators.set(accounts[role].email, await enrolTestAuthenticator(store, accounts[role].userId));
+    }
     feed = await pseudonymisedFeed(dir);
     await prepareForFeed(store, feed);
     server = await startServer({ store, config, port: 0 });
@@ -105,6 +111,12 @@ describe('portal in Chromium', () => {
     await page.keyboard.type(account.email);
     await tabTo(page, '#password');
     await page.keyboard.type(PASSWORD);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/sign-in/two-factor'),
+      page.keyboard.press('Enter'),
+    ]);
+    await tabTo(page, '#code');
+    await page.keyboard.type(nextTotpCode(authenticators.get(account.email) as string));
     await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.keyboard.press('Enter')]);
   }
 
