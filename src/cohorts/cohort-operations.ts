@@ -10,9 +10,11 @@ import { controlledCountSchema } from '../analytics/disclosure-schemas.ts';
 import { formatTable } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
-import { isoDate, optionalText, requiredText, useCaseId } from '../operations/fields.ts';
+import { isoDate, optionalText, orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
 import { defineOperation, type AnyOperation, type OperationContext } from '../operations/operation.ts';
 import type { ReleasedTable } from '../outputs/aggregate-disclosure-control.ts';
+import { reidRequestSchema } from '../reid/reid-operations.ts';
+import { REQUESTER_ROLES } from '../reid/reid-requests.ts';
 import {
   checkDefinition,
   cohortCriteriaShape,
@@ -22,6 +24,7 @@ import {
   type CohortDefinition,
 } from './cohort-definition.ts';
 import { countCohort, type CohortCounts } from './cohort-counts.ts';
+import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { getCohort, listCohorts, saveCohort, type SavedCohort } from './saved-cohorts.ts';
 
 const TAG = 'cohorts';
@@ -237,9 +240,46 @@ export const showCohortOperation = defineOperation({
   run: (context, { id }) => getCohort(context.store, userOf(context), id),
 });
 
+export const reidentifyCohortOperation = defineOperation({
+  name: 'cohorts.reidentify',
+  summary: 'Ask for a saved direct-care cohort’s members on a day to be re-identified by one controller',
+  tag: TAG,
+  access: REQUESTER_ROLES,
+  input: z.object({
+    id: requiredText('cohort id'),
+    date: isoDate('membership on this day, YYYY-MM-DD'),
+    controller: orgCode(
+      'the controller whose patients they are, e.g. the GP practice the cohort is narrowed to',
+    ),
+    reason: requiredText('why the clinician needs these people'),
+    fields: textList('the fields the clinician needs, named as in the controller’s extract').min(1),
+  }),
+  output: reidRequestSchema,
+  http: {
+    method: 'POST',
+    path: '/api/v1/cohorts/:id/reidentification',
+    status: 201,
+    example: { id: 'COH-0000000000' },
+  },
+  cli: {
+    command: ['cohorts', 'reidentify'],
+    args: ['id'],
+    flags: { fields: 'field' },
+    print: (r) => `Requested ${r.id}: ${r.cohortSize} people from ${r.controller}; it needs two approvals.`,
+  },
+  run: ({ store, principal, actor }, { id, date, controller, reason, fields }) =>
+    requestCohortReidentification(
+      store,
+      principal,
+      { cohortId: id, day: date, controller, reason, fields },
+      actor,
+    ),
+});
+
 export const COHORT_OPERATIONS: readonly AnyOperation[] = [
   countCohortOperation,
   saveCohortOperation,
   listCohortsOperation,
   showCohortOperation,
+  reidentifyCohortOperation,
 ];

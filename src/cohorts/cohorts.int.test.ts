@@ -20,6 +20,8 @@ import { testStores } from '../../test/stores.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { createAgreement } from '../governance/agreements.ts';
+import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
+import { trustEncryptionKey } from '../reid/reid-requests.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { AGE_BANDS } from '../kid/conditions.ts';
@@ -32,6 +34,7 @@ import type { ServerDeps } from '../server/routes.ts';
 import type { Store } from '../store/store.ts';
 import { cohortDefinitionSchema, windowStart, type CohortDefinition } from './cohort-definition.ts';
 import { cohortTables, countCohort, openCohort, type CohortCounts } from './cohort-counts.ts';
+import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { openCohortView } from './cohort-views.ts';
 import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
 
@@ -418,6 +421,44 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     await expect(openCohortView(store, viewer, saved.id, DAY)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(openCohortView(store, analyst(planning), saved.id, DAY)).rejects.toMatchObject({
       code: 'forbidden',
+    });
+  });
+
+  it('sends a saved direct-care cohort’s members on a day to a re-identification request, never a planning one', async () => {
+    const practice = truthOn(DAY).find((t) => t.conditions.size > 0)?.practice ?? '';
+    await trustEncryptionKey(store, practice, newEncryptionKeyPair().publicKeyPem, 'test');
+    const criteria = definition({ practices: [practice], minConditions: 1 });
+    const saved = await saveCohort(store, analyst(care), `Long-term conditions at ${practice}`, criteria);
+    const principal = {
+      userId: accounts.analyst?.userId ?? '',
+      email: accounts.analyst?.email ?? '',
+      role: 'analyst' as const,
+      org: null,
+      via: 'session' as const,
+      mustChangePassword: false,
+    };
+    const ask = (cohortId: string) =>
+      requestCohortReidentification(
+        store,
+        principal,
+        {
+          cohortId,
+          day: DAY,
+          controller: practice,
+          reason: 'Case finding for a review',
+          fields: ['NHS_Number'],
+        },
+        'test',
+      );
+    const request = await ask(saved.id);
+    expect(request).toMatchObject({ state: 'awaiting-approval', controller: practice, useCaseId: care });
+    const expected = truthTokens((t) => t.practice === practice && t.conditions.size > 0);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(request.cohortSize).toBe(expected.length);
+    const elsewhere = await saveCohort(store, analyst(planning), `Planning at ${practice}`, criteria);
+    await expect(ask(elsewhere.id)).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringContaining('direct care only'),
     });
   });
 
