@@ -13,6 +13,13 @@ export function kernelSigningKeyFile(dataDir: string): string {
   return path.join(dataDir, 'keys', 'reid-signing.key');
 }
 
+/** The public half, or undefined while the data folder has no key yet (nothing released). */
+export function kernelSigningPublicKey(dataDir: string): { keyId: string; publicKeyPem: string } | undefined {
+  if (!existsSync(kernelSigningKeyFile(dataDir))) return undefined;
+  const { keyId, publicKeyPem } = kernelSigningKey(dataDir);
+  return { keyId, publicKeyPem };
+}
+
 /** The key, made (with its `.pub`) if the data folder has none yet. */
 export function kernelSigningKey(dataDir: string): {
   keyId: string;

@@ -11,7 +11,7 @@ import { KernelError } from '../errors.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import { orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
 import { defineOperation, type AnyOperation } from '../operations/operation.ts';
-import { kernelSigningKey } from './kernel-signing-key.ts';
+import { kernelSigningPublicKey } from './kernel-signing-key.ts';
 import {
   APPROVER_CAPACITIES,
   controllerReidRequests,
@@ -281,8 +281,15 @@ export const kernelKeyOperation = defineOperation({
         'config',
         'Kernel’s signing key lives in the data folder, which is not configured',
       );
-    const { keyId, publicKeyPem } = kernelSigningKey(config.dataDir);
-    return { keyId, publicKeyPem };
+    // Reading makes nothing: the key is made by the first release, or by the operator's
+    // `kernel reidentification kernel-key`.
+    const key = kernelSigningPublicKey(config.dataDir);
+    if (!key) {
+      throw new KernelError('not-found', 'Kernel has no re-identification signing key yet', {
+        hint: 'The operator makes it: kernel reidentification kernel-key --out kernel-reid.pub',
+      });
+    }
+    return key;
   },
 });
 
