@@ -9,8 +9,20 @@
  * A file still being written is never picked up: a pair is loaded only when neither file has
  * changed size or time since the sweep before (so at least one sweep interval apart), and
  * names a transfer uses while writing (`.part`, `.tmp`, `.partial`, dot files) are left alone.
+ *
+ * A manifest may name a linkage file (`kernel deid --linkage-secret`: `NAME.linkage.csv`,
+ * issue 14). It is no feed of its own: it waits with its pair (the pair settles only when it
+ * has settled too), the load reads it beside the feed, and it moves with the pair.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { errorBody, KernelError } from '../errors.ts';
 import { manifestPathFor } from '../privacy/manifest.ts';
@@ -45,7 +57,7 @@ export async function sweepLandingFolder(
 ): Promise<LandingOutcome[]> {
   const names = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && !IN_FLIGHT.test(e.name) && !e.name.endsWith('.manifest.json'))
-    .filter((e) => !e.name.endsWith('.report.json'))
+    .filter((e) => !e.name.endsWith('.report.json') && !e.name.endsWith('.linkage.csv'))
     .map((e) => e.name)
     .sort();
   const outcomes: LandingOutcome[] = [];
@@ -69,10 +81,26 @@ export async function sweepLandingFolder(
 function stampOf(file: string, manifest: string): string | null {
   try {
     const [a, b] = [statSync(file), statSync(manifest)];
-    return `${a.size}:${a.mtimeMs}|${b.size}:${b.mtimeMs}`;
+    const sidecar = linkageSidecarOf(file);
+    const c = sidecar ? statSync(sidecar) : undefined;
+    return `${a.size}:${a.mtimeMs}|${b.size}:${b.mtimeMs}${c ? `|${c.size}:${c.mtimeMs}` : ''}`;
   } catch {
     return null;
   }
+}
+
+/** The linkage file the pair's manifest names, where it is beside the feed file; else undefined. */
+function linkageSidecarOf(file: string): string | undefined {
+  let named: unknown;
+  try {
+    named = (JSON.parse(readFileSync(manifestPathFor(file), 'utf8')) as { linkage?: { file?: unknown } })
+      .linkage?.file;
+  } catch {
+    return undefined;
+  }
+  if (typeof named !== 'string' || named !== path.basename(named)) return undefined;
+  const sidecar = path.join(path.dirname(file), named);
+  return existsSync(sidecar) ? sidecar : undefined;
 }
 
 async function landOne(store: Store, dir: string, name: string, actor: string): Promise<LandingOutcome> {
@@ -104,6 +132,8 @@ async function landOne(store: Store, dir: string, name: string, actor: string): 
   const movedTo = outcome.status === 'loaded' || outcome.status === 'duplicate' ? 'done' : 'failed';
   const into = path.join(dir, movedTo);
   mkdirSync(into, { recursive: true, mode: 0o700 });
+  const sidecar = linkageSidecarOf(file);
+  if (sidecar) renameSync(sidecar, path.join(into, path.basename(sidecar)));
   renameSync(file, path.join(into, name));
   renameSync(manifestPathFor(file), manifestPathFor(path.join(into, name)));
   writeFileSync(path.join(into, `${name}.report.json`), `${JSON.stringify(report, null, 2)}\n`, {

@@ -1,5 +1,13 @@
 import { createPrivateKey } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +17,7 @@ import { getDataset } from '../catalogue/catalogue.ts';
 import { listWorldFeeds, worldGpPractices } from '../demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { fieldText, readCsv } from '../files/csv-reader.ts';
+import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
@@ -344,6 +353,35 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
       [report.loadId],
     );
     expect(Number(held[0]?.n)).toBeGreaterThan(0);
+  });
+
+  it('takes a council feed with its linkage file from the landing folder, and moves the three together', async () => {
+    const feed = await resend(sent.filter((f) => f.dataset === 'asc').at(-3)!, `resend-3-${engine.engine}`);
+    const landing = path.join(dir, `landing-${engine.engine}`);
+    mkdirSync(landing, { recursive: true });
+    for (const file of [feed.file, `${feed.file}.manifest.json`, feed.linkage])
+      copyFileSync(file, path.join(landing, path.basename(file)));
+    const memory: LandingMemory = new Map();
+    expect(await sweepLandingFolder(store, landing, memory)).toEqual([]); // not settled yet
+    const [landed] = await sweepLandingFolder(store, landing, memory);
+    expect(landed).toMatchObject({ status: 'loaded', movedTo: 'done' });
+    expect(readdirSync(path.join(landing, 'done')).sort()).toEqual(
+      [
+        path.basename(feed.file),
+        `${path.basename(feed.file)}.manifest.json`,
+        `${path.basename(feed.file)}.report.json`,
+        path.basename(feed.linkage),
+      ].sort(),
+    );
+    const [held] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM linkage_encodings WHERE load_id = $1',
+      [landed!.loadId],
+    );
+    expect(Number(held?.n)).toBeGreaterThan(0);
+    const runs = await store.query('SELECT run_id FROM link_runs WHERE started_by_load = $1', [
+      landed!.loadId,
+    ]);
+    expect(runs).toHaveLength(1);
   });
 
   it('refuses a linkage file altered after signing, and deletes the encodings of a load withdrawn', async () => {
