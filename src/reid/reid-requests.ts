@@ -341,11 +341,12 @@ export async function requestReidentification(
     hint?: string,
     field?: string,
   ) => new KernelError(code, message, { ...(hint ? { hint } : {}), ...(field ? { where: { field } } : {}) });
+  const controller = parseOrgCode(input.controller, 'controller');
+  // `org`: the controller's IG lead sees the event in its audit log (src/audit/audit-scope.ts).
+  const refuseWith = (error: KernelError, details: AuditDetails = {}) =>
+    refuse(q, actor, useCase.id, error, { org: controller, ...details });
   if (useCase.purpose !== 'direct-care') {
-    await refuse(
-      q,
-      actor,
-      useCase.id,
+    await refuseWith(
       no(
         'refused',
         `Re-identification is for direct care only; ${useCase.id} is a ${useCase.purpose} use case`,
@@ -354,12 +355,8 @@ export async function requestReidentification(
       { purpose: useCase.purpose },
     );
   }
-  const controller = parseOrgCode(input.controller, 'controller');
   if (!useCase.controllers.includes(controller)) {
-    await refuse(
-      q,
-      actor,
-      useCase.id,
+    await refuseWith(
       no(
         'refused',
         `${controller} is not a controller of ${useCase.id}`,
@@ -400,10 +397,7 @@ export async function requestReidentification(
   if (tokens.length === 0) throw no('usage', 'The cohort is empty', undefined, 'tokens');
   const settings = await reidSettings(q, useCase.id);
   if (tokens.length > settings.sizeLimit) {
-    await refuse(
-      q,
-      actor,
-      useCase.id,
+    await refuseWith(
       no(
         'refused',
         `The cohort names ${tokens.length} people; ${useCase.id} allows at most ${settings.sizeLimit} in one request`,
@@ -431,10 +425,7 @@ export async function requestReidentification(
     actor,
   );
   if (datasetsRead.length === 0) {
-    await refuse(
-      q,
-      actor,
-      useCase.id,
+    await refuseWith(
       no(
         'refused',
         `You may read none of ${controller}’s data under ${useCase.id}`,
@@ -444,10 +435,7 @@ export async function requestReidentification(
   }
   const unknown = tokens.flatMap((t, i) => (known.has(t) ? [] : [i]));
   if (unknown.length > 0) {
-    await refuse(
-      q,
-      actor,
-      useCase.id,
+    await refuseWith(
       no(
         'refused',
         `${unknown.length} of the cohort have no ${controller} record you may read under ${useCase.id} (at ${positions(unknown)})`,
@@ -468,10 +456,7 @@ export async function requestReidentification(
     }
     const at = tokens.flatMap((t, i) => (opted.has(t) ? [i] : []));
     if (at.length > 0) {
-      await refuse(
-        q,
-        actor,
-        useCase.id,
+      await refuseWith(
         no(
           'refused',
           `${at.length} of the cohort are on the opt-out list, which ${useCase.id} honours (at ${positions(at)})`,
@@ -512,7 +497,7 @@ export async function requestReidentification(
       target: `reid:${id}`,
       purpose: useCase.id,
       details: {
-        controller,
+        org: controller,
         cohortSize: tokens.length,
         fields: fields.length,
         datasetsChecked: datasetsRead,
@@ -760,7 +745,7 @@ export async function decideReidentification(
       action: decision === 'approve' ? 'reid.approved' : 'reid.refused',
       target: `reid:${id}`,
       purpose: request.useCaseId,
-      details: { capacity: may.capacity, state, controller: request.controller },
+      details: { capacity: may.capacity, state, org: request.controller },
     });
     if (state === 'refused') {
       await tx.query("UPDATE reid_requests SET state = 'refused', decided_at = $1 WHERE request_id = $2", [
@@ -821,7 +806,7 @@ async function release(
     target: `reid:${request.id}`,
     purpose: request.useCaseId,
     details: {
-      controller: request.controller,
+      org: request.controller,
       tokens: tokens.length,
       recipientKeyId: sealed.recipientKeyId,
       signerKeyId: sealed.signerKeyId,
@@ -865,7 +850,7 @@ export async function downloadSealedRelease(
       action: 'reid.downloaded',
       target: `reid:${id}`,
       purpose: request.useCaseId,
-      details: { controller: request.controller, sha256 },
+      details: { org: request.controller, sha256 },
     });
   });
   return { request: { ...request, downloadedAt: now }, bytes, fileName: `${id}.reid.json` };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../test/stores.ts';
 import { openStore } from '../store/open-store.ts';
 import { listAudit } from '../audit/audit-log.ts';
+import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
@@ -276,6 +277,11 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     expect(actions).toEqual(
       expect.arrayContaining(['reid.requested', 'reid.approved', 'reid.released', 'reid.downloaded']),
     );
+    // The controller's IG lead sees them in its audit log; another controller's does not.
+    const target = `reid:${request.id}`;
+    const asRwf = await auditVisibleTo(store, { role: 'ig-lead', org: 'RWF' }, { target, limit: 50 });
+    expect(asRwf.map((e) => e.action)).toEqual(expect.arrayContaining(['reid.requested', 'reid.released']));
+    expect(await auditVisibleTo(store, { role: 'ig-lead', org: 'RPA' }, { target, limit: 50 })).toEqual([]);
     const rwf = await controllerReidRequests(store, 'RWF');
     expect(rwf.find((r) => r.id === request.id)).toMatchObject({ state: 'released', cohortSize: 4 });
     expect(await controllerReidRequests(store, 'RPA')).toEqual([]);
