@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { KernelError } from '../errors.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
 
 export function kernelSigningKeyFile(dataDir: string): string {
@@ -29,7 +30,12 @@ export function kernelSigningKey(dataDir: string): {
   const file = kernelSigningKeyFile(dataDir);
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    writeSigningKeyPair(file, newSigningKeyPair());
+    try {
+      writeSigningKeyPair(file, newSigningKeyPair());
+    } catch (error) {
+      // Another release made it a moment ago (the file is created O_EXCL): use that one.
+      if (!(error instanceof KernelError && error.code === 'conflict')) throw error;
+    }
   }
   const { keyId, privateKey } = readSigningPrivateKey(file);
   const publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();

@@ -51,6 +51,7 @@ describe('re-identification in the portal, in Chromium', () => {
   let dataDir = '';
   const users: Record<string, string> = {};
   const rwfKeys = newEncryptionKeyPair();
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     dataDir = path.join(dir, 'data');
@@ -102,7 +103,7 @@ describe('re-identification in the portal, in Chromium', () => {
       await changePassword(store, user.id, PASSWORD, `${PASSWORD}2`, 'test');
       users[name] = user.id;
     }
-    const deps: ServerDeps = { store, config };
+    const deps: ServerDeps = { store, config, log: (line) => logLines.push(line) };
     const routes = buildRouteTable(deps);
     routes.push(...reidRoutes(deps));
     const app = createApp(deps, { routes });
@@ -205,5 +206,18 @@ describe('re-identification in the portal, in Chromium', () => {
       [PEOPLE[0], 'Name0', '07000'],
       [PEOPLE[1], 'Name1', '07001'],
     ]);
+
+    // The server's log and the warehouse's store never held an NHS number.
+    expect(logLines.length).toBeGreaterThan(5);
+    let held = logLines.join('\n');
+    const tables = await store.query<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()',
+    );
+    for (const { table_name } of tables) {
+      held += JSON.stringify(await store.query(`SELECT * FROM "${table_name}"`), (_k, v: unknown) =>
+        typeof v === 'bigint' ? String(v) : v,
+      );
+    }
+    for (const n of PEOPLE) expect(held).not.toContain(n);
   }, 120_000);
 });
