@@ -3,22 +3,17 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReidWorld, principal, RWF_PEOPLE, type ReidWorld } from '../../test/reid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { openStore } from '../store/open-store.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { seedOrganisations } from '../governance/organisations.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
-import { newEncryptionKeyPair, type EncryptionKeyPair } from '../privacy/encryption-key.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { isValidNhsNumber, testRangeNhsNumber } from '../privacy/nhs-number.ts';
+import { isValidNhsNumber } from '../privacy/nhs-number.ts';
 import { reidentifyExtract } from '../privacy/reidentify-extract.ts';
 import { openRelease, parseSealedRelease } from '../privacy/sealed-release.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Store } from '../store/store.ts';
 import { kernelSigningKey, kernelSigningKeyFile } from './kernel-signing-key.ts';
 import {
@@ -29,26 +24,7 @@ import {
   reidMonthlyCounts,
   requestReidentification,
   setReidSettings,
-  trustEncryptionKey,
 } from './reid-requests.ts';
-
-function principal(userId: string, role: Principal['role'], org: string | null): Principal {
-  return { userId, email: `${userId}@reid.test`, role, org, via: 'session', mustChangePassword: false };
-}
-
-/** People of the 999 test range (valid check digits only): the first twelve serials that have one. */
-const PEOPLE: string[] = [];
-for (let serial = 1; PEOPLE.length < 12; serial++) {
-  const n = testRangeNhsNumber(serial);
-  if (n) PEOPLE.push(n);
-}
-const nhs = (i: number): string => PEOPLE[i] as string;
-
-const linkKey = newLinkKey();
-const tokenOf = (nhsNumber: string): string => hmacTokeniser(linkKey).token(nhsNumber);
-/** RWF holds people 0–6 in the warehouse; RPA holds people 7–9. */
-const RWF_PEOPLE = [0, 1, 2, 3, 4, 5, 6];
-const RPA_PEOPLE = [7, 8, 9];
 
 const analyst = principal('u-analyst', 'analyst', null);
 const igLeadRwf = principal('u-ig-rwf', 'ig-lead', 'RWF');
@@ -61,66 +37,15 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
   /** the warehouse's data folder: its store (DuckDB) and Kernel's signing key */
   let dataDir = '';
   const work = mkdtempSync(path.join(os.tmpdir(), 'kernel-reid-agent-'));
-  const keys: Record<string, EncryptionKeyPair> = {
-    RWF: newEncryptionKeyPair(),
-    RPA: newEncryptionKeyPair(),
-  };
-  const ids = { direct: '', planning: '' };
+  let world: ReidWorld;
+  const nhs = (i: number): string => world.nhs(i);
+  const tokenOf = (n: string): string => world.tokenOf(n);
   afterAll(() => store.close());
   beforeAll(async () => {
     const place = await engine.fresh();
     dataDir = place.dataDir;
-    const s = (store = await openStore(place));
-    {
-      await seedOrganisations(s, 'test');
-      for (const org of ['RWF', 'RPA']) {
-        await createAgreement(
-          s,
-          {
-            org,
-            datasets: ['msds-booking'],
-            purposes: ['direct-care', 'planning'],
-            from: '2019-04',
-            to: '2022-03',
-          },
-          'test',
-        );
-        await trustEncryptionKey(s, org, keys[org]?.publicKeyPem ?? '', 'test');
-      }
-      for (const purpose of ['direct-care', 'planning'] as const) {
-        const uc = await proposeUseCase(
-          s,
-          {
-            title: `Frailty case finding (${purpose})`,
-            sponsor: 'QKS',
-            purpose,
-            legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-            datasets: ['msds-booking'],
-            controllers: ['RWF', 'RPA'],
-            users: ['role:analyst'],
-            start: '2020-01-01',
-            end: '2099-12-31',
-            months: 'loaded',
-          },
-          'test',
-        );
-        for (const org of ['RWF', 'RPA']) await approveUseCase(s, uc.id, org, 'test');
-        await activateUseCase(s, uc.id, 'test');
-        ids[purpose === 'direct-care' ? 'direct' : 'planning'] = uc.id;
-      }
-      // The warehouse table in the accepted shape the ingest module makes: tokens, never numbers.
-      await s.exec(
-        'CREATE TABLE ds_msds_booking (load_id TEXT NOT NULL, org_code TEXT NOT NULL, source_line BIGINT NOT NULL, person_token TEXT, "UniqPregID" TEXT)',
-      );
-      await s.insertRows(
-        'ds_msds_booking',
-        ['load_id', 'org_code', 'source_line', 'person_token', 'UniqPregID'],
-        [
-          ...RWF_PEOPLE.map((p, i) => ['load-1', 'RWF', i + 2, tokenOf(nhs(p)), `PREG-RWF-${p}`]),
-          ...RPA_PEOPLE.map((p, i) => ['load-2', 'RPA', i + 2, tokenOf(nhs(p)), `PREG-RPA-${p}`]),
-        ],
-      );
-    }
+    store = await openStore(place);
+    world = await buildReidWorld(store);
   });
 
   const ask = (tokens: string[], over: Partial<{ useCaseId: string; controller: string }> = {}) =>
@@ -128,7 +53,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       store,
       analyst,
       {
-        useCaseId: over.useCaseId ?? ids.direct,
+        useCaseId: over.useCaseId ?? world.useCases.direct,
         controller: over.controller ?? 'RWF',
         reason: 'Frailty case finding: the practice will offer a review to each',
         fields: ['given_name', 'family_name', 'phone'],
@@ -138,12 +63,12 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     );
 
   it('refuses a planning use case, and audits the attempt', async () => {
-    await expect(ask([tokenOf(nhs(0))], { useCaseId: ids.planning })).rejects.toMatchObject({
+    await expect(ask([tokenOf(nhs(0))], { useCaseId: world.useCases.planning })).rejects.toMatchObject({
       code: 'refused',
       message: expect.stringContaining('direct care only') as string,
     });
     const refused = await listAudit(store, { action: 'reid.request-refused' });
-    expect(refused.some((e) => e.purpose === ids.planning)).toBe(true);
+    expect(refused.some((e) => e.purpose === world.useCases.planning)).toBe(true);
   });
 
   it('refuses tokens that are not the controller’s, malformed tokens, and a cohort above the size limit', async () => {
@@ -152,29 +77,44 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       message: expect.stringContaining('1 of the cohort have no RWF record') as string,
     });
     await expect(ask([nhs(0)])).rejects.toMatchObject({ code: 'invalid-input' });
-    await setReidSettings(store, admin, { useCaseId: ids.direct, sizeLimit: 2 }, 'user:admin');
+    await setReidSettings(store, admin, { useCaseId: world.useCases.direct, sizeLimit: 2 }, 'user:admin');
     await expect(ask(RWF_PEOPLE.slice(0, 3).map((p) => tokenOf(nhs(p))))).rejects.toMatchObject({
       code: 'refused',
       message: expect.stringContaining('at most 2') as string,
     });
-    await setReidSettings(store, admin, { useCaseId: ids.direct, sizeLimit: 500 }, 'user:admin');
+    await setReidSettings(store, admin, { useCaseId: world.useCases.direct, sizeLimit: 500 }, 'user:admin');
   });
 
   it('refuses people on the opt-out list where the use case honours it, and only then', async () => {
     await loadOptOutTokens(store, [tokenOf(nhs(4))], 'optouts.dat', 'test');
-    await setReidSettings(store, admin, { useCaseId: ids.direct, honourOptOut: true }, 'user:admin');
+    await setReidSettings(
+      store,
+      admin,
+      { useCaseId: world.useCases.direct, honourOptOut: true },
+      'user:admin',
+    );
     await expect(ask([tokenOf(nhs(3)), tokenOf(nhs(4))])).rejects.toMatchObject({
       code: 'refused',
       message: expect.stringContaining('on the opt-out list') as string,
     });
-    await setReidSettings(store, admin, { useCaseId: ids.direct, honourOptOut: false }, 'user:admin');
+    await setReidSettings(
+      store,
+      admin,
+      { useCaseId: world.useCases.direct, honourOptOut: false },
+      'user:admin',
+    );
     const request = await ask([tokenOf(nhs(3)), tokenOf(nhs(4))]);
     expect(request.state).toBe('awaiting-approval');
   });
 
   it('needs two approvals by two people, neither the requester; then seals the tokens to the controller only', async () => {
     // The requester is named a second approver: still cannot approve their own request.
-    await setReidSettings(store, admin, { useCaseId: ids.direct, approvers: [analyst.userId] }, 'user:admin');
+    await setReidSettings(
+      store,
+      admin,
+      { useCaseId: world.useCases.direct, approvers: [analyst.userId] },
+      'user:admin',
+    );
     // The cohort: RWF people 0, 1, 2 and 6 (6 is not in RWF's extract below).
     const cohort = [0, 1, 2, 6].map((p) => tokenOf(nhs(p)));
     const request = await ask(cohort);
@@ -216,18 +156,18 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     const kernelPub = createPublicKey(kernelSigningKey(dataDir).publicKeyPem);
 
     // Decrypts only with RWF's key; not with RPA's; not once changed; not under another Kernel key.
-    expect(openRelease(release, kernelPub, createPrivateKey(keys.RWF?.privateKeyPem ?? '')).tokens).toEqual(
+    expect(openRelease(release, kernelPub, createPrivateKey(world.keys.RWF.privateKeyPem)).tokens).toEqual(
       cohort,
     );
-    expect(() => openRelease(release, kernelPub, createPrivateKey(keys.RPA?.privateKeyPem ?? ''))).toThrow(
+    expect(() => openRelease(release, kernelPub, createPrivateKey(world.keys.RPA.privateKeyPem))).toThrow(
       /sealed for another/,
     );
     const changed = { ...release, fields: [...release.fields, 'date_of_birth'] };
-    expect(() => openRelease(changed, kernelPub, createPrivateKey(keys.RWF?.privateKeyPem ?? ''))).toThrow(
+    expect(() => openRelease(changed, kernelPub, createPrivateKey(world.keys.RWF.privateKeyPem))).toThrow(
       /does not verify/,
     );
     const otherKernel = generateKeyPairSync('ed25519').publicKey;
-    expect(() => openRelease(release, otherKernel, createPrivateKey(keys.RWF?.privateKeyPem ?? ''))).toThrow(
+    expect(() => openRelease(release, otherKernel, createPrivateKey(world.keys.RWF.privateKeyPem))).toThrow(
       /not signed by the Kernel key/,
     );
 
@@ -238,14 +178,14 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       lines.push(`${nhs(p)},Given${p},Family${p},0700000000${p},1950-01-0${p + 1}`);
     lines.push('9990000000,Nobody,Invalid,070,1950-01-01');
     writeFileSync(extract, `${lines.join('\n')}\n`);
-    writeFileSync(path.join(work, 'rwf.enc.key'), keys.RWF?.privateKeyPem ?? '');
+    writeFileSync(path.join(work, 'rwf.enc.key'), world.keys.RWF.privateKeyPem);
     writeFileSync(path.join(work, 'kernel.pub'), kernelSigningKey(dataDir).publicKeyPem);
     const out = path.join(work, 'rwf-reidentified.csv');
     const result = await reidentifyExtract({
       requestFile: sealedFile,
       decryptKeyFile: path.join(work, 'rwf.enc.key'),
       kernelKeyFile: path.join(work, 'kernel.pub'),
-      linkKey,
+      linkKey: world.linkKey,
       lookupFile: extract,
       outFile: out,
     });
@@ -266,7 +206,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
         requestFile: sealedFile,
         decryptKeyFile: path.join(work, 'rwf.enc.key'),
         kernelKeyFile: path.join(work, 'kernel.pub'),
-        linkKey,
+        linkKey: world.linkKey,
         lookupFile: extract,
         outFile: out,
       }),
@@ -340,7 +280,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       if (statSync(full).isFile()) text += readFileSync(full, 'latin1');
     }
     expect(text.length).toBeGreaterThan(1000);
-    for (const n of PEOPLE) {
+    for (const n of world.people) {
       expect(text).not.toContain(n);
       expect(text).not.toContain(`${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`);
     }
