@@ -32,12 +32,14 @@ import { linkageEstimates, linkageReport } from '../kid/linkage-report.ts';
 import { resolveConfig } from '../config/config.ts';
 import { createApp } from '../server/app.ts';
 import { sessionFor } from '../../test/e2e/portal-helpers.ts';
+import { createApiToken } from '../server/auth/api-tokens.ts';
 import { addUser, changePassword } from '../server/auth/user-accounts.ts';
 import { linkageReviewRoutes } from '../server/linkage-review-routes.ts';
 import { buildRouteTable } from '../server/route-table.ts';
 import type { ServerDeps } from '../server/routes.ts';
 import { linkPeople, pairIdOf } from './link-people.ts';
 import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
+import { pairDecisionSchema, pairWaterfallSchema, reviewQueueSchema } from './linkage-schemas.ts';
 import { encodingColumns, loadLinkageFile } from './linkage-store.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-link-people-'));
@@ -321,6 +323,32 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     expect((await reviewQueue(store, { dataset: 'asc' })).pairs.map((p) => p.pairId)).not.toContain(
       pair.pairId,
     );
+
+    // The same through the API, with its schemas.
+    const { token } = await createApiToken(store, 'admin-review@portal.test', 'test');
+    const bearer = { Authorization: `Bearer ${token}` };
+    const apiQueue = await app.request('/api/v1/linkage/review?dataset=asc', { headers: bearer });
+    expect(apiQueue.status).toBe(200);
+    const body = reviewQueueSchema.parse(await apiQueue.json());
+    const next = body.pairs[0]!;
+    const apiPair = await app.request(`/api/v1/linkage/review/${next.pairId}`, { headers: bearer });
+    expect(pairWaterfallSchema.parse(await apiPair.json()).weight).toBeCloseTo(next.weight, 6);
+    const bad = await app.request(`/api/v1/linkage/review/${next.pairId}`, {
+      method: 'POST',
+      headers: { ...bearer, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ decision: 'maybe' }),
+    });
+    expect(bad.status).toBe(400);
+    const decidedByApi = await app.request(`/api/v1/linkage/review/${next.pairId}`, {
+      method: 'POST',
+      headers: { ...bearer, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ decision: 'match' }),
+    });
+    expect(decidedByApi.status).toBe(201);
+    expect(pairDecisionSchema.parse(await decidedByApi.json())).toMatchObject({
+      pairId: next.pairId,
+      match: true,
+    });
   });
 
   it('links the datasets linked before into each new spine version, before the version is current', async () => {

@@ -8,6 +8,12 @@
  */
 import { KernelError } from '../errors.ts';
 import { decidePair, explainQueuedPair, reviewQueue } from '../linkage/link-review.ts';
+import {
+  decideRequestSchema,
+  pairDecisionSchema,
+  pairWaterfallSchema,
+  reviewQueueSchema,
+} from '../linkage/linkage-schemas.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'provider'] as const;
@@ -96,6 +102,69 @@ export function linkageReviewRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.redirect(
           `/linkage/review?dataset=${encodeURIComponent(decided.dataset)}&decided=${decided.pairId}`,
         );
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/linkage/review',
+      kind: 'api',
+      access: [...WHO],
+      tag: 'linkage',
+      summary:
+        'The clerical review queue of a dataset’s latest kernel link run (a provider sees its own records)',
+      query: [
+        { name: 'dataset', description: 'a dataset linked by encodings (default asc)' },
+        { name: 'org', description: 'only the records this organisation sent (ODS code)' },
+      ],
+      response: reviewQueueSchema,
+      handle: async (r) => {
+        const org = ownOrg(r) ?? (r.query('org')?.trim().toUpperCase() || undefined);
+        return r.json(
+          await reviewQueue(deps.store, {
+            dataset: r.query('dataset') ?? 'asc',
+            ...(org === undefined ? {} : { org }),
+          }),
+        );
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/linkage/review/:pair',
+      kind: 'api',
+      access: [...WHO],
+      tag: 'linkage',
+      summary: 'A queued pair’s match weight as a waterfall, comparison by comparison, and its decisions',
+      pathParams: [{ name: 'pair', description: 'the pair id' }],
+      example: { pair: `pr-${'0'.repeat(20)}` },
+      response: pairWaterfallSchema,
+      handle: async (r) => {
+        const org = ownOrg(r);
+        return r.json(await explainQueuedPair(deps.store, r.param('pair'), org === undefined ? {} : { org }));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/linkage/review/:pair',
+      kind: 'api',
+      access: [...WHO],
+      tag: 'linkage',
+      summary:
+        'Decide a queued pair: the record is (match) or is not (non-match) the person; the next run honours it',
+      pathParams: [{ name: 'pair', description: 'the pair id' }],
+      example: { pair: `pr-${'0'.repeat(20)}` },
+      request: decideRequestSchema,
+      response: pairDecisionSchema,
+      status: 201,
+      handle: async (r) => {
+        const body = decideRequestSchema.parse(await r.jsonObject());
+        const org = ownOrg(r);
+        const decision = await decidePair(deps.store, {
+          pairId: r.param('pair'),
+          match: body.decision === 'match',
+          actor: r.actor,
+          ...(org === undefined ? {} : { org }),
+        });
+        return r.json(decision, 201);
       },
     },
   ];
