@@ -21,6 +21,7 @@ async function readPasswordFromStdin(io: CliIo): Promise<string> {
 const accounts = () => import('../server/auth/user-accounts.ts');
 const apiTokens = () => import('../server/auth/api-tokens.ts');
 const secondFactor = () => import('../server/auth/second-factor.ts');
+const singleSignOn = () => import('../server/auth/single-sign-on.ts');
 
 /** `kernel users …` and `kernel tokens …`: portal and API accounts. */
 export const registerUserCommands: RegisterCommands = (program, context) => {
@@ -227,5 +228,93 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
           ]),
         ),
       );
+    });
+
+  const sso = program
+    .command('sso')
+    .description('single sign-on by OpenID Connect, and the rules mapping claims to roles');
+
+  sso
+    .command('configure')
+    .description('trust one OpenID Connect provider (authorization code with PKCE)')
+    .requiredOption('--issuer <url>', 'the provider’s issuer, e.g. https://login.example.nhs.uk')
+    .requiredOption('--client-id <id>', 'Kernel’s client id at the provider')
+    .requiredOption('--redirect-uri <url>', 'https://<this warehouse>/sign-in/sso/callback, as registered')
+    .option('--client-secret-stdin', 'read the client secret from standard input (a confidential client)')
+    .action(
+      async (options: {
+        issuer: string;
+        clientId: string;
+        redirectUri: string;
+        clientSecretStdin?: boolean;
+      }) => {
+        const clientSecret = options.clientSecretStdin ? await readPasswordFromStdin(context.io) : null;
+        const { configureSso } = await singleSignOn();
+        await context.withStore((store) =>
+          configureSso(
+            store,
+            {
+              issuer: options.issuer,
+              clientId: options.clientId,
+              redirectUri: options.redirectUri,
+              clientSecret,
+            },
+            context.actor,
+          ),
+        );
+        context.io.out(
+          `Single sign-on trusts ${options.issuer}. Add rules (kernel sso rule-add) to let people in.`,
+        );
+      },
+    );
+
+  sso
+    .command('rule-add')
+    .description('give a role to people whose claim holds a value (rules are tried in order; the first wins)')
+    .requiredOption('--claim <name>', 'the ID token claim, e.g. groups')
+    .requiredOption('--value <value>', 'the value it must equal or hold, e.g. kernel-analysts')
+    .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`)
+    .option('--org <ods>', 'their organisation’s ODS code (required for provider)')
+    .action(async (options: { claim: string; value: string; role: string; org?: string }) => {
+      const { addSsoRule } = await singleSignOn();
+      const rule = await context.withStore((store) =>
+        addSsoRule(
+          store,
+          { claim: options.claim, value: options.value, role: options.role, org: options.org ?? null },
+          context.actor,
+        ),
+      );
+      context.io.out(
+        `Rule ${rule.id}: ${rule.claim} = ${rule.value} gives ${rule.role}${rule.org ? ` at ${rule.org}` : ''}`,
+      );
+    });
+
+  sso
+    .command('rules')
+    .description('list the rules, in the order they are tried')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { listSsoRules } = await singleSignOn();
+      const rules = await context.withStore((store) => listSsoRules(store));
+      if (options.json) {
+        printJson(context.io, rules);
+        return;
+      }
+      context.io.out(
+        formatTable(
+          ['id', 'claim', 'value', 'role', 'org'],
+          rules.map((r) => [r.id, r.claim, r.value, r.role, r.org]),
+        ),
+      );
+    });
+
+  sso
+    .command('rule-remove')
+    .description('remove a rule by its id')
+    .argument('<id>', 'the rule id, e.g. sso_…')
+    .action(async (id: string) => {
+      const { removeSsoRule } = await singleSignOn();
+      await context.withStore((store) => removeSsoRule(store, id, context.actor));
+      context.io.out(`Removed rule ${id}`);
     });
 };

@@ -25,6 +25,7 @@ import {
   sessionHandle,
   sessionLimitsFrom,
 } from './auth/sessions.ts';
+import { beginSsoSignIn, finishSsoSignIn, ssoProvider } from './auth/single-sign-on.ts';
 import { otpauthUri } from './auth/totp.ts';
 import { SignInLimiter } from './auth/sign-in-limiter.ts';
 import { changePassword, checkSignIn, refuseWithoutChecking } from './auth/user-accounts.ts';
@@ -39,6 +40,8 @@ interface FormError {
 
 /** The cookie of a sign-in waiting for its second factor (`pending-sign-ins.ts`). */
 export const PENDING_COOKIE = 'kernel_signin';
+/** The cookie binding a single sign-on to the browser that started it (its `state`). */
+export const SSO_COOKIE = 'kernel_sso';
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -119,13 +122,14 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       kind: 'page',
       access: 'public',
       summary: 'Sign-in page',
-      handle: (r) =>
+      handle: async (r) =>
         r.principal
           ? r.redirect('/')
           : r.render('sign-in.njk', {
               title: 'Sign in',
               next: safeNext(r.query('next')),
               signedOut: r.query('signed-out') === '1',
+              sso: (await ssoProvider(deps.store)) !== undefined,
             }),
     },
     {
@@ -142,8 +146,9 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         const errors: FormError[] = [];
         if (!email) errors.push({ text: 'Enter your email address', href: '#email' });
         if (!password) errors.push({ text: 'Enter your password', href: '#password' });
+        const sso = (await ssoProvider(deps.store)) !== undefined;
         const again = (status: number, list: FormError[]) =>
-          r.render('sign-in.njk', { title: 'Sign in', errors: list, email, next }, status);
+          r.render('sign-in.njk', { title: 'Sign in', errors: list, email, next, sso }, status);
         if (errors.length) return again(400, errors);
         const address = clientAddress(r.c, deps.config.trustedProxies);
         const wait = limiter.addressWait(address);
@@ -177,6 +182,58 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         }
         await beginSession(r.c, result.user.id);
         return r.redirect(result.user.mustChangePassword ? '/account/password' : next);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sign-in/sso',
+      kind: 'page',
+      access: 'public',
+      summary: 'Sign in with your organisation’s account (OpenID Connect)',
+      handle: async (r) => {
+        if (r.principal) return r.redirect('/');
+        const { url, state } = await beginSsoSignIn(deps.store, safeNext(r.query('next')), now());
+        setCookie(r.c, SSO_COOKIE, state, sessionCookieOptions(10 * 60));
+        return r.c.redirect(url, 302);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sign-in/sso/callback',
+      kind: 'page',
+      access: 'public',
+      summary: 'Back from the identity provider',
+      handle: async (r) => {
+        const outcome = await finishSsoSignIn(
+          deps.store,
+          {
+            state: r.query('state') ?? '',
+            code: r.query('code') ?? '',
+            error: r.query('error'),
+            browserState: getCookie(r.c, SSO_COOKIE) ?? '',
+          },
+          now(),
+        );
+        deleteCookie(r.c, SSO_COOKIE, { path: '/', secure: true });
+        if (!outcome.ok) {
+          return r.render(
+            'sign-in.njk',
+            { title: 'Sign in', next: '/', sso: true, errors: [{ text: outcome.message, href: '#sso' }] },
+            // 403, not 401: the person may well be signed in at the provider; Kernel refuses
+            // what came back (RFC 9110 §15.5.4).
+            403,
+          );
+        }
+        // A provider that says it checked more than a password (RFC 8176 amr) is the second
+        // factor; otherwise a role that needs one gives Kernel's own, as after a password.
+        if (!outcome.multiFactor && (await needsSecondFactor(deps.store, outcome.user))) {
+          const enrolling = !(await hasAuthenticator(deps.store, outcome.user.id));
+          const pendingId = await startPendingSignIn(deps.store, outcome.user.id, enrolling, now());
+          setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
+          return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(outcome.next)}`);
+        }
+        await beginSession(r.c, outcome.user.id, outcome.multiFactor ? 'identity-provider' : undefined);
+        return r.redirect(outcome.next);
       },
     },
     {

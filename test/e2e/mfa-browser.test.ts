@@ -10,6 +10,8 @@ import { startServer, type RunningServer } from '../../src/server/start-server.t
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { AXE_SOURCE, axeViolations, launchBrowser } from '../browser-setup.ts';
+import { addSsoRule, configureSso } from '../../src/server/auth/single-sign-on.ts';
+import { startTestProvider, type TestProvider } from './oidc-test-provider.ts';
 import { accountsForEveryRole, PASSWORD, type TestAccount } from './portal-helpers.ts';
 
 /**
@@ -24,6 +26,7 @@ describe('two-factor sign-in in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   let accounts: Record<Role, TestAccount>;
+  let provider: TestProvider;
 
   beforeAll(async () => {
     const dataDir = path.join(dir, 'data');
@@ -31,9 +34,22 @@ describe('two-factor sign-in in Chromium', () => {
     store = await openStore(config);
     accounts = await accountsForEveryRole(store);
     server = await startServer({ store, config, port: 0 });
+    provider = await startTestProvider(() => `${server.url}/sign-in/sso/callback`);
+    await configureSso(
+      store,
+      {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        clientSecret: provider.clientSecret,
+        redirectUri: `${server.url}/sign-in/sso/callback`,
+      },
+      'test',
+    );
+    await addSsoRule(store, { claim: 'groups', value: 'analysts', role: 'analyst', org: null }, 'test');
     browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
+    await provider?.close();
     await browser?.close();
     await server?.close();
     await store?.close();
@@ -113,4 +129,31 @@ describe('two-factor sign-in in Chromium', () => {
     await page.context().close();
     await other.context().close();
   }, 180_000);
+
+  it('signs in through the OpenID Connect provider on loopback, then Kernel’s own second factor', async () => {
+    const page = await newPage();
+    provider.person = {
+      sub: 'sso-1',
+      email: 'sso.analyst@example.nhs.uk',
+      groups: ['analysts'],
+      amr: ['pwd'],
+    };
+    await page.goto('/sign-in');
+    await expectAccessible(page, '/sign-in with single sign-on');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/sign-in/two-factor'),
+      page.click('text=Sign in with your organisation'),
+    ]);
+    // An analyst, and the provider checked only a password: Kernel asks for its own factor.
+    const secret = ((await page.textContent('#secret')) ?? '').replace(/\s/g, '');
+    await page.fill('#code', totpCode(secret, new Date()));
+    await page.click('form[action="/sign-in/two-factor"] button');
+    await page.waitForSelector('#recovery-codes');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/'),
+      page.click('text=I have kept my codes'),
+    ]);
+    expect(await page.textContent('body')).toContain('sso.analyst@example.nhs.uk');
+    await page.context().close();
+  }, 120_000);
 });
