@@ -156,6 +156,15 @@ export async function currentEncryptionKey(
   return row ? { keyId: row.key_id, publicKeyPem: row.public_key_pem } : undefined;
 }
 
+/** Controllers that can receive releases (a key registered) or have had requests: for pickers. */
+export async function reidControllers(q: Queryable): Promise<string[]> {
+  const rows = await q.query<{ org_code: string }>(
+    `SELECT org_code FROM reid_encryption_keys UNION SELECT controller_org AS org_code FROM reid_requests
+      ORDER BY org_code`,
+  );
+  return rows.map((r) => r.org_code);
+}
+
 // ---------------------------------------------------------------------------------------
 // Settings per use case
 

@@ -7,13 +7,20 @@
 import { describeError, KernelError } from '../errors.ts';
 import { readableUseCases } from '../governance/access-policy.ts';
 import {
+  controllerReidOperation,
   decideReidOperation,
+  monthlyReidOperation,
   listReidOperation,
   REID_OPERATIONS,
   requestReidOperation,
   showReidOperation,
 } from '../reid/reid-operations.ts';
-import { approverCapacity, downloadSealedRelease, REQUESTER_ROLES } from '../reid/reid-requests.ts';
+import {
+  approverCapacity,
+  downloadSealedRelease,
+  reidControllers,
+  REQUESTER_ROLES,
+} from '../reid/reid-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -118,6 +125,31 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           const href = `#${at && at in values ? at : 'useCaseId'}`;
           return formPage(r, values, { text: describeError(error), href });
         }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/reidentification/record',
+      kind: 'page',
+      access: ['ig-lead', 'admin'],
+      summary: 'A controller’s re-identification record (an IG lead: their own) and the monthly counts',
+      query: [{ name: 'org', description: 'the controller (administrators choose)' }],
+      handle: async (r) => {
+        const principal = principalOf(r);
+        const requested = r.query('org');
+        const record =
+          principal.role === 'ig-lead' || requested
+            ? await r.run(controllerReidOperation, requested ? { org: requested } : {})
+            : undefined;
+        const { months } = await r.run(monthlyReidOperation, {});
+        const orgs = principal.role === 'admin' ? await reidControllers(store) : [];
+        return r.render('reid/record.njk', {
+          title: 'Re-identification record',
+          org: record?.org,
+          reidRequests: record?.requests ?? [],
+          reidMonths: months,
+          orgs,
+        });
       },
     },
     {

@@ -180,7 +180,18 @@ describe('re-identification in the portal, in Chromium', () => {
     ]);
     const sealed = path.join(dir, 'sealed.reid.json');
     await download.saveAs(sealed);
+    // The IG lead's record of its organisation's requests, and the public monthly counts.
+    await ig.page.goto('/reidentification/record?org=RPA');
+    const record = (await ig.page.textContent('main')) ?? '';
+    expect(record).toContain('Re-identification record: RWF');
+    expect(record).toContain('Missed postnatal follow-up');
+    expect(record).toMatch(/IG lead: approve; second approver: approve/);
+    await accessible(ig.page, 'the re-identification record');
     await ig.context.close();
+    const administrator = await signedIn(users.admin as string);
+    await administrator.page.goto('/reidentification/record');
+    await accessible(administrator.page, 'the record, choosing a controller');
+    await administrator.context.close();
 
     // RWF's agent, on RWF's machine: its extract knows people 0, 1 (not 2) and 3–5.
     const extract = path.join(dir, 'rwf.csv');
