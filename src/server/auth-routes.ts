@@ -177,6 +177,11 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         if (await needsSecondFactor(deps.store, result.user)) {
           const enrolling = !(await hasAuthenticator(deps.store, result.user.id));
           const pendingId = await startPendingSignIn(deps.store, result.user.id, enrolling, now());
+          // Too many wrong codes lately: answered as a wrong password, so it says nothing of it.
+          if (!pendingId) {
+            limiter.failed(email, address);
+            return again(401, [{ text: 'Enter a correct email address and password', href: '#email' }]);
+          }
           setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
           return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(next)}`);
         }
@@ -229,6 +234,18 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         if (!outcome.multiFactor && (await needsSecondFactor(deps.store, outcome.user))) {
           const enrolling = !(await hasAuthenticator(deps.store, outcome.user.id));
           const pendingId = await startPendingSignIn(deps.store, outcome.user.id, enrolling, now());
+          if (!pendingId) {
+            return r.render(
+              'sign-in.njk',
+              {
+                title: 'Sign in',
+                next: '/',
+                sso: true,
+                errors: [{ text: 'Too many wrong codes. Wait ten minutes and sign in again', href: '#sso' }],
+              },
+              403,
+            );
+          }
           setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
           return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(outcome.next)}`);
         }

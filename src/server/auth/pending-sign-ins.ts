@@ -13,6 +13,14 @@ import { activeAccount, userColumns, type UserAccount, type UserRow } from './us
 export const PENDING_MINUTES = 10;
 /** Wrong codes one pending sign-in may take before the person must give the password again. */
 export const PENDING_TRIES = 5;
+/**
+ * Wrong codes an account may take across its live pending sign-ins (each lives
+ * `PENDING_MINUTES`). Without it, someone holding the password could start sign-in after
+ * sign-in, five guesses each; with it they get this many guesses per ten minutes, about two
+ * hundred days on average to hit one of the three codes a six-digit window accepts
+ * (RFC 4226 §7.3 asks for such throttling).
+ */
+export const ACCOUNT_CODE_FAILURES = 10;
 
 export interface PendingSignIn {
   user: UserAccount;
@@ -20,12 +28,32 @@ export interface PendingSignIn {
   enrolSecret: string | null;
 }
 
+/**
+ * Starts the second step for an account whose password (or provider) was accepted; answers
+ * its id, or undefined while the account has had `ACCOUNT_CODE_FAILURES` wrong codes in its
+ * live pending sign-ins (the caller answers as for a wrong password).
+ */
 export async function startPendingSignIn(
   store: Store,
   userId: string,
   enrolling: boolean,
   now: Date = new Date(),
-): Promise<string> {
+): Promise<string | undefined> {
+  const [recent] = await store.query<{ n: number | string | null }>(
+    'SELECT sum(failures) AS n FROM pending_sign_ins WHERE user_id = $1 AND expires_at > $2',
+    [userId, now.toISOString()],
+  );
+  if (Number(recent?.n ?? 0) >= ACCOUNT_CODE_FAILURES) {
+    await store.transaction((tx) =>
+      appendAudit(tx, {
+        actor: 'anonymous',
+        action: 'auth.failed',
+        target: `user:${userId}`,
+        details: { reason: 'second-factor-throttled' },
+      }),
+    );
+    return undefined;
+  }
   const id = randomSecret();
   await store.run(
     `INSERT INTO pending_sign_ins (id_hash, user_id, created_at, expires_at, failures, enrol_secret)
@@ -47,26 +75,30 @@ export async function readPendingSignIn(
   id: string,
   now: Date = new Date(),
 ): Promise<PendingSignIn | undefined> {
-  const [row] = await store.query<UserRow & { expires_at: string; enrol_secret: string | null }>(
-    `SELECT p.expires_at, p.enrol_secret, ${userColumns('u')}
+  const [row] = await store.query<
+    UserRow & { expires_at: string; enrol_secret: string | null; pending_failures: number }
+  >(
+    `SELECT p.expires_at, p.enrol_secret, p.failures AS pending_failures, ${userColumns('u')}
        FROM pending_sign_ins p JOIN users u ON u.id = p.user_id WHERE p.id_hash = $1`,
     [sha256(id)],
   );
-  if (!row || row.expires_at <= now.toISOString()) return undefined;
+  if (!row || row.expires_at <= now.toISOString() || Number(row.pending_failures) >= PENDING_TRIES) {
+    return undefined;
+  }
   const user = activeAccount(row);
   return user ? { user, enrolSecret: row.enrol_secret } : undefined;
 }
 
-/** Counts a wrong code; answers true when that was the last try (the pending sign-in is gone). */
+/**
+ * Counts a wrong code; answers true when that was the last try. The row stays, used up, until
+ * it expires, so its failures still count against the account (`ACCOUNT_CODE_FAILURES`).
+ */
 export async function failPendingSignIn(store: Store, id: string): Promise<boolean> {
-  return store.transaction(async (tx) => {
-    await tx.run('UPDATE pending_sign_ins SET failures = failures + 1 WHERE id_hash = $1', [sha256(id)]);
-    const ended = await tx.run('DELETE FROM pending_sign_ins WHERE id_hash = $1 AND failures >= $2', [
-      sha256(id),
-      PENDING_TRIES,
-    ]);
-    return ended > 0;
-  });
+  const [row] = await store.query<{ failures: number }>(
+    'UPDATE pending_sign_ins SET failures = failures + 1 WHERE id_hash = $1 RETURNING failures',
+    [sha256(id)],
+  );
+  return Number(row?.failures ?? PENDING_TRIES) >= PENDING_TRIES;
 }
 
 export async function endPendingSignIn(store: Store, id: string, now: Date = new Date()): Promise<void> {
