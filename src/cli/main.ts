@@ -23,6 +23,7 @@ import { registerDatasetCommands } from './datasets-command.ts';
 import { registerFoundationCommands } from './foundation-command.ts';
 import { registerSynthCommands } from './synth-command.ts';
 import { registerKeyCommands } from './keys-command.ts';
+import { registerReidCommands } from './reid-command.ts';
 import { registerDeidCommands } from './deid-command.ts';
 import { registerMappingsCommands } from './mappings-command.ts';
 import { registerLoadCommands } from './load-command.ts';
@@ -45,6 +46,8 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerDatasetCommands,
   registerSynthCommands,
   registerKeyCommands,
+  // After the keys group: it adds the agent's encryption keys to it.
+  registerReidCommands,
   registerDeidCommands,
   registerMappingsCommands,
   registerLoadCommands,

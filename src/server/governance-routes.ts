@@ -30,6 +30,7 @@ import {
 } from '../governance/governance-operations.ts';
 import { FUNDING_OPERATIONS } from '../governance/funding-operations.ts';
 import { releasedOutputs } from '../outputs/output-requests.ts';
+import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
@@ -88,6 +89,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           title: 'About the data Kernel holds',
           site: await publicSite(store),
           released: await releasedOutputs(store),
+          reidMonths: await reidMonthlyCounts(store),
         }),
     },
 
@@ -339,6 +341,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           totalReads,
           impact,
           queries,
+          reidRequests: org ? await controllerReidRequests(store, org) : [],
           optOuts: await optOutStatus(store),
           filter: { from: from ?? '', to: to ?? '' },
         });

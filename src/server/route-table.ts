@@ -2,6 +2,7 @@ import { outputsRoutes } from './outputs-routes.ts';
 import { workspaceRoutes } from './workspace-routes.ts';
 import { cohortRoutes } from './cohort-routes.ts';
 import { linkageReviewRoutes } from './linkage-review-routes.ts';
+import { reidRoutes } from './reid-routes.ts';
 import { signoffRoutes } from './signoff-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { apiRoutes } from './api-routes.ts';
@@ -38,6 +39,7 @@ export function buildRouteTable(deps: ServerDeps): RouteDeclaration[] {
     ...workspaceRoutes(deps),
     ...cohortRoutes(deps),
     ...linkageReviewRoutes(deps),
+    ...reidRoutes(deps),
     ...outputsRoutes(deps),
     ...auditRoutes(deps),
     ...authRoutes(deps),

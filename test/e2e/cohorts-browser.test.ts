@@ -8,7 +8,6 @@ import { createAgreement } from '../../src/governance/agreements.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../../src/governance/use-cases.ts';
 import { buildSpine } from '../../src/kid/person-spine.ts';
 import { createApp } from '../../src/server/app.ts';
-import { cohortRoutes } from '../../src/server/cohort-routes.ts';
 import { buildRouteTable } from '../../src/server/route-table.ts';
 import type { Role, ServerDeps } from '../../src/server/routes.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -73,7 +72,6 @@ describe('the cohort builder in Chromium', () => {
     const deps: ServerDeps = { store, config };
     // The cohort routes, until the route table lists them (then only once).
     const routes = buildRouteTable(deps);
-    if (!routes.some((r) => r.path === '/cohorts')) routes.push(...cohortRoutes(deps));
     const app = createApp(deps, { routes });
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));

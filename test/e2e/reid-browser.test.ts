@@ -24,7 +24,6 @@ import { kernelSigningKey } from '../../src/reid/kernel-signing-key.ts';
 import { trustEncryptionKey } from '../../src/reid/reid-requests.ts';
 import { createApp } from '../../src/server/app.ts';
 import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts';
-import { reidRoutes } from '../../src/server/reid-routes.ts';
 import { buildRouteTable } from '../../src/server/route-table.ts';
 import type { ServerDeps } from '../../src/server/routes.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -105,7 +104,6 @@ describe('re-identification in the portal, in Chromium', () => {
     }
     const deps: ServerDeps = { store, config, log: (line) => logLines.push(line) };
     const routes = buildRouteTable(deps);
-    routes.push(...reidRoutes(deps));
     const app = createApp(deps, { routes });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
