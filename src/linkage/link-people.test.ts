@@ -260,7 +260,12 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     const queue = await reviewQueue(store, { dataset: 'asc' });
     const pair = queue.pairs[0]!;
     const deps: ServerDeps = { store, config: { ...resolveConfig({ data: dir }).config, dataDir: dir } };
-    const app = createApp(deps, { routes: [...buildRouteTable(deps), ...linkageReviewRoutes(deps)] });
+    // The review routes are in the route table; added here only if the table lacks them.
+    const table = buildRouteTable(deps);
+    const review = linkageReviewRoutes(deps).filter(
+      (route) => !table.some((t) => t.method === route.method && t.path === route.path),
+    );
+    const app = createApp(deps, { routes: [...table, ...review] });
     const account = async (role: 'admin' | 'provider', org?: string) => {
       const { user } = await addUser(
         store,

@@ -267,12 +267,8 @@ export async function linkPeople(
     index.forEach((_, i) => {
       if (!firstIndexOf.has(tokenOf(i))) firstIndexOf.set(tokenOf(i), i);
     });
-    /** pair id → the model's best probability for that record and person */
-    const modelProbability = new Map<string, number>();
     for (let p = 0; p < pairs.length; p++) {
       const id = pairIdFor(pairs.left[p]!, pairs.right[p]!);
-      const probability = probabilityOf(modelWeights[p]!);
-      modelProbability.set(id, Math.max(modelProbability.get(id) ?? 0, probability));
       const decided = decisions.get(id);
       if (decided === undefined) continue;
       weights[p] = decided ? DECIDED_WEIGHT : -DECIDED_WEIGHT;
@@ -286,9 +282,10 @@ export async function linkPeople(
       load_id: string;
       source_line: number;
       person_token: string;
-    }>('SELECT DISTINCT pair_id, load_id, source_line, person_token FROM link_decisions WHERE dataset = $1', [
-      spec.id,
-    ]);
+    }>(
+      'SELECT DISTINCT pair_id, load_id, source_line, person_token FROM link_decisions WHERE dataset = $1 ORDER BY pair_id',
+      [spec.id],
+    );
     const decidedHere: { id: string; j: number }[] = [];
     for (const row of decidedRows) {
       const j = recordIndex.get(`${row.load_id}:${Number(row.source_line)}`);
