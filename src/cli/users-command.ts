@@ -76,20 +76,32 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
       const { listUsers } = await accounts();
-      const list = await context.withStore((store) => listUsers(store, { includeDisabled: true }));
+      const { accountsWithAuthenticator, SECOND_FACTOR_ROLES } = await secondFactor();
+      const [list, enrolled] = await context.withStore(
+        async (store) =>
+          [
+            await listUsers(store, { includeDisabled: true }),
+            await accountsWithAuthenticator(store),
+          ] as const,
+      );
       if (options.json) {
-        printJson(context.io, list);
+        printJson(
+          context.io,
+          list.map((u) => ({ ...u, authenticator: enrolled.has(u.id) })),
+        );
         return;
       }
       context.io.out(
         formatTable(
-          ['email', 'role', 'org', 'id', 'created', 'state'],
+          ['email', 'role', 'org', 'id', 'created', 'authenticator', 'state'],
           list.map((u) => [
             u.email,
             u.role,
             u.org,
             u.id,
             u.createdAt.slice(0, 10),
+            // Someone in a role that needs one and without it sets it up at next sign-in.
+            enrolled.has(u.id) ? 'yes' : SECOND_FACTOR_ROLES.includes(u.role) ? 'not yet' : 'no',
             u.disabledAt
               ? 'disabled'
               : u.lockedUntil && u.lockedUntil > new Date().toISOString()

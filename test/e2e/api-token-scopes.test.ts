@@ -134,6 +134,10 @@ describe('kernel tokens new --expires --scope, and kernel users reset-mfa', () =
     expect(long.code).toBe(64);
     expect(long.stderr).toContain('"400d" is not a token lifetime');
 
+    // The list says who has yet to set up the authenticator their role needs.
+    expect((await runCli(['users', 'list', ...data])).stdout).toMatch(/bo@nhs\.net\s+analyst.*not yet/);
+    const listed = JSON.parse((await runCli(['users', 'list', '--json', ...data])).stdout) as unknown[];
+    expect(listed).toEqual([expect.objectContaining({ email: 'bo@nhs.net', authenticator: false })]);
     const reset = await runCli(['users', 'reset-mfa', 'bo@nhs.net', ...data]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toContain('Reset the authenticator of bo@nhs.net');

@@ -30,6 +30,12 @@ export async function hasAuthenticator(store: Queryable, userId: string): Promis
   return Number(row?.n ?? 0) > 0;
 }
 
+/** The ids of the accounts with an authenticator enrolled (for `kernel users list`). */
+export async function accountsWithAuthenticator(store: Queryable): Promise<Set<string>> {
+  const rows = await store.query<{ user_id: string }>('SELECT user_id FROM user_totp');
+  return new Set(rows.map((r) => r.user_id));
+}
+
 /** Whether signing in to this account needs a second factor after the password. */
 export async function needsSecondFactor(store: Queryable, user: UserAccount): Promise<boolean> {
   return SECOND_FACTOR_ROLES.includes(user.role) || (await hasAuthenticator(store, user.id));
