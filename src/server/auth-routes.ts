@@ -28,7 +28,12 @@ import {
 import { beginSsoSignIn, finishSsoSignIn, ssoProvider } from './auth/single-sign-on.ts';
 import { otpauthUri } from './auth/totp.ts';
 import { SignInLimiter } from './auth/sign-in-limiter.ts';
-import { changePassword, checkSignIn, refuseWithoutChecking } from './auth/user-accounts.ts';
+import {
+  changePassword,
+  checkSignIn,
+  refuseWithoutChecking,
+  type UserAccount,
+} from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { safeNext } from './safe-next.ts';
@@ -52,7 +57,10 @@ function grouped(secret: string): string {
   return secret.match(/.{1,4}/g)?.join(' ') ?? secret;
 }
 
-/** Sign-in, sign-out and changing a password. */
+/**
+ * Signing in (password, second factor, single sign-on), the person's sessions, signing out
+ * and changing a password. The rules live in `auth/`; these routes only carry them to pages.
+ */
 export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): RouteDeclaration[] {
   const now = deps.now ?? (() => new Date());
   const limits = sessionLimitsFrom(deps.config);
@@ -67,6 +75,19 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
     setCookie(c, SESSION_COOKIE, sessionId, sessionCookieOptions(limits.absoluteHours * 3600));
     deleteCookie(c, PRESESSION_COOKIE, { path: '/', secure: true });
     deleteCookie(c, PENDING_COOKIE, { path: '/', secure: true });
+  };
+
+  /**
+   * Sends an account whose first factor was accepted on to the second: a pending sign-in
+   * (enrolling an authenticator when it has none) and its page. Undefined while the account
+   * takes no more codes (`ACCOUNT_CODE_FAILURES`).
+   */
+  const toSecondFactor = async (r: RouteRequest, user: UserAccount, next: string) => {
+    const enrolling = !(await hasAuthenticator(deps.store, user.id));
+    const pendingId = await startPendingSignIn(deps.store, user.id, enrolling, now());
+    if (!pendingId) return undefined;
+    setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
+    return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(next)}`);
   };
 
   /** The account's sign-in page: authenticator, recovery codes left, sessions with this one marked. */
@@ -175,15 +196,11 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         // Issue 19: a password alone opens no role that reads record-level data or approves.
         // The session waits for the second factor; until then there is none.
         if (await needsSecondFactor(deps.store, result.user)) {
-          const enrolling = !(await hasAuthenticator(deps.store, result.user.id));
-          const pendingId = await startPendingSignIn(deps.store, result.user.id, enrolling, now());
+          const onward = await toSecondFactor(r, result.user, next);
+          if (onward) return onward;
           // Too many wrong codes lately: answered as a wrong password, so it says nothing of it.
-          if (!pendingId) {
-            limiter.failed(email, address);
-            return again(401, [{ text: 'Enter a correct email address and password', href: '#email' }]);
-          }
-          setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
-          return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(next)}`);
+          limiter.failed(email, address);
+          return again(401, [{ text: 'Enter a correct email address and password', href: '#email' }]);
         }
         await beginSession(r.c, result.user.id);
         return r.redirect(result.user.mustChangePassword ? '/account/password' : next);
@@ -232,22 +249,18 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         // A provider that says it checked more than a password (RFC 8176 amr) is the second
         // factor; otherwise a role that needs one gives Kernel's own, as after a password.
         if (!outcome.multiFactor && (await needsSecondFactor(deps.store, outcome.user))) {
-          const enrolling = !(await hasAuthenticator(deps.store, outcome.user.id));
-          const pendingId = await startPendingSignIn(deps.store, outcome.user.id, enrolling, now());
-          if (!pendingId) {
-            return r.render(
-              'sign-in.njk',
-              {
-                title: 'Sign in',
-                next: '/',
-                sso: true,
-                errors: [{ text: 'Too many wrong codes. Wait ten minutes and sign in again', href: '#sso' }],
-              },
-              403,
-            );
-          }
-          setCookie(r.c, PENDING_COOKIE, pendingId, sessionCookieOptions(PENDING_MINUTES * 60));
-          return r.redirect(`/sign-in/two-factor?next=${encodeURIComponent(outcome.next)}`);
+          const onward = await toSecondFactor(r, outcome.user, outcome.next);
+          if (onward) return onward;
+          return r.render(
+            'sign-in.njk',
+            {
+              title: 'Sign in',
+              next: '/',
+              sso: true,
+              errors: [{ text: 'Too many wrong codes. Wait ten minutes and sign in again', href: '#sso' }],
+            },
+            403,
+          );
         }
         await beginSession(r.c, outcome.user.id, outcome.multiFactor ? 'identity-provider' : undefined);
         return r.redirect(outcome.next);
