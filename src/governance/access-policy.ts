@@ -109,7 +109,16 @@ export interface AccessGrant {
   optOutApplies: boolean;
   /** the person-token columns the opt-out is checked against */
   optOutColumns: string[];
+  /**
+   * For a dataset whose records may come without an NHS number (it has linkage encodings):
+   * the person-token column that the latest `kernel link` run fills for records it linked,
+   * with the match probability beside it in `person_link_probability`. Null otherwise.
+   */
+  linkedTokenColumn: string | null;
 }
+
+/** The column a linked record's match probability is read as (NULL where the token came from an NHS number). */
+export const LINK_PROBABILITY_COLUMN = 'person_link_probability';
 
 export interface AccessDenial {
   allowed: false;
@@ -222,6 +231,7 @@ export async function decideAccess(
   const optOutColumns = present.filter(
     (c) => personTokens.has(c.toLowerCase()) || /(^|_)person_token$/i.test(c),
   );
+  const linkedTokenColumn = spec.linkageEncoding && present.includes('person_token') ? 'person_token' : null;
   const columns: string[] = [];
   const pseudonymised: string[] = [];
   const hidden: HiddenColumn[] = [];
@@ -235,6 +245,7 @@ export async function decideAccess(
       if (tier === 'aggregate-only' && isToken(column)) pseudonymised.push(column);
     }
   }
+  if (linkedTokenColumn && columns.includes(linkedTokenColumn)) columns.push(LINK_PROBABILITY_COLUMN);
   return {
     allowed: true,
     useCase: { id: useCase.id, title: useCase.title, purpose: useCase.purpose, months: useCase.months },
@@ -247,7 +258,29 @@ export async function decideAccess(
     hidden,
     optOutApplies,
     optOutColumns: optOutApplies ? optOutColumns : [],
+    linkedTokenColumn,
   };
+}
+
+/**
+ * The rows a grant reads from: the dataset's table, or, for a dataset linked by encodings,
+ * the table with the latest `kernel link` run's links beside each row (by load and source
+ * line), so a record that came without an NHS number reads as the person it was linked to.
+ */
+function rowSource(grant: AccessGrant): string {
+  const table = quoteIdentifier(grant.table);
+  if (!grant.linkedTokenColumn) return `${table} AS t`;
+  const latestRun = `(SELECT r.run_id FROM link_runs r WHERE r.dataset = ${quoteLiteral(grant.datasetId)} ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1)`;
+  return `(SELECT b.*, pl.person_token AS kernel_linked_token, pl.match_probability AS kernel_link_probability
+      FROM ${table} AS b
+      LEFT JOIN person_links pl ON pl.run_id = ${latestRun} AND pl.load_id = b.load_id AND pl.source_line = b.source_line) AS t`;
+}
+
+/** A column's value as the read gives it: a linked record's token where it came without one. */
+function valueOf(grant: AccessGrant, column: string): string {
+  if (column === LINK_PROBABILITY_COLUMN) return 't.kernel_link_probability';
+  const own = `t.${quoteIdentifier(column)}`;
+  return column === grant.linkedTokenColumn ? `COALESCE(${own}, t.kernel_linked_token)` : own;
 }
 
 /** The subquery that enforces a grant; every inlined value is checked first. */
@@ -256,8 +289,8 @@ function governedSql(grant: AccessGrant, useCaseKey: string, dialect: Dialect): 
   const select = grant.columns
     .map((c) =>
       grant.pseudonymised.includes(c)
-        ? `${dialect.hmacSha256Hex(useCaseKey, `CAST(t.${quoteIdentifier(c)} AS TEXT)`)} AS ${quoteIdentifier(c)}`
-        : `t.${quoteIdentifier(c)}`,
+        ? `${dialect.hmacSha256Hex(useCaseKey, `CAST(${valueOf(grant, c)} AS TEXT)`)} AS ${quoteIdentifier(c)}`
+        : `${valueOf(grant, c)} AS ${quoteIdentifier(c)}`,
     )
     .join(', ');
   const conditions = [`t.org_code IN (${grant.controllers.map((c) => quoteLiteral(c)).join(', ')})`];
@@ -268,10 +301,11 @@ function governedSql(grant: AccessGrant, useCaseKey: string, dialect: Dialect): 
     );
   }
   for (const column of grant.optOutColumns) {
-    // NOT EXISTS rather than NOT IN: a NULL token must not make the whole test unknown.
-    conditions.push(`NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = t.${quoteIdentifier(column)})`);
+    // NOT EXISTS rather than NOT IN: a NULL token must not make the whole test unknown. A
+    // linked record is checked as the person it was linked to.
+    conditions.push(`NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = ${valueOf(grant, column)})`);
   }
-  return `(SELECT ${select} FROM ${quoteIdentifier(grant.table)} AS t WHERE ${conditions.join(' AND ')})`;
+  return `(SELECT ${select} FROM ${rowSource(grant)} WHERE ${conditions.join(' AND ')})`;
 }
 
 /**

@@ -11,6 +11,9 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGovernedRead } from '../governance/access-policy.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
+import { listUseCases } from '../governance/use-cases.ts';
 import { testStores } from '../../test/stores.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
@@ -186,6 +189,48 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     const asc = (await linkageReport(store)).filter((r) => r.dataset === 'asc');
     expect(asc.reduce((n, r) => n + r.linkedProbabilistically, 0)).toBe(onSpine);
     for (const row of asc) expect(row.linkedProbabilistically).toBeLessThanOrEqual(row.unmatched.noToken);
+  });
+
+  it('gives linked council records their person in every governed read, and applies the opt-out to them', async () => {
+    const run = await linkPeople(store, { dataset: 'asc', actor: 'cli:test' });
+    const links = await linksOf(run.runId);
+    const [useCase] = (await listUseCases(store, { state: ['active'] })).filter(
+      (u) => u.datasets.includes('asc') && u.purpose === 'planning',
+    );
+    const analyst = { id: 'analyst-link', role: 'analyst', org: null };
+    const read = await openGovernedRead(store, { user: analyst, useCaseId: useCase!.id }, 'asc');
+    expect(read.columns).toContain('person_link_probability');
+    const rows = await store.query<{
+      org_code: string;
+      load_id: string;
+      source_line: number;
+      person_token: string | null;
+      person_link_probability: number | null;
+    }>(
+      `SELECT a.org_code, a.load_id, a.source_line, a.person_token, a.person_link_probability FROM ${read.sql} AS a`,
+    );
+    const periodOf = new Map(
+      (await store.query<{ load_id: string; period: string }>('SELECT load_id, period FROM loads')).map(
+        (l) => [l.load_id, l.period],
+      ),
+    );
+    const linked = rows.filter((r) => r.person_link_probability !== null);
+    expect(linked.length).toBe(links.size);
+    for (const row of linked) {
+      expect(row.person_token).toBe(
+        links.get(`${row.org_code}:${periodOf.get(row.load_id)}:${Number(row.source_line)}`),
+      );
+    }
+    // An opted-out person goes from planning reads whether their record carried an NHS number or was linked.
+    const someone = linked[0]!.person_token!;
+    await loadOptOutTokens(store, [someone], 'test', 'test');
+    const after = await openGovernedRead(store, { user: analyst, useCaseId: useCase!.id }, 'asc');
+    const remaining = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM ${after.sql} AS a WHERE a.person_token = $1`,
+      [someone],
+    );
+    expect(Number(remaining[0]?.n)).toBe(0);
+    await loadOptOutTokens(store, ['0'.repeat(64)], 'test', 'test');
   });
 
   it('keeps clerical decisions in the store, audited, and the next run honours them', async () => {

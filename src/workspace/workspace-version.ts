@@ -11,6 +11,8 @@ const ROW_INPUTS: { table: string; row: string }[] = [
     row: `org_code || ':' || dataset_id || ':' || period || ':' || load_id || ':' || state`,
   },
   { table: 'optout_batches', row: 'batch_id' },
+  // a new link run gives records without an NHS number their person (access-policy.ts)
+  { table: 'link_runs', row: 'run_id' },
 ];
 
 /**
