@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.ts';
 import { resolveConfig } from '../src/config/config.ts';
+import { enrolAuthenticator } from '../src/server/auth/second-factor.ts';
+import { newTotpSecret, totpCode } from '../src/server/auth/totp.ts';
 import { changePassword, findUserByEmail } from '../src/server/auth/user-accounts.ts';
 import { createDemoUsers } from '../src/server/demo-users.ts';
 import { startServer } from '../src/server/start-server.ts';
@@ -56,6 +58,17 @@ async function run(): Promise<void> {
   if (!admin || !user) throw new Error('no demo administrator');
   const password = 'screenshots passphrase';
   await changePassword(store, user.id, admin.oneTimePassword, password, 'script:screenshots');
+  // An administrator gives a second factor (issue 19): enrol one whose codes the script can make.
+  const secret = newTotpSecret();
+  const enrolledAt = new Date();
+  await enrolAuthenticator(
+    store,
+    user.id,
+    secret,
+    totpCode(secret, enrolledAt),
+    'script:screenshots',
+    enrolledAt,
+  );
   const server = await startServer({ store, config, port: 0 });
   const browser = await launchBrowser();
   try {
@@ -64,8 +77,13 @@ async function run(): Promise<void> {
     await page.fill('#email', admin.email);
     await page.fill('#password', password);
     await Promise.all([
-      page.waitForURL((url) => url.pathname === '/'),
+      page.waitForURL((url) => url.pathname === '/sign-in/two-factor'),
       page.click('form[action="/sign-in"] button'),
+    ]);
+    await page.fill('#code', totpCode(secret, new Date(Date.now() + 30_000)));
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/'),
+      page.click('form[action="/sign-in/two-factor"] button'),
     ]);
     mkdirSync(OUT, { recursive: true });
     for (const shot of PAGES) {

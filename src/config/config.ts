@@ -40,6 +40,10 @@ export interface KernelConfig {
   mailFrom: string;
   /** working days a loaded month may wait for sign-off before its BI leads are reminded */
   reminderWorkingDays: number;
+  /** minutes without use after which a portal session ends (issue 19; OWASP: 15–30) */
+  sessionIdleMinutes: number;
+  /** hours after sign-in after which a portal session ends however busy (issue 19) */
+  sessionHours: number;
 }
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
@@ -148,6 +152,19 @@ function workingDays(raw: string, from: string): number {
   return n;
 }
 
+function wholeNumber(min: number, max: number, unit: string) {
+  return (raw: string, from: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new KernelError(
+        'config',
+        `"${raw}" from ${from} is not a number of ${unit} from ${min} to ${max}`,
+      );
+    }
+    return n;
+  };
+}
+
 function yesNo(raw: string, from: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -184,6 +201,18 @@ const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
     env: 'KERNEL_REMINDER_WORKING_DAYS',
     parse: workingDays,
   },
+  sessionIdleMinutes: {
+    key: 'sessionIdleMinutes',
+    flag: 'config',
+    env: 'KERNEL_SESSION_IDLE_MINUTES',
+    parse: wholeNumber(1, 24 * 60, 'minutes'),
+  },
+  sessionHours: {
+    key: 'sessionHours',
+    flag: 'config',
+    env: 'KERNEL_SESSION_HOURS',
+    parse: wholeNumber(1, 24, 'hours'),
+  },
 };
 
 const DEFAULTS: KernelConfig = {
@@ -199,6 +228,8 @@ const DEFAULTS: KernelConfig = {
   smtpUrl: undefined,
   mailFrom: 'kernel@localhost',
   reminderWorkingDays: 5,
+  sessionIdleMinutes: 30,
+  sessionHours: 8,
 };
 
 export const CONFIG_FILE_NAME = 'kernel.config.json';

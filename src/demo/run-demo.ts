@@ -204,6 +204,9 @@ export async function runDemo(context: DemoContext, options: DemoOptions): Promi
         accounts.map((a) => [a.email, a.role, a.org ?? '', a.oneTimePassword]),
       ),
     );
+    io.out(
+      'Every role but viewer and programme also gives a code from an authenticator app: at first sign-in the portal shows a key to add to one (any TOTP app, or oathtool --totp -b KEY).',
+    );
     io.out('Press Ctrl+C to stop.');
     const stop = async (): Promise<void> => {
       await server.close();
