@@ -13,11 +13,11 @@ import {
   listCohortsOperation,
   saveCohortOperation,
 } from '../cohorts/cohort-operations.ts';
-import { describeError, KernelError } from '../errors.ts';
-import { readableUseCases } from '../governance/access-policy.ts';
+import { describeError } from '../errors.ts';
 import { conditionLists } from '../kid/conditions.ts';
 import type { FormFields } from './request-body.ts';
 import { operationRoutes } from './operation-routes.ts';
+import { isFormMistake, useCasesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');
@@ -110,14 +110,7 @@ export function cohortRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const useCase = r.query('useCase');
         if (!useCase) {
-          const principal = r.principal;
-          const useCases = principal
-            ? await readableUseCases(deps.store, {
-                id: principal.userId,
-                role: principal.role,
-                org: principal.org,
-              })
-            : [];
+          const useCases = await useCasesFor(r, deps);
           return r.render('cohorts/builder.njk', { title: 'Cohort builder', useCases });
         }
         const cohort = r.query('cohort');
@@ -127,8 +120,7 @@ export function cohortRoutes(deps: ServerDeps): RouteDeclaration[] {
           const counts = await r.run(countCohortOperation, { useCase, cohort, date });
           return await builderPage(r, useCase, { date }, { counts, countedCohort: cohort });
         } catch (error) {
-          if (!(error instanceof KernelError) || error.code === 'forbidden' || error.code === 'internal')
-            throw error;
+          if (!isFormMistake(error)) throw error;
           return await builderPage(r, useCase, { date }, { error: describeError(error) });
         }
       },
@@ -155,8 +147,7 @@ export function cohortRoutes(deps: ServerDeps): RouteDeclaration[] {
           return await builderPage(r, useCase, form, { counts });
         } catch (error) {
           // A mistake in the form is shown above it, the criteria kept; a refusal is the policy's.
-          if (!(error instanceof KernelError) || error.code === 'forbidden' || error.code === 'internal')
-            throw error;
+          if (!isFormMistake(error)) throw error;
           return await builderPage(r, useCase, form, { error: describeError(error) });
         }
       },

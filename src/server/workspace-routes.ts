@@ -4,8 +4,7 @@
  * page runs the workspace operations (src/workspace/workspace-operations.ts), which the API
  * and `kernel query` run too.
  */
-import { readableUseCases } from '../governance/access-policy.ts';
-import { KernelError, describeError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import {
   openWorkspaceOperation,
   queryHistoryOperation,
@@ -16,6 +15,7 @@ import {
   WORKSPACE_OPERATIONS,
 } from '../workspace/workspace-operations.ts';
 import { operationRoutes } from './operation-routes.ts';
+import { isFormMistake, useCasesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WORKSPACE_PAGE_ROLES = ['analyst', 'provider'] as const;
@@ -55,14 +55,7 @@ export function workspaceRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const useCase = r.query('useCase');
         if (!useCase) {
-          const principal = r.principal;
-          const useCases = principal
-            ? await readableUseCases(deps.store, {
-                id: principal.userId,
-                role: principal.role,
-                org: principal.org,
-              })
-            : [];
+          const useCases = await useCasesFor(r, deps);
           return r.render('workspace/workspace.njk', { title: 'Workspace', useCases });
         }
         const savedId = r.query('saved');
@@ -110,8 +103,7 @@ export function workspaceRoutes(deps: ServerDeps): RouteDeclaration[] {
           return await workspacePage(r, useCase, { sql, name, result });
         } catch (error) {
           // A mistake in the SQL or the form is shown beside the editor, the SQL kept.
-          if (!(error instanceof KernelError) || error.code === 'forbidden' || error.code === 'internal')
-            throw error;
+          if (!isFormMistake(error)) throw error;
           return await workspacePage(r, useCase, { sql, name, error: describeError(error) });
         }
       },

@@ -1,0 +1,24 @@
+/**
+ * What several pages do the same way: offer the use cases a user can work under, and tell a
+ * mistake to show beside a form from a refusal that must stand as an error page.
+ */
+import { readableUseCases } from '../governance/access-policy.ts';
+import type { UseCase } from '../governance/use-cases.ts';
+import { KernelError } from '../errors.ts';
+import type { RouteRequest, ServerDeps } from './routes.ts';
+
+/** The active use cases the signed-in user may read under, for a page's picker. */
+export async function useCasesFor(r: RouteRequest, deps: ServerDeps): Promise<UseCase[]> {
+  const principal = r.principal;
+  if (!principal) return [];
+  return readableUseCases(deps.store, { id: principal.userId, role: principal.role, org: principal.org });
+}
+
+/**
+ * A mistake in what the user typed (bad SQL, a missing field, a limit reached) is shown beside
+ * the form with what they typed kept; a refusal by the policy, or a fault, is not theirs to
+ * correct there and stands as an error page.
+ */
+export function isFormMistake(error: unknown): error is KernelError {
+  return error instanceof KernelError && error.code !== 'forbidden' && error.code !== 'internal';
+}
