@@ -84,7 +84,7 @@ export const savedCohortSchema: z.ZodType<SavedCohort> = z.object({
   name: z.string(),
   definition: definitionOutput,
   criteria: z.array(z.string()),
-  savedBy: z.string().describe('the user id of whoever saved it'),
+  savedBy: z.string().describe('who saved it: their email, or their user id'),
   savedAt: z.string(),
 });
 
@@ -186,7 +186,13 @@ export const saveCohortOperation = defineOperation({
     print: (c) => `Saved ${c.id} “${c.name}” under ${c.useCaseId}: ${c.criteria.join('; ')}`,
   },
   run: (context, input) =>
-    saveCohort(context.store, accessOf(context, input.useCase), input.name, definitionFrom(input)),
+    saveCohort(
+      context.store,
+      accessOf(context, input.useCase),
+      input.name,
+      definitionFrom(input),
+      context.principal.email || context.principal.userId,
+    ),
 });
 
 export const listCohortsOperation = defineOperation({

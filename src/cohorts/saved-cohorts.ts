@@ -96,6 +96,8 @@ export async function saveCohort(
   access: ReadAccess,
   name: string,
   definition: CohortDefinition,
+  /** how the cohort shows who saved it: the user's email where there is one */
+  savedBy: string = access.user.id,
 ): Promise<SavedCohort> {
   const checked = parseDefinition(definition);
   const trimmed = name.trim();
@@ -107,7 +109,7 @@ export async function saveCohort(
     name: trimmed,
     definition: checked,
     criteria: describeDefinition(checked),
-    savedBy: access.user.id,
+    savedBy,
     savedAt: nowIso(),
   };
   await inTransaction(q, async (tx) => {
