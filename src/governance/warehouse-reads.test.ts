@@ -30,6 +30,21 @@ const ALLOWED: Record<string, string> = {
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
 };
 
+/**
+ * The Kent Integrated Dataset's person-level tables (`kid_…`) hold what the feeds say about
+ * each person: they are read through the KID's reader (`openKidRead`, which asks the policy),
+ * and named only by the code that builds them and these modules.
+ */
+const KID_ALLOWED: Record<string, string> = {
+  'kid/person-spine.ts': 'system code: builds the spine and its views',
+  'kid/households.ts': 'system code: builds households',
+  'kid/conditions.ts': 'system code: derives conditions',
+  'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
+  'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
+  'cohorts/person-frame.ts':
+    'the cohort builder’s person frame, run only after openKidRead has decided and audited the read',
+};
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const file = path.join(dir, name);
@@ -64,5 +79,15 @@ describe('reads of warehouse tables', () => {
     expect(NAMES_A_TABLE.test(code('const t = tableName(spec);'))).toBe(true);
     expect(NAMES_A_TABLE.test(code('/** reads ds_apc through the reader */\nconst x = 1;'))).toBe(false);
     expect(NAMES_A_TABLE.test(code("const code = cells[at('ods_code')];"))).toBe(false);
+  });
+
+  const namingKid = sourceFiles(SRC)
+    .filter((file) => /\bkid_[a-z][a-z_]*\b/.test(code(readFileSync(file, 'utf8'))))
+    .map((file) => path.relative(SRC, file).split(path.sep).join('/'))
+    .sort();
+
+  it('of the KID’s person-level tables happen only in the modules allowed to name them', () => {
+    expect(namingKid.filter((file) => !(file in KID_ALLOWED))).toEqual([]);
+    expect(Object.keys(KID_ALLOWED).filter((file) => !namingKid.includes(file))).toEqual([]);
   });
 });
