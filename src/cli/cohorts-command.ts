@@ -9,5 +9,7 @@ import { commandFor, registerOperationCommands } from './operation-commands.ts';
 
 export const registerCohortsCommands: RegisterCommands = (program, context) => {
   registerOperationCommands(program, context, COHORT_OPERATIONS);
-  commandFor(program, ['cohorts']).description('cohorts without SQL: count, save and reuse a definition');
+  commandFor(program, ['cohorts']).description(
+    'cohorts without SQL: count, save and reuse a definition, or ask for its re-identification for direct care',
+  );
 };
