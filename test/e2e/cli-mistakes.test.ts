@@ -88,9 +88,10 @@ describe('CLI mistakes (issue 22, item 8)', () => {
     const csv = await runCli(['users', 'list', '--csv', '--data', data]);
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('email,role,org,id,created,state');
+    // (the authenticator column came with strong sign-in, issue 19)
+    expect(lines[0]).toBe('email,role,org,id,created,authenticator,state');
     expect(lines[1]).toMatch(
-      /^a@b\.nhs\.uk,provider,RWF,u_[0-9a-f]+,\d{4}-\d{2}-\d{2},must change password$/,
+      /^a@b\.nhs\.uk,provider,RWF,u_[0-9a-f]+,\d{4}-\d{2}-\d{2},not yet,must change password$/,
     );
     const orgs = await runCli(['orgs', 'list', '--csv', '--data', data]);
     expect(orgs.stdout.split('\n')[0]).toMatch(/^code,/);
