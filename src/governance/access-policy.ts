@@ -131,6 +131,21 @@ export type AccessDecision = AccessGrant | AccessDenial;
 export interface GovernedRead extends AccessGrant {
   /** a parenthesised subquery without parameters: use it where the table would go */
   sql: string;
+  /**
+   * every table the subquery reads, for an engine that must grant them to a view's owner
+   * (the workspace's PostgreSQL schemas)
+   */
+  tables: string[];
+}
+
+/** The tables a grant's SQL reads: its dataset's, and those its conditions and links need. */
+function tablesReadBy(grant: AccessGrant): string[] {
+  return [
+    grant.table,
+    ...(grant.useCase.months === 'published' ? ['signoffs'] : []),
+    ...(grant.optOutColumns.length > 0 ? ['optouts'] : []),
+    ...(grant.linkedTokenColumn ? ['link_runs', 'person_links'] : []),
+  ];
 }
 
 const deny = (reason: string, hint: string): AccessDenial => ({ allowed: false, reason, hint });
@@ -364,7 +379,7 @@ export async function openGovernedRead(
       ]),
     );
   });
-  return { ...decision, sql };
+  return { ...decision, sql, tables: tablesReadBy(decision) };
 }
 
 /** The active use cases `user` belongs to, for pickers in the portal and the CLI. */

@@ -10,7 +10,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionPostgresWorkspaces } from '../workspace/postgres-workspaces.ts';
 import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
@@ -232,6 +234,38 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     expect(Number(remaining[0]?.n)).toBe(0);
     await loadOptOutTokens(store, ['0'.repeat(64)], 'test', 'test');
   });
+
+  it.runIf(engine.engine === 'postgres')(
+    'gives linked records to an analyst’s own PostgreSQL login too: its views may read the links',
+    async () => {
+      await linkPeople(store, { dataset: 'asc', actor: 'cli:test' });
+      const { user } = await addUser(
+        store,
+        { email: 'ws-analyst@link.test', role: 'analyst', password: 'a long test passphrase 1' },
+        'test',
+      );
+      const provisioned = await provisionPostgresWorkspaces(store, { actor: 'test' });
+      const login = provisioned.logins.find((l) => l.userId === user.id)!;
+      const schema = provisioned.schemas.find((s) => s.views.includes('asc') && s.users.includes(user.id))!;
+      const { host, port, database } = provisioned.connection;
+      const client = new pg.Client({
+        host,
+        port,
+        database,
+        user: login.role,
+        password: login.password ?? '',
+      });
+      await client.connect();
+      try {
+        const linked = await client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${schema.name}."asc" WHERE person_link_probability IS NOT NULL`,
+        );
+        expect(Number(linked.rows[0]?.n)).toBeGreaterThan(0);
+      } finally {
+        await client.end();
+      }
+    },
+  );
 
   it('keeps clerical decisions in the store, audited, and the next run honours them', async () => {
     // A wide band queues nearly every candidate pair, so there are sure links to overrule.

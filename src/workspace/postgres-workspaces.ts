@@ -178,9 +178,10 @@ async function createSchema(tx: Queryable, name: string, plan: WorkspacePlan): P
   await tx.exec(`CREATE SCHEMA ${schema} AUTHORIZATION ${WORKSPACE_OWNER_ROLE}`);
   await tx.exec(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
   for (const view of plan.views) {
-    // The owner reads what the governed subquery reads: the dataset's table, sign-offs, opt-outs.
+    // The owner reads what the governed subquery reads, as the policy lists it: the dataset's
+    // table, and sign-offs, opt-outs and links where its conditions need them.
     await tx.exec(
-      `GRANT SELECT ON ${quoteIdentifier(view.table)}, signoffs, optouts TO ${WORKSPACE_OWNER_ROLE}`,
+      `GRANT SELECT ON ${view.tables.map(quoteIdentifier).join(', ')} TO ${WORKSPACE_OWNER_ROLE}`,
     );
     const qualified = `${schema}.${quoteIdentifier(view.name)}`;
     await tx.exec(

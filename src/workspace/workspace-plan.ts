@@ -23,8 +23,10 @@ export interface WorkspaceView {
   datasetId: string;
   /** the governed subquery exactly as `openGovernedRead` answered it */
   sql: string;
-  /** the warehouse table the governed subquery reads (engines grant their view owner on it) */
+  /** the warehouse table the governed subquery reads */
   table: string;
+  /** every table the governed subquery reads (PostgreSQL grants them to the view owner) */
+  tables: string[];
   columns: string[];
   controllers: string[];
 }
@@ -113,6 +115,7 @@ export async function planWorkspace(q: Queryable, access: ReadAccess): Promise<W
       datasetId,
       sql: read.sql,
       table: read.table,
+      tables: read.tables,
       columns: read.columns,
       controllers: read.controllers,
     });
