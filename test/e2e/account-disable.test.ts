@@ -1,12 +1,12 @@
 /** Issue 23, M2: an administrator disables an account, and it is shut out at once, everywhere. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listAudit, verifyAudit } from '../../src/audit/audit-log.ts';
 import { principalForToken } from '../../src/server/auth/api-tokens.ts';
 import { readSession } from '../../src/server/auth/sessions.ts';
 import { checkSignIn, disableUser, enableUser, listUsers } from '../../src/server/auth/user-accounts.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
-import { testStores } from '../stores.ts';
+import { openForSuite, testStores } from '../stores.ts';
 import { accountsForEveryRole, PASSWORD, portalApp, sessionFor, type TestAccount } from './portal-helpers.ts';
 
 describe.each(testStores())('disabling an account on $engine (issue 23, M2)', (engine) => {
@@ -14,14 +14,14 @@ describe.each(testStores())('disabling an account on $engine (issue 23, M2)', (e
   let accounts: Record<Role, TestAccount>;
   let portal: ReturnType<typeof portalApp>;
 
-  beforeAll(async () => {
-    store = await engine.open();
-    accounts = await accountsForEveryRole(store);
-    portal = portalApp(store);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    async (s) => {
+      accounts = await accountsForEveryRole(s);
+      portal = portalApp(s);
+    },
+  );
 
   it('ends its sessions, revokes its tokens and refuses its password; enabling lets it sign in afresh', async () => {
     const analyst = accounts.analyst;

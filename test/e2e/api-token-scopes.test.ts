@@ -6,13 +6,13 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit-log.ts';
 import { createApiToken, principalForToken } from '../../src/server/auth/api-tokens.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { runCli } from '../cli.ts';
-import { testStores } from '../stores.ts';
+import { openForSuite, testStores } from '../stores.ts';
 import { accountsForEveryRole, portalApp, type TestAccount } from './portal-helpers.ts';
 
 describe.each(testStores())('API token scopes and expiry on $engine (issue 19)', (engine) => {
@@ -20,14 +20,14 @@ describe.each(testStores())('API token scopes and expiry on $engine (issue 19)',
   let accounts: Record<Role, TestAccount>;
   let portal: ReturnType<typeof portalApp>;
 
-  beforeAll(async () => {
-    store = await engine.open();
-    accounts = await accountsForEveryRole(store);
-    portal = portalApp(store);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    async (s) => {
+      accounts = await accountsForEveryRole(s);
+      portal = portalApp(s);
+    },
+  );
 
   const call = (token: string, method: string, url: string) =>
     portal.app.request(url, {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mayUse, ROLES, type Principal, type Role } from '../../src/server/routes.ts';
 import { responseSchemaOf } from '../../src/server/openapi.ts';
 import type { Store } from '../../src/store/store.ts';
-import { testStores } from '../stores.ts';
+import { openForSuite, testStores } from '../stores.ts';
 import {
   accountsForEveryRole,
   concretePath,
@@ -20,14 +20,14 @@ describe.each(testStores())('every route with every role on $engine', (engine) =
   let accounts: Record<Role, TestAccount>;
   let portal: ReturnType<typeof portalApp>;
 
-  beforeAll(async () => {
-    store = await engine.open();
-    accounts = await accountsForEveryRole(store);
-    portal = portalApp(store);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    async (s) => {
+      accounts = await accountsForEveryRole(s);
+      portal = portalApp(s);
+    },
+  );
 
   it('declares each route once, with a summary and who may use it', () => {
     expect(portal.routes.length).toBeGreaterThan(20);
