@@ -84,6 +84,48 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       );
       expect(requested.stderr).toBe('');
       expect(JSON.parse(requested.stdout)).toMatchObject({ kind: 'aggregate', state: 'submitted' });
+
+      // Bad input: a rows column without a count column, and a format Kernel does not make.
+      const half = await asUser(token, () =>
+        runCli([
+          'outputs',
+          'request',
+          '--usecase',
+          useCase,
+          '--sql',
+          'SELECT 1 AS n',
+          '--title',
+          't',
+          '--description',
+          'd',
+          '--rows',
+          'org_code',
+          ...flags,
+        ]),
+      );
+      expect(half.code).toBe(64);
+      expect(half.stderr).toContain('An aggregate output names both its rows and its count column');
+      const format = await asUser(token, () =>
+        runCli([
+          'outputs',
+          'request',
+          '--usecase',
+          useCase,
+          '--sql',
+          'SELECT 1',
+          '--title',
+          't',
+          '--description',
+          'd',
+          '--format',
+          'pdf',
+          ...flags,
+        ]),
+      );
+      expect(format.code).toBe(64);
+      expect(format.stderr).toContain("'pdf'");
+      const listed = await asUser(token, () => runCli(['outputs', 'list', '--json', ...flags]));
+      expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(1);
     } else {
       const first = await asUser(undefined, () => runCli(['workspace', 'logins', '--json', ...flags]));
       expect(first.stderr).toBe('');
