@@ -20,6 +20,7 @@ export const KID_LINEAGE = {
   households: ['pmi', 'asc'],
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
+  frailty: ['pmi', 'gp-events'],
 } as const satisfies Record<string, readonly string[]>;
 export type KidFieldGroup = keyof typeof KID_LINEAGE;
 

@@ -14,6 +14,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
+import { buildFrailty } from './frailty.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
@@ -60,6 +61,9 @@ const KID_TABLES = [
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
+  'kid_efi_code',
+  'kid_frailty',
+  'kid_frailty_deficit',
 ];
 
 const RANKED_PMI = `
@@ -261,6 +265,7 @@ export async function buildSpine(
   );
   await buildFireVisits(store, version);
   await buildConditions(store, version);
+  await buildFrailty(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.
