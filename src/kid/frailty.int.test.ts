@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { runCli } from '../../test/cli.ts';
 import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { KernelError } from '../errors.ts';
@@ -10,6 +11,7 @@ import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
 import { conditionLists } from './conditions.ts';
@@ -23,6 +25,7 @@ import {
   type EfiCategory,
 } from './frailty.ts';
 import { lastDayOfMonth, modelDate } from './model-date.ts';
+import { buildSpine } from './person-spine.ts';
 
 const FROM = '2020-04';
 const TO = '2020-09';
@@ -180,8 +183,12 @@ async function useCase(store: Store, purpose: Purpose, controllers: string[]): P
 
 describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
   let store: Store;
+  let target: { dataDir: string; store: string };
   beforeAll(async () => {
-    store = await builtKidStore(engine, world);
+    target = await engine.fresh();
+    store = await openStore(target);
+    await world.load(store);
+    await buildSpine(store);
   }, 180_000);
   afterAll(async () => {
     await store.close();
@@ -225,6 +232,29 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
     expect(frailShare('85+')).toBeGreaterThan(frailShare('65-74'));
     expect(summary.deficits.find((d) => d.deficit === 'polypharmacy')?.people).toBe(0);
     expect(summary.deficits.find((d) => d.deficit === 'falls')?.people).toBeGreaterThan(0);
+  });
+
+  it('prints the summary from kernel kid frailty', async () => {
+    // The CLI opens the store itself: a DuckDB file has one writer, so this one closes first.
+    await store.close();
+    try {
+      const flags = ['--data', target.dataDir, '--store', target.store];
+      const json = await runCli(['kid', 'frailty', '--json', ...flags]);
+      expect(json.code).toBe(0);
+      const printed = JSON.parse(json.stdout) as {
+        day: string;
+        byCategory: { category: string; people: number }[];
+      };
+      const truth = [...truthCategories(world, AS_OF).values()];
+      expect(printed.day).toBe(AS_OF);
+      for (const { category, people } of printed.byCategory)
+        expect(people, category).toBe(truth.filter((t) => t.category === category).length);
+      const table = await runCli(['kid', 'frailty', ...flags]);
+      expect(table.stdout).toContain(`On ${AS_OF}:`);
+      expect(table.stdout).toContain('26. Polypharmacy');
+    } finally {
+      store = await openStore(target);
+    }
   });
 
   it('leaves opted-out people out of planning reads, never out of direct care, and answers the API controlled', async () => {
