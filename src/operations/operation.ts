@@ -23,6 +23,8 @@ export interface OperationContext {
   /** the audit log's name for the principal: `user:<email>`, `token:<id>`, `cli:<user>` */
   actor: string;
   config?: KernelConfig;
+  /** the clock, where the entry point has its own (a server under test passes a fixed one) */
+  now?: () => Date;
 }
 
 /** How an operation appears in the CLI: `kernel usecases approve <id> --org RWF`. */
@@ -37,6 +39,8 @@ export interface CliShape<Input, Output> {
    */
   flags?: Partial<Record<keyof Input & string, string | { flag: string; negate: true }>>;
   description?: string;
+  /** the group runs this command when given no other (`kernel plan` lists the plan) */
+  isDefault?: true;
   /** the human-readable lines; `--json` prints `json(output)` instead */
   print(output: Output): string;
   /** what `--json` prints, when the CLI has always printed less than the API answers */
