@@ -58,14 +58,12 @@ export interface HttpShape {
   example?: Record<string, string>;
 }
 
-export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+/** An operation but for its OpenAPI tag and who may run it, which a module may share (`operationsOf`). */
+export interface OperationBody<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
   /** stable dotted name, e.g. `use-cases.approve` */
   name: string;
   /** one line, plain English: the OpenAPI summary and the command's description */
   summary: string;
-  /** the OpenAPI grouping */
-  tag: string;
-  access: Access;
   input: I;
   output: O;
   http?: HttpShape;
@@ -73,11 +71,39 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   run(context: OperationContext, input: z.output<I>): Promise<z.input<O>> | z.input<O>;
 }
 
+export interface Operation<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodType = z.ZodType,
+> extends OperationBody<I, O> {
+  /** the OpenAPI grouping */
+  tag: string;
+  access: Access;
+}
+
 /** Declares an operation; the types of `run`, `print` and the schemas are checked together. */
 export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(
   operation: Operation<I, O>,
 ): Operation<I, O> {
   return operation;
+}
+
+/**
+ * Declares a module's operations, which share an OpenAPI tag and (unless one says otherwise)
+ * who may run them: `const define = operationsOf({ tag: 'programme', access: TEAM })`.
+ */
+export function operationsOf(defaults: { tag: string; access: Access }) {
+  return <I extends z.ZodObject, O extends z.ZodType>(
+    operation: OperationBody<I, O> & { access?: Access },
+  ): Operation<I, O> => ({ ...defaults, ...operation });
+}
+
+/**
+ * The fields the caller gave, for a domain function whose options are left out rather than
+ * undefined: `listInvoices(store, givenFields({ year, org }))`. Empty text (a form's blank
+ * field) counts as not given.
+ */
+export function givenFields<T extends Record<string, unknown>>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
 }
 
 /** The common type of a list of operations of different schemas. */

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
 import { requiredText, yearMonth } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation, type OperationContext } from '../operations/operation.ts';
+import { givenFields as given, operationsOf, type AnyOperation, type OperationContext } from '../operations/operation.ts';
 import {
   addUpdateEntry,
   issueMonthlyUpdate,
@@ -60,21 +60,14 @@ import {
 } from './raid-log.ts';
 import { readRuleOptions, setSignOffWeeks } from './raid-rules.ts';
 
-const TEAM = PROGRAMME_ROLES;
-const TAG = 'programme';
+/** Every programme operation is the programme team's and the administrators'. */
+const programmeOperation = operationsOf({ tag: 'programme', access: PROGRAMME_ROLES });
 
 const callerOf = ({ actor, principal }: OperationContext): ProgrammeCaller => ({
   actor,
   role: principal.role,
 });
 const clockOf = (context: OperationContext): { now: Date } => ({ now: context.now?.() ?? new Date() });
-
-/** The fields given: empty text (a form's blank field) counts as left out, as it always has. */
-function given<T extends Record<string, unknown>>(input: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(input).filter(([, v]) => v !== undefined && v !== ''),
-  ) as Partial<T>;
-}
 
 const itemId = (description: string) => requiredText(description);
 const month = yearMonth('the month, YYYY-MM');
@@ -166,11 +159,9 @@ export function updateLines(update: MonthlyUpdate): string {
 
 // ---------------------------------------------------------------- the plan
 
-export const planOperation = defineOperation({
+export const planOperation = programmeOperation({
   name: 'plan.show',
   summary: 'The plan, brought up to date with Kernel’s records, with its chart as SVG',
-  tag: TAG,
-  access: TEAM,
   input: z.object({
     month: yearMonth('the month the chart is drawn as now (default this month)').optional(),
   }),
@@ -204,11 +195,9 @@ export const planOperation = defineOperation({
     planView(context.store, callerOf(context), { ...clockOf(context), ...given({ month }) }),
 });
 
-export const addWorkstreamOperation = defineOperation({
+export const addWorkstreamOperation = programmeOperation({
   name: 'plan.add-workstream',
   summary: 'Add a workstream',
-  tag: TAG,
-  access: TEAM,
   input: workstreamRequestSchema,
   output: workstreamSchema,
   http: { method: 'POST', path: '/api/v1/plan/workstreams', status: 201 },
@@ -220,11 +209,9 @@ export const addWorkstreamOperation = defineOperation({
     addWorkstream(context.store, { ...input, supplier: input.supplier ?? false }, callerOf(context)),
 });
 
-export const changeWorkstreamOperation = defineOperation({
+export const changeWorkstreamOperation = programmeOperation({
   name: 'plan.set-workstream',
   summary: 'Change a workstream',
-  tag: TAG,
-  access: TEAM,
   input: workstreamChangeRequestSchema.extend({ id: itemId('workstream id, e.g. WS-01') }),
   output: workstreamSchema,
   http: { method: 'POST', path: '/api/v1/plan/workstreams/:id', example: { id: 'WS-01' } },
@@ -236,11 +223,9 @@ export const changeWorkstreamOperation = defineOperation({
   run: (context, { id, ...change }) => updateWorkstream(context.store, id, given(change), callerOf(context)),
 });
 
-export const addMilestoneOperation = defineOperation({
+export const addMilestoneOperation = programmeOperation({
   name: 'plan.add-milestone',
   summary: 'Add a milestone, optionally tied to the Kernel fact that completes it',
-  tag: TAG,
-  access: TEAM,
   input: milestoneRequestSchema,
   output: milestoneSchema,
   http: { method: 'POST', path: '/api/v1/plan/milestones', status: 201 },
@@ -254,22 +239,18 @@ export const addMilestoneOperation = defineOperation({
     addMilestone(context.store, { ...input, tie: input.tie || null }, callerOf(context)),
 });
 
-export const milestoneOperation = defineOperation({
+export const milestoneOperation = programmeOperation({
   name: 'plan.milestone',
   summary: 'A milestone with its history',
-  tag: TAG,
-  access: TEAM,
   input: z.object({ id: itemId('milestone id, e.g. M-01') }),
   output: milestoneViewSchema,
   http: { method: 'GET', path: '/api/v1/plan/milestones/:id', example: { id: 'M-01' } },
   run: (context, { id }) => milestoneView(context.store, id, callerOf(context)),
 });
 
-export const changeMilestoneOperation = defineOperation({
+export const changeMilestoneOperation = programmeOperation({
   name: 'plan.change-milestone',
   summary: 'Change a milestone: done (with the day and evidence), slipped, planned, or re-planned',
-  tag: TAG,
-  access: TEAM,
   input: milestoneChangeRequestSchema.extend({ id: itemId('milestone id, e.g. M-01') }),
   output: milestoneSchema,
   http: { method: 'POST', path: '/api/v1/plan/milestones/:id', example: { id: 'M-01' } },
@@ -287,11 +268,9 @@ export const changeMilestoneOperation = defineOperation({
     ),
 });
 
-export const refreshOperation = defineOperation({
+export const refreshOperation = programmeOperation({
   name: 'plan.refresh',
   summary: 'Check tied milestones and automatic RAID issues against Kernel’s records now',
-  tag: TAG,
-  access: TEAM,
   input: z.object({}),
   output: refreshResultSchema,
   http: { method: 'POST', path: '/api/v1/plan/refresh' },
@@ -338,11 +317,9 @@ function raidChangeOf(input: z.output<typeof raidChangeRequestSchema>): RaidChan
   return given({ ...rest, reviewOn: review, evidenceHref: href, closedOn: on });
 }
 
-export const raidLogOperation = defineOperation({
+export const raidLogOperation = programmeOperation({
   name: 'raid.list',
   summary: 'The RAID log, brought up to date with Kernel’s records',
-  tag: TAG,
-  access: TEAM,
   input: z.object({
     kind: z
       .string()
@@ -377,11 +354,9 @@ export const raidLogOperation = defineOperation({
   }),
 });
 
-export const raiseRaidOperation = defineOperation({
+export const raiseRaidOperation = programmeOperation({
   name: 'raid.add',
   summary: 'Raise a risk, issue, assumption or dependency',
-  tag: TAG,
-  access: TEAM,
   input: raidRequestSchema,
   output: raidItemSchema,
   http: { method: 'POST', path: '/api/v1/raid', status: 201 },
@@ -399,11 +374,9 @@ export const raiseRaidOperation = defineOperation({
     ),
 });
 
-export const raidItemOperation = defineOperation({
+export const raidItemOperation = programmeOperation({
   name: 'raid.show',
   summary: 'One RAID item with its history',
-  tag: TAG,
-  access: TEAM,
   input: z.object({ id: itemId('item id, e.g. R-001') }),
   output: raidItemViewSchema,
   http: { method: 'GET', path: '/api/v1/raid/:id', example: { id: 'R-001' } },
@@ -416,11 +389,9 @@ export const raidItemOperation = defineOperation({
   run: (context, { id }) => raidItemView(context.store, id, callerOf(context)),
 });
 
-export const changeRaidOperation = defineOperation({
+export const changeRaidOperation = programmeOperation({
   name: 'raid.set',
   summary: 'Change, close or reopen a RAID item',
-  tag: TAG,
-  access: TEAM,
   input: raidChangeRequestSchema.extend({ id: itemId('item id, e.g. R-001') }),
   output: raidItemSchema,
   http: { method: 'POST', path: '/api/v1/raid/:id', example: { id: 'R-001' } },
@@ -434,11 +405,9 @@ export const changeRaidOperation = defineOperation({
     changeRaidItem(context.store, id, raidChangeOf(change), callerOf(context), clockOf(context).now),
 });
 
-export const raidRulesOperation = defineOperation({
+export const raidRulesOperation = programmeOperation({
   name: 'raid.rules',
   summary: 'Show or change the rules Kernel raises issues by',
-  tag: TAG,
-  access: TEAM,
   input: z.object({
     signOffWeeks: z
       .string()
@@ -466,11 +435,9 @@ export const raidRulesOperation = defineOperation({
 
 // ---------------------------------------------------------------- monthly updates
 
-export const listUpdatesOperation = defineOperation({
+export const listUpdatesOperation = programmeOperation({
   name: 'reports.monthly.list',
   summary: 'The monthly updates begun or issued',
-  tag: TAG,
-  access: TEAM,
   input: z.object({}),
   output: updateListSchema,
   http: { method: 'GET', path: '/api/v1/reports/monthly' },
@@ -487,22 +454,18 @@ export const listUpdatesOperation = defineOperation({
   run: async (context) => ({ updates: await listMonthlyUpdates(context.store, callerOf(context)) }),
 });
 
-export const monthlyUpdateOperation = defineOperation({
+export const monthlyUpdateOperation = programmeOperation({
   name: 'reports.monthly.show',
   summary: 'The update for a month: drafted from Kernel’s records, or exactly as issued',
-  tag: TAG,
-  access: TEAM,
   input: z.object({ month }),
   output: monthlyUpdateSchema,
   http: { method: 'GET', path: '/api/v1/reports/monthly/:month', example: { month: '2021-07' } },
   run: (context, { month }) => monthlyUpdate(context.store, month, callerOf(context), clockOf(context)),
 });
 
-export const addEntryOperation = defineOperation({
+export const addEntryOperation = programmeOperation({
   name: 'reports.monthly.add-entry',
   summary: 'Add the team’s own line to a draft update',
-  tag: TAG,
-  access: TEAM,
   input: entryRequestSchema.extend({ month }),
   output: updateEntrySchema,
   http: {
@@ -519,11 +482,9 @@ export const addEntryOperation = defineOperation({
     addUpdateEntry(context.store, { ...input, href: input.href || null }, callerOf(context)),
 });
 
-export const removeEntryOperation = defineOperation({
+export const removeEntryOperation = programmeOperation({
   name: 'reports.monthly.remove-entry',
   summary: 'Remove one of the team’s lines from a draft update',
-  tag: TAG,
-  access: TEAM,
   // The entry's id names it; the month is the API's path, so the CLI need not give it.
   input: z.object({ month: month.optional(), id: itemId('entry id, e.g. E-1a2b3c4d') }),
   output: updateEntrySchema,
@@ -540,11 +501,9 @@ export const removeEntryOperation = defineOperation({
   run: (context, { id }) => removeUpdateEntry(context.store, id, callerOf(context)),
 });
 
-export const setSummaryOperation = defineOperation({
+export const setSummaryOperation = programmeOperation({
   name: 'reports.monthly.summary',
   summary: 'Set the summary of a draft update',
-  tag: TAG,
-  access: TEAM,
   input: summaryRequestSchema.extend({ month }),
   output: monthlyUpdateSchema,
   http: { method: 'POST', path: '/api/v1/reports/monthly/:month/summary', example: { month: '2021-07' } },
@@ -560,11 +519,9 @@ export const setSummaryOperation = defineOperation({
   },
 });
 
-export const issueUpdateOperation = defineOperation({
+export const issueUpdateOperation = programmeOperation({
   name: 'reports.monthly.issue',
   summary: 'Issue the update for a month that has ended; it is kept exactly as issued',
-  tag: TAG,
-  access: TEAM,
   input: z.object({ month }),
   output: monthlyUpdateSchema,
   http: { method: 'POST', path: '/api/v1/reports/monthly/:month/issue', example: { month: '2021-07' } },

@@ -27,22 +27,23 @@ import {
 import { parseMonth, PROGRAMME_ROLES } from '../reporting/programme-values.ts';
 import { RAID_KINDS } from '../reporting/raid-log.ts';
 import { monthlyUpdateHtml, monthlyUpdatePdf } from '../reporting/update-documents.ts';
+import type { z } from 'zod';
+import type { Operation } from '../operations/operation.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const TEAM = PROGRAMME_ROLES;
 
-/** A form's fields, a blank one left out (the operation's default applies, as in the API). */
-async function filledForm(r: RouteRequest): Promise<Record<string, unknown>> {
-  const form = await r.form();
-  return Object.fromEntries(Object.entries(form).filter(([name, v]) => v !== '' && name !== 'csrf'));
+/** A form's fields with the path's parameters; a blank field is left out, as in the API. */
+async function formInput(r: RouteRequest): Promise<Record<string, unknown>> {
+  const form = Object.entries(await r.form()).filter(([name, v]) => v !== '' && name !== 'csrf');
+  return { ...Object.fromEntries(form), ...r.c.req.param() };
 }
 
 /** The portal's own address, for links in a downloaded PDF. */
 const originOf = (r: RouteRequest): string => new URL(r.c.req.url).origin;
 
 const monthOf = (r: RouteRequest) => r.run(monthlyUpdateOperation, { month: r.param('month') });
-const toUpdate = (r: RouteRequest, month: string) => r.redirect(`/programme/updates/${month}`);
 
 export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
   const now = (): Date => (deps.now ?? (() => new Date()))();
@@ -51,6 +52,21 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
     kind: 'page',
     access: TEAM,
   });
+  /** A form that runs an operation (on the form and the path) and goes on to what it changed. */
+  const formAction = <O>(
+    route: Pick<RouteDeclaration, 'path' | 'summary' | 'example'>,
+    operation: Operation<z.ZodObject, z.ZodType<O>>,
+    next: (output: O) => string,
+    adapt: (input: Record<string, unknown>) => Record<string, unknown> = (input) => input,
+  ): RouteDeclaration =>
+    page({
+      ...route,
+      method: 'POST',
+      handle: async (r) => r.redirect(next(await r.run(operation, adapt(await formInput(r))))),
+    });
+  const planAt = (saved: { id: string }) => `/programme?saved=${encodeURIComponent(saved.id)}`;
+  const raidItemAt = (item: { id: string }) => `/programme/raid/${encodeURIComponent(item.id)}`;
+  const updateAt = (update: { month: string }) => `/programme/updates/${update.month}`;
 
   return [
     // ---------------------------------------------------------------- the plan
@@ -66,35 +82,26 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
           saved: r.query('saved') ?? '',
         }),
     }),
-    page({
-      method: 'POST',
-      path: '/programme/workstreams',
-      summary: 'Add a workstream to the plan',
-      handle: async (r) => {
-        const form = await filledForm(r);
-        const ws = await r.run(addWorkstreamOperation, { ...form, supplier: form.supplier === 'yes' });
-        return r.redirect(`/programme?saved=${encodeURIComponent(ws.id)}`);
+    formAction(
+      { path: '/programme/workstreams', summary: 'Add a workstream to the plan' },
+      addWorkstreamOperation,
+      planAt,
+      (form) => ({ ...form, supplier: form.supplier === 'yes' }),
+    ),
+    formAction(
+      { path: '/programme/milestones', summary: 'Add a milestone to a workstream' },
+      addMilestoneOperation,
+      (m) => `${planAt(m)}#${m.id}`,
+    ),
+    formAction(
+      {
+        path: '/programme/milestones/:id',
+        example: { id: 'M-01' },
+        summary: 'Mark a milestone done, slipped or planned, or re-plan it',
       },
-    }),
-    page({
-      method: 'POST',
-      path: '/programme/milestones',
-      summary: 'Add a milestone to a workstream',
-      handle: async (r) => {
-        const m = await r.run(addMilestoneOperation, await filledForm(r));
-        return r.redirect(`/programme?saved=${encodeURIComponent(m.id)}#${m.id}`);
-      },
-    }),
-    page({
-      method: 'POST',
-      path: '/programme/milestones/:id',
-      example: { id: 'M-01' },
-      summary: 'Mark a milestone done, slipped or planned, or re-plan it',
-      handle: async (r) => {
-        const m = await r.run(changeMilestoneOperation, { ...(await filledForm(r)), id: r.param('id') });
-        return r.redirect(`/programme?saved=${encodeURIComponent(m.id)}#${m.id}`);
-      },
-    }),
+      changeMilestoneOperation,
+      (m) => `${planAt(m)}#${m.id}`,
+    ),
 
     // ---------------------------------------------------------------- the RAID log
     page({
@@ -117,15 +124,11 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         });
       },
     }),
-    page({
-      method: 'POST',
-      path: '/programme/raid',
-      summary: 'Raise a risk, issue, assumption or dependency',
-      handle: async (r) => {
-        const item = await r.run(raiseRaidOperation, await filledForm(r));
-        return r.redirect(`/programme/raid/${encodeURIComponent(item.id)}`);
-      },
-    }),
+    formAction(
+      { path: '/programme/raid', summary: 'Raise a risk, issue, assumption or dependency' },
+      raiseRaidOperation,
+      raidItemAt,
+    ),
     page({
       method: 'GET',
       path: '/programme/raid/:id',
@@ -136,16 +139,15 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.render('programme/raid-item.njk', { title: `${item.id} ${item.title}`, item, history });
       },
     }),
-    page({
-      method: 'POST',
-      path: '/programme/raid/:id',
-      example: { id: 'R-001' },
-      summary: 'Change, close or reopen a RAID item',
-      handle: async (r) => {
-        const item = await r.run(changeRaidOperation, { ...(await filledForm(r)), id: r.param('id') });
-        return r.redirect(`/programme/raid/${encodeURIComponent(item.id)}`);
+    formAction(
+      {
+        path: '/programme/raid/:id',
+        example: { id: 'R-001' },
+        summary: 'Change, close or reopen a RAID item',
       },
-    }),
+      changeRaidOperation,
+      raidItemAt,
+    ),
 
     // ---------------------------------------------------------------- monthly updates
     page({
@@ -156,7 +158,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'The monthly updates, drafted and issued',
       handle: async (r) => {
         const month = r.query('month');
-        if (month) return toUpdate(r, parseMonth(month));
+        if (month) return r.redirect(updateAt({ month: parseMonth(month) }));
         return r.render('programme/updates.njk', {
           title: 'Monthly updates',
           updates: (await r.run(listUpdatesOperation, {})).updates,
@@ -209,44 +211,42 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
         });
       },
     }),
-    page({
-      method: 'POST',
-      path: '/programme/updates/:month/summary',
-      example: { month: '2021-07' },
-      summary: 'Set the summary of a draft update',
-      handle: async (r) => {
-        const { summary } = await filledForm(r);
-        return toUpdate(r, (await r.run(setSummaryOperation, { month: r.param('month'), summary })).month);
+    formAction(
+      {
+        path: '/programme/updates/:month/summary',
+        example: { month: '2021-07' },
+        summary: 'Set the summary of a draft update',
       },
-    }),
-    page({
-      method: 'POST',
-      path: '/programme/updates/:month/entries',
-      example: { month: '2021-07' },
-      summary: 'Add the team’s own line to a draft update',
-      handle: async (r) => {
-        const entry = await r.run(addEntryOperation, { ...(await filledForm(r)), month: r.param('month') });
-        return toUpdate(r, entry.month);
+      setSummaryOperation,
+      updateAt,
+    ),
+    formAction(
+      {
+        path: '/programme/updates/:month/entries',
+        example: { month: '2021-07' },
+        summary: 'Add the team’s own line to a draft update',
       },
-    }),
-    page({
-      method: 'POST',
-      path: '/programme/updates/:month/entries/:id/remove',
-      example: { month: '2021-07', id: 'E-00000000' },
-      summary: 'Remove one of the team’s lines from a draft update',
-      handle: async (r) => {
-        const entry = await r.run(removeEntryOperation, { month: r.param('month'), id: r.param('id') });
-        return toUpdate(r, entry.month);
+      addEntryOperation,
+      updateAt,
+    ),
+    formAction(
+      {
+        path: '/programme/updates/:month/entries/:id/remove',
+        example: { month: '2021-07', id: 'E-00000000' },
+        summary: 'Remove one of the team’s lines from a draft update',
       },
-    }),
-    page({
-      method: 'POST',
-      path: '/programme/updates/:month/issue',
-      example: { month: '2021-07' },
-      summary: 'Issue the update for a month that has ended',
-      handle: async (r) =>
-        toUpdate(r, (await r.run(issueUpdateOperation, { month: r.param('month') })).month),
-    }),
+      removeEntryOperation,
+      updateAt,
+    ),
+    formAction(
+      {
+        path: '/programme/updates/:month/issue',
+        example: { month: '2021-07' },
+        summary: 'Issue the update for a month that has ended',
+      },
+      issueUpdateOperation,
+      updateAt,
+    ),
 
     ...operationRoutes(PROGRAMME_OPERATIONS, deps),
   ];
