@@ -8,7 +8,12 @@
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
 import { requiredText, yearMonth } from '../operations/fields.ts';
-import { givenFields as given, operationsOf, type AnyOperation, type OperationContext } from '../operations/operation.ts';
+import {
+  givenFields,
+  operationsOf,
+  type AnyOperation,
+  type OperationContext,
+} from '../operations/operation.ts';
 import {
   addUpdateEntry,
   issueMonthlyUpdate,
@@ -192,7 +197,7 @@ export const planOperation = programmeOperation({
             .join('\n'),
   },
   run: (context, { month }) =>
-    planView(context.store, callerOf(context), { ...clockOf(context), ...given({ month }) }),
+    planView(context.store, callerOf(context), { ...clockOf(context), ...givenFields({ month }) }),
 });
 
 export const addWorkstreamOperation = programmeOperation({
@@ -220,7 +225,8 @@ export const changeWorkstreamOperation = programmeOperation({
     args: ['id'],
     print: (ws) => `Workstream ${ws.id}: ${ws.title}, ${ws.owner}, ${ws.from} to ${ws.to}.`,
   },
-  run: (context, { id, ...change }) => updateWorkstream(context.store, id, given(change), callerOf(context)),
+  run: (context, { id, ...change }) =>
+    updateWorkstream(context.store, id, givenFields(change), callerOf(context)),
 });
 
 export const addMilestoneOperation = programmeOperation({
@@ -259,9 +265,9 @@ export const changeMilestoneOperation = programmeOperation({
       context.store,
       id,
       {
-        ...given({ ...change, doneOn: on, evidenceHref: href }),
+        ...givenFields({ ...change, doneOn: on, evidenceHref: href }),
         // null removes the tie; empty text leaves it as it is
-        ...(tie === null ? { tie } : given({ tie })),
+        ...(tie === null ? { tie } : givenFields({ tie })),
       },
       callerOf(context),
       clockOf(context).now,
@@ -314,7 +320,7 @@ export function raidFilterOf({
 /** The API's field names (`review`, `href`, `on`) as the domain's. */
 function raidChangeOf(input: z.output<typeof raidChangeRequestSchema>): RaidChange {
   const { review, href, on, ...rest } = input;
-  return given({ ...rest, reviewOn: review, evidenceHref: href, closedOn: on });
+  return givenFields({ ...rest, reviewOn: review, evidenceHref: href, closedOn: on });
 }
 
 export const raidLogOperation = programmeOperation({
@@ -368,7 +374,7 @@ export const raiseRaidOperation = programmeOperation({
   run: (context, { kind, title, owner, raised, ...rest }) =>
     raiseRaidItem(
       context.store,
-      { kind, title, owner, ...raidChangeOf(rest), ...given({ raisedOn: raised }) },
+      { kind, title, owner, ...raidChangeOf(rest), ...givenFields({ raisedOn: raised }) },
       callerOf(context),
       clockOf(context),
     ),
