@@ -30,9 +30,11 @@ import { monthlyUpdateHtml, monthlyUpdatePdf } from '../reporting/update-documen
 import type { z } from 'zod';
 import type { Operation } from '../operations/operation.ts';
 import { operationRoutes } from './operation-routes.ts';
+import { pagesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
-const TEAM = PROGRAMME_ROLES;
+/** The programme team's and the administrators'. */
+const page = pagesFor(PROGRAMME_ROLES);
 
 /** A form's fields with the path's parameters; a blank field is left out, as in the API. */
 async function formInput(r: RouteRequest): Promise<Record<string, unknown>> {
@@ -47,11 +49,6 @@ const monthOf = (r: RouteRequest) => r.run(monthlyUpdateOperation, { month: r.pa
 
 export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
   const now = (): Date => (deps.now ?? (() => new Date()))();
-  const page = (route: Omit<RouteDeclaration, 'kind' | 'access'>): RouteDeclaration => ({
-    ...route,
-    kind: 'page',
-    access: TEAM,
-  });
   /** A form that runs an operation (on the form and the path) and goes on to what it changed. */
   const formAction = <O>(
     route: Pick<RouteDeclaration, 'path' | 'summary' | 'example'>,
