@@ -6,7 +6,21 @@ import type { ConfigFlags, ResolvedConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import type { CliIo } from '../console/console.ts';
 
+import { formatTable, printJson } from '../console/console.ts';
+
 export { formatTable, printJson, printTablesAsCsv, type CliIo } from '../console/console.ts';
+
+/** A list as every command prints one: the items as JSON with --json, else a table of them. */
+export function printTable<T>(
+  io: CliIo,
+  json: boolean | undefined,
+  headers: string[],
+  items: readonly T[],
+  row: (item: T) => (string | number | null | undefined)[],
+): void {
+  if (json) printJson(io, items);
+  else io.out(formatTable(headers, items.map(row)));
+}
 
 export interface CliContext {
   io: CliIo;
