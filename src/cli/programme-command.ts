@@ -4,8 +4,6 @@
  * src/reporting/programme-operations.ts; the ones here write a file (the chart, the update
  * as HTML or PDF) or put two operations together (show a milestone, after changing it).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import {
   changeMilestoneOperation,
@@ -17,16 +15,11 @@ import {
   PROGRAMME_OPERATIONS,
   updateLines,
 } from '../reporting/programme-operations.ts';
-import { printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
+import { printJson, writeOut, type CliContext, type RegisterCommands } from './cli-context.ts';
 import { registerOperationCommands } from './operation-commands.ts';
 
 // Loaded when a document is written, not when any command starts (PDFKit and Nunjucks).
 const documents = () => import('../reporting/update-documents.ts');
-
-function writeOut(file: string, content: string | Buffer): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, content);
-}
 
 function registerPlan(group: Command, context: CliContext): void {
   const { io } = context;
