@@ -34,6 +34,7 @@ import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { pagesFor } from './page-helpers.ts';
+import { givenFields } from '../operations/operation.ts';
 
 const ADMIN = ['admin'] as const;
 const ADMIN_IG = ['admin', 'ig-lead'] as const;
@@ -309,9 +310,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: "Who read a controller's data, when and under which use case; records lost to the opt-out",
       handle: async (r) => {
         const org = controllerFor(r);
-        const from = r.query('from') || undefined;
-        const to = r.query('to') || undefined;
-        const asked = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+        const asked = givenFields({ from: r.query('from'), to: r.query('to') });
         // The page shows the latest 500 and says how many there are; the CSV has them all.
         const reads = org ? (await r.run(controllerReadsOperation, { org, ...asked, limit: 500 })).reads : [];
         const totalReads = org ? await countAccessesOf(store, { org, ...asked }) : 0;
@@ -327,7 +326,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           queries,
           reidRequests: org ? await controllerReidRequests(store, org) : [],
           optOuts: await optOutStatus(store),
-          filter: { from: from ?? '', to: to ?? '' },
+          filter: { from: asked.from ?? '', to: asked.to ?? '' },
         });
       },
     }),
@@ -342,12 +341,9 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       ],
       summary: "Download who read a controller's data as CSV",
       handle: async (r) => {
-        const from = r.query('from');
-        const to = r.query('to');
         const { org, reads } = await r.run(controllerReadsOperation, {
           org: r.query('org'),
-          ...(from ? { from } : {}),
-          ...(to ? { to } : {}),
+          ...givenFields({ from: r.query('from'), to: r.query('to') }),
           limit: 100_000,
         });
         return download(readsCsv(reads), 'text/csv; charset=utf-8', `reads-${org}.csv`);
