@@ -103,7 +103,9 @@ export function operationsOf(defaults: { tag: string; access: Access }) {
  * field) counts as not given.
  */
 export function givenFields<T extends Record<string, unknown>>(input: T): Partial<T> {
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(input).filter(([, v]) => v !== undefined && v !== ''),
+  ) as Partial<T>;
 }
 
 /** The common type of a list of operations of different schemas. */
