@@ -7,12 +7,12 @@
 import { getDataset } from '../src/catalogue/catalogue.ts';
 import { createAgreement } from '../src/governance/agreements.ts';
 import { seedOrganisations } from '../src/governance/organisations.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../src/governance/use-cases.ts';
 import { ensureDatasetTable } from '../src/ingest/dataset-table.ts';
 import { deidPlan } from '../src/privacy/deid-plan.ts';
 import type { SqlValue, Store } from '../src/store/store.ts';
 import { MSDS_DATASETS } from '../src/analytics/maternity-tables.ts';
 import type { MaternityQuery } from '../src/analytics/maternity-dashboard.ts';
+import { activeUseCase } from './use-cases.ts';
 
 type Fields = Record<string, SqlValue>;
 
@@ -666,13 +666,10 @@ export async function buildWorld(
       ACTOR,
     );
   }
-  const proposed = await proposeUseCase(
+  const proposed = await activeUseCase(
     store,
     {
       title: 'Maternity dashboard (test)',
-      sponsor: 'QKS',
-      purpose: 'planning',
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
       datasets: [...MSDS_DATASETS],
       controllers: ['RWF', 'RVV'],
       users,
@@ -683,8 +680,6 @@ export async function buildWorld(
     },
     ACTOR,
   );
-  for (const org of ['RWF', 'RVV']) await approveUseCase(store, proposed.id, org, ACTOR);
-  await activateUseCase(store, proposed.id, ACTOR);
 
   for (const dataset of MSDS_DATASETS) {
     const plan = deidPlan(getDataset(dataset));

@@ -7,7 +7,6 @@
  */
 import { createAgreement } from '../src/governance/agreements.ts';
 import { seedOrganisations } from '../src/governance/organisations.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../src/governance/use-cases.ts';
 import type { Principal } from '../src/operations/principal.ts';
 import { newEncryptionKeyPair, type EncryptionKeyPair } from '../src/privacy/encryption-key.ts';
 import { newLinkKey, type LinkKey } from '../src/privacy/link-key.ts';
@@ -15,6 +14,7 @@ import { testRangeNhsNumber } from '../src/privacy/nhs-number.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import { trustEncryptionKey } from '../src/reid/reid-requests.ts';
 import type { Store } from '../src/store/store.ts';
+import { activeUseCase } from './use-cases.ts';
 
 export interface ReidWorld {
   linkKey: LinkKey;
@@ -61,24 +61,14 @@ export async function buildReidWorld(store: Store): Promise<ReidWorld> {
   }
   const useCases = { direct: '', planning: '' };
   for (const purpose of ['direct-care', 'planning'] as const) {
-    const uc = await proposeUseCase(
-      store,
-      {
-        title: `Frailty case finding (${purpose})`,
-        sponsor: 'QKS',
-        purpose,
-        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-        datasets: ['msds-booking'],
-        controllers: ['RWF', 'RPA'],
-        users: ['role:analyst'],
-        start: '2020-01-01',
-        end: '2099-12-31',
-        months: 'loaded',
-      },
-      'test',
-    );
-    for (const org of ['RWF', 'RPA']) await approveUseCase(store, uc.id, org, 'test');
-    await activateUseCase(store, uc.id, 'test');
+    const uc = await activeUseCase(store, {
+      title: `Frailty case finding (${purpose})`,
+      purpose,
+      datasets: ['msds-booking'],
+      controllers: ['RWF', 'RPA'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
     useCases[purpose === 'direct-care' ? 'direct' : 'planning'] = uc.id;
   }
   // The warehouse table in the accepted shape the ingest module makes: tokens, never numbers.

@@ -6,7 +6,29 @@ import type { ConfigFlags, ResolvedConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import type { CliIo } from '../console/console.ts';
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { formatTable, printJson } from '../console/console.ts';
+
 export { formatTable, printJson, printTablesAsCsv, type CliIo } from '../console/console.ts';
+
+/** Writes a file a command makes (a PDF, a chart, letters), making its folder first. */
+export function writeOut(file: string, content: string | Buffer): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, content);
+}
+
+/** A list as every command prints one: the items as JSON with --json, else a table of them. */
+export function printTable<T>(
+  io: CliIo,
+  json: boolean | undefined,
+  headers: string[],
+  items: readonly T[],
+  row: (item: T) => (string | number | null | undefined)[],
+): void {
+  if (json) printJson(io, items);
+  else io.out(formatTable(headers, items.map(row)));
+}
 
 export interface CliContext {
   io: CliIo;

@@ -1,7 +1,7 @@
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { dataDictionary, type DataDictionary } from '../catalogue/data-dictionary.ts';
 import { acceptedColumns, tableName } from '../catalogue/shapes.ts';
-import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+import { formatTable, printJson, printTable, type RegisterCommands } from './cli-context.ts';
 
 /** `kernel datasets` lists the catalogue; `kernel datasets show ID` prints a data dictionary page. */
 export const registerDatasetCommands: RegisterCommands = (program, context) => {
@@ -11,23 +11,20 @@ export const registerDatasetCommands: RegisterCommands = (program, context) => {
     .option('--json', 'print every specification as JSON')
     .action((options: { json?: boolean }) => {
       const specs = listDatasets();
-      if (options.json) {
-        printJson(context.io, specs);
-        return;
-      }
-      context.io.out(
-        formatTable(
-          ['id', 'title', 'subject', 'fields', 'accepted columns', 'table', 'standard'],
-          specs.map((spec) => [
-            spec.id,
-            spec.title,
-            spec.subject,
-            spec.fields.length,
-            acceptedColumns(spec).length,
-            tableName(spec),
-            spec.standard,
-          ]),
-        ),
+      printTable(
+        context.io,
+        options.json,
+        ['id', 'title', 'subject', 'fields', 'accepted columns', 'table', 'standard'],
+        specs,
+        (spec) => [
+          spec.id,
+          spec.title,
+          spec.subject,
+          spec.fields.length,
+          acceptedColumns(spec).length,
+          tableName(spec),
+          spec.standard,
+        ],
       );
     });
 

@@ -4,7 +4,6 @@
  * flags, calls one domain function, and prints a table or, with --json, JSON.
  */
 import { Option, type Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { KernelError } from '../errors.ts';
@@ -28,7 +27,7 @@ import {
 } from '../governance/funding-operations.ts';
 import { readsCsv } from '../governance/transparency.ts';
 import { commandFor, registerOperationCommands } from './operation-commands.ts';
-import { formatTable, printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
+import { formatTable, printJson, writeOut, type CliContext, type RegisterCommands } from './cli-context.ts';
 
 /** Invoices and letters (Nunjucks, PDFKit), loaded only by the commands that print them. */
 const documents = () => import('../governance/invoice-documents.ts');
@@ -59,11 +58,6 @@ function parseJsonFlag(raw: string, field: string): unknown {
       hint: `e.g. --${field} '{"kind":"population"}'`,
     });
   }
-}
-
-function writeOut(file: string, content: string | Buffer): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, content);
 }
 
 function registerOrgs(program: Command, context: CliContext): void {

@@ -10,60 +10,75 @@ import { printJson, type RegisterCommands } from './cli-context.ts';
 export const registerKeyCommands: RegisterCommands = (program, context) => {
   const keys = program.command('keys').description('link keys and agent signing keys');
 
-  keys
-    .command('new')
-    .description('make a new 256-bit link key (readable by its owner only; never overwrites)')
-    .requiredOption('--out <file>', 'where to write the key')
-    .option('--json', 'print the key id as JSON')
-    .action((options: { out: string; json?: boolean }) => {
+  /** A command that makes a key, writes it to --out, and says where it went (or prints JSON). */
+  const maker = (
+    name: string,
+    description: string,
+    out: string,
+    make: (file: string) => { json: Record<string, string>; lines: string[] },
+  ): void => {
+    keys
+      .command(name)
+      .description(description)
+      .requiredOption('--out <file>', out)
+      .option('--json', 'print the key id as JSON')
+      .action((options: { out: string; json?: boolean }) => {
+        const made = make(options.out);
+        if (options.json) printJson(context.io, made.json);
+        else for (const line of made.lines) context.io.out(line);
+      });
+  };
+
+  maker(
+    'new',
+    'make a new 256-bit link key (readable by its owner only; never overwrites)',
+    'where to write the key',
+    (file) => {
       const key = newLinkKey();
-      writeLinkKeyFile(options.out, key);
-      if (options.json) printJson(context.io, { keyId: key.keyId, file: options.out });
-      else {
-        context.io.out(`Link key ${key.keyId} written to ${options.out} (readable by you only).`);
-        context.io.out(
+      writeLinkKeyFile(file, key);
+      return {
+        json: { keyId: key.keyId, file },
+        lines: [
+          `Link key ${key.keyId} written to ${file} (readable by you only).`,
           'Give a copy to each organisation\u2019s agent by a secure route; the warehouse never needs it.',
-        );
-      }
-    });
+        ],
+      };
+    },
+  );
 
-  keys
-    .command('new-linkage')
-    .description(
-      'make a new 256-bit linkage secret for Bloom-filter encodings (agents only; never overwrites)',
-    )
-    .requiredOption('--out <file>', 'where to write the secret')
-    .option('--json', 'print the key id as JSON')
-    .action((options: { out: string; json?: boolean }) => {
+  maker(
+    'new-linkage',
+    'make a new 256-bit linkage secret for Bloom-filter encodings (agents only; never overwrites)',
+    'where to write the secret',
+    (file) => {
       const secret = newLinkageSecret();
-      writeLinkageSecretFile(options.out, secret);
-      if (options.json) printJson(context.io, { keyId: secret.keyId, file: options.out });
-      else {
-        context.io.out(`Linkage secret ${secret.keyId} written to ${options.out} (readable by you only).`);
-        context.io.out(
+      writeLinkageSecretFile(file, secret);
+      return {
+        json: { keyId: secret.keyId, file },
+        lines: [
+          `Linkage secret ${secret.keyId} written to ${file} (readable by you only).`,
           'Give a copy to each member\u2019s agent by a secure route; the warehouse must never hold it.',
-        );
-      }
-    });
+        ],
+      };
+    },
+  );
 
-  keys
-    .command('new-signing')
-    .description("make an Ed25519 key pair for one organisation's agent: FILE (private) and FILE.pub")
-    .requiredOption('--out <file>', 'where to write the private key; the public key goes to FILE.pub')
-    .option('--json', 'print the key id as JSON')
-    .action((options: { out: string; json?: boolean }) => {
+  maker(
+    'new-signing',
+    "make an Ed25519 key pair for one organisation's agent: FILE (private) and FILE.pub",
+    'where to write the private key; the public key goes to FILE.pub',
+    (file) => {
       const pair = newSigningKeyPair();
-      const { privateFile, publicFile } = writeSigningKeyPair(options.out, pair);
-      if (options.json) printJson(context.io, { keyId: pair.keyId, privateFile, publicFile });
-      else {
-        context.io.out(
+      const { privateFile, publicFile } = writeSigningKeyPair(file, pair);
+      return {
+        json: { keyId: pair.keyId, privateFile, publicFile },
+        lines: [
           `Signing key ${pair.keyId}: private key ${privateFile} (readable by you only), public key ${publicFile}.`,
-        );
-        context.io.out(
           `Send ${publicFile} to the warehouse to register: kernel keys trust --org ODS ${publicFile}`,
-        );
-      }
-    });
+        ],
+      };
+    },
+  );
 
   keys
     .command('trust')

@@ -103,7 +103,7 @@ export function registerOperationCommands(
     const flags = flagsOf(operation);
     const parent = commandFor(program, cli.command.slice(0, -1));
     const command = parent
-      .command([cli.command.at(-1), ...args.map((a) => `<${a}>`)].join(' '))
+      .command([cli.command.at(-1), ...args.map((a) => `<${a}>`)].join(' '), { isDefault: cli.isDefault })
       .description(cli.description ?? operation.summary.charAt(0).toLowerCase() + operation.summary.slice(1));
     for (const shape of flags) command.addOption(optionFor(shape, schema.shape[shape.field] as z.ZodType));
     command.option('--json', 'print JSON');

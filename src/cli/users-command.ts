@@ -1,6 +1,6 @@
 import { KernelError } from '../errors.ts';
 import { ROLES } from '../server/routes.ts';
-import { formatTable, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
+import { formatTable, printJson, printTable, type CliIo, type RegisterCommands } from './cli-context.ts';
 
 /** Reads a password from standard input: the first line, without its line ending. */
 async function readPasswordFromStdin(io: CliIo): Promise<string> {
@@ -223,22 +223,19 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .action(async (options: { json?: boolean }) => {
       const { listApiTokens } = await apiTokens();
       const list = await context.withStore((store) => listApiTokens(store));
-      if (options.json) {
-        printJson(context.io, list);
-        return;
-      }
-      context.io.out(
-        formatTable(
-          ['id', 'email', 'scope', 'created', 'expires', 'revoked'],
-          list.map((t) => [
-            t.id,
-            t.email,
-            t.scope,
-            t.createdAt.slice(0, 19),
-            t.expiresAt?.slice(0, 19) ?? 'never',
-            t.revokedAt?.slice(0, 19) ?? '',
-          ]),
-        ),
+      printTable(
+        context.io,
+        options.json,
+        ['id', 'email', 'scope', 'created', 'expires', 'revoked'],
+        list,
+        (t) => [
+          t.id,
+          t.email,
+          t.scope,
+          t.createdAt.slice(0, 19),
+          t.expiresAt?.slice(0, 19) ?? 'never',
+          t.revokedAt?.slice(0, 19) ?? '',
+        ],
       );
     });
 
@@ -308,16 +305,13 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .action(async (options: { json?: boolean }) => {
       const { listSsoRules } = await singleSignOn();
       const rules = await context.withStore((store) => listSsoRules(store));
-      if (options.json) {
-        printJson(context.io, rules);
-        return;
-      }
-      context.io.out(
-        formatTable(
-          ['id', 'claim', 'value', 'role', 'org'],
-          rules.map((r) => [r.id, r.claim, r.value, r.role, r.org]),
-        ),
-      );
+      printTable(context.io, options.json, ['id', 'claim', 'value', 'role', 'org'], rules, (r) => [
+        r.id,
+        r.claim,
+        r.value,
+        r.role,
+        r.org,
+      ]);
     });
 
   sso

@@ -11,7 +11,7 @@ import { formatTable } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { isoDate, optionalText, orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation, type OperationContext } from '../operations/operation.ts';
+import { operationsOf, type AnyOperation, type OperationContext } from '../operations/operation.ts';
 import type { ReleasedTable } from '../outputs/aggregate-disclosure-control.ts';
 import { reidRequestSchema } from '../reid/reid-operations.ts';
 import { REQUESTER_ROLES } from '../reid/reid-requests.ts';
@@ -27,9 +27,10 @@ import { countCohort, type CohortCounts } from './cohort-counts.ts';
 import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { getCohort, listCohorts, saveCohort, type SavedCohort } from './saved-cohorts.ts';
 
-const TAG = 'cohorts';
 /** The roles the access policy lets read (ROLE_TIERS); it then decides per use case. */
 export const COHORT_ROLES = ['admin', 'analyst', 'provider', 'ig-lead', 'viewer'] as const;
+/** Cohort operations are for whoever may read under a use case, unless one says otherwise. */
+const cohortOperation = operationsOf({ tag: 'cohorts', access: COHORT_ROLES });
 
 function accessOf({ principal, actor }: OperationContext, useCase: string): ReadAccess {
   return {
@@ -125,11 +126,9 @@ function countLines(c: CohortCounts): string {
 
 // ---------------------------------------------------------------- operations
 
-export const countCohortOperation = defineOperation({
+export const countCohortOperation = cohortOperation({
   name: 'cohorts.count',
   summary: 'Count a cohort on a day by practice and by age band × sex, disclosure-controlled',
-  tag: TAG,
-  access: COHORT_ROLES,
   input: z.object({
     useCase: useCaseId,
     date: isoDate('membership on this day, YYYY-MM-DD'),
@@ -168,11 +167,9 @@ export const countCohortOperation = defineOperation({
   },
 });
 
-export const saveCohortOperation = defineOperation({
+export const saveCohortOperation = cohortOperation({
   name: 'cohorts.save',
   summary: 'Save a cohort’s definition (never its members) for everyone on the use case',
-  tag: TAG,
-  access: COHORT_ROLES,
   input: z.object({
     useCase: useCaseId,
     name: requiredText('a name others on the use case will recognise'),
@@ -195,11 +192,9 @@ export const saveCohortOperation = defineOperation({
     ),
 });
 
-export const listCohortsOperation = defineOperation({
+export const listCohortsOperation = cohortOperation({
   name: 'cohorts.list',
   summary: 'The cohorts saved under your use cases',
-  tag: TAG,
-  access: COHORT_ROLES,
   input: z.object({ useCase: useCaseId.optional() }),
   output: z.object({ cohorts: z.array(savedCohortSchema) }),
   http: { method: 'GET', path: '/api/v1/cohorts' },
@@ -218,11 +213,9 @@ export const listCohortsOperation = defineOperation({
   }),
 });
 
-export const showCohortOperation = defineOperation({
+export const showCohortOperation = cohortOperation({
   name: 'cohorts.show',
   summary: 'One saved cohort: its use case, definition, who saved it and when',
-  tag: TAG,
-  access: COHORT_ROLES,
   input: z.object({ id: requiredText('cohort id') }),
   output: savedCohortSchema,
   http: { method: 'GET', path: '/api/v1/cohorts/:id', example: { id: 'COH-0000000000' } },
@@ -246,10 +239,9 @@ export const showCohortOperation = defineOperation({
   run: (context, { id }) => getCohort(context.store, userOf(context), id),
 });
 
-export const reidentifyCohortOperation = defineOperation({
+export const reidentifyCohortOperation = cohortOperation({
   name: 'cohorts.reidentify',
   summary: 'Ask for a saved direct-care cohort’s members on a day to be re-identified by one controller',
-  tag: TAG,
   access: REQUESTER_ROLES,
   input: z.object({
     id: requiredText('cohort id'),

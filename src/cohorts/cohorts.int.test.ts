@@ -22,7 +22,6 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
 import { trustEncryptionKey } from '../reid/reid-requests.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { AGE_BANDS } from '../kid/conditions.ts';
 import { buildSpine } from '../kid/person-spine.ts';
@@ -37,6 +36,7 @@ import { cohortTables, countCohort, openCohort, type CohortCounts } from './coho
 import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { openCohortView } from './cohort-views.ts';
 import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 
 const DAY = '2020-05-31';
 /** The synthetic world's condition names that fall in a KID code list (as conditions.int.test.ts). */
@@ -142,24 +142,16 @@ const definition = (criteria: Record<string, unknown>): CohortDefinition =>
 
 async function useCase(store: Store, purpose: Purpose, datasets: string[], users: string[]): Promise<string> {
   const controllers = [...new Set(world.records.map((r) => r.org))].filter(Boolean);
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `Cohorts ${purpose} ${datasets.join(' ')}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets,
-      controllers,
-      users,
-      start: '2021-04-01',
-      end: '2099-03-31',
-      months: 'loaded',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
+  const proposed = await activeUseCase(store, {
+    title: `Cohorts ${purpose} ${datasets.join(' ')}`,
+    purpose,
+    datasets,
+    controllers,
+    users,
+    start: '2021-04-01',
+    end: '2099-03-31',
+    months: 'loaded',
+  });
   return proposed.id;
 }
 

@@ -66,9 +66,9 @@ export type ConfigFlags = Partial<{
 }>;
 
 interface Setting<K extends keyof KernelConfig> {
-  key: K;
-  flag: keyof ConfigFlags;
   env: string;
+  /** none for a warehouse-wide switch, set in the file or the environment only */
+  flag?: keyof ConfigFlags;
   parse(raw: string, from: string): KernelConfig[K];
 }
 
@@ -174,45 +174,21 @@ function yesNo(raw: string, from: string): boolean {
 }
 
 const SETTINGS: { [K in keyof KernelConfig]: Setting<K> } = {
-  dataDir: { key: 'dataDir', flag: 'data', env: 'KERNEL_DATA', parse: text },
-  store: { key: 'store', flag: 'store', env: 'KERNEL_STORE', parse: text },
-  port: { key: 'port', flag: 'port', env: 'KERNEL_PORT', parse: port },
-  keyPath: { key: 'keyPath', flag: 'key', env: 'KERNEL_KEY', parse: optionalText },
-  signingKeyPath: { key: 'signingKeyPath', flag: 'signKey', env: 'KERNEL_SIGNING_KEY', parse: optionalText },
-  postcodeLookupPath: {
-    key: 'postcodeLookupPath',
-    flag: 'postcodes',
-    env: 'KERNEL_POSTCODES',
-    parse: optionalText,
-  },
-  allowIdentifiableLoads: {
-    key: 'allowIdentifiableLoads',
-    flag: 'config', // no flag: a warehouse-wide switch, set in the file or the environment only
-    env: 'KERNEL_ALLOW_IDENTIFIABLE_LOADS',
-    parse: yesNo,
-  },
-  uploadLimitMb: { key: 'uploadLimitMb', flag: 'config', env: 'KERNEL_UPLOAD_LIMIT_MB', parse: mebibytes },
-  trustedProxies: { key: 'trustedProxies', flag: 'config', env: 'KERNEL_TRUSTED_PROXIES', parse: addresses },
-  smtpUrl: { key: 'smtpUrl', flag: 'config', env: 'KERNEL_SMTP_URL', parse: smtpUrl },
-  mailFrom: { key: 'mailFrom', flag: 'config', env: 'KERNEL_MAIL_FROM', parse: emailAddress },
-  reminderWorkingDays: {
-    key: 'reminderWorkingDays',
-    flag: 'config',
-    env: 'KERNEL_REMINDER_WORKING_DAYS',
-    parse: workingDays,
-  },
-  sessionIdleMinutes: {
-    key: 'sessionIdleMinutes',
-    flag: 'config',
-    env: 'KERNEL_SESSION_IDLE_MINUTES',
-    parse: wholeNumber(1, 24 * 60, 'minutes'),
-  },
-  sessionHours: {
-    key: 'sessionHours',
-    flag: 'config',
-    env: 'KERNEL_SESSION_HOURS',
-    parse: wholeNumber(1, 24, 'hours'),
-  },
+  dataDir: { flag: 'data', env: 'KERNEL_DATA', parse: text },
+  store: { flag: 'store', env: 'KERNEL_STORE', parse: text },
+  port: { flag: 'port', env: 'KERNEL_PORT', parse: port },
+  keyPath: { flag: 'key', env: 'KERNEL_KEY', parse: optionalText },
+  signingKeyPath: { flag: 'signKey', env: 'KERNEL_SIGNING_KEY', parse: optionalText },
+  postcodeLookupPath: { flag: 'postcodes', env: 'KERNEL_POSTCODES', parse: optionalText },
+  // The settings below have no flag: each is warehouse-wide, set in the file or the environment.
+  allowIdentifiableLoads: { env: 'KERNEL_ALLOW_IDENTIFIABLE_LOADS', parse: yesNo },
+  uploadLimitMb: { env: 'KERNEL_UPLOAD_LIMIT_MB', parse: mebibytes },
+  trustedProxies: { env: 'KERNEL_TRUSTED_PROXIES', parse: addresses },
+  smtpUrl: { env: 'KERNEL_SMTP_URL', parse: smtpUrl },
+  mailFrom: { env: 'KERNEL_MAIL_FROM', parse: emailAddress },
+  reminderWorkingDays: { env: 'KERNEL_REMINDER_WORKING_DAYS', parse: workingDays },
+  sessionIdleMinutes: { env: 'KERNEL_SESSION_IDLE_MINUTES', parse: wholeNumber(1, 24 * 60, 'minutes') },
+  sessionHours: { env: 'KERNEL_SESSION_HOURS', parse: wholeNumber(1, 24, 'hours') },
 };
 
 const DEFAULTS: KernelConfig = {
@@ -244,22 +220,25 @@ export function resolveConfig(
   const fileValues = readConfigFile(fileName, flags.config !== undefined || env.KERNEL_CONFIG !== undefined);
   const config = { ...DEFAULTS } as Record<string, unknown>;
   const sources = {} as Record<keyof KernelConfig, ConfigSource>;
-  for (const setting of Object.values(SETTINGS) as Setting<keyof KernelConfig>[]) {
-    const flagValue = setting.flag === 'config' ? undefined : flags[setting.flag];
+  for (const [key, setting] of Object.entries(SETTINGS) as [
+    keyof KernelConfig,
+    Setting<keyof KernelConfig>,
+  ][]) {
+    const flagValue = setting.flag === undefined ? undefined : flags[setting.flag];
     const envValue = env[setting.env];
-    const fileValue = fileValues?.values[setting.key];
-    if (flagValue !== undefined) {
-      config[setting.key] = setting.parse(String(flagValue), `--${kebab(setting.flag)}`);
-      sources[setting.key] = 'flag';
+    const fileValue = fileValues?.values[key];
+    if (flagValue !== undefined && setting.flag !== undefined) {
+      config[key] = setting.parse(String(flagValue), `--${kebab(setting.flag)}`);
+      sources[key] = 'flag';
     } else if (envValue !== undefined && envValue !== '') {
-      config[setting.key] = setting.parse(envValue, setting.env);
-      sources[setting.key] = 'env';
+      config[key] = setting.parse(envValue, setting.env);
+      sources[key] = 'env';
     } else if (fileValue !== undefined) {
       const raw = Array.isArray(fileValue) ? fileValue.join(',') : String(fileValue);
-      config[setting.key] = setting.parse(raw, `${fileName} (${setting.key})`);
-      sources[setting.key] = 'file';
+      config[key] = setting.parse(raw, `${fileName} (${key})`);
+      sources[key] = 'file';
     } else {
-      sources[setting.key] = 'default';
+      sources[key] = 'default';
     }
   }
   const resolved = config as unknown as KernelConfig;

@@ -15,6 +15,7 @@ import type { Purpose } from './governance-values.ts';
 import { loadOptOutTokens } from './optouts.ts';
 import { seedOrganisations } from './organisations.ts';
 import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase, useCaseSalt } from './use-cases.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 
 /** A synthetic person token: the shape of Kernel's HMAC tokens, from a made-up seed. */
 const token = (seed: string): string => createHash('sha256').update(`test-person-${seed}`).digest('hex');
@@ -330,24 +331,16 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
   });
 
   it('removes a baby whose mother opted out from a research read, and keeps rows it cannot check', async () => {
-    const research = await proposeUseCase(
-      store,
-      {
-        title: 'Baby research',
-        sponsor: 'RWF',
-        purpose: 'research',
-        legalBasis: 's251 COPI Regulation 5',
-        datasets: ['msds-baby'],
-        controllers: ['RWF'],
-        users: ['analyst-1'],
-        start: '2020-01-01',
-        end: '2099-12-31',
-        months: 'loaded',
-      },
-      'test',
-    );
-    await approveUseCase(store, research.id, 'RWF', 'test');
-    await activateUseCase(store, research.id, 'test');
+    const research = await activeUseCase(store, {
+      title: 'Baby research',
+      sponsor: 'RWF',
+      purpose: 'research',
+      legalBasis: 's251 COPI Regulation 5',
+      datasets: ['msds-baby'],
+      controllers: ['RWF'],
+      users: ['analyst-1'],
+      months: 'loaded',
+    });
     const read = await openGovernedRead(
       store,
       { user: USERS[0] as ReadUser, useCaseId: research.id },
@@ -441,24 +434,13 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
   });
 
   it('reads only published months under a use case that says so, which is the default', async () => {
-    const proposed = await proposeUseCase(
-      store,
-      {
-        title: 'Published months only',
-        sponsor: 'QKS',
-        purpose: 'planning',
-        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-        datasets: ['msds-booking'],
-        controllers: ['RWF'],
-        users: ['analyst-1'],
-        start: '2020-01-01',
-        end: '2099-12-31',
-      },
-      'test',
-    );
+    const proposed = await activeUseCase(store, {
+      title: 'Published months only',
+      datasets: ['msds-booking'],
+      controllers: ['RWF'],
+      users: ['analyst-1'],
+    });
     expect(proposed.months).toBe('published');
-    await approveUseCase(store, proposed.id, 'RWF', 'test');
-    await activateUseCase(store, proposed.id, 'test');
     const rows = async (): Promise<number> => {
       const read = await openGovernedRead(
         store,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
 import { isoDate, optionalText, orgCode, requiredText } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation } from '../operations/operation.ts';
+import { givenFields, operationsOf, type AnyOperation } from '../operations/operation.ts';
 import { addFundingSource, findFundingModel, setFundingModel, yearShares } from './funding-model.ts';
 import { formatPounds, parseFinancialYear, parsePounds } from './governance-values.ts';
 import {
@@ -25,7 +25,8 @@ import { inviteMembers, listSubscriptions, setSubscription, SUBSCRIPTION_STATES 
 import type { FundingModel } from './funding-model.ts';
 
 const ADMIN = ['admin'] as const;
-const TAG = 'governance';
+/** Funding operations are the administrators’ unless one says otherwise. */
+const fundingOperation = operationsOf({ tag: 'governance', access: ADMIN });
 
 const financialYear = z
   .string()
@@ -104,11 +105,9 @@ const invoicesOutput = z.object({ invoices: z.array(invoiceSchema) });
 
 // ---------------------------------------------------------------- subscriptions
 
-export const listSubscriptionsOperation = defineOperation({
+export const listSubscriptionsOperation = fundingOperation({
   name: 'subscriptions.list',
   summary: 'Subscriptions per organisation per financial year',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear.optional(), org: orgCode('one organisation').optional() }),
   output: z.object({ subscriptions: z.array(subscriptionSchema) }),
   http: { method: 'GET', path: '/api/v1/subscriptions' },
@@ -123,18 +122,13 @@ export const listSubscriptionsOperation = defineOperation({
       ),
   },
   run: async ({ store }, input) => ({
-    subscriptions: await listSubscriptions(store, {
-      ...(input.year ? { year: input.year } : {}),
-      ...(input.org ? { org: input.org } : {}),
-    }),
+    subscriptions: await listSubscriptions(store, givenFields(input)),
   }),
 });
 
-export const setSubscriptionOperation = defineOperation({
+export const setSubscriptionOperation = fundingOperation({
   name: 'subscriptions.set',
   summary: "Set an organisation's subscription for a year",
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     org: orgCode('the member'),
     year: financialYear,
@@ -155,18 +149,15 @@ export const setSubscriptionOperation = defineOperation({
       {
         org: input.org,
         year: input.year,
-        ...(input.state ? { state: input.state } : {}),
-        ...(input.tier ? { tier: input.tier } : {}),
+        ...givenFields({ state: input.state, tier: input.tier }),
       },
       actor,
     ),
 });
 
-export const inviteMembersOperation = defineOperation({
+export const inviteMembersOperation = fundingOperation({
   name: 'subscriptions.invite',
   summary: 'Invite every member without a subscription for the year',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear }),
   output: z.object({ year: z.string(), invited: z.array(subscriptionSchema) }),
   http: { method: 'POST', path: '/api/v1/subscriptions/invite' },
@@ -194,11 +185,9 @@ async function modelOf(store: Parameters<typeof findFundingModel>[0], year: stri
   return model;
 }
 
-export const showFundingOperation = defineOperation({
+export const showFundingOperation = fundingOperation({
   name: 'funding.show',
   summary: "The year's funding model and each confirmed subscriber's share",
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear }),
   output: z.object({ model: fundingModelSchema, shares: sharesSchema }),
   http: { method: 'GET', path: '/api/v1/funding/:year', example: { year: '2021-22' } },
@@ -208,11 +197,9 @@ export const showFundingOperation = defineOperation({
   }),
 });
 
-export const setFundingOperation = defineOperation({
+export const setFundingOperation = fundingOperation({
   name: 'funding.set',
   summary: "Set the year's cost, rule or another funding source; draft invoices follow",
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     year: financialYear,
     cost: pounds("the programme's cost for the year, in pounds").optional(),
@@ -247,11 +234,9 @@ export const setFundingOperation = defineOperation({
   },
 });
 
-export const fundingSharesOperation = defineOperation({
+export const fundingSharesOperation = fundingOperation({
   name: 'funding.shares',
   summary: "Each confirmed subscriber's share of the year's cost",
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear }),
   output: sharesSchema,
   http: { method: 'GET', path: '/api/v1/funding/:year/shares', example: { year: '2021-22' } },
@@ -272,11 +257,9 @@ export const fundingSharesOperation = defineOperation({
 
 // ---------------------------------------------------------------- invoices
 
-export const listInvoicesOperation = defineOperation({
+export const listInvoicesOperation = fundingOperation({
   name: 'invoices.list',
   summary: 'Invoices',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     year: financialYear.optional(),
     org: orgCode('one organisation').optional(),
@@ -285,30 +268,22 @@ export const listInvoicesOperation = defineOperation({
   output: invoicesOutput,
   http: { method: 'GET', path: '/api/v1/invoices' },
   run: async ({ store }, input) => ({
-    invoices: await listInvoices(store, {
-      ...(input.year ? { year: input.year } : {}),
-      ...(input.org ? { org: input.org } : {}),
-      ...(input.state ? { state: input.state } : {}),
-    }),
+    invoices: await listInvoices(store, givenFields(input)),
   }),
 });
 
-export const showInvoiceOperation = defineOperation({
+export const showInvoiceOperation = fundingOperation({
   name: 'invoices.show',
   summary: 'One invoice, by number (or id while a draft)',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ number: requiredText('invoice number, e.g. KER-2122-0001') }),
   output: invoiceSchema,
   http: { method: 'GET', path: '/api/v1/invoices/:number', example: { number: 'KER-2122-0001' } },
   run: ({ store }, { number }) => getInvoice(store, number),
 });
 
-export const draftInvoicesOperation = defineOperation({
+export const draftInvoicesOperation = fundingOperation({
   name: 'invoices.draft',
   summary: 'Draft invoices for every confirmed subscriber from the funding model',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear }),
   output: invoicesOutput,
   http: { method: 'POST', path: '/api/v1/invoices/draft' },
@@ -324,11 +299,9 @@ export const draftInvoicesOperation = defineOperation({
   run: async ({ store, actor }, { year }) => ({ invoices: await draftInvoices(store, year, actor) }),
 });
 
-export const raiseInvoicesOperation = defineOperation({
+export const raiseInvoicesOperation = fundingOperation({
   name: 'invoices.raise',
   summary: "Raise the year's draft invoices, numbering them without gaps",
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ year: financialYear, org: orgCode('one organisation').optional() }),
   output: invoicesOutput,
   http: { method: 'POST', path: '/api/v1/invoices/raise' },
@@ -347,11 +320,9 @@ export const raiseInvoicesOperation = defineOperation({
   }),
 });
 
-export const payInvoiceOperation = defineOperation({
+export const payInvoiceOperation = fundingOperation({
   name: 'invoices.pay',
   summary: 'Record payment of a raised invoice',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     number: requiredText('invoice number'),
     on: isoDate('date paid, YYYY-MM-DD (default today)').optional(),
@@ -366,11 +337,9 @@ export const payInvoiceOperation = defineOperation({
   run: ({ store, actor }, { number, on }) => payInvoice(store, number, actor, on),
 });
 
-export const cancelInvoiceOperation = defineOperation({
+export const cancelInvoiceOperation = fundingOperation({
   name: 'invoices.cancel',
   summary: 'Cancel a raised invoice, optionally raising its replacement',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     number: requiredText('invoice number'),
     reason: requiredText('why'),

@@ -18,7 +18,7 @@ import {
   useCaseId,
   yearMonth,
 } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation } from '../operations/operation.ts';
+import { givenFields, operationsOf, type AnyOperation } from '../operations/operation.ts';
 import { formatTable } from '../console/console.ts';
 import { optOutImpact } from './access-policy.ts';
 import {
@@ -66,8 +66,9 @@ import {
 } from './use-cases.ts';
 
 const ADMIN = ['admin'] as const;
+/** Governance operations are the administrators’ unless one says otherwise. */
+const governanceOperation = operationsOf({ tag: 'governance', access: ADMIN });
 const ADMIN_IG = ['admin', 'ig-lead'] as const;
-const TAG = 'governance';
 
 // ---------------------------------------------------------------- printing, for the CLI
 
@@ -126,10 +127,9 @@ function useCaseDetail(u: UseCase): string {
 
 // ---------------------------------------------------------------- public site
 
-export const publicSiteOperation = defineOperation({
+export const publicSiteOperation = governanceOperation({
   name: 'public.site',
   summary: 'The public transparency record: members, datasets held, approved use cases',
-  tag: TAG,
   access: 'public',
   input: z.object({}),
   output: publicSiteSchema,
@@ -139,10 +139,9 @@ export const publicSiteOperation = defineOperation({
 
 // ---------------------------------------------------------------- organisations
 
-export const listOrganisationsOperation = defineOperation({
+export const listOrganisationsOperation = governanceOperation({
   name: 'organisations.list',
   summary: 'The organisation register',
-  tag: TAG,
   access: 'signed-in',
   input: z.object({}),
   output: z.object({ organisations: z.array(organisationSchema) }),
@@ -166,10 +165,9 @@ export const listOrganisationsOperation = defineOperation({
   run: async ({ store }) => ({ organisations: await listOrganisations(store) }),
 });
 
-export const showOrganisationOperation = defineOperation({
+export const showOrganisationOperation = governanceOperation({
   name: 'organisations.show',
   summary: 'One organisation with its onboarding checklist',
-  tag: TAG,
   access: 'signed-in',
   input: z.object({ code: orgCode() }),
   output: z.object({ organisation: organisationSchema, onboarding: onboardingSchema }),
@@ -199,11 +197,9 @@ export const showOrganisationOperation = defineOperation({
   },
 });
 
-export const seedOrganisationsOperation = defineOperation({
+export const seedOrganisationsOperation = governanceOperation({
   name: 'organisations.seed',
   summary: 'Register the Kent and Medway members not yet registered',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({}),
   output: z.object({ added: z.array(z.string()), existing: z.array(z.string()) }),
   http: { method: 'POST', path: '/api/v1/organisations/seed' },
@@ -215,11 +211,9 @@ export const seedOrganisationsOperation = defineOperation({
   run: ({ store, actor }) => seedOrganisations(store, actor),
 });
 
-export const registerOrganisationOperation = defineOperation({
+export const registerOrganisationOperation = governanceOperation({
   name: 'organisations.register',
   summary: 'Register an organisation',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     code: orgCode('ODS code (or GSS code for a council)'),
     name: requiredText('name'),
@@ -262,11 +256,9 @@ export const registerOrganisationOperation = defineOperation({
     ),
 });
 
-export const completeOnboardingStepOperation = defineOperation({
+export const completeOnboardingStepOperation = governanceOperation({
   name: 'organisations.onboarding-step',
   summary: 'Mark an onboarding step done (only the next one can be)',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     code: orgCode(),
     step: requiredText('the step, e.g. dpia-reviewed'),
@@ -277,10 +269,9 @@ export const completeOnboardingStepOperation = defineOperation({
   run: ({ store, actor }, { code, step, note }) => completeStep(store, code, step, actor, note),
 });
 
-export const onboardingOverviewOperation = defineOperation({
+export const onboardingOverviewOperation = governanceOperation({
   name: 'organisations.onboarding',
   summary: "Every member's onboarding progress",
-  tag: TAG,
   access: 'signed-in',
   input: z.object({}),
   output: z.object({ onboarding: z.array(onboardingSchema) }),
@@ -300,10 +291,9 @@ export const onboardingOverviewOperation = defineOperation({
 
 // ---------------------------------------------------------------- transparency
 
-export const controllerReadsOperation = defineOperation({
+export const controllerReadsOperation = governanceOperation({
   name: 'transparency.reads',
   summary: "Who read a controller's data, when and under which use case",
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     org: orgCode('controller (administrators only; IG leads get their own)').optional(),
@@ -320,18 +310,15 @@ export const controllerReadsOperation = defineOperation({
     const reads = await accessesOf(store, {
       org,
       limit: input.limit,
-      ...(input.from ? { from: input.from } : {}),
-      ...(input.to ? { to: input.to } : {}),
-      ...(input.useCase ? { useCaseId: input.useCase } : {}),
+      ...givenFields({ from: input.from, to: input.to, useCaseId: input.useCase }),
     });
     return { org, reads };
   },
 });
 
-export const controllerQueriesOperation = defineOperation({
+export const controllerQueriesOperation = governanceOperation({
   name: 'transparency.queries',
   summary: "The workspace queries run under use cases that use a controller's data",
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     org: orgCode('controller (administrators only; IG leads get their own)').optional(),
@@ -361,10 +348,9 @@ export const controllerQueriesOperation = defineOperation({
 
 // ---------------------------------------------------------------- agreements
 
-export const listAgreementsOperation = defineOperation({
+export const listAgreementsOperation = governanceOperation({
   name: 'agreements.list',
   summary: 'Data sharing agreements',
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     org: orgCode('one organisation (IG leads always see their own)').optional(),
@@ -393,19 +379,14 @@ export const listAgreementsOperation = defineOperation({
   run: async ({ store, principal }, input) => {
     const org = controllerScope(principal, input.org);
     return {
-      agreements: await listAgreements(store, {
-        ...(org ? { org } : {}),
-        ...(input.dataset ? { dataset: input.dataset } : {}),
-      }),
+      agreements: await listAgreements(store, givenFields({ org, dataset: input.dataset })),
     };
   },
 });
 
-export const createAgreementOperation = defineOperation({
+export const createAgreementOperation = governanceOperation({
   name: 'agreements.create',
   summary: 'Record a signed data sharing agreement',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     org: orgCode('the controller'),
     datasets: textList('datasets covered').min(1),
@@ -433,19 +414,15 @@ export const createAgreementOperation = defineOperation({
         from: input.from,
         to: input.to,
         ...(input.purposes?.length ? { purposes: input.purposes } : {}),
-        ...(input.title ? { title: input.title } : {}),
-        ...(input.signedBy ? { signedBy: input.signedBy } : {}),
-        ...(input.signedOn ? { signedOn: input.signedOn } : {}),
+        ...givenFields({ title: input.title, signedBy: input.signedBy, signedOn: input.signedOn }),
       },
       actor,
     ),
 });
 
-export const setAgreementStateOperation = defineOperation({
+export const setAgreementStateOperation = governanceOperation({
   name: 'agreements.set-state',
   summary: 'Suspend, reinstate or end an agreement (loads and reads follow at once)',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     id: requiredText('agreement id, e.g. DSA-RWF-001'),
     state: z.enum(AGREEMENT_STATES).describe('the new state'),
@@ -455,10 +432,9 @@ export const setAgreementStateOperation = defineOperation({
   run: ({ store, actor }, { id, state }) => setAgreementState(store, id, state, actor),
 });
 
-export const checkAgreementOperation = defineOperation({
+export const checkAgreementOperation = governanceOperation({
   name: 'agreements.check',
   summary: 'Would a feed be accepted under the agreements?',
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     org: orgCode('sender'),
@@ -480,10 +456,9 @@ export const checkAgreementOperation = defineOperation({
 
 // ---------------------------------------------------------------- use cases
 
-export const listUseCasesOperation = defineOperation({
+export const listUseCasesOperation = governanceOperation({
   name: 'use-cases.list',
   summary: 'The use-case register',
-  tag: TAG,
   access: 'signed-in',
   input: z.object({
     state: z.enum(USE_CASE_STATES).optional().describe('one state'),
@@ -505,10 +480,9 @@ export const listUseCasesOperation = defineOperation({
   }),
 });
 
-export const showUseCaseOperation = defineOperation({
+export const showUseCaseOperation = governanceOperation({
   name: 'use-cases.show',
   summary: 'One use case with its approvals',
-  tag: TAG,
   access: 'signed-in',
   input: z.object({ id: useCaseId }),
   output: useCaseSchema,
@@ -517,11 +491,9 @@ export const showUseCaseOperation = defineOperation({
   run: ({ store }, { id }) => getUseCase(store, id),
 });
 
-export const proposeUseCaseOperation = defineOperation({
+export const proposeUseCaseOperation = governanceOperation({
   name: 'use-cases.propose',
   summary: 'Propose a use case',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     title: requiredText('title'),
     summary: optionalText('one paragraph, shown on the public site'),
@@ -557,10 +529,9 @@ export const proposeUseCaseOperation = defineOperation({
     ),
 });
 
-export const approveUseCaseOperation = defineOperation({
+export const approveUseCaseOperation = governanceOperation({
   name: 'use-cases.approve',
   summary: "Record a controller's approval; approved once every controller has",
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     id: useCaseId,
@@ -592,11 +563,9 @@ const useCaseStep = (
   step: typeof activateUseCase,
   description: string,
 ) =>
-  defineOperation({
+  governanceOperation({
     name: `use-cases.${name}`,
     summary,
-    tag: TAG,
-    access: ADMIN,
     input: z.object({ id: useCaseId }),
     output: useCaseSchema,
     http: { method: 'POST', path: `/api/v1/use-cases/:id/${name}`, example: { id: 'UC-001' } },
@@ -618,11 +587,9 @@ export const closeUseCaseOperation = useCaseStep(
   'close a use case (reads stop)',
 );
 
-export const setUseCaseUsersOperation = defineOperation({
+export const setUseCaseUsersOperation = governanceOperation({
   name: 'use-cases.users',
   summary: 'Set who may use a use case',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({ id: useCaseId, users: textList('user ids or role:<role>') }),
   output: useCaseSchema,
   http: { method: 'POST', path: '/api/v1/use-cases/:id/users', example: { id: 'UC-001' } },
@@ -638,10 +605,9 @@ export const setUseCaseUsersOperation = defineOperation({
 
 // ---------------------------------------------------------------- opt-outs
 
-export const optOutStatusOperation = defineOperation({
+export const optOutStatusOperation = governanceOperation({
   name: 'optouts.status',
   summary: 'How many opt-out tokens are held, and when they were loaded',
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({}),
   output: optOutStatusSchema,
@@ -657,11 +623,9 @@ export const optOutStatusOperation = defineOperation({
   run: ({ store }) => optOutStatus(store),
 });
 
-export const replaceOptOutsOperation = defineOperation({
+export const replaceOptOutsOperation = governanceOperation({
   name: 'optouts.replace',
   summary: 'Replace the opt-out list with these tokens (never NHS numbers)',
-  tag: TAG,
-  access: ADMIN,
   input: z.object({
     tokens: z
       .array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit token'))
@@ -674,10 +638,9 @@ export const replaceOptOutsOperation = defineOperation({
   run: ({ store, actor }, { tokens, source }) => loadOptOutTokens(store, tokens, source, actor),
 });
 
-export const optOutImpactOperation = defineOperation({
+export const optOutImpactOperation = governanceOperation({
   name: 'optouts.impact',
   summary: 'Records each use case loses to the opt-out, per dataset and controller',
-  tag: TAG,
   access: ADMIN_IG,
   input: z.object({
     useCase: useCaseId.optional(),
@@ -707,8 +670,7 @@ export const optOutImpactOperation = defineOperation({
     return {
       impact: await optOutImpact(store, {
         actor,
-        ...(controller ? { controller } : {}),
-        ...(input.useCase ? { useCaseId: input.useCase } : {}),
+        ...givenFields({ controller, useCaseId: input.useCase }),
       }),
     };
   },

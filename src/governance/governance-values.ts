@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KernelError } from '../errors.ts';
-import type { Queryable, Store } from '../store/store.ts';
+import type { Queryable, Row, Store } from '../store/store.ts';
 
 /**
  * Values every governance record shares — purposes, organisation codes, periods and
@@ -157,6 +157,27 @@ export function parseJsonColumn<T>(raw: unknown, what: string): T {
 /** `$1, $2, …` placeholders for an IN list starting after `offset` parameters. */
 export function placeholders(count: number, offset = 0): string {
   return Array.from({ length: count }, (_, i) => `$${i + offset + 1}`).join(', ');
+}
+
+/**
+ * The rows of a request's child table (an output's checks, a re-identification's approvals)
+ * for many requests at once, grouped by `request_id`; `select` is given the IN list's
+ * placeholders. Ids go in lists of 500 parameters, well inside both engines' limits.
+ */
+export async function rowsByRequest<R extends Row & { request_id: string }, T>(
+  q: Queryable,
+  ids: readonly string[],
+  select: (inList: string) => string,
+  map: (row: R) => T,
+): Promise<Map<string, T[]>> {
+  const byRequest = new Map<string, T[]>();
+  for (let start = 0; start < ids.length; start += 500) {
+    const part = ids.slice(start, start + 500);
+    for (const row of await q.query<R>(select(placeholders(part.length)), part)) {
+      byRequest.set(row.request_id, [...(byRequest.get(row.request_id) ?? []), map(row)]);
+    }
+  }
+  return byRequest;
 }
 
 /**

@@ -176,11 +176,7 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
       ['use_case_id', 'org_code'],
       controllers.map((c) => [id, c]),
     );
-    await tx.insertRows(
-      'use_case_users',
-      ['use_case_id', 'member'],
-      users.map((u) => [id, u]),
-    );
+    await insertUsers(tx, id, users);
     await appendAudit(tx, {
       actor,
       action: 'usecase.proposed',
@@ -297,6 +293,15 @@ export function closeUseCase(q: Queryable, id: string, actor: string): Promise<U
   return transition(q, id, 'close', actor);
 }
 
+/** Who may use a use case: user ids and `role:<role>` members, already checked. */
+async function insertUsers(tx: Queryable, id: string, users: readonly string[]): Promise<void> {
+  await tx.insertRows(
+    'use_case_users',
+    ['use_case_id', 'member'],
+    users.map((u) => [id, u]),
+  );
+}
+
 /** Replaces who may use a use case (user ids or `role:<role>`). */
 export async function setUseCaseUsers(
   q: Queryable,
@@ -309,11 +314,7 @@ export async function setUseCaseUsers(
     const useCase = await getUseCase(tx, id);
     if (useCase.state === 'closed') throw new KernelError('conflict', `${id} is closed`);
     await tx.run('DELETE FROM use_case_users WHERE use_case_id = $1', [id]);
-    await tx.insertRows(
-      'use_case_users',
-      ['use_case_id', 'member'],
-      users.map((u) => [id, u]),
-    );
+    await insertUsers(tx, id, users);
     await appendAudit(tx, {
       actor,
       action: 'usecase.users-set',

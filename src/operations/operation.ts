@@ -23,6 +23,8 @@ export interface OperationContext {
   /** the audit log's name for the principal: `user:<email>`, `token:<id>`, `cli:<user>` */
   actor: string;
   config?: KernelConfig;
+  /** the clock, where the entry point has its own (a server under test passes a fixed one) */
+  now?: () => Date;
 }
 
 /** How an operation appears in the CLI: `kernel usecases approve <id> --org RWF`. */
@@ -37,6 +39,8 @@ export interface CliShape<Input, Output> {
    */
   flags?: Partial<Record<keyof Input & string, string | { flag: string; negate: true }>>;
   description?: string;
+  /** the group runs this command when given no other (`kernel plan` lists the plan) */
+  isDefault?: true;
   /** the human-readable lines; `--json` prints `json(output)` instead */
   print(output: Output): string;
   /** what `--json` prints, when the CLI has always printed less than the API answers */
@@ -54,14 +58,12 @@ export interface HttpShape {
   example?: Record<string, string>;
 }
 
-export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+/** An operation but for its OpenAPI tag and who may run it, which a module may share (`operationsOf`). */
+export interface OperationBody<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
   /** stable dotted name, e.g. `use-cases.approve` */
   name: string;
   /** one line, plain English: the OpenAPI summary and the command's description */
   summary: string;
-  /** the OpenAPI grouping */
-  tag: string;
-  access: Access;
   input: I;
   output: O;
   http?: HttpShape;
@@ -69,11 +71,41 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   run(context: OperationContext, input: z.output<I>): Promise<z.input<O>> | z.input<O>;
 }
 
+export interface Operation<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodType = z.ZodType,
+> extends OperationBody<I, O> {
+  /** the OpenAPI grouping */
+  tag: string;
+  access: Access;
+}
+
 /** Declares an operation; the types of `run`, `print` and the schemas are checked together. */
 export function defineOperation<I extends z.ZodObject, O extends z.ZodType>(
   operation: Operation<I, O>,
 ): Operation<I, O> {
   return operation;
+}
+
+/**
+ * Declares a module's operations, which share an OpenAPI tag and (unless one says otherwise)
+ * who may run them: `const define = operationsOf({ tag: 'programme', access: TEAM })`.
+ */
+export function operationsOf(defaults: { tag: string; access: Access }) {
+  return <I extends z.ZodObject, O extends z.ZodType>(
+    operation: OperationBody<I, O> & { access?: Access },
+  ): Operation<I, O> => ({ ...defaults, ...operation });
+}
+
+/**
+ * The fields the caller gave, for a domain function whose options are left out rather than
+ * undefined: `listInvoices(store, givenFields({ year, org }))`. Empty text (a form's blank
+ * field) counts as not given.
+ */
+export function givenFields<T extends Record<string, unknown>>(input: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(input).filter(([, v]) => v !== undefined && v !== ''),
+  ) as Partial<T>;
 }
 
 /** The common type of a list of operations of different schemas. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
 import { OUTPUT_FORMATS } from '../files/output-files.ts';
 import { requiredText } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation } from '../operations/operation.ts';
+import { operationsOf, type AnyOperation } from '../operations/operation.ts';
 import {
   CHECK_DECISIONS,
   checkOutput,
@@ -20,10 +20,11 @@ import {
   type OutputRequest,
 } from './output-requests.ts';
 
-const TAG = 'outputs';
 /** Whoever can read under a use case may request an output; checkers check them. */
 export const REQUESTERS = ['admin', 'analyst', 'provider', 'ig-lead', 'viewer', 'programme'] as const;
 const EVERYONE_SIGNED_IN = 'signed-in';
+/** Output operations are for anyone signed in, unless one says otherwise; the domain narrows. */
+const outputOperation = operationsOf({ tag: 'outputs', access: EVERYONE_SIGNED_IN });
 
 export const outputRequestSchema: z.ZodType<OutputRequest> = z.object({
   id: z.string().describe('e.g. OUT-1A2B3C4D5E'),
@@ -74,11 +75,9 @@ function requestLines(r: OutputRequest): string {
   );
 }
 
-export const listOutputsOperation = defineOperation({
+export const listOutputsOperation = outputOperation({
   name: 'outputs.list',
   summary: 'Output requests: your own, or every one for an output checker',
-  tag: TAG,
-  access: EVERYONE_SIGNED_IN,
   input: z.object({ state: z.enum(OUTPUT_STATES).optional().describe('one state') }),
   output: z.object({ outputs: z.array(outputRequestSchema) }),
   http: { method: 'GET', path: '/api/v1/outputs' },
@@ -96,11 +95,9 @@ export const listOutputsOperation = defineOperation({
   }),
 });
 
-export const showOutputOperation = defineOperation({
+export const showOutputOperation = outputOperation({
   name: 'outputs.show',
   summary: 'One output request with its checks',
-  tag: TAG,
-  access: EVERYONE_SIGNED_IN,
   input: z.object({ id: requiredText('output request id') }),
   output: outputRequestSchema,
   http: { method: 'GET', path: '/api/v1/outputs/:id', example: { id: 'OUT-0000000000' } },
@@ -108,10 +105,9 @@ export const showOutputOperation = defineOperation({
   run: ({ store, principal }, { id }) => visibleOutputRequest(store, principal, id),
 });
 
-export const checkOutputOperation = defineOperation({
+export const checkOutputOperation = outputOperation({
   name: 'outputs.check',
   summary: 'Approve, return with comments, or reject an output (output checkers; never your own)',
-  tag: TAG,
   access: ['output-checker'],
   input: z.object({
     id: requiredText('output request id'),
@@ -132,10 +128,9 @@ export const checkOutputOperation = defineOperation({
     checkOutput(store, principal, id, decision, comment, actor),
 });
 
-export const releasedOutputsOperation = defineOperation({
+export const releasedOutputsOperation = outputOperation({
   name: 'outputs.released',
   summary: 'Outputs released from the workspace: title, use case, date and who checked them',
-  tag: TAG,
   access: 'public',
   input: z.object({}),
   output: z.object({

@@ -18,7 +18,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HES_2018 } from '../analytics/disclosure-control.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { inTransaction } from '../governance/governance-values.ts';
+import { inTransaction, rowsByRequest } from '../governance/governance-values.ts';
 import { KernelError } from '../errors.ts';
 import { writeOutputFile, type Cell, type OutputFormat, type ResultTable } from '../files/output-files.ts';
 import type { Principal } from '../operations/principal.ts';
@@ -245,33 +245,27 @@ type RequestRow = {
 const REQUEST_COLUMNS =
   'request_id, use_case_id, requested_by, requester_org, title, description, kind, format, state, file_sha256, file_bytes, rows_out, disclosure_note, created_at, decided_at, downloaded_at';
 
-async function checksOf(q: Queryable, ids: readonly string[]): Promise<Map<string, OutputCheck[]>> {
-  const byRequest = new Map<string, OutputCheck[]>();
-  if (ids.length === 0) return byRequest;
-  const rows = await q.query<{
-    request_id: string;
-    checker_id: string;
-    checker_org: string | null;
-    decision: CheckDecision;
-    comment: string;
-    checked_at: string;
-  }>(
-    `SELECT request_id, checker_id, checker_org, decision, comment, checked_at FROM output_checks
-      WHERE request_id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY checked_at, checker_id`,
-    [...ids],
-  );
-  for (const r of rows) {
-    const list = byRequest.get(r.request_id) ?? [];
-    list.push({
+function checksOf(q: Queryable, ids: readonly string[]): Promise<Map<string, OutputCheck[]>> {
+  return rowsByRequest(
+    q,
+    ids,
+    (inList) => `SELECT request_id, checker_id, checker_org, decision, comment, checked_at FROM output_checks
+      WHERE request_id IN (${inList}) ORDER BY checked_at, checker_id`,
+    (r: {
+      request_id: string;
+      checker_id: string;
+      checker_org: string | null;
+      decision: CheckDecision;
+      comment: string;
+      checked_at: string;
+    }) => ({
       checkerId: r.checker_id,
       checkerOrg: r.checker_org,
       decision: r.decision,
       comment: r.comment,
       at: r.checked_at,
-    });
-    byRequest.set(r.request_id, list);
-  }
-  return byRequest;
+    }),
+  );
 }
 
 function fromRow(row: RequestRow, checks: OutputCheck[]): OutputRequest {

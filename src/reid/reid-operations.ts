@@ -10,7 +10,7 @@ import { formatTable } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import { orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation } from '../operations/operation.ts';
+import { givenFields, operationsOf, type AnyOperation } from '../operations/operation.ts';
 import { kernelSigningPublicKey } from './kernel-signing-key.ts';
 import {
   APPROVER_CAPACITIES,
@@ -29,7 +29,8 @@ import {
   type ReidRequest,
 } from './reid-requests.ts';
 
-const TAG = 'reidentification';
+/** Re-identification operations are for anyone signed in, unless one says otherwise; the domain narrows. */
+const reidOperation = operationsOf({ tag: 'reidentification', access: 'signed-in' });
 
 export const reidRequestSchema: z.ZodType<ReidRequest> = z.object({
   id: z.string().describe('e.g. REID-BCDFGHJKLM'),
@@ -79,11 +80,9 @@ function requestLines(r: ReidRequest): string {
   );
 }
 
-export const listReidOperation = defineOperation({
+export const listReidOperation = reidOperation({
   name: 'reidentification.list',
   summary: 'Re-identification requests you may see: your own, your organisation’s as its IG lead, or all',
-  tag: TAG,
-  access: 'signed-in',
   input: z.object({
     state: z.enum(REID_STATES).optional().describe('one state'),
     controller: orgCode('one controller (an IG lead always sees their own)').optional(),
@@ -107,18 +106,13 @@ export const listReidOperation = defineOperation({
       ),
   },
   run: async ({ store, principal }, { state, controller }) => ({
-    requests: await listReidRequests(store, principal, {
-      ...(state ? { state } : {}),
-      ...(controller ? { controller } : {}),
-    }),
+    requests: await listReidRequests(store, principal, givenFields({ state, controller })),
   }),
 });
 
-export const showReidOperation = defineOperation({
+export const showReidOperation = reidOperation({
   name: 'reidentification.show',
   summary: 'One re-identification request with its approvals',
-  tag: TAG,
-  access: 'signed-in',
   input: z.object({ id: requiredText('request id') }),
   output: reidRequestSchema,
   http: { method: 'GET', path: '/api/v1/reidentification/:id', example: { id: 'REID-BCDFGHJKLM' } },
@@ -126,10 +120,9 @@ export const showReidOperation = defineOperation({
   run: ({ store, principal }, { id }) => visibleReidRequest(store, principal, id),
 });
 
-export const requestReidOperation = defineOperation({
+export const requestReidOperation = reidOperation({
   name: 'reidentification.request',
   summary: 'Ask for a direct-care cohort to be re-identified by one controller (two approvals release it)',
-  tag: TAG,
   access: REQUESTER_ROLES,
   input: z.object({
     useCaseId,
@@ -143,11 +136,9 @@ export const requestReidOperation = defineOperation({
   run: ({ store, principal, actor }, input) => requestReidentification(store, principal, input, actor),
 });
 
-export const decideReidOperation = defineOperation({
+export const decideReidOperation = reidOperation({
   name: 'reidentification.decide',
   summary: 'Approve or refuse a re-identification request (the controller’s IG lead, or the second approver)',
-  tag: TAG,
-  access: 'signed-in',
   input: z.object({
     id: requiredText('request id'),
     decision: z.enum(REID_DECISIONS).describe('approve or refuse'),
@@ -184,11 +175,9 @@ const settingsSchema = z.object({
   setAt: z.string().nullable(),
 });
 
-export const showReidSettingsOperation = defineOperation({
+export const showReidSettingsOperation = reidOperation({
   name: 'reidentification.settings',
   summary: 'A use case’s re-identification rules: size limit, second approvers, opt-out',
-  tag: TAG,
-  access: 'signed-in',
   input: z.object({ useCaseId }),
   output: settingsSchema,
   http: {
@@ -207,10 +196,9 @@ export const showReidSettingsOperation = defineOperation({
   run: ({ store }, { useCaseId: id }) => reidSettings(store, id),
 });
 
-export const setReidSettingsOperation = defineOperation({
+export const setReidSettingsOperation = reidOperation({
   name: 'reidentification.set-settings',
   summary: 'Set a use case’s re-identification rules (administrators)',
-  tag: TAG,
   access: ['admin'],
   input: z.object({
     useCaseId,
@@ -242,18 +230,19 @@ export const setReidSettingsOperation = defineOperation({
       principal,
       {
         useCaseId: input.useCaseId,
-        ...(input.sizeLimit !== undefined ? { sizeLimit: input.sizeLimit } : {}),
-        ...(input.approvers ? { approvers: input.approvers } : {}),
-        ...(input.honourOptOut !== undefined ? { honourOptOut: input.honourOptOut } : {}),
+        ...givenFields({
+          sizeLimit: input.sizeLimit,
+          approvers: input.approvers,
+          honourOptOut: input.honourOptOut,
+        }),
       },
       actor,
     ),
 });
 
-export const trustEncryptionKeyOperation = defineOperation({
+export const trustEncryptionKeyOperation = reidOperation({
   name: 'keys.trust-encryption',
   summary: 'Register a controller’s agent encryption key, to seal re-identification releases to (audited)',
-  tag: TAG,
   access: ['admin'],
   input: z.object({
     org: orgCode('the controller the key belongs to'),
@@ -267,10 +256,9 @@ export const trustEncryptionKeyOperation = defineOperation({
   },
 });
 
-export const kernelKeyOperation = defineOperation({
+export const kernelKeyOperation = reidOperation({
   name: 'reidentification.kernel-key',
   summary: 'Kernel’s public key that signs re-identification releases, for controllers’ agents',
-  tag: TAG,
   access: 'public',
   input: z.object({}),
   output: z.object({ keyId: z.string(), publicKeyPem: z.string() }),
@@ -293,10 +281,9 @@ export const kernelKeyOperation = defineOperation({
   },
 });
 
-export const controllerReidOperation = defineOperation({
+export const controllerReidOperation = reidOperation({
   name: 'reidentification.transparency',
   summary: 'A controller’s re-identification requests, for its transparency record (never a token or a name)',
-  tag: TAG,
   access: ['ig-lead', 'admin'],
   input: z.object({ org: orgCode('the controller (an IG lead always gets their own)').optional() }),
   output: z.object({
@@ -339,10 +326,9 @@ export const controllerReidOperation = defineOperation({
   },
 });
 
-export const monthlyReidOperation = defineOperation({
+export const monthlyReidOperation = reidOperation({
   name: 'reidentification.monthly',
   summary: 'Re-identification requests per month: made, released and refused (for the public site)',
-  tag: TAG,
   access: 'public',
   input: z.object({}),
   output: z.object({

@@ -27,6 +27,7 @@ import {
   parseJsonColumn,
   parseOrgCode,
   placeholders,
+  rowsByRequest,
 } from '../governance/governance-values.ts';
 import { getUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
@@ -537,11 +538,15 @@ interface RequestRow extends Row {
 const REQUEST_COLUMNS = `request_id, use_case_id, controller_org, requested_by, requester_org, reason, fields_json,
   cohort_size, state, created_at, decided_at, recipient_key_id, signer_key_id, sealed_sha256, downloaded_at`;
 
-async function approvalsOf(q: Queryable, ids: readonly string[]): Promise<Map<string, ReidApproval[]>> {
-  const out = new Map<string, ReidApproval[]>();
-  for (const part of chunks(ids)) {
-    if (part.length === 0) continue;
-    const rows = await q.query<{
+function approvalsOf(q: Queryable, ids: readonly string[]): Promise<Map<string, ReidApproval[]>> {
+  return rowsByRequest(
+    q,
+    ids,
+    (
+      inList,
+    ) => `SELECT request_id, approver_id, approver_role, approver_org, capacity, decision, comment, decided_at
+       FROM reid_approvals WHERE request_id IN (${inList}) ORDER BY decided_at, approver_id`,
+    (r: {
       request_id: string;
       approver_id: string;
       approver_role: string;
@@ -550,26 +555,16 @@ async function approvalsOf(q: Queryable, ids: readonly string[]): Promise<Map<st
       decision: ReidDecision;
       comment: string;
       decided_at: string;
-    }>(
-      `SELECT request_id, approver_id, approver_role, approver_org, capacity, decision, comment, decided_at
-         FROM reid_approvals WHERE request_id IN (${placeholders(part.length)}) ORDER BY decided_at, approver_id`,
-      part,
-    );
-    for (const r of rows) {
-      const list = out.get(r.request_id) ?? [];
-      list.push({
-        approverId: r.approver_id,
-        approverRole: r.approver_role,
-        approverOrg: r.approver_org,
-        capacity: r.capacity,
-        decision: r.decision,
-        comment: r.comment,
-        at: r.decided_at,
-      });
-      out.set(r.request_id, list);
-    }
-  }
-  return out;
+    }) => ({
+      approverId: r.approver_id,
+      approverRole: r.approver_role,
+      approverOrg: r.approver_org,
+      capacity: r.capacity,
+      decision: r.decision,
+      comment: r.comment,
+      at: r.decided_at,
+    }),
+  );
 }
 
 function fromRow(row: RequestRow, approvals: ReidApproval[]): ReidRequest {

@@ -9,7 +9,7 @@
  * audit event of the confirmation. Months are calendar months in UTC.
  */
 import { ONBOARDING_STEPS } from '../governance/onboarding.ts';
-import type { Queryable } from '../store/store.ts';
+import type { Queryable, Row, SqlValue } from '../store/store.ts';
 import { addMonths } from './programme-values.ts';
 
 export const FACT_KINDS = [
@@ -57,8 +57,20 @@ export async function factsInMonth(q: Queryable, month: string): Promise<KernelF
   );
   const named = (org: string): string => (names.has(org) ? `${names.get(org) ?? ''} (${org})` : org);
   const facts: KernelFact[] = [];
+  /** Each row of `sql` (its $1 and $2 the month's bounds, then `params`) as a fact on the day `at`. */
+  const add = async <R extends Row>(
+    kind: FactKind,
+    sql: string,
+    toFact: (row: R) => Omit<KernelFact, 'kind' | 'on'> & { at: string },
+    params: SqlValue[] = [],
+  ): Promise<void> => {
+    for (const row of await q.query<R>(sql, [from, to, ...params])) {
+      const { at, ...fact } = toFact(row);
+      facts.push({ kind, on: at.slice(0, 10), ...fact });
+    }
+  };
 
-  const loads = await q.query<{
+  await add<{
     load_id: string;
     org_code: string;
     dataset_id: string;
@@ -66,14 +78,11 @@ export async function factsInMonth(q: Queryable, month: string): Promise<KernelF
     finished_at: string;
     rows_loaded: number | null;
   }>(
+    'load',
     `SELECT load_id, org_code, dataset_id, period, finished_at, rows_loaded FROM loads
      WHERE ${COMPLETED_LOAD} AND finished_at >= $1 AND finished_at < $2`,
-    [from, to],
-  );
-  for (const l of loads) {
-    facts.push({
-      kind: 'load',
-      on: l.finished_at.slice(0, 10),
+    (l) => ({
+      at: l.finished_at,
       ref: l.load_id,
       org: l.org_code,
       dataset: l.dataset_id,
@@ -81,63 +90,51 @@ export async function factsInMonth(q: Queryable, month: string): Promise<KernelF
       rows: Number(l.rows_loaded ?? 0),
       text: `${named(l.org_code)}: ${l.dataset_id}${l.period ? ` for ${l.period}` : ''} loaded`,
       href: `/loads/${encodeURIComponent(l.load_id)}`,
-    });
-  }
+    }),
+  );
 
-  const confirmations = await q.query<{ occurred_at: string; target: string; details: string }>(
+  await add<{ occurred_at: string; target: string; details: string }>(
+    'subscription-confirmed',
     `SELECT occurred_at, target, details FROM audit_events
      WHERE action = 'subscription.confirmed' AND occurred_at >= $1 AND occurred_at < $2`,
-    [from, to],
+    (c) => {
+      const org = c.target.replace(/^org:/, '');
+      const year = String((JSON.parse(c.details) as { year?: string }).year ?? '');
+      return {
+        at: c.occurred_at,
+        ref: `${org} ${year}`,
+        org,
+        text: `${named(org)} confirmed its ${year} subscription`,
+        href: `/funding?year=${encodeURIComponent(year)}`,
+      };
+    },
   );
-  for (const c of confirmations) {
-    const org = c.target.replace(/^org:/, '');
-    const year = String((JSON.parse(c.details) as { year?: string }).year ?? '');
-    facts.push({
-      kind: 'subscription-confirmed',
-      on: c.occurred_at.slice(0, 10),
-      ref: `${org} ${year}`,
-      org,
-      text: `${named(org)} confirmed its ${year} subscription`,
-      href: `/funding?year=${encodeURIComponent(year)}`,
-    });
-  }
 
-  const raised = await q.query<{
-    number: string;
-    org_code: string;
-    raised_at: string;
-    financial_year: string;
-  }>(
+  await add<{ number: string; org_code: string; raised_at: string; financial_year: string }>(
+    'invoice-raised',
     `SELECT number, org_code, raised_at, financial_year FROM invoices
      WHERE number IS NOT NULL AND raised_at >= $1 AND raised_at < $2`,
-    [from, to],
-  );
-  for (const i of raised) {
-    facts.push({
-      kind: 'invoice-raised',
-      on: i.raised_at.slice(0, 10),
+    (i) => ({
+      at: i.raised_at,
       ref: i.number,
       org: i.org_code,
       text: `Invoice ${i.number} raised to ${named(i.org_code)} for ${i.financial_year}`,
       href: `/funding/invoices/${encodeURIComponent(i.number)}`,
-    });
-  }
+    }),
+  );
 
-  const paid = await q.query<{ number: string; org_code: string; paid_at: string }>(
+  await add<{ number: string; org_code: string; paid_at: string }>(
+    'invoice-paid',
     `SELECT number, org_code, paid_at FROM invoices
      WHERE number IS NOT NULL AND paid_at >= $1 AND paid_at < $2`,
-    [from, to],
-  );
-  for (const i of paid) {
-    facts.push({
-      kind: 'invoice-paid',
-      on: i.paid_at.slice(0, 10),
+    (i) => ({
+      at: i.paid_at,
       ref: i.number,
       org: i.org_code,
       text: `Invoice ${i.number} paid by ${named(i.org_code)}`,
       href: `/funding/invoices/${encodeURIComponent(i.number)}`,
-    });
-  }
+    }),
+  );
 
   for (const u of await useCasesApproved(q, { from, to })) {
     facts.push({
@@ -150,36 +147,32 @@ export async function factsInMonth(q: Queryable, month: string): Promise<KernelF
     });
   }
 
-  const onboarded = await q.query<{ org_code: string; done_at: string }>(
-    'SELECT org_code, done_at FROM onboarding_steps WHERE step = $1 AND done_at >= $2 AND done_at < $3',
-    [LAST_STEP, from, to],
-  );
-  for (const o of onboarded) {
-    facts.push({
-      kind: 'member-onboarded',
-      on: o.done_at.slice(0, 10),
+  await add<{ org_code: string; done_at: string }>(
+    'member-onboarded',
+    `SELECT org_code, done_at FROM onboarding_steps
+     WHERE done_at >= $1 AND done_at < $2 AND step = $3`,
+    (o) => ({
+      at: o.done_at,
       ref: o.org_code,
       org: o.org_code,
       text: `${named(o.org_code)} completed onboarding`,
       href: `/organisations/${encodeURIComponent(o.org_code)}`,
-    });
-  }
+    }),
+    [LAST_STEP],
+  );
 
-  const agreements = await q.query<{ agreement_id: string; org_code: string; signed_at: string }>(
+  await add<{ agreement_id: string; org_code: string; signed_at: string }>(
+    'agreement-signed',
     `SELECT agreement_id, org_code, signed_at FROM agreements
      WHERE signed_at IS NOT NULL AND signed_at >= $1 AND signed_at < $2`,
-    [from, to],
-  );
-  for (const a of agreements) {
-    facts.push({
-      kind: 'agreement-signed',
-      on: a.signed_at.slice(0, 10),
+    (a) => ({
+      at: a.signed_at,
       ref: a.agreement_id,
       org: a.org_code,
       text: `Data sharing agreement ${a.agreement_id} signed by ${named(a.org_code)}`,
       href: `/organisations/${encodeURIComponent(a.org_code)}`,
-    });
-  }
+    }),
+  );
 
   return facts.sort(
     (a, b) =>

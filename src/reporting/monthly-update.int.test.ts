@@ -5,7 +5,6 @@ import { setFundingModel } from '../governance/funding-model.ts';
 import { draftInvoices, payInvoice, raiseInvoices } from '../governance/invoices.ts';
 import { completeStep, ONBOARDING_STEPS } from '../governance/onboarding.ts';
 import { setSubscription } from '../governance/subscriptions.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Store } from '../store/store.ts';
 import { feedWorld } from '../../test/programme-world.ts';
 import { testStores } from '../../test/stores.ts';
@@ -23,6 +22,7 @@ import { addMilestone, addWorkstream, changeMilestone } from './programme-plan.t
 import { addMonths, type ProgrammeCaller } from './programme-values.ts';
 import { changeRaidItem, raiseRaidItem } from './raid-log.ts';
 import { monthlyUpdateHtml, monthlyUpdatePdf } from './update-documents.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 
 const team: ProgrammeCaller = { actor: 'user:pm@kernel.test', role: 'programme' };
 const JULY = '2021-07';
@@ -127,22 +127,14 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
     // … and facts of this month: loads, an approval, an onboarding.
     await world.send('RWF', ['apc', 'op'], '2021-05');
     await world.send('RVV', ['apc'], '2021-05');
-    const useCase = await proposeUseCase(
-      store,
-      {
-        title: 'Outpatient follow-up backlog',
-        sponsor: 'RWF',
-        purpose: 'planning',
-        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-        datasets: ['op'],
-        controllers: ['RWF'],
-        start: '2021-04-01',
-        end: '2030-03-31',
-      },
-      'test',
-    );
-    await approveUseCase(store, useCase.id, 'RWF', 'test');
-    await activateUseCase(store, useCase.id, 'test');
+    await activeUseCase(store, {
+      title: 'Outpatient follow-up backlog',
+      sponsor: 'RWF',
+      datasets: ['op'],
+      controllers: ['RWF'],
+      start: '2021-04-01',
+      end: '2030-03-31',
+    });
     for (const step of ONBOARDING_STEPS) await completeStep(store, 'RVV', step.id, 'test');
 
     // The plan and RAID log, kept by the team.

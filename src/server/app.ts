@@ -292,7 +292,8 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
           actor: actorOf(principal),
           run: async (operation, input) => {
             if (!principal) throw new KernelError('unauthenticated', 'Sign in first');
-            return runOperation(operation, { store: deps.store, config: deps.config, principal }, input);
+            const { store, config, now } = deps;
+            return runOperation(operation, { store, config, principal, ...(now ? { now } : {}) }, input);
           },
           nonce: c.get('nonce'),
           param: (name) => c.req.param(name) ?? '',

@@ -35,6 +35,7 @@ import {
   type UserAccount,
 } from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
+import { pagesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { safeNext } from './safe-next.ts';
 
@@ -47,6 +48,19 @@ interface FormError {
 export const PENDING_COOKIE = 'kernel_signin';
 /** The cookie binding a single sign-on to the browser that started it (its `state`). */
 export const SSO_COOKIE = 'kernel_sso';
+
+/** Removes a cookie this module set (same path and Secure flag, or the browser keeps it). */
+const clearCookie = (c: Context, name: string): void =>
+  void deleteCookie(c, name, { path: '/', secure: true });
+
+const publicPage = pagesFor('public');
+const accountPage = pagesFor('signed-in');
+
+/** After a session ends: its cookie goes, and the person lands on the sign-in page. */
+function signedOut(r: RouteRequest): Response {
+  clearCookie(r.c, SESSION_COOKIE);
+  return r.redirect('/sign-in?signed-out=1');
+}
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -73,8 +87,8 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       limits,
     });
     setCookie(c, SESSION_COOKIE, sessionId, sessionCookieOptions(limits.absoluteHours * 3600));
-    deleteCookie(c, PRESESSION_COOKIE, { path: '/', secure: true });
-    deleteCookie(c, PENDING_COOKIE, { path: '/', secure: true });
+    clearCookie(c, PRESESSION_COOKIE);
+    clearCookie(c, PENDING_COOKIE);
   };
 
   /**
@@ -137,11 +151,9 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
     );
   };
   return [
-    {
+    publicPage({
       method: 'GET',
       path: '/sign-in',
-      kind: 'page',
-      access: 'public',
       summary: 'Sign-in page',
       handle: async (r) =>
         r.principal
@@ -152,12 +164,10 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
               signedOut: r.query('signed-out') === '1',
               sso: (await ssoProvider(deps.store)) !== undefined,
             }),
-    },
-    {
+    }),
+    publicPage({
       method: 'POST',
       path: '/sign-in',
-      kind: 'page',
-      access: 'public',
       summary: 'Sign in with email and password',
       handle: async (r) => {
         const form = await r.form();
@@ -205,12 +215,10 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         await beginSession(r.c, result.user.id);
         return r.redirect(result.user.mustChangePassword ? '/account/password' : next);
       },
-    },
-    {
+    }),
+    publicPage({
       method: 'GET',
       path: '/sign-in/sso',
-      kind: 'page',
-      access: 'public',
       summary: 'Sign in with your organisation’s account (OpenID Connect)',
       handle: async (r) => {
         if (r.principal) return r.redirect('/');
@@ -218,12 +226,10 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         setCookie(r.c, SSO_COOKIE, state, sessionCookieOptions(10 * 60));
         return r.c.redirect(url, 302);
       },
-    },
-    {
+    }),
+    publicPage({
       method: 'GET',
       path: '/sign-in/sso/callback',
-      kind: 'page',
-      access: 'public',
       summary: 'Back from the identity provider',
       handle: async (r) => {
         const outcome = await finishSsoSignIn(
@@ -236,7 +242,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           },
           now(),
         );
-        deleteCookie(r.c, SSO_COOKIE, { path: '/', secure: true });
+        clearCookie(r.c, SSO_COOKIE);
         if (!outcome.ok) {
           return r.render(
             'sign-in.njk',
@@ -265,12 +271,10 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         await beginSession(r.c, outcome.user.id, outcome.multiFactor ? 'identity-provider' : undefined);
         return r.redirect(outcome.next);
       },
-    },
-    {
+    }),
+    publicPage({
       method: 'GET',
       path: '/sign-in/two-factor',
-      kind: 'page',
-      access: 'public',
       summary: 'Second step of signing in: the authenticator code, or setting the authenticator up',
       handle: async (r) => {
         if (r.principal) return r.redirect('/');
@@ -278,12 +282,10 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         if (!pendingId) return r.redirect('/sign-in');
         return twoFactorPage(r, pendingId, safeNext(r.query('next')));
       },
-    },
-    {
+    }),
+    publicPage({
       method: 'POST',
       path: '/sign-in/two-factor',
-      kind: 'page',
-      access: 'public',
       summary: 'Give the authenticator code (or a recovery code)',
       handle: async (r) => {
         const form = await r.form();
@@ -303,7 +305,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         }
         if (!outcome.ok) {
           if (outcome.reason === 'expired') {
-            deleteCookie(r.c, PENDING_COOKIE, { path: '/', secure: true });
+            clearCookie(r.c, PENDING_COOKIE);
             return r.render(
               'sign-in.njk',
               {
@@ -333,20 +335,16 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         }
         return r.redirect(after);
       },
-    },
-    {
+    }),
+    accountPage({
       method: 'GET',
       path: '/account/security',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Your sign-in: authenticator, recovery codes and active sessions',
       handle: (r) => securityPage(r, { ended: r.query('ended') === '1' }),
-    },
-    {
+    }),
+    accountPage({
       method: 'POST',
       path: '/account/sessions/end',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Sign out one of your sessions',
       handle: async (r) => {
         const principal = r.principal as NonNullable<typeof r.principal>;
@@ -354,30 +352,24 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         await endSessionByHandle(deps.store, principal.userId, handle, r.actor);
         const current = r.c.get('sessionId') as string | undefined;
         if (current && sessionHandle(current) === handle) {
-          deleteCookie(r.c, SESSION_COOKIE, { path: '/', secure: true });
-          return r.redirect('/sign-in?signed-out=1');
+          return signedOut(r);
         }
         return r.redirect('/account/security?ended=1');
       },
-    },
-    {
+    }),
+    accountPage({
       method: 'POST',
       path: '/account/sessions/end-all',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Sign out everywhere',
       handle: async (r) => {
         const principal = r.principal as NonNullable<typeof r.principal>;
         await endAllSessions(deps.store, principal.userId, r.actor);
-        deleteCookie(r.c, SESSION_COOKIE, { path: '/', secure: true });
-        return r.redirect('/sign-in?signed-out=1');
+        return signedOut(r);
       },
-    },
-    {
+    }),
+    accountPage({
       method: 'POST',
       path: '/account/recovery-codes',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'New recovery codes (the old ones stop working)',
       handle: async (r) => {
         const principal = r.principal as NonNullable<typeof r.principal>;
@@ -401,41 +393,32 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           next: '/account/security',
         });
       },
-    },
-    {
+    }),
+    accountPage({
       method: 'GET',
       path: '/sign-out',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Confirm signing out',
       handle: (r) => r.render('sign-out.njk', { title: 'Sign out' }),
-    },
-    {
+    }),
+    accountPage({
       method: 'POST',
       path: '/sign-out',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Sign out',
       handle: async (r) => {
         const sessionId = r.c.get('sessionId') as string | undefined;
         if (sessionId && r.principal) await endSession(deps.store, sessionId, r.principal);
-        deleteCookie(r.c, SESSION_COOKIE, { path: '/', secure: true });
-        return r.redirect('/sign-in?signed-out=1');
+        return signedOut(r);
       },
-    },
-    {
+    }),
+    accountPage({
       method: 'GET',
       path: '/account/password',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Change your password',
       handle: (r) => r.render('change-password.njk', { title: 'Change your password' }),
-    },
-    {
+    }),
+    accountPage({
       method: 'POST',
       path: '/account/password',
-      kind: 'page',
-      access: 'signed-in',
       summary: 'Change your password',
       handle: async (r) => {
         const form = await r.form();
@@ -460,6 +443,6 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         }
         return r.render('change-password.njk', { title: 'Change your password', errors }, 400);
       },
-    },
+    }),
   ];
 }

@@ -33,6 +33,8 @@ import { releasedOutputs } from '../outputs/output-requests.ts';
 import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { pagesFor } from './page-helpers.ts';
+import { givenFields } from '../operations/operation.ts';
 
 const ADMIN = ['admin'] as const;
 const ADMIN_IG = ['admin', 'ig-lead'] as const;
@@ -73,14 +75,14 @@ function htmlDocument(body: string): Response {
   });
 }
 
+const page = pagesFor('signed-in');
 export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
   const { store } = deps;
   return [
     // ---------------------------------------------------------------- public site
-    {
+    page({
       method: 'GET',
       path: '/public',
-      kind: 'page',
       access: 'public',
       nav: 'About the data',
       summary: 'What Kernel holds, for what and by whom, and how to opt out (no sign-in)',
@@ -91,26 +93,22 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           released: await releasedOutputs(store),
           reidMonths: await reidMonthlyCounts(store),
         }),
-    },
+    }),
 
     // ---------------------------------------------------------------- members and onboarding
-    {
+    page({
       method: 'GET',
       path: '/organisations',
-      kind: 'page',
-      access: 'signed-in',
       nav: 'Members',
       summary: "Member organisations and every member's onboarding progress at a glance",
       handle: async (r) => {
         const [orgs, progress] = [await listOrganisations(store), await onboardingOverview(store)];
         return r.render('governance/organisations.njk', { title: 'Member organisations', orgs, progress });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/organisations/:code',
-      kind: 'page',
-      access: 'signed-in',
       example: { code: 'RWF' },
       summary: 'One member: its register entry, agreements and onboarding checklist',
       handle: async (r) => {
@@ -124,11 +122,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           done: r.query('done') ?? '',
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'POST',
       path: '/organisations/:code/onboarding',
-      kind: 'page',
       access: ADMIN,
       example: { code: 'RWF' },
       summary: 'Mark the next onboarding step done',
@@ -141,13 +138,12 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           `/organisations/${encodeURIComponent(status.org)}?done=${encodeURIComponent(step)}`,
         );
       },
-    },
+    }),
 
     // ---------------------------------------------------------------- subscriptions, funding, invoices
-    {
+    page({
       method: 'GET',
       path: '/funding',
-      kind: 'page',
       access: FUNDING_READERS,
       nav: 'Funding',
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22' }],
@@ -182,11 +178,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           pounds: formatPounds,
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/funding/invoices.csv',
-      kind: 'page',
       access: FUNDING_READERS,
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22', required: true }],
       summary: "Download a year's invoices as CSV",
@@ -204,11 +199,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           `invoices-${year.replace('/', '-')}.csv`,
         );
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/funding/invoices/:number',
-      kind: 'page',
       access: FUNDING_READERS,
       example: { number: 'KER-2122-0001' },
       summary: 'One invoice, printable',
@@ -216,11 +210,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         htmlDocument(
           await invoiceHtml(store, await getInvoice(store, r.param('number')), { nonce: nonceOf(r) }),
         ),
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/funding/invoices/:number/pdf',
-      kind: 'page',
       access: FUNDING_READERS,
       example: { number: 'KER-2122-0001' },
       summary: 'One invoice as PDF',
@@ -232,13 +225,12 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           `${invoice.number ?? 'draft-invoice'}.pdf`,
         );
       },
-    },
+    }),
 
     // ---------------------------------------------------------------- agreements
-    {
+    page({
       method: 'GET',
       path: '/agreements',
-      kind: 'page',
       access: ADMIN_IG,
       nav: 'Agreements',
       summary: 'Data sharing agreements: who shares what, for which purposes and months',
@@ -249,24 +241,20 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           agreements: await listAgreements(store, org ? { org } : {}),
         });
       },
-    },
+    }),
 
     // ---------------------------------------------------------------- use cases
-    {
+    page({
       method: 'GET',
       path: '/use-cases',
-      kind: 'page',
-      access: 'signed-in',
       nav: 'Use cases',
       summary: 'The use-case register: purpose, legal basis, datasets, controllers and approvals',
       handle: async (r) =>
         r.render('governance/use-cases.njk', { title: 'Use cases', useCases: await listUseCases(store) }),
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/use-cases/:id',
-      kind: 'page',
-      access: 'signed-in',
       example: { id: 'UC-001' },
       summary: 'One use case with its approvals',
       handle: async (r) => {
@@ -279,11 +267,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           useCase.awaiting.includes(org);
         return r.render('governance/use-case.njk', { title: useCase.title, useCase, canApprove, org });
       },
-    },
-    {
+    }),
+    page({
       method: 'POST',
       path: '/use-cases/:id/approve',
-      kind: 'page',
       access: ['ig-lead'],
       example: { id: 'UC-001' },
       summary: "Approve a use case for the IG lead's own organisation",
@@ -291,11 +278,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         const useCase = await r.run(approveUseCaseOperation, { id: r.param('id') });
         return r.redirect(`/use-cases/${encodeURIComponent(useCase.id)}`);
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/funding/letters/:code',
-      kind: 'page',
       access: ADMIN,
       example: { code: 'RWF' },
       query: [{ name: 'year', description: 'financial year, e.g. 2021/22' }],
@@ -308,13 +294,12 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
         if (!letter) throw new KernelError('not-found', `No letter for ${r.param('code')}`);
         return htmlDocument(letter.html);
       },
-    },
+    }),
 
     // ---------------------------------------------------------------- opt-outs and transparency
-    {
+    page({
       method: 'GET',
       path: '/transparency',
-      kind: 'page',
       access: ADMIN_IG,
       nav: 'Transparency',
       query: [
@@ -325,9 +310,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: "Who read a controller's data, when and under which use case; records lost to the opt-out",
       handle: async (r) => {
         const org = controllerFor(r);
-        const from = r.query('from') || undefined;
-        const to = r.query('to') || undefined;
-        const asked = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+        const asked = givenFields({ from: r.query('from'), to: r.query('to') });
         // The page shows the latest 500 and says how many there are; the CSV has them all.
         const reads = org ? (await r.run(controllerReadsOperation, { org, ...asked, limit: 500 })).reads : [];
         const totalReads = org ? await countAccessesOf(store, { org, ...asked }) : 0;
@@ -343,14 +326,13 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           queries,
           reidRequests: org ? await controllerReidRequests(store, org) : [],
           optOuts: await optOutStatus(store),
-          filter: { from: from ?? '', to: to ?? '' },
+          filter: { from: asked.from ?? '', to: asked.to ?? '' },
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/transparency/reads.csv',
-      kind: 'page',
       access: ADMIN_IG,
       query: [
         { name: 'org', description: 'controller (administrators only)' },
@@ -359,17 +341,14 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       ],
       summary: "Download who read a controller's data as CSV",
       handle: async (r) => {
-        const from = r.query('from');
-        const to = r.query('to');
         const { org, reads } = await r.run(controllerReadsOperation, {
           org: r.query('org'),
-          ...(from ? { from } : {}),
-          ...(to ? { to } : {}),
+          ...givenFields({ from: r.query('from'), to: r.query('to') }),
           limit: 100_000,
         });
         return download(readsCsv(reads), 'text/csv; charset=utf-8', `reads-${org}.csv`);
       },
-    },
+    }),
     ...operationRoutes([...GOVERNANCE_OPERATIONS, ...FUNDING_OPERATIONS], deps),
   ];
 }

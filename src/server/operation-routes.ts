@@ -52,7 +52,7 @@ export function operationRoute(operation: AnyOperation, deps: ServerDeps): Route
           : { ...given, ...fromText(schema, fromPath) };
       const output = await runOperation(
         operation,
-        { store: deps.store, config: deps.config, principal },
+        { store: deps.store, config: deps.config, principal, ...(deps.now ? { now: deps.now } : {}) },
         raw,
       );
       return r.json(output, http.status ?? 200);

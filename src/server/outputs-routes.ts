@@ -13,6 +13,7 @@ import {
 import { downloadOutput, outputPreview, outputsFolder } from '../outputs/output-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { pagesFor } from './page-helpers.ts';
 
 function field(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -23,14 +24,13 @@ function principalOf(r: RouteRequest) {
   return r.principal;
 }
 
+const page = pagesFor('signed-in');
 export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
   const { store } = deps;
   return [
-    {
+    page({
       method: 'GET',
       path: '/outputs',
-      kind: 'page',
-      access: 'signed-in',
       nav: 'Outputs',
       summary: 'Output requests from the workspace: your own, or all of them for an output checker',
       handle: async (r) => {
@@ -41,12 +41,10 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
           isChecker: r.principal?.role === 'output-checker',
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/outputs/:id',
-      kind: 'page',
-      access: 'signed-in',
       example: { id: 'OUT-0000000000' },
       summary: 'One output request: what it holds, its checks, and the checker’s form',
       handle: async (r) => {
@@ -66,11 +64,10 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
           canDownload: mine && output.state === 'released',
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'POST',
       path: '/outputs/:id/check',
-      kind: 'page',
       access: ['output-checker'],
       example: { id: 'OUT-0000000000' },
       summary: 'Record an output checker’s decision',
@@ -83,12 +80,10 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
         });
         return r.redirect(`/outputs/${encodeURIComponent(output.id)}`);
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/outputs/:id/download',
-      kind: 'page',
-      access: 'signed-in',
       example: { id: 'OUT-0000000000' },
       summary: 'Download a released output (its requester only; the file exactly as checked)',
       handle: async (r) => {
@@ -108,7 +103,7 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
         });
       },
-    },
+    }),
     ...operationRoutes(OUTPUT_OPERATIONS, deps),
   ];
 }

@@ -1,11 +1,12 @@
 /**
  * What several pages do the same way: offer the use cases a user can work under, and tell a
- * mistake to show beside a form from a refusal that must stand as an error page.
+ * mistake to show beside a form from a refusal that must stand as an error page, and declare
+ * a module's pages for the same readers.
  */
 import { readableUseCases } from '../governance/access-policy.ts';
 import type { UseCase } from '../governance/use-cases.ts';
 import { KernelError } from '../errors.ts';
-import type { RouteRequest, ServerDeps } from './routes.ts';
+import type { Access, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 /** The active use cases the signed-in user may read under, for a page's picker. */
 export async function useCasesFor(r: RouteRequest, deps: ServerDeps): Promise<UseCase[]> {
@@ -21,4 +22,13 @@ export async function useCasesFor(r: RouteRequest, deps: ServerDeps): Promise<Us
  */
 export function isFormMistake(error: unknown): error is KernelError {
   return error instanceof KernelError && error.code !== 'forbidden' && error.code !== 'internal';
+}
+
+/** A module's pages, for the same readers unless one says otherwise: `const page = pagesFor(TEAM)`. */
+export function pagesFor(access: Access) {
+  return (route: Omit<RouteDeclaration, 'kind' | 'access'> & { access?: Access }): RouteDeclaration => ({
+    kind: 'page',
+    access,
+    ...route,
+  });
 }

@@ -23,6 +23,7 @@ import {
 } from '../reid/reid-requests.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { pagesFor } from './page-helpers.ts';
 
 function field(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -45,6 +46,7 @@ function nameList(text: string): string[] {
     .filter(Boolean);
 }
 
+const page = pagesFor('signed-in');
 export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
   const { store } = deps;
 
@@ -70,11 +72,9 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
   };
 
   return [
-    {
+    page({
       method: 'GET',
       path: '/reidentification',
-      kind: 'page',
-      access: 'signed-in',
       nav: 'Re-identification',
       summary: 'Re-identification requests for direct care: your own, your organisation’s, or all',
       handle: async (r) => {
@@ -86,19 +86,17 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           mayRequest: (REQUESTER_ROLES as readonly string[]).includes(role),
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/reidentification/new',
-      kind: 'page',
       access: REQUESTER_ROLES,
       summary: 'The form to ask for a direct-care cohort to be re-identified',
       handle: (r) => formPage(r),
-    },
-    {
+    }),
+    page({
       method: 'POST',
       path: '/reidentification/new',
-      kind: 'page',
       access: REQUESTER_ROLES,
       summary: 'Ask for a direct-care cohort to be re-identified by one controller',
       handle: async (r) => {
@@ -126,11 +124,10 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           return formPage(r, values, { text: describeError(error), href });
         }
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/reidentification/record',
-      kind: 'page',
       access: ['ig-lead', 'admin'],
       summary: 'A controller’s re-identification record (an IG lead: their own) and the monthly counts',
       query: [{ name: 'org', description: 'the controller (administrators choose)' }],
@@ -151,12 +148,10 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           orgs,
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/reidentification/:id',
-      kind: 'page',
-      access: 'signed-in',
       example: { id: 'REID-BCDFGHJKLM' },
       summary: 'One re-identification request: its approvals, the approvers’ form, the sealed file',
       handle: async (r) => {
@@ -173,12 +168,10 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
               (principal.role === 'ig-lead' && principal.org === request.controller)),
         });
       },
-    },
-    {
+    }),
+    page({
       method: 'POST',
       path: '/reidentification/:id/decision',
-      kind: 'page',
-      access: 'signed-in',
       example: { id: 'REID-BCDFGHJKLM' },
       summary: 'Record an approver’s decision on a re-identification request',
       handle: async (r) => {
@@ -190,11 +183,10 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
         });
         return r.redirect(`/reidentification/${encodeURIComponent(request.id)}`);
       },
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/reidentification/:id/sealed',
-      kind: 'page',
       access: ['ig-lead', 'admin'],
       example: { id: 'REID-BCDFGHJKLM' },
       summary: 'Download the sealed file of a released request (the controller’s IG lead)',
@@ -214,7 +206,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
         });
       },
-    },
+    }),
     ...operationRoutes(REID_OPERATIONS, deps),
   ];
 }

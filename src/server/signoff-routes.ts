@@ -17,6 +17,7 @@ import {
   signOffPackSchema,
 } from '../signoff/signoff-schemas.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { pagesFor } from './page-helpers.ts';
 
 /** The sending organisations' BI leads (provider accounts) and administrators. */
 const WHO = ['admin', 'provider'] as const;
@@ -43,15 +44,14 @@ const monthOf = (r: RouteRequest) => ({
   period: r.param('period'),
 });
 
+const page = pagesFor(WHO);
 /** Sign-off: what waits, each month's pack, and the decisions on it (docs/signoff.md). */
 export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
   const store = deps.store;
   const decision = (name: SignOffDecision, summary: string): RouteDeclaration[] => [
-    {
+    page({
       method: 'POST',
       path: `/signoff/:org/:dataset/:period/${name}`,
-      kind: 'page',
-      access: WHO,
       summary,
       example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
       handle: async (r) => {
@@ -71,7 +71,7 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
         }
         return r.redirect(`/signoff/${month.org}/${month.dataset}/${month.period}?done=${name}`);
       },
-    },
+    }),
     {
       method: 'POST',
       path: `/api/v1/signoff/:org/:dataset/:period/${name}`,
@@ -147,11 +147,9 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
   };
 
   return [
-    {
+    page({
       method: 'GET',
       path: '/signoff',
-      kind: 'page',
-      access: WHO,
       nav: 'Sign-off',
       summary: 'Months waiting for sign-off, and where each stands',
       query: [{ name: 'state', description: `one of ${SIGNOFF_STATES.join(', ')}` }],
@@ -162,21 +160,17 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
           state: r.query('state') ?? '',
           states: SIGNOFF_STATES,
         }),
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/signoff/:org/:dataset/:period',
-      kind: 'page',
-      access: WHO,
       summary: 'A month’s sign-off pack: its checks, volume and completeness, and the decision',
       example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
       handle: (r) => renderPack(r, monthOf(r)),
-    },
-    {
+    }),
+    page({
       method: 'GET',
       path: '/signoff/:org/:dataset/:period/pdf',
-      kind: 'page',
-      access: WHO,
       summary: 'A month’s sign-off pack as a PDF (no rows in it)',
       example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
       handle: async (r) => {
@@ -190,7 +184,7 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
         });
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/api/v1/signoff',

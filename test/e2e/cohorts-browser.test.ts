@@ -5,7 +5,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.ts';
 import { createAgreement } from '../../src/governance/agreements.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../../src/governance/use-cases.ts';
 import { buildSpine } from '../../src/kid/person-spine.ts';
 import { createApp } from '../../src/server/app.ts';
 import { buildRouteTable } from '../../src/server/route-table.ts';
@@ -15,6 +14,7 @@ import type { Store } from '../../src/store/store.ts';
 import { axeViolations, launchBrowser } from '../browser-setup.ts';
 import { makeKidWorld } from '../kid-world.ts';
 import { accountsForEveryRole, sessionFor, type TestAccount } from './portal-helpers.ts';
+import { activeUseCase } from '../use-cases.ts';
 
 /**
  * The cohort builder in real Chromium on a small loaded world: pick a use case, tick criteria,
@@ -50,24 +50,16 @@ describe('the cohort builder in Chromium', () => {
       if (datasets.length)
         await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
     }
-    const proposed = await proposeUseCase(
-      store,
-      {
-        title: 'Case finding for proactive care',
-        sponsor: 'QKS',
-        purpose: 'direct-care',
-        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-        datasets: ['pmi', 'gp-events', 'apc'],
-        controllers,
-        users: ['role:analyst'],
-        start: '2021-04-01',
-        end: '2099-03-31',
-        months: 'loaded',
-      },
-      'test',
-    );
-    for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-    await activateUseCase(store, proposed.id, 'test');
+    const proposed = await activeUseCase(store, {
+      title: 'Case finding for proactive care',
+      purpose: 'direct-care',
+      datasets: ['pmi', 'gp-events', 'apc'],
+      controllers,
+      users: ['role:analyst'],
+      start: '2021-04-01',
+      end: '2099-03-31',
+      months: 'loaded',
+    });
     useCase = proposed.id;
     const deps: ServerDeps = { store, config };
     // The cohort routes, until the route table lists them (then only once).

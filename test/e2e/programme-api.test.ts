@@ -108,6 +108,64 @@ describe.each(testStores())('the programme office API and pages on $engine', (en
     ]);
   });
 
+  it('keeps the plan and the RAID log through the pages’ forms, which run the same operations', async () => {
+    const team = await sessionFor(store, accounts.programme.userId);
+    const post = async (path: string, fields: Record<string, string>) => {
+      const response = await portal.app.request(path, {
+        method: 'POST',
+        headers: { Cookie: team.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: team.csrf, ...fields }).toString(),
+        redirect: 'manual',
+      });
+      return [response.status, response.headers.get('Location')];
+    };
+    expect(
+      await post('/programme/workstreams', {
+        title: 'Forms',
+        owner: 'A supplier',
+        supplier: 'yes',
+        from: '2021-05',
+        to: '2021-06',
+      }),
+    ).toEqual([303, '/programme?saved=WS-02']);
+    expect(
+      await post('/programme/milestones', {
+        workstream: 'WS-02',
+        title: 'Form sent',
+        due: '2021-06',
+        tie: '',
+      }),
+    ).toEqual([303, '/programme?saved=M-02#M-02']);
+    // Blank fields are left out, as the API leaves them out.
+    expect(
+      await post('/programme/milestones/M-02', { state: 'done', on: '2021-06-02', evidence: '', href: '' }),
+    ).toEqual([303, '/programme?saved=M-02#M-02']);
+    expect(await call('programme', 'GET', '/api/v1/plan/milestones/M-02')).toMatchObject({
+      json: { milestone: { state: 'done', doneOn: '2021-06-02', evidence: null } },
+    });
+    expect(
+      await post('/programme/raid', {
+        kind: 'issue',
+        title: 'Forms late',
+        owner: 'QKS',
+        impact: '2',
+        likelihood: '',
+      }),
+    ).toEqual([303, '/programme/raid/I-001']);
+    expect(await post('/programme/raid/I-001', { state: 'closed', on: '', note: 'Sent' })).toEqual([
+      303,
+      '/programme/raid/I-001',
+    ]);
+    expect(await call('programme', 'GET', '/api/v1/raid/I-001')).toMatchObject({
+      json: {
+        item: { state: 'closed', impact: 2 },
+        history: [{ action: 'raised' }, { action: 'closed', note: 'Sent' }],
+      },
+    });
+    const workstreams = (await call('programme', 'GET', '/api/v1/plan')).json.workstreams as unknown[];
+    expect(workstreams).toContainEqual(expect.objectContaining({ id: 'WS-02', ownerKind: 'supplier' }));
+  });
+
   it('lets only the programme team and administrators in, and lists the operations in OpenAPI', async () => {
     for (const role of ['viewer', 'analyst', 'provider', 'ig-lead'] as const) {
       expect((await call(role, 'GET', '/api/v1/plan')).status, role).toBe(403);

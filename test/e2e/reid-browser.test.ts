@@ -14,7 +14,6 @@ import { resolveConfig } from '../../src/config/config.ts';
 import { parseCsv } from '../../src/files/csv-file-writer.ts';
 import { createAgreement } from '../../src/governance/agreements.ts';
 import { seedOrganisations } from '../../src/governance/organisations.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../../src/governance/use-cases.ts';
 import { newEncryptionKeyPair } from '../../src/privacy/encryption-key.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
 import { testRangeNhsNumber } from '../../src/privacy/nhs-number.ts';
@@ -30,6 +29,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { AXE_SOURCE, axeViolations, launchBrowser } from '../browser-setup.ts';
 import { sessionFor } from './portal-helpers.ts';
+import { activeUseCase } from '../use-cases.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-reid-browser-'));
 const PASSWORD = 'a long test passphrase 1';
@@ -63,24 +63,14 @@ describe('re-identification in the portal, in Chromium', () => {
       'test',
     );
     await trustEncryptionKey(store, 'RWF', rwfKeys.publicKeyPem, 'test');
-    const uc = await proposeUseCase(
-      store,
-      {
-        title: 'Missed maternity follow-up',
-        sponsor: 'QKS',
-        purpose: 'direct-care',
-        legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-        datasets: ['msds-booking'],
-        controllers: ['RWF'],
-        users: ['role:analyst'],
-        start: '2020-01-01',
-        end: '2099-12-31',
-        months: 'loaded',
-      },
-      'test',
-    );
-    await approveUseCase(store, uc.id, 'RWF', 'test');
-    await activateUseCase(store, uc.id, 'test');
+    await activeUseCase(store, {
+      title: 'Missed maternity follow-up',
+      purpose: 'direct-care',
+      datasets: ['msds-booking'],
+      controllers: ['RWF'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
     await store.exec(
       'CREATE TABLE ds_msds_booking (load_id TEXT NOT NULL, org_code TEXT NOT NULL, source_line BIGINT NOT NULL, person_token TEXT)',
     );
