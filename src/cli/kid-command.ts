@@ -1,7 +1,9 @@
+import { KernelError } from '../errors.ts';
 import { conditionSummary } from '../kid/conditions.ts';
 import { householdMeasures } from '../kid/households.ts';
 import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
+import { refitRisk, riskModel, type RiskBuild, type RiskModel } from '../kid/risk.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 function printBuild(build: SpineBuild, print: (text: string) => void): void {
@@ -61,6 +63,44 @@ export function printEstimates(estimates: readonly LinkageEstimate[], print: (te
         e.clerical.reviewedPairs,
         f(e.clerical.precision),
         f(e.clerical.recall),
+      ]),
+    ),
+  );
+}
+
+/** The risk model's fit, coefficients and calibration, as `kernel kid risk` prints them. */
+export function printRiskModel(model: RiskModel, print: (text: string) => void): void {
+  const f = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
+  const n = (x: number) => x.toLocaleString('en-GB');
+  print(
+    `Risk of an emergency admission in the 12 months after ${model.asOf}, scored for ${n(model.scored)} people. ` +
+      `Fitted in version ${model.fittedInVersion} (${model.reason}) at ${model.fittedAt} on ${n(model.fitting.people)} people in the population on ${model.fittedOn}, ` +
+      `${n(model.fitting.events)} of whom had one in the year after.`,
+  );
+  print(
+    `AUROC ${f(model.heldOut.auroc)} on the ${n(model.heldOut.people)} people held out (${f(model.fitting.auroc)} on those it was fitted on); ridge ${model.ridge}, ${model.iterations} iterations.`,
+  );
+  print(
+    formatTable(
+      ['term', 'coefficient', 'standard error', 'odds ratio', 'people', 'meaning'],
+      model.terms.map((t) => [
+        t.term,
+        f(t.coefficient),
+        f(t.standardError),
+        f(t.oddsRatio, 2),
+        t.people,
+        t.description,
+      ]),
+    ),
+  );
+  print(
+    formatTable(
+      ['decile of predicted risk', 'people', 'predicted %', 'observed %'],
+      model.calibration.map((d) => [
+        d.decile,
+        d.people,
+        (100 * d.predicted).toFixed(1),
+        (100 * d.observed).toFixed(1),
       ]),
     ),
   );
@@ -185,6 +225,31 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       context.io.out(
         `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
       );
+    });
+  kid
+    .command('risk')
+    .description(
+      'the emergency admission risk model: coefficients, AUROC and calibration by decile (--refit fits it again)',
+    )
+    .option('--refit', 'fit the model again on the current version and score everyone with it')
+    .option('--json', 'print the model as JSON')
+    .action(async (options: { refit?: boolean; json?: boolean }) => {
+      const { refit, model } = await context.withStore(async (store) => {
+        const refitted: RiskBuild | null = options.refit ? await refitRisk(store, context.actor) : null;
+        return { refit: refitted, model: await riskModel(store) };
+      });
+      if (!model)
+        throw new KernelError(
+          'not-found',
+          `There is no risk model${refit?.status === 'skipped' ? `: ${refit.reason}` : ' yet'}`,
+          { hint: 'kernel kid build fits one once pmi, gp-events and apc have been loaded' },
+        );
+      if (options.json) {
+        printJson(context.io, refit ? { refit, model } : model);
+        return;
+      }
+      if (refit) context.io.out(`Refitted in ${refit.seconds.toFixed(1)}s.`);
+      printRiskModel(model, (text) => context.io.out(text));
     });
   kid
     .command('conditions')

@@ -8,6 +8,7 @@ import { controlledCountSchema, controlledRateSchema } from '../analytics/disclo
 import type { ControlledConditionSummary } from './conditions.ts';
 import type { ControlledLinkageRow } from './linkage-report.ts';
 import type { SpineStatus } from './person-spine.ts';
+import type { ControlledRiskModel } from './risk.ts';
 
 const count = controlledCountSchema;
 
@@ -81,4 +82,53 @@ export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.o
   byImdDecile: z.array(
     z.object({ decile: z.string().describe('1 (most deprived) to 10, or unknown'), ...breakdown }),
   ),
+});
+
+const auroc = z
+  .number()
+  .nullable()
+  .describe('area under the ROC curve, 0.5 (chance) to 1; null without people with and without the outcome');
+
+/** `GET /api/v1/kid/risk` */
+export const riskModelSchema: z.ZodType<ControlledRiskModel> = z.object({
+  version: z.number().int().describe('the build version the model belongs to'),
+  asOf: z.string().describe('YYYY-MM-DD: the model\u2019s date, on which everyone is scored'),
+  fittedOn: z
+    .string()
+    .describe('YYYY-MM-DD: twelve months before; features on it, outcome in the year after'),
+  fittedAt: z.string().describe('ISO 8601 date and time'),
+  fittedInVersion: z.number().int().describe('the build version that fitted it (earlier when reused)'),
+  reason: z.string().describe('why it was fitted: no stored model, inputs changed, or asked'),
+  ridge: z.number().describe('the ridge penalty on every coefficient but the intercept'),
+  iterations: z.number().int(),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  fitting: z
+    .object({ people: count, events: count, auroc })
+    .describe('the three quarters of people the model was fitted on'),
+  heldOut: z
+    .object({ people: count, events: count, auroc })
+    .describe('the quarter held out of the fit (by a hash of the token) to judge it'),
+  scored: count.describe('people scored on the model\u2019s date'),
+  terms: z.array(
+    z.object({
+      term: z.string().describe('e.g. intercept, age:85+, conditions, emergency-admissions'),
+      description: z.string(),
+      coefficient: z.number().describe('on the log-odds scale'),
+      standardError: z.number(),
+      oddsRatio: z.number().describe('e to the coefficient'),
+      people: count.describe('people in the fitting data for whom the term is not 0'),
+    }),
+  ),
+  calibration: z
+    .array(
+      z.object({
+        decile: z.number().int().describe('1 (lowest predicted risk) to 10'),
+        people: count,
+        predicted: z.number().describe('mean predicted risk, percent'),
+        observed: controlledRateSchema.describe(
+          'people with an emergency admission in the year after, percent',
+        ),
+      }),
+    )
+    .describe('among the held-out people'),
 });

@@ -1,9 +1,10 @@
 import { HES_2018 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
-import { conditionSummarySchema, linkageAnswerSchema } from '../kid/kid-schemas.ts';
+import { conditionSummarySchema, linkageAnswerSchema, riskModelSchema } from '../kid/kid-schemas.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
+import { controlRiskModel, readRiskModel } from '../kid/risk.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -97,6 +98,33 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         );
         // Whole-system figures combine every controller's data: controlled for every role.
         return r.json(controlConditionSummary(summary, HES_2018));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/kid/risk',
+      kind: 'api',
+      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+      tag: 'analytics',
+      summary:
+        'The emergency admission risk model: coefficients, AUROC and calibration by decile (aggregate only), read under a use case that covers the feeds it derives from',
+      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
+      response: riskModelSchema,
+      handle: async (r) => {
+        const principal = r.principal;
+        const useCaseId = r.query('useCase');
+        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
+        if (!useCaseId)
+          throw new KernelError('usage', 'Give the use case', {
+            where: { field: 'useCase' },
+            hint: 'e.g. /api/v1/kid/risk?useCase=UC-001',
+          });
+        const model = await readRiskModel(deps.store, {
+          user: { id: principal.userId, role: principal.role, org: principal.org },
+          useCaseId,
+          actor: r.actor,
+        });
+        return r.json(controlRiskModel(model, HES_2018));
       },
     },
   ];
