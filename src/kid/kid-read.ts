@@ -20,6 +20,7 @@ export const KID_LINEAGE = {
   households: ['pmi', 'asc'],
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
+  frailty: ['pmi', 'gp-events'],
   // Age, sex, IMD of residence, conditions, emergency admissions and A&E attendances (src/kid/risk.ts).
   risk: ['pmi', 'asc', 'gp-events', 'apc', 'ecds'],
 } as const satisfies Record<string, readonly string[]>;
