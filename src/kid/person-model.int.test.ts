@@ -2,14 +2,13 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  builtKidStore,
-  makeKidWorld,
-  truthAddressOn,
-  type KidWorld,
-  type TruthPerson,
-} from '../../test/kid-world.ts';
+import { makeKidWorld, truthAddressOn, type KidWorld, type TruthPerson } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { runCli } from '../../test/cli.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { openStore } from '../store/open-store.ts';
+import { buildSpine } from './person-spine.ts';
+import { modelSummarySchema } from './kid-schemas.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
@@ -279,15 +278,21 @@ describe('unit costs', () => {
 
 describe.each(testStores())('the person-level model on $engine', (engine) => {
   let store: Store;
+  let open = false;
+  let where: { dataDir: string; store: string };
   let rows: Map<string, Record<string, unknown>>;
   beforeAll(async () => {
-    store = await builtKidStore(engine, world);
+    where = await engine.fresh();
+    store = await openStore(where);
+    open = true;
+    await world.load(store);
+    await buildSpine(store);
     rows = new Map(
       (await store.query('SELECT * FROM kid_person_model')).map((r) => [String(r.person_token), r]),
     );
   }, 300_000);
   afterAll(async () => {
-    await store.close();
+    if (open) await store.close();
   });
 
   it('holds everyone in the population on its date, and everyone who died in the 12 months before', () => {
@@ -479,5 +484,36 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target LIKE 'kid:%activity%'`,
     );
     expect(Number(audited?.n)).toBe(1);
+
+    // The API: the same read, every count controlled; the use case is required.
+    const accounts = await accountsForEveryRole(store);
+    const { app } = portalApp(store);
+    const get = (query: string) =>
+      app.request(`/api/v1/kid/model${query}`, {
+        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+      });
+    const response = await get(`?useCase=${proposed.id}`);
+    expect(response.status).toBe(200);
+    const body = modelSummarySchema.parse(await response.json());
+    expect(body.asOf).toBe(AS_OF);
+    expect(body.people).toBe(controlModelSummary(planned, HES_2018).people);
+    const counts = [body.people, ...body.bySegment.map((s) => s.people)];
+    expect(counts.every((n) => n === '*' || n % 5 === 0)).toBe(true);
+    expect((await get('')).status).toBe(400);
+  });
+
+  it('is summarised by kernel kid model and mentioned by kernel kid status', async () => {
+    const summary = await modelSummary(store);
+    await store.close();
+    open = false;
+    const flags = ['--data', where.dataDir, '--store', where.store];
+    const json = await runCli(['kid', 'model', '--json', ...flags]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(summary)));
+    const text = await runCli(['kid', 'model', ...flags]);
+    expect(text.stdout).toContain('Short period of decline before dying');
+    expect(text.stdout).toContain(`The 12 months to ${AS_OF}`);
+    const status = await runCli(['kid', 'status', ...flags]);
+    expect(status.stdout).toContain(`Person-level model on ${AS_OF}: ${summary.people} people`);
   });
 });

@@ -480,6 +480,15 @@ export async function buildPersonModel(
 /** The settings the model costs, each a column `cost_<setting>` of the model. */
 export const COST_SETTINGS = ['ae', 'emergency', 'elective', 'op', 'community', 'mh', 'asc'] as const;
 export type CostSetting = (typeof COST_SETTINGS)[number];
+export const COST_SETTING_TITLES: Record<CostSetting, string> = {
+  ae: 'A&E attendances',
+  emergency: 'Emergency admissions',
+  elective: 'Elective admissions',
+  op: 'Outpatient attendances',
+  community: 'Community contacts (no dataset yet)',
+  mh: 'Mental health contacts (no dataset yet)',
+  asc: 'Adult social care',
+};
 
 export interface ModelSummary {
   /** the model's date; null before the model is built */
@@ -590,15 +599,16 @@ export interface ControlledModelSummary {
   }[];
   cost: Record<CostSetting, number | null>;
   costTotal: number;
-  activity: ModelSummary['activity'];
+  /** counts of events (social care in whole weeks), each controlled like a count of people */
+  activity: Record<keyof ModelSummary['activity'], ControlledCount | null>;
 }
 
 const pounds = (x: number): number => Math.round(x);
 
 /**
- * Applies disclosure control (src/analytics/disclosure-control.ts): counts of people are
- * rounded and small ones suppressed; a segment's costs are shown only where its count is, in
- * whole pounds. System-wide totals of cost and activity are counts of events, not people.
+ * Applies disclosure control (src/analytics/disclosure-control.ts): counts of people and of
+ * events are rounded and small ones suppressed; a segment's costs are shown only where its
+ * count of people is, in whole pounds.
  */
 export function controlModelSummary(summary: ModelSummary, policy: DisclosurePolicy): ControlledModelSummary {
   const wholePounds = (c: Record<CostSetting, number | null>): Record<CostSetting, number | null> =>
@@ -631,7 +641,12 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     }),
     cost: wholePounds(summary.cost),
     costTotal: pounds(summary.costTotal),
-    activity: summary.activity,
+    activity: Object.fromEntries(
+      Object.entries(summary.activity).map(([k, v]) => [
+        k,
+        v === null ? null : controlCount(Math.round(v), policy),
+      ]),
+    ) as ControlledModelSummary['activity'],
   };
 }
 
