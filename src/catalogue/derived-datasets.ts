@@ -54,7 +54,7 @@ export function listDerivedDatasets(
       const bad = (field: string, what: string): KernelError =>
         new KernelError('invalid-input', `The derived dataset ${name} ${what}`, {
           where: { file, field },
-          hint: 'See docs/catalogue.md, "Derived datasets"',
+          hint: 'Give id (the file name), title, description, builtBy, view, grain, docs and fields: [{ name, type, role, privacy, meaning, lineage, derivation }]; src/catalogue/derived/kid-model.json is one',
         });
       let d: DerivedDataset;
       try {
