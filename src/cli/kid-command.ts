@@ -1,4 +1,5 @@
 import { conditionSummary } from '../kid/conditions.ts';
+import { frailtySummary } from '../kid/frailty.ts';
 import { householdMeasures } from '../kid/households.ts';
 import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
@@ -219,6 +220,42 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
         formatTable(
           ['conditions', 'people'],
           summary.byCount.map((c) => [c.conditions, c.people]),
+        ),
+      );
+    });
+  kid
+    .command('frailty')
+    .description(
+      "frailty of people aged 65+ on the model's date: electronic Frailty Index categories and deficits",
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const summary = await context.withStore((store) => frailtySummary(store));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      if (summary.day === null) {
+        context.io.out('No eFI yet: load gp-events feeds, then run kernel kid build.');
+        return;
+      }
+      context.io.out(
+        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people aged 65+ scored by the electronic Frailty Index.`,
+      );
+      context.io.out(
+        formatTable(
+          ['category', 'people', ...summary.byAgeBand.map((b) => b.band)],
+          summary.byCategory.map((c) => [
+            c.category,
+            c.people,
+            ...summary.byAgeBand.map((b) => b.byCategory.find((x) => x.category === c.category)?.people ?? 0),
+          ]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['deficit', 'people'],
+          summary.deficits.map((d) => [`${d.number}. ${d.title}`, d.people]),
         ),
       );
     });

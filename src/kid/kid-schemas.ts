@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { controlledCountSchema, controlledRateSchema } from '../analytics/disclosure-schemas.ts';
 import type { ControlledConditionSummary } from './conditions.ts';
+import type { ControlledFrailtySummary } from './frailty.ts';
 import type { ControlledLinkageRow } from './linkage-report.ts';
 import { COST_SETTINGS, SEGMENTS, type ControlledModelSummary } from './person-model.ts';
 import type { SpineStatus } from './person-spine.ts';
@@ -84,6 +85,39 @@ export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.o
   ),
 });
 
+const efiCategory = z.enum(['fit', 'mild', 'moderate', 'severe']);
+const byCategory = z.array(
+  z.object({
+    category: efiCategory,
+    people: count,
+    percent: controlledRateSchema.describe('of the people aged 65+'),
+  }),
+);
+
+/** `GET /api/v1/kid/frailty` */
+export const frailtySummarySchema: z.ZodType<ControlledFrailtySummary> = z.object({
+  day: z
+    .string()
+    .nullable()
+    .describe('the model’s date the eFI was scored on, YYYY-MM-DD; null before any gp-events'),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  people: count.describe('people aged 65+ in the population on the day'),
+  byCategory: byCategory.describe(
+    'electronic Frailty Index category: fit ≤ 0.12, mild ≤ 0.24, moderate ≤ 0.36, severe',
+  ),
+  byAgeBand: z.array(
+    z.object({ band: z.string().describe('65-74, 75-84 or 85+'), people: count, byCategory }),
+  ),
+  deficits: z.array(
+    z.object({
+      deficit: z.string(),
+      number: z.number().int().describe('the deficit’s number in Clegg et al. 2016, 1–36'),
+      title: z.string(),
+      people: count,
+      percent: controlledRateSchema,
+    }),
+  ),
+});
 const costs = <T extends z.ZodTypeAny>(value: T) =>
   z.object(
     Object.fromEntries(COST_SETTINGS.map((s) => [s, value])) as Record<(typeof COST_SETTINGS)[number], T>,

@@ -377,7 +377,18 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     for (const [token, row] of rows) expect(row.fire_visits, 'fire visits').toBe(reached.get(token) ?? 0);
   });
 
-  it('puts each person in the first segment whose written rule holds', () => {
+  it('puts each person in the first segment whose written rule holds', async () => {
+    // The eFI category is the frailty build's (src/kid/frailty.int.test.ts checks it against
+    // the truth): the model carries it for everyone aged 65+ on its date, and no one else.
+    const efi = new Map(
+      (
+        await store.query<{ person_token: string; category: string }>(
+          'SELECT person_token, category FROM kid_spine_frailty',
+        )
+      ).map((r) => [r.person_token, r.category]),
+    );
+    expect(efi.size).toBeGreaterThan(0);
+    for (const [token, row] of rows) expect(row.efi_category ?? null, 'eFI').toBe(efi.get(token) ?? null);
     const seen = new Map<string, number>();
     for (const p of world.people) {
       const row = rows.get(p.token);
@@ -386,14 +397,14 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       const e = expected.get(p.token) ?? expectedOf(p.token);
       const conditions = truthConditions(p, day);
       const age = Math.floor(ageMonths(p, day) / 12);
-      // The rules of docs/kid.md, "Segments", in their order; the world has no frailty index
-      // on this branch's build, no heart failure, learning disability or cancer diagnoses.
+      // The rules of docs/kid.md, "Segments", in their order; the world has no heart
+      // failure, learning disability or cancer diagnoses.
       const segment =
         row.death_date !== null
           ? 'decline-before-dying'
           : conditions.has('copd')
             ? 'organ-failure'
-            : conditions.has('dementia')
+            : conditions.has('dementia') || ['moderate', 'severe'].includes(efi.get(p.token) ?? '')
               ? 'frailty-dementia'
               : e.ascDisability && age < 65
                 ? 'disability'
@@ -419,6 +430,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       expect(seen.get(segment), segment).toBeGreaterThan(0);
     expect(seen.get('disability')).toBeGreaterThan(0);
     expect([...seen.keys()].sort()).toEqual(SEGMENTS.map((s) => s.id).sort());
+    if (process.env.KERNEL_TEST_PRINT) console.log(JSON.stringify([...seen]));
   });
 
   it('sums to a summary by segment, and leaves opted-out people out of planning reads', async () => {
@@ -568,11 +580,6 @@ describe.each(testStores())('segments on constructed people on $engine', (engine
       ['infant', '2020-06', null, [], null, 'maternal-infant'],
       ['toddler', '2019-06', null, [], null, 'healthy-well'],
     ];
-    // The frailty build's table (migration 096, another module's) where this branch lacks it.
-    await store.exec(
-      `CREATE TABLE IF NOT EXISTS kid_frailty (version INTEGER, person_token TEXT, deficits INTEGER,
-         efi DOUBLE PRECISION, category TEXT)`,
-    );
     for (const [token, born, died, conditions, efi] of people) {
       await store.run(
         `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
@@ -594,8 +601,9 @@ describe.each(testStores())('segments on constructed people on $engine', (engine
       }
       if (efi)
         await store.run(
-          `INSERT INTO kid_frailty (version, person_token, deficits, efi, category) VALUES (1, $1, 0, 0, $2)`,
-          [token, efi],
+          `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
+           VALUES (1, $1, 0, 0, $2, CAST($3 AS DATE))`,
+          [token, efi, AS_OF],
         );
     }
     const build = await buildPersonModel(store, 1, { asOf: AS_OF });

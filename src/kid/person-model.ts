@@ -24,6 +24,7 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
+import { modelDate } from './model-date.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, tableExists } from './person-spine.ts';
 
@@ -112,28 +113,6 @@ export function readUnitCosts(file: string = UNIT_COSTS_FILE): UnitCosts {
   return { ...(parsed as UnitCosts), byId: byId as Record<UnitCostId, UnitCost> };
 }
 
-/**
- * The model's date: the last day of the latest month of GP activity loaded (`gp-events`
- * loads' periods), or of any dataset's when no GP events are loaded. One place, so that the
- * frailty module's `modelDate` (src/kid/model-date.ts) can replace it.
- */
-export async function modelAsOf(q: Queryable): Promise<string | null> {
-  const latest = async (where: string): Promise<string | null> => {
-    const [row] = await q.query<{ period: string | null }>(
-      `SELECT max(period) AS period FROM loads WHERE status = 'loaded' AND period IS NOT NULL ${where}`,
-    );
-    return row?.period && /^\d{4}-\d{2}$/.test(row.period) ? row.period : null;
-  };
-  const month = (await latest(`AND dataset_id = 'gp-events'`)) ?? (await latest(''));
-  return month === null ? null : lastDayOf(month);
-}
-
-/** 'YYYY-MM' → the last day of that month. */
-export function lastDayOf(month: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
-}
-
 /** The first day of the 12 months ending `asOf` (the last day of a month): 11 months before its month. */
 export function windowStart(asOf: string): string {
   const [y, m] = asOf.split('-').map(Number) as [number, number];
@@ -218,7 +197,7 @@ interface Source {
 /**
  * Writes spine `version`'s person-level model. The population, registrations, residence,
  * conditions and (when built) frailty of the same version are its inputs, with the activity
- * datasets as loaded. Does nothing when there is no model date (nothing loaded).
+ * datasets as loaded. Writes no one when there is no model date (no gp-events loaded).
  */
 export async function buildPersonModel(
   q: Queryable,
@@ -234,7 +213,7 @@ export async function buildPersonModel(
     ['version', 'cost_id', 'setting', 'unit', 'cost', 'cost_year', 'source'],
     costs.costs.map((c) => [version, c.id, c.setting, c.unit, c.cost, c.year, costs.source] as const),
   );
-  const asOf = options.asOf ?? (await modelAsOf(q));
+  const asOf = options.asOf ?? (await modelDate(q));
   if (asOf === null) return { asOf: null, people: 0, sources: { used: [], skipped: [] } };
   checkDay(asOf);
   const to = `CAST(${quoteLiteral(asOf)} AS DATE)`;

@@ -14,6 +14,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
+import { buildFrailty } from './frailty.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
@@ -61,6 +62,9 @@ const KID_TABLES = [
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
+  'kid_efi_code',
+  'kid_frailty',
+  'kid_frailty_deficit',
   'kid_model',
   'kid_unit_cost',
 ];
@@ -264,6 +268,7 @@ export async function buildSpine(
   );
   await buildFireVisits(store, version);
   await buildConditions(store, version);
+  await buildFrailty(store, version);
   await buildPersonModel(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
