@@ -18,6 +18,7 @@ import { buildFrailty } from './frailty.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
+import { buildPersonModel } from './person-model.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
@@ -65,6 +66,8 @@ const KID_TABLES = [
   'kid_efi_code',
   'kid_frailty',
   'kid_frailty_deficit',
+  'kid_model',
+  'kid_unit_cost',
   'kid_risk_fit',
   'kid_risk_model',
   'kid_risk_calibration',
@@ -271,6 +274,7 @@ export async function buildSpine(
   await buildFireVisits(store, version);
   await buildConditions(store, version);
   await buildFrailty(store, version);
+  await buildPersonModel(store, version);
   await buildRisk(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
