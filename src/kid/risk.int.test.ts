@@ -131,6 +131,9 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
       coefficient(model, 'age:65-74').coefficient,
     );
     expect(model.terms.every((t) => Number.isFinite(t.coefficient) && t.standardError > 0)).toBe(true);
+    // Frailty on T0 from the eFI's own code lists (src/kid/frailty.ts): the world codes more
+    // deficits in older and frailer people, and some of them are mildly frail or worse.
+    expect(coefficient(model, 'frailty:mild').people).toBeGreaterThan(0);
 
     // Calibration among the held-out people: ten tenths, predicted rising, observed rising
     // with it, and each decile's observed rate within three binomial standard errors (+2 points).

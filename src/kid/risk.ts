@@ -28,7 +28,9 @@ import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable, SqlValue, Store } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
+import { EFI_CATEGORIES, EFI_DEFICITS, EFI_MINIMUM_AGE, efiCodes } from './frailty.ts';
 import { KID_LINEAGE, openKidRead } from './kid-read.ts';
+import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
 import {
   auroc,
@@ -85,6 +87,8 @@ interface Features {
   conditions: number;
   emergency_before: number;
   ae_before: number;
+  /** eFI category on the day for people aged 65+; 'none' under 65 */
+  frailty: string;
   [condition: `condition_${string}`]: number;
 }
 
@@ -106,7 +110,7 @@ function riskTerms(): RiskTerm[] {
   return [
     {
       term: 'intercept',
-      description: `the log-odds for someone aged ${REFERENCE_BAND}, not male, in IMD quintile 5, with no long-term condition and no emergency admission or A&E attendance in the year before`,
+      description: `the log-odds for someone aged ${REFERENCE_BAND}, not male, in IMD quintile 5, with no long-term condition, not frail, and no emergency admission or A&E attendance in the year before`,
       sql: '1',
       value: () => 1,
     },
@@ -141,6 +145,11 @@ function riskTerms(): RiskTerm[] {
         value: (f: Features) => f[column] ?? 0,
       };
     }),
+    ...EFI_CATEGORIES.filter((c) => c.category !== 'fit').map((c) => ({
+      term: `frailty:${c.category}`,
+      description: `${c.category} frailty (eFI on the day, aged ${EFI_MINIMUM_AGE}+; fit or younger is the reference)`,
+      ...indicator('frailty', c.category),
+    })),
     {
       term: 'emergency-admissions',
       description: `each emergency admission in the 12 months before (counted up to ${MOST_PRIOR_EVENTS})`,
@@ -162,19 +171,6 @@ export function monthEnd(day: string, shift: number): string {
   const month = Number(day.slice(5, 7)) - 1 + shift;
   // Day 0 of the month after is the last day of this one (ECMA-262 MakeDay rolls it back).
   return new Date(Date.UTC(year, month + 1, 0)).toISOString().slice(0, 10);
-}
-
-/**
- * The model's date: the last day of the latest month of gp-events loaded (the month a load's
- * manifest names, not the latest EVENT_DATE, which one mistyped date could move). Null when
- * no gp-events feed has been loaded.
- */
-export async function riskModelDate(q: Queryable): Promise<string | null> {
-  const rows = await q.query<{ period: string | null }>(
-    `SELECT max(period) AS period FROM loads WHERE dataset_id = 'gp-events' AND status = 'loaded'`,
-  );
-  const period = rows[0]?.period;
-  return period ? monthEnd(`${String(period)}-01`, 0) : null;
 }
 
 /**
@@ -214,6 +210,8 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
            ${RISK_CONDITIONS.map((id) => `COALESCE(c.${conditionColumn(id)}, 0) AS ${conditionColumn(id)}`).join(', ')},
            LEAST(COALESCE(e.admissions, 0), ${MOST_PRIOR_EVENTS}) AS emergency_before,
            ${options.ecds ? `LEAST(COALESCE(a.attendances, 0), ${MOST_PRIOR_EVENTS})` : '0'} AS ae_before,
+           CASE WHEN p.birth_year_month IS NULL OR ${ageMonths} < ${EFI_MINIMUM_AGE * 12} THEN 'none'
+                ${efiCategoryCase('COALESCE(fr.deficits, 0)')} END AS frailty,
            CASE WHEN ${HELD_OUT_SQL} THEN 1 ELSE 0 END AS held_out
            ${options.outcome ? ', CASE WHEN o.person_token IS NULL THEN 0 ELSE 1 END AS outcome' : ''}
     FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0) pop
@@ -227,9 +225,26 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
              ${RISK_CONDITIONS.map((id) => `max(CASE WHEN condition = ${quoteLiteral(id)} THEN 1 ELSE 0 END) AS ${conditionColumn(id)}`).join(', ')}
       FROM kid_condition WHERE version = $1 AND first_date <= CAST($2 AS DATE)
       GROUP BY person_token) c ON c.person_token = pop.person_token
+    LEFT JOIN (
+      SELECT g.person_token, count(DISTINCT k.deficit) AS deficits
+      FROM ds_gp_events g JOIN kid_efi_code k ON k.version = $1 AND k.code = g."CODE"
+      WHERE g.person_token IS NOT NULL AND g."EVENT_DATE" <= CAST($2 AS DATE)
+      GROUP BY g.person_token) fr ON fr.person_token = pop.person_token
     LEFT JOIN (${emergencySpells('$3', '$2', 'e')}
     ${attendances}
     ${options.outcome ? `LEFT JOIN (${emergencySpells('$2', '$4', 'o')}` : ''}`;
+}
+
+/**
+ * The eFI category of a count of deficits, as src/kid/frailty.ts has it (Clegg et al. 2016:
+ * each category up to and including its bound, compared in whole numbers): WHEN clauses.
+ */
+function efiCategoryCase(deficits: string): string {
+  return EFI_CATEGORIES.map((c) =>
+    Number.isFinite(c.upTo)
+      ? `WHEN ${deficits} * 100 <= ${Math.round(c.upTo * 100) * EFI_DEFICITS} THEN ${quoteLiteral(c.category)}`
+      : `ELSE ${quoteLiteral(c.category)}`,
+  ).join(' ');
 }
 
 const FEATURE_COLUMNS = [
@@ -238,6 +253,7 @@ const FEATURE_COLUMNS = [
   'imd_quintile',
   'conditions',
   ...RISK_CONDITIONS.map(conditionColumn),
+  'frailty',
   'emergency_before',
   'ae_before',
 ];
@@ -263,9 +279,12 @@ async function featureGroups(
     params,
   );
   return rows.map((r) => {
-    const group: Record<string, string | number> = { age_band: String(r.age_band) };
+    const group: Record<string, string | number> = {
+      age_band: String(r.age_band),
+      frailty: String(r.frailty),
+    };
     for (const column of [...FEATURE_COLUMNS, 'held_out', 'people', 'events'])
-      if (column !== 'age_band') group[column] = Number(r[column]);
+      if (column !== 'age_band' && column !== 'frailty') group[column] = Number(r[column]);
     return group as unknown as FeatureGroup;
   });
 }
@@ -273,7 +292,7 @@ async function featureGroups(
 /**
  * What a fit is made from, as a digest: the model's date, the loads of every feed it reads,
  * the opt-out list (people on it are left out of the fit), and the model's own definition
- * (terms, code lists, emergency methods, ridge). A build refits when it changes.
+ * (terms, condition and eFI code lists, emergency methods, ridge). A build refits when it changes.
  */
 async function riskInputs(q: Queryable, asOf: string): Promise<string> {
   const loads = await q.query<{ dataset_id: string; n: number; last: string | null }>(
@@ -287,6 +306,7 @@ async function riskInputs(q: Queryable, asOf: string): Promise<string> {
   const definition = {
     terms: riskTerms().map((t) => [t.term, t.sql]),
     conditions: conditionLists().map((c) => [c.id, c.codes.map((code) => code.code)]),
+    efi: efiCodes(),
     methods: emergencyMethods(),
     ridge: RISK_RIDGE,
     heldOut: HELD_OUT_SQL,
@@ -335,7 +355,7 @@ export async function buildRisk(
   });
   // A build that died before its swap may have left rows of this version number.
   for (const table of RISK_TABLES) await q.run(`DELETE FROM ${table} WHERE version = $1`, [version]);
-  const asOf = await riskModelDate(q);
+  const asOf = await modelDate(q);
   if (!asOf) return done('skipped', 'no gp-events feed has been loaded, so the model has no date');
   if (!(await tableExists(q, 'ds_apc')))
     return done(
