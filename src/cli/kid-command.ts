@@ -1,8 +1,11 @@
+import { KernelError } from '../errors.ts';
 import { conditionSummary } from '../kid/conditions.ts';
 import { frailtySummary } from '../kid/frailty.ts';
 import { householdMeasures } from '../kid/households.ts';
 import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
+import { COST_SETTING_TITLES, COST_SETTINGS, modelStatus, modelSummary } from '../kid/person-model.ts';
+import { refitRisk, riskModel, type RiskBuild, type RiskModel } from '../kid/risk.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 function printBuild(build: SpineBuild, print: (text: string) => void): void {
@@ -67,6 +70,44 @@ export function printEstimates(estimates: readonly LinkageEstimate[], print: (te
   );
 }
 
+/** The risk model's fit, coefficients and calibration, as `kernel kid risk` prints them. */
+export function printRiskModel(model: RiskModel, print: (text: string) => void): void {
+  const f = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
+  const n = (x: number) => x.toLocaleString('en-GB');
+  print(
+    `Risk of an emergency admission in the 12 months after ${model.asOf}, scored for ${n(model.scored)} people. ` +
+      `Fitted in version ${model.fittedInVersion} (${model.reason}) at ${model.fittedAt} on ${n(model.fitting.people)} people in the population on ${model.fittedOn}, ` +
+      `${n(model.fitting.events)} of whom had one in the year after.`,
+  );
+  print(
+    `AUROC ${f(model.heldOut.auroc)} on the ${n(model.heldOut.people)} people held out (${f(model.fitting.auroc)} on those it was fitted on); ridge ${model.ridge}, ${model.iterations} iterations.`,
+  );
+  print(
+    formatTable(
+      ['term', 'coefficient', 'standard error', 'odds ratio', 'people', 'meaning'],
+      model.terms.map((t) => [
+        t.term,
+        f(t.coefficient),
+        f(t.standardError),
+        f(t.oddsRatio, 2),
+        t.people,
+        t.description,
+      ]),
+    ),
+  );
+  print(
+    formatTable(
+      ['decile of predicted risk', 'people', 'predicted %', 'observed %'],
+      model.calibration.map((d) => [
+        d.decile,
+        d.people,
+        (100 * d.predicted).toFixed(1),
+        (100 * d.observed).toFixed(1),
+      ]),
+    ),
+  );
+}
+
 /** `kernel kid`: the Kent Integrated Dataset (docs/kid.md). */
 export const registerKidCommands: RegisterCommands = (program, context) => {
   const kid = program
@@ -89,9 +130,12 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description('the current version of the Kent Integrated Dataset and whether it is stale')
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const status = await context.withStore((store) => spineStatus(store));
+      const [status, model] = await context.withStore(async (store) => [
+        await spineStatus(store),
+        await modelStatus(store),
+      ]);
       if (options.json) {
-        printJson(context.io, status);
+        printJson(context.io, { ...status, model });
         return;
       }
       if (status.version === null) {
@@ -100,6 +144,11 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       }
       context.io.out(
         `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+      );
+      context.io.out(
+        model.asOf === null
+          ? 'The person-level model is empty: no activity has been loaded.'
+          : `Person-level model on ${model.asOf}: ${model.people.toLocaleString('en-GB')} people (kernel kid model).`,
       );
     });
   kid
@@ -188,6 +237,31 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       );
     });
   kid
+    .command('risk')
+    .description(
+      'the emergency admission risk model: coefficients, AUROC and calibration by decile (--refit fits it again)',
+    )
+    .option('--refit', 'fit the model again on the current version and score everyone with it')
+    .option('--json', 'print the model as JSON')
+    .action(async (options: { refit?: boolean; json?: boolean }) => {
+      const { refit, model } = await context.withStore(async (store) => {
+        const refitted: RiskBuild | null = options.refit ? await refitRisk(store, context.actor) : null;
+        return { refit: refitted, model: await riskModel(store) };
+      });
+      if (!model)
+        throw new KernelError(
+          'not-found',
+          `There is no risk model${refit?.status === 'skipped' ? `: ${refit.reason}` : ' yet'}`,
+          { hint: 'kernel kid build fits one once pmi, gp-events and apc have been loaded' },
+        );
+      if (options.json) {
+        printJson(context.io, refit ? { refit, model } : model);
+        return;
+      }
+      if (refit) context.io.out(`Refitted in ${refit.seconds.toFixed(1)}s.`);
+      printRiskModel(model, (text) => context.io.out(text));
+    });
+  kid
     .command('conditions')
     .description('long-term conditions on a day: prevalence, people by number of conditions, multimorbidity')
     .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
@@ -247,6 +321,45 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
         formatTable(
           ['deficit', 'people'],
           summary.deficits.map((d) => [`${d.number}. ${d.title}`, d.people]),
+        ),
+      );
+    });
+  kid
+    .command('model')
+    .description(
+      'the person-level model: people by Bridges to Health segment, and cost per setting over its 12 months',
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const summary = await context.withStore((store) => modelSummary(store));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      if (summary.asOf === null) {
+        context.io.out('The person-level model is empty: run kernel kid build after loading feeds.');
+        return;
+      }
+      const pounds = (x: number | null): string =>
+        x === null ? 'no data' : `\u00a3${Math.round(x).toLocaleString('en-GB')}`;
+      context.io.out(
+        `The 12 months to ${summary.asOf}: ${summary.people.toLocaleString('en-GB')} people (${summary.died.toLocaleString('en-GB')} died in them), costing ${pounds(summary.costTotal)}.`,
+      );
+      context.io.out(
+        formatTable(
+          ['segment', 'people', 'cost', 'cost per person'],
+          summary.bySegment.map((s) => [
+            s.title,
+            s.people,
+            pounds(s.costTotal),
+            s.people === 0 ? '' : pounds(s.costTotal / s.people),
+          ]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['setting', 'cost'],
+          COST_SETTINGS.map((setting) => [COST_SETTING_TITLES[setting], pounds(summary.cost[setting])]),
         ),
       );
     });

@@ -28,6 +28,8 @@ const ALLOWED: Record<string, string> = {
   'kid/conditions.ts': 'system code: derives conditions from the loaded feeds',
   'kid/frailty.ts': 'system code: derives the eFI from the loaded feeds; read through openKidRead',
   'kid/linkage-report.ts': 'system code: counts each feed’s rows that reach the spine (metadata)',
+  'kid/person-model.ts': 'system code: counts each person’s activity for the person-level model',
+  'kid/risk.ts': 'system code: fits the emergency admission risk model from the loaded feeds',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
 };
 
@@ -42,6 +44,8 @@ const KID_ALLOWED: Record<string, string> = {
   'kid/conditions.ts': 'system code: derives conditions',
   'kid/frailty.ts': 'system code: derives the eFI (frailty); read through openKidRead',
   'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
+  'kid/person-model.ts': 'system code: builds the person-level model; its summary is read after openKidRead',
+  'kid/risk.ts': 'system code: fits and scores the emergency admission risk model',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
   'cohorts/person-frame.ts':
     'the cohort builder’s person frame, run only after openKidRead has decided and audited the read',

@@ -21,6 +21,13 @@ export const KID_LINEAGE = {
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
   frailty: ['pmi', 'gp-events'],
+  // The person-level model (src/kid/person-model.ts): activity and cost in the 12 months, and
+  // the Bridges to Health segment, whose rules read conditions, deaths, admissions,
+  // maternity and social care.
+  activity: ['pmi', 'apc', 'ecds', 'op', 'asc', 'fire-safety'],
+  segments: ['pmi', 'gp-events', 'apc', 'asc', 'msds-booking', 'msds-delivery'],
+  // Age, sex, IMD of residence, conditions, emergency admissions and A&E attendances (src/kid/risk.ts).
+  risk: ['pmi', 'asc', 'gp-events', 'apc', 'ecds'],
 } as const satisfies Record<string, readonly string[]>;
 export type KidFieldGroup = keyof typeof KID_LINEAGE;
 

@@ -8,7 +8,9 @@ import { controlledCountSchema, controlledRateSchema } from '../analytics/disclo
 import type { ControlledConditionSummary } from './conditions.ts';
 import type { ControlledFrailtySummary } from './frailty.ts';
 import type { ControlledLinkageRow } from './linkage-report.ts';
+import { COST_SETTINGS, SEGMENTS, type ControlledModelSummary } from './person-model.ts';
 import type { SpineStatus } from './person-spine.ts';
+import type { ControlledRiskModel } from './risk.ts';
 
 const count = controlledCountSchema;
 
@@ -116,4 +118,104 @@ export const frailtySummarySchema: z.ZodType<ControlledFrailtySummary> = z.objec
       percent: controlledRateSchema,
     }),
   ),
+});
+const costs = <T extends z.ZodTypeAny>(value: T) =>
+  z.object(
+    Object.fromEntries(COST_SETTINGS.map((s) => [s, value])) as Record<(typeof COST_SETTINGS)[number], T>,
+  );
+const pounds = z.number().describe('pounds, whole');
+const nullableActivity = count.nullable();
+
+/** `GET /api/v1/kid/model` */
+export const modelSummarySchema: z.ZodType<ControlledModelSummary> = z.object({
+  asOf: z
+    .string()
+    .nullable()
+    .describe('the model’s date, YYYY-MM-DD: its 12 months end here; null before a build'),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  people: count.describe(
+    'people in the model (the population on its date, and those who died in its 12 months)',
+  ),
+  died: count.describe('people who died in the 12 months'),
+  bySegment: z.array(
+    z.object({
+      segment: z.enum(SEGMENTS.map((s) => s.id) as [SegmentIdTuple[0], ...SegmentIdTuple]),
+      title: z.string(),
+      people: count,
+      percent: controlledRateSchema,
+      cost: costs(z.union([pounds, z.literal('*')]).nullable()).describe(
+        'per setting; null where the setting has no dataset, * where the segment’s count is suppressed',
+      ),
+      costTotal: z.union([pounds, z.literal('*')]),
+      costPerPerson: z.union([pounds, z.literal('*')]).nullable(),
+    }),
+  ),
+  cost: costs(pounds.nullable()).describe('per setting over everyone; null where the setting has no dataset'),
+  costTotal: pounds,
+  activity: z
+    .object({
+      ae_attendances: nullableActivity,
+      emergency_admissions: nullableActivity,
+      elective_admissions: nullableActivity,
+      bed_days: nullableActivity,
+      op_attendances: nullableActivity,
+      op_dnas: nullableActivity,
+      community_contacts: nullableActivity,
+      mh_contacts: nullableActivity,
+      fire_visits: nullableActivity,
+      asc_weeks: nullableActivity,
+    })
+    .describe(
+      'totals over everyone in the 12 months (social care in whole weeks), disclosure-controlled; null where the dataset was never loaded',
+    ),
+});
+type SegmentIdTuple = (typeof SEGMENTS)[number]['id'][];
+
+const auroc = z
+  .number()
+  .nullable()
+  .describe('area under the ROC curve, 0.5 (chance) to 1; null without people with and without the outcome');
+
+/** `GET /api/v1/kid/risk` */
+export const riskModelSchema: z.ZodType<ControlledRiskModel> = z.object({
+  version: z.number().int().describe('the build version the model belongs to'),
+  asOf: z.string().describe('YYYY-MM-DD: the model\u2019s date, on which everyone is scored'),
+  fittedOn: z
+    .string()
+    .describe('YYYY-MM-DD: twelve months before; features on it, outcome in the year after'),
+  fittedAt: z.string().describe('ISO 8601 date and time'),
+  fittedInVersion: z.number().int().describe('the build version that fitted it (earlier when reused)'),
+  reason: z.string().describe('why it was fitted: no stored model, inputs changed, or asked'),
+  ridge: z.number().describe('the ridge penalty on every coefficient but the intercept'),
+  iterations: z.number().int(),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  fitting: z
+    .object({ people: count, events: count, auroc })
+    .describe('the three quarters of people the model was fitted on'),
+  heldOut: z
+    .object({ people: count, events: count, auroc })
+    .describe('the quarter held out of the fit (by a hash of the token) to judge it'),
+  scored: count.describe('people scored on the model\u2019s date'),
+  terms: z.array(
+    z.object({
+      term: z.string().describe('e.g. intercept, age:85+, conditions, emergency-admissions'),
+      description: z.string(),
+      coefficient: z.number().describe('on the log-odds scale'),
+      standardError: z.number(),
+      oddsRatio: z.number().describe('e to the coefficient'),
+      people: count.describe('people in the fitting data for whom the term is not 0'),
+    }),
+  ),
+  calibration: z
+    .array(
+      z.object({
+        decile: z.number().int().describe('1 (lowest predicted risk) to 10'),
+        people: count,
+        predicted: z.number().describe('mean predicted risk, percent'),
+        observed: controlledRateSchema.describe(
+          'people with an emergency admission in the year after, percent',
+        ),
+      }),
+    )
+    .describe('among the held-out people'),
 });

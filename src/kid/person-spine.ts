@@ -15,8 +15,10 @@ import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
 import { buildFrailty } from './frailty.ts';
+import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
+import { buildPersonModel } from './person-model.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
@@ -64,6 +66,12 @@ const KID_TABLES = [
   'kid_efi_code',
   'kid_frailty',
   'kid_frailty_deficit',
+  'kid_model',
+  'kid_unit_cost',
+  'kid_risk_fit',
+  'kid_risk_model',
+  'kid_risk_calibration',
+  'kid_risk',
 ];
 
 const RANKED_PMI = `
@@ -266,6 +274,8 @@ export async function buildSpine(
   await buildFireVisits(store, version);
   await buildConditions(store, version);
   await buildFrailty(store, version);
+  await buildPersonModel(store, version);
+  await buildRisk(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.
@@ -359,16 +369,32 @@ export function checkDay(day: string): void {
 /**
  * SQL (with the day as `$n`) for the tokens of everyone in the population on that day:
  * registered with a Kent and Medway practice and alive (kid_population_periods). Every
- * measure asks through here so the rule lives in one place.
+ * measure asks through here so the rule lives in one place. With `version` (SQL or a `$n`),
+ * of that build version rather than the current one.
  */
-export function populationOnSql(param = '$1', options: { optOut?: boolean } = {}): string {
+export function populationOnSql(param = '$1', options: { optOut?: boolean; version?: string } = {}): string {
   // The national data opt-out, where the read's purpose needs it (src/kid/kid-read.ts): the
   // people on the list are not in the population a planning or research figure counts.
   const optOut = options.optOut
     ? ' AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = person_token)'
     : '';
-  return `SELECT DISTINCT person_token, practice_code FROM kid_population_periods
+  const periods =
+    options.version === undefined ? 'kid_population_periods' : populationPeriodsOf(options.version);
+  return `SELECT DISTINCT person_token, practice_code FROM ${periods} periods
           WHERE from_date <= CAST(${param} AS DATE) AND (to_date IS NULL OR to_date >= CAST(${param} AS DATE))${optOut}`;
+}
+
+/**
+ * The view kid_population_periods (migration 060) over build `version` (SQL or a `$n`), for a
+ * builder that reads the version it is making before the swap makes it current.
+ */
+function populationPeriodsOf(version: string): string {
+  return `(SELECT r.person_token, r.practice_code, r.from_date,
+                  CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
+                       THEN p.death_date ELSE r.to_date END AS to_date
+           FROM kid_registration r
+           JOIN kid_person p ON p.version = r.version AND p.person_token = r.person_token
+           WHERE r.version = ${version} AND (p.death_date IS NULL OR p.death_date >= r.from_date))`;
 }
 
 /** Who was in the population on `day` ('YYYY-MM-DD'), with the practice they were registered with. */
