@@ -516,6 +516,22 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     expect((await get('')).status).toBe(400);
   });
 
+  it('is not read twice after a build that died before its swap', async () => {
+    // A dead build leaves rows under the next version number, which the next build reuses.
+    await store.run(
+      `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
+       SELECT version + 1, person_token, deficits, efi, category, as_of FROM kid_spine_frailty`,
+    );
+    await buildSpine(store, { full: true });
+    const [counts] = await store.query<{ n: number; people: number }>(
+      'SELECT count(*) AS n, count(DISTINCT person_token) AS people FROM kid_person_model',
+    );
+    expect({ n: Number(counts?.n), people: Number(counts?.people) }).toEqual({
+      n: rows.size,
+      people: rows.size,
+    });
+  });
+
   it('is summarised by kernel kid model and mentioned by kernel kid status', async () => {
     const summary = await modelSummary(store);
     await store.close();

@@ -340,6 +340,13 @@ export async function buildPersonModel(
   for (const source of candidates) if (await tableExists(q, source.table)) used.push(source);
   const has = (dataset: string): boolean => used.some((s) => s.dataset === dataset);
   const frailty = await tableExists(q, 'kid_frailty');
+  // PostgreSQL plans from the statistics it has: this version's tables were written moments
+  // ago, and without fresh statistics it guessed a handful of people and looped (over 14
+  // minutes at 100,000 people on the bench; 3-5 s after ANALYZE). DuckDB keeps its own.
+  if (q.dialect.name === 'postgres')
+    await q.exec(
+      `ANALYZE ${['kid_person', 'kid_registration', 'kid_residence', 'kid_condition', ...(frailty ? ['kid_frailty'] : []), ...used.map((s) => s.table)].join(', ')}`,
+    );
 
   // A count is 0 for a person with no rows in a loaded dataset, null where it was never loaded.
   const n = (dataset: string, expression: string, zero = '0'): string =>

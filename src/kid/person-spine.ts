@@ -156,22 +156,12 @@ export async function buildSpine(
     return { ...summary, mode: 'unchanged', seconds: (Date.now() - started) / 1000 };
   }
 
-  // A build that died before its swap leaves rows of a version nobody reads: clear them.
-  await store.run(
-    `DELETE FROM kid_person WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_registration WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_residence WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_disagreements WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_builds WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
+  // A build that died before its swap leaves rows of a version nobody reads: clear them, in
+  // every table of a version (the next build reuses the number, and would read them twice).
+  for (const table of [...KID_TABLES, 'kid_builds'])
+    await store.run(
+      `DELETE FROM ${table} WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+    );
   const [next] = await store.query<{ v: number }>(
     'SELECT COALESCE(max(version), 0) + 1 AS v FROM kid_builds',
   );
