@@ -40,6 +40,8 @@ const KID_ALLOWED: Record<string, string> = {
   'kid/households.ts': 'system code: builds households',
   'kid/conditions.ts': 'system code: derives conditions',
   'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
+  'kid/population-health.ts':
+    'the population health dashboard, counted only after openKidRead has decided and audited the read',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
   'cohorts/person-frame.ts':
     'the cohort builder’s person frame, run only after openKidRead has decided and audited the read',

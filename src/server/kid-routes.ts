@@ -4,6 +4,7 @@ import { controlConditionSummary, readConditionSummary } from '../kid/conditions
 import { conditionSummarySchema, linkageAnswerSchema } from '../kid/kid-schemas.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
+import { populationHealthRoutes } from './population-health-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -99,5 +100,6 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.json(controlConditionSummary(summary, HES_2018));
       },
     },
+    ...populationHealthRoutes(deps),
   ];
 }
