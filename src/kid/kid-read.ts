@@ -20,6 +20,11 @@ export const KID_LINEAGE = {
   households: ['pmi', 'asc'],
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
+  // The person-level model (src/kid/person-model.ts): activity and cost in the 12 months, and
+  // the Bridges to Health segment, whose rules read conditions, deaths, admissions,
+  // maternity and social care.
+  activity: ['pmi', 'apc', 'ecds', 'op', 'asc', 'fire-safety'],
+  segments: ['pmi', 'gp-events', 'apc', 'asc', 'msds-booking', 'msds-delivery'],
 } as const satisfies Record<string, readonly string[]>;
 export type KidFieldGroup = keyof typeof KID_LINEAGE;
 

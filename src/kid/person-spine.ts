@@ -16,6 +16,7 @@ import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
+import { buildPersonModel } from './person-model.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
@@ -60,6 +61,8 @@ const KID_TABLES = [
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
+  'kid_model',
+  'kid_unit_cost',
 ];
 
 const RANKED_PMI = `
@@ -261,6 +264,7 @@ export async function buildSpine(
   );
   await buildFireVisits(store, version);
   await buildConditions(store, version);
+  await buildPersonModel(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.
