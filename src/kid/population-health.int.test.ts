@@ -36,7 +36,18 @@ const LIST_OF: Record<string, string> = {
   dementia: 'dementia',
 };
 
-const DATASETS = ['pmi', 'gp-events', 'asc'];
+/** Every source the dashboard's panels derive from (KID_LINEAGE), so each panel can show. */
+const DATASETS = [
+  'pmi',
+  'gp-events',
+  'asc',
+  'apc',
+  'ecds',
+  'op',
+  'fire-safety',
+  'msds-booking',
+  'msds-delivery',
+];
 const DAY = '2020-09-30';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
@@ -271,6 +282,44 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       ),
     ).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('gp-events') });
     expect(() => parseScope('ward:X')).toThrow(/not an area/);
+  });
+
+  it('prices each segment per person and setting as the person-level model has it, by practice', async () => {
+    const [{ practice_code: practice } = { practice_code: '' }] = await store.query<{
+      practice_code: string;
+    }>(
+      `SELECT practice_code, count(*) AS n FROM kid_person_model GROUP BY practice_code ORDER BY n DESC, practice_code LIMIT 1`,
+    );
+    const rows = await store.query<{ segment: string; people: number; emergency: number; total: number }>(
+      `SELECT segment, count(*) AS people, sum(COALESCE(cost_emergency, 0)) AS emergency, sum(cost_total) AS total
+       FROM kid_person_model WHERE practice_code = $1 GROUP BY segment`,
+      [practice],
+    );
+    const f = await populationHealthFigures(store, DAY, parseScope(`practice:${practice}`));
+    expect(f.costs?.asOf).toBe(DAY);
+    expect(f.costs?.segments.map((s) => s.segment).sort()).toEqual(rows.map((r) => r.segment).sort());
+    for (const row of rows) {
+      const s = f.costs?.segments.find((x) => x.segment === row.segment);
+      expect(s?.people, row.segment).toBe(Number(row.people));
+      expect(s?.cost.emergency ?? NaN, row.segment).toBeCloseTo(Number(row.emergency), 2);
+      const total = Object.values(s?.cost ?? {}).reduce((n, c) => n + c, 0);
+      expect(total, row.segment).toBeCloseTo(Number(row.total), 2);
+    }
+    // A PCN the model does not place any practice in is refused, naming the scope.
+    await expect(populationHealthFigures(store, DAY, parseScope('pcn:U00000'))).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'scope' },
+    });
+    // Published: a segment's cost per person only where its count of people is.
+    const shown = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: planning },
+      { scope: parseScope(`practice:${practice}`), day: DAY },
+    );
+    expect(shown.costs?.segments.length).toBeGreaterThan(0);
+    for (const s of shown.costs?.segments ?? [])
+      expect(s.people === '*' ? s.total === '*' : typeof s.total === 'number' || s.total === null).toBe(true);
+    expect(shown.leftOut.map((l) => l.panel)).not.toContain('costs');
   });
 
   it('answers the API only under a covering use case, audited, with every count controlled', async () => {

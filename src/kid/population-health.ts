@@ -120,7 +120,7 @@ interface FigureOptions {
 }
 
 /** The person-level model's table and its date, when a model has been built. */
-async function modelAsOf(q: Queryable): Promise<string | null> {
+async function builtModelDate(q: Queryable): Promise<string | null> {
   if (!(await tableExists(q, 'kid_person_model'))) return null;
   const rows = await q.query<{ as_of: string | null }>('SELECT max(as_of) AS as_of FROM kid_person_model');
   const value = rows[0]?.as_of ?? null;
@@ -135,11 +135,30 @@ const isoDay = (value: string): string => String(value).slice(0, 10);
  * index describes (its latest record's date, the start of the newest residence period).
  */
 export async function defaultDashboardDay(q: Queryable): Promise<string | null> {
-  const asOf = await modelAsOf(q);
+  const asOf = await builtModelDate(q);
   if (asOf) return asOf;
   const rows = await q.query<{ day: string | null }>('SELECT max(from_date) AS day FROM kid_spine_residence');
   const value = rows[0]?.day ?? null;
   return value === null ? null : isoDay(value);
+}
+
+/**
+ * A PCN is known by the practices the person-level model places in it (`pcn_code`); where
+ * the model has none (Kernel holds no practice-to-PCN reference yet), a PCN is refused.
+ */
+async function checkPcn(q: Queryable, code: string): Promise<void> {
+  const known =
+    (await tableExists(q, 'kid_person_model')) &&
+    Number(
+      (
+        await q.query<{ n: number }>('SELECT count(*) AS n FROM kid_person_model WHERE pcn_code = $1', [code])
+      )[0]?.n ?? 0,
+    ) > 0;
+  if (!known)
+    throw new KernelError('not-found', `No practice in the person-level model belongs to the PCN ${code}`, {
+      where: { field: 'scope' },
+      hint: 'The model places a practice in a PCN only where Kernel holds the practice-to-PCN reference; choose a practice',
+    });
 }
 
 /** SQL: one row per person in the scope on the day ($1), with age, sex, decile and the number of conditions. */
@@ -189,15 +208,7 @@ export async function populationHealthFigures(
   checkDay(day);
   const optOut = options.optOut ?? false;
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
-  if (scope.kind === 'pcn' && !(await tableExists(q, 'kid_person_model')))
-    throw new KernelError(
-      'not-found',
-      'Primary care networks come from the person-level model, which is not built yet',
-      {
-        where: { field: 'scope' },
-        hint: 'Run kernel kid build, or choose a practice',
-      },
-    );
+  if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
   const params = scope.kind === 'ics' ? [day] : [day, scope.code];
   const frame = frameSql(scope, { optOut });
   const [groups, perCondition] = await Promise.all([
@@ -261,7 +272,7 @@ export async function populationHealthFigures(
   }
   const strip = <T extends AgeRow>({ band: _band, ...rest }: T): Omit<T, 'band'> => rest;
 
-  const asOf = panels.has('frailty') || panels.has('costs') ? await modelAsOf(q) : null;
+  const asOf = panels.has('frailty') || panels.has('costs') ? await builtModelDate(q) : null;
   const modelScope =
     scope.kind === 'ics'
       ? ''
@@ -273,7 +284,8 @@ export async function populationHealthFigures(
       ? await q
           .query<{ category: string; people: number }>(
             `SELECT m.efi_category AS category, count(*) AS people FROM kid_person_model m
-             WHERE m.as_of = CAST($1 AS DATE) AND m.efi_category IS NOT NULL ${modelScope} ${modelOptOut}
+             WHERE m.as_of = CAST($1 AS DATE) AND m.death_date IS NULL AND m.efi_category IS NOT NULL
+               ${modelScope} ${modelOptOut}
              GROUP BY m.efi_category`,
             modelParams,
           )
@@ -489,7 +501,7 @@ export async function readPopulationHealth(
   policy: DisclosurePolicy = HES_2018,
 ): Promise<PopulationHealth> {
   if (request.day !== undefined) checkDay(request.day);
-  const haveModel = (await modelAsOf(q)) !== null;
+  const haveModel = (await builtModelDate(q)) !== null;
   const known = new Set<string>(Object.keys(KID_LINEAGE));
   const leftOut: PopulationHealth['leftOut'] = [];
   const covered = new Map<string, boolean>();
@@ -502,13 +514,17 @@ export async function readPopulationHealth(
   };
   const shown = new Set<Panel>();
   for (const [panel, groups] of Object.entries(PANELS) as [Panel, readonly string[]][]) {
-    const missing = groups.filter(
-      (g) => !known.has(g) || ((MODEL_GROUPS as readonly string[]).includes(g) && !haveModel),
-    );
-    if (missing.length) {
+    if (groups.some((g) => !known.has(g))) {
       leftOut.push({
         panel,
-        reason: `The person-level model that ${PANEL_TITLES[panel]} comes from is not built yet`,
+        reason: `The Kent Integrated Dataset does not derive ${PANEL_TITLES[panel]} yet`,
+      });
+      continue;
+    }
+    if (groups.some((g) => (MODEL_GROUPS as readonly string[]).includes(g)) && !haveModel) {
+      leftOut.push({
+        panel,
+        reason: `The person-level model that ${PANEL_TITLES[panel]} comes from is not built yet (kernel kid build)`,
       });
       continue;
     }
