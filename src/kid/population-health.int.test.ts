@@ -165,7 +165,10 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
   }
 
   it('counts the whole system and a practice as the synthetic truth has them', async () => {
+    // On the model's date the figures come from the person-level model; on any other day,
+    // from the spine: both as the truth has them.
     expectTruth(await populationHealthFigures(store, DAY, parseScope('ics')), living(DAY));
+    expectTruth(await populationHealthFigures(store, '2020-06-30', parseScope('ics')), living('2020-06-30'));
     const practices = [...new Set(living(DAY).map((p) => truthAddressOn(world, p, DAY)?.practice))].filter(
       (p): p is string => Boolean(p),
     );
@@ -352,6 +355,15 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       [planning],
     );
     expect(Number(reads?.n)).toBeGreaterThan(0);
+    // Asked again, the policy's decision stands (nothing it decides from changed) and the
+    // view is recorded; the figures are counted afresh.
+    expect((await get(`?useCase=${planning}&date=${DAY}&scope=ics`)).status).toBe(200);
+    const [views] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'dashboard.viewed' AND purpose = $1
+         AND target = 'dashboard:population-health'`,
+      [planning],
+    );
+    expect(Number(views?.n)).toBeGreaterThan(0);
     expect((await get(`?useCase=${planning}&scope=ward:1`)).status).toBe(400);
     // The page, for a signed-in analyst, under the same use case.
     const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {

@@ -23,11 +23,12 @@ import {
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
-import { decideAccess, type ReadAccess } from '../governance/access-policy.ts';
-import type { Queryable } from '../store/store.ts';
+import { decideAccess, policyVersion, type ReadAccess } from '../governance/access-policy.ts';
+import { viewRecorder } from '../audit/view-audit.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
-import { KID_LINEAGE, openKidRead, type KidFieldGroup } from './kid-read.ts';
+import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
 import { checkDay, populationOnSql, tableExists } from './person-spine.ts';
 
 export const SCOPE_KINDS = ['ics', 'practice', 'pcn', 'lsoa'] as const;
@@ -117,6 +118,8 @@ interface FigureOptions {
   optOut?: boolean;
   /** the panels to count (default: every panel whose tables exist) */
   panels?: readonly Panel[];
+  /** the built model's date, where the caller has looked it up already (null: no model) */
+  modelDate?: string | null;
 }
 
 /** The person-level model's table and its date, when a model has been built. */
@@ -191,6 +194,36 @@ function frameSql(scope: DashboardScope, options: { optOut: boolean }): string {
           ${where}`;
 }
 
+/**
+ * The same frame from the person-level model, for its own date: one row per person already
+ * (age, decile, practice, LSOA and the number of conditions worked out by the build), so a
+ * practice's figures are a filtered scan of one table rather than the spine's joins. People
+ * the model keeps because they died in its 12 months are not in the population on its date.
+ */
+function modelFrameSql(scope: DashboardScope, options: { optOut: boolean }): string {
+  const column = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
+  return `SELECT m.person_token,
+            CASE m.sex WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END AS sex_key,
+            m.age, m.imd_decile AS decile, m.conditions
+          FROM kid_person_model m
+          WHERE m.as_of = CAST($1 AS DATE) AND m.death_date IS NULL
+            ${scope.kind === 'ics' ? '' : `AND m.${column[scope.kind]} = $2`}
+            ${options.optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : ''}`;
+}
+
+/**
+ * Ages grouped in SQL as finely as both sets of bands need, each group named by its lowest
+ * age: five-year bands (the pyramid's), with 15-19 split at 18 (the conditions' bands).
+ * A few hundred rows for any scope, rather than one per year of age.
+ */
+const FINE_BAND = `CASE WHEN age IS NULL THEN NULL WHEN age >= 90 THEN 90
+  WHEN age BETWEEN 15 AND 17 THEN 15 WHEN age BETWEEN 18 AND 19 THEN 18 ELSE age - age % 5 END`;
+
+/** The condition register's ids and titles, read from its files once (they change only with a release). */
+let register: { id: string; title: string }[] | undefined;
+const registerOfConditions = (): { id: string; title: string }[] =>
+  (register ??= conditionLists().map((l) => ({ id: l.id, title: l.title })));
+
 const pyramidBand = (age: number): string =>
   age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
 const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
@@ -210,26 +243,29 @@ export async function populationHealthFigures(
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
   if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
   const params = scope.kind === 'ics' ? [day] : [day, scope.code];
-  const frame = frameSql(scope, { optOut });
-  const [groups, perCondition] = await Promise.all([
-    q.query<{
-      sex_key: string;
-      age: number | null;
-      decile: number | null;
-      conditions: number;
-      people: number;
-    }>(
-      `SELECT sex_key, age, decile, conditions, count(*) AS people FROM (${frame}) f
-       GROUP BY sex_key, age, decile, conditions`,
-      params,
-    ),
-    q.query<{ condition: string; people: number }>(
-      `SELECT k.condition, count(*) AS people FROM (${frame}) f
-       JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
-       GROUP BY k.condition`,
-      params,
-    ),
-  ]);
+  const asOf = options.modelDate !== undefined ? options.modelDate : await builtModelDate(q);
+  const frame = asOf === day ? modelFrameSql(scope, { optOut }) : frameSql(scope, { optOut });
+  // One statement: the frame's groups, and its people per condition (DuckDB runs one
+  // statement at a time per connection; two would queue behind other requests twice).
+  const rows = await q.query<{
+    condition: string | null;
+    sex_key: string | null;
+    age: number | null;
+    decile: number | null;
+    conditions: number | null;
+    people: number;
+  }>(
+    `WITH f AS (${frame})
+     SELECT CAST(NULL AS TEXT) AS condition, sex_key, ${FINE_BAND} AS age, decile, conditions, count(*) AS people
+     FROM f GROUP BY sex_key, ${FINE_BAND}, decile, conditions
+     UNION ALL
+     SELECT k.condition, NULL, NULL, NULL, NULL, count(*)
+     FROM f JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
+     GROUP BY k.condition`,
+    params,
+  );
+  const groups = rows.filter((r) => r.condition === null);
+  const perCondition = rows.filter((r) => r.condition !== null);
 
   const pyramid = new Map(PYRAMID_BANDS.map((band) => [band, { band, female: 0, male: 0, other: 0 }]));
   const row = (band: string): AgeRow => ({ band, people: 0, conditions: 0, multimorbidity: 0, complex: 0 });
@@ -272,54 +308,56 @@ export async function populationHealthFigures(
   }
   const strip = <T extends AgeRow>({ band: _band, ...rest }: T): Omit<T, 'band'> => rest;
 
-  const asOf = panels.has('frailty') || panels.has('costs') ? await builtModelDate(q) : null;
   const modelScope =
     scope.kind === 'ics'
       ? ''
       : `AND m.${scope.kind === 'practice' ? 'practice_code' : scope.kind === 'pcn' ? 'pcn_code' : 'lsoa_code'} = $2`;
   const modelOptOut = optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : '';
   const modelParams = scope.kind === 'ics' ? [asOf] : [asOf, scope.code];
+  // Frailty and cost from one pass over the model: by segment, eFI category and whether alive
+  // on its date (people who died in its 12 months count for cost, not for frailty).
+  const model =
+    asOf && (panels.has('frailty') || panels.has('costs'))
+      ? await q.query<Record<string, string | number | boolean | null>>(
+          `SELECT m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                  count(*) AS people,
+                  ${COST_SETTINGS.map((k) => `sum(COALESCE(m.cost_${k}, 0)) AS cost_${k}`).join(', ')}
+           FROM kid_person_model m
+           WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
+           GROUP BY m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END`,
+          modelParams,
+        )
+      : [];
+  const frailtyRows = model.filter((r) => Number(r.alive) === 1 && r.efi_category !== null);
   const frailty =
     asOf && panels.has('frailty')
-      ? await q
-          .query<{ category: string; people: number }>(
-            `SELECT m.efi_category AS category, count(*) AS people FROM kid_person_model m
-             WHERE m.as_of = CAST($1 AS DATE) AND m.death_date IS NULL AND m.efi_category IS NOT NULL
-               ${modelScope} ${modelOptOut}
-             GROUP BY m.efi_category`,
-            modelParams,
-          )
-          .then((rows) => ({
-            asOf,
-            people: rows.reduce((n, r) => n + Number(r.people), 0),
-            categories: FRAILTY_CATEGORIES.map((category) => ({
-              category,
-              people: Number(rows.find((r) => r.category === category)?.people ?? 0),
-            })),
-          }))
+      ? {
+          asOf,
+          people: frailtyRows.reduce((n, r) => n + Number(r.people), 0),
+          categories: FRAILTY_CATEGORIES.map((category) => ({
+            category,
+            people: frailtyRows
+              .filter((r) => r.efi_category === category)
+              .reduce((n, r) => n + Number(r.people), 0),
+          })),
+        }
       : null;
+  const segments = [...new Set(model.map((r) => String(r.segment ?? 'unknown')))].sort();
   const costs =
     asOf && panels.has('costs')
-      ? await q
-          .query<Record<string, string | number | null>>(
-            `SELECT m.segment, count(*) AS people,
-                    ${COST_SETTINGS.map((s) => `sum(COALESCE(m.cost_${s}, 0)) AS cost_${s}`).join(', ')}
-             FROM kid_person_model m
-             WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
-             GROUP BY m.segment ORDER BY m.segment`,
-            modelParams,
-          )
-          .then((rows) => ({
-            asOf,
-            segments: rows.map((r) => ({
-              segment: String(r.segment ?? 'unknown'),
-              people: Number(r.people),
-              cost: Object.fromEntries(COST_SETTINGS.map((s) => [s, Number(r[`cost_${s}`] ?? 0)])) as Record<
-                CostSetting,
-                number
-              >,
-            })),
-          }))
+      ? {
+          asOf,
+          segments: segments.map((segment) => {
+            const of = model.filter((r) => String(r.segment ?? 'unknown') === segment);
+            return {
+              segment,
+              people: of.reduce((n, r) => n + Number(r.people), 0),
+              cost: Object.fromEntries(
+                COST_SETTINGS.map((k) => [k, of.reduce((n, r) => n + Number(r[`cost_${k}`] ?? 0), 0)]),
+              ) as Record<CostSetting, number>,
+            };
+          }),
+        }
       : null;
 
   return {
@@ -328,7 +366,7 @@ export async function populationHealthFigures(
     people,
     pyramid: [...pyramid.values()],
     unknownAge,
-    prevalence: conditionLists().map((list) => ({
+    prevalence: registerOfConditions().map((list) => ({
       condition: list.id,
       title: list.title,
       people: Number(perCondition.find((c) => c.condition === list.id)?.people ?? 0),
@@ -476,6 +514,8 @@ export function controlPopulationHealth(
   };
 }
 
+const capitalise = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
 const PANEL_TITLES: Record<Panel, string> = {
   pyramid: 'the population pyramid',
   prevalence: 'condition prevalence',
@@ -488,29 +528,34 @@ const PANEL_TITLES: Record<Panel, string> = {
 /** Field groups the panels need that do not exist in the KID yet (the model's, before it is built). */
 const MODEL_GROUPS = ['frailty', 'activity', 'segments'] as const;
 
+/** What the policy decided for one user under one use case: the panels shown, and the read. */
+interface Decision {
+  read: KidRead;
+  shown: Set<Panel>;
+  leftOut: PopulationHealth['leftOut'];
+  modelDate: string | null;
+}
+
 /**
- * The dashboard for `scope` on `day` (default: `defaultDashboardDay`), read under the use
- * case in `access`: the panels whose sources the use case covers, in one audited KID read,
- * disclosure-controlled. Refuses (audited) when it covers not even the population and
- * conditions.
+ * Decides which panels the use case covers (each source once, without side effects) and
+ * opens one audited KID read of their field groups. Refuses (audited) when the use case
+ * covers not even the population and conditions.
  */
-export async function readPopulationHealth(
-  q: Queryable,
-  access: ReadAccess,
-  request: { scope: DashboardScope; day?: string },
-  policy: DisclosurePolicy = HES_2018,
-): Promise<PopulationHealth> {
-  if (request.day !== undefined) checkDay(request.day);
-  const haveModel = (await builtModelDate(q)) !== null;
+async function decide(q: Queryable, access: ReadAccess): Promise<Decision> {
+  const modelDate = await builtModelDate(q);
   const known = new Set<string>(Object.keys(KID_LINEAGE));
   const leftOut: PopulationHealth['leftOut'] = [];
-  const covered = new Map<string, boolean>();
+  const refusals = new Map<string, string | null>();
   const covers = async (group: string): Promise<boolean> => {
+    let all = true;
     for (const dataset of KID_LINEAGE[group as KidFieldGroup] as readonly string[]) {
-      if (!covered.has(dataset)) covered.set(dataset, (await decideAccess(q, access, dataset)).allowed);
-      if (!covered.get(dataset)) return false;
+      if (!refusals.has(dataset)) {
+        const decision = await decideAccess(q, access, dataset);
+        refusals.set(dataset, decision.allowed ? null : decision.reason);
+      }
+      if (refusals.get(dataset) !== null) all = false;
     }
-    return true;
+    return all;
   };
   const shown = new Set<Panel>();
   for (const [panel, groups] of Object.entries(PANELS) as [Panel, readonly string[]][]) {
@@ -521,7 +566,7 @@ export async function readPopulationHealth(
       });
       continue;
     }
-    if (groups.some((g) => (MODEL_GROUPS as readonly string[]).includes(g)) && !haveModel) {
+    if (groups.some((g) => (MODEL_GROUPS as readonly string[]).includes(g)) && modelDate === null) {
       leftOut.push({
         panel,
         reason: `The person-level model that ${PANEL_TITLES[panel]} comes from is not built yet (kernel kid build)`,
@@ -531,14 +576,17 @@ export async function readPopulationHealth(
     const uncovered: string[] = [];
     for (const g of groups) if (!(await covers(g))) uncovered.push(g);
     if (uncovered.length) {
-      const datasets = [
-        ...new Set(uncovered.flatMap((g) => KID_LINEAGE[g as KidFieldGroup] as readonly string[])),
-      ]
-        .filter((d) => !covered.get(d))
-        .sort();
+      const reasons = [
+        ...new Set(
+          uncovered
+            .flatMap((g) => KID_LINEAGE[g as KidFieldGroup] as readonly string[])
+            .map((d) => refusals.get(d))
+            .filter((r): r is string => typeof r === 'string'),
+        ),
+      ];
       leftOut.push({
         panel,
-        reason: `The use case does not give ${PANEL_TITLES[panel]}’s sources: ${datasets.join(', ')}`,
+        reason: `${capitalise(PANEL_TITLES[panel])} needs data this read may not use: ${reasons.join('; ')}`,
       });
     } else shown.add(panel);
   }
@@ -547,6 +595,69 @@ export async function readPopulationHealth(
   const fields = new Set<KidFieldGroup>(['population', 'conditions']);
   for (const panel of shown) for (const g of PANELS[panel]) fields.add(g as KidFieldGroup);
   const read = await openKidRead(q, access, [...fields]);
+  return { read, shown, leftOut, modelDate };
+}
+
+/**
+ * Decisions kept per user, use case, policy version, day and KID version, as the maternity
+ * dashboard keeps its grants (src/analytics/maternity-dashboard.ts): any change to what the
+ * policy decides from, a new day or a new KID build makes the policy decide (and audit)
+ * again. The figures are never kept: every request counts them afresh.
+ */
+const decisions = new Map<string, Promise<Decision>>();
+const DECISION_LIMIT = 1024;
+/** How long the policy's version is reused before it is read again (as the maternity dashboard's). */
+export const POLICY_VERSION_MAX_AGE_MS = 1000;
+const versionMemo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
+
+function currentPolicyVersion(q: Queryable): Promise<string> {
+  const memo = versionMemo.get(q);
+  const now = performance.now();
+  if (memo && now - memo.at <= POLICY_VERSION_MAX_AGE_MS) return memo.version;
+  const version = policyVersion(q);
+  versionMemo.set(q, { at: now, version });
+  version.catch(() => versionMemo.delete(q));
+  return version;
+}
+
+async function kidVersion(q: Queryable): Promise<string> {
+  const [row] = await q.query<{ version: number | null }>('SELECT max(version) AS version FROM kid_current');
+  return String(row?.version ?? '-');
+}
+
+/**
+ * The dashboard for `scope` on `day` (default: the model's date, or `defaultDashboardDay`),
+ * read under the use case in `access`: the panels whose sources the use case covers, in one
+ * audited KID read, disclosure-controlled. A request that reuses a decision is still checked
+ * against the current policy version and recorded (`dashboard.viewed`, group commit).
+ */
+export async function readPopulationHealth(
+  store: Store,
+  access: ReadAccess,
+  request: { scope: DashboardScope; day?: string },
+  policy: DisclosurePolicy = HES_2018,
+): Promise<PopulationHealth> {
+  if (request.day !== undefined) checkDay(request.day);
+  const { user } = access;
+  const key = JSON.stringify([
+    user.id,
+    user.role,
+    user.org,
+    access.useCaseId,
+    await currentPolicyVersion(store),
+    new Date().toISOString().slice(0, 10),
+    await kidVersion(store),
+  ]);
+  let pending = decisions.get(key);
+  let audited = false;
+  if (!pending) {
+    pending = decide(store, access);
+    audited = true;
+    if (decisions.size >= DECISION_LIMIT) decisions.delete(decisions.keys().next().value as string);
+    decisions.set(key, pending);
+    pending.catch(() => decisions.delete(key));
+  }
+  const { read, shown, leftOut, modelDate } = await pending;
   if (request.scope.kind === 'lsoa' && !shown.has('deprivation'))
     throw new KernelError(
       'forbidden',
@@ -556,15 +667,34 @@ export async function readPopulationHealth(
         hint: 'Choose a practice, or a use case that covers the residence datasets',
       },
     );
-  const day = request.day ?? (await defaultDashboardDay(q));
+  const day = request.day ?? modelDate ?? (await defaultDashboardDay(store));
   if (day === null)
     throw new KernelError('not-found', 'The Kent Integrated Dataset has not been built yet', {
       hint: 'Run kernel kid build',
     });
-  const figures = await populationHealthFigures(q, day, request.scope, {
+  const figures = await populationHealthFigures(store, day, request.scope, {
     optOut: read.optOutApplies,
     panels: [...shown],
+    modelDate,
   });
+  if (!audited)
+    await viewRecorder(store).record({
+      audit: {
+        actor: access.actor ?? `user:${user.id}`,
+        action: 'dashboard.viewed',
+        target: 'dashboard:population-health',
+        purpose: read.useCase.id,
+        details: {
+          role: user.role,
+          purpose: read.useCase.purpose,
+          fields: read.fields.join('+'),
+          scope: scopeText(request.scope),
+          day,
+          optOutApplied: read.optOutApplies,
+        },
+      },
+      access: [],
+    });
   return {
     ...controlPopulationHealth(figures, policy, shown),
     useCase: { id: read.useCase.id, title: read.useCase.title, purpose: read.useCase.purpose },
@@ -579,14 +709,24 @@ export async function dashboardAreas(
   day: string,
 ): Promise<{ practices: string[]; pcns: string[] }> {
   checkDay(day);
+  // Organisation codes, not people: kept per KID version and day.
+  const key = `${await kidVersion(q)}|${day}`;
+  const memo = areasMemo.get(q);
+  if (memo?.key === key) return memo.areas;
+  const fromModel = (await builtModelDate(q)) === day;
   const practices = await q.query<{ code: string }>(
-    `SELECT DISTINCT practice_code AS code FROM (${populationOnSql('$1')}) p ORDER BY code`,
-    [day],
+    fromModel
+      ? 'SELECT DISTINCT practice_code AS code FROM kid_person_model WHERE death_date IS NULL ORDER BY code'
+      : `SELECT DISTINCT practice_code AS code FROM (${populationOnSql('$1')}) p ORDER BY code`,
+    fromModel ? [] : [day],
   );
   const pcns = (await tableExists(q, 'kid_person_model'))
     ? await q.query<{ code: string }>(
         'SELECT DISTINCT pcn_code AS code FROM kid_person_model WHERE pcn_code IS NOT NULL ORDER BY code',
       )
     : [];
-  return { practices: practices.map((p) => p.code), pcns: pcns.map((p) => p.code) };
+  const areas = { practices: practices.map((p) => p.code), pcns: pcns.map((p) => p.code) };
+  areasMemo.set(q, { key, areas });
+  return areas;
 }
+const areasMemo = new WeakMap<Queryable, { key: string; areas: { practices: string[]; pcns: string[] } }>();

@@ -39,12 +39,14 @@ function scopeLabel(scope: DashboardScope): string {
     : `${scope.kind === 'practice' ? 'Practice' : scope.kind === 'pcn' ? 'Primary care network' : 'LSOA'} ${scope.code}`;
 }
 
-async function requestFrom(r: RouteRequest, deps: ServerDeps) {
+async function requestFrom(r: RouteRequest, deps: ServerDeps, options: { picker: boolean }) {
   const principal = r.principal;
   if (!principal) throw new KernelError('unauthenticated', 'Sign in to see the population health dashboard');
-  const useCases = await useCasesFor(r, deps);
+  // The use cases to pick from: for the page's picker, or to find a default.
+  const asked = r.query('useCase');
+  const useCases = options.picker || !asked ? await useCasesFor(r, deps) : [];
   const useCaseId =
-    r.query('useCase') ??
+    asked ??
     (useCases.find((u) => u.datasets.includes('pmi') && u.datasets.includes('gp-events')) ?? useCases[0])?.id;
   const lsoa = r.query('lsoa')?.trim();
   const scopeText = lsoa ? `lsoa:${lsoa}` : (r.query('scope') ?? 'ics');
@@ -82,7 +84,7 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
         'Population health dashboard: population pyramid, long-term conditions, multimorbidity by age and deprivation, frailty and cost, by practice, PCN or LSOA',
       query: [...QUERY, { name: 'lsoa', description: 'an LSOA code; takes the place of scope' }],
       handle: async (r) => {
-        const request = await requestFrom(r, deps);
+        const request = await requestFrom(r, deps, { picker: true });
         const page = { title: 'Population health', useCases: request.useCases, filter: request.filter };
         if (!request.useCaseId) return r.render('kid/population-health.njk', { ...page, result: null });
         try {
@@ -130,7 +132,7 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
         'The population health dashboard’s figures for the system, a practice, a PCN or an LSOA, read under a use case, disclosure-controlled',
       query: QUERY,
       response: populationHealthSchema,
-      handle: async (r) => r.json(await (await requestFrom(r, deps)).read()),
+      handle: async (r) => r.json(await (await requestFrom(r, deps, { picker: false })).read()),
     },
   ];
 }
