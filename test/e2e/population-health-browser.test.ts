@@ -38,9 +38,9 @@ describe('the population health dashboard in Chromium', () => {
 
   beforeAll(async () => {
     const world = await makeKidWorld({
-      people: 400,
+      people: 2000,
       from: '2020-04',
-      to: '2020-06',
+      to: '2020-09',
       datasets,
       defects: 'none',
     });
