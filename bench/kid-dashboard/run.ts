@@ -221,12 +221,18 @@ interface Result {
   seconds: number;
 }
 
-async function hammer(name: string, url: string, headers: Record<string, string>): Promise<Result> {
+async function hammer(
+  name: string,
+  url: string,
+  headers: Record<string, string>,
+  concurrency = clients,
+  duration = seconds,
+): Promise<Result> {
   const load = loadAverage();
   const latencies: number[] = [];
   let errors = 0;
   let firstStatus = '';
-  const until = performance.now() + seconds * 1000;
+  const until = performance.now() + duration * 1000;
   const began = performance.now();
   const client = async (): Promise<void> => {
     // Bounded: each loop stops at the deadline.
@@ -246,7 +252,7 @@ async function hammer(name: string, url: string, headers: Record<string, string>
       latencies.push(performance.now() - t);
     }
   };
-  await Promise.all(Array.from({ length: clients }, client));
+  await Promise.all(Array.from({ length: concurrency }, client));
   return {
     name,
     load,
@@ -287,6 +293,14 @@ async function main(): Promise<void> {
         `${(body.leftOut ?? []).map((l) => l.panel).join(', ') || 'none'}`,
     );
     const results = [
+      // One client alone first: the answer's own time, without queueing behind others.
+      await hammer(
+        `GET /api/v1/kid/population-health (practice ${prepared.practice}), ONE client`,
+        api,
+        auth,
+        1,
+        10,
+      ),
       await hammer(`GET /api/v1/kid/population-health (practice ${prepared.practice})`, api, auth),
       await hammer(`GET /kid/population-health (page, practice ${prepared.practice})`, page, {
         Cookie: prepared.cookie,
