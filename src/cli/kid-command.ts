@@ -1,7 +1,9 @@
 import { conditionSummary } from '../kid/conditions.ts';
+import { frailtySummary } from '../kid/frailty.ts';
 import { householdMeasures } from '../kid/households.ts';
 import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
+import { COST_SETTING_TITLES, COST_SETTINGS, modelStatus, modelSummary } from '../kid/person-model.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
 function printBuild(build: SpineBuild, print: (text: string) => void): void {
@@ -88,9 +90,12 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description('the current version of the Kent Integrated Dataset and whether it is stale')
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const status = await context.withStore((store) => spineStatus(store));
+      const [status, model] = await context.withStore(async (store) => [
+        await spineStatus(store),
+        await modelStatus(store),
+      ]);
       if (options.json) {
-        printJson(context.io, status);
+        printJson(context.io, { ...status, model });
         return;
       }
       if (status.version === null) {
@@ -99,6 +104,11 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       }
       context.io.out(
         `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+      );
+      context.io.out(
+        model.asOf === null
+          ? 'The person-level model is empty: no activity has been loaded.'
+          : `Person-level model on ${model.asOf}: ${model.people.toLocaleString('en-GB')} people (kernel kid model).`,
       );
     });
   kid
@@ -210,6 +220,81 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
         formatTable(
           ['conditions', 'people'],
           summary.byCount.map((c) => [c.conditions, c.people]),
+        ),
+      );
+    });
+  kid
+    .command('frailty')
+    .description(
+      "frailty of people aged 65+ on the model's date: electronic Frailty Index categories and deficits",
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const summary = await context.withStore((store) => frailtySummary(store));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      if (summary.day === null) {
+        context.io.out('No eFI yet: load gp-events feeds, then run kernel kid build.');
+        return;
+      }
+      context.io.out(
+        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people aged 65+ scored by the electronic Frailty Index.`,
+      );
+      context.io.out(
+        formatTable(
+          ['category', 'people', ...summary.byAgeBand.map((b) => b.band)],
+          summary.byCategory.map((c) => [
+            c.category,
+            c.people,
+            ...summary.byAgeBand.map((b) => b.byCategory.find((x) => x.category === c.category)?.people ?? 0),
+          ]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['deficit', 'people'],
+          summary.deficits.map((d) => [`${d.number}. ${d.title}`, d.people]),
+        ),
+      );
+    });
+  kid
+    .command('model')
+    .description(
+      'the person-level model: people by Bridges to Health segment, and cost per setting over its 12 months',
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const summary = await context.withStore((store) => modelSummary(store));
+      if (options.json) {
+        printJson(context.io, summary);
+        return;
+      }
+      if (summary.asOf === null) {
+        context.io.out('The person-level model is empty: run kernel kid build after loading feeds.');
+        return;
+      }
+      const pounds = (x: number | null): string =>
+        x === null ? 'no data' : `\u00a3${Math.round(x).toLocaleString('en-GB')}`;
+      context.io.out(
+        `The 12 months to ${summary.asOf}: ${summary.people.toLocaleString('en-GB')} people (${summary.died.toLocaleString('en-GB')} died in them), costing ${pounds(summary.costTotal)}.`,
+      );
+      context.io.out(
+        formatTable(
+          ['segment', 'people', 'cost', 'cost per person'],
+          summary.bySegment.map((s) => [
+            s.title,
+            s.people,
+            pounds(s.costTotal),
+            s.people === 0 ? '' : pounds(s.costTotal / s.people),
+          ]),
+        ),
+      );
+      context.io.out(
+        formatTable(
+          ['setting', 'cost'],
+          COST_SETTINGS.map((setting) => [COST_SETTING_TITLES[setting], pounds(summary.cost[setting])]),
         ),
       );
     });

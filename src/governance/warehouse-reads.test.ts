@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string> = {
   'kid/person-spine.ts': 'system code: builds the person spine from the loaded feeds',
   'kid/households.ts': 'system code: builds households from the loaded feeds',
   'kid/conditions.ts': 'system code: derives conditions from the loaded feeds',
+  'kid/frailty.ts': 'system code: derives the eFI from the loaded feeds; read through openKidRead',
   'kid/linkage-report.ts': 'system code: counts each feed’s rows that reach the spine (metadata)',
   'kid/person-model.ts': 'system code: counts each person’s activity for the person-level model',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
@@ -40,6 +41,7 @@ const KID_ALLOWED: Record<string, string> = {
   'kid/person-spine.ts': 'system code: builds the spine and its views',
   'kid/households.ts': 'system code: builds households',
   'kid/conditions.ts': 'system code: derives conditions',
+  'kid/frailty.ts': 'system code: derives the eFI (frailty); read through openKidRead',
   'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
   'kid/person-model.ts': 'system code: builds the person-level model; its summary is read after openKidRead',
   'kid/population-health.ts':

@@ -20,6 +20,7 @@ export const KID_LINEAGE = {
   households: ['pmi', 'asc'],
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
+  frailty: ['pmi', 'gp-events'],
   // The person-level model (src/kid/person-model.ts): activity and cost in the 12 months, and
   // the Bridges to Health segment, whose rules read conditions, deaths, admissions,
   // maternity and social care.

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { controlledCountSchema, controlledRateSchema } from '../analytics/disclosure-schemas.ts';
 import type { ControlledConditionSummary } from './conditions.ts';
+import type { ControlledFrailtySummary } from './frailty.ts';
 import type { ControlledLinkageRow } from './linkage-report.ts';
+import { COST_SETTINGS, SEGMENTS, type ControlledModelSummary } from './person-model.ts';
 import type { SpineStatus } from './person-spine.ts';
 
 const count = controlledCountSchema;
@@ -82,3 +84,88 @@ export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.o
     z.object({ decile: z.string().describe('1 (most deprived) to 10, or unknown'), ...breakdown }),
   ),
 });
+
+const efiCategory = z.enum(['fit', 'mild', 'moderate', 'severe']);
+const byCategory = z.array(
+  z.object({
+    category: efiCategory,
+    people: count,
+    percent: controlledRateSchema.describe('of the people aged 65+'),
+  }),
+);
+
+/** `GET /api/v1/kid/frailty` */
+export const frailtySummarySchema: z.ZodType<ControlledFrailtySummary> = z.object({
+  day: z
+    .string()
+    .nullable()
+    .describe('the model’s date the eFI was scored on, YYYY-MM-DD; null before any gp-events'),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  people: count.describe('people aged 65+ in the population on the day'),
+  byCategory: byCategory.describe(
+    'electronic Frailty Index category: fit ≤ 0.12, mild ≤ 0.24, moderate ≤ 0.36, severe',
+  ),
+  byAgeBand: z.array(
+    z.object({ band: z.string().describe('65-74, 75-84 or 85+'), people: count, byCategory }),
+  ),
+  deficits: z.array(
+    z.object({
+      deficit: z.string(),
+      number: z.number().int().describe('the deficit’s number in Clegg et al. 2016, 1–36'),
+      title: z.string(),
+      people: count,
+      percent: controlledRateSchema,
+    }),
+  ),
+});
+const costs = <T extends z.ZodTypeAny>(value: T) =>
+  z.object(
+    Object.fromEntries(COST_SETTINGS.map((s) => [s, value])) as Record<(typeof COST_SETTINGS)[number], T>,
+  );
+const pounds = z.number().describe('pounds, whole');
+const nullableActivity = count.nullable();
+
+/** `GET /api/v1/kid/model` */
+export const modelSummarySchema: z.ZodType<ControlledModelSummary> = z.object({
+  asOf: z
+    .string()
+    .nullable()
+    .describe('the model’s date, YYYY-MM-DD: its 12 months end here; null before a build'),
+  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  people: count.describe(
+    'people in the model (the population on its date, and those who died in its 12 months)',
+  ),
+  died: count.describe('people who died in the 12 months'),
+  bySegment: z.array(
+    z.object({
+      segment: z.enum(SEGMENTS.map((s) => s.id) as [SegmentIdTuple[0], ...SegmentIdTuple]),
+      title: z.string(),
+      people: count,
+      percent: controlledRateSchema,
+      cost: costs(z.union([pounds, z.literal('*')]).nullable()).describe(
+        'per setting; null where the setting has no dataset, * where the segment’s count is suppressed',
+      ),
+      costTotal: z.union([pounds, z.literal('*')]),
+      costPerPerson: z.union([pounds, z.literal('*')]).nullable(),
+    }),
+  ),
+  cost: costs(pounds.nullable()).describe('per setting over everyone; null where the setting has no dataset'),
+  costTotal: pounds,
+  activity: z
+    .object({
+      ae_attendances: nullableActivity,
+      emergency_admissions: nullableActivity,
+      elective_admissions: nullableActivity,
+      bed_days: nullableActivity,
+      op_attendances: nullableActivity,
+      op_dnas: nullableActivity,
+      community_contacts: nullableActivity,
+      mh_contacts: nullableActivity,
+      fire_visits: nullableActivity,
+      asc_weeks: nullableActivity,
+    })
+    .describe(
+      'totals over everyone in the 12 months (social care in whole weeks), disclosure-controlled; null where the dataset was never loaded',
+    ),
+});
+type SegmentIdTuple = (typeof SEGMENTS)[number]['id'][];

@@ -2,14 +2,13 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  builtKidStore,
-  makeKidWorld,
-  truthAddressOn,
-  type KidWorld,
-  type TruthPerson,
-} from '../../test/kid-world.ts';
+import { makeKidWorld, truthAddressOn, type KidWorld, type TruthPerson } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { runCli } from '../../test/cli.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { openStore } from '../store/open-store.ts';
+import { buildSpine } from './person-spine.ts';
+import { modelSummarySchema } from './kid-schemas.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
@@ -17,6 +16,7 @@ import type { Store } from '../store/store.ts';
 import { nationalFeedTable } from '../synth/world-feeds.ts';
 import { HES_2018 } from '../analytics/disclosure-control.ts';
 import {
+  buildPersonModel,
   controlModelSummary,
   modelSummary,
   readModelSummary,
@@ -279,15 +279,21 @@ describe('unit costs', () => {
 
 describe.each(testStores())('the person-level model on $engine', (engine) => {
   let store: Store;
+  let open = false;
+  let where: { dataDir: string; store: string };
   let rows: Map<string, Record<string, unknown>>;
   beforeAll(async () => {
-    store = await builtKidStore(engine, world);
+    where = await engine.fresh();
+    store = await openStore(where);
+    open = true;
+    await world.load(store);
+    await buildSpine(store);
     rows = new Map(
       (await store.query('SELECT * FROM kid_person_model')).map((r) => [String(r.person_token), r]),
     );
   }, 300_000);
   afterAll(async () => {
-    await store.close();
+    if (open) await store.close();
   });
 
   it('holds everyone in the population on its date, and everyone who died in the 12 months before', () => {
@@ -371,7 +377,18 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     for (const [token, row] of rows) expect(row.fire_visits, 'fire visits').toBe(reached.get(token) ?? 0);
   });
 
-  it('puts each person in the first segment whose written rule holds', () => {
+  it('puts each person in the first segment whose written rule holds', async () => {
+    // The eFI category is the frailty build's (src/kid/frailty.int.test.ts checks it against
+    // the truth): the model carries it for everyone aged 65+ on its date, and no one else.
+    const efi = new Map(
+      (
+        await store.query<{ person_token: string; category: string }>(
+          'SELECT person_token, category FROM kid_spine_frailty',
+        )
+      ).map((r) => [r.person_token, r.category]),
+    );
+    expect(efi.size).toBeGreaterThan(0);
+    for (const [token, row] of rows) expect(row.efi_category ?? null, 'eFI').toBe(efi.get(token) ?? null);
     const seen = new Map<string, number>();
     for (const p of world.people) {
       const row = rows.get(p.token);
@@ -380,14 +397,14 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       const e = expected.get(p.token) ?? expectedOf(p.token);
       const conditions = truthConditions(p, day);
       const age = Math.floor(ageMonths(p, day) / 12);
-      // The rules of docs/kid.md, "Segments", in their order; the world has no frailty index
-      // on this branch's build, no heart failure, learning disability or cancer diagnoses.
+      // The rules of docs/kid.md, "Segments", in their order; the world has no heart
+      // failure, learning disability or cancer diagnoses.
       const segment =
         row.death_date !== null
           ? 'decline-before-dying'
           : conditions.has('copd')
             ? 'organ-failure'
-            : conditions.has('dementia')
+            : conditions.has('dementia') || ['moderate', 'severe'].includes(efi.get(p.token) ?? '')
               ? 'frailty-dementia'
               : e.ascDisability && age < 65
                 ? 'disability'
@@ -411,7 +428,9 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       'healthy-well',
     ])
       expect(seen.get(segment), segment).toBeGreaterThan(0);
-    expect(SEGMENTS.map((s) => s.id)).toContain('disability');
+    expect(seen.get('disability')).toBeGreaterThan(0);
+    expect([...seen.keys()].sort()).toEqual(SEGMENTS.map((s) => s.id).sort());
+    if (process.env.KERNEL_TEST_PRINT) console.log(JSON.stringify([...seen]));
   });
 
   it('sums to a summary by segment, and leaves opted-out people out of planning reads', async () => {
@@ -479,5 +498,146 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target LIKE 'kid:%activity%'`,
     );
     expect(Number(audited?.n)).toBe(1);
+
+    // The API: the same read, every count controlled; the use case is required.
+    const accounts = await accountsForEveryRole(store);
+    const { app } = portalApp(store);
+    const get = (query: string) =>
+      app.request(`/api/v1/kid/model${query}`, {
+        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+      });
+    const response = await get(`?useCase=${proposed.id}`);
+    expect(response.status).toBe(200);
+    const body = modelSummarySchema.parse(await response.json());
+    expect(body.asOf).toBe(AS_OF);
+    expect(body.people).toBe(controlModelSummary(planned, HES_2018).people);
+    const counts = [body.people, ...body.bySegment.map((s) => s.people)];
+    expect(counts.every((n) => n === '*' || n % 5 === 0)).toBe(true);
+    expect((await get('')).status).toBe(400);
+  });
+
+  it('is not read twice after a build that died before its swap', async () => {
+    // A dead build leaves rows under the next version number, which the next build reuses.
+    await store.run(
+      `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
+       SELECT version + 1, person_token, deficits, efi, category, as_of FROM kid_spine_frailty`,
+    );
+    await buildSpine(store, { full: true });
+    const [counts] = await store.query<{ n: number; people: number }>(
+      'SELECT count(*) AS n, count(DISTINCT person_token) AS people FROM kid_person_model',
+    );
+    expect({ n: Number(counts?.n), people: Number(counts?.people) }).toEqual({
+      n: rows.size,
+      people: rows.size,
+    });
+  });
+
+  it('is summarised by kernel kid model and mentioned by kernel kid status', async () => {
+    const summary = await modelSummary(store);
+    await store.close();
+    open = false;
+    const flags = ['--data', where.dataDir, '--store', where.store];
+    const json = await runCli(['kid', 'model', '--json', ...flags]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(summary)));
+    const text = await runCli(['kid', 'model', ...flags]);
+    expect(text.stdout).toContain('Short period of decline before dying');
+    expect(text.stdout).toContain(`The 12 months to ${AS_OF}`);
+    const status = await runCli(['kid', 'status', ...flags]);
+    expect(status.stdout).toContain(`Person-level model on ${AS_OF}: ${summary.people} people`);
+  });
+});
+
+describe.each(testStores())('segments on constructed people on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+  }, 60_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('gives each person the most severe segment whose rule holds, in the written order', async () => {
+    // Hand-made people of spine version 1: token, birth month, death date, conditions
+    // (condition:first coded), eFI category, and the segment the rules give.
+    const people: [string, string, string | null, string[], string | null, string][] = [
+      [
+        'died',
+        '1940-01',
+        '2021-01-10',
+        ['dementia:2015-01-01', 'heart-failure:2016-01-01'],
+        'severe',
+        'decline-before-dying',
+      ],
+      ['died-before', '1940-01', '2020-03-01', [], null, '(not in the model)'],
+      [
+        'heart',
+        '1950-01',
+        null,
+        ['heart-failure:2018-01-01', 'dementia:2019-01-01'],
+        'severe',
+        'organ-failure',
+      ],
+      ['copd', '1980-06', null, ['copd:2018-01-01'], null, 'organ-failure'],
+      [
+        'dementia',
+        '1945-01',
+        null,
+        ['dementia:2019-01-01', 'learning-disability:2000-01-01'],
+        'fit',
+        'frailty-dementia',
+      ],
+      ['frail', '1938-01', null, ['hypertension:2010-01-01'], 'moderate', 'frailty-dementia'],
+      ['mild', '1938-01', null, ['hypertension:2010-01-01'], 'mild', 'chronic-conditions'],
+      ['ld', '1990-01', null, ['learning-disability:2005-01-01', 'cancer:2020-06-01'], null, 'disability'],
+      ['new-cancer', '1960-01', null, ['cancer:2020-06-01', 'asthma:2001-01-01'], null, 'serious-curable'],
+      ['old-cancer', '1960-01', null, ['cancer:2019-06-01'], null, 'chronic-conditions'],
+      ['later', '1970-01', null, ['diabetes:2021-04-15'], null, 'healthy-well'],
+      ['infant', '2020-06', null, [], null, 'maternal-infant'],
+      ['toddler', '2019-06', null, [], null, 'healthy-well'],
+    ];
+    for (const [token, born, died, conditions, efi] of people) {
+      await store.run(
+        `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
+                                 first_seen, gp_registered, sources)
+         VALUES (1, $1, '2', $2, CAST($3 AS DATE), 'A', CAST('2010-01-01' AS DATE), TRUE, 1)`,
+        [token, born, died],
+      );
+      await store.run(
+        `INSERT INTO kid_registration (version, person_token, practice_code, from_date, to_date)
+         VALUES (1, $1, 'G82001', CAST('2000-01-01' AS DATE), NULL)`,
+        [token],
+      );
+      for (const c of conditions) {
+        const [condition = '', first = ''] = c.split(':');
+        await store.run(
+          `INSERT INTO kid_condition (version, person_token, condition, first_date) VALUES (1, $1, $2, CAST($3 AS DATE))`,
+          [token, condition, first],
+        );
+      }
+      if (efi)
+        await store.run(
+          `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
+           VALUES (1, $1, 0, 0, $2, CAST($3 AS DATE))`,
+          [token, efi, AS_OF],
+        );
+    }
+    const build = await buildPersonModel(store, 1, { asOf: AS_OF });
+    expect(build.sources.used).toEqual([]);
+    expect(build.people).toBe(people.length - 1);
+    const rows = await store.query<{ person_token: string; segment: string; efi_category: string | null }>(
+      'SELECT person_token, segment, efi_category FROM kid_model WHERE version = 1',
+    );
+    const segmentOf = new Map(rows.map((r) => [r.person_token, r.segment]));
+    for (const [token, , , , efi, segment] of people) {
+      expect(segmentOf.get(token) ?? '(not in the model)', token).toBe(segment);
+      if (segmentOf.has(token))
+        expect(rows.find((r) => r.person_token === token)?.efi_category ?? null).toBe(efi);
+    }
+    // Without the datasets, activity is unknown (null), not zero.
+    const [row] = await store.query<{ ae: number | null; total: number }>(
+      `SELECT ae_attendances AS ae, cost_total AS total FROM kid_model WHERE person_token = 'heart'`,
+    );
+    expect(row).toEqual({ ae: null, total: 0 });
   });
 });

@@ -24,6 +24,7 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
+import { modelDate } from './model-date.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, tableExists } from './person-spine.ts';
 
@@ -112,28 +113,6 @@ export function readUnitCosts(file: string = UNIT_COSTS_FILE): UnitCosts {
   return { ...(parsed as UnitCosts), byId: byId as Record<UnitCostId, UnitCost> };
 }
 
-/**
- * The model's date: the last day of the latest month of GP activity loaded (`gp-events`
- * loads' periods), or of any dataset's when no GP events are loaded. One place, so that the
- * frailty module's `modelDate` (src/kid/model-date.ts) can replace it.
- */
-export async function modelAsOf(q: Queryable): Promise<string | null> {
-  const latest = async (where: string): Promise<string | null> => {
-    const [row] = await q.query<{ period: string | null }>(
-      `SELECT max(period) AS period FROM loads WHERE status = 'loaded' AND period IS NOT NULL ${where}`,
-    );
-    return row?.period && /^\d{4}-\d{2}$/.test(row.period) ? row.period : null;
-  };
-  const month = (await latest(`AND dataset_id = 'gp-events'`)) ?? (await latest(''));
-  return month === null ? null : lastDayOf(month);
-}
-
-/** 'YYYY-MM' → the last day of that month. */
-export function lastDayOf(month: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
-}
-
 /** The first day of the 12 months ending `asOf` (the last day of a month): 11 months before its month. */
 export function windowStart(asOf: string): string {
   const [y, m] = asOf.split('-').map(Number) as [number, number];
@@ -218,7 +197,7 @@ interface Source {
 /**
  * Writes spine `version`'s person-level model. The population, registrations, residence,
  * conditions and (when built) frailty of the same version are its inputs, with the activity
- * datasets as loaded. Does nothing when there is no model date (nothing loaded).
+ * datasets as loaded. Writes no one when there is no model date (no gp-events loaded).
  */
 export async function buildPersonModel(
   q: Queryable,
@@ -234,7 +213,7 @@ export async function buildPersonModel(
     ['version', 'cost_id', 'setting', 'unit', 'cost', 'cost_year', 'source'],
     costs.costs.map((c) => [version, c.id, c.setting, c.unit, c.cost, c.year, costs.source] as const),
   );
-  const asOf = options.asOf ?? (await modelAsOf(q));
+  const asOf = options.asOf ?? (await modelDate(q));
   if (asOf === null) return { asOf: null, people: 0, sources: { used: [], skipped: [] } };
   checkDay(asOf);
   const to = `CAST(${quoteLiteral(asOf)} AS DATE)`;
@@ -361,6 +340,13 @@ export async function buildPersonModel(
   for (const source of candidates) if (await tableExists(q, source.table)) used.push(source);
   const has = (dataset: string): boolean => used.some((s) => s.dataset === dataset);
   const frailty = await tableExists(q, 'kid_frailty');
+  // PostgreSQL plans from the statistics it has: this version's tables were written moments
+  // ago, and without fresh statistics it guessed a handful of people and looped (over 14
+  // minutes at 100,000 people on the bench; 3-5 s after ANALYZE). DuckDB keeps its own.
+  if (q.dialect.name === 'postgres')
+    await q.exec(
+      `ANALYZE ${['kid_person', 'kid_registration', 'kid_residence', 'kid_condition', ...(frailty ? ['kid_frailty'] : []), ...used.map((s) => s.table)].join(', ')}`,
+    );
 
   // A count is 0 for a person with no rows in a loaded dataset, null where it was never loaded.
   const n = (dataset: string, expression: string, zero = '0'): string =>
@@ -480,6 +466,15 @@ export async function buildPersonModel(
 /** The settings the model costs, each a column `cost_<setting>` of the model. */
 export const COST_SETTINGS = ['ae', 'emergency', 'elective', 'op', 'community', 'mh', 'asc'] as const;
 export type CostSetting = (typeof COST_SETTINGS)[number];
+export const COST_SETTING_TITLES: Record<CostSetting, string> = {
+  ae: 'A&E attendances',
+  emergency: 'Emergency admissions',
+  elective: 'Elective admissions',
+  op: 'Outpatient attendances',
+  community: 'Community contacts (no dataset yet)',
+  mh: 'Mental health contacts (no dataset yet)',
+  asc: 'Adult social care',
+};
 
 export interface ModelSummary {
   /** the model's date; null before the model is built */
@@ -590,15 +585,16 @@ export interface ControlledModelSummary {
   }[];
   cost: Record<CostSetting, number | null>;
   costTotal: number;
-  activity: ModelSummary['activity'];
+  /** counts of events (social care in whole weeks), each controlled like a count of people */
+  activity: Record<keyof ModelSummary['activity'], ControlledCount | null>;
 }
 
 const pounds = (x: number): number => Math.round(x);
 
 /**
- * Applies disclosure control (src/analytics/disclosure-control.ts): counts of people are
- * rounded and small ones suppressed; a segment's costs are shown only where its count is, in
- * whole pounds. System-wide totals of cost and activity are counts of events, not people.
+ * Applies disclosure control (src/analytics/disclosure-control.ts): counts of people and of
+ * events are rounded and small ones suppressed; a segment's costs are shown only where its
+ * count of people is, in whole pounds.
  */
 export function controlModelSummary(summary: ModelSummary, policy: DisclosurePolicy): ControlledModelSummary {
   const wholePounds = (c: Record<CostSetting, number | null>): Record<CostSetting, number | null> =>
@@ -631,7 +627,12 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     }),
     cost: wholePounds(summary.cost),
     costTotal: pounds(summary.costTotal),
-    activity: summary.activity,
+    activity: Object.fromEntries(
+      Object.entries(summary.activity).map(([k, v]) => [
+        k,
+        v === null ? null : controlCount(Math.round(v), policy),
+      ]),
+    ) as ControlledModelSummary['activity'],
   };
 }
 

@@ -14,6 +14,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
+import { buildFrailty } from './frailty.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
@@ -61,6 +62,9 @@ const KID_TABLES = [
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
+  'kid_efi_code',
+  'kid_frailty',
+  'kid_frailty_deficit',
   'kid_model',
   'kid_unit_cost',
 ];
@@ -147,22 +151,12 @@ export async function buildSpine(
     return { ...summary, mode: 'unchanged', seconds: (Date.now() - started) / 1000 };
   }
 
-  // A build that died before its swap leaves rows of a version nobody reads: clear them.
-  await store.run(
-    `DELETE FROM kid_person WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_registration WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_residence WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_disagreements WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
-  await store.run(
-    `DELETE FROM kid_builds WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-  );
+  // A build that died before its swap leaves rows of a version nobody reads: clear them, in
+  // every table of a version (the next build reuses the number, and would read them twice).
+  for (const table of [...KID_TABLES, 'kid_builds'])
+    await store.run(
+      `DELETE FROM ${table} WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
+    );
   const [next] = await store.query<{ v: number }>(
     'SELECT COALESCE(max(version), 0) + 1 AS v FROM kid_builds',
   );
@@ -264,6 +258,7 @@ export async function buildSpine(
   );
   await buildFireVisits(store, version);
   await buildConditions(store, version);
+  await buildFrailty(store, version);
   await buildPersonModel(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),

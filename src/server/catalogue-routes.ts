@@ -1,6 +1,7 @@
 import { getCodeList, getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import { datasetDictionarySchema, datasetListSchema } from '../catalogue/catalogue-schemas.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { getDerivedDataset, lineageOf, listDerivedDatasets } from '../catalogue/derived-datasets.ts';
 import { KernelError } from '../errors.ts';
 import {
   controlCoverage,
@@ -153,7 +154,29 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
       nav: 'Catalogue',
       summary: 'Every dataset in the catalogue',
       handle: (r) =>
-        r.render('catalogue.njk', { title: 'Catalogue', datasets: listDatasets().map(datasetSummary) }),
+        r.render('catalogue.njk', {
+          title: 'Catalogue',
+          datasets: listDatasets().map(datasetSummary),
+          derived: listDerivedDatasets().map((d) => ({ ...d, lineage: lineageOf(d) })),
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/catalogue/derived/:id',
+      kind: 'page',
+      access: 'signed-in',
+      summary:
+        'A dataset Kernel builds: its fields, their meaning and roles, and the datasets each derives from',
+      example: { id: 'kid-model' },
+      handle: (r) => {
+        const dataset = getDerivedDataset(r.param('id'));
+        return r.render('derived-dataset.njk', {
+          title: dataset.title,
+          dataset,
+          lineage: lineageOf(dataset),
+          titles: datasetTitles(),
+        });
+      },
     },
     {
       method: 'GET',

@@ -1,7 +1,14 @@
 import { HES_2018 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import { controlConditionSummary, readConditionSummary } from '../kid/conditions.ts';
-import { conditionSummarySchema, linkageAnswerSchema } from '../kid/kid-schemas.ts';
+import { controlFrailtySummary, readFrailtySummary } from '../kid/frailty.ts';
+import {
+  conditionSummarySchema,
+  frailtySummarySchema,
+  linkageAnswerSchema,
+  modelSummarySchema,
+} from '../kid/kid-schemas.ts';
+import { controlModelSummary, readModelSummary } from '../kid/person-model.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { populationHealthRoutes } from './population-health-routes.ts';
@@ -98,6 +105,62 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         );
         // Whole-system figures combine every controller's data: controlled for every role.
         return r.json(controlConditionSummary(summary, HES_2018));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/kid/frailty',
+      kind: 'api',
+      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+      tag: 'analytics',
+      summary:
+        'Frailty (electronic Frailty Index) of people aged 65+ on the model’s date for the whole system, read under a use case that covers pmi and gp-events, disclosure-controlled',
+      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
+      response: frailtySummarySchema,
+      handle: async (r) => {
+        const principal = r.principal;
+        const useCaseId = r.query('useCase');
+        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
+        if (!useCaseId)
+          throw new KernelError('usage', 'Give the use case', {
+            where: { field: 'useCase' },
+            hint: 'e.g. /api/v1/kid/frailty?useCase=UC-001',
+          });
+        const summary = await readFrailtySummary(deps.store, {
+          user: { id: principal.userId, role: principal.role, org: principal.org },
+          useCaseId,
+          actor: r.actor,
+        });
+        // Whole-system figures combine every controller's data: controlled for every role.
+        return r.json(controlFrailtySummary(summary, HES_2018));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/kid/model',
+      kind: 'api',
+      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+      tag: 'analytics',
+      summary:
+        'The person-level model: people by Bridges to Health segment and cost per setting over its 12 months, read under a use case that covers every source of its fields, disclosure-controlled',
+      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
+      response: modelSummarySchema,
+      handle: async (r) => {
+        const principal = r.principal;
+        const useCaseId = r.query('useCase');
+        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
+        if (!useCaseId)
+          throw new KernelError('usage', 'Give the use case to read the model under', {
+            where: { field: 'useCase' },
+            hint: 'e.g. /api/v1/kid/model?useCase=UC-001',
+          });
+        const summary = await readModelSummary(deps.store, {
+          user: { id: principal.userId, role: principal.role, org: principal.org },
+          useCaseId,
+          actor: r.actor,
+        });
+        // Whole-system figures combine every controller's data: controlled for every role.
+        return r.json(controlModelSummary(summary, HES_2018));
       },
     },
     ...populationHealthRoutes(deps),

@@ -24,6 +24,7 @@ import {
   covidFactor,
   deprivationMultiplier,
 } from './synth-rates.ts';
+import { extraDeficits } from './frailty-deficits.ts';
 import { NO_DAY, MALE } from './population.ts';
 import { CLINICAL_CODES, decileAt, laOfAddress, type World } from './world.ts';
 import { WeightedTable } from './random.ts';
@@ -87,6 +88,8 @@ export type ActivityEvent =
       condition: number;
       type: 'diagnosis' | 'review';
       value: string;
+      /** an eFI deficit's concept, coded instead of the condition's (frailty-deficits.ts) */
+      code?: string;
     }
   | { kind: 'asc'; day: number; council: string; activity: string };
 
@@ -185,6 +188,19 @@ export function personMonth(world: World, person: number, month: Month, monthInd
       type: 'diagnosis',
       value: '',
     });
+    // Frailty diagnosed brings the deficits that go with it, coded the same day.
+    if (CONDITIONS[incident - 1] === 'frailty')
+      for (const deficit of extraDeficits(world, person))
+        if (deficit.day === incidentDay)
+          events.push({
+            kind: 'gp',
+            day: incidentDay,
+            practice,
+            condition: incident - 1,
+            type: 'diagnosis',
+            value: '',
+            code: deficit.code,
+          });
   }
   if (hospitalDeath) events.push(emergencySpell(world, person, r, death, true));
 

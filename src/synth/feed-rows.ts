@@ -644,7 +644,7 @@ export function gpEventRow(
   const values = patientBlock(world, person, event.day, practice);
   const condition = CONDITIONS[event.condition] ?? 'diabetes';
   const codes = CLINICAL_CODES.gpConditions[condition];
-  const code = event.type === 'diagnosis' ? (codes?.diagnosis ?? '') : (codes?.review ?? '');
+  const code = event.code ?? (event.type === 'diagnosis' ? (codes?.diagnosis ?? '') : (codes?.review ?? ''));
   put(
     values,
     ['Practice_Code', 'Practice', 'GP_Practice_Code', 'Organisation_Code', 'Registered_Practice'],

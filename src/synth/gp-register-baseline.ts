@@ -6,6 +6,7 @@
  */
 import type { RowSubject } from './feed-router.ts';
 import { gpEventRow, patientBlock, type Values } from './feed-rows.ts';
+import { extraDeficits } from './frailty-deficits.ts';
 import { NO_DAY } from './population.ts';
 import { formatDay, type Month } from './synth-dates.ts';
 import { CONDITIONS } from './synth-rates.ts';
@@ -46,7 +47,8 @@ export function writeGpRegisterBaseline(
  * long-term condition a living person already has, dated the window's first day (the
  * synthetic world does not model when a prevalent condition was first coded). Without it,
  * gp-events would show a prevalent condition only if a review happened to fall in the
- * window, and the person-level model (src/kid/) could not find it.
+ * window, and the person-level model (src/kid/) could not find it. The list also holds the
+ * electronic Frailty Index's other deficits (falls, hearing loss, …) a person has then.
  */
 export function writeGpProblemListBaseline(
   world: World,
@@ -69,5 +71,19 @@ export function writeGpProblemListBaseline(
       });
       emit(practice, 'gp-events', values, subject(p, day));
     });
+    // The eFI's other deficits on the problem list (frailty-deficits.ts).
+    for (const deficit of extraDeficits(world, p)) {
+      if (deficit.day !== day) continue;
+      const values = gpEventRow(world, p, {
+        kind: 'gp',
+        day,
+        practice: practiceIndex,
+        condition: CONDITIONS.indexOf('frailty'),
+        type: 'diagnosis',
+        value: '',
+        code: deficit.code,
+      });
+      emit(practice, 'gp-events', values, subject(p, day));
+    }
   });
 }

@@ -235,6 +235,21 @@ export const CONDITION_EMERGENCY_FACTOR: Record<Condition, number> = {
   frailty: 1.8,
 };
 
+/**
+ * eFI deficits coded beyond the modelled conditions (src/synth/frailty-deficits.ts), for
+ * people 65 or over by the window's end: a Poisson count with this mean, plus a second for
+ * people with frailty. Synthetic, tuned so that among people aged 65+ about half are fit,
+ * a third mildly frail, and a tenth or more moderately or severely frail, near the shares
+ * Clegg et al. (Age and Ageing 2016) report (fit 50%, mild 35%, moderate 12%, severe 3%).
+ */
+export const EFI_EXTRA_DEFICITS = {
+  base: 2,
+  perYearOver65: 0.07,
+  perCondition: 0.6,
+  frail: 4.5,
+  frailPerYearOver65: 0.08,
+} as const;
+
 /** Kent's ethnic mix (2011 Census, Kent and Medway, rounded), Data Dictionary ETHNIC CATEGORY codes. */
 export const ETHNICITY_SHARES = [
   ['A', 0.862],

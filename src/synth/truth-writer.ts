@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
+import { allDeficits } from './frailty-deficits.ts';
 import { pcd7 } from './geography.ts';
 import { MEMBER_ORGANISATIONS } from './organisations.ts';
 import { MALE, NO_DAY } from './population.ts';
-import { formatDay } from './synth-dates.ts';
+import { approximateAge, formatDay } from './synth-dates.ts';
 import { CONDITIONS, ETHNICITY_SHARES } from './synth-rates.ts';
 import type { Staff } from './workforce.ts';
 import type { World } from './world.ts';
@@ -65,6 +66,16 @@ export function writeTruthPeople(world: World, staff: readonly Staff[], dir: str
     ]);
   }
   people.close();
+
+  // Every eFI deficit each person's GP record holds and the day it was first coded
+  // (frailty-deficits.ts): the truth the person-level model's eFI is checked against.
+  const frailty = new CsvFileWriter(path.join(dir, 'frailty.csv'), ['person_id', 'deficit', 'from_date']);
+  // Only for people 65 or over by the window's end: the eFI applies to them alone.
+  for (let p = 0; p < population.count; p++) {
+    if (approximateAge(population.birth[p] ?? 0, world.window.end) < 65) continue;
+    for (const d of allDeficits(world, p)) frailty.write([String(p), d.deficit, formatDay(d.day)]);
+  }
+  frailty.close();
 
   const addresses = new CsvFileWriter(path.join(dir, 'addresses.csv'), ADDRESS_COLUMNS);
   for (let h = 0; h < population.householdCount; h++) {

@@ -24,6 +24,10 @@ interface ClinicalCodes {
     string,
     { diagnosis: string; review: string; unit?: string; mean?: number; sd?: number }
   >;
+  /** eFI deficits the GP record codes beyond the modelled conditions (src/synth/frailty-deficits.ts) */
+  efiDeficits: Record<string, { code: string; weight: number }>;
+  /** the eFI deficit each modelled condition is */
+  efiConditionDeficits: Record<string, string>;
 }
 
 export const CLINICAL_CODES = JSON.parse(
