@@ -216,6 +216,20 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
     }
     // Without injected defects every person's deficits and category agree with the truth.
     expect(agree).toBe(truth.size);
+    // People with deficits coded who died in the window before the model's date are not scored.
+    const scored = new Set(rows.map((r) => r.person_token));
+    const withDeficits = new Set(
+      truthCsv(world, 'frailty.csv').map(([id]) => world.people[Number(id)]?.token),
+    );
+    const died = world.people.filter(
+      (p) =>
+        p.deathDate !== null &&
+        p.deathDate >= `${FROM}-01` &&
+        p.deathDate < AS_OF &&
+        withDeficits.has(p.token),
+    );
+    expect(died.length).toBeGreaterThan(0);
+    expect(died.filter((p) => scored.has(p.token))).toEqual([]);
     const summary = await frailtySummary(store);
     expect(summary.day).toBe(AS_OF);
     expect(summary.people).toBe(truth.size);
