@@ -308,6 +308,16 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       const total = Object.values(s?.cost ?? {}).reduce((n, c) => n + c, 0);
       expect(total, row.segment).toBeCloseTo(Number(row.total), 2);
     }
+    // Frailty: people aged 65+ alive on the model's date, by eFI category, as the model has them.
+    const efi = await store.query<{ category: string; people: number }>(
+      `SELECT efi_category AS category, count(*) AS people FROM kid_person_model
+       WHERE practice_code = $1 AND death_date IS NULL AND efi_category IS NOT NULL GROUP BY efi_category`,
+      [practice],
+    );
+    expect(f.frailty?.people).toBe(efi.reduce((n, r) => n + Number(r.people), 0));
+    expect(f.frailty?.people).toBeGreaterThan(0);
+    for (const c of f.frailty?.categories ?? [])
+      expect(c.people, c.category).toBe(Number(efi.find((r) => r.category === c.category)?.people ?? 0));
     // A PCN the model does not place any practice in is refused, naming the scope.
     await expect(populationHealthFigures(store, DAY, parseScope('pcn:U00000'))).rejects.toMatchObject({
       code: 'not-found',
@@ -323,6 +333,8 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     for (const s of shown.costs?.segments ?? [])
       expect(s.people === '*' ? s.total === '*' : typeof s.total === 'number' || s.total === null).toBe(true);
     expect(shown.leftOut.map((l) => l.panel)).not.toContain('costs');
+    expect(shown.leftOut.map((l) => l.panel)).not.toContain('frailty');
+    expect(shown.frailty?.categories.map((c) => c.category)).toEqual(['fit', 'mild', 'moderate', 'severe']);
   });
 
   it('answers the API only under a covering use case, audited, with every count controlled', async () => {

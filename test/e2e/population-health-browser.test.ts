@@ -98,19 +98,23 @@ describe('the population health dashboard in Chromium', () => {
     await expect
       .poll(() => page.getByRole('heading', { name: 'Population health', level: 1 }).count())
       .toBe(1);
-    expect(await page.locator('#useCase').inputValue()).toBe(useCase);
+    // The use case made for this test (the picker lists every one the analyst is on).
+    await page.locator('#useCase').selectOption(useCase);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.locator('#useCase').inputValue()).toBe(useCase);
     for (const heading of [
       'Population by age and sex',
       'Long-term conditions',
       'Number of conditions by age',
       'Conditions by age and deprivation',
+      'Frailty',
       'Cost per person by segment and setting',
     ])
       expect(await page.getByRole('heading', { name: heading, exact: true }).count(), heading).toBe(1);
     // Every chart is an image with a name and a description, and a data table follows it.
     const charts = page.locator('figure svg[role="img"]');
-    expect(await charts.count()).toBeGreaterThanOrEqual(5);
-    expect(await page.locator('details table.nhsuk-table').count()).toBeGreaterThanOrEqual(5);
+    expect(await charts.count()).toBeGreaterThanOrEqual(6);
+    expect(await page.locator('details table.nhsuk-table').count()).toBeGreaterThanOrEqual(6);
     expect((await axeViolations(page)).map((v) => `${v.id}: ${v.help}`)).toEqual([]);
 
     // Open the tables: every count shown is controlled (0, *, or a multiple of 5).
