@@ -158,7 +158,8 @@ export async function runDemo(context: DemoContext, options: DemoOptions): Promi
     const kid = await buildSpine(store, { actor: context.actor });
     step(
       `Kent Integrated Dataset: version ${kid.version}, ${kid.people.toLocaleString('en-GB')} people on the spine, ` +
-        `built in ${kid.seconds.toFixed(1)}s (kernel kid status, /catalogue/linkage)`,
+        `built in ${kid.seconds.toFixed(1)}s (kernel kid status, /catalogue/linkage; ` +
+        'the population health dashboard: /kid/population-health, as analyst@kernel.example under UC-001)',
     );
 
     // The programme office's 2021 plan and RAID log, checked against what was just loaded.

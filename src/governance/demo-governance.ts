@@ -180,13 +180,25 @@ export async function seedDemoGovernance(
       {
         title: 'Costs of frailty across health and social care',
         summary:
-          'How much hospital, GP and adult social care people living with frailty use, and what it costs, to plan integrated neighbourhood teams.',
+          'How much hospital, GP and adult social care people living with frailty use, and what it costs, to plan integrated neighbourhood teams; the population health dashboard of the Kent Integrated Dataset.',
         sponsor: 'QKS',
         purpose: 'planning',
         legalBasis:
           'UK GDPR Art 6(1)(e) and 9(2)(h); pseudonymised data for health and care planning under the system data sharing agreement',
-        datasets: ['apc', 'ecds', 'gp-events', 'asc'],
-        controllers: [...acute, ...practices, ...councils],
+        // Every source the KID's person-level model derives from (KID_LINEAGE), so the
+        // population health dashboard shows every panel under it.
+        datasets: [
+          'pmi',
+          'apc',
+          'ecds',
+          'op',
+          'gp-events',
+          'asc',
+          'fire-safety',
+          'msds-booking',
+          'msds-delivery',
+        ],
+        controllers: [...acute, ...practices, ...councils, ...byType('fire-and-rescue')],
         users: DEMO_USERS,
         start: '2021-04-01',
         end: '2028-03-31',

@@ -46,6 +46,8 @@ const KID_ALLOWED: Record<string, string> = {
   'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
   'kid/person-model.ts': 'system code: builds the person-level model; its summary is read after openKidRead',
   'kid/risk.ts': 'system code: fits and scores the emergency admission risk model',
+  'kid/population-health.ts':
+    'the population health dashboard, counted only after openKidRead has decided and audited the read',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
   'cohorts/person-frame.ts':
     'the cohort builder’s person frame, run only after openKidRead has decided and audited the read',

@@ -13,6 +13,7 @@ import { controlModelSummary, readModelSummary } from '../kid/person-model.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { controlRiskModel, readRiskModel } from '../kid/risk.ts';
+import { populationHealthRoutes } from './population-health-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -191,5 +192,6 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.json(controlRiskModel(model, HES_2018));
       },
     },
+    ...populationHealthRoutes(deps),
   ];
 }

@@ -1,0 +1,389 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  aliveOn,
+  builtKidStore,
+  makeKidWorld,
+  truthAddressOn,
+  type KidWorld,
+  type TruthPerson,
+} from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
+import { createAgreement } from '../governance/agreements.ts';
+import type { Purpose } from '../governance/governance-values.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
+import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import type { Store } from '../store/store.ts';
+import { AGE_BANDS } from './conditions.ts';
+import { populationOn } from './person-spine.ts';
+import {
+  defaultDashboardDay,
+  parseScope,
+  populationHealthFigures,
+  readPopulationHealth,
+  type PopulationHealthFigures,
+} from './population-health.ts';
+import { populationHealthSchema } from './population-health-schemas.ts';
+
+/** The synthetic world's condition names and the KID code list each falls in (as conditions.int.test.ts). */
+const LIST_OF: Record<string, string> = {
+  diabetes: 'diabetes',
+  hypertension: 'hypertension',
+  copd: 'copd',
+  asthma: 'asthma',
+  chd: 'chd',
+  dementia: 'dementia',
+};
+
+/** Every source the dashboard's panels derive from (KID_LINEAGE), so each panel can show. */
+const DATASETS = [
+  'pmi',
+  'gp-events',
+  'asc',
+  'apc',
+  'ecds',
+  'op',
+  'fire-safety',
+  'msds-booking',
+  'msds-delivery',
+];
+const DAY = '2020-09-30';
+const analyst = { id: 'u-analyst', role: 'analyst', org: null };
+
+let world: KidWorld;
+beforeAll(async () => {
+  world = await makeKidWorld({
+    people: 2000,
+    from: '2020-04',
+    to: '2020-09',
+    datasets: DATASETS,
+    defects: 'none',
+  });
+}, 240_000);
+
+function truthConditions(p: TruthPerson, day: string): number {
+  const names = [
+    ...p.conditionsAtStart,
+    ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
+  ];
+  return new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined)).size;
+}
+const ageOn = (p: TruthPerson, day: string): number =>
+  Math.floor(
+    (Number(day.slice(0, 4)) * 12 +
+      Number(day.slice(5, 7)) -
+      Number(p.birthDate.slice(0, 4)) * 12 -
+      Number(p.birthDate.slice(5, 7))) /
+      12,
+  );
+const pyramidBand = (age: number): string =>
+  age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
+const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
+
+async function useCase(
+  store: Store,
+  purpose: Purpose,
+  datasets: string[],
+  controllers: string[],
+): Promise<string> {
+  const proposed = await proposeUseCase(
+    store,
+    {
+      title: `Population health ${purpose} ${datasets.join(' ')}`,
+      sponsor: 'QKS',
+      purpose,
+      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+      datasets,
+      controllers,
+      users: ['role:analyst'],
+      start: '2021-04-01',
+      end: '2099-03-31',
+    },
+    'test',
+  );
+  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
+  await activateUseCase(store, proposed.id, 'test');
+  return proposed.id;
+}
+
+describe.each(testStores())('the population health dashboard on $engine', (engine) => {
+  let store: Store;
+  let controllers: string[];
+  let planning: string;
+  beforeAll(async () => {
+    store = await builtKidStore(engine, world);
+    controllers = [...new Set(world.records.map((r) => r.org))].sort();
+    for (const org of controllers) {
+      const datasets = [...new Set(world.records.filter((r) => r.org === org).map((r) => r.dataset))];
+      await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
+    }
+    planning = await useCase(store, 'planning', DATASETS, controllers);
+  }, 240_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const living = (day: string, practice?: string): TruthPerson[] =>
+    world.people.filter(
+      (p) =>
+        aliveOn(p, day) && (practice === undefined || truthAddressOn(world, p, day)?.practice === practice),
+    );
+
+  function expectTruth(f: PopulationHealthFigures, people: TruthPerson[]): void {
+    expect(f.people).toBe(people.length);
+    for (const row of f.pyramid) {
+      const inBand = people.filter((p) => pyramidBand(ageOn(p, f.day)) === row.band);
+      expect(row.female + row.male + row.other, row.band).toBe(inBand.length);
+      expect(row.female, row.band).toBe(inBand.filter((p) => p.sex === '2').length);
+    }
+    for (const row of f.byAge.filter((r) => r.band !== 'unknown')) {
+      const inBand = people.filter((p) => conditionBand(ageOn(p, f.day)) === row.band);
+      expect(row.people, row.band).toBe(inBand.length);
+      expect(row.conditions, row.band).toBe(inBand.reduce((n, p) => n + truthConditions(p, f.day), 0));
+      expect(row.multimorbidity, row.band).toBe(inBand.filter((p) => truthConditions(p, f.day) >= 2).length);
+    }
+    const decileOf = (p: TruthPerson): string =>
+      String(world.imdDecile.get(truthAddressOn(world, p, f.day)?.lsoa ?? '') ?? 'unknown');
+    for (const row of f.byImdDecile) {
+      const inDecile = people.filter((p) => decileOf(p) === row.decile);
+      expect(row.people, `decile ${row.decile}`).toBe(inDecile.length);
+      expect(row.conditions, `decile ${row.decile}`).toBe(
+        inDecile.reduce((n, p) => n + truthConditions(p, f.day), 0),
+      );
+    }
+    for (const row of f.prevalence.filter((p) => Object.values(LIST_OF).includes(p.condition))) {
+      const names = Object.keys(LIST_OF).filter((n) => LIST_OF[n] === row.condition);
+      const has = (p: TruthPerson): boolean =>
+        names.some(
+          (n) =>
+            p.conditionsAtStart.includes(n) ||
+            (p.incident === n && p.incidentDate !== null && p.incidentDate <= f.day),
+        );
+      expect(row.people, row.condition).toBe(people.filter(has).length);
+    }
+  }
+
+  it('counts the whole system and a practice as the synthetic truth has them', async () => {
+    // On the model's date the figures come from the person-level model; on any other day,
+    // from the spine: both as the truth has them.
+    expectTruth(await populationHealthFigures(store, DAY, parseScope('ics')), living(DAY));
+    expectTruth(await populationHealthFigures(store, '2020-06-30', parseScope('ics')), living('2020-06-30'));
+    const practices = [...new Set(living(DAY).map((p) => truthAddressOn(world, p, DAY)?.practice))].filter(
+      (p): p is string => Boolean(p),
+    );
+    const practice = practices[0] as string;
+    expectTruth(
+      await populationHealthFigures(store, DAY, parseScope(`practice:${practice}`)),
+      living(DAY, practice),
+    );
+    // An LSOA: the people living there on the day.
+    const lsoa = truthAddressOn(world, living(DAY)[0] as TruthPerson, DAY)?.lsoa as string;
+    const inLsoa = living(DAY).filter((p) => truthAddressOn(world, p, DAY)?.lsoa === lsoa);
+    expect((await populationHealthFigures(store, DAY, parseScope(`lsoa:${lsoa}`))).people).toBe(
+      inLsoa.length,
+    );
+    // Without a day, the latest the patient master index describes.
+    expect(await defaultDashboardDay(store)).toMatch(/^2020-09-/);
+  });
+
+  it('shows multimorbidity earlier in deprived areas: more conditions at the same age in decile 1 than in decile 10', async () => {
+    const f = await populationHealthFigures(store, DAY, parseScope('ics'));
+    const mean = (band: string, decile: string): number => {
+      const row = f.byAgeAndDecile.find((r) => r.band === band && r.decile === decile);
+      return row && row.people > 0 ? row.conditions / row.people : NaN;
+    };
+    for (const band of ['40-64', '65-74']) {
+      expect(mean(band, '1'), band).toBeGreaterThan(mean(band, '10'));
+    }
+    // And on the published figures: the most deprived quintile ahead of the least at 40-64.
+    const shown = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: planning },
+      { scope: parseScope('ics'), day: DAY },
+    );
+    const published = (q: string): number => {
+      const value = shown.byAgeAndQuintile?.find(
+        (r) => r.band === '40-64' && r.quintile === q,
+      )?.meanConditions;
+      return typeof value === 'number' ? value : NaN;
+    };
+    expect(published('1')).toBeGreaterThan(published('5'));
+  });
+
+  it('controls small numbers in a small practice, as the HES 2018 rule does', async () => {
+    const byPractice = new Map<string, number>();
+    for (const p of living(DAY)) {
+      const practice = truthAddressOn(world, p, DAY)?.practice;
+      if (practice) byPractice.set(practice, (byPractice.get(practice) ?? 0) + 1);
+    }
+    const smallest = [...byPractice.entries()].sort((a, b) => a[1] - b[1])[0]?.[0] as string;
+    const scope = parseScope(`practice:${smallest}`);
+    const raw = await populationHealthFigures(store, DAY, scope, { optOut: true });
+    const shown = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: planning },
+      { scope, day: DAY },
+    );
+    expect(populationHealthSchema.parse(shown)).toEqual(shown);
+    expect(shown.rule).toContain('*');
+    expect(shown.people).toBe(controlCount(raw.people, HES_2018));
+    const counts = shown.pyramid?.flatMap((p) => [p.female, p.male, p.other]) ?? [];
+    expect(counts.every((n) => n === '*' || n % 5 === 0)).toBe(true);
+    expect(counts).toContain('*');
+    shown.pyramid?.forEach((p, i) =>
+      expect(p.female).toBe(controlCount(raw.pyramid[i]?.female ?? -1, HES_2018)),
+    );
+    // A mean is published only where its group's count is.
+    for (const row of shown.byAge ?? []) if (row.people === '*') expect(row.meanConditions).toBe('*');
+    expect((shown.byAge ?? []).some((r) => r.people === '*')).toBe(true);
+  });
+
+  it('leaves opted-out people out of planning figures, never out of direct care', async () => {
+    const directCare = await useCase(store, 'direct-care', DATASETS, controllers);
+    const population = await populationOn(store, DAY);
+    const before = await populationHealthFigures(store, DAY, parseScope('ics'));
+    const optedOut = [...new Set(population.map((p) => p.person_token))].filter((_, i) => i % 4 === 0);
+    await loadOptOutTokens(store, optedOut, 'test list', 'test');
+    const raw = await populationHealthFigures(store, DAY, parseScope('ics'), { optOut: true });
+    expect(raw.people).toBe(before.people - optedOut.length);
+    expect(raw.prevalence.reduce((n, p) => n + p.people, 0)).toBeLessThan(
+      before.prevalence.reduce((n, p) => n + p.people, 0),
+    );
+    const planned = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: planning },
+      { scope: parseScope('ics'), day: DAY },
+    );
+    expect(planned.optOutApplied).toBe(true);
+    expect(planned.people).toBe(controlCount(raw.people, HES_2018));
+    const care = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: directCare },
+      { scope: parseScope('ics'), day: DAY },
+    );
+    expect(care.optOutApplied).toBe(false);
+    expect(care.people).toBe(controlCount(before.people, HES_2018));
+  });
+
+  it('leaves out a panel whose sources the use case does not cover, and refuses without the conditions', async () => {
+    const noResidence = await useCase(store, 'planning', ['pmi', 'gp-events'], controllers);
+    const shown = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: noResidence },
+      { scope: parseScope('ics'), day: DAY },
+    );
+    expect(shown.byImdDecile).toBeNull();
+    expect(shown.pyramid).not.toBeNull();
+    expect(shown.leftOut.find((l) => l.panel === 'deprivation')?.reason).toContain('asc');
+    const pmiOnly = await useCase(store, 'planning', ['pmi'], controllers);
+    await expect(
+      readPopulationHealth(
+        store,
+        { user: analyst, useCaseId: pmiOnly },
+        { scope: parseScope('ics'), day: DAY },
+      ),
+    ).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('gp-events') });
+    expect(() => parseScope('ward:X')).toThrow(/not an area/);
+  });
+
+  it('prices each segment per person and setting as the person-level model has it, by practice', async () => {
+    const [{ practice_code: practice } = { practice_code: '' }] = await store.query<{
+      practice_code: string;
+    }>(
+      `SELECT practice_code, count(*) AS n FROM kid_person_model GROUP BY practice_code ORDER BY n DESC, practice_code LIMIT 1`,
+    );
+    const rows = await store.query<{ segment: string; people: number; emergency: number; total: number }>(
+      `SELECT segment, count(*) AS people, sum(COALESCE(cost_emergency, 0)) AS emergency, sum(cost_total) AS total
+       FROM kid_person_model WHERE practice_code = $1 GROUP BY segment`,
+      [practice],
+    );
+    const f = await populationHealthFigures(store, DAY, parseScope(`practice:${practice}`));
+    expect(f.costs?.asOf).toBe(DAY);
+    expect(f.costs?.segments.map((s) => s.segment).sort()).toEqual(rows.map((r) => r.segment).sort());
+    for (const row of rows) {
+      const s = f.costs?.segments.find((x) => x.segment === row.segment);
+      expect(s?.people, row.segment).toBe(Number(row.people));
+      expect(s?.cost.emergency ?? NaN, row.segment).toBeCloseTo(Number(row.emergency), 2);
+      const total = Object.values(s?.cost ?? {}).reduce((n, c) => n + c, 0);
+      expect(total, row.segment).toBeCloseTo(Number(row.total), 2);
+    }
+    // Frailty: people aged 65+ alive on the model's date, by eFI category, as the model has them.
+    const efi = await store.query<{ category: string; people: number }>(
+      `SELECT efi_category AS category, count(*) AS people FROM kid_person_model
+       WHERE practice_code = $1 AND death_date IS NULL AND efi_category IS NOT NULL GROUP BY efi_category`,
+      [practice],
+    );
+    expect(f.frailty?.people).toBe(efi.reduce((n, r) => n + Number(r.people), 0));
+    expect(f.frailty?.people).toBeGreaterThan(0);
+    for (const c of f.frailty?.categories ?? [])
+      expect(c.people, c.category).toBe(Number(efi.find((r) => r.category === c.category)?.people ?? 0));
+    // A PCN the model does not place any practice in is refused, naming the scope.
+    await expect(populationHealthFigures(store, DAY, parseScope('pcn:U00000'))).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'scope' },
+    });
+    // Published: a segment's cost per person only where its count of people is.
+    const shown = await readPopulationHealth(
+      store,
+      { user: analyst, useCaseId: planning },
+      { scope: parseScope(`practice:${practice}`), day: DAY },
+    );
+    expect(shown.costs?.segments.length).toBeGreaterThan(0);
+    for (const s of shown.costs?.segments ?? [])
+      expect(s.people === '*' ? s.total === '*' : typeof s.total === 'number' || s.total === null).toBe(true);
+    expect(shown.leftOut.map((l) => l.panel)).not.toContain('costs');
+    expect(shown.leftOut.map((l) => l.panel)).not.toContain('frailty');
+    expect(shown.frailty?.categories.map((c) => c.category)).toEqual(['fit', 'mild', 'moderate', 'severe']);
+  });
+
+  it('answers the API only under a covering use case, audited, with every count controlled', async () => {
+    const accounts = await accountsForEveryRole(store);
+    const { app } = portalApp(store);
+    const get = (query: string, token = accounts.analyst.token) =>
+      app.request(`/api/v1/kid/population-health${query}`, { headers: { Authorization: `Bearer ${token}` } });
+    const audited = async (action: string): Promise<number> =>
+      Number(
+        (
+          await store.query<{ n: number }>(
+            `SELECT count(*) AS n FROM audit_events WHERE action = $1 AND target LIKE 'kid:%' AND purpose = $2`,
+            [action, pmiOnly],
+          )
+        )[0]?.n,
+      );
+    const pmiOnly = await useCase(store, 'planning', ['pmi'], controllers);
+    const denied = await get(`?useCase=${pmiOnly}&date=${DAY}`);
+    expect(denied.status).toBe(403);
+    expect(await audited('data.read-denied')).toBe(1);
+
+    const ok = await get(`?useCase=${planning}&date=${DAY}&scope=ics`);
+    expect(ok.status).toBe(200);
+    const body = populationHealthSchema.parse(await ok.json());
+    expect(body.useCase.id).toBe(planning);
+    const counts = [body.people, ...(body.prevalence ?? []).map((p) => p.people)];
+    expect(counts.every((n) => n === '*' || n % 5 === 0)).toBe(true);
+    const [reads] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND purpose = $1 AND target LIKE 'kid:%'`,
+      [planning],
+    );
+    expect(Number(reads?.n)).toBeGreaterThan(0);
+    // Asked again, the policy's decision stands (nothing it decides from changed) and the
+    // view is recorded; the figures are counted afresh.
+    expect((await get(`?useCase=${planning}&date=${DAY}&scope=ics`)).status).toBe(200);
+    const [views] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action = 'dashboard.viewed' AND purpose = $1
+         AND target = 'dashboard:population-health'`,
+      [planning],
+    );
+    expect(Number(views?.n)).toBeGreaterThan(0);
+    expect((await get(`?useCase=${planning}&scope=ward:1`)).status).toBe(400);
+    // The page, for a signed-in analyst, under the same use case.
+    const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {
+      headers: { Authorization: `Bearer ${accounts.analyst.token}` },
+    });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Conditions by age and deprivation');
+    expect(html).toContain('<svg');
+  });
+});
