@@ -72,8 +72,10 @@ const workspaceSchema = z.object({
   useCase: z.object({ id: z.string(), title: z.string(), purpose: z.string() }),
   views: z.array(
     z.object({
-      name: z.string().describe('what to write in SQL, e.g. msds_booking'),
-      datasetId: z.string(),
+      name: z.string().describe('what to write in SQL, e.g. msds_booking, or person for the KID'),
+      datasetId: z.string().describe('the dataset id; kid for a view of the Kent Integrated Dataset'),
+      description: z.string().optional().describe('a KID view: what it holds'),
+      lineage: z.array(z.string()).optional().describe('a KID view: the datasets it derives from'),
       controllers: z.array(z.string()),
       columns: z.array(z.object({ name: z.string(), title: z.string(), description: z.string() })),
     }),
@@ -112,6 +114,21 @@ function dictionary(summary: WorkspaceSummary): z.input<typeof workspaceSchema> 
     useCase: summary.useCase,
     unavailable: summary.unavailable,
     views: summary.views.map((view) => {
+      if (view.kid) {
+        const described = view.kid.columns;
+        return {
+          name: view.name,
+          datasetId: view.datasetId,
+          description: view.kid.description,
+          lineage: view.kid.lineage,
+          controllers: view.controllers,
+          columns: view.columns.map((name) => ({
+            name,
+            title: name.replace(/_/g, ' '),
+            description: described[name] ?? '',
+          })),
+        };
+      }
       const fields = new Map(getDataset(view.datasetId).fields.map((f) => [f.name, f]));
       return {
         name: view.name,
