@@ -21,7 +21,7 @@ import { defineOperation, type AnyOperation, type OperationContext } from '../op
 import { outputRequestSchema } from '../outputs/output-operations.ts';
 import { outputsFolder, requestOutput } from '../outputs/output-requests.ts';
 import type { Store } from '../store/store.ts';
-import { DuckDBWorkspaces, type WorkspaceSummary } from './duckdb-workspaces.ts';
+import { DuckDBWorkspaces, type WorkspaceOptions, type WorkspaceSummary } from './duckdb-workspaces.ts';
 import { auditableSql } from './query-audit.ts';
 
 const TAG = 'workspace';
@@ -34,8 +34,11 @@ export const SHOWN_ROWS = 500;
 
 const engines = new WeakMap<Store, DuckDBWorkspaces>();
 
-/** The store's workspace engine, made on first use; `closeWorkspaces` removes its snapshots. */
-export function workspacesFor(store: Store): DuckDBWorkspaces {
+/**
+ * The store's workspace engine, made on first use (with `options`, which a later call cannot
+ * change); `closeWorkspaces` removes its snapshots.
+ */
+export function workspacesFor(store: Store, options: WorkspaceOptions = {}): DuckDBWorkspaces {
   if (store.dialect.name !== 'duckdb') {
     throw new KernelError('refused', 'On PostgreSQL, query the workspace with your own database login', {
       hint: 'Ask an administrator for your login (kernel workspace logins); connect with psql, Power BI, R or Python',
@@ -43,7 +46,7 @@ export function workspacesFor(store: Store): DuckDBWorkspaces {
   }
   let engine = engines.get(store);
   if (!engine) {
-    engine = new DuckDBWorkspaces(store);
+    engine = new DuckDBWorkspaces(store, options);
     engines.set(store, engine);
   }
   return engine;
