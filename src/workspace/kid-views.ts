@@ -248,6 +248,8 @@ export async function planKidViews(
       if ('grants' in more) covered.add(field);
     }
     const chosen = columns.filter((c) => c.field === undefined || covered.has(c.field));
+    // Without a person, the opt-out could not be applied row by row: such a view is not offered.
+    if (!chosen.some((c) => c.name === 'person_token')) continue;
     const read = await openKidRead(q, access, [...fields, ...covered] as KidFieldGroup[]);
     views.push(await kidViewSql(q, spec, chosen, read, decided.grants));
   }
