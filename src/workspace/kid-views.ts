@@ -8,7 +8,8 @@
  * the national data opt-out where the read's purpose needs it (planning, research), and gives
  * token columns (`person_token`, `uprn_token`) as the datasets give them to the same user
  * (access-policy.ts rule 6: warehouse tokens for the record-level roles a workspace serves, a
- * use-case pseudonym otherwise), so `person.person_token` joins `apc.person_token`.
+ * use-case pseudonym otherwise), so `person.person_token` joins `apc.person_token`. A
+ * provider gets none: its workspace holds its own organisation's rows only.
  *
  * Generic over the KID: a view is listed here once, by the KID view it reads and the field
  * groups it derives from. A view whose KID view is not in the store yet (frailty, the model,
@@ -226,6 +227,17 @@ export async function planKidViews(
   const views: PlannedKidView[] = [];
   const unavailable: UnavailableKidView[] = [];
   if (!(await kidBuilt(q))) return { views, unavailable };
+  if (access.user.role === 'provider') {
+    // A provider's workspace holds its own organisation's rows; the KID's views hold everyone
+    // on the spine, and nothing in them says whose records a person came from. openKidRead
+    // decides by dataset alone, so this narrowing is the workspace's own.
+    const reason =
+      'The KID’s views hold every person on the spine; a provider’s workspace holds only its own rows';
+    for (const spec of KID_WORKSPACE_VIEWS) {
+      if ((await relationColumns(q, spec.source)).length > 0) unavailable.push({ name: spec.name, reason });
+    }
+    return { views, unavailable };
+  }
   for (const spec of KID_WORKSPACE_VIEWS) {
     const fields = fieldsOf(spec.fields);
     const present = await relationColumns(q, spec.source);
