@@ -608,6 +608,13 @@ async function analystLogin(
   userId: string,
   port: number,
 ): Promise<{ role: string; password: string; database: string }> {
+  // Provisioning writes the new snapshots before it drops the old (so analysts' views change in
+  // one commit), which needs room for both; a bench disk shared by others has little, so the
+  // bench drops the last run's snapshots first.
+  const old = await store.query<{ name: string }>(
+    "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'kernel\\_ws\\_data\\_%'",
+  );
+  for (const { name } of old) await store.exec(`DROP SCHEMA ${quoteIdentifier(name)} CASCADE`);
   const started = performance.now();
   log(`  provisioning the workspaces: schemas, snapshots and logins (load average ${loadAverage()})`);
   const provisioned = await provisionPostgresWorkspaces(store, { actor: ACTOR, host: '127.0.0.1', port });

@@ -17,8 +17,8 @@
  *   link join and opt-out check on each row, then an external sort), and 4.0 s on a snapshot
  *   stored in person-token order with an index on the token, which PostgreSQL reads in order
  *   (an incremental sort within each person). The cost: a copy of each view's rows per schema
- *   (the PMI's 0.9 GB table gave a 1.1 GB snapshot with its index), made in about 8 s per
- *   such table, and the rows are as of the last provisioning: `refreshPostgresWorkspaces`
+ *   (the PMI's 0.9 GB table gave a 1.1 GB snapshot with its index; schemas whose views are
+ *   the same SQL share one), made in about 8 s per such table, and the rows are as of the last provisioning: `refreshPostgresWorkspaces`
  *   provisions again whenever the workspace version (workspace-version.ts: the policy, loads,
  *   sign-offs, the opt-out list, links, the KID's build, the day) has changed since, and the
  *   server should run it often (a new opt-out list must reach the workspaces promptly).
@@ -204,22 +204,25 @@ async function createDataSchema(tx: Queryable, version: string): Promise<string>
   return name;
 }
 
-const snapshotTable = (dataSchema: string, schema: string, view: string): string =>
-  `${quoteIdentifier(dataSchema)}.${quoteIdentifier(`${schema}__${view}`)}`;
+/** A view's snapshot table, named by its SQL: schemas whose views are the same SQL share one. */
+const snapshotTable = (dataSchema: string, view: WorkspacePlan['views'][number]): string =>
+  `${quoteIdentifier(dataSchema)}.${quoteIdentifier(`${view.name}_${createHash('sha256').update(view.sql).digest('hex').slice(0, 16)}`)}`;
 
 /**
- * Writes each view's rows into a snapshot table: in person-token order with an index on the
- * token where the view has one (analysts join and partition by person), analysed so the
- * planner knows its size at once.
+ * Writes each view's rows into a snapshot table, unless another schema's view of the same SQL
+ * has (`written`): in person-token order with an index on the token where the view has one
+ * (analysts join and partition by person), analysed so the planner knows its size at once.
  */
 async function writeSnapshots(
   tx: Queryable,
   dataSchema: string,
-  schema: string,
   plan: WorkspacePlan,
+  written: Set<string>,
 ): Promise<void> {
   for (const view of plan.views) {
-    const table = snapshotTable(dataSchema, schema, view.name);
+    const table = snapshotTable(dataSchema, view);
+    if (written.has(table)) continue;
+    written.add(table);
     const byPerson = view.columns.includes('person_token');
     await tx.exec(
       `CREATE TABLE ${table} AS SELECT * FROM ${view.sql} AS governed${byPerson ? ' ORDER BY person_token' : ''}`,
@@ -242,7 +245,7 @@ async function createSchema(
   for (const view of plan.views) {
     const qualified = `${schema}.${quoteIdentifier(view.name)}`;
     await tx.exec(
-      `CREATE VIEW ${qualified} WITH (security_barrier) AS SELECT * FROM ${snapshotTable(dataSchema, name, view.name)}`,
+      `CREATE VIEW ${qualified} WITH (security_barrier) AS SELECT * FROM ${snapshotTable(dataSchema, view)}`,
     );
     await tx.exec(`ALTER VIEW ${qualified} OWNER TO ${WORKSPACE_OWNER_ROLE}`);
   }
@@ -352,6 +355,7 @@ export async function provisionPostgresWorkspaces(
     // The snapshots are written first, while the old views still answer; the swap comes after.
     const dataSchema = await createDataSchema(tx, version);
     const planned: { group: SchemaGroup; plan: WorkspacePlan }[] = [];
+    const written = new Set<string>();
     for (const group of groups) {
       const access = { user: group.members[0] as ReadUser, useCaseId: group.useCaseId, actor: options.actor };
       const plan = await planOrRefusal(tx, access);
@@ -359,7 +363,7 @@ export async function provisionPostgresWorkspaces(
         refused.push({ schema: group.name, useCaseId: group.useCaseId, reason: plan });
         continue;
       }
-      await writeSnapshots(tx, dataSchema, group.name, plan);
+      await writeSnapshots(tx, dataSchema, plan, written);
       planned.push({ group, plan });
     }
     await dropWorkspaceSchemas(tx, dataSchema);
