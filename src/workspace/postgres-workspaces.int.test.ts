@@ -159,6 +159,7 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
     expect(row?.config.split('|').sort()).toEqual([
       'default_transaction_read_only=on',
       'idle_in_transaction_session_timeout=300s',
+      'jit=off',
       `search_path=${provisioned.logins.find((l) => l.role === role)?.schemas.join(', ')}`,
       'statement_timeout=2s',
     ]);
