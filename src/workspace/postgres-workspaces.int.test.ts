@@ -182,7 +182,7 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
     expect(definitions).toHaveLength(6);
     expect(definitions.some((d) => /md5\(/.test(d.definition))).toBe(false);
     // each view is its snapshot table, whole: no condition of its own for a leaky function to
-    // get round, so no security_barrier (which would keep PostgreSQL from using the table's order)
+    // get round, so no security_barrier
     for (const { definition } of definitions) {
       expect(definition).toMatch(/^\s*SELECT [\s\S]* FROM kernel_ws_data_[0-9a-f]+\.\w+;$/);
       expect(definition).not.toMatch(/WHERE/);

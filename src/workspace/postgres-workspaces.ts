@@ -11,18 +11,20 @@
  *   is no superuser and cannot log in: it owns the snapshot tables and reads nothing else. A
  *   view is its snapshot table whole, with no condition of its own, so an analyst's function in
  *   a WHERE clause has no hidden row to see, and `security_barrier` (PostgreSQL docs, "Rules
- *   and Privileges") is not needed: it would stop the planner reading the table in order.
+ *   and Privileges") would guard nothing; without it the planner treats the view as the table.
  * - Why snapshots (as DuckDB's sandbox has, duckdb-snapshot.ts), not views over the warehouse:
- *   measured on bench/workspace's 1.9M-person world, an analyst's window over the PMI (3.4
- *   million rows) took 6.3 s through a view computing the governed SQL on every query (the
- *   link join and opt-out check on each row, then an external sort), and 4.0 s on a snapshot
- *   stored in person-token order with an index on the token, which PostgreSQL reads in order
- *   (an incremental sort within each person). The cost: a copy of each view's rows per schema
- *   (the PMI's 0.9 GB table gave a 1.1 GB snapshot with its index; schemas whose views are
- *   the same SQL share one), made in about 8 s per such table, and the rows are as of the last provisioning: `refreshPostgresWorkspaces`
- *   provisions again whenever the workspace version (workspace-version.ts: the policy, loads,
- *   sign-offs, the opt-out list, links, the KID's build, the day) has changed since, and the
- *   server should run it often (a new opt-out list must reach the workspaces promptly).
+ *   measured on bench/workspace's 1.9M-person world (quiet machine), an analyst's window over
+ *   the PMI (3.4 million rows) took 6.3 s through a view computing the governed SQL on every
+ *   query, of which 1.4 s was the link join and the opt-out check of each row, which a snapshot
+ *   has done once. An index on the person token was tried and left out: the planner, which
+ *   cannot estimate how many rows survive a window's `newest = 1`, then chose a nested loop over
+ *   the index for the join (11-15 s on a busy machine, against 6-10 s with a hash join). The
+ *   cost: a copy of each view's rows per schema (schemas whose views are the same SQL share
+ *   one; the bench's five schemas took 4.3 GB beside a 2.2 GB warehouse), and the rows are as
+ *   of the last provisioning: `refreshPostgresWorkspaces` provisions again whenever the
+ *   workspace version (workspace-version.ts: the policy, loads, sign-offs, the opt-out list,
+ *   links, the KID's build, the day) has changed since, and the server should run it often (a
+ *   new opt-out list must reach the workspaces promptly).
  *   The snapshot tables live in a schema of their own (`kernel_ws_data_<random>`), made anew
  *   by each provisioning before the old is dropped, so analysts' views change in one commit.
  * - A login role per user, `kernel_u_<id>`: no superuser, no role or database creation, no
@@ -211,8 +213,7 @@ const snapshotTable = (dataSchema: string, view: WorkspacePlan['views'][number])
 
 /**
  * Writes each view's rows into a snapshot table, unless another schema's view of the same SQL
- * has (`written`): in person-token order with an index on the token where the view has one
- * (analysts join and partition by person), analysed so the planner knows its size at once.
+ * has (`written`), analysed so the planner knows its size at once.
  */
 async function writeSnapshots(
   tx: Queryable,
@@ -224,11 +225,7 @@ async function writeSnapshots(
     const table = snapshotTable(dataSchema, view);
     if (written.has(table)) continue;
     written.add(table);
-    const byPerson = view.columns.includes('person_token');
-    await tx.exec(
-      `CREATE TABLE ${table} AS SELECT * FROM ${view.sql} AS governed${byPerson ? ' ORDER BY person_token' : ''}`,
-    );
-    if (byPerson) await tx.exec(`CREATE INDEX ON ${table} (person_token)`);
+    await tx.exec(`CREATE TABLE ${table} AS SELECT * FROM ${view.sql} AS governed`);
     await tx.exec(`ALTER TABLE ${table} OWNER TO ${WORKSPACE_OWNER_ROLE}`);
     await tx.exec(`ANALYZE ${table}`);
   }
@@ -245,9 +242,7 @@ async function createSchema(
   await tx.exec(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
   for (const view of plan.views) {
     const qualified = `${schema}.${quoteIdentifier(view.name)}`;
-    // The whole snapshot table: no condition that a leaky function could get round, so no
-    // security_barrier, which would keep the planner from reading the table in token order
-    // through its index (a full sort of the PMI's 3.4 million rows instead).
+    // The whole snapshot table: no condition that a leaky function could get round (see the top).
     await tx.exec(`CREATE VIEW ${qualified} AS SELECT * FROM ${snapshotTable(dataSchema, view)}`);
     await tx.exec(`ALTER VIEW ${qualified} OWNER TO ${WORKSPACE_OWNER_ROLE}`);
   }
