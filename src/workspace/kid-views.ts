@@ -125,6 +125,12 @@ export const KID_WORKSPACE_VIEWS: readonly KidWorkspaceView[] = [
     source: 'kid_spine_frailty',
   },
   {
+    name: 'person_frailty_deficit',
+    description: 'The eFI deficits found for each person aged 65 and over: one row per person and deficit',
+    fields: ['frailty'],
+    source: 'kid_spine_frailty_deficit',
+  },
+  {
     name: 'person_model',
     description:
       'One row per person in the population on the model date: demographics, conditions, segment, activity and cost',
