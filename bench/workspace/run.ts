@@ -1,5 +1,5 @@
 /**
- * bench/workspace: ten typical analyst queries in the analyst workspace (issue 15), on DuckDB
+ * bench/workspace: eleven typical analyst queries in the analyst workspace (issue 15), on DuckDB
  * and on PostgreSQL, over a warehouse loaded by the real pipeline from a synthetic world.
  *
  *   npx tsx bench/workspace/run.ts [--people 1900000] [--from 2020-08] [--to 2021-07]
@@ -13,7 +13,9 @@
  *  3. bookings-by-trust-imd        maternity bookings by trust and IMD decile
  *  4. ecds-mode-hour               ECDS attendances by arrival mode and hour of arrival
  *  5. apc-join-pmi                 APC joined to the PMI by person token: episodes and people by the
- *                                  person's newest registered practice and IMD decile
+ *                                  person's newest registered practice and IMD decile (a window over the PMI)
+ *  5b. apc-join-person             the same asked of the KID: APC joined to `person`, its one row per person
+ *                                  (latest registered practice and IMD decile)
  *  6. length-of-stay               length of stay of finished spells, in bands, by patient classification
  *  7. top-diagnoses                the 20 commonest primary diagnoses (ICD-10 3-character), episodes and people
  *  8. readmissions-30-days         emergency readmissions within 30 days of discharge, by provider
@@ -41,6 +43,16 @@
  *
  * The load average is printed before each run; the machine may be shared. The world and both
  * warehouses are kept in `--dir`, so a second run only measures.
+ *
+ * Changed for the KID (issue 15, "uses the person-level model"): each warehouse builds the
+ * KID (`buildSpine`, as `kernel kid build` does) when it is missing or older than the loads,
+ * timed and printed, so the workspace holds its person-level views (`person`,
+ * `person_registration`, `person_residence`, `person_condition`: src/workspace/kid-views.ts),
+ * and an eleventh query, `apc-join-person`, asks query 5's question of `person`. Query 5 is
+ * unchanged, and the target applies to every query. `--threads N` sets the DuckDB sandbox's
+ * threads, to compare with the default (src/workspace/workspace-limits.ts: the machine's
+ * cores, up to four; it was one). On PostgreSQL, provisioning now writes each schema's
+ * snapshots (src/workspace/postgres-workspaces.ts): its time and their size are printed.
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -74,6 +86,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import { quoteIdentifier } from '../../src/store/sql.ts';
 import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { buildSpine } from '../../src/kid/person-spine.ts';
 import {
   provisionPostgresWorkspaces,
   resetWorkspacePassword,
@@ -94,11 +107,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     engines: { type: 'string', default: 'duckdb,postgres' },
     dir: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const people = Number(values.people);
 const rounds = Number(values.rounds);
 const engines = values.engines.split(',').map((e) => e.trim());
+/** DuckDB: the sandbox's threads, to compare with the default (workspace-limits.ts) */
+const threads = values.threads === undefined ? undefined : Number(values.threads);
 const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-workspace-${people}`);
 const worldDir = path.join(dir, 'world');
 const keysDir = path.join(dir, 'keys');
@@ -195,6 +211,13 @@ function analystQueries(): AnalystQuery[] {
             )
             SELECT p.practice, p.imd_decile, count(*) AS episodes, count(DISTINCT a.person_token) AS people
             FROM apc a JOIN person p ON p.person_token = a.person_token AND p.newest = 1
+            GROUP BY 1, 2 ORDER BY 1, 2`,
+    },
+    {
+      // The same question asked of the KID: its one row per person holds the latest practice and IMD decile.
+      name: 'apc-join-person',
+      sql: `SELECT p.practice_code AS practice, p.imd_decile, count(*) AS episodes, count(DISTINCT a.person_token) AS people
+            FROM apc a JOIN person p ON p.person_token = a.person_token
             GROUP BY 1, 2 ORDER BY 1, 2`,
     },
     {
@@ -321,6 +344,15 @@ async function prepareWarehouse(
     const [row] = await store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
     log(`  ${table}: ${Number(row?.n ?? 0).toLocaleString('en-GB')} rows`);
   }
+  // The KID, as `kernel kid build` makes it: built when missing or when loads have landed since.
+  const kidStarted = performance.now();
+  log(`  the KID: building unless current (load average ${loadAverage()})`);
+  const kid = await buildSpine(store, { actor: ACTOR });
+  log(
+    `  the KID: ${kid.mode === 'unchanged' ? 'current' : 'built'}, version ${kid.version}, ` +
+      `${kid.people.toLocaleString('en-GB')} people, ${kid.registrations.toLocaleString('en-GB')} registrations, ` +
+      `${kid.residences.toLocaleString('en-GB')} residences; ${seconds(kidStarted)} (load average ${loadAverage()})`,
+  );
   return { useCaseId: await ensureUseCase(store), principal: await ensureAnalyst(store) };
 }
 
@@ -465,7 +497,9 @@ async function benchDuckDB(): Promise<string> {
     const { useCaseId, principal } = await prepareWarehouse(store, 'duckdb');
     const context = { store, principal };
     const started = performance.now();
-    const workspace = await workspacesFor(store).open({
+    if (threads !== undefined) log(`  the sandbox's threads: ${threads}`);
+    const workspaces = workspacesFor(store, threads === undefined ? {} : { limits: { threads } });
+    const workspace = await workspaces.open({
       user: { id: principal.userId, role: principal.role, org: principal.org },
       useCaseId,
       actor: ACTOR,
@@ -574,7 +608,25 @@ async function analystLogin(
   userId: string,
   port: number,
 ): Promise<{ role: string; password: string; database: string }> {
+  // Provisioning writes the new snapshots before it drops the old (so analysts' views change in
+  // one commit), which needs room for both; a bench disk shared by others has little, so the
+  // bench drops the last run's snapshots first.
+  const old = await store.query<{ name: string }>(
+    "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'kernel\\_ws\\_data\\_%'",
+  );
+  for (const { name } of old) await store.exec(`DROP SCHEMA ${quoteIdentifier(name)} CASCADE`);
+  const started = performance.now();
+  log(`  provisioning the workspaces: schemas, snapshots and logins (load average ${loadAverage()})`);
   const provisioned = await provisionPostgresWorkspaces(store, { actor: ACTOR, host: '127.0.0.1', port });
+  const [size] = await store.query<{ size: string }>(
+    `SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS size
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname LIKE 'kernel\\_ws\\_data\\_%' AND c.relkind = 'r'`,
+  );
+  log(
+    `  provisioned ${provisioned.schemas.length} schemas in ${seconds(started)}; their snapshots take ${size?.size} ` +
+      `(load average ${loadAverage()})`,
+  );
   const login = provisioned.logins.find((l) => l.userId === userId);
   if (!login)
     throw new Error(

@@ -51,6 +51,8 @@ const KID_ALLOWED: Record<string, string> = {
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',
   'cohorts/person-frame.ts':
     'the cohort builder’s person frame, run only after openKidRead has decided and audited the read',
+  'workspace/kid-views.ts':
+    'the KID’s views in a workspace, each made only after openKidRead has decided and audited the read',
 };
 
 function sourceFiles(dir: string): string[] {

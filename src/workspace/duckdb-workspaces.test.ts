@@ -11,6 +11,7 @@ import { testStores } from '../../test/stores.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { auditableSql } from './query-audit.ts';
 import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
+import { DEFAULT_WORKSPACE_LIMITS } from './workspace-limits.ts';
 import { buildWorkspaceWorld, personToken, type WorkspaceWorld } from './workspace-world.ts';
 
 const duckdb = testStores().filter((engine) => engine.engine === 'duckdb');
@@ -95,7 +96,7 @@ describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
       ['autoload_known_extensions', 'false'],
       ['enable_external_access', 'false'],
       ['lock_configuration', 'true'],
-      ['threads', '1'],
+      ['threads', String(DEFAULT_WORKSPACE_LIMITS.threads)],
     ]);
   });
 

@@ -27,7 +27,12 @@ import { DuckDBSandbox, type SandboxConnection, type WorkspaceResult } from './d
 import { removeSnapshot, writeSnapshot, type SnapshotFiles } from './duckdb-snapshot.ts';
 import { auditWorkspaceQuery } from './query-audit.ts';
 import { DEFAULT_WORKSPACE_LIMITS, type WorkspaceLimits } from './workspace-limits.ts';
-import { planWorkspace, type UnavailableDataset, type WorkspacePlan } from './workspace-plan.ts';
+import {
+  planWorkspace,
+  type UnavailableDataset,
+  type WorkspacePlan,
+  type WorkspaceView,
+} from './workspace-plan.ts';
 import { workspaceVersion } from './workspace-version.ts';
 
 export interface WorkspaceOptions {
@@ -41,7 +46,7 @@ export interface WorkspaceOptions {
 /** What a workspace offers, for the editor's side panel: views and their columns, and what is missing and why. */
 export interface WorkspaceSummary {
   useCase: WorkspacePlan['useCase'];
-  views: { name: string; datasetId: string; columns: string[]; controllers: string[] }[];
+  views: Pick<WorkspaceView, 'name' | 'kind' | 'datasetId' | 'columns' | 'controllers' | 'kid'>[];
   unavailable: UnavailableDataset[];
 }
 
@@ -76,11 +81,13 @@ function snapshotKey(version: string, plan: WorkspacePlan): string {
 function summarise(plan: WorkspacePlan): WorkspaceSummary {
   return {
     useCase: plan.useCase,
-    views: plan.views.map(({ name, datasetId, columns, controllers }) => ({
+    views: plan.views.map(({ name, kind, datasetId, columns, controllers, kid }) => ({
       name,
+      kind,
       datasetId,
       columns,
       controllers,
+      ...(kid ? { kid } : {}),
     })),
     unavailable: plan.unavailable,
   };

@@ -4,13 +4,29 @@
  * schemas of their use cases.
  *
  * - A schema per use case and access shape: `ws_uc_001` for its analysts, `ws_uc_001_rwf` for
- *   a provider (RWF), who reads only its own organisation's rows. Each view is
- *   `SELECT * FROM <openGovernedRead's subquery>`, so its rows are exactly what the policy
- *   gives those users; a view runs with its owner's rights, and its owner,
- *   `kernel_workspace_owner`, is no superuser and cannot log in: it may read the tables the
- *   views read and nothing else. The views are `security_barrier` (PostgreSQL docs, "Rules and
- *   Privileges"), so an analyst's function in a WHERE clause cannot see rows the view filters
- *   out before the view's own conditions have run.
+ *   a provider (RWF), who reads only its own organisation's rows. Each view reads a snapshot
+ *   table holding the rows of the plan's SQL (openGovernedRead's subquery, or a KID view's:
+ *   workspace-plan.ts) when it was provisioned, so its rows are exactly what the policy gives
+ *   those users; a view runs with its owner's rights, and its owner, `kernel_workspace_owner`,
+ *   is no superuser and cannot log in: it owns the snapshot tables and reads nothing else. A
+ *   view is its snapshot table whole, with no condition of its own, so an analyst's function in
+ *   a WHERE clause has no hidden row to see, and `security_barrier` (PostgreSQL docs, "Rules
+ *   and Privileges") would guard nothing; without it the planner treats the view as the table.
+ * - Why snapshots (as DuckDB's sandbox has, duckdb-snapshot.ts), not views over the warehouse:
+ *   measured on bench/workspace's 1.9M-person world (quiet machine), an analyst's window over
+ *   the PMI (3.4 million rows) took 6.3 s through a view computing the governed SQL on every
+ *   query, of which 1.4 s was the link join and the opt-out check of each row, which a snapshot
+ *   has done once. An index on the person token was tried and left out: the planner, which
+ *   cannot estimate how many rows survive a window's `newest = 1`, then chose a nested loop over
+ *   the index for the join (11-15 s on a busy machine, against 6-10 s with a hash join). The
+ *   cost: a copy of each view's rows per schema (schemas whose views are the same SQL share
+ *   one; the bench's five schemas took 4.3 GB beside a 2.2 GB warehouse), and the rows are as
+ *   of the last provisioning: `refreshPostgresWorkspaces` provisions again whenever the
+ *   workspace version (workspace-version.ts: the policy, loads, sign-offs, the opt-out list,
+ *   links, the KID's build, the day) has changed since, and the server should run it often (a
+ *   new opt-out list must reach the workspaces promptly).
+ *   The snapshot tables live in a schema of their own (`kernel_ws_data_<random>`), made anew
+ *   by each provisioning before the old is dropped, so analysts' views change in one commit.
  * - A login role per user, `kernel_u_<id>`: no superuser, no role or database creation, no
  *   inheritance; `CONNECTION LIMIT`, `statement_timeout`, `idle_in_transaction_session_timeout`,
  *   `default_transaction_read_only` and a `search_path` of the user's schemas set on the role;
@@ -26,7 +42,7 @@
  * can SET statement_timeout), so `stopOverrunningWorkspaceQueries` is the real time limit: the
  * server runs it on an interval.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import { readableUseCases, ROLE_TIERS, type ReadUser } from '../governance/access-policy.ts';
@@ -35,8 +51,11 @@ import type { Queryable, Store } from '../store/store.ts';
 import { newLoginPassword, scramVerifier } from './scram-verifier.ts';
 import { DEFAULT_POSTGRES_LOGIN_LIMITS, type PostgresLoginLimits } from './workspace-limits.ts';
 import { planWorkspace, type WorkspacePlan } from './workspace-plan.ts';
+import { workspaceVersion } from './workspace-version.ts';
 
 export const WORKSPACE_OWNER_ROLE = 'kernel_workspace_owner';
+/** The snapshot tables' schemas: `kernel_ws_data_<random>`, one per provisioning. */
+const DATA_SCHEMA_PREFIX = 'kernel_ws_data_';
 const LOGIN_PREFIX = 'kernel_u_';
 
 export interface WorkspaceConnection {
@@ -163,30 +182,68 @@ async function ensureOwnerRole(tx: Queryable): Promise<void> {
   await tx.exec(`GRANT ${WORKSPACE_OWNER_ROLE} TO CURRENT_USER`);
 }
 
-/** Drops every workspace schema of this database: what stands after is made from the policy afresh. */
-async function dropWorkspaceSchemas(tx: Queryable): Promise<void> {
+/**
+ * Drops every workspace schema of this database but the snapshot schema `keep`: what stands
+ * after is made from the policy afresh.
+ */
+async function dropWorkspaceSchemas(tx: Queryable, keep: string): Promise<void> {
   const existing = await tx.query<{ name: string }>(
     `SELECT nspname AS name FROM pg_namespace
-     WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1) AND nspname LIKE 'ws\\_%'`,
-    [WORKSPACE_OWNER_ROLE],
+     WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1)
+       AND (nspname LIKE 'ws\\_%' OR nspname LIKE $2) AND nspname <> $3`,
+    [WORKSPACE_OWNER_ROLE, `${DATA_SCHEMA_PREFIX.replace(/_/g, '\\_')}%`, keep],
   );
   for (const { name } of existing) await tx.exec(`DROP SCHEMA ${quoteIdentifier(name)} CASCADE`);
 }
 
-async function createSchema(tx: Queryable, name: string, plan: WorkspacePlan): Promise<void> {
+/** A new schema for this provisioning's snapshot tables, owned by the view owner, granted to no login. */
+async function createDataSchema(tx: Queryable, version: string): Promise<string> {
+  const name = `${DATA_SCHEMA_PREFIX}${randomBytes(6).toString('hex')}`;
+  await tx.exec(`CREATE SCHEMA ${quoteIdentifier(name)} AUTHORIZATION ${WORKSPACE_OWNER_ROLE}`);
+  await tx.exec(`REVOKE ALL ON SCHEMA ${quoteIdentifier(name)} FROM PUBLIC`);
+  await tx.exec(
+    `COMMENT ON SCHEMA ${quoteIdentifier(name)} IS ${quoteLiteral(`kernel workspace snapshots; version ${version}`)}`,
+  );
+  return name;
+}
+
+/** A view's snapshot table, named by its SQL: schemas whose views are the same SQL share one. */
+const snapshotTable = (dataSchema: string, view: WorkspacePlan['views'][number]): string =>
+  `${quoteIdentifier(dataSchema)}.${quoteIdentifier(`${view.name}_${createHash('sha256').update(view.sql).digest('hex').slice(0, 16)}`)}`;
+
+/**
+ * Writes each view's rows into a snapshot table, unless another schema's view of the same SQL
+ * has (`written`), analysed so the planner knows its size at once.
+ */
+async function writeSnapshots(
+  tx: Queryable,
+  dataSchema: string,
+  plan: WorkspacePlan,
+  written: Set<string>,
+): Promise<void> {
+  for (const view of plan.views) {
+    const table = snapshotTable(dataSchema, view);
+    if (written.has(table)) continue;
+    written.add(table);
+    await tx.exec(`CREATE TABLE ${table} AS SELECT * FROM ${view.sql} AS governed`);
+    await tx.exec(`ALTER TABLE ${table} OWNER TO ${WORKSPACE_OWNER_ROLE}`);
+    await tx.exec(`ANALYZE ${table}`);
+  }
+}
+
+async function createSchema(
+  tx: Queryable,
+  dataSchema: string,
+  name: string,
+  plan: WorkspacePlan,
+): Promise<void> {
   const schema = quoteIdentifier(name);
   await tx.exec(`CREATE SCHEMA ${schema} AUTHORIZATION ${WORKSPACE_OWNER_ROLE}`);
   await tx.exec(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
   for (const view of plan.views) {
-    // The owner reads what the governed subquery reads, as the policy lists it: the dataset's
-    // table, and sign-offs, opt-outs and links where its conditions need them.
-    await tx.exec(
-      `GRANT SELECT ON ${view.tables.map(quoteIdentifier).join(', ')} TO ${WORKSPACE_OWNER_ROLE}`,
-    );
     const qualified = `${schema}.${quoteIdentifier(view.name)}`;
-    await tx.exec(
-      `CREATE VIEW ${qualified} WITH (security_barrier) AS SELECT * FROM ${view.sql} AS governed`,
-    );
+    // The whole snapshot table: no condition that a leaky function could get round (see the top).
+    await tx.exec(`CREATE VIEW ${qualified} AS SELECT * FROM ${snapshotTable(dataSchema, view)}`);
     await tx.exec(`ALTER VIEW ${qualified} OWNER TO ${WORKSPACE_OWNER_ROLE}`);
   }
 }
@@ -235,6 +292,10 @@ async function syncLogin(
     ['statement_timeout', `${limits.seconds}s`],
     ['idle_in_transaction_session_timeout', `${limits.idleInTransactionSeconds}s`],
     ['default_transaction_read_only', 'on'],
+    // Analysts' SQL runs once, over a few million rows: compiling it (JIT) cost 0.25 s a
+    // query on a quiet two-core machine and 0.7 s on a busy one (bench/workspace), more than
+    // it saved. A session that wants it may SET jit = on.
+    ['jit', 'off'],
     ['search_path', login.schemas.map(quoteIdentifier).join(', ')],
   ];
   for (const [name, value] of settings) {
@@ -285,11 +346,17 @@ export async function provisionPostgresWorkspaces(
   const limits = { ...DEFAULT_POSTGRES_LOGIN_LIMITS, ...options.limits };
   const connection = await connectionDetails(store, options);
   return store.transaction(async (tx) => {
+    const version = await workspaceVersion(tx);
     const groups = await schemaGroups(tx, await workspaceUsers(tx));
     const schemas: WorkspaceSchema[] = [];
     const refused: ProvisionedWorkspaces['refused'] = [];
     await ensureOwnerRole(tx);
-    await dropWorkspaceSchemas(tx);
+    // The owner reads its snapshots alone: any grant an earlier design gave it on the warehouse goes.
+    await tx.exec(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${WORKSPACE_OWNER_ROLE}`);
+    // The snapshots are written first, while the old views still answer; the swap comes after.
+    const dataSchema = await createDataSchema(tx, version);
+    const planned: { group: SchemaGroup; plan: WorkspacePlan }[] = [];
+    const written = new Set<string>();
     for (const group of groups) {
       const access = { user: group.members[0] as ReadUser, useCaseId: group.useCaseId, actor: options.actor };
       const plan = await planOrRefusal(tx, access);
@@ -297,7 +364,12 @@ export async function provisionPostgresWorkspaces(
         refused.push({ schema: group.name, useCaseId: group.useCaseId, reason: plan });
         continue;
       }
-      await createSchema(tx, group.name, plan);
+      await writeSnapshots(tx, dataSchema, plan, written);
+      planned.push({ group, plan });
+    }
+    await dropWorkspaceSchemas(tx, dataSchema);
+    for (const { group, plan } of planned) {
+      await createSchema(tx, dataSchema, group.name, plan);
       schemas.push({
         name: group.name,
         useCaseId: group.useCaseId,
@@ -323,6 +395,34 @@ export async function provisionPostgresWorkspaces(
     });
     return { connection, schemas, logins, refused, removed };
   });
+}
+
+/** The workspace version the standing snapshots were made under, or null before the first provisioning. */
+export async function provisionedVersion(q: Queryable): Promise<string | null> {
+  const rows = await q.query<{ note: string | null }>(
+    `SELECT obj_description(n.oid, 'pg_namespace') AS note FROM pg_namespace n
+     WHERE n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1) AND n.nspname LIKE $2`,
+    [WORKSPACE_OWNER_ROLE, `${DATA_SCHEMA_PREFIX.replace(/_/g, '\\_')}%`],
+  );
+  const match = /version (\S+)$/.exec(rows[0]?.note ?? '');
+  return match ? (match[1] as string) : null;
+}
+
+/**
+ * Provisions the workspaces again when anything their snapshots were made from has changed
+ * (workspace-version.ts): a new load, sign-off, opt-out list, link run or KID build, a change
+ * to the policy, a new day. Answers null when they are current. Meant to run on an interval
+ * beside `stopOverrunningWorkspaceQueries`; a login it makes for a new user gets a password
+ * no one has seen, so that user asks for `kernel workspace reset-login`.
+ */
+export async function refreshPostgresWorkspaces(
+  store: Store,
+  options: ProvisionOptions,
+): Promise<ProvisionedWorkspaces | null> {
+  requirePostgres(store);
+  const standing = await provisionedVersion(store);
+  if (standing === null || standing === (await workspaceVersion(store))) return null;
+  return provisionPostgresWorkspaces(store, options);
 }
 
 /** The plan, or the policy's reason for refusing it (already audited by the policy). */

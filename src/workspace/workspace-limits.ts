@@ -3,6 +3,7 @@
  * could exhaust has a bound; passing one stops the query with a `KernelError('too-large')`
  * that names the limit.
  */
+import os from 'node:os';
 export interface WorkspaceLimits {
   /** the sandbox's buffer pool (DuckDB `memory_limit`), e.g. '512MB' */
   memory: string;
@@ -16,10 +17,16 @@ export interface WorkspaceLimits {
   spill: string;
 }
 
-/** Two cores serve everyone: one thread per sandbox leaves the server the other. */
+/**
+ * Threads: the machine's cores, up to four. An analyst runs one query at a time, and a query
+ * on more threads answers sooner (bench/workspace, 1.9M people: a window over the PMI took
+ * 1.24 s on one thread of a two-core machine, over the 1 s target); several analysts at once
+ * share the cores whatever each may use, and the memory limit, not the threads, is what keeps
+ * one sandbox from crowding out the rest. Four keeps one analyst from taking a large server.
+ */
 export const DEFAULT_WORKSPACE_LIMITS: WorkspaceLimits = {
   memory: '512MB',
-  threads: 1,
+  threads: Math.max(1, Math.min(4, os.availableParallelism())),
   seconds: 30,
   rows: 10_000,
   spill: '2GB',

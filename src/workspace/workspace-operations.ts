@@ -21,7 +21,7 @@ import { defineOperation, type AnyOperation, type OperationContext } from '../op
 import { outputRequestSchema } from '../outputs/output-operations.ts';
 import { outputsFolder, requestOutput } from '../outputs/output-requests.ts';
 import type { Store } from '../store/store.ts';
-import { DuckDBWorkspaces, type WorkspaceSummary } from './duckdb-workspaces.ts';
+import { DuckDBWorkspaces, type WorkspaceOptions, type WorkspaceSummary } from './duckdb-workspaces.ts';
 import { auditableSql } from './query-audit.ts';
 
 const TAG = 'workspace';
@@ -34,8 +34,11 @@ export const SHOWN_ROWS = 500;
 
 const engines = new WeakMap<Store, DuckDBWorkspaces>();
 
-/** The store's workspace engine, made on first use; `closeWorkspaces` removes its snapshots. */
-export function workspacesFor(store: Store): DuckDBWorkspaces {
+/**
+ * The store's workspace engine, made on first use (with `options`, which a later call cannot
+ * change); `closeWorkspaces` removes its snapshots.
+ */
+export function workspacesFor(store: Store, options: WorkspaceOptions = {}): DuckDBWorkspaces {
   if (store.dialect.name !== 'duckdb') {
     throw new KernelError('refused', 'On PostgreSQL, query the workspace with your own database login', {
       hint: 'Ask an administrator for your login (kernel workspace logins); connect with psql, Power BI, R or Python',
@@ -43,7 +46,7 @@ export function workspacesFor(store: Store): DuckDBWorkspaces {
   }
   let engine = engines.get(store);
   if (!engine) {
-    engine = new DuckDBWorkspaces(store);
+    engine = new DuckDBWorkspaces(store, options);
     engines.set(store, engine);
   }
   return engine;
@@ -72,8 +75,10 @@ const workspaceSchema = z.object({
   useCase: z.object({ id: z.string(), title: z.string(), purpose: z.string() }),
   views: z.array(
     z.object({
-      name: z.string().describe('what to write in SQL, e.g. msds_booking'),
-      datasetId: z.string(),
+      name: z.string().describe('what to write in SQL, e.g. msds_booking, or person for the KID'),
+      datasetId: z.string().describe('the dataset id; kid for a view of the Kent Integrated Dataset'),
+      description: z.string().optional().describe('a KID view: what it holds'),
+      lineage: z.array(z.string()).optional().describe('a KID view: the datasets it derives from'),
       controllers: z.array(z.string()),
       columns: z.array(z.object({ name: z.string(), title: z.string(), description: z.string() })),
     }),
@@ -112,6 +117,21 @@ function dictionary(summary: WorkspaceSummary): z.input<typeof workspaceSchema> 
     useCase: summary.useCase,
     unavailable: summary.unavailable,
     views: summary.views.map((view) => {
+      if (view.kid) {
+        const described = view.kid.columns;
+        return {
+          name: view.name,
+          datasetId: view.datasetId,
+          description: view.kid.description,
+          lineage: view.kid.lineage,
+          controllers: view.controllers,
+          columns: view.columns.map((name) => ({
+            name,
+            title: name.replace(/_/g, ' '),
+            description: described[name] ?? '',
+          })),
+        };
+      }
       const fields = new Map(getDataset(view.datasetId).fields.map((f) => [f.name, f]));
       return {
         name: view.name,

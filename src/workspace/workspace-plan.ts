@@ -1,8 +1,9 @@
 /**
  * What a workspace holds: for one user and one of their use cases, each dataset the use case
  * covers as a view named as the catalogue names it, whose SQL is exactly the governed read's
- * (`openGovernedRead`). The policy alone decides controllers, columns, opt-outs and months,
- * so a workspace view can never hold more than a governed read would give the same user.
+ * (`openGovernedRead`), and the KID's person-level views whose lineage the use case covers
+ * (kid-views.ts, decided and audited by `openKidRead`). The policy alone decides controllers,
+ * columns, opt-outs and months, so a workspace view can never hold more than a governed read would give the same user.
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
@@ -16,22 +17,29 @@ import {
 import { inTransaction } from '../governance/governance-values.ts';
 import { findUseCase } from '../governance/use-cases.ts';
 import type { Queryable } from '../store/store.ts';
+import { planKidViews } from './kid-views.ts';
 
 export interface WorkspaceView {
-  /** the view's name: the dataset id as an SQL identifier (msds-booking → msds_booking) */
+  /** the view's name: the dataset id as an SQL identifier (msds-booking → msds_booking), or a KID view's (person…) */
   name: string;
+  /** a dataset's view, or one of the KID's person-level views (kid-views.ts) */
+  kind: 'dataset' | 'kid';
+  /** the dataset id; `kid` for a KID view */
   datasetId: string;
-  /** the governed subquery exactly as `openGovernedRead` answered it */
+  /** the governed subquery exactly as `openGovernedRead` answered it, or the KID view's (kid-views.ts) */
   sql: string;
-  /** the warehouse table the governed subquery reads */
+  /** the warehouse table the governed subquery reads, or the KID view it reads */
   table: string;
   /** every table the governed subquery reads (PostgreSQL grants them to the view owner) */
   tables: string[];
   columns: string[];
   controllers: string[];
+  /** a KID view's: what it holds, the datasets it derives from, and its columns' descriptions */
+  kid?: { description: string; lineage: string[]; columns: Record<string, string> };
 }
 
 export interface UnavailableDataset {
+  /** the dataset id, or `kid:<view>` for a KID view whose lineage the use case does not cover */
   datasetId: string;
   /** the policy's own reason, e.g. nothing loaded yet, or no agreement in force */
   reason: string;
@@ -112,6 +120,7 @@ export async function planWorkspace(q: Queryable, access: ReadAccess): Promise<W
     const read = await openGovernedRead(q, access, datasetId);
     views.push({
       name: viewName(datasetId),
+      kind: 'dataset',
       datasetId,
       sql: read.sql,
       table: read.table,
@@ -120,5 +129,21 @@ export async function planWorkspace(q: Queryable, access: ReadAccess): Promise<W
       controllers: read.controllers,
     });
   }
+  // The KID's person-level views whose lineage the use case covers (decided and audited by openKidRead).
+  const kid = await planKidViews(q, access);
+  for (const view of kid.views) {
+    views.push({
+      name: view.name,
+      kind: 'kid',
+      datasetId: 'kid',
+      sql: view.sql,
+      table: view.source,
+      tables: view.tables,
+      columns: view.columns,
+      controllers: view.controllers,
+      kid: { description: view.description, lineage: view.lineage, columns: view.columnDescriptions },
+    });
+  }
+  for (const { name, reason } of kid.unavailable) unavailable.push({ datasetId: `kid:${name}`, reason });
   return { useCase: { id: useCase.id, title: useCase.title, purpose: useCase.purpose }, views, unavailable };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { policyVersion } from '../governance/access-policy.ts';
 import { nowIso } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
+import { KID_VERSION_INPUT } from './kid-views.ts';
 
 /** Beyond the policy's tables, what decides which rows a governed read holds. */
 const ROW_INPUTS: { table: string; row: string }[] = [
@@ -13,15 +14,17 @@ const ROW_INPUTS: { table: string; row: string }[] = [
   { table: 'optout_batches', row: 'batch_id' },
   // a new link run gives records without an NHS number their person (access-policy.ts)
   { table: 'link_runs', row: 'run_id' },
+  // a new KID build replaces what the KID's views hold
+  KID_VERSION_INPUT,
 ];
 
 /**
  * What a workspace's snapshot was made from, for caches to key on: the policy's own version
  * (who may read what), the day (use cases and agreements have dates), and what decides which
  * rows a governed read holds beyond the policy tables: each load and its state, each month's
- * sign-off state (published months), and the opt-out list's batch. Any change to one of them
- * is a new version, and a workspace made under the old one is rebuilt before its next query,
- * so a revoked use case or a new opt-out takes effect at once.
+ * sign-off state (published months), the opt-out list's batch, and the KID's current build.
+ * Any change to one of them is a new version, and a workspace made under the old one is
+ * rebuilt before its next query, so a revoked use case or a new opt-out takes effect at once.
  */
 export async function workspaceVersion(q: Queryable): Promise<string> {
   const hash = createHash('sha256');
