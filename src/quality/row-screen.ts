@@ -28,8 +28,6 @@ export interface RowScreen {
   passes(row: ScreenedRow): boolean;
 }
 
-type ValueTest = (buf: Buffer, s: number, e: number) => boolean;
-
 const ZERO = 0x30;
 const isDigit = (c: number): boolean => c >= ZERO && c <= 0x39;
 const MINUS = 0x2d;
@@ -123,137 +121,242 @@ function decimalValue(buf: Buffer, s: number, e: number): number {
 
 const BOOLEAN_TEXT = new Set(['true', 'false', 'TRUE', 'FALSE', '1', '0', 'Y', 'N', 'y', 'n']);
 
+interface Atom {
+  set: Uint8Array;
+  min: number;
+  max: number;
+}
+
+/** Compiles the plainest patterns (see `BytePattern`); undefined for any other. */
+function patternAtoms(pattern: string): Atom[] | undefined {
+  const atoms: Atom[] = [];
+  const plain = /[A-Za-z0-9]/;
+  let i = 0;
+  while (i < pattern.length) {
+    const set = new Uint8Array(256);
+    const c = pattern[i] as string;
+    if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      const body = close > i + 1 ? pattern.slice(i + 1, close) : '';
+      if (body === '') return undefined;
+      for (let k = 0; k < body.length; k++) {
+        const from = body[k] as string;
+        if (!plain.test(from)) return undefined;
+        if (body[k + 1] === '-' && k + 2 < body.length) {
+          const to = body[k + 2] as string;
+          if (!plain.test(to) || to < from) return undefined;
+          for (let b = from.charCodeAt(0); b <= to.charCodeAt(0); b++) set[b] = 1;
+          k += 2;
+        } else set[from.charCodeAt(0)] = 1;
+      }
+      i = close + 1;
+    } else if (plain.test(c)) {
+      set[c.charCodeAt(0)] = 1;
+      i++;
+    } else return undefined;
+    let min = 1;
+    let max = 1;
+    const q = pattern[i];
+    if (q === '?' || q === '*' || q === '+') {
+      [min, max] = q === '?' ? [0, 1] : q === '*' ? [0, Infinity] : [1, Infinity];
+      i++;
+    } else if (q === '{') {
+      const counted = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+      if (!counted) return undefined;
+      min = Number(counted[1]);
+      max = counted[2] === undefined ? min : counted[3] === '' ? Infinity : Number(counted[3]);
+      i += counted[0].length;
+    }
+    atoms.push({ set, min, max });
+  }
+  return atoms;
+}
+
 /**
- * A value's verdict by its bytes, remembered: code and pattern columns hold few distinct
- * values, so each is judged once (as text, the slow way) and then found by its bytes.
+ * A field's or code list's pattern, tested on bytes. The plainest kind — a sequence of ASCII
+ * letters, digits and bracketed sets of them (`[A-Z0-9]`), each perhaps with `{m}`, `{m,n}`,
+ * `?`, `*` or `+`, as every pattern of the catalogue is — is compiled to a test of the bytes
+ * themselves; a byte outside ASCII matches no set, as its character matches none in the
+ * RegExp, so bytes and characters agree. Any other pattern asks the RegExp.
  */
-class Verdicts {
-  private static readonly SLOTS = 8192;
-  private static readonly LONGEST = 32;
-  private readonly slot = new Int32Array(Verdicts.SLOTS).fill(-1);
-  private readonly hashes = new Uint32Array(Verdicts.SLOTS / 2);
-  private readonly at = new Int32Array(Verdicts.SLOTS / 2);
-  private readonly lengths = new Uint8Array(Verdicts.SLOTS / 2);
-  private readonly verdicts = new Uint8Array(Verdicts.SLOTS / 2);
-  private readonly pool = Buffer.alloc((Verdicts.SLOTS / 2) * Verdicts.LONGEST);
-  private count = 0;
+export class BytePattern {
+  private readonly atoms: Atom[] | undefined;
+  private readonly re: RegExp;
 
-  constructor(private readonly judge: (text: string) => boolean) {}
+  constructor(source: string, regExp: (source: string) => RegExp) {
+    this.atoms = patternAtoms(source);
+    this.re = regExp(source);
+  }
 
-  test(buf: Buffer, s: number, e: number): boolean {
-    const length = e - s;
-    if (length > Verdicts.LONGEST) return this.judge(buf.toString('utf8', s, e));
-    // FNV-1a over the bytes
-    let hash = 0x811c9dc5;
-    for (let k = s; k < e; k++) hash = Math.imul(hash ^ (buf[k] as number), 0x01000193);
-    hash >>>= 0;
-    const mask = Verdicts.SLOTS - 1;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const entry = this.slot[i] as number;
-      if (entry < 0) {
-        const verdict = this.judge(buf.toString('utf8', s, e));
-        if (this.count < this.hashes.length) {
-          const n = this.count++;
-          this.slot[i] = n;
-          this.hashes[n] = hash;
-          this.at[n] = n * Verdicts.LONGEST;
-          this.lengths[n] = length;
-          this.verdicts[n] = verdict ? 1 : 0;
-          buf.copy(this.pool, n * Verdicts.LONGEST, s, e);
-        }
-        return verdict;
+  /** whether the pattern is tested on bytes alone */
+  get compiled(): boolean {
+    return this.atoms !== undefined;
+  }
+
+  matches(buf: Buffer, s: number, e: number): boolean {
+    return this.atoms ? this.from(buf, 0, s, e) : this.re.test(buf.toString('utf8', s, e));
+  }
+
+  // Backtracking over the atoms: patterns and values are a few characters long.
+  private from(buf: Buffer, a: number, at: number, e: number): boolean {
+    const atom = (this.atoms as Atom[])[a];
+    if (!atom) return at === e;
+    let run = 0;
+    while (run < atom.max && at + run < e && atom.set[buf[at + run] as number] === 1) run++;
+    for (; run >= atom.min; run--) if (this.from(buf, a + 1, at + run, e)) return true;
+    return false;
+  }
+}
+
+/**
+ * A code list's codes, found by their bytes: each code of up to six bytes packed into two
+ * numbers, in a table probed from a hash of them. Longer values are looked up as text.
+ */
+class CodeBytes {
+  private static readonly SLOTS = 1024;
+  private readonly lows = new Int32Array(CodeBytes.SLOTS);
+  private readonly highs = new Int32Array(CodeBytes.SLOTS).fill(-1);
+  private readonly longer = new Set<string>();
+
+  constructor(codes: Iterable<string>) {
+    for (const code of codes) {
+      const bytes = Buffer.from(code);
+      if (bytes.length > 6 || bytes.length === 0) {
+        this.longer.add(code);
+        continue;
       }
-      if (this.hashes[entry] === hash && this.lengths[entry] === length) {
-        const base = this.at[entry] as number;
-        let same = true;
-        for (let k = 0; k < length; k++) {
-          if (this.pool[base + k] !== buf[s + k]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return this.verdicts[entry] === 1;
-      }
+      const [low, high] = CodeBytes.pack(bytes, 0, bytes.length);
+      const mask = CodeBytes.SLOTS - 1;
+      let i = CodeBytes.hash(low, high) & mask;
+      while (this.highs[i] !== -1 && !(this.lows[i] === low && this.highs[i] === high)) i = (i + 1) & mask;
+      this.lows[i] = low;
+      this.highs[i] = high;
     }
   }
-}
 
-/** Whether a present value of `type` is one (a cautious yes), with its number where it has one. */
-function typeTest(type: FieldType): ((buf: Buffer, s: number, e: number) => boolean) | undefined {
-  switch (type) {
-    case 'integer':
-      return (buf, s, e) => !Number.isNaN(integerValue(buf, s, e));
-    case 'decimal':
-      return (buf, s, e) => !Number.isNaN(decimalValue(buf, s, e));
-    case 'date':
-      return (buf, s, e) => e - s === 10 && isDate(buf, s);
-    case 'datetime':
-      return isTimestamp;
-    case 'time':
-      return isTime;
-    case 'boolean':
-      return (buf, s, e) => e - s <= 5 && BOOLEAN_TEXT.has(buf.toString('latin1', s, e));
-    case 'string':
-    case 'code':
-      return undefined;
+  private static pack(buf: Buffer, s: number, e: number): [number, number] {
+    let low = 0;
+    let high = e - s;
+    for (let k = s; k < e && k < s + 3; k++) low = (low << 8) | (buf[k] as number);
+    for (let k = s + 3; k < e; k++) high = (high << 8) | (buf[k] as number);
+    return [low, high];
+  }
+
+  private static hash(low: number, high: number): number {
+    return (Math.imul(low, 0x9e3779b1) ^ Math.imul(high, 0x85ebca6b)) >>> 7;
+  }
+
+  has(buf: Buffer, s: number, e: number): boolean {
+    if (e - s > 6) return this.longer.size > 0 && this.longer.has(buf.toString('utf8', s, e));
+    let low = 0;
+    let high = e - s;
+    for (let k = s; k < e && k < s + 3; k++) low = (low << 8) | (buf[k] as number);
+    for (let k = s + 3; k < e; k++) high = (high << 8) | (buf[k] as number);
+    const mask = CodeBytes.SLOTS - 1;
+    for (let i = CodeBytes.hash(low, high) & mask; this.highs[i] !== -1; i = (i + 1) & mask) {
+      if (this.lows[i] === low && this.highs[i] === high) return true;
+    }
+    return false;
   }
 }
 
+const INTEGER = 1;
+const DECIMAL = 2;
+const DATE = 3;
+const DATETIME = 4;
+const TIME = 5;
+const BOOLEAN = 6;
+const TYPES: Partial<Record<FieldType, number>> = {
+  integer: INTEGER,
+  decimal: DECIMAL,
+  date: DATE,
+  datetime: DATETIME,
+  time: TIME,
+  boolean: BOOLEAN,
+};
+
+/** What the screen asks of one column's present values (one shape, so `passes` stays fast). */
+interface ColumnRule {
+  k: number;
+  /** INTEGER…BOOLEAN, or 0 for text */
+  type: number;
+  /** the value's number must lie within these, for a number with a minimum or maximum */
+  lowest: number;
+  highest: number;
+  /** in bytes (a value longer in bytes may be shorter in characters, which SQL counts) */
+  maxLength: number;
+  pattern: BytePattern | undefined;
+  codes: CodeBytes | undefined;
+  /** for a subset code list: what any code of the whole scheme looks like */
+  scheme: BytePattern | undefined;
+}
+
+/** Whether a present value passes its column's rule (a cautious yes). */
+function passesRule(rule: ColumnRule, buf: Buffer, s: number, e: number): boolean {
+  if (e - s > rule.maxLength) return false;
+  switch (rule.type) {
+    case INTEGER: {
+      const value = integerValue(buf, s, e);
+      if (!(value >= rule.lowest && value <= rule.highest)) return false;
+      break;
+    }
+    case DECIMAL: {
+      const value = decimalValue(buf, s, e);
+      if (!(value >= rule.lowest && value <= rule.highest)) return false;
+      break;
+    }
+    case DATE:
+      if (e - s !== 10 || !isDate(buf, s)) return false;
+      break;
+    case DATETIME:
+      if (!isTimestamp(buf, s, e)) return false;
+      break;
+    case TIME:
+      if (!isTime(buf, s, e)) return false;
+      break;
+    case BOOLEAN:
+      if (e - s > 5 || !BOOLEAN_TEXT.has(buf.toString('latin1', s, e))) return false;
+      break;
+  }
+  if (rule.pattern && !rule.pattern.matches(buf, s, e)) return false;
+  if (rule.codes && !rule.codes.has(buf, s, e) && !(rule.scheme && rule.scheme.matches(buf, s, e)))
+    return false;
+  return true;
+}
+
 /**
- * The screen for a plan's rules. `pattern` makes the RegExp for a field's or code list's
- * pattern (catalogue.ts `anchored`: the subset JavaScript and both engines share).
+ * The screen for a plan's rules. `regExp` makes the RegExp for a pattern no byte test is
+ * compiled for (catalogue.ts `anchored`: the subset JavaScript and both engines share).
  */
 export function rowScreen(
   plan: DeidPlan,
   codeList: (listId: string) => CodeList | undefined,
-  pattern: (source: string) => RegExp,
+  regExp: (source: string) => RegExp,
 ): RowScreen {
   const required: number[] = [];
-  const tests: { k: number; test: ValueTest }[] = [];
+  const rules: ColumnRule[] = [];
   const index = new Map<string, { k: number; type: FieldType }>();
   plan.columns.forEach((column, k) => {
     index.set(column.name, { k, type: column.type });
     if (column.required) required.push(k);
     const field = column.kind === 'copy' ? column.field : undefined;
-    const parts: ValueTest[] = [];
-    const ofType = typeTest(column.type);
-    if (ofType) parts.push(ofType);
-    const numeric =
-      column.type === 'integer' ? integerValue : column.type === 'decimal' ? decimalValue : undefined;
-    if (numeric && (field?.minimum !== undefined || field?.maximum !== undefined)) {
-      // An integer of 15 digits is exact; a decimal close to a bound may be read a little
-      // either side of it by an engine, so it must be clear of the bound to pass here.
-      const margin = (bound: number): number =>
-        column.type === 'integer' ? 0 : 1e-9 * Math.max(1, Math.abs(bound));
-      const lowest =
-        field.minimum === undefined ? Number.NEGATIVE_INFINITY : field.minimum + margin(field.minimum);
-      const highest =
-        field.maximum === undefined ? Number.POSITIVE_INFINITY : field.maximum - margin(field.maximum);
-      parts.push((buf, s, e) => {
-        const value = numeric(buf, s, e);
-        return value >= lowest && value <= highest;
-      });
-    }
-    const textTests: ((text: string) => boolean)[] = [];
-    if (field?.pattern !== undefined) {
-      const re = pattern(field.pattern);
-      textTests.push((text) => re.test(text));
-    }
+    // An integer of 15 digits is exact; a decimal close to a bound may be read a little
+    // either side of it by an engine, so it must be clear of the bound to pass here.
+    const margin = (bound: number): number =>
+      column.type === 'decimal' ? 1e-9 * Math.max(1, Math.abs(bound)) : 0;
     const list = field?.codeList ? codeList(field.codeList) : undefined;
-    if (list && list.codes.length > 0) {
-      const codes = new Set(list.codes.map((c) => c.code));
-      const scheme = list.subset && list.pattern ? pattern(list.pattern) : undefined;
-      textTests.push((text) => codes.has(text) || (scheme?.test(text) ?? false));
-    }
-    if (textTests.length > 0) {
-      const verdicts = new Verdicts((text) => textTests.every((t) => t(text)));
-      parts.push((buf, s, e) => verdicts.test(buf, s, e));
-    }
-    const maxLength = field?.maxLength;
-    // Characters, not bytes: a value longer in bytes may be shorter in characters (SQL counts).
-    if (maxLength !== undefined) parts.push((_buf, s, e) => e - s <= maxLength);
-    if (parts.length === 1) tests.push({ k, test: parts[0] as ValueTest });
-    else if (parts.length > 1) tests.push({ k, test: (buf, s, e) => parts.every((p) => p(buf, s, e)) });
+    const listed = list !== undefined && list.codes.length > 0;
+    const rule: ColumnRule = {
+      k,
+      type: TYPES[column.type] ?? 0,
+      lowest: field?.minimum === undefined ? -Infinity : field.minimum + margin(field.minimum),
+      highest: field?.maximum === undefined ? Infinity : field.maximum - margin(field.maximum),
+      maxLength: field?.maxLength ?? Infinity,
+      pattern: field?.pattern === undefined ? undefined : new BytePattern(field.pattern, regExp),
+      codes: listed ? new CodeBytes(list.codes.map((c) => c.code)) : undefined,
+      scheme: listed && list.subset && list.pattern ? new BytePattern(list.pattern, regExp) : undefined,
+    };
+    if (rule.type !== 0 || rule.maxLength !== Infinity || rule.pattern || rule.codes) rules.push(rule);
   });
   const orders: { start: number; end: number; bothDates: boolean }[] = [];
   for (const { start, end } of plan.spec.dateOrder) {
@@ -266,17 +369,22 @@ export function rowScreen(
 
   return {
     passes({ buf, starts, ends }: ScreenedRow): boolean {
-      for (const k of required) if ((starts[k] as number) >= (ends[k] as number)) return false;
-      for (const { k, test } of tests) {
-        const s = starts[k] as number;
-        const e = ends[k] as number;
-        if (s < e && !test(buf, s, e)) return false;
+      for (let r = 0; r < required.length; r++) {
+        const k = required[r] as number;
+        if ((starts[k] as number) >= (ends[k] as number)) return false;
       }
-      for (const { start, end, bothDates } of orders) {
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r] as ColumnRule;
+        const s = starts[rule.k] as number;
+        const e = ends[rule.k] as number;
+        if (s < e && !passesRule(rule, buf, s, e)) return false;
+      }
+      for (let o = 0; o < orders.length; o++) {
+        const { start, end, bothDates } = orders[o] as (typeof orders)[number];
         const s1 = starts[start] as number;
         const s2 = starts[end] as number;
         if (s1 >= (ends[start] as number) || s2 >= (ends[end] as number)) continue;
-        // Both are valid (the tests above): the dates compare as their text does.
+        // Both are valid (the rules above): the dates compare as their text does.
         let order = 0;
         for (let k = 0; k < 10 && order === 0; k++) order = (buf[s2 + k] as number) - (buf[s1 + k] as number);
         // A later day is later whatever the times; the same day with a time is left to SQL.

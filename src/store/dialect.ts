@@ -16,8 +16,8 @@ export interface Dialect {
   regexMatch(text: string, pattern: string): string;
   /**
    * A DATE from 'YYYY-MM-DD' text, or NULL where the text is not a real date.
-   * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 001 defines
-   * kernel_try_date() for it.
+   * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 100 defines
+   * kernel_try_date() for it, in plain SQL that checks before it casts.
    */
   tryDate(text: string): string;
   /** Like tryDate, for integers. */
