@@ -758,10 +758,12 @@ async function writeLoad(
     `CREATE TABLE ${q(groups)} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r ` +
       `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
   );
-  const candidates = `(SELECT r.* FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
+  // Joined on the digest first: IS NOT DISTINCT FROM alone cannot be hashed, and PostgreSQL
+  // would compare every pair of candidates.
+  const candidates = `(SELECT r.*, ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
   await tx.exec(
     `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-      `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
+      `ON a.kernel_digest = b.kernel_digest AND ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
   );
   const isCopy = `kernel_line IN (SELECT kernel_line FROM ${q(dropped)})`;
   // Completeness counts come from the scan, less what the dropped copies held.
