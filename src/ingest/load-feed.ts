@@ -64,6 +64,7 @@ import type { CsvRelation, Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 import { profileLoad, storeProfile } from '../quality/load-profile.ts';
+import { ProfileTally } from '../quality/profile-tally.ts';
 import {
   markStaleLoads,
   removeRowsOfLoad,
@@ -638,7 +639,10 @@ async function writeLoad(
   // from the first write; step 3 sorts them out. In a file with no padded or quoted value
   // (most), only empty values need a look in SQL (`tidy`).
   let mayRepeat: RepeatCandidates;
+  /** the parts of the profile the screened copy tallies (profile-tally.ts) */
+  let tally: ProfileTally | undefined;
   if (tx.dialect.copiesScreenedRows) {
+    tally = new ProfileTally(plan);
     // 1. Good rows, typed as they land, in the scan's one pass (screened-copy.ts).
     mayRepeat = await finding;
     const copied = await copyScreenedRows(tx, {
@@ -647,6 +651,7 @@ async function writeLoad(
       leading: { columns: ['load_id', 'org_code'], values: [ctx.loadId, ctx.org] },
       screen: rowScreen(plan, (id) => specs.codeList(id), anchored),
       hold: mayRepeat.lines,
+      ...(tally.any ? { tally } : {}),
       startScan: ctx.startScan,
     });
     scan = copied.scan;
@@ -775,6 +780,10 @@ async function writeLoad(
   await tx.run(`DELETE FROM ${q(bad)} WHERE ${isCopy}`);
   // The rows set aside that pass every check join the loaded rows: held rows that are no
   // repeats (and, should the scan ever read a row unlike the engine, a row that passes).
+  if (tally?.any) {
+    const later = await tx.query(`SELECT ${content.join(', ')} FROM ${q(bad)} WHERE kernel_check IS NULL`);
+    for (const row of later) tally.addText(plan.columns.map((c) => (row[c.name] ?? null) as string | null));
+  }
   rowsLoaded += await tx.run(
     `${insertInto}SELECT $1, $2, b.kernel_line, ${castColumns('b.')} FROM ${q(bad)} b WHERE b.kernel_check IS NULL`,
     [ctx.loadId, ctx.org],
@@ -957,6 +966,7 @@ async function writeLoad(
     rowsLoaded,
     findings,
     completeness,
+    ...(tally?.any ? { tallied: tally.result() } : {}),
   });
   await storeProfile(tx, ctx.loadId, profile);
 

@@ -13,6 +13,7 @@
  */
 import type { CsvRecord } from '../files/csv-reader.ts';
 import type { DeidPlan } from '../privacy/deid-plan.ts';
+import type { ProfileTally } from '../quality/profile-tally.ts';
 import type { RowScreen, ScreenedRow } from '../quality/row-screen.ts';
 import type { Queryable } from '../store/store.ts';
 import type { FeedScan, ScanOptions } from './scan-feed.ts';
@@ -118,12 +119,19 @@ class LineWriter {
     this.at = 0;
   }
 
+  /** Byte by byte: a call to Buffer.copy costs more than these few bytes. */
+  private putPrefix(): void {
+    const { out, prefix } = this;
+    for (let k = 0; k < prefix.length; k++) out[this.at + k] = prefix[k] as number;
+    this.at += prefix.length;
+  }
+
   /** The row as the file has it: no value quoted or padded. */
   raw(record: CsvRecord): void {
     const s = record.starts[0] as number;
     const e = record.ends[record.count - 1] as number;
     this.room(this.prefix.length + e - s + 1);
-    this.at += this.prefix.copy(this.out, this.at);
+    this.putPrefix();
     this.at += record.buf.copy(this.out, this.at, s, e);
     this.out[this.at++] = LF;
   }
@@ -136,7 +144,7 @@ class LineWriter {
       bytes += (values.ends[k] as number) - (values.starts[k] as number) + 3;
     this.room(bytes);
     const out = this.out;
-    this.at += this.prefix.copy(out, this.at);
+    this.putPrefix();
     this.at += buf.copy(out, this.at, record.starts[0], record.ends[0]);
     for (let k = 0; k < values.starts.length; k++) {
       out[this.at++] = COMMA;
@@ -177,13 +185,15 @@ export interface ScreenedCopyRequest {
   screen: RowScreen;
   /** the lines of rows that may repeat another (repeat-candidates.ts), in file order: never copied */
   hold: readonly number[];
+  /** the parts of the profile the scan tallies, row by row copied */
+  tally?: ProfileTally;
   /** starts the load's scan of the file with these options, once */
   startScan: (options: Pick<ScanOptions, 'onRow' | 'onChunk'>) => Promise<FeedScan>;
 }
 
 /** Copies the rows that pass the screen, in the load's scan; see the top of this file. */
 export async function copyScreenedRows(tx: Queryable, request: ScreenedCopyRequest): Promise<ScreenedCopy> {
-  const { hold, screen } = request;
+  const { hold, screen, tally } = request;
   const channel = new LineChannel();
   const writer = new LineWriter(request.leading.values, channel);
   const setAside: number[] = [];
@@ -197,8 +207,11 @@ export async function copyScreenedRows(tx: Queryable, request: ScreenedCopyReque
         (untidy && hasQuoteInside(record, values))
       ) {
         setAside.push(line);
-      } else if (untidy) writer.tidied(record, values);
+        return;
+      }
+      if (untidy) writer.tidied(record, values);
       else writer.raw(record);
+      tally?.add(values);
     },
     onChunk() {
       writer.flush();
