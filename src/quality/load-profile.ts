@@ -59,26 +59,31 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
         : `CAST(${q(rule.to)} AS DATE) - CAST(${q(rule.from)} AS DATE) > ${Number(rule.max)}`;
     parts.push(`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END) AS p${k}`);
   });
-  const [row] = await tx.query<Record<string, number | string | null>>(
-    `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
-    [loadId],
-  );
+  // Tallied by the load's scan (profile-tally.ts), or one aggregate over the load's rows.
+  const tallied = input.tallied?.ranges;
+  const [row] = tallied
+    ? []
+    : await tx.query<Record<string, number | string | null>>(
+        `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
+        [loadId],
+      );
   const value = (v: unknown): number | string | null =>
     v === null || v === undefined
       ? null
       : typeof v === 'number' || typeof v === 'bigint'
         ? Number(v)
         : String(v).slice(0, 10);
-  const ranges: LoadProfile['ranges'] = {};
-  ranged.forEach((c, k) => {
-    ranges[c.name] = {
-      min: value(row?.[`min${k}`]),
-      max: value(row?.[`max${k}`]),
-      ...(isNumber(c)
-        ? { mean: row?.[`mean${k}`] == null ? null : Math.round(Number(row[`mean${k}`]) * 100) / 100 }
-        : {}),
-    };
-  });
+  const ranges: LoadProfile['ranges'] = tallied ? { ...tallied.ranges } : {};
+  if (!tallied)
+    ranged.forEach((c, k) => {
+      ranges[c.name] = {
+        min: value(row?.[`min${k}`]),
+        max: value(row?.[`max${k}`]),
+        ...(isNumber(c)
+          ? { mean: row?.[`mean${k}`] == null ? null : Math.round(Number(row[`mean${k}`]) * 100) / 100 }
+          : {}),
+      };
+    });
 
   // Repeated keys: rows beyond the first of each key, by hash aggregation (cheaper than
   // COUNT(DISTINCT) on PostgreSQL, which sorts).
@@ -143,7 +148,12 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
     filled: Object.fromEntries(input.completeness.map((c) => [c.field, c.filled])),
     ranges,
     top,
-    implausible: Object.fromEntries(plausibility.map((r, k) => [r.id, Number(row?.[`p${k}`] ?? 0)])),
+    implausible: Object.fromEntries(
+      plausibility.map((r, k) => [
+        r.id,
+        tallied ? (tallied.implausible[r.id] ?? 0) : Number(row?.[`p${k}`] ?? 0),
+      ]),
+    ),
     duplicates,
   };
 }

@@ -26,6 +26,7 @@ function spoil(extract: string): void {
   for (const [i, row] of rows.entries()) {
     if (i % 7 === 0) row[at('Ethnic_Category')] = '';
     if (i % 11 === 0) row[at('Admission_Method')] = ` ${row[at('Admission_Method')]} `;
+    if (i < 3) row[at('Admission_Date')] = '2023-01-01'; // stays of over a year
     if (i >= 10 && i < 14) {
       row[at('Hospital_Provider_Spell_Number')] = rows[30]?.[at('Hospital_Provider_Spell_Number')] ?? '';
       row[at('Episode_Number')] = rows[30]?.[at('Episode_Number')] ?? '';
@@ -63,6 +64,8 @@ describe.each(testStores())('a load’s profile on $engine', (engine) => {
     });
     expect(stored.duplicates).toEqual(again.duplicates);
     expect(stored.top).toEqual(again.top);
+    expect(stored.ranges).toEqual(again.ranges);
+    expect(stored.implausible).toEqual(again.implausible);
     expect(stored.duplicates).toEqual({ episode: 4 });
     expect(report.findings.find((f) => f.rule === 'duplicate')?.count).toBe(2);
   });

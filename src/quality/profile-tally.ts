@@ -12,6 +12,7 @@
 import { datasetEntry } from './check-catalogue.ts';
 import type { DeidPlan } from '../privacy/deid-plan.ts';
 import type { ScreenedRow } from './row-screen.ts';
+import type { LoadProfile } from './check-catalogue.ts';
 import { storedType } from './row-rules.ts';
 
 /** distinct keys a unique rule is tallied for, at most (about 30 bytes each) */
@@ -121,13 +122,56 @@ export interface TalliedProfile {
   counts: Record<string, Map<string, number>>;
   /** unique rule id → rows beyond the first with the same key, for the rules tallied */
   duplicates: Record<string, number>;
+  /**
+   * Every number and date field's smallest, largest and mean, and the rows breaking each
+   * plausibility rule, when all of them were tallied (as load-profile.ts's one aggregate
+   * makes them: dates as 'YYYY-MM-DD', means rounded to hundredths)
+   */
+  ranges?: { ranges: LoadProfile['ranges']; implausible: Record<string, number> };
 }
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const year = m <= 2 ? y - 1 : y;
+  const era = Math.floor(year / 400);
+  const yoe = year - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const digitsAt = (buf: Buffer, s: number, n: number): number => {
+  let v = 0;
+  for (let k = s; k < s + n; k++) v = v * 10 + ((buf[k] as number) - 0x30);
+  return v;
+};
+
+/** A number or date field's range so far. Dates as y*10000 + m*100 + d. */
+interface Ranged {
+  name: string;
+  k: number;
+  kind: 'integer' | 'decimal' | 'date';
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+}
+
+type Plausible =
+  | { id: string; kind: 'range'; k: number; min: number; max: number; count: number }
+  | { id: string; kind: 'days-between'; from: number; to: number; max: number; count: number };
 
 /** A tally of the rows loaded; see the top of this file. */
 export class ProfileTally {
   private readonly keyFields: { name: string; k: number; counts: ByteCounts }[] = [];
   private readonly uniques: { id: string; ks: number[]; keys: ByteCounts }[] = [];
   private key = Buffer.allocUnsafe(256);
+  private readonly ranged: Ranged[] = [];
+  private readonly plausible: Plausible[] = [];
+  /** by plan column: a decimal, read as JavaScript reads it (correctly rounded, as float8in) */
+  private readonly decimals: boolean[];
+  /** false where a plausibility rule is of a kind or type the tally does not read */
+  private readonly rangesTallied: boolean;
 
   constructor(plan: DeidPlan) {
     const entry = datasetEntry(plan.spec.id);
@@ -140,6 +184,40 @@ export class ProfileTally {
       if (asText(name))
         this.keyFields.push({ name, k: at.get(name) as number, counts: new ByteCounts(MOST_VALUES) });
     }
+    this.decimals = plan.columns.map((c) => c.type === 'decimal');
+    plan.columns.forEach((c, k) => {
+      if (c.type === 'integer' || c.type === 'decimal' || c.type === 'date')
+        this.ranged.push({ name: c.name, k, kind: c.type, min: Infinity, max: -Infinity, sum: 0, count: 0 });
+    });
+    const typeOf = (name: string): string | undefined => plan.columns[at.get(name) ?? -1]?.type;
+    let readable = true;
+    for (const rule of entry.plausibility ?? []) {
+      if (rule.kind === 'range') {
+        if (!at.has(rule.field)) continue;
+        const type = typeOf(rule.field);
+        if (type !== 'integer' && type !== 'decimal') readable = false;
+        this.plausible.push({
+          id: rule.id,
+          kind: 'range',
+          k: at.get(rule.field) as number,
+          min: rule.min,
+          max: rule.max,
+          count: 0,
+        });
+      } else {
+        if (!at.has(rule.from) || !at.has(rule.to)) continue;
+        if (typeOf(rule.from) !== 'date' || typeOf(rule.to) !== 'date') readable = false;
+        this.plausible.push({
+          id: rule.id,
+          kind: 'days-between',
+          from: at.get(rule.from) as number,
+          to: at.get(rule.to) as number,
+          max: rule.max,
+          count: 0,
+        });
+      }
+    }
+    this.rangesTallied = readable;
     for (const rule of entry.unique ?? []) {
       if (rule.fields.every(asText)) {
         this.uniques.push({
@@ -153,11 +231,61 @@ export class ProfileTally {
 
   /** whether there is anything to tally */
   get any(): boolean {
-    return this.keyFields.length > 0 || this.uniques.length > 0;
+    return this.keyFields.length > 0 || this.uniques.length > 0 || this.rangesTallied;
+  }
+
+  /** The numbers and dates of a row (valid, as the rules passed them): their ranges and rules. */
+  private addRanges(
+    numberAt: (k: number) => number | undefined,
+    dateAt: (k: number) => number | undefined,
+  ): void {
+    if (!this.rangesTallied) return;
+    for (const r of this.ranged) {
+      const v = r.kind === 'date' ? dateAt(r.k) : numberAt(r.k);
+      if (v === undefined) continue;
+      if (v < r.min) r.min = v;
+      if (v > r.max) r.max = v;
+      r.sum += v;
+      r.count++;
+    }
+    for (const p of this.plausible) {
+      if (p.kind === 'range') {
+        const v = numberAt(p.k);
+        if (v !== undefined && (v < p.min || v > p.max)) p.count++;
+      } else {
+        const from = dateAt(p.from);
+        const to = dateAt(p.to);
+        if (from === undefined || to === undefined) continue;
+        const days = (d: number): number =>
+          daysFromCivil(Math.floor(d / 10000), Math.floor(d / 100) % 100, d % 100);
+        if (days(to) - days(from) > p.max) p.count++;
+      }
+    }
   }
 
   /** A row copied by the scan: its values as the rules read them (trimmed, empty as missing). */
   add(row: ScreenedRow): void {
+    const { buf, starts, ends } = row;
+    this.addRanges(
+      (k) => {
+        const s = starts[k] as number;
+        const e = ends[k] as number;
+        if (s >= e) return undefined;
+        // An integer the screen passed is a minus and at most 15 digits: exact as read here.
+        if (!this.decimals[k]) {
+          const negative = buf[s] === 0x2d;
+          const v = digitsAt(buf, negative ? s + 1 : s, e - s - (negative ? 1 : 0));
+          return negative ? -v : v;
+        }
+        return Number(buf.toString('latin1', s, e));
+      },
+      (k) => {
+        const s = starts[k] as number;
+        return s < (ends[k] as number)
+          ? digitsAt(buf, s, 4) * 10000 + digitsAt(buf, s + 5, 2) * 100 + digitsAt(buf, s + 8, 2)
+          : undefined;
+      },
+    );
     for (const field of this.keyFields) {
       const s = row.starts[field.k] as number;
       const e = row.ends[field.k] as number;
@@ -176,6 +304,15 @@ export class ProfileTally {
 
   /** A row loaded after the scan: its values by plan column, null where missing. */
   addText(values: readonly (string | null)[]): void {
+    this.addRanges(
+      (k) => (values[k] == null ? undefined : Number(values[k])),
+      (k) => {
+        const v = values[k];
+        return v == null
+          ? undefined
+          : Number(v.slice(0, 4)) * 10000 + Number(v.slice(5, 7)) * 100 + Number(v.slice(8, 10));
+      },
+    );
     const parts = values.map((v) => (v === null ? null : Buffer.from(v)));
     for (const field of this.keyFields) {
       const bytes = parts[field.k];
@@ -218,6 +355,22 @@ export class ProfileTally {
     }
     const duplicates: TalliedProfile['duplicates'] = {};
     for (const unique of this.uniques) if (unique.keys.complete) duplicates[unique.id] = unique.keys.repeats;
-    return { counts, duplicates };
+    if (!this.rangesTallied) return { counts, duplicates };
+    const ranges: LoadProfile['ranges'] = {};
+    const day = (d: number): string =>
+      `${String(Math.floor(d / 10000)).padStart(4, '0')}-${String(Math.floor(d / 100) % 100).padStart(2, '0')}-${String(d % 100).padStart(2, '0')}`;
+    for (const r of this.ranged) {
+      const none = r.count === 0;
+      ranges[r.name] =
+        r.kind === 'date'
+          ? { min: none ? null : day(r.min), max: none ? null : day(r.max) }
+          : {
+              min: none ? null : r.min,
+              max: none ? null : r.max,
+              mean: none ? null : Math.round((r.sum / r.count) * 100) / 100,
+            };
+    }
+    const implausible = Object.fromEntries(this.plausible.map((p) => [p.id, p.count]));
+    return { counts, duplicates, ranges: { ranges, implausible } };
   }
 }
