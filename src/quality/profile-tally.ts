@@ -146,6 +146,10 @@ const digitsAt = (buf: Buffer, s: number, n: number): number => {
   return v;
 };
 
+/** A date given as y*10000 + m*100 + d, as a day number. */
+const dayNumber = (d: number): number =>
+  daysFromCivil(Math.floor(d / 10000), Math.floor(d / 100) % 100, d % 100);
+
 /** A number or date field's range so far. Dates as y*10000 + m*100 + d. */
 interface Ranged {
   name: string;
@@ -235,57 +239,74 @@ export class ProfileTally {
   }
 
   /** The numbers and dates of a row (valid, as the rules passed them): their ranges and rules. */
-  private addRanges(
-    numberAt: (k: number) => number | undefined,
-    dateAt: (k: number) => number | undefined,
-  ): void {
+  // The row being tallied: bytes (a copied row) or text (a row loaded after); read in place,
+  // so no function is made for each row.
+  private buf: Buffer = Buffer.alloc(0);
+  private starts: Int32Array = new Int32Array(0);
+  private ends: Int32Array = new Int32Array(0);
+  private texts: readonly (string | null)[] | undefined;
+
+  private numberAt(k: number): number | undefined {
+    if (this.texts) {
+      const v = this.texts[k];
+      return v == null ? undefined : Number(v);
+    }
+    const buf = this.buf;
+    const s = this.starts[k] as number;
+    const e = this.ends[k] as number;
+    if (s >= e) return undefined;
+    if (this.decimals[k]) return Number(buf.toString('latin1', s, e));
+    // An integer the screen passed is a minus and at most 15 digits: exact as read here.
+    const negative = buf[s] === 0x2d;
+    const v = digitsAt(buf, negative ? s + 1 : s, e - s - (negative ? 1 : 0));
+    return negative ? -v : v;
+  }
+
+  /** A valid date as y*10000 + m*100 + d. */
+  private dateAt(k: number): number | undefined {
+    if (this.texts) {
+      const v = this.texts[k];
+      return v == null
+        ? undefined
+        : Number(v.slice(0, 4)) * 10000 + Number(v.slice(5, 7)) * 100 + Number(v.slice(8, 10));
+    }
+    const s = this.starts[k] as number;
+    if (s >= (this.ends[k] as number)) return undefined;
+    const buf = this.buf;
+    return digitsAt(buf, s, 4) * 10000 + digitsAt(buf, s + 5, 2) * 100 + digitsAt(buf, s + 8, 2);
+  }
+
+  private addRanges(): void {
     if (!this.rangesTallied) return;
-    for (const r of this.ranged) {
-      const v = r.kind === 'date' ? dateAt(r.k) : numberAt(r.k);
+    for (let i = 0; i < this.ranged.length; i++) {
+      const r = this.ranged[i] as Ranged;
+      const v = r.kind === 'date' ? this.dateAt(r.k) : this.numberAt(r.k);
       if (v === undefined) continue;
       if (v < r.min) r.min = v;
       if (v > r.max) r.max = v;
       r.sum += v;
       r.count++;
     }
-    for (const p of this.plausible) {
+    for (let i = 0; i < this.plausible.length; i++) {
+      const p = this.plausible[i] as Plausible;
       if (p.kind === 'range') {
-        const v = numberAt(p.k);
+        const v = this.numberAt(p.k);
         if (v !== undefined && (v < p.min || v > p.max)) p.count++;
       } else {
-        const from = dateAt(p.from);
-        const to = dateAt(p.to);
-        if (from === undefined || to === undefined) continue;
-        const days = (d: number): number =>
-          daysFromCivil(Math.floor(d / 10000), Math.floor(d / 100) % 100, d % 100);
-        if (days(to) - days(from) > p.max) p.count++;
+        const from = this.dateAt(p.from);
+        const to = this.dateAt(p.to);
+        if (from !== undefined && to !== undefined && dayNumber(to) - dayNumber(from) > p.max) p.count++;
       }
     }
   }
 
   /** A row copied by the scan: its values as the rules read them (trimmed, empty as missing). */
   add(row: ScreenedRow): void {
-    const { buf, starts, ends } = row;
-    this.addRanges(
-      (k) => {
-        const s = starts[k] as number;
-        const e = ends[k] as number;
-        if (s >= e) return undefined;
-        // An integer the screen passed is a minus and at most 15 digits: exact as read here.
-        if (!this.decimals[k]) {
-          const negative = buf[s] === 0x2d;
-          const v = digitsAt(buf, negative ? s + 1 : s, e - s - (negative ? 1 : 0));
-          return negative ? -v : v;
-        }
-        return Number(buf.toString('latin1', s, e));
-      },
-      (k) => {
-        const s = starts[k] as number;
-        return s < (ends[k] as number)
-          ? digitsAt(buf, s, 4) * 10000 + digitsAt(buf, s + 5, 2) * 100 + digitsAt(buf, s + 8, 2)
-          : undefined;
-      },
-    );
+    this.buf = row.buf;
+    this.starts = row.starts;
+    this.ends = row.ends;
+    this.texts = undefined;
+    this.addRanges();
     for (const field of this.keyFields) {
       const s = row.starts[field.k] as number;
       const e = row.ends[field.k] as number;
@@ -304,15 +325,8 @@ export class ProfileTally {
 
   /** A row loaded after the scan: its values by plan column, null where missing. */
   addText(values: readonly (string | null)[]): void {
-    this.addRanges(
-      (k) => (values[k] == null ? undefined : Number(values[k])),
-      (k) => {
-        const v = values[k];
-        return v == null
-          ? undefined
-          : Number(v.slice(0, 4)) * 10000 + Number(v.slice(5, 7)) * 100 + Number(v.slice(8, 10));
-      },
-    );
+    this.texts = values;
+    this.addRanges();
     const parts = values.map((v) => (v === null ? null : Buffer.from(v)));
     for (const field of this.keyFields) {
       const bytes = parts[field.k];
