@@ -60,10 +60,11 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from './trusted-keys.ts';
 import { castValue, emptyAsNull, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
-import type { Queryable, Row, Store } from '../store/store.ts';
+import type { CsvRelation, Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 import { profileLoad, storeProfile } from '../quality/load-profile.ts';
+import { ProfileTally } from '../quality/profile-tally.ts';
 import {
   markStaleLoads,
   removeRowsOfLoad,
@@ -73,11 +74,14 @@ import {
   type LoadFinding,
   type LoadReport,
 } from './load-history.ts';
-import { repeatCandidates } from './repeat-candidates.ts';
+import { repeatCandidates, type RepeatCandidates } from './repeat-candidates.ts';
 import { linkAfterLoad } from '../linkage/link-people.ts';
 import { replaceEncodingsOfLoad } from '../linkage/linkage-store.ts';
 import { leftOutRows, loadedBlocksSql } from './row-index.ts';
-import { scanFeedFile, type FeedScan } from './scan-feed.ts';
+import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
+import { copyScreenedRows } from './screened-copy.ts';
+import { rowScreen } from '../quality/row-screen.ts';
+import { anchored } from '../catalogue/catalogue.ts';
 
 export interface LoadRequest {
   /** the sending organisation's ODS code */
@@ -281,11 +285,12 @@ export async function loadFeedWith(
     // and would hold up each of the small statements the transaction runs first.
     const total = statSync(file).size;
     let scanning: Promise<FeedScan> | undefined;
-    const startScan = (): Promise<FeedScan> => {
+    const startScan = (options: Pick<ScanOptions, 'onRow' | 'onChunk'> = {}): Promise<FeedScan> => {
       if (!scanning) {
         scanning = scanFeedFile(file, plan, {
           displayName,
           onProgress: (done) => onProgress?.({ phase: 'check', done, total }),
+          ...options,
         }).then((scan) => {
           checkScanAgainstManifest(scan, manifest, displayName);
           return scan;
@@ -539,8 +544,8 @@ interface WriteContext {
   period: string;
   manifest: FeedManifest;
   file: string;
-  /** starts the scan of the file (once) and gives its outcome */
-  startScan: () => Promise<FeedScan>;
+  /** starts the scan of the file (once, with the options of the first call) and gives its outcome */
+  startScan: (options?: Pick<ScanOptions, 'onRow' | 'onChunk'>) => Promise<FeedScan>;
   actor: string;
   displayName: string;
   pseudonymisedInProcess: boolean;
@@ -603,31 +608,13 @@ async function writeLoad(
   // Step 0 starts first, beside the engine's preparation of the file.
   const finding = repeatCandidates(ctx.file);
   finding.catch(() => undefined);
-  // The file as a relation (DuckDB reads it in place; PostgreSQL copies it in).
-  const source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
-
-  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
-  // from the insert below; step 3 sorts them out.
-  const mayRepeat = await finding;
-  const holding = mayRepeat.lines.length > 0;
-  if (holding) {
-    await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
-    await tx.insertRows(
-      held,
-      ['line'],
-      mayRepeat.lines.map((l) => [l]),
-    );
-  }
-
-  // The relation with every value trimmed once, for the rules and the casts (row-rules.ts);
-  // in a file with no padded or quoted value (most), only empty values need a look.
-  const asChecked = mayRepeat.tidy ? emptyAsNull : trimmedValue;
+  const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
+  const castColumns = (alias: string): string => plan.columns.map((c) => castValue(c, alias)).join(', ');
+  const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  const trimmedFrom = (from: string): string =>
+  const trimmedFrom = (from: string, asChecked: typeof emptyAsNull): string =>
     `(SELECT ${line} AS kernel_line, ` +
     `${plan.columns.map((c) => `${asChecked(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
-  const trimmed = trimmedFrom(source.sql);
-
   // The validating statements below are wide scan-and-project statements: over a few rows
   // DuckDB's optimizer costs more than it saves (a small file, or the rows read again), over
   // a large file its common-subexpression pass pays.
@@ -642,65 +629,116 @@ async function writeLoad(
     }
   };
 
-  // The scan runs beside the insert, which leaves a core idle at times; the step above
-  // uses every core, so it goes first.
-  const scanning = ctx.startScan();
-  // 1. Good rows, cast to their stored types, in one pass over the file: every row that
-  // passes every check (and is not held). Most files are clean, so this is usually the
-  // only full pass.
-  const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
-  const castColumns = (alias: string): string => plan.columns.map((c) => castValue(c, alias)).join(', ');
-  const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
-  let rowsLoaded = await scanFirst(
-    unoptimized(() =>
-      tx.run(
-        `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
-          `WHERE (${anyFailure}) IS NOT TRUE` +
-          (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
-        [ctx.loadId, ctx.org],
+  let scan: FeedScan;
+  let rowsLoaded: number;
+  /** the file as a relation, where the engine made one */
+  let source: CsvRelation | undefined;
+  /** the rows loaded by the first write, by block (row-index.ts), where known without asking */
+  let loaded: Map<number, number> | undefined;
+  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
+  // from the first write; step 3 sorts them out. In a file with no padded or quoted value
+  // (most), only empty values need a look in SQL (`tidy`).
+  let mayRepeat: RepeatCandidates;
+  /** the parts of the profile the screened copy tallies (profile-tally.ts) */
+  let tally: ProfileTally | undefined;
+  if (tx.dialect.copiesScreenedRows) {
+    tally = new ProfileTally(plan);
+    // 1. Good rows, typed as they land, in the scan's one pass (screened-copy.ts).
+    mayRepeat = await finding;
+    const copied = await copyScreenedRows(tx, {
+      table,
+      plan,
+      leading: { columns: ['load_id', 'org_code'], values: [ctx.loadId, ctx.org] },
+      screen: rowScreen(plan, (id) => specs.codeList(id), anchored),
+      hold: mayRepeat.lines,
+      ...(tally.any ? { tally } : {}),
+      startScan: ctx.startScan,
+    });
+    scan = copied.scan;
+    rowsLoaded = copied.rowsLoaded;
+    loaded = scan.index.allBut(copied.setAside);
+  } else {
+    // The file as a relation (DuckDB reads it in place).
+    source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
+    mayRepeat = await finding;
+    const holding = mayRepeat.lines.length > 0;
+    if (holding) {
+      await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
+      await tx.insertRows(
+        held,
+        ['line'],
+        mayRepeat.lines.map((l) => [l]),
+      );
+    }
+    // The scan runs beside the insert, which leaves a core idle at times; the step above
+    // uses every core, so it goes first.
+    const scanning = ctx.startScan();
+    // 1. Good rows, cast to their stored types, in one pass over the file: every row that
+    // passes every check (and is not held). Most files are clean, so this is usually the
+    // only full pass.
+    const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
+    const trimmed = trimmedFrom(source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
+    rowsLoaded = await scanFirst(
+      unoptimized(() =>
+        tx.run(
+          `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
+            `WHERE (${anyFailure}) IS NOT TRUE` +
+            (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
+          [ctx.loadId, ctx.org],
+        ),
       ),
-    ),
-  );
+    );
+    // The scan must agree before anything counts, so wait for it.
+    scan = await scanning;
+  }
+  const trimmed = (from: string): string => trimmedFrom(from, mayRepeat.tidy ? emptyAsNull : trimmedValue);
 
-  // 2. Bad rows: the rows the insert left out (none, usually), each with a flag per check
+  // 2. Bad rows: the rows the first write left out (none, usually), each with a flag per check
   // (k0, k1…) and its first failing check (none, for a held row that passes them all).
   // Told apart by line (the scan has checked the lines count up), so the checks run on
-  // those rows alone; then every row read must be either loaded or here. (The scan must
-  // agree before anything counts, so wait for it.)
-  const scan = await scanning;
+  // those rows alone; then every row read must be either loaded or here.
   const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
   const firstFailure = checks.length
     ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
     : 'CAST(NULL AS INTEGER)';
   const thisLoad = `load_id = ${quoteLiteral(ctx.loadId)}`;
   const leftOutCount = scan.rows - rowsLoaded;
-  let leftOut =
-    `(SELECT s.* FROM ${source.sql} s WHERE NOT EXISTS ` +
-    `(SELECT 1 FROM ${q(table)} d WHERE d.${thisLoad} AND d.source_line = ${line}))`;
-  const rereadRows = rereadsLeftOutRows(leftOutCount, scan.rows);
-  if (rereadRows) {
+  let leftOut = source
+    ? `(SELECT s.* FROM ${source.sql} s WHERE NOT EXISTS ` +
+      `(SELECT 1 FROM ${q(table)} d WHERE d.${thisLoad} AND d.source_line = ${line}))`
+    : '';
+  const rereadRows = !source || rereadsLeftOutRows(leftOutCount, scan.rows);
+  if (rereadRows && leftOutCount > 0) {
     // A few rows left out: read just those again, from where the scan saw them, rather than
-    // have the engine parse every column of every row once more to find them.
-    const loaded = await tx.query(loadedBlocksSql(q(table), thisLoad, 'source_line'));
+    // have the engine parse every column of every row once more to find them. (The screened
+    // copy knows them already; otherwise the table says which rows it holds.)
+    const loadedBits =
+      loaded ??
+      new Map(
+        (await tx.query(loadedBlocksSql(q(table), thisLoad, 'source_line'))).map((r) => [
+          num(r, 'block'),
+          num(r, 'bits'),
+        ]),
+      );
     scratch.push(leftOutText);
     await tx.exec(
       `CREATE TABLE ${q(leftOutText)} (${plan.accepted.map((c) => `${q(c)} VARCHAR`).join(', ')})`,
     );
-    const loadedBits = new Map(loaded.map((r) => [num(r, 'block'), num(r, 'bits')]));
     await tx.insertRows(
       leftOutText,
       plan.accepted,
       leftOutRows(ctx.file, plan.accepted, scan.index, loadedBits),
     );
     leftOut = q(leftOutText);
+  } else if (!source) {
+    leftOut = `(SELECT ${plan.accepted.map((c) => `CAST(NULL AS VARCHAR) AS ${q(c)}`).join(', ')})`;
   }
   // With nothing left out the statement reads nothing and makes the empty table the steps
   // below expect; DuckDB's optimizer is what sees that, so it runs optimized.
   const badRows = (): Promise<void> =>
     tx.exec(
       `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmedFrom(leftOut)} t` +
+        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed(leftOut)} t` +
         `${leftOutCount > 0 ? '' : ' WHERE FALSE'}) f`,
     );
   await (leftOutCount > 0 ? unoptimized(badRows, smallFile || rereadRows) : badRows());
@@ -725,10 +763,12 @@ async function writeLoad(
     `CREATE TABLE ${q(groups)} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r ` +
       `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
   );
-  const candidates = `(SELECT r.* FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
+  // Joined on the digest first: IS NOT DISTINCT FROM alone cannot be hashed, and PostgreSQL
+  // would compare every pair of candidates.
+  const candidates = `(SELECT r.*, ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
   await tx.exec(
     `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-      `ON ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
+      `ON a.kernel_digest = b.kernel_digest AND ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
   );
   const isCopy = `kernel_line IN (SELECT kernel_line FROM ${q(dropped)})`;
   // Completeness counts come from the scan, less what the dropped copies held.
@@ -740,6 +780,10 @@ async function writeLoad(
   await tx.run(`DELETE FROM ${q(bad)} WHERE ${isCopy}`);
   // The rows set aside that pass every check join the loaded rows: held rows that are no
   // repeats (and, should the scan ever read a row unlike the engine, a row that passes).
+  if (tally?.any) {
+    const later = await tx.query(`SELECT ${content.join(', ')} FROM ${q(bad)} WHERE kernel_check IS NULL`);
+    for (const row of later) tally.addText(plan.columns.map((c) => (row[c.name] ?? null) as string | null));
+  }
   rowsLoaded += await tx.run(
     `${insertInto}SELECT $1, $2, b.kernel_line, ${castColumns('b.')} FROM ${q(bad)} b WHERE b.kernel_check IS NULL`,
     [ctx.loadId, ctx.org],
@@ -757,7 +801,7 @@ async function writeLoad(
 
   // 4. Findings and completeness.
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
-  await source.release();
+  await source?.release();
   const rowsRead = scan.rows;
   const rowsDropped = num(copies, 'n');
   const kept = rowsRead - rowsDropped;
@@ -922,6 +966,7 @@ async function writeLoad(
     rowsLoaded,
     findings,
     completeness,
+    ...(tally?.any ? { tallied: tally.result() } : {}),
   });
   await storeProfile(tx, ctx.loadId, profile);
 

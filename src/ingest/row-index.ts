@@ -82,6 +82,20 @@ export class RowIndex {
     return { ranges, lines };
   }
 
+  /**
+   * Every row noted but `lines` (which must be noted, in order), as `leftOut` takes them
+   * (block key → bits): the rows loaded when `lines` are the rows set aside.
+   */
+  allBut(lines: readonly number[]): Map<number, number> {
+    const present = new Map<number, number>();
+    for (let i = 0; i < this.length; i++) present.set(this.keys[i] as number, this.masks[i] as number);
+    for (const line of lines) {
+      const key = line - (line % BLOCK_LINES);
+      present.set(key, ((present.get(key) ?? 0) & ~(1 << (line % BLOCK_LINES))) >>> 0);
+    }
+    return present;
+  }
+
   private grow(): void {
     const size = this.keys.length * 2;
     const keys = new Float64Array(size);

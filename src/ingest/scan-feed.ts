@@ -19,6 +19,7 @@ import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { fieldText, readCsv, type CsvRecord } from '../files/csv-reader.ts';
 import { RowIndex } from './row-index.ts';
+import type { ScreenedRow } from '../quality/row-screen.ts';
 
 export interface FeedScan {
   sha256: string;
@@ -34,6 +35,13 @@ export interface FeedScan {
 export interface ScanOptions {
   displayName: string;
   onProgress?: (bytesDone: number) => void;
+  /**
+   * Each row after the scan's checks of it, with its values as the rules read them (valid
+   * only during the call), and whether any was quoted or trimmed. The scan waits for
+   * `onChunk` after each chunk of the file (a writer's backpressure).
+   */
+  onRow?: (record: CsvRecord, values: ScreenedRow, untidy: boolean, sourceLine: number) => void;
+  onChunk?: () => void | Promise<void>;
 }
 
 type Shape =
@@ -103,18 +111,39 @@ function isDateShape(buf: Buffer, s: number): boolean {
   return true;
 }
 
-function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
-  const i = watch.index;
-  let s = record.starts[i] ?? 0;
-  let e = record.ends[i] ?? 0;
-  if (record.quoted[i] === 1) {
-    s++;
-    e--;
-  }
+/**
+ * Each accepted value of a record as the rules read it: inside its quotes, and trimmed of
+ * spaces at either end as SQL's TRIM does (completeness, row-rules.ts valueOf); empty where
+ * the value is missing. Answers whether any value was quoted or trimmed.
+ */
+function trimmedRanges(record: CsvRecord, values: ScreenedRow): boolean {
   const buf = record.buf;
-  // As SQL's TRIM: spaces at either end do not count (completeness, and row-rules.ts valueOf).
-  while (s < e && buf[s] === 0x20) s++;
-  while (e > s && buf[e - 1] === 0x20) e--;
+  values.buf = buf;
+  let changed = false;
+  for (let k = 0; k < values.starts.length; k++) {
+    const i = k + 1;
+    let s = record.starts[i] as number;
+    let e = record.ends[i] as number;
+    if (record.quoted[i] === 1) {
+      s++;
+      e--;
+      changed = true;
+    }
+    if (buf[s] === 0x20 || buf[e - 1] === 0x20) {
+      changed = true;
+      while (s < e && buf[s] === 0x20) s++;
+      while (e > s && buf[e - 1] === 0x20) e--;
+    }
+    values.starts[k] = s;
+    values.ends[k] = e;
+  }
+  return changed;
+}
+
+function inspect(watch: ColumnWatch, record: CsvRecord, values: ScreenedRow, file: string): void {
+  const s = values.starts[watch.index - 1] as number;
+  const e = values.ends[watch.index - 1] as number;
+  const buf = record.buf;
   const length = e - s;
   if (length === 0) return;
   watch.nonEmpty++;
@@ -142,7 +171,7 @@ function inspect(watch: ColumnWatch, record: CsvRecord, file: string): void {
     isLetter(buf[e - 2] as number) &&
     isLetter(buf[e - 1] as number)
   ) {
-    const text = fieldText(record, i).trim();
+    const text = fieldText(record, watch.index).trim();
     // Without its space a postcode is easily mistaken for a code (`AB12CD`), so such values
     // only count where they are most of the column (see `suspicious` below).
     if (POSTCODE.test(text))
@@ -202,6 +231,11 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
   let watches: ColumnWatch[] = [];
   let previousLine = 0;
   const index = new RowIndex();
+  const values: ScreenedRow = {
+    buf: Buffer.alloc(0),
+    starts: new Int32Array(plan.columns.length),
+    ends: new Int32Array(plan.columns.length),
+  };
   const result = await readCsv(
     file,
     {
@@ -246,9 +280,14 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
       onRecord(record) {
         previousLine = checkSourceLine(record, previousLine, options.displayName);
         index.add(previousLine, record.offset);
-        for (const watch of watches) inspect(watch, record, options.displayName);
+        const untidy = trimmedRanges(record, values);
+        for (const watch of watches) inspect(watch, record, values, options.displayName);
+        options.onRow?.(record, values, untidy, previousLine);
       },
-      onChunk: (bytesRead) => options.onProgress?.(bytesRead),
+      onChunk: (bytesRead) => {
+        options.onProgress?.(bytesRead);
+        return options.onChunk?.();
+      },
     },
     { displayName: options.displayName },
   );

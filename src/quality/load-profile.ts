@@ -18,6 +18,7 @@ import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import type { FieldCompleteness, LoadFinding } from './load-findings.ts';
 import { datasetEntry, type LoadProfile } from './check-catalogue.ts';
+import type { TalliedProfile } from './profile-tally.ts';
 
 const q = quoteIdentifier;
 const TOP_VALUES = 5;
@@ -33,6 +34,8 @@ export interface ProfileInput {
   rowsLoaded: number;
   findings: readonly LoadFinding[];
   completeness: readonly FieldCompleteness[];
+  /** what the load's scan tallied already (profile-tally.ts): not asked of SQL again */
+  tallied?: TalliedProfile;
 }
 
 export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<LoadProfile> {
@@ -56,31 +59,41 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
         : `CAST(${q(rule.to)} AS DATE) - CAST(${q(rule.from)} AS DATE) > ${Number(rule.max)}`;
     parts.push(`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END) AS p${k}`);
   });
-  const [row] = await tx.query<Record<string, number | string | null>>(
-    `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
-    [loadId],
-  );
+  // Tallied by the load's scan (profile-tally.ts), or one aggregate over the load's rows.
+  const tallied = input.tallied?.ranges;
+  const [row] = tallied
+    ? []
+    : await tx.query<Record<string, number | string | null>>(
+        `SELECT ${parts.join(', ')} FROM ${q(table)} WHERE load_id = $1`,
+        [loadId],
+      );
   const value = (v: unknown): number | string | null =>
     v === null || v === undefined
       ? null
       : typeof v === 'number' || typeof v === 'bigint'
         ? Number(v)
         : String(v).slice(0, 10);
-  const ranges: LoadProfile['ranges'] = {};
-  ranged.forEach((c, k) => {
-    ranges[c.name] = {
-      min: value(row?.[`min${k}`]),
-      max: value(row?.[`max${k}`]),
-      ...(isNumber(c)
-        ? { mean: row?.[`mean${k}`] == null ? null : Math.round(Number(row[`mean${k}`]) * 100) / 100 }
-        : {}),
-    };
-  });
+  const ranges: LoadProfile['ranges'] = tallied ? { ...tallied.ranges } : {};
+  if (!tallied)
+    ranged.forEach((c, k) => {
+      ranges[c.name] = {
+        min: value(row?.[`min${k}`]),
+        max: value(row?.[`max${k}`]),
+        ...(isNumber(c)
+          ? { mean: row?.[`mean${k}`] == null ? null : Math.round(Number(row[`mean${k}`]) * 100) / 100 }
+          : {}),
+      };
+    });
 
   // Repeated keys: rows beyond the first of each key, by hash aggregation (cheaper than
   // COUNT(DISTINCT) on PostgreSQL, which sorts).
   const duplicates: Record<string, number> = {};
   for (const u of (entry.unique ?? []).filter((r) => r.fields.every(has))) {
+    const tallied = input.tallied?.duplicates[u.id];
+    if (tallied !== undefined) {
+      duplicates[u.id] = tallied;
+      continue;
+    }
     const key = u.fields.map((f) => q(f)).join(', ');
     const [d] = await tx.query<{ extra: number | null }>(
       `SELECT SUM(n - 1) AS extra FROM (SELECT COUNT(*) AS n FROM ${q(table)} WHERE load_id = $1 GROUP BY ${key} HAVING COUNT(*) > 1) AS k`,
@@ -90,8 +103,17 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
   }
 
   // The key fields' distributions, in one scan: a grouping set per field.
-  const keyFields = (entry.keyFields ?? []).filter(has);
+  const talliedCounts = input.tallied?.counts ?? {};
+  const keyFields = (entry.keyFields ?? []).filter((f) => has(f) && !talliedCounts[f]);
   const top: LoadProfile['top'] = {};
+  const byField = new Map<string, { value: string; count: number }[]>();
+  for (const [name, counts] of Object.entries(talliedCounts)) {
+    if (counts.size === 0) continue; // as SQL: a field with no values has no entry
+    byField.set(
+      name,
+      [...counts].map(([value, count]) => ({ value, count })),
+    );
+  }
   if (keyFields.length > 0) {
     const which = keyFields.map((f, k) => `WHEN GROUPING(${q(f)}) = 0 THEN ${k}`).join(' ');
     const value = keyFields.map((f) => `CAST(${q(f)} AS TEXT)`).join(', ');
@@ -100,7 +122,6 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
         GROUP BY GROUPING SETS (${keyFields.map((f) => `(${q(f)})`).join(', ')})`,
       [loadId],
     );
-    const byField = new Map<string, { value: string; count: number }[]>();
     for (const r of rows) {
       const name = keyFields[Number(r.f)];
       if (name === undefined || r.v === null) continue; // the field's empty values
@@ -108,11 +129,9 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
       list.push({ value: String(r.v), count: Number(r.n) });
       byField.set(name, list);
     }
-    for (const [name, list] of byField) {
-      top[name] = list
-        .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
-        .slice(0, TOP_VALUES);
-    }
+  }
+  for (const [name, list] of byField) {
+    top[name] = list.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value)).slice(0, TOP_VALUES);
   }
 
   const quarantinedByField: Record<string, number> = {};
@@ -129,7 +148,12 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
     filled: Object.fromEntries(input.completeness.map((c) => [c.field, c.filled])),
     ranges,
     top,
-    implausible: Object.fromEntries(plausibility.map((r, k) => [r.id, Number(row?.[`p${k}`] ?? 0)])),
+    implausible: Object.fromEntries(
+      plausibility.map((r, k) => [
+        r.id,
+        tallied ? (tallied.implausible[r.id] ?? 0) : Number(row?.[`p${k}`] ?? 0),
+      ]),
+    ),
     duplicates,
   };
 }

@@ -16,8 +16,8 @@ export interface Dialect {
   regexMatch(text: string, pattern: string): string;
   /**
    * A DATE from 'YYYY-MM-DD' text, or NULL where the text is not a real date.
-   * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 001 defines
-   * kernel_try_date() for it.
+   * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 100 defines
+   * kernel_try_date() for it, in plain SQL that checks before it casts.
    */
   tryDate(text: string): string;
   /** Like tryDate, for integers. */
@@ -66,6 +66,15 @@ export interface Dialect {
    * it for the whole server slowed the portal's small reads). PostgreSQL: nothing.
    */
   readonly bulkLoad: { before: string; after: string } | null;
+  /**
+   * Whether a load sends the rows its scan screened as passing every rule
+   * (quality/row-screen.ts) straight to their table with `copyCsvLines`, leaving SQL only
+   * the rows set aside. PostgreSQL: COPY is its fastest way in, while the same rules in SQL
+   * cost it microseconds a typed value, one core, every row (docs/feeds.md has the figures).
+   * DuckDB: read_csv parses the file on every core, faster than the scan, and checks the
+   * rules at column speed.
+   */
+  readonly copiesScreenedRows: boolean;
 }
 
 /** SHA-256's block is 64 bytes: a key no longer than that is zero-padded to it (RFC 2104 §2). */
@@ -100,6 +109,7 @@ export const duckdbDialect: Dialect = {
     before: "SET preserve_insertion_order = false; SET memory_limit = '1GB'",
     after: 'RESET preserve_insertion_order; RESET memory_limit',
   },
+  copiesScreenedRows: false,
 };
 
 export const postgresDialect: Dialect = {
@@ -124,4 +134,5 @@ export const postgresDialect: Dialect = {
       .join(', ')}) r)`,
   skipOptimizer: null,
   bulkLoad: null,
+  copiesScreenedRows: true,
 };

@@ -109,6 +109,23 @@ describe.each(testStores())('store conformance on $engine', (engine) => {
     ]);
   });
 
+  it('copies CSV lines as they arrive, typed by the table, inside a transaction', async () => {
+    async function* lines(): AsyncIterable<Buffer> {
+      yield Buffer.from('60000,"has, comma",2022-02-28\n60001,');
+      yield Buffer.from('"has ""quotes""",\n');
+    }
+    await store.exec('CREATE TABLE copied_lines (id BIGINT, label TEXT, day DATE)');
+    const count = await store.transaction((tx) =>
+      tx.copyCsvLines('copied_lines', ['id', 'label', 'day'], lines()),
+    );
+    expect(count).toBe(2);
+    const rows = await store.query('SELECT id, label, day FROM copied_lines ORDER BY id');
+    expect(rows).toEqual([
+      { id: 60000, label: 'has, comma', day: '2022-02-28' },
+      { id: 60001, label: 'has "quotes"', day: null },
+    ]);
+  });
+
   it('reads a CSV file as a relation, every column as text, and releases it', async () => {
     const file = csvFile('id,label\n007,"has, comma"\n8,\n');
     const rows = await store.transaction(async (tx) => {

@@ -53,6 +53,14 @@ export interface Queryable {
    */
   copyCsv(table: string, source: CsvSource): Promise<number>;
   /**
+   * Bulk-loads CSV lines as they arrive (no header; RFC 4180 quoting; an unquoted empty
+   * value is NULL) into `columns` of `table`, cast by the table's types; answers the row
+   * count. PostgreSQL streams them through COPY FROM STDIN; DuckDB, which reads CSV only
+   * from a file, writes them to a scratch file first (so a load uses it only on PostgreSQL:
+   * `Dialect.copiesScreenedRows`).
+   */
+  copyCsvLines(table: string, columns: readonly string[], lines: AsyncIterable<Buffer>): Promise<number>;
+  /**
    * A CSV file with a header row as a relation to SELECT from, every column as text. DuckDB
    * reads the file where it lies (read_csv), so nothing is copied and each statement that
    * uses the relation scans the file again; PostgreSQL's server cannot see the client's

@@ -13,7 +13,10 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { KernelError } from '../../errors.ts';
 import { duckdbDialect } from '../dialect.ts';
 import type { CsvRelation, CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
@@ -283,6 +286,28 @@ class DuckDBQueryable implements Queryable {
         throw toStoreError(error, `read_csv into ${table}`);
       }
     });
+  }
+
+  async copyCsvLines(
+    table: string,
+    columns: readonly string[],
+    lines: AsyncIterable<Buffer>,
+  ): Promise<number> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-lines-'));
+    const file = path.join(dir, 'lines.csv');
+    try {
+      const header = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(',');
+      await pipeline(
+        (async function* () {
+          yield Buffer.from(`${header}\n`);
+          yield* lines;
+        })(),
+        createWriteStream(file),
+      );
+      return await this.copyCsv(table, { path: file, columns });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   csvRelation(source: CsvSource): Promise<CsvRelation> {

@@ -94,6 +94,14 @@ class PostgresQueryable implements Queryable {
     return this.copy(table, source.columns, createReadStream(source.path), source.delimiter ?? ',', true);
   }
 
+  async copyCsvLines(
+    table: string,
+    columns: readonly string[],
+    lines: AsyncIterable<Buffer>,
+  ): Promise<number> {
+    return this.copy(table, columns, Readable.from(lines, { objectMode: false }), ',', false);
+  }
+
   async csvRelation(source: CsvSource): Promise<CsvRelation> {
     // UNLOGGED: a scratch copy needs no write-ahead log; inside a transaction it vanishes
     // with a rollback like any other table.

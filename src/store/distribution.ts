@@ -1,0 +1,24 @@
+/**
+ * How Kernel's tables would spread over many machines (docs/scale.md): with Citus, every
+ * person-level table is distributed by `person_token` and all of them are colocated, so the
+ * rows about one person, in every dataset and in the spine, sit on one machine and no join
+ * in the load path or in a person-level analysis crosses machines. Governance tables are
+ * reference tables, copied to every machine.
+ *
+ * Every `ds_*` and `kid_*` table holds person-level rows and carries `person_token`, but
+ * those below, each with what it is distributed by instead: another subject's token, or
+ * `reference` (small tables, copied to every machine). distribution.int.test.ts reads a
+ * migrated store's schema on both engines and fails for any table that is neither.
+ */
+export const DISTRIBUTION_KEY = 'person_token';
+
+export const NOT_BY_PERSON: Readonly<Record<string, { by: string; why: string }>> = {
+  ds_esr: { by: 'staff_token', why: 'the workforce record: about staff, who carry no person token' },
+  ds_fire_safety: { by: 'uprn_token', why: 'home fire safety visits: about a dwelling, not a person' },
+  kid_fire_visit: { by: 'uprn_token', why: 'the spine’s household visits, colocated with ds_fire_safety' },
+  kid_builds: { by: 'reference', why: 'one row per build of the spine' },
+  kid_current: { by: 'reference', why: 'one row: which build readers use' },
+  kid_disagreements: { by: 'reference', why: 'counts of people per field per build' },
+  kid_linkage: { by: 'reference', why: 'counts per dataset, organisation and month' },
+  kid_code_list: { by: 'reference', why: 'the code lists that define each condition' },
+};
