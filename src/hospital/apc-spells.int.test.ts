@@ -14,6 +14,15 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { openGovernedRead } from '../governance/access-policy.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
+import { deidentifyFile } from '../privacy/deidentify-file.ts';
+import { newLinkKey } from '../privacy/link-key.ts';
+import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
+import { readSigningPrivateKey } from '../privacy/signing-key.ts';
+import { readSourceMapping } from '../privacy/source-mapping.ts';
+import { hmacTokeniser } from '../privacy/token-scheme.ts';
+import { getDataset } from '../catalogue/catalogue.ts';
+import { writeExtract } from '../../bench/ingest/extract-writer.ts';
+import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
 import type { Store } from '../store/store.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
@@ -246,5 +255,49 @@ describe.each(testStores())('the wider APC validation on $engine (issue 18)', (e
       `SELECT count(*) AS n FROM ds_apc WHERE "Secondary_Diagnosis_ICD_17" = 'F03X'`,
     );
     expect(Number(loaded[0]?.n)).toBe(1);
+  });
+  it('loads an extract with the three positions of version 1.0 through a source mapping, its new fields empty', async () => {
+    await feed; // makes RWF's signing key
+    const extract = path.join(dir, 'apc-v1.extract.csv');
+    await writeExtract({
+      spec: getDataset('apc'),
+      codeList: catalogueSpecs.codeList,
+      file: extract,
+      rows: 30,
+      period: '2025-05',
+      seed: 11,
+    });
+    // Version 1.0's columns: everything but what 1.1 added.
+    const added =
+      /^(Secondary_Diagnosis_ICD_([4-9]|1[0-9])|Secondary_Procedure_OPCS_([3-9]|[12][0-9])|Secondary_Procedure_Date_[0-9]+|Administrative_Category|Intended_Management|Main_Specialty_Code|Decided_To_Admit_Date|Discharge_Ready_Date|Episode_HRG|Spell_Core_HRG|Tariff_Year|Tariff_Total_Payment)$/;
+    const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
+    const keep = header.map((h, i) => (added.test(h) ? -1 : i)).filter((i) => i >= 0);
+    expect(keep.length).toBe(32);
+    writeFileSync(
+      extract,
+      [header, ...rows].map((r) => keep.map((i) => cell(r[i] ?? '')).join(',')).join('\n') + '\n',
+    );
+    const mappingFile = path.join(dir, 'rwf-apc-v1.json');
+    const columns = Object.fromEntries(keep.map((i) => [header[i] as string, header[i] as string]));
+    writeFileSync(mappingFile, JSON.stringify({ org: 'RWF', dataset: 'apc', columns }));
+    const out = path.join(dir, 'apc-v1.csv');
+    const result = await deidentifyFile({
+      spec: getDataset('apc'),
+      org: 'RWF',
+      input: extract,
+      output: out,
+      tokeniser: hmacTokeniser(newLinkKey()),
+      postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
+      signing: readSigningPrivateKey(path.join(dir, 'rwf.key')),
+      mapping: readSourceMapping(mappingFile),
+    });
+    expect(result.mapping?.unsourcedFields.some((f) => f.required)).toBe(false);
+    const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: out, actor: 'test' });
+    expect(report).toMatchObject({ status: 'loaded', rowsRead: 30, rowsLoaded: 30 });
+    const [row] = await store.query<{ n: number | string; filled: number | string }>(
+      `SELECT count(*) AS n, count("Secondary_Diagnosis_ICD_17") AS filled FROM ds_apc WHERE load_id = $1`,
+      [report.loadId],
+    );
+    expect({ n: Number(row?.n), filled: Number(row?.filled) }).toEqual({ n: 30, filled: 0 });
   });
 });
