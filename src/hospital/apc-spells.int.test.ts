@@ -23,7 +23,9 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
+import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
+import { runCli } from '../../test/cli.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
@@ -94,8 +96,10 @@ const spellKey = (s: { provider: string; person: string | null; spellNumber: str
 describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)', (engine) => {
   let store: Store;
   let access: ReadAccess;
+  let target: { dataDir: string; store: string };
   beforeAll(async () => {
-    store = await engine.open();
+    target = await engine.fresh();
+    store = await openStore(target);
     await world.load(store);
     const useCase = (await listUseCases(store, { state: ['active'] })).find((u) =>
       u.title.startsWith('Costs of frailty'),
@@ -197,6 +201,28 @@ describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)
       "SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'dataset:apc'",
     );
     expect(Number(audited[0]?.n)).toBeGreaterThanOrEqual(4);
+  });
+
+  it('prints the summary from kernel apc spells, read under the use case by the operator', async () => {
+    const expected = (await readApcSpells(store, access)).summary;
+    // The CLI opens the store itself: a DuckDB file has one writer, so this one closes first.
+    await store.close();
+    try {
+      const flags = ['--data', target.dataDir, '--store', target.store];
+      const json = await runCli(['apc', 'spells', '--usecase', access.useCaseId, '--json', ...flags]);
+      expect(json.code).toBe(0);
+      const printed = JSON.parse(json.stdout) as typeof expected;
+      expect({ ...printed, useCase: '' }).toEqual({ ...expected, useCase: '' });
+      const table = await runCli(['apc', 'spells', '--usecase', access.useCaseId, ...flags]);
+      expect(table.stdout).toContain(
+        `${expected.episodes} episodes make ${expected.providerSpells} provider spells`,
+      );
+      const refused = await runCli(['apc', 'spells', '--usecase', 'UC-NONE', ...flags]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).not.toMatch(/\bat .*\.ts:/);
+    } finally {
+      store = await openStore(target);
+    }
   });
 
   it('refuses a reader outside the use case', async () => {
