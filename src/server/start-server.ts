@@ -1,4 +1,7 @@
-import { stopOverrunningWorkspaceQueries } from '../workspace/postgres-workspaces.ts';
+import {
+  refreshPostgresWorkspaces,
+  stopOverrunningWorkspaceQueries,
+} from '../workspace/postgres-workspaces.ts';
 import { DEFAULT_POSTGRES_LOGIN_LIMITS } from '../workspace/workspace-limits.ts';
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { serve, type ServerType } from '@hono/node-server';
@@ -283,6 +286,28 @@ function watchWorkspaceQueries(store: Store, log?: (line: string) => void): () =
       () => log?.('workspace: the query watchdog could not run this time'),
     );
   }, 5_000);
+  // Analysts' PostgreSQL schemas read snapshots made when they were provisioned: once a
+  // minute, when a load, sign-off, opt-out list, KID build or the policy has changed since,
+  // they are provisioned again, so an opted-out person leaves them within the minute.
+  let refreshing = false;
+  const refresher = setInterval(() => {
+    if (refreshing) return;
+    refreshing = true;
+    refreshPostgresWorkspaces(store, { actor: 'kernel:workspace-refresh' })
+      .then(
+        (result) => {
+          if (result) log?.(`workspace: snapshots refreshed for ${result.logins.length} logins`);
+        },
+        () => log?.('workspace: the snapshots could not be refreshed this time'),
+      )
+      .finally(() => {
+        refreshing = false;
+      });
+  }, 60_000);
   timer.unref();
-  return () => clearInterval(timer);
+  refresher.unref();
+  return () => {
+    clearInterval(timer);
+    clearInterval(refresher);
+  };
 }
