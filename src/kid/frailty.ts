@@ -62,7 +62,7 @@ export function efiCategory(deficits: number): EfiCategory {
 }
 
 /** The same rule in SQL, over an integer column of deficits. */
-function categorySql(deficits: string): string {
+export function efiCategorySql(deficits: string): string {
   const whens = EFI_CATEGORIES.filter((c) => Number.isFinite(c.upTo))
     .map(
       (c) =>
@@ -176,7 +176,7 @@ export async function buildFrailty(q: Queryable, version: number): Promise<numbe
   return q.run(
     `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
      SELECT $1, o.person_token, count(d.deficit), CAST(count(d.deficit) AS DOUBLE PRECISION) / ${EFI_DEFICITS},
-            ${categorySql('count(d.deficit)')}, CAST($2 AS DATE)
+            ${efiCategorySql('count(d.deficit)')}, CAST($2 AS DATE)
      FROM (${older}) o
      LEFT JOIN kid_frailty_deficit d ON d.version = $1 AND d.person_token = o.person_token
      GROUP BY o.person_token`,

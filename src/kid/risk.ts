@@ -28,7 +28,7 @@ import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable, SqlValue, Store } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
-import { EFI_CATEGORIES, EFI_DEFICITS, EFI_MINIMUM_AGE, efiCodes } from './frailty.ts';
+import { EFI_CATEGORIES, EFI_MINIMUM_AGE, efiCategorySql, efiCodes } from './frailty.ts';
 import { KID_LINEAGE, openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
@@ -211,7 +211,7 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
            LEAST(COALESCE(e.admissions, 0), ${MOST_PRIOR_EVENTS}) AS emergency_before,
            ${options.ecds ? `LEAST(COALESCE(a.attendances, 0), ${MOST_PRIOR_EVENTS})` : '0'} AS ae_before,
            CASE WHEN p.birth_year_month IS NULL OR ${ageMonths} < ${EFI_MINIMUM_AGE * 12} THEN 'none'
-                ${efiCategoryCase('COALESCE(fr.deficits, 0)')} END AS frailty,
+                ELSE ${efiCategorySql('COALESCE(fr.deficits, 0)')} END AS frailty,
            CASE WHEN ${HELD_OUT_SQL} THEN 1 ELSE 0 END AS held_out
            ${options.outcome ? ', CASE WHEN o.person_token IS NULL THEN 0 ELSE 1 END AS outcome' : ''}
     FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0) pop
@@ -233,18 +233,6 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
     LEFT JOIN (${emergencySpells('$3', '$2', 'e')}
     ${attendances}
     ${options.outcome ? `LEFT JOIN (${emergencySpells('$2', '$4', 'o')}` : ''}`;
-}
-
-/**
- * The eFI category of a count of deficits, as src/kid/frailty.ts has it (Clegg et al. 2016:
- * each category up to and including its bound, compared in whole numbers): WHEN clauses.
- */
-function efiCategoryCase(deficits: string): string {
-  return EFI_CATEGORIES.map((c) =>
-    Number.isFinite(c.upTo)
-      ? `WHEN ${deficits} * 100 <= ${Math.round(c.upTo * 100) * EFI_DEFICITS} THEN ${quoteLiteral(c.category)}`
-      : `ELSE ${quoteLiteral(c.category)}`,
-  ).join(' ');
 }
 
 const FEATURE_COLUMNS = [

@@ -21,4 +21,9 @@ export const NOT_BY_PERSON: Readonly<Record<string, { by: string; why: string }>
   kid_disagreements: { by: 'reference', why: 'counts of people per field per build' },
   kid_linkage: { by: 'reference', why: 'counts per dataset, organisation and month' },
   kid_code_list: { by: 'reference', why: 'the code lists that define each condition' },
+  kid_efi_code: { by: 'reference', why: 'the code lists that define each eFI deficit' },
+  kid_unit_cost: { by: 'reference', why: 'the unit costs of each point of delivery, with their source' },
+  kid_risk_fit: { by: 'reference', why: 'one row per fit of the risk model: its date, AUROC, inputs' },
+  kid_risk_model: { by: 'reference', why: 'the risk model’s coefficients' },
+  kid_risk_calibration: { by: 'reference', why: 'the risk model’s calibration, ten rows per fit' },
 };
