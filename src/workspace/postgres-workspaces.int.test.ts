@@ -162,6 +162,7 @@ describe.each(postgres)('workspace schemas and logins on PostgreSQL, through psq
       'jit=off',
       `search_path=${provisioned.logins.find((l) => l.role === role)?.schemas.join(', ')}`,
       'statement_timeout=2s',
+      'work_mem=128MB',
     ]);
     const [owner] = await store.query<{ login: boolean; superuser: boolean }>(
       'SELECT rolcanlogin AS login, rolsuper AS superuser FROM pg_roles WHERE rolname = $1',

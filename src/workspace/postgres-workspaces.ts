@@ -296,6 +296,7 @@ async function syncLogin(
     // query on a quiet two-core machine and 0.7 s on a busy one (bench/workspace), more than
     // it saved. A session that wants it may SET jit = on.
     ['jit', 'off'],
+    ['work_mem', limits.workMemory],
     ['search_path', login.schemas.map(quoteIdentifier).join(', ')],
   ];
   for (const [name, value] of settings) {

@@ -40,10 +40,18 @@ export interface PostgresLoginLimits {
   connections: number;
   /** `idle_in_transaction_session_timeout` on the role: an open transaction holds back vacuum */
   idleInTransactionSeconds: number;
+  /**
+   * `work_mem` on the role: what one sort or hash of a query may hold before it spills to
+   * disk. PostgreSQL's default, 4MB, sent a window over the PMI (3.4M rows at 1.9M people)
+   * to disk; with connections × a few sorts each, this bounds an analyst's memory as the
+   * DuckDB sandbox's memory_limit does.
+   */
+  workMemory: string;
 }
 
 export const DEFAULT_POSTGRES_LOGIN_LIMITS: PostgresLoginLimits = {
   seconds: 30,
   connections: 3,
   idleInTransactionSeconds: 300,
+  workMemory: '128MB',
 };
