@@ -17,6 +17,8 @@ import { populationHealthRoutes } from './population-health-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import type { ReadAccess } from '../governance/access-policy.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * The Kent Integrated Dataset's pages (docs/kid.md). The linkage report is counts per
@@ -109,89 +111,69 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
         return r.json(controlConditionSummary(summary, HES_2018));
       },
     },
-    {
-      method: 'GET',
-      path: '/api/v1/kid/frailty',
-      kind: 'api',
-      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
-      tag: 'analytics',
+    modelRoute(deps, {
+      name: 'frailty',
       summary:
         'Frailty (electronic Frailty Index) of people aged 65+ on the model’s date for the whole system, read under a use case that covers pmi and gp-events, disclosure-controlled',
-      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
       response: frailtySummarySchema,
-      handle: async (r) => {
-        const principal = r.principal;
-        const useCaseId = r.query('useCase');
-        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
-        if (!useCaseId)
-          throw new KernelError('usage', 'Give the use case', {
-            where: { field: 'useCase' },
-            hint: 'e.g. /api/v1/kid/frailty?useCase=UC-001',
-          });
-        const summary = await readFrailtySummary(deps.store, {
-          user: { id: principal.userId, role: principal.role, org: principal.org },
-          useCaseId,
-          actor: r.actor,
-        });
-        // Whole-system figures combine every controller's data: controlled for every role.
-        return r.json(controlFrailtySummary(summary, HES_2018));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/kid/model',
-      kind: 'api',
-      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
-      tag: 'analytics',
+      read: async (store, access) => controlFrailtySummary(await readFrailtySummary(store, access), HES_2018),
+    }),
+    modelRoute(deps, {
+      name: 'model',
       summary:
         'The person-level model: people by Bridges to Health segment and cost per setting over its 12 months, read under a use case that covers every source of its fields, disclosure-controlled',
-      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
       response: modelSummarySchema,
-      handle: async (r) => {
-        const principal = r.principal;
-        const useCaseId = r.query('useCase');
-        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
-        if (!useCaseId)
-          throw new KernelError('usage', 'Give the use case to read the model under', {
-            where: { field: 'useCase' },
-            hint: 'e.g. /api/v1/kid/model?useCase=UC-001',
-          });
-        const summary = await readModelSummary(deps.store, {
-          user: { id: principal.userId, role: principal.role, org: principal.org },
-          useCaseId,
-          actor: r.actor,
-        });
-        // Whole-system figures combine every controller's data: controlled for every role.
-        return r.json(controlModelSummary(summary, HES_2018));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/kid/risk',
-      kind: 'api',
-      access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
-      tag: 'analytics',
+      read: async (store, access) => controlModelSummary(await readModelSummary(store, access), HES_2018),
+    }),
+    modelRoute(deps, {
+      name: 'risk',
       summary:
         'The emergency admission risk model: coefficients, AUROC and calibration by decile (aggregate only), read under a use case that covers the feeds it derives from',
-      query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
       response: riskModelSchema,
-      handle: async (r) => {
-        const principal = r.principal;
-        const useCaseId = r.query('useCase');
-        if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
-        if (!useCaseId)
-          throw new KernelError('usage', 'Give the use case', {
-            where: { field: 'useCase' },
-            hint: 'e.g. /api/v1/kid/risk?useCase=UC-001',
-          });
-        const model = await readRiskModel(deps.store, {
-          user: { id: principal.userId, role: principal.role, org: principal.org },
-          useCaseId,
-          actor: r.actor,
-        });
-        return r.json(controlRiskModel(model, HES_2018));
-      },
-    },
+      read: async (store, access) => controlRiskModel(await readRiskModel(store, access), HES_2018),
+    }),
     ...populationHealthRoutes(deps),
   ];
+}
+
+/**
+ * A whole-system read of one part of the model, under the use case the caller names. Its
+ * figures combine every controller's data, so the answer is disclosure-controlled for every
+ * role (each `read` applies the control).
+ */
+function modelRoute(
+  deps: ServerDeps,
+  spec: {
+    name: string;
+    summary: string;
+    response: RouteDeclaration['response'];
+    read: (store: Store, access: ReadAccess) => Promise<unknown>;
+  },
+): RouteDeclaration {
+  return {
+    method: 'GET',
+    path: `/api/v1/kid/${spec.name}`,
+    kind: 'api',
+    access: ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'],
+    tag: 'analytics',
+    summary: spec.summary,
+    query: [{ name: 'useCase', description: 'the use case to read under (required)' }],
+    response: spec.response,
+    handle: async (r) => {
+      const principal = r.principal;
+      const useCaseId = r.query('useCase');
+      if (!principal) throw new KernelError('unauthenticated', 'Sign in to read the model');
+      if (!useCaseId)
+        throw new KernelError('usage', 'Give the use case to read the model under', {
+          where: { field: 'useCase' },
+          hint: `e.g. /api/v1/kid/${spec.name}?useCase=UC-001`,
+        });
+      const access = {
+        user: { id: principal.userId, role: principal.role, org: principal.org },
+        useCaseId,
+        actor: r.actor,
+      };
+      return r.json(await spec.read(deps.store, access));
+    },
+  };
 }
