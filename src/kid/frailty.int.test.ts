@@ -6,11 +6,11 @@ import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.t
 import { runCli } from '../../test/cli.ts';
 import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { KernelError } from '../errors.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
@@ -161,24 +161,16 @@ describe('eFI deficit code lists', () => {
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
 async function useCase(store: Store, purpose: Purpose, controllers: string[]): Promise<string> {
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `KID frailty ${purpose}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets: ['pmi', 'gp-events'],
-      controllers,
-      users: ['role:analyst'],
-      start: '2021-04-01',
-      end: '2099-03-31',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
-  return proposed.id;
+  const made = await activeUseCase(store, {
+    title: `KID frailty ${purpose}`,
+    purpose,
+    datasets: ['pmi', 'gp-events'],
+    controllers,
+    users: ['role:analyst'],
+    start: '2021-04-01',
+    end: '2099-03-31',
+  });
+  return made.id;
 }
 
 describe.each(testStores())('frailty (eFI) on $engine', (engine) => {

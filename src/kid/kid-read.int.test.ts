@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import type { Store } from '../store/store.ts';
 import { conditionSummary, readConditionSummary } from './conditions.ts';
@@ -30,24 +30,16 @@ async function useCase(
   datasets: string[],
   controllers: string[],
 ): Promise<string> {
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `KID ${purpose} ${datasets.join(' ')}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets,
-      controllers,
-      users: ['role:analyst'],
-      start: '2021-04-01',
-      end: '2099-03-31',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
-  return proposed.id;
+  const made = await activeUseCase(store, {
+    title: `KID ${purpose} ${datasets.join(' ')}`,
+    purpose,
+    datasets,
+    controllers,
+    users: ['role:analyst'],
+    start: '2021-04-01',
+    end: '2099-03-31',
+  });
+  return made.id;
 }
 
 describe.each(testStores())('reading the KID through the access policy on $engine', (engine) => {

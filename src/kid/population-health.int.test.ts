@@ -8,12 +8,12 @@ import {
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import type { Store } from '../store/store.ts';
 import { AGE_BANDS } from './conditions.ts';
 import { populationOn } from './person-spine.ts';
@@ -87,24 +87,16 @@ async function useCase(
   datasets: string[],
   controllers: string[],
 ): Promise<string> {
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `Population health ${purpose} ${datasets.join(' ')}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets,
-      controllers,
-      users: ['role:analyst'],
-      start: '2021-04-01',
-      end: '2099-03-31',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
-  return proposed.id;
+  const made = await activeUseCase(store, {
+    title: `Population health ${purpose} ${datasets.join(' ')}`,
+    purpose,
+    datasets,
+    controllers,
+    users: ['role:analyst'],
+    start: '2021-04-01',
+    end: '2099-03-31',
+  });
+  return made.id;
 }
 
 describe.each(testStores())('the population health dashboard on $engine', (engine) => {

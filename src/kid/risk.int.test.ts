@@ -3,10 +3,10 @@ import { runCli } from '../../test/cli.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { riskModelSchema } from './kid-schemas.ts';
@@ -36,24 +36,16 @@ const coefficient = (model: RiskModel, term: string) => {
 };
 
 async function useCase(store: Store, purpose: Purpose, datasets: string[], controllers: string[]) {
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `Risk ${purpose} ${datasets.join(' ')}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets,
-      controllers,
-      users: ['role:analyst'],
-      start: '2021-04-01',
-      end: '2099-03-31',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
-  return proposed.id;
+  const made = await activeUseCase(store, {
+    title: `Risk ${purpose} ${datasets.join(' ')}`,
+    purpose,
+    datasets,
+    controllers,
+    users: ['role:analyst'],
+    start: '2021-04-01',
+    end: '2099-03-31',
+  });
+  return made.id;
 }
 
 describe.each(testStores())('risk of an emergency admission on $engine', (engine) => {
