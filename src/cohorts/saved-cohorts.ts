@@ -7,7 +7,7 @@
  * A cohort belongs to its use case: the users of the use case see it, and only someone whose
  * read the policy would allow for every dataset the definition needs may save one.
  */
-import { appendAudit } from '../audit/audit-log.ts';
+import { appendAudit, looksLikeIdentifier } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import {
   decideAccess,
@@ -104,7 +104,7 @@ export async function saveCohort(
   if (!trimmed) throw new KernelError('usage', 'A cohort needs a name', { where: { field: 'name' } });
   await checkMayUse(q, access, checked);
   const cohort: SavedCohort = {
-    id: `COH-${newId().replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+    id: newCohortId(),
     useCaseId: access.useCaseId,
     name: trimmed,
     definition: checked,
@@ -168,4 +168,16 @@ export async function getCohort(q: Queryable, user: ReadUser, id: string): Promi
     });
   }
   return fromRow(row);
+}
+
+/**
+ * A cohort's id: `COH-` and ten hexadecimal characters. Ten digits alone (about one id in a
+ * hundred) would have the shape of an NHS number, which the audit log refuses to hold, so
+ * a cohort named in an audit detail could not be refused or audited: draw again.
+ */
+export function newCohortId(): string {
+  for (;;) {
+    const id = `COH-${newId().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+    if (!looksLikeIdentifier(id)) return id;
+  }
 }
