@@ -39,6 +39,7 @@ import { registerChartsCommands } from './charts-command.ts';
 import { registerOutputsCommands } from './outputs-command.ts';
 import { registerWorkspaceCommands } from './workspace-command.ts';
 import { registerCohortsCommands } from './cohorts-command.ts';
+import { registerApcCommands } from './apc-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -64,6 +65,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerAuditCommands,
   registerLinkageCommands,
   registerKidCommands,
+  registerApcCommands,
 ];
 
 export const processIo: CliIo = {

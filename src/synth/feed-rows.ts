@@ -256,6 +256,7 @@ function spellNumber(org: string, person: number, admit: number): string {
 export function apcRows(world: World, person: number, spell: ApcSpell): Values[] {
   const rows: Values[] = [];
   const spellId = spellNumber(spell.trust, person, spell.admit);
+  const diagnoses = apcSecondaryDiagnoses(world, person, spell);
   spell.episodes.forEach((episode, i) => {
     const last = i === spell.episodes.length - 1;
     const values = patientBlock(world, person, spell.admit, spell.trust);
@@ -363,8 +364,8 @@ export function apcRows(world: World, person: number, spell: ApcSpell): Values[]
       ],
       spell.primaryDiagnosis,
     );
-    for (let d = 0; d < 6; d++) {
-      const code = spell.secondaryDiagnoses[d] ?? '';
+    for (let d = 0; d < APC_SECONDARY_DIAGNOSES; d++) {
+      const code = diagnoses[d] ?? '';
       put(
         values,
         [
@@ -427,9 +428,95 @@ export function apcRows(world: World, person: number, spell: ApcSpell): Values[]
       ['Length_Of_Stay', 'Spell_Length_Of_Stay'],
       last ? String(spell.discharge - spell.admit) : '',
     );
+    const extra = procedureHere ? secondaryProcedures(spell.procedure) : [];
+    for (let k = 0; k < APC_SECONDARY_PROCEDURES; k++) {
+      const code = extra[k] ?? '';
+      put(values, [`Secondary_Procedure_${k + 1}`, `Secondary_Procedure_OPCS_${k + 1}`], code);
+      put(
+        values,
+        [`Secondary_Procedure_Date_${k + 1}`],
+        code ? (values['Primary_Procedure_Date'] ?? '') : '',
+      );
+    }
+    // Main_Specialty_Code is one of the treatment function's spellings above: the synthetic
+    // consultant's specialty is the service's.
+    const hrg = apcHrg(spell, diagnoses.length);
+    put(values, ['Episode_HRG'], hrg.code);
+    put(values, ['Spell_Core_HRG'], last ? hrg.code : '');
+    put(values, ['Tariff_Year'], last ? tariffYear(spell.discharge) : '');
+    put(values, ['Tariff_Total_Payment'], last ? apcPayment(hrg, spell).toFixed(2) : '');
+    put(
+      values,
+      ['Discharge_Ready_Date'],
+      last && spell.classification === '1' ? formatDay(dischargeReady(person, spell, age)) : '',
+    );
     rows.push(values);
   });
   return rows;
+}
+
+/** SUS carries a primary and 19 secondary diagnoses, a primary and 23 secondary procedures. */
+export const APC_SECONDARY_DIAGNOSES = 19;
+export const APC_SECONDARY_PROCEDURES = 23;
+
+/**
+ * The secondary diagnoses a spell's episodes carry: those the activity model drew, then the
+ * ICD-10 code of each long-term condition the person has on the admission day (a coder
+ * records comorbidities), without repeats and never the primary diagnosis.
+ */
+export function apcSecondaryDiagnoses(world: World, person: number, spell: ApcSpell): string[] {
+  const codes = [...spell.secondaryDiagnoses];
+  CONDITIONS.forEach((condition, i) => {
+    const code = CLINICAL_CODES.conditionDiagnoses[condition];
+    if (!code || !world.population.hasCondition(person, i, spell.admit)) return;
+    if (code !== spell.primaryDiagnosis && !codes.includes(code)) codes.push(code);
+  });
+  return codes.slice(0, APC_SECONDARY_DIAGNOSES);
+}
+
+function secondaryProcedures(procedure: string): string[] {
+  return CLINICAL_CODES.secondaryProcedures[procedure] ?? [];
+}
+
+interface Hrg {
+  code: string;
+  price: number;
+  trimDays: number;
+}
+
+/** The HRG a synthetic spell groups to: by its procedure, else its primary diagnosis' chapter. */
+function apcHrg(spell: ApcSpell, secondaryCount: number): Hrg {
+  const table = CLINICAL_CODES.hrg;
+  const root =
+    (spell.procedure ? table.byProcedure[spell.procedure] : undefined) ??
+    table.byChapter[spell.primaryDiagnosis.charAt(0)] ??
+    table.fallback;
+  // Complication and comorbidity (CC) split: more secondary diagnoses, a heavier split.
+  const split = secondaryCount >= 4 ? 'A' : secondaryCount >= 2 ? 'B' : 'C';
+  const code = root.code.length === 5 ? root.code : `${root.code}${split}`;
+  const weight = split === 'A' ? 1.6 : split === 'B' ? 1.25 : 1;
+  return { code, price: root.price * (root.code.length === 5 ? 1 : weight), trimDays: root.trimDays };
+}
+
+/** The financial year a day falls in, as the national tariff names it: 2024/25. */
+export function tariffYear(day: number): string {
+  const date = formatDay(day);
+  const year = Number(date.slice(0, 4));
+  const start = date.slice(5) >= '04-01' ? year : year - 1;
+  return `${start}/${String((start + 1) % 100).padStart(2, '0')}`;
+}
+
+function apcPayment(hrg: Hrg, spell: ApcSpell): number {
+  const excess = Math.max(0, spell.discharge - spell.admit - hrg.trimDays);
+  return hrg.price + excess * CLINICAL_CODES.hrg.excessBedDay;
+}
+
+/** Older people in an ordinary admission may wait a few days after they are ready to go. */
+function dischargeReady(person: number, spell: ApcSpell, age: number): number {
+  const los = spell.discharge - spell.admit;
+  if (age < 75 || los < 3 || spell.dischargeMethod === '4') return spell.discharge;
+  const delay = hashKey('discharge-ready', person, spell.admit) % 6;
+  return Math.max(spell.admit, spell.discharge - Math.min(delay, los - 1));
 }
 
 const ACUITY_CODES = [

@@ -28,6 +28,17 @@ interface ClinicalCodes {
   efiDeficits: Record<string, { code: string; weight: number }>;
   /** the eFI deficit each modelled condition is */
   efiConditionDeficits: Record<string, string>;
+  /** the ICD-10 code a coder records as a secondary diagnosis for each modelled condition */
+  conditionDiagnoses: Record<string, string>;
+  /** OPCS-4 codes recorded beside a primary procedure (laterality, image guidance) */
+  secondaryProcedures: Record<string, string[]>;
+  /** the HRG a synthetic spell groups to, with a synthetic price and trim point */
+  hrg: {
+    excessBedDay: number;
+    byProcedure: Record<string, { code: string; price: number; trimDays: number }>;
+    byChapter: Record<string, { code: string; price: number; trimDays: number }>;
+    fallback: { code: string; price: number; trimDays: number };
+  };
 }
 
 export const CLINICAL_CODES = JSON.parse(
