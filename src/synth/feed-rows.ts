@@ -9,6 +9,7 @@ import { hashKey } from './random.ts';
 import { formatDateTime, formatDay, formatTime } from './synth-dates.ts';
 import { CONDITIONS, ETHNICITY_SHARES, MATERNITY } from './synth-rates.ts';
 import { CLINICAL_CODES, laOfAddress, type World } from './world.ts';
+import { ecdsClinicalContent } from './ecds-content.ts';
 import { MALE, NO_DAY, type Pregnancy } from './population.ts';
 
 export type Values = Record<string, string>;
@@ -538,7 +539,15 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
     ['EC_Ident', 'Emergency_Care_Attendance_Identifier', 'Attendance_Identifier', 'EC_Attendance_Identifier'],
     ident,
   );
-  put(values, ['EC_Department_Type', 'Emergency_Care_Department_Type', 'Department_Type'], '01');
+  const decisionToAdmit = visit.admitted
+    ? Math.min(visit.departure, Math.max(visit.seen, visit.departure - 60))
+    : undefined;
+  const content = ecdsClinicalContent(world, person, visit, decisionToAdmit);
+  put(
+    values,
+    ['EC_Department_Type', 'Emergency_Care_Department_Type', 'Department_Type'],
+    content.departmentType,
+  );
   put(values, ['EC_Attendance_Category', 'Emergency_Care_Attendance_Category', 'Attendance_Category'], '1');
   put(values, ['Arrival_Date', 'EC_Arrival_Date', 'Emergency_Care_Arrival_Date'], formatDay(day));
   put(values, ['Arrival_Time', 'EC_Arrival_Time', 'Emergency_Care_Arrival_Time'], formatTime(visit.arrival));
@@ -551,7 +560,7 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
   put(
     values,
     ['EC_Arrival_Mode_SNOMED_CT', 'Arrival_Mode', 'Emergency_Care_Arrival_Mode', 'EC_Arrival_Mode'],
-    visit.byAmbulance ? '1048031000000100' : '1048001000000106',
+    content.arrivalMode,
   );
   put(
     values,
@@ -604,9 +613,7 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
   put(
     values,
     ['Decision_To_Admit_Date_Time', 'EC_Decision_To_Admit_Date_Time'],
-    visit.admitted
-      ? formatDateTime(day, Math.min(visit.departure, Math.max(visit.seen, visit.departure - 60)))
-      : '',
+    decisionToAdmit === undefined ? '' : formatDateTime(day, decisionToAdmit),
   );
   put(
     values,
@@ -649,6 +656,8 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
     ['EC_Discharge_Follow_Up_SNOMED_CT', 'Discharge_Follow_Up'],
     visit.admitted ? '' : '989501000000106',
   );
+  // ECDS 1.1.0's clinical content, by the catalogue's own column names.
+  Object.assign(values, content.values);
   return values;
 }
 
