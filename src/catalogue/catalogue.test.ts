@@ -26,6 +26,7 @@ const EXPECTED_IDS = [
   'msds-baby',
   'msds-booking',
   'msds-delivery',
+  'ooh-cases',
   'op',
   'pmi',
 ];

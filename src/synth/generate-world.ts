@@ -62,6 +62,7 @@ import {
 } from './synth-rates.ts';
 import { CLINICAL_CODES, buildWorld, decileAt, laOfAddress, type World } from './world.ts';
 import { buildStaff, esrRows, type Staff } from './workforce.ts';
+import { writeOohCases } from './ooh-cases.ts';
 
 export interface GenerateOptions {
   /** the folder to write; must be empty or absent unless `force` */
@@ -296,6 +297,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);
+    writeOohCases(world, month, monthIndex, emit, personSubject, options.seed);
     router.endMonth();
     options.onMonth?.(month.label, router.rows - rowsBefore);
   });

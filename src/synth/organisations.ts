@@ -11,7 +11,14 @@ import type { Geography } from './geography.ts';
 import { Random, WeightedTable } from './random.ts';
 
 export type OrganisationType =
-  'acute' | 'community' | 'mental-health' | 'icb' | 'gp' | 'local-authority' | 'fire-and-rescue';
+  | 'acute'
+  | 'community'
+  | 'mental-health'
+  | 'icb'
+  | 'gp'
+  | 'local-authority'
+  | 'fire-and-rescue'
+  | 'out-of-hours';
 
 export interface Organisation {
   code: string;
