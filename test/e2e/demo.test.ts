@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.ts';
+import { listDatasets } from '../../src/catalogue/catalogue.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
 
@@ -27,7 +28,7 @@ describe('kernel demo', () => {
     expect(first.stdout).toMatch(/governance: \d+ organisations, \d+ agreements, 5 use cases/);
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
-    expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
+    expect(first.stdout).toMatch(new RegExp(`datasets in the catalogue\\s+${listDatasets().length}\\b`));
     // Two trusts' maternity feeds come in layouts of their own, through their source mappings (issue 16).
     expect(first.stdout).toMatch(
       /source mappings: \d+ maternity feeds of RN7 and RPA mapped from their own layouts before de-identification/,
@@ -59,6 +60,13 @@ describe('kernel demo', () => {
         "SELECT count(*) AS n FROM loads WHERE status = 'loaded'",
       );
       expect(loads?.n).toBe(Number(fed?.[1]));
+      // IC24, still being onboarded, sends its 111 and out-of-hours cases in the demo (issue 18)
+      const [ooh] = await store.query<{ loads: number; cases: number }>(
+        `SELECT (SELECT count(*) FROM loads WHERE org_code = 'IC24' AND dataset_id = 'ooh-cases' AND status = 'loaded') AS loads,
+                (SELECT count(*) FROM ds_ooh_cases) AS cases`,
+      );
+      expect(Number(ooh?.loads)).toBe(2);
+      expect(Number(ooh?.cases)).toBeGreaterThan(5);
       // RWF's story month signed off and published, its next month waiting; the rest of the
       // history published as the backlog, so the demo's published-only use cases read it
       const story = await store.query<{ period: string; state: string }>(
