@@ -17,6 +17,7 @@ import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { readSigningPrivateKey } from '../privacy/signing-key.ts';
+import { readSourceMapping } from '../privacy/source-mapping.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
@@ -251,5 +252,48 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
     expect(ooh.quarantined.find((q) => q.source_line === 2)?.field).toBe('Disposition_Code');
     expect(ooh.quarantined.find((q) => q.source_line === 4)?.field).toBe('Final_Service');
     expect(ooh.quarantined.some((q) => q.source_line === 10)).toBe(false);
+  });
+  it('loads an ECDS extract with the 1.0 columns through a source mapping, its new fields empty', async () => {
+    const dir = world.dir;
+    const source = path.join(dir, 'world', 'feeds', 'RVV', 'ecds', '2021-06.csv');
+    const [header = [], ...all] = parseCsv(readFileSync(source, 'utf8')).filter((r) => r.length > 1);
+    const defective = new Set(
+      truthDefects()
+        .filter((d) => d.file === 'feeds/RVV/ecds/2021-06.csv')
+        .map((d) => d.line),
+    );
+    const rows = all.filter((_, i) => !defective.has(i + 2)).slice(0, 20);
+    // Version 1.0's 24 columns: everything before what 1.1 added.
+    const keep = header.slice(0, header.indexOf('EC_Attendance_Source_SNOMED_CT'));
+    expect(keep.length).toBe(24);
+    const extract = path.join(dir, `${engine.engine}-ecds-v1.extract.csv`);
+    writeFileSync(
+      extract,
+      [keep, ...rows.map((r) => r.slice(0, keep.length))].map((r) => r.map(cell).join(',')).join('\n') + '\n',
+    );
+    const mappingFile = path.join(dir, `${engine.engine}-rvv-ecds-v1.json`);
+    writeFileSync(
+      mappingFile,
+      JSON.stringify({ org: 'RVV', dataset: 'ecds', columns: Object.fromEntries(keep.map((c) => [c, c])) }),
+    );
+    const out = path.join(dir, `${engine.engine}-ecds-v1.csv`);
+    const result = await deidentifyFile({
+      spec: getDataset('ecds'),
+      org: 'RVV',
+      input: extract,
+      output: out,
+      tokeniser: hmacTokeniser(newLinkKey()),
+      postcodes: await readPostcodeLookup(path.join(dir, 'world', 'reference', 'postcodes.csv')),
+      signing: readSigningPrivateKey(path.join(dir, 'keys', 'RVV.key')),
+      mapping: readSourceMapping(mappingFile),
+    });
+    expect(result.mapping?.unsourcedFields.some((f) => f.required)).toBe(false);
+    const report = await loadFeed(store, { org: 'RVV', dataset: 'ecds', file: out, actor: 'test' });
+    expect(report).toMatchObject({ status: 'loaded', rowsRead: rows.length, rowsLoaded: rows.length });
+    const [row] = await store.query<{ n: number | string; filled: number | string }>(
+      'SELECT count(*) AS n, count("EC_Diagnosis_01") AS filled FROM ds_ecds WHERE load_id = $1',
+      [report.loadId],
+    );
+    expect({ n: Number(row?.n), filled: Number(row?.filled) }).toEqual({ n: rows.length, filled: 0 });
   });
 });
