@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
+import { catalogueResults } from '../quality/check-results.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { readSigningPrivateKey } from '../privacy/signing-key.ts';
@@ -169,6 +170,41 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
     expect(Number(ecds[0]?.types)).toBe(3);
     expect(Number(ecds[0]?.sdec)).toBeGreaterThan(0);
     expect(Number(ecds[0]?.dx2)).toBeGreaterThan(0);
+  });
+
+  it("runs the check catalogue's urgent care entries on each load: completeness, age, one row per case", async () => {
+    const [load] = await store.query<{ load_id: string }>(
+      `SELECT load_id FROM loads WHERE org_code = 'IC24' AND dataset_id = 'ooh-cases' AND period = '2021-06' AND status = 'loaded'`,
+    );
+    const ooh = await catalogueResults(store, {
+      loadId: load?.load_id ?? '',
+      org: 'IC24',
+      dataset: 'ooh-cases',
+      period: '2021-06',
+    });
+    const status = (id: string): string | undefined => ooh.results.find((r) => r.id === id)?.status;
+    expect(status('ooh-cases/uniqueness/case')).toBe('pass');
+    expect(status('ooh-cases/plausibility/age')).toBe('pass');
+    expect(
+      ooh.results.filter((r) => r.id.startsWith('ooh-cases/completeness/')).length,
+    ).toBeGreaterThanOrEqual(4);
+    // (conformance fails here: the world's raised defect rates put more than 1% of rows out of their code lists)
+    expect(
+      ooh.results
+        .filter((r) => r.status === 'fail' && /\/(completeness|plausibility|uniqueness)\//.test(r.id))
+        .map((r) => r.id),
+    ).toEqual([]);
+    const [ecdsLoad] = await store.query<{ load_id: string }>(
+      `SELECT load_id FROM loads WHERE org_code = 'RWF' AND dataset_id = 'ecds' AND period = '2021-06' AND status = 'loaded'`,
+    );
+    const ecds = await catalogueResults(store, {
+      loadId: ecdsLoad?.load_id ?? '',
+      org: 'RWF',
+      dataset: 'ecds',
+      period: '2021-06',
+    });
+    const diagnosis = ecds.results.find((r) => r.id === 'ecds/completeness/EC_Diagnosis_01');
+    expect(diagnosis?.status).toBe('pass');
   });
 
   it('quarantines hand-made faults in the new fields with their lines and fields', async () => {
