@@ -12,6 +12,7 @@ import type { EdVisit } from './activity-model.ts';
 import { Random, WeightedTable } from './random.ts';
 import { formatDateTime } from './synth-dates.ts';
 import type { World } from './world.ts';
+import { MALE } from './population.ts';
 
 type Values = Record<string, string>;
 
@@ -65,6 +66,7 @@ const INVESTIGATIONS = new WeightedTable([
   ['113091000', 1], // MRI
 ] as const);
 const NO_INVESTIGATION = '1088291000000101';
+const PREGNANCY_TEST = '167252002';
 /** Treatments (ecds-treatment); none is 183964008. */
 const TREATMENTS = new WeightedTable([
   ['18629005', 45], // drug administered
@@ -175,7 +177,10 @@ export function ecdsClinicalContent(
           ? howMany(random, 1, 0.2)
           : 0,
   );
-  (investigations.length > 0 ? investigations : [NO_INVESTIGATION]).forEach((code, i) => {
+  // A urine pregnancy test only for women of child-bearing age.
+  const female = world.population.sex[person] !== MALE && age >= 12 && age <= 55;
+  const done = investigations.filter((code) => female || code !== PREGNANCY_TEST);
+  (done.length > 0 ? done : [NO_INVESTIGATION]).forEach((code, i) => {
     values[`EC_Investigation_${String(i + 1).padStart(2, '0')}`] = code;
   });
   const treatments = distinct(

@@ -146,6 +146,10 @@ describe('ECDS 1.1 content', () => {
         expect(r.EC_Injury_Date_Time <= (r.EC_Arrival_Date_Time ?? '')).toBe(true);
         expect(r.EC_Injury_Intent_SNOMED_CT).not.toBe('');
       } else expect(r.EC_Injury_Intent_SNOMED_CT).toBe('');
+      if (r.Person_Stated_Gender_Code === '1')
+        expect(
+          Object.entries(r).some(([k, v]) => k.startsWith('EC_Investigation_') && v === '167252002'),
+        ).toBe(false);
       // positions fill from the first, with no gaps
       const filled = Array.from(
         { length: 12 },
