@@ -65,3 +65,11 @@ export async function wardOf(
   );
   return { value: rows[0] ?? null, version: await currentVersion(q, 'ward-lad') };
 }
+
+/** The current release of each kind (kind → version), for a build to record what it used. */
+export async function currentReleases(q: Queryable): Promise<Record<string, string>> {
+  const rows = await q.query<{ kind: string; version: string }>(
+    'SELECT kind, version FROM ref_geography_current ORDER BY kind',
+  );
+  return Object.fromEntries(rows.map((r) => [r.kind, r.version]));
+}
