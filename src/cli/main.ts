@@ -40,6 +40,7 @@ import { registerOutputsCommands } from './outputs-command.ts';
 import { registerWorkspaceCommands } from './workspace-command.ts';
 import { registerCohortsCommands } from './cohorts-command.ts';
 import { registerApcCommands } from './apc-command.ts';
+import { registerReferenceCommands } from './reference-command.ts';
 
 /** Every command group, in the order `kernel --help` lists them. */
 const COMMAND_GROUPS: RegisterCommands[] = [
@@ -66,6 +67,7 @@ const COMMAND_GROUPS: RegisterCommands[] = [
   registerLinkageCommands,
   registerKidCommands,
   registerApcCommands,
+  registerReferenceCommands,
 ];
 
 export const processIo: CliIo = {

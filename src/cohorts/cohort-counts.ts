@@ -77,6 +77,13 @@ export async function openCohort(
     where.push(`f.imd_decile IN (${definition.imdDeciles.map((d) => String(Math.trunc(d))).join(', ')})`);
   if (definition.practices.length > 0)
     where.push(`f.practice_code IN (${definition.practices.map(quoteLiteral).join(', ')})`);
+  // A PCN is its practices on the day, as the current practice-to-PCN release has them.
+  if (definition.pcns.length > 0)
+    where.push(
+      `f.practice_code IN (SELECT practice_code FROM ref_practice_pcn_current
+        WHERE pcn_code IN (${definition.pcns.map(quoteLiteral).join(', ')})
+          AND valid_from <= CAST(${dayRef} AS DATE) AND (valid_to IS NULL OR valid_to >= CAST(${dayRef} AS DATE)))`,
+    );
   const { conditions, conditionsMatch, minConditions } = definition;
   const conditionJoin = usesConditions(definition) ? conditionsJoinSql(dayRef, conditions) : '';
   if (conditions.length > 0) {

@@ -25,14 +25,17 @@ describe('a cohort definition', () => {
       sexes: ['male', 'female'],
       imdDeciles: [3, 1, 3],
       practices: ['g82001', 'A81001'],
+      pcns: ['u99002', 'U99001', 'U99002'],
     });
     expect(d).toMatchObject({
       conditions: ['diabetes', 'hypertension'],
       sexes: ['female', 'male'],
       imdDeciles: [1, 3],
       practices: ['A81001', 'G82001'],
+      pcns: ['U99001', 'U99002'],
       admissionMonths: 12,
     });
+    expect(describeDefinition(d)).toContain('Registered in primary care network: U99001, U99002');
     expect(parseDefinition(JSON.parse(JSON.stringify(d)))).toEqual(d);
   });
 

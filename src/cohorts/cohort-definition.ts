@@ -9,8 +9,9 @@
  *
  * Not criteria yet, and why (rather than an invented stand-in):
  * - frailty: the KID holds no frailty score (no electronic Frailty Index is derived yet);
- * - primary care network: the warehouse holds no practice-to-PCN reference, so a PCN is
- *   chosen as the list of its practices.
+ *
+ * A primary care network is the practices the practice-to-PCN reference places in it on the
+ * day (ref_practice_pcn_current, docs/geography.md).
  */
 import { z } from 'zod';
 import { getCodeList } from '../catalogue/catalogue.ts';
@@ -64,7 +65,17 @@ export const cohortCriteriaShape = {
         .transform((s) => s.toUpperCase()),
     )
     .default([])
-    .describe('GP practices registered with on the day (a PCN: list its practices)'),
+    .describe('GP practices registered with on the day'),
+  pcns: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9]{3,9}$/, 'must be a primary care network code, e.g. U12345')
+        .transform((s) => s.toUpperCase()),
+    )
+    .default([])
+    .describe('primary care networks: registered on the day with a practice in one of them then'),
   emergencyAdmissions: z.coerce
     .number()
     .int()
@@ -113,6 +124,7 @@ export function checkDefinition(definition: CohortDefinition): CohortDefinition 
     sexes: [...new Set(definition.sexes)].sort(),
     imdDeciles: [...new Set(definition.imdDeciles)].sort((a, b) => a - b),
     practices: [...new Set(definition.practices)].sort(),
+    pcns: [...new Set(definition.pcns)].sort(),
   };
 }
 
@@ -182,6 +194,8 @@ export function describeDefinition(definition: CohortDefinition): string[] {
     lines.push(`Sex: ${definition.sexes.map((s) => SEX_LABELS[s]).join(', ')}`);
   if (definition.imdDeciles.length > 0) lines.push(`IMD decile: ${definition.imdDeciles.join(', ')}`);
   if (definition.practices.length > 0) lines.push(`Registered with: ${definition.practices.join(', ')}`);
+  if (definition.pcns.length > 0)
+    lines.push(`Registered in primary care network: ${definition.pcns.join(', ')}`);
   if (definition.emergencyAdmissions !== undefined)
     lines.push(
       `${definition.emergencyAdmissions} or more emergency admissions in the ${definition.admissionMonths} months to the day`,

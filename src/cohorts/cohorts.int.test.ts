@@ -37,6 +37,9 @@ import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { openCohortView } from './cohort-views.ts';
 import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
 import { activeUseCase } from '../../test/use-cases.ts';
+import { loadReferenceGeography } from '../reference/load-reference-geography.ts';
+import { buildReferenceGeography, PCN_START, pcnOn } from '../synth/reference-geography.ts';
+import { buildWorld } from '../synth/world.ts';
 
 const DAY = '2020-05-31';
 /** The synthetic world's condition names that fall in a KID code list (as conditions.int.test.ts). */
@@ -525,5 +528,28 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     expect(mistake).toContain('nhsuk-error-summary');
     const chooser = await app.request('/cohorts', { headers: { Cookie: formCookie } });
     expect(await chooser.text()).toContain(`/cohorts?useCase=${care}`);
+  });
+
+  it('counts a primary care network as its practices on the day, from the practice-to-PCN reference', async () => {
+    await loadReferenceGeography(store, path.join(world.dir, 'world', 'reference'), 'test');
+    // The truth: the same world (makeKidWorld's seed), its PCN memberships worked out afresh.
+    const same = buildWorld({
+      people: 900,
+      seed: 13,
+      from: { year: 2019, month: 6 },
+      to: { year: 2020, month: 5 },
+    });
+    const memberships = buildReferenceGeography(
+      same.geography,
+      same.practices,
+      same.window,
+      same.seed,
+    ).pcnMemberships;
+    // A PCN a practice joined before the day, so membership has to be followed by date.
+    const joined = memberships.find((m) => m.from > PCN_START && m.from <= DAY) ?? memberships[0];
+    const pcn = joined?.pcn ?? '';
+    const expected = truthTokens((t) => pcnOn(memberships, t.practice, DAY) === pcn);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await members(analyst(care), definition({ pcns: [pcn.toLowerCase()] }))).toEqual(expected);
   });
 });

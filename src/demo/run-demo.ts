@@ -12,6 +12,7 @@ import { seedDemoCharts } from './demo-charts.ts';
 import { DEMO_CHANGES } from './demo-window.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
+import { loadReferenceGeography, REFERENCE_MANIFEST_FILE } from '../reference/load-reference-geography.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { createDemoUsers } from '../server/demo-users.ts';
 import { startServer, type CommandRunner } from '../server/start-server.ts';
@@ -116,6 +117,15 @@ export async function runDemo(context: DemoContext, options: DemoOptions): Promi
         : `governance: ${governance.organisations} organisations, ${governance.agreements} agreements, ` +
             `${governance.useCases.length} use cases, ${governance.invoices.length} invoices raised`,
     );
+
+    // The reference geography (LSOA 2011/2021, IMD, wards, practice PCNs) before any feed, so
+    // the KID's first build has its PCNs (docs/geography.md). A world written before there
+    // was any has no geography.json: the demo goes on without it.
+    const referenceDir = path.join(worldDir, 'reference');
+    if (existsSync(path.join(referenceDir, REFERENCE_MANIFEST_FILE))) {
+      const releases = await loadReferenceGeography(store, referenceDir, context.actor);
+      step(`reference geography: ${releases.map((r) => `${r.kind} ${r.version}`).join(', ')}`);
+    }
 
     const feeds = listWorldFeeds(worldDir);
     const orgs = [...new Set(feeds.map((f) => f.org))];

@@ -259,8 +259,9 @@ export async function loadFeedWith(
     await store.transaction(async (tx) => {
       await markStaleLoads(tx);
       await tx.run(
-        `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, actor, host, pid, spec_version, key_id, signing_key_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, actor, host, pid, spec_version, key_id, signing_key_id,
+                            lsoa_vintage, imd_version)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
         [
           loadId,
           org,
@@ -275,6 +276,9 @@ export async function loadFeedWith(
           manifest.specVersion,
           manifest.keyId,
           manifest.signingKeyId,
+          // the geography the agent derived LSOA and IMD decile with (docs/geography.md)
+          manifest.geography?.lsoaVintage ?? null,
+          manifest.geography?.imdVersion ?? null,
         ],
       );
     });

@@ -400,6 +400,7 @@ export async function buildPersonModel(
        FROM kid_residence h JOIN pop ON pop.person_token = h.person_token
        WHERE h.version = $1 AND h.from_date <= pop.ref_day AND (h.to_date IS NULL OR h.to_date >= pop.ref_day)
        GROUP BY h.person_token),
+     ${PCN_ON_REFERENCE_DAY},
      conds AS (
        SELECT person_token, count(DISTINCT condition) AS conditions,
               max(CASE WHEN condition IN ('heart-failure', 'copd') THEN 1 ELSE 0 END) AS organ_failure,
@@ -413,7 +414,7 @@ export async function buildPersonModel(
             CASE WHEN x.age IS NULL THEN NULL WHEN x.age >= 90 THEN '90+'
                  ELSE CAST(x.age - x.age % 5 AS TEXT) || '-' || CAST(x.age - x.age % 5 + 4 AS TEXT) END,
             x.imd_decile, CAST(FLOOR((x.imd_decile + 1) / 2.0) AS INTEGER), x.lsoa_code, x.practice_code,
-            CAST(NULL AS TEXT), x.conditions, x.conditions >= 2, x.conditions >= 4, x.efi_category,
+            x.pcn_code, x.conditions, x.conditions >= 2, x.conditions >= 4, x.efi_category,
             CASE ${SEGMENTS.map((s) => `WHEN ${s.sql} THEN ${quoteLiteral(s.id)}`).join(' ')} END,
             x.ae_attendances, x.emergency_admissions, x.elective_admissions, x.bed_days,
             x.op_attendances, x.op_dnas, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), x.fire_visits, x.asc_weeks,
@@ -423,7 +424,7 @@ export async function buildPersonModel(
               + COALESCE(x.cost_op, 0) + COALESCE(x.cost_asc, 0),
             x.died
      FROM (
-       SELECT pop.person_token, pop.died, p.sex, pop.practice_code, res.lsoa_code, res.imd_decile,
+       SELECT pop.person_token, pop.died, p.sex, pop.practice_code, pcn.pcn_code, res.lsoa_code, res.imd_decile,
               CAST(FLOOR(${ageMonths} / 12.0) AS INTEGER) AS age, ${ageMonths} AS age_months,
               CASE WHEN pop.died IS NOT NULL THEN 1 ELSE 0 END AS died_in_window,
               CAST(COALESCE(c.conditions, 0) AS INTEGER) AS conditions,
@@ -449,6 +450,7 @@ export async function buildPersonModel(
        FROM pop
        JOIN kid_person p ON p.version = $1 AND p.person_token = pop.person_token
        LEFT JOIN residence res ON res.person_token = pop.person_token
+       LEFT JOIN pcn ON pcn.practice_code = pop.practice_code AND pcn.ref_day = pop.ref_day
        LEFT JOIN conds c ON c.person_token = pop.person_token
        ${joins.join('\n       ')}) x`,
     [version],
@@ -462,6 +464,19 @@ export async function buildPersonModel(
     },
   };
 }
+
+/**
+ * The PCN of each practice on each reference day, from the current ePCN release
+ * (ref_practice_pcn_current, docs/geography.md): practice × day pairs first, so the
+ * membership history is searched once per practice and day, not once per person.
+ */
+const PCN_ON_REFERENCE_DAY = `practice_days AS (SELECT DISTINCT practice_code, ref_day FROM pop),
+     pcn AS (
+       SELECT d.practice_code, d.ref_day, max(m.pcn_code) AS pcn_code
+       FROM practice_days d
+       JOIN ref_practice_pcn_current m ON m.practice_code = d.practice_code
+         AND m.valid_from <= d.ref_day AND (m.valid_to IS NULL OR m.valid_to >= d.ref_day)
+       GROUP BY d.practice_code, d.ref_day)`;
 
 /** The settings the model costs, each a column `cost_<setting>` of the model. */
 export const COST_SETTINGS = ['ae', 'emergency', 'elective', 'op', 'community', 'mh', 'asc'] as const;

@@ -10,6 +10,7 @@
  * Z ("not stated") counts as no value. A person whose records hold two or more different
  * values for a field is one disagreement for that field, counted on every build.
  */
+import { currentReleases } from '../reference/geography-lookups.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
@@ -41,6 +42,8 @@ export interface SpineBuild {
   residences: number;
   disagreements: Record<SpineField | 'registration_start', number>;
   seconds: number;
+  /** the reference geography releases the build used, kind → version (docs/geography.md) */
+  reference?: Record<string, string>;
 }
 
 export interface SpineStatus {
@@ -104,7 +107,13 @@ const pmiExists = (q: Queryable): Promise<boolean> => tableExists(q, 'ds_pmi');
  * linkage report), as a fingerprint that changes when one lands.
  */
 async function inputFingerprint(q: Queryable): Promise<string> {
-  return `${await loadsFingerprint(q)}|${await linkRunsFingerprint(q)}`;
+  return `${await loadsFingerprint(q)}|${await linkRunsFingerprint(q)}${await referenceFingerprint(q)}`;
+}
+
+/** A new reference release (e.g. this month's ePCN) changes the model's PCNs. */
+async function referenceFingerprint(q: Queryable): Promise<string> {
+  const releases = Object.entries(await currentReleases(q));
+  return releases.length === 0 ? '' : `|${releases.map(([kind, version]) => `${kind}=${version}`).join(',')}`;
 }
 
 async function loadsFingerprint(q: Queryable): Promise<string> {
@@ -149,7 +158,7 @@ export async function buildSpine(
     );
   }
   const loadsSeen = await loadsFingerprint(store);
-  const fingerprint = `${loadsSeen}|${await linkRunsFingerprint(store)}`;
+  const fingerprint = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
   const current = await currentBuild(store);
   if (!options.full && current && JSON.parse(String(current.details ?? '{}')).inputs === fingerprint) {
     const summary = JSON.parse(String(current.details)) as SpineBuild;
@@ -237,27 +246,33 @@ export async function buildSpine(
        SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a."Support_Start_Date", 2, a.load_id, a.source_line
        FROM ds_asc a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
     : '';
+  // Each period keeps the geography its LSOA and decile were derived with: the agent signs
+  // it into the manifest, and the load that brought the row records it (docs/geography.md).
   await store.run(
-    `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date)
+    `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date,
+                                lsoa_vintage, imd_version)
      WITH addresses (person_token, lsoa_code, imd_decile, uprn_token, from_date, source_rank, load_id, source_line) AS (
        SELECT person_token, lsoa_code, imd_decile, uprn_token, "Record_Date", 1 - from_gp, load_id, source_line
        FROM (${RANKED_PMI}) m
        ${council}),
      daily AS (
-       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
-              ROW_NUMBER() OVER (PARTITION BY person_token, from_date
-                                 ORDER BY source_rank, load_id DESC, source_line DESC) AS pick
-       FROM addresses
-       WHERE person_token IS NOT NULL AND from_date IS NOT NULL
-         AND (lsoa_code IS NOT NULL OR uprn_token IS NOT NULL)),
+       SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a.from_date,
+              CASE WHEN a.lsoa_code IS NOT NULL THEN l.lsoa_vintage END AS lsoa_vintage,
+              CASE WHEN a.imd_decile IS NOT NULL THEN l.imd_version END AS imd_version,
+              ROW_NUMBER() OVER (PARTITION BY a.person_token, a.from_date
+                                 ORDER BY a.source_rank, a.load_id DESC, a.source_line DESC) AS pick
+       FROM addresses a LEFT JOIN loads l ON l.load_id = a.load_id
+       WHERE a.person_token IS NOT NULL AND a.from_date IS NOT NULL
+         AND (a.lsoa_code IS NOT NULL OR a.uprn_token IS NOT NULL)),
      changes AS (
-       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date,
+       SELECT person_token, lsoa_code, imd_decile, uprn_token, from_date, lsoa_vintage, imd_version,
               COALESCE(lsoa_code, '') || '|' || COALESCE(uprn_token, '') AS place,
               LAG(COALESCE(lsoa_code, '') || '|' || COALESCE(uprn_token, ''))
                 OVER (PARTITION BY person_token ORDER BY from_date) AS before
        FROM daily WHERE pick = 1)
      SELECT $1, person_token, lsoa_code, CAST(imd_decile AS INTEGER), uprn_token, from_date,
-            LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1
+            LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1,
+            lsoa_vintage, imd_version
      FROM changes WHERE before IS NULL OR before <> place`,
     [version],
   );
@@ -271,7 +286,7 @@ export async function buildSpine(
   // so the linkage report below counts links into the spine it describes.
   await relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' });
   // The loads as they were when the build began, and the link runs including those just made.
-  const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}`;
+  const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
   await buildLinkage(store, version);
 
   const count = async (sql: string): Promise<number> =>
@@ -294,6 +309,7 @@ export async function buildSpine(
     residences: await count('SELECT count(*) AS n FROM kid_residence WHERE version = $1'),
     disagreements,
     seconds: (Date.now() - started) / 1000,
+    reference: await currentReleases(store),
   };
 
   // The swap: the new version becomes current and the old one goes, in one transaction.

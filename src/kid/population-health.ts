@@ -146,8 +146,8 @@ export async function defaultDashboardDay(q: Queryable): Promise<string | null> 
 }
 
 /**
- * A PCN is known by the practices the person-level model places in it (`pcn_code`); where
- * the model has none (Kernel holds no practice-to-PCN reference yet), a PCN is refused.
+ * A PCN is known by the practices the person-level model places in it (`pcn_code`, from the
+ * practice-to-PCN reference release on the model's date); a PCN with none is refused.
  */
 async function checkPcn(q: Queryable, code: string): Promise<void> {
   const known =
@@ -160,7 +160,7 @@ async function checkPcn(q: Queryable, code: string): Promise<void> {
   if (!known)
     throw new KernelError('not-found', `No practice in the person-level model belongs to the PCN ${code}`, {
       where: { field: 'scope' },
-      hint: 'The model places a practice in a PCN only where Kernel holds the practice-to-PCN reference; choose a practice',
+      hint: 'The model places a practice in a PCN from the practice-to-PCN reference (kernel reference list); choose a PCN the page lists, or a practice',
     });
 }
 

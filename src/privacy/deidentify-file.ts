@@ -358,6 +358,10 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       signingKeyId: null,
       signature: null,
       ...(options.controlTotals ? { controlTotals: options.controlTotals } : {}),
+      // The LSOA and IMD decile columns say which geography they were derived with.
+      ...(options.postcodes?.geography && plan.columns.some((c) => c.kind === 'lsoa')
+        ? { geography: { ...options.postcodes.geography } }
+        : {}),
     };
     // The linkage file is finished first, so the signed manifest can name it and its SHA-256.
     const linkageFile = await linkage?.finish();

@@ -63,6 +63,16 @@ export interface FeedManifest {
   controlTotals?: ControlTotals;
   /** the linkage file written beside it (`kernel deid --linkage-secret`), signed with the rest */
   linkage?: LinkageFileEntry;
+  /** the geography the LSOA and IMD decile columns were derived with (docs/geography.md) */
+  geography?: GeographyVersion;
+}
+
+/** Which LSOAs a postcode became, and which index of deprivation gave their decile. */
+export interface GeographyVersion {
+  /** '2011' or '2021': the census LSOAs of the lookup's LSOA column */
+  lsoaVintage: string;
+  /** e.g. 'IMD2019' */
+  imdVersion: string;
 }
 
 /** The manifest's word on `OUT.linkage.csv`: which file, its SHA-256, rows, secret id and scheme. */
@@ -144,6 +154,7 @@ export function readManifest(file: string): FeedManifest | undefined {
     problems.push('nhsNumberProblems');
   if (m.controlTotals !== undefined && !validControlTotals(m.controlTotals)) problems.push('controlTotals');
   if (m.linkage !== undefined && !validLinkageEntry(m.linkage)) problems.push('linkage');
+  if (m.geography !== undefined && !validGeographyVersion(m.geography)) problems.push('geography');
   if (problems.length > 0) {
     throw new KernelError(
       'refused',
@@ -155,6 +166,14 @@ export function readManifest(file: string): FeedManifest | undefined {
     );
   }
   return m as FeedManifest;
+}
+
+/** Short names (a vintage, an index's version), never free text: they reach the load history. */
+function validGeographyVersion(value: unknown): value is GeographyVersion {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const g = value as Record<string, unknown>;
+  const name = (x: unknown) => typeof x === 'string' && /^[A-Za-z0-9._-]{1,32}$/.test(x);
+  return name(g.lsoaVintage) && name(g.imdVersion);
 }
 
 /** Whether `value` names a linkage file: a plain base name, a SHA-256 in hex, a row count, ids. */

@@ -10,6 +10,7 @@ describe('the cohort builder’s form', () => {
       'imd-1': 'yes',
       'imd-10': 'yes',
       practices: 'G82001, g82002',
+      pcns: 'u99001 U99002',
       ageFrom: '65',
       ageTo: '',
       emergencyAdmissions: '2',
@@ -19,6 +20,7 @@ describe('the cohort builder’s form', () => {
       sexes: ['female'],
       imdDeciles: [1, 10],
       practices: ['G82001', 'G82002'],
+      pcns: ['U99001', 'U99002'],
       ageFrom: 65,
       emergencyAdmissions: 2,
     });

@@ -1,6 +1,6 @@
 /**
  * The cohort builder in the portal (`/cohorts`; docs/cohorts.md): choose a use case, then
- * criteria — conditions, age band, sex, IMD decile, practices, emergency admissions — and see
+ * criteria — conditions, age band, sex, IMD decile, practices, PCNs, emergency admissions — and see
  * the counts by practice and by age band × sex, disclosure-controlled; save the cohort for the
  * use case. Thin: the page runs the cohort operations (src/cohorts/cohort-operations.ts),
  * which the API (`/api/v1/cohorts…`) and `kernel cohorts …` run too.
@@ -45,6 +45,9 @@ export function criteriaFromForm(form: FormFields): Record<string, unknown> {
       Array.from({ length: 10 }, (_, i) => String(i + 1)),
     ),
     practices,
+    pcns: text(form.pcns)
+      .split(/[\s,]+/)
+      .filter(Boolean),
     ...number('minConditions'),
     ...number('ageFrom'),
     ...number('ageTo'),

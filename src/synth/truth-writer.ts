@@ -8,6 +8,8 @@ import { CsvFileWriter } from '../files/csv-file-writer.ts';
 import { allDeficits } from './frailty-deficits.ts';
 import { pcd7 } from './geography.ts';
 import { MEMBER_ORGANISATIONS } from './organisations.ts';
+import { buildReferenceGeography } from './reference-geography.ts';
+import { writeReferenceGeography } from './reference-geography-writer.ts';
 import { MALE, NO_DAY } from './population.ts';
 import { approximateAge, formatDay } from './synth-dates.ts';
 import { CONDITIONS, ETHNICITY_SHARES } from './synth-rates.ts';
@@ -133,6 +135,8 @@ export function writeTruthPeople(world: World, staff: readonly Staff[], dir: str
 
 export function writeReference(world: World, dir: string): void {
   const geography = world.geography;
+  const referenceGeography = buildReferenceGeography(geography, world.practices, world.window, world.seed);
+  writeReferenceGeography(world, referenceGeography, dir);
   const postcodes = new CsvFileWriter(path.join(dir, 'postcodes.csv'), [
     'pcd',
     'pcds',
@@ -143,7 +147,7 @@ export function writeReference(world: World, dir: string): void {
     'lsoa21',
     'imd',
   ]);
-  for (const postcode of geography.postcodes) {
+  geography.postcodes.forEach((postcode, p) => {
     const lsoa = geography.lsoas[postcode.lsoa];
     postcodes.write([
       pcd7(postcode.pcds),
@@ -152,10 +156,10 @@ export function writeReference(world: World, dir: string): void {
       postcode.terminated,
       geography.localAuthorities[lsoa?.la ?? 0]?.code ?? '',
       lsoa?.code ?? '',
-      lsoa?.code ?? '',
+      referenceGeography.postcodeLsoa21[p] ?? '',
       String(lsoa?.imdRank ?? ''),
     ]);
-  }
+  });
   postcodes.close();
   const lsoas = new CsvFileWriter(path.join(dir, 'lsoa.csv'), [
     'lsoa_code',

@@ -97,6 +97,18 @@ export const KID_WORKSPACE_VIEWS: readonly KidWorkspaceView[] = [
         field: 'residence',
         description: 'IMD 2019 decile of that LSOA (1 most deprived)',
       },
+      {
+        name: 'lsoa_vintage',
+        sql: 'h.lsoa_vintage',
+        field: 'residence',
+        description: 'the census LSOAs lsoa_code is one of (2011 or 2021; docs/geography.md)',
+      },
+      {
+        name: 'imd_version',
+        sql: 'h.imd_version',
+        field: 'residence',
+        description: 'the index imd_decile comes from (e.g. IMD2019)',
+      },
     ],
   },
   {
@@ -107,7 +119,8 @@ export const KID_WORKSPACE_VIEWS: readonly KidWorkspaceView[] = [
   },
   {
     name: 'person_residence',
-    description: 'Residence periods: LSOA, IMD decile and household token, from and to',
+    description:
+      'Residence periods: LSOA, IMD decile and household token, from and to, with the LSOA vintage and IMD version they were derived with',
     fields: ['residence'],
     source: 'kid_spine_residence',
   },

@@ -26,6 +26,8 @@ describe('kernel demo', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/synthetic world: 300 people/);
     expect(first.stdout).toMatch(/governance: \d+ organisations, \d+ agreements, 5 use cases/);
+    // The world's reference geography, before any feed (docs/geography.md).
+    expect(first.stdout).toMatch(/reference geography: lsoa-2011-2021 .*, practice-pcn ePCN-2021-02/);
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
     expect(first.stdout).toMatch(new RegExp(`datasets in the catalogue\\s+${listDatasets().length}\\b`));
