@@ -13,6 +13,7 @@
  * - `duplicate`  a row repeated within the file (counted and dropped; see load-feed.ts)
  * - `nhs-number` an invalid or missing NHS number, counted at source (from the manifest)
  */
+import { anchored } from '../catalogue/catalogue.ts';
 import type { CodeList, FieldType } from '../catalogue/dataset-spec.ts';
 import type { AcceptedColumn, DeidPlan } from '../privacy/deid-plan.ts';
 import type { Dialect } from '../store/dialect.ts';
@@ -118,12 +119,16 @@ export function rowChecks(
     const list = field?.codeList ? codeList(field.codeList) : undefined;
     if (list && list.codes.length > 0) {
       // A subset list (a few codes of ICD-10, OPCS-4, SNOMED CT) also accepts any value
-      // shaped like a code of the whole scheme (CodeList.subset in dataset-spec.ts).
-      const outside = `${v} NOT IN (${list.codes.map((c) => quoteLiteral(c.code)).join(', ')})`;
-      const condition =
-        list.subset && list.pattern
-          ? `${outside} AND NOT ${dialect.regexMatch(v, quoteLiteral(list.pattern))}`
-          : outside;
+      // shaped like a code of the whole scheme (CodeList.subset in dataset-spec.ts). Its codes
+      // of that shape are accepted by the shape alone, so only the others need listing: for
+      // the SUS APC's 44 diagnosis and procedure positions, none (a fifth of the checks' time).
+      const schemeShape = list.subset && list.pattern ? anchored(list.pattern) : undefined;
+      const listed = list.codes.map((c) => c.code).filter((code) => !schemeShape?.test(code));
+      const outside = listed.length ? `${v} NOT IN (${listed.map(quoteLiteral).join(', ')})` : undefined;
+      const shapeCheck = schemeShape
+        ? `NOT ${dialect.regexMatch(v, quoteLiteral(list.pattern as string))}`
+        : undefined;
+      const condition = [outside, shapeCheck].filter((c) => c !== undefined).join(' AND ');
       checks.push({ rule: 'code', field: column.name, condition: `(${v} IS NOT NULL AND ${condition})` });
     }
   }

@@ -72,7 +72,11 @@ const lists: Record<string, CodeList> = {
     source: 's',
     subset: true,
     pattern: '[A-Z][0-9]{2}',
-    codes: [{ code: 'Q1', meaning: 'q' }],
+    // Q1 is not of the scheme's shape, so it must be listed; A01 is, so its shape accepts it.
+    codes: [
+      { code: 'Q1', meaning: 'q' },
+      { code: 'A01', meaning: 'a' },
+    ],
   },
 };
 
@@ -118,7 +122,7 @@ const corpus: Record<string, string[]> = {
   flag: ['Y', 'n', 'true', 'TRUE', 'True', 'yes', '1', '0', '2'],
   ref: ['A123', 'a123', 'A1234', '"É123"', 'A12', '"A123"', '" A123 "', '"A""1"'],
   colour: ['R', 'G', 'B', 'r', ' R ', '"R"', '""'],
-  diagnosis: ['Q1', 'X12', 'X123', 'x12', 'Q1 '],
+  diagnosis: ['Q1', 'X12', 'X123', 'x12', 'Q1 ', 'A01', 'A1', 'Q2'],
 };
 
 /** Pairs for the date-order rules: [start_day, end_day, stamp, later_stamp]. */
@@ -171,6 +175,7 @@ const plain = new Set([
   'diagnosis=Q1',
   'diagnosis=X12',
   'diagnosis=Q1 ',
+  'diagnosis=A01',
   'order=0',
   'order=4',
   'order=8',
