@@ -62,6 +62,7 @@ import {
 } from './synth-rates.ts';
 import { CLINICAL_CODES, buildWorld, decileAt, laOfAddress, type World } from './world.ts';
 import { buildStaff, esrRows, type Staff } from './workforce.ts';
+import { MentalHealthAndCommunityFeeds } from './mh-community-feeds.ts';
 
 export interface GenerateOptions {
   /** the folder to write; must be empty or absent unless `force` */
@@ -261,6 +262,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   }
   const staff = buildStaff(world);
   const state: MonthState = { contacts: new Uint8Array(population.count) };
+  const careFeeds = new MentalHealthAndCommunityFeeds(world, truthDir);
 
   const emit = (
     org: string,
@@ -296,11 +298,13 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);
+    careFeeds.writeMonth(month, monthIndex, emit, personSubject);
     router.endMonth();
     options.onMonth?.(month.label, router.rows - rowsBefore);
   });
   records.close();
   defects.close();
+  careFeeds.close();
   writeTruthPeople(world, staff, truthDir);
   writeFileSync(path.join(truthDir, 'changes.json'), `${JSON.stringify(options.changes ?? [], null, 2)}\n`);
   writeReference(world, path.join(options.out, 'reference'));
