@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../cli.ts';
+import { listDatasets } from '../../src/catalogue/catalogue.ts';
 
 interface JsonField {
   name: string;
@@ -16,10 +17,17 @@ describe('kernel datasets', () => {
     expect(specs.map((s) => s.id)).toEqual([
       'apc',
       'asc',
+      'csds-care-activity',
+      'csds-care-contact',
+      'csds-referral',
       'ecds',
       'esr',
       'fire-safety',
       'gp-events',
+      'mhsds-care-contact',
+      'mhsds-hospital-spell',
+      'mhsds-referral',
+      'mhsds-ward-stay',
       'msds-baby',
       'msds-booking',
       'msds-delivery',
@@ -40,7 +48,7 @@ describe('kernel datasets', () => {
     const result = await runCli(['datasets']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^msds-delivery\s+Maternity labours and deliveries \(MSDS\)\s+patient/m);
-    expect(result.stdout.trim().split('\n')).toHaveLength(12);
+    expect(result.stdout.trim().split('\n')).toHaveLength(listDatasets().length + 1);
   });
 
   it('prints a data dictionary page', async () => {
