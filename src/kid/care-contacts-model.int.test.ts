@@ -20,8 +20,8 @@ const expected = { community: new Map<string, number>(), mh: new Map<string, num
 
 beforeAll(async () => {
   world = await makeKidWorld({
-    people: 3000,
-    from: '2020-02',
+    people: 2500,
+    from: '2020-03',
     to: '2021-03',
     datasets: ['pmi', 'gp-events', 'csds-care-contact', 'mhsds-care-contact'],
     defects: 'none',

@@ -143,6 +143,8 @@ export function referralOf(
   const r = new Random(seed, kind, 'timeline', person, monthIndex);
   const org = kind === 'mental-health' ? MENTAL_HEALTH_TRUST : COMMUNITY_TRUST;
   const day = r.int(month.first, month.last);
+  // No one is referred after they die.
+  if (day > death) return undefined;
   const id = `${org}R${recordNumber(person, monthIndex)}`;
   const lastDay = Math.min(death, day + r.int(1, LONGEST_REFERRAL_MONTHS) * 30);
   const contacts: Contact[] = [];
