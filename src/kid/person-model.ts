@@ -321,6 +321,26 @@ export async function buildPersonModel(
         WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to}
         GROUP BY h.person_token)`,
     },
+    // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
+    // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
+    {
+      dataset: 'csds-care-contact',
+      table: 'ds_csds_care_contact',
+      cte: `community AS (
+        SELECT person_token, count(*) AS contacts FROM ds_csds_care_contact
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6')
+          AND "CareContDate" BETWEEN ${from} AND ${to}
+        GROUP BY person_token)`,
+    },
+    {
+      dataset: 'mhsds-care-contact',
+      table: 'ds_mhsds_care_contact',
+      cte: `mental_health AS (
+        SELECT person_token, count(*) AS contacts FROM ds_mhsds_care_contact
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6')
+          AND "CareContDate" BETWEEN ${from} AND ${to}
+        GROUP BY person_token)`,
+    },
     {
       dataset: 'msds-booking',
       table: 'ds_msds_booking',
@@ -358,6 +378,8 @@ export async function buildPersonModel(
     has('op') ? 'LEFT JOIN outpatients op ON op.person_token = pop.person_token' : '',
     has('asc') ? 'LEFT JOIN social_care sc ON sc.person_token = pop.person_token' : '',
     has('fire-safety') ? 'LEFT JOIN fire ON fire.person_token = pop.person_token' : '',
+    has('csds-care-contact') ? 'LEFT JOIN community cc ON cc.person_token = pop.person_token' : '',
+    has('mhsds-care-contact') ? 'LEFT JOIN mental_health mhc ON mhc.person_token = pop.person_token' : '',
     has('msds-booking') ? 'LEFT JOIN bookings bk ON bk.person_token = pop.person_token' : '',
     has('msds-delivery') ? 'LEFT JOIN deliveries dl ON dl.person_token = pop.person_token' : '',
     frailty ? 'LEFT JOIN kid_frailty fr ON fr.version = $1 AND fr.person_token = pop.person_token' : '',
@@ -417,7 +439,7 @@ export async function buildPersonModel(
             x.pcn_code, x.conditions, x.conditions >= 2, x.conditions >= 4, x.efi_category,
             CASE ${SEGMENTS.map((s) => `WHEN ${s.sql} THEN ${quoteLiteral(s.id)}`).join(' ')} END,
             x.ae_attendances, x.emergency_admissions, x.elective_admissions, x.bed_days,
-            x.op_attendances, x.op_dnas, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), x.fire_visits, x.asc_weeks,
+            x.op_attendances, x.op_dnas, x.community_contacts, x.mh_contacts, x.fire_visits, x.asc_weeks,
             x.cost_ae, x.cost_emergency, x.cost_elective, x.cost_op,
             CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), x.cost_asc,
             COALESCE(x.cost_ae, 0) + COALESCE(x.cost_emergency, 0) + COALESCE(x.cost_elective, 0)
@@ -441,6 +463,8 @@ export async function buildPersonModel(
               CAST(${n('op', 'op.attended')} AS INTEGER) AS op_attendances,
               CAST(${n('op', 'op.dnas')} AS INTEGER) AS op_dnas,
               CAST(${n('fire-safety', 'fire.visits')} AS INTEGER) AS fire_visits,
+              CAST(${n('csds-care-contact', 'cc.contacts')} AS INTEGER) AS community_contacts,
+              CAST(${n('mhsds-care-contact', 'mhc.contacts')} AS INTEGER) AS mh_contacts,
               CAST(${n('asc', 'sc.weeks')} AS DOUBLE PRECISION) AS asc_weeks,
               CAST(${n('ecds', 'ae.cost')} AS DOUBLE PRECISION) AS cost_ae,
               CAST(${n('apc', 'adm.cost_emergency')} AS DOUBLE PRECISION) AS cost_emergency,

@@ -63,6 +63,7 @@ import {
 import { CLINICAL_CODES, buildWorld, decileAt, laOfAddress, type World } from './world.ts';
 import { buildStaff, esrRows, type Staff } from './workforce.ts';
 import { writeOohCases } from './ooh-cases.ts';
+import { MentalHealthAndCommunityFeeds } from './mh-community-feeds.ts';
 
 export interface GenerateOptions {
   /** the folder to write; must be empty or absent unless `force` */
@@ -262,6 +263,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   }
   const staff = buildStaff(world);
   const state: MonthState = { contacts: new Uint8Array(population.count) };
+  const careFeeds = new MentalHealthAndCommunityFeeds(world, truthDir);
 
   const emit = (
     org: string,
@@ -298,11 +300,13 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);
     writeOohCases(world, month, monthIndex, emit, personSubject, options.seed);
+    careFeeds.writeMonth(month, monthIndex, emit, personSubject);
     router.endMonth();
     options.onMonth?.(month.label, router.rows - rowsBefore);
   });
   records.close();
   defects.close();
+  careFeeds.close();
   writeTruthPeople(world, staff, truthDir);
   writeFileSync(path.join(truthDir, 'changes.json'), `${JSON.stringify(options.changes ?? [], null, 2)}\n`);
   writeReference(world, path.join(options.out, 'reference'));

@@ -1,0 +1,78 @@
+/**
+ * The person-level model's community and mental health contact counts (issue 18), on both
+ * engines: CSDS and MHSDS care contacts of a synthetic world, loaded, and counted per person
+ * over the model's 12 months, against the world's truth (truth/care-contacts.csv).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../files/csv-file-writer.ts';
+import type { Store } from '../store/store.ts';
+import { builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
+import { buildPersonModel, windowStart } from './person-model.ts';
+
+const AS_OF = '2021-03-31';
+const FROM = windowStart(AS_OF);
+let world: KidWorld;
+/** attended contacts in the model's window, by person token, per dataset */
+const expected = { community: new Map<string, number>(), mh: new Map<string, number>() };
+
+beforeAll(async () => {
+  world = await makeKidWorld({
+    people: 2500,
+    from: '2020-03',
+    to: '2021-03',
+    datasets: ['pmi', 'gp-events', 'csds-care-contact', 'mhsds-care-contact'],
+    defects: 'none',
+  });
+  const [header = [], ...rows] = parseCsv(
+    readFileSync(path.join(world.dir, 'world', 'truth', 'care-contacts.csv'), 'utf8'),
+  ).filter((r) => r.length > 1);
+  const at = (name: string): number => header.indexOf(name);
+  for (const r of rows) {
+    const day = r[at('contact_date')] ?? '';
+    if (r[at('attended')] !== 'Y' || day < FROM || day > AS_OF) continue;
+    const token = world.people[Number(r[at('person_id')])]?.token ?? '';
+    const counts = r[at('dataset')] === 'csds-care-contact' ? expected.community : expected.mh;
+    counts.set(token, (counts.get(token) ?? 0) + 1);
+  }
+}, 240_000);
+
+describe.each(testStores())('community and mental health contacts in the KID model on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await builtKidStore(engine, world);
+    await buildPersonModel(store, 1, { asOf: AS_OF });
+  }, 300_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('counts each person’s attended contacts in the 12 months as the truth does, and 0 for everyone else', async () => {
+    const rows = await store.query<{
+      person_token: string;
+      community_contacts: number | string | null;
+      mh_contacts: number | string | null;
+    }>('SELECT person_token, community_contacts, mh_contacts FROM kid_model WHERE version = 1');
+    expect(expected.community.size).toBeGreaterThan(5);
+    expect(expected.mh.size).toBeGreaterThan(5);
+    const byToken = new Map(rows.map((r) => [r.person_token, r]));
+    for (const [kind, counts] of Object.entries(expected)) {
+      const column = kind === 'community' ? 'community_contacts' : 'mh_contacts';
+      let seen = 0;
+      for (const [token, n] of counts) {
+        const row = byToken.get(token);
+        // someone who died or moved away before the model date is outside the model's population
+        if (!row) continue;
+        seen++;
+        expect(Number(row[column]), `${column} of a person`).toBe(n);
+      }
+      expect(seen).toBeGreaterThan(counts.size / 2);
+      const total = rows.reduce((sum, r) => sum + Number(r[column]), 0);
+      expect(total).toBe([...counts].filter(([t]) => byToken.has(t)).reduce((sum, [, n]) => sum + n, 0));
+    }
+    // loaded datasets count 0, never null, for people without a contact
+    expect(rows.every((r) => r.community_contacts !== null && r.mh_contacts !== null)).toBe(true);
+  });
+});
