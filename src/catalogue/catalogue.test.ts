@@ -23,6 +23,8 @@ const EXPECTED_IDS = [
   'esr',
   'fire-safety',
   'gp-events',
+  'gp-medications',
+  'gp-registrations',
   'msds-baby',
   'msds-booking',
   'msds-delivery',

@@ -18,6 +18,8 @@ describe('column roles', () => {
       esr: [],
       'fire-safety': ['Visit_ID'],
       'gp-events': [],
+      'gp-medications': [],
+      'gp-registrations': [],
       'msds-baby': ['LabourDeliveryID', 'UniqPregID'],
       'msds-booking': ['UniqPregID'],
       'msds-delivery': ['LabourDeliveryID', 'UniqPregID'],

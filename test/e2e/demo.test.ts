@@ -27,7 +27,7 @@ describe('kernel demo', () => {
     expect(first.stdout).toMatch(/governance: \d+ organisations, \d+ agreements, 5 use cases/);
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
-    expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
+    expect(first.stdout).toMatch(/datasets in the catalogue\s+13/);
     // Two trusts' maternity feeds come in layouts of their own, through their source mappings (issue 16).
     expect(first.stdout).toMatch(
       /source mappings: \d+ maternity feeds of RN7 and RPA mapped from their own layouts before de-identification/,
