@@ -20,6 +20,8 @@ describe('kernel datasets', () => {
       'esr',
       'fire-safety',
       'gp-events',
+      'gp-medications',
+      'gp-registrations',
       'msds-baby',
       'msds-booking',
       'msds-delivery',
@@ -40,7 +42,7 @@ describe('kernel datasets', () => {
     const result = await runCli(['datasets']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^msds-delivery\s+Maternity labours and deliveries \(MSDS\)\s+patient/m);
-    expect(result.stdout.trim().split('\n')).toHaveLength(12);
+    expect(result.stdout.trim().split('\n')).toHaveLength(14);
   });
 
   it('prints a data dictionary page', async () => {
