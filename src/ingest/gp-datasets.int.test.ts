@@ -75,6 +75,23 @@ describe.each(testStores())('GP registrations and medications on $engine', (engi
     }
   });
 
+  it('holds tokens and derived fields, never the NHS number, full date of birth or postcode', async () => {
+    for (const [table, age] of [
+      ['ds_gp_registrations', 'age_at_registration'],
+      ['ds_gp_medications', 'age_at_issue'],
+    ] as const) {
+      const columns = (
+        await store.query<{ column_name: string }>(
+          'SELECT column_name FROM information_schema.columns WHERE table_name = $1',
+          [table],
+        )
+      ).map((c) => c.column_name);
+      expect(columns).toEqual(expect.arrayContaining(['person_token', age, 'birth_year_month', 'lsoa_code']));
+      for (const identifier of ['NHS_NUMBER', 'DATE_OF_BIRTH', 'POSTCODE'])
+        expect(columns).not.toContain(identifier);
+    }
+  });
+
   it("counts each practice's registered list on a day as the truth does (start ≤ day < end)", async () => {
     // The latest row of each registration holds (a registration that ends is sent again with its end).
     const counted = await store.query<{ practice: string; n: number | string }>(
