@@ -26,6 +26,8 @@ const EXPECTED_IDS = [
   'esr',
   'fire-safety',
   'gp-events',
+  'gp-medications',
+  'gp-registrations',
   'mhsds-care-contact',
   'mhsds-hospital-spell',
   'mhsds-referral',

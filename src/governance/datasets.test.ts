@@ -21,6 +21,8 @@ describe('column roles', () => {
       esr: [],
       'fire-safety': ['Visit_ID'],
       'gp-events': [],
+      'gp-medications': [],
+      'gp-registrations': [],
       'mhsds-care-contact': ['CareContactId', 'ServiceRequestId'],
       'mhsds-hospital-spell': ['HospProvSpellID', 'ServiceRequestId'],
       'mhsds-referral': ['ServiceRequestId'],

@@ -211,7 +211,8 @@ export async function seedDemoGovernance(
         purpose: 'research',
         legalBasis:
           'UK GDPR Art 6(1)(e) and 9(2)(j); s251 support under COPI Regulation 5 (national data opt-out applies)',
-        datasets: ['gp-events', 'apc'],
+        // the practices' registrations give prevalence its denominator (issue 18)
+        datasets: ['gp-events', 'apc', 'gp-registrations', 'gp-medications'],
         controllers: [...practices, ...acute],
         users: DEMO_USERS,
         start: '2021-06-01',

@@ -48,6 +48,7 @@ import {
 import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
 import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
+import { writeGpMedications, writeGpRegistrations, writeTruthRegistrations } from './gp-records.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
 import { dayOf, formatDay, parseMonth, type Month } from './synth-dates.ts';
 import {
@@ -297,6 +298,8 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
       writeGpProblemListBaseline(world, month, emit, personSubject);
     }
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
+    writeGpRegistrations(world, month, monthIndex, emit, personSubject);
+    writeGpMedications(world, month, monthIndex, emit, personSubject);
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);
     writeOohCases(world, month, monthIndex, emit, personSubject, options.seed);
@@ -308,6 +311,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   defects.close();
   careFeeds.close();
   writeTruthPeople(world, staff, truthDir);
+  writeTruthRegistrations(world, truthDir);
   writeFileSync(path.join(truthDir, 'changes.json'), `${JSON.stringify(options.changes ?? [], null, 2)}\n`);
   writeReference(world, path.join(options.out, 'reference'));
 

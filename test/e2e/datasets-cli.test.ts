@@ -24,6 +24,8 @@ describe('kernel datasets', () => {
       'esr',
       'fire-safety',
       'gp-events',
+      'gp-medications',
+      'gp-registrations',
       'mhsds-care-contact',
       'mhsds-hospital-spell',
       'mhsds-referral',

@@ -69,6 +69,11 @@ describe('kernel demo', () => {
       );
       expect(Number(ooh?.loads)).toBe(2);
       expect(Number(ooh?.cases)).toBeGreaterThan(5);
+      // GP practices send their registrations and medication issues beside their coded events (issue 18).
+      const gp = await store.query<{ dataset_id: string }>(
+        "SELECT DISTINCT dataset_id FROM loads WHERE status = 'loaded' AND dataset_id LIKE 'gp-%' ORDER BY dataset_id",
+      );
+      expect(gp.map((l) => l.dataset_id)).toEqual(['gp-events', 'gp-medications', 'gp-registrations']);
       // RWF's story month signed off and published, its next month waiting; the rest of the
       // history published as the backlog, so the demo's published-only use cases read it
       const story = await store.query<{ period: string; state: string }>(
