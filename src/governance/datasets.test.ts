@@ -30,6 +30,7 @@ describe('column roles', () => {
       'msds-baby': ['LabourDeliveryID', 'UniqPregID'],
       'msds-booking': ['UniqPregID'],
       'msds-delivery': ['LabourDeliveryID', 'UniqPregID'],
+      'ooh-cases': ['Case_Identifier'],
       op: ['Attendance_Identifier'],
       pmi: [],
     });
