@@ -15,11 +15,13 @@
  * The load average is printed before each run; the machine may be shared.
  * The world and the warehouse are kept in `--dir`, so a second run only measures.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  isNilReturn,
   listWorldFeeds,
   sendWorldFeeds,
   trustWorldSigningKeys,
@@ -42,6 +44,8 @@ const { values } = parseArgs({
     to: { type: 'string', default: '2021-07' },
     rounds: { type: 'string', default: '3' },
     dir: { type: 'string' },
+    agents: { type: 'string', default: '2' },
+    'prepare-only': { type: 'boolean', default: false },
   },
 });
 const people = Number(values.people);
@@ -80,20 +84,73 @@ async function measured<T>(work: () => Promise<T>): Promise<{ result: T; seconds
   }
 }
 
-async function load(store: Store, feeds: readonly WorldFeed[]): Promise<void> {
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts `n` agent workers (bench/kid/agent-worker.ts) in parallel processes at lower priority:
+ * the organisations' agents de-identify their feeds while the warehouse loads those made.
+ */
+function startAgents(n: number): ChildProcess[] {
+  const worker = path.join(import.meta.dirname, 'agent-worker.ts');
+  return Array.from({ length: n }, (_, i) =>
+    spawn(
+      'nice',
+      [
+        '-n',
+        '10',
+        process.execPath,
+        '--import',
+        'tsx',
+        worker,
+        '--dir',
+        dir,
+        '--worker',
+        String(i),
+        '--workers',
+        String(n),
+        '--datasets',
+        DATASETS.join(','),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    ),
+  );
+}
+
+/** Loads `feeds` in order, each once its agent has made it (or, with no agent left, making it here). */
+async function load(
+  store: Store,
+  feeds: readonly WorldFeed[],
+  agents: readonly ChildProcess[],
+): Promise<void> {
   const linkKeyFile = path.join(keysDir, 'link.key');
   const started = performance.now();
-  const sent = await sendWorldFeeds(store, {
-    feeds,
-    keysDir,
-    outbox: path.join(dir, 'outbox'),
-    tokeniser: hmacTokeniser(readLinkKeyFile(linkKeyFile)),
-    postcodes: await readPostcodeLookup(path.join(worldDir, 'reference', 'postcodes.csv')),
-    actor: ACTOR,
-  });
+  const tokeniser = hmacTokeniser(readLinkKeyFile(linkKeyFile));
+  const postcodes = await readPostcodeLookup(path.join(worldDir, 'reference', 'postcodes.csv'));
+  const total = { loaded: 0, duplicate: 0, refused: 0, rows: 0 };
+  for (const [index, feed] of feeds.entries()) {
+    const manifest = path.join(dir, 'outbox', feed.org, feed.dataset, `${feed.period}.csv.manifest.json`);
+    while (!existsSync(manifest) && agents.some((a) => a.exitCode === null) && !isNilReturn(feed.file))
+      await sleep(200);
+    const sent = await sendWorldFeeds(store, {
+      feeds: [feed],
+      keysDir,
+      outbox: path.join(dir, 'outbox'),
+      tokeniser,
+      postcodes,
+      actor: ACTOR,
+    });
+    total.loaded += sent.loaded;
+    total.duplicate += sent.duplicate;
+    total.refused += sent.refused;
+    total.rows += sent.rowsLoaded;
+    if (index % 500 === 499)
+      log(
+        `  ${index + 1} of ${feeds.length} feeds, ${((performance.now() - started) / 1000).toFixed(0)}s (load average ${loadAverage()})`,
+      );
+  }
   log(
-    `  ${feeds.length} feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded, ${sent.refused} refused; ` +
-      `${sent.rowsLoaded.toLocaleString('en-GB')} rows in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+    `  ${feeds.length} feeds: ${total.loaded} loaded, ${total.duplicate} already loaded, ${total.refused} refused; ` +
+      `${total.rows.toLocaleString('en-GB')} rows in ${((performance.now() - started) / 1000).toFixed(1)}s`,
   );
 }
 
@@ -108,6 +165,12 @@ async function main(): Promise<void> {
     const started = performance.now();
     generateWorld({ out: worldDir, people, seed: 13, from: values.from, to: values.to, force: true });
     log(`world generated in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+    // The feeds the KID does not read are never sent: dropped at once, to keep the disk free.
+    const feedsDir = path.join(worldDir, 'feeds');
+    for (const org of readdirSync(feedsDir))
+      for (const dataset of readdirSync(path.join(feedsDir, org)))
+        if (!DATASETS.includes(dataset))
+          rmSync(path.join(feedsDir, org, dataset), { recursive: true, force: true });
   }
   mkdirSync(keysDir, { recursive: true });
   const linkKeyFile = path.join(keysDir, 'link.key');
@@ -119,11 +182,27 @@ async function main(): Promise<void> {
     const feeds = listWorldFeeds(worldDir, DATASETS);
     await trustWorldSigningKeys(store, keysDir, [...new Set(feeds.map((f) => f.org))], ACTOR);
     const lastMonth = values.to;
-    log(`loading every month but ${lastMonth} (load average ${loadAverage()})`);
-    await load(
-      store,
-      feeds.filter((f) => f.period !== lastMonth),
-    );
+    // A warehouse prepared before (--prepare-only) holds every month but the last: not sent again.
+    const prepared = path.join(dir, 'prepared');
+    const agents = existsSync(prepared) ? [] : startAgents(Number(values.agents));
+    if (existsSync(prepared)) log(`reusing the warehouse prepared in ${dir}`);
+    else {
+      log(
+        `loading every month but ${lastMonth}, ${agents.length} agents in parallel (load average ${loadAverage()})`,
+      );
+      await load(
+        store,
+        feeds.filter((f) => f.period !== lastMonth),
+        agents,
+      );
+    }
+    if (values['prepare-only']) {
+      for (const agent of agents)
+        if (agent.exitCode === null) await new Promise((r) => agent.once('exit', r));
+      writeFileSync(prepared, `${lastMonth}\n`);
+      log(`prepared; load average ${loadAverage()}`);
+      return;
+    }
 
     const full: { seconds: number; peakRss: number }[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -140,6 +219,7 @@ async function main(): Promise<void> {
     await load(
       store,
       feeds.filter((f) => f.period === lastMonth),
+      agents,
     );
     log(`rebuild after one new month: load average ${loadAverage()}`);
     const after = await measured(() => buildSpine(store, { actor: ACTOR }));
