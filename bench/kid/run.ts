@@ -29,7 +29,7 @@ import {
   type WorldFeed,
 } from '../../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { buildSpine } from '../../src/kid/person-spine.ts';
+import { buildSpine, type SpineBuild } from '../../src/kid/person-spine.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       return;
     }
 
-    const full: { seconds: number; peakRss: number }[] = [];
+    const full: { seconds: number; peakRss: number; result: SpineBuild }[] = [];
     for (let round = 1; round <= rounds; round++) {
       log(`full build, round ${round}: load average ${loadAverage()}`);
       const run = await measured(() => buildSpine(store, { full: true, actor: ACTOR }));
@@ -235,13 +235,22 @@ async function main(): Promise<void> {
         `at ${people.toLocaleString('en-GB')} people, a linear share is ${((TARGETS.fullSeconds1_9M * people) / 1_900_000).toFixed(0)}s`,
     );
     log(
-      `rebuild after one new month: ${after.seconds.toFixed(1)}s (${after.result.mode}), ` +
-        `${((100 * after.seconds) / fullSeconds).toFixed(0)}% of the full build; target <= ${100 * TARGETS.incrementalShare}%`,
+      `rebuild after one new month: ${after.seconds.toFixed(1)}s (${after.result.mode}` +
+        (after.result.mode === 'incremental'
+          ? `, ${(after.result.rebuiltPeople ?? 0).toLocaleString('en-GB')} people rebuilt`
+          : `: ${after.result.fullBecause ?? ''}`) +
+        `), peak RSS ${(after.peakRss / 1024 ** 2).toFixed(0)} MiB`,
     );
     log(
-      '  the build rebuilds every person when any input changes: there is no people-only incremental build yet',
+      `incremental / full = ${(after.seconds / fullSeconds).toFixed(2)} ` +
+        `(${((100 * after.seconds) / fullSeconds).toFixed(0)}% of the full build); target <= ${TARGETS.incrementalShare}`,
     );
-    log('dashboard p95 for a practice view: not measured (the population health dashboard is not built yet)');
+    const steps = (build: { steps?: Record<string, number> }): string =>
+      Object.entries(build.steps ?? {})
+        .map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`)
+        .join(', ');
+    log(`  steps of the last full build (s): ${steps(full[full.length - 1]?.result ?? {})}`);
+    log(`  steps of the incremental build (s): ${steps(after.result)}`);
   } finally {
     await store.close();
   }
