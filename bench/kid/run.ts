@@ -36,6 +36,7 @@ import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { replicateLoads } from './replicate.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,10 +46,12 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     dir: { type: 'string' },
     agents: { type: 'string', default: '2' },
+    replicas: { type: 'string', default: '1' },
     'prepare-only': { type: 'boolean', default: false },
   },
 });
 const people = Number(values.people);
+const replicas = Number(values.replicas);
 const rounds = Number(values.rounds);
 const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-${people}`);
 const worldDir = path.join(dir, 'world');
@@ -204,6 +207,31 @@ async function main(): Promise<void> {
       return;
     }
 
+    if (replicas > 1) {
+      const [copied] = await store.query<{ n: number }>(
+        `SELECT count(*) AS n FROM loads WHERE load_id LIKE '%~%'`,
+      );
+      if (Number(copied?.n ?? 0) === 0) {
+        const started = performance.now();
+        const rows = await replicateLoads(store, replicas);
+        log(
+          `replicated the warehouse ${replicas} times (bench/kid/replicate.ts): ${rows.toLocaleString('en-GB')} rows in ` +
+            `${((performance.now() - started) / 1000).toFixed(1)}s (load average ${loadAverage()})`,
+        );
+      }
+      for (const table of [
+        'ds_pmi',
+        'ds_gp_events',
+        'ds_apc',
+        'ds_ecds',
+        'ds_op',
+        'ds_asc',
+        'ds_fire_safety',
+      ]) {
+        const [n] = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`);
+        log(`  ${table}: ${Number(n?.n ?? 0).toLocaleString('en-GB')} rows`);
+      }
+    }
     const full: { seconds: number; peakRss: number; result: SpineBuild }[] = [];
     for (let round = 1; round <= rounds; round++) {
       log(`full build, round ${round}: load average ${loadAverage()}`);
@@ -221,6 +249,18 @@ async function main(): Promise<void> {
       feeds.filter((f) => f.period === lastMonth),
       agents,
     );
+    if (replicas > 1) {
+      const fresh = await store.query<{ load_id: string }>(
+        `SELECT load_id FROM loads WHERE period = $1 AND status = 'loaded' AND load_id NOT LIKE '%~%'`,
+        [lastMonth],
+      );
+      const rows = await replicateLoads(
+        store,
+        replicas,
+        fresh.map((l) => l.load_id),
+      );
+      log(`  replicated ${lastMonth} ${replicas} times: ${rows.toLocaleString('en-GB')} rows`);
+    }
     log(`rebuild after one new month: load average ${loadAverage()}`);
     const after = await measured(() => buildSpine(store, { actor: ACTOR }));
 

@@ -17,8 +17,12 @@ import { refitRisk } from './risk.ts';
 const DATASETS = ['pmi', 'asc', 'gp-events', 'apc', 'ecds', 'op', 'fire-safety'];
 const FROM = '2020-01';
 const LAST = '2021-02';
-/** the month resent, corrected, with the last */
-const RESENT = '2020-06';
+/**
+ * The month resent, corrected, with the last: the first, when the GP practices sent their
+ * whole lists, so the people whose records the correction drops lose a registration (or
+ * leave the spine), which only the superseded load's record of them can say.
+ */
+const RESENT = FROM;
 
 /** Bookkeeping of a build, not its content: which loads it read and whom it rebuilt. */
 const NOT_COMPARED = new Set(['kid_builds', 'kid_current', 'kid_build_loads', 'kid_build_scope']);
