@@ -1,19 +1,25 @@
 /**
  * bench/kid: how long the Kent Integrated Dataset takes to build, and how much memory, on a
- * warehouse loaded by the real pipeline from a large synthetic world.
+ * warehouse loaded by the real pipeline from a large synthetic world (docs/kid.md, "Benchmark").
  *
  *   npx tsx bench/kid/run.ts [--people 100000] [--from 2019-08] [--to 2021-07] [--rounds 3]
- *                            [--dir /tmp/kernel-bench-kid-100000]
+ *                            [--dir /tmp/kernel-bench-kid-100000] [--agents 2] [--prepare-only]
+ *                            [--replicas 1]
  *
- * 1. `generateWorld` writes the world; the feeds the KID reads (pmi, gp-events, asc,
- *    fire-safety, apc, ecds, op) of every month but the last go through the agent and the
- *    load, under the demo's governance: the same calls as `kernel deid` and `kernel load`;
- * 2. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
+ * 1. `generateWorld` writes the world (the feeds the KID does not read are then deleted); the
+ *    feeds the KID reads (pmi, gp-events, asc, fire-safety, apc, ecds, op) of every month but
+ *    the last go through the agent (in `--agents` parallel processes, bench/kid/agent-worker.ts)
+ *    and the load, under the demo's governance: the same calls as `kernel deid` and `kernel
+ *    load`. With `--prepare-only` the run stops there and marks the warehouse prepared;
+ * 2. with `--replicas F`, the warehouse is copied F times over with re-keyed tokens and loads
+ *    (bench/kid/replicate.ts), e.g. 19 copies of 100,000 people for 1.9 million;
+ * 3. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
  *    process's peak resident memory (DuckDB runs in-process, so its memory is counted);
- * 3. the last month is loaded and the KID rebuilt once: the rebuild after one new month,
- *    compared with the full build (target: no more than one fifth of it).
+ * 4. the last month is loaded (and copied F times) and the KID rebuilt incrementally, then in
+ *    full from the same inputs: the ratio incremental / full (target: no more than 0.2), and
+ *    each build's steps.
  * The load average is printed before each run; the machine may be shared.
- * The world and the warehouse are kept in `--dir`, so a second run only measures.
+ * The world and the warehouse are kept in `--dir`; a prepared warehouse is not loaded again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
