@@ -66,8 +66,13 @@ export interface KidWorld {
   records: TruthRecord[];
   /** IMD decile of each LSOA, from the world's reference data */
   imdDecile: Map<string, number>;
-  /** loads every de-identified feed of the given datasets (and organisations) into the store */
-  load(store: Store, datasets?: readonly string[], orgs?: (org: string) => boolean): Promise<number>;
+  /** loads every de-identified feed of the given datasets (and organisations, and months) into the store */
+  load(
+    store: Store,
+    datasets?: readonly string[],
+    orgs?: (org: string) => boolean,
+    periods?: (period: string) => boolean,
+  ): Promise<number>;
 }
 
 function readTruthCsv(file: string): Record<string, string>[] {
@@ -153,9 +158,9 @@ export async function makeKidWorld(options: {
     to: options.to,
     people,
     addresses,
-    async load(store, datasets = options.datasets, orgs = () => true) {
+    async load(store, datasets = options.datasets, orgs = () => true, periods = () => true) {
       await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-      const chosen = feeds.filter((f) => datasets.includes(f.dataset) && orgs(f.org));
+      const chosen = feeds.filter((f) => datasets.includes(f.dataset) && orgs(f.org) && periods(f.period));
       await trustWorldSigningKeys(store, keysDir, [...new Set(chosen.map((f) => f.org))], 'test');
       // The agent's files are made once and reused by every store that loads them.
       const sent = await sendWorldFeeds(store, {

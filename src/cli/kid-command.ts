@@ -12,7 +12,10 @@ function printBuild(build: SpineBuild, print: (text: string) => void): void {
   print(
     build.mode === 'unchanged'
       ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
-      : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows.`,
+      : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows` +
+          (build.mode === 'incremental'
+            ? `, incrementally: ${(build.rebuiltPeople ?? 0).toLocaleString('en-GB')} people whose records changed rebuilt, the rest copied.`
+            : ` (full${build.fullBecause ? `: ${build.fullBecause}` : ''}).`),
   );
   print(
     formatTable(
@@ -115,8 +118,10 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description('the Kent Integrated Dataset: person spine and linked model');
   kid
     .command('build')
-    .description('build the person spine and linkage report (only if loads have landed since the last build)')
-    .option('--full', 'rebuild even when nothing has changed')
+    .description(
+      'build the Kent Integrated Dataset: only the people whose records changed when loads have landed since the last build',
+    )
+    .option('--full', 'rebuild every person, even when nothing has changed')
     .option('--json', 'print the build summary as JSON')
     .action(async (options: { full?: boolean; json?: boolean }) => {
       const build = await context.withStore((store) =>

@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string> = {
   'ingest/load-history.ts': 'the load path: removes the rows of a failed or interrupted load',
   'signoff/sample-rows.ts': 'the sender’s own rows at sign-off, for its own BI lead, audited',
   'kid/person-spine.ts': 'system code: builds the person spine from the loaded feeds',
+  'kid/incremental-build.ts': 'system code: finds whose loaded records changed, for an incremental KID build',
   'kid/households.ts': 'system code: builds households from the loaded feeds',
   'kid/conditions.ts': 'system code: derives conditions from the loaded feeds',
   'kid/frailty.ts': 'system code: derives the eFI from the loaded feeds; read through openKidRead',
@@ -41,6 +42,7 @@ const ALLOWED: Record<string, string> = {
  */
 const KID_ALLOWED: Record<string, string> = {
   'kid/person-spine.ts': 'system code: builds the spine and its views',
+  'kid/incremental-build.ts': 'system code: copies the unchanged people of a build',
   'kid/households.ts': 'system code: builds households',
   'kid/conditions.ts': 'system code: derives conditions',
   'kid/frailty.ts': 'system code: derives the eFI (frailty); read through openKidRead',

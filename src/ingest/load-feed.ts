@@ -26,6 +26,7 @@
  * event. The transaction commits only if the scan agreed with the manifest and every row
  * read was either loaded or set aside.
  */
+import { recordSupersededPeople } from './superseded-people.ts';
 import { randomBytes } from 'node:crypto';
 
 import {
@@ -942,6 +943,8 @@ async function writeLoad(
   );
   for (const failed of failedBefore) await removeRowsOfLoad(tx, failed.load_id, plan.spec.id);
   for (const old of supersedes) {
+    // Whose rows these were, for a consumer that rebuilds only the people whose inputs changed.
+    await recordSupersededPeople(tx, { table, loadId: old, supersededBy: ctx.loadId, dataset: plan.spec.id });
     await tx.run(`DELETE FROM ${q(table)} WHERE load_id = $1`, [old]);
     await tx.run("UPDATE loads SET status = 'superseded', superseded_by = $2 WHERE load_id = $1", [
       old,

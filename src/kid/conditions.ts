@@ -62,7 +62,12 @@ export function conditionLists(dir: string = CODE_LISTS_DIR): ConditionList[] {
 }
 
 /** Writes spine `version`'s code lists and each person's conditions (first date coded). */
-export async function buildConditions(q: Queryable, version: number): Promise<number> {
+export async function buildConditions(
+  q: Queryable,
+  version: number,
+  /** the gp-events rows to read: all, or (an incremental build's) only the people it rebuilds */
+  gpEvents = 'ds_gp_events',
+): Promise<number> {
   const lists = conditionLists();
   await q.insertRows(
     'kid_code_list',
@@ -76,7 +81,7 @@ export async function buildConditions(q: Queryable, version: number): Promise<nu
   return q.run(
     `INSERT INTO kid_condition (version, person_token, condition, first_date)
      SELECT $1, g.person_token, c.condition, MIN(g."EVENT_DATE")
-     FROM ds_gp_events g
+     FROM ${gpEvents} g
      JOIN kid_code_list c ON c.version = $1 AND c.code = g."CODE"
      JOIN kid_person p ON p.version = $1 AND p.person_token = g.person_token
      WHERE g."EVENT_DATE" IS NOT NULL

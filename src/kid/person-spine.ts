@@ -21,6 +21,15 @@ import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
+import {
+  copyUnchangedPeople,
+  definitionsDigest,
+  forgetSupersededPeople,
+  planBuild,
+  recordBuildLoads,
+  scopedInput,
+  type BuildPlan,
+} from './incremental-build.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
 export type SpineField = (typeof SPINE_FIELDS)[number];
@@ -34,7 +43,14 @@ const SOURCE_COLUMN: Record<SpineField, string> = {
 
 export interface SpineBuild {
   version: number;
-  mode: 'full' | 'unchanged';
+  /** full: every person rebuilt; incremental: only the people whose inputs changed (src/kid/incremental-build.ts) */
+  mode: 'full' | 'incremental' | 'unchanged';
+  /** why a build that was not asked to be full was (empty for an incremental one) */
+  fullBecause?: string;
+  /** the people an incremental build rebuilt (0 for a full one) */
+  rebuiltPeople?: number;
+  /** seconds each step of the build took */
+  steps?: Record<string, number>;
   pmiRows: number;
   people: number;
   gpRegistered: number;
@@ -75,15 +91,18 @@ const KID_TABLES = [
   'kid_risk_model',
   'kid_risk_calibration',
   'kid_risk',
+  'kid_person_disagreement',
+  'kid_build_loads',
+  'kid_build_scope',
 ];
 
-const RANKED_PMI = `
+const rankedPmi = (pmi: string): string => `
   SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
          ROW_NUMBER() OVER (
            PARTITION BY m.person_token
            ORDER BY CASE WHEN o.org_type = 'gp' THEN 0 ELSE 1 END, m."Record_Date" DESC,
                     m.load_id DESC, m.source_line DESC) AS precedence
-  FROM ds_pmi m LEFT JOIN organisations o ON o.org_code = m.org_code
+  FROM ${pmi} m LEFT JOIN organisations o ON o.org_code = m.org_code
   WHERE m.person_token IS NOT NULL`;
 
 /** The value of the first record (by precedence) that has one: a portable "first non-null". */
@@ -146,6 +165,15 @@ export async function buildSpine(
   store: Store,
   options: { full?: boolean; actor?: string } = {},
 ): Promise<SpineBuild> {
+  const steps: Record<string, number> = {};
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const began = Date.now();
+    try {
+      return await work();
+    } finally {
+      steps[name] = (Date.now() - began) / 1000;
+    }
+  };
   const started = Date.now();
   if (!(await pmiExists(store))) {
     throw new KernelError(
@@ -180,8 +208,24 @@ export async function buildSpine(
     new Date(started).toISOString(),
   ]);
 
-  await store.run(
-    `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
+  // Full, or only the people whose inputs changed since the current version (incremental-build.ts).
+  const definitions = await definitionsDigest(store);
+  await recordBuildLoads(store, version);
+  const previous = current
+    ? {
+        version: Number(current.version),
+        definitions: (JSON.parse(String(current.details ?? '{}')) as { definitions?: string }).definitions,
+      }
+    : null;
+  const plan: BuildPlan = options.full
+    ? { mode: 'full', reason: 'asked (--full)' }
+    : await step('plan', () => planBuild(store, { version, previous, definitions }));
+  const pmi = scopedInput('ds_pmi', plan);
+
+  await step('person', async () => {
+    await copyUnchangedPeople(store, 'kid_person', version, plan);
+    await store.run(
+      `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
                              first_seen, gp_registered, sources)
      SELECT $1, m.person_token,
             ${firstValue(SOURCE_COLUMN.sex)},
@@ -189,32 +233,56 @@ export async function buildSpine(
             CAST(${firstValue(SOURCE_COLUMN.death_date)} AS DATE),
             ${firstValue(SOURCE_COLUMN.ethnic_category)},
             MIN(m."Record_Date"), MAX(m.from_gp) = 1, COUNT(DISTINCT m.org_code)
-     FROM (${RANKED_PMI}) m
+     FROM (${rankedPmi(pmi)}) m
      GROUP BY m.person_token`,
-    [version],
-  );
-  for (const field of SPINE_FIELDS) {
-    await store.run(
-      `INSERT INTO kid_disagreements (version, field, people)
-       SELECT $1, $2, count(*) FROM (
-         SELECT m.person_token FROM ds_pmi m WHERE m.person_token IS NOT NULL
-         GROUP BY m.person_token HAVING COUNT(DISTINCT ${SOURCE_COLUMN[field]}) > 1) d`,
-      [version, field],
+      [version],
     );
-  }
+  });
+  // Each person's disagreements, then their count per field (kept per person so an
+  // incremental build counts only the people it rebuilds again).
+  await step('disagreements', async () => {
+    await copyUnchangedPeople(store, 'kid_person_disagreement', version, plan);
+    for (const field of SPINE_FIELDS) {
+      await store.run(
+        `INSERT INTO kid_person_disagreement (version, person_token, field, n)
+       SELECT $1, m.person_token, $2, 1 FROM ${pmi} m WHERE m.person_token IS NOT NULL
+       GROUP BY m.person_token HAVING COUNT(DISTINCT ${SOURCE_COLUMN[field]}) > 1`,
+        [version, field],
+      );
+    }
+    await store.run(
+      `INSERT INTO kid_person_disagreement (version, person_token, field, n)
+     SELECT $1, person_token, 'registration_start', count(*) FROM (
+       SELECT m.person_token FROM ${pmi} m
+       JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
+       WHERE m.person_token IS NOT NULL
+       GROUP BY m.person_token, COALESCE(m."GP_Registration_Date", m."Record_Date")
+       HAVING COUNT(DISTINCT m.org_code) > 1) d
+     GROUP BY person_token`,
+      [version],
+    );
+    for (const field of [...SPINE_FIELDS, 'registration_start'])
+      await store.run(
+        `INSERT INTO kid_disagreements (version, field, people)
+       SELECT $1, $2, COALESCE(SUM(n), 0) FROM kid_person_disagreement WHERE version = $1 AND field = $2`,
+        [version, field],
+      );
+  });
 
   // GP registrations: each GP practice's PMI rows give (practice, registration date); one
   // registration per start date (the latest record wins, a clash counted), consecutive
   // records at the same practice folded into one period, each ending the day before the next.
-  await store.run(
-    `INSERT INTO kid_registration (version, person_token, practice_code, from_date, to_date)
+  await step('registration', async () => {
+    await copyUnchangedPeople(store, 'kid_registration', version, plan);
+    await store.run(
+      `INSERT INTO kid_registration (version, person_token, practice_code, from_date, to_date)
      WITH reg AS (
        SELECT m.person_token, m.org_code AS practice_code,
               COALESCE(m."GP_Registration_Date", m."Record_Date") AS from_date,
               ROW_NUMBER() OVER (
                 PARTITION BY m.person_token, COALESCE(m."GP_Registration_Date", m."Record_Date")
                 ORDER BY m."Record_Date" DESC, m.load_id DESC, m.source_line DESC) AS pick
-       FROM ds_pmi m JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
+       FROM ${pmi} m JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
        WHERE m.person_token IS NOT NULL
          AND COALESCE(m."GP_Registration_Date", m."Record_Date") IS NOT NULL),
      changes AS (
@@ -224,18 +292,9 @@ export async function buildSpine(
      SELECT $1, person_token, practice_code, from_date,
             LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1
      FROM changes WHERE before IS NULL OR before <> practice_code`,
-    [version],
-  );
-  await store.run(
-    `INSERT INTO kid_disagreements (version, field, people)
-     SELECT $1, 'registration_start', count(*) FROM (
-       SELECT m.person_token FROM ds_pmi m
-       JOIN organisations o ON o.org_code = m.org_code AND o.org_type = 'gp'
-       WHERE m.person_token IS NOT NULL
-       GROUP BY m.person_token, COALESCE(m."GP_Registration_Date", m."Record_Date")
-       HAVING COUNT(DISTINCT m.org_code) > 1) d`,
-    [version],
-  );
+      [version],
+    );
+  });
 
   // Residence: every provider's PMI row says where the person lived on its Record_Date, and
   // a council's social care record where they lived when support started (Support_Start_Date).
@@ -244,16 +303,18 @@ export async function buildSpine(
   const council = (await tableExists(store, 'ds_asc'))
     ? `UNION ALL
        SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a."Support_Start_Date", 2, a.load_id, a.source_line
-       FROM ds_asc a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
+       FROM ${scopedInput('ds_asc', plan)} a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
     : '';
   // Each period keeps the geography its LSOA and decile were derived with: the agent signs
   // it into the manifest, and the load that brought the row records it (docs/geography.md).
-  await store.run(
-    `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date,
-                                lsoa_vintage, imd_version)
+  await step('residence', async () => {
+    await copyUnchangedPeople(store, 'kid_residence', version, plan);
+    await store.run(
+      `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date,
+                                  lsoa_vintage, imd_version)
      WITH addresses (person_token, lsoa_code, imd_decile, uprn_token, from_date, source_rank, load_id, source_line) AS (
        SELECT person_token, lsoa_code, imd_decile, uprn_token, "Record_Date", 1 - from_gp, load_id, source_line
-       FROM (${RANKED_PMI}) m
+       FROM (${rankedPmi(pmi)}) m
        ${council}),
      daily AS (
        SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a.from_date,
@@ -274,20 +335,25 @@ export async function buildSpine(
             LEAD(from_date) OVER (PARTITION BY person_token ORDER BY from_date) - 1,
             lsoa_vintage, imd_version
      FROM changes WHERE before IS NULL OR before <> place`,
-    [version],
-  );
-  await buildFireVisits(store, version);
-  await buildConditions(store, version);
-  await buildFrailty(store, version);
-  await buildPersonModel(store, version);
-  await buildRisk(store, version);
+      [version],
+    );
+  });
+  // Population-wide, or dated by the model's date: rebuilt whole in every mode.
+  await step('fire visits', () => buildFireVisits(store, version));
+  await step('conditions', async () => {
+    await copyUnchangedPeople(store, 'kid_condition', version, plan);
+    await buildConditions(store, version, scopedInput('ds_gp_events', plan));
+  });
+  await step('frailty', () => buildFrailty(store, version));
+  await step('model', () => buildPersonModel(store, version));
+  await step('risk', () => buildRisk(store, version));
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.
-  await relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' });
+  await step('relink', () => relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' }));
   // The loads as they were when the build began, and the link runs including those just made.
   const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
-  await buildLinkage(store, version);
+  await step('linkage', () => buildLinkage(store, version));
 
   const count = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
@@ -301,7 +367,9 @@ export async function buildSpine(
   ) as SpineBuild['disagreements'];
   const build: SpineBuild = {
     version,
-    mode: 'full',
+    mode: plan.mode,
+    ...(plan.mode === 'full' ? { fullBecause: plan.reason } : {}),
+    rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1'),
     gpRegistered: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1 AND gp_registered'),
@@ -310,22 +378,33 @@ export async function buildSpine(
     disagreements,
     seconds: (Date.now() - started) / 1000,
     reference: await currentReleases(store),
+    steps,
   };
 
   // The swap: the new version becomes current and the old one goes, in one transaction.
   await store.transaction(async (tx) => {
     await tx.run(
-      `UPDATE kid_builds SET finished_at = $2, people = $3, pmi_rows = $4, details = $5 WHERE version = $1`,
-      [version, new Date().toISOString(), build.people, build.pmiRows, JSON.stringify({ ...build, inputs })],
+      `UPDATE kid_builds SET mode = $6, finished_at = $2, people = $3, pmi_rows = $4, details = $5 WHERE version = $1`,
+      [
+        version,
+        new Date().toISOString(),
+        build.people,
+        build.pmiRows,
+        JSON.stringify({ ...build, inputs, definitions }),
+        build.mode,
+      ],
     );
     await tx.run('DELETE FROM kid_current');
     await tx.run('INSERT INTO kid_current (id, version) VALUES (1, $1)', [version]);
     for (const table of KID_TABLES) await tx.run(`DELETE FROM ${table} WHERE version < $1`, [version]);
+    await forgetSupersededPeople(tx, version);
     await appendAudit(tx, {
       actor: options.actor ?? 'kernel',
       action: 'kid.built',
       target: `kid:v${version}`,
       details: {
+        mode: build.mode,
+        rebuiltPeople: build.rebuiltPeople ?? 0,
         people: build.people,
         pmiRows: build.pmiRows,
         disagreements: Object.values(build.disagreements).reduce((a, b) => a + b, 0),

@@ -1,0 +1,191 @@
+/**
+ * Incremental builds of the Kent Integrated Dataset (docs/kid.md, "Building it"): after a
+ * load, rebuild only the people whose inputs changed, copy everyone else's rows from the
+ * version before, and recompute what is population-wide — all into a new version, swapped in
+ * whole as a full build is, so a reader never sees half a rebuild.
+ *
+ * The people rebuilt (the build's scope, `kid_build_scope`) are everyone with a row in a load
+ * of `pmi`, `gp-events` or `asc` that the version before did not read, or with a row in a load
+ * that a new one superseded (whose rows are gone, so the load recorded their tokens:
+ * src/ingest/superseded-people.ts). Those three datasets are the inputs of the person-scoped
+ * tables: the spine (person, registrations, residence, disagreements) and conditions. A
+ * person's rows there depend on their own records only, so copying the others' rows gives what
+ * a full build would. Households need no scope of their own: residence is kept per person, and
+ * what joins people into households (fire visits, household measures) is recomputed or read on
+ * demand. Everything that depends on the whole population or on the model's date (the eFI, the
+ * person-level model, the risk model, fire visits, the linkage report) is rebuilt whole by the
+ * same statements a full build runs.
+ */
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../store/store.ts';
+import { conditionLists } from './conditions.ts';
+import { efiCodes } from './frailty.ts';
+import { readUnitCosts } from './person-model.ts';
+
+/** The datasets whose rows the person-scoped tables are built from. */
+export const PERSON_SCOPED_INPUTS = ['pmi', 'gp-events', 'asc'] as const;
+const INPUT_TABLES: Record<(typeof PERSON_SCOPED_INPUTS)[number], string> = {
+  pmi: 'ds_pmi',
+  'gp-events': 'ds_gp_events',
+  asc: 'ds_asc',
+};
+
+/**
+ * Above this share of the spine's people, an incremental build rebuilds so much that copying
+ * the rest costs more than it saves: a full build runs instead (the same result either way).
+ */
+export const INCREMENTAL_MOST_SHARE = 0.5;
+
+export type BuildPlan =
+  { mode: 'incremental'; previous: number; people: number } | { mode: 'full'; reason: string };
+
+/**
+ * A digest of what every person's rows are derived by besides the loads: the code lists, the
+ * eFI codes, the unit costs and which organisations are GP practices. A change to any of them
+ * changes everyone's rows, so the next build is full.
+ */
+export async function definitionsDigest(q: Queryable): Promise<string> {
+  const practices = await q.query<{ org_code: string }>(
+    `SELECT org_code FROM organisations WHERE org_type = 'gp' ORDER BY org_code`,
+  );
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        conditions: conditionLists().map((c) => [c.id, c.codes.map((code) => code.code)]),
+        efi: efiCodes(),
+        costs: readUnitCosts().costs,
+        practices: practices.map((p) => p.org_code),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Records the loads build `version` reads: every load 'loaded' as it begins. */
+export async function recordBuildLoads(q: Queryable, version: number): Promise<void> {
+  await q.run(
+    `INSERT INTO kid_build_loads (version, load_id) SELECT $1, load_id FROM loads WHERE status = 'loaded'`,
+    [version],
+  );
+}
+
+/**
+ * Decides how build `version` is made. Incremental when the current version `previous`
+ * recorded its loads and was made by the same definitions, and the people whose inputs changed
+ * are few enough; it then writes them to `kid_build_scope`. Otherwise full, saying why.
+ */
+export async function planBuild(
+  q: Queryable,
+  options: {
+    version: number;
+    previous: { version: number; definitions?: string } | null;
+    definitions: string;
+  },
+): Promise<BuildPlan> {
+  const { version, previous } = options;
+  if (!previous) return { mode: 'full', reason: 'no version built before' };
+  const recorded = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM kid_build_loads WHERE version = $1',
+    [previous.version],
+  );
+  if (Number(recorded[0]?.n ?? 0) === 0)
+    return { mode: 'full', reason: `version ${previous.version} did not record the loads it read` };
+  if (previous.definitions !== options.definitions)
+    return {
+      mode: 'full',
+      reason: 'the code lists, unit costs or GP practices changed since the version before',
+    };
+
+  // Loads this build reads that the version before did not, and loads superseded since.
+  const newLoads = `SELECT load_id FROM kid_build_loads WHERE version = $1
+                    EXCEPT SELECT load_id FROM kid_build_loads WHERE version = $2`;
+  const parts: string[] = [];
+  for (const dataset of PERSON_SCOPED_INPUTS) {
+    const table = INPUT_TABLES[dataset];
+    const exists = await q.query<{ n: number }>(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1`,
+      [table],
+    );
+    if (Number(exists[0]?.n ?? 0) > 0)
+      parts.push(
+        `SELECT person_token FROM ${table} WHERE person_token IS NOT NULL AND load_id IN (${newLoads})`,
+      );
+  }
+  parts.push(
+    `SELECT person_token FROM load_superseded_people
+     WHERE dataset_id IN (${PERSON_SCOPED_INPUTS.map((d) => `'${d}'`).join(', ')})
+       AND superseded_by NOT IN (SELECT load_id FROM kid_build_loads WHERE version = $2)`,
+  );
+  await q.run(
+    `INSERT INTO kid_build_scope (version, person_token)
+     SELECT DISTINCT $1, person_token FROM (${parts.join(' UNION ALL ')}) changed`,
+    [version, previous.version],
+  );
+  const [counts] = await q.query<{ scope: number; people: number }>(
+    `SELECT (SELECT count(*) FROM kid_build_scope WHERE version = $1) AS scope,
+            (SELECT count(*) FROM kid_person WHERE version = $2) AS people`,
+    [version, previous.version],
+  );
+  const people = Number(counts?.scope ?? 0);
+  if (people > INCREMENTAL_MOST_SHARE * Number(counts?.people ?? 0)) {
+    await q.run('DELETE FROM kid_build_scope WHERE version = $1', [version]);
+    return {
+      mode: 'full',
+      reason: `${people} people's inputs changed, more than ${100 * INCREMENTAL_MOST_SHARE}% of the spine`,
+    };
+  }
+  return { mode: 'incremental', previous: previous.version, people };
+}
+
+/** SQL for "this person is rebuilt by build `$1`" (the scope), for `alias.person_token`. */
+const inScope = (token: string): string =>
+  `${token} IN (SELECT s.person_token FROM kid_build_scope s WHERE s.version = $1)`;
+
+/**
+ * `table` (a ds_* input) as a build reads it: whole for a full build; for an incremental one,
+ * only the rows of the people it rebuilds. The statement's `$1` is the build's version.
+ */
+export function scopedInput(table: string, plan: BuildPlan): string {
+  return plan.mode === 'full' ? table : `(SELECT * FROM ${table} WHERE ${inScope('person_token')})`;
+}
+
+/**
+ * Copies `table`'s rows of everyone outside the scope from the version before into build
+ * `version` (a full build copies nothing). Answers the rows copied.
+ */
+export async function copyUnchangedPeople(
+  q: Queryable,
+  table: string,
+  version: number,
+  plan: BuildPlan,
+): Promise<number> {
+  if (plan.mode === 'full') return 0;
+  const columns = (
+    await q.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_name = $1 AND column_name <> 'version' ORDER BY ordinal_position`,
+      [table],
+    )
+  ).map((c) => `"${c.column_name}"`);
+  return q.run(
+    `INSERT INTO ${table} (version, ${columns.join(', ')})
+     SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM ${table} t
+     WHERE t.version = $2
+       AND NOT EXISTS (SELECT 1 FROM kid_build_scope s WHERE s.version = $1 AND s.person_token = t.person_token)`,
+    [version, plan.previous],
+  );
+}
+
+/**
+ * The superseded loads' people that build `version` has read (their superseding load was among
+ * its loads): no later build needs them.
+ */
+export async function forgetSupersededPeople(q: Queryable, version: number): Promise<void> {
+  await q.run(
+    `DELETE FROM load_superseded_people
+     WHERE superseded_by IN (SELECT load_id FROM kid_build_loads WHERE version = $1)
+        OR superseded_by IN (SELECT load_id FROM loads WHERE status = 'superseded'
+                              AND superseded_by IN (SELECT load_id FROM kid_build_loads WHERE version = $1))`,
+    [version],
+  );
+}
