@@ -19,6 +19,7 @@ import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
+import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
@@ -72,6 +73,7 @@ const KID_TABLES = [
   'kid_risk_model',
   'kid_risk_calibration',
   'kid_risk',
+  'kid_area_summary',
 ];
 
 const RANKED_PMI = `
@@ -265,6 +267,7 @@ export async function buildSpine(
   await buildConditions(store, version);
   await buildFrailty(store, version);
   await buildPersonModel(store, version);
+  await buildAreaSummary(store, version); // the dashboard's summary of the model (area-summary.ts)
   await buildRisk(store, version);
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),

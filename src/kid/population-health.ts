@@ -26,6 +26,7 @@ import { KernelError } from '../errors.ts';
 import { decideAccess, policyVersion, type ReadAccess } from '../governance/access-policy.ts';
 import { viewRecorder } from '../audit/view-audit.ts';
 import type { Queryable, Store } from '../store/store.ts';
+import { AREA_COLUMN, areaSummarySql, fineBandSql, sexKeySql, type AreaSummaryRow } from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
 import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
@@ -120,6 +121,101 @@ interface FigureOptions {
   panels?: readonly Panel[];
   /** the built model's date, where the caller has looked it up already (null: no model) */
   modelDate?: string | null;
+  /**
+   * false: count from the model even where the build wrote its summary (the tests' oracle).
+   * Default true: on the model's date, read the summary of the current version.
+   */
+  fromSummary?: boolean;
+}
+
+type GroupRow = {
+  sex_key: string | null;
+  age: number | null;
+  decile: number | null;
+  conditions: number | null;
+  people: number;
+};
+type ModelRow = Record<string, string | number | boolean | null>;
+/** What the statements answer, before it is summed into panels. */
+interface Counted {
+  groups: GroupRow[];
+  perCondition: { condition: string | null; people: number }[];
+  model: ModelRow[];
+}
+
+/**
+ * Counts from the people themselves: on the model's date the model's rows (one filtered scan),
+ * on another day the spine's; frailty and cost from the model (on its date) when `wantModel`.
+ */
+async function countAfresh(
+  q: Queryable,
+  day: string,
+  asOf: string | null,
+  scope: DashboardScope,
+  options: { optOut: boolean; wantModel: boolean },
+): Promise<Counted> {
+  const { optOut } = options;
+  const params = scope.kind === 'ics' ? [day] : [day, scope.code];
+  const frame = asOf === day ? modelFrameSql(scope, { optOut }) : frameSql(scope, { optOut });
+  // One statement: the frame's groups, and its people per condition (DuckDB runs one
+  // statement at a time per connection; two would queue behind other requests twice).
+  const rows = await q.query<GroupRow & { condition: string | null }>(
+    `WITH f AS (${frame})
+     SELECT CAST(NULL AS TEXT) AS condition, sex_key, ${FINE_BAND} AS age, decile, conditions, count(*) AS people
+     FROM f GROUP BY sex_key, ${FINE_BAND}, decile, conditions
+     UNION ALL
+     SELECT k.condition, NULL, NULL, NULL, NULL, count(*)
+     FROM f JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
+     GROUP BY k.condition`,
+    params,
+  );
+  const modelScope = scope.kind === 'ics' ? '' : `AND m.${AREA_COLUMN[scope.kind]} = $2`;
+  const modelOptOut = optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : '';
+  const modelParams = scope.kind === 'ics' ? [asOf] : [asOf, scope.code];
+  // Frailty and cost from one pass over the model: by segment, eFI category and whether alive
+  // on its date (people who died in its 12 months count for cost, not for frailty).
+  const model = options.wantModel
+    ? await q.query<ModelRow>(
+        `SELECT m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                count(*) AS people,
+                ${COST_SETTINGS.map((k) => `sum(COALESCE(m.cost_${k}, 0)) AS cost_${k}`).join(', ')}
+         FROM kid_person_model m
+         WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
+         GROUP BY m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END`,
+        modelParams,
+      )
+    : [];
+  return {
+    groups: rows.filter((r) => r.condition === null),
+    perCondition: rows.filter((r) => r.condition !== null),
+    model,
+  };
+}
+
+/**
+ * The same rows from the summary the build wrote with the current version, in one statement,
+ * less the people on the opt-out list now where `optOut` (area-summary.ts). Null when the
+ * current version has no summary for the day (built before the summary existed).
+ */
+async function countFromSummary(
+  q: Queryable,
+  day: string,
+  scope: DashboardScope,
+  options: { optOut: boolean },
+): Promise<Counted | null> {
+  const rows = await q.query<AreaSummaryRow>(areaSummarySql(scope.kind, options), [
+    day,
+    scope.kind,
+    scope.code ?? '',
+  ]);
+  if (!rows.some((r) => r.panel === 'built')) return null;
+  // A group whose people are all opted out sums to none: it is not there for the oracle either.
+  const present = rows.filter((r) => r.panel !== 'built' && Number(r.people) !== 0);
+  return {
+    groups: present.filter((r) => r.panel === 'frame'),
+    perCondition: present.filter((r) => r.panel === 'condition'),
+    model: present.filter((r) => r.panel === 'model') as unknown as ModelRow[],
+  };
 }
 
 /** The person-level model's table and its date, when a model has been built. */
@@ -201,23 +297,15 @@ function frameSql(scope: DashboardScope, options: { optOut: boolean }): string {
  * the model keeps because they died in its 12 months are not in the population on its date.
  */
 function modelFrameSql(scope: DashboardScope, options: { optOut: boolean }): string {
-  const column = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
-  return `SELECT m.person_token,
-            CASE m.sex WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END AS sex_key,
+  return `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key,
             m.age, m.imd_decile AS decile, m.conditions
           FROM kid_person_model m
           WHERE m.as_of = CAST($1 AS DATE) AND m.death_date IS NULL
-            ${scope.kind === 'ics' ? '' : `AND m.${column[scope.kind]} = $2`}
+            ${scope.kind === 'ics' ? '' : `AND m.${AREA_COLUMN[scope.kind]} = $2`}
             ${options.optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : ''}`;
 }
 
-/**
- * Ages grouped in SQL as finely as both sets of bands need, each group named by its lowest
- * age: five-year bands (the pyramid's), with 15-19 split at 18 (the conditions' bands).
- * A few hundred rows for any scope, rather than one per year of age.
- */
-const FINE_BAND = `CASE WHEN age IS NULL THEN NULL WHEN age >= 90 THEN 90
-  WHEN age BETWEEN 15 AND 17 THEN 15 WHEN age BETWEEN 18 AND 19 THEN 18 ELSE age - age % 5 END`;
+const FINE_BAND = fineBandSql('age');
 
 /** The condition register's ids and titles, read from its files once (they change only with a release). */
 let register: { id: string; title: string }[] | undefined;
@@ -242,30 +330,16 @@ export async function populationHealthFigures(
   const optOut = options.optOut ?? false;
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
   if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
-  const params = scope.kind === 'ics' ? [day] : [day, scope.code];
   const asOf = options.modelDate !== undefined ? options.modelDate : await builtModelDate(q);
-  const frame = asOf === day ? modelFrameSql(scope, { optOut }) : frameSql(scope, { optOut });
-  // One statement: the frame's groups, and its people per condition (DuckDB runs one
-  // statement at a time per connection; two would queue behind other requests twice).
-  const rows = await q.query<{
-    condition: string | null;
-    sex_key: string | null;
-    age: number | null;
-    decile: number | null;
-    conditions: number | null;
-    people: number;
-  }>(
-    `WITH f AS (${frame})
-     SELECT CAST(NULL AS TEXT) AS condition, sex_key, ${FINE_BAND} AS age, decile, conditions, count(*) AS people
-     FROM f GROUP BY sex_key, ${FINE_BAND}, decile, conditions
-     UNION ALL
-     SELECT k.condition, NULL, NULL, NULL, NULL, count(*)
-     FROM f JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
-     GROUP BY k.condition`,
-    params,
-  );
-  const groups = rows.filter((r) => r.condition === null);
-  const perCondition = rows.filter((r) => r.condition !== null);
+  const wantModel = asOf !== null && (panels.has('frailty') || panels.has('costs'));
+  // On the model's date, from the build's summary where the version has one (area-summary.ts);
+  // otherwise counted from the model or the spine.
+  const counted =
+    (asOf === day && options.fromSummary !== false
+      ? await countFromSummary(q, day, scope, { optOut })
+      : null) ?? (await countAfresh(q, day, asOf, scope, { optOut, wantModel }));
+  const { groups, perCondition } = counted;
+  const model = wantModel ? counted.model : [];
 
   const pyramid = new Map(PYRAMID_BANDS.map((band) => [band, { band, female: 0, male: 0, other: 0 }]));
   const row = (band: string): AgeRow => ({ band, people: 0, conditions: 0, multimorbidity: 0, complex: 0 });
@@ -308,26 +382,6 @@ export async function populationHealthFigures(
   }
   const strip = <T extends AgeRow>({ band: _band, ...rest }: T): Omit<T, 'band'> => rest;
 
-  const modelScope =
-    scope.kind === 'ics'
-      ? ''
-      : `AND m.${scope.kind === 'practice' ? 'practice_code' : scope.kind === 'pcn' ? 'pcn_code' : 'lsoa_code'} = $2`;
-  const modelOptOut = optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : '';
-  const modelParams = scope.kind === 'ics' ? [asOf] : [asOf, scope.code];
-  // Frailty and cost from one pass over the model: by segment, eFI category and whether alive
-  // on its date (people who died in its 12 months count for cost, not for frailty).
-  const model =
-    asOf && (panels.has('frailty') || panels.has('costs'))
-      ? await q.query<Record<string, string | number | boolean | null>>(
-          `SELECT m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
-                  count(*) AS people,
-                  ${COST_SETTINGS.map((k) => `sum(COALESCE(m.cost_${k}, 0)) AS cost_${k}`).join(', ')}
-           FROM kid_person_model m
-           WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
-           GROUP BY m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END`,
-          modelParams,
-        )
-      : [];
   const frailtyRows = model.filter((r) => Number(r.alive) === 1 && r.efi_category !== null);
   const frailty =
     asOf && panels.has('frailty')

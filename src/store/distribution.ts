@@ -26,4 +26,8 @@ export const NOT_BY_PERSON: Readonly<Record<string, { by: string; why: string }>
   kid_risk_fit: { by: 'reference', why: 'one row per fit of the risk model: its date, AUROC, inputs' },
   kid_risk_model: { by: 'reference', why: 'the risk model’s coefficients' },
   kid_risk_calibration: { by: 'reference', why: 'the risk model’s calibration, ten rows per fit' },
+  kid_area_summary: {
+    by: 'reference',
+    why: 'counts of people per area and group of the dashboard, per build',
+  },
 };

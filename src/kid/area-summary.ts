@@ -1,0 +1,158 @@
+/**
+ * The population health dashboard's summary of the person-level model (docs/kid.md,
+ * "Population health dashboard", "What is counted ahead"): a mart of the model written with
+ * every KID build version, after the model, so it is swapped in with the version and a
+ * reader never sees half of it. Per area (the whole system, each practice, PCN and LSOA of
+ * the model) it holds the model's people on its date grouped exactly as the dashboard
+ * groups them — by sex, fine age band, IMD decile and number of conditions; the people with
+ * each condition; by segment, eFI category and whether alive, with cost per setting.
+ *
+ * It counts everyone, opted out or not. The national data opt-out list changes without a
+ * build (`kernel optouts load`), so a planning or research read takes the people on the list
+ * *at the time of the read* out by subtracting their groups, counted from the model in the
+ * same statement (`areaSummarySql`): the answer equals counting the model afresh without
+ * them (src/kid/area-summary.int.test.ts keeps that statement as the oracle). Disclosure
+ * control, the policy's decision and the audit stay per request (population-health.ts).
+ */
+import type { Queryable } from '../store/store.ts';
+import { COST_SETTINGS } from './person-model.ts';
+
+/** The dashboard's sex groups, from the PMI's stated gender code (NHS Data Dictionary: 1 male, 2 female). */
+export const sexKeySql = (column: string): string =>
+  `CASE ${column} WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END`;
+
+/**
+ * Ages grouped in SQL as finely as both sets of bands need, each group named by its lowest
+ * age: five-year bands (the pyramid's), with 15-19 split at 18 (the conditions' bands).
+ * A few hundred rows for any scope, rather than one per year of age.
+ */
+export const fineBandSql = (
+  age: string,
+): string => `CASE WHEN ${age} IS NULL THEN NULL WHEN ${age} >= 90 THEN 90
+  WHEN ${age} BETWEEN 15 AND 17 THEN 15 WHEN ${age} BETWEEN 18 AND 19 THEN 18 ELSE ${age} - ${age} % 5 END`;
+
+/** The model's columns that name an area of each kind ('ics' is everyone). */
+export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
+
+/** The model of build `version` once per area it falls in, with the dashboard's groups worked out. */
+function areasOf(): string {
+  const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${fineBandSql('age')} AS age,
+                imd_decile AS decile, conditions, segment, efi_category,
+                CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                practice_code, pcn_code, lsoa_code,
+                ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
+             FROM kid_model WHERE version = $1`;
+  const columns = `person_token, as_of, sex_key, age, decile, conditions, segment, efi_category, alive,
+                   ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
+  return `WITH m AS (${m}),
+    a AS (SELECT CAST('ics' AS TEXT) AS scope_kind, CAST('' AS TEXT) AS scope_code, ${columns} FROM m
+      ${Object.entries(AREA_COLUMN)
+        .map(
+          ([kind, column]) =>
+            `UNION ALL SELECT '${kind}', ${column}, ${columns} FROM m WHERE ${column} IS NOT NULL`,
+        )
+        .join('\n      ')})`;
+}
+
+/**
+ * Writes the summary of build `version` from its model and conditions (before the version
+ * is made current). Four INSERT … SELECTs: the groups, the conditions, the model's segments
+ * and costs, and the row that says the summary of this version exists.
+ */
+export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
+  await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
+  const into = (columns: string): string =>
+    `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, panel, ${columns}, people`;
+  await q.run(
+    `${into('sex_key, age, decile, conditions')})
+     ${areasOf()}
+     SELECT CAST($1 AS INTEGER), as_of, scope_kind, scope_code, 'frame', sex_key, age, decile, conditions, count(*)
+     FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, age, decile, conditions`,
+    [version],
+  );
+  await q.run(
+    `${into('condition')})
+     ${areasOf()}
+     SELECT CAST($1 AS INTEGER), a.as_of, a.scope_kind, a.scope_code, 'condition', k.condition, count(*)
+     FROM a JOIN kid_condition k ON k.version = $1 AND k.person_token = a.person_token AND k.first_date <= a.as_of
+     WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
+    [version],
+  );
+  await q.run(
+    `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
+     ${areasOf()}
+     SELECT CAST($1 AS INTEGER), as_of, scope_kind, scope_code, 'model', segment, efi_category, alive, count(*),
+            ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
+     FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
+    [version],
+  );
+  // An empty model (no GP events loaded yet) has no date, and the dashboard counts from the spine.
+  await q.run(
+    `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, panel, people)
+     SELECT CAST($1 AS INTEGER), max(as_of), 'ics', '', 'built', count(*) FROM kid_model WHERE version = $1
+     HAVING count(*) > 0`,
+    [version],
+  );
+  const [row] = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
+    [version],
+  );
+  return { rows: Number(row?.n ?? 0) };
+}
+
+/** A row of the summary read: one of a panel's groups, its people and (for the model) its cost. */
+export type AreaSummaryRow = {
+  panel: 'frame' | 'condition' | 'model' | 'built';
+  sex_key: string | null;
+  age: number | null;
+  decile: number | null;
+  conditions: number | null;
+  condition: string | null;
+  segment: string | null;
+  efi_category: string | null;
+  alive: number | null;
+  people: number;
+  [cost: `cost_${string}`]: number | null;
+};
+
+/**
+ * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
+ * current version's summary of the area on the day, less — when `optOut` — the groups of the
+ * people on the opt-out list now, counted from the model with the same expressions. One
+ * statement, so a request queues for a connection once. No rows (not even 'built') when the
+ * current version has no summary for that day: the caller counts from the model instead.
+ */
+export function areaSummarySql(kind: keyof typeof AREA_COLUMN | 'ics', options: { optOut: boolean }): string {
+  const groups = 'panel, sex_key, age, decile, conditions, condition, segment, efi_category, alive';
+  const costs = COST_SETTINGS.map((k) => `cost_${k}`);
+  const parts = [
+    `SELECT ${groups}, people, ${costs.join(', ')} FROM kid_area_summary_current
+     WHERE as_of = CAST($1 AS DATE) AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`,
+  ];
+  if (options.optOut) {
+    // The people of the area on the opt-out list now: exactly those a planning read of the
+    // model leaves out (NOT EXISTS there, EXISTS here).
+    const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${fineBandSql('m.age')} AS age,
+                 m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
+                 CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                 ${costs.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
+               FROM kid_person_model m
+               WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
+                 AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
+    const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
+    parts.push(
+      `SELECT 'frame', sex_key, age, decile, conditions, ${none(4)}, -count(*), ${none(costs.length)}
+       FROM o WHERE alive = 1 GROUP BY sex_key, age, decile, conditions`,
+      `SELECT 'condition', ${none(4)}, k.condition, ${none(3)}, -count(*), ${none(costs.length)}
+       FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
+       WHERE o.alive = 1 GROUP BY k.condition`,
+      `SELECT 'model', ${none(5)}, segment, efi_category, alive, -count(*), ${costs.map((c) => `-sum(${c})`).join(', ')}
+       FROM o GROUP BY segment, efi_category, alive`,
+    );
+    return `WITH o AS (${o})
+      SELECT ${groups}, sum(people) AS people, ${costs.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+      FROM (${parts.join('\n UNION ALL\n')}) s
+      GROUP BY ${groups}`;
+  }
+  return parts[0] as string;
+}
