@@ -129,7 +129,11 @@ async function prepare(): Promise<Prepared> {
       `${feeds.length} feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded, ${sent.refused} refused; ` +
         `${sent.rowsLoaded.toLocaleString('en-GB')} rows in ${((performance.now() - t) / 1000).toFixed(1)}s`,
     );
-    const build = await buildSpine(store, { actor: ACTOR });
+    // A warehouse kept from a run before the dashboard's summary existed builds afresh once.
+    const [summary] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM kid_area_summary_current WHERE panel = 'built'`,
+    );
+    const build = await buildSpine(store, { actor: ACTOR, full: Number(summary?.n ?? 0) === 0 });
     log(
       `KID version ${build.version} (${build.mode}): ${build.people.toLocaleString('en-GB')} people, ${build.seconds.toFixed(1)}s`,
     );

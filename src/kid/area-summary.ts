@@ -34,14 +34,18 @@ export const fineBandSql = (
 /** The model's columns that name an area of each kind ('ics' is everyone). */
 export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
 
-/** The model of build `version` once per area it falls in, with the dashboard's groups worked out. */
-function areasOf(): string {
+/**
+ * The model of build `version` ($1) once per area it falls in, with the dashboard's groups
+ * worked out; `optedOut`: only its people on the opt-out list now.
+ */
+function areasOf(optedOut: boolean): string {
   const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${fineBandSql('age')} AS age,
                 imd_decile AS decile, conditions, segment, efi_category,
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
-             FROM kid_model WHERE version = $1`;
+             FROM kid_model m WHERE version = $1
+             ${optedOut ? 'AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
   const columns = `person_token, as_of, sex_key, age, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
   return `WITH m AS (${m}),
@@ -55,44 +59,67 @@ function areasOf(): string {
 }
 
 /**
+ * SQL naming the opt-out list as it is now: its batch (each `kernel optouts load` replaces the
+ * whole list under a new random batch id) and size. Equal names, equal lists.
+ */
+export const OPTOUT_TAG_SQL = `SELECT COALESCE(min(batch_id), '') || '|' || COALESCE(max(batch_id), '') || '|' || CAST(count(*) AS TEXT) AS tag FROM optouts`;
+
+async function optOutTag(q: Queryable): Promise<string> {
+  const [row] = await q.query<{ tag: string }>(OPTOUT_TAG_SQL);
+  return String(row?.tag ?? '');
+}
+
+/**
  * Writes the summary of build `version` from its model and conditions (before the version
- * is made current). Four INSERT … SELECTs: the groups, the conditions, the model's segments
- * and costs, and the row that says the summary of this version exists.
+ * is made current): for everyone, and for the people on the opt-out list, each as four
+ * INSERT … SELECTs (the groups, the conditions, the model's segments and costs) and the row
+ * that says that part was written. The opted-out part says which list it counted; when the
+ * list changed while it was counted it is not marked written, and reads subtract afresh.
  */
 export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
   await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
-  const into = (columns: string): string =>
-    `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, panel, ${columns}, people`;
-  await q.run(
-    `${into('sex_key, age, decile, conditions')})
-     ${areasOf()}
-     SELECT CAST($1 AS INTEGER), as_of, scope_kind, scope_code, 'frame', sex_key, age, decile, conditions, count(*)
-     FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, age, decile, conditions`,
-    [version],
-  );
-  await q.run(
-    `${into('condition')})
-     ${areasOf()}
-     SELECT CAST($1 AS INTEGER), a.as_of, a.scope_kind, a.scope_code, 'condition', k.condition, count(*)
-     FROM a JOIN kid_condition k ON k.version = $1 AND k.person_token = a.person_token AND k.first_date <= a.as_of
-     WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
-    [version],
-  );
-  await q.run(
-    `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
-     ${areasOf()}
-     SELECT CAST($1 AS INTEGER), as_of, scope_kind, scope_code, 'model', segment, efi_category, alive, count(*),
-            ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
-     FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
-    [version],
-  );
-  // An empty model (no GP events loaded yet) has no date, and the dashboard counts from the spine.
-  await q.run(
-    `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, panel, people)
-     SELECT CAST($1 AS INTEGER), max(as_of), 'ics', '', 'built', count(*) FROM kid_model WHERE version = $1
-     HAVING count(*) > 0`,
-    [version],
-  );
+  const write = async (variant: 'everyone' | 'opted-out', tag: string | null): Promise<void> => {
+    const into = (columns: string): string =>
+      `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
+    const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST($2 AS TEXT)`;
+    const areas = areasOf(variant === 'opted-out');
+    await q.run(
+      `${into('sex_key, age, decile, conditions')})
+       ${areas}
+       SELECT ${head}, 'frame', sex_key, age, decile, conditions, count(*)
+       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, age, decile, conditions`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('condition')})
+       ${areas}
+       SELECT ${head.replace('as_of, scope_kind, scope_code', 'a.as_of, a.scope_kind, a.scope_code')}, 'condition', k.condition, count(*)
+       FROM a JOIN kid_condition k ON k.version = $1 AND k.person_token = a.person_token AND k.first_date <= a.as_of
+       WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
+       ${areas}
+       SELECT ${head}, 'model', segment, efi_category, alive, count(*),
+              ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
+       FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
+      [version, tag],
+    );
+  };
+  const marker = async (variant: string, tag: string | null): Promise<number> =>
+    // An empty model (no GP events loaded yet) has no date, and the dashboard counts from the spine.
+    q.run(
+      `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, people)
+       SELECT CAST($1 AS INTEGER), max(as_of), 'ics', '', '${variant}', CAST($2 AS TEXT), 'built', count(*)
+       FROM kid_model WHERE version = $1 HAVING count(*) > 0`,
+      [version, tag],
+    );
+  await write('everyone', null);
+  await marker('everyone', null);
+  const tag = await optOutTag(q);
+  await write('opted-out', tag);
+  if ((await optOutTag(q)) === tag) await marker('opted-out', tag);
   const [row] = await q.query<{ n: number }>(
     'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
     [version],
@@ -102,6 +129,8 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
 
 /** A row of the summary read: one of a panel's groups, its people and (for the model) its cost. */
 export type AreaSummaryRow = {
+  /** on 'built' rows: the part of the summary that was written */
+  variant: 'everyone' | 'opted-out' | null;
   panel: 'frame' | 'condition' | 'model' | 'built';
   sex_key: string | null;
   age: number | null;
@@ -115,44 +144,58 @@ export type AreaSummaryRow = {
   [cost: `cost_${string}`]: number | null;
 };
 
+const GROUPS = 'panel, sex_key, age, decile, conditions, condition, segment, efi_category, alive';
+const COSTS = COST_SETTINGS.map((k) => `cost_${k}`);
+const AREA_ROWS = `FROM kid_area_summary_current
+     WHERE as_of = CAST($1 AS DATE) AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`;
+
 /**
  * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
- * current version's summary of the area on the day, less — when `optOut` — the groups of the
- * people on the opt-out list now, counted from the model with the same expressions. One
- * statement, so a request queues for a connection once. No rows (not even 'built') when the
- * current version has no summary for that day: the caller counts from the model instead.
+ * current version's summary of the area on the day; with `optOut`, less its opted-out part
+ * where that part counted the list as it is now. One statement. Its 'built' rows say which
+ * parts were there: none (a version built before the summary existed: count from the model),
+ * or no 'opted-out' one with `optOut` (the list has changed since the build:
+ * `areaSummaryLessOptOutsSql`).
  */
-export function areaSummarySql(kind: keyof typeof AREA_COLUMN | 'ics', options: { optOut: boolean }): string {
-  const groups = 'panel, sex_key, age, decile, conditions, condition, segment, efi_category, alive';
-  const costs = COST_SETTINGS.map((k) => `cost_${k}`);
+export function areaSummarySql(options: { optOut: boolean }): string {
+  const sign = (column: string): string =>
+    `sum(CASE WHEN variant = 'opted-out' THEN -${column} ELSE ${column} END) AS ${column}`;
+  return `SELECT CASE WHEN panel = 'built' THEN variant END AS variant, ${GROUPS},
+       ${sign('people')}, ${COSTS.map(sign).join(', ')}
+     ${AREA_ROWS}
+       AND (variant = 'everyone'
+            ${options.optOut ? `OR (variant = 'opted-out' AND optout_tag = (${OPTOUT_TAG_SQL}))` : ''})
+     GROUP BY CASE WHEN panel = 'built' THEN variant END, ${GROUPS}`;
+}
+
+/**
+ * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, less the
+ * people on the opt-out list now, counted from the model with the same expressions — exactly
+ * those a planning read of the model leaves out (NOT EXISTS there, EXISTS here). For when the
+ * list has changed since the build.
+ */
+export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
+  const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${fineBandSql('m.age')} AS age,
+               m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
+               CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+               ${COSTS.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
+             FROM kid_person_model m
+             WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
+               AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
+  const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
   const parts = [
-    `SELECT ${groups}, people, ${costs.join(', ')} FROM kid_area_summary_current
-     WHERE as_of = CAST($1 AS DATE) AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`,
+    `SELECT CASE WHEN panel = 'built' THEN variant END AS variant, ${GROUPS}, people, ${COSTS.join(', ')}
+     ${AREA_ROWS} AND variant = 'everyone'`,
+    `SELECT NULL, 'frame', sex_key, age, decile, conditions, ${none(4)}, -count(*), ${none(COSTS.length)}
+     FROM o WHERE alive = 1 GROUP BY sex_key, age, decile, conditions`,
+    `SELECT NULL, 'condition', ${none(4)}, k.condition, ${none(3)}, -count(*), ${none(COSTS.length)}
+     FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
+     WHERE o.alive = 1 GROUP BY k.condition`,
+    `SELECT NULL, 'model', ${none(5)}, segment, efi_category, alive, -count(*), ${COSTS.map((c) => `-sum(${c})`).join(', ')}
+     FROM o GROUP BY segment, efi_category, alive`,
   ];
-  if (options.optOut) {
-    // The people of the area on the opt-out list now: exactly those a planning read of the
-    // model leaves out (NOT EXISTS there, EXISTS here).
-    const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${fineBandSql('m.age')} AS age,
-                 m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
-                 CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
-                 ${costs.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
-               FROM kid_person_model m
-               WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
-                 AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
-    const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
-    parts.push(
-      `SELECT 'frame', sex_key, age, decile, conditions, ${none(4)}, -count(*), ${none(costs.length)}
-       FROM o WHERE alive = 1 GROUP BY sex_key, age, decile, conditions`,
-      `SELECT 'condition', ${none(4)}, k.condition, ${none(3)}, -count(*), ${none(costs.length)}
-       FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
-       WHERE o.alive = 1 GROUP BY k.condition`,
-      `SELECT 'model', ${none(5)}, segment, efi_category, alive, -count(*), ${costs.map((c) => `-sum(${c})`).join(', ')}
-       FROM o GROUP BY segment, efi_category, alive`,
-    );
-    return `WITH o AS (${o})
-      SELECT ${groups}, sum(people) AS people, ${costs.map((c) => `sum(${c}) AS ${c}`).join(', ')}
-      FROM (${parts.join('\n UNION ALL\n')}) s
-      GROUP BY ${groups}`;
-  }
-  return parts[0] as string;
+  return `WITH o AS (${o})
+    SELECT variant, ${GROUPS}, sum(people) AS people, ${COSTS.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+    FROM (${parts.join('\n UNION ALL\n')}) s
+    GROUP BY variant, ${GROUPS}`;
 }

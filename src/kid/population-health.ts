@@ -26,7 +26,14 @@ import { KernelError } from '../errors.ts';
 import { decideAccess, policyVersion, type ReadAccess } from '../governance/access-policy.ts';
 import { viewRecorder } from '../audit/view-audit.ts';
 import type { Queryable, Store } from '../store/store.ts';
-import { AREA_COLUMN, areaSummarySql, fineBandSql, sexKeySql, type AreaSummaryRow } from './area-summary.ts';
+import {
+  AREA_COLUMN,
+  areaSummaryLessOptOutsSql,
+  areaSummarySql,
+  fineBandSql,
+  sexKeySql,
+  type AreaSummaryRow,
+} from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
 import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
@@ -203,12 +210,13 @@ async function countFromSummary(
   scope: DashboardScope,
   options: { optOut: boolean },
 ): Promise<Counted | null> {
-  const rows = await q.query<AreaSummaryRow>(areaSummarySql(scope.kind, options), [
-    day,
-    scope.kind,
-    scope.code ?? '',
-  ]);
-  if (!rows.some((r) => r.panel === 'built')) return null;
+  const params = [day, scope.kind, scope.code ?? ''];
+  let rows = await q.query<AreaSummaryRow>(areaSummarySql(options), params);
+  const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
+  if (!built('everyone')) return null;
+  // The opt-out list changed since the build: subtract the people on it now.
+  if (options.optOut && !built('opted-out'))
+    rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
   // A group whose people are all opted out sums to none: it is not there for the oracle either.
   const present = rows.filter((r) => r.panel !== 'built' && Number(r.people) !== 0);
   return {
