@@ -113,13 +113,13 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
     const ics = parseScope('ics');
     const before = await populationHealthFigures(store, day, ics);
     await store.run(
-      `UPDATE kid_area_summary SET people = people + 1000 WHERE panel = 'frame' AND scope_kind = 'ics'
-         AND version = (SELECT version FROM kid_current) AND age = 40 AND sex_key = 'female' AND decile = 1 AND conditions = 0`,
+      `UPDATE kid_area_summary SET people = people + 1000 WHERE panel = 'pyramid' AND scope_kind = 'ics'
+         AND variant = 'everyone' AND version = (SELECT version FROM kid_current) AND band = '40-44' AND sex_key = 'female'`,
     );
     expect((await populationHealthFigures(store, day, ics)).people).toBe(before.people + 1000);
     await store.run(
-      `UPDATE kid_area_summary SET people = people - 1000 WHERE panel = 'frame' AND scope_kind = 'ics'
-         AND version = (SELECT version FROM kid_current) AND age = 40 AND sex_key = 'female' AND decile = 1 AND conditions = 0`,
+      `UPDATE kid_area_summary SET people = people - 1000 WHERE panel = 'pyramid' AND scope_kind = 'ics'
+         AND variant = 'everyone' AND version = (SELECT version FROM kid_current) AND band = '40-44' AND sex_key = 'female'`,
     );
     expect(await populationHealthFigures(store, day, ics)).toEqual(before);
   });
@@ -168,21 +168,16 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
     const icsPlanned = await populationHealthFigures(store, day, ics, { optOut: true });
     const nudge = (by: number) =>
       store.run(
-        `UPDATE kid_area_summary SET people = people + $1 WHERE panel = 'frame' AND variant = 'opted-out'
+        `UPDATE kid_area_summary SET people = people + $1 WHERE panel = 'pyramid' AND variant = 'opted-out'
            AND scope_kind = 'ics' AND version = (SELECT version FROM kid_current)
-           AND sex_key = $2 AND age = $3 AND decile IS NOT DISTINCT FROM $4 AND conditions = $5`,
+           AND sex_key = $2 AND band = $3`,
         [by, ...frameKey],
       );
-    const [key] = await store.query<{
-      sex_key: string;
-      age: number;
-      decile: number | null;
-      conditions: number;
-    }>(
-      `SELECT sex_key, age, decile, conditions FROM kid_area_summary_current
-       WHERE panel = 'frame' AND variant = 'opted-out' AND scope_kind = 'ics' ORDER BY people DESC LIMIT 1`,
+    const [key] = await store.query<{ sex_key: string; band: string }>(
+      `SELECT sex_key, band FROM kid_area_summary_current
+       WHERE panel = 'pyramid' AND variant = 'opted-out' AND scope_kind = 'ics' ORDER BY people DESC LIMIT 1`,
     );
-    const frameKey = [key?.sex_key ?? null, key?.age ?? null, key?.decile ?? null, key?.conditions ?? null];
+    const frameKey = [key?.sex_key ?? null, key?.band ?? null];
     await nudge(1);
     expect((await populationHealthFigures(store, day, ics, { optOut: true })).people).toBe(
       icsPlanned.people - 1,

@@ -15,6 +15,7 @@
  * control, the policy's decision and the audit stay per request (population-health.ts).
  */
 import type { Queryable } from '../store/store.ts';
+import { AGE_BANDS } from './conditions.ts';
 import { COST_SETTINGS } from './person-model.ts';
 
 /** The dashboard's sex groups, from the PMI's stated gender code (NHS Data Dictionary: 1 male, 2 female). */
@@ -31,6 +32,18 @@ export const fineBandSql = (
 ): string => `CASE WHEN ${age} IS NULL THEN NULL WHEN ${age} >= 90 THEN 90
   WHEN ${age} BETWEEN 15 AND 17 THEN 15 WHEN ${age} BETWEEN 18 AND 19 THEN 18 ELSE ${age} - ${age} % 5 END`;
 
+/** The pyramid's five-year band of an age ('0-4' … '85-89', '90+'; null without an age). */
+export const pyramidBand = (age: number): string =>
+  age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
+const pyramidBandSql = (age: string): string =>
+  `CASE WHEN ${age} IS NULL THEN NULL WHEN ${age} >= 90 THEN '90+'
+   ELSE CAST(${age} - ${age} % 5 AS TEXT) || '-' || CAST(${age} - ${age} % 5 + 4 AS TEXT) END`;
+
+/** The conditions panels' age band of an age (the KID's bands, conditions.ts, and 85+). */
+export const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
+const conditionBandSql = (age: string): string =>
+  `CASE WHEN ${age} IS NULL THEN 'unknown' ${AGE_BANDS.map((b) => `WHEN ${age} < ${b.below} THEN '${b.band}'`).join(' ')} ELSE '85+' END`;
+
 /** The model's columns that name an area of each kind ('ics' is everyone). */
 export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
 
@@ -39,14 +52,14 @@ export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: '
  * worked out; `optedOut`: only its people on the opt-out list now.
  */
 function areasOf(optedOut: boolean): string {
-  const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${fineBandSql('age')} AS age,
-                imd_decile AS decile, conditions, segment, efi_category,
+  const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${pyramidBandSql('age')} AS pyramid_band,
+                ${conditionBandSql('age')} AS band, imd_decile AS decile, conditions, segment, efi_category,
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
              FROM kid_model m WHERE version = $1
              ${optedOut ? 'AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
-  const columns = `person_token, as_of, sex_key, age, decile, conditions, segment, efi_category, alive,
+  const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
   return `WITH m AS (${m}),
     a AS (SELECT CAST('ics' AS TEXT) AS scope_kind, CAST('' AS TEXT) AS scope_code, ${columns} FROM m
@@ -84,10 +97,18 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
     const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST($2 AS TEXT)`;
     const areas = areasOf(variant === 'opted-out');
     await q.run(
-      `${into('sex_key, age, decile, conditions')})
+      `${into('sex_key, band')})
        ${areas}
-       SELECT ${head}, 'frame', sex_key, age, decile, conditions, count(*)
-       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, age, decile, conditions`,
+       SELECT ${head}, 'pyramid', sex_key, pyramid_band, count(*)
+       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, pyramid_band`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('band, decile')}, conditions, multimorbidity, complex)
+       ${areas}
+       SELECT ${head}, 'ages', band, decile, count(*), CAST(sum(conditions) AS BIGINT),
+              sum(CASE WHEN conditions >= 2 THEN 1 ELSE 0 END), sum(CASE WHEN conditions >= 4 THEN 1 ELSE 0 END)
+       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, band, decile`,
       [version, tag],
     );
     await q.run(
@@ -127,75 +148,79 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
   return { rows: Number(row?.n ?? 0) };
 }
 
-/** A row of the summary read: one of a panel's groups, its people and (for the model) its cost. */
+/** A row of the summary read: one of a panel's groups, its people and what is summed over them. */
 export type AreaSummaryRow = {
   /** on 'built' rows: the part of the summary that was written */
   variant: 'everyone' | 'opted-out' | null;
-  panel: 'frame' | 'condition' | 'model' | 'built';
+  panel: 'pyramid' | 'ages' | 'condition' | 'model' | 'built';
   sex_key: string | null;
-  age: number | null;
+  band: string | null;
   decile: number | null;
-  conditions: number | null;
   condition: string | null;
   segment: string | null;
   efi_category: string | null;
   alive: number | null;
   people: number;
+  conditions: number | null;
+  multimorbidity: number | null;
+  complex: number | null;
   [cost: `cost_${string}`]: number | null;
 };
 
-const GROUPS = 'panel, sex_key, age, decile, conditions, condition, segment, efi_category, alive';
-const COSTS = COST_SETTINGS.map((k) => `cost_${k}`);
-const AREA_ROWS = `FROM kid_area_summary_current
-     WHERE as_of = CAST($1 AS DATE) AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`;
+const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
+const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
+const AREA_ROWS = `FROM kid_area_summary
+     WHERE version = (SELECT version FROM kid_current WHERE id = 1) AND as_of = CAST($1 AS DATE)
+       AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`;
 
 /**
  * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
- * current version's summary of the area on the day; with `optOut`, less its opted-out part
- * where that part counted the list as it is now. One statement. Its 'built' rows say which
- * parts were there: none (a version built before the summary existed: count from the model),
- * or no 'opted-out' one with `optOut` (the list has changed since the build:
- * `areaSummaryLessOptOutsSql`).
+ * current version's summary of the area on the day — with `optOut`, and its opted-out part
+ * where that part counted the list as it is now (the caller subtracts it). One plain
+ * filtered read of a few hundred rows. Its 'built' rows say which parts are there: none (a
+ * version built before the summary existed: count from the model), or no 'opted-out' one
+ * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
  */
 export function areaSummarySql(options: { optOut: boolean }): string {
-  const sign = (column: string): string =>
-    `sum(CASE WHEN variant = 'opted-out' THEN -${column} ELSE ${column} END) AS ${column}`;
-  return `SELECT CASE WHEN panel = 'built' THEN variant END AS variant, ${GROUPS},
-       ${sign('people')}, ${COSTS.map(sign).join(', ')}
+  return `SELECT variant, ${GROUPS}, ${SUMS.join(', ')}
      ${AREA_ROWS}
        AND (variant = 'everyone'
-            ${options.optOut ? `OR (variant = 'opted-out' AND optout_tag = (${OPTOUT_TAG_SQL}))` : ''})
-     GROUP BY CASE WHEN panel = 'built' THEN variant END, ${GROUPS}`;
+            ${options.optOut ? `OR (variant = 'opted-out' AND optout_tag = (${OPTOUT_TAG_SQL}))` : ''})`;
 }
 
 /**
- * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, less the
- * people on the opt-out list now, counted from the model with the same expressions — exactly
- * those a planning read of the model leaves out (NOT EXISTS there, EXISTS here). For when the
- * list has changed since the build.
+ * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, and the groups
+ * of the people of the area on the opt-out list now, counted from the model with the same
+ * expressions as variant 'opted-out' — exactly those a planning read of the model leaves out
+ * (NOT EXISTS there, EXISTS here). For when the list has changed since the build.
  */
 export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
-  const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${fineBandSql('m.age')} AS age,
-               m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
+  const costs = COST_SETTINGS.map((k) => `cost_${k}`);
+  const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${pyramidBandSql('m.age')} AS pyramid_band,
+               ${conditionBandSql('m.age')} AS band, m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
                CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
-               ${COSTS.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
+               ${costs.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
              FROM kid_person_model m
              WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
                AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
   const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
-  const parts = [
-    `SELECT CASE WHEN panel = 'built' THEN variant END AS variant, ${GROUPS}, people, ${COSTS.join(', ')}
-     ${AREA_ROWS} AND variant = 'everyone'`,
-    `SELECT NULL, 'frame', sex_key, age, decile, conditions, ${none(4)}, -count(*), ${none(COSTS.length)}
-     FROM o WHERE alive = 1 GROUP BY sex_key, age, decile, conditions`,
-    `SELECT NULL, 'condition', ${none(4)}, k.condition, ${none(3)}, -count(*), ${none(COSTS.length)}
-     FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
-     WHERE o.alive = 1 GROUP BY k.condition`,
-    `SELECT NULL, 'model', ${none(5)}, segment, efi_category, alive, -count(*), ${COSTS.map((c) => `-sum(${c})`).join(', ')}
-     FROM o GROUP BY segment, efi_category, alive`,
-  ];
+  const out = "'opted-out'";
   return `WITH o AS (${o})
-    SELECT variant, ${GROUPS}, sum(people) AS people, ${COSTS.map((c) => `sum(${c}) AS ${c}`).join(', ')}
-    FROM (${parts.join('\n UNION ALL\n')}) s
-    GROUP BY variant, ${GROUPS}`;
+    SELECT variant, ${GROUPS}, ${SUMS.join(', ')} ${AREA_ROWS} AND variant = 'everyone'
+    UNION ALL
+    SELECT ${out}, 'pyramid', sex_key, pyramid_band, ${none(5)}, count(*), ${none(3 + costs.length)}
+    FROM o WHERE alive = 1 GROUP BY sex_key, pyramid_band
+    UNION ALL
+    SELECT ${out}, 'ages', NULL, band, decile, ${none(4)}, count(*), CAST(sum(conditions) AS BIGINT),
+           CAST(sum(CASE WHEN conditions >= 2 THEN 1 ELSE 0 END) AS BIGINT), CAST(sum(CASE WHEN conditions >= 4 THEN 1 ELSE 0 END) AS BIGINT),
+           ${none(costs.length)}
+    FROM o WHERE alive = 1 GROUP BY band, decile
+    UNION ALL
+    SELECT ${out}, 'condition', ${none(3)}, k.condition, ${none(3)}, count(*), ${none(3 + costs.length)}
+    FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
+    WHERE o.alive = 1 GROUP BY k.condition
+    UNION ALL
+    SELECT ${out}, 'model', ${none(4)}, segment, efi_category, alive, count(*), ${none(3)},
+           ${costs.map((c) => `sum(${c})`).join(', ')}
+    FROM o GROUP BY segment, efi_category, alive`;
 }

@@ -30,7 +30,9 @@ import {
   AREA_COLUMN,
   areaSummaryLessOptOutsSql,
   areaSummarySql,
+  conditionBand,
   fineBandSql,
+  pyramidBand,
   sexKeySql,
   type AreaSummaryRow,
 } from './area-summary.ts';
@@ -143,11 +145,47 @@ type GroupRow = {
   people: number;
 };
 type ModelRow = Record<string, string | number | boolean | null>;
+/** People by age band and IMD decile, with the conditions summed over them, and with 2+ and 4+. */
+interface AgesRow {
+  band: string;
+  decile: number | null;
+  people: number;
+  conditions: number;
+  multimorbidity: number;
+  complex: number;
+}
 /** What the statements answer, before it is summed into panels. */
 interface Counted {
-  groups: GroupRow[];
+  /** people by sex and five-year band (null: no birth month) */
+  pyramid: { sex_key: string | null; band: string | null; people: number }[];
+  ages: AgesRow[];
   perCondition: { condition: string | null; people: number }[];
   model: ModelRow[];
+}
+
+/** The frame's fine groups (sex, fine age band, decile, number of conditions) as the panels' rows. */
+function panelRows(groups: GroupRow[]): Pick<Counted, 'pyramid' | 'ages'> {
+  const pyramid = new Map<string, Counted['pyramid'][number]>();
+  const ages = new Map<string, AgesRow>();
+  for (const g of groups) {
+    const n = Number(g.people);
+    const conditions = Number(g.conditions);
+    const age = g.age === null ? null : Number(g.age);
+    const decile = g.decile === null ? null : Number(g.decile);
+    const sexBand = { sex_key: g.sex_key, band: age === null ? null : pyramidBand(age) };
+    const p = pyramid.get(JSON.stringify(sexBand)) ?? { ...sexBand, people: 0 };
+    p.people += n;
+    pyramid.set(JSON.stringify(sexBand), p);
+    const band = age === null ? 'unknown' : conditionBand(age);
+    const key = JSON.stringify([band, decile]);
+    const a = ages.get(key) ?? { band, decile, people: 0, conditions: 0, multimorbidity: 0, complex: 0 };
+    a.people += n;
+    a.conditions += n * conditions;
+    if (conditions >= 2) a.multimorbidity += n;
+    if (conditions >= 4) a.complex += n;
+    ages.set(key, a);
+  }
+  return { pyramid: [...pyramid.values()], ages: [...ages.values()] };
 }
 
 /**
@@ -193,7 +231,7 @@ async function countAfresh(
       )
     : [];
   return {
-    groups: rows.filter((r) => r.condition === null),
+    ...panelRows(rows.filter((r) => r.condition === null)),
     perCondition: rows.filter((r) => r.condition !== null),
     model,
   };
@@ -214,15 +252,53 @@ async function countFromSummary(
   let rows = await q.query<AreaSummaryRow>(areaSummarySql(options), params);
   const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
   if (!built('everyone')) return null;
-  // The opt-out list changed since the build: subtract the people on it now.
+  // The opt-out list changed since the build: the people on it now, counted afresh.
   if (options.optOut && !built('opted-out'))
     rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
+  // Everyone's groups, less those of the people on the opt-out list (where it applies).
+  const sums = [
+    'people',
+    'conditions',
+    'multimorbidity',
+    'complex',
+    ...COST_SETTINGS.map((k) => `cost_${k}`),
+  ];
+  const merged = new Map<string, AreaSummaryRow>();
+  for (const r of rows) {
+    if (r.panel === 'built') continue;
+    const key = JSON.stringify([
+      r.panel,
+      r.sex_key,
+      r.band,
+      r.decile,
+      r.condition,
+      r.segment,
+      r.efi_category,
+      r.alive,
+    ]);
+    const into =
+      merged.get(key) ?? ({ ...r, ...Object.fromEntries(sums.map((c) => [c, 0])) } as AreaSummaryRow);
+    const sign = r.variant === 'opted-out' ? -1 : 1;
+    const row = r as Record<string, unknown>;
+    const target = into as Record<string, unknown>;
+    for (const c of sums) target[c] = Number(target[c]) + sign * Number(row[c] ?? 0);
+    merged.set(key, into);
+  }
   // A group whose people are all opted out sums to none: it is not there for the oracle either.
-  const present = rows.filter((r) => r.panel !== 'built' && Number(r.people) !== 0);
+  const present = [...merged.values()].filter((r) => r.people !== 0);
+  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
   return {
-    groups: present.filter((r) => r.panel === 'frame'),
-    perCondition: present.filter((r) => r.panel === 'condition'),
-    model: present.filter((r) => r.panel === 'model') as unknown as ModelRow[],
+    pyramid: of('pyramid'),
+    ages: of('ages').map((r) => ({
+      band: String(r.band),
+      decile: r.decile === null ? null : Number(r.decile),
+      people: r.people,
+      conditions: Number(r.conditions),
+      multimorbidity: Number(r.multimorbidity),
+      complex: Number(r.complex),
+    })),
+    perCondition: of('condition'),
+    model: of('model') as unknown as ModelRow[],
   };
 }
 
@@ -320,10 +396,6 @@ let register: { id: string; title: string }[] | undefined;
 const registerOfConditions = (): { id: string; title: string }[] =>
   (register ??= conditionLists().map((l) => ({ id: l.id, title: l.title })));
 
-const pyramidBand = (age: number): string =>
-  age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
-const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
-
 /**
  * The dashboard's figures for `scope` on `day`, uncontrolled. Callers outside this module
  * and its tests go through `readPopulationHealth`, which opens the read and controls them.
@@ -346,7 +418,7 @@ export async function populationHealthFigures(
     (asOf === day && options.fromSummary !== false
       ? await countFromSummary(q, day, scope, { optOut })
       : null) ?? (await countAfresh(q, day, asOf, scope, { optOut, wantModel }));
-  const { groups, perCondition } = counted;
+  const { perCondition } = counted;
   const model = wantModel ? counted.model : [];
 
   const pyramid = new Map(PYRAMID_BANDS.map((band) => [band, { band, female: 0, male: 0, other: 0 }]));
@@ -361,32 +433,31 @@ export async function populationHealthFigures(
     for (const quintile of [...QUINTILES, 'unknown'])
       byAgeAndQuintile.set(`${band}|${quintile}`, { ...row(band), quintile });
   }
-  const add = (target: AgeRow | undefined, people: number, conditions: number): void => {
+  const add = (target: AgeRow | undefined, r: AgesRow): void => {
     if (!target) return;
-    target.people += people;
-    target.conditions += people * conditions;
-    if (conditions >= 2) target.multimorbidity += people;
-    if (conditions >= 4) target.complex += people;
+    target.people += r.people;
+    target.conditions += r.conditions;
+    target.multimorbidity += r.multimorbidity;
+    target.complex += r.complex;
   };
   let people = 0;
   let unknownAge = 0;
-  for (const g of groups) {
+  for (const g of counted.pyramid) {
     const n = Number(g.people);
-    const conditions = Number(g.conditions);
-    const age = g.age === null ? null : Number(g.age);
-    const decile = g.decile === null ? 'unknown' : String(Number(g.decile));
-    const quintile = g.decile === null ? 'unknown' : String(Math.ceil(Number(g.decile) / 2));
     people += n;
-    if (age === null) unknownAge += n;
+    if (g.band === null) unknownAge += n;
     else {
-      const p = pyramid.get(pyramidBand(age));
+      const p = pyramid.get(g.band);
       if (p) p[g.sex_key === 'female' ? 'female' : g.sex_key === 'male' ? 'male' : 'other'] += n;
     }
-    const band = age === null ? 'unknown' : conditionBand(age);
-    add(byAge.get(band), n, conditions);
-    add(byDecile.get(decile), n, conditions);
-    add(byAgeAndDecile.get(`${band}|${decile}`), n, conditions);
-    add(byAgeAndQuintile.get(`${band}|${quintile}`), n, conditions);
+  }
+  for (const r of counted.ages) {
+    const decile = r.decile === null ? 'unknown' : String(r.decile);
+    const quintile = r.decile === null ? 'unknown' : String(Math.ceil(r.decile / 2));
+    add(byAge.get(r.band), r);
+    add(byDecile.get(decile), r);
+    add(byAgeAndDecile.get(`${r.band}|${decile}`), r);
+    add(byAgeAndQuintile.get(`${r.band}|${quintile}`), r);
   }
   const strip = <T extends AgeRow>({ band: _band, ...rest }: T): Omit<T, 'band'> => rest;
 

@@ -7,10 +7,12 @@
 -- national data opt-out list at build time, optout_tag naming that list. The list can
 -- change without a build: a planning read subtracts them only while the list is the same,
 -- and otherwise subtracts the people on the list at the time of the read, counted afresh.
--- panel: 'frame' (alive on as_of: sex_key, age (lowest age of the fine band), decile,
--- conditions), 'condition' (alive people with each condition), 'model' (segment,
--- efi_category, alive, cost per setting), and one 'built' row per version and variant that
--- says that part of the summary was written whole.
+-- Each panel's rows are as few as it needs, because a request's time goes mostly into
+-- handing rows over: panel 'pyramid' (people alive on as_of by sex_key and five-year band),
+-- 'ages' (by the conditions panels' age band and IMD decile: people, conditions summed over
+-- them, with 2+ and with 4+), 'condition' (people with each condition), 'model' (by segment,
+-- efi_category and alive, with cost per setting), and one 'built' row per version and
+-- variant that says that part of the summary was written whole.
 CREATE TABLE kid_area_summary (
   version INTEGER NOT NULL,
   as_of DATE NOT NULL,
@@ -20,14 +22,16 @@ CREATE TABLE kid_area_summary (
   optout_tag TEXT,
   panel TEXT NOT NULL,
   sex_key TEXT,
-  age INTEGER,
+  band TEXT,
   decile INTEGER,
-  conditions INTEGER,
   condition TEXT,
   segment TEXT,
   efi_category TEXT,
   alive INTEGER,
   people BIGINT NOT NULL,
+  conditions BIGINT,
+  multimorbidity BIGINT,
+  complex BIGINT,
   cost_ae DOUBLE PRECISION,
   cost_emergency DOUBLE PRECISION,
   cost_elective DOUBLE PRECISION,
