@@ -49,16 +49,16 @@ export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: '
 
 /**
  * The model of build `version` ($1) once per area it falls in, with the dashboard's groups
- * worked out; `optedOut`: only its people on the opt-out list now.
+ * worked out; `notOptedOut`: only its people not on the opt-out list now.
  */
-function areasOf(optedOut: boolean): string {
+function areasOf(notOptedOut: boolean): string {
   const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${pyramidBandSql('age')} AS pyramid_band,
                 ${conditionBandSql('age')} AS band, imd_decile AS decile, conditions, segment, efi_category,
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
              FROM kid_model m WHERE version = $1
-             ${optedOut ? 'AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
+             ${notOptedOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
   const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
   return `WITH m AS (${m}),
@@ -84,18 +84,19 @@ async function optOutTag(q: Queryable): Promise<string> {
 
 /**
  * Writes the summary of build `version` from its model and conditions (before the version
- * is made current): for everyone, and for the people on the opt-out list, each as four
+ * is made current): for everyone, and for the people not on the opt-out list, each as four
  * INSERT … SELECTs (the groups, the conditions, the model's segments and costs) and the row
- * that says that part was written. The opted-out part says which list it counted; when the
- * list changed while it was counted it is not marked written, and reads subtract afresh.
+ * that says that part was written. The second part says which list it left out; when the
+ * list changed while it was counted it is not marked written, and planning reads take the
+ * people on the list out of everyone's counts afresh.
  */
 export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
   await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
-  const write = async (variant: 'everyone' | 'opted-out', tag: string | null): Promise<void> => {
+  const write = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
     const into = (columns: string): string =>
       `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
     const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST($2 AS TEXT)`;
-    const areas = areasOf(variant === 'opted-out');
+    const areas = areasOf(variant === 'not-opted-out');
     await q.run(
       `${into('sex_key, band')})
        ${areas}
@@ -139,8 +140,8 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
   await write('everyone', null);
   await marker('everyone', null);
   const tag = await optOutTag(q);
-  await write('opted-out', tag);
-  if ((await optOutTag(q)) === tag) await marker('opted-out', tag);
+  await write('not-opted-out', tag);
+  if ((await optOutTag(q)) === tag) await marker('not-opted-out', tag);
   const [row] = await q.query<{ n: number }>(
     'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
     [version],
@@ -151,7 +152,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
 /** A row of the summary read: one of a panel's groups, its people and what is summed over them. */
 export type AreaSummaryRow = {
   /** on 'built' rows: the part of the summary that was written */
-  variant: 'everyone' | 'opted-out' | null;
+  variant: 'everyone' | 'not-opted-out' | 'opted-out' | null;
   panel: 'pyramid' | 'ages' | 'condition' | 'model' | 'built';
   sex_key: string | null;
   band: string | null;
@@ -175,24 +176,28 @@ const AREA_ROWS = `FROM kid_area_summary
 
 /**
  * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
- * current version's summary of the area on the day — with `optOut`, and its opted-out part
- * where that part counted the list as it is now (the caller subtracts it). One plain
- * filtered read of a few hundred rows. Its 'built' rows say which parts are there: none (a
- * version built before the summary existed: count from the model), or no 'opted-out' one
+ * current version's summary of the area on the day — of everyone, or with `optOut` of the
+ * people not on the opt-out list where that part left out the list as it is now. One plain
+ * filtered read of a hundred or so rows. Its 'built' rows say which parts are there: none (a
+ * version built before the summary existed: count from the model), or no 'not-opted-out' one
  * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
  */
 export function areaSummarySql(options: { optOut: boolean }): string {
   return `SELECT variant, ${GROUPS}, ${SUMS.join(', ')}
      ${AREA_ROWS}
-       AND (variant = 'everyone'
-            ${options.optOut ? `OR (variant = 'opted-out' AND optout_tag = (${OPTOUT_TAG_SQL}))` : ''})`;
+       AND ${
+         options.optOut
+           ? `((variant = 'not-opted-out' AND optout_tag = (${OPTOUT_TAG_SQL})) OR (panel = 'built' AND variant = 'everyone'))`
+           : `variant = 'everyone'`
+       }`;
 }
 
 /**
  * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, and the groups
- * of the people of the area on the opt-out list now, counted from the model with the same
- * expressions as variant 'opted-out' — exactly those a planning read of the model leaves out
- * (NOT EXISTS there, EXISTS here). For when the list has changed since the build.
+ * of the people of the area on the opt-out list now (variant 'opted-out', for the caller to
+ * subtract), counted from the model with the same expressions — exactly those a planning read
+ * of the model leaves out (NOT EXISTS there, EXISTS here). For when the list has changed
+ * since the build.
  */
 export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
   const costs = COST_SETTINGS.map((k) => `cost_${k}`);

@@ -253,9 +253,9 @@ async function countFromSummary(
   const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
   if (!built('everyone')) return null;
   // The opt-out list changed since the build: the people on it now, counted afresh.
-  if (options.optOut && !built('opted-out'))
+  if (options.optOut && !built('not-opted-out'))
     rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
-  // Everyone's groups, less those of the people on the opt-out list (where it applies).
+  // The groups as read, less those of the people on the opt-out list where they were counted afresh.
   const sums = [
     'people',
     'conditions',

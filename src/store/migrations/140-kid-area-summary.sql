@@ -3,10 +3,11 @@
 -- model, so a reader never sees half of it. Counts of people (and sums of cost) grouped as the
 -- dashboard groups them, per area: the whole system (scope_kind 'ics', scope_code ''), each
 -- practice, PCN and LSOA of the model, on the model's date (as_of). Variant 'everyone'
--- counts everyone in the model; variant 'opted-out' counts the people of the model on the
--- national data opt-out list at build time, optout_tag naming that list. The list can
--- change without a build: a planning read subtracts them only while the list is the same,
--- and otherwise subtracts the people on the list at the time of the read, counted afresh.
+-- counts everyone in the model; variant 'not-opted-out' counts the people of the model not on
+-- the national data opt-out list at build time, optout_tag naming that list. The list can
+-- change without a build: a planning read uses that variant only while the list is the same,
+-- and otherwise takes the people on the list at the time of the read, counted afresh from the
+-- model, out of everyone's counts.
 -- Each panel's rows are as few as it needs, because a request's time goes mostly into
 -- handing rows over: panel 'pyramid' (people alive on as_of by sex_key and five-year band),
 -- 'ages' (by the conditions panels' age band and IMD decile: people, conditions summed over
