@@ -32,6 +32,7 @@ import {
   worldGpPractices,
 } from '../../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
+import { loadOptOutTokens } from '../../src/governance/optouts.ts';
 import {
   activateUseCase,
   approveUseCase,
@@ -58,12 +59,15 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '30' },
     dir: { type: 'string' },
     port: { type: 'string', default: '18093' },
+    'optout-percent': { type: 'string', default: '5' },
   },
 });
 const people = Number(values.people);
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const port = Number(values.port);
+/** Of the people on the spine, the share on the national data opt-out list (England: about 5%). */
+const optOutPercent = Number(values['optout-percent']);
 const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-dashboard-${people}`);
 const worldDir = path.join(dir, 'world');
 const dataDir = path.join(dir, 'data');
@@ -129,7 +133,14 @@ async function prepare(): Promise<Prepared> {
       `${feeds.length} feeds: ${sent.loaded} loaded, ${sent.duplicate} already loaded, ${sent.refused} refused; ` +
         `${sent.rowsLoaded.toLocaleString('en-GB')} rows in ${((performance.now() - t) / 1000).toFixed(1)}s`,
     );
-    const build = await buildSpine(store, { actor: ACTOR });
+    // The national data opt-out, before the build so the build counts its people ahead.
+    const [optouts] = await store.query<{ n: number }>('SELECT count(*) AS n FROM optouts');
+    if (Number(optouts?.n ?? 0) === 0 && optOutPercent > 0) await loadOptOuts(store, 'bench list 1', 0);
+    // A warehouse kept from a run before the dashboard's summary existed builds afresh once.
+    const [summary] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM kid_area_summary_current WHERE panel = 'built'`,
+    );
+    const build = await buildSpine(store, { actor: ACTOR, full: Number(summary?.n ?? 0) === 0 });
     log(
       `KID version ${build.version} (${build.mode}): ${build.people.toLocaleString('en-GB')} people, ${build.seconds.toFixed(1)}s`,
     );
@@ -178,6 +189,21 @@ async function useCaseAndAccounts(store: Store): Promise<{ token: string; cookie
   const { token } = await createApiToken(store, email, ACTOR);
   const { sessionId } = await createSession(store, userId);
   return { token, cookie: `kernel_session=${sessionId}`, useCase };
+}
+
+/** Every `100 / optOutPercent`-th person token of the PMI (from `offset`) goes on the opt-out list. */
+async function loadOptOuts(store: Store, name: string, offset: number): Promise<number> {
+  const every = Math.max(1, Math.round(100 / optOutPercent));
+  const tokens = (
+    await store.query<{ token: string }>(
+      `SELECT person_token AS token FROM (SELECT DISTINCT person_token FROM ds_pmi WHERE person_token IS NOT NULL) t ORDER BY token`,
+    )
+  )
+    .map((r) => r.token)
+    .filter((_, i) => i % every === offset % every);
+  await loadOptOutTokens(store, tokens, name, ACTOR);
+  log(`opt-out list "${name}": ${tokens.length.toLocaleString('en-GB')} people`);
+  return tokens.length;
 }
 
 async function largestPractice(store: Store): Promise<{ practice: string; practicePeople: number }> {
@@ -292,6 +318,9 @@ async function main(): Promise<void> {
       `first API answer: ${first.status}, ${String(body.people)} people, panels left out: ` +
         `${(body.leftOut ?? []).map((l) => l.panel).join(', ') || 'none'}`,
     );
+    // The page once before it is measured, as the API was: the server compiles its templates
+    // on first use, and twenty first requests at once would each compile them.
+    await (await fetch(page, { headers: { Cookie: prepared.cookie } })).arrayBuffer();
     const results = [
       // One client alone first: the answer's own time, without queueing behind others.
       await hammer(
@@ -311,13 +340,20 @@ async function main(): Promise<void> {
     console.log(
       `bench/kid-dashboard: ${people.toLocaleString('en-GB')} people, ${clients} concurrent clients, ${seconds} s each, kernel serve on DuckDB, ${os.cpus().length} cores`,
     );
+    // The machine is shared: each p95 is also given as a multiple of the floor's (auth alone).
+    const floor = results[results.length - 1] as Result;
+    const floorP95 = percentile(
+      [...floor.latencies].sort((a, b) => a - b),
+      95,
+    );
     for (const r of results) {
       const sorted = [...r.latencies].sort((a, b) => a - b);
       const p95 = percentile(sorted, 95);
       console.log(
         `${r.name}\n  load average before ${r.load}; ${(r.requests / r.seconds).toFixed(1)} requests/s (${r.requests} in ${r.seconds.toFixed(1)} s); ` +
           `p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms; ` +
-          `${r.errors} errors${r.firstStatus ? ` (first: ${r.firstStatus})` : ''} — target p95 <= ${TARGET_P95_MS} ms: ${p95 <= TARGET_P95_MS && r.errors === 0 ? 'met' : 'NOT met'}`,
+          `${r.errors} errors${r.firstStatus ? ` (first: ${r.firstStatus})` : ''} — target p95 <= ${TARGET_P95_MS} ms: ${p95 <= TARGET_P95_MS && r.errors === 0 ? 'met' : 'NOT met'}; ` +
+          `p95 ${(p95 / floorP95).toFixed(2)} × the floor's`,
       );
     }
   } finally {

@@ -49,6 +49,8 @@ const KID_ALLOWED: Record<string, string> = {
   'kid/linkage-report.ts': 'system code: the linkage report (metadata)',
   'kid/person-model.ts': 'system code: builds the person-level model; its summary is read after openKidRead',
   'kid/risk.ts': 'system code: fits and scores the emergency admission risk model',
+  'kid/area-summary.ts':
+    'system code: builds the dashboard’s summary of the model; read only by population-health.ts after openKidRead',
   'kid/population-health.ts':
     'the population health dashboard, counted only after openKidRead has decided and audited the read',
   'linkage/link-people.ts': 'system code: links records without an NHS number to the spine',

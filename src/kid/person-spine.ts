@@ -20,6 +20,7 @@ import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
+import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 import {
   copyUnchangedPeople,
@@ -94,6 +95,7 @@ const KID_TABLES = [
   'kid_person_disagreement',
   'kid_build_loads',
   'kid_build_scope',
+  'kid_area_summary',
 ];
 
 const rankedPmi = (pmi: string): string => `
@@ -346,6 +348,7 @@ export async function buildSpine(
   });
   await step('frailty', () => buildFrailty(store, version));
   await step('model', () => buildPersonModel(store, version));
+  await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
   await step('risk', () => buildRisk(store, version));
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),

@@ -26,6 +26,16 @@ import { KernelError } from '../errors.ts';
 import { decideAccess, policyVersion, type ReadAccess } from '../governance/access-policy.ts';
 import { viewRecorder } from '../audit/view-audit.ts';
 import type { Queryable, Store } from '../store/store.ts';
+import {
+  AREA_COLUMN,
+  areaSummaryLessOptOutsSql,
+  areaSummarySql,
+  conditionBand,
+  fineBandSql,
+  pyramidBand,
+  sexKeySql,
+  type AreaSummaryRow,
+} from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
 import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
@@ -120,6 +130,176 @@ interface FigureOptions {
   panels?: readonly Panel[];
   /** the built model's date, where the caller has looked it up already (null: no model) */
   modelDate?: string | null;
+  /**
+   * false: count from the model even where the build wrote its summary (the tests' oracle).
+   * Default true: on the model's date, read the summary of the current version.
+   */
+  fromSummary?: boolean;
+}
+
+type GroupRow = {
+  sex_key: string | null;
+  age: number | null;
+  decile: number | null;
+  conditions: number | null;
+  people: number;
+};
+type ModelRow = Record<string, string | number | boolean | null>;
+/** People by age band and IMD decile, with the conditions summed over them, and with 2+ and 4+. */
+interface AgesRow {
+  band: string;
+  decile: number | null;
+  people: number;
+  conditions: number;
+  multimorbidity: number;
+  complex: number;
+}
+/** What the statements answer, before it is summed into panels. */
+interface Counted {
+  /** people by sex and five-year band (null: no birth month) */
+  pyramid: { sex_key: string | null; band: string | null; people: number }[];
+  ages: AgesRow[];
+  perCondition: { condition: string | null; people: number }[];
+  model: ModelRow[];
+}
+
+/** The frame's fine groups (sex, fine age band, decile, number of conditions) as the panels' rows. */
+function panelRows(groups: GroupRow[]): Pick<Counted, 'pyramid' | 'ages'> {
+  const pyramid = new Map<string, Counted['pyramid'][number]>();
+  const ages = new Map<string, AgesRow>();
+  for (const g of groups) {
+    const n = Number(g.people);
+    const conditions = Number(g.conditions);
+    const age = g.age === null ? null : Number(g.age);
+    const decile = g.decile === null ? null : Number(g.decile);
+    const sexBand = { sex_key: g.sex_key, band: age === null ? null : pyramidBand(age) };
+    const p = pyramid.get(JSON.stringify(sexBand)) ?? { ...sexBand, people: 0 };
+    p.people += n;
+    pyramid.set(JSON.stringify(sexBand), p);
+    const band = age === null ? 'unknown' : conditionBand(age);
+    const key = JSON.stringify([band, decile]);
+    const a = ages.get(key) ?? { band, decile, people: 0, conditions: 0, multimorbidity: 0, complex: 0 };
+    a.people += n;
+    a.conditions += n * conditions;
+    if (conditions >= 2) a.multimorbidity += n;
+    if (conditions >= 4) a.complex += n;
+    ages.set(key, a);
+  }
+  return { pyramid: [...pyramid.values()], ages: [...ages.values()] };
+}
+
+/**
+ * Counts from the people themselves: on the model's date the model's rows (one filtered scan),
+ * on another day the spine's; frailty and cost from the model (on its date) when `wantModel`.
+ */
+async function countAfresh(
+  q: Queryable,
+  day: string,
+  asOf: string | null,
+  scope: DashboardScope,
+  options: { optOut: boolean; wantModel: boolean },
+): Promise<Counted> {
+  const { optOut } = options;
+  const params = scope.kind === 'ics' ? [day] : [day, scope.code];
+  const frame = asOf === day ? modelFrameSql(scope, { optOut }) : frameSql(scope, { optOut });
+  // One statement: the frame's groups, and its people per condition (DuckDB runs one
+  // statement at a time per connection; two would queue behind other requests twice).
+  const rows = await q.query<GroupRow & { condition: string | null }>(
+    `WITH f AS (${frame})
+     SELECT CAST(NULL AS TEXT) AS condition, sex_key, ${FINE_BAND} AS age, decile, conditions, count(*) AS people
+     FROM f GROUP BY sex_key, ${FINE_BAND}, decile, conditions
+     UNION ALL
+     SELECT k.condition, NULL, NULL, NULL, NULL, count(*)
+     FROM f JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
+     GROUP BY k.condition`,
+    params,
+  );
+  const modelScope = scope.kind === 'ics' ? '' : `AND m.${AREA_COLUMN[scope.kind]} = $2`;
+  const modelOptOut = optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : '';
+  const modelParams = scope.kind === 'ics' ? [asOf] : [asOf, scope.code];
+  // Frailty and cost from one pass over the model: by segment, eFI category and whether alive
+  // on its date (people who died in its 12 months count for cost, not for frailty).
+  const model = options.wantModel
+    ? await q.query<ModelRow>(
+        `SELECT m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                count(*) AS people,
+                ${COST_SETTINGS.map((k) => `sum(COALESCE(m.cost_${k}, 0)) AS cost_${k}`).join(', ')}
+         FROM kid_person_model m
+         WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
+         GROUP BY m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END`,
+        modelParams,
+      )
+    : [];
+  return {
+    ...panelRows(rows.filter((r) => r.condition === null)),
+    perCondition: rows.filter((r) => r.condition !== null),
+    model,
+  };
+}
+
+/**
+ * The same rows from the summary the build wrote with the current version, in one statement,
+ * less the people on the opt-out list now where `optOut` (area-summary.ts). Null when the
+ * current version has no summary for the day (built before the summary existed).
+ */
+async function countFromSummary(
+  q: Queryable,
+  day: string,
+  scope: DashboardScope,
+  options: { optOut: boolean },
+): Promise<Counted | null> {
+  const params = [day, scope.kind, scope.code ?? ''];
+  let rows = await q.query<AreaSummaryRow>(areaSummarySql(options), params);
+  const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
+  if (!built('everyone')) return null;
+  // The opt-out list changed since the build: the people on it now, counted afresh.
+  if (options.optOut && !built('not-opted-out'))
+    rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
+  // The groups as read, less those of the people on the opt-out list where they were counted afresh.
+  const sums = [
+    'people',
+    'conditions',
+    'multimorbidity',
+    'complex',
+    ...COST_SETTINGS.map((k) => `cost_${k}`),
+  ];
+  const merged = new Map<string, AreaSummaryRow>();
+  for (const r of rows) {
+    if (r.panel === 'built') continue;
+    const key = JSON.stringify([
+      r.panel,
+      r.sex_key,
+      r.band,
+      r.decile,
+      r.condition,
+      r.segment,
+      r.efi_category,
+      r.alive,
+    ]);
+    const into =
+      merged.get(key) ?? ({ ...r, ...Object.fromEntries(sums.map((c) => [c, 0])) } as AreaSummaryRow);
+    const sign = r.variant === 'opted-out' ? -1 : 1;
+    const row = r as Record<string, unknown>;
+    const target = into as Record<string, unknown>;
+    for (const c of sums) target[c] = Number(target[c]) + sign * Number(row[c] ?? 0);
+    merged.set(key, into);
+  }
+  // A group whose people are all opted out sums to none: it is not there for the oracle either.
+  const present = [...merged.values()].filter((r) => r.people !== 0);
+  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
+  return {
+    pyramid: of('pyramid'),
+    ages: of('ages').map((r) => ({
+      band: String(r.band),
+      decile: r.decile === null ? null : Number(r.decile),
+      people: r.people,
+      conditions: Number(r.conditions),
+      multimorbidity: Number(r.multimorbidity),
+      complex: Number(r.complex),
+    })),
+    perCondition: of('condition'),
+    model: of('model') as unknown as ModelRow[],
+  };
 }
 
 /** The person-level model's table and its date, when a model has been built. */
@@ -201,32 +381,20 @@ function frameSql(scope: DashboardScope, options: { optOut: boolean }): string {
  * the model keeps because they died in its 12 months are not in the population on its date.
  */
 function modelFrameSql(scope: DashboardScope, options: { optOut: boolean }): string {
-  const column = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
-  return `SELECT m.person_token,
-            CASE m.sex WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END AS sex_key,
+  return `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key,
             m.age, m.imd_decile AS decile, m.conditions
           FROM kid_person_model m
           WHERE m.as_of = CAST($1 AS DATE) AND m.death_date IS NULL
-            ${scope.kind === 'ics' ? '' : `AND m.${column[scope.kind]} = $2`}
+            ${scope.kind === 'ics' ? '' : `AND m.${AREA_COLUMN[scope.kind]} = $2`}
             ${options.optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : ''}`;
 }
 
-/**
- * Ages grouped in SQL as finely as both sets of bands need, each group named by its lowest
- * age: five-year bands (the pyramid's), with 15-19 split at 18 (the conditions' bands).
- * A few hundred rows for any scope, rather than one per year of age.
- */
-const FINE_BAND = `CASE WHEN age IS NULL THEN NULL WHEN age >= 90 THEN 90
-  WHEN age BETWEEN 15 AND 17 THEN 15 WHEN age BETWEEN 18 AND 19 THEN 18 ELSE age - age % 5 END`;
+const FINE_BAND = fineBandSql('age');
 
 /** The condition register's ids and titles, read from its files once (they change only with a release). */
 let register: { id: string; title: string }[] | undefined;
 const registerOfConditions = (): { id: string; title: string }[] =>
   (register ??= conditionLists().map((l) => ({ id: l.id, title: l.title })));
-
-const pyramidBand = (age: number): string =>
-  age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
-const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
 
 /**
  * The dashboard's figures for `scope` on `day`, uncontrolled. Callers outside this module
@@ -242,30 +410,16 @@ export async function populationHealthFigures(
   const optOut = options.optOut ?? false;
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
   if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
-  const params = scope.kind === 'ics' ? [day] : [day, scope.code];
   const asOf = options.modelDate !== undefined ? options.modelDate : await builtModelDate(q);
-  const frame = asOf === day ? modelFrameSql(scope, { optOut }) : frameSql(scope, { optOut });
-  // One statement: the frame's groups, and its people per condition (DuckDB runs one
-  // statement at a time per connection; two would queue behind other requests twice).
-  const rows = await q.query<{
-    condition: string | null;
-    sex_key: string | null;
-    age: number | null;
-    decile: number | null;
-    conditions: number | null;
-    people: number;
-  }>(
-    `WITH f AS (${frame})
-     SELECT CAST(NULL AS TEXT) AS condition, sex_key, ${FINE_BAND} AS age, decile, conditions, count(*) AS people
-     FROM f GROUP BY sex_key, ${FINE_BAND}, decile, conditions
-     UNION ALL
-     SELECT k.condition, NULL, NULL, NULL, NULL, count(*)
-     FROM f JOIN kid_condition_current k ON k.person_token = f.person_token AND k.first_date <= CAST($1 AS DATE)
-     GROUP BY k.condition`,
-    params,
-  );
-  const groups = rows.filter((r) => r.condition === null);
-  const perCondition = rows.filter((r) => r.condition !== null);
+  const wantModel = asOf !== null && (panels.has('frailty') || panels.has('costs'));
+  // On the model's date, from the build's summary where the version has one (area-summary.ts);
+  // otherwise counted from the model or the spine.
+  const counted =
+    (asOf === day && options.fromSummary !== false
+      ? await countFromSummary(q, day, scope, { optOut })
+      : null) ?? (await countAfresh(q, day, asOf, scope, { optOut, wantModel }));
+  const { perCondition } = counted;
+  const model = wantModel ? counted.model : [];
 
   const pyramid = new Map(PYRAMID_BANDS.map((band) => [band, { band, female: 0, male: 0, other: 0 }]));
   const row = (band: string): AgeRow => ({ band, people: 0, conditions: 0, multimorbidity: 0, complex: 0 });
@@ -279,55 +433,34 @@ export async function populationHealthFigures(
     for (const quintile of [...QUINTILES, 'unknown'])
       byAgeAndQuintile.set(`${band}|${quintile}`, { ...row(band), quintile });
   }
-  const add = (target: AgeRow | undefined, people: number, conditions: number): void => {
+  const add = (target: AgeRow | undefined, r: AgesRow): void => {
     if (!target) return;
-    target.people += people;
-    target.conditions += people * conditions;
-    if (conditions >= 2) target.multimorbidity += people;
-    if (conditions >= 4) target.complex += people;
+    target.people += r.people;
+    target.conditions += r.conditions;
+    target.multimorbidity += r.multimorbidity;
+    target.complex += r.complex;
   };
   let people = 0;
   let unknownAge = 0;
-  for (const g of groups) {
+  for (const g of counted.pyramid) {
     const n = Number(g.people);
-    const conditions = Number(g.conditions);
-    const age = g.age === null ? null : Number(g.age);
-    const decile = g.decile === null ? 'unknown' : String(Number(g.decile));
-    const quintile = g.decile === null ? 'unknown' : String(Math.ceil(Number(g.decile) / 2));
     people += n;
-    if (age === null) unknownAge += n;
+    if (g.band === null) unknownAge += n;
     else {
-      const p = pyramid.get(pyramidBand(age));
+      const p = pyramid.get(g.band);
       if (p) p[g.sex_key === 'female' ? 'female' : g.sex_key === 'male' ? 'male' : 'other'] += n;
     }
-    const band = age === null ? 'unknown' : conditionBand(age);
-    add(byAge.get(band), n, conditions);
-    add(byDecile.get(decile), n, conditions);
-    add(byAgeAndDecile.get(`${band}|${decile}`), n, conditions);
-    add(byAgeAndQuintile.get(`${band}|${quintile}`), n, conditions);
+  }
+  for (const r of counted.ages) {
+    const decile = r.decile === null ? 'unknown' : String(r.decile);
+    const quintile = r.decile === null ? 'unknown' : String(Math.ceil(r.decile / 2));
+    add(byAge.get(r.band), r);
+    add(byDecile.get(decile), r);
+    add(byAgeAndDecile.get(`${r.band}|${decile}`), r);
+    add(byAgeAndQuintile.get(`${r.band}|${quintile}`), r);
   }
   const strip = <T extends AgeRow>({ band: _band, ...rest }: T): Omit<T, 'band'> => rest;
 
-  const modelScope =
-    scope.kind === 'ics'
-      ? ''
-      : `AND m.${scope.kind === 'practice' ? 'practice_code' : scope.kind === 'pcn' ? 'pcn_code' : 'lsoa_code'} = $2`;
-  const modelOptOut = optOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = m.person_token)' : '';
-  const modelParams = scope.kind === 'ics' ? [asOf] : [asOf, scope.code];
-  // Frailty and cost from one pass over the model: by segment, eFI category and whether alive
-  // on its date (people who died in its 12 months count for cost, not for frailty).
-  const model =
-    asOf && (panels.has('frailty') || panels.has('costs'))
-      ? await q.query<Record<string, string | number | boolean | null>>(
-          `SELECT m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
-                  count(*) AS people,
-                  ${COST_SETTINGS.map((k) => `sum(COALESCE(m.cost_${k}, 0)) AS cost_${k}`).join(', ')}
-           FROM kid_person_model m
-           WHERE m.as_of = CAST($1 AS DATE) ${modelScope} ${modelOptOut}
-           GROUP BY m.segment, m.efi_category, CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END`,
-          modelParams,
-        )
-      : [];
   const frailtyRows = model.filter((r) => Number(r.alive) === 1 && r.efi_category !== null);
   const frailty =
     asOf && panels.has('frailty')

@@ -1,0 +1,231 @@
+/**
+ * The population health dashboard's summary of the person-level model (docs/kid.md,
+ * "Population health dashboard", "What is counted ahead"): a mart of the model written with
+ * every KID build version, after the model, so it is swapped in with the version and a
+ * reader never sees half of it. Per area (the whole system, each practice, PCN and LSOA of
+ * the model) it holds the model's people on its date grouped exactly as the dashboard
+ * groups them — by sex, fine age band, IMD decile and number of conditions; the people with
+ * each condition; by segment, eFI category and whether alive, with cost per setting.
+ *
+ * It counts everyone, opted out or not. The national data opt-out list changes without a
+ * build (`kernel optouts load`), so a planning or research read takes the people on the list
+ * *at the time of the read* out by subtracting their groups, counted from the model in the
+ * same statement (`areaSummarySql`): the answer equals counting the model afresh without
+ * them (src/kid/area-summary.int.test.ts keeps that statement as the oracle). Disclosure
+ * control, the policy's decision and the audit stay per request (population-health.ts).
+ */
+import type { Queryable } from '../store/store.ts';
+import { AGE_BANDS } from './conditions.ts';
+import { COST_SETTINGS } from './person-model.ts';
+
+/** The dashboard's sex groups, from the PMI's stated gender code (NHS Data Dictionary: 1 male, 2 female). */
+export const sexKeySql = (column: string): string =>
+  `CASE ${column} WHEN '2' THEN 'female' WHEN '1' THEN 'male' ELSE 'other' END`;
+
+/**
+ * Ages grouped in SQL as finely as both sets of bands need, each group named by its lowest
+ * age: five-year bands (the pyramid's), with 15-19 split at 18 (the conditions' bands).
+ * A few hundred rows for any scope, rather than one per year of age.
+ */
+export const fineBandSql = (
+  age: string,
+): string => `CASE WHEN ${age} IS NULL THEN NULL WHEN ${age} >= 90 THEN 90
+  WHEN ${age} BETWEEN 15 AND 17 THEN 15 WHEN ${age} BETWEEN 18 AND 19 THEN 18 ELSE ${age} - ${age} % 5 END`;
+
+/** The pyramid's five-year band of an age ('0-4' … '85-89', '90+'; null without an age). */
+export const pyramidBand = (age: number): string =>
+  age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
+const pyramidBandSql = (age: string): string =>
+  `CASE WHEN ${age} IS NULL THEN NULL WHEN ${age} >= 90 THEN '90+'
+   ELSE CAST(${age} - ${age} % 5 AS TEXT) || '-' || CAST(${age} - ${age} % 5 + 4 AS TEXT) END`;
+
+/** The conditions panels' age band of an age (the KID's bands, conditions.ts, and 85+). */
+export const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
+const conditionBandSql = (age: string): string =>
+  `CASE WHEN ${age} IS NULL THEN 'unknown' ${AGE_BANDS.map((b) => `WHEN ${age} < ${b.below} THEN '${b.band}'`).join(' ')} ELSE '85+' END`;
+
+/** The model's columns that name an area of each kind ('ics' is everyone). */
+export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
+
+/**
+ * The model of build `version` ($1) once per area it falls in, with the dashboard's groups
+ * worked out; `notOptedOut`: only its people not on the opt-out list now.
+ */
+function areasOf(notOptedOut: boolean): string {
+  const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${pyramidBandSql('age')} AS pyramid_band,
+                ${conditionBandSql('age')} AS band, imd_decile AS decile, conditions, segment, efi_category,
+                CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
+                practice_code, pcn_code, lsoa_code,
+                ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
+             FROM kid_model m WHERE version = $1
+             ${notOptedOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
+  const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
+                   ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
+  return `WITH m AS (${m}),
+    a AS (SELECT CAST('ics' AS TEXT) AS scope_kind, CAST('' AS TEXT) AS scope_code, ${columns} FROM m
+      ${Object.entries(AREA_COLUMN)
+        .map(
+          ([kind, column]) =>
+            `UNION ALL SELECT '${kind}', ${column}, ${columns} FROM m WHERE ${column} IS NOT NULL`,
+        )
+        .join('\n      ')})`;
+}
+
+/**
+ * SQL naming the opt-out list as it is now: its batch (each `kernel optouts load` replaces the
+ * whole list under a new random batch id) and size. Equal names, equal lists.
+ */
+export const OPTOUT_TAG_SQL = `SELECT COALESCE(min(batch_id), '') || '|' || COALESCE(max(batch_id), '') || '|' || CAST(count(*) AS TEXT) AS tag FROM optouts`;
+
+async function optOutTag(q: Queryable): Promise<string> {
+  const [row] = await q.query<{ tag: string }>(OPTOUT_TAG_SQL);
+  return String(row?.tag ?? '');
+}
+
+/**
+ * Writes the summary of build `version` from its model and conditions (before the version
+ * is made current): for everyone, and for the people not on the opt-out list, each as four
+ * INSERT … SELECTs (the groups, the conditions, the model's segments and costs) and the row
+ * that says that part was written. The second part says which list it left out; when the
+ * list changed while it was counted it is not marked written, and planning reads take the
+ * people on the list out of everyone's counts afresh.
+ */
+export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
+  await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
+  const write = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
+    const into = (columns: string): string =>
+      `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
+    const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST($2 AS TEXT)`;
+    const areas = areasOf(variant === 'not-opted-out');
+    await q.run(
+      `${into('sex_key, band')})
+       ${areas}
+       SELECT ${head}, 'pyramid', sex_key, pyramid_band, count(*)
+       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, pyramid_band`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('band, decile')}, conditions, multimorbidity, complex)
+       ${areas}
+       SELECT ${head}, 'ages', band, decile, count(*), CAST(sum(conditions) AS BIGINT),
+              sum(CASE WHEN conditions >= 2 THEN 1 ELSE 0 END), sum(CASE WHEN conditions >= 4 THEN 1 ELSE 0 END)
+       FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, band, decile`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('condition')})
+       ${areas}
+       SELECT ${head.replace('as_of, scope_kind, scope_code', 'a.as_of, a.scope_kind, a.scope_code')}, 'condition', k.condition, count(*)
+       FROM a JOIN kid_condition k ON k.version = $1 AND k.person_token = a.person_token AND k.first_date <= a.as_of
+       WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
+      [version, tag],
+    );
+    await q.run(
+      `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
+       ${areas}
+       SELECT ${head}, 'model', segment, efi_category, alive, count(*),
+              ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
+       FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
+      [version, tag],
+    );
+  };
+  const marker = async (variant: string, tag: string | null): Promise<number> =>
+    // An empty model (no GP events loaded yet) has no date, and the dashboard counts from the spine.
+    q.run(
+      `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, people)
+       SELECT CAST($1 AS INTEGER), max(as_of), 'ics', '', '${variant}', CAST($2 AS TEXT), 'built', count(*)
+       FROM kid_model WHERE version = $1 HAVING count(*) > 0`,
+      [version, tag],
+    );
+  await write('everyone', null);
+  await marker('everyone', null);
+  const tag = await optOutTag(q);
+  await write('not-opted-out', tag);
+  if ((await optOutTag(q)) === tag) await marker('not-opted-out', tag);
+  const [row] = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
+    [version],
+  );
+  return { rows: Number(row?.n ?? 0) };
+}
+
+/** A row of the summary read: one of a panel's groups, its people and what is summed over them. */
+export type AreaSummaryRow = {
+  /** on 'built' rows: the part of the summary that was written */
+  variant: 'everyone' | 'not-opted-out' | 'opted-out' | null;
+  panel: 'pyramid' | 'ages' | 'condition' | 'model' | 'built';
+  sex_key: string | null;
+  band: string | null;
+  decile: number | null;
+  condition: string | null;
+  segment: string | null;
+  efi_category: string | null;
+  alive: number | null;
+  people: number;
+  conditions: number | null;
+  multimorbidity: number | null;
+  complex: number | null;
+  [cost: `cost_${string}`]: number | null;
+};
+
+const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
+const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
+const AREA_ROWS = `FROM kid_area_summary
+     WHERE version = (SELECT version FROM kid_current WHERE id = 1) AND as_of = CAST($1 AS DATE)
+       AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`;
+
+/**
+ * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
+ * current version's summary of the area on the day — of everyone, or with `optOut` of the
+ * people not on the opt-out list where that part left out the list as it is now. One plain
+ * filtered read of a hundred or so rows. Its 'built' rows say which parts are there: none (a
+ * version built before the summary existed: count from the model), or no 'not-opted-out' one
+ * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
+ */
+export function areaSummarySql(options: { optOut: boolean }): string {
+  return `SELECT variant, ${GROUPS}, ${SUMS.join(', ')}
+     ${AREA_ROWS}
+       AND ${
+         options.optOut
+           ? `((variant = 'not-opted-out' AND optout_tag = (${OPTOUT_TAG_SQL})) OR (panel = 'built' AND variant = 'everyone'))`
+           : `variant = 'everyone'`
+       }`;
+}
+
+/**
+ * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, and the groups
+ * of the people of the area on the opt-out list now (variant 'opted-out', for the caller to
+ * subtract), counted from the model with the same expressions — exactly those a planning read
+ * of the model leaves out (NOT EXISTS there, EXISTS here). For when the list has changed
+ * since the build.
+ */
+export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
+  const costs = COST_SETTINGS.map((k) => `cost_${k}`);
+  const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${pyramidBandSql('m.age')} AS pyramid_band,
+               ${conditionBandSql('m.age')} AS band, m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
+               CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
+               ${costs.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
+             FROM kid_person_model m
+             WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
+               AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
+  const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
+  const out = "'opted-out'";
+  return `WITH o AS (${o})
+    SELECT variant, ${GROUPS}, ${SUMS.join(', ')} ${AREA_ROWS} AND variant = 'everyone'
+    UNION ALL
+    SELECT ${out}, 'pyramid', sex_key, pyramid_band, ${none(5)}, count(*), ${none(3 + costs.length)}
+    FROM o WHERE alive = 1 GROUP BY sex_key, pyramid_band
+    UNION ALL
+    SELECT ${out}, 'ages', NULL, band, decile, ${none(4)}, count(*), CAST(sum(conditions) AS BIGINT),
+           CAST(sum(CASE WHEN conditions >= 2 THEN 1 ELSE 0 END) AS BIGINT), CAST(sum(CASE WHEN conditions >= 4 THEN 1 ELSE 0 END) AS BIGINT),
+           ${none(costs.length)}
+    FROM o WHERE alive = 1 GROUP BY band, decile
+    UNION ALL
+    SELECT ${out}, 'condition', ${none(3)}, k.condition, ${none(3)}, count(*), ${none(3 + costs.length)}
+    FROM o JOIN kid_condition_current k ON k.person_token = o.person_token AND k.first_date <= CAST($1 AS DATE)
+    WHERE o.alive = 1 GROUP BY k.condition
+    UNION ALL
+    SELECT ${out}, 'model', ${none(4)}, segment, efi_category, alive, count(*), ${none(3)},
+           ${costs.map((c) => `sum(${c})`).join(', ')}
+    FROM o GROUP BY segment, efi_category, alive`;
+}
