@@ -19,6 +19,8 @@ const CATALOGUE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const EXPECTED_IDS = [
   'apc',
   'asc',
+  'council-benefits',
+  'council-housing',
   'ecds',
   'esr',
   'fire-safety',

@@ -14,6 +14,8 @@ describe('column roles', () => {
     expect(declared).toEqual({
       apc: ['Hospital_Provider_Spell_Number'],
       asc: [],
+      'council-benefits': ['Claim_Reference'],
+      'council-housing': ['Case_Reference'],
       ecds: ['EC_Ident'],
       esr: [],
       'fire-safety': ['Visit_ID'],

@@ -170,14 +170,14 @@ export const SEGMENTS = [
 ] as const;
 export type SegmentId = (typeof SEGMENTS)[number]['id'];
 
-/** The primary support reasons (asc-primary-support-reason) the disability segment reads. */
+/** The CLD primary support reasons (code list asc-primary-support-reason) the disability segment reads. */
 const ASC_DISABILITY_REASONS = [
-  'learning-disability',
-  'physical-personal-care',
-  'physical-access-mobility',
-  'sensory-visual',
-  'sensory-hearing',
-  'sensory-dual',
+  'Learning disability support',
+  'Physical support: Personal care support',
+  'Physical support: Access and mobility only',
+  'Sensory support: Support for visual impairment',
+  'Sensory support: Support for hearing impairment',
+  'Sensory support: Support for dual impairment',
 ];
 
 export interface PersonModelBuild {
@@ -288,7 +288,8 @@ export async function buildPersonModel(
       dataset: 'asc',
       table: 'ds_asc',
       // Each service's days inside the window (start and end inclusive), as weeks at its own
-      // Cost_Per_Week. A record without an NHS number counts for the person the latest
+      // Cost_Per_Week; of the CLD events only services are support (rows loaded under asc 1.x,
+      // before Event_Type, were all services). A record without an NHS number counts for the person the latest
       // `kernel link` run linked it to (docs/linkage.md).
       cte: `social_care AS (
         SELECT person_token, sum(days) / 7.0 AS weeks,
@@ -304,7 +305,8 @@ export async function buildPersonModel(
             AND pl.run_id = (SELECT r.run_id FROM link_runs r WHERE r.dataset = 'asc'
                              ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1)
           WHERE a."Support_Start_Date" <= ${to}
-            AND (a."Support_End_Date" IS NULL OR a."Support_End_Date" >= ${from})) s
+            AND (a."Support_End_Date" IS NULL OR a."Support_End_Date" >= ${from})
+            AND COALESCE(a."Event_Type", 'Service') = 'Service') s
         WHERE person_token IS NOT NULL
         GROUP BY person_token)`,
     },

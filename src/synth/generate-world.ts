@@ -49,6 +49,7 @@ import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
 import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
+import { writeDistrictCouncils } from './district-council.ts';
 import { dayOf, formatDay, parseMonth, type Month } from './synth-dates.ts';
 import {
   ACUTE_KNOWN_AT_START,
@@ -296,6 +297,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeEsr(world, month, staff, emit, options.seed);
     writeFireVisits(world, month, monthIndex, emit, options.seed);
+    writeDistrictCouncils(world, month, monthIndex, emit, personSubject);
     router.endMonth();
     options.onMonth?.(month.label, router.rows - rowsBefore);
   });
