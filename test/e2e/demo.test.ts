@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.ts';
+import { listDatasets } from '../../src/catalogue/catalogue.ts';
+import { isNilReturn, listWorldFeeds } from '../../src/synth/world-feeds.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
 
@@ -27,7 +29,7 @@ describe('kernel demo', () => {
     expect(first.stdout).toMatch(/governance: \d+ organisations, \d+ agreements, 5 use cases/);
     const fed = /feeds: (\d+) loaded, 0 already loaded \(duplicate\), 0 refused/.exec(first.stdout);
     expect(Number(fed?.[1])).toBeGreaterThan(20);
-    expect(first.stdout).toMatch(/datasets in the catalogue\s+11/);
+    expect(first.stdout).toMatch(new RegExp(`datasets in the catalogue\\s+${listDatasets().length}\\b`));
     // Two trusts' maternity feeds come in layouts of their own, through their source mappings (issue 16).
     expect(first.stdout).toMatch(
       /source mappings: \d+ maternity feeds of RN7 and RPA mapped from their own layouts before de-identification/,
@@ -59,6 +61,17 @@ describe('kernel demo', () => {
         "SELECT count(*) AS n FROM loads WHERE status = 'loaded'",
       );
       expect(loads?.n).toBe(Number(fed?.[1]));
+      // Every dataset the world wrote rows of was loaded: the district councils' housing and
+      // benefits feeds as much as the trusts'.
+      const written = new Set(
+        listWorldFeeds(path.join(data, 'demo', 'world'))
+          .filter((f) => !isNilReturn(f.file))
+          .map((f) => f.dataset),
+      );
+      const loaded = await store.query<{ dataset_id: string }>(
+        "SELECT DISTINCT dataset_id FROM loads WHERE status = 'loaded' ORDER BY dataset_id",
+      );
+      expect(loaded.map((l) => l.dataset_id)).toEqual([...written].sort());
       // RWF's story month signed off and published, its next month waiting; the rest of the
       // history published as the backlog, so the demo's published-only use cases read it
       const story = await store.query<{ period: string; state: string }>(
