@@ -193,8 +193,12 @@ function workOutExpected(): void {
     const token = tokenOf(person);
     const start = row.Support_Start_Date ?? '';
     const end = row.Support_End_Date || AS_OF;
-    if (!token || start > AS_OF || end < FROM || row.Event_Type !== 'Service') continue;
-    const weeks = (days(start > FROM ? start : FROM, end < AS_OF ? end : AS_OF) + 1) / 7;
+    if (!token || start > AS_OF || end < FROM) continue;
+    // CLD: only Service events are weeks of support; any event's support reason counts
+    const weeks =
+      row.Event_Type === 'Service'
+        ? (days(start > FROM ? start : FROM, end < AS_OF ? end : AS_OF) + 1) / 7
+        : 0;
     const e = expectedOf(token);
     e.ascWeeks += weeks;
     e.costAsc += weeks * Number(row.Cost_Per_Week || 0);
