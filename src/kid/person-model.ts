@@ -221,6 +221,15 @@ export async function buildPersonModel(
   const toText = quoteLiteral(asOf);
   const fromText = quoteLiteral(windowStart(asOf));
   const unit = (id: UnitCostId): string => String(costs.byId[id].cost);
+  // A ds_asc made under asc 1.x gains Event_Type at its first 2.0 load; until then every row
+  // is a service.
+  const ascEventType = (
+    await q.query<{ n: number }>(
+      `SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'ds_asc' AND column_name = 'Event_Type'`,
+    )
+  ).some((r) => Number(r.n) > 0)
+    ? 'a."Event_Type"'
+    : 'NULL';
 
   const candidates: Source[] = [
     {
@@ -301,7 +310,7 @@ export async function buildPersonModel(
                    - GREATEST(a."Support_Start_Date", ${from}) + 1 AS days,
                  CASE WHEN a."Primary_Support_Reason" IN (${ASC_DISABILITY_REASONS.map(quoteLiteral).join(', ')})
                       THEN 1 ELSE 0 END AS disability,
-                 CASE WHEN COALESCE(a."Event_Type", 'Service') = 'Service' THEN 1 ELSE 0 END AS service
+                 CASE WHEN COALESCE(${ascEventType}, 'Service') = 'Service' THEN 1 ELSE 0 END AS service
           FROM ds_asc a
           LEFT JOIN person_links pl ON pl.load_id = a.load_id AND pl.source_line = a.source_line
             AND pl.run_id = (SELECT r.run_id FROM link_runs r WHERE r.dataset = 'asc'
