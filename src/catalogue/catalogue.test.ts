@@ -22,6 +22,8 @@ const EXPECTED_IDS = [
   'csds-care-activity',
   'csds-care-contact',
   'csds-referral',
+  'council-benefits',
+  'council-housing',
   'ecds',
   'esr',
   'fire-safety',

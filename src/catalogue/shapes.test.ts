@@ -123,7 +123,16 @@ describe('the data dictionary page', () => {
       { name: 'uprn_token', derivation: 'token' },
     ]);
     expect(page.codeLists.map((l) => l.id).sort()).toEqual(
-      ['asc-primary-support-reason', 'asc-service-type', 'ethnic-category', 'sex'].sort(),
+      [
+        'asc-client-type',
+        'asc-event-outcome',
+        'asc-event-type',
+        'asc-primary-support-reason',
+        'asc-service-component',
+        'asc-service-type',
+        'ethnic-category',
+        'sex',
+      ].sort(),
     );
   });
 });

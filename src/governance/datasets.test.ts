@@ -17,6 +17,8 @@ describe('column roles', () => {
       'csds-care-activity': ['CareActIdentifier', 'CareContactId'],
       'csds-care-contact': ['CareContactId', 'ServiceRequestId'],
       'csds-referral': ['ServiceRequestId'],
+      'council-benefits': ['Claim_Reference'],
+      'council-housing': ['Case_Reference'],
       ecds: ['EC_Ident'],
       esr: [],
       'fire-safety': ['Visit_ID'],

@@ -194,11 +194,15 @@ function workOutExpected(): void {
     const start = row.Support_Start_Date ?? '';
     const end = row.Support_End_Date || AS_OF;
     if (!token || start > AS_OF || end < FROM) continue;
-    const weeks = (days(start > FROM ? start : FROM, end < AS_OF ? end : AS_OF) + 1) / 7;
+    // CLD: only Service events are weeks of support; any event's support reason counts
+    const weeks =
+      row.Event_Type === 'Service'
+        ? (days(start > FROM ? start : FROM, end < AS_OF ? end : AS_OF) + 1) / 7
+        : 0;
     const e = expectedOf(token);
     e.ascWeeks += weeks;
     e.costAsc += weeks * Number(row.Cost_Per_Week || 0);
-    if (/^(learning-disability|physical-|sensory-)/.test(row.Primary_Support_Reason ?? ''))
+    if (/^(Learning disability|Physical support|Sensory support)/.test(row.Primary_Support_Reason ?? ''))
       e.ascDisability = true;
   }
   for (const dataset of ['msds-booking', 'msds-delivery']) {

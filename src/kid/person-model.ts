@@ -170,14 +170,14 @@ export const SEGMENTS = [
 ] as const;
 export type SegmentId = (typeof SEGMENTS)[number]['id'];
 
-/** The primary support reasons (asc-primary-support-reason) the disability segment reads. */
+/** The CLD primary support reasons (code list asc-primary-support-reason) the disability segment reads. */
 const ASC_DISABILITY_REASONS = [
-  'learning-disability',
-  'physical-personal-care',
-  'physical-access-mobility',
-  'sensory-visual',
-  'sensory-hearing',
-  'sensory-dual',
+  'Learning disability support',
+  'Physical support: Personal care support',
+  'Physical support: Access and mobility only',
+  'Sensory support: Support for visual impairment',
+  'Sensory support: Support for hearing impairment',
+  'Sensory support: Support for dual impairment',
 ];
 
 export interface PersonModelBuild {
@@ -221,6 +221,15 @@ export async function buildPersonModel(
   const toText = quoteLiteral(asOf);
   const fromText = quoteLiteral(windowStart(asOf));
   const unit = (id: UnitCostId): string => String(costs.byId[id].cost);
+  // A ds_asc made under asc 1.x gains Event_Type at its first 2.0 load; until then every row
+  // is a service.
+  const ascEventType = (
+    await q.query<{ n: number }>(
+      `SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'ds_asc' AND column_name = 'Event_Type'`,
+    )
+  ).some((r) => Number(r.n) > 0)
+    ? 'a."Event_Type"'
+    : 'NULL';
 
   const candidates: Source[] = [
     {
@@ -288,17 +297,20 @@ export async function buildPersonModel(
       dataset: 'asc',
       table: 'ds_asc',
       // Each service's days inside the window (start and end inclusive), as weeks at its own
-      // Cost_Per_Week. A record without an NHS number counts for the person the latest
+      // Cost_Per_Week; of the CLD events only services are support (rows loaded under asc 1.x,
+      // before Event_Type, were all services), while any event's primary support reason tells
+      // the disability segment. A record without an NHS number counts for the person the latest
       // `kernel link` run linked it to (docs/linkage.md).
       cte: `social_care AS (
-        SELECT person_token, sum(days) / 7.0 AS weeks,
-               sum(days / 7.0 * COALESCE(cost_per_week, 0)) AS cost, max(disability) AS disability
+        SELECT person_token, sum(days * service) / 7.0 AS weeks,
+               sum(days * service / 7.0 * COALESCE(cost_per_week, 0)) AS cost, max(disability) AS disability
         FROM (
           SELECT COALESCE(a.person_token, pl.person_token) AS person_token, a."Cost_Per_Week" AS cost_per_week,
                  LEAST(COALESCE(a."Support_End_Date", ${to}), ${to})
                    - GREATEST(a."Support_Start_Date", ${from}) + 1 AS days,
                  CASE WHEN a."Primary_Support_Reason" IN (${ASC_DISABILITY_REASONS.map(quoteLiteral).join(', ')})
-                      THEN 1 ELSE 0 END AS disability
+                      THEN 1 ELSE 0 END AS disability,
+                 CASE WHEN COALESCE(${ascEventType}, 'Service') = 'Service' THEN 1 ELSE 0 END AS service
           FROM ds_asc a
           LEFT JOIN person_links pl ON pl.load_id = a.load_id AND pl.source_line = a.source_line
             AND pl.run_id = (SELECT r.run_id FROM link_runs r WHERE r.dataset = 'asc'
@@ -549,6 +561,13 @@ const ACTIVITY_COLUMNS = [
   'asc_weeks',
 ] as const;
 
+/**
+ * A sum of fractional values (weeks of social care, days ÷ 7) rounded to 6 places: a parallel
+ * sum of doubles adds in no fixed order, so two runs could differ in the last bit.
+ */
+const stableSum = (column: string): string =>
+  `CAST(round(CAST(sum(${column}) AS NUMERIC), 6) AS DOUBLE PRECISION)`;
+
 /** The current model by segment: people, activity and cost (`optOut` leaves out the national data opt-out). */
 export async function modelSummary(q: Queryable, options: { optOut?: boolean } = {}): Promise<ModelSummary> {
   const optOut = options.optOut
@@ -560,7 +579,7 @@ export async function modelSummary(q: Queryable, options: { optOut?: boolean } =
             sum(CASE WHEN m.death_date IS NOT NULL THEN 1 ELSE 0 END) AS died,
             ${COST_SETTINGS.map((s) => `sum(m.cost_${s}) AS cost_${s}`).join(', ')},
             sum(m.cost_total) AS cost_total,
-            ${ACTIVITY_COLUMNS.map((c) => `sum(m.${c}) AS ${c}`).join(', ')}
+            ${ACTIVITY_COLUMNS.map((c) => (c === 'asc_weeks' ? `${stableSum(`m.${c}`)} AS ${c}` : `sum(m.${c}) AS ${c}`)).join(', ')}
      FROM kid_person_model m ${optOut}
      GROUP BY m.segment`,
   );

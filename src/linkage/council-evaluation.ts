@@ -1,7 +1,8 @@
 /**
  * How well council records link to the patient master index on encodings alone, against
  * the synthetic world's truth (`truth/records.csv`: which person each feed line is). Every
- * `pmi` and `asc` feed of a world goes through the agent (`deidentifyFile` with the linkage
+ * `pmi` feed and every feed of the council datasets (`asc` unless told: also `council-housing`,
+ * `council-benefits`) of a world goes through the agent (`deidentifyFile` with the linkage
  * secret), the engine links each council record to its best master-index record (many to
  * one, probability ≥ 0.5), and the truth scores it. The master index is either the `pmi`
  * feeds as sent or the whole population (see `index`). Used by bench/linkage and its test.
@@ -92,12 +93,15 @@ export async function evaluateCouncilLinkage(options: {
    * council people are absent), or every person of the world, as a complete index would be
    */
   index?: 'pmi-feeds' | 'whole-population';
+  /** the council datasets whose records are linked (default asc); all are scored together */
+  datasets?: readonly string[];
 }): Promise<CouncilLinkageFigures> {
   const tokeniser = hmacTokeniser(newLinkKey());
-  const files: Record<'pmi' | 'asc', string[]> = { pmi: [], asc: [] };
+  const council = options.datasets ?? ['asc'];
+  const files: { pmi: string[]; council: string[] } = { pmi: [], council: [] };
   /** linkage file → the feed's path as the truth names it */
   const feedOf = new Map<string, string>();
-  for (const dataset of ['pmi', 'asc'] as const) {
+  for (const dataset of ['pmi', ...council]) {
     for (const feed of listWorldFeeds(options.world, [dataset])) {
       const output = path.join(options.work, feed.org, dataset, `${feed.period}.csv`);
       mkdirSync(path.dirname(output), { recursive: true });
@@ -116,7 +120,7 @@ export async function evaluateCouncilLinkage(options: {
       } catch {
         continue; // a header-only (nil) return: nothing to link
       }
-      files[dataset].push(result.linkage!.file);
+      files[dataset === 'pmi' ? 'pmi' : 'council'].push(result.linkage!.file);
       feedOf.set(result.linkage!.file, path.relative(options.world, feed.file));
     }
   }
@@ -136,7 +140,7 @@ export async function evaluateCouncilLinkage(options: {
     onHeader: (columns) => void (at = ['file', 'line', 'kind'].map((c) => columns.indexOf(c))),
     onRecord(record) {
       const [file, line, kind] = at.map((i) => fieldText(record, i));
-      if (/\/asc\//.test(file!)) defectOf.set(`${file}:${line}`, kind!);
+      if (council.some((d) => file!.includes(`/${d}/`))) defectOf.set(`${file}:${line}`, kind!);
     },
   });
   const defectOfRecord = (id: string): string => {
@@ -152,7 +156,7 @@ export async function evaluateCouncilLinkage(options: {
     ? await wholePopulation(options.world, options.secret)
     : await readEncodedFile(files.pmi);
   const personOf = (id: string) => (whole ? id : truthOf(id)?.person);
-  const right = await readEncodedFile(files.asc);
+  const right = await readEncodedFile(files.council);
   const setup = personLinkageSetup();
   const { model } = trainModel(left.side, right.side, {
     comparisons: setup.comparisons,

@@ -53,8 +53,13 @@ export const COUNCIL_DEFECT_RATES: Partial<DefectRates> = {
   'dob-day-month-swap': 0.02,
 };
 
-/** The datasets whose feeds carry COUNCIL_DEFECT_RATES: council social care, fire and rescue visits. */
-export const COUNCIL_DATASETS: readonly string[] = ['asc', 'fire-safety'];
+/** The datasets whose feeds carry COUNCIL_DEFECT_RATES: council social care, fire and rescue visits, district council housing and benefits. */
+export const COUNCIL_DATASETS: readonly string[] = [
+  'asc',
+  'fire-safety',
+  'council-housing',
+  'council-benefits',
+];
 
 /**
  * Common English short forms of the given names the synthetic population draws (what a

@@ -779,37 +779,75 @@ export function gpEventRow(
   return values;
 }
 
+/**
+ * The services the world draws, as the CLD return names them: service type, service
+ * component and an illustrative weekly cost (GBP; PSSRU unit costs, rounded).
+ */
+const ASC_SERVICES: Record<string, { type: string; component: string; weekly: number }> = {
+  residential: { type: 'Long term support: Residential care', component: 'Residential care', weekly: 720 },
+  nursing: { type: 'Long term support: Nursing care', component: 'Nursing care', weekly: 880 },
+  'home-care': { type: 'Long term support: Community', component: 'Home care', weekly: 310 },
+  'direct-payment': { type: 'Long term support: Community', component: 'Direct payment', weekly: 290 },
+  'supported-living': { type: 'Long term support: Community', component: 'Supported living', weekly: 1150 },
+  'day-care': { type: 'Long term support: Community', component: 'Day care', weekly: 180 },
+  reablement: { type: 'Short term support: ST-Max', component: 'Reablement', weekly: 240 },
+  'short-term-other': {
+    type: 'Short term support: Other short term',
+    component: 'Short term residential care',
+    weekly: 150,
+  },
+  'carer-support': {
+    type: 'Unpaid carer support: Direct to unpaid carer',
+    component: 'Carer direct support',
+    weekly: 60,
+  },
+};
 const ASC_SERVICES_OLDER = [
-  'ltc-home-care',
-  'ltc-home-care',
-  'ltc-residential',
-  'ltc-nursing',
-  'ltc-day-care',
-  'st-reablement',
-  'st-reablement',
-  'ltc-direct-payment',
+  'home-care',
+  'home-care',
+  'residential',
+  'nursing',
+  'day-care',
+  'reablement',
+  'reablement',
+  'direct-payment',
 ];
 const ASC_SERVICES_WORKING_AGE = [
-  'ltc-supported-living',
-  'ltc-direct-payment',
-  'ltc-day-care',
-  'ltc-home-care',
+  'supported-living',
+  'direct-payment',
+  'day-care',
+  'home-care',
   'carer-support',
-  'st-other',
+  'short-term-other',
 ];
-const WEEKLY_COST: Record<string, number> = {
-  'ltc-residential': 720,
-  'ltc-nursing': 880,
-  'ltc-home-care': 310,
-  'ltc-direct-payment': 290,
-  'ltc-supported-living': 1150,
-  'ltc-day-care': 180,
-  'st-reablement': 240,
-  'st-other': 150,
-  'carer-support': 60,
+/** The CLD event each of the world's social care activities is. */
+const ASC_EVENT_TYPE: Record<string, string> = {
+  service: 'Service',
+  review: 'Review',
+  assessment: 'Assessment',
+};
+const ASC_OUTCOMES: Record<string, readonly string[]> = {
+  Assessment: [
+    'Progress to support planning or services',
+    'Progress to support planning or services',
+    'Progress to reablement/ST-Max',
+    'NFA: Information and advice or signposting',
+    'NFA: Self-funded client or under 12wk disregard',
+  ],
+  Review: [
+    'Continuation of support or services',
+    'Continuation of support or services',
+    'Continuation of support or services',
+    'Progress to assessment, review or reassessment',
+    'NFA: Support ended as planned',
+  ],
 };
 
-/** One council adult social care support period (name, date of birth, address; a third without NHS number). */
+/**
+ * One council adult social care event as the CLD return has it (name, date of birth,
+ * address; a third without NHS number): a service with its type, component and weekly
+ * cost, or an assessment or review with its outcome.
+ */
 export function ascRow(
   world: World,
   person: number,
@@ -819,38 +857,63 @@ export function ascRow(
   const values = patientBlock(world, person, event.day, event.council, { nhs: hasNhsNumber });
   const age = Math.floor((event.day - (world.population.birth[person] ?? 0)) / 365.25);
   const h = hashKey('asc-support', person, event.day);
-  const service =
+  const eventType = ASC_EVENT_TYPE[event.activity] ?? 'Service';
+  const drawn =
     (age >= 65 ? ASC_SERVICES_OLDER : ASC_SERVICES_WORKING_AGE)[
       h % (age >= 65 ? ASC_SERVICES_OLDER.length : ASC_SERVICES_WORKING_AGE.length)
-    ] ?? 'st-other';
-  const reason =
-    age >= 65
+    ] ?? 'short-term-other';
+  const service = ASC_SERVICES[drawn] ?? ASC_SERVICES['short-term-other']!;
+  const carer = drawn === 'carer-support';
+  const reason = carer
+    ? 'Social support: Support to unpaid carer'
+    : age >= 65
       ? world.population.hasCondition(person, 5, event.day)
-        ? 'memory-cognition'
-        : ['physical-personal-care', 'physical-access-mobility', 'sensory-visual', 'social-isolation-other'][
-            (h >>> 8) % 4
-          ]
-      : ['learning-disability', 'mental-health', 'physical-personal-care', 'social-substance-misuse'][
-          (h >>> 8) % 4
-        ];
+        ? 'Support with memory and cognition'
+        : [
+            'Physical support: Personal care support',
+            'Physical support: Access and mobility only',
+            'Sensory support: Support for visual impairment',
+            'Social support: Support for social isolation or other',
+          ][(h >>> 8) % 4]
+      : [
+          'Learning disability support',
+          'Mental health support',
+          'Physical support: Personal care support',
+          'Social support: Substance misuse support',
+        ][(h >>> 8) % 4];
   put(
     values,
     ['Person_ID_Local', 'Person_ID', 'Client_ID'],
     `${event.council === 'E06000035' ? 'MC' : 'KCC'}${String(hashKey('asc', event.council, person) % 10_000_000).padStart(7, '0')}`,
   );
-  put(values, ['Service_Type'], service);
-  put(values, ['Primary_Support_Reason'], reason ?? 'physical-personal-care');
-  put(values, ['Support_Start_Date'], formatDay(event.day));
-  const short = service.startsWith('st-');
+  put(values, ['Primary_Support_Reason'], reason ?? 'Physical support: Personal care support');
+  put(values, ['Client_Type'], carer ? 'Unpaid carer' : 'Service user');
+  put(values, ['Event_Type'], eventType);
+  put(values, ['Support_Start_Date', 'Event_Start_Date'], formatDay(event.day));
+  put(values, ['Council_Code', 'Local_Authority', 'LA_Code'], event.council);
+  if (eventType !== 'Service') {
+    // An assessment or review is done within a few weeks and has an outcome, no service.
+    const outcomes = ASC_OUTCOMES[eventType] ?? [];
+    put(values, ['Event_Outcome'], outcomes[(h >>> 12) % outcomes.length] ?? 'NFA: Other');
+    put(values, ['Service_Type'], '');
+    put(values, ['Service_Component'], '');
+    put(values, ['Support_End_Date', 'Event_End_Date'], formatDay(event.day + ((h >>> 4) % 28)));
+    put(values, ['Cost_Per_Week'], '');
+    return values;
+  }
+  const short = service.type.startsWith('Short term');
   const death = world.population.death[person] ?? NO_DAY;
   const end = short ? event.day + 42 : death < NO_DAY ? death : NO_DAY;
-  put(values, ['Support_End_Date'], end < NO_DAY && end >= event.day ? formatDay(end) : '');
+  const ended = end < NO_DAY && end >= event.day;
+  put(values, ['Service_Type'], service.type);
+  put(values, ['Service_Component'], service.component);
+  put(values, ['Support_End_Date', 'Event_End_Date'], ended ? formatDay(end) : '');
+  put(values, ['Event_Outcome'], !ended ? '' : short ? 'NFA: Support ended as planned' : 'NFA: Deceased');
   put(
     values,
     ['Cost_Per_Week'],
-    (Math.round((WEEKLY_COST[service] ?? 200) * (0.8 + ((h >>> 16) % 400) / 1000) * 100) / 100).toFixed(2),
+    (Math.round(service.weekly * (0.8 + ((h >>> 16) % 400) / 1000) * 100) / 100).toFixed(2),
   );
-  put(values, ['Council_Code', 'Local_Authority'], event.council);
   return values;
 }
 

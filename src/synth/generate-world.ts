@@ -50,6 +50,7 @@ import { hashKey, hashUniform, Random } from './random.ts';
 import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
 import { writeGpMedications, writeGpRegistrations, writeTruthRegistrations } from './gp-records.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
+import { writeDistrictCouncils } from './district-council.ts';
 import { dayOf, formatDay, parseMonth, type Month } from './synth-dates.ts';
 import {
   ACUTE_KNOWN_AT_START,
@@ -304,6 +305,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     writeFireVisits(world, month, monthIndex, emit, options.seed);
     writeOohCases(world, month, monthIndex, emit, personSubject, options.seed);
     careFeeds.writeMonth(month, monthIndex, emit, personSubject);
+    writeDistrictCouncils(world, month, monthIndex, emit, personSubject);
     router.endMonth();
     options.onMonth?.(month.label, router.rows - rowsBefore);
   });

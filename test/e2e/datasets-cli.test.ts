@@ -20,6 +20,8 @@ describe('kernel datasets', () => {
       'csds-care-activity',
       'csds-care-contact',
       'csds-referral',
+      'council-benefits',
+      'council-housing',
       'ecds',
       'esr',
       'fire-safety',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.ts';
 import { listDatasets } from '../../src/catalogue/catalogue.ts';
+import { isNilReturn, listWorldFeeds } from '../../src/synth/world-feeds.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../cli.ts';
 
@@ -74,6 +75,17 @@ describe('kernel demo', () => {
         "SELECT DISTINCT dataset_id FROM loads WHERE status = 'loaded' AND dataset_id LIKE 'gp-%' ORDER BY dataset_id",
       );
       expect(gp.map((l) => l.dataset_id)).toEqual(['gp-events', 'gp-medications', 'gp-registrations']);
+      // Every dataset the world wrote rows of was loaded: the district councils' housing and
+      // benefits feeds as much as the trusts'.
+      const written = new Set(
+        listWorldFeeds(path.join(data, 'demo', 'world'))
+          .filter((f) => !isNilReturn(f.file))
+          .map((f) => f.dataset),
+      );
+      const loaded = await store.query<{ dataset_id: string }>(
+        "SELECT DISTINCT dataset_id FROM loads WHERE status = 'loaded' ORDER BY dataset_id",
+      );
+      expect(loaded.map((l) => l.dataset_id)).toEqual([...written].sort());
       // RWF's story month signed off and published, its next month waiting; the rest of the
       // history published as the backlog, so the demo's published-only use cases read it
       const story = await store.query<{ period: string; state: string }>(
