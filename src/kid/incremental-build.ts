@@ -21,6 +21,7 @@ import type { Queryable } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { efiCodes } from './frailty.ts';
 import { readUnitCosts } from './person-model.ts';
+import { currentReleases } from '../reference/geography-lookups.ts';
 
 /** The datasets whose rows the person-scoped tables are built from. */
 export const PERSON_SCOPED_INPUTS = ['pmi', 'gp-events', 'asc'] as const;
@@ -55,6 +56,8 @@ export async function definitionsDigest(q: Queryable): Promise<string> {
         efi: efiCodes(),
         costs: readUnitCosts().costs,
         practices: practices.map((p) => p.org_code),
+        // a new geography release (e.g. this month's ePCN) moves people between areas: rebuild whole
+        reference: await currentReleases(q),
       }),
     )
     .digest('hex')
@@ -93,7 +96,8 @@ export async function planBuild(
   if (previous.definitions !== options.definitions)
     return {
       mode: 'full',
-      reason: 'the code lists, unit costs or GP practices changed since the version before',
+      reason:
+        'the code lists, unit costs, GP practices or reference geography changed since the version before',
     };
 
   // Loads this build reads that the version before did not, and loads superseded since.
