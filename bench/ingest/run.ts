@@ -22,7 +22,7 @@
  * the load average at the start and the end is printed with them).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,8 @@ function argument(name: string, fallback: string): string {
 interface Measured {
   seconds: number;
   peakMiB: number;
+  /** the process's own CPU, user and system (not a server's it talks to) */
+  cpuSeconds: number;
   stdout: string;
 }
 
@@ -56,17 +58,22 @@ interface Measured {
 function measure(label: string, args: string[], env: NodeJS.ProcessEnv = {}): Measured {
   // What the step before wrote reaches the disk first, so no step pays for another's writes.
   spawnSync('sync');
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', process.execPath, ...args], {
+  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', process.execPath, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  const match = /BENCH ([\d.]+) (\d+)/.exec(result.stderr);
+  const match = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(result.stderr);
   if (result.status !== 0 || !match) {
     throw new Error(`${label} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   }
-  return { seconds: Number(match[1]), peakMiB: Number(match[2]) / 1024, stdout: result.stdout };
+  return {
+    seconds: Number(match[1]),
+    peakMiB: Number(match[2]) / 1024,
+    cpuSeconds: Number(match[3]) + Number(match[4]),
+    stdout: result.stdout,
+  };
 }
 
 async function prepareStore(config: { dataDir: string; store: string }, publicKeyPem: string): Promise<void> {
@@ -108,6 +115,15 @@ function measureLoad(label: string, storeArgs: string[], out: string): Measured 
   return run;
 }
 
+interface PostgresRound {
+  d: Measured;
+  /** wall seconds of plain COPY */
+  e: number;
+  /** CPU seconds of (d) and (e), client and server processes together */
+  dCpu: number;
+  eCpu: number;
+}
+
 async function createDatabase(serverUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
@@ -124,6 +140,29 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
 }
 
 /**
+ * The CPU seconds the server's finished processes have used: the postmaster's children's
+ * times (proc(5), cutime and cstime), which count a backend once it has exited and been
+ * reaped. So a step's server CPU is the difference across it, read after its connections
+ * have closed; on a busy machine CPU seconds compare where wall seconds do not.
+ */
+async function serverCpuSeconds(serverUrl: string): Promise<() => Promise<number>> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+  await client.end();
+  const postmaster = readFileSync(path.join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8').split(
+    '\n',
+  )[0];
+  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return async () => {
+    // A backend is reaped a moment after its client leaves.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const fields = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / ticks;
+  };
+}
+
+/**
  * (d) and (e): the same load on a throwaway PostgreSQL server, started like the tests', and
  * plain COPY of the same file, in each of `rounds` rounds (a fresh database each), so the
  * ratio d/COPY comes from the same run, round by round.
@@ -133,29 +172,41 @@ async function loadOnPostgres(
   dir: string,
   out: string,
   rounds: number,
-): Promise<{ d: Measured; e: number }[]> {
+): Promise<PostgresRound[]> {
   const server = await startPostgres();
-  const measured: { d: Measured; e: number }[] = [];
+  const measured: PostgresRound[] = [];
   try {
+    const serverCpu = await serverCpuSeconds(server.url);
     for (let round = 1; round <= rounds; round++) {
       const url = await createDatabase(server.url, `bench${round}`);
       const pgConfig = { dataDir: path.join(dir, `pg-${round}`), store: url };
       await prepareStore(pgConfig, publicKeyPem);
       if (rounds > 1) console.log(`PostgreSQL round ${round} of ${rounds}`);
+      const beforeD = await serverCpu();
       const d = measureLoad(
         '(d) kernel load, PostgreSQL        ',
         ['--data', pgConfig.dataDir, '--store', url],
         out,
       );
       // Each in a database of its own, the other dropped first, so a large run fits the disk.
+      const dServer = (await serverCpu()) - beforeD;
       await dropDatabase(server.url, `bench${round}`);
       spawnSync('sync');
-      const e = await plainCopy(await createDatabase(server.url, `copy${round}`), out);
+      const copyUrl = await createDatabase(server.url, `copy${round}`);
+      const beforeE = await serverCpu();
+      const { seconds: e, psqlCpu } = await plainCopy(copyUrl, out);
+      const eServer = (await serverCpu()) - beforeE;
       await dropDatabase(server.url, `copy${round}`);
+      const dCpu = d.cpuSeconds + dServer;
+      const eCpu = psqlCpu + eServer;
       console.log(
         `(e) plain COPY, PostgreSQL          ${e.toFixed(2)} s   (the same file into a logged table of text columns; d/COPY ${(d.seconds / e).toFixed(2)})`,
       );
-      measured.push({ d, e });
+      console.log(
+        `    CPU seconds: (d) ${dCpu.toFixed(2)} (kernel ${d.cpuSeconds.toFixed(2)}, server ${dServer.toFixed(2)}), ` +
+          `(e) ${eCpu.toFixed(2)} (psql ${psqlCpu.toFixed(2)}, server ${eServer.toFixed(2)}); d/COPY in CPU ${(dCpu / eCpu).toFixed(2)}`,
+      );
+      measured.push({ d, e, dCpu, eCpu });
     }
   } finally {
     server.stop();
@@ -168,7 +219,7 @@ async function loadOnPostgres(
  * the client streams it as the load does) into a logged table of text columns: no checks, no
  * types, no quarantine, no audit.
  */
-async function plainCopy(url: string, file: string): Promise<number> {
+async function plainCopy(url: string, file: string): Promise<{ seconds: number; psqlCpu: number }> {
   const header = (await readFirstLine(file)).split(',');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -181,8 +232,11 @@ async function plainCopy(url: string, file: string): Promise<number> {
   const psql = existsSync(beside) ? beside : 'psql';
   const started = performance.now();
   const run = spawnSync(
-    psql,
+    '/usr/bin/time',
     [
+      '-f',
+      'BENCH %U %S',
+      psql,
       url,
       '-v',
       'ON_ERROR_STOP=1',
@@ -195,7 +249,8 @@ async function plainCopy(url: string, file: string): Promise<number> {
   );
   const seconds = (performance.now() - started) / 1000;
   if (run.status !== 0) throw new Error(`psql \\copy failed: ${run.error?.message ?? run.stderr}`);
-  return seconds;
+  const cpu = /BENCH ([\d.]+) ([\d.]+)/.exec(run.stderr);
+  return { seconds, psqlCpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : 0 };
 }
 
 async function readFirstLine(file: string): Promise<string> {
@@ -331,6 +386,9 @@ async function main(): Promise<void> {
     await prepareStore(duck, pair.publicKeyPem);
     const c = measureLoad('(c) kernel load, DuckDB            ', ['--data', duck.dataDir], out);
     rmSync(duck.dataDir, { recursive: true, force: true });
+    console.log(
+      `    CPU seconds: (a) ${a.cpuSeconds.toFixed(2)}, (c) ${c.cpuSeconds.toFixed(2)}; c/a in CPU ${(c.cpuSeconds / a.cpuSeconds).toFixed(2)}`,
+    );
     rounds.push({ a, b, c });
   }
 
@@ -363,6 +421,9 @@ async function main(): Promise<void> {
   if (rounds.length > 0) {
     console.log(`b/a = ${ratio('b').toFixed(2)}   (median of the rounds' ratios; target ≤ 1.5)`);
     console.log(`c/a = ${ratio('c').toFixed(2)}   (median of the rounds' ratios; target ≤ 1.5)`);
+    console.log(
+      `c/a in CPU seconds = ${middle(rounds.map((r) => r.c.cpuSeconds / r.a.cpuSeconds)).toFixed(2)}   (median of the rounds)`,
+    );
   }
   if (pgRounds.length > 0) {
     const d = middle(pgRounds.map((r) => r.d.seconds));
@@ -376,6 +437,10 @@ async function main(): Promise<void> {
     }
     console.log(
       `d/COPY = ${middle(pgRounds.map((r) => r.d.seconds / r.e)).toFixed(2)}   (median of the rounds' ratios; target ≤ 2.0)`,
+    );
+    console.log(
+      `d/COPY in CPU seconds = ${middle(pgRounds.map((r) => r.dCpu / r.eCpu)).toFixed(2)}   ` +
+        `(kernel and server processes, median of the rounds; a busy machine's neighbours do not change it)`,
     );
   }
   const peak = Math.max(
