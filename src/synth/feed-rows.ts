@@ -10,6 +10,7 @@ import { formatDateTime, formatDay, formatTime } from './synth-dates.ts';
 import { CONDITIONS, ETHNICITY_SHARES, MATERNITY } from './synth-rates.ts';
 import { CLINICAL_CODES, laOfAddress, type World } from './world.ts';
 import { ecdsClinicalContent } from './ecds-content.ts';
+import { opClinicalContent } from './op-content.ts';
 import { MALE, NO_DAY, type Pregnancy } from './population.ts';
 
 export type Values = Record<string, string>;
@@ -726,7 +727,16 @@ export function opRow(world: World, person: number, event: Extract<ActivityEvent
     ['Consultant_Code', 'Consultant'],
     `C${String(1000000 + (hashKey('consultant', event.trust, event.treatmentFunction) % 9000000))}`,
   );
-  put(values, ['Operation_Status', 'Operation_Status_Code'], '8');
+  // OP 1.1.0's coding, HRG and price, by the catalogue's own column names (op-content.ts).
+  const content = opClinicalContent(
+    world,
+    person,
+    event,
+    values['GP_Practice_Code'] ?? '',
+    tariffYear(event.day),
+  );
+  put(values, ['Operation_Status', 'Operation_Status_Code'], content['Primary_Procedure_OPCS'] ? '1' : '8');
+  Object.assign(values, content);
   return values;
 }
 
