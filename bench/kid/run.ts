@@ -298,7 +298,7 @@ async function main(): Promise<void> {
         `(${((100 * after.seconds) / fullSeconds).toFixed(0)}% of the full build); target <= ${TARGETS.incrementalShare}`,
     );
     log(
-      `full build of the same inputs after it: ${same.seconds.toFixed(1)}s (reusing the fit the incremental build made); ` +
+      `full build of the same inputs after it: ${same.seconds.toFixed(1)}s (both carrying the risk fit of the first full build); ` +
         `incremental / that = ${(after.seconds / same.seconds).toFixed(2)}`,
     );
     const steps = (build: { steps?: Record<string, number> }): string =>

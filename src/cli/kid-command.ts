@@ -122,10 +122,20 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       'build the Kent Integrated Dataset: only the people whose records changed when loads have landed since the last build',
     )
     .option('--full', 'rebuild every person, even when nothing has changed')
+    .option('--refit', 'with --full: fit the risk model again (otherwise its stored coefficients are kept)')
     .option('--json', 'print the build summary as JSON')
-    .action(async (options: { full?: boolean; json?: boolean }) => {
+    .action(async (options: { full?: boolean; refit?: boolean; json?: boolean }) => {
+      if (options.refit && !options.full)
+        throw new KernelError('usage', 'The risk model is refitted only by a full build', {
+          where: { field: '--refit' },
+          hint: 'Run kernel kid build --full --refit, or kernel kid risk --refit',
+        });
       const build = await context.withStore((store) =>
-        buildSpine(store, { full: options.full === true, actor: context.actor }),
+        buildSpine(store, {
+          full: options.full === true,
+          refit: options.refit === true,
+          actor: context.actor,
+        }),
       );
       if (options.json) printJson(context.io, build);
       else printBuild(build, (text) => context.io.out(text));

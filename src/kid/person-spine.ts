@@ -161,11 +161,13 @@ async function currentBuild(q: Queryable): Promise<Row | undefined> {
 
 /**
  * Builds the spine as a new version and makes it current in one transaction. Unless `full`,
- * answers the current version unchanged when no load has landed since it was built.
+ * answers the current version unchanged when no load has landed since it was built. The risk
+ * model's coefficients are carried from the version before unless `refit` (with `full`) asks
+ * for them to be fitted again (src/kid/risk.ts, `buildRisk`).
  */
 export async function buildSpine(
   store: Store,
-  options: { full?: boolean; actor?: string } = {},
+  options: { full?: boolean; refit?: boolean; actor?: string } = {},
 ): Promise<SpineBuild> {
   const steps: Record<string, number> = {};
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -349,7 +351,9 @@ export async function buildSpine(
   await step('frailty', () => buildFrailty(store, version));
   await step('model', () => buildPersonModel(store, version));
   await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
-  await step('risk', () => buildRisk(store, version));
+  await step('risk', () =>
+    buildRisk(store, version, { refit: options.full === true && options.refit === true }),
+  );
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.

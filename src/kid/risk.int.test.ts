@@ -166,7 +166,7 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
     expect(Number(scores?.mean)).toBeCloseTo(groups.reduce((s, g) => s + g.people * g.risk, 0) / people, 10);
   });
 
-  it('reuses the stored model while its inputs stand, refits when they change or when asked, the same way every time', async () => {
+  it('reuses the stored model while its definition stands, refits only when asked, the same way every time', async () => {
     const scores = () =>
       store.query<{ person_token: string; probability: number }>(
         'SELECT person_token, probability FROM kid_person_risk ORDER BY person_token',
@@ -201,16 +201,23 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
     );
     expect(Number(audited?.n)).toBe(1);
 
-    // An opt-out list changes the inputs: the next build refits without the people on it.
+    // An opt-out list, like a new month or a resend, does not refit the governed coefficients:
+    // the next build carries them; a full build asked to refit fits without the people on it.
     const population = await populationOn(store, FITTED_ON);
     const optedOut = population.filter((_, i) => i % 10 === 0).map((p) => p.person_token);
     await loadOptOutTokens(store, optedOut, 'test list', 'test');
-    const next = await buildSpine(store, { full: true });
+    const carried = await buildSpine(store, { full: true });
+    expect((await riskModel(store)) as RiskModel).toMatchObject({
+      version: carried.version,
+      fittedInVersion: rebuilt.version,
+      reason: 'asked',
+    });
+    const next = await buildSpine(store, { full: true, refit: true });
     const refitted = (await riskModel(store)) as RiskModel;
     expect(refitted).toMatchObject({
       version: next.version,
       fittedInVersion: next.version,
-      reason: 'inputs changed',
+      reason: 'asked',
     });
     expect(refitted.fitting.people + refitted.heldOut.people).toBe(
       model.fitting.people + model.heldOut.people - new Set(optedOut).size,
@@ -279,6 +286,10 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
       };
       expect(answer.refit).toMatchObject({ status: 'fitted', reason: 'asked' });
       expect(answer.model.terms.map((t) => t.term)).toEqual(model.terms.map((t) => t.term));
+      // A refit is a full build's, never an incremental one's.
+      const partial = await runCli(['kid', 'build', '--refit', ...flags]);
+      expect(partial.code).toBe(64);
+      expect(partial.stderr).toContain('--full --refit');
 
       const empty = await engine.fresh();
       const none = await runCli(['kid', 'risk', '--data', empty.dataDir, '--store', empty.store]);

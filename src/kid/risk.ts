@@ -29,7 +29,7 @@ import type { Queryable, SqlValue, Store } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
 import { EFI_CATEGORIES, EFI_MINIMUM_AGE, efiCategorySql, efiCodes } from './frailty.ts';
-import { KID_LINEAGE, openKidRead } from './kid-read.ts';
+import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
 import {
@@ -278,19 +278,13 @@ async function featureGroups(
 }
 
 /**
- * What a fit is made from, as a digest: the model's date, the loads of every feed it reads,
- * the opt-out list (people on it are left out of the fit), and the model's own definition
- * (terms, condition and eFI code lists, emergency methods, ridge). A build refits when it changes.
+ * The model's definition, as a digest: its terms, the condition and eFI code lists, the
+ * emergency methods, the ridge and the held-out rule. The fitted coefficients are a governed
+ * artefact: a build refits only when there is no stored fit, when this definition changed, or
+ * when asked (`kernel kid risk --refit`, `kernel kid build --full --refit`), never because a
+ * new month, a resend or an opt-out list landed (docs/kid.md, "Stored and refitted").
  */
-async function riskInputs(q: Queryable, asOf: string): Promise<string> {
-  const loads = await q.query<{ dataset_id: string; n: number; last: string | null }>(
-    `SELECT dataset_id, count(*) AS n, max(finished_at) AS last FROM loads
-     WHERE status = 'loaded' AND dataset_id IN (${KID_LINEAGE.risk.map(quoteLiteral).join(', ')})
-     GROUP BY dataset_id ORDER BY dataset_id`,
-  );
-  const optouts = await q.query<{ n: number; last: string | null }>(
-    'SELECT count(*) AS n, max(loaded_at) AS last FROM optout_batches',
-  );
+function riskDefinition(): string {
   const definition = {
     terms: riskTerms().map((t) => [t.term, t.sql]),
     conditions: conditionLists().map((c) => [c.id, c.codes.map((code) => code.code)]),
@@ -299,17 +293,14 @@ async function riskInputs(q: Queryable, asOf: string): Promise<string> {
     ridge: RISK_RIDGE,
     heldOut: HELD_OUT_SQL,
   };
-  return createHash('sha256')
-    .update(JSON.stringify({ asOf, loads, optouts, definition }))
-    .digest('hex')
-    .slice(0, 32);
+  return createHash('sha256').update(JSON.stringify({ definition })).digest('hex').slice(0, 32);
 }
 
 export interface RiskBuild {
   version: number;
   /** fitted anew, reused from the version before (inputs unchanged), or skipped (nothing to fit) */
   status: 'fitted' | 'reused' | 'skipped';
-  /** why: e.g. "no stored model", "inputs changed", "asked", or what was missing */
+  /** why: e.g. "no stored model", "definition changed", "asked", or what was missing */
   reason: string;
   asOf: string | null;
   scored: number;
@@ -320,8 +311,8 @@ export interface RiskBuild {
 const RISK_TABLES = ['kid_risk_fit', 'kid_risk_model', 'kid_risk_calibration', 'kid_risk'] as const;
 
 /**
- * Writes build `version`'s risk model and scores: reuses the current version's fit when its
- * inputs are unchanged (unless `refit`), fits anew otherwise, then scores everyone in the
+ * Writes build `version`'s risk model and scores: reuses the current version's fit while the
+ * model's definition stands (unless `refit`), fits anew otherwise, then scores everyone in the
  * population on the model's date. Writes nothing (status 'skipped') when there is nothing to
  * learn from: no gp-events (no model date), no apc (no outcome), or no outcome at all.
  */
@@ -353,18 +344,18 @@ export async function buildRisk(
         asOf,
       },
     );
-  const inputs = await riskInputs(q, asOf);
+  const inputs = riskDefinition();
   const [stored] = await q.query<{ version: number; inputs: string }>(
     `SELECT f.version, f.inputs FROM kid_risk_fit f JOIN kid_current c ON c.id = 1 AND f.version = c.version`,
   );
   let status: RiskBuild['status'];
   let reason: string;
   if (!options.refit && stored && Number(stored.version) !== version && stored.inputs === inputs) {
-    await copyFit(q, Number(stored.version), version);
+    await copyFit(q, Number(stored.version), version, asOf);
     status = 'reused';
-    reason = `inputs unchanged since version ${Number(stored.version)}`;
+    reason = `definition unchanged since version ${Number(stored.version)}`;
   } else {
-    reason = options.refit ? 'asked' : stored ? 'inputs changed' : 'no stored model';
+    reason = options.refit ? 'asked' : stored ? 'definition changed' : 'no stored model';
     const fitted = await fitRisk(q, version, asOf, inputs, reason);
     if (fitted !== null) return done('skipped', fitted, { asOf });
     status = 'fitted';
@@ -377,16 +368,16 @@ export async function buildRisk(
   return done(status, reason, { asOf, scored, aurocHeldOut: fit?.auroc_held_out ?? null });
 }
 
-/** The stored fit of version `from` becomes version `to`'s. */
-async function copyFit(q: Queryable, from: number, to: number): Promise<void> {
+/** The stored fit of version `from` becomes version `to`'s, which scores on its own date `asOf`. */
+async function copyFit(q: Queryable, from: number, to: number, asOf: string): Promise<void> {
   await q.run(
     `INSERT INTO kid_risk_fit (version, as_of, fitted_on, fitted_at, fitted_in_version, reason, inputs, ridge,
                                iterations, fitting_people, fitting_events, held_out_people, held_out_events,
                                auroc_fitting, auroc_held_out, scored)
-     SELECT $2, as_of, fitted_on, fitted_at, fitted_in_version, reason, inputs, ridge, iterations, fitting_people,
-            fitting_events, held_out_people, held_out_events, auroc_fitting, auroc_held_out, 0
+     SELECT $2, CAST($3 AS DATE), fitted_on, fitted_at, fitted_in_version, reason, inputs, ridge, iterations,
+            fitting_people, fitting_events, held_out_people, held_out_events, auroc_fitting, auroc_held_out, 0
      FROM kid_risk_fit WHERE version = $1`,
-    [from, to],
+    [from, to, asOf],
   );
   await q.run(
     `INSERT INTO kid_risk_model (version, position, term, description, coefficient, standard_error, people)
