@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/kid-dashboard/run.ts [--people 100000] [--from 2020-08] [--to 2021-07]
  *                                      [--clients 20] [--seconds 30] [--dir /tmp/kernel-bench-kid-dashboard-100000]
+ *   npx tsx bench/kid-dashboard/run.ts --reuse /tmp/dash-100k [--clients 20] [--seconds 30]
  *
  * 1. `generateWorld` writes the world; every feed the dashboard's panels derive from (pmi,
  *    gp-events, asc, apc, ecds, op, fire-safety, msds-booking, msds-delivery) goes through
@@ -17,7 +18,10 @@
  *    prints requests per second, p50, p95 and p99 and errors, against the target
  *    p95 <= 300 ms (issue 13), with the load average before each (the machine is shared).
  *
- * The world and the warehouse are kept in `--dir`, so a second run only serves and measures.
+ * The world and the warehouse are kept in `--dir` (it is never deleted), so a second run only
+ * re-sends the feeds (each refused as already loaded) and finds the KID unchanged. `--reuse DIR`
+ * skips even that: it takes the warehouse prepared in DIR by an earlier run as it is (only the
+ * analyst's token and session are made afresh), to measure again on a quieter machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -58,6 +62,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '30' },
     dir: { type: 'string' },
+    reuse: { type: 'string' },
     port: { type: 'string', default: '18093' },
     'optout-percent': { type: 'string', default: '5' },
   },
@@ -68,7 +73,7 @@ const seconds = Number(values.seconds);
 const port = Number(values.port);
 /** Of the people on the spine, the share on the national data opt-out list (England: about 5%). */
 const optOutPercent = Number(values['optout-percent']);
-const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-dashboard-${people}`);
+const dir = path.resolve(values.reuse ?? values.dir ?? `/tmp/kernel-bench-kid-dashboard-${people}`);
 const worldDir = path.join(dir, 'world');
 const dataDir = path.join(dir, 'data');
 const keysDir = path.join(dir, 'keys');
@@ -104,7 +109,28 @@ interface Prepared {
   practicePeople: number;
 }
 
+/** A warehouse an earlier run prepared in `dir`, as it is: only the analyst's token and session are new. */
+async function reusePrepared(): Promise<Prepared> {
+  if (!existsSync(path.join(dataDir, 'kernel.duckdb')))
+    throw new Error(
+      `--reuse ${dir}: no warehouse there (${dataDir}/kernel.duckdb); prepare one with --dir ${dir}`,
+    );
+  const store = await openStore({ store: 'duckdb', dataDir });
+  try {
+    const [summary] = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM kid_area_summary_current WHERE panel = 'built'`,
+    );
+    if (Number(summary?.n ?? 0) === 0)
+      throw new Error(`--reuse ${dir}: the KID there has no dashboard summary; run once with --dir ${dir}`);
+    log(`reusing the warehouse prepared in ${dir}`);
+    return { ...(await useCaseAndAccounts(store)), ...(await largestPractice(store)) };
+  } finally {
+    await store.close();
+  }
+}
+
 async function prepare(): Promise<Prepared> {
+  if (values.reuse) return reusePrepared();
   if (!existsSync(path.join(worldDir, 'truth'))) {
     const t = performance.now();
     generateWorld({ out: worldDir, people, seed: 13, from: values.from, to: values.to, force: true });

@@ -170,26 +170,36 @@ export type AreaSummaryRow = {
 
 const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
 const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
-const AREA_ROWS = `FROM kid_area_summary
+/**
+ * The current version's summary rows of the area ($2, $3) on the day ($1) and its 'built'
+ * rows, those of them `variantFilter` keeps. Two plain filtered reads joined by UNION ALL,
+ * not one with `(area) OR panel = 'built'`: DuckDB pushes only the plain equalities into its
+ * scan, and the OR made every read scan and test the whole table (all areas of the version;
+ * at 100,000 people 116,000 rows: 26-32 ms a read, against 6-8 ms).
+ */
+function summaryRowsSql(variantFilter: string): string {
+  const rows = `SELECT variant, ${GROUPS}, ${SUMS.join(', ')} FROM kid_area_summary
      WHERE version = (SELECT version FROM kid_current WHERE id = 1) AND as_of = CAST($1 AS DATE)
-       AND ((scope_kind = $2 AND scope_code = $3) OR panel = 'built')`;
+       AND ${variantFilter}`;
+  return `${rows} AND scope_kind = $2 AND scope_code = $3 AND panel <> 'built'
+    UNION ALL
+    ${rows} AND panel = 'built'`;
+}
 
 /**
  * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
  * current version's summary of the area on the day — of everyone, or with `optOut` of the
  * people not on the opt-out list where that part left out the list as it is now. One plain
- * filtered read of a hundred or so rows. Its 'built' rows say which parts are there: none (a
+ * filtered read of a hundred or so rows (`summaryRowsSql`). Its 'built' rows say which parts are there: none (a
  * version built before the summary existed: count from the model), or no 'not-opted-out' one
  * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
  */
 export function areaSummarySql(options: { optOut: boolean }): string {
-  return `SELECT variant, ${GROUPS}, ${SUMS.join(', ')}
-     ${AREA_ROWS}
-       AND ${
-         options.optOut
-           ? `((variant = 'not-opted-out' AND optout_tag = (${OPTOUT_TAG_SQL})) OR (panel = 'built' AND variant = 'everyone'))`
-           : `variant = 'everyone'`
-       }`;
+  return summaryRowsSql(
+    options.optOut
+      ? `((variant = 'not-opted-out' AND optout_tag = (${OPTOUT_TAG_SQL})) OR (panel = 'built' AND variant = 'everyone'))`
+      : `variant = 'everyone'`,
+  );
 }
 
 /**
@@ -211,7 +221,7 @@ export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'
   const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
   const out = "'opted-out'";
   return `WITH o AS (${o})
-    SELECT variant, ${GROUPS}, ${SUMS.join(', ')} ${AREA_ROWS} AND variant = 'everyone'
+    ${summaryRowsSql(`variant = 'everyone'`)}
     UNION ALL
     SELECT ${out}, 'pyramid', sex_key, pyramid_band, ${none(5)}, count(*), ${none(3 + costs.length)}
     FROM o WHERE alive = 1 GROUP BY sex_key, pyramid_band

@@ -169,6 +169,8 @@ export const KID_VIEWS_LEFT_OUT: Record<string, string> = {
   kid_fire_visit_current:
     'a visit’s resident counts include people on the opt-out, who cannot be taken out per visit',
   kid_population_periods: 'derived from person and person_registration, which the workspace offers',
+  kid_area_summary_current:
+    'counts per area for the population health dashboard, published through its disclosure control; its everyone variant includes people on the opt-out',
 };
 
 /** What decides which build a KID view reads, for the workspace version (workspace-version.ts). */

@@ -8,6 +8,7 @@ import {
   VARCHAR,
   type DuckDBConnection,
   type DuckDBDataChunk,
+  type DuckDBMaterializedResult,
   type DuckDBPreparedStatement,
   type DuckDBResult,
   type DuckDBType,
@@ -125,6 +126,23 @@ async function* readChunks<T extends Row>(result: DuckDBResult): AsyncIterable<T
   }
 }
 
+/**
+ * Every row of a materialized result (what `run` returns: DuckDB has already read it all),
+ * its chunks taken synchronously. `fetchChunk` would take each chunk, and then the empty one
+ * that ends the result, through a round trip to libuv's small thread pool, which DuckDB's
+ * statements queue on as well: under many concurrent small reads those round trips, not the
+ * reads, were most of a read's time (docs/kid.md, "Population health dashboard").
+ */
+function materializedRows<T extends Row>(result: DuckDBMaterializedResult): T[] {
+  const names = result.columnNames();
+  const typeIds = result.columnTypes().map((type) => type.typeId);
+  const rows: T[] = [];
+  const chunks = result.chunkCount;
+  for (let i = 0; i < chunks; i++)
+    for (const row of chunkRows<T>(result.getChunk(i), names, typeIds)) rows.push(row);
+  return rows;
+}
+
 /** Statements on one DuckDB connection, in order. */
 class DuckDBQueryable implements Queryable {
   readonly dialect = duckdbDialect;
@@ -145,7 +163,7 @@ class DuckDBQueryable implements Queryable {
   }
 
   /** Runs one statement; with `statements`, a parameterised one is prepared once and reused. */
-  private async execute(sql: string, params: readonly SqlValue[]): Promise<DuckDBResult> {
+  private async execute(sql: string, params: readonly SqlValue[]): Promise<DuckDBMaterializedResult> {
     const { values, types } = bind(params);
     if (!this.statements || params.length === 0) return this.connection.run(sql, values, types);
     let prepared = this.statements.get(sql);
@@ -164,10 +182,7 @@ class DuckDBQueryable implements Queryable {
   query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.queue.run(async () => {
       try {
-        const result = await this.execute(sql, params);
-        const rows: T[] = [];
-        for await (const chunk of readChunks<T>(result)) for (const row of chunk) rows.push(row);
-        return rows;
+        return materializedRows<T>(await this.execute(sql, params));
       } catch (error) {
         throw toStoreError(error, sql);
       }
