@@ -18,12 +18,13 @@ import type { CodeList, DatasetSpec } from './dataset-spec.ts';
 const CATALOGUE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const EXPECTED_IDS = [
   'apc',
+  'apc-critical-care',
   'asc',
+  'council-benefits',
+  'council-housing',
   'csds-care-activity',
   'csds-care-contact',
   'csds-referral',
-  'council-benefits',
-  'council-housing',
   'ecds',
   'esr',
   'fire-safety',
