@@ -112,6 +112,12 @@ export const datasetDictionarySchema: z.ZodType<DatasetSpec & { codeLists: CodeL
   dateOrder: z
     .array(z.object({ start: z.string(), end: z.string() }))
     .describe('pairs of date fields: a row whose end is before its start fails date-order'),
+  daysWithin: z
+    .array(z.object({ days: z.string(), start: z.string(), end: z.string() }))
+    .optional()
+    .describe(
+      'a count of days no more than the calendar days from start to end, counting both: else days-within',
+    ),
   linkageEncoding: linkageEncodingSchema.optional(),
   codeLists: z.array(codeListSchema),
 });

@@ -18,12 +18,13 @@ import type { CodeList, DatasetSpec } from './dataset-spec.ts';
 const CATALOGUE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const EXPECTED_IDS = [
   'apc',
+  'apc-critical-care',
   'asc',
+  'council-benefits',
+  'council-housing',
   'csds-care-activity',
   'csds-care-contact',
   'csds-referral',
-  'council-benefits',
-  'council-housing',
   'ecds',
   'esr',
   'fire-safety',
@@ -252,6 +253,30 @@ describe('a broken catalogue', () => {
       id: 'pmi',
       edit: (s) => void s.dateOrder.push({ start: 'Person_Birth_Date', end: 'Record_Date' }),
       message: /a direct identifier the warehouse never sees/,
+    },
+    {
+      name: 'a days-within rule whose days are not an integer',
+      id: 'apc-critical-care',
+      edit: (s) =>
+        void s.daysWithin?.push({
+          days: 'Critical_Care_Unit_Function',
+          start: 'Critical_Care_Start_Date_Time',
+          end: 'Critical_Care_Discharge_Date_Time',
+        }),
+      message:
+        /daysWithin rule names 'Critical_Care_Unit_Function' as its days, which is not an integer field/,
+      field: 'Critical_Care_Unit_Function',
+    },
+    {
+      name: 'a days-within rule on a direct identifier',
+      id: 'apc-critical-care',
+      edit: (s) =>
+        void s.daysWithin?.push({
+          days: 'Renal_Support_Days',
+          start: 'Person_Birth_Date',
+          end: 'Critical_Care_Discharge_Date_Time',
+        }),
+      message: /daysWithin rule names 'Person_Birth_Date', which is not a date the warehouse sees/,
     },
     {
       name: 'a birth-date rule whose event date does not exist',

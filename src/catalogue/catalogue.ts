@@ -343,6 +343,19 @@ function checkDataset(raw: unknown, file: string, codeLists: ReadonlyMap<string,
     if (rule.start === rule.end) p.fail('A dateOrder rule compares a field with itself', rule.start);
   }
 
+  if (spec.daysWithin !== undefined && !Array.isArray(spec.daysWithin)) p.fail("'daysWithin' must be a list");
+  for (const rule of spec.daysWithin ?? []) {
+    if (!isObject(rule)) p.fail('Each daysWithin rule must be an object with days, start and end');
+    const days = byName.get(rule.days);
+    if (!days || days.type !== 'integer')
+      p.fail(`A daysWithin rule names '${rule.days}' as its days, which is not an integer field`, rule.days);
+    for (const end of ['start', 'end'] as const) {
+      const field = byName.get(rule[end]);
+      if (!field || !DATE_TYPES.includes(field.type) || field.role === 'direct-identifier')
+        p.fail(`A daysWithin rule names '${rule[end]}', which is not a date the warehouse sees`, rule[end]);
+    }
+  }
+
   if (spec.linkageEncoding !== undefined) {
     const encoding: unknown = spec.linkageEncoding;
     if (!isObject(encoding) || encoding.scheme !== 'person-v1' || !isObject(encoding.fields)) {

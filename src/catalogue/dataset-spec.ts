@@ -99,6 +99,18 @@ export interface DateOrderRule {
 }
 
 /**
+ * A count of days that cannot exceed a period's calendar days (the CDS critical care level
+ * and organ support days): a row whose `days` is more than the days from `start`'s date to
+ * `end`'s, counting both, fails `days-within`. Not checked while either date is empty.
+ */
+export interface DaysWithinRule {
+  /** the integer field holding the count */
+  days: string;
+  start: string;
+  end: string;
+}
+
+/**
  * For datasets whose records may lack an NHS number: the agent also encodes the person's
  * name, date of birth, sex and postcode as Bloom filters under the linkage secret
  * (docs/linkage.md), into a file of its own beside the accepted file. Each key names the
@@ -126,6 +138,8 @@ export interface DatasetSpec {
   periodField: string;
   fields: FieldSpec[];
   dateOrder: DateOrderRule[];
+  /** counts of days bounded by a period's length (optional) */
+  daysWithin?: DaysWithinRule[];
   /** Bloom-filter encodings for probabilistic linkage, made by the agent (optional) */
   linkageEncoding?: LinkageEncodingSpec;
 }

@@ -13,6 +13,7 @@ describe('column roles', () => {
     );
     expect(declared).toEqual({
       apc: ['Hospital_Provider_Spell_Number'],
+      'apc-critical-care': ['Critical_Care_Local_Identifier', 'Hospital_Provider_Spell_Number'],
       asc: [],
       'csds-care-activity': ['CareActIdentifier', 'CareContactId'],
       'csds-care-contact': ['CareContactId', 'ServiceRequestId'],

@@ -25,6 +25,7 @@ export const RULE_IDS = [
   'type',
   'code',
   'date-order',
+  'days-within',
   'duplicate',
   'nhs-number',
   'control-total',
@@ -142,6 +143,19 @@ export function rowChecks(
       rule: 'date-order',
       field: end,
       condition: `(${as(endType, valueOf(end))} < ${as(startType, valueOf(start))})`,
+    });
+  }
+  for (const { days, start, end } of plan.spec.daysWithin ?? []) {
+    const startType = typeOf.get(start);
+    const endType = typeOf.get(end);
+    if (!typeOf.has(days) || !startType || !endType) continue;
+    // The calendar day of each: a timestamp's date, so 23:00 to 01:00 next day is two days.
+    const dayOf = (type: FieldType, v: string): string =>
+      type === 'datetime' ? `CAST(${dialect.tryTimestamp(v)} AS DATE)` : dialect.tryDate(v);
+    checks.push({
+      rule: 'days-within',
+      field: days,
+      condition: `(${dialect.tryInteger(valueOf(days))} > ${dayOf(endType, valueOf(end))} - ${dayOf(startType, valueOf(start))} + 1)`,
     });
   }
   return checks;

@@ -48,12 +48,14 @@ const spec: DatasetSpec = {
     field('colour', 'code', { codeList: 'colour' }),
     field('diagnosis', 'code', { codeList: 'diagnosis', maxLength: 4 }),
     field('kept', 'string', { required: true }),
+    field('unit_days', 'integer', { minimum: 0, maximum: 999 }),
   ],
   dateOrder: [
     { start: 'start_day', end: 'end_day' },
     { start: 'stamp', end: 'later_stamp' },
     { start: 'start_day', end: 'later_stamp' },
   ],
+  daysWithin: [{ days: 'unit_days', start: 'stamp', end: 'later_stamp' }],
 };
 
 const lists: Record<string, CodeList> = {
@@ -138,6 +140,16 @@ const orders: string[][] = [
   ['2025-04-01', '', '', '2025-04-03T00:00:00'],
 ];
 
+/** Counts for the days-within rule: [stamp, later_stamp, unit_days]. */
+const within: string[][] = [
+  ['2025-04-01T10:00:00', '2025-04-03T09:00:00', '3'],
+  ['2025-04-01T10:00:00', '2025-04-03T09:00:00', '4'],
+  ['2025-12-31T23:00:00', '2026-01-01T01:00:00', '2'],
+  ['2024-02-28T10:00:00', '2024-03-01T10:00:00', '4'],
+  ['', '2024-03-01T10:00:00', '9'],
+  ['2025-04-01T10:00:00', '2025-04-03T09:00:00', '+3'],
+];
+
 /** What the screen must pass: the plain values a feed mostly holds. */
 const plain = new Set([
   'age=0',
@@ -179,6 +191,9 @@ const plain = new Set([
   'order=0',
   'order=4',
   'order=8',
+  'within=0',
+  'within=2',
+  'within=4',
 ]);
 
 const plan = deidPlan(spec);
@@ -201,6 +216,10 @@ orders.forEach(([start = '', end = '', stamp = '', later = ''], i) => {
     kept: 'k',
   };
   rows.push({ label: `order=${i}`, values: columns.map((c) => set[c] ?? '') });
+});
+within.forEach(([stamp = '', later = '', days = ''], i) => {
+  const set: Record<string, string> = { stamp, later_stamp: later, unit_days: days, kept: 'k' };
+  rows.push({ label: `within=${i}`, values: columns.map((c) => set[c] ?? '') });
 });
 rows.push({ label: 'kept missing', values: columns.map(() => '') });
 
@@ -244,5 +263,8 @@ describe.each(testStores())('the row screen on $engine', (engine) => {
     expect([...passed].filter((label) => failed.has(label))).toEqual([]);
     expect([...plain].filter((label) => !passed.has(label))).toEqual([]);
     expect(failed.has('kept missing')).toBe(true);
+    // more days than the period's calendar days (a leap day counted) fail days-within in SQL
+    expect(['within=1', 'within=3'].filter((label) => failed.has(label))).toEqual(['within=1', 'within=3']);
+    expect(failed.has('within=2')).toBe(false);
   });
 });

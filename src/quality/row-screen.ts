@@ -34,6 +34,15 @@ const MINUS = 0x2d;
 const DOT = 0x2e;
 const COLON = 0x3a;
 
+/** The day number of the CCYY-MM-DD at s (NaN when it is not one). */
+function calendarDay(buf: Buffer, s: number): number {
+  const y = digits(buf, s, s + 4, 4);
+  const m = digits(buf, s + 5, s + 7, 2);
+  const d = digits(buf, s + 8, s + 10, 2);
+  if (y < 0 || m < 0 || d < 0) return NaN;
+  return Date.UTC(y, m - 1, d) / 86_400_000;
+}
+
 /** Up to `max` digits from s: their value, or -1 where a byte is not a digit. */
 function digits(buf: Buffer, s: number, e: number, max: number): number {
   if (e <= s || e - s > max) return -1;
@@ -366,6 +375,13 @@ export function rowScreen(
     if (!from || !to || !dated(from.type) || !dated(to.type)) continue;
     orders.push({ start: from.k, end: to.k, bothDates: from.type === 'date' && to.type === 'date' });
   }
+  const bounded: { days: number; start: number; end: number }[] = [];
+  for (const { days, start, end } of plan.spec.daysWithin ?? []) {
+    const count = index.get(days);
+    const from = index.get(start);
+    const to = index.get(end);
+    if (count && from && to) bounded.push({ days: count.k, start: from.k, end: to.k });
+  }
 
   return {
     passes({ buf, starts, ends }: ScreenedRow): boolean {
@@ -389,6 +405,18 @@ export function rowScreen(
         for (let k = 0; k < 10 && order === 0; k++) order = (buf[s2 + k] as number) - (buf[s1 + k] as number);
         // A later day is later whatever the times; the same day with a time is left to SQL.
         if (order < 0 || (order === 0 && !bothDates)) return false;
+      }
+      for (let b = 0; b < bounded.length; b++) {
+        const { days, start, end } = bounded[b] as (typeof bounded)[number];
+        const s = starts[days] as number;
+        const s1 = starts[start] as number;
+        const s2 = starts[end] as number;
+        if (s >= (ends[days] as number) || s1 >= (ends[start] as number) || s2 >= (ends[end] as number))
+          continue;
+        // Valid by the rules above, so each date is CCYY-MM-DD in its first ten bytes.
+        const count = digits(buf, s, ends[days] as number, 6);
+        const span = calendarDay(buf, s2) - calendarDay(buf, s1) + 1;
+        if (count < 0 || Number.isNaN(span) || count > span) return false;
       }
       return true;
     },

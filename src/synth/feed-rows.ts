@@ -250,7 +250,7 @@ export function previousAddressBlock(world: World, person: number, day: number):
   return previous < 0 ? undefined : addressBlock(addressValues(world, previous));
 }
 
-function spellNumber(org: string, person: number, admit: number): string {
+export function spellNumber(org: string, person: number, admit: number): string {
   return `${org}S${String(hashKey('spell', org, person, admit) % 100_000_000).padStart(8, '0')}`;
 }
 

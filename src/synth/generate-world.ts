@@ -65,6 +65,7 @@ import {
 import { CLINICAL_CODES, buildWorld, decileAt, laOfAddress, type World } from './world.ts';
 import { buildStaff, esrRows, type Staff } from './workforce.ts';
 import { writeOohCases } from './ooh-cases.ts';
+import { writeCriticalCare } from './critical-care.ts';
 import { MentalHealthAndCommunityFeeds } from './mh-community-feeds.ts';
 
 export interface GenerateOptions {
@@ -382,6 +383,7 @@ function writeEvent(
         );
       }
       writeSpell(world, person, event.spell, emit, subject, state);
+      writeCriticalCare(world, person, event.spell, emit, subject, seed);
       break;
     case 'ed':
       emit(event.visit.trust, 'ecds', ecdsRow(world, person, event.visit), subject(person, event.day), () =>

@@ -16,12 +16,13 @@ describe('kernel datasets', () => {
     const specs = JSON.parse(result.stdout) as { id: string; fields: JsonField[] }[];
     expect(specs.map((s) => s.id)).toEqual([
       'apc',
+      'apc-critical-care',
       'asc',
+      'council-benefits',
+      'council-housing',
       'csds-care-activity',
       'csds-care-contact',
       'csds-referral',
-      'council-benefits',
-      'council-housing',
       'ecds',
       'esr',
       'fire-safety',
@@ -88,6 +89,8 @@ describe('kernel datasets', () => {
     expect(result.code).toBe(66);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toContain("There is no dataset 'apcc'. Known datasets: apc, asc,");
+    expect(result.stderr).toContain(
+      "There is no dataset 'apcc'. Known datasets: apc, apc-critical-care, asc,",
+    );
   });
 });
