@@ -71,13 +71,15 @@ export function openForSuite(
   engine: TestStore,
   use: (store: Store) => void,
   prepare: (store: Store) => Promise<unknown> = async () => undefined,
+  /** for a `prepare` that loads a world: milliseconds, beyond the default hook timeout */
+  timeout?: number,
 ): void {
   let opened: Store | undefined;
   beforeAll(async () => {
     opened = await engine.open();
     await prepare(opened);
     use(opened);
-  });
+  }, timeout);
   afterAll(async () => {
     await opened?.close();
   });

@@ -5,9 +5,9 @@
  * reference release makes the KID stale.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { loadReferenceGeography } from '../reference/load-reference-geography.ts';
 import type { Store } from '../store/store.ts';
 import { buildReferenceGeography, pcnOn, type PcnMembership } from '../synth/reference-geography.ts';
@@ -44,13 +44,12 @@ beforeAll(async () => {
 
 describe.each(testStores())('the KID with reference geography on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => world.load(s),
+    300_000,
+  );
 
   it('has no PCN before a practice-to-PCN release is loaded, and is stale once one is', async () => {
     await buildSpine(store);

@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
@@ -19,7 +19,7 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 
 const DATASETS = ['apc', 'apc-critical-care'] as const;
 
@@ -38,13 +38,12 @@ const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '"
 
 describe.each(testStores())('critical care periods on $engine (issue 18)', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => world.load(s),
+    300_000,
+  );
 
   it('loads every period clean, each in a spell the same trust sent as APC', async () => {
     const sent = world.records.filter((r) => r.dataset === 'apc-critical-care');

@@ -16,7 +16,7 @@
  * number is the APC spell's, so the spell is known from the row itself.
  */
 import type { ApcSpell } from './activity-model.ts';
-import type { RowSubject } from './feed-router.ts';
+import type { EmitRow, SubjectOf } from './feed-router.ts';
 import { patientBlock, spellNumber, type Values } from './feed-rows.ts';
 import { hashUniform, Random, WeightedTable } from './random.ts';
 import { formatDateTime, formatDay } from './synth-dates.ts';
@@ -35,9 +35,6 @@ const UNIT_FUNCTION = new WeightedTable([
   ['92', 5],
   ['93', 5],
 ] as const);
-
-type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
-type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
 
 function isEmergency(method: string): boolean {
   return method.startsWith('2');
@@ -91,7 +88,7 @@ export function writeCriticalCare(
   world: World,
   person: number,
   spell: ApcSpell,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   seed: number,
 ): void {

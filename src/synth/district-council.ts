@@ -14,7 +14,7 @@
  */
 import { NO_DAY } from './population.ts';
 import { patientBlock, type Values } from './feed-rows.ts';
-import type { RowSubject } from './feed-router.ts';
+import type { EmitRow, SubjectOf } from './feed-router.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
 import { formatDay, type Month } from './synth-dates.ts';
 import { laOfAddress, type World } from './world.ts';
@@ -45,15 +45,6 @@ const HOUSING_BENEFIT_OF_RENTERS = 0.55;
 const CLAIM_MONTHLY = { change: 1 / 6, end: 0.01, newClaim: 0.0015, refused: 0.0005 } as const;
 /** Share of housing records with an NHS number (a health question on some forms); benefits records hold none. */
 export const HOUSING_WITH_NHS_NUMBER = 0.1;
-
-type Emit = (
-  org: string,
-  dataset: string,
-  values: Values,
-  subject: RowSubject,
-  old?: () => Values | undefined,
-) => void;
-type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
 
 interface HouseholdIndex {
   /** people of each household, in person order */
@@ -308,7 +299,13 @@ function housingEventsInMonth(world: World, h: number, monthIndex: number): Hous
   return events.sort((a, b) => a.day - b.day);
 }
 
-function writeHousing(world: World, month: Month, monthIndex: number, emit: Emit, subject: SubjectOf): void {
+function writeHousing(
+  world: World,
+  month: Month,
+  monthIndex: number,
+  emit: EmitRow,
+  subject: SubjectOf,
+): void {
   const { members } = householdIndex(world);
   for (let h = 0; h < world.population.householdCount; h++) {
     if (!districtOf(world, h, month.first)) continue;
@@ -397,7 +394,13 @@ function claimOf(world: World, h: number): Claim | undefined {
   return { startMonth, endMonth: -1, startDay: r.int(month.first, month.last), tenure, housingBenefit };
 }
 
-function writeBenefits(world: World, month: Month, monthIndex: number, emit: Emit, subject: SubjectOf): void {
+function writeBenefits(
+  world: World,
+  month: Month,
+  monthIndex: number,
+  emit: EmitRow,
+  subject: SubjectOf,
+): void {
   const { members } = householdIndex(world);
   for (let h = 0; h < world.population.householdCount; h++) {
     const council = districtOf(world, h, month.first);
@@ -464,7 +467,7 @@ export function writeDistrictCouncils(
   world: World,
   month: Month,
   monthIndex: number,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
 ): void {
   writeHousing(world, month, monthIndex, emit, subject);

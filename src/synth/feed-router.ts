@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
 import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from './defects.ts';
 import { Random } from './random.ts';
-import { builderKey } from './feed-rows.ts';
+import { builderKey, type Values } from './feed-rows.ts';
 import type { LocalWriter } from './local-layouts.ts';
 
 export interface DatasetPlan {
@@ -27,6 +27,20 @@ export interface RowSubject {
   /** false where the source system holds no NHS number for this subject (not a defect) */
   nhsRecorded: boolean;
 }
+
+/**
+ * How a generator hands the router a row: who sends it, of which dataset, its values, whom it
+ * is about, and for a corrected resend the row as first sent. Every feed writer takes one.
+ */
+export type EmitRow = (
+  org: string,
+  dataset: string,
+  values: Values,
+  subject: RowSubject,
+  old?: () => Values | undefined,
+) => void;
+/** The subject of a person's row on a day; `nhsRecorded` false where the sender holds no NHS number. */
+export type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
 
 export const RECORD_COLUMNS = [
   'file',

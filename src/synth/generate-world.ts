@@ -21,7 +21,14 @@ import {
   type DefectKind,
   type DefectRates,
 } from './defects.ts';
-import { DEFECT_COLUMNS, FeedRouter, RECORD_COLUMNS, type RowSubject } from './feed-router.ts';
+import {
+  DEFECT_COLUMNS,
+  FeedRouter,
+  RECORD_COLUMNS,
+  type RowSubject,
+  type EmitRow,
+  type SubjectOf,
+} from './feed-router.ts';
 import { LOCAL_LAYOUTS, localWriter, mappingFileName, type LocalWriter } from './local-layouts.ts';
 import {
   apcRows,
@@ -336,15 +343,6 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
   };
 }
 
-type Emit = (
-  org: string,
-  dataset: string,
-  values: Values,
-  subject: RowSubject,
-  old?: () => Values | undefined,
-) => void;
-type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
-
 function markContact(state: MonthState, person: number, org: string): void {
   const bit = ORG_BITS.indexOf(org);
   if (bit >= 0) state.contacts[person] = (state.contacts[person] ?? 0) | (1 << bit);
@@ -354,7 +352,7 @@ function writeSpell(
   world: World,
   person: number,
   spell: ApcSpell,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   state: MonthState,
 ): void {
@@ -369,7 +367,7 @@ function writeEvent(
   world: World,
   person: number,
   event: ActivityEvent,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   state: MonthState,
   seed: number,
@@ -493,7 +491,7 @@ function trustOf(world: World, person: number, day: number): string {
 function writeMaternity(
   world: World,
   month: Month,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   state: MonthState,
   _seed: number,
@@ -608,7 +606,7 @@ function writePmi(
   world: World,
   month: Month,
   monthIndex: number,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   state: MonthState,
   known: Uint8Array,
@@ -669,7 +667,7 @@ function writePmi(
   }
 }
 
-function writeEsr(world: World, month: Month, staff: readonly Staff[], emit: Emit, seed: number): void {
+function writeEsr(world: World, month: Month, staff: readonly Staff[], emit: EmitRow, seed: number): void {
   for (let s = 0; s < staff.length; s++) {
     const member = staff[s] as Staff;
     for (const values of esrRows(member, month, seed, s))
@@ -677,7 +675,7 @@ function writeEsr(world: World, month: Month, staff: readonly Staff[], emit: Emi
   }
 }
 
-function writeFireVisits(world: World, month: Month, monthIndex: number, emit: Emit, seed: number): void {
+function writeFireVisits(world: World, month: Month, monthIndex: number, emit: EmitRow, seed: number): void {
   const population = world.population;
   const oldest = oldestBirths(world);
   for (let h = 0; h < population.householdCount; h++) {

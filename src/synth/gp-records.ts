@@ -15,8 +15,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
-import type { RowSubject } from './feed-router.ts';
-import { patientBlock, previousAddressBlock, type Values } from './feed-rows.ts';
+import type { EmitRow, SubjectOf } from './feed-router.ts';
+import { patientBlock, previousAddressBlock } from './feed-rows.ts';
 import { NO_DAY } from './population.ts';
 import { hashKey, hashUniform, Random, WeightedTable } from './random.ts';
 import { formatDay, type Month } from './synth-dates.ts';
@@ -86,21 +86,12 @@ export function registrationsOf(world: World, person: number): Registration[] {
   return registrations;
 }
 
-type Emit = (
-  org: string,
-  dataset: string,
-  values: Values,
-  subject: RowSubject,
-  old?: () => Values | undefined,
-) => void;
-type SubjectOf = (person: number, day: number) => RowSubject;
-
 /** The registration rows of a month: those current on the window's first day (first month), begun or ended in it. */
 export function writeGpRegistrations(
   world: World,
   month: Month,
   monthIndex: number,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
 ): void {
   const population = world.population;
@@ -139,7 +130,7 @@ export function writeGpMedications(
   world: World,
   month: Month,
   monthIndex: number,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
 ): void {
   const population = world.population;

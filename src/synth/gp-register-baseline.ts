@@ -4,15 +4,13 @@
  * (births, moves, deaths) and the person spine (src/kid/) would miss everyone who stayed put;
  * a practice's first extract to a new warehouse is its whole list.
  */
-import type { RowSubject } from './feed-router.ts';
-import { gpEventRow, patientBlock, type Values } from './feed-rows.ts';
+import type { RowSubject, EmitRow } from './feed-router.ts';
+import { gpEventRow, patientBlock } from './feed-rows.ts';
 import { extraDeficits } from './frailty-deficits.ts';
 import { NO_DAY } from './population.ts';
 import { formatDay, type Month } from './synth-dates.ts';
 import { CONDITIONS } from './synth-rates.ts';
 import type { World } from './world.ts';
-
-type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
 
 /** Calls `visit` for each person alive and born before `day`, with their practice then. */
 function forEachRegistered(
@@ -31,7 +29,7 @@ function forEachRegistered(
 export function writeGpRegisterBaseline(
   world: World,
   month: Month,
-  emit: Emit,
+  emit: EmitRow,
   subject: (person: number, day: number) => RowSubject,
 ): void {
   const day = month.first;
@@ -53,7 +51,7 @@ export function writeGpRegisterBaseline(
 export function writeGpProblemListBaseline(
   world: World,
   month: Month,
-  emit: Emit,
+  emit: EmitRow,
   subject: (person: number, day: number) => RowSubject,
 ): void {
   const day = month.first;

@@ -8,11 +8,11 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { hasSeriousMentalIllness } from './mh-community-feeds.ts';
 
 const MHSDS = ['mhsds-referral', 'mhsds-care-contact', 'mhsds-hospital-spell', 'mhsds-ward-stay'];
@@ -169,13 +169,12 @@ describe('the synthetic MHSDS and CSDS feeds', () => {
 
 describe.each(testStores())('MHSDS and CSDS loaded on $engine (issue 18)', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => world.load(s),
+    300_000,
+  );
 
   it('loads every contact of the truth once, as the person it is about', async () => {
     const truth = readFeed(path.join(world.dir, 'world', 'truth', 'care-contacts.csv'));

@@ -20,7 +20,7 @@
  */
 import path from 'node:path';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
-import type { RowSubject } from './feed-router.ts';
+import type { RowSubject, EmitRow } from './feed-router.ts';
 import { patientBlock } from './feed-rows.ts';
 import { NO_DAY } from './population.ts';
 import { hashUniform, Random } from './random.ts';
@@ -29,7 +29,6 @@ import { CONDITIONS } from './synth-rates.ts';
 import type { World } from './world.ts';
 
 type Values = Record<string, string>;
-type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
 
 export const MENTAL_HEALTH_TRUST = 'RXY';
 export const COMMUNITY_TRUST = 'RYY';
@@ -217,7 +216,7 @@ export class MentalHealthAndCommunityFeeds {
   writeMonth(
     month: Month,
     monthIndex: number,
-    emit: Emit,
+    emit: EmitRow,
     subject: (person: number, day: number) => RowSubject,
   ): void {
     const population = this.world.population;

@@ -14,7 +14,7 @@
  * - a case sent to an emergency department does not yet produce the ECDS attendance it
  *   would: the two feeds are drawn independently.
  */
-import type { RowSubject } from './feed-router.ts';
+import type { EmitRow, SubjectOf } from './feed-router.ts';
 import { patientBlock, type Values } from './feed-rows.ts';
 import { hashKey, hashUniform, Random, WeightedTable } from './random.ts';
 import { ageBand } from './synth-rates.ts';
@@ -113,9 +113,6 @@ const AMBULANCE = new Set(['Dx01', 'Dx011', 'Dx012', 'Dx013']);
 const SPEAK_TO_CLINICIAN = new Set(['Dx11', 'Dx12', 'Dx13', 'Dx14', 'Dx15']);
 const CONTACT_PRIMARY_CARE = new Set(['Dx05', 'Dx06', 'Dx07', 'Dx08']);
 
-type Emit = (org: string, dataset: string, values: Values, subject: RowSubject) => void;
-type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
-
 /** Whether a day (days since 1970-01-01, a Thursday) falls on a Saturday or Sunday. */
 function isWeekend(day: number): boolean {
   const weekday = (((day + 4) % 7) + 7) % 7; // 0 Sunday … 6 Saturday
@@ -208,7 +205,7 @@ export function writeOohCases(
   world: World,
   month: Month,
   monthIndex: number,
-  emit: Emit,
+  emit: EmitRow,
   subject: SubjectOf,
   seed: number,
 ): void {

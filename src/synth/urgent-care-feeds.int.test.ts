@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
@@ -23,7 +23,7 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 
 const DATASETS = ['ecds', 'ooh-cases'] as const;
 /** The defects a row rule sees in the accepted file (names, dates of birth and addresses it cannot). */
@@ -70,13 +70,12 @@ const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '"
 
 describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (issue 18)', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => world.load(s),
+    300_000,
+  );
 
   it('loads every feed, and quarantines exactly the rows truth says carry a visible defect, at their lines', async () => {
     const defects = truthDefects().filter((d) => DATASETS.some((ds) => d.file.includes(`/${ds}/`)));
