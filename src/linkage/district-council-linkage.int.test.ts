@@ -4,23 +4,22 @@
  * on both engines, scored against the synthetic world's truth; and the encodings alone link
  * them to a complete index and to the PMI feeds as sent (council-evaluation.ts).
  */
-import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../test/stores.ts';
-import { getDataset } from '../catalogue/catalogue.ts';
-import { listWorldFeeds, worldGpPractices } from '../demo/send-world-feeds.ts';
+import { sendWithLinkage } from '../../test/send-with-linkage.ts';
+import { worldGpPractices } from '../demo/send-world-feeds.ts';
 import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import { buildSpine } from '../kid/person-spine.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import { newLinkageSecret } from '../privacy/linkage-secret.ts';
-import { newSigningKeyPair, parsePublicKey } from '../privacy/signing-key.ts';
+import type { newSigningKeyPair } from '../privacy/signing-key.ts';
+import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
@@ -40,27 +39,15 @@ const truth = new Map<string, string>();
 
 beforeAll(async () => {
   generateWorld({ out: world, people: 30_000, seed: 5, from: '2020-04', to: '2020-06' });
-  for (const feed of listWorldFeeds(world, ['pmi', ...DISTRICT_DATASETS])) {
-    if (!signingKeys.has(feed.org)) signingKeys.set(feed.org, newSigningKeyPair());
-    const pair = signingKeys.get(feed.org)!;
-    const output = path.join(dir, 'outbox', feed.org, feed.dataset, `${feed.period}.csv`);
-    mkdirSync(path.dirname(output), { recursive: true });
-    try {
-      const result = await deidentifyFile({
-        spec: getDataset(feed.dataset),
-        org: feed.org,
-        input: feed.file,
-        output,
-        tokeniser,
-        signing: { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) },
-        period: feed.period,
-        linkageSecret: secret,
-      });
-      sent.push({ ...feed, file: output, linkage: result.linkage!.file });
-    } catch {
-      // a header-only (nil) return: nothing to send
-    }
-  }
+  const sending = await sendWithLinkage({
+    world,
+    datasets: ['pmi', ...DISTRICT_DATASETS],
+    outbox: path.join(dir, 'outbox'),
+    tokeniser,
+    secret,
+    signingKeys,
+  });
+  sent.push(...sending.sent);
   const nhsOf = new Map<string, string>();
   let at: number[] = [];
   await readCsv(path.join(world, 'truth', 'people.csv'), {

@@ -17,9 +17,10 @@ import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { testStores } from '../../test/stores.ts';
+import { sendWithLinkage } from '../../test/send-with-linkage.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
-import { listWorldFeeds, worldGpPractices } from '../demo/send-world-feeds.ts';
+import { worldGpPractices } from '../demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
@@ -27,7 +28,8 @@ import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import { newLinkageSecret } from '../privacy/linkage-secret.ts';
-import { newSigningKeyPair, parsePublicKey } from '../privacy/signing-key.ts';
+import type { newSigningKeyPair } from '../privacy/signing-key.ts';
+import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
@@ -84,28 +86,16 @@ async function resend(feed: (typeof sent)[number], folder: string) {
 
 beforeAll(async () => {
   generateWorld({ out: world, people: 20_000, seed: 5, from: '2020-04', to: '2020-06' });
-  for (const feed of listWorldFeeds(world, ['pmi', 'asc'])) {
-    if (!signingKeys.has(feed.org)) signingKeys.set(feed.org, newSigningKeyPair());
-    const pair = signingKeys.get(feed.org)!;
-    const output = path.join(dir, 'outbox', feed.org, feed.dataset, `${feed.period}.csv`);
-    mkdirSync(path.dirname(output), { recursive: true });
-    try {
-      const result = await deidentifyFile({
-        spec: getDataset(feed.dataset),
-        org: feed.org,
-        input: feed.file,
-        output,
-        tokeniser,
-        signing: { keyId: pair.keyId, privateKey: createPrivateKey(pair.privateKeyPem) },
-        period: feed.period,
-        linkageSecret: secret,
-      });
-      sent.push({ ...feed, file: output, linkage: result.linkage!.file });
-      extractOf.set(output, feed.file);
-    } catch {
-      // a header-only (nil) return: nothing to send
-    }
-  }
+  const sending = await sendWithLinkage({
+    world,
+    datasets: ['pmi', 'asc'],
+    outbox: path.join(dir, 'outbox'),
+    tokeniser,
+    secret,
+    signingKeys,
+  });
+  sent.push(...sending.sent);
+  for (const [file, extract] of sending.extractOf) extractOf.set(file, extract);
   const nhsOf = new Map<string, string>();
   let at: number[] = [];
   await readCsv(path.join(world, 'truth', 'people.csv'), {
