@@ -383,13 +383,48 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     expect(html).toContain('<svg');
   });
 
+  /** An analyst of the test's own, with an API token (the role's shared account is another test's). */
+  async function analystToken(email: string): Promise<string> {
+    const { user } = await addUser(store, { email, role: 'analyst', password: `${PASSWORD} 0` }, 'test');
+    await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+    return (await createApiToken(store, email, 'test')).token;
+  }
+
+  it("shows a mistake in the page's filters beside its field, as NHS.UK's form components mark it", async () => {
+    // The form is written out rather than drawn by the NHS.UK macros (for speed): the error
+    // state must still be the one those components give, tied to its field for screen readers.
+    const token = await analystToken('form-analyst@portal.test');
+    const { app } = portalApp(store);
+    const page = async (query: string): Promise<string> => {
+      const response = await app.request(`/kid/population-health?useCase=${planning}&${query}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(400);
+      return response.text();
+    };
+    const day = await page('date=2020-13-45');
+    expect(day).toContain('<div class="nhsuk-form-group nhsuk-form-group--error">');
+    expect(day).toMatch(
+      /<span class="nhsuk-error-message" id="date-error"><span class="nhsuk-u-visually-hidden">Error: <\/span>[^<]+<\/span>/,
+    );
+    expect(day).toMatch(
+      /<input class="nhsuk-input nhsuk-input--error[^"]*" id="date"[^>]*aria-describedby="date-hint date-error"/,
+    );
+    expect(day).toContain('<a href="#date">');
+    const area = await page('scope=ward:1');
+    expect(area).toMatch(
+      /<select class="nhsuk-select nhsuk-select--error" id="scope" name="scope" aria-describedby="scope-error">/,
+    );
+    expect(area).toMatch(/<span class="nhsuk-error-message" id="scope-error">/);
+    expect(area).not.toContain('id="date-error"');
+    // What the user typed is kept, escaped.
+    expect(await page('date=%22%3E%3Cscript%3E')).toContain('value="&quot;&gt;&lt;script&gt;"');
+  });
+
   it("offers in the page's picker the use cases the policy allows now, not those of a moment before", async () => {
     // The picker's list is kept per user and policy version (population-health-routes.ts):
     // a use case made, or a member taken off, shows once the policy's version is read again.
-    const email = 'picker-analyst@portal.test';
-    const { user } = await addUser(store, { email, role: 'analyst', password: `${PASSWORD} 0` }, 'test');
-    await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
-    const { token } = await createApiToken(store, email, 'test');
+    const token = await analystToken('picker-analyst@portal.test');
     const { app } = portalApp(store);
     const picker = async (): Promise<string[]> => {
       const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {
