@@ -16,7 +16,14 @@
  *    people; every request counts afresh: the dashboard keeps no cache), the page for the
  *    same practice, and `GET /api/v1/me` (authentication alone, the server's floor). It
  *    prints requests per second, p50, p95 and p99 and errors, against the target
- *    p95 <= 300 ms (issue 13), with the load average before each (the machine is shared).
+ *    p95 <= 300 ms (issue 13), with the load average before each (the machine is shared),
+ *    and under each the server's CPU milliseconds per request (every thread of the `kernel
+ *    serve` process, from /proc: far steadier than latency on a shared machine) and the bytes
+ *    of one answer, so the page's cost beyond the API's can be read apart from the queueing.
+ *
+ * `--only api,page` measures only those of single, api, page and me; `--cpu-prof DIR` has the
+ * server write a V8 CPU profile of its JavaScript thread to DIR when it stops. What drawing the
+ * page costs alone is measured by `render.ts` beside this file.
  *
  * The world and the warehouse are kept in `--dir` (it is never deleted), so a second run only
  * re-sends the feeds (each refused as already loaded) and finds the KID unchanged. `--reuse DIR`
@@ -24,7 +31,7 @@
  * analyst's token and session are made afresh), to measure again on a quieter machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +72,8 @@ const { values } = parseArgs({
     reuse: { type: 'string' },
     port: { type: 'string', default: '18093' },
     'optout-percent': { type: 'string', default: '5' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const people = Number(values.people);
@@ -90,6 +99,14 @@ const DATASETS = [
   'msds-delivery',
 ];
 const TARGET_P95_MS = 300;
+/** The requests to measure: every one unless `--only` names some (single, api, page, me). */
+const REQUESTS = ['single', 'api', 'page', 'me'] as const;
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...REQUESTS];
+for (const name of only)
+  if (!(REQUESTS as readonly string[]).includes(name))
+    throw new Error(`--only ${values.only}: "${name}" is not one of ${REQUESTS.join(', ')}`);
+/** `--cpu-prof DIR`: the server writes a V8 CPU profile of its JavaScript thread there when it stops. */
+const cpuProfDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const started = performance.now();
@@ -242,7 +259,15 @@ async function largestPractice(store: Store): Promise<{ practice: string; practi
 function startServe(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'kernel.js'), 'serve', '--data', dataDir, '--port', String(port)],
+    [
+      ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+      path.join(ROOT, 'bin', 'kernel.js'),
+      'serve',
+      '--data',
+      dataDir,
+      '--port',
+      String(port),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
   );
   return new Promise((resolve, reject) => {
@@ -271,7 +296,31 @@ interface Result {
   firstStatus: string;
   latencies: number[];
   seconds: number;
+  /** the server process's CPU time (every thread: JavaScript and DuckDB's) over the run, ms */
+  serverCpuMs: number | undefined;
+  /** the size of one answer's body */
+  bytes: number;
 }
+
+/**
+ * The CPU milliseconds (user and system, all threads) process `pid` has used so far, from
+ * Linux's /proc; undefined elsewhere. On a shared machine a request's CPU cost moves far less
+ * with the other sessions' work than its latency does.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command's closing parenthesis: state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times (100 on every architecture Node runs on). */
+const CLOCK_TICKS_PER_SECOND = 100;
+let serverPid: number | undefined;
 
 async function hammer(
   name: string,
@@ -281,6 +330,9 @@ async function hammer(
   duration = seconds,
 ): Promise<Result> {
   const load = loadAverage();
+  const sample = await fetch(url, { headers, redirect: 'manual' });
+  const bytes = (await sample.arrayBuffer()).byteLength;
+  const cpuBefore = processCpuMs(serverPid);
   const latencies: number[] = [];
   let errors = 0;
   let firstStatus = '';
@@ -305,6 +357,7 @@ async function hammer(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
+  const cpuAfter = processCpuMs(serverPid);
   return {
     name,
     load,
@@ -313,6 +366,8 @@ async function hammer(
     firstStatus,
     latencies,
     seconds: (performance.now() - began) / 1000,
+    serverCpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+    bytes,
   };
 }
 
@@ -332,6 +387,7 @@ async function main(): Promise<void> {
     `practice view: ${prepared.practice} (${prepared.practicePeople.toLocaleString('en-GB')} people in the model)`,
   );
   const server = await startServe();
+  serverPid = server.pid;
   try {
     const base = `http://127.0.0.1:${port}`;
     const query = `scope=practice:${prepared.practice}&useCase=${prepared.useCase}`;
@@ -347,31 +403,42 @@ async function main(): Promise<void> {
     // The page once before it is measured, as the API was: the server compiles its templates
     // on first use, and twenty first requests at once would each compile them.
     await (await fetch(page, { headers: { Cookie: prepared.cookie } })).arrayBuffer();
-    const results = [
-      // One client alone first: the answer's own time, without queueing behind others.
-      await hammer(
-        `GET /api/v1/kid/population-health (practice ${prepared.practice}), ONE client`,
-        api,
-        auth,
-        1,
-        10,
-      ),
-      await hammer(`GET /api/v1/kid/population-health (practice ${prepared.practice})`, api, auth),
-      await hammer(`GET /kid/population-health (page, practice ${prepared.practice})`, page, {
-        Cookie: prepared.cookie,
-      }),
-      await hammer('GET /api/v1/me (baseline: authentication only)', `${base}/api/v1/me`, auth),
-    ];
+    const results: Result[] = [];
+    // One client alone first: the answer's own time, without queueing behind others.
+    if (only.includes('single'))
+      results.push(
+        await hammer(
+          `GET /api/v1/kid/population-health (practice ${prepared.practice}), ONE client`,
+          api,
+          auth,
+          1,
+          10,
+        ),
+      );
+    if (only.includes('api'))
+      results.push(
+        await hammer(`GET /api/v1/kid/population-health (practice ${prepared.practice})`, api, auth),
+      );
+    if (only.includes('page'))
+      results.push(
+        await hammer(`GET /kid/population-health (page, practice ${prepared.practice})`, page, {
+          Cookie: prepared.cookie,
+        }),
+      );
+    if (only.includes('me'))
+      results.push(await hammer('GET /api/v1/me (baseline: authentication only)', `${base}/api/v1/me`, auth));
     console.log('');
     console.log(
       `bench/kid-dashboard: ${people.toLocaleString('en-GB')} people, ${clients} concurrent clients, ${seconds} s each, kernel serve on DuckDB, ${os.cpus().length} cores`,
     );
     // The machine is shared: each p95 is also given as a multiple of the floor's (auth alone).
-    const floor = results[results.length - 1] as Result;
-    const floorP95 = percentile(
-      [...floor.latencies].sort((a, b) => a - b),
-      95,
-    );
+    const floor = only.includes('me') ? (results[results.length - 1] as Result) : undefined;
+    const floorP95 = floor
+      ? percentile(
+          [...floor.latencies].sort((a, b) => a - b),
+          95,
+        )
+      : NaN;
     for (const r of results) {
       const sorted = [...r.latencies].sort((a, b) => a - b);
       const p95 = percentile(sorted, 95);
@@ -379,7 +446,9 @@ async function main(): Promise<void> {
         `${r.name}\n  load average before ${r.load}; ${(r.requests / r.seconds).toFixed(1)} requests/s (${r.requests} in ${r.seconds.toFixed(1)} s); ` +
           `p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms; ` +
           `${r.errors} errors${r.firstStatus ? ` (first: ${r.firstStatus})` : ''} — target p95 <= ${TARGET_P95_MS} ms: ${p95 <= TARGET_P95_MS && r.errors === 0 ? 'met' : 'NOT met'}; ` +
-          `p95 ${(p95 / floorP95).toFixed(2)} × the floor's`,
+          (floor ? `p95 ${(p95 / floorP95).toFixed(2)} × the floor's` : 'no floor measured (--only)') +
+          `\n  server CPU ${r.serverCpuMs === undefined ? 'not measured (no /proc)' : `${(r.serverCpuMs / Math.max(1, r.requests)).toFixed(1)} ms per request`}; ` +
+          `${r.bytes.toLocaleString('en-GB')} bytes per answer`,
       );
     }
   } finally {

@@ -9,15 +9,19 @@ import {
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { activeUseCase } from '../../test/use-cases.ts';
-import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { PASSWORD, accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
+import { setUseCaseUsers } from '../governance/use-cases.ts';
+import { createApiToken } from '../server/auth/api-tokens.ts';
+import { addUser, changePassword } from '../server/auth/user-accounts.ts';
 import type { Store } from '../store/store.ts';
 import { AGE_BANDS } from './conditions.ts';
 import { populationOn } from './person-spine.ts';
 import {
+  POLICY_VERSION_MAX_AGE_MS,
   defaultDashboardDay,
   parseScope,
   populationHealthFigures,
@@ -377,5 +381,77 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     const html = await page.text();
     expect(html).toContain('Conditions by age and deprivation');
     expect(html).toContain('<svg');
+  });
+
+  /** An analyst of the test's own, with an API token (the role's shared account is another test's). */
+  async function analystToken(email: string): Promise<string> {
+    const { user } = await addUser(store, { email, role: 'analyst', password: `${PASSWORD} 0` }, 'test');
+    await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+    return (await createApiToken(store, email, 'test')).token;
+  }
+
+  it("shows a mistake in the page's filters beside its field, as NHS.UK's form components mark it", async () => {
+    // The form is written out rather than drawn by the NHS.UK macros (for speed): the error
+    // state must still be the one those components give, tied to its field for screen readers.
+    const token = await analystToken('form-analyst@portal.test');
+    const { app } = portalApp(store);
+    const page = async (query: string): Promise<string> => {
+      const response = await app.request(`/kid/population-health?useCase=${planning}&${query}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(400);
+      return response.text();
+    };
+    const day = await page('date=2020-13-45');
+    expect(day).toContain('<div class="nhsuk-form-group nhsuk-form-group--error">');
+    expect(day).toMatch(
+      /<span class="nhsuk-error-message" id="date-error"><span class="nhsuk-u-visually-hidden">Error: <\/span>[^<]+<\/span>/,
+    );
+    expect(day).toMatch(
+      /<input class="nhsuk-input nhsuk-input--error[^"]*" id="date"[^>]*aria-describedby="date-hint date-error"/,
+    );
+    expect(day).toContain('<a href="#date">');
+    const area = await page('scope=ward:1');
+    expect(area).toMatch(
+      /<select class="nhsuk-select nhsuk-select--error" id="scope" name="scope" aria-describedby="scope-error">/,
+    );
+    expect(area).toMatch(/<span class="nhsuk-error-message" id="scope-error">/);
+    expect(area).not.toContain('id="date-error"');
+    // What the user typed is kept, escaped.
+    expect(await page('date=%22%3E%3Cscript%3E')).toContain('value="&quot;&gt;&lt;script&gt;"');
+  });
+
+  it("offers in the page's picker the use cases the policy allows now, not those of a moment before", async () => {
+    // The picker's list is kept per user and policy version (population-health-routes.ts):
+    // a use case made, or a member taken off, shows once the policy's version is read again.
+    const token = await analystToken('picker-analyst@portal.test');
+    const { app } = portalApp(store);
+    const picker = async (): Promise<string[]> => {
+      const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(page.status).toBe(200);
+      const select = /<select[^>]*id="useCase"[^>]*>([\s\S]*?)<\/select>/.exec(await page.text())?.[1] ?? '';
+      return [...select.matchAll(/<option value="([^"]+)"/g)].map((m) => m[1] as string);
+    };
+    const before = await picker();
+    expect(before).toContain(planning);
+    const later = (): Promise<void> => new Promise((r) => setTimeout(r, POLICY_VERSION_MAX_AGE_MS + 100));
+
+    const added = await activeUseCase(store, {
+      title: 'Population health picker',
+      datasets: ['pmi', 'gp-events'],
+      controllers,
+      users: ['role:analyst'],
+      start: '2021-04-01',
+      end: '2099-03-31',
+    });
+    expect(before).not.toContain(added.id);
+    await later();
+    expect((await picker()).sort()).toEqual([...before, added.id].sort());
+
+    await setUseCaseUsers(store, added.id, ['role:ig-lead'], 'test');
+    await later();
+    expect(await picker()).toEqual(before);
   });
 });

@@ -743,7 +743,7 @@ const DECISION_LIMIT = 1024;
 export const POLICY_VERSION_MAX_AGE_MS = 1000;
 const versionMemo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
 
-function currentPolicyVersion(q: Queryable): Promise<string> {
+export function currentPolicyVersion(q: Queryable): Promise<string> {
   const memo = versionMemo.get(q);
   const now = performance.now();
   if (memo && now - memo.at <= POLICY_VERSION_MAX_AGE_MS) return memo.version;
