@@ -417,6 +417,13 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     );
     expect(area).toMatch(/<span class="nhsuk-error-message" id="scope-error">/);
     expect(area).not.toContain('id="date-error"');
+    // An LSOA typed in its own field is named there, where the summary's link leads.
+    const lsoa = await page('lsoa=NOT-AN-LSOA');
+    expect(lsoa).toContain('<a href="#lsoa">');
+    expect(lsoa).toMatch(/<span class="nhsuk-error-message" id="lsoa-error">/);
+    expect(lsoa).toMatch(
+      /<input class="nhsuk-input nhsuk-input--error[^"]*" id="lsoa"[^>]*aria-describedby="lsoa-hint lsoa-error"/,
+    );
     // What the user typed is kept, escaped.
     expect(await page('date=%22%3E%3Cscript%3E')).toContain('value="&quot;&gt;&lt;script&gt;"');
   });
