@@ -84,7 +84,7 @@ function worldUsers(tag: string): Record<WorldUserKey, ReadUser> {
 }
 
 /** Portal accounts for the users, as `kernel users add` makes them (no password anyone can use). */
-async function addAccounts(store: Store, users: ReadUser[]): Promise<void> {
+export async function addAccounts(store: Store, users: ReadUser[]): Promise<void> {
   for (const user of users) {
     await store.run(
       `INSERT INTO users (id, email, role, org_code, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at)
