@@ -67,20 +67,10 @@ let world: KidWorld;
 /** The same world with defects injected at the generator's default rates (src/synth/defects.ts). */
 let defective: KidWorld;
 beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 1000,
-    from: FROM,
-    to: TO,
-    datasets: ['pmi', 'gp-events'],
-    defects: 'none',
-  });
-  defective = await makeKidWorld({
-    people: 1000,
-    from: FROM,
-    to: TO,
-    datasets: ['pmi', 'gp-events'],
-    defects: 'default',
-  });
+  const worldWith = (defects: 'none' | 'default') =>
+    makeKidWorld({ people: 1000, from: FROM, to: TO, datasets: ['pmi', 'gp-events'], defects });
+  world = await worldWith('none');
+  defective = await worldWith('default');
 }, 240_000);
 
 describe('eFI deficit code lists', () => {
