@@ -21,7 +21,7 @@ import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import type { Store } from '../src/store/store.ts';
 import { buildSpine } from '../src/kid/person-spine.ts';
 import type { TestStore } from './stores.ts';
-import { DEFECT_KINDS, type DefectRates } from '../src/synth/defects.ts';
+import { NO_DEFECTS, type DefectRates } from '../src/synth/defects.ts';
 import { generateWorld } from '../src/synth/generate-world.ts';
 
 export interface TruthPerson {
@@ -96,11 +96,7 @@ export async function makeKidWorld(options: {
   const world = path.join(dir, 'world');
   const outbox = path.join(dir, 'outbox');
   const defectRates =
-    options.defects === 'none'
-      ? (Object.fromEntries(DEFECT_KINDS.map((k) => [k, 0])) as DefectRates)
-      : options.defects === 'default'
-        ? undefined
-        : options.defects;
+    options.defects === 'none' ? NO_DEFECTS : options.defects === 'default' ? undefined : options.defects;
   generateWorld({
     out: world,
     people: options.people,

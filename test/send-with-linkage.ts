@@ -4,6 +4,7 @@ import path from 'node:path';
 import { getDataset } from '../src/catalogue/catalogue.ts';
 import { listWorldFeeds } from '../src/demo/send-world-feeds.ts';
 import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
+import { fieldText, readCsv } from '../src/files/csv-reader.ts';
 import type { newLinkageSecret } from '../src/privacy/linkage-secret.ts';
 import { newSigningKeyPair } from '../src/privacy/signing-key.ts';
 import type { hmacTokeniser } from '../src/privacy/token-scheme.ts';
@@ -57,4 +58,34 @@ export async function sendWithLinkage(options: {
     }
   }
   return { sent, extractOf };
+}
+
+/**
+ * The world truth's answer for linkage: for each line of a `datasets` feed sent without an
+ * NHS number, the token of the person it is. Keyed `dataset:org:period:line`.
+ */
+export async function tokensOfRecordsWithoutNhsNumber(
+  world: string,
+  datasets: readonly string[],
+  tokeniser: ReturnType<typeof hmacTokeniser>,
+): Promise<Map<string, string>> {
+  const nhsOf = new Map<string, string>();
+  let at: number[] = [];
+  await readCsv(path.join(world, 'truth', 'people.csv'), {
+    onHeader: (c) => void (at = [c.indexOf('person_id'), c.indexOf('nhs_number')]),
+    onRecord: (r) => void nhsOf.set(fieldText(r, at[0]!), fieldText(r, at[1]!)),
+  });
+  const truth = new Map<string, string>();
+  await readCsv(path.join(world, 'truth', 'records.csv'), {
+    onHeader: (c) =>
+      void (at = ['file', 'line', 'subject_id', 'nhs_number_recorded'].map((n) => c.indexOf(n))),
+    onRecord(r) {
+      const [file, line, person, recorded] = at.map((i) => fieldText(r, i));
+      // feeds/ORG/DATASET/YYYY-MM.csv
+      const [, org, dataset, month] = /^feeds\/([^/]+)\/([^/]+)\/(\d{4}-\d{2})\.csv$/.exec(file!) ?? [];
+      if (dataset && datasets.includes(dataset) && recorded === 'N')
+        truth.set(`${dataset}:${org}:${month}:${line}`, tokeniser.token(nhsOf.get(person!)!));
+    },
+  });
+  return truth;
 }

@@ -10,6 +10,7 @@ import {
   type NewUseCase,
   type UseCase,
 } from '../src/governance/use-cases.ts';
+import type { Purpose } from '../src/governance/governance-values.ts';
 import type { Queryable } from '../src/store/store.ts';
 
 export async function activeUseCase(
@@ -32,4 +33,29 @@ export async function activeUseCase(
   );
   for (const org of proposed.controllers) await approveUseCase(store, proposed.id, org, actor);
   return activateUseCase(store, proposed.id, actor);
+}
+
+/**
+ * The id of an active use case for a test that reads warehouse data as analysts: titled
+ * `SUBJECT PURPOSE DATASETS`, running from April 2021; `more` changes the rest (users, months).
+ */
+export async function readingUseCaseId(
+  store: Queryable,
+  subject: string,
+  purpose: Purpose,
+  datasets: string[],
+  controllers: string[],
+  more: Partial<NewUseCase> = {},
+): Promise<string> {
+  const made = await activeUseCase(store, {
+    title: `${subject} ${purpose} ${datasets.join(' ')}`,
+    purpose,
+    datasets,
+    controllers,
+    users: ['role:analyst'],
+    start: '2021-04-01',
+    end: '2099-03-31',
+    ...more,
+  });
+  return made.id;
 }

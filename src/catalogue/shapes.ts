@@ -6,7 +6,7 @@
  *   in order, a direct identifier replaced by the columns its `pseudonymise` rule names (or
  *   dropped). Nothing with the role `direct-identifier` is ever in the accepted shape.
  */
-import type { DatasetSpec, FieldSpec, FieldType, PrivacyRole } from './dataset-spec.ts';
+import type { DatasetSpec, FieldSpec } from './dataset-spec.ts';
 
 /** The first accepted column: the extract's line number a row came from, so the sender can find it. */
 export const SOURCE_LINE_COLUMN = 'source_line';
@@ -29,23 +29,26 @@ export type Derivation =
   /** the birth date's 'YYYY-MM' */
   | 'birth-year-month';
 
-export interface AcceptedField {
-  name: string;
-  title: string;
-  description?: string;
-  type: FieldType;
-  format?: string;
-  required: boolean;
-  role: PrivacyRole;
-  codeList?: string;
-  maxLength?: number;
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
+/** A field of the accepted file: the checks and meaning of the field it comes from, and how it is derived. */
+export type AcceptedField = Pick<
+  FieldSpec,
+  | 'name'
+  | 'title'
+  | 'description'
+  | 'type'
+  | 'format'
+  | 'required'
+  | 'role'
+  | 'codeList'
+  | 'maxLength'
+  | 'pattern'
+  | 'minimum'
+  | 'maximum'
+> & {
   /** the inbound field it comes from */
   from: string;
   derivation: Derivation;
-}
+};
 
 /** Column names of the inbound (identifiable) extract, in order. */
 export function inboundColumns(spec: DatasetSpec): string[] {

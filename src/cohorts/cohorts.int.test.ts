@@ -36,7 +36,7 @@ import { cohortTables, countCohort, openCohort, type CohortCounts } from './coho
 import { requestCohortReidentification } from './cohort-reidentification.ts';
 import { openCohortView } from './cohort-views.ts';
 import { getCohort, listCohorts, saveCohort } from './saved-cohorts.ts';
-import { activeUseCase } from '../../test/use-cases.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
 import { loadReferenceGeography } from '../reference/load-reference-geography.ts';
 import { buildReferenceGeography, PCN_START, pcnOn } from '../synth/reference-geography.ts';
 import { buildWorld } from '../synth/world.ts';
@@ -143,20 +143,15 @@ const definition = (criteria: Record<string, unknown>): CohortDefinition =>
 
 // ---------------------------------------------------------------- governance
 
-async function useCase(store: Store, purpose: Purpose, datasets: string[], users: string[]): Promise<string> {
-  const controllers = [...new Set(world.records.map((r) => r.org))].filter(Boolean);
-  const proposed = await activeUseCase(store, {
-    title: `Cohorts ${purpose} ${datasets.join(' ')}`,
+const useCase = (store: Store, purpose: Purpose, datasets: string[], users: string[]): Promise<string> =>
+  readingUseCaseId(
+    store,
+    'Cohorts',
     purpose,
     datasets,
-    controllers,
-    users,
-    start: '2021-04-01',
-    end: '2099-03-31',
-    months: 'loaded',
-  });
-  return proposed.id;
-}
+    [...new Set(world.records.map((r) => r.org))].filter(Boolean),
+    { users, months: 'loaded' },
+  );
 
 describe.each(testStores())('the cohort builder on $engine', (engine) => {
   let store: Store;

@@ -31,6 +31,7 @@ import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { apcDiagnosisFields, apcSpellsSql, readApcSpells, scoreSpell } from './apc-spells.ts';
 import { providerSpells, type ApcEpisode } from './spells.ts';
+import { csvLine } from '../files/csv-file-writer.ts';
 
 let world: KidWorld;
 beforeAll(async () => {
@@ -233,7 +234,6 @@ describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)
 });
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-apc17-'));
-const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 /** Row 3 gets a malformed ICD-10 code in diagnosis position 17, row 5 a malformed OPCS-4 code in procedure position 17. */
 function badPosition17(extract: string): void {
   const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
@@ -246,7 +246,7 @@ function badPosition17(extract: string): void {
   (rows[3] as string[])[at('Secondary_Procedure_OPCS_17')] = 'WX71';
   // a valid code in position 17 loads
   (rows[5] as string[])[at('Secondary_Diagnosis_ICD_17')] = 'F03X';
-  writeFileSync(extract, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
+  writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
 }
 const feed = apcFeed(dir, 'apc-2025-04', 40, '2025-04', 7, undefined, badPosition17);
 
@@ -299,10 +299,7 @@ describe.each(testStores())('the wider APC validation on $engine (issue 18)', (e
     const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
     const keep = header.map((h, i) => (added.test(h) ? -1 : i)).filter((i) => i >= 0);
     expect(keep.length).toBe(32);
-    writeFileSync(
-      extract,
-      [header, ...rows].map((r) => keep.map((i) => cell(r[i] ?? '')).join(',')).join('\n') + '\n',
-    );
+    writeFileSync(extract, [header, ...rows].map((r) => csvLine(keep.map((i) => r[i] ?? ''))).join(''));
     const mappingFile = path.join(dir, 'rwf-apc-v1.json');
     const columns = Object.fromEntries(keep.map((i) => [header[i] as string, header[i] as string]));
     writeFileSync(mappingFile, JSON.stringify({ org: 'RWF', dataset: 'apc', columns }));

@@ -7,9 +7,8 @@
  * condition counts once; where a condition and its severer form are both present, only the
  * severer counts (diabetes, liver disease, cancer), as the index is usually computed.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KernelError } from '../errors.ts';
+import { readCodeListFile } from '../catalogue/code-list-file.ts';
 
 export const CHARLSON_FILE = fileURLToPath(new URL('./code-lists/charlson-quan-2005.json', import.meta.url));
 
@@ -40,17 +39,11 @@ const ICD10_PREFIX = /^[A-Z][0-9]{2}[0-9A-Z]{0,3}$/;
 
 /** Reads and checks the Charlson code list; a bad file is a clear error naming the file and field. */
 export function loadCharlson(file: string = CHARLSON_FILE): CharlsonIndex {
-  const bad = (field: string, what: string): KernelError =>
-    new KernelError('invalid-input', `The Charlson code list ${what}`, {
-      where: { file, field },
-      hint: 'Give id, title, source and conditions: [{ id, title, weight, codes: [ICD-10 without the dot], supersedes? }]',
-    });
-  let index: CharlsonIndex;
-  try {
-    index = JSON.parse(readFileSync(file, 'utf8')) as CharlsonIndex;
-  } catch {
-    throw bad('(file)', 'is not JSON');
-  }
+  const { content: index, bad } = readCodeListFile<CharlsonIndex>(
+    file,
+    'The Charlson code list',
+    'Give id, title, source and conditions: [{ id, title, weight, codes: [ICD-10 without the dot], supersedes? }]',
+  );
   if (!index.source) throw bad('source', 'does not name its source');
   if (!Array.isArray(index.conditions) || index.conditions.length === 0)
     throw bad('conditions', 'has no conditions');

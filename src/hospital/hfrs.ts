@@ -7,9 +7,8 @@
  * intermediate (5 to 15) and high (above 15). The paper scores people aged 75 and over over
  * two years of admissions; this scores what it is given, and says so in docs/hospital.md.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KernelError } from '../errors.ts';
+import { readCodeListFile } from '../catalogue/code-list-file.ts';
 
 export const HFRS_FILE = fileURLToPath(new URL('./code-lists/hfrs-gilbert-2018.json', import.meta.url));
 /** the categories Gilbert et al. published */
@@ -35,17 +34,11 @@ export interface HfrsScore {
 
 /** Reads and checks the HFRS code list; a bad file is a clear error naming the file and field. */
 export function loadHfrs(file: string = HFRS_FILE): HfrsIndex {
-  const bad = (field: string, what: string): KernelError =>
-    new KernelError('invalid-input', `The HFRS code list ${what}`, {
-      where: { file, field },
-      hint: `Give id, title, source, bands: { intermediateFrom, highAbove } and codes: the ${HFRS_CATEGORIES} three-character ICD-10 categories with their points`,
-    });
-  let index: HfrsIndex;
-  try {
-    index = JSON.parse(readFileSync(file, 'utf8')) as HfrsIndex;
-  } catch {
-    throw bad('(file)', 'is not JSON');
-  }
+  const { content: index, bad } = readCodeListFile<HfrsIndex>(
+    file,
+    'The HFRS code list',
+    `Give id, title, source, bands: { intermediateFrom, highAbove } and codes: the ${HFRS_CATEGORIES} three-character ICD-10 categories with their points`,
+  );
   if (!index.source) throw bad('source', 'does not name its source');
   if (typeof index.bands?.intermediateFrom !== 'number' || typeof index.bands?.highAbove !== 'number')
     throw bad('bands', 'has no bands');

@@ -25,6 +25,7 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { csvLine } from '../files/csv-file-writer.ts';
 
 const spec = getDataset('op');
 /** The columns version 1.1 added after version 1.0's 24. */
@@ -86,7 +87,6 @@ describe.each(testStores())('a synthetic world’s wide OP feeds on $engine (iss
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-op11-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 const keyFile = path.join(dir, 'rwf.key');
 writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
 writeSigningKeyPair(keyFile, newSigningKeyPair());
@@ -107,7 +107,7 @@ async function opFeed(
   // appointment would be quarantined, so these extracts leave it out.
   for (const row of rows) row[header.indexOf('Referral_Request_Received_Date')] = '';
   const written = spoil(header, rows);
-  writeFileSync(extract, written.map((r) => r.map(cell).join(',')).join('\n') + '\n');
+  writeFileSync(extract, written.map(csvLine).join(''));
   await deidentifyFile({
     spec,
     org: 'RWF',

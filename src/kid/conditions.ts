@@ -4,7 +4,6 @@
  * code lists are data, one file per condition in `code-lists/`, each naming its source (a
  * QOF business rules cluster); docs/kid.md lists them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,7 +14,7 @@ import {
   type ControlledRate,
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
-import { KernelError } from '../errors.ts';
+import { checkSnomedCodes, codeListFilesIn, readCodeListFile } from '../catalogue/code-list-file.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
@@ -35,30 +34,18 @@ export interface ConditionList {
 
 /** Every condition's code list, checked: a bad file is a clear error naming the file and field. */
 export function conditionLists(dir: string = CODE_LISTS_DIR): ConditionList[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => {
-      const file = path.join(dir, name);
-      const bad = (field: string, what: string): KernelError =>
-        new KernelError('invalid-input', `The condition code list ${name} ${what}`, {
-          where: { file, field },
-          hint: 'Give id (the file name), title, cluster, source and codes: [{ code, term }] with SNOMED CT concept ids',
-        });
-      let list: ConditionList;
-      try {
-        list = JSON.parse(readFileSync(file, 'utf8')) as ConditionList;
-      } catch {
-        throw bad('(file)', 'is not JSON');
-      }
-      if (list.id !== name.slice(0, -5)) throw bad('id', 'has an id that is not its file name');
-      if (!list.source) throw bad('source', 'does not name its source');
-      if (!Array.isArray(list.codes) || list.codes.length === 0) throw bad('codes', 'has no codes');
-      for (const c of list.codes)
-        if (!/^\d{6,18}$/.test(String(c.code)))
-          throw bad('codes', `has "${c.code}", which is not a SNOMED CT id`);
-      return list;
-    });
+  return codeListFilesIn(dir).map(({ name, file, id }) => {
+    const { content: list, bad } = readCodeListFile<ConditionList>(
+      file,
+      `The condition code list ${name}`,
+      'Give id (the file name), title, cluster, source and codes: [{ code, term }] with SNOMED CT concept ids',
+    );
+    if (list.id !== id) throw bad('id', 'has an id that is not its file name');
+    if (!list.source) throw bad('source', 'does not name its source');
+    if (!Array.isArray(list.codes) || list.codes.length === 0) throw bad('codes', 'has no codes');
+    checkSnomedCodes(list.codes, bad);
+    return list;
+  });
 }
 
 /** Writes spine `version`'s code lists and each person's conditions (first date coded). */

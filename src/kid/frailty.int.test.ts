@@ -6,7 +6,7 @@ import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.t
 import { runCli } from '../../test/cli.ts';
 import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { activeUseCase } from '../../test/use-cases.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
 import { KernelError } from '../errors.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
@@ -67,20 +67,10 @@ let world: KidWorld;
 /** The same world with defects injected at the generator's default rates (src/synth/defects.ts). */
 let defective: KidWorld;
 beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 1000,
-    from: FROM,
-    to: TO,
-    datasets: ['pmi', 'gp-events'],
-    defects: 'none',
-  });
-  defective = await makeKidWorld({
-    people: 1000,
-    from: FROM,
-    to: TO,
-    datasets: ['pmi', 'gp-events'],
-    defects: 'default',
-  });
+  const worldWith = (defects: 'none' | 'default') =>
+    makeKidWorld({ people: 1000, from: FROM, to: TO, datasets: ['pmi', 'gp-events'], defects });
+  world = await worldWith('none');
+  defective = await worldWith('default');
 }, 240_000);
 
 describe('eFI deficit code lists', () => {
@@ -160,18 +150,8 @@ describe('eFI deficit code lists', () => {
 
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
-async function useCase(store: Store, purpose: Purpose, controllers: string[]): Promise<string> {
-  const made = await activeUseCase(store, {
-    title: `KID frailty ${purpose}`,
-    purpose,
-    datasets: ['pmi', 'gp-events'],
-    controllers,
-    users: ['role:analyst'],
-    start: '2021-04-01',
-    end: '2099-03-31',
-  });
-  return made.id;
-}
+const useCase = (store: Store, purpose: Purpose, controllers: string[]): Promise<string> =>
+  readingUseCaseId(store, 'KID frailty', purpose, ['pmi', 'gp-events'], controllers);
 
 describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
   let store: Store;

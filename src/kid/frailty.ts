@@ -11,7 +11,6 @@
  * hypertension, …) names that condition's list in `includes` rather than copying its codes.
  * docs/kid.md ("Frailty (eFI)") lists them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -22,6 +21,7 @@ import {
   type ControlledRate,
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
+import { checkSnomedCodes, codeListFilesIn, readCodeListFile } from '../catalogue/code-list-file.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
@@ -88,31 +88,19 @@ export interface EfiDeficit {
 /** The 36 deficits' code lists, checked: a bad file is a clear error naming the file and field. */
 export function efiDeficits(dir: string = EFI_DIR): EfiDeficit[] {
   const conditions = new Set(conditionLists().map((l) => l.id));
-  const names = readdirSync(dir)
-    .filter((name) => name.endsWith('.json'))
-    .sort();
-  const deficits = names.map((name) => {
-    const file = path.join(dir, name);
-    const bad = (field: string, what: string): KernelError =>
-      new KernelError('invalid-input', `The eFI deficit code list ${name} ${what}`, {
-        where: { file, field },
-        hint: 'Give id (the file name), number (1-36), title, source, codes: [{ code, term }] with SNOMED CT concept ids, and optionally includes: [condition list ids]',
-      });
-    let deficit: EfiDeficit;
-    try {
-      deficit = JSON.parse(readFileSync(file, 'utf8')) as EfiDeficit;
-    } catch {
-      throw bad('(file)', 'is not JSON');
-    }
-    if (deficit.id !== name.slice(0, -5)) throw bad('id', 'has an id that is not its file name');
+  const deficits = codeListFilesIn(dir).map(({ name, file, id }) => {
+    const { content: deficit, bad } = readCodeListFile<EfiDeficit>(
+      file,
+      `The eFI deficit code list ${name}`,
+      'Give id (the file name), number (1-36), title, source, codes: [{ code, term }] with SNOMED CT concept ids, and optionally includes: [condition list ids]',
+    );
+    if (deficit.id !== id) throw bad('id', 'has an id that is not its file name');
     if (!Number.isInteger(deficit.number) || deficit.number < 1 || deficit.number > EFI_DEFICITS)
       throw bad('number', `has number ${String(deficit.number)}, not 1 to ${EFI_DEFICITS}`);
     if (!deficit.title) throw bad('title', 'has no title');
     if (!deficit.source) throw bad('source', 'does not name its source');
     if (!Array.isArray(deficit.codes)) throw bad('codes', 'has no codes list');
-    for (const c of deficit.codes)
-      if (!/^\d{6,18}$/.test(String(c.code)))
-        throw bad('codes', `has "${c.code}", which is not a SNOMED CT id`);
+    checkSnomedCodes(deficit.codes, bad);
     for (const list of deficit.includes ?? [])
       if (!conditions.has(list)) throw bad('includes', `includes "${list}", which is no condition code list`);
     if (deficit.codes.length === 0 && (deficit.includes ?? []).length === 0 && !deficit.unavailable)

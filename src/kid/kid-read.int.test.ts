@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { activeUseCase } from '../../test/use-cases.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import type { Purpose } from '../governance/governance-values.ts';
@@ -24,23 +24,8 @@ beforeAll(async () => {
 const DAY = '2020-05-15';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
-async function useCase(
-  store: Store,
-  purpose: Purpose,
-  datasets: string[],
-  controllers: string[],
-): Promise<string> {
-  const made = await activeUseCase(store, {
-    title: `KID ${purpose} ${datasets.join(' ')}`,
-    purpose,
-    datasets,
-    controllers,
-    users: ['role:analyst'],
-    start: '2021-04-01',
-    end: '2099-03-31',
-  });
-  return made.id;
-}
+const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers: string[]) =>
+  readingUseCaseId(store, 'KID', purpose, datasets, controllers);
 
 describe.each(testStores())('reading the KID through the access policy on $engine', (engine) => {
   let store: Store;

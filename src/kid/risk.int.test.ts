@@ -3,7 +3,7 @@ import { runCli } from '../../test/cli.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { testStores } from '../../test/stores.ts';
-import { activeUseCase } from '../../test/use-cases.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
@@ -35,18 +35,8 @@ const coefficient = (model: RiskModel, term: string) => {
   return t;
 };
 
-async function useCase(store: Store, purpose: Purpose, datasets: string[], controllers: string[]) {
-  const made = await activeUseCase(store, {
-    title: `Risk ${purpose} ${datasets.join(' ')}`,
-    purpose,
-    datasets,
-    controllers,
-    users: ['role:analyst'],
-    start: '2021-04-01',
-    end: '2099-03-31',
-  });
-  return made.id;
-}
+const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers: string[]) =>
+  readingUseCaseId(store, 'Risk', purpose, datasets, controllers);
 
 describe.each(testStores())('risk of an emergency admission on $engine', (engine) => {
   let store: Store;

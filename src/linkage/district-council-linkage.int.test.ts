@@ -9,9 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage } from '../../test/send-with-linkage.ts';
+import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
 import { worldGpPractices } from '../demo/send-world-feeds.ts';
-import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { trustSigningKey } from '../ingest/trusted-keys.ts';
@@ -48,22 +47,8 @@ beforeAll(async () => {
     signingKeys,
   });
   sent.push(...sending.sent);
-  const nhsOf = new Map<string, string>();
-  let at: number[] = [];
-  await readCsv(path.join(world, 'truth', 'people.csv'), {
-    onHeader: (c) => void (at = [c.indexOf('person_id'), c.indexOf('nhs_number')]),
-    onRecord: (r) => void nhsOf.set(fieldText(r, at[0]!), fieldText(r, at[1]!)),
-  });
-  await readCsv(path.join(world, 'truth', 'records.csv'), {
-    onHeader: (c) =>
-      void (at = ['file', 'line', 'subject_id', 'nhs_number_recorded'].map((n) => c.indexOf(n))),
-    onRecord(r) {
-      const [file, line, person, recorded] = at.map((i) => fieldText(r, i));
-      const match = /^feeds\/([^/]+)\/(council-housing|council-benefits)\/(\d{4}-\d{2})\.csv$/.exec(file!);
-      if (match && recorded === 'N')
-        truth.set(`${match[2]}:${match[1]}:${match[3]}:${line}`, tokeniser.token(nhsOf.get(person!)!));
-    },
-  });
+  for (const [key, token] of await tokensOfRecordsWithoutNhsNumber(world, DISTRICT_DATASETS, tokeniser))
+    truth.set(key, token);
 }, 180_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

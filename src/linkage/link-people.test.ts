@@ -17,12 +17,11 @@ import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage } from '../../test/send-with-linkage.ts';
+import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { worldGpPractices } from '../demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../governance/demo-governance.ts';
-import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
@@ -55,7 +54,7 @@ const tokeniser = hmacTokeniser(newLinkKey());
 const secret = newLinkageSecret();
 const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
 const sent: { org: string; dataset: string; period: string; file: string; linkage: string }[] = [];
-/** `org:period:line` of each council row sent without an NHS number → its person's token */
+/** `asc:org:period:line` of each council row sent without an NHS number → its person's token */
 const truth = new Map<string, string>();
 /** the extract each council feed was made from, by its pseudonymised file */
 const extractOf = new Map<string, string>();
@@ -96,22 +95,8 @@ beforeAll(async () => {
   });
   sent.push(...sending.sent);
   for (const [file, extract] of sending.extractOf) extractOf.set(file, extract);
-  const nhsOf = new Map<string, string>();
-  let at: number[] = [];
-  await readCsv(path.join(world, 'truth', 'people.csv'), {
-    onHeader: (c) => void (at = [c.indexOf('person_id'), c.indexOf('nhs_number')]),
-    onRecord: (r) => void nhsOf.set(fieldText(r, at[0]!), fieldText(r, at[1]!)),
-  });
-  await readCsv(path.join(world, 'truth', 'records.csv'), {
-    onHeader: (c) =>
-      void (at = ['file', 'line', 'subject_id', 'nhs_number_recorded'].map((n) => c.indexOf(n))),
-    onRecord(r) {
-      const [file, line, person, recorded] = at.map((i) => fieldText(r, i));
-      const match = /^feeds\/([^/]+)\/asc\/(\d{4}-\d{2})\.csv$/.exec(file!);
-      if (match && recorded === 'N')
-        truth.set(`${match[1]}:${match[2]}:${line}`, tokeniser.token(nhsOf.get(person!)!));
-    },
-  });
+  for (const [key, token] of await tokensOfRecordsWithoutNhsNumber(world, ['asc'], tokeniser))
+    truth.set(key, token);
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -156,7 +141,7 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
     expect(first.records).toBe(truth.size);
     expect(first.linked).toBeGreaterThan(0);
     const links = await linksOf(first.runId);
-    const right = [...links].filter(([key, token]) => truth.get(key) === token).length;
+    const right = [...links].filter(([key, token]) => truth.get(`asc:${key}`) === token).length;
     expect(right / links.size).toBeGreaterThanOrEqual(0.9); // precision against the truth
     console.log(
       `${engine.engine}: ${first.records} council records without an NHS number; ${links.size} linked, ${right} right; ` +

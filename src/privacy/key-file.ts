@@ -2,6 +2,7 @@
  * Writing secret files: created readable by their owner only (mode 0600) and never over
  * an existing file, so a key custodian cannot lose a key by a slip of the keyboard.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync, constants } from 'node:fs';
 import { KernelError } from '../errors.ts';
 
@@ -61,14 +62,36 @@ export interface SymmetricKeyKind {
   flag: string;
   /** written into the file and checked on reading, so one kind cannot stand for another */
   kind?: string;
-  idOf(key: Buffer): string;
+  /** the key id's prefix: `lk` for the link key */
+  idPrefix: string;
+  /** hashed before the key to make its id, so ids of different kinds never coincide */
+  idLabel: string;
 }
 
-export function writeSymmetricKeyFile(
-  file: string,
-  kind: SymmetricKeyKind,
-  secret: { keyId: string; key: Buffer },
-): void {
+export interface SymmetricKey {
+  /** a public name for the key: safe to print, log and record in manifests */
+  keyId: string;
+  key: Buffer;
+}
+
+const KEY_BYTES = 32;
+
+/**
+ * The prefix and the first 16 hex digits of SHA-256(label ‖ NUL ‖ key). A one-way
+ * fingerprint: it names the key without revealing it, and can be checked against the key.
+ */
+export function symmetricKeyId(kind: SymmetricKeyKind, key: Buffer): string {
+  const digest = createHash('sha256').update(`${kind.idLabel}\0`).update(key).digest('hex');
+  return `${kind.idPrefix}-${digest.slice(0, 16)}`;
+}
+
+/** A fresh random key of the kind, with its id. */
+export function newSymmetricKey(kind: SymmetricKeyKind): SymmetricKey {
+  const key = randomBytes(KEY_BYTES);
+  return { keyId: symmetricKeyId(kind, key), key };
+}
+
+export function writeSymmetricKeyFile(file: string, kind: SymmetricKeyKind, secret: SymmetricKey): void {
   const body = {
     ...(kind.kind ? { kind: kind.kind } : {}),
     keyId: secret.keyId,
@@ -78,7 +101,7 @@ export function writeSymmetricKeyFile(
   writeSecretFile(file, `${JSON.stringify(body, null, 2)}\n`, kind.what);
 }
 
-export function readSymmetricKeyFile(file: string, kind: SymmetricKeyKind): { keyId: string; key: Buffer } {
+export function readSymmetricKeyFile(file: string, kind: SymmetricKeyKind): SymmetricKey {
   const text = readKeyText(file, kind.what, kind.flag);
   let parsed: unknown;
   try {
@@ -97,11 +120,25 @@ export function readSymmetricKeyFile(file: string, kind: SymmetricKeyKind): { ke
     });
   }
   const key = typeof body.key === 'string' ? Buffer.from(body.key, 'base64') : Buffer.alloc(0);
-  if (typeof body.keyId !== 'string' || key.length !== 32 || kind.idOf(key) !== body.keyId) {
+  if (
+    typeof body.keyId !== 'string' ||
+    key.length !== KEY_BYTES ||
+    symmetricKeyId(kind, key) !== body.keyId
+  ) {
     throw new KernelError('config', `The ${kind.what} file is damaged (its key and key id do not match)`, {
       where: { file },
       hint: `Ask the key custodian for a fresh copy of the file made by \`${kind.command}\``,
     });
   }
   return { keyId: body.keyId, key };
+}
+
+/** The functions of one kind of symmetric key, for its module to export under its own names. */
+export function symmetricKeyFunctions(kind: SymmetricKeyKind) {
+  return {
+    newKey: (): SymmetricKey => newSymmetricKey(kind),
+    keyId: (key: Buffer): string => symmetricKeyId(kind, key),
+    write: (file: string, secret: SymmetricKey): void => writeSymmetricKeyFile(file, kind, secret),
+    read: (file: string): SymmetricKey => readSymmetricKeyFile(file, kind),
+  };
 }

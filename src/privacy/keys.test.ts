@@ -1,10 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../errors.ts';
-import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from './link-key.ts';
+import { encryptionKeyId, newEncryptionKeyPair } from './encryption-key.ts';
+import { linkKeyId, newLinkKey, readLinkKeyFile, writeLinkKeyFile } from './link-key.ts';
+import { linkageSecretId, newLinkageSecret } from './linkage-secret.ts';
 import {
   canonicalJson,
   manifestSignatureValid,
@@ -34,6 +36,28 @@ describe('link keys', () => {
     expect(back.key.equals(key.key)).toBe(true);
     expect(() => writeLinkKeyFile(file, newLinkKey())).toThrow(/already exists/);
     expect(readLinkKeyFile(file).key.equals(key.key)).toBe(true);
+  });
+
+  it('names each key kind by its own fingerprint, so key files made before stay readable', () => {
+    const sha = (...parts: (string | Buffer)[]): string =>
+      parts
+        .reduce((h, p) => h.update(p), createHash('sha256'))
+        .digest('hex')
+        .slice(0, 16);
+    const link = newLinkKey();
+    expect(link.keyId).toBe(`lk-${sha('kernel link key id\0', link.key)}`);
+    expect(linkKeyId(link.key)).toBe(link.keyId);
+    const secret = newLinkageSecret();
+    expect(secret.keyId).toBe(`ls-${sha('kernel linkage secret id\0', secret.key)}`);
+    expect(linkageSecretId(secret.key)).toBe(secret.keyId);
+    for (const [pair, prefix] of [
+      [newSigningKeyPair(), 'sk'],
+      [newEncryptionKeyPair(), 'ek'],
+    ] as const) {
+      const der = createPublicKey(pair.publicKeyPem).export({ type: 'spki', format: 'der' });
+      expect(pair.keyId).toBe(`${prefix}-${sha(der)}`);
+    }
+    expect(encryptionKeyId(createPublicKey(newEncryptionKeyPair().publicKeyPem))).toMatch(/^ek-/);
   });
 
   it('refuses a damaged key file', () => {

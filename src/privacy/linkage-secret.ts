@@ -6,40 +6,22 @@
  * and sees only its key id.
  *
  * File format (JSON): `{ "kind": "linkage-secret", "keyId": "ls-…", "key": "<base64>", "created": ISO }`.
+ * The key id is `ls-` and 16 hex digits of SHA-256("kernel linkage secret id" ‖ key).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readSymmetricKeyFile, writeSymmetricKeyFile, type SymmetricKeyKind } from './key-file.ts';
+import { symmetricKeyFunctions, type SymmetricKey } from './key-file.ts';
 
-export interface LinkageSecret {
-  /** a public name for the secret: safe to print, log and record in manifests */
-  keyId: string;
-  key: Buffer;
-}
+export type LinkageSecret = SymmetricKey;
 
-const KEY_BYTES = 32;
-
-export function newLinkageSecret(): LinkageSecret {
-  const key = randomBytes(KEY_BYTES);
-  return { keyId: linkageSecretId(key), key };
-}
-
-/** `ls-` and 16 hex digits of SHA-256("kernel linkage secret id" ‖ key): names it, reveals nothing. */
-export function linkageSecretId(key: Buffer): string {
-  return `ls-${createHash('sha256').update('kernel linkage secret id\0').update(key).digest('hex').slice(0, 16)}`;
-}
-
-const LINKAGE_SECRET: SymmetricKeyKind = {
+export const {
+  newKey: newLinkageSecret,
+  keyId: linkageSecretId,
+  write: writeLinkageSecretFile,
+  read: readLinkageSecretFile,
+} = symmetricKeyFunctions({
   what: 'linkage secret',
   command: 'kernel keys new-linkage',
   flag: '--linkage-secret',
   kind: 'linkage-secret',
-  idOf: linkageSecretId,
-};
-
-export function writeLinkageSecretFile(file: string, secret: LinkageSecret): void {
-  writeSymmetricKeyFile(file, LINKAGE_SECRET, secret);
-}
-
-export function readLinkageSecretFile(file: string): LinkageSecret {
-  return readSymmetricKeyFile(file, LINKAGE_SECRET);
-}
+  idPrefix: 'ls',
+  idLabel: 'kernel linkage secret id',
+});

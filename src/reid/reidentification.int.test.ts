@@ -181,14 +181,15 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     writeFileSync(path.join(work, 'rwf.enc.key'), world.keys.RWF.privateKeyPem);
     writeFileSync(path.join(work, 'kernel.pub'), kernelSigningKey(dataDir).publicKeyPem);
     const out = path.join(work, 'rwf-reidentified.csv');
-    const result = await reidentifyExtract({
+    const opening = {
       requestFile: sealedFile,
       decryptKeyFile: path.join(work, 'rwf.enc.key'),
       kernelKeyFile: path.join(work, 'kernel.pub'),
       linkKey: world.linkKey,
       lookupFile: extract,
       outFile: out,
-    });
+    };
+    const result = await reidentifyExtract(opening);
     expect(result).toMatchObject({ requested: 4, matched: 3, unmatched: 1, extractRowsWithoutNhsNumber: 1 });
     const rows = parseCsv(readFileSync(out, 'utf8'));
     expect(rows[0]).toEqual(['NHS_Number', 'given_name', 'family_name', 'phone']);
@@ -201,16 +202,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     }
     // The output is readable by its owner only, and never overwritten.
     expect(statSync(out).mode & 0o077).toBe(0);
-    await expect(
-      reidentifyExtract({
-        requestFile: sealedFile,
-        decryptKeyFile: path.join(work, 'rwf.enc.key'),
-        kernelKeyFile: path.join(work, 'kernel.pub'),
-        linkKey: world.linkKey,
-        lookupFile: extract,
-        outFile: out,
-      }),
-    ).rejects.toMatchObject({ code: 'conflict' });
+    await expect(reidentifyExtract(opening)).rejects.toMatchObject({ code: 'conflict' });
 
     // Every step audited; the transparency record and the public count see it.
     const actions = (await listAudit(store, { target: `reid:${request.id}` })).map((e) => e.action);

@@ -8,7 +8,7 @@ import { setSubscription } from '../governance/subscriptions.ts';
 import type { Store } from '../store/store.ts';
 import { feedWorld } from '../../test/programme-world.ts';
 import { testStores } from '../../test/stores.ts';
-import type { FactKind } from './kernel-facts.ts';
+import { FACT_KINDS, type FactKind } from './kernel-facts.ts';
 import {
   addUpdateEntry,
   issueMonthlyUpdate,
@@ -59,15 +59,7 @@ async function recordsInMonth(store: Store, month: string): Promise<Record<FactK
 
 function factRefs(update: MonthlyUpdate): Record<FactKind, string[]> {
   const out = {} as Record<FactKind, string[]>;
-  for (const kind of [
-    'load',
-    'subscription-confirmed',
-    'invoice-raised',
-    'invoice-paid',
-    'use-case-approved',
-    'member-onboarded',
-    'agreement-signed',
-  ] as const) {
+  for (const kind of FACT_KINDS) {
     out[kind] = update.facts
       .filter((f) => f.kind === kind)
       .map((f) => f.ref)

@@ -93,6 +93,13 @@ export type ActivityEvent =
     }
   | { kind: 'asc'; day: number; council: string; activity: string };
 
+export type GpEvent = Extract<ActivityEvent, { kind: 'gp' }>;
+
+/** A GP diagnosis of `condition` on `day`; with `code`, one of the eFI's deficits coded instead (frailty-deficits.ts). */
+export function gpDiagnosis(day: number, practice: number, condition: number, code?: string): GpEvent {
+  return { kind: 'gp', day, practice, condition, type: 'diagnosis', value: '', ...(code ? { code } : {}) };
+}
+
 const LOCKDOWN_DAY = dayOf(2020, 3, 23);
 const ACUITY_TABLE = new WeightedTable(ACUITY_SHARES.map((share, i) => [i + 1, share] as const));
 const OP_STATUS_TABLE = new WeightedTable(OUTPATIENT_STATUS);
@@ -180,27 +187,12 @@ export function personMonth(world: World, person: number, month: Month, monthInd
   const incidentDay = population.incidentDay[person] ?? NO_DAY;
   if (incident > 0 && incidentDay >= firstDay && incidentDay <= lastDay) {
     const practice = population.addressPractice[population.addressAt(person, incidentDay)] ?? 0;
-    events.push({
-      kind: 'gp',
-      day: incidentDay,
-      practice,
-      condition: incident - 1,
-      type: 'diagnosis',
-      value: '',
-    });
+    events.push(gpDiagnosis(incidentDay, practice, incident - 1));
     // Frailty diagnosed brings the deficits that go with it, coded the same day.
     if (CONDITIONS[incident - 1] === 'frailty')
       for (const deficit of extraDeficits(world, person))
         if (deficit.day === incidentDay)
-          events.push({
-            kind: 'gp',
-            day: incidentDay,
-            practice,
-            condition: incident - 1,
-            type: 'diagnosis',
-            value: '',
-            code: deficit.code,
-          });
+          events.push(gpDiagnosis(incidentDay, practice, incident - 1, deficit.code));
   }
   if (hospitalDeath) events.push(emergencySpell(world, person, r, death, true));
 

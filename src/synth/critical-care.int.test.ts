@@ -20,6 +20,7 @@ import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
+import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['apc', 'apc-critical-care'] as const;
 
@@ -33,8 +34,6 @@ beforeAll(async () => {
     defects: 'none',
   });
 }, 300_000);
-
-const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 describe.each(testStores())('critical care periods on $engine (issue 18)', (engine) => {
   let store: Store;
@@ -101,7 +100,7 @@ describe.each(testStores())('critical care periods on $engine (issue 18)', (engi
     );
     rows.forEach((r, i) => (r[at('Critical_Care_Local_Identifier')] = `T${i}`));
     const extract = path.join(dir, `${engine.engine}-cc-faults.extract.csv`);
-    writeFileSync(extract, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
+    writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
     const out = path.join(dir, `${engine.engine}-cc-faults.csv`);
     await deidentifyFile({
       spec: getDataset('apc-critical-care'),

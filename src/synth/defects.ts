@@ -22,6 +22,11 @@ export const DEFECT_KINDS = [
 export type DefectKind = (typeof DEFECT_KINDS)[number];
 export type DefectRates = Record<DefectKind, number>;
 
+/** A clean world: no defect of any kind. */
+export const NO_DEFECTS: Readonly<DefectRates> = Object.freeze(
+  Object.fromEntries(DEFECT_KINDS.map((k) => [k, 0])) as DefectRates,
+);
+
 /** Per-row rates where a defect can apply (a swap needs day ≤ 12, an old address a previous one…). */
 export const DEFAULT_DEFECT_RATES: DefectRates = {
   'mistyped-name': 0.004,

@@ -14,7 +14,7 @@
  */
 import { NO_DAY } from './population.ts';
 import { patientBlock, type Values } from './feed-rows.ts';
-import type { EmitRow, SubjectOf } from './feed-router.ts';
+import type { MonthlyFeedWriter } from './feed-router.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
 import { formatDay, type Month } from './synth-dates.ts';
 import { laOfAddress, type World } from './world.ts';
@@ -299,13 +299,7 @@ function housingEventsInMonth(world: World, h: number, monthIndex: number): Hous
   return events.sort((a, b) => a.day - b.day);
 }
 
-function writeHousing(
-  world: World,
-  month: Month,
-  monthIndex: number,
-  emit: EmitRow,
-  subject: SubjectOf,
-): void {
+const writeHousing: MonthlyFeedWriter = (world, month, monthIndex, emit, subject) => {
   const { members } = householdIndex(world);
   for (let h = 0; h < world.population.householdCount; h++) {
     if (!districtOf(world, h, month.first)) continue;
@@ -336,7 +330,7 @@ function writeHousing(
       );
     }
   }
-}
+};
 
 /** The address columns at the person's previous home, for the old-address defect councils make. */
 function previousAddress(world: World, person: number, day: number): Values | undefined {
@@ -394,13 +388,7 @@ function claimOf(world: World, h: number): Claim | undefined {
   return { startMonth, endMonth: -1, startDay: r.int(month.first, month.last), tenure, housingBenefit };
 }
 
-function writeBenefits(
-  world: World,
-  month: Month,
-  monthIndex: number,
-  emit: EmitRow,
-  subject: SubjectOf,
-): void {
+const writeBenefits: MonthlyFeedWriter = (world, month, monthIndex, emit, subject) => {
   const { members } = householdIndex(world);
   for (let h = 0; h < world.population.householdCount; h++) {
     const council = districtOf(world, h, month.first);
@@ -460,16 +448,10 @@ function writeBenefits(
       );
     }
   }
-}
+};
 
 /** Writes the month's district council feeds: housing and benefits, for Maidstone and Swale. */
-export function writeDistrictCouncils(
-  world: World,
-  month: Month,
-  monthIndex: number,
-  emit: EmitRow,
-  subject: SubjectOf,
-): void {
+export const writeDistrictCouncils: MonthlyFeedWriter = (world, month, monthIndex, emit, subject) => {
   writeHousing(world, month, monthIndex, emit, subject);
   writeBenefits(world, month, monthIndex, emit, subject);
-}
+};

@@ -9,6 +9,8 @@ import { injectDefect, type DefectRates, type DefectShape, type RowDraft } from 
 import { Random } from './random.ts';
 import { builderKey, type Values } from './feed-rows.ts';
 import type { LocalWriter } from './local-layouts.ts';
+import type { Month } from './synth-dates.ts';
+import type { World } from './world.ts';
 
 export interface DatasetPlan {
   id: string;
@@ -41,6 +43,14 @@ export type EmitRow = (
 ) => void;
 /** The subject of a person's row on a day; `nhsRecorded` false where the sender holds no NHS number. */
 export type SubjectOf = (person: number, day: number, nhsRecorded?: boolean) => RowSubject;
+/** Writes one month's rows of a feed (`monthIndex` 0 is the window's first month). */
+export type MonthlyFeedWriter = (
+  world: World,
+  month: Month,
+  monthIndex: number,
+  emit: EmitRow,
+  subject: SubjectOf,
+) => void;
 
 export const RECORD_COLUMNS = [
   'file',

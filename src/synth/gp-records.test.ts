@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { DEFECT_KINDS, type DefectRates } from './defects.ts';
+import { NO_DEFECTS } from './defects.ts';
 import { generateWorld } from './generate-world.ts';
 import { GP_MEDICINES } from './gp-records.ts';
 import { listWorldFeeds } from './world-feeds.ts';
@@ -40,7 +40,7 @@ beforeAll(() => {
     seed: 5,
     from: '2021-01',
     to: '2021-04',
-    defectRates: Object.fromEntries(DEFECT_KINDS.map((k) => [k, 0])) as DefectRates,
+    defectRates: NO_DEFECTS,
   });
   people = new Map(csv(path.join(dir, 'truth', 'people.csv')).map((p) => [p.person_id ?? '', p]));
   addressesOf = new Map();

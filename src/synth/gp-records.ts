@@ -15,11 +15,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CsvFileWriter } from '../files/csv-file-writer.ts';
-import type { EmitRow, SubjectOf } from './feed-router.ts';
+import type { MonthlyFeedWriter } from './feed-router.ts';
 import { patientBlock, previousAddressBlock } from './feed-rows.ts';
 import { NO_DAY } from './population.ts';
 import { hashKey, hashUniform, Random, WeightedTable } from './random.ts';
-import { formatDay, type Month } from './synth-dates.ts';
+import { formatDay } from './synth-dates.ts';
 import { CONDITIONS } from './synth-rates.ts';
 import type { World } from './world.ts';
 
@@ -87,13 +87,7 @@ export function registrationsOf(world: World, person: number): Registration[] {
 }
 
 /** The registration rows of a month: those current on the window's first day (first month), begun or ended in it. */
-export function writeGpRegistrations(
-  world: World,
-  month: Month,
-  monthIndex: number,
-  emit: EmitRow,
-  subject: SubjectOf,
-): void {
+export const writeGpRegistrations: MonthlyFeedWriter = (world, month, monthIndex, emit, subject) => {
   const population = world.population;
   for (let p = 0; p < population.count; p++) {
     if ((population.birth[p] ?? 0) > month.last || (population.death[p] ?? NO_DAY) < month.first) continue;
@@ -115,7 +109,7 @@ export function writeGpRegistrations(
       emit(practice, 'gp-registrations', values, subject(p, day), () => previousAddressBlock(world, p, day));
     }
   }
-}
+};
 
 /** The first day in [from, to] that falls on a person's repeat cycle for a condition, or -1. */
 function repeatDay(seed: number, person: number, condition: number, from: number, to: number): number {
@@ -126,13 +120,7 @@ function repeatDay(seed: number, person: number, condition: number, from: number
 }
 
 /** The medication issues of a month: repeats for each condition held on the day, and acute issues. */
-export function writeGpMedications(
-  world: World,
-  month: Month,
-  monthIndex: number,
-  emit: EmitRow,
-  subject: SubjectOf,
-): void {
+export const writeGpMedications: MonthlyFeedWriter = (world, month, monthIndex, emit, subject) => {
   const population = world.population;
   const seed = world.seed;
   for (let p = 0; p < population.count; p++) {
@@ -166,7 +154,7 @@ export function writeGpMedications(
       if (from <= to) issue(r.int(from, to), ACUTE.draw(r), 'A');
     }
   }
-}
+};
 
 /** truth/registrations.csv: every registration of every person, the truth the feed is checked against. */
 export function writeTruthRegistrations(world: World, dir: string): void {

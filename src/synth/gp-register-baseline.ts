@@ -4,6 +4,7 @@
  * (births, moves, deaths) and the person spine (src/kid/) would miss everyone who stayed put;
  * a practice's first extract to a new warehouse is its whole list.
  */
+import { gpDiagnosis } from './activity-model.ts';
 import type { RowSubject, EmitRow } from './feed-router.ts';
 import { gpEventRow, patientBlock } from './feed-rows.ts';
 import { extraDeficits } from './frailty-deficits.ts';
@@ -59,28 +60,17 @@ export function writeGpProblemListBaseline(
     const mask = world.population.conditions[p] ?? 0;
     CONDITIONS.forEach((_, condition) => {
       if (!(mask & (1 << condition))) return;
-      const values = gpEventRow(world, p, {
-        kind: 'gp',
-        day,
-        practice: practiceIndex,
-        condition,
-        type: 'diagnosis',
-        value: '',
-      });
+      const values = gpEventRow(world, p, gpDiagnosis(day, practiceIndex, condition));
       emit(practice, 'gp-events', values, subject(p, day));
     });
     // The eFI's other deficits on the problem list (frailty-deficits.ts).
     for (const deficit of extraDeficits(world, p)) {
       if (deficit.day !== day) continue;
-      const values = gpEventRow(world, p, {
-        kind: 'gp',
-        day,
-        practice: practiceIndex,
-        condition: CONDITIONS.indexOf('frailty'),
-        type: 'diagnosis',
-        value: '',
-        code: deficit.code,
-      });
+      const values = gpEventRow(
+        world,
+        p,
+        gpDiagnosis(day, practiceIndex, CONDITIONS.indexOf('frailty'), deficit.code),
+      );
       emit(practice, 'gp-events', values, subject(p, day));
     }
   });

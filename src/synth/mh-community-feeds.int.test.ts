@@ -14,6 +14,7 @@ import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import { hasSeriousMentalIllness } from './mh-community-feeds.ts';
+import { csvLine } from '../files/csv-file-writer.ts';
 
 const MHSDS = ['mhsds-referral', 'mhsds-care-contact', 'mhsds-hospital-spell', 'mhsds-ward-stay'];
 const CSDS = ['csds-referral', 'csds-care-contact', 'csds-care-activity'];
@@ -22,8 +23,6 @@ const DATASETS = [...MHSDS, ...CSDS];
 const BROKEN_MONTH = '2021-06';
 
 let world: KidWorld;
-const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-
 function feedFile(dataset: string, period: string): string {
   const org = dataset.startsWith('mhsds') ? 'RXY' : 'RYY';
   return path.join(world.dir, 'world', 'feeds', org, dataset, `${period}.csv`);
@@ -84,7 +83,7 @@ function breakFeed(dataset: string, breakRow: (set: (field: string, value: strin
     if (n === 2) breakRow((field, value) => (row[field] = value));
     return header.map((h) => row[h] ?? '');
   });
-  writeFileSync(file, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
+  writeFileSync(file, [header, ...rows].map(csvLine).join(''));
   return 3;
 }
 

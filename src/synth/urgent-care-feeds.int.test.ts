@@ -24,6 +24,7 @@ import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
+import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['ecds', 'ooh-cases'] as const;
 /** The defects a row rule sees in the accepted file (names, dates of birth and addresses it cannot). */
@@ -65,8 +66,6 @@ function truthDefects(): Defect[] {
     kind: r[at('kind')] ?? '',
   }));
 }
-
-const cell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (issue 18)', (engine) => {
   let store: Store;
@@ -228,7 +227,7 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
       const rows = all.filter((_, i) => !defective.has(i + 2)).slice(0, 12);
       fault(rows, (f) => header.indexOf(f));
       const extract = path.join(dir, `${engine.engine}-${dataset}-faults.extract.csv`);
-      writeFileSync(extract, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
+      writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
       const out = path.join(dir, `${engine.engine}-${dataset}-faults.csv`);
       await deidentifyFile({
         spec: getDataset(dataset),
@@ -302,10 +301,7 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
     const keep = header.slice(0, header.indexOf('EC_Attendance_Source_SNOMED_CT'));
     expect(keep.length).toBe(24);
     const extract = path.join(dir, `${engine.engine}-ecds-v1.extract.csv`);
-    writeFileSync(
-      extract,
-      [keep, ...rows.map((r) => r.slice(0, keep.length))].map((r) => r.map(cell).join(',')).join('\n') + '\n',
-    );
+    writeFileSync(extract, [keep, ...rows.map((r) => r.slice(0, keep.length))].map(csvLine).join(''));
     const mappingFile = path.join(dir, `${engine.engine}-rvv-ecds-v1.json`);
     writeFileSync(
       mappingFile,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { codeSet } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { DEFECT_KINDS, type DefectRates } from './defects.ts';
+import { NO_DEFECTS } from './defects.ts';
 import { generateWorld } from './generate-world.ts';
 import { OOH_CASES_PER_YEAR } from './ooh-cases.ts';
 import { ageBand } from './synth-rates.ts';
@@ -48,7 +48,7 @@ beforeAll(() => {
     seed: 5,
     from: '2019-04',
     to: '2019-09',
-    defectRates: Object.fromEntries(DEFECT_KINDS.map((k) => [k, 0])) as DefectRates,
+    defectRates: NO_DEFECTS,
   });
   people = new Map(table(path.join(dir, 'truth', 'people.csv')).map((r) => [r.person_id ?? '', r]));
   records = new Map(table(path.join(dir, 'truth', 'records.csv')).map((r) => [`${r.file}#${r.line}`, r]));

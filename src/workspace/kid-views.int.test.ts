@@ -13,13 +13,14 @@ import { KernelError } from '../errors.ts';
 import { openGovernedRead, type ReadAccess, type ReadUser } from '../governance/access-policy.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
 import { openKidRead, type KidFieldGroup } from '../kid/kid-read.ts';
 import { buildSpine } from '../kid/person-spine.ts';
 import type { Store } from '../store/store.ts';
 import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
 import { KID_VIEWS_LEFT_OUT, KID_WORKSPACE_VIEWS } from './kid-views.ts';
 import { provisionPostgresWorkspaces, schemaName } from './postgres-workspaces.ts';
+import { addAccounts } from './workspace-world.ts';
 
 const DATASETS = ['pmi', 'gp-events', 'apc', 'asc'];
 /** The KID views the test world has, and the fields each needs (kid-views.ts). */
@@ -107,42 +108,11 @@ async function postgresWorkspace(store: Store, url: string): Promise<Workspace> 
   };
 }
 
-async function useCase(
-  store: Store,
-  purpose: Purpose,
-  datasets: string[],
-  controllers: string[],
-): Promise<string> {
-  const proposed = await proposeUseCase(
-    store,
-    {
-      title: `KID workspace ${purpose} ${datasets.join(' ')}`,
-      sponsor: 'QKS',
-      purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets,
-      controllers,
-      users: ['role:analyst', 'role:provider', 'role:viewer'],
-      start: '2021-04-01',
-      end: '2099-03-31',
-      months: 'loaded',
-    },
-    'test',
-  );
-  for (const org of controllers) await approveUseCase(store, proposed.id, org, 'test');
-  await activateUseCase(store, proposed.id, 'test');
-  return proposed.id;
-}
-
-async function addAccounts(store: Store, users: ReadUser[]): Promise<void> {
-  for (const user of users) {
-    await store.run(
-      `INSERT INTO users (id, email, role, org_code, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at)
-       VALUES ($1, $2, $3, $4, 'not-a-password', false, 0, NULL, '2021-04-01T00:00:00Z', NULL)`,
-      [user.id, `${user.id}@example.org`, user.role, user.org],
-    );
-  }
-}
+const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers: string[]) =>
+  readingUseCaseId(store, 'KID workspace', purpose, datasets, controllers, {
+    users: ['role:analyst', 'role:provider', 'role:viewer'],
+    months: 'loaded',
+  });
 
 const count = (rows: Record<string, unknown>[]): number => Number(rows[0]?.n);
 

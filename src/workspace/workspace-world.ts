@@ -12,7 +12,7 @@ import type { ReadUser } from '../governance/access-policy.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { seedOrganisations } from '../governance/organisations.ts';
-import { activateUseCase, approveUseCase, proposeUseCase } from '../governance/use-cases.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { ensureDatasetTable } from '../ingest/dataset-table.ts';
 import { deidPlan, type AcceptedColumn } from '../privacy/deid-plan.ts';
 import type { SqlValue, Store } from '../store/store.ts';
@@ -84,7 +84,7 @@ function worldUsers(tag: string): Record<WorldUserKey, ReadUser> {
 }
 
 /** Portal accounts for the users, as `kernel users add` makes them (no password anyone can use). */
-async function addAccounts(store: Store, users: ReadUser[]): Promise<void> {
+export async function addAccounts(store: Store, users: ReadUser[]): Promise<void> {
   for (const user of users) {
     await store.run(
       `INSERT INTO users (id, email, role, org_code, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at)
@@ -104,25 +104,13 @@ interface UseCaseFixture {
 }
 
 async function addUseCase(store: Store, uc: UseCaseFixture): Promise<string> {
-  const proposed = await proposeUseCase(
+  const { key, ...asked } = uc;
+  const made = await activeUseCase(
     store,
-    {
-      title: `Workspace test: ${uc.key}`,
-      sponsor: 'QKS',
-      purpose: uc.purpose,
-      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
-      datasets: uc.datasets,
-      controllers: uc.controllers,
-      users: uc.users,
-      start: '2020-01-01',
-      end: '2099-12-31',
-      months: uc.months,
-    },
+    { title: `Workspace test: ${key}`, ...asked, start: '2020-01-01', end: '2099-12-31' },
     ACTOR,
   );
-  for (const org of uc.controllers) await approveUseCase(store, proposed.id, org, ACTOR);
-  await activateUseCase(store, proposed.id, ACTOR);
-  return proposed.id;
+  return made.id;
 }
 
 export async function buildWorkspaceWorld(store: Store, tag: string): Promise<WorkspaceWorld> {
