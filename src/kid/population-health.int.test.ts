@@ -8,7 +8,7 @@ import {
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { activeUseCase } from '../../test/use-cases.ts';
+import { activeUseCase, readingUseCaseId } from '../../test/use-cases.ts';
 import { PASSWORD, accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -85,23 +85,13 @@ const pyramidBand = (age: number): string =>
   age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
 const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
 
-async function useCase(
+/** An active use case titled `Population health PURPOSE DATASETS` (test/use-cases.ts). */
+const useCase = (
   store: Store,
   purpose: Purpose,
   datasets: string[],
   controllers: string[],
-): Promise<string> {
-  const made = await activeUseCase(store, {
-    title: `Population health ${purpose} ${datasets.join(' ')}`,
-    purpose,
-    datasets,
-    controllers,
-    users: ['role:analyst'],
-    start: '2021-04-01',
-    end: '2099-03-31',
-  });
-  return made.id;
-}
+): Promise<string> => readingUseCaseId(store, 'Population health', purpose, datasets, controllers);
 
 describe.each(testStores())('the population health dashboard on $engine', (engine) => {
   let store: Store;
