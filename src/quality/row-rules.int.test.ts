@@ -4,32 +4,20 @@
  * verdict for every check of every row, and the same stored values for the rows that pass.
  */
 import { describe, expect, it } from 'vitest';
-import type { DatasetSpec, FieldSpec } from '../catalogue/dataset-spec.ts';
+import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier as q, quoteLiteral } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 import { openForSuite, testStores } from '../../test/stores.ts';
+import { contentField, testSpec } from '../../test/test-spec.ts';
 import { castValue, rowChecks, trimmedValue, typedColumns, typedValues } from './row-rules.ts';
 
-const field = (name: string, type: FieldSpec['type'], more: Partial<FieldSpec> = {}): FieldSpec => ({
-  name,
-  title: name,
-  type,
-  required: false,
-  role: 'content',
-  ...more,
-});
+const field = contentField;
 
-const spec: DatasetSpec = {
-  id: 'typed-once-test',
-  title: 'Typed once',
-  description: 'Every rule that reads a typed value',
-  version: '1.0.0',
-  standard: 'none',
-  subject: 'patient',
-  suppliers: ['acute'],
-  periodField: 'admitted',
-  fields: [
+// A date in several rules, as the SUS APC's admission date is in 26.
+const spec: DatasetSpec = testSpec(
+  'typed-once-test',
+  [
     field('age', 'integer', { minimum: 0, maximum: 115, required: true }),
     field('amount', 'decimal', { minimum: -10.5, maximum: 10.5 }),
     field('admitted', 'date'),
@@ -41,17 +29,18 @@ const spec: DatasetSpec = {
     field('flag', 'boolean'),
     field('note', 'string', { maxLength: 4 }),
   ],
-  // A date in several rules, as the SUS APC's admission date is in 26.
-  dateOrder: [
-    { start: 'admitted', end: 'discharged' },
-    { start: 'admitted', end: 'procedure_on' },
-    { start: 'procedure_on', end: 'discharged' },
-    { start: 'stamp', end: 'later_stamp' },
-    { start: 'admitted', end: 'later_stamp' },
-  ],
-  daysWithin: [{ days: 'unit_days', start: 'stamp', end: 'later_stamp' }],
-};
-
+  {
+    periodField: 'admitted',
+    dateOrder: [
+      { start: 'admitted', end: 'discharged' },
+      { start: 'admitted', end: 'procedure_on' },
+      { start: 'procedure_on', end: 'discharged' },
+      { start: 'stamp', end: 'later_stamp' },
+      { start: 'admitted', end: 'later_stamp' },
+    ],
+    daysWithin: [{ days: 'unit_days', start: 'stamp', end: 'later_stamp' }],
+  },
+);
 const plan = deidPlan(spec);
 const names = plan.columns.map((c) => c.name);
 
