@@ -59,7 +59,16 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from './trusted-keys.ts';
-import { castValue, emptyAsNull, rowChecks, trimmedValue, type RowCheck } from '../quality/row-rules.ts';
+import {
+  castValue,
+  emptyAsNull,
+  rowChecks,
+  trimmedValue,
+  typedColumns,
+  typedValues,
+  type RowCheck,
+  type TypedValues,
+} from '../quality/row-rules.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { CsvRelation, Queryable, Row, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
@@ -614,7 +623,8 @@ async function writeLoad(
   const finding = repeatCandidates(ctx.file);
   finding.catch(() => undefined);
   const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const castColumns = (alias: string): string => plan.columns.map((c) => castValue(c, alias)).join(', ');
+  const castColumns = (alias: string, typed?: TypedValues): string =>
+    plan.columns.map((c) => castValue(c, alias, typed)).join(', ');
   const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
   const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
   const trimmedFrom = (from: string, asChecked: typeof emptyAsNull): string =>
@@ -681,18 +691,33 @@ async function writeLoad(
     // 1. Good rows, cast to their stored types, in one pass over the file: every row that
     // passes every check (and is not held). Most files are clean, so this is usually the
     // only full pass.
-    const anyFailure = checks.length ? checks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
+    // Each typed value is cast once, beside its text (row-rules.ts, TypedValues), and the
+    // checks and the stored value read that: the same verdicts as `checks`, which step 2
+    // still uses to say which check a row failed.
+    const typed = typedValues(plan);
+    const typedChecks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect, typed);
+    const anyFailure = typedChecks.length ? typedChecks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
     const trimmed = trimmedFrom(source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
-    rowsLoaded = await scanFirst(
-      unoptimized(() =>
-        tx.run(
-          `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.')} FROM ${trimmed} t ` +
-            `WHERE (${anyFailure}) IS NOT TRUE` +
-            (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
-          [ctx.loadId, ctx.org],
+    const typedRelation = typed.size
+      ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u)`
+      : trimmed;
+    const once = smallFile ? null : tx.dialect.computedOnceBelowFilter;
+    if (once) await tx.exec(once.before);
+    try {
+      rowsLoaded = await scanFirst(
+        unoptimized(() =>
+          tx.run(
+            `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.', typed)} FROM ${typedRelation} t ` +
+              `WHERE (${anyFailure}) IS NOT TRUE` +
+              (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
+            [ctx.loadId, ctx.org],
+          ),
         ),
-      ),
-    );
+      );
+    } finally {
+      // Settings only: a failed insert's own error is the one to report.
+      if (once) await tx.exec(once.after).catch(() => undefined);
+    }
     // The scan must agree before anything counts, so wait for it.
     scan = await scanning;
   }

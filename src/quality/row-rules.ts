@@ -59,20 +59,68 @@ function valueOf(column: string, prefix = ''): string {
   return `${prefix}${quoteIdentifier(column)}`;
 }
 
+/**
+ * The typed value of each column that has a type to cast to (integer, decimal, date,
+ * datetime), computed once in the relation the checks read, as a column of its own beside
+ * the text: the type check, the date-order and days-within checks and the stored value then
+ * share one parse. Without it a date with order rules is parsed for its type check, once
+ * for each rule it is in (the SUS APC's admission date, in 26) and again for its cast.
+ * Maps a column's name to its typed column's.
+ */
+export type TypedValues = ReadonlyMap<string, string>;
+
+export function typedValues(plan: DeidPlan): TypedValues {
+  return new Map(
+    plan.columns
+      .filter(
+        (c) => c.type === 'integer' || c.type === 'decimal' || c.type === 'date' || c.type === 'datetime',
+      )
+      .map((c, i) => [c.name, `kernel_typed_${i}`]),
+  );
+}
+
+function typedName(typed: TypedValues, name: string): string {
+  return typed.get(name) as string;
+}
+
+/** The typed columns' definitions, for a SELECT over the trimmed relation (aliased `prefix`). */
+export function typedColumns(plan: DeidPlan, typed: TypedValues, dialect: Dialect, prefix = ''): string[] {
+  return plan.columns.flatMap((c) => {
+    const name = typed.get(c.name);
+    const cast = name ? tryCastOf(c.type, valueOf(c.name, prefix), dialect) : undefined;
+    return name && cast ? [`${cast} AS ${quoteIdentifier(name)}`] : [];
+  });
+}
+
 const BOOLEAN_TEXT = ['true', 'false', 'TRUE', 'FALSE', '1', '0', 'Y', 'N', 'y', 'n'];
 const TRUE_TEXT = ['true', 'TRUE', '1', 'Y', 'y'];
 
-function notOfType(type: FieldType, v: string, dialect: Dialect): string | undefined {
+/** The value try-cast to its type (NULL where it is not one), for the types that have one. */
+function tryCastOf(type: FieldType, v: string, dialect: Dialect): string | undefined {
   switch (type) {
     case 'integer':
-      return `${dialect.tryInteger(v)} IS NULL`;
+      return dialect.tryInteger(v);
     case 'decimal':
-      return `${dialect.tryNumber(v)} IS NULL`;
+      return dialect.tryNumber(v);
+    case 'date':
+      return dialect.tryDate(v);
+    case 'datetime':
+      return dialect.tryTimestamp(v);
+    default:
+      return undefined;
+  }
+}
+
+/** `cast` is the value try-cast to its type (tryCastOf, or the relation's typed column). */
+function notOfType(type: FieldType, v: string, dialect: Dialect, cast: string): string | undefined {
+  switch (type) {
+    case 'integer':
+    case 'decimal':
+    case 'datetime':
+      return `${cast} IS NULL`;
     case 'date':
       // ISO 8601 calendar dates only (CCYY-MM-DD, the Data Dictionary's format).
-      return `(length(${v}) <> 10 OR ${dialect.tryDate(v)} IS NULL)`;
-    case 'datetime':
-      return `${dialect.tryTimestamp(v)} IS NULL`;
+      return `(length(${v}) <> 10 OR ${cast} IS NULL)`;
     case 'time':
       return `NOT ${dialect.regexMatch(v, quoteLiteral('([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?'))}`;
     case 'boolean':
@@ -88,26 +136,26 @@ export function rowChecks(
   plan: DeidPlan,
   codeList: (listId: string) => CodeList | undefined,
   dialect: Dialect,
+  typed?: TypedValues,
 ): RowCheck[] {
   const checks: RowCheck[] = [];
   const typeOf = new Map<string, FieldType>();
+  /** a column's try-cast value: the relation's own column where it has one (TypedValues) */
+  const tryCast = (name: string, type: FieldType, v = valueOf(name)): string =>
+    typed?.has(name) ? valueOf(typedName(typed, name)) : (tryCastOf(type, v, dialect) ?? v);
   for (const column of plan.columns) {
     typeOf.set(column.name, column.type);
     const v = valueOf(column.name);
     const field = column.kind === 'copy' ? column.field : undefined;
     if (column.required) checks.push({ rule: 'required', field: column.name, condition: `${v} IS NULL` });
     const conditions: string[] = [];
-    const typeCondition = notOfType(column.type, v, dialect);
+    const typeCondition = notOfType(column.type, v, dialect, tryCast(column.name, column.type));
     if (typeCondition) conditions.push(typeCondition);
     if (field?.maxLength !== undefined) conditions.push(`length(${v}) > ${field.maxLength}`);
     if (field?.pattern !== undefined)
       conditions.push(`NOT ${dialect.regexMatch(v, quoteLiteral(field.pattern))}`);
     const numeric =
-      column.type === 'integer'
-        ? dialect.tryInteger(v)
-        : column.type === 'decimal'
-          ? dialect.tryNumber(v)
-          : undefined;
+      column.type === 'integer' || column.type === 'decimal' ? tryCast(column.name, column.type) : undefined;
     if (numeric && field?.minimum !== undefined) conditions.push(`${numeric} < ${field.minimum}`);
     if (numeric && field?.maximum !== undefined) conditions.push(`${numeric} > ${field.maximum}`);
     if (conditions.length > 0) {
@@ -137,12 +185,12 @@ export function rowChecks(
     const startType = typeOf.get(start);
     const endType = typeOf.get(end);
     if (!startType || !endType) continue;
-    const as = (type: FieldType, v: string): string =>
-      type === 'datetime' ? dialect.tryTimestamp(v) : dialect.tryDate(v);
+    const as = (name: string, type: FieldType): string =>
+      tryCast(name, type === 'datetime' ? 'datetime' : 'date');
     checks.push({
       rule: 'date-order',
       field: end,
-      condition: `(${as(endType, valueOf(end))} < ${as(startType, valueOf(start))})`,
+      condition: `(${as(end, endType)} < ${as(start, startType)})`,
     });
   }
   for (const { days, start, end } of plan.spec.daysWithin ?? []) {
@@ -150,12 +198,12 @@ export function rowChecks(
     const endType = typeOf.get(end);
     if (!typeOf.has(days) || !startType || !endType) continue;
     // The calendar day of each: a timestamp's date, so 23:00 to 01:00 next day is two days.
-    const dayOf = (type: FieldType, v: string): string =>
-      type === 'datetime' ? `CAST(${dialect.tryTimestamp(v)} AS DATE)` : dialect.tryDate(v);
+    const dayOf = (name: string, type: FieldType): string =>
+      type === 'datetime' ? `CAST(${tryCast(name, 'datetime')} AS DATE)` : tryCast(name, 'date');
     checks.push({
       rule: 'days-within',
       field: days,
-      condition: `(${dialect.tryInteger(valueOf(days))} > ${dayOf(endType, valueOf(end))} - ${dayOf(startType, valueOf(start))} + 1)`,
+      condition: `(${tryCast(days, 'integer')} > ${dayOf(end, endType)} - ${dayOf(start, startType)} + 1)`,
     });
   }
   return checks;
@@ -181,8 +229,11 @@ export function storedType(type: FieldType): string {
 }
 
 /** A validated value (from the trimmed relation) cast to its stored type. */
-export function castValue(column: AcceptedColumn, prefix = ''): string {
+export function castValue(column: AcceptedColumn, prefix = '', typed?: TypedValues): string {
   const v = valueOf(column.name, prefix);
+  // A value that passed its type check: its try-cast is its cast (a datetime is stored as text).
+  const cast = column.type === 'datetime' ? undefined : typed?.get(column.name);
+  if (cast) return valueOf(cast, prefix);
   switch (column.type) {
     case 'integer':
       return `CAST(${v} AS BIGINT)`;

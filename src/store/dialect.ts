@@ -72,6 +72,15 @@ export interface Dialect {
    */
   readonly bulkLoad: { before: string; after: string } | null;
   /**
+   * Settings around one statement of a bulk load whose filter reads values computed once in
+   * the relation below it (the load's typed values, quality/row-rules.ts `TypedValues`), and
+   * how to put back bulkLoad's. DuckDB's filter pushdown moves such a filter below the
+   * projection that computes them and copies each computation into every condition that reads
+   * it, where each is computed again (a date with ten order rules parsed eleven times); with
+   * it off for that statement, each is computed once. PostgreSQL: nothing.
+   */
+  readonly computedOnceBelowFilter: { before: string; after: string } | null;
+  /**
    * Whether a load sends the rows its scan screened as passing every rule
    * (quality/row-screen.ts) straight to their table with `copyCsvLines`, leaving SQL only
    * the rows set aside. PostgreSQL: COPY is its fastest way in, while the same rules in SQL
@@ -90,6 +99,9 @@ function hmacPads(keyHex: string): { inner: string; outer: string } {
   const pad = (byte: number) => Buffer.from(block.map((b) => b ^ byte)).toString('hex');
   return { inner: pad(0x36), outer: pad(0x5c) };
 }
+
+/** The DuckDB optimizer rules a bulk load turns off for its span (see Dialect.bulkLoad). */
+const DUCKDB_LOAD_OFF = 'in_clause';
 
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
@@ -111,9 +123,12 @@ export const duckdbDialect: Dialect = {
     `CAST(to_json({${fields.map((f) => `${quoteLiteral(f.name)}: ${f.value}`).join(', ')}}) AS VARCHAR)`,
   skipOptimizer: { off: 'PRAGMA disable_optimizer', on: 'PRAGMA enable_optimizer' },
   bulkLoad: {
-    before:
-      "SET preserve_insertion_order = false; SET memory_limit = '1GB'; SET disabled_optimizers = 'in_clause'",
+    before: `SET preserve_insertion_order = false; SET memory_limit = '1GB'; SET disabled_optimizers = '${DUCKDB_LOAD_OFF}'`,
     after: 'RESET preserve_insertion_order; RESET memory_limit; RESET disabled_optimizers',
+  },
+  computedOnceBelowFilter: {
+    before: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF},filter_pushdown'`,
+    after: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF}'`,
   },
   copiesScreenedRows: false,
 };
@@ -148,5 +163,6 @@ export const postgresDialect: Dialect = {
       .join(', ')}) r)`,
   skipOptimizer: null,
   bulkLoad: null,
+  computedOnceBelowFilter: null,
   copiesScreenedRows: true,
 };
