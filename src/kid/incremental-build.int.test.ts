@@ -143,6 +143,13 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     for (const value of Object.values(details))
       expect(typeof value === 'number' || typeof value === 'string').toBe(true);
     expect(JSON.stringify(details)).not.toMatch(/[0-9a-f]{32}/);
+    // The linkage report's counts per load: the superseded loads' went with them, the new month's came.
+    const perLoad = await store.query<{ status: string; period: string }>(
+      `SELECT DISTINCT l.status, l.period FROM kid_linkage_load k
+       JOIN kid_current c ON c.id = 1 AND k.version = c.version JOIN loads l ON l.load_id = k.load_id`,
+    );
+    expect([...new Set(perLoad.map((r) => r.status))]).toEqual(['loaded']);
+    expect(perLoad.map((r) => r.period)).toContain(LAST);
     // A second build with nothing new answers the version unchanged.
     expect((await buildSpine(store, { actor: 'test' })).mode).toBe('unchanged');
   });
@@ -162,6 +169,9 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
       'kid_condition',
       'kid_model',
       'kid_risk',
+      'kid_linkage',
+      'kid_linkage_load',
+      'kid_area_summary',
     ])
       expect(fullRows.get(table)?.length ?? 0, table).toBeGreaterThan(0);
     for (const [table, rows] of fullRows) expect(incrementalRows.get(table), table).toEqual(rows);

@@ -80,6 +80,7 @@ const KID_TABLES = [
   'kid_residence',
   'kid_disagreements',
   'kid_linkage',
+  'kid_linkage_load',
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
@@ -360,7 +361,7 @@ export async function buildSpine(
   await step('relink', () => relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' }));
   // The loads as they were when the build began, and the link runs including those just made.
   const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
-  await step('linkage', () => buildLinkage(store, version));
+  await step('linkage', () => buildLinkage(store, version, plan));
 
   const count = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
