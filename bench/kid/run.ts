@@ -316,13 +316,16 @@ async function main(): Promise<void> {
       `full build of the same inputs after it: ${same.seconds.toFixed(1)}s, ${same.cpuSeconds.toFixed(1)} CPU s (both carrying the risk fit of the first full build); ` +
         `incremental / that = ${(after.seconds / same.seconds).toFixed(2)}, in CPU seconds ${(after.cpuSeconds / same.cpuSeconds).toFixed(2)}`,
     );
-    const steps = (build: { steps?: Record<string, number> }): string =>
+    const steps = (build: Partial<SpineBuild>): string =>
       Object.entries(build.steps ?? {})
-        .map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`)
+        .map(
+          ([name, seconds]) =>
+            `${name} ${seconds.toFixed(1)} (${(build.stepsCpu?.[name] ?? NaN).toFixed(1)})`,
+        )
         .join(', ');
-    log(`  steps of the last full build (s): ${steps(full[full.length - 1]?.result ?? {})}`);
-    log(`  steps of the incremental build (s): ${steps(after.result)}`);
-    log(`  steps of the full build of the same inputs (s): ${steps(same.result)}`);
+    log(`  steps of the last full build (s, and CPU s): ${steps(full[full.length - 1]?.result ?? {})}`);
+    log(`  steps of the incremental build (s, and CPU s): ${steps(after.result)}`);
+    log(`  steps of the full build of the same inputs (s, and CPU s): ${steps(same.result)}`);
   } finally {
     await store.close();
   }

@@ -52,6 +52,11 @@ export interface SpineBuild {
   rebuiltPeople?: number;
   /** seconds each step of the build took */
   steps?: Record<string, number>;
+  /**
+   * CPU seconds the process spent in each step (user and system; an in-process DuckDB's
+   * threads included, PostgreSQL's server not): steadier than `steps` on a shared machine
+   */
+  stepsCpu?: Record<string, number>;
   pmiRows: number;
   people: number;
   gpRegistered: number;
@@ -171,12 +176,16 @@ export async function buildSpine(
   options: { full?: boolean; refit?: boolean; actor?: string } = {},
 ): Promise<SpineBuild> {
   const steps: Record<string, number> = {};
+  const stepsCpu: Record<string, number> = {};
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const began = Date.now();
+    const cpu = process.cpuUsage();
     try {
       return await work();
     } finally {
       steps[name] = (Date.now() - began) / 1000;
+      const used = process.cpuUsage(cpu);
+      stepsCpu[name] = (used.user + used.system) / 1e6;
     }
   };
   const started = Date.now();
@@ -387,6 +396,7 @@ export async function buildSpine(
     seconds: (Date.now() - started) / 1000,
     reference: await currentReleases(store),
     steps,
+    stepsCpu,
   };
 
   // The swap: the new version becomes current and the old one goes, in one transaction.
