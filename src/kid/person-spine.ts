@@ -50,6 +50,11 @@ export interface SpineBuild {
   fullBecause?: string;
   /** the people an incremental build rebuilt (0 for a full one) */
   rebuiltPeople?: number;
+  /**
+   * the person-level model: of an incremental build whose model date stayed, the people
+   * computed again and those copied; otherwise why everyone was computed (person-model.ts)
+   */
+  model?: { computed?: number; copied?: number; computedAllBecause?: string };
   /** seconds each step of the build took */
   steps?: Record<string, number>;
   /**
@@ -101,6 +106,7 @@ const KID_TABLES = [
   'kid_person_disagreement',
   'kid_build_loads',
   'kid_build_scope',
+  'kid_model_scope',
   'kid_area_summary',
 ];
 
@@ -359,7 +365,7 @@ export async function buildSpine(
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
   await step('frailty', () => buildFrailty(store, version));
-  await step('model', () => buildPersonModel(store, version));
+  const model = await step('model', () => buildPersonModel(store, version, { plan }));
   await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
   await step('risk', () =>
     buildRisk(store, version, { refit: options.full === true && options.refit === true }),
@@ -387,6 +393,7 @@ export async function buildSpine(
     mode: plan.mode,
     ...(plan.mode === 'full' ? { fullBecause: plan.reason } : {}),
     rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
+    model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1'),
     gpRegistered: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1 AND gp_registered'),
