@@ -24,7 +24,13 @@ const LAST = '2021-02';
 const RESENT = FROM;
 
 /** Bookkeeping of a build, not its content: which loads it read and whom it rebuilt. */
-const NOT_COMPARED = new Set(['kid_builds', 'kid_current', 'kid_build_loads', 'kid_build_scope']);
+const NOT_COMPARED = new Set([
+  'kid_builds',
+  'kid_current',
+  'kid_build_loads',
+  'kid_build_scope',
+  'kid_model_scope',
+]);
 /** Columns that say when and in which version a fit was made, not what it is. */
 const FIT_PROVENANCE = new Set(['version', 'fitted_at', 'fitted_in_version', 'reason']);
 
@@ -97,6 +103,21 @@ async function currentRows(store: Store): Promise<Map<string, string[]>> {
   return out;
 }
 
+/**
+ * Builds the store in full after the incremental build that made its current version, and
+ * expects every kid_* table's rows of the two versions to be equal.
+ */
+async function compareWithFullBuild(
+  store: Store,
+): Promise<{ full: SpineBuild; fullRows: Map<string, string[]> }> {
+  const incrementalRows = await currentRows(store);
+  const full = await buildSpine(store, { full: true, actor: 'test' });
+  const fullRows = await currentRows(store);
+  expect([...incrementalRows.keys()].sort()).toEqual([...fullRows.keys()].sort());
+  for (const [table, rows] of fullRows) expect(incrementalRows.get(table), table).toEqual(rows);
+  return { full, fullRows };
+}
+
 describe.each(testStores())('an incremental KID build on $engine', (engine) => {
   let store: Store;
   let first: SpineBuild;
@@ -134,6 +155,8 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     expect(Number(superseded[0]?.n)).toBeGreaterThanOrEqual(3);
     expect(incremental.rebuiltPeople).toBeGreaterThan(0);
     expect(incremental.rebuiltPeople).toBeLessThan(incremental.people);
+    // The new month of gp-events moved the model's date: everyone's model is computed.
+    expect(incremental.model?.computedAllBecause).toBe('the model’s date moved');
     const [audit] = await store.query<{ details: string }>(
       `SELECT details FROM audit_events WHERE action = 'kid.built' ORDER BY seq DESC LIMIT 1`,
     );
@@ -143,18 +166,22 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     for (const value of Object.values(details))
       expect(typeof value === 'number' || typeof value === 'string').toBe(true);
     expect(JSON.stringify(details)).not.toMatch(/[0-9a-f]{32}/);
+    // The linkage report's counts per load: the superseded loads' went with them, the new month's came.
+    const perLoad = await store.query<{ status: string; period: string }>(
+      `SELECT DISTINCT l.status, l.period FROM kid_linkage_load k
+       JOIN kid_current c ON c.id = 1 AND k.version = c.version JOIN loads l ON l.load_id = k.load_id`,
+    );
+    expect([...new Set(perLoad.map((r) => r.status))]).toEqual(['loaded']);
+    expect(perLoad.map((r) => r.period)).toContain(LAST);
     // A second build with nothing new answers the version unchanged.
     expect((await buildSpine(store, { actor: 'test' })).mode).toBe('unchanged');
   });
 
   it('equals a full build of the same inputs, every kid_* table row for row', async () => {
-    const incrementalRows = await currentRows(store);
-    const full = await buildSpine(store, { full: true, actor: 'test' });
-    expect(full.mode).toBe('full');
     // Both builds carry the risk model's stored coefficients (a refit is asked for, never
     // made by a monthly build) and score their population with them.
-    const fullRows = await currentRows(store);
-    expect([...incrementalRows.keys()].sort()).toEqual([...fullRows.keys()].sort());
+    const { full, fullRows } = await compareWithFullBuild(store);
+    expect(full.mode).toBe('full');
     for (const table of [
       'kid_person',
       'kid_registration',
@@ -162,10 +189,63 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
       'kid_condition',
       'kid_model',
       'kid_risk',
+      'kid_linkage',
+      'kid_linkage_load',
+      'kid_area_summary',
     ])
       expect(fullRows.get(table)?.length ?? 0, table).toBeGreaterThan(0);
-    for (const [table, rows] of fullRows) expect(incrementalRows.get(table), table).toEqual(rows);
     expect(full.disagreements).toEqual(incremental.disagreements);
     expect(full.people).toBe(incremental.people);
+  });
+});
+
+/**
+ * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E of a
+ * month inside the model's window, held back from the first build) leaves the model's date
+ * where it was: the incremental build computes the model of those people only and copies
+ * everyone else's row, and still equals a full build.
+ */
+const HELD = '2020-12';
+const LATE = ['ecds', 'op'];
+describe.each(testStores())('an incremental KID build that leaves the model’s date on $engine', (engine) => {
+  let store: Store;
+  let late: SpineBuild;
+  beforeAll(async () => {
+    store = await engine.open();
+    useFiles('original');
+    const before = (period: string): boolean => period < LAST;
+    await world.load(
+      store,
+      DATASETS.filter((d) => !LATE.includes(d)),
+      () => true,
+      before,
+    );
+    await world.load(
+      store,
+      LATE,
+      () => true,
+      (period) => before(period) && period !== HELD,
+    );
+    await buildSpine(store, { actor: 'test' });
+    await world.load(
+      store,
+      LATE,
+      () => true,
+      (period) => period === HELD,
+    );
+    late = await buildSpine(store, { actor: 'test' });
+  }, 600_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('computes the model of the people with new activity only, and equals a full build', async () => {
+    expect(late.mode).toBe('incremental');
+    expect(late.model?.computedAllBecause).toBeUndefined();
+    expect(late.model?.computed).toBeGreaterThan(0);
+    expect(late.model?.copied).toBeGreaterThan(late.model?.computed ?? 0);
+    const { full, fullRows } = await compareWithFullBuild(store);
+    expect(full.model?.computedAllBecause).toBe('asked (--full)');
+    expect(fullRows.get('kid_model')?.length ?? 0).toBeGreaterThan(0);
   });
 });

@@ -154,14 +154,16 @@ export function scopedInput(table: string, plan: BuildPlan): string {
 }
 
 /**
- * Copies `table`'s rows of everyone outside the scope from the version before into build
- * `version` (a full build copies nothing). Answers the rows copied.
+ * Copies `table`'s rows of everyone outside the scope (`scope`: the spine's, or the model's
+ * `kid_model_scope`) from the version before into build `version` (a full build copies
+ * nothing). Answers the rows copied.
  */
 export async function copyUnchangedPeople(
   q: Queryable,
   table: string,
   version: number,
   plan: BuildPlan,
+  scope: 'kid_build_scope' | 'kid_model_scope' = 'kid_build_scope',
 ): Promise<number> {
   if (plan.mode === 'full') return 0;
   const columns = (
@@ -175,7 +177,7 @@ export async function copyUnchangedPeople(
     `INSERT INTO ${table} (version, ${columns.join(', ')})
      SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM ${table} t
      WHERE t.version = $2
-       AND NOT EXISTS (SELECT 1 FROM kid_build_scope s WHERE s.version = $1 AND s.person_token = t.person_token)`,
+       AND NOT EXISTS (SELECT 1 FROM ${scope} s WHERE s.version = $1 AND s.person_token = t.person_token)`,
     [version, plan.previous],
   );
 }
@@ -192,4 +194,68 @@ export async function forgetSupersededPeople(q: Queryable, version: number): Pro
                               AND superseded_by IN (SELECT load_id FROM kid_build_loads WHERE version = $1))`,
     [version],
   );
+}
+
+/**
+ * The people whose person-level model build `version` computes again, written to
+ * `kid_model_scope`; null when it computes everyone's, saying why. Only when the model's date
+ * (`asOf`) is the version before's: a new month of `gp-events` moves it, and with it every
+ * person's 12-month window, age and reference day, so everyone is computed. Otherwise a
+ * person's row depends on their own records only — their spine rows (the build's scope), and
+ * their rows in the activity `tables` — except through a household's fire visits (rows
+ * without a person token) and records linked by `kernel link` (which a build links again):
+ * a new or superseded fire-safety load, or any link run of adult social care, computes
+ * everyone. The people are the build's scope, those with rows in a load of an activity
+ * dataset the version before did not read, and those of a load superseded since.
+ */
+export async function planModelScope(
+  q: Queryable,
+  options: { version: number; plan: BuildPlan; asOf: string; tables: readonly string[] },
+): Promise<{ people: number } | { reason: string }> {
+  const { version, plan, asOf } = options;
+  if (plan.mode !== 'incremental') return { reason: plan.reason };
+  const previous = plan.previous;
+  const [before] = await q.query<{ as_of: string | null; people: number }>(
+    'SELECT CAST(max(as_of) AS TEXT) AS as_of, count(*) AS people FROM kid_model WHERE version = $1',
+    [previous],
+  );
+  if (!before?.as_of || String(before.as_of).slice(0, 10) !== asOf)
+    return { reason: 'the model’s date moved' };
+  const readBefore = 'SELECT b.load_id FROM kid_build_loads b WHERE b.version = $1';
+  const [changed] = await q.query<{ fire: number; links: number }>(
+    `SELECT (SELECT count(*) FROM loads WHERE dataset_id = 'fire-safety'
+               AND ((status = 'loaded' AND load_id NOT IN (${readBefore}))
+                 OR (status = 'superseded' AND superseded_by NOT IN (${readBefore})))) AS fire,
+            (SELECT count(*) FROM link_runs WHERE dataset = 'asc') AS links`,
+    [previous],
+  );
+  if (Number(changed?.fire ?? 0) > 0) return { reason: 'a fire-safety load came or went' };
+  if (Number(changed?.links ?? 0) > 0)
+    return { reason: 'adult social care records are linked by kernel link, which each build runs again' };
+  const fresh = options.tables.map(
+    (table) => `SELECT person_token FROM ${table}
+                WHERE person_token IS NOT NULL AND load_id NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $2)`,
+  );
+  await q.run(
+    `INSERT INTO kid_model_scope (version, person_token)
+     SELECT DISTINCT $1, person_token FROM (
+       SELECT s.person_token FROM kid_build_scope s WHERE s.version = $1
+       ${fresh.map((sql) => `UNION ALL ${sql}`).join('\n       ')}
+       UNION ALL
+       SELECT x.person_token FROM load_superseded_people x
+       WHERE x.superseded_by NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $2)) changed`,
+    [version, previous],
+  );
+  const [scoped] = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM kid_model_scope WHERE version = $1',
+    [version],
+  );
+  const people = Number(scoped?.n ?? 0);
+  if (people > INCREMENTAL_MOST_SHARE * Number(before.people)) {
+    await q.run('DELETE FROM kid_model_scope WHERE version = $1', [version]);
+    return {
+      reason: `${people} people's model inputs changed, more than ${100 * INCREMENTAL_MOST_SHARE}% of the model`,
+    };
+  }
+  return { people };
 }

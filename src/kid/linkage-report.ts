@@ -18,6 +18,7 @@ import { tableName } from '../catalogue/shapes.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
+import type { BuildPlan } from './incremental-build.ts';
 
 export interface LinkageRow {
   dataset: string;
@@ -51,58 +52,181 @@ export function linkedDatasets(): { id: string; table: string; activityDate: str
     .map((spec) => ({ id: spec.id, table: tableName(spec), activityDate: spec.periodField as string }));
 }
 
-/** Writes the linkage report of spine `version` (before that version is made current). */
-export async function buildLinkage(q: Queryable, version: number): Promise<number> {
+/**
+ * Writes the linkage report of spine `version` (before that version is made current).
+ *
+ * A row with a token is counted once per load, provider and month into `kid_linkage_load`
+ * (migration 145): whether it reaches the spine depends only on its person's rows of the
+ * spine. So an incremental build (src/kid/incremental-build.ts) carries the counts of the
+ * loads the version before read, takes off what the people it rebuilt counted against that
+ * version and adds what they count against this one, adds the counts of the new loads, and
+ * leaves the superseded loads' out: the same counts a full build makes, from the rows of the
+ * rebuilt people and the new loads only. The rows without a token are few and are counted
+ * afresh every build, as the latest `kernel link` run decides which of them are linked.
+ */
+export async function buildLinkage(q: Queryable, version: number, plan: BuildPlan): Promise<number> {
   const tables = await existingTables(q);
+  // A version before this table was made has no counts per load: count every load afresh.
+  const previous =
+    plan.mode === 'incremental' &&
+    Number(
+      (
+        await q.query<{ n: number }>('SELECT count(*) AS n FROM kid_linkage_load WHERE version = $1', [
+          plan.previous,
+        ])
+      )[0]?.n ?? 0,
+    ) > 0
+      ? plan.previous
+      : null;
   let cells = 0;
   for (const dataset of linkedDatasets()) {
     if (!tables.has(dataset.table)) continue;
-    // Activity dates may be dates or date-times stored as ISO text: the first ten characters.
+    if (previous === null) {
+      await q.run(
+        `INSERT INTO kid_linkage_load (version, load_id, dataset_id, org_code, month, rows_with_token,
+                                       rows_on_spine, rows_matched, not_on_spine, not_registered)
+         SELECT $1, load_id, $2, org_code, month, n, on_spine, matched, not_on_spine, not_registered
+         FROM (${tokenRowCounts(q, dataset, (d) => `${d}.person_token IS NOT NULL`, [{ spine: '$1', sign: 1 }])}) c`,
+        [version, dataset.id],
+      );
+    } else await countByDifference(q, dataset, version, previous);
     // The dataset's latest kernel link run, looked up once: as a correlated subquery in the
     // statement below, PostgreSQL ran it row by row.
     const latestRun = await q.query<{ run_id: string }>(
       'SELECT run_id FROM link_runs WHERE dataset = $1 ORDER BY started_at DESC, run_id DESC LIMIT 1',
       [dataset.id],
     );
-    const dayOf = (alias: string) =>
-      q.dialect.tryDate(`substr(CAST(${alias}.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
-    const day = dayOf('d');
-    // Registered on the day: a join on the person's token, not a correlated EXISTS, which
-    // PostgreSQL ran as a scan of kid_registration for every row (30 s for 24,000 PMI rows).
-    const registeredDay = dayOf('r_d');
     cells += await q.run(
       `INSERT INTO kid_linkage (version, dataset_id, org_code, month, rows_total, rows_with_token,
                                 rows_on_spine, rows_matched, no_token, not_on_spine, not_registered,
                                 linked_probabilistically)
-       SELECT $1, $2, org_code, month, count(*), count(person_token), count(spine_token),
-              sum(CASE WHEN registered THEN 1 ELSE 0 END),
-              sum(CASE WHEN person_token IS NULL THEN 1 ELSE 0 END),
-              sum(CASE WHEN person_token IS NOT NULL AND spine_token IS NULL THEN 1 ELSE 0 END),
-              sum(CASE WHEN spine_token IS NOT NULL AND NOT registered THEN 1 ELSE 0 END),
-              sum(CASE WHEN person_token IS NULL AND linked THEN 1 ELSE 0 END)
+       SELECT $1, $2, org_code, month, sum(n) + sum(no_token), sum(n), sum(on_spine), sum(matched),
+              sum(no_token), sum(not_on_spine), sum(not_registered), sum(linked)
        FROM (
-         SELECT d.org_code, COALESCE(substr(CAST(${day} AS TEXT), 1, 7), 'unknown') AS month,
-                d.person_token, p.person_token AS spine_token,
-                (reg.load_id IS NOT NULL AND (p.death_date IS NULL OR p.death_date >= ${day})) AS registered,
-                lk.load_id IS NOT NULL AS linked
+         SELECT org_code, month, rows_with_token AS n, rows_on_spine AS on_spine, rows_matched AS matched,
+                0 AS no_token, not_on_spine, not_registered, 0 AS linked
+         FROM kid_linkage_load WHERE version = $1 AND dataset_id = $2
+         UNION ALL
+         SELECT d.org_code, ${monthOf(q, dataset, 'd')}, 0, 0, 0, 1, 0, 0,
+                CASE WHEN lk.load_id IS NOT NULL THEN 1 ELSE 0 END
          FROM ${quoteIdentifier(dataset.table)} d
-         LEFT JOIN kid_person p ON p.version = $1 AND p.person_token = d.person_token
-         LEFT JOIN (
-           SELECT DISTINCT r_d.load_id, r_d.source_line
-           FROM ${quoteIdentifier(dataset.table)} r_d
-           JOIN kid_registration r ON r.version = $1 AND r.person_token = r_d.person_token
-           WHERE r.from_date <= ${registeredDay} AND (r.to_date IS NULL OR r.to_date >= ${registeredDay})
-         ) reg ON reg.load_id = d.load_id AND reg.source_line = d.source_line
          LEFT JOIN (
            SELECT DISTINCT pl.load_id, pl.source_line FROM person_links pl
            JOIN kid_person lp ON lp.version = $1 AND lp.person_token = pl.person_token
            WHERE pl.run_id = $3) lk ON lk.load_id = d.load_id AND lk.source_line = d.source_line
-       ) rows_by_month
+         WHERE d.person_token IS NULL) c
        GROUP BY org_code, month`,
       [version, dataset.id, latestRun[0]?.run_id ?? ''],
     );
   }
   return cells;
+}
+
+type LinkedDataset = ReturnType<typeof linkedDatasets>[number];
+
+/**
+ * Writes `kid_linkage_load` of build `version` for `dataset` from the counts of the version
+ * `previous`: those of its loads still loaded; the rows of the loads read for the first time,
+ * counted against the version before; and every row of the rebuilt people, counted against
+ * this version less against the version before. Everyone else's spine rows are the same in
+ * both versions (copied), so for each row that sums to its count against this version. The
+ * rows read in four small passes, none a row-by-row test against a list of loads.
+ */
+async function countByDifference(
+  q: Queryable,
+  dataset: LinkedDataset,
+  version: number,
+  previous: number,
+): Promise<void> {
+  const freshRows = (d: string): string =>
+    `${d}.person_token IS NOT NULL AND ${d}.load_id IN (
+       SELECT l.load_id FROM loads l WHERE l.dataset_id = $2 AND l.status = 'loaded'
+         AND l.load_id NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $3))`;
+  const rebuiltRows = (d: string): string =>
+    `${d}.person_token IN (SELECT s.person_token FROM kid_build_scope s WHERE s.version = $1)`;
+  await q.run(
+    `INSERT INTO kid_linkage_load (version, load_id, dataset_id, org_code, month, rows_with_token,
+                                   rows_on_spine, rows_matched, not_on_spine, not_registered)
+     SELECT $1, load_id, $2, org_code, month, sum(n), sum(on_spine), sum(matched), sum(not_on_spine),
+            sum(not_registered)
+     FROM (
+       SELECT k.load_id, k.org_code, k.month, k.rows_with_token AS n, k.rows_on_spine AS on_spine,
+              k.rows_matched AS matched, k.not_on_spine, k.not_registered
+       FROM kid_linkage_load k JOIN loads l ON l.load_id = k.load_id AND l.status = 'loaded'
+       WHERE k.version = $3 AND k.dataset_id = $2
+       UNION ALL ${tokenRowCounts(q, dataset, freshRows, [{ spine: '$3', sign: 1 }])}
+       UNION ALL ${tokenRowCounts(
+         q,
+         dataset,
+         rebuiltRows,
+         [
+           { spine: '$1', sign: 1 },
+           { spine: '$3', sign: -1 },
+         ],
+         rebuiltRows,
+       )}) c
+     GROUP BY load_id, org_code, month`,
+    [version, dataset.id, previous],
+  );
+}
+
+/** Activity dates may be dates or date-times stored as ISO text: the first ten characters. */
+const dayOf = (q: Queryable, dataset: LinkedDataset, alias: string): string =>
+  q.dialect.tryDate(`substr(CAST(${alias}.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
+const monthOf = (q: Queryable, dataset: LinkedDataset, alias: string): string =>
+  `COALESCE(substr(CAST(${dayOf(q, dataset, alias)} AS TEXT), 1, 7), 'unknown')`;
+
+/**
+ * SQL counting the dataset's rows with a token that `rows` (a condition on an alias) keeps,
+ * per load, provider and month: rows, rows on the spine, matched (registered and alive on the
+ * activity date), and unmatched by reason. Each count is summed over `spines` (versions, as
+ * SQL), each times its sign: with the version built and the one before (+1, −1), one pass
+ * over the rows gives how their counts changed. `people` narrows the spine's rows read to
+ * those the rows can meet (the rebuilt people's: a small hash table, not the whole spine's).
+ */
+function tokenRowCounts(
+  q: Queryable,
+  dataset: LinkedDataset,
+  rows: (alias: string) => string,
+  spines: readonly { spine: string; sign: 1 | -1 }[],
+  people: (alias: string) => string = () => 'TRUE',
+): string {
+  const table = quoteIdentifier(dataset.table);
+  const day = dayOf(q, dataset, 'd');
+  // Registered on the day: a join on the person's token, not a correlated EXISTS, which
+  // PostgreSQL ran as a scan of kid_registration for every row (30 s for 24,000 PMI rows).
+  const registeredDay = dayOf(q, dataset, 'r_d');
+  const joins = spines.map(
+    (
+      { spine },
+      i,
+    ) => `LEFT JOIN (SELECT * FROM kid_person sp WHERE sp.version = ${spine} AND ${people('sp')}) p${i}
+        ON p${i}.person_token = d.person_token
+      LEFT JOIN (
+        SELECT DISTINCT r_d.load_id, r_d.source_line
+        FROM ${table} r_d
+        JOIN (SELECT * FROM kid_registration sr WHERE sr.version = ${spine} AND ${people('sr')}) r
+          ON r.person_token = r_d.person_token
+        WHERE ${rows('r_d')} AND r.from_date <= ${registeredDay} AND (r.to_date IS NULL OR r.to_date >= ${registeredDay})
+      ) reg${i} ON reg${i}.load_id = d.load_id AND reg${i}.source_line = d.source_line`,
+  );
+  const columns = spines.map(
+    (_, i) => `p${i}.person_token AS spine_token${i},
+       (reg${i}.load_id IS NOT NULL AND (p${i}.death_date IS NULL OR p${i}.death_date >= ${day})) AS registered${i}`,
+  );
+  const summed = (count: (i: number) => string): string =>
+    spines.map(({ sign }, i) => `${sign === 1 ? (i === 0 ? '' : '+ ') : '- '}${count(i)}`).join(' ');
+  return `SELECT load_id, org_code, month, ${summed(() => 'count(*)')} AS n,
+                 ${summed((i) => `count(spine_token${i})`)} AS on_spine,
+                 ${summed((i) => `sum(CASE WHEN registered${i} THEN 1 ELSE 0 END)`)} AS matched,
+                 ${summed((i) => `sum(CASE WHEN spine_token${i} IS NULL THEN 1 ELSE 0 END)`)} AS not_on_spine,
+                 ${summed((i) => `sum(CASE WHEN spine_token${i} IS NOT NULL AND NOT registered${i} THEN 1 ELSE 0 END)`)} AS not_registered
+    FROM (
+      SELECT d.load_id, d.org_code, ${monthOf(q, dataset, 'd')} AS month, ${columns.join(',\n             ')}
+      FROM ${table} d
+      ${joins.join('\n      ')}
+      WHERE ${rows('d')}) token_rows
+    GROUP BY load_id, org_code, month`;
 }
 
 /** The current version's linkage report, by dataset, provider and month (one provider's, given `org`). */

@@ -27,6 +27,7 @@ import { ageInMonthsSql } from './households.ts';
 import { modelDate } from './model-date.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, tableExists } from './person-spine.ts';
+import { copyUnchangedPeople, planModelScope, type BuildPlan } from './incremental-build.ts';
 
 export const UNIT_COSTS_FILE = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -183,9 +184,29 @@ const ASC_DISABILITY_REASONS = [
 export interface PersonModelBuild {
   asOf: string | null;
   people: number;
+  /** of an incremental build whose model date stayed: the people computed again, and copied */
+  computed?: number;
+  copied?: number;
+  /** why everyone was computed, where an incremental build was asked for */
+  computedAllBecause?: string;
   /** source datasets the build found loaded, and those it skipped (never loaded) */
   sources: { used: string[]; skipped: string[] };
 }
+
+/**
+ * The activity tables whose rows are a person's own (with `person_token`), which the model
+ * reads: a new load of one changes only its people's rows (fire visits reach a household).
+ */
+const PERSON_ACTIVITY_TABLES = [
+  'ds_ecds',
+  'ds_apc',
+  'ds_op',
+  'ds_asc',
+  'ds_csds_care_contact',
+  'ds_mhsds_care_contact',
+  'ds_msds_booking',
+  'ds_msds_delivery',
+];
 
 /** A dataset's per-person CTE, or nothing when its table was never made. */
 interface Source {
@@ -202,7 +223,7 @@ interface Source {
 export async function buildPersonModel(
   q: Queryable,
   version: number,
-  options: { asOf?: string; unitCosts?: UnitCosts } = {},
+  options: { asOf?: string; unitCosts?: UnitCosts; plan?: BuildPlan } = {},
 ): Promise<PersonModelBuild> {
   const costs = options.unitCosts ?? readUnitCosts();
   // A build that died before its swap may have left rows under this version number.
@@ -231,6 +252,23 @@ export async function buildPersonModel(
     ? 'a."Event_Type"'
     : 'NULL';
 
+  // An incremental build whose model date has not moved computes only the people whose
+  // inputs changed and copies everyone else's row (incremental-build.ts, planModelScope).
+  await q.run('DELETE FROM kid_model_scope WHERE version = $1', [version]);
+  const activityTables: string[] = [];
+  for (const table of PERSON_ACTIVITY_TABLES) if (await tableExists(q, table)) activityTables.push(table);
+  const scope = options.plan
+    ? await planModelScope(q, { version, plan: options.plan, asOf, tables: activityTables })
+    : { reason: 'not an incremental build' };
+  const among = (column: string): string =>
+    'people' in scope
+      ? `AND ${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`
+      : '';
+  const copied =
+    'people' in scope && options.plan
+      ? await copyUnchangedPeople(q, 'kid_model', version, options.plan, 'kid_model_scope')
+      : 0;
+
   const candidates: Source[] = [
     {
       dataset: 'ecds',
@@ -243,7 +281,7 @@ export async function buildPersonModel(
                                              WHEN '02' THEN ${unit('ae-type-2')}
                                              ELSE ${unit('ae-type-3-4')} END) AS cost
         FROM ds_ecds
-        WHERE person_token IS NOT NULL
+        WHERE person_token IS NOT NULL ${among('person_token')}
           AND substr("EC_Arrival_Date_Time", 1, 10) BETWEEN ${fromText} AND ${toText}
         GROUP BY person_token)`,
     },
@@ -257,7 +295,7 @@ export async function buildPersonModel(
         SELECT person_token, min("Admission_Method") AS method, min("Admission_Date") AS admitted,
                max("Discharge_Date") AS discharged, min("Patient_Classification") AS classification
         FROM ds_apc
-        WHERE person_token IS NOT NULL AND "Admission_Date" IS NOT NULL
+        WHERE person_token IS NOT NULL AND "Admission_Date" IS NOT NULL ${among('person_token')}
         GROUP BY person_token, org_code,
                  COALESCE("Hospital_Provider_Spell_Number", load_id || ':' || CAST(source_line AS TEXT))),
       admissions AS (
@@ -290,7 +328,7 @@ export async function buildPersonModel(
                         WHEN "First_Attendance" IN ('1', '3') THEN ${unit('op-first')}
                         ELSE ${unit('op-follow-up')} END) AS cost
         FROM ds_op
-        WHERE person_token IS NOT NULL AND "Appointment_Date" BETWEEN ${from} AND ${to}
+        WHERE person_token IS NOT NULL AND "Appointment_Date" BETWEEN ${from} AND ${to} ${among('person_token')}
         GROUP BY person_token)`,
     },
     {
@@ -315,7 +353,7 @@ export async function buildPersonModel(
           LEFT JOIN person_links pl ON pl.load_id = a.load_id AND pl.source_line = a.source_line
             AND pl.run_id = (SELECT r.run_id FROM link_runs r WHERE r.dataset = 'asc'
                              ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1)
-          WHERE a."Support_Start_Date" <= ${to}
+          WHERE a."Support_Start_Date" <= ${to} ${among('a.person_token')}
             AND (a."Support_End_Date" IS NULL OR a."Support_End_Date" >= ${from})) s
         WHERE person_token IS NOT NULL
         GROUP BY person_token)`,
@@ -330,7 +368,7 @@ export async function buildPersonModel(
         FROM ds_fire_safety f
         JOIN kid_residence h ON h.version = $1 AND h.uprn_token = f.uprn_token
           AND h.from_date <= f."Visit_Date" AND (h.to_date IS NULL OR h.to_date >= f."Visit_Date")
-        WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to}
+        WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to} ${among('h.person_token')}
         GROUP BY h.person_token)`,
     },
     // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
@@ -340,7 +378,7 @@ export async function buildPersonModel(
       table: 'ds_csds_care_contact',
       cte: `community AS (
         SELECT person_token, count(*) AS contacts FROM ds_csds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6')
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
           AND "CareContDate" BETWEEN ${from} AND ${to}
         GROUP BY person_token)`,
     },
@@ -349,7 +387,7 @@ export async function buildPersonModel(
       table: 'ds_mhsds_care_contact',
       cte: `mental_health AS (
         SELECT person_token, count(*) AS contacts FROM ds_mhsds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6')
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
           AND "CareContDate" BETWEEN ${from} AND ${to}
         GROUP BY person_token)`,
     },
@@ -358,14 +396,14 @@ export async function buildPersonModel(
       table: 'ds_msds_booking',
       cte: `bookings AS (
         SELECT DISTINCT person_token FROM ds_msds_booking
-        WHERE person_token IS NOT NULL AND "AntenatalAppDate" BETWEEN ${from} AND ${to})`,
+        WHERE person_token IS NOT NULL AND "AntenatalAppDate" BETWEEN ${from} AND ${to} ${among('person_token')})`,
     },
     {
       dataset: 'msds-delivery',
       table: 'ds_msds_delivery',
       cte: `deliveries AS (
         SELECT DISTINCT person_token FROM ds_msds_delivery
-        WHERE person_token IS NOT NULL AND "DeliveryDate" BETWEEN ${from} AND ${to})`,
+        WHERE person_token IS NOT NULL AND "DeliveryDate" BETWEEN ${from} AND ${to} ${among('person_token')})`,
     },
   ];
   const used: Source[] = [];
@@ -422,7 +460,7 @@ export async function buildPersonModel(
        SELECT person_token,
               CASE WHEN death_date BETWEEN ${from} AND ${to} THEN death_date ELSE ${to} END AS ref_day,
               CASE WHEN death_date BETWEEN ${from} AND ${to} THEN death_date END AS died
-       FROM kid_person WHERE version = $1 AND (death_date IS NULL OR death_date >= ${from})),
+       FROM kid_person WHERE version = $1 AND (death_date IS NULL OR death_date >= ${from}) ${among('person_token')}),
      pop AS (
        SELECT d.person_token, max(d.ref_day) AS ref_day, max(d.died) AS died, max(g.practice_code) AS practice_code
        FROM reference_day d
@@ -493,7 +531,8 @@ export async function buildPersonModel(
   );
   return {
     asOf,
-    people,
+    people: people + copied,
+    ...('people' in scope ? { computed: people, copied } : { computedAllBecause: scope.reason }),
     sources: {
       used: used.map((s) => s.dataset),
       skipped: candidates.filter((c) => !used.includes(c)).map((c) => c.dataset),

@@ -50,8 +50,18 @@ export interface SpineBuild {
   fullBecause?: string;
   /** the people an incremental build rebuilt (0 for a full one) */
   rebuiltPeople?: number;
+  /**
+   * the person-level model: of an incremental build whose model date stayed, the people
+   * computed again and those copied; otherwise why everyone was computed (person-model.ts)
+   */
+  model?: { computed?: number; copied?: number; computedAllBecause?: string };
   /** seconds each step of the build took */
   steps?: Record<string, number>;
+  /**
+   * CPU seconds the process spent in each step (user and system; an in-process DuckDB's
+   * threads included, PostgreSQL's server not): steadier than `steps` on a shared machine
+   */
+  stepsCpu?: Record<string, number>;
   pmiRows: number;
   people: number;
   gpRegistered: number;
@@ -80,6 +90,7 @@ const KID_TABLES = [
   'kid_residence',
   'kid_disagreements',
   'kid_linkage',
+  'kid_linkage_load',
   'kid_fire_visit',
   'kid_code_list',
   'kid_condition',
@@ -95,6 +106,7 @@ const KID_TABLES = [
   'kid_person_disagreement',
   'kid_build_loads',
   'kid_build_scope',
+  'kid_model_scope',
   'kid_area_summary',
 ];
 
@@ -170,12 +182,16 @@ export async function buildSpine(
   options: { full?: boolean; refit?: boolean; actor?: string } = {},
 ): Promise<SpineBuild> {
   const steps: Record<string, number> = {};
+  const stepsCpu: Record<string, number> = {};
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const began = Date.now();
+    const cpu = process.cpuUsage();
     try {
       return await work();
     } finally {
       steps[name] = (Date.now() - began) / 1000;
+      const used = process.cpuUsage(cpu);
+      stepsCpu[name] = (used.user + used.system) / 1e6;
     }
   };
   const started = Date.now();
@@ -349,7 +365,7 @@ export async function buildSpine(
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
   await step('frailty', () => buildFrailty(store, version));
-  await step('model', () => buildPersonModel(store, version));
+  const model = await step('model', () => buildPersonModel(store, version, { plan }));
   await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
   await step('risk', () =>
     buildRisk(store, version, { refit: options.full === true && options.refit === true }),
@@ -360,7 +376,7 @@ export async function buildSpine(
   await step('relink', () => relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' }));
   // The loads as they were when the build began, and the link runs including those just made.
   const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
-  await step('linkage', () => buildLinkage(store, version));
+  await step('linkage', () => buildLinkage(store, version, plan));
 
   const count = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
@@ -377,6 +393,7 @@ export async function buildSpine(
     mode: plan.mode,
     ...(plan.mode === 'full' ? { fullBecause: plan.reason } : {}),
     rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
+    model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1'),
     gpRegistered: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1 AND gp_registered'),
@@ -386,6 +403,7 @@ export async function buildSpine(
     seconds: (Date.now() - started) / 1000,
     reference: await currentReleases(store),
     steps,
+    stepsCpu,
   };
 
   // The swap: the new version becomes current and the old one goes, in one transaction.

@@ -30,6 +30,10 @@ export const NOT_BY_PERSON: Readonly<Record<string, { by: string; why: string }>
     by: 'reference',
     why: 'the loads each build read, so the next rebuilds only what changed',
   },
+  kid_linkage_load: {
+    by: 'reference',
+    why: 'the linkage report’s counts per load, provider and month, per build',
+  },
   kid_area_summary: {
     by: 'reference',
     why: 'counts of people per area and group of the dashboard, per build',
