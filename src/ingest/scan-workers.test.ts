@@ -167,6 +167,17 @@ describe('the scan in parts on worker threads', () => {
     expect(partsIndex.leftOut(new Map())).toEqual(oneIndex.leftOut(new Map()));
   });
 
+  it('leaves a file that may hold a quoted line break to the scan of the whole file', () => {
+    const file = feedFile('quoted.csv', 100);
+    const copy = { leading, hold, codeList: () => undefined, tally: undefined, setAside: [] };
+    const options = { displayName: 'quoted.csv' };
+    const io = { push: () => undefined, drained: () => undefined };
+    expect(scanInParts(file, plan, options, { ...copy, ...io, quotedLineBreaks: true })).toBeUndefined();
+    const parts = scanInParts(file, plan, options, { ...copy, ...io, quotedLineBreaks: false });
+    expect(parts).toBeInstanceOf(Promise);
+    return parts;
+  });
+
   it('refuses a file with the same message, line and field', async () => {
     const cases: [string, (line: number, values: string[]) => string[], RegExp][] = [
       ['columns', (line, v) => (line === 4321 ? v.slice(0, 5) : v), /5 columns/],
