@@ -178,6 +178,43 @@ describe('the scan in parts on worker threads', () => {
     return parts;
   });
 
+  it('scans on this thread when the workers cannot start, before anything is copied', async () => {
+    const file = feedFile('unsendable.csv', 2000);
+    const one = await serially(file);
+    // A plan a worker cannot be sent (a function in it): the workers fail at their start.
+    const unsendable = { ...plan, spec: { ...plan.spec, extra: () => undefined } } as unknown as typeof plan;
+    const chunks: Buffer[] = [];
+    const tally = new ProfileTally(plan);
+    const writer = new LineWriter(leading, (c) => chunks.push(Buffer.from(c)));
+    const copier = new RowCopier(
+      hold,
+      rowScreen(plan, (id) => lists[id], anchored),
+      writer,
+      tally,
+    );
+    const scan = await scanFeedFile(file, plan, {
+      displayName: 'feed.csv',
+      onRow: (record, values, untidy, line) => copier.take(record, values, untidy, line),
+      inParts: (f, _p, options) =>
+        scanInParts(f, unsendable, options, {
+          leading,
+          hold,
+          codeList: (id) => lists[id],
+          quotedLineBreaks: false,
+          tally,
+          push: (c) => chunks.push(c),
+          drained: () => undefined,
+          setAside: copier.setAside,
+          partBytes: 16 * 1024,
+        }),
+    });
+    writer.flush();
+    expect(scan.sha256).toBe(one.scan.sha256);
+    expect(Buffer.concat(chunks).equals(one.lines)).toBe(true);
+    expect(copier.setAside).toEqual(one.setAside);
+    expect(tally.result()).toEqual(one.tally);
+  });
+
   it('refuses a file with the same message, line and field', async () => {
     const cases: [string, (line: number, values: string[]) => string[], RegExp][] = [
       ['columns', (line, v) => (line === 4321 ? v.slice(0, 5) : v), /5 columns/],

@@ -34,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CodeList } from '../catalogue/dataset-spec.ts';
+import { KernelError } from '../errors.ts';
 import { readCsv } from '../files/csv-reader.ts';
 import type { DeidPlan } from '../privacy/deid-plan.ts';
 import type { ProfileTally } from '../quality/profile-tally.ts';
@@ -250,7 +251,15 @@ export function scanInParts(
   if (copy.quotedLineBreaks || workers < 2 || statSync(file).size <= parallelAboveBytes()) return undefined;
   return workerModule().then(async (module) => {
     if (!module) return scanWhole(file, plan, options);
-    return scanParts(module, workers, file, plan, options, copy);
+    const progress = { copied: false };
+    try {
+      return await scanParts(module, workers, file, plan, options, copy, progress);
+    } catch (error) {
+      // Workers that could not start or run (their module, their data, their memory) leave
+      // the file to this thread, while nothing has gone to COPY; the file's own faults do not.
+      if (error instanceof KernelError || progress.copied) throw error;
+      return scanWhole(file, plan, options);
+    }
   });
 }
 
@@ -267,6 +276,7 @@ async function scanParts(
   plan: DeidPlan,
   options: ScanOptions,
   copy: PartsCopy,
+  progress: { copied: boolean },
 ): Promise<FeedScan> {
   const { displayName } = options;
   const hashing = digest(file);
@@ -370,6 +380,7 @@ async function scanParts(
         new PartScanner(context).scan({ ...job, line, previousLine: lastSourceLine });
         throw new Error(`part ${job.index} of the file failed in a worker but not when read again`);
       }
+      progress.copied = true;
       for (const chunk of result.chunks)
         copy.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       for (let k = 0; k < result.rowStarts.length; k += 2)
