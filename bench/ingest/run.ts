@@ -99,6 +99,7 @@ function measureLoad(label: string, storeArgs: string[], out: string): Measured 
     'apc',
     out,
     '--json',
+    ...(process.env.KERNEL_BENCH_DEBUG ? ['--debug'] : []),
   ]);
   const report = JSON.parse(run.stdout) as {
     rowsLoaded: number;

@@ -172,6 +172,48 @@ export function readCsvRanges(
   return parser.result().rows;
 }
 
+/** What `readCsvPart` read: its records, and where the line count stood after them. */
+export interface CsvPartResult {
+  rows: number;
+  /** the physical line after the part's last record (the next part's first) */
+  line: number;
+}
+
+/**
+ * Reads the records in bytes [start, end) of a file whose header is `header`, as `readCsv`
+ * reads them (the same checks, record offsets from the start of the file), the first on
+ * physical line `line`. The range must start and end at record boundaries: the load cuts a
+ * file at line breaks only where it knows no quoted field holds one (repeat-candidates.ts),
+ * so parts can be read by several threads at once (scan-worker.ts).
+ */
+export function readCsvPart(
+  file: string,
+  header: readonly string[],
+  range: { start: number; end: number; line: number },
+  onRecord: (record: CsvRecord) => void,
+  options: CsvReadOptions = {},
+): CsvPartResult {
+  const parser = new CsvParser(file, { onHeader: () => undefined, onRecord }, options);
+  parser.startPart([...header], range.start, range.line);
+  const piece = options.chunkBytes ?? 1024 * 1024;
+  const fd = openSync(file, 'r');
+  try {
+    for (let at = range.start; at < range.end;) {
+      const length = Math.min(piece, range.end - at);
+      if (readSync(fd, parser.space(length), parser.kept, length, at) !== length) {
+        throw new KernelError('conflict', `The file ${parser.name} changed while it was being loaded`, {
+          hint: 'Load it again, and leave the file alone until the load ends',
+        });
+      }
+      at += length;
+      parser.filled(length, at >= range.end);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { rows: parser.result().rows, line: parser.lineNow };
+}
+
 class CsvParser {
   readonly name: string;
   private readonly delimiter: number;
@@ -188,6 +230,8 @@ class CsvParser {
   private bom = false;
   private crlf = false;
   private first = true;
+  /** reading a part of a file (`readCsvPart`): no header, no checks of the whole file */
+  private part = false;
   private readonly record: CsvRecord;
 
   constructor(
@@ -211,6 +255,20 @@ class CsvParser {
       line: 1,
       offset: 0,
     };
+  }
+
+  /** Reads from `offset`, a record's start on physical `line`, as if after `header`. */
+  startPart(header: string[], offset: number, line: number): void {
+    this.header = header;
+    this.first = false;
+    this.part = true;
+    this.consumed = offset;
+    this.line = line;
+  }
+
+  /** the physical line the next record starts on */
+  get lineNow(): number {
+    return this.line;
   }
 
   private fail(message: string, line: number, hint: string, column?: number): never {
@@ -278,7 +336,7 @@ class CsvParser {
     // What is left (part of a record) moves to the front, for the next read to follow.
     this.work.copyWithin(0, base + consumed, length);
     this.kept = length - base - consumed;
-    if (last) {
+    if (last && !this.part) {
       if (this.header === undefined) {
         this.fail('The file is empty', 1, 'Send a CSV file with a header row and at least one data row');
       }

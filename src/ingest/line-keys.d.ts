@@ -4,7 +4,7 @@ export declare function lineKeys(
   start: number,
   end: number,
   delimiter: string,
-): { lines: Uint32Array | Float64Array; keys: Uint32Array; count: number; untidy: number };
+): { lines: Uint32Array | Float64Array; keys: Uint32Array; count: number; untidy: number; oddQuotes: number };
 export declare function linesWithKeys(
   keyed: { lines: Uint32Array | Float64Array; keys: Uint32Array; count: number },
   shared: Set<number>,

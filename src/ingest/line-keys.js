@@ -23,7 +23,9 @@ const READ_BYTES = 1 << 20;
  * The lines that start with a line number in bytes [start, end) of `file` (which must begin
  * at the start of a line), with each one's key, and how many of them are not tidy (have a
  * quote, or a space beside a delimiter or at either end). `delimiter` is one byte.
- * @returns {{ lines: Uint32Array | Float64Array, keys: Uint32Array, count: number, untidy: number }}
+ * Lines with an odd number of quotes are counted too (`oddQuotes`): where there are none, no
+ * quoted field holds a line break, and every line break ends a record.
+ * @returns {{ lines: Uint32Array | Float64Array, keys: Uint32Array, count: number, untidy: number, oddQuotes: number }}
  */
 export function lineKeys(file, start, end, delimiter) {
   const delim = delimiter.charCodeAt(0);
@@ -39,6 +41,8 @@ export function lineKeys(file, start, end, delimiter) {
   let keys = new Uint32Array(1 << 16);
   let count = 0;
   let untidy = 0;
+  // lines with an odd number of quotes: where a quoted field may hold a line break
+  let oddQuotes = 0;
   /** where the next read starts */
   let at = start;
   // Where the next quote and the next space beside a delimiter are in the bytes read so far
@@ -53,6 +57,12 @@ export function lineKeys(file, start, end, delimiter) {
   };
 
   const addLine = (s, e) => {
+    if (nextQuote < s) nextQuote = find(QUOTE, s);
+    if (nextQuote < e) {
+      let quotes = 0;
+      for (let j = nextQuote; j < e; j++) if (buf[j] === QUOTE) quotes++;
+      oddQuotes += quotes & 1;
+    }
     let k = s;
     let number = 0;
     while (k < e) {
@@ -162,7 +172,7 @@ export function lineKeys(file, start, end, delimiter) {
   } finally {
     closeSync(fd);
   }
-  return { lines, keys, count, untidy };
+  return { lines, keys, count, untidy, oddQuotes };
 }
 
 /**
@@ -194,5 +204,5 @@ if (!isMainThread && parentPort && workerData && workerData.kernelLineKeys) {
   const keyed = lineKeys(file, start, end, delimiter);
   const sorted = keyed.keys.slice(0, keyed.count).sort();
   port.once('message', (shared) => port.postMessage(linesWithKeys(keyed, new Set(shared))));
-  port.postMessage({ sorted, untidy: keyed.untidy }, [sorted.buffer]);
+  port.postMessage({ sorted, untidy: keyed.untidy, oddQuotes: keyed.oddQuotes }, [sorted.buffer]);
 }

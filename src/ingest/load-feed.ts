@@ -667,6 +667,7 @@ async function writeLoad(
       screen: rowScreen(plan, (id) => specs.codeList(id), anchored),
       hold: mayRepeat.lines,
       ...(tally.any ? { tally } : {}),
+      inParts: { codeList: (id) => specs.codeList(id), quotedLineBreaks: mayRepeat.quotedLineBreaks },
       startScan: ctx.startScan,
     });
     scan = copied.scan;

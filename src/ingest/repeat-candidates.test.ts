@@ -33,6 +33,18 @@ describe('repeatCandidates', () => {
     ).toEqual([2, 4, 5, 6]);
   });
 
+  it('says whether a quoted field may hold a line break (a line with an odd number of quotes)', async () => {
+    const flagOf = async (body: string[], parallelAboveBytes = 1e9): Promise<boolean> => {
+      const file = path.join(dir, `q${Math.random().toString(36).slice(2)}.csv`);
+      writeFileSync(file, ['source_line,a,b,c', ...body].join('\n') + '\n');
+      return (await repeatCandidates(file, { parallelAboveBytes })).quotedLineBreaks;
+    };
+    const quoted = ['2,"a""b",",",x', '3," y ",z,w'];
+    expect(await flagOf(quoted)).toBe(false);
+    expect(await flagOf([...quoted, '4,"two', 'lines",z,w', '5,a,b,c'])).toBe(true);
+    expect(await flagOf([...quoted, '4,"two', 'lines",z,w', '5,a,b,c'], 1)).toBe(true);
+  });
+
   it('keeps line numbers too large for four bytes', async () => {
     expect(
       await candidatesOf(['2,x,y,z', '4294967296,a,b,c', '4294967300,a,b,c', '9007199254740991,x,y,z']),

@@ -30,7 +30,7 @@ import { lineKeys, linesWithKeys } from './line-keys.js';
  */
 export const PARALLEL_ABOVE_BYTES = 8 * 1024 * 1024;
 
-function parallelAboveBytes(): number {
+export function parallelAboveBytes(): number {
   const set = process.env.KERNEL_PARALLEL_ABOVE_BYTES;
   return set !== undefined && /^\d+$/.test(set) ? Number(set) : PARALLEL_ABOVE_BYTES;
 }
@@ -38,7 +38,7 @@ function parallelAboveBytes(): number {
 const MAX_PARTS = 4;
 
 /** The first byte after the first line break at or after `from` (or `size`). */
-function nextLineStart(fd: number, from: number, size: number): number {
+export function nextLineStart(fd: number, from: number, size: number): number {
   const buf = Buffer.allocUnsafe(64 * 1024);
   for (let at = from; at < size; at += buf.length) {
     const got = readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
@@ -77,6 +77,8 @@ interface KeyedPart {
   sorted: Uint32Array;
   /** lines with a quote, or a space beside a delimiter or at either end */
   untidy: number;
+  /** lines with an odd number of quotes (line-keys.js) */
+  oddQuotes: number;
   linesWith(shared: Set<number>): Promise<number[]>;
 }
 
@@ -86,6 +88,7 @@ function keyHere(file: string, start: number, end: number, delimiter: string): K
   return {
     sorted,
     untidy: keyed.untidy,
+    oddQuotes: keyed.oddQuotes,
     linesWith: (shared) => Promise.resolve(linesWithKeys(keyed, shared)),
   };
 }
@@ -117,15 +120,18 @@ function keyInWorker(
       waiting = reject;
       worker.once('message', resolve);
     });
-  return next<{ sorted: Uint32Array; untidy: number }>().then(({ sorted, untidy }) => ({
-    sorted,
-    untidy,
-    linesWith: (shared) => {
-      const lines = next<number[]>();
-      worker.postMessage([...shared]);
-      return lines;
-    },
-  }));
+  return next<{ sorted: Uint32Array; untidy: number; oddQuotes: number }>().then(
+    ({ sorted, untidy, oddQuotes }) => ({
+      sorted,
+      untidy,
+      oddQuotes,
+      linesWith: (shared) => {
+        const lines = next<number[]>();
+        worker.postMessage([...shared]);
+        return lines;
+      },
+    }),
+  );
 }
 
 export interface RepeatCandidates {
@@ -136,6 +142,11 @@ export interface RepeatCandidates {
    * (lines with a space beside a delimiter or at either end, or a quote, were counted).
    */
   tidy: boolean;
+  /**
+   * Some line has an odd number of quotes, so a quoted field may hold a line break: the file
+   * cannot be cut at any line break (scan-workers.ts scans such a file whole).
+   */
+  quotedLineBreaks: boolean;
 }
 
 /** The rows of `file` that may repeat another, and whether any value needs trimming. */
@@ -155,7 +166,11 @@ export async function repeatCandidates(
     const keyed = await Promise.all(parts);
     const shared = sharedKeys(keyed.map((k) => k.sorted));
     const lines = (await Promise.all(keyed.map((k) => k.linesWith(shared)))).flat();
-    return { lines, tidy: keyed.every((k) => k.untidy === 0) };
+    return {
+      lines,
+      tidy: keyed.every((k) => k.untidy === 0),
+      quotedLineBreaks: keyed.some((k) => k.oddQuotes > 0),
+    };
   } catch (error) {
     // The other parts' workers would wait for a second round that never comes.
     for (const worker of workers) void worker.terminate();

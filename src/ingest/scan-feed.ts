@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
-import { SOURCE_LINE, type AcceptedColumn, type DeidPlan } from '../privacy/deid-plan.ts';
+import { SOURCE_LINE, type DeidPlan } from '../privacy/deid-plan.ts';
 import { nhsNumberProblem } from '../privacy/nhs-number.ts';
 import { fieldText, readCsv, type CsvRecord } from '../files/csv-reader.ts';
 import { RowIndex } from './row-index.ts';
@@ -42,9 +42,14 @@ export interface ScanOptions {
    */
   onRow?: (record: CsvRecord, values: ScreenedRow, untidy: boolean, sourceLine: number) => void;
   onChunk?: () => void | Promise<void>;
+  /**
+   * Another way to scan the file (scan-workers.ts: in parts, on several threads), taken
+   * when it answers a promise; `onRow` and `onChunk` are then not called.
+   */
+  inParts?: (file: string, plan: DeidPlan, options: ScanOptions) => Promise<FeedScan> | undefined;
 }
 
-type Shape =
+export type Shape =
   'NHS numbers' | 'full postcodes' | 'full postcodes written without a space' | 'full dates of birth';
 
 // The stricter UK postcode pattern from the reference digest §11.1, space optional.
@@ -84,15 +89,11 @@ function isNhsNumberShape(buf: Buffer, s: number, e: number): boolean {
   return digits === 10;
 }
 
-interface ColumnWatch {
+export interface ColumnWatch extends WatchTally {
   name: string;
   index: number;
   token: boolean;
   datesAllowed: boolean;
-  nonEmpty: number;
-  /** values of ten digits: about one in eleven passes the NHS number check by chance */
-  tenDigits: number;
-  hits: Map<Shape, { count: number; firstLine: number }>;
 }
 
 function hit(watch: ColumnWatch, shape: Shape, line: number): void {
@@ -224,74 +225,99 @@ function checkSourceLine(record: CsvRecord, previous: number, file: string): num
   return value;
 }
 
-/** Scans `file` against the plan; throws `KernelError` for structure or identifiers. */
-export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOptions): Promise<FeedScan> {
-  const hash = createHash('sha256');
-  const byName = new Map<string, AcceptedColumn>(plan.columns.map((c) => [c.name, c] as const));
-  let watches: ColumnWatch[] = [];
-  let previousLine = 0;
-  const index = new RowIndex();
-  const values: ScreenedRow = {
-    buf: Buffer.alloc(0),
-    starts: new Int32Array(plan.columns.length),
-    ends: new Int32Array(plan.columns.length),
-  };
-  const result = await readCsv(
-    file,
-    {
-      onBytes: (bytes) => hash.update(bytes),
-      onHeader(columns, line) {
-        const identifiers = columns.filter((c) => plan.identifierFields.includes(c) && !byName.has(c));
-        if (identifiers.length > 0) {
-          throw new KernelError(
-            'refused',
-            `The file still carries identifier columns: ${identifiers.join(', ')}`,
-            {
-              where: { file: options.displayName, line, field: identifiers[0] },
-              hint: 'Run the extract through `kernel deid` first and send its output',
-            },
-          );
-        }
-        const missing = plan.accepted.filter((c) => !columns.includes(c));
-        const unknown = columns.filter((c) => !plan.accepted.includes(c));
-        if (missing.length > 0 || unknown.length > 0 || columns.join(',') !== plan.accepted.join(',')) {
-          throw new KernelError(
-            'invalid-input',
-            `The file's columns are not the accepted shape of ${plan.spec.id} version ${plan.spec.version}` +
-              (missing.length > 0 ? `; missing ${missing.join(', ')}` : '') +
-              (unknown.length > 0 ? `; unknown ${unknown.join(', ')}` : '') +
-              (missing.length === 0 && unknown.length === 0 ? '; the columns are out of order' : ''),
-            {
-              where: { file: options.displayName, line },
-              hint: 'Send the file exactly as `kernel deid` wrote it',
-            },
-          );
-        }
-        watches = plan.columns.map((column, k) => ({
-          name: column.name,
-          index: k + 1,
-          token: column.kind === 'token',
-          datesAllowed: column.type === 'date' || column.type === 'datetime',
-          nonEmpty: 0,
-          tenDigits: 0,
-          hits: new Map(),
-        }));
+/** The header's checks: no identifier column, and exactly the accepted columns in order. */
+export function checkHeader(columns: string[], line: number, plan: DeidPlan, file: string): void {
+  const byName = new Set(plan.columns.map((c) => c.name));
+  const identifiers = columns.filter((c) => plan.identifierFields.includes(c) && !byName.has(c));
+  if (identifiers.length > 0) {
+    throw new KernelError('refused', `The file still carries identifier columns: ${identifiers.join(', ')}`, {
+      where: { file, line, field: identifiers[0] },
+      hint: 'Run the extract through `kernel deid` first and send its output',
+    });
+  }
+  const missing = plan.accepted.filter((c) => !columns.includes(c));
+  const unknown = columns.filter((c) => !plan.accepted.includes(c));
+  if (missing.length > 0 || unknown.length > 0 || columns.join(',') !== plan.accepted.join(',')) {
+    throw new KernelError(
+      'invalid-input',
+      `The file's columns are not the accepted shape of ${plan.spec.id} version ${plan.spec.version}` +
+        (missing.length > 0 ? `; missing ${missing.join(', ')}` : '') +
+        (unknown.length > 0 ? `; unknown ${unknown.join(', ')}` : '') +
+        (missing.length === 0 && unknown.length === 0 ? '; the columns are out of order' : ''),
+      {
+        where: { file, line },
+        hint: 'Send the file exactly as `kernel deid` wrote it',
       },
-      onRecord(record) {
-        previousLine = checkSourceLine(record, previousLine, options.displayName);
-        index.add(previousLine, record.offset);
-        const untidy = trimmedRanges(record, values);
-        for (const watch of watches) inspect(watch, record, values, options.displayName);
-        options.onRow?.(record, values, untidy, previousLine);
-      },
-      onChunk: (bytesRead) => {
-        options.onProgress?.(bytesRead);
-        return options.onChunk?.();
-      },
-    },
-    { displayName: options.displayName },
-  );
-  index.end = result.bytes;
+    );
+  }
+}
+
+/** What the identifier hunt found in a column (in a part of the file, or all of it). */
+export interface WatchTally {
+  nonEmpty: number;
+  /** values of ten digits: about one in eleven passes the NHS number check by chance */
+  tenDigits: number;
+  hits: Map<Shape, { count: number; firstLine: number }>;
+}
+
+/**
+ * The scan's work on each record, the same whether the file is read whole on this thread or
+ * in parts by workers (scan-worker.ts): its source_line, its values as the rules read them,
+ * and the identifier hunt's watch.
+ */
+export class RowScan {
+  readonly watches: ColumnWatch[];
+  readonly values: ScreenedRow;
+  /** the last record's values were quoted or trimmed */
+  untidy = false;
+
+  constructor(
+    plan: DeidPlan,
+    private readonly file: string,
+    /** the source_line before the first record */
+    public previousLine = 0,
+  ) {
+    this.watches = plan.columns.map((column, k) => ({
+      name: column.name,
+      index: k + 1,
+      token: column.kind === 'token',
+      datesAllowed: column.type === 'date' || column.type === 'datetime',
+      nonEmpty: 0,
+      tenDigits: 0,
+      hits: new Map(),
+    }));
+    this.values = {
+      buf: Buffer.alloc(0),
+      starts: new Int32Array(plan.columns.length),
+      ends: new Int32Array(plan.columns.length),
+    };
+  }
+
+  /** Checks a record (throws `KernelError` where it must); answers its source_line. */
+  take(record: CsvRecord): number {
+    const line = checkSourceLine(record, this.previousLine, this.file);
+    this.previousLine = line;
+    this.untidy = trimmedRanges(record, this.values);
+    const watches = this.watches;
+    for (let w = 0; w < watches.length; w++)
+      inspect(watches[w] as ColumnWatch, record, this.values, this.file);
+    return line;
+  }
+}
+
+/** Adds a part's watch to the file's (parts in file order; `lineBase` turns its lines into the file's). */
+export function mergeWatch(into: WatchTally, part: WatchTally, lineBase: number): void {
+  into.nonEmpty += part.nonEmpty;
+  into.tenDigits += part.tenDigits;
+  for (const [shape, { count, firstLine }] of part.hits) {
+    const entry = into.hits.get(shape);
+    if (entry) entry.count += count;
+    else into.hits.set(shape, { count, firstLine: firstLine + lineBase });
+  }
+}
+
+/** Refuses the file where a column holds too many values shaped like an identifier. */
+export function refuseIdentifiers(watches: readonly (WatchTally & { name: string })[], file: string): void {
   for (const watch of watches) {
     for (const [shape, { count, firstLine }] of watch.hits) {
       const suspicious =
@@ -305,19 +331,47 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
           'refused',
           `The column ${watch.name} holds values shaped like ${shape} (${count} of ${watch.nonEmpty}, first on line ${firstLine})`,
           {
-            where: { file: options.displayName, line: firstLine, field: watch.name },
+            where: { file, line: firstLine, field: watch.name },
             hint: 'Remove the identifiers at source with `kernel deid`, or correct the extract so that column holds what its specification says',
           },
         );
       }
     }
   }
+}
+
+/** Scans `file` against the plan; throws `KernelError` for structure or identifiers. */
+export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOptions): Promise<FeedScan> {
+  const inParts = options.inParts?.(file, plan, options);
+  if (inParts) return inParts;
+  const hash = createHash('sha256');
+  const rows = new RowScan(plan, options.displayName);
+  const index = new RowIndex();
+  const result = await readCsv(
+    file,
+    {
+      onBytes: (bytes) => hash.update(bytes),
+      onHeader: (columns, line) => checkHeader(columns, line, plan, options.displayName),
+      onRecord(record) {
+        const line = rows.take(record);
+        index.add(line, record.offset);
+        options.onRow?.(record, rows.values, rows.untidy, line);
+      },
+      onChunk: (bytesRead) => {
+        options.onProgress?.(bytesRead);
+        return options.onChunk?.();
+      },
+    },
+    { displayName: options.displayName },
+  );
+  index.end = result.bytes;
+  refuseIdentifiers(rows.watches, options.displayName);
   return {
     sha256: hash.digest('hex'),
     rows: result.rows,
     bytes: result.bytes,
     columns: result.columns,
-    filled: watches.map((w) => w.nonEmpty),
+    filled: rows.watches.map((w) => w.nonEmpty),
     index,
   };
 }

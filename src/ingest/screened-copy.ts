@@ -11,12 +11,14 @@
  * is quoted or padded (most rows); otherwise it is written again from its values as the rules
  * read them: trimmed, an empty one as missing, a quoted one still quoted.
  */
+import type { CodeList } from '../catalogue/dataset-spec.ts';
 import type { CsvRecord } from '../files/csv-reader.ts';
 import type { DeidPlan } from '../privacy/deid-plan.ts';
 import type { ProfileTally } from '../quality/profile-tally.ts';
 import type { RowScreen, ScreenedRow } from '../quality/row-screen.ts';
 import type { Queryable } from '../store/store.ts';
 import type { FeedScan, ScanOptions } from './scan-feed.ts';
+import { scanInParts } from './scan-workers.ts';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -93,15 +95,15 @@ class LineChannel implements AsyncIterable<Buffer> {
   }
 }
 
-/** Lines of CSV for COPY, a chunk at a time. */
-class LineWriter {
-  private out = Buffer.allocUnsafe(CHUNK_BYTES);
+/** Lines of CSV for COPY, a chunk at a time, each chunk handed to `sink`. */
+export class LineWriter {
+  private out = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private at = 0;
   private readonly prefix: Buffer;
 
   constructor(
     leading: readonly string[],
-    private readonly channel: LineChannel,
+    private readonly sink: (chunk: Buffer) => void,
   ) {
     this.prefix = Buffer.from(leading.map((v) => `${csvValue(v)},`).join(''));
   }
@@ -109,13 +111,14 @@ class LineWriter {
   private room(bytes: number): void {
     if (this.at + bytes <= this.out.length) return;
     this.flush();
-    if (bytes > this.out.length) this.out = Buffer.allocUnsafe(bytes);
+    if (bytes > this.out.length) this.out = Buffer.allocUnsafeSlow(bytes);
   }
 
   flush(): void {
     if (this.at === 0) return;
-    this.channel.push(this.out.subarray(0, this.at));
-    this.out = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, this.out.length));
+    this.sink(this.out.subarray(0, this.at));
+    // Its own memory (never the shared pool), so a worker can hand it over whole.
+    this.out = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, this.out.length));
     this.at = 0;
   }
 
@@ -170,6 +173,53 @@ function hasQuoteInside(record: CsvRecord, values: ScreenedRow): boolean {
   return false;
 }
 
+/**
+ * The copy's decision for each row the scan has checked: held as a possible repeat, set
+ * aside by the screen, or written as a line for COPY (and tallied). The same whether the
+ * file is scanned whole on this thread or in parts by workers (scan-worker.ts).
+ */
+export class RowCopier {
+  /** the source_line of every row not copied, in file order */
+  readonly setAside: number[] = [];
+  private held = 0;
+
+  constructor(
+    /** the lines of rows that may repeat another, in file order: never copied */
+    private readonly hold: ArrayLike<number>,
+    private readonly screen: RowScreen,
+    private readonly writer: LineWriter,
+    private readonly tally: ProfileTally | undefined,
+  ) {}
+
+  /** Starts at `line` (a part of the file): the held lines before it are passed. */
+  seek(line: number): void {
+    let low = 0;
+    let high = this.hold.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.hold[mid] as number) < line) low = mid + 1;
+      else high = mid;
+    }
+    this.held = low;
+  }
+
+  take(record: CsvRecord, values: ScreenedRow, untidy: boolean, line: number): void {
+    const hold = this.hold;
+    while (this.held < hold.length && (hold[this.held] as number) < line) this.held++;
+    if (
+      (this.held < hold.length && hold[this.held] === line) ||
+      !this.screen.passes(values) ||
+      (untidy && hasQuoteInside(record, values))
+    ) {
+      this.setAside.push(line);
+      return;
+    }
+    if (untidy) this.writer.tidied(record, values);
+    else this.writer.raw(record);
+    this.tally?.add(values);
+  }
+}
+
 export interface ScreenedCopy {
   scan: FeedScan;
   rowsLoaded: number;
@@ -187,36 +237,42 @@ export interface ScreenedCopyRequest {
   hold: readonly number[];
   /** the parts of the profile the scan tallies, row by row copied */
   tally?: ProfileTally;
+  /**
+   * To scan a large file in parts on several threads (scan-workers.ts): the screen's code
+   * lists, and whether a quoted field may hold a line break (repeat-candidates.ts).
+   */
+  inParts?: { codeList: (listId: string) => CodeList | undefined; quotedLineBreaks: boolean };
   /** starts the load's scan of the file with these options, once */
-  startScan: (options: Pick<ScanOptions, 'onRow' | 'onChunk'>) => Promise<FeedScan>;
+  startScan: (options: Pick<ScanOptions, 'onRow' | 'onChunk' | 'inParts'>) => Promise<FeedScan>;
 }
 
 /** Copies the rows that pass the screen, in the load's scan; see the top of this file. */
 export async function copyScreenedRows(tx: Queryable, request: ScreenedCopyRequest): Promise<ScreenedCopy> {
-  const { hold, screen, tally } = request;
+  const { hold, screen, tally, inParts } = request;
   const channel = new LineChannel();
-  const writer = new LineWriter(request.leading.values, channel);
-  const setAside: number[] = [];
-  let held = 0;
+  const writer = new LineWriter(request.leading.values, (chunk) => channel.push(chunk));
+  const copier = new RowCopier(hold, screen, writer, tally);
   const scanning = request.startScan({
-    onRow(record, values, untidy, line) {
-      while (held < hold.length && (hold[held] as number) < line) held++;
-      if (
-        (held < hold.length && hold[held] === line) ||
-        !screen.passes(values) ||
-        (untidy && hasQuoteInside(record, values))
-      ) {
-        setAside.push(line);
-        return;
-      }
-      if (untidy) writer.tidied(record, values);
-      else writer.raw(record);
-      tally?.add(values);
-    },
+    onRow: (record, values, untidy, line) => copier.take(record, values, untidy, line),
     onChunk() {
       writer.flush();
       return channel.drained();
     },
+    ...(inParts
+      ? {
+          inParts: (file, plan, options) =>
+            scanInParts(file, plan, options, {
+              leading: request.leading.values,
+              hold,
+              codeList: inParts.codeList,
+              quotedLineBreaks: inParts.quotedLineBreaks,
+              tally,
+              push: (chunk) => channel.push(chunk),
+              drained: () => channel.drained(),
+              setAside: copier.setAside,
+            }),
+        }
+      : {}),
   });
   scanning.then(
     () => {
@@ -238,5 +294,5 @@ export async function copyScreenedRows(tx: Queryable, request: ScreenedCopyReque
     await scanning;
     throw error;
   }
-  return { scan: await scanning, rowsLoaded, setAside };
+  return { scan: await scanning, rowsLoaded, setAside: copier.setAside };
 }

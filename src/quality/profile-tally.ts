@@ -93,6 +93,36 @@ class ByteCounts {
     return out;
   }
 
+  /** Everything, to be sent to another thread and merged there (`merge`). */
+  state(): CountsState {
+    const { slots, hashes, at, lengths, counts, used, size, repeats } = this;
+    return { slots, hashes, at, lengths, counts, pool: this.pool.subarray(0, used), used, size, repeats };
+  }
+
+  /** Adds another tally's strings and counts (a part of the same file, tallied elsewhere). */
+  merge(other: CountsState): void {
+    if (other.size > this.most) this.size = this.most + 1;
+    if (this.size > this.most) return;
+    const pool = Buffer.from(other.pool.buffer as ArrayBuffer, other.pool.byteOffset, other.pool.byteLength);
+    if (this.size === 0 && this.repeats === 0) {
+      // Nothing here yet: take the other's as it stands.
+      this.slots = other.slots;
+      this.hashes = other.hashes;
+      this.at = other.at;
+      this.lengths = other.lengths;
+      this.counts = other.counts;
+      this.pool = pool;
+      this.used = other.used;
+      this.size = other.size;
+      this.repeats = other.repeats;
+      return;
+    }
+    for (let n = 0; n < other.size; n++) {
+      const base = other.at[n] as number;
+      this.add(pool, base, base + (other.lengths[n] as number), other.counts[n] as number);
+    }
+  }
+
   private growEntries(): void {
     const size = this.hashes.length * 2;
     const grow = <T extends Uint32Array | Float64Array>(from: T, to: T): T => {
@@ -115,6 +145,27 @@ class ByteCounts {
     }
     this.slots = slots;
   }
+}
+
+/** A `ByteCounts` as sent between threads. */
+export interface CountsState {
+  slots: Int32Array<ArrayBuffer>;
+  hashes: Uint32Array<ArrayBuffer>;
+  at: Float64Array<ArrayBuffer>;
+  lengths: Uint32Array<ArrayBuffer>;
+  counts: Float64Array<ArrayBuffer>;
+  pool: Uint8Array;
+  used: number;
+  size: number;
+  repeats: number;
+}
+
+/** A `ProfileTally` as sent between threads (scan-worker.ts), for `ProfileTally.merge`. */
+export interface TallyState {
+  keyFields: CountsState[];
+  uniques: CountsState[];
+  ranged: { min: number; max: number; sum: number; count: number }[];
+  plausible: number[];
 }
 
 export interface TalliedProfile {
@@ -358,6 +409,34 @@ export class ProfileTally {
     key[n + 3] = said & 0xff;
     for (let k = 0; k < length; k++) key[n + 4 + k] = (buf as Buffer)[s + k] as number;
     return n + 4 + length;
+  }
+
+  /** Everything tallied, to be merged into the tally of another thread. */
+  state(): TallyState {
+    return {
+      keyFields: this.keyFields.map((f) => f.counts.state()),
+      uniques: this.uniques.map((u) => u.keys.state()),
+      ranged: this.ranged.map(({ min, max, sum, count }) => ({ min, max, sum, count })),
+      plausible: this.plausible.map((p) => p.count),
+    };
+  }
+
+  /** Adds the tally of other rows of the same plan (a part of the file tallied by a worker). */
+  merge(state: TallyState): void {
+    state.keyFields.forEach((counts, i) => this.keyFields[i]?.counts.merge(counts));
+    state.uniques.forEach((counts, i) => this.uniques[i]?.keys.merge(counts));
+    state.ranged.forEach((other, i) => {
+      const r = this.ranged[i];
+      if (!r) return;
+      r.min = Math.min(r.min, other.min);
+      r.max = Math.max(r.max, other.max);
+      r.sum += other.sum;
+      r.count += other.count;
+    });
+    state.plausible.forEach((count, i) => {
+      const p = this.plausible[i];
+      if (p) p.count += count;
+    });
   }
 
   /** the fields and rules tallied in full */
