@@ -144,13 +144,18 @@ const failure = async (work: Promise<unknown>): Promise<KernelError> => {
 };
 
 describe('the scan in parts on worker threads', () => {
-  const before = process.env.KERNEL_PARALLEL_ABOVE_BYTES;
+  // Every file in parts, on two workers whatever the machine (by default a load leaves one
+  // core to the database server, so a two-core machine scans whole).
+  const settings = { KERNEL_PARALLEL_ABOVE_BYTES: '0', KERNEL_SCAN_THREADS: '2' };
+  const before = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
   beforeAll(() => {
-    process.env.KERNEL_PARALLEL_ABOVE_BYTES = '0';
+    Object.assign(process.env, settings);
   });
   afterAll(() => {
-    if (before === undefined) delete process.env.KERNEL_PARALLEL_ABOVE_BYTES;
-    else process.env.KERNEL_PARALLEL_ABOVE_BYTES = before;
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   });
 
   it('copies, sets aside, indexes and tallies as the whole file scanned on one thread', async () => {

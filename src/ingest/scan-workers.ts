@@ -83,13 +83,17 @@ export interface PartsCopy {
 }
 
 /**
- * Worker threads for the scan: one a core, up to MAX_WORKERS. `KERNEL_SCAN_THREADS` sets
- * another number (1: the whole file on the load's own thread), to compare the two.
+ * Worker threads for the scan: one a core but one, up to MAX_WORKERS. The core left is the
+ * server's: its backend types and writes every row the scan sends to COPY. Scanning in parts
+ * costs about a fifth more CPU than one thread, so on two cores, where that core is all the
+ * workers would have, the parts made the load slower (docs/feeds.md, 6 December: d/COPY 2.37
+ * in parts against 2.19 whole, quiet machine, medians of three), and one thread scans it.
+ * `KERNEL_SCAN_THREADS` sets another number (1: the whole file on the load's own thread).
  */
 function scanThreads(): number {
   const set = process.env.KERNEL_SCAN_THREADS;
   if (set !== undefined && /^\d+$/.test(set)) return Number(set);
-  return Math.min(MAX_WORKERS, os.availableParallelism());
+  return Math.min(MAX_WORKERS, os.availableParallelism() - 1);
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -320,7 +320,7 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     const copy = (rows[1] as string).replace(/^\d+,/, `${last + 1},`); // the first row again
     const file = signedCopy(`workers-${engine.engine}.csv`, [...rows, copy], '2025-09', { rowCount: 31 });
     const load = await spawnCli([...globals, 'load', '--org', 'RWF', '--dataset', 'apc', file, '--json'], {
-      env: { KERNEL_PARALLEL_ABOVE_BYTES: '1' },
+      env: { KERNEL_PARALLEL_ABOVE_BYTES: '1', KERNEL_SCAN_THREADS: '2' },
     });
     expect(load.stderr).toBe('');
     expect(load.code).toBe(0);
