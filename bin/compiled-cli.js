@@ -44,24 +44,26 @@ async function compile(outdir) {
     packages: 'external',
     sourcemap: true,
     logLevel: 'silent',
-    plugins: [
-      {
-        // Modules find their templates, migrations and data beside them: each keeps its own
-        // URL, as when it runs from source.
-        name: 'own-url',
-        setup(build) {
-          build.onLoad({ filter: /\.ts$/ }, (args) => ({
-            contents: readFileSync(args.path, 'utf8').replaceAll(
-              'import.meta.url',
-              JSON.stringify(pathToFileURL(args.path).href),
-            ),
-            loader: 'ts',
-          }));
-        },
-      },
-    ],
+    plugins: [ownUrlPlugin],
   });
 }
+
+/**
+ * Modules find their templates, migrations and data beside them: in a compiled copy (this
+ * CLI's, the load's scan worker's) each keeps its own URL, as when it runs from source.
+ */
+export const ownUrlPlugin = {
+  name: 'own-url',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replaceAll(
+        'import.meta.url',
+        JSON.stringify(pathToFileURL(args.path).href),
+      ),
+      loader: 'ts',
+    }));
+  },
+};
 
 function removeStale(keep) {
   for (const name of readdirSync(CACHE)) {

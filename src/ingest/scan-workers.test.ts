@@ -9,35 +9,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anchored } from '../catalogue/catalogue.ts';
-import type { CodeList, DatasetSpec, FieldSpec } from '../catalogue/dataset-spec.ts';
+import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { contentField, testSpec } from '../../test/test-spec.ts';
 import { KernelError } from '../errors.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { ProfileTally } from '../quality/profile-tally.ts';
 import { rowScreen } from '../quality/row-screen.ts';
-import { scanFeedFile, type FeedScan } from './scan-feed.ts';
+import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
 import { scanInParts } from './scan-workers.ts';
 import { LineWriter, RowCopier } from './screened-copy.ts';
 
-const field = (name: string, type: FieldSpec['type'], more: Partial<FieldSpec> = {}): FieldSpec => ({
-  name,
-  title: name,
-  type,
-  required: false,
-  role: 'content',
-  ...more,
-});
+const field = contentField;
 
 // The APC dataset's id, so the profile tally has key fields and rules to tally.
-const spec: DatasetSpec = {
-  id: 'apc',
-  title: 'Parts test',
-  description: 'A few kinds of rule',
-  version: '1.0.0',
-  standard: 'none',
-  subject: 'patient',
-  suppliers: ['acute'],
-  periodField: 'start_day',
-  fields: [
+const spec: DatasetSpec = testSpec(
+  'apc',
+  [
     field('age', 'integer', { minimum: 0, maximum: 115 }),
     field('start_day', 'date', { required: true }),
     field('end_day', 'date'),
@@ -45,8 +32,13 @@ const spec: DatasetSpec = {
     field('note', 'string', { maxLength: 12 }),
     field('ref', 'string'),
   ],
-  dateOrder: [{ start: 'start_day', end: 'end_day' }],
-};
+  {
+    title: 'Parts test',
+    description: 'A few kinds of rule',
+    periodField: 'start_day',
+    dateOrder: [{ start: 'start_day', end: 'end_day' }],
+  },
+);
 const lists: Record<string, CodeList> = {
   colour: { id: 'colour', title: 'Colour', codes: ['R', 'G', 'B'].map((code) => ({ code, label: code })) },
 } as unknown as Record<string, CodeList>;
@@ -91,7 +83,14 @@ interface Outcome {
 const leading = ['load-1', 'ORG'];
 const hold = [5, 600, 601, 4000];
 
-async function serially(file: string): Promise<Outcome> {
+/**
+ * The file scanned as the load scans it on its own thread; `offerParts` makes the scan in
+ * parts the load offers it, writing to the same lines, rows set aside and tally.
+ */
+async function serially(
+  file: string,
+  offerParts?: (copy: { copier: RowCopier; tally: ProfileTally; chunks: Buffer[] }) => ScanOptions['inParts'],
+): Promise<Outcome> {
   const chunks: Buffer[] = [];
   const tally = new ProfileTally(plan);
   const writer = new LineWriter(leading, (c) => chunks.push(Buffer.from(c)));
@@ -101,9 +100,11 @@ async function serially(file: string): Promise<Outcome> {
     writer,
     tally,
   );
+  const inParts = offerParts?.({ copier, tally, chunks });
   const scan = await scanFeedFile(file, plan, {
     displayName: 'feed.csv',
     onRow: (record, values, untidy, line) => copier.take(record, values, untidy, line),
+    ...(inParts ? { inParts } : {}),
   });
   writer.flush();
   return { scan, lines: Buffer.concat(chunks), setAside: copier.setAside, tally: tally.result() };
@@ -188,36 +189,26 @@ describe('the scan in parts on worker threads', () => {
     const one = await serially(file);
     // A plan a worker cannot be sent (a function in it): the workers fail at their start.
     const unsendable = { ...plan, spec: { ...plan.spec, extra: () => undefined } } as unknown as typeof plan;
-    const chunks: Buffer[] = [];
-    const tally = new ProfileTally(plan);
-    const writer = new LineWriter(leading, (c) => chunks.push(Buffer.from(c)));
-    const copier = new RowCopier(
-      hold,
-      rowScreen(plan, (id) => lists[id], anchored),
-      writer,
-      tally,
+    const fallen = await serially(
+      file,
+      ({ copier, tally, chunks }) =>
+        (f, _p, options) =>
+          scanInParts(f, unsendable, options, {
+            leading,
+            hold,
+            codeList: (id) => lists[id],
+            quotedLineBreaks: false,
+            tally,
+            push: (c) => chunks.push(c),
+            drained: () => undefined,
+            setAside: copier.setAside,
+            partBytes: 16 * 1024,
+          }),
     );
-    const scan = await scanFeedFile(file, plan, {
-      displayName: 'feed.csv',
-      onRow: (record, values, untidy, line) => copier.take(record, values, untidy, line),
-      inParts: (f, _p, options) =>
-        scanInParts(f, unsendable, options, {
-          leading,
-          hold,
-          codeList: (id) => lists[id],
-          quotedLineBreaks: false,
-          tally,
-          push: (c) => chunks.push(c),
-          drained: () => undefined,
-          setAside: copier.setAside,
-          partBytes: 16 * 1024,
-        }),
-    });
-    writer.flush();
-    expect(scan.sha256).toBe(one.scan.sha256);
-    expect(Buffer.concat(chunks).equals(one.lines)).toBe(true);
-    expect(copier.setAside).toEqual(one.setAside);
-    expect(tally.result()).toEqual(one.tally);
+    expect(fallen.scan.sha256).toBe(one.scan.sha256);
+    expect(fallen.lines.equals(one.lines)).toBe(true);
+    expect(fallen.setAside).toEqual(one.setAside);
+    expect(fallen.tally).toEqual(one.tally);
   });
 
   it('refuses a file with the same message, line and field', async () => {

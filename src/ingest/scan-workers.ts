@@ -105,11 +105,6 @@ function workerModule(): Promise<string | undefined> {
   return compiled;
 }
 
-/**
- * The text replaced by each module's own URL. Spelt in parts, because the CLI's compiled
- * copy is made by the same replacement (bin/compiled-cli.js), which would replace it here.
- */
-const OWN_URL = ['import', 'meta', 'url'].join('.');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'kernel-scan-worker');
 const STALE_MS = 24 * 60 * 60 * 1000;
 /** the last compiled copy: its stamp and the source files it was compiled from */
@@ -145,7 +140,10 @@ async function compileWorker(): Promise<string> {
   } catch {
     // Not compiled yet, or the sources moved: compile below.
   }
-  const esbuild = await import('esbuild');
+  const [esbuild, { ownUrlPlugin }] = await Promise.all([
+    import('esbuild'),
+    import('../../bin/compiled-cli.js'),
+  ]);
   const started = Date.now();
   const building = path.join(CACHE, `build.${process.pid}.tmp`);
   mkdirSync(CACHE, { recursive: true });
@@ -162,20 +160,7 @@ async function compileWorker(): Promise<string> {
       metafile: true,
       logLevel: 'silent',
       // Modules find their data beside them (check-catalogue.ts's checks.json) by their own URL.
-      plugins: [
-        {
-          name: 'own-url',
-          setup(build) {
-            build.onLoad({ filter: /\.ts$/ }, (args) => ({
-              contents: readFileSync(args.path, 'utf8').replaceAll(
-                OWN_URL,
-                JSON.stringify(pathToFileURL(args.path).href),
-              ),
-              loader: 'ts',
-            }));
-          },
-        },
-      ],
+      plugins: [ownUrlPlugin],
     });
     const inputs = Object.keys(built.metafile.inputs).sort();
     const { stamp, newest } = stampOf(inputs);

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anchored } from '../catalogue/catalogue.ts';
-import type { CodeList, DatasetSpec, FieldSpec } from '../catalogue/dataset-spec.ts';
+import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
+import { contentField, testSpec } from '../../test/test-spec.ts';
 import { scanFeedFile } from '../ingest/scan-feed.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier } from '../store/sql.ts';
@@ -17,25 +18,11 @@ import type { Store } from '../store/store.ts';
 import { rowChecks, trimmedValue } from './row-rules.ts';
 import { rowScreen } from './row-screen.ts';
 
-const field = (name: string, type: FieldSpec['type'], more: Partial<FieldSpec> = {}): FieldSpec => ({
-  name,
-  title: name,
-  type,
-  required: false,
-  role: 'content',
-  ...more,
-});
+const field = contentField;
 
-const spec: DatasetSpec = {
-  id: 'screen-test',
-  title: 'Screen test',
-  description: 'Every kind of rule',
-  version: '1.0.0',
-  standard: 'none',
-  subject: 'patient',
-  suppliers: ['acute'],
-  periodField: 'start_day',
-  fields: [
+const spec: DatasetSpec = testSpec(
+  'screen-test',
+  [
     field('age', 'integer', { minimum: 0, maximum: 115 }),
     field('amount', 'decimal', { minimum: -10.5, maximum: 10.5 }),
     field('start_day', 'date'),
@@ -50,13 +37,18 @@ const spec: DatasetSpec = {
     field('kept', 'string', { required: true }),
     field('unit_days', 'integer', { minimum: 0, maximum: 999 }),
   ],
-  dateOrder: [
-    { start: 'start_day', end: 'end_day' },
-    { start: 'stamp', end: 'later_stamp' },
-    { start: 'start_day', end: 'later_stamp' },
-  ],
-  daysWithin: [{ days: 'unit_days', start: 'stamp', end: 'later_stamp' }],
-};
+  {
+    title: 'Screen test',
+    description: 'Every kind of rule',
+    periodField: 'start_day',
+    dateOrder: [
+      { start: 'start_day', end: 'end_day' },
+      { start: 'stamp', end: 'later_stamp' },
+      { start: 'start_day', end: 'later_stamp' },
+    ],
+    daysWithin: [{ days: 'unit_days', start: 'stamp', end: 'later_stamp' }],
+  },
+);
 
 const lists: Record<string, CodeList> = {
   colour: {
