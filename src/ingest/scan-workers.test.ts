@@ -16,7 +16,7 @@ import { deidPlan } from '../privacy/deid-plan.ts';
 import { ProfileTally } from '../quality/profile-tally.ts';
 import { rowScreen } from '../quality/row-screen.ts';
 import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
-import { scanInParts } from './scan-workers.ts';
+import { scanInParts, type PartsCopy } from './scan-workers.ts';
 import { LineWriter, RowCopier } from './screened-copy.ts';
 
 const field = contentField;
@@ -110,6 +110,19 @@ async function serially(
   return { scan, lines: Buffer.concat(chunks), setAside: copier.setAside, tally: tally.result() };
 }
 
+/** What the load gives the scan in parts: its lines to `chunks`, in parts of 16 KB. */
+const partsCopy = (tally: ProfileTally, chunks: Buffer[], setAside: number[]): PartsCopy => ({
+  leading,
+  hold,
+  codeList: (id) => lists[id],
+  quotedLineBreaks: false,
+  tally,
+  push: (c) => chunks.push(c),
+  drained: () => undefined,
+  setAside,
+  partBytes: 16 * 1024,
+});
+
 async function inParts(file: string): Promise<Outcome> {
   const chunks: Buffer[] = [];
   const tally = new ProfileTally(plan);
@@ -119,18 +132,7 @@ async function inParts(file: string): Promise<Outcome> {
     onRow: () => {
       throw new Error('not scanned in parts');
     },
-    inParts: (f, p, options) =>
-      scanInParts(f, p, options, {
-        leading,
-        hold,
-        codeList: (id) => lists[id],
-        quotedLineBreaks: false,
-        tally,
-        push: (c) => chunks.push(c),
-        drained: () => undefined,
-        setAside,
-        partBytes: 16 * 1024,
-      }),
+    inParts: (f, p, options) => scanInParts(f, p, options, partsCopy(tally, chunks, setAside)),
   });
   return { scan, lines: Buffer.concat(chunks), setAside, tally: tally.result() };
 }
@@ -193,17 +195,7 @@ describe('the scan in parts on worker threads', () => {
       file,
       ({ copier, tally, chunks }) =>
         (f, _p, options) =>
-          scanInParts(f, unsendable, options, {
-            leading,
-            hold,
-            codeList: (id) => lists[id],
-            quotedLineBreaks: false,
-            tally,
-            push: (c) => chunks.push(c),
-            drained: () => undefined,
-            setAside: copier.setAside,
-            partBytes: 16 * 1024,
-          }),
+          scanInParts(f, unsendable, options, partsCopy(tally, chunks, copier.setAside)),
     );
     expect(fallen.scan.sha256).toBe(one.scan.sha256);
     expect(fallen.lines.equals(one.lines)).toBe(true);
