@@ -51,6 +51,7 @@ import {
   proposeUseCase,
 } from '../../src/governance/use-cases.ts';
 import { buildSpine } from '../../src/kid/person-spine.ts';
+import { DASHBOARD_DATASETS } from '../../src/kid/population-health.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../../src/privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
@@ -87,17 +88,7 @@ const worldDir = path.join(dir, 'world');
 const dataDir = path.join(dir, 'data');
 const keysDir = path.join(dir, 'keys');
 const ACTOR = 'bench:kid-dashboard';
-const DATASETS = [
-  'pmi',
-  'gp-events',
-  'asc',
-  'apc',
-  'ecds',
-  'op',
-  'fire-safety',
-  'msds-booking',
-  'msds-delivery',
-];
+const DATASETS = [...DASHBOARD_DATASETS];
 const TARGET_P95_MS = 300;
 /** The requests to measure: every one unless `--only` names some (single, api, page, me). */
 const REQUESTS = ['single', 'api', 'page', 'me'] as const;

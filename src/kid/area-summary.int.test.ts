@@ -23,19 +23,10 @@ import {
   populationHealthFigures,
   readPopulationHealth,
   type PopulationHealthFigures,
+  DASHBOARD_DATASETS,
 } from './population-health.ts';
 
-const DATASETS = [
-  'pmi',
-  'gp-events',
-  'asc',
-  'apc',
-  'ecds',
-  'op',
-  'fire-safety',
-  'msds-booking',
-  'msds-delivery',
-];
+const DATASETS = [...DASHBOARD_DATASETS];
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
 let world: KidWorld;

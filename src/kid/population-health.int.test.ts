@@ -21,6 +21,7 @@ import type { Store } from '../store/store.ts';
 import { AGE_BANDS } from './conditions.ts';
 import { populationOn } from './person-spine.ts';
 import {
+  DASHBOARD_DATASETS,
   POLICY_VERSION_MAX_AGE_MS,
   defaultDashboardDay,
   parseScope,
@@ -41,17 +42,7 @@ const LIST_OF: Record<string, string> = {
 };
 
 /** Every source the dashboard's panels derive from (KID_LINEAGE), so each panel can show. */
-const DATASETS = [
-  'pmi',
-  'gp-events',
-  'asc',
-  'apc',
-  'ecds',
-  'op',
-  'fire-safety',
-  'msds-booking',
-  'msds-delivery',
-];
+const DATASETS = [...DASHBOARD_DATASETS];
 const DAY = '2020-09-30';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 

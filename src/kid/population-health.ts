@@ -77,6 +77,14 @@ export const PANELS = {
 } as const satisfies Record<string, readonly string[]>;
 export type Panel = keyof typeof PANELS;
 
+/**
+ * Every source dataset the panels derive from (their KID_LINEAGE): a use case covering these
+ * sees every panel of the dashboard.
+ */
+export const DASHBOARD_DATASETS: readonly string[] = [
+  ...new Set(Object.values(PANELS).flatMap((groups) => groups.flatMap((group) => KID_LINEAGE[group]))),
+];
+
 /** `scope` as the API and page take it: `ics`, `practice:CODE`, `pcn:CODE` or `lsoa:CODE`. */
 export function parseScope(text: string | undefined): DashboardScope {
   const value = (text ?? '').trim();

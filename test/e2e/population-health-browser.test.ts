@@ -5,6 +5,7 @@ import { resolveConfig } from '../../src/config/config.ts';
 import { createAgreement } from '../../src/governance/agreements.ts';
 import { activateUseCase, approveUseCase, proposeUseCase } from '../../src/governance/use-cases.ts';
 import { buildSpine } from '../../src/kid/person-spine.ts';
+import { DASHBOARD_DATASETS } from '../../src/kid/population-health.ts';
 import type { Role } from '../../src/server/routes.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -24,17 +25,7 @@ describe('the population health dashboard in Chromium', () => {
   let browser: Browser;
   let accounts: Record<Role, TestAccount>;
   let useCase = '';
-  const datasets = [
-    'pmi',
-    'gp-events',
-    'asc',
-    'apc',
-    'ecds',
-    'op',
-    'fire-safety',
-    'msds-booking',
-    'msds-delivery',
-  ];
+  const datasets = [...DASHBOARD_DATASETS];
 
   beforeAll(async () => {
     const world = await makeKidWorld({
