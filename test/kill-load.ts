@@ -4,21 +4,16 @@
  * chosen point. Used by test/e2e/feeds-kill.test.ts and bench/kill.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { postcodeLookupCsv, writeExtract } from '../bench/ingest/extract-writer.ts';
 import { createAgreement } from '../src/governance/agreements.ts';
 import { seedOrganisations } from '../src/governance/organisations.ts';
 import { catalogueSpecs } from '../src/ingest/catalogue-specs.ts';
-import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
-import { newLinkKey } from '../src/privacy/link-key.ts';
 import type { ControlTotals } from '../src/privacy/manifest.ts';
-import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
-import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../src/privacy/signing-key.ts';
-import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import { trustSigningKey } from '../src/ingest/trusted-keys.ts';
 import type { Store } from '../src/store/store.ts';
 import { ROOT } from './cli.ts';
+import { signedFeed } from './signed-feed.ts';
 
 const spec = catalogueSpecs.spec('apc');
 
@@ -34,28 +29,14 @@ export async function apcFeed(
   /** changes the identifiable extract before the agent reads it (a test's faults) */
   spoil?: (extract: string) => void,
 ): Promise<string> {
-  const extract = path.join(dir, `${name}.extract.csv`);
-  const out = path.join(dir, `${name}.csv`);
-  const keyFile = path.join(dir, 'rwf.key');
-  writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
-  try {
-    readFileSync(keyFile);
-  } catch {
-    writeSigningKeyPair(keyFile, newSigningKeyPair());
-  }
-  await writeExtract({ spec, codeList: catalogueSpecs.codeList, file: extract, rows, period, seed });
-  spoil?.(extract);
-  await deidentifyFile({
+  return signedFeed(dir, name, {
     spec,
-    org: 'RWF',
-    input: extract,
-    output: out,
-    tokeniser: hmacTokeniser(newLinkKey()),
-    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
-    signing: readSigningPrivateKey(keyFile),
+    rows,
+    period,
+    seed,
     ...(controlTotals ? { controlTotals } : {}),
+    ...(spoil ? { spoil } : {}),
   });
-  return out;
 }
 
 /** What a load of RWF's APC feeds needs: the members, an agreement, RWF's key trusted. */

@@ -8,22 +8,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postcodeLookupCsv, writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { seedOrganisations } from '../governance/organisations.ts';
-import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { trustSigningKey } from '../ingest/trusted-keys.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../privacy/signing-key.ts';
+import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { readSourceMapping, type SourceMapping } from '../privacy/source-mapping.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { signedFeed } from '../../test/signed-feed.ts';
 import { testStores } from '../../test/stores.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
@@ -87,38 +82,32 @@ describe.each(testStores())('a synthetic world’s wide OP feeds on $engine (iss
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-op11-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Made before the feeds, so each store can trust RWF's key first (signedFeed uses it).
 const keyFile = path.join(dir, 'rwf.key');
-writeFileSync(path.join(dir, 'postcodes.csv'), postcodeLookupCsv());
 writeSigningKeyPair(keyFile, newSigningKeyPair());
 
 /** RWF's OP extract for `period`, changed by `spoil`, de-identified and signed as its agent would; answers the feed's path. */
-async function opFeed(
+function opFeed(
   name: string,
   period: string,
   seed: number,
   spoil: (header: string[], rows: string[][]) => string[][],
   mapping?: SourceMapping,
 ): Promise<string> {
-  const extract = path.join(dir, `${name}.extract.csv`);
-  const out = path.join(dir, `${name}.csv`);
-  await writeExtract({ spec, codeList: catalogueSpecs.codeList, file: extract, rows: 30, period, seed });
-  const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
-  // The extract writer draws each date on its own; an optional referral date after the
-  // appointment would be quarantined, so these extracts leave it out.
-  for (const row of rows) row[header.indexOf('Referral_Request_Received_Date')] = '';
-  const written = spoil(header, rows);
-  writeFileSync(extract, written.map(csvLine).join(''));
-  await deidentifyFile({
+  return signedFeed(dir, name, {
     spec,
-    org: 'RWF',
-    input: extract,
-    output: out,
-    tokeniser: hmacTokeniser(newLinkKey()),
-    postcodes: await readPostcodeLookup(path.join(dir, 'postcodes.csv')),
-    signing: readSigningPrivateKey(keyFile),
+    rows: 30,
+    period,
+    seed,
+    spoil: (extract) => {
+      const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
+      // The extract writer draws each date on its own; an optional referral date after the
+      // appointment would be quarantined, so these extracts leave it out.
+      for (const row of rows) row[header.indexOf('Referral_Request_Received_Date')] = '';
+      writeFileSync(extract, spoil(header, rows).map(csvLine).join(''));
+    },
     ...(mapping ? { mapping } : {}),
   });
-  return out;
 }
 
 describe.each(testStores())('OP 1.1.0 validation on $engine (issue 18)', (engine) => {
