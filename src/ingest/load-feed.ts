@@ -13,20 +13,17 @@
  * file's SHA-256 and row count); a file already loaded is reported `duplicate` and nothing
  * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
  * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then,
- * inside ONE transaction: the rows that may repeat another found (repeat-candidates.ts);
- * and at the same time one pass over the file in JavaScript (structure, checksum, line
- * numbers, leftover identifiers: scan-feed.ts) and the engine's work on the file
- * (`Queryable.csvRelation`: DuckDB's read_csv in place, PostgreSQL's COPY into a scratch
- * table): every row that passes the checks in SQL (quality/row-rules.ts) cast into
- * `ds_<id>` in one pass, less the rows that may repeat another, held back so that a repeat
- * is never a row the transaction must delete; only the rows it left out read again, to say
- * which check each failed; repeats found among them and dropped, and the held rows that
- * pass every check written after all; bad rows into `load_quarantine`; the previous load
- * of the same organisation, dataset and period superseded; the `loads` row and the audit
- * event. The transaction commits only if the scan agreed with the manifest and every row
- * read was either loaded or set aside.
+ * inside ONE transaction, the stages of src/ingest/load/ (writeLoad below lists them):
+ * one pass over the file in JavaScript (structure, checksum, line numbers, leftover
+ * identifiers: scan-feed.ts) beside the engine's first write of every row that passes the
+ * checks (stage-rows.ts), less the rows that may repeat another (repeat-candidates.ts); the
+ * rows it left out set aside, with the check each failed (set-aside.ts); repeats dropped
+ * (repeats.ts) and the held rows that pass written after all; findings and reconciliation
+ * (findings.ts); bad rows into `load_quarantine` (quarantine.ts); the previous load of the
+ * same organisation, dataset and period superseded, the `loads` row and the audit event
+ * (publish.ts). The transaction commits only if the scan agreed with the manifest and every
+ * row read was either loaded or set aside.
  */
-import { recordSupersededPeople } from './superseded-people.ts';
 import { randomBytes } from 'node:crypto';
 
 import {
@@ -46,7 +43,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { assertAgreementInForce } from '../governance/agreements.ts';
-import { deidPlan, SOURCE_LINE, type DeidPlan } from '../privacy/deid-plan.ts';
+import { deidPlan, type DeidPlan } from '../privacy/deid-plan.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import type { LinkKey } from '../privacy/link-key.ts';
 import {
@@ -59,39 +56,18 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from './trusted-keys.ts';
-import {
-  castValue,
-  emptyAsNull,
-  rowChecks,
-  trimmedValue,
-  typedColumns,
-  typedValues,
-  type RowCheck,
-  type TypedValues,
-} from '../quality/row-rules.ts';
-import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
-import type { CsvRelation, Queryable, Row, Store } from '../store/store.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
-import { ensureDatasetTable } from './dataset-table.ts';
-import { profileLoad, storeProfile } from '../quality/load-profile.ts';
-import { ProfileTally } from '../quality/profile-tally.ts';
-import {
-  markStaleLoads,
-  removeRowsOfLoad,
-  noteLoadHistoryChanged,
-  storedReport,
-  type FieldCompleteness,
-  type LoadFinding,
-  type LoadReport,
-} from './load-history.ts';
-import { repeatCandidates, type RepeatCandidates } from './repeat-candidates.ts';
+import { markStaleLoads, noteLoadHistoryChanged, type LoadFinding, type LoadReport } from './load-history.ts';
 import { linkAfterLoad } from '../linkage/link-people.ts';
-import { replaceEncodingsOfLoad } from '../linkage/linkage-store.ts';
-import { leftOutRows, loadedBlocksSql } from './row-index.ts';
 import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
-import { copyScreenedRows } from './screened-copy.ts';
-import { rowScreen } from '../quality/row-screen.ts';
-import { anchored } from '../catalogue/catalogue.ts';
+import { countFailures, loadFindings } from './load/findings.ts';
+import { dropScratch, openLoadStage } from './load/load-stage.ts';
+import { publishLoad } from './load/publish.ts';
+import { quarantineRows } from './load/quarantine.ts';
+import { removeRepeats } from './load/repeats.ts';
+import { setAside } from './load/set-aside.ts';
+import { stageHeldRows, stageRows } from './load/stage-rows.ts';
 
 export interface LoadRequest {
   /** the sending organisation's ODS code */
@@ -581,477 +557,51 @@ interface WriteOutcome {
   seconds: number;
 }
 
-/** Files above this size get DuckDB's optimizer for the full passes (see writeLoad). */
-const OPTIMIZE_ABOVE_BYTES = 16 * 1024 * 1024;
 /**
- * Whether the rows left out of the first insert are read again one by one, through the
- * scan's index (about 12 µs a row, into the engine by its appender or COPY), rather than by
- * the engine parsing the whole file again (about 3 µs a row of the file): up to one in ten.
+ * The load's stages, in its one transaction (src/ingest/load/, and docs/feeds.md, "The load,
+ * stage by stage").
  */
-export function rereadsLeftOutRows(leftOut: number, rows: number): boolean {
-  return leftOut > 0 && leftOut * 10 <= rows;
-}
-
 async function writeLoad(
   tx: Queryable,
   specs: SpecSource,
   plan: DeidPlan,
   ctx: WriteContext,
 ): Promise<WriteOutcome> {
-  const table = await ensureDatasetTable(tx, plan);
-  const safeId = ctx.loadId.replace(/[^a-z0-9]/gi, '_');
-  const groups = `kernel_dupgroups_${safeId}`;
-  const dropped = `kernel_dropped_${safeId}`;
-  const bad = `kernel_bad_${safeId}`;
-  const held = `kernel_held_${safeId}`;
-  const leftOutText = `kernel_leftout_${safeId}`;
-  /** scratch tables, dropped before the transaction ends */
-  const scratch = [bad, held];
-  const q = quoteIdentifier;
-  const content = plan.columns.map((c) => q(c.name));
-  const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
-  // A structural fault the engine meets first: the scan's message says where, so prefer it.
-  const scanFirst = async <T>(work: Promise<T>): Promise<T> => {
-    try {
-      return await work;
-    } catch (error) {
-      await ctx.startScan();
-      throw error;
-    }
-  };
-  // Step 0 starts first, beside the engine's preparation of the file.
-  const finding = repeatCandidates(ctx.file);
-  finding.catch(() => undefined);
-  const checks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect);
-  const castColumns = (alias: string, typed?: TypedValues): string =>
-    plan.columns.map((c) => castValue(c, alias, typed)).join(', ');
-  const insertInto = `INSERT INTO ${q(table)} (load_id, org_code, source_line, ${content.join(', ')}) `;
-  const line = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
-  const trimmedFrom = (from: string, asChecked: typeof emptyAsNull): string =>
-    `(SELECT ${line} AS kernel_line, ` +
-    `${plan.columns.map((c) => `${asChecked(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
-  // The validating statements below are wide scan-and-project statements: over a few rows
-  // DuckDB's optimizer costs more than it saves (a small file, or the rows read again), over
-  // a large file its common-subexpression pass pays.
-  const smallFile = statSync(ctx.file).size <= OPTIMIZE_ABOVE_BYTES;
-  const unoptimized = async <T>(work: () => Promise<T>, fewRows = smallFile): Promise<T> => {
-    const skip = fewRows ? tx.dialect.skipOptimizer : null;
-    if (skip) await tx.exec(skip.off);
-    try {
-      return await work();
-    } finally {
-      if (skip) await tx.exec(skip.on);
-    }
-  };
+  const stage = await openLoadStage(tx, plan, { ...ctx, codeList: (id) => specs.codeList(id) });
+  const staged = await stageRows(stage, ctx);
+  await setAside(stage, staged, ctx.file);
+  const repeats = await removeRepeats(stage);
+  const rowsLoaded = staged.rowsLoaded + (await stageHeldRows(stage, staged.tally));
+  const failures = await countFailures(stage);
 
-  let scan: FeedScan;
-  let rowsLoaded: number;
-  /** the file as a relation, where the engine made one */
-  let source: CsvRelation | undefined;
-  /** the rows loaded by the first write, by block (row-index.ts), where known without asking */
-  let loaded: Map<number, number> | undefined;
-  // 0. The rows that may be repeats (repeat-candidates.ts, which says why) are held back
-  // from the first write; step 3 sorts them out. In a file with no padded or quoted value
-  // (most), only empty values need a look in SQL (`tidy`).
-  let mayRepeat: RepeatCandidates;
-  /** the parts of the profile the screened copy tallies (profile-tally.ts) */
-  let tally: ProfileTally | undefined;
-  if (tx.dialect.copiesScreenedRows) {
-    tally = new ProfileTally(plan);
-    // 1. Good rows, typed as they land, in the scan's one pass (screened-copy.ts).
-    mayRepeat = await finding;
-    const copied = await copyScreenedRows(tx, {
-      table,
-      plan,
-      leading: { columns: ['load_id', 'org_code'], values: [ctx.loadId, ctx.org] },
-      screen: rowScreen(plan, (id) => specs.codeList(id), anchored),
-      hold: mayRepeat.lines,
-      ...(tally.any ? { tally } : {}),
-      inParts: { codeList: (id) => specs.codeList(id), quotedLineBreaks: mayRepeat.quotedLineBreaks },
-      startScan: ctx.startScan,
-    });
-    scan = copied.scan;
-    rowsLoaded = copied.rowsLoaded;
-    loaded = scan.index.allBut(copied.setAside);
-  } else {
-    // The file as a relation (DuckDB reads it in place).
-    source = await scanFirst(tx.csvRelation({ path: ctx.file, columns: plan.accepted }));
-    mayRepeat = await finding;
-    const holding = mayRepeat.lines.length > 0;
-    if (holding) {
-      await tx.exec(`CREATE TABLE ${q(held)} (line BIGINT)`);
-      await tx.insertRows(
-        held,
-        ['line'],
-        mayRepeat.lines.map((l) => [l]),
-      );
-    }
-    // The scan runs beside the insert, which leaves a core idle at times; the step above
-    // uses every core, so it goes first.
-    const scanning = ctx.startScan();
-    // 1. Good rows, cast to their stored types, in one pass over the file: every row that
-    // passes every check (and is not held). Most files are clean, so this is usually the
-    // only full pass.
-    // Each typed value is cast once, beside its text (row-rules.ts, TypedValues), and the
-    // checks and the stored value read that: the same verdicts as `checks`, which step 2
-    // still uses to say which check a row failed.
-    const typed = typedValues(plan);
-    const typedChecks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect, typed);
-    const anyFailure = typedChecks.length ? typedChecks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
-    const trimmed = trimmedFrom(source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
-    const typedRelation = typed.size
-      ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u)`
-      : trimmed;
-    const once = smallFile ? null : tx.dialect.computedOnceBelowFilter;
-    if (once) await tx.exec(once.before);
-    try {
-      rowsLoaded = await scanFirst(
-        unoptimized(() =>
-          tx.run(
-            `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.', typed)} FROM ${typedRelation} t ` +
-              `WHERE (${anyFailure}) IS NOT TRUE` +
-              (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
-            [ctx.loadId, ctx.org],
-          ),
-        ),
-      );
-    } finally {
-      // Settings only: a failed insert's own error is the one to report.
-      if (once) await tx.exec(once.after).catch(() => undefined);
-    }
-    // The scan must agree before anything counts, so wait for it.
-    scan = await scanning;
-  }
-  const trimmed = (from: string): string => trimmedFrom(from, mayRepeat.tidy ? emptyAsNull : trimmedValue);
-
-  // 2. Bad rows: the rows the first write left out (none, usually), each with a flag per check
-  // (k0, k1…) and its first failing check (none, for a held row that passes them all).
-  // Told apart by line (the scan has checked the lines count up), so the checks run on
-  // those rows alone; then every row read must be either loaded or here.
-  const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
-  const firstFailure = checks.length
-    ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
-    : 'CAST(NULL AS INTEGER)';
-  const thisLoad = `load_id = ${quoteLiteral(ctx.loadId)}`;
-  const leftOutCount = scan.rows - rowsLoaded;
-  let leftOut = source
-    ? `(SELECT s.* FROM ${source.sql} s WHERE NOT EXISTS ` +
-      `(SELECT 1 FROM ${q(table)} d WHERE d.${thisLoad} AND d.source_line = ${line}))`
-    : '';
-  const rereadRows = !source || rereadsLeftOutRows(leftOutCount, scan.rows);
-  if (rereadRows && leftOutCount > 0) {
-    // A few rows left out: read just those again, from where the scan saw them, rather than
-    // have the engine parse every column of every row once more to find them. (The screened
-    // copy knows them already; otherwise the table says which rows it holds.)
-    const loadedBits =
-      loaded ??
-      new Map(
-        (await tx.query(loadedBlocksSql(q(table), thisLoad, 'source_line'))).map((r) => [
-          num(r, 'block'),
-          num(r, 'bits'),
-        ]),
-      );
-    scratch.push(leftOutText);
-    await tx.exec(
-      `CREATE TABLE ${q(leftOutText)} (${plan.accepted.map((c) => `${q(c)} VARCHAR`).join(', ')})`,
-    );
-    await tx.insertRows(
-      leftOutText,
-      plan.accepted,
-      leftOutRows(ctx.file, plan.accepted, scan.index, loadedBits),
-    );
-    leftOut = q(leftOutText);
-  } else if (!source) {
-    leftOut = `(SELECT ${plan.accepted.map((c) => `CAST(NULL AS VARCHAR) AS ${q(c)}`).join(', ')})`;
-  }
-  // With nothing left out the statement reads nothing and makes the empty table the steps
-  // below expect; DuckDB's optimizer is what sees that, so it runs optimized.
-  const badRows = (): Promise<void> =>
-    tx.exec(
-      `CREATE TABLE ${q(bad)} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed(leftOut)} t` +
-        `${leftOutCount > 0 ? '' : ' WHERE FALSE'}) f`,
-    );
-  await (leftOutCount > 0 ? unoptimized(badRows, smallFile || rereadRows) : badRows());
-  const [setAside] = await tx.query(`SELECT count(*) AS n FROM ${q(bad)}`);
-  if (rowsLoaded + num(setAside, 'n') !== scan.rows) {
-    throw new KernelError(
-      'internal',
-      `The load could not account for every row: ${scan.rows} read, ${rowsLoaded} loaded, ${num(setAside, 'n')} set aside`,
-      { hint: 'Nothing was loaded. Report this, with the load id, to the Kernel team' },
-    );
-  }
-
-  // 3. Duplicates: rows whose values, each trimmed, are all equal to an earlier row's
-  // (source_line aside). Every repeat was held back in step 0, so with the rows that failed
-  // a check they are all here, among the rows set aside: none is among the rows loaded. A
-  // hash aggregate over one digest per row finds candidate groups; only their rows are then
-  // compared column by column, so a digest collision can never drop a row. Every copy after
-  // the first is dropped: counted, never quarantined, never loaded.
-  const digestOf = (alias: string) => tx.dialect.rowDigest(content.map((c) => `${alias}.${c}`));
-  scratch.push(groups, dropped);
-  await tx.exec(
-    `CREATE TABLE ${q(groups)} AS SELECT ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r ` +
-      `GROUP BY ${digestOf('r')} HAVING count(*) > 1`,
-  );
-  // Joined on the digest first: IS NOT DISTINCT FROM alone cannot be hashed, and PostgreSQL
-  // would compare every pair of candidates.
-  const candidates = `(SELECT r.*, ${digestOf('r')} AS kernel_digest FROM ${q(bad)} r WHERE ${digestOf('r')} IN (SELECT kernel_digest FROM ${q(groups)}))`;
-  await tx.exec(
-    `CREATE TABLE ${q(dropped)} AS SELECT DISTINCT a.kernel_line FROM ${candidates} a JOIN ${candidates} b ` +
-      `ON a.kernel_digest = b.kernel_digest AND ${content.map((c) => `a.${c} IS NOT DISTINCT FROM b.${c}`).join(' AND ')} AND b.kernel_line < a.kernel_line`,
-  );
-  const isCopy = `kernel_line IN (SELECT kernel_line FROM ${q(dropped)})`;
-  // Completeness counts come from the scan, less what the dropped copies held.
-  const [copies] = await tx.query(
-    `SELECT count(*) AS n, min(kernel_line) AS first_line${plan.columns
-      .map((c, i) => `, count(${q(c.name)}) AS c${i}`)
-      .join('')} FROM ${q(bad)} WHERE ${isCopy}`,
-  );
-  await tx.run(`DELETE FROM ${q(bad)} WHERE ${isCopy}`);
-  // The rows set aside that pass every check join the loaded rows: held rows that are no
-  // repeats (and, should the scan ever read a row unlike the engine, a row that passes).
-  if (tally?.any) {
-    const later = await tx.query(`SELECT ${content.join(', ')} FROM ${q(bad)} WHERE kernel_check IS NULL`);
-    for (const row of later) tally.addText(plan.columns.map((c) => (row[c.name] ?? null) as string | null));
-  }
-  rowsLoaded += await tx.run(
-    `${insertInto}SELECT $1, $2, b.kernel_line, ${castColumns('b.')} FROM ${q(bad)} b WHERE b.kernel_check IS NULL`,
-    [ctx.loadId, ctx.org],
-  );
-  await tx.run(`DELETE FROM ${q(bad)} WHERE kernel_check IS NULL`);
-  const [totals] = await tx.query(
-    `SELECT count(*) AS bad${checks
-      .map(
-        (_c: RowCheck, k) =>
-          `, sum(CAST(k${k} AS INTEGER)) AS f${k}, min(CASE WHEN k${k} THEN kernel_line END) AS l${k}`,
-      )
-      .join('')} FROM ${q(bad)}`,
-  );
-  const rowsQuarantined = num(totals, 'bad');
-
-  // 4. Findings and completeness.
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });
-  await source?.release();
-  const rowsRead = scan.rows;
-  const rowsDropped = num(copies, 'n');
-  const kept = rowsRead - rowsDropped;
-  const findings: LoadFinding[] = [];
-  checks.forEach((c, k) => {
-    const count = num(totals, `f${k}`);
-    if (count > 0) findings.push({ rule: c.rule, field: c.field, count, firstLine: num(totals, `l${k}`) });
-  });
-  if (rowsDropped > 0) {
-    findings.push({
-      rule: 'duplicate',
-      field: null,
-      count: rowsDropped,
-      firstLine: num(copies, 'first_line'),
-    });
-  }
-  const nhsProblems = Object.values(ctx.manifest.nhsNumberProblems);
-  const nhsCount = nhsProblems.reduce((sum, p) => sum + (p?.count ?? 0), 0);
-  if (nhsCount > 0) {
-    const nhsLines = nhsProblems.map((p) => p?.firstLine).filter((l): l is number => typeof l === 'number');
-    findings.push({
-      rule: 'nhs-number',
-      field: ctx.manifest.nhsNumberField,
-      count: nhsCount,
-      firstLine: nhsLines.length ? Math.min(...nhsLines) : null,
-    });
-  }
-  // Reconciliation with the sender's own totals (issue 16), where the manifest carries them.
-  const sent = ctx.manifest.controlTotals;
-  if (sent?.rows !== undefined && sent.rows !== rowsRead) {
-    findings.push({
-      rule: 'control-total',
-      field: null,
-      count: Math.abs(sent.rows - rowsRead),
-      firstLine: null,
-      expected: sent.rows,
-      actual: rowsRead,
-    });
-  }
-  for (const [field, expected] of Object.entries(sent?.sums ?? {})) {
-    const column = plan.columns.find((c) => c.name === field);
-    if (!column) {
-      findings.push({ rule: 'control-total', field, count: 1, firstLine: null, expected, actual: 0 });
-      continue;
-    }
-    // The rows loaded hold the file's values as typed; quarantined rows are not counted in.
-    const [sum] = await tx.query<{ total: number | null }>(
-      `SELECT sum(CAST(${q(field)} AS DOUBLE PRECISION)) AS total FROM ${q(table)} WHERE load_id = $1`,
-      [ctx.loadId],
-    );
-    const actual = Math.round(Number(sum?.total ?? 0) * 100) / 100;
-    if (Math.abs(actual - expected) > 0.005) {
-      findings.push({ rule: 'control-total', field, count: 1, firstLine: null, expected, actual });
-    }
-  }
-  // Distinct patients in the rows loaded, against the sender's count of its extract's.
-  const personColumn = plan.columns.find((c) => c.kind === 'token' && c.tokenKind === 'nhs-number');
-  if (sent?.distinctPeople !== undefined && personColumn) {
-    const [people] = await tx.query<{ n: number }>(
-      `SELECT count(DISTINCT ${q(personColumn.name)}) AS n FROM ${q(table)} WHERE load_id = $1`,
-      [ctx.loadId],
-    );
-    const actual = Number(people?.n ?? 0);
-    if (actual !== sent.distinctPeople) {
-      findings.push({
-        rule: 'control-total',
-        field: `distinct:${personColumn.name}`,
-        count: Math.abs(actual - sent.distinctPeople),
-        firstLine: null,
-        expected: sent.distinctPeople,
-        actual,
-      });
-    }
-  }
-  // Rows by month of a date field, against the sender's counts.
-  if (sent?.byMonth) {
-    const field = sent.byMonth.field;
-    const column = plan.columns.find((c) => c.name === field && c.type === 'date');
-    const counted = new Map<string, number>();
-    if (column) {
-      const rows = await tx.query<{ y: number; m: number; n: number }>(
-        `SELECT CAST(EXTRACT(YEAR FROM ${q(field)}) AS INTEGER) AS y, CAST(EXTRACT(MONTH FROM ${q(field)}) AS INTEGER) AS m, count(*) AS n
-           FROM ${q(table)} WHERE load_id = $1 AND ${q(field)} IS NOT NULL GROUP BY 1, 2`,
-        [ctx.loadId],
-      );
-      for (const r of rows) counted.set(`${r.y}-${String(r.m).padStart(2, '0')}`, Number(r.n));
-    }
-    const months = new Set([...Object.keys(sent.byMonth.rows), ...counted.keys()]);
-    for (const month of [...months].sort()) {
-      const expected = sent.byMonth.rows[month] ?? 0;
-      const actual = counted.get(month) ?? 0;
-      if (!column || expected !== actual) {
-        findings.push({
-          rule: 'control-total',
-          field: `month:${month}:${field}`,
-          count: Math.abs(actual - expected),
-          firstLine: null,
-          expected,
-          actual,
-        });
-      }
-    }
-  }
-  const completeness: FieldCompleteness[] = plan.columns.map((c, k) => {
-    const filled = (scan.filled[k] ?? 0) - num(copies, `c${k}`);
-    return { field: c.name, filled, percent: kept > 0 ? Math.round((filled * 1000) / kept) / 10 : 0 };
-  });
+  await staged.source?.release();
+  const found = await loadFindings(stage, { scan: staged.scan, repeats, failures, manifest: ctx.manifest });
+  await quarantineRows(stage, failures.rows);
+  await dropScratch(stage);
 
-  // 5. Bad rows, as the warehouse would hold them, with the rule and field they failed first.
-  if (rowsQuarantined > 0) {
-    const firstFailed = (of: (c: RowCheck) => string): string =>
-      `CASE kernel_check ${checks.map((c, k) => `WHEN ${k} THEN ${quoteLiteral(of(c))}`).join(' ')} END`;
-    const rowJson = tx.dialect.rowJson(plan.columns.map((c) => ({ name: c.name, value: `b.${q(c.name)}` })));
-    await tx.run(
-      `INSERT INTO load_quarantine (load_id, source_line, rule, field, row_json) ` +
-        `SELECT $1, b.kernel_line, ${firstFailed((c) => c.rule)}, ${firstFailed((c) => c.field)}, ${rowJson} ` +
-        `FROM ${q(bad)} b`,
-      [ctx.loadId],
-    );
-  }
-  for (const name of scratch.reverse()) await tx.exec(`DROP TABLE IF EXISTS ${q(name)}`);
-
-  // Supersede the previous load of the same feed, atomically with this one.
-  const previous = await tx.query<{ load_id: string }>(
-    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status = 'loaded' AND load_id <> $4",
-    [ctx.org, plan.spec.id, ctx.period, ctx.loadId],
-  );
-  const supersedes = previous.map((p) => p.load_id);
-  // Rows an earlier failed attempt at this feed may have left (see removeRowsOfLoad) go too,
-  // so a reload always leaves the month counted once.
-  const failedBefore = await tx.query<{ load_id: string }>(
-    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status IN ('failed', 'refused')",
-    [ctx.org, plan.spec.id, ctx.period],
-  );
-  for (const failed of failedBefore) await removeRowsOfLoad(tx, failed.load_id, plan.spec.id);
-  for (const old of supersedes) {
-    // Whose rows these were, for a consumer that rebuilds only the people whose inputs changed.
-    await recordSupersededPeople(tx, { table, loadId: old, supersededBy: ctx.loadId, dataset: plan.spec.id });
-    await tx.run(`DELETE FROM ${q(table)} WHERE load_id = $1`, [old]);
-    await tx.run("UPDATE loads SET status = 'superseded', superseded_by = $2 WHERE load_id = $1", [
-      old,
-      ctx.loadId,
-    ]);
-  }
-  // The month's linkage encodings become this load's (or none), with it or not at all.
-  if (ctx.linkage) {
-    await replaceEncodingsOfLoad(tx, {
-      org: ctx.org,
-      dataset: plan.spec.id,
-      period: ctx.period,
-      loadId: ctx.loadId,
-      actor: ctx.actor,
-      ...ctx.linkage,
-    });
-  }
-
-  // The month's profile, for the check catalogue (src/quality/), in this same transaction.
-  const profile = await profileLoad(tx, {
-    plan,
-    table,
-    loadId: ctx.loadId,
-    rowsRead,
-    rowsKept: kept,
+  const { seconds } = await publishLoad(stage, {
+    ...found,
     rowsLoaded,
-    findings,
-    completeness,
-    ...(tally?.any ? { tallied: tally.result() } : {}),
+    rowsQuarantined: failures.rows,
+    rowsDropped: repeats.rows,
+    sha256: staged.scan.sha256,
+    manifest: ctx.manifest,
+    actor: ctx.actor,
+    pseudonymisedInProcess: ctx.pseudonymisedInProcess,
+    linkage: ctx.linkage,
+    tally: staged.tally,
+    elapsed: ctx.elapsed,
   });
-  await storeProfile(tx, ctx.loadId, profile);
-
-  const seconds = ctx.elapsed();
-  await tx.run(
-    `UPDATE loads SET status = 'loaded', finished_at = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5,
-       rows_dropped = $6, seconds = $7, report = $8 WHERE load_id = $1`,
-    [
-      ctx.loadId,
-      new Date().toISOString(),
-      rowsRead,
-      rowsLoaded,
-      rowsQuarantined,
-      rowsDropped,
-      seconds,
-      storedReport({ findings, completeness, supersedes }),
-    ],
-  );
-  const entries = [
-    {
-      actor: ctx.actor,
-      action: 'load.completed',
-      target: ctx.loadId,
-      details: {
-        org: ctx.org,
-        dataset: plan.spec.id,
-        period: ctx.period,
-        sha256: scan.sha256,
-        rowsRead,
-        rowsLoaded,
-        rowsQuarantined,
-        rowsDropped,
-        supersedes,
-        keyId: ctx.manifest.keyId,
-        pseudonymisedInProcess: ctx.pseudonymisedInProcess,
-      },
-    },
-  ];
-  if (ctx.pseudonymisedInProcess) {
-    entries.push({
-      ...entries[0]!,
-      action: 'load.pseudonymised-in-process',
-      details: {
-        org: ctx.org,
-        dataset: plan.spec.id,
-        period: ctx.period,
-      } as (typeof entries)[number]['details'],
-    });
-  }
-  await appendAudit(tx, entries);
   ctx.onProgress?.({ phase: 'commit', done: 0, total: 1 });
-  return { rowsRead, rowsLoaded, rowsQuarantined, rowsDropped, findings, seconds };
+  return {
+    rowsRead: found.rowsRead,
+    rowsLoaded,
+    rowsQuarantined: failures.rows,
+    rowsDropped: repeats.rows,
+    findings: found.findings,
+    seconds,
+  };
 }
 
 /** Loads one feed file; the dataset comes from the catalogue. See the top of this file. */

@@ -9,12 +9,8 @@ import { createAgreement } from '../../src/governance/agreements.ts';
 import { seedOrganisations } from '../../src/governance/organisations.ts';
 import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
 import { getLoadReport, listLoads, writeQuarantine } from '../../src/ingest/load-history.ts';
-import {
-  loadFeed,
-  LoadRefusedError,
-  rereadsLeftOutRows,
-  type LoadRequest,
-} from '../../src/ingest/load-feed.ts';
+import { loadFeed, LoadRefusedError, type LoadRequest } from '../../src/ingest/load-feed.ts';
+import { rereadsLeftOutRows } from '../../src/ingest/load/set-aside.ts';
 import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../../src/privacy/link-key.ts';
 import {
