@@ -63,11 +63,11 @@ import { linkAfterLoad } from '../linkage/link-people.ts';
 import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
 import { countFailures, loadFindings } from './load/findings.ts';
 import { dropScratch, openLoadStage } from './load/load-stage.ts';
-import { publishLoad } from './load/publish.ts';
+import { publishLoad, type LinkageFile } from './load/publish.ts';
 import { quarantineRows } from './load/quarantine.ts';
 import { removeRepeats } from './load/repeats.ts';
 import { setAside } from './load/set-aside.ts';
-import { stageHeldRows, stageRows } from './load/stage-rows.ts';
+import { stageHeldRows, stageRows, type FeedToStage } from './load/stage-rows.ts';
 
 export interface LoadRequest {
   /** the sending organisation's ODS code */
@@ -304,7 +304,6 @@ export async function loadFeedWith(
           file,
           startScan,
           actor: request.actor,
-          displayName,
           pseudonymisedInProcess,
           elapsed,
           onProgress,
@@ -383,7 +382,7 @@ async function linkageFileOf(
   manifest: FeedManifest,
   feedFile: string,
   displayName: string,
-): Promise<{ file: string | null; expected?: { rows: number; secretId: string } }> {
+): Promise<LinkageFile> {
   if (!manifest.linkage) return { file: null };
   const file = path.join(path.dirname(feedFile), manifest.linkage.file);
   if (!existsSync(file)) return { file: null };
@@ -528,24 +527,17 @@ async function recordFailure(
   }
 }
 
-interface WriteContext {
+/** What the stages need of the load beyond the plan: the feed file and its scan, the manifest, who and when. */
+interface WriteContext extends FeedToStage {
   loadId: string;
   org: string;
   period: string;
   manifest: FeedManifest;
-  file: string;
-  /** starts the scan of the file (once, with the options of the first call) and gives its outcome */
-  startScan: (options?: Pick<ScanOptions, 'onRow' | 'onChunk'>) => Promise<FeedScan>;
   actor: string;
-  displayName: string;
   pseudonymisedInProcess: boolean;
   elapsed: () => number;
   onProgress: ((progress: LoadProgress) => void) | undefined;
-  /**
-   * For a dataset linked by encodings (`linkageEncoding`): the linkage file the signed
-   * manifest names, checked against its SHA-256, or null when the feed came without one.
-   */
-  linkage: { file: string | null; expected?: { rows: number; secretId: string } } | undefined;
+  linkage: LinkageFile | undefined;
 }
 
 interface WriteOutcome {

@@ -178,7 +178,7 @@ export async function loadLinkageFile(
 }
 
 /**
- * The load's part (src/ingest/load-feed.ts), inside its transaction: the month's encodings
+ * The load's part (src/ingest/load/publish.ts), inside its transaction: the month's encodings
  * become the ones the load's signed manifest names (`file`, already checked against its
  * SHA-256), or none when the feed came without its linkage file — the records the old ones
  * encoded are superseded either way. A file whose rows disagree with the manifest is refused.

@@ -16,6 +16,15 @@ import { recordSupersededPeople } from '../superseded-people.ts';
 import type { LoadFindings } from './findings.ts';
 import type { LoadStage } from './load-stage.ts';
 
+/**
+ * For a dataset linked by encodings (`linkageEncoding`): the linkage file the signed
+ * manifest names, checked against its SHA-256, or null when the feed came without one.
+ */
+export interface LinkageFile {
+  file: string | null;
+  expected?: { rows: number; secretId: string };
+}
+
 export interface LoadToPublish extends LoadFindings {
   rowsLoaded: number;
   rowsQuarantined: number;
@@ -25,8 +34,7 @@ export interface LoadToPublish extends LoadFindings {
   manifest: Pick<FeedManifest, 'keyId'>;
   actor: string;
   pseudonymisedInProcess: boolean;
-  /** the linkage file, for a dataset linked by encodings (`linkageEncoding`) */
-  linkage: { file: string | null; expected?: { rows: number; secretId: string } } | undefined;
+  linkage: LinkageFile | undefined;
   tally: ProfileTally | undefined;
   /** the load's seconds so far, for its record */
   elapsed: () => number;
