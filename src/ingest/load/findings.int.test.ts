@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { openForSuite, testStores } from '../../../test/stores.ts';
 import { stageFeed, stageOf } from '../../../test/load-stage.ts';
-import type { ControlTotals } from '../../privacy/manifest.ts';
+import type { ControlTotals, FeedManifest } from '../../privacy/manifest.ts';
 import type { Store } from '../../store/store.ts';
 import { loadFindings, type CheckFailures } from './findings.ts';
 import type { LoadStage } from './load-stage.ts';
@@ -20,7 +20,11 @@ describe.each(testStores())('the findings of a load on $engine', (engine) => {
   const findingsOf = (
     loadId: string,
     controlTotals: ControlTotals,
-    more: { failures?: (stage: LoadStage) => CheckFailures; copies?: number } = {},
+    more: {
+      failures?: (stage: LoadStage) => CheckFailures;
+      copies?: number;
+      nhsNumberProblems?: FeedManifest['nhsNumberProblems'];
+    } = {},
   ) => {
     const feed = stageFeed([]);
     return store.transaction(async (tx) => {
@@ -38,7 +42,11 @@ describe.each(testStores())('the findings of a load on $engine', (engine) => {
           rows: 0,
           byCheck: stage.checks.map(() => ({ count: 0, firstLine: 0 })),
         },
-        manifest: { nhsNumberProblems: {}, nhsNumberField: null, controlTotals },
+        manifest: {
+          nhsNumberProblems: more.nhsNumberProblems ?? {},
+          nhsNumberField: 'NHS_Number',
+          controlTotals,
+        },
       });
     });
   };
@@ -81,12 +89,13 @@ describe.each(testStores())('the findings of a load on $engine', (engine) => {
     ]);
   });
 
-  it('counts the checks failed and the copies dropped, and leaves the copies out of completeness', async () => {
+  it('counts the checks failed, the copies dropped and the NHS numbers the agent found wrong; completeness leaves the copies out', async () => {
     const { findings, completeness, rowsRead, rowsKept } = await findingsOf(
       'ld-failed-checks',
       { rows: 5 },
       {
         copies: 2,
+        nhsNumberProblems: { missing: { count: 2, firstLine: 7 }, 'check-digit': { count: 1, firstLine: 4 } },
         failures: (stage) => ({
           rows: 1,
           byCheck: stage.checks.map((c) =>
@@ -98,6 +107,7 @@ describe.each(testStores())('the findings of a load on $engine', (engine) => {
     expect(findings).toEqual([
       { rule: 'type', field: 'n', count: 1, firstLine: 9 },
       { rule: 'duplicate', field: null, count: 2, firstLine: 5 },
+      { rule: 'nhs-number', field: 'NHS_Number', count: 3, firstLine: 4 },
     ]);
     expect([rowsRead, rowsKept]).toEqual([5, 3]);
     expect(completeness).toEqual([
