@@ -106,7 +106,7 @@ export async function dropScratch(stage: LoadStage): Promise<void> {
 /** A count from a row of totals (0 where absent). */
 export const num = (row: Row | undefined, key: string): number => Number(row?.[key] ?? 0);
 
-/** The row's line in the file, from the feed's `source_line` column. */
+/** The line in the file of the row aliased `s`, from the feed's `source_line` column. */
 export const sourceLine = `CAST(s.${q(SOURCE_LINE)} AS BIGINT)`;
 
 /** Every column of the plan cast to its stored type, from `alias` (with each typed value cast once, where given). */
