@@ -9,26 +9,24 @@
  * The CLI (`kernel load`), the demo and the portal's upload page all call this; its
  * signature is stable.
  *
- * Steps: the manifest is verified (signature from the organisation's trusted key, then the
- * file's SHA-256 and row count); a file already loaded is reported `duplicate` and nothing
- * changes. Otherwise a `running` row is committed to `loads` on its own, so that a load
- * killed at any moment leaves exactly a failed-load record (see markStaleLoads). Then,
- * inside ONE transaction, the stages of src/ingest/load/ (writeLoad below lists them):
- * one pass over the file in JavaScript (structure, checksum, line numbers, leftover
- * identifiers: scan-feed.ts) beside the engine's first write of every row that passes the
- * checks (stage-rows.ts), less the rows that may repeat another (repeat-candidates.ts); the
- * rows it left out set aside, with the check each failed (set-aside.ts); repeats dropped
- * (repeats.ts) and the held rows that pass written after all; findings and reconciliation
- * (findings.ts); bad rows into `load_quarantine` (quarantine.ts); the previous load of the
- * same organisation, dataset and period superseded, the `loads` row and the audit event
- * (publish.ts). The transaction commits only if the scan agreed with the manifest and every
- * row read was either loaded or set aside.
+ * The load, stage by stage (the modules of src/ingest/load/; docs/feeds.md):
+ *  1. The manifest checked against the request, and its signature against the organisation's
+ *     trusted keys (verify-feed.ts); or, where configuration allows, an extract with no
+ *     manifest pseudonymised here.
+ *  2. A file already loaded is reported `duplicate`, and nothing changes (verify-feed.ts).
+ *  3. A `running` row committed to `loads` on its own, so that a load killed at any moment
+ *     leaves exactly a failed-load record (load-record.ts).
+ *  4. In ONE transaction, the stages writeLoad lists: the scan beside the first write of the
+ *     rows, the rows left out set aside, repeats dropped, the held rows written, findings,
+ *     quarantine, publish. It commits only if the scan found the file the manifest describes
+ *     (verify-feed.ts) and every row read was either loaded or set aside.
+ *  5. After the commit, the new records linked. An attempt refused or failed at any step is
+ *     recorded and audited (load-record.ts).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
-import { KernelError } from '../errors.ts';
 import { assertAgreementInForce } from '../governance/agreements.ts';
 import { linkAfterLoad } from '../linkage/link-people.ts';
 import { deidPlan, type DeidPlan } from '../privacy/deid-plan.ts';
@@ -39,9 +37,9 @@ import type { PostcodeLookup } from '../privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { catalogueSpecs } from './catalogue-specs.ts';
-import { noteLoadHistoryChanged, type LoadFinding, type LoadReport } from './load-history.ts';
+import { noteLoadHistoryChanged, type LoadReport } from './load-history.ts';
 import { countFailures, loadFindings } from './load/findings.ts';
-import { isRefusal, newLoadId, recordFailedAttempt, recordRunning } from './load/load-record.ts';
+import { LoadRefusedError, newLoadId, recordFailedAttempt, recordRunning } from './load/load-record.ts';
 import { dropScratch, openLoadStage } from './load/load-stage.ts';
 import { publishLoad, type LinkageFile } from './load/publish.ts';
 import { quarantineRows } from './load/quarantine.ts';
@@ -50,16 +48,15 @@ import { setAside } from './load/set-aside.ts';
 import { stageHeldRows, stageRows, type FeedToStage } from './load/stage-rows.ts';
 import {
   checkRequest,
-  checkScanAgainstManifest,
   earlierLoadOf,
   linkageFileOf,
+  scanAgainstManifest,
   sha256File,
   unsignedFile,
   verifyManifest,
 } from './load/verify-feed.ts';
-import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
 
-export { newLoadId };
+export { LoadRefusedError, newLoadId };
 
 export interface LoadRequest {
   /** the sending organisation's ODS code */
@@ -90,19 +87,6 @@ export interface LoadProgress {
 export interface SpecSource {
   spec(datasetId: string): DatasetSpec;
   codeList(listId: string): CodeList | undefined;
-}
-
-/** A refused load: the KernelError to show, with the report to print. */
-export class LoadRefusedError extends KernelError {
-  readonly report: LoadReport;
-  constructor(cause: KernelError, report: LoadReport) {
-    super(cause.code, cause.message, {
-      ...(cause.where ? { where: cause.where } : {}),
-      ...(cause.hint ? { hint: cause.hint } : {}),
-      cause,
-    });
-    this.report = report;
-  }
 }
 
 /** Loads one feed file with the specifications `specs` gives. See the top of this file. */
@@ -144,12 +128,7 @@ export async function loadFeedWith(
     if (!manifest) {
       if (!request.identifiable) throw unsignedFile(plan, request.file, displayName);
       report.sha256 = await sha256File(request.file);
-      const earlier = await earlierLoadOf(store, {
-        org,
-        dataset: spec.id,
-        sha256: report.sha256,
-        displayName,
-      });
+      const earlier = await earlierLoadOf(store, report);
       if (earlier) return { ...report, status: 'duplicate', loadId: earlier, seconds: elapsed() };
       workDir = mkdtempSync(path.join(request.identifiable.workDir ?? os.tmpdir(), 'kernel-load-'));
       file = path.join(workDir, `${spec.id}.csv`);
@@ -176,48 +155,23 @@ export async function loadFeedWith(
     report.sha256 = fileSha;
 
     // 2. The same file again changes nothing.
-    const duplicateOf = await earlierLoadOf(store, {
-      org,
-      dataset: spec.id,
-      sha256: fileSha,
-      displayName,
-      ...(pseudonymisedInProcess ? {} : { unhashed: file }),
-    });
+    const duplicateOf = await earlierLoadOf(store, report, pseudonymisedInProcess ? undefined : file);
     if (duplicateOf) return { ...report, status: 'duplicate', loadId: duplicateOf, seconds: elapsed() };
 
     // 3. A `running` record, committed on its own.
     loadId = newLoadId();
     report.loadId = loadId;
     const { actor } = request;
-    await recordRunning(store, {
-      loadId,
-      org,
-      dataset: spec.id,
-      manifest,
-      displayName,
-      sha256: fileSha,
-      actor,
-    });
+    await recordRunning(store, report, manifest, actor);
 
     // 4. Scan and load at once; commit only if the scan agrees. The scan starts with the
     // engine's first pass over the file (writeLoad), not before: it keeps this thread busy,
     // and would hold up each of the small statements the transaction runs first.
-    const total = statSync(file).size;
-    let scanning: Promise<FeedScan> | undefined;
-    const startScan = (options: Pick<ScanOptions, 'onRow' | 'onChunk'> = {}): Promise<FeedScan> => {
-      if (!scanning) {
-        scanning = scanFeedFile(file, plan, {
-          displayName,
-          onProgress: (done) => onProgress?.({ phase: 'check', done, total }),
-          ...options,
-        }).then((scan) => {
-          checkScanAgainstManifest(scan, manifest, displayName);
-          return scan;
-        });
-        scanning.catch(() => undefined);
-      }
-      return scanning;
-    };
+    const startScan = scanAgainstManifest(file, plan, {
+      manifest,
+      displayName,
+      onProgress: (done, total) => onProgress?.({ phase: 'check', done, total }),
+    });
     const id = loadId;
     // Settings for speed and bounded memory only: a load goes ahead without them.
     const bulk = store.dialect.bulkLoad;
@@ -243,20 +197,10 @@ export async function loadFeedWith(
     // The load has committed. Linking its records runs after, on its own: a failure there is
     // recorded (audited) and never undoes the load (src/linkage/link-people.ts).
     if (linkage?.file) await linkAfterLoad(store, { dataset: spec.id, loadId: id, actor });
-    return {
-      ...report,
-      status: 'loaded',
-      rowsRead: outcome.rowsRead,
-      rowsLoaded: outcome.rowsLoaded,
-      rowsRejected: outcome.rowsQuarantined + outcome.rowsDropped,
-      findings: outcome.findings,
-      seconds: outcome.seconds,
-    };
+    return { ...report, status: 'loaded', ...outcome };
   } catch (error) {
     report.seconds = elapsed();
-    const failure = await recordFailedAttempt(store, loadId, report, error, request.actor);
-    if (!isRefusal(failure)) throw error;
-    throw new LoadRefusedError(failure, report);
+    throw await recordFailedAttempt(store, loadId, report, error, request.actor);
   } finally {
     noteLoadHistoryChanged();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -276,14 +220,8 @@ interface WriteContext extends FeedToStage {
   linkage: LinkageFile | undefined;
 }
 
-interface WriteOutcome {
-  rowsRead: number;
-  rowsLoaded: number;
-  rowsQuarantined: number;
-  rowsDropped: number;
-  findings: LoadFinding[];
-  seconds: number;
-}
+/** What the load's transaction wrote, for its report. */
+type WriteOutcome = Pick<LoadReport, 'rowsRead' | 'rowsLoaded' | 'rowsRejected' | 'findings' | 'seconds'>;
 
 /**
  * The load's stages, in its one transaction (src/ingest/load/, and docs/feeds.md, "The load,
@@ -325,8 +263,7 @@ async function writeLoad(
   return {
     rowsRead: found.rowsRead,
     rowsLoaded,
-    rowsQuarantined: failures.rows,
-    rowsDropped: repeats.rows,
+    rowsRejected: failures.rows + repeats.rows,
     findings: found.findings,
     seconds,
   };

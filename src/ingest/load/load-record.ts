@@ -14,6 +14,19 @@ import type { FeedManifest } from '../../privacy/manifest.ts';
 import type { Store } from '../../store/store.ts';
 import { markStaleLoads, noteLoadHistoryChanged, type LoadReport } from '../load-history.ts';
 
+/** A refused load: the KernelError to show, with the report to print. */
+export class LoadRefusedError extends KernelError {
+  readonly report: LoadReport;
+  constructor(cause: KernelError, report: LoadReport) {
+    super(cause.code, cause.message, {
+      ...(cause.where ? { where: cause.where } : {}),
+      ...(cause.hint ? { hint: cause.hint } : {}),
+      cause,
+    });
+    this.report = report;
+  }
+}
+
 /**
  * A new load id: `ld-` and one run of letters and digits (time, then randomness). One run,
  * because the ids go into audit details, which refuse anything shaped like a postcode or an
@@ -24,24 +37,21 @@ export function newLoadId(): string {
 }
 
 /** A refusal of the file (the sender's to fix), not a failure of the warehouse. */
-export function isRefusal(failure: KernelError): boolean {
+function isRefusal(failure: KernelError): boolean {
   return failure.code !== 'internal' && failure.code !== 'store' && failure.code !== 'busy';
 }
 
-/** Commits load `loadId`'s `running` row, first marking any stale `running` load failed. */
+/**
+ * Commits the `running` row of the load `report` names (its id, organisation, dataset, file
+ * and SHA-256) for the file `manifest` describes, first marking any stale `running` load
+ * failed (markStaleLoads).
+ */
 export async function recordRunning(
   store: Store,
-  load: {
-    loadId: string;
-    org: string;
-    dataset: string;
-    manifest: FeedManifest;
-    displayName: string;
-    sha256: string;
-    actor: string;
-  },
+  report: LoadReport,
+  manifest: FeedManifest,
+  actor: string,
 ): Promise<void> {
-  const { loadId, org, manifest } = load;
   await store.transaction(async (tx) => {
     await markStaleLoads(tx);
     await tx.run(
@@ -49,14 +59,14 @@ export async function recordRunning(
                           lsoa_vintage, imd_version)
        VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       [
-        loadId,
-        org,
-        load.dataset,
+        report.loadId,
+        report.org,
+        report.dataset,
         manifest.period,
-        load.displayName,
-        load.sha256,
+        report.file,
+        report.sha256,
         new Date().toISOString(),
-        load.actor,
+        actor,
         os.hostname(),
         process.pid,
         manifest.specVersion,
@@ -75,7 +85,8 @@ export async function recordRunning(
  * Records an attempt that threw `error`: load `loadId`'s `running` row marked refused or
  * failed; or, with no load begun (`loadId` null) and the file refused (unsigned, altered,
  * mis-addressed), a `refused` row under a new load id, set on `report`, so the programme
- * sees every file that was turned away. Answers the error as a KernelError.
+ * sees every file that was turned away. Answers what to throw: a refusal as a
+ * LoadRefusedError with `report`, anything else as it was thrown.
  */
 export async function recordFailedAttempt(
   store: Store,
@@ -83,7 +94,7 @@ export async function recordFailedAttempt(
   report: LoadReport,
   error: unknown,
   actor: string,
-): Promise<KernelError> {
+): Promise<unknown> {
   const failure =
     error instanceof KernelError
       ? error
@@ -96,7 +107,7 @@ export async function recordFailedAttempt(
     report.loadId = newLoadId();
     await recordEarlyRefusal(store, report, failure, actor);
   }
-  return failure;
+  return isRefusal(failure) ? new LoadRefusedError(failure, report) : error;
 }
 
 async function recordEarlyRefusal(

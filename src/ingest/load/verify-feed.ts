@@ -16,9 +16,11 @@ import type { DeidPlan } from '../../privacy/deid-plan.ts';
 import { manifestSignatureValid, type FeedManifest } from '../../privacy/manifest.ts';
 import { parsePublicKey } from '../../privacy/signing-key.ts';
 import type { Queryable, Store } from '../../store/store.ts';
-import type { FeedScan } from '../scan-feed.ts';
+import type { LoadReport } from '../load-history.ts';
+import { scanFeedFile, type FeedScan } from '../scan-feed.ts';
 import { trustedKeys } from '../trusted-keys.ts';
 import type { LinkageFile } from './publish.ts';
+import type { FeedToStage } from './stage-rows.ts';
 
 const refuse = (message: string, file: string, hint: string, field?: string): KernelError =>
   new KernelError('refused', message, { where: { file, ...(field ? { field } : {}) }, hint });
@@ -168,28 +170,56 @@ export async function linkageFileOf(
 }
 
 /**
- * The load that already loaded a file of this SHA-256 for the organisation and dataset, if
- * one did. `unhashed` is a file whose SHA-256 only its manifest gives: before a duplicate is
- * answered it is hashed, so that a manifest sent again beside another file is refused, not
- * taken for the file it describes.
+ * The load that already loaded the file `report` names (the organisation's, for the dataset,
+ * with the same SHA-256), if one did. `unhashed` is a file whose SHA-256 only its manifest
+ * gives: before a duplicate is answered it is hashed, so that a manifest sent again beside
+ * another file is refused, not taken for the file it describes.
  */
 export async function earlierLoadOf(
   q: Queryable,
-  feed: { org: string; dataset: string; sha256: string; displayName: string; unhashed?: string },
+  report: Pick<LoadReport, 'org' | 'dataset' | 'sha256' | 'file'>,
+  unhashed?: string,
 ): Promise<string | null> {
   const [row] = await q.query<{ load_id: string }>(
     "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND sha256 = $3 AND status = 'loaded' LIMIT 1",
-    [feed.org, feed.dataset, feed.sha256],
+    [report.org, report.dataset, report.sha256],
   );
   const duplicateOf = row?.load_id ?? null;
-  if (duplicateOf && feed.unhashed !== undefined && (await sha256File(feed.unhashed)) !== feed.sha256) {
-    throw manifestForAnotherFile(feed.displayName);
+  if (duplicateOf && unhashed !== undefined && (await sha256File(unhashed)) !== report.sha256) {
+    throw manifestForAnotherFile(report.file);
   }
   return duplicateOf;
 }
 
-/** The scan found the file the manifest describes: its SHA-256 and its row count. */
-export function checkScanAgainstManifest(scan: FeedScan, manifest: FeedManifest, file: string): void {
+/**
+ * Starts the load's scan of `file` once, however often it is asked (the first write of the
+ * rows asks as it begins its pass: stage-rows.ts), and refuses the file unless the scan finds
+ * the one the manifest describes.
+ */
+export function scanAgainstManifest(
+  file: string,
+  plan: DeidPlan,
+  feed: { manifest: FeedManifest; displayName: string; onProgress: (done: number, total: number) => void },
+): FeedToStage['startScan'] {
+  const total = statSync(file).size;
+  let scanning: Promise<FeedScan> | undefined;
+  return (options = {}) => {
+    if (!scanning) {
+      scanning = scanFeedFile(file, plan, {
+        displayName: feed.displayName,
+        onProgress: (done) => feed.onProgress(done, total),
+        ...options,
+      }).then((scan) => {
+        checkScanAgainstManifest(scan, feed.manifest, feed.displayName);
+        return scan;
+      });
+      scanning.catch(() => undefined);
+    }
+    return scanning;
+  };
+}
+
+function checkScanAgainstManifest(scan: FeedScan, manifest: FeedManifest, file: string): void {
   if (scan.sha256 !== manifest.sha256) throw manifestForAnotherFile(file);
   if (scan.rows !== manifest.rowCount) {
     throw refuse(
