@@ -151,8 +151,7 @@ export async function loadFeedWith(
     const linkage = spec.linkageEncoding
       ? await linkageFileOf(manifest, request.file, displayName)
       : undefined;
-    const fileSha = pseudonymisedInProcess ? (report.sha256 as string) : manifest.sha256;
-    report.sha256 = fileSha;
+    if (!pseudonymisedInProcess) report.sha256 = manifest.sha256;
 
     // 2. The same file again changes nothing.
     const duplicateOf = await earlierLoadOf(store, report, pseudonymisedInProcess ? undefined : file);
