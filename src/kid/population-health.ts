@@ -778,8 +778,33 @@ export async function readPopulationHealth(
   request: { scope: DashboardScope; day?: string },
   policy: DisclosurePolicy = HES_2018,
 ): Promise<PopulationHealth> {
+  return (await readAtKidVersion(store, access, request, policy)).answer;
+}
+
+/**
+ * What the page shows: the answer (`readPopulationHealth`'s, audited alike) and the areas its
+ * picker lists on the answer's day, both of the KID version read once for the two. Reading
+ * the version again for the areas was a statement per page that the API does not run.
+ */
+export async function readPopulationHealthPage(
+  store: Store,
+  access: ReadAccess,
+  request: { scope: DashboardScope; day?: string },
+  policy: DisclosurePolicy = HES_2018,
+): Promise<{ answer: PopulationHealth; areas: DashboardAreas }> {
+  const { answer, version } = await readAtKidVersion(store, access, request, policy);
+  return { answer, areas: await areasOfVersion(store, answer.day, version) };
+}
+
+async function readAtKidVersion(
+  store: Store,
+  access: ReadAccess,
+  request: { scope: DashboardScope; day?: string },
+  policy: DisclosurePolicy,
+): Promise<{ answer: PopulationHealth; version: string }> {
   if (request.day !== undefined) checkDay(request.day);
   const { user } = access;
+  const version = await kidVersion(store);
   const key = JSON.stringify([
     user.id,
     user.role,
@@ -787,7 +812,7 @@ export async function readPopulationHealth(
     access.useCaseId,
     await currentPolicyVersion(store),
     new Date().toISOString().slice(0, 10),
-    await kidVersion(store),
+    version,
   ]);
   let pending = decisions.get(key);
   let audited = false;
@@ -836,22 +861,31 @@ export async function readPopulationHealth(
       },
       access: [],
     });
-  return {
+  const answer = {
     ...controlPopulationHealth(figures, policy, shown),
     useCase: { id: read.useCase.id, title: read.useCase.title, purpose: read.useCase.purpose },
     optOutApplied: read.optOutApplies,
     leftOut,
   };
+  return { answer, version };
+}
+
+/** The codes of the areas the page's picker lists. */
+export interface DashboardAreas {
+  practices: string[];
+  pcns: string[];
 }
 
 /** The areas a user can choose: practices and (with a model) PCNs in the population on the day. */
-export async function dashboardAreas(
-  q: Queryable,
-  day: string,
-): Promise<{ practices: string[]; pcns: string[] }> {
+export async function dashboardAreas(q: Queryable, day: string): Promise<DashboardAreas> {
   checkDay(day);
+  return areasOfVersion(q, day, await kidVersion(q));
+}
+
+/** `dashboardAreas` of the KID version the caller has read. */
+async function areasOfVersion(q: Queryable, day: string, version: string): Promise<DashboardAreas> {
   // Organisation codes, not people: kept per KID version and day.
-  const key = `${await kidVersion(q)}|${day}`;
+  const key = `${version}|${day}`;
   const memo = areasMemo.get(q);
   if (memo?.key === key) return memo.areas;
   const fromModel = (await builtModelDate(q)) === day;
@@ -870,4 +904,4 @@ export async function dashboardAreas(
   areasMemo.set(q, { key, areas });
   return areas;
 }
-const areasMemo = new WeakMap<Queryable, { key: string; areas: { practices: string[]; pcns: string[] } }>();
+const areasMemo = new WeakMap<Queryable, { key: string; areas: DashboardAreas }>();
