@@ -30,6 +30,7 @@ import {
   AREA_COLUMN,
   areaSummaryLessOptOutsSql,
   areaSummarySql,
+  optOutTag,
   conditionBand,
   fineBandSql,
   pyramidBand,
@@ -143,6 +144,8 @@ interface FigureOptions {
    * Default true: on the model's date, read the summary of the current version.
    */
   fromSummary?: boolean;
+  /** the KID version the caller has read (`kidVersion`), whose summary is read; else read here */
+  kidVersion?: string;
 }
 
 type GroupRow = {
@@ -246,18 +249,23 @@ async function countAfresh(
 }
 
 /**
- * The same rows from the summary the build wrote with the current version, in one statement,
- * less the people on the opt-out list now where `optOut` (area-summary.ts). Null when the
- * current version has no summary for the day (built before the summary existed).
+ * The same rows from the summary the build wrote with KID version `version`, in one statement
+ * (and, where `optOut`, one for the opt-out list's tag now), less the people on the list now
+ * where `optOut` (area-summary.ts). Null when the version has no summary for the day (built
+ * before the summary existed).
  */
 async function countFromSummary(
   q: Queryable,
   day: string,
   scope: DashboardScope,
-  options: { optOut: boolean },
+  options: { optOut: boolean; version: string },
 ): Promise<Counted | null> {
-  const params = [day, scope.kind, scope.code ?? ''];
-  let rows = await q.query<AreaSummaryRow>(areaSummarySql(options), params);
+  if (!/^\d+$/.test(options.version)) return null;
+  const params = [day, scope.kind, scope.code ?? '', Number(options.version)];
+  let rows = await q.query<AreaSummaryRow>(
+    areaSummarySql(options),
+    options.optOut ? [...params, await optOutTag(q)] : params,
+  );
   const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
   if (!built('everyone')) return null;
   // The opt-out list changed since the build: the people on it now, counted afresh.
@@ -424,7 +432,10 @@ export async function populationHealthFigures(
   // otherwise counted from the model or the spine.
   const counted =
     (asOf === day && options.fromSummary !== false
-      ? await countFromSummary(q, day, scope, { optOut })
+      ? await countFromSummary(q, day, scope, {
+          optOut,
+          version: options.kidVersion ?? (await kidVersion(q)),
+        })
       : null) ?? (await countAfresh(q, day, asOf, scope, { optOut, wantModel }));
   const { perCondition } = counted;
   const model = wantModel ? counted.model : [];
@@ -842,6 +853,7 @@ async function readAtKidVersion(
     optOut: read.optOutApplies,
     panels: [...shown],
     modelDate,
+    kidVersion: version,
   });
   if (!audited)
     await viewRecorder(store).record({
