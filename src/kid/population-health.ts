@@ -271,7 +271,28 @@ async function countFromSummary(
   // The opt-out list changed since the build: the people on it now, counted afresh.
   if (options.optOut && !built('not-opted-out'))
     rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
-  // The groups as read, less those of the people on the opt-out list where they were counted afresh.
+  // Each group is one row as read, except where the people on the opt-out list were counted
+  // afresh: their groups are then taken from everyone's.
+  const groups = rows.filter((r) => r.panel !== 'built');
+  const present = groups.some((r) => r.variant === 'opted-out') ? lessOptedOut(groups) : groups;
+  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
+  return {
+    pyramid: of('pyramid'),
+    ages: of('ages').map((r) => ({
+      band: String(r.band),
+      decile: r.decile === null ? null : Number(r.decile),
+      people: r.people,
+      conditions: Number(r.conditions),
+      multimorbidity: Number(r.multimorbidity),
+      complex: Number(r.complex),
+    })),
+    perCondition: of('condition'),
+    model: of('model') as unknown as ModelRow[],
+  };
+}
+
+/** Everyone's groups less the opted-out people's groups (`areaSummaryLessOptOutsSql`'s rows). */
+function lessOptedOut(rows: AreaSummaryRow[]): AreaSummaryRow[] {
   const sums = [
     'people',
     'conditions',
@@ -281,7 +302,6 @@ async function countFromSummary(
   ];
   const merged = new Map<string, AreaSummaryRow>();
   for (const r of rows) {
-    if (r.panel === 'built') continue;
     const key = JSON.stringify([
       r.panel,
       r.sex_key,
@@ -301,21 +321,7 @@ async function countFromSummary(
     merged.set(key, into);
   }
   // A group whose people are all opted out sums to none: it is not there for the oracle either.
-  const present = [...merged.values()].filter((r) => r.people !== 0);
-  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
-  return {
-    pyramid: of('pyramid'),
-    ages: of('ages').map((r) => ({
-      band: String(r.band),
-      decile: r.decile === null ? null : Number(r.decile),
-      people: r.people,
-      conditions: Number(r.conditions),
-      multimorbidity: Number(r.multimorbidity),
-      complex: Number(r.complex),
-    })),
-    perCondition: of('condition'),
-    model: of('model') as unknown as ModelRow[],
-  };
+  return [...merged.values()].filter((r) => r.people !== 0);
 }
 
 /** The person-level model's table and its date, when a model has been built. */
