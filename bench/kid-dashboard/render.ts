@@ -7,8 +7,9 @@
  *
  * On a warehouse `run.ts` prepared in DIR (with the analyst and use case it makes), it reads
  * the practice view through `readPopulationHealth` (audited, under the bench's use case) and
- * then, `--renders` times each, one step at a time: the answer itself (what the API does), what
- * the page reads besides (the picker's use cases, afresh, and its areas), the view (charts' SVG
+ * then, `--renders` times each, one step at a time: the answer itself (what the API does), the
+ * page's read (the answer and its picker's areas, `readPopulationHealthPage`), the picker's use
+ * cases read afresh, the view (charts' SVG
  * and table rows, `populationHealthView`), the portal template (`kid/population-health.njk` in
  * the layout, through the server's own view engine) and the API's `JSON.stringify` of the same
  * answer. It prints the median CPU milliseconds of each step (every thread of this process, so
@@ -21,7 +22,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readableUseCases } from '../../src/governance/access-policy.ts';
 import { listUseCases } from '../../src/governance/use-cases.ts';
-import { dashboardAreas, parseScope, readPopulationHealth } from '../../src/kid/population-health.ts';
+import {
+  parseScope,
+  readPopulationHealth,
+  readPopulationHealthPage,
+} from '../../src/kid/population-health.ts';
 import { populationHealthView } from '../../src/kid/population-health-view.ts';
 import { findUserByEmail } from '../../src/server/auth/user-accounts.ts';
 import { createViewEngine } from '../../src/server/view-engine.ts';
@@ -90,8 +95,9 @@ async function main(): Promise<void> {
       useCaseId: useCase.id,
       actor: 'bench:kid-dashboard-render',
     };
-    const result = await readPopulationHealth(store, access, { scope: parseScope(`practice:${practice}`) });
-    const areas = await dashboardAreas(store, result.day);
+    const { answer: result, areas } = await readPopulationHealthPage(store, access, {
+      scope: parseScope(`practice:${practice}`),
+    });
     const useCases = await readableUseCases(store, access.user);
     const label = `Practice ${practice}`;
     const views = createViewEngine();
@@ -115,17 +121,17 @@ async function main(): Promise<void> {
     const steps = {
       read: [] as number[],
       useCases: [] as number[],
-      areas: [] as number[],
+      page: [] as number[],
       view: [] as number[],
       template: [] as number[],
       json: [] as number[],
     };
     const scope = parseScope(`practice:${practice}`);
     for (let i = 0; i < renders; i++) {
-      // What the page asks the store for beyond the API's answer: the picker's use cases and areas.
+      // The API's read, the page's (the same answer and its picker's areas), and the picker's use cases.
       steps.read.push(await cpuMsAsync(() => readPopulationHealth(store, access, { scope })));
+      steps.page.push(await cpuMsAsync(() => readPopulationHealthPage(store, access, { scope })));
       steps.useCases.push(await cpuMsAsync(() => readableUseCases(store, access.user)));
-      steps.areas.push(await cpuMsAsync(() => dashboardAreas(store, result.day)));
       steps.view.push(cpuMs(() => populationHealthView(result, label)));
       const v = vars();
       steps.template.push(cpuMs(() => views.render('kid/population-health.njk', v)));
@@ -138,10 +144,10 @@ async function main(): Promise<void> {
     console.log(`median CPU ms per step, this process's every thread (${renders} each):`);
     console.log(`  the answer (readPopulationHealth):   ${median(steps.read).toFixed(2)}`);
     console.log(
-      `  the picker's use cases, read afresh: ${median(steps.useCases).toFixed(2)} (the page keeps them per user and policy version)`,
+      `  the page's read (and its areas):     ${median(steps.page).toFixed(2)} (readPopulationHealthPage)`,
     );
     console.log(
-      `  the picker's areas:                  ${median(steps.areas).toFixed(2)} (one statement: the KID's version)`,
+      `  the picker's use cases, read afresh: ${median(steps.useCases).toFixed(2)} (the page keeps them per user and policy version)`,
     );
     console.log(`  view (charts' SVG and table rows):   ${median(steps.view).toFixed(2)}`);
     console.log(`  template (Nunjucks, given the view): ${median(steps.template).toFixed(2)}`);

@@ -21,7 +21,8 @@
  *    serve` process, from /proc: far steadier than latency on a shared machine) and the bytes
  *    of one answer, so the page's cost beyond the API's can be read apart from the queueing.
  *
- * `--only api,page` measures only those of single, api, page and me; `--cpu-prof DIR` has the
+ * `--only api,page` measures only those of single, api, page, page-token (the page with the API
+ * token in place of the session cookie: what the session's check costs) and me; `--cpu-prof DIR` has the
  * server write a V8 CPU profile of its JavaScript thread to DIR when it stops. What drawing the
  * page costs alone is measured by `render.ts` beside this file.
  *
@@ -90,8 +91,8 @@ const keysDir = path.join(dir, 'keys');
 const ACTOR = 'bench:kid-dashboard';
 const DATASETS = [...DASHBOARD_DATASETS];
 const TARGET_P95_MS = 300;
-/** The requests to measure: every one unless `--only` names some (single, api, page, me). */
-const REQUESTS = ['single', 'api', 'page', 'me'] as const;
+/** The requests to measure: every one unless `--only` names some. */
+const REQUESTS = ['single', 'api', 'page', 'page-token', 'me'] as const;
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...REQUESTS];
 for (const name of only)
   if (!(REQUESTS as readonly string[]).includes(name))
@@ -415,6 +416,14 @@ async function main(): Promise<void> {
         await hammer(`GET /kid/population-health (page, practice ${prepared.practice})`, page, {
           Cookie: prepared.cookie,
         }),
+      );
+    if (only.includes('page-token'))
+      results.push(
+        await hammer(
+          `GET /kid/population-health (page with the API token, practice ${prepared.practice})`,
+          page,
+          auth,
+        ),
       );
     if (only.includes('me'))
       results.push(await hammer('GET /api/v1/me (baseline: authentication only)', `${base}/api/v1/me`, auth));

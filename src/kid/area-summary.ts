@@ -77,7 +77,7 @@ function areasOf(notOptedOut: boolean): string {
  */
 export const OPTOUT_TAG_SQL = `SELECT COALESCE(min(batch_id), '') || '|' || COALESCE(max(batch_id), '') || '|' || CAST(count(*) AS TEXT) AS tag FROM optouts`;
 
-async function optOutTag(q: Queryable): Promise<string> {
+export async function optOutTag(q: Queryable): Promise<string> {
   const [row] = await q.query<{ tag: string }>(OPTOUT_TAG_SQL);
   return String(row?.tag ?? '');
 }
@@ -171,39 +171,42 @@ export type AreaSummaryRow = {
 const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
 const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
 /**
- * The current version's summary rows of the area ($2, $3) on the day ($1) and its 'built'
- * rows, those of them `variantFilter` keeps. Two plain filtered reads joined by UNION ALL,
- * not one with `(area) OR panel = 'built'`: DuckDB pushes only the plain equalities into its
- * scan, and the OR made every read scan and test the whole table (all areas of the version;
- * at 100,000 people 116,000 rows: 26-32 ms a read, against 6-8 ms).
+ * The summary rows of KID version $4 for the area ($2, $3) on the day ($1) that `areaVariant`
+ * keeps, and the version's 'built' rows that `builtVariant` keeps. Two reads joined by UNION
+ * ALL, the area's filtered by plain equalities only: DuckDB pushes those into its scan, where
+ * an OR across them (`(area) OR panel = 'built'`, or the variants' either-or) made it scan and
+ * test every area's rows of the version. The version and the opt-out list's tag come as
+ * parameters for the same reason: a subquery in the filter is joined to the scan rather than
+ * pushed into it (docs/kid.md, "Population health dashboard").
  */
-function summaryRowsSql(variantFilter: string): string {
+function summaryRowsSql(areaVariant: string, builtVariant: string): string {
   const rows = `SELECT variant, ${GROUPS}, ${SUMS.join(', ')} FROM kid_area_summary
-     WHERE version = (SELECT version FROM kid_current WHERE id = 1) AND as_of = CAST($1 AS DATE)
-       AND ${variantFilter}`;
-  return `${rows} AND scope_kind = $2 AND scope_code = $3 AND panel <> 'built'
+     WHERE version = CAST($4 AS INTEGER) AND as_of = CAST($1 AS DATE)`;
+  return `${rows} AND ${areaVariant} AND scope_kind = $2 AND scope_code = $3 AND panel <> 'built'
     UNION ALL
-    ${rows} AND panel = 'built'`;
+    ${rows} AND panel = 'built' AND ${builtVariant}`;
 }
 
 /**
- * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system): the
- * current version's summary of the area on the day — of everyone, or with `optOut` of the
- * people not on the opt-out list where that part left out the list as it is now. One plain
- * filtered read of a hundred or so rows (`summaryRowsSql`). Its 'built' rows say which parts are there: none (a
+ * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system, $4 the KID
+ * version read, and with `optOut` $5 the opt-out list's tag now, `optOutTag`): that version's
+ * summary of the area on the day — of everyone, or with `optOut` of the people not on the
+ * opt-out list where that part left out the list as it is now. One plain filtered read of a
+ * hundred or so rows (`summaryRowsSql`). Its 'built' rows say which parts are there: none (a
  * version built before the summary existed: count from the model), or no 'not-opted-out' one
  * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
  */
 export function areaSummarySql(options: { optOut: boolean }): string {
-  return summaryRowsSql(
-    options.optOut
-      ? `((variant = 'not-opted-out' AND optout_tag = (${OPTOUT_TAG_SQL})) OR (panel = 'built' AND variant = 'everyone'))`
-      : `variant = 'everyone'`,
-  );
+  return options.optOut
+    ? summaryRowsSql(
+        `variant = 'not-opted-out' AND optout_tag = $5`,
+        `(variant = 'everyone' OR (variant = 'not-opted-out' AND optout_tag = $5))`,
+      )
+    : summaryRowsSql(`variant = 'everyone'`, `variant = 'everyone'`);
 }
 
 /**
- * SQL (parameters as `areaSummarySql`'s): the summary of everyone in the area, and the groups
+ * SQL (parameters as `areaSummarySql`'s without `optOut`): the summary of everyone in the area, and the groups
  * of the people of the area on the opt-out list now (variant 'opted-out', for the caller to
  * subtract), counted from the model with the same expressions — exactly those a planning read
  * of the model leaves out (NOT EXISTS there, EXISTS here). For when the list has changed
@@ -221,7 +224,7 @@ export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'
   const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
   const out = "'opted-out'";
   return `WITH o AS (${o})
-    ${summaryRowsSql(`variant = 'everyone'`)}
+    ${summaryRowsSql(`variant = 'everyone'`, `variant = 'everyone'`)}
     UNION ALL
     SELECT ${out}, 'pyramid', sex_key, pyramid_band, ${none(5)}, count(*), ${none(3 + costs.length)}
     FROM o WHERE alive = 1 GROUP BY sex_key, pyramid_band

@@ -3,6 +3,7 @@
  * and chart markup only, each chart with the rows of the data table under it.
  */
 import type { ControlledCount, ControlledRate } from '../analytics/disclosure-control.ts';
+import { escapeXml } from '../analytics/spc-chart-svg.ts';
 import { barChartSvg, lineChartSvg, pyramidSvg, stackedBarSvg } from './population-health-charts.ts';
 import { CONDITION_BANDS, QUINTILES, type CostSetting, type PopulationHealth } from './population-health.ts';
 
@@ -42,6 +43,24 @@ const pounds = (v: number | '*' | null): string =>
   v === null ? '–' : v === '*' ? '*' : `£${v.toLocaleString('en-GB')}`;
 const rateValue = (r: ControlledRate): number | '*' | null => r.value;
 
+/**
+ * A data table's body rows as NHS.UK's table component marks them (a row header, then numeric
+ * cells), every text escaped. Built here, as the charts are, rather than looped over in the
+ * template: the page is drawn afresh for every request, and its 270 cells looped in Nunjucks
+ * (a frame and its loop variables per row and per cell) cost more than the rest of the
+ * tables' markup (docs/kid.md, "The page's own cost").
+ */
+function tableBody(rows: readonly { header: string; cells: readonly string[] }[]): string {
+  let html = '';
+  for (const row of rows) {
+    html += `<tr class="nhsuk-table__row"><th scope="row" class="nhsuk-table__header">${escapeXml(row.header)}</th>`;
+    for (const cell of row.cells)
+      html += `<td class="nhsuk-table__cell nhsuk-table__cell--numeric">${escapeXml(cell)}</td>`;
+    html += '</tr>\n';
+  }
+  return html;
+}
+
 export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
   const where = `${scopeLabel}, ${d.day}`;
   const pyramid = d.pyramid && {
@@ -51,12 +70,9 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
       description: `Population pyramid of ${count(d.people)} people: males to the left, females to the right, in five-year age bands from 0-4 at the bottom to 90+ at the top. Suppressed counts are not drawn. The table below gives every figure.`,
       rows: d.pyramid,
     }),
-    rows: d.pyramid.map((p) => ({
-      band: p.band,
-      male: count(p.male),
-      female: count(p.female),
-      other: count(p.other),
-    })),
+    body: tableBody(
+      d.pyramid.map((p) => ({ header: p.band, cells: [count(p.male), count(p.female), count(p.other)] })),
+    ),
   };
   const prevalenceRows =
     d.prevalence &&
@@ -80,7 +96,9 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
       })),
       axisTitle: 'Per cent of the population',
     }),
-    rows: prevalenceRows.map((p) => ({ title: p.title, people: count(p.people), percent: rate(p.percent) })),
+    body: tableBody(
+      prevalenceRows.map((p) => ({ header: p.title, cells: [count(p.people), rate(p.percent)] })),
+    ),
   };
   const byAge = d.byAge && {
     chart: barChartSvg({
@@ -95,13 +113,17 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
         .map((r) => ({ label: `Aged ${r.band}`, value: r.meanConditions, text: mean(r.meanConditions) })),
       axisTitle: 'Mean number of long-term conditions',
     }),
-    rows: d.byAge.map((r) => ({
-      band: r.band,
-      people: count(r.people),
-      mean: mean(r.meanConditions),
-      multimorbidity: rate(r.multimorbidity),
-      complex: rate(r.complexMultimorbidity),
-    })),
+    body: tableBody(
+      d.byAge.map((r) => ({
+        header: r.band,
+        cells: [
+          count(r.people),
+          mean(r.meanConditions),
+          rate(r.multimorbidity),
+          rate(r.complexMultimorbidity),
+        ],
+      })),
+    ),
   };
   const quintiles = d.byAgeAndQuintile;
   const deprivation = quintiles &&
@@ -126,22 +148,28 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
         yTitle: 'Mean conditions per person',
         xTitle: 'Age band (years)',
       }),
-      rows: CONDITION_BANDS.map((band) => ({
-        band,
-        cells: QUINTILES.map((q) => {
-          const r = quintiles.find((x) => x.band === band && x.quintile === q);
-          return r
-            ? `${mean(r.meanConditions)} (${rate(r.multimorbidity)} with 2+, of ${count(r.people)})`
-            : '–';
-        }),
-      })),
-      deciles: d.byImdDecile.map((r) => ({
-        decile: r.decile,
-        people: count(r.people),
-        mean: mean(r.meanConditions),
-        multimorbidity: rate(r.multimorbidity),
-        complex: rate(r.complexMultimorbidity),
-      })),
+      body: tableBody(
+        CONDITION_BANDS.map((band) => ({
+          header: band,
+          cells: QUINTILES.map((q) => {
+            const r = quintiles.find((x) => x.band === band && x.quintile === q);
+            return r
+              ? `${mean(r.meanConditions)} (${rate(r.multimorbidity)} with 2+, of ${count(r.people)})`
+              : '–';
+          }),
+        })),
+      ),
+      decilesBody: tableBody(
+        d.byImdDecile.map((r) => ({
+          header: `${r.decile}${r.decile === '1' ? ' (most deprived)' : r.decile === '10' ? ' (least deprived)' : ''}`,
+          cells: [
+            count(r.people),
+            mean(r.meanConditions),
+            rate(r.multimorbidity),
+            rate(r.complexMultimorbidity),
+          ],
+        })),
+      ),
     };
   const frailty = d.frailty && {
     asOf: d.frailty.asOf,
@@ -158,11 +186,12 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
       })),
       axisTitle: 'Per cent of people aged 65 or over',
     }),
-    rows: d.frailty.categories.map((c) => ({
-      category: FRAILTY_TITLES[c.category] ?? c.category,
-      people: count(c.people),
-      percent: rate(c.percent),
-    })),
+    body: tableBody(
+      d.frailty.categories.map((c) => ({
+        header: FRAILTY_TITLES[c.category] ?? c.category,
+        cells: [count(c.people), rate(c.percent)],
+      })),
+    ),
     people: count(d.frailty.people),
   };
   const costs = d.costs && {
@@ -182,12 +211,16 @@ export function populationHealthView(d: PopulationHealth, scopeLabel: string) {
       })),
       axisTitle: 'Pounds per person',
     }),
-    rows: d.costs.segments.map((s) => ({
-      segment: SEGMENT_TITLES[s.segment] ?? s.segment,
-      people: count(s.people),
-      cells: d.costs?.settings.map((k) => pounds(s.perPerson[k])) ?? [],
-      total: pounds(s.total),
-    })),
+    body: tableBody(
+      d.costs.segments.map((s) => ({
+        header: SEGMENT_TITLES[s.segment] ?? s.segment,
+        cells: [
+          count(s.people),
+          ...(d.costs?.settings.map((k) => pounds(s.perPerson[k])) ?? []),
+          pounds(s.total),
+        ],
+      })),
+    ),
   };
   return { people: count(d.people), pyramid, prevalence, byAge, deprivation, frailty, costs };
 }

@@ -30,6 +30,7 @@ import {
   AREA_COLUMN,
   areaSummaryLessOptOutsSql,
   areaSummarySql,
+  optOutTag,
   conditionBand,
   fineBandSql,
   pyramidBand,
@@ -143,6 +144,8 @@ interface FigureOptions {
    * Default true: on the model's date, read the summary of the current version.
    */
   fromSummary?: boolean;
+  /** the KID version the caller has read (`kidVersion`), whose summary is read; else read here */
+  kidVersion?: string;
 }
 
 type GroupRow = {
@@ -246,24 +249,50 @@ async function countAfresh(
 }
 
 /**
- * The same rows from the summary the build wrote with the current version, in one statement,
- * less the people on the opt-out list now where `optOut` (area-summary.ts). Null when the
- * current version has no summary for the day (built before the summary existed).
+ * The same rows from the summary the build wrote with KID version `version`, in one statement
+ * (and, where `optOut`, one for the opt-out list's tag now), less the people on the list now
+ * where `optOut` (area-summary.ts). Null when the version has no summary for the day (built
+ * before the summary existed).
  */
 async function countFromSummary(
   q: Queryable,
   day: string,
   scope: DashboardScope,
-  options: { optOut: boolean },
+  options: { optOut: boolean; version: string },
 ): Promise<Counted | null> {
-  const params = [day, scope.kind, scope.code ?? ''];
-  let rows = await q.query<AreaSummaryRow>(areaSummarySql(options), params);
+  if (!/^\d+$/.test(options.version)) return null;
+  const params = [day, scope.kind, scope.code ?? '', Number(options.version)];
+  let rows = await q.query<AreaSummaryRow>(
+    areaSummarySql(options),
+    options.optOut ? [...params, await optOutTag(q)] : params,
+  );
   const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
   if (!built('everyone')) return null;
   // The opt-out list changed since the build: the people on it now, counted afresh.
   if (options.optOut && !built('not-opted-out'))
     rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
-  // The groups as read, less those of the people on the opt-out list where they were counted afresh.
+  // Each group is one row as read, except where the people on the opt-out list were counted
+  // afresh: their groups are then taken from everyone's.
+  const groups = rows.filter((r) => r.panel !== 'built');
+  const present = groups.some((r) => r.variant === 'opted-out') ? lessOptedOut(groups) : groups;
+  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
+  return {
+    pyramid: of('pyramid'),
+    ages: of('ages').map((r) => ({
+      band: String(r.band),
+      decile: r.decile === null ? null : Number(r.decile),
+      people: r.people,
+      conditions: Number(r.conditions),
+      multimorbidity: Number(r.multimorbidity),
+      complex: Number(r.complex),
+    })),
+    perCondition: of('condition'),
+    model: of('model') as unknown as ModelRow[],
+  };
+}
+
+/** Everyone's groups less the opted-out people's groups (`areaSummaryLessOptOutsSql`'s rows). */
+function lessOptedOut(rows: AreaSummaryRow[]): AreaSummaryRow[] {
   const sums = [
     'people',
     'conditions',
@@ -273,7 +302,6 @@ async function countFromSummary(
   ];
   const merged = new Map<string, AreaSummaryRow>();
   for (const r of rows) {
-    if (r.panel === 'built') continue;
     const key = JSON.stringify([
       r.panel,
       r.sex_key,
@@ -293,21 +321,7 @@ async function countFromSummary(
     merged.set(key, into);
   }
   // A group whose people are all opted out sums to none: it is not there for the oracle either.
-  const present = [...merged.values()].filter((r) => r.people !== 0);
-  const of = (panel: AreaSummaryRow['panel']): AreaSummaryRow[] => present.filter((r) => r.panel === panel);
-  return {
-    pyramid: of('pyramid'),
-    ages: of('ages').map((r) => ({
-      band: String(r.band),
-      decile: r.decile === null ? null : Number(r.decile),
-      people: r.people,
-      conditions: Number(r.conditions),
-      multimorbidity: Number(r.multimorbidity),
-      complex: Number(r.complex),
-    })),
-    perCondition: of('condition'),
-    model: of('model') as unknown as ModelRow[],
-  };
+  return [...merged.values()].filter((r) => r.people !== 0);
 }
 
 /** The person-level model's table and its date, when a model has been built. */
@@ -424,7 +438,10 @@ export async function populationHealthFigures(
   // otherwise counted from the model or the spine.
   const counted =
     (asOf === day && options.fromSummary !== false
-      ? await countFromSummary(q, day, scope, { optOut })
+      ? await countFromSummary(q, day, scope, {
+          optOut,
+          version: options.kidVersion ?? (await kidVersion(q)),
+        })
       : null) ?? (await countAfresh(q, day, asOf, scope, { optOut, wantModel }));
   const { perCondition } = counted;
   const model = wantModel ? counted.model : [];
@@ -778,8 +795,33 @@ export async function readPopulationHealth(
   request: { scope: DashboardScope; day?: string },
   policy: DisclosurePolicy = HES_2018,
 ): Promise<PopulationHealth> {
+  return (await readAtKidVersion(store, access, request, policy)).answer;
+}
+
+/**
+ * What the page shows: the answer (`readPopulationHealth`'s, audited alike) and the areas its
+ * picker lists on the answer's day, both of the KID version read once for the two. Reading
+ * the version again for the areas was a statement per page that the API does not run.
+ */
+export async function readPopulationHealthPage(
+  store: Store,
+  access: ReadAccess,
+  request: { scope: DashboardScope; day?: string },
+  policy: DisclosurePolicy = HES_2018,
+): Promise<{ answer: PopulationHealth; areas: DashboardAreas }> {
+  const { answer, version } = await readAtKidVersion(store, access, request, policy);
+  return { answer, areas: await areasOfVersion(store, answer.day, version) };
+}
+
+async function readAtKidVersion(
+  store: Store,
+  access: ReadAccess,
+  request: { scope: DashboardScope; day?: string },
+  policy: DisclosurePolicy,
+): Promise<{ answer: PopulationHealth; version: string }> {
   if (request.day !== undefined) checkDay(request.day);
   const { user } = access;
+  const version = await kidVersion(store);
   const key = JSON.stringify([
     user.id,
     user.role,
@@ -787,7 +829,7 @@ export async function readPopulationHealth(
     access.useCaseId,
     await currentPolicyVersion(store),
     new Date().toISOString().slice(0, 10),
-    await kidVersion(store),
+    version,
   ]);
   let pending = decisions.get(key);
   let audited = false;
@@ -817,6 +859,7 @@ export async function readPopulationHealth(
     optOut: read.optOutApplies,
     panels: [...shown],
     modelDate,
+    kidVersion: version,
   });
   if (!audited)
     await viewRecorder(store).record({
@@ -836,22 +879,31 @@ export async function readPopulationHealth(
       },
       access: [],
     });
-  return {
+  const answer = {
     ...controlPopulationHealth(figures, policy, shown),
     useCase: { id: read.useCase.id, title: read.useCase.title, purpose: read.useCase.purpose },
     optOutApplied: read.optOutApplies,
     leftOut,
   };
+  return { answer, version };
+}
+
+/** The codes of the areas the page's picker lists. */
+export interface DashboardAreas {
+  practices: string[];
+  pcns: string[];
 }
 
 /** The areas a user can choose: practices and (with a model) PCNs in the population on the day. */
-export async function dashboardAreas(
-  q: Queryable,
-  day: string,
-): Promise<{ practices: string[]; pcns: string[] }> {
+export async function dashboardAreas(q: Queryable, day: string): Promise<DashboardAreas> {
   checkDay(day);
+  return areasOfVersion(q, day, await kidVersion(q));
+}
+
+/** `dashboardAreas` of the KID version the caller has read. */
+async function areasOfVersion(q: Queryable, day: string, version: string): Promise<DashboardAreas> {
   // Organisation codes, not people: kept per KID version and day.
-  const key = `${await kidVersion(q)}|${day}`;
+  const key = `${version}|${day}`;
   const memo = areasMemo.get(q);
   if (memo?.key === key) return memo.areas;
   const fromModel = (await builtModelDate(q)) === day;
@@ -870,4 +922,4 @@ export async function dashboardAreas(
   areasMemo.set(q, { key, areas });
   return areas;
 }
-const areasMemo = new WeakMap<Queryable, { key: string; areas: { practices: string[]; pcns: string[] } }>();
+const areasMemo = new WeakMap<Queryable, { key: string; areas: DashboardAreas }>();

@@ -10,9 +10,9 @@ import type { UseCase } from '../governance/use-cases.ts';
 import { nowIso } from '../governance/governance-values.ts';
 import {
   currentPolicyVersion,
-  dashboardAreas,
   parseScope,
   readPopulationHealth,
+  readPopulationHealthPage,
   type DashboardScope,
 } from '../kid/population-health.ts';
 import { populationHealthSchema } from '../kid/population-health-schemas.ts';
@@ -94,18 +94,18 @@ async function requestFrom(r: RouteRequest, deps: ServerDeps, options: { picker:
     useCases,
     useCaseId,
     filter: { scope: scopeText, lsoa: lsoa ?? '', useCase: useCaseId ?? '', date: day ?? '' },
-    read: async () => {
+    /** The answer, read as the API and the page read it (`readPopulationHealth`'s arguments). */
+    readArguments: () => {
       if (!useCaseId)
         throw new KernelError('forbidden', 'You are on no active use case that may read the model', {
           hint: 'Ask your IG lead or an administrator to add you to one that covers pmi and gp-events',
         });
-      const scope = parseScope(scopeText);
       const access = {
         user: { id: principal.userId, role: principal.role, org: principal.org },
         useCaseId,
         actor: r.actor,
       };
-      return readPopulationHealth(deps.store, access, { scope, ...(day ? { day } : {}) });
+      return [deps.store, access, { scope: parseScope(scopeText), ...(day ? { day } : {}) }] as const;
     },
   };
 }
@@ -127,14 +127,14 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
         const page = { title: 'Population health', useCases: request.useCases, filter: request.filter };
         if (!request.useCaseId) return r.render('kid/population-health.njk', { ...page, result: null });
         try {
-          const result = await request.read();
+          const { answer: result, areas } = await readPopulationHealthPage(...request.readArguments());
           const label = scopeLabel(result.scope);
           return r.render('kid/population-health.njk', {
             ...page,
             result,
             scopeLabel: label,
             view: populationHealthView(result, label),
-            areas: await dashboardAreas(deps.store, result.day),
+            areas,
             filter: { ...request.filter, scope: result.scope.text, date: result.day },
           });
         } catch (error) {
@@ -171,7 +171,10 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
         'The population health dashboard’s figures for the system, a practice, a PCN or an LSOA, read under a use case, disclosure-controlled',
       query: QUERY,
       response: populationHealthSchema,
-      handle: async (r) => r.json(await (await requestFrom(r, deps, { picker: false })).read()),
+      handle: async (r) =>
+        r.json(
+          await readPopulationHealth(...(await requestFrom(r, deps, { picker: false })).readArguments()),
+        ),
     },
   ];
 }
