@@ -60,6 +60,7 @@ import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { trustedKeys } from './trusted-keys.ts';
 import {
+  anyCheckFails,
   castValue,
   emptyAsNull,
   rowChecks,
@@ -697,7 +698,6 @@ async function writeLoad(
     // still uses to say which check a row failed.
     const typed = typedValues(plan);
     const typedChecks = rowChecks(plan, (id) => specs.codeList(id), tx.dialect, typed);
-    const anyFailure = typedChecks.length ? typedChecks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
     const trimmed = trimmedFrom(source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
     const typedRelation = typed.size
       ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u)`
@@ -709,7 +709,7 @@ async function writeLoad(
         unoptimized(() =>
           tx.run(
             `${insertInto}SELECT $1, $2, t.kernel_line, ${castColumns('t.', typed)} FROM ${typedRelation} t ` +
-              `WHERE (${anyFailure}) IS NOT TRUE` +
+              `WHERE (${anyCheckFails(typedChecks)}) IS NOT TRUE` +
               (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
             [ctx.loadId, ctx.org],
           ),
