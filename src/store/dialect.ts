@@ -15,6 +15,13 @@ export interface Dialect {
   /** A boolean expression: `text` matches the POSIX regular expression `pattern`. */
   regexMatch(text: string, pattern: string): string;
   /**
+   * A boolean expression: `text` matches the glob `pattern` (`[A-Z][0-9][0-9]`: one character
+   * class or literal a character), or null where the engine has no glob. DuckDB's GLOB tests
+   * each byte against its class in a plain loop, cheaper per value than a regular expression
+   * (docs/feeds.md); PostgreSQL's SIMILAR TO is a regular expression underneath.
+   */
+  readonly globMatch: ((text: string, pattern: string) => string) | null;
+  /**
    * A DATE from 'YYYY-MM-DD' text, or NULL where the text is not a real date.
    * DuckDB has TRY_CAST; PostgreSQL has no non-throwing cast, so migration 100 defines
    * kernel_try_date() for it, in plain SQL that checks before it casts.
@@ -107,6 +114,7 @@ export const duckdbDialect: Dialect = {
   name: 'duckdb',
   lockAuditChain: null,
   regexMatch: (text, pattern) => `regexp_full_match(${text}, ${pattern})`,
+  globMatch: (text, pattern) => `(${text} GLOB ${pattern})`,
   tryDate: (text) => `TRY_CAST(${text} AS DATE)`,
   tryInteger: (text) => `TRY_CAST(${text} AS BIGINT)`,
   // TRY_CAST reads 'NaN', 'inf' and 1e400 (as infinity) as doubles; none is a measurement.
@@ -137,6 +145,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   lockAuditChain: 'LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE',
   regexMatch: (text, pattern) => `(${text} ~ ('^(' || ${pattern} || ')$'))`,
+  globMatch: null,
   tryDate: (text) => `kernel_try_date(${text})`,
   tryInteger: (text) => `kernel_try_integer(${text})`,
   tryNumber: (text) => `kernel_try_number(${text})`,

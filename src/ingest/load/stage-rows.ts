@@ -8,7 +8,14 @@
  * DuckDB reads the file in place and inserts the rows that pass the checks in SQL. Once the
  * repeats are sorted out (repeats.ts), stageHeldRows writes the held rows that are no repeats.
  */
-import { emptyAsNull, rowChecks, trimmedValue, typedColumns, typedValues } from '../../quality/row-rules.ts';
+import {
+  anyCheckFails,
+  emptyAsNull,
+  rowChecks,
+  trimmedValue,
+  typedColumns,
+  typedValues,
+} from '../../quality/row-rules.ts';
 import { rowScreen } from '../../quality/row-screen.ts';
 import { ProfileTally } from '../../quality/profile-tally.ts';
 import { anchored } from '../../catalogue/catalogue.ts';
@@ -106,7 +113,6 @@ export async function stageRows(stage: LoadStage, feed: FeedToStage): Promise<St
   // set-aside.ts still uses to say which check a row failed.
   const typed = typedValues(plan);
   const typedChecks = rowChecks(plan, stage.codeList, tx.dialect, typed);
-  const anyFailure = typedChecks.length ? typedChecks.map((c) => `(${c.condition})`).join(' OR ') : 'FALSE';
   const trimmed = trimmedFrom(stage, source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
   const typedRelation = typed.size
     ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u)`
@@ -119,7 +125,7 @@ export async function stageRows(stage: LoadStage, feed: FeedToStage): Promise<St
       unoptimized(stage, () =>
         tx.run(
           `${stage.insertInto}SELECT $1, $2, t.kernel_line, ${castColumns(stage, 't.', typed)} FROM ${typedRelation} t ` +
-            `WHERE (${anyFailure}) IS NOT TRUE` +
+            `WHERE (${anyCheckFails(typedChecks)}) IS NOT TRUE` +
             (holding ? ` AND t.kernel_line NOT IN (SELECT line FROM ${q(held)})` : ''),
           [stage.loadId, stage.org],
         ),
