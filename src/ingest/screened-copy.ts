@@ -104,13 +104,18 @@ const SENT_AS: Partial<Record<FieldType, number>> = {
 const POSTGRES_EPOCH_DAY = 10_957;
 const TWO_32 = 4_294_967_296;
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const year = m <= 2 ? y - 1 : y;
-  const era = Math.floor(year / 400);
+/**
+ * Days since 1970-01-01 of a date noted as y·10000 + m·100 + d, of the years 1 to 9999 (as the
+ * screen passes them), so every quotient is of numbers not below zero and truncates as it
+ * floors (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil).
+ */
+function daysOfKey(key: number): number {
+  const m = ((key / 100) | 0) % 100;
+  const year = ((key / 10_000) | 0) - (m <= 2 ? 1 : 0);
+  const era = (year / 400) | 0;
   const yoe = year - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+  const doy = (((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) | 0) + (key % 100) - 1;
+  return era * 146_097 + yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy - 719_468;
 }
 
 /**
@@ -155,23 +160,6 @@ export class TupleWriter {
     this.at = 0;
   }
 
-  private int32(value: number): void {
-    const out = this.out;
-    const at = this.at;
-    out[at] = value >>> 24;
-    out[at + 1] = (value >>> 16) & 0xff;
-    out[at + 2] = (value >>> 8) & 0xff;
-    out[at + 3] = value & 0xff;
-    this.at = at + 4;
-  }
-
-  /** A whole number of at most 53 bits, as eight bytes. */
-  private int64(value: number): void {
-    const high = Math.floor(value / TWO_32);
-    this.int32(high | 0);
-    this.int32((value - high * TWO_32) >>> 0);
-  }
-
   /**
    * A row the screen passed, `line` its source_line; `span` bounds the bytes of its values
    * (the record's length in the file).
@@ -185,57 +173,61 @@ export class TupleWriter {
       this.flush();
       if (most > this.out.length) this.out = Buffer.allocUnsafeSlow(most);
     }
+    // Written through locals, byte by byte: this runs for every row, most values a few bytes.
     const out = this.out;
+    let at = this.at;
     const { buf, starts, ends } = values;
     const numbers = values.numbers as Float64Array;
     const prefix = this.prefix;
-    for (let k = 0; k < prefix.length; k++) out[this.at + k] = prefix[k] as number;
-    this.at += prefix.length;
-    this.int32(8);
-    this.int64(line);
+    for (let k = 0; k < prefix.length; k++) out[at++] = prefix[k] as number;
+    at = putInt32(out, at, 8);
+    at = putInt64(out, at, line);
     for (let k = 0; k < columns; k++) {
       const s = starts[k] as number;
       const e = ends[k] as number;
       if (s >= e) {
-        this.int32(-1);
+        at = putInt32(out, at, -1);
         continue;
       }
-      switch (sentAs[k]) {
-        case TEXT: {
-          this.int32(e - s);
-          // Byte by byte: a call to Buffer.copy costs more than a short value's bytes.
-          if (e - s > 24) this.at += buf.copy(out, this.at, s, e);
-          else for (let i = s; i < e; i++) out[this.at++] = buf[i] as number;
-          break;
-        }
-        case INT8:
-          this.int32(8);
-          this.int64(numbers[k] as number);
-          break;
-        case FLOAT8: {
-          // A decimal of more than 15 digits was not noted: JavaScript reads its text as float8in does.
-          const noted = numbers[k] as number;
-          this.float[0] = Number.isNaN(noted) ? Number(buf.toString('latin1', s, e)) : noted;
-          this.int32(8);
-          const bytes = this.floatBytes;
-          for (let i = 0; i < 8; i++) out[this.at + i] = bytes[FLOAT_ORDER[i] as number] as number;
-          this.at += 8;
-          break;
-        }
-        case DATE: {
-          const key = numbers[k] as number;
-          const day = daysFromCivil(Math.floor(key / 10_000), Math.floor(key / 100) % 100, key % 100);
-          this.int32(4);
-          this.int32(day - POSTGRES_EPOCH_DAY);
-          break;
-        }
-        case BOOL:
-          this.int32(1);
-          out[this.at++] = numbers[k] as number;
-          break;
+      const kind = sentAs[k] as number;
+      if (kind === TEXT) {
+        at = putInt32(out, at, e - s);
+        if (e - s > 24) at += buf.copy(out, at, s, e);
+        else for (let i = s; i < e; i++) out[at++] = buf[i] as number;
+      } else if (kind === DATE) {
+        at = putInt32(out, putInt32(out, at, 4), daysOfKey(numbers[k] as number) - POSTGRES_EPOCH_DAY);
+      } else if (kind === INT8) {
+        at = putInt64(out, putInt32(out, at, 8), numbers[k] as number);
+      } else if (kind === FLOAT8) {
+        // A decimal of more than 15 digits was not noted: JavaScript reads its text as float8in does.
+        const noted = numbers[k] as number;
+        this.float[0] = Number.isNaN(noted) ? Number(buf.toString('latin1', s, e)) : noted;
+        at = putInt32(out, at, 8);
+        const bytes = this.floatBytes;
+        for (let i = 0; i < 8; i++) out[at + i] = bytes[FLOAT_ORDER[i] as number] as number;
+        at += 8;
+      } else {
+        at = putInt32(out, at, 1);
+        out[at++] = numbers[k] as number;
       }
     }
+    this.at = at;
   }
+}
+
+/** Writes a 32-bit integer, most significant byte first; answers where it ends. */
+function putInt32(out: Buffer, at: number, value: number): number {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+  return at + 4;
+}
+
+/** Writes a whole number of at most 53 bits as eight bytes; answers where it ends. */
+function putInt64(out: Buffer, at: number, value: number): number {
+  const high = Math.floor(value / TWO_32);
+  return putInt32(out, putInt32(out, at, high | 0), (value - high * TWO_32) >>> 0);
 }
 
 /** The bytes of a Float64Array's element, most significant first (this machine's order found once). */
