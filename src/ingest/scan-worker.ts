@@ -23,7 +23,7 @@ import type { DeidPlan } from '../privacy/deid-plan.ts';
 import { ProfileTally, type TallyState } from '../quality/profile-tally.ts';
 import { rowScreen, type RowScreen } from '../quality/row-screen.ts';
 import { RowScan, type WatchTally } from './scan-feed.ts';
-import { RowCopier, TupleWriter } from './screened-copy.ts';
+import { LineWriter, RowCopier } from './screened-copy.ts';
 
 /** What every part of one file shares (sent to each worker once). */
 export interface PartsContext {
@@ -59,7 +59,7 @@ export interface PartResult {
   lines: number;
   firstSourceLine: number;
   lastSourceLine: number;
-  /** rows for COPY (screened-copy.ts `TupleWriter`), in order */
+  /** lines of CSV for COPY, in order */
   chunks: Uint8Array[];
   /** the source_line of every row not copied, in order */
   setAside: number[];
@@ -83,7 +83,7 @@ export class PartScanner {
   scan(job: PartJob): PartResult {
     const { context } = this;
     const chunks: Uint8Array[] = [];
-    const writer = new TupleWriter(context.plan, context.leading, (chunk) => chunks.push(chunk));
+    const writer = new LineWriter(context.leading, (chunk) => chunks.push(chunk));
     const copier = new RowCopier(context.hold, this.screen, writer, this.tally);
     const rows = new RowScan(context.plan, context.displayName, job.previousLine);
     let rowStarts = new Float64Array(8192);

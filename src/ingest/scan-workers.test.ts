@@ -17,7 +17,7 @@ import { ProfileTally } from '../quality/profile-tally.ts';
 import { rowScreen } from '../quality/row-screen.ts';
 import { scanFeedFile, type FeedScan, type ScanOptions } from './scan-feed.ts';
 import { scanInParts, type PartsCopy } from './scan-workers.ts';
-import { RowCopier, TupleWriter } from './screened-copy.ts';
+import { LineWriter, RowCopier } from './screened-copy.ts';
 
 const field = contentField;
 
@@ -93,7 +93,7 @@ async function serially(
 ): Promise<Outcome> {
   const chunks: Buffer[] = [];
   const tally = new ProfileTally(plan);
-  const writer = new TupleWriter(plan, leading, (c) => chunks.push(Buffer.from(c)));
+  const writer = new LineWriter(leading, (c) => chunks.push(Buffer.from(c)));
   const copier = new RowCopier(
     hold,
     rowScreen(plan, (id) => lists[id], anchored),

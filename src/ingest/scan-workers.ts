@@ -72,7 +72,7 @@ export interface PartsCopy {
   quotedLineBreaks: boolean;
   /** the tally the workers' tallies are merged into */
   tally: ProfileTally | undefined;
-  /** takes a chunk of rows for COPY */
+  /** takes a chunk of lines for COPY */
   push: (chunk: Buffer) => void;
   /** resolves once COPY has caught up (backpressure), or undefined where it has */
   drained: () => Promise<void> | undefined;

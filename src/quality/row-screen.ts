@@ -23,11 +23,9 @@ export interface ScreenedRow {
   ends: Int32Array;
   /**
    * Where given, the screen notes here what it read of a row it passes, so that no one reads
-   * those bytes again (profile-tally.ts, and the copy's binary rows, ingest/screened-copy.ts):
-   * for column k, when present, an integer's value, a
-   * decimal's as JavaScript reads its text (NaN where that takes more than 15 digits), a
-   * boolean's as 1 or 0, and a date's or timestamp's day as y·10000 + m·100 + d. Other entries
-   * are left as they were.
+   * those bytes again (profile-tally.ts): for column k, when present, an integer's value, a
+   * decimal's as JavaScript reads its text (NaN where that takes more than 15 digits), and a
+   * date's or timestamp's day as y·10000 + m·100 + d. Other entries are left as they were.
    */
   numbers?: Float64Array;
 }
@@ -194,11 +192,7 @@ function decimalValue(buf: Buffer, s: number, e: number): number {
   return negative ? -value : value;
 }
 
-/** The spellings of a boolean the rules accept, each with its value (1 for true). */
-const BOOLEAN_TEXT = new Map([
-  ...['true', 'TRUE', '1', 'Y', 'y'].map((t) => [t, 1] as const),
-  ...['false', 'FALSE', '0', 'N', 'n'].map((t) => [t, 0] as const),
-]);
+const BOOLEAN_TEXT = new Set(['true', 'false', 'TRUE', 'FALSE', '1', '0', 'Y', 'N', 'y', 'n']);
 
 interface Atom {
   set: Uint8Array;
@@ -479,12 +473,9 @@ function passesRule(rule: ColumnRule, buf: Buffer, s: number, e: number, numbers
     case TIME:
       if (!isTime(buf, s, e)) return false;
       break;
-    case BOOLEAN: {
-      const value = e - s > 5 ? undefined : BOOLEAN_TEXT.get(buf.toString('latin1', s, e));
-      if (value === undefined) return false;
-      numbers[rule.k] = value;
+    case BOOLEAN:
+      if (e - s > 5 || !BOOLEAN_TEXT.has(buf.toString('latin1', s, e))) return false;
       break;
-    }
   }
   if (rule.pattern && !rule.pattern.matches(buf, s, e)) return false;
   // Most values of a subset list's columns are of its scheme's shape (a diagnosis, a procedure).

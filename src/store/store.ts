@@ -61,14 +61,6 @@ export interface Queryable {
    */
   copyCsvLines(table: string, columns: readonly string[], lines: AsyncIterable<Buffer>): Promise<number>;
   /**
-   * Bulk-loads rows already in PostgreSQL's binary COPY format (the tuples alone: this adds
-   * the format's header and trailer; PostgreSQL docs, "COPY", Binary Format) into `columns`
-   * of `table`, each value in its column's binary form; answers the row count. The server
-   * parses no text, so it is PostgreSQL's cheapest bulk load; DuckDB has no such format and
-   * refuses (a load sends it only where `Dialect.copiesScreenedRows`).
-   */
-  copyBinaryRows(table: string, columns: readonly string[], tuples: AsyncIterable<Buffer>): Promise<number>;
-  /**
    * A CSV file with a header row as a relation to SELECT from, every column as text. DuckDB
    * reads the file where it lies (read_csv), so nothing is copied and each statement that
    * uses the relation scans the file again; PostgreSQL's server cannot see the client's

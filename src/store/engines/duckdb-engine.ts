@@ -325,12 +325,6 @@ class DuckDBQueryable implements Queryable {
     }
   }
 
-  copyBinaryRows(table: string): Promise<number> {
-    return Promise.reject(
-      new KernelError('internal', `DuckDB takes no rows in PostgreSQL's binary format (into ${table})`),
-    );
-  }
-
   csvRelation(source: CsvSource): Promise<CsvRelation> {
     return Promise.resolve({
       sql: readCsvSql(source),

@@ -12,13 +12,6 @@ import { quoteIdentifier, quoteLiteral, toStoreError } from '../sql.ts';
 
 // Rows look the same as DuckDB's (see `Row`): int8 and numeric as numbers, DATE and
 // TIMESTAMP as text (PostgreSQL docs, "Date/Time Output": ISO style).
-/** COPY's options for CSV, with a header row or not. */
-const csvFormat = (delimiter: string, header: boolean): string =>
-  `FORMAT csv, HEADER ${header ? 'true' : 'false'}, DELIMITER ${quoteLiteral(delimiter)}`;
-/** The binary COPY format's signature, flags and header extension (none), and its trailer. */
-const BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
-const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
-
 const INT8 = 20;
 const NUMERIC = 1700;
 const DATE = 1082;
@@ -93,17 +86,12 @@ class PostgresQueryable implements Queryable {
       }
       if (batch) yield batch;
     }
-    await this.copy(table, columns, Readable.from(lines()), csvFormat(',', false));
+    await this.copy(table, columns, Readable.from(lines()), ',', false);
     return count;
   }
 
   async copyCsv(table: string, source: CsvSource): Promise<number> {
-    return this.copy(
-      table,
-      source.columns,
-      createReadStream(source.path),
-      csvFormat(source.delimiter ?? ',', true),
-    );
+    return this.copy(table, source.columns, createReadStream(source.path), source.delimiter ?? ',', true);
   }
 
   async copyCsvLines(
@@ -111,20 +99,7 @@ class PostgresQueryable implements Queryable {
     columns: readonly string[],
     lines: AsyncIterable<Buffer>,
   ): Promise<number> {
-    return this.copy(table, columns, Readable.from(lines, { objectMode: false }), csvFormat(',', false));
-  }
-
-  async copyBinaryRows(
-    table: string,
-    columns: readonly string[],
-    tuples: AsyncIterable<Buffer>,
-  ): Promise<number> {
-    const framed = async function* (): AsyncIterable<Buffer> {
-      yield BINARY_HEADER;
-      yield* tuples;
-      yield BINARY_TRAILER;
-    };
-    return this.copy(table, columns, Readable.from(framed(), { objectMode: false }), 'FORMAT binary');
+    return this.copy(table, columns, Readable.from(lines, { objectMode: false }), ',', false);
   }
 
   async csvRelation(source: CsvSource): Promise<CsvRelation> {
@@ -146,18 +121,18 @@ class PostgresQueryable implements Queryable {
     };
   }
 
-  /** COPY FROM STDIN with `format`, the options of its WITH clause. */
   private async copy(
     table: string,
     columns: readonly string[],
     input: Readable,
-    format: string,
+    delimiter: string,
+    header: boolean,
   ): Promise<number> {
     const withClient = async (client: pg.PoolClient): Promise<number> => {
       // COPY FROM STDIN (PostgreSQL docs, "COPY"): the server parses the CSV itself.
       const sql =
         `COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM STDIN ` +
-        `WITH (${format})`;
+        `WITH (FORMAT csv, HEADER ${header ? 'true' : 'false'}, DELIMITER ${quoteLiteral(delimiter)})`;
       const stream = client.query(copyFrom(sql));
       try {
         await pipeline(input, stream);
