@@ -141,24 +141,29 @@ function trimmedRanges(record: CsvRecord, values: ScreenedRow): boolean {
   return changed;
 }
 
-function inspect(watch: ColumnWatch, record: CsvRecord, values: ScreenedRow, file: string): void {
-  const s = values.starts[watch.index - 1] as number;
-  const e = values.ends[watch.index - 1] as number;
+function notToken(watch: ColumnWatch, record: CsvRecord, file: string): never {
+  throw new KernelError('refused', `The column ${watch.name} holds a value that is not a token`, {
+    where: { file, line: record.line, field: watch.name },
+    hint: 'Send the file exactly as `kernel deid` wrote it; tokens are 64 hexadecimal digits',
+  });
+}
+
+/**
+ * The hunt's look at a present value of five bytes or more (none shorter has any shape it
+ * looks for) in a column that holds no tokens.
+ */
+function inspect(watch: ColumnWatch, record: CsvRecord, s: number, e: number): void {
   const buf = record.buf;
   const length = e - s;
-  if (length === 0) return;
-  watch.nonEmpty++;
-  if (watch.token) {
-    if (!isToken(buf, s, e)) {
-      throw new KernelError('refused', `The column ${watch.name} holds a value that is not a token`, {
-        where: { file, line: record.line, field: watch.name },
-        hint: 'Send the file exactly as `kernel deid` wrote it; tokens are 64 hexadecimal digits',
-      });
-    }
-    return;
-  }
   const first = buf[s] as number;
-  if (length >= 10 && length <= 12 && isDigit(first) && isNhsNumberShape(buf, s, e)) {
+  // An NHS number has a digit fifth (3-3-4 or ten together); a date has its hyphen there.
+  if (
+    length >= 10 &&
+    length <= 12 &&
+    isDigit(first) &&
+    isDigit(buf[s + 4] as number) &&
+    isNhsNumberShape(buf, s, e)
+  ) {
     watch.tenDigits++;
     if (nhsNumberProblem(buf.toString('latin1', s, e).trim()) === undefined)
       hit(watch, 'NHS numbers', record.line);
@@ -290,6 +295,7 @@ export class RowScan {
       buf: Buffer.alloc(0),
       starts: new Int32Array(plan.columns.length),
       ends: new Int32Array(plan.columns.length),
+      numbers: new Float64Array(plan.columns.length),
     };
   }
 
@@ -298,9 +304,18 @@ export class RowScan {
     const line = checkSourceLine(record, this.previousLine, this.file);
     this.previousLine = line;
     this.untidy = trimmedRanges(record, this.values);
-    const watches = this.watches;
-    for (let w = 0; w < watches.length; w++)
-      inspect(watches[w] as ColumnWatch, record, this.values, this.file);
+    const { watches, values } = this;
+    const { starts, ends } = values;
+    for (let w = 0; w < watches.length; w++) {
+      const watch = watches[w] as ColumnWatch;
+      const s = starts[w] as number;
+      const e = ends[w] as number;
+      if (s >= e) continue;
+      watch.nonEmpty++;
+      if (watch.token) {
+        if (!isToken(record.buf, s, e)) notToken(watch, record, this.file);
+      } else if (e - s >= 5) inspect(watch, record, s, e);
+    }
     return line;
   }
 }

@@ -295,6 +295,8 @@ export class ProfileTally {
   private buf: Buffer = Buffer.alloc(0);
   private starts: Int32Array = new Int32Array(0);
   private ends: Int32Array = new Int32Array(0);
+  /** what the screen read of the row's numbers and dates, where it noted them (row-screen.ts) */
+  private numbers: Float64Array | undefined;
   private texts: readonly (string | null)[] | undefined;
 
   private numberAt(k: number): number | undefined {
@@ -306,6 +308,10 @@ export class ProfileTally {
     const s = this.starts[k] as number;
     const e = this.ends[k] as number;
     if (s >= e) return undefined;
+    if (this.numbers) {
+      const noted = this.numbers[k] as number;
+      if (!Number.isNaN(noted)) return noted;
+    }
     if (this.decimals[k]) return Number(buf.toString('latin1', s, e));
     // An integer the screen passed is a minus and at most 15 digits: exact as read here.
     const negative = buf[s] === 0x2d;
@@ -323,6 +329,7 @@ export class ProfileTally {
     }
     const s = this.starts[k] as number;
     if (s >= (this.ends[k] as number)) return undefined;
+    if (this.numbers) return this.numbers[k] as number;
     const buf = this.buf;
     return digitsAt(buf, s, 4) * 10000 + digitsAt(buf, s + 5, 2) * 100 + digitsAt(buf, s + 8, 2);
   }
@@ -351,11 +358,15 @@ export class ProfileTally {
     }
   }
 
-  /** A row copied by the scan: its values as the rules read them (trimmed, empty as missing). */
+  /**
+   * A row copied by the scan: its values as the rules read them (trimmed, empty as missing),
+   * and the numbers the screen noted as it passed the row, where it did.
+   */
   add(row: ScreenedRow): void {
     this.buf = row.buf;
     this.starts = row.starts;
     this.ends = row.ends;
+    this.numbers = row.numbers;
     this.texts = undefined;
     this.addRanges();
     for (const field of this.keyFields) {
