@@ -1,6 +1,6 @@
 /**
  * Which rows of a feed file may repeat another: the rows the load holds back from its
- * first insert (load-feed.ts, step 0), because a DuckDB transaction that deletes rows it has
+ * first insert (load/stage-rows.ts), because a DuckDB transaction that deletes rows it has
  * itself inserted writes every one of them again at commit, and PostgreSQL would have to
  * search the whole typed table for them.
  *

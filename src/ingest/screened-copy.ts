@@ -5,7 +5,7 @@
  * the dataset's table as a line of CSV for COPY, typed by the table's columns as it lands.
  * The rows it sets aside (failed or doubtful, or held as possible repeats) are only noted
  * by line: the load reads those again and judges them with the rules in SQL, as every row
- * is judged on DuckDB (load-feed.ts, steps 2 and after).
+ * is judged on DuckDB (load/set-aside.ts and the stages after it).
  *
  * A line is the row as the file has it, after `load_id` and `org_code`, when no value of it
  * is quoted or padded (most rows); otherwise it is written again from its values as the rules
