@@ -88,6 +88,15 @@ export interface Dialect {
    */
   readonly computedOnceBelowFilter: { before: string; after: string } | null;
   /**
+   * What follows a subquery's SELECT so that its computed columns are computed once a row
+   * rather than copied into every expression that reads them. PostgreSQL pulls a plain
+   * subquery up into the statement, and an inlined SQL function repeats its argument in every
+   * place it uses it, so a trimmed value read by a try-cast would be trimmed a dozen times per
+   * check; `OFFSET 0` keeps the subquery whole. DuckDB computes a projection once (its
+   * filters are `computedOnceBelowFilter`'s matter) and an OFFSET there would be an operator.
+   */
+  readonly computedOnceFence: string;
+  /**
    * Whether a load sends the rows its scan screened as passing every rule
    * (quality/row-screen.ts) straight to their table with `copyCsvLines`, leaving SQL only
    * the rows set aside. PostgreSQL: COPY is its fastest way in, while the same rules in SQL
@@ -138,6 +147,7 @@ export const duckdbDialect: Dialect = {
     before: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF},filter_pushdown'`,
     after: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF}'`,
   },
+  computedOnceFence: '',
   copiesScreenedRows: false,
 };
 
@@ -173,5 +183,6 @@ export const postgresDialect: Dialect = {
   skipOptimizer: null,
   bulkLoad: null,
   computedOnceBelowFilter: null,
+  computedOnceFence: ' OFFSET 0',
   copiesScreenedRows: true,
 };

@@ -14,7 +14,14 @@
 import { statSync } from 'node:fs';
 import type { CodeList } from '../../catalogue/dataset-spec.ts';
 import { SOURCE_LINE, type DeidPlan } from '../../privacy/deid-plan.ts';
-import { castValue, rowChecks, type RowCheck, type TypedValues } from '../../quality/row-rules.ts';
+import {
+  castValue,
+  rowChecks,
+  typedColumns,
+  typedValues,
+  type RowCheck,
+  type TypedValues,
+} from '../../quality/row-rules.ts';
 import { quoteIdentifier as q } from '../../store/sql.ts';
 import type { Queryable, Row } from '../../store/store.ts';
 import { ensureDatasetTable } from '../dataset-table.ts';
@@ -121,6 +128,24 @@ export const trimmedFrom = (
 ): string =>
   `(SELECT ${sourceLine} AS kernel_line, ` +
   `${stage.plan.columns.map((c) => `${asChecked(c.name, 's.')} AS ${q(c.name)}`).join(', ')} FROM ${from} s)`;
+
+/**
+ * The trimmed rows with each typed value cast once, as a column beside its text
+ * (row-rules.ts, TypedValues), and the checks that read those: the same verdicts, in the same
+ * order, as `stage.checks`, each value trimmed and cast once a row (Dialect.computedOnceFence).
+ */
+export function typedRows(
+  stage: LoadStage,
+  trimmed: string,
+): { relation: string; typed: TypedValues; checks: RowCheck[] } {
+  const { plan, tx } = stage;
+  const typed = typedValues(plan);
+  const checks = rowChecks(plan, stage.codeList, tx.dialect, typed);
+  const relation = typed.size
+    ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u${tx.dialect.computedOnceFence})`
+    : trimmed;
+  return { relation, typed, checks };
+}
 
 /**
  * Runs `work` with DuckDB's optimizer off when it reads few rows. The validating statements

@@ -9,7 +9,7 @@ import { KernelError } from '../../errors.ts';
 import { emptyAsNull, trimmedValue } from '../../quality/row-rules.ts';
 import { quoteIdentifier as q, quoteLiteral } from '../../store/sql.ts';
 import { leftOutRows, loadedBlocksSql } from '../row-index.ts';
-import { num, sourceLine, trimmedFrom, unoptimized, type LoadStage } from './load-stage.ts';
+import { num, sourceLine, trimmedFrom, typedRows, unoptimized, type LoadStage } from './load-stage.ts';
 import type { StagedRows } from './stage-rows.ts';
 
 /**
@@ -28,12 +28,8 @@ export async function setAside(
   staged: Pick<StagedRows, 'scan' | 'rowsLoaded' | 'source' | 'loaded' | 'mayRepeat'>,
   file: string,
 ): Promise<void> {
-  const { tx, plan, checks } = stage;
+  const { tx, plan } = stage;
   const { scan, rowsLoaded, source } = staged;
-  const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
-  const firstFailure = checks.length
-    ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
-    : 'CAST(NULL AS INTEGER)';
   const thisLoad = `load_id = ${quoteLiteral(stage.loadId)}`;
   const leftOutCount = scan.rows - rowsLoaded;
   let leftOut = source
@@ -64,13 +60,21 @@ export async function setAside(
     leftOut = `(SELECT ${plan.accepted.map((c) => `CAST(NULL AS VARCHAR) AS ${q(c)}`).join(', ')})`;
   }
   const trimmed = trimmedFrom(stage, leftOut, staged.mayRepeat.tidy ? emptyAsNull : trimmedValue);
+  // The flags read each typed value cast once (load-stage.ts, typedRows): the same verdicts,
+  // check by check, as `stage.checks`, whose order says which fails first.
+  const { relation, checks } = typedRows(stage, trimmed);
+  const flags = checks.map((c, k) => `COALESCE(${c.condition}, FALSE) AS k${k}`);
+  const firstFailure = checks.length
+    ? `CASE ${checks.map((_c, k) => `WHEN k${k} THEN ${k}`).join(' ')} END`
+    : 'CAST(NULL AS INTEGER)';
+  const text = ['kernel_line', ...plan.columns.map((c) => c.name)].map((c) => `t.${q(c)}`).join(', ');
   // With nothing left out the statement reads nothing and makes the empty table the stages
   // after expect; DuckDB's optimizer is what sees that, so it runs optimized.
   const bad = q(stage.scratch.bad);
   const badRows = (): Promise<void> =>
     tx.exec(
       `CREATE TABLE ${bad} AS SELECT f.*, ${firstFailure} AS kernel_check FROM (` +
-        `SELECT t.*${flags.map((f) => `, ${f}`).join('')} FROM ${trimmed} t` +
+        `SELECT ${text}${flags.map((f) => `, ${f}`).join('')} FROM ${relation} t` +
         `${leftOutCount > 0 ? '' : ' WHERE FALSE'}) f`,
     );
   await (leftOutCount > 0 ? unoptimized(stage, badRows, stage.smallFile || rereadRows) : badRows());

@@ -8,14 +8,7 @@
  * DuckDB reads the file in place and inserts the rows that pass the checks in SQL. Once the
  * repeats are sorted out (repeats.ts), stageHeldRows writes the held rows that are no repeats.
  */
-import {
-  anyCheckFails,
-  emptyAsNull,
-  rowChecks,
-  trimmedValue,
-  typedColumns,
-  typedValues,
-} from '../../quality/row-rules.ts';
+import { anyCheckFails, emptyAsNull, trimmedValue } from '../../quality/row-rules.ts';
 import { rowScreen } from '../../quality/row-screen.ts';
 import { ProfileTally } from '../../quality/profile-tally.ts';
 import { anchored } from '../../catalogue/catalogue.ts';
@@ -24,7 +17,7 @@ import type { CsvRelation } from '../../store/store.ts';
 import { repeatCandidates, type RepeatCandidates } from '../repeat-candidates.ts';
 import type { FeedScan, ScanOptions } from '../scan-feed.ts';
 import { copyScreenedRows } from '../screened-copy.ts';
-import { castColumns, trimmedFrom, unoptimized, type LoadStage } from './load-stage.ts';
+import { castColumns, trimmedFrom, typedRows, unoptimized, type LoadStage } from './load-stage.ts';
 
 /** The file the load reads, and its scan. */
 export interface FeedToStage {
@@ -111,12 +104,8 @@ export async function stageRows(stage: LoadStage, feed: FeedToStage): Promise<St
   // held). Each typed value is cast once, beside its text (row-rules.ts, TypedValues), and
   // the checks and the stored value read that: the same verdicts as `stage.checks`, which
   // set-aside.ts still uses to say which check a row failed.
-  const typed = typedValues(plan);
-  const typedChecks = rowChecks(plan, stage.codeList, tx.dialect, typed);
   const trimmed = trimmedFrom(stage, source.sql, mayRepeat.tidy ? emptyAsNull : trimmedValue);
-  const typedRelation = typed.size
-    ? `(SELECT u.*, ${typedColumns(plan, typed, tx.dialect, 'u.').join(', ')} FROM ${trimmed} u)`
-    : trimmed;
+  const { relation: typedRelation, typed, checks: typedChecks } = typedRows(stage, trimmed);
   const once = stage.smallFile ? null : tx.dialect.computedOnceBelowFilter;
   if (once) await tx.exec(once.before);
   let rowsLoaded: number;
