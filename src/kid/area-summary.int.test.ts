@@ -6,7 +6,8 @@
  * vanish from planning figures at once, and come back when the list drops them; a build
  * counts the people on the list ahead, used only while the list is the same; the summary
  * is written with each build version and swapped with it; a version without one is counted
- * from the model.
+ * from the model. The summary is read packed (kid_area_panels): its rows unpacked are the
+ * summary's rows, every value.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
@@ -16,7 +17,7 @@ import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import type { Store } from '../store/store.ts';
-import { OPTOUT_TAG_SQL } from './area-summary.ts';
+import { OPTOUT_TAG_SQL, packAreaSummary, unpackAreaSummary } from './area-summary.ts';
 import { buildSpine } from './person-spine.ts';
 import {
   parseScope,
@@ -79,6 +80,12 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
     await store.close();
   });
 
+  /** Packs the current version's summary again, after a test changed a row of it. */
+  async function repack(): Promise<void> {
+    const [current] = await store.query<{ version: number }>('SELECT version FROM kid_current');
+    await packAreaSummary(store, Number(current?.version));
+  }
+
   /** Every area: the summary's figures equal the model's counted afresh (the oracle). */
   async function expectSameAsOracle(optOut: boolean): Promise<void> {
     const scopes = ['ics', ...practices.map((p) => `practice:${p}`), ...lsoas.map((l) => `lsoa:${l}`)];
@@ -107,12 +114,49 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
       `UPDATE kid_area_summary SET people = people + 1000 WHERE panel = 'pyramid' AND scope_kind = 'ics'
          AND variant = 'everyone' AND version = (SELECT version FROM kid_current) AND band = '40-44' AND sex_key = 'female'`,
     );
+    await repack();
     expect((await populationHealthFigures(store, day, ics)).people).toBe(before.people + 1000);
     await store.run(
       `UPDATE kid_area_summary SET people = people - 1000 WHERE panel = 'pyramid' AND scope_kind = 'ics'
          AND variant = 'everyone' AND version = (SELECT version FROM kid_current) AND band = '40-44' AND sex_key = 'female'`,
     );
+    await repack();
     expect(await populationHealthFigures(store, day, ics)).toEqual(before);
+  });
+
+  it('reads the summary packed, and its rows unpacked are the summary’s rows, every value', async () => {
+    const key = (r: Record<string, unknown>): string => JSON.stringify(r);
+    const columns = `variant, panel, sex_key, band, decile, condition, segment, efi_category, alive, people,
+      conditions, multimorbidity, complex, cost_ae, cost_emergency, cost_elective, cost_op, cost_community, cost_mh, cost_asc`;
+    const areas = await store.query<{
+      scope_kind: string;
+      scope_code: string;
+      variant: string;
+      panel: string;
+    }>(
+      `SELECT DISTINCT scope_kind, scope_code, variant, panel FROM kid_area_summary_current
+       ORDER BY scope_kind, scope_code, variant, panel`,
+    );
+    const [packedCount] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM kid_area_panels WHERE version = (SELECT version FROM kid_current)',
+    );
+    expect(Number(packedCount?.n)).toBe(areas.length); // one packed row per area, variant and panel
+    expect(areas.length).toBeGreaterThan(4 * (1 + practices.length));
+    for (const a of areas) {
+      const where = `version = (SELECT version FROM kid_current) AND scope_kind = $1 AND scope_code = $2
+        AND variant = $3 AND panel = $4`;
+      const params = [a.scope_kind, a.scope_code, a.variant, a.panel];
+      const rows = (await store.query(`SELECT ${columns} FROM kid_area_summary WHERE ${where}`, params)).map(
+        (r) =>
+          Object.fromEntries(
+            Object.entries(r).map(([k, v]) => [k, v === null ? null : typeof v === 'string' ? v : Number(v)]),
+          ),
+      );
+      const unpacked = unpackAreaSummary(
+        await store.query<{ rows: string }>(`SELECT rows FROM kid_area_panels WHERE ${where}`, params),
+      );
+      expect(unpacked.map(key).sort(), JSON.stringify(a)).toEqual(rows.map(key).sort());
+    }
   });
 
   it('takes people on the opt-out list out of planning figures as soon as the list changes, without a build', async () => {
@@ -158,12 +202,14 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
     const ics = parseScope('ics');
     const icsPlanned = await populationHealthFigures(store, day, ics, { optOut: true });
     const nudge = (by: number) =>
-      store.run(
-        `UPDATE kid_area_summary SET people = people + $1 WHERE panel = 'pyramid' AND variant = 'not-opted-out'
+      store
+        .run(
+          `UPDATE kid_area_summary SET people = people + $1 WHERE panel = 'pyramid' AND variant = 'not-opted-out'
            AND scope_kind = 'ics' AND version = (SELECT version FROM kid_current)
            AND sex_key = $2 AND band = $3`,
-        [by, ...frameKey],
-      );
+          [by, ...frameKey],
+        )
+        .then(repack);
     const [key] = await store.query<{ sex_key: string; band: string }>(
       `SELECT sex_key, band FROM kid_area_summary_current
        WHERE panel = 'pyramid' AND variant = 'not-opted-out' AND scope_kind = 'ics' ORDER BY people DESC LIMIT 1`,
@@ -221,6 +267,7 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
     expect(comparable(await populationHealthFigures(store, day, scope))).toEqual(comparable(before));
     // A warehouse built before the summary existed: the current version has none.
     await store.run('DELETE FROM kid_area_summary');
+    await store.run('DELETE FROM kid_area_panels');
     expect(comparable(await populationHealthFigures(store, day, scope))).toEqual(comparable(before));
   });
 });

@@ -10,7 +10,7 @@
  * It counts everyone, opted out or not. The national data opt-out list changes without a
  * build (`kernel optouts load`), so a planning or research read takes the people on the list
  * *at the time of the read* out by subtracting their groups, counted from the model in the
- * same statement (`areaSummarySql`): the answer equals counting the model afresh without
+ * same statement (`areaSummaryRead`): the answer equals counting the model afresh without
  * them (src/kid/area-summary.int.test.ts keeps that statement as the oracle). Disclosure
  * control, the policy's decision and the audit stay per request (population-health.ts).
  */
@@ -92,6 +92,7 @@ export async function optOutTag(q: Queryable): Promise<string> {
  */
 export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
   await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
+  await q.run('DELETE FROM kid_area_panels WHERE version = $1', [version]);
   const write = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
     const into = (columns: string): string =>
       `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
@@ -142,11 +143,38 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
   const tag = await optOutTag(q);
   await write('not-opted-out', tag);
   if ((await optOutTag(q)) === tag) await marker('not-opted-out', tag);
+  await packAreaSummary(q, version);
   const [row] = await q.query<{ n: number }>(
     'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
     [version],
   );
   return { rows: Number(row?.n ?? 0) };
+}
+
+/**
+ * Writes the summary of build `version` again packed for reading (migration 147): each area's
+ * rows of a variant and panel as one JSON array (in the order of their text, so equal
+ * summaries pack equal), so a request reads the few rows of its area by key rather than
+ * scanning every area's.
+ */
+export async function packAreaSummary(q: Queryable, version: number): Promise<void> {
+  await q.run('DELETE FROM kid_area_panels WHERE version = $1', [version]);
+  const row = q.dialect.rowJson(
+    ['variant', ...GROUPS.split(', '), ...SUMS].map((c) => ({ name: c, value: `s.${c}` })),
+  );
+  await q.run(
+    `INSERT INTO kid_area_panels (area_key, version, as_of, scope_kind, scope_code, variant, optout_tag, panel, rows)
+     SELECT ${AREA_KEY_SQL}, version, as_of, scope_kind, scope_code, variant, optout_tag, panel,
+            '[' || string_agg(${row}, ',' ORDER BY ${row}) || ']'
+     FROM kid_area_summary s WHERE version = $1
+     GROUP BY version, as_of, scope_kind, scope_code, variant, optout_tag, panel`,
+    [version],
+  );
+}
+
+/** The summary's rows as read from kid_area_panels (`areaSummaryRead`), unpacked. */
+export function unpackAreaSummary(packed: readonly { rows: string }[]): AreaSummaryRow[] {
+  return packed.flatMap((p) => JSON.parse(p.rows) as AreaSummaryRow[]);
 }
 
 /** A row of the summary read: one of a panel's groups, its people and what is summed over them. */
@@ -171,62 +199,74 @@ export type AreaSummaryRow = {
 const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
 const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
 /**
- * The summary rows of KID version $4 for the area ($2, $3) on the day ($1) that `areaVariant`
- * keeps, and the version's 'built' rows that `builtVariant` keeps. Two reads joined by UNION
- * ALL, the area's filtered by plain equalities only: DuckDB pushes those into its scan, where
- * an OR across them (`(area) OR panel = 'built'`, or the variants' either-or) made it scan and
- * test every area's rows of the version. The version and the opt-out list's tag come as
- * parameters for the same reason: a subquery in the filter is joined to the scan rather than
- * pushed into it (docs/kid.md, "Population health dashboard").
+ * The key kid_area_panels finds a packed row by (migration 147): the KID version, the day,
+ * the area (or 'built' for the rows that say which parts were written), the variant and the
+ * opt-out list's tag. One text column with an index of its own, because DuckDB reads by an
+ * index only for an equality on one column: any other filter beside it, or a key of several
+ * columns, and it scans every row, fetching the packed text of every row near the area's.
  */
-function summaryRowsSql(areaVariant: string, builtVariant: string): string {
-  const rows = `SELECT variant, ${GROUPS}, ${SUMS.join(', ')} FROM kid_area_summary
-     WHERE version = CAST($4 AS INTEGER) AND as_of = CAST($1 AS DATE)`;
-  return `${rows} AND ${areaVariant} AND scope_kind = $2 AND scope_code = $3 AND panel <> 'built'
-    UNION ALL
-    ${rows} AND panel = 'built' AND ${builtVariant}`;
+export const AREA_KEY_SQL = `CAST(version AS TEXT) || '|' || CAST(as_of AS TEXT) || '|' ||
+  CASE WHEN panel = 'built' THEN 'built' ELSE scope_kind || '|' || scope_code END || '|' ||
+  variant || '|' || COALESCE(optout_tag, '')`;
+function areaKey(version: number, day: string, area: string, variant: string, tag: string | null): string {
+  return `${version}|${day}|${area}|${variant}|${tag ?? ''}`;
 }
 
 /**
- * SQL (parameters: $1 the day, $2 the area's kind, $3 its code, '' for the system, $4 the KID
- * version read, and with `optOut` $5 the opt-out list's tag now, `optOutTag`): that version's
- * summary of the area on the day — of everyone, or with `optOut` of the people not on the
- * opt-out list where that part left out the list as it is now. One plain filtered read of a
- * hundred or so rows (`summaryRowsSql`). Its 'built' rows say which parts are there: none (a
- * version built before the summary existed: count from the model), or no 'not-opted-out' one
- * with `optOut` (the list has changed since the build: `areaSummaryLessOptOutsSql`).
+ * A read of KID version `version`'s summary of the area (`kind`, `code`, '' for the system)
+ * on `day`, packed (`unpackAreaSummary` gives its rows): of everyone, or, given the opt-out
+ * list's tag now (`optOutTag`), of the people not on the list where that part left out the
+ * list as it is now. One statement finding a few rows by their key. Its 'built' rows say
+ * which parts are there: none (a version built before the summary existed: count from the
+ * model), or no 'not-opted-out' one with a tag (the list has changed since the build:
+ * everyone's, less `areaSummaryOptedOutSql`'s).
  */
-export function areaSummarySql(options: { optOut: boolean }): string {
-  return options.optOut
-    ? summaryRowsSql(
-        `variant = 'not-opted-out' AND optout_tag = $5`,
-        `(variant = 'everyone' OR (variant = 'not-opted-out' AND optout_tag = $5))`,
-      )
-    : summaryRowsSql(`variant = 'everyone'`, `variant = 'everyone'`);
+export function areaSummaryRead(
+  version: number,
+  day: string,
+  kind: string,
+  code: string,
+  optOutTag: string | null,
+): { sql: string; params: string[] } {
+  const area = `${kind}|${code}`;
+  const keys =
+    optOutTag === null
+      ? [areaKey(version, day, area, 'everyone', null), areaKey(version, day, 'built', 'everyone', null)]
+      : [
+          areaKey(version, day, area, 'not-opted-out', optOutTag),
+          areaKey(version, day, 'built', 'everyone', null),
+          areaKey(version, day, 'built', 'not-opted-out', optOutTag),
+        ];
+  return {
+    sql: `SELECT rows FROM kid_area_panels WHERE area_key IN (${keys.map((_, i) => `$${i + 1}`).join(', ')})`,
+    params: keys,
+  };
 }
 
 /**
- * SQL (parameters as `areaSummarySql`'s without `optOut`): the summary of everyone in the area, and the groups
- * of the people of the area on the opt-out list now (variant 'opted-out', for the caller to
- * subtract), counted from the model with the same expressions — exactly those a planning read
- * of the model leaves out (NOT EXISTS there, EXISTS here). For when the list has changed
+ * SQL (parameters: $1 the day, and $2 the area's code unless `kind` is 'ics'): the groups of the people of the
+ * area on the opt-out list now (variant 'opted-out', for the caller to subtract from
+ * everyone's), counted from the model with the same expressions — exactly those a planning
+ * read of the model leaves out (NOT EXISTS there, EXISTS here). For when the list has changed
  * since the build.
  */
-export function areaSummaryLessOptOutsSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
+export function areaSummaryOptedOutSql(kind: keyof typeof AREA_COLUMN | 'ics'): string {
   const costs = COST_SETTINGS.map((k) => `cost_${k}`);
   const o = `SELECT m.person_token, ${sexKeySql('m.sex')} AS sex_key, ${pyramidBandSql('m.age')} AS pyramid_band,
                ${conditionBandSql('m.age')} AS band, m.imd_decile AS decile, m.conditions, m.segment, m.efi_category,
                CASE WHEN m.death_date IS NULL THEN 1 ELSE 0 END AS alive,
                ${costs.map((c) => `COALESCE(m.${c}, 0) AS ${c}`).join(', ')}
              FROM kid_person_model m
-             WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $3`}
+             WHERE m.as_of = CAST($1 AS DATE) ${kind === 'ics' ? '' : `AND m.${AREA_COLUMN[kind]} = $2`}
                AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)`;
   const none = (n: number): string => Array.from({ length: n }, () => 'NULL').join(', ');
   const out = "'opted-out'";
   return `WITH o AS (${o})
-    ${summaryRowsSql(`variant = 'everyone'`, `variant = 'everyone'`)}
-    UNION ALL
-    SELECT ${out}, 'pyramid', sex_key, pyramid_band, ${none(5)}, count(*), ${none(3 + costs.length)}
+    SELECT CAST(${out} AS TEXT) AS variant, CAST('pyramid' AS TEXT) AS panel, sex_key, pyramid_band AS band,
+           CAST(NULL AS INTEGER) AS decile, CAST(NULL AS TEXT) AS condition, CAST(NULL AS TEXT) AS segment,
+           CAST(NULL AS TEXT) AS efi_category, CAST(NULL AS INTEGER) AS alive, count(*) AS people,
+           CAST(NULL AS BIGINT) AS conditions, CAST(NULL AS BIGINT) AS multimorbidity, CAST(NULL AS BIGINT) AS complex,
+           ${costs.map((c) => `CAST(NULL AS DOUBLE PRECISION) AS ${c}`).join(', ')}
     FROM o WHERE alive = 1 GROUP BY sex_key, pyramid_band
     UNION ALL
     SELECT ${out}, 'ages', NULL, band, decile, ${none(4)}, count(*), CAST(sum(conditions) AS BIGINT),

@@ -108,6 +108,7 @@ const KID_TABLES = [
   'kid_build_scope',
   'kid_model_scope',
   'kid_area_summary',
+  'kid_area_panels',
 ];
 
 const rankedPmi = (pmi: string): string => `

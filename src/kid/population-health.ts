@@ -28,13 +28,14 @@ import { viewRecorder } from '../audit/view-audit.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import {
   AREA_COLUMN,
-  areaSummaryLessOptOutsSql,
-  areaSummarySql,
+  areaSummaryOptedOutSql,
+  areaSummaryRead,
   optOutTag,
   conditionBand,
   fineBandSql,
   pyramidBand,
   sexKeySql,
+  unpackAreaSummary,
   type AreaSummaryRow,
 } from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
@@ -261,16 +262,23 @@ async function countFromSummary(
   options: { optOut: boolean; version: string },
 ): Promise<Counted | null> {
   if (!/^\d+$/.test(options.version)) return null;
-  const params = [day, scope.kind, scope.code ?? '', Number(options.version)];
-  let rows = await q.query<AreaSummaryRow>(
-    areaSummarySql(options),
-    options.optOut ? [...params, await optOutTag(q)] : params,
-  );
+  const read = async (optOut: boolean): Promise<AreaSummaryRow[]> => {
+    const tag = optOut ? await optOutTag(q) : null;
+    const { sql, params } = areaSummaryRead(Number(options.version), day, scope.kind, scope.code ?? '', tag);
+    return unpackAreaSummary(await q.query<{ rows: string }>(sql, params));
+  };
+  let rows = await read(options.optOut);
   const built = (variant: string): boolean => rows.some((r) => r.panel === 'built' && r.variant === variant);
   if (!built('everyone')) return null;
-  // The opt-out list changed since the build: the people on it now, counted afresh.
+  // The opt-out list changed since the build: everyone's less the people on it now, counted afresh.
   if (options.optOut && !built('not-opted-out'))
-    rows = await q.query<AreaSummaryRow>(areaSummaryLessOptOutsSql(scope.kind), params);
+    rows = [
+      ...(await read(false)),
+      ...(await q.query<AreaSummaryRow>(
+        areaSummaryOptedOutSql(scope.kind),
+        scope.kind === 'ics' ? [day] : [day, scope.code ?? ''],
+      )),
+    ];
   // Each group is one row as read, except where the people on the opt-out list were counted
   // afresh: their groups are then taken from everyone's.
   const groups = rows.filter((r) => r.panel !== 'built');
@@ -291,7 +299,7 @@ async function countFromSummary(
   };
 }
 
-/** Everyone's groups less the opted-out people's groups (`areaSummaryLessOptOutsSql`'s rows). */
+/** Everyone's groups less the opted-out people's groups (`areaSummaryOptedOutSql`'s rows). */
 function lessOptedOut(rows: AreaSummaryRow[]): AreaSummaryRow[] {
   const sums = [
     'people',
