@@ -2,7 +2,7 @@
  * A small dataset specification for tests of the rules: content fields, optional unless
  * said, and the header every such specification shares.
  */
-import type { DatasetSpec, FieldSpec } from '../src/catalogue/dataset-spec.ts';
+import type { CodeList, DatasetSpec, FieldSpec } from '../src/catalogue/dataset-spec.ts';
 
 export function contentField(
   name: string,
@@ -27,5 +27,19 @@ export function testSpec(
     suppliers: ['acute'],
     fields,
     ...more,
+  };
+}
+
+/**
+ * A code list for tests of the rules: its codes, each meaning itself; with `schemeShape`, a
+ * subset of a larger scheme, whose other codes are valid when of that shape.
+ */
+export function testCodeList(id: string, codes: string[], schemeShape?: string): CodeList {
+  return {
+    id,
+    title: id,
+    source: 'test',
+    codes: codes.map((code) => ({ code, meaning: code })),
+    ...(schemeShape ? { subset: true, pattern: schemeShape } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier as q, quoteLiteral } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 import { openForSuite, testStores } from '../../test/stores.ts';
-import { contentField, testSpec } from '../../test/test-spec.ts';
+import { contentField, testCodeList, testSpec } from '../../test/test-spec.ts';
 import {
   anyCheckFails,
   castValue,
@@ -168,25 +168,8 @@ const shapeSpec: DatasetSpec = testSpec(
 );
 const shapeLists: Record<string, CodeList> = {
   // Q1 and the seven-character LONGER1 are not of the scheme's shape, so they are listed.
-  diagnosis: {
-    id: 'diagnosis',
-    title: 'd',
-    source: 's',
-    subset: true,
-    pattern: '[A-Z][0-9]{2}[0-9A-Z]{0,3}',
-    codes: [
-      { code: 'Q1', meaning: 'q' },
-      { code: 'A01', meaning: 'a' },
-    ],
-  },
-  group: {
-    id: 'group',
-    title: 'g',
-    source: 's',
-    subset: true,
-    pattern: '[A-Z]{2}[0-9]{2}[A-Z]',
-    codes: [{ code: 'AA01A', meaning: 'a' }],
-  },
+  diagnosis: testCodeList('diagnosis', ['Q1', 'A01'], '[A-Z][0-9]{2}[0-9A-Z]{0,3}'),
+  group: testCodeList('group', ['AA01A'], '[A-Z]{2}[0-9]{2}[A-Z]'),
 };
 const shapePlan = deidPlan(shapeSpec);
 const shapeNames = shapePlan.columns.map((c) => c.name);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anchored } from '../catalogue/catalogue.ts';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
-import { contentField, testSpec } from '../../test/test-spec.ts';
+import { contentField, testCodeList, testSpec } from '../../test/test-spec.ts';
 import { scanFeedFile } from '../ingest/scan-feed.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier } from '../store/sql.ts';
@@ -51,27 +51,9 @@ const spec: DatasetSpec = testSpec(
 );
 
 const lists: Record<string, CodeList> = {
-  colour: {
-    id: 'colour',
-    title: 'c',
-    source: 's',
-    codes: [
-      { code: 'R', meaning: 'red' },
-      { code: 'G', meaning: 'green' },
-    ],
-  },
-  diagnosis: {
-    id: 'diagnosis',
-    title: 'd',
-    source: 's',
-    subset: true,
-    pattern: '[A-Z][0-9]{2}',
-    // Q1 is not of the scheme's shape, so it must be listed; A01 is, so its shape accepts it.
-    codes: [
-      { code: 'Q1', meaning: 'q' },
-      { code: 'A01', meaning: 'a' },
-    ],
-  },
+  colour: testCodeList('colour', ['R', 'G']),
+  // Q1 is not of the scheme's shape, so it must be listed; A01 is, so its shape accepts it.
+  diagnosis: testCodeList('diagnosis', ['Q1', 'A01'], '[A-Z][0-9]{2}'),
 };
 
 /** Values for one column, each in a row of its own (the other columns empty but `kept`). */

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anchored, catalogue } from '../catalogue/catalogue.ts';
 import type { CodeList } from '../catalogue/dataset-spec.ts';
-import { contentField, testSpec } from '../../test/test-spec.ts';
+import { contentField, testCodeList, testSpec } from '../../test/test-spec.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import { BytePattern, rowScreen, type ScreenedRow } from './row-screen.ts';
 
@@ -80,20 +80,8 @@ describe('BytePattern', () => {
 const field = contentField;
 const lists: Record<string, CodeList> = {
   // A subset of a scheme, one code not of the scheme's shape; and a plain list with a long code.
-  diagnosis: {
-    id: 'diagnosis',
-    title: 'd',
-    source: 's',
-    subset: true,
-    pattern: '[A-Z][0-9]{2}[0-9A-Z]{0,3}',
-    codes: [{ code: 'Q1', meaning: 'q' }],
-  },
-  colour: {
-    id: 'colour',
-    title: 'c',
-    source: 's',
-    codes: ['R', 'G', 'BB', 'AB12', 'A1B2C3D4', 'A1B2C3D4E', 'É1'].map((code) => ({ code, meaning: code })),
-  },
+  diagnosis: testCodeList('diagnosis', ['Q1'], '[A-Z][0-9]{2}[0-9A-Z]{0,3}'),
+  colour: testCodeList('colour', ['R', 'G', 'BB', 'AB12', 'A1B2C3D4', 'A1B2C3D4E', 'É1']),
 };
 const spec = testSpec(
   'screen-unit',
