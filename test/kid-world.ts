@@ -15,7 +15,7 @@ import {
   type WorldFeed,
 } from '../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../src/governance/demo-governance.ts';
-import { newLinkKey } from '../src/privacy/link-key.ts';
+import { newLinkKey, type LinkKey } from '../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import type { Store } from '../src/store/store.ts';
@@ -91,6 +91,8 @@ export async function makeKidWorld(options: {
   to: string;
   datasets: readonly string[];
   defects: 'none' | 'default' | Partial<DefectRates>;
+  /** the link key the world's feeds are tokenised with; a new one by default */
+  linkKey?: LinkKey;
 }): Promise<KidWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-kid-'));
   const world = path.join(dir, 'world');
@@ -106,7 +108,7 @@ export async function makeKidWorld(options: {
     defectRates,
   });
   const postcodes = await readPostcodeLookup(path.join(world, 'reference', 'postcodes.csv'));
-  const linkKey = newLinkKey();
+  const linkKey = options.linkKey ?? newLinkKey();
   const tokeniser = hmacTokeniser(linkKey);
   const keysDir = path.join(dir, 'keys');
   const feeds: WorldFeed[] = listWorldFeeds(world, options.datasets);

@@ -11,10 +11,10 @@
  * candidates value by value, so a chance match costs a little time and never a row.
  *
  * A large file is cut into parts at line breaks, one for each core (up to four), each keyed
- * by a worker thread: about 0.6 s for a million rows on two cores, where DuckDB's own pass
- * over the file as whole lines took 1.0–1.3 s of both (every substring it made was a copy).
- * Keying the rows in the load's scan instead cost more: the scan would have to run before
- * the insert rather than beside it.
+ * by a worker thread: cheaper than DuckDB's own pass over the file as whole lines, where every
+ * substring it made was a copy (docs/feeds.md, step 4 of the load, has the figures). Keying
+ * the rows in the load's scan instead cost more: the scan would have to run before the
+ * insert rather than beside it.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
