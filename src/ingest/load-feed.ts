@@ -55,6 +55,7 @@ import {
   unsignedFile,
   verifyManifest,
 } from './load/verify-feed.ts';
+import { withSessionSettings } from '../store/session-settings.ts';
 
 export { LoadRefusedError, newLoadId };
 
@@ -172,11 +173,8 @@ export async function loadFeedWith(
       onProgress: (done, total) => onProgress?.({ phase: 'check', done, total }),
     });
     const id = loadId;
-    // Settings for speed and bounded memory only: a load goes ahead without them.
-    const bulk = store.dialect.bulkLoad;
-    if (bulk) await store.exec(bulk.before).catch(() => undefined);
-    const outcome = await store
-      .transaction(async (tx) => {
+    const outcome = await withSessionSettings(store, store.dialect.bulkLoad, () =>
+      store.transaction(async (tx) => {
         await assertAgreementInForce(tx, org, spec.id, manifest.period);
         return writeLoad(tx, specs, plan, {
           loadId: id,
@@ -191,8 +189,8 @@ export async function loadFeedWith(
           onProgress,
           linkage,
         });
-      })
-      .finally(() => (bulk ? store.exec(bulk.after).catch(() => undefined) : undefined));
+      }),
+    );
     // The load has committed. Linking its records runs after, on its own: a failure there is
     // recorded (audited) and never undoes the load (src/linkage/link-people.ts).
     if (linkage?.file) await linkAfterLoad(store, { dataset: spec.id, loadId: id, actor });

@@ -184,3 +184,35 @@ describe.each(testStores())('the person spine with injected defects on $engine',
     expect(wrong.length / spine.size).toBeLessThan(0.3);
   });
 });
+
+describe.each(testStores())('the build\u2019s memory on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+    await clean.load(store);
+  }, 120_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('is built within the engine\u2019s memory cap for a build, and the cap is lifted after', async () => {
+    const memory = async (): Promise<string> =>
+      String((await store.query<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))[0]?.v);
+    if (engine.engine === 'postgres') {
+      expect(store.dialect.kidBuild).toBeNull();
+      return;
+    }
+    const before = await memory();
+    // What the build's first write of the spine runs under (Dialect.kidBuild).
+    let during: string | undefined;
+    const run = store.run.bind(store);
+    const watched = Object.create(store) as Store;
+    watched.run = async (sql, params) => {
+      if (during === undefined && sql.includes('INSERT INTO kid_person ')) during = await memory();
+      return run(sql, params);
+    };
+    await buildSpine(watched, { full: true });
+    expect(during).toBe('2.0 GiB');
+    expect(await memory()).toBe(before);
+  });
+});

@@ -22,6 +22,7 @@ import { buildLinkage } from './linkage-report.ts';
 import { buildPersonModel } from './person-model.ts';
 import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
+import { withSessionSettings } from '../store/session-settings.ts';
 import {
   copyUnchangedPeople,
   definitionsDigest,
@@ -178,10 +179,15 @@ async function currentBuild(q: Queryable): Promise<Row | undefined> {
  * model's coefficients are carried from the version before unless `refit` (with `full`) asks
  * for them to be fitted again (src/kid/risk.ts, `buildRisk`).
  */
-export async function buildSpine(
-  store: Store,
-  options: { full?: boolean; refit?: boolean; actor?: string } = {},
-): Promise<SpineBuild> {
+export async function buildSpine(store: Store, options: BuildOptions = {}): Promise<SpineBuild> {
+  // Within a bounded memory (Dialect.kidBuild): the build of a whole population is the
+  // warehouse's largest job, and left alone DuckDB would take most of the machine for it.
+  return withSessionSettings(store, store.dialect.kidBuild, () => buildVersion(store, options));
+}
+
+type BuildOptions = { full?: boolean; refit?: boolean; actor?: string };
+
+async function buildVersion(store: Store, options: BuildOptions): Promise<SpineBuild> {
   const steps: Record<string, number> = {};
   const stepsCpu: Record<string, number> = {};
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {

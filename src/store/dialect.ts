@@ -79,6 +79,16 @@ export interface Dialect {
    */
   readonly bulkLoad: { before: string; after: string } | null;
   /**
+   * Settings for the span of a build of the Kent Integrated Dataset (src/kid/person-spine.ts),
+   * and how to put them back. DuckDB: its memory is capped at 2 GiB, beyond which it spills to
+   * disk and drops cached blocks. Left to its default (80% of the machine) a full build of 1.9
+   * million people held 3.4–3.9 GiB at its peak, under the 4 GiB the build must stay within
+   * only by luck; capped, 2.2 GiB (docs/kid.md, "Benchmark", has the figures). Not for the
+   * whole server, for the reason `bulkLoad` gives. PostgreSQL: nothing (its server's memory
+   * is its own configuration's).
+   */
+  readonly kidBuild: { before: string; after: string } | null;
+  /**
    * Settings around one statement of a bulk load whose filter reads values computed once in
    * the relation below it (the load's typed values, quality/row-rules.ts `TypedValues`), and
    * how to put back bulkLoad's. DuckDB's filter pushdown moves such a filter below the
@@ -143,6 +153,7 @@ export const duckdbDialect: Dialect = {
     before: `SET preserve_insertion_order = false; SET memory_limit = '1GB'; SET disabled_optimizers = '${DUCKDB_LOAD_OFF}'`,
     after: 'RESET preserve_insertion_order; RESET memory_limit; RESET disabled_optimizers',
   },
+  kidBuild: { before: `SET memory_limit = '2GiB'`, after: 'RESET memory_limit' },
   computedOnceBelowFilter: {
     before: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF},filter_pushdown'`,
     after: `SET disabled_optimizers = '${DUCKDB_LOAD_OFF}'`,
@@ -182,6 +193,7 @@ export const postgresDialect: Dialect = {
       .join(', ')}) r)`,
   skipOptimizer: null,
   bulkLoad: null,
+  kidBuild: null,
   computedOnceBelowFilter: null,
   computedOnceFence: ' OFFSET 0',
   copiesScreenedRows: true,
