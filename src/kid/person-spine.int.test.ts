@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import type { Store } from '../store/store.ts';
+import type { SqlValue, Store } from '../store/store.ts';
 import { buildSpine, populationOn, spineStatus } from './person-spine.ts';
 
 let clean: KidWorld;
@@ -184,3 +184,64 @@ describe.each(testStores())('the person spine with injected defects on $engine',
     expect(wrong.length / spine.size).toBeLessThan(0.3);
   });
 });
+
+// PostgreSQL plans a statement from the statistics it last gathered; DuckDB keeps its own.
+describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
+  'the person spine\u2019s statistics on $engine',
+  (engine) => {
+    let store: Store;
+    beforeAll(async () => {
+      const world = await makeKidWorld({
+        people: 300,
+        from: '2020-04',
+        to: '2020-06',
+        datasets: ['pmi', 'asc', 'fire-safety'],
+        defects: 'none',
+      });
+      store = await engine.open();
+      await world.load(store);
+    }, 120_000);
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('knows the version being built when the residence and fire visit steps join its people, registrations and residence', async () => {
+      await buildSpine(store, { full: true });
+      // The versions each table's statistics hold, read as each watched statement is sent.
+      const known = new Map<string, { version: number; tables: Map<string, string> }>();
+      const watched = ['INSERT INTO kid_residence', 'INSERT INTO kid_fire_visit'];
+      const watching = new Proxy(store, {
+        get(target, property) {
+          if (property === 'run')
+            return async (sql: string, params?: readonly SqlValue[]) => {
+              const statement = watched.find((w) => sql.trimStart().startsWith(w));
+              if (statement) {
+                const rows = await target.query<{ tablename: string; versions: string }>(
+                  `SELECT tablename, CAST(most_common_vals AS TEXT) AS versions FROM pg_stats
+                   WHERE schemaname = current_schema() AND attname = 'version'
+                     AND tablename IN ('kid_person', 'kid_registration', 'kid_residence')`,
+                );
+                known.set(statement, {
+                  version: Number(params?.[0]),
+                  tables: new Map(rows.map((r) => [r.tablename, r.versions])),
+                });
+              }
+              return target.run(sql, params);
+            };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const second = await buildSpine(watching, { full: true });
+      const holds = (versions: string | undefined): boolean =>
+        (versions ?? '{}').slice(1, -1).split(',').includes(String(second.version));
+      const residence = known.get('INSERT INTO kid_residence');
+      expect(residence?.version).toBe(second.version);
+      expect(holds(residence?.tables.get('kid_person'))).toBe(true);
+      const fireVisits = known.get('INSERT INTO kid_fire_visit');
+      expect(fireVisits?.version).toBe(second.version);
+      for (const table of ['kid_person', 'kid_registration', 'kid_residence'])
+        expect(holds(fireVisits?.tables.get(table)), table).toBe(true);
+    });
+  },
+);

@@ -173,6 +173,17 @@ async function currentBuild(q: Queryable): Promise<Row | undefined> {
 }
 
 /**
+ * On PostgreSQL, gathers statistics on tables a step has just written, before later steps
+ * join them: otherwise the planner has those of the version before, in which this version's
+ * number has no rows, guesses one, and loops over whole tables (the residence step read every
+ * council record once per person; the fire visits every person once per visit). DuckDB keeps
+ * its own statistics.
+ */
+async function gatherStatistics(store: Store, tables: readonly string[]): Promise<void> {
+  if (store.dialect.name === 'postgres') await store.exec(`ANALYZE ${tables.join(', ')}`);
+}
+
+/**
  * Builds the spine as a new version and makes it current in one transaction. Unless `full`,
  * answers the current version unchanged when no load has landed since it was built. The risk
  * model's coefficients are carried from the version before unless `refit` (with `full`) asks
@@ -258,6 +269,7 @@ export async function buildSpine(
      GROUP BY m.person_token`,
       [version],
     );
+    await gatherStatistics(store, ['kid_person']);
   });
   // Each person's disagreements, then their count per field (kept per person so an
   // incremental build counts only the people it rebuilds again).
@@ -315,6 +327,7 @@ export async function buildSpine(
      FROM changes WHERE before IS NULL OR before <> practice_code`,
       [version],
     );
+    await gatherStatistics(store, ['kid_registration']);
   });
 
   // Residence: every provider's PMI row says where the person lived on its Record_Date, and
@@ -358,6 +371,7 @@ export async function buildSpine(
      FROM changes WHERE before IS NULL OR before <> place`,
       [version],
     );
+    await gatherStatistics(store, ['kid_residence']);
   });
   // Population-wide, or dated by the model's date: rebuilt whole in every mode.
   await step('fire visits', () => buildFireVisits(store, version));
