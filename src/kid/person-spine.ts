@@ -16,6 +16,7 @@ import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
 import { buildFrailty } from './frailty.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
@@ -173,17 +174,6 @@ async function currentBuild(q: Queryable): Promise<Row | undefined> {
 }
 
 /**
- * On PostgreSQL, gathers statistics on tables a step has just written, before later steps
- * join them: otherwise the planner has those of the version before, in which this version's
- * number has no rows, guesses one, and loops over whole tables (the residence step read every
- * council record once per person; the fire visits every person once per visit). DuckDB keeps
- * its own statistics.
- */
-async function gatherStatistics(store: Store, tables: readonly string[]): Promise<void> {
-  if (store.dialect.name === 'postgres') await store.exec(`ANALYZE ${tables.join(', ')}`);
-}
-
-/**
  * Builds the spine as a new version and makes it current in one transaction. Unless `full`,
  * answers the current version unchanged when no load has landed since it was built. The risk
  * model's coefficients are carried from the version before unless `refit` (with `full`) asks
@@ -269,6 +259,8 @@ export async function buildSpine(
      GROUP BY m.person_token`,
       [version],
     );
+    // The residence step joins each council record to this version's people, and the fire
+    // visits each visit to its residents: planned without these, both looped over whole tables.
     await gatherStatistics(store, ['kid_person']);
   });
   // Each person's disagreements, then their count per field (kept per person so an
