@@ -26,6 +26,8 @@
  *    each build's steps.
  * The load average is printed before each run; the machine may be shared.
  * The world and the warehouse are kept in `--dir`; a prepared warehouse is not loaded again.
+ * A measuring run loads the last month into it, so to measure again, measure a copy of `--dir`
+ * made after `--prepare-only` (on PostgreSQL, copied with the server stopped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
