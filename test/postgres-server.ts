@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,14 +52,20 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * Starts a server in a temporary folder, removed when it stops; or, given `keepIn`, in that
+ * folder, kept when it stops and started again from it next time (a benchmark's prepared
+ * warehouse is then measured again without loading it again).
+ */
+export async function startPostgres({ keepIn }: { keepIn?: string } = {}): Promise<PostgresServer> {
   let binDir = findBinDir();
   if (!binDir) {
     installPostgres();
     binDir = findBinDir();
     if (!binDir) throw new Error('PostgreSQL was installed but pg_ctl was not found');
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-pg-'));
+  const dir = keepIn ? path.resolve(keepIn) : mkdtempSync(path.join(os.tmpdir(), 'kernel-pg-'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const data = path.join(dir, 'data');
   const port = await freePort();
   // initdb refuses to run as root, so as root we run the server as the `postgres` user.
@@ -75,7 +81,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     const pgGroup = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
     chownSync(dir, Number(pgUser.stdout.trim()), Number(pgGroup.stdout.trim()));
   }
-  run('initdb', ['-D', data, '-U', 'kernel', '--auth=trust', '-E', 'UTF8', '--locale=C', '-N']);
+  if (!existsSync(path.join(data, 'PG_VERSION')))
+    run('initdb', ['-D', data, '-U', 'kernel', '--auth=trust', '-E', 'UTF8', '--locale=C', '-N']);
   // Durability settings off: a throwaway test server, not a warehouse.
   const options = [
     `-p ${port}`,
@@ -91,9 +98,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     url: `postgres://kernel@127.0.0.1:${port}/postgres`,
     stop() {
       try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        // A kept server shuts down cleanly, so its next start does not replay the WAL.
+        run('pg_ctl', ['-D', data, '-m', keepIn ? 'fast' : 'immediate', '-w', 'stop']);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        if (!keepIn) rmSync(dir, { recursive: true, force: true });
       }
     },
   };

@@ -22,7 +22,7 @@
  * the load average at the start and the end is printed with them).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,7 @@ import { newSigningKeyPair, writeSigningKeyPair } from '../../src/privacy/signin
 import { trustSigningKey } from '../../src/ingest/trusted-keys.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { findBinDir, startPostgres } from '../../test/postgres-server.ts';
+import { serverProcesses } from '../postgres-processes.ts';
 import { postcodeLookupCsv, writeExtract, type ExtractFaults } from './extract-writer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -141,29 +142,6 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
 }
 
 /**
- * The CPU seconds the server's finished processes have used: the postmaster's children's
- * times (proc(5), cutime and cstime), which count a backend once it has exited and been
- * reaped. So a step's server CPU is the difference across it, read after its connections
- * have closed; on a busy machine CPU seconds compare where wall seconds do not.
- */
-async function serverCpuSeconds(serverUrl: string): Promise<() => Promise<number>> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
-  await client.end();
-  const postmaster = readFileSync(path.join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8').split(
-    '\n',
-  )[0];
-  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-  return async () => {
-    // A backend is reaped a moment after its client leaves.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const fields = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / ticks;
-  };
-}
-
-/**
  * (d) and (e): the same load on a throwaway PostgreSQL server, started like the tests', and
  * plain COPY of the same file, in each of `rounds` rounds (a fresh database each), so the
  * ratio d/COPY comes from the same run, round by round.
@@ -177,7 +155,12 @@ async function loadOnPostgres(
   const server = await startPostgres();
   const measured: PostgresRound[] = [];
   try {
-    const serverCpu = await serverCpuSeconds(server.url);
+    const processes = await serverProcesses(server.url);
+    // Read once a step's connections have closed, so its backends' exit is inside it.
+    const serverCpu = async (): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return processes.cpuSeconds();
+    };
     for (let round = 1; round <= rounds; round++) {
       const url = await createDatabase(server.url, `bench${round}`);
       const pgConfig = { dataDir: path.join(dir, `pg-${round}`), store: url };

@@ -4,7 +4,12 @@
  *
  *   npx tsx bench/kid/run.ts [--people 100000] [--from 2019-08] [--to 2021-07] [--rounds 3]
  *                            [--dir /tmp/kernel-bench-kid-100000] [--agents 2] [--prepare-only]
- *                            [--replicas 1]
+ *                            [--replicas 1] [--store duckdb|postgres]
+ *
+ * `--store postgres` measures the same on PostgreSQL: a server started as the tests start
+ * theirs (test/postgres-server.ts), its data kept in `--dir` with the warehouse, and stopped at
+ * the end. Its processes' CPU seconds and memory (bench/postgres-processes.ts) are printed
+ * beside the node process's; `--replicas` (DuckDB's SQL) is refused with it.
  *
  * 1. `generateWorld` writes the world (the feeds the KID does not read are then deleted); the
  *    feeds the KID reads (pmi, gp-events, asc, fire-safety, apc, ecds, op) of every month but
@@ -14,18 +19,22 @@
  * 2. with `--replicas F`, the warehouse is copied F times over with re-keyed tokens and loads
  *    (bench/kid/replicate.ts), e.g. 19 copies of 100,000 people for 1.9 million;
  * 3. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
- *    process's peak resident memory (DuckDB runs in-process, so its memory is counted);
+ *    process's peak resident memory (DuckDB runs in-process, so its memory is counted; a
+ *    PostgreSQL server's is the peak of its processes' summed proportional set sizes);
  * 4. the last month is loaded (and copied F times) and the KID rebuilt incrementally, then in
  *    full from the same inputs: the ratio incremental / full (target: no more than 0.2), and
  *    each build's steps.
  * The load average is printed before each run; the machine may be shared.
  * The world and the warehouse are kept in `--dir`; a prepared warehouse is not loaded again.
+ * A measuring run loads the last month into it, so to measure again, measure a copy of `--dir`
+ * made after `--prepare-only` (on PostgreSQL, copied with the server stopped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import {
   isNilReturn,
   listWorldFeeds,
@@ -42,6 +51,8 @@ import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { startPostgres, type PostgresServer } from '../../test/postgres-server.ts';
+import { serverProcesses, type ServerProcesses } from '../postgres-processes.ts';
 import { replicateLoads } from './replicate.ts';
 
 const { values } = parseArgs({
@@ -54,11 +65,26 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '2' },
     replicas: { type: 'string', default: '1' },
     'prepare-only': { type: 'boolean', default: false },
+    store: { type: 'string', default: 'duckdb' },
   },
 });
 const people = Number(values.people);
 const replicas = Number(values.replicas);
 const rounds = Number(values.rounds);
+const onPostgres = values.store === 'postgres';
+if (!onPostgres && values.store !== 'duckdb') {
+  console.error(
+    `bench/kid: --store ${values.store} is not a store it runs on; give --store duckdb or --store postgres`,
+  );
+  process.exit(2);
+}
+if (onPostgres && replicas > 1) {
+  console.error(
+    'bench/kid: --replicas copies the warehouse with DuckDB SQL (bench/kid/replicate.ts), so it runs on --store duckdb only; ' +
+      'leave --replicas out with --store postgres',
+  );
+  process.exit(2);
+}
 const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-${people}`);
 const worldDir = path.join(dir, 'world');
 const keysDir = path.join(dir, 'keys');
@@ -77,20 +103,41 @@ const median = (xs: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
 
+interface Measured<T> {
+  result: T;
+  seconds: number;
+  cpuSeconds: number;
+  peakRss: number;
+  /** On PostgreSQL, the server's processes over the same time: their CPU seconds and their peak memory. */
+  server?: { cpuSeconds: number; peakMemory: number };
+}
+
 /**
  * Runs `work`, sampling the resident set every 50 ms: seconds, the peak seen, and the CPU
  * seconds the process spent (user and system, DuckDB's threads included as it runs
  * in-process): on a shared machine the wall clock moves with others' load, the CPU time less.
+ * Given a PostgreSQL `server`, its processes' CPU seconds too, and their memory sampled every
+ * second: reading each process's memory map costs CPU, so it is read seldom, and the node
+ * process's CPU seconds are given without what that reading cost.
  */
-async function measured<T>(
-  work: () => Promise<T>,
-): Promise<{ result: T; seconds: number; cpuSeconds: number; peakRss: number }> {
+async function measured<T>(work: () => Promise<T>, server?: ServerProcesses): Promise<Measured<T>> {
   let peakRss = process.memoryUsage().rss;
   const timer = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
+  let peakServer = server?.memoryBytes() ?? 0;
+  let samplingCpu = 0;
+  const serverTimer = server
+    ? setInterval(() => {
+        const before = process.cpuUsage();
+        peakServer = Math.max(peakServer, server.memoryBytes());
+        const used = process.cpuUsage(before);
+        samplingCpu += (used.user + used.system) / 1e6;
+      }, 1000)
+    : undefined;
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const serverCpu = server?.cpuSeconds() ?? 0;
   try {
     const result = await work();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -98,11 +145,59 @@ async function measured<T>(
     return {
       result,
       seconds: (performance.now() - started) / 1000,
-      cpuSeconds: (used.user + used.system) / 1e6,
+      cpuSeconds: (used.user + used.system) / 1e6 - samplingCpu,
       peakRss,
+      ...(server
+        ? {
+            server: {
+              cpuSeconds: server.cpuSeconds() - serverCpu,
+              peakMemory: Math.max(peakServer, server.memoryBytes()),
+            },
+          }
+        : {}),
     };
   } finally {
     clearInterval(timer);
+    clearInterval(serverTimer);
+  }
+}
+
+const mib = (bytes: number): string => (bytes / 1024 ** 2).toFixed(0);
+
+/** CPU seconds: the node process's, and on PostgreSQL the server's beside them. */
+const cpuText = (node: number, server?: number): string =>
+  server === undefined
+    ? `${node.toFixed(1)} CPU s`
+    : `${node.toFixed(1)} CPU s node, ${server.toFixed(1)} CPU s server`;
+
+/** What a build cost in CPU: the node process's and, on PostgreSQL, the server's together. */
+const totalCpu = (run: Measured<unknown>): number => run.cpuSeconds + (run.server?.cpuSeconds ?? 0);
+
+/** A build's peak memory: the node process's, and on PostgreSQL the server's beside it. */
+const memoryText = (peakRss: number, server?: { peakMemory: number }): string =>
+  server
+    ? `peak RSS ${mib(peakRss)} MiB node, server ${mib(server.peakMemory)} MiB (its processes' summed PSS)`
+    : `peak RSS ${mib(peakRss)} MiB`;
+
+/**
+ * Starts the PostgreSQL server with its data kept in `--dir` (a prepared warehouse is
+ * measured again next run) and answers it with the URL of the warehouse's database on it.
+ */
+async function startWarehouseServer(): Promise<{ server: PostgresServer; url: string }> {
+  const server = await startPostgres({ keepIn: path.join(dir, 'postgres') });
+  try {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'kid'`);
+      if (!rowCount) await client.query('CREATE DATABASE kid');
+    } finally {
+      await client.end();
+    }
+    return { server, url: server.url.replace(/\/[^/]*$/, '/kid') };
+  } catch (error) {
+    server.stop();
+    throw error;
   }
 }
 
@@ -198,14 +293,29 @@ async function main(): Promise<void> {
   const linkKeyFile = path.join(keysDir, 'link.key');
   if (!existsSync(linkKeyFile)) writeLinkKeyFile(linkKeyFile, newLinkKey());
 
-  const store = await openStore({ store: 'duckdb', dataDir: path.join(dir, 'data') });
+  const postgres = onPostgres ? await startWarehouseServer() : undefined;
+  // Stopped or failed, the run leaves no server behind (its data stays in --dir).
+  const stopOnSignal = (signal: NodeJS.Signals): void => {
+    postgres?.server.stop();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  if (postgres) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopOnSignal);
+  let store: Store;
   try {
+    store = await openStore({ store: postgres?.url ?? 'duckdb', dataDir: path.join(dir, 'data') });
+  } catch (error) {
+    postgres?.server.stop();
+    throw error;
+  }
+  try {
+    const server = postgres ? await serverProcesses(postgres.url) : undefined;
+    if (postgres) log(`PostgreSQL server with its data in ${path.join(dir, 'postgres')}`);
     await seedDemoGovernance(store, ACTOR, { extraOrganisations: worldGpPractices(worldDir) });
     const feeds = listWorldFeeds(worldDir, DATASETS);
     await trustWorldSigningKeys(store, keysDir, [...new Set(feeds.map((f) => f.org))], ACTOR);
     const lastMonth = values.to;
     // A warehouse prepared before (--prepare-only) holds every month but the last: not sent again.
-    const prepared = path.join(dir, 'prepared');
+    const prepared = path.join(dir, onPostgres ? 'prepared-postgres' : 'prepared');
     const agents = existsSync(prepared) ? [] : startAgents(Number(values.agents));
     if (existsSync(prepared)) log(`reusing the warehouse prepared in ${dir}`);
     else {
@@ -251,13 +361,13 @@ async function main(): Promise<void> {
         log(`  ${table}: ${Number(n?.n ?? 0).toLocaleString('en-GB')} rows`);
       }
     }
-    const full: { seconds: number; cpuSeconds: number; peakRss: number; result: SpineBuild }[] = [];
+    const full: Measured<SpineBuild>[] = [];
     for (let round = 1; round <= rounds; round++) {
       log(`full build, round ${round}: load average ${loadAverage()}`);
-      const run = await measured(() => buildSpine(store, { full: true, actor: ACTOR }));
+      const run = await measured(() => buildSpine(store, { full: true, actor: ACTOR }), server);
       full.push(run);
       log(
-        `  ${run.seconds.toFixed(1)}s (${run.cpuSeconds.toFixed(1)} CPU s), peak RSS ${(run.peakRss / 1024 ** 2).toFixed(0)} MiB; ` +
+        `  ${run.seconds.toFixed(1)}s (${cpuText(run.cpuSeconds, run.server?.cpuSeconds)}), ${memoryText(run.peakRss, run.server)}; ` +
           `${run.result.people.toLocaleString('en-GB')} people, ${run.result.pmiRows.toLocaleString('en-GB')} PMI rows`,
       );
     }
@@ -282,39 +392,46 @@ async function main(): Promise<void> {
     }
     // The full builds above read a warehouse whose last write was checkpointed when it was
     // closed; the load just made sits in DuckDB's write-ahead log until a checkpoint, which
-    // would otherwise fall inside the build timed next.
+    // would otherwise fall inside the build timed next (on PostgreSQL, the checkpointer's
+    // writing of the load's pages).
     await store.exec('CHECKPOINT');
     log(`rebuild after one new month: load average ${loadAverage()}`);
-    const after = await measured(() => buildSpine(store, { actor: ACTOR }));
+    const after = await measured(() => buildSpine(store, { actor: ACTOR }), server);
     log(`full build of the same inputs: load average ${loadAverage()}`);
-    const same = await measured(() => buildSpine(store, { full: true, actor: ACTOR }));
+    const same = await measured(() => buildSpine(store, { full: true, actor: ACTOR }), server);
 
     const fullSeconds = median(full.map((r) => r.seconds));
     const fullCpuSeconds = median(full.map((r) => r.cpuSeconds));
+    const fullServerCpuSeconds = server ? median(full.map((r) => r.server?.cpuSeconds ?? NaN)) : undefined;
+    const fullTotalCpu = median(full.map(totalCpu));
     const peak = Math.max(...full.map((r) => r.peakRss));
+    const peakServer = server
+      ? { peakMemory: Math.max(...full.map((r) => r.server?.peakMemory ?? 0)) }
+      : undefined;
     log('');
     log(
-      `full build: median ${fullSeconds.toFixed(1)}s, ${fullCpuSeconds.toFixed(1)} CPU s, over ${rounds} rounds; peak RSS ${(peak / 1024 ** 2).toFixed(0)} MiB`,
+      `full build: median ${fullSeconds.toFixed(1)}s, ${cpuText(fullCpuSeconds, fullServerCpuSeconds)}, over ${rounds} rounds; ${memoryText(peak, peakServer)}`,
     );
     log(
       `  target at 1.9M people: <= ${TARGETS.fullSeconds1_9M}s and < 4 GiB; ` +
         `at ${people.toLocaleString('en-GB')} people, a linear share is ${((TARGETS.fullSeconds1_9M * people) / 1_900_000).toFixed(0)}s`,
     );
     log(
-      `rebuild after one new month: ${after.seconds.toFixed(1)}s, ${after.cpuSeconds.toFixed(1)} CPU s (${after.result.mode}` +
+      `rebuild after one new month: ${after.seconds.toFixed(1)}s, ${cpuText(after.cpuSeconds, after.server?.cpuSeconds)} (${after.result.mode}` +
         (after.result.mode === 'incremental'
           ? `, ${(after.result.rebuiltPeople ?? 0).toLocaleString('en-GB')} people rebuilt`
           : `: ${after.result.fullBecause ?? ''}`) +
-        `), peak RSS ${(after.peakRss / 1024 ** 2).toFixed(0)} MiB`,
+        `), ${memoryText(after.peakRss, after.server)}`,
     );
+    // On PostgreSQL the CPU ratios are of node's and the server's seconds together.
     log(
       `incremental / full = ${(after.seconds / fullSeconds).toFixed(2)} ` +
         `(${((100 * after.seconds) / fullSeconds).toFixed(0)}% of the full build); target <= ${TARGETS.incrementalShare}; ` +
-        `in CPU seconds ${(after.cpuSeconds / fullCpuSeconds).toFixed(2)}`,
+        `in CPU seconds ${(totalCpu(after) / fullTotalCpu).toFixed(2)}`,
     );
     log(
-      `full build of the same inputs after it: ${same.seconds.toFixed(1)}s, ${same.cpuSeconds.toFixed(1)} CPU s (both carrying the risk fit of the first full build); ` +
-        `incremental / that = ${(after.seconds / same.seconds).toFixed(2)}, in CPU seconds ${(after.cpuSeconds / same.cpuSeconds).toFixed(2)}`,
+      `full build of the same inputs after it: ${same.seconds.toFixed(1)}s, ${cpuText(same.cpuSeconds, same.server?.cpuSeconds)} (both carrying the risk fit of the first full build); ` +
+        `incremental / that = ${(after.seconds / same.seconds).toFixed(2)}, in CPU seconds ${(totalCpu(after) / totalCpu(same)).toFixed(2)}`,
     );
     const steps = (build: Partial<SpineBuild>): string =>
       Object.entries(build.steps ?? {})
@@ -323,11 +440,17 @@ async function main(): Promise<void> {
             `${name} ${seconds.toFixed(1)} (${(build.stepsCpu?.[name] ?? NaN).toFixed(1)})`,
         )
         .join(', ');
-    log(`  steps of the last full build (s, and CPU s): ${steps(full[full.length - 1]?.result ?? {})}`);
-    log(`  steps of the incremental build (s, and CPU s): ${steps(after.result)}`);
-    log(`  steps of the full build of the same inputs (s, and CPU s): ${steps(same.result)}`);
+    // A step's CPU seconds are read by buildSpine in its own process: the server's are not in them.
+    const stepsCpu = server ? 'node CPU s' : 'CPU s';
+    log(`  steps of the last full build (s, and ${stepsCpu}): ${steps(full[full.length - 1]?.result ?? {})}`);
+    log(`  steps of the incremental build (s, and ${stepsCpu}): ${steps(after.result)}`);
+    log(`  steps of the full build of the same inputs (s, and ${stepsCpu}): ${steps(same.result)}`);
   } finally {
-    await store.close();
+    try {
+      await store.close();
+    } finally {
+      postgres?.server.stop();
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.t
 import { runCli } from '../../test/cli.ts';
 import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { watchStatistics } from '../../test/planner-statistics.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { KernelError } from '../errors.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -300,6 +301,35 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
     expect((await get('')).status).toBe(400);
   });
 });
+
+// PostgreSQL plans a statement from the statistics it last gathered; DuckDB keeps its own.
+describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
+  'frailty\u2019s statistics on $engine',
+  (engine) => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await builtKidStore(engine, world);
+    }, 180_000);
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('knows the version being built when it joins its deficit codes and scores its deficits', async () => {
+      const watched = watchStatistics(
+        store,
+        ['INSERT INTO kid_frailty_deficit', 'INSERT INTO kid_frailty ('],
+        ['kid_efi_code', 'kid_frailty_deficit'],
+      );
+      const build = await buildSpine(watched.store, { full: true });
+      const deficits = watched.seen.get('INSERT INTO kid_frailty_deficit');
+      expect(deficits?.version).toBe(build.version);
+      expect(deficits?.versions.get('kid_efi_code')).toContain(build.version);
+      const scores = watched.seen.get('INSERT INTO kid_frailty (');
+      expect(scores?.version).toBe(build.version);
+      expect(scores?.versions.get('kid_frailty_deficit')).toContain(build.version);
+    });
+  },
+);
 
 describe.each(testStores())('frailty (eFI) from defective feeds on $engine', (engine) => {
   let store: Store;

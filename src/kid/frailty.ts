@@ -27,6 +27,7 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 import { ageInMonthsSql } from './households.ts';
 import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
@@ -139,6 +140,7 @@ export async function buildFrailty(q: Queryable, version: number): Promise<numbe
     ['version', 'deficit', 'code'],
     efiCodes(deficits).map(([deficit, code]) => [version, deficit, code] as const),
   );
+  await gatherStatistics(q, ['kid_efi_code']);
   const asOf = await modelDate(q);
   if (asOf === null || !(await tableExists(q, 'ds_gp_events'))) return 0;
   // The population on the model's date in the version being built (kid_population_periods
@@ -161,6 +163,8 @@ export async function buildFrailty(q: Queryable, version: number): Promise<numbe
      WHERE g."EVENT_DATE" <= CAST($2 AS DATE)`,
     [version, asOf],
   );
+  // Planned without them, the scoring read every deficit row once per person aged 65+.
+  await gatherStatistics(q, ['kid_frailty_deficit']);
   return q.run(
     `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
      SELECT $1, o.person_token, count(d.deficit), CAST(count(d.deficit) AS DOUBLE PRECISION) / ${EFI_DEFICITS},

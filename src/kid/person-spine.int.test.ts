@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
+import { watchStatistics } from '../../test/planner-statistics.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, populationOn, spineStatus } from './person-spine.ts';
@@ -216,3 +217,42 @@ describe.each(testStores())('the build\u2019s memory on $engine', (engine) => {
     expect(await memory()).toBe(before);
   });
 });
+
+// PostgreSQL plans a statement from the statistics it last gathered; DuckDB keeps its own.
+describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
+  'the person spine\u2019s statistics on $engine',
+  (engine) => {
+    let store: Store;
+    beforeAll(async () => {
+      const world = await makeKidWorld({
+        people: 300,
+        from: '2020-04',
+        to: '2020-06',
+        datasets: ['pmi', 'asc', 'fire-safety'],
+        defects: 'none',
+      });
+      store = await engine.open();
+      await world.load(store);
+    }, 120_000);
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('knows the version being built when the residence and fire visit steps join its people, registrations and residence', async () => {
+      await buildSpine(store, { full: true });
+      const watched = watchStatistics(
+        store,
+        ['INSERT INTO kid_residence', 'INSERT INTO kid_fire_visit'],
+        ['kid_person', 'kid_registration', 'kid_residence'],
+      );
+      const second = await buildSpine(watched.store, { full: true });
+      const residence = watched.seen.get('INSERT INTO kid_residence');
+      expect(residence?.version).toBe(second.version);
+      expect(residence?.versions.get('kid_person')).toContain(second.version);
+      const fireVisits = watched.seen.get('INSERT INTO kid_fire_visit');
+      expect(fireVisits?.version).toBe(second.version);
+      for (const table of ['kid_person', 'kid_registration', 'kid_residence'])
+        expect(fireVisits?.versions.get(table), table).toContain(second.version);
+    });
+  },
+);

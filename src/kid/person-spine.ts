@@ -16,6 +16,7 @@ import { KernelError } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 import { buildConditions } from './conditions.ts';
 import { buildFrailty } from './frailty.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
@@ -264,6 +265,9 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
      GROUP BY m.person_token`,
       [version],
     );
+    // The residence step joins each council record to this version's people, and the fire
+    // visits each visit to its residents: planned without these, both looped over whole tables.
+    await gatherStatistics(store, ['kid_person']);
   });
   // Each person's disagreements, then their count per field (kept per person so an
   // incremental build counts only the people it rebuilds again).
@@ -321,6 +325,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
      FROM changes WHERE before IS NULL OR before <> practice_code`,
       [version],
     );
+    await gatherStatistics(store, ['kid_registration']);
   });
 
   // Residence: every provider's PMI row says where the person lived on its Record_Date, and
@@ -364,6 +369,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
      FROM changes WHERE before IS NULL OR before <> place`,
       [version],
     );
+    await gatherStatistics(store, ['kid_residence']);
   });
   // Population-wide, or dated by the model's date: rebuilt whole in every mode.
   await step('fire visits', () => buildFireVisits(store, version));
