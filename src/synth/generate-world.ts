@@ -54,7 +54,7 @@ import {
 } from './organisations.ts';
 import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
-import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
+import { writeGpBaselines } from './gp-register-baseline.ts';
 import { writeGpMedications, writeGpRegistrations, writeTruthRegistrations } from './gp-records.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
 import { writeDistrictCouncils } from './district-council.ts';
@@ -303,8 +303,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     }
     writeMaternity(world, month, emit, personSubject, state, options.seed);
     if (monthIndex === 0) {
-      writeGpRegisterBaseline(world, month, emit, personSubject);
-      writeGpProblemListBaseline(world, month, emit, personSubject);
+      writeGpBaselines(world, month, emit, personSubject);
     }
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeGpRegistrations(world, month, monthIndex, emit, personSubject);
