@@ -20,7 +20,7 @@ import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import type { Store } from '../src/store/store.ts';
 import { buildSpine } from '../src/kid/person-spine.ts';
-import type { TestStore } from './stores.ts';
+import { openForSuite, type TestStore } from './stores.ts';
 import { NO_DEFECTS, type DefectRates } from '../src/synth/defects.ts';
 import { generateWorld } from '../src/synth/generate-world.ts';
 
@@ -188,6 +188,28 @@ export async function builtKidStore(engine: TestStore, world: KidWorld): Promise
   await world.load(store);
   await buildSpine(store);
   return store;
+}
+
+/**
+ * For a suite: `engine`'s store with the world's feeds loaded (and with `buildKid`, the KID
+ * built on them), closed after the suite. `world` is asked for when the suite starts, after
+ * the file's own `beforeAll` has made it; loading one outlasts the default hook timeout.
+ */
+export function openWorldForSuite(
+  engine: TestStore,
+  use: (store: Store) => void,
+  world: () => KidWorld,
+  options: { buildKid?: boolean } = {},
+): void {
+  openForSuite(
+    engine,
+    use,
+    async (store) => {
+      await world().load(store);
+      if (options.buildKid) await buildSpine(store);
+    },
+    300_000,
+  );
 }
 
 /** Alive on `day` by the truth: born by then and not died before. */

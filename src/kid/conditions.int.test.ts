@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   aliveOn,
-  builtKidStore,
   makeKidWorld,
+  openWorldForSuite,
   truthAddressOn,
   type KidWorld,
   type TruthPerson,
@@ -78,12 +78,12 @@ describe('condition code lists', () => {
 
 describe.each(testStores())('long-term conditions on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, world);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(
+    engine,
+    (s) => (store = s),
+    () => world,
+    { buildKid: true },
+  );
 
   it('finds each condition\u2019s prevalence and the number of conditions per person as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { runCli } from '../../test/cli.ts';
-import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { aliveOn, makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { KernelError } from '../errors.ts';
@@ -303,12 +303,12 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
 
 describe.each(testStores())('frailty (eFI) from defective feeds on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, defective);
-  }, 180_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(
+    engine,
+    (s) => (store = s),
+    () => defective,
+    { buildKid: true },
+  );
 
   it('differs from the truth only where a defect was injected into that person\u2019s rows', async () => {
     const truth = truthCategories(defective, AS_OF);

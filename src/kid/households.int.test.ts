@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   aliveOn,
-  builtKidStore,
   makeKidWorld,
+  openWorldForSuite,
   truthAddressOn,
   type KidWorld,
   type TruthPerson,
@@ -45,12 +45,12 @@ function truthHouseholds(day: string): Map<string, TruthPerson[]> {
 
 describe.each(testStores())('households on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, world);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(
+    engine,
+    (s) => (store = s),
+    () => world,
+    { buildKid: true },
+  );
 
   it('counts people per household and people aged 75+ living alone as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {
