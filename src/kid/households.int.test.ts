@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ageInMonthsOn,
   aliveOn,
   makeKidWorld,
   openWorldForSuite,
@@ -24,12 +25,7 @@ beforeAll(async () => {
 
 const alive = aliveOn;
 /** 75 or over from the first day of the month of the 75th birthday (the warehouse has no day of birth). */
-const aged75 = (p: TruthPerson, day: string): boolean =>
-  Number(day.slice(0, 4)) * 12 +
-    Number(day.slice(5, 7)) -
-    Number(p.birthDate.slice(0, 4)) * 12 -
-    Number(p.birthDate.slice(5, 7)) >=
-  900;
+const aged75 = (p: TruthPerson, day: string): boolean => ageInMonthsOn(p, day) >= 900;
 
 /** The truth's households on a day: living people grouped by the UPRN token of their home. */
 function truthHouseholds(day: string): Map<string, TruthPerson[]> {
