@@ -128,6 +128,23 @@ function usage(message: string, field: string, hint: string): KernelError {
   return new KernelError('usage', message, { where: { field }, hint });
 }
 
+/** The window's first or last month from its option, or a usage error naming the option. */
+function windowMonth(
+  text: string,
+  which: 'first' | 'last',
+  flag: '--from' | '--to',
+  example: string,
+): { year: number; month: number } {
+  const month = parseMonth(text);
+  if (!month)
+    throw usage(
+      `The ${which} month "${text}" is not a month`,
+      flag,
+      `Write months as YYYY-MM, e.g. ${example}`,
+    );
+  return month;
+}
+
 /** Checks options and answers the parsed window; every mistake is one clear KernelError. */
 export function checkOptions(options: GenerateOptions): {
   from: { year: number; month: number };
@@ -149,20 +166,8 @@ export function checkOptions(options: GenerateOptions): {
       'Give --seed S, e.g. --seed 1',
     );
   }
-  const from = parseMonth(options.from);
-  if (!from)
-    throw usage(
-      `The first month "${options.from}" is not a month`,
-      '--from',
-      'Write months as YYYY-MM, e.g. 2019-04',
-    );
-  const to = parseMonth(options.to);
-  if (!to)
-    throw usage(
-      `The last month "${options.to}" is not a month`,
-      '--to',
-      'Write months as YYYY-MM, e.g. 2021-07',
-    );
+  const from = windowMonth(options.from, 'first', '--from', '2019-04');
+  const to = windowMonth(options.to, 'last', '--to', '2021-07');
   if (to.year * 12 + to.month < from.year * 12 + from.month)
     throw usage(
       `The last month ${options.to} is before the first month ${options.from}`,
