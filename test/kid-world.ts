@@ -198,14 +198,13 @@ export async function builtKidStore(engine: TestStore, world: KidWorld): Promise
 export function openWorldForSuite(
   engine: TestStore,
   use: (store: Store) => void,
-  world: () => KidWorld,
-  options: { buildKid?: boolean } = {},
+  options: { world: () => KidWorld; buildKid?: boolean },
 ): void {
   openForSuite(
     engine,
     use,
     async (store) => {
-      await world().load(store);
+      await options.world().load(store);
       if (options.buildKid) await buildSpine(store);
     },
     300_000,

@@ -64,12 +64,7 @@ describe('condition code lists', () => {
 
 describe.each(testStores())('long-term conditions on $engine', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-    { buildKid: true },
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('finds each condition\u2019s prevalence and the number of conditions per person as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {

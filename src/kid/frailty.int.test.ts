@@ -303,12 +303,7 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
 
 describe.each(testStores())('frailty (eFI) from defective feeds on $engine', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => defective,
-    { buildKid: true },
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => defective, buildKid: true });
 
   it('differs from the truth only where a defect was injected into that person\u2019s rows', async () => {
     const truth = truthCategories(defective, AS_OF);

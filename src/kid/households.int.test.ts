@@ -41,12 +41,7 @@ function truthHouseholds(day: string): Map<string, TruthPerson[]> {
 
 describe.each(testStores())('households on $engine', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-    { buildKid: true },
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('counts people per household and people aged 75+ living alone as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {

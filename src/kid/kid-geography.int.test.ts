@@ -44,11 +44,7 @@ beforeAll(async () => {
 
 describe.each(testStores())('the KID with reference geography on $engine', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('has no PCN before a practice-to-PCN release is loaded, and is stale once one is', async () => {
     await buildSpine(store);

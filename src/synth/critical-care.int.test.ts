@@ -37,11 +37,7 @@ beforeAll(async () => {
 
 describe.each(testStores())('critical care periods on $engine (issue 18)', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every period clean, each in a spell the same trust sent as APC', async () => {
     const sent = world.records.filter((r) => r.dataset === 'apc-critical-care');

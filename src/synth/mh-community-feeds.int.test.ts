@@ -168,11 +168,7 @@ describe('the synthetic MHSDS and CSDS feeds', () => {
 
 describe.each(testStores())('MHSDS and CSDS loaded on $engine (issue 18)', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every contact of the truth once, as the person it is about', async () => {
     const truth = readFeed(path.join(world.dir, 'world', 'truth', 'care-contacts.csv'));

@@ -69,11 +69,7 @@ function truthDefects(): Defect[] {
 
 describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (issue 18)', (engine) => {
   let store: Store;
-  openWorldForSuite(
-    engine,
-    (s) => (store = s),
-    () => world,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every feed, and quarantines exactly the rows truth says carry a visible defect, at their lines', async () => {
     const defects = truthDefects().filter((d) => DATASETS.some((ds) => d.file.includes(`/${ds}/`)));
