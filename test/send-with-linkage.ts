@@ -2,12 +2,19 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { getDataset } from '../src/catalogue/catalogue.ts';
-import { listWorldFeeds } from '../src/demo/send-world-feeds.ts';
+import { listWorldFeeds, worldGpPractices } from '../src/demo/send-world-feeds.ts';
+import { seedDemoGovernance } from '../src/governance/demo-governance.ts';
+import { loadFeed } from '../src/ingest/load-feed.ts';
+import type { LoadReport } from '../src/ingest/load-history.ts';
+import { trustSigningKey } from '../src/ingest/trusted-keys.ts';
+import { buildSpine } from '../src/kid/person-spine.ts';
+import { loadLinkageFile } from '../src/linkage/linkage-store.ts';
 import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
 import { fieldText, readCsv } from '../src/files/csv-reader.ts';
 import type { newLinkageSecret } from '../src/privacy/linkage-secret.ts';
-import { newSigningKeyPair } from '../src/privacy/signing-key.ts';
+import { newSigningKeyPair, parsePublicKey } from '../src/privacy/signing-key.ts';
 import type { hmacTokeniser } from '../src/privacy/token-scheme.ts';
+import type { Store } from '../src/store/store.ts';
 
 export interface SentWithLinkage {
   org: string;
@@ -58,6 +65,31 @@ export async function sendWithLinkage(options: {
     }
   }
   return { sent, extractOf };
+}
+
+/**
+ * Loads what `sendWithLinkage` sent into `store` as the warehouse would: the demo governance
+ * (with the world's GP practices), each agent's public key trusted, each feed and then its
+ * encodings; then builds the person spine kernel link links into. `loaded` sees each feed's
+ * load report before its encodings go in.
+ */
+export async function loadSentWithLinkage(
+  store: Store,
+  options: {
+    world: string;
+    sent: readonly SentWithLinkage[];
+    signingKeys: Map<string, ReturnType<typeof newSigningKeyPair>>;
+    loaded: (feed: SentWithLinkage, report: LoadReport) => void;
+  },
+): Promise<void> {
+  await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(options.world) });
+  for (const [org, pair] of options.signingKeys)
+    await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
+  for (const feed of options.sent) {
+    options.loaded(feed, await loadFeed(store, { ...feed, actor: 'test' }));
+    await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
+  }
+  await buildSpine(store, { actor: 'test' });
 }
 
 /**

@@ -9,22 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
-import { worldGpPractices } from '../demo/send-world-feeds.ts';
-import { seedDemoGovernance } from '../governance/demo-governance.ts';
-import { loadFeed } from '../ingest/load-feed.ts';
-import { trustSigningKey } from '../ingest/trusted-keys.ts';
-import { buildSpine } from '../kid/person-spine.ts';
+import {
+  loadSentWithLinkage,
+  sendWithLinkage,
+  tokensOfRecordsWithoutNhsNumber,
+} from '../../test/send-with-linkage.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import { newLinkageSecret } from '../privacy/linkage-secret.ts';
 import type { newSigningKeyPair } from '../privacy/signing-key.ts';
-import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
 import { evaluateCouncilLinkage } from './council-evaluation.ts';
 import { linkPeople } from './link-people.ts';
-import { loadLinkageFile } from './linkage-store.ts';
 
 const DISTRICT_DATASETS = ['council-housing', 'council-benefits'] as const;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-district-linkage-'));
@@ -87,18 +84,16 @@ describe.each(testStores())('kernel link for district council datasets on $engin
   let store: Store;
   beforeAll(async () => {
     store = await engine.open();
-    await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-    for (const [org, pair] of signingKeys)
-      await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-    for (const feed of sent) {
-      const report = await loadFeed(store, { ...feed, actor: 'test' });
-      expect([`${feed.org}/${feed.dataset}/${feed.period}`, report.status]).toEqual([
-        `${feed.org}/${feed.dataset}/${feed.period}`,
-        'loaded',
-      ]);
-      await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
-    }
-    await buildSpine(store, { actor: 'test' });
+    await loadSentWithLinkage(store, {
+      world,
+      sent,
+      signingKeys,
+      loaded: (feed, report) =>
+        expect([`${feed.org}/${feed.dataset}/${feed.period}`, report.status]).toEqual([
+          `${feed.org}/${feed.dataset}/${feed.period}`,
+          'loaded',
+        ]),
+    });
   }, 180_000);
   afterAll(async () => {
     await store.close();

@@ -17,20 +17,20 @@ import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
 import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
+import {
+  loadSentWithLinkage,
+  sendWithLinkage,
+  tokensOfRecordsWithoutNhsNumber,
+} from '../../test/send-with-linkage.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
-import { worldGpPractices } from '../demo/send-world-feeds.ts';
-import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import { newLinkageSecret } from '../privacy/linkage-secret.ts';
 import type { newSigningKeyPair } from '../privacy/signing-key.ts';
-import { parsePublicKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
 import { generateWorld } from '../synth/generate-world.ts';
 import { buildSpine, spineStatus } from '../kid/person-spine.ts';
@@ -46,7 +46,7 @@ import type { ServerDeps } from '../server/routes.ts';
 import { linkPeople, pairIdOf } from './link-people.ts';
 import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
 import { pairDecisionSchema, pairWaterfallSchema, reviewQueueSchema } from './linkage-schemas.ts';
-import { encodingColumns, loadLinkageFile } from './linkage-store.ts';
+import { encodingColumns } from './linkage-store.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-link-people-'));
 const world = path.join(dir, 'world');
@@ -105,17 +105,12 @@ describe.each(testStores())('kernel link on $engine', (engine) => {
   let store: Store;
   beforeAll(async () => {
     store = await engine.open();
-    await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-    for (const [org, pair] of signingKeys) {
-      await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-    }
-    for (const feed of sent) {
-      const report = await loadFeed(store, { ...feed, actor: 'test' });
-      expect(report.status).toBe('loaded');
-      await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
-    }
-    // kernel link links into the person spine: build it from the PMI feeds loaded.
-    await buildSpine(store, { actor: 'test' });
+    await loadSentWithLinkage(store, {
+      world,
+      sent,
+      signingKeys,
+      loaded: (_, report) => expect(report.status).toBe('loaded'),
+    });
   }, 120_000);
   afterAll(async () => {
     await store.close();
