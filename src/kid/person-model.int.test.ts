@@ -10,7 +10,7 @@ import {
   type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { runCli } from '../../test/cli.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { openStore } from '../store/open-store.ts';
@@ -537,12 +537,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
 
 describe.each(testStores())('segments on constructed people on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('gives each person the most severe segment whose rule holds, in the written order', async () => {
     // Hand-made people of spine version 1: token, birth month, death date, conditions
