@@ -434,19 +434,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     const orgs = (
       await store.query<{ org_code: string }>(`SELECT DISTINCT org_code FROM loads WHERE status = 'loaded'`)
     ).map((r) => r.org_code);
-    const datasets = [
-      ...new Set([
-        'pmi',
-        'gp-events',
-        'apc',
-        'ecds',
-        'op',
-        'asc',
-        'fire-safety',
-        'msds-booking',
-        'msds-delivery',
-      ]),
-    ];
+    const datasets = [...DATASETS];
     for (const org of orgs)
       await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
     const proposed = await proposeUseCase(
