@@ -4,51 +4,22 @@
  * on both engines, scored against the synthetic world's truth; and the encodings alone link
  * them to a complete index and to the PMI feeds as sent (council-evaluation.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../../test/stores.ts';
-import {
-  loadSentWithLinkage,
-  sendWithLinkage,
-  tokensOfRecordsWithoutNhsNumber,
-} from '../../test/send-with-linkage.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { newLinkageSecret } from '../privacy/linkage-secret.ts';
-import type { newSigningKeyPair } from '../privacy/signing-key.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
+import { linkageWorldForFile, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
 import type { Store } from '../store/store.ts';
-import { generateWorld } from '../synth/generate-world.ts';
 import { evaluateCouncilLinkage } from './council-evaluation.ts';
 import { linkPeople } from './link-people.ts';
 
 const DISTRICT_DATASETS = ['council-housing', 'council-benefits'] as const;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-district-linkage-'));
-const world = path.join(dir, 'world');
-const tokeniser = hmacTokeniser(newLinkKey());
-const secret = newLinkageSecret();
-const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
-const sent: { org: string; dataset: string; period: string; file: string; linkage: string }[] = [];
-/** `dataset:org:period:line` of each council row sent without an NHS number → its person's token */
-const truth = new Map<string, string>();
-
-beforeAll(async () => {
-  generateWorld({ out: world, people: 30_000, seed: 5, from: '2020-04', to: '2020-06' });
-  const sending = await sendWithLinkage({
-    world,
-    datasets: ['pmi', ...DISTRICT_DATASETS],
-    outbox: path.join(dir, 'outbox'),
-    tokeniser,
-    secret,
-    signingKeys,
-  });
-  sent.push(...sending.sent);
-  for (const [key, token] of await tokensOfRecordsWithoutNhsNumber(world, DISTRICT_DATASETS, tokeniser))
-    truth.set(key, token);
-}, 180_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, world, secret, signingKeys, sent, truth } = linkageWorldForFile({
+  name: 'district-linkage',
+  people: 30_000,
+  datasets: ['pmi', ...DISTRICT_DATASETS],
+  councilDatasets: DISTRICT_DATASETS,
+  timeout: 180_000,
+});
 
 describe('district council records linked on encodings, against the world truth', () => {
   it('sends housing and benefits feeds from Maidstone and Swale, almost all without an NHS number', () => {
