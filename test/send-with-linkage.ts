@@ -72,25 +72,21 @@ export async function sendWithLinkage(options: {
 }
 
 /**
- * Loads what `sendWithLinkage` sent into `store` as the warehouse would: the demo governance
- * (with the world's GP practices), each agent's public key trusted, each feed and then its
- * encodings; then builds the person spine kernel link links into. `loaded` sees each feed's
- * load report before its encodings go in.
+ * Loads what a linkage world's agents sent into `store` as the warehouse would: the demo
+ * governance (with the world's GP practices), each agent's public key trusted, each feed and
+ * then its encodings; then builds the person spine kernel link links into. `loaded` sees each
+ * feed's load report before its encodings go in.
  */
 export async function loadSentWithLinkage(
   store: Store,
-  options: {
-    world: string;
-    sent: readonly SentWithLinkage[];
-    signingKeys: Map<string, ReturnType<typeof newSigningKeyPair>>;
-    loaded: (feed: SentWithLinkage, report: LoadReport) => void;
-  },
+  linkage: Pick<LinkageWorld, 'world' | 'sent' | 'signingKeys'>,
+  loaded: (feed: SentWithLinkage, report: LoadReport) => void,
 ): Promise<void> {
-  await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(options.world) });
-  for (const [org, pair] of options.signingKeys)
+  await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(linkage.world) });
+  for (const [org, pair] of linkage.signingKeys)
     await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-  for (const feed of options.sent) {
-    options.loaded(feed, await loadFeed(store, { ...feed, actor: 'test' }));
+  for (const feed of linkage.sent) {
+    loaded(feed, await loadFeed(store, { ...feed, actor: 'test' }));
     await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
   }
   await buildSpine(store, { actor: 'test' });
@@ -185,4 +181,16 @@ export function linkageWorldForFile(options: {
   }, options.timeout);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return linkage;
+}
+
+/** The links a kernel link run made: each linked row's organisation, month and line, and the person token it was given. */
+export function linksOfRun(
+  store: Store,
+  runId: string,
+): Promise<{ org_code: string; period: string; source_line: number; person_token: string }[]> {
+  return store.query(
+    `SELECT l.org_code, l.period, p.source_line, p.person_token
+     FROM person_links p JOIN loads l ON l.load_id = p.load_id WHERE p.run_id = $1`,
+    [runId],
+  );
 }

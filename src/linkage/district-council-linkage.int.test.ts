@@ -5,21 +5,22 @@
  * them to a complete index and to the PMI feeds as sent (council-evaluation.ts).
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStores } from '../../test/stores.ts';
-import { linkageWorldForFile, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
+import { describe, expect, it } from 'vitest';
+import { openForSuite, testStores } from '../../test/stores.ts';
+import { linkageWorldForFile, linksOfRun, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
 import type { Store } from '../store/store.ts';
 import { evaluateCouncilLinkage } from './council-evaluation.ts';
 import { linkPeople } from './link-people.ts';
 
 const DISTRICT_DATASETS = ['council-housing', 'council-benefits'] as const;
-const { dir, world, secret, signingKeys, sent, truth } = linkageWorldForFile({
+const linkage = linkageWorldForFile({
   name: 'district-linkage',
   people: 30_000,
   datasets: ['pmi', ...DISTRICT_DATASETS],
   councilDatasets: DISTRICT_DATASETS,
   timeout: 180_000,
 });
+const { dir, world, secret, sent, truth } = linkage;
 
 describe('district council records linked on encodings, against the world truth', () => {
   it('sends housing and benefits feeds from Maidstone and Swale, almost all without an NHS number', () => {
@@ -53,37 +54,24 @@ describe('district council records linked on encodings, against the world truth'
 
 describe.each(testStores())('kernel link for district council datasets on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await loadSentWithLinkage(store, {
-      world,
-      sent,
-      signingKeys,
-      loaded: (feed, report) =>
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) =>
+      loadSentWithLinkage(s, linkage, (feed, report) =>
         expect([`${feed.org}/${feed.dataset}/${feed.period}`, report.status]).toEqual([
           `${feed.org}/${feed.dataset}/${feed.period}`,
           'loaded',
         ]),
-    });
-  }, 180_000);
-  afterAll(async () => {
-    await store.close();
-  });
+      ),
+    180_000,
+  );
 
   it.each(DISTRICT_DATASETS)(
     'links %s records without an NHS number to the right person',
     async (dataset) => {
       const run = await linkPeople(store, { dataset, actor: 'cli:test' });
-      const rows = await store.query<{
-        org_code: string;
-        period: string;
-        source_line: number;
-        person_token: string;
-      }>(
-        `SELECT l.org_code, l.period, p.source_line, p.person_token
-       FROM person_links p JOIN loads l ON l.load_id = p.load_id WHERE p.run_id = $1`,
-        [run.runId],
-      );
+      const rows = await linksOfRun(store, run.runId);
       const expected = [...truth.keys()].filter((k) => k.startsWith(`${dataset}:`));
       // Rows quarantined at load (a defect the rules catch) are not in the warehouse to link.
       expect(run.records).toBeLessThanOrEqual(expected.length);

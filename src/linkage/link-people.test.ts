@@ -2,13 +2,13 @@ import { createPrivateKey } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { provisionPostgresWorkspaces } from '../workspace/postgres-workspaces.ts';
 import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
-import { testStores } from '../../test/stores.ts';
-import { linkageWorldForFile, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
+import { linkageWorldForFile, linksOfRun, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
@@ -30,13 +30,14 @@ import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
 import { pairDecisionSchema, pairWaterfallSchema, reviewQueueSchema } from './linkage-schemas.ts';
 import { encodingColumns } from './linkage-store.ts';
 
-const { dir, world, tokeniser, secret, signingKeys, sent, truth, extractOf } = linkageWorldForFile({
+const linkage = linkageWorldForFile({
   name: 'link-people',
   people: 20_000,
   datasets: ['pmi', 'asc'],
   councilDatasets: ['asc'],
   timeout: 120_000,
 });
+const { dir, tokeniser, secret, signingKeys, sent, truth, extractOf } = linkage;
 
 /**
  * A council feed sent again with its last row gone (as a corrected resend would be): a new
@@ -64,31 +65,16 @@ async function resend(feed: (typeof sent)[number], folder: string) {
 
 describe.each(testStores())('kernel link on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await loadSentWithLinkage(store, {
-      world,
-      sent,
-      signingKeys,
-      loaded: (_, report) => expect(report.status).toBe('loaded'),
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => loadSentWithLinkage(s, linkage, (_, report) => expect(report.status).toBe('loaded')),
+    120_000,
+  );
 
   /** The links of a run: `org:period:line` → token, for council rows. */
   async function linksOf(runId: string): Promise<Map<string, string>> {
-    const rows = await store.query<{
-      org_code: string;
-      period: string;
-      source_line: number;
-      person_token: string;
-    }>(
-      `SELECT l.org_code, l.period, p.source_line, p.person_token
-       FROM person_links p JOIN loads l ON l.load_id = p.load_id WHERE p.run_id = $1`,
-      [runId],
-    );
+    const rows = await linksOfRun(store, runId);
     return new Map(rows.map((r) => [`${r.org_code}:${r.period}:${Number(r.source_line)}`, r.person_token]));
   }
 
