@@ -20,7 +20,7 @@ import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
 import type { Store } from '../src/store/store.ts';
 import { buildSpine } from '../src/kid/person-spine.ts';
-import type { TestStore } from './stores.ts';
+import { openForSuite, type TestStore } from './stores.ts';
 import { NO_DEFECTS, type DefectRates } from '../src/synth/defects.ts';
 import { generateWorld } from '../src/synth/generate-world.ts';
 
@@ -190,6 +190,53 @@ export async function builtKidStore(engine: TestStore, world: KidWorld): Promise
   return store;
 }
 
+/**
+ * For a suite: `engine`'s store with the world's feeds loaded (and with `buildKid`, the KID
+ * built on them), closed after the suite. `world` is asked for when the suite starts, after
+ * the file's own `beforeAll` has made it; loading one outlasts the default hook timeout.
+ */
+export function openWorldForSuite(
+  engine: TestStore,
+  use: (store: Store) => void,
+  options: { world: () => KidWorld; buildKid?: boolean },
+): void {
+  openForSuite(
+    engine,
+    use,
+    async (store) => {
+      await options.world().load(store);
+      if (options.buildKid) await buildSpine(store);
+    },
+    300_000,
+  );
+}
+
 /** Alive on `day` by the truth: born by then and not died before. */
 export const aliveOn = (person: TruthPerson, day: string): boolean =>
   person.birthDate <= day && (person.deathDate === null || person.deathDate >= day);
+
+/** The synthetic world's condition names and the KID code list each falls in (frailty is the eFI's, not a long-term condition). */
+export const CODE_LIST_OF: Readonly<Record<string, string>> = {
+  diabetes: 'diabetes',
+  hypertension: 'hypertension',
+  copd: 'copd',
+  asthma: 'asthma',
+  chd: 'chd',
+  dementia: 'dementia',
+};
+
+/** The KID code lists a person falls in by the truth on `day`: their conditions at the start, and one that began by then. */
+export function truthConditionsOn(person: TruthPerson, day: string): Set<string> {
+  const names = [
+    ...person.conditionsAtStart,
+    ...(person.incident && person.incidentDate && person.incidentDate <= day ? [person.incident] : []),
+  ];
+  return new Set(names.map((n) => CODE_LIST_OF[n]).filter((n): n is string => n !== undefined));
+}
+
+/** Age in whole months on `day`, counted from the birth month as the warehouse counts it (it holds no day of birth). */
+export const ageInMonthsOn = (person: TruthPerson, day: string): number =>
+  Number(day.slice(0, 4)) * 12 +
+  Number(day.slice(5, 7)) -
+  Number(person.birthDate.slice(0, 4)) * 12 -
+  Number(person.birthDate.slice(5, 7));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KernelError } from '../errors.ts';
+import type { SymmetricKey } from '../privacy/key-file.ts';
 import { newLinkKey, writeLinkKeyFile } from '../privacy/link-key.ts';
 import { newLinkageSecret, writeLinkageSecretFile } from '../privacy/linkage-secret.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
@@ -29,37 +30,50 @@ export const registerKeyCommands: RegisterCommands = (program, context) => {
       });
   };
 
-  maker(
+  /** A maker of a 256-bit key that agents hold and the warehouse never does (see key-file.ts). */
+  const symmetricKeyMaker = (
+    name: string,
+    description: string,
+    out: string,
+    key: {
+      label: string;
+      newKey: () => SymmetricKey;
+      write: (file: string, key: SymmetricKey) => void;
+      handOver: string;
+    },
+  ): void =>
+    maker(name, description, out, (file) => {
+      const made = key.newKey();
+      key.write(file, made);
+      return {
+        json: { keyId: made.keyId, file },
+        lines: [`${key.label} ${made.keyId} written to ${file} (readable by you only).`, key.handOver],
+      };
+    });
+
+  symmetricKeyMaker(
     'new',
     'make a new 256-bit link key (readable by its owner only; never overwrites)',
     'where to write the key',
-    (file) => {
-      const key = newLinkKey();
-      writeLinkKeyFile(file, key);
-      return {
-        json: { keyId: key.keyId, file },
-        lines: [
-          `Link key ${key.keyId} written to ${file} (readable by you only).`,
-          'Give a copy to each organisation\u2019s agent by a secure route; the warehouse never needs it.',
-        ],
-      };
+    {
+      label: 'Link key',
+      newKey: newLinkKey,
+      write: writeLinkKeyFile,
+      handOver:
+        'Give a copy to each organisation\u2019s agent by a secure route; the warehouse never needs it.',
     },
   );
 
-  maker(
+  symmetricKeyMaker(
     'new-linkage',
     'make a new 256-bit linkage secret for Bloom-filter encodings (agents only; never overwrites)',
     'where to write the secret',
-    (file) => {
-      const secret = newLinkageSecret();
-      writeLinkageSecretFile(file, secret);
-      return {
-        json: { keyId: secret.keyId, file },
-        lines: [
-          `Linkage secret ${secret.keyId} written to ${file} (readable by you only).`,
-          'Give a copy to each member\u2019s agent by a secure route; the warehouse must never hold it.',
-        ],
-      };
+    {
+      label: 'Linkage secret',
+      newKey: newLinkageSecret,
+      write: writeLinkageSecretFile,
+      handOver:
+        'Give a copy to each member\u2019s agent by a secure route; the warehouse must never hold it.',
     },
   );
 

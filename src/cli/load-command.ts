@@ -162,48 +162,38 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
     .option('--limit <n>', 'loads per page, 1 to 1000', '50')
     .option('--before <cursor>', 'the next page: the cursor the page before printed')
     .option('--json', 'print the page as JSON: {loads, total, next}')
-    .action(
-      async (options: {
-        org?: string;
-        dataset?: string;
-        period?: string;
-        status?: string;
-        limit: string;
-        before?: string;
-        json?: boolean;
-      }) => {
-        const page = await context.withStore((store) => pageOfLoads(store, loadFilterOf(options)));
-        if (options.json) {
-          printJson(context.io, page);
-          return;
-        }
-        if (page.total === 0) {
-          context.io.out('No loads match.');
-          return;
-        }
-        context.io.out(
-          formatTable(
-            ['load', 'org', 'dataset', 'period', 'state', 'read', 'loaded', 'rejected', 'started'],
-            page.loads.map((r) => [
-              r.loadId,
-              r.org,
-              r.dataset,
-              r.period,
-              r.interrupted ? 'interrupted' : r.state,
-              r.rowsRead,
-              r.rowsLoaded,
-              r.rowsRejected,
-              r.startedAt,
-            ]),
-          ),
-        );
-        context.io.out(
-          page.next
-            ? `${page.loads.length} of ${page.total} loads. Older: add --before ${page.next}`
-            : `${page.total} ${page.total === 1 ? 'load' : 'loads'}${options.before ? ' (last page)' : ''}.`,
-        );
-      },
-    );
+    .action(async (options: LoadsOptions & { json?: boolean }) => {
+      const page = await context.withStore((store) => pageOfLoads(store, loadFilterOf(options)));
+      if (options.json) {
+        printJson(context.io, page);
+        return;
+      }
+      if (page.total === 0) {
+        context.io.out('No loads match.');
+        return;
+      }
+      context.io.out(
+        formatTable(
+          ['load', 'org', 'dataset', 'period', 'state', 'read', 'loaded', 'rejected', 'started'],
+          page.loads.map((r) => [
+            r.loadId,
+            r.org,
+            r.dataset,
+            r.period,
+            r.interrupted ? 'interrupted' : r.state,
+            r.rowsRead,
+            r.rowsLoaded,
+            r.rowsRejected,
+            r.startedAt,
+          ]),
+        ),
+      );
+      context.io.out(
+        page.next
+          ? `${page.loads.length} of ${page.total} loads. Older: add --before ${page.next}`
+          : `${page.total} ${page.total === 1 ? 'load' : 'loads'}${options.before ? ' (last page)' : ''}.`,
+      );
+    });
 
   loads
     .command('show')
@@ -229,15 +219,18 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
     });
 };
 
-/** The command line's filter, checked, as `pageOfLoads` takes it. */
-function loadFilterOf(options: {
+/** The flags of `kernel loads` that choose which loads to list, as the command line gives them. */
+interface LoadsOptions {
   org?: string;
   dataset?: string;
   period?: string;
   status?: string;
   limit: string;
   before?: string;
-}): LoadFilter {
+}
+
+/** The command line's filter, checked, as `pageOfLoads` takes it. */
+function loadFilterOf(options: LoadsOptions): LoadFilter {
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new KernelError('usage', `"${options.limit}" is not a number of loads from 1 to 1000`, {

@@ -9,9 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ageInMonthsOn,
   aliveOn,
   makeKidWorld,
   truthAddressOn,
+  truthConditionsOn,
   type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
@@ -42,16 +44,6 @@ import { buildReferenceGeography, PCN_START, pcnOn } from '../synth/reference-ge
 import { buildWorld } from '../synth/world.ts';
 
 const DAY = '2020-05-31';
-/** The synthetic world's condition names that fall in a KID code list (as conditions.int.test.ts). */
-const LIST_OF: Record<string, string> = {
-  diabetes: 'diabetes',
-  hypertension: 'hypertension',
-  copd: 'copd',
-  asthma: 'asthma',
-  chd: 'chd',
-  dementia: 'dementia',
-};
-
 let world: KidWorld;
 /** emergency spells (org|spell number) of each person token, with their admission dates */
 let emergencySpells: Map<string, Map<string, string>>;
@@ -115,23 +107,15 @@ function truthOn(day: string, admissionMonths = 12): TruthRow[] {
     .flatMap((p) => {
       const address = truthAddressOn(world, p, day);
       if (!address?.practice) return [];
-      const names = [
-        ...p.conditionsAtStart,
-        ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
-      ];
       const spells = [...(emergencySpells.get(p.token)?.values() ?? [])];
       return [
         {
           token: p.token,
           practice: address.practice,
           sex: p.sex === '2' ? 'female' : p.sex === '1' ? 'male' : 'other',
-          months:
-            Number(day.slice(0, 4)) * 12 +
-            Number(day.slice(5, 7)) -
-            Number(p.birthDate.slice(0, 4)) * 12 -
-            Number(p.birthDate.slice(5, 7)),
+          months: ageInMonthsOn(p, day),
           imd: world.imdDecile.get(address.lsoa),
-          conditions: new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined)),
+          conditions: truthConditionsOn(p, day),
           emergencies: spells.filter((d) => d > from && d <= day).length,
         },
       ];

@@ -19,7 +19,7 @@ import { readSourceMapping, type SourceMapping } from '../privacy/source-mapping
 import type { Store } from '../store/store.ts';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { signedFeed } from '../../test/signed-feed.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
 const spec = getDataset('op');
@@ -40,12 +40,7 @@ afterAll(() => rmSync(world.dir, { recursive: true, force: true }));
 
 describe.each(testStores())('a synthetic world’s wide OP feeds on $engine (issue 18)', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('load whole, with coding, HRGs and prices in the new columns', async () => {
     const loaded = await world.load(store);

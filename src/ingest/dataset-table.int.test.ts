@@ -2,21 +2,16 @@
  * A dataset table follows its specification when the specification gains optional fields:
  * the table gains the columns, months loaded before keep their rows, empty in them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import type { Store } from '../store/store.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { ensureDatasetTable } from './dataset-table.ts';
 
 describe.each(testStores())('dataset tables on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('adds the columns a newer specification version brings, keeping the rows already loaded', async () => {
     const current = deidPlan(getDataset('msds-baby'));

@@ -1,11 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ageInMonthsOn,
   aliveOn,
-  builtKidStore,
+  CODE_LIST_OF,
   makeKidWorld,
+  openWorldForSuite,
+  truthConditionsOn,
   truthAddressOn,
   type KidWorld,
   type TruthPerson,
@@ -14,16 +17,6 @@ import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
 import { AGE_BANDS, conditionLists, conditionSummary } from './conditions.ts';
-
-/** The synthetic world's condition names and the code list each falls in (frailty is the eFI's, not a long-term condition). */
-const LIST_OF: Record<string, string> = {
-  diabetes: 'diabetes',
-  hypertension: 'hypertension',
-  copd: 'copd',
-  asthma: 'asthma',
-  chd: 'chd',
-  dementia: 'dementia',
-};
 
 let world: KidWorld;
 beforeAll(async () => {
@@ -37,13 +30,6 @@ beforeAll(async () => {
 }, 180_000);
 
 const alive = aliveOn;
-function truthConditions(p: TruthPerson, day: string): Set<string> {
-  const names = [
-    ...p.conditionsAtStart,
-    ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
-  ];
-  return new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined));
-}
 
 describe('condition code lists', () => {
   it('hold at least the seventeen conditions, each naming its source, and cover the synthetic world\u2019s diagnosis codes', () => {
@@ -52,7 +38,7 @@ describe('condition code lists', () => {
     expect(lists.every((l) => l.source.includes(l.cluster))).toBe(true);
     const codes = new Set(lists.flatMap((l) => l.codes.map((c) => c.code)));
     for (const [name, spec] of Object.entries(CLINICAL_CODES.gpConditions))
-      if (name in LIST_OF) expect(codes.has(spec.diagnosis), name).toBe(true);
+      if (name in CODE_LIST_OF) expect(codes.has(spec.diagnosis), name).toBe(true);
   });
 
   it('refuses a code list without a source or with a code that is not a SNOMED CT id', () => {
@@ -78,12 +64,7 @@ describe('condition code lists', () => {
 
 describe.each(testStores())('long-term conditions on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, world);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('finds each condition\u2019s prevalence and the number of conditions per person as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {
@@ -91,8 +72,8 @@ describe.each(testStores())('long-term conditions on $engine', (engine) => {
       const living = world.people.filter((p) => alive(p, day));
       expect(summary.people).toBe(living.length);
       for (const { condition, people } of summary.prevalence)
-        expect(people, condition).toBe(living.filter((p) => truthConditions(p, day).has(condition)).length);
-      const counts = living.map((p) => truthConditions(p, day).size);
+        expect(people, condition).toBe(living.filter((p) => truthConditionsOn(p, day).has(condition)).length);
+      const counts = living.map((p) => truthConditionsOn(p, day).size);
       for (const { conditions, people } of summary.byCount)
         expect(people, `${conditions} conditions`).toBe(
           counts.filter((n) => (conditions === '4+' ? n >= 4 : n === Number(conditions))).length,
@@ -105,17 +86,13 @@ describe.each(testStores())('long-term conditions on $engine', (engine) => {
     const day = '2020-09-30';
     const summary = await conditionSummary(store, day);
     const living = world.people.filter((p) => alive(p, day));
-    const months = (p: TruthPerson): number =>
-      Number(day.slice(0, 4)) * 12 +
-      Number(day.slice(5, 7)) -
-      Number(p.birthDate.slice(0, 4)) * 12 -
-      Number(p.birthDate.slice(5, 7));
-    const bandOf = (p: TruthPerson): string => AGE_BANDS.find((b) => months(p) < b.below * 12)?.band ?? '85+';
+    const bandOf = (p: TruthPerson): string =>
+      AGE_BANDS.find((b) => ageInMonthsOn(p, day) < b.below * 12)?.band ?? '85+';
     for (const row of summary.byAgeBand) {
       const inBand = living.filter((p) => bandOf(p) === row.band);
       expect(row.people, row.band).toBe(inBand.length);
       expect(row.multimorbidity, row.band).toBe(
-        inBand.filter((p) => truthConditions(p, day).size >= 2).length,
+        inBand.filter((p) => truthConditionsOn(p, day).size >= 2).length,
       );
     }
     const decileOf = (p: TruthPerson): string =>
@@ -124,7 +101,7 @@ describe.each(testStores())('long-term conditions on $engine', (engine) => {
       const inDecile = living.filter((p) => decileOf(p) === row.decile);
       expect(row.people, `decile ${row.decile}`).toBe(inDecile.length);
       expect(row.multimorbidity, `decile ${row.decile}`).toBe(
-        inDecile.filter((p) => truthConditions(p, day).size >= 2).length,
+        inDecile.filter((p) => truthConditionsOn(p, day).size >= 2).length,
       );
     }
     // Conditions diagnosed during the window count from their diagnosis date only.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { runCli } from '../../test/cli.ts';
-import { aliveOn, builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { aliveOn, makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { watchStatistics } from '../../test/planner-statistics.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
@@ -307,12 +307,7 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
   'frailty\u2019s statistics on $engine',
   (engine) => {
     let store: Store;
-    beforeAll(async () => {
-      store = await builtKidStore(engine, world);
-    }, 180_000);
-    afterAll(async () => {
-      await store.close();
-    });
+    openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
     it('knows the version being built when it joins its deficit codes and scores its deficits', async () => {
       const watched = watchStatistics(
@@ -333,12 +328,7 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
 
 describe.each(testStores())('frailty (eFI) from defective feeds on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, defective);
-  }, 180_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => defective, buildKid: true });
 
   it('differs from the truth only where a defect was injected into that person\u2019s rows', async () => {
     const truth = truthCategories(defective, AS_OF);

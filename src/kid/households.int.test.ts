@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ageInMonthsOn,
   aliveOn,
-  builtKidStore,
   makeKidWorld,
+  openWorldForSuite,
   truthAddressOn,
   type KidWorld,
   type TruthPerson,
@@ -24,12 +25,7 @@ beforeAll(async () => {
 
 const alive = aliveOn;
 /** 75 or over from the first day of the month of the 75th birthday (the warehouse has no day of birth). */
-const aged75 = (p: TruthPerson, day: string): boolean =>
-  Number(day.slice(0, 4)) * 12 +
-    Number(day.slice(5, 7)) -
-    Number(p.birthDate.slice(0, 4)) * 12 -
-    Number(p.birthDate.slice(5, 7)) >=
-  900;
+const aged75 = (p: TruthPerson, day: string): boolean => ageInMonthsOn(p, day) >= 900;
 
 /** The truth's households on a day: living people grouped by the UPRN token of their home. */
 function truthHouseholds(day: string): Map<string, TruthPerson[]> {
@@ -45,12 +41,7 @@ function truthHouseholds(day: string): Map<string, TruthPerson[]> {
 
 describe.each(testStores())('households on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, world);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('counts people per household and people aged 75+ living alone as the truth has them', async () => {
     for (const day of ['2020-04-01', '2020-09-30']) {

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
-import { testStores, openForSuite } from '../../test/stores.ts';
+import { makeKidWorld, openWorldForSuite, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
 import { loadReferenceGeography } from '../reference/load-reference-geography.ts';
 import type { Store } from '../store/store.ts';
 import { buildReferenceGeography, pcnOn, type PcnMembership } from '../synth/reference-geography.ts';
@@ -44,12 +44,7 @@ beforeAll(async () => {
 
 describe.each(testStores())('the KID with reference geography on $engine', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => world.load(s),
-    300_000,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('has no PCN before a practice-to-PCN release is loaded, and is stale once one is', async () => {
     await buildSpine(store);

@@ -2,8 +2,15 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, truthAddressOn, type KidWorld, type TruthPerson } from '../../test/kid-world.ts';
-import { testStores } from '../../test/stores.ts';
+import {
+  ageInMonthsOn,
+  makeKidWorld,
+  truthAddressOn,
+  truthConditionsOn,
+  type KidWorld,
+  type TruthPerson,
+} from '../../test/kid-world.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import { runCli } from '../../test/cli.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { openStore } from '../store/open-store.ts';
@@ -41,16 +48,6 @@ const DATASETS = [
 /** The model's date: the last day of the latest month of GP events loaded. */
 const AS_OF = '2021-03-31';
 const FROM = windowStart(AS_OF);
-
-/** The synthetic world's condition names and the code list each falls in. */
-const LIST_OF: Record<string, string> = {
-  diabetes: 'diabetes',
-  hypertension: 'hypertension',
-  copd: 'copd',
-  asthma: 'asthma',
-  chd: 'chd',
-  dementia: 'dementia',
-};
 
 /** What a person's row of the model should say, worked out here from the world's own files. */
 interface Expected {
@@ -224,20 +221,6 @@ function residentsOn(uprnToken: string, day: string): TruthPerson[] {
   );
 }
 
-const ageMonths = (p: TruthPerson, day: string): number =>
-  Number(day.slice(0, 4)) * 12 +
-  Number(day.slice(5, 7)) -
-  Number(p.birthDate.slice(0, 4)) * 12 -
-  Number(p.birthDate.slice(5, 7));
-
-function truthConditions(p: TruthPerson, day: string): Set<string> {
-  const names = [
-    ...p.conditionsAtStart,
-    ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
-  ];
-  return new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined));
-}
-
 beforeAll(async () => {
   world = await makeKidWorld({
     people: 600,
@@ -315,7 +298,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
         p.deathDate !== null && inWindow(p.deathDate) ? p.deathDate : null,
       );
       const day = (row?.death_date as string | null) ?? AS_OF;
-      const age = Math.floor(ageMonths(p, day) / 12);
+      const age = Math.floor(ageInMonthsOn(p, day) / 12);
       expect(row?.age).toBe(age);
       expect(row?.age_band).toBe(age >= 90 ? '90+' : `${age - (age % 5)}-${age - (age % 5) + 4}`);
       const address = truthAddressOn(world, p, day);
@@ -324,7 +307,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       const decile = world.imdDecile.get(address?.lsoa ?? '');
       expect(row?.imd_decile).toBe(decile);
       expect(row?.imd_quintile).toBe(Math.ceil((decile ?? 0) / 2));
-      const conditions = truthConditions(p, day).size;
+      const conditions = truthConditionsOn(p, day).size;
       expect(row?.conditions).toBe(conditions);
       expect(row?.multimorbidity).toBe(conditions >= 2);
       expect(row?.complex_multimorbidity).toBe(conditions >= 4);
@@ -399,8 +382,8 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
       if (!row) continue;
       const day = (row.death_date as string | null) ?? AS_OF;
       const e = expected.get(p.token) ?? expectedOf(p.token);
-      const conditions = truthConditions(p, day);
-      const age = Math.floor(ageMonths(p, day) / 12);
+      const conditions = truthConditionsOn(p, day);
+      const age = Math.floor(ageInMonthsOn(p, day) / 12);
       // The rules of docs/kid.md, "Segments", in their order; the world has no heart
       // failure, learning disability or cancer diagnoses.
       const segment =
@@ -416,7 +399,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
                   ? 'serious-curable'
                   : conditions.size > 0
                     ? 'chronic-conditions'
-                    : e.maternity || ageMonths(p, day) < 12
+                    : e.maternity || ageInMonthsOn(p, day) < 12
                       ? 'maternal-infant'
                       : 'healthy-well';
       expect(row.segment, `segment of a person aged ${age}`).toBe(segment);
@@ -451,19 +434,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     const orgs = (
       await store.query<{ org_code: string }>(`SELECT DISTINCT org_code FROM loads WHERE status = 'loaded'`)
     ).map((r) => r.org_code);
-    const datasets = [
-      ...new Set([
-        'pmi',
-        'gp-events',
-        'apc',
-        'ecds',
-        'op',
-        'asc',
-        'fire-safety',
-        'msds-booking',
-        'msds-delivery',
-      ]),
-    ];
+    const datasets = [...DATASETS];
     for (const org of orgs)
       await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
     const proposed = await proposeUseCase(
@@ -554,12 +525,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
 
 describe.each(testStores())('segments on constructed people on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('gives each person the most severe segment whose rule holds, in the written order', async () => {
     // Hand-made people of spine version 1: token, birth month, death date, conditions

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
 import { watchStatistics } from '../../test/planner-statistics.ts';
-import { testStores } from '../../test/stores.ts';
+import { testStores, openForSuite } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, populationOn, spineStatus } from './person-spine.ts';
 
@@ -126,12 +126,7 @@ describe.each(testStores())('the person spine on $engine', (engine) => {
 
 describe.each(testStores())('the person spine with injected defects on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(engine, (s) => (store = s));
 
   it('refuses to build before any PMI has been loaded', async () => {
     await expect(buildSpine(store)).rejects.toMatchObject({ code: 'not-found' });

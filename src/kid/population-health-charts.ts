@@ -36,6 +36,23 @@ function niceMax(max: number): number {
   return 10 * step;
 }
 
+/** A bar chart's value axis, 0 at `from` to `max` at `to`, and its title; it closes the SVG. */
+function valueAxisAndEnd(axis: {
+  from: number;
+  to: number;
+  y: number;
+  max: number;
+  title: string;
+}): string[] {
+  const { from, to, y, max } = axis;
+  return [
+    `<line x1="${from}" x2="${to}" y1="${y}" y2="${y}" stroke="${GRID}"/>`,
+    `<text x="${from}" y="${y + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">0</text>`,
+    `<text x="${to}" y="${y + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">${max.toLocaleString('en-GB')}</text>`,
+    `<text x="${(from + to) / 2}" y="${y + 32}" text-anchor="middle" font-size="12" fill="${TEXT}">${escapeXml(axis.title)}</text></svg>`,
+  ];
+}
+
 /** Males to the left, females to the right, youngest band at the bottom. */
 export function pyramidSvg(input: {
   id: string;
@@ -119,12 +136,7 @@ export function barChartSvg(input: {
     );
   });
   const axisY = 4 + input.rows.length * rowH + 2;
-  parts.push(
-    `<line x1="${left}" x2="${width - right}" y1="${axisY}" y2="${axisY}" stroke="${GRID}"/>`,
-    `<text x="${left}" y="${axisY + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">0</text>`,
-    `<text x="${width - right}" y="${axisY + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">${max.toLocaleString('en-GB')}</text>`,
-    `<text x="${(left + width - right) / 2}" y="${axisY + 32}" text-anchor="middle" font-size="12" fill="${TEXT}">${escapeXml(input.axisTitle)}</text></svg>`,
-  );
+  parts.push(...valueAxisAndEnd({ from: left, to: width - right, y: axisY, max, title: input.axisTitle }));
   return parts.join('');
 }
 
@@ -239,11 +251,6 @@ export function stackedBarSvg(input: {
     );
   });
   const axisY = legendH + 8 + input.rows.length * rowH + 2;
-  out.push(
-    `<line x1="${left}" x2="${width - right}" y1="${axisY}" y2="${axisY}" stroke="${GRID}"/>`,
-    `<text x="${left}" y="${axisY + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">0</text>`,
-    `<text x="${width - right}" y="${axisY + 14}" text-anchor="middle" font-size="11" fill="${TEXT}">${max.toLocaleString('en-GB')}</text>`,
-    `<text x="${(left + width - right) / 2}" y="${axisY + 32}" text-anchor="middle" font-size="12" fill="${TEXT}">${escapeXml(input.axisTitle)}</text></svg>`,
-  );
+  out.push(...valueAxisAndEnd({ from: left, to: width - right, y: axisY, max, title: input.axisTitle }));
   return out.join('');
 }

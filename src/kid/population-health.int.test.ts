@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ageInMonthsOn,
   aliveOn,
   builtKidStore,
+  CODE_LIST_OF,
   makeKidWorld,
   truthAddressOn,
+  truthConditionsOn,
   type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
@@ -33,16 +36,6 @@ import {
 } from './population-health.ts';
 import { populationHealthSchema } from './population-health-schemas.ts';
 
-/** The synthetic world's condition names and the KID code list each falls in (as conditions.int.test.ts). */
-const LIST_OF: Record<string, string> = {
-  diabetes: 'diabetes',
-  hypertension: 'hypertension',
-  copd: 'copd',
-  asthma: 'asthma',
-  chd: 'chd',
-  dementia: 'dementia',
-};
-
 /** Every source the dashboard's panels derive from (KID_LINEAGE), so each panel can show. */
 const DATASETS = [...DASHBOARD_DATASETS];
 const DAY = '2020-09-30';
@@ -59,21 +52,8 @@ beforeAll(async () => {
   });
 }, 240_000);
 
-function truthConditions(p: TruthPerson, day: string): number {
-  const names = [
-    ...p.conditionsAtStart,
-    ...(p.incident && p.incidentDate && p.incidentDate <= day ? [p.incident] : []),
-  ];
-  return new Set(names.map((n) => LIST_OF[n]).filter((n): n is string => n !== undefined)).size;
-}
-const ageOn = (p: TruthPerson, day: string): number =>
-  Math.floor(
-    (Number(day.slice(0, 4)) * 12 +
-      Number(day.slice(5, 7)) -
-      Number(p.birthDate.slice(0, 4)) * 12 -
-      Number(p.birthDate.slice(5, 7))) /
-      12,
-  );
+const truthConditionCount = (p: TruthPerson, day: string): number => truthConditionsOn(p, day).size;
+const ageOn = (p: TruthPerson, day: string): number => Math.floor(ageInMonthsOn(p, day) / 12);
 const pyramidBand = (age: number): string =>
   age >= 90 ? '90+' : `${Math.floor(age / 5) * 5}-${Math.floor(age / 5) * 5 + 4}`;
 const conditionBand = (age: number): string => AGE_BANDS.find((b) => age < b.below)?.band ?? '85+';
@@ -119,8 +99,10 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     for (const row of f.byAge.filter((r) => r.band !== 'unknown')) {
       const inBand = people.filter((p) => conditionBand(ageOn(p, f.day)) === row.band);
       expect(row.people, row.band).toBe(inBand.length);
-      expect(row.conditions, row.band).toBe(inBand.reduce((n, p) => n + truthConditions(p, f.day), 0));
-      expect(row.multimorbidity, row.band).toBe(inBand.filter((p) => truthConditions(p, f.day) >= 2).length);
+      expect(row.conditions, row.band).toBe(inBand.reduce((n, p) => n + truthConditionCount(p, f.day), 0));
+      expect(row.multimorbidity, row.band).toBe(
+        inBand.filter((p) => truthConditionCount(p, f.day) >= 2).length,
+      );
     }
     const decileOf = (p: TruthPerson): string =>
       String(world.imdDecile.get(truthAddressOn(world, p, f.day)?.lsoa ?? '') ?? 'unknown');
@@ -128,11 +110,11 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       const inDecile = people.filter((p) => decileOf(p) === row.decile);
       expect(row.people, `decile ${row.decile}`).toBe(inDecile.length);
       expect(row.conditions, `decile ${row.decile}`).toBe(
-        inDecile.reduce((n, p) => n + truthConditions(p, f.day), 0),
+        inDecile.reduce((n, p) => n + truthConditionCount(p, f.day), 0),
       );
     }
-    for (const row of f.prevalence.filter((p) => Object.values(LIST_OF).includes(p.condition))) {
-      const names = Object.keys(LIST_OF).filter((n) => LIST_OF[n] === row.condition);
+    for (const row of f.prevalence.filter((p) => Object.values(CODE_LIST_OF).includes(p.condition))) {
+      const names = Object.keys(CODE_LIST_OF).filter((n) => CODE_LIST_OF[n] === row.condition);
       const has = (p: TruthPerson): boolean =>
         names.some(
           (n) =>

@@ -4,54 +4,23 @@
  * on both engines, scored against the synthetic world's truth; and the encodings alone link
  * them to a complete index and to the PMI feeds as sent (council-evaluation.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
-import { worldGpPractices } from '../demo/send-world-feeds.ts';
-import { seedDemoGovernance } from '../governance/demo-governance.ts';
-import { loadFeed } from '../ingest/load-feed.ts';
-import { trustSigningKey } from '../ingest/trusted-keys.ts';
-import { buildSpine } from '../kid/person-spine.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { newLinkageSecret } from '../privacy/linkage-secret.ts';
-import type { newSigningKeyPair } from '../privacy/signing-key.ts';
-import { parsePublicKey } from '../privacy/signing-key.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
+import { describe, expect, it } from 'vitest';
+import { openForSuite, testStores } from '../../test/stores.ts';
+import { linkageWorldForFile, linksOfRun, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
 import type { Store } from '../store/store.ts';
-import { generateWorld } from '../synth/generate-world.ts';
 import { evaluateCouncilLinkage } from './council-evaluation.ts';
 import { linkPeople } from './link-people.ts';
-import { loadLinkageFile } from './linkage-store.ts';
 
 const DISTRICT_DATASETS = ['council-housing', 'council-benefits'] as const;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-district-linkage-'));
-const world = path.join(dir, 'world');
-const tokeniser = hmacTokeniser(newLinkKey());
-const secret = newLinkageSecret();
-const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
-const sent: { org: string; dataset: string; period: string; file: string; linkage: string }[] = [];
-/** `dataset:org:period:line` of each council row sent without an NHS number → its person's token */
-const truth = new Map<string, string>();
-
-beforeAll(async () => {
-  generateWorld({ out: world, people: 30_000, seed: 5, from: '2020-04', to: '2020-06' });
-  const sending = await sendWithLinkage({
-    world,
-    datasets: ['pmi', ...DISTRICT_DATASETS],
-    outbox: path.join(dir, 'outbox'),
-    tokeniser,
-    secret,
-    signingKeys,
-  });
-  sent.push(...sending.sent);
-  for (const [key, token] of await tokensOfRecordsWithoutNhsNumber(world, DISTRICT_DATASETS, tokeniser))
-    truth.set(key, token);
-}, 180_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const linkage = linkageWorldForFile({
+  name: 'district-linkage',
+  people: 30_000,
+  datasets: ['pmi', ...DISTRICT_DATASETS],
+  councilDatasets: DISTRICT_DATASETS,
+  timeout: 180_000,
+});
+const { dir, world, secret, sent, truth } = linkage;
 
 describe('district council records linked on encodings, against the world truth', () => {
   it('sends housing and benefits feeds from Maidstone and Swale, almost all without an NHS number', () => {
@@ -85,39 +54,24 @@ describe('district council records linked on encodings, against the world truth'
 
 describe.each(testStores())('kernel link for district council datasets on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-    for (const [org, pair] of signingKeys)
-      await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-    for (const feed of sent) {
-      const report = await loadFeed(store, { ...feed, actor: 'test' });
-      expect([`${feed.org}/${feed.dataset}/${feed.period}`, report.status]).toEqual([
-        `${feed.org}/${feed.dataset}/${feed.period}`,
-        'loaded',
-      ]);
-      await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
-    }
-    await buildSpine(store, { actor: 'test' });
-  }, 180_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) =>
+      loadSentWithLinkage(s, linkage, (feed, report) =>
+        expect([`${feed.org}/${feed.dataset}/${feed.period}`, report.status]).toEqual([
+          `${feed.org}/${feed.dataset}/${feed.period}`,
+          'loaded',
+        ]),
+      ),
+    180_000,
+  );
 
   it.each(DISTRICT_DATASETS)(
     'links %s records without an NHS number to the right person',
     async (dataset) => {
       const run = await linkPeople(store, { dataset, actor: 'cli:test' });
-      const rows = await store.query<{
-        org_code: string;
-        period: string;
-        source_line: number;
-        person_token: string;
-      }>(
-        `SELECT l.org_code, l.period, p.source_line, p.person_token
-       FROM person_links p JOIN loads l ON l.load_id = p.load_id WHERE p.run_id = $1`,
-        [run.runId],
-      );
+      const rows = await linksOfRun(store, run.runId);
       const expected = [...truth.keys()].filter((k) => k.startsWith(`${dataset}:`));
       // Rows quarantined at load (a defect the rules catch) are not in the warehouse to link.
       expect(run.records).toBeLessThanOrEqual(expected.length);

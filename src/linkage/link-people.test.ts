@@ -1,38 +1,20 @@
 import { createPrivateKey } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { provisionPostgresWorkspaces } from '../workspace/postgres-workspaces.ts';
 import { openGovernedRead } from '../governance/access-policy.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { listUseCases } from '../governance/use-cases.ts';
-import { testStores } from '../../test/stores.ts';
-import { sendWithLinkage, tokensOfRecordsWithoutNhsNumber } from '../../test/send-with-linkage.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
+import { linkageWorldForFile, linksOfRun, loadSentWithLinkage } from '../../test/send-with-linkage.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
-import { worldGpPractices } from '../demo/send-world-feeds.ts';
-import { seedDemoGovernance } from '../governance/demo-governance.ts';
 import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
-import { newLinkageSecret } from '../privacy/linkage-secret.ts';
-import type { newSigningKeyPair } from '../privacy/signing-key.ts';
-import { parsePublicKey } from '../privacy/signing-key.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import type { Store } from '../store/store.ts';
-import { generateWorld } from '../synth/generate-world.ts';
 import { buildSpine, spineStatus } from '../kid/person-spine.ts';
 import { linkageEstimates, linkageReport } from '../kid/linkage-report.ts';
 import { resolveConfig } from '../config/config.ts';
@@ -46,18 +28,16 @@ import type { ServerDeps } from '../server/routes.ts';
 import { linkPeople, pairIdOf } from './link-people.ts';
 import { decidePair, explainQueuedPair, reviewQueue } from './link-review.ts';
 import { pairDecisionSchema, pairWaterfallSchema, reviewQueueSchema } from './linkage-schemas.ts';
-import { encodingColumns, loadLinkageFile } from './linkage-store.ts';
+import { encodingColumns } from './linkage-store.ts';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-link-people-'));
-const world = path.join(dir, 'world');
-const tokeniser = hmacTokeniser(newLinkKey());
-const secret = newLinkageSecret();
-const signingKeys = new Map<string, ReturnType<typeof newSigningKeyPair>>();
-const sent: { org: string; dataset: string; period: string; file: string; linkage: string }[] = [];
-/** `asc:org:period:line` of each council row sent without an NHS number → its person's token */
-const truth = new Map<string, string>();
-/** the extract each council feed was made from, by its pseudonymised file */
-const extractOf = new Map<string, string>();
+const linkage = linkageWorldForFile({
+  name: 'link-people',
+  people: 20_000,
+  datasets: ['pmi', 'asc'],
+  councilDatasets: ['asc'],
+  timeout: 120_000,
+});
+const { dir, tokeniser, secret, signingKeys, sent, truth, extractOf } = linkage;
 
 /**
  * A council feed sent again with its last row gone (as a corrected resend would be): a new
@@ -83,56 +63,18 @@ async function resend(feed: (typeof sent)[number], folder: string) {
   return { ...feed, file: result.output, linkage: result.linkage!.file };
 }
 
-beforeAll(async () => {
-  generateWorld({ out: world, people: 20_000, seed: 5, from: '2020-04', to: '2020-06' });
-  const sending = await sendWithLinkage({
-    world,
-    datasets: ['pmi', 'asc'],
-    outbox: path.join(dir, 'outbox'),
-    tokeniser,
-    secret,
-    signingKeys,
-  });
-  sent.push(...sending.sent);
-  for (const [file, extract] of sending.extractOf) extractOf.set(file, extract);
-  for (const [key, token] of await tokensOfRecordsWithoutNhsNumber(world, ['asc'], tokeniser))
-    truth.set(key, token);
-}, 120_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 describe.each(testStores())('kernel link on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await seedDemoGovernance(store, 'test', { extraOrganisations: worldGpPractices(world) });
-    for (const [org, pair] of signingKeys) {
-      await trustSigningKey(store, org, parsePublicKey(pair.publicKeyPem).publicKeyPem, 'test');
-    }
-    for (const feed of sent) {
-      const report = await loadFeed(store, { ...feed, actor: 'test' });
-      expect(report.status).toBe('loaded');
-      await loadLinkageFile(store, { ...feed, file: feed.linkage, actor: 'test' });
-    }
-    // kernel link links into the person spine: build it from the PMI feeds loaded.
-    await buildSpine(store, { actor: 'test' });
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    (s) => loadSentWithLinkage(s, linkage, (_, report) => expect(report.status).toBe('loaded')),
+    120_000,
+  );
 
   /** The links of a run: `org:period:line` → token, for council rows. */
   async function linksOf(runId: string): Promise<Map<string, string>> {
-    const rows = await store.query<{
-      org_code: string;
-      period: string;
-      source_line: number;
-      person_token: string;
-    }>(
-      `SELECT l.org_code, l.period, p.source_line, p.person_token
-       FROM person_links p JOIN loads l ON l.load_id = p.load_id WHERE p.run_id = $1`,
-      [runId],
-    );
+    const rows = await linksOfRun(store, runId);
     return new Map(rows.map((r) => [`${r.org_code}:${r.period}:${Number(r.source_line)}`, r.person_token]));
   }
 

@@ -18,8 +18,8 @@ import { readSigningPrivateKey } from '../privacy/signing-key.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores, openForSuite } from '../../test/stores.ts';
+import { makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['apc', 'apc-critical-care'] as const;
@@ -37,12 +37,7 @@ beforeAll(async () => {
 
 describe.each(testStores())('critical care periods on $engine (issue 18)', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => world.load(s),
-    300_000,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every period clean, each in a spell the same trust sent as APC', async () => {
     const sent = world.records.filter((r) => r.dataset === 'apc-critical-care');

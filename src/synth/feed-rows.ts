@@ -50,6 +50,21 @@ function put(values: Values, names: readonly string[], value: string): void {
   }
 }
 
+/**
+ * A moment of an attendance the three ways ECDS extracts give it: its date, its time of day,
+ * and both in one field. `minutes` count from midnight of `day` and may run past it.
+ */
+function putMoment(
+  values: Values,
+  names: { date: readonly string[]; time: readonly string[]; dateTime: readonly string[] },
+  day: number,
+  minutes: number,
+): void {
+  put(values, names.date, formatDay(day + Math.floor(minutes / 1440)));
+  put(values, names.time, formatTime(minutes));
+  put(values, names.dateTime, formatDateTime(day, minutes));
+}
+
 export function localPatientId(org: string, person: number): string {
   return `${org}${String(hashKey(org, person) % 10_000_000).padStart(7, '0')}`;
 }
@@ -529,6 +544,25 @@ const ACUITY_CODES = [
   '1077251000000100',
 ];
 
+/** The spellings of each ECDS moment's three columns (see putMoment). */
+const ECDS_MOMENTS = {
+  arrival: {
+    date: ['Arrival_Date', 'EC_Arrival_Date', 'Emergency_Care_Arrival_Date'],
+    time: ['Arrival_Time', 'EC_Arrival_Time', 'Emergency_Care_Arrival_Time'],
+    dateTime: ['Arrival_Date_Time', 'EC_Arrival_Date_Time', 'Der_EC_Arrival_Date_Time'],
+  },
+  assessment: {
+    date: ['EC_Initial_Assessment_Date', 'Initial_Assessment_Date'],
+    time: ['EC_Initial_Assessment_Time', 'Initial_Assessment_Time', 'Emergency_Care_Initial_Assessment_Time'],
+    dateTime: ['EC_Initial_Assessment_Date_Time', 'Initial_Assessment_Date_Time'],
+  },
+  departure: {
+    date: ['EC_Departure_Date', 'Departure_Date', 'Emergency_Care_Departure_Date'],
+    time: ['EC_Departure_Time', 'Departure_Time', 'Emergency_Care_Departure_Time'],
+    dateTime: ['EC_Departure_Date_Time', 'Departure_Date_Time', 'Der_EC_Departure_Date_Time'],
+  },
+} as const;
+
 /** One ECDS attendance (CDS type 011, reference digest §2.6). */
 export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
   const values = patientBlock(world, person, visit.arrivalDay, visit.trust);
@@ -550,34 +584,14 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
     content.departmentType,
   );
   put(values, ['EC_Attendance_Category', 'Emergency_Care_Attendance_Category', 'Attendance_Category'], '1');
-  put(values, ['Arrival_Date', 'EC_Arrival_Date', 'Emergency_Care_Arrival_Date'], formatDay(day));
-  put(values, ['Arrival_Time', 'EC_Arrival_Time', 'Emergency_Care_Arrival_Time'], formatTime(visit.arrival));
-  put(
-    values,
-    ['Arrival_Date_Time', 'EC_Arrival_Date_Time', 'Der_EC_Arrival_Date_Time'],
-    formatDateTime(day, visit.arrival),
-  );
+  putMoment(values, ECDS_MOMENTS.arrival, day, visit.arrival);
   put(values, ['Age_At_Arrival'], String(age));
   put(
     values,
     ['EC_Arrival_Mode_SNOMED_CT', 'Arrival_Mode', 'Emergency_Care_Arrival_Mode', 'EC_Arrival_Mode'],
     content.arrivalMode,
   );
-  put(
-    values,
-    ['EC_Initial_Assessment_Date', 'Initial_Assessment_Date'],
-    formatDay(day + Math.floor(visit.assessment / 1440)),
-  );
-  put(
-    values,
-    ['EC_Initial_Assessment_Time', 'Initial_Assessment_Time', 'Emergency_Care_Initial_Assessment_Time'],
-    formatTime(visit.assessment),
-  );
-  put(
-    values,
-    ['EC_Initial_Assessment_Date_Time', 'Initial_Assessment_Date_Time'],
-    formatDateTime(day, visit.assessment),
-  );
+  putMoment(values, ECDS_MOMENTS.assessment, day, visit.assessment);
   put(
     values,
     ['EC_Acuity_SNOMED_CT', 'Acuity', 'Emergency_Care_Acuity', 'EC_Acuity'],
@@ -616,21 +630,7 @@ export function ecdsRow(world: World, person: number, visit: EdVisit): Values {
     ['Decision_To_Admit_Date_Time', 'EC_Decision_To_Admit_Date_Time'],
     decisionToAdmit === undefined ? '' : formatDateTime(day, decisionToAdmit),
   );
-  put(
-    values,
-    ['EC_Departure_Date', 'Departure_Date', 'Emergency_Care_Departure_Date'],
-    formatDay(day + Math.floor(visit.departure / 1440)),
-  );
-  put(
-    values,
-    ['EC_Departure_Time', 'Departure_Time', 'Emergency_Care_Departure_Time'],
-    formatTime(visit.departure),
-  );
-  put(
-    values,
-    ['EC_Departure_Date_Time', 'Departure_Date_Time', 'Der_EC_Departure_Date_Time'],
-    formatDateTime(day, visit.departure),
-  );
+  putMoment(values, ECDS_MOMENTS.departure, day, visit.departure);
   put(
     values,
     [

@@ -163,6 +163,7 @@ describe('generateWorld', () => {
     };
     expect(bad({ people: 0 })).toBeInstanceOf(KernelError);
     expect((bad({ from: '2019-13' }) as KernelError).where?.field).toBe('--from');
+    expect((bad({ to: '2019-13' }) as KernelError).message).toBe('The last month "2019-13" is not a month');
     expect((bad({ to: '2019-01' }) as KernelError).message).toContain('before');
     expect((bad({ out: first }) as KernelError).code).toBe('conflict');
     expect((bad({ defectRates: { 'not-a-kind': 0.1 } as never }) as KernelError).code).toBe('usage');

@@ -54,7 +54,7 @@ import {
 } from './organisations.ts';
 import { NO_DAY, type Pregnancy } from './population.ts';
 import { hashKey, hashUniform, Random } from './random.ts';
-import { writeGpProblemListBaseline, writeGpRegisterBaseline } from './gp-register-baseline.ts';
+import { writeGpBaselines } from './gp-register-baseline.ts';
 import { writeGpMedications, writeGpRegistrations, writeTruthRegistrations } from './gp-records.ts';
 import { writeReference, writeTruthPeople } from './truth-writer.ts';
 import { writeDistrictCouncils } from './district-council.ts';
@@ -128,6 +128,23 @@ function usage(message: string, field: string, hint: string): KernelError {
   return new KernelError('usage', message, { where: { field }, hint });
 }
 
+/** The window's first or last month from its option, or a usage error naming the option. */
+function windowMonth(
+  text: string,
+  which: 'first' | 'last',
+  flag: '--from' | '--to',
+  example: string,
+): { year: number; month: number } {
+  const month = parseMonth(text);
+  if (!month)
+    throw usage(
+      `The ${which} month "${text}" is not a month`,
+      flag,
+      `Write months as YYYY-MM, e.g. ${example}`,
+    );
+  return month;
+}
+
 /** Checks options and answers the parsed window; every mistake is one clear KernelError. */
 export function checkOptions(options: GenerateOptions): {
   from: { year: number; month: number };
@@ -149,20 +166,8 @@ export function checkOptions(options: GenerateOptions): {
       'Give --seed S, e.g. --seed 1',
     );
   }
-  const from = parseMonth(options.from);
-  if (!from)
-    throw usage(
-      `The first month "${options.from}" is not a month`,
-      '--from',
-      'Write months as YYYY-MM, e.g. 2019-04',
-    );
-  const to = parseMonth(options.to);
-  if (!to)
-    throw usage(
-      `The last month "${options.to}" is not a month`,
-      '--to',
-      'Write months as YYYY-MM, e.g. 2021-07',
-    );
+  const from = windowMonth(options.from, 'first', '--from', '2019-04');
+  const to = windowMonth(options.to, 'last', '--to', '2021-07');
   if (to.year * 12 + to.month < from.year * 12 + from.month)
     throw usage(
       `The last month ${options.to} is before the first month ${options.from}`,
@@ -303,8 +308,7 @@ export function generateWorld(options: GenerateOptions): WorldSummary {
     }
     writeMaternity(world, month, emit, personSubject, state, options.seed);
     if (monthIndex === 0) {
-      writeGpRegisterBaseline(world, month, emit, personSubject);
-      writeGpProblemListBaseline(world, month, emit, personSubject);
+      writeGpBaselines(world, month, emit, personSubject);
     }
     writePmi(world, month, monthIndex, emit, personSubject, state, known, options.seed);
     writeGpRegistrations(world, month, monthIndex, emit, personSubject);

@@ -1,11 +1,9 @@
 /**
- * The GP practices' register at the start of the window: one PMI row for every person alive
- * and registered on the window's first day. Without it, the GP PMI feed carries only changes
- * (births, moves, deaths) and the person spine (src/kid/) would miss everyone who stayed put;
- * a practice's first extract to a new warehouse is its whole list.
+ * The GP practices' register and problem lists at the start of the window: what a practice's
+ * first extract to a new warehouse holds (its whole list), not only the changes after it.
  */
 import { gpDiagnosis } from './activity-model.ts';
-import type { RowSubject, EmitRow } from './feed-router.ts';
+import type { EmitRow, SubjectOf } from './feed-router.ts';
 import { gpEventRow, patientBlock } from './feed-rows.ts';
 import { extraDeficits } from './frailty-deficits.ts';
 import { NO_DAY } from './population.ts';
@@ -27,35 +25,28 @@ function forEachRegistered(
   }
 }
 
-export function writeGpRegisterBaseline(
-  world: World,
-  month: Month,
-  emit: EmitRow,
-  subject: (person: number, day: number) => RowSubject,
-): void {
+/**
+ * The GP practices' lists at the start of the window, dated its first day: the register and
+ * the problem lists, each a practice's first extract to a new warehouse.
+ *
+ * The register is one PMI row for every person alive and registered then. Without it, the GP
+ * PMI feed carries only changes (births, moves, deaths) and the person spine (src/kid/) would
+ * miss everyone who stayed put.
+ *
+ * The problem lists hold one diagnosis event for each long-term condition a living person
+ * already has (the synthetic world does not model when a prevalent condition was first
+ * coded). Without them, gp-events would show a prevalent condition only if a review happened
+ * to fall in the window, and the person-level model (src/kid/) could not find it. They also
+ * hold the electronic Frailty Index's other deficits (falls, hearing loss, …) a person has then.
+ */
+export function writeGpBaselines(world: World, month: Month, emit: EmitRow, subject: SubjectOf): void {
   const day = month.first;
+  // Two passes, the register first, so the rows come in the order they always have.
   forEachRegistered(world, day, (p, _, practice) => {
     const values = patientBlock(world, p, day, practice);
     values.Record_Date = formatDay(day);
     emit(practice, 'pmi', values, subject(p, day));
   });
-}
-
-/**
- * The GP practices' problem lists at the start of the window: one diagnosis event for each
- * long-term condition a living person already has, dated the window's first day (the
- * synthetic world does not model when a prevalent condition was first coded). Without it,
- * gp-events would show a prevalent condition only if a review happened to fall in the
- * window, and the person-level model (src/kid/) could not find it. The list also holds the
- * electronic Frailty Index's other deficits (falls, hearing loss, …) a person has then.
- */
-export function writeGpProblemListBaseline(
-  world: World,
-  month: Month,
-  emit: EmitRow,
-  subject: (person: number, day: number) => RowSubject,
-): void {
-  const day = month.first;
   forEachRegistered(world, day, (p, practiceIndex, practice) => {
     const mask = world.population.conditions[p] ?? 0;
     CONDITIONS.forEach((_, condition) => {

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores, openForSuite } from '../../test/stores.ts';
+import { makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
 import { hasSeriousMentalIllness } from './mh-community-feeds.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
@@ -168,12 +168,7 @@ describe('the synthetic MHSDS and CSDS feeds', () => {
 
 describe.each(testStores())('MHSDS and CSDS loaded on $engine (issue 18)', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => world.load(s),
-    300_000,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every contact of the truth once, as the person it is about', async () => {
     const truth = readFeed(path.join(world.dir, 'world', 'truth', 'care-contacts.csv'));

@@ -22,8 +22,8 @@ import { readSourceMapping } from '../privacy/source-mapping.ts';
 import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { testStores, openForSuite } from '../../test/stores.ts';
+import { makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { testStores } from '../../test/stores.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['ecds', 'ooh-cases'] as const;
@@ -69,12 +69,7 @@ function truthDefects(): Defect[] {
 
 describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (issue 18)', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => world.load(s),
-    300_000,
-  );
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
   it('loads every feed, and quarantines exactly the rows truth says carry a visible defect, at their lines', async () => {
     const defects = truthDefects().filter((d) => DATASETS.some((ds) => d.file.includes(`/${ds}/`)));

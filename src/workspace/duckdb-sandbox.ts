@@ -19,6 +19,7 @@
 import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { KernelError } from '../errors.ts';
 import { quoteLiteral } from '../store/sql.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlValue } from '../store/store.ts';
 import { checkSingleSelect } from './select-statement.ts';
 import type { WorkspaceLimits } from './workspace-limits.ts';
@@ -127,16 +128,6 @@ class Deadline {
   }
 }
 
-/** Serialises async work: one statement at a time on a connection. */
-class Queue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(work, work);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
 /**
  * DuckDB's error, for the person who wrote the query: what was refused or wrong, and what to
  * do. Messages come from the sandbox, which holds only the workspace's own views, so they name
@@ -189,7 +180,7 @@ function sandboxError(
 
 /** One analyst session's connection to a sandbox: one query at a time, each bounded. */
 export class SandboxConnection {
-  private readonly queue = new Queue();
+  private readonly queue = new SerialQueue();
   private closed = false;
 
   constructor(

@@ -22,6 +22,7 @@ import { KernelError } from '../../errors.ts';
 import { duckdbDialect } from '../dialect.ts';
 import type { CsvRelation, CsvSource, Queryable, Row, SqlValue, Store } from '../store.ts';
 import { quoteIdentifier, quoteLiteral, toStoreError } from '../sql.ts';
+import { SerialQueue } from '../serial-queue.ts';
 
 /**
  * read_csv over a file, every column as text and nothing sniffed: the caller has already
@@ -42,16 +43,6 @@ const READ_CONNECTIONS = 3;
 const SMALL_INSERT_ROWS = 50;
 /** How many prepared statements a reader keeps; past it, it starts afresh. */
 const PREPARED_LIMIT = 200;
-
-/** Serialises async work: one statement at a time on a DuckDB connection. */
-class Queue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(work, work);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 function bindType(value: SqlValue): DuckDBType {
   if (value === null) return SQLNULL;
@@ -156,7 +147,7 @@ class DuckDBQueryable implements Queryable {
 
   constructor(
     protected readonly connection: DuckDBConnection,
-    protected readonly queue: Queue = new Queue(),
+    protected readonly queue: SerialQueue = new SerialQueue(),
     options: { keepStatements?: boolean } = {},
   ) {
     this.statements = options.keepStatements ? new Map() : undefined;
@@ -358,7 +349,7 @@ class DuckDBQueryable implements Queryable {
  */
 class DuckDBStore extends DuckDBQueryable implements Store {
   readonly description: string;
-  private readonly transactions = new Queue();
+  private readonly transactions = new SerialQueue();
   private txConnection: DuckDBConnection | undefined;
   /**
    * Extra connections for plain reads, taken in turn: one connection runs one statement at
@@ -381,7 +372,7 @@ class DuckDBStore extends DuckDBQueryable implements Store {
     const turn = this.nextReader++ % READ_CONNECTIONS;
     this.readers[turn] ??= this.instance
       .connect()
-      .then((connection) => new DuckDBQueryable(connection, new Queue(), { keepStatements: true }));
+      .then((connection) => new DuckDBQueryable(connection, new SerialQueue(), { keepStatements: true }));
     return (await this.readers[turn]).query<T>(sql, params);
   }
 
