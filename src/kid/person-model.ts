@@ -26,6 +26,7 @@ import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
 import { modelDate } from './model-date.ts';
 import { openKidRead } from './kid-read.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
 import { copyUnchangedPeople, planModelScope, type BuildPlan } from './incremental-build.ts';
 
@@ -410,13 +411,16 @@ export async function buildPersonModel(
   for (const source of candidates) if (await tableExists(q, source.table)) used.push(source);
   const has = (dataset: string): boolean => used.some((s) => s.dataset === dataset);
   const frailty = await tableExists(q, 'kid_frailty');
-  // PostgreSQL plans from the statistics it has: this version's tables were written moments
-  // ago, and without fresh statistics it guessed a handful of people and looped (over 14
-  // minutes at 100,000 people on the bench; 3-5 s after ANALYZE). DuckDB keeps its own.
-  if (q.dialect.name === 'postgres')
-    await q.exec(
-      `ANALYZE ${['kid_person', 'kid_registration', 'kid_residence', 'kid_condition', ...(frailty ? ['kid_frailty'] : []), ...used.map((s) => s.table)].join(', ')}`,
-    );
+  // This version's tables were written moments ago: without fresh statistics PostgreSQL
+  // guessed a handful of people and looped (docs/kid.md, "Speed").
+  await gatherStatistics(q, [
+    'kid_person',
+    'kid_registration',
+    'kid_residence',
+    'kid_condition',
+    ...(frailty ? ['kid_frailty'] : []),
+    ...used.map((s) => s.table),
+  ]);
 
   // A count is 0 for a person with no rows in a loaded dataset, null where it was never loaded.
   const n = (dataset: string, expression: string, zero = '0'): string =>

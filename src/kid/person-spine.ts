@@ -452,7 +452,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   // PostgreSQL plans from statistics it gathers only when asked or when autovacuum gets to
   // it: on a freshly built version it guessed one row for the residence history and looped
   // over it (a cohort count took 8–16 s on 20,000 people). DuckDB keeps its own statistics.
-  if (store.dialect.name === 'postgres') await store.exec(`ANALYZE ${KID_TABLES.join(', ')}`);
+  await gatherStatistics(store, KID_TABLES);
   return build;
 }
 
