@@ -1,4 +1,5 @@
-import type { SqlValue, Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
+import { watchStatements } from './watch-statements.ts';
 
 /** What PostgreSQL's statistics held when a watched statement was sent. */
 export interface StatisticsSeen {
@@ -18,30 +19,17 @@ export function watchStatistics(
   statements: readonly string[],
   tables: readonly string[],
 ): { store: Store; seen: Map<string, StatisticsSeen> } {
-  const seen = new Map<string, StatisticsSeen>();
-  const watching = new Proxy(store, {
-    get(target, property) {
-      if (property === 'run')
-        return async (sql: string, params?: readonly SqlValue[]): Promise<number> => {
-          const statement = statements.find((s) => sql.trimStart().startsWith(s));
-          if (statement) {
-            const rows = await target.query<{ tablename: string; versions: string | null }>(
-              `SELECT tablename, CAST(most_common_vals AS TEXT) AS versions FROM pg_stats
-               WHERE schemaname = current_schema() AND attname = 'version'
-                 AND tablename IN (${tables.map((t) => `'${t}'`).join(', ')})`,
-            );
-            seen.set(statement, {
-              version: Number(params?.[0]),
-              versions: new Map(
-                rows.map((r) => [r.tablename, (r.versions ?? '{}').slice(1, -1).split(',').map(Number)]),
-              ),
-            });
-          }
-          return target.run(sql, params);
-        };
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
+  return watchStatements(store, statements, async (target, params) => {
+    const rows = await target.query<{ tablename: string; versions: string | null }>(
+      `SELECT tablename, CAST(most_common_vals AS TEXT) AS versions FROM pg_stats
+       WHERE schemaname = current_schema() AND attname = 'version'
+         AND tablename IN (${tables.map((t) => `'${t}'`).join(', ')})`,
+    );
+    return {
+      version: Number(params?.[0]),
+      versions: new Map(
+        rows.map((r) => [r.tablename, (r.versions ?? '{}').slice(1, -1).split(',').map(Number)]),
+      ),
+    };
   });
-  return { store: watching, seen };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
+import { makeKidWorld, openWorldForSuite, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
 import { watchStatistics } from '../../test/planner-statistics.ts';
+import { watchStatements } from '../../test/watch-statements.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, populationOn, spineStatus } from './person-spine.ts';
@@ -183,33 +184,21 @@ describe.each(testStores())('the person spine with injected defects on $engine',
 
 describe.each(testStores())('the build\u2019s memory on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await clean.load(store);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => clean });
 
   it('is built within the engine\u2019s memory cap for a build, and the cap is lifted after', async () => {
-    const memory = async (): Promise<string> =>
-      String((await store.query<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))[0]?.v);
+    const memory = async (q: Store): Promise<string> =>
+      String((await q.query<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))[0]?.v);
     if (engine.engine === 'postgres') {
       expect(store.dialect.kidBuild).toBeNull();
       return;
     }
-    const before = await memory();
+    const before = await memory(store);
     // What the build's first write of the spine runs under (Dialect.kidBuild).
-    let during: string | undefined;
-    const run = store.run.bind(store);
-    const watched = Object.create(store) as Store;
-    watched.run = async (sql, params) => {
-      if (during === undefined && sql.includes('INSERT INTO kid_person ')) during = await memory();
-      return run(sql, params);
-    };
-    await buildSpine(watched, { full: true });
-    expect(during).toBe('2.0 GiB');
-    expect(await memory()).toBe(before);
+    const watched = watchStatements(store, ['INSERT INTO kid_person ('], memory);
+    await buildSpine(watched.store, { full: true });
+    expect(watched.seen.get('INSERT INTO kid_person (')).toBe('2.0 GiB');
+    expect(await memory(store)).toBe(before);
   });
 });
 
@@ -218,20 +207,17 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
   'the person spine\u2019s statistics on $engine',
   (engine) => {
     let store: Store;
+    let world: KidWorld;
     beforeAll(async () => {
-      const world = await makeKidWorld({
+      world = await makeKidWorld({
         people: 300,
         from: '2020-04',
         to: '2020-06',
         datasets: ['pmi', 'asc', 'fire-safety'],
         defects: 'none',
       });
-      store = await engine.open();
-      await world.load(store);
     }, 120_000);
-    afterAll(async () => {
-      await store.close();
-    });
+    openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
     it('knows the version being built when the residence and fire visit steps join its people, registrations and residence', async () => {
       await buildSpine(store, { full: true });
