@@ -9,6 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { watchStatistics, type StatisticsSeen } from '../../test/planner-statistics.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, type SpineBuild } from './person-spine.ts';
@@ -125,6 +126,7 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
   let store: Store;
   let first: SpineBuild;
   let incremental: SpineBuild;
+  let statistics: Map<string, StatisticsSeen> | undefined;
   beforeAll(async () => {
     store = await engine.open();
     useFiles('original');
@@ -142,11 +144,33 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
       () => true,
       (period) => period === LAST || period === RESENT,
     );
-    incremental = await buildSpine(store, { actor: 'test' });
+    // PostgreSQL plans from the statistics it last gathered: what they knew of the scope when
+    // the statements that join it were sent.
+    const watched =
+      engine.engine === 'postgres'
+        ? watchStatistics(
+            store,
+            ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load'],
+            ['kid_build_scope'],
+          )
+        : null;
+    incremental = await buildSpine(watched?.store ?? store, { actor: 'test' });
+    statistics = watched?.seen;
   }, 600_000);
   afterAll(async () => {
     await store.close();
   });
+
+  it.runIf(engine.engine === 'postgres')(
+    'knows the scope when the rebuilt people\u2019s conditions and linkage counts join it',
+    () => {
+      for (const statement of ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load']) {
+        const seen = statistics?.get(statement);
+        expect(seen?.version, statement).toBe(incremental.version);
+        expect(seen?.versions.get('kid_build_scope'), statement).toContain(incremental.version);
+      }
+    },
+  );
 
   it('rebuilds only the people whose inputs changed, and says so in the audit log with counts', async () => {
     expect(first.mode).toBe('full');

@@ -22,6 +22,7 @@ import { conditionLists } from './conditions.ts';
 import { efiCodes } from './frailty.ts';
 import { readUnitCosts } from './person-model.ts';
 import { currentReleases } from '../reference/geography-lookups.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 
 /** The datasets whose rows the person-scoped tables are built from. */
 export const PERSON_SCOPED_INPUTS = ['pmi', 'gp-events', 'asc'] as const;
@@ -125,6 +126,9 @@ export async function planBuild(
      SELECT DISTINCT $1, person_token FROM (${parts.join(' UNION ALL ')}) changed`,
     [version, previous.version],
   );
+  // Every person-scoped statement after this joins the scope: planned without statistics on
+  // it, PostgreSQL guessed its size and read the datasets once per person in it.
+  await gatherStatistics(q, ['kid_build_scope']);
   const [counts] = await q.query<{ scope: number; people: number }>(
     `SELECT (SELECT count(*) FROM kid_build_scope WHERE version = $1) AS scope,
             (SELECT count(*) FROM kid_person WHERE version = $2) AS people`,
@@ -246,6 +250,7 @@ export async function planModelScope(
        WHERE x.superseded_by NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $2)) changed`,
     [version, previous],
   );
+  await gatherStatistics(q, ['kid_model_scope']);
   const [scoped] = await q.query<{ n: number }>(
     'SELECT count(*) AS n FROM kid_model_scope WHERE version = $1',
     [version],
