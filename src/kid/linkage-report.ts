@@ -79,8 +79,9 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
       ? plan.previous
       : null;
   let cells = 0;
-  for (const dataset of linkedDatasets()) {
-    if (!tables.has(dataset.table)) continue;
+  for (const spec of linkedDatasets()) {
+    if (!tables.has(spec.table)) continue;
+    const dataset = { ...spec, activityIsDate: await isDateColumn(q, spec.table, spec.activityDate) };
     if (previous === null) {
       await q.run(
         `INSERT INTO kid_linkage_load (version, load_id, dataset_id, org_code, month, rows_with_token,
@@ -122,7 +123,22 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
   return cells;
 }
 
-type LinkedDataset = ReturnType<typeof linkedDatasets>[number];
+/** A dataset the report counts, and whether its activity date is stored as a date. */
+type LinkedDataset = ReturnType<typeof linkedDatasets>[number] & { activityIsDate: boolean };
+
+/**
+ * Whether `table`'s `column` is stored as a date (a spec's `date` field) rather than text (a
+ * `datetime`, stored as ISO text): a date is read as it is, where text is parsed a row at a
+ * time, which on PostgreSQL was most of the report's time.
+ */
+async function isDateColumn(q: Queryable, table: string, column: string): Promise<boolean> {
+  const rows = await q.query<{ data_type: string }>(
+    `SELECT data_type FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`,
+    [table, column],
+  );
+  return rows.some((r) => String(r.data_type).toLowerCase() === 'date');
+}
 
 /**
  * Writes `kid_linkage_load` of build `version` for `dataset` from the counts of the version
@@ -182,9 +198,11 @@ async function countByDifference(
   );
 }
 
-/** Activity dates may be dates or date-times stored as ISO text: the first ten characters. */
+/** A row's activity day: its date, or the first ten characters of a date-time stored as ISO text. */
 const dayOf = (q: Queryable, dataset: LinkedDataset, alias: string): string =>
-  q.dialect.tryDate(`substr(CAST(${alias}.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
+  dataset.activityIsDate
+    ? `${alias}.${quoteIdentifier(dataset.activityDate)}`
+    : q.dialect.tryDate(`substr(CAST(${alias}.${quoteIdentifier(dataset.activityDate)} AS TEXT), 1, 10)`);
 const monthOf = (q: Queryable, dataset: LinkedDataset, alias: string): string =>
   `COALESCE(substr(CAST(${dayOf(q, dataset, alias)} AS TEXT), 1, 7), 'unknown')`;
 
