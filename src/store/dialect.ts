@@ -83,7 +83,7 @@ export interface Dialect {
    * and how to put them back. DuckDB: its memory is capped at 2 GiB, beyond which it spills to
    * disk and drops cached blocks. Left to its default (80% of the machine) a full build of 1.9
    * million people held 3.4–3.9 GiB at its peak, under the 4 GiB the build must stay within
-   * only by luck; capped, 2.2 GiB (docs/kid.md, "Benchmark", has the figures). Not for the
+   * only by luck; capped, 2.6–2.7 GiB (docs/kid.md, "Benchmark", has the figures). Not for the
    * whole server, for the reason `bulkLoad` gives. PostgreSQL: nothing (its server's memory
    * is its own configuration's).
    */
