@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { controlledCountSchema } from '../analytics/disclosure-schemas.ts';
 import { formatTable } from '../console/console.ts';
+import { listedAsTable } from '../operations/list-table.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { isoDate, optionalText, orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
@@ -201,12 +202,13 @@ export const listCohortsOperation = cohortOperation({
   cli: {
     command: ['cohorts', 'list'],
     flags: { useCase: 'usecase' },
-    json: (o) => o.cohorts,
-    print: ({ cohorts }) =>
-      formatTable(
-        ['id', 'use case', 'name', 'criteria', 'saved'],
-        cohorts.map((c) => [c.id, c.useCaseId, c.name, c.criteria.join('; '), c.savedAt.slice(0, 10)]),
-      ),
+    ...listedAsTable('cohorts', ['id', 'use case', 'name', 'criteria', 'saved'], (c: SavedCohort) => [
+      c.id,
+      c.useCaseId,
+      c.name,
+      c.criteria.join('; '),
+      c.savedAt.slice(0, 10),
+    ]),
   },
   run: async (context, { useCase }) => ({
     cohorts: await listCohorts(context.store, userOf(context), useCase),

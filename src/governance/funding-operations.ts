@@ -6,9 +6,10 @@
  */
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
+import { listedAsTable } from '../operations/list-table.ts';
 import { KernelError } from '../errors.ts';
 import { isoDate, optionalText, orgCode, requiredText } from '../operations/fields.ts';
-import { givenFields, operationsOf, type AnyOperation } from '../operations/operation.ts';
+import { givenFields, type AnyOperation } from '../operations/operation.ts';
 import { addFundingSource, findFundingModel, setFundingModel, yearShares } from './funding-model.ts';
 import { formatPounds, parseFinancialYear, parsePounds } from './governance-values.ts';
 import {
@@ -22,11 +23,9 @@ import {
   type Invoice,
 } from './invoices.ts';
 import { inviteMembers, listSubscriptions, setSubscription, SUBSCRIPTION_STATES } from './subscriptions.ts';
+import type { Subscription } from './subscriptions.ts';
 import type { FundingModel } from './funding-model.ts';
-
-const ADMIN = ['admin'] as const;
-/** Funding operations are the administrators’ unless one says otherwise. */
-const fundingOperation = operationsOf({ tag: 'governance', access: ADMIN });
+import { governanceOperation } from './governance-operations.ts';
 
 const financialYear = z
   .string()
@@ -105,7 +104,7 @@ const invoicesOutput = z.object({ invoices: z.array(invoiceSchema) });
 
 // ---------------------------------------------------------------- subscriptions
 
-export const listSubscriptionsOperation = fundingOperation({
+export const listSubscriptionsOperation = governanceOperation({
   name: 'subscriptions.list',
   summary: 'Subscriptions per organisation per financial year',
   input: z.object({ year: financialYear.optional(), org: orgCode('one organisation').optional() }),
@@ -114,19 +113,20 @@ export const listSubscriptionsOperation = fundingOperation({
   cli: {
     command: ['subscriptions', 'list'],
     description: 'list subscriptions',
-    json: (o) => o.subscriptions,
-    print: ({ subscriptions }) =>
-      formatTable(
-        ['year', 'org', 'state', 'tier', 'updated'],
-        subscriptions.map((s) => [s.year, s.org, s.state, s.tier, s.updatedAt.slice(0, 10)]),
-      ),
+    ...listedAsTable('subscriptions', ['year', 'org', 'state', 'tier', 'updated'], (s: Subscription) => [
+      s.year,
+      s.org,
+      s.state,
+      s.tier,
+      s.updatedAt.slice(0, 10),
+    ]),
   },
   run: async ({ store }, input) => ({
     subscriptions: await listSubscriptions(store, givenFields(input)),
   }),
 });
 
-export const setSubscriptionOperation = fundingOperation({
+export const setSubscriptionOperation = governanceOperation({
   name: 'subscriptions.set',
   summary: "Set an organisation's subscription for a year",
   input: z.object({
@@ -155,7 +155,7 @@ export const setSubscriptionOperation = fundingOperation({
     ),
 });
 
-export const inviteMembersOperation = fundingOperation({
+export const inviteMembersOperation = governanceOperation({
   name: 'subscriptions.invite',
   summary: 'Invite every member without a subscription for the year',
   input: z.object({ year: financialYear }),
@@ -185,7 +185,7 @@ async function modelOf(store: Parameters<typeof findFundingModel>[0], year: stri
   return model;
 }
 
-export const showFundingOperation = fundingOperation({
+export const showFundingOperation = governanceOperation({
   name: 'funding.show',
   summary: "The year's funding model and each confirmed subscriber's share",
   input: z.object({ year: financialYear }),
@@ -197,7 +197,7 @@ export const showFundingOperation = fundingOperation({
   }),
 });
 
-export const setFundingOperation = fundingOperation({
+export const setFundingOperation = governanceOperation({
   name: 'funding.set',
   summary: "Set the year's cost, rule or another funding source; draft invoices follow",
   input: z.object({
@@ -234,7 +234,7 @@ export const setFundingOperation = fundingOperation({
   },
 });
 
-export const fundingSharesOperation = fundingOperation({
+export const fundingSharesOperation = governanceOperation({
   name: 'funding.shares',
   summary: "Each confirmed subscriber's share of the year's cost",
   input: z.object({ year: financialYear }),
@@ -257,7 +257,7 @@ export const fundingSharesOperation = fundingOperation({
 
 // ---------------------------------------------------------------- invoices
 
-export const listInvoicesOperation = fundingOperation({
+export const listInvoicesOperation = governanceOperation({
   name: 'invoices.list',
   summary: 'Invoices',
   input: z.object({
@@ -272,7 +272,7 @@ export const listInvoicesOperation = fundingOperation({
   }),
 });
 
-export const showInvoiceOperation = fundingOperation({
+export const showInvoiceOperation = governanceOperation({
   name: 'invoices.show',
   summary: 'One invoice, by number (or id while a draft)',
   input: z.object({ number: requiredText('invoice number, e.g. KER-2122-0001') }),
@@ -281,7 +281,7 @@ export const showInvoiceOperation = fundingOperation({
   run: ({ store }, { number }) => getInvoice(store, number),
 });
 
-export const draftInvoicesOperation = fundingOperation({
+export const draftInvoicesOperation = governanceOperation({
   name: 'invoices.draft',
   summary: 'Draft invoices for every confirmed subscriber from the funding model',
   input: z.object({ year: financialYear }),
@@ -289,17 +289,12 @@ export const draftInvoicesOperation = fundingOperation({
   http: { method: 'POST', path: '/api/v1/invoices/draft' },
   cli: {
     command: ['invoices', 'draft'],
-    json: (o) => o.invoices,
-    print: ({ invoices }) =>
-      formatTable(
-        ['org', 'amount'],
-        invoices.map((d) => [d.org, formatPounds(d.amountPence)]),
-      ),
+    ...listedAsTable('invoices', ['org', 'amount'], (d: Invoice) => [d.org, formatPounds(d.amountPence)]),
   },
   run: async ({ store, actor }, { year }) => ({ invoices: await draftInvoices(store, year, actor) }),
 });
 
-export const raiseInvoicesOperation = fundingOperation({
+export const raiseInvoicesOperation = governanceOperation({
   name: 'invoices.raise',
   summary: "Raise the year's draft invoices, numbering them without gaps",
   input: z.object({ year: financialYear, org: orgCode('one organisation').optional() }),
@@ -308,19 +303,18 @@ export const raiseInvoicesOperation = fundingOperation({
   cli: {
     command: ['invoices', 'raise'],
     description: "raise the year's draft invoices (numbers them)",
-    json: (o) => o.invoices,
-    print: ({ invoices }) =>
-      formatTable(
-        ['number', 'org', 'amount'],
-        invoices.map((i) => [i.number, i.org, formatPounds(i.amountPence)]),
-      ),
+    ...listedAsTable('invoices', ['number', 'org', 'amount'], (i: Invoice) => [
+      i.number,
+      i.org,
+      formatPounds(i.amountPence),
+    ]),
   },
   run: async ({ store, actor }, { year, org }) => ({
     invoices: await raiseInvoices(store, year, actor, org ? { org } : {}),
   }),
 });
 
-export const payInvoiceOperation = fundingOperation({
+export const payInvoiceOperation = governanceOperation({
   name: 'invoices.pay',
   summary: 'Record payment of a raised invoice',
   input: z.object({
@@ -337,7 +331,7 @@ export const payInvoiceOperation = fundingOperation({
   run: ({ store, actor }, { number, on }) => payInvoice(store, number, actor, on),
 });
 
-export const cancelInvoiceOperation = fundingOperation({
+export const cancelInvoiceOperation = governanceOperation({
   name: 'invoices.cancel',
   summary: 'Cancel a raised invoice, optionally raising its replacement',
   input: z.object({

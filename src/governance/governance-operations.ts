@@ -20,13 +20,15 @@ import {
 } from '../operations/fields.ts';
 import { givenFields, operationsOf, type AnyOperation } from '../operations/operation.ts';
 import { formatTable } from '../console/console.ts';
-import { optOutImpact } from './access-policy.ts';
+import { listedAsTable } from '../operations/list-table.ts';
+import { optOutImpact, type OptOutImpactRow } from './access-policy.ts';
 import {
   AGREEMENT_STATES,
   assertAgreementInForce,
   createAgreement,
   listAgreements,
   setAgreementState,
+  type Agreement,
 } from './agreements.ts';
 import { controllerScope } from './controller-scope.ts';
 import { formatPounds, parsePounds, PURPOSES } from './governance-values.ts';
@@ -50,6 +52,7 @@ import {
   ORG_TYPES,
   registerOrganisation,
   seedOrganisations,
+  type Organisation,
 } from './organisations.ts';
 import { accessesOf, publicSite, workspaceQueriesOver } from './transparency.ts';
 import {
@@ -66,8 +69,11 @@ import {
 } from './use-cases.ts';
 
 const ADMIN = ['admin'] as const;
-/** Governance operations are the administrators’ unless one says otherwise. */
-const governanceOperation = operationsOf({ tag: 'governance', access: ADMIN });
+/**
+ * Governance operations, these and the funding ones (funding-operations.ts), share their
+ * OpenAPI tag and are the administrators’ unless one says otherwise.
+ */
+export const governanceOperation = operationsOf({ tag: 'governance', access: ADMIN });
 const ADMIN_IG = ['admin', 'ig-lead'] as const;
 
 // ---------------------------------------------------------------- printing, for the CLI
@@ -84,21 +90,6 @@ export function onboardingLines(status: OnboardingStatus): string {
     lines.push(`  ${mark} ${step.title}${who}`);
   }
   return lines.join('\n');
-}
-
-function useCaseTable(useCases: UseCase[]): string {
-  return formatTable(
-    ['id', 'state', 'purpose', 'sponsor', 'datasets', 'approved', 'title'],
-    useCases.map((u) => [
-      u.id,
-      u.state,
-      u.purpose,
-      u.sponsor,
-      u.datasets.join(','),
-      `${u.approvals.length}/${u.controllers.length}`,
-      u.title,
-    ]),
-  );
 }
 
 function useCaseDetail(u: UseCase): string {
@@ -149,18 +140,17 @@ export const listOrganisationsOperation = governanceOperation({
   cli: {
     command: ['orgs', 'list'],
     description: 'list registered organisations',
-    json: (o) => o.organisations,
-    print: ({ organisations }) =>
-      formatTable(
-        ['code', 'name', 'type', 'role', 'code verified'],
-        organisations.map((o) => [
-          o.code,
-          o.name,
-          o.type,
-          o.kernelRole,
-          o.codeVerified ? 'yes' : `no${o.codeNote ? ` (${o.codeNote})` : ''}`,
-        ]),
-      ),
+    ...listedAsTable(
+      'organisations',
+      ['code', 'name', 'type', 'role', 'code verified'],
+      (o: Organisation) => [
+        o.code,
+        o.name,
+        o.type,
+        o.kernelRole,
+        o.codeVerified ? 'yes' : `no${o.codeNote ? ` (${o.codeNote})` : ''}`,
+      ],
+    ),
   },
   run: async ({ store }) => ({ organisations: await listOrganisations(store) }),
 });
@@ -279,12 +269,12 @@ export const onboardingOverviewOperation = governanceOperation({
   cli: {
     command: ['orgs', 'onboarding'],
     description: "every member's onboarding progress",
-    json: (o) => o.onboarding,
-    print: ({ onboarding }) =>
-      formatTable(
-        ['code', 'name', 'done', 'next step'],
-        onboarding.map((s) => [s.org, s.name, `${s.done}/${s.total}`, s.next?.title ?? 'complete']),
-      ),
+    ...listedAsTable('onboarding', ['code', 'name', 'done', 'next step'], (s: OnboardingStatus) => [
+      s.org,
+      s.name,
+      `${s.done}/${s.total}`,
+      s.next?.title ?? 'complete',
+    ]),
   },
   run: async ({ store }) => ({ onboarding: await onboardingOverview(store) }),
 });
@@ -361,20 +351,11 @@ export const listAgreementsOperation = governanceOperation({
   cli: {
     command: ['agreements', 'list'],
     description: 'list agreements',
-    json: (o) => o.agreements,
-    print: ({ agreements }) =>
-      formatTable(
-        ['id', 'org', 'state', 'from', 'to', 'datasets', 'purposes'],
-        agreements.map((a) => [
-          a.id,
-          a.org,
-          a.state,
-          a.from,
-          a.to,
-          a.datasets.join(','),
-          a.purposes.join(','),
-        ]),
-      ),
+    ...listedAsTable(
+      'agreements',
+      ['id', 'org', 'state', 'from', 'to', 'datasets', 'purposes'],
+      (a: Agreement) => [a.id, a.org, a.state, a.from, a.to, a.datasets.join(','), a.purposes.join(',')],
+    ),
   },
   run: async ({ store, principal }, input) => {
     const org = controllerScope(principal, input.org);
@@ -469,8 +450,19 @@ export const listUseCasesOperation = governanceOperation({
   cli: {
     command: ['usecases', 'list'],
     description: 'list use cases',
-    json: (o) => o.useCases,
-    print: ({ useCases }) => useCaseTable(useCases),
+    ...listedAsTable(
+      'useCases',
+      ['id', 'state', 'purpose', 'sponsor', 'datasets', 'approved', 'title'],
+      (u: UseCase) => [
+        u.id,
+        u.state,
+        u.purpose,
+        u.sponsor,
+        u.datasets.join(','),
+        `${u.approvals.length}/${u.controllers.length}`,
+        u.title,
+      ],
+    ),
   },
   run: async ({ store }, input) => ({
     useCases: await listUseCases(store, {
@@ -651,19 +643,18 @@ export const optOutImpactOperation = governanceOperation({
   cli: {
     command: ['optouts', 'impact'],
     flags: { useCase: 'usecase' },
-    json: (o) => o.impact,
-    print: ({ impact }) =>
-      formatTable(
-        ['use case', 'purpose', 'dataset', 'org', 'records', 'lost'],
-        impact.map((r) => [
-          r.useCaseId,
-          r.purpose,
-          r.datasetId,
-          r.org,
-          r.records,
-          r.optOutApplies ? r.lost : 'n/a (direct care)',
-        ]),
-      ),
+    ...listedAsTable(
+      'impact',
+      ['use case', 'purpose', 'dataset', 'org', 'records', 'lost'],
+      (r: OptOutImpactRow) => [
+        r.useCaseId,
+        r.purpose,
+        r.datasetId,
+        r.org,
+        r.records,
+        r.optOutApplies ? r.lost : 'n/a (direct care)',
+      ],
+    ),
   },
   run: async ({ store, principal, actor }, input) => {
     const controller = controllerScope(principal, input.org);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
+import { listedAsTable } from '../operations/list-table.ts';
 import { OUTPUT_FORMATS } from '../files/output-files.ts';
 import { requiredText } from '../operations/fields.ts';
 import { operationsOf, type AnyOperation } from '../operations/operation.ts';
@@ -83,12 +84,11 @@ export const listOutputsOperation = outputOperation({
   http: { method: 'GET', path: '/api/v1/outputs' },
   cli: {
     command: ['outputs', 'list'],
-    json: (o) => o.outputs,
-    print: ({ outputs }) =>
-      formatTable(
-        ['id', 'state', 'kind', 'use case', 'checks', 'title'],
-        outputs.map((r) => [r.id, r.state, r.kind, r.useCaseId, r.checks.length, r.title]),
-      ),
+    ...listedAsTable(
+      'outputs',
+      ['id', 'state', 'kind', 'use case', 'checks', 'title'],
+      (r: OutputRequest) => [r.id, r.state, r.kind, r.useCaseId, r.checks.length, r.title],
+    ),
   },
   run: async ({ store, principal }, { state }) => ({
     outputs: await listOutputRequests(store, principal, state ? { state } : {}),

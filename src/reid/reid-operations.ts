@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
+import { listedAsTable } from '../operations/list-table.ts';
 import { KernelError } from '../errors.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import { orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
@@ -91,19 +92,18 @@ export const listReidOperation = reidOperation({
   http: { method: 'GET', path: '/api/v1/reidentification' },
   cli: {
     command: ['reidentification', 'list'],
-    json: (o) => o.requests,
-    print: ({ requests }) =>
-      formatTable(
-        ['id', 'state', 'use case', 'controller', 'people', 'approvals'],
-        requests.map((r) => [
-          r.id,
-          r.state,
-          r.useCaseId,
-          r.controller,
-          r.cohortSize,
-          r.approvals.filter((a) => a.decision === 'approve').length,
-        ]),
-      ),
+    ...listedAsTable(
+      'requests',
+      ['id', 'state', 'use case', 'controller', 'people', 'approvals'],
+      (r: ReidRequest) => [
+        r.id,
+        r.state,
+        r.useCaseId,
+        r.controller,
+        r.cohortSize,
+        r.approvals.filter((a) => a.decision === 'approve').length,
+      ],
+    ),
   },
   run: async ({ store, principal }, { state, controller }) => ({
     requests: await listReidRequests(store, principal, givenFields({ state, controller })),
@@ -326,30 +326,27 @@ export const controllerReidOperation = reidOperation({
   },
 });
 
+const monthCountsSchema = z.object({
+  month: z.string(),
+  requested: z.number().int(),
+  released: z.number().int(),
+  refused: z.number().int(),
+});
+
 export const monthlyReidOperation = reidOperation({
   name: 'reidentification.monthly',
   summary: 'Re-identification requests per month: made, released and refused (for the public site)',
   access: 'public',
   input: z.object({}),
-  output: z.object({
-    months: z.array(
-      z.object({
-        month: z.string(),
-        requested: z.number().int(),
-        released: z.number().int(),
-        refused: z.number().int(),
-      }),
-    ),
-  }),
+  output: z.object({ months: z.array(monthCountsSchema) }),
   http: { method: 'GET', path: '/api/v1/public/reidentification' },
   cli: {
     command: ['reidentification', 'monthly'],
-    json: (o) => o.months,
-    print: ({ months }) =>
-      formatTable(
-        ['month', 'requested', 'released', 'refused'],
-        months.map((m) => [m.month, m.requested, m.released, m.refused]),
-      ),
+    ...listedAsTable(
+      'months',
+      ['month', 'requested', 'released', 'refused'],
+      (m: z.output<typeof monthCountsSchema>) => [m.month, m.requested, m.released, m.refused],
+    ),
   },
   run: async ({ store }) => ({ months: await reidMonthlyCounts(store) }),
 });

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { formatTable } from '../console/console.ts';
+import { listedAsTable } from '../operations/list-table.ts';
 import { requiredText, yearMonth } from '../operations/fields.ts';
 import {
   givenFields,
@@ -22,6 +23,7 @@ import {
   removeUpdateEntry,
   setUpdateSummary,
   type MonthlyUpdate,
+  type UpdateSummary,
 } from './monthly-update.ts';
 import {
   addMilestone,
@@ -339,21 +341,20 @@ export const raidLogOperation = programmeOperation({
     command: ['raid', 'list'],
     isDefault: true,
     description: 'the log, brought up to date with Kernel’s records',
-    json: (o) => o.items,
-    print: ({ items }) =>
-      formatTable(
-        ['id', 'kind', 'state', 'score', 'owner', 'raised', 'closed', 'title'],
-        items.map((i) => [
-          i.id,
-          i.kind,
-          i.state,
-          i.score ?? i.impact,
-          i.owner,
-          i.raisedOn,
-          i.closedOn,
-          `${i.title}${i.autoKey ? ' (Kernel)' : ''}`,
-        ]),
-      ),
+    ...listedAsTable(
+      'items',
+      ['id', 'kind', 'state', 'score', 'owner', 'raised', 'closed', 'title'],
+      (i: RaidItem) => [
+        i.id,
+        i.kind,
+        i.state,
+        i.score ?? i.impact,
+        i.owner,
+        i.raisedOn,
+        i.closedOn,
+        `${i.title}${i.autoKey ? ' (Kernel)' : ''}`,
+      ],
+    ),
   },
   run: async (context, filter) => ({
     items: await raidLogView(context.store, callerOf(context), raidFilterOf(filter), clockOf(context)),
@@ -450,12 +451,12 @@ export const listUpdatesOperation = programmeOperation({
   cli: {
     command: ['report', 'list'],
     description: 'updates begun or issued',
-    json: (o) => o.updates,
-    print: ({ updates }) =>
-      formatTable(
-        ['month', 'state', 'issued', 'by'],
-        updates.map((u) => [u.month, u.state, u.issuedAt?.slice(0, 10), u.issuedBy]),
-      ),
+    ...listedAsTable('updates', ['month', 'state', 'issued', 'by'], (u: UpdateSummary) => [
+      u.month,
+      u.state,
+      u.issuedAt?.slice(0, 10),
+      u.issuedBy,
+    ]),
   },
   run: async (context) => ({ updates: await listMonthlyUpdates(context.store, callerOf(context)) }),
 });
