@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
-import { openForSuite, testStores } from '../../test/stores.ts';
+import { openWithMembersForSuite } from '../../test/members-store.ts';
+import { testStores } from '../../test/stores.ts';
 import {
   assertAgreementInForce,
   controllersWithAgreement,
@@ -8,15 +9,10 @@ import {
   listAgreements,
   setAgreementState,
 } from './agreements.ts';
-import { seedOrganisations } from './organisations.ts';
 
 describe.each(testStores())('data sharing agreements on $engine', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => seedOrganisations(s, 'test'),
-  );
+  openWithMembersForSuite(engine, (s) => (store = s));
 
   it('refuses a feed with no agreement, naming the organisation, the dataset and the command', async () => {
     const error = await assertAgreementInForce(store, 'RWF', 'apc', '2021-05').catch((e: unknown) => e);

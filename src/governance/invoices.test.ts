@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../audit/audit-log.ts';
 import type { Store } from '../store/store.ts';
-import { openForSuite, testStores } from '../../test/stores.ts';
+import { openWithMembersForSuite } from '../../test/members-store.ts';
+import { testStores } from '../../test/stores.ts';
 import { openStore } from '../store/open-store.ts';
 import { addFundingSource, setFundingModel, yearShares } from './funding-model.ts';
 import { invoiceHtml, invoicePdf, invoicesCsv, subscriptionLetters } from './invoice-documents.ts';
@@ -21,11 +22,7 @@ const MEMBERS = ['RWF', 'RVV', 'RPA', 'RN7', 'RYY', 'RXY', 'E10000016'];
 
 describe.each(testStores())('subscriptions, funding and invoices on $engine', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => seedOrganisations(s, 'test'),
-  );
+  openWithMembersForSuite(engine, (s) => (store = s));
 
   it('moves subscriptions through their states and refuses the rest', async () => {
     const invited = await inviteMembers(store, '2021-22', 'test');

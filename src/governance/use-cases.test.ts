@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
-import { openForSuite, testStores } from '../../test/stores.ts';
+import { openWithMembersForSuite } from '../../test/members-store.ts';
+import { testStores } from '../../test/stores.ts';
 import { createAgreement } from './agreements.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from './onboarding.ts';
-import { seedOrganisations } from './organisations.ts';
 import {
   activateUseCase,
   approveUseCase,
@@ -15,11 +15,7 @@ import {
 
 describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => seedOrganisations(s, 'test'),
-  );
+  openWithMembersForSuite(engine, (s) => (store = s));
 
   it('approves a use case only when every controller has approved, recording each approval', async () => {
     const proposed = await proposeUseCase(

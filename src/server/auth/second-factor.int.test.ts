@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openForSuite, testStores } from '../../../test/stores.ts';
-import { seedOrganisations } from '../../governance/organisations.ts';
+import { openWithMembersForSuite } from '../../../test/members-store.ts';
+import { testStores } from '../../../test/stores.ts';
 import type { Store } from '../../store/store.ts';
 import {
   checkSecondFactor,
@@ -14,11 +14,7 @@ import { addUser } from './user-accounts.ts';
 
 describe.each(testStores())('authenticators and recovery codes on $engine (issue 19)', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => seedOrganisations(s, 'test'),
-  );
+  openWithMembersForSuite(engine, (s) => (store = s));
 
   async function enrolled(email: string, role = 'analyst') {
     const { user } = await addUser(store, { email, role, password: 'a long test passphrase' }, 'test');

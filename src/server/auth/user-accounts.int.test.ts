@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { openForSuite, testStores } from '../../../test/stores.ts';
+import { openWithMembersForSuite } from '../../../test/members-store.ts';
+import { testStores } from '../../../test/stores.ts';
 import { listAudit, verifyAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
-import { seedOrganisations } from '../../governance/organisations.ts';
 import type { Store } from '../../store/store.ts';
 import { createApiToken, principalForToken, revokeApiToken } from './api-tokens.ts';
 import { createSession, endSession, readSession } from './sessions.ts';
@@ -11,11 +11,7 @@ import { addUser, changePassword, checkSignIn, LOCKOUT_THRESHOLD } from './user-
 
 describe.each(testStores())('accounts, sessions and tokens on $engine', (engine) => {
   let store: Store;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    (s) => seedOrganisations(s, 'test'),
-  );
+  openWithMembersForSuite(engine, (s) => (store = s));
 
   it('creates an account with an Argon2id hash and a one-time password it must change', async () => {
     const { user, oneTimePassword } = await addUser(
