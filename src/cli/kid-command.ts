@@ -1,14 +1,24 @@
 import { KernelError } from '../errors.ts';
-import { conditionSummary } from '../kid/conditions.ts';
-import { frailtySummary } from '../kid/frailty.ts';
-import { householdMeasures } from '../kid/households.ts';
-import { linkageEstimates, linkageReport, type LinkageEstimate } from '../kid/linkage-report.ts';
+import { conditionSummary, type ConditionSummary } from '../kid/conditions.ts';
+import { frailtySummary, type FrailtySummary } from '../kid/frailty.ts';
+import { householdMeasures, type HouseholdMeasures } from '../kid/households.ts';
+import {
+  linkageEstimates,
+  linkageReport,
+  type LinkageEstimate,
+  type LinkageRow,
+} from '../kid/linkage-report.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
 import { COST_SETTING_TITLES, COST_SETTINGS, modelStatus, modelSummary } from '../kid/person-model.ts';
+import type { ModelSummary } from '../kid/person-model.ts';
 import { refitRisk, riskModel, type RiskBuild, type RiskModel } from '../kid/risk.ts';
-import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
+import type { Store } from '../store/store.ts';
+import { formatTable, printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
 
-function printBuild(build: SpineBuild, print: (text: string) => void): void {
+/** Says one paragraph or table of a command's answer. */
+type Print = (text: string) => void;
+
+function printBuild(build: SpineBuild, print: Print): void {
   print(
     build.mode === 'unchanged'
       ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
@@ -37,7 +47,7 @@ function printBuild(build: SpineBuild, print: (text: string) => void): void {
 }
 
 /** The estimates of the latest link runs, one row per dataset and organisation. */
-export function printEstimates(estimates: readonly LinkageEstimate[], print: (text: string) => void): void {
+export function printEstimates(estimates: readonly LinkageEstimate[], print: Print): void {
   if (estimates.length === 0) {
     print(
       'No kernel link run yet: links are made after each load of a dataset linked by encodings, or by kernel link.',
@@ -74,7 +84,7 @@ export function printEstimates(estimates: readonly LinkageEstimate[], print: (te
 }
 
 /** The risk model's fit, coefficients and calibration, as `kernel kid risk` prints them. */
-export function printRiskModel(model: RiskModel, print: (text: string) => void): void {
+export function printRiskModel(model: RiskModel, print: Print): void {
   const f = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
   const n = (x: number) => x.toLocaleString('en-GB');
   print(
@@ -107,6 +117,154 @@ export function printRiskModel(model: RiskModel, print: (text: string) => void):
         (100 * d.predicted).toFixed(1),
         (100 * d.observed).toFixed(1),
       ]),
+    ),
+  );
+}
+
+/**
+ * The action of a `kernel kid` command that reads something and shows it: `--json` prints
+ * what was read as it is; otherwise `show` says it for people, a paragraph or table a line.
+ */
+function readAndShow<Options extends { json?: boolean }, T>(
+  context: CliContext,
+  read: (store: Store, options: Options) => Promise<T>,
+  show: (value: T, print: Print) => void,
+): (options: Options) => Promise<void> {
+  return async (options) => {
+    const value = await context.withStore((store) => read(store, options));
+    if (options.json) printJson(context.io, value);
+    else show(value, (text) => context.io.out(text));
+  };
+}
+
+/** How each dataset's rows reach the person spine, as `kernel kid linkage` prints it. */
+function printLinkageReport(rows: LinkageRow[], print: Print): void {
+  if (rows.length === 0) {
+    print('No linkage report yet: run kernel kid build after loading feeds.');
+    return;
+  }
+  print(
+    formatTable(
+      [
+        'dataset',
+        'provider',
+        'month',
+        'rows',
+        'with token',
+        'on spine',
+        'matched',
+        'match %',
+        'no token',
+        'not on spine',
+        'not registered',
+        'linked by encodings',
+      ],
+      rows.map((r) => [
+        r.dataset,
+        r.org,
+        r.month,
+        r.rows,
+        r.withToken,
+        r.onSpine,
+        r.matched,
+        (100 * r.matchRate).toFixed(1),
+        r.unmatched.noToken,
+        r.unmatched.notOnSpine,
+        r.unmatched.notRegistered,
+        r.linkedProbabilistically,
+      ]),
+    ),
+  );
+}
+
+/** Household measures on a day, as `kernel kid households` prints them. */
+function printHouseholds(m: HouseholdMeasures, print: Print): void {
+  print(
+    `On ${m.day}: ${m.people.toLocaleString('en-GB')} people in the population, ${m.peopleInHouseholds.toLocaleString('en-GB')} of them in ${m.households.toLocaleString('en-GB')} households; ${m.aged75LivingAlone.toLocaleString('en-GB')} people aged 75+ living alone.`,
+  );
+  print(
+    formatTable(
+      ['residents', 'households'],
+      m.bySize.map((s) => [s.size, s.households]),
+    ),
+  );
+  print(
+    `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
+  );
+}
+
+/** Long-term conditions on a day, as `kernel kid conditions` prints them. */
+function printConditions(summary: ConditionSummary, print: Print): void {
+  print(
+    `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people; ${summary.multimorbidity.toLocaleString('en-GB')} with 2+ conditions, ${summary.complexMultimorbidity.toLocaleString('en-GB')} with 4+.`,
+  );
+  print(
+    formatTable(
+      ['condition', 'people'],
+      summary.prevalence.map((p) => [p.title, p.people]),
+    ),
+  );
+  print(
+    formatTable(
+      ['conditions', 'people'],
+      summary.byCount.map((c) => [c.conditions, c.people]),
+    ),
+  );
+}
+
+/** Frailty of people aged 65+, as `kernel kid frailty` prints it. */
+function printFrailty(summary: FrailtySummary, print: Print): void {
+  if (summary.day === null) {
+    print('No eFI yet: load gp-events feeds, then run kernel kid build.');
+    return;
+  }
+  print(
+    `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people aged 65+ scored by the electronic Frailty Index.`,
+  );
+  print(
+    formatTable(
+      ['category', 'people', ...summary.byAgeBand.map((b) => b.band)],
+      summary.byCategory.map((c) => [
+        c.category,
+        c.people,
+        ...summary.byAgeBand.map((b) => b.byCategory.find((x) => x.category === c.category)?.people ?? 0),
+      ]),
+    ),
+  );
+  print(
+    formatTable(
+      ['deficit', 'people'],
+      summary.deficits.map((d) => [`${d.number}. ${d.title}`, d.people]),
+    ),
+  );
+}
+
+/** The person-level model, as `kernel kid model` prints it. */
+function printModel(summary: ModelSummary, print: Print): void {
+  if (summary.asOf === null) {
+    print('The person-level model is empty: run kernel kid build after loading feeds.');
+    return;
+  }
+  const pounds = (x: number | null): string =>
+    x === null ? 'no data' : `\u00a3${Math.round(x).toLocaleString('en-GB')}`;
+  print(
+    `The 12 months to ${summary.asOf}: ${summary.people.toLocaleString('en-GB')} people (${summary.died.toLocaleString('en-GB')} died in them), costing ${pounds(summary.costTotal)}.`,
+  );
+  print(
+    formatTable(
+      ['segment', 'people', 'cost', 'cost per person'],
+      summary.bySegment.map((s) => [
+        s.title,
+        s.people,
+        pounds(s.costTotal),
+        s.people === 0 ? '' : pounds(s.costTotal / s.people),
+      ]),
+    ),
+  );
+  print(
+    formatTable(
+      ['setting', 'cost'],
+      COST_SETTINGS.map((setting) => [COST_SETTING_TITLES[setting], pounds(summary.cost[setting])]),
     ),
   );
 }
@@ -176,55 +334,11 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
       'instead, the estimated precision and recall of each dataset\u2019s latest kernel link run',
     )
     .option('--json', 'print the report as JSON')
-    .action(async (options: { json?: boolean; estimates?: boolean }) => {
-      if (options.estimates) {
-        const estimates = await context.withStore((store) => linkageEstimates(store));
-        if (options.json) printJson(context.io, estimates);
-        else printEstimates(estimates, (text) => context.io.out(text));
-        return;
-      }
-      const rows = await context.withStore((store) => linkageReport(store));
-      if (options.json) {
-        printJson(context.io, rows);
-        return;
-      }
-      if (rows.length === 0) {
-        context.io.out('No linkage report yet: run kernel kid build after loading feeds.');
-        return;
-      }
-      context.io.out(
-        formatTable(
-          [
-            'dataset',
-            'provider',
-            'month',
-            'rows',
-            'with token',
-            'on spine',
-            'matched',
-            'match %',
-            'no token',
-            'not on spine',
-            'not registered',
-            'linked by encodings',
-          ],
-          rows.map((r) => [
-            r.dataset,
-            r.org,
-            r.month,
-            r.rows,
-            r.withToken,
-            r.onSpine,
-            r.matched,
-            (100 * r.matchRate).toFixed(1),
-            r.unmatched.noToken,
-            r.unmatched.notOnSpine,
-            r.unmatched.notRegistered,
-            r.linkedProbabilistically,
-          ]),
-        ),
-      );
-    });
+    .action((options: { json?: boolean; estimates?: boolean }) =>
+      options.estimates
+        ? readAndShow(context, (store) => linkageEstimates(store), printEstimates)(options)
+        : readAndShow(context, (store) => linkageReport(store), printLinkageReport)(options),
+    );
   kid
     .command('households')
     .description(
@@ -232,25 +346,13 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     )
     .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
     .option('--json', 'print the measures as JSON')
-    .action(async (options: { date: string; json?: boolean }) => {
-      const m = await context.withStore((store) => householdMeasures(store, options.date));
-      if (options.json) {
-        printJson(context.io, m);
-        return;
-      }
-      context.io.out(
-        `On ${m.day}: ${m.people.toLocaleString('en-GB')} people in the population, ${m.peopleInHouseholds.toLocaleString('en-GB')} of them in ${m.households.toLocaleString('en-GB')} households; ${m.aged75LivingAlone.toLocaleString('en-GB')} people aged 75+ living alone.`,
-      );
-      context.io.out(
-        formatTable(
-          ['residents', 'households'],
-          m.bySize.map((s) => [s.size, s.households]),
-        ),
-      );
-      context.io.out(
-        `Fire home-safety visits to ${m.day}: ${m.fireVisits.visits}, ${m.fireVisits.linked} linked to ${m.fireVisits.residentsReached} residents; ${m.fireVisits.withResident75Plus} to a household with someone aged 75+.`,
-      );
-    });
+    .action(
+      readAndShow(
+        context,
+        (store, options: { date: string; json?: boolean }) => householdMeasures(store, options.date),
+        printHouseholds,
+      ),
+    );
   kid
     .command('risk')
     .description(
@@ -281,101 +383,25 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
     .description('long-term conditions on a day: prevalence, people by number of conditions, multimorbidity')
     .requiredOption('--date <YYYY-MM-DD>', 'the day to count on')
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { date: string; json?: boolean }) => {
-      const summary = await context.withStore((store) => conditionSummary(store, options.date));
-      if (options.json) {
-        printJson(context.io, summary);
-        return;
-      }
-      context.io.out(
-        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people; ${summary.multimorbidity.toLocaleString('en-GB')} with 2+ conditions, ${summary.complexMultimorbidity.toLocaleString('en-GB')} with 4+.`,
-      );
-      context.io.out(
-        formatTable(
-          ['condition', 'people'],
-          summary.prevalence.map((p) => [p.title, p.people]),
-        ),
-      );
-      context.io.out(
-        formatTable(
-          ['conditions', 'people'],
-          summary.byCount.map((c) => [c.conditions, c.people]),
-        ),
-      );
-    });
+    .action(
+      readAndShow(
+        context,
+        (store, options: { date: string; json?: boolean }) => conditionSummary(store, options.date),
+        printConditions,
+      ),
+    );
   kid
     .command('frailty')
     .description(
       "frailty of people aged 65+ on the model's date: electronic Frailty Index categories and deficits",
     )
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const summary = await context.withStore((store) => frailtySummary(store));
-      if (options.json) {
-        printJson(context.io, summary);
-        return;
-      }
-      if (summary.day === null) {
-        context.io.out('No eFI yet: load gp-events feeds, then run kernel kid build.');
-        return;
-      }
-      context.io.out(
-        `On ${summary.day}: ${summary.people.toLocaleString('en-GB')} people aged 65+ scored by the electronic Frailty Index.`,
-      );
-      context.io.out(
-        formatTable(
-          ['category', 'people', ...summary.byAgeBand.map((b) => b.band)],
-          summary.byCategory.map((c) => [
-            c.category,
-            c.people,
-            ...summary.byAgeBand.map((b) => b.byCategory.find((x) => x.category === c.category)?.people ?? 0),
-          ]),
-        ),
-      );
-      context.io.out(
-        formatTable(
-          ['deficit', 'people'],
-          summary.deficits.map((d) => [`${d.number}. ${d.title}`, d.people]),
-        ),
-      );
-    });
+    .action(readAndShow(context, (store) => frailtySummary(store), printFrailty));
   kid
     .command('model')
     .description(
       'the person-level model: people by Bridges to Health segment, and cost per setting over its 12 months',
     )
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const summary = await context.withStore((store) => modelSummary(store));
-      if (options.json) {
-        printJson(context.io, summary);
-        return;
-      }
-      if (summary.asOf === null) {
-        context.io.out('The person-level model is empty: run kernel kid build after loading feeds.');
-        return;
-      }
-      const pounds = (x: number | null): string =>
-        x === null ? 'no data' : `\u00a3${Math.round(x).toLocaleString('en-GB')}`;
-      context.io.out(
-        `The 12 months to ${summary.asOf}: ${summary.people.toLocaleString('en-GB')} people (${summary.died.toLocaleString('en-GB')} died in them), costing ${pounds(summary.costTotal)}.`,
-      );
-      context.io.out(
-        formatTable(
-          ['segment', 'people', 'cost', 'cost per person'],
-          summary.bySegment.map((s) => [
-            s.title,
-            s.people,
-            pounds(s.costTotal),
-            s.people === 0 ? '' : pounds(s.costTotal / s.people),
-          ]),
-        ),
-      );
-      context.io.out(
-        formatTable(
-          ['setting', 'cost'],
-          COST_SETTINGS.map((setting) => [COST_SETTING_TITLES[setting], pounds(summary.cost[setting])]),
-        ),
-      );
-    });
+    .action(readAndShow(context, (store) => modelSummary(store), printModel));
 };
