@@ -83,6 +83,12 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
   const thisMonth = new Date().toISOString().slice(0, 7);
   const ids: Record<string, string> = {};
 
+  /** An agreement for one dataset signed on a day: a fact of that day's month. Answers its id. */
+  async function signAgreement(org: string, dataset: string, signedOn: string): Promise<string> {
+    const agreement = { org, datasets: [dataset], from: '2021-04', to: '2024-03', signedOn };
+    return (await createAgreement(store, agreement, 'test')).id;
+  }
+
   beforeAll(async () => {
     store = await engine.open();
     const world = await feedWorld(store, [
@@ -90,20 +96,8 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
       { org: 'RVV', datasets: ['apc'] },
     ]);
     // Facts dated by their records in June and July 2021 …
-    ids.julyAgreement = (
-      await createAgreement(
-        store,
-        { org: 'RWF', datasets: ['msds-booking'], from: '2021-04', to: '2024-03', signedOn: '2021-07-12' },
-        'test',
-      )
-    ).id;
-    ids.juneAgreement = (
-      await createAgreement(
-        store,
-        { org: 'RVV', datasets: ['op'], from: '2021-04', to: '2024-03', signedOn: '2021-06-30' },
-        'test',
-      )
-    ).id;
+    ids.julyAgreement = await signAgreement('RWF', 'msds-booking', '2021-07-12');
+    ids.juneAgreement = await signAgreement('RVV', 'op', '2021-06-30');
     for (const org of ['RWF', 'RVV']) {
       await setSubscription(store, { org, year: '2021/22', state: 'confirmed', tier: 'large' }, 'test');
     }
@@ -320,11 +314,7 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
 
     // The records move on; the issued update does not.
     await changeMilestone(store, ids.dueInAugust ?? '', { state: 'done', doneOn: '2021-07-30' }, team);
-    await createAgreement(
-      store,
-      { org: 'RVV', datasets: ['ecds'], from: '2021-04', to: '2024-03', signedOn: '2021-07-28' },
-      'test',
-    );
+    await signAgreement('RVV', 'ecds', '2021-07-28');
     expect(await monthlyUpdate(store, JULY, team)).toEqual(issued);
 
     await expect(
