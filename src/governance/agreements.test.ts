@@ -8,6 +8,7 @@ import {
   createAgreement,
   listAgreements,
   setAgreementState,
+  type NewAgreement,
 } from './agreements.ts';
 
 describe.each(testStores())('data sharing agreements on $engine', (engine) => {
@@ -70,18 +71,17 @@ describe.each(testStores())('data sharing agreements on $engine', (engine) => {
     );
     expect(await controllersWithAgreement(store, 'apc', 'direct-care')).toEqual(['RPA']);
     expect(await controllersWithAgreement(store, 'apc', 'planning')).toEqual([]);
-    await expect(
-      createAgreement(store, { org: 'RPA', datasets: ['nope'], from: '2020-01', to: '2020-12' }, 'test'),
-    ).rejects.toMatchObject({ code: 'not-found' });
-    await expect(
-      createAgreement(store, { org: 'ZZZ', datasets: ['apc'], from: '2020-01', to: '2020-12' }, 'test'),
-    ).rejects.toMatchObject({ code: 'not-found' });
-    await expect(
-      createAgreement(store, { org: 'RPA', datasets: ['apc'], from: '2020-12', to: '2020-01' }, 'test'),
-    ).rejects.toMatchObject({ code: 'usage' });
-    await expect(
-      createAgreement(store, { org: 'RPA', datasets: ['apc'], from: '2020-13', to: '2021-01' }, 'test'),
-    ).rejects.toMatchObject({ code: 'usage' });
+    const refused: [NewAgreement, string][] = [
+      // a dataset Kernel does not know, an organisation that is not a member
+      [{ org: 'RPA', datasets: ['nope'], from: '2020-01', to: '2020-12' }, 'not-found'],
+      [{ org: 'ZZZ', datasets: ['apc'], from: '2020-01', to: '2020-12' }, 'not-found'],
+      // a period that ends before it starts, a month that does not exist
+      [{ org: 'RPA', datasets: ['apc'], from: '2020-12', to: '2020-01' }, 'usage'],
+      [{ org: 'RPA', datasets: ['apc'], from: '2020-13', to: '2021-01' }, 'usage'],
+    ];
+    for (const [agreement, code] of refused) {
+      await expect(createAgreement(store, agreement, 'test')).rejects.toMatchObject({ code });
+    }
     expect((await listAgreements(store, { dataset: 'apc' })).map((a) => a.id)).toEqual([
       'DSA-RPA-001',
       'DSA-RWF-001',
