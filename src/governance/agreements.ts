@@ -16,6 +16,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { checkDatasetIds } from './datasets.ts';
 import {
@@ -153,14 +154,11 @@ export async function createAgreement(q: Queryable, input: NewAgreement, actor: 
 export async function setAgreementState(
   q: Queryable,
   id: string,
-  state: AgreementState,
+  requested: AgreementState,
   actor: string,
 ): Promise<Agreement> {
-  if (!(AGREEMENT_STATES as readonly string[]).includes(state)) {
-    throw new KernelError('usage', `"${state}" is not an agreement state`, {
-      hint: `Use one of: ${AGREEMENT_STATES.join(', ')}`,
-    });
-  }
+  // Checked again here: a caller typed in TypeScript may still pass what a person wrote.
+  const state = parseOneOf(requested, AGREEMENT_STATES, { noun: 'an agreement state', field: 'state' });
   return inTransaction(q, async (tx) => {
     const current = await getAgreement(tx, id);
     if (current.state === 'ended') {

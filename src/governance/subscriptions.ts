@@ -4,6 +4,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { inTransaction, nowIso, parseFinancialYear, parseOrgCode } from './governance-values.ts';
 import { getOrganisation, listOrganisations } from './organisations.ts';
@@ -49,12 +50,7 @@ const fromRow = (r: SubscriptionRow): Subscription => ({
 });
 
 export function parseSubscriptionState(raw: string): SubscriptionState {
-  const value = raw.trim().toLowerCase();
-  if ((SUBSCRIPTION_STATES as readonly string[]).includes(value)) return value as SubscriptionState;
-  throw new KernelError('usage', `"${raw}" is not a subscription state`, {
-    where: { field: 'state' },
-    hint: `Use one of: ${SUBSCRIPTION_STATES.join(', ')}`,
-  });
+  return parseOneOf(raw, SUBSCRIPTION_STATES, { noun: 'a subscription state', field: 'state' });
 }
 
 export async function findSubscription(

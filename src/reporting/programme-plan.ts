@@ -6,6 +6,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction, isOrgCode } from '../governance/governance-values.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { describeTie, formatTie, parseTie, type MilestoneTie } from './milestone-ties.ts';
@@ -288,12 +289,7 @@ export interface MilestoneChange {
 }
 
 export function parseMilestoneState(raw: string): MilestoneState {
-  const value = raw.trim().toLowerCase();
-  if ((MILESTONE_STATES as readonly string[]).includes(value)) return value as MilestoneState;
-  throw new KernelError('usage', `"${raw}" is not a milestone state`, {
-    where: { field: 'state' },
-    hint: `Use one of: ${MILESTONE_STATES.join(', ')}`,
-  });
+  return parseOneOf(raw, MILESTONE_STATES, { noun: 'a milestone state', field: 'state' });
 }
 
 /**
