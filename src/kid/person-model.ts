@@ -270,6 +270,18 @@ export async function buildPersonModel(
       ? await copyUnchangedPeople(q, 'kid_model', version, options.plan, 'kid_model_scope')
       : 0;
 
+  // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
+  // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
+  // Both datasets carry the same two fields.
+  const careContacts = (cte: string, dataset: string, table: string): Source => ({
+    dataset,
+    table,
+    cte: `${cte} AS (
+        SELECT person_token, count(*) AS contacts FROM ${table}
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
+          AND "CareContDate" BETWEEN ${from} AND ${to}
+        GROUP BY person_token)`,
+  });
   const candidates: Source[] = [
     {
       dataset: 'ecds',
@@ -372,26 +384,8 @@ export async function buildPersonModel(
         WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to} ${among('h.person_token')}
         GROUP BY h.person_token)`,
     },
-    // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
-    // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
-    {
-      dataset: 'csds-care-contact',
-      table: 'ds_csds_care_contact',
-      cte: `community AS (
-        SELECT person_token, count(*) AS contacts FROM ds_csds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
-          AND "CareContDate" BETWEEN ${from} AND ${to}
-        GROUP BY person_token)`,
-    },
-    {
-      dataset: 'mhsds-care-contact',
-      table: 'ds_mhsds_care_contact',
-      cte: `mental_health AS (
-        SELECT person_token, count(*) AS contacts FROM ds_mhsds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
-          AND "CareContDate" BETWEEN ${from} AND ${to}
-        GROUP BY person_token)`,
-    },
+    careContacts('community', 'csds-care-contact', 'ds_csds_care_contact'),
+    careContacts('mental_health', 'mhsds-care-contact', 'ds_mhsds_care_contact'),
     {
       dataset: 'msds-booking',
       table: 'ds_msds_booking',
