@@ -11,20 +11,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  controlCount,
-  controlRate,
-  describePolicy,
-  type ControlledCount,
-  type ControlledRate,
-  type DisclosurePolicy,
-} from '../analytics/disclosure-control.ts';
+import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
 import { modelDate } from './model-date.ts';
+import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
@@ -692,6 +686,7 @@ const pounds = (x: number): number => Math.round(x);
  * count of people is, in whole pounds.
  */
 export function controlModelSummary(summary: ModelSummary, policy: DisclosurePolicy): ControlledModelSummary {
+  const { rule, count, percent } = kidDisclosure(policy);
   const wholePounds = (c: Record<CostSetting, number | null>): Record<CostSetting, number | null> =>
     Object.fromEntries(COST_SETTINGS.map((s) => [s, c[s] === null ? null : pounds(c[s])])) as Record<
       CostSetting,
@@ -699,17 +694,17 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     >;
   return {
     asOf: summary.asOf,
-    rule: describePolicy(policy),
-    people: controlCount(summary.people, policy),
-    died: controlCount(summary.died, policy),
+    rule,
+    people: count(summary.people),
+    died: count(summary.died),
     bySegment: summary.bySegment.map((s) => {
-      const people = controlCount(s.people, policy);
+      const people = count(s.people);
       const shown = people !== '*';
       return {
         segment: s.segment,
         title: s.title,
         people,
-        percent: controlRate(s.people, summary.people, 'percent', policy),
+        percent: percent(s.people, summary.people),
         cost: shown
           ? wholePounds(s.cost)
           : (Object.fromEntries(COST_SETTINGS.map((c) => [c, s.cost[c] === null ? null : '*'])) as Record<
@@ -723,10 +718,7 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     cost: wholePounds(summary.cost),
     costTotal: pounds(summary.costTotal),
     activity: Object.fromEntries(
-      Object.entries(summary.activity).map(([k, v]) => [
-        k,
-        v === null ? null : controlCount(Math.round(v), policy),
-      ]),
+      Object.entries(summary.activity).map(([k, v]) => [k, v === null ? null : count(Math.round(v))]),
     ) as ControlledModelSummary['activity'],
   };
 }
