@@ -10,6 +10,7 @@ import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import { SqlFilter } from '../store/sql-filter.ts';
 import type { Queryable, Row } from '../store/store.ts';
+import { programmeRecordRow, type ProgrammeRecords } from './programme-records.ts';
 import {
   appendHistory,
   assertProgrammeCaller,
@@ -54,6 +55,13 @@ export interface RaidItem {
   /** the rule and state that raised it, for an automatic item; null for one a person raised */
   autoKey: string | null;
 }
+
+const RAID_ITEMS: ProgrammeRecords = {
+  table: 'raid_items',
+  idColumn: 'item_id',
+  noun: 'RAID item',
+  listCommand: 'kernel raid list',
+};
 
 interface RaidRow extends Row {
   item_id: string;
@@ -327,12 +335,7 @@ export async function writeRaidItem(tx: Queryable, item: RaidItem): Promise<void
 }
 
 export async function getRaidItem(q: Queryable, id: string): Promise<RaidItem> {
-  const [row] = await q.query<RaidRow>('SELECT * FROM raid_items WHERE item_id = $1', [
-    id.trim().toUpperCase(),
-  ]);
-  if (!row)
-    throw new KernelError('not-found', `There is no RAID item ${id}`, { hint: 'See kernel raid list' });
-  return fromRow(row);
+  return fromRow(await programmeRecordRow<RaidRow>(q, RAID_ITEMS, id));
 }
 
 export async function findAutoItem(q: Queryable, autoKey: string): Promise<RaidItem | undefined> {
