@@ -158,7 +158,7 @@ export async function setAgreementState(
   requested: AgreementState,
   actor: string,
 ): Promise<Agreement> {
-  // Checked again here: a caller typed in TypeScript may still pass what a person wrote.
+  // The operation's schema checks the API's and the CLI's input; this checks any other caller's.
   const state = parseOneOf(requested, AGREEMENT_STATES, { noun: 'an agreement state', field: 'state' });
   return inTransaction(q, async (tx) => {
     const current = await getAgreement(tx, id);
