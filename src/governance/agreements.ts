@@ -16,6 +16,8 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { checkDatasetIds } from './datasets.ts';
 import {
@@ -153,14 +155,11 @@ export async function createAgreement(q: Queryable, input: NewAgreement, actor: 
 export async function setAgreementState(
   q: Queryable,
   id: string,
-  state: AgreementState,
+  requested: AgreementState,
   actor: string,
 ): Promise<Agreement> {
-  if (!(AGREEMENT_STATES as readonly string[]).includes(state)) {
-    throw new KernelError('usage', `"${state}" is not an agreement state`, {
-      hint: `Use one of: ${AGREEMENT_STATES.join(', ')}`,
-    });
-  }
+  // The operation's schema checks the API's and the CLI's input; this checks any other caller's.
+  const state = parseOneOf(requested, AGREEMENT_STATES, { noun: 'an agreement state', field: 'state' });
   return inTransaction(q, async (tx) => {
     const current = await getAgreement(tx, id);
     if (current.state === 'ended') {
@@ -209,21 +208,17 @@ export async function listAgreements(
   q: Queryable,
   filter: { org?: string; dataset?: string } = {},
 ): Promise<Agreement[]> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (filter.org) {
-    params.push(parseOrgCode(filter.org));
-    where.push(`org_code = $${params.length}`);
-  }
+  const sql = new SqlFilter();
+  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
   if (filter.dataset) {
-    params.push(filter.dataset);
-    where.push(
-      `agreement_id IN (SELECT agreement_id FROM agreement_datasets WHERE dataset_id = $${params.length})`,
+    sql.add(
+      'agreement_id IN (SELECT agreement_id FROM agreement_datasets WHERE dataset_id = ?)',
+      filter.dataset,
     );
   }
   const rows = await q.query<AgreementRow>(
-    `SELECT * FROM agreements ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY org_code, agreement_id`,
-    params,
+    `SELECT * FROM agreements ${sql.where()} ORDER BY org_code, agreement_id`,
+    sql.params,
   );
   return hydrate(q, rows);
 }

@@ -12,6 +12,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import type { Queryable, Row } from '../store/store.ts';
+import { financialYearFilter, type FinancialYearFilter } from './financial-year-filter.ts';
 import { basisJson, yearShares } from './funding-model.ts';
 import {
   inTransaction,
@@ -22,7 +23,6 @@ import {
   parseJsonColumn,
   parseOrgCode,
 } from './governance-values.ts';
-import { SqlFilter } from '../store/sql-filter.ts';
 
 export const INVOICE_STATES = ['draft', 'raised', 'paid', 'cancelled'] as const;
 export type InvoiceState = (typeof INVOICE_STATES)[number];
@@ -197,6 +197,27 @@ async function raiseOne(tx: Queryable, draft: Invoice, actor: string): Promise<I
   return { ...draft, state: 'raised', number, raisedAt: at };
 }
 
+/**
+ * The invoice to pay or cancel, which must be raised: a draft still follows the funding model,
+ * and a paid or cancelled one is final.
+ */
+async function raisedInvoice(tx: Queryable, number: string, toBe: 'paid' | 'cancelled'): Promise<Invoice> {
+  const invoice = await getInvoice(tx, number);
+  if (invoice.state !== 'raised') {
+    throw new KernelError(
+      'conflict',
+      `Invoice ${number} is ${invoice.state}; only a raised invoice can be ${toBe}`,
+      {
+        hint:
+          invoice.state === 'draft'
+            ? 'A draft has no number yet: it simply follows the funding model'
+            : undefined,
+      },
+    );
+  }
+  return invoice;
+}
+
 export async function payInvoice(
   q: Queryable,
   number: string,
@@ -205,13 +226,7 @@ export async function payInvoice(
 ): Promise<Invoice> {
   const date = paidOn === undefined ? nowIso().slice(0, 10) : parseDate(paidOn, 'paid');
   return inTransaction(q, async (tx) => {
-    const invoice = await getInvoice(tx, number);
-    if (invoice.state !== 'raised') {
-      throw new KernelError(
-        'conflict',
-        `Invoice ${number} is ${invoice.state}; only a raised invoice can be paid`,
-      );
-    }
+    const invoice = await raisedInvoice(tx, number, 'paid');
     await tx.run("UPDATE invoices SET state = 'paid', paid_at = $2 WHERE invoice_id = $1", [
       invoice.id,
       date,
@@ -245,19 +260,7 @@ export async function cancelInvoice(
     });
   }
   return inTransaction(q, async (tx) => {
-    const invoice = await getInvoice(tx, number);
-    if (invoice.state !== 'raised') {
-      throw new KernelError(
-        'conflict',
-        `Invoice ${number} is ${invoice.state}; only a raised invoice can be cancelled`,
-        {
-          hint:
-            invoice.state === 'draft'
-              ? 'A draft has no number yet: it simply follows the funding model'
-              : undefined,
-        },
-      );
-    }
+    const invoice = await raisedInvoice(tx, number, 'cancelled');
     const at = nowIso();
     await tx.run(
       "UPDATE invoices SET state = 'cancelled', cancelled_at = $2, cancel_reason = $3 WHERE invoice_id = $1",
@@ -301,12 +304,9 @@ export async function cancelInvoice(
 
 export async function listInvoices(
   q: Queryable,
-  filter: { year?: string; org?: string; state?: InvoiceState } = {},
+  filter: FinancialYearFilter<InvoiceState> = {},
 ): Promise<Invoice[]> {
-  const sql = new SqlFilter();
-  if (filter.year) sql.add('financial_year = ?', parseFinancialYear(filter.year));
-  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
-  if (filter.state) sql.add('state = ?', filter.state);
+  const sql = financialYearFilter(filter);
   const rows = await q.query<InvoiceRow>(
     `SELECT * FROM invoices ${sql.where()}
      ORDER BY financial_year, CASE WHEN seq IS NULL THEN 1 ELSE 0 END, seq, org_code`,

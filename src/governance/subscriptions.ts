@@ -4,10 +4,11 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row } from '../store/store.ts';
+import { financialYearFilter, type FinancialYearFilter } from './financial-year-filter.ts';
 import { inTransaction, nowIso, parseFinancialYear, parseOrgCode } from './governance-values.ts';
 import { getOrganisation, listOrganisations } from './organisations.ts';
-import { SqlFilter } from '../store/sql-filter.ts';
 
 export const SUBSCRIPTION_STATES = ['invited', 'confirmed', 'declined', 'lapsed'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
@@ -49,12 +50,7 @@ const fromRow = (r: SubscriptionRow): Subscription => ({
 });
 
 export function parseSubscriptionState(raw: string): SubscriptionState {
-  const value = raw.trim().toLowerCase();
-  if ((SUBSCRIPTION_STATES as readonly string[]).includes(value)) return value as SubscriptionState;
-  throw new KernelError('usage', `"${raw}" is not a subscription state`, {
-    where: { field: 'state' },
-    hint: `Use one of: ${SUBSCRIPTION_STATES.join(', ')}`,
-  });
+  return parseOneOf(raw, SUBSCRIPTION_STATES, { noun: 'a subscription state', field: 'state' });
 }
 
 export async function findSubscription(
@@ -143,12 +139,9 @@ export async function inviteMembers(q: Queryable, yearRaw: string, actor: string
 
 export async function listSubscriptions(
   q: Queryable,
-  filter: { year?: string; org?: string; state?: SubscriptionState } = {},
+  filter: FinancialYearFilter<SubscriptionState> = {},
 ): Promise<Subscription[]> {
-  const sql = new SqlFilter();
-  if (filter.year) sql.add('financial_year = ?', parseFinancialYear(filter.year));
-  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
-  if (filter.state) sql.add('state = ?', filter.state);
+  const sql = financialYearFilter(filter);
   const rows = await q.query<SubscriptionRow>(
     `SELECT * FROM subscriptions ${sql.where()} ORDER BY financial_year, org_code`,
     sql.params,

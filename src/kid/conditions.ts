@@ -6,18 +6,12 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  controlCount,
-  controlRate,
-  describePolicy,
-  type ControlledCount,
-  type ControlledRate,
-  type DisclosurePolicy,
-} from '../analytics/disclosure-control.ts';
+import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { checkSnomedCodes, codeListFilesIn, readCodeListFile } from '../catalogue/code-list-file.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
+import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
@@ -200,32 +194,33 @@ export function controlConditionSummary(
   summary: ConditionSummary,
   policy: DisclosurePolicy,
 ): ControlledConditionSummary {
-  const rate = (n: number): ControlledRate => controlRate(n, summary.people, 'percent', policy);
+  const { rule, count, percent } = kidDisclosure(policy);
+  const ofEveryone = (n: number): ControlledRate => percent(n, summary.people);
   return {
     day: summary.day,
-    rule: describePolicy(policy),
-    people: controlCount(summary.people, policy),
+    rule,
+    people: count(summary.people),
     prevalence: summary.prevalence.map((p) => ({
       ...p,
-      people: controlCount(p.people, policy),
-      percent: rate(p.people),
+      people: count(p.people),
+      percent: ofEveryone(p.people),
     })),
     byCount: summary.byCount.map((c) => ({
       ...c,
-      people: controlCount(c.people, policy),
-      percent: rate(c.people),
+      people: count(c.people),
+      percent: ofEveryone(c.people),
     })),
-    multimorbidity: rate(summary.multimorbidity),
-    complexMultimorbidity: rate(summary.complexMultimorbidity),
+    multimorbidity: ofEveryone(summary.multimorbidity),
+    complexMultimorbidity: ofEveryone(summary.complexMultimorbidity),
     byAgeBand: summary.byAgeBand.map((b) => ({
       band: b.band,
-      people: controlCount(b.people, policy),
-      multimorbidity: controlRate(b.multimorbidity, b.people, 'percent', policy),
+      people: count(b.people),
+      multimorbidity: percent(b.multimorbidity, b.people),
     })),
     byImdDecile: summary.byImdDecile.map((d) => ({
       decile: d.decile,
-      people: controlCount(d.people, policy),
-      multimorbidity: controlRate(d.multimorbidity, d.people, 'percent', policy),
+      people: count(d.people),
+      multimorbidity: percent(d.multimorbidity, d.people),
     })),
   };
 }

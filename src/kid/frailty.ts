@@ -13,14 +13,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  controlCount,
-  controlRate,
-  describePolicy,
-  type ControlledCount,
-  type ControlledRate,
-  type DisclosurePolicy,
-} from '../analytics/disclosure-control.ts';
+import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { checkSnomedCodes, codeListFilesIn, readCodeListFile } from '../catalogue/code-list-file.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
@@ -29,6 +22,7 @@ import type { Queryable } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { ageInMonthsSql } from './households.ts';
+import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
@@ -292,26 +286,27 @@ export function controlFrailtySummary(
   summary: FrailtySummary,
   policy: DisclosurePolicy,
 ): ControlledFrailtySummary {
+  const { rule, count, percent } = kidDisclosure(policy);
   const categories = (rows: FrailtySummary['byCategory'], of: number) =>
     rows.map((c) => ({
       category: c.category,
-      people: controlCount(c.people, policy),
-      percent: controlRate(c.people, of, 'percent', policy),
+      people: count(c.people),
+      percent: percent(c.people, of),
     }));
   return {
     day: summary.day,
-    rule: describePolicy(policy),
-    people: controlCount(summary.people, policy),
+    rule,
+    people: count(summary.people),
     byCategory: categories(summary.byCategory, summary.people),
     byAgeBand: summary.byAgeBand.map((b) => ({
       band: b.band,
-      people: controlCount(b.people, policy),
+      people: count(b.people),
       byCategory: categories(b.byCategory, b.people),
     })),
     deficits: summary.deficits.map((d) => ({
       ...d,
-      people: controlCount(d.people, policy),
-      percent: controlRate(d.people, summary.people, 'percent', policy),
+      people: count(d.people),
+      percent: percent(d.people, summary.people),
     })),
   };
 }

@@ -11,20 +11,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  controlCount,
-  controlRate,
-  describePolicy,
-  type ControlledCount,
-  type ControlledRate,
-  type DisclosurePolicy,
-} from '../analytics/disclosure-control.ts';
+import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { ageInMonthsSql } from './households.ts';
 import { modelDate } from './model-date.ts';
+import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
@@ -270,6 +264,18 @@ export async function buildPersonModel(
       ? await copyUnchangedPeople(q, 'kid_model', version, options.plan, 'kid_model_scope')
       : 0;
 
+  // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
+  // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
+  // Both datasets carry the same two fields.
+  const careContacts = (cte: string, dataset: string, table: string): Source => ({
+    dataset,
+    table,
+    cte: `${cte} AS (
+        SELECT person_token, count(*) AS contacts FROM ${table}
+        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
+          AND "CareContDate" BETWEEN ${from} AND ${to}
+        GROUP BY person_token)`,
+  });
   const candidates: Source[] = [
     {
       dataset: 'ecds',
@@ -372,26 +378,8 @@ export async function buildPersonModel(
         WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to} ${among('h.person_token')}
         GROUP BY h.person_token)`,
     },
-    // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
-    // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
-    {
-      dataset: 'csds-care-contact',
-      table: 'ds_csds_care_contact',
-      cte: `community AS (
-        SELECT person_token, count(*) AS contacts FROM ds_csds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
-          AND "CareContDate" BETWEEN ${from} AND ${to}
-        GROUP BY person_token)`,
-    },
-    {
-      dataset: 'mhsds-care-contact',
-      table: 'ds_mhsds_care_contact',
-      cte: `mental_health AS (
-        SELECT person_token, count(*) AS contacts FROM ds_mhsds_care_contact
-        WHERE person_token IS NOT NULL AND "AttendOrDNACode" IN ('5', '6') ${among('person_token')}
-          AND "CareContDate" BETWEEN ${from} AND ${to}
-        GROUP BY person_token)`,
-    },
+    careContacts('community', 'csds-care-contact', 'ds_csds_care_contact'),
+    careContacts('mental_health', 'mhsds-care-contact', 'ds_mhsds_care_contact'),
     {
       dataset: 'msds-booking',
       table: 'ds_msds_booking',
@@ -698,6 +686,7 @@ const pounds = (x: number): number => Math.round(x);
  * count of people is, in whole pounds.
  */
 export function controlModelSummary(summary: ModelSummary, policy: DisclosurePolicy): ControlledModelSummary {
+  const { rule, count, percent } = kidDisclosure(policy);
   const wholePounds = (c: Record<CostSetting, number | null>): Record<CostSetting, number | null> =>
     Object.fromEntries(COST_SETTINGS.map((s) => [s, c[s] === null ? null : pounds(c[s])])) as Record<
       CostSetting,
@@ -705,17 +694,17 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     >;
   return {
     asOf: summary.asOf,
-    rule: describePolicy(policy),
-    people: controlCount(summary.people, policy),
-    died: controlCount(summary.died, policy),
+    rule,
+    people: count(summary.people),
+    died: count(summary.died),
     bySegment: summary.bySegment.map((s) => {
-      const people = controlCount(s.people, policy);
+      const people = count(s.people);
       const shown = people !== '*';
       return {
         segment: s.segment,
         title: s.title,
         people,
-        percent: controlRate(s.people, summary.people, 'percent', policy),
+        percent: percent(s.people, summary.people),
         cost: shown
           ? wholePounds(s.cost)
           : (Object.fromEntries(COST_SETTINGS.map((c) => [c, s.cost[c] === null ? null : '*'])) as Record<
@@ -729,10 +718,7 @@ export function controlModelSummary(summary: ModelSummary, policy: DisclosurePol
     cost: wholePounds(summary.cost),
     costTotal: pounds(summary.costTotal),
     activity: Object.fromEntries(
-      Object.entries(summary.activity).map(([k, v]) => [
-        k,
-        v === null ? null : controlCount(Math.round(v), policy),
-      ]),
+      Object.entries(summary.activity).map(([k, v]) => [k, v === null ? null : count(Math.round(v))]),
     ) as ControlledModelSummary['activity'],
   };
 }

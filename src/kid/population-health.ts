@@ -15,9 +15,6 @@
  */
 import {
   HES_2018,
-  controlCount,
-  controlRate,
-  describePolicy,
   type ControlledCount,
   type ControlledRate,
   type DisclosurePolicy,
@@ -40,6 +37,7 @@ import {
 } from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
+import { kidDisclosure, type KidDisclosure } from './kid-disclosure.ts';
 import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
 import { checkDay, populationOnSql, tableExists } from './person-spine.ts';
 
@@ -589,19 +587,18 @@ export interface PopulationHealth {
   } | null;
 }
 
-function controlMean(total: number, people: number, policy: DisclosurePolicy): ControlledMean {
-  const shown = controlCount(people, policy);
-  if (shown === '*') return '*';
+function controlMean(total: number, people: number, control: KidDisclosure): ControlledMean {
+  if (control.count(people) === '*') return '*';
   if (people === 0) return null;
   return Math.round((total / people) * 10) / 10;
 }
 
-function controlAgeRow(r: AgeRow, policy: DisclosurePolicy): ControlledAgeRow {
+function controlAgeRow(r: AgeRow, control: KidDisclosure): ControlledAgeRow {
   return {
-    people: controlCount(r.people, policy),
-    meanConditions: controlMean(r.conditions, r.people, policy),
-    multimorbidity: controlRate(r.multimorbidity, r.people, 'percent', policy),
-    complexMultimorbidity: controlRate(r.complex, r.people, 'percent', policy),
+    people: control.count(r.people),
+    meanConditions: controlMean(r.conditions, r.people, control),
+    multimorbidity: control.percent(r.multimorbidity, r.people),
+    complexMultimorbidity: control.percent(r.complex, r.people),
   };
 }
 
@@ -611,15 +608,16 @@ export function controlPopulationHealth(
   policy: DisclosurePolicy,
   shown: ReadonlySet<Panel>,
 ): Omit<PopulationHealth, 'useCase' | 'optOutApplied' | 'leftOut'> {
-  const count = (n: number): ControlledCount => controlCount(n, policy);
+  const control = kidDisclosure(policy);
+  const { count, percent } = control;
   const costPerPerson = (total: number, people: number): number | '*' | null => {
-    const mean = controlMean(total, people, policy);
+    const mean = controlMean(total, people, control);
     return typeof mean === 'number' ? Math.round(total / people) : mean;
   };
   return {
     day: f.day,
     scope: { ...f.scope, text: scopeText(f.scope) },
-    rule: describePolicy(policy),
+    rule: control.rule,
     people: count(f.people),
     pyramid: shown.has('pyramid')
       ? f.pyramid.map((p) => ({
@@ -633,19 +631,19 @@ export function controlPopulationHealth(
       ? f.prevalence.map((p) => ({
           ...p,
           people: count(p.people),
-          percent: controlRate(p.people, f.people, 'percent', policy),
+          percent: percent(p.people, f.people),
         }))
       : null,
     byAge: shown.has('conditionsByAge')
-      ? f.byAge.map((r) => ({ band: r.band, ...controlAgeRow(r, policy) }))
+      ? f.byAge.map((r) => ({ band: r.band, ...controlAgeRow(r, control) }))
       : null,
     byImdDecile: shown.has('deprivation')
-      ? f.byImdDecile.map((r) => ({ decile: r.decile, ...controlAgeRow({ ...r, band: r.decile }, policy) }))
+      ? f.byImdDecile.map((r) => ({ decile: r.decile, ...controlAgeRow({ ...r, band: r.decile }, control) }))
       : null,
     byAgeAndQuintile: shown.has('deprivation')
       ? f.byAgeAndQuintile
           .filter((r) => r.quintile !== 'unknown')
-          .map((r) => ({ band: r.band, quintile: r.quintile, ...controlAgeRow(r, policy) }))
+          .map((r) => ({ band: r.band, quintile: r.quintile, ...controlAgeRow(r, control) }))
       : null,
     frailty:
       shown.has('frailty') && f.frailty
@@ -655,7 +653,7 @@ export function controlPopulationHealth(
             categories: f.frailty.categories.map((c) => ({
               category: c.category,
               people: count(c.people),
-              percent: controlRate(c.people, f.frailty?.people ?? 0, 'percent', policy),
+              percent: percent(c.people, f.frailty?.people ?? 0),
             })),
           }
         : null,

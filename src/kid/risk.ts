@@ -12,14 +12,7 @@
  * row per distinct feature vector, so the fit in TypeScript sees thousands of rows, not 1.9M.
  */
 import { createHash } from 'node:crypto';
-import {
-  controlCount,
-  controlRate,
-  describePolicy,
-  type ControlledCount,
-  type ControlledRate,
-  type DisclosurePolicy,
-} from '../analytics/disclosure-control.ts';
+import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { getCodeList } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
@@ -29,6 +22,7 @@ import type { Queryable, SqlValue, Store } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { ageInMonthsSql } from './households.ts';
 import { EFI_CATEGORIES, EFI_MINIMUM_AGE, efiCategorySql, efiCodes } from './frailty.ts';
+import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
@@ -671,10 +665,10 @@ export interface ControlledRiskModel extends Omit<
 }
 
 export function controlRiskModel(model: RiskModel, policy: DisclosurePolicy): ControlledRiskModel {
-  const count = (n: number) => controlCount(n, policy);
+  const { rule, count, percent } = kidDisclosure(policy);
   return {
     ...model,
-    rule: describePolicy(policy),
+    rule,
     fitting: { ...model.fitting, people: count(model.fitting.people), events: count(model.fitting.events) },
     heldOut: { ...model.heldOut, people: count(model.heldOut.people), events: count(model.heldOut.events) },
     scored: count(model.scored),
@@ -683,7 +677,7 @@ export function controlRiskModel(model: RiskModel, policy: DisclosurePolicy): Co
       decile: d.decile,
       people: count(d.people),
       predicted: Math.round(d.predicted * 1000) / 10,
-      observed: controlRate(Math.round(d.events), d.people, 'percent', policy),
+      observed: percent(Math.round(d.events), d.people),
     })),
   };
 }

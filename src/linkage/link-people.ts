@@ -521,6 +521,32 @@ export async function linkPeople(
   return report;
 }
 
+/**
+ * Audits a link that failed after what started it (a load, a spine build) had committed
+ * (`linkage.link-failed`, with the error's code only, never its message) and gives the code
+ * to answer with. An audit that fails too is let go: what started the link stands either way.
+ */
+async function auditLinkFailure(
+  store: Store,
+  actor: string,
+  dataset: string,
+  error: unknown,
+  startedBy: { load: string } | { spineVersion: number },
+): Promise<string> {
+  const code = error instanceof KernelError ? error.code : 'internal';
+  await store
+    .transaction((tx) =>
+      appendAudit(tx, {
+        actor,
+        action: 'linkage.link-failed',
+        target: `dataset:${dataset}`,
+        details: { ...startedBy, code },
+      }),
+    )
+    .catch(() => undefined);
+  return code;
+}
+
 export type LinkAfterLoad =
   | { status: 'linked'; run: LinkRunReport }
   | { status: 'skipped'; reason: 'not-linked-by-encodings' | 'no-spine' }
@@ -544,17 +570,7 @@ export async function linkAfterLoad(
     const run = await linkPeople(store, { dataset: spec.id, actor: load.actor, startedByLoad: load.loadId });
     return { status: 'linked', run };
   } catch (error) {
-    const code = error instanceof KernelError ? error.code : 'internal';
-    await store
-      .transaction((tx) =>
-        appendAudit(tx, {
-          actor: load.actor,
-          action: 'linkage.link-failed',
-          target: `dataset:${spec.id}`,
-          details: { load: load.loadId, code },
-        }),
-      )
-      .catch(() => undefined);
+    const code = await auditLinkFailure(store, load.actor, spec.id, error, { load: load.loadId });
     return { status: 'failed', code };
   }
 }
@@ -578,17 +594,9 @@ export async function relinkIntoSpine(
       await linkPeople(store, { dataset, actor: options.actor, spineVersion: options.version });
       outcomes.push({ dataset, status: 'linked' });
     } catch (error) {
-      const code = error instanceof KernelError ? error.code : 'internal';
-      await store
-        .transaction((tx) =>
-          appendAudit(tx, {
-            actor: options.actor,
-            action: 'linkage.link-failed',
-            target: `dataset:${dataset}`,
-            details: { spineVersion: options.version, code },
-          }),
-        )
-        .catch(() => undefined);
+      const code = await auditLinkFailure(store, options.actor, dataset, error, {
+        spineVersion: options.version,
+      });
       outcomes.push({ dataset, status: 'failed', code });
     }
   }

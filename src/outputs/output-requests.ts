@@ -22,6 +22,7 @@ import { inTransaction, rowsByRequest } from '../governance/governance-values.ts
 import { KernelError } from '../errors.ts';
 import { writeOutputFile, type Cell, type OutputFormat, type ResultTable } from '../files/output-files.ts';
 import type { Principal } from '../operations/principal.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 import type { Queryable } from '../store/store.ts';
 import { controlAggregateTables, type ReleasedTable } from './aggregate-disclosure-control.ts';
 import { aggregateTable } from './aggregate-table.ts';
@@ -312,20 +313,13 @@ export async function listOutputRequests(
   principal: Principal,
   filter: { state?: OutputState } = {},
 ): Promise<OutputRequest[]> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (!['output-checker', 'admin'].includes(principal.role)) {
-    params.push(principal.userId);
-    where.push(`requested_by = $${params.length}`);
-  }
-  if (filter.state) {
-    params.push(filter.state);
-    where.push(`state = $${params.length}`);
-  }
+  const sql = new SqlFilter();
+  if (!['output-checker', 'admin'].includes(principal.role)) sql.add('requested_by = ?', principal.userId);
+  if (filter.state) sql.add('state = ?', filter.state);
   const rows = await q.query<RequestRow>(
-    `SELECT ${REQUEST_COLUMNS} FROM output_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    `SELECT ${REQUEST_COLUMNS} FROM output_requests ${sql.where()}
       ORDER BY created_at DESC, request_id`,
-    params,
+    sql.params,
   );
   const checks = await checksOf(
     q,

@@ -226,6 +226,40 @@ function byThreshold(value: number, warn: number, fail: number): CheckStatus {
 }
 
 /**
+ * A check of the rows a load's profile counted under one rule (implausible values, repeated
+ * keys): their share of the rows loaded, against the thresholds. A load profiled before the
+ * rule's counts were kept has nothing to judge.
+ */
+function ruleShareResult(
+  base: Pick<CheckResult, 'id' | 'kind' | 'category' | 'field' | 'title'>,
+  countedByRule: Record<string, number>,
+  ruleId: string,
+  rowsLoaded: number,
+  limits: { warnAbovePercent: number; failAbovePercent: number },
+  describe: (rows: number, share: number) => string,
+): CheckResult {
+  if (!(ruleId in countedByRule)) {
+    return {
+      ...base,
+      status: 'not-applicable',
+      value: null,
+      detail: 'Not profiled: the load came before profiles were kept',
+    };
+  }
+  const rows = countedByRule[ruleId] ?? 0;
+  const share = pct(rows, rowsLoaded);
+  return {
+    ...base,
+    status:
+      rowsLoaded === 0
+        ? 'not-applicable'
+        : byThreshold(share, limits.warnAbovePercent, limits.failAbovePercent),
+    value: round1(share),
+    detail: describe(rows, round1(share)),
+  };
+}
+
+/**
  * Every check of a dataset against one load's profile and its feed's earlier profiles
  * (oldest first; `period` is this load's month). Failing first, then warnings, passes, and
  * not applicable.
@@ -338,47 +372,26 @@ export function evaluateChecks(
       }
       case 'plausibility': {
         const rule = check.rule as PlausibilityRule;
-        if (!(rule.id in profile.implausible)) {
-          return {
-            ...base,
-            status: 'not-applicable',
-            value: null,
-            detail: 'Not profiled: the load came before profiles were kept',
-          };
-        }
-        const bad = profile.implausible[rule.id] ?? 0;
-        const share = pct(bad, profile.rowsLoaded);
-        return {
-          ...base,
-          status:
-            profile.rowsLoaded === 0
-              ? 'not-applicable'
-              : byThreshold(share, t.plausibility.warnAbovePercent, t.plausibility.failAbovePercent),
-          value: round1(share),
-          detail: `${bad} of ${profile.rowsLoaded} rows loaded (${round1(share)}%)`,
-        };
+        return ruleShareResult(
+          base,
+          profile.implausible,
+          rule.id,
+          profile.rowsLoaded,
+          t.plausibility,
+          (bad, share) => `${bad} of ${profile.rowsLoaded} rows loaded (${share}%)`,
+        );
       }
       case 'uniqueness': {
         const rule = check.rule as UniqueRule;
-        if (!(rule.id in profile.duplicates)) {
-          return {
-            ...base,
-            status: 'not-applicable',
-            value: null,
-            detail: 'Not profiled: the load came before profiles were kept',
-          };
-        }
-        const extra = profile.duplicates[rule.id] ?? 0;
-        const share = pct(extra, profile.rowsLoaded);
-        return {
-          ...base,
-          status:
-            profile.rowsLoaded === 0
-              ? 'not-applicable'
-              : byThreshold(share, t.uniqueness.warnAbovePercent, t.uniqueness.failAbovePercent),
-          value: round1(share),
-          detail: `${extra} rows share a ${rule.fields.join(' and ')} with an earlier row (${round1(share)}%)`,
-        };
+        return ruleShareResult(
+          base,
+          profile.duplicates,
+          rule.id,
+          profile.rowsLoaded,
+          t.uniqueness,
+          (extra, share) =>
+            `${extra} rows share a ${rule.fields.join(' and ')} with an earlier row (${share}%)`,
+        );
       }
     }
   });

@@ -33,6 +33,7 @@ import { getUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
 import { parseEncryptionPublicKey } from '../privacy/encryption-key.ts';
 import { PERSON_TOKEN, sealRelease } from '../privacy/sealed-release.ts';
+import { SqlFilter } from '../store/sql-filter.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { kernelSigningKey } from './kernel-signing-key.ts';
@@ -628,21 +629,14 @@ export async function listReidRequests(
   principal: Principal,
   filter: { state?: ReidState; controller?: string } = {},
 ): Promise<ReidRequest[]> {
-  const where: string[] = [];
-  const params: string[] = [];
+  const sql = new SqlFilter();
   const controller = controllerScope(principal, filter.controller);
-  if (controller) {
-    params.push(controller);
-    where.push(`controller_org = $${params.length}`);
-  }
-  if (filter.state) {
-    params.push(filter.state);
-    where.push(`state = $${params.length}`);
-  }
+  if (controller) sql.add('controller_org = ?', controller);
+  if (filter.state) sql.add('state = ?', filter.state);
   const rows = await q.query<RequestRow>(
-    `SELECT ${REQUEST_COLUMNS} FROM reid_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    `SELECT ${REQUEST_COLUMNS} FROM reid_requests ${sql.where()}
       ORDER BY created_at DESC, request_id`,
-    params,
+    sql.params,
   );
   const namedFor = await approverUseCases(q, principal.userId);
   const approvals = await approvalsOf(

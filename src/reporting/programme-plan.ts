@@ -6,8 +6,10 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction, isOrgCode } from '../governance/governance-values.ts';
 import type { Queryable, Row } from '../store/store.ts';
+import { programmeRecordRow, type ProgrammeRecords } from './programme-records.ts';
 import { describeTie, formatTie, parseTie, type MilestoneTie } from './milestone-ties.ts';
 import {
   appendHistory,
@@ -57,6 +59,19 @@ export interface Plan {
   from: string | null;
   to: string | null;
 }
+
+const WORKSTREAMS: ProgrammeRecords = {
+  table: 'programme_workstreams',
+  idColumn: 'workstream_id',
+  noun: 'workstream',
+  listCommand: 'kernel plan list',
+};
+const MILESTONES: ProgrammeRecords = {
+  table: 'programme_milestones',
+  idColumn: 'milestone_id',
+  noun: 'milestone',
+  listCommand: 'kernel plan list',
+};
 
 interface WorkstreamRow extends Row {
   workstream_id: string;
@@ -220,13 +235,7 @@ async function assertOrganisation(q: Queryable, code: string): Promise<void> {
 }
 
 export async function getWorkstream(q: Queryable, id: string): Promise<Workstream> {
-  const [row] = await q.query<WorkstreamRow>('SELECT * FROM programme_workstreams WHERE workstream_id = $1', [
-    id.trim().toUpperCase(),
-  ]);
-  if (!row) {
-    throw new KernelError('not-found', `There is no workstream ${id}`, { hint: 'See kernel plan list' });
-  }
-  return workstreamFrom(row);
+  return workstreamFrom(await programmeRecordRow<WorkstreamRow>(q, WORKSTREAMS, id));
 }
 
 // ---------------------------------------------------------------- milestones
@@ -288,12 +297,7 @@ export interface MilestoneChange {
 }
 
 export function parseMilestoneState(raw: string): MilestoneState {
-  const value = raw.trim().toLowerCase();
-  if ((MILESTONE_STATES as readonly string[]).includes(value)) return value as MilestoneState;
-  throw new KernelError('usage', `"${raw}" is not a milestone state`, {
-    where: { field: 'state' },
-    hint: `Use one of: ${MILESTONE_STATES.join(', ')}`,
-  });
+  return parseOneOf(raw, MILESTONE_STATES, { noun: 'a milestone state', field: 'state' });
 }
 
 /**
@@ -389,13 +393,7 @@ export async function writeMilestone(tx: Queryable, m: Milestone, actor: string)
 }
 
 export async function getMilestone(q: Queryable, id: string): Promise<Milestone> {
-  const [row] = await q.query<MilestoneRow>('SELECT * FROM programme_milestones WHERE milestone_id = $1', [
-    id.trim().toUpperCase(),
-  ]);
-  if (!row) {
-    throw new KernelError('not-found', `There is no milestone ${id}`, { hint: 'See kernel plan list' });
-  }
-  return milestoneFrom(row);
+  return milestoneFrom(await programmeRecordRow<MilestoneRow>(q, MILESTONES, id));
 }
 
 export async function milestoneHistory(q: Queryable, id: string): Promise<HistoryEntry[]> {

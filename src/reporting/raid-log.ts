@@ -6,9 +6,11 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import { SqlFilter } from '../store/sql-filter.ts';
 import type { Queryable, Row } from '../store/store.ts';
+import { programmeRecordRow, type ProgrammeRecords } from './programme-records.ts';
 import {
   appendHistory,
   assertProgrammeCaller,
@@ -54,6 +56,13 @@ export interface RaidItem {
   autoKey: string | null;
 }
 
+const RAID_ITEMS: ProgrammeRecords = {
+  table: 'raid_items',
+  idColumn: 'item_id',
+  noun: 'RAID item',
+  listCommand: 'kernel raid list',
+};
+
 interface RaidRow extends Row {
   item_id: string;
   kind: string;
@@ -94,22 +103,16 @@ const fromRow = (r: RaidRow): RaidItem => {
 };
 
 export function parseRaidKind(raw: string): RaidKind {
-  // Plurals too, as people say them: risks, issues, assumptions, dependencies.
-  const value = raw.trim().toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
-  if ((RAID_KINDS as readonly string[]).includes(value)) return value as RaidKind;
-  throw new KernelError('usage', `"${raw}" is not a kind of RAID item`, {
-    where: { field: 'kind' },
-    hint: `Use one of: ${RAID_KINDS.join(', ')}`,
+  return parseOneOf(raw, RAID_KINDS, {
+    noun: 'a kind of RAID item',
+    field: 'kind',
+    // Plurals too, as people say them: risks, issues, assumptions, dependencies.
+    normalise: (text) => text.trim().toLowerCase().replace(/ies$/, 'y').replace(/s$/, ''),
   });
 }
 
 export function parseRaidState(raw: string): RaidState {
-  const value = raw.trim().toLowerCase();
-  if ((RAID_STATES as readonly string[]).includes(value)) return value as RaidState;
-  throw new KernelError('usage', `"${raw}" is not a RAID state`, {
-    where: { field: 'state' },
-    hint: 'Use open or closed',
-  });
+  return parseOneOf(raw, RAID_STATES, { noun: 'a RAID state', field: 'state' });
 }
 
 /** A 1–5 rating (likelihood or impact), from a number or its text. */
@@ -332,12 +335,7 @@ export async function writeRaidItem(tx: Queryable, item: RaidItem): Promise<void
 }
 
 export async function getRaidItem(q: Queryable, id: string): Promise<RaidItem> {
-  const [row] = await q.query<RaidRow>('SELECT * FROM raid_items WHERE item_id = $1', [
-    id.trim().toUpperCase(),
-  ]);
-  if (!row)
-    throw new KernelError('not-found', `There is no RAID item ${id}`, { hint: 'See kernel raid list' });
-  return fromRow(row);
+  return fromRow(await programmeRecordRow<RaidRow>(q, RAID_ITEMS, id));
 }
 
 export async function findAutoItem(q: Queryable, autoKey: string): Promise<RaidItem | undefined> {

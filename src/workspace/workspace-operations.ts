@@ -17,16 +17,21 @@ import { inTransaction, newId, nowIso } from '../governance/governance-values.ts
 import { useCaseSalt } from '../governance/use-cases.ts';
 import { OUTPUT_FORMATS, type Cell } from '../files/output-files.ts';
 import { optionalText, requiredText, useCaseId } from '../operations/fields.ts';
-import { defineOperation, type AnyOperation, type OperationContext } from '../operations/operation.ts';
+import {
+  defineOperation,
+  operationsOf,
+  type AnyOperation,
+  type OperationContext,
+} from '../operations/operation.ts';
 import { outputRequestSchema } from '../outputs/output-operations.ts';
 import { outputsFolder, requestOutput } from '../outputs/output-requests.ts';
 import type { Store } from '../store/store.ts';
 import { DuckDBWorkspaces, type WorkspaceOptions, type WorkspaceSummary } from './duckdb-workspaces.ts';
 import { auditableSql } from './query-audit.ts';
 
-const TAG = 'workspace';
 /** Roles that work with record-level rows (ROLE_TIERS); the policy then decides per use case. */
 const WORKSPACE_ROLES = ['analyst', 'provider'] as const;
+const workspaceOperation = operationsOf({ tag: 'workspace', access: WORKSPACE_ROLES });
 /** How many rows an answer carries back to the editor or a script; the total says how many there were. */
 export const SHOWN_ROWS = 500;
 
@@ -149,11 +154,9 @@ function dictionary(summary: WorkspaceSummary): z.input<typeof workspaceSchema> 
 
 // ---------------------------------------------------------------- operations
 
-export const openWorkspaceOperation = defineOperation({
+export const openWorkspaceOperation = workspaceOperation({
   name: 'workspace.open',
   summary: 'Open your workspace on a use case: its views and their data dictionary',
-  tag: TAG,
-  access: WORKSPACE_ROLES,
   input: z.object({ useCase: useCaseId }),
   output: workspaceSchema,
   http: { method: 'GET', path: '/api/v1/workspace' },
@@ -211,11 +214,9 @@ const toCell = (value: unknown): Cell | boolean =>
     ? value
     : String(value);
 
-export const runQueryOperation = defineOperation({
+export const runQueryOperation = workspaceOperation({
   name: 'queries.run',
   summary: 'Run one SELECT in your workspace on a use case (audited; bounded in time, rows and memory)',
-  tag: TAG,
-  access: WORKSPACE_ROLES,
   input: z.object({
     useCase: useCaseId,
     sql: requiredText('one SELECT (or WITH … SELECT) over the workspace’s views'),
@@ -243,11 +244,9 @@ export const runQueryOperation = defineOperation({
   },
 });
 
-export const saveQueryOperation = defineOperation({
+export const saveQueryOperation = workspaceOperation({
   name: 'queries.save',
   summary: 'Save a query for everyone working on the use case',
-  tag: TAG,
-  access: WORKSPACE_ROLES,
   input: z.object({
     useCase: useCaseId,
     name: requiredText('a name others will recognise'),
@@ -277,11 +276,9 @@ export const saveQueryOperation = defineOperation({
   },
 });
 
-export const savedQueriesOperation = defineOperation({
+export const savedQueriesOperation = workspaceOperation({
   name: 'queries.saved',
   summary: 'The queries saved on a use case',
-  tag: TAG,
-  access: WORKSPACE_ROLES,
   input: z.object({ useCase: useCaseId }),
   output: z.object({ queries: z.array(savedQuerySchema) }),
   http: { method: 'GET', path: '/api/v1/queries/saved' },
@@ -308,11 +305,9 @@ export const savedQueriesOperation = defineOperation({
   },
 });
 
-export const queryHistoryOperation = defineOperation({
+export const queryHistoryOperation = workspaceOperation({
   name: 'queries.history',
   summary: 'Your own query history, newest first',
-  tag: TAG,
-  access: WORKSPACE_ROLES,
   input: z.object({ useCase: useCaseId.optional() }),
   output: z.object({ history: z.array(historySchema) }),
   http: { method: 'GET', path: '/api/v1/queries/history' },
