@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -7,17 +7,19 @@ import { loadOptOutTokens } from '../governance/optouts.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import type { Store } from '../store/store.ts';
 import { conditionSummary, readConditionSummary } from './conditions.ts';
-import { populationOn } from './person-spine.ts';
+import { buildSpine, populationOn } from './person-spine.ts';
 import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 
-const world = kidWorldForFile({
-  people: 400,
-  from: '2020-04',
-  to: '2020-05',
-  datasets: ['pmi', 'gp-events'],
-  defects: 'none',
-  timeout: 120_000,
-});
+let world: KidWorld;
+beforeAll(async () => {
+  world = await makeKidWorld({
+    people: 400,
+    from: '2020-04',
+    to: '2020-05',
+    datasets: ['pmi', 'gp-events'],
+    defects: 'none',
+  });
+}, 120_000);
 
 const DAY = '2020-05-15';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
@@ -28,19 +30,20 @@ const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers
 describe.each(testStores())('reading the KID through the access policy on $engine', (engine) => {
   let store: Store;
   let practices: string[];
-  openWorldForSuite(engine, (s) => (store = s), {
-    world: () => world,
-    buildKid: true,
-    async prepare(built) {
-      practices = [...new Set(world.addresses.map((a) => a.practice))].filter(Boolean);
-      for (const org of practices)
-        await createAgreement(
-          built,
-          { org, datasets: ['pmi', 'gp-events'], from: '2019-04', to: '2030-03' },
-          'test',
-        );
-    },
-    timeout: 120_000,
+  beforeAll(async () => {
+    store = await engine.open();
+    await world.load(store);
+    await buildSpine(store);
+    practices = [...new Set(world.addresses.map((a) => a.practice))].filter(Boolean);
+    for (const org of practices)
+      await createAgreement(
+        store,
+        { org, datasets: ['pmi', 'gp-events'], from: '2019-04', to: '2030-03' },
+        'test',
+      );
+  }, 120_000);
+  afterAll(async () => {
+    await store.close();
   });
 
   it('leaves opted-out people out of planning reads, never out of direct care', async () => {
