@@ -47,6 +47,7 @@ import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Dialect } from '../store/dialect.ts';
 import type { Queryable, Store } from '../store/store.ts';
+import { tableColumns } from '../store/table-columns.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
@@ -152,15 +153,6 @@ const deny = (reason: string, hint: string): AccessDenial => ({ allowed: false, 
 
 function isMember(useCase: UseCase, user: ReadUser): boolean {
   return useCase.users.includes(user.id) || useCase.users.includes(`role:${user.role}`);
-}
-
-async function tableColumns(q: Queryable, table: string): Promise<string[]> {
-  const rows = await q.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position`,
-    [table],
-  );
-  return rows.map((r) => r.column_name);
 }
 
 /** The policy decision, with everything the read needs; no side effects. */
