@@ -5,7 +5,6 @@
  * (src/reid/reid-operations.ts); the rules live in src/reid/reid-requests.ts.
  */
 import { describeError, KernelError } from '../errors.ts';
-import { readableUseCases } from '../governance/access-policy.ts';
 import {
   controllerReidOperation,
   decideReidOperation,
@@ -25,7 +24,7 @@ import { download } from './download-response.ts';
 import { decisionOnItem, formText } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-import { pagesFor } from './page-helpers.ts';
+import { pagesFor, useCasesFor } from './page-helpers.ts';
 
 function principalOf(r: RouteRequest): Principal {
   if (!r.principal) throw new Error('The guard admits only signed-in users here');
@@ -53,10 +52,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
     values: Record<string, string> = {},
     error?: { text: string; href: string },
   ) => {
-    const principal = principalOf(r);
-    const useCases = (
-      await readableUseCases(store, { id: principal.userId, role: principal.role, org: principal.org })
-    ).filter((uc) => uc.purpose === 'direct-care');
+    const useCases = (await useCasesFor(r, deps)).filter((uc) => uc.purpose === 'direct-care');
     return r.render(
       'reid/new.njk',
       {
