@@ -78,32 +78,35 @@ export function catalogue(): Catalogue {
 
 /** Every dataset, in id order. */
 export function listDatasets(from: Catalogue = catalogue()): DatasetSpec[] {
-  return [...from.datasets.values()].sort((a, b) => a.id.localeCompare(b.id));
+  return inIdOrder(from.datasets);
 }
 
 export function getDataset(id: string, from: Catalogue = catalogue()): DatasetSpec {
-  const spec = from.datasets.get(id);
-  if (!spec) {
-    throw new KernelError('not-found', `There is no dataset '${id}'`, {
-      hint: `Known datasets: ${[...from.datasets.keys()].sort().join(', ')}`,
-    });
-  }
-  return spec;
+  return entryOf(from.datasets, id, 'dataset');
 }
 
 /** Every code list, in id order. */
 export function listCodeLists(from: Catalogue = catalogue()): CodeList[] {
-  return [...from.codeLists.values()].sort((a, b) => a.id.localeCompare(b.id));
+  return inIdOrder(from.codeLists);
 }
 
 export function getCodeList(id: string, from: Catalogue = catalogue()): CodeList {
-  const list = from.codeLists.get(id);
-  if (!list) {
-    throw new KernelError('not-found', `There is no code list '${id}'`, {
-      hint: `Known code lists: ${[...from.codeLists.keys()].sort().join(', ')}`,
+  return entryOf(from.codeLists, id, 'code list');
+}
+
+function inIdOrder<T extends { id: string }>(entries: ReadonlyMap<string, T>): T[] {
+  return [...entries.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** One entry by id, or a 'not-found' that names the ones there are. */
+function entryOf<T>(entries: ReadonlyMap<string, T>, id: string, kind: 'dataset' | 'code list'): T {
+  const entry = entries.get(id);
+  if (!entry) {
+    throw new KernelError('not-found', `There is no ${kind} '${id}'`, {
+      hint: `Known ${kind}s: ${[...entries.keys()].sort().join(', ')}`,
     });
   }
-  return list;
+  return entry;
 }
 
 const codeSets = new WeakMap<CodeList, Set<string>>();

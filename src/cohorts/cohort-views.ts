@@ -8,10 +8,7 @@
  * Members are person tokens, so only the roles the policy lets see record-level rows get one;
  * aggregate-only roles count cohorts instead.
  */
-import { appendAudit } from '../audit/audit-log.ts';
-import { KernelError } from '../errors.ts';
-import { ROLE_TIERS, type ReadAccess } from '../governance/access-policy.ts';
-import { inTransaction } from '../governance/governance-values.ts';
+import { refuseRead, ROLE_TIERS, type ReadAccess } from '../governance/access-policy.ts';
 import type { Queryable } from '../store/store.ts';
 import { openCohort } from './cohort-counts.ts';
 import { getCohort, type SavedCohort } from './saved-cohorts.ts';
@@ -57,16 +54,10 @@ export async function openCohortView(
       cohort.useCaseId !== access.useCaseId
         ? `Cohort ${cohort.id} was saved under ${cohort.useCaseId}, not ${access.useCaseId}`
         : `A cohort's members are record-level, and the role "${access.user.role}" sees aggregates only`;
-    await inTransaction(q, (tx) =>
-      appendAudit(tx, {
-        actor: access.actor ?? `user:${access.user.id}`,
-        action: 'cohort.refused',
-        target: `cohort:${cohort.id}`,
-        purpose: access.useCaseId,
-        details: { role: access.user.role, reason },
-      }),
-    );
-    throw new KernelError('forbidden', reason, {
+    return refuseRead(q, access, {
+      action: 'cohort.refused',
+      target: `cohort:${cohort.id}`,
+      reason,
       hint: 'Count the cohort instead, or use it under its own use case',
     });
   }

@@ -12,6 +12,7 @@ import { KernelError } from '../errors.ts';
 import {
   decideAccess,
   readableUseCases,
+  refuseRead,
   type ReadAccess,
   type ReadUser,
 } from '../governance/access-policy.ts';
@@ -73,16 +74,12 @@ async function checkMayUse(q: Queryable, access: ReadAccess, definition: CohortD
   for (const dataset of datasetsOf(definition)) {
     const decision = await decideAccess(q, access, dataset);
     if (decision.allowed) continue;
-    await inTransaction(q, (tx) =>
-      appendAudit(tx, {
-        actor: access.actor ?? `user:${access.user.id}`,
-        action: 'cohort.refused',
-        target: `usecase:${access.useCaseId}`,
-        purpose: access.useCaseId,
-        details: { role: access.user.role, dataset, reason: decision.reason },
-      }),
-    );
-    throw new KernelError('forbidden', `This cohort needs ${dataset}, and ${lowerFirst(decision.reason)}`, {
+    await refuseRead(q, access, {
+      action: 'cohort.refused',
+      target: `usecase:${access.useCaseId}`,
+      details: { dataset },
+      reason: decision.reason,
+      message: `This cohort needs ${dataset}, and ${lowerFirst(decision.reason)}`,
       hint: decision.hint,
     });
   }

@@ -47,6 +47,7 @@ import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Dialect } from '../store/dialect.ts';
 import type { Queryable, Store } from '../store/store.ts';
+import { tableColumns } from '../store/table-columns.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
@@ -152,15 +153,6 @@ const deny = (reason: string, hint: string): AccessDenial => ({ allowed: false, 
 
 function isMember(useCase: UseCase, user: ReadUser): boolean {
   return useCase.users.includes(user.id) || useCase.users.includes(`role:${user.role}`);
-}
-
-async function tableColumns(q: Queryable, table: string): Promise<string[]> {
-  const rows = await q.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position`,
-    [table],
-  );
-  return rows.map((r) => r.column_name);
 }
 
 /** The policy decision, with everything the read needs; no side effects. */
@@ -323,6 +315,39 @@ function governedSql(grant: AccessGrant, useCaseKey: string, dialect: Dialect): 
   return `(SELECT ${select} FROM ${rowSource(grant)} WHERE ${conditions.join(' AND ')})`;
 }
 
+/** The audit actor of a read: the one the caller named, or the user. */
+const actorOf = (access: ReadAccess): string => access.actor ?? `user:${access.user.id}`;
+
+/** What an audited refusal records, and tells the user. */
+export interface ReadRefusal {
+  /** the audit event's action, e.g. `data.read-denied`, `cohort.refused` */
+  action: string;
+  target: string;
+  reason: string;
+  hint: string;
+  /** audited beside the role and the reason, e.g. the dataset that was refused */
+  details?: Record<string, unknown>;
+  /** what the user reads, where it says more than the audited reason */
+  message?: string;
+}
+
+/**
+ * Refuses a read: audits the refusal in a transaction of its own (denials are audited too,
+ * so an IG lead sees attempts, not only reads), then throws `KernelError('forbidden')`.
+ */
+export async function refuseRead(q: Queryable, access: ReadAccess, refusal: ReadRefusal): Promise<never> {
+  await inTransaction(q, (tx) =>
+    appendAudit(tx, {
+      actor: actorOf(access),
+      action: refusal.action,
+      target: refusal.target,
+      purpose: access.useCaseId,
+      details: { role: access.user.role, ...refusal.details, reason: refusal.reason },
+    }),
+  );
+  throw new KernelError('forbidden', refusal.message ?? refusal.reason, { hint: refusal.hint });
+}
+
 /**
  * Decides, audits and answers the governed subquery for one dataset; throws
  * `KernelError('forbidden')` on a denial. See the top of this file.
@@ -332,27 +357,21 @@ export async function openGovernedRead(
   access: ReadAccess,
   datasetId: string,
 ): Promise<GovernedRead> {
-  const actor = access.actor ?? `user:${access.user.id}`;
   const decision = await decideAccess(q, access, datasetId);
   if (!decision.allowed) {
-    // Denials are audited too: an IG lead sees attempts, not only reads.
-    await inTransaction(q, (tx) =>
-      appendAudit(tx, {
-        actor,
-        action: 'data.read-denied',
-        target: `dataset:${datasetId}`,
-        purpose: access.useCaseId,
-        details: { role: access.user.role, reason: decision.reason },
-      }),
-    );
-    throw new KernelError('forbidden', decision.reason, { hint: decision.hint });
+    return refuseRead(q, access, {
+      action: 'data.read-denied',
+      target: `dataset:${datasetId}`,
+      reason: decision.reason,
+      hint: decision.hint,
+    });
   }
   const sql = governedSql(decision, await useCaseSalt(q, decision.useCase.id), q.dialect);
   await inTransaction(q, async (tx) => {
     const at = nowIso();
     const accessId = newId();
     await appendAudit(tx, {
-      actor,
+      actor: actorOf(access),
       action: 'data.read',
       target: `dataset:${datasetId}`,
       purpose: decision.useCase.id,

@@ -35,6 +35,7 @@ import {
   type UserAccount,
 } from './auth/user-accounts.ts';
 import { clientAddress } from './client-address.ts';
+import { formText } from './form-actions.ts';
 import { pagesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { safeNext } from './safe-next.ts';
@@ -62,8 +63,19 @@ function signedOut(r: RouteRequest): Response {
   return r.redirect('/sign-in?signed-out=1');
 }
 
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
+/** The sign-in page, with what went wrong above the form when `vars` says (`errors`). */
+function signInPage(r: RouteRequest, vars: Record<string, unknown>, status = 200): Response {
+  return r.render('sign-in.njk', { title: 'Sign in', ...vars }, status);
+}
+
+/** New recovery codes, shown once, then on to `next`. */
+function recoveryCodesPage(r: RouteRequest, codes: string[], next: string): Response {
+  return r.render('sign-in/recovery-codes.njk', { title: 'Your recovery codes', codes, next });
+}
+
+/** The signed-in person: account pages admit no one else. */
+function accountOf(r: RouteRequest): NonNullable<RouteRequest['principal']> {
+  return r.principal as NonNullable<RouteRequest['principal']>;
 }
 
 /** A secret in groups of four, easier to type into an authenticator app by hand. */
@@ -106,7 +118,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
 
   /** The account's sign-in page: authenticator, recovery codes left, sessions with this one marked. */
   const securityPage = async (r: RouteRequest, vars: Record<string, unknown> = {}, status = 200) => {
-    const principal = r.principal as NonNullable<typeof r.principal>;
+    const principal = accountOf(r);
     const current = r.c.get('sessionId') as string | undefined;
     const sessions = await listSessions(deps.store, principal.userId, now(), limits);
     return r.render(
@@ -158,8 +170,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       handle: async (r) =>
         r.principal
           ? r.redirect('/')
-          : r.render('sign-in.njk', {
-              title: 'Sign in',
+          : signInPage(r, {
               next: safeNext(r.query('next')),
               signedOut: r.query('signed-out') === '1',
               sso: (await ssoProvider(deps.store)) !== undefined,
@@ -171,15 +182,15 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       summary: 'Sign in with email and password',
       handle: async (r) => {
         const form = await r.form();
-        const email = text(form.email).trim();
-        const password = text(form.password);
+        const email = formText(form.email).trim();
+        const password = formText(form.password);
         const next = safeNext(form.next);
         const errors: FormError[] = [];
         if (!email) errors.push({ text: 'Enter your email address', href: '#email' });
         if (!password) errors.push({ text: 'Enter your password', href: '#password' });
         const sso = (await ssoProvider(deps.store)) !== undefined;
         const again = (status: number, list: FormError[]) =>
-          r.render('sign-in.njk', { title: 'Sign in', errors: list, email, next, sso }, status);
+          signInPage(r, { errors: list, email, next, sso }, status);
         if (errors.length) return again(400, errors);
         const address = clientAddress(r.c, deps.config.trustedProxies);
         const wait = limiter.addressWait(address);
@@ -243,30 +254,17 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           now(),
         );
         clearCookie(r.c, SSO_COOKIE);
-        if (!outcome.ok) {
-          return r.render(
-            'sign-in.njk',
-            { title: 'Sign in', next: '/', sso: true, errors: [{ text: outcome.message, href: '#sso' }] },
-            // 403, not 401: the person may well be signed in at the provider; Kernel refuses
-            // what came back (RFC 9110 §15.5.4).
-            403,
-          );
-        }
+        // 403, not 401: the person may well be signed in at the provider; Kernel refuses
+        // what came back (RFC 9110 §15.5.4).
+        const refused = (message: string) =>
+          signInPage(r, { next: '/', sso: true, errors: [{ text: message, href: '#sso' }] }, 403);
+        if (!outcome.ok) return refused(outcome.message);
         // A provider that says it checked more than a password (RFC 8176 amr) is the second
         // factor; otherwise a role that needs one gives Kernel's own, as after a password.
         if (!outcome.multiFactor && (await needsSecondFactor(deps.store, outcome.user))) {
           const onward = await toSecondFactor(r, outcome.user, outcome.next);
           if (onward) return onward;
-          return r.render(
-            'sign-in.njk',
-            {
-              title: 'Sign in',
-              next: '/',
-              sso: true,
-              errors: [{ text: 'Too many wrong codes. Wait ten minutes and sign in again', href: '#sso' }],
-            },
-            403,
-          );
+          return refused('Too many wrong codes. Wait ten minutes and sign in again');
         }
         await beginSession(r.c, outcome.user.id, outcome.multiFactor ? 'identity-provider' : undefined);
         return r.redirect(outcome.next);
@@ -292,7 +290,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         const next = safeNext(form.next);
         const pendingId = getCookie(r.c, PENDING_COOKIE);
         if (!pendingId) return r.redirect('/sign-in');
-        const code = text(form.code).trim();
+        const code = formText(form.code).trim();
         if (!code) {
           return twoFactorPage(r, pendingId, next, [{ text: 'Enter the code', href: '#code' }], 400);
         }
@@ -306,13 +304,9 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         if (!outcome.ok) {
           if (outcome.reason === 'expired') {
             clearCookie(r.c, PENDING_COOKIE);
-            return r.render(
-              'sign-in.njk',
-              {
-                title: 'Sign in',
-                next,
-                errors: [{ text: 'Your sign-in has expired. Sign in again', href: '#email' }],
-              },
+            return signInPage(
+              r,
+              { next, errors: [{ text: 'Your sign-in has expired. Sign in again', href: '#email' }] },
               401,
             );
           }
@@ -326,13 +320,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
         }
         await beginSession(r.c, outcome.user.id, outcome.secondFactor);
         const after = outcome.user.mustChangePassword ? '/account/password' : next;
-        if (outcome.recoveryCodes) {
-          return r.render('sign-in/recovery-codes.njk', {
-            title: 'Your recovery codes',
-            codes: outcome.recoveryCodes,
-            next: after,
-          });
-        }
+        if (outcome.recoveryCodes) return recoveryCodesPage(r, outcome.recoveryCodes, after);
         return r.redirect(after);
       },
     }),
@@ -347,8 +335,8 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       path: '/account/sessions/end',
       summary: 'Sign out one of your sessions',
       handle: async (r) => {
-        const principal = r.principal as NonNullable<typeof r.principal>;
-        const handle = text((await r.form()).session);
+        const principal = accountOf(r);
+        const handle = formText((await r.form()).session);
         await endSessionByHandle(deps.store, principal.userId, handle, r.actor);
         const current = r.c.get('sessionId') as string | undefined;
         if (current && sessionHandle(current) === handle) {
@@ -362,7 +350,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       path: '/account/sessions/end-all',
       summary: 'Sign out everywhere',
       handle: async (r) => {
-        const principal = r.principal as NonNullable<typeof r.principal>;
+        const principal = accountOf(r);
         await endAllSessions(deps.store, principal.userId, r.actor);
         return signedOut(r);
       },
@@ -372,8 +360,8 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       path: '/account/recovery-codes',
       summary: 'New recovery codes (the old ones stop working)',
       handle: async (r) => {
-        const principal = r.principal as NonNullable<typeof r.principal>;
-        const code = text((await r.form()).code).trim();
+        const principal = accountOf(r);
+        const code = formText((await r.form()).code).trim();
         // A session left open is not enough to replace the codes: the authenticator is asked again.
         // Digits only, so a recovery code typed here by mistake is not used up.
         const given = /^\d[\d\s]*$/.test(code)
@@ -387,11 +375,7 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
           );
         }
         const codes = await renewRecoveryCodes(deps.store, principal.userId, r.actor, now());
-        return r.render('sign-in/recovery-codes.njk', {
-          title: 'Your recovery codes',
-          codes,
-          next: '/account/security',
-        });
+        return recoveryCodesPage(r, codes, '/account/security');
       },
     }),
     accountPage({
@@ -422,9 +406,9 @@ export function authRoutes(deps: ServerDeps, limiter = new SignInLimiter()): Rou
       summary: 'Change your password',
       handle: async (r) => {
         const form = await r.form();
-        const current = text(form.current);
-        const password = text(form.password);
-        const confirm = text(form.confirm);
+        const current = formText(form.current);
+        const password = formText(form.password);
+        const confirm = formText(form.confirm);
         const errors: FormError[] = [];
         if (!current) errors.push({ text: 'Enter your current password', href: '#current' });
         if (!password) errors.push({ text: 'Enter a new password', href: '#password' });

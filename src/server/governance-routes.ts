@@ -31,6 +31,8 @@ import {
 import { FUNDING_OPERATIONS } from '../governance/funding-operations.ts';
 import { releasedOutputs } from '../outputs/output-requests.ts';
 import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests.ts';
+import { download } from './download-response.ts';
+import { runThenRedirect } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { pagesFor } from './page-helpers.ts';
@@ -41,6 +43,11 @@ const ADMIN_IG = ['admin', 'ig-lead'] as const;
 /** Funding is read by the programme team too: the monthly update links to it as evidence. */
 const FUNDING_READERS = ['admin', 'programme'] as const;
 const DEFAULT_YEAR = '2021/22';
+/** The days a transparency page or download covers. */
+const DAYS_QUERY = [
+  { name: 'from', description: 'first day, YYYY-MM-DD' },
+  { name: 'to', description: 'last day, YYYY-MM-DD' },
+] as const;
 
 function yearOf(r: RouteRequest, raw?: string): string {
   return parseFinancialYear(raw ?? r.query('year') ?? DEFAULT_YEAR);
@@ -50,23 +57,6 @@ function yearOf(r: RouteRequest, raw?: string): string {
 function controllerFor(r: RouteRequest): string | undefined {
   if (!r.principal) return undefined;
   return controllerScope(r.principal, r.query('org'));
-}
-
-function download(body: string | Buffer, type: string, filename: string): Response {
-  return new Response(body, {
-    headers: {
-      'Content-Type': type,
-      // RFC 6266: the browser saves it under this name rather than showing it.
-      'Content-Disposition': `attachment; filename="${filename}"`,
-      'Cache-Control': 'no-store',
-    },
-  });
-}
-
-/** This response's CSP nonce, for a standalone document's inline style block. */
-function nonceOf(r: RouteRequest): string {
-  const nonce: unknown = r.c.get('nonce');
-  return typeof nonce === 'string' ? nonce : '';
 }
 
 function htmlDocument(body: string): Response {
@@ -193,11 +183,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
             where: { field: 'year' },
           });
         const year = yearOf(r, raw);
-        return download(
-          await invoicesCsv(store, await listInvoices(store, { year })),
-          'text/csv; charset=utf-8',
-          `invoices-${year.replace('/', '-')}.csv`,
-        );
+        return download(await invoicesCsv(store, await listInvoices(store, { year })), {
+          type: 'text/csv; charset=utf-8',
+          name: `invoices-${year.replace('/', '-')}.csv`,
+        });
       },
     }),
     page({
@@ -208,7 +197,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One invoice, printable',
       handle: async (r) =>
         htmlDocument(
-          await invoiceHtml(store, await getInvoice(store, r.param('number')), { nonce: nonceOf(r) }),
+          await invoiceHtml(store, await getInvoice(store, r.param('number')), { nonce: r.nonce }),
         ),
     }),
     page({
@@ -219,11 +208,10 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One invoice as PDF',
       handle: async (r) => {
         const invoice = await getInvoice(store, r.param('number'));
-        return download(
-          await invoicePdf(store, invoice),
-          'application/pdf',
-          `${invoice.number ?? 'draft-invoice'}.pdf`,
-        );
+        return download(await invoicePdf(store, invoice), {
+          type: 'application/pdf',
+          name: `${invoice.number ?? 'draft-invoice'}.pdf`,
+        });
       },
     }),
 
@@ -274,10 +262,11 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: ['ig-lead'],
       example: { id: 'UC-001' },
       summary: "Approve a use case for the IG lead's own organisation",
-      handle: async (r) => {
-        const useCase = await r.run(approveUseCaseOperation, { id: r.param('id') });
-        return r.redirect(`/use-cases/${encodeURIComponent(useCase.id)}`);
-      },
+      handle: runThenRedirect(
+        approveUseCaseOperation,
+        (r) => ({ id: r.param('id') }),
+        (useCase) => `/use-cases/${encodeURIComponent(useCase.id)}`,
+      ),
     }),
     page({
       method: 'GET',
@@ -289,7 +278,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const [letter] = await subscriptionLetters(store, yearOf(r), {
           org: r.param('code'),
-          nonce: nonceOf(r),
+          nonce: r.nonce,
         });
         if (!letter) throw new KernelError('not-found', `No letter for ${r.param('code')}`);
         return htmlDocument(letter.html);
@@ -304,8 +293,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       nav: 'Transparency',
       query: [
         { name: 'org', description: 'controller (administrators only; IG leads see their own)' },
-        { name: 'from', description: 'first day, YYYY-MM-DD' },
-        { name: 'to', description: 'last day, YYYY-MM-DD' },
+        ...DAYS_QUERY,
       ],
       summary: "Who read a controller's data, when and under which use case; records lost to the opt-out",
       handle: async (r) => {
@@ -334,11 +322,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/transparency/reads.csv',
       access: ADMIN_IG,
-      query: [
-        { name: 'org', description: 'controller (administrators only)' },
-        { name: 'from', description: 'first day, YYYY-MM-DD' },
-        { name: 'to', description: 'last day, YYYY-MM-DD' },
-      ],
+      query: [{ name: 'org', description: 'controller (administrators only)' }, ...DAYS_QUERY],
       summary: "Download who read a controller's data as CSV",
       handle: async (r) => {
         const { org, reads } = await r.run(controllerReadsOperation, {
@@ -346,7 +330,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
           ...givenFields({ from: r.query('from'), to: r.query('to') }),
           limit: 100_000,
         });
-        return download(readsCsv(reads), 'text/csv; charset=utf-8', `reads-${org}.csv`);
+        return download(readsCsv(reads), { type: 'text/csv; charset=utf-8', name: `reads-${org}.csv` });
       },
     }),
     ...operationRoutes([...GOVERNANCE_OPERATIONS, ...FUNDING_OPERATIONS], deps),

@@ -11,13 +11,11 @@ import {
   showOutputOperation,
 } from '../outputs/output-operations.ts';
 import { downloadOutput, outputPreview, outputsFolder } from '../outputs/output-requests.ts';
+import { download } from './download-response.ts';
+import { decisionOnItem } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { pagesFor } from './page-helpers.ts';
-
-function field(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
 
 function principalOf(r: RouteRequest) {
   if (!r.principal) throw new Error('The guard admits only signed-in users here');
@@ -71,15 +69,7 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: ['output-checker'],
       example: { id: 'OUT-0000000000' },
       summary: 'Record an output checker’s decision',
-      handle: async (r) => {
-        const form = await r.form();
-        const output = await r.run(checkOutputOperation, {
-          id: r.param('id'),
-          decision: field(form.decision),
-          comment: field(form.comment),
-        });
-        return r.redirect(`/outputs/${encodeURIComponent(output.id)}`);
-      },
+      handle: decisionOnItem(checkOutputOperation, '/outputs'),
     }),
     page({
       method: 'GET',
@@ -94,13 +84,10 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
           outputsFolder(deps.config.dataDir),
           r.actor,
         );
-        return new Response(new Uint8Array(bytes), {
-          headers: {
-            'Content-Type': CONTENT_TYPES[request.format],
-            'Content-Disposition': `attachment; filename="${request.id}.${request.format}"`,
-            'Cache-Control': 'no-store',
-            'X-Content-SHA256': request.sha256,
-          },
+        return download(new Uint8Array(bytes), {
+          type: CONTENT_TYPES[request.format],
+          name: `${request.id}.${request.format}`,
+          sha256: request.sha256,
         });
       },
     }),

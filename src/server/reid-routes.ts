@@ -5,7 +5,6 @@
  * (src/reid/reid-operations.ts); the rules live in src/reid/reid-requests.ts.
  */
 import { describeError, KernelError } from '../errors.ts';
-import { readableUseCases } from '../governance/access-policy.ts';
 import {
   controllerReidOperation,
   decideReidOperation,
@@ -21,13 +20,11 @@ import {
   reidControllers,
   REQUESTER_ROLES,
 } from '../reid/reid-requests.ts';
+import { download } from './download-response.ts';
+import { decisionOnItem, formText } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-import { pagesFor } from './page-helpers.ts';
-
-function field(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
+import { pagesFor, useCasesFor } from './page-helpers.ts';
 
 function principalOf(r: RouteRequest): Principal {
   if (!r.principal) throw new Error('The guard admits only signed-in users here');
@@ -55,10 +52,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
     values: Record<string, string> = {},
     error?: { text: string; href: string },
   ) => {
-    const principal = principalOf(r);
-    const useCases = (
-      await readableUseCases(store, { id: principal.userId, role: principal.role, org: principal.org })
-    ).filter((uc) => uc.purpose === 'direct-care');
+    const useCases = (await useCasesFor(r, deps)).filter((uc) => uc.purpose === 'direct-care');
     return r.render(
       'reid/new.njk',
       {
@@ -102,11 +96,11 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const form = await r.form();
         const values = {
-          useCaseId: field(form.useCaseId),
-          controller: field(form.controller).trim().toUpperCase(),
-          reason: field(form.reason),
-          fields: field(form.fields),
-          tokens: field(form.tokens),
+          useCaseId: formText(form.useCaseId),
+          controller: formText(form.controller).trim().toUpperCase(),
+          reason: formText(form.reason),
+          fields: formText(form.fields),
+          tokens: formText(form.tokens),
         };
         try {
           const request = await r.run(requestReidOperation, {
@@ -174,15 +168,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       path: '/reidentification/:id/decision',
       example: { id: 'REID-BCDFGHJKLM' },
       summary: 'Record an approver’s decision on a re-identification request',
-      handle: async (r) => {
-        const form = await r.form();
-        const request = await r.run(decideReidOperation, {
-          id: r.param('id'),
-          decision: field(form.decision),
-          comment: field(form.comment),
-        });
-        return r.redirect(`/reidentification/${encodeURIComponent(request.id)}`);
-      },
+      handle: decisionOnItem(decideReidOperation, '/reidentification'),
     }),
     page({
       method: 'GET',
@@ -197,13 +183,10 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
           r.param('id'),
           r.actor,
         );
-        return new Response(new Uint8Array(bytes), {
-          headers: {
-            'Content-Type': 'application/json',
-            'Content-Disposition': `attachment; filename="${fileName}"`,
-            'Cache-Control': 'no-store',
-            'X-Content-SHA256': request.sealedSha256 ?? '',
-          },
+        return download(new Uint8Array(bytes), {
+          type: 'application/json',
+          name: fileName,
+          sha256: request.sealedSha256 ?? '',
         });
       },
     }),

@@ -16,6 +16,8 @@ import {
   signOffMonthSchema,
   signOffPackSchema,
 } from '../signoff/signoff-schemas.ts';
+import { givenFields } from '../operations/operation.ts';
+import { download } from './download-response.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { pagesFor } from './page-helpers.ts';
 
@@ -44,6 +46,20 @@ const monthOf = (r: RouteRequest) => ({
   period: r.param('period'),
 });
 
+/** A month's place in the path (`/signoff/:org/:dataset/:period`), documented, with a month to try. */
+const MONTH_PATH_PARAMS = [
+  { name: 'org', description: 'the sending organisation (ODS code)' },
+  { name: 'dataset', description: 'dataset id, e.g. apc' },
+  { name: 'period', description: 'reporting month YYYY-MM' },
+];
+const MONTH_EXAMPLE = { org: 'RWF', dataset: 'apc', period: '2025-04' };
+
+/** What a decision's form or JSON body says beside the decision: a note, the load checked. */
+function decisionDetails(given: Record<string, unknown>): { note?: string; loadId?: string } {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return givenFields({ note: text(given.note), loadId: text(given.loadId) });
+}
+
 const page = pagesFor(WHO);
 /** Sign-off: what waits, each month's pack, and the decisions on it (docs/signoff.md). */
 export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
@@ -53,18 +69,12 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'POST',
       path: `/signoff/:org/:dataset/:period/${name}`,
       summary,
-      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      example: MONTH_EXAMPLE,
       handle: async (r) => {
         const form = await r.form();
         const month = monthOf(r);
-        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
         try {
-          await decide(store, callerOf(r), {
-            ...month,
-            decision: name,
-            ...(text(form.note) ? { note: text(form.note) as string } : {}),
-            ...(text(form.loadId) ? { loadId: text(form.loadId) as string } : {}),
-          });
+          await decide(store, callerOf(r), { ...month, decision: name, ...decisionDetails(form) });
         } catch (error) {
           if (!(error instanceof KernelError) || !['usage', 'conflict'].includes(error.code)) throw error;
           return renderPack(r, month, [{ text: error.message, href: '#note' }], 400);
@@ -79,28 +89,18 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: WHO,
       tag: 'signoff',
       summary,
-      pathParams: [
-        { name: 'org', description: 'the sending organisation (ODS code)' },
-        { name: 'dataset', description: 'dataset id, e.g. apc' },
-        { name: 'period', description: 'reporting month YYYY-MM' },
-      ],
+      pathParams: MONTH_PATH_PARAMS,
       body: {
         contentType: 'application/json',
         description: '{"note": "…", "loadId": "the load you checked"}',
       },
       request: decisionRequestSchema,
       response: signOffMonthSchema,
-      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      example: MONTH_EXAMPLE,
       handle: async (r) => {
         const body = await r.jsonObject();
-        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
         return r.json(
-          await decide(store, callerOf(r), {
-            ...monthOf(r),
-            decision: name,
-            ...(text(body.note) ? { note: text(body.note) as string } : {}),
-            ...(text(body.loadId) ? { loadId: text(body.loadId) as string } : {}),
-          }),
+          await decide(store, callerOf(r), { ...monthOf(r), decision: name, ...decisionDetails(body) }),
         );
       },
     },
@@ -165,23 +165,20 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       method: 'GET',
       path: '/signoff/:org/:dataset/:period',
       summary: 'A month’s sign-off pack: its checks, volume and completeness, and the decision',
-      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      example: MONTH_EXAMPLE,
       handle: (r) => renderPack(r, monthOf(r)),
     }),
     page({
       method: 'GET',
       path: '/signoff/:org/:dataset/:period/pdf',
       summary: 'A month’s sign-off pack as a PDF (no rows in it)',
-      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      example: MONTH_EXAMPLE,
       handle: async (r) => {
         const month = monthOf(r);
         const pack = await signOffPack(store, callerOf(r), month.org, month.dataset, month.period);
-        return new Response(new Uint8Array(await packPdf(pack)), {
-          headers: {
-            'Content-Type': 'application/pdf',
-            'Content-Disposition': `attachment; filename="kernel-signoff-${pack.month.org}-${pack.month.dataset}-${pack.month.period}.pdf"`,
-            'Cache-Control': 'no-store',
-          },
+        return download(new Uint8Array(await packPdf(pack)), {
+          type: 'application/pdf',
+          name: `kernel-signoff-${pack.month.org}-${pack.month.dataset}-${pack.month.period}.pdf`,
         });
       },
     }),
@@ -207,12 +204,8 @@ export function signoffRoutes(deps: ServerDeps): RouteDeclaration[] {
       tag: 'signoff',
       summary: 'A month’s sign-off pack',
       response: signOffPackSchema,
-      pathParams: [
-        { name: 'org', description: 'the sending organisation (ODS code)' },
-        { name: 'dataset', description: 'dataset id, e.g. apc' },
-        { name: 'period', description: 'reporting month YYYY-MM' },
-      ],
-      example: { org: 'RWF', dataset: 'apc', period: '2025-04' },
+      pathParams: MONTH_PATH_PARAMS,
+      example: MONTH_EXAMPLE,
       handle: async (r) => {
         const month = monthOf(r);
         return r.json(await signOffPack(store, callerOf(r), month.org, month.dataset, month.period));

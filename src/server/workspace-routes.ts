@@ -15,12 +15,11 @@ import {
   WORKSPACE_OPERATIONS,
 } from '../workspace/workspace-operations.ts';
 import { operationRoutes } from './operation-routes.ts';
+import { formText } from './form-actions.ts';
 import { isFormMistake, useCasesFor } from './page-helpers.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WORKSPACE_PAGE_ROLES = ['analyst', 'provider'] as const;
-
-const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 async function workspacePage(r: RouteRequest, useCase: string, extra: Record<string, unknown> = {}) {
   const workspace = await r.run(openWorkspaceOperation, { useCase });
@@ -72,10 +71,10 @@ export function workspaceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Run, save, or request an output from a workspace query',
       handle: async (r) => {
         const form = await r.form();
-        const useCase = text(form.useCase);
-        const sql = text(form.sql);
-        const name = text(form.name);
-        const action = text(form.action) || 'run';
+        const useCase = formText(form.useCase);
+        const sql = formText(form.sql);
+        const name = formText(form.name);
+        const action = formText(form.action) || 'run';
         try {
           if (action === 'save') {
             const saved = await r.run(saveQueryOperation, { useCase, name, sql });
@@ -86,13 +85,14 @@ export function workspaceRoutes(deps: ServerDeps): RouteDeclaration[] {
             });
           }
           if (action === 'request') {
-            const optional = (field: string) => (text(form[field]) ? { [field]: text(form[field]) } : {});
+            const optional = (field: string) =>
+              formText(form[field]) ? { [field]: formText(form[field]) } : {};
             const output = await r.run(requestOutputOperation, {
               useCase,
               sql,
-              title: text(form.title),
-              description: text(form.description),
-              format: text(form.format) || 'csv',
+              title: formText(form.title),
+              description: formText(form.description),
+              format: formText(form.format) || 'csv',
               ...optional('rows'),
               ...optional('columns'),
               ...optional('count'),

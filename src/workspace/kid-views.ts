@@ -22,6 +22,7 @@ import { decideAccess, type AccessGrant, type ReadAccess } from '../governance/a
 import { KID_LINEAGE, openKidRead, type KidFieldGroup } from '../kid/kid-read.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
+import { tableColumns } from '../store/table-columns.ts';
 import { useCaseSalt } from '../governance/use-cases.ts';
 
 export interface KidViewColumn {
@@ -196,15 +197,6 @@ export interface UnavailableKidView {
 
 const isToken = (column: string): boolean => /(^|_)token$/i.test(column);
 
-async function relationColumns(q: Queryable, relation: string): Promise<string[]> {
-  const rows = await q.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position`,
-    [relation],
-  );
-  return rows.map((r) => r.column_name);
-}
-
 /** The field groups a view derives from, or null when one has no lineage yet (not merged). */
 function fieldsOf(fields: KidWorkspaceView['fields']): KidFieldGroup[] | null {
   const known = Object.keys(KID_LINEAGE) as KidFieldGroup[];
@@ -255,13 +247,13 @@ export async function planKidViews(
     const reason =
       'The KID’s views hold every person on the spine; a provider’s workspace holds only its own rows';
     for (const spec of KID_WORKSPACE_VIEWS) {
-      if ((await relationColumns(q, spec.source)).length > 0) unavailable.push({ name: spec.name, reason });
+      if ((await tableColumns(q, spec.source)).length > 0) unavailable.push({ name: spec.name, reason });
     }
     return { views, unavailable };
   }
   for (const spec of KID_WORKSPACE_VIEWS) {
     const fields = fieldsOf(spec.fields);
-    const present = await relationColumns(q, spec.source);
+    const present = await tableColumns(q, spec.source);
     if (!fields || present.length === 0) continue;
     const decided = await decideLineage(q, access, lineageOf(fields));
     if ('reason' in decided) {

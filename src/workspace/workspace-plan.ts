@@ -5,16 +5,15 @@
  * (kid-views.ts, decided and audited by `openKidRead`). The policy alone decides controllers,
  * columns, opt-outs and months, so a workspace view can never hold more than a governed read would give the same user.
  */
-import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import {
   decideAccess,
   openGovernedRead,
+  refuseRead,
   ROLE_TIERS,
   type AccessDenial,
   type ReadAccess,
 } from '../governance/access-policy.ts';
-import { inTransaction } from '../governance/governance-values.ts';
 import { findUseCase } from '../governance/use-cases.ts';
 import type { Queryable } from '../store/store.ts';
 import { planKidViews } from './kid-views.ts';
@@ -73,17 +72,13 @@ function refusesTier(access: ReadAccess): AccessDenial | undefined {
   };
 }
 
-async function refuse(q: Queryable, access: ReadAccess, denial: AccessDenial): Promise<never> {
-  await inTransaction(q, (tx) =>
-    appendAudit(tx, {
-      actor: access.actor ?? `user:${access.user.id}`,
-      action: 'workspace.refused',
-      target: `usecase:${access.useCaseId}`,
-      purpose: access.useCaseId,
-      details: { role: access.user.role, reason: denial.reason },
-    }),
-  );
-  throw new KernelError('forbidden', denial.reason, { hint: denial.hint });
+function refuse(q: Queryable, access: ReadAccess, denial: AccessDenial): Promise<never> {
+  return refuseRead(q, access, {
+    action: 'workspace.refused',
+    target: `usecase:${access.useCaseId}`,
+    reason: denial.reason,
+    hint: denial.hint,
+  });
 }
 
 /**
