@@ -13,6 +13,7 @@ import type { DeidPlan } from '../privacy/deid-plan.ts';
 import { storedType } from '../quality/row-rules.ts';
 import { quoteIdentifier } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
+import { tableColumns } from '../store/table-columns.ts';
 
 export async function ensureDatasetTable(q: Queryable, plan: DeidPlan): Promise<string> {
   const table = tableName(plan.spec);
@@ -23,14 +24,7 @@ export async function ensureDatasetTable(q: Queryable, plan: DeidPlan): Promise<
     ...plan.columns.map((c) => `${quoteIdentifier(c.name)} ${storedType(c.type)}`),
   ];
   await q.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (${columns.join(', ')})`);
-  const existing = new Set(
-    (
-      await q.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
-        [table],
-      )
-    ).map((r) => r.column_name),
-  );
+  const existing = new Set(await tableColumns(q, table));
   for (const c of plan.columns.filter((c) => !existing.has(c.name))) {
     await q.exec(
       `ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(c.name)} ${storedType(c.type)}`,

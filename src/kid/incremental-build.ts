@@ -23,6 +23,7 @@ import { efiCodes } from './frailty.ts';
 import { readUnitCosts } from './person-model.ts';
 import { currentReleases } from '../reference/geography-lookups.ts';
 import { gatherStatistics } from './gather-statistics.ts';
+import { tableColumns } from '../store/table-columns.ts';
 
 /** The datasets whose rows the person-scoped tables are built from. */
 export const PERSON_SCOPED_INPUTS = ['pmi', 'gp-events', 'asc'] as const;
@@ -170,13 +171,7 @@ export async function copyUnchangedPeople(
   scope: 'kid_build_scope' | 'kid_model_scope' = 'kid_build_scope',
 ): Promise<number> {
   if (plan.mode === 'full') return 0;
-  const columns = (
-    await q.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns
-       WHERE table_name = $1 AND column_name <> 'version' ORDER BY ordinal_position`,
-      [table],
-    )
-  ).map((c) => `"${c.column_name}"`);
+  const columns = (await tableColumns(q, table)).filter((c) => c !== 'version').map((c) => `"${c}"`);
   return q.run(
     `INSERT INTO ${table} (version, ${columns.join(', ')})
      SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM ${table} t
