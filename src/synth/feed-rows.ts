@@ -269,6 +269,18 @@ export function spellNumber(org: string, person: number, admit: number): string 
   return `${org}S${String(hashKey('spell', org, person, admit) % 100_000_000).padStart(8, '0')}`;
 }
 
+/**
+ * The treatment function's spellings in APC and outpatient extracts alike: `put` registers a
+ * key's aliases only the first time it is set, so both builders give the one list.
+ */
+const TREATMENT_FUNCTION_NAMES = [
+  'Treatment_Function_Code',
+  'Activity_Treatment_Function_Code',
+  'Treatment_Function',
+  'Main_Specialty_Code',
+  'Care_Professional_Main_Specialty_Code',
+];
+
 /** One row per consultant episode (CDS type 130), discharge fields on the last (reference digest §2.1). */
 export function apcRows(world: World, person: number, spell: ApcSpell): Values[] {
   const rows: Values[] = [];
@@ -353,17 +365,7 @@ export function apcRows(world: World, person: number, spell: ApcSpell): Values[]
       ['Episode_End_Date', 'End_Date_Episode', 'End_Date_Consultant_Episode'],
       formatDay(episode.end),
     );
-    put(
-      values,
-      [
-        'Treatment_Function_Code',
-        'Activity_Treatment_Function_Code',
-        'Treatment_Function',
-        'Main_Specialty_Code',
-        'Care_Professional_Main_Specialty_Code',
-      ],
-      episode.treatmentFunction,
-    );
+    put(values, TREATMENT_FUNCTION_NAMES, episode.treatmentFunction);
     put(
       values,
       ['Consultant_Code', 'Consultant'],
@@ -712,16 +714,7 @@ export function opRow(world: World, person: number, event: Extract<ActivityEvent
     ['Referral_Request_Received_Date', 'Referral_Received_Date', 'Referral_Date'],
     formatDay(event.referralDay),
   );
-  put(
-    values,
-    [
-      'Treatment_Function_Code',
-      'Activity_Treatment_Function_Code',
-      'Treatment_Function',
-      'Main_Specialty_Code',
-    ],
-    event.treatmentFunction,
-  );
+  put(values, TREATMENT_FUNCTION_NAMES, event.treatmentFunction);
   put(
     values,
     ['Consultant_Code', 'Consultant'],
