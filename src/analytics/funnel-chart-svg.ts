@@ -7,7 +7,7 @@
  * within the limits). Every point carries a `<title>`, and the chart a `<title>` and
  * `<desc>` that say in words where each provider lies. A table beside it holds the figures.
  */
-import { escapeXml } from './spc-chart-svg.ts';
+import { escapeXml, variationMarker } from './spc-chart-svg.ts';
 import type { FunnelBand, FunnelLimits } from './funnel.ts';
 
 export interface FunnelChartInput {
@@ -36,10 +36,6 @@ const COLOURS = {
   text: '#212b32',
   grid: '#d8dde0',
   limit: '#4c6272',
-  common: '#4c6272',
-  improvement: '#005eb8',
-  concern: '#b35900',
-  neither: '#330072',
 };
 
 const BAND_WORDS: Record<FunnelBand, string> = {
@@ -119,22 +115,7 @@ export function funnelChartSvg(input: FunnelChartInput): string {
   for (const [i, p] of input.points.entries()) {
     const cx = x(p.denominator);
     const cy = y(p.value);
-    const title = `<title>${escapeXml(words[i] ?? p.id)}</title>`;
-    if (p.meaning === 'improvement') {
-      parts.push(
-        `<rect x="${r1(cx - 5)}" y="${r1(cy - 5)}" width="10" height="10" fill="${COLOURS.improvement}">${title}</rect>`,
-      );
-    } else if (p.meaning === 'concern') {
-      parts.push(
-        `<path d="M${r1(cx)},${r1(cy - 7)} L${r1(cx + 7)},${r1(cy)} L${r1(cx)},${r1(cy + 7)} L${r1(cx - 7)},${r1(cy)} Z" fill="${COLOURS.concern}">${title}</path>`,
-      );
-    } else if (p.meaning === 'neither') {
-      parts.push(
-        `<path d="M${r1(cx)},${r1(cy - 7)} L${r1(cx + 7)},${r1(cy + 6)} L${r1(cx - 7)},${r1(cy + 6)} Z" fill="${COLOURS.neither}">${title}</path>`,
-      );
-    } else {
-      parts.push(`<circle cx="${r1(cx)}" cy="${r1(cy)}" r="4" fill="${COLOURS.common}">${title}</circle>`);
-    }
+    parts.push(variationMarker(p.meaning, cx, cy, `<title>${escapeXml(words[i] ?? p.id)}</title>`));
     parts.push(
       `<text x="${r1(cx + 8)}" y="${r1(cy - 6)}" font-size="12" fill="${COLOURS.text}">${escapeXml(p.id)}</text>`,
     );

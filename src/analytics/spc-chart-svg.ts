@@ -109,6 +109,21 @@ function round(n: number): string {
   return (Math.round(n * 10) / 10).toString();
 }
 
+/**
+ * A point's marker, shaped and coloured by what its variation means: a square for improvement,
+ * a diamond for concern, a triangle for neither, a circle for common cause. The funnel plot
+ * draws its providers with it too, so both charts read alike. `title` is the marker's `<title>`.
+ */
+export function variationMarker(meaning: SpcPoint['meaning'], cx: number, cy: number, title: string): string {
+  if (meaning === 'improvement')
+    return `<rect x="${round(cx - 5)}" y="${round(cy - 5)}" width="10" height="10" fill="${COLOURS.improvement}">${title}</rect>`;
+  if (meaning === 'concern')
+    return `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy)} L${round(cx)},${round(cy + 7)} L${round(cx - 7)},${round(cy)} Z" fill="${COLOURS.concern}">${title}</path>`;
+  if (meaning === 'neither')
+    return `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy + 6)} L${round(cx - 7)},${round(cy + 6)} Z" fill="${COLOURS.neither}">${title}</path>`;
+  return `<circle cx="${round(cx)}" cy="${round(cy)}" r="4" fill="${COLOURS.common}">${title}</circle>`;
+}
+
 export function spcChartSvg(input: ChartInput): string {
   const { spc, months } = input;
   const values = spc.points.map((p) => p.value);
@@ -236,31 +251,14 @@ export function spcChartSvg(input: ChartInput): string {
   });
   if (path) parts.push(`<path d="${path.trim()}" fill="none" stroke="${COLOURS.line}" stroke-width="2"/>`);
 
-  // Points: circle for common cause, square for improvement, diamond for concern, triangle for neither.
+  // Points, each marked by what its variation means.
   spc.points.forEach((point, i) => {
     if (point.value === null) return;
     const cx = x(i);
     const cy = y(point.value);
     const rules = point.rules.map((r) => RULE_WORDS[r] ?? r).join(', ');
     const label = `${monthLabel(months[i] ?? '')}: ${input.format(point.value)}${point.meaning ? ` — special cause (${point.meaning}): ${rules}` : ' — common cause'}`;
-    const title = `<title>${escapeXml(label)}</title>`;
-    if (point.meaning === 'improvement') {
-      parts.push(
-        `<rect x="${round(cx - 5)}" y="${round(cy - 5)}" width="10" height="10" fill="${COLOURS.improvement}">${title}</rect>`,
-      );
-    } else if (point.meaning === 'concern') {
-      parts.push(
-        `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy)} L${round(cx)},${round(cy + 7)} L${round(cx - 7)},${round(cy)} Z" fill="${COLOURS.concern}">${title}</path>`,
-      );
-    } else if (point.meaning === 'neither') {
-      parts.push(
-        `<path d="M${round(cx)},${round(cy - 7)} L${round(cx + 7)},${round(cy + 6)} L${round(cx - 7)},${round(cy + 6)} Z" fill="${COLOURS.neither}">${title}</path>`,
-      );
-    } else {
-      parts.push(
-        `<circle cx="${round(cx)}" cy="${round(cy)}" r="4" fill="${COLOURS.common}">${title}</circle>`,
-      );
-    }
+    parts.push(variationMarker(point.meaning, cx, cy, `<title>${escapeXml(label)}</title>`));
   });
   parts.push('</svg>');
   return parts.join('');

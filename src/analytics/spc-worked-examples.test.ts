@@ -23,7 +23,7 @@
  *   `screenMovingRanges: false`.
  */
 import { describe, expect, it } from 'vitest';
-import { type SpcResult, type SpecialCauseRule, xmrChart } from './spc.ts';
+import { type SpcResult, type SpcSegment, type SpecialCauseRule, xmrChart } from './spc.ts';
 
 /** The 1-based numbers of the points a rule flagged. */
 function pointsFlaggedBy(result: SpcResult, rule: SpecialCauseRule): number[] {
@@ -55,6 +55,19 @@ function expectedTypes(
   return types;
 }
 
+/**
+ * A chart's (or one period's) mean and limits against a ptd_spc snapshot's mean, lpl and upl,
+ * which it prints to 6 decimals: compared to 5.
+ */
+function expectSnapshotLimits(
+  chart: Pick<SpcSegment, 'mean' | 'lowerProcessLimit' | 'upperProcessLimit'> | undefined,
+  snapshot: { mean: number; lpl: number; upl: number },
+): void {
+  expect(chart?.mean).toBeCloseTo(snapshot.mean, 5);
+  expect(chart?.lowerProcessLimit).toBeCloseTo(snapshot.lpl, 5);
+  expect(chart?.upperProcessLimit).toBeCloseTo(snapshot.upl, 5);
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
@@ -75,9 +88,7 @@ describe('NHSRplotthedots (NHS-R community, 2021): A&E attendances, all of Engla
   // close_to_limits TRUE only at months 11, 23 and 28; point_type "common_cause" for all 36.
   it('matches the mean, limits and all-common-cause result of ptd_spc', () => {
     const result = xmrChart(AE_ALL_ATTENDANCES, { polarity: 'higher-is-better' });
-    expect(result.mean).toBeCloseTo(2000538.944444, 5);
-    expect(result.lowerProcessLimit).toBeCloseTo(1731844.364444, 5);
-    expect(result.upperProcessLimit).toBeCloseTo(2269233.524444, 5);
+    expectSnapshotLimits(result, { mean: 2000538.944444, lpl: 1731844.364444, upl: 2269233.524444 });
     // the package's 2-sigma ("close to limits") points, none of them two in three
     const nearLimit = AE_ALL_ATTENDANCES.flatMap((v, i) =>
       v > (result.upperTwoSigma ?? Infinity) || v < (result.lowerTwoSigma ?? -Infinity) ? [i + 1] : [],
@@ -99,14 +110,10 @@ describe('NHSRplotthedots (NHS-R community, 2021): A&E attendances, all of Engla
     const [first, second] = result.segments;
     expect(first?.start).toBe(0);
     expect(first?.end).toBe(11);
-    expect(first?.mean).toBeCloseTo(1946858.416667, 5);
-    expect(first?.lowerProcessLimit).toBeCloseTo(1639947.374848, 5);
-    expect(first?.upperProcessLimit).toBeCloseTo(2253769.458485, 5);
+    expectSnapshotLimits(first, { mean: 1946858.416667, lpl: 1639947.374848, upl: 2253769.458485 });
     expect(second?.start).toBe(12);
     expect(second?.end).toBe(35);
-    expect(second?.mean).toBeCloseTo(2027379.208333, 5);
-    expect(second?.lowerProcessLimit).toBeCloseTo(1772921.063986, 5);
-    expect(second?.upperProcessLimit).toBeCloseTo(2281837.352681, 5);
+    expectSnapshotLimits(second, { mean: 2027379.208333, lpl: 1772921.063986, upl: 2281837.352681 });
     // the chart's own figures are the latest period's
     expect(result.mean).toBeCloseTo(2027379.208333, 5);
     expect(pointTypes(result)).toEqual(expectedTypes(36, []));
@@ -132,9 +139,7 @@ describe('NHSRplotthedots (NHS-R community, 2021): A&E attendances at one trust 
 
   it('type 1: a shift of 7 months below the mean (concern) and two of three near the upper limit (improvement)', () => {
     const result = xmrChart(TYPE_1, { polarity: 'higher-is-better' });
-    expect(result.mean).toBeCloseTo(11204.388889, 5);
-    expect(result.lowerProcessLimit).toBeCloseTo(9668.276889, 5);
-    expect(result.upperProcessLimit).toBeCloseTo(12740.500889, 5);
+    expectSnapshotLimits(result, { mean: 11204.388889, lpl: 9668.276889, upl: 12740.500889 });
     expect(pointTypes(result)).toEqual(
       expectedTypes(36, [
         [5, 11, 'special_cause_concern'],
@@ -164,9 +169,8 @@ describe('NHSRplotthedots (NHS-R community, 2021): A&E attendances at one trust 
 
   it('type other: months beyond the limits, a shift of 10 months above the mean and two-of-three pairs, with screened limits', () => {
     const result = xmrChart(OTHER, { polarity: 'higher-is-better' });
-    expect(result.mean).toBeCloseTo(7945.75, 6);
-    expect(result.lowerProcessLimit).toBeCloseTo(6558.872941, 5);
-    expect(result.upperProcessLimit).toBeCloseTo(9332.627059, 5);
+    expectSnapshotLimits(result, { mean: 7945.75, lpl: 6558.872941, upl: 9332.627059 });
+    expect(result.mean).toBeCloseTo(7945.75, 6); // the snapshot's 7945.75 is exact, so to 6 decimals
     expect(pointTypes(result)).toEqual(
       expectedTypes(36, [
         [1, 5, 'special_cause_concern'],

@@ -32,6 +32,19 @@ export const SEX_LABELS: Record<CohortSex, string> = {
 /** The segments of the counts until population segments exist: the KID's age bands × sex. */
 export const SEGMENT_BANDS = [...AGE_BANDS.map((b) => b.band), '85+', 'unknown'] as const;
 
+/** Codes of one kind of organisation, any case (kept upper case), none by default. */
+function organisationCodes(kind: string, example: string) {
+  return z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9]{3,9}$/, `must be a ${kind} code, e.g. ${example}`)
+        .transform((s) => s.toUpperCase()),
+    )
+    .default([]);
+}
+
 /** The criteria, flat so that the API's query string and the CLI's flags can carry them. */
 export const cohortCriteriaShape = {
   conditions: z
@@ -56,26 +69,10 @@ export const cohortCriteriaShape = {
     .array(z.coerce.number().int().min(1).max(10))
     .default([])
     .describe('IMD deciles of residence on the day, 1 = most deprived (any when empty)'),
-  practices: z
-    .array(
-      z
-        .string()
-        .trim()
-        .regex(/^[A-Za-z0-9]{3,9}$/, 'must be a practice code, e.g. G82001')
-        .transform((s) => s.toUpperCase()),
-    )
-    .default([])
-    .describe('GP practices registered with on the day'),
-  pcns: z
-    .array(
-      z
-        .string()
-        .trim()
-        .regex(/^[A-Za-z0-9]{3,9}$/, 'must be a primary care network code, e.g. U12345')
-        .transform((s) => s.toUpperCase()),
-    )
-    .default([])
-    .describe('primary care networks: registered on the day with a practice in one of them then'),
+  practices: organisationCodes('practice', 'G82001').describe('GP practices registered with on the day'),
+  pcns: organisationCodes('primary care network', 'U12345').describe(
+    'primary care networks: registered on the day with a practice in one of them then',
+  ),
   emergencyAdmissions: z.coerce
     .number()
     .int()

@@ -8,6 +8,11 @@ import type { Queryable, Row, Store } from '../store/store.ts';
  * same mistakes with the same words.
  */
 
+/** The usage error for `raw`, given as `field`, that is not `what` ("a month"): the same words everywhere. */
+function notValid(raw: string, what: string, field: string, hint: string): KernelError {
+  return new KernelError('usage', `"${raw}" is not ${what}`, { where: { field }, hint });
+}
+
 /** Why data is used (reference §9: the national data opt-out follows the purpose). */
 export const PURPOSES = ['direct-care', 'planning', 'research'] as const;
 export type Purpose = (typeof PURPOSES)[number];
@@ -15,10 +20,7 @@ export type Purpose = (typeof PURPOSES)[number];
 export function parsePurpose(raw: string, field = 'purpose'): Purpose {
   const value = raw.trim().toLowerCase().replace(/[_ ]/g, '-');
   if ((PURPOSES as readonly string[]).includes(value)) return value as Purpose;
-  throw new KernelError('usage', `"${raw}" is not a purpose`, {
-    where: { field },
-    hint: `Use one of: ${PURPOSES.join(', ')}`,
-  });
+  throw notValid(raw, 'a purpose', field, `Use one of: ${PURPOSES.join(', ')}`);
 }
 
 /**
@@ -31,10 +33,12 @@ const ORG_CODE = /^[A-Z0-9]{2,9}$/;
 export function parseOrgCode(raw: string, field = 'org'): string {
   const value = raw.trim().toUpperCase();
   if (!ORG_CODE.test(value)) {
-    throw new KernelError('usage', `"${raw}" is not an organisation code`, {
-      where: { field },
-      hint: 'Give an ODS code such as RWF, or a GSS code such as E10000016',
-    });
+    throw notValid(
+      raw,
+      'an organisation code',
+      field,
+      'Give an ODS code such as RWF, or a GSS code such as E10000016',
+    );
   }
   return value;
 }
@@ -48,10 +52,12 @@ const DATASET_ID = /^[a-z][a-z0-9-]{0,39}$/;
 export function parseDatasetId(raw: string, field = 'dataset'): string {
   const value = raw.trim();
   if (!DATASET_ID.test(value)) {
-    throw new KernelError('usage', `"${raw}" is not a dataset id`, {
-      where: { field },
-      hint: 'Dataset ids are lower-case words joined by hyphens, e.g. msds-booking; see `kernel datasets`',
-    });
+    throw notValid(
+      raw,
+      'a dataset id',
+      field,
+      'Dataset ids are lower-case words joined by hyphens, e.g. msds-booking; see `kernel datasets`',
+    );
   }
   return value;
 }
@@ -62,10 +68,7 @@ export function parsePeriod(raw: string, field = 'period'): string {
   const match = /^(\d{4})-(\d{2})$/.exec(value);
   const month = match ? Number(match[2]) : 0;
   if (!match || month < 1 || month > 12) {
-    throw new KernelError('usage', `"${raw}" is not a month`, {
-      where: { field },
-      hint: 'Write months as YYYY-MM, e.g. 2021-04',
-    });
+    throw notValid(raw, 'a month', field, 'Write months as YYYY-MM, e.g. 2021-04');
   }
   return value;
 }
@@ -79,10 +82,7 @@ export function parseDate(raw: string, field = 'date'): string {
     Number.isNaN(date.getTime()) ||
     date.toISOString().slice(0, 10) !== value
   ) {
-    throw new KernelError('usage', `"${raw}" is not a date`, {
-      where: { field },
-      hint: 'Write dates as YYYY-MM-DD, e.g. 2021-04-01',
-    });
+    throw notValid(raw, 'a date', field, 'Write dates as YYYY-MM-DD, e.g. 2021-04-01');
   }
   return value;
 }
@@ -97,10 +97,12 @@ export function parseFinancialYear(raw: string, field = 'year'): string {
   const start = match ? Number(match[1]) : NaN;
   const end = match?.[2];
   if (!match || (end !== undefined && Number(end) !== (start + 1) % 100)) {
-    throw new KernelError('usage', `"${raw}" is not a financial year`, {
-      where: { field },
-      hint: 'Write financial years as 2021/22 (April 2021 to March 2022)',
-    });
+    throw notValid(
+      raw,
+      'a financial year',
+      field,
+      'Write financial years as 2021/22 (April 2021 to March 2022)',
+    );
   }
   return `${start}/${String((start + 1) % 100).padStart(2, '0')}`;
 }
@@ -124,10 +126,7 @@ export function parsePounds(raw: string, field = 'amount'): number {
   const value = raw.trim().replace(/^£/, '').replace(/,/g, '');
   const match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(value);
   if (!match) {
-    throw new KernelError('usage', `"${raw}" is not an amount of money`, {
-      where: { field },
-      hint: 'Write pounds, e.g. 250000 or 1234.56',
-    });
+    throw notValid(raw, 'an amount of money', field, 'Write pounds, e.g. 250000 or 1234.56');
   }
   const pence = Number(match[1]) * 100 + Number((match[2] ?? '0').padEnd(2, '0'));
   if (!Number.isSafeInteger(pence))

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { readCodeListFile } from '../catalogue/code-list-file.ts';
+import { diagnosisCodes, type SusDiagnoses } from './sus-diagnoses.ts';
 
 export const CHARLSON_FILE = fileURLToPath(new URL('./code-lists/charlson-quan-2005.json', import.meta.url));
 
@@ -67,10 +68,10 @@ let standard: CharlsonIndex | undefined;
 
 /** The Charlson index of `diagnoses` (ICD-10 in SUS form, any positions, blanks ignored). */
 export function charlsonScore(
-  diagnoses: readonly (string | null | undefined)[],
+  diagnoses: SusDiagnoses,
   index: CharlsonIndex = (standard ??= loadCharlson()),
 ): CharlsonScore {
-  const codes = diagnoses.filter((d): d is string => Boolean(d)).map((d) => d.trim().toUpperCase());
+  const codes = diagnosisCodes(diagnoses);
   const present = new Set(
     index.conditions.filter((c) => codes.some((d) => c.codes.some((p) => d.startsWith(p)))).map((c) => c.id),
   );

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { readCodeListFile } from '../catalogue/code-list-file.ts';
+import { diagnosisCodes, type SusDiagnoses } from './sus-diagnoses.ts';
 
 export const HFRS_FILE = fileURLToPath(new URL('./code-lists/hfrs-gilbert-2018.json', import.meta.url));
 /** the categories Gilbert et al. published */
@@ -60,13 +61,8 @@ export function loadHfrs(file: string = HFRS_FILE): HfrsIndex {
 let standard: HfrsIndex | undefined;
 
 /** The HFRS of `diagnoses` (ICD-10 in SUS form, any positions, blanks ignored). */
-export function hfrsScore(
-  diagnoses: readonly (string | null | undefined)[],
-  index: HfrsIndex = (standard ??= loadHfrs()),
-): HfrsScore {
-  const categories = new Set(
-    diagnoses.filter((d): d is string => Boolean(d)).map((d) => d.trim().toUpperCase().slice(0, 3)),
-  );
+export function hfrsScore(diagnoses: SusDiagnoses, index: HfrsIndex = (standard ??= loadHfrs())): HfrsScore {
+  const categories = new Set(diagnosisCodes(diagnoses).map((d) => d.slice(0, 3)));
   const counted = index.codes.filter((c) => categories.has(c.code));
   // Points have one decimal; sum in tenths so 3.2 + 0.1 is 3.3, not 3.3000000000000003.
   const tenths = counted.reduce((sum, c) => sum + Math.round(c.weight * 10), 0);

@@ -13,6 +13,7 @@ import type { SpineStatus } from './person-spine.ts';
 import type { ControlledRiskModel } from './risk.ts';
 
 const count = controlledCountSchema;
+const disclosureRule = z.string().describe('the disclosure rule applied, in plain English');
 
 export const spineStatusSchema: z.ZodType<SpineStatus> = z.object({
   version: z
@@ -61,7 +62,7 @@ const breakdown = { people: count, multimorbidity: controlledRateSchema.describe
 /** `GET /api/v1/kid/conditions` */
 export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.object({
   day: z.string().describe('YYYY-MM-DD'),
-  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  rule: disclosureRule,
   people: count.describe('the population on the day'),
   prevalence: z.array(
     z.object({
@@ -101,7 +102,7 @@ export const frailtySummarySchema: z.ZodType<ControlledFrailtySummary> = z.objec
     .string()
     .nullable()
     .describe('the model’s date the eFI was scored on, YYYY-MM-DD; null before any gp-events'),
-  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  rule: disclosureRule,
   people: count.describe('people aged 65+ in the population on the day'),
   byCategory: byCategory.describe(
     'electronic Frailty Index category: fit ≤ 0.12, mild ≤ 0.24, moderate ≤ 0.36, severe',
@@ -132,7 +133,7 @@ export const modelSummarySchema: z.ZodType<ControlledModelSummary> = z.object({
     .string()
     .nullable()
     .describe('the model’s date, YYYY-MM-DD: its 12 months end here; null before a build'),
-  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  rule: disclosureRule,
   people: count.describe(
     'people in the model (the population on its date, and those who died in its 12 months)',
   ),
@@ -188,7 +189,7 @@ export const riskModelSchema: z.ZodType<ControlledRiskModel> = z.object({
   reason: z.string().describe('why it was fitted: no stored model, inputs changed, or asked'),
   ridge: z.number().describe('the ridge penalty on every coefficient but the intercept'),
   iterations: z.number().int(),
-  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  rule: disclosureRule,
   fitting: z
     .object({ people: count, events: count, auroc })
     .describe('the three quarters of people the model was fitted on'),

@@ -9,8 +9,9 @@ import { linkTables, type TableSystem } from './linked-tables.ts';
 import { pairSingletons, planSuppression, primarySuppression } from './secondary-suppression.ts';
 import { auditSuppression } from './suppression-audit.ts';
 
-function twoWay(counts: number[][]): AggregateTable {
-  return {
+/** A system of one two-way table of these counts: rows r1, r2…, columns c1, c2…. */
+function oneTable(counts: number[][]): TableSystem {
+  const table: AggregateTable = {
     name: 't',
     rowDimension: 'row',
     columnDimension: 'col',
@@ -18,6 +19,7 @@ function twoWay(counts: number[][]): AggregateTable {
     columnKeys: (counts[0] ?? []).map((_, c) => `c${c + 1}`),
     counts,
   };
+  return linkTables([table]);
 }
 
 /** Entry labels, short: "r1,c2" for a cell, "r1" / "c2" for a margin, "grand" for the total. */
@@ -34,11 +36,9 @@ function names(system: TableSystem, entries: Iterable<number>): string[] {
 
 describe('primary suppression', () => {
   it('takes every figure of 1 to 7, totals included, and never a 0', () => {
-    const system = linkTables([
-      twoWay([
-        [3, 0, 2],
-        [0, 0, 40],
-      ]),
+    const system = oneTable([
+      [3, 0, 2],
+      [0, 0, 40],
     ]);
     // cells 3 and 2; row total r1 = 5; column total c1 = 3 and c2 = 2 (c3 is 40, 0 stays 0)
     expect(names(system, primarySuppression(system, HES_2018))).toEqual(['c1', 'r1', 'r1,c1', 'r1,c3']);
@@ -55,12 +55,10 @@ describe('pairSingletons', () => {
     // total  46  92 | 138
     // r1 has one * (the 3): its smallest other figure is 40 (the total is 43). Column c1: 18.
     // Then r3 has one * (the 18): 22. Column c2 now holds 40 and 22: two, so it stops.
-    const system = linkTables([
-      twoWay([
-        [3, 40],
-        [25, 30],
-        [18, 22],
-      ]),
+    const system = oneTable([
+      [3, 40],
+      [25, 30],
+      [18, 22],
     ]);
     const paired = pairSingletons(system, primarySuppression(system, HES_2018));
     expect(names(system, paired)).toEqual(['r1,c1', 'r1,c2', 'r3,c1', 'r3,c2']);
@@ -70,11 +68,9 @@ describe('pairSingletons', () => {
     //       c1 c2 c3 | total
     // r1    12  0  0 |  12    12 is suppressed (say, to protect the 5 below it). A 0 is never
     // r2     5 30  9 |  44    suppressed, so r1's only possible partner is its total.
-    const system = linkTables([
-      twoWay([
-        [12, 0, 0],
-        [5, 30, 9],
-      ]),
+    const system = oneTable([
+      [12, 0, 0],
+      [5, 30, 9],
     ]);
     const twelve = system.layouts[0]?.cells[0]?.[0] as number;
     const five = system.layouts[0]?.cells[1]?.[0] as number;
@@ -89,11 +85,9 @@ describe('auditSuppression', () => {
     // r1      3  20 |  23             shown as 0) while d = 40 falls by as much; it can rise by 14
     // r2     15  40 |  55             before c = 15 reaches 1. So a ∈ [1, 17]; b = 23 − a ∈ [6, 22];
     // total  18  60 |  78             c = 18 − a ∈ [1, 17]; d = 37 + a ∈ [38, 54].
-    const system = linkTables([
-      twoWay([
-        [3, 20],
-        [15, 40],
-      ]),
+    const system = oneTable([
+      [3, 20],
+      [15, 40],
     ]);
     const cells = system.layouts[0]?.cells.flat() ?? [];
     const intervals = auditSuppression(system, new Set(cells), cells);
@@ -106,13 +100,13 @@ describe('auditSuppression', () => {
   });
 
   it('pins a lone * in a row exactly (the recovery secondary suppression prevents)', () => {
-    const system = linkTables([twoWay([[3, 40, 50]])]);
+    const system = oneTable([[3, 40, 50]]);
     const three = system.layouts[0]?.cells[0]?.[0] as number;
     expect(auditSuppression(system, new Set([three]), [three]).get(three)).toEqual({ low: 3, high: 3 });
   });
 
   it('lets a * rise without limit when nothing published caps it', () => {
-    const system = linkTables([twoWay([[3, 40]])]);
+    const system = oneTable([[3, 40]]);
     const layout = system.layouts[0];
     const all = [...(layout?.cells.flat() ?? []), ...(layout?.columnTotals ?? []), layout?.grandTotal ?? -1];
     const suppressed = new Set([...all, ...(layout?.rowTotals ?? [])]);
@@ -123,22 +117,18 @@ describe('auditSuppression', () => {
 
 describe('planSuppression', () => {
   it('leaves a table with no small counts alone', () => {
-    const system = linkTables([
-      twoWay([
-        [30, 40],
-        [25, 0],
-      ]),
+    const system = oneTable([
+      [30, 40],
+      [25, 0],
     ]);
     expect(planSuppression(system, HES_2018).suppressed.size).toBe(0);
   });
 
   it('keeps the pairing when it already protects: [1, 20] is wider than 7', () => {
-    const system = linkTables([
-      twoWay([
-        [3, 40],
-        [25, 30],
-        [18, 22],
-      ]),
+    const system = oneTable([
+      [3, 40],
+      [25, 30],
+      [18, 22],
     ]);
     const plan = planSuppression(system, HES_2018);
     expect(names(system, plan.suppressed)).toEqual(['r1,c1', 'r1,c2', 'r3,c1', 'r3,c2']);
@@ -153,11 +143,9 @@ describe('planSuppression', () => {
     // total   8  10 |  18    b = 7 − a ≥ 1): 5 wide, under 7. Hiding r2 frees r1 (r1 + r2 = 18,
     // so r1 ∈ [2, 16]); then a ∈ [1, 7] still (a + c = 8), so c1 must go, and with it c2 (c1 + c2 = 18).
     // Only the grand total is left: a ∈ [1, 15] (a + b + c + d = 18, each at least 1).
-    const system = linkTables([
-      twoWay([
-        [3, 4],
-        [5, 6],
-      ]),
+    const system = oneTable([
+      [3, 4],
+      [5, 6],
     ]);
     const plan = planSuppression(system, HES_2018);
     expect(names(system, plan.suppressed)).toEqual([
@@ -177,12 +165,10 @@ describe('planSuppression', () => {
   });
 
   it('takes a wider protection when asked, at the cost of more suppression', () => {
-    const system = linkTables([
-      twoWay([
-        [3, 40],
-        [25, 30],
-        [18, 22],
-      ]),
+    const system = oneTable([
+      [3, 40],
+      [25, 30],
+      [18, 22],
     ]);
     const plan = planSuppression(system, HES_2018, 30);
     const [interval] = [...plan.intervals.values()];

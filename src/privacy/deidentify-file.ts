@@ -7,13 +7,14 @@
  * memory stays flat whatever the file's size. It writes to `OUT.partial` and renames at the
  * end, so a failed run leaves no half-written file for anyone to send.
  */
-import { createWriteStream, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
+import { discardPartialFile } from '../files/partial-file.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
@@ -393,15 +394,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     };
   } finally {
     if (!succeeded) {
-      // The stream opens its file asynchronously: a failure on the first line can come before
-      // the open, which would then create OUT.partial after it was removed. Wait for close.
-      if (!stream.closed) {
-        await new Promise<void>((resolve) => {
-          stream.once('close', () => resolve());
-          stream.destroy();
-        });
-      }
-      rmSync(partial, { force: true });
+      await discardPartialFile(stream, partial);
       linkage?.abort();
     }
   }

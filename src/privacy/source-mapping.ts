@@ -21,7 +21,7 @@
  * no value of an identifier field, and no code of a direct or quasi-identifier, ever appears
  * in it or in an error.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync } from 'node:fs';
 import path from 'node:path';
 import {
   catalogue,
@@ -36,6 +36,7 @@ import type { DatasetSpec, FieldSpec } from '../catalogue/dataset-spec.ts';
 import { inboundColumns } from '../catalogue/shapes.ts';
 import { KernelError } from '../errors.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
+import { discardPartialFile } from '../files/partial-file.ts';
 import { csvField } from '../files/csv-file-writer.ts';
 import { OutputBuffer } from './output-buffer.ts';
 
@@ -767,14 +768,6 @@ export async function applySourceMapping(
     done = true;
     return pass.report();
   } finally {
-    if (!done) {
-      if (!stream.closed) {
-        await new Promise<void>((resolve) => {
-          stream.once('close', () => resolve());
-          stream.destroy();
-        });
-      }
-      rmSync(partial, { force: true });
-    }
+    if (!done) await discardPartialFile(stream, partial);
   }
 }

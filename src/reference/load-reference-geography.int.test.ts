@@ -2,7 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStores } from '../../test/stores.ts';
+import { testStores, type TestStore } from '../../test/stores.ts';
+import type { Store } from '../store/store.ts';
 import {
   buildReferenceGeography,
   pcnOn as truthPcnOn,
@@ -48,10 +49,19 @@ function alteredCopy(name: string, file: string, change: (text: string) => strin
   return copy;
 }
 
+/** Runs `work` on a new, empty store of its own, closed after. */
+async function onNewStore(engine: TestStore, work: (store: Store) => Promise<void>): Promise<void> {
+  const store = await engine.open();
+  try {
+    await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 describe.each(testStores())('reference geography on %s', (engine) => {
-  it('loads each release once, audited, and makes it current', async () => {
-    const store = await engine.open();
-    try {
+  it('loads each release once, audited, and makes it current', () =>
+    onNewStore(engine, async (store) => {
       const loaded = await loadReferenceGeography(store, path.join(dir, 'reference'), 'test');
       expect(loaded.map((r) => [r.kind, r.status])).toEqual([
         ['lsoa-2011-2021', 'loaded'],
@@ -73,14 +83,10 @@ describe.each(testStores())('reference geography on %s', (engine) => {
         "SELECT count(*) AS n FROM audit_events WHERE action = 'reference.loaded'",
       );
       expect(Number(audit[0]?.n)).toBe(4);
-    } finally {
-      await store.close();
-    }
-  });
+    }));
 
-  it('maps a 2011 LSOA to its 2021 LSOA(s): split, merged and unchanged', async () => {
-    const store = await engine.open();
-    try {
+  it('maps a 2011 LSOA to its 2021 LSOA(s): split, merged and unchanged', () =>
+    onNewStore(engine, async (store) => {
       await loadReferenceGeography(store, path.join(dir, 'reference'), 'test');
       const split = truth.lsoa11To21.find((r) => r.change === 'S');
       const merged = truth.lsoa11To21.find((r) => r.change === 'M');
@@ -109,14 +115,10 @@ describe.each(testStores())('reference geography on %s', (engine) => {
         ward: half?.ward,
         lad: world.geography.localAuthorities[half?.la ?? 0]?.code,
       });
-    } finally {
-      await store.close();
-    }
-  });
+    }));
 
-  it("follows a practice's PCN membership history by date", async () => {
-    const store = await engine.open();
-    try {
+  it("follows a practice's PCN membership history by date", () =>
+    onNewStore(engine, async (store) => {
       await loadReferenceGeography(store, path.join(dir, 'reference'), 'test');
       const moved = truth.pcnMemberships.find((m) => m.to !== '');
       if (!moved) throw new Error('no practice moved PCN in the world');
@@ -132,14 +134,10 @@ describe.each(testStores())('reference geography on %s', (engine) => {
       expect((await pcnOn(store, moved.practice, dayAfter)).value).toBe(after?.pcn);
       // before PCNs existed, a practice had none
       expect((await pcnOn(store, moved.practice, '2019-06-30')).value).toBeNull();
-    } finally {
-      await store.close();
-    }
-  });
+    }));
 
-  it('refuses a bad file or a changed release whole, saying where', async () => {
-    const store = await engine.open();
-    try {
+  it('refuses a bad file or a changed release whole, saying where', () =>
+    onNewStore(engine, async (store) => {
       const badDate = alteredCopy('bad-date', 'epcn-practices.csv', (t) =>
         t.replace(',2019-07-01,', ',2019-13-01,'),
       );
@@ -163,8 +161,5 @@ describe.each(testStores())('reference geography on %s', (engine) => {
       });
       const rows = await store.query<{ n: number }>('SELECT count(*) AS n FROM ref_practice_pcn');
       expect(Number(rows[0]?.n)).toBe(truth.pcnMemberships.length);
-    } finally {
-      await store.close();
-    }
-  });
+    }));
 });

@@ -269,6 +269,29 @@ export function spellNumber(org: string, person: number, admit: number): string 
   return `${org}S${String(hashKey('spell', org, person, admit) % 100_000_000).padStart(8, '0')}`;
 }
 
+/**
+ * The treatment function and its consultant (one a trust and function), as APC and outpatient
+ * rows both give them: one place, since `put` registers a key's spellings only the first time.
+ */
+function putTreatmentFunction(values: Values, trust: string, treatmentFunction: string): void {
+  put(
+    values,
+    [
+      'Treatment_Function_Code',
+      'Activity_Treatment_Function_Code',
+      'Treatment_Function',
+      'Main_Specialty_Code',
+      'Care_Professional_Main_Specialty_Code',
+    ],
+    treatmentFunction,
+  );
+  put(
+    values,
+    ['Consultant_Code', 'Consultant'],
+    `C${String(1000000 + (hashKey('consultant', trust, treatmentFunction) % 9000000))}`,
+  );
+}
+
 /** One row per consultant episode (CDS type 130), discharge fields on the last (reference digest §2.1). */
 export function apcRows(world: World, person: number, spell: ApcSpell): Values[] {
   const rows: Values[] = [];
@@ -353,22 +376,7 @@ export function apcRows(world: World, person: number, spell: ApcSpell): Values[]
       ['Episode_End_Date', 'End_Date_Episode', 'End_Date_Consultant_Episode'],
       formatDay(episode.end),
     );
-    put(
-      values,
-      [
-        'Treatment_Function_Code',
-        'Activity_Treatment_Function_Code',
-        'Treatment_Function',
-        'Main_Specialty_Code',
-        'Care_Professional_Main_Specialty_Code',
-      ],
-      episode.treatmentFunction,
-    );
-    put(
-      values,
-      ['Consultant_Code', 'Consultant'],
-      `C${String(1000000 + (hashKey('consultant', spell.trust, episode.treatmentFunction) % 9000000))}`,
-    );
+    putTreatmentFunction(values, spell.trust, episode.treatmentFunction);
     put(
       values,
       [
@@ -712,21 +720,7 @@ export function opRow(world: World, person: number, event: Extract<ActivityEvent
     ['Referral_Request_Received_Date', 'Referral_Received_Date', 'Referral_Date'],
     formatDay(event.referralDay),
   );
-  put(
-    values,
-    [
-      'Treatment_Function_Code',
-      'Activity_Treatment_Function_Code',
-      'Treatment_Function',
-      'Main_Specialty_Code',
-    ],
-    event.treatmentFunction,
-  );
-  put(
-    values,
-    ['Consultant_Code', 'Consultant'],
-    `C${String(1000000 + (hashKey('consultant', event.trust, event.treatmentFunction) % 9000000))}`,
-  );
+  putTreatmentFunction(values, event.trust, event.treatmentFunction);
   // OP 1.1.0's coding, HRG and price, by the catalogue's own column names (op-content.ts).
   const content = opClinicalContent(
     world,

@@ -26,6 +26,11 @@ async function refusal(work: Promise<unknown>): Promise<KernelError> {
   return error as KernelError;
 }
 
+/** Attempts the sandbox answers alike, each by what it tries (the test's title) and its SQL. */
+function refusals(code: string, message: RegExp, attempts: Record<string, string>) {
+  return Object.entries(attempts).map(([attempt, sql]) => ({ attempt, sql, code, message }));
+}
+
 describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
   let store: Store;
   let world: WorkspaceWorld;
@@ -100,147 +105,51 @@ describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
     ]);
   });
 
-  const ESCAPES: { attempt: string; sql: string; code: string; message: RegExp }[] = [
-    {
-      attempt: 'read a file',
-      sql: "SELECT * FROM read_csv('/etc/passwd')",
-      code: 'refused',
-      message: /file system operations are disabled/,
-    },
-    {
-      attempt: 'read a file as text',
-      sql: "SELECT * FROM read_text('/etc/passwd')",
-      code: 'refused',
-      message: /file system operations are disabled/,
-    },
-    {
-      attempt: 'list files',
-      sql: "SELECT * FROM glob('/*')",
-      code: 'refused',
-      message: /file system operations are disabled/,
-    },
-    {
-      attempt: 'read a URL',
-      sql: "SELECT * FROM read_parquet('https://example.org/x.parquet')",
-      code: 'refused',
-      message: /disabled/,
-    },
-    {
-      attempt: 'attach the warehouse',
-      sql: "ATTACH 'kernel.duckdb' AS warehouse",
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'attach from inside a SELECT',
-      sql: "SELECT * FROM query('ATTACH ''kernel.duckdb''')",
-      code: 'invalid-input',
-      message: /single SELECT/,
-    },
-    {
-      attempt: 'write a file',
-      sql: "COPY msds_booking TO '/tmp/out.csv'",
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'change a setting',
-      sql: 'SET enable_external_access = true',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'reset a setting',
-      sql: 'RESET memory_limit',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'set through PRAGMA',
-      sql: 'PRAGMA threads = 2',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'install an extension',
-      sql: 'INSTALL httpfs',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    { attempt: 'load an extension', sql: 'LOAD httpfs', code: 'refused', message: /SELECT statements only/ },
-    {
-      attempt: 'write a table',
-      sql: 'CREATE TABLE mine AS SELECT * FROM msds_booking',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'write a temporary table',
-      sql: 'CREATE TEMP TABLE mine AS SELECT 1',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'a second statement that writes',
-      sql: 'SELECT 1; DROP TABLE msds_booking',
-      code: 'refused',
-      message: /SELECT statements only/,
-    },
-    {
-      attempt: 'a second SELECT',
-      sql: 'SELECT 1; SELECT * FROM msds_delivery',
-      code: 'refused',
-      message: /one statement at a time, and this text holds 2/,
-    },
-    {
-      attempt: 'a base table',
-      sql: 'SELECT * FROM ds_msds_booking',
-      code: 'invalid-input',
-      message: /ds_msds_booking does not exist: it is not in this workspace/,
-    },
-    {
-      attempt: 'a base table by query()',
-      sql: "SELECT * FROM query('SELECT * FROM ds_msds_booking')",
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    {
-      attempt: 'the audit log',
-      sql: 'SELECT * FROM audit_events',
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    {
-      attempt: 'the encodings',
-      sql: 'SELECT * FROM linkage_encodings',
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    {
-      attempt: 'the opt-out list',
-      sql: 'SELECT * FROM optouts',
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    {
-      attempt: 'the use cases and their salts',
-      sql: 'SELECT pseudonym_salt FROM use_cases',
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    {
-      attempt: 'the environment',
-      sql: "SELECT getenv('HOME')",
-      code: 'invalid-input',
-      message: /getenv does not exist/,
-    },
-    {
-      attempt: 'a file named as a table',
-      sql: "FROM '/etc/passwd'",
-      code: 'invalid-input',
-      message: /not in this workspace/,
-    },
-    { attempt: 'nonsense', sql: 'SELEC 1', code: 'invalid-input', message: /does not parse/ },
+  // What the sandbox refuses, grouped by its answer: the error code and what the message says.
+  const ESCAPES = [
+    ...refusals('refused', /file system operations are disabled/, {
+      'read a file': "SELECT * FROM read_csv('/etc/passwd')",
+      'read a file as text': "SELECT * FROM read_text('/etc/passwd')",
+      'list files': "SELECT * FROM glob('/*')",
+    }),
+    ...refusals('refused', /disabled/, {
+      'read a URL': "SELECT * FROM read_parquet('https://example.org/x.parquet')",
+    }),
+    ...refusals('refused', /SELECT statements only/, {
+      'attach the warehouse': "ATTACH 'kernel.duckdb' AS warehouse",
+      'write a file': "COPY msds_booking TO '/tmp/out.csv'",
+      'change a setting': 'SET enable_external_access = true',
+      'reset a setting': 'RESET memory_limit',
+      'set through PRAGMA': 'PRAGMA threads = 2',
+      'install an extension': 'INSTALL httpfs',
+      'load an extension': 'LOAD httpfs',
+      'write a table': 'CREATE TABLE mine AS SELECT * FROM msds_booking',
+      'write a temporary table': 'CREATE TEMP TABLE mine AS SELECT 1',
+      'a second statement that writes': 'SELECT 1; DROP TABLE msds_booking',
+    }),
+    ...refusals('invalid-input', /single SELECT/, {
+      'attach from inside a SELECT': "SELECT * FROM query('ATTACH ''kernel.duckdb''')",
+    }),
+    ...refusals('refused', /one statement at a time, and this text holds 2/, {
+      'a second SELECT': 'SELECT 1; SELECT * FROM msds_delivery',
+    }),
+    ...refusals('invalid-input', /ds_msds_booking does not exist: it is not in this workspace/, {
+      'a base table': 'SELECT * FROM ds_msds_booking',
+    }),
+    ...refusals('invalid-input', /not in this workspace/, {
+      'a base table by query()': "SELECT * FROM query('SELECT * FROM ds_msds_booking')",
+      'the audit log': 'SELECT * FROM audit_events',
+      'the encodings': 'SELECT * FROM linkage_encodings',
+      'the opt-out list': 'SELECT * FROM optouts',
+      'the use cases and their salts': 'SELECT pseudonym_salt FROM use_cases',
+      'a file named as a table': "FROM '/etc/passwd'",
+    }),
+    ...refusals('invalid-input', /getenv does not exist/, {
+      'the environment': "SELECT getenv('HOME')",
+    }),
+    ...refusals('invalid-input', /does not parse/, {
+      nonsense: 'SELEC 1',
+    }),
   ];
 
   it.each(ESCAPES)('refuses to $attempt with a clear message', async ({ sql, code, message }) => {
