@@ -19,3 +19,6 @@ export const controlledRateSchema: z.ZodType<ControlledRate> = z.object({
     .describe('the rate from the published counts; * if either is suppressed; null without a denominator'),
   decimals: z.number().int().describe('decimal places the value carries'),
 });
+
+/** The disclosure rule an answer applied, as its readers are shown it. */
+export const disclosureRuleSchema = z.string().describe('the disclosure rule applied, in plain English');

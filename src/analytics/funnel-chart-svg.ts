@@ -7,7 +7,7 @@
  * within the limits). Every point carries a `<title>`, and the chart a `<title>` and
  * `<desc>` that say in words where each provider lies. A table beside it holds the figures.
  */
-import { escapeXml, variationMarker } from './spc-chart-svg.ts';
+import { escapeXml, round, variationMarker } from './spc-chart-svg.ts';
 import type { FunnelBand, FunnelLimits } from './funnel.ts';
 
 export interface FunnelChartInput {
@@ -46,8 +46,6 @@ const BAND_WORDS: Record<FunnelBand, string> = {
   'below-99.8': 'below the 99.8% limit (special cause)',
 };
 
-const r1 = (n: number): string => (Math.round(n * 10) / 10).toString();
-
 export function funnelChartSvg(input: FunnelChartInput): string {
   const titleId = `${input.id}-title`;
   const descId = `${input.id}-desc`;
@@ -82,23 +80,23 @@ export function funnelChartSvg(input: FunnelChartInput): string {
   for (let i = 0; i <= 4; i++) {
     const v = (high * i) / 4;
     parts.push(
-      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${r1(y(v))}" y2="${r1(y(v))}" stroke="${COLOURS.grid}" stroke-width="1"/>`,
-      `<text x="${MARGIN.left - 8}" y="${r1(y(v))}" dy="4" text-anchor="end" font-size="12" fill="${COLOURS.text}">${escapeXml(input.format(v))}</text>`,
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${round(y(v))}" y2="${round(y(v))}" stroke="${COLOURS.grid}" stroke-width="1"/>`,
+      `<text x="${MARGIN.left - 8}" y="${round(y(v))}" dy="4" text-anchor="end" font-size="12" fill="${COLOURS.text}">${escapeXml(input.format(v))}</text>`,
     );
   }
   for (let power = 0; 10 ** power <= maxN; power++) {
     parts.push(
-      `<text x="${r1(x(10 ** power))}" y="${HEIGHT - MARGIN.bottom + 20}" text-anchor="middle" font-size="12" fill="${COLOURS.text}">${(10 ** power).toLocaleString('en-GB')}</text>`,
+      `<text x="${round(x(10 ** power))}" y="${HEIGHT - MARGIN.bottom + 20}" text-anchor="middle" font-size="12" fill="${COLOURS.text}">${(10 ** power).toLocaleString('en-GB')}</text>`,
     );
   }
   parts.push(
-    `<text x="${r1(MARGIN.left + plotW / 2)}" y="${HEIGHT - 12}" text-anchor="middle" font-size="12" font-weight="bold" fill="${COLOURS.text}">${escapeXml(input.xTitle)}</text>`,
-    `<text transform="translate(16 ${r1(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="12" font-weight="bold" fill="${COLOURS.text}">${escapeXml(input.yTitle)}</text>`,
+    `<text x="${round(MARGIN.left + plotW / 2)}" y="${HEIGHT - 12}" text-anchor="middle" font-size="12" font-weight="bold" fill="${COLOURS.text}">${escapeXml(input.xTitle)}</text>`,
+    `<text transform="translate(16 ${round(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="12" font-weight="bold" fill="${COLOURS.text}">${escapeXml(input.yTitle)}</text>`,
   );
 
   const line = (pick: (c: FunnelLimits) => number, dash: string | null, label: string): void => {
     const d = input.curve
-      .map((c, i) => `${i === 0 ? 'M' : 'L'}${r1(x(c.denominator))},${r1(y(pick(c)))}`)
+      .map((c, i) => `${i === 0 ? 'M' : 'L'}${round(x(c.denominator))},${round(y(pick(c)))}`)
       .join(' ');
     parts.push(
       `<path d="${d}" fill="none" stroke="${COLOURS.limit}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${escapeXml(label)}</title></path>`,
@@ -109,7 +107,7 @@ export function funnelChartSvg(input: FunnelChartInput): string {
   line((c) => c.upper95, '6 4', '95% upper limit');
   line((c) => c.lower95, '6 4', '95% lower limit');
   parts.push(
-    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${r1(y(input.target))}" y2="${r1(y(input.target))}" stroke="${COLOURS.text}" stroke-width="1.5"><title>${escapeXml(`Pooled rate ${input.format(input.target)}`)}</title></line>`,
+    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${round(y(input.target))}" y2="${round(y(input.target))}" stroke="${COLOURS.text}" stroke-width="1.5"><title>${escapeXml(`Pooled rate ${input.format(input.target)}`)}</title></line>`,
   );
 
   for (const [i, p] of input.points.entries()) {
@@ -117,7 +115,7 @@ export function funnelChartSvg(input: FunnelChartInput): string {
     const cy = y(p.value);
     parts.push(variationMarker(p.meaning, cx, cy, `<title>${escapeXml(words[i] ?? p.id)}</title>`));
     parts.push(
-      `<text x="${r1(cx + 8)}" y="${r1(cy - 6)}" font-size="12" fill="${COLOURS.text}">${escapeXml(p.id)}</text>`,
+      `<text x="${round(cx + 8)}" y="${round(cy - 6)}" font-size="12" fill="${COLOURS.text}">${escapeXml(p.id)}</text>`,
     );
   }
   parts.push('</svg>');

@@ -105,7 +105,8 @@ function niceStep(range: number): number {
   return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 2.5 ? 2.5 : unit <= 5 ? 5 : 10) * power;
 }
 
-function round(n: number): string {
+/** A coordinate to one decimal place, as every chart writes them. */
+export function round(n: number): string {
   return (Math.round(n * 10) / 10).toString();
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 
 /**
@@ -18,9 +19,11 @@ export const PURPOSES = ['direct-care', 'planning', 'research'] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
 export function parsePurpose(raw: string, field = 'purpose'): Purpose {
-  const value = raw.trim().toLowerCase().replace(/[_ ]/g, '-');
-  if ((PURPOSES as readonly string[]).includes(value)) return value as Purpose;
-  throw notValid(raw, 'a purpose', field, `Use one of: ${PURPOSES.join(', ')}`);
+  return parseOneOf(raw, PURPOSES, {
+    noun: 'a purpose',
+    field,
+    normalise: (written) => written.trim().toLowerCase().replace(/[_ ]/g, '-'),
+  });
 }
 
 /**

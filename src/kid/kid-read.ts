@@ -7,8 +7,7 @@
  * on it from every figure. The read is audited (`data.read` on `kid:<fields>`), a denial too.
  */
 import { appendAudit } from '../audit/audit-log.ts';
-import { KernelError } from '../errors.ts';
-import { decideAccess, type AccessGrant, type ReadAccess } from '../governance/access-policy.ts';
+import { decideAccess, refuseRead, type AccessGrant, type ReadAccess } from '../governance/access-policy.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 
@@ -53,20 +52,14 @@ export async function openKidRead(
     const decision = await decideAccess(q, access, dataset);
     if (!decision.allowed) {
       const field = fields.find((f) => (KID_LINEAGE[f] as readonly string[]).includes(dataset)) ?? fields[0];
-      await inTransaction(q, (tx) =>
-        appendAudit(tx, {
-          actor,
-          action: 'data.read-denied',
-          target: `kid:${fields.join('+')}`,
-          purpose: access.useCaseId,
-          details: { role: access.user.role, dataset, reason: decision.reason },
-        }),
-      );
-      throw new KernelError(
-        'forbidden',
-        `The model's ${field} derive from ${dataset}, and this read may not use it: ${decision.reason}`,
-        { hint: decision.hint },
-      );
+      return refuseRead(q, access, {
+        action: 'data.read-denied',
+        target: `kid:${fields.join('+')}`,
+        reason: decision.reason,
+        hint: decision.hint,
+        details: { dataset },
+        message: `The model's ${field} derive from ${dataset}, and this read may not use it: ${decision.reason}`,
+      });
     }
     grants.push(decision);
   }

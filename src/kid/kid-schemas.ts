@@ -4,7 +4,11 @@
  * fails if the two drift apart.
  */
 import { z } from 'zod';
-import { controlledCountSchema, controlledRateSchema } from '../analytics/disclosure-schemas.ts';
+import {
+  controlledCountSchema,
+  controlledRateSchema,
+  disclosureRuleSchema,
+} from '../analytics/disclosure-schemas.ts';
 import type { ControlledConditionSummary } from './conditions.ts';
 import type { ControlledFrailtySummary } from './frailty.ts';
 import type { ControlledLinkageRow } from './linkage-report.ts';
@@ -13,7 +17,6 @@ import type { SpineStatus } from './person-spine.ts';
 import type { ControlledRiskModel } from './risk.ts';
 
 const count = controlledCountSchema;
-const disclosureRule = z.string().describe('the disclosure rule applied, in plain English');
 
 export const spineStatusSchema: z.ZodType<SpineStatus> = z.object({
   version: z
@@ -62,7 +65,7 @@ const breakdown = { people: count, multimorbidity: controlledRateSchema.describe
 /** `GET /api/v1/kid/conditions` */
 export const conditionSummarySchema: z.ZodType<ControlledConditionSummary> = z.object({
   day: z.string().describe('YYYY-MM-DD'),
-  rule: disclosureRule,
+  rule: disclosureRuleSchema,
   people: count.describe('the population on the day'),
   prevalence: z.array(
     z.object({
@@ -102,7 +105,7 @@ export const frailtySummarySchema: z.ZodType<ControlledFrailtySummary> = z.objec
     .string()
     .nullable()
     .describe('the model’s date the eFI was scored on, YYYY-MM-DD; null before any gp-events'),
-  rule: disclosureRule,
+  rule: disclosureRuleSchema,
   people: count.describe('people aged 65+ in the population on the day'),
   byCategory: byCategory.describe(
     'electronic Frailty Index category: fit ≤ 0.12, mild ≤ 0.24, moderate ≤ 0.36, severe',
@@ -133,7 +136,7 @@ export const modelSummarySchema: z.ZodType<ControlledModelSummary> = z.object({
     .string()
     .nullable()
     .describe('the model’s date, YYYY-MM-DD: its 12 months end here; null before a build'),
-  rule: disclosureRule,
+  rule: disclosureRuleSchema,
   people: count.describe(
     'people in the model (the population on its date, and those who died in its 12 months)',
   ),
@@ -189,7 +192,7 @@ export const riskModelSchema: z.ZodType<ControlledRiskModel> = z.object({
   reason: z.string().describe('why it was fitted: no stored model, inputs changed, or asked'),
   ridge: z.number().describe('the ridge penalty on every coefficient but the intercept'),
   iterations: z.number().int(),
-  rule: disclosureRule,
+  rule: disclosureRuleSchema,
   fitting: z
     .object({ people: count, events: count, auroc })
     .describe('the three quarters of people the model was fitted on'),

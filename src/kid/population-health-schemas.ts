@@ -3,7 +3,11 @@
  * domain's `PopulationHealth`, so the compiler fails if the two drift apart.
  */
 import { z } from 'zod';
-import { controlledCountSchema, controlledRateSchema } from '../analytics/disclosure-schemas.ts';
+import {
+  controlledCountSchema,
+  controlledRateSchema,
+  disclosureRuleSchema,
+} from '../analytics/disclosure-schemas.ts';
 import {
   COST_SETTINGS,
   PANELS,
@@ -38,7 +42,7 @@ export const populationHealthSchema: z.ZodType<PopulationHealth> = z.object({
     code: z.string().nullable().describe('the practice, PCN or LSOA code; null for the whole system'),
     text: z.string().describe('the scope as the query takes it, e.g. practice:G82001'),
   }),
-  rule: z.string().describe('the disclosure rule applied, in plain English'),
+  rule: disclosureRuleSchema,
   useCase: z.object({ id: z.string(), title: z.string(), purpose: z.string() }),
   optOutApplied: z.boolean().describe('people on the national data opt-out are left out'),
   leftOut: z

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction, newId } from '../governance/governance-values.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { factsInMonth, type FactKind, type KernelFact } from './kernel-facts.ts';
@@ -101,12 +102,7 @@ const FACT_HEADINGS: Record<FactKind, string> = {
 };
 
 export function parseEntrySection(raw: string): EntrySection {
-  const value = raw.trim().toLowerCase();
-  if ((ENTRY_SECTIONS as readonly string[]).includes(value)) return value as EntrySection;
-  throw new KernelError('usage', `"${raw}" is not a section of the update`, {
-    where: { field: 'section' },
-    hint: `Use one of: ${ENTRY_SECTIONS.join(', ')}`,
-  });
+  return parseOneOf(raw, ENTRY_SECTIONS, { noun: 'a section of the update', field: 'section' });
 }
 
 interface UpdateRow extends Row {
