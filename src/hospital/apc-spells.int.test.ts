@@ -25,6 +25,7 @@ import { writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
 import type { Store } from '../store/store.ts';
 import { runCli } from '../../test/cli.ts';
+import { putCodeFaults } from '../../test/code-faults.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { auditEventCount } from '../../test/audit-event-count.ts';
@@ -222,15 +223,12 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-apc17-'));
 /** Row 3 gets a malformed ICD-10 code in diagnosis position 17, row 5 a malformed OPCS-4 code in procedure position 17. */
 function badPosition17(extract: string): void {
   const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
-  const at = (name: string): number => header.indexOf(name);
-  for (const row of rows) {
-    row[at('Secondary_Diagnosis_ICD_17')] = '';
-    row[at('Secondary_Procedure_OPCS_17')] = '';
-  }
-  (rows[1] as string[])[at('Secondary_Diagnosis_ICD_17')] = 'I2.1';
-  (rows[3] as string[])[at('Secondary_Procedure_OPCS_17')] = 'WX71';
-  // a valid code in position 17 loads
-  (rows[5] as string[])[at('Secondary_Diagnosis_ICD_17')] = 'F03X';
+  putCodeFaults(
+    header,
+    rows,
+    { diagnosis: 'Secondary_Diagnosis_ICD_17', procedure: 'Secondary_Procedure_OPCS_17' },
+    { malformed: 'I2.1', valid: 'F03X' },
+  );
   writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
 }
 const feed = apcFeed(dir, 'apc-2025-04', 40, '2025-04', 7, undefined, badPosition17);

@@ -17,6 +17,7 @@ import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { readSourceMapping, type SourceMapping } from '../privacy/source-mapping.ts';
 import type { Store } from '../store/store.ts';
+import { putCodeFaults } from '../../test/code-faults.ts';
 import { kidWorldForFile } from '../../test/kid-world.ts';
 import { quarantinedRows } from '../../test/quarantined-rows.ts';
 import { signedFeed } from '../../test/signed-feed.ts';
@@ -117,14 +118,12 @@ describe.each(testStores())('OP 1.1.0 validation on $engine (issue 18)', (engine
 
   it('quarantines a bad code in secondary diagnosis 6 and secondary procedure 12 with line and field, and loads a good one', async () => {
     const file = await opFeed('op-bad', '2025-04', 7, (header, rows) => {
-      const at = (field: string): number => header.indexOf(field);
-      for (const row of rows) {
-        row[at('Secondary_Diagnosis_ICD_6')] = '';
-        row[at('Secondary_Procedure_OPCS_12')] = '';
-      }
-      (rows[1] as string[])[at('Secondary_Diagnosis_ICD_6')] = 'E11.9';
-      (rows[3] as string[])[at('Secondary_Procedure_OPCS_12')] = 'WX71';
-      (rows[5] as string[])[at('Secondary_Diagnosis_ICD_6')] = 'E119';
+      putCodeFaults(
+        header,
+        rows,
+        { diagnosis: 'Secondary_Diagnosis_ICD_6', procedure: 'Secondary_Procedure_OPCS_12' },
+        { malformed: 'E11.9', valid: 'E119' },
+      );
       return [header, ...rows];
     });
     const report = await loadFeed(store, { org: 'RWF', dataset: 'op', file, actor: 'test' });
