@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { auditEventCount } from '../../test/audit-event-count.ts';
 import { kidApiForAnalyst } from '../../test/kid-api.ts';
 import { runCli } from '../../test/cli.ts';
+import { expectBuildKnowsItsVersion } from '../../test/kid-build-statistics.ts';
 import { kernelErrorOf } from '../../test/kernel-error-of.ts';
 import { aliveOn, kidWorldForFile, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { watchStatistics } from '../../test/planner-statistics.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import type { KernelError } from '../errors.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -27,7 +27,6 @@ import {
   type EfiCategory,
 } from './frailty.ts';
 import { lastDayOfMonth, modelDate } from './model-date.ts';
-import { buildSpine } from './person-spine.ts';
 
 const FROM = '2020-04';
 const TO = '2020-09';
@@ -286,18 +285,10 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
     openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
     it('knows the version being built when it joins its deficit codes and scores its deficits', async () => {
-      const watched = watchStatistics(
-        store,
-        ['INSERT INTO kid_frailty_deficit', 'INSERT INTO kid_frailty ('],
-        ['kid_efi_code', 'kid_frailty_deficit'],
-      );
-      const build = await buildSpine(watched.store, { full: true });
-      const deficits = watched.seen.get('INSERT INTO kid_frailty_deficit');
-      expect(deficits?.version).toBe(build.version);
-      expect(deficits?.versions.get('kid_efi_code')).toContain(build.version);
-      const scores = watched.seen.get('INSERT INTO kid_frailty (');
-      expect(scores?.version).toBe(build.version);
-      expect(scores?.versions.get('kid_frailty_deficit')).toContain(build.version);
+      await expectBuildKnowsItsVersion(store, {
+        'INSERT INTO kid_frailty_deficit': ['kid_efi_code'],
+        'INSERT INTO kid_frailty (': ['kid_frailty_deficit'],
+      });
     });
   },
 );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kidWorldForFile, openWorldForSuite, truthAddressOn } from '../../test/kid-world.ts';
-import { watchStatistics } from '../../test/planner-statistics.ts';
+import { expectBuildKnowsItsVersion } from '../../test/kid-build-statistics.ts';
 import { watchStatements } from '../../test/watch-statements.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
@@ -211,19 +211,10 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
 
     it('knows the version being built when the residence and fire visit steps join its people, registrations and residence', async () => {
       await buildSpine(store, { full: true });
-      const watched = watchStatistics(
-        store,
-        ['INSERT INTO kid_residence', 'INSERT INTO kid_fire_visit'],
-        ['kid_person', 'kid_registration', 'kid_residence'],
-      );
-      const second = await buildSpine(watched.store, { full: true });
-      const residence = watched.seen.get('INSERT INTO kid_residence');
-      expect(residence?.version).toBe(second.version);
-      expect(residence?.versions.get('kid_person')).toContain(second.version);
-      const fireVisits = watched.seen.get('INSERT INTO kid_fire_visit');
-      expect(fireVisits?.version).toBe(second.version);
-      for (const table of ['kid_person', 'kid_registration', 'kid_residence'])
-        expect(fireVisits?.versions.get(table), table).toContain(second.version);
+      await expectBuildKnowsItsVersion(store, {
+        'INSERT INTO kid_residence': ['kid_person'],
+        'INSERT INTO kid_fire_visit': ['kid_person', 'kid_registration', 'kid_residence'],
+      });
     });
   },
 );
