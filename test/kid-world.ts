@@ -4,9 +4,10 @@
  * the demo governance, and its truth read back keyed by person token (the test holds the
  * link key, as only a test may).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import {
   listWorldFeeds,
   sendWorldFeeds,
@@ -14,13 +15,22 @@ import {
   worldGpPractices,
   type WorldFeed,
 } from '../src/demo/send-world-feeds.ts';
+import { getDataset } from '../src/catalogue/catalogue.ts';
+import { csvLine } from '../src/files/csv-file-writer.ts';
 import { seedDemoGovernance } from '../src/governance/demo-governance.ts';
+import { loadFeed } from '../src/ingest/load-feed.ts';
+import type { LoadReport } from '../src/ingest/load-history.ts';
+import { deidentifyFile, type DeidentifyResult } from '../src/privacy/deidentify-file.ts';
 import { newLinkKey, type LinkKey } from '../src/privacy/link-key.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
+import { readSigningPrivateKey } from '../src/privacy/signing-key.ts';
+import type { SourceMapping } from '../src/privacy/source-mapping.ts';
 import { hmacTokeniser } from '../src/privacy/token-scheme.ts';
+import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { buildSpine } from '../src/kid/person-spine.ts';
-import { openForSuite, type TestStore } from './stores.ts';
+import { quarantinedRows, type QuarantinedRow } from './quarantined-rows.ts';
+import type { TestStore } from './stores.ts';
 import { NO_DEFECTS, type DefectRates } from '../src/synth/defects.ts';
 import { generateWorld } from '../src/synth/generate-world.ts';
 
@@ -85,7 +95,7 @@ function readTruthCsv(file: string): Record<string, string>[] {
   });
 }
 
-export async function makeKidWorld(options: {
+export interface KidWorldOptions {
   people: number;
   from: string;
   to: string;
@@ -93,7 +103,9 @@ export async function makeKidWorld(options: {
   defects: 'none' | 'default' | Partial<DefectRates>;
   /** the link key the world's feeds are tokenised with; a new one by default */
   linkKey?: LinkKey;
-}): Promise<KidWorld> {
+}
+
+export async function makeKidWorld(options: KidWorldOptions): Promise<KidWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-kid-'));
   const world = path.join(dir, 'world');
   const outbox = path.join(dir, 'outbox');
@@ -182,33 +194,106 @@ export function truthAddressOn(world: KidWorld, person: TruthPerson, day: string
   );
 }
 
-/** A fresh store of `engine` with the world's feeds loaded and the KID built. */
-export async function builtKidStore(engine: TestStore, world: KidWorld): Promise<Store> {
-  const store = await engine.open();
-  await world.load(store);
-  await buildSpine(store);
-  return store;
+/**
+ * For a test file (or one suite): the world `makeKidWorld(options)` makes before its tests,
+ * its folder removed after them. The object answered is filled when the tests start, so read
+ * it in tests and hooks, never at the file's top level; a later `beforeAll` may work from it.
+ */
+export function kidWorldForFile(options: KidWorldOptions & { timeout: number }): KidWorld {
+  // Filled by the hook below: every field is there before any test reads one.
+  const world = {} as KidWorld;
+  beforeAll(async () => void Object.assign(world, await makeKidWorld(options)), options.timeout);
+  afterAll(() => {
+    if (world.dir) rmSync(world.dir, { recursive: true, force: true });
+  });
+  return world;
+}
+
+/** Where a suite's store is, as a CLI process is pointed at it (`--data`, `--store`). */
+export type StoreTarget = Awaited<ReturnType<TestStore['fresh']>>;
+
+export interface WorldSuite {
+  /** Where the suite's store is: known once the suite has started. */
+  target(): StoreTarget;
+  /**
+   * Runs `run` with the suite's store closed, for a CLI process that opens the store itself
+   * (a DuckDB file has one writer), given the flags that reach it; then opens it again and
+   * hands the suite the new connection.
+   */
+  whileClosed<T>(run: (flags: string[]) => Promise<T>): Promise<T>;
 }
 
 /**
- * For a suite: `engine`'s store with the world's feeds loaded (and with `buildKid`, the KID
- * built on them), closed after the suite. `world` is asked for when the suite starts, after
- * the file's own `beforeAll` has made it; loading one outlasts the default hook timeout.
+ * For a suite: a fresh store of `engine` with the world's feeds loaded (and with `buildKid`,
+ * the KID built on them), closed after the suite. `use` receives the store, and again
+ * whenever it is opened anew; the suite's own `beforeAll`, after this, may work on it. `world`
+ * is asked for when the suite starts, after the file's own `beforeAll` has made it; loading
+ * one outlasts the default hook timeout, so `timeout` (5 minutes unless given) covers it.
  */
 export function openWorldForSuite(
   engine: TestStore,
   use: (store: Store) => void,
-  options: { world: () => KidWorld; buildKid?: boolean },
-): void {
-  openForSuite(
-    engine,
-    use,
-    async (store) => {
-      await options.world().load(store);
-      if (options.buildKid) await buildSpine(store);
+  options: {
+    world: () => KidWorld;
+    buildKid?: boolean;
+    timeout?: number;
+  },
+): WorldSuite {
+  let target: StoreTarget;
+  let opened: Store | undefined;
+  beforeAll(async () => {
+    target = await engine.fresh();
+    opened = await openStore(target);
+    await options.world().load(opened);
+    if (options.buildKid) await buildSpine(opened);
+    use(opened);
+  }, options.timeout ?? 300_000);
+  afterAll(async () => {
+    await opened?.close();
+  });
+  return {
+    target: () => target,
+    async whileClosed(run) {
+      await opened?.close();
+      opened = undefined;
+      try {
+        return await run(['--data', target.dataDir, '--store', target.store]);
+      } finally {
+        opened = await openStore(target);
+        use(opened);
+      }
     },
-    300_000,
-  );
+  };
+}
+
+/**
+ * Sends hand-made rows of `dataset` (`rows`, the header first) as `org`'s agent in the world
+ * would, with its signing key and the world's postcodes (and a new link key: no token need
+ * match), and loads the feed into `store`. The extract and the feed are written in the
+ * world's folder as `NAME.extract.csv` and `NAME.csv`; `mapping` reads the extract's columns.
+ */
+export async function sendHandMadeRows(
+  world: KidWorld,
+  store: Store,
+  options: { org: string; dataset: string; name: string; rows: string[][]; mapping?: SourceMapping },
+): Promise<{ deidentified: DeidentifyResult; report: LoadReport; quarantined: QuarantinedRow[] }> {
+  const { org, dataset } = options;
+  const input = path.join(world.dir, `${options.name}.extract.csv`);
+  writeFileSync(input, options.rows.map(csvLine).join(''));
+  const output = path.join(world.dir, `${options.name}.csv`);
+  const deidentified = await deidentifyFile({
+    spec: getDataset(dataset),
+    org,
+    input,
+    output,
+    tokeniser: hmacTokeniser(newLinkKey()),
+    postcodes: await readPostcodeLookup(path.join(world.dir, 'world', 'reference', 'postcodes.csv')),
+    signing: readSigningPrivateKey(path.join(world.dir, 'keys', `${org}.key`)),
+    ...(options.mapping ? { mapping: options.mapping } : {}),
+  });
+  const report = await loadFeed(store, { org, dataset, file: output, actor: 'test' });
+  const quarantined = report.loadId === null ? [] : await quarantinedRows(store, report.loadId);
+  return { deidentified, report, quarantined };
 }
 
 /** Alive on `day` by the truth: born by then and not died before. */

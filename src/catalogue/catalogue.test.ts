@@ -14,6 +14,7 @@ import {
   loadCatalogue,
 } from './catalogue.ts';
 import type { CodeList, DatasetSpec } from './dataset-spec.ts';
+import { kernelErrorOf } from '../../test/kernel-error-of.ts';
 
 const CATALOGUE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const EXPECTED_IDS = [
@@ -171,13 +172,7 @@ describe('a broken catalogue', () => {
   }
 
   function failure(root: string): KernelError {
-    try {
-      loadCatalogue(root);
-    } catch (error) {
-      if (error instanceof KernelError) return error;
-      throw error;
-    }
-    throw new Error('the broken catalogue loaded');
+    return kernelErrorOf(() => loadCatalogue(root), 'the broken catalogue loaded');
   }
 
   const field = (spec: DatasetSpec, name: string) => {

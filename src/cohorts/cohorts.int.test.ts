@@ -7,16 +7,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ageInMonthsOn,
   aliveOn,
-  makeKidWorld,
+  kidWorldForFile,
+  openWorldForSuite,
   truthAddressOn,
   truthConditionsOn,
   type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
+import { auditEventCount } from '../../test/audit-event-count.ts';
 import { accountsForEveryRole, sessionFor, type TestAccount } from '../../test/e2e/portal-helpers.ts';
 import { testStores } from '../../test/stores.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
@@ -26,7 +28,6 @@ import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
 import { trustEncryptionKey } from '../reid/reid-requests.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { AGE_BANDS } from '../kid/conditions.ts';
-import { buildSpine } from '../kid/person-spine.ts';
 import { buildRouteTable } from '../server/route-table.ts';
 import { createApp } from '../server/app.ts';
 import { cohortRoutes } from '../server/cohort-routes.ts';
@@ -44,19 +45,19 @@ import { buildReferenceGeography, PCN_START, pcnOn } from '../synth/reference-ge
 import { buildWorld } from '../synth/world.ts';
 
 const DAY = '2020-05-31';
-let world: KidWorld;
+const world = kidWorldForFile({
+  people: 900,
+  from: '2019-06',
+  to: '2020-05',
+  datasets: ['pmi', 'gp-events', 'apc', 'asc'],
+  defects: 'none',
+  timeout: 180_000,
+});
 /** emergency spells (org|spell number) of each person token, with their admission dates */
 let emergencySpells: Map<string, Map<string, string>>;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 900,
-    from: '2019-06',
-    to: '2020-05',
-    datasets: ['pmi', 'gp-events', 'apc', 'asc'],
-    defects: 'none',
-  });
+beforeAll(() => {
   emergencySpells = readEmergencySpells(world);
-}, 180_000);
+});
 
 /** Every APC row of the world's feeds whose admission method is an emergency, per person token. */
 function readEmergencySpells(w: KidWorld): Map<string, Map<string, string>> {
@@ -158,10 +159,8 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
       .map((t) => t.token)
       .sort();
 
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
   beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-    await buildSpine(store);
     const byOrg = new Map<string, Set<string>>();
     for (const r of world.records) byOrg.set(r.org, (byOrg.get(r.org) ?? new Set()).add(r.dataset));
     for (const [org, datasets] of byOrg) {
@@ -174,9 +173,6 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     planning = await useCase(store, 'planning', ['pmi', 'gp-events', 'apc', 'asc'], users);
     care = await useCase(store, 'direct-care', ['pmi', 'gp-events', 'apc', 'asc'], users);
     noApc = await useCase(store, 'planning', ['pmi', 'gp-events'], users);
-  }, 240_000);
-  afterAll(async () => {
-    await store.close();
   });
 
   it('counts everyone in the population on the day, at their practice, when no criterion is chosen', async () => {
@@ -372,11 +368,7 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     ).rejects.toMatchObject({
       code: 'not-found',
     });
-    const [audited] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'cohort.saved' AND target = $1`,
-      [`cohort:${saved.id}`],
-    );
-    expect(Number(audited?.n)).toBe(1);
+    expect(await auditEventCount(store, 'cohort.saved', `cohort:${saved.id}`)).toBe(1);
   });
 
   it('offers a saved cohort as a view of its members on a day, for the workspace (record-level roles only)', async () => {

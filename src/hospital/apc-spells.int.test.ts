@@ -23,26 +23,26 @@ import { hmacTokeniser } from '../privacy/token-scheme.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { writeExtract } from '../../bench/ingest/extract-writer.ts';
 import { catalogueSpecs } from '../ingest/catalogue-specs.ts';
-import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { runCli } from '../../test/cli.ts';
+import { putCodeFaults } from '../../test/code-faults.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
+import { auditEventCount } from '../../test/audit-event-count.ts';
+import { quarantinedRows } from '../../test/quarantined-rows.ts';
 import { testStores } from '../../test/stores.ts';
 import { apcDiagnosisFields, apcSpellsSql, readApcSpells, scoreSpell } from './apc-spells.ts';
 import { providerSpells, type ApcEpisode } from './spells.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 2500,
-    from: '2021-06',
-    to: '2021-11',
-    datasets: ['apc'],
-    defects: 'none',
-  });
-}, 120_000);
+const world = kidWorldForFile({
+  people: 2500,
+  from: '2021-06',
+  to: '2021-11',
+  datasets: ['apc'],
+  defects: 'none',
+  timeout: 120_000,
+});
 
 /** The truth's spells: the world's own extracts, each row's person found by NHS number in truth/people.csv. */
 function truthSpells(): ReturnType<typeof scoreSpell>[] {
@@ -97,18 +97,12 @@ const spellKey = (s: { provider: string; person: string | null; spellNumber: str
 describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)', (engine) => {
   let store: Store;
   let access: ReadAccess;
-  let target: { dataDir: string; store: string };
+  const suite = openWorldForSuite(engine, (s) => (store = s), { world: () => world });
   beforeAll(async () => {
-    target = await engine.fresh();
-    store = await openStore(target);
-    await world.load(store);
     const useCase = (await listUseCases(store, { state: ['active'] })).find((u) =>
       u.title.startsWith('Costs of frailty'),
     );
     access = { user: analyst, useCaseId: useCase?.id ?? '' };
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
   });
 
   it('builds the same provider spells as the truth, with length of stay and both indices', async () => {
@@ -198,18 +192,12 @@ describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)
         episodes: s?.episodes,
       });
     }
-    const audited = await store.query<{ n: number | string }>(
-      "SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'dataset:apc'",
-    );
-    expect(Number(audited[0]?.n)).toBeGreaterThanOrEqual(4);
+    expect(await auditEventCount(store, 'data.read', 'dataset:apc')).toBeGreaterThanOrEqual(4);
   });
 
   it('prints the summary from kernel apc spells, read under the use case by the operator', async () => {
     const expected = (await readApcSpells(store, access)).summary;
-    // The CLI opens the store itself: a DuckDB file has one writer, so this one closes first.
-    await store.close();
-    try {
-      const flags = ['--data', target.dataDir, '--store', target.store];
+    await suite.whileClosed(async (flags) => {
       const json = await runCli(['apc', 'spells', '--usecase', access.useCaseId, '--json', ...flags]);
       expect(json.code).toBe(0);
       const printed = JSON.parse(json.stdout) as typeof expected;
@@ -221,9 +209,7 @@ describe.each(testStores())('APC spells, Charlson and HFRS on $engine (issue 18)
       const refused = await runCli(['apc', 'spells', '--usecase', 'UC-NONE', ...flags]);
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).not.toMatch(/\bat .*\.ts:/);
-    } finally {
-      store = await openStore(target);
-    }
+    });
   });
 
   it('refuses a reader outside the use case', async () => {
@@ -237,15 +223,12 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-apc17-'));
 /** Row 3 gets a malformed ICD-10 code in diagnosis position 17, row 5 a malformed OPCS-4 code in procedure position 17. */
 function badPosition17(extract: string): void {
   const [header = [], ...rows] = parseCsv(readFileSync(extract, 'utf8')).filter((r) => r.length > 1);
-  const at = (name: string): number => header.indexOf(name);
-  for (const row of rows) {
-    row[at('Secondary_Diagnosis_ICD_17')] = '';
-    row[at('Secondary_Procedure_OPCS_17')] = '';
-  }
-  (rows[1] as string[])[at('Secondary_Diagnosis_ICD_17')] = 'I2.1';
-  (rows[3] as string[])[at('Secondary_Procedure_OPCS_17')] = 'WX71';
-  // a valid code in position 17 loads
-  (rows[5] as string[])[at('Secondary_Diagnosis_ICD_17')] = 'F03X';
+  putCodeFaults(
+    header,
+    rows,
+    { diagnosis: 'Secondary_Diagnosis_ICD_17', procedure: 'Secondary_Procedure_OPCS_17' },
+    { malformed: 'I2.1', valid: 'F03X' },
+  );
   writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
 }
 const feed = apcFeed(dir, 'apc-2025-04', 40, '2025-04', 7, undefined, badPosition17);
@@ -263,11 +246,7 @@ describe.each(testStores())('the wider APC validation on $engine (issue 18)', (e
   it('quarantines a bad code in position 17 with its line and field, and loads a good one', async () => {
     const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: await feed, actor: 'test' });
     expect(report.status).toBe('loaded');
-    const quarantined = await store.query<{ source_line: number | string; rule: string; field: string }>(
-      'SELECT source_line, rule, field FROM load_quarantine WHERE load_id = $1 ORDER BY source_line',
-      [report.loadId],
-    );
-    expect(quarantined.map((q) => ({ ...q, source_line: Number(q.source_line) }))).toEqual([
+    expect(await quarantinedRows(store, report.loadId ?? '')).toEqual([
       { source_line: 3, rule: 'code', field: 'Secondary_Diagnosis_ICD_17' },
       { source_line: 5, rule: 'code', field: 'Secondary_Procedure_OPCS_17' },
     ]);

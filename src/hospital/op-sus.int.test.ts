@@ -17,7 +17,9 @@ import { trustSigningKey } from '../ingest/trusted-keys.ts';
 import { newSigningKeyPair, writeSigningKeyPair } from '../privacy/signing-key.ts';
 import { readSourceMapping, type SourceMapping } from '../privacy/source-mapping.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { putCodeFaults } from '../../test/code-faults.ts';
+import { kidWorldForFile } from '../../test/kid-world.ts';
+import { quarantinedRows } from '../../test/quarantined-rows.ts';
 import { signedFeed } from '../../test/signed-feed.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import { csvLine } from '../files/csv-file-writer.ts';
@@ -26,17 +28,14 @@ const spec = getDataset('op');
 /** The columns version 1.1 added after version 1.0's 24. */
 const ADDED = spec.fields.slice(24).map((f) => f.name);
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 2000,
-    from: '2021-02',
-    to: '2021-05',
-    datasets: ['op'],
-    defects: 'none',
-  });
-}, 120_000);
-afterAll(() => rmSync(world.dir, { recursive: true, force: true }));
+const world = kidWorldForFile({
+  people: 2000,
+  from: '2021-02',
+  to: '2021-05',
+  datasets: ['op'],
+  defects: 'none',
+  timeout: 120_000,
+});
 
 describe.each(testStores())('a synthetic world’s wide OP feeds on $engine (issue 18)', (engine) => {
   let store: Store;
@@ -119,23 +118,17 @@ describe.each(testStores())('OP 1.1.0 validation on $engine (issue 18)', (engine
 
   it('quarantines a bad code in secondary diagnosis 6 and secondary procedure 12 with line and field, and loads a good one', async () => {
     const file = await opFeed('op-bad', '2025-04', 7, (header, rows) => {
-      const at = (field: string): number => header.indexOf(field);
-      for (const row of rows) {
-        row[at('Secondary_Diagnosis_ICD_6')] = '';
-        row[at('Secondary_Procedure_OPCS_12')] = '';
-      }
-      (rows[1] as string[])[at('Secondary_Diagnosis_ICD_6')] = 'E11.9';
-      (rows[3] as string[])[at('Secondary_Procedure_OPCS_12')] = 'WX71';
-      (rows[5] as string[])[at('Secondary_Diagnosis_ICD_6')] = 'E119';
+      putCodeFaults(
+        header,
+        rows,
+        { diagnosis: 'Secondary_Diagnosis_ICD_6', procedure: 'Secondary_Procedure_OPCS_12' },
+        { malformed: 'E11.9', valid: 'E119' },
+      );
       return [header, ...rows];
     });
     const report = await loadFeed(store, { org: 'RWF', dataset: 'op', file, actor: 'test' });
     expect(report).toMatchObject({ status: 'loaded', rowsRead: 30, rowsLoaded: 28 });
-    const quarantined = await store.query<{ source_line: number | string; rule: string; field: string }>(
-      'SELECT source_line, rule, field FROM load_quarantine WHERE load_id = $1 ORDER BY source_line',
-      [report.loadId],
-    );
-    expect(quarantined.map((q) => ({ ...q, source_line: Number(q.source_line) }))).toEqual([
+    expect(await quarantinedRows(store, report.loadId ?? '')).toEqual([
       { source_line: 3, rule: 'code', field: 'Secondary_Diagnosis_ICD_6' },
       { source_line: 5, rule: 'code', field: 'Secondary_Procedure_OPCS_12' },
     ]);

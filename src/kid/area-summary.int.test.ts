@@ -9,8 +9,8 @@
  * from the model. The summary is read packed (kid_area_panels): its rows unpacked are the
  * summary's rows, every value.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { activeUseCase } from '../../test/use-cases.ts';
 import { HES_2018, controlCount } from '../analytics/disclosure-control.ts';
@@ -30,16 +30,14 @@ import {
 const DATASETS = [...DASHBOARD_DATASETS];
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 1000,
-    from: '2020-04',
-    to: '2020-09',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-}, 240_000);
+const world = kidWorldForFile({
+  people: 1000,
+  from: '2020-04',
+  to: '2020-09',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 240_000,
+});
 
 /** Costs to a millionth of a pound (sums in another order), everything else exactly. */
 function comparable(f: PopulationHealthFigures): PopulationHealthFigures {
@@ -60,8 +58,8 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
   let day: string;
   let practices: string[];
   let lsoas: string[];
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
   beforeAll(async () => {
-    store = await builtKidStore(engine, world);
     const [row] = await store.query<{ as_of: string }>('SELECT max(as_of) AS as_of FROM kid_person_model');
     day = String(row?.as_of).slice(0, 10);
     practices = (
@@ -75,9 +73,6 @@ describe.each(testStores())('the dashboard’s area summary on $engine', (engine
          GROUP BY lsoa_code ORDER BY count(*) DESC, lsoa_code LIMIT 3`,
       )
     ).map((r) => r.code);
-  }, 240_000);
-  afterAll(async () => {
-    await store.close();
   });
 
   /** Packs the current version's summary again, after a test changed a row of it. */

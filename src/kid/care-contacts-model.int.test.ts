@@ -5,27 +5,27 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import type { Store } from '../store/store.ts';
-import { builtKidStore, makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { buildPersonModel, windowStart } from './person-model.ts';
 
 const AS_OF = '2021-03-31';
 const FROM = windowStart(AS_OF);
-let world: KidWorld;
+const world = kidWorldForFile({
+  people: 2500,
+  from: '2020-03',
+  to: '2021-03',
+  datasets: ['pmi', 'gp-events', 'csds-care-contact', 'mhsds-care-contact'],
+  defects: 'none',
+  timeout: 240_000,
+});
 /** attended contacts in the model's window, by person token, per dataset */
 const expected = { community: new Map<string, number>(), mh: new Map<string, number>() };
 
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 2500,
-    from: '2020-03',
-    to: '2021-03',
-    datasets: ['pmi', 'gp-events', 'csds-care-contact', 'mhsds-care-contact'],
-    defects: 'none',
-  });
+beforeAll(() => {
   const [header = [], ...rows] = parseCsv(
     readFileSync(path.join(world.dir, 'world', 'truth', 'care-contacts.csv'), 'utf8'),
   ).filter((r) => r.length > 1);
@@ -37,17 +37,12 @@ beforeAll(async () => {
     const counts = r[at('dataset')] === 'csds-care-contact' ? expected.community : expected.mh;
     counts.set(token, (counts.get(token) ?? 0) + 1);
   }
-}, 240_000);
+});
 
 describe.each(testStores())('community and mental health contacts in the KID model on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await builtKidStore(engine, world);
-    await buildPersonModel(store, 1, { asOf: AS_OF });
-  }, 300_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
+  beforeAll(() => buildPersonModel(store, 1, { asOf: AS_OF }));
 
   it('counts each person’s attended contacts in the 12 months as the truth does, and 0 for everyone else', async () => {
     const rows = await store.query<{

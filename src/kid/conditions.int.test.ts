@@ -1,16 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ageInMonthsOn,
   aliveOn,
   CODE_LIST_OF,
-  makeKidWorld,
+  kidWorldForFile,
   openWorldForSuite,
   truthConditionsOn,
   truthAddressOn,
-  type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
@@ -18,16 +17,14 @@ import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
 import { AGE_BANDS, conditionLists, conditionSummary } from './conditions.ts';
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 800,
-    from: '2020-04',
-    to: '2020-09',
-    datasets: ['pmi', 'gp-events'],
-    defects: 'none',
-  });
-}, 180_000);
+const world = kidWorldForFile({
+  people: 800,
+  from: '2020-04',
+  to: '2020-09',
+  datasets: ['pmi', 'gp-events'],
+  defects: 'none',
+  timeout: 180_000,
+});
 
 const alive = aliveOn;
 

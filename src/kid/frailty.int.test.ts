@@ -1,18 +1,19 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { auditEventCount } from '../../test/audit-event-count.ts';
+import { kidApiForAnalyst } from '../../test/kid-api.ts';
 import { runCli } from '../../test/cli.ts';
-import { aliveOn, makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { expectBuildKnowsItsVersion } from '../../test/kid-build-statistics.ts';
+import { kernelErrorOf } from '../../test/kernel-error-of.ts';
+import { aliveOn, kidWorldForFile, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { watchStatistics } from '../../test/planner-statistics.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
-import { KernelError } from '../errors.ts';
+import type { KernelError } from '../errors.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
-import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { CLINICAL_CODES } from '../synth/world.ts';
 import { conditionLists } from './conditions.ts';
@@ -26,7 +27,6 @@ import {
   type EfiCategory,
 } from './frailty.ts';
 import { lastDayOfMonth, modelDate } from './model-date.ts';
-import { buildSpine } from './person-spine.ts';
 
 const FROM = '2020-04';
 const TO = '2020-09';
@@ -64,15 +64,18 @@ function truthCategories(
   return out;
 }
 
-let world: KidWorld;
+const worldWith = (defects: 'none' | 'default'): KidWorld =>
+  kidWorldForFile({
+    people: 1000,
+    from: FROM,
+    to: TO,
+    datasets: ['pmi', 'gp-events'],
+    defects,
+    timeout: 120_000,
+  });
+const world = worldWith('none');
 /** The same world with defects injected at the generator's default rates (src/synth/defects.ts). */
-let defective: KidWorld;
-beforeAll(async () => {
-  const worldWith = (defects: 'none' | 'default') =>
-    makeKidWorld({ people: 1000, from: FROM, to: TO, datasets: ['pmi', 'gp-events'], defects });
-  world = await worldWith('none');
-  defective = await worldWith('default');
-}, 240_000);
+const defective = worldWith('default');
 
 describe('eFI deficit code lists', () => {
   it('hold the 36 deficits of Clegg et al. 2016, each naming its source, and cover the synthetic world\u2019s codes', () => {
@@ -116,13 +119,7 @@ describe('eFI deficit code lists', () => {
       const good = JSON.parse(readFileSync(falls, 'utf8')) as Record<string, unknown>;
       const refusal = (content: string): KernelError => {
         writeFileSync(falls, content);
-        try {
-          efiDeficits(dir);
-        } catch (error) {
-          if (error instanceof KernelError) return error;
-          throw error;
-        }
-        throw new Error('no error');
+        return kernelErrorOf(() => efiDeficits(dir), 'no error');
       };
       const notJson = refusal('{ "id": "falls",');
       expect(notJson.message).toContain('falls.json is not JSON');
@@ -156,16 +153,7 @@ const useCase = (store: Store, purpose: Purpose, controllers: string[]): Promise
 
 describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
   let store: Store;
-  let target: { dataDir: string; store: string };
-  beforeAll(async () => {
-    target = await engine.fresh();
-    store = await openStore(target);
-    await world.load(store);
-    await buildSpine(store);
-  }, 180_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  const suite = openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('scores everyone aged 65+ on the model\u2019s date in the category the truth gives them', async () => {
     expect(await modelDate(store)).toBe(AS_OF);
@@ -222,10 +210,7 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
   });
 
   it('prints the summary from kernel kid frailty', async () => {
-    // The CLI opens the store itself: a DuckDB file has one writer, so this one closes first.
-    await store.close();
-    try {
-      const flags = ['--data', target.dataDir, '--store', target.store];
+    await suite.whileClosed(async (flags) => {
       const json = await runCli(['kid', 'frailty', '--json', ...flags]);
       expect(json.code).toBe(0);
       const printed = JSON.parse(json.stdout) as {
@@ -239,9 +224,7 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
       const table = await runCli(['kid', 'frailty', ...flags]);
       expect(table.stdout).toContain(`On ${AS_OF}:`);
       expect(table.stdout).toContain('26. Polypharmacy');
-    } finally {
-      store = await openStore(target);
-    }
+    });
   });
 
   it('leaves opted-out people out of planning reads, never out of direct care, and answers the API controlled', async () => {
@@ -275,17 +258,9 @@ describe.each(testStores())('frailty (eFI) on $engine', (engine) => {
       );
     const care = await readFrailtySummary(store, { user: analyst, useCaseId: directCare });
     expect(care.people).toBe(everyone.people);
-    const [audited] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'kid:population+frailty'`,
-    );
-    expect(Number(audited?.n)).toBe(2);
+    expect(await auditEventCount(store, 'data.read', 'kid:population+frailty')).toBe(2);
 
-    const accounts = await accountsForEveryRole(store);
-    const { app } = portalApp(store);
-    const get = (query: string) =>
-      app.request(`/api/v1/kid/frailty${query}`, {
-        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
-      });
+    const get = await kidApiForAnalyst(store, 'frailty');
     const response = await get(`?useCase=${planning}`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
@@ -310,18 +285,10 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
     openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
     it('knows the version being built when it joins its deficit codes and scores its deficits', async () => {
-      const watched = watchStatistics(
-        store,
-        ['INSERT INTO kid_frailty_deficit', 'INSERT INTO kid_frailty ('],
-        ['kid_efi_code', 'kid_frailty_deficit'],
-      );
-      const build = await buildSpine(watched.store, { full: true });
-      const deficits = watched.seen.get('INSERT INTO kid_frailty_deficit');
-      expect(deficits?.version).toBe(build.version);
-      expect(deficits?.versions.get('kid_efi_code')).toContain(build.version);
-      const scores = watched.seen.get('INSERT INTO kid_frailty (');
-      expect(scores?.version).toBe(build.version);
-      expect(scores?.versions.get('kid_frailty_deficit')).toContain(build.version);
+      await expectBuildKnowsItsVersion(store, {
+        'INSERT INTO kid_frailty_deficit': ['kid_efi_code'],
+        'INSERT INTO kid_frailty (': ['kid_frailty_deficit'],
+      });
     });
   },
 );

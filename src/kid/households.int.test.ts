@@ -1,27 +1,24 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ageInMonthsOn,
   aliveOn,
-  makeKidWorld,
+  kidWorldForFile,
   openWorldForSuite,
   truthAddressOn,
-  type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { householdMeasures } from './households.ts';
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 1000,
-    from: '2020-04',
-    to: '2020-09',
-    datasets: ['pmi', 'asc', 'fire-safety'],
-    defects: 'none',
-  });
-}, 180_000);
+const world = kidWorldForFile({
+  people: 1000,
+  from: '2020-04',
+  to: '2020-09',
+  datasets: ['pmi', 'asc', 'fire-safety'],
+  defects: 'none',
+  timeout: 180_000,
+});
 
 const alive = aliveOn;
 /** 75 or over from the first day of the month of the 75th birthday (the warehouse has no day of birth). */

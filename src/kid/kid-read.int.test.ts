@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -7,19 +7,18 @@ import { loadOptOutTokens } from '../governance/optouts.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import type { Store } from '../store/store.ts';
 import { conditionSummary, readConditionSummary } from './conditions.ts';
-import { buildSpine, populationOn } from './person-spine.ts';
-import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { populationOn } from './person-spine.ts';
+import { auditEventCount } from '../../test/audit-event-count.ts';
+import { kidApiForAnalyst } from '../../test/kid-api.ts';
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 400,
-    from: '2020-04',
-    to: '2020-05',
-    datasets: ['pmi', 'gp-events'],
-    defects: 'none',
-  });
-}, 120_000);
+const world = kidWorldForFile({
+  people: 400,
+  from: '2020-04',
+  to: '2020-05',
+  datasets: ['pmi', 'gp-events'],
+  defects: 'none',
+  timeout: 120_000,
+});
 
 const DAY = '2020-05-15';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
@@ -30,10 +29,8 @@ const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers
 describe.each(testStores())('reading the KID through the access policy on $engine', (engine) => {
   let store: Store;
   let practices: string[];
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
   beforeAll(async () => {
-    store = await engine.open();
-    await world.load(store);
-    await buildSpine(store);
     practices = [...new Set(world.addresses.map((a) => a.practice))].filter(Boolean);
     for (const org of practices)
       await createAgreement(
@@ -41,9 +38,6 @@ describe.each(testStores())('reading the KID through the access policy on $engin
         { org, datasets: ['pmi', 'gp-events'], from: '2019-04', to: '2030-03' },
         'test',
       );
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
   });
 
   it('leaves opted-out people out of planning reads, never out of direct care', async () => {
@@ -69,10 +63,7 @@ describe.each(testStores())('reading the KID through the access policy on $engin
     const care = await readConditionSummary(store, { user: analyst, useCaseId: directCare }, DAY);
     expect(care.people).toBe(everyone.people);
 
-    const [audited] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'kid:population+conditions'`,
-    );
-    expect(Number(audited?.n)).toBe(2);
+    expect(await auditEventCount(store, 'data.read', 'kid:population+conditions')).toBe(2);
   });
 
   it('refuses a read whose use case does not cover a dataset the fields derive from', async () => {
@@ -83,10 +74,7 @@ describe.each(testStores())('reading the KID through the access policy on $engin
       code: 'forbidden',
       message: expect.stringContaining('derive from gp-events'),
     });
-    const [denied] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read-denied' AND target = 'kid:population+conditions'`,
-    );
-    expect(Number(denied?.n)).toBe(1);
+    expect(await auditEventCount(store, 'data.read-denied', 'kid:population+conditions')).toBe(1);
     await expect(
       readConditionSummary(store, { user: { id: 'x', role: 'viewer', org: null }, useCaseId: pmiOnly }, DAY),
     ).rejects.toMatchObject({ code: 'forbidden' });
@@ -94,12 +82,7 @@ describe.each(testStores())('reading the KID through the access policy on $engin
 
   it('answers the API with every count disclosure-controlled, under a use case', async () => {
     const planning = await useCase(store, 'planning', ['pmi', 'gp-events'], practices);
-    const accounts = await accountsForEveryRole(store);
-    const { app } = portalApp(store);
-    const get = (query: string) =>
-      app.request(`/api/v1/kid/conditions${query}`, {
-        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
-      });
+    const get = await kidApiForAnalyst(store, 'conditions');
     const response = await get(`?useCase=${planning}&date=${DAY}`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as {

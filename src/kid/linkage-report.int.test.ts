@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { describe, expect, it } from 'vitest';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { linkageReport, linkedDatasets } from './linkage-report.ts';
@@ -17,16 +17,14 @@ const DATASETS = [
   'msds-baby',
 ];
 const WINDOW_START = '2020-04-01';
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 400,
-    from: '2020-04',
-    to: '2020-06',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-}, 180_000);
+const world = kidWorldForFile({
+  people: 400,
+  from: '2020-04',
+  to: '2020-06',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 180_000,
+});
 
 type Cell = {
   rows: number;
@@ -117,14 +115,9 @@ async function reportedCells(store: Store): Promise<Map<string, Cell>> {
 
 describe.each(testStores())('the linkage report on $engine', (engine) => {
   let store: Store;
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
 
   it('agrees with the truth, cell by cell, when every feed is loaded', async () => {
-    store = await engine.open();
-    await world.load(store);
-    await buildSpine(store);
     const expected = await expectedCells(store, null);
     const reported = await reportedCells(store);
     expect(reported).toEqual(expected);
@@ -140,19 +133,22 @@ describe.each(testStores())('the linkage report on $engine', (engine) => {
     // Council records without an NHS number are the rows that cannot link by token.
     expect(total.noToken).toBeGreaterThan(0);
     expect(total.matched).toBe(total.rows - total.noToken);
-  }, 120_000);
+  });
 
   it('names the reason when one practice\u2019s patient list is missing', async () => {
-    await store.close();
-    store = await engine.open();
-    const missing = world.addresses[0]?.practice ?? '';
-    await world.load(store, DATASETS, (org) => !(org === missing));
-    await buildSpine(store);
-    const expected = await expectedCells(store, missing);
-    const reported = await reportedCells(store);
-    expect(reported).toEqual(expected);
-    // Both reasons occur: people only that practice knew, and people another provider knows.
-    expect([...reported.values()].reduce((n, c) => n + c.notOnSpine, 0)).toBeGreaterThan(0);
-    expect([...reported.values()].reduce((n, c) => n + c.notRegistered, 0)).toBeGreaterThan(0);
+    const partial = await engine.open();
+    try {
+      const missing = world.addresses[0]?.practice ?? '';
+      await world.load(partial, DATASETS, (org) => !(org === missing));
+      await buildSpine(partial);
+      const expected = await expectedCells(partial, missing);
+      const reported = await reportedCells(partial);
+      expect(reported).toEqual(expected);
+      // Both reasons occur: people only that practice knew, and people another provider knows.
+      expect([...reported.values()].reduce((n, c) => n + c.notOnSpine, 0)).toBeGreaterThan(0);
+      expect([...reported.values()].reduce((n, c) => n + c.notRegistered, 0)).toBeGreaterThan(0);
+    } finally {
+      await partial.close();
+    }
   }, 120_000);
 });

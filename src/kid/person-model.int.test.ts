@@ -1,19 +1,18 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ageInMonthsOn,
-  makeKidWorld,
+  kidWorldForFile,
+  openWorldForSuite,
   truthAddressOn,
   truthConditionsOn,
-  type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import { runCli } from '../../test/cli.ts';
-import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
-import { openStore } from '../store/open-store.ts';
+import { kidApiForAnalyst } from '../../test/kid-api.ts';
 import { buildSpine } from './person-spine.ts';
 import { modelSummarySchema } from './kid-schemas.ts';
 import { createAgreement } from '../governance/agreements.ts';
@@ -68,7 +67,14 @@ interface Expected {
   fire: number;
 }
 
-let world: KidWorld;
+const world = kidWorldForFile({
+  people: 600,
+  from: '2020-01',
+  to: '2021-03',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 300_000,
+});
 const expected = new Map<string, Expected>();
 const costs = readUnitCosts();
 const unit = (id: UnitCostId): number => costs.byId[id].cost;
@@ -221,16 +227,7 @@ function residentsOn(uprnToken: string, day: string): TruthPerson[] {
   );
 }
 
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 600,
-    from: '2020-01',
-    to: '2021-03',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-  workOutExpected();
-}, 300_000);
+beforeAll(() => workOutExpected());
 
 describe('unit costs', () => {
   it('name their source and year, and a bad file is a clear error naming the field', () => {
@@ -266,21 +263,12 @@ describe('unit costs', () => {
 
 describe.each(testStores())('the person-level model on $engine', (engine) => {
   let store: Store;
-  let open = false;
-  let where: { dataDir: string; store: string };
   let rows: Map<string, Record<string, unknown>>;
+  const suite = openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
   beforeAll(async () => {
-    where = await engine.fresh();
-    store = await openStore(where);
-    open = true;
-    await world.load(store);
-    await buildSpine(store);
     rows = new Map(
       (await store.query('SELECT * FROM kid_person_model')).map((r) => [String(r.person_token), r]),
     );
-  }, 300_000);
-  afterAll(async () => {
-    if (open) await store.close();
   });
 
   it('holds everyone in the population on its date, and everyone who died in the 12 months before', () => {
@@ -475,12 +463,7 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
     expect(Number(audited?.n)).toBe(1);
 
     // The API: the same read, every count controlled; the use case is required.
-    const accounts = await accountsForEveryRole(store);
-    const { app } = portalApp(store);
-    const get = (query: string) =>
-      app.request(`/api/v1/kid/model${query}`, {
-        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
-      });
+    const get = await kidApiForAnalyst(store, 'model');
     const response = await get(`?useCase=${proposed.id}`);
     expect(response.status).toBe(200);
     const body = modelSummarySchema.parse(await response.json());
@@ -509,17 +492,16 @@ describe.each(testStores())('the person-level model on $engine', (engine) => {
 
   it('is summarised by kernel kid model and mentioned by kernel kid status', async () => {
     const summary = await modelSummary(store);
-    await store.close();
-    open = false;
-    const flags = ['--data', where.dataDir, '--store', where.store];
-    const json = await runCli(['kid', 'model', '--json', ...flags]);
-    expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(summary)));
-    const text = await runCli(['kid', 'model', ...flags]);
-    expect(text.stdout).toContain('Short period of decline before dying');
-    expect(text.stdout).toContain(`The 12 months to ${AS_OF}`);
-    const status = await runCli(['kid', 'status', ...flags]);
-    expect(status.stdout).toContain(`Person-level model on ${AS_OF}: ${summary.people} people`);
+    await suite.whileClosed(async (flags) => {
+      const json = await runCli(['kid', 'model', '--json', ...flags]);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(summary)));
+      const text = await runCli(['kid', 'model', ...flags]);
+      expect(text.stdout).toContain('Short period of decline before dying');
+      expect(text.stdout).toContain(`The 12 months to ${AS_OF}`);
+      const status = await runCli(['kid', 'status', ...flags]);
+      expect(status.stdout).toContain(`Person-level model on ${AS_OF}: ${summary.people} people`);
+    });
   });
 });
 

@@ -1,42 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, openWorldForSuite, truthAddressOn, type KidWorld } from '../../test/kid-world.ts';
-import { watchStatistics } from '../../test/planner-statistics.ts';
+import { describe, expect, it } from 'vitest';
+import { kidWorldForFile, openWorldForSuite, truthAddressOn } from '../../test/kid-world.ts';
+import { expectBuildKnowsItsVersion } from '../../test/kid-build-statistics.ts';
 import { watchStatements } from '../../test/watch-statements.ts';
 import { testStores, openForSuite } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, populationOn, spineStatus } from './person-spine.ts';
 
-let clean: KidWorld;
-let defective: KidWorld;
-beforeAll(async () => {
-  clean = await makeKidWorld({
-    people: 300,
-    from: '2020-04',
-    to: '2020-06',
-    datasets: ['pmi'],
-    defects: 'none',
-  });
-  defective = await makeKidWorld({
-    people: 300,
-    from: '2020-04',
-    to: '2020-06',
-    datasets: ['pmi'],
-    // Raised well above the defaults so that 300 people show every kind.
-    defects: { 'dob-day-month-swap': 0.3, 'missing-nhs-number': 0.05, 'duplicate-row': 0.05 },
-  });
-}, 120_000);
+const clean = kidWorldForFile({
+  people: 300,
+  from: '2020-04',
+  to: '2020-06',
+  datasets: ['pmi'],
+  defects: 'none',
+  timeout: 120_000,
+});
+const defective = kidWorldForFile({
+  people: 300,
+  from: '2020-04',
+  to: '2020-06',
+  datasets: ['pmi'],
+  // Raised well above the defaults so that 300 people show every kind.
+  defects: { 'dob-day-month-swap': 0.3, 'missing-nhs-number': 0.05, 'duplicate-row': 0.05 },
+  timeout: 120_000,
+});
 
 const yearMonth = (date: string): string => date.slice(0, 7);
 
 describe.each(testStores())('the person spine on $engine', (engine) => {
   let store: Store;
-  beforeAll(async () => {
-    store = await engine.open();
-    await clean.load(store);
-  }, 120_000);
-  afterAll(async () => {
-    await store.close();
-  });
+  openWorldForSuite(engine, (s) => (store = s), { world: () => clean });
 
   it('has one row per person alive in the window, with the truth\u2019s sex, birth month and death date', async () => {
     const build = await buildSpine(store);
@@ -207,33 +199,22 @@ describe.each(testStores().filter((engine) => engine.engine === 'postgres'))(
   'the person spine\u2019s statistics on $engine',
   (engine) => {
     let store: Store;
-    let world: KidWorld;
-    beforeAll(async () => {
-      world = await makeKidWorld({
-        people: 300,
-        from: '2020-04',
-        to: '2020-06',
-        datasets: ['pmi', 'asc', 'fire-safety'],
-        defects: 'none',
-      });
-    }, 120_000);
+    const world = kidWorldForFile({
+      people: 300,
+      from: '2020-04',
+      to: '2020-06',
+      datasets: ['pmi', 'asc', 'fire-safety'],
+      defects: 'none',
+      timeout: 120_000,
+    });
     openWorldForSuite(engine, (s) => (store = s), { world: () => world });
 
     it('knows the version being built when the residence and fire visit steps join its people, registrations and residence', async () => {
       await buildSpine(store, { full: true });
-      const watched = watchStatistics(
-        store,
-        ['INSERT INTO kid_residence', 'INSERT INTO kid_fire_visit'],
-        ['kid_person', 'kid_registration', 'kid_residence'],
-      );
-      const second = await buildSpine(watched.store, { full: true });
-      const residence = watched.seen.get('INSERT INTO kid_residence');
-      expect(residence?.version).toBe(second.version);
-      expect(residence?.versions.get('kid_person')).toContain(second.version);
-      const fireVisits = watched.seen.get('INSERT INTO kid_fire_visit');
-      expect(fireVisits?.version).toBe(second.version);
-      for (const table of ['kid_person', 'kid_registration', 'kid_residence'])
-        expect(fireVisits?.versions.get(table), table).toContain(second.version);
+      await expectBuildKnowsItsVersion(store, {
+        'INSERT INTO kid_residence': ['kid_person'],
+        'INSERT INTO kid_fire_visit': ['kid_person', 'kid_registration', 'kid_residence'],
+      });
     });
   },
 );

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ageInMonthsOn,
   aliveOn,
-  builtKidStore,
   CODE_LIST_OF,
-  makeKidWorld,
+  kidWorldForFile,
+  openWorldForSuite,
   truthAddressOn,
   truthConditionsOn,
-  type KidWorld,
   type TruthPerson,
 } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
@@ -41,16 +40,14 @@ const DATASETS = [...DASHBOARD_DATASETS];
 const DAY = '2020-09-30';
 const analyst = { id: 'u-analyst', role: 'analyst', org: null };
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 2000,
-    from: '2020-04',
-    to: '2020-09',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-}, 240_000);
+const world = kidWorldForFile({
+  people: 2000,
+  from: '2020-04',
+  to: '2020-09',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 240_000,
+});
 
 const truthConditionCount = (p: TruthPerson, day: string): number => truthConditionsOn(p, day).size;
 const ageOn = (p: TruthPerson, day: string): number => Math.floor(ageInMonthsOn(p, day) / 12);
@@ -70,17 +67,17 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
   let store: Store;
   let controllers: string[];
   let planning: string;
+  openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
+  /** The dashboard on DAY as the analyst reads it under `useCaseId`: the whole ICS unless `scope` says. */
+  const readOnDay = (useCaseId: string, scope = 'ics') =>
+    readPopulationHealth(store, { user: analyst, useCaseId }, { scope: parseScope(scope), day: DAY });
   beforeAll(async () => {
-    store = await builtKidStore(engine, world);
     controllers = [...new Set(world.records.map((r) => r.org))].sort();
     for (const org of controllers) {
       const datasets = [...new Set(world.records.filter((r) => r.org === org).map((r) => r.dataset))];
       await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
     }
     planning = await useCase(store, 'planning', DATASETS, controllers);
-  }, 240_000);
-  afterAll(async () => {
-    await store.close();
   });
 
   const living = (day: string, practice?: string): TruthPerson[] =>
@@ -158,11 +155,7 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       expect(mean(band, '1'), band).toBeGreaterThan(mean(band, '10'));
     }
     // And on the published figures: the most deprived quintile ahead of the least at 40-64.
-    const shown = await readPopulationHealth(
-      store,
-      { user: analyst, useCaseId: planning },
-      { scope: parseScope('ics'), day: DAY },
-    );
+    const shown = await readOnDay(planning);
     const published = (q: string): number => {
       const value = shown.byAgeAndQuintile?.find(
         (r) => r.band === '40-64' && r.quintile === q,
@@ -211,40 +204,25 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     expect(raw.prevalence.reduce((n, p) => n + p.people, 0)).toBeLessThan(
       before.prevalence.reduce((n, p) => n + p.people, 0),
     );
-    const planned = await readPopulationHealth(
-      store,
-      { user: analyst, useCaseId: planning },
-      { scope: parseScope('ics'), day: DAY },
-    );
+    const planned = await readOnDay(planning);
     expect(planned.optOutApplied).toBe(true);
     expect(planned.people).toBe(controlCount(raw.people, HES_2018));
-    const care = await readPopulationHealth(
-      store,
-      { user: analyst, useCaseId: directCare },
-      { scope: parseScope('ics'), day: DAY },
-    );
+    const care = await readOnDay(directCare);
     expect(care.optOutApplied).toBe(false);
     expect(care.people).toBe(controlCount(before.people, HES_2018));
   });
 
   it('leaves out a panel whose sources the use case does not cover, and refuses without the conditions', async () => {
     const noResidence = await useCase(store, 'planning', ['pmi', 'gp-events'], controllers);
-    const shown = await readPopulationHealth(
-      store,
-      { user: analyst, useCaseId: noResidence },
-      { scope: parseScope('ics'), day: DAY },
-    );
+    const shown = await readOnDay(noResidence);
     expect(shown.byImdDecile).toBeNull();
     expect(shown.pyramid).not.toBeNull();
     expect(shown.leftOut.find((l) => l.panel === 'deprivation')?.reason).toContain('asc');
     const pmiOnly = await useCase(store, 'planning', ['pmi'], controllers);
-    await expect(
-      readPopulationHealth(
-        store,
-        { user: analyst, useCaseId: pmiOnly },
-        { scope: parseScope('ics'), day: DAY },
-      ),
-    ).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('gp-events') });
+    await expect(readOnDay(pmiOnly)).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('gp-events'),
+    });
     expect(() => parseScope('ward:X')).toThrow(/not an area/);
   });
 
@@ -285,11 +263,7 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       where: { field: 'scope' },
     });
     // Published: a segment's cost per person only where its count of people is.
-    const shown = await readPopulationHealth(
-      store,
-      { user: analyst, useCaseId: planning },
-      { scope: parseScope(`practice:${practice}`), day: DAY },
-    );
+    const shown = await readOnDay(planning, `practice:${practice}`);
     expect(shown.costs?.segments.length).toBeGreaterThan(0);
     for (const s of shown.costs?.segments ?? [])
       expect(s.people === '*' ? s.total === '*' : typeof s.total === 'number' || s.total === null).toBe(true);

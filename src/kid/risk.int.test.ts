@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.ts';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
-import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
+import { auditEventCount } from '../../test/audit-event-count.ts';
+import { kidApiForAnalyst } from '../../test/kid-api.ts';
 import { testStores } from '../../test/stores.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { linkKeyId } from '../privacy/link-key.ts';
-import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { riskModelSchema } from './kid-schemas.ts';
 import { buildSpine, populationOn } from './person-spine.ts';
@@ -19,21 +19,19 @@ import { readRiskModel, refitRisk, riskByGroup, riskModel, type RiskModel } from
 const FIXED_KEY = createHash('sha256').update('kernel risk test link key').digest();
 
 // Two years, so the fit has a year of history before T0 = 2020-03-31 and a year of outcome after.
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 5000,
-    from: '2019-04',
-    to: '2021-03',
-    datasets: ['pmi', 'asc', 'gp-events', 'apc', 'ecds'],
-    defects: 'none',
-    // The held-out people are chosen by token, so by the link key: with a new key on every
-    // run the calibration's bounds (three standard errors a decile, ten deciles) failed now
-    // and then by the luck of the split alone. A fixed key makes the split, and so the test,
-    // the same on every run.
-    linkKey: { keyId: linkKeyId(FIXED_KEY), key: FIXED_KEY },
-  });
-}, 300_000);
+const world = kidWorldForFile({
+  people: 5000,
+  from: '2019-04',
+  to: '2021-03',
+  datasets: ['pmi', 'asc', 'gp-events', 'apc', 'ecds'],
+  defects: 'none',
+  // The held-out people are chosen by token, so by the link key: with a new key on every
+  // run the calibration's bounds (three standard errors a decile, ten deciles) failed now
+  // and then by the luck of the split alone. A fixed key makes the split, and so the test,
+  // the same on every run.
+  linkKey: { keyId: linkKeyId(FIXED_KEY), key: FIXED_KEY },
+  timeout: 300_000,
+});
 
 const AS_OF = '2021-03-31';
 const FITTED_ON = '2020-03-31';
@@ -50,19 +48,16 @@ const useCase = (store: Store, purpose: Purpose, datasets: string[], controllers
 
 describe.each(testStores())('risk of an emergency admission on $engine', (engine) => {
   let store: Store;
-  let where: Awaited<ReturnType<typeof engine.fresh>>;
   let model: RiskModel;
+  const suite = openWorldForSuite(engine, (s) => (store = s), {
+    world: () => world,
+    buildKid: true,
+    timeout: 600_000,
+  });
   beforeAll(async () => {
-    where = await engine.fresh();
-    store = await openStore(where);
-    await world.load(store);
-    await buildSpine(store);
     const fitted = await riskModel(store);
     if (!fitted) throw new Error('the build fitted no risk model');
     model = fitted;
-  }, 600_000);
-  afterAll(async () => {
-    await store.close();
   });
 
   it('is fitted on the year before the model\u2019s date and finds the risks the synthetic world puts in', async () => {
@@ -237,27 +232,16 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
     const every = await useCase(store, 'planning', feeds, orgs);
     const read = await readRiskModel(store, { user: analyst, useCaseId: every });
     expect(read.terms).toEqual((await riskModel(store))?.terms);
-    const [audited] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read' AND target = 'kid:risk'`,
-    );
-    expect(Number(audited?.n)).toBe(1);
+    expect(await auditEventCount(store, 'data.read', 'kid:risk')).toBe(1);
 
     const conditionsOnly = await useCase(store, 'planning', ['pmi', 'gp-events'], orgs);
     await expect(readRiskModel(store, { user: analyst, useCaseId: conditionsOnly })).rejects.toMatchObject({
       code: 'forbidden',
       message: expect.stringContaining('derive from apc'),
     });
-    const [denied] = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM audit_events WHERE action = 'data.read-denied' AND target = 'kid:risk'`,
-    );
-    expect(Number(denied?.n)).toBe(1);
+    expect(await auditEventCount(store, 'data.read-denied', 'kid:risk')).toBe(1);
 
-    const accounts = await accountsForEveryRole(store);
-    const { app } = portalApp(store);
-    const get = (query: string) =>
-      app.request(`/api/v1/kid/risk${query}`, {
-        headers: { Authorization: `Bearer ${accounts.analyst.token}` },
-      });
+    const get = await kidApiForAnalyst(store, 'risk');
     const response = await get(`?useCase=${every}`);
     expect(response.status).toBe(200);
     const body = riskModelSchema.parse(await response.json());
@@ -269,10 +253,7 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
   });
 
   it('prints the model with kernel kid risk, refits it with --refit, and says when there is none', async () => {
-    // The CLI opens the store itself: this suite's connection steps aside meanwhile.
-    await store.close();
-    try {
-      const flags = ['--data', where.dataDir, '--store', where.store];
+    await suite.whileClosed(async (flags) => {
       const shown = await runCli(['kid', 'risk', ...flags]);
       expect(shown.code).toBe(0);
       expect(shown.stdout).toContain('AUROC');
@@ -296,8 +277,6 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
       expect(none.code).toBe(66);
       expect(none.stderr).toContain('There is no risk model yet');
       expect(none.stderr).not.toContain('    at ');
-    } finally {
-      store = await openStore(where);
-    }
+    });
   }, 600_000);
 });

@@ -6,34 +6,24 @@
  * days longer than the period, a unit function not in the Data Dictionary's list, a period
  * starting before its spell's admission.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { getDataset } from '../catalogue/catalogue.ts';
+import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { loadFeed } from '../ingest/load-feed.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
-import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { readSigningPrivateKey } from '../privacy/signing-key.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { kidWorldForFile, openWorldForSuite, sendHandMadeRows } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['apc', 'apc-critical-care'] as const;
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 6000,
-    from: '2021-01',
-    to: '2021-12',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-}, 300_000);
+const world = kidWorldForFile({
+  people: 6000,
+  from: '2021-01',
+  to: '2021-12',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 300_000,
+});
 
 describe.each(testStores())('critical care periods on $engine (issue 18)', (engine) => {
   let store: Store;
@@ -77,11 +67,10 @@ describe.each(testStores())('critical care periods on $engine (issue 18)', (engi
   });
 
   it('quarantines hand-made faults with their lines and fields', async () => {
-    const dir = world.dir;
     const source = world.records.find((r) => r.dataset === 'apc-critical-care');
     const org = source?.org ?? '';
     const period = source?.period ?? '';
-    const file = path.join(dir, 'world', 'feeds', org, 'apc-critical-care', `${period}.csv`);
+    const file = path.join(world.dir, 'world', 'feeds', org, 'apc-critical-care', `${period}.csv`);
     const [header = [], first = []] = parseCsv(readFileSync(file, 'utf8')).filter((r) => r.length > 1);
     const at = (f: string): number => header.indexOf(f);
     const rows = Array.from({ length: 6 }, () => [...first]);
@@ -94,25 +83,14 @@ describe.each(testStores())('critical care periods on $engine (issue 18)', (engi
       String(Number(y) + 1),
     );
     rows.forEach((r, i) => (r[at('Critical_Care_Local_Identifier')] = `T${i}`));
-    const extract = path.join(dir, `${engine.engine}-cc-faults.extract.csv`);
-    writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
-    const out = path.join(dir, `${engine.engine}-cc-faults.csv`);
-    await deidentifyFile({
-      spec: getDataset('apc-critical-care'),
+    const { report, quarantined } = await sendHandMadeRows(world, store, {
       org,
-      input: extract,
-      output: out,
-      tokeniser: hmacTokeniser(newLinkKey()),
-      postcodes: await readPostcodeLookup(path.join(dir, 'world', 'reference', 'postcodes.csv')),
-      signing: readSigningPrivateKey(path.join(dir, 'keys', `${org}.key`)),
+      dataset: 'apc-critical-care',
+      name: `${engine.engine}-cc-faults`,
+      rows: [header, ...rows],
     });
-    const report = await loadFeed(store, { org, dataset: 'apc-critical-care', file: out, actor: 'test' });
     expect(report.status).toBe('loaded');
-    const quarantined = await store.query<{ source_line: number | string; rule: string; field: string }>(
-      'SELECT source_line, rule, field FROM load_quarantine WHERE load_id = $1 ORDER BY source_line, field',
-      [report.loadId],
-    );
-    expect(quarantined.map((q) => ({ ...q, source_line: Number(q.source_line) }))).toEqual([
+    expect(quarantined).toEqual([
       { source_line: 2, rule: 'date-order', field: 'Critical_Care_Discharge_Date_Time' },
       { source_line: 3, rule: 'days-within', field: 'Critical_Care_Level_3_Days' },
       { source_line: 4, rule: 'code', field: 'Critical_Care_Unit_Function' },

@@ -10,43 +10,34 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { loadFeed } from '../ingest/load-feed.ts';
 import { catalogueResults } from '../quality/check-results.ts';
-import { deidentifyFile } from '../privacy/deidentify-file.ts';
-import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { readSigningPrivateKey } from '../privacy/signing-key.ts';
 import { readSourceMapping } from '../privacy/source-mapping.ts';
-import { hmacTokeniser } from '../privacy/token-scheme.ts';
-import { newLinkKey } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
-import { makeKidWorld, openWorldForSuite, type KidWorld } from '../../test/kid-world.ts';
+import { kidWorldForFile, openWorldForSuite, sendHandMadeRows } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
-import { csvLine } from '../files/csv-file-writer.ts';
 
 const DATASETS = ['ecds', 'ooh-cases'] as const;
 /** The defects a row rule sees in the accepted file (names, dates of birth and addresses it cannot). */
 const VISIBLE = new Set(['code-not-in-list', 'impossible-date', 'missing-mandatory']);
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 3000,
-    from: '2021-04',
-    to: '2021-06',
-    datasets: DATASETS,
-    defects: {
-      'code-not-in-list': 0.03,
-      'impossible-date': 0.03,
-      'missing-mandatory': 0.02,
-      'duplicate-row': 0.01,
-      'wrong-check-digit': 0.01,
-      'missing-nhs-number': 0.01,
-    },
-  });
-}, 120_000);
+const world = kidWorldForFile({
+  people: 3000,
+  from: '2021-04',
+  to: '2021-06',
+  datasets: DATASETS,
+  defects: {
+    'code-not-in-list': 0.03,
+    'impossible-date': 0.03,
+    'missing-mandatory': 0.02,
+    'duplicate-row': 0.01,
+    'wrong-check-digit': 0.01,
+    'missing-nhs-number': 0.01,
+  },
+  timeout: 120_000,
+});
 
 interface Defect {
   file: string;
@@ -65,6 +56,25 @@ function truthDefects(): Defect[] {
     field: r[at('field')] ?? '',
     kind: r[at('kind')] ?? '',
   }));
+}
+
+/** The first `count` rows of a feed's extract that truth records no defect on, and its header. */
+function cleanRows(
+  org: string,
+  dataset: string,
+  period: string,
+  count: number,
+): { header: string[]; rows: string[][] } {
+  const file = `feeds/${org}/${dataset}/${period}.csv`;
+  const [header = [], ...all] = parseCsv(readFileSync(path.join(world.dir, 'world', file), 'utf8')).filter(
+    (r) => r.length > 1,
+  );
+  const defective = new Set(
+    truthDefects()
+      .filter((d) => d.file === file)
+      .map((d) => d.line),
+  );
+  return { header, rows: all.filter((_, i) => !defective.has(i + 2)).slice(0, count) };
 }
 
 describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (issue 18)', (engine) => {
@@ -201,56 +211,32 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
   });
 
   it('quarantines hand-made faults in the new fields with their lines and fields', async () => {
-    const dir = world.dir;
-    const postcodes = await readPostcodeLookup(path.join(dir, 'world', 'reference', 'postcodes.csv'));
-    const tokeniser = hmacTokeniser(newLinkKey());
-    /** Takes the first rows of an extract, lets `fault` change them, de-identifies and loads them. */
+    /** Takes 12 clean rows of an extract, sets each fault's field in its row, de-identifies and loads them. */
     const loadChanged = async (
       org: string,
       dataset: string,
       period: string,
-      fault: (rows: string[][], at: (f: string) => number) => void,
+      faults: [row: number, field: string, value: string][],
     ) => {
-      const source = path.join(dir, 'world', 'feeds', org, dataset, `${period}.csv`);
-      const [header = [], ...all] = parseCsv(readFileSync(source, 'utf8')).filter((r) => r.length > 1);
-      // clean rows only: lines truth records no defect on
-      const defective = new Set(
-        truthDefects()
-          .filter((d) => d.file === `feeds/${org}/${dataset}/${period}.csv`)
-          .map((d) => d.line),
-      );
-      const rows = all.filter((_, i) => !defective.has(i + 2)).slice(0, 12);
-      fault(rows, (f) => header.indexOf(f));
-      const extract = path.join(dir, `${engine.engine}-${dataset}-faults.extract.csv`);
-      writeFileSync(extract, [header, ...rows].map(csvLine).join(''));
-      const out = path.join(dir, `${engine.engine}-${dataset}-faults.csv`);
-      await deidentifyFile({
-        spec: getDataset(dataset),
+      const { header, rows } = cleanRows(org, dataset, period, 12);
+      for (const [row, field, value] of faults) (rows[row] as string[])[header.indexOf(field)] = value;
+      return sendHandMadeRows(world, store, {
         org,
-        input: extract,
-        output: out,
-        tokeniser,
-        postcodes,
-        signing: readSigningPrivateKey(path.join(dir, 'keys', `${org}.key`)),
+        dataset,
+        name: `${engine.engine}-${dataset}-faults`,
+        rows: [header, ...rows],
       });
-      const report = await loadFeed(store, { org, dataset, file: out, actor: 'test' });
-      const quarantined = await store.query<{ source_line: number | string; rule: string; field: string }>(
-        'SELECT source_line, rule, field FROM load_quarantine WHERE load_id = $1 ORDER BY source_line, field',
-        [report.loadId],
-      );
-      return { report, quarantined: quarantined.map((q) => ({ ...q, source_line: Number(q.source_line) })) };
     };
 
-    const ecds = await loadChanged('RWF', 'ecds', '2021-05', (rows, at) => {
-      const row = (i: number): string[] => rows[i] as string[];
-      row(1)[at('EC_Diagnosis_07')] = '12.5';
-      row(1)[at('EC_Diagnosis_Qualifier_07')] = '410605003';
+    const ecds = await loadChanged('RWF', 'ecds', '2021-05', [
+      [1, 'EC_Diagnosis_07', '12.5'],
+      [1, 'EC_Diagnosis_Qualifier_07', '410605003'],
       // Version 1.0 accepted any SNOMED-shaped arrival mode; 1.1 takes the current list only.
-      row(3)[at('EC_Arrival_Mode_SNOMED_CT')] = '1048011000000108';
-      row(5)[at('Clinically_Ready_To_Proceed_Timestamp')] = '2099-01-01T00:00:00';
+      [3, 'EC_Arrival_Mode_SNOMED_CT', '1048011000000108'],
+      [5, 'Clinically_Ready_To_Proceed_Timestamp', '2099-01-01T00:00:00'],
       // a valid code in position 12 loads
-      row(7)[at('EC_Diagnosis_12')] = '1240751000000100';
-    });
+      [7, 'EC_Diagnosis_12', '1240751000000100'],
+    ]);
     expect(ecds.report.status).toBe('loaded');
     expect(ecds.quarantined).toEqual([
       { source_line: 3, rule: 'code', field: 'EC_Diagnosis_07' },
@@ -263,15 +249,14 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
     );
     expect(Number(covid[0]?.n)).toBe(1);
 
-    const ooh = await loadChanged('IC24', 'ooh-cases', '2021-05', (rows, at) => {
-      const row = (i: number): string[] => rows[i] as string[];
-      row(0)[at('Disposition_Code')] = 'DX-5';
-      row(2)[at('Final_Service')] = 'A&E';
-      row(4)[at('Case_Closed_Date_Time')] = '2001-01-01T00:00:00';
-      row(6)[at('Call_Date_Time')] = '';
+    const ooh = await loadChanged('IC24', 'ooh-cases', '2021-05', [
+      [0, 'Disposition_Code', 'DX-5'],
+      [2, 'Final_Service', 'A&E'],
+      [4, 'Case_Closed_Date_Time', '2001-01-01T00:00:00'],
+      [6, 'Call_Date_Time', ''],
       // a Pathways disposition outside Kernel's subset, shaped as one, loads
-      row(8)[at('Disposition_Code')] = 'Dx0121';
-    });
+      [8, 'Disposition_Code', 'Dx0121'],
+    ]);
     expect(ooh.report.status).toBe('loaded');
     const lines = ooh.quarantined.map((q) => `${q.source_line}:${q.rule}`);
     expect(lines).toContain('2:code');
@@ -283,38 +268,23 @@ describe.each(testStores())('ECDS 1.1 and 111 / out-of-hours feeds on $engine (i
     expect(ooh.quarantined.some((q) => q.source_line === 10)).toBe(false);
   });
   it('loads an ECDS extract with the 1.0 columns through a source mapping, its new fields empty', async () => {
-    const dir = world.dir;
-    const source = path.join(dir, 'world', 'feeds', 'RVV', 'ecds', '2021-06.csv');
-    const [header = [], ...all] = parseCsv(readFileSync(source, 'utf8')).filter((r) => r.length > 1);
-    const defective = new Set(
-      truthDefects()
-        .filter((d) => d.file === 'feeds/RVV/ecds/2021-06.csv')
-        .map((d) => d.line),
-    );
-    const rows = all.filter((_, i) => !defective.has(i + 2)).slice(0, 20);
+    const { header, rows } = cleanRows('RVV', 'ecds', '2021-06', 20);
     // Version 1.0's 24 columns: everything before what 1.1 added.
     const keep = header.slice(0, header.indexOf('EC_Attendance_Source_SNOMED_CT'));
     expect(keep.length).toBe(24);
-    const extract = path.join(dir, `${engine.engine}-ecds-v1.extract.csv`);
-    writeFileSync(extract, [keep, ...rows.map((r) => r.slice(0, keep.length))].map(csvLine).join(''));
-    const mappingFile = path.join(dir, `${engine.engine}-rvv-ecds-v1.json`);
+    const mappingFile = path.join(world.dir, `${engine.engine}-rvv-ecds-v1.json`);
     writeFileSync(
       mappingFile,
       JSON.stringify({ org: 'RVV', dataset: 'ecds', columns: Object.fromEntries(keep.map((c) => [c, c])) }),
     );
-    const out = path.join(dir, `${engine.engine}-ecds-v1.csv`);
-    const result = await deidentifyFile({
-      spec: getDataset('ecds'),
+    const { deidentified, report } = await sendHandMadeRows(world, store, {
       org: 'RVV',
-      input: extract,
-      output: out,
-      tokeniser: hmacTokeniser(newLinkKey()),
-      postcodes: await readPostcodeLookup(path.join(dir, 'world', 'reference', 'postcodes.csv')),
-      signing: readSigningPrivateKey(path.join(dir, 'keys', 'RVV.key')),
+      dataset: 'ecds',
+      name: `${engine.engine}-ecds-v1`,
+      rows: [keep, ...rows.map((r) => r.slice(0, keep.length))],
       mapping: readSourceMapping(mappingFile),
     });
-    expect(result.mapping?.unsourcedFields.some((f) => f.required)).toBe(false);
-    const report = await loadFeed(store, { org: 'RVV', dataset: 'ecds', file: out, actor: 'test' });
+    expect(deidentified.mapping?.unsourcedFields.some((f) => f.required)).toBe(false);
     expect(report).toMatchObject({ status: 'loaded', rowsRead: rows.length, rowsLoaded: rows.length });
     const [row] = await store.query<{ n: number | string; filled: number | string }>(
       'SELECT count(*) AS n, count("EC_Diagnosis_01") AS filled FROM ds_ecds WHERE load_id = $1',

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKidWorld, type KidWorld } from '../../test/kid-world.ts';
+import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { KernelError } from '../errors.ts';
 import { openGovernedRead, type ReadAccess, type ReadUser } from '../governance/access-policy.ts';
@@ -15,7 +15,6 @@ import type { Purpose } from '../governance/governance-values.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { openKidRead, type KidFieldGroup } from '../kid/kid-read.ts';
-import { buildSpine } from '../kid/person-spine.ts';
 import type { Store } from '../store/store.ts';
 import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
 import { KID_VIEWS_LEFT_OUT, KID_WORKSPACE_VIEWS } from './kid-views.ts';
@@ -31,16 +30,14 @@ const VIEW_FIELDS: Record<string, KidFieldGroup[]> = {
   person_condition: ['conditions'],
 };
 
-let world: KidWorld;
-beforeAll(async () => {
-  world = await makeKidWorld({
-    people: 300,
-    from: '2020-04',
-    to: '2020-05',
-    datasets: DATASETS,
-    defects: 'none',
-  });
-}, 180_000);
+const world = kidWorldForFile({
+  people: 300,
+  from: '2020-04',
+  to: '2020-05',
+  datasets: DATASETS,
+  defects: 'none',
+  timeout: 180_000,
+});
 
 /** A workspace as the user sees it: its view names, and a query's rows. */
 interface Workspace {
@@ -123,12 +120,8 @@ describe.each(testStores())('the KID in a workspace on $engine', (engine) => {
   let useCases: Record<'full' | 'noConditions' | 'directCare', string>;
   let optedOut: string[];
 
+  const suite = openWorldForSuite(engine, (s) => (store = s), { world: () => world, buildKid: true });
   beforeAll(async () => {
-    const where = await engine.fresh();
-    const { openStore } = await import('../store/open-store.ts');
-    store = await openStore(where);
-    await world.load(store);
-    await buildSpine(store);
     const tag = `${engine.engine}${Date.now().toString(36)}`;
     const practice = world.records.find((r) => r.dataset === 'pmi')?.org ?? '';
     users = {
@@ -150,12 +143,13 @@ describe.each(testStores())('the KID in a workspace on $engine', (engine) => {
     optedOut = spine.filter((_, i) => i % 20 === 0).map((r) => r.t);
     await loadOptOutTokens(store, optedOut, 'kid-workspace.dat', 'test');
     workspace =
-      engine.engine === 'duckdb' ? duckdbWorkspace(store) : await postgresWorkspace(store, where.store);
-  }, 180_000);
+      engine.engine === 'duckdb'
+        ? duckdbWorkspace(store)
+        : await postgresWorkspace(store, suite.target().store);
+  });
 
   afterAll(async () => {
     await workspace?.close();
-    await store?.close();
   });
 
   it('offers every KID view of the store, or leaves it out with a reason', async () => {
