@@ -14,13 +14,8 @@ import { downloadOutput, outputPreview, outputsFolder } from '../outputs/output-
 import { download } from './download-response.ts';
 import { decisionOnItem } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
-import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-import { pagesFor } from './page-helpers.ts';
-
-function principalOf(r: RouteRequest) {
-  if (!r.principal) throw new Error('The guard admits only signed-in users here');
-  return r.principal;
-}
+import type { RouteDeclaration, ServerDeps } from './routes.ts';
+import { pagesFor, signedInPrincipal } from './page-helpers.ts';
 
 const page = pagesFor('signed-in');
 export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
@@ -47,7 +42,7 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One output request: what it holds, its checks, and the checker’s form',
       handle: async (r) => {
         const output = await r.run(showOutputOperation, { id: r.param('id') });
-        const principal = principalOf(r);
+        const principal = signedInPrincipal(r);
         const mine = output.requestedBy === principal.userId;
         const canCheck =
           principal.role === 'output-checker' &&
@@ -79,7 +74,7 @@ export function outputsRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const { request, bytes } = await downloadOutput(
           store,
-          principalOf(r),
+          signedInPrincipal(r),
           r.param('id'),
           outputsFolder(deps.config.dataDir),
           r.actor,

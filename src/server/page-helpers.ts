@@ -6,7 +6,14 @@
 import { readableUseCases } from '../governance/access-policy.ts';
 import type { UseCase } from '../governance/use-cases.ts';
 import { KernelError } from '../errors.ts';
+import type { Principal } from './routes.ts';
 import type { Access, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+
+/** Who is signed in, on a page whose guard admits only signed-in users. */
+export function signedInPrincipal(r: RouteRequest): Principal {
+  if (!r.principal) throw new Error('The guard admits only signed-in users here');
+  return r.principal;
+}
 
 /** The active use cases the signed-in user may read under, for a page's picker. */
 export async function useCasesFor(r: RouteRequest, deps: ServerDeps): Promise<UseCase[]> {

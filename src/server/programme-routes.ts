@@ -4,6 +4,7 @@
  * The API is generated from src/reporting/programme-operations.ts; the pages are templates
  * over the same operations (`r.run`), so they apply the same rules.
  */
+import { download } from './download-response.ts';
 import { listEntries, ENTRY_SECTIONS } from '../reporting/monthly-update.ts';
 import { planChartSvg } from '../reporting/plan-chart.ts';
 import {
@@ -198,13 +199,9 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'The update for a month as a PDF',
       handle: async (r) => {
         const update = await monthOf(r);
-        return new Response(new Uint8Array(await monthlyUpdatePdf(update, { baseUrl: originOf(r) })), {
-          headers: {
-            'Content-Type': 'application/pdf',
-            // RFC 6266: saved under this name.
-            'Content-Disposition': `attachment; filename="kernel-update-${update.month}.pdf"`,
-            'Cache-Control': 'no-store',
-          },
+        return download(new Uint8Array(await monthlyUpdatePdf(update, { baseUrl: originOf(r) })), {
+          type: 'application/pdf',
+          name: `kernel-update-${update.month}.pdf`,
         });
       },
     }),

@@ -23,13 +23,8 @@ import {
 import { download } from './download-response.ts';
 import { decisionOnItem, formText } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
-import type { Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-import { pagesFor, useCasesFor } from './page-helpers.ts';
-
-function principalOf(r: RouteRequest): Principal {
-  if (!r.principal) throw new Error('The guard admits only signed-in users here');
-  return r.principal;
-}
+import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import { pagesFor, signedInPrincipal, useCasesFor } from './page-helpers.ts';
 
 /** Tokens pasted one a line, or separated by commas or spaces. */
 function tokenList(text: string): string[] {
@@ -73,7 +68,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Re-identification requests for direct care: your own, your organisation’s, or all',
       handle: async (r) => {
         const { requests } = await r.run(listReidOperation, {});
-        const role = principalOf(r).role;
+        const role = signedInPrincipal(r).role;
         return r.render('reid/requests.njk', {
           title: 'Re-identification',
           requests,
@@ -126,7 +121,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'A controller’s re-identification record (an IG lead: their own) and the monthly counts',
       query: [{ name: 'org', description: 'the controller (administrators choose)' }],
       handle: async (r) => {
-        const principal = principalOf(r);
+        const principal = signedInPrincipal(r);
         const requested = r.query('org');
         const record =
           principal.role === 'ig-lead' || requested
@@ -150,7 +145,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'One re-identification request: its approvals, the approvers’ form, the sealed file',
       handle: async (r) => {
         const request = await r.run(showReidOperation, { id: r.param('id') });
-        const principal = principalOf(r);
+        const principal = signedInPrincipal(r);
         const may = await approverCapacity(store, principal, request);
         return r.render('reid/request.njk', {
           title: `Re-identification ${request.id}`,
@@ -179,7 +174,7 @@ export function reidRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const { bytes, fileName, request } = await downloadSealedRelease(
           store,
-          principalOf(r),
+          signedInPrincipal(r),
           r.param('id'),
           r.actor,
         );
