@@ -17,6 +17,7 @@
 import type { Queryable } from '../store/store.ts';
 import { AGE_BANDS } from './conditions.ts';
 import { COST_SETTINGS } from './person-model.ts';
+import { inVersion } from '../store/version-range.ts';
 
 /** The dashboard's sex groups, from the PMI's stated gender code (NHS Data Dictionary: 1 male, 2 female). */
 export const sexKeySql = (column: string): string =>
@@ -117,7 +118,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
       `${into('condition')})
        ${areas}
        SELECT ${head.replace('as_of, scope_kind, scope_code', 'a.as_of, a.scope_kind, a.scope_code')}, 'condition', k.condition, count(*)
-       FROM a JOIN kid_condition k ON k.version = $1 AND k.person_token = a.person_token AND k.first_date <= a.as_of
+       FROM a JOIN kid_condition k ON ${inVersion('k', '$1')} AND k.person_token = a.person_token AND k.first_date <= a.as_of
        WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
       [version, tag],
     );

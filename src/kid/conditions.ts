@@ -15,6 +15,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
+import { inVersion } from '../store/version-range.ts';
 
 export const CODE_LISTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'code-lists');
 
@@ -64,7 +65,7 @@ export async function buildConditions(
      SELECT $1, g.person_token, c.condition, MIN(g."EVENT_DATE")
      FROM ${gpEvents} g
      JOIN kid_code_list c ON c.version = $1 AND c.code = g."CODE"
-     JOIN kid_person p ON p.version = $1 AND p.person_token = g.person_token
+     JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = g.person_token
      WHERE g."EVENT_DATE" IS NOT NULL
      GROUP BY g.person_token, c.condition`,
     [version],

@@ -26,6 +26,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
+import { inVersion } from '../store/version-range.ts';
 
 // From this file's own folder, not CODE_LISTS_DIR: person-spine.ts imports both modules, so
 // conditions.ts may not have run when this one does.
@@ -142,8 +143,8 @@ export async function buildFrailty(q: Queryable, version: number): Promise<numbe
   // Kent and Medway practice, alive, and aged 65+ by birth year and month.
   const older = `
     SELECT DISTINCT r.person_token FROM kid_registration r
-    JOIN kid_person p ON p.version = $1 AND p.person_token = r.person_token
-    WHERE r.version = $1 AND r.from_date <= CAST($2 AS DATE)
+    JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = r.person_token
+    WHERE ${inVersion('r', '$1')} AND r.from_date <= CAST($2 AS DATE)
       AND (r.to_date IS NULL OR r.to_date >= CAST($2 AS DATE))
       AND (p.death_date IS NULL OR p.death_date >= CAST($2 AS DATE))
       AND p.birth_year_month IS NOT NULL

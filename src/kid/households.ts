@@ -6,6 +6,7 @@
  */
 import type { Queryable } from '../store/store.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
+import { inVersion } from '../store/version-range.ts';
 
 /**
  * SQL for a person's age in whole months on the day `dateSql`, from `birth_year_month`
@@ -36,11 +37,11 @@ export async function buildFireVisits(q: Queryable, version: number): Promise<nu
      residents AS (
        SELECT v.load_id, v.source_line, p.birth_year_month, v.visit_date
        FROM visits v
-       JOIN kid_residence h ON h.version = $1 AND h.uprn_token = v.uprn_token
+       JOIN kid_residence h ON ${inVersion('h', '$1')} AND h.uprn_token = v.uprn_token
          AND h.from_date <= v.visit_date AND (h.to_date IS NULL OR h.to_date >= v.visit_date)
-       JOIN kid_person p ON p.version = $1 AND p.person_token = h.person_token
+       JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = h.person_token
          AND (p.death_date IS NULL OR p.death_date >= v.visit_date)
-       JOIN kid_registration r ON r.version = $1 AND r.person_token = p.person_token
+       JOIN kid_registration r ON ${inVersion('r', '$1')} AND r.person_token = p.person_token
          AND r.from_date <= v.visit_date AND (r.to_date IS NULL OR r.to_date >= v.visit_date))
      SELECT $1, v.visit_date, v.uprn_token, count(x.load_id),
             sum(CASE WHEN x.load_id IS NOT NULL AND ${aged75PlusSql('x.birth_year_month', 'x.visit_date')} THEN 1 ELSE 0 END)

@@ -19,6 +19,7 @@ import { deidPlan } from '../privacy/deid-plan.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import type { BuildPlan } from './incremental-build.ts';
+import { inVersion } from '../store/version-range.ts';
 
 export interface LinkageRow {
   dataset: string;
@@ -113,7 +114,7 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
          FROM ${quoteIdentifier(dataset.table)} d
          LEFT JOIN (
            SELECT DISTINCT pl.load_id, pl.source_line FROM person_links pl
-           JOIN kid_person lp ON lp.version = $1 AND lp.person_token = pl.person_token
+           JOIN kid_person lp ON ${inVersion('lp', '$1')} AND lp.person_token = pl.person_token
            WHERE pl.run_id = $3) lk ON lk.load_id = d.load_id AND lk.source_line = d.source_line
          WHERE d.person_token IS NULL) c
        GROUP BY org_code, month`,
@@ -232,12 +233,12 @@ function tokenRowCounts(
     (
       { spine },
       i,
-    ) => `LEFT JOIN (SELECT * FROM kid_person sp WHERE sp.version = ${spine} AND ${people('sp')}) p${i}
+    ) => `LEFT JOIN (SELECT * FROM kid_person sp WHERE ${inVersion('sp', spine)} AND ${people('sp')}) p${i}
         ON p${i}.person_token = d.person_token
       LEFT JOIN (
         SELECT DISTINCT r_d.load_id, r_d.source_line
         FROM ${table} r_d
-        JOIN (SELECT * FROM kid_registration sr WHERE sr.version = ${spine} AND ${people('sr')}) r
+        JOIN (SELECT * FROM kid_registration sr WHERE ${inVersion('sr', spine)} AND ${people('sr')}) r
           ON r.person_token = r_d.person_token
         WHERE ${rows('r_d')} AND r.from_date <= ${registeredDay} AND (r.to_date IS NULL OR r.to_date >= ${registeredDay})
       ) reg${i} ON reg${i}.load_id = d.load_id AND reg${i}.source_line = d.source_line`,

@@ -22,7 +22,8 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
-import { copyUnchangedPeople, planModelScope, type BuildPlan } from './incremental-build.ts';
+import { copyUnchangedModel, planModelScope, type BuildPlan } from './incremental-build.ts';
+import { inVersion } from '../store/version-range.ts';
 
 export const UNIT_COSTS_FILE = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -259,10 +260,7 @@ export async function buildPersonModel(
     'people' in scope
       ? `AND ${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`
       : '';
-  const copied =
-    'people' in scope && options.plan
-      ? await copyUnchangedPeople(q, 'kid_model', version, options.plan, 'kid_model_scope')
-      : 0;
+  const copied = 'people' in scope && options.plan ? await copyUnchangedModel(q, version, options.plan) : 0;
 
   // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
   // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.
@@ -373,7 +371,7 @@ export async function buildPersonModel(
       cte: `fire AS (
         SELECT h.person_token, count(*) AS visits
         FROM ds_fire_safety f
-        JOIN kid_residence h ON h.version = $1 AND h.uprn_token = f.uprn_token
+        JOIN kid_residence h ON ${inVersion('h', '$1')} AND h.uprn_token = f.uprn_token
           AND h.from_date <= f."Visit_Date" AND (h.to_date IS NULL OR h.to_date >= f."Visit_Date")
         WHERE f.uprn_token IS NOT NULL AND f."Visit_Date" BETWEEN ${from} AND ${to} ${among('h.person_token')}
         GROUP BY h.person_token)`,
@@ -445,14 +443,14 @@ export async function buildPersonModel(
               CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
                    THEN p.death_date ELSE r.to_date END AS to_date
        FROM kid_registration r
-       JOIN kid_person p ON p.version = $1 AND p.person_token = r.person_token
-       WHERE r.version = $1 AND (p.death_date IS NULL OR p.death_date >= r.from_date)),
+       JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = r.person_token
+       WHERE ${inVersion('r', '$1')} AND (p.death_date IS NULL OR p.death_date >= r.from_date)),
      reference_day AS (
        -- the model's date, or the day of death for someone who died in the window
        SELECT person_token,
               CASE WHEN death_date BETWEEN ${from} AND ${to} THEN death_date ELSE ${to} END AS ref_day,
               CASE WHEN death_date BETWEEN ${from} AND ${to} THEN death_date END AS died
-       FROM kid_person WHERE version = $1 AND (death_date IS NULL OR death_date >= ${from}) ${among('person_token')}),
+       FROM kid_person p0 WHERE ${inVersion('p0', '$1')} AND (death_date IS NULL OR death_date >= ${from}) ${among('person_token')}),
      pop AS (
        SELECT d.person_token, max(d.ref_day) AS ref_day, max(d.died) AS died, max(g.practice_code) AS practice_code
        FROM reference_day d
@@ -462,7 +460,7 @@ export async function buildPersonModel(
      residence AS (
        SELECT h.person_token, max(h.lsoa_code) AS lsoa_code, max(h.imd_decile) AS imd_decile
        FROM kid_residence h JOIN pop ON pop.person_token = h.person_token
-       WHERE h.version = $1 AND h.from_date <= pop.ref_day AND (h.to_date IS NULL OR h.to_date >= pop.ref_day)
+       WHERE ${inVersion('h', '$1')} AND h.from_date <= pop.ref_day AND (h.to_date IS NULL OR h.to_date >= pop.ref_day)
        GROUP BY h.person_token),
      ${PCN_ON_REFERENCE_DAY},
      conds AS (
@@ -471,7 +469,7 @@ export async function buildPersonModel(
               max(CASE WHEN condition = 'dementia' THEN 1 ELSE 0 END) AS dementia,
               max(CASE WHEN condition = 'learning-disability' THEN 1 ELSE 0 END) AS learning_disability,
               max(CASE WHEN condition = 'cancer' AND first_date >= ${from} THEN 1 ELSE 0 END) AS new_cancer
-       FROM kid_condition WHERE version = $1 AND first_date <= ${to}
+       FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= ${to}
        GROUP BY person_token)
      ${used.map((s) => `, ${s.cte}`).join('\n')}
      SELECT $1, x.person_token, ${to}, x.sex, x.age,
@@ -514,7 +512,7 @@ export async function buildPersonModel(
               CAST(${n('op', 'op.cost')} AS DOUBLE PRECISION) AS cost_op,
               CAST(${n('asc', 'sc.cost')} AS DOUBLE PRECISION) AS cost_asc
        FROM pop
-       JOIN kid_person p ON p.version = $1 AND p.person_token = pop.person_token
+       JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = pop.person_token
        LEFT JOIN residence res ON res.person_token = pop.person_token
        LEFT JOIN pcn ON pcn.practice_code = pop.practice_code AND pcn.ref_day = pop.ref_day
        LEFT JOIN conds c ON c.person_token = pop.person_token

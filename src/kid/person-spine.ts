@@ -25,14 +25,16 @@ import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 import { withSessionSettings } from '../store/session-settings.ts';
 import {
-  copyUnchangedPeople,
   definitionsDigest,
   forgetSupersededPeople,
   planBuild,
   recordBuildLoads,
+  retireRebuiltPeople,
   scopedInput,
+  VERSION_RANGED_TABLES,
   type BuildPlan,
 } from './incremental-build.ts';
+import { inVersion } from '../store/version-range.ts';
 
 export const SPINE_FIELDS = ['sex', 'birth_year_month', 'death_date', 'ethnic_category'] as const;
 export type SpineField = (typeof SPINE_FIELDS)[number];
@@ -112,6 +114,9 @@ const KID_TABLES = [
   'kid_area_summary',
   'kid_area_panels',
 ];
+
+/** The tables whose rows are kept by a range of versions, not one version each. */
+const VERSION_RANGED: ReadonlySet<string> = new Set(VERSION_RANGED_TABLES);
 
 const rankedPmi = (pmi: string): string => `
   SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
@@ -223,10 +228,12 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
 
   // A build that died before its swap leaves rows of a version nobody reads: clear them, in
   // every table of a version (the next build reuses the number, and would read them twice).
+  const currentVersion = `(SELECT COALESCE(max(version), 0) FROM kid_current)`;
   for (const table of [...KID_TABLES, 'kid_builds'])
-    await store.run(
-      `DELETE FROM ${table} WHERE version > (SELECT COALESCE(max(version), 0) FROM kid_current)`,
-    );
+    await store.run(`DELETE FROM ${table} WHERE version > ${currentVersion}`);
+  // and the rows it retired are the current version's again
+  for (const table of VERSION_RANGED_TABLES)
+    await store.run(`UPDATE ${table} SET retired = NULL WHERE retired > ${currentVersion}`);
   const [next] = await store.query<{ v: number }>(
     'SELECT COALESCE(max(version), 0) + 1 AS v FROM kid_builds',
   );
@@ -251,7 +258,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   const pmi = scopedInput('ds_pmi', plan);
 
   await step('person', async () => {
-    await copyUnchangedPeople(store, 'kid_person', version, plan);
+    await retireRebuiltPeople(store, 'kid_person', version, plan);
     await store.run(
       `INSERT INTO kid_person (version, person_token, sex, birth_year_month, death_date, ethnic_category,
                              first_seen, gp_registered, sources)
@@ -272,7 +279,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   // Each person's disagreements, then their count per field (kept per person so an
   // incremental build counts only the people it rebuilds again).
   await step('disagreements', async () => {
-    await copyUnchangedPeople(store, 'kid_person_disagreement', version, plan);
+    await retireRebuiltPeople(store, 'kid_person_disagreement', version, plan);
     for (const field of SPINE_FIELDS) {
       await store.run(
         `INSERT INTO kid_person_disagreement (version, person_token, field, n)
@@ -295,7 +302,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     for (const field of [...SPINE_FIELDS, 'registration_start'])
       await store.run(
         `INSERT INTO kid_disagreements (version, field, people)
-       SELECT $1, $2, COALESCE(SUM(n), 0) FROM kid_person_disagreement WHERE version = $1 AND field = $2`,
+       SELECT $1, $2, COALESCE(SUM(d.n), 0) FROM kid_person_disagreement d WHERE ${inVersion('d', '$1')} AND d.field = $2`,
         [version, field],
       );
   });
@@ -304,7 +311,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   // registration per start date (the latest record wins, a clash counted), consecutive
   // records at the same practice folded into one period, each ending the day before the next.
   await step('registration', async () => {
-    await copyUnchangedPeople(store, 'kid_registration', version, plan);
+    await retireRebuiltPeople(store, 'kid_registration', version, plan);
     await store.run(
       `INSERT INTO kid_registration (version, person_token, practice_code, from_date, to_date)
      WITH reg AS (
@@ -335,12 +342,12 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   const council = (await tableExists(store, 'ds_asc'))
     ? `UNION ALL
        SELECT a.person_token, a.lsoa_code, a.imd_decile, a.uprn_token, a."Support_Start_Date", 2, a.load_id, a.source_line
-       FROM ${scopedInput('ds_asc', plan)} a JOIN kid_person k ON k.version = $1 AND k.person_token = a.person_token`
+       FROM ${scopedInput('ds_asc', plan)} a JOIN kid_person k ON ${inVersion('k', '$1')} AND k.person_token = a.person_token`
     : '';
   // Each period keeps the geography its LSOA and decile were derived with: the agent signs
   // it into the manifest, and the load that brought the row records it (docs/geography.md).
   await step('residence', async () => {
-    await copyUnchangedPeople(store, 'kid_residence', version, plan);
+    await retireRebuiltPeople(store, 'kid_residence', version, plan);
     await store.run(
       `INSERT INTO kid_residence (version, person_token, lsoa_code, imd_decile, uprn_token, from_date, to_date,
                                   lsoa_vintage, imd_version)
@@ -374,7 +381,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   // Population-wide, or dated by the model's date: rebuilt whole in every mode.
   await step('fire visits', () => buildFireVisits(store, version));
   await step('conditions', async () => {
-    await copyUnchangedPeople(store, 'kid_condition', version, plan);
+    await retireRebuiltPeople(store, 'kid_condition', version, plan);
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
   await step('frailty', () => buildFrailty(store, version));
@@ -408,10 +415,12 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
     model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
-    people: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1'),
-    gpRegistered: await count('SELECT count(*) AS n FROM kid_person WHERE version = $1 AND gp_registered'),
-    registrations: await count('SELECT count(*) AS n FROM kid_registration WHERE version = $1'),
-    residences: await count('SELECT count(*) AS n FROM kid_residence WHERE version = $1'),
+    people: await count(`SELECT count(*) AS n FROM kid_person p WHERE ${inVersion('p', '$1')}`),
+    gpRegistered: await count(
+      `SELECT count(*) AS n FROM kid_person p WHERE ${inVersion('p', '$1')} AND p.gp_registered`,
+    ),
+    registrations: await count(`SELECT count(*) AS n FROM kid_registration r WHERE ${inVersion('r', '$1')}`),
+    residences: await count(`SELECT count(*) AS n FROM kid_residence r WHERE ${inVersion('r', '$1')}`),
     disagreements,
     seconds: (Date.now() - started) / 1000,
     reference: await currentReleases(store),
@@ -434,7 +443,13 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     );
     await tx.run('DELETE FROM kid_current');
     await tx.run('INSERT INTO kid_current (id, version) VALUES (1, $1)', [version]);
-    for (const table of KID_TABLES) await tx.run(`DELETE FROM ${table} WHERE version < $1`, [version]);
+    for (const table of KID_TABLES)
+      await tx.run(
+        VERSION_RANGED.has(table)
+          ? `DELETE FROM ${table} WHERE retired <= $1`
+          : `DELETE FROM ${table} WHERE version < $1`,
+        [version],
+      );
     await forgetSupersededPeople(tx, version);
     await appendAudit(tx, {
       actor: options.actor ?? 'kernel',
@@ -516,8 +531,8 @@ function populationPeriodsOf(version: string): string {
                   CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
                        THEN p.death_date ELSE r.to_date END AS to_date
            FROM kid_registration r
-           JOIN kid_person p ON p.version = r.version AND p.person_token = r.person_token
-           WHERE r.version = ${version} AND (p.death_date IS NULL OR p.death_date >= r.from_date))`;
+           JOIN kid_person p ON ${inVersion('p', version)} AND p.person_token = r.person_token
+           WHERE ${inVersion('r', version)} AND (p.death_date IS NULL OR p.death_date >= r.from_date))`;
 }
 
 /** Who was in the population on `day` ('YYYY-MM-DD'), with the practice they were registered with. */

@@ -35,6 +35,7 @@ import {
   type OutcomeGroup,
   type ScoredGroup,
 } from './risk-regression.ts';
+import { inVersion } from '../store/version-range.ts';
 
 /** The ridge penalty: negligible on a population (about 1/N of a coefficient), and keeps an empty cell finite. */
 export const RISK_RIDGE = 1;
@@ -209,15 +210,15 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
            CASE WHEN ${HELD_OUT_SQL} THEN 1 ELSE 0 END AS held_out
            ${options.outcome ? ', CASE WHEN o.person_token IS NULL THEN 0 ELSE 1 END AS outcome' : ''}
     FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0) pop
-    JOIN kid_person p ON p.version = $1 AND p.person_token = pop.person_token
+    JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = pop.person_token
     LEFT JOIN (
-      SELECT person_token, max(imd_decile) AS decile FROM kid_residence
-      WHERE version = $1 AND from_date <= CAST($2 AS DATE) AND (to_date IS NULL OR to_date >= CAST($2 AS DATE))
+      SELECT h0.person_token, max(h0.imd_decile) AS decile FROM kid_residence h0
+      WHERE ${inVersion('h0', '$1')} AND h0.from_date <= CAST($2 AS DATE) AND (to_date IS NULL OR to_date >= CAST($2 AS DATE))
       GROUP BY person_token) h ON h.person_token = pop.person_token
     LEFT JOIN (
       SELECT person_token, count(*) AS conditions,
              ${RISK_CONDITIONS.map((id) => `max(CASE WHEN condition = ${quoteLiteral(id)} THEN 1 ELSE 0 END) AS ${conditionColumn(id)}`).join(', ')}
-      FROM kid_condition WHERE version = $1 AND first_date <= CAST($2 AS DATE)
+      FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= CAST($2 AS DATE)
       GROUP BY person_token) c ON c.person_token = pop.person_token
     LEFT JOIN (
       SELECT g.person_token, count(DISTINCT k.deficit) AS deficits

@@ -25,6 +25,7 @@ import { bindModel, probabilityOf, trainModel, type LinkageModel } from './felle
 import { bestForEachRight, DECIDED_WEIGHT } from './link-decisions.ts';
 import { deleteOrphanEncodings, encodingColumns, sideFromRows } from './linkage-store.ts';
 import { personLinkageSetup } from './person-linkage.ts';
+import { inVersion } from '../store/version-range.ts';
 
 export interface LinkEstimate {
   org: string;
@@ -91,9 +92,10 @@ async function indexRows(q: Queryable, version: number): Promise<EncodedRow[]> {
   // ANALYZE has seen fresh tables) chose a nested loop over ds_pmi × kid_person, 40 s here.
   const spine = new Set(
     (
-      await q.query<{ person_token: string }>('SELECT person_token FROM kid_person WHERE version = $1', [
-        version,
-      ])
+      await q.query<{ person_token: string }>(
+        `SELECT p.person_token FROM kid_person p WHERE ${inVersion('p', '$1')}`,
+        [version],
+      )
     ).map((r) => r.person_token),
   );
   const rows = await q.query<EncodedRow>(
