@@ -3,7 +3,8 @@
  * real pipeline, by copying its loaded rows with every token re-keyed per copy (the person,
  * mother and household tokens `x` become `x~k`) and every load id the same way, so each copy
  * is a distinct set of people, households and loads with the original's shape: the same
- * months, practices, organisations, record counts per person and defects. DuckDB only.
+ * months, practices, organisations, record counts per person and defects. On either engine:
+ * the copies' numbers come from DuckDB's `range` or PostgreSQL's `generate_series`.
  *
  * Why: loading 24 months of feeds for 1.9 million people through the agent and the load
  * takes about two hours of machine time (about 15 million rows at 2,000 rows a second on the
@@ -27,17 +28,22 @@ export async function replicateLoads(
     column.endsWith('_token') || column === 'load_id' || column === 'superseded_by'
       ? `CASE WHEN "${column}" IS NULL THEN NULL ELSE "${column}" || '~' || CAST(copy_number AS TEXT) END`
       : `"${column}"`;
+  const copies =
+    store.dialect.name === 'postgres'
+      ? `generate_series(1, ${factor - 1}) AS copies(copy_number)`
+      : `range(1, ${factor}) copies(copy_number)`;
   const tables = (
     await store.query<{ table_name: string }>(
       `SELECT DISTINCT table_name FROM information_schema.columns
-       WHERE column_name = 'load_id' AND (table_name LIKE 'ds\\_%' ESCAPE '\\' OR table_name = 'loads')`,
+       WHERE table_schema = current_schema() AND column_name = 'load_id' AND (table_name LIKE 'ds\\_%' ESCAPE '\\' OR table_name = 'loads')`,
     )
   ).map((t) => t.table_name);
   let rows = 0;
   for (const table of tables) {
     const columns = (
       await store.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+        `SELECT column_name FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
         [table],
       )
     ).map((c) => c.column_name);
@@ -45,7 +51,7 @@ export async function replicateLoads(
     rows += await store.run(
       `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')})
        SELECT ${columns.map(rekey).join(', ')}
-       FROM "${table}" CROSS JOIN range(1, ${factor}) copies(copy_number)
+       FROM "${table}" CROSS JOIN ${copies}
        WHERE ${where}`,
     );
   }

@@ -9,7 +9,7 @@
  * `--store postgres` measures the same on PostgreSQL: a server started as the tests start
  * theirs (test/postgres-server.ts), its data kept in `--dir` with the warehouse, and stopped at
  * the end. Its processes' CPU seconds and memory (bench/postgres-processes.ts) are printed
- * beside the node process's; `--replicas` (DuckDB's SQL) is refused with it.
+ * beside the node process's.
  *
  * 1. `generateWorld` writes the world (the feeds the KID does not read are then deleted); the
  *    feeds the KID reads (pmi, gp-events, asc, fire-safety, apc, ecds, op) of every month but
@@ -75,13 +75,6 @@ const onPostgres = values.store === 'postgres';
 if (!onPostgres && values.store !== 'duckdb') {
   console.error(
     `bench/kid: --store ${values.store} is not a store it runs on; give --store duckdb or --store postgres`,
-  );
-  process.exit(2);
-}
-if (onPostgres && replicas > 1) {
-  console.error(
-    'bench/kid: --replicas copies the warehouse with DuckDB SQL (bench/kid/replicate.ts), so it runs on --store duckdb only; ' +
-      'leave --replicas out with --store postgres',
   );
   process.exit(2);
 }
