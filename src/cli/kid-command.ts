@@ -24,7 +24,7 @@ function printBuild(build: SpineBuild, print: Print): void {
       ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
       : `Built the Kent Integrated Dataset version ${build.version} in ${build.seconds.toFixed(1)}s from ${build.pmiRows.toLocaleString('en-GB')} PMI rows` +
           (build.mode === 'incremental'
-            ? `, incrementally: ${(build.rebuiltPeople ?? 0).toLocaleString('en-GB')} people whose records changed rebuilt, the rest copied.`
+            ? `, incrementally: ${(build.rebuiltPeople ?? 0).toLocaleString('en-GB')} people whose records changed rebuilt, the rest kept as they were.`
             : ` (full${build.fullBecause ? `: ${build.fullBecause}` : ''}).`),
   );
   print(

@@ -34,6 +34,7 @@ const NOT_COMPARED = new Set([
   'kid_build_loads',
   'kid_build_scope',
   'kid_model_scope',
+  'kid_linkage_scope',
 ]);
 /** Tables whose rows are kept by a range of versions: `version` is when a row was written. */
 const VERSION_RANGED: ReadonlySet<string> = new Set(VERSION_RANGED_TABLES);
@@ -197,7 +198,7 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
         ? watchStatistics(
             store,
             ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load'],
-            ['kid_build_scope'],
+            ['kid_build_scope', 'kid_linkage_scope'],
           )
         : null;
     incremental = await buildSpine(watched?.store ?? store, { actor: 'test' });
@@ -215,6 +216,8 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
         expect(seen?.version, statement).toBe(incremental.version);
         expect(seen?.versions.get('kid_build_scope'), statement).toContain(incremental.version);
       }
+      const linkage = statistics?.get('INSERT INTO kid_linkage_load');
+      expect(linkage?.versions.get('kid_linkage_scope')).toContain(incremental.version);
     },
   );
 
@@ -274,6 +277,14 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     );
     expect(Number(person?.written)).toBeGreaterThan(0);
     expect(Number(person?.written)).toBeLessThanOrEqual(incremental.rebuiltPeople ?? 0);
+  });
+
+  it('counts again the linkage of only the rebuilt people whose spine rows changed', () => {
+    // The corrected resend took some people's PMI records away (their registrations changed),
+    // while most people were rebuilt for a new month's GP events, which leave their spine rows
+    // as they were. The counts still equal a full build's (below).
+    expect(incremental.linkageRecounted).toBeGreaterThan(0);
+    expect(incremental.linkageRecounted).toBeLessThan(incremental.rebuiltPeople ?? 0);
   });
 
   it('equals a full build of the same inputs, every kid_* table row for row', async () => {

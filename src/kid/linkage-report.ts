@@ -20,6 +20,7 @@ import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import type { BuildPlan } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
+import { gatherStatistics } from './gather-statistics.ts';
 
 export interface LinkageRow {
   dataset: string;
@@ -59,13 +60,18 @@ export function linkedDatasets(): { id: string; table: string; activityDate: str
  * A row with a token is counted once per load, provider and month into `kid_linkage_load`
  * (migration 145): whether it reaches the spine depends only on its person's rows of the
  * spine. So an incremental build (src/kid/incremental-build.ts) carries the counts of the
- * loads the version before read, takes off what the people it rebuilt counted against that
- * version and adds what they count against this one, adds the counts of the new loads, and
- * leaves the superseded loads' out: the same counts a full build makes, from the rows of the
- * rebuilt people and the new loads only. The rows without a token are few and are counted
+ * loads the version before read, takes off what the people whose spine rows it changed counted
+ * against that version and adds what they count against this one, adds the counts of the new
+ * loads, and leaves the superseded loads' out: the same counts a full build makes, from the
+ * rows of those people and the new loads only. Answers the cells written and, for an
+ * incremental build, how many people's rows it counted again. The rows without a token are few and are counted
  * afresh every build, as the latest `kernel link` run decides which of them are linked.
  */
-export async function buildLinkage(q: Queryable, version: number, plan: BuildPlan): Promise<number> {
+export async function buildLinkage(
+  q: Queryable,
+  version: number,
+  plan: BuildPlan,
+): Promise<{ cells: number; recounted: number | null }> {
   const tables = await existingTables(q);
   // A version before this table was made has no counts per load: count every load afresh.
   const previous =
@@ -79,6 +85,7 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
     ) > 0
       ? plan.previous
       : null;
+  const recounted = previous === null ? null : await writeLinkageScope(q, version);
   let cells = 0;
   for (const spec of linkedDatasets()) {
     if (!tables.has(spec.table)) continue;
@@ -91,7 +98,7 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
          FROM (${tokenRowCounts(q, dataset, (d) => `${d}.person_token IS NOT NULL`, [{ spine: '$1', sign: 1 }])}) c`,
         [version, dataset.id],
       );
-    } else await countByDifference(q, dataset, version, previous);
+    } else await countByDifference(q, dataset, version, previous, recounted ?? 0);
     // The dataset's latest kernel link run, looked up once: as a correlated subquery in the
     // statement below, PostgreSQL ran it row by row.
     const latestRun = await q.query<{ run_id: string }>(
@@ -121,7 +128,36 @@ export async function buildLinkage(q: Queryable, version: number, plan: BuildPla
       [version, dataset.id, latestRun[0]?.run_id ?? ''],
     );
   }
-  return cells;
+  return { cells, recounted };
+}
+
+/**
+ * Writes `kid_linkage_scope` of incremental build `version`: the people it rebuilt whose spine
+ * rows, as the report reads them, differ from the version before's (on the spine or not, the
+ * date of death, the registration periods' dates). A row's count depends on nothing else of the
+ * spine, so everyone else's rows count the same against both versions, and only these people's
+ * are counted again. Their rows are found by the range of versions (src/store/version-range.ts):
+ * those this build wrote (`version`) and those it retired (`retired`). Answers how many.
+ */
+async function writeLinkageScope(q: Queryable, version: number): Promise<number> {
+  const read = (which: 'version' | 'retired'): string => `
+    SELECT person_token, 'person' AS kind, CAST(death_date AS TEXT) AS a, CAST(NULL AS TEXT) AS b
+    FROM kid_person WHERE ${which} = $1
+    UNION ALL
+    SELECT person_token, 'registration', CAST(from_date AS TEXT), CAST(to_date AS TEXT)
+    FROM kid_registration WHERE ${which} = $1`;
+  const written = await q.run(
+    `INSERT INTO kid_linkage_scope (version, person_token)
+     WITH now_rows AS (${read('version')}), before_rows AS (${read('retired')})
+     SELECT DISTINCT $1, person_token FROM (
+       (SELECT * FROM now_rows EXCEPT SELECT * FROM before_rows)
+       UNION ALL
+       (SELECT * FROM before_rows EXCEPT SELECT * FROM now_rows)) changed`,
+    [version],
+  );
+  // The counts below join it: planned without statistics on it, PostgreSQL guessed its size.
+  await gatherStatistics(q, ['kid_linkage_scope']);
+  return written;
 }
 
 /** A dataset the report counts, and whether its activity date is stored as a date. */
@@ -144,12 +180,13 @@ async function isDateColumn(q: Queryable, table: string, column: string): Promis
 /**
  * Writes `kid_linkage_load` of build `version` for `dataset` from the counts of the version
  * `previous`: those of its loads still loaded; the rows of the loads read for the first time,
- * counted against the version before; and every row of the rebuilt people, counted against
- * this version less against the version before. Everyone else's spine rows are the same in
- * both versions (copied), so for each row that sums to its count against this version.
+ * counted against the version before; and every row of the people whose spine rows changed
+ * (`kid_linkage_scope`, `recounted` of them), counted against this version less against the
+ * version before. Everyone else's spine rows read the same in both versions, so for each row
+ * that sums to its count against this version.
  *
  * Only those rows are read: the new loads' by their ids as constants, which lets DuckDB skip
- * the row groups of every other load (a load's rows are written together), and the rebuilt
+ * the row groups of every other load (a load's rows are written together), and the changed
  * people's picked out of the dataset once, into a relation both spines' counts read
  * (`MATERIALIZED`), where each count would otherwise read the whole dataset again.
  */
@@ -158,6 +195,7 @@ async function countByDifference(
   dataset: LinkedDataset,
   version: number,
   previous: number,
+  recounted: number,
 ): Promise<void> {
   const fresh = await q.query<{ load_id: string }>(
     `SELECT l.load_id FROM loads l WHERE l.dataset_id = $1 AND l.status = 'loaded'
@@ -171,11 +209,25 @@ async function countByDifference(
       : `(SELECT * FROM ${table} WHERE load_id IN (${fresh.map((l) => quoteLiteral(l.load_id)).join(', ')}))`;
   const withToken = (d: string): string => `${d}.person_token IS NOT NULL`;
   const rebuilt = (d: string): string =>
-    `${d}.person_token IN (SELECT s.person_token FROM kid_build_scope s WHERE s.version = $1)`;
+    `${d}.person_token IN (SELECT s.person_token FROM kid_linkage_scope s WHERE s.version = $1)`;
+  // With no one's spine rows changed, no row's count moved: the dataset is not read for them.
+  const recount =
+    recounted === 0
+      ? ''
+      : `UNION ALL ${tokenRowCounts(
+          q,
+          dataset,
+          () => 'TRUE',
+          [
+            { spine: '$1', sign: 1 },
+            { spine: '$3', sign: -1 },
+          ],
+          { source: 'rebuilt_rows', people: rebuilt },
+        )}`;
   await q.run(
     `INSERT INTO kid_linkage_load (version, load_id, dataset_id, org_code, month, rows_with_token,
                                    rows_on_spine, rows_matched, not_on_spine, not_registered)
-     WITH rebuilt_rows AS MATERIALIZED (SELECT * FROM ${table} d WHERE ${rebuilt('d')})
+     ${recounted === 0 ? '' : `WITH rebuilt_rows AS MATERIALIZED (SELECT * FROM ${table} d WHERE ${rebuilt('d')})`}
      SELECT $1, load_id, $2, org_code, month, sum(n), sum(on_spine), sum(matched), sum(not_on_spine),
             sum(not_registered)
      FROM (
@@ -184,16 +236,7 @@ async function countByDifference(
        FROM kid_linkage_load k JOIN loads l ON l.load_id = k.load_id AND l.status = 'loaded'
        WHERE k.version = $3 AND k.dataset_id = $2
        UNION ALL ${tokenRowCounts(q, dataset, withToken, [{ spine: '$3', sign: 1 }], { source: freshSource })}
-       UNION ALL ${tokenRowCounts(
-         q,
-         dataset,
-         () => 'TRUE',
-         [
-           { spine: '$1', sign: 1 },
-           { spine: '$3', sign: -1 },
-         ],
-         { source: 'rebuilt_rows', people: rebuilt },
-       )}) c
+       ${recount}) c
      GROUP BY load_id, org_code, month`,
     [version, dataset.id, previous],
   );

@@ -59,6 +59,11 @@ export interface SpineBuild {
    * computed again and those copied; otherwise why everyone was computed (person-model.ts)
    */
   model?: { computed?: number; copied?: number; computedAllBecause?: string };
+  /**
+   * of an incremental build's rebuilt people, those whose spine rows changed as the linkage
+   * report reads them, whose activity rows it counted again (src/kid/linkage-report.ts)
+   */
+  linkageRecounted?: number;
   /** seconds each step of the build took */
   steps?: Record<string, number>;
   /**
@@ -111,6 +116,7 @@ const KID_TABLES = [
   'kid_build_loads',
   'kid_build_scope',
   'kid_model_scope',
+  'kid_linkage_scope',
   'kid_area_summary',
   'kid_area_panels',
 ];
@@ -396,7 +402,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   await step('relink', () => relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' }));
   // The loads as they were when the build began, and the link runs including those just made.
   const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
-  await step('linkage', () => buildLinkage(store, version, plan));
+  const linkage = await step('linkage', () => buildLinkage(store, version, plan));
 
   const count = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, [version]))[0]?.n ?? 0);
@@ -414,6 +420,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     ...(plan.mode === 'full' ? { fullBecause: plan.reason } : {}),
     rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
     model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
+    ...(linkage.recounted === null ? {} : { linkageRecounted: linkage.recounted }),
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count(`SELECT count(*) AS n FROM kid_person p WHERE ${inVersion('p', '$1')}`),
     gpRegistered: await count(
