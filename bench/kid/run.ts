@@ -412,7 +412,8 @@ async function main(): Promise<void> {
     log(
       `rebuild after one new month: ${after.seconds.toFixed(1)}s, ${cpuText(after.cpuSeconds, after.server?.cpuSeconds)} (${after.result.mode}` +
         (after.result.mode === 'incremental'
-          ? `, ${(after.result.rebuiltPeople ?? 0).toLocaleString('en-GB')} people rebuilt`
+          ? `, ${(after.result.rebuiltPeople ?? 0).toLocaleString('en-GB')} people rebuilt, ` +
+            `the linkage of ${(after.result.linkageRecounted ?? 0).toLocaleString('en-GB')} counted again`
           : `: ${after.result.fullBecause ?? ''}`) +
         `), ${memoryText(after.peakRss, after.server)}`,
     );
