@@ -10,10 +10,10 @@
  * src/ingest/superseded-people.ts). Those three datasets are the inputs of the person-scoped
  * tables: the spine (person, registrations, residence, disagreements) and conditions. A
  * person's rows there depend on their own records only, so keeping the others' rows gives what
- * a full build would; those tables keep a row by a range of versions (VERSION_RANGED_TABLES), so
- * the others' rows are not even copied. Households need no scope of their own: residence is kept per person, and
- * what joins people into households (fire visits, household measures) is recomputed or read on
- * demand. Everything that depends on the whole population or on the model's date (the eFI, the
+ * a full build would; those tables keep a row by a range of versions (VERSION_RANGED_TABLES),
+ * so the others' rows are not even copied. Households need no scope of their own: residence is
+ * kept per person, and what joins people into households (fire visits, household measures) is
+ * recomputed or read on demand. Everything that depends on the whole population or on the model's date (the eFI, the
  * person-level model, the risk model, fire visits, the linkage report) is rebuilt whole by the
  * same statements a full build runs.
  */
