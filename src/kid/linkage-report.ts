@@ -63,9 +63,10 @@ export function linkedDatasets(): { id: string; table: string; activityDate: str
  * loads the version before read, takes off what the people whose spine rows it changed counted
  * against that version and adds what they count against this one, adds the counts of the new
  * loads, and leaves the superseded loads' out: the same counts a full build makes, from the
- * rows of those people and the new loads only. Answers the cells written and, for an
- * incremental build, how many people's rows it counted again. The rows without a token are few and are counted
- * afresh every build, as the latest `kernel link` run decides which of them are linked.
+ * rows of those people and the new loads only. The rows without a token are few and are
+ * counted afresh every build, as the latest `kernel link` run decides which of them are linked.
+ * Answers the cells written and, for an incremental build, how many people's rows it counted
+ * again.
  */
 export async function buildLinkage(
   q: Queryable,
