@@ -50,16 +50,16 @@ export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: '
 
 /**
  * The model of build `version` ($1) once per area it falls in, with the dashboard's groups
- * worked out; `notOptedOut`: only its people not on the opt-out list now.
+ * worked out; `optedOut`: only its people on the opt-out list now.
  */
-function areasOf(notOptedOut: boolean): string {
+function areasOf(optedOut: boolean): string {
   const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${pyramidBandSql('age')} AS pyramid_band,
                 ${conditionBandSql('age')} AS band, imd_decile AS decile, conditions, segment, efi_category,
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
              FROM kid_model m WHERE version = $1
-             ${notOptedOut ? 'AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
+             ${optedOut ? 'AND EXISTS (SELECT 1 FROM optouts x WHERE x.token = m.person_token)' : ''}`;
   const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
   return `WITH m AS (${m}),
@@ -85,26 +85,28 @@ export async function optOutTag(q: Queryable): Promise<string> {
 
 /**
  * Writes the summary of build `version` from its model and conditions (before the version
- * is made current): for everyone, and for the people not on the opt-out list, each as four
- * INSERT … SELECTs (the groups, the conditions, the model's segments and costs) and the row
- * that says that part was written. The second part says which list it left out; when the
+ * is made current): everyone's groups as four INSERT … SELECTs (the groups, the conditions,
+ * the model's segments and costs), then the people not on the opt-out list as everyone's
+ * groups less those of the people on it (a few in a hundred, counted by the same four
+ * statements), each part with the row that says it was written. Counting the second part
+ * afresh took as long as the first. The second part says which list it left out; when the
  * list changed while it was counted it is not marked written, and planning reads take the
  * people on the list out of everyone's counts afresh.
  */
 export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
   await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
   await q.run('DELETE FROM kid_area_panels WHERE version = $1', [version]);
-  const write = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
+  const write = async (variant: 'everyone' | 'opted-out'): Promise<void> => {
     const into = (columns: string): string =>
       `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
-    const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST($2 AS TEXT)`;
-    const areas = areasOf(variant === 'not-opted-out');
+    const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST(NULL AS TEXT)`;
+    const areas = areasOf(variant === 'opted-out');
     await q.run(
       `${into('sex_key, band')})
        ${areas}
        SELECT ${head}, 'pyramid', sex_key, pyramid_band, count(*)
        FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, sex_key, pyramid_band`,
-      [version, tag],
+      [version],
     );
     await q.run(
       `${into('band, decile')}, conditions, multimorbidity, complex)
@@ -112,7 +114,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
        SELECT ${head}, 'ages', band, decile, count(*), CAST(sum(conditions) AS BIGINT),
               sum(CASE WHEN conditions >= 2 THEN 1 ELSE 0 END), sum(CASE WHEN conditions >= 4 THEN 1 ELSE 0 END)
        FROM a WHERE alive = 1 GROUP BY as_of, scope_kind, scope_code, band, decile`,
-      [version, tag],
+      [version],
     );
     await q.run(
       `${into('condition')})
@@ -120,7 +122,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
        SELECT ${head.replace('as_of, scope_kind, scope_code', 'a.as_of, a.scope_kind, a.scope_code')}, 'condition', k.condition, count(*)
        FROM a JOIN kid_condition k ON ${inVersion('k', '$1')} AND k.person_token = a.person_token AND k.first_date <= a.as_of
        WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
-      [version, tag],
+      [version],
     );
     await q.run(
       `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
@@ -128,7 +130,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
        SELECT ${head}, 'model', segment, efi_category, alive, count(*),
               ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
        FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
-      [version, tag],
+      [version],
     );
   };
   const marker = async (variant: string, tag: string | null): Promise<number> =>
@@ -139,10 +141,11 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
        FROM kid_model WHERE version = $1 HAVING count(*) > 0`,
       [version, tag],
     );
-  await write('everyone', null);
+  await write('everyone');
   await marker('everyone', null);
   const tag = await optOutTag(q);
-  await write('not-opted-out', tag);
+  await write('opted-out');
+  await writeLessOptedOut(q, version, tag);
   if ((await optOutTag(q)) === tag) await marker('not-opted-out', tag);
   await packAreaSummary(q, version);
   const [row] = await q.query<{ n: number }>(
@@ -150,6 +153,35 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
     [version],
   );
   return { rows: Number(row?.n ?? 0) };
+}
+
+/**
+ * Writes build `version`'s variant 'not-opted-out' (tagged `tag`) as its 'everyone' rows less
+ * its 'opted-out' rows of the same area and group, leaving out a group whose people were all
+ * opted out (a fresh count has no such row), then deletes the 'opted-out' rows. A group is
+ * matched with its null columns made values, so PostgreSQL can hash the join.
+ */
+async function writeLessOptedOut(q: Queryable, version: number, tag: string): Promise<void> {
+  const same = ['scope_kind', 'scope_code', ...GROUPS.split(', ')].map((c) => {
+    const nullAs = c === 'decile' || c === 'alive' ? '-1' : "''";
+    return `COALESCE(e.${c}, ${nullAs}) = COALESCE(o.${c}, ${nullAs})`;
+  });
+  const sums = SUMS.filter((c) => c !== 'people');
+  await q.run(
+    `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag,
+                                   ${GROUPS}, people, ${sums.join(', ')})
+     SELECT e.version, e.as_of, e.scope_kind, e.scope_code, 'not-opted-out', CAST($2 AS TEXT),
+            ${GROUPS.split(', ')
+              .map((c) => `e.${c}`)
+              .join(', ')},
+            e.people - COALESCE(o.people, 0), ${sums.map((c) => `e.${c} - COALESCE(o.${c}, 0)`).join(', ')}
+     FROM kid_area_summary e
+     LEFT JOIN kid_area_summary o ON o.version = e.version AND o.variant = 'opted-out' AND ${same.join(' AND ')}
+     WHERE e.version = $1 AND e.variant = 'everyone' AND e.panel <> 'built'
+       AND e.people - COALESCE(o.people, 0) > 0`,
+    [version, tag],
+  );
+  await q.run(`DELETE FROM kid_area_summary WHERE version = $1 AND variant = 'opted-out'`, [version]);
 }
 
 /**
