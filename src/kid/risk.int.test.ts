@@ -13,7 +13,7 @@ import { linkKeyId } from '../privacy/link-key.ts';
 import type { Store } from '../store/store.ts';
 import { riskModelSchema } from './kid-schemas.ts';
 import { buildSpine, populationOn } from './person-spine.ts';
-import { readRiskModel, refitRisk, riskByGroup, riskModel, type RiskModel } from './risk.ts';
+import { buildRisk, readRiskModel, refitRisk, riskByGroup, riskModel, type RiskModel } from './risk.ts';
 
 /** a link key for this test alone, the same on every run */
 const FIXED_KEY = createHash('sha256').update('kernel risk test link key').digest();
@@ -159,6 +159,36 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
     const people = groups.reduce((n, g) => n + g.people, 0);
     expect(people).toBe(population.size);
     expect(Number(scores?.mean)).toBeCloseTo(groups.reduce((s, g) => s + g.people * g.risk, 0) / people, 10);
+  });
+
+  it('scores with the eFI’s deficits of the day exactly what counting them from the GP events gives', async () => {
+    const scores = () =>
+      store.query<{ person_token: string; probability: number }>(
+        'SELECT person_token, probability FROM kid_person_risk ORDER BY person_token',
+      );
+    const fromEfi = await scores();
+    // Kept aside, so the tests after this one find the build's fit as it was.
+    const tables = ['kid_risk_fit', 'kid_risk_model', 'kid_risk_calibration', 'kid_risk'];
+    for (const t of tables)
+      await store.run(`CREATE TABLE kept_${t} AS SELECT * FROM ${t} WHERE version = $1`, [model.version]);
+    // Moved off the model's date, the eFI is not read: scoring counts the deficits itself.
+    const moveEfi = (days: number) =>
+      store.run(`UPDATE kid_frailty SET as_of = CAST(as_of + ${days} AS DATE) WHERE version = $1`, [
+        model.version,
+      ]);
+    await moveEfi(-1);
+    try {
+      const rescored = await buildRisk(store, model.version, { refit: true });
+      expect(rescored).toMatchObject({ status: 'fitted', scored: model.scored });
+      expect(await scores()).toEqual(fromEfi);
+    } finally {
+      await moveEfi(1);
+      for (const t of tables) {
+        await store.run(`DELETE FROM ${t} WHERE version = $1`, [model.version]);
+        await store.run(`INSERT INTO ${t} SELECT * FROM kept_${t}`);
+        await store.run(`DROP TABLE kept_${t}`);
+      }
+    }
   });
 
   it('reuses the stored model while its definition stands, refits only when asked, the same way every time', async () => {

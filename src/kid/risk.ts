@@ -170,9 +170,14 @@ export function monthEnd(day: string, shift: number): string {
 
 /**
  * SQL for each person's features on `$2` in build version `$1`, with `$3` the day 12 months
- * before; with `outcome`, whether they had an emergency admission after `$2` up to `$4`.
+ * before; with `outcome`, whether they had an emergency admission after `$2` up to `$4`. With
+ * `efiScored`, `$2` is the day version `$1`'s eFI was scored on (`efiScoredOn`), and each
+ * person's deficits are read from it rather than counted again from every GP event.
  */
-function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; optOut: boolean }): string {
+function featuresSql(
+  q: Queryable,
+  options: { ecds: boolean; outcome: boolean; optOut: boolean; efiScored: boolean },
+): string {
   const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)');
   const bandCase = RISK_AGE_BANDS.map(
     (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
@@ -220,11 +225,15 @@ function featuresSql(q: Queryable, options: { ecds: boolean; outcome: boolean; o
              ${RISK_CONDITIONS.map((id) => `max(CASE WHEN condition = ${quoteLiteral(id)} THEN 1 ELSE 0 END) AS ${conditionColumn(id)}`).join(', ')}
       FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= CAST($2 AS DATE)
       GROUP BY person_token) c ON c.person_token = pop.person_token
-    LEFT JOIN (
-      SELECT g.person_token, count(DISTINCT k.deficit) AS deficits
-      FROM ds_gp_events g JOIN kid_efi_code k ON k.version = $1 AND k.code = g."CODE"
-      WHERE g.person_token IS NOT NULL AND g."EVENT_DATE" <= CAST($2 AS DATE)
-      GROUP BY g.person_token) fr ON fr.person_token = pop.person_token
+    LEFT JOIN (${
+      options.efiScored
+        ? // the eFI scored everyone aged 65+ in the population on $2, the only people it applies to here
+          'SELECT person_token, deficits FROM kid_frailty WHERE version = $1'
+        : `SELECT g.person_token, count(DISTINCT k.deficit) AS deficits
+           FROM ds_gp_events g JOIN kid_efi_code k ON k.version = $1 AND k.code = g."CODE"
+           WHERE g.person_token IS NOT NULL AND g."EVENT_DATE" <= CAST($2 AS DATE)
+           GROUP BY g.person_token`
+    }) fr ON fr.person_token = pop.person_token
     LEFT JOIN (${emergencySpells('$3', '$2', 'e')}
     ${attendances}
     ${options.outcome ? `LEFT JOIN (${emergencySpells('$2', '$4', 'o')}` : ''}`;
@@ -243,6 +252,20 @@ const FEATURE_COLUMNS = [
 
 type FeatureGroup = Features & { held_out: number; people: number; events: number };
 
+/**
+ * Whether build `version`'s eFI (src/kid/frailty.ts) was scored on `day`: then it holds the
+ * deficits of everyone the features give a frailty category (aged 65+ in the population on
+ * that day), and scoring reads them there. Otherwise (the fit's day a year before, or a
+ * version whose eFI is of another day) the features count them from the GP events.
+ */
+async function efiScoredOn(q: Queryable, version: number, day: string): Promise<boolean> {
+  const [row] = await q.query<{ n: number }>(
+    'SELECT count(*) AS n FROM kid_frailty WHERE version = $1 AND as_of = CAST($2 AS DATE)',
+    [version, day],
+  );
+  return Number(row?.n ?? 0) > 0;
+}
+
 /** Everyone's features on `day` in `version`, one row per distinct feature vector (and held-out flag). */
 async function featureGroups(
   q: Queryable,
@@ -257,7 +280,7 @@ async function featureGroups(
   // Ordered by every column, so the fit adds its rows in the same order on every run.
   const rows = await q.query(
     `SELECT ${columns}, count(*) AS people, CAST(${options.outcome ? 'sum(outcome)' : '0'} AS BIGINT) AS events
-     FROM (${featuresSql(q, { ecds, outcome: options.outcome, optOut: options.optOut })}) f
+     FROM (${featuresSql(q, { ...options, ecds, efiScored: await efiScoredOn(q, version, day) })}) f
      GROUP BY ${columns} ORDER BY ${columns}`,
     params,
   );
@@ -498,7 +521,7 @@ async function scoreRisk(q: Queryable, version: number, asOf: string): Promise<n
   const scored = await q.run(
     `INSERT INTO kid_risk (version, person_token, probability)
      SELECT $1, f.person_token, 1.0 / (1.0 + exp(-GREATEST(-700.0, LEAST(700.0, ${linear}))))
-     FROM (${featuresSql(q, { ecds, outcome: false, optOut: false })}) f`,
+     FROM (${featuresSql(q, { ecds, outcome: false, optOut: false, efiScored: await efiScoredOn(q, version, asOf) })}) f`,
     params,
   );
   await q.run('UPDATE kid_risk_fit SET scored = $2 WHERE version = $1', [version, scored]);
