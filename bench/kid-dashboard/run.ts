@@ -44,7 +44,6 @@ import {
   worldGpPractices,
 } from '../../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
-import { loadOptOutTokens } from '../../src/governance/optouts.ts';
 import {
   activateUseCase,
   approveUseCase,
@@ -61,6 +60,7 @@ import { createSession } from '../../src/server/auth/sessions.ts';
 import { addUser, changePassword, findUserByEmail } from '../../src/server/auth/user-accounts.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { loadBenchOptOuts } from '../kid/optouts.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 
 const { values } = parseArgs({
@@ -169,8 +169,12 @@ async function prepare(): Promise<Prepared> {
         `${sent.rowsLoaded.toLocaleString('en-GB')} rows in ${((performance.now() - t) / 1000).toFixed(1)}s`,
     );
     // The national data opt-out, before the build so the build counts its people ahead.
-    const [optouts] = await store.query<{ n: number }>('SELECT count(*) AS n FROM optouts');
-    if (Number(optouts?.n ?? 0) === 0 && optOutPercent > 0) await loadOptOuts(store, 'bench list 1', 0);
+    const listed = await loadBenchOptOuts(store, {
+      percent: optOutPercent,
+      name: 'bench list 1',
+      actor: ACTOR,
+    });
+    log(`opt-out list: ${listed.toLocaleString('en-GB')} people`);
     // A warehouse kept from a run before the dashboard's summary existed builds afresh once.
     const [summary] = await store.query<{ n: number }>(
       `SELECT count(*) AS n FROM kid_area_summary_current WHERE panel = 'built'`,
@@ -224,21 +228,6 @@ async function useCaseAndAccounts(store: Store): Promise<{ token: string; cookie
   const { token } = await createApiToken(store, email, ACTOR);
   const { sessionId } = await createSession(store, userId);
   return { token, cookie: `kernel_session=${sessionId}`, useCase };
-}
-
-/** Every `100 / optOutPercent`-th person token of the PMI (from `offset`) goes on the opt-out list. */
-async function loadOptOuts(store: Store, name: string, offset: number): Promise<number> {
-  const every = Math.max(1, Math.round(100 / optOutPercent));
-  const tokens = (
-    await store.query<{ token: string }>(
-      `SELECT person_token AS token FROM (SELECT DISTINCT person_token FROM ds_pmi WHERE person_token IS NOT NULL) t ORDER BY token`,
-    )
-  )
-    .map((r) => r.token)
-    .filter((_, i) => i % every === offset % every);
-  await loadOptOutTokens(store, tokens, name, ACTOR);
-  log(`opt-out list "${name}": ${tokens.length.toLocaleString('en-GB')} people`);
-  return tokens.length;
 }
 
 async function largestPractice(store: Store): Promise<{ practice: string; practicePeople: number }> {

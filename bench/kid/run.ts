@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/kid/run.ts [--people 100000] [--from 2019-08] [--to 2021-07] [--rounds 3]
  *                            [--dir /tmp/kernel-bench-kid-100000] [--agents 2] [--prepare-only]
- *                            [--replicas 1] [--store duckdb|postgres]
+ *                            [--replicas 1] [--store duckdb|postgres] [--optout-percent 5]
  *
  * `--store postgres` measures the same on PostgreSQL: a server started as the tests start
  * theirs (test/postgres-server.ts), its data kept in `--dir` with the warehouse, and stopped at
@@ -18,10 +18,13 @@
  *    load`. With `--prepare-only` the run stops there and marks the warehouse prepared;
  * 2. with `--replicas F`, the warehouse is copied F times over with re-keyed tokens and loads
  *    (bench/kid/replicate.ts), e.g. 19 copies of 100,000 people for 1.9 million;
- * 3. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
+ * 3. with `--optout-percent P` (5 unless given; England's list holds about 5% of people),
+ *    every (100 / P)-th person of the PMI goes on the national data opt-out list, which each
+ *    build counts ahead (bench/kid/optouts.ts);
+ * 4. the full build (`buildSpine --full`) runs `rounds` times: median seconds, and the
  *    process's peak resident memory (DuckDB runs in-process, so its memory is counted; a
  *    PostgreSQL server's is the peak of its processes' summed proportional set sizes);
- * 4. the last month is loaded (and copied F times) and the KID rebuilt incrementally, then in
+ * 5. the last month is loaded (and copied F times) and the KID rebuilt incrementally, then in
  *    full from the same inputs: the ratio incremental / full (target: no more than 0.2), and
  *    each build's steps.
  * The load average is printed before each run; the machine may be shared.
@@ -53,6 +56,7 @@ import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 import { startPostgres, type PostgresServer } from '../../test/postgres-server.ts';
 import { serverProcesses, type ServerProcesses } from '../postgres-processes.ts';
+import { loadBenchOptOuts } from './optouts.ts';
 import { replicateLoads } from './replicate.ts';
 
 const { values } = parseArgs({
@@ -66,6 +70,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '1' },
     'prepare-only': { type: 'boolean', default: false },
     store: { type: 'string', default: 'duckdb' },
+    'optout-percent': { type: 'string', default: '5' },
   },
 });
 const people = Number(values.people);
@@ -354,6 +359,12 @@ async function main(): Promise<void> {
         log(`  ${table}: ${Number(n?.n ?? 0).toLocaleString('en-GB')} rows`);
       }
     }
+    const listed = await loadBenchOptOuts(store, {
+      percent: Number(values['optout-percent']),
+      name: 'bench list',
+      actor: ACTOR,
+    });
+    log(`national data opt-out list: ${listed.toLocaleString('en-GB')} people`);
     const full: Measured<SpineBuild>[] = [];
     for (let round = 1; round <= rounds; round++) {
       log(`full build, round ${round}: load average ${loadAverage()}`);
