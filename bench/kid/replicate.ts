@@ -28,10 +28,7 @@ export async function replicateLoads(
     column.endsWith('_token') || column === 'load_id' || column === 'superseded_by'
       ? `CASE WHEN "${column}" IS NULL THEN NULL ELSE "${column}" || '~' || CAST(copy_number AS TEXT) END`
       : `"${column}"`;
-  const copies =
-    store.dialect.name === 'postgres'
-      ? `generate_series(1, ${factor - 1}) AS copies(copy_number)`
-      : `range(1, ${factor}) copies(copy_number)`;
+  const copies = copyNumbers(store, factor);
   const tables = (
     await store.query<{ table_name: string }>(
       `SELECT DISTINCT table_name FROM information_schema.columns
@@ -56,4 +53,28 @@ export async function replicateLoads(
     );
   }
   return rows;
+}
+
+/** The copies' numbers 1 … factor - 1 as a table `copies(copy_number)`, on either engine. */
+function copyNumbers(store: Store, factor: number): string {
+  return store.dialect.name === 'postgres'
+    ? `generate_series(1, ${factor - 1}) AS copies(copy_number)`
+    : `range(1, ${factor}) copies(copy_number)`;
+}
+
+/**
+ * Puts the copies of the people on the national data opt-out list on it too (`x` becomes
+ * `x~k`, as `replicateLoads` re-keys them), under the list's batch. Answers the tokens added.
+ */
+export async function replicateOptOuts(store: Store, factor: number): Promise<number> {
+  if (factor <= 1) return 0;
+  const added = await store.run(
+    `INSERT INTO optouts (token, batch_id)
+     SELECT token || '~' || CAST(copy_number AS TEXT), batch_id
+     FROM optouts CROSS JOIN ${copyNumbers(store, factor)} WHERE token NOT LIKE '%~%'`,
+  );
+  await store.run(
+    'UPDATE optout_batches SET token_count = (SELECT count(*) FROM optouts WHERE optouts.batch_id = optout_batches.batch_id)',
+  );
+  return added;
 }

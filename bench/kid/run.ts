@@ -363,6 +363,7 @@ async function main(): Promise<void> {
       percent: Number(values['optout-percent']),
       name: 'bench list',
       actor: ACTOR,
+      replicas,
     });
     log(`national data opt-out list: ${listed.toLocaleString('en-GB')} people`);
     const full: Measured<SpineBuild>[] = [];
