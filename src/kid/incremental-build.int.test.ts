@@ -197,8 +197,8 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
       engine.engine === 'postgres'
         ? watchStatistics(
             store,
-            ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load'],
-            ['kid_build_scope', 'kid_linkage_scope'],
+            ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load', 'INSERT INTO kid_area_summary'],
+            ['kid_build_scope', 'kid_linkage_scope', 'kid_model'],
           )
         : null;
     incremental = await buildSpine(watched?.store ?? store, { actor: 'test' });
@@ -209,7 +209,7 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
   });
 
   it.runIf(engine.engine === 'postgres')(
-    'knows the scope when the rebuilt people\u2019s conditions and linkage counts join it',
+    'knows the scope when the rebuilt people\u2019s conditions and linkage counts join it, and the model when the summary counts it',
     () => {
       for (const statement of ['INSERT INTO kid_condition', 'INSERT INTO kid_linkage_load']) {
         const seen = statistics?.get(statement);
@@ -218,6 +218,10 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
       }
       const linkage = statistics?.get('INSERT INTO kid_linkage_load');
       expect(linkage?.versions.get('kid_linkage_scope')).toContain(incremental.version);
+      // The dashboard's summary counts the model just written, people on the opt-out list apart.
+      const summary = statistics?.get('INSERT INTO kid_area_summary');
+      expect(summary?.version).toBe(incremental.version);
+      expect(summary?.versions.get('kid_model')).toContain(incremental.version);
     },
   );
 
