@@ -172,11 +172,15 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
 async function writeLessOptedOut(q: Queryable, version: number, tag: string): Promise<void> {
   const groups = `as_of, scope_kind, scope_code, ${GROUPS}`;
   const signed = (variant: string, sign: number): string =>
-    `SELECT ${groups}, ${SUMS.map((c) => `${sign} * ${c} AS ${c}`).join(', ')}
+    `SELECT ${groups}, ${summed()
+      .map((c) => `${sign} * ${c} AS ${c}`)
+      .join(', ')}
      FROM kid_area_summary WHERE version = $1 AND variant = '${variant}' AND panel <> 'built'`;
   await q.run(
-    `INSERT INTO kid_area_summary (version, variant, optout_tag, ${groups}, ${SUMS.join(', ')})
-     SELECT CAST($1 AS INTEGER), 'not-opted-out', CAST($2 AS TEXT), ${groups}, ${SUMS.map((c) => `sum(${c})`).join(', ')}
+    `INSERT INTO kid_area_summary (version, variant, optout_tag, ${groups}, ${summed().join(', ')})
+     SELECT CAST($1 AS INTEGER), 'not-opted-out', CAST($2 AS TEXT), ${groups}, ${summed()
+       .map((c) => `sum(${c})`)
+       .join(', ')}
      FROM (${signed('everyone', 1)} UNION ALL ${signed('opted-out', -1)}) s
      GROUP BY ${groups}
      HAVING sum(people) > 0`,
@@ -194,7 +198,7 @@ async function writeLessOptedOut(q: Queryable, version: number, tag: string): Pr
 export async function packAreaSummary(q: Queryable, version: number): Promise<void> {
   await q.run('DELETE FROM kid_area_panels WHERE version = $1', [version]);
   const row = q.dialect.rowJson(
-    ['variant', ...GROUPS.split(', '), ...SUMS].map((c) => ({ name: c, value: `s.${c}` })),
+    ['variant', ...GROUPS.split(', '), ...summed()].map((c) => ({ name: c, value: `s.${c}` })),
   );
   await q.run(
     `INSERT INTO kid_area_panels (area_key, version, as_of, scope_kind, scope_code, variant, optout_tag, panel, rows)
@@ -231,7 +235,17 @@ export type AreaSummaryRow = {
 };
 
 const GROUPS = 'panel, sex_key, band, decile, condition, segment, efi_category, alive';
-const SUMS = ['people', 'conditions', 'multimorbidity', 'complex', ...COST_SETTINGS.map((k) => `cost_${k}`)];
+/**
+ * The summed columns. A function, not a constant: person-model.ts reaches this module through
+ * person-spine.ts, so COST_SETTINGS is not made yet while this module loads when it loads first.
+ */
+const summed = (): string[] => [
+  'people',
+  'conditions',
+  'multimorbidity',
+  'complex',
+  ...COST_SETTINGS.map((k) => `cost_${k}`),
+];
 /**
  * The key kid_area_panels finds a packed row by (migration 147): the KID version, the day,
  * the area (or 'built' for the rows that say which parts were written), the variant and the
