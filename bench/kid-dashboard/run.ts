@@ -60,7 +60,7 @@ import { createSession } from '../../src/server/auth/sessions.ts';
 import { addUser, changePassword, findUserByEmail } from '../../src/server/auth/user-accounts.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { loadBenchOptOuts } from '../kid/optouts.ts';
+import { loadBenchOptOuts, optOutPercentOf } from '../kid/optouts.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 
 const { values } = parseArgs({
@@ -83,7 +83,12 @@ const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const port = Number(values.port);
 /** Of the people on the spine, the share on the national data opt-out list (England: about 5%). */
-const optOutPercent = Number(values['optout-percent']);
+const optOut = optOutPercentOf(values['optout-percent'], 'bench/kid-dashboard');
+if (typeof optOut !== 'number') {
+  console.error(optOut.refused);
+  process.exit(2);
+}
+const optOutPercent = optOut;
 const dir = path.resolve(values.reuse ?? values.dir ?? `/tmp/kernel-bench-kid-dashboard-${people}`);
 const worldDir = path.join(dir, 'world');
 const dataDir = path.join(dir, 'data');

@@ -8,6 +8,19 @@ import type { Store } from '../../src/store/store.ts';
 import { replicateOptOuts } from './replicate.ts';
 
 /**
+ * The `--optout-percent` a bench was given, as a number from 0 to 100; or, for anything else,
+ * the line to print before exiting with code 2.
+ */
+export function optOutPercentOf(text: string | undefined, bench: string): number | { refused: string } {
+  const percent = Number(text);
+  return text !== undefined && text.trim() !== '' && percent >= 0 && percent <= 100
+    ? percent
+    : {
+        refused: `${bench}: --optout-percent ${String(text)} is not a share of people; give a number from 0 to 100 (5 is England's)`,
+      };
+}
+
+/**
  * Puts every `100 / percent`-th person token of the PMI (in token order) on the opt-out list
  * as `name`, unless a list is there already, and the copies of those people in a warehouse
  * copied `replicas` times (bench/kid/replicate.ts). Answers the people on the list.

@@ -56,7 +56,7 @@ import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
 import { startPostgres, type PostgresServer } from '../../test/postgres-server.ts';
 import { serverProcesses, type ServerProcesses } from '../postgres-processes.ts';
-import { loadBenchOptOuts } from './optouts.ts';
+import { loadBenchOptOuts, optOutPercentOf } from './optouts.ts';
 import { replicateLoads } from './replicate.ts';
 
 const { values } = parseArgs({
@@ -83,6 +83,12 @@ if (!onPostgres && values.store !== 'duckdb') {
   );
   process.exit(2);
 }
+const optOut = optOutPercentOf(values['optout-percent'], 'bench/kid');
+if (typeof optOut !== 'number') {
+  console.error(optOut.refused);
+  process.exit(2);
+}
+const optOutPercent = optOut;
 const dir = path.resolve(values.dir ?? `/tmp/kernel-bench-kid-${people}`);
 const worldDir = path.join(dir, 'world');
 const keysDir = path.join(dir, 'keys');
@@ -360,7 +366,7 @@ async function main(): Promise<void> {
       }
     }
     const listed = await loadBenchOptOuts(store, {
-      percent: Number(values['optout-percent']),
+      percent: optOutPercent,
       name: 'bench list',
       actor: ACTOR,
       replicas,
