@@ -76,6 +76,12 @@ export function parsePeriod(raw: string, field = 'period'): string {
   return value;
 }
 
+/** The month `n` months after `month` (before, for a negative `n`): '2021-01', -1 → '2020-12'. */
+export function addMonths(month: string, n: number): string {
+  const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + n;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
 /** A calendar date, 'YYYY-MM-DD'. */
 export function parseDate(raw: string, field = 'date'): string {
   const value = raw.trim();

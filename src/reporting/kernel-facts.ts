@@ -10,7 +10,7 @@
  */
 import { ONBOARDING_STEPS } from '../governance/onboarding.ts';
 import type { Queryable, Row, SqlValue } from '../store/store.ts';
-import { addMonths } from './programme-values.ts';
+import { addMonths } from '../governance/governance-values.ts';
 
 export const FACT_KINDS = [
   'load',

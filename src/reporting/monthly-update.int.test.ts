@@ -19,7 +19,8 @@ import {
   type MonthlyUpdate,
 } from './monthly-update.ts';
 import { addMilestone, addWorkstream, changeMilestone } from './programme-plan.ts';
-import { addMonths, type ProgrammeCaller } from './programme-values.ts';
+import { addMonths } from '../governance/governance-values.ts';
+import type { ProgrammeCaller } from './programme-values.ts';
 import { changeRaidItem, raiseRaidItem } from './raid-log.ts';
 import { monthlyUpdateHtml, monthlyUpdatePdf } from './update-documents.ts';
 import { activeUseCase } from '../../test/use-cases.ts';

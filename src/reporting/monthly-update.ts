@@ -21,14 +21,13 @@ import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import { parseOneOf } from '../parse-one-of.ts';
-import { inTransaction, newId } from '../governance/governance-values.ts';
+import { addMonths, inTransaction, newId } from '../governance/governance-values.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { factsInMonth, type FactKind, type KernelFact } from './kernel-facts.ts';
 import { planChart, type PlanChart } from './plan-chart.ts';
 import { readPlan, stateAsAt } from './programme-plan.ts';
 import { refreshProgramme } from './programme-refresh.ts';
 import {
-  addMonths,
   assertProgrammeCaller,
   monthEnd,
   monthName,

@@ -5,7 +5,7 @@
  * checks the caller itself, so the CLI and the API stay thin.
  */
 import { KernelError } from '../errors.ts';
-import { parseDate, parsePeriod } from '../governance/governance-values.ts';
+import { addMonths, parseDate, parsePeriod } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 
 /** Who is acting: the audit actor and their portal role, or `operator` for the CLI. */
@@ -36,11 +36,6 @@ export function parseMonth(raw: string, field = 'month'): string {
 /** 'YYYY-MM-DD', checked. */
 export function parseDay(raw: string, field = 'date'): string {
   return parseDate(String(raw), field);
-}
-
-export function addMonths(month: string, n: number): string {
-  const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + n;
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
 /** Every month from `from` to `to`, both included. */

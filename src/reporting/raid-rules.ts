@@ -17,11 +17,11 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
-import { inTransaction } from '../governance/governance-values.ts';
+import { addMonths, inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 import { ONBOARDING_STEPS } from '../governance/onboarding.ts';
 import { COMPLETED_LOAD } from './kernel-facts.ts';
-import { addMonths, assertProgrammeCaller, monthsBetween, type ProgrammeCaller } from './programme-values.ts';
+import { assertProgrammeCaller, monthsBetween, type ProgrammeCaller } from './programme-values.ts';
 
 export interface RuleOptions {
   /** weeks a first load may wait for sign-off before it is an issue */

@@ -4,6 +4,7 @@ import {
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
+import { addMonths } from '../governance/governance-values.ts';
 import { loadHistoryChanges } from '../ingest/load-history.ts';
 import type { Store } from '../store/store.ts';
 
@@ -72,12 +73,6 @@ export function monthsBetween(from: string, to: string): string[] {
     if (out.length > 120) break;
   }
   return out;
-}
-
-function addMonths(period: string, delta: number): string {
-  const [year, month] = period.split('-').map(Number) as [number, number];
-  const index = year * 12 + (month - 1) + delta;
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
 // A cell shows the load that stands: a loaded one over one in progress over a refusal.

@@ -7,7 +7,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
-import { inTransaction, parseOrgCode, parsePeriod } from '../governance/governance-values.ts';
+import { addMonths, inTransaction, parseOrgCode, parsePeriod } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 
 export interface FeedSchedule {
@@ -108,11 +108,6 @@ export function workingDay(month: string, n: number): string {
   throw new KernelError('internal', `No working day ${n} in ${month}`);
 }
 
-function nextMonth(month: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
-}
-
 /**
  * Every scheduled month from each schedule's first up to the month before `today`'s, with
  * where it stands: received (a load stands for it), late (its due day has passed), expected.
@@ -131,15 +126,12 @@ export async function scheduledMonths(
     ).map((r) => `${r.org_code}|${r.dataset_id}|${r.period}`),
   );
   const day = today.toISOString().slice(0, 10);
-  const lastMonth = (() => {
-    const [y, m] = day.slice(0, 7).split('-').map(Number) as [number, number];
-    return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
-  })();
+  const lastMonth = addMonths(day.slice(0, 7), -1);
   const out: ScheduledMonth[] = [];
   for (const s of schedules) {
     const last = s.until !== null && s.until < lastMonth ? s.until : lastMonth;
-    for (let period = s.from; period <= last && out.length < 100_000; period = nextMonth(period)) {
-      const dueOn = workingDay(nextMonth(period), s.dueWorkingDay);
+    for (let period = s.from; period <= last && out.length < 100_000; period = addMonths(period, 1)) {
+      const dueOn = workingDay(addMonths(period, 1), s.dueWorkingDay);
       const state = received.has(`${s.org}|${s.dataset}|${period}`)
         ? 'received'
         : dueOn < day
