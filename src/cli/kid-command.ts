@@ -8,6 +8,7 @@ import {
   type LinkageEstimate,
   type LinkageRow,
 } from '../kid/linkage-report.ts';
+import { heldBackNote } from '../kid/model-date.ts';
 import { buildSpine, spineStatus, type SpineBuild } from '../kid/person-spine.ts';
 import { COST_SETTING_TITLES, COST_SETTINGS, modelStatus, modelSummary } from '../kid/person-model.ts';
 import type { ModelSummary } from '../kid/person-model.ts';
@@ -316,13 +317,15 @@ export const registerKidCommands: RegisterCommands = (program, context) => {
         return;
       }
       context.io.out(
-        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed since; run kernel kid build.' : 'Up to date.'}`,
+        `Version ${status.version}, built ${status.builtAt}: ${status.people.toLocaleString('en-GB')} people from ${status.pmiRows.toLocaleString('en-GB')} PMI rows. ${status.stale ? 'Stale: loads have landed or the model\u2019s date has moved since; run kernel kid build.' : 'Up to date.'}`,
       );
       context.io.out(
         model.asOf === null
           ? 'The person-level model is empty: no activity has been loaded.'
           : `Person-level model on ${model.asOf}: ${model.people.toLocaleString('en-GB')} people (kernel kid model).`,
       );
+      const held = heldBackNote(status.modelDate);
+      if (held) context.io.out(held);
     });
   kid
     .command('linkage')

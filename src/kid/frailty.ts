@@ -128,7 +128,11 @@ export function efiCodes(deficits: readonly EfiDeficit[] = efiDeficits()): [defi
  * model's date (src/kid/model-date.ts) had coded by then, their count, index and category.
  * Answers the number of people scored (0 before any gp-events feed is loaded).
  */
-export async function buildFrailty(q: Queryable, version: number): Promise<number> {
+export async function buildFrailty(
+  q: Queryable,
+  version: number,
+  options: { asOf?: string | null } = {},
+): Promise<number> {
   const deficits = efiDeficits();
   await q.insertRows(
     'kid_efi_code',
@@ -136,7 +140,7 @@ export async function buildFrailty(q: Queryable, version: number): Promise<numbe
     efiCodes(deficits).map(([deficit, code]) => [version, deficit, code] as const),
   );
   await gatherStatistics(q, ['kid_efi_code']);
-  const asOf = await modelDate(q);
+  const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
   if (asOf === null || !(await tableExists(q, 'ds_gp_events'))) return 0;
   // The population on the model's date in the version being built (kid_population_periods
   // reads the current version, which this build has not replaced yet): registered with a

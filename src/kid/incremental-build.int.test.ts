@@ -16,6 +16,9 @@ import { buildSpine, type SpineBuild } from './person-spine.ts';
 import { VERSION_RANGED_TABLES } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 import { tableColumns } from '../store/table-columns.ts';
+import { setFeedSchedule } from '../signoff/feed-schedules.ts';
+import { heldBackNote } from './model-date.ts';
+import { spineStatus } from './person-spine.ts';
 
 const DATASETS = ['pmi', 'asc', 'gp-events', 'apc', 'ecds', 'op', 'fire-safety'];
 const FROM = '2020-01';
@@ -160,9 +163,10 @@ async function dieBeforeSwap(store: Store): Promise<void> {
  */
 async function compareWithFullBuild(
   store: Store,
+  today?: Date,
 ): Promise<{ full: SpineBuild; fullRows: Map<string, string[]> }> {
   const incrementalRows = await currentRows(store);
-  const full = await buildSpine(store, { full: true, actor: 'test' });
+  const full = await buildSpine(store, { full: true, actor: 'test', ...(today ? { today } : {}) });
   const fullRows = await currentRows(store);
   expect([...incrementalRows.keys()].sort()).toEqual([...fullRows.keys()].sort());
   for (const [table, rows] of fullRows) expect(incrementalRows.get(table), table).toEqual(rows);
@@ -374,4 +378,91 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     expect(full.model?.computedAllBecause).toBe('asked (--full)');
     expect(fullRows.get('kid_model')?.length ?? 0).toBeGreaterThan(0);
   });
+});
+
+/**
+ * A month still coming in holds the model's date back (src/kid/model-date.ts): with a
+ * hospital's A&E scheduled and not yet due, the GP practices' new month leaves the model on
+ * the month before; the feed's due day passing, or the feed arriving, moves it.
+ */
+describe.each(testStores())('the model’s date while a month is still coming in on $engine', (engine) => {
+  // RWF's A&E is due by the 10th working day of the month after: 12 March 2021 for February.
+  const whileDue = new Date('2021-03-05T09:00:00Z');
+  const pastDue = new Date('2021-03-15T09:00:00Z');
+  const modelDays = async (store: Store): Promise<string[]> =>
+    (
+      await store.query<{ day: string }>(
+        `SELECT DISTINCT CAST(as_of AS TEXT) AS day FROM kid_model m JOIN kid_current c ON c.version = m.version
+         UNION SELECT DISTINCT CAST(as_of AS TEXT) FROM kid_frailty f JOIN kid_current c ON c.version = f.version`,
+      )
+    ).map((r) => String(r.day).slice(0, 10));
+
+  it('stays on the month before until the month’s scheduled feeds arrive or fall due', async () => {
+    const store = await engine.open();
+    try {
+      useFiles('original');
+      await world.load(
+        store,
+        DATASETS,
+        () => true,
+        (period) => period < LAST,
+      );
+      await setFeedSchedule(
+        store,
+        { org: 'RWF', dataset: 'ecds', dueWorkingDay: 10, from: '2020-06' },
+        'test',
+      );
+      await buildSpine(store, { actor: 'test', today: whileDue });
+      expect(await modelDays(store)).toEqual(['2021-01-31']);
+
+      // February from every member but RWF's A&E.
+      await world.load(
+        store,
+        DATASETS.filter((d) => d !== 'ecds'),
+        () => true,
+        (period) => period === LAST,
+      );
+      await world.load(
+        store,
+        ['ecds'],
+        (org) => org !== 'RWF',
+        (period) => period === LAST,
+      );
+      const waiting = (await spineStatus(store, whileDue)).modelDate;
+      expect(waiting).toEqual({
+        asOf: '2021-01-31',
+        latestMonth: LAST,
+        waitingFor: [{ org: 'RWF', dataset: 'ecds', period: LAST, dueOn: '2021-03-12' }],
+      });
+      expect(heldBackNote(waiting)).toContain('2021-02 is still coming in: 1 scheduled feed');
+      expect(heldBackNote(waiting)).toContain('RWF ecds');
+      const held = await buildSpine(store, { actor: 'test', today: whileDue });
+      expect(held.mode).toBe('incremental');
+      expect(held.model?.computedAllBecause).toBeUndefined();
+      expect(await modelDays(store)).toEqual(['2021-01-31']);
+      // The same inputs on the same day: nothing to do.
+      expect((await buildSpine(store, { actor: 'test', today: whileDue })).mode).toBe('unchanged');
+      // It equals a full build made on the same day.
+      await compareWithFullBuild(store, whileDue);
+
+      // The due day passes with nothing new loaded: the date moves, so the version is stale.
+      const due = await spineStatus(store, pastDue);
+      expect(due.modelDate).toEqual({ asOf: '2021-02-28', latestMonth: LAST, waitingFor: [] });
+      expect(due.stale).toBe(true);
+      expect(heldBackNote(due.modelDate)).toBeNull();
+      // Or the feed arrives before its due day.
+      await world.load(
+        store,
+        ['ecds'],
+        (org) => org === 'RWF',
+        (period) => period === LAST,
+      );
+      expect((await spineStatus(store, whileDue)).modelDate.asOf).toBe('2021-02-28');
+      const moved = await buildSpine(store, { actor: 'test', today: whileDue });
+      expect(moved.model?.computedAllBecause).toBe('the model’s date moved');
+      expect(await modelDays(store)).toEqual(['2021-02-28']);
+    } finally {
+      await store.close();
+    }
+  }, 600_000);
 });

@@ -27,10 +27,30 @@ export const spineStatusSchema: z.ZodType<SpineStatus> = z.object({
   builtAt: z.string().nullable().describe('ISO 8601 date and time'),
   people: z.number().int(),
   pmiRows: z.number().int(),
-  stale: z.boolean().describe('loads have landed since the current version was built'),
+  stale: z
+    .boolean()
+    .describe('loads have landed, or the model’s date has moved, since the current version was built'),
   disagreements: z
     .record(z.string(), z.number().int())
     .describe('per spine field, people whose sources disagree on it'),
+  modelDate: z
+    .object({
+      asOf: z.string().nullable().describe('YYYY-MM-DD: the model’s date a build made now would give'),
+      latestMonth: z.string().nullable().describe('YYYY-MM: the latest month of GP events loaded'),
+      waitingFor: z
+        .array(
+          z.object({
+            org: z.string().describe('ODS code'),
+            dataset: z.string(),
+            period: z.string().describe('YYYY-MM'),
+            dueOn: z.string().describe('YYYY-MM-DD: the feed schedule’s due day'),
+          }),
+        )
+        .describe(
+          'the scheduled feeds of the model’s inputs not yet received and not yet due for the first month up to latestMonth that has any: the model stays on the month before it',
+        ),
+    })
+    .describe('the model’s date, held back while a month’s scheduled feeds are still coming in'),
 });
 
 export const linkageRowSchema: z.ZodType<ControlledLinkageRow> = z.object({

@@ -219,7 +219,7 @@ interface Source {
 export async function buildPersonModel(
   q: Queryable,
   version: number,
-  options: { asOf?: string; unitCosts?: UnitCosts; plan?: BuildPlan } = {},
+  options: { asOf?: string | null; unitCosts?: UnitCosts; plan?: BuildPlan } = {},
 ): Promise<PersonModelBuild> {
   const costs = options.unitCosts ?? readUnitCosts();
   // A build that died before its swap may have left rows under this version number.
@@ -230,7 +230,7 @@ export async function buildPersonModel(
     ['version', 'cost_id', 'setting', 'unit', 'cost', 'cost_year', 'source'],
     costs.costs.map((c) => [version, c.id, c.setting, c.unit, c.cost, c.year, costs.source] as const),
   );
-  const asOf = options.asOf ?? (await modelDate(q));
+  const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
   if (asOf === null) return { asOf: null, people: 0, sources: { used: [], skipped: [] } };
   checkDay(asOf);
   const to = `CAST(${quoteLiteral(asOf)} AS DATE)`;

@@ -20,6 +20,7 @@ import { gatherStatistics } from './gather-statistics.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
+import { modelDateOn, type ModelDate } from './model-date.ts';
 import { buildPersonModel } from './person-model.ts';
 import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
@@ -87,9 +88,11 @@ export interface SpineStatus {
   builtAt: string | null;
   people: number;
   pmiRows: number;
-  /** true when loads have landed since the current version was built */
+  /** true when loads have landed since the current version was built, or the model's date has moved */
   stale: boolean;
   disagreements: Record<string, number>;
+  /** the model's date a build made now would give, and the scheduled feeds holding it back */
+  modelDate: ModelDate;
 }
 
 /** Every table that holds rows of a build version (migrations 060–069). */
@@ -151,10 +154,13 @@ const pmiExists = (q: Queryable): Promise<boolean> => tableExists(q, 'ds_pmi');
 
 /**
  * What a build is made from: the loads (the PMI for the spine, every linked dataset for the
- * linkage report), as a fingerprint that changes when one lands.
+ * linkage report), the link runs, the reference releases and the model's date, as a
+ * fingerprint that changes when one does. The date can move with nothing loaded: a month's
+ * last scheduled feed falling due (src/kid/model-date.ts).
  */
-async function inputFingerprint(q: Queryable): Promise<string> {
-  return `${await loadsFingerprint(q)}|${await linkRunsFingerprint(q)}${await referenceFingerprint(q)}`;
+async function inputFingerprint(q: Queryable, asOf: string | null, loadsSeen?: string): Promise<string> {
+  const loads = loadsSeen ?? (await loadsFingerprint(q));
+  return `${loads}|${await linkRunsFingerprint(q)}${await referenceFingerprint(q)}|as_of=${asOf ?? ''}`;
 }
 
 /** A new reference release (e.g. this month's ePCN) changes the model's PCNs. */
@@ -197,7 +203,13 @@ export async function buildSpine(store: Store, options: BuildOptions = {}): Prom
   return withSessionSettings(store, store.dialect.kidBuild, () => buildVersion(store, options));
 }
 
-type BuildOptions = { full?: boolean; refit?: boolean; actor?: string };
+type BuildOptions = {
+  full?: boolean;
+  refit?: boolean;
+  actor?: string;
+  /** the day the build is made, which decides the model's date (src/kid/model-date.ts); now unless given */
+  today?: Date;
+};
 
 async function buildVersion(store: Store, options: BuildOptions): Promise<SpineBuild> {
   const steps: Record<string, number> = {};
@@ -225,7 +237,9 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     );
   }
   const loadsSeen = await loadsFingerprint(store);
-  const fingerprint = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
+  // Worked out once, so the eFI, the model and the risk scores describe the same day.
+  const { asOf } = await modelDateOn(store, options.today ?? new Date());
+  const fingerprint = await inputFingerprint(store, asOf, loadsSeen);
   const current = await currentBuild(store);
   if (!options.full && current && JSON.parse(String(current.details ?? '{}')).inputs === fingerprint) {
     const summary = JSON.parse(String(current.details)) as SpineBuild;
@@ -390,18 +404,18 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     await retireRebuiltPeople(store, 'kid_condition', version, plan);
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
-  await step('frailty', () => buildFrailty(store, version));
-  const model = await step('model', () => buildPersonModel(store, version, { plan }));
+  await step('frailty', () => buildFrailty(store, version, { asOf }));
+  const model = await step('model', () => buildPersonModel(store, version, { plan, asOf }));
   await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
   await step('risk', () =>
-    buildRisk(store, version, { refit: options.full === true && options.refit === true }),
+    buildRisk(store, version, { refit: options.full === true && options.refit === true, asOf }),
   );
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),
   // so the linkage report below counts links into the spine it describes.
   await step('relink', () => relinkIntoSpine(store, { version, actor: options.actor ?? 'kernel' }));
   // The loads as they were when the build began, and the link runs including those just made.
-  const inputs = `${loadsSeen}|${await linkRunsFingerprint(store)}${await referenceFingerprint(store)}`;
+  const inputs = await inputFingerprint(store, asOf, loadsSeen);
   const linkage = await step('linkage', () => buildLinkage(store, version, plan));
 
   const count = async (sql: string): Promise<number> =>
@@ -478,9 +492,10 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   return build;
 }
 
-/** The current version, how big it is, and whether loads have landed since. */
-export async function spineStatus(store: Store): Promise<SpineStatus> {
+/** The current version, how big it is, whether loads have landed since, and the model's date. */
+export async function spineStatus(store: Store, today: Date = new Date()): Promise<SpineStatus> {
   const current = await currentBuild(store);
+  const dated = await modelDateOn(store, today);
   if (!current)
     return {
       version: null,
@@ -489,6 +504,7 @@ export async function spineStatus(store: Store): Promise<SpineStatus> {
       pmiRows: 0,
       stale: await pmiExists(store),
       disagreements: {},
+      modelDate: dated,
     };
   const details = JSON.parse(String(current.details ?? '{}')) as SpineBuild & { inputs?: string };
   return {
@@ -496,8 +512,9 @@ export async function spineStatus(store: Store): Promise<SpineStatus> {
     builtAt: String(current.finished_at),
     people: Number(current.people ?? 0),
     pmiRows: Number(current.pmi_rows ?? 0),
-    stale: details.inputs !== (await inputFingerprint(store)),
+    stale: details.inputs !== (await inputFingerprint(store, dated.asOf)),
     disagreements: details.disagreements ?? {},
+    modelDate: dated,
   };
 }
 

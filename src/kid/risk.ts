@@ -337,7 +337,7 @@ const RISK_TABLES = ['kid_risk_fit', 'kid_risk_model', 'kid_risk_calibration', '
 export async function buildRisk(
   q: Queryable,
   version: number,
-  options: { refit?: boolean } = {},
+  options: { refit?: boolean; asOf?: string | null } = {},
 ): Promise<RiskBuild> {
   const started = Date.now();
   const done = (status: RiskBuild['status'], reason: string, rest: Partial<RiskBuild> = {}): RiskBuild => ({
@@ -352,7 +352,7 @@ export async function buildRisk(
   });
   // A build that died before its swap may have left rows of this version number.
   for (const table of RISK_TABLES) await q.run(`DELETE FROM ${table} WHERE version = $1`, [version]);
-  const asOf = await modelDate(q);
+  const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
   if (!asOf) return done('skipped', 'no gp-events feed has been loaded, so the model has no date');
   if (!(await tableExists(q, 'ds_apc')))
     return done(
@@ -564,8 +564,14 @@ export async function refitRisk(store: Store, actor: string): Promise<RiskBuild>
       },
     );
   const version = Number(current.version);
+  // Scored on the day the version's model describes, whatever has been loaded since.
+  const [model] = await store.query<{ as_of: string | null }>(
+    'SELECT CAST(max(as_of) AS TEXT) AS as_of FROM kid_model WHERE version = $1',
+    [version],
+  );
+  const asOf = model?.as_of ? String(model.as_of).slice(0, 10) : null;
   return store.transaction(async (tx) => {
-    const build = await buildRisk(tx, version, { refit: true });
+    const build = await buildRisk(tx, version, { refit: true, asOf });
     await appendAudit(tx, {
       actor,
       action: 'kid.risk-refitted',

@@ -11,6 +11,7 @@ import {
 } from '../kid/kid-schemas.ts';
 import { controlModelSummary, readModelSummary } from '../kid/person-model.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
+import { heldBackNote } from '../kid/model-date.ts';
 import { spineStatus } from '../kid/person-spine.ts';
 import { controlRiskModel, readRiskModel } from '../kid/risk.ts';
 import { populationHealthRoutes } from './population-health-routes.ts';
@@ -52,6 +53,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
           })),
           disclosureNote: note,
           status,
+          heldBack: heldBackNote(status.modelDate),
           titles: Object.fromEntries(listDatasets().map((d) => [d.id, d.title])),
           ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
         });
