@@ -28,6 +28,15 @@ function printBuild(build: SpineBuild, print: Print): void {
             ? `, incrementally: ${(build.rebuiltPeople ?? 0).toLocaleString('en-GB')} people whose records changed rebuilt, the rest kept as they were.`
             : ` (full${build.fullBecause ? `: ${build.fullBecause}` : ''}).`),
   );
+  if (build.modelDate) {
+    print(
+      build.modelDate.asOf === null
+        ? 'The person-level model has no date yet: no month of GP events has been loaded.'
+        : `The person-level model describes ${build.modelDate.asOf}.`,
+    );
+    const held = heldBackNote(build.modelDate);
+    if (held) print(held);
+  }
   print(
     formatTable(
       ['measure', 'count'],

@@ -60,6 +60,8 @@ export interface SpineBuild {
    * computed again and those copied; otherwise why everyone was computed (person-model.ts)
    */
   model?: { computed?: number; copied?: number; computedAllBecause?: string };
+  /** the model's date the build gave it, and the scheduled feeds that held it back (src/kid/model-date.ts) */
+  modelDate?: ModelDate;
   /**
    * of an incremental build's rebuilt people, those whose spine rows changed as the linkage
    * report reads them, whose activity rows it counted again (src/kid/linkage-report.ts)
@@ -238,7 +240,8 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   }
   const loadsSeen = await loadsFingerprint(store);
   // Worked out once, so the eFI, the model and the risk scores describe the same day.
-  const { asOf } = await modelDateOn(store, options.today ?? new Date());
+  const dated = await modelDateOn(store, options.today ?? new Date());
+  const { asOf } = dated;
   const fingerprint = await inputFingerprint(store, asOf, loadsSeen);
   const current = await currentBuild(store);
   if (!options.full && current && JSON.parse(String(current.details ?? '{}')).inputs === fingerprint) {
@@ -434,6 +437,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     ...(plan.mode === 'full' ? { fullBecause: plan.reason } : {}),
     rebuiltPeople: plan.mode === 'incremental' ? plan.people : 0,
     model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
+    modelDate: dated,
     ...(linkage.recounted === null ? {} : { linkageRecounted: linkage.recounted }),
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count(`SELECT count(*) AS n FROM kid_person p WHERE ${inVersion('p', '$1')}`),

@@ -40,6 +40,8 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
     );
     const again = await runCli(['kid', 'build', ...flags]);
     expect(again.stdout).toContain('up to date');
+    // PMI alone: no month of GP events, so the person-level model has no date.
+    expect(again.stdout).toContain('The person-level model has no date yet');
     const full = JSON.parse((await runCli(['kid', 'build', '--full', '--json', ...flags])).stdout) as {
       version: number;
     };
@@ -47,8 +49,10 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
     const after = JSON.parse((await runCli(['kid', 'status', '--json', ...flags])).stdout) as {
       version: number;
       stale: boolean;
+      modelDate: unknown;
     };
     expect(after).toMatchObject({ version: full.version, stale: false });
+    expect(after.modelDate).toEqual({ asOf: null, latestMonth: null, waitingFor: [] });
     const linkage = JSON.parse((await runCli(['kid', 'linkage', '--json', ...flags])).stdout) as {
       dataset: string;
       rows: number;
