@@ -76,6 +76,17 @@ function useFiles(kind: 'original' | 'corrected'): void {
   }
 }
 
+/** Every month before the last, as first sent. */
+async function loadBeforeLast(store: Store): Promise<void> {
+  useFiles('original');
+  await world.load(
+    store,
+    DATASETS,
+    () => true,
+    (period) => period < LAST,
+  );
+}
+
 /** Every kid_* table's rows of the current version, sorted, keyed by table. */
 async function currentRows(store: Store): Promise<Map<string, string[]>> {
   const tables = await store.query<{ table_name: string }>(
@@ -181,13 +192,7 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
   let statistics: Map<string, StatisticsSeen> | undefined;
   beforeAll(async () => {
     store = await engine.open();
-    useFiles('original');
-    await world.load(
-      store,
-      DATASETS,
-      () => true,
-      (period) => period < LAST,
-    );
+    await loadBeforeLast(store);
     first = await buildSpine(store, { actor: 'test' });
     useFiles('corrected');
     await world.load(
@@ -401,13 +406,7 @@ describe.each(testStores())('the model’s date while a month is still coming in
   it('stays on the month before until the month’s scheduled feeds arrive or fall due', async () => {
     const store = await engine.open();
     try {
-      useFiles('original');
-      await world.load(
-        store,
-        DATASETS,
-        () => true,
-        (period) => period < LAST,
-      );
+      await loadBeforeLast(store);
       await setFeedSchedule(
         store,
         { org: 'RWF', dataset: 'ecds', dueWorkingDay: 10, from: '2020-06' },
