@@ -10,13 +10,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { appendAudit, verifyAudit, type AuditEntry } from '../../src/audit/audit-log.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startPostgres } from '../../test/postgres-server.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/audit/run.ts', {
   options: {
     events: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '10000' },

@@ -17,13 +17,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { maternityDashboard } from '../../src/analytics/maternity-dashboard.ts';
 import { DEMO_WINDOW } from '../../src/demo/demo-window.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { benchArgs } from '../bench-args.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({
+const values = benchArgs('bench/demo/run.ts', {
   options: {
     people: { type: 'string', default: '5000,50000,100000' },
     rounds: { type: 'string', default: '1' },

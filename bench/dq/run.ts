@@ -15,7 +15,6 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { getDataset } from '../../src/catalogue/catalogue.ts';
 import { tableName } from '../../src/catalogue/shapes.ts';
 import { getLoadReport } from '../../src/ingest/load-history.ts';
@@ -26,8 +25,9 @@ import { profileLoad } from '../../src/quality/load-profile.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { startPostgres } from '../../test/postgres-server.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/dq/run.ts', {
   options: {
     rows: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '3' },

@@ -19,7 +19,6 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { readableUseCases } from '../../src/governance/access-policy.ts';
 import { listUseCases } from '../../src/governance/use-cases.ts';
 import {
@@ -31,8 +30,9 @@ import { populationHealthView } from '../../src/kid/population-health-view.ts';
 import { findUserByEmail } from '../../src/server/auth/user-accounts.ts';
 import { createViewEngine } from '../../src/server/view-engine.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/kid-dashboard/render.ts', {
   options: {
     reuse: { type: 'string' },
     renders: { type: 'string', default: '200' },

@@ -36,7 +36,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   listWorldFeeds,
   sendWorldFeeds,
@@ -62,8 +61,9 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { loadBenchOptOuts, optOutPercentOf } from '../kid/optouts.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/kid-dashboard/run.ts', {
   options: {
     people: { type: 'string', default: '100000' },
     from: { type: 'string', default: '2020-08' },

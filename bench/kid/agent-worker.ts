@@ -10,7 +10,6 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { getDataset } from '../../src/catalogue/catalogue.ts';
 import { deidentifyFile } from '../../src/privacy/deidentify-file.ts';
 import { readLinkKeyFile } from '../../src/privacy/link-key.ts';
@@ -19,8 +18,9 @@ import { readSigningPrivateKey } from '../../src/privacy/signing-key.ts';
 import { readSourceMapping } from '../../src/privacy/source-mapping.ts';
 import { hmacTokeniser } from '../../src/privacy/token-scheme.ts';
 import { isNilReturn, listWorldFeeds } from '../../src/synth/world-feeds.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/kid/agent-worker.ts', {
   options: {
     dir: { type: 'string' },
     worker: { type: 'string', default: '0' },

@@ -36,7 +36,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
   isNilReturn,
@@ -58,8 +57,9 @@ import { startPostgres, type PostgresServer } from '../../test/postgres-server.t
 import { serverProcesses, type ServerProcesses } from '../postgres-processes.ts';
 import { loadBenchOptOuts, optOutPercentOf } from './optouts.ts';
 import { replicateLoads } from './replicate.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/kid/run.ts', {
   options: {
     people: { type: 'string', default: '100000' },
     from: { type: 'string', default: '2019-08' },

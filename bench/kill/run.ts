@@ -14,13 +14,13 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { listLoads, markStaleLoads } from '../../src/ingest/load-history.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { apcFeed, killLoadAt, prepareForApc } from '../../test/kill-load.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/kill/run.ts', {
   options: {
     rows: { type: 'string', default: '1000000' },
     store: { type: 'string', default: 'duckdb' },

@@ -26,7 +26,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { listWorldFeeds, sendWorldFeeds, trustWorldSigningKeys } from '../../src/demo/send-world-feeds.ts';
 import { seedDemoGovernance } from '../../src/governance/demo-governance.ts';
 import { newLinkKey, readLinkKeyFile, writeLinkKeyFile } from '../../src/privacy/link-key.ts';
@@ -38,8 +37,9 @@ import { addUser, changePassword, findUserByEmail } from '../../src/server/auth/
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { generateWorld } from '../../src/synth/generate-world.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/portal/run.ts', {
   options: {
     people: { type: 'string', default: '1000000' },
     from: { type: 'string', default: '2019-08' },

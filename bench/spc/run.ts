@@ -12,7 +12,6 @@
  * average is printed for the record.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { MATERNITY_MEASURES } from '../../src/analytics/maternity-measures.ts';
 import {
   FUNNEL_DESIGN_RATE,
@@ -20,8 +19,9 @@ import {
   XMR_DESIGN_RATE,
   xmrAlarmRate,
 } from '../../src/analytics/spc-simulation.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({ options: { charts: { type: 'string', default: '10000' } } });
+const values = benchArgs('bench/spc/run.ts', { options: { charts: { type: 'string', default: '10000' } } });
 const charts = Number(values.charts);
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 

@@ -59,7 +59,6 @@ import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { getDataset } from '../../src/catalogue/catalogue.ts';
 import {
@@ -98,8 +97,9 @@ import {
   workspacesFor,
 } from '../../src/workspace/workspace-operations.ts';
 import { findBinDir } from '../../test/postgres-server.ts';
+import { benchArgs } from '../bench-args.ts';
 
-const { values } = parseArgs({
+const values = benchArgs('bench/workspace/run.ts', {
   options: {
     people: { type: 'string', default: '1900000' },
     from: { type: 'string', default: '2020-08' },
