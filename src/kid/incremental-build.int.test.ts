@@ -439,6 +439,8 @@ describe.each(testStores())('the model’s date while a month is still coming in
         asOf: '2021-01-31',
         latestMonth: LAST,
         waitingFor: [{ org: 'RWF', dataset: 'ecds', period: LAST, dueOn: '2021-03-12' }],
+        feedsWaiting: 1,
+        lastDueOn: '2021-03-12',
       });
       expect(heldBackNote(waiting)).toContain('2021-02 is still coming in: 1 scheduled feed');
       expect(heldBackNote(waiting)).toContain('RWF ecds');
@@ -456,7 +458,13 @@ describe.each(testStores())('the model’s date while a month is still coming in
 
       // The due day passes with nothing new loaded: the date moves, so the version is stale.
       const due = await spineStatus(store, pastDue);
-      expect(due.modelDate).toEqual({ asOf: '2021-02-28', latestMonth: LAST, waitingFor: [] });
+      expect(due.modelDate).toEqual({
+        asOf: '2021-02-28',
+        latestMonth: LAST,
+        waitingFor: [],
+        feedsWaiting: 0,
+        lastDueOn: null,
+      });
       expect(due.stale).toBe(true);
       expect(heldBackNote(due.modelDate)).toBeNull();
       // Or the feed arrives before its due day.

@@ -47,8 +47,10 @@ export const spineStatusSchema: z.ZodType<SpineStatus> = z.object({
           }),
         )
         .describe(
-          'the scheduled feeds of the model’s inputs not yet received and not yet due for the first month up to latestMonth that has any: the model stays on the month before it',
+          'the scheduled feeds of the model’s inputs not yet received and not yet due for the first month up to latestMonth that has any: the model stays on the month before it. A provider is shown its own organisation’s only',
         ),
+      feedsWaiting: z.number().int().describe('how many feeds hold the date back, whoever sends them'),
+      lastDueOn: z.string().nullable().describe('YYYY-MM-DD: the last of their due days'),
     })
     .describe('the model’s date, held back while a month’s scheduled feeds are still coming in'),
 });

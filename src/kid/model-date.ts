@@ -40,9 +40,14 @@ export interface ModelDate {
   latestMonth: string | null;
   /**
    * What holds the date back (empty when nothing does): the scheduled feeds of the model's
-   * inputs still expected for the first month up to `latestMonth` that has any.
+   * inputs still expected for the first month up to `latestMonth` that has any; of a
+   * provider's own organisation only, as a provider is shown (`modelDateSeenBy`).
    */
   waitingFor: Array<Pick<ScheduledMonth, 'org' | 'dataset' | 'period' | 'dueOn'>>;
+  /** how many feeds hold the date back, whoever sends them */
+  feedsWaiting: number;
+  /** the last of their due days, 'YYYY-MM-DD'; null when none holds it */
+  lastDueOn: string | null;
 }
 
 /** 'YYYY-MM-DD', or null when no complete month of gp-events has been loaded. */
@@ -58,7 +63,8 @@ export async function modelDateOn(q: Queryable, today: Date = new Date()): Promi
   );
   const latest = rows[0]?.latest ? String(rows[0].latest) : null;
   const earliest = rows[0]?.earliest ? String(rows[0].earliest) : null;
-  if (latest === null || earliest === null) return { asOf: null, latestMonth: null, waitingFor: [] };
+  if (latest === null || earliest === null)
+    return { asOf: null, latestMonth: null, waitingFor: [], feedsWaiting: 0, lastDueOn: null };
   const expected = (await scheduledMonths(q, today)).filter(
     (m) => m.state === 'expected' && m.period <= latest && MODEL_INPUT_DATASETS.has(m.dataset),
   );
@@ -71,7 +77,23 @@ export async function modelDateOn(q: Queryable, today: Date = new Date()): Promi
         a.dueOn.localeCompare(b.dueOn) || a.org.localeCompare(b.org) || a.dataset.localeCompare(b.dataset),
     );
   const month = firstHeld === undefined ? latest : addMonths(firstHeld, -1);
-  return { asOf: month < earliest ? null : lastDayOfMonth(month), latestMonth: latest, waitingFor };
+  return {
+    asOf: month < earliest ? null : lastDayOfMonth(month),
+    latestMonth: latest,
+    waitingFor,
+    feedsWaiting: waitingFor.length,
+    lastDueOn: waitingFor.at(-1)?.dueOn ?? null,
+  };
+}
+
+/**
+ * The model's date as a reader from `org` may see it: which member has not yet sent a month
+ * is coverage, and a provider sees only its own organisation's (as on the coverage grid), so
+ * only its own feeds are named, the others counted; null `org` (an administrator, an analyst,
+ * the operator's CLI) sees them all. The date itself is everyone's.
+ */
+export function modelDateSeenBy(dated: ModelDate, org: string | null): ModelDate {
+  return org === null ? dated : { ...dated, waitingFor: dated.waitingFor.filter((w) => w.org === org) };
 }
 
 /**
@@ -79,15 +101,18 @@ export async function modelDateOn(q: Queryable, today: Date = new Date()): Promi
  * feeds still to come; null when nothing holds it. Said by `kernel kid status` and the portal.
  */
 export function heldBackNote(dated: ModelDate): string | null {
-  const [first] = dated.waitingFor;
-  if (!first || dated.latestMonth === null) return null;
-  const count = dated.waitingFor.length;
+  if (dated.feedsWaiting === 0 || dated.latestMonth === null) return null;
+  const count = dated.feedsWaiting;
   const feeds = dated.waitingFor.map((w) => `${w.org} ${w.dataset}`);
-  const named = count > 10 ? `${feeds.slice(0, 10).join(', ')} and ${count - 10} more` : feeds.join(', ');
+  const parts = feeds.length > 10 ? [...feeds.slice(0, 10), `${feeds.length - 10} more`] : [...feeds];
+  const unnamed = count - feeds.length;
+  if (unnamed > 0) parts.push(`${unnamed} of other members`);
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts.join('');
+  const month = dated.asOf === null ? 'its first month' : addMonths(dated.asOf.slice(0, 7), 1);
   return (
-    `GP events are loaded to ${dated.latestMonth}, but ${first.period} is still coming in: ` +
+    `GP events are loaded to ${dated.latestMonth}, but ${month} is still coming in: ` +
     `${count} scheduled feed${count === 1 ? '' : 's'} not yet received and not yet due ` +
-    `(the last by ${dated.waitingFor.at(-1)?.dueOn}): ${named}. The person-level model stays on ` +
+    `(the last by ${dated.lastDueOn}): ${list}. The person-level model stays on ` +
     `${dated.asOf ?? 'no date'} until they arrive or fall due (feed schedules: docs/feeds.md).`
   );
 }

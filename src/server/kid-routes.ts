@@ -11,8 +11,8 @@ import {
 } from '../kid/kid-schemas.ts';
 import { controlModelSummary, readModelSummary } from '../kid/person-model.ts';
 import { controlLinkageRow, linkageByDataset, linkageReport } from '../kid/linkage-report.ts';
-import { heldBackNote } from '../kid/model-date.ts';
-import { spineStatus } from '../kid/person-spine.ts';
+import { heldBackNote, modelDateSeenBy } from '../kid/model-date.ts';
+import { spineStatus, type SpineStatus } from '../kid/person-spine.ts';
 import { controlRiskModel, readRiskModel } from '../kid/risk.ts';
 import { populationHealthRoutes } from './population-health-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
@@ -35,6 +35,12 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
     const { policy, note } = await auditedMetadataPolicy(deps, r, 'linkage', { org: query.org });
     return { rows, policy, note };
   };
+  // The spine's status; a provider is told of its own organisation's feeds only (modelDateSeenBy).
+  const statusFor = async (r: RouteRequest): Promise<SpineStatus> => {
+    const status = await spineStatus(deps.store);
+    const org = r.principal?.role === 'provider' ? (r.principal.org ?? '-') : null;
+    return { ...status, modelDate: modelDateSeenBy(status.modelDate, org) };
+  };
   return [
     {
       method: 'GET',
@@ -43,7 +49,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
       access: 'signed-in',
       summary: 'Linkage: how each dataset’s rows reach the person spine, by provider and month',
       handle: async (r) => {
-        const [{ rows, policy, note }, status] = await Promise.all([read(r), spineStatus(deps.store)]);
+        const [{ rows, policy, note }, status] = await Promise.all([read(r), statusFor(r)]);
         return r.render('kid/linkage.njk', {
           title: 'Linkage',
           groups: linkageByDataset(rows).map((g) => ({
@@ -72,7 +78,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const { rows, policy } = await read(r);
         return r.json({
-          status: await spineStatus(deps.store),
+          status: await statusFor(r),
           rows: rows.map((row) => controlLinkageRow(row, policy)),
         });
       },

@@ -52,7 +52,13 @@ describe.each(testStores())('kernel kid on $engine', (engine) => {
       modelDate: unknown;
     };
     expect(after).toMatchObject({ version: full.version, stale: false });
-    expect(after.modelDate).toEqual({ asOf: null, latestMonth: null, waitingFor: [] });
+    expect(after.modelDate).toEqual({
+      asOf: null,
+      latestMonth: null,
+      waitingFor: [],
+      feedsWaiting: 0,
+      lastDueOn: null,
+    });
     const linkage = JSON.parse((await runCli(['kid', 'linkage', '--json', ...flags])).stdout) as {
       dataset: string;
       rows: number;
