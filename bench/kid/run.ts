@@ -431,7 +431,10 @@ async function main(): Promise<void> {
       `rebuild after one new month: ${after.seconds.toFixed(1)}s, ${cpuText(after.cpuSeconds, after.server?.cpuSeconds)} (${after.result.mode}` +
         (after.result.mode === 'incremental'
           ? `, ${(after.result.rebuiltPeople ?? 0).toLocaleString('en-GB')} people rebuilt, ` +
-            `the linkage of ${(after.result.linkageRecounted ?? 0).toLocaleString('en-GB')} counted again`
+            `the linkage of ${(after.result.linkageRecounted ?? 0).toLocaleString('en-GB')} counted again, ` +
+            (after.result.model?.computedAllBecause
+              ? `the model computed for everyone: ${after.result.model.computedAllBecause}`
+              : `the model of ${(after.result.model?.computed ?? 0).toLocaleString('en-GB')} computed and of ${(after.result.model?.copied ?? 0).toLocaleString('en-GB')} copied`)
           : `: ${after.result.fullBecause ?? ''}`) +
         `), ${memoryText(after.peakRss, after.server)}`,
     );

@@ -32,7 +32,10 @@ function printBuild(build: SpineBuild, print: Print): void {
     print(
       build.modelDate.asOf === null
         ? 'The person-level model has no date yet: no month of GP events has been loaded.'
-        : `The person-level model describes ${build.modelDate.asOf}.`,
+        : `The person-level model describes ${build.modelDate.asOf}` +
+            (build.model?.computed !== undefined
+              ? `: computed for the ${build.model.computed.toLocaleString('en-GB')} people whose records or whose values on that date changed, copied for the other ${(build.model.copied ?? 0).toLocaleString('en-GB')}.`
+              : '.'),
     );
     const held = heldBackNote(build.modelDate);
     if (held) print(held);

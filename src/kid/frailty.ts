@@ -27,6 +27,7 @@ import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
 import { inVersion } from '../store/version-range.ts';
+import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
 
 // From this file's own folder, not CODE_LISTS_DIR: person-spine.ts imports both modules, so
 // conditions.ts may not have run when this one does.
@@ -131,7 +132,7 @@ export function efiCodes(deficits: readonly EfiDeficit[] = efiDeficits()): [defi
 export async function buildFrailty(
   q: Queryable,
   version: number,
-  options: { asOf?: string | null } = {},
+  options: { asOf?: string | null; scope?: ModelScope } = {},
 ): Promise<number> {
   const deficits = efiDeficits();
   await q.insertRows(
@@ -142,6 +143,7 @@ export async function buildFrailty(
   await gatherStatistics(q, ['kid_efi_code']);
   const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
   if (asOf === null || !(await tableExists(q, 'ds_gp_events'))) return 0;
+  const scoped = options.scope !== undefined && 'people' in options.scope;
   // The population on the model's date in the version being built (kid_population_periods
   // reads the current version, which this build has not replaced yet): registered with a
   // Kent and Medway practice, alive, and aged 65+ by birth year and month.
@@ -152,7 +154,15 @@ export async function buildFrailty(
       AND (r.to_date IS NULL OR r.to_date >= CAST($2 AS DATE))
       AND (p.death_date IS NULL OR p.death_date >= CAST($2 AS DATE))
       AND p.birth_year_month IS NOT NULL
-      AND ${ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)')} >= ${EFI_MINIMUM_AGE * 12}`;
+      AND ${ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)')} >= ${EFI_MINIMUM_AGE * 12}
+      ${scoped ? `AND ${inModelScope('r.person_token')}` : ''}`;
+  // An incremental build whose model date has not moved scores only the people of its model
+  // scope and copies everyone else's eFI (incremental-build.ts, planModelScope).
+  let copied = 0;
+  if (options.scope && 'people' in options.scope) {
+    await copyOutsideScope(q, 'kid_frailty_deficit', version, options.scope);
+    copied = await copyOutsideScope(q, 'kid_frailty', version, options.scope);
+  }
   await q.run(
     `INSERT INTO kid_frailty_deficit (version, person_token, deficit)
      SELECT DISTINCT $1, g.person_token, c.deficit
@@ -164,7 +174,7 @@ export async function buildFrailty(
   );
   // Planned without them, the scoring read every deficit row once per person aged 65+.
   await gatherStatistics(q, ['kid_frailty_deficit']);
-  return q.run(
+  const scored = await q.run(
     `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
      SELECT $1, o.person_token, count(d.deficit), CAST(count(d.deficit) AS DOUBLE PRECISION) / ${EFI_DEFICITS},
             ${efiCategorySql('count(d.deficit)')}, CAST($2 AS DATE)
@@ -173,6 +183,7 @@ export async function buildFrailty(
      GROUP BY o.person_token`,
     [version, asOf],
   );
+  return scored + copied;
 }
 
 /** Age bands of the frailty summary: each up to (not including) `below` years; 85+ above the last. */

@@ -325,13 +325,14 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
 });
 
 /**
- * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E of a
- * month inside the model's window, held back from the first build) leaves the model's date
- * where it was: the incremental build computes the model of those people only and copies
- * everyone else's row, and still equals a full build.
+ * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E and
+ * the fire service's home-safety visits of a month inside the model's window, held back from
+ * the first build) leaves the model's date where it was: the incremental build computes the
+ * model, eFI and risk scores of those people (and the visited households' residents) only and
+ * copies everyone else's, and still equals a full build.
  */
 const HELD = '2020-12';
-const LATE = ['ecds', 'op'];
+const LATE = ['ecds', 'op', 'fire-safety'];
 describe.each(testStores())('an incremental KID build that leaves the model’s date on $engine', (engine) => {
   let store: Store;
   let late: SpineBuild;
@@ -467,7 +468,13 @@ describe.each(testStores())('the model’s date while a month is still coming in
       });
       expect(due.stale).toBe(true);
       expect(heldBackNote(due.modelDate)).toBeNull();
-      // Or the feed arrives before its due day.
+      // Built then, with nothing loaded since: no one's records changed, but everyone's model moves.
+      const moved = await buildSpine(store, { actor: 'test', today: pastDue });
+      expect(moved).toMatchObject({ mode: 'incremental', rebuiltPeople: 0 });
+      expect(moved.model?.computedAllBecause).toBe('the model’s date moved');
+      expect(await modelDays(store)).toEqual(['2021-02-28']);
+      await compareWithFullBuild(store, pastDue);
+      // The late feed arrives: had it come before its due day, it would have moved the date too.
       await world.load(
         store,
         ['ecds'],
@@ -475,9 +482,13 @@ describe.each(testStores())('the model’s date while a month is still coming in
         (period) => period === LAST,
       );
       expect((await spineStatus(store, whileDue)).modelDate.asOf).toBe('2021-02-28');
-      const moved = await buildSpine(store, { actor: 'test', today: whileDue });
-      expect(moved.model?.computedAllBecause).toBe('the model’s date moved');
+      // The date stays, and only the feed's people are computed again.
+      const late = await buildSpine(store, { actor: 'test', today: pastDue });
+      expect(late.model?.computed).toBeGreaterThan(0);
+      expect(late.model?.copied).toBeGreaterThan(late.model?.computed ?? 0);
+      expect(late.model?.computedAllBecause).toBeUndefined();
       expect(await modelDays(store)).toEqual(['2021-02-28']);
+      await compareWithFullBuild(store, pastDue);
     } finally {
       await store.close();
     }

@@ -26,6 +26,7 @@ import { currentReleases } from '../reference/geography-lookups.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { tableColumns } from '../store/table-columns.ts';
 import { inVersion } from '../store/version-range.ts';
+import { tableExists } from './person-spine.ts';
 
 /** The datasets whose rows the person-scoped tables are built from. */
 export const PERSON_SCOPED_INPUTS = ['pmi', 'gp-events', 'asc'] as const;
@@ -40,6 +41,13 @@ const INPUT_TABLES: Record<(typeof PERSON_SCOPED_INPUTS)[number], string> = {
  * the rest costs more than it saves: a full build runs instead (the same result either way).
  */
 export const INCREMENTAL_MOST_SHARE = 0.5;
+
+/**
+ * The people whose model, eFI and risk score a build computes again (`kid_model_scope`,
+ * copying everyone else's from version `previous`, whose model was of the same date), or why
+ * it computes everyone's.
+ */
+export type ModelScope = { people: number; previous: number } | { reason: string };
 
 export type BuildPlan =
   { mode: 'incremental'; previous: number; people: number } | { mode: 'full'; reason: string };
@@ -196,20 +204,29 @@ export async function retireRebuiltPeople(
 }
 
 /**
- * Copies `kid_model`'s rows of everyone outside `kid_model_scope` from the version before into
- * build `version` (a full build copies nothing). Answers the rows copied.
+ * Copies the rows of `table` (one of a build version, with `person_token`) of everyone outside
+ * `kid_model_scope` from the version before into build `version`, whose model has the same
+ * date. Answers the rows copied.
  */
-export async function copyUnchangedModel(q: Queryable, version: number, plan: BuildPlan): Promise<number> {
-  if (plan.mode === 'full') return 0;
-  const columns = (await tableColumns(q, 'kid_model')).filter((c) => c !== 'version').map((c) => `"${c}"`);
+export async function copyOutsideScope(
+  q: Queryable,
+  table: 'kid_model' | 'kid_frailty' | 'kid_frailty_deficit' | 'kid_risk',
+  version: number,
+  scope: { previous: number },
+): Promise<number> {
+  const columns = (await tableColumns(q, table)).filter((c) => c !== 'version').map((c) => `"${c}"`);
   return q.run(
-    `INSERT INTO kid_model (version, ${columns.join(', ')})
-     SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM kid_model t
+    `INSERT INTO ${table} (version, ${columns.join(', ')})
+     SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM ${table} t
      WHERE t.version = $2
        AND NOT EXISTS (SELECT 1 FROM kid_model_scope s WHERE s.version = $1 AND s.person_token = t.person_token)`,
-    [version, plan.previous],
+    [version, scope.previous],
   );
 }
+
+/** SQL for "this person's model is computed again by build `$1`" (kid_model_scope), for `column`. */
+export const inModelScope = (column: string): string =>
+  `${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`;
 
 /**
  * The superseded loads' people that build `version` has read (their superseding load was among
@@ -226,22 +243,26 @@ export async function forgetSupersededPeople(q: Queryable, version: number): Pro
 }
 
 /**
- * The people whose person-level model build `version` computes again, written to
- * `kid_model_scope`; null when it computes everyone's, saying why. Only when the model's date
- * (`asOf`) is the version before's: a new month of `gp-events` moves it, and with it every
- * person's 12-month window, age and reference day, so everyone is computed. Otherwise a
- * person's row depends on their own records only — their spine rows (the build's scope), and
- * their rows in the activity `tables` — except through a household's fire visits (rows
- * without a person token) and records linked by `kernel link` (which a build links again):
- * a new or superseded fire-safety load, or any link run of adult social care, computes
- * everyone. The people are the build's scope, those with rows in a load of an activity
- * dataset the version before did not read, and those of a load superseded since.
+ * The people whose person-level model, eFI and risk score build `version` computes again,
+ * written to `kid_model_scope`; everyone else's rows are copied from the version before.
+ * Only when the build is incremental and the model's date (`asOf`) is the version before's:
+ * a new month of `gp-events` moves it, and with it every person's 12-month window, age and
+ * reference day, so everyone is computed (trying otherwise found over a third of the people
+ * changed by the move, and computing them cost more than computing all: docs/kid.md, "How far
+ * a new month can be incremental"). While the date stays, a person's rows depend on their
+ * own records only. So the scope is the build's scope (their spine rows or GP events
+ * changed), the people with rows in a load of an activity dataset (`tables`) the version
+ * before did not read, those of a load superseded since, and the residents of the
+ * households a new fire-safety load visited. A superseded fire-safety load (whose rows, and
+ * so their households, are gone) or any link run of adult social care (a build links it
+ * again) computes everyone.
  */
 export async function planModelScope(
   q: Queryable,
   options: { version: number; plan: BuildPlan; asOf: string; tables: readonly string[] },
-): Promise<{ people: number } | { reason: string }> {
+): Promise<ModelScope> {
   const { version, plan, asOf } = options;
+  await q.run('DELETE FROM kid_model_scope WHERE version = $1', [version]);
   if (plan.mode !== 'incremental') return { reason: plan.reason };
   const previous = plan.previous;
   const [before] = await q.query<{ as_of: string | null; people: number }>(
@@ -250,21 +271,24 @@ export async function planModelScope(
   );
   if (!before?.as_of || String(before.as_of).slice(0, 10) !== asOf)
     return { reason: 'the model’s date moved' };
-  const readBefore = 'SELECT b.load_id FROM kid_build_loads b WHERE b.version = $1';
-  const [changed] = await q.query<{ fire: number; links: number }>(
-    `SELECT (SELECT count(*) FROM loads WHERE dataset_id = 'fire-safety'
-               AND ((status = 'loaded' AND load_id NOT IN (${readBefore}))
-                 OR (status = 'superseded' AND superseded_by NOT IN (${readBefore})))) AS fire,
+  const readBy = (param: string): string =>
+    `SELECT b.load_id FROM kid_build_loads b WHERE b.version = ${param}`;
+  const readBefore = readBy('$2');
+  const [changed] = await q.query<{ superseded: number; links: number }>(
+    `SELECT (SELECT count(*) FROM loads WHERE dataset_id = 'fire-safety' AND status = 'superseded'
+               AND superseded_by NOT IN (${readBy('$1')})) AS superseded,
             (SELECT count(*) FROM link_runs WHERE dataset = 'asc') AS links`,
     [previous],
   );
-  if (Number(changed?.fire ?? 0) > 0) return { reason: 'a fire-safety load came or went' };
+  if (Number(changed?.superseded ?? 0) > 0) return { reason: 'a fire-safety load was superseded' };
   if (Number(changed?.links ?? 0) > 0)
     return { reason: 'adult social care records are linked by kernel link, which each build runs again' };
   const fresh = options.tables.map(
     (table) => `SELECT person_token FROM ${table}
-                WHERE person_token IS NOT NULL AND load_id NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $2)`,
+                WHERE person_token IS NOT NULL AND load_id NOT IN (${readBefore})`,
   );
+  if (await tableExists(q, 'ds_fire_safety'))
+    fresh.push(residentsVisited(`f.load_id NOT IN (${readBefore})`));
   await q.run(
     `INSERT INTO kid_model_scope (version, person_token)
      SELECT DISTINCT $1, person_token FROM (
@@ -272,7 +296,8 @@ export async function planModelScope(
        ${fresh.map((sql) => `UNION ALL ${sql}`).join('\n       ')}
        UNION ALL
        SELECT x.person_token FROM load_superseded_people x
-       WHERE x.superseded_by NOT IN (SELECT b.load_id FROM kid_build_loads b WHERE b.version = $2)) changed`,
+       WHERE x.superseded_by NOT IN (${readBefore})) changed
+     WHERE person_token IS NOT NULL`,
     [version, previous],
   );
   await gatherStatistics(q, ['kid_model_scope']);
@@ -287,5 +312,11 @@ export async function planModelScope(
       reason: `${people} people's model inputs changed, more than ${100 * INCREMENTAL_MOST_SHARE}% of the model`,
     };
   }
-  return { people };
+  return { people, previous };
 }
+
+/** SQL: the residents (any time) of the households of fire-safety visits `f` that meet `where`. */
+const residentsVisited = (where: string): string =>
+  `SELECT h.person_token FROM kid_residence h
+   WHERE ${inVersion('h', '$1')} AND h.uprn_token IN (
+     SELECT f.uprn_token FROM ds_fire_safety f WHERE f.uprn_token IS NOT NULL AND ${where})`;

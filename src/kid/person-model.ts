@@ -22,7 +22,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
-import { copyUnchangedModel, planModelScope, type BuildPlan } from './incremental-build.ts';
+import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 
 export const UNIT_COSTS_FILE = path.join(
@@ -204,6 +204,13 @@ const PERSON_ACTIVITY_TABLES = [
   'ds_msds_delivery',
 ];
 
+/** The person activity tables the model reads that have been made (loaded at least once). */
+export async function personActivityTables(q: Queryable): Promise<string[]> {
+  const made: string[] = [];
+  for (const table of PERSON_ACTIVITY_TABLES) if (await tableExists(q, table)) made.push(table);
+  return made;
+}
+
 /** A dataset's per-person CTE, or nothing when its table was never made. */
 interface Source {
   dataset: string;
@@ -219,7 +226,7 @@ interface Source {
 export async function buildPersonModel(
   q: Queryable,
   version: number,
-  options: { asOf?: string | null; unitCosts?: UnitCosts; plan?: BuildPlan } = {},
+  options: { asOf?: string | null; unitCosts?: UnitCosts; scope?: ModelScope } = {},
 ): Promise<PersonModelBuild> {
   const costs = options.unitCosts ?? readUnitCosts();
   // A build that died before its swap may have left rows under this version number.
@@ -250,17 +257,9 @@ export async function buildPersonModel(
 
   // An incremental build whose model date has not moved computes only the people whose
   // inputs changed and copies everyone else's row (incremental-build.ts, planModelScope).
-  await q.run('DELETE FROM kid_model_scope WHERE version = $1', [version]);
-  const activityTables: string[] = [];
-  for (const table of PERSON_ACTIVITY_TABLES) if (await tableExists(q, table)) activityTables.push(table);
-  const scope = options.plan
-    ? await planModelScope(q, { version, plan: options.plan, asOf, tables: activityTables })
-    : { reason: 'not an incremental build' };
-  const among = (column: string): string =>
-    'people' in scope
-      ? `AND ${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`
-      : '';
-  const copied = 'people' in scope && options.plan ? await copyUnchangedModel(q, version, options.plan) : 0;
+  const scope: ModelScope = options.scope ?? { reason: 'not an incremental build' };
+  const among = (column: string): string => ('people' in scope ? `AND ${inModelScope(column)}` : '');
+  const copied = 'people' in scope ? await copyOutsideScope(q, 'kid_model', version, scope) : 0;
 
   // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
   // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.

@@ -21,7 +21,7 @@ import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
 import { modelDateOn, type ModelDate } from './model-date.ts';
-import { buildPersonModel } from './person-model.ts';
+import { buildPersonModel, personActivityTables } from './person-model.ts';
 import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
 import { withSessionSettings } from '../store/session-settings.ts';
@@ -29,6 +29,7 @@ import {
   definitionsDigest,
   forgetSupersededPeople,
   planBuild,
+  planModelScope,
   recordBuildLoads,
   retireRebuiltPeople,
   scopedInput,
@@ -407,11 +408,17 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     await retireRebuiltPeople(store, 'kid_condition', version, plan);
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
-  await step('frailty', () => buildFrailty(store, version, { asOf }));
-  const model = await step('model', () => buildPersonModel(store, version, { plan, asOf }));
+  // Whose eFI, model and risk score are computed again; everyone else's are copied onto the date.
+  const scope = await step('model scope', async () =>
+    asOf === null
+      ? { reason: 'no model date' }
+      : planModelScope(store, { version, plan, asOf, tables: await personActivityTables(store) }),
+  );
+  await step('frailty', () => buildFrailty(store, version, { asOf, scope }));
+  const model = await step('model', () => buildPersonModel(store, version, { scope, asOf }));
   await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
   await step('risk', () =>
-    buildRisk(store, version, { refit: options.full === true && options.refit === true, asOf }),
+    buildRisk(store, version, { refit: options.full === true && options.refit === true, asOf, scope }),
   );
 
   // Datasets linked before are linked again into this version (src/linkage/link-people.ts),

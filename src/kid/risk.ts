@@ -36,6 +36,7 @@ import {
   type ScoredGroup,
 } from './risk-regression.ts';
 import { inVersion } from '../store/version-range.ts';
+import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
 
 /** The ridge penalty: negligible on a population (about 1/N of a coefficient), and keeps an empty cell finite. */
 export const RISK_RIDGE = 1;
@@ -172,12 +173,14 @@ export function monthEnd(day: string, shift: number): string {
  * SQL for each person's features on `$2` in build version `$1`, with `$3` the day 12 months
  * before; with `outcome`, whether they had an emergency admission after `$2` up to `$4`. With
  * `efiScored`, `$2` is the day version `$1`'s eFI was scored on (`efiScoredOn`), and each
- * person's deficits are read from it rather than counted again from every GP event.
+ * person's deficits are read from it rather than counted again from every GP event. With
+ * `scoped`, only the people of build `$1`'s model scope (incremental-build.ts).
  */
 function featuresSql(
   q: Queryable,
-  options: { ecds: boolean; outcome: boolean; optOut: boolean; efiScored: boolean },
+  options: { ecds: boolean; outcome: boolean; optOut: boolean; efiScored: boolean; scoped?: boolean },
 ): string {
+  const among = (column: string): string => (options.scoped ? `AND ${inModelScope(column)}` : '');
   const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)');
   const bandCase = RISK_AGE_BANDS.map(
     (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
@@ -190,6 +193,7 @@ function featuresSql(
     FROM ds_apc
     WHERE person_token IS NOT NULL AND "Admission_Method" IN (${methods})
       AND "Admission_Date" > CAST(${after} AS DATE) AND "Admission_Date" <= CAST(${upTo} AS DATE)
+      ${among('person_token')}
     GROUP BY person_token) ${alias} ON ${alias}.person_token = pop.person_token`;
   // Arrival is a date and time stored as ISO text: its first ten characters are the day.
   const arrival = q.dialect.tryDate(`substr(CAST("EC_Arrival_Date_Time" AS TEXT), 1, 10)`);
@@ -198,6 +202,7 @@ function featuresSql(
          SELECT person_token, count(DISTINCT org_code || '|' || CAST("EC_Ident" AS TEXT)) AS attendances
          FROM ds_ecds
          WHERE person_token IS NOT NULL AND ${arrival} > CAST($3 AS DATE) AND ${arrival} <= CAST($2 AS DATE)
+           ${among('person_token')}
          GROUP BY person_token) a ON a.person_token = pop.person_token`
     : '';
   return `
@@ -214,21 +219,23 @@ function featuresSql(
                 ELSE ${efiCategorySql('COALESCE(fr.deficits, 0)')} END AS frailty,
            CASE WHEN ${HELD_OUT_SQL} THEN 1 ELSE 0 END AS held_out
            ${options.outcome ? ', CASE WHEN o.person_token IS NULL THEN 0 ELSE 1 END AS outcome' : ''}
-    FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0) pop
+    FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0
+          WHERE 1 = 1 ${among('p0.person_token')}) pop
     JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = pop.person_token
     LEFT JOIN (
       SELECT h0.person_token, max(h0.imd_decile) AS decile FROM kid_residence h0
       WHERE ${inVersion('h0', '$1')} AND h0.from_date <= CAST($2 AS DATE) AND (to_date IS NULL OR to_date >= CAST($2 AS DATE))
+        ${among('h0.person_token')}
       GROUP BY person_token) h ON h.person_token = pop.person_token
     LEFT JOIN (
       SELECT person_token, count(*) AS conditions,
              ${RISK_CONDITIONS.map((id) => `max(CASE WHEN condition = ${quoteLiteral(id)} THEN 1 ELSE 0 END) AS ${conditionColumn(id)}`).join(', ')}
-      FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= CAST($2 AS DATE)
+      FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= CAST($2 AS DATE) ${among('k0.person_token')}
       GROUP BY person_token) c ON c.person_token = pop.person_token
     LEFT JOIN (${
       options.efiScored
         ? // the eFI scored everyone aged 65+ in the population on $2, the only people it applies to here
-          'SELECT person_token, deficits FROM kid_frailty WHERE version = $1'
+          `SELECT person_token, deficits FROM kid_frailty WHERE version = $1 ${among('person_token')}`
         : `SELECT g.person_token, count(DISTINCT k.deficit) AS deficits
            FROM ds_gp_events g JOIN kid_efi_code k ON k.version = $1 AND k.code = g."CODE"
            WHERE g.person_token IS NOT NULL AND g."EVENT_DATE" <= CAST($2 AS DATE)
@@ -337,7 +344,7 @@ const RISK_TABLES = ['kid_risk_fit', 'kid_risk_model', 'kid_risk_calibration', '
 export async function buildRisk(
   q: Queryable,
   version: number,
-  options: { refit?: boolean; asOf?: string | null } = {},
+  options: { refit?: boolean; asOf?: string | null; scope?: ModelScope } = {},
 ): Promise<RiskBuild> {
   const started = Date.now();
   const done = (status: RiskBuild['status'], reason: string, rest: Partial<RiskBuild> = {}): RiskBuild => ({
@@ -378,7 +385,14 @@ export async function buildRisk(
     if (fitted !== null) return done('skipped', fitted, { asOf });
     status = 'fitted';
   }
-  const scored = await scoreRisk(q, version, asOf);
+  // Scored with the coefficients the version before scored with (its fit, reused), only the
+  // people of the model's scope can score otherwise: everyone else's score is copied.
+  const scope = options.scope;
+  const previous =
+    status === 'reused' && scope && 'people' in scope && stored && Number(stored.version) === scope.previous
+      ? scope
+      : undefined;
+  const scored = await scoreRisk(q, version, asOf, previous);
   const [fit] = await q.query<{ auroc_held_out: number | null }>(
     'SELECT auroc_held_out FROM kid_risk_fit WHERE version = $1',
     [version],
@@ -493,8 +507,17 @@ async function fitRisk(
   return null;
 }
 
-/** Each person in the population on `asOf`, scored with version `version`'s coefficients. */
-async function scoreRisk(q: Queryable, version: number, asOf: string): Promise<number> {
+/**
+ * Each person in the population on `asOf`, scored with version `version`'s coefficients; given
+ * the `previous` version that scored with the same ones, only the people of the model's scope,
+ * everyone else's score copied from it.
+ */
+async function scoreRisk(
+  q: Queryable,
+  version: number,
+  asOf: string,
+  previous?: { previous: number },
+): Promise<number> {
   const model = await q.query<{ term: string; coefficient: number }>(
     'SELECT term, coefficient FROM kid_risk_model WHERE version = $1 ORDER BY position',
     [version],
@@ -521,11 +544,12 @@ async function scoreRisk(q: Queryable, version: number, asOf: string): Promise<n
   const scored = await q.run(
     `INSERT INTO kid_risk (version, person_token, probability)
      SELECT $1, f.person_token, 1.0 / (1.0 + exp(-GREATEST(-700.0, LEAST(700.0, ${linear}))))
-     FROM (${featuresSql(q, { ecds, outcome: false, optOut: false, efiScored: await efiScoredOn(q, version, asOf) })}) f`,
+     FROM (${featuresSql(q, { ecds, outcome: false, optOut: false, efiScored: await efiScoredOn(q, version, asOf), scoped: previous !== undefined })}) f`,
     params,
   );
-  await q.run('UPDATE kid_risk_fit SET scored = $2 WHERE version = $1', [version, scored]);
-  return scored;
+  const copied = previous ? await copyOutsideScope(q, 'kid_risk', version, previous) : 0;
+  await q.run('UPDATE kid_risk_fit SET scored = $2 WHERE version = $1', [version, scored + copied]);
+  return scored + copied;
 }
 
 /**
