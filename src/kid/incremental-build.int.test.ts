@@ -325,14 +325,18 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
 });
 
 /**
- * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E and
- * the fire service's home-safety visits of a month inside the model's window, held back from
- * the first build) leaves the model's date where it was: the incremental build computes the
- * model, eFI and risk scores of those people (and the visited households' residents) only and
- * copies everyone else's, and still equals a full build.
+ * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E of a
+ * month inside the model's window, held back from the first build) leaves the model's date
+ * where it was: the incremental build computes the model, eFI and risk scores of those people
+ * only and copies everyone else's, and still equals a full build. So do the fire service's
+ * home-safety visits, which reach the visited households' residents; except the first ever,
+ * which turn everyone's count of visits from none (never loaded) to a number.
  */
 const HELD = '2020-12';
-const LATE = ['ecds', 'op', 'fire-safety'];
+const LATE = ['ecds', 'op'];
+const FIRE = 'fire-safety';
+/** The fire service's first loads, and the later ones. */
+const FIRE_FIRST = (period: string): boolean => period < '2020-09';
 describe.each(testStores())('an incremental KID build that leaves the model’s date on $engine', (engine) => {
   let store: Store;
   let late: SpineBuild;
@@ -343,7 +347,7 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     const before = (period: string): boolean => period < LAST;
     await world.load(
       store,
-      DATASETS.filter((d) => !LATE.includes(d)),
+      DATASETS.filter((d) => !LATE.includes(d) && d !== FIRE),
       () => true,
       before,
     );
@@ -384,6 +388,28 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     const { full, fullRows } = await compareWithFullBuild(store);
     expect(full.model?.computedAllBecause).toBe('asked (--full)');
     expect(fullRows.get('kid_model')?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it('computes everyone at the first fire-safety loads, and the visited households’ residents at later ones', async () => {
+    const loadFire = (months: (period: string) => boolean): Promise<unknown> =>
+      world.load(
+        store,
+        [FIRE],
+        () => true,
+        (period) => period < LAST && months(period),
+      );
+    await loadFire(FIRE_FIRST);
+    const first = await buildSpine(store, { actor: 'test' });
+    expect(first.model?.computedAllBecause).toBe('fire-safety loaded for the first time');
+    await compareWithFullBuild(store);
+    // Nothing else is new: the visits' residents are the whole scope.
+    await loadFire((period) => !FIRE_FIRST(period));
+    const later = await buildSpine(store, { actor: 'test' });
+    expect(later.mode).toBe('incremental');
+    expect(later.model?.computedAllBecause).toBeUndefined();
+    expect(later.model?.computed).toBeGreaterThan(0);
+    expect(later.model?.copied).toBeGreaterThan(later.model?.computed ?? 0);
+    await compareWithFullBuild(store);
   });
 });
 

@@ -26,6 +26,7 @@ import { currentReleases } from '../reference/geography-lookups.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { tableColumns } from '../store/table-columns.ts';
 import { inVersion } from '../store/version-range.ts';
+import { quoteLiteral } from '../store/sql.ts';
 import { tableExists } from './person-spine.ts';
 
 /** The datasets whose rows the person-scoped tables are built from. */
@@ -254,8 +255,9 @@ export async function forgetSupersededPeople(q: Queryable, version: number): Pro
  * changed), the people with rows in a load of an activity dataset (`tables`) the version
  * before did not read, those of a load superseded since, and the residents of the
  * households a new fire-safety load visited. A superseded fire-safety load (whose rows, and
- * so their households, are gone) or any link run of adult social care (a build links it
- * again) computes everyone.
+ * so their households, are gone), the first load of a dataset the model reads (everyone's
+ * count of it turns from null to a number) or any link run of adult social care (a build
+ * links it again) computes everyone.
  */
 export async function planModelScope(
   q: Queryable,
@@ -281,6 +283,16 @@ export async function planModelScope(
     [previous],
   );
   if (Number(changed?.superseded ?? 0) > 0) return { reason: 'a fire-safety load was superseded' };
+  // A dataset's column is null for everyone until its first load, and 0 for those without rows after.
+  const firstLoaded = await q.query<{ dataset_id: string }>(
+    `SELECT DISTINCT l.dataset_id FROM loads l
+     WHERE l.status = 'loaded' AND 'ds_' || replace(l.dataset_id, '-', '_') IN (${[...options.tables, 'ds_fire_safety'].map(quoteLiteral).join(', ')})
+       AND l.dataset_id NOT IN (SELECT r.dataset_id FROM loads r WHERE r.load_id IN (${readBy('$1')}))
+     ORDER BY l.dataset_id`,
+    [previous],
+  );
+  if (firstLoaded.length > 0)
+    return { reason: `${firstLoaded.map((d) => d.dataset_id).join(', ')} loaded for the first time` };
   if (Number(changed?.links ?? 0) > 0)
     return { reason: 'adult social care records are linked by kernel link, which each build runs again' };
   const fresh = options.tables.map(
