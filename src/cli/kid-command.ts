@@ -19,7 +19,8 @@ import { formatTable, printJson, type CliContext, type RegisterCommands } from '
 /** Says one paragraph or table of a command's answer. */
 type Print = (text: string) => void;
 
-function printBuild(build: SpineBuild, print: Print): void {
+/** Says what a build did: its mode, the date its model describes and how it was made, the spine's counts. */
+export function printBuild(build: SpineBuild, print: Print): void {
   print(
     build.mode === 'unchanged'
       ? `The Kent Integrated Dataset is up to date (version ${build.version}): no load has landed since it was built. Add --full to rebuild anyway.`
