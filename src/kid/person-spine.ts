@@ -408,7 +408,8 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     await retireRebuiltPeople(store, 'kid_condition', version, plan);
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
-  // Whose eFI, model and risk score are computed again; everyone else's are copied onto the date.
+  // Whose eFI, model and risk score are computed again (while the model's date stays, only
+  // the people whose inputs changed: everyone else's are copied from the version before).
   const scope = await step('model scope', async () =>
     asOf === null
       ? { reason: 'no model date' }
