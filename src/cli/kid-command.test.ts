@@ -24,17 +24,17 @@ function said(build: SpineBuild): string {
 }
 
 describe('kernel kid build’s answer', () => {
-  it('says for how many people a build that kept the model’s date computed the model, and copied it', () => {
+  it('says for how many people a build that kept the model’s date computed the model, and kept it', () => {
     const text = said({ ...built, model: { computed: 1_234, copied: 98_765 } });
     expect(text).toContain('12 people whose records changed rebuilt');
     expect(text).toContain(
-      'The person-level model describes 2021-02-28: computed for the 1,234 people whose records or whose values on that date changed, copied for the other 98,765.',
+      'The person-level model describes 2021-02-28: computed for the 1,234 people whose records changed, kept as it was for the other 98,765.',
     );
   });
 
   it('says only the date when the build computed everyone’s model', () => {
     const text = said({ ...built, model: { computedAllBecause: 'the model’s date moved' } });
     expect(text).toContain('The person-level model describes 2021-02-28.');
-    expect(text).not.toContain('copied for');
+    expect(text).not.toContain('kept as it was');
   });
 });

@@ -35,7 +35,7 @@ export function printBuild(build: SpineBuild, print: Print): void {
         ? 'The person-level model has no date yet: no month of GP events has been loaded.'
         : `The person-level model describes ${build.modelDate.asOf}` +
             (build.model?.computed !== undefined
-              ? `: computed for the ${build.model.computed.toLocaleString('en-GB')} people whose records or whose values on that date changed, copied for the other ${(build.model.copied ?? 0).toLocaleString('en-GB')}.`
+              ? `: computed for the ${build.model.computed.toLocaleString('en-GB')} people whose records changed, kept as it was for the other ${(build.model.copied ?? 0).toLocaleString('en-GB')}.`
               : '.'),
     );
     const held = heldBackNote(build.modelDate);

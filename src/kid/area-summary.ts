@@ -60,7 +60,7 @@ function areasOf(optedOut: boolean): string {
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
-             FROM kid_model m WHERE version = $1
+             FROM kid_model m WHERE ${inVersion('m', '$1')}
              ${optedOut ? 'AND person_token IN (SELECT x.token FROM optouts x)' : ''}`;
   const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
@@ -144,7 +144,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
     q.run(
       `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, people)
        SELECT CAST($1 AS INTEGER), max(as_of), 'ics', '', '${variant}', CAST($2 AS TEXT), 'built', count(*)
-       FROM kid_model WHERE version = $1 HAVING count(*) > 0`,
+       FROM kid_model m WHERE ${inVersion('m', '$1')} HAVING count(*) > 0`,
       [version, tag],
     );
   await write('everyone');

@@ -13,7 +13,7 @@ import { watchStatistics, type StatisticsSeen } from '../../test/planner-statist
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, type SpineBuild } from './person-spine.ts';
-import { VERSION_RANGED_TABLES } from './incremental-build.ts';
+import { ALL_VERSION_RANGED_TABLES, VERSION_RANGED_TABLES } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 import { tableColumns } from '../store/table-columns.ts';
 import { setFeedSchedule } from '../signoff/feed-schedules.ts';
@@ -41,7 +41,7 @@ const NOT_COMPARED = new Set([
   'kid_linkage_scope',
 ]);
 /** Tables whose rows are kept by a range of versions: `version` is when a row was written. */
-const VERSION_RANGED: ReadonlySet<string> = new Set(VERSION_RANGED_TABLES);
+const VERSION_RANGED: ReadonlySet<string> = new Set(ALL_VERSION_RANGED_TABLES);
 /** Columns that say when and in which version a fit was made, not what it is. */
 const FIT_PROVENANCE = new Set(['version', 'fitted_at', 'fitted_in_version', 'reason']);
 
@@ -153,7 +153,7 @@ async function dieBeforeSwap(store: Store): Promise<void> {
     'incremental',
     new Date().toISOString(),
   ]);
-  for (const table of VERSION_RANGED_TABLES) {
+  for (const table of ALL_VERSION_RANGED_TABLES) {
     const columns = (await tableColumns(store, table)).filter((c) => c !== 'version' && c !== 'retired');
     await store.run(
       `UPDATE ${table} SET retired = $1
@@ -385,6 +385,15 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     expect(late.model?.computedAllBecause).toBeUndefined();
     expect(late.model?.computed).toBeGreaterThan(0);
     expect(late.model?.copied).toBeGreaterThan(late.model?.computed ?? 0);
+    // The people computed have rows of this version; everyone else keeps the row an earlier
+    // build wrote, not a copy of it.
+    const [rows] = await store.query<{ written: number; kept: number }>(
+      `SELECT count(CASE WHEN version = $1 THEN 1 END) AS written, count(CASE WHEN version < $1 THEN 1 END) AS kept
+       FROM kid_model`,
+      [late.version],
+    );
+    expect(Number(rows?.written)).toBe(late.model?.computed);
+    expect(Number(rows?.kept)).toBe(late.model?.copied);
     const { full, fullRows } = await compareWithFullBuild(store);
     expect(full.model?.computedAllBecause).toBe('asked (--full)');
     expect(fullRows.get('kid_model')?.length ?? 0).toBeGreaterThan(0);
@@ -425,7 +434,7 @@ describe.each(testStores())('the model’s date while a month is still coming in
   const modelDays = async (store: Store): Promise<string[]> =>
     (
       await store.query<{ day: string }>(
-        `SELECT DISTINCT CAST(as_of AS TEXT) AS day FROM kid_model m JOIN kid_current c ON c.version = m.version
+        `SELECT DISTINCT CAST(as_of AS TEXT) AS day FROM kid_person_model
          UNION SELECT DISTINCT CAST(as_of AS TEXT) FROM kid_frailty f JOIN kid_current c ON c.version = f.version`,
       )
     ).map((r) => String(r.day).slice(0, 10));

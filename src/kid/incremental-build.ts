@@ -13,9 +13,12 @@
  * a full build would; those tables keep a row by a range of versions (VERSION_RANGED_TABLES),
  * so the others' rows are not even copied. Households need no scope of their own: residence is
  * kept per person, and what joins people into households (fire visits, household measures) is
- * recomputed or read on demand. Everything that depends on the whole population or on the model's date (the eFI, the
- * person-level model, the risk model, fire visits, the linkage report) is rebuilt whole by the
- * same statements a full build runs.
+ * recomputed or read on demand. The person-level model, its eFI and risk scores depend on
+ * the model's date as well: while it stays, they are computed again only for the people whose
+ * inputs changed (`planModelScope`), the model's rows kept by a range of versions too and the
+ * others copied; when it moves, for everyone. What depends on the whole population (fire
+ * visits, the area summary) is rebuilt whole, and the linkage report by difference
+ * (src/kid/linkage-report.ts), by the same statements a full build runs.
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../store/store.ts';
@@ -187,6 +190,13 @@ export const VERSION_RANGED_TABLES = [
 export type VersionRangedTable = (typeof VERSION_RANGED_TABLES)[number];
 
 /**
+ * Every table whose rows are kept by a range of versions: the person-scoped tables above,
+ * retired by the build's scope, and the person-level model, retired by the model's
+ * (`retireModelRows`).
+ */
+export const ALL_VERSION_RANGED_TABLES = [...VERSION_RANGED_TABLES, 'kid_model'] as const;
+
+/**
  * Retires the rows of `table` (version-ranged) that build `version` writes again: everyone's for
  * a full build, the scope's (`kid_build_scope`) for an incremental one. The version before keeps
  * reading them until the swap (src/kid/person-spine.ts), which deletes them.
@@ -211,7 +221,7 @@ export async function retireRebuiltPeople(
  */
 export async function copyOutsideScope(
   q: Queryable,
-  table: 'kid_model' | 'kid_frailty' | 'kid_frailty_deficit' | 'kid_risk',
+  table: 'kid_frailty' | 'kid_frailty_deficit' | 'kid_risk',
   version: number,
   scope: { previous: number },
 ): Promise<number> {
@@ -245,7 +255,8 @@ export async function forgetSupersededPeople(q: Queryable, version: number): Pro
 
 /**
  * The people whose person-level model, eFI and risk score build `version` computes again,
- * written to `kid_model_scope`; everyone else's rows are copied from the version before.
+ * written to `kid_model_scope`; everyone else's model row is kept (`kid_model` keeps a row by
+ * a range of versions) and their eFI and risk score copied from the version before.
  * Only when the build is incremental and the model's date (`asOf`) is the version before's:
  * a new month of `gp-events` moves it, and with it every person's 12-month window, age and
  * reference day, so everyone is computed (trying otherwise found over a third of the people
@@ -268,7 +279,7 @@ export async function planModelScope(
   if (plan.mode !== 'incremental') return { reason: plan.reason };
   const previous = plan.previous;
   const [before] = await q.query<{ as_of: string | null; people: number }>(
-    'SELECT CAST(max(as_of) AS TEXT) AS as_of, count(*) AS people FROM kid_model WHERE version = $1',
+    `SELECT CAST(max(as_of) AS TEXT) AS as_of, count(*) AS people FROM kid_model m WHERE ${inVersion('m', '$1')}`,
     [previous],
   );
   if (!before?.as_of || String(before.as_of).slice(0, 10) !== asOf)

@@ -22,7 +22,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
-import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
+import { inModelScope, type ModelScope } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 
 export const UNIT_COSTS_FILE = path.join(
@@ -180,7 +180,7 @@ const ASC_DISABILITY_REASONS = [
 export interface PersonModelBuild {
   asOf: string | null;
   people: number;
-  /** of an incremental build whose model date stayed: the people computed again, and copied */
+  /** of an incremental build whose model date stayed: the people computed again, and kept as they were */
   computed?: number;
   copied?: number;
   /** why everyone was computed, where an incremental build was asked for */
@@ -256,10 +256,27 @@ export async function buildPersonModel(
     : 'NULL';
 
   // An incremental build whose model date has not moved computes only the people whose
-  // inputs changed and copies everyone else's row (incremental-build.ts, planModelScope).
+  // inputs changed and keeps everyone else's row (incremental-build.ts, planModelScope).
   const scope: ModelScope = options.scope ?? { reason: 'not an incremental build' };
   const among = (column: string): string => ('people' in scope ? `AND ${inModelScope(column)}` : '');
-  const copied = 'people' in scope ? await copyOutsideScope(q, 'kid_model', version, scope) : 0;
+  // The rows it computes retire the version before's (kid_model keeps a row by a range of
+  // versions, migration 152): everyone's, or the scope's, everyone else's kept where they are.
+  await q.run(
+    `UPDATE kid_model SET retired = $1 WHERE retired IS NULL AND version < $1
+     ${'people' in scope ? `AND ${inModelScope('person_token')}` : ''}`,
+    [version],
+  );
+  const copied =
+    'people' in scope
+      ? Number(
+          (
+            await q.query<{ n: number }>(
+              `SELECT count(*) AS n FROM kid_model m WHERE ${inVersion('m', '$1')}`,
+              [version],
+            )
+          )[0]?.n ?? 0,
+        )
+      : 0;
 
   // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
   // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.

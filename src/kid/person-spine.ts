@@ -33,7 +33,7 @@ import {
   recordBuildLoads,
   retireRebuiltPeople,
   scopedInput,
-  VERSION_RANGED_TABLES,
+  ALL_VERSION_RANGED_TABLES,
   type BuildPlan,
 } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
@@ -58,7 +58,7 @@ export interface SpineBuild {
   rebuiltPeople?: number;
   /**
    * the person-level model: of an incremental build whose model date stayed, the people
-   * computed again and those copied; otherwise why everyone was computed (person-model.ts)
+   * computed again and those kept as they were; otherwise why everyone was computed (person-model.ts)
    */
   model?: { computed?: number; copied?: number; computedAllBecause?: string };
   /** the model's date the build gave it, and the scheduled feeds that held it back (src/kid/model-date.ts) */
@@ -128,7 +128,7 @@ const KID_TABLES = [
 ];
 
 /** The tables whose rows are kept by a range of versions, not one version each. */
-const VERSION_RANGED: ReadonlySet<string> = new Set(VERSION_RANGED_TABLES);
+const VERSION_RANGED: ReadonlySet<string> = new Set(ALL_VERSION_RANGED_TABLES);
 
 const rankedPmi = (pmi: string): string => `
   SELECT m.*, CASE WHEN o.org_type = 'gp' THEN 1 ELSE 0 END AS from_gp,
@@ -256,7 +256,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   for (const table of [...KID_TABLES, 'kid_builds'])
     await store.run(`DELETE FROM ${table} WHERE version > ${currentVersion}`);
   // and the rows it retired are the current version's again
-  for (const table of VERSION_RANGED_TABLES)
+  for (const table of ALL_VERSION_RANGED_TABLES)
     await store.run(`UPDATE ${table} SET retired = NULL WHERE retired > ${currentVersion}`);
   const [next] = await store.query<{ v: number }>(
     'SELECT COALESCE(max(version), 0) + 1 AS v FROM kid_builds',
@@ -409,7 +409,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     await buildConditions(store, version, scopedInput('ds_gp_events', plan));
   });
   // Whose eFI, model and risk score are computed again (while the model's date stays, only
-  // the people whose inputs changed: everyone else's are copied from the version before).
+  // the people whose inputs changed: everyone else's are kept from the version before).
   const scope = await step('model scope', async () =>
     asOf === null
       ? { reason: 'no model date' }

@@ -590,7 +590,7 @@ export async function refitRisk(store: Store, actor: string): Promise<RiskBuild>
   const version = Number(current.version);
   // Scored on the day the version's model describes, whatever has been loaded since.
   const [model] = await store.query<{ as_of: string | null }>(
-    'SELECT CAST(max(as_of) AS TEXT) AS as_of FROM kid_model WHERE version = $1',
+    `SELECT CAST(max(as_of) AS TEXT) AS as_of FROM kid_model m WHERE ${inVersion('m', '$1')}`,
     [version],
   );
   const asOf = model?.as_of ? String(model.as_of).slice(0, 10) : null;
