@@ -455,7 +455,7 @@ async function main(): Promise<void> {
             `the linkage of ${(after.result.linkageRecounted ?? 0).toLocaleString('en-GB')} counted again, ` +
             (after.result.model?.computedAllBecause
               ? `the model computed for everyone: ${after.result.model.computedAllBecause}`
-              : `the model of ${(after.result.model?.computed ?? 0).toLocaleString('en-GB')} computed and of ${(after.result.model?.copied ?? 0).toLocaleString('en-GB')} copied`)
+              : `the model of ${(after.result.model?.computed ?? 0).toLocaleString('en-GB')} computed and of ${(after.result.model?.copied ?? 0).toLocaleString('en-GB')} kept`)
           : `: ${after.result.fullBecause ?? ''}`) +
         `), ${memoryText(after.peakRss, after.server)}`,
     );
@@ -485,7 +485,7 @@ async function main(): Promise<void> {
       const model = lateBuild.result.model;
       log(
         `rebuild after a late feed (the model's date stays): ${lateBuild.seconds.toFixed(1)}s, ${cpuText(lateBuild.cpuSeconds, lateBuild.server?.cpuSeconds)} ` +
-          `(${lateBuild.result.mode}; ${model?.computedAllBecause ? `the model computed for everyone: ${model.computedAllBecause}` : `the model, eFI and risk scores of ${(model?.computed ?? 0).toLocaleString('en-GB')} people computed, of ${(model?.copied ?? 0).toLocaleString('en-GB')} copied`}); ` +
+          `(${lateBuild.result.mode}; ${model?.computedAllBecause ? `the model computed for everyone: ${model.computedAllBecause}` : `the model, eFI and risk scores of ${(model?.computed ?? 0).toLocaleString('en-GB')} people computed, of ${(model?.copied ?? 0).toLocaleString('en-GB')} kept`}); ` +
           `late / full of the same inputs = ${(lateBuild.seconds / same.seconds).toFixed(2)}, in CPU seconds ${(totalCpu(lateBuild) / totalCpu(same)).toFixed(2)}`,
       );
       log(`  steps of the build after the late feed (s, and ${stepsCpu}): ${steps(lateBuild.result)}`);
