@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
 import { buildPersonModel, windowStart } from './person-model.ts';
+import { inVersion } from '../store/version-range.ts';
 
 const AS_OF = '2021-03-31';
 const FROM = windowStart(AS_OF);
@@ -69,5 +70,22 @@ describe.each(testStores())('community and mental health contacts in the KID mod
     }
     // loaded datasets count 0, never null, for people without a contact
     expect(rows.every((r) => r.community_contacts !== null && r.mh_contacts !== null)).toBe(true);
+  });
+
+  it('leaves a version without a model date no model rows, though the model keeps rows by a range of versions', async () => {
+    const rowsOf = async (version: number): Promise<number> =>
+      Number(
+        (
+          await store.query<{ n: number }>(
+            `SELECT count(*) AS n FROM kid_model m WHERE ${inVersion('m', '$1')}`,
+            [version],
+          )
+        )[0]?.n ?? 0,
+      );
+    expect(await rowsOf(1)).toBeGreaterThan(0);
+    expect(await buildPersonModel(store, 2, { asOf: null })).toMatchObject({ asOf: null, people: 0 });
+    expect(await rowsOf(2)).toBe(0);
+    // the version before reads its rows until a swap would delete them
+    expect(await rowsOf(1)).toBeGreaterThan(0);
   });
 });

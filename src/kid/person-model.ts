@@ -238,6 +238,16 @@ export async function buildPersonModel(
     costs.costs.map((c) => [version, c.id, c.setting, c.unit, c.cost, c.year, costs.source] as const),
   );
   const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
+  const scope: ModelScope =
+    asOf !== null && options.scope ? options.scope : { reason: 'not an incremental build' };
+  // The rows it computes retire the version before's (kid_model keeps a row by a range of
+  // versions, migration 152): everyone's, or the scope's, everyone else's kept where they are.
+  // Without a date it computes no one, and the version has no model.
+  await q.run(
+    `UPDATE kid_model SET retired = $1 WHERE retired IS NULL AND version < $1
+     ${'people' in scope ? `AND ${inModelScope('person_token')}` : ''}`,
+    [version],
+  );
   if (asOf === null) return { asOf: null, people: 0, sources: { used: [], skipped: [] } };
   checkDay(asOf);
   const to = `CAST(${quoteLiteral(asOf)} AS DATE)`;
@@ -257,15 +267,7 @@ export async function buildPersonModel(
 
   // An incremental build whose model date has not moved computes only the people whose
   // inputs changed and keeps everyone else's row (incremental-build.ts, planModelScope).
-  const scope: ModelScope = options.scope ?? { reason: 'not an incremental build' };
   const among = (column: string): string => ('people' in scope ? `AND ${inModelScope(column)}` : '');
-  // The rows it computes retire the version before's (kid_model keeps a row by a range of
-  // versions, migration 152): everyone's, or the scope's, everyone else's kept where they are.
-  await q.run(
-    `UPDATE kid_model SET retired = $1 WHERE retired IS NULL AND version < $1
-     ${'people' in scope ? `AND ${inModelScope('person_token')}` : ''}`,
-    [version],
-  );
   const copied =
     'people' in scope
       ? Number(
