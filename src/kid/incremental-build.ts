@@ -47,9 +47,9 @@ const INPUT_TABLES: Record<(typeof PERSON_SCOPED_INPUTS)[number], string> = {
 export const INCREMENTAL_MOST_SHARE = 0.5;
 
 /**
- * The people whose model, eFI and risk score a build computes again (`kid_model_scope`,
- * copying everyone else's from version `previous`, whose model was of the same date), or why
- * it computes everyone's.
+ * The people whose model, eFI and risk score a build computes again (`kid_model_scope`;
+ * everyone else's are kept or copied from version `previous`, whose model was of the same
+ * date), or why it computes everyone's.
  */
 export type ModelScope = { people: number; previous: number } | { reason: string };
 
@@ -192,7 +192,7 @@ export type VersionRangedTable = (typeof VERSION_RANGED_TABLES)[number];
 /**
  * Every table whose rows are kept by a range of versions: the person-scoped tables above,
  * retired by the build's scope, and the person-level model, retired by the model's
- * (`retireModelRows`).
+ * (src/kid/person-model.ts, `buildPersonModel`).
  */
 export const ALL_VERSION_RANGED_TABLES = [...VERSION_RANGED_TABLES, 'kid_model'] as const;
 
@@ -207,9 +207,21 @@ export async function retireRebuiltPeople(
   version: number,
   plan: BuildPlan,
 ): Promise<void> {
+  await retireRows(q, table, version, plan.mode === 'full' ? null : inScope('person_token'));
+}
+
+/**
+ * Retires the rows of `table` (kept by a range of versions) that build `version` writes again:
+ * everyone's, or, given `only` (SQL on `person_token`, `$1` the version), those it picks.
+ */
+export async function retireRows(
+  q: Queryable,
+  table: (typeof ALL_VERSION_RANGED_TABLES)[number],
+  version: number,
+  only: string | null,
+): Promise<void> {
   await q.run(
-    `UPDATE ${table} SET retired = $1 WHERE retired IS NULL AND version < $1
-     ${plan.mode === 'full' ? '' : `AND ${inScope('person_token')}`}`,
+    `UPDATE ${table} SET retired = $1 WHERE retired IS NULL AND version < $1 ${only ? `AND ${only}` : ''}`,
     [version],
   );
 }

@@ -22,7 +22,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
-import { inModelScope, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 
 export const UNIT_COSTS_FILE = path.join(
@@ -243,11 +243,7 @@ export async function buildPersonModel(
   // The rows it computes retire the version before's (kid_model keeps a row by a range of
   // versions, migration 152): everyone's, or the scope's, everyone else's kept where they are.
   // Without a date it computes no one, and the version has no model.
-  await q.run(
-    `UPDATE kid_model SET retired = $1 WHERE retired IS NULL AND version < $1
-     ${'people' in scope ? `AND ${inModelScope('person_token')}` : ''}`,
-    [version],
-  );
+  await retireRows(q, 'kid_model', version, 'people' in scope ? inModelScope('person_token') : null);
   if (asOf === null) return { asOf: null, people: 0, sources: { used: [], skipped: [] } };
   checkDay(asOf);
   const to = `CAST(${quoteLiteral(asOf)} AS DATE)`;
