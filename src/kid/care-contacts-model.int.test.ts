@@ -10,6 +10,7 @@ import { parseCsv } from '../files/csv-file-writer.ts';
 import type { Store } from '../store/store.ts';
 import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { buildFrailty } from './frailty.ts';
 import { buildPersonModel, windowStart } from './person-model.ts';
 import { inVersion } from '../store/version-range.ts';
 
@@ -72,20 +73,22 @@ describe.each(testStores())('community and mental health contacts in the KID mod
     expect(rows.every((r) => r.community_contacts !== null && r.mh_contacts !== null)).toBe(true);
   });
 
-  it('leaves a version without a model date no model rows, though the model keeps rows by a range of versions', async () => {
-    const rowsOf = async (version: number): Promise<number> =>
+  it('leaves a version without a model date no model or eFI rows, though each keeps rows by a range of versions', async () => {
+    const rowsOf = async (table: string, version: number): Promise<number> =>
       Number(
         (
           await store.query<{ n: number }>(
-            `SELECT count(*) AS n FROM kid_model m WHERE ${inVersion('m', '$1')}`,
+            `SELECT count(*) AS n FROM ${table} t WHERE ${inVersion('t', '$1')}`,
             [version],
           )
         )[0]?.n ?? 0,
       );
-    expect(await rowsOf(1)).toBeGreaterThan(0);
+    const tables = ['kid_model', 'kid_frailty', 'kid_frailty_deficit'];
+    for (const table of tables) expect(await rowsOf(table, 1), table).toBeGreaterThan(0);
     expect(await buildPersonModel(store, 2, { asOf: null })).toMatchObject({ asOf: null, people: 0 });
-    expect(await rowsOf(2)).toBe(0);
+    expect(await buildFrailty(store, 2, { asOf: null })).toBe(0);
+    for (const table of tables) expect(await rowsOf(table, 2), table).toBe(0);
     // the version before reads its rows until a swap would delete them
-    expect(await rowsOf(1)).toBeGreaterThan(0);
+    for (const table of tables) expect(await rowsOf(table, 1), table).toBeGreaterThan(0);
   });
 });

@@ -27,7 +27,7 @@ import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
 import { inVersion } from '../store/version-range.ts';
-import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
 
 // From this file's own folder, not CODE_LISTS_DIR: person-spine.ts imports both modules, so
 // conditions.ts may not have run when this one does.
@@ -142,8 +142,15 @@ export async function buildFrailty(
   );
   await gatherStatistics(q, ['kid_efi_code']);
   const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
-  if (asOf === null || !(await tableExists(q, 'ds_gp_events'))) return 0;
-  const scoped = options.scope !== undefined && 'people' in options.scope;
+  const scored = asOf !== null && (await tableExists(q, 'ds_gp_events'));
+  // An incremental build whose model date has not moved scores only the people of its model
+  // scope (incremental-build.ts, planModelScope): their rows retire the version before's, and
+  // everyone else's are kept where they are (both tables keep a row by a range of versions,
+  // migration 153). Otherwise every row is retired: without a date the version has no eFI.
+  const scoped = scored && options.scope !== undefined && 'people' in options.scope;
+  for (const table of ['kid_frailty_deficit', 'kid_frailty'] as const)
+    await retireRows(q, table, version, scoped ? inModelScope('person_token') : null);
+  if (!scored) return 0;
   // The population on the model's date in the version being built (kid_population_periods
   // reads the current version, which this build has not replaced yet): registered with a
   // Kent and Medway practice, alive, and aged 65+ by birth year and month.
@@ -156,13 +163,16 @@ export async function buildFrailty(
       AND p.birth_year_month IS NOT NULL
       AND ${ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)')} >= ${EFI_MINIMUM_AGE * 12}
       ${scoped ? `AND ${inModelScope('r.person_token')}` : ''}`;
-  // An incremental build whose model date has not moved scores only the people of its model
-  // scope and copies everyone else's eFI (incremental-build.ts, planModelScope).
-  let copied = 0;
-  if (options.scope && 'people' in options.scope) {
-    await copyOutsideScope(q, 'kid_frailty_deficit', version, options.scope);
-    copied = await copyOutsideScope(q, 'kid_frailty', version, options.scope);
-  }
+  const kept = scoped
+    ? Number(
+        (
+          await q.query<{ n: number }>(
+            `SELECT count(*) AS n FROM kid_frailty f WHERE ${inVersion('f', '$1')}`,
+            [version],
+          )
+        )[0]?.n ?? 0,
+      )
+    : 0;
   await q.run(
     `INSERT INTO kid_frailty_deficit (version, person_token, deficit)
      SELECT DISTINCT $1, g.person_token, c.deficit
@@ -172,9 +182,10 @@ export async function buildFrailty(
      WHERE g."EVENT_DATE" <= CAST($2 AS DATE)`,
     [version, asOf],
   );
-  // Planned without them, the scoring read every deficit row once per person aged 65+.
+  // Planned without them, the scoring read every deficit row once per person aged 65+. Each
+  // person scored has their deficits just written, under this version.
   await gatherStatistics(q, ['kid_frailty_deficit']);
-  const scored = await q.run(
+  const written = await q.run(
     `INSERT INTO kid_frailty (version, person_token, deficits, efi, category, as_of)
      SELECT $1, o.person_token, count(d.deficit), CAST(count(d.deficit) AS DOUBLE PRECISION) / ${EFI_DEFICITS},
             ${efiCategorySql('count(d.deficit)')}, CAST($2 AS DATE)
@@ -183,7 +194,7 @@ export async function buildFrailty(
      GROUP BY o.person_token`,
     [version, asOf],
   );
-  return scored + copied;
+  return written + kept;
 }
 
 /** Age bands of the frailty summary: each up to (not including) `below` years; 85+ above the last. */

@@ -394,6 +394,19 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     );
     expect(Number(rows?.written)).toBe(late.model?.computed);
     expect(Number(rows?.kept)).toBe(late.model?.copied);
+    // So are their eFI and risk scores: written for some of the people computed (those the eFI
+    // and the scores apply to), kept for everyone else.
+    for (const table of ['kid_frailty', 'kid_frailty_deficit', 'kid_risk']) {
+      const [scored] = await store.query<{ written: number; kept: number; people: number }>(
+        `SELECT count(CASE WHEN version = $1 THEN 1 END) AS written, count(CASE WHEN version < $1 THEN 1 END) AS kept,
+                count(DISTINCT CASE WHEN version = $1 THEN person_token END) AS people
+         FROM ${table} t WHERE ${inVersion('t', '$1')}`,
+        [late.version],
+      );
+      expect(Number(scored?.written), table).toBeGreaterThan(0);
+      expect(Number(scored?.people), table).toBeLessThanOrEqual(late.model?.computed ?? 0);
+      expect(Number(scored?.kept), table).toBeGreaterThan(Number(scored?.written));
+    }
     const { full, fullRows } = await compareWithFullBuild(store);
     expect(full.model?.computedAllBecause).toBe('asked (--full)');
     expect(fullRows.get('kid_model')?.length ?? 0).toBeGreaterThan(0);
@@ -435,7 +448,7 @@ describe.each(testStores())('the model’s date while a month is still coming in
     (
       await store.query<{ day: string }>(
         `SELECT DISTINCT CAST(as_of AS TEXT) AS day FROM kid_person_model
-         UNION SELECT DISTINCT CAST(as_of AS TEXT) FROM kid_frailty f JOIN kid_current c ON c.version = f.version`,
+         UNION SELECT DISTINCT CAST(as_of AS TEXT) FROM kid_spine_frailty`,
       )
     ).map((r) => String(r.day).slice(0, 10));
 

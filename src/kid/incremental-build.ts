@@ -15,8 +15,8 @@
  * kept per person, and what joins people into households (fire visits, household measures) is
  * recomputed or read on demand. The person-level model, its eFI and risk scores depend on
  * the model's date as well: while it stays, they are computed again only for the people whose
- * inputs changed (`planModelScope`), the model's rows kept by a range of versions too and the
- * others copied; when it moves, for everyone. What depends on the whole population (fire
+ * inputs changed (`planModelScope`), and everyone else's rows kept where they are (kept by a
+ * range of versions too); when it moves, for everyone. What depends on the whole population (fire
  * visits, the area summary) is rebuilt whole, and the linkage report by difference
  * (src/kid/linkage-report.ts), by the same statements a full build runs.
  */
@@ -27,7 +27,6 @@ import { efiCodes } from './frailty.ts';
 import { readUnitCosts } from './person-model.ts';
 import { currentReleases } from '../reference/geography-lookups.ts';
 import { gatherStatistics } from './gather-statistics.ts';
-import { tableColumns } from '../store/table-columns.ts';
 import { inVersion } from '../store/version-range.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import { tableExists } from './person-spine.ts';
@@ -48,8 +47,8 @@ export const INCREMENTAL_MOST_SHARE = 0.5;
 
 /**
  * The people whose model, eFI and risk score a build computes again (`kid_model_scope`;
- * everyone else's are kept or copied from version `previous`, whose model was of the same
- * date), or why it computes everyone's.
+ * everyone else's are kept from version `previous`, whose model was of the same date), or why
+ * it computes everyone's.
  */
 export type ModelScope = { people: number; previous: number } | { reason: string };
 
@@ -191,10 +190,16 @@ export type VersionRangedTable = (typeof VERSION_RANGED_TABLES)[number];
 
 /**
  * Every table whose rows are kept by a range of versions: the person-scoped tables above,
- * retired by the build's scope, and the person-level model, retired by the model's
- * (src/kid/person-model.ts, `buildPersonModel`).
+ * retired by the build's scope, and the person-level model, its eFI and its risk scores,
+ * retired by the model's (src/kid/person-model.ts, frailty.ts and risk.ts).
  */
-export const ALL_VERSION_RANGED_TABLES = [...VERSION_RANGED_TABLES, 'kid_model'] as const;
+export const ALL_VERSION_RANGED_TABLES = [
+  ...VERSION_RANGED_TABLES,
+  'kid_model',
+  'kid_frailty',
+  'kid_frailty_deficit',
+  'kid_risk',
+] as const;
 
 /**
  * Retires the rows of `table` (version-ranged) that build `version` writes again: everyone's for
@@ -226,27 +231,6 @@ export async function retireRows(
   );
 }
 
-/**
- * Copies the rows of `table` (one of a build version, with `person_token`) of everyone outside
- * `kid_model_scope` from the version before into build `version`, whose model has the same
- * date. Answers the rows copied.
- */
-export async function copyOutsideScope(
-  q: Queryable,
-  table: 'kid_frailty' | 'kid_frailty_deficit' | 'kid_risk',
-  version: number,
-  scope: { previous: number },
-): Promise<number> {
-  const columns = (await tableColumns(q, table)).filter((c) => c !== 'version').map((c) => `"${c}"`);
-  return q.run(
-    `INSERT INTO ${table} (version, ${columns.join(', ')})
-     SELECT $1, ${columns.map((c) => `t.${c}`).join(', ')} FROM ${table} t
-     WHERE t.version = $2
-       AND NOT EXISTS (SELECT 1 FROM kid_model_scope s WHERE s.version = $1 AND s.person_token = t.person_token)`,
-    [version, scope.previous],
-  );
-}
-
 /** SQL for "this person's model is computed again by build `$1`" (kid_model_scope), for `column`. */
 export const inModelScope = (column: string): string =>
   `${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`;
@@ -267,8 +251,8 @@ export async function forgetSupersededPeople(q: Queryable, version: number): Pro
 
 /**
  * The people whose person-level model, eFI and risk score build `version` computes again,
- * written to `kid_model_scope`; everyone else's model row is kept (`kid_model` keeps a row by
- * a range of versions) and their eFI and risk score copied from the version before.
+ * written to `kid_model_scope`; everyone else's model row, eFI and risk score are kept (each
+ * table keeps a row by a range of versions).
  * Only when the build is incremental and the model's date (`asOf`) is the version before's:
  * a new month of `gp-events` moves it, and with it every person's 12-month window, age and
  * reference day, so everyone is computed (trying otherwise found over a third of the people

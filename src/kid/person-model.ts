@@ -436,7 +436,9 @@ export async function buildPersonModel(
     has('mhsds-care-contact') ? 'LEFT JOIN mental_health mhc ON mhc.person_token = pop.person_token' : '',
     has('msds-booking') ? 'LEFT JOIN bookings bk ON bk.person_token = pop.person_token' : '',
     has('msds-delivery') ? 'LEFT JOIN deliveries dl ON dl.person_token = pop.person_token' : '',
-    frailty ? 'LEFT JOIN kid_frailty fr ON fr.version = $1 AND fr.person_token = pop.person_token' : '',
+    frailty
+      ? `LEFT JOIN kid_frailty fr ON ${inVersion('fr', '$1')} AND fr.person_token = pop.person_token`
+      : '',
   ].filter(Boolean);
   const maternity = [
     has('apc') ? 'adm.maternity = 1' : '',

@@ -5,6 +5,7 @@ import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { auditEventCount } from '../../test/audit-event-count.ts';
 import { kidApiForAnalyst } from '../../test/kid-api.ts';
 import { testStores } from '../../test/stores.ts';
+import { inVersion } from '../store/version-range.ts';
 import { readingUseCaseId } from '../../test/use-cases.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import type { Purpose } from '../governance/governance-values.ts';
@@ -188,6 +189,28 @@ describe.each(testStores())('risk of an emergency admission on $engine', (engine
         await store.run(`INSERT INTO ${t} SELECT * FROM kept_${t}`);
         await store.run(`DROP TABLE kept_${t}`);
       }
+    }
+  });
+
+  it('leaves a version without a model date no risk scores, the version before keeping its own', async () => {
+    const scoresOf = async (version: number): Promise<number> =>
+      Number(
+        (
+          await store.query<{ n: number }>(
+            `SELECT count(*) AS n FROM kid_risk r WHERE ${inVersion('r', '$1')}`,
+            [version],
+          )
+        )[0]?.n ?? 0,
+      );
+    const next = model.version + 1;
+    expect(await scoresOf(model.version)).toBe(model.scored);
+    try {
+      expect(await buildRisk(store, next, { asOf: null })).toMatchObject({ status: 'skipped', scored: 0 });
+      expect(await scoresOf(next)).toBe(0);
+      expect(await scoresOf(model.version)).toBe(model.scored);
+    } finally {
+      // as the next build would, finding a dead build's retired rows
+      await store.run('UPDATE kid_risk SET retired = NULL WHERE retired = $1', [next]);
     }
   });
 

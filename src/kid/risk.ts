@@ -36,7 +36,7 @@ import {
   type ScoredGroup,
 } from './risk-regression.ts';
 import { inVersion } from '../store/version-range.ts';
-import { copyOutsideScope, inModelScope, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
 
 /** The ridge penalty: negligible on a population (about 1/N of a coefficient), and keeps an empty cell finite. */
 export const RISK_RIDGE = 1;
@@ -235,7 +235,7 @@ function featuresSql(
     LEFT JOIN (${
       options.efiScored
         ? // the eFI scored everyone aged 65+ in the population on $2, the only people it applies to here
-          `SELECT person_token, deficits FROM kid_frailty WHERE version = $1 ${among('person_token')}`
+          `SELECT person_token, deficits FROM kid_frailty f WHERE ${inVersion('f', '$1')} ${among('person_token')}`
         : `SELECT g.person_token, count(DISTINCT k.deficit) AS deficits
            FROM ds_gp_events g JOIN kid_efi_code k ON k.version = $1 AND k.code = g."CODE"
            WHERE g.person_token IS NOT NULL AND g."EVENT_DATE" <= CAST($2 AS DATE)
@@ -267,7 +267,7 @@ type FeatureGroup = Features & { held_out: number; people: number; events: numbe
  */
 async function efiScoredOn(q: Queryable, version: number, day: string): Promise<boolean> {
   const [row] = await q.query<{ n: number }>(
-    'SELECT count(*) AS n FROM kid_frailty WHERE version = $1 AND as_of = CAST($2 AS DATE)',
+    `SELECT count(*) AS n FROM kid_frailty f WHERE ${inVersion('f', '$1')} AND as_of = CAST($2 AS DATE)`,
     [version, day],
   );
   return Number(row?.n ?? 0) > 0;
@@ -339,7 +339,8 @@ const RISK_TABLES = ['kid_risk_fit', 'kid_risk_model', 'kid_risk_calibration', '
  * Writes build `version`'s risk model and scores: reuses the current version's fit while the
  * model's definition stands (unless `refit`), fits anew otherwise, then scores everyone in the
  * population on the model's date. Writes nothing (status 'skipped') when there is nothing to
- * learn from: no gp-events (no model date), no apc (no outcome), or no outcome at all.
+ * learn from: no gp-events (no model date), no apc (no outcome), or no outcome at all; then the
+ * version has no scores, the version before's retired.
  */
 export async function buildRisk(
   q: Queryable,
@@ -359,16 +360,14 @@ export async function buildRisk(
   });
   // A build that died before its swap may have left rows of this version number.
   for (const table of RISK_TABLES) await q.run(`DELETE FROM ${table} WHERE version = $1`, [version]);
+  const skipped = async (reason: string, asOf: string | null = null): Promise<RiskBuild> => {
+    await retireRows(q, 'kid_risk', version, null);
+    return done('skipped', reason, { asOf });
+  };
   const asOf = options.asOf !== undefined ? options.asOf : await modelDate(q);
-  if (!asOf) return done('skipped', 'no gp-events feed has been loaded, so the model has no date');
+  if (!asOf) return skipped('no gp-events feed has been loaded, so the model has no date');
   if (!(await tableExists(q, 'ds_apc')))
-    return done(
-      'skipped',
-      'no admitted patient care (apc) has been loaded, so there is no outcome to learn',
-      {
-        asOf,
-      },
-    );
+    return skipped('no admitted patient care (apc) has been loaded, so there is no outcome to learn', asOf);
   const inputs = riskDefinition();
   const [stored] = await q.query<{ version: number; inputs: string }>(
     `SELECT f.version, f.inputs FROM kid_risk_fit f JOIN kid_current c ON c.id = 1 AND f.version = c.version`,
@@ -382,11 +381,11 @@ export async function buildRisk(
   } else {
     reason = options.refit ? 'asked' : stored ? 'definition changed' : 'no stored model';
     const fitted = await fitRisk(q, version, asOf, inputs, reason);
-    if (fitted !== null) return done('skipped', fitted, { asOf });
+    if (fitted !== null) return skipped(fitted, asOf);
     status = 'fitted';
   }
   // Scored with the coefficients the version before scored with (its fit, reused), only the
-  // people of the model's scope can score otherwise: everyone else's score is copied.
+  // people of the model's scope can score otherwise: everyone else's score is kept.
   const scope = options.scope;
   const previous =
     status === 'reused' && scope && 'people' in scope && stored && Number(stored.version) === scope.previous
@@ -541,15 +540,26 @@ async function scoreRisk(
     .join(' + ');
   // Clamped so exp() cannot overflow on PostgreSQL (it raises an error past about 709).
   const ecds = await tableExists(q, 'ds_ecds');
+  // The scores it writes retire the version before's (kid_risk keeps a row by a range of
+  // versions, migration 153): the scope's, everyone else's kept where they are, or everyone's.
+  await retireRows(q, 'kid_risk', version, previous ? inModelScope('person_token') : null);
+  const kept = previous
+    ? Number(
+        (
+          await q.query<{ n: number }>(`SELECT count(*) AS n FROM kid_risk r WHERE ${inVersion('r', '$1')}`, [
+            version,
+          ])
+        )[0]?.n ?? 0,
+      )
+    : 0;
   const scored = await q.run(
     `INSERT INTO kid_risk (version, person_token, probability)
      SELECT $1, f.person_token, 1.0 / (1.0 + exp(-GREATEST(-700.0, LEAST(700.0, ${linear}))))
      FROM (${featuresSql(q, { ecds, outcome: false, optOut: false, efiScored: await efiScoredOn(q, version, asOf), scoped: previous !== undefined })}) f`,
     params,
   );
-  const copied = previous ? await copyOutsideScope(q, 'kid_risk', version, previous) : 0;
-  await q.run('UPDATE kid_risk_fit SET scored = $2 WHERE version = $1', [version, scored + copied]);
-  return scored + copied;
+  await q.run('UPDATE kid_risk_fit SET scored = $2 WHERE version = $1', [version, scored + kept]);
+  return scored + kept;
 }
 
 /**
