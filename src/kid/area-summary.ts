@@ -19,6 +19,8 @@ import { AGE_BANDS } from './conditions.ts';
 import { COST_SETTINGS } from './person-model.ts';
 import { inVersion } from '../store/version-range.ts';
 import { gatherStatistics } from './gather-statistics.ts';
+import type { ModelScope } from './incremental-build.ts';
+import { quoteLiteral } from '../store/sql.ts';
 
 /** The dashboard's sex groups, from the PMI's stated gender code (NHS Data Dictionary: 1 male, 2 female). */
 export const sexKeySql = (column: string): string =>
@@ -50,18 +52,26 @@ const conditionBandSql = (age: string): string =>
 export const AREA_COLUMN = { practice: 'practice_code', pcn: 'pcn_code', lsoa: 'lsoa_code' } as const;
 
 /**
- * The model of build `version` ($1) once per area it falls in, with the dashboard's groups
- * worked out; `optedOut`: only its people on the opt-out list now (`IN` a list rather than a
- * correlated `EXISTS`, which DuckDB ran as a join over every token of the model, four times).
+ * Which of the model's rows a part of the summary counts (`rows`, SQL on the alias `m`, `$1`
+ * the version built) and which version's conditions they had (`conditions`, SQL). People on
+ * the opt-out list now are counted with the rest, alone (`IN` a list rather than a correlated
+ * `EXISTS`, which DuckDB ran as a join over every token of the model, four times), or left out.
  */
-function areasOf(optedOut: boolean): string {
+interface ModelRows {
+  rows: string;
+  conditions: string;
+  optOut: 'everyone' | 'opted-out' | 'not-opted-out';
+}
+
+/** The model's rows `of` once per area they fall in, with the dashboard's groups worked out. */
+function areasOf(of: ModelRows): string {
   const m = `SELECT person_token, as_of, ${sexKeySql('sex')} AS sex_key, ${pyramidBandSql('age')} AS pyramid_band,
                 ${conditionBandSql('age')} AS band, imd_decile AS decile, conditions, segment, efi_category,
                 CASE WHEN death_date IS NULL THEN 1 ELSE 0 END AS alive,
                 practice_code, pcn_code, lsoa_code,
                 ${COST_SETTINGS.map((k) => `COALESCE(cost_${k}, 0) AS cost_${k}`).join(', ')}
-             FROM kid_model m WHERE ${inVersion('m', '$1')}
-             ${optedOut ? 'AND person_token IN (SELECT x.token FROM optouts x)' : ''}`;
+             FROM kid_model m WHERE ${of.rows}
+             ${of.optOut === 'everyone' ? '' : `AND person_token ${of.optOut === 'opted-out' ? '' : 'NOT '}IN (SELECT x.token FROM optouts x)`}`;
   const columns = `person_token, as_of, sex_key, pyramid_band, band, decile, conditions, segment, efi_category, alive,
                    ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')}`;
   return `WITH m AS (${m}),
@@ -73,6 +83,14 @@ function areasOf(optedOut: boolean): string {
         )
         .join('\n      ')})`;
 }
+
+/**
+ * SQL for a cost summed in whole pence (the model's costs are to the penny), back in pounds: a
+ * sum of integers is the same in any order, so a part added and taken away again leaves the
+ * total exactly as counting it afresh would (a sum of doubles differs in its last bits).
+ */
+const pence = (expression: string): string => `CAST(round(${expression} * 100) AS BIGINT)`;
+const poundsOf = (pennies: string): string => `CAST(${pennies} AS DOUBLE PRECISION) / 100`;
 
 /**
  * SQL naming the opt-out list as it is now: its batch (each `kernel optouts load` replaces the
@@ -94,19 +112,30 @@ export async function optOutTag(q: Queryable): Promise<string> {
  * afresh took as long as the first. The second part says which list it left out; when the
  * list changed while it was counted it is not marked written, and planning reads take the
  * people on the list out of everyone's counts afresh.
+ *
+ * Every group is a sum over people, so a build that computed the model of a few people only
+ * (`scope`: the model's date stayed, src/kid/incremental-build.ts) writes each part by
+ * difference: the version before's groups, less those of its rows of those people (the rows
+ * this build retired), plus those of their new rows. At 1.9 million people, a late feed's
+ * 7,448 people. The part without the opt-out list goes the same way while the list is the one
+ * the version before left out; otherwise it is counted as in a full build.
  */
-export async function buildAreaSummary(q: Queryable, version: number): Promise<{ rows: number }> {
+export async function buildAreaSummary(
+  q: Queryable,
+  version: number,
+  options: { scope?: ModelScope } = {},
+): Promise<{ rows: number; byDifference: boolean }> {
   await q.run('DELETE FROM kid_area_summary WHERE version = $1', [version]);
   await q.run('DELETE FROM kid_area_panels WHERE version = $1', [version]);
   // The model was written moments ago and the list may have been replaced since they were
   // last counted: planned on a model of one row, PostgreSQL matched each of its people against
   // the whole list (20 s at 100,000 people with 5% on it; hours at 1.9 million).
   await gatherStatistics(q, ['kid_model', 'optouts']);
-  const write = async (variant: 'everyone' | 'opted-out'): Promise<void> => {
+  const write = async (variant: string, of: ModelRows): Promise<void> => {
     const into = (columns: string): string =>
       `INSERT INTO kid_area_summary (version, as_of, scope_kind, scope_code, variant, optout_tag, panel, ${columns}, people`;
     const head = `CAST($1 AS INTEGER), as_of, scope_kind, scope_code, '${variant}', CAST(NULL AS TEXT)`;
-    const areas = areasOf(variant === 'opted-out');
+    const areas = areasOf(of);
     await q.run(
       `${into('sex_key, band')})
        ${areas}
@@ -126,7 +155,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
       `${into('condition')})
        ${areas}
        SELECT ${head.replace('as_of, scope_kind, scope_code', 'a.as_of, a.scope_kind, a.scope_code')}, 'condition', k.condition, count(*)
-       FROM a JOIN kid_condition k ON ${inVersion('k', '$1')} AND k.person_token = a.person_token AND k.first_date <= a.as_of
+       FROM a JOIN kid_condition k ON ${inVersion('k', of.conditions)} AND k.person_token = a.person_token AND k.first_date <= a.as_of
        WHERE a.alive = 1 GROUP BY a.as_of, a.scope_kind, a.scope_code, k.condition`,
       [version],
     );
@@ -134,7 +163,7 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
       `${into('segment, efi_category, alive')}, ${COST_SETTINGS.map((k) => `cost_${k}`).join(', ')})
        ${areas}
        SELECT ${head}, 'model', segment, efi_category, alive, count(*),
-              ${COST_SETTINGS.map((k) => `sum(cost_${k})`).join(', ')}
+              ${COST_SETTINGS.map((k) => poundsOf(`sum(${pence(`cost_${k}`)})`)).join(', ')}
        FROM a GROUP BY as_of, scope_kind, scope_code, segment, efi_category, alive`,
       [version],
     );
@@ -147,46 +176,97 @@ export async function buildAreaSummary(q: Queryable, version: number): Promise<{
        FROM kid_model m WHERE ${inVersion('m', '$1')} HAVING count(*) > 0`,
       [version, tag],
     );
-  await write('everyone');
+  const previous = await previousSummary(q, options.scope);
+  // A part by difference: the version before's, less the scope's old rows, plus their new.
+  const byDifference = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
+    const optOut = variant;
+    await write('scope-before', { rows: 'm.retired = $1', conditions: String(previous?.version), optOut });
+    await write('scope-now', { rows: 'm.version = $1', conditions: '$1', optOut });
+    await combine(q, version, variant, tag, [
+      { version: previous?.version ?? 0, variant, sign: 1 },
+      { version, variant: 'scope-before', sign: -1 },
+      { version, variant: 'scope-now', sign: 1 },
+    ]);
+    await q.run(
+      `DELETE FROM kid_area_summary WHERE version = $1 AND variant IN ('scope-before', 'scope-now')`,
+      [version],
+    );
+  };
+  const everyone: ModelRows = { rows: inVersion('m', '$1'), conditions: '$1', optOut: 'everyone' };
+  if (previous) await byDifference('everyone', null);
+  else await write('everyone', everyone);
   await marker('everyone', null);
   const tag = await optOutTag(q);
-  await write('opted-out');
-  await writeLessOptedOut(q, version, tag);
+  if (previous && previous.optOutTag === tag) await byDifference('not-opted-out', tag);
+  else {
+    await write('opted-out', { ...everyone, optOut: 'opted-out' });
+    await combine(q, version, 'not-opted-out', tag, [
+      { version, variant: 'everyone', sign: 1 },
+      { version, variant: 'opted-out', sign: -1 },
+    ]);
+    await q.run(`DELETE FROM kid_area_summary WHERE version = $1 AND variant = 'opted-out'`, [version]);
+  }
   if ((await optOutTag(q)) === tag) await marker('not-opted-out', tag);
   await packAreaSummary(q, version);
   const [row] = await q.query<{ n: number }>(
     'SELECT count(*) AS n FROM kid_area_summary WHERE version = $1',
     [version],
   );
-  return { rows: Number(row?.n ?? 0) };
+  return { rows: Number(row?.n ?? 0), byDifference: previous !== null };
 }
 
 /**
- * Writes build `version`'s variant 'not-opted-out' (tagged `tag`) as its 'everyone' rows less
- * its 'opted-out' rows of the same area and group, leaving out a group whose people were all
- * opted out (a fresh count has no such row), then deletes the 'opted-out' rows. The two are
- * summed by group, everyone's counted up and the opted-out's down, rather than joined: a join
- * of the table with itself, planned by PostgreSQL from statistics taken before this version
- * had rows, read the whole table once per row (326 s at 100,000 people).
+ * The version before's summary, when build `scope` computed the model of a few people only
+ * and that summary was written whole (its 'everyone' part marked built): with the opt-out
+ * list its 'not-opted-out' part left out, or null where that part is not there.
  */
-async function writeLessOptedOut(q: Queryable, version: number, tag: string): Promise<void> {
+async function previousSummary(
+  q: Queryable,
+  scope: ModelScope | undefined,
+): Promise<{ version: number; optOutTag: string | null } | null> {
+  if (!scope || !('people' in scope)) return null;
+  const built = await q.query<{ variant: string; optout_tag: string | null }>(
+    `SELECT variant, optout_tag FROM kid_area_summary WHERE version = $1 AND panel = 'built'`,
+    [scope.previous],
+  );
+  if (!built.some((b) => b.variant === 'everyone')) return null;
+  const notOptedOut = built.find((b) => b.variant === 'not-opted-out');
+  return { version: scope.previous, optOutTag: notOptedOut ? String(notOptedOut.optout_tag) : null };
+}
+
+/**
+ * Writes build `version`'s part `variant` (tagged `tag`) as the sum of other parts' groups, each
+ * times its sign (everyone's less the opted-out's; the version before's less and plus the
+ * scope's), leaving out a group with no one left in it (a fresh count has no such row). The
+ * parts are summed by group rather than joined: a join of the table with itself, planned by
+ * PostgreSQL from statistics taken before this version had rows, read the whole table once per
+ * row (326 s at 100,000 people). Costs are summed in whole pence.
+ */
+async function combine(
+  q: Queryable,
+  version: number,
+  variant: string,
+  tag: string | null,
+  parts: readonly { version: number; variant: string; sign: 1 | -1 }[],
+): Promise<void> {
   const groups = `as_of, scope_kind, scope_code, ${GROUPS}`;
-  const signed = (variant: string, sign: number): string =>
+  const costs = new Set(COST_SETTINGS.map((k) => `cost_${k}`));
+  const signed = (part: (typeof parts)[number]): string =>
     `SELECT ${groups}, ${summed()
-      .map((c) => `${sign} * ${c} AS ${c}`)
+      .map((c) => `${part.sign} * ${costs.has(c) ? pence(c) : c} AS ${c}`)
       .join(', ')}
-     FROM kid_area_summary WHERE version = $1 AND variant = '${variant}' AND panel <> 'built'`;
+     FROM kid_area_summary
+     WHERE version = ${Number(part.version)} AND variant = ${quoteLiteral(part.variant)} AND panel <> 'built'`;
   await q.run(
     `INSERT INTO kid_area_summary (version, variant, optout_tag, ${groups}, ${summed().join(', ')})
-     SELECT CAST($1 AS INTEGER), 'not-opted-out', CAST($2 AS TEXT), ${groups}, ${summed()
-       .map((c) => `sum(${c})`)
+     SELECT CAST($1 AS INTEGER), ${quoteLiteral(variant)}, CAST($2 AS TEXT), ${groups}, ${summed()
+       .map((c) => (costs.has(c) ? poundsOf(`sum(${c})`) : `sum(${c})`))
        .join(', ')}
-     FROM (${signed('everyone', 1)} UNION ALL ${signed('opted-out', -1)}) s
+     FROM (${parts.map(signed).join(' UNION ALL ')}) s
      GROUP BY ${groups}
      HAVING sum(people) > 0`,
     [version, tag],
   );
-  await q.run(`DELETE FROM kid_area_summary WHERE version = $1 AND variant = 'opted-out'`, [version]);
 }
 
 /**

@@ -13,8 +13,14 @@ import { watchStatistics, type StatisticsSeen } from '../../test/planner-statist
 import { testStores } from '../../test/stores.ts';
 import type { Store } from '../store/store.ts';
 import { buildSpine, type SpineBuild } from './person-spine.ts';
-import { ALL_VERSION_RANGED_TABLES, VERSION_RANGED_TABLES } from './incremental-build.ts';
+import {
+  ALL_VERSION_RANGED_TABLES,
+  VERSION_RANGED_TABLES,
+  definitionsDigest,
+  planBuild,
+} from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
+import { loadOptOutTokens } from '../governance/optouts.ts';
 import { tableColumns } from '../store/table-columns.ts';
 import { setFeedSchedule } from '../signoff/feed-schedules.ts';
 import { heldBackNote } from './model-date.ts';
@@ -132,6 +138,27 @@ async function currentRows(store: Store): Promise<Map<string, string[]>> {
   return out;
 }
 
+/** Replaces the opt-out list with the people whose token begins with one of `first` (a hex digit each). */
+async function optOut(store: Store, first: string): Promise<void> {
+  const tokens = await store.query<{ person_token: string }>(
+    `SELECT DISTINCT person_token FROM ds_pmi WHERE substr(person_token, 1, 1) IN (${[...first].map((c) => `'${c}'`).join(', ')})`,
+  );
+  await loadOptOutTokens(
+    store,
+    tokens.map((t) => t.person_token),
+    'test',
+    'test',
+  );
+}
+
+/** The current version's conditions, a row a person, condition and first date. */
+async function conditionRows(store: Store): Promise<Set<string>> {
+  const rows = await store.query<{ row: string }>(
+    `SELECT person_token || '|' || condition || '|' || CAST(first_date AS TEXT) AS row FROM kid_condition_current`,
+  );
+  return new Set(rows.map((r) => String(r.row)));
+}
+
 /** The current version's people as readers see them (the view), sorted. */
 async function spineView(store: Store): Promise<string[]> {
   const rows = await store.query(
@@ -247,6 +274,7 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     expect(incremental.rebuiltPeople).toBeLessThan(incremental.people);
     // The new month of gp-events moved the model's date: everyone's model is computed.
     expect(incremental.model?.computedAllBecause).toBe('the model’s date moved');
+    expect(incremental.summaryByDifference).toBe(false);
     const [audit] = await store.query<{ details: string }>(
       `SELECT details FROM audit_events WHERE action = 'kid.built' ORDER BY seq DESC LIMIT 1`,
     );
@@ -301,6 +329,17 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
     expect(incremental.linkageRecounted).toBeLessThan(incremental.rebuiltPeople ?? 0);
   });
 
+  it('builds in full after a version made by other definitions, such as an older Kernel\u2019s', async () => {
+    const [current] = await store.query<{ version: number }>('SELECT version FROM kid_current');
+    const previous = { version: Number(current?.version), definitions: 'an older Kernel' };
+    const plan = await planBuild(store, {
+      version: previous.version + 1,
+      previous,
+      definitions: await definitionsDigest(store),
+    });
+    expect(plan).toEqual({ mode: 'full', reason: expect.stringContaining('Kernel\u2019s derivations') });
+  });
+
   it('equals a full build of the same inputs, every kid_* table row for row', async () => {
     // Both builds carry the risk model's stored coefficients (a refit is asked for, never
     // made by a monthly build) and score their population with them.
@@ -325,9 +364,9 @@ describe.each(testStores())('an incremental KID build on $engine', (engine) => {
 });
 
 /**
- * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E of a
- * month inside the model's window, held back from the first build) leaves the model's date
- * where it was: the incremental build computes the model, eFI and risk scores of those people
+ * Activity that arrives after the GP practices' month (a hospital's outpatients and A&E, and
+ * the practices' GP events, of a month inside the model's window before its last, held back
+ * from the first build) leaves the model's date where it was: the incremental build computes the model, eFI and risk scores of those people
  * only and copies everyone else's, and still equals a full build. So do the fire service's
  * home-safety visits, which reach the visited households' residents; except the first ever,
  * which turn everyone's count of visits from none (never loaded) to a number.
@@ -340,6 +379,7 @@ const FIRE_FIRST = (period: string): boolean => period < '2020-09';
 describe.each(testStores())('an incremental KID build that leaves the model’s date on $engine', (engine) => {
   let store: Store;
   let late: SpineBuild;
+  let conditionsBefore: Set<string>;
   let viewed: { before: string[]; whileDead?: string[] };
   beforeAll(async () => {
     store = await engine.open();
@@ -349,7 +389,7 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
       store,
       DATASETS.filter((d) => !LATE.includes(d) && d !== FIRE),
       () => true,
-      before,
+      (period) => before(period) && period !== HELD,
     );
     await world.load(
       store,
@@ -357,6 +397,14 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
       () => true,
       (period) => before(period) && period !== HELD,
     );
+    await world.load(
+      store,
+      DATASETS.filter((d) => !LATE.includes(d) && d !== FIRE && d !== 'gp-events'),
+      () => true,
+      (period) => period === HELD,
+    );
+    // People on the national data opt-out list, whom the dashboard's planning part leaves out.
+    await optOut(store, '0123');
     await buildSpine(store, { actor: 'test' });
     viewed = { before: await spineView(store) };
     await dieBeforeSwap(store);
@@ -367,6 +415,16 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
       () => true,
       (period) => period === HELD,
     );
+    // The practices' GP events of the month come late too (a month before the model's date):
+    // some people's conditions change (a condition first coded that month), and with them
+    // the summary's.
+    await world.load(
+      store,
+      ['gp-events'],
+      () => true,
+      (period) => period === HELD,
+    );
+    conditionsBefore = await conditionRows(store);
     late = await buildSpine(store, { actor: 'test' });
   }, 600_000);
   afterAll(async () => {
@@ -385,6 +443,11 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     expect(late.model?.computedAllBecause).toBeUndefined();
     expect(late.model?.computed).toBeGreaterThan(0);
     expect(late.model?.copied).toBeGreaterThan(late.model?.computed ?? 0);
+    // The dashboard's summary, both parts, is the version before's less and plus those people's,
+    // some of whose conditions changed.
+    expect(late.summaryByDifference).toBe(true);
+    const conditionsNow = await conditionRows(store);
+    expect([...conditionsNow].filter((row) => !conditionsBefore.has(row)).length).toBeGreaterThan(0);
     // The people computed have rows of this version; everyone else keeps the row an earlier
     // build wrote, not a copy of it.
     const [rows] = await store.query<{ written: number; kept: number }>(
@@ -424,9 +487,12 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
     const first = await buildSpine(store, { actor: 'test' });
     expect(first.model?.computedAllBecause).toBe('fire-safety loaded for the first time');
     await compareWithFullBuild(store);
-    // Nothing else is new: the visits' residents are the whole scope.
+    // Nothing else is new: the visits' residents are the whole scope. The opt-out list changes
+    // too, so the summary's planning part is counted afresh, everyone's by difference.
     await loadFire((period) => !FIRE_FIRST(period));
+    await optOut(store, '4567');
     const later = await buildSpine(store, { actor: 'test' });
+    expect(later.summaryByDifference).toBe(true);
     expect(later.mode).toBe('incremental');
     expect(later.model?.computedAllBecause).toBeUndefined();
     expect(later.model?.computed).toBeGreaterThan(0);

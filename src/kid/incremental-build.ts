@@ -56,9 +56,18 @@ export type BuildPlan =
   { mode: 'incremental'; previous: number; people: number } | { mode: 'full'; reason: string };
 
 /**
- * A digest of what every person's rows are derived by besides the loads: the code lists, the
- * eFI codes, the unit costs and which organisations are GP practices. A change to any of them
- * changes everyone's rows, so the next build is full.
+ * The revision of how Kernel itself derives the KID's rows (its statements, where the digest
+ * below covers the data they read): raised with a change that gives anyone's rows another
+ * value, so that the first build after an upgrade is full rather than keeping rows made the old
+ * way beside rows made the new. 2: social care's cost to the penny, and the area summary's
+ * costs in whole pence (7 December 2026).
+ */
+export const DERIVATIONS_REVISION = 2;
+
+/**
+ * A digest of what every person's rows are derived by besides the loads: Kernel's own
+ * derivations, the code lists, the eFI codes, the unit costs and which organisations are GP
+ * practices. A change to any of them changes everyone's rows, so the next build is full.
  */
 export async function definitionsDigest(q: Queryable): Promise<string> {
   const practices = await q.query<{ org_code: string }>(
@@ -67,6 +76,7 @@ export async function definitionsDigest(q: Queryable): Promise<string> {
   return createHash('sha256')
     .update(
       JSON.stringify({
+        derivations: DERIVATIONS_REVISION,
         conditions: conditionLists().map((c) => [c.id, c.codes.map((code) => code.code)]),
         efi: efiCodes(),
         costs: readUnitCosts().costs,
@@ -112,7 +122,7 @@ export async function planBuild(
     return {
       mode: 'full',
       reason:
-        'the code lists, unit costs, GP practices or reference geography changed since the version before',
+        'Kernel\u2019s derivations, the code lists, unit costs, GP practices or reference geography changed since the version before',
     };
 
   // Loads this build reads that the version before did not, and loads superseded since.

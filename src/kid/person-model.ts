@@ -358,9 +358,12 @@ export async function buildPersonModel(
       // before Event_Type, were all services), while any event's primary support reason tells
       // the disability segment. A record without an NHS number counts for the person the latest
       // `kernel link` run linked it to (docs/linkage.md).
+      // The cost is to the penny, as money is: the area summary adds and takes away people's
+      // costs as whole pence, which come out the same in any order (area-summary.ts).
       cte: `social_care AS (
         SELECT person_token, sum(days * service) / 7.0 AS weeks,
-               sum(days * service / 7.0 * COALESCE(cost_per_week, 0)) AS cost, max(disability) AS disability
+               round(sum(days * service / 7.0 * COALESCE(cost_per_week, 0)) * 100) / 100 AS cost,
+               max(disability) AS disability
         FROM (
           SELECT COALESCE(a.person_token, pl.person_token) AS person_token, a."Cost_Per_Week" AS cost_per_week,
                  LEAST(COALESCE(a."Support_End_Date", ${to}), ${to})

@@ -68,6 +68,11 @@ export interface SpineBuild {
    * report reads them, whose activity rows it counted again (src/kid/linkage-report.ts)
    */
   linkageRecounted?: number;
+  /**
+   * whether the dashboard's summary was written by difference from the version before's (the
+   * model of a few people computed: src/kid/area-summary.ts) rather than counted whole
+   */
+  summaryByDifference?: boolean;
   /** seconds each step of the build took */
   steps?: Record<string, number>;
   /**
@@ -417,7 +422,8 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
   );
   await step('frailty', () => buildFrailty(store, version, { asOf, scope }));
   const model = await step('model', () => buildPersonModel(store, version, { scope, asOf }));
-  await step('area summary', () => buildAreaSummary(store, version)); // the dashboard's summary of the model
+  // the dashboard's summary of the model
+  const summary = await step('area summary', () => buildAreaSummary(store, version, { scope }));
   await step('risk', () =>
     buildRisk(store, version, { refit: options.full === true && options.refit === true, asOf, scope }),
   );
@@ -447,6 +453,7 @@ async function buildVersion(store: Store, options: BuildOptions): Promise<SpineB
     model: { computed: model.computed, copied: model.copied, computedAllBecause: model.computedAllBecause },
     modelDate: dated,
     ...(linkage.recounted === null ? {} : { linkageRecounted: linkage.recounted }),
+    summaryByDifference: summary.byDifference,
     pmiRows: Number((await store.query<{ n: number }>('SELECT count(*) AS n FROM ds_pmi'))[0]?.n ?? 0),
     people: await count(`SELECT count(*) AS n FROM kid_person p WHERE ${inVersion('p', '$1')}`),
     gpRegistered: await count(
