@@ -175,10 +175,14 @@ const inScope = (token: string): string =>
 
 /**
  * `table` (a ds_* input) as a build reads it: whole for a full build; for an incremental one,
- * only the rows of the people it rebuilds. The statement's `$1` is the build's version.
+ * only the rows of the people it rebuilds, and none when it rebuilds no one (a late activity
+ * feed's build), which PostgreSQL then does not read at all: matching the conditions' GP events
+ * against an empty scope took it 1.4 s at 100,000 people.
+ * The statement's `$1` is the build's version.
  */
 export function scopedInput(table: string, plan: BuildPlan): string {
-  return plan.mode === 'full' ? table : `(SELECT * FROM ${table} WHERE ${inScope('person_token')})`;
+  if (plan.mode === 'full') return table;
+  return `(SELECT * FROM ${table} WHERE ${plan.people === 0 ? 'FALSE' : inScope('person_token')})`;
 }
 
 /**
