@@ -415,11 +415,9 @@ export async function buildPersonModel(
   const has = (dataset: string): boolean => used.some((s) => s.dataset === dataset);
   const frailty = await tableExists(q, 'kid_frailty');
   // This version's tables were written moments ago: without fresh statistics PostgreSQL
-  // guessed a handful of people and looped (docs/kid.md, "Speed").
+  // guessed a handful of people and looped (docs/kid.md, "Speed"). The person, registration
+  // and residence steps (person-spine.ts) gathered theirs as they wrote them.
   await gatherStatistics(q, [
-    'kid_person',
-    'kid_registration',
-    'kid_residence',
     'kid_condition',
     ...(frailty ? ['kid_frailty'] : []),
     ...used.map((s) => s.table),
