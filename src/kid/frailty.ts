@@ -27,7 +27,7 @@ import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
 import { populationOnSql, tableExists } from './person-spine.ts';
 import { inVersion } from '../store/version-range.ts';
-import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, rowsInVersion, type ModelScope } from './incremental-build.ts';
 
 // From this file's own folder, not CODE_LISTS_DIR: person-spine.ts imports both modules, so
 // conditions.ts may not have run when this one does.
@@ -163,16 +163,7 @@ export async function buildFrailty(
       AND p.birth_year_month IS NOT NULL
       AND ${ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)')} >= ${EFI_MINIMUM_AGE * 12}
       ${scoped ? `AND ${inModelScope('r.person_token')}` : ''}`;
-  const kept = scoped
-    ? Number(
-        (
-          await q.query<{ n: number }>(
-            `SELECT count(*) AS n FROM kid_frailty f WHERE ${inVersion('f', '$1')}`,
-            [version],
-          )
-        )[0]?.n ?? 0,
-      )
-    : 0;
+  const kept = scoped ? await rowsInVersion(q, 'kid_frailty', version) : 0;
   await q.run(
     `INSERT INTO kid_frailty_deficit (version, person_token, deficit)
      SELECT DISTINCT $1, g.person_token, c.deficit

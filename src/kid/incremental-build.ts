@@ -245,6 +245,22 @@ export async function retireRows(
   );
 }
 
+/**
+ * The rows of `table` (kept by a range of versions) that build `version` reads: after the scope's
+ * were retired and before theirs are written, the rows it keeps.
+ */
+export async function rowsInVersion(
+  q: Queryable,
+  table: (typeof ALL_VERSION_RANGED_TABLES)[number],
+  version: number,
+): Promise<number> {
+  const [row] = await q.query<{ n: number }>(
+    `SELECT count(*) AS n FROM ${table} t WHERE ${inVersion('t', '$1')}`,
+    [version],
+  );
+  return Number(row?.n ?? 0);
+}
+
 /** SQL for "this person's model is computed again by build `$1`" (kid_model_scope), for `column`. */
 export const inModelScope = (column: string): string =>
   `${column} IN (SELECT ms.person_token FROM kid_model_scope ms WHERE ms.version = $1)`;

@@ -22,7 +22,7 @@ import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
 import { checkDay, tableExists } from './person-spine.ts';
-import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, rowsInVersion, type ModelScope } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 
 export const UNIT_COSTS_FILE = path.join(
@@ -264,17 +264,7 @@ export async function buildPersonModel(
   // An incremental build whose model date has not moved computes only the people whose
   // inputs changed and keeps everyone else's row (incremental-build.ts, planModelScope).
   const among = (column: string): string => ('people' in scope ? `AND ${inModelScope(column)}` : '');
-  const copied =
-    'people' in scope
-      ? Number(
-          (
-            await q.query<{ n: number }>(
-              `SELECT count(*) AS n FROM kid_model m WHERE ${inVersion('m', '$1')}`,
-              [version],
-            )
-          )[0]?.n ?? 0,
-        )
-      : 0;
+  const copied = 'people' in scope ? await rowsInVersion(q, 'kid_model', version) : 0;
 
   // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
   // (ATTENDED OR DID NOT ATTEND 5 or 6), counted only: no unit cost with a named source yet.

@@ -36,7 +36,7 @@ import {
   type ScoredGroup,
 } from './risk-regression.ts';
 import { inVersion } from '../store/version-range.ts';
-import { inModelScope, retireRows, type ModelScope } from './incremental-build.ts';
+import { inModelScope, retireRows, rowsInVersion, type ModelScope } from './incremental-build.ts';
 
 /** The ridge penalty: negligible on a population (about 1/N of a coefficient), and keeps an empty cell finite. */
 export const RISK_RIDGE = 1;
@@ -543,15 +543,7 @@ async function scoreRisk(
   // The scores it writes retire the version before's (kid_risk keeps a row by a range of
   // versions, migration 153): the scope's, everyone else's kept where they are, or everyone's.
   await retireRows(q, 'kid_risk', version, previous ? inModelScope('person_token') : null);
-  const kept = previous
-    ? Number(
-        (
-          await q.query<{ n: number }>(`SELECT count(*) AS n FROM kid_risk r WHERE ${inVersion('r', '$1')}`, [
-            version,
-          ])
-        )[0]?.n ?? 0,
-      )
-    : 0;
+  const kept = previous ? await rowsInVersion(q, 'kid_risk', version) : 0;
   const scored = await q.run(
     `INSERT INTO kid_risk (version, person_token, probability)
      SELECT $1, f.person_token, 1.0 / (1.0 + exp(-GREATEST(-700.0, LEAST(700.0, ${linear}))))
