@@ -21,7 +21,7 @@ import { modelDate } from './model-date.ts';
 import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { gatherStatistics } from './gather-statistics.ts';
-import { checkDay, tableExists } from './person-spine.ts';
+import { checkDay, populationPeriodsOf, tableExists } from './person-spine.ts';
 import { inModelScope, retireRows, rowsInVersion, type ModelScope } from './incremental-build.ts';
 import { inVersion } from '../store/version-range.ts';
 
@@ -263,7 +263,8 @@ export async function buildPersonModel(
 
   // An incremental build whose model date has not moved computes only the people whose
   // inputs changed and keeps everyone else's row (incremental-build.ts, planModelScope).
-  const among = (column: string): string => ('people' in scope ? `AND ${inModelScope(column)}` : '');
+  const inScope = 'people' in scope ? inModelScope : undefined;
+  const among = (column: string): string => (inScope ? `AND ${inScope(column)}` : '');
   const copied = 'people' in scope ? await rowsInVersion(q, 'kid_model', version) : 0;
 
   // Community (CSDS) and mental health (MHSDS) care contacts attended in the window
@@ -444,14 +445,7 @@ export async function buildPersonModel(
         op_attendances, op_dnas, community_contacts, mh_contacts, fire_visits, asc_weeks,
         cost_ae, cost_emergency, cost_elective, cost_op, cost_community, cost_mh, cost_asc,
         cost_total, death_date)
-     WITH periods AS (
-       -- kid_population_periods, for this version rather than the current one
-       SELECT r.person_token, r.practice_code, r.from_date,
-              CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
-                   THEN p.death_date ELSE r.to_date END AS to_date
-       FROM kid_registration r
-       JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = r.person_token
-       WHERE ${inVersion('r', '$1')} AND (p.death_date IS NULL OR p.death_date >= r.from_date)),
+     WITH periods AS (${populationPeriodsOf('$1', inScope)}),
      reference_day AS (
        -- the model's date, or the day of death for someone who died in the window
        SELECT person_token,
@@ -476,7 +470,7 @@ export async function buildPersonModel(
               max(CASE WHEN condition = 'dementia' THEN 1 ELSE 0 END) AS dementia,
               max(CASE WHEN condition = 'learning-disability' THEN 1 ELSE 0 END) AS learning_disability,
               max(CASE WHEN condition = 'cancer' AND first_date >= ${from} THEN 1 ELSE 0 END) AS new_cancer
-       FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= ${to}
+       FROM kid_condition k0 WHERE ${inVersion('k0', '$1')} AND first_date <= ${to} ${among('k0.person_token')}
        GROUP BY person_token)
      ${used.map((s) => `, ${s.cte}`).join('\n')}
      SELECT $1, x.person_token, ${to}, x.sex, x.age,

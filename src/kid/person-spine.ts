@@ -553,29 +553,36 @@ export function checkDay(day: string): void {
  * measure asks through here so the rule lives in one place. With `version` (SQL or a `$n`),
  * of that build version rather than the current one.
  */
-export function populationOnSql(param = '$1', options: { optOut?: boolean; version?: string } = {}): string {
+export function populationOnSql(
+  param = '$1',
+  options: { optOut?: boolean; version?: string; only?: (token: string) => string } = {},
+): string {
   // The national data opt-out, where the read's purpose needs it (src/kid/kid-read.ts): the
   // people on the list are not in the population a planning or research figure counts.
   const optOut = options.optOut
     ? ' AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.token = person_token)'
     : '';
   const periods =
-    options.version === undefined ? 'kid_population_periods' : populationPeriodsOf(options.version);
+    options.version === undefined
+      ? 'kid_population_periods'
+      : `(${populationPeriodsOf(options.version, options.only)})`;
   return `SELECT DISTINCT person_token, practice_code FROM ${periods} periods
           WHERE from_date <= CAST(${param} AS DATE) AND (to_date IS NULL OR to_date >= CAST(${param} AS DATE))${optOut}`;
 }
 
 /**
  * The view kid_population_periods (migration 060) over build `version` (SQL or a `$n`), for a
- * builder that reads the version it is making before the swap makes it current.
+ * builder that reads the version it is making before the swap makes it current; `only` (SQL on
+ * a person's token, e.g. an incremental build's model scope) narrows it to some people.
  */
-function populationPeriodsOf(version: string): string {
-  return `(SELECT r.person_token, r.practice_code, r.from_date,
-                  CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
-                       THEN p.death_date ELSE r.to_date END AS to_date
-           FROM kid_registration r
-           JOIN kid_person p ON ${inVersion('p', version)} AND p.person_token = r.person_token
-           WHERE ${inVersion('r', version)} AND (p.death_date IS NULL OR p.death_date >= r.from_date))`;
+export function populationPeriodsOf(version: string, only?: (token: string) => string): string {
+  return `SELECT r.person_token, r.practice_code, r.from_date,
+                 CASE WHEN p.death_date IS NOT NULL AND (r.to_date IS NULL OR p.death_date < r.to_date)
+                      THEN p.death_date ELSE r.to_date END AS to_date
+          FROM kid_registration r
+          JOIN kid_person p ON ${inVersion('p', version)} AND p.person_token = r.person_token
+          WHERE ${inVersion('r', version)} AND (p.death_date IS NULL OR p.death_date >= r.from_date)
+            ${only ? `AND ${only('r.person_token')}` : ''}`;
 }
 
 /** Who was in the population on `day` ('YYYY-MM-DD'), with the practice they were registered with. */

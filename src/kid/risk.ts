@@ -219,8 +219,8 @@ function featuresSql(
                 ELSE ${efiCategorySql('COALESCE(fr.deficits, 0)')} END AS frailty,
            CASE WHEN ${HELD_OUT_SQL} THEN 1 ELSE 0 END AS held_out
            ${options.outcome ? ', CASE WHEN o.person_token IS NULL THEN 0 ELSE 1 END AS outcome' : ''}
-    FROM (SELECT DISTINCT person_token FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut })}) p0
-          WHERE 1 = 1 ${among('p0.person_token')}) pop
+    FROM (SELECT DISTINCT person_token
+          FROM (${populationOnSql('$2', { version: '$1', optOut: options.optOut, ...(options.scoped ? { only: inModelScope } : {}) })}) p0) pop
     JOIN kid_person p ON ${inVersion('p', '$1')} AND p.person_token = pop.person_token
     LEFT JOIN (
       SELECT h0.person_token, max(h0.imd_decile) AS decile FROM kid_residence h0
