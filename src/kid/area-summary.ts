@@ -177,13 +177,16 @@ export async function buildAreaSummary(
       [version, tag],
     );
   const previous = await previousSummary(q, options.scope);
-  // A part by difference: the version before's, less the scope's old rows, plus their new.
-  const byDifference = async (variant: 'everyone' | 'not-opted-out', tag: string | null): Promise<void> => {
-    const optOut = variant;
-    await write('scope-before', { rows: 'm.retired = $1', conditions: String(previous?.version), optOut });
-    await write('scope-now', { rows: 'm.version = $1', conditions: '$1', optOut });
+  // A part by difference: the version `before`'s, less the scope's old rows, plus their new.
+  const byDifference = async (
+    before: number,
+    variant: 'everyone' | 'not-opted-out',
+    tag: string | null,
+  ): Promise<void> => {
+    await write('scope-before', { rows: 'm.retired = $1', conditions: String(before), optOut: variant });
+    await write('scope-now', { rows: 'm.version = $1', conditions: '$1', optOut: variant });
     await combine(q, version, variant, tag, [
-      { version: previous?.version ?? 0, variant, sign: 1 },
+      { version: before, variant, sign: 1 },
       { version, variant: 'scope-before', sign: -1 },
       { version, variant: 'scope-now', sign: 1 },
     ]);
@@ -193,11 +196,11 @@ export async function buildAreaSummary(
     );
   };
   const everyone: ModelRows = { rows: inVersion('m', '$1'), conditions: '$1', optOut: 'everyone' };
-  if (previous) await byDifference('everyone', null);
+  if (previous) await byDifference(previous.version, 'everyone', null);
   else await write('everyone', everyone);
   await marker('everyone', null);
   const tag = await optOutTag(q);
-  if (previous && previous.optOutTag === tag) await byDifference('not-opted-out', tag);
+  if (previous && previous.optOutTag === tag) await byDifference(previous.version, 'not-opted-out', tag);
   else {
     await write('opted-out', { ...everyone, optOut: 'opted-out' });
     await combine(q, version, 'not-opted-out', tag, [

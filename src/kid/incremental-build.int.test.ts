@@ -415,7 +415,7 @@ describe.each(testStores())('an incremental KID build that leaves the model’s 
       () => true,
       (period) => period === HELD,
     );
-    // The practices' GP events of the month come late too (a month before the model's date):
+    // The practices' GP events of the month come late too (the model's date is a month later):
     // some people's conditions change (a condition first coded that month), and with them
     // the summary's.
     await world.load(

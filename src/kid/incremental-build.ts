@@ -16,9 +16,9 @@
  * recomputed or read on demand. The person-level model, its eFI and risk scores depend on
  * the model's date as well: while it stays, they are computed again only for the people whose
  * inputs changed (`planModelScope`), and everyone else's rows kept where they are (kept by a
- * range of versions too); when it moves, for everyone. What depends on the whole population (fire
- * visits, the area summary) is rebuilt whole, and the linkage report by difference
- * (src/kid/linkage-report.ts), by the same statements a full build runs.
+ * range of versions too); when it moves, for everyone. What depends on the whole population is
+ * rebuilt whole (fire visits), or by difference: the linkage report (src/kid/linkage-report.ts),
+ * and the area summary while the model's date stays (src/kid/area-summary.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../store/store.ts';
