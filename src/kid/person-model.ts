@@ -16,6 +16,7 @@ import { KernelError } from '../errors.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
+import { exactSum } from './exact-sum.ts';
 import { ageInMonthsSql } from './households.ts';
 import { modelDate } from './model-date.ts';
 import { kidDisclosure } from './kid-disclosure.ts';
@@ -592,11 +593,17 @@ const ACTIVITY_COLUMNS = [
 ] as const;
 
 /**
- * A sum of fractional values (weeks of social care, days ÷ 7) rounded to 6 places: a parallel
- * sum of doubles adds in no fixed order, so two runs could differ in the last bit.
+ * Fractional sums, rounded: pounds to the penny, weeks of social care (days ÷ 7) to 6 places.
+ * A parallel sum of doubles adds in no fixed order, so two runs could differ in the last bit.
  */
-const stableSum = (column: string): string =>
-  `CAST(round(CAST(sum(${column}) AS NUMERIC), 6) AS DOUBLE PRECISION)`;
+const PLACES: Partial<Record<string, number>> = { asc_weeks: 6 };
+const placesOf = (column: string): number => (column.startsWith('cost_') ? 2 : (PLACES[column] ?? 0));
+const stableSum = (column: string): string => {
+  const places = placesOf(column);
+  return places === 0
+    ? `sum(m.${column})`
+    : `CAST(round(CAST(sum(m.${column}) AS NUMERIC), ${places}) AS DOUBLE PRECISION)`;
+};
 
 /** The current model by segment: people, activity and cost (`optOut` leaves out the national data opt-out). */
 export async function modelSummary(q: Queryable, options: { optOut?: boolean } = {}): Promise<ModelSummary> {
@@ -607,15 +614,20 @@ export async function modelSummary(q: Queryable, options: { optOut?: boolean } =
   const rows = await q.query<Record<string, string | number | null>>(
     `SELECT m.segment, max(m.as_of) AS as_of, count(*) AS people,
             sum(CASE WHEN m.death_date IS NOT NULL THEN 1 ELSE 0 END) AS died,
-            ${COST_SETTINGS.map((s) => `sum(m.cost_${s}) AS cost_${s}`).join(', ')},
-            sum(m.cost_total) AS cost_total,
-            ${ACTIVITY_COLUMNS.map((c) => (c === 'asc_weeks' ? `${stableSum(`m.${c}`)} AS ${c}` : `sum(m.${c}) AS ${c}`)).join(', ')}
+            ${[...COST_SETTINGS.map((s) => `cost_${s}`), 'cost_total', ...ACTIVITY_COLUMNS]
+              .map((c) => `${stableSum(c)} AS ${c}`)
+              .join(', ')}
      FROM kid_person_model m ${optOut}
      GROUP BY m.segment`,
   );
   const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   const total = (column: string): number | null =>
-    rows.some((r) => r[column] !== null) ? rows.reduce((n, r) => n + (num(r[column]) ?? 0), 0) : null;
+    rows.some((r) => r[column] !== null)
+      ? exactSum(
+          rows.map((r) => num(r[column]) ?? 0),
+          placesOf(column),
+        )
+      : null;
   const costs = (pick: (setting: CostSetting) => number | null): Record<CostSetting, number | null> =>
     Object.fromEntries(COST_SETTINGS.map((s) => [s, pick(s)])) as Record<CostSetting, number | null>;
   return {

@@ -36,6 +36,7 @@ import {
   type AreaSummaryRow,
 } from './area-summary.ts';
 import { AGE_BANDS, conditionLists } from './conditions.ts';
+import { exactSum } from './exact-sum.ts';
 import { ageInMonthsSql } from './households.ts';
 import { kidDisclosure, type KidDisclosure } from './kid-disclosure.ts';
 import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
@@ -517,7 +518,13 @@ export async function populationHealthFigures(
               segment,
               people: of.reduce((n, r) => n + Number(r.people), 0),
               cost: Object.fromEntries(
-                COST_SETTINGS.map((k) => [k, of.reduce((n, r) => n + Number(r[`cost_${k}`] ?? 0), 0)]),
+                COST_SETTINGS.map((k) => [
+                  k,
+                  exactSum(
+                    of.map((r) => Number(r[`cost_${k}`] ?? 0)),
+                    2,
+                  ),
+                ]),
               ) as Record<CostSetting, number>,
             };
           }),
@@ -669,7 +676,10 @@ export function controlPopulationHealth(
                 COST_SETTINGS.map((k) => [k, costPerPerson(s.cost[k], s.people)]),
               ) as Record<CostSetting, number | '*' | null>,
               total: costPerPerson(
-                COST_SETTINGS.reduce((n, k) => n + s.cost[k], 0),
+                exactSum(
+                  COST_SETTINGS.map((k) => s.cost[k]),
+                  2,
+                ),
                 s.people,
               ),
             })),
