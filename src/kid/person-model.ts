@@ -596,8 +596,8 @@ const ACTIVITY_COLUMNS = [
  * Fractional sums, rounded: pounds to the penny, weeks of social care (days ÷ 7) to 6 places.
  * A parallel sum of doubles adds in no fixed order, so two runs could differ in the last bit.
  */
-const PLACES: Partial<Record<string, number>> = { asc_weeks: 6 };
-const placesOf = (column: string): number => (column.startsWith('cost_') ? 2 : (PLACES[column] ?? 0));
+const placesOf = (column: string): number =>
+  column.startsWith('cost_') ? 2 : column === 'asc_weeks' ? 6 : 0;
 const stableSum = (column: string): string => {
   const places = placesOf(column);
   return places === 0
