@@ -156,7 +156,7 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
 function offerCsv(command: Command): void {
   for (const sub of command.commands) {
     const flags = sub.options.map((o) => o.long);
-    if (sub.commands.length === 0 && flags.includes('--json') && !flags.includes('--csv')) {
+    if (flags.includes('--json') && !flags.includes('--csv')) {
       sub.option('--csv', 'print tables as CSV rather than aligned columns');
     }
     offerCsv(sub);

@@ -96,6 +96,13 @@ describe('CLI mistakes (issue 22, item 8)', () => {
     const orgs = await runCli(['orgs', 'list', '--csv', '--data', data]);
     expect(orgs.stdout.split('\n')[0]).toMatch(/^code,/);
     expect(orgs.stdout).toMatch(/\nRWF,/);
+    // A command that has subcommands of its own prints its table as CSV too.
+    const datasets = await runCli(['datasets', '--csv', '--data', data]);
+    expect(datasets.code, datasets.stderr).toBe(0);
+    expect(datasets.stdout.split('\n')[0]).toBe('id,title,subject,fields,accepted columns,table,standard');
+    expect(datasets.stdout).toMatch(/\npmi,/);
+    const loads = await runCli(['loads', '--csv', '--data', data]);
+    expect(loads.code, loads.stderr).toBe(0);
     // A command's own --csv FILE keeps its meaning.
     const help = await runCli(['invoices', 'list', '--help', '--data', data]);
     expect(help.stdout).toContain('--csv <file>');
