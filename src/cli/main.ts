@@ -163,6 +163,13 @@ function offerCsv(command: Command): void {
   }
 }
 
+/** Commander's refusal as Kernel's: its message without the `error: ` it begins with. */
+function commanderRefusal(error: CommanderError): KernelError {
+  return new KernelError('usage', error.message.replace(/^error: /, ''), {
+    hint: 'Run the command with --help to see its arguments and options',
+  });
+}
+
 function applyOutput(command: Command, io: CliIo): void {
   command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const sub of command.commands) applyOutput(sub, io);
@@ -207,6 +214,17 @@ export async function main(
 ): Promise<number> {
   const program = buildProgram(io, options);
   const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
+  // A script that asked for JSON reads Commander's refusals (an option missing its value, an
+  // unknown option) as JSON too: they are held here and written as the API's error body.
+  const refusals: string[] = [];
+  if (json) {
+    const hold = (command: Command): void => {
+      command.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => refusals.push(s) });
+      for (const sub of command.commands) hold(sub);
+    };
+    hold(program);
+  }
   try {
     // While `kernel serve` holds the DuckDB file, the command runs inside the server.
     if (!options.store) {
@@ -217,14 +235,19 @@ export async function main(
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has already printed its message (and help where it applies).
-      return error.exitCode === 0 ? 0 : 64;
+      if (error.exitCode === 0) {
+        for (const text of refusals) io.err(text);
+        return 0;
+      }
+      // Commander has already printed its message (and help where it applies), unless held.
+      if (json) io.err(JSON.stringify({ ...errorBody(commanderRefusal(error)), exit: 64 }));
+      return 64;
     }
     // A script that asked for JSON reads its errors as JSON too: the API's error body, one line.
-    if (argv.includes('--json')) io.err(JSON.stringify({ ...errorBody(error), exit: exitCodeFor(error) }));
+    if (json) io.err(JSON.stringify({ ...errorBody(error), exit: exitCodeFor(error) }));
     else io.err(`kernel: ${describeError(error)}`);
     if (debug && error instanceof Error && error.stack) io.err(error.stack);
-    if (!(error instanceof KernelError) && !debug && !argv.includes('--json'))
+    if (!(error instanceof KernelError) && !debug && !json)
       io.err('kernel: (this is a bug in Kernel, not in your input)');
     return exitCodeFor(error);
   } finally {

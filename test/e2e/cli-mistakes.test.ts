@@ -82,6 +82,25 @@ describe('CLI mistakes (issue 22, item 8)', () => {
       },
       exit: 66,
     });
+    // and so is a mistake in the command line itself, which the parser refuses
+    const missing = await runCli(['loads', '--json', '--limit', '--data', data]);
+    expect(missing.code).toBe(64);
+    expect(missing.stdout).toBe('');
+    expect(JSON.parse(missing.stderr)).toEqual({
+      error: {
+        code: 'usage',
+        message: "option '--limit <n>' argument missing",
+        hint: 'Run the command with --help to see its arguments and options',
+      },
+      exit: 64,
+    });
+    const required = await runCli(['users', 'add', '--json', '--data', data]);
+    expect(required.code).toBe(64);
+    expect(JSON.parse(required.stderr).error.message).toBe("required option '--email <email>' not specified");
+    // Without --json the parser's own words and usage stand, as before.
+    const plain = await runCli(['loads', '--limit', '--data', data]);
+    expect(plain.code).toBe(64);
+    expect(plain.stderr).toMatch(/^error: option '--limit <n>' argument missing\n/);
   });
 
   it('prints lists as CSV with --csv, and keeps a command’s own --csv FILE', async () => {
