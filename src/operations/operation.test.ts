@@ -98,6 +98,15 @@ describe('runOperation', () => {
     expect(ran).toEqual([]);
   });
 
+  it('says what the refused operation does without the explanation after its colon', async () => {
+    const explained = { ...operation, summary: 'Echo a title: for tests, nothing more' };
+    await expect(runOperation(explained, { store, principal: analyst }, {})).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'Your role (analyst) may not echo a title',
+      hint: 'Ask an administrator if you need it',
+    });
+  });
+
   it('runs as the operator at the command line, audited under their operating-system name', async () => {
     const principal = operatorPrincipal('kent');
     expect(await runOperation(operation, { store, principal }, { title: ' hello ' })).toEqual({

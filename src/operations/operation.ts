@@ -129,13 +129,15 @@ export async function runOperation<I extends z.ZodObject, O extends z.ZodType>(
 ): Promise<z.output<O>> {
   const { principal } = context;
   if (!mayUse(operation.access, principal)) {
-    throw new KernelError(
-      'forbidden',
-      `Your role (${principal.role}) may not ${operation.summary.toLowerCase()}`,
-      {
-        hint: 'Ask an administrator if you need it',
-      },
-    );
+    // The summary before any colon: what follows it explains the operation, not the refusal.
+    const doing = (operation.summary.split(':')[0] ?? operation.summary).toLowerCase();
+    throw new KernelError('forbidden', `Your role (${principal.role}) may not ${doing}`, {
+      // The operator is an administrator already: asking one would go round in a circle.
+      hint:
+        principal.via === 'operator'
+          ? 'At the command line you act as the operator; to act as a user whose role may, set KERNEL_TOKEN to their API token (kernel tokens new)'
+          : 'Ask an administrator if you need it',
+    });
   }
   const input = parseInput(operation.input, raw, nameOf);
   const output = await operation.run({ ...context, actor: actorOf(principal) }, input);
