@@ -7,11 +7,14 @@
  *
  * It also notes where each row starts (row-index.ts), so the load can read a few rows again.
  *
- * A shape alone can be chance, so a column is refused when at least three of its values,
- * or at least half of them, have an identifier's shape. For NHS numbers, where about one
- * random ten-digit number in eleven passes the Modulus 11 check, it takes at least three
- * that pass and at least half of the column's ten-digit values (or every value). The
- * message names the column and the first line.
+ * Some shapes are an identifier however few: one NHS number written 3-3-4 with spaces or
+ * hyphens and a valid check digit, one full postcode written with its space, or one full
+ * date in a column whose specification does not make it a date refuses the file. Other
+ * shapes can be chance, so a column is refused when at least three of its values, or at
+ * least half of them, have one. For NHS numbers written as ten digits together, where about
+ * one random ten-digit number in eleven passes the Modulus 11 check (spell numbers, say),
+ * it takes at least three that pass and at least half of the column's ten-digit values (or
+ * every value). The message names the column, the first line and the count, never a value.
  */
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
@@ -50,7 +53,18 @@ export interface ScanOptions {
 }
 
 export type Shape =
-  'NHS numbers' | 'full postcodes' | 'full postcodes written without a space' | 'full dates of birth';
+  | 'NHS numbers'
+  | 'NHS numbers written in groups'
+  | 'full postcodes'
+  | 'full postcodes written without a space'
+  | 'full dates of birth';
+
+/** Shapes so unlike anything else a column holds that one value refuses the file (docs/feeds.md). */
+const ONE_IS_ENOUGH: ReadonlySet<Shape> = new Set<Shape>([
+  'NHS numbers written in groups',
+  'full postcodes',
+  'full dates of birth',
+]);
 
 // The stricter UK postcode pattern from the reference digest §11.1, space optional.
 const POSTCODE =
@@ -87,6 +101,13 @@ function isNhsNumberShape(buf: Buffer, s: number, e: number): boolean {
     else return false;
   }
   return digits === 10;
+}
+
+const isSeparator = (c: number | undefined): boolean => c === 0x20 || c === 0x2d;
+
+/** 3-3-4 with a space or hyphen between the groups: how an NHS number is written, not a spell number. */
+function isGrouped(buf: Buffer, s: number, e: number): boolean {
+  return e - s === 12 && isSeparator(buf[s + 3]) && isSeparator(buf[s + 7]);
 }
 
 export interface ColumnWatch extends WatchTally {
@@ -165,8 +186,10 @@ function inspect(watch: ColumnWatch, record: CsvRecord, s: number, e: number): v
     isNhsNumberShape(buf, s, e)
   ) {
     watch.tenDigits++;
-    if (nhsNumberProblem(buf.toString('latin1', s, e).trim()) === undefined)
+    if (nhsNumberProblem(buf.toString('latin1', s, e).trim()) === undefined) {
       hit(watch, 'NHS numbers', record.line);
+      if (isGrouped(buf, s, e)) hit(watch, 'NHS numbers written in groups', record.line);
+    }
   }
   if (
     length >= 5 &&
@@ -331,16 +354,15 @@ export function mergeWatch(into: WatchTally, part: WatchTally, lineBase: number)
   }
 }
 
-/** Refuses the file where a column holds too many values shaped like an identifier. */
+/** Refuses the file where a column holds a value, or too many, shaped like an identifier. */
 export function refuseIdentifiers(watches: readonly (WatchTally & { name: string })[], file: string): void {
   for (const watch of watches) {
     for (const [shape, { count, firstLine }] of watch.hits) {
       const suspicious =
-        shape === 'NHS numbers'
+        ONE_IS_ENOUGH.has(shape) ||
+        (shape === 'NHS numbers'
           ? (count >= 3 && count * 2 >= watch.tenDigits) || count === watch.nonEmpty
-          : shape === 'full postcodes written without a space'
-            ? count * 2 >= watch.nonEmpty
-            : count >= 3 || count * 2 >= watch.nonEmpty;
+          : count * 2 >= watch.nonEmpty); // full postcodes written without a space
       if (suspicious) {
         throw new KernelError(
           'refused',
