@@ -14,7 +14,7 @@ import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
-import { discardPartialFile } from '../files/partial-file.ts';
+import { discardPartialFile, openedForWriting, refuseUnwritableOutput } from '../files/partial-file.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
@@ -271,6 +271,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       hint: 'Check the path given with --in',
     });
   }
+  refuseUnwritableOutput(options.output, '--out');
   const partial = `${options.output}.partial`;
   const stream = createWriteStream(partial);
   const out = new OutputBuffer(stream);
@@ -284,6 +285,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       ? new LinkageFileWriter(options.linkageSecret, encoding, options.output)
       : undefined;
   try {
+    await openedForWriting(stream, partial);
     out.ascii(`${plan.accepted.join(',')}\n`);
     const handlers: CsvHandlers = {
       onHeader(columns, line) {

@@ -133,7 +133,8 @@ export function readManifest(file: string): FeedManifest | undefined {
       hint: 'Send the manifest exactly as `kernel deid` wrote it',
     });
   }
-  const m = parsed as Partial<FeedManifest>;
+  // `null` or a bare value parses too: it is then a manifest missing every key.
+  const m = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<FeedManifest>;
   const problems: string[] = [];
   if (m.format !== MANIFEST_FORMAT) problems.push('format');
   for (const key of [
