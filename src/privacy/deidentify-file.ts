@@ -130,6 +130,8 @@ function readDate(record: CsvRecord, index: number): number {
 
 interface Counters {
   nhs: Partial<Record<NhsNumberProblem, ProblemCount>>;
+  /** dates of birth given but not read, by the extract's column */
+  births: Record<string, ProblemCount>;
   /** rows per reporting month, keyed YYYYMM */
   months: Map<number, number>;
 }
@@ -275,7 +277,12 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   const partial = `${options.output}.partial`;
   const stream = createWriteStream(partial);
   const out = new OutputBuffer(stream);
-  const counters: Counters = { nhs: {}, months: new Map() };
+  const counters: Counters = { nhs: {}, births: {}, months: new Map() };
+  // Each column a date of birth is read from (age, birth month): one given but not read is counted.
+  const birthFields = [
+    ...new Set(plan.columns.flatMap((c) => (c.kind === 'age' || c.kind === 'birth-month' ? [c.from] : []))),
+  ];
+  let birthIndexes: [string, number][] = [];
   let writers: ColumnWriter[] = [];
   let periodIndex = -1;
   let succeeded = false;
@@ -311,6 +318,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         writers = columnWriters(plan, index, options, counters);
         linkage?.header(index);
         periodIndex = index.get(options.spec.periodField) ?? -1;
+        birthIndexes = birthFields.map((f) => [f, index.get(f) as number]);
       },
       onRecord(record) {
         out.ascii(String(record.line));
@@ -320,6 +328,13 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         }
         out.byte(LF);
         linkage?.record(record);
+        for (const [field, i] of birthIndexes) {
+          if (readDate(record, i) < 0 && fieldText(record, i).trim() !== '') {
+            const entry = counters.births[field];
+            if (entry) entry.count++;
+            else counters.births[field] = { count: 1, firstLine: record.line };
+          }
+        }
         if (periodIndex >= 0) {
           const date = readDate(record, periodIndex);
           if (date >= 0) {
@@ -356,6 +371,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       keyId: options.tokeniser.keyId,
       nhsNumberProblems: counters.nhs,
       nhsNumberField: plan.nhsNumberField,
+      ...(Object.keys(counters.births).length > 0 ? { birthDateProblems: counters.births } : {}),
       toolVersion: toolVersion(),
       createdAt: new Date().toISOString(),
       signingKeyId: null,
