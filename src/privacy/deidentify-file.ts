@@ -14,6 +14,7 @@ import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
+import { columnWatch, huntValue, refuseIdentifiers, type ColumnWatch } from './identifier-hunt.ts';
 import { discardPartialFile, openedForWriting, refuseUnwritableOutput } from '../files/partial-file.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
@@ -283,6 +284,9 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     ...new Set(plan.columns.flatMap((c) => (c.kind === 'age' || c.kind === 'birth-month' ? [c.from] : []))),
   ];
   let birthIndexes: [string, number][] = [];
+  // The load's identifier hunt over the columns copied as they are, so a sender learns of an
+  // NHS number or postcode typed into free text before sending, not from a refusal after.
+  let watches: ColumnWatch[] = [];
   let writers: ColumnWriter[] = [];
   let periodIndex = -1;
   let succeeded = false;
@@ -319,6 +323,9 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         linkage?.header(index);
         periodIndex = index.get(options.spec.periodField) ?? -1;
         birthIndexes = birthFields.map((f) => [f, index.get(f) as number]);
+        watches = plan.columns.flatMap((c) =>
+          c.kind === 'copy' ? [columnWatch(c, index.get(c.name) as number)] : [],
+        );
       },
       onRecord(record) {
         out.ascii(String(record.line));
@@ -328,6 +335,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         }
         out.byte(LF);
         linkage?.record(record);
+        for (const watch of watches) huntValue(watch, record);
         for (const [field, i] of birthIndexes) {
           if (readDate(record, i) < 0 && fieldText(record, i).trim() !== '') {
             const entry = counters.births[field];
@@ -352,6 +360,11 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     const read = await readCsv(options.input, mapping ? mapping.wrap(handlers) : handlers, {
       displayName: inputName,
     });
+    refuseIdentifiers(
+      watches,
+      inputName,
+      'Correct the extract so that column holds what its specification says, then run kernel deid again; nothing was written',
+    );
     await out.drain(true);
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
