@@ -132,6 +132,11 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
       );
       if (result.bom) context.io.out('The extract began with a UTF-8 byte-order mark; it was ignored.');
       context.io.out(`NHS numbers without a token: ${problems || 'none'}.`);
+      // Counts and lines only: a date of birth is an identifier, so it is never echoed.
+      const births = Object.entries(m.birthDateProblems ?? {})
+        .map(([field, p]) => `${p.count} in ${field} (first on line ${p.firstLine ?? '?'})`)
+        .join(', ');
+      if (births) context.io.out(`Dates of birth not read, so age and birth month are empty: ${births}.`);
       if (!postcodes && deidPlan(spec).columns.some((c) => c.kind === 'lsoa')) {
         context.io.out('No postcode lookup was given (--postcodes), so LSOA and IMD decile are empty.');
       }

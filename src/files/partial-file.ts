@@ -1,4 +1,6 @@
-import { rmSync, type WriteStream } from 'node:fs';
+import { rmSync, statSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { KernelError } from '../errors.ts';
 
 /**
  * Removes what a failed run wrote to `partial` through `stream`. The stream opens its file
@@ -13,4 +15,53 @@ export async function discardPartialFile(stream: WriteStream, partial: string): 
     });
   }
   rmSync(partial, { force: true });
+}
+
+/**
+ * Refuses, before any work, an output path that cannot be written: a folder where a file
+ * belongs, or a folder that does not exist. `option` is the flag that named it (`--out`).
+ * Exit code 78 (`config`), as every other output-location problem.
+ */
+export function refuseUnwritableOutput(file: string, option: string): void {
+  const folder = path.dirname(path.resolve(file));
+  const kind = (p: string): 'file' | 'folder' | 'none' => {
+    try {
+      return statSync(p).isDirectory() ? 'folder' : 'file';
+    } catch {
+      return 'none';
+    }
+  };
+  if (kind(file) === 'folder') {
+    throw new KernelError('config', `${file} is a folder; ${option} names the file to write`, {
+      where: { file },
+      hint: `Give a file name in that folder, such as ${path.join(file, 'out.csv')}`,
+    });
+  }
+  const parent = kind(folder);
+  if (parent !== 'folder') {
+    throw new KernelError(
+      'config',
+      parent === 'none'
+        ? `The folder ${folder} does not exist, so ${file} cannot be written`
+        : `${folder} is a file, not a folder, so ${file} cannot be written`,
+      { where: { file }, hint: `Create the folder first, or give ${option} in a folder that exists` },
+    );
+  }
+}
+
+/** Waits for `stream` to open its file, turning a failure (no permission, say) into a refusal. */
+export async function openedForWriting(stream: WriteStream, file: string): Promise<void> {
+  if (stream.pending === false) return;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.once('ready', () => resolve());
+      stream.once('error', reject);
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new KernelError('config', `Cannot write ${file} (${code})`, {
+      where: { file },
+      hint: 'Check the folder exists and that this user may write to it',
+    });
+  }
 }

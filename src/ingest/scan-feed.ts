@@ -1,25 +1,21 @@
 /**
  * The load's one pass over a pseudonymised file before anything is written: its SHA-256,
- * its structure (the CSV reader's checks), its row count, and a hunt for identifiers that
- * should have been removed at source (architecture §5): identifier columns by name, and
- * values shaped like NHS numbers, full postcodes or full dates of birth in columns that
- * should not hold them.
+ * its structure (the CSV reader's checks), its row count, and the hunt for identifiers that
+ * should have been removed at source (privacy/identifier-hunt.ts): identifier columns by
+ * name here, and values shaped like identifiers there.
  *
  * It also notes where each row starts (row-index.ts), so the load can read a few rows again.
- *
- * A shape alone can be chance, so a column is refused when at least three of its values,
- * or at least half of them, have an identifier's shape. For NHS numbers, where about one
- * random ten-digit number in eleven passes the Modulus 11 check, it takes at least three
- * that pass and at least half of the column's ten-digit values (or every value). The
- * message names the column and the first line.
  */
 import { createHash } from 'node:crypto';
 import { KernelError } from '../errors.ts';
 import { SOURCE_LINE, type DeidPlan } from '../privacy/deid-plan.ts';
-import { nhsNumberProblem } from '../privacy/nhs-number.ts';
+import { columnWatch, inspect, refuseIdentifiers, type ColumnWatch } from '../privacy/identifier-hunt.ts';
 import { fieldText, readCsv, type CsvRecord } from '../files/csv-reader.ts';
 import { RowIndex } from './row-index.ts';
 import type { ScreenedRow } from '../quality/row-screen.ts';
+
+// The hunt's tallies, for the scan in parts (scan-workers.ts, scan-worker.ts).
+export { mergeWatch, refuseIdentifiers, type WatchTally } from '../privacy/identifier-hunt.ts';
 
 export interface FeedScan {
   sha256: string;
@@ -49,15 +45,7 @@ export interface ScanOptions {
   inParts?: (file: string, plan: DeidPlan, options: ScanOptions) => Promise<FeedScan> | undefined;
 }
 
-export type Shape =
-  'NHS numbers' | 'full postcodes' | 'full postcodes written without a space' | 'full dates of birth';
-
-// The stricter UK postcode pattern from the reference digest §11.1, space optional.
-const POSTCODE =
-  /^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|([A-HK-Y][0-9]([0-9]|[ABEHMNPRV-Y])?)|[0-9][A-HJKPS-UW]) ?[0-9][ABD-HJLNP-UW-Z]{2})$/i;
-
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /** 1 for the bytes of hexadecimal digits: one table look-up a byte. */
 const HEX = new Uint8Array(256);
@@ -67,48 +55,6 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 function isToken(buf: Buffer, s: number, e: number): boolean {
   if (e - s !== 64) return false;
   for (let k = s; k < e; k++) if (HEX[buf[k] as number] === 0) return false;
-  return true;
-}
-
-/**
- * Ten digits, perhaps grouped 3-3-4 by single spaces or hyphens: how NHS numbers are
- * written. Checked on the bytes, because most values that begin with a digit are dates and
- * numbers, and making each one a string would cost more than the rest of the hunt.
- */
-function isNhsNumberShape(buf: Buffer, s: number, e: number): boolean {
-  let digits = 0;
-  let end = e;
-  while (end > s && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
-  for (let k = s; k < end; k++) {
-    const c = buf[k] as number;
-    if (isDigit(c)) digits++;
-    else if ((c === 0x20 || c === 0x2d) && (digits === 3 || digits === 6) && isDigit(buf[k - 1] as number))
-      continue;
-    else return false;
-  }
-  return digits === 10;
-}
-
-export interface ColumnWatch extends WatchTally {
-  name: string;
-  index: number;
-  token: boolean;
-  datesAllowed: boolean;
-}
-
-function hit(watch: ColumnWatch, shape: Shape, line: number): void {
-  const entry = watch.hits.get(shape);
-  if (entry) entry.count++;
-  else watch.hits.set(shape, { count: 1, firstLine: line });
-}
-
-function isDateShape(buf: Buffer, s: number): boolean {
-  for (let k = 0; k < 10; k++) {
-    const c = buf[s + k] as number;
-    if (k === 4 || k === 7) {
-      if (c !== 0x2d) return false;
-    } else if (c < 0x30 || c > 0x39) return false;
-  }
   return true;
 }
 
@@ -146,49 +92,6 @@ function notToken(watch: ColumnWatch, record: CsvRecord, file: string): never {
     where: { file, line: record.line, field: watch.name },
     hint: 'Send the file exactly as `kernel deid` wrote it; tokens are 64 hexadecimal digits',
   });
-}
-
-/**
- * The hunt's look at a present value of five bytes or more (none shorter has any shape it
- * looks for) in a column that holds no tokens.
- */
-function inspect(watch: ColumnWatch, record: CsvRecord, s: number, e: number): void {
-  const buf = record.buf;
-  const length = e - s;
-  const first = buf[s] as number;
-  // An NHS number has a digit fifth (3-3-4 or ten together); a date has its hyphen there.
-  if (
-    length >= 10 &&
-    length <= 12 &&
-    isDigit(first) &&
-    isDigit(buf[s + 4] as number) &&
-    isNhsNumberShape(buf, s, e)
-  ) {
-    watch.tenDigits++;
-    if (nhsNumberProblem(buf.toString('latin1', s, e).trim()) === undefined)
-      hit(watch, 'NHS numbers', record.line);
-  }
-  if (
-    length >= 5 &&
-    length <= 8 &&
-    isLetter(first) &&
-    // A postcode ends with its inward code, a digit and two letters: most codes do not.
-    isDigit(buf[e - 3] as number) &&
-    isLetter(buf[e - 2] as number) &&
-    isLetter(buf[e - 1] as number)
-  ) {
-    const text = fieldText(record, watch.index).trim();
-    // Without its space a postcode is easily mistaken for a code (`AB12CD`), so such values
-    // only count where they are most of the column (see `suspicious` below).
-    if (POSTCODE.test(text))
-      hit(
-        watch,
-        text.includes(' ') ? 'full postcodes' : 'full postcodes written without a space',
-        record.line,
-      );
-  }
-  if (!watch.datesAllowed && length === 10 && isDateShape(buf, s))
-    hit(watch, 'full dates of birth', record.line);
 }
 
 /**
@@ -257,14 +160,6 @@ export function checkHeader(columns: string[], line: number, plan: DeidPlan, fil
   }
 }
 
-/** What the identifier hunt found in a column (in a part of the file, or all of it). */
-export interface WatchTally {
-  nonEmpty: number;
-  /** values of ten digits: about one in eleven passes the NHS number check by chance */
-  tenDigits: number;
-  hits: Map<Shape, { count: number; firstLine: number }>;
-}
-
 /**
  * The scan's work on each record, the same whether the file is read whole on this thread or
  * in parts by workers (scan-worker.ts): its source_line, its values as the rules read them,
@@ -282,15 +177,7 @@ export class RowScan {
     /** the source_line before the first record */
     public previousLine = 0,
   ) {
-    this.watches = plan.columns.map((column, k) => ({
-      name: column.name,
-      index: k + 1,
-      token: column.kind === 'token',
-      datesAllowed: column.type === 'date' || column.type === 'datetime',
-      nonEmpty: 0,
-      tenDigits: 0,
-      hits: new Map(),
-    }));
+    this.watches = plan.columns.map((column, k) => columnWatch(column, k + 1));
     this.values = {
       buf: Buffer.alloc(0),
       starts: new Int32Array(plan.columns.length),
@@ -317,41 +204,6 @@ export class RowScan {
       } else if (e - s >= 5) inspect(watch, record, s, e);
     }
     return line;
-  }
-}
-
-/** Adds a part's watch to the file's (parts in file order; `lineBase` turns its lines into the file's). */
-export function mergeWatch(into: WatchTally, part: WatchTally, lineBase: number): void {
-  into.nonEmpty += part.nonEmpty;
-  into.tenDigits += part.tenDigits;
-  for (const [shape, { count, firstLine }] of part.hits) {
-    const entry = into.hits.get(shape);
-    if (entry) entry.count += count;
-    else into.hits.set(shape, { count, firstLine: firstLine + lineBase });
-  }
-}
-
-/** Refuses the file where a column holds too many values shaped like an identifier. */
-export function refuseIdentifiers(watches: readonly (WatchTally & { name: string })[], file: string): void {
-  for (const watch of watches) {
-    for (const [shape, { count, firstLine }] of watch.hits) {
-      const suspicious =
-        shape === 'NHS numbers'
-          ? (count >= 3 && count * 2 >= watch.tenDigits) || count === watch.nonEmpty
-          : shape === 'full postcodes written without a space'
-            ? count * 2 >= watch.nonEmpty
-            : count >= 3 || count * 2 >= watch.nonEmpty;
-      if (suspicious) {
-        throw new KernelError(
-          'refused',
-          `The column ${watch.name} holds values shaped like ${shape} (${count} of ${watch.nonEmpty}, first on line ${firstLine})`,
-          {
-            where: { file, line: firstLine, field: watch.name },
-            hint: 'Remove the identifiers at source with `kernel deid`, or correct the extract so that column holds what its specification says',
-          },
-        );
-      }
-    }
   }
 }
 

@@ -213,6 +213,27 @@ describe('the scan in parts on worker threads', () => {
         /ref holds values shaped like NHS numbers \(13 of 6000, first on line 3601\)/,
       ],
       ['quote', (line, v) => (line === 5001 ? [...v.slice(0, 6), 'a"b'] : v), /double quote/],
+      // One value unambiguously shaped like an identifier is enough (docs/feeds.md).
+      [
+        'grouped-nhs-number',
+        (line, v) => (line === 4500 ? [...v.slice(0, 6), '943 476 5919'] : v),
+        /ref holds values shaped like NHS numbers written in groups \(1 of 6000, first on line 4501\)/,
+      ],
+      [
+        'hyphened-nhs-number',
+        (line, v) => (line === 4500 ? [...v.slice(0, 6), '943-476-5919'] : v),
+        /ref holds values shaped like NHS numbers written in groups \(1 of 6000, first on line 4501\)/,
+      ],
+      [
+        'postcode',
+        (line, v) => (line === 4500 ? [...v.slice(0, 5), 'DA4 8NF', v[6] as string] : v),
+        /note holds values shaped like full postcodes \(1 of 6000, first on line 4501\)/,
+      ],
+      [
+        'date',
+        (line, v) => (line === 4500 ? [...v.slice(0, 6), '1970-11-26'] : v),
+        /ref holds values shaped like full dates of birth \(1 of 6000, first on line 4501\)/,
+      ],
     ];
     for (const [name, change, said] of cases) {
       const file = feedFile(`${name}.csv`, 6000, change);
@@ -225,6 +246,17 @@ describe('the scan in parts on worker threads', () => {
         where: one.where,
         code: one.code,
       });
+      for (const value of ['943', '4765919', 'DA4', '8NF', '1970-11-26'])
+        expect(parts.message).not.toContain(value);
     }
+  });
+
+  it('still accepts one ungrouped ten-digit number with a valid check digit (a spell number, say)', async () => {
+    const file = feedFile('one-ten-digit.csv', 6000, (line, v) =>
+      line === 4500 ? [...v.slice(0, 6), '9434765919'] : v,
+    );
+    const [one, parts] = [await serially(file), await inParts(file)];
+    expect(parts.scan.rows).toBe(6000);
+    expect(one.scan.rows).toBe(6000);
   });
 });

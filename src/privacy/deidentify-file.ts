@@ -14,7 +14,8 @@ import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
-import { discardPartialFile } from '../files/partial-file.ts';
+import { columnWatch, huntValue, refuseIdentifiers, type ColumnWatch } from './identifier-hunt.ts';
+import { discardPartialFile, openedForWriting, refuseUnwritableOutput } from '../files/partial-file.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
@@ -130,6 +131,8 @@ function readDate(record: CsvRecord, index: number): number {
 
 interface Counters {
   nhs: Partial<Record<NhsNumberProblem, ProblemCount>>;
+  /** dates of birth given but not read, by the extract's column */
+  births: Record<string, ProblemCount>;
   /** rows per reporting month, keyed YYYYMM */
   months: Map<number, number>;
 }
@@ -271,10 +274,19 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       hint: 'Check the path given with --in',
     });
   }
+  refuseUnwritableOutput(options.output, '--out');
   const partial = `${options.output}.partial`;
   const stream = createWriteStream(partial);
   const out = new OutputBuffer(stream);
-  const counters: Counters = { nhs: {}, months: new Map() };
+  const counters: Counters = { nhs: {}, births: {}, months: new Map() };
+  // Each column a date of birth is read from (age, birth month): one given but not read is counted.
+  const birthFields = [
+    ...new Set(plan.columns.flatMap((c) => (c.kind === 'age' || c.kind === 'birth-month' ? [c.from] : []))),
+  ];
+  let birthIndexes: [string, number][] = [];
+  // The load's identifier hunt over the columns copied as they are, so a sender learns of an
+  // NHS number or postcode typed into free text before sending, not from a refusal after.
+  let watches: ColumnWatch[] = [];
   let writers: ColumnWriter[] = [];
   let periodIndex = -1;
   let succeeded = false;
@@ -284,6 +296,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       ? new LinkageFileWriter(options.linkageSecret, encoding, options.output)
       : undefined;
   try {
+    await openedForWriting(stream, partial);
     out.ascii(`${plan.accepted.join(',')}\n`);
     const handlers: CsvHandlers = {
       onHeader(columns, line) {
@@ -309,6 +322,10 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         writers = columnWriters(plan, index, options, counters);
         linkage?.header(index);
         periodIndex = index.get(options.spec.periodField) ?? -1;
+        birthIndexes = birthFields.map((f) => [f, index.get(f) as number]);
+        watches = plan.columns.flatMap((c) =>
+          c.kind === 'copy' ? [columnWatch(c, index.get(c.name) as number)] : [],
+        );
       },
       onRecord(record) {
         out.ascii(String(record.line));
@@ -318,6 +335,14 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
         }
         out.byte(LF);
         linkage?.record(record);
+        for (const watch of watches) huntValue(watch, record);
+        for (const [field, i] of birthIndexes) {
+          if (readDate(record, i) < 0 && fieldText(record, i).trim() !== '') {
+            const entry = counters.births[field];
+            if (entry) entry.count++;
+            else counters.births[field] = { count: 1, firstLine: record.line };
+          }
+        }
         if (periodIndex >= 0) {
           const date = readDate(record, periodIndex);
           if (date >= 0) {
@@ -335,6 +360,11 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     const read = await readCsv(options.input, mapping ? mapping.wrap(handlers) : handlers, {
       displayName: inputName,
     });
+    refuseIdentifiers(
+      watches,
+      inputName,
+      'Correct the extract so that column holds what its specification says, then run kernel deid again; nothing was written',
+    );
     await out.drain(true);
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -354,6 +384,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       keyId: options.tokeniser.keyId,
       nhsNumberProblems: counters.nhs,
       nhsNumberField: plan.nhsNumberField,
+      ...(Object.keys(counters.births).length > 0 ? { birthDateProblems: counters.births } : {}),
       toolVersion: toolVersion(),
       createdAt: new Date().toISOString(),
       signingKeyId: null,

@@ -54,6 +54,11 @@ export interface FeedManifest {
   nhsNumberProblems: Partial<Record<NhsNumberProblem, ProblemCount>>;
   /** the NHS number column of the extract, for reports */
   nhsNumberField: string | null;
+  /**
+   * Dates of birth given but not read (no such day, or not YYYY-MM-DD), by the extract's
+   * column: their rows' age and birth month are empty. Absent in manifests before it.
+   */
+  birthDateProblems?: Record<string, ProblemCount>;
   toolVersion: string;
   createdAt: string;
   /** the id of the signing key, and the signature over everything else */
@@ -133,7 +138,8 @@ export function readManifest(file: string): FeedManifest | undefined {
       hint: 'Send the manifest exactly as `kernel deid` wrote it',
     });
   }
-  const m = parsed as Partial<FeedManifest>;
+  // `null` or a bare value parses too: it is then a manifest missing every key.
+  const m = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<FeedManifest>;
   const problems: string[] = [];
   if (m.format !== MANIFEST_FORMAT) problems.push('format');
   for (const key of [
@@ -153,6 +159,8 @@ export function readManifest(file: string): FeedManifest | undefined {
   if (typeof m.nhsNumberProblems !== 'object' || m.nhsNumberProblems === null)
     problems.push('nhsNumberProblems');
   if (m.controlTotals !== undefined && !validControlTotals(m.controlTotals)) problems.push('controlTotals');
+  if (m.birthDateProblems !== undefined && !validProblemCounts(m.birthDateProblems))
+    problems.push('birthDateProblems');
   if (m.linkage !== undefined && !validLinkageEntry(m.linkage)) problems.push('linkage');
   if (m.geography !== undefined && !validGeographyVersion(m.geography)) problems.push('geography');
   if (problems.length > 0) {
@@ -166,6 +174,20 @@ export function readManifest(file: string): FeedManifest | undefined {
     );
   }
   return m as FeedManifest;
+}
+
+/** Counts by column name: each a whole count and a first line (or null). */
+function validProblemCounts(value: unknown): value is Record<string, ProblemCount> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.entries(value as Record<string, unknown>).every(([field, p]) => {
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(field) || typeof p !== 'object' || p === null) return false;
+    const { count, firstLine } = p as Record<string, unknown>;
+    return (
+      Number.isInteger(count) &&
+      (count as number) >= 0 &&
+      (firstLine === null || (Number.isInteger(firstLine) && (firstLine as number) >= 1))
+    );
+  });
 }
 
 /** Short names (a vintage, an index's version), never free text: they reach the load history. */

@@ -220,6 +220,12 @@ export function readSourceMapping(file: string, from: Catalogue = catalogue()): 
         hint: 'Check the path given with --mapping',
       });
     }
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new KernelError('invalid-input', `The source mapping ${file} is a folder, not a file`, {
+        where: { file },
+        hint: 'Give the mapping file itself (JSON) with --mapping',
+      });
+    }
     throw error;
   }
   return parseSourceMapping(value, displayPath(file), from);

@@ -19,9 +19,12 @@ import type { Queryable } from '../store/store.ts';
 import type { FieldCompleteness, LoadFinding } from './load-findings.ts';
 import { datasetEntry, type LoadProfile } from './check-catalogue.ts';
 import type { TalliedProfile } from './profile-tally.ts';
+import type { RuleId } from './row-rules.ts';
 
 const q = quoteIdentifier;
 const TOP_VALUES = 5;
+/** Findings that are not rows quarantined for a field. */
+const NOT_QUARANTINE: readonly RuleId[] = ['duplicate', 'control-total', 'nhs-number', 'birth-date'];
 
 const isNumber = (c: AcceptedColumn): boolean => c.type === 'integer' || c.type === 'decimal';
 
@@ -136,8 +139,7 @@ export async function profileLoad(tx: Queryable, input: ProfileInput): Promise<L
 
   const quarantinedByField: Record<string, number> = {};
   for (const f of input.findings) {
-    if (f.field === null || f.rule === 'duplicate' || f.rule === 'control-total' || f.rule === 'nhs-number')
-      continue;
+    if (f.field === null || NOT_QUARANTINE.includes(f.rule)) continue;
     quarantinedByField[f.field] = (quarantinedByField[f.field] ?? 0) + f.count;
   }
   return {
@@ -179,7 +181,7 @@ export function profileFromReport(load: {
 }): LoadProfile {
   const quarantinedByField: Record<string, number> = {};
   for (const f of load.findings) {
-    if (f.field !== null && !['duplicate', 'control-total', 'nhs-number'].includes(f.rule)) {
+    if (f.field !== null && !NOT_QUARANTINE.includes(f.rule)) {
       quarantinedByField[f.field] = (quarantinedByField[f.field] ?? 0) + f.count;
     }
   }

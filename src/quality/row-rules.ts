@@ -12,6 +12,7 @@
  * - `date-order` an end before its start
  * - `duplicate`  a row repeated within the file (counted and dropped; see load/repeats.ts)
  * - `nhs-number` an invalid or missing NHS number, counted at source (from the manifest)
+ * - `birth-date` a date of birth given but not read, counted at source (from the manifest)
  */
 import { anchored } from '../catalogue/catalogue.ts';
 import type { CodeList, FieldType } from '../catalogue/dataset-spec.ts';
@@ -29,11 +30,12 @@ export const RULE_IDS = [
   'duplicate',
   'nhs-number',
   'control-total',
+  'birth-date',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
 export interface RowCheck {
-  rule: Exclude<RuleId, 'duplicate' | 'nhs-number' | 'control-total'>;
+  rule: Exclude<RuleId, 'duplicate' | 'nhs-number' | 'control-total' | 'birth-date'>;
   field: string;
   /** true where the row fails */
   condition: string;

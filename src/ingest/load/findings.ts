@@ -50,7 +50,10 @@ export async function loadFindings(
     scan: Pick<FeedScan, 'rows' | 'filled'>;
     repeats: Repeats;
     failures: CheckFailures;
-    manifest: Pick<FeedManifest, 'nhsNumberProblems' | 'nhsNumberField' | 'controlTotals'>;
+    manifest: Pick<
+      FeedManifest,
+      'nhsNumberProblems' | 'nhsNumberField' | 'controlTotals' | 'birthDateProblems'
+    >;
   },
 ): Promise<LoadFindings> {
   const { tx, plan, table, loadId } = stage;
@@ -88,6 +91,10 @@ export async function loadFindings(
       count: nhsCount,
       firstLine: nhsLines.length ? Math.min(...nhsLines) : null,
     });
+  }
+  // Dates of birth the agent could not read: the rows loaded, with age and birth month empty.
+  for (const [field, p] of Object.entries(manifest.birthDateProblems ?? {})) {
+    if (p.count > 0) findings.push({ rule: 'birth-date', field, count: p.count, firstLine: p.firstLine });
   }
   // Reconciliation with the sender's own totals (issue 16), where the manifest carries them.
   const sent = manifest.controlTotals;

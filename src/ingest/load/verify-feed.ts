@@ -32,8 +32,21 @@ export function checkRequest(period: string | undefined, file: string): void {
       hint: 'Write it as YYYY-MM',
     });
   }
-  if (!existsSync(file) || !statSync(file).isFile()) {
+  if (!existsSync(file)) {
     throw new KernelError('not-found', `The file ${file} does not exist`, { hint: 'Check the path' });
+  }
+  // As `kernel deid --in` says it (csv-reader.ts): a folder is a mistake in the request, not a missing file.
+  if (statSync(file).isDirectory()) {
+    throw new KernelError('invalid-input', `${file} is a folder, not a file`, {
+      where: { file },
+      hint: 'Give the CSV file itself',
+    });
+  }
+  if (!statSync(file).isFile()) {
+    throw new KernelError('invalid-input', `${file} is not a regular file`, {
+      where: { file },
+      hint: 'Give the CSV file itself',
+    });
   }
 }
 

@@ -1,0 +1,89 @@
+/**
+ * Mistakes in what `kernel deid` and `kernel load` are given are refused with a message and
+ * an exit code, never a stack trace: an output folder that does not exist, a folder where a
+ * file belongs (--out, --mapping, the file to load), and a manifest that is not an object.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeExtract } from '../../bench/ingest/extract-writer.ts';
+import { catalogueSpecs } from '../../src/ingest/catalogue-specs.ts';
+import { runCli, spawnCli, type CliResult } from '../cli.ts';
+
+describe('deid and load refuse paths they cannot use', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-deid-mistakes-'));
+  const at = (name: string) => path.join(dir, name);
+  const data = at('warehouse');
+
+  beforeAll(async () => {
+    await writeExtract({
+      spec: catalogueSpecs.spec('apc'),
+      codeList: catalogueSpecs.codeList,
+      file: at('extract.csv'),
+      rows: 20,
+      period: '2025-06',
+    });
+    expect((await runCli(['keys', 'new', '--out', at('link.key')])).code).toBe(0);
+    expect((await runCli(['keys', 'new-signing', '--out', at('rwf.key')])).code).toBe(0);
+    expect((await runCli(['init', '--data', data])).code).toBe(0);
+    mkdirSync(at('folder'));
+  }, 60_000);
+
+  const deidArgs = (out: string, ...more: string[]) => [
+    'deid',
+    ...['--key', at('link.key'), '--sign', at('rwf.key'), '--org', 'RWF', '--dataset', 'apc'],
+    ...['--in', at('extract.csv'), '--out', out],
+    ...more,
+  ];
+  const clean = (result: CliResult): void => {
+    expect(result.stderr).toMatch(/^kernel: /);
+    expect(result.stderr).not.toMatch(/\n\s+at |Error:|node:events/);
+  };
+
+  it('says the folder for --out does not exist, exit 78, and writes nothing (a real process: no crash)', async () => {
+    const out = at('nowhere/apc.csv');
+    const result = await spawnCli(deidArgs(out));
+    expect(result.code, result.stderr).toBe(78);
+    clean(result);
+    expect(result.stderr).toContain(`The folder ${at('nowhere')} does not exist`);
+    expect(existsSync(at('nowhere'))).toBe(false);
+  });
+
+  it('refuses a folder given as --out, exit 78', async () => {
+    const result = await spawnCli(deidArgs(at('folder')));
+    expect(result.code, result.stderr).toBe(78);
+    clean(result);
+    expect(result.stderr).toContain(`${at('folder')} is a folder; --out names the file to write`);
+    expect(existsSync(`${at('folder')}.partial`)).toBe(false);
+  });
+
+  it('refuses a folder given as --mapping, to deid and to mappings check, exit 65', async () => {
+    const deid = await runCli(deidArgs(at('mapped.csv'), '--mapping', at('folder')));
+    const check = await runCli(['mappings', 'check', '--mapping', at('folder'), '--in', at('extract.csv')]);
+    for (const result of [deid, check]) {
+      expect(result.code, result.stderr).toBe(65);
+      clean(result);
+      expect(result.stderr).toContain(`The source mapping ${at('folder')} is a folder, not a file`);
+    }
+  });
+
+  it('says a folder given to load is a folder, not that it does not exist', async () => {
+    const result = await runCli(['load', '--org', 'RWF', '--dataset', 'apc', at('folder'), '--data', data]);
+    expect(result.code, result.stderr).toBe(65);
+    expect(result.stderr).toContain(`${at('folder')} is a folder, not a file`);
+    expect(result.stderr).not.toContain('does not exist');
+  });
+
+  it('refuses a manifest that holds null as it refuses one that holds a list', async () => {
+    const out = at('apc.csv');
+    expect((await runCli(deidArgs(out))).code).toBe(0);
+    for (const content of ['null', '[1,2]', '"x"']) {
+      writeFileSync(`${out}.manifest.json`, content);
+      const result = await runCli(['load', '--org', 'RWF', '--dataset', 'apc', out, '--data', data]);
+      expect(result.code, `${content}: ${result.stderr}`).toBe(67);
+      clean(result);
+      expect(result.stderr).toContain('The manifest is not a Kernel feed manifest (bad or missing: format,');
+    }
+  });
+});
