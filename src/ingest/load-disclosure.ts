@@ -17,6 +17,11 @@ export type ControlledLoad = Omit<LoadDetails, LoadCount | 'findings' | 'complet
   Record<LoadCount, ControlledCount> & {
     findings: (Omit<LoadDetails['findings'][number], 'count'> & { count: ControlledCount })[];
     completeness: { field: string; filled: ControlledCount; percent: number | '*' }[];
+    /**
+     * every row read was loaded, quarantined or dropped: judged on the true counts, before
+     * disclosure control, so a page shows the verdict and never works it from controlled counts
+     */
+    reconciles: boolean;
     /** the rule applied, so a page can say it */
     disclosure: DisclosurePolicy['id'];
   };
@@ -49,6 +54,7 @@ export function controlLoad(load: LoadDetails, viewer: Viewer): ControlledLoad {
                 : Math.round((filled / kept) * 100),
       };
     }),
+    reconciles: load.rowsRead === load.rowsLoaded + load.rowsQuarantined + load.rowsDropped,
     disclosure: policy.id,
   };
 }

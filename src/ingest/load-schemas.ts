@@ -92,6 +92,11 @@ export const controlledLoadSchema: z.ZodType<ControlledLoad> = z.object({
         .describe('from the published counts; * where either is suppressed'),
     }),
   ),
+  reconciles: z
+    .boolean()
+    .describe(
+      'every row read was loaded, quarantined or dropped, judged on the counts before disclosure control',
+    ),
   disclosure: z.enum(DISCLOSURE_POLICY_IDS).describe('the disclosure rule its counts are under'),
 });
 

@@ -167,6 +167,37 @@ describe.each(testStores())('disclosure control on load metadata on $engine (iss
     expect((await verifyAudit(store)).ok).toBe(true);
   });
 
+  it('judges a load’s reconciliation on its true counts and shows only the verdict', async () => {
+    // 10 read = 9 loaded + 1 quarantined: controlled as 10, 10 and *, it must not look short.
+    await insertLoad(store, 'ld-rwf-odd', 'RWF', 'msds-baby', '2024-06', 'loaded', {
+      read: 20,
+      loaded: 9,
+      quarantined: 1,
+      dropped: 0,
+      filled: 9,
+      percent: 100,
+    });
+    for (const role of ['analyst', 'ig-lead', 'programme', 'admin'] as const) {
+      const { cookie } = await sessionFor(store, accounts[role].userId);
+      const page = async (id: string) =>
+        (await portal.app.request(`/loads/${id}`, { headers: { Cookie: cookie } })).text();
+      const fine = await page('ld-rvv-b1');
+      expect(fine).not.toContain('Rows do not reconcile');
+      expect(fine).not.toContain('NaN');
+      const odd = await page('ld-rwf-odd');
+      expect(odd).toContain('Rows do not reconcile');
+      expect(odd).not.toMatch(/\d+ rows are not accounted for/);
+      const json = (await (await get('/api/v1/loads/ld-rwf-odd', accounts[role])).json()) as {
+        reconciles: boolean;
+      };
+      expect(json.reconciles).toBe(false);
+    }
+    const fine = (await (await get('/api/v1/loads/ld-rvv-b1', accounts.analyst)).json()) as {
+      reconciles: boolean;
+    };
+    expect(fine.reconciles).toBe(true);
+  });
+
   it('keeps the coverage cache bounded whatever organisations are asked for (issue 23, H2)', async () => {
     const reader = new CoverageGridReader(store);
     for (let i = 0; i < 400; i += 1) await reader.read({ org: `X${String(i).padStart(4, '0')}` });
