@@ -89,7 +89,9 @@ export const controlledLoadSchema: z.ZodType<ControlledLoad> = z.object({
       filled: count,
       percent: z
         .union([z.number(), z.literal('*')])
-        .describe('from the published counts; * where either is suppressed'),
+        .describe(
+          'filled as a share of the rows loaded or quarantined, from the published counts; * where either is suppressed',
+        ),
     }),
   ),
   reconciles: z

@@ -198,6 +198,28 @@ describe.each(testStores())('disclosure control on load metadata on $engine (iss
     expect(fine.reconciles).toBe(true);
   });
 
+  it('gives a field’s completeness as a share of the rows it counts, never over 100%', async () => {
+    // 831 of the 832 rows kept (827 loaded, 5 quarantined) have the field: 830 of 825 was 101%.
+    await insertLoad(store, 'ld-rwf-full', 'RWF', 'msds-baby', '2024-07', 'loaded', {
+      read: 832,
+      loaded: 827,
+      quarantined: 5,
+      dropped: 0,
+      filled: 831,
+      percent: 99.9,
+    });
+    const shown = async (role: Role) =>
+      ((await (await get('/api/v1/loads/ld-rwf-full', accounts[role])).json()) as LoadJson).completeness[0];
+    expect(await shown('analyst')).toMatchObject({ filled: 830, percent: 100 });
+    expect(await shown('admin')).toMatchObject({ filled: 831, percent: 99.9 });
+    const { cookie } = await sessionFor(store, accounts.analyst.userId);
+    const html = await (
+      await portal.app.request('/loads/ld-rwf-full', { headers: { Cookie: cookie } })
+    ).text();
+    expect(html).toContain('Share of the rows loaded or quarantined with each field filled');
+    expect(html).not.toContain('101%');
+  });
+
   it('keeps the coverage cache bounded whatever organisations are asked for (issue 23, H2)', async () => {
     const reader = new CoverageGridReader(store);
     for (let i = 0; i < 400; i += 1) await reader.read({ org: `X${String(i).padStart(4, '0')}` });
