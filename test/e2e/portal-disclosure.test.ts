@@ -127,6 +127,23 @@ describe.each(testStores())('disclosure control on load metadata on $engine (iss
     ).text();
     expect(html).toContain('Small numbers are controlled');
     expect(html).not.toMatch(/nhsuk-body-s">9</);
+    // A cell links to its load's report only for a role that may open one.
+    const coverageFor = async (role: Role) => {
+      const session = await sessionFor(store, accounts[role].userId);
+      return (
+        await portal.app.request('/catalogue/coverage?from=2025-01&to=2025-01', {
+          headers: { Cookie: session.cookie },
+        })
+      ).text();
+    };
+    for (const role of ['viewer', 'output-checker'] as const) {
+      const page = await coverageFor(role);
+      expect(page, role).toContain('kernel-cell-loaded');
+      expect(page, role).not.toContain('href="/loads/');
+    }
+    for (const role of ['analyst', 'admin', 'provider'] as const) {
+      expect(await coverageFor(role), role).toContain('href="/loads/ld-rwf-b1"');
+    }
   });
 
   it('audits every read of load metadata with the rule applied, and keeps typed values out of the log', async () => {
