@@ -9,13 +9,30 @@ import type { CliIo } from '../console/console.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatTable, printJson } from '../console/console.ts';
+import { KernelError } from '../errors.ts';
 
 export { formatTable, printJson, printTablesAsCsv, type CliIo } from '../console/console.ts';
 
-/** Writes a file a command makes (a PDF, a chart, letters), making its folder first. */
+/**
+ * Writes a file a command makes (a PDF, a chart, letters), making its folder first. A folder
+ * given for the file, or a place that cannot be made or written, is refused as `loads
+ * quarantine --out` refuses one (a `config` error, exit 78), never an internal error.
+ */
 export function writeOut(file: string, content: string | Buffer): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, content);
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, content);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') throw error;
+    throw code === 'EISDIR'
+      ? new KernelError('config', `Cannot write ${file}: it is a folder`, {
+          hint: 'Give the name of a file to write, not a folder',
+        })
+      : new KernelError('config', `Cannot write ${file}: ${code}`, {
+          hint: 'Check its folder exists (or can be made) and may be written to',
+        });
+  }
 }
 
 /** A list as every command prints one: the items as JSON with --json, else a table of them. */

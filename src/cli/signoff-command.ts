@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { KernelError } from '../errors.ts';
-import { formatTable, printJson, type CliContext, type RegisterCommands } from './cli-context.ts';
+import { formatTable, printJson, writeOut, type CliContext, type RegisterCommands } from './cli-context.ts';
 
 const signoff = () => import('../signoff/sign-off.ts');
 const packs = () => import('../signoff/sign-off-pack.ts');
@@ -98,8 +98,7 @@ export const registerSignoffCommands: RegisterCommands = (program, context) => {
       );
       if (opts.pdf) {
         const { packPdf } = await import('../signoff/pack-pdf.ts');
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(opts.pdf, await packPdf(pack));
+        writeOut(opts.pdf, await packPdf(pack));
       }
       if (opts.json) return printJson(context.io, pack);
       const c = pack.catalogue.counts;

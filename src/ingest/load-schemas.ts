@@ -89,9 +89,16 @@ export const controlledLoadSchema: z.ZodType<ControlledLoad> = z.object({
       filled: count,
       percent: z
         .union([z.number(), z.literal('*')])
-        .describe('from the published counts; * where either is suppressed'),
+        .describe(
+          'filled as a share of the rows loaded or quarantined, from the published counts; * where either is suppressed',
+        ),
     }),
   ),
+  reconciles: z
+    .boolean()
+    .describe(
+      'every row read was loaded, quarantined or dropped, judged on the counts before disclosure control',
+    ),
   disclosure: z.enum(DISCLOSURE_POLICY_IDS).describe('the disclosure rule its counts are under'),
 });
 

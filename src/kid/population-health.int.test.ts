@@ -312,6 +312,11 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     );
     expect(Number(views?.n)).toBeGreaterThan(0);
     expect((await get(`?useCase=${planning}&scope=ward:1`)).status).toBe(400);
+    for (const scope of ['practice:NOPE', 'pcn:NOPE']) {
+      const unknown = await get(`?useCase=${planning}&date=${DAY}&scope=${scope}`);
+      expect(unknown.status, scope).toBe(404);
+      expect(await unknown.json()).toMatchObject({ error: { message: expect.stringContaining('NOPE') } });
+    }
     // The page, for a signed-in analyst, under the same use case.
     const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {
       headers: { Authorization: `Bearer ${accounts.analyst.token}` },
@@ -388,6 +393,11 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     expect(lsoa).toMatch(
       /<input class="nhsuk-input nhsuk-input--error[^"]*" id="lsoa"[^>]*aria-describedby="lsoa-hint lsoa-error"/,
     );
+    // A practice or PCN that does not exist is named, not shown as a dashboard of noughts.
+    const practice = await page(`date=${DAY}&scope=practice:NOPE`);
+    expect(practice).toContain('There is no practice NOPE');
+    expect(practice).toMatch(/<span class="nhsuk-error-message" id="scope-error">/);
+    expect(await page(`date=${DAY}&scope=pcn:NOPE`)).toContain('the PCN NOPE');
     // What the user typed is kept, escaped.
     expect(await page('date=%22%3E%3Cscript%3E')).toContain('value="&quot;&gt;&lt;script&gt;"');
   });

@@ -373,6 +373,25 @@ async function checkPcn(q: Queryable, code: string): Promise<void> {
     });
 }
 
+/**
+ * A practice is known by the registrations the spine holds with it, on any day; a code no one
+ * was ever registered with is refused rather than answered with a dashboard of noughts.
+ */
+async function checkPractice(q: Queryable, code: string): Promise<void> {
+  const known =
+    (
+      await q.query<{ one: number }>(
+        'SELECT 1 AS one FROM kid_spine_registration WHERE practice_code = $1 LIMIT 1',
+        [code],
+      )
+    ).length > 0;
+  if (!known)
+    throw new KernelError('not-found', `There is no practice ${code} in the Kent Integrated Dataset`, {
+      where: { field: 'scope' },
+      hint: 'Choose a practice the page lists (its ODS code, e.g. practice:G82001)',
+    });
+}
+
 /** SQL: one row per person in the scope on the day ($1), with age, sex, decile and the number of conditions. */
 function frameSql(scope: DashboardScope, options: { optOut: boolean }): string {
   const day = 'CAST($1 AS DATE)';
@@ -439,6 +458,7 @@ export async function populationHealthFigures(
   const optOut = options.optOut ?? false;
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
   if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
+  if (scope.kind === 'practice') await checkPractice(q, scope.code as string);
   const asOf = options.modelDate !== undefined ? options.modelDate : await builtModelDate(q);
   const wantModel = asOf !== null && (panels.has('frailty') || panels.has('costs'));
   // On the model's date, from the build's summary where the version has one (area-summary.ts);

@@ -12,7 +12,7 @@ import {
   type CoverageQuery,
 } from './coverage-grid.ts';
 import { coverageGridSchema } from './coverage-schemas.ts';
-import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
+import { auditedMetadataPolicy, LOADS_ACCESS, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { scheduledMonths } from '../signoff/feed-schedules.ts';
 import { createViewEngine } from './view-engine.ts';
@@ -83,12 +83,19 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
   // The reader answers the same grid object until the load history changes, so its tables
   // (most of the page) are rendered once per grid; the page around them is per request.
   const views = createViewEngine();
-  const gridHtml = new WeakMap<CoverageGrid, string>();
-  const tablesFor = (grid: CoverageGrid): string => {
-    let html = gridHtml.get(grid);
+  // A cell links to its load's report only for a role that may open one (LOADS_ACCESS), so
+  // the tables are kept per grid once with the links and once without.
+  const gridHtml = {
+    linked: new WeakMap<CoverageGrid, string>(),
+    plain: new WeakMap<CoverageGrid, string>(),
+  };
+  const tablesFor = (grid: CoverageGrid, r: RouteRequest): string => {
+    const linkLoads = (LOADS_ACCESS as readonly string[]).includes(r.principal?.role ?? '');
+    const kept = linkLoads ? gridHtml.linked : gridHtml.plain;
+    let html = kept.get(grid);
     if (html === undefined) {
-      html = views.render('coverage-grid.njk', { grid, titles: datasetTitles() });
-      gridHtml.set(grid, html);
+      html = views.render('coverage-grid.njk', { grid, titles: datasetTitles(), linkLoads });
+      kept.set(grid, html);
     }
     return html;
   };
@@ -189,7 +196,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
           const { grid, note } = await readCoverage(r);
           return r.render('coverage.njk', {
             title: 'Coverage',
-            gridHtml: tablesFor(grid),
+            gridHtml: tablesFor(grid, r),
             filter: { org: r.query('org') ?? '', from: grid.months[0] ?? '', to: grid.months.at(-1) ?? '' },
             ownOrg: r.principal?.role === 'provider' ? r.principal.org : null,
             disclosureNote: note,
@@ -201,7 +208,7 @@ export function catalogueRoutes(deps: ServerDeps): RouteDeclaration[] {
             'coverage.njk',
             {
               title: 'Coverage',
-              gridHtml: tablesFor(grid),
+              gridHtml: tablesFor(grid, r),
               errors: [{ text: error.message, href: `#${error.where?.field ?? 'from'}` }],
               disclosureNote: note,
               filter: { org: r.query('org') ?? '', from: r.query('from') ?? '', to: r.query('to') ?? '' },

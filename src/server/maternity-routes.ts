@@ -364,6 +364,8 @@ async function renderChartSettings(
       }),
       errors,
       done: r.query('done') ?? null,
+      // the programme role sets targets but may not open the dashboard: no links to it
+      mayOpenDashboard: (WHO as readonly string[]).includes(r.principal?.role ?? ''),
     },
     status,
   );

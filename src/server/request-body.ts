@@ -102,15 +102,25 @@ async function readMultipart(
   const writes: Promise<void>[] = [];
   let received = 0;
   let failure: unknown;
-  const parser = busboy({
-    headers: { 'content-type': type },
-    limits: {
-      fieldSize: FORM_LIMIT_BYTES,
-      fields: 64,
-      files: options.uploads ? 4 : 0,
-      fileSize: options.limitBytes,
-    },
-  });
+  let parser: ReturnType<typeof busboy>;
+  try {
+    parser = busboy({
+      headers: { 'content-type': type },
+      limits: {
+        fieldSize: FORM_LIMIT_BYTES,
+        fields: 64,
+        files: options.uploads ? 4 : 0,
+        fileSize: options.limitBytes,
+      },
+    });
+  } catch (error) {
+    // busboy throws at once on a multipart type with no boundary (or an empty one).
+    throw new KernelError('usage', 'The upload is not a valid form: its Content-Type gives no boundary', {
+      where: { field: 'Content-Type' },
+      hint: 'Send it as multipart/form-data with a boundary, as a browser or FormData does',
+      cause: error,
+    });
+  }
   const fail = (error: unknown): void => {
     failure ??= error;
     parser.destroy();

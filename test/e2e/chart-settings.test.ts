@@ -141,7 +141,16 @@ describe.each(testStores())('chart rebases and targets on $engine', (engine) => 
         headers: { Cookie: team.cookie },
       });
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('New induction pathway');
+      const teamHtml = await page.text();
+      expect(teamHtml).toContain('New induction pathway');
+      // the programme team may not open the dashboard itself: the charts are named, not linked
+      expect(teamHtml).not.toMatch(/href="\/dashboards\/maternity["#]/);
+      expect(teamHtml).toContain('>Booked by 10 weeks of pregnancy<');
+      const owner = await sessionFor(store, accounts.admin.userId);
+      const ownerHtml = await (
+        await portal.app.request('/dashboards/maternity/charts', { headers: { Cookie: owner.cookie } })
+      ).text();
+      expect(ownerHtml).toMatch(/href="\/dashboards\/maternity#booking-by-10-weeks"/);
       const send = (path: string, fields: Record<string, string>) =>
         portal.app.request(path, {
           method: 'POST',

@@ -127,6 +127,23 @@ describe.each(testStores())('disclosure control on load metadata on $engine (iss
     ).text();
     expect(html).toContain('Small numbers are controlled');
     expect(html).not.toMatch(/nhsuk-body-s">9</);
+    // A cell links to its load's report only for a role that may open one.
+    const coverageFor = async (role: Role) => {
+      const session = await sessionFor(store, accounts[role].userId);
+      return (
+        await portal.app.request('/catalogue/coverage?from=2025-01&to=2025-01', {
+          headers: { Cookie: session.cookie },
+        })
+      ).text();
+    };
+    for (const role of ['viewer', 'output-checker'] as const) {
+      const page = await coverageFor(role);
+      expect(page, role).toContain('kernel-cell-loaded');
+      expect(page, role).not.toContain('href="/loads/');
+    }
+    for (const role of ['analyst', 'admin', 'provider'] as const) {
+      expect(await coverageFor(role), role).toContain('href="/loads/ld-rwf-b1"');
+    }
   });
 
   it('audits every read of load metadata with the rule applied, and keeps typed values out of the log', async () => {
@@ -165,6 +182,59 @@ describe.each(testStores())('disclosure control on load metadata on $engine (iss
     expect(details).not.toContain('999');
     expect(details).not.toMatch(/ME14/);
     expect((await verifyAudit(store)).ok).toBe(true);
+  });
+
+  it('judges a load’s reconciliation on its true counts and shows only the verdict', async () => {
+    // 10 read = 9 loaded + 1 quarantined: controlled as 10, 10 and *, it must not look short.
+    await insertLoad(store, 'ld-rwf-odd', 'RWF', 'msds-baby', '2024-06', 'loaded', {
+      read: 20,
+      loaded: 9,
+      quarantined: 1,
+      dropped: 0,
+      filled: 9,
+      percent: 100,
+    });
+    for (const role of ['analyst', 'ig-lead', 'programme', 'admin'] as const) {
+      const { cookie } = await sessionFor(store, accounts[role].userId);
+      const page = async (id: string) =>
+        (await portal.app.request(`/loads/${id}`, { headers: { Cookie: cookie } })).text();
+      const fine = await page('ld-rvv-b1');
+      expect(fine).not.toContain('Rows do not reconcile');
+      expect(fine).not.toContain('NaN');
+      const odd = await page('ld-rwf-odd');
+      expect(odd).toContain('Rows do not reconcile');
+      expect(odd).not.toMatch(/\d+ rows are not accounted for/);
+      const json = (await (await get('/api/v1/loads/ld-rwf-odd', accounts[role])).json()) as {
+        reconciles: boolean;
+      };
+      expect(json.reconciles).toBe(false);
+    }
+    const fine = (await (await get('/api/v1/loads/ld-rvv-b1', accounts.analyst)).json()) as {
+      reconciles: boolean;
+    };
+    expect(fine.reconciles).toBe(true);
+  });
+
+  it('gives a field’s completeness as a share of the rows it counts, never over 100%', async () => {
+    // 831 of the 832 rows kept (827 loaded, 5 quarantined) have the field: 830 of 825 was 101%.
+    await insertLoad(store, 'ld-rwf-full', 'RWF', 'msds-baby', '2024-07', 'loaded', {
+      read: 832,
+      loaded: 827,
+      quarantined: 5,
+      dropped: 0,
+      filled: 831,
+      percent: 99.9,
+    });
+    const shown = async (role: Role) =>
+      ((await (await get('/api/v1/loads/ld-rwf-full', accounts[role])).json()) as LoadJson).completeness[0];
+    expect(await shown('analyst')).toMatchObject({ filled: 830, percent: 100 });
+    expect(await shown('admin')).toMatchObject({ filled: 831, percent: 99.9 });
+    const { cookie } = await sessionFor(store, accounts.analyst.userId);
+    const html = await (
+      await portal.app.request('/loads/ld-rwf-full', { headers: { Cookie: cookie } })
+    ).text();
+    expect(html).toContain('Share of the rows loaded or quarantined with each field filled');
+    expect(html).not.toContain('101%');
   });
 
   it('keeps the coverage cache bounded whatever organisations are asked for (issue 23, H2)', async () => {

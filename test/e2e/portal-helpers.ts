@@ -143,11 +143,27 @@ export async function insertLoad(
   dataset: string,
   period: string,
   status: string,
+  /** the row counts and the field's filled count: 10 read, 9 loaded, 1 quarantined, 0 dropped, 9 filled unless given */
+  counts: {
+    read: number;
+    loaded: number;
+    quarantined: number;
+    dropped: number;
+    filled: number;
+    percent: number;
+  } = {
+    read: 10,
+    loaded: 9,
+    quarantined: 1,
+    dropped: 0,
+    filled: 9,
+    percent: 100,
+  },
 ): Promise<void> {
   await store.run(
     `INSERT INTO loads (load_id, org_code, dataset_id, period, file_name, sha256, status, started_at, finished_at,
        actor, host, pid, rows_read, rows_loaded, rows_quarantined, rows_dropped, seconds, report)
-     VALUES ($1, $2, $3, $4, 'f.csv', NULL, $5, $6, $6, 'test', 'h', 1, 10, 9, 1, 0, 0.5, $7)`,
+     VALUES ($1, $2, $3, $4, 'f.csv', NULL, $5, $6, $6, 'test', 'h', 1, $8, $9, $10, $11, 0.5, $7)`,
     [
       id,
       org,
@@ -156,10 +172,14 @@ export async function insertLoad(
       status,
       `${period}-02T10:00:00.000Z`,
       JSON.stringify({
-        findings: [{ rule: 'code', field: 'Delivery_Method', count: 1, firstLine: 7 }],
-        completeness: [{ field: 'Delivery_Method', filled: 9, percent: 100 }],
+        findings: [{ rule: 'code', field: 'Delivery_Method', count: counts.quarantined, firstLine: 7 }],
+        completeness: [{ field: 'Delivery_Method', filled: counts.filled, percent: counts.percent }],
         supersedes: [],
       }),
+      counts.read,
+      counts.loaded,
+      counts.quarantined,
+      counts.dropped,
     ],
   );
 }

@@ -90,7 +90,13 @@ describe.each(testStores())('portal security on $engine', (engine) => {
     expect(setCookie).toMatch(/kernel_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax/);
     const home = await portal.app.request('/', { headers: { Cookie: cookie as string } });
     expect(home.status).toBe(200);
-    expect(await home.text()).toContain(accounts.viewer.email);
+    const homeHtml = await home.text();
+    expect(homeHtml).toContain(accounts.viewer.email);
+    // The account pages are a link away from every page, beside the email.
+    expect(homeHtml).toMatch(/<a[^>]+href="\/account\/security"[^>]*>\s*Your account\s*<\/a>/);
+    const security = await portal.app.request('/account/security', { headers: { Cookie: cookie as string } });
+    expect(security.status).toBe(200);
+    expect(await security.text()).toContain('href="/account/password"');
     const csrf = /name="csrf" value="([^"]+)"/.exec(
       await (await portal.app.request('/sign-out', { headers: { Cookie: cookie as string } })).text(),
     )?.[1] as string;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -201,6 +201,23 @@ describe.each(testStores())('kernel plan, raid and report on $engine', (engine) 
     expect(issued.stderr).toMatch(
       /^kernel: The update for July 2021 was issued on \d{4}-\d{2}-\d{2} and cannot change\. An issued update is kept as issued/,
     );
+    // A folder, or a place under a file that cannot be made a folder: refused as `loads
+    // quarantine --out` refuses one (exit 78), never an internal error.
+    const notAFolder = path.join(dir, 'not-a-folder');
+    writeFileSync(notAFolder, 'x');
+    for (const [args, where] of [
+      [['report', 'monthly', '--month', '2021-07', '--pdf', dir], dir],
+      [['plan', 'chart', '--svg', dir], dir],
+      [['report', 'monthly', '--month', '2021-07', '--pdf', path.join(notAFolder, 'x.pdf')], notAFolder],
+    ] as const) {
+      const refused = await k(...args);
+      expect([refused.code, refused.stderr], args.join(' ')).toEqual([
+        78,
+        expect.stringContaining('kernel: Cannot write'),
+      ]);
+      expect(refused.stderr).toContain(where);
+      expect(refused.stderr).not.toMatch(/internal|\n\s+at /);
+    }
     const badMonth = await k('report', 'monthly', '--month', '2021-13');
     expect(badMonth.code).toBe(64);
     expect(badMonth.stderr.trim()).toBe(

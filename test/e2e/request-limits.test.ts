@@ -88,6 +88,31 @@ describe.each(testStores())('request bodies on $engine (issue 23, H2)', (engine)
     expect(pulled()).toBeLessThanOrEqual(64 * 1024);
   });
 
+  it('refuses a multipart body with no boundary as a form it cannot read, on a page and in the API', async () => {
+    for (const type of ['multipart/form-data', 'multipart/form-data; boundary=']) {
+      const page = await portal.app.request('/sign-in', {
+        method: 'POST',
+        headers: { 'Content-Type': type },
+        body: 'abc',
+      });
+      expect(page.status).toBe(400);
+      const html = await page.text();
+      expect(html).toContain('The upload is not a valid form');
+      expect(html).toContain('<!DOCTYPE html>');
+      for (const api of ['/api/v1/loads', '/api/v1/feeds']) {
+        const response = await portal.app.request(api, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${accounts.admin.token}`, 'Content-Type': type },
+          body: 'abc',
+        });
+        expect(response.status, api).toBe(400);
+        expect(await response.json()).toMatchObject({
+          error: { message: expect.stringContaining('The upload is not a valid form') },
+        });
+      }
+    }
+  });
+
   it('loads a file uploaded through the API, streamed to disk and removed afterwards', async () => {
     const before = uploadsLeft();
     const form = new FormData();

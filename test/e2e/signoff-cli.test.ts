@@ -40,6 +40,14 @@ describe.each(testStores())('kernel signoff on $engine (issue 16)', (engine) => 
     expect(text).toContain('Every row read is loaded, quarantined or dropped');
     expect(text).toMatch(/The check catalogue: \d+ checks/);
     expect(text).toContain('no row leaves in this document');
+    // A folder, or a place under a file, for the PDF: refused clearly (exit 78), not an internal error.
+    for (const where of [dir, path.join(pdf, 'x.pdf')]) {
+      const refused = await k('signoff', 'show', 'RWF', 'apc', '2025-05', '--pdf', where);
+      expect([refused.code, refused.stderr.split('\n')[0]]).toEqual([
+        78,
+        expect.stringMatching(/^kernel: Cannot write /),
+      ]);
+    }
     const bare = await k('signoff', 'reject', 'RWF', 'apc', '2025-05');
     expect([bare.code, bare.stderr.trim()]).toEqual([
       64,
