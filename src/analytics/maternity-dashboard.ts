@@ -203,7 +203,7 @@ export function monthIndex(month: string): number {
 }
 
 export function monthOf(index: number): string {
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
 function checkQuery(query: MaternityQuery): { from: number; to: number } {
