@@ -9,6 +9,7 @@ import { MATERNITY_MEASURES } from '../analytics/maternity-measures.ts';
 import {
   CHART_PREFIX,
   isMaternityChart,
+  maternityTargetRange,
   earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
@@ -422,6 +423,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
           actor,
           isMaternityChart,
+          maternityTargetRange,
         ),
       'target',
     ),
@@ -525,6 +527,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
           r.actor,
           isMaternityChart,
+          maternityTargetRange,
         );
         return r.json({ target }, 200);
       },
