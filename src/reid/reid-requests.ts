@@ -201,6 +201,12 @@ export async function reidSettings(q: Queryable, useCaseId: string): Promise<Rei
   };
 }
 
+/** The settings of a registered use case: not found, as setting them is, for an unknown one. */
+export async function useCaseReidSettings(q: Queryable, useCaseId: string): Promise<ReidSettings> {
+  const useCase = await getUseCase(q, useCaseId);
+  return reidSettings(q, useCase.id);
+}
+
 /** An administrator sets a use case's size limit, second approvers and opt-out rule (audited). */
 export async function setReidSettings(
   q: Queryable,

@@ -26,6 +26,7 @@ import {
   reidSettings,
   requestReidentification,
   setReidSettings,
+  useCaseReidSettings,
 } from './reid-requests.ts';
 
 const analyst = principal('u-analyst', 'analyst', null);
@@ -73,6 +74,11 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       message: 'There is no user "u_nope"',
     });
     expect((await reidSettings(store, world.useCases.direct)).approvers).toEqual([]);
+  });
+
+  it('finds no settings for a use case that does not exist', async () => {
+    await expect(useCaseReidSettings(store, 'UC-999')).rejects.toMatchObject({ code: 'not-found' });
+    expect((await useCaseReidSettings(store, world.useCases.direct)).useCaseId).toBe(world.useCases.direct);
   });
 
   const ask = (tokens: string[], over: Partial<{ useCaseId: string; controller: string }> = {}) =>
