@@ -109,6 +109,11 @@ describe.each(testStores())('subscriptions, funding and invoices on $engine', (e
       code: 'usage',
     });
 
+    // The error names the field the caller sent (`on`, `--on`).
+    await expect(payInvoice(store, 'KER-2122-0003', 'test', '2021-02-30')).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'on' },
+    });
     const paid = await payInvoice(store, 'KER-2122-0003', 'test', '2021-05-01');
     expect(paid).toMatchObject({ state: 'paid', paidAt: '2021-05-01' });
     await expect(payInvoice(store, 'KER-2122-0003', 'test')).rejects.toMatchObject({ code: 'conflict' });
