@@ -14,6 +14,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 import { inTransaction, parseOrgCode, parsePeriod } from '../governance/governance-values.ts';
+import { findOrganisation } from '../governance/organisations.ts';
 import type { Queryable } from '../store/store.ts';
 
 export interface ChartRebase {
@@ -43,6 +44,9 @@ export interface ChartSettings {
 /** The charts a setting may name: the dashboards' measures, given by their owner. */
 export type ChartNames = (chart: string) => boolean;
 
+/** The targets a chart's measure can reach (0 to 100 for a percentage), given by its owner. */
+export type TargetRange = (chart: string) => { min: number; max: number } | undefined;
+
 const ALL = 'all';
 
 function parseChart(raw: string, known: ChartNames): string {
@@ -50,15 +54,36 @@ function parseChart(raw: string, known: ChartNames): string {
   if (!known(chart)) {
     throw new KernelError('usage', `"${raw}" is not a chart`, {
       where: { field: 'chart' },
-      hint: 'Name a chart as dashboard/measure, e.g. maternity/robson-1 (kernel spc charts lists them)',
+      hint: 'Name a chart as dashboard/measure, e.g. maternity/robson-1 (kernel charts list lists them)',
     });
   }
   return chart;
 }
 
-function parseScope(raw: string | undefined): string {
+/** `all`, or the ODS code of a registered organisation: a setting for no one's series would never show. */
+async function parseScope(q: Queryable, raw: string | undefined): Promise<string> {
   if (raw === undefined || raw.trim() === '' || raw.trim().toLowerCase() === ALL) return ALL;
-  return parseOrgCode(raw, 'scope');
+  const code = parseOrgCode(raw, 'scope');
+  if (!(await findOrganisation(q, code))) {
+    throw new KernelError('usage', `No organisation ${code} is registered`, {
+      where: { field: 'scope' },
+      hint: 'Give all, or the ODS code of a registered provider; see `kernel orgs list`',
+    });
+  }
+  return code;
+}
+
+/** A rebase marks a change already made: its month may not be after this one. */
+function parseRebaseMonth(raw: string, now: Date): string {
+  const period = parsePeriod(raw, 'from');
+  const current = now.toISOString().slice(0, 7);
+  if (period > current) {
+    throw new KernelError('usage', `${period} is in the future; a rebase marks a change already made`, {
+      where: { field: 'from' },
+      hint: `Give the month the process changed, ${current} or before`,
+    });
+  }
+  return period;
 }
 
 function parseReason(raw: string): string {
@@ -81,8 +106,8 @@ export async function recordRebase(
 ): Promise<ChartRebase> {
   const rebase: ChartRebase = {
     chart: parseChart(input.chart, known),
-    scope: parseScope(input.scope),
-    period: parsePeriod(input.period, 'from'),
+    scope: await parseScope(q, input.scope),
+    period: parseRebaseMonth(input.period, new Date()),
     reason: parseReason(input.reason),
     recordedBy: actor,
     recordedAt: new Date().toISOString(),
@@ -115,7 +140,7 @@ export async function removeRebase(
   known: ChartNames,
 ): Promise<void> {
   const chart = parseChart(input.chart, known);
-  const scope = parseScope(input.scope);
+  const scope = await parseScope(q, input.scope);
   const period = parsePeriod(input.period, 'from');
   await inTransaction(q, async (tx) => {
     const [found] = await tx.query<{ n: number }>(
@@ -125,7 +150,7 @@ export async function removeRebase(
     if (Number(found?.n ?? 0) === 0) {
       throw new KernelError('not-found', `${chart} has no rebase at ${period} for ${scope}`, {
         where: { field: 'from' },
-        hint: 'kernel spc list shows the rebases recorded',
+        hint: 'kernel charts list shows the rebases recorded',
       });
     }
     await tx.run('DELETE FROM chart_rebases WHERE chart = $1 AND scope = $2 AND period = $3', [
@@ -148,17 +173,27 @@ export async function setTarget(
   input: { chart: string; scope?: string; target: number | string | null; reason: string },
   actor: string,
   known: ChartNames,
+  rangeOf: TargetRange = () => undefined,
 ): Promise<ChartTarget | null> {
   const chart = parseChart(input.chart, known);
-  const scope = parseScope(input.scope);
+  const scope = await parseScope(q, input.scope);
   const reason = parseReason(input.reason);
   let target: number | null = null;
   if (input.target !== null) {
-    target = typeof input.target === 'number' ? input.target : Number(String(input.target).trim());
-    if (String(input.target).trim() === '' || !Number.isFinite(target)) {
+    const written = String(input.target).trim();
+    target = typeof input.target === 'number' ? input.target : Number(written);
+    // Decimal only: Number() would also read 0x10 as 16 and 1e2 as 100.
+    if (!Number.isFinite(target) || (typeof input.target === 'string' && !/^-?\d+(\.\d+)?$/.test(written))) {
       throw new KernelError('usage', `"${input.target}" is not a number`, {
         where: { field: 'target' },
-        hint: 'Give the target in the measure’s own unit, e.g. 25 for 25%',
+        hint: 'Give the target in the measure’s own unit as a decimal number, e.g. 25 for 25%',
+      });
+    }
+    const range = rangeOf(chart);
+    if (range && (target < range.min || target > range.max)) {
+      throw new KernelError('usage', `${chart} cannot reach ${target}`, {
+        where: { field: 'target' },
+        hint: `Give a target from ${range.min} to ${range.max}, in the measure’s own unit`,
       });
     }
   }

@@ -203,7 +203,7 @@ export function monthIndex(month: string): number {
 }
 
 export function monthOf(index: number): string {
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
 function checkQuery(query: MaternityQuery): { from: number; to: number } {
@@ -349,6 +349,15 @@ export const CHART_PREFIX = 'maternity/';
 /** Whether a chart name is one of this dashboard's measures. */
 export const isMaternityChart = (chart: string): boolean =>
   chart.startsWith(CHART_PREFIX) && MATERNITY_MEASURES.some((m) => `${CHART_PREFIX}${m.id}` === chart);
+
+/** The targets a maternity chart can reach: 0 to 100 for a percentage, 0 to 1,000 per 1,000. */
+export const maternityTargetRange = (chart: string): { min: number; max: number } | undefined => {
+  const measure = MATERNITY_MEASURES.find((m) => `${CHART_PREFIX}${m.id}` === chart);
+  if (!measure) return undefined;
+  if (measure.unit === 'percent') return { min: 0, max: 100 };
+  if (measure.unit === 'per-1000') return { min: 0, max: 1000 };
+  return { min: 0, max: Number.MAX_SAFE_INTEGER };
+};
 
 /** The data version alone (see `warehouseVersions`). */
 export async function maternityDataVersion(q: Queryable): Promise<string> {

@@ -3,11 +3,12 @@ import { formatTable, printJson, type RegisterCommands } from './cli-context.ts'
 
 const settings = () => import('../analytics/chart-settings.ts');
 const maternity = async () => {
-  const [{ MATERNITY_MEASURES }, { CHART_PREFIX, isMaternityChart }] = await Promise.all([
-    import('../analytics/maternity-measures.ts'),
-    import('../analytics/maternity-dashboard.ts'),
-  ]);
-  return { MATERNITY_MEASURES, CHART_PREFIX, isMaternityChart };
+  const [{ MATERNITY_MEASURES }, { CHART_PREFIX, isMaternityChart, maternityTargetRange }] =
+    await Promise.all([
+      import('../analytics/maternity-measures.ts'),
+      import('../analytics/maternity-dashboard.ts'),
+    ]);
+  return { MATERNITY_MEASURES, CHART_PREFIX, isMaternityChart, maternityTargetRange };
 };
 
 export const registerChartsCommands: RegisterCommands = (program, context) => {
@@ -109,7 +110,7 @@ export const registerChartsCommands: RegisterCommands = (program, context) => {
         scope?: string;
         json?: boolean;
       }) => {
-        const { isMaternityChart } = await maternity();
+        const { isMaternityChart, maternityTargetRange } = await maternity();
         const { setTarget } = await settings();
         const { KernelError } = await import('../errors.ts');
         if (!opts.clear && opts.value === undefined) {
@@ -128,6 +129,7 @@ export const registerChartsCommands: RegisterCommands = (program, context) => {
             },
             context.actor,
             isMaternityChart,
+            maternityTargetRange,
           ),
         );
         if (opts.json) return printJson(context.io, { target });

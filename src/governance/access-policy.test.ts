@@ -14,6 +14,7 @@ import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
 import { loadOptOutTokens } from './optouts.ts';
 import { seedOrganisations } from './organisations.ts';
+import { addAccounts } from '../workspace/workspace-world.ts';
 import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase, useCaseSalt } from './use-cases.ts';
 import { activeUseCase } from '../../test/use-cases.ts';
 
@@ -140,6 +141,8 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
   beforeAll(async () => {
     store = await engine.open();
     await seedOrganisations(store, 'test');
+    // A use case names accounts that exist.
+    await addAccounts(store, USERS);
     for (const a of AGREEMENTS) {
       await createAgreement(
         store,

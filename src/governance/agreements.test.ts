@@ -82,6 +82,14 @@ describe.each(testStores())('data sharing agreements on $engine', (engine) => {
     for (const [agreement, code] of refused) {
       await expect(createAgreement(store, agreement, 'test')).rejects.toMatchObject({ code });
     }
+    // The error names the field the caller sent (`signedOn`, `--signed-on`).
+    await expect(
+      createAgreement(
+        store,
+        { org: 'RPA', datasets: ['apc'], from: '2020-01', to: '2020-12', signedOn: '2021-02-30' },
+        'test',
+      ),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'signedOn' } });
     expect((await listAgreements(store, { dataset: 'apc' })).map((a) => a.id)).toEqual([
       'DSA-RPA-001',
       'DSA-RWF-001',

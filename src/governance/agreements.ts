@@ -94,7 +94,8 @@ export async function createAgreement(q: Queryable, input: NewAgreement, actor: 
   }
   checkDatasetIds(datasets);
   const purposes = [...new Set((input.purposes ?? PURPOSES).map((p) => parsePurpose(p)))];
-  const signedOn = input.signedOn === undefined ? nowIso().slice(0, 10) : parseDate(input.signedOn, 'signed');
+  const signedOn =
+    input.signedOn === undefined ? nowIso().slice(0, 10) : parseDate(input.signedOn, 'signedOn');
   return inTransaction(q, async (tx) => {
     const organisation = await getOrganisation(tx, org);
     const [count] = await tx.query<{ n: number }>(

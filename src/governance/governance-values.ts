@@ -65,21 +65,43 @@ export function parseDatasetId(raw: string, field = 'dataset'): string {
   return value;
 }
 
-/** A reporting period, 'YYYY-MM'. */
+/**
+ * The years a month or financial year may fall in. Records of this warehouse start well after
+ * 1900 and a plan runs years, not centuries, ahead; the bounds also keep every month, and the
+ * month after it, four digits long, so 'YYYY-MM' text sorts and compares as dates do.
+ */
+export const FIRST_YEAR = 1900;
+export const LAST_YEAR = 2999;
+
+/** A reporting period, 'YYYY-MM', in the years FIRST_YEAR to LAST_YEAR. */
 export function parsePeriod(raw: string, field = 'period'): string {
   const value = raw.trim();
   const match = /^(\d{4})-(\d{2})$/.exec(value);
+  const year = match ? Number(match[1]) : 0;
   const month = match ? Number(match[2]) : 0;
   if (!match || month < 1 || month > 12) {
     throw notValid(raw, 'a month', field, 'Write months as YYYY-MM, e.g. 2021-04');
   }
+  if (year < FIRST_YEAR || year > LAST_YEAR) {
+    throw notValid(
+      raw,
+      `a month from ${FIRST_YEAR} to ${LAST_YEAR}`,
+      field,
+      `Write a month from ${FIRST_YEAR}-01 to ${LAST_YEAR}-12, e.g. 2021-04`,
+    );
+  }
   return value;
+}
+
+/** A year as four digits: 999 → '0999'. */
+function fourDigits(year: number): string {
+  return String(year).padStart(4, '0');
 }
 
 /** The month `n` months after `month` (before, for a negative `n`): '2021-01', -1 → '2020-12'. */
 export function addMonths(month: string, n: number): string {
   const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + n;
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+  return `${fourDigits(Math.floor(index / 12))}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
 /** A calendar date, 'YYYY-MM-DD'. */
@@ -113,13 +135,22 @@ export function parseFinancialYear(raw: string, field = 'year'): string {
       'Write financial years as 2021/22 (April 2021 to March 2022)',
     );
   }
-  return `${start}/${String((start + 1) % 100).padStart(2, '0')}`;
+  // The year ends in March of the next, which must fall in the years a month may.
+  if (start < FIRST_YEAR || start + 1 > LAST_YEAR) {
+    throw notValid(
+      raw,
+      `a financial year from ${FIRST_YEAR}/${String((FIRST_YEAR + 1) % 100).padStart(2, '0')} to ${LAST_YEAR - 1}/${String(LAST_YEAR % 100).padStart(2, '0')}`,
+      field,
+      'Write financial years as 2021/22 (April 2021 to March 2022)',
+    );
+  }
+  return `${fourDigits(start)}/${String((start + 1) % 100).padStart(2, '0')}`;
 }
 
 /** The first and last months of a financial year: '2021/22' → ['2021-04', '2022-03']. */
 export function financialYearMonths(year: string): { from: string; to: string } {
   const start = Number(year.slice(0, 4));
-  return { from: `${start}-04`, to: `${start + 1}-03` };
+  return { from: `${fourDigits(start)}-04`, to: `${fourDigits(start + 1)}-03` };
 }
 
 /** Pence as '£1,234.56'. */

@@ -109,6 +109,11 @@ describe.each(testStores())('subscriptions, funding and invoices on $engine', (e
       code: 'usage',
     });
 
+    // The error names the field the caller sent (`on`, `--on`).
+    await expect(payInvoice(store, 'KER-2122-0003', 'test', '2021-02-30')).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'on' },
+    });
     const paid = await payInvoice(store, 'KER-2122-0003', 'test', '2021-05-01');
     expect(paid).toMatchObject({ state: 'paid', paidAt: '2021-05-01' });
     await expect(payInvoice(store, 'KER-2122-0003', 'test')).rejects.toMatchObject({ code: 'conflict' });
@@ -147,6 +152,27 @@ describe.each(testStores())('subscriptions, funding and invoices on $engine', (e
     expect(rwf?.html).toContain('Dear Chief Executive');
     expect(rwf?.html).toContain('Maidstone and Tunbridge Wells NHS Trust');
     expect(rwf?.html).toMatch(/share is <strong>£[\d,]+\.\d\d<\/strong>/);
+  });
+  it('refuses a tier the year’s funding rule does not name', async () => {
+    await setFundingModel(
+      store,
+      { year: '2023/24', costPence: 1_000_00, rule: { kind: 'tiers', tiers: { large: 3, small: 1 } } },
+      'test',
+    );
+    await expect(
+      setSubscription(store, { org: 'RWF', year: '2023/24', state: 'invited', tier: 'gigantic' }, 'test'),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'tier' },
+      message: 'The funding rule for 2023/24 names no tier "gigantic"',
+      hint: 'Its tiers are large, small',
+    });
+    const kept = await setSubscription(
+      store,
+      { org: 'RWF', year: '2023/24', state: 'invited', tier: 'small' },
+      'test',
+    );
+    expect(kept.tier).toBe('small');
   });
 });
 

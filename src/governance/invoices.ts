@@ -224,7 +224,7 @@ export async function payInvoice(
   actor: string,
   paidOn?: string,
 ): Promise<Invoice> {
-  const date = paidOn === undefined ? nowIso().slice(0, 10) : parseDate(paidOn, 'paid');
+  const date = paidOn === undefined ? nowIso().slice(0, 10) : parseDate(paidOn, 'on');
   return inTransaction(q, async (tx) => {
     const invoice = await raisedInvoice(tx, number, 'paid');
     await tx.run("UPDATE invoices SET state = 'paid', paid_at = $2 WHERE invoice_id = $1", [

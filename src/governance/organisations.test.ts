@@ -39,6 +39,14 @@ describe.each(testStores())('organisation register on $engine', (engine) => {
       code: 'usage',
     });
     await expect(getOrganisation(store, 'ZZZ')).rejects.toMatchObject({ code: 'not-found' });
+    // The name is served publicly: a limit like other text fields', on register and update.
+    await expect(
+      registerOrganisation(store, { ...org, code: 'ZZZ', name: 'x'.repeat(100_000) }, 'test'),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'name' } });
+    await expect(updateOrganisation(store, 'RWF', { name: 'x'.repeat(201) }, 'test')).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'name' },
+    });
     const updated = await updateOrganisation(store, 'RWF', { population: 123 }, 'test');
     expect(updated.population).toBe(123);
     expect((await getOrganisation(store, 'RWF')).population).toBe(123);

@@ -81,10 +81,19 @@ function fromRow(row: OrgRow): Organisation {
   };
 }
 
+/** The longest organisation name: the register's longest are under 100, and the name is served publicly. */
+const MAX_NAME_LENGTH = 200;
+
 export function checkOrganisation(org: Organisation): Organisation {
   const code = parseOrgCode(org.code, 'code');
   if (!org.name.trim())
     throw new KernelError('usage', `Organisation ${code} needs a name`, { where: { field: 'name' } });
+  if (org.name.trim().length > MAX_NAME_LENGTH) {
+    throw new KernelError('usage', `The name is longer than ${MAX_NAME_LENGTH} characters`, {
+      where: { field: 'name' },
+      hint: 'Give the name as the ODS register writes it, e.g. Maidstone and Tunbridge Wells NHS Trust',
+    });
+  }
   if (!(ORG_TYPES as readonly string[]).includes(org.type)) {
     throw new KernelError('usage', `"${org.type}" is not an organisation type`, {
       where: { field: 'type' },

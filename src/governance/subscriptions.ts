@@ -7,7 +7,14 @@ import { KernelError } from '../errors.ts';
 import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { financialYearFilter, type FinancialYearFilter } from './financial-year-filter.ts';
-import { inTransaction, nowIso, parseFinancialYear, parseOrgCode } from './governance-values.ts';
+import { parseFundingRule } from './funding.ts';
+import {
+  inTransaction,
+  nowIso,
+  parseFinancialYear,
+  parseJsonColumn,
+  parseOrgCode,
+} from './governance-values.ts';
 import { getOrganisation, listOrganisations } from './organisations.ts';
 
 export const SUBSCRIPTION_STATES = ['invited', 'confirmed', 'declined', 'lapsed'] as const;
@@ -102,6 +109,7 @@ export async function setSubscription(
       );
     }
     const tier = input.tier === undefined ? (current?.tier ?? null) : input.tier;
+    if (input.tier !== undefined && input.tier !== null) await checkTierNamed(tx, year, input.tier);
     const at = nowIso();
     if (current) {
       await tx.run(
@@ -122,6 +130,25 @@ export async function setSubscription(
     });
     return { org, year, state, tier, updatedAt: at, updatedBy: actor };
   });
+}
+
+/**
+ * Refuses a tier the year's funding rule does not name, when the rule shares the cost by
+ * tier: it would be kept, and every funding and invoice read for the year would then fail.
+ * A year with no rule yet, or one that shares by population or income, gives tiers no units.
+ */
+async function checkTierNamed(q: Queryable, year: string, tier: string): Promise<void> {
+  const [row] = await q.query<{ rule: string }>('SELECT rule FROM funding_models WHERE financial_year = $1', [
+    year,
+  ]);
+  if (!row) return;
+  const rule = parseFundingRule(parseJsonColumn(row.rule, `funding rule for ${year}`));
+  if (rule.kind === 'tiers' && !Object.hasOwn(rule.tiers, tier)) {
+    throw new KernelError('usage', `The funding rule for ${year} names no tier "${tier}"`, {
+      where: { field: 'tier' },
+      hint: `Its tiers are ${Object.keys(rule.tiers).join(', ')}`,
+    });
+  }
 }
 
 /** Invites every registered data controller that has no subscription for the year yet. */

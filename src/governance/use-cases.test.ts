@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
 import { openWithMembersForSuite } from '../../test/members-store.ts';
 import { testStores } from '../../test/stores.ts';
+import { addAccounts } from '../workspace/workspace-world.ts';
 import { createAgreement } from './agreements.ts';
 import { completeStep, onboardingOverview, onboardingStatus } from './onboarding.ts';
 import {
@@ -11,6 +12,7 @@ import {
   getUseCase,
   listUseCases,
   proposeUseCase,
+  setUseCaseUsers,
 } from './use-cases.ts';
 
 describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
@@ -150,5 +152,39 @@ describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
     const overview = await onboardingOverview(store);
     expect(overview.find((o) => o.org === 'RPA')?.done).toBe(7);
     expect(overview.find((o) => o.org === 'RWF')?.done).toBe(0);
+  });
+  it('refuses a member that is no role and no account, keeping the members it had', async () => {
+    await addAccounts(store, [{ id: 'u-real', role: 'analyst', org: null }]);
+    const proposal = {
+      title: 'Members that exist',
+      sponsor: 'QKS',
+      purpose: 'planning',
+      legalBasis: 'UK GDPR Art 6(1)(e) and 9(2)(h)',
+      datasets: ['apc'],
+      controllers: ['RWF'],
+      start: '2021-04-01',
+      end: '2024-03-31',
+    };
+    await expect(
+      proposeUseCase(store, { ...proposal, users: ['u_nope'] }, 'cli:admin'),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'users' },
+      message: 'There is no user "u_nope"',
+    });
+    const added = await proposeUseCase(store, { ...proposal, users: ['u-real', 'role:viewer'] }, 'cli:admin');
+    await expect(
+      setUseCaseUsers(store, added.id, ['role:bogus', 'u-real'], 'cli:admin'),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'users' },
+      message: '"role:bogus" names no role',
+    });
+    await expect(
+      setUseCaseUsers(store, added.id, ['role:analyst', 'u_nope'], 'cli:admin'),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'users' } });
+    expect((await getUseCase(store, added.id)).users.sort()).toEqual(['role:viewer', 'u-real']);
+    const set = await setUseCaseUsers(store, added.id, ['role:analyst', ' u-real '], 'cli:admin');
+    expect(set.users).toEqual(['role:analyst', 'u-real']);
   });
 });

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { ROLES } from '../operations/principal.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { checkDatasetIds } from './datasets.ts';
 import {
@@ -112,6 +113,47 @@ function checkMember(member: string): string {
   return value;
 }
 
+/**
+ * The members written well (`checkMember`), each a role the portal has or the id of an account
+ * that exists: a made-up one would take the place of the real ones and lock them out.
+ */
+async function checkMembers(q: Queryable, members: readonly string[]): Promise<string[]> {
+  const users = [...new Set(members.map(checkMember))];
+  for (const member of users) {
+    if (!member.startsWith('role:')) continue;
+    const role = member.slice('role:'.length);
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new KernelError('usage', `"${member}" names no role`, {
+        where: { field: 'users' },
+        hint: `The roles are ${ROLES.map((r) => `role:${r}`).join(', ')}`,
+      });
+    }
+  }
+  await checkUsersExist(
+    q,
+    users.filter((u) => !u.startsWith('role:')),
+    'users',
+  );
+  return users;
+}
+
+/** Refuses, naming `field`, the first of `ids` that is no account's id. */
+export async function checkUsersExist(q: Queryable, ids: readonly string[], field: string): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await q.query<{ id: string }>(
+    `SELECT id FROM users WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [...ids],
+  );
+  const known = new Set(found.map((r) => r.id));
+  const unknown = ids.find((id) => !known.has(id));
+  if (unknown !== undefined) {
+    throw new KernelError('usage', `There is no user "${unknown}"`, {
+      where: { field },
+      hint: 'Give the id of an existing account; see `kernel users list`',
+    });
+  }
+}
+
 export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: string): Promise<UseCase> {
   const title = input.title.trim();
   if (!title) throw new KernelError('usage', 'A use case needs a title', { where: { field: 'title' } });
@@ -133,7 +175,7 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
     });
   const datasets = [...new Set(input.datasets.map((d) => d.trim()))];
   const controllers = [...new Set(input.controllers.map((c) => parseOrgCode(c, 'controllers')))];
-  const users = [...new Set((input.users ?? []).map(checkMember))];
+  const users = await checkMembers(q, input.users ?? []);
   if (datasets.length === 0)
     throw new KernelError('usage', 'A use case needs at least one dataset', { where: { field: 'datasets' } });
   if (controllers.length === 0) {
@@ -309,9 +351,9 @@ export async function setUseCaseUsers(
   members: readonly string[],
   actor: string,
 ): Promise<UseCase> {
-  const users = [...new Set(members.map(checkMember))];
   return inTransaction(q, async (tx) => {
     const useCase = await getUseCase(tx, id);
+    const users = await checkMembers(tx, members);
     if (useCase.state === 'closed') throw new KernelError('conflict', `${id} is closed`);
     await tx.run('DELETE FROM use_case_users WHERE use_case_id = $1', [id]);
     await insertUsers(tx, id, users);

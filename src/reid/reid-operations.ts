@@ -20,7 +20,7 @@ import {
   REID_DECISIONS,
   REID_STATES,
   reidMonthlyCounts,
-  reidSettings,
+  useCaseReidSettings,
   REQUESTER_ROLES,
   requestReidentification,
   setReidSettings,
@@ -193,7 +193,7 @@ export const showReidSettingsOperation = reidOperation({
         s.approvers.length ? `, ${s.approvers.join(', ')}` : ''
       }; opt-out list ${s.honourOptOut ? 'honoured' : 'not applied (direct care)'}.`,
   },
-  run: ({ store }, { useCaseId: id }) => reidSettings(store, id),
+  run: ({ store }, { useCaseId: id }) => useCaseReidSettings(store, id),
 });
 
 export const setReidSettingsOperation = reidOperation({

@@ -29,7 +29,7 @@ import {
   placeholders,
   rowsByRequest,
 } from '../governance/governance-values.ts';
-import { getUseCase } from '../governance/use-cases.ts';
+import { checkUsersExist, getUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
 import { parseEncryptionPublicKey } from '../privacy/encryption-key.ts';
 import { PERSON_TOKEN, sealRelease } from '../privacy/sealed-release.ts';
@@ -201,6 +201,12 @@ export async function reidSettings(q: Queryable, useCaseId: string): Promise<Rei
   };
 }
 
+/** The settings of a registered use case: not found, as setting them is, for an unknown one. */
+export async function useCaseReidSettings(q: Queryable, useCaseId: string): Promise<ReidSettings> {
+  const useCase = await getUseCase(q, useCaseId);
+  return reidSettings(q, useCase.id);
+}
+
 /** An administrator sets a use case's size limit, second approvers and opt-out rule (audited). */
 export async function setReidSettings(
   q: Queryable,
@@ -233,6 +239,7 @@ export async function setReidSettings(
       throw new KernelError('usage', `"${approver}" is not a user id`, { where: { field: 'approvers' } });
     }
   }
+  if (input.approvers) await checkUsersExist(q, next.approvers, 'approvers');
   await inTransaction(q, async (tx) => {
     await tx.query('DELETE FROM reid_settings WHERE use_case_id = $1', [useCase.id]);
     await tx.query(

@@ -15,6 +15,7 @@ import { isValidNhsNumber } from '../privacy/nhs-number.ts';
 import { reidentifyExtract } from '../privacy/reidentify-extract.ts';
 import { openRelease, parseSealedRelease } from '../privacy/sealed-release.ts';
 import type { Store } from '../store/store.ts';
+import { addAccounts } from '../workspace/workspace-world.ts';
 import { kernelSigningKey, kernelSigningKeyFile } from './kernel-signing-key.ts';
 import {
   controllerReidRequests,
@@ -22,8 +23,10 @@ import {
   downloadSealedRelease,
   listReidRequests,
   reidMonthlyCounts,
+  reidSettings,
   requestReidentification,
   setReidSettings,
+  useCaseReidSettings,
 } from './reid-requests.ts';
 
 const analyst = principal('u-analyst', 'analyst', null);
@@ -46,6 +49,36 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     dataDir = place.dataDir;
     store = await openStore(place);
     world = await buildReidWorld(store);
+    // Second approvers are accounts that exist.
+    await addAccounts(
+      store,
+      [analyst, igLeadRwf, igLeadRwf2, igLeadRpa, admin].map((p) => ({
+        id: p.userId,
+        role: p.role,
+        org: p.org,
+      })),
+    );
+  });
+
+  it('refuses a second approver who has no account, keeping the approvers it had', async () => {
+    await expect(
+      setReidSettings(
+        store,
+        admin,
+        { useCaseId: world.useCases.direct, approvers: ['u_nope'] },
+        'user:admin',
+      ),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'approvers' },
+      message: 'There is no user "u_nope"',
+    });
+    expect((await reidSettings(store, world.useCases.direct)).approvers).toEqual([]);
+  });
+
+  it('finds no settings for a use case that does not exist', async () => {
+    await expect(useCaseReidSettings(store, 'UC-999')).rejects.toMatchObject({ code: 'not-found' });
+    expect((await useCaseReidSettings(store, world.useCases.direct)).useCaseId).toBe(world.useCases.direct);
   });
 
   const ask = (tokens: string[], over: Partial<{ useCaseId: string; controller: string }> = {}) =>

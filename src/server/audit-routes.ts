@@ -2,6 +2,7 @@ import { verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
 import { auditEventSchema, auditPageSchema, auditVerdictSchema } from '../audit/audit-schemas.ts';
 import { auditEventFor, auditPage } from '../audit/audit-scope.ts';
 import { KernelError } from '../errors.ts';
+import { parseDate } from '../governance/governance-values.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'ig-lead'] as const;
@@ -60,13 +61,8 @@ function filterFrom(r: RouteRequest): AuditFilter {
   for (const name of ['since', 'until'] as const) {
     const value = r.query(name);
     if (value === undefined) continue;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
-      throw new KernelError('usage', `"${value}" is not a date`, {
-        where: { field: name },
-        hint: 'Use YYYY-MM-DD',
-      });
-    }
-    filter[name] = value;
+    // parseDate, not Date.parse: that takes 2021-02-30 and reads it as 2 March.
+    filter[name] = parseDate(value, name);
   }
   const limit = r.query('limit');
   if (limit !== undefined) {

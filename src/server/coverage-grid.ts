@@ -4,7 +4,7 @@ import {
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
-import { addMonths } from '../governance/governance-values.ts';
+import { addMonths, parsePeriod } from '../governance/governance-values.ts';
 import { loadHistoryChanges } from '../ingest/load-history.ts';
 import type { Store } from '../store/store.ts';
 
@@ -51,7 +51,8 @@ export interface CoverageGrid {
 /** How long a stamp read from the store is trusted for loads made by other processes. */
 const STAMP_MAX_AGE_MS = 1000;
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** The most months one grid shows: ten years. */
+export const MAX_GRID_MONTHS = 120;
 
 /** An ODS code: 3 to 6 letters and digits (trusts RWF, sites RWF01, practices G82001). */
 const ODS_CODE = /^[A-Z0-9]{3,6}$/;
@@ -59,19 +60,10 @@ const ODS_CODE = /^[A-Z0-9]{3,6}$/;
 /** Organisations whose load rows are kept: one per organisation asked for, then the oldest go. */
 const MAX_CACHED_ORGS = 256;
 
+/** Every month from `from` to `to`, both included (checked months: at most MAX_GRID_MONTHS). */
 export function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  let [year, month] = from.split('-').map(Number) as [number, number];
-  const [endYear, endMonth] = to.split('-').map(Number) as [number, number];
-  while (year < endYear || (year === endYear && month <= endMonth)) {
-    out.push(`${year}-${String(month).padStart(2, '0')}`);
-    month += 1;
-    if (month > 12) {
-      month = 1;
-      year += 1;
-    }
-    if (out.length > 120) break;
-  }
+  for (let m = from; m <= to; m = addMonths(m, 1)) out.push(m);
   return out;
 }
 
@@ -155,12 +147,7 @@ export class CoverageGridReader {
       ['from', query.from],
       ['to', query.to],
     ] as const) {
-      if (value !== undefined && !MONTH.test(value)) {
-        throw new KernelError('usage', `"${value}" is not a month`, {
-          where: { field },
-          hint: 'Write it as YYYY-MM',
-        });
-      }
+      if (value !== undefined) parsePeriod(value, field);
     }
     if (query.org !== undefined && !ODS_CODE.test(query.org)) {
       throw new KernelError('usage', `"${query.org.slice(0, 20)}" is not an organisation code`, {
@@ -180,6 +167,14 @@ export class CoverageGridReader {
       throw new KernelError('usage', `The first month (${from}) is after the last (${to})`, {
         where: { field: 'from' },
       });
+    }
+    const count = monthIndex(to) - monthIndex(from) + 1;
+    if (count > MAX_GRID_MONTHS) {
+      throw new KernelError(
+        'usage',
+        `The period covers ${count} months; the coverage grid shows at most ${MAX_GRID_MONTHS}`,
+        { where: { field: 'from' }, hint: 'Choose a shorter period' },
+      );
     }
     const months = monthsBetween(from, to);
     const best = new Map<string, LoadCellRow>();
@@ -317,4 +312,9 @@ function mapCells(
       })),
     })),
   };
+}
+
+/** Months since year 0 of a checked 'YYYY-MM'. */
+function monthIndex(month: string): number {
+  return Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1;
 }

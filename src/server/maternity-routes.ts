@@ -9,6 +9,7 @@ import { MATERNITY_MEASURES } from '../analytics/maternity-measures.ts';
 import {
   CHART_PREFIX,
   isMaternityChart,
+  maternityTargetRange,
   earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
@@ -424,6 +425,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
           actor,
           isMaternityChart,
+          maternityTargetRange,
         ),
       'target',
     ),
@@ -527,6 +529,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
           },
           r.actor,
           isMaternityChart,
+          maternityTargetRange,
         );
         return r.json({ target }, 200);
       },

@@ -6,8 +6,10 @@
  * worst around one (the schedule says "by the Nth working day", which senders read the same way).
  */
 import { appendAudit } from '../audit/audit-log.ts';
+import { listDatasets } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
 import { addMonths, inTransaction, parseOrgCode, parsePeriod } from '../governance/governance-values.ts';
+import { findOrganisation } from '../governance/organisations.ts';
 import type { Queryable } from '../store/store.ts';
 
 export interface FeedSchedule {
@@ -56,7 +58,20 @@ export async function setFeedSchedule(
   if (!/^[a-z0-9-]{2,40}$/.test(dataset)) {
     throw new KernelError('usage', `"${input.dataset}" is not a dataset id`, { where: { field: 'dataset' } });
   }
+  // A schedule for a feed that can never arrive would list it as late every month.
+  if (!listDatasets().some((spec) => spec.id === dataset)) {
+    throw new KernelError('usage', `There is no dataset ${dataset} in the catalogue`, {
+      where: { field: 'dataset' },
+      hint: 'See `kernel datasets` for the catalogue',
+    });
+  }
   return inTransaction(q, async (tx) => {
+    if (!(await findOrganisation(tx, org))) {
+      throw new KernelError('usage', `No organisation ${org} is registered`, {
+        where: { field: 'org' },
+        hint: 'See `kernel orgs list` for the register',
+      });
+    }
     await tx.run('DELETE FROM feed_schedules WHERE org_code = $1 AND dataset_id = $2', [org, dataset]);
     await tx.run(
       `INSERT INTO feed_schedules (org_code, dataset_id, frequency, due_working_day, from_period, until_period, changed_at, changed_by)

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { testStores } from '../../test/stores.ts';
 import { signOffPack } from './sign-off-pack.ts';
-import { decide, listSignOffs, type SignOffCaller } from './sign-off.ts';
+import { decide, listSignOffs, signOffMonth, type SignOffCaller } from './sign-off.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-signoff-'));
 // RWF's APC for three months, then March sent again with far fewer rows.
@@ -53,6 +53,19 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
     await expect(signOffPack(store, otherTrust, 'RWF', 'apc', '2025-03')).rejects.toMatchObject({
       code: 'not-found',
     });
+  });
+
+  it('refuses a month that is not a month, rather than saying nothing is loaded for it', async () => {
+    for (const period of ['2021-13', '2021-2', 'yesterday']) {
+      await expect(signOffMonth(store, biLead, MARCH.org, MARCH.dataset, period)).rejects.toMatchObject({
+        code: 'usage',
+        where: { field: 'period' },
+      });
+      await expect(decide(store, admin, { ...MARCH, period, decision: 'publish' })).rejects.toMatchObject({
+        code: 'usage',
+        where: { field: 'period' },
+      });
+    }
   });
 
   it('runs the pack’s checks when the BI lead opens it, and the month is checked', async () => {

@@ -13,7 +13,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
-import { inTransaction } from '../governance/governance-values.ts';
+import { inTransaction, parsePeriod } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 
 export const SIGNOFF_STATES = ['loaded', 'checked', 'signed-off', 'published', 'rejected'] as const;
@@ -138,8 +138,10 @@ export async function signOffMonth(
   caller: SignOffCaller,
   org: string,
   dataset: string,
-  period: string,
+  periodRaw: string,
 ): Promise<SignOffMonth> {
+  // A month written wrongly is the caller's mistake to mend, not a month with nothing loaded.
+  const period = parsePeriod(periodRaw, 'period');
   const hidden = new KernelError('not-found', `Nothing of ${dataset} from ${org} for ${period} is loaded`, {
     hint: 'Use kernel signoff list (or the Sign-off page) to see what waits',
   });

@@ -149,7 +149,7 @@ export async function buildWorkspaceWorld(store: Store, tag: string): Promise<Wo
     purpose: 'planning',
     datasets: [...WORLD_DATASETS, 'apc'],
     controllers: [...TRUSTS],
-    users: ['role:analyst', 'role:provider', 'role:viewer', 'role:public'],
+    users: ['role:analyst', 'role:provider', 'role:viewer'],
     months: 'loaded',
   });
   const directCare = await addUseCase(store, {

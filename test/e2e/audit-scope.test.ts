@@ -147,4 +147,12 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
     expect(page).toContain('uc-2');
     expect(page).toContain('This event&#39;s hash');
   });
+  it('refuses a date that is not in the calendar, naming the field', async () => {
+    for (const name of ['since', 'until']) {
+      const { status, body } = await api(`/api/v1/audit?${name}=2021-02-30`, accounts.admin);
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ error: { code: 'usage', where: { field: name } } });
+    }
+    expect((await api('/api/v1/audit?since=2021-02-28', accounts.admin)).status).toBe(200);
+  });
 });
