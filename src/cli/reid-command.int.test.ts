@@ -8,6 +8,7 @@ import { runOperation } from '../operations/operation.ts';
 import { actorOf, operatorPrincipal, type Principal } from '../operations/principal.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
+import { addAccounts } from '../workspace/workspace-world.ts';
 import type { CliContext } from './cli-context.ts';
 import { registerReidCommands } from './reid-command.ts';
 
@@ -29,6 +30,11 @@ describe.each(testStores())('kernel reidentification commands on $engine', (engi
     dataDir = place.dataDir;
     store = await openStore(place);
     world = await buildReidWorld(store);
+    // The second approvers named below are accounts that exist.
+    await addAccounts(store, [
+      { id: 'u-2nd', role: 'viewer', org: null },
+      { id: 'u-3rd', role: 'viewer', org: null },
+    ]);
     const context = {
       io: { out: (t: string) => void (out += `${t}\n`), err: () => undefined, isTTY: false },
       actor: 'cli:test',
