@@ -29,9 +29,8 @@ export type ControlledLoad = Omit<LoadDetails, LoadCount | 'findings' | 'complet
 /**
  * Load metadata under disclosure control (issue 23, H1): rows read, loaded, quarantined and
  * dropped, each finding's count and each field's filled count (of the rows loaded or
- * quarantined) are counts of patients'
- * records, so a viewer who may not see the organisation's figures exactly sees them as the
- * dashboards do. A field's percentage is worked from the controlled counts, so it cannot be
+ * quarantined) are counts of patients' records, so a viewer who may not see the
+ * organisation's figures exactly sees them as the dashboards do. A field's percentage is worked from the controlled counts, so it cannot be
  * used to recover what the rounding hid.
  */
 export function controlLoad(load: LoadDetails, viewer: Viewer): ControlledLoad {
