@@ -46,13 +46,13 @@ const cases = [
   [
     'an NHS number written 3-3-4',
     'Hospital_Provider_Spell_Number',
-    '943 476 5919',
+    '999 000 0018',
     /NHS numbers written in groups/,
   ],
   [
     'an NHS number written with hyphens',
     'Hospital_Provider_Spell_Number',
-    '943-476-5919',
+    '999-000-0018',
     /NHS numbers written in groups/,
   ],
   ['a full postcode with its space', 'Hospital_Provider_Spell_Number', 'DA4 8NF', /full postcodes/],
