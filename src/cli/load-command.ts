@@ -1,4 +1,5 @@
 import { KernelError } from '../errors.ts';
+import { parsePeriod } from '../months.ts';
 import { loadFeed, LoadRefusedError, type LoadRequest } from '../ingest/load-feed.ts';
 import {
   getLoadReport,
@@ -237,12 +238,7 @@ function loadFilterOf(options: LoadsOptions): LoadFilter {
       where: { field: 'limit' },
     });
   }
-  if (options.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
-    throw new KernelError('usage', `"${options.period}" is not a month`, {
-      where: { field: 'period' },
-      hint: 'Write it as YYYY-MM',
-    });
-  }
+  if (options.period !== undefined) parsePeriod(options.period);
   if (options.status !== undefined && !(LOAD_STATUSES as readonly string[]).includes(options.status)) {
     throw new KernelError('usage', `"${options.status}" is not a load state`, {
       where: { field: 'status' },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KernelError } from '../errors.ts';
+import { FIRST_YEAR, LAST_YEAR } from '../months.ts';
 import { parseOneOf } from '../parse-one-of.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 
@@ -65,33 +66,7 @@ export function parseDatasetId(raw: string, field = 'dataset'): string {
   return value;
 }
 
-/**
- * The years a month or financial year may fall in. Records of this warehouse start well after
- * 1900 and a plan runs years, not centuries, ahead; the bounds also keep every month, and the
- * month after it, four digits long, so 'YYYY-MM' text sorts and compares as dates do.
- */
-export const FIRST_YEAR = 1900;
-export const LAST_YEAR = 2999;
-
-/** A reporting period, 'YYYY-MM', in the years FIRST_YEAR to LAST_YEAR. */
-export function parsePeriod(raw: string, field = 'period'): string {
-  const value = raw.trim();
-  const match = /^(\d{4})-(\d{2})$/.exec(value);
-  const year = match ? Number(match[1]) : 0;
-  const month = match ? Number(match[2]) : 0;
-  if (!match || month < 1 || month > 12) {
-    throw notValid(raw, 'a month', field, 'Write months as YYYY-MM, e.g. 2021-04');
-  }
-  if (year < FIRST_YEAR || year > LAST_YEAR) {
-    throw notValid(
-      raw,
-      `a month from ${FIRST_YEAR} to ${LAST_YEAR}`,
-      field,
-      `Write a month from ${FIRST_YEAR}-01 to ${LAST_YEAR}-12, e.g. 2021-04`,
-    );
-  }
-  return value;
-}
+export { FIRST_YEAR, LAST_YEAR, parsePeriod } from '../months.ts';
 
 /** A year as four digits: 999 → '0999'. */
 function fourDigits(year: number): string {

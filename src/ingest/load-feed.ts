@@ -29,6 +29,7 @@ import path from 'node:path';
 import type { CodeList, DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { assertAgreementInForce } from '../governance/agreements.ts';
 import { linkAfterLoad } from '../linkage/link-people.ts';
+import { parsePeriod } from '../months.ts';
 import { deidPlan, type DeidPlan } from '../privacy/deid-plan.ts';
 import { deidentifyFile } from '../privacy/deidentify-file.ts';
 import type { LinkKey } from '../privacy/link-key.ts';
@@ -41,6 +42,7 @@ import { noteLoadHistoryChanged, type LoadReport } from './load-history.ts';
 import { countFailures, loadFindings } from './load/findings.ts';
 import { LoadRefusedError, newLoadId, recordFailedAttempt, recordRunning } from './load/load-record.ts';
 import { dropScratch, openLoadStage } from './load/load-stage.ts';
+import { refuseRowsOfAnotherMonth } from './load/period-rows.ts';
 import { publishLoad, type LinkageFile } from './load/publish.ts';
 import { quarantineRows } from './load/quarantine.ts';
 import { removeRepeats } from './load/repeats.ts';
@@ -98,6 +100,8 @@ export async function loadFeedWith(
   onProgress?: (progress: LoadProgress) => void,
 ): Promise<LoadReport> {
   const started = performance.now();
+  // The reporting month asked for (`kernel load --period`), where one was: the manifest's must be it.
+  const period = request.period === undefined ? undefined : parsePeriod(request.period);
   const org = request.org.trim().toUpperCase();
   const spec = specs.spec(request.dataset);
   const plan = deidPlan(spec);
@@ -107,7 +111,7 @@ export async function loadFeedWith(
     loadId: null,
     org,
     dataset: spec.id,
-    period: request.period ?? null,
+    period: period ?? null,
     file: displayName,
     sha256: null,
     rowsRead: 0,
@@ -117,7 +121,7 @@ export async function loadFeedWith(
     seconds: 0,
   };
   const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
-  checkRequest(request.period, request.file);
+  checkRequest(request.file);
 
   let file = request.file;
   let workDir: string | undefined;
@@ -140,13 +144,13 @@ export async function loadFeedWith(
         output: file,
         tokeniser: hmacTokeniser(request.identifiable.linkKey),
         ...(request.identifiable.postcodes ? { postcodes: request.identifiable.postcodes } : {}),
-        ...(request.period ? { period: request.period } : {}),
+        ...(period ? { period } : {}),
         onProgress: (done, total) => onProgress?.({ phase: 'pseudonymise', done, total }),
       });
       manifest = result.manifest;
       pseudonymisedInProcess = true;
     } else {
-      await verifyManifest(store, manifest, { org, spec, period: request.period, displayName });
+      await verifyManifest(store, manifest, { org, spec, period, displayName });
     }
     report.period = manifest.period;
     const linkage = spec.linkageEncoding
@@ -178,6 +182,7 @@ export async function loadFeedWith(
         await assertAgreementInForce(tx, org, spec.id, manifest.period);
         return writeLoad(tx, specs, plan, {
           loadId: id,
+          displayName,
           org,
           period: manifest.period,
           manifest,
@@ -207,6 +212,8 @@ export async function loadFeedWith(
 /** What the stages need of the load beyond the plan: the feed file and its scan, the manifest, who and when. */
 interface WriteContext extends FeedToStage {
   loadId: string;
+  /** the file's name as the sender gave it, for messages */
+  displayName: string;
   org: string;
   period: string;
   manifest: FeedManifest;
@@ -235,6 +242,7 @@ async function writeLoad(
   await setAside(stage, staged, ctx.file);
   const repeats = await removeRepeats(stage);
   const rowsLoaded = staged.rowsLoaded + (await stageHeldRows(stage, staged.tally));
+  await refuseRowsOfAnotherMonth(stage, ctx.displayName);
   const failures = await countFailures(stage);
 
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });

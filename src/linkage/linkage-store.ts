@@ -9,6 +9,7 @@ import path from 'node:path';
 import { appendAudit } from '../audit/audit-log.ts';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
+import { parsePeriod } from '../months.ts';
 import { fieldText, readCsv } from '../files/csv-reader.ts';
 import { filterFromBase64 } from '../privacy/bloom-encoding.ts';
 import { PERSON_ENCODING_SCHEME } from '../privacy/person-encoding.ts';
@@ -157,21 +158,17 @@ export async function loadLinkageFile(
       hint: 'Only datasets whose specification declares linkageEncoding do',
     });
   }
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
-    throw new KernelError('usage', `The period "${options.period}" is not a month`, {
-      hint: 'Write it as YYYY-MM',
-    });
-  }
+  const period = parsePeriod(options.period);
   const parsed = await parseLinkageFile(options.file);
   return store.transaction(async (tx) => {
     // The encodings belong to the month's current load, where there is one.
     const current = await tx.query<{ load_id: string }>(
       "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status = 'loaded'",
-      [options.org, spec.id, options.period],
+      [options.org, spec.id, period],
     );
     return replaceEncodings(
       tx,
-      { ...options, dataset: spec.id, loadId: current[0]?.load_id ?? null },
+      { ...options, period, dataset: spec.id, loadId: current[0]?.load_id ?? null },
       parsed,
     );
   });

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { KernelError } from '../errors.ts';
+import { isMonth } from '../months.ts';
 import type { NhsNumberProblem } from './nhs-number.ts';
 import { signBytes, verifyBytes } from './signing-key.ts';
 import type { TokenSchemeName } from './token-scheme.ts';
@@ -229,8 +230,7 @@ export function validControlTotals(value: unknown): value is ControlTotals {
   if (t.byMonth !== undefined) {
     if (!record(t.byMonth) || typeof t.byMonth.field !== 'string' || !record(t.byMonth.rows)) return false;
     const months = t.byMonth.rows;
-    if (!Object.entries(months).every(([m, n]) => /^\d{4}-(0[1-9]|1[0-2])$/.test(m) && count(n)))
-      return false;
+    if (!Object.entries(months).every(([m, n]) => isMonth(m) && count(n))) return false;
   }
   if (t.sums === undefined) return true;
   if (!record(t.sums)) return false;

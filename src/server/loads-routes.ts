@@ -6,6 +6,7 @@ import {
 } from '../analytics/disclosure-control.ts';
 import { auditMetadataRead } from '../audit/metadata-read.ts';
 import { KernelError } from '../errors.ts';
+import { parsePeriod } from '../months.ts';
 import { controlLoad, type ControlledLoad } from '../ingest/load-disclosure.ts';
 import {
   getLoadReport,
@@ -58,15 +59,7 @@ export function loadFilterFor(r: RouteRequest): LoadFilter {
   const dataset = r.query('dataset')?.trim();
   if (dataset) filter.dataset = dataset;
   const period = r.query('period')?.trim();
-  if (period) {
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) {
-      throw new KernelError('usage', `"${period}" is not a month`, {
-        where: { field: 'period' },
-        hint: 'Write it as YYYY-MM',
-      });
-    }
-    filter.period = period;
-  }
+  if (period) filter.period = parsePeriod(period);
   const status = r.query('status');
   if (status) {
     if (!(STATUSES as readonly string[]).includes(status)) {

@@ -30,6 +30,7 @@ import {
 } from '../analytics/maternity-schemas.ts';
 import { DEFAULT_RUN_LENGTH } from '../analytics/spc.ts';
 import { KernelError } from '../errors.ts';
+import { isMonth } from '../months.ts';
 import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
@@ -58,7 +59,7 @@ async function queryFrom(r: RouteRequest) {
     // An invalid `to` is reported by the domain; only derive `from` from a valid one.
     // The window defaults to the months loaded (at most DEFAULT_MONTHS), not to months
     // before the first submission.
-    if (/^\d{4}-(0[1-9]|1[0-2])$/.test(to)) {
+    if (isMonth(to)) {
       const earliest = await earliestMaternityMonth(r.deps.store);
       const start = monthIndex(to) - (DEFAULT_MONTHS - 1);
       from = monthOf(

@@ -25,13 +25,8 @@ import type { FeedToStage } from './stage-rows.ts';
 const refuse = (message: string, file: string, hint: string, field?: string): KernelError =>
   new KernelError('refused', message, { where: { file, ...(field ? { field } : {}) }, hint });
 
-/** A mistake in the request itself: a period that is not a month, a file that is not there. */
-export function checkRequest(period: string | undefined, file: string): void {
-  if (period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) {
-    throw new KernelError('usage', `The period "${period}" is not a month`, {
-      hint: 'Write it as YYYY-MM',
-    });
-  }
+/** A mistake in the request itself: a file that is not there, or not a file. */
+export function checkRequest(file: string): void {
   if (!existsSync(file)) {
     throw new KernelError('not-found', `The file ${file} does not exist`, { hint: 'Check the path' });
   }
