@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { KernelError } from '../errors.ts';
+import { parsePeriod } from '../months.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
 import { columnWatch, huntValue, refuseIdentifiers, type ColumnWatch } from './identifier-hunt.ts';
@@ -435,15 +436,25 @@ function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, 
   const months = new Map(
     [...byMonth].map(([m, n]) => [`${Math.floor(m / 100)}-${String(m % 100).padStart(2, '0')}`, n]),
   );
-  if (options.period !== undefined) {
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(options.period)) {
-      throw new KernelError('usage', `The period "${options.period}" is not a month`, {
-        hint: 'Write it as YYYY-MM',
-      });
-    }
-    return options.period;
-  }
   const found = [...months.keys()].sort();
+  if (options.period !== undefined) {
+    const period = parsePeriod(options.period);
+    // A file may be given a month some of its rows fall outside (a resend spanning months), but
+    // not one none of them falls in: loaded, it would supersede that month's real feed and
+    // count its own month twice.
+    if (found.length > 0 && !months.has(period)) {
+      const dated = [...months.values()].reduce((sum, n) => sum + n, 0);
+      throw new KernelError(
+        'invalid-input',
+        `None of the ${dated} dated rows falls in ${period}, the period given: by ${options.spec.periodField} they fall in ${describeMonths(found)}`,
+        {
+          where: { file: inputName, field: options.spec.periodField },
+          hint: `Check --period: leave it out to take the rows' own month, or send the extract for ${period}`,
+        },
+      );
+    }
+    return period;
+  }
   if (found.length === 1) return found[0] as string;
   if (found.length === 0) {
     throw new KernelError(
@@ -457,10 +468,17 @@ function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, 
   }
   throw new KernelError(
     'invalid-input',
-    `The rows span ${found.length} months (${found[0]} to ${found[found.length - 1]}) by ${options.spec.periodField}`,
+    `The rows span ${describeMonths(found)} by ${options.spec.periodField}`,
     {
       where: { file: inputName, field: options.spec.periodField },
       hint: 'Send one file per month, or give the reporting month with --period YYYY-MM',
     },
   );
+}
+
+/** Sorted months as a phrase: '2021-03', or '3 months (2021-01 to 2021-03)'. */
+function describeMonths(sorted: string[]): string {
+  return sorted.length === 1
+    ? (sorted[0] as string)
+    : `${sorted.length} months (${sorted[0]} to ${sorted[sorted.length - 1]})`;
 }

@@ -1,0 +1,145 @@
+/**
+ * A file labelled with a month none of its rows falls in (period-rows.ts). `kernel deid
+ * --period` refuses to label an extract so, and writes nothing; a file that reaches the load
+ * so labelled anyway (its manifest edited and signed again) is refused on both engines before
+ * it supersedes anything: the month's real load stays current and no row of the file is
+ * stored. A label some rows fall outside (a resend spanning months) is still taken.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeExtract } from '../../../bench/ingest/extract-writer.ts';
+import { KernelError } from '../../errors.ts';
+import { deidentifyFile } from '../../privacy/deidentify-file.ts';
+import { newLinkKey } from '../../privacy/link-key.ts';
+import { hmacTokeniser } from '../../privacy/token-scheme.ts';
+import { catalogueSpecs } from '../catalogue-specs.ts';
+import { manifestPathFor, readManifest, signManifest, type FeedManifest } from '../../privacy/manifest.ts';
+import { readSigningPrivateKey } from '../../privacy/signing-key.ts';
+import type { Store } from '../../store/store.ts';
+import { apcFeed, prepareForApc } from '../../../test/kill-load.ts';
+import { testStores } from '../../../test/stores.ts';
+import { loadFeed } from '../load-feed.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-period-rows-'));
+
+/** The error `work` fails with, or undefined when it succeeds. */
+const failure = (work: Promise<unknown>): Promise<unknown> =>
+  work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+/** Relabels a de-identified feed as `period` and signs its manifest again, as a sender's edit would. */
+function relabel(file: string, period: string): void {
+  const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
+  const { keyId, privateKey } = readSigningPrivateKey(path.join(dir, 'rwf.key'));
+  writeFileSync(
+    manifestPathFor(file),
+    JSON.stringify(signManifest({ ...manifest, period }, keyId, privateKey)),
+  );
+}
+
+const feeds = (async () => ({
+  june: await apcFeed(dir, 'apc-june', 30, '2025-06', 1),
+  mayLabelledJune: await apcFeed(dir, 'apc-may', 25, '2025-05', 2),
+}))();
+
+describe('kernel deid --period', () => {
+  const extract = path.join(dir, 'may.extract.csv');
+  const deid = (period: string, output: string) =>
+    deidentifyFile({
+      spec: catalogueSpecs.spec('apc'),
+      org: 'RWF',
+      input: extract,
+      output: path.join(dir, output),
+      tokeniser: hmacTokeniser(newLinkKey()),
+      period,
+    });
+  beforeAll(async () => {
+    await writeExtract({
+      spec: catalogueSpecs.spec('apc'),
+      codeList: catalogueSpecs.codeList,
+      file: extract,
+      rows: 20,
+      period: '2025-05',
+    });
+  });
+
+  it('refuses a month none of the rows falls in, naming the months they do, and writes nothing', async () => {
+    const error = await failure(deid('2025-07', 'may-as-july.csv'));
+    expect(error).toBeInstanceOf(KernelError);
+    const refusal = error as KernelError;
+    expect(refusal.code).toBe('invalid-input');
+    expect(refusal.message).toBe(
+      'None of the 20 dated rows falls in 2025-07, the period given: by Episode_End_Date they fall in 2025-05',
+    );
+    expect(refusal.where).toMatchObject({ file: 'may.extract.csv', field: 'Episode_End_Date' });
+    expect(refusal.hint).toMatch(/leave it out to take the rows' own month/);
+    expect(existsSync(path.join(dir, 'may-as-july.csv'))).toBe(false);
+    expect(existsSync(path.join(dir, 'may-as-july.csv.partial'))).toBe(false);
+  });
+
+  it('takes the month the rows fall in', async () => {
+    const result = await deid('2025-05', 'may.csv');
+    expect(result.manifest.period).toBe('2025-05');
+  });
+});
+
+describe.each(testStores())('a file labelled with another month, loaded on $engine', (engine) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await engine.open();
+    await feeds;
+    await prepareForApc(store, dir);
+  }, 120_000);
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('is refused whole, and the month it names keeps its real load', async () => {
+    const { june, mayLabelledJune } = await feeds;
+    const real = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: june, actor: 'test' });
+    expect(real.status).toBe('loaded');
+    relabel(mayLabelledJune, '2025-06');
+
+    const error = await failure(
+      loadFeed(store, { org: 'RWF', dataset: 'apc', file: mayLabelledJune, actor: 'test' }),
+    );
+    expect(error).toBeInstanceOf(KernelError);
+    const refusal = error as KernelError;
+    expect(refusal.code).toBe('refused');
+    expect(refusal.message).toMatch(
+      /^None of the \d+ rows loaded falls in 2025-06, the month the file is loaded as: by Episode_End_Date they fall in 2025-05$/,
+    );
+    expect(refusal.where).toMatchObject({ file: 'apc-may.csv', field: 'Episode_End_Date' });
+
+    const loads = await store.query<{ load_id: string; status: string }>(
+      "SELECT load_id, status FROM loads WHERE dataset_id = 'apc' AND period = '2025-06' ORDER BY started_at",
+    );
+    expect(loads.map((l) => l.status)).toEqual(['loaded', 'refused']);
+    expect(loads[0]?.load_id).toBe(real.loadId);
+    const stored = await store.query<{ load_id: string; n: number | string }>(
+      'SELECT load_id, count(*) AS n FROM ds_apc GROUP BY load_id',
+    );
+    expect(stored.map((r) => [r.load_id, Number(r.n)])).toEqual([[real.loadId, real.rowsLoaded]]);
+  });
+
+  it('takes a file whose rows fall partly outside the month it is loaded as', async () => {
+    // June's rows, with one moved into May: a resend spanning months is the sender's to make.
+    const file = await apcFeed(dir, `apc-june-again-${engine.engine}`, 30, '2025-06', 4);
+    const text = readFileSync(file, 'utf8').replace(/2025-06-(\d\d)/, '2025-05-$1');
+    writeFileSync(file, text);
+    const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const { keyId, privateKey } = readSigningPrivateKey(path.join(dir, 'rwf.key'));
+    writeFileSync(
+      manifestPathFor(file),
+      JSON.stringify(signManifest({ ...manifest, sha256 }, keyId, privateKey)),
+    );
+    const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    expect(report.status).toBe('loaded');
+  });
+});
