@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExtract } from '../../../bench/ingest/extract-writer.ts';
 import { KernelError } from '../../errors.ts';
+import { createAgreement } from '../../governance/agreements.ts';
 import { deidentifyFile } from '../../privacy/deidentify-file.ts';
 import { newLinkKey } from '../../privacy/link-key.ts';
 import { hmacTokeniser } from '../../privacy/token-scheme.ts';
@@ -20,6 +21,7 @@ import { manifestPathFor, readManifest, signManifest, type FeedManifest } from '
 import { readSigningPrivateKey } from '../../privacy/signing-key.ts';
 import type { Store } from '../../store/store.ts';
 import { apcFeed, prepareForApc } from '../../../test/kill-load.ts';
+import { signedFeed } from '../../../test/signed-feed.ts';
 import { testStores } from '../../../test/stores.ts';
 import { loadFeed } from '../load-feed.ts';
 
@@ -42,9 +44,14 @@ function relabel(file: string, period: string): void {
   );
 }
 
+const ecds = (name: string, period: string, seed: number): Promise<string> =>
+  signedFeed(dir, name, { spec: catalogueSpecs.spec('ecds'), rows: 30, period, seed });
+
 const feeds = (async () => ({
   june: await apcFeed(dir, 'apc-june', 30, '2025-06', 1),
   mayLabelledJune: await apcFeed(dir, 'apc-may', 25, '2025-05', 2),
+  ecdsJune: await ecds('ecds-june', '2025-06', 5),
+  ecdsMay: await ecds('ecds-may', '2025-05', 6),
 }))();
 
 describe('kernel deid --period', () => {
@@ -94,6 +101,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     store = await engine.open();
     await feeds;
     await prepareForApc(store, dir);
+    await createAgreement(store, { org: 'RWF', datasets: ['ecds'], from: '2025-01', to: '2025-12' }, 'test');
   }, 120_000);
   afterAll(async () => {
     await store.close();
@@ -112,7 +120,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     const refusal = error as KernelError;
     expect(refusal.code).toBe('refused');
     expect(refusal.message).toMatch(
-      /^None of the \d+ rows loaded falls in 2025-06, the month the file is loaded as: by Episode_End_Date they fall in 2025-05$/,
+      /^None of the \d+ rows read falls in 2025-06, the month the file is loaded as: by Episode_End_Date they fall in 2025-05$/,
     );
     expect(refusal.where).toMatchObject({ file: 'apc-may.csv', field: 'Episode_End_Date' });
 
@@ -125,6 +133,21 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
       'SELECT load_id, count(*) AS n FROM ds_apc GROUP BY load_id',
     );
     expect(stored.map((r) => [r.load_id, Number(r.n)])).toEqual([[real.loadId, real.rowsLoaded]]);
+  });
+
+  it('reads a period field of date and time the same way, counting the rows set aside (these all fail a check)', async () => {
+    const { ecdsJune, ecdsMay } = await feeds;
+    const real = await loadFeed(store, { org: 'RWF', dataset: 'ecds', file: ecdsJune, actor: 'test' });
+    expect(real.status).toBe('loaded');
+    relabel(ecdsMay, '2025-06');
+    const error = await failure(
+      loadFeed(store, { org: 'RWF', dataset: 'ecds', file: ecdsMay, actor: 'test' }),
+    );
+    expect(error).toBeInstanceOf(KernelError);
+    expect((error as KernelError).message).toMatch(
+      /^None of the \d+ rows read falls in 2025-06, the month the file is loaded as: by EC_Arrival_Date_Time they fall in 2025-05$/,
+    );
+    relabel(ecdsMay, '2025-05');
   });
 
   it('takes a file whose rows fall partly outside the month it is loaded as', async () => {

@@ -1,35 +1,76 @@
 /**
- * The load's rows against the month it is loaded as. A dataset's period field says which
+ * The file's rows against the month it is loaded as. A dataset's period field says which
  * month a row is for (the catalogue's `periodField`). A file may carry some rows of other
  * months, such as late records or a resend, but when none of its rows falls in the month it is
  * loaded as, that month is wrong: loading it would supersede the month's real feed and count
  * the rows' own month twice. So the whole load is refused, inside its transaction, before
- * anything is published.
+ * anything is published. Every row read counts, loaded or set aside to be quarantined: a
+ * file whose rows all fail a check would supersede the month just the same.
  */
 import { KernelError } from '../../errors.ts';
 import { addMonths } from '../../governance/governance-values.ts';
 import { quoteIdentifier as q } from '../../store/sql.ts';
+import type { Row } from '../../store/store.ts';
 import { num, type LoadStage } from './load-stage.ts';
 
+/** Rows with a period date, those in the month, and the first and last date (as text). */
+interface MonthCount {
+  dated: number;
+  inside: number;
+  earliest: string | null;
+  latest: string | null;
+}
+
+const monthCount = (row: Row | undefined): MonthCount => ({
+  dated: num(row, 'dated'),
+  inside: num(row, 'inside'),
+  earliest: row?.['earliest'] == null ? null : String(row['earliest']),
+  latest: row?.['latest'] == null ? null : String(row['latest']),
+});
+
 export async function refuseRowsOfAnotherMonth(stage: LoadStage, displayName: string): Promise<void> {
-  const field = q(stage.plan.spec.periodField);
-  const [counts] = await stage.tx.query(
-    `SELECT count(${field}) AS dated,
-            count(*) FILTER (WHERE ${field} >= CAST($2 AS DATE) AND ${field} < CAST($3 AS DATE)) AS inside,
-            CAST(min(${field}) AS VARCHAR) AS earliest, CAST(max(${field}) AS VARCHAR) AS latest
-       FROM ${q(stage.table)} WHERE load_id = $1`,
-    [stage.loadId, `${stage.period}-01`, `${addMonths(stage.period, 1)}-01`],
+  const name = stage.plan.spec.periodField;
+  const field = q(name);
+  // Loaded, a date is a DATE and a datetime ISO-8601 text (row-rules.ts), which sorts as time does.
+  const bound = (k: number): string =>
+    stage.plan.columns.find((c) => c.name === name)?.type === 'date' ? `CAST($${k} AS DATE)` : `$${k}`;
+  const loaded = monthCount(
+    (
+      await stage.tx.query(
+        `SELECT count(${field}) AS dated,
+                count(*) FILTER (WHERE ${field} >= ${bound(2)} AND ${field} < ${bound(3)}) AS inside,
+                CAST(min(${field}) AS VARCHAR) AS earliest, CAST(max(${field}) AS VARCHAR) AS latest
+           FROM ${q(stage.table)} WHERE load_id = $1`,
+        [stage.loadId, `${stage.period}-01`, `${addMonths(stage.period, 1)}-01`],
+      )
+    )[0],
   );
-  const dated = num(counts, 'dated');
-  if (dated === 0 || num(counts, 'inside') > 0) return;
-  const earliest = String(counts?.['earliest']).slice(0, 7);
-  const latest = String(counts?.['latest']).slice(0, 7);
-  const span = earliest === latest ? earliest : `${earliest} to ${latest}`;
+  if (loaded.inside > 0) return;
+  // Set aside, a value is the file's text, trimmed; one that does not start as a date has no month.
+  const dated = `${field} LIKE '____-__-__%'`;
+  const setAside = monthCount(
+    (
+      await stage.tx.query(
+        `SELECT count(*) FILTER (WHERE ${dated}) AS dated,
+                count(*) FILTER (WHERE ${dated} AND substr(${field}, 1, 7) = $1) AS inside,
+                min(CASE WHEN ${dated} THEN ${field} END) AS earliest,
+                max(CASE WHEN ${dated} THEN ${field} END) AS latest
+           FROM ${q(stage.scratch.bad)} WHERE kernel_check IS NOT NULL`,
+        [stage.period],
+      )
+    )[0],
+  );
+  if (setAside.inside > 0 || loaded.dated + setAside.dated === 0) return;
+  const ends = [loaded.earliest, loaded.latest, setAside.earliest, setAside.latest]
+    .filter((d): d is string => d !== null)
+    .map((d) => d.slice(0, 7))
+    .sort();
+  const span = ends[0] === ends[ends.length - 1] ? ends[0] : `${ends[0]} to ${ends[ends.length - 1]}`;
   throw new KernelError(
     'refused',
-    `None of the ${dated} rows loaded falls in ${stage.period}, the month the file is loaded as: by ${stage.plan.spec.periodField} they fall in ${span}`,
+    `None of the ${loaded.dated + setAside.dated} rows read falls in ${stage.period}, the month the file is loaded as: by ${name} they fall in ${span}`,
     {
-      where: { file: displayName, field: stage.plan.spec.periodField },
+      where: { file: displayName, field: name },
       hint: `Send the file as the month its rows are for (kernel deid names it when --period is left out), or send the extract for ${stage.period}`,
     },
   );
