@@ -30,12 +30,14 @@
  */
 import { KernelError } from '../errors.ts';
 import {
+  decideAccess,
   openGovernedRead,
   policyVersion,
   readableUseCases,
   type GovernedRead,
   type ReadUser,
 } from '../governance/access-policy.ts';
+import type { UseCase } from '../governance/use-cases.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import {
   checkPolicy,
@@ -255,6 +257,8 @@ const CACHE_LIMIT = 64;
 const GRANT_LIMIT = 1024;
 const countsCache = new Map<string, Promise<RawCounts>>();
 const grantsCache = new Map<string, Promise<Grants>>();
+/** the use cases each user may open the dashboard under (`maternityUseCases`) */
+const openableCache = new Map<string, Promise<UseCase[]>>();
 const measuresCache = new Map<string, MaternityMeasureResult[]>();
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
@@ -270,6 +274,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
 export function clearMaternityCache(): void {
   countsCache.clear();
   grantsCache.clear();
+  openableCache.clear();
   measuresCache.clear();
   generation++;
 }
@@ -391,25 +396,75 @@ export async function earliestMaternityMonth(q: Queryable): Promise<string | nul
   return row?.earliest && MONTH.test(row.earliest) ? row.earliest : null;
 }
 
-async function chooseUseCase(store: Store, user: ReadUser, wanted: string | undefined): Promise<string> {
+/**
+ * The use cases under which `user` may open the dashboard: the active ones they are on under
+ * which the policy allows a read of each MSDS dataset (`decideAccess`: the decision
+ * `openGovernedRead` audits, taken here without reading or auditing anything). The dashboard
+ * reads under the first unless asked for another; the portal's menu offers it only to
+ * someone with one (`mayOpenMaternityDashboard`), so the menu and the page cannot disagree.
+ * Kept per user, the versions the grants are kept by (a first MSDS load is a new data
+ * version) and the day: the menu asks on every page drawn.
+ */
+export async function maternityUseCases(
+  store: Store,
+  user: ReadUser,
+  maxAgeMs: number = VERSION_MAX_AGE_MS,
+): Promise<UseCase[]> {
+  const { versions } = await currentVersions(store, maxAgeMs);
+  const today = new Date().toISOString().slice(0, 10);
+  const key = JSON.stringify([user.id, user.role, user.org, versions.governance, versions.data, today]);
+  let useCases = openableCache.get(key);
+  if (!useCases) {
+    useCases = (async () => {
+      const open: UseCase[] = [];
+      for (const useCase of await readableUseCases(store, user)) {
+        const access = { user, useCaseId: useCase.id };
+        let allowed = true;
+        for (const dataset of MSDS_DATASETS)
+          if (allowed) allowed = (await decideAccess(store, access, dataset, today)).allowed;
+        if (allowed) open.push(useCase);
+      }
+      return open;
+    })();
+    remember(openableCache, key, useCases, GRANT_LIMIT);
+    useCases.catch(() => openableCache.delete(key));
+  }
+  return useCases;
+}
+
+/** Whether `user` may open the dashboard: they are on a use case it opens under (above). */
+export async function mayOpenMaternityDashboard(store: Store, user: ReadUser): Promise<boolean> {
+  return (await maternityUseCases(store, user)).length > 0;
+}
+
+async function chooseUseCase(
+  store: Store,
+  user: ReadUser,
+  wanted: string | undefined,
+  maxAgeMs: number,
+): Promise<string> {
   if (wanted) return wanted;
-  const cases = await readableUseCases(store, user);
-  const covering = cases.find((u) => MSDS_DATASETS.every((d) => u.datasets.includes(d)));
-  if (!covering) {
+  const [first] = await maternityUseCases(store, user, maxAgeMs);
+  if (!first) {
     throw new KernelError(
       'forbidden',
-      'You are not a user of any active use case that covers the maternity datasets',
+      'You are on no active use case under which you may read the maternity datasets',
       {
         hint: 'Ask the programme team to add you to the maternity dashboard use case',
       },
     );
   }
-  return covering.id;
+  return first.id;
 }
 
 /** The policy's decision for all three datasets; each `openGovernedRead` is audited. */
-async function openReads(store: Store, access: DashboardAccess, wanted: string | undefined): Promise<Grants> {
-  const useCaseId = await chooseUseCase(store, access.user, wanted);
+async function openReads(
+  store: Store,
+  access: DashboardAccess,
+  wanted: string | undefined,
+  maxAgeMs: number,
+): Promise<Grants> {
+  const useCaseId = await chooseUseCase(store, access.user, wanted, maxAgeMs);
   const readAccess = { user: access.user, useCaseId, ...(access.actor ? { actor: access.actor } : {}) };
   const reads = {} as Record<MsdsDataset, GovernedRead>;
   for (const dataset of MSDS_DATASETS) reads[dataset] = await openGovernedRead(store, readAccess, dataset);
@@ -434,7 +489,8 @@ export async function maternityDashboard(
 ): Promise<MaternityDashboard> {
   const rule = checkPolicy(options.disclosure ?? HES_2018);
   const window = checkQuery(query);
-  const { versions, charts } = await currentVersions(store, options.versionMaxAgeMs ?? VERSION_MAX_AGE_MS);
+  const maxAgeMs = options.versionMaxAgeMs ?? VERSION_MAX_AGE_MS;
+  const { versions, charts } = await currentVersions(store, maxAgeMs);
   const today = new Date().toISOString().slice(0, 10);
   const { user } = access;
 
@@ -453,7 +509,7 @@ export async function maternityDashboard(
   let pending = grantsCache.get(grantKey);
   let audited = false;
   if (!pending) {
-    pending = openReads(store, access, query.useCaseId);
+    pending = openReads(store, access, query.useCaseId, maxAgeMs);
     audited = true;
     remember(grantsCache, grantKey, pending, GRANT_LIMIT);
     pending.catch(() => grantsCache.delete(grantKey));
@@ -482,7 +538,7 @@ export async function maternityDashboard(
     cached = false;
     // The warehouse itself is read now: through fresh governed reads, each audited.
     if (!audited) {
-      grants = await openReads(store, access, useCaseId);
+      grants = await openReads(store, access, useCaseId, maxAgeMs);
       audited = true;
     }
     entry = computeCounts(store, sourcesOf(grants), window.from, window.to);

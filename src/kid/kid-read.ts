@@ -7,7 +7,13 @@
  * on it from every figure. The read is audited (`data.read` on `kid:<fields>`), a denial too.
  */
 import { appendAudit } from '../audit/audit-log.ts';
-import { decideAccess, refuseRead, type AccessGrant, type ReadAccess } from '../governance/access-policy.ts';
+import {
+  decideAccess,
+  refuseRead,
+  type AccessDenial,
+  type AccessGrant,
+  type ReadAccess,
+} from '../governance/access-policy.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
 
@@ -39,6 +45,34 @@ export interface KidRead {
   tier: AccessGrant['tier'];
 }
 
+/** The policy's decision on a read of the model's fields: every source's grant, or the first refused. */
+export type KidReadDecision =
+  | { allowed: true; datasets: string[]; grants: AccessGrant[] }
+  | { allowed: false; datasets: string[]; dataset: string; field: KidFieldGroup; denial: AccessDenial };
+
+/**
+ * Decides a read of the model's `fields` (each source dataset by the policy's `decideAccess`)
+ * without reading or auditing anything: for a page that asks whether it may be opened.
+ * `openKidRead` is this decision, audited.
+ */
+export async function decideKidRead(
+  q: Queryable,
+  access: ReadAccess,
+  fields: readonly KidFieldGroup[],
+): Promise<KidReadDecision> {
+  const datasets = [...new Set(fields.flatMap((f) => KID_LINEAGE[f]))].sort();
+  const grants: AccessGrant[] = [];
+  for (const dataset of datasets) {
+    const decision = await decideAccess(q, access, dataset);
+    if (!decision.allowed) {
+      const field = fields.find((f) => (KID_LINEAGE[f] as readonly string[]).includes(dataset)) ?? fields[0];
+      return { allowed: false, datasets, dataset, field: field as KidFieldGroup, denial: decision };
+    }
+    grants.push(decision);
+  }
+  return { allowed: true, datasets, grants };
+}
+
 /** Decides and audits a read of the model's `fields`; throws `forbidden` when any source is not covered. */
 export async function openKidRead(
   q: Queryable,
@@ -46,23 +80,19 @@ export async function openKidRead(
   fields: readonly KidFieldGroup[],
 ): Promise<KidRead> {
   const actor = access.actor ?? `user:${access.user.id}`;
-  const datasets = [...new Set(fields.flatMap((f) => KID_LINEAGE[f]))].sort();
-  const grants: AccessGrant[] = [];
-  for (const dataset of datasets) {
-    const decision = await decideAccess(q, access, dataset);
-    if (!decision.allowed) {
-      const field = fields.find((f) => (KID_LINEAGE[f] as readonly string[]).includes(dataset)) ?? fields[0];
-      return refuseRead(q, access, {
-        action: 'data.read-denied',
-        target: `kid:${fields.join('+')}`,
-        reason: decision.reason,
-        hint: decision.hint,
-        details: { dataset },
-        message: `The model's ${field} derive from ${dataset}, and this read may not use it: ${decision.reason}`,
-      });
-    }
-    grants.push(decision);
+  const decision = await decideKidRead(q, access, fields);
+  if (!decision.allowed) {
+    const { dataset, field, denial } = decision;
+    return refuseRead(q, access, {
+      action: 'data.read-denied',
+      target: `kid:${fields.join('+')}`,
+      reason: denial.reason,
+      hint: denial.hint,
+      details: { dataset },
+      message: `The model's ${field} derive from ${dataset}, and this read may not use it: ${denial.reason}`,
+    });
   }
+  const { datasets, grants } = decision;
   const first = grants[0] as AccessGrant;
   const read: KidRead = {
     useCase: first.useCase,

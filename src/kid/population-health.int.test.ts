@@ -402,6 +402,44 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
     expect(await page('date=%22%3E%3Cscript%3E')).toContain('value="&quot;&gt;&lt;script&gt;"');
   });
 
+  it('is in the menu only for whoever it opens for, and deciding that audits nothing', async () => {
+    // RWF's BI lead is a user of a use case covering the dashboard's sources, but RWF
+    // controls none of them: the policy gives a provider only its own organisation's rows.
+    const { user } = await addUser(
+      store,
+      { email: 'menu-provider@portal.test', role: 'provider', org: 'RWF', password: `${PASSWORD} 0` },
+      'test',
+    );
+    await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
+    const provider = (await createApiToken(store, 'menu-provider@portal.test', 'test')).token;
+    await activeUseCase(store, {
+      title: 'Population health for providers',
+      datasets: ['pmi', 'gp-events'],
+      controllers,
+      users: ['role:provider'],
+    });
+    const { app } = portalApp(store);
+    const get = (path: string, token: string) =>
+      app.request(path, { headers: { Authorization: `Bearer ${token}` } });
+    const reads = async (): Promise<number> =>
+      Number(
+        (
+          await store.query<{ n: number }>(
+            "SELECT count(*) AS n FROM audit_events WHERE action IN ('data.read', 'data.read-denied')",
+          )
+        )[0]?.n,
+      );
+    const link = 'href="/kid/population-health"';
+    const before = await reads();
+    expect(await (await get('/', provider)).text()).not.toContain(link);
+    expect(await (await get('/', await analystToken('menu-analyst@portal.test'))).text()).toContain(link);
+    expect(await reads()).toBe(before);
+    // The page refuses the provider by the same decision, saying why.
+    const refused = await get('/kid/population-health', provider);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('no active use case under which you may read');
+  });
+
   it("offers in the page's picker the use cases the policy allows now, not those of a moment before", async () => {
     // The picker's list is kept per user and policy version (population-health-routes.ts):
     // a use case made, or a member taken off, shows once the policy's version is read again.

@@ -20,7 +20,14 @@ import {
   type DisclosurePolicy,
 } from '../analytics/disclosure-control.ts';
 import { KernelError } from '../errors.ts';
-import { decideAccess, policyVersion, type ReadAccess } from '../governance/access-policy.ts';
+import {
+  decideAccess,
+  policyVersion,
+  readableUseCases,
+  type ReadAccess,
+  type ReadUser,
+} from '../governance/access-policy.ts';
+import type { UseCase } from '../governance/use-cases.ts';
 import { viewRecorder } from '../audit/view-audit.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import {
@@ -39,7 +46,7 @@ import { AGE_BANDS, conditionLists } from './conditions.ts';
 import { exactSum } from './exact-sum.ts';
 import { ageInMonthsSql } from './households.ts';
 import { kidDisclosure, type KidDisclosure } from './kid-disclosure.ts';
-import { KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
+import { decideKidRead, KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
 import { checkDay, populationOnSql, tableExists } from './person-spine.ts';
 
 export const SCOPE_KINDS = ['ics', 'practice', 'pcn', 'lsoa'] as const;
@@ -719,6 +726,12 @@ const PANEL_TITLES: Record<Panel, string> = {
   costs: 'cost by segment and setting',
 };
 
+/**
+ * The population and its conditions are the dashboard: a use case whose read of these the
+ * policy refuses opens nothing (the other panels are left out one by one).
+ */
+const DASHBOARD_CORE: readonly KidFieldGroup[] = ['population', 'conditions'];
+
 /** Field groups the panels need that do not exist in the KID yet (the model's, before it is built). */
 const MODEL_GROUPS = ['frailty', 'activity', 'segments'] as const;
 
@@ -784,9 +797,9 @@ async function decide(q: Queryable, access: ReadAccess): Promise<Decision> {
       });
     } else shown.add(panel);
   }
-  // The population and its conditions are the dashboard: without them the read is refused
-  // (openKidRead audits the refusal and says which source is missing).
-  const fields = new Set<KidFieldGroup>(['population', 'conditions']);
+  // Without its core the read is refused (openKidRead audits the refusal and says which
+  // source is missing).
+  const fields = new Set<KidFieldGroup>(DASHBOARD_CORE);
   for (const panel of shown) for (const g of PANELS[panel]) fields.add(g as KidFieldGroup);
   const read = await openKidRead(q, access, [...fields]);
   return { read, shown, leftOut, modelDate };
@@ -923,6 +936,65 @@ async function readAtKidVersion(
   };
   return { answer, version };
 }
+
+/**
+ * The use cases under which `user` may open the dashboard today: the active ones they are on
+ * whose read of the dashboard's core the policy allows (`decideKidRead`: the decision
+ * `openKidRead` audits, taken here without reading or auditing anything). The page offers
+ * these in its picker and opens the first by default; the portal's menu shows the dashboard
+ * only to someone with one (`mayOpenPopulationHealth`), so the menu and the page cannot
+ * disagree. Kept per user, role, organisation, policy version, day and KID version, as the
+ * decisions above are: the menu asks on every page drawn.
+ */
+export async function populationHealthUseCases(q: Queryable, user: ReadUser): Promise<UseCase[]> {
+  const key = JSON.stringify([
+    user.id,
+    user.role,
+    user.org,
+    await currentPolicyVersion(q),
+    new Date().toISOString().slice(0, 10),
+    await currentKidVersion(q),
+  ]);
+  let memo = openableMemos.get(q);
+  if (!memo) openableMemos.set(q, (memo = new Map()));
+  let useCases = memo.get(key);
+  if (!useCases) {
+    useCases = (async () => {
+      const open: UseCase[] = [];
+      for (const useCase of await readableUseCases(q, user))
+        if ((await decideKidRead(q, { user, useCaseId: useCase.id }, DASHBOARD_CORE)).allowed)
+          open.push(useCase);
+      return open;
+    })();
+    if (memo.size >= DECISION_LIMIT) memo.delete(memo.keys().next().value as string);
+    memo.set(key, useCases);
+    const kept = memo;
+    useCases.catch(() => kept.delete(key));
+  }
+  return useCases;
+}
+const openableMemos = new WeakMap<Queryable, Map<string, Promise<UseCase[]>>>();
+
+/** Whether `user` may open the dashboard: they are on a use case it opens under (above). */
+export async function mayOpenPopulationHealth(q: Queryable, user: ReadUser): Promise<boolean> {
+  return (await populationHealthUseCases(q, user)).length > 0;
+}
+
+/**
+ * The KID's version, reused for up to `POLICY_VERSION_MAX_AGE_MS`, for the key above: the
+ * policy also refuses a dataset nothing has been loaded into, which its own version does not
+ * see, and a first load of pmi or gp-events is followed by a build, a new KID version.
+ */
+function currentKidVersion(q: Queryable): Promise<string> {
+  const memo = kidVersionMemo.get(q);
+  const now = performance.now();
+  if (memo && now - memo.at <= POLICY_VERSION_MAX_AGE_MS) return memo.version;
+  const version = kidVersion(q);
+  kidVersionMemo.set(q, { at: now, version });
+  version.catch(() => kidVersionMemo.delete(q));
+  return version;
+}
+const kidVersionMemo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
 
 /** The codes of the areas the page's picker lists. */
 export interface DashboardAreas {

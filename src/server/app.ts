@@ -33,6 +33,8 @@ export interface AppEnv {
     tokenScope: TokenScope | undefined;
     /** the synchronizer token of this session, or of the pre-session cookie */
     csrfToken: string;
+    /** pages of the navigation the principal's role admits but `mayOpen` refuses them */
+    closedPages: ReadonlySet<string>;
   };
 }
 
@@ -142,6 +144,22 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     await next();
   });
 
+  // The navigation offers only pages that open: a page whose `mayOpen` refuses this
+  // principal is left out, decided once per page drawn (never for the API).
+  const conditional = options.routes.filter(
+    (route) => route.nav && route.mayOpen && route.kind === 'page' && route.method === 'GET',
+  );
+  app.use('*', async (c, next) => {
+    const principal = c.get('principal');
+    const closed = new Set<string>();
+    if (principal && !c.req.path.startsWith('/api/')) {
+      for (const route of conditional)
+        if (mayUse(route.access, principal) && !(await route.mayOpen?.(principal))) closed.add(route.path);
+    }
+    c.set('closedPages', closed);
+    await next();
+  });
+
   options.extend?.(app);
 
   const render = (
@@ -154,7 +172,11 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     const nav = options.routes
       .filter(
         (route) =>
-          route.nav && route.kind === 'page' && route.method === 'GET' && mayUse(route.access, principal),
+          route.nav &&
+          route.kind === 'page' &&
+          route.method === 'GET' &&
+          mayUse(route.access, principal) &&
+          !c.get('closedPages')?.has(route.path),
       )
       .filter((route) => route.access !== 'public' || !principal || route.path !== '/sign-in')
       .map((route) => ({

@@ -43,6 +43,22 @@ describe.each(testStores())('maternity dashboard routes on $engine', (engine) =>
       headers: { Authorization: `Bearer ${account.token}` },
     });
 
+  it('offers Maternity in the menu to whoever the dashboard opens for, and to no one else', async () => {
+    // The IG lead is on no use case covering the maternity datasets (buildWorld's users).
+    const page = async (role: Role, path: string) => {
+      const { cookie } = await sessionFor(store, accounts[role].userId);
+      return portal.app.request(path, { headers: { Cookie: cookie } });
+    };
+    const offered = async (role: Role): Promise<boolean> =>
+      (await (await page(role, '/')).text()).includes('href="/dashboards/maternity"');
+    for (const role of ['provider', 'analyst', 'viewer', 'admin'] as const) {
+      expect(await offered(role), role).toBe(true);
+      expect((await page(role, `/dashboards/maternity?${QUERY}`)).status, role).toBe(200);
+    }
+    expect(await offered('ig-lead')).toBe(false);
+    expect((await page('ig-lead', `/dashboards/maternity?${QUERY}`)).status).toBe(403);
+  });
+
   it('answers the API with the same figures as the domain function', async () => {
     const response = await api(accounts.analyst, QUERY);
     expect(response.status).toBe(200);

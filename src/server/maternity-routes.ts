@@ -13,6 +13,7 @@ import {
   earliestMaternityMonth,
   latestMaternityMonth,
   maternityDashboard,
+  mayOpenMaternityDashboard,
   monthOf,
   monthIndex,
   type MaternityDashboard,
@@ -541,6 +542,14 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
       kind: 'page',
       access: WHO,
       nav: 'Maternity',
+      // The dashboard refuses (chooseUseCase) whoever maternityUseCases gives none; the menu
+      // asks the same question of the same function.
+      mayOpen: (principal) =>
+        mayOpenMaternityDashboard(deps.store, {
+          id: principal.userId,
+          role: principal.role,
+          org: principal.org,
+        }),
       tag: 'dashboards',
       summary:
         'Maternity dashboard: national maternity measures as SPC charts, per provider and for the whole system',

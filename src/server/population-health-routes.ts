@@ -5,19 +5,18 @@
  * under the chosen use case and answers disclosure-controlled figures; the page draws them.
  */
 import { KernelError } from '../errors.ts';
-import { readableUseCases } from '../governance/access-policy.ts';
-import type { UseCase } from '../governance/use-cases.ts';
-import { nowIso } from '../governance/governance-values.ts';
+import type { ReadUser } from '../governance/access-policy.ts';
 import {
-  currentPolicyVersion,
+  mayOpenPopulationHealth,
   parseScope,
+  populationHealthUseCases,
   readPopulationHealth,
   readPopulationHealthPage,
   type DashboardScope,
 } from '../kid/population-health.ts';
 import { populationHealthSchema } from '../kid/population-health-schemas.ts';
 import { populationHealthView } from '../kid/population-health-view.ts';
-import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import type { ParamDoc, Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
 
@@ -28,7 +27,7 @@ const QUERY: ParamDoc[] = [
   },
   {
     name: 'useCase',
-    description: 'the use case to read under (default: the first of yours that covers pmi and gp-events)',
+    description: 'the use case to read under (default: the first of yours under which the dashboard opens)',
   },
   {
     name: 'date',
@@ -36,41 +35,11 @@ const QUERY: ParamDoc[] = [
   },
 ];
 
-/**
- * The use cases a user may read under, for the page's picker, kept per user, role,
- * organisation, policy version and day, as `readPopulationHealth` keeps its decisions: the
- * list is a function of exactly those (`readableUseCases` reads only the policy's tables and
- * filters by the day), so any change to a use case, its members or approvals is seen as soon
- * as the policy's version is read again (at most a second later). Reading it afresh was two
- * statements and about 5 ms of CPU per page (bench/kid-dashboard/render.ts), a fifth of
- * what the figures themselves cost. The figures are never kept.
- */
-const pickerMemos = new WeakMap<ServerDeps['store'], Map<string, Promise<UseCase[]>>>();
-const PICKER_LIMIT = 1024;
-
-async function pickerUseCases(r: RouteRequest, deps: ServerDeps): Promise<UseCase[]> {
-  const principal = r.principal;
-  if (!principal) return [];
-  const user = { id: principal.userId, role: principal.role, org: principal.org };
-  const key = JSON.stringify([
-    user.id,
-    user.role,
-    user.org,
-    await currentPolicyVersion(deps.store),
-    nowIso().slice(0, 10),
-  ]);
-  let pickerMemo = pickerMemos.get(deps.store);
-  if (!pickerMemo) pickerMemos.set(deps.store, (pickerMemo = new Map()));
-  let useCases = pickerMemo.get(key);
-  if (!useCases) {
-    useCases = readableUseCases(deps.store, user);
-    if (pickerMemo.size >= PICKER_LIMIT) pickerMemo.delete(pickerMemo.keys().next().value as string);
-    pickerMemo.set(key, useCases);
-    const memo = pickerMemo;
-    useCases.catch(() => memo.delete(key));
-  }
-  return useCases;
-}
+const readUserOf = (principal: Principal): ReadUser => ({
+  id: principal.userId,
+  role: principal.role,
+  org: principal.org,
+});
 
 function scopeLabel(scope: DashboardScope): string {
   return scope.kind === 'ics'
@@ -81,12 +50,11 @@ function scopeLabel(scope: DashboardScope): string {
 async function requestFrom(r: RouteRequest, deps: ServerDeps, options: { picker: boolean }) {
   const principal = r.principal;
   if (!principal) throw new KernelError('unauthenticated', 'Sign in to see the population health dashboard');
-  // The use cases to pick from: for the page's picker, or to find a default.
+  // The use cases the dashboard opens under: for the page's picker, or to find a default.
+  const user = readUserOf(principal);
   const asked = r.query('useCase');
-  const useCases = options.picker || !asked ? await pickerUseCases(r, deps) : [];
-  const useCaseId =
-    asked ??
-    (useCases.find((u) => u.datasets.includes('pmi') && u.datasets.includes('gp-events')) ?? useCases[0])?.id;
+  const useCases = options.picker || !asked ? await populationHealthUseCases(deps.store, user) : [];
+  const useCaseId = asked ?? useCases[0]?.id;
   const lsoa = r.query('lsoa')?.trim();
   const scopeText = lsoa ? `lsoa:${lsoa}` : (r.query('scope') ?? 'ics');
   const day = r.query('date')?.trim() || undefined;
@@ -97,11 +65,15 @@ async function requestFrom(r: RouteRequest, deps: ServerDeps, options: { picker:
     /** The answer, read as the API and the page read it (`readPopulationHealth`'s arguments). */
     readArguments: () => {
       if (!useCaseId)
-        throw new KernelError('forbidden', 'You are on no active use case that may read the model', {
-          hint: 'Ask your IG lead or an administrator to add you to one that covers pmi and gp-events',
-        });
+        throw new KernelError(
+          'forbidden',
+          'You are on no active use case under which you may read the model’s population and conditions',
+          {
+            hint: 'Ask your IG lead or an administrator to add you to one that covers pmi and gp-events for your organisation',
+          },
+        );
       const access = {
-        user: { id: principal.userId, role: principal.role, org: principal.org },
+        user,
         useCaseId,
         actor: r.actor,
       };
@@ -118,6 +90,9 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
       kind: 'page',
       access: WHO,
       nav: 'Population health',
+      // The page is refused (readArguments) to whoever populationHealthUseCases gives none;
+      // the menu asks the same question of the same function.
+      mayOpen: (principal) => mayOpenPopulationHealth(deps.store, readUserOf(principal)),
       tag: 'analytics',
       summary:
         'Population health dashboard: population pyramid, long-term conditions, multimorbidity by age and deprivation, frailty and cost, by practice, PCN or LSOA',
@@ -125,7 +100,6 @@ export function populationHealthRoutes(deps: ServerDeps): RouteDeclaration[] {
       handle: async (r) => {
         const request = await requestFrom(r, deps, { picker: true });
         const page = { title: 'Population health', useCases: request.useCases, filter: request.filter };
-        if (!request.useCaseId) return r.render('kid/population-health.njk', { ...page, result: null });
         try {
           const { answer: result, areas } = await readPopulationHealthPage(...request.readArguments());
           const label = scopeLabel(result.scope);

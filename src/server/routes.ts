@@ -151,5 +151,13 @@ export interface RouteDeclaration {
   example?: Record<string, string>;
   /** shown in the portal navigation with this label, for the roles that may use it */
   nav?: string;
+  /**
+   * For a page in the navigation that not everyone its `access` admits may open (the
+   * population health dashboard needs a use case the policy allows): whether this principal
+   * may. The navigation leaves the page out when it answers false, so it must be the very
+   * decision the handler refuses by, with no side effect: it runs for every page drawn, and
+   * deciding is not reading (nothing is audited).
+   */
+  mayOpen?: (principal: Principal) => Promise<boolean>;
   handle(r: RouteRequest): Response | Promise<Response>;
 }
