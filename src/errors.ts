@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'conflict' // it exists already, or the state forbids the change
   | 'invalid-input' // a file or value failed validation
   | 'too-large' // a request body beyond the limit
+  | 'method-not-allowed' // the address exists, but does not take this HTTP method
   | 'refused' // a policy refused it (identifiers present, no agreement, unsigned…)
   | 'unauthenticated' // no valid session or token
   | 'forbidden' // signed in, but the access policy says no
@@ -50,6 +51,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   usage: 64,
   'invalid-input': 65,
   'too-large': 65,
+  'method-not-allowed': 64,
   'not-found': 66,
   refused: 67,
   unauthenticated: 77,
@@ -65,6 +67,8 @@ const HTTP_STATUSES: Record<ErrorCode, number> = {
   usage: 400,
   'invalid-input': 422,
   'too-large': 413,
+  // RFC 9110 §15.5.6
+  'method-not-allowed': 405,
   'not-found': 404,
   refused: 422,
   unauthenticated: 401,
