@@ -6,7 +6,16 @@ import { parseInput, runOperation } from '../operations/operation.ts';
 import { actorOf } from '../operations/principal.ts';
 import { credentialForToken, scopeRefusal, type TokenScope } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
-import { FORM_LIMIT_BYTES, readForm, readTextBody, uploadFolder, type FormFields } from './request-body.ts';
+import {
+  FORM_LIMIT_BYTES,
+  isJsonMediaType,
+  mediaTypeOf,
+  readForm,
+  readTextBody,
+  unsupportedMediaType,
+  uploadFolder,
+  type FormFields,
+} from './request-body.ts';
 import { readSession, sessionLimitsFrom } from './auth/sessions.ts';
 import {
   mayUse,
@@ -307,6 +316,10 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
             try {
               const text = await readTextBody(c.req.raw, limitBytes);
               if (options?.emptyIsObject && text.trim() === '') return {};
+              // A body that says it is another type is refused, not read as JSON regardless; one
+              // that says nothing is read as JSON, as scripts without the header have always had.
+              const type = mediaTypeOf(c.req.raw);
+              if (type && !isJsonMediaType(type)) throw unsupportedMediaType(type);
               body = JSON.parse(text);
             } catch (error) {
               if (error instanceof KernelError) throw error;

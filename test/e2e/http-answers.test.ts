@@ -1,6 +1,7 @@
 /**
  * The HTTP answers a caller gets for a request the server cannot take, each with the API's
- * JSON error body: a method an address does not take (405 and `Allow`, RFC 9110 §15.5.6).
+ * JSON error body: a method an address does not take (405 and `Allow`, RFC 9110 §15.5.6), and a
+ * body of a type the route does not take (415, §15.5.16).
  */
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/server/routes.ts';
@@ -63,5 +64,88 @@ describe.each(testStores())('the HTTP answers on $engine', (engine) => {
         expect(((await response.json()) as ErrorAnswer).error.code).toBe('not-found');
       }
     });
+  });
+
+  describe('a body of a type the route does not take', () => {
+    const admin = () => ({ Authorization: `Bearer ${accounts.admin.token}` });
+
+    it('refuses a JSON operation’s body sent as another type with 415, naming application/json', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'text/csv']) {
+        for (const address of ['/api/v1/use-cases', '/api/v1/signoff/RWF/apc/2025-04/sign-off']) {
+          const response = await portal.app.request(address, {
+            method: 'POST',
+            headers: { ...admin(), 'Content-Type': type },
+            body: JSON.stringify({ note: 'checked' }),
+          });
+          const label = `${type} to ${address}`;
+          expect(response.status, label).toBe(415);
+          const body = (await response.json()) as ErrorAnswer;
+          expect(body.error.code, label).toBe('unsupported-media-type');
+          expect(body.error.message, label).toBe(
+            `The request body is ${type}, and this operation takes application/json`,
+          );
+          expect(body.error.hint, label).toBe('Send the body as JSON, with Content-Type: application/json');
+        }
+      }
+    });
+
+    it('never repeats a Content-Type that is not a plain media type', async () => {
+      for (const type of ['text/9990000018 plain', 'text/9990000018', 'text/me10 4aa']) {
+        const response = await portal.app.request('/api/v1/use-cases', {
+          method: 'POST',
+          headers: { ...admin(), 'Content-Type': type },
+          body: '{}',
+        });
+        expect(response.status, type).toBe(415);
+        const body = (await response.json()) as ErrorAnswer;
+        expect(body.error.message, type).toBe(
+          'The request body is not application/json, which this operation takes',
+        );
+      }
+    });
+
+    it('reads JSON sent as application/json with parameters, as a +json type, or with no Content-Type', async () => {
+      const bodies: [string, Record<string, string>][] = [
+        ['application/json; charset=utf-8', { 'Content-Type': 'application/json; charset=utf-8' }],
+        ['application/merge-patch+json', { 'Content-Type': 'application/merge-patch+json' }],
+        // A byte body carries no Content-Type of its own (a string body would be text/plain).
+        ['no Content-Type', {}],
+      ];
+      for (const [label, type] of bodies) {
+        const response = await portal.app.request('/api/v1/use-cases', {
+          method: 'POST',
+          headers: { ...admin(), ...type },
+          body: new TextEncoder().encode(JSON.stringify({ title: 'Read as JSON' })),
+        });
+        // Read and validated as JSON: the first field it lacks is named.
+        expect(response.status, label).toBe(400);
+        const body = (await response.json()) as ErrorAnswer;
+        expect(body.error.code, label).toBe('usage');
+        expect(body.error.message, label).not.toContain('not JSON');
+      }
+    });
+
+    it('takes an operation with no body whatever the type says', async () => {
+      const response = await portal.app.request('/api/v1/organisations/seed', {
+        method: 'POST',
+        headers: { ...admin(), 'Content-Type': 'text/plain' },
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+    });
+  });
+
+  it('declares the 415 of every operation that takes a JSON body in the OpenAPI document', async () => {
+    const doc = (await (await portal.app.request('/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    };
+    const declared = (url: string, method: string) => doc.paths[url]?.[method]?.responses['415']?.description;
+    expect(declared('/api/v1/use-cases', 'post')).toBe('The request body is not application/json');
+    expect(declared('/api/v1/signoff/{org}/{dataset}/{period}/sign-off', 'post')).toBe(
+      'The request body is not application/json',
+    );
+    // An upload takes multipart, as it always has; a read and a body-less operation take none.
+    expect(declared('/api/v1/loads', 'post')).toBeUndefined();
+    expect(declared('/api/v1/loads', 'get')).toBeUndefined();
+    expect(declared('/api/v1/organisations/seed', 'post')).toBeUndefined();
   });
 });
