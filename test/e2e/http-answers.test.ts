@@ -1,10 +1,18 @@
 /**
  * The HTTP answers a caller gets for a request the server cannot take, each with the API's
- * JSON error body: a method an address does not take (405 and `Allow`, RFC 9110 §15.5.6), and a
- * body of a type the route does not take (415, §15.5.16).
+ * JSON error body: a method an address does not take (405 and `Allow`, RFC 9110 §15.5.6), a
+ * body of a type the route does not take (415, §15.5.16), and header fields too large for
+ * Node's HTTP server (431, RFC 6585 §5).
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/config.ts';
+import { startServer, type RunningServer } from '../../src/server/start-server.ts';
 import type { Role } from '../../src/server/routes.ts';
+import type { Store } from '../../src/store/store.ts';
 import { openForSuite, testStores } from '../stores.ts';
 import { accountsForEveryRole, portalApp, type TestAccount } from './portal-helpers.ts';
 
@@ -12,12 +20,24 @@ interface ErrorAnswer {
   error: { code: string; message: string; hint?: string };
 }
 
+/** Sends `request` as it is on a socket and answers what came back, whole. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
 describe.each(testStores())('the HTTP answers on $engine', (engine) => {
+  let store: Store;
   let portal: ReturnType<typeof portalApp>;
   let accounts: Record<Role, TestAccount>;
   openForSuite(
     engine,
-    () => undefined,
+    (s) => (store = s),
     async (s) => {
       accounts = await accountsForEveryRole(s);
       portal = portalApp(s);
@@ -147,5 +167,38 @@ describe.each(testStores())('the HTTP answers on $engine', (engine) => {
     expect(declared('/api/v1/loads', 'post')).toBeUndefined();
     expect(declared('/api/v1/loads', 'get')).toBeUndefined();
     expect(declared('/api/v1/organisations/seed', 'post')).toBeUndefined();
+  });
+
+  describe('header fields too large', () => {
+    let server: RunningServer | undefined;
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('answers 431 with the JSON error body, and a malformed request still 400', async () => {
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kernel-http-'));
+      const config = { ...resolveConfig({ data: dataDir }).config, dataDir };
+      server = await startServer({ store, config, port: 0 });
+      const answer = await rawExchange(
+        server.port,
+        `GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\nX-Padding: ${'a'.repeat(32 * 1024)}\r\n\r\n`,
+      );
+      const [head, body] = answer.split('\r\n\r\n') as [string, string];
+      expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(head).toMatch(/\r\nContent-Type: application\/json; charset=utf-8(\r\n|$)/i);
+      expect(head).toMatch(/\r\nConnection: close(\r\n|$)/i);
+      expect(head).toContain(`Content-Length: ${Buffer.byteLength(body)}`);
+      expect(JSON.parse(body)).toEqual({
+        error: {
+          code: 'headers-too-large',
+          message: 'The request’s header fields are larger than the 16 KiB allowed',
+          hint: 'Send smaller headers: a browser can clear this site’s cookies',
+        },
+      });
+      const malformed = await rawExchange(server.port, 'NOT HTTP\r\n\r\n');
+      expect(malformed).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      // And the server still answers well-formed requests.
+      expect((await fetch(`${server.url}/api/v1/health`)).status).toBe(200);
+    });
   });
 });
