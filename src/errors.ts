@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'conflict' // it exists already, or the state forbids the change
   | 'invalid-input' // a file or value failed validation
   | 'too-large' // a request body beyond the limit
+  | 'headers-too-large' // a request's header fields beyond the HTTP server's limit
+  | 'method-not-allowed' // the address exists, but does not take this HTTP method
+  | 'unsupported-media-type' // a request body of a type the route does not take
   | 'refused' // a policy refused it (identifiers present, no agreement, unsigned…)
   | 'unauthenticated' // no valid session or token
   | 'forbidden' // signed in, but the access policy says no
@@ -50,6 +53,9 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   usage: 64,
   'invalid-input': 65,
   'too-large': 65,
+  'headers-too-large': 65,
+  'method-not-allowed': 64,
+  'unsupported-media-type': 64,
   'not-found': 66,
   refused: 67,
   unauthenticated: 77,
@@ -65,6 +71,11 @@ const HTTP_STATUSES: Record<ErrorCode, number> = {
   usage: 400,
   'invalid-input': 422,
   'too-large': 413,
+  // RFC 6585 §5
+  'headers-too-large': 431,
+  // RFC 9110 §15.5.6 and §15.5.16
+  'method-not-allowed': 405,
+  'unsupported-media-type': 415,
   'not-found': 404,
   refused: 422,
   unauthenticated: 401,

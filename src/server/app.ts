@@ -6,7 +6,16 @@ import { parseInput, runOperation } from '../operations/operation.ts';
 import { actorOf } from '../operations/principal.ts';
 import { credentialForToken, scopeRefusal, type TokenScope } from './auth/api-tokens.ts';
 import { randomSecret, sameSecret } from './auth/secrets.ts';
-import { FORM_LIMIT_BYTES, readForm, readTextBody, uploadFolder, type FormFields } from './request-body.ts';
+import {
+  FORM_LIMIT_BYTES,
+  isJsonMediaType,
+  mediaTypeOf,
+  readForm,
+  readTextBody,
+  unsupportedMediaType,
+  uploadFolder,
+  type FormFields,
+} from './request-body.ts';
 import { readSession, sessionLimitsFrom } from './auth/sessions.ts';
 import {
   mayUse,
@@ -329,6 +338,10 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
             try {
               const text = await readTextBody(c.req.raw, limitBytes);
               if (options?.emptyIsObject && text.trim() === '') return {};
+              // A body that says it is another type is refused, not read as JSON regardless; one
+              // that says nothing is read as JSON, as scripts without the header have always had.
+              const type = mediaTypeOf(c.req.raw);
+              if (type && !isJsonMediaType(type)) throw unsupportedMediaType(type);
               body = JSON.parse(text);
             } catch (error) {
               if (error instanceof KernelError) throw error;
@@ -355,7 +368,26 @@ export function createApp(deps: ServerDeps, options: AppOptions): Hono<AppEnv> {
     });
   }
 
+  const allowedAt = allowedMethods(options.routes);
   app.notFound((c) => {
+    const allowed = allowedAt(c.req.path);
+    if (allowed.length > 0) {
+      // RFC 9110 §15.5.6: the address exists; a 405 must list the methods it takes in Allow.
+      // The method is named only when it is one (an app.request can carry any word).
+      const method = /^[A-Z]{1,16}$/.test(c.req.method) ? c.req.method : 'this method';
+      const isApi = c.req.path.startsWith('/api/');
+      const error = new KernelError('method-not-allowed', `This address does not take ${method}`, {
+        hint: `Use ${allowed.join(', ').replace(/, (\w+)$/, ' or $1')}${isApi ? ': /api/docs lists every operation and its method' : ''}`,
+      });
+      c.header('Allow', allowed.join(', '));
+      if (isApi) return c.json(errorBody(error), 405);
+      return render(
+        c,
+        'error.njk',
+        { title: titleFor(405), status: 405, message: describeError(error) },
+        405,
+      );
+    }
     const error = new KernelError('not-found', `There is no page at ${c.req.path}`, {
       hint: 'Check the address, or start from the home page',
     });
@@ -394,6 +426,31 @@ export function redactedPath(path: string): string {
       return /^[A-Za-z-]{0,40}$/.test(text) && !looksLikeIdentifier(text) ? text : '…';
     })
     .join('/');
+}
+
+/**
+ * The methods the declared routes take at a path, for a 405's `Allow` (RFC 9110 §10.2.1):
+ * none when no route has the path. HEAD goes with GET, which Hono answers for it.
+ */
+function allowedMethods(routes: readonly RouteDeclaration[]): (path: string) => string[] {
+  const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  const patterns = routes.map((route) => ({
+    method: route.method,
+    // Hono's path syntax as declared here: literal segments and `:name` parameters.
+    pattern: new RegExp(
+      `^${route.path
+        .split('/')
+        .map((segment) =>
+          segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/')}$`,
+    ),
+  }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method as string));
+    if (methods.has('GET')) methods.add('HEAD');
+    return order.filter((method) => methods.has(method));
+  };
 }
 
 function titleFor(status: number): string {

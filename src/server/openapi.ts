@@ -153,6 +153,7 @@ export function buildOpenApi(
     };
     const body = requestSchemaOf(route);
     if (body && Object.keys(body.shape).length > 0) {
+      responses['415'] = errorResponse('The request body is not application/json');
       operation.requestBody = {
         required: !body.safeParse({}).success,
         ...(route.body ? { description: route.body.description } : {}),

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
+import { looksLikeIdentifier } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
 
 /**
@@ -48,6 +49,38 @@ function describeBytes(bytes: number): string {
   return bytes >= 1024 * 1024
     ? `${Math.round(bytes / (1024 * 1024))} MiB`
     : `${Math.round(bytes / 1024)} KiB`;
+}
+
+/**
+ * The media type a request says its body is: `type/subtype` in lower case, without its
+ * parameters (RFC 9110 §8.3.1); undefined when it sends no Content-Type.
+ */
+export function mediaTypeOf(request: Request): string | undefined {
+  const essence = (request.headers.get('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
+  return essence ? essence : undefined;
+}
+
+/** JSON: `application/json`, or a type with the `+json` suffix (RFC 6839 §3.1). */
+export function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || /^application\/[^/]+\+json$/.test(type);
+}
+
+/**
+ * A body of a type other than the JSON an API operation reads (RFC 9110 §15.5.16). The type
+ * sent is repeated only when it is a plain media type: the header is the caller's text, and
+ * could hold anything.
+ */
+export function unsupportedMediaType(sent: string): KernelError {
+  const named =
+    /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/.test(sent) &&
+    !looksLikeIdentifier(sent);
+  return new KernelError(
+    'unsupported-media-type',
+    named
+      ? `The request body is ${sent}, and this operation takes application/json`
+      : 'The request body is not application/json, which this operation takes',
+    { hint: 'Send the body as JSON, with Content-Type: application/json' },
+  );
 }
 
 /** Refuses at once a body whose declared length is over the limit. */

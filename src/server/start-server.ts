@@ -5,6 +5,7 @@ import {
 import { DEFAULT_POSTGRES_LOGIN_LIMITS } from '../workspace/workspace-limits.ts';
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { serve, type ServerType } from '@hono/node-server';
+import http from 'node:http';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import {
   serverProof,
 } from './cli-forwarding.ts';
 import { isLoopback, peerAddress } from './client-address.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { FORM_LIMIT_BYTES, readTextBody } from './request-body.ts';
 import { buildRouteTable } from './route-table.ts';
 import type { ServerDeps } from './routes.ts';
@@ -230,6 +232,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
     s.once('error', reject);
   });
+  if (server instanceof http.Server) answerClientErrors(server);
   const port = (server.address() as AddressInfo).port;
   const serverFile = path.join(options.config.dataDir, SERVER_FILE_NAME);
   const advertise = options.store.dialect.name === 'duckdb' && options.runCommand !== undefined;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit, verifyAudit } from '../audit/audit-log.ts';
 import { loadFeed } from '../ingest/load-feed.ts';
 import type { Store } from '../store/store.ts';
+import { accountsForEveryRole, portalApp } from '../../test/e2e/portal-helpers.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
 import { testStores } from '../../test/stores.ts';
 import { signOffPack } from './sign-off-pack.ts';
@@ -140,6 +141,45 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
     });
     expect(rejected.state).toBe('rejected');
     expect(pack.history.map((h) => h.state)).toEqual(['checked', 'signed-off', 'published', 'checked']);
+  });
+
+  it('answers a loadId that is no load of the month with not found, naming the field, not a newer load', async () => {
+    const january = (await listSignOffs(store, biLead)).find((m) => m.period === '2025-01')!;
+    const FEBRUARY = { ...MARCH, period: '2025-02' };
+    // No load at all, and a load of another month: neither is "a newer load since you looked".
+    for (const loadId of ['ld-nothing', january.loadId]) {
+      const refused = await decide(store, biLead, { ...FEBRUARY, decision: 'sign-off', loadId }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused, loadId).toMatchObject({
+        code: 'not-found',
+        message: 'No load of apc from RWF for 2025-02 has the loadId sent',
+        where: { field: 'loadId' },
+        hint:
+          "List the month's loads (GET /api/v1/loads?org=RWF&dataset=apc&period=2025-02, or kernel loads " +
+          '--org RWF --dataset apc --period 2025-02) and send the id of the one you checked, or no loadId',
+      });
+    }
+    // Through the API: 404, with the JSON error body.
+    const portal = portalApp(store);
+    const accounts = await accountsForEveryRole(store);
+    const response = await portal.app.request('/api/v1/signoff/RWF/apc/2025-02/sign-off', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${accounts.provider.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ loadId: 'ld-nothing' }),
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({
+      error: {
+        code: 'not-found',
+        where: { field: 'loadId' },
+        hint: expect.stringContaining('/api/v1/loads?'),
+      },
+    });
+    // Nothing was decided.
+    const february = (await listSignOffs(store, biLead)).find((m) => m.period === '2025-02')!;
+    expect(february.state).toBe('loaded');
   });
 
   it('reconciles a load with the sender’s own totals, and the pack fails on a difference (issue 16)', async () => {

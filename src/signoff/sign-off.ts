@@ -202,6 +202,24 @@ export async function decide(
   return inTransaction(q, async (tx) => {
     const month = await signOffMonth(tx, caller, input.org, input.dataset, input.period);
     if (input.loadId && input.loadId !== month.loadId) {
+      // Only a load this month had before can be one "a newer load has landed since": any
+      // other id is a mistake in the request, and its own answer says so. The id sent is not
+      // repeated: it is the caller's text, and could hold anything.
+      const known = await tx.query<{ load_id: string }>(
+        `SELECT load_id FROM loads WHERE load_id = $1 AND org_code = $2 AND dataset_id = $3 AND period = $4`,
+        [input.loadId, month.org, month.dataset, month.period],
+      );
+      if (known.length === 0) {
+        const filter = `--org ${month.org} --dataset ${month.dataset} --period ${month.period}`;
+        throw new KernelError(
+          'not-found',
+          `No load of ${month.dataset} from ${month.org} for ${month.period} has the loadId sent`,
+          {
+            where: { field: 'loadId' },
+            hint: `List the month's loads (GET /api/v1/loads?org=${month.org}&dataset=${month.dataset}&period=${month.period}, or kernel loads ${filter}) and send the id of the one you checked, or no loadId`,
+          },
+        );
+      }
       throw new KernelError(
         'conflict',
         `A newer load of the month (${month.loadId}) has landed since you looked`,
