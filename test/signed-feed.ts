@@ -3,6 +3,7 @@
  * as its agent would send it. One signing key per folder (`rwf.key`, made on first use), and
  * the folder's postcode lookup.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { postcodeLookupCsv, writeExtract } from '../bench/ingest/extract-writer.ts';
@@ -10,7 +11,13 @@ import type { DatasetSpec } from '../src/catalogue/dataset-spec.ts';
 import { catalogueSpecs } from '../src/ingest/catalogue-specs.ts';
 import { deidentifyFile } from '../src/privacy/deidentify-file.ts';
 import { newLinkKey } from '../src/privacy/link-key.ts';
-import type { ControlTotals } from '../src/privacy/manifest.ts';
+import {
+  manifestPathFor,
+  readManifest,
+  signManifest,
+  type ControlTotals,
+  type FeedManifest,
+} from '../src/privacy/manifest.ts';
 import { readPostcodeLookup } from '../src/privacy/postcode-lookup.ts';
 import { newSigningKeyPair, readSigningPrivateKey, writeSigningKeyPair } from '../src/privacy/signing-key.ts';
 import type { SourceMapping } from '../src/privacy/source-mapping.ts';
@@ -55,4 +62,18 @@ export async function signedFeed(dir: string, name: string, request: SignedFeedR
     ...(mapping ? { mapping } : {}),
   });
   return out;
+}
+
+/**
+ * Signs the manifest beside `file` again with the folder's key (`rwf.key`), as a sender who
+ * edited what the agent wrote would: its SHA-256 taken afresh, and `changes` made to it.
+ */
+export function signAgain(file: string, changes: Partial<FeedManifest> = {}): void {
+  const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const { keyId, privateKey } = readSigningPrivateKey(path.join(path.dirname(file), 'rwf.key'));
+  writeFileSync(
+    manifestPathFor(file),
+    JSON.stringify(signManifest({ ...manifest, sha256, ...changes }, keyId, privateKey)),
+  );
 }

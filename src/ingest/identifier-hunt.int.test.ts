@@ -6,17 +6,15 @@
  * signed again) is refused on both engines with nothing stored, not even in the quarantine.
  * The refusal names the column and line, never the value.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelError } from '../errors.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
-import { manifestPathFor, readManifest, signManifest, type FeedManifest } from '../privacy/manifest.ts';
-import { readSigningPrivateKey } from '../privacy/signing-key.ts';
 import type { Store } from '../store/store.ts';
 import { apcFeed, prepareForApc } from '../../test/kill-load.ts';
+import { signAgain } from '../../test/signed-feed.ts';
 import { testStores } from '../../test/stores.ts';
 import { loadFeed } from './load-feed.ts';
 
@@ -33,13 +31,7 @@ function withOneValue(file: string, field: string, value: string): void {
   // Another row the load would quarantine, so a quarantine that stored rows would show.
   (rows[1] as string[])[header.indexOf('Admission_Method')] = 'ZZ';
   writeFileSync(file, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
-  const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
-  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const { keyId, privateKey } = readSigningPrivateKey(path.join(dir, 'rwf.key'));
-  writeFileSync(
-    manifestPathFor(file),
-    JSON.stringify(signManifest({ ...manifest, sha256 }, keyId, privateKey)),
-  );
+  signAgain(file);
 }
 
 const cases = [

@@ -5,7 +5,6 @@
  * it supersedes anything: the month's real load stays current and no row of the file is
  * stored. A label some rows fall outside (a resend spanning months) is still taken.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,11 +16,9 @@ import { deidentifyFile } from '../../privacy/deidentify-file.ts';
 import { newLinkKey } from '../../privacy/link-key.ts';
 import { hmacTokeniser } from '../../privacy/token-scheme.ts';
 import { catalogueSpecs } from '../catalogue-specs.ts';
-import { manifestPathFor, readManifest, signManifest, type FeedManifest } from '../../privacy/manifest.ts';
-import { readSigningPrivateKey } from '../../privacy/signing-key.ts';
 import type { Store } from '../../store/store.ts';
 import { apcFeed, prepareForApc } from '../../../test/kill-load.ts';
-import { signedFeed } from '../../../test/signed-feed.ts';
+import { signAgain, signedFeed } from '../../../test/signed-feed.ts';
 import { testStores } from '../../../test/stores.ts';
 import { loadFeed } from '../load-feed.ts';
 
@@ -34,15 +31,8 @@ const failure = (work: Promise<unknown>): Promise<unknown> =>
     (e: unknown) => e,
   );
 
-/** Relabels a de-identified feed as `period` and signs its manifest again, as a sender's edit would. */
-function relabel(file: string, period: string): void {
-  const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
-  const { keyId, privateKey } = readSigningPrivateKey(path.join(dir, 'rwf.key'));
-  writeFileSync(
-    manifestPathFor(file),
-    JSON.stringify(signManifest({ ...manifest, period }, keyId, privateKey)),
-  );
-}
+/** Relabels a de-identified feed as `period`, signed again, as a sender's edit would. */
+const relabel = (file: string, period: string): void => signAgain(file, { period });
 
 const ecds = (name: string, period: string, seed: number): Promise<string> =>
   signedFeed(dir, name, { spec: catalogueSpecs.spec('ecds'), rows: 30, period, seed });
@@ -155,13 +145,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     const file = await apcFeed(dir, `apc-june-again-${engine.engine}`, 30, '2025-06', 4);
     const text = readFileSync(file, 'utf8').replace(/2025-06-(\d\d)/, '2025-05-$1');
     writeFileSync(file, text);
-    const manifest = readManifest(manifestPathFor(file)) as FeedManifest;
-    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-    const { keyId, privateKey } = readSigningPrivateKey(path.join(dir, 'rwf.key'));
-    writeFileSync(
-      manifestPathFor(file),
-      JSON.stringify(signManifest({ ...manifest, sha256 }, keyId, privateKey)),
-    );
+    signAgain(file);
     const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
     expect(report.status).toBe('loaded');
   });
