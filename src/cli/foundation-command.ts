@@ -76,7 +76,7 @@ export const registerFoundationCommands: RegisterCommands = (program, context) =
     .option('--people <n>', 'size of the synthetic population', String(DEMO_PEOPLE))
     .option('--from <YYYY-MM>', 'first month of synthetic activity', DEMO_WINDOW.from)
     .option('--to <YYYY-MM>', 'last month of synthetic activity', DEMO_WINDOW.to)
-    .option('--no-serve', 'build and report, but do not start the portal')
+    .option('--no-serve', 'build and report, but make no demo accounts and do not start the portal')
     .action(async (options: { people: string; serve: boolean; from: string; to: string }) => {
       // Imported here: the demo pulls in the synthetic world and the server (see serve-command.ts).
       const { runDemo } = await import('../demo/run-demo.ts');

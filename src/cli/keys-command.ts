@@ -9,7 +9,9 @@ import { printJson, type RegisterCommands } from './cli-context.ts';
 
 /** `kernel keys`: the key custodian's link key, each agent's signing key, and trusting it. */
 export const registerKeyCommands: RegisterCommands = (program, context) => {
-  const keys = program.command('keys').description('link keys and agent signing keys');
+  const keys = program
+    .command('keys')
+    .description('link keys, linkage secrets, and agents’ signing and encryption keys');
 
   /** A command that makes a key, writes it to --out, and says where it went (or prints JSON). */
   const maker = (
