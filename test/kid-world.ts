@@ -173,7 +173,10 @@ export async function makeKidWorld(options: KidWorldOptions): Promise<KidWorld> 
       const chosen = feeds.filter((f) => datasets.includes(f.dataset) && orgs(f.org) && periods(f.period));
       await trustWorldSigningKeys(store, keysDir, [...new Set(chosen.map((f) => f.org))], 'test');
       // The agent's files are made once and reused by every store that loads them.
+      const refusals: string[] = [];
       const sent = await sendWorldFeeds(store, {
+        onRefused: (feed, error) =>
+          refusals.push(`${feed.org}/${feed.dataset}/${feed.period}: ${error.message}`),
         feeds: chosen,
         keysDir,
         outbox,
@@ -181,7 +184,8 @@ export async function makeKidWorld(options: KidWorldOptions): Promise<KidWorld> 
         postcodes,
         actor: 'test',
       });
-      if (sent.refused > 0) throw new Error(`${sent.refused} feeds of the test world were refused`);
+      if (sent.refused > 0)
+        throw new Error(`${sent.refused} feeds of the test world were refused: ${refusals.join('; ')}`);
       return sent.rowsLoaded;
     },
   };

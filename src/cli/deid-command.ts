@@ -131,6 +131,11 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
         `Pseudonymised ${m.rowCount} rows of ${m.dataset} for ${m.organisation}, period ${m.period}, in ${result.seconds.toFixed(1)} s.`,
       );
       if (result.bom) context.io.out('The extract began with a UTF-8 byte-order mark; it was ignored.');
+      if (result.periodNotInRows) {
+        context.io.err(
+          `Warning: ${result.periodNotInRows}. Check --period: the warehouse refuses this file if it would replace a load of ${m.period}.`,
+        );
+      }
       context.io.out(`NHS numbers without a token: ${problems || 'none'}.`);
       // Counts and lines only: a date of birth is an identifier, so it is never echoed.
       const births = Object.entries(m.birthDateProblems ?? {})

@@ -68,6 +68,13 @@ export interface DeidentifyResult {
   linkage?: LinkageFileResult;
   /** what the source mapping could not map, when one was given */
   mapping?: MappingReport;
+  /**
+   * Where `--period` names a month none of the dated rows falls in: a warning, since a first
+   * feed may carry only history and some feeds date rows after their month (an admission's
+   * episodes, sent in the month of admission); the warehouse refuses such a file only when it
+   * would replace a month already loaded (src/ingest/load/period-rows.ts).
+   */
+  periodNotInRows?: string;
 }
 
 export function toolVersion(): string {
@@ -414,6 +421,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
     const manifestFile = manifestPathFor(options.output);
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     succeeded = true;
+    const periodWarning = periodNotInRows(options, counters.months, period);
     return {
       manifest,
       output: options.output,
@@ -423,6 +431,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       seconds: (performance.now() - started) / 1000,
       ...(linkageFile ? { linkage: linkageFile } : {}),
       ...(mapping ? { mapping: mapping.report() } : {}),
+      ...(periodWarning ? { periodNotInRows: periodWarning } : {}),
     };
   } finally {
     if (!succeeded) {
@@ -432,29 +441,17 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   }
 }
 
-function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, inputName: string): string {
-  const months = new Map(
-    [...byMonth].map(([m, n]) => [`${Math.floor(m / 100)}-${String(m % 100).padStart(2, '0')}`, n]),
+/** Rows by month as the scan counts them (yyyymm), as 'YYYY-MM' in order. */
+const monthsOf = (byMonth: Map<number, number>): Map<string, number> =>
+  new Map(
+    [...byMonth]
+      .sort(([a], [b]) => a - b)
+      .map(([m, n]) => [`${Math.floor(m / 100)}-${String(m % 100).padStart(2, '0')}`, n]),
   );
-  const found = [...months.keys()].sort();
-  if (options.period !== undefined) {
-    const period = parsePeriod(options.period);
-    // A file may be given a month some of its rows fall outside (a resend spanning months), but
-    // not one none of them falls in: loaded, it would supersede that month's real feed and
-    // count its own month twice.
-    if (found.length > 0 && !months.has(period)) {
-      const dated = [...months.values()].reduce((sum, n) => sum + n, 0);
-      throw new KernelError(
-        'invalid-input',
-        `None of the ${dated} dated rows falls in ${period}, the period given: by ${options.spec.periodField} they fall in ${describeMonths(found)}`,
-        {
-          where: { file: inputName, field: options.spec.periodField },
-          hint: `Check --period: leave it out to take the rows' own month, or send the extract for ${period}`,
-        },
-      );
-    }
-    return period;
-  }
+
+function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, inputName: string): string {
+  if (options.period !== undefined) return parsePeriod(options.period);
+  const found = [...monthsOf(byMonth).keys()];
   if (found.length === 1) return found[0] as string;
   if (found.length === 0) {
     throw new KernelError(
@@ -474,6 +471,18 @@ function choosePeriod(options: DeidentifyOptions, byMonth: Map<number, number>, 
       hint: 'Send one file per month, or give the reporting month with --period YYYY-MM',
     },
   );
+}
+
+/** The warning when `period` was given and none of the dated rows falls in it (DeidentifyResult). */
+function periodNotInRows(
+  options: DeidentifyOptions,
+  byMonth: Map<number, number>,
+  period: string,
+): string | undefined {
+  const months = monthsOf(byMonth);
+  if (options.period === undefined || months.size === 0 || months.has(period)) return undefined;
+  const dated = [...months.values()].reduce((sum, n) => sum + n, 0);
+  return `None of the ${dated} dated rows falls in ${period}, the period given: by ${options.spec.periodField} they fall in ${describeMonths([...months.keys()])}`;
 }
 
 /** Sorted months as a phrase: '2021-03', or '3 months (2021-01 to 2021-03)'. */

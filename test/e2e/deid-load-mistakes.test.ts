@@ -1,7 +1,8 @@
 /**
  * Mistakes in what `kernel deid` and `kernel load` are given are refused with a message and
  * an exit code, never a stack trace: an output folder that does not exist, a folder where a
- * file belongs (--out, --mapping, the file to load), and a manifest that is not an object.
+ * file belongs (--out, --mapping, the file to load), and a manifest that is not an object;
+ * a --period none of the rows falls in is warned of.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -73,6 +74,18 @@ describe('deid and load refuse paths they cannot use', () => {
     expect(result.code, result.stderr).toBe(65);
     expect(result.stderr).toContain(`${at('folder')} is a folder, not a file`);
     expect(result.stderr).not.toContain('does not exist');
+  });
+
+  it('warns when --period names a month none of the rows falls in, and still writes the file', async () => {
+    const result = await runCli(deidArgs(at('as-july.csv'), '--period', '2025-07'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(
+      'Warning: None of the 20 dated rows falls in 2025-07, the period given: by Episode_End_Date they fall in 2025-06. Check --period',
+    );
+    expect(existsSync(at('as-july.csv'))).toBe(true);
+    const plain = await runCli(deidArgs(at('as-june.csv'), '--period', '2025-06'));
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).not.toContain('Warning');
   });
 
   it('refuses a manifest that holds null as it refuses one that holds a list', async () => {

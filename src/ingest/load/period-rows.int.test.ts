@@ -1,9 +1,9 @@
 /**
  * A file labelled with a month none of its rows falls in (period-rows.ts). `kernel deid
- * --period` refuses to label an extract so, and writes nothing; a file that reaches the load
- * so labelled anyway (its manifest edited and signed again) is refused on both engines before
- * it supersedes anything: the month's real load stays current and no row of the file is
- * stored. A label some rows fall outside (a resend spanning months) is still taken.
+ * --period` warns of it; the load takes it as a month's first load (a first feed may carry
+ * only history, or episodes that end after their month), but refuses it on both engines when
+ * it would replace the month's current load: that load stays current and no row of the file
+ * is stored. A label some rows fall outside (a resend spanning months) is still taken.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,23 +65,19 @@ describe('kernel deid --period', () => {
     });
   });
 
-  it('refuses a month none of the rows falls in, naming the months they do, and writes nothing', async () => {
-    const error = await failure(deid('2025-07', 'may-as-july.csv'));
-    expect(error).toBeInstanceOf(KernelError);
-    const refusal = error as KernelError;
-    expect(refusal.code).toBe('invalid-input');
-    expect(refusal.message).toBe(
+  it('warns of a month none of the rows falls in, naming the months they do', async () => {
+    const result = await deid('2025-07', 'may-as-july.csv');
+    expect(result.manifest.period).toBe('2025-07');
+    expect(result.periodNotInRows).toBe(
       'None of the 20 dated rows falls in 2025-07, the period given: by Episode_End_Date they fall in 2025-05',
     );
-    expect(refusal.where).toMatchObject({ file: 'may.extract.csv', field: 'Episode_End_Date' });
-    expect(refusal.hint).toMatch(/leave it out to take the rows' own month/);
-    expect(existsSync(path.join(dir, 'may-as-july.csv'))).toBe(false);
-    expect(existsSync(path.join(dir, 'may-as-july.csv.partial'))).toBe(false);
+    expect(existsSync(path.join(dir, 'may-as-july.csv'))).toBe(true);
   });
 
-  it('takes the month the rows fall in', async () => {
+  it('says nothing of the month the rows fall in', async () => {
     const result = await deid('2025-05', 'may.csv');
     expect(result.manifest.period).toBe('2025-05');
+    expect(result.periodNotInRows).toBeUndefined();
   });
 });
 
@@ -97,7 +93,15 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     await store.close();
   });
 
-  it('is refused whole, and the month it names keeps its real load', async () => {
+  it('is taken as the first load of the month it names: nothing is replaced', async () => {
+    // A first feed may carry only history, or episodes ending after their month.
+    const file = await apcFeed(dir, `apc-may-first-${engine.engine}`, 10, '2025-05', 7);
+    signAgain(file, { period: '2025-08' });
+    const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    expect(report).toMatchObject({ status: 'loaded', period: '2025-08' });
+  });
+
+  it('is refused whole when it would replace the month it names, which keeps its real load', async () => {
     const { june, mayLabelledJune } = await feeds;
     const real = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: june, actor: 'test' });
     expect(real.status).toBe('loaded');
@@ -110,7 +114,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     const refusal = error as KernelError;
     expect(refusal.code).toBe('refused');
     expect(refusal.message).toMatch(
-      /^None of the \d+ rows read falls in 2025-06, the month the file is loaded as: by Episode_End_Date they fall in 2025-05$/,
+      /^None of the \d+ rows read falls in 2025-06, the month whose load the file would replace: by Episode_End_Date they fall in 2025-05$/,
     );
     expect(refusal.where).toMatchObject({ file: 'apc-may.csv', field: 'Episode_End_Date' });
 
@@ -120,7 +124,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     expect(loads.map((l) => l.status)).toEqual(['loaded', 'refused']);
     expect(loads[0]?.load_id).toBe(real.loadId);
     const stored = await store.query<{ load_id: string; n: number | string }>(
-      'SELECT load_id, count(*) AS n FROM ds_apc GROUP BY load_id',
+      "SELECT load_id, count(*) AS n FROM ds_apc WHERE load_id IN (SELECT load_id FROM loads WHERE period = '2025-06') GROUP BY load_id",
     );
     expect(stored.map((r) => [r.load_id, Number(r.n)])).toEqual([[real.loadId, real.rowsLoaded]]);
   });
@@ -135,7 +139,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     );
     expect(error).toBeInstanceOf(KernelError);
     expect((error as KernelError).message).toMatch(
-      /^None of the \d+ rows read falls in 2025-06, the month the file is loaded as: by EC_Arrival_Date_Time they fall in 2025-05$/,
+      /^None of the \d+ rows read falls in 2025-06, the month whose load the file would replace: by EC_Arrival_Date_Time they fall in 2025-05$/,
     );
     relabel(ecdsMay, '2025-05');
   });

@@ -1,11 +1,15 @@
 /**
- * The file's rows against the month it is loaded as. A dataset's period field says which
- * month a row is for (the catalogue's `periodField`). A file may carry some rows of other
- * months, such as late records or a resend, but when none of its rows falls in the month it is
- * loaded as, that month is wrong: loading it would supersede the month's real feed and count
- * the rows' own month twice. So the whole load is refused, inside its transaction, before
+ * The file's rows against the month it is loaded as, when loading it would replace that
+ * month's load. A dataset's period field says which month a row is for (the catalogue's
+ * `periodField`). A file may carry rows of other months: late records, a resend, a first
+ * feed of history only, or an admission's episodes sent in the month of admission and ending
+ * after it. But a file none of whose rows falls in the month, sent to replace the month's
+ * current load, is almost surely labelled with the wrong month (last month's extract sent
+ * again under this month's name): loading it would delete the month's real rows and count the
+ * file's own month twice. So that load is refused whole, inside its transaction, before
  * anything is published. Every row read counts, loaded or set aside to be quarantined: a
- * file whose rows all fail a check would supersede the month just the same.
+ * file whose rows all fail a check would replace the month just the same. `kernel deid
+ * --period` warns of the same mismatch before the file is sent.
  */
 import { KernelError } from '../../errors.ts';
 import { addMonths } from '../../governance/governance-values.ts';
@@ -29,6 +33,11 @@ const monthCount = (row: Row | undefined): MonthCount => ({
 });
 
 export async function refuseRowsOfAnotherMonth(stage: LoadStage, displayName: string): Promise<void> {
+  const current = await stage.tx.query(
+    "SELECT 1 AS one FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status = 'loaded' AND load_id <> $4",
+    [stage.org, stage.plan.spec.id, stage.period, stage.loadId],
+  );
+  if (current.length === 0) return;
   const name = stage.plan.spec.periodField;
   const field = q(name);
   // Loaded, a date is a DATE and a datetime ISO-8601 text (row-rules.ts), which sorts as time does.
@@ -68,10 +77,10 @@ export async function refuseRowsOfAnotherMonth(stage: LoadStage, displayName: st
   const span = ends[0] === ends[ends.length - 1] ? ends[0] : `${ends[0]} to ${ends[ends.length - 1]}`;
   throw new KernelError(
     'refused',
-    `None of the ${loaded.dated + setAside.dated} rows read falls in ${stage.period}, the month the file is loaded as: by ${name} they fall in ${span}`,
+    `None of the ${loaded.dated + setAside.dated} rows read falls in ${stage.period}, the month whose load the file would replace: by ${name} they fall in ${span}`,
     {
       where: { file: displayName, field: name },
-      hint: `Send the file as the month its rows are for (kernel deid names it when --period is left out), or send the extract for ${stage.period}`,
+      hint: `Send the file as the month its rows are for (kernel deid names it when --period is left out), or send the extract for ${stage.period}; the current load of ${stage.period} stays`,
     },
   );
 }
