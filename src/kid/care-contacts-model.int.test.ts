@@ -10,7 +10,10 @@ import { parseCsv } from '../files/csv-file-writer.ts';
 import type { Store } from '../store/store.ts';
 import { kidWorldForFile, openWorldForSuite } from '../../test/kid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { readingUseCaseId } from '../../test/use-cases.ts';
+import { createAgreement } from '../governance/agreements.ts';
 import { buildFrailty } from './frailty.ts';
+import { openKidRead } from './kid-read.ts';
 import { buildPersonModel, windowStart } from './person-model.ts';
 import { inVersion } from '../store/version-range.ts';
 
@@ -71,6 +74,27 @@ describe.each(testStores())('community and mental health contacts in the KID mod
     }
     // loaded datasets count 0, never null, for people without a contact
     expect(rows.every((r) => r.community_contacts !== null && r.mh_contacts !== null)).toBe(true);
+  });
+
+  it('reads the counts only under a use case that covers the care contacts, and needs no cover for sources never loaded', async () => {
+    const orgs = (
+      await store.query<{ org_code: string }>("SELECT DISTINCT org_code FROM loads WHERE status = 'loaded'")
+    ).map((r) => r.org_code);
+    const datasets = ['pmi', 'csds-care-contact', 'mhsds-care-contact'];
+    for (const org of orgs)
+      await createAgreement(store, { org, datasets, from: '2019-04', to: '2030-03' }, 'test');
+    const analyst = { id: 'u-analyst', role: 'analyst', org: null };
+    const pmiOnly = await readingUseCaseId(store, 'Care contacts', 'planning', ['pmi'], orgs);
+    await expect(
+      openKidRead(store, { user: analyst, useCaseId: pmiOnly }, ['population', 'activity']),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('activity fields derive from csds-care-contact'),
+    });
+    // apc, ecds, op, asc and fire-safety were never loaded here: the read needs no cover for them.
+    const covered = await readingUseCaseId(store, 'Care contacts', 'planning', datasets, orgs);
+    const read = await openKidRead(store, { user: analyst, useCaseId: covered }, ['population', 'activity']);
+    expect(read.datasets).toEqual(['csds-care-contact', 'mhsds-care-contact', 'pmi']);
   });
 
   it('leaves a version without a model date no model or eFI rows, though each keeps rows by a range of versions', async () => {

@@ -14,8 +14,10 @@ import {
   type AccessGrant,
   type ReadAccess,
 } from '../governance/access-policy.ts';
+import { warehouseTable } from '../governance/datasets.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
+import { tableColumns } from '../store/table-columns.ts';
 
 /** Each field group of the model and the source datasets it is derived from (its lineage). */
 export const KID_LINEAGE = {
@@ -26,10 +28,11 @@ export const KID_LINEAGE = {
   'fire-visits': ['pmi', 'fire-safety'],
   conditions: ['pmi', 'gp-events'],
   frailty: ['pmi', 'gp-events'],
-  // The person-level model (src/kid/person-model.ts): activity and cost in the 12 months, and
-  // the Bridges to Health segment, whose rules read conditions, deaths, admissions,
-  // maternity and social care.
-  activity: ['pmi', 'apc', 'ecds', 'op', 'asc', 'fire-safety'],
+  // The person-level model (src/kid/person-model.ts): activity and cost in the 12 months
+  // (admissions, A&E, outpatients, community and mental health contacts, social care, fire
+  // visits), and the Bridges to Health segment, whose rules read conditions, deaths,
+  // admissions, maternity and social care.
+  activity: ['pmi', 'apc', 'ecds', 'op', 'csds-care-contact', 'mhsds-care-contact', 'asc', 'fire-safety'],
   segments: ['pmi', 'gp-events', 'apc', 'asc', 'msds-booking', 'msds-delivery'],
   // Age, sex, IMD of residence, conditions, emergency admissions and A&E attendances (src/kid/risk.ts).
   risk: ['pmi', 'asc', 'gp-events', 'apc', 'ecds'],
@@ -60,7 +63,16 @@ export async function decideKidRead(
   access: ReadAccess,
   fields: readonly KidFieldGroup[],
 ): Promise<KidReadDecision> {
-  const datasets = [...new Set(fields.flatMap((f) => KID_LINEAGE[f]))].sort();
+  const lineage = [...new Set(fields.flatMap((f) => KID_LINEAGE[f]))].sort();
+  // A source with nothing loaded gives the model nothing (its counts are empty), so a read
+  // needs no cover for it: a warehouse without community data still reads the activity it
+  // has. Once it is loaded, the read needs it like any other. (With no source loaded at all,
+  // the policy's own refusal says so.)
+  const loaded: string[] = [];
+  for (const dataset of lineage) {
+    if ((await tableColumns(q, warehouseTable(dataset))).length > 0) loaded.push(dataset);
+  }
+  const datasets = loaded.length > 0 ? loaded : lineage;
   const grants: AccessGrant[] = [];
   for (const dataset of datasets) {
     const decision = await decideAccess(q, access, dataset);
@@ -89,7 +101,7 @@ export async function openKidRead(
       reason: denial.reason,
       hint: denial.hint,
       details: { dataset },
-      message: `The model's ${field} derive from ${dataset}, and this read may not use it: ${denial.reason}`,
+      message: `The model's ${field} fields derive from ${dataset}, and this read may not use it: ${denial.reason}`,
     });
   }
   const { datasets, grants } = decision;

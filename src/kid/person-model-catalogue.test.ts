@@ -46,8 +46,10 @@ describe('the person-level model in the catalogue', () => {
     expect(model.fields.find((f) => f.name === 'segment')?.lineage).toEqual(
       expect.arrayContaining([...KID_LINEAGE.segments]),
     );
-    // Community and mental health contacts wait for their datasets.
-    expect(model.fields.find((f) => f.name === 'community_contacts')?.lineage).toEqual([]);
+    // Community and mental health contacts are counted from the CSDS and MHSDS care contacts,
+    // so reading them needs a use case that covers those datasets.
+    expect(model.fields.find((f) => f.name === 'community_contacts')?.lineage).toEqual(['csds-care-contact']);
+    expect(model.fields.find((f) => f.name === 'mh_contacts')?.lineage).toEqual(['mhsds-care-contact']);
   });
 
   it('refuses a description whose lineage names a dataset the catalogue does not have', () => {

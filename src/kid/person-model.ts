@@ -553,8 +553,8 @@ export const COST_SETTING_TITLES: Record<CostSetting, string> = {
   emergency: 'Emergency admissions',
   elective: 'Elective admissions',
   op: 'Outpatient attendances',
-  community: 'Community contacts (no dataset yet)',
-  mh: 'Mental health contacts (no dataset yet)',
+  community: 'Community contacts (not costed: no unit cost yet)',
+  mh: 'Mental health contacts (not costed: no unit cost yet)',
   asc: 'Adult social care',
 };
 
