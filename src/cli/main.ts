@@ -7,7 +7,7 @@ import { openExistingStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { kernelVersion } from '../version.ts';
 import { dataDirFor, forwardToServer } from '../server/cli-forwarding.ts';
-import { principalForToken } from '../server/auth/api-tokens.ts';
+import { credentialForToken } from '../server/auth/api-tokens.ts';
 import { runOperation } from '../operations/operation.ts';
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { actorOf, operatorPrincipal, type Principal } from '../operations/principal.ts';
@@ -189,13 +189,24 @@ function collectFlags(program: Command): GlobalFlags {
 }
 
 async function principalForCliToken(store: Store, token: string): Promise<Principal> {
-  const principal = await principalForToken(store, token.trim());
-  if (!principal) {
+  const credential = await credentialForToken(store, token.trim());
+  if (!credential) {
     throw new KernelError('unauthenticated', 'KERNEL_TOKEN is not a valid API token', {
       hint: 'It may have been revoked; ask an administrator for a new one (kernel tokens new), or unset KERNEL_TOKEN to act as the operator',
     });
   }
-  return principal;
+  // The CLI cannot tell a read from a change before a command runs, so it takes full tokens
+  // only; a narrower token is for the API it was made for.
+  if (credential.scope !== 'full') {
+    throw new KernelError(
+      'forbidden',
+      `KERNEL_TOKEN is a ${credential.scope} API token, and the CLI takes full tokens only`,
+      {
+        hint: 'Use it with the HTTP API, or ask an administrator for a full token (kernel tokens new --scope full)',
+      },
+    );
+  }
+  return credential.principal;
 }
 
 function safeUserName(): string {

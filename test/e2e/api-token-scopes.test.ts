@@ -126,6 +126,18 @@ describe('kernel tokens new --expires --scope, and kernel users reset-mfa', () =
     const list = await runCli(['tokens', 'list', ...data]);
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+bo@nhs.net\\s+read-only`));
     expect(list.stdout).not.toContain(token);
+    // The CLI cannot keep a scoped token to its limits, so it refuses one, saying why.
+    process.env.KERNEL_TOKEN = token;
+    try {
+      const scoped = await runCli(['orgs', 'list', ...data]);
+      expect(scoped.code).toBe(77);
+      expect(scoped.stderr).toContain(
+        'KERNEL_TOKEN is a read-only API token, and the CLI takes full tokens only',
+      );
+      expect(scoped.stderr).not.toContain(token);
+    } finally {
+      delete process.env.KERNEL_TOKEN;
+    }
 
     const bad = await runCli(['tokens', 'new', '--email', 'bo@nhs.net', '--scope', 'admin', ...data]);
     expect(bad.code).toBe(64);
