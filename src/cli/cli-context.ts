@@ -11,7 +11,14 @@ import path from 'node:path';
 import { formatTable, printJson } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
 
-export { formatTable, printJson, printTablesAsCsv, type CliIo } from '../console/console.ts';
+export {
+  csvAwareIo,
+  formatTable,
+  printingCsv,
+  printJson,
+  printTablesAsCsv,
+  type CliIo,
+} from '../console/console.ts';
 
 /**
  * Writes a file a command makes (a PDF, a chart, letters), making its folder first. A folder

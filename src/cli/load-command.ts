@@ -14,7 +14,7 @@ import {
 } from '../ingest/load-history.ts';
 import { readLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { formatTable, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
+import { formatTable, printingCsv, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
 
 /**
  * A progress bar on stderr, only when a person is watching (`io.isTTY`). Each update moves
@@ -169,7 +169,7 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
         printJson(context.io, page);
         return;
       }
-      if (page.total === 0) {
+      if (page.total === 0 && !printingCsv()) {
         context.io.out('No loads match.');
         return;
       }

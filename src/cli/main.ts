@@ -12,6 +12,7 @@ import { runOperation } from '../operations/operation.ts';
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { actorOf, operatorPrincipal, type Principal } from '../operations/principal.ts';
 import {
+  csvAwareIo,
   printTablesAsCsv,
   type CliContext,
   type CliIo,
@@ -103,7 +104,7 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
 
   let resolved: ResolvedConfig | undefined;
   const context: CliContext = {
-    io,
+    io: csvAwareIo(io),
     actor: `cli:${safeUserName()}`,
     config() {
       // Global flags and each command's own flags (e.g. --port, --key) share one namespace.

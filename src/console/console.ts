@@ -25,11 +25,51 @@ let tablesAsCsv = false;
  */
 export function printTablesAsCsv(on: boolean): void {
   tablesAsCsv = on;
+  forStandardOutput.clear();
+}
+
+/** Whether this run prints its tables as CSV: an empty list is then its header, not a sentence. */
+export function printingCsv(): boolean {
+  return tablesAsCsv;
+}
+
+/** Under `--csv`: the tables (and any JSON) this run has formatted, which alone go to standard output. */
+const forStandardOutput = new Set<string>();
+
+/**
+ * What a command writes, with `--csv` kept to what a spreadsheet or script reads: a table goes
+ * to standard output, and every other line (a count, a caption, a hint) to standard error,
+ * where a person still sees it, so `kernel loads --csv > loads.csv` is a CSV file. Without
+ * `--csv` every line goes where the command sent it.
+ */
+export function csvAwareIo(io: CliIo): CliIo {
+  return {
+    out(text) {
+      if (!tablesAsCsv) return io.out(text);
+      const table = [...forStandardOutput].find((t) => text.includes(t));
+      if (table === undefined) return io.err(text);
+      const at = text.indexOf(table);
+      const before = text.slice(0, at).trim();
+      const after = text.slice(at + table.length).trim();
+      if (before) io.err(before);
+      io.out(table);
+      if (after) io.err(after);
+    },
+    err: (text) => io.err(text),
+    get isTTY() {
+      return io.isTTY;
+    },
+    stdin: io.stdin,
+  };
 }
 
 /** Prints rows as an aligned plain-text table, or as CSV when the run asked for `--csv`. */
 export function formatTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  if (tablesAsCsv) return [headers, ...rows].map((row) => row.map(csvCell).join(',')).join('\n');
+  if (tablesAsCsv) {
+    const csv = [headers, ...rows].map((row) => row.map(csvCell).join(',')).join('\n');
+    forStandardOutput.add(csv);
+    return csv;
+  }
   const cells = [
     headers,
     ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell)))),
@@ -46,5 +86,7 @@ export function formatTable(headers: string[], rows: (string | number | null | u
 }
 
 export function printJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
+  const json = JSON.stringify(value, null, 2);
+  if (tablesAsCsv) forStandardOutput.add(json);
+  io.out(json);
 }

@@ -122,6 +122,11 @@ describe('CLI mistakes (issue 22, item 8)', () => {
     expect(datasets.stdout).toMatch(/\npmi,/);
     const loads = await runCli(['loads', '--csv', '--data', data]);
     expect(loads.code, loads.stderr).toBe(0);
+    // Standard output is the CSV alone: the count and the hints below a table go to standard error.
+    expect(loads.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^load,/)]);
+    expect(loads.stderr).not.toBe('');
+    const plainLoads = await runCli(['loads', '--data', data]);
+    expect(plainLoads.stderr).toBe('');
     // A command's own --csv FILE keeps its meaning.
     const help = await runCli(['invoices', 'list', '--help', '--data', data]);
     expect(help.stdout).toContain('--csv <file>');
