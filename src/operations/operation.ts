@@ -129,8 +129,10 @@ export async function runOperation<I extends z.ZodObject, O extends z.ZodType>(
 ): Promise<z.output<O>> {
   const { principal } = context;
   if (!mayUse(operation.access, principal)) {
-    // The summary before any colon: what follows it explains the operation, not the refusal.
-    const doing = (operation.summary.split(':')[0] ?? operation.summary).toLowerCase();
+    // The summary before any colon or closing aside: the rest explains the operation, not the
+    // refusal. Only its first letter is lowered, so SELECT and API stay as written.
+    const summary = (operation.summary.split(':')[0] ?? operation.summary).replace(/\s*\([^)]*\)\s*$/, '');
+    const doing = summary.charAt(0).toLowerCase() + summary.slice(1);
     throw new KernelError('forbidden', `Your role (${principal.role}) may not ${doing}`, {
       // The operator is an administrator already: asking one would go round in a circle.
       hint:

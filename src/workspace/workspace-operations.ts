@@ -231,7 +231,7 @@ export const runQueryOperation = workspaceOperation({
       `${formatTable(
         r.columns.map((c) => c.name),
         r.rows.map((row) => row.map((v) => (v === null ? '' : String(v)))),
-      )}\n${r.total} rows, ${r.ms} ms${r.total > r.rows.length ? ` (the first ${r.rows.length} shown)` : ''}`,
+      )}\n${r.total} ${r.total === 1 ? 'row' : 'rows'}, ${r.ms} ms${r.total > r.rows.length ? ` (the first ${r.rows.length} shown)` : ''}`,
   },
   run: async (context, { useCase, sql }) => {
     const result = await runQuery(context, useCase, sql);

@@ -60,7 +60,9 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
         runCli(['query', '--usecase', useCase, '--sql', 'SELECT 1', ...flags]),
       );
       expect(operator.code).toBe(77);
-      expect(operator.stderr).toContain('Your role (admin) may not run one select');
+      expect(operator.stderr).toContain(
+        'Your role (admin) may not run one SELECT in your workspace on a use case. At the command line',
+      );
       // The operator is told how to act as someone who may, not to ask an administrator.
       expect(operator.stderr).toContain('set KERNEL_TOKEN to their API token (kernel tokens new)');
       expect(operator.stderr).not.toContain('Ask an administrator');
