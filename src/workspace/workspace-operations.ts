@@ -164,10 +164,14 @@ export const openWorkspaceOperation = workspaceOperation({
     command: ['workspace', 'show'],
     flags: { useCase: 'usecase' },
     print: (w) =>
-      formatTable(
-        ['view', 'dataset', 'columns'],
-        w.views.map((v) => [v.name, v.datasetId, v.columns.map((c) => c.name).join(', ')]),
-      ),
+      [
+        formatTable(
+          ['view', 'dataset', 'columns'],
+          w.views.map((v) => [v.name, v.datasetId, v.columns.map((c) => c.name).join(', ')]),
+        ),
+        // What the use case names but the workspace cannot offer, and why, as the API says it.
+        ...w.unavailable.map((u) => `unavailable: ${u.datasetId}: ${u.reason}`),
+      ].join('\n'),
   },
   run: async (context, { useCase }) =>
     dictionary(await workspacesFor(context.store).open(accessOf(context, useCase))),

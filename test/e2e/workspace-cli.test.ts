@@ -46,6 +46,15 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
         ]),
       );
       expect(result.stderr).toBe('');
+      // The table names what the use case covers but the workspace cannot offer, as --json does.
+      const show = (...more: string[]) =>
+        asUser(token, () => runCli(['workspace', 'show', '--usecase', useCase, ...more, ...flags]));
+      const { unavailable } = JSON.parse((await show('--json')).stdout) as {
+        unavailable: { datasetId: string; reason: string }[];
+      };
+      expect(unavailable.length).toBeGreaterThan(0);
+      const table = (await show()).stdout;
+      for (const u of unavailable) expect(table).toContain(`unavailable: ${u.datasetId}: ${u.reason}`);
       const answer = JSON.parse(result.stdout) as { columns: { name: string }[]; total: number };
       expect(answer.columns.map((c) => c.name)).toEqual(['org_code', 'n']);
       expect(answer.total).toBeGreaterThan(0);
