@@ -7,8 +7,8 @@
  * Every criterion reads a part of the Kent Integrated Dataset or a dataset, so the datasets a
  * definition needs (its lineage) decide which use cases may count it.
  *
- * Not criteria yet, and why (rather than an invented stand-in):
- * - frailty: the KID holds no frailty score (no electronic Frailty Index is derived yet);
+ * Not criteria yet: the KID's electronic Frailty Index category and Bridges to Health segment
+ * (docs/cohorts.md), which the KID now holds but the builder does not offer.
  *
  * A primary care network is the practices the practice-to-PCN reference places in it on the
  * day (ref_practice_pcn_current, docs/geography.md).
