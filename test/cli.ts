@@ -50,3 +50,6 @@ export function spawnCli(
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** `kernel demo` on a world small enough for a test: 300 people over two months, not served. */
+export const SMALL_DEMO = ['demo', '--no-serve', '--people', '300', '--from', '2021-01', '--to', '2021-02'];

@@ -815,17 +815,25 @@ const decisions = new Map<string, Promise<Decision>>();
 const DECISION_LIMIT = 1024;
 /** How long the policy's version is reused before it is read again (as the maternity dashboard's). */
 export const POLICY_VERSION_MAX_AGE_MS = 1000;
-const versionMemo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
 
-export function currentPolicyVersion(q: Queryable): Promise<string> {
-  const memo = versionMemo.get(q);
-  const now = performance.now();
-  if (memo && now - memo.at <= POLICY_VERSION_MAX_AGE_MS) return memo.version;
-  const version = policyVersion(q);
-  versionMemo.set(q, { at: now, version });
-  version.catch(() => versionMemo.delete(q));
-  return version;
+/**
+ * `read` of a version a cache keys on, reused per store for up to `POLICY_VERSION_MAX_AGE_MS`
+ * (a read that fails is not kept), so a busy page reads it about once a second.
+ */
+function reusedBriefly(read: (q: Queryable) => Promise<string>): (q: Queryable) => Promise<string> {
+  const memo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
+  return (q) => {
+    const kept = memo.get(q);
+    const now = performance.now();
+    if (kept && now - kept.at <= POLICY_VERSION_MAX_AGE_MS) return kept.version;
+    const version = read(q);
+    memo.set(q, { at: now, version });
+    version.catch(() => memo.delete(q));
+    return version;
+  };
 }
+
+export const currentPolicyVersion = reusedBriefly(policyVersion);
 
 async function kidVersion(q: Queryable): Promise<string> {
   const [row] = await q.query<{ version: number | null }>('SELECT max(version) AS version FROM kid_current');
@@ -985,16 +993,7 @@ export async function mayOpenPopulationHealth(q: Queryable, user: ReadUser): Pro
  * policy also refuses a dataset nothing has been loaded into, which its own version does not
  * see, and a first load of pmi or gp-events is followed by a build, a new KID version.
  */
-function currentKidVersion(q: Queryable): Promise<string> {
-  const memo = kidVersionMemo.get(q);
-  const now = performance.now();
-  if (memo && now - memo.at <= POLICY_VERSION_MAX_AGE_MS) return memo.version;
-  const version = kidVersion(q);
-  kidVersionMemo.set(q, { at: now, version });
-  version.catch(() => kidVersionMemo.delete(q));
-  return version;
-}
-const kidVersionMemo = new WeakMap<Queryable, { at: number; version: Promise<string> }>();
+const currentKidVersion = reusedBriefly(kidVersion);
 
 /** The codes of the areas the page's picker lists. */
 export interface DashboardAreas {

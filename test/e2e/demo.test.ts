@@ -6,23 +6,12 @@ import { verifyAudit } from '../../src/audit/audit-log.ts';
 import { listDatasets } from '../../src/catalogue/catalogue.ts';
 import { isNilReturn, listWorldFeeds } from '../../src/synth/world-feeds.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { runCli } from '../cli.ts';
+import { runCli, SMALL_DEMO } from '../cli.ts';
 
 describe('kernel demo', () => {
   it('builds a warehouse from the synthetic world through de-identification and loading, and again idempotently', async () => {
     const data = mkdtempSync(path.join(os.tmpdir(), 'kernel-demo-'));
-    const argv = [
-      '--data',
-      data,
-      'demo',
-      '--no-serve',
-      '--people',
-      '300',
-      '--from',
-      '2021-01',
-      '--to',
-      '2021-02',
-    ];
+    const argv = ['--data', data, ...SMALL_DEMO];
     const first = await runCli(argv);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/synthetic world: 300 people/);

@@ -3,7 +3,7 @@ import { changePassword, findUserByEmail } from '../../src/server/auth/user-acco
 import { createDemoUsers, type DemoAccount } from '../../src/server/demo-users.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { runCli } from '../cli.ts';
+import { runCli, SMALL_DEMO } from '../cli.ts';
 import { testStores } from '../stores.ts';
 import { PASSWORD, portalApp, sessionFor } from './portal-helpers.ts';
 
@@ -26,20 +26,7 @@ describe.each(testStores())('the menu of every demo account on $engine', (engine
 
   beforeAll(async () => {
     const where = await engine.fresh();
-    const demo = await runCli([
-      '--data',
-      where.dataDir,
-      '--store',
-      where.store,
-      'demo',
-      '--no-serve',
-      '--people',
-      '300',
-      '--from',
-      '2021-01',
-      '--to',
-      '2021-02',
-    ]);
+    const demo = await runCli(['--data', where.dataDir, '--store', where.store, ...SMALL_DEMO]);
     expect(demo.code, demo.stderr).toBe(0);
     store = await openStore(where);
     // What `kernel demo` does next when it serves: one account per role.

@@ -4,24 +4,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MonthlyUpdate } from '../../src/reporting/monthly-update.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { runCli } from '../cli.ts';
+import { runCli, SMALL_DEMO } from '../cli.ts';
 import { accountsForEveryRole, portalApp, sessionFor } from './portal-helpers.ts';
 
 describe('the demo’s programme office', () => {
   it('seeds the 2021 plan and RAID log once, so the July 2021 update is drafted from the demo’s state', async () => {
     const data = mkdtempSync(path.join(os.tmpdir(), 'kernel-programme-demo-'));
-    const argv = [
-      '--data',
-      data,
-      'demo',
-      '--no-serve',
-      '--people',
-      '300',
-      '--from',
-      '2021-01',
-      '--to',
-      '2021-02',
-    ];
+    const argv = ['--data', data, ...SMALL_DEMO];
     const first = await runCli(argv);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/programme: 10 workstreams, 16 milestones, 8 RAID items/);
