@@ -17,7 +17,7 @@ import {
 import { warehouseTable } from '../governance/datasets.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
-import { tableColumns } from '../store/table-columns.ts';
+import { existingRelations } from '../store/table-columns.ts';
 
 /** Each field group of the model and the source datasets it is derived from (its lineage). */
 export const KID_LINEAGE = {
@@ -68,10 +68,11 @@ export async function decideKidRead(
   // needs no cover for it: a warehouse without community data still reads the activity it
   // has. Once it is loaded, the read needs it like any other. (With no source loaded at all,
   // the policy's own refusal says so.)
-  const loaded: string[] = [];
-  for (const dataset of lineage) {
-    if ((await tableColumns(q, warehouseTable(dataset))).length > 0) loaded.push(dataset);
-  }
+  const tables = await existingRelations(
+    q,
+    lineage.map((d) => warehouseTable(d)),
+  );
+  const loaded = lineage.filter((d) => tables.has(warehouseTable(d)));
   const datasets = loaded.length > 0 ? loaded : lineage;
   const grants: AccessGrant[] = [];
   for (const dataset of datasets) {

@@ -12,3 +12,14 @@ export async function tableColumns(q: Queryable, relation: string): Promise<stri
   );
   return rows.map((r) => r.column_name);
 }
+
+/** Which of `relations` exist in the store's own schema: one question, however many are asked about. */
+export async function existingRelations(q: Queryable, relations: readonly string[]): Promise<Set<string>> {
+  if (relations.length === 0) return new Set();
+  const rows = await q.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables
+     WHERE table_schema = current_schema() AND table_name IN (${relations.map((_, k) => `$${k + 1}`).join(', ')})`,
+    [...relations],
+  );
+  return new Set(rows.map((r) => r.table_name));
+}
