@@ -47,7 +47,7 @@ import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
 import type { Dialect } from '../store/dialect.ts';
 import type { Queryable, Store } from '../store/store.ts';
-import { tableColumns } from '../store/table-columns.ts';
+import { existingRelations, tableColumns } from '../store/table-columns.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
@@ -153,6 +153,18 @@ const deny = (reason: string, hint: string): AccessDenial => ({ allowed: false, 
 
 function isMember(useCase: UseCase, user: ReadUser): boolean {
   return useCase.users.includes(user.id) || useCase.users.includes(`role:${user.role}`);
+}
+
+/**
+ * Which of `datasetIds` anything has been loaded into (their tables exist): schema metadata,
+ * no read of their rows. One question, however many datasets.
+ */
+export async function loadedDatasets(q: Queryable, datasetIds: readonly string[]): Promise<string[]> {
+  const tables = await existingRelations(
+    q,
+    datasetIds.map((d) => warehouseTable(d)),
+  );
+  return datasetIds.filter((d) => tables.has(warehouseTable(d)));
 }
 
 /** The policy decision, with everything the read needs; no side effects. */

@@ -9,15 +9,14 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import {
   decideAccess,
+  loadedDatasets,
   refuseRead,
   type AccessDenial,
   type AccessGrant,
   type ReadAccess,
 } from '../governance/access-policy.ts';
-import { warehouseTable } from '../governance/datasets.ts';
 import { inTransaction } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
-import { existingRelations } from '../store/table-columns.ts';
 
 /** Each field group of the model and the source datasets it is derived from (its lineage). */
 export const KID_LINEAGE = {
@@ -68,11 +67,7 @@ export async function decideKidRead(
   // needs no cover for it: a warehouse without community data still reads the activity it
   // has. Once it is loaded, the read needs it like any other. (With no source loaded at all,
   // the policy's own refusal says so.)
-  const tables = await existingRelations(
-    q,
-    lineage.map((d) => warehouseTable(d)),
-  );
-  const loaded = lineage.filter((d) => tables.has(warehouseTable(d)));
+  const loaded = await loadedDatasets(q, lineage);
   const datasets = loaded.length > 0 ? loaded : lineage;
   const grants: AccessGrant[] = [];
   for (const dataset of datasets) {
