@@ -46,9 +46,12 @@ export function csvAwareIo(io: CliIo): CliIo {
   return {
     out(text) {
       if (!tablesAsCsv) return io.out(text);
-      const table = [...forStandardOutput].find((t) => text.includes(t));
+      // A table stands on lines of its own: a one-column header ("load") is no match for a
+      // caption that happens to contain the word.
+      const lines = `\n${text}\n`;
+      const table = [...forStandardOutput].find((t) => lines.includes(`\n${t}\n`));
       if (table === undefined) return io.err(text);
-      const at = text.indexOf(table);
+      const at = lines.indexOf(`\n${table}\n`);
       const before = text.slice(0, at).trim();
       const after = text.slice(at + table.length).trim();
       if (before) io.err(before);
