@@ -6,22 +6,21 @@ import { readSession } from '../../src/server/auth/sessions.ts';
 import { checkSignIn, disableUser, enableUser, listUsers } from '../../src/server/auth/user-accounts.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
-import { openForSuite, testStores } from '../stores.ts';
-import { accountsForEveryRole, PASSWORD, portalApp, sessionFor, type TestAccount } from './portal-helpers.ts';
+import { testStores } from '../stores.ts';
+import {
+  PASSWORD,
+  sessionFor,
+  type TestAccount,
+  openPortalForSuite,
+  type PortalSuite,
+} from './portal-helpers.ts';
 
 describe.each(testStores())('disabling an account on $engine (issue 23, M2)', (engine) => {
   let store: Store;
   let accounts: Record<Role, TestAccount>;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
 
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    async (s) => {
-      accounts = await accountsForEveryRole(s);
-      portal = portalApp(s);
-    },
-  );
+  openPortalForSuite(engine, (suite) => void ({ store, accounts, portal } = suite));
 
   it('ends its sessions, revokes its tokens and refuses its password; enabling lets it sign in afresh', async () => {
     const analyst = accounts.analyst;

@@ -12,22 +12,15 @@ import { createApiToken, principalForToken } from '../../src/server/auth/api-tok
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { runCli } from '../cli.ts';
-import { openForSuite, testStores } from '../stores.ts';
-import { accountsForEveryRole, portalApp, type TestAccount } from './portal-helpers.ts';
+import { testStores } from '../stores.ts';
+import { type TestAccount, openPortalForSuite, type PortalSuite } from './portal-helpers.ts';
 
 describe.each(testStores())('API token scopes and expiry on $engine (issue 19)', (engine) => {
   let store: Store;
   let accounts: Record<Role, TestAccount>;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
 
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    async (s) => {
-      accounts = await accountsForEveryRole(s);
-      portal = portalApp(s);
-    },
-  );
+  openPortalForSuite(engine, (suite) => void ({ store, accounts, portal } = suite));
 
   const call = (token: string, method: string, url: string) =>
     portal.app.request(url, {

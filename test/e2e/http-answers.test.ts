@@ -13,8 +13,8 @@ import { resolveConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
 import type { Role } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
-import { openForSuite, testStores } from '../stores.ts';
-import { accountsForEveryRole, portalApp, type TestAccount } from './portal-helpers.ts';
+import { testStores } from '../stores.ts';
+import { type TestAccount, openPortalForSuite, type PortalSuite } from './portal-helpers.ts';
 
 interface ErrorAnswer {
   error: { code: string; message: string; hint?: string };
@@ -33,16 +33,9 @@ function rawExchange(port: number, request: string): Promise<string> {
 
 describe.each(testStores())('the HTTP answers on $engine', (engine) => {
   let store: Store;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
   let accounts: Record<Role, TestAccount>;
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    async (s) => {
-      accounts = await accountsForEveryRole(s);
-      portal = portalApp(s);
-    },
-  );
+  openPortalForSuite(engine, (suite) => void ({ store, accounts, portal } = suite));
 
   describe('a method the address does not take', () => {
     it('answers 405 with the methods it takes in Allow, and the JSON error body, in the API', async () => {

@@ -23,6 +23,7 @@ import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts'
 import { buildRouteTable } from '../../src/server/route-table.ts';
 import { ROLES, type Role, type RouteDeclaration, type ServerDeps } from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
+import { openForSuite, type TestStore } from '../stores.ts';
 
 export const PASSWORD = 'portal test passphrase';
 
@@ -62,6 +63,27 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
     out[role] = { role, email, userId: user.id, token };
   }
   return out;
+}
+
+/** What a suite over the portal needs: its store, one account per role, and the portal over it. */
+export interface PortalSuite {
+  store: Store;
+  accounts: Record<Role, TestAccount>;
+  portal: ReturnType<typeof portalApp>;
+}
+
+/** Opens a store for the suite, with one account per role and the portal over it; `use` receives them. */
+export function openPortalForSuite(engine: TestStore, use: (suite: PortalSuite) => void): void {
+  let accounts: Record<Role, TestAccount>;
+  let portal: ReturnType<typeof portalApp>;
+  openForSuite(
+    engine,
+    (store) => use({ store, accounts, portal }),
+    async (store) => {
+      accounts = await accountsForEveryRole(store);
+      portal = portalApp(store);
+    },
+  );
 }
 
 /** An IG lead who belongs to an organisation, as `kernel users add --role ig-lead --org ODS` makes one. */

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { mayUse, ROLES, type Principal, type Role } from '../../src/server/routes.ts';
 import { responseSchemaOf } from '../../src/server/openapi.ts';
 import type { Store } from '../../src/store/store.ts';
-import { openForSuite, testStores } from '../stores.ts';
+import { testStores } from '../stores.ts';
 import {
-  accountsForEveryRole,
   concretePath,
-  portalApp,
   sessionFor,
   type TestAccount,
+  openPortalForSuite,
+  type PortalSuite,
 } from './portal-helpers.ts';
 
 /**
@@ -18,16 +18,9 @@ import {
 describe.each(testStores())('every route with every role on $engine', (engine) => {
   let store: Store;
   let accounts: Record<Role, TestAccount>;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
 
-  openForSuite(
-    engine,
-    (s) => (store = s),
-    async (s) => {
-      accounts = await accountsForEveryRole(s);
-      portal = portalApp(s);
-    },
-  );
+  openPortalForSuite(engine, (suite) => void ({ store, accounts, portal } = suite));
 
   it('declares each route once, with a summary and who may use it', () => {
     expect(portal.routes.length).toBeGreaterThan(20);
