@@ -9,9 +9,9 @@
  * the practice view through `readPopulationHealth` (audited, under the bench's use case) and
  * then, `--renders` times each, one step at a time: the answer itself (what the API does), the
  * page's read (the answer and its picker's areas, `readPopulationHealthPage`), the picker's use
- * cases read afresh, the view (charts' SVG
- * and table rows, `populationHealthView`), the portal template (`kid/population-health.njk` in
- * the layout, through the server's own view engine) and the API's `JSON.stringify` of the same
+ * cases as the page asks for them (`populationHealthUseCases`), the view (charts' SVG and
+ * table rows, `populationHealthView`), the portal template (`kid/population-health.njk` in the
+ * layout, through the server's own view engine) and the API's `JSON.stringify` of the same
  * answer. It prints the median CPU milliseconds of each step (every thread of this process, so
  * DuckDB's work counts too) and the page's bytes.
  * Run it only while no server has DIR's warehouse open (DuckDB takes the file for one process).
@@ -19,10 +19,10 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readableUseCases } from '../../src/governance/access-policy.ts';
 import { listUseCases } from '../../src/governance/use-cases.ts';
 import {
   parseScope,
+  populationHealthUseCases,
   readPopulationHealth,
   readPopulationHealthPage,
 } from '../../src/kid/population-health.ts';
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     const { answer: result, areas } = await readPopulationHealthPage(store, access, {
       scope: parseScope(`practice:${practice}`),
     });
-    const useCases = await readableUseCases(store, access.user);
+    const useCases = await populationHealthUseCases(store, access.user);
     const label = `Practice ${practice}`;
     const views = createViewEngine();
     const vars = () => ({
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       // The API's read, the page's (the same answer and its picker's areas), and the picker's use cases.
       steps.read.push(await cpuMsAsync(() => readPopulationHealth(store, access, { scope })));
       steps.page.push(await cpuMsAsync(() => readPopulationHealthPage(store, access, { scope })));
-      steps.useCases.push(await cpuMsAsync(() => readableUseCases(store, access.user)));
+      steps.useCases.push(await cpuMsAsync(() => populationHealthUseCases(store, access.user)));
       steps.view.push(cpuMs(() => populationHealthView(result, label)));
       const v = vars();
       steps.template.push(cpuMs(() => views.render('kid/population-health.njk', v)));
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       `  the page's read (and its areas):     ${median(steps.page).toFixed(2)} (readPopulationHealthPage)`,
     );
     console.log(
-      `  the picker's use cases, read afresh: ${median(steps.useCases).toFixed(2)} (the page keeps them per user and policy version)`,
+      `  the picker's use cases, as the page asks: ${median(steps.useCases).toFixed(2)} (populationHealthUseCases: kept per user, policy version, day and KID version)`,
     );
     console.log(`  view (charts' SVG and table rows):   ${median(steps.view).toFixed(2)}`);
     console.log(`  template (Nunjucks, given the view): ${median(steps.template).toFixed(2)}`);

@@ -121,7 +121,7 @@ export interface WorldSummary {
   seconds: number;
 }
 
-/** Which datasets each kind of organisation supplies (the catalogue's `suppliers` must agree). */
+/** The largest population a world may have: Kent and Medway is about 1.9 million, so this leaves room to scale. */
 export const MAX_PEOPLE = 5_000_000;
 
 function usage(message: string, field: string, hint: string): KernelError {

@@ -26,7 +26,7 @@ export const AGE_PYRAMID = [
   5.9, 6.3, 6.0, 5.6, 5.2, 5.9, 6.2, 6.0, 5.9, 6.6, 7.1, 6.7, 5.8, 5.4, 5.5, 3.8, 2.8, 1.8, 1.0,
 ] as const;
 
-/** Household sizes 1–6 at the start (ONS Families and Households: ~30% one person, mean ~2.4). */
+/** Dependent children in a family that has some, and the share of such families with that many. */
 export const HOUSEHOLD_CHILDREN_PER_FAMILY = [
   [1, 0.4],
   [2, 0.4],
