@@ -27,7 +27,14 @@ import {
 } from '../governance/funding-operations.ts';
 import { readsCsv } from '../governance/transparency.ts';
 import { commandFor, registerOperationCommands } from './operation-commands.ts';
-import { formatTable, printJson, writeOut, type CliContext, type RegisterCommands } from './cli-context.ts';
+import {
+  formatTable,
+  printJson,
+  printTable,
+  writeOut,
+  type CliContext,
+  type RegisterCommands,
+} from './cli-context.ts';
 
 /** Invoices and letters (Nunjucks, PDFKit), loaded only by the commands that print them. */
 const documents = () => import('../governance/invoice-documents.ts');
@@ -183,13 +190,14 @@ function registerOrgs(program: Command, context: CliContext): void {
           io.out(`Wrote ${rows.length} reads to ${opts.csv}`);
           return;
         }
-        if (opts.json) return printJson(io, rows);
-        io.out(
-          formatTable(
-            ['when', 'who', 'role', 'use case', 'purpose', 'dataset'],
-            rows.map((r) => [r.at, r.user, r.role, r.useCaseId, r.purpose, r.datasetId]),
-          ),
-        );
+        printTable(io, opts.json, ['when', 'who', 'role', 'use case', 'purpose', 'dataset'], rows, (r) => [
+          r.at,
+          r.user,
+          r.role,
+          r.useCaseId,
+          r.purpose,
+          r.datasetId,
+        ]);
       },
     );
 }
@@ -286,20 +294,14 @@ function registerInvoices(program: Command, context: CliContext): void {
             io.out(`Wrote ${rows.length} invoices to ${opts.csv}`);
             return;
           }
-          if (opts.json) return printJson(io, rows);
-          io.out(
-            formatTable(
-              ['number', 'year', 'org', 'state', 'amount', 'replaces'],
-              rows.map((i) => [
-                i.number ?? '(draft)',
-                i.year,
-                i.org,
-                i.state,
-                formatPounds(i.amountPence),
-                i.replaces,
-              ]),
-            ),
-          );
+          printTable(io, opts.json, ['number', 'year', 'org', 'state', 'amount', 'replaces'], rows, (i) => [
+            i.number ?? '(draft)',
+            i.year,
+            i.org,
+            i.state,
+            formatPounds(i.amountPence),
+            i.replaces,
+          ]);
         });
       },
     );

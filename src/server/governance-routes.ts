@@ -32,6 +32,7 @@ import { FUNDING_OPERATIONS } from '../governance/funding-operations.ts';
 import { releasedOutputs } from '../outputs/output-requests.ts';
 import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests.ts';
 import { download } from './download-response.ts';
+import { htmlDocument } from './document-response.ts';
 import { runThenRedirect } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
@@ -57,12 +58,6 @@ function yearOf(r: RouteRequest, raw?: string): string {
 function controllerFor(r: RouteRequest): string | undefined {
   if (!r.principal) return undefined;
   return controllerScope(r.principal, r.query('org'));
-}
-
-function htmlDocument(body: string): Response {
-  return new Response(body, {
-    headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
-  });
 }
 
 const page = pagesFor('signed-in');

@@ -5,6 +5,7 @@
  * over the same operations (`r.run`), so they apply the same rules.
  */
 import { download } from './download-response.ts';
+import { htmlDocument } from './document-response.ts';
 import { listEntries, ENTRY_SECTIONS } from '../reporting/monthly-update.ts';
 import { planChartSvg } from '../reporting/plan-chart.ts';
 import {
@@ -187,10 +188,7 @@ export function programmeRoutes(deps: ServerDeps): RouteDeclaration[] {
       path: '/programme/updates/:month/document',
       example: { month: '2021-07' },
       summary: 'The update for a month as a printable document',
-      handle: async (r) =>
-        new Response(monthlyUpdateHtml(await monthOf(r), { nonce: r.nonce }), {
-          headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
-        }),
+      handle: async (r) => htmlDocument(monthlyUpdateHtml(await monthOf(r), { nonce: r.nonce })),
     }),
     page({
       method: 'GET',
