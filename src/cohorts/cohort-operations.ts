@@ -33,19 +33,15 @@ export const COHORT_ROLES = ['admin', 'analyst', 'provider', 'ig-lead', 'viewer'
 /** Cohort operations are for whoever may read under a use case, unless one says otherwise. */
 const cohortOperation = operationsOf({ tag: 'cohorts', access: COHORT_ROLES });
 
-function accessOf({ principal, actor }: OperationContext, useCase: string): ReadAccess {
-  return {
-    user: { id: principal.userId, role: principal.role, org: principal.org },
-    useCaseId: useCase,
-    actor,
-  };
-}
-
 const userOf = ({ principal }: OperationContext) => ({
   id: principal.userId,
   role: principal.role,
   org: principal.org,
 });
+
+function accessOf(context: OperationContext, useCase: string): ReadAccess {
+  return { user: userOf(context), useCaseId: useCase, actor: context.actor };
+}
 
 // ---------------------------------------------------------------- schemas
 
