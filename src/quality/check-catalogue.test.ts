@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import { deidPlan } from '../privacy/deid-plan.ts';
 import {
+  CHECK_KINDS,
   checkCatalogue,
   checksFor,
   datasetEntry,
@@ -16,16 +17,7 @@ describe('the check catalogue', () => {
     expect(all.length).toBeGreaterThanOrEqual(150);
     expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
     const kinds = new Set(all.map((c) => c.kind));
-    for (const kind of [
-      'conformance',
-      'completeness',
-      'plausibility',
-      'uniqueness',
-      'volume',
-      'completeness-over-time',
-    ]) {
-      expect(kinds).toContain(kind);
-    }
+    for (const kind of CHECK_KINDS) expect(kinds).toContain(kind);
     // every dataset has checks
     for (const spec of listDatasets()) expect(checksFor(spec.id).length).toBeGreaterThan(10);
   });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listAudit } from '../audit/audit-log.ts';
 import { setSubscription } from '../governance/subscriptions.ts';
 import type { Store } from '../store/store.ts';
 import { feedWorld, type FeedWorld } from '../../test/programme-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import { parseTie } from './milestone-ties.ts';
 import {
   addMilestone,
@@ -24,13 +24,13 @@ describe.each(testStores())('the programme plan on $engine', (engine) => {
   let store: Store;
   let world: FeedWorld;
 
-  beforeAll(async () => {
-    store = await engine.open();
-    world = await feedWorld(store, [{ org: 'RWF', datasets: ['apc', 'op', 'ecds'] }]);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    async (s) => {
+      world = await feedWorld(s, [{ org: 'RWF', datasets: ['apc', 'op', 'ecds'] }]);
+    },
+  );
 
   it('keeps workstreams and milestones, numbered, audited, with history', async () => {
     const poc = await addWorkstream(

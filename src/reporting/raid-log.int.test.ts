@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { completeStep, ONBOARDING_STEPS } from '../governance/onboarding.ts';
 import { setSubscription } from '../governance/subscriptions.ts';
 import type { Store } from '../store/store.ts';
 import { feedWorld, type FeedWorld } from '../../test/programme-world.ts';
-import { testStores } from '../../test/stores.ts';
+import { openForSuite, testStores } from '../../test/stores.ts';
 import { refreshProgramme } from './programme-refresh.ts';
 import { readRuleOptions, setSignOffWeeks } from './raid-rules.ts';
 import type { ProgrammeCaller } from './programme-values.ts';
@@ -24,16 +24,16 @@ describe.each(testStores())('the RAID log on $engine', (engine) => {
   let store: Store;
   let world: FeedWorld;
 
-  beforeAll(async () => {
-    store = await engine.open();
-    world = await feedWorld(store, [
-      { org: 'RWF', datasets: ['apc'] },
-      { org: 'RVV', datasets: ['apc'] },
-    ]);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openForSuite(
+    engine,
+    (s) => (store = s),
+    async (s) => {
+      world = await feedWorld(s, [
+        { org: 'RWF', datasets: ['apc'] },
+        { org: 'RVV', datasets: ['apc'] },
+      ]);
+    },
+  );
 
   it('keeps risks, issues, assumptions and dependencies, each with its history', async () => {
     const risk = await raiseRaidItem(

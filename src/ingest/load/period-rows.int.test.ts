@@ -93,6 +93,19 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     await store.close();
   });
 
+  /**
+   * Loads `june` as June's real load, then `may` relabelled as June, which would replace it:
+   * answers the real load's report and the error the second load fails with, a KernelError.
+   */
+  async function replaceJuneWith(dataset: string, june: string, may: string) {
+    const real = await loadFeed(store, { org: 'RWF', dataset, file: june, actor: 'test' });
+    expect(real.status).toBe('loaded');
+    relabel(may, '2025-06');
+    const error = await failure(loadFeed(store, { org: 'RWF', dataset, file: may, actor: 'test' }));
+    expect(error).toBeInstanceOf(KernelError);
+    return { real, refusal: error as KernelError };
+  }
+
   it('is taken as the first load of the month it names: nothing is replaced', async () => {
     // A first feed may carry only history, or episodes ending after their month.
     const file = await apcFeed(dir, `apc-may-first-${engine.engine}`, 10, '2025-05', 7);
@@ -103,15 +116,7 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
 
   it('is refused whole when it would replace the month it names, which keeps its real load', async () => {
     const { june, mayLabelledJune } = await feeds;
-    const real = await loadFeed(store, { org: 'RWF', dataset: 'apc', file: june, actor: 'test' });
-    expect(real.status).toBe('loaded');
-    relabel(mayLabelledJune, '2025-06');
-
-    const error = await failure(
-      loadFeed(store, { org: 'RWF', dataset: 'apc', file: mayLabelledJune, actor: 'test' }),
-    );
-    expect(error).toBeInstanceOf(KernelError);
-    const refusal = error as KernelError;
+    const { real, refusal } = await replaceJuneWith('apc', june, mayLabelledJune);
     expect(refusal.code).toBe('refused');
     expect(refusal.message).toMatch(
       /^None of the \d+ rows read falls in 2025-06, the month whose load the file would replace: by Episode_End_Date they fall in 2025-05$/,
@@ -131,14 +136,8 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
 
   it('reads a period field of date and time the same way, counting the rows set aside (these all fail a check)', async () => {
     const { ecdsJune, ecdsMay } = await feeds;
-    const real = await loadFeed(store, { org: 'RWF', dataset: 'ecds', file: ecdsJune, actor: 'test' });
-    expect(real.status).toBe('loaded');
-    relabel(ecdsMay, '2025-06');
-    const error = await failure(
-      loadFeed(store, { org: 'RWF', dataset: 'ecds', file: ecdsMay, actor: 'test' }),
-    );
-    expect(error).toBeInstanceOf(KernelError);
-    expect((error as KernelError).message).toMatch(
+    const { refusal } = await replaceJuneWith('ecds', ecdsJune, ecdsMay);
+    expect(refusal.message).toMatch(
       /^None of the \d+ rows read falls in 2025-06, the month whose load the file would replace: by EC_Arrival_Date_Time they fall in 2025-05$/,
     );
     relabel(ecdsMay, '2025-05');
