@@ -11,7 +11,7 @@
  */
 import { quoteLiteral } from '../store/sql.ts';
 import { AGE_BANDS } from '../kid/conditions.ts';
-import { ageInMonthsSql } from '../kid/households.ts';
+import { ageBandWhensSql, ageInMonthsSql } from '../kid/households.ts';
 import { populationOnSql } from '../kid/person-spine.ts';
 
 export interface FrameOptions {
@@ -29,9 +29,7 @@ export interface FrameOptions {
 export function personFrameSql(dayParam: string, options: FrameOptions): string {
   const day = `CAST(${dayParam} AS DATE)`;
   const ageMonths = ageInMonthsSql('p.birth_year_month', day);
-  const bandCase = AGE_BANDS.map(
-    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
-  ).join(' ');
+  const bandCase = ageBandWhensSql(AGE_BANDS, ageMonths);
   const residence = options.residence
     ? `LEFT JOIN (SELECT person_token, max(imd_decile) AS imd_decile FROM kid_spine_residence
                   WHERE from_date <= ${day} AND (to_date IS NULL OR to_date >= ${day})

@@ -8,9 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlledCount, ControlledRate, DisclosurePolicy } from '../analytics/disclosure-control.ts';
 import { checkSnomedCodes, codeListFilesIn, readCodeListFile } from '../catalogue/code-list-file.ts';
-import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
-import { ageInMonthsSql } from './households.ts';
+import { ageBandWhensSql, ageInMonthsSql } from './households.ts';
 import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
@@ -112,9 +111,7 @@ export async function conditionSummary(
     [day],
   );
   const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($1 AS DATE)');
-  const bandCase = AGE_BANDS.map(
-    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
-  ).join(' ');
+  const bandCase = ageBandWhensSql(AGE_BANDS, ageMonths);
   const counts = await q.query<{ conditions: number; decile: number | null; band: string; people: number }>(
     `SELECT conditions, decile, band, count(*) AS people FROM (
        SELECT pop.person_token, count(DISTINCT k.condition) AS conditions, max(h.imd_decile) AS decile,

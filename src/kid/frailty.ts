@@ -21,7 +21,7 @@ import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
 import { gatherStatistics } from './gather-statistics.ts';
-import { ageInMonthsSql } from './households.ts';
+import { ageBandWhensSql, ageInMonthsSql } from './households.ts';
 import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
 import { modelDate } from './model-date.ts';
@@ -230,9 +230,7 @@ export async function frailtySummary(
   // The population on the day, so a planning read leaves out the people on the opt-out list.
   const population = `(SELECT DISTINCT person_token FROM (${populationOnSql('$1', options)}) p0)`;
   const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($1 AS DATE)');
-  const bandCase = EFI_AGE_BANDS.map(
-    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
-  ).join(' ');
+  const bandCase = ageBandWhensSql(EFI_AGE_BANDS, ageMonths);
   const rows = await q.query<{ category: string; band: string; people: number }>(
     `SELECT f.category, CASE ${bandCase} ELSE '85+' END AS band, count(*) AS people
      FROM kid_spine_frailty f

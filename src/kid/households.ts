@@ -4,6 +4,7 @@
  * day are the people in the population then whose residence history puts them there. The
  * fire and rescue service's home-safety visits reach people the same way, on the visit date.
  */
+import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable } from '../store/store.ts';
 import { checkDay, populationOnSql } from './person-spine.ts';
 import { inVersion } from '../store/version-range.ts';
@@ -16,6 +17,21 @@ import { inVersion } from '../store/version-range.ts';
 export function ageInMonthsSql(birthYearMonth: string, dateSql: string): string {
   return `(EXTRACT(YEAR FROM ${dateSql}) * 12 + EXTRACT(MONTH FROM ${dateSql})
            - CAST(substr(${birthYearMonth}, 1, 4) AS INTEGER) * 12 - CAST(substr(${birthYearMonth}, 6, 2) AS INTEGER))`;
+}
+
+/** A table of age bands: each up to (not including) `below` years, in ascending order. */
+export interface AgeBand {
+  band: string;
+  below: number;
+}
+
+/**
+ * The `WHEN … THEN 'band'` clauses of a CASE that puts an age in months (ageInMonthsSql) in
+ * the first band it is below; the caller writes the CASE around them, with its own answer for
+ * an unknown birth month and its own ELSE for the top band.
+ */
+export function ageBandWhensSql(bands: readonly AgeBand[], ageMonths: string): string {
+  return bands.map((b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`).join(' ');
 }
 
 /** SQL for "aged 75 or over on the day `dateSql`" (see ageInMonthsSql). */

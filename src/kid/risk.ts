@@ -20,7 +20,7 @@ import type { ReadAccess } from '../governance/access-policy.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import type { Queryable, SqlValue, Store } from '../store/store.ts';
 import { conditionLists } from './conditions.ts';
-import { ageInMonthsSql } from './households.ts';
+import { ageBandWhensSql, ageInMonthsSql } from './households.ts';
 import { EFI_CATEGORIES, EFI_MINIMUM_AGE, efiCategorySql, efiCodes } from './frailty.ts';
 import { kidDisclosure } from './kid-disclosure.ts';
 import { openKidRead } from './kid-read.ts';
@@ -182,9 +182,7 @@ function featuresSql(
 ): string {
   const among = (column: string): string => (options.scoped ? `AND ${inModelScope(column)}` : '');
   const ageMonths = ageInMonthsSql('p.birth_year_month', 'CAST($2 AS DATE)');
-  const bandCase = RISK_AGE_BANDS.map(
-    (b) => `WHEN ${ageMonths} < ${b.below * 12} THEN ${quoteLiteral(b.band)}`,
-  ).join(' ');
+  const bandCase = ageBandWhensSql(RISK_AGE_BANDS, ageMonths);
   const methods = emergencyMethods().map(quoteLiteral).join(', ');
   // One admission is one hospital provider spell: its episodes share the spell number.
   const emergencySpells = (after: string, upTo: string, alias: string) => `
