@@ -2,6 +2,7 @@
  * `kernel apc spells`: APC episodes as spells, with Charlson and the HFRS, read under a use
  * case through the governed reader (src/hospital/apc-spells.ts; docs/hospital.md).
  */
+import { readAccessOf } from '../governance/access-policy.ts';
 import { readApcSpells } from '../hospital/apc-spells.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
@@ -16,11 +17,7 @@ export const registerApcCommands: RegisterCommands = (program, context) => {
     .option('--json', 'print the summary as JSON')
     .action(async (options: { usecase: string; json?: boolean }) => {
       const { summary } = await context.withPrincipal((store, principal, actor) =>
-        readApcSpells(store, {
-          user: { id: principal.userId, role: principal.role, org: principal.org },
-          useCaseId: options.usecase,
-          actor,
-        }),
+        readApcSpells(store, readAccessOf(principal, options.usecase, actor)),
       );
       if (options.json) return printJson(context.io, summary);
       context.io.out(

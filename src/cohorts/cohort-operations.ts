@@ -10,7 +10,7 @@ import { controlledCountSchema } from '../analytics/disclosure-schemas.ts';
 import { formatTable } from '../console/console.ts';
 import { listedAsTable } from '../operations/list-table.ts';
 import { KernelError } from '../errors.ts';
-import type { ReadAccess } from '../governance/access-policy.ts';
+import { readAccessOf, readUserOf } from '../governance/access-policy.ts';
 import { isoDate, optionalText, orgCode, requiredText, textList, useCaseId } from '../operations/fields.ts';
 import { operationsOf, type AnyOperation, type OperationContext } from '../operations/operation.ts';
 import type { ReleasedTable } from '../outputs/aggregate-disclosure-control.ts';
@@ -33,15 +33,9 @@ export const COHORT_ROLES = ['admin', 'analyst', 'provider', 'ig-lead', 'viewer'
 /** Cohort operations are for whoever may read under a use case, unless one says otherwise. */
 const cohortOperation = operationsOf({ tag: 'cohorts', access: COHORT_ROLES });
 
-const userOf = ({ principal }: OperationContext) => ({
-  id: principal.userId,
-  role: principal.role,
-  org: principal.org,
-});
-
-function accessOf(context: OperationContext, useCase: string): ReadAccess {
-  return { user: userOf(context), useCaseId: useCase, actor: context.actor };
-}
+const userOf = ({ principal }: OperationContext) => readUserOf(principal);
+const accessOf = ({ principal, actor }: OperationContext, useCase: string) =>
+  readAccessOf(principal, useCase, actor);
 
 // ---------------------------------------------------------------- schemas
 

@@ -6,6 +6,7 @@
  * controller's own patients, two approvals — is the re-identification module's own
  * (`requestReidentification`, src/reid/reid-requests.ts), applied unchanged.
  */
+import { readUserOf } from '../governance/access-policy.ts';
 import type { Principal } from '../operations/principal.ts';
 import { requestReidentification, type ReidRequest } from '../reid/reid-requests.ts';
 import type { Queryable } from '../store/store.ts';
@@ -29,7 +30,7 @@ export async function requestCohortReidentification(
   input: CohortReidentification,
   actor: string,
 ): Promise<ReidRequest> {
-  const user = { id: principal.userId, role: principal.role, org: principal.org };
+  const user = readUserOf(principal);
   const cohort = await getCohort(q, user, input.cohortId);
   const view = await openCohortView(q, { user, useCaseId: cohort.useCaseId, actor }, cohort.id, input.day);
   const members = await q.query<{ person_token: string }>(

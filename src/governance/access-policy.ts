@@ -45,6 +45,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { ACCESS_COLUMNS } from '../audit/view-audit.ts';
 import { KernelError } from '../errors.ts';
 import { quoteIdentifier, quoteLiteral } from '../store/sql.ts';
+import type { Principal } from '../operations/principal.ts';
 import type { Dialect } from '../store/dialect.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { existingRelations, tableColumns } from '../store/table-columns.ts';
@@ -72,6 +73,20 @@ export interface ReadAccess {
   useCaseId: string;
   /** the audit actor; defaults to `user:<id>` */
   actor?: string;
+}
+
+/** The reader a principal is to the policy: who, in which role, for which organisation. */
+export function readUserOf(principal: Pick<Principal, 'userId' | 'role' | 'org'>): ReadUser {
+  return { id: principal.userId, role: principal.role, org: principal.org };
+}
+
+/** A principal's read under a use case, audited as `actor` (the entry point's `actorOf`). */
+export function readAccessOf(
+  principal: Pick<Principal, 'userId' | 'role' | 'org'>,
+  useCaseId: string,
+  actor: string,
+): ReadAccess {
+  return { user: readUserOf(principal), useCaseId, actor };
 }
 
 export type ColumnTier = 'record-level' | 'aggregate-only';

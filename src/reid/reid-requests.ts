@@ -19,7 +19,7 @@
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { appendAudit, type AuditDetails } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
-import { decideAccess, openGovernedRead, type ReadUser } from '../governance/access-policy.ts';
+import { decideAccess, openGovernedRead, readUserOf, type ReadUser } from '../governance/access-policy.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import {
   inTransaction,
@@ -432,7 +432,7 @@ export async function requestReidentification(
       `Ask ${controller} for the .pub made by \`kernel keys new-encryption\`, then: kernel keys trust-encryption --org ${controller} FILE.pub`,
     );
   }
-  const user: ReadUser = { id: principal.userId, role: principal.role, org: principal.org };
+  const user = readUserOf(principal);
   const { known, datasetsRead } = await readableTokens(
     q,
     user,

@@ -33,7 +33,7 @@ import { releasedOutputs } from '../outputs/output-requests.ts';
 import { controllerReidRequests, reidMonthlyCounts } from '../reid/reid-requests.ts';
 import { download } from './download-response.ts';
 import { htmlDocument } from './document-response.ts';
-import { runThenRedirect } from './form-actions.ts';
+import { formText, runThenRedirect } from './form-actions.ts';
 import { operationRoutes } from './operation-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 import { pagesFor } from './page-helpers.ts';
@@ -116,7 +116,7 @@ export function governanceRoutes(deps: ServerDeps): RouteDeclaration[] {
       summary: 'Mark the next onboarding step done',
       handle: async (r) => {
         const form = await r.form();
-        const step = typeof form.step === 'string' ? form.step : '';
+        const step = formText(form.step);
         const note = typeof form.note === 'string' ? form.note : undefined;
         const status = await completeStep(store, r.param('code'), step, r.actor, note);
         return r.redirect(

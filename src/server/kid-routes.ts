@@ -18,7 +18,7 @@ import { populationHealthRoutes } from './population-health-routes.ts';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { auditedMetadataPolicy, narrowToOwnOrg } from './loads-routes.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
-import type { ReadAccess } from '../governance/access-policy.ts';
+import { readAccessOf, type ReadAccess } from '../governance/access-policy.ts';
 import type { Store } from '../store/store.ts';
 
 /**
@@ -108,11 +108,7 @@ export function kidRoutes(deps: ServerDeps): RouteDeclaration[] {
           });
         const summary = await readConditionSummary(
           deps.store,
-          {
-            user: { id: principal.userId, role: principal.role, org: principal.org },
-            useCaseId,
-            actor: r.actor,
-          },
+          readAccessOf(principal, useCaseId, r.actor),
           day,
         );
         // Whole-system figures combine every controller's data: controlled for every role.
@@ -176,12 +172,7 @@ function modelRoute(
           where: { field: 'useCase' },
           hint: `e.g. /api/v1/kid/${spec.name}?useCase=UC-001`,
         });
-      const access = {
-        user: { id: principal.userId, role: principal.role, org: principal.org },
-        useCaseId,
-        actor: r.actor,
-      };
-      return r.json(await spec.read(deps.store, access));
+      return r.json(await spec.read(deps.store, readAccessOf(principal, useCaseId, r.actor)));
     },
   };
 }

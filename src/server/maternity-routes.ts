@@ -4,6 +4,7 @@
  * only format what it answers: the page draws an SPC chart (server-rendered SVG) and a
  * data table per measure; the API returns the same figures as JSON.
  */
+import { readUserOf } from '../governance/access-policy.ts';
 import { readChartSettings, recordRebase, setTarget } from '../analytics/chart-settings.ts';
 import { MATERNITY_MEASURES } from '../analytics/maternity-measures.ts';
 import {
@@ -75,7 +76,7 @@ async function queryFrom(r: RouteRequest) {
     (principal.role === 'provider' ? (principal.org ?? undefined) : undefined);
   const useCaseId = r.query('useCase');
   return {
-    access: { user: { id: principal.userId, role: principal.role, org: principal.org }, actor: r.actor },
+    access: { user: readUserOf(principal), actor: r.actor },
     query: { from, to, ...(org ? { org } : {}), ...(useCaseId ? { useCaseId } : {}) },
   };
 }
@@ -544,12 +545,7 @@ export function maternityRoutes(deps: ServerDeps): RouteDeclaration[] {
       nav: 'Maternity',
       // The dashboard refuses (chooseUseCase) whoever maternityUseCases gives none; the menu
       // asks the same question of the same function.
-      mayOpen: (principal) =>
-        mayOpenMaternityDashboard(deps.store, {
-          id: principal.userId,
-          role: principal.role,
-          org: principal.org,
-        }),
+      mayOpen: (principal) => mayOpenMaternityDashboard(deps.store, readUserOf(principal)),
       tag: 'dashboards',
       summary:
         'Maternity dashboard: national maternity measures as SPC charts, per provider and for the whole system',

@@ -3,7 +3,7 @@
  * mistake to show beside a form from a refusal that must stand as an error page, and declare
  * a module's pages for the same readers.
  */
-import { readableUseCases } from '../governance/access-policy.ts';
+import { readableUseCases, readUserOf } from '../governance/access-policy.ts';
 import type { UseCase } from '../governance/use-cases.ts';
 import { KernelError } from '../errors.ts';
 import type { Principal } from './routes.ts';
@@ -19,7 +19,7 @@ export function signedInPrincipal(r: RouteRequest): Principal {
 export async function useCasesFor(r: RouteRequest, deps: ServerDeps): Promise<UseCase[]> {
   const principal = r.principal;
   if (!principal) return [];
-  return readableUseCases(deps.store, { id: principal.userId, role: principal.role, org: principal.org });
+  return readableUseCases(deps.store, readUserOf(principal));
 }
 
 /**

@@ -5,7 +5,7 @@
  * under the chosen use case and answers disclosure-controlled figures; the page draws them.
  */
 import { KernelError } from '../errors.ts';
-import type { ReadUser } from '../governance/access-policy.ts';
+import { readUserOf } from '../governance/access-policy.ts';
 import {
   mayOpenPopulationHealth,
   parseScope,
@@ -16,7 +16,7 @@ import {
 } from '../kid/population-health.ts';
 import { populationHealthSchema } from '../kid/population-health-schemas.ts';
 import { populationHealthView } from '../kid/population-health-view.ts';
-import type { ParamDoc, Principal, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
+import type { ParamDoc, RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
 const WHO = ['admin', 'provider', 'analyst', 'ig-lead', 'viewer'] as const;
 
@@ -34,12 +34,6 @@ const QUERY: ParamDoc[] = [
     description: 'the day, YYYY-MM-DD (default: the person-level model’s date, or the latest PMI record’s)',
   },
 ];
-
-const readUserOf = (principal: Principal): ReadUser => ({
-  id: principal.userId,
-  role: principal.role,
-  org: principal.org,
-});
 
 function scopeLabel(scope: DashboardScope): string {
   return scope.kind === 'ics'

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { getDataset } from '../catalogue/catalogue.ts';
 import { formatTable } from '../console/console.ts';
 import { KernelError } from '../errors.ts';
-import type { ReadAccess } from '../governance/access-policy.ts';
+import { readAccessOf } from '../governance/access-policy.ts';
 import { inTransaction, newId, nowIso } from '../governance/governance-values.ts';
 import { useCaseSalt } from '../governance/use-cases.ts';
 import { OUTPUT_FORMATS, type Cell } from '../files/output-files.ts';
@@ -63,14 +63,8 @@ export async function closeWorkspaces(store: Store): Promise<void> {
   await engine?.close();
 }
 
-function accessOf(context: OperationContext, useCase: string): ReadAccess {
-  const { principal, actor } = context;
-  return {
-    user: { id: principal.userId, role: principal.role, org: principal.org },
-    useCaseId: useCase,
-    actor,
-  };
-}
+const accessOf = ({ principal, actor }: OperationContext, useCase: string) =>
+  readAccessOf(principal, useCase, actor);
 
 // ---------------------------------------------------------------- schemas
 
