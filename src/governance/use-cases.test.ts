@@ -187,4 +187,47 @@ describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
     const set = await setUseCaseUsers(store, added.id, ['role:analyst', ' u-real '], 'cli:admin');
     expect(set.users).toEqual(['role:analyst', 'u-real']);
   });
+
+  it('acts on the use case a lower-case id names, and audits it under the register’s id', async () => {
+    const { id } = await proposeUseCase(
+      store,
+      {
+        title: 'Lower-case id',
+        sponsor: 'QKS',
+        purpose: 'planning',
+        legalBasis: 'UK GDPR Art 6(1)(e)',
+        datasets: ['apc'],
+        controllers: ['RWF'],
+        users: ['role:analyst'],
+        start: '2021-04-01',
+        end: '2027-03-31',
+      },
+      'cli:admin',
+    );
+    const lower = id.toLowerCase();
+    await approveUseCase(store, lower, 'RWF', 'user:ig-rwf');
+    expect(await activateUseCase(store, lower, 'cli:admin')).toMatchObject({ id, state: 'active' });
+    expect((await getUseCase(store, id)).state).toBe('active');
+    expect(await setUseCaseUsers(store, lower, ['role:viewer'], 'cli:admin')).toMatchObject({
+      id,
+      users: ['role:viewer'],
+    });
+    expect((await getUseCase(store, id)).users).toEqual(['role:viewer']);
+    expect(await closeUseCase(store, ` ${lower} `, 'cli:admin')).toMatchObject({ id, state: 'closed' });
+    expect((await getUseCase(store, id)).state).toBe('closed');
+    const [stray] = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM use_case_users WHERE use_case_id = $1',
+      [lower],
+    );
+    expect(Number(stray?.n)).toBe(0);
+    const events = await store.query<{ action: string; target: string }>(
+      "SELECT action, target FROM audit_events WHERE action IN ('usecase.active', 'usecase.users-set', 'usecase.closed') AND lower(target) = $1 ORDER BY seq",
+      [`usecase:${lower}`],
+    );
+    expect(events).toEqual([
+      { action: 'usecase.active', target: `usecase:${id}` },
+      { action: 'usecase.users-set', target: `usecase:${id}` },
+      { action: 'usecase.closed', target: `usecase:${id}` },
+    ]);
+  });
 });

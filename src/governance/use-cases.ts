@@ -295,13 +295,15 @@ const TRANSITIONS: Record<'activate' | 'close', { from: UseCaseState[]; to: UseC
 
 async function transition(
   q: Queryable,
-  id: string,
+  idRaw: string,
   move: keyof typeof TRANSITIONS,
   actor: string,
 ): Promise<UseCase> {
   const { from, to } = TRANSITIONS[move];
   return inTransaction(q, async (tx) => {
-    const useCase = await getUseCase(tx, id);
+    const useCase = await getUseCase(tx, idRaw);
+    // The register's id (`uc-006` names UC-006), so the change lands on the row read.
+    const id = useCase.id;
     if (!from.includes(useCase.state)) {
       const why = useCase.state === 'proposed' ? ` (still awaiting ${useCase.awaiting.join(', ')})` : '';
       throw new KernelError('conflict', `${id} is ${useCase.state}${why}; it cannot become ${to}`, {
@@ -311,11 +313,15 @@ async function transition(
             : undefined,
       });
     }
-    await tx.run('UPDATE use_cases SET state = $2, updated_at = $3 WHERE use_case_id = $1', [
-      id,
-      to,
-      nowIso(),
-    ]);
+    const changed = await tx.run(
+      'UPDATE use_cases SET state = $2, updated_at = $3 WHERE use_case_id = $1 AND state = $4',
+      [id, to, nowIso(), useCase.state],
+    );
+    if (changed !== 1) {
+      throw new KernelError('conflict', `${id} changed while it was becoming ${to}`, {
+        hint: 'Look at it again (`kernel usecases show`) and retry',
+      });
+    }
     await appendAudit(tx, {
       actor,
       action: `usecase.${to}`,
@@ -347,12 +353,13 @@ async function insertUsers(tx: Queryable, id: string, users: readonly string[]):
 /** Replaces who may use a use case (user ids or `role:<role>`). */
 export async function setUseCaseUsers(
   q: Queryable,
-  id: string,
+  idRaw: string,
   members: readonly string[],
   actor: string,
 ): Promise<UseCase> {
   return inTransaction(q, async (tx) => {
-    const useCase = await getUseCase(tx, id);
+    const useCase = await getUseCase(tx, idRaw);
+    const id = useCase.id;
     const users = await checkMembers(tx, members);
     if (useCase.state === 'closed') throw new KernelError('conflict', `${id} is closed`);
     await tx.run('DELETE FROM use_case_users WHERE use_case_id = $1', [id]);
