@@ -1,4 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.ts';
 import { testStores } from '../../test/stores.ts';
@@ -12,7 +15,7 @@ import {
 } from './access-policy.ts';
 import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
-import { loadOptOutTokens } from './optouts.ts';
+import { loadOptOutFile, loadOptOutTokens } from './optouts.ts';
 import { seedOrganisations } from './organisations.ts';
 import { addAccounts } from '../workspace/workspace-world.ts';
 import { activateUseCase, approveUseCase, closeUseCase, proposeUseCase, useCaseSalt } from './use-cases.ts';
@@ -331,6 +334,27 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
     // Planning: RWF and RPA, two people each once A is gone; direct care: RWF, RPA, RN7, all three people.
     expect(Number(counts?.planning)).toBe(4);
     expect(Number(counts?.care)).toBe(9);
+  });
+
+  it('applies an opt-out list written in upper-case hex, as OpenPseudonymiser writes it', async () => {
+    const optedOut = CONTROLLERS.map((org) => token(`${org}-A`).toUpperCase());
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kernel-optouts-')), 'upper.dat');
+    writeFileSync(file, optedOut.map((t) => `${t},\n`).join(''));
+    expect(await loadOptOutFile(store, file, 'test')).toMatchObject({ tokens: CONTROLLERS.length });
+    const planning = await openGovernedRead(
+      store,
+      { user: USERS[0] as ReadUser, useCaseId: ids.get('planning') as string },
+      'msds-booking',
+    );
+    const rwf = await store.query<{ person_token: string }>(
+      `SELECT person_token FROM ${planning.sql} AS r WHERE org_code = 'RWF' ORDER BY person_token`,
+    );
+    expect(rwf.map((r) => r.person_token)).toEqual([token('RWF-B'), token('RWF-C')].sort());
+    await loadOptOutTokens(store, optedOut, 'upper-case list', 'test');
+    const impact = await optOutImpact(store, { useCaseId: ids.get('planning') as string, actor: 'test' });
+    expect(impact.find((r) => r.org === 'RWF' && r.datasetId === 'msds-booking')).toMatchObject({ lost: 1 });
+    const held = await store.query<{ token: string }>('SELECT token FROM optouts ORDER BY token');
+    expect(held.map((r) => r.token)).toEqual(optedOut.map((t) => t.toLowerCase()).sort());
   });
 
   it('removes a baby whose mother opted out from a research read, and keeps rows it cannot check', async () => {

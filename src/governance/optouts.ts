@@ -15,8 +15,17 @@ import { KernelError } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
 import { inTransaction, newId, nowIso } from './governance-values.ts';
 
-/** Kernel's HMAC-SHA256 tokens are lower-case hex; OpenPseudonymiser digests upper-case. */
+/**
+ * Kernel's HMAC-SHA256 tokens are lower-case hex; OpenPseudonymiser digests upper-case.
+ * Either is taken and held in lower case, the case of the person tokens the warehouse
+ * compares them with: an upper-case token would match no one.
+ */
 const TOKEN = /^[0-9a-f]{64}$|^[0-9A-F]{64}$/;
+
+/** The token as the warehouse holds it (lower-case hex). */
+function heldToken(token: string): string {
+  return token.toLowerCase();
+}
 
 /**
  * Reads a token list: one token per line, optional trailing comma (the MESH `.dat`
@@ -30,7 +39,7 @@ export function parseOptOutTokens(text: string, file: string): string[] {
     const value = raw.trim().replace(/,$/, '').trim();
     if (value === '' || value.startsWith('#')) return;
     if (TOKEN.test(value)) {
-      tokens.add(value);
+      tokens.add(heldToken(value));
       return;
     }
     const looksLikeNhsNumber = /^\d{3}\s?\d{3}\s?\d{4}$/.test(value);
@@ -90,7 +99,7 @@ export async function loadOptOutTokens(
         hint: 'Tokens are 64 hexadecimal characters',
       });
   }
-  const unique = [...new Set(tokens)];
+  const unique = [...new Set(tokens.map(heldToken))];
   return inTransaction(q, async (tx) => {
     const [before] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM optouts');
     const batchId = newId();
