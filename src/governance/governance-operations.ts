@@ -31,7 +31,7 @@ import {
   type Agreement,
 } from './agreements.ts';
 import { controllerScope } from './controller-scope.ts';
-import { formatPounds, parsePounds, PURPOSES } from './governance-values.ts';
+import { formatPounds, parseOrgCode, parsePounds, PURPOSES } from './governance-values.ts';
 import {
   accessRecordSchema,
   agreementSchema,
@@ -418,7 +418,7 @@ export const checkAgreementOperation = governanceOperation({
   summary: 'Would a feed be accepted under the agreements?',
   access: ADMIN_IG,
   input: z.object({
-    org: orgCode('sender'),
+    org: orgCode('sender (IG leads always check their own)'),
     dataset: requiredText('dataset'),
     period: yearMonth('month of the feed, YYYY-MM'),
   }),
@@ -429,9 +429,11 @@ export const checkAgreementOperation = governanceOperation({
     description: 'would a feed be accepted under the agreements?',
     print: (r) => `An agreement in force covers ${r.org} sending ${r.dataset} for ${r.period}.`,
   },
-  run: async ({ store }, { org, dataset, period }) => {
-    await assertAgreementInForce(store, org, dataset, period);
-    return { inForce: true as const, org: org.toUpperCase(), dataset, period };
+  run: async ({ store, principal }, input) => {
+    // An IG lead checks their own organisation's agreements, whatever org they name.
+    const org = controllerScope(principal, input.org) ?? parseOrgCode(input.org);
+    await assertAgreementInForce(store, org, input.dataset, input.period);
+    return { inForce: true as const, org, dataset: input.dataset, period: input.period };
   },
 });
 

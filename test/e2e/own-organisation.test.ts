@@ -71,6 +71,12 @@ describe('an IG lead reads their own organisation only, by API and by CLI', () =
       agreements: { org: string }[];
     };
     expect(agreements.agreements.map((a) => a.org)).toEqual(['RWF']);
+    const check = await get('/api/v1/agreements/check?org=RPA&dataset=apc&period=2021-06', igRwf);
+    expect(await check.json()).toMatchObject({ inForce: true, org: 'RWF' });
+    const outside = await get('/api/v1/agreements/check?org=RPA&dataset=apc&period=2030-01', igRwf);
+    const refusal = JSON.stringify(await outside.json());
+    expect(refusal).toContain('RWF sending apc covers 2021-04 to 2022-03, not 2030-01');
+    expect(refusal).not.toContain('RPA');
     // The administrator names whom they like.
     const all = (await (await get('/api/v1/transparency/reads?org=RPA', admin)).json()) as {
       reads: { org: string }[];
