@@ -137,7 +137,8 @@ async function concernsOf(store: Queryable, org: string): Promise<(event: AuditE
     const details = parseDetails(event.details);
     const controllers = details.controllers;
     if (Array.isArray(controllers) && controllers.includes(org)) return true;
-    return details.org === org;
+    // `controller`: how opt-out impact views were recorded before they named `org`; the log keeps them.
+    return details.org === org || details.controller === org;
   };
 }
 

@@ -13,6 +13,7 @@ import {
   ROLE_TIERS,
   type ReadUser,
 } from './access-policy.ts';
+import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { createAgreement } from './agreements.ts';
 import type { Purpose } from './governance-values.ts';
 import { loadOptOutFile, loadOptOutTokens } from './optouts.ts';
@@ -533,6 +534,26 @@ describe.each(testStores())('the access policy on $engine', (engine) => {
     expect(rwf).toMatchObject({ records: 3, lost: 1, optOutApplies: true });
     const care = await optOutImpact(store, { useCaseId: ids.get('direct-care') as string, actor: 'test' });
     expect(care.every((r) => r.lost === 0 && !r.optOutApplies)).toBe(true);
+  });
+
+  it('records whose opt-out counts were shown, so each controller’s IG lead sees the view in its audit log', async () => {
+    const useCaseId = ids.get('planning') as string;
+    await optOutImpact(store, { useCaseId: useCaseId.toLowerCase(), actor: 'test-impact-all' });
+    await optOutImpact(store, { controller: 'rpa', actor: 'test-impact-rpa' });
+    const [all] = await auditVisibleTo(store, { role: 'ig-lead', org: 'RWF' }, { actor: 'test-impact-all' });
+    expect(all).toMatchObject({ target: `usecase:${useCaseId}` });
+    expect(JSON.parse(all?.details ?? '{}')).toMatchObject({ org: null, controllers: ['RPA', 'RWF'] });
+    const rpa = await auditVisibleTo(store, { role: 'ig-lead', org: 'RPA' }, { actor: 'test-impact-rpa' });
+    expect(rpa.map((e) => JSON.parse(e.details) as unknown)).toEqual([
+      expect.objectContaining({ org: 'RPA', controllers: ['RPA'] }),
+    ]);
+    expect(
+      await auditVisibleTo(store, { role: 'ig-lead', org: 'RWF' }, { actor: 'test-impact-rpa' }),
+    ).toEqual([]);
+    await expect(optOutImpact(store, { controller: 'ZZZ99', actor: 'test' })).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'org' },
+    });
   });
 
   it('makes pseudonyms with HMAC-SHA256 under the use case’s own key, as RFC 2104 defines it, on this engine', async () => {

@@ -52,6 +52,7 @@ import { existingRelations, tableColumns } from '../store/table-columns.ts';
 import { controllersWithAgreement } from './agreements.ts';
 import { columnRoles, datasetSpec, warehouseTable } from './datasets.ts';
 import { inTransaction, isOrgCode, newId, nowIso, type Purpose } from './governance-values.ts';
+import { getOrganisation } from './organisations.ts';
 import {
   findUseCase,
   getUseCase,
@@ -510,11 +511,14 @@ export async function optOutImpact(
   q: Queryable,
   options: { useCaseId?: string; controller?: string; actor: string },
 ): Promise<OptOutImpactRow[]> {
+  // A controller not registered would answer an empty table, as if it lost nothing.
+  const controller =
+    options.controller === undefined ? undefined : (await getOrganisation(q, options.controller)).code;
   const useCases = options.useCaseId
     ? [await getUseCase(q, options.useCaseId)]
     : await listUseCases(q, {
         state: ['approved', 'active'],
-        ...(options.controller ? { controller: options.controller } : {}),
+        ...(controller ? { controller } : {}),
       });
   const out: OptOutImpactRow[] = [];
   for (const useCase of useCases) {
@@ -523,7 +527,7 @@ export async function optOutImpact(
       if (!(await tableExists(q, table))) continue;
       const agreed = new Set(await controllersWithAgreement(q, datasetId, useCase.purpose));
       const controllers = useCase.controllers.filter(
-        (c) => agreed.has(c) && (!options.controller || c === options.controller),
+        (c) => agreed.has(c) && (!controller || c === controller),
       );
       if (controllers.length === 0) continue;
       const personTokens = [...columnRoles(datasetSpec(datasetId)).personTokens];
@@ -553,12 +557,19 @@ export async function optOutImpact(
       }
     }
   }
+  // `org` (the controller asked about) and `controllers` (those whose counts were shown) are
+  // the details by which each controller's IG lead finds this view in its audit log.
   await inTransaction(q, (tx) =>
     appendAudit(tx, {
       actor: options.actor,
       action: 'optouts.impact-viewed',
-      target: options.useCaseId ? `usecase:${options.useCaseId}` : 'optouts',
-      details: { useCases: useCases.length, rows: out.length, controller: options.controller ?? null },
+      target: options.useCaseId ? `usecase:${useCases[0]?.id ?? options.useCaseId}` : 'optouts',
+      details: {
+        useCases: useCases.length,
+        rows: out.length,
+        org: controller ?? null,
+        controllers: [...new Set(out.map((r) => r.org))].sort(),
+      },
     }),
   );
   return out;

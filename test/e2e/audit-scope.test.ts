@@ -147,6 +147,14 @@ describe.each(testStores())('the audit log as an IG lead reads it on $engine (is
     expect(page).toContain('uc-2');
     expect(page).toContain('This event&#39;s hash');
   });
+  it('shows an IG lead an administrator’s view of its opt-out counts, not of another controller’s', async () => {
+    for (const org of ['RWF', 'RVV']) {
+      expect((await api(`/api/v1/optouts/impact?org=${org}`, accounts.admin)).status).toBe(200);
+    }
+    const views = await auditVisibleTo(store, { role: 'ig-lead', org: 'RWF' }, { action: 'optouts.impact' });
+    expect(views.map((e) => (JSON.parse(e.details) as { org: string }).org)).toEqual(['RWF']);
+  });
+
   it('refuses a date that is not in the calendar, naming the field', async () => {
     for (const name of ['since', 'until']) {
       const { status, body } = await api(`/api/v1/audit?${name}=2021-02-30`, accounts.admin);
