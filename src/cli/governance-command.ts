@@ -80,7 +80,7 @@ function registerOrgs(program: Command, context: CliContext): void {
     .option('--verified', 'the code is confirmed in ODS')
     .option(
       '--contact <role=name<email>>',
-      'a contact, e.g. "chief-executive=Jo Bloggs <jo@example.org>" (repeatable)',
+      'a contact, e.g. "chief-executive=Jo Bloggs <jo@example.org>" (repeatable; replaces the contact with that role, keeping the others)',
       list,
     )
     .option('--json', 'print JSON')

@@ -55,4 +55,29 @@ describe.each(testStores())('organisation register on $engine', (engine) => {
     );
     expect(event?.action).toBe('org.updated');
   });
+
+  it('sets a contact by its role, keeping the others, and refuses one without an email address', async () => {
+    const before = (await getOrganisation(store, 'RN7')).contacts;
+    expect(before.map((c) => c.role)).toEqual(['chief-executive', 'ig-lead', 'finance']);
+    const jo = { role: 'chief-executive', name: 'Jo Bloggs', email: 'jo@example.org' };
+    const dpo = { role: 'dpo', name: 'Sam Smith', email: 'sam@example.org' };
+    const updated = await updateOrganisation(store, 'RN7', { contacts: [jo, dpo] }, 'test');
+    expect(updated.contacts).toEqual([jo, ...before.slice(1), dpo]);
+    expect((await getOrganisation(store, 'RN7')).contacts).toEqual(updated.contacts);
+    for (const contact of [
+      { ...jo, email: 'not-an-email' },
+      { ...jo, name: ' ' },
+      { ...jo, role: 'Chief Executive' },
+    ]) {
+      await expect(updateOrganisation(store, 'RN7', { contacts: [contact] }, 'test')).rejects.toMatchObject({
+        code: 'usage',
+        where: { field: 'contact' },
+      });
+    }
+    await expect(updateOrganisation(store, 'RN7', { contacts: [dpo, dpo] }, 'test')).rejects.toMatchObject({
+      code: 'usage',
+      message: 'RN7 would have two dpo contacts',
+    });
+    expect((await getOrganisation(store, 'RN7')).contacts).toEqual(updated.contacts);
+  });
 });

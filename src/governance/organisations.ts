@@ -81,6 +81,46 @@ function fromRow(row: OrgRow): Organisation {
   };
 }
 
+/** A contact's role: lower-case words joined by hyphens (chief-executive, ig-lead, finance). */
+const CONTACT_ROLE = /^[a-z]+(-[a-z]+)*$/;
+// Deliberately loose (RFC 5321 allows far more): it catches typing mistakes, nothing else.
+const EMAIL_SHAPE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+/** The contacts written well: a role, a name and an email address each, each role once. */
+function checkContacts(code: string, contacts: readonly Contact[]): Contact[] {
+  const roles = new Set<string>();
+  return contacts.map((contact) => {
+    const role = contact.role.trim();
+    const name = contact.name.trim();
+    const email = contact.email.trim();
+    if (!CONTACT_ROLE.test(role)) {
+      throw new KernelError('usage', `"${contact.role}" is not a contact role`, {
+        where: { field: 'contact' },
+        hint: 'Name the role in lower-case words joined by hyphens, e.g. chief-executive, ig-lead, finance',
+      });
+    }
+    if (!name) {
+      throw new KernelError('usage', `The ${role} contact of ${code} needs a name`, {
+        where: { field: 'contact' },
+      });
+    }
+    if (!EMAIL_SHAPE.test(email)) {
+      throw new KernelError('usage', `The email of the ${role} contact of ${code} is not an email address`, {
+        where: { field: 'contact' },
+        hint: 'Give their work email, e.g. jo.bloggs@nhs.net',
+      });
+    }
+    if (roles.has(role)) {
+      throw new KernelError('usage', `${code} would have two ${role} contacts`, {
+        where: { field: 'contact' },
+        hint: 'Give each role one contact',
+      });
+    }
+    roles.add(role);
+    return { role, name, email };
+  });
+}
+
 /** The longest organisation name: the register's longest are under 100, and the name is served publicly. */
 const MAX_NAME_LENGTH = 200;
 
@@ -122,7 +162,7 @@ export function checkOrganisation(org: Organisation): Organisation {
       });
     }
   }
-  return { ...org, code };
+  return { ...org, code, contacts: checkContacts(code, org.contacts) };
 }
 
 /** Adds an organisation to the register; a code already registered is a conflict. */
@@ -236,6 +276,7 @@ export interface OrganisationChanges {
   name?: string;
   population?: number | null;
   incomePence?: number | null;
+  /** contacts to set: each replaces the one holding its role, and the others stay */
   contacts?: Contact[];
   codeVerified?: boolean;
   kernelRole?: KernelRole;
@@ -250,7 +291,12 @@ export async function updateOrganisation(
 ): Promise<Organisation> {
   return inTransaction(q, async (tx) => {
     const current = await getOrganisation(tx, code);
-    const next = checkOrganisation({ ...current, ...changes });
+    const given = checkContacts(current.code, changes.contacts ?? []);
+    const contacts = [
+      ...current.contacts.map((c) => given.find((g) => g.role === c.role) ?? c),
+      ...given.filter((g) => !current.contacts.some((c) => c.role === g.role)),
+    ];
+    const next = checkOrganisation({ ...current, ...changes, contacts });
     await tx.run(
       `UPDATE organisations SET name = $2, population = $3, income_pence = $4, contacts = $5, code_verified = $6,
          kernel_role = $7, updated_at = $8 WHERE org_code = $1`,
