@@ -105,4 +105,22 @@ describe.each(testStores())('data sharing agreements on $engine', (engine) => {
       'agreement.created',
     ]);
   });
+
+  it('refuses a filter or a check naming a dataset it does not know or an organisation not registered', async () => {
+    const unknownDataset = {
+      code: 'not-found',
+      where: { field: 'dataset' },
+      message: "There is no dataset 'nonsense'",
+    };
+    await expect(listAgreements(store, { dataset: 'nonsense' })).rejects.toMatchObject(unknownDataset);
+    const error = await assertAgreementInForce(store, 'RWF', 'nonsense', '2021-01').catch((e: unknown) => e);
+    expect(error).toMatchObject(unknownDataset);
+    expect((error as { hint: string }).hint).toMatch(/^Known datasets: .*\bapc\b/);
+    await expect(listAgreements(store, { org: 'ZZZ99' })).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'org' },
+      message: 'No organisation ZZZ99 is registered',
+    });
+    expect((await listAgreements(store, { org: 'rpa' })).map((a) => a.id)).toEqual(['DSA-RPA-001']);
+  });
 });

@@ -205,12 +205,29 @@ async function hydrate(q: Queryable, rows: AgreementRow[]): Promise<Agreement[]>
   }));
 }
 
+/**
+ * Agreements, of one organisation or covering one dataset when asked. An organisation not
+ * registered or a dataset Kernel does not know is refused: it would list nothing, as if it
+ * had no agreement.
+ */
 export async function listAgreements(
   q: Queryable,
   filter: { org?: string; dataset?: string } = {},
 ): Promise<Agreement[]> {
+  const org = filter.org ? (await getOrganisation(q, parseOrgCode(filter.org))).code : undefined;
+  if (filter.dataset) checkDatasetIds([filter.dataset]);
+  return selectAgreements(q, {
+    ...(org ? { org } : {}),
+    ...(filter.dataset ? { dataset: filter.dataset.trim() } : {}),
+  });
+}
+
+async function selectAgreements(
+  q: Queryable,
+  filter: { org?: string; dataset?: string },
+): Promise<Agreement[]> {
   const sql = new SqlFilter();
-  if (filter.org) sql.add('org_code = ?', parseOrgCode(filter.org));
+  if (filter.org) sql.add('org_code = ?', filter.org);
   if (filter.dataset) {
     sql.add(
       'agreement_id IN (SELECT agreement_id FROM agreement_datasets WHERE dataset_id = ?)',
@@ -245,7 +262,9 @@ export async function assertAgreementInForce(
 ): Promise<void> {
   const code = org.trim().toUpperCase();
   const month = parsePeriod(period);
-  const agreements = (await listAgreements(q, { org: code })).filter((a) => a.datasets.includes(dataset));
+  // A dataset Kernel does not know is that, not a missing agreement (which would suggest adding one).
+  checkDatasetIds([dataset]);
+  const agreements = (await selectAgreements(q, { org: code })).filter((a) => a.datasets.includes(dataset));
   if (agreements.some((a) => a.state === 'in-force' && a.from <= month && month <= a.to)) return;
   const addCommand = `kernel agreements add --org ${code} --dataset ${dataset} --from YYYY-MM --to YYYY-MM`;
   if (agreements.length === 0) {

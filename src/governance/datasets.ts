@@ -1,6 +1,7 @@
 import { getDataset, listDatasets } from '../catalogue/catalogue.ts';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
 import { tableName } from '../catalogue/shapes.ts';
+import { KernelError } from '../errors.ts';
 import { parseDatasetId } from './governance-values.ts';
 
 /**
@@ -9,9 +10,20 @@ import { parseDatasetId } from './governance-values.ts';
  * are tokens or quasi-identifiers for the access policy.
  */
 
-/** Refuses ids the catalogue does not know (`getDataset` names the known ones). */
-export function checkDatasetIds(ids: readonly string[]): void {
-  for (const id of ids) getDataset(parseDatasetId(id));
+/** Refuses, naming `field` and the known ids, ids the catalogue does not know. */
+export function checkDatasetIds(ids: readonly string[], field = 'dataset'): void {
+  for (const id of ids) {
+    const value = parseDatasetId(id, field);
+    if (!listDatasets().some((spec) => spec.id === value)) {
+      throw new KernelError('not-found', `There is no dataset '${value}'`, {
+        where: { field },
+        hint: `Known datasets: ${listDatasets()
+          .map((spec) => spec.id)
+          .sort()
+          .join(', ')}`,
+      });
+    }
+  }
 }
 
 export function datasetSpec(id: string): DatasetSpec {

@@ -260,12 +260,12 @@ export async function findOrganisation(q: Queryable, code: string): Promise<Orga
   return row ? fromRow(row) : undefined;
 }
 
-/** The organisation, or a `not-found` error that says how to find the right code. */
-export async function getOrganisation(q: Queryable, code: string): Promise<Organisation> {
+/** The organisation, or a `not-found` error, naming `field`, that says how to find the right code. */
+export async function getOrganisation(q: Queryable, code: string, field = 'org'): Promise<Organisation> {
   const org = await findOrganisation(q, code);
   if (!org) {
     throw new KernelError('not-found', `No organisation ${code} is registered`, {
-      where: { field: 'org' },
+      where: { field },
       hint: 'See `kernel orgs list` for the register, or `kernel orgs seed` to register the Kent and Medway members',
     });
   }

@@ -3,13 +3,14 @@
  * case (from `data_access_log`, written by the access policy with every read's audit
  * event); and, for the public, what Kernel holds, for what and by whom.
  */
+import { KernelError } from '../errors.ts';
 import { toCsv } from '../files/spreadsheet-csv.ts';
 import type { Queryable } from '../store/store.ts';
 import { listAgreements } from './agreements.ts';
 import { datasetSpec } from './datasets.ts';
 import { parseDate, parseOrgCode } from './governance-values.ts';
-import { listOrganisations } from './organisations.ts';
-import { listUseCases } from './use-cases.ts';
+import { getOrganisation, listOrganisations } from './organisations.ts';
+import { findUseCase, listUseCases } from './use-cases.ts';
 
 export interface AccessRecord {
   at: string;
@@ -27,23 +28,45 @@ export interface AccessRecord {
 
 type AccessFilter = { org: string; from?: string; to?: string; useCaseId?: string; limit?: number };
 
-/** The filter's conditions on `data_access_log l`, for a listing and its count alike. */
-function accessConditions(filter: AccessFilter): { where: string[]; params: (string | number)[] } {
-  const params: (string | number)[] = [parseOrgCode(filter.org)];
+/**
+ * The filter's conditions on `data_access_log l`, for a listing and its count alike. A
+ * controller not registered, a use case not in the register or days that end before they
+ * start are refused: each would answer no reads, as if there were none.
+ */
+async function accessConditions(
+  q: Queryable,
+  filter: AccessFilter,
+): Promise<{ where: string[]; params: (string | number)[] }> {
+  const params: (string | number)[] = [(await getOrganisation(q, parseOrgCode(filter.org))).code];
   const where = ['l.org_code = $1'];
-  if (filter.from) {
-    params.push(parseDate(filter.from, 'from'));
+  const from = filter.from ? parseDate(filter.from, 'from') : undefined;
+  const to = filter.to ? parseDate(filter.to, 'to') : undefined;
+  if (from && to && to < from) {
+    throw new KernelError('usage', `The days asked for would end (${to}) before they start (${from})`, {
+      where: { field: 'to' },
+      hint: 'Give the first day as from and the last as to, e.g. from 2021-04-01 to 2021-04-30',
+    });
+  }
+  if (from) {
+    params.push(from);
     where.push(`l.accessed_at >= $${params.length}`);
   }
-  if (filter.to) {
+  if (to) {
     // Inclusive of the whole last day: times are ISO text, so compare with the next day's start.
-    const next = new Date(`${parseDate(filter.to, 'to')}T00:00:00Z`);
+    const next = new Date(`${to}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1);
     params.push(next.toISOString().slice(0, 10));
     where.push(`l.accessed_at < $${params.length}`);
   }
   if (filter.useCaseId) {
-    params.push(filter.useCaseId);
+    const useCase = await findUseCase(q, filter.useCaseId);
+    if (!useCase) {
+      throw new KernelError('not-found', `No use case ${filter.useCaseId.trim()}`, {
+        where: { field: 'useCase' },
+        hint: 'See `kernel usecases list`',
+      });
+    }
+    params.push(useCase.id);
     where.push(`l.use_case_id = $${params.length}`);
   }
   return { where, params };
@@ -51,7 +74,7 @@ function accessConditions(filter: AccessFilter): { where: string[]; params: (str
 
 /** How many reads of `org`'s data the filter matches (its limit aside). */
 export async function countAccessesOf(q: Queryable, filter: AccessFilter): Promise<number> {
-  const { where, params } = accessConditions(filter);
+  const { where, params } = await accessConditions(q, filter);
   const [row] = await q.query<{ n: number }>(
     `SELECT count(*) AS n FROM data_access_log l WHERE ${where.join(' AND ')}`,
     params,
@@ -61,7 +84,7 @@ export async function countAccessesOf(q: Queryable, filter: AccessFilter): Promi
 
 /** Reads of `org`'s data, newest first. */
 export async function accessesOf(q: Queryable, filter: AccessFilter): Promise<AccessRecord[]> {
-  const { where, params } = accessConditions(filter);
+  const { where, params } = await accessConditions(q, filter);
   params.push(Math.min(Math.max(filter.limit ?? 1000, 1), 100_000));
   const rows = await q.query<{
     accessed_at: string;

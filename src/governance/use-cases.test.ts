@@ -99,6 +99,16 @@ describe.each(testStores())('use cases and onboarding on $engine', (engine) => {
     });
     await expect(proposeUseCase(store, { ...base, controllers: ['ZZZ'] }, 't')).rejects.toMatchObject({
       code: 'not-found',
+      where: { field: 'controllers' },
+    });
+    await expect(proposeUseCase(store, { ...base, sponsor: 'ZZZ' }, 't')).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'sponsor' },
+    });
+    await expect(listUseCases(store, { controller: 'ZZZ99' })).rejects.toMatchObject({
+      code: 'not-found',
+      where: { field: 'controller' },
+      message: 'No organisation ZZZ99 is registered',
     });
     await expect(proposeUseCase(store, { ...base, end: '2020-01-01' }, 't')).rejects.toMatchObject({
       code: 'usage',

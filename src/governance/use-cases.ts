@@ -183,9 +183,10 @@ export async function proposeUseCase(q: Queryable, input: NewUseCase, actor: str
       where: { field: 'controllers' },
     });
   }
-  checkDatasetIds(datasets);
+  checkDatasetIds(datasets, 'datasets');
   return inTransaction(q, async (tx) => {
-    for (const code of [sponsor, ...controllers]) await getOrganisation(tx, code);
+    await getOrganisation(tx, sponsor, 'sponsor');
+    for (const code of controllers) await getOrganisation(tx, code, 'controllers');
     const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM use_cases');
     const id = `UC-${String(Number(count?.n ?? 0) + 1).padStart(3, '0')}`;
     const at = nowIso();
@@ -444,7 +445,8 @@ export async function listUseCases(
     params.push(...filter.state);
   }
   if (filter.controller) {
-    params.push(parseOrgCode(filter.controller));
+    // An unregistered controller would list nothing, as if it were in no use case.
+    params.push((await getOrganisation(q, parseOrgCode(filter.controller, 'controller'), 'controller')).code);
     where.push(
       `use_case_id IN (SELECT use_case_id FROM use_case_controllers WHERE org_code = $${params.length})`,
     );

@@ -82,6 +82,18 @@ describe('an IG lead reads their own organisation only, by API and by CLI', () =
       reads: { org: string }[];
     };
     expect(all.reads.map((r) => r.org)).toEqual(['RPA', 'RPA']);
+    // A filter that could match nothing is refused, naming the field, not answered with an empty list.
+    for (const [url, field] of [
+      ['/api/v1/agreements?dataset=nonsense', 'dataset'],
+      ['/api/v1/agreements/check?org=RWF&dataset=nonsense&period=2021-06', 'dataset'],
+      ['/api/v1/use-cases?controller=ZZZ99', 'controller'],
+      ['/api/v1/transparency/reads?org=RWF&useCase=UC-999', 'useCase'],
+      ['/api/v1/optouts/impact?org=ZZZ99', 'org'],
+    ] as const) {
+      const refused = await get(url, admin);
+      expect([url, refused.status]).toEqual([url, 404]);
+      expect(await refused.json()).toMatchObject({ error: { code: 'not-found', where: { field } } });
+    }
     await server.close();
     server = undefined;
   });
