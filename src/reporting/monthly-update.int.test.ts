@@ -305,7 +305,7 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
 
   it('keeps an issued update exactly as issued; drafts alone can change', async () => {
     const entry = await addUpdateEntry(store, { month: JULY, section: 'risks', text: 'To remove' }, team);
-    await removeUpdateEntry(store, entry.id, team);
+    await removeUpdateEntry(store, { id: entry.id }, team);
     expect((await monthlyUpdate(store, JULY, team)).keyRisks.map((l) => l.text)).not.toContain('To remove');
 
     await expect(issueMonthlyUpdate(store, thisMonth, team)).rejects.toMatchObject({ code: 'conflict' });
@@ -327,12 +327,28 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
       code: 'conflict',
     });
     await expect(issueMonthlyUpdate(store, JULY, team)).rejects.toMatchObject({ code: 'conflict' });
-    await expect(removeUpdateEntry(store, ids.entry ?? '', team)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(removeUpdateEntry(store, { id: ids.entry ?? '' }, team)).rejects.toMatchObject({ code: 'conflict' });
     expect(await listMonthlyUpdates(store, team)).toEqual([
       expect.objectContaining({ month: JULY, state: 'issued' }),
     ]);
     await expect(monthlyUpdate(store, JULY, { actor: 'user:v', role: 'viewer' })).rejects.toMatchObject({
       code: 'forbidden',
     });
+  });
+
+  it('removes an entry only from the month named, when one is named', async () => {
+    const august = '2021-08';
+    const entry = await addUpdateEntry(store, { month: august, section: 'events', text: 'Board' }, team);
+    await expect(removeUpdateEntry(store, { id: entry.id, month: '2020-01' }, team)).rejects.toMatchObject({
+      code: 'not-found',
+      message: `There is no entry ${entry.id} in the update for January 2020`,
+    });
+    await expect(removeUpdateEntry(store, { id: entry.id, month: '2021-99' }, team)).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'month' },
+    });
+    expect((await monthlyUpdate(store, august, team)).events.map((l) => l.refs[0])).toEqual([entry.id]);
+    expect(await removeUpdateEntry(store, { id: entry.id, month: august }, team)).toEqual(entry);
+    expect((await monthlyUpdate(store, august, team)).events).toEqual([]);
   });
 });

@@ -374,20 +374,33 @@ export async function addUpdateEntry(
   });
 }
 
+/**
+ * Removes one of the team's lines from a draft. The entry's id names it; where the caller
+ * names the month too (the API's path does), the entry must be that month's, so a request
+ * for one update never changes another.
+ */
 export async function removeUpdateEntry(
   q: Queryable,
-  entryId: string,
+  input: { id: string; month?: string | undefined },
   caller: ProgrammeCaller,
 ): Promise<UpdateEntry> {
   assertProgrammeCaller(caller, 'edit the monthly update');
+  const id = input.id.trim();
+  const month = input.month === undefined ? undefined : parseMonth(input.month);
   return inTransaction(q, async (tx) => {
     const [row] = await tx.query<{ month: string }>(
       'SELECT month FROM programme_update_entries WHERE entry_id = $1',
-      [entryId.trim()],
+      [id],
     );
-    if (!row) throw new KernelError('not-found', `There is no entry ${entryId}`);
+    if (!row || (month !== undefined && row.month !== month)) {
+      throw new KernelError(
+        'not-found',
+        `There is no entry ${id}${month === undefined ? '' : ` in the update for ${monthName(month)}`}`,
+        { where: { field: 'id' }, hint: 'Check the entry’s id and month on the update’s page' },
+      );
+    }
     await draftRow(tx, row.month, caller);
-    const entry = (await listEntries(tx, row.month)).find((e) => e.id === entryId.trim()) as UpdateEntry;
+    const entry = (await listEntries(tx, row.month)).find((e) => e.id === id) as UpdateEntry;
     await tx.run('DELETE FROM programme_update_entries WHERE entry_id = $1', [entry.id]);
     await appendAudit(tx, {
       actor: caller.actor,

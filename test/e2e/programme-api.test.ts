@@ -102,6 +102,14 @@ describe.each(testStores())('the programme office API and pages on $engine', (en
       text: 'Kernel Development Group, 14 May 2021',
     });
     expect(entry.status).toBe(201);
+    // The path's month names the update: another month's, or no month, leaves the entry be.
+    const entryId = String(entry.json.id);
+    expect(
+      await call('programme', 'POST', `/api/v1/reports/monthly/2020-01/entries/${entryId}/remove`, {}),
+    ).toMatchObject({ status: 404, json: { error: { code: 'not-found' } } });
+    expect(
+      await call('programme', 'POST', `/api/v1/reports/monthly/2021-99/entries/${entryId}/remove`, {}),
+    ).toMatchObject({ status: 400, json: { error: { code: 'usage', where: { field: 'month' } } } });
     const april = await call('programme', 'GET', '/api/v1/reports/monthly/2021-04');
     expect(april.json).toMatchObject({
       month: '2021-04',
