@@ -156,7 +156,10 @@ export function updateLines(update: MonthlyUpdate): string {
   };
   out.push('\n1. Completed activities and milestones achieved');
   if (update.completed.length === 0) out.push('  (none)');
-  for (const g of update.completed) section(`  ${g.heading}`, g.lines);
+  for (const g of update.completed) {
+    section(`  ${g.heading}`, g.lines);
+    if (g.note) out.push(`    ${g.note}`);
+  }
   section('2. Key issues', update.keyIssues);
   section('3. Outstanding activities', update.outstanding);
   section('   Scheduled events', update.events);
