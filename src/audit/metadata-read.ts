@@ -2,11 +2,11 @@ import type { Store } from '../store/store.ts';
 import { looksLikeIdentifier } from './audit-log.ts';
 import { viewRecorder } from './view-audit.ts';
 
-/** What a person read about the data rather than the data: loads, coverage, linkage. */
+/** What a person read about the data rather than the data: loads, coverage, linkage, updates. */
 export interface MetadataRead {
   actor: string;
   role: string;
-  /** `loads`, `coverage`, `linkage`, or `load:<id>` for one load's report */
+  /** `loads`, `coverage`, `linkage`, `load:<id>` for one load's report, `update:<month>` for a monthly update */
   target: string;
   /** the filter asked for: organisation, dataset, months, status */
   filter: Record<string, string | undefined>;

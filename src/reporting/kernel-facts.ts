@@ -38,6 +38,7 @@ export interface KernelFact {
   /** for loads: the dataset and the month of data */
   dataset?: string;
   period?: string | null;
+  /** for loads: rows loaded, exact; the update shows them under disclosure control */
   rows?: number;
 }
 

@@ -72,6 +72,27 @@ export function parseTie(raw: string): MilestoneTie {
   }
 }
 
+/**
+ * Refuses a tie Kernel's records could never meet: one to an organisation that is not
+ * registered, or to a use case that was never proposed. Its milestone would only slip.
+ */
+export async function checkTie(q: Queryable, tie: MilestoneTie): Promise<void> {
+  if (tie.kind === 'usecase') {
+    const [row] = await q.query('SELECT use_case_id FROM use_cases WHERE use_case_id = $1', [tie.useCase]);
+    if (row) return;
+    throw new KernelError('not-found', `There is no use case ${tie.useCase} to tie the milestone to`, {
+      where: { field: 'tie' },
+      hint: 'Tie it to a use case that has been proposed (kernel usecases list)',
+    });
+  }
+  const [row] = await q.query('SELECT org_code FROM organisations WHERE org_code = $1', [tie.org]);
+  if (row) return;
+  throw new KernelError('not-found', `No organisation ${tie.org} is registered to tie the milestone to`, {
+    where: { field: 'tie' },
+    hint: 'Register it first (kernel orgs add), or tie the milestone to a registered member',
+  });
+}
+
 export function formatTie(tie: MilestoneTie): string {
   switch (tie.kind) {
     case 'loads':

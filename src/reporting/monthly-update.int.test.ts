@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractText, getDocumentProxy } from 'unpdf';
+import { listAudit } from '../audit/audit-log.ts';
 import { createAgreement } from '../governance/agreements.ts';
 import { setFundingModel } from '../governance/funding-model.ts';
 import { draftInvoices, payInvoice, raiseInvoices } from '../governance/invoices.ts';
@@ -23,6 +24,7 @@ import { addMonths } from '../governance/governance-values.ts';
 import type { ProgrammeCaller } from './programme-values.ts';
 import { changeRaidItem, raiseRaidItem } from './raid-log.ts';
 import { monthlyUpdateHtml, monthlyUpdatePdf } from './update-documents.ts';
+import { updateLines as updateText } from './programme-operations.ts';
 import { activeUseCase } from '../../test/use-cases.ts';
 
 const team: ProgrammeCaller = { actor: 'user:pm@kernel.test', role: 'programme' };
@@ -305,7 +307,7 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
 
   it('keeps an issued update exactly as issued; drafts alone can change', async () => {
     const entry = await addUpdateEntry(store, { month: JULY, section: 'risks', text: 'To remove' }, team);
-    await removeUpdateEntry(store, entry.id, team);
+    await removeUpdateEntry(store, { id: entry.id }, team);
     expect((await monthlyUpdate(store, JULY, team)).keyRisks.map((l) => l.text)).not.toContain('To remove');
 
     await expect(issueMonthlyUpdate(store, thisMonth, team)).rejects.toMatchObject({ code: 'conflict' });
@@ -327,12 +329,126 @@ describe.each(testStores())('the monthly update on $engine', (engine) => {
       code: 'conflict',
     });
     await expect(issueMonthlyUpdate(store, JULY, team)).rejects.toMatchObject({ code: 'conflict' });
-    await expect(removeUpdateEntry(store, ids.entry ?? '', team)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(removeUpdateEntry(store, { id: ids.entry ?? '' }, team)).rejects.toMatchObject({
+      code: 'conflict',
+    });
     expect(await listMonthlyUpdates(store, team)).toEqual([
       expect.objectContaining({ month: JULY, state: 'issued' }),
     ]);
     await expect(monthlyUpdate(store, JULY, { actor: 'user:v', role: 'viewer' })).rejects.toMatchObject({
       code: 'forbidden',
     });
+  });
+
+  it('removes an entry only from the month named, when one is named', async () => {
+    const august = '2021-08';
+    const entry = await addUpdateEntry(store, { month: august, section: 'events', text: 'Board' }, team);
+    await expect(removeUpdateEntry(store, { id: entry.id, month: '2020-01' }, team)).rejects.toMatchObject({
+      code: 'not-found',
+      message: `There is no entry ${entry.id} in the update for January 2020`,
+    });
+    await expect(removeUpdateEntry(store, { id: entry.id, month: '2021-99' }, team)).rejects.toMatchObject({
+      code: 'usage',
+      where: { field: 'month' },
+    });
+    expect((await monthlyUpdate(store, august, team)).events.map((l) => l.refs[0])).toEqual([entry.id]);
+    expect(await removeUpdateEntry(store, { id: entry.id, month: august }, team)).toEqual(entry);
+    expect((await monthlyUpdate(store, august, team)).events).toEqual([]);
+  });
+
+  // Last: it issues this month's update, as if read from the month after.
+  it('shows rows loaded under the loads API’s disclosure rule, drafted or issued, and audits each read', async () => {
+    const admin: ProgrammeCaller = { actor: 'user:admin@kernel.test', role: 'admin' };
+    const loadsOf = (update: MonthlyUpdate) =>
+      update.completed.find((g) => g.heading === 'Loads completed') ?? { lines: [], note: undefined };
+    const [before] = await listAudit(store, { limit: 1 });
+
+    // Each feed loaded at most 6 rows: 1–7 is shown as * to the programme team, as by /api/v1/loads.
+    const teamDraft = await monthlyUpdate(store, thisMonth, team);
+    expect(teamDraft.disclosure).toBe('hes2018');
+    expect(loadsOf(teamDraft).lines.map((l) => l.text)).toEqual([
+      expect.stringMatching(/: apc loaded for 2021-05 \(1 load, \* rows\)$/),
+      expect.stringMatching(/: apc loaded for 2021-05 \(1 load, \* rows\)$/),
+      expect.stringMatching(/: op loaded for 2021-05 \(1 load, \* rows\)$/),
+    ]);
+    expect(loadsOf(teamDraft).note).toMatch(/counts from 1 to 7 are shown as \*/);
+    expect(teamDraft.facts.filter((f) => f.kind === 'load').map((f) => f.rows)).toEqual(['*', '*', '*']);
+    expect(updateText(teamDraft)).not.toMatch(/\b[1-7] rows/);
+    const html = monthlyUpdateHtml(teamDraft);
+    expect(html).toContain('(1 load, * rows)');
+    expect(html).toContain('counts from 1 to 7 are shown as *');
+
+    // An admin reconciles feeds with their senders, so sees them exactly, as in the loads API.
+    const adminDraft = await monthlyUpdate(store, thisMonth, admin);
+    expect(adminDraft.disclosure).toBe('none');
+    expect(loadsOf(adminDraft).lines.map((l) => l.text)).toEqual([
+      expect.stringMatching(/\(1 load, [1-7] rows\)$/),
+      expect.stringMatching(/\(1 load, [1-7] rows\)$/),
+      expect.stringMatching(/\(1 load, [1-7] rows\)$/),
+    ]);
+    expect(loadsOf(adminDraft).note).toBeUndefined();
+
+    // Issued, it is circulated to the group: controlled whoever issues it or reads it.
+    const nextMonth = new Date(`${addMonths(thisMonth, 1)}-02T00:00:00Z`);
+    const issued = await issueMonthlyUpdate(store, thisMonth, admin, { now: nextMonth });
+    expect(issued.disclosure).toBe('hes2018');
+    expect(loadsOf(issued).lines.every((l) => l.text.endsWith('(1 load, * rows)'))).toBe(true);
+    expect(await monthlyUpdate(store, thisMonth, admin)).toEqual(issued);
+
+    // One issued before the rule applied is shown under it; its SHA-256 is that of what was issued.
+    const legacy = { ...adminDraft, month: '2020-01', state: 'issued', issuedSha256: 'f'.repeat(64) };
+    delete (legacy as Partial<MonthlyUpdate>).disclosure;
+    await store.run(
+      `INSERT INTO programme_updates (month, state, summary, issued_content, issued_sha256, issued_at, issued_by, created_at, created_by, updated_at, updated_by)
+       VALUES ('2020-01', 'issued', '', $1, $2, $3, 'test', $3, 'test', $3, 'test')`,
+      [JSON.stringify(legacy), 'f'.repeat(64), '2020-02-03T00:00:00.000Z'],
+    );
+    const shown = await monthlyUpdate(store, '2020-01', admin);
+    expect(shown).toMatchObject({ disclosure: 'hes2018', issuedSha256: 'f'.repeat(64) });
+    expect(loadsOf(shown).lines.map((l) => l.text)).toEqual(loadsOf(teamDraft).lines.map((l) => l.text));
+    expect(shown.facts.filter((f) => f.kind === 'load').map((f) => f.rows)).toEqual(['*', '*', '*']);
+
+    // Every read and the issue are audited as reads of load metadata, with the rule applied.
+    const reads = (await listAudit(store, { action: 'metadata.read', limit: 100 }))
+      .filter((e) => e.seq > (before?.seq ?? 0))
+      .map((e) => ({ actor: e.actor, target: e.target, ...(JSON.parse(e.details) as object) }))
+      .reverse();
+    expect(reads).toEqual([
+      {
+        actor: team.actor,
+        target: `update:${thisMonth}`,
+        role: 'programme',
+        disclosure: 'hes2018',
+        month: thisMonth,
+      },
+      {
+        actor: admin.actor,
+        target: `update:${thisMonth}`,
+        role: 'admin',
+        disclosure: 'none',
+        month: thisMonth,
+      },
+      {
+        actor: admin.actor,
+        target: `update:${thisMonth}`,
+        role: 'admin',
+        disclosure: 'hes2018',
+        month: thisMonth,
+      },
+      {
+        actor: admin.actor,
+        target: `update:${thisMonth}`,
+        role: 'admin',
+        disclosure: 'hes2018',
+        month: thisMonth,
+      },
+      {
+        actor: admin.actor,
+        target: 'update:2020-01',
+        role: 'admin',
+        disclosure: 'hes2018',
+        month: '2020-01',
+      },
+    ]);
   });
 });

@@ -16,13 +16,27 @@
  * A draft is composed afresh at each read (after refreshing the plan and RAID log); the team
  * edits its summary and entries. Issuing freezes the whole update as JSON, with its SHA-256,
  * and an issued update never changes again.
+ *
+ * Rows loaded are counts of patients' records, so they follow the loads API's rule
+ * (`metadataPolicyFor`, issue 23, H1): exact for an admin's draft, HES 2018 for everyone
+ * else, and always HES 2018 once issued, since an issued update is circulated to the group.
+ * Every read is audited `metadata.read`.
  */
 import { createHash } from 'node:crypto';
+import {
+  controlCount,
+  describePolicy,
+  HES_2018,
+  metadataPolicyFor,
+  type ControlledCount,
+  type DisclosurePolicy,
+} from '../analytics/disclosure-control.ts';
 import { appendAudit } from '../audit/audit-log.ts';
+import { auditMetadataRead } from '../audit/metadata-read.ts';
 import { KernelError } from '../errors.ts';
 import { parseOneOf } from '../parse-one-of.ts';
 import { addMonths, inTransaction, newId } from '../governance/governance-values.ts';
-import type { Queryable, Row } from '../store/store.ts';
+import type { Queryable, Row, Store } from '../store/store.ts';
 import { factsInMonth, type FactKind, type KernelFact } from './kernel-facts.ts';
 import { planChart, type PlanChart } from './plan-chart.ts';
 import { readPlan, stateAsAt } from './programme-plan.ts';
@@ -58,7 +72,15 @@ export interface UpdateLine {
 export interface UpdateGroup {
   heading: string;
   lines: UpdateLine[];
+  /** how the group's counts are shown, where disclosure control changed them */
+  note?: string;
 }
+
+/** A fact as the update shows it: a load's rows under the update's disclosure rule. */
+export type UpdateFact = Omit<KernelFact, 'rows'> & { rows?: ControlledCount };
+
+/** The disclosure rule for rows loaded by an organisation (undefined: the whole system). */
+type RuleFor = (org: string | undefined) => DisclosurePolicy;
 
 export interface MonthlyUpdate {
   month: string;
@@ -79,7 +101,9 @@ export interface MonthlyUpdate {
   keyRisks: UpdateLine[];
   plan: PlanChart;
   /** the records the generated lines come from */
-  facts: KernelFact[];
+  facts: UpdateFact[];
+  /** the disclosure rule its rows loaded are shown under */
+  disclosure: DisclosurePolicy['id'];
 }
 
 export interface UpdateEntry {
@@ -139,8 +163,11 @@ export async function listEntries(q: Queryable, month: string): Promise<UpdateEn
   }));
 }
 
-/** One line per organisation × dataset, so the update reads "loads completed per trust". */
-function loadLines(facts: KernelFact[]): UpdateLine[] {
+/**
+ * One line per organisation × dataset, so the update reads "loads completed per trust". The
+ * rows are summed before disclosure control, so the line shows the group's controlled total.
+ */
+function loadLines(facts: KernelFact[], ruleFor: RuleFor): UpdateLine[] {
   const groups = new Map<string, KernelFact[]>();
   for (const f of facts) {
     const key = `${f.org ?? ''}\t${f.dataset ?? ''}`;
@@ -151,17 +178,37 @@ function loadLines(facts: KernelFact[]): UpdateLine[] {
     .map(([, loads]) => {
       const first = loads[0] as KernelFact;
       const periods = [...new Set(loads.map((l) => l.period).filter((p): p is string => Boolean(p)))].sort();
-      const rows = loads.reduce((sum, l) => sum + (l.rows ?? 0), 0);
+      const rows = controlCount(
+        loads.reduce((sum, l) => sum + (l.rows ?? 0), 0),
+        ruleFor(first.org ?? undefined),
+      );
       const who = first.text.slice(0, first.text.indexOf(':'));
       return {
         text:
           `${who}: ${first.dataset ?? ''} loaded${periods.length ? ` for ${periods.join(', ')}` : ''}` +
-          ` (${loads.length} ${loads.length === 1 ? 'load' : 'loads'}, ${rows.toLocaleString('en-GB')} rows)`,
+          ` (${loads.length} ${loads.length === 1 ? 'load' : 'loads'}, ${typeof rows === 'number' ? rows.toLocaleString('en-GB') : rows} rows)`,
         href: `/loads?org=${encodeURIComponent(first.org ?? '')}&dataset=${encodeURIComponent(first.dataset ?? '')}`,
         source: 'load' as const,
         refs: loads.map((l) => l.ref).sort(),
       };
     });
+}
+
+/** The month's loads completed, their rows under the rule, with the rule said where it applies. */
+function loadsGroup(facts: KernelFact[], ruleFor: RuleFor): UpdateGroup {
+  const rule = ruleFor(undefined);
+  return {
+    heading: FACT_HEADINGS.load,
+    lines: loadLines(facts, ruleFor),
+    ...(rule.id === 'none' ? {} : { note: describePolicy(rule) }),
+  };
+}
+
+/** Each load's rows under the rule; other facts carry no counts. */
+function controlFacts(facts: KernelFact[], ruleFor: RuleFor): UpdateFact[] {
+  return facts.map((f) =>
+    f.rows === undefined ? f : { ...f, rows: controlCount(f.rows, ruleFor(f.org ?? undefined)) },
+  );
 }
 
 const entryLine = (e: UpdateEntry): UpdateLine => ({
@@ -176,6 +223,7 @@ async function composeUpdate(
   q: Queryable,
   month: string,
   row: UpdateRow | undefined,
+  ruleFor: RuleFor,
 ): Promise<MonthlyUpdate> {
   const asAt = monthEnd(month);
   const facts = await factsInMonth(q, month);
@@ -189,7 +237,7 @@ async function composeUpdate(
 
   const completed: UpdateGroup[] = [];
   const loads = facts.filter((f) => f.kind === 'load');
-  if (loads.length) completed.push({ heading: FACT_HEADINGS.load, lines: loadLines(loads) });
+  if (loads.length) completed.push(loadsGroup(loads, ruleFor));
   for (const kind of Object.keys(FACT_HEADINGS) as FactKind[]) {
     if (kind === 'load') continue;
     const lines = facts
@@ -258,26 +306,65 @@ async function composeUpdate(
       ...entriesIn('risks'),
     ],
     plan: planChart(plan, month),
-    facts,
+    facts: controlFacts(facts, ruleFor),
+    disclosure: ruleFor(undefined).id,
+  };
+}
+
+/** Whoever issues it, an issued update is circulated to the group: its counts are controlled. */
+const ISSUED_RULE: RuleFor = () => HES_2018;
+
+/**
+ * An issued update as stored. One issued before its rows were controlled (it has no
+ * `disclosure`) is shown with its loads' rows under the issued rule; its SHA-256 stays that
+ * of the content as issued.
+ */
+function issuedUpdate(content: string): MonthlyUpdate {
+  const update = JSON.parse(content) as Omit<MonthlyUpdate, 'disclosure'> & {
+    disclosure?: MonthlyUpdate['disclosure'];
+  };
+  if (update.disclosure) return update as MonthlyUpdate;
+  const facts = update.facts as KernelFact[];
+  const loads = facts.filter((f) => f.kind === 'load');
+  return {
+    ...update,
+    completed: update.completed.map((g) =>
+      g.heading === FACT_HEADINGS.load ? loadsGroup(loads, ISSUED_RULE) : g,
+    ),
+    facts: controlFacts(facts, ISSUED_RULE),
+    disclosure: HES_2018.id,
   };
 }
 
 /**
  * The update for `month`: the issued one exactly as issued, or the draft composed now
- * (after bringing the plan and RAID log up to date).
+ * (after bringing the plan and RAID log up to date), its rows loaded under the caller's rule.
+ * The read is audited `metadata.read`, as a read of the loads API is.
  */
 export async function monthlyUpdate(
-  q: Queryable,
+  store: Store,
   monthRaw: string,
   caller: ProgrammeCaller,
   options: { now?: Date } = {},
 ): Promise<MonthlyUpdate> {
   assertProgrammeCaller(caller, 'read the monthly update');
   const month = parseMonth(monthRaw);
-  const row = await updateRow(q, month);
-  if (row?.state === 'issued' && row.issued_content) return JSON.parse(row.issued_content) as MonthlyUpdate;
-  await refreshProgramme(q, options.now ? { now: options.now } : {});
-  return composeUpdate(q, month, row);
+  const row = await updateRow(store, month);
+  let update: MonthlyUpdate;
+  if (row?.state === 'issued' && row.issued_content) {
+    update = issuedUpdate(row.issued_content);
+  } else {
+    await refreshProgramme(store, options.now ? { now: options.now } : {});
+    update = await composeUpdate(store, month, row, (org) => metadataPolicyFor({ role: caller.role }, org));
+  }
+  await auditMetadataRead(store, {
+    actor: caller.actor,
+    role: caller.role,
+    target: `update:${month}`,
+    filter: { month },
+    disclosure: update.disclosure,
+  });
+  return update;
 }
 
 export interface UpdateSummary {
@@ -374,20 +461,33 @@ export async function addUpdateEntry(
   });
 }
 
+/**
+ * Removes one of the team's lines from a draft. The entry's id names it; where the caller
+ * names the month too (the API's path does), the entry must be that month's, so a request
+ * for one update never changes another.
+ */
 export async function removeUpdateEntry(
   q: Queryable,
-  entryId: string,
+  input: { id: string; month?: string | undefined },
   caller: ProgrammeCaller,
 ): Promise<UpdateEntry> {
   assertProgrammeCaller(caller, 'edit the monthly update');
+  const id = input.id.trim();
+  const month = input.month === undefined ? undefined : parseMonth(input.month);
   return inTransaction(q, async (tx) => {
     const [row] = await tx.query<{ month: string }>(
       'SELECT month FROM programme_update_entries WHERE entry_id = $1',
-      [entryId.trim()],
+      [id],
     );
-    if (!row) throw new KernelError('not-found', `There is no entry ${entryId}`);
+    if (!row || (month !== undefined && row.month !== month)) {
+      throw new KernelError(
+        'not-found',
+        `There is no entry ${id}${month === undefined ? '' : ` in the update for ${monthName(month)}`}`,
+        { where: { field: 'id' }, hint: 'Check the entry’s id and month on the update’s page' },
+      );
+    }
     await draftRow(tx, row.month, caller);
-    const entry = (await listEntries(tx, row.month)).find((e) => e.id === entryId.trim()) as UpdateEntry;
+    const entry = (await listEntries(tx, row.month)).find((e) => e.id === id) as UpdateEntry;
     await tx.run('DELETE FROM programme_update_entries WHERE entry_id = $1', [entry.id]);
     await appendAudit(tx, {
       actor: caller.actor,
@@ -404,7 +504,7 @@ export async function removeUpdateEntry(
  * exactly, from then on. Audited `report.issued` with the content's SHA-256.
  */
 export async function issueMonthlyUpdate(
-  q: Queryable,
+  store: Store,
   monthRaw: string,
   caller: ProgrammeCaller,
   options: { now?: Date } = {},
@@ -417,11 +517,11 @@ export async function issueMonthlyUpdate(
       hint: `Issue it from ${addMonths(month, 1)}-01, when the month's records are complete`,
     });
   }
-  await refreshProgramme(q, { now });
-  return inTransaction(q, async (tx) => {
+  await refreshProgramme(store, { now });
+  const issued = await inTransaction(store, async (tx) => {
     const row = await draftRow(tx, month, caller);
     const at = now.toISOString();
-    const composed = await composeUpdate(tx, month, row);
+    const composed = await composeUpdate(tx, month, row, ISSUED_RULE);
     const issued: MonthlyUpdate = {
       ...composed,
       state: 'issued',
@@ -440,8 +540,16 @@ export async function issueMonthlyUpdate(
       actor: caller.actor,
       action: 'report.issued',
       target: `update:${month}`,
-      details: { sha256, facts: issued.facts.length },
+      details: { sha256, facts: issued.facts.length, disclosure: issued.disclosure },
     });
     return JSON.parse(content) as MonthlyUpdate;
   });
+  await auditMetadataRead(store, {
+    actor: caller.actor,
+    role: caller.role,
+    target: `update:${month}`,
+    filter: { month },
+    disclosure: issued.disclosure,
+  });
+  return issued;
 }

@@ -156,7 +156,10 @@ export function updateLines(update: MonthlyUpdate): string {
   };
   out.push('\n1. Completed activities and milestones achieved');
   if (update.completed.length === 0) out.push('  (none)');
-  for (const g of update.completed) section(`  ${g.heading}`, g.lines);
+  for (const g of update.completed) {
+    section(`  ${g.heading}`, g.lines);
+    if (g.note) out.push(`    ${g.note}`);
+  }
   section('2. Key issues', update.keyIssues);
   section('3. Outstanding activities', update.outstanding);
   section('   Scheduled events', update.events);
@@ -492,7 +495,8 @@ export const addEntryOperation = programmeOperation({
 export const removeEntryOperation = programmeOperation({
   name: 'reports.monthly.remove-entry',
   summary: 'Remove one of the team’s lines from a draft update',
-  // The entry's id names it; the month is the API's path, so the CLI need not give it.
+  // The entry's id names it; the month is the API's path (checked against the entry's), so
+  // the CLI need not give it.
   input: z.object({ month: month.optional(), id: itemId('entry id, e.g. E-1a2b3c4d') }),
   output: updateEntrySchema,
   http: {
@@ -505,7 +509,7 @@ export const removeEntryOperation = programmeOperation({
     args: ['id'],
     print: (entry) => `Removed ${entry.id} from ${entry.month}.`,
   },
-  run: (context, { id }) => removeUpdateEntry(context.store, id, callerOf(context)),
+  run: (context, { id, month }) => removeUpdateEntry(context.store, { id, month }, callerOf(context)),
 });
 
 export const setSummaryOperation = programmeOperation({

@@ -99,6 +99,24 @@ describe.each(testStores())('the programme plan on $engine', (engine) => {
         team,
       ),
     ).rejects.toMatchObject({ code: 'not-found' });
+    // A tie the records could never meet: an organisation not registered, a use case never proposed.
+    for (const [tie, message] of [
+      ['loads:ZZZ99:apc', 'No organisation ZZZ99 is registered to tie the milestone to'],
+      ['onboarded:ZZZ99', 'No organisation ZZZ99 is registered to tie the milestone to'],
+      ['usecase:UC-999', 'There is no use case UC-999 to tie the milestone to'],
+    ] as const) {
+      await expect(
+        addMilestone(store, { workstream: 'WS-01', title: 'Y', due: '2021-09', tie }, team),
+      ).rejects.toMatchObject({ code: 'not-found', message, where: { field: 'tie' } });
+      await expect(changeMilestone(store, 'M-01', { tie }, team)).rejects.toMatchObject({
+        code: 'not-found',
+        where: { field: 'tie' },
+      });
+    }
+    expect((await getMilestone(store, 'M-01')).tie).toBeNull();
+    expect((await readPlan(store)).workstreams.flatMap((w) => w.milestones).map((m) => m.id)).toEqual([
+      'M-01',
+    ]);
     expect(() => parseTie('weather:RWF')).toThrow(/not a milestone tie/);
     expect(() => parseTie('usecase:frailty')).toThrow(/UC-001/);
     await expect(changeMilestone(store, 'M-99', { state: 'done' }, team)).rejects.toMatchObject({

@@ -10,7 +10,7 @@ import { parseOneOf } from '../parse-one-of.ts';
 import { inTransaction, isOrgCode } from '../governance/governance-values.ts';
 import type { Queryable, Row } from '../store/store.ts';
 import { programmeRecordRow, type ProgrammeRecords } from './programme-records.ts';
-import { describeTie, formatTie, parseTie, type MilestoneTie } from './milestone-ties.ts';
+import { checkTie, describeTie, formatTie, parseTie, type MilestoneTie } from './milestone-ties.ts';
 import {
   appendHistory,
   assertProgrammeCaller,
@@ -256,9 +256,11 @@ export async function addMilestone(
   assertProgrammeCaller(caller, 'change the plan');
   const title = requiredText(input.title, 'title', 200);
   const due = parseMonth(input.due, 'due');
-  const tie = input.tie ? formatTie(parseTie(input.tie)) : null;
+  const parsed = input.tie ? parseTie(input.tie) : null;
+  const tie = parsed ? formatTie(parsed) : null;
   return inTransaction(q, async (tx) => {
     const workstream = await getWorkstream(tx, input.workstream);
+    if (parsed) await checkTie(tx, parsed);
     const id = await nextInSeries(tx, 'M', 2);
     const at = new Date().toISOString();
     await tx.run(
@@ -319,7 +321,8 @@ export async function changeMilestone(
   const doneOn = change.doneOn === undefined ? undefined : parseDay(change.doneOn, 'on');
   const evidence = change.evidence === undefined ? undefined : optionalText(change.evidence, 'evidence', 500);
   const evidenceHref = change.evidenceHref === undefined ? undefined : parseHref(change.evidenceHref, 'href');
-  const tie = change.tie === undefined ? undefined : change.tie ? formatTie(parseTie(change.tie)) : null;
+  const parsedTie = change.tie ? parseTie(change.tie) : null;
+  const tie = change.tie === undefined ? undefined : parsedTie ? formatTie(parsedTie) : null;
   const note = optionalText(change.note, 'note', 500);
   if (doneOn !== undefined && state !== 'done') {
     throw new KernelError('usage', 'A day done is given only when marking the milestone done', {
@@ -333,6 +336,7 @@ export async function changeMilestone(
   }
   return inTransaction(q, async (tx) => {
     const current = await getMilestone(tx, id);
+    if (parsedTie) await checkTie(tx, parsedTie);
     const next: Milestone = {
       ...current,
       ...(title !== undefined ? { title } : {}),

@@ -9,12 +9,15 @@
  * Field names are the API's own (`on`, `href`, `review`, `raised`), as the pages' forms use.
  */
 import { z } from 'zod';
+import { DISCLOSURE_POLICY_IDS } from '../analytics/disclosure-control.ts';
+import { controlledCountSchema } from '../analytics/disclosure-schemas.ts';
 import { isoDate, yearMonth } from '../operations/fields.ts';
-import { FACT_KINDS, type KernelFact } from './kernel-facts.ts';
+import { FACT_KINDS } from './kernel-facts.ts';
 import {
   ENTRY_SECTIONS,
   type MonthlyUpdate,
   type UpdateEntry,
+  type UpdateFact,
   type UpdateLine,
   type UpdateSummary,
 } from './monthly-update.ts';
@@ -181,7 +184,7 @@ const updateLineSchema: z.ZodType<UpdateLine> = z.object({
     .describe('the records behind it: load ids, invoice numbers, milestone or RAID ids'),
 });
 
-const kernelFactSchema: z.ZodType<KernelFact> = z.object({
+const updateFactSchema: z.ZodType<UpdateFact> = z.object({
   kind: z.enum(FACT_KINDS),
   on: day.describe('the day it happened, YYYY-MM-DD'),
   ref: z.string().describe('the record: a load id, an invoice number, a use case id…'),
@@ -190,7 +193,9 @@ const kernelFactSchema: z.ZodType<KernelFact> = z.object({
   href: z.string().describe('the evidence in the portal'),
   dataset: z.string().optional().describe('for loads'),
   period: month.nullable().optional().describe('for loads: the month of data'),
-  rows: z.number().int().optional().describe('for loads'),
+  rows: controlledCountSchema
+    .optional()
+    .describe('for loads: rows loaded, under the update’s disclosure rule'),
 });
 
 /** `GET /api/v1/reports/monthly/{month}` and what issuing or editing one answers. */
@@ -204,13 +209,25 @@ export const monthlyUpdateSchema: z.ZodType<MonthlyUpdate> = z.object({
   issuedBy: z.string().nullable(),
   issuedSha256: z.string().nullable().describe('SHA-256 of the issued content, to show it has not changed'),
   summary: z.string(),
-  completed: z.array(z.object({ heading: z.string(), lines: z.array(updateLineSchema) })),
+  completed: z.array(
+    z.object({
+      heading: z.string(),
+      lines: z.array(updateLineSchema),
+      note: z
+        .string()
+        .optional()
+        .describe('how the group’s counts are shown, where disclosure control changed them'),
+    }),
+  ),
   keyIssues: z.array(updateLineSchema),
   outstanding: z.array(updateLineSchema),
   events: z.array(updateLineSchema),
   keyRisks: z.array(updateLineSchema),
   plan: planChartSchema.describe('the plan as it stood at the end of the month'),
-  facts: z.array(kernelFactSchema).describe('the records the generated lines come from'),
+  facts: z.array(updateFactSchema).describe('the records the generated lines come from'),
+  disclosure: z
+    .enum(DISCLOSURE_POLICY_IDS)
+    .describe('the disclosure rule its rows loaded are under: hes2018, or none for an admin’s draft'),
 });
 
 // ---------------------------------------------------------------- request bodies

@@ -124,6 +124,7 @@ export async function monthlyUpdatePdf(
   for (const group of update.completed) {
     subheading(group.heading);
     bullets(group.lines, '');
+    if (group.note) doc.font('Helvetica').fontSize(9).fillColor(GREY).text(group.note);
   }
   heading('2. Key issues');
   bullets(update.keyIssues, 'No open issues at the end of the month.');

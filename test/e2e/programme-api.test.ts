@@ -57,6 +57,19 @@ describe.each(testStores())('the programme office API and pages on $engine', (en
       tie: 'weather:RWF',
     });
     expect(bad).toMatchObject({ status: 400, json: { error: { code: 'usage', where: { field: 'tie' } } } });
+    // A tie the records could never meet is refused, not left to slip.
+    for (const tie of ['loads:ZZZ99:apc', 'usecase:UC-999']) {
+      const never = await call('programme', 'POST', '/api/v1/plan/milestones', {
+        workstream: 'WS-01',
+        title: 't',
+        due: '2021-09',
+        tie,
+      });
+      expect(never, tie).toMatchObject({
+        status: 404,
+        json: { error: { code: 'not-found', where: { field: 'tie' } } },
+      });
+    }
     expect(
       await call('programme', 'POST', '/api/v1/plan/milestones/M-01', { state: 'done', on: '2021-04-20' }),
     ).toMatchObject({ status: 200, json: { state: 'done', doneOn: '2021-04-20' } });
@@ -89,6 +102,14 @@ describe.each(testStores())('the programme office API and pages on $engine', (en
       text: 'Kernel Development Group, 14 May 2021',
     });
     expect(entry.status).toBe(201);
+    // The path's month names the update: another month's, or no month, leaves the entry be.
+    const entryId = String(entry.json.id);
+    expect(
+      await call('programme', 'POST', `/api/v1/reports/monthly/2020-01/entries/${entryId}/remove`, {}),
+    ).toMatchObject({ status: 404, json: { error: { code: 'not-found' } } });
+    expect(
+      await call('programme', 'POST', `/api/v1/reports/monthly/2021-99/entries/${entryId}/remove`, {}),
+    ).toMatchObject({ status: 400, json: { error: { code: 'usage', where: { field: 'month' } } } });
     const april = await call('programme', 'GET', '/api/v1/reports/monthly/2021-04');
     expect(april.json).toMatchObject({
       month: '2021-04',
