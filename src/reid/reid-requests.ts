@@ -19,6 +19,7 @@
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { appendAudit, type AuditDetails } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { refuseKeyOfAnother } from '../ingest/trusted-keys.ts';
 import { decideAccess, openGovernedRead, readUserOf, type ReadUser } from '../governance/access-policy.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import {
@@ -29,6 +30,7 @@ import {
   placeholders,
   rowsByRequest,
 } from '../governance/governance-values.ts';
+import { getOrganisation } from '../governance/organisations.ts';
 import { checkUsersExist, getUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
 import { parseEncryptionPublicKey } from '../privacy/encryption-key.ts';
@@ -115,7 +117,11 @@ export interface TrustedEncryptionKey {
   trustedBy: string;
 }
 
-/** Registers a controller's agent encryption key (audited `keys.encryption-trusted`); again is a no-op. */
+/**
+ * Registers a controller's agent encryption key (audited `keys.encryption-trusted`); again is a
+ * no-op. Only for a registered organisation, and never a key already trusted for another: a
+ * mistyped code would otherwise seal releases to no one, or to the wrong controller.
+ */
 export async function trustEncryptionKey(
   q: Queryable,
   org: string,
@@ -125,6 +131,8 @@ export async function trustEncryptionKey(
   const code = parseOrgCode(org);
   const { keyId, publicKeyPem: pem } = parseEncryptionPublicKey(publicKeyPem);
   return inTransaction(q, async (tx) => {
+    await getOrganisation(tx, code);
+    await refuseKeyOfAnother(tx, 'reid_encryption_keys', code, keyId, 'kernel keys new-encryption');
     const [same] = await tx.query<{ trusted_at: string; trusted_by: string }>(
       'SELECT trusted_at, trusted_by FROM reid_encryption_keys WHERE org_code = $1 AND key_id = $2',
       [code, keyId],

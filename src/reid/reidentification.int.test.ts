@@ -11,6 +11,7 @@ import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
 import type { Principal } from '../operations/principal.ts';
+import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
 import { isValidNhsNumber } from '../privacy/nhs-number.ts';
 import { reidentifyExtract } from '../privacy/reidentify-extract.ts';
 import { openRelease, parseSealedRelease } from '../privacy/sealed-release.ts';
@@ -26,6 +27,7 @@ import {
   reidSettings,
   requestReidentification,
   setReidSettings,
+  trustEncryptionKey,
   useCaseReidSettings,
 } from './reid-requests.ts';
 
@@ -286,6 +288,29 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     const approvals = after?.approvals.filter((a) => a.decision === 'approve').length ?? 0;
     expect(after?.state).toBe(approvals === 2 ? 'released' : 'awaiting-approval');
     expect(approvals).toBeGreaterThanOrEqual(1);
+  });
+
+  it('trusts an encryption key only for a registered organisation, and one controller’s key for no other', async () => {
+    const before = await store.query('SELECT org_code, key_id FROM reid_encryption_keys ORDER BY org_code');
+    await expect(
+      trustEncryptionKey(store, 'ZZZ99', newEncryptionKeyPair().publicKeyPem, 'test'),
+    ).rejects.toMatchObject({
+      code: 'not-found',
+      message: 'No organisation ZZZ99 is registered',
+      where: { field: 'org' },
+    });
+    await expect(trustEncryptionKey(store, 'RVV', world.keys.RWF.publicKeyPem, 'test')).rejects.toMatchObject(
+      {
+        code: 'conflict',
+        message: 'This key is already trusted for RWF, not RVV',
+        where: { field: 'org' },
+      },
+    );
+    expect(await store.query('SELECT org_code, key_id FROM reid_encryption_keys ORDER BY org_code')).toEqual(
+      before,
+    );
+    // Trusting the same key again for its own organisation is still a no-op.
+    expect((await trustEncryptionKey(store, 'RWF', world.keys.RWF.publicKeyPem, 'test')).org).toBe('RWF');
   });
 
   it('leaves no NHS number anywhere in the warehouse store, its audit log or its data folder', async () => {
