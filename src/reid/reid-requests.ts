@@ -434,10 +434,12 @@ export async function requestReidentification(
     );
   }
   if (!(await currentEncryptionKey(q, controller))) {
-    throw no(
-      'conflict',
-      `${controller} has no agent encryption key registered, so nothing could be released to it`,
-      `Ask ${controller} for the .pub made by \`kernel keys new-encryption\`, then: kernel keys trust-encryption --org ${controller} FILE.pub`,
+    await refuseWith(
+      no(
+        'conflict',
+        `${controller} has no agent encryption key registered, so nothing could be released to it`,
+        `Ask ${controller} for the .pub made by \`kernel keys new-encryption\`, then: kernel keys trust-encryption --org ${controller} FILE.pub`,
+      ),
     );
   }
   const user = readUserOf(principal);

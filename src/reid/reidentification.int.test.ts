@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReidWorld, principal, RWF_PEOPLE, type ReidWorld } from '../../test/reid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { openStore } from '../store/open-store.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { auditVisibleTo } from '../audit/audit-scope.ts';
@@ -288,6 +289,25 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     const approvals = after?.approvals.filter((a) => a.decision === 'approve').length ?? 0;
     expect(after?.state).toBe(approvals === 2 ? 'released' : 'awaiting-approval');
     expect(approvals).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses, and audits, a request to a controller with no encryption key', async () => {
+    const keyless = await activeUseCase(store, {
+      title: 'Case finding with a controller without a key',
+      purpose: 'direct-care',
+      datasets: ['msds-booking'],
+      controllers: ['RWF', 'RVV'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
+    await expect(ask([tokenOf(nhs(0))], { useCaseId: keyless.id, controller: 'RVV' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'RVV has no agent encryption key registered, so nothing could be released to it',
+    });
+    const refused = await listAudit(store, { action: 'reid.request-refused' });
+    expect(JSON.parse(refused.find((e) => e.purpose === keyless.id)?.details ?? '{}')).toMatchObject({
+      org: 'RVV',
+    });
   });
 
   it('trusts an encryption key only for a registered organisation, and one controller’s key for no other', async () => {
