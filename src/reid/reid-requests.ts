@@ -716,6 +716,7 @@ export async function approverCapacity(
 /**
  * One approver's decision. The IG lead's and the second approver's approvals together
  * release the tokens, sealed to the controller and signed by Kernel; a refusal ends it.
+ * Someone who may not see the request is told it does not exist.
  * Decided in one transaction that first locks the request's row, so two approvers acting at
  * the same moment cannot both miss the other's approval (PostgreSQL waits; DuckDB refuses the
  * later writer), and `UNIQUE (request_id, capacity)` keeps one approval per capacity.
@@ -735,7 +736,8 @@ export async function decideReidentification(
   }
   await inTransaction(q, async (tx) => {
     await tx.query('UPDATE reid_requests SET state = state WHERE request_id = $1', [id]);
-    const request = await getReidRequest(tx, id);
+    // Someone who may not see the request learns nothing of it, not even who decides it.
+    const request = await visibleReidRequest(tx, principal, id);
     const may = await approverCapacity(tx, principal, request);
     if ('refused' in may) {
       const code =

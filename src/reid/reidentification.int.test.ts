@@ -37,6 +37,7 @@ const igLeadRwf = principal('u-ig-rwf', 'ig-lead', 'RWF');
 const igLeadRwf2 = principal('u-ig-rwf-2', 'ig-lead', 'RWF');
 const igLeadRpa = principal('u-ig-rpa', 'ig-lead', 'RPA');
 const admin = principal('u-admin', 'admin', null);
+const viewer = principal('u-viewer', 'viewer', null);
 
 describe.each(testStores())('re-identification for direct care on $engine', (engine) => {
   let store: Store;
@@ -55,7 +56,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     // Second approvers are accounts that exist.
     await addAccounts(
       store,
-      [analyst, igLeadRwf, igLeadRwf2, igLeadRpa, admin].map((p) => ({
+      [analyst, igLeadRwf, igLeadRwf2, igLeadRpa, admin, viewer].map((p) => ({
         id: p.userId,
         role: p.role,
         org: p.org,
@@ -162,7 +163,13 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       code: 'forbidden',
       message: 'You cannot approve a request you made',
     });
-    await expect(decide(igLeadRpa)).rejects.toMatchObject({ code: 'forbidden' });
+    // Another controller's IG lead, and a viewer, may not see it: deciding it tells them nothing.
+    for (const outsider of [igLeadRpa, viewer]) {
+      await expect(decide(outsider)).rejects.toMatchObject({
+        code: 'not-found',
+        message: `There is no re-identification request ${request.id}`,
+      });
+    }
 
     const once = await decide(igLeadRwf);
     expect(once.state).toBe('awaiting-approval');
