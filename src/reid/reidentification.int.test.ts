@@ -10,7 +10,9 @@ import { openStore } from '../store/open-store.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
+import { setAgreementState } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
+import { closeUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
 import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
 import { isValidNhsNumber } from '../privacy/nhs-number.ts';
@@ -296,6 +298,53 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     const approvals = after?.approvals.filter((a) => a.decision === 'approve').length ?? 0;
     expect(after?.state).toBe(approvals === 2 ? 'released' : 'awaiting-approval');
     expect(approvals).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses to approve once the use case is closed, audits the attempt, and still lets an approver refuse', async () => {
+    const closing = await activeUseCase(store, {
+      title: 'Frailty case finding, closing',
+      purpose: 'direct-care',
+      datasets: ['msds-booking'],
+      controllers: ['RWF'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
+    const request = await ask([tokenOf(nhs(2))], { useCaseId: closing.id });
+    const decide = (who: Principal, decision: 'approve' | 'refuse' = 'approve', comment = '') =>
+      decideReidentification(store, who, request.id, decision, comment, `user:${who.userId}`, dataDir);
+    expect((await decide(igLeadRwf)).state).toBe('awaiting-approval');
+    await closeUseCase(store, closing.id, 'test');
+    await expect(decide(admin)).rejects.toMatchObject({
+      code: 'refused',
+      message: `Request ${request.id} can no longer be approved: ${closing.id} is closed`,
+    });
+    const after = (await listReidRequests(store, admin)).find((r) => r.id === request.id);
+    expect(after).toMatchObject({ state: 'awaiting-approval', sealedSha256: null });
+    expect(after?.approvals).toHaveLength(1);
+    const attempts = await listAudit(store, {
+      action: 'reid.approval-refused',
+      target: `reid:${request.id}`,
+    });
+    expect(attempts).toHaveLength(1);
+    expect(JSON.parse(attempts[0]?.details ?? '{}')).toMatchObject({ org: 'RWF' });
+    expect((await decide(admin, 'refuse', 'The use case has closed')).state).toBe('refused');
+  });
+
+  it('refuses to approve, and so to release, while the controller’s agreement is suspended', async () => {
+    const request = await ask([tokenOf(nhs(3))]);
+    const decide = (who: Principal) =>
+      decideReidentification(store, who, request.id, 'approve', '', `user:${who.userId}`, dataDir);
+    expect((await decide(igLeadRwf)).state).toBe('awaiting-approval');
+    await setAgreementState(store, 'DSA-RWF-001', 'suspended', 'test');
+    try {
+      await expect(decide(admin)).rejects.toMatchObject({
+        code: 'refused',
+        message: expect.stringContaining('may no longer read RWF’s data') as string,
+      });
+    } finally {
+      await setAgreementState(store, 'DSA-RWF-001', 'in-force', 'test');
+    }
+    expect((await decide(admin)).state).toBe('released');
   });
 
   it('refuses, and audits, a request to a controller with no encryption key', async () => {
