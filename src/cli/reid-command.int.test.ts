@@ -30,8 +30,10 @@ describe.each(testStores())('kernel reidentification commands on $engine', (engi
     dataDir = place.dataDir;
     store = await openStore(place);
     world = await buildReidWorld(store);
-    // The second approvers named below are accounts that exist.
+    // The second approvers named below are accounts that exist, and so is the requester, whose
+    // reading is checked again at each approval.
     await addAccounts(store, [
+      { id: 'u-analyst', role: 'analyst', org: null },
       { id: 'u-2nd', role: 'viewer', org: null },
       { id: 'u-3rd', role: 'viewer', org: null },
     ]);

@@ -4,6 +4,7 @@
  */
 import { appendAudit } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { getOrganisation } from '../governance/organisations.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { parsePublicKey } from '../privacy/signing-key.ts';
 
@@ -17,7 +18,10 @@ export interface TrustedKey {
 
 const ODS_CODE = /^[A-Z0-9]{3,9}$/;
 
-/** Registers `publicKeyPem` for `org` (audited `keys.trusted`); trusting the same key again is a no-op. */
+/**
+ * Registers `publicKeyPem` for `org` (audited `keys.trusted`); trusting the same key again is a
+ * no-op. Only for a registered organisation: a code no member has is a typing mistake.
+ */
 export async function trustSigningKey(
   store: Store,
   org: string,
@@ -32,6 +36,8 @@ export async function trustSigningKey(
   }
   const { keyId, publicKeyPem: pem } = parsePublicKey(publicKeyPem);
   return store.transaction(async (tx) => {
+    await getOrganisation(tx, code);
+    await refuseKeyOfAnother(tx, 'trusted_keys', code, keyId, 'kernel keys new-signing');
     const existing = await trustedKeys(tx, code);
     const same = existing.find((k) => k.keyId === keyId);
     if (same) return same;
@@ -43,6 +49,29 @@ export async function trustSigningKey(
     await appendAudit(tx, { actor, action: 'keys.trusted', target: `org:${code}`, details: { keyId } });
     return { org: code, keyId, publicKeyPem: pem, trustedAt, trustedBy: actor };
   });
+}
+
+/**
+ * Refuses a key already trusted for another organisation: an agent's key speaks for one
+ * organisation only, and the same key under a second code is most often a mistyped --org.
+ */
+export async function refuseKeyOfAnother(
+  q: Queryable,
+  table: 'trusted_keys' | 'reid_encryption_keys',
+  org: string,
+  keyId: string,
+  maker: string,
+): Promise<void> {
+  const [other] = await q.query<{ org_code: string }>(
+    `SELECT org_code FROM ${table} WHERE key_id = $1 AND org_code <> $2 ORDER BY org_code LIMIT 1`,
+    [keyId, org],
+  );
+  if (other) {
+    throw new KernelError('conflict', `This key is already trusted for ${other.org_code}, not ${org}`, {
+      where: { field: 'org' },
+      hint: `Check --org; each organisation's agent makes its own key (${maker})`,
+    });
+  }
 }
 
 export async function trustedKeys(q: Queryable, org: string): Promise<TrustedKey[]> {

@@ -9,7 +9,8 @@
  *   people on the opt-out list where the use case honours it, tokens not the controller's.
  * - Two approvals, by two people, neither the requester: the controller's IG lead, and a
  *   second approver (an administrator, or a user the use case's settings name). Either
- *   approver may refuse it, with a reason.
+ *   approver may refuse it, with a reason. Each approval asks the access policy again, so
+ *   nothing is released once the use case or the controller's agreement has ended.
  * - On the second approval Kernel seals the tokens, and only the tokens, to the
  *   controller's agent encryption key and signs the file (src/privacy/sealed-release.ts).
  *   The controller's IG lead downloads it; their agent re-identifies at source (`kernel reid`).
@@ -19,6 +20,7 @@
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { appendAudit, type AuditDetails } from '../audit/audit-log.ts';
 import { KernelError } from '../errors.ts';
+import { refuseKeyOfAnother } from '../ingest/trusted-keys.ts';
 import { decideAccess, openGovernedRead, readUserOf, type ReadUser } from '../governance/access-policy.ts';
 import { controllerScope } from '../governance/controller-scope.ts';
 import {
@@ -29,6 +31,7 @@ import {
   placeholders,
   rowsByRequest,
 } from '../governance/governance-values.ts';
+import { getOrganisation } from '../governance/organisations.ts';
 import { checkUsersExist, getUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
 import { parseEncryptionPublicKey } from '../privacy/encryption-key.ts';
@@ -115,7 +118,11 @@ export interface TrustedEncryptionKey {
   trustedBy: string;
 }
 
-/** Registers a controller's agent encryption key (audited `keys.encryption-trusted`); again is a no-op. */
+/**
+ * Registers a controller's agent encryption key (audited `keys.encryption-trusted`); again is a
+ * no-op. Only for a registered organisation, and never a key already trusted for another: a
+ * mistyped code would otherwise seal releases to no one, or to the wrong controller.
+ */
 export async function trustEncryptionKey(
   q: Queryable,
   org: string,
@@ -125,6 +132,8 @@ export async function trustEncryptionKey(
   const code = parseOrgCode(org);
   const { keyId, publicKeyPem: pem } = parseEncryptionPublicKey(publicKeyPem);
   return inTransaction(q, async (tx) => {
+    await getOrganisation(tx, code);
+    await refuseKeyOfAnother(tx, 'reid_encryption_keys', code, keyId, 'kernel keys new-encryption');
     const [same] = await tx.query<{ trusted_at: string; trusted_by: string }>(
       'SELECT trusted_at, trusted_by FROM reid_encryption_keys WHERE org_code = $1 AND key_id = $2',
       [code, keyId],
@@ -426,10 +435,12 @@ export async function requestReidentification(
     );
   }
   if (!(await currentEncryptionKey(q, controller))) {
-    throw no(
-      'conflict',
-      `${controller} has no agent encryption key registered, so nothing could be released to it`,
-      `Ask ${controller} for the .pub made by \`kernel keys new-encryption\`, then: kernel keys trust-encryption --org ${controller} FILE.pub`,
+    await refuseWith(
+      no(
+        'conflict',
+        `${controller} has no agent encryption key registered, so nothing could be released to it`,
+        `Ask ${controller} for the .pub made by \`kernel keys new-encryption\`, then: kernel keys trust-encryption --org ${controller} FILE.pub`,
+      ),
     );
   }
   const user = readUserOf(principal);
@@ -705,7 +716,10 @@ export async function approverCapacity(
 
 /**
  * One approver's decision. The IG lead's and the second approver's approvals together
- * release the tokens, sealed to the controller and signed by Kernel; a refusal ends it.
+ * release the tokens, sealed to the controller and signed by Kernel; a refusal ends it. An
+ * approval is refused (audited `reid.approval-refused`) once the requester may no longer read
+ * the controller's data under the use case; someone who may not see the request is told it
+ * does not exist.
  * Decided in one transaction that first locks the request's row, so two approvers acting at
  * the same moment cannot both miss the other's approval (PostgreSQL waits; DuckDB refuses the
  * later writer), and `UNIQUE (request_id, capacity)` keeps one approval per capacity.
@@ -723,9 +737,10 @@ export async function decideReidentification(
   if (NHS_NUMBER_LIKE.test(note)) {
     throw new KernelError('usage', 'A comment must not hold an NHS number', { where: { field: 'comment' } });
   }
-  await inTransaction(q, async (tx) => {
+  const blocked = await inTransaction(q, async (tx) => {
     await tx.query('UPDATE reid_requests SET state = state WHERE request_id = $1', [id]);
-    const request = await getReidRequest(tx, id);
+    // Someone who may not see the request learns nothing of it, not even who decides it.
+    const request = await visibleReidRequest(tx, principal, id);
     const may = await approverCapacity(tx, principal, request);
     if ('refused' in may) {
       const code =
@@ -736,6 +751,10 @@ export async function decideReidentification(
       throw new KernelError('usage', 'Say why you refuse, for the requester', {
         where: { field: 'comment' },
       });
+    }
+    if (decision === 'approve') {
+      const stale = await noLongerReadable(tx, request);
+      if (stale) return { request, error: stale };
     }
     const releases = decision === 'approve' && request.approvals.some((a) => a.decision === 'approve');
     const now = nowIso();
@@ -759,8 +778,64 @@ export async function decideReidentification(
       ]);
     }
     if (state === 'released') await release(tx, request, now, actor, dataDir);
+    return undefined;
   });
+  if (blocked) {
+    // Audited outside the decision's transaction, which wrote nothing: the attempt stays on record.
+    await inTransaction(q, (tx) =>
+      appendAudit(tx, {
+        actor,
+        action: 'reid.approval-refused',
+        target: `reid:${id}`,
+        purpose: blocked.request.useCaseId,
+        details: { org: blocked.request.controller, reason: blocked.error.message },
+      }),
+    );
+    throw blocked.error;
+  }
   return getReidRequest(q, id);
+}
+
+/**
+ * Why a request may no longer be approved, or undefined: the same access policy every read
+ * goes through (docs/governance.md: reads only while the use case is active and today is
+ * within its dates, and only of controllers with an agreement in force), asked again for the
+ * requester now, not as it answered when they asked. A refusal is still open to the approvers.
+ */
+async function noLongerReadable(q: Queryable, request: ReidRequest): Promise<KernelError | undefined> {
+  const hint = 'Refuse the request, with a reason; the requester may ask again once the data may be read';
+  const useCase = await getUseCase(q, request.useCaseId);
+  const today = nowIso().slice(0, 10);
+  if (useCase.state !== 'active' || today < useCase.start || today > useCase.end) {
+    const why =
+      useCase.state !== 'active'
+        ? `${useCase.id} is ${useCase.state}`
+        : `${useCase.id} runs from ${useCase.start} to ${useCase.end}, not today`;
+    return new KernelError('refused', `Request ${request.id} can no longer be approved: ${why}`, { hint });
+  }
+  const [requester] = await q.query<{ role: string; org_code: string | null }>(
+    'SELECT role, org_code FROM users WHERE id = $1 AND disabled_at IS NULL',
+    [request.requestedBy],
+  );
+  if (!requester) {
+    return new KernelError(
+      'refused',
+      `Request ${request.id} can no longer be approved: its requester's account is disabled`,
+      { hint },
+    );
+  }
+  const user: ReadUser = { id: request.requestedBy, role: requester.role, org: requester.org_code };
+  for (const dataset of useCase.datasets) {
+    const decision = await decideAccess(q, { user, useCaseId: useCase.id }, dataset, today);
+    if (decision.allowed && decision.controllers.includes(request.controller)) return undefined;
+  }
+  return new KernelError(
+    'refused',
+    `Request ${request.id} can no longer be approved: the requester may no longer read ${request.controller}’s data under ${useCase.id}`,
+    {
+      hint: `${request.controller} needs a data sharing agreement in force for the use case's datasets and purpose, and the requester must still be one of its users. ${hint}`,
+    },
+  );
 }
 
 /** Seals the cohort's tokens to the controller's current key, signs it, and records it (audited). */

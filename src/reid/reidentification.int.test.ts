@@ -5,12 +5,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReidWorld, principal, RWF_PEOPLE, type ReidWorld } from '../../test/reid-world.ts';
 import { testStores } from '../../test/stores.ts';
+import { activeUseCase } from '../../test/use-cases.ts';
 import { openStore } from '../store/open-store.ts';
 import { listAudit } from '../audit/audit-log.ts';
 import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { parseCsv } from '../files/csv-file-writer.ts';
+import { setAgreementState } from '../governance/agreements.ts';
 import { loadOptOutTokens } from '../governance/optouts.ts';
+import { closeUseCase } from '../governance/use-cases.ts';
 import type { Principal } from '../operations/principal.ts';
+import { newEncryptionKeyPair } from '../privacy/encryption-key.ts';
 import { isValidNhsNumber } from '../privacy/nhs-number.ts';
 import { reidentifyExtract } from '../privacy/reidentify-extract.ts';
 import { openRelease, parseSealedRelease } from '../privacy/sealed-release.ts';
@@ -26,6 +30,7 @@ import {
   reidSettings,
   requestReidentification,
   setReidSettings,
+  trustEncryptionKey,
   useCaseReidSettings,
 } from './reid-requests.ts';
 
@@ -34,6 +39,7 @@ const igLeadRwf = principal('u-ig-rwf', 'ig-lead', 'RWF');
 const igLeadRwf2 = principal('u-ig-rwf-2', 'ig-lead', 'RWF');
 const igLeadRpa = principal('u-ig-rpa', 'ig-lead', 'RPA');
 const admin = principal('u-admin', 'admin', null);
+const viewer = principal('u-viewer', 'viewer', null);
 
 describe.each(testStores())('re-identification for direct care on $engine', (engine) => {
   let store: Store;
@@ -52,7 +58,7 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     // Second approvers are accounts that exist.
     await addAccounts(
       store,
-      [analyst, igLeadRwf, igLeadRwf2, igLeadRpa, admin].map((p) => ({
+      [analyst, igLeadRwf, igLeadRwf2, igLeadRpa, admin, viewer].map((p) => ({
         id: p.userId,
         role: p.role,
         org: p.org,
@@ -159,7 +165,13 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
       code: 'forbidden',
       message: 'You cannot approve a request you made',
     });
-    await expect(decide(igLeadRpa)).rejects.toMatchObject({ code: 'forbidden' });
+    // Another controller's IG lead, and a viewer, may not see it: deciding it tells them nothing.
+    for (const outsider of [igLeadRpa, viewer]) {
+      await expect(decide(outsider)).rejects.toMatchObject({
+        code: 'not-found',
+        message: `There is no re-identification request ${request.id}`,
+      });
+    }
 
     const once = await decide(igLeadRwf);
     expect(once.state).toBe('awaiting-approval');
@@ -286,6 +298,95 @@ describe.each(testStores())('re-identification for direct care on $engine', (eng
     const approvals = after?.approvals.filter((a) => a.decision === 'approve').length ?? 0;
     expect(after?.state).toBe(approvals === 2 ? 'released' : 'awaiting-approval');
     expect(approvals).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses to approve once the use case is closed, audits the attempt, and still lets an approver refuse', async () => {
+    const closing = await activeUseCase(store, {
+      title: 'Frailty case finding, closing',
+      purpose: 'direct-care',
+      datasets: ['msds-booking'],
+      controllers: ['RWF'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
+    const request = await ask([tokenOf(nhs(2))], { useCaseId: closing.id });
+    const decide = (who: Principal, decision: 'approve' | 'refuse' = 'approve', comment = '') =>
+      decideReidentification(store, who, request.id, decision, comment, `user:${who.userId}`, dataDir);
+    expect((await decide(igLeadRwf)).state).toBe('awaiting-approval');
+    await closeUseCase(store, closing.id, 'test');
+    await expect(decide(admin)).rejects.toMatchObject({
+      code: 'refused',
+      message: `Request ${request.id} can no longer be approved: ${closing.id} is closed`,
+    });
+    const after = (await listReidRequests(store, admin)).find((r) => r.id === request.id);
+    expect(after).toMatchObject({ state: 'awaiting-approval', sealedSha256: null });
+    expect(after?.approvals).toHaveLength(1);
+    const attempts = await listAudit(store, {
+      action: 'reid.approval-refused',
+      target: `reid:${request.id}`,
+    });
+    expect(attempts).toHaveLength(1);
+    expect(JSON.parse(attempts[0]?.details ?? '{}')).toMatchObject({ org: 'RWF' });
+    expect((await decide(admin, 'refuse', 'The use case has closed')).state).toBe('refused');
+  });
+
+  it('refuses to approve, and so to release, while the controller’s agreement is suspended', async () => {
+    const request = await ask([tokenOf(nhs(3))]);
+    const decide = (who: Principal) =>
+      decideReidentification(store, who, request.id, 'approve', '', `user:${who.userId}`, dataDir);
+    expect((await decide(igLeadRwf)).state).toBe('awaiting-approval');
+    await setAgreementState(store, 'DSA-RWF-001', 'suspended', 'test');
+    try {
+      await expect(decide(admin)).rejects.toMatchObject({
+        code: 'refused',
+        message: expect.stringContaining('may no longer read RWF’s data') as string,
+      });
+    } finally {
+      await setAgreementState(store, 'DSA-RWF-001', 'in-force', 'test');
+    }
+    expect((await decide(admin)).state).toBe('released');
+  });
+
+  it('refuses, and audits, a request to a controller with no encryption key', async () => {
+    const keyless = await activeUseCase(store, {
+      title: 'Case finding with a controller without a key',
+      purpose: 'direct-care',
+      datasets: ['msds-booking'],
+      controllers: ['RWF', 'RVV'],
+      users: ['role:analyst'],
+      months: 'loaded',
+    });
+    await expect(ask([tokenOf(nhs(0))], { useCaseId: keyless.id, controller: 'RVV' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'RVV has no agent encryption key registered, so nothing could be released to it',
+    });
+    const refused = await listAudit(store, { action: 'reid.request-refused' });
+    expect(JSON.parse(refused.find((e) => e.purpose === keyless.id)?.details ?? '{}')).toMatchObject({
+      org: 'RVV',
+    });
+  });
+
+  it('trusts an encryption key only for a registered organisation, and one controller’s key for no other', async () => {
+    const before = await store.query('SELECT org_code, key_id FROM reid_encryption_keys ORDER BY org_code');
+    await expect(
+      trustEncryptionKey(store, 'ZZZ99', newEncryptionKeyPair().publicKeyPem, 'test'),
+    ).rejects.toMatchObject({
+      code: 'not-found',
+      message: 'No organisation ZZZ99 is registered',
+      where: { field: 'org' },
+    });
+    await expect(trustEncryptionKey(store, 'RVV', world.keys.RWF.publicKeyPem, 'test')).rejects.toMatchObject(
+      {
+        code: 'conflict',
+        message: 'This key is already trusted for RWF, not RVV',
+        where: { field: 'org' },
+      },
+    );
+    expect(await store.query('SELECT org_code, key_id FROM reid_encryption_keys ORDER BY org_code')).toEqual(
+      before,
+    );
+    // Trusting the same key again for its own organisation is still a no-op.
+    expect((await trustEncryptionKey(store, 'RWF', world.keys.RWF.publicKeyPem, 'test')).org).toBe('RWF');
   });
 
   it('leaves no NHS number anywhere in the warehouse store, its audit log or its data folder', async () => {

@@ -9,6 +9,7 @@ import { createPrivateKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../errors.ts';
+import { seedOrganisations } from '../../governance/organisations.ts';
 import { catalogueSpecs } from '../catalogue-specs.ts';
 import { deidPlan } from '../../privacy/deid-plan.ts';
 import { MANIFEST_FORMAT, signManifest, type FeedManifest } from '../../privacy/manifest.ts';
@@ -72,9 +73,27 @@ describe.each(testStores())('the checks before a load on $engine', (engine) => {
   openForSuite(
     engine,
     (s) => (store = s),
-    (s) => trustSigningKey(s, 'RWF', trusted.publicKeyPem, 'test'),
+    async (s) => {
+      await seedOrganisations(s, 'test');
+      await trustSigningKey(s, 'RWF', trusted.publicKeyPem, 'test');
+    },
   );
   const request = { org: 'RWF', spec: stageSpec, period: undefined, displayName: 'sent.csv' };
+
+  it('trusts a key only for a registered organisation, and one organisation’s key for no other', async () => {
+    const before = await store.query('SELECT org_code, key_id FROM trusted_keys ORDER BY org_code');
+    await expect(trustSigningKey(store, 'ZZZ96', stranger.publicKeyPem, 'test')).rejects.toMatchObject({
+      code: 'not-found',
+      message: 'No organisation ZZZ96 is registered',
+      where: { field: 'org' },
+    });
+    await expect(trustSigningKey(store, 'RPA', trusted.publicKeyPem, 'test')).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'This key is already trusted for RWF, not RPA',
+      where: { field: 'org' },
+    });
+    expect(await store.query('SELECT org_code, key_id FROM trusted_keys ORDER BY org_code')).toEqual(before);
+  });
 
   it('refuses a manifest for another organisation, dataset or month', async () => {
     const manifest = await manifestFor(stageFeed(['A1,3,2025-04-01']).file, 1);
