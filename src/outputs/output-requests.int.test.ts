@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import {
   checkOutput,
   downloadOutput,
+  getOutputRequest,
   releasedOutputs,
   requestOutput,
   type OutputRequest,
@@ -149,6 +150,61 @@ describe.each(testStores())('output requests on $engine', (engine) => {
     expect(actions).toEqual(
       expect.arrayContaining(['output.requested', 'output.approved', 'output.downloaded']),
     );
+  });
+
+  it('records a download only once the file is delivered', async () => {
+    const request = await aggregate('Delivered');
+    await checkOutput(store, checkers.icb as Principal, request.id, 'approve', '', 'x');
+    await checkOutput(store, checkers.rwf as Principal, request.id, 'approve', '', 'x');
+    const unwritable = Object.assign(new Error('no such folder'), { code: 'ENOENT' });
+    await expect(
+      downloadOutput(store, analyst, request.id, folder, 'user:analyst', () => {
+        throw unwritable;
+      }),
+    ).rejects.toBe(unwritable);
+    expect((await getOutputRequest(store, request.id)).downloadedAt).toBeNull();
+    const audit = await listAudit(store, { limit: 500 });
+    expect(audit.some((e) => e.target === `output:${request.id}` && e.action === 'output.downloaded')).toBe(
+      false,
+    );
+    let delivered = 0;
+    await downloadOutput(store, analyst, request.id, folder, 'user:analyst', (bytes) => {
+      delivered = bytes.length;
+    });
+    expect(delivered).toBe(request.bytes);
+    expect((await getOutputRequest(store, request.id)).downloadedAt).not.toBeNull();
+  });
+
+  it('gives a token inside a longer value, in any case, a pseudonym, and an aggregate’s token labels too', async () => {
+    const pseudonym = createHmac('sha256', Buffer.from(KEY, 'hex')).update(TOKEN).digest('hex');
+    const recordLevel = await requestOutput(
+      store,
+      analyst,
+      { useCaseId: 'UC-001', title: 'Shapes', description: 'Tokens in other shapes', format: 'csv' },
+      { columns: ['upper', 'suffixed'], rows: [[TOKEN.toUpperCase(), `${TOKEN}x`]] },
+      place,
+      'user:analyst',
+    );
+    const file = readFileSync(path.join(folder, `${recordLevel.id}.csv`), 'utf8');
+    expect(file.toLowerCase()).not.toContain(TOKEN);
+    expect(file).toContain(`${pseudonym},${pseudonym}x`);
+    const labelled = await requestOutput(
+      store,
+      analyst,
+      {
+        useCaseId: 'UC-001',
+        title: 'By person',
+        description: 'Ages by person',
+        format: 'csv',
+        aggregate: { rows: 'who', count: 'n' },
+      },
+      { columns: ['who', 'n'], rows: [[TOKEN, 40]] },
+      place,
+      'user:analyst',
+    );
+    const table = readFileSync(path.join(folder, `${labelled.id}.csv`), 'utf8');
+    expect(table).not.toContain(TOKEN);
+    expect(table).toContain(`${pseudonym},40`);
   });
 
   it('refuses a file changed after it was checked, and a return without a reason', async () => {

@@ -5,8 +5,9 @@
  *
  * - The workspace makes the file from a query result and marks it **aggregate** (a table of
  *   counts: automatic disclosure control, with secondary suppression, before anyone sees it)
- *   or **record level** (every token-like value replaced by the use case's own pseudonym,
- *   HMAC-SHA256 under its key, so nothing in it matches a warehouse token).
+ *   or **record level**. Either way the query ran where every token and record key is the use
+ *   case's own pseudonym (output-workspace.ts), so nothing derived from one matches a
+ *   warehouse token; anything still shaped like a token is replaced again here.
  * - Checkers hold the `output-checker` role; neither may be the requester; the two may not
  *   both come from one organisation while a checker from another exists. Either may
  *   return the request with comments (the requester makes a new one) or reject it.
@@ -94,33 +95,42 @@ export function outputsFolder(dataDir: string): string {
   return path.join(dataDir, 'outputs');
 }
 
-const TOKEN_LIKE = /^[0-9a-f]{64}$/;
+/** A token's or a pseudonym's shape (64 hex digits), in any case, anywhere in a value. */
+const TOKEN_LIKE = /[0-9a-f]{64}/gi;
 /** How many of a file's rows its checkers see on the page (they check the whole file's shape). */
 export const PREVIEW_ROWS = 200;
 
 /**
- * A record-level result with every token-like value (64 hex digits: a warehouse token or a
- * use-case pseudonym) replaced by HMAC-SHA256 under the use case's key. The same person gets
- * the same pseudonym within the use case; nothing matches outside it.
+ * The text with every run of 64 hex digits, in any case, replaced by its HMAC-SHA256 under the
+ * use case's key. The output's query already ran on pseudonyms (output-workspace.ts); this
+ * second guard catches a token that reached the result some other way, whole or inside a
+ * longer value (`upper(…)`, `… || 'x'`), so the same value always gets the same pseudonym.
  */
+function pseudonymiseText(text: string, key: Buffer): string {
+  return text.replace(TOKEN_LIKE, (token) =>
+    createHmac('sha256', key).update(token.toLowerCase()).digest('hex'),
+  );
+}
+
+/** A record-level result with every token-shaped run in its values pseudonymised (`pseudonymiseText`). */
 export function pseudonymiseResult(result: ResultTable, useCaseKey: string): ResultTable {
   const key = Buffer.from(useCaseKey, 'hex');
   const rows = result.rows.map((row) =>
-    row.map((value): Cell =>
-      typeof value === 'string' && TOKEN_LIKE.test(value)
-        ? createHmac('sha256', key).update(value).digest('hex')
-        : value,
-    ),
+    row.map((value): Cell => (typeof value === 'string' ? pseudonymiseText(value, key) : value)),
   );
   return { columns: result.columns, rows };
 }
 
 const WHOLE = 'all';
 
+/** The label of a total's row and column in an aggregate's file. */
+const TOTAL = 'Total';
+
 /** An aggregate result as its disclosure-controlled table, flattened back to rows for the file. */
 export function controlledAggregate(
   result: ResultTable,
   shape: AggregateShape,
+  useCaseKey: string,
 ): { table: ResultTable; note: string } {
   const records = result.rows.map((row) => {
     const record: Record<string, unknown> = Object.fromEntries(result.columns.map((c, i) => [c, row[i]]));
@@ -136,23 +146,45 @@ export function controlledAggregate(
     }
   }
   const spec = { name: 'output', rows: shape.rows, columns: shape.columns ?? WHOLE, count: shape.count };
-  const release = controlAggregateTables([aggregateTable(records, spec)], HES_2018);
-  return { table: flatten(release.tables[0] as ReleasedTable, shape), note: release.note };
+  const table = aggregateTable(records, spec);
+  refuseTotalLabel(table.rowKeys, shape.rows, 'rows');
+  if (shape.columns) refuseTotalLabel(table.columnKeys, shape.columns, 'columns');
+  const release = controlAggregateTables([table], HES_2018);
+  return {
+    table: flatten(release.tables[0] as ReleasedTable, shape, Buffer.from(useCaseKey, 'hex')),
+    note: release.note,
+  };
 }
 
-function flatten(table: ReleasedTable, shape: AggregateShape): ResultTable {
+/** A value labelled "Total" would be one line of the file that reads like its total's. */
+function refuseTotalLabel(keys: readonly string[], column: string, field: 'rows' | 'columns'): void {
+  if (!keys.some((key) => key.trim().toLowerCase() === TOTAL.toLowerCase())) return;
+  throw new KernelError(
+    'usage',
+    `The column "${column}" has a value "${TOTAL}", which the file uses for its totals`,
+    {
+      where: { field },
+      hint: `Give that group another name in the query (say CASE WHEN ${column} = '${TOTAL}' THEN '${TOTAL} (group)' ELSE ${column} END)`,
+    },
+  );
+}
+
+/** The controlled table as the file's rows; labels shaped like tokens are pseudonymised as record-level values are. */
+function flatten(table: ReleasedTable, shape: AggregateShape, key: Buffer): ResultTable {
   const rows: Cell[][] = [];
-  table.rowKeys.forEach((rowKey, r) => {
-    table.columnKeys.forEach((columnKey, c) => {
+  const rowKeys = table.rowKeys.map((k) => pseudonymiseText(k, key));
+  const columnKeys = table.columnKeys.map((k) => pseudonymiseText(k, key));
+  rowKeys.forEach((rowKey, r) => {
+    columnKeys.forEach((columnKey, c) => {
       const cell = table.cells[r]?.[c] ?? '*';
       rows.push(shape.columns ? [rowKey, columnKey, cell] : [rowKey, cell]);
     });
-    if (shape.columns) rows.push([rowKey, 'Total', table.rowTotals[r] ?? '*']);
+    if (shape.columns) rows.push([rowKey, TOTAL, table.rowTotals[r] ?? '*']);
   });
   if (shape.columns) {
-    table.columnKeys.forEach((columnKey, c) => rows.push(['Total', columnKey, table.columnTotals[c] ?? '*']));
+    columnKeys.forEach((columnKey, c) => rows.push([TOTAL, columnKey, table.columnTotals[c] ?? '*']));
   }
-  rows.push(shape.columns ? ['Total', 'Total', table.grandTotal] : ['Total', table.grandTotal]);
+  rows.push(shape.columns ? [TOTAL, TOTAL, table.grandTotal] : [TOTAL, table.grandTotal]);
   return {
     columns: shape.columns ? [shape.rows, shape.columns, shape.count] : [shape.rows, shape.count],
     rows,
@@ -170,7 +202,7 @@ export async function requestOutput(
 ): Promise<OutputRequest> {
   const kind: OutputKind = input.aggregate ? 'aggregate' : 'record-level';
   const made = input.aggregate
-    ? controlledAggregate(result, input.aggregate)
+    ? controlledAggregate(result, input.aggregate, place.useCaseKey)
     : {
         table: pseudonymiseResult(result, place.useCaseKey),
         note: 'Record level: every person and record key is a pseudonym of this use case.',
@@ -437,13 +469,18 @@ export async function checkOutput(
   return getOutputRequest(q, id);
 }
 
-/** The released file, for its requester only, exactly as checked (its SHA-256 is verified). */
+/**
+ * The released file, for its requester only, exactly as checked (its SHA-256 is verified).
+ * `deliver`, when given, hands the bytes over (the CLI writes its `--out` file) before the
+ * download is recorded and audited: a delivery that fails leaves nothing recorded.
+ */
 export async function downloadOutput(
   q: Queryable,
   requester: Principal,
   id: string,
   folder: string,
   actor: string,
+  deliver?: (bytes: Buffer) => void | Promise<void>,
 ): Promise<{ request: OutputRequest; bytes: Buffer }> {
   const request = await visibleOutputRequest(q, requester, id);
   if (request.requestedBy !== requester.userId) {
@@ -461,6 +498,7 @@ export async function downloadOutput(
       hint: 'Nothing was released; tell the Kernel team',
     });
   }
+  await deliver?.(bytes);
   const now = new Date().toISOString();
   await inTransaction(q, async (tx) => {
     await tx.query('UPDATE output_requests SET downloaded_at = $1 WHERE request_id = $2', [now, id]);

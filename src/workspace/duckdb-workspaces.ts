@@ -65,10 +65,21 @@ interface Session {
   lastUsed: number;
 }
 
-/** A session is per user, as the policy sees them (role and organisation), and per use case. */
-function sessionKey(access: ReadAccess): string {
+/**
+ * Another form of a user's workspace, with the same views made differently: the one an output
+ * request's query runs in holds pseudonyms in place of tokens and record keys
+ * (src/outputs/output-workspace.ts). It has its own sessions and snapshot.
+ */
+export interface WorkspaceVariant {
+  /** names the variant in its sessions' keys */
+  name: string;
+  views(views: WorkspaceView[]): WorkspaceView[];
+}
+
+/** A session is per user, as the policy sees them (role and organisation), per use case and per variant. */
+function sessionKey(access: ReadAccess, variant: WorkspaceVariant | undefined): string {
   const { user } = access;
-  return JSON.stringify([user.id, user.role, user.org, access.useCaseId]);
+  return JSON.stringify([user.id, user.role, user.org, access.useCaseId, variant?.name ?? null]);
 }
 
 /** Sessions whose views are the same SQL, under the same version, share a snapshot. */
@@ -134,8 +145,8 @@ export class DuckDBWorkspaces {
   }
 
   /** Runs one SELECT in the user's workspace within its limits, and audits it whatever happens. */
-  async query(access: ReadAccess, sql: string): Promise<WorkspaceResult> {
-    const session = await this.session(access);
+  async query(access: ReadAccess, sql: string, variant?: WorkspaceVariant): Promise<WorkspaceResult> {
+    const session = await this.session(access, variant);
     const started = performance.now();
     const record = {
       actor: access.actor ?? `user:${access.user.id}`,
@@ -168,8 +179,8 @@ export class DuckDBWorkspaces {
   }
 
   /** The user's session under the current workspace version, planned afresh if anything changed. */
-  private session(access: ReadAccess): Promise<Session> {
-    const key = sessionKey(access);
+  private session(access: ReadAccess, variant?: WorkspaceVariant): Promise<Session> {
+    const key = sessionKey(access, variant);
     return this.opening.run(key, async () => {
       await this.closeIdle();
       const version = await workspaceVersion(this.store);
@@ -182,14 +193,19 @@ export class DuckDBWorkspaces {
         this.sessions.delete(key);
         await this.release(current);
       }
-      const session = await this.openSession(access, version);
+      const session = await this.openSession(access, version, variant);
       this.sessions.set(key, session);
       return session;
     });
   }
 
-  private async openSession(access: ReadAccess, version: string): Promise<Session> {
-    const plan = await planWorkspace(this.store, access);
+  private async openSession(
+    access: ReadAccess,
+    version: string,
+    variant: WorkspaceVariant | undefined,
+  ): Promise<Session> {
+    const planned = await planWorkspace(this.store, access);
+    const plan = variant ? { ...planned, views: variant.views(planned.views) } : planned;
     const snapshot = await this.acquireSnapshot(version, plan);
     try {
       const connection = await snapshot.sandbox.connect();

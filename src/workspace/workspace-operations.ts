@@ -25,8 +25,14 @@ import {
 } from '../operations/operation.ts';
 import { outputRequestSchema } from '../outputs/output-operations.ts';
 import { outputsFolder, requestOutput } from '../outputs/output-requests.ts';
+import { pseudonymisedView } from '../outputs/output-workspace.ts';
 import type { Store } from '../store/store.ts';
-import { DuckDBWorkspaces, type WorkspaceOptions, type WorkspaceSummary } from './duckdb-workspaces.ts';
+import {
+  DuckDBWorkspaces,
+  type WorkspaceOptions,
+  type WorkspaceSummary,
+  type WorkspaceVariant,
+} from './duckdb-workspaces.ts';
 import { auditableSql } from './query-audit.ts';
 
 /** Roles that work with record-level rows (ROLE_TIERS); the policy then decides per use case. */
@@ -187,10 +193,10 @@ async function recordHistory(
 }
 
 /** Runs one query in the user's workspace; its history records it whatever the outcome. */
-async function runQuery(context: OperationContext, useCase: string, sql: string) {
+async function runQuery(context: OperationContext, useCase: string, sql: string, variant?: WorkspaceVariant) {
   const started = performance.now();
   try {
-    const result = await workspacesFor(context.store).query(accessOf(context, useCase), sql);
+    const result = await workspacesFor(context.store).query(accessOf(context, useCase), sql, variant);
     await recordHistory(context.store, context.principal.userId, useCase, sql, {
       rows: result.rows.length,
       ms: result.ms,
@@ -364,7 +370,13 @@ export const requestOutputOperation = defineOperation({
         hint: 'Give both for a table of counts, or neither for a record-level output',
       });
     }
-    const result = await runQuery(context, input.useCase, input.sql);
+    const useCaseKey = await useCaseSalt(context.store, input.useCase);
+    // Run where every token and record key is already this use case's pseudonym, so nothing
+    // derived from one can leave as it is (src/outputs/output-workspace.ts).
+    const result = await runQuery(context, input.useCase, input.sql, {
+      name: 'output',
+      views: (views) => views.map((view) => pseudonymisedView(view, useCaseKey, context.store.dialect)),
+    });
     const table = {
       columns: result.columns.map((c) => c.name),
       rows: result.rows.map((row) =>
@@ -391,7 +403,7 @@ export const requestOutputOperation = defineOperation({
           : {}),
       },
       table,
-      { folder, useCaseKey: await useCaseSalt(context.store, input.useCase) },
+      { folder, useCaseKey },
       context.actor,
     );
   },
