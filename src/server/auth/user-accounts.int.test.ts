@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.ts';
 import { createApiToken, principalForToken, revokeApiToken } from './api-tokens.ts';
 import { createSession, endSession, readSession } from './sessions.ts';
 import { sha256 } from './secrets.ts';
+import { addSsoRule } from './single-sign-on.ts';
 import { addUser, changePassword, checkSignIn, LOCKOUT_THRESHOLD } from './user-accounts.ts';
 
 describe.each(testStores())('accounts, sessions and tokens on $engine', (engine) => {
@@ -123,5 +124,28 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
     expect(await principalForToken(store, token)).toBeUndefined();
     await expect(revokeApiToken(store, id, 'cli:test')).rejects.toMatchObject({ code: 'conflict' });
     expect(JSON.stringify(await listAudit(store, { limit: 1000 }))).not.toContain(token);
+  });
+
+  it('refuses an IG lead without an organisation, by account and by single sign-on rule: every IG-lead action would be refused', async () => {
+    await expect(
+      addUser(store, { email: 'ig.none@example.nhs.uk', role: 'ig-lead' }, 'cli:test'),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      message: 'An account with the ig-lead role belongs to one organisation',
+      where: { field: 'org' },
+      hint: 'Add --org with its ODS code, e.g. --org RWF',
+    });
+    expect(await store.query('SELECT id FROM users WHERE email = $1', ['ig.none@example.nhs.uk'])).toEqual(
+      [],
+    );
+    await expect(
+      addSsoRule(store, { claim: 'groups', value: 'ig', role: 'ig-lead', org: null }, 'cli:test'),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'org' } });
+    const { user } = await addUser(
+      store,
+      { email: 'ig.rwf@example.nhs.uk', role: 'ig-lead', org: 'RWF' },
+      'cli:test',
+    );
+    expect(user.org).toBe('RWF');
   });
 });

@@ -1,7 +1,7 @@
 import { appendAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
 import type { Queryable, Store } from '../../store/store.ts';
-import { isRole, ROLES, type Principal, type Role } from '../routes.ts';
+import { isRole, ORGANISATION_ROLES, ROLES, type Principal, type Role } from '../routes.ts';
 import { checkNewPassword, generateOneTimePassword, hashPassword, verifyPassword } from './passwords.ts';
 import { randomId, sha256 } from './secrets.ts';
 
@@ -127,8 +127,8 @@ export async function addUser(
       hint: 'Give the ODS code, e.g. RWF for Maidstone and Tunbridge Wells',
     });
   }
-  if (input.role === 'provider' && org === null) {
-    throw new KernelError('usage', 'A provider account belongs to one organisation', {
+  if (ORGANISATION_ROLES.includes(input.role) && org === null) {
+    throw new KernelError('usage', `An account with the ${input.role} role belongs to one organisation`, {
       where: { field: 'org' },
       hint: 'Add --org with its ODS code, e.g. --org RWF',
     });
