@@ -7,8 +7,17 @@ import type { Store } from '../../store/store.ts';
 import { createApiToken, principalForToken, revokeApiToken } from './api-tokens.ts';
 import { createSession, endSession, readSession } from './sessions.ts';
 import { sha256 } from './secrets.ts';
+import { resetSecondFactor } from './second-factor.ts';
 import { addSsoRule } from './single-sign-on.ts';
-import { addUser, changePassword, checkSignIn, LOCKOUT_THRESHOLD } from './user-accounts.ts';
+import {
+  addUser,
+  changePassword,
+  checkSignIn,
+  disableUser,
+  enableUser,
+  LOCKOUT_THRESHOLD,
+  resetPassword,
+} from './user-accounts.ts';
 
 describe.each(testStores())('accounts, sessions and tokens on $engine', (engine) => {
   let store: Store;
@@ -147,5 +156,24 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
       'cli:test',
     );
     expect(user.org).toBe('RWF');
+  });
+
+  it('says a disabled account is disabled, not missing, when asked for a token or a reset', async () => {
+    await addUser(store, { email: 'off@example.nhs.uk', role: 'analyst' }, 'cli:test');
+    await disableUser(store, 'off@example.nhs.uk', 'cli:test');
+    const disabled = {
+      code: 'conflict',
+      message: 'The account off@example.nhs.uk is disabled',
+      where: { field: 'email' },
+      hint: 'Use kernel users enable --email off@example.nhs.uk to let it sign in again first',
+    };
+    await expect(createApiToken(store, 'Off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(resetPassword(store, 'off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(resetSecondFactor(store, 'off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(createApiToken(store, 'nobody@example.nhs.uk', 'cli:test')).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    await enableUser(store, 'off@example.nhs.uk', 'cli:test');
+    expect((await createApiToken(store, 'off@example.nhs.uk', 'cli:test')).token).toMatch(/^kernel_/);
   });
 });
