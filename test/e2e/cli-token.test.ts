@@ -97,6 +97,11 @@ describe.each(testStores())('the CLI with KERNEL_TOKEN on $engine (review defect
         expect(refused.stderr).not.toContain(token);
       }
     }
+    // A command that runs an operation as the token's user still does, CSV file and all.
+    const csv = path.join(path.dirname(optouts), 'invoices.csv');
+    const invoices = await kernel(accounts.admin.token, 'invoices', 'list', '--csv', csv);
+    expect(invoices.stderr).toBe('');
+    expect(invoices.stdout).toContain('Wrote 0 invoices');
     const users = JSON.parse((await kernel(undefined, 'users', 'list', '--json')).stdout) as {
       email: string;
     }[];
