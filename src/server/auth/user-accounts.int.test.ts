@@ -140,7 +140,7 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
       addUser(store, { email: 'ig.none@example.nhs.uk', role: 'ig-lead' }, 'cli:test'),
     ).rejects.toMatchObject({
       code: 'usage',
-      message: 'An account with the ig-lead role belongs to one organisation',
+      message: 'An ig-lead account belongs to one organisation',
       where: { field: 'org' },
       hint: 'Add --org with its ODS code, e.g. --org RWF',
     });

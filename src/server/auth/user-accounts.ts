@@ -128,7 +128,8 @@ export async function addUser(
     });
   }
   if (ORGANISATION_ROLES.includes(input.role) && org === null) {
-    throw new KernelError('usage', `An account with the ${input.role} role belongs to one organisation`, {
+    const article = /^[aeiou]/.test(input.role) ? 'An' : 'A';
+    throw new KernelError('usage', `${article} ${input.role} account belongs to one organisation`, {
       where: { field: 'org' },
       hint: 'Add --org with its ODS code, e.g. --org RWF',
     });
