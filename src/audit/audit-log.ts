@@ -210,6 +210,13 @@ export type AuditVerdict =
   { ok: true; count: number; head: string } | { ok: false; count: number; brokenAt: number; reason: string };
 
 /**
+ * The roles that may read the audit log and verify its chain, wherever they come in (the
+ * portal, the API, a command); an IG lead reads their own organisation's events only
+ * (`auditVisibleTo`).
+ */
+export const AUDIT_READERS = ['admin', 'ig-lead'] as const;
+
+/**
  * Walks the whole chain in order and answers OK with the count, or the first broken
  * event: a gap in the sequence (deleted), a previous-hash mismatch (deleted, inserted or
  * reordered), or a hash that does not match the event's own content (edited). The engine

@@ -1,8 +1,14 @@
 import { Option } from 'commander';
-import { listAudit, verifyAudit } from '../audit/audit-log.ts';
+import { AUDIT_READERS, verifyAudit } from '../audit/audit-log.ts';
+import { auditVisibleTo } from '../audit/audit-scope.ts';
 import { KernelError } from '../errors.ts';
+import { mayUse } from '../operations/principal.ts';
 import { formatTable, printJson, type RegisterCommands } from './cli-context.ts';
 
+/**
+ * `kernel audit`: as the CLI's principal, so a command reads the log exactly as the API does —
+ * the operator (an administrator) all of it, an IG lead's token their own organisation's.
+ */
 export const registerAuditCommands: RegisterCommands = (program, context) => {
   const audit = program.command('audit').description('the tamper-evident audit log');
 
@@ -11,7 +17,14 @@ export const registerAuditCommands: RegisterCommands = (program, context) => {
     .description('walk the hash chain; exits non-zero at the first broken event')
     .option('--json', 'print the verdict as JSON')
     .action(async (options: { json?: boolean }) => {
-      const verdict = await context.withStore((store) => verifyAudit(store));
+      const verdict = await context.withPrincipal((store, principal) => {
+        if (!mayUse(AUDIT_READERS, principal)) {
+          throw new KernelError('forbidden', 'The audit log is for administrators and IG leads', {
+            hint: 'Ask your IG lead for what you need from it',
+          });
+        }
+        return verifyAudit(store);
+      });
       if (options.json) printJson(context.io, verdict);
       else if (verdict.ok) context.io.out(`OK: ${verdict.count} events, chain intact`);
       else
@@ -42,7 +55,9 @@ export const registerAuditCommands: RegisterCommands = (program, context) => {
         ...(options.action ? { action: options.action } : {}),
         ...(options.actor ? { actor: options.actor } : {}),
       };
-      const events = await context.withStore((store) => listAudit(store, filter));
+      const events = await context.withPrincipal((store, principal) =>
+        auditVisibleTo(store, { role: principal.role, org: principal.org }, filter),
+      );
       if (options.json) {
         printJson(
           context.io,

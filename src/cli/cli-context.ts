@@ -59,18 +59,23 @@ export interface CliContext {
   /** global flags (--data, --store, --config…) merged with the command's own */
   config(): ResolvedConfig;
   /**
-   * Opens the configured store (migrated to the latest version), runs `work`, and closes it.
-   * Opening DuckDB while another process holds the file fails with a `busy` KernelError.
+   * Opens the configured store (migrated to the latest version), runs `work` as the operator,
+   * and closes it. Opening DuckDB while another process holds the file fails with a `busy`
+   * KernelError. With an API token given (KERNEL_TOKEN) it refuses (`forbidden`): the command
+   * would otherwise act as the operator while its caller meant to act as the token's user.
    */
   withStore<T>(work: (store: Store) => Promise<T>): Promise<T>;
-  /** who is acting, for the audit log: the operating-system user running the CLI */
-  actor: string;
+  /**
+   * The operator, for the audit log: `cli:` and the operating-system user running the CLI.
+   * Reading it with an API token given refuses the command, as `withStore` does.
+   */
+  readonly actor: string;
+  /** Like `run`, for work that is not an operation (a file to write): the store and the principal. */
+  withPrincipal<T>(work: (store: Store, principal: Principal, actor: string) => Promise<T>): Promise<T>;
   /**
    * Runs an operation on the store as the CLI's principal: the user whose API token is in
    * KERNEL_TOKEN, or else the operator (an administrator: they hold the warehouse's files).
    */
-  /** Like `run`, for work that is not an operation (a file to write): the store and the principal. */
-  withPrincipal<T>(work: (store: Store, principal: Principal, actor: string) => Promise<T>): Promise<T>;
   run<O>(
     operation: Operation<z.ZodObject, z.ZodType<O>>,
     input: Record<string, unknown>,

@@ -283,26 +283,27 @@ function registerInvoices(program: Command, context: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       async (opts: { year?: string; org?: string; state?: InvoiceState; csv?: string; json?: boolean }) => {
-        await context.withStore(async (store) => {
-          const { invoices: rows } = await context.run(listInvoicesOperation, {
-            ...(opts.year ? { year: opts.year } : {}),
-            ...(opts.org ? { org: opts.org } : {}),
-            ...(opts.state ? { state: opts.state } : {}),
-          });
-          if (opts.csv) {
-            writeOut(opts.csv, await (await documents()).invoicesCsv(store, rows));
-            io.out(`Wrote ${rows.length} invoices to ${opts.csv}`);
-            return;
-          }
-          printTable(io, opts.json, ['number', 'year', 'org', 'state', 'amount', 'replaces'], rows, (i) => [
-            i.number ?? '(draft)',
-            i.year,
-            i.org,
-            i.state,
-            formatPounds(i.amountPence),
-            i.replaces,
-          ]);
+        const { invoices: rows } = await context.run(listInvoicesOperation, {
+          ...(opts.year ? { year: opts.year } : {}),
+          ...(opts.org ? { org: opts.org } : {}),
+          ...(opts.state ? { state: opts.state } : {}),
         });
+        if (opts.csv) {
+          const csv = await context.withPrincipal(async (store) =>
+            (await documents()).invoicesCsv(store, rows),
+          );
+          writeOut(opts.csv, csv);
+          io.out(`Wrote ${rows.length} invoices to ${opts.csv}`);
+          return;
+        }
+        printTable(io, opts.json, ['number', 'year', 'org', 'state', 'amount', 'replaces'], rows, (i) => [
+          i.number ?? '(draft)',
+          i.year,
+          i.org,
+          i.state,
+          formatPounds(i.amountPence),
+          i.replaces,
+        ]);
       },
     );
 
@@ -313,27 +314,30 @@ function registerInvoices(program: Command, context: CliContext): void {
     .option('--pdf <file>', 'write a PDF')
     .option('--json', 'print JSON')
     .action(async (number: string, opts: { html?: string; pdf?: string; json?: boolean }) => {
-      await context.withStore(async (store) => {
-        const invoice = await context.run(showInvoiceOperation, { number });
-        if (opts.html) writeOut(opts.html, await (await documents()).invoiceHtml(store, invoice));
-        if (opts.pdf) writeOut(opts.pdf, await (await documents()).invoicePdf(store, invoice));
-        if (opts.json) return printJson(io, invoice);
-        io.out(
-          formatTable(
-            ['field', 'value'],
-            [
-              ['number', invoice.number ?? '(draft)'],
-              ['org', invoice.org],
-              ['year', invoice.year],
-              ['state', invoice.state],
-              ['amount', formatPounds(invoice.amountPence)],
-              ['basis', invoice.basis.rule],
-              ['replaces', invoice.replaces],
-            ],
-          ),
-        );
-        for (const file of [opts.html, opts.pdf]) if (file) io.out(`Wrote ${file}`);
-      });
+      const invoice = await context.run(showInvoiceOperation, { number });
+      // The documents as the same principal, who may see this invoice (run checked it).
+      if (opts.html || opts.pdf) {
+        await context.withPrincipal(async (store) => {
+          if (opts.html) writeOut(opts.html, await (await documents()).invoiceHtml(store, invoice));
+          if (opts.pdf) writeOut(opts.pdf, await (await documents()).invoicePdf(store, invoice));
+        });
+      }
+      if (opts.json) return printJson(io, invoice);
+      io.out(
+        formatTable(
+          ['field', 'value'],
+          [
+            ['number', invoice.number ?? '(draft)'],
+            ['org', invoice.org],
+            ['year', invoice.year],
+            ['state', invoice.state],
+            ['amount', formatPounds(invoice.amountPence)],
+            ['basis', invoice.basis.rule],
+            ['replaces', invoice.replaces],
+          ],
+        ),
+      );
+      for (const file of [opts.html, opts.pdf]) if (file) io.out(`Wrote ${file}`);
     });
 }
 

@@ -103,17 +103,53 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   let resolved: ResolvedConfig | undefined;
+  // The command running, as `kernel --help` names it ("users add"), for the messages below.
+  let running = '';
+  const tokenGiven = (): string | undefined =>
+    (options.store ? options.token : process.env.KERNEL_TOKEN)?.trim() || undefined;
+  /**
+   * A command that acts as the operator refuses when an API token is given: it would
+   * otherwise run as an administrator, audited under the operating-system name, while the
+   * caller meant to act as the token's user (README: "every way in gets the same answer").
+   */
+  const asOperator = (): void => {
+    if (!tokenGiven()) return;
+    throw new KernelError(
+      'forbidden',
+      `kernel ${running} acts as the operator, and does not run as the user whose token is in KERNEL_TOKEN`,
+      {
+        hint: 'Unset KERNEL_TOKEN to run it as the operator (whoever holds the warehouse’s files), or do it in the portal or the API with your own account',
+      },
+    );
+  };
+  const openStoreFor = async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
+    if (options.store) return work(options.store);
+    const store = await openExistingStore(context.config().config);
+    try {
+      // A load killed mid-commit may have left rows behind (issue 23, C1): they go before
+      // any command reads, so no read ever counts a month twice.
+      await markStaleLoads(store);
+      return await work(store);
+    } finally {
+      // A command's workspace snapshots (governed rows) go before the store closes.
+      await closeWorkspaces(store);
+      await store.close();
+    }
+  };
   const context: CliContext = {
     io: csvAwareIo(io),
-    actor: `cli:${safeUserName()}`,
+    get actor() {
+      asOperator();
+      return `cli:${safeUserName()}`;
+    },
     config() {
       // Global flags and each command's own flags (e.g. --port, --key) share one namespace.
       resolved ??= resolveConfig(collectFlags(program));
       return resolved;
     },
     withPrincipal(work) {
-      return context.withStore(async (store) => {
-        const token = options.store ? options.token : process.env.KERNEL_TOKEN;
+      return openStoreFor(async (store) => {
+        const token = tokenGiven();
         const principal = token
           ? await principalForCliToken(store, token)
           : operatorPrincipal(safeUserName());
@@ -125,23 +161,14 @@ export function buildProgram(io: CliIo, options: MainOptions = {}): Command {
         runOperation(operation, { store, config: context.config().config, principal }, input, nameOf),
       );
     },
-    async withStore(work) {
-      if (options.store) return work(options.store);
-      const store = await openExistingStore(context.config().config);
-      try {
-        // A load killed mid-commit may have left rows behind (issue 23, C1): they go before
-        // any command reads, so no read ever counts a month twice.
-        await markStaleLoads(store);
-        return await work(store);
-      } finally {
-        // A command's workspace snapshots (governed rows) go before the store closes.
-        await closeWorkspaces(store);
-        await store.close();
-      }
+    withStore(work) {
+      asOperator();
+      return openStoreFor(work);
     },
   };
   program.hook('preAction', (_program, action) => {
     resolved = undefined;
+    running = commandPath(action);
     printTablesAsCsv(action.opts().csv === true);
   });
   for (const register of COMMAND_GROUPS) register(program, context);
@@ -174,6 +201,13 @@ function commanderRefusal(error: CommanderError): KernelError {
 function applyOutput(command: Command, io: CliIo): void {
   command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const sub of command.commands) applyOutput(sub, io);
+}
+
+/** "users add" for the `add` command under `users`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function collectFlags(program: Command): GlobalFlags {

@@ -32,7 +32,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .description('create an account and print its one-time password (changed at first sign-in)')
     .requiredOption('--email <email>', 'the person’s work email')
     .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`)
-    .option('--org <ods>', 'their organisation’s ODS code (required for provider)')
+    .option('--org <ods>', 'their organisation’s ODS code (required for provider and ig-lead)')
     .option('--password-stdin', 'read the initial password from standard input instead of generating one')
     .option('--json', 'print the result as JSON')
     .action(
@@ -283,7 +283,7 @@ export const registerUserCommands: RegisterCommands = (program, context) => {
     .requiredOption('--claim <name>', 'the ID token claim, e.g. groups')
     .requiredOption('--value <value>', 'the value it must equal or hold, e.g. kernel-analysts')
     .requiredOption('--role <role>', `one of: ${ROLES.join(', ')}`)
-    .option('--org <ods>', 'their organisation’s ODS code (required for provider)')
+    .option('--org <ods>', 'their organisation’s ODS code (required for provider and ig-lead)')
     .action(async (options: { claim: string; value: string; role: string; org?: string }) => {
       const { addSsoRule } = await singleSignOn();
       const rule = await context.withStore((store) =>

@@ -15,6 +15,13 @@ export const ROLES = [
 ] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * Roles that speak for one organisation: a provider sends and signs off its data, an IG lead
+ * governs it. An account (or a single sign-on rule) giving one of them must name it, or every
+ * action of the account is refused for want of one.
+ */
+export const ORGANISATION_ROLES: readonly Role[] = ['provider', 'ig-lead'];
+
 /** Who may use an operation or a route. */
 export type Access = 'public' | 'signed-in' | readonly Role[];
 

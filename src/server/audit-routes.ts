@@ -1,11 +1,11 @@
-import { verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
+import { AUDIT_READERS, verifyAudit, type AuditFilter } from '../audit/audit-log.ts';
 import { auditEventSchema, auditPageSchema, auditVerdictSchema } from '../audit/audit-schemas.ts';
 import { auditEventFor, auditPage } from '../audit/audit-scope.ts';
 import { KernelError } from '../errors.ts';
 import { parseDate } from '../governance/governance-values.ts';
 import type { RouteDeclaration, RouteRequest, ServerDeps } from './routes.ts';
 
-const WHO = ['admin', 'ig-lead'] as const;
+const WHO = AUDIT_READERS;
 
 const FILTERS = [
   { name: 'action', description: 'events whose action starts with this, e.g. auth. or load.completed' },

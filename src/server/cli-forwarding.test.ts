@@ -35,6 +35,16 @@ describe('handing CLI commands to a running server', () => {
     }
   });
 
+  it('forwards the keys commands that register a public key in the warehouse (review defect 17)', () => {
+    expect(shouldForward(['keys', 'trust', '--org', 'RWF', 'rwf.pub'])).toBe(true);
+    expect(shouldForward(['--data', 'd', 'keys', 'trust-encryption', '--org', 'RWF', 'rwf.enc.pub'])).toBe(
+      true,
+    );
+    for (const local of [['keys', 'new-signing', '--out', 'k'], ['keys', 'new-encryption'], ['keys']]) {
+      expect(shouldForward(local), local.join(' ')).toBe(false);
+    }
+  });
+
   it('makes existing files and output options absolute from the CLI’s folder, and leaves other words alone', () => {
     expect(
       absolutePaths(

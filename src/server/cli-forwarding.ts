@@ -42,6 +42,15 @@ export interface ServerFile {
 /** Commands that never open the warehouse, or must not run inside the server. */
 const LOCAL_COMMANDS = new Set(['serve', 'demo', 'deid', 'mappings', 'keys', 'synth', 'config', 'help']);
 
+/**
+ * Of those, the ones that register something in the warehouse (a public key read from a file)
+ * and so run in the server like any other: the rest of `keys` makes secret keys, which stay
+ * with the process that asked for them.
+ */
+const FORWARDED_SUBCOMMANDS: Record<string, ReadonlySet<string>> = {
+  keys: new Set(['trust', 'trust-encryption']),
+};
+
 // Options whose value names a file or folder to write (it may not exist yet).
 const PATH_OPTIONS = new Set([
   '--out',
@@ -114,21 +123,25 @@ export function readServerFile(dataDir: string, warn?: (message: string) => void
 /** Whether a command line should go to a running server rather than open the store here. */
 export function shouldForward(argv: readonly string[]): boolean {
   if (argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V')) return false;
-  const command = firstCommand(argv);
-  return command !== undefined && !LOCAL_COMMANDS.has(command);
+  const [command, subcommand] = commandWords(argv);
+  if (command === undefined) return false;
+  if (!LOCAL_COMMANDS.has(command)) return true;
+  return subcommand !== undefined && (FORWARDED_SUBCOMMANDS[command]?.has(subcommand) ?? false);
 }
 
-function firstCommand(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
+/** The command and its subcommand: the first two words that are not options or global values. */
+function commandWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
     const arg = argv[i] as string;
     if (['--data', '--store', '--config'].includes(arg)) {
       i++;
       continue;
     }
     if (arg.startsWith('-')) continue;
-    return arg;
+    words.push(arg);
   }
-  return undefined;
+  return words;
 }
 
 /**

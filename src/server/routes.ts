@@ -56,7 +56,15 @@ import type { FormFields } from './request-body.ts';
 
 export type { HttpMethod };
 
-export { ROLES, isRole, mayUse, type Access, type Principal, type Role } from '../operations/principal.ts';
+export {
+  ORGANISATION_ROLES,
+  ROLES,
+  isRole,
+  mayUse,
+  type Access,
+  type Principal,
+  type Role,
+} from '../operations/principal.ts';
 /** What every route module receives once, when the app is built. */
 export interface ServerDeps {
   store: Store;

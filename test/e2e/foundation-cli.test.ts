@@ -139,6 +139,9 @@ describe('kernel CLI edges', () => {
       const result = await spawnCli(['--data', data, 'audit', 'tail']);
       expect(result.code).toBe(75);
       expect(result.stderr).toContain('is open in another Kernel process');
+      // Commands are handed to a running server on their own: the hint offers only what the user can do.
+      expect(result.stderr).toContain('Wait for that process to finish, or stop it');
+      expect(result.stderr).not.toContain('run this command through it');
     } finally {
       await holder.close();
     }

@@ -21,7 +21,13 @@ import { createApiToken } from '../../src/server/auth/api-tokens.ts';
 import { createSession } from '../../src/server/auth/sessions.ts';
 import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts';
 import { buildRouteTable } from '../../src/server/route-table.ts';
-import { ROLES, type Role, type RouteDeclaration, type ServerDeps } from '../../src/server/routes.ts';
+import {
+  ORGANISATION_ROLES,
+  ROLES,
+  type Role,
+  type RouteDeclaration,
+  type ServerDeps,
+} from '../../src/server/routes.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openForSuite, type TestStore } from '../stores.ts';
 
@@ -55,9 +61,12 @@ export async function accountsForEveryRole(store: Store, org = 'RWF'): Promise<R
     const email = `${role}@portal.test`;
     const { user } = await addUser(
       store,
-      { email, role, org: role === 'provider' ? org : undefined, password: `${PASSWORD} 0` },
+      { email, role, org: ORGANISATION_ROLES.includes(role) ? org : undefined, password: `${PASSWORD} 0` },
       'test',
     );
+    // This IG lead belongs to no organisation, as one made before `--org` was required for the
+    // role may: the tests of that refusal use it (`igLeadOf` makes one that belongs to one).
+    if (role === 'ig-lead') await store.run('UPDATE users SET org_code = NULL WHERE id = $1', [user.id]);
     await changePassword(store, user.id, `${PASSWORD} 0`, PASSWORD, 'test');
     const { token } = await createApiToken(store, email, 'test');
     out[role] = { role, email, userId: user.id, token };

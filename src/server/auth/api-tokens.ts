@@ -3,7 +3,13 @@ import { KernelError } from '../../errors.ts';
 import type { Store } from '../../store/store.ts';
 import type { HttpMethod, Principal } from '../routes.ts';
 import { randomId, randomSecret, sha256 } from './secrets.ts';
-import { activeAccount, findUserByEmail, principalFor, userColumns, type UserRow } from './user-accounts.ts';
+import {
+  activeAccount,
+  activeAccountByEmail,
+  principalFor,
+  userColumns,
+  type UserRow,
+} from './user-accounts.ts';
 
 /** API tokens start with this, so secret scanners (and people) can recognise a leaked one. */
 export const TOKEN_PREFIX = 'kernel_';
@@ -65,12 +71,7 @@ export async function createApiToken(
   now: Date = new Date(),
   options: NewTokenOptions = {},
 ): Promise<{ id: string; token: string; expiresAt: string; scope: TokenScope }> {
-  const user = await findUserByEmail(store, email);
-  if (!user) {
-    throw new KernelError('not-found', `No account for ${email}`, {
-      hint: 'Create it first with kernel users add',
-    });
-  }
+  const user = await activeAccountByEmail(store, email);
   const scope = options.scope ?? 'full';
   const days = options.days ?? DEFAULT_TOKEN_DAYS;
   if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) parseTokenLifetime(String(days));

@@ -77,7 +77,7 @@ describe.each(testStores())('authenticators and recovery codes on $engine (issue
         {
           email: `${role}@needs.test`,
           role,
-          org: role === 'provider' ? 'RWF' : undefined,
+          org: role === 'provider' || role === 'ig-lead' ? 'RWF' : undefined,
           password: 'a long test passphrase',
         },
         'test',

@@ -5,7 +5,7 @@ import type { Queryable, Store } from '../../store/store.ts';
 import type { Role } from '../routes.ts';
 import { sha256 } from './secrets.ts';
 import { base32Encode, matchTotp } from './totp.ts';
-import { findUserByEmail, type UserAccount } from './user-accounts.ts';
+import { activeAccountByEmail, type UserAccount } from './user-accounts.ts';
 
 /**
  * The roles that read record-level data or approve something (issue 19): a password alone
@@ -176,12 +176,7 @@ export async function renewRecoveryCodes(
  * `auth.mfa-reset` with the counts.
  */
 export async function resetSecondFactor(store: Store, email: string, actor: string): Promise<void> {
-  const user = await findUserByEmail(store, email);
-  if (!user) {
-    throw new KernelError('not-found', `No account for ${email}`, {
-      hint: 'Use kernel users list to see accounts',
-    });
-  }
+  const user = await activeAccountByEmail(store, email);
   await store.transaction(async (tx) => {
     const authenticators = await tx.run('DELETE FROM user_totp WHERE user_id = $1', [user.id]);
     const recoveryCodes = await tx.run('DELETE FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify, type JsonWebKey } from 'node:crypt
 import { appendAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
 import type { Store } from '../../store/store.ts';
-import { isRole, ROLES } from '../routes.ts';
+import { isRole, ORGANISATION_ROLES, ROLES } from '../routes.ts';
 import { randomId, randomSecret, sameSecret, sha256 } from './secrets.ts';
 import { addUser, findUserByEmail, normaliseEmail, type UserAccount } from './user-accounts.ts';
 
@@ -111,8 +111,8 @@ export async function addSsoRule(store: Store, rule: Omit<SsoRule, 'id'>, actor:
     });
   }
   const org = rule.org?.trim().toUpperCase() || null;
-  if (rule.role === 'provider' && org === null) {
-    throw new KernelError('usage', 'A rule giving the provider role must name its organisation', {
+  if (ORGANISATION_ROLES.includes(rule.role) && org === null) {
+    throw new KernelError('usage', `A rule giving the ${rule.role} role must name its organisation`, {
       where: { field: 'org' },
       hint: 'Add --org with its ODS code',
     });

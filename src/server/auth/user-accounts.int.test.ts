@@ -7,7 +7,17 @@ import type { Store } from '../../store/store.ts';
 import { createApiToken, principalForToken, revokeApiToken } from './api-tokens.ts';
 import { createSession, endSession, readSession } from './sessions.ts';
 import { sha256 } from './secrets.ts';
-import { addUser, changePassword, checkSignIn, LOCKOUT_THRESHOLD } from './user-accounts.ts';
+import { resetSecondFactor } from './second-factor.ts';
+import { addSsoRule } from './single-sign-on.ts';
+import {
+  addUser,
+  changePassword,
+  checkSignIn,
+  disableUser,
+  enableUser,
+  LOCKOUT_THRESHOLD,
+  resetPassword,
+} from './user-accounts.ts';
 
 describe.each(testStores())('accounts, sessions and tokens on $engine', (engine) => {
   let store: Store;
@@ -123,5 +133,47 @@ describe.each(testStores())('accounts, sessions and tokens on $engine', (engine)
     expect(await principalForToken(store, token)).toBeUndefined();
     await expect(revokeApiToken(store, id, 'cli:test')).rejects.toMatchObject({ code: 'conflict' });
     expect(JSON.stringify(await listAudit(store, { limit: 1000 }))).not.toContain(token);
+  });
+
+  it('refuses an IG lead without an organisation, by account and by single sign-on rule: every IG-lead action would be refused', async () => {
+    await expect(
+      addUser(store, { email: 'ig.none@example.nhs.uk', role: 'ig-lead' }, 'cli:test'),
+    ).rejects.toMatchObject({
+      code: 'usage',
+      message: 'An ig-lead account belongs to one organisation',
+      where: { field: 'org' },
+      hint: 'Add --org with its ODS code, e.g. --org RWF',
+    });
+    expect(await store.query('SELECT id FROM users WHERE email = $1', ['ig.none@example.nhs.uk'])).toEqual(
+      [],
+    );
+    await expect(
+      addSsoRule(store, { claim: 'groups', value: 'ig', role: 'ig-lead', org: null }, 'cli:test'),
+    ).rejects.toMatchObject({ code: 'usage', where: { field: 'org' } });
+    const { user } = await addUser(
+      store,
+      { email: 'ig.rwf@example.nhs.uk', role: 'ig-lead', org: 'RWF' },
+      'cli:test',
+    );
+    expect(user.org).toBe('RWF');
+  });
+
+  it('says a disabled account is disabled, not missing, when asked for a token or a reset', async () => {
+    await addUser(store, { email: 'off@example.nhs.uk', role: 'analyst' }, 'cli:test');
+    await disableUser(store, 'off@example.nhs.uk', 'cli:test');
+    const disabled = {
+      code: 'conflict',
+      message: 'The account off@example.nhs.uk is disabled',
+      where: { field: 'email' },
+      hint: 'Use kernel users enable --email off@example.nhs.uk to let it sign in again first',
+    };
+    await expect(createApiToken(store, 'Off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(resetPassword(store, 'off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(resetSecondFactor(store, 'off@example.nhs.uk', 'cli:test')).rejects.toMatchObject(disabled);
+    await expect(createApiToken(store, 'nobody@example.nhs.uk', 'cli:test')).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    await enableUser(store, 'off@example.nhs.uk', 'cli:test');
+    expect((await createApiToken(store, 'off@example.nhs.uk', 'cli:test')).token).toMatch(/^kernel_/);
   });
 });

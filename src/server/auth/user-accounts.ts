@@ -1,7 +1,7 @@
 import { appendAudit } from '../../audit/audit-log.ts';
 import { KernelError } from '../../errors.ts';
 import type { Queryable, Store } from '../../store/store.ts';
-import { isRole, ROLES, type Principal, type Role } from '../routes.ts';
+import { isRole, ORGANISATION_ROLES, ROLES, type Principal, type Role } from '../routes.ts';
 import { checkNewPassword, generateOneTimePassword, hashPassword, verifyPassword } from './passwords.ts';
 import { randomId, sha256 } from './secrets.ts';
 
@@ -127,8 +127,9 @@ export async function addUser(
       hint: 'Give the ODS code, e.g. RWF for Maidstone and Tunbridge Wells',
     });
   }
-  if (input.role === 'provider' && org === null) {
-    throw new KernelError('usage', 'A provider account belongs to one organisation', {
+  if (ORGANISATION_ROLES.includes(input.role) && org === null) {
+    const article = /^[aeiou]/.test(input.role) ? 'An' : 'A';
+    throw new KernelError('usage', `${article} ${input.role} account belongs to one organisation`, {
       where: { field: 'org' },
       hint: 'Add --org with its ODS code, e.g. --org RWF',
     });
@@ -354,11 +355,7 @@ export async function changePassword(
  * unlocks it, ends its sessions, and answers the password once.
  */
 export async function resetPassword(store: Store, email: string, actor: string): Promise<string> {
-  const user = await findUserByEmail(store, email);
-  if (!user)
-    throw new KernelError('not-found', `No account for ${email}`, {
-      hint: 'Use kernel users list to see accounts',
-    });
+  const user = await activeAccountByEmail(store, email);
   const oneTimePassword = generateOneTimePassword();
   const passwordHash = await hashPassword(oneTimePassword);
   await store.transaction(async (tx) => {
@@ -419,6 +416,22 @@ export async function enableUser(store: Store, email: string, actor: string): Pr
     );
     await appendAudit(tx, { actor, action: 'auth.enabled', target: `user:${row.id}` });
   });
+}
+
+/**
+ * The account a change is for (a new API token, a password or authenticator reset), by
+ * email. A disabled account is refused as disabled, not as missing: it exists, and `users
+ * add` would say so; enabling it comes first.
+ */
+export async function activeAccountByEmail(store: Queryable, email: string): Promise<UserAccount> {
+  const row = await accountRow(store, email);
+  if (row.disabled_at !== null) {
+    throw new KernelError('conflict', `The account ${row.email} is disabled`, {
+      where: { field: 'email' },
+      hint: `Use kernel users enable --email ${row.email} to let it sign in again first`,
+    });
+  }
+  return toAccount(row);
 }
 
 /** The account's row, disabled or not; not found says how to see the accounts. */

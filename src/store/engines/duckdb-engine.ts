@@ -414,7 +414,10 @@ export async function openDuckDB(path: string): Promise<Store> {
     const message = error instanceof Error ? error.message : String(error);
     if (/lock/i.test(message)) {
       throw new KernelError('busy', `The warehouse ${path} is open in another Kernel process`, {
-        hint: 'Stop that process (for example `kernel serve`), or run this command through it',
+        // While `kernel serve` runs, the CLI hands it every command that opens the store
+        // (server/cli-forwarding.ts), so the holder here is another kind of process, or this
+        // command is one that must run on its own (`serve`, `demo`).
+        hint: 'Wait for that process to finish, or stop it (for example `kernel serve` or `kernel demo`), then run this command again',
       });
     }
     throw new KernelError('store', `Could not open the warehouse ${path}: ${message}`, {
