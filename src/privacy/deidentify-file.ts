@@ -17,6 +17,7 @@ import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
 import { columnWatch, huntValue, refuseIdentifiers, type ColumnWatch } from './identifier-hunt.ts';
 import { discardPartialFile, openedForWriting, refuseUnwritableOutput } from '../files/partial-file.ts';
+import { checkControlTotals } from './control-totals.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
@@ -274,6 +275,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   // A local extract is mapped to the national shape as it is read, before anything is tokenised.
   if (options.mapping) refuseOtherFeed(options.mapping, options.org, options.spec.id);
   const mapping = options.mapping ? new MappingPass(options.mapping, options.spec, inputName) : undefined;
+  if (options.controlTotals) checkControlTotals(options.controlTotals, plan);
   let total = 0;
   try {
     total = statSync(options.input).size;

@@ -88,6 +88,39 @@ describe('deid and load refuse paths they cannot use', () => {
     expect(plain.stderr).not.toContain('Warning');
   });
 
+  it('refuses control totals that name no numeric or date field of the dataset, naming it, exit 65, and writes nothing', async () => {
+    const cases: [string, object, string][] = [
+      [
+        'text',
+        { sums: { Spell_Core_HRG: 1 } },
+        'The control totals sum Spell_Core_HRG, which is not a numeric field of apc',
+      ],
+      ['unknown', { sums: { NoSuchField: 1 } }, 'The control totals sum NoSuchField, which is not a numeric'],
+      [
+        'month',
+        { byMonth: { field: 'Admission_Method', rows: { '2025-06': 20 } } },
+        'The control totals count rows by month of Admission_Method, which is not a date field of apc',
+      ],
+    ];
+    for (const [name, totals, said] of cases) {
+      writeFileSync(at(`${name}-totals.json`), JSON.stringify(totals));
+      const out = at(`totals-${name}.csv`);
+      const result = await runCli(deidArgs(out, '--control-totals', at(`${name}-totals.json`)));
+      expect(result.code, `${name}: ${result.stderr}`).toBe(65);
+      clean(result);
+      expect(result.stderr).toContain(said);
+      expect(result.stderr).toContain('kernel datasets show apc');
+      for (const written of [out, `${out}.partial`, `${out}.manifest.json`])
+        expect(existsSync(written)).toBe(false);
+    }
+    // A numeric field of the dataset is summed as before.
+    writeFileSync(at('numeric-totals.json'), JSON.stringify({ sums: { Tariff_Total_Payment: 1 } }));
+    const accepted = await runCli(
+      deidArgs(at('totals-numeric.csv'), '--control-totals', at('numeric-totals.json')),
+    );
+    expect(accepted.code, accepted.stderr).toBe(0);
+  });
+
   it('refuses a manifest that holds null as it refuses one that holds a list', async () => {
     const out = at('apc.csv');
     expect((await runCli(deidArgs(out))).code).toBe(0);
