@@ -371,7 +371,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       displayName: inputName,
     });
     refuseIdentifiers(
-      watches,
+      [...watches, ...(mapping?.watches() ?? [])],
       inputName,
       'Correct the extract so that column holds what its specification says, then run kernel deid again; nothing was written',
     );
