@@ -19,7 +19,7 @@ export function formatMappingReport(report: MappingReport): string {
   list('Required fields with no source (left empty)', required);
   list('Optional fields with no source (left empty)', optional);
   if (report.unmappedCodes.length > 0) {
-    lines.push('', 'Local codes with no mapping (sent as written, so the load quarantines them):');
+    lines.push('', 'Local codes with no mapping (sent on marked "unmapped:", so the load quarantines them):');
     lines.push(
       formatTable(
         ['field', 'local code', 'count', 'first line'],

@@ -17,6 +17,33 @@ export async function discardPartialFile(stream: WriteStream, partial: string): 
   rmSync(partial, { force: true });
 }
 
+const INTERRUPTS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Until the answer is called, an interrupt (Ctrl-C's SIGINT, or SIGTERM) first runs `discard`
+ * (synchronous: what a run has half written), then ends the process as the signal would have
+ * (unless something else in the process listens for it).
+ * By default Node ends the process at once on either signal, so no `finally` runs and a
+ * `.partial` file would stay behind.
+ */
+export function discardOnInterrupt(discard: () => void): () => void {
+  const stop = (): void => {
+    for (const signal of INTERRUPTS) process.removeListener(signal, interrupted);
+  };
+  function interrupted(signal: NodeJS.Signals): void {
+    stop();
+    try {
+      discard();
+    } finally {
+      // With no listener left, the signal's default action ends the process (exit 130 or 143);
+      // where another part of the process listens too (a server closing), it decides.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    }
+  }
+  for (const signal of INTERRUPTS) process.on(signal, interrupted);
+  return stop;
+}
+
 /**
  * Refuses, before any work, an output path that cannot be written: a folder where a file
  * belongs, or a folder that does not exist. `option` is the flag that named it (`--out`).

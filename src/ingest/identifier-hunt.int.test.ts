@@ -77,6 +77,17 @@ async function refusalOf(work: Promise<unknown>, [, field, value, shape]: HuntCa
   return refusal;
 }
 
+/** Valid NHS numbers (999 range, counting up) as the source_line of a feed's last three rows. */
+const nhsNumbers = ['9990001049', '9990001057', '9990001065'];
+const sourceLineFeed = (async () => {
+  const file = await apcFeed(dir, 'apc-source-line', 40, '2025-01', 9);
+  const [header = [], ...rows] = parseCsv(readFileSync(file, 'utf8')).filter((r) => r.length > 1);
+  rows.slice(-3).forEach((row, k) => (row[0] = nhsNumbers[k] as string));
+  writeFileSync(file, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
+  signAgain(file);
+  return file;
+})();
+
 const feeds = (async () => {
   const files: string[] = [];
   for (const [k, [, field, value]] of cases.entries()) {
@@ -139,4 +150,31 @@ describe.each(testStores())('the identifier hunt on $engine', (engine) => {
       }
     },
   );
+
+  it('refuses a file whose source_line holds NHS numbers, stores nothing and names no value', async () => {
+    const error = await loadFeed(store, {
+      org: 'RWF',
+      dataset: 'apc',
+      file: await sourceLineFeed,
+      actor: 'test',
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(KernelError);
+    const refusal = error as KernelError;
+    expect(refusal.code).toBe('refused');
+    expect(refusal.message).toMatch(
+      /source_line holds values shaped like NHS numbers \(3 of 40, first on line 39\)/,
+    );
+    expect(refusal.where).toMatchObject({ line: 39, field: 'source_line' });
+    for (const value of nhsNumbers) expect(`${refusal.message} ${refusal.hint ?? ''}`).not.toContain(value);
+    const tables = await store.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'ds\\_%' ESCAPE '\\'`,
+    );
+    for (const { table_name: table } of tables) {
+      const [rows] = await store.query<{ n: number | string }>(`SELECT count(*) AS n FROM "${table}"`);
+      expect(Number(rows?.n), table).toBe(0);
+    }
+  });
 });

@@ -166,6 +166,11 @@ export function checkHeader(columns: string[], line: number, plan: DeidPlan, fil
  * and the identifier hunt's watch.
  */
 export class RowScan {
+  /**
+   * The hunt's watch of every column of the file, source_line first: a sender's system (or
+   * a faulty agent) could put an NHS number there as well as anywhere else, and analysts
+   * read the column like any other.
+   */
   readonly watches: ColumnWatch[];
   readonly values: ScreenedRow;
   /** the last record's values were quoted or trimmed */
@@ -177,7 +182,7 @@ export class RowScan {
     /** the source_line before the first record */
     public previousLine = 0,
   ) {
-    this.watches = plan.columns.map((column, k) => columnWatch(column, k + 1));
+    this.watches = feedWatches(plan);
     this.values = {
       buf: Buffer.alloc(0),
       starts: new Int32Array(plan.columns.length),
@@ -190,13 +195,18 @@ export class RowScan {
   take(record: CsvRecord): number {
     const line = checkSourceLine(record, this.previousLine, this.file);
     this.previousLine = line;
-    this.untidy = trimmedRanges(record, this.values);
     const { watches, values } = this;
+    // A source_line is digits alone (checkSourceLine): only ten of them can look like anything.
+    const sourceLine = watches[0] as ColumnWatch;
+    sourceLine.nonEmpty++;
+    if ((record.ends[0] as number) - (record.starts[0] as number) >= 10)
+      inspect(sourceLine, record, record.starts[0] as number, record.ends[0] as number);
+    this.untidy = trimmedRanges(record, values);
     const { starts, ends } = values;
-    for (let w = 0; w < watches.length; w++) {
+    for (let w = 1; w < watches.length; w++) {
       const watch = watches[w] as ColumnWatch;
-      const s = starts[w] as number;
-      const e = ends[w] as number;
+      const s = starts[w - 1] as number;
+      const e = ends[w - 1] as number;
       if (s >= e) continue;
       watch.nonEmpty++;
       if (watch.token) {
@@ -205,6 +215,14 @@ export class RowScan {
     }
     return line;
   }
+}
+
+/** The hunt's watch of each column of a feed file: source_line, then the accepted columns. */
+export function feedWatches(plan: DeidPlan): ColumnWatch[] {
+  return [
+    columnWatch({ name: SOURCE_LINE, kind: 'copy', type: 'integer' }, 0),
+    ...plan.columns.map((column, k) => columnWatch(column, k + 1)),
+  ];
 }
 
 /** Scans `file` against the plan; throws `KernelError` for structure or identifiers. */
@@ -238,7 +256,7 @@ export async function scanFeedFile(file: string, plan: DeidPlan, options: ScanOp
     rows: result.rows,
     bytes: result.bytes,
     columns: result.columns,
-    filled: rows.watches.map((w) => w.nonEmpty),
+    filled: rows.watches.slice(1).map((w) => w.nonEmpty),
     index,
   };
 }

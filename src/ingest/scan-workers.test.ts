@@ -212,6 +212,15 @@ describe('the scan in parts on worker threads', () => {
         (line, v) => (line >= 3500 && line % 200 === 0 ? [...v.slice(0, 6), '9434765919'] : v),
         /ref holds values shaped like NHS numbers \(13 of 6000, first on line 3601\)/,
       ],
+      // Valid NHS numbers (counting up) as the last rows' source_line: hunted like any column.
+      [
+        'nhs-numbers-as-source-line',
+        (line, v) =>
+          line > 5997
+            ? [['9990001049', '9990001057', '9990001065'][line - 5998] as string, ...v.slice(1)]
+            : v,
+        /source_line holds values shaped like NHS numbers \(3 of 6000, first on line 5999\)/,
+      ],
       ['quote', (line, v) => (line === 5001 ? [...v.slice(0, 6), 'a"b'] : v), /double quote/],
       // One value unambiguously shaped like an identifier is enough (docs/feeds.md).
       [
@@ -246,7 +255,7 @@ describe('the scan in parts on worker threads', () => {
         where: one.where,
         code: one.code,
       });
-      for (const value of ['000 0018', '000-0018', 'DA4', '8NF', '1970-11-26'])
+      for (const value of ['000 0018', '000-0018', 'DA4', '8NF', '1970-11-26', '9990001'])
         expect(parts.message).not.toContain(value);
     }
   });

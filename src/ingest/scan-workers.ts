@@ -42,6 +42,7 @@ import { nextLineStart, parallelAboveBytes } from './repeat-candidates.ts';
 import { RowIndex } from './row-index.ts';
 import {
   checkHeader,
+  feedWatches,
   mergeWatch,
   refuseIdentifiers,
   type FeedScan,
@@ -344,12 +345,7 @@ async function scanParts(
     dispatch();
 
     const index = new RowIndex();
-    const watches: (WatchTally & { name: string })[] = plan.columns.map((c) => ({
-      name: c.name,
-      nonEmpty: 0,
-      tenDigits: 0,
-      hits: new Map(),
-    }));
+    const watches: (WatchTally & { name: string })[] = feedWatches(plan);
     let rows = 0;
     let line = header.line;
     let lastSourceLine = 0;
@@ -392,7 +388,14 @@ async function scanParts(
     const { sha256, bytes } = await hashing;
     index.end = bytes;
     refuseIdentifiers(watches, displayName);
-    return { sha256, rows, bytes, columns: header.columns, filled: watches.map((w) => w.nonEmpty), index };
+    return {
+      sha256,
+      rows,
+      bytes,
+      columns: header.columns,
+      filled: watches.slice(1).map((w) => w.nonEmpty),
+      index,
+    };
   } finally {
     for (const worker of pool) {
       worker.removeAllListeners('exit');

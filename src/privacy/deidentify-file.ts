@@ -5,9 +5,10 @@
  * It streams: the extract is read a chunk at a time, fields that pass through unchanged are
  * copied byte for byte without being decoded, and the output is written as it goes, so
  * memory stays flat whatever the file's size. It writes to `OUT.partial` and renames at the
- * end, so a failed run leaves no half-written file for anyone to send.
+ * end, so a failed run leaves no half-written file for anyone to send, nor one stopped by
+ * Ctrl-C or SIGTERM.
  */
-import { createWriteStream, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DatasetSpec } from '../catalogue/dataset-spec.ts';
@@ -16,7 +17,13 @@ import { parsePeriod } from '../months.ts';
 import { kernelVersion } from '../version.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
 import { columnWatch, huntValue, refuseIdentifiers, type ColumnWatch } from './identifier-hunt.ts';
-import { discardPartialFile, openedForWriting, refuseUnwritableOutput } from '../files/partial-file.ts';
+import {
+  discardOnInterrupt,
+  discardPartialFile,
+  openedForWriting,
+  refuseUnwritableOutput,
+} from '../files/partial-file.ts';
+import { checkControlTotals } from './control-totals.ts';
 import { deidPlan, type AcceptedColumn, type DeidPlan } from './deid-plan.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { MappingPass, refuseOtherFeed, type MappingReport, type SourceMapping } from './source-mapping.ts';
@@ -274,6 +281,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   // A local extract is mapped to the national shape as it is read, before anything is tokenised.
   if (options.mapping) refuseOtherFeed(options.mapping, options.org, options.spec.id);
   const mapping = options.mapping ? new MappingPass(options.mapping, options.spec, inputName) : undefined;
+  if (options.controlTotals) checkControlTotals(options.controlTotals, plan);
   let total = 0;
   try {
     total = statSync(options.input).size;
@@ -284,6 +292,18 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   }
   refuseUnwritableOutput(options.output, '--out');
   const partial = `${options.output}.partial`;
+  let renamed = false;
+  let succeeded = false;
+  const encoding = options.spec.linkageEncoding;
+  const linkage =
+    options.linkageSecret && encoding
+      ? new LinkageFileWriter(options.linkageSecret, encoding, options.output)
+      : undefined;
+  const stopWatching = discardOnInterrupt(() => {
+    if (succeeded) return;
+    rmSync(renamed ? options.output : partial, { force: true });
+    linkage?.abort();
+  });
   const stream = createWriteStream(partial);
   const out = new OutputBuffer(stream);
   const counters: Counters = { nhs: {}, births: {}, months: new Map() };
@@ -297,12 +317,6 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
   let watches: ColumnWatch[] = [];
   let writers: ColumnWriter[] = [];
   let periodIndex = -1;
-  let succeeded = false;
-  const encoding = options.spec.linkageEncoding;
-  const linkage =
-    options.linkageSecret && encoding
-      ? new LinkageFileWriter(options.linkageSecret, encoding, options.output)
-      : undefined;
   try {
     await openedForWriting(stream, partial);
     out.ascii(`${plan.accepted.join(',')}\n`);
@@ -369,7 +383,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       displayName: inputName,
     });
     refuseIdentifiers(
-      watches,
+      [...watches, ...(mapping?.watches() ?? [])],
       inputName,
       'Correct the extract so that column holds what its specification says, then run kernel deid again; nothing was written',
     );
@@ -418,6 +432,7 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       ? signManifest(base, options.signing.keyId, options.signing.privateKey)
       : base;
     renameSync(partial, options.output);
+    renamed = true;
     const manifestFile = manifestPathFor(options.output);
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     succeeded = true;
@@ -434,8 +449,10 @@ export async function deidentifyFile(options: DeidentifyOptions): Promise<Deiden
       ...(periodWarning ? { periodNotInRows: periodWarning } : {}),
     };
   } finally {
+    stopWatching();
     if (!succeeded) {
       await discardPartialFile(stream, partial);
+      if (renamed) rmSync(options.output, { force: true });
       linkage?.abort();
     }
   }

@@ -143,7 +143,10 @@ export interface WatchTally {
 }
 
 /** The hunt's watch of an accepted column, at `index` in the records it will see. */
-export function columnWatch(column: AcceptedColumn, index: number): ColumnWatch {
+export function columnWatch(
+  column: Pick<AcceptedColumn, 'name' | 'kind' | 'type'>,
+  index: number,
+): ColumnWatch {
   return {
     name: column.name,
     index,

@@ -224,12 +224,13 @@ describe('applying a source mapping', () => {
       OrgCodeProvider: 'RPA',
       EDDAgreed: '',
     });
-    // What does not map is sent as written (a date that does not exist rearranged), for the load to quarantine.
+    // What does not map is sent as written but marked (a date that does not exist rearranged),
+    // for the load to quarantine: a CCYY-MM-DD date under DD/MM/YYYY is not taken as a date.
     expect(row(1)).toMatchObject({
       PersonBirthDateMother: '1991-02-31',
-      EthnicCategoryMother: 'Q',
-      AntenatalAppDate: '2025-04-05',
-      SmokingStatusBooking: 'U',
+      EthnicCategoryMother: 'unmapped:Q',
+      AntenatalAppDate: 'unmapped:2025-04-05',
+      SmokingStatusBooking: 'unmapped:U',
     });
     expect(readFileSync(at('national.csv'), 'utf8')).toContain(',"ME1 1AC",');
     expect(report.rows).toBe(3);
@@ -324,5 +325,27 @@ describe('applying a source mapping', () => {
     });
     expect(existsSync(at('wrong-RWF-msds-booking.csv.partial'))).toBe(false);
     expect(existsSync(at('wrong-RWF-msds-booking.csv'))).toBe(false);
+  });
+
+  it('hunts identifiers in the local values it does not translate, before marking them', async () => {
+    // A postcode typed into the ethnic category: marked, it no longer looks like one.
+    writeFileSync(at('postcode.csv'), EXTRACT.replace(',Q,', ',DA4 8NF,'));
+    const attempt = deidentifyFile({
+      spec: getDataset('msds-booking'),
+      org: 'RPA',
+      input: at('postcode.csv'),
+      output: at('postcode.pseudo.csv'),
+      tokeniser: hmacTokeniser(newLinkKey()),
+      mapping,
+    });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringMatching(
+        /EthnicCategoryMother holds values shaped like full postcodes \(1 of 3, first on line 3\)/,
+      ),
+      where: { line: 3, field: 'EthnicCategoryMother' },
+    });
+    expect(existsSync(at('postcode.pseudo.csv'))).toBe(false);
+    expect(existsSync(at('postcode.pseudo.csv.partial'))).toBe(false);
   });
 });

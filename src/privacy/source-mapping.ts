@@ -16,8 +16,8 @@
  * A column mapped to `null` is left out on purpose. Applying a mapping streams: it wraps the
  * CSV reader's handlers, so each local record becomes a national one in a scratch buffer and
  * goes straight on to the agent (or to a file), on the extract's own line numbers. Values the
- * mapping cannot translate are passed on as written, for the load's rules to quarantine, and
- * counted in the report. The report holds column names, codes, counts and line numbers only:
+ * mapping cannot translate are passed on marked `unmapped:` (see `UNMAPPED`), for the load's
+ * rules to quarantine, and counted in the report. The report holds column names, codes, counts and line numbers only:
  * no value of an identifier field, and no code of a direct or quasi-identifier, ever appears
  * in it or in an error.
  */
@@ -38,6 +38,7 @@ import { KernelError } from '../errors.ts';
 import { fieldText, readCsv, type CsvHandlers, type CsvRecord } from '../files/csv-reader.ts';
 import { discardPartialFile } from '../files/partial-file.ts';
 import { csvField } from '../files/csv-file-writer.ts';
+import { columnWatch, huntValue, type ColumnWatch } from './identifier-hunt.ts';
 import { OutputBuffer } from './output-buffer.ts';
 
 export interface SourceMapping {
@@ -75,9 +76,9 @@ export interface MappingReport {
   missingColumns: string[];
   /** the specification's fields nothing fills (left empty) */
   unsourcedFields: { field: string; required: boolean }[];
-  /** local values of a field with codes that the mapping does not translate (passed on as written) */
+  /** local values of a field with codes that the mapping does not translate (passed on marked `UNMAPPED`) */
   unmappedCodes: { field: string; code?: string; count: number; firstLine: number }[];
-  /** values that are not dates in the mapping's format (passed on as written) */
+  /** values that are not dates in the mapping's format (passed on marked `UNMAPPED`), or no such day */
   badDates: { field: string; format: string; count: number; firstLine: number }[];
 }
 
@@ -86,6 +87,15 @@ const EXAMPLE =
   'See docs/feeds.md, "Source mappings": {"org": "RPA", "dataset": "msds-delivery", "columns": {"Local_Col": "SpecField"}, "codes": {}, "dates": {}, "constants": {}}';
 /** Distinct unmapped codes kept per field; beyond it they are counted together, without the code. */
 const CODES_PER_FIELD = 100;
+
+/**
+ * What a code or date the mapping does not translate is sent on as: marked, so that it is in
+ * no code list and no date type, and the load's `code` and `type` rules quarantine the row
+ * with its line. Written as it was, a local code that happens to equal a national one
+ * (`Smoker`, ethnicity `A`) or a date that happens to be CCYY-MM-DD under `DD/MM/YYYY` would
+ * load as valid, though the mapping never said what it means (docs/feeds.md).
+ */
+export const UNMAPPED = 'unmapped:';
 
 const isIdentifier = (field: FieldSpec): boolean =>
   field.role === 'direct-identifier' || field.role === 'quasi-identifier';
@@ -457,8 +467,15 @@ export function refuseOtherFeed(mapping: SourceMapping, org: string, dataset: st
 
 type Column =
   | { kind: 'copy'; from: number }
-  | { kind: 'code'; from: number; field: FieldSpec; codes: Map<string, string>; bytes: Map<string, Buffer> }
-  | { kind: 'date'; from: number; field: FieldSpec; format: DateFormat; text: string }
+  | {
+      kind: 'code';
+      from: number;
+      field: FieldSpec;
+      codes: Map<string, string>;
+      bytes: Map<string, Buffer>;
+      watch?: ColumnWatch;
+    }
+  | { kind: 'date'; from: number; field: FieldSpec; format: DateFormat; text: string; watch?: ColumnWatch }
   | { kind: 'constant'; bytes: Buffer; text: string }
   | { kind: 'empty' };
 
@@ -472,6 +489,12 @@ const COMMA = 0x2c;
 export class SourceMapper {
   /** the national header: the dataset's inbound columns */
   readonly columns: string[];
+  /**
+   * The identifier hunt's watch of each coded or date column sent on (not a direct identifier),
+   * over the local values: an untranslated one goes on marked, which no longer has the shape
+   * of what it may be (an NHS number, a postcode), so the agent hunts it as written.
+   */
+  readonly watches: ColumnWatch[] = [];
   private readonly plan: Column[];
   private rows = 0;
   private readonly unmappedColumns: string[] = [];
@@ -522,11 +545,12 @@ export class SourceMapper {
         const bytes = new Map(
           [...table].map(([local, national]) => [local, Buffer.from(csvField(national))]),
         );
-        return { kind: 'code', from, field, codes: table, bytes };
+        return { kind: 'code', from, field, codes: table, bytes, ...this.watchOf(field, from) };
       }
       const format = mapping.dates[field.name];
       if (format !== undefined) {
-        return { kind: 'date', from, field, format: compileDateFormat(format) as DateFormat, text: format };
+        const compiled = compileDateFormat(format) as DateFormat;
+        return { kind: 'date', from, field, format: compiled, text: format, ...this.watchOf(field, from) };
       }
       return { kind: 'copy', from };
     });
@@ -539,6 +563,14 @@ export class SourceMapper {
       line: 0,
       offset: 0,
     };
+  }
+
+  /** The hunt's watch of a local column a field is translated from, unless the agent drops it. */
+  private watchOf(field: FieldSpec, from: number): { watch?: ColumnWatch } {
+    if (field.role === 'direct-identifier') return {};
+    const watch = columnWatch({ name: field.name, kind: 'copy', type: field.type }, from);
+    this.watches.push(watch);
+    return { watch };
   }
 
   /** A coded or date value in national form; undefined (counted) where it does not map. */
@@ -597,7 +629,7 @@ export class SourceMapper {
           return '';
         default: {
           const raw = cells[column.from] ?? '';
-          return this.translate(column, raw, line) ?? raw;
+          return this.translate(column, raw, line) ?? `${UNMAPPED}${raw.trim()}`;
         }
       }
     });
@@ -648,10 +680,12 @@ export class SourceMapper {
         case 'code':
         case 'date': {
           const raw = fieldText(local, column.from);
+          if (column.watch) huntValue(column.watch, local);
           const national = this.translate(column, raw, local.line);
           if (national === undefined) {
-            copyField(column.from);
-            out.quoted[j] = local.quoted[column.from] ?? 0;
+            const marked = Buffer.from(csvField(`${UNMAPPED}${raw.trim()}`));
+            write(marked);
+            out.quoted[j] = marked[0] === 0x22 ? 1 : 0;
           } else if (column.kind === 'code') {
             const bytes = column.bytes.get(raw) ?? column.bytes.get(raw.trim());
             if (bytes) {
@@ -728,6 +762,11 @@ export class MappingPass {
   report(): MappingReport {
     if (!this.mapper) throw new KernelError('internal', 'The mapping pass has not read a header');
     return this.mapper.report();
+  }
+
+  /** The identifier hunt's watches of the local values translated (`SourceMapper.watches`). */
+  watches(): readonly ColumnWatch[] {
+    return this.mapper?.watches ?? [];
   }
 }
 

@@ -227,4 +227,60 @@ describe.each(testStores())('kernel deid --mapping, then kernel load, on $engine
       ]),
     );
   });
+
+  it('quarantines a local code that happens to be a national one and a date that happens to be CCYY-MM-DD', async () => {
+    // `Smoker` is a national code of SmokingStatusDelivery but not one of RPA's local codes,
+    // and `2020-01-06` is a date, but not in RPA's DD/MM/YYYY: neither is what the mapping says.
+    const [header = [], ...data] = parseCsv(readFileSync(extract, 'utf8'));
+    const column = (name: string): number => header.indexOf(name);
+    const dated = data.findIndex(
+      (r, i) => i > 0 && /^\d\d\/\d\d\/\d{4}$/.test(r[column('Labour_Onset_Date')] ?? ''),
+    );
+    expect(dated).toBeGreaterThan(0);
+    const lookalikes = data.map((r, i) => {
+      const copy = [...r];
+      if (i === 0) copy[column('Smoking_At_Delivery')] = 'Smoker';
+      if (i === dated) {
+        const [d, m, y] = (r[column('Labour_Onset_Date')] ?? '').split('/');
+        copy[column('Labour_Onset_Date')] = `${y}-${m}-${d}`;
+      }
+      return copy.join(',');
+    });
+    const input = at(`rpa-delivery-lookalikes-${engine.engine}.csv`);
+    writeFileSync(input, [header.join(','), ...lookalikes, ''].join('\n'));
+    const out = at(`rpa-delivery-lookalikes-${engine.engine}.pseudo.csv`);
+    const deid = await runCli([...deidArgs(input, out), '--json']);
+    expect(deid.code, deid.stderr).toBe(0);
+    const printed = JSON.parse(deid.stdout) as { mapping: MappingReport };
+    expect(printed.mapping.unmappedCodes).toEqual([
+      { field: 'SmokingStatusDelivery', code: 'Smoker', count: 1, firstLine: 2 },
+    ]);
+    expect(printed.mapping.badDates).toEqual([
+      { field: 'LabourOnsetDate', format: 'DD/MM/YYYY', count: 1, firstLine: dated + 2 },
+    ]);
+    const load = await runCli([
+      ...globals,
+      'load',
+      '--org',
+      'RPA',
+      '--dataset',
+      'msds-delivery',
+      out,
+      '--json',
+    ]);
+    expect(load.code, load.stderr).toBe(0);
+    const report = JSON.parse(load.stdout) as {
+      rowsLoaded: number;
+      rowsRejected: number;
+      findings: unknown[];
+    };
+    expect(report.rowsRejected).toBe(2);
+    expect(report.rowsLoaded).toBe(rows - 2);
+    expect(report.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ rule: 'code', field: 'SmokingStatusDelivery', count: 1, firstLine: 2 }),
+        expect.objectContaining({ field: 'LabourOnsetDate', count: 1, firstLine: dated + 2 }),
+      ]),
+    );
+  });
 });

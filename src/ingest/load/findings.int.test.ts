@@ -89,6 +89,13 @@ describe.each(testStores())('the findings of a load on $engine', (engine) => {
     ]);
   });
 
+  it('gives a finding, not a store error, for a sum of a field that holds text', async () => {
+    const { findings } = await findingsOf('ld-totals-text', { sums: { code: 1 } });
+    expect(findings).toEqual([
+      { rule: 'control-total', field: 'code', count: 1, firstLine: null, expected: 1, actual: 0 },
+    ]);
+  });
+
   it('counts the checks failed, the copies dropped and the NHS numbers the agent found wrong; completeness leaves the copies out', async () => {
     const { findings, completeness, rowsRead, rowsKept } = await findingsOf(
       'ld-failed-checks',
