@@ -30,6 +30,22 @@ export async function runCli(argv: string[], stdin = ''): Promise<CliResult> {
   return { code, stdout, stderr };
 }
 
+/**
+ * Runs `work` with KERNEL_TOKEN set to `token` (unset when none), as a user who exported
+ * their API token would run the CLI, and puts the variable back as it was after.
+ */
+export async function withKernelToken<T>(token: string | undefined, work: () => Promise<T>): Promise<T> {
+  const before = process.env.KERNEL_TOKEN;
+  if (token) process.env.KERNEL_TOKEN = token;
+  else delete process.env.KERNEL_TOKEN;
+  try {
+    return await work();
+  } finally {
+    if (before === undefined) delete process.env.KERNEL_TOKEN;
+    else process.env.KERNEL_TOKEN = before;
+  }
+}
+
 /** Runs `node bin/kernel.js` as a real process: exit codes, signals, no leaked stack traces. */
 export function spawnCli(
   argv: string[],

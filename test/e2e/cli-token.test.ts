@@ -10,21 +10,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appendAudit } from '../../src/audit/audit-log.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { runCli, type CliResult } from '../cli.ts';
+import { runCli, withKernelToken, type CliResult } from '../cli.ts';
 import { testStores } from '../stores.ts';
 import { accountsForEveryRole, igLeadOf } from './portal-helpers.ts';
-
-async function withToken(token: string | undefined, work: () => Promise<CliResult>): Promise<CliResult> {
-  const before = process.env.KERNEL_TOKEN;
-  if (token) process.env.KERNEL_TOKEN = token;
-  else delete process.env.KERNEL_TOKEN;
-  try {
-    return await work();
-  } finally {
-    if (before === undefined) delete process.env.KERNEL_TOKEN;
-    else process.env.KERNEL_TOKEN = before;
-  }
-}
 
 describe.each(testStores())('the CLI with KERNEL_TOKEN on $engine (review defect 5)', (engine) => {
   it('reads the audit log as the token’s user, and refuses the operator’s commands', async () => {
@@ -47,7 +35,7 @@ describe.each(testStores())('the CLI with KERNEL_TOKEN on $engine (review defect
     await store.close();
     const flags = ['--data', where.dataDir, '--store', where.store];
     const kernel = (token: string | undefined, ...argv: string[]) =>
-      withToken(token, () => runCli([...argv, ...flags]));
+      withKernelToken(token, () => runCli([...argv, ...flags]));
     const purposes = (result: CliResult) =>
       (JSON.parse(result.stdout) as { purpose: string }[]).map((e) => e.purpose);
 

@@ -13,19 +13,8 @@ import { createApiToken } from '../../src/server/auth/api-tokens.ts';
 import { addUser } from '../../src/server/auth/user-accounts.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { buildWorkspaceWorld } from '../../src/workspace/workspace-world.ts';
-import { runCli } from '../cli.ts';
+import { runCli, withKernelToken } from '../cli.ts';
 import { testStores } from '../stores.ts';
-
-async function asUser<T>(token: string, work: () => Promise<T>): Promise<T> {
-  const before = process.env.KERNEL_TOKEN;
-  process.env.KERNEL_TOKEN = token;
-  try {
-    return await work();
-  } finally {
-    if (before === undefined) delete process.env.KERNEL_TOKEN;
-    else process.env.KERNEL_TOKEN = before;
-  }
-}
 
 const duckdb = testStores().filter((engine) => engine.engine === 'duckdb');
 
@@ -63,7 +52,7 @@ describe.each(duckdb)('outputs from the CLI on $engine', (engine) => {
     const flags = ['--data', where.dataDir, '--store', where.store];
     const useCase = world.useCases.planning;
     const request = async (sql: string, ...more: string[]) => {
-      const made = await asUser(token, () =>
+      const made = await withKernelToken(token, () =>
         runCli([
           'outputs',
           'request',
@@ -92,7 +81,7 @@ describe.each(duckdb)('outputs from the CLI on $engine', (engine) => {
       return id;
     };
     const download = (id: string, out: string) =>
-      asUser(token, () => runCli(['outputs', 'download', id, '--out', out, ...flags]));
+      withKernelToken(token, () => runCli(['outputs', 'download', id, '--out', out, ...flags]));
 
     // Record level: tokens and record keys, as they are and changed in shape.
     const recordLevel = await released(

@@ -8,20 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/server/auth/api-tokens.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { buildWorkspaceWorld } from '../../src/workspace/workspace-world.ts';
-import { runCli } from '../cli.ts';
+import { runCli, withKernelToken } from '../cli.ts';
 import { testStores } from '../stores.ts';
-
-async function asUser<T>(token: string | undefined, work: () => Promise<T>): Promise<T> {
-  const before = process.env.KERNEL_TOKEN;
-  if (token) process.env.KERNEL_TOKEN = token;
-  else delete process.env.KERNEL_TOKEN;
-  try {
-    return await work();
-  } finally {
-    if (before === undefined) delete process.env.KERNEL_TOKEN;
-    else process.env.KERNEL_TOKEN = before;
-  }
-}
 
 describe.each(testStores())('the workspace from the CLI on $engine', (engine) => {
   it('serves the analyst with a token, and refuses what it must', async () => {
@@ -34,7 +22,7 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
     const useCase = world.useCases.planning;
 
     if (engine.engine === 'duckdb') {
-      const result = await asUser(token, () =>
+      const result = await withKernelToken(token, () =>
         runCli([
           'query',
           '--usecase',
@@ -48,7 +36,7 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       expect(result.stderr).toBe('');
       // The table names what the use case covers but the workspace cannot offer, as --json does.
       const show = (...more: string[]) =>
-        asUser(token, () => runCli(['workspace', 'show', '--usecase', useCase, ...more, ...flags]));
+        withKernelToken(token, () => runCli(['workspace', 'show', '--usecase', useCase, ...more, ...flags]));
       const { unavailable } = JSON.parse((await show('--json')).stdout) as {
         unavailable: { datasetId: string; reason: string }[];
       };
@@ -59,13 +47,13 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       expect(answer.columns.map((c) => c.name)).toEqual(['org_code', 'n']);
       expect(answer.total).toBeGreaterThan(0);
 
-      const escape = await asUser(token, () =>
+      const escape = await withKernelToken(token, () =>
         runCli(['query', '--usecase', useCase, '--sql', "SELECT * FROM read_csv('/etc/passwd')", ...flags]),
       );
       expect(escape.code).not.toBe(0);
       expect(escape.stderr).toMatch(/^kernel: /);
 
-      const operator = await asUser(undefined, () =>
+      const operator = await withKernelToken(undefined, () =>
         runCli(['query', '--usecase', useCase, '--sql', 'SELECT 1', ...flags]),
       );
       expect(operator.code).toBe(77);
@@ -76,7 +64,7 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       expect(operator.stderr).toContain('set KERNEL_TOKEN to their API token (kernel tokens new)');
       expect(operator.stderr).not.toContain('Ask an administrator');
 
-      const requested = await asUser(token, () =>
+      const requested = await withKernelToken(token, () =>
         runCli([
           'outputs',
           'request',
@@ -100,7 +88,7 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       expect(JSON.parse(requested.stdout)).toMatchObject({ kind: 'aggregate', state: 'submitted' });
 
       // Bad input: a rows column without a count column, and a format Kernel does not make.
-      const half = await asUser(token, () =>
+      const half = await withKernelToken(token, () =>
         runCli([
           'outputs',
           'request',
@@ -119,7 +107,7 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       );
       expect(half.code).toBe(64);
       expect(half.stderr).toContain('An aggregate output names both its rows and its count column');
-      const format = await asUser(token, () =>
+      const format = await withKernelToken(token, () =>
         runCli([
           'outputs',
           'request',
@@ -138,18 +126,22 @@ describe.each(testStores())('the workspace from the CLI on $engine', (engine) =>
       );
       expect(format.code).toBe(64);
       expect(format.stderr).toContain("'pdf'");
-      const listed = await asUser(token, () => runCli(['outputs', 'list', '--json', ...flags]));
+      const listed = await withKernelToken(token, () => runCli(['outputs', 'list', '--json', ...flags]));
       expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(1);
     } else {
-      const first = await asUser(undefined, () => runCli(['workspace', 'logins', '--json', ...flags]));
+      const first = await withKernelToken(undefined, () =>
+        runCli(['workspace', 'logins', '--json', ...flags]),
+      );
       expect(first.stderr).toBe('');
       const made = JSON.parse(first.stdout) as { logins: { userId: string; password: string | null }[] };
       const analyst = made.logins.find((l) => l.userId === world.users.analyst1.id);
       expect(analyst?.password).toMatch(/.{20,}/);
-      const again = await asUser(undefined, () => runCli(['workspace', 'logins', '--json', ...flags]));
+      const again = await withKernelToken(undefined, () =>
+        runCli(['workspace', 'logins', '--json', ...flags]),
+      );
       const kept = JSON.parse(again.stdout) as { logins: { userId: string; password: string | null }[] };
       expect(kept.logins.every((l) => l.password === null)).toBe(true);
-      const refused = await asUser(token, () => runCli(['workspace', 'logins', ...flags]));
+      const refused = await withKernelToken(token, () => runCli(['workspace', 'logins', ...flags]));
       expect(refused.code).toBe(77);
     }
   }, 120_000);
