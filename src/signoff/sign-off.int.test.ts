@@ -229,4 +229,28 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
       ]),
     );
   });
+
+  it('takes an earlier file sent again, superseded since, as a duplicate: the month keeps its newer load, published (review R2, 7)', async () => {
+    const SEPTEMBER = { ...MARCH, period: '2025-09' };
+    const first = await apcFeed(dir, 'apc-2025-09', 120, '2025-09', 9);
+    const second = await apcFeed(dir, 'apc-2025-09-again', 130, '2025-09', 10);
+    const load = (file: string) => loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    const earlier = await load(first);
+    const newer = await load(second);
+    expect([earlier.status, newer.status]).toEqual(['loaded', 'loaded']);
+    await decide(store, biLead, { ...SEPTEMBER, decision: 'sign-off', loadId: newer.loadId! });
+    await decide(store, admin, { ...SEPTEMBER, decision: 'publish', loadId: newer.loadId! });
+
+    const again = await load(first);
+    expect([again.status, again.loadId]).toEqual(['duplicate', earlier.loadId]);
+    const month = (await listSignOffs(store, admin)).find((m) => m.period === '2025-09')!;
+    expect([month.loadId, month.state]).toEqual([newer.loadId, 'published']);
+    const states = await store.query<{ load_id: string; status: string }>(
+      "SELECT load_id, status FROM loads WHERE dataset_id = 'apc' AND period = '2025-09' ORDER BY started_at",
+    );
+    expect(states.map((l) => [l.load_id, l.status])).toEqual([
+      [earlier.loadId, 'superseded'],
+      [newer.loadId, 'loaded'],
+    ]);
+  });
 });
