@@ -154,7 +154,7 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
       } catch (error) {
         bar.done();
         if (error instanceof LoadRefusedError && options.json)
-          printJson(context.io, reportJson(error.report));
+          printJson(context.io, reportJson(error.report, error));
         throw error;
       }
     });

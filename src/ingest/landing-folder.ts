@@ -144,7 +144,7 @@ async function landOne(store: Store, dir: string, name: string, actor: string): 
     outcome = { file: name, status: loaded.status, loadId: loaded.loadId };
   } catch (error) {
     if (error instanceof LoadRefusedError) {
-      report = reportJson(error.report);
+      report = reportJson(error.report, error);
       outcome = { file: name, status: 'refused', loadId: error.report.loadId };
     } else if (error instanceof KernelError) {
       report = errorBody(error);

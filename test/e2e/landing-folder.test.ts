@@ -87,6 +87,8 @@ describe.each(testStores())('the landing folder on $engine', (engine) => {
       ]);
       const why = JSON.parse(readFileSync(path.join(landing, 'failed', 'wrong.csv.report.json'), 'utf8'));
       expect(why.status).toBe('refused');
+      // and why: the report alone holds no reason (review R2, 2)
+      expect(why.error).toMatchObject({ code: 'refused', message: expect.stringContaining('another file') });
       expect(existsSync(path.join(landing, 'wrong.csv'))).toBe(false);
       // Transfers' temporary names are never touched.
       copyFileSync(april, path.join(landing, 'incoming.csv.part'));
