@@ -161,11 +161,6 @@ export const registerDeidCommands: RegisterCommands = (program, context) => {
           `Sent to ${options.send}: ${r.status}${r.loadId ? ` as ${r.loadId}` : ''}` +
             `${r.status === 'loaded' ? ` (${r.rowsLoaded} of ${r.rowsRead} rows loaded)` : ''}.`,
         );
-        if (r.status === 'refused') {
-          throw new KernelError('refused', 'The warehouse refused the feed: its report says why', {
-            hint: `Read it with kernel loads show ${r.loadId ?? ''} at the warehouse, or on its portal`,
-          });
-        }
       }
     });
 };

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { KernelError } from '../errors.ts';
 import { parsePeriod } from '../months.ts';
 import { loadFeed, LoadRefusedError, type LoadRequest } from '../ingest/load-feed.ts';
@@ -14,7 +15,14 @@ import {
 } from '../ingest/load-history.ts';
 import { readLinkKeyFile } from '../privacy/link-key.ts';
 import { readPostcodeLookup } from '../privacy/postcode-lookup.ts';
-import { formatTable, printingCsv, printJson, type CliIo, type RegisterCommands } from './cli-context.ts';
+import {
+  formatTable,
+  printingCsv,
+  printJson,
+  printTablesAsCsv,
+  type CliIo,
+  type RegisterCommands,
+} from './cli-context.ts';
 
 /**
  * A progress bar on stderr, only when a person is watching (`io.isTTY`). Each update moves
@@ -146,7 +154,7 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
       } catch (error) {
         bar.done();
         if (error instanceof LoadRefusedError && options.json)
-          printJson(context.io, reportJson(error.report));
+          printJson(context.io, reportJson(error.report, error));
         throw error;
       }
     });
@@ -201,9 +209,13 @@ export const registerLoadCommands: RegisterCommands = (program, context) => {
     .description("print a load's report")
     .argument('<load>', 'the load id')
     .option('--json', 'print the report as JSON')
-    .action(async (loadId: string, options: { json?: boolean }) => {
+    .action(async (loadId: string, _options: unknown, command: Command) => {
+      // `loads` takes --json and --csv for its list too, and commander hands a flag written
+      // after `show` to the parent that knows it: show takes them from either.
+      const { json, csv } = command.optsWithGlobals<{ json?: boolean; csv?: boolean }>();
+      if (csv === true) printTablesAsCsv(true);
       const details = await context.withStore((store) => getLoadReport(store, loadId));
-      if (options.json) printJson(context.io, details);
+      if (json === true) printJson(context.io, details);
       else context.io.out(formatLoadReport(details));
     });
 

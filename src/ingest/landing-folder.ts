@@ -40,6 +40,30 @@ export interface LandingOutcome {
   movedTo: 'done' | 'failed';
 }
 
+/**
+ * Makes the landing folder `dir` (owner-only) if it is missing, and refuses a path that is no
+ * folder, or one that cannot be made: checked before the server starts, so a mistake in
+ * `--landing` stops `kernel serve` instead of leaving it serving with no folder watched.
+ */
+export function prepareLandingFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new KernelError('usage', `The landing folder ${dir} is a file, not a folder`, {
+        where: { field: 'landing' },
+        hint: 'Give --landing a folder (it is made if missing), not a file',
+      });
+    }
+    throw new KernelError('config', `The landing folder ${dir} cannot be made (${code ?? 'unknown error'})`, {
+      where: { field: 'landing' },
+      hint: 'Give --landing a folder this account may write to',
+      cause: error,
+    });
+  }
+}
+
 /** What a landing folder remembers between sweeps: each waiting pair's size and time. */
 export type LandingMemory = Map<string, string>;
 
@@ -120,7 +144,7 @@ async function landOne(store: Store, dir: string, name: string, actor: string): 
     outcome = { file: name, status: loaded.status, loadId: loaded.loadId };
   } catch (error) {
     if (error instanceof LoadRefusedError) {
-      report = reportJson(error.report);
+      report = reportJson(error.report, error);
       outcome = { file: name, status: 'refused', loadId: error.report.loadId };
     } else if (error instanceof KernelError) {
       report = errorBody(error);

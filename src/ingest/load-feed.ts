@@ -242,7 +242,7 @@ async function writeLoad(
   await setAside(stage, staged, ctx.file);
   const repeats = await removeRepeats(stage);
   const rowsLoaded = staged.rowsLoaded + (await stageHeldRows(stage, staged.tally));
-  await refuseRowsOfAnotherMonth(stage, ctx.displayName);
+  await refuseRowsOfAnotherMonth(stage, { displayName: ctx.displayName, rowsRead: staged.scan.rows });
   const failures = await countFailures(stage);
 
   ctx.onProgress?.({ phase: 'write', done: 0, total: 1 });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { appendAudit } from '../audit/audit-log.ts';
 import { tableName } from '../catalogue/shapes.ts';
 import { csvCell } from '../files/spreadsheet-csv.ts';
-import { KernelError } from '../errors.ts';
+import { errorBody, KernelError, type ErrorLocation } from '../errors.ts';
 import type { Queryable, Row, Store } from '../store/store.ts';
 
 let historyChanges = 0;
@@ -91,9 +91,20 @@ export const REPORT_KEYS = [
   'seconds',
 ] as const satisfies readonly (keyof LoadReport)[];
 
-/** Just the contract's keys, in order. */
-export function reportJson(report: LoadReport): LoadReport {
-  return Object.fromEntries(REPORT_KEYS.map((k) => [k, report[k]])) as unknown as LoadReport;
+/** The report as JSON; a refused load's also says why, as every error does (errors.ts). */
+export interface LoadReportJson extends LoadReport {
+  /** a refusal's what, where and what to do: the report alone holds no reason */
+  error?: { code: string; message: string; where?: ErrorLocation; hint?: string };
+}
+
+/**
+ * Just the contract's keys, in order; with `refusal` (a refused load's error), its reason too,
+ * so every way a feed comes in (the API, the landing folder, `kernel deid --send`, `kernel load
+ * --json`) tells the sender why, whoever may read the load's record.
+ */
+export function reportJson(report: LoadReport, refusal?: KernelError): LoadReportJson {
+  const json = Object.fromEntries(REPORT_KEYS.map((k) => [k, report[k]])) as unknown as LoadReport;
+  return refusal ? { ...json, error: errorBody(refusal).error } : json;
 }
 
 interface LoadRow extends Row {

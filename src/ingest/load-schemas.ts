@@ -10,7 +10,7 @@ import { controlledCountSchema } from '../analytics/disclosure-schemas.ts';
 import { fieldCompletenessSchema, loadFindingSchema } from '../quality/quality-schemas.ts';
 import { RULE_IDS } from '../quality/row-rules.ts';
 import type { ControlledLoad } from './load-disclosure.ts';
-import { LOAD_STATUSES, type LoadDetails, type LoadPage, type LoadReport } from './load-history.ts';
+import { LOAD_STATUSES, type LoadDetails, type LoadPage, type LoadReportJson } from './load-history.ts';
 
 const timestamp = z.string().describe('ISO 8601 date and time');
 
@@ -40,13 +40,29 @@ const historyShape = {
   interrupted: z.boolean().describe('its process ended before it finished; nothing it wrote is kept'),
 };
 
-/** `POST /api/v1/loads` and `POST /api/v1/feeds`: the load's report (422 with it when refused). */
-export const loadReportSchema: z.ZodType<LoadReport> = z.object({
+/** `POST /api/v1/loads` and `POST /api/v1/feeds`: the load's report (422 with it, and why, when refused). */
+export const loadReportSchema: z.ZodType<LoadReportJson> = z.object({
   ...loadShape,
   rowsRead: z.number().int(),
   rowsLoaded: z.number().int(),
   rowsRejected: z.number().int().describe('rows quarantined or dropped'),
   findings: z.array(loadFindingSchema),
+  error: z
+    .object({
+      code: z.string().describe('the error’s stable code (refused, invalid-input…)'),
+      message: z.string(),
+      where: z
+        .object({
+          file: z.string().optional(),
+          line: z.number().int().optional(),
+          column: z.number().int().optional(),
+          field: z.string().optional(),
+        })
+        .optional(),
+      hint: z.string().optional(),
+    })
+    .optional()
+    .describe('a refused load only: why it was refused (what, where, what to do)'),
 });
 
 /** A load as the history holds it, unrounded (a sign-off pack's). */

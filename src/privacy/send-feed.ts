@@ -3,11 +3,11 @@
  * its manifest to the warehouse's `POST /api/v1/feeds` with the organisation's API token, so
  * a regular feed needs no one to carry files. Over HTTPS (plain HTTP only to this machine);
  * retried when the network or the server fails, never when the warehouse refuses the feed,
- * whose reasons come back as they are. The file streams from disk: it is never read whole.
+ * whose reasons come back as they are: a refused load is thrown with its report's reason. The file streams from disk: it is never read whole.
  */
 import { openAsBlob } from 'node:fs';
 import path from 'node:path';
-import { KernelError, type ErrorCode } from '../errors.ts';
+import { KernelError, type ErrorCode, type ErrorLocation } from '../errors.ts';
 import { manifestPathFor } from './manifest.ts';
 
 export interface SendOptions {
@@ -48,7 +48,28 @@ function feedsUrl(base: string): URL {
   return url;
 }
 
-/** Sends `file` and its manifest; answers the load report, or throws what the warehouse said. */
+/**
+ * A load the warehouse refused, as the error its reasons make: their code (so the exit code a
+ * refusal maps to), what, where and what to do. The load id names its record at the warehouse.
+ */
+function refusedFeed(
+  loadId: unknown,
+  reason: { code?: string; message?: string; where?: ErrorLocation; hint?: string } | undefined,
+): KernelError {
+  const as = typeof loadId === 'string' ? ` as ${loadId}` : '';
+  return new KernelError(
+    (reason?.code as ErrorCode | undefined) ?? 'refused',
+    `The warehouse refused the feed${as}: ${reason?.message ?? 'its report gives no reason'}`,
+    {
+      ...(reason?.where ? { where: reason.where } : {}),
+      hint:
+        reason?.hint ??
+        `Read its report with kernel loads show ${typeof loadId === 'string' ? loadId : 'LOADID'} at the warehouse, or on its portal`,
+    },
+  );
+}
+
+/** Sends `file` and its manifest; answers the load report, or throws what the warehouse said (a refusal with its reasons). */
 export async function sendFeed(
   base: string,
   token: string,
@@ -76,12 +97,12 @@ export async function sendFeed(
       continue;
     }
     const body = (await response.json().catch(() => ({}))) as {
-      error?: { code?: string; message?: string; hint?: string };
+      error?: { code?: string; message?: string; where?: ErrorLocation; hint?: string };
     } & Record<string, unknown>;
     if (response.ok) return { report: body as SentFeed['report'], attempts: attempt };
     if (response.status === 422 && typeof body.status === 'string') {
-      // Refused by the load, with its report: the file's problems, for the sender to fix.
-      return { report: body as SentFeed['report'], attempts: attempt };
+      // Refused by the load: its report says why (the file's problems, for the sender to fix).
+      throw refusedFeed(body.loadId, body.error);
     }
     if (response.status < 500 || attempt === attempts) {
       throw new KernelError(

@@ -162,6 +162,16 @@ async function readMultipart(
     if (!(name in fields)) fields[name] = value;
   });
   parser.on('file', (name, stream, info) => {
+    if (options.uploads && isUploadedFile(fields[name])) {
+      // Two files under one name: which was meant cannot be told, so neither is taken. The
+      // form is read to its end (within the limit) and then refused.
+      failure ??= new KernelError('usage', 'The form carries more than one file in a field', {
+        ...(/^[a-z_]{1,40}$/i.test(name) ? { where: { field: name } } : {}),
+        hint: 'Send one file in each field',
+      });
+      stream.resume();
+      return;
+    }
     if (!options.uploads || name in fields) {
       stream.resume();
       return;

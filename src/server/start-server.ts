@@ -6,14 +6,14 @@ import { DEFAULT_POSTGRES_LOGIN_LIMITS } from '../workspace/workspace-limits.ts'
 import { closeWorkspaces } from '../workspace/workspace-operations.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import http from 'node:http';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Hono } from 'hono';
 import type { CliIo } from '../console/console.ts';
 import type { KernelConfig } from '../config/config.ts';
-import { sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
+import { prepareLandingFolder, sweepLandingFolder, type LandingMemory } from '../ingest/landing-folder.ts';
 import { sendNotices } from '../signoff/notifications.ts';
 import { smtpMailer } from '../signoff/smtp-mailer.ts';
 import type { Store } from '../store/store.ts';
@@ -171,7 +171,6 @@ function watchLandingFolder(
   everyMs: number,
   log: ((line: string) => void) | undefined,
 ): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const memory: LandingMemory = new Map();
   return every(
     everyMs,
@@ -217,6 +216,8 @@ const NOTIFY_EVERY_MS = 60 * 60 * 1000;
  * removes it on close.
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  // Before anything listens: a landing folder that cannot be watched stops the start.
+  if (options.landing) prepareLandingFolder(options.landing);
   const deps: ServerDeps = { store: options.store, config: options.config, log: options.log };
   const secret = randomSecret();
   const app = createApp(deps, {

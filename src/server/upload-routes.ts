@@ -4,7 +4,7 @@ import path from 'node:path';
 import { listDatasets } from '../catalogue/catalogue.ts';
 import { KernelError } from '../errors.ts';
 import { loadFeed, LoadRefusedError } from '../ingest/load-feed.ts';
-import type { LoadReport } from '../ingest/load-history.ts';
+import { reportJson, type LoadReport } from '../ingest/load-history.ts';
 import { loadReportSchema } from '../ingest/load-schemas.ts';
 import { manifestPathFor } from '../privacy/manifest.ts';
 import { isUploadedFile, type UploadedFile } from './request-body.ts';
@@ -43,10 +43,20 @@ async function loadUpload(
       : typeof form.org === 'string'
         ? form.org.trim().toUpperCase()
         : '';
-  if (options.fromManifest && isUploadedFile(manifest)) {
+  if (options.fromManifest) {
     // A pushing system sends the pair alone: the signed manifest says whose feed it is and of
-    // what. A provider's token sends only its own organisation's feeds.
+    // what, so it is read first. A provider's token sends only its own organisation's feeds.
+    if (!isUploadedFile(manifest) || manifest.size === 0) {
+      errors.push(MISSING_MANIFEST);
+      return undefined;
+    }
     const named = manifestNames(manifest);
+    if (!(dataset || named.dataset) || !(org || named.organisation)) {
+      throw new KernelError('invalid-input', 'The manifest names no organisation or dataset', {
+        where: { field: 'manifest' },
+        hint: MANIFEST_HINT,
+      });
+    }
     dataset ||= named.dataset;
     if (r.principal?.role !== 'provider') org ||= named.organisation;
     else if (named.organisation && named.organisation !== org) {
@@ -63,9 +73,7 @@ async function loadUpload(
   if (!org) errors.push({ text: 'Enter the sending organisation’s ODS code', href: '#org' });
   if (!isUploadedFile(file) || file.size === 0)
     errors.push({ text: 'Select the pseudonymised file', href: '#file' });
-  if (!isUploadedFile(manifest) || manifest.size === 0) {
-    errors.push({ text: 'Select the file’s manifest (.manifest.json)', href: '#manifest' });
-  }
+  if (!isUploadedFile(manifest) || manifest.size === 0) errors.push(MISSING_MANIFEST);
   if (errors.length || !isUploadedFile(file) || !isUploadedFile(manifest)) return undefined;
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-upload-'));
@@ -89,20 +97,35 @@ async function loadUpload(
   }
 }
 
-/** The organisation and dataset a manifest names, or empty strings where it names none. */
+const MISSING_MANIFEST: FormError = {
+  text: 'Select the file’s manifest (.manifest.json)',
+  href: '#manifest',
+};
+const MANIFEST_HINT = 'Send the manifest kernel deid wrote beside the file (NAME.manifest.json)';
+
+/**
+ * The organisation and dataset a manifest names, or empty strings where it names none (the
+ * load itself says what else is wrong with it). A manifest that is not JSON is refused here,
+ * naming the part, since a pushed feed's organisation and dataset come from it.
+ */
 function manifestNames(manifest: UploadedFile): { organisation: string; dataset: string } {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(readFileSync(manifest.path, 'utf8')) as {
-      organisation?: unknown;
-      dataset?: unknown;
-    };
-    return {
-      organisation: typeof parsed.organisation === 'string' ? parsed.organisation : '',
-      dataset: typeof parsed.dataset === 'string' ? parsed.dataset : '',
-    };
+    parsed = JSON.parse(readFileSync(manifest.path, 'utf8'));
   } catch {
-    return { organisation: '', dataset: '' }; // the load itself says what is wrong with it
+    parsed = undefined;
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new KernelError('invalid-input', 'The manifest is not a JSON object', {
+      where: { field: 'manifest' },
+      hint: MANIFEST_HINT,
+    });
+  }
+  const named = parsed as { organisation?: unknown; dataset?: unknown };
+  return {
+    organisation: typeof named.organisation === 'string' ? named.organisation : '',
+    dataset: typeof named.dataset === 'string' ? named.dataset : '',
+  };
 }
 
 /** Moves an uploaded file (copies it where a rename cannot cross file systems). */
@@ -132,7 +155,7 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
       },
       status,
     );
-  /** An API load: the report, 422 with it when refused, or a clear 400 for a missing field. */
+  /** An API load: the report, 422 with it and why when refused, or a clear 400 for a missing field. */
   const apiLoad =
     (fromManifest: boolean) =>
     async (r: RouteRequest): Promise<Response> => {
@@ -145,7 +168,8 @@ export function uploadRoutes(deps: ServerDeps): RouteDeclaration[] {
           hint: `Send multipart/form-data with ${fromManifest ? 'the file and its manifest' : 'dataset, file and manifest'}`,
         });
       }
-      if (outcome.report) return r.json(outcome.report, outcome.error ? 422 : 200);
+      // A refusal answers its report with why (the caller may not read the load's record).
+      if (outcome.report) return r.json(reportJson(outcome.report, outcome.error), outcome.error ? 422 : 200);
       throw outcome.error;
     };
   return [

@@ -87,8 +87,27 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
   });
 
   it('lets only the sending organisation sign off, needs reasons to reject, and an administrator to publish', async () => {
+    // Another organisation's month is not found, as reading it is (docs/signoff.md).
     await expect(decide(store, otherTrust, { ...MARCH, decision: 'sign-off' })).rejects.toMatchObject({
+      code: 'not-found',
+      message: 'Nothing of apc from RWF for 2025-03 is loaded',
+    });
+    await expect(decide(store, analyst, { ...MARCH, decision: 'sign-off' })).rejects.toMatchObject({
       code: 'forbidden',
+    });
+    // Publishing is for administrators, whoever's month it is: a BI lead is not told it may.
+    for (const caller of [otherTrust, biLead]) {
+      await expect(decide(store, caller, { ...MARCH, decision: 'publish' })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: 'Only administrators publish a signed-off month',
+        hint: 'A BI lead signs the month off; an administrator publishes it',
+      });
+    }
+    // A decision the month's state does not allow says what does.
+    await expect(decide(store, admin, { ...MARCH, decision: 'publish' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'The month is checked: it cannot be published from there',
+      hint: 'From checked it can be signed off or rejected: a month is published once its BI lead signs it off',
     });
     await expect(decide(store, biLead, { ...MARCH, decision: 'reject' })).rejects.toMatchObject({
       code: 'usage',
@@ -111,6 +130,8 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
     });
     await expect(decide(store, admin, { ...MARCH, decision: 'sign-off' })).rejects.toMatchObject({
       code: 'conflict',
+      message: 'The month is published: it cannot be signed-off from there',
+      hint: 'A published month stays so until a newer load of it lands',
     });
     const events = (await listAudit(store, { action: 'signoff.', limit: 10 })).map((e) => e.action).reverse();
     expect(events).toEqual(['signoff.checked', 'signoff.signed-off', 'signoff.published']);
@@ -228,5 +249,29 @@ describe.each(testStores())('sign-off on $engine (issue 16)', (engine) => {
         "The sender's own rows for 2025-07 (by Episode_End_Date) differs from the load",
       ]),
     );
+  });
+
+  it('takes an earlier file sent again, superseded since, as a duplicate: the month keeps its newer load, published (review R2, 7)', async () => {
+    const SEPTEMBER = { ...MARCH, period: '2025-09' };
+    const first = await apcFeed(dir, 'apc-2025-09', 120, '2025-09', 9);
+    const second = await apcFeed(dir, 'apc-2025-09-again', 130, '2025-09', 10);
+    const load = (file: string) => loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
+    const earlier = await load(first);
+    const newer = await load(second);
+    expect([earlier.status, newer.status]).toEqual(['loaded', 'loaded']);
+    await decide(store, biLead, { ...SEPTEMBER, decision: 'sign-off', loadId: newer.loadId! });
+    await decide(store, admin, { ...SEPTEMBER, decision: 'publish', loadId: newer.loadId! });
+
+    const again = await load(first);
+    expect([again.status, again.loadId]).toEqual(['duplicate', earlier.loadId]);
+    const month = (await listSignOffs(store, admin)).find((m) => m.period === '2025-09')!;
+    expect([month.loadId, month.state]).toEqual([newer.loadId, 'published']);
+    const states = await store.query<{ load_id: string; status: string }>(
+      "SELECT load_id, status FROM loads WHERE dataset_id = 'apc' AND period = '2025-09' ORDER BY started_at",
+    );
+    expect(states.map((l) => [l.load_id, l.status])).toEqual([
+      [earlier.loadId, 'superseded'],
+      [newer.loadId, 'loaded'],
+    ]);
   });
 });

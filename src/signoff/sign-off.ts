@@ -56,15 +56,34 @@ export function mayDecide(caller: SignOffCaller, org: string): boolean {
   return isAdmin(caller) || (caller.role === 'provider' && caller.org === org);
 }
 
-function assertMayDecide(caller: SignOffCaller, org: string, doing: string): void {
-  if (mayDecide(caller, org)) return;
+/**
+ * Refuses a caller whose role decides on no month. Another organisation's BI lead is let by:
+ * its month answers "not found" (signOffMonth), as reading it does, so that the answer never
+ * says which other organisations' months exist.
+ */
+function assertMayDecide(caller: SignOffCaller, decision: SignOffDecision): void {
+  if (decision === 'publish' && !isAdmin(caller)) {
+    throw new KernelError('forbidden', 'Only administrators publish a signed-off month', {
+      hint: 'A BI lead signs the month off; an administrator publishes it',
+    });
+  }
+  if (isAdmin(caller) || caller.role === 'provider') return;
   throw new KernelError(
     'forbidden',
-    `Only ${org}'s own BI leads (provider accounts) and administrators may ${doing}`,
-    {
-      hint: 'Ask your organisation’s BI lead',
-    },
+    'Only the sending organisation’s BI leads (provider accounts) and administrators decide on a month',
+    { hint: 'Ask the sending organisation’s BI lead' },
   );
+}
+
+/** What may be done with a month in `state`, for the refusal of `decision` from there. */
+function whatNext(state: SignOffState, decision: SignOffDecision): string {
+  if (state === 'rejected') return 'The sender sends the file again; its new load starts afresh';
+  if (state === 'published') return 'A published month stays so until a newer load of it lands';
+  const may = (Object.keys(DECISIONS) as SignOffDecision[])
+    .filter((d) => d !== 'check' && (DECISIONS[d].from as readonly SignOffState[]).includes(state))
+    .map((d) => DECISIONS[d].to.replace('-', ' '));
+  const publishing = decision === 'publish' ? ': a month is published once its BI lead signs it off' : '';
+  return `From ${state.replace('-', ' ')} it can be ${may.join(' or ')}${publishing}`;
 }
 
 interface MonthRow {
@@ -132,6 +151,13 @@ export async function listSignOffs(
     .filter((m) => filter.state === undefined || m.state === filter.state);
 }
 
+/** The answer for a month with no standing load, or one of another organisation's. */
+function nothingLoaded(org: string, dataset: string, period: string): KernelError {
+  return new KernelError('not-found', `Nothing of ${dataset} from ${org} for ${period} is loaded`, {
+    hint: 'Use kernel signoff list (or the Sign-off page) to see what waits',
+  });
+}
+
 /** One month, if it has a standing load the caller may see; otherwise not found. */
 export async function signOffMonth(
   q: Queryable,
@@ -142,9 +168,7 @@ export async function signOffMonth(
 ): Promise<SignOffMonth> {
   // A month written wrongly is the caller's mistake to mend, not a month with nothing loaded.
   const period = parsePeriod(periodRaw, 'period');
-  const hidden = new KernelError('not-found', `Nothing of ${dataset} from ${org} for ${period} is loaded`, {
-    hint: 'Use kernel signoff list (or the Sign-off page) to see what waits',
-  });
+  const hidden = nothingLoaded(org, dataset, period);
   if (!mayDecide(caller, org)) throw hidden;
   const [month] = (await listSignOffs(q, caller, { org, dataset })).filter((m) => m.period === period);
   if (!month) throw hidden;
@@ -153,11 +177,11 @@ export async function signOffMonth(
 
 /** What a decision does: the states it may start from and the state it leaves. */
 const DECISIONS = {
-  check: { from: ['loaded'], to: 'checked', doing: 'check a month' },
-  'sign-off': { from: ['loaded', 'checked'], to: 'signed-off', doing: 'sign a month off' },
-  reject: { from: ['loaded', 'checked', 'signed-off'], to: 'rejected', doing: 'reject a month' },
-  publish: { from: ['signed-off'], to: 'published', doing: 'publish a month' },
-} as const satisfies Record<string, { from: readonly SignOffState[]; to: SignOffState; doing: string }>;
+  check: { from: ['loaded'], to: 'checked' },
+  'sign-off': { from: ['loaded', 'checked'], to: 'signed-off' },
+  reject: { from: ['loaded', 'checked', 'signed-off'], to: 'rejected' },
+  publish: { from: ['signed-off'], to: 'published' },
+} as const satisfies Record<string, { from: readonly SignOffState[]; to: SignOffState }>;
 
 export type SignOffDecision = keyof typeof DECISIONS;
 
@@ -184,12 +208,7 @@ export async function decide(
       hint: 'Use sign-off, reject or publish',
     });
   }
-  assertMayDecide(caller, input.org, rule.doing);
-  if (input.decision === 'publish' && !isAdmin(caller)) {
-    throw new KernelError('forbidden', 'Only administrators publish a signed-off month', {
-      hint: 'Your sign-off is recorded; an administrator publishes it',
-    });
-  }
+  assertMayDecide(caller, input.decision);
   const note = input.note?.trim() || null;
   if (input.decision === 'reject' && !note) {
     throw new KernelError('usage', 'Say why the month is rejected: the sender reads it to fix the file', {
@@ -230,10 +249,7 @@ export async function decide(
     }
     if (!(rule.from as readonly SignOffState[]).includes(month.state)) {
       throw new KernelError('conflict', `The month is ${month.state}: it cannot be ${rule.to} from there`, {
-        hint:
-          month.state === 'rejected'
-            ? 'The sender sends the file again; its new load starts afresh'
-            : undefined,
+        hint: whatNext(month.state, input.decision),
       });
     }
     const at = new Date().toISOString();
@@ -270,7 +286,10 @@ export async function signOffHistory(
   dataset: string,
   period: string,
 ): Promise<{ loadId: string; state: SignOffState; at: string; by: string; note: string | null }[]> {
-  assertMayDecide(caller, org, 'see a month’s sign-off');
+  if (!mayDecide(caller, org)) {
+    assertMayDecide(caller, 'check');
+    throw nothingLoaded(org, dataset, parsePeriod(period, 'period'));
+  }
   const rows = await q.query<{
     load_id: string;
     state: string;

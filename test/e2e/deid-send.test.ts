@@ -122,6 +122,19 @@ describe('kernel deid --send', () => {
     expect(viewer.stderr).toContain('The warehouse answered 403');
   });
 
+  it('prints why the warehouse refused a feed, with the exit code the refusal maps to (review R2, 2)', async () => {
+    expect((await runCli(['keys', 'new-signing', '--out', at('stranger.key')])).code).toBe(0);
+    const sent = await runCli([
+      'deid',
+      ...['--key', at('link.key'), '--sign', at('stranger.key'), '--org', 'RWF', '--dataset', 'apc'],
+      ...['--in', at('extract.csv'), '--out', at('apc-stranger.csv'), '--postcodes', at('postcodes.csv')],
+      ...['--send', server.url, '--token-file', at('rwf.token')],
+    ]);
+    expect(sent.code).toBe(67);
+    expect(sent.stderr).toMatch(/The warehouse refused the feed as ld-\S+: \S.*\. \S/);
+    expect(sent.stderr).not.toContain('its report says why');
+  });
+
   it('retries a failing server and an unreachable one, and stops at once on a refusal', async () => {
     let calls = 0;
     const flaky = createServer((request, response) => {

@@ -238,6 +238,12 @@ describe.each(testStores())('kernel deid, load and loads on $engine', (engine) =
     const show = await runCli([...globals, 'loads', 'show', String(report.loadId)]);
     expect(show.stdout).toMatch(/Completeness:/);
     expect(show.stdout).toMatch(/code\s+NHS_Number_Status_Indicator_Code\s+1\s+3/);
+    // show's own --json and --csv, not the list's (review R2, 8)
+    const shown = await runCli([...globals, 'loads', 'show', String(report.loadId), '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ loadId: report.loadId, state: 'loaded', rowsRead: 30 });
+    const csv = await runCli([...globals, 'loads', 'show', String(report.loadId), '--csv']);
+    expect(csv.stdout).toContain('code,NHS_Number_Status_Indicator_Code,1,3');
     const quarantine = await runCli([
       ...globals,
       'loads',

@@ -4,16 +4,18 @@
  * load in a child process, reopens the store as the CLI does (recovering first), counts rows,
  * and loads again.
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.ts';
 import { listLoads, markStaleLoads } from '../../src/ingest/load-history.ts';
 import { loadFeed } from '../../src/ingest/load-feed.ts';
+import { manifestPathFor } from '../../src/privacy/manifest.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { apcFeed, killLoadAt, prepareForApc } from '../kill-load.ts';
+import { signAgain } from '../signed-feed.ts';
 import { testStores } from '../stores.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kernel-kill-'));
@@ -23,6 +25,26 @@ const feeds = (async () => {
   const second = await apcFeed(dir, 'apc-b', 1700, '2025-04', 2);
   return [first, second] as const;
 })();
+
+/**
+ * `file` sent again in round `round`: the same rows, their source_line moved on, signed again.
+ * The very same file again would be a duplicate (docs/feeds.md), which changes nothing.
+ */
+function sentAgain(file: string, round: number): string {
+  const copy = path.join(dir, `${path.basename(file, '.csv')}-round-${round}.csv`);
+  const moved = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line, i) => {
+      const comma = line.indexOf(',');
+      return i === 0 || comma < 0
+        ? line
+        : `${Number(line.slice(0, comma)) + round * 100_000}${line.slice(comma)}`;
+    });
+  writeFileSync(copy, moved.join('\n'));
+  copyFileSync(manifestPathFor(file), manifestPathFor(copy));
+  signAgain(copy);
+  return copy;
+}
 
 async function rowsIn(store: Store): Promise<number> {
   try {
@@ -80,13 +102,13 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
     const config = await engine.fresh();
     const store = await openStore(config);
     await prepareForApc(store, dir);
-    const rowsOf = new Map<string, number>();
+    const rowsOf: number[] = [];
     for (const file of files) {
       const report = await loadFeed(store, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
-      rowsOf.set(file, report.rowsLoaded);
+      rowsOf.push(report.rowsLoaded);
     }
     // `files[1]` stands; the month is resubmitted again and again, killed each time.
-    let standing: string = files[1];
+    let standing = 1;
     await store.close();
     const points: [string, 'block' | 'continue', number][] = [
       ['write', 'block', 0],
@@ -99,8 +121,9 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
       ]),
     ];
     const outcomes: string[] = [];
-    for (const [phase, mode, delayMs] of points) {
-      const resubmitted = standing === files[0] ? files[1] : files[0];
+    for (const [round, [phase, mode, delayMs]] of points.entries()) {
+      const other = 1 - standing;
+      const resubmitted = sentAgain(files[other] as string, round + 1);
       const { killed } = await killLoadAt(config, resubmitted, phase, { mode, delayMs });
       const after = await reopen(config);
       try {
@@ -108,8 +131,9 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
         const loaded = month.filter((l) => l.state === 'loaded');
         // Exactly one submission stands, and the table holds exactly its rows: never both.
         expect(loaded, `${phase} +${delayMs}ms`).toHaveLength(1);
-        if (loaded[0]?.file === path.basename(resubmitted)) standing = resubmitted;
-        expect(await rowsIn(after), `${phase} +${delayMs}ms`).toBe(rowsOf.get(standing));
+        const resubmissionStands = loaded[0]?.file === path.basename(resubmitted);
+        if (resubmissionStands) standing = other;
+        expect(await rowsIn(after), `${phase} +${delayMs}ms`).toBe(rowsOf[standing]);
         const strays = await after.query<{ n: number }>(
           'SELECT count(*) AS n FROM ds_apc WHERE load_id <> $1',
           [loaded[0]!.loadId!],
@@ -118,7 +142,7 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
         expect(month.filter((l) => l.state === 'running')).toEqual([]);
         expect((await verifyAudit(after)).ok).toBe(true);
         outcomes.push(
-          `${phase}+${delayMs}ms: ${killed ? 'killed' : 'finished'}, ${standing === resubmitted ? 'new' : 'old'} stands`,
+          `${phase}+${delayMs}ms: ${killed ? 'killed' : 'finished'}, ${resubmissionStands ? 'new' : 'old'} stands`,
         );
       } finally {
         await after.close();
@@ -127,10 +151,11 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
     // Whatever the kills left, one more load of the other submission leaves one copy.
     const last = await reopen(config);
     try {
-      const other = standing === files[0] ? files[1] : files[0];
-      const report = await loadFeed(last, { org: 'RWF', dataset: 'apc', file: other, actor: 'test' });
+      const other = 1 - standing;
+      const file = sentAgain(files[other] as string, points.length + 1);
+      const report = await loadFeed(last, { org: 'RWF', dataset: 'apc', file, actor: 'test' });
       expect(report.status).toBe('loaded');
-      expect(await rowsIn(last)).toBe(rowsOf.get(other));
+      expect(await rowsIn(last)).toBe(rowsOf[other]);
     } finally {
       await last.close();
     }

@@ -14,6 +14,7 @@ import { resolveConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/server/start-server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { apcFeed, prepareForApc } from '../kill-load.ts';
+import { runCli } from '../cli.ts';
 import { testStores } from '../stores.ts';
 
 const source = mkdtempSync(path.join(os.tmpdir(), 'kernel-landing-src-'));
@@ -86,6 +87,8 @@ describe.each(testStores())('the landing folder on $engine', (engine) => {
       ]);
       const why = JSON.parse(readFileSync(path.join(landing, 'failed', 'wrong.csv.report.json'), 'utf8'));
       expect(why.status).toBe('refused');
+      // and why: the report alone holds no reason (review R2, 2)
+      expect(why.error).toMatchObject({ code: 'refused', message: expect.stringContaining('another file') });
       expect(existsSync(path.join(landing, 'wrong.csv'))).toBe(false);
       // Transfers' temporary names are never touched.
       copyFileSync(april, path.join(landing, 'incoming.csv.part'));
@@ -99,6 +102,31 @@ describe.each(testStores())('the landing folder on $engine', (engine) => {
 });
 
 describe('kernel serve --landing', () => {
+  it('refuses a landing path that is a file before it serves, and leaves no server behind (review R2, 6)', async () => {
+    const engine = testStores()[0]!;
+    const target = await engine.fresh();
+    const store = await openStore(target);
+    const afile = path.join(mkdtempSync(path.join(os.tmpdir(), 'kernel-landing-file-')), 'afile');
+    writeFileSync(afile, '');
+    const config = { ...resolveConfig({ data: target.dataDir }).config, dataDir: target.dataDir };
+    try {
+      await expect(startServer({ store, config, port: 0, landing: afile })).rejects.toMatchObject({
+        code: 'usage',
+        message: `The landing folder ${afile} is a file, not a folder`,
+        where: { field: 'landing' },
+      });
+    } finally {
+      await store.close();
+    }
+    const serve = await runCli([
+      ...['--data', target.dataDir, '--store', target.store],
+      ...['serve', '--port', '0', '--landing', afile],
+    ]);
+    expect([serve.code, serve.stdout]).toEqual([64, '']);
+    expect(serve.stderr).toContain('is a file, not a folder (field landing). Give --landing a folder');
+    expect(existsSync(path.join(target.dataDir, 'server.json'))).toBe(false);
+  });
+
   it('sweeps the folder while it serves', async () => {
     const { april } = await feeds;
     const engine = testStores()[0]!;

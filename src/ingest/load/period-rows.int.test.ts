@@ -37,9 +37,17 @@ const relabel = (file: string, period: string): void => signAgain(file, { period
 const ecds = (name: string, period: string, seed: number): Promise<string> =>
   signedFeed(dir, name, { spec: catalogueSpecs.spec('ecds'), rows: 30, period, seed });
 
+/** Sends the extract's last row twice, as a sender's extract sometimes does: the load drops the copy. */
+const repeatLastRow = (extract: string): void => {
+  const text = readFileSync(extract, 'utf8');
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.split(eol).filter((line) => line !== '');
+  writeFileSync(extract, `${[...lines, lines[lines.length - 1]].join(eol)}${eol}`);
+};
+
 const feeds = (async () => ({
   june: await apcFeed(dir, 'apc-june', 30, '2025-06', 1),
-  mayLabelledJune: await apcFeed(dir, 'apc-may', 25, '2025-05', 2),
+  mayLabelledJune: await apcFeed(dir, 'apc-may', 25, '2025-05', 2, undefined, repeatLastRow),
   ecdsJune: await ecds('ecds-june', '2025-06', 5),
   ecdsMay: await ecds('ecds-may', '2025-05', 6),
 }))();
@@ -118,8 +126,9 @@ describe.each(testStores())('a file labelled with another month, loaded on $engi
     const { june, mayLabelledJune } = await feeds;
     const { real, refusal } = await replaceJuneWith('apc', june, mayLabelledJune);
     expect(refusal.code).toBe('refused');
-    expect(refusal.message).toMatch(
-      /^None of the \d+ rows read falls in 2025-06, the month whose load the file would replace: by Episode_End_Date they fall in 2025-05$/,
+    // Every row read is counted, the repeat the load dropped too (25 rows and one copy).
+    expect(refusal.message).toBe(
+      'None of the 26 rows read falls in 2025-06, the month whose load the file would replace: by Episode_End_Date they fall in 2025-05',
     );
     expect(refusal.where).toMatchObject({ file: 'apc-may.csv', field: 'Episode_End_Date' });
 

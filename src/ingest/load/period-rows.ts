@@ -32,7 +32,15 @@ const monthCount = (row: Row | undefined): MonthCount => ({
   latest: row?.['latest'] == null ? null : String(row['latest']),
 });
 
-export async function refuseRowsOfAnotherMonth(stage: LoadStage, displayName: string): Promise<void> {
+/**
+ * Refuses the load when it would replace the month's current load and none of its rows falls
+ * in the month. `rowsRead` is every row of the file, the repeats dropped and the rows with no
+ * date included, as the report counts them: none of those falls in the month either.
+ */
+export async function refuseRowsOfAnotherMonth(
+  stage: LoadStage,
+  file: { displayName: string; rowsRead: number },
+): Promise<void> {
   const current = await stage.tx.query(
     "SELECT 1 AS one FROM loads WHERE org_code = $1 AND dataset_id = $2 AND period = $3 AND status = 'loaded' AND load_id <> $4",
     [stage.org, stage.plan.spec.id, stage.period, stage.loadId],
@@ -77,9 +85,9 @@ export async function refuseRowsOfAnotherMonth(stage: LoadStage, displayName: st
   const span = ends[0] === ends[ends.length - 1] ? ends[0] : `${ends[0]} to ${ends[ends.length - 1]}`;
   throw new KernelError(
     'refused',
-    `None of the ${loaded.dated + setAside.dated} rows read falls in ${stage.period}, the month whose load the file would replace: by ${name} they fall in ${span}`,
+    `None of the ${file.rowsRead} rows read falls in ${stage.period}, the month whose load the file would replace: by ${name} they fall in ${span}`,
     {
-      where: { file: displayName, field: name },
+      where: { file: file.displayName, field: name },
       hint: `Send the file as the month its rows are for (kernel deid names it when --period is left out), or send the extract for ${stage.period}; the current load of ${stage.period} stays`,
     },
   );

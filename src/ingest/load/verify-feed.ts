@@ -179,9 +179,11 @@ export async function linkageFileOf(
 
 /**
  * The load that already loaded the file `report` names (the organisation's, for the dataset,
- * with the same SHA-256), if one did. `unhashed` is a file whose SHA-256 only its manifest
- * gives: before a duplicate is answered it is hashed, so that a manifest sent again beside
- * another file is refused, not taken for the file it describes.
+ * with the same SHA-256), if one did: the one standing, else the latest. A load superseded
+ * since counts too: an earlier file sent again would otherwise replace the newer load of its
+ * month and put a signed-off or published month back to `loaded`. `unhashed` is a file whose
+ * SHA-256 only its manifest gives: before a duplicate is answered it is hashed, so that a
+ * manifest sent again beside another file is refused, not taken for the file it describes.
  */
 export async function earlierLoadOf(
   q: Queryable,
@@ -189,7 +191,9 @@ export async function earlierLoadOf(
   unhashed?: string,
 ): Promise<string | null> {
   const [row] = await q.query<{ load_id: string }>(
-    "SELECT load_id FROM loads WHERE org_code = $1 AND dataset_id = $2 AND sha256 = $3 AND status = 'loaded' LIMIT 1",
+    `SELECT load_id FROM loads
+      WHERE org_code = $1 AND dataset_id = $2 AND sha256 = $3 AND status IN ('loaded', 'superseded')
+      ORDER BY status = 'loaded' DESC, started_at DESC, load_id DESC LIMIT 1`,
     [report.org, report.dataset, report.sha256],
   );
   const duplicateOf = row?.load_id ?? null;
