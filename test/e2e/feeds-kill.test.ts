@@ -160,5 +160,7 @@ describe.each(testStores())('a load killed mid-way on $engine', (engine) => {
       await last.close();
     }
     expect(outcomes).toHaveLength(points.length);
-  }, 120_000);
+    // Ten child processes, each loading a freshly signed copy: about two minutes on a busy
+    // 2-core machine, so the limit leaves room for one.
+  }, 240_000);
 });
