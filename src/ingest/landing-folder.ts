@@ -38,6 +38,8 @@ export interface LandingOutcome {
   loadId: string | null;
   /** where the pair went: `done` or `failed` */
   movedTo: 'done' | 'failed';
+  /** the name it was kept under there: `file`, or `NAME-2.EXT`… when an earlier pair had that name */
+  keptAs: string;
 }
 
 /**
@@ -130,7 +132,7 @@ function linkageSidecarOf(file: string): string | undefined {
 async function landOne(store: Store, dir: string, name: string, actor: string): Promise<LandingOutcome> {
   const file = path.join(dir, name);
   let report: unknown;
-  let outcome: Omit<LandingOutcome, 'movedTo'>;
+  let outcome: Omit<LandingOutcome, 'movedTo' | 'keptAs'>;
   try {
     const manifest = readManifestHeader(manifestPathFor(file));
     const loaded = await loadFeed(store, {
@@ -157,13 +159,42 @@ async function landOne(store: Store, dir: string, name: string, actor: string): 
   const into = path.join(dir, movedTo);
   mkdirSync(into, { recursive: true, mode: 0o700 });
   const sidecar = linkageSidecarOf(file);
-  if (sidecar) renameSync(sidecar, path.join(into, path.basename(sidecar)));
-  renameSync(file, path.join(into, name));
-  renameSync(manifestPathFor(file), manifestPathFor(path.join(into, name)));
-  writeFileSync(path.join(into, `${name}.report.json`), `${JSON.stringify(report, null, 2)}\n`, {
+  const kept = freeNames(into, name, sidecar && path.basename(sidecar));
+  if (sidecar && kept.sidecar) renameSync(sidecar, path.join(into, kept.sidecar));
+  renameSync(file, path.join(into, kept.file));
+  renameSync(manifestPathFor(file), manifestPathFor(path.join(into, kept.file)));
+  writeFileSync(path.join(into, `${kept.file}.report.json`), `${JSON.stringify(report, null, 2)}\n`, {
     mode: 0o600,
   });
-  return { ...outcome, movedTo };
+  return { ...outcome, movedTo, keptAs: kept.file };
+}
+
+/**
+ * The names a pair is kept under in `into`: its own, or, when a pair sent earlier under the
+ * same name is there (a month sent again, a resend after a refusal), `NAME-2.EXT`, `NAME-3.EXT`…
+ * for the file and its linkage file alike, so no earlier pair or report is ever overwritten.
+ * The manifest inside still names the file as it was sent.
+ */
+function freeNames(
+  into: string,
+  file: string,
+  sidecar: string | undefined,
+): { file: string; sidecar?: string } {
+  const numbered = (name: string, n: number) => {
+    if (n === 1) return name;
+    const { name: stem, ext } = path.parse(name);
+    return `${stem}-${n}${ext}`;
+  };
+  for (let n = 1; ; n++) {
+    const candidate = { file: numbered(file, n), ...(sidecar ? { sidecar: numbered(sidecar, n) } : {}) };
+    const taken = [
+      candidate.file,
+      path.basename(manifestPathFor(candidate.file)),
+      `${candidate.file}.report.json`,
+      ...(candidate.sidecar ? [candidate.sidecar] : []),
+    ].some((name) => existsSync(path.join(into, name)));
+    if (!taken) return candidate;
+  }
 }
 
 /** The manifest's organisation and dataset; the load itself verifies the rest and its signature. */

@@ -176,7 +176,9 @@ function watchLandingFolder(
     everyMs,
     async () => {
       for (const o of await sweepLandingFolder(store, dir, memory))
-        log?.(`landing: ${o.file} ${o.status}${o.loadId ? ` as ${o.loadId}` : ''}, moved to ${o.movedTo}/`);
+        log?.(
+          `landing: ${o.file} ${o.status}${o.loadId ? ` as ${o.loadId}` : ''}, moved to ${o.movedTo}/${o.keptAs}`,
+        );
     },
     'landing',
     log,

@@ -90,6 +90,20 @@ describe.each(testStores())('the landing folder on $engine', (engine) => {
       // and why: the report alone holds no reason (review R2, 2)
       expect(why.error).toMatchObject({ code: 'refused', message: expect.stringContaining('another file') });
       expect(existsSync(path.join(landing, 'wrong.csv'))).toBe(false);
+      // A name sent again (the month resent) is kept beside the first pair, never over it (review R2, 11).
+      drop(april, landing);
+      await sweepLandingFolder(store, landing, memory);
+      const [again] = await sweepLandingFolder(store, landing, memory);
+      expect(again).toMatchObject({
+        file: 'apc-2025-04.csv',
+        status: 'duplicate',
+        movedTo: 'done',
+        keptAs: 'apc-2025-04-2.csv',
+      });
+      const kept = (name: string) => JSON.parse(readFileSync(path.join(landing, 'done', name), 'utf8'));
+      expect(kept('apc-2025-04.csv.report.json').status).toBe('loaded');
+      expect(kept('apc-2025-04-2.csv.report.json').status).toBe('duplicate');
+      expect(existsSync(manifestPathFor(path.join(landing, 'done', 'apc-2025-04-2.csv')))).toBe(true);
       // Transfers' temporary names are never touched.
       copyFileSync(april, path.join(landing, 'incoming.csv.part'));
       await sweepLandingFolder(store, landing, memory);
