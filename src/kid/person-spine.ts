@@ -20,7 +20,7 @@ import { gatherStatistics } from './gather-statistics.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
-import { modelDateOn, type ModelDate } from './model-date.ts';
+import { dataEndDay, modelDateOn, type ModelDate } from './model-date.ts';
 import { buildPersonModel, personActivityTables } from './person-model.ts';
 import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
@@ -544,6 +544,20 @@ export function checkDay(day: string): void {
     throw new KernelError('usage', `"${day}" is not a date`, {
       where: { field: 'date' },
       hint: 'Give a date as YYYY-MM-DD, e.g. 2020-04-01',
+    });
+}
+
+/**
+ * `checkDay`, and refuses a day after the last the data describes (`dataEndDay`): the people
+ * still registered then would be counted on it, older, as if the data went on.
+ */
+export async function checkDayInData(q: Queryable, day: string, field = 'date'): Promise<void> {
+  checkDay(day);
+  const end = await dataEndDay(q);
+  if (end !== null && day > end)
+    throw new KernelError('usage', `The data ends on ${end}: Kernel has nothing to count on ${day}`, {
+      where: { field },
+      hint: `Choose a day up to ${end}`,
     });
 }
 
