@@ -18,7 +18,7 @@ import { openGovernedRead, type ReadAccess } from '../governance/access-policy.t
 import { useCaseSalt } from '../governance/use-cases.ts';
 import { openKidRead, type KidRead } from '../kid/kid-read.ts';
 import { KernelError } from '../errors.ts';
-import { checkDayInData, tableExists } from '../kid/person-spine.ts';
+import { checkDayInData, unknownPractices } from '../kid/person-spine.ts';
 import { controlAggregateTables, type ReleasedTable } from '../outputs/aggregate-disclosure-control.ts';
 import type { AggregateTable } from '../outputs/aggregate-table.ts';
 import { quoteLiteral } from '../store/sql.ts';
@@ -135,34 +135,24 @@ export async function openCohort(
  * "People: 0" (and, saved, kept for good) rather than pointed out as the mistake it is.
  */
 export async function checkOrganisations(q: Queryable, definition: CohortDefinition): Promise<void> {
-  const unknownOf = async (codes: string[], sql: string) => {
-    if (codes.length === 0) return [];
-    const known = await q.query<{ code: string }>(
-      sql.replace('$codes', codes.map((_, i) => `$${i + 1}`).join(', ')),
-      codes,
+  const [practice] = await unknownPractices(q, definition.practices);
+  if (practice !== undefined)
+    throw new KernelError(
+      'usage',
+      `No one in the Kent Integrated Dataset was registered with practice ${practice}`,
+      {
+        where: { field: 'practices' },
+        hint: 'Give a GP practice’s ODS code, e.g. G82001 (the cohort page lists the practices)',
+      },
     );
-    const found = new Set(known.map((r) => String(r.code)));
-    return codes.filter((c) => !found.has(c));
-  };
-  if (definition.practices.length > 0 && (await tableExists(q, 'kid_spine_registration'))) {
-    const [practice] = await unknownOf(
-      definition.practices,
-      'SELECT DISTINCT practice_code AS code FROM kid_spine_registration WHERE practice_code IN ($codes)',
-    );
-    if (practice !== undefined)
-      throw new KernelError(
-        'usage',
-        `No one in the Kent Integrated Dataset was registered with practice ${practice}`,
-        {
-          where: { field: 'practices' },
-          hint: 'Give a GP practice’s ODS code, e.g. G82001 (the cohort page lists the practices)',
-        },
-      );
-  }
-  const [pcn] = await unknownOf(
+  if (definition.pcns.length === 0) return;
+  const known = await q.query<{ code: string }>(
+    `SELECT DISTINCT pcn_code AS code FROM ref_practice_pcn_current
+     WHERE pcn_code IN (${definition.pcns.map((_, i) => `$${i + 1}`).join(', ')})`,
     definition.pcns,
-    'SELECT DISTINCT pcn_code AS code FROM ref_practice_pcn_current WHERE pcn_code IN ($codes)',
   );
+  const found = new Set(known.map((r) => String(r.code)));
+  const pcn = definition.pcns.find((c) => !found.has(c));
   if (pcn !== undefined)
     throw new KernelError('usage', `The practice-to-PCN reference places no practice in ${pcn}`, {
       where: { field: 'pcns' },

@@ -562,6 +562,21 @@ export async function checkDayInData(q: Queryable, day: string, field = 'date'):
 }
 
 /**
+ * The codes of `practices` no one in the spine was ever registered with, on any day; none
+ * before the spine is built (its read is refused then, for its own reason).
+ */
+export async function unknownPractices(q: Queryable, practices: readonly string[]): Promise<string[]> {
+  if (practices.length === 0 || !(await tableExists(q, 'kid_spine_registration'))) return [];
+  const known = await q.query<{ code: string }>(
+    `SELECT DISTINCT practice_code AS code FROM kid_spine_registration
+     WHERE practice_code IN (${practices.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [...practices],
+  );
+  const found = new Set(known.map((r) => String(r.code)));
+  return practices.filter((p) => !found.has(p));
+}
+
+/**
  * SQL (with the day as `$n`) for the tokens of everyone in the population on that day:
  * registered with a Kent and Medway practice and alive (kid_population_periods). Every
  * measure asks through here so the rule lives in one place. With `version` (SQL or a `$n`),
