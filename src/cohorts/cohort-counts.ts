@@ -17,7 +17,8 @@ import {
 import { openGovernedRead, type ReadAccess } from '../governance/access-policy.ts';
 import { useCaseSalt } from '../governance/use-cases.ts';
 import { openKidRead, type KidRead } from '../kid/kid-read.ts';
-import { checkDay } from '../kid/person-spine.ts';
+import { KernelError } from '../errors.ts';
+import { checkDayInData, unknownPractices } from '../kid/person-spine.ts';
 import { controlAggregateTables, type ReleasedTable } from '../outputs/aggregate-disclosure-control.ts';
 import type { AggregateTable } from '../outputs/aggregate-table.ts';
 import { quoteLiteral } from '../store/sql.ts';
@@ -61,7 +62,8 @@ export async function openCohort(
   day: string,
   options: { inline?: boolean } = {},
 ): Promise<OpenedCohort> {
-  checkDay(day);
+  await checkDayInData(q, day);
+  await checkOrganisations(q, definition);
   const kid = await openKidRead(q, access, kidFieldsOf(definition));
   // Inlined, the SQL takes no parameters and can stand in a view; the day is checked above.
   const from = windowStart(day, definition.admissionMonths);
@@ -125,6 +127,37 @@ export async function openCohort(
     params,
     datasets: [...datasets].sort(),
   };
+}
+
+/**
+ * Refuses a practice no one in the KID was ever registered with, and a PCN the practice-to-PCN
+ * reference has never placed a practice in: either would be a cohort of no one, answered
+ * "People: 0" (and, saved, kept for good) rather than pointed out as the mistake it is.
+ */
+export async function checkOrganisations(q: Queryable, definition: CohortDefinition): Promise<void> {
+  const [practice] = await unknownPractices(q, definition.practices);
+  if (practice !== undefined)
+    throw new KernelError(
+      'usage',
+      `No one in the Kent Integrated Dataset was registered with practice ${practice}`,
+      {
+        where: { field: 'practices' },
+        hint: 'Give a GP practice’s ODS code, e.g. G82001 (the cohort page lists the practices)',
+      },
+    );
+  if (definition.pcns.length === 0) return;
+  const known = await q.query<{ code: string }>(
+    `SELECT DISTINCT pcn_code AS code FROM ref_practice_pcn_current
+     WHERE pcn_code IN (${definition.pcns.map((_, i) => `$${i + 1}`).join(', ')})`,
+    definition.pcns,
+  );
+  const found = new Set(known.map((r) => String(r.code)));
+  const pcn = definition.pcns.find((c) => !found.has(c));
+  if (pcn !== undefined)
+    throw new KernelError('usage', `The practice-to-PCN reference places no practice in ${pcn}`, {
+      where: { field: 'pcns' },
+      hint: 'Give a primary care network’s code, e.g. U12345, from the reference (kernel reference list)',
+    });
 }
 
 /** A cohort's counts as published. */

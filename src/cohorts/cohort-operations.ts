@@ -120,12 +120,16 @@ function countLines(c: CohortCounts): string {
 export const countCohortOperation = cohortOperation({
   name: 'cohorts.count',
   summary: 'Count a cohort on a day by practice and by age band × sex, disclosure-controlled',
-  input: z.object({
-    useCase: useCaseId,
-    date: isoDate('membership on this day, YYYY-MM-DD'),
-    cohort: optionalText('a saved cohort’s id, instead of the criteria'),
-    ...cohortCriteriaShape,
-  }),
+  input: z
+    .object({
+      useCase: useCaseId,
+      date: isoDate('membership on this day, YYYY-MM-DD'),
+      cohort: optionalText('a saved cohort’s id, instead of the criteria'),
+      ...cohortCriteriaShape,
+    })
+    // A criterion the builder does not have (`frailty`, a misspelt `age_from`) is refused by
+    // name: ignored, it would count (and save) everyone.
+    .strict(),
   output: cohortCountsSchema,
   http: { method: 'GET', path: '/api/v1/cohorts/counts' },
   cli: {
@@ -161,11 +165,13 @@ export const countCohortOperation = cohortOperation({
 export const saveCohortOperation = cohortOperation({
   name: 'cohorts.save',
   summary: 'Save a cohort’s definition (never its members) for everyone on the use case',
-  input: z.object({
-    useCase: useCaseId,
-    name: requiredText('a name others on the use case will recognise'),
-    ...cohortCriteriaShape,
-  }),
+  input: z
+    .object({
+      useCase: useCaseId,
+      name: requiredText('a name others on the use case will recognise'),
+      ...cohortCriteriaShape,
+    })
+    .strict(),
   output: savedCohortSchema,
   http: { method: 'POST', path: '/api/v1/cohorts', status: 201 },
   cli: {

@@ -501,6 +501,62 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     expect(await chooser.text()).toContain(`/cohorts?useCase=${care}`);
   });
 
+  it('refuses, naming the field, a criterion the builder does not have, an unknown practice or PCN, and a day after the data', async () => {
+    const deps: ServerDeps = {
+      store,
+      config: { ...resolveConfig({ data: '/tmp' }).config, dataDir: '/tmp' },
+    };
+    const routes = buildRouteTable(deps);
+    if (!routes.some((r) => r.path === '/cohorts')) routes.push(...cohortRoutes(deps));
+    const app = createApp(deps, { routes });
+    const token = accounts.analyst?.token ?? '';
+    const get = (query: string) =>
+      app.request(`/api/v1/cohorts/counts?useCase=${care}&${query}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+    const save = (body: Record<string, unknown>) =>
+      app.request('/api/v1/cohorts', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ useCase: care, ...body }),
+      });
+    const refusal = async (answer: Response) => {
+      expect(answer.status).toBe(400);
+      return ((await answer.json()) as { error: { message: string; where?: { field: string } } }).error;
+    };
+    // docs/cohorts.md: frailty is not a criterion yet; a misspelt one is not one either.
+    expect(await refusal(await get(`date=${DAY}&frailty=severe`))).toMatchObject({
+      message: expect.stringContaining('"frailty"'),
+      where: { field: 'frailty' },
+    });
+    expect(await refusal(await get(`date=${DAY}&age_from=65&conditions=diabetes`))).toMatchObject({
+      where: { field: 'age_from' },
+    });
+    expect(await refusal(await save({ name: 'frail', frailty: 'severe' }))).toMatchObject({
+      where: { field: 'frailty' },
+    });
+    expect(await listCohorts(store, analyst(care).user, care)).not.toContainEqual(
+      expect.objectContaining({ name: 'frail' }),
+    );
+    // A code no one was registered with, or no PCN the reference has, is not a cohort of no one.
+    expect(await refusal(await get(`date=${DAY}&practices=ZZZ999`))).toMatchObject({
+      message: expect.stringContaining('ZZZ999'),
+      where: { field: 'practices' },
+    });
+    expect(await refusal(await get(`date=${DAY}&pcns=U00000`))).toMatchObject({
+      where: { field: 'pcns' },
+    });
+    expect(await refusal(await save({ name: 'Nowhere', practices: ['ZZZ999'] }))).toMatchObject({
+      where: { field: 'practices' },
+    });
+    // The world ends in 2020-05: a later day would count everyone then registered, older.
+    expect(await refusal(await get('date=2099-01-01'))).toMatchObject({
+      message: 'The data ends on 2020-05-31: Kernel has nothing to count on 2099-01-01',
+      where: { field: 'date' },
+    });
+    expect((await get('date=2020-05-31')).status).toBe(200);
+  });
+
   it('counts a primary care network as its practices on the day, from the practice-to-PCN reference', async () => {
     await loadReferenceGeography(store, path.join(world.dir, 'world', 'reference'), 'test');
     // The truth: the same world (makeKidWorld's seed), its PCN memberships worked out afresh.

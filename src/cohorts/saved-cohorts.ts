@@ -24,6 +24,7 @@ import {
   placeholders,
 } from '../governance/governance-values.ts';
 import type { Queryable } from '../store/store.ts';
+import { checkOrganisations } from './cohort-counts.ts';
 import {
   datasetsOf,
   describeDefinition,
@@ -100,6 +101,7 @@ export async function saveCohort(
   const trimmed = name.trim();
   if (!trimmed) throw new KernelError('usage', 'A cohort needs a name', { where: { field: 'name' } });
   await checkMayUse(q, access, checked);
+  await checkOrganisations(q, checked);
   const cohort: SavedCohort = {
     id: newCohortId(),
     useCaseId: access.useCaseId,

@@ -117,6 +117,22 @@ export function heldBackNote(dated: ModelDate): string | null {
   );
 }
 
+/**
+ * The last day the data describes: the last day of the latest month of any loaded feed of the
+ * KID's sources; null before any is loaded. A registration still open then runs on without an
+ * end, so a later day would count everyone then alive, older, rather than anyone's data.
+ */
+export async function dataEndDay(q: Queryable): Promise<string | null> {
+  const datasets = [...MODEL_INPUT_DATASETS];
+  const rows = await q.query<{ latest: string | null }>(
+    `SELECT max(period) AS latest FROM loads
+     WHERE status = 'loaded' AND dataset_id IN (${datasets.map((_, i) => `$${i + 1}`).join(', ')})`,
+    datasets,
+  );
+  const latest = rows[0]?.latest ? String(rows[0].latest) : null;
+  return latest === null || !/^\d{4}-\d{2}$/.test(latest) ? null : lastDayOfMonth(latest);
+}
+
 /** '2020-02' → '2020-02-29'. */
 export function lastDayOfMonth(month: string): string {
   const [year, monthNumber] = month.split('-').map(Number);

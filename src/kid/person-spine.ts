@@ -20,7 +20,7 @@ import { gatherStatistics } from './gather-statistics.ts';
 import { buildRisk } from './risk.ts';
 import { buildFireVisits } from './households.ts';
 import { buildLinkage } from './linkage-report.ts';
-import { modelDateOn, type ModelDate } from './model-date.ts';
+import { dataEndDay, modelDateOn, type ModelDate } from './model-date.ts';
 import { buildPersonModel, personActivityTables } from './person-model.ts';
 import { buildAreaSummary } from './area-summary.ts';
 import { relinkIntoSpine } from '../linkage/link-people.ts';
@@ -545,6 +545,35 @@ export function checkDay(day: string): void {
       where: { field: 'date' },
       hint: 'Give a date as YYYY-MM-DD, e.g. 2020-04-01',
     });
+}
+
+/**
+ * `checkDay`, and refuses a day after the last the data describes (`dataEndDay`): the people
+ * still registered then would be counted on it, older, as if the data went on.
+ */
+export async function checkDayInData(q: Queryable, day: string, field = 'date'): Promise<void> {
+  checkDay(day);
+  const end = await dataEndDay(q);
+  if (end !== null && day > end)
+    throw new KernelError('usage', `The data ends on ${end}: Kernel has nothing to count on ${day}`, {
+      where: { field },
+      hint: `Choose a day up to ${end}`,
+    });
+}
+
+/**
+ * The codes of `practices` no one in the spine was ever registered with, on any day; none
+ * before the spine is built (its read is refused then, for its own reason).
+ */
+export async function unknownPractices(q: Queryable, practices: readonly string[]): Promise<string[]> {
+  if (practices.length === 0 || !(await tableExists(q, 'kid_spine_registration'))) return [];
+  const known = await q.query<{ code: string }>(
+    `SELECT DISTINCT practice_code AS code FROM kid_spine_registration
+     WHERE practice_code IN (${practices.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [...practices],
+  );
+  const found = new Set(known.map((r) => String(r.code)));
+  return practices.filter((p) => !found.has(p));
 }
 
 /**

@@ -317,6 +317,22 @@ describe.each(testStores())('the population health dashboard on $engine', (engin
       expect(unknown.status, scope).toBe(404);
       expect(await unknown.json()).toMatchObject({ error: { message: expect.stringContaining('NOPE') } });
     }
+    // An LSOA as a practice: a code that cannot be one is a mistake in the field, and one no one
+    // has lived in is refused rather than answered with noughts.
+    const notAnLsoa = await get(`?useCase=${planning}&date=${DAY}&scope=lsoa:NOTANLSOA1`);
+    expect(notAnLsoa.status).toBe(400);
+    expect(await notAnLsoa.json()).toMatchObject({ error: { where: { field: 'scope' } } });
+    const nobodyThere = await get(`?useCase=${planning}&date=${DAY}&scope=lsoa:E01999999`);
+    expect(nobodyThere.status).toBe(404);
+    expect(await nobodyThere.json()).toMatchObject({
+      error: { message: expect.stringContaining('E01999999'), where: { field: 'scope' } },
+    });
+    // A day after the data ends (the world's last month) is not answered with everyone older.
+    const future = await get(`?useCase=${planning}&date=2099-01-01&scope=ics`);
+    expect(future.status).toBe(400);
+    expect(await future.json()).toMatchObject({
+      error: { message: expect.stringContaining('The data ends on'), where: { field: 'date' } },
+    });
     // The page, for a signed-in analyst, under the same use case.
     const page = await app.request(`/kid/population-health?useCase=${planning}&date=${DAY}`, {
       headers: { Authorization: `Bearer ${accounts.analyst.token}` },

@@ -47,7 +47,7 @@ import { exactSum } from './exact-sum.ts';
 import { ageInMonthsSql } from './households.ts';
 import { kidDisclosure, type KidDisclosure } from './kid-disclosure.ts';
 import { decideKidRead, KID_LINEAGE, openKidRead, type KidFieldGroup, type KidRead } from './kid-read.ts';
-import { checkDay, populationOnSql, tableExists } from './person-spine.ts';
+import { checkDay, checkDayInData, populationOnSql, tableExists } from './person-spine.ts';
 
 export const SCOPE_KINDS = ['ics', 'practice', 'pcn', 'lsoa'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
@@ -103,7 +103,15 @@ export function parseScope(text: string | undefined): DashboardScope {
       where: { field: 'scope' },
       hint: 'Give ics, practice:CODE, pcn:CODE or lsoa:CODE, e.g. practice:G82001 or lsoa:E01024123',
     });
-  return { kind: match[1] as ScopeKind, code: (match[2] as string).toUpperCase() };
+  const scope = { kind: match[1] as ScopeKind, code: (match[2] as string).toUpperCase() };
+  // ONS GSS codes: an LSOA is E01 (England) or W01 (Wales) and six digits; the synthetic
+  // geography's are Z01 (src/synth/geography.ts).
+  if (scope.kind === 'lsoa' && !/^[EWZ]01\d{6}$/.test(scope.code))
+    throw new KernelError('usage', `"${scope.code}" is not an LSOA code`, {
+      where: { field: 'scope' },
+      hint: 'An LSOA code is E01 and six digits, e.g. lsoa:E01024123',
+    });
+  return scope;
 }
 
 export function scopeText(scope: DashboardScope): string {
@@ -399,6 +407,26 @@ async function checkPractice(q: Queryable, code: string): Promise<void> {
     });
 }
 
+/** An LSOA is known by the residences the spine holds in it, on any day; as a practice, above. */
+async function checkLsoa(q: Queryable, code: string): Promise<void> {
+  const known =
+    (
+      await q.query<{ one: number }>(
+        'SELECT 1 AS one FROM kid_spine_residence WHERE lsoa_code = $1 LIMIT 1',
+        [code],
+      )
+    ).length > 0;
+  if (!known)
+    throw new KernelError(
+      'not-found',
+      `No one in the Kent Integrated Dataset has lived in the LSOA ${code}`,
+      {
+        where: { field: 'scope' },
+        hint: 'Choose an LSOA in Kent and Medway (its code, e.g. lsoa:E01024123)',
+      },
+    );
+}
+
 /** SQL: one row per person in the scope on the day ($1), with age, sex, decile and the number of conditions. */
 function frameSql(scope: DashboardScope, options: { optOut: boolean }): string {
   const day = 'CAST($1 AS DATE)';
@@ -466,6 +494,7 @@ export async function populationHealthFigures(
   const panels = new Set(options.panels ?? (Object.keys(PANELS) as Panel[]));
   if (scope.kind === 'pcn') await checkPcn(q, scope.code as string);
   if (scope.kind === 'practice') await checkPractice(q, scope.code as string);
+  if (scope.kind === 'lsoa') await checkLsoa(q, scope.code as string);
   const asOf = options.modelDate !== undefined ? options.modelDate : await builtModelDate(q);
   const wantModel = asOf !== null && (panels.has('frailty') || panels.has('costs'));
   // On the model's date, from the build's summary where the version has one (area-summary.ts);
@@ -876,7 +905,7 @@ async function readAtKidVersion(
   request: { scope: DashboardScope; day?: string },
   policy: DisclosurePolicy,
 ): Promise<{ answer: PopulationHealth; version: string }> {
-  if (request.day !== undefined) checkDay(request.day);
+  if (request.day !== undefined) await checkDayInData(store, request.day);
   const { user } = access;
   const version = await kidVersion(store);
   const key = JSON.stringify([

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { KernelError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import { defineOperation, fromText, jsonSchemaOf, parseInput, runOperation } from './operation.ts';
+import {
+  defineOperation,
+  fromText,
+  jsonSchemaOf,
+  parseInput,
+  refusedAction,
+  runOperation,
+} from './operation.ts';
+import { COHORT_OPERATIONS } from '../cohorts/cohort-operations.ts';
+import { WORKSPACE_OPERATIONS } from '../workspace/workspace-operations.ts';
 import { actorOf, operatorPrincipal, type Principal } from './principal.ts';
 
 const input = z.object({
@@ -46,6 +55,24 @@ describe('parseInput', () => {
       '"rule": unknown kind "vibes"; expected population, income',
     );
     expect(messageOf(() => parseInput(input, { count: 1 }, (f) => `--${f}`))).toBe('--title is required');
+  });
+
+  it('refuses a field a strict input does not have, naming it as the caller wrote it', () => {
+    const strict = input.strict();
+    let error: unknown;
+    try {
+      parseInput(strict, { title: 'x', frailty: 'severe' }, (f) => `--${f}`);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({
+      code: 'usage',
+      message: '--frailty: not a field Kernel knows here',
+      where: { field: 'frailty' },
+      hint: expect.stringContaining('--title, --count'),
+    });
+    // A lenient input still leaves an unknown field out.
+    expect(parseInput(input, { title: 'x', frailty: 'severe' })).toEqual({ title: 'x' });
   });
 
   it('never echoes a value that could identify someone', () => {
@@ -105,6 +132,33 @@ describe('runOperation', () => {
       message: 'Your role (analyst) may not echo a title',
       hint: 'Ask an administrator if you need it',
     });
+  });
+
+  it('says what a refused caller may not do whether the summary is a verb phrase, a noun phrase or a question', () => {
+    expect(refusedAction('One saved cohort: its use case, definition, who saved it and when')).toBe(
+      'see one saved cohort',
+    );
+    expect(refusedAction('The cohorts saved under your use cases')).toBe(
+      'see the cohorts saved under your use cases',
+    );
+    expect(refusedAction('Your own query history, newest first')).toBe(
+      'see your own query history, newest first',
+    );
+    expect(refusedAction('Would a feed be accepted under the agreements?')).toBe(
+      'ask “Would a feed be accepted under the agreements?”',
+    );
+    expect(refusedAction('Kernel’s public key that signs releases')).toBe(
+      'see Kernel’s public key that signs releases',
+    );
+    expect(refusedAction('Run one SELECT in your workspace on a use case (audited)')).toBe(
+      'run one SELECT in your workspace on a use case',
+    );
+    // Every cohort and workspace operation reads as English after "may not".
+    for (const operation of [...COHORT_OPERATIONS, ...WORKSPACE_OPERATIONS])
+      expect(refusedAction(operation.summary)).toMatch(/^(see|ask|[a-z]+) [a-z]/);
+    expect(
+      [...COHORT_OPERATIONS, ...WORKSPACE_OPERATIONS].map((o) => refusedAction(o.summary).split(' ')[0]),
+    ).not.toContain('one');
   });
 
   it('runs as the operator at the command line, audited under their operating-system name', async () => {

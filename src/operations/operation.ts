@@ -129,21 +129,53 @@ export async function runOperation<I extends z.ZodObject, O extends z.ZodType>(
 ): Promise<z.output<O>> {
   const { principal } = context;
   if (!mayUse(operation.access, principal)) {
-    // The summary before any colon or closing aside: the rest explains the operation, not the
-    // refusal. Only its first letter is lowered, so SELECT and API stay as written.
-    const summary = (operation.summary.split(':')[0] ?? operation.summary).replace(/\s*\([^)]*\)\s*$/, '');
-    const doing = summary.charAt(0).toLowerCase() + summary.slice(1);
-    throw new KernelError('forbidden', `Your role (${principal.role}) may not ${doing}`, {
-      // The operator is an administrator already: asking one would go round in a circle.
-      hint:
-        principal.via === 'operator'
-          ? 'At the command line you act as the operator; to act as a user whose role may, set KERNEL_TOKEN to their API token (kernel tokens new)'
-          : 'Ask an administrator if you need it',
-    });
+    throw new KernelError(
+      'forbidden',
+      `Your role (${principal.role}) may not ${refusedAction(operation.summary)}`,
+      {
+        // The operator is an administrator already: asking one would go round in a circle.
+        hint:
+          principal.via === 'operator'
+            ? 'At the command line you act as the operator; to act as a user whose role may, set KERNEL_TOKEN to their API token (kernel tokens new)'
+            : 'Ask an administrator if you need it',
+      },
+    );
   }
   const input = parseInput(operation.input, raw, nameOf);
   const output = await operation.run({ ...context, actor: actorOf(principal) }, input);
   return output as z.output<O>;
+}
+
+/**
+ * The verbs a summary that says what an operation does begins with ("Approve a use case"); a
+ * summary beginning with any other word names what it answers ("One saved cohort").
+ */
+const IMPERATIVE_VERBS = new Set(
+  (
+    'add approve ask cancel change check close confirm count create delete download draft echo end ' +
+    'export generate give grant import invite issue list load make mark open propose publish raise ' +
+    'read record refuse register reinstate reject release remove reopen replace request return ' +
+    'revoke rotate run save send set show sign submit suspend update upload verify withdraw'
+  ).split(' '),
+);
+
+/**
+ * What a refused caller may not do, to end "Your role (viewer) may not …": the summary before
+ * any colon or closing aside (the rest explains the operation, not the refusal) when it is a
+ * verb phrase; "see …" before a noun phrase; "ask …" before a question.
+ */
+export function refusedAction(summary: string): string {
+  const phrase = (summary.split(':')[0] ?? summary).replace(/\s*\([^)]*\)\s*$/, '').trim();
+  const first = phrase.split(/[\s,]/)[0] ?? '';
+  // Only a first word in plain lower case after its capital is lowered: SELECT, API and
+  // Kernel stay as written.
+  const lowered =
+    /^[A-Z][a-z-]*$/.test(first) && first !== 'Kernel'
+      ? phrase.charAt(0).toLowerCase() + phrase.slice(1)
+      : phrase;
+  if (IMPERATIVE_VERBS.has(first.toLowerCase())) return lowered;
+  if (phrase.endsWith('?')) return `ask “${phrase}”`;
+  return `see ${lowered}`;
 }
 
 /** Validates `raw` against `schema`, with a message that names the field as the caller wrote it. */
@@ -156,6 +188,14 @@ export function parseInput<I extends z.ZodObject>(
   const parsed = schema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   const [issue] = parsed.error.issues;
+  if (issue?.code === 'unrecognized_keys' && issue.path.length === 0) {
+    // A strict input (`.strict()`): a field it does not have is a mistake, named as written.
+    const [first] = issue.keys;
+    throw new KernelError('usage', `${issue.keys.map(nameOf).join(', ')}: not a field Kernel knows here`, {
+      where: { field: first ?? '' },
+      hint: `Leave ${issue.keys.length === 1 ? 'it' : 'them'} out; the fields are ${Object.keys(schema.shape).map(nameOf).join(', ')}`,
+    });
+  }
   const field = issue?.path.map(String).join('.') ?? '';
   // A nested field is named by the top-level one the caller wrote (`--rule`, `"source"`).
   const top = issue?.path[0] === undefined ? '' : String(issue.path[0]);

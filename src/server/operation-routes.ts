@@ -40,9 +40,15 @@ export function operationRoute(operation: AnyOperation, deps: ServerDeps): Route
     ...(http.example ? { example: http.example } : {}),
     handle: async (r) => {
       const fromPath = Object.fromEntries(inPath.map((name) => [name, r.param(name)]));
+      // Every query parameter is passed on, as every body field is: a strict input refuses one
+      // it does not have, by name; any other input leaves it out.
       const given =
         http.method === 'GET'
-          ? Object.fromEntries(fields.filter((f) => !inPath.includes(f)).map((f) => [f, r.query(f)]))
+          ? Object.fromEntries(
+              [...new Set([...fields, ...Object.keys(r.c.req.query())])]
+                .filter((f) => !inPath.includes(f))
+                .map((f) => [f, r.query(f)]),
+            )
           : await r.jsonObject({ emptyIsObject: true });
       const principal = r.principal ?? (operation.access === 'public' ? ANONYMOUS : null);
       if (!principal) throw new Error('The guard lets no one unsigned-in reach a non-public operation');

@@ -17,7 +17,7 @@
  * in turn); the engine's READ_ONLY mode refuses any write besides.
  */
 import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { KernelError } from '../errors.ts';
+import { KernelError, type ErrorLocation } from '../errors.ts';
 import { quoteLiteral } from '../store/sql.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlValue } from '../store/store.ts';
@@ -133,12 +133,16 @@ class Deadline {
  * do. Messages come from the sandbox, which holds only the workspace's own views, so they name
  * nothing the analyst could not already see.
  */
-function sandboxError(
+export function sandboxError(
   error: unknown,
-  context: { timedOut: boolean; limits: WorkspaceLimits; views: string[] },
+  context: { timedOut: boolean; limits: WorkspaceLimits; views: string[]; sql: string },
 ): KernelError {
   if (error instanceof KernelError) return error;
-  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const {
+    headline: message,
+    suggestion,
+    where,
+  } = readDuckDBError(error instanceof Error ? error.message : String(error), context.sql);
   const { limits, views } = context;
   if (context.timedOut || /^INTERRUPT/.test(message)) {
     return new KernelError(
@@ -168,14 +172,48 @@ function sandboxError(
       hint: "A workspace's settings are fixed",
     });
   }
-  if (/^Catalog Error/.test(message)) {
+  // A missing table or view is one the workspace does not hold: its list is the suggestion.
+  if (/^Catalog Error: (Table|View) with name /.test(message)) {
     return new KernelError('invalid-input', `${message.replace(/!$/, '')}: it is not in this workspace`, {
+      ...(where ? { where } : {}),
       hint: `This workspace holds ${views.join(', ')}`,
     });
   }
-  return new KernelError('invalid-input', `The query failed: ${message}`, {
-    hint: 'Check the SQL (DuckDB dialect)',
+  return new KernelError('invalid-input', `The query failed: ${message.replace(/!$/, '')}`, {
+    ...(where ? { where } : {}),
+    hint: suggestion ?? 'Check the SQL (DuckDB dialect)',
   });
+}
+
+/**
+ * DuckDB's error text, read: its first line; its suggestion (`Did you mean "count"?`,
+ * `Candidate bindings: "age_on_admission"`); and the line and column its `LINE n:` echo and
+ * caret point at, in the query as written. DuckDB shortens a long line to a window around
+ * the caret with "...", so the window is found in the query's line to place the column.
+ */
+export function readDuckDBError(
+  text: string,
+  sql: string,
+): { headline: string; suggestion?: string; where?: ErrorLocation } {
+  const lines = text.split('\n');
+  const headline = lines[0] ?? '';
+  const suggestion = lines
+    .map((l) => l.trim())
+    .find((l) => /^(Did you mean .+|Candidate (bindings|tables): .+)$/.test(l));
+  const at = lines.findIndex((l) => /^LINE \d+: /.test(l));
+  const echo = at < 0 ? null : /^(LINE (\d+): )(.*)$/.exec(lines[at] ?? '');
+  const caret = at < 0 ? -1 : (lines[at + 1] ?? '').indexOf('^');
+  let where: ErrorLocation | undefined;
+  if (echo && caret >= 0) {
+    const line = Number(echo[2]);
+    const shown = echo[3] ?? '';
+    const written = sql.split('\n')[line - 1];
+    const clipped = shown.startsWith('...') ? 3 : 0;
+    const start = written?.indexOf(shown.slice(clipped).replace(/\.\.\.$/, '')) ?? -1;
+    if (written !== undefined && start >= 0)
+      where = { field: 'sql', line, column: start + caret - (echo[1] ?? '').length - clipped + 1 };
+  }
+  return { headline, ...(suggestion ? { suggestion } : {}), ...(where ? { where } : {}) };
 }
 
 /** One analyst session's connection to a sandbox: one query at a time, each bounded. */
@@ -203,11 +241,11 @@ export class SandboxConnection {
       const started = performance.now();
       const deadline = new Deadline(limits.seconds, () => this.connection.interrupt());
       try {
-        await checkSingleSelect(this.connection, sql);
+        await checkSingleSelect(this.connection, sql, this.views);
         const result = await this.readWithin(sql, limits);
         return { ...result, ms: Math.round(performance.now() - started) };
       } catch (error) {
-        throw sandboxError(error, { timedOut: deadline.expired, limits, views: this.views });
+        throw sandboxError(error, { timedOut: deadline.expired, limits, views: this.views, sql });
       } finally {
         deadline.clear();
       }

@@ -11,6 +11,12 @@ import { testStores } from '../../test/stores.ts';
 import type { ReadAccess } from '../governance/access-policy.ts';
 import { auditableSql } from './query-audit.ts';
 import { DuckDBWorkspaces } from './duckdb-workspaces.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { ReadUser } from '../governance/access-policy.ts';
+import { runOperation } from '../operations/operation.ts';
+import type { Principal } from '../operations/principal.ts';
+import { checkSingleSelect } from './select-statement.ts';
+import { closeWorkspaces, saveQueryOperation, savedQueriesOperation } from './workspace-operations.ts';
 import { DEFAULT_WORKSPACE_LIMITS } from './workspace-limits.ts';
 import { buildWorkspaceWorld, personToken, type WorkspaceWorld } from './workspace-world.ts';
 
@@ -194,6 +200,111 @@ describe.each(duckdb)('the DuckDB workspace sandbox', (engine) => {
     expect(events.some((e) => e.actor === `user:${world.users.viewer.id}`)).toBe(true);
     const denied = await listAudit(store, { action: 'data.read-denied', limit: 10 });
     expect(denied.some((e) => e.actor === `user:${world.users.providerRpa.id}`)).toBe(true);
+  });
+
+  it('says where a query went wrong, with DuckDB’s own suggestion, and tells a misspelt function from a missing view', async () => {
+    const column = await refusal(
+      workspaces.query(planning, 'SELECT org_code,\n  count(org_cod)\nFROM msds_booking GROUP BY 1'),
+    );
+    expect(column.message).toMatch(/Referenced column "org_cod" not found/);
+    expect(column.where).toEqual({ field: 'sql', line: 2, column: 9 });
+    expect(column.hint).toMatch(/^Candidate bindings: .*"org_code"/);
+    const func = await refusal(workspaces.query(planning, 'SELECT cout(*) FROM msds_booking'));
+    expect(func.message).toBe(
+      'The query failed: Catalog Error: Scalar Function with name cout does not exist',
+    );
+    expect(func.message).not.toMatch(/not in this workspace/);
+    expect(func.hint).toBe('Did you mean "count"?');
+    expect(func.where).toEqual({ field: 'sql', line: 1, column: 8 });
+    // DuckDB shows a long line as a window around the error; the column is still the query's.
+    const long = `SELECT ${Array.from({ length: 40 }, (_, i) => `${i} AS c${i}`).join(', ')}, nosuch FROM msds_booking`;
+    const far = await refusal(workspaces.query(planning, long));
+    expect(far.where).toEqual({ field: 'sql', line: 1, column: long.indexOf('nosuch') + 1 });
+    const view = await refusal(workspaces.query(planning, 'SELECT * FROM msds_bookings'));
+    expect(view.message).toMatch(/msds_bookings does not exist: it is not in this workspace/);
+    expect(view.where).toEqual({ field: 'sql', line: 1, column: 15 });
+  });
+
+  it('points out a view whose name is an SQL keyword (asc) where the parser stops at it', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const error = await refusal(checkSingleSelect(connection, 'SELECT *\nFROM asc', ['apc', 'asc']));
+      expect(error.where).toEqual({ field: 'sql', line: 2, column: 6 });
+      expect(error.hint).toBe(
+        'asc is an SQL keyword as well as a view here: write it in double quotes, FROM "asc"',
+      );
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('keeps a saved query as written, refuses one holding an identifier, and never replaces another user’s', async () => {
+    const principalOf = (user: ReadUser): Principal => ({
+      userId: user.id,
+      email: `${user.id}@example.org`,
+      role: user.role as Principal['role'],
+      org: user.org,
+      via: 'token',
+      tokenId: `t-${user.id}`,
+      mustChangePassword: false,
+    });
+    const save = (user: ReadUser, name: string, sql: string) =>
+      runOperation(
+        saveQueryOperation,
+        { store, principal: principalOf(user) },
+        { useCase: planning.useCaseId, name, sql },
+      );
+    const saved = async () =>
+      (
+        await runOperation(
+          savedQueriesOperation,
+          { store, principal: principalOf(world.users.analyst1) },
+          { useCase: planning.useCaseId },
+        )
+      ).queries;
+    try {
+      // Longer than the audit keeps, and kept whole.
+      const long = `SELECT count(*) AS n FROM msds_booking -- ${'x'.repeat(10_100)}`;
+      expect((await save(world.users.analyst1, 'long', long)).sql).toBe(long);
+      // A ten-digit number reads as an NHS number: refused, saying where, never masked.
+      const numbered = await refusal(
+        save(
+          world.users.analyst1,
+          'big number',
+          'SELECT count(*) AS n\nFROM msds_booking WHERE 1 < 1234567890',
+        ),
+      );
+      expect(numbered).toMatchObject({ code: 'usage', where: { field: 'sql', line: 2, column: 29 } });
+      expect(numbered.message).toMatch(/looks like an NHS number/);
+      expect(numbered.message).not.toContain('1234567890');
+      const token = await refusal(
+        save(
+          world.users.analyst1,
+          'one person',
+          `SELECT * FROM msds_booking WHERE person_token = '${'ab'.repeat(32)}'`,
+        ),
+      );
+      expect(token.message).toMatch(/looks like a token or pseudonym/);
+      const mine = 'SELECT count(*) AS n FROM msds_booking';
+      await save(world.users.analyst1, 'big number', mine);
+      // Another user's query of the same name stays; the other user is told, not obeyed.
+      const theirs = await refusal(save(world.users.providerRwf, 'big number', 'SELECT 1 AS replaced'));
+      expect(theirs).toMatchObject({ code: 'conflict', where: { field: 'name' } });
+      expect((await saved()).find((q) => q.name === 'big number')?.sql).toBe(mine);
+      // One's own is replaced by saving again, and each save is audited.
+      await save(world.users.analyst1, 'big number', `${mine} WHERE org_code = 'RWF'`);
+      const named = (await saved()).filter((q) => q.name === 'big number');
+      expect(named.map((q) => q.sql)).toEqual([`${mine} WHERE org_code = 'RWF'`]);
+      const audits = await listAudit(store, { action: 'query.saved', limit: 10 });
+      expect(audits).toHaveLength(3);
+      expect(
+        audits.filter((e) => (JSON.parse(e.details) as { replaced: unknown }).replaced !== null),
+      ).toHaveLength(1);
+    } finally {
+      await closeWorkspaces(store);
+    }
   });
 
   it('stops a query that runs past the time limit', async () => {

@@ -17,6 +17,27 @@ const MASKS: [RegExp, string][] = [
   [/\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b/gi, '<postcode>'],
 ];
 
+const SHAPE_NAMES = ['a token or pseudonym', 'an NHS number', 'a postcode'] as const;
+
+/**
+ * The first identifier shape in a query's text — the shapes the audit masks — with where it
+ * is (line and column, from 1), never the value; null when it holds none.
+ */
+export function identifierShapeIn(
+  sql: string,
+): { shape: (typeof SHAPE_NAMES)[number]; line: number; column: number } | null {
+  let first: { shape: (typeof SHAPE_NAMES)[number]; index: number } | null = null;
+  MASKS.forEach(([pattern], i) => {
+    const match = new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(sql);
+    if (match && (first === null || match.index < first.index))
+      first = { shape: SHAPE_NAMES[i] as (typeof SHAPE_NAMES)[number], index: match.index };
+  });
+  if (first === null) return null;
+  const { shape, index } = first as { shape: (typeof SHAPE_NAMES)[number]; index: number };
+  const before = sql.slice(0, index).split('\n');
+  return { shape, line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+}
+
 /** The query's text as the audit keeps it: identifier shapes masked, length bounded. */
 export function auditableSql(sql: string): string {
   let text = sql.length > AUDITED_SQL_LENGTH ? `${sql.slice(0, AUDITED_SQL_LENGTH)} …[cut]` : sql;

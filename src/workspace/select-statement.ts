@@ -26,7 +26,12 @@ function locate(sql: string, position: number): ErrorLocation {
  * statement hidden in a comment, a string or a quoted name cannot fool the parser that will
  * run the statement. The text is bound as a parameter, so it is never itself executed here.
  */
-export async function checkSingleSelect(connection: DuckDBConnection, sql: string): Promise<void> {
+export async function checkSingleSelect(
+  connection: DuckDBConnection,
+  sql: string,
+  /** the workspace's views, to point out one whose name is also an SQL keyword (`asc`) */
+  views: readonly string[] = [],
+): Promise<void> {
   if (sql.length > MAX_QUERY_LENGTH) {
     throw new KernelError('too-large', `The query is ${sql.length} characters long`, {
       hint: `A workspace query may be up to ${MAX_QUERY_LENGTH} characters`,
@@ -40,9 +45,13 @@ export async function checkSingleSelect(connection: DuckDBConnection, sql: strin
   const parsed = JSON.parse(String(reader.getRows()[0]?.[0])) as SerializedSql;
   if (parsed.error && parsed.error_type === 'parser') {
     const position = Number(parsed.position);
+    const near = /at or near "([^"]+)"/.exec(parsed.error_message ?? '')?.[1];
+    const keyword = near !== undefined && views.includes(near.toLowerCase()) ? near.toLowerCase() : null;
     throw new KernelError('invalid-input', `The query does not parse: ${parsed.error_message}`, {
-      ...(Number.isFinite(position) ? { where: locate(sql, position) } : {}),
-      hint: 'Check the SQL near that point (DuckDB dialect)',
+      ...(Number.isFinite(position) ? { where: { field: 'sql', ...locate(sql, position) } } : {}),
+      hint: keyword
+        ? `${keyword} is an SQL keyword as well as a view here: write it in double quotes, FROM "${keyword}"`
+        : 'Check the SQL near that point (DuckDB dialect)',
     });
   }
   if (parsed.error) {

@@ -33,7 +33,8 @@ import {
   type WorkspaceSummary,
   type WorkspaceVariant,
 } from './duckdb-workspaces.ts';
-import { auditableSql } from './query-audit.ts';
+import { auditableSql, identifierShapeIn } from './query-audit.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 
 /** Roles that work with record-level rows (ROLE_TIERS); the policy then decides per use case. */
 const WORKSPACE_ROLES = ['analyst', 'provider'] as const;
@@ -261,20 +262,48 @@ export const saveQueryOperation = workspaceOperation({
   run: async (context, { useCase, name, sql }) => {
     // Only someone who may open the workspace may save into it.
     await workspacesFor(context.store).open(accessOf(context, useCase));
+    // Kept as written, or refused: a query masked as the audit masks it would no longer run.
+    const shape = identifierShapeIn(sql);
+    if (shape)
+      throw new KernelError(
+        'usage',
+        `The query holds what looks like ${shape.shape}, and a saved query is shown to everyone on the use case`,
+        {
+          where: { field: 'sql', line: shape.line, column: shape.column },
+          hint: 'Take it out of the query before saving (a ten-digit number reads as an NHS number: write it as an expression, e.g. 123456789 * 10)',
+        },
+      );
     const saved = {
       id: newId(),
       useCaseId: useCase,
       name,
-      sql: auditableSql(sql),
+      sql,
       savedBy: context.principal.email || context.principal.userId,
       savedAt: nowIso(),
     };
     await inTransaction(context.store, async (tx) => {
-      await tx.run('DELETE FROM saved_queries WHERE use_case_id = $1 AND name = $2', [useCase, name]);
+      const [existing] = await tx.query<{ query_id: string; saved_by: string }>(
+        'SELECT query_id, saved_by FROM saved_queries WHERE use_case_id = $1 AND name = $2',
+        [useCase, name],
+      );
+      // Saving again under one's own name replaces one's own query; never someone else's.
+      if (existing && existing.saved_by !== saved.savedBy)
+        throw new KernelError('conflict', `Someone else has saved a query called “${name}” on ${useCase}`, {
+          where: { field: 'name' },
+          hint: 'Choose another name; their query stays as it is',
+        });
+      if (existing) await tx.run('DELETE FROM saved_queries WHERE query_id = $1', [existing.query_id]);
       await tx.run(
         'INSERT INTO saved_queries (query_id, use_case_id, name, sql_text, saved_by, saved_at) VALUES ($1, $2, $3, $4, $5, $6)',
         [saved.id, useCase, name, saved.sql, saved.savedBy, saved.savedAt],
       );
+      await appendAudit(tx, {
+        actor: context.actor,
+        action: 'query.saved',
+        target: `query:${saved.id}`,
+        purpose: useCase,
+        details: { replaced: existing ? `query:${existing.query_id}` : null },
+      });
     });
     return saved;
   },
