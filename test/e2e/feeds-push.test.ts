@@ -6,35 +6,31 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/server/routes.ts';
-import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 import {
-  accountsForEveryRole,
-  portalApp,
+  openPortalForSuite,
   prepareForFeed,
   pseudonymisedFeed,
+  type PortalSuite,
   type PseudonymisedFeed,
   type TestAccount,
 } from './portal-helpers.ts';
 
 describe.each(testStores())('a pushed feed on $engine', (engine) => {
-  let store: Store;
   let accounts: Record<Role, TestAccount>;
   let feed: PseudonymisedFeed;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
 
-  beforeAll(async () => {
-    store = await engine.open();
-    accounts = await accountsForEveryRole(store);
-    feed = await pseudonymisedFeed(mkdtempSync(path.join(os.tmpdir(), 'kernel-push-')));
-    await prepareForFeed(store, feed);
-    portal = portalApp(store);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openPortalForSuite(
+    engine,
+    (suite) => void ({ accounts, portal } = suite),
+    async (opened) => {
+      feed = await pseudonymisedFeed(mkdtempSync(path.join(os.tmpdir(), 'kernel-push-')));
+      await prepareForFeed(opened, feed);
+    },
+  );
 
   const push = (url: string, parts: [string, string | Buffer, string][], token = accounts.provider.token) => {
     const form = new FormData();

@@ -81,8 +81,15 @@ export interface PortalSuite {
   portal: ReturnType<typeof portalApp>;
 }
 
-/** Opens a store for the suite, with one account per role and the portal over it; `use` receives them. */
-export function openPortalForSuite(engine: TestStore, use: (suite: PortalSuite) => void): void {
+/**
+ * Opens a store for the suite, with one account per role and the portal over it; `use` receives
+ * them. `prepare` runs first on the store (a feed to send, say), once the accounts are made.
+ */
+export function openPortalForSuite(
+  engine: TestStore,
+  use: (suite: PortalSuite) => void,
+  prepare: (store: Store) => Promise<unknown> = async () => undefined,
+): void {
   let accounts: Record<Role, TestAccount>;
   let portal: ReturnType<typeof portalApp>;
   openForSuite(
@@ -90,6 +97,7 @@ export function openPortalForSuite(engine: TestStore, use: (suite: PortalSuite) 
     (store) => use({ store, accounts, portal }),
     async (store) => {
       accounts = await accountsForEveryRole(store);
+      await prepare(store);
       portal = portalApp(store);
     },
   );

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listLoads } from '../../src/ingest/load-history.ts';
 import type { Role } from '../../src/server/routes.ts';
 import { cachedAssetCount } from '../../src/server/static-assets.ts';
@@ -15,11 +15,12 @@ import { addUser, changePassword } from '../../src/server/auth/user-accounts.ts'
 import type { Store } from '../../src/store/store.ts';
 import { testStores } from '../stores.ts';
 import {
-  accountsForEveryRole,
-  PASSWORD,
+  openPortalForSuite,
   portalApp,
+  PASSWORD,
   prepareForFeed,
   pseudonymisedFeed,
+  type PortalSuite,
   type PseudonymisedFeed,
   type TestAccount,
 } from './portal-helpers.ts';
@@ -44,19 +45,19 @@ describe.each(testStores())('request bodies on $engine (issue 23, H2)', (engine)
   let store: Store;
   let accounts: Record<Role, TestAccount>;
   let feed: PseudonymisedFeed;
-  let portal: ReturnType<typeof portalApp>;
+  let portal: PortalSuite['portal'];
 
-  beforeAll(async () => {
-    store = await engine.open();
-    accounts = await accountsForEveryRole(store);
-    feed = await pseudonymisedFeed(mkdtempSync(path.join(os.tmpdir(), 'kernel-limits-')));
-    await prepareForFeed(store, feed);
-    portal = portalApp(store);
-    portal.deps.config.uploadLimitMb = 1;
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  openPortalForSuite(
+    engine,
+    (suite) => {
+      ({ store, accounts, portal } = suite);
+      portal.deps.config.uploadLimitMb = 1;
+    },
+    async (opened) => {
+      feed = await pseudonymisedFeed(mkdtempSync(path.join(os.tmpdir(), 'kernel-limits-')));
+      await prepareForFeed(opened, feed);
+    },
+  );
 
   it('refuses a 300 MB sign-in form after reading a fraction of it, without signing in', async () => {
     const { body, pulled } = countedBody(300 * 1024 * 1024);
