@@ -30,7 +30,6 @@ import type { Purpose } from '../governance/governance-values.ts';
 import { AGE_BANDS } from '../kid/conditions.ts';
 import { buildRouteTable } from '../server/route-table.ts';
 import { createApp } from '../server/app.ts';
-import { cohortRoutes } from '../server/cohort-routes.ts';
 import { resolveConfig } from '../config/config.ts';
 import type { ServerDeps } from '../server/routes.ts';
 import type { Store } from '../store/store.ts';
@@ -428,15 +427,17 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
     });
   });
 
-  it('answers the API and the portal page, generated from the operations', async () => {
+  /** The portal and API over the suite's store, as `kernel serve` builds them (its route table). */
+  const cohortApp = () => {
     const deps: ServerDeps = {
       store,
       config: { ...resolveConfig({ data: '/tmp' }).config, dataDir: '/tmp' },
     };
-    // The cohort routes, until the route table lists them (then only once).
-    const routes = buildRouteTable(deps);
-    if (!routes.some((r) => r.path === '/cohorts')) routes.push(...cohortRoutes(deps));
-    const app = createApp(deps, { routes });
+    return createApp(deps, { routes: buildRouteTable(deps) });
+  };
+
+  it('answers the API and the portal page, generated from the operations', async () => {
+    const app = cohortApp();
     const token = accounts.analyst?.token ?? '';
     const get = (url: string, bearer = token) =>
       app.request(url, { headers: { Authorization: `Bearer ${bearer}` } });
@@ -502,13 +503,7 @@ describe.each(testStores())('the cohort builder on $engine', (engine) => {
   });
 
   it('refuses, naming the field, a criterion the builder does not have, an unknown practice or PCN, and a day after the data', async () => {
-    const deps: ServerDeps = {
-      store,
-      config: { ...resolveConfig({ data: '/tmp' }).config, dataDir: '/tmp' },
-    };
-    const routes = buildRouteTable(deps);
-    if (!routes.some((r) => r.path === '/cohorts')) routes.push(...cohortRoutes(deps));
-    const app = createApp(deps, { routes });
+    const app = cohortApp();
     const token = accounts.analyst?.token ?? '';
     const get = (query: string) =>
       app.request(`/api/v1/cohorts/counts?useCase=${care}&${query}`, {
