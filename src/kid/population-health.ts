@@ -389,34 +389,32 @@ async function checkPcn(q: Queryable, code: string): Promise<void> {
 }
 
 /**
- * A practice is known by the registrations the spine holds with it, on any day; a code no one
- * was ever registered with is refused rather than answered with a dashboard of noughts.
+ * Whether anyone in the spine's `table` ever had `code` in `column`, on any day: a practice no
+ * one was registered with, or an LSOA no one lived in, is refused rather than answered with a
+ * dashboard of noughts.
  */
+async function spineHolds(
+  q: Queryable,
+  table: 'kid_spine_registration' | 'kid_spine_residence',
+  column: 'practice_code' | 'lsoa_code',
+  code: string,
+): Promise<boolean> {
+  const rows = await q.query<{ one: number }>(`SELECT 1 AS one FROM ${table} WHERE ${column} = $1 LIMIT 1`, [
+    code,
+  ]);
+  return rows.length > 0;
+}
+
 async function checkPractice(q: Queryable, code: string): Promise<void> {
-  const known =
-    (
-      await q.query<{ one: number }>(
-        'SELECT 1 AS one FROM kid_spine_registration WHERE practice_code = $1 LIMIT 1',
-        [code],
-      )
-    ).length > 0;
-  if (!known)
+  if (!(await spineHolds(q, 'kid_spine_registration', 'practice_code', code)))
     throw new KernelError('not-found', `There is no practice ${code} in the Kent Integrated Dataset`, {
       where: { field: 'scope' },
       hint: 'Choose a practice the page lists (its ODS code, e.g. practice:G82001)',
     });
 }
 
-/** An LSOA is known by the residences the spine holds in it, on any day; as a practice, above. */
 async function checkLsoa(q: Queryable, code: string): Promise<void> {
-  const known =
-    (
-      await q.query<{ one: number }>(
-        'SELECT 1 AS one FROM kid_spine_residence WHERE lsoa_code = $1 LIMIT 1',
-        [code],
-      )
-    ).length > 0;
-  if (!known)
+  if (!(await spineHolds(q, 'kid_spine_residence', 'lsoa_code', code)))
     throw new KernelError(
       'not-found',
       `No one in the Kent Integrated Dataset has lived in the LSOA ${code}`,
