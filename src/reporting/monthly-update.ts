@@ -357,14 +357,19 @@ export async function monthlyUpdate(
     await refreshProgramme(store, options.now ? { now: options.now } : {});
     update = await composeUpdate(store, month, row, (org) => metadataPolicyFor({ role: caller.role }, org));
   }
-  await auditMetadataRead(store, {
+  await auditUpdateRead(store, caller, month, update);
+  return update;
+}
+
+/** An update shown to `caller` is a read of loads' metadata (H1), audited with the rule it was shown under. */
+function auditUpdateRead(store: Store, caller: ProgrammeCaller, month: string, update: MonthlyUpdate) {
+  return auditMetadataRead(store, {
     actor: caller.actor,
     role: caller.role,
     target: `update:${month}`,
     filter: { month },
     disclosure: update.disclosure,
   });
-  return update;
 }
 
 export interface UpdateSummary {
@@ -544,12 +549,6 @@ export async function issueMonthlyUpdate(
     });
     return JSON.parse(content) as MonthlyUpdate;
   });
-  await auditMetadataRead(store, {
-    actor: caller.actor,
-    role: caller.role,
-    target: `update:${month}`,
-    filter: { month },
-    disclosure: issued.disclosure,
-  });
+  await auditUpdateRead(store, caller, month, issued);
   return issued;
 }
